@@ -1,0 +1,28 @@
+// The field schema of the kinds skiff serves: which fields exist (unknown-field
+// detection for fieldValidation=Strict/Warn), their JSON types, and for lists the
+// strategic-merge-patch strategy and merge key (the `patchStrategy`/`patchMergeKey`
+// struct tags of k8s.io/api). Pure data, no I/O.
+
+export type FieldSchema =
+  | { t: 'string' }
+  | { t: 'int' }             // integer (int32/int64)
+  | { t: 'number' }          // float
+  | { t: 'bool' }
+  | { t: 'intOrString' }     // IntOrString (targetPort, maxSurge, ...)
+  | { t: 'quantity' }        // resource.Quantity: string or number
+  | { t: 'time' }            // RFC3339 string (metav1.Time), null allowed
+  | { t: 'any' }             // free-form JSON (RawExtension, JSON): not inspected
+  | { t: 'object'; fields: Record<string, FieldSchema>; retainKeys?: boolean }
+  | { t: 'map'; values: FieldSchema }   // map[string]X
+  | {
+      t: 'list';
+      items: FieldSchema;
+      /** strategic merge patch: 'merge' merges by mergeKey (or as a set for primitives); absent = replace */
+      strategy?: 'merge';
+      mergeKey?: string;
+      /** patchStrategy "merge,retainKeys" on the list elements (volumes) */
+      retainKeys?: boolean;
+    }
+  | { t: 'ref'; name: string };     // a named definition in SchemaDefs (allows recursion)
+
+export type SchemaDefs = Record<string, FieldSchema>;

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    // e2e files start real processes; two cores here
+    maxWorkers: 2,
+    minWorkers: 1,
+    reporters: ['default'],
+  },
+});
