@@ -1,0 +1,196 @@
+// The resource REST verbs (get, list, watch, create, update, patch, delete,
+// deletecollection) over ApiStorage, with kubectl's content negotiation (Tables,
+// aggregated watch events) and Kubernetes' query parameters.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { KubeObject } from '../../proto/meta.js';
+import { decodeBody } from './body.js';
+import { ApiError, badRequest, methodNotSupported } from './errors.js';
+import { parseFieldValidation } from './field-validation.js';
+import { apiVersionOf } from './keys.js';
+import { patchTypeOf } from './patch/apply.js';
+import { parseResourcePath, type RequestInfo } from './request-info.js';
+import type { ApiStorage, DeleteOptions, WriteOptions } from './storage.js';
+import { handleSubresource, type SubresourceDeps } from './subresources.js';
+import { parseIncludeObject, toTable, wantsTable } from './table.js';
+import { serveWatch } from './watch-stream.js';
+
+type Query = Record<string, string | string[] | undefined>;
+
+export interface RestDeps extends SubresourceDeps {
+  storage: ApiStorage;
+  metrics?: { watchOpened(): void; watchClosed(): void };
+}
+
+function one(q: Query, k: string): string | undefined {
+  const v = q[k];
+  return Array.isArray(v) ? v[v.length - 1] : v;
+}
+
+function bool(q: Query, k: string): boolean {
+  const v = one(q, k);
+  return v === 'true' || v === '1';
+}
+
+function intParam(q: Query, k: string): number | undefined {
+  const v = one(q, k);
+  if (v === undefined || v === '') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n)) throw badRequest(`invalid value for ${k}: ${JSON.stringify(v)}`);
+  return n;
+}
+
+function dryRun(q: Query): boolean {
+  const v = q.dryRun;
+  const vals = Array.isArray(v) ? v : v !== undefined ? [v] : [];
+  for (const x of vals) if (x !== 'All') throw badRequest(`Invalid dryRun value: ${JSON.stringify(x)}: supported values: "All"`);
+  return vals.length > 0;
+}
+
+export function writeOptions(q: Query): WriteOptions {
+  return { dryRun: dryRun(q), fieldValidation: parseFieldValidation(one(q, 'fieldValidation')), fieldManager: one(q, 'fieldManager'), warnings: [] };
+}
+
+export function sendWarnings(reply: FastifyReply, opts: WriteOptions): void {
+  if (opts.warnings?.length) reply.header('Warning', opts.warnings.map((w) => `299 - ${JSON.stringify(w)}`));
+}
+
+function withTypeMeta(info: RequestInfo, obj: KubeObject): KubeObject {
+  return { apiVersion: apiVersionOf(info.def), kind: info.def.kind, ...obj };
+}
+
+/** the object or, when kubectl asks for a Table, a one-row Table */
+function render(req: FastifyRequest, info: RequestInfo, obj: KubeObject) {
+  if (wantsTable(req.headers.accept)) {
+    const q = req.query as Query;
+    return toTable(info.def, [obj], { include: parseIncludeObject(one(q, 'includeObject')), resourceVersion: obj.metadata.resourceVersion });
+  }
+  return withTypeMeta(info, obj);
+}
+
+function deleteOptions(req: FastifyRequest, q: Query): DeleteOptions {
+  let body: Record<string, unknown> = {};
+  const raw = req.body as Buffer | undefined;
+  if (raw && raw.length) {
+    const b = decodeBody(req.headers['content-type'], raw);
+    if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badRequest('DeleteOptions must be a JSON object');
+    body = b as Record<string, unknown>;
+  }
+  const opts: DeleteOptions = {};
+  const grace = intParam(q, 'gracePeriodSeconds') ?? (typeof body.gracePeriodSeconds === 'number' ? body.gracePeriodSeconds : undefined);
+  if (grace !== undefined) opts.gracePeriodSeconds = grace;
+  let policy = one(q, 'propagationPolicy') ?? (body.propagationPolicy as string | undefined);
+  const orphan = one(q, 'orphanDependents') ?? (body.orphanDependents as boolean | undefined);
+  if (policy === undefined && orphan !== undefined) policy = String(orphan) === 'true' ? 'Orphan' : 'Background';
+  if (policy !== undefined) {
+    if (policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
+      throw badRequest(`DeleteOptions.propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`);
+    }
+    opts.propagationPolicy = policy;
+  }
+  if (body.preconditions && typeof body.preconditions === 'object') opts.preconditions = body.preconditions as DeleteOptions['preconditions'];
+  opts.dryRun = dryRun(q) || (Array.isArray(body.dryRun) && body.dryRun.includes('All'));
+  return opts;
+}
+
+export async function handleResource(deps: RestDeps, req: FastifyRequest, reply: FastifyReply, group: string, version: string, rest: string): Promise<unknown> {
+  const info = parseResourcePath(group, version, rest);
+  const { storage } = deps;
+  const { def, namespace, name } = info;
+  const q = req.query as Query;
+  const method = req.method;
+
+  if (def.namespaced && namespace === undefined && (method !== 'GET' || name !== undefined)) {
+    // a namespaced kind addressed without a namespace: only cluster-wide list/watch exist
+    if (method === 'POST' && name === undefined) throw methodNotSupported(def.resource, 'create');
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+  }
+
+  if (info.subresource) return handleSubresource(deps, req, reply, info);
+
+  switch (method) {
+    case 'GET': {
+      if (name !== undefined) {
+        if (bool(q, 'watch')) return watch(deps, req, reply, info, `metadata.name=${name}`);
+        return render(req, info, await storage.get(def, namespace, name));
+      }
+      if (bool(q, 'watch')) return watch(deps, req, reply, info);
+      const list = await storage.list(def, namespace, {
+        labelSelector: one(q, 'labelSelector'), fieldSelector: one(q, 'fieldSelector'), limit: intParam(q, 'limit'), continue: one(q, 'continue'),
+      });
+      if (wantsTable(req.headers.accept)) {
+        return toTable(def, list.items, { include: parseIncludeObject(one(q, 'includeObject')), resourceVersion: list.metadata.resourceVersion, continue: list.metadata.continue });
+      }
+      return list;
+    }
+    case 'POST': {
+      if (name !== undefined) throw methodNotSupported(def.resource, 'create');
+      const body = decodeBody(req.headers['content-type'], req.body as Buffer);
+      const opts = writeOptions(q);
+      const created = await storage.create(def, namespace, body, opts);
+      sendWarnings(reply, opts);
+      reply.code(201);
+      return withTypeMeta(info, created);
+    }
+    case 'PUT': {
+      if (name === undefined) throw methodNotSupported(def.resource, 'update');
+      const body = decodeBody(req.headers['content-type'], req.body as Buffer);
+      const opts = writeOptions(q);
+      const updated = await storage.update(def, namespace, name, body, opts);
+      sendWarnings(reply, opts);
+      return withTypeMeta(info, updated);
+    }
+    case 'PATCH': {
+      if (name === undefined) throw methodNotSupported(def.resource, 'patch');
+      const type = patchTypeOf(req.headers['content-type']);
+      const body = decodeBody(req.headers['content-type'], req.body as Buffer);
+      const opts = writeOptions(q);
+      if (type === 'apply' && !opts.fieldManager) throw badRequest('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+      const r = await storage.patch(def, namespace, name, type, body, opts);
+      sendWarnings(reply, opts);
+      if (r.created) reply.code(201);
+      return withTypeMeta(info, r.object);
+    }
+    case 'DELETE': {
+      if (name === undefined) {
+        const list = await storage.deleteCollection(def, namespace, { labelSelector: one(q, 'labelSelector'), fieldSelector: one(q, 'fieldSelector') }, deleteOptions(req, q));
+        return list;
+      }
+      const r = await storage.delete(def, namespace, name, deleteOptions(req, q));
+      reply.code(r.deleted ? 200 : 202);
+      return withTypeMeta(info, r.object);
+    }
+    default:
+      throw methodNotSupported(def.resource, method.toLowerCase());
+  }
+}
+
+async function watch(deps: RestDeps, req: FastifyRequest, reply: FastifyReply, info: RequestInfo, extraField?: string): Promise<void> {
+  const q = req.query as Query;
+  const fieldSelector = [one(q, 'fieldSelector'), extraField].filter(Boolean).join(',') || undefined;
+  await serveWatch(deps.storage, req, reply, {
+    def: info.def,
+    namespace: info.namespace,
+    query: { resourceVersion: one(q, 'resourceVersion'), labelSelector: one(q, 'labelSelector'), fieldSelector, allowWatchBookmarks: bool(q, 'allowWatchBookmarks') },
+    table: wantsTable(req.headers.accept) ? { include: parseIncludeObject(one(q, 'includeObject')) } : undefined,
+    timeoutSeconds: intParam(q, 'timeoutSeconds'),
+    onOpen: deps.metrics?.watchOpened,
+    onClose: deps.metrics?.watchClosed,
+  });
+}
+
+export function registerResourceRoutes(app: FastifyInstance, deps: RestDeps): void {
+  const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+  app.route({
+    method: [...methods],
+    url: '/api/v1/*',
+    handler: async (req, reply) => handleResource(deps, req, reply, '', 'v1', (req.params as { '*': string })['*']),
+  });
+  app.route({
+    method: [...methods],
+    url: '/apis/:group/:version/*',
+    handler: async (req, reply) => {
+      const p = req.params as { group: string; version: string; '*': string };
+      return handleResource(deps, req, reply, p.group, p.version, p['*']);
+    },
+  });
+}

@@ -1,0 +1,126 @@
+// The API server: fastify with Kubernetes' REST dialect. Authentication at the edge,
+// one error handler that answers with Status objects, discovery and OpenAPI for
+// kubectl, then the resource routes over ApiStorage.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Logger } from 'pino';
+import { resources } from '../resources/index.js';
+import { TokenAuthenticator, isPublicPath } from './auth.js';
+import {
+  AGGREGATED_CONTENT_TYPE, AGGREGATED_V2BETA1_CONTENT_TYPE, VERSION_INFO, aggregatedDiscovery, legacyApiVersions, legacyGroup,
+  legacyGroupList, resourceList, wantsAggregated,
+} from './discovery.js';
+import { ApiError, internal, unauthorized } from './errors.js';
+import { buildOpenApi } from './openapi.js';
+import { registerResourceRoutes, type RestDeps } from './rest-handlers.js';
+import type { ApiStorage } from './storage.js';
+import type { PodStreams } from './subresources.js';
+
+export interface ApiServerOptions {
+  storage: ApiStorage;
+  auth: TokenAuthenticator;
+  logger: Logger | false;
+  https?: { key: string; cert: string };
+  /** the address kubectl is told about in legacy /api */
+  advertise?: string;
+  caPem?: string;
+  streams?: PodStreams;
+  /** max request body, bytes (kube-apiserver: 3 MiB) */
+  bodyLimit?: number;
+  ready?: () => boolean;
+  admitEviction?: RestDeps['admitEviction'];
+  metrics?: RestDeps['metrics'];
+}
+
+export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstance> {
+  const bodyLimit = o.bodyLimit ?? 3 * 1024 * 1024;
+  const fopts: FastifyServerOptions & { https?: unknown; loggerInstance?: unknown; routerOptions?: unknown } = {
+    // request lines are info-level: keep them out of the log unless debugging
+    ...(o.logger === false ? { logger: false } : { loggerInstance: o.logger.child({}, { level: o.logger.isLevelEnabled('debug') ? o.logger.level : 'warn' }) }),
+    bodyLimit,
+    // kubectl's watches and log streams are long-lived
+    requestTimeout: 0,
+    keepAliveTimeout: 75_000,
+    routerOptions: { maxParamLength: 1024 },
+    return503OnClosing: true,
+  };
+  if (o.https) fopts.https = { key: o.https.key, cert: o.https.cert };
+  const app = Fastify(fopts as FastifyServerOptions);
+
+  // Bodies are parsed per Content-Type in the handlers (JSON, YAML, patch types, protobuf).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async (req) => {
+    if (isPublicPath(req.url)) return;
+    const user = o.auth.authenticate(req);
+    if (!user) throw unauthorized();
+    (req as unknown as { user: unknown }).user = user;
+  });
+
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
+    let e: ApiError;
+    if (err instanceof ApiError) e = err;
+    else if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = new ApiError(413, 'RequestEntityTooLarge', `the request body is too large (limit ${bodyLimit} bytes)`);
+    else if ((err as { code?: string }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') e = new ApiError(415, 'UnsupportedMediaType', err.message);
+    else if (typeof err.statusCode === 'number' && err.statusCode < 500) {
+      const code = err.statusCode;
+      e = new ApiError(code, code === 404 ? 'NotFound' : 'BadRequest', err.message);
+    } else {
+      req.log.error({ err, url: req.url, method: req.method }, 'internal error');
+      e = internal('an unexpected error occurred');
+    }
+    if (e.code === 401) reply.header('WWW-Authenticate', 'Bearer');
+    if (e.headers) for (const [k, v] of Object.entries(e.headers)) reply.header(k, v);
+    if (e.details?.retryAfterSeconds) reply.header('Retry-After', String(e.details.retryAfterSeconds));
+    if (reply.sent || reply.raw.headersSent) return;
+    reply.code(e.code).type('application/json').send(e.toStatus());
+  });
+
+  app.setNotFoundHandler((_req, reply) => {
+    reply.code(404).type('application/json').send(new ApiError(404, 'NotFound', 'the server could not find the requested resource', {}).toStatus());
+  });
+
+  const ok = (_req: unknown, reply: { type(t: string): { send(b: string): void } }) => reply.type('text/plain').send('ok');
+  app.get('/healthz', ok);
+  app.get('/livez', ok);
+  app.get('/readyz', async (_req, reply) => {
+    if (o.ready && !o.ready()) return reply.code(503).type('text/plain').send('not ready');
+    return reply.type('text/plain').send('ok');
+  });
+  app.get('/version', async () => VERSION_INFO);
+  if (o.caPem) app.get('/cacerts', async (_req, reply) => reply.type('text/plain').send(o.caPem));
+
+  const openapi = buildOpenApi(resources);
+  app.get('/api', async (req, reply) => {
+    const agg = wantsAggregated(req.headers.accept);
+    if (agg) return reply.type(agg === 'v2' ? AGGREGATED_CONTENT_TYPE : AGGREGATED_V2BETA1_CONTENT_TYPE).send(JSON.stringify(aggregatedDiscovery(resources, true, agg)));
+    return legacyApiVersions(o.advertise ?? `${req.hostname}`);
+  });
+  app.get('/apis', async (req, reply) => {
+    const agg = wantsAggregated(req.headers.accept);
+    if (agg) return reply.type(agg === 'v2' ? AGGREGATED_CONTENT_TYPE : AGGREGATED_V2BETA1_CONTENT_TYPE).send(JSON.stringify(aggregatedDiscovery(resources, false, agg)));
+    return legacyGroupList(resources);
+  });
+  app.get('/api/v1', async () => resourceList(resources, '', 'v1'));
+  app.get('/apis/:group', async (req) => {
+    const g = legacyGroup(resources, (req.params as { group: string }).group);
+    if (!g) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+    return g;
+  });
+  app.get('/apis/:group/:version', async (req) => {
+    const p = req.params as { group: string; version: string };
+    const l = resourceList(resources, p.group, p.version);
+    if (!l) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+    return l;
+  });
+  app.get('/openapi/v3', async () => openapi.root);
+  app.get('/openapi/v3/*', async (req, reply) => {
+    const doc = openapi.docs.get((req.params as { '*': string })['*']);
+    if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
+    reply.header('Cache-Control', 'public, immutable');
+    return reply.type('application/json').send(doc.body);
+  });
+
+  registerResourceRoutes(app, { storage: o.storage, streams: o.streams, admitEviction: o.admitEviction, metrics: o.metrics });
+  return app;
+}

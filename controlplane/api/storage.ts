@@ -1,0 +1,624 @@
+// The one write path into the store, shared by REST handlers, controllers, the
+// scheduler and the agent gateway (DESIGN.md: no back-door writes). It does what
+// kube-apiserver's generic registry does: defaulting, validation, namespace
+// lifecycle, resourceVersion preconditions, generation, status/main separation,
+// graceful deletion with finalizers, filtered lists with paging, and watches.
+import { randomUUID, randomInt } from 'node:crypto';
+import type { KubeObject, Status } from '../../proto/meta.js';
+import { canonicalJson, clone, deepEqual } from '../../proto/canonical.js';
+import { parseLabelSelector, parseFieldSelector, matchLabels, matchFields, fieldsUsed, SelectorError } from '../../proto/selectors.js';
+import type { ResourceDef } from '../resources/types.js';
+import { findResource } from '../resources/index.js';
+import {
+  CompactedError, KeyExistsError, KeyNotFoundError, StaleRevisionError, type KV, type Store, type StoreEvent,
+} from '../store/types.js';
+import {
+  ApiError, STALE_OBJECT, alreadyExists, badRequest, conflict, forbidden, gone, invalid, notFound, field,
+} from './errors.js';
+import { apiVersionOf, keyFor, prefixFor } from './keys.js';
+import { checkBody, type FieldValidation } from './field-validation.js';
+import { applyPatch, type PatchType } from './patch/apply.js';
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldValidation?: FieldValidation;
+  fieldManager?: string;
+  /** warnings for the client (Warning: 299 headers) are appended here */
+  warnings?: string[];
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+}
+
+export interface ListQuery {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+}
+
+export interface WatchQuery {
+  resourceVersion?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  allowWatchBookmarks?: boolean;
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: KubeObject | Status;
+}
+
+export interface ListResult {
+  kind: string;
+  apiVersion: string;
+  metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number };
+  items: KubeObject[];
+}
+
+export interface DeleteResult {
+  object: KubeObject;
+  /** false when the object stays (graceful deletion, finalizers): HTTP 202 */
+  deleted: boolean;
+}
+
+const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+const MAX_RETRIES = 8;
+
+export function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+function randomSuffix(n = 5): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += NAME_ALPHABET[randomInt(NAME_ALPHABET.length)];
+  return s;
+}
+
+interface Filter {
+  labels: ReturnType<typeof parseLabelSelector>;
+  fields: ReturnType<typeof parseFieldSelector>;
+}
+
+interface ContinueToken { rv: number; start: string }
+
+export class ApiStorage {
+  private namespaceDef: ResourceDef;
+
+  constructor(
+    public readonly store: Store,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    const ns = findResource('', 'v1', 'namespaces');
+    if (!ns) throw new Error('namespaces resource missing');
+    this.namespaceDef = ns;
+  }
+
+  // ---------- reads ----------
+
+  decode(def: ResourceDef, kv: KV): KubeObject {
+    const obj = JSON.parse(kv.value) as KubeObject;
+    obj.metadata.resourceVersion = String(kv.modRevision);
+    return obj;
+  }
+
+  async get(def: ResourceDef, namespace: string | undefined, name: string): Promise<KubeObject> {
+    const kv = await this.store.get(keyFor(def, namespace, name));
+    if (!kv) throw notFound(def.resource, name, def.group);
+    return this.decode(def, kv);
+  }
+
+  async tryGet(def: ResourceDef, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    const kv = await this.store.get(keyFor(def, namespace, name));
+    return kv ? this.decode(def, kv) : undefined;
+  }
+
+  parseFilter(def: ResourceDef, labelSelector?: string, fieldSelector?: string): Filter {
+    try {
+      const labels = labelSelector ? parseLabelSelector(labelSelector) : [];
+      const fields = fieldSelector ? parseFieldSelector(fieldSelector) : [];
+      for (const f of fieldsUsed(fields)) {
+        if (f !== 'metadata.name' && f !== 'metadata.namespace' && !def.fields?.[f]) {
+          throw badRequest(`field label not supported: ${f}`);
+        }
+      }
+      return { labels, fields };
+    } catch (e) {
+      if (e instanceof SelectorError) throw badRequest(e.message);
+      throw e;
+    }
+  }
+
+  matches(def: ResourceDef, obj: KubeObject, f: Filter): boolean {
+    if (f.labels.length && !matchLabels(f.labels, obj.metadata.labels)) return false;
+    if (f.fields.length) {
+      const get = (name: string): string | undefined => {
+        if (name === 'metadata.name') return obj.metadata.name;
+        if (name === 'metadata.namespace') return obj.metadata.namespace ?? '';
+        return def.fields?.[name]?.(obj);
+      };
+      if (!matchFields(f.fields, get)) return false;
+    }
+    return true;
+  }
+
+  async list(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
+    const filter = this.parseFilter(def, q.labelSelector, q.fieldSelector);
+    const filtering = filter.labels.length > 0 || filter.fields.length > 0;
+    const limit = q.limit && q.limit > 0 ? q.limit : 0;
+    let revision: number | undefined;
+    let start = '';
+    if (q.continue) {
+      const tok = decodeContinue(q.continue);
+      revision = tok.rv;
+      start = tok.start;
+    }
+    const prefix = prefixFor(def, namespace);
+    const items: KubeObject[] = [];
+    let more = false;
+    let lastKey = start;
+    let listRev = 0;
+    try {
+      for (;;) {
+        const page = await this.store.list(prefix, { limit: limit ? Math.max(limit - items.length, filtering ? 100 : 0) : 0, startAfter: start, revision });
+        listRev = page.revision;
+        revision ??= page.revision;
+        let i = 0;
+        for (; i < page.items.length; i++) {
+          const kv = page.items[i]!;
+          const obj = this.decode(def, kv);
+          lastKey = kv.key;
+          if (filtering && !this.matches(def, obj, filter)) continue;
+          items.push(stripTypeMeta(obj));
+          if (limit && items.length >= limit) { i++; break; }
+        }
+        const leftInPage = i < page.items.length;
+        if (limit && items.length >= limit) { more = leftInPage || page.more; break; }
+        if (!page.more) break;
+        start = page.items[page.items.length - 1]!.key;
+      }
+    } catch (e) {
+      if (e instanceof CompactedError) {
+        throw gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+      }
+      throw e;
+    }
+    const out: ListResult = {
+      kind: `${def.kind}List`,
+      apiVersion: apiVersionOf(def),
+      metadata: { resourceVersion: String(q.continue ? revision : listRev) },
+      items,
+    };
+    if (more) out.metadata.continue = encodeContinue({ rv: revision ?? listRev, start: lastKey });
+    return out;
+  }
+
+  // ---------- create ----------
+
+  async create(def: ResourceDef, namespace: string | undefined, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    const obj = this.decodeBody(def, body, opts);
+    this.checkNamespaceMatch(def, obj, namespace);
+    if (def.namespaced) {
+      obj.metadata.namespace = namespace;
+      await this.checkNamespaceWritable(namespace!);
+    } else {
+      delete obj.metadata.namespace;
+    }
+    const meta = obj.metadata;
+    const generated = !meta.name && !!meta.generateName;
+    for (let attempt = 0; ; attempt++) {
+      if (generated) meta.name = meta.generateName + randomSuffix();
+      if (!meta.name) {
+        throw invalid(def.kind, '', [field.required('metadata.name', 'name or generateName is required')], def.group);
+      }
+      const prepared = this.prepareCreate(def, clone(obj));
+      if (opts.dryRun) {
+        if (await this.tryGet(def, namespace, prepared.metadata.name!)) throw alreadyExists(def.resource, prepared.metadata.name!, def.group);
+        return prepared;
+      }
+      try {
+        const kv = await this.store.create(keyFor(def, namespace, prepared.metadata.name!), JSON.stringify(prepared));
+        return this.decode(def, kv);
+      } catch (e) {
+        if (e instanceof KeyExistsError) {
+          if (generated && attempt < 3) continue;
+          throw alreadyExists(def.resource, prepared.metadata.name!, def.group);
+        }
+        throw e;
+      }
+    }
+  }
+
+  private prepareCreate(def: ResourceDef, obj: KubeObject): KubeObject {
+    const meta = obj.metadata;
+    meta.uid = randomUUID();
+    meta.creationTimestamp = rfc3339(this.now());
+    delete meta.resourceVersion;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    delete meta.managedFields;
+    delete meta.selfLink;
+    if (def.hasGeneration) meta.generation = 1;
+    else delete meta.generation;
+    if (def.hasStatusSubresource && def.kind !== 'Node') delete obj.status;
+    def.prepareForCreate?.(obj);
+    def.defaults?.(obj);
+    const causes = def.validate(obj);
+    if (causes.length) throw invalid(def.kind, meta.name ?? '', causes, def.group);
+    return obj;
+  }
+
+  // ---------- update ----------
+
+  /**
+   * PUT semantics. `subresource` 'status' changes only status; otherwise status is kept
+   * from the stored object (for kinds with a status subresource).
+   */
+  async update(def: ResourceDef, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions = {}, subresource?: 'status'): Promise<KubeObject> {
+    const obj = this.decodeBody(def, body, opts);
+    this.checkNamespaceMatch(def, obj, namespace);
+    if (obj.metadata.name && obj.metadata.name !== name) {
+      throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    const precondition = obj.metadata.resourceVersion || undefined;
+    return this.guaranteedUpdate(def, namespace, name, opts, (cur) => {
+      if (precondition && precondition !== cur.metadata.resourceVersion) throw conflict(def.resource, name, STALE_OBJECT, def.group);
+      return clone(obj);
+    }, subresource, precondition !== undefined);
+  }
+
+  /**
+   * Read-modify-write with CAS and retry (apiserver's GuaranteedUpdate). `mutate` gets the
+   * current object and returns the desired one (it may throw ApiError).
+   */
+  async guaranteedUpdate(
+    def: ResourceDef, namespace: string | undefined, name: string, opts: WriteOptions,
+    mutate: (cur: KubeObject) => KubeObject, subresource?: 'status' | 'binding', pinned = false,
+  ): Promise<KubeObject> {
+    const key = keyFor(def, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = await this.store.get(key);
+      if (!kv) throw notFound(def.resource, name, def.group);
+      const cur = this.decode(def, kv);
+      const desired = mutate(clone(cur));
+      const next = this.prepareUpdate(def, cur, desired, subresource);
+      if (sameStored(next, cur)) return cur;     // no-op writes keep the resourceVersion, as apiserver does
+      if (opts.dryRun) return next;
+      try {
+        if (isFinalized(next)) {
+          const del = await this.store.delete(key, kv.modRevision);
+          const out = clone(next);
+          out.metadata.resourceVersion = String(del.modRevision);
+          return out;
+        }
+        const written = await this.store.update(key, JSON.stringify(withoutRv(next)), kv.modRevision);
+        return this.decode(def, written);
+      } catch (e) {
+        if (e instanceof StaleRevisionError && !pinned && attempt < MAX_RETRIES) continue;
+        if (e instanceof StaleRevisionError) throw conflict(def.resource, name, STALE_OBJECT, def.group);
+        if (e instanceof KeyNotFoundError) throw notFound(def.resource, name, def.group);
+        throw e;
+      }
+    }
+  }
+
+  private prepareUpdate(def: ResourceDef, cur: KubeObject, desired: KubeObject, subresource?: 'status' | 'binding'): KubeObject {
+    let next: KubeObject;
+    if (subresource === 'binding') {
+      next = desired;     // the binding subresource sets spec.nodeName and the PodScheduled condition together
+    } else if (subresource === 'status') {
+      next = clone(cur);
+      next.status = desired.status;
+    } else {
+      next = desired;
+      if (def.hasStatusSubresource) {
+        if (cur.status === undefined) delete next.status;
+        else next.status = clone(cur.status);
+      }
+    }
+    next.apiVersion = apiVersionOf(def);
+    next.kind = def.kind;
+    // Fields the server owns never change through an update.
+    const m = (next.metadata ??= {});
+    const c = cur.metadata;
+    m.name = c.name;
+    if (def.namespaced) m.namespace = c.namespace; else delete m.namespace;
+    m.uid = c.uid;
+    m.creationTimestamp = c.creationTimestamp;
+    m.resourceVersion = c.resourceVersion;
+    delete m.managedFields;
+    delete m.selfLink;
+    if (c.generateName !== undefined && m.generateName === undefined) m.generateName = c.generateName;
+    if (c.deletionTimestamp) {
+      m.deletionTimestamp = c.deletionTimestamp;
+      m.deletionGracePeriodSeconds = c.deletionGracePeriodSeconds;
+      // Kubernetes forbids adding finalizers to an object being deleted.
+      const added = (m.finalizers ?? []).filter((f) => !(c.finalizers ?? []).includes(f));
+      if (added.length) throw invalid(def.kind, c.name!, [field.forbidden('metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`)], def.group);
+    } else {
+      delete m.deletionTimestamp;
+      delete m.deletionGracePeriodSeconds;
+    }
+    if (def.hasGeneration) {
+      m.generation = c.generation ?? 1;
+      def.defaults?.(next);
+      if (!deepEqual(specOf(next), specOf(cur))) m.generation = (c.generation ?? 1) + 1;
+    } else {
+      delete m.generation;
+      def.defaults?.(next);
+    }
+    if (m.finalizers && m.finalizers.length === 0) delete m.finalizers;
+    const causes = subresource === 'status' && def.validateStatus ? def.validateStatus(next, cur)
+      : subresource === 'binding' ? def.validate(next) : def.validate(next, cur);
+    if (causes.length) throw invalid(def.kind, c.name!, causes, def.group);
+    return next;
+  }
+
+  // ---------- patch ----------
+
+  async patch(
+    def: ResourceDef, namespace: string | undefined, name: string, type: PatchType, patchBody: unknown,
+    opts: WriteOptions = {}, subresource?: 'status',
+  ): Promise<{ object: KubeObject; created: boolean }> {
+    if (type === 'apply') {
+      const existing = await this.tryGet(def, namespace, name);
+      if (!existing) {
+        if (subresource) throw notFound(def.resource, name, def.group);
+        const body = isObject(patchBody) ? clone(patchBody) as KubeObject : patchBody;
+        if (isObject(body)) {
+          (body as KubeObject).metadata ??= {};
+          if ((body as KubeObject).metadata.name && (body as KubeObject).metadata.name !== name) {
+            throw badRequest(`the name of the object (${(body as KubeObject).metadata.name}) does not match the name on the URL (${name})`);
+          }
+          (body as KubeObject).metadata.name = name;
+        }
+        try {
+          return { object: await this.create(def, namespace, body, opts), created: true };
+        } catch (e) {
+          if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+          // raced with a create: fall through to the merge below
+        }
+      }
+    }
+    const object = await this.guaranteedUpdate(def, namespace, name, opts, (cur) => {
+      const patched = applyPatch(type, cur, patchBody, def);
+      if (!isObject(patched) || !isObject((patched as KubeObject).metadata)) throw badRequest('patch produced an object without metadata');
+      const p = patched as KubeObject;
+      // A resourceVersion set by the patch is a precondition (apiserver semantics).
+      if (p.metadata.resourceVersion && p.metadata.resourceVersion !== cur.metadata.resourceVersion) {
+        throw conflict(def.resource, name, STALE_OBJECT, def.group);
+      }
+      if (p.metadata.name !== undefined && p.metadata.name !== name) throw badRequest(`the name of the object (${p.metadata.name}) does not match the name on the URL (${name})`);
+      checkBody(def, p, opts);
+      return p;
+    }, subresource);
+    return { object, created: false };
+  }
+
+  // ---------- delete ----------
+
+  async delete(def: ResourceDef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
+    const key = keyFor(def, namespace, name);
+    for (let attempt = 0; ; attempt++) {
+      const kv = await this.store.get(key);
+      if (!kv) throw notFound(def.resource, name, def.group);
+      const cur = this.decode(def, kv);
+      const pre = opts.preconditions;
+      if (pre?.uid && pre.uid !== cur.metadata.uid) {
+        throw conflict(def.resource, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`, def.group);
+      }
+      if (pre?.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion) {
+        throw conflict(def.resource, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in meta: ${cur.metadata.resourceVersion}`, def.group);
+      }
+      const next = clone(cur);
+      const m = next.metadata;
+      const finalizers = new Set(m.finalizers ?? []);
+      if (opts.propagationPolicy === 'Orphan') { finalizers.add('orphan'); finalizers.delete('foregroundDeletion'); }
+      else if (opts.propagationPolicy === 'Foreground') { finalizers.add('foregroundDeletion'); finalizers.delete('orphan'); }
+      else if (opts.propagationPolicy === 'Background') { finalizers.delete('orphan'); finalizers.delete('foregroundDeletion'); }
+      if (def.kind === 'Namespace' && (cur.spec?.finalizers?.length ?? 0) > 0) finalizers.add('__spec');
+      const grace = this.gracePeriod(def, cur, opts);
+      const stays = finalizers.size > 0 || grace > 0;
+      finalizers.delete('__spec');
+      if (!stays) {
+        if (opts.dryRun) return { object: cur, deleted: true };
+        try {
+          const del = await this.store.delete(key, kv.modRevision);
+          const out = this.decode(def, del);
+          return { object: out, deleted: true };
+        } catch (e) {
+          if (e instanceof StaleRevisionError && attempt < MAX_RETRIES) continue;
+          if (e instanceof KeyNotFoundError) throw notFound(def.resource, name, def.group);
+          throw e;
+        }
+      }
+      // Graceful deletion / finalizers: mark the object, it goes when its owner confirms.
+      const nowMs = this.now().getTime();
+      if (!m.deletionTimestamp) {
+        m.deletionTimestamp = rfc3339(new Date(nowMs + grace * 1000));
+        m.deletionGracePeriodSeconds = grace;
+      } else if (grace < (m.deletionGracePeriodSeconds ?? 0)) {
+        m.deletionTimestamp = rfc3339(new Date(nowMs + grace * 1000));
+        m.deletionGracePeriodSeconds = grace;
+      }
+      if (finalizers.size) m.finalizers = [...finalizers]; else delete m.finalizers;
+      if (def.kind === 'Namespace') next.status = { ...(next.status ?? {}), phase: 'Terminating' };
+      if (opts.dryRun) return { object: next, deleted: false };
+      if (sameStored(next, cur)) return { object: cur, deleted: false };
+      try {
+        if (isFinalized(next)) {
+          const del = await this.store.delete(key, kv.modRevision);
+          return { object: this.decode(def, del), deleted: true };
+        }
+        const written = await this.store.update(key, JSON.stringify(withoutRv(next)), kv.modRevision);
+        return { object: this.decode(def, written), deleted: false };
+      } catch (e) {
+        if (e instanceof StaleRevisionError && attempt < MAX_RETRIES) continue;
+        if (e instanceof KeyNotFoundError) throw notFound(def.resource, name, def.group);
+        throw e;
+      }
+    }
+  }
+
+  /** kubelet-confirmed deletion applies only to pods bound to a node and not finished. */
+  private gracePeriod(def: ResourceDef, cur: KubeObject, opts: DeleteOptions): number {
+    if (def.kind !== 'Pod') return 0;
+    if (!cur.spec?.nodeName) return 0;
+    const phase = cur.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return 0;
+    const g = opts.gracePeriodSeconds ?? cur.spec?.terminationGracePeriodSeconds ?? 30;
+    return Math.max(0, g);
+  }
+
+  async deleteCollection(def: ResourceDef, namespace: string | undefined, q: ListQuery, opts: DeleteOptions = {}): Promise<ListResult> {
+    const list = await this.list(def, namespace, { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector });
+    const out: KubeObject[] = [];
+    for (const item of list.items) {
+      try {
+        const r = await this.delete(def, item.metadata.namespace, item.metadata.name!, opts);
+        out.push(r.object);
+      } catch (e) {
+        if (!(e instanceof ApiError && e.code === 404)) throw e;
+      }
+    }
+    return { ...list, items: out };
+  }
+
+  // ---------- watch ----------
+
+  /**
+   * Stream changes as Kubernetes watch events. resourceVersion unset or "0" first sends
+   * the current matching objects as ADDED. Throws ApiError 410 for compacted revisions.
+   */
+  async watch(def: ResourceDef, namespace: string | undefined, q: WatchQuery, sink: (ev: WatchEvent) => void): Promise<{ cancel(): void }> {
+    const filter = this.parseFilter(def, q.labelSelector, q.fieldSelector);
+    const prefix = prefixFor(def, namespace);
+    let from: number;
+    if (!q.resourceVersion || q.resourceVersion === '0') {
+      const list = await this.store.list(prefix);
+      for (const kv of list.items) {
+        const obj = this.decode(def, kv);
+        if (this.matches(def, obj, filter)) sink({ type: 'ADDED', object: obj });
+      }
+      from = list.revision;
+    } else {
+      from = Number(q.resourceVersion);
+      if (!Number.isSafeInteger(from) || from < 0) throw badRequest(`invalid resource version: ${q.resourceVersion}`);
+    }
+    const handle = (events: StoreEvent[]) => {
+      for (const ev of events) {
+        const out = this.toWatchEvent(def, ev, filter);
+        if (out) sink(out);
+      }
+    };
+    try {
+      const w = await this.store.watch(prefix, from, handle);
+      return w;
+    } catch (e) {
+      if (e instanceof CompactedError) throw gone(`too old resource version: ${from} (${e.compacted})`);
+      throw e;
+    }
+  }
+
+  private toWatchEvent(def: ResourceDef, ev: StoreEvent, filter: Filter): WatchEvent | undefined {
+    const obj = JSON.parse(ev.value) as KubeObject;
+    obj.metadata.resourceVersion = String(ev.modRevision);
+    const filtering = filter.labels.length > 0 || filter.fields.length > 0;
+    if (ev.type === 'DELETE') {
+      if (filtering && !this.matches(def, obj, filter)) return undefined;
+      return { type: 'DELETED', object: obj };
+    }
+    if (!filtering) return { type: ev.prevValue === undefined ? 'ADDED' : 'MODIFIED', object: obj };
+    const now = this.matches(def, obj, filter);
+    const before = ev.prevValue !== undefined ? this.matches(def, JSON.parse(ev.prevValue) as KubeObject, filter) : false;
+    if (now && before) return { type: 'MODIFIED', object: obj };
+    if (now) return { type: 'ADDED', object: obj };
+    if (before) return { type: 'DELETED', object: obj };
+    return undefined;
+  }
+
+  // ---------- helpers ----------
+
+  /** parse and check a request body: kind/apiVersion, metadata, unknown fields */
+  private decodeBody(def: ResourceDef, body: unknown, opts: WriteOptions): KubeObject {
+    if (!isObject(body)) throw badRequest(`Object '${def.kind}' is missing in '${JSON.stringify(body)?.slice(0, 100)}'`);
+    const obj = clone(body) as KubeObject;
+    if (obj.kind !== undefined && obj.kind !== def.kind) {
+      throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${obj.kind}: the object kind "${obj.kind}" does not match the expected kind "${def.kind}"`);
+    }
+    const want = apiVersionOf(def);
+    if (obj.apiVersion !== undefined && obj.apiVersion !== want) {
+      throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${want})`);
+    }
+    if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
+    if (!isObject(obj.metadata)) throw badRequest('metadata must be an object');
+    checkBody(def, obj, opts);
+    obj.apiVersion = want;
+    obj.kind = def.kind;
+    return obj;
+  }
+
+  private checkNamespaceMatch(def: ResourceDef, obj: KubeObject, namespace: string | undefined): void {
+    if (!def.namespaced) return;
+    const ns = obj.metadata.namespace;
+    if (ns && ns !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+  }
+
+  /** NamespaceLifecycle admission: the namespace must exist and not be terminating. */
+  private async checkNamespaceWritable(namespace: string): Promise<void> {
+    const ns = await this.tryGet(this.namespaceDef, undefined, namespace);
+    if (!ns) throw notFound('namespaces', namespace);
+    if (ns.metadata.deletionTimestamp || ns.status?.phase === 'Terminating') {
+      throw forbidden(`unable to create new content in namespace ${namespace} because it is being terminated`);
+    }
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function specOf(o: KubeObject): unknown {
+  const { metadata: _m, status: _s, ...rest } = o;
+  return rest;
+}
+
+function withoutRv(o: KubeObject): KubeObject {
+  const c = { ...o, metadata: { ...o.metadata } };
+  delete c.metadata.resourceVersion;
+  return c;
+}
+
+function sameStored(a: KubeObject, b: KubeObject): boolean {
+  return canonicalJson(withoutRv(a)) === canonicalJson(withoutRv(b));
+}
+
+/** an object being deleted whose finalizers are all gone and whose grace period is over */
+function isFinalized(o: KubeObject): boolean {
+  const m = o.metadata;
+  if (!m.deletionTimestamp || (m.finalizers?.length ?? 0) > 0) return false;
+  if (o.kind === 'Namespace' && (o.spec?.finalizers?.length ?? 0) > 0) return false;
+  return (m.deletionGracePeriodSeconds ?? 0) === 0;
+}
+
+function stripTypeMeta(o: KubeObject): KubeObject {
+  delete o.apiVersion;
+  delete o.kind;
+  return o;
+}
+
+function encodeContinue(t: ContinueToken): string {
+  return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: t.rv, start: t.start })).toString('base64url');
+}
+
+function decodeContinue(s: string): ContinueToken {
+  try {
+    const t = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as { rv?: unknown; start?: unknown };
+    if (typeof t.rv === 'number' && typeof t.start === 'string') return { rv: t.rv, start: t.start };
+  } catch { /* fall through */ }
+  throw badRequest('continue key is not valid: illegal base64 data or json');
+}

@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// skiff-server: read flags, open the store, make or load certificates and tokens,
+// seed the system namespaces, serve the API, compact history; stop cleanly on SIGTERM.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { parseServerArgs, type ServerConfig } from './config.js';
+import { SqliteStore } from './store/sqlite.js';
+import { startCompactor } from './store/compactor.js';
+import { ensurePki, desiredSans, writeKubeconfig } from './security/pki.js';
+import { ApiStorage } from './api/storage.js';
+import { TokenAuthenticator } from './api/auth.js';
+import { buildApiServer } from './api/server.js';
+import { seedNamespaces } from './bootstrap.js';
+
+export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
+  const log = pino({ level: cfg.logLevel, base: { component: 'skiff-server' } });
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+
+  const store = new SqliteStore(join(cfg.dataDir, 'state.db'));
+  const storage = new ApiStorage(store);
+  await seedNamespaces(storage);
+
+  const advertise = cfg.advertiseAddress ?? (cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host);
+  const sans = desiredSans([cfg.host !== '0.0.0.0' && cfg.host !== '::' ? cfg.host : '', advertise, ...cfg.tlsSans]);
+  const pki = await ensurePki(cfg.dataDir, sans);
+
+  const auth = new TokenAuthenticator();
+  auth.add(pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
+
+  const app = await buildApiServer({
+    storage, auth, logger: log, https: { key: pki.keyPem, cert: pki.certPem }, caPem: pki.caPem,
+    advertise: `${advertise}:${cfg.port}`,
+  });
+  await app.listen({ host: cfg.host, port: cfg.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
+  const url = `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
+  const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
+  const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
+  log.info({ url, kubeconfig, token: join(cfg.dataDir, 'token') }, 'skiff-server ready');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= (async () => {
+    compactor.stop();
+    await app.close();
+    await store.close();
+  })());
+  return { stop, url };
+}
+
+async function main(): Promise<void> {
+  let cfg: ServerConfig;
+  try {
+    cfg = parseServerArgs(process.argv.slice(2));
+  } catch (e) {
+    const code = (e as { exitCode?: number }).exitCode;
+    process.exit(code ?? 2);
+  }
+  const server = await runServer(cfg);
+  const shutdown = (sig: string) => {
+    process.stderr.write(`skiff-server: ${sig}, shutting down\n`);
+    const t = setTimeout(() => process.exit(1), 10_000);
+    t.unref();
+    server.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((e) => {
+  process.stderr.write(`skiff-server: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,58 @@
+// The catalogue of kinds skiff serves, for discovery, REST routing and tables.
+import { configMap } from './config-map.js';
+import { cronJob } from './cron-job.js';
+import { daemonSet } from './daemon-set.js';
+import { deployment } from './deployment.js';
+import { endpointSlice } from './endpoint-slice.js';
+import { endpoints } from './endpoints.js';
+import { event } from './event.js';
+import { job } from './job.js';
+import { lease } from './lease.js';
+import { namespace } from './namespace.js';
+import { node } from './node.js';
+import { persistentVolumeClaim } from './persistent-volume-claim.js';
+import { persistentVolume } from './persistent-volume.js';
+import { podDisruptionBudget } from './pod-disruption-budget.js';
+import { pod } from './pod.js';
+import { replicaSet } from './replica-set.js';
+import { secret } from './secret.js';
+import { serviceAccount } from './service-account.js';
+import { service } from './service.js';
+import { statefulSet } from './stateful-set.js';
+import type { ResourceDef } from './types.js';
+
+export type { ResourceDef, TableColumn, Subresource } from './types.js';
+
+export const resources: ResourceDef[] = [
+  namespace,
+  node,
+  pod,
+  service,
+  endpoints,
+  configMap,
+  secret,
+  event,
+  serviceAccount,
+  persistentVolumeClaim,
+  persistentVolume,
+  deployment,
+  replicaSet,
+  daemonSet,
+  statefulSet,
+  job,
+  cronJob,
+  lease,
+  endpointSlice,
+  podDisruptionBudget,
+];
+
+const byResource = new Map(resources.map((r) => [`${r.group}/${r.version}/${r.resource}`, r]));
+const byKind = new Map(resources.map((r) => [`${r.group}/${r.kind}`, r]));
+
+export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {
+  return byResource.get(`${group}/${version}/${plural}`);
+}
+
+export function findByKind(group: string, kind: string): ResourceDef | undefined {
+  return byKind.get(`${group}/${kind}`);
+}

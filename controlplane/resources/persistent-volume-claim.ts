@@ -1,0 +1,103 @@
+// core/v1 PersistentVolumeClaim: volumeMode Filesystem, phase Pending on create, the
+// access-mode/storage-request rules and the immutable spec of a claim.
+import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import { canonicalJson, clone } from '../../proto/canonical.js';
+import { compareQuantities, isValidQuantity } from '../../proto/quantity.js';
+import { field } from '../api/errors.js';
+import { ageOf } from './age.js';
+import { ageColumn, col, nameColumn } from './columns.js';
+import { isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { accessModesString, storageClassOf, validateAccessModes } from './persistent-volume-common.js';
+import type { ResourceDef } from './types.js';
+import { ALL_VERBS } from './verbs.js';
+
+/** ValidatePersistentVolumeClaimSpec (also used for StatefulSet volumeClaimTemplates). */
+export function validateClaimSpec(spec: unknown, path: string): StatusCause[] {
+  if (!isObject(spec)) return [field.required(path)];
+  const out = validateAccessModes(spec.accessModes, `${path}.accessModes`, 'at least 1 access mode is required');
+  const storage = spec.resources?.requests?.storage;
+  const sp = `${path}.resources[storage]`;
+  if (storage === undefined || storage === null) out.push(field.required(sp));
+  else if (!isValidQuantity(storage)) out.push(field.invalid(sp, storage, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
+  else if (compareQuantities(storage, 0) <= 0) out.push(field.invalid(sp, String(storage), 'must be greater than zero'));
+  if (spec.volumeMode && !['Block', 'Filesystem'].includes(spec.volumeMode)) out.push(field.notSupported(`${path}.volumeMode`, spec.volumeMode, ['Block', 'Filesystem']));
+  return out;
+}
+
+export function defaultClaim(obj: KubeObject): void {
+  if (!isObject(obj.spec)) obj.spec = {};
+  if (!obj.spec.volumeMode) obj.spec.volumeMode = 'Filesystem';
+  if (!isObject(obj.status)) obj.status = {};
+  if (!obj.status.phase) obj.status.phase = 'Pending';
+}
+
+function validateClaimUpdate(obj: KubeObject, old: KubeObject): StatusCause[] {
+  // Only storage requests may change, and volumeName may be set once (binding).
+  const n = clone(obj.spec ?? {});
+  const o = clone(old.spec ?? {});
+  for (const s of [n, o]) if (isObject(s.resources)) delete s.resources.requests;
+  if (!o.volumeName) delete n.volumeName;
+  delete n.volumeAttributesClassName;
+  delete o.volumeAttributesClassName;
+  if (canonicalJson(n) === canonicalJson(o)) return [];
+  return [field.forbidden('spec', 'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims')];
+}
+
+export const persistentVolumeClaim: ResourceDef = {
+  group: '',
+  version: 'v1',
+  kind: 'PersistentVolumeClaim',
+  resource: 'persistentvolumeclaims',
+  singular: 'persistentvolumeclaim',
+  namespaced: true,
+  shortNames: ['pvc'],
+  categories: [],
+  verbs: ALL_VERBS,
+  subresources: ['status'],
+  hasStatusSubresource: true,
+  hasGeneration: false,
+  schema: 'PersistentVolumeClaim',
+
+  defaults: defaultClaim,
+
+  prepareForCreate(obj) {
+    obj.status = { phase: 'Pending' };
+    defaultClaim(obj);
+  },
+
+  validate(obj, old) {
+    const out = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });
+    out.push(...validateClaimSpec(obj.spec, 'spec'));
+    if (old) out.push(...validateClaimUpdate(obj, old));
+    return out;
+  },
+
+  columns: [
+    nameColumn(),
+    col('Status', 'string', 'phase represents the current phase of PersistentVolumeClaim.'),
+    col('Volume', 'string', 'volumeName is the binding reference to the PersistentVolume backing this claim.'),
+    col('Capacity', 'string', 'capacity represents the actual resources of the underlying volume.'),
+    col('Access Modes', 'string', 'accessModes contains the actual access modes the volume backing the PVC has.'),
+    col('StorageClass', 'string', 'StorageClass of the pvc'),
+    col('VolumeAttributesClass', 'string', 'VolumeAttributesClass of the pvc'),
+    ageColumn(),
+    col('VolumeMode', 'string', 'volumeMode defines what type of volume is required by the claim.', 1),
+  ],
+
+  row(obj, now) {
+    const spec = obj.spec ?? {};
+    const phase = obj.metadata?.deletionTimestamp ? 'Terminating' : (obj.status?.phase ?? '');
+    const bound = !!spec.volumeName;
+    return [
+      obj.metadata?.name ?? '',
+      phase,
+      spec.volumeName ?? '',
+      bound ? String(obj.status?.capacity?.storage ?? '0') : '',
+      bound ? accessModesString(obj.status?.accessModes) : '',
+      storageClassOf(obj),
+      spec.volumeAttributesClassName ?? '<unset>',
+      ageOf(obj, now),
+      spec.volumeMode ?? '<unset>',
+    ];
+  },
+};

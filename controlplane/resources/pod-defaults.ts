@@ -1,0 +1,143 @@
+// PodSpec defaulting as k8s.io/kubernetes pkg/apis/core/v1/defaults.go (v1.32) applies it
+// on every decode: to Pods and to the pod templates of workloads alike. Pod-only
+// defaults (SetDefaults_Pod and the admission plugins) live in defaultPodOnly.
+import { isObject } from './meta-validation.js';
+
+const DEFAULT_MODE = 0o644; // 420: secret/configMap/downwardAPI/projected volumes
+
+export function defaultPodSpec(spec: any): void {
+  if (!isObject(spec)) return;
+  if (!spec.dnsPolicy) spec.dnsPolicy = 'ClusterFirst';
+  if (!spec.restartPolicy) spec.restartPolicy = 'Always';
+  if (spec.securityContext === undefined || spec.securityContext === null) spec.securityContext = {};
+  if (spec.terminationGracePeriodSeconds === undefined || spec.terminationGracePeriodSeconds === null) spec.terminationGracePeriodSeconds = 30;
+  if (!spec.schedulerName) spec.schedulerName = 'default-scheduler';
+  // v1 conversion keeps the deprecated serviceAccount alias in step with serviceAccountName.
+  if (!spec.serviceAccountName && spec.serviceAccount) spec.serviceAccountName = spec.serviceAccount;
+  if (spec.serviceAccountName) spec.serviceAccount = spec.serviceAccountName;
+  for (const list of [spec.containers, spec.initContainers, spec.ephemeralContainers]) {
+    if (Array.isArray(list)) for (const c of list) defaultContainer(c);
+  }
+  if (Array.isArray(spec.volumes)) for (const v of spec.volumes) defaultVolume(v);
+}
+
+/** Defaults only a Pod gets (not templates): SetDefaults_Pod, Priority and SA admission. */
+export function defaultPodOnly(spec: any): void {
+  if (!isObject(spec)) return;
+  for (const list of [spec.containers, spec.initContainers]) {
+    if (!Array.isArray(list)) continue;
+    for (const c of list) {
+      if (!isObject(c)) continue;
+      // Requests default to limits when only limits are set (a Pod, never a template).
+      const res = c.resources;
+      if (isObject(res) && isObject(res.limits)) {
+        if (!isObject(res.requests)) res.requests = {};
+        for (const [k, v] of Object.entries(res.limits)) if (!(k in res.requests)) res.requests[k] = v;
+      }
+      if (spec.hostNetwork === true && Array.isArray(c.ports)) {
+        for (const p of c.ports) if (isObject(p) && !p.hostPort) p.hostPort = p.containerPort;
+      }
+    }
+  }
+  if (spec.enableServiceLinks === undefined || spec.enableServiceLinks === null) spec.enableServiceLinks = true;
+  if (spec.priority === undefined || spec.priority === null) spec.priority = 0;
+  if (!spec.preemptionPolicy) spec.preemptionPolicy = 'PreemptLowerPriority';
+  if (!spec.serviceAccountName) spec.serviceAccountName = 'default';
+  spec.serviceAccount = spec.serviceAccountName;
+}
+
+/** Image tag as ParseImageName reads it: "latest" when neither tag nor digest is given. */
+export function imageTag(image: string): string {
+  const at = image.indexOf('@');
+  const ref = at >= 0 ? image.slice(0, at) : image;
+  const lastSlash = ref.lastIndexOf('/');
+  const colon = ref.lastIndexOf(':');
+  if (colon > lastSlash) return ref.slice(colon + 1);
+  return at >= 0 ? '' : 'latest';
+}
+
+export function defaultContainer(c: any): void {
+  if (!isObject(c)) return;
+  if (!c.imagePullPolicy) {
+    const image = typeof c.image === 'string' ? c.image : '';
+    c.imagePullPolicy = image && imageTag(image) === 'latest' ? 'Always' : 'IfNotPresent';
+  }
+  if (!c.terminationMessagePath) c.terminationMessagePath = '/dev/termination-log';
+  if (!c.terminationMessagePolicy) c.terminationMessagePolicy = 'File';
+  if (c.resources === undefined || c.resources === null) c.resources = {};
+  if (Array.isArray(c.ports)) for (const p of c.ports) if (isObject(p) && !p.protocol) p.protocol = 'TCP';
+  for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) defaultProbe(probe);
+  if (isObject(c.lifecycle)) {
+    for (const h of [c.lifecycle.postStart, c.lifecycle.preStop]) if (isObject(h)) defaultHandler(h);
+  }
+  if (Array.isArray(c.env)) {
+    for (const e of c.env) {
+      const vf = isObject(e) ? e.valueFrom : undefined;
+      if (!isObject(vf)) continue;
+      if (isObject(vf.fieldRef) && !vf.fieldRef.apiVersion) vf.fieldRef.apiVersion = 'v1';
+      if (isObject(vf.resourceFieldRef) && vf.resourceFieldRef.divisor === undefined) vf.resourceFieldRef.divisor = '0';
+    }
+  }
+}
+
+function defaultHandler(h: any): void {
+  if (isObject(h.httpGet)) {
+    if (!h.httpGet.path) h.httpGet.path = '/';
+    if (!h.httpGet.scheme) h.httpGet.scheme = 'HTTP';
+  }
+  if (isObject(h.grpc) && (h.grpc.service === undefined || h.grpc.service === null)) h.grpc.service = '';
+}
+
+function defaultProbe(p: any): void {
+  if (!isObject(p)) return;
+  if (!p.timeoutSeconds) p.timeoutSeconds = 1;
+  if (!p.periodSeconds) p.periodSeconds = 10;
+  if (!p.successThreshold) p.successThreshold = 1;
+  if (!p.failureThreshold) p.failureThreshold = 3;
+  defaultHandler(p);
+}
+
+function defaultItems(items: unknown): void {
+  if (!Array.isArray(items)) return;
+  for (const it of items) if (isObject(it) && isObject(it.fieldRef) && !it.fieldRef.apiVersion) it.fieldRef.apiVersion = 'v1';
+}
+
+export function defaultVolume(v: any): void {
+  if (!isObject(v)) return;
+  const sources = Object.keys(v).filter((k) => k !== 'name' && v[k] !== null && v[k] !== undefined);
+  if (sources.length === 0) v.emptyDir = {};
+  if (isObject(v.secret) && v.secret.defaultMode === undefined) v.secret.defaultMode = DEFAULT_MODE;
+  if (isObject(v.configMap) && v.configMap.defaultMode === undefined) v.configMap.defaultMode = DEFAULT_MODE;
+  if (isObject(v.downwardAPI)) {
+    if (v.downwardAPI.defaultMode === undefined) v.downwardAPI.defaultMode = DEFAULT_MODE;
+    defaultItems(v.downwardAPI.items);
+  }
+  if (isObject(v.projected)) {
+    if (v.projected.defaultMode === undefined) v.projected.defaultMode = DEFAULT_MODE;
+    for (const s of Array.isArray(v.projected.sources) ? v.projected.sources : []) {
+      if (!isObject(s)) continue;
+      if (isObject(s.serviceAccountToken) && !s.serviceAccountToken.expirationSeconds) s.serviceAccountToken.expirationSeconds = 3600;
+      if (isObject(s.downwardAPI)) defaultItems(s.downwardAPI.items);
+    }
+  }
+  if (isObject(v.hostPath) && v.hostPath.type === undefined) v.hostPath.type = '';
+  if (isObject(v.iscsi) && !v.iscsi.iscsiInterface) v.iscsi.iscsiInterface = 'default';
+  if (isObject(v.rbd)) {
+    if (!v.rbd.pool) v.rbd.pool = 'rbd';
+    if (!v.rbd.user) v.rbd.user = 'admin';
+    if (!v.rbd.keyring) v.rbd.keyring = '/etc/ceph/keyring';
+  }
+}
+
+/** DefaultTolerationSeconds admission: tolerate not-ready/unreachable NoExecute for 300s. */
+export function addDefaultTolerations(spec: any): void {
+  if (!isObject(spec)) return;
+  const tolerations: any[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
+  const tolerates = (key: string): boolean =>
+    tolerations.some((t) => isObject(t) && (t.key === key || !t.key) && (t.effect === 'NoExecute' || !t.effect));
+  const add: any[] = [];
+  for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
+    if (!tolerates(key)) add.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
+  }
+  if (add.length > 0) spec.tolerations = [...tolerations, ...add];
+}

@@ -1,0 +1,139 @@
+// The Pod row of `kubectl get pods`, a line-by-line port of printPod in
+// pkg/printers/internalversion/printers.go (v1.32): READY counts, the STATUS reason
+// (Init:N/M, CrashLoopBackOff, Completed, Terminating, ...) and RESTARTS "2 (5m ago)".
+import type { KubeObject } from '../../proto/meta.js';
+import { ageOf, parseTime, since } from './age.js';
+import { col, nameColumn, ageColumn } from './columns.js';
+import type { TableColumn } from './types.js';
+
+export const podColumns: TableColumn[] = [
+  nameColumn(),
+  col('Ready', 'string', 'The aggregate readiness state of this pod for accepting traffic.'),
+  col('Status', 'string', 'The aggregate status of the containers in this pod.'),
+  col('Restarts', 'string', 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
+  ageColumn(),
+  col('IP', 'string', 'podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.', 1),
+  col('Node', 'string', 'NodeName indicates in which node this pod is scheduled.', 1),
+  col('Nominated Node', 'string', 'nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods.', 1),
+  col('Readiness Gates', 'string', 'If specified, all readiness gates will be evaluated for pod readiness.', 1),
+];
+
+const isRestartableInit = (c: any): boolean => c?.restartPolicy === 'Always';
+
+function conditionTrue(status: any, type: string): boolean {
+  return (Array.isArray(status?.conditions) ? status.conditions : []).some((c: any) => c?.type === type && c?.status === 'True');
+}
+
+/** Later of the running "last restart" and a container's lastState.terminated.finishedAt. */
+function laterFinish(current: number | undefined, cs: any): number | undefined {
+  const t = parseTime(cs?.lastState?.terminated?.finishedAt);
+  if (t === undefined) return current;
+  return current === undefined || current < t ? t : current;
+}
+
+function terminatedReason(t: any, prefix: string): string {
+  if (t.reason) return prefix + t.reason;
+  if (t.signal) return `${prefix}Signal:${t.signal}`;
+  return `${prefix}ExitCode:${t.exitCode ?? 0}`;
+}
+
+export function podRow(pod: KubeObject, now: number): unknown[] {
+  const spec = pod.spec ?? {};
+  const status = pod.status ?? {};
+  const containers: any[] = Array.isArray(spec.containers) ? spec.containers : [];
+  const initContainers: any[] = Array.isArray(spec.initContainers) ? spec.initContainers : [];
+  const initStatuses: any[] = Array.isArray(status.initContainerStatuses) ? status.initContainerStatuses : [];
+  const statuses: any[] = Array.isArray(status.containerStatuses) ? status.containerStatuses : [];
+
+  let restarts = 0;
+  let restartableInitRestarts = 0;
+  let totalContainers = containers.length;
+  let readyContainers = 0;
+  let lastRestart: number | undefined;
+  let lastRestartableInitRestart: number | undefined;
+
+  let reason: string = status.phase ?? '';
+  if (status.reason) reason = status.reason;
+  for (const c of Array.isArray(status.conditions) ? status.conditions : []) {
+    if (c?.type === 'PodScheduled' && c?.reason === 'SchedulingGated') reason = 'SchedulingGated';
+  }
+
+  const initByName = new Map<string, any>();
+  for (const c of initContainers) {
+    initByName.set(c?.name, c);
+    if (isRestartableInit(c)) totalContainers++;
+  }
+
+  let initializing = false;
+  for (let i = 0; i < initStatuses.length; i++) {
+    const cs = initStatuses[i];
+    restarts += cs?.restartCount ?? 0;
+    lastRestart = laterFinish(lastRestart, cs);
+    const restartable = isRestartableInit(initByName.get(cs?.name));
+    if (restartable) {
+      restartableInitRestarts += cs?.restartCount ?? 0;
+      lastRestartableInitRestart = laterFinish(lastRestartableInitRestart, cs);
+    }
+    const term = cs?.state?.terminated;
+    const waiting = cs?.state?.waiting;
+    if (term && (term.exitCode ?? 0) === 0) continue;
+    if (restartable && cs?.started === true) {
+      if (cs?.ready) readyContainers++;
+      continue;
+    }
+    if (term) reason = terminatedReason(term, 'Init:');
+    else if (waiting?.reason && waiting.reason !== 'PodInitializing') reason = 'Init:' + waiting.reason;
+    else reason = `Init:${i}/${initContainers.length}`;
+    initializing = true;
+    break;
+  }
+
+  if (!initializing || conditionTrue(status, 'Initialized')) {
+    restarts = restartableInitRestarts;
+    lastRestart = lastRestartableInitRestart;
+    let hasRunning = false;
+    for (let i = statuses.length - 1; i >= 0; i--) {
+      const cs = statuses[i];
+      restarts += cs?.restartCount ?? 0;
+      lastRestart = laterFinish(lastRestart, cs);
+      const waiting = cs?.state?.waiting;
+      const term = cs?.state?.terminated;
+      if (waiting?.reason) reason = waiting.reason;
+      else if (term) reason = terminatedReason(term, '');
+      else if (cs?.ready && cs?.state?.running) {
+        hasRunning = true;
+        readyContainers++;
+      }
+    }
+    // A pod whose last container completed but another still runs is Running (or NotReady).
+    if (reason === 'Completed' && hasRunning) reason = conditionTrue(status, 'Ready') ? 'Running' : 'NotReady';
+  }
+
+  const deleting = !!pod.metadata?.deletionTimestamp;
+  if (deleting && status.reason === 'NodeLost') reason = 'Unknown';
+  else if (deleting && status.phase !== 'Succeeded' && status.phase !== 'Failed') reason = 'Terminating';
+
+  const restartsCell = restarts !== 0 && lastRestart !== undefined ? `${restarts} (${since(new Date(lastRestart).toISOString(), now)} ago)` : String(restarts);
+
+  const podIPs: any[] = Array.isArray(status.podIPs) ? status.podIPs : [];
+  const podIP = podIPs[0]?.ip || status.podIP || '<none>';
+  const gates: any[] = Array.isArray(spec.readinessGates) ? spec.readinessGates : [];
+  let readinessGates = '<none>';
+  if (gates.length > 0) {
+    const conds: any[] = Array.isArray(status.conditions) ? status.conditions : [];
+    const ok = gates.filter((g) => conds.find((c) => c?.type === g?.conditionType)?.status === 'True').length;
+    readinessGates = `${ok}/${gates.length}`;
+  }
+
+  return [
+    pod.metadata?.name ?? '',
+    `${readyContainers}/${totalContainers}`,
+    reason,
+    restartsCell,
+    ageOf(pod, now),
+    podIP,
+    spec.nodeName || '<none>',
+    status.nominatedNodeName || '<none>',
+    readinessGates,
+  ];
+}

@@ -1,0 +1,110 @@
+// core/v1 Secret: type Opaque by default, `stringData` folded into base64 `data` (as the
+// v1 conversion does), key/size/type-specific validation, immutable type and data.
+import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import { field } from '../api/errors.js';
+import { ageOf } from './age.js';
+import { ageColumn, col, nameColumn } from './columns.js';
+import { MAX_SECRET_SIZE, validateImmutableData } from './config-map.js';
+import { immutable, isConfigMapKey, isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import type { ResourceDef } from './types.js';
+import { ALL_VERBS } from './verbs.js';
+
+const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+function defaultSecret(obj: KubeObject): void {
+  if (!obj.type) obj.type = 'Opaque';
+  if (isObject(obj.stringData)) {
+    const data: Record<string, string> = isObject(obj.data) ? obj.data : {};
+    for (const [k, v] of Object.entries(obj.stringData)) data[k] = Buffer.from(String(v ?? ''), 'utf8').toString('base64');
+    obj.data = data;
+  }
+  delete obj.stringData;
+}
+
+function decodedLength(v: unknown): number {
+  return Buffer.from(String(v ?? ''), 'base64').length;
+}
+
+function validateSecretData(obj: KubeObject): StatusCause[] {
+  const out: StatusCause[] = [];
+  const data: Record<string, unknown> = isObject(obj.data) ? obj.data : {};
+  let total = 0;
+  for (const key of Object.keys(data).sort()) {
+    for (const m of isConfigMapKey(key)) out.push(field.invalid(`data[${key}]`, key, m));
+    // kube-apiserver rejects this while decoding JSON; here it surfaces as a field error.
+    if (typeof data[key] !== 'string' || !BASE64_RE.test(data[key] as string)) {
+      out.push(field.invalid(`data[${key}]`, '<secret contents redacted>', 'illegal base64 data'));
+    }
+    total += decodedLength(data[key]);
+  }
+  if (total > MAX_SECRET_SIZE) out.push(field.tooLong('data', '', MAX_SECRET_SIZE));
+  const has = (k: string): boolean => k in data;
+  const need = (k: string): void => {
+    if (!has(k)) out.push(field.required(`data[${k}]`));
+  };
+  switch (obj.type) {
+    case 'kubernetes.io/service-account-token':
+      if (!obj.metadata?.annotations?.['kubernetes.io/service-account.name']) out.push(field.required('metadata.annotations[kubernetes.io/service-account.name]'));
+      break;
+    case 'kubernetes.io/dockercfg':
+      need('.dockercfg');
+      break;
+    case 'kubernetes.io/dockerconfigjson':
+      need('.dockerconfigjson');
+      break;
+    case 'kubernetes.io/basic-auth':
+      if (!has('username') && !has('password')) {
+        need('username');
+        need('password');
+      }
+      break;
+    case 'kubernetes.io/ssh-auth':
+      if (!decodedLength(data['ssh-privatekey'])) out.push(field.required('data[ssh-privatekey]'));
+      break;
+    case 'kubernetes.io/tls':
+      need('tls.crt');
+      need('tls.key');
+      break;
+  }
+  return out;
+}
+
+export const secret: ResourceDef = {
+  group: '',
+  version: 'v1',
+  kind: 'Secret',
+  resource: 'secrets',
+  singular: 'secret',
+  namespaced: true,
+  shortNames: [],
+  categories: [],
+  verbs: ALL_VERBS,
+  subresources: [],
+  hasStatusSubresource: false,
+  hasGeneration: false,
+  schema: 'Secret',
+
+  defaults: defaultSecret,
+
+  validate(obj, old) {
+    const out = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });
+    out.push(...validateSecretData(obj));
+    if (old) {
+      if ((obj.type ?? '') !== (old.type ?? '')) out.push(immutable('type', JSON.stringify(obj.type ?? '')));
+      out.push(...validateImmutableData(obj, old, ['data']));
+    }
+    return out;
+  },
+
+  columns: [
+    nameColumn(),
+    col('Type', 'string', 'Used to facilitate programmatic handling of secret data.'),
+    col('Data', 'string', 'Data contains the secret data.'),
+    ageColumn(),
+  ],
+  row: (obj, now) => [obj.metadata?.name ?? '', obj.type ?? '', Object.keys(isObject(obj.data) ? obj.data : {}).length, ageOf(obj, now)],
+
+  fields: {
+    type: (o) => String(o.type ?? ''),
+  },
+};

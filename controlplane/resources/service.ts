@@ -1,0 +1,210 @@
+// core/v1 Service: SetDefaults_Service, the IP-family fields the service registry fills
+// on create, ValidateService's port/type rules, and the `kubectl get svc` row
+// (PORT(S) "80:30080/TCP", EXTERNAL-IP "<none>"/"<pending>").
+import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import { canonicalJson } from '../../proto/canonical.js';
+import { field } from '../api/errors.js';
+import { ageOf } from './age.js';
+import { ageColumn, col, nameColumn } from './columns.js';
+import { formatLabels } from './label-selector.js';
+import { invalidRendered, isDNS1123Label, isObject, isQualifiedName, isValidPortNum, nameIsDNS1035Label, validateLabels, validateObjectMeta } from './meta-validation.js';
+import { validatePortNumOrName } from './pod-template.js';
+import type { ResourceDef } from './types.js';
+import { ALL_VERBS } from './verbs.js';
+
+const TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
+const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
+export const NODE_PORT_RANGE = { min: 30000, max: 32767 };
+
+const isHeadless = (spec: any): boolean => spec?.clusterIP === 'None';
+const externallyAccessible = (spec: any): boolean =>
+  spec?.type === 'LoadBalancer' || spec?.type === 'NodePort' || (spec?.type === 'ClusterIP' && Array.isArray(spec?.externalIPs) && spec.externalIPs.length > 0);
+
+function defaultService(obj: KubeObject): void {
+  if (!isObject(obj.spec)) obj.spec = {};
+  const spec = obj.spec;
+  if (!spec.sessionAffinity) spec.sessionAffinity = 'None';
+  if (spec.sessionAffinity === 'None') delete spec.sessionAffinityConfig;
+  if (spec.sessionAffinity === 'ClientIP' && typeof spec.sessionAffinityConfig?.clientIP?.timeoutSeconds !== 'number') {
+    spec.sessionAffinityConfig = { clientIP: { timeoutSeconds: 10800 } };
+  }
+  if (!spec.type) spec.type = 'ClusterIP';
+  for (const p of Array.isArray(spec.ports) ? spec.ports : []) {
+    if (!isObject(p)) continue;
+    if (!p.protocol) p.protocol = 'TCP';
+    if (p.targetPort === undefined || p.targetPort === null || p.targetPort === 0 || p.targetPort === '') p.targetPort = p.port;
+  }
+  if (externallyAccessible(spec) && !spec.externalTrafficPolicy) spec.externalTrafficPolicy = 'Cluster';
+  if (!spec.internalTrafficPolicy && ['NodePort', 'LoadBalancer', 'ClusterIP'].includes(spec.type)) spec.internalTrafficPolicy = 'Cluster';
+  if (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts === undefined) spec.allocateLoadBalancerNodePorts = true;
+}
+
+/**
+ * Keep what the allocators assigned (clusterIP(s), nodePorts, healthCheckNodePort) when an
+ * update leaves them out, as the service registry's patchAllocatedValues does. For the API
+ * layer to call on PUT before validation.
+ */
+export function preserveAllocatedValues(next: KubeObject, old: KubeObject): void {
+  const n = next.spec;
+  const o = old.spec;
+  if (!isObject(n) || !isObject(o)) return;
+  if (n.type !== 'ExternalName' && o.type !== 'ExternalName') {
+    if (!n.clusterIP && o.clusterIP) n.clusterIP = o.clusterIP;
+    if ((!Array.isArray(n.clusterIPs) || n.clusterIPs.length === 0) && Array.isArray(o.clusterIPs) && n.clusterIP === o.clusterIP) n.clusterIPs = [...o.clusterIPs];
+  }
+  if (n.type === 'NodePort' || n.type === 'LoadBalancer') {
+    for (const p of Array.isArray(n.ports) ? n.ports : []) {
+      if (!isObject(p) || p.nodePort) continue;
+      const prev = (Array.isArray(o.ports) ? o.ports : []).find((q: any) => q?.port === p.port && (q?.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
+      if (prev?.nodePort) p.nodePort = prev.nodePort;
+    }
+    if (!n.healthCheckNodePort && o.healthCheckNodePort) n.healthCheckNodePort = o.healthCheckNodePort;
+  }
+}
+
+function validatePorts(spec: any): StatusCause[] {
+  const out: StatusCause[] = [];
+  const ports: any[] = Array.isArray(spec.ports) ? spec.ports : [];
+  if (ports.length === 0 && !isHeadless(spec) && spec.type !== 'ExternalName') out.push(field.required('spec.ports'));
+  const names = new Set<string>();
+  const nodePorts = new Set<string>();
+  ports.forEach((sp, i) => {
+    const p = `spec.ports[${i}]`;
+    if (ports.length > 1 && !sp?.name) out.push(field.required(`${p}.name`));
+    else if (sp?.name) {
+      for (const m of isDNS1123Label(String(sp.name))) out.push(field.invalid(`${p}.name`, sp.name, m));
+      if (names.has(sp.name)) out.push(field.duplicate(`${p}.name`, sp.name));
+      else names.add(sp.name);
+    }
+    for (const m of isValidPortNum(sp?.port)) out.push(field.invalid(`${p}.port`, sp?.port ?? 0, m));
+    if (!sp?.protocol) out.push(field.required(`${p}.protocol`));
+    else if (!PROTOCOLS.includes(sp.protocol)) out.push(field.notSupported(`${p}.protocol`, sp.protocol, PROTOCOLS));
+    out.push(...validatePortNumOrName(sp?.targetPort, `${p}.targetPort`));
+    if (sp?.appProtocol) for (const m of isQualifiedName(String(sp.appProtocol))) out.push(field.invalid(`${p}.appProtocol`, sp.appProtocol, m));
+    const np = sp?.nodePort;
+    if (np) {
+      if (spec.type === 'ClusterIP') out.push(field.forbidden(`${p}.nodePort`, "may not be used when `type` is 'ClusterIP'"));
+      else if (!Number.isInteger(np) || np < NODE_PORT_RANGE.min || np > NODE_PORT_RANGE.max) {
+        out.push(field.invalid(`${p}.nodePort`, np, `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_RANGE.min}-${NODE_PORT_RANGE.max}`));
+      }
+      const key = `${np}/${sp?.protocol ?? ''}`;
+      if (nodePorts.has(key)) out.push(field.duplicate(`${p}.nodePort`, np));
+      nodePorts.add(key);
+    }
+  });
+  return out;
+}
+
+export function validateServiceSpec(spec: any): StatusCause[] {
+  if (!isObject(spec)) return [field.required('spec')];
+  const out: StatusCause[] = [];
+  if (!TYPES.includes(spec.type)) out.push(field.notSupported('spec.type', spec.type ?? '', TYPES));
+  if (spec.type === 'ExternalName') {
+    if (spec.clusterIP) out.push(field.forbidden('spec.clusterIP', 'may not be set for ExternalName services'));
+    if (!spec.externalName) out.push(field.required('spec.externalName'));
+  } else if (spec.clusterIP === 'None' && (spec.type === 'NodePort' || spec.type === 'LoadBalancer')) {
+    out.push(field.invalid('spec.clusterIPs[0]', 'None', `may not be set to 'None' for ${spec.type} services`));
+  }
+  out.push(...validatePorts(spec));
+  if (!['ClientIP', 'None'].includes(spec.sessionAffinity)) out.push(field.notSupported('spec.sessionAffinity', spec.sessionAffinity ?? '', ['ClientIP', 'None']));
+  out.push(...validateLabels(spec.selector, 'spec.selector'));
+  if (spec.externalTrafficPolicy && !['Cluster', 'Local'].includes(spec.externalTrafficPolicy)) {
+    out.push(field.notSupported('spec.externalTrafficPolicy', spec.externalTrafficPolicy, ['Cluster', 'Local']));
+  }
+  if (spec.internalTrafficPolicy && !['Cluster', 'Local'].includes(spec.internalTrafficPolicy)) {
+    out.push(field.notSupported('spec.internalTrafficPolicy', spec.internalTrafficPolicy, ['Cluster', 'Local']));
+  }
+  return out;
+}
+
+function validateServiceUpdate(obj: KubeObject, old: KubeObject): StatusCause[] {
+  const n = obj.spec ?? {};
+  const o = old.spec ?? {};
+  if (o.type === 'ExternalName' || n.type === 'ExternalName' || !o.clusterIP || !n.clusterIP) return [];
+  if (n.clusterIP === o.clusterIP && canonicalJson(n.clusterIPs ?? [n.clusterIP]) === canonicalJson(o.clusterIPs ?? [o.clusterIP])) return [];
+  const ips: string[] = Array.isArray(n.clusterIPs) ? n.clusterIPs : [n.clusterIP];
+  return [invalidRendered('spec.clusterIPs[0]', `[]string{${ips.map((ip) => JSON.stringify(ip)).join(', ')}}`, 'may not change once set')];
+}
+
+function externalIP(spec: any, status: any): string {
+  const external: string[] = Array.isArray(spec?.externalIPs) ? spec.externalIPs : [];
+  switch (spec?.type) {
+    case 'ClusterIP':
+    case 'NodePort':
+      return external.length ? external.join(',') : '<none>';
+    case 'LoadBalancer': {
+      const ingress: any[] = Array.isArray(status?.loadBalancer?.ingress) ? status.loadBalancer.ingress : [];
+      const lb = [...new Set(ingress.map((i) => i?.ip || i?.hostname).filter(Boolean))].sort() as string[];
+      if (external.length) return [...lb, ...external].join(',');
+      return lb.length ? lb.join(',') : '<pending>';
+    }
+    case 'ExternalName':
+      return spec.externalName ?? '';
+  }
+  return '<unknown>';
+}
+
+/** makePortString: "80/TCP", "80:30080/TCP", joined by commas. */
+export function servicePorts(spec: any): string {
+  const ports: any[] = Array.isArray(spec?.ports) ? spec.ports : [];
+  const s = ports.map((p) => (p?.nodePort > 0 ? `${p.port}:${p.nodePort}/${p.protocol ?? ''}` : `${p?.port}/${p?.protocol ?? ''}`)).join(',');
+  return s || '<none>';
+}
+
+export const service: ResourceDef = {
+  group: '',
+  version: 'v1',
+  kind: 'Service',
+  resource: 'services',
+  singular: 'service',
+  namespaced: true,
+  shortNames: ['svc'],
+  categories: ['all'],
+  verbs: ALL_VERBS,
+  subresources: ['status'],
+  hasStatusSubresource: true,
+  hasGeneration: false,
+  schema: 'Service',
+
+  defaults: defaultService,
+
+  prepareForCreate(obj) {
+    defaultService(obj);
+    const spec = obj.spec;
+    if (spec.type !== 'ExternalName') {
+      if (spec.clusterIP && (!Array.isArray(spec.clusterIPs) || spec.clusterIPs.length === 0)) spec.clusterIPs = [spec.clusterIP];
+      if (!spec.clusterIP && Array.isArray(spec.clusterIPs) && spec.clusterIPs.length) spec.clusterIP = spec.clusterIPs[0];
+      if (!spec.ipFamilyPolicy) spec.ipFamilyPolicy = 'SingleStack';
+      if (!Array.isArray(spec.ipFamilies) || spec.ipFamilies.length === 0) spec.ipFamilies = ['IPv4'];
+    }
+    obj.status = { loadBalancer: {} };
+  },
+
+  validate(obj, old) {
+    const out = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNS1035Label });
+    out.push(...validateServiceSpec(obj.spec));
+    if (old) out.push(...validateServiceUpdate(obj, old));
+    return out;
+  },
+
+  columns: [
+    nameColumn(),
+    col('Type', 'string', 'type determines how the Service is exposed. Defaults to ClusterIP.'),
+    col('Cluster-IP', 'string', 'clusterIP is the IP address of the service and is usually assigned randomly.'),
+    col('External-IP', 'string', 'externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.'),
+    col('Port(s)', 'string', 'The list of ports that are exposed by this service.'),
+    ageColumn(),
+    col('Selector', 'string', 'Route service traffic to pods with label keys and values matching this selector.', 1),
+  ],
+
+  row(obj, now) {
+    const spec = obj.spec ?? {};
+    const clusterIP = (Array.isArray(spec.clusterIPs) && spec.clusterIPs[0]) || spec.clusterIP || '<none>';
+    return [obj.metadata?.name ?? '', spec.type ?? '', clusterIP, externalIP(spec, obj.status), servicePorts(spec), ageOf(obj, now), formatLabels(spec.selector)];
+  },
+
+  fields: {
+    'spec.clusterIP': (o) => String(o.spec?.clusterIP ?? ''),
+    'spec.type': (o) => String(o.spec?.type ?? ''),
+  },
+};

@@ -1,0 +1,50 @@
+// What the API layer needs to know about one kind: its REST names, discovery facts,
+// defaulting, validation, table columns and selectable fields. One module per kind
+// under controlplane/resources/ exports a ResourceDef; index.ts lists them all.
+import type { KubeObject, StatusCause } from '../../proto/meta.js';
+
+export interface TableColumn {
+  name: string;
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  format: string;          // 'name' for the Name column, '' otherwise
+  description: string;
+  priority: 0 | 1;         // 1 = only with -o wide
+}
+
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'eviction' | 'portforward' | 'finalize' | 'ephemeralcontainers';
+
+export interface ResourceDef {
+  group: string;            // '' for core
+  version: string;          // 'v1'
+  kind: string;             // 'Pod'
+  resource: string;         // plural, 'pods'
+  singular: string;         // 'pod'
+  namespaced: boolean;
+  shortNames: string[];
+  categories: string[];     // ['all'] for kubectl get all
+  verbs: string[];          // discovery verbs
+  subresources: Subresource[];
+  /** true when a status subresource exists: then the main resource ignores status writes, /status ignores everything else */
+  hasStatusSubresource: boolean;
+  /** metadata.generation is kept and bumped on spec changes */
+  hasGeneration: boolean;
+  /** name of the kind's definition in proto/schema/defs.ts */
+  schema: string;
+
+  /** Fill Kubernetes defaults in place (runs on create and on every update, as apiserver's defaulting does on decode). */
+  defaults?(obj: KubeObject): void;
+  /** Reset fields the server owns on create (e.g. pod status.phase=Pending, namespace status Active). */
+  prepareForCreate?(obj: KubeObject): void;
+  /** Validate a full object; on update `old` is the stored object (immutable fields). Field paths as apimachinery prints them. */
+  validate(obj: KubeObject, old?: KubeObject): StatusCause[];
+  /** Validate a status-only update (optional). */
+  validateStatus?(obj: KubeObject, old: KubeObject): StatusCause[];
+
+  /** Server-side table for kubectl get (kube-apiserver printers' columns, after the implicit Name column? no: include Name). */
+  columns: TableColumn[];
+  /** Cells for one row, matching `columns`. `now` is Date.now() for Age cells. */
+  row(obj: KubeObject, now: number): unknown[];
+
+  /** Extra field selector labels beyond metadata.name / metadata.namespace, e.g. 'spec.nodeName'. Returns the value as a string. */
+  fields?: Record<string, (obj: KubeObject) => string | undefined>;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian 12 machine, as root: installs Docker Engine,
+# Node.js and build tools if absent, starts dockerd, builds skiff and the offline test
+# images, then runs unit and end-to-end tests (real Docker, real kubectl).
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+need_root
+ensure_node
+ensure_docker
+ensure_build "$ROOT"
+bash "$ROOT/scripts/build-test-images.sh"
+command -v kubectl >/dev/null 2>&1 || die "kubectl (v1.32) is required for the API tests: install it (e.g. the kubernetes-client package) and re-run"
+
+export SKIFF_REQUIRE_DOCKER=1 SKIFF_REQUIRE_KUBECTL=1
+cd "$ROOT"
+npx vitest run "$@"
