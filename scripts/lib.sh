@@ -28,7 +28,7 @@ ensure_node() {
 
 # Docker Engine from Debian (docker.io); start dockerd ourselves when no init system runs it.
 ensure_docker() {
-  apt_install docker.io iptables busybox-static ca-certificates
+  apt_install docker.io iptables busybox-static ca-certificates curl
   if docker info >/dev/null 2>&1; then return 0; fi
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     systemctl enable --now docker >/dev/null 2>&1 || true
