@@ -1,5 +1,6 @@
 // skiff-server's command line, parsed into one config object.
 import { Command, InvalidArgumentError } from 'commander';
+import { parseDuration } from '../proto/duration.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -10,14 +11,7 @@ export interface ServerConfig {
   compactIntervalMs: number;
   compactRetain: number;
   logLevel: string;
-}
-
-export function parseDuration(v: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(v.trim());
-  if (!m) throw new InvalidArgumentError(`not a duration: ${v} (use e.g. 500ms, 10s, 5m)`);
-  const n = Number(m[1]);
-  const unit = m[2] ?? 's';
-  return Math.round(n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit]!);
+  schedulerStrategy: 'spread' | 'binpack';
 }
 
 function parseListen(v: string): { host: string; port: number } {
@@ -38,13 +32,16 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--compact-interval <duration>', 'how often to compact store history', '5m')
     .option('--compact-retention <revisions>', 'revisions of history kept for watches', '1000')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+    .option('--scheduler-strategy <spread|binpack>', 'spread pods (LeastAllocated) or pack them (MostAllocated)', 'spread')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
+  if (o.schedulerStrategy !== 'spread' && o.schedulerStrategy !== 'binpack') throw new InvalidArgumentError('--scheduler-strategy must be spread or binpack');
   return {
+    schedulerStrategy: o.schedulerStrategy,
     dataDir: o.dataDir,
     host,
     port,

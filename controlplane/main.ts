@@ -12,6 +12,9 @@ import { ApiStorage } from './api/storage.js';
 import { TokenAuthenticator } from './api/auth.js';
 import { buildApiServer } from './api/server.js';
 import { seedNamespaces } from './bootstrap.js';
+import { AgentGateway } from './agents/gateway.js';
+import { PodStreamRelay } from './agents/pod-streams.js';
+import { Scheduler } from './scheduler/scheduler.js';
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
   const log = pino({ level: cfg.logLevel, base: { component: 'skiff-server' } });
@@ -28,9 +31,17 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const auth = new TokenAuthenticator();
   auth.add(pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
 
+  const gateway = new AgentGateway({ storage, joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }) });
+  const relay = new PodStreamRelay(gateway, storage, auth, log);
   const app = await buildApiServer({
     storage, auth, logger: log, https: { key: pki.keyPem, cert: pki.certPem }, caPem: pki.caPem,
-    advertise: `${advertise}:${cfg.port}`,
+    advertise: `${advertise}:${cfg.port}`, streams: relay,
+  });
+  // WebSocket upgrades: agents on /agent/v1/connect, kubectl exec/attach on pods/x/exec
+  app.server.on('upgrade', (req, socket, head) => {
+    socket.on('error', () => socket.destroy());
+    if (gateway.handleUpgrade(req, socket, head) || relay.handleUpgrade(req, socket, head)) return;
+    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
   });
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
@@ -38,11 +49,15 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const url = `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
   const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
+  const scheduler = new Scheduler(storage, { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }) });
+  await scheduler.start();
   log.info({ url, kubeconfig, token: join(cfg.dataDir, 'token') }, 'skiff-server ready');
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     compactor.stop();
+    scheduler.stop();
+    gateway.close();
     await app.close();
     await store.close();
   })());

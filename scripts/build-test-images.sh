@@ -6,13 +6,15 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 BUSYBOX_IMAGE=${BUSYBOX_IMAGE:-skiff.local/busybox:latest}
+# a pinned tag too: ':latest' means imagePullPolicy Always in Kubernetes, which needs a registry
+BUSYBOX_PINNED=${BUSYBOX_PINNED:-skiff.local/busybox:1.36}
 PAUSE_IMAGE=${PAUSE_IMAGE:-skiff.local/pause:3.10}
 
 [ -x /bin/busybox ] || apt_install busybox-static
 busybox_bin=$(command -v busybox)
 
 have() { docker image inspect "$1" >/dev/null 2>&1; }
-if have "$BUSYBOX_IMAGE" && have "$PAUSE_IMAGE" && [ "${REBUILD:-0}" != 1 ]; then
+if have "$BUSYBOX_IMAGE" && have "$BUSYBOX_PINNED" && have "$PAUSE_IMAGE" && [ "${REBUILD:-0}" != 1 ]; then
   log "test images present: $BUSYBOX_IMAGE $PAUSE_IMAGE"; exit 0
 fi
 
@@ -31,6 +33,7 @@ echo 'hello from skiff' >"$root/var/www/index.html"
 
 log "importing $BUSYBOX_IMAGE"
 tar -C "$root" -c . | docker import --change 'CMD ["/bin/sh"]' - "$BUSYBOX_IMAGE" >/dev/null
+docker tag "$BUSYBOX_IMAGE" "$BUSYBOX_PINNED"
 
 # pause: the sandbox that holds a pod's network namespace; it only has to sleep and exit on SIGTERM.
 proot="$tmp/pause"
@@ -39,4 +42,4 @@ cp "$busybox_bin" "$proot/bin/busybox"
 ln -s /bin/busybox "$proot/bin/sh"
 log "importing $PAUSE_IMAGE"
 tar -C "$proot" -c . | docker import --change 'ENTRYPOINT ["/bin/busybox","sh","-c","trap \"exit 0\" TERM INT; while :; do sleep 3600 & wait $!; done"]' - "$PAUSE_IMAGE" >/dev/null
-log "built $BUSYBOX_IMAGE and $PAUSE_IMAGE"
+log "built $BUSYBOX_IMAGE, $BUSYBOX_PINNED and $PAUSE_IMAGE"

@@ -170,3 +170,49 @@ export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 15_000
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+export const AGENT_BIN = join(ROOT, 'dist', 'agent', 'main.js');
+export const BUSYBOX = 'skiff.local/busybox:1.36';
+export const PAUSE = 'skiff.local/pause:3.10';
+
+export interface AgentProc {
+  node: string;
+  dataDir: string;
+  proc: ChildProcess;
+  output: () => string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+  restart(): Promise<void>;
+}
+
+/** start skiff-agent as a process against a server; the node name is unique per run */
+export function startAgent(s: ServerProc, opts: { node?: string; args?: string[]; token?: string } = {}): AgentProc {
+  const node = opts.node ?? `e2e-${Math.random().toString(36).slice(2, 8)}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'skiff-agent-'));
+  let out = '';
+  const launch = () => {
+    const p = spawn(process.execPath, [AGENT_BIN, '--server', s.url, '--token', opts.token ?? readFileSync(join(s.dataDir, 'token'), 'utf8').trim(), '--node-name', node, '--data-dir', dataDir, '--pause-image', PAUSE, '--heartbeat-interval', '1s', '--log-level', 'info', ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    p.stdout!.on('data', (d) => { out += d; });
+    p.stderr!.on('data', (d) => { out += d; });
+    return p;
+  };
+  const a: AgentProc = {
+    node, dataDir, proc: launch(), output: () => out,
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (a.proc.exitCode !== null || a.proc.signalCode !== null) return;
+      const done = new Promise((r) => a.proc.once('exit', r));
+      a.proc.kill(signal);
+      await done;
+    },
+    async restart() {
+      await a.kill('SIGKILL');
+      a.proc = launch();
+    },
+  };
+  return a;
+}
+
+/** remove every container an agent made for this node (tests label-isolate by node) */
+export function removeNodeContainers(node: string): void {
+  const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=io.skiff.node=${node}`], { encoding: 'utf8' }).stdout.trim();
+  if (ids) spawnSync('docker', ['rm', '-f', ...ids.split('\n')], { encoding: 'utf8' });
+}

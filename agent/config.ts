@@ -1,0 +1,77 @@
+// skiff-agent's command line, parsed into one config object.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { Command, InvalidArgumentError } from 'commander';
+import { parseDuration } from '../proto/duration.js';
+
+export interface AgentConfig {
+  server: string;
+  token: string;
+  nodeName: string;
+  dataDir: string;
+  dockerHost?: string;
+  pauseImage: string;
+  nodeIp?: string;
+  nodeLabels: Record<string, string>;
+  taints: { key: string; value?: string; effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute' }[];
+  heartbeatIntervalMs: number;
+  systemReserved: { cpu?: string; memory?: string };
+  maxPods: number;
+  network?: string;
+  logLevel: string;
+}
+
+function kvList(v: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of v.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const i = part.indexOf('=');
+    if (i <= 0) throw new InvalidArgumentError(`expected key=value, got "${part}"`);
+    out[part.slice(0, i)] = part.slice(i + 1);
+  }
+  return out;
+}
+
+function taintList(v: string): AgentConfig['taints'] {
+  return v.split(',').map((s) => s.trim()).filter(Boolean).map((t) => {
+    const m = /^([^=:]+)(?:=([^:]*))?:(NoSchedule|PreferNoSchedule|NoExecute)$/.exec(t);
+    if (!m) throw new InvalidArgumentError(`taint must be key[=value]:Effect, got "${t}"`);
+    return { key: m[1]!, ...(m[2] !== undefined ? { value: m[2] } : {}), effect: m[3] as 'NoSchedule' };
+  });
+}
+
+export function parseAgentArgs(argv: string[]): AgentConfig {
+  const cmd = new Command('skiff-agent')
+    .description('skiff node agent: runs the pods bound to this node as Docker containers')
+    .requiredOption('--server <url>', 'skiff-server URL, e.g. https://10.0.0.10:6443')
+    .option('--token <token>', 'join token (K10...::node:secret)')
+    .option('--token-file <file>', 'file holding the join token')
+    .option('--node-name <name>', 'node name', hostname().toLowerCase())
+    .option('--data-dir <dir>', 'agent state (emptyDir volumes)', '/var/lib/skiff/agent')
+    .option('--docker-host <socket>', 'Docker Engine socket (default DOCKER_HOST or /var/run/docker.sock)')
+    .option('--pause-image <image>', 'sandbox image', 'registry.k8s.io/pause:3.10')
+    .option('--node-ip <ip>', 'InternalIP to report (default: the address routing to the server)')
+    .option('--node-labels <k=v,...>', 'labels to add to the node', kvList, {})
+    .option('--register-with-taints <key=value:Effect,...>', 'taints the node registers with', taintList, [])
+    .option('--heartbeat-interval <duration>', 'heartbeat (and lease renewal) interval', '5s')
+    .option('--system-reserved <cpu=...,memory=...>', 'resources kept out of allocatable', kvList, {})
+    .option('--max-pods <n>', 'pods capacity', '110')
+    .option('--network <name>', 'Docker network for pod sandboxes', 'bridge')
+    .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+    .exitOverride();
+  cmd.parse(argv, { from: 'user' });
+  const o = cmd.opts<{ server: string; token?: string; tokenFile?: string; nodeName: string; dataDir: string; dockerHost?: string; pauseImage: string; nodeIp?: string; nodeLabels: Record<string, string>; registerWithTaints: AgentConfig['taints']; heartbeatInterval: string; systemReserved: Record<string, string>; maxPods: string; network: string; logLevel: string }>();
+  const token = o.token ?? (o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : process.env.SKIFF_TOKEN);
+  if (!token) throw new InvalidArgumentError('a join token is required: --token, --token-file or SKIFF_TOKEN');
+  if (!/^https:\/\//.test(o.server)) throw new InvalidArgumentError('--server must be an https:// URL');
+  const maxPods = Number(o.maxPods);
+  if (!Number.isInteger(maxPods) || maxPods < 1) throw new InvalidArgumentError('--max-pods must be a positive integer');
+  const dockerHost = o.dockerHost ?? process.env.DOCKER_HOST;
+  return {
+    server: o.server, token, nodeName: o.nodeName, dataDir: o.dataDir,
+    dockerHost: dockerHost?.replace(/^unix:\/\//, ''),
+    pauseImage: o.pauseImage, nodeIp: o.nodeIp, nodeLabels: o.nodeLabels, taints: o.registerWithTaints,
+    heartbeatIntervalMs: parseDuration(o.heartbeatInterval),
+    systemReserved: { cpu: o.systemReserved.cpu, memory: o.systemReserved.memory },
+    maxPods, network: o.network, logLevel: o.logLevel,
+  };
+}

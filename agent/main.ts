@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// skiff-agent, read top to bottom like k3s's agent run: flags, runtime, cgroups,
+// node facts, connection, pods. SIGTERM stops the agent and leaves pods running.
+import { mkdirSync } from 'node:fs';
+import { pino } from 'pino';
+import { parseAgentArgs, type AgentConfig } from './config.js';
+import { DockerRuntime } from './runtime/docker-runtime.js';
+import { detectCgroupSetup } from './cgroups/detect.js';
+import { removePodCgroups } from './cgroups/cleanup.js';
+import { getPodQOS } from './cgroups/qos.js';
+import { nodeConditions, nodeReport, type NodeConfig } from './node/node-info.js';
+import { ServerConnection } from './connection/connection.js';
+import { PodManager } from './pods/pod-manager.js';
+import { PodStreamServer } from './pods/pod-streams.js';
+import { BackOff } from './pods/backoff.js';
+import type { KubeObject } from '../proto/meta.js';
+
+const FALLBACK_PAUSE_IMAGE = 'skiff.local/pause:3.10';
+
+export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
+  const log = pino({ level: cfg.logLevel, base: { component: 'skiff-agent', node: cfg.nodeName } });
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+
+  // 1. container runtime and cgroups
+  const runtime = new DockerRuntime({ socketPath: cfg.dockerHost, pauseImage: cfg.pauseImage, defaultNetwork: cfg.network });
+  let info = await runtime.info();
+  const cgroups = await detectCgroupSetup(runtime);
+  log.info({ docker: info.version, cgroupDriver: cgroups.driver, cgroupVersion: cgroups.layout.version }, 'container runtime ready');
+
+  // 2. the sandbox image: the configured one, or the offline one when no registry answers
+  let pauseImage = cfg.pauseImage;
+  try {
+    await runtime.ensureImage(pauseImage, 'IfNotPresent');
+  } catch (err) {
+    try {
+      await runtime.ensureImage(FALLBACK_PAUSE_IMAGE, 'Never');
+      log.warn({ wanted: pauseImage, using: FALLBACK_PAUSE_IMAGE, err: (err as Error).message }, 'pause image unavailable, using the local one');
+      pauseImage = FALLBACK_PAUSE_IMAGE;
+    } catch {
+      log.error({ err: (err as Error).message }, `cannot get the pause image ${pauseImage}; pods will not start until it can be pulled`);
+    }
+  }
+
+  // 3. node facts; runtime health drives the Ready condition
+  const nodeCfg: NodeConfig = { name: cfg.nodeName, nodeIp: cfg.nodeIp, labels: cfg.nodeLabels, taints: cfg.taints, systemReserved: cfg.systemReserved, dataDir: cfg.dataDir, serverUrl: cfg.server, maxPods: cfg.maxPods };
+  let runtimeOk = true;
+  let hostIP = cfg.nodeIp ?? '';
+  const health = setInterval(async () => {
+    try { info = await runtime.info(); runtimeOk = true; } catch { runtimeOk = false; }
+  }, 5000);
+  health.unref();
+
+  // 4. pods, connection, streams
+  let conn: ServerConnection;
+  const ref = (p: KubeObject) => ({ namespace: p.metadata.namespace!, name: p.metadata.name!, uid: p.metadata.uid! });
+  const pods = new PodManager(runtime, {
+    runtime, node: cfg.nodeName, hostIP: () => hostIP, dataDir: cfg.dataDir, pauseImage, network: cfg.network,
+    backoff: new BackOff(), log,
+    report: (pod, status) => { conn.send({ type: 'podStatus', pod: ref(pod), status }); },
+    event: (pod, type, reason, message, fieldPath) => {
+      conn.send({ type: 'event', involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: pod.metadata.namespace, name: pod.metadata.name!, uid: pod.metadata.uid!, ...(fieldPath ? { fieldPath } : {}) }, eventType: type, reason, message: message.slice(0, 4096) });
+    },
+    terminated: (pod) => { conn.send({ type: 'podTerminated', pod: ref(pod) }); },
+    cleanupCgroups: async (pod) => { await removePodCgroups(cgroups.layout, cgroups.driver, pod.metadata.uid!, getPodQOS(pod as never)); },
+    cleanupOrphanCgroups: async (uid) => { await removePodCgroups(cgroups.layout, cgroups.driver, uid); },
+  });
+  conn = new ServerConnection({
+    serverUrl: cfg.server, token: cfg.token, log, heartbeatIntervalMs: cfg.heartbeatIntervalMs,
+    register: async () => {
+      const r = await nodeReport(nodeCfg, { version: info.version, conditionsReady: runtimeOk });
+      hostIP = r.addresses.find((a) => a.type === 'InternalIP')?.address ?? hostIP;
+      return r;
+    },
+    conditions: () => nodeConditions(nodeCfg, { conditionsReady: runtimeOk, readyMessage: 'container runtime is down: Docker Engine does not answer' }),
+    onMessage: (m) => {
+      switch (m.type) {
+        case 'pods': pods.setPods(m.pods as KubeObject[]); break;
+        case 'podUpsert': pods.upsert(m.pod as KubeObject); break;
+        case 'podDelete': pods.deleteByRef(m.pod); break;
+        case 'streamOpen': case 'streamInput': case 'streamClose': streams.handle(m); break;
+      }
+    },
+  });
+  const streams = new PodStreamServer(runtime, pods, cfg.nodeName, (m) => conn.send(m), log);
+  pods.start();
+  conn.start();
+
+  return {
+    stop() {
+      clearInterval(health);
+      conn.stop();
+      pods.stop();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let cfg: AgentConfig;
+  try {
+    cfg = parseAgentArgs(process.argv.slice(2));
+  } catch (e) {
+    if ((e as { code?: string }).code?.startsWith('commander.')) process.exit((e as { exitCode?: number }).exitCode ?? 2);
+    process.stderr.write(`skiff-agent: ${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  const agent = await runAgent(cfg);
+  const shutdown = (sig: string) => {
+    process.stderr.write(`skiff-agent: ${sig}, stopping (pods keep running)\n`);
+    agent.stop();
+    setTimeout(() => process.exit(0), 200).unref();
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((e) => {
+  process.stderr.write(`skiff-agent: ${(e as Error).stack ?? e}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,118 @@
+// The agent's pods: the desired set from the server (full set on connect, then
+// upserts and deletes), one PodWorker each, Docker events and a periodic relist
+// (PLEG safety net) to wake them, and clean-up of containers no pod owns any more.
+import type { Logger } from 'pino';
+import type { KubeObject } from '../../proto/meta.js';
+import type { Runtime } from '../runtime/types.js';
+import { PodWorker, type WorkerDeps } from './pod-worker.js';
+
+export interface PodManagerOptions extends Omit<WorkerDeps, 'terminated'> {
+  relistIntervalMs?: number;
+  statusResyncMs?: number;
+  terminated(pod: KubeObject): void;
+  /** remove cgroups of a pod uid whose spec we no longer have */
+  cleanupOrphanCgroups(uid: string): Promise<void>;
+}
+
+export class PodManager {
+  private workers = new Map<string, PodWorker>();
+  private haveFullSet = false;
+  private timers: NodeJS.Timeout[] = [];
+  private eventsSub?: { stop(): void };
+  private readonly log: Logger;
+
+  constructor(private readonly runtime: Runtime, private readonly o: PodManagerOptions) {
+    this.log = o.log;
+  }
+
+  start(): void {
+    this.eventsSub = this.runtime.events(this.o.node, (e) => {
+      if (e.podUid) this.workers.get(e.podUid)?.trigger();
+    }, { onReconnect: () => this.relist() });
+    const relist = setInterval(() => this.relist(), this.o.relistIntervalMs ?? 10_000);
+    const resync = setInterval(() => { for (const w of this.workers.values()) { w.resetReported(); w.trigger(); } }, this.o.statusResyncMs ?? 300_000);
+    relist.unref(); resync.unref();
+    this.timers.push(relist, resync);
+  }
+
+  stop(): void {
+    this.eventsSub?.stop();
+    for (const t of this.timers) clearInterval(t);
+    for (const w of this.workers.values()) w.stop();
+  }
+
+  get size(): number { return this.workers.size; }
+  worker(uid: string): PodWorker | undefined { return this.workers.get(uid); }
+  podByRef(namespace: string, name: string, uid: string): KubeObject | undefined {
+    const w = this.workers.get(uid);
+    return w && w.pod.metadata.namespace === namespace && w.pod.metadata.name === name ? w.pod : undefined;
+  }
+
+  /** the full set bound to this node: pods missing from it were deleted while we were away */
+  setPods(pods: KubeObject[]): void {
+    const uids = new Set(pods.map((p) => p.metadata.uid!));
+    for (const [uid, w] of this.workers) if (!uids.has(uid)) this.deleted(w.pod);
+    for (const p of pods) this.upsert(p);
+    for (const w of this.workers.values()) w.resetReported();
+    this.haveFullSet = true;
+    this.relist();
+  }
+
+  upsert(pod: KubeObject): void {
+    if (pod.spec?.nodeName !== this.o.node) return;
+    const uid = pod.metadata.uid!;
+    const w = this.workers.get(uid);
+    if (w) { w.update(pod); return; }
+    const worker = new PodWorker(pod, { ...this.o, terminated: (p) => this.onTerminated(p) });
+    this.workers.set(uid, worker);
+    worker.trigger();
+  }
+
+  /** the pod object is gone from the API (force delete, or deleted while we were away) */
+  deleted(pod: KubeObject): void {
+    const w = this.workers.get(pod.metadata.uid!);
+    if (!w) return;
+    const p = { ...w.pod, metadata: { ...w.pod.metadata } };
+    p.metadata.deletionTimestamp ??= new Date().toISOString();
+    p.metadata.deletionGracePeriodSeconds ??= 0;
+    w.update(p);
+  }
+
+  deleteByRef(ref: { namespace: string; name: string; uid: string }): void {
+    const w = this.workers.get(ref.uid);
+    if (w) this.deleted(w.pod);
+  }
+
+  private onTerminated(pod: KubeObject): void {
+    const uid = pod.metadata.uid!;
+    const w = this.workers.get(uid);
+    if (w) { w.stop(); this.workers.delete(uid); }
+    this.o.backoff.forgetPrefix(`${uid}/`);
+    this.o.terminated(pod);
+  }
+
+  private relisting = false;
+  relist(): void {
+    if (this.relisting) return;
+    this.relisting = true;
+    void (async () => {
+      try {
+        for (const w of this.workers.values()) w.trigger();
+        if (!this.haveFullSet) return;
+        const all = await this.runtime.listPodContainers(this.o.node);
+        const orphans = all.filter((c) => !this.workers.has(c.podUid));
+        const uids = new Set(orphans.map((c) => c.podUid));
+        for (const c of orphans) {
+          this.log.info({ id: c.id, pod: `${c.namespace}/${c.podName}` }, 'removing container of a pod no longer bound here');
+          if (c.state === 'running') await this.runtime.stopContainer(c.id, c.type === 'sandbox' ? 0 : 10).catch(() => undefined);
+          await this.runtime.removeContainer(c.id).catch(() => undefined);
+        }
+        for (const uid of uids) await this.o.cleanupOrphanCgroups(uid).catch(() => undefined);
+      } catch (err) {
+        this.log.warn({ err }, 'relist failed');
+      } finally {
+        this.relisting = false;
+      }
+    })();
+  }
+}

@@ -1,0 +1,244 @@
+// One worker per pod: each sync observes the pod's containers, plans (plan.ts), acts
+// through the runtime, then reports status if it changed. Syncs of one pod never
+// overlap; a trigger during a sync runs one more afterwards.
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { KubeObject } from '../../proto/meta.js';
+import { canonicalJson } from '../../proto/canonical.js';
+import { RuntimeError, type PullPolicy, type Runtime, type RuntimeContainer } from '../runtime/types.js';
+import { BackOff } from './backoff.js';
+import { computePodActions, latestPerName } from './plan.js';
+import { computePodStatus, type Waiting } from './status.js';
+import { resolveEnv } from './env.js';
+import { resolveMounts } from './volumes.js';
+import { getPodQOS } from '../cgroups/qos.js';
+
+export interface WorkerDeps {
+  runtime: Runtime;
+  node: string;
+  hostIP: () => string;
+  dataDir: string;
+  pauseImage: string;
+  network?: string;
+  dns?: { servers?: string[]; searches?: string[]; options?: string[] };
+  backoff: BackOff;
+  log: Logger;
+  report(pod: KubeObject, status: Record<string, unknown>): void;
+  event(pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, fieldPath?: string): void;
+  /** everything of a deleted pod is gone: tell the server */
+  terminated(pod: KubeObject): void;
+  cleanupCgroups(pod: KubeObject): Promise<void>;
+}
+
+const ref = (pod: KubeObject) => `${pod.metadata.namespace}/${pod.metadata.name}`;
+
+export class PodWorker {
+  private running = false;
+  private again = false;
+  private stopped = false;
+  private waiting: Record<string, Waiting> = {};
+  private lastStatus = '';
+  private startTime: string;
+  private retryTimer?: NodeJS.Timeout;
+  private done = false;
+  private pulledOnce = new Set<string>();
+
+  constructor(public pod: KubeObject, private readonly d: WorkerDeps) {
+    this.startTime = pod.status?.startTime ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+
+  get uid(): string { return this.pod.metadata.uid!; }
+  get finished(): boolean { return this.done; }
+
+  update(pod: KubeObject): void {
+    this.pod = pod;
+    this.trigger();
+  }
+
+  trigger(): void {
+    if (this.stopped) return;
+    if (this.running) { this.again = true; return; }
+    this.running = true;
+    void this.loop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+  }
+
+  private async loop(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        try {
+          await this.sync();
+        } catch (err) {
+          this.d.log.error({ err, pod: ref(this.pod) }, 'pod sync failed');
+          this.scheduleRetry(2000);
+        }
+      } while (this.again && !this.stopped);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private scheduleRetry(ms: number): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => this.trigger(), ms);
+    this.retryTimer.unref();
+  }
+
+  private async observe(): Promise<RuntimeContainer[]> {
+    const all = await this.d.runtime.listPodContainers(this.d.node);
+    return all.filter((c) => c.podUid === this.uid);
+  }
+
+  async sync(): Promise<void> {
+    const pod = this.pod;
+    const now = Date.now();
+    let observed = await this.observe();
+    const actions = computePodActions(pod as never, observed, this.d.backoff, now);
+    const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
+
+    for (const id of actions.remove) await this.d.runtime.removeContainer(id).catch(() => undefined);
+
+    if (pod.metadata.deletionTimestamp) {
+      await this.killAll(observed, grace, true);
+      await this.d.cleanupCgroups(pod).catch((err) => this.d.log.warn({ err, pod: ref(pod) }, 'cgroup cleanup failed'));
+      rmSync(join(this.d.dataDir, 'pods', this.uid), { recursive: true, force: true });
+      this.done = true;
+      this.d.terminated(pod);
+      return;
+    }
+    if (actions.killPod) {
+      // finished pod (or a restartPolicy=Never pod whose sandbox died): stop what still runs, keep containers for logs
+      await this.killAll(observed, grace, false);
+    }
+
+    for (const k of actions.kill) {
+      this.d.event(pod, 'Normal', 'Killing', `Stopping container ${k.name}`, `spec.containers{${k.name}}`);
+      await this.d.runtime.stopContainer(k.id, grace);
+    }
+
+    let sandboxId = actions.sandboxId;
+    if (actions.createSandbox && actions.start.length + actions.kill.length > 0) {
+      for (const s of observed.filter((c) => c.type === 'sandbox')) await this.d.runtime.removeContainer(s.id).catch(() => undefined);
+      try {
+        await this.d.runtime.ensureImage(this.d.pauseImage, 'IfNotPresent');
+        const sb = await this.d.runtime.createSandbox(pod as never, { node: this.d.node, attempt: actions.sandboxAttempt, pauseImage: this.d.pauseImage, network: this.d.network, dns: this.d.dns });
+        sandboxId = sb.id;
+      } catch (err) {
+        const msg = err instanceof Error ? err.message : String(err);
+        this.d.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${msg}`);
+        for (const c of pod.spec.containers) this.waiting[c.name] = { reason: 'ContainerCreating' };
+        this.scheduleRetry(5000);
+        sandboxId = undefined;
+      }
+    }
+
+    const waiting: Record<string, Waiting> = {};
+    for (const [name, message] of Object.entries(actions.backingOff)) waiting[name] = { reason: 'CrashLoopBackOff', message };
+    if (Object.keys(actions.backingOff).length) {
+      const key = Object.keys(actions.backingOff)[0]!;
+      const latest = latestPerName(observed).get(key)?.[0];
+      const finished = Date.parse(latest?.finishedAt ?? '') || now;
+      this.scheduleRetry(Math.max(200, this.d.backoff.remainingMs(`${this.uid}/${key}`, finished, now) + 50));
+      for (const name of Object.keys(actions.backingOff)) this.d.event(pod, 'Warning', 'BackOff', 'Back-off restarting failed container', `spec.containers{${name}}`);
+    }
+
+    if (sandboxId) {
+      const sandbox = (await this.observe()).find((c) => c.id === sandboxId);
+      for (const s of actions.start) {
+        const w = await this.startContainer(pod, sandboxId, sandbox?.ip, s.name, s.attempt, s.init, now);
+        if (w) waiting[s.name] = w;
+      }
+    }
+    this.waiting = waiting;
+    observed = await this.observe();
+    this.reportStatus(observed);
+  }
+
+  private async startContainer(pod: KubeObject, sandboxId: string, podIP: string | undefined, name: string, attempt: number, init: boolean, now: number): Promise<Waiting | undefined> {
+    const spec = (init ? pod.spec.initContainers : pod.spec.containers)?.find((c: { name: string }) => c.name === name);
+    if (!spec) return undefined;
+    const fieldPath = `spec.${init ? 'initContainers' : 'containers'}{${name}}`;
+    const image: string = spec.image;
+    const imageKey = `${this.uid}/image/${name}`;
+    const policy = (spec.imagePullPolicy ?? 'IfNotPresent') as PullPolicy;
+    if (this.d.backoff.inBackOff(imageKey, now, now)) {
+      return { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` };
+    }
+    try {
+      const t0 = Date.now();
+      let pulling = false;
+      await this.d.runtime.ensureImage(image, policy, () => {
+        if (!pulling) { pulling = true; this.d.event(pod, 'Normal', 'Pulling', `Pulling image "${image}"`, fieldPath); }
+      });
+      if (pulling) this.d.event(pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${Date.now() - t0}ms`, fieldPath);
+      else if (!this.pulledOnce.has(name)) this.d.event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`, fieldPath);
+      this.pulledOnce.add(name);
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      const reason = err instanceof RuntimeError && err.reason === 'ErrImageNeverPull' ? 'ErrImageNeverPull' : err instanceof RuntimeError && err.reason === 'InvalidImageName' ? 'InvalidImageName' : 'ErrImagePull';
+      this.d.event(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${msg}`, fieldPath);
+      this.d.event(pod, 'Warning', 'Failed', `Error: ${reason}`, fieldPath);
+      this.d.backoff.next(imageKey, now);
+      this.scheduleRetry(this.d.backoff.delayMs(imageKey) + 50);
+      return { reason, message: msg };
+    }
+    let env: Record<string, string>;
+    let mounts;
+    try {
+      env = resolveEnv(pod, spec, { podIP: podIP ?? '', hostIP: this.d.hostIP(), nodeName: this.d.node });
+      mounts = resolveMounts(pod, spec, this.d.dataDir);
+      for (const m of mounts) if (m.create) mkdirSync(m.hostPath, { recursive: true });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      this.d.event(pod, 'Warning', 'Failed', `Error: ${msg}`, fieldPath);
+      this.scheduleRetry(10_000);
+      return { reason: 'CreateContainerConfigError', message: msg };
+    }
+    try {
+      if (attempt > 0) this.d.backoff.next(`${this.uid}/${name}`, now);
+      const id = await this.d.runtime.createContainer(sandboxId, pod as never, spec, attempt, env, { node: this.d.node, mounts: mounts.map(({ create: _c, ...m }) => m) });
+      this.d.event(pod, 'Normal', 'Created', `Created container ${name}`, fieldPath);
+      await this.d.runtime.startContainer(id);
+      this.d.event(pod, 'Normal', 'Started', `Started container ${name}`, fieldPath);
+      return undefined;
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      this.d.event(pod, 'Warning', 'Failed', `Error: ${msg}`, fieldPath);
+      this.scheduleRetry(5000);
+      return { reason: 'RunContainerError', message: msg };
+    }
+  }
+
+  private async killAll(observed: RuntimeContainer[], grace: number, remove: boolean): Promise<void> {
+    const containers = observed.filter((c) => c.type === 'container');
+    await Promise.all(containers.filter((c) => c.state === 'running').map((c) => {
+      this.d.event(this.pod, 'Normal', 'Killing', `Stopping container ${c.containerName}`, `spec.containers{${c.containerName}}`);
+      return this.d.runtime.stopContainer(c.id, grace).catch((err) => this.d.log.warn({ err, id: c.id }, 'stop failed'));
+    }));
+    for (const s of observed.filter((c) => c.type === 'sandbox' && c.state === 'running')) await this.d.runtime.stopContainer(s.id, 0).catch(() => undefined);
+    if (remove) for (const c of observed) await this.d.runtime.removeContainer(c.id).catch(() => undefined);
+  }
+
+  private reportStatus(observed: RuntimeContainer[]): void {
+    const pod = this.pod;
+    const status = computePodStatus({
+      pod: pod as never, observed, hostIP: this.d.hostIP(), waiting: this.waiting, startTime: this.startTime,
+      qosClass: pod.status?.qosClass ?? getPodQOS(pod as never), now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), previous: pod.status,
+    });
+    const key = canonicalJson(status);
+    if (key === this.lastStatus) return;
+    this.lastStatus = key;
+    this.d.report(pod, status);
+  }
+
+  /** forget the last report so the next sync sends status again (resync / reconnect) */
+  resetReported(): void {
+    this.lastStatus = '';
+  }
+}

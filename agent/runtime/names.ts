@@ -1,0 +1,33 @@
+// Docker container names for sandboxes and containers, as kubelet's dockershim built them:
+// k8s_<container>_<pod>_<namespace>_<uid>_<attempt>, "POD" for the sandbox. The labels are
+// authoritative; names only need to be unique and readable in `docker ps`.
+
+import { SANDBOX_CONTAINER_NAME } from './labels.js';
+
+const PREFIX = 'k8s';
+
+export function sandboxName(pod: string, namespace: string, uid: string, attempt: number): string {
+  return [PREFIX, SANDBOX_CONTAINER_NAME, pod, namespace, uid, String(attempt)].join('_');
+}
+
+export function containerName(container: string, pod: string, namespace: string, uid: string, attempt: number): string {
+  return [PREFIX, container, pod, namespace, uid, String(attempt)].join('_');
+}
+
+export interface ParsedName {
+  containerName: string;
+  podName: string;
+  namespace: string;
+  podUid: string;
+  attempt: number;
+}
+
+/** Inverse of the above (Kubernetes names contain no "_"); undefined when not ours. */
+export function parseName(name: string): ParsedName | undefined {
+  const parts = name.replace(/^\//, '').split('_');
+  // dockershim tolerated a trailing random suffix from name-conflict recovery.
+  if ((parts.length !== 6 && parts.length !== 7) || parts[0] !== PREFIX) return undefined;
+  const attempt = Number(parts[5]);
+  if (!Number.isInteger(attempt)) return undefined;
+  return { containerName: parts[1], podName: parts[2], namespace: parts[3], podUid: parts[4], attempt };
+}

@@ -1,0 +1,334 @@
+// What a container runtime is to the agent: the pod worker plans against this interface
+// and docker-runtime.ts carries it out. Kept small, like kubelet's CRI: no Docker types
+// cross it, every failure comes back as a RuntimeError.
+
+import type { Readable, Writable } from 'node:stream';
+
+// ---------------------------------------------------------------------------------------
+// The slice of a v1 Pod the runtime reads (Kubernetes field names; a full Pod fits).
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  hostPort?: number;
+  hostIP?: string;
+  protocol?: 'TCP' | 'UDP' | 'SCTP' | string;
+}
+
+export interface Capabilities {
+  add?: string[] | null;
+  drop?: string[] | null;
+}
+
+export interface SecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  runAsNonRoot?: boolean;
+  privileged?: boolean;
+  readOnlyRootFilesystem?: boolean;
+  allowPrivilegeEscalation?: boolean;
+  capabilities?: Capabilities | null;
+}
+
+export interface PodSecurityContext {
+  runAsUser?: number;
+  runAsGroup?: number;
+  supplementalGroups?: number[];
+  sysctls?: Array<{ name: string; value: string }>;
+}
+
+export interface ContainerSpec {
+  name: string;
+  image?: string;
+  command?: string[] | null;
+  args?: string[] | null;
+  workingDir?: string;
+  ports?: ContainerPort[] | null;
+  resources?: {
+    limits?: Record<string, string | number> | null;
+    requests?: Record<string, string | number> | null;
+  } | null;
+  securityContext?: SecurityContext | null;
+  tty?: boolean;
+  stdin?: boolean;
+  stdinOnce?: boolean;
+  imagePullPolicy?: PullPolicy | string;
+  [k: string]: unknown;
+}
+
+export interface PodSpecLike {
+  containers?: ContainerSpec[] | null;
+  initContainers?: ContainerSpec[] | null;
+  hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
+  shareProcessNamespace?: boolean;
+  hostname?: string;
+  subdomain?: string;
+  terminationGracePeriodSeconds?: number | null;
+  securityContext?: PodSecurityContext | null;
+  [k: string]: unknown;
+}
+
+/** Metadata fields are optional only so any Pod type fits; name, namespace and uid are required at run time. */
+export interface PodLike {
+  metadata: { name?: string; namespace?: string; uid?: string; [k: string]: unknown };
+  spec?: PodSpecLike | null;
+  status?: { qosClass?: string; [k: string]: unknown } | null;
+}
+
+// ---------------------------------------------------------------------------------------
+// Runtime-neutral results.
+
+export type PullPolicy = 'Always' | 'IfNotPresent' | 'Never';
+
+export interface RuntimeInfo {
+  /** "docker"; nodeInfo.containerRuntimeVersion is `${runtimeName}://${version}`. */
+  runtimeName: string;
+  version: string;
+  apiVersion: string;
+  cgroupDriver: 'cgroupfs' | 'systemd';
+  cgroupVersion: '1' | '2';
+  operatingSystem: string;
+  osType: string;
+  kernelVersion: string;
+  architecture: string;
+  ncpu: number;
+  memTotalBytes: number;
+  dockerRootDir: string;
+}
+
+export interface PullProgress {
+  status: string;
+  id?: string;
+  current?: number;
+  total?: number;
+}
+
+export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
+
+/** One sandbox or container as the runtime sees it: what `listPodContainers` and `inspect` return. */
+export interface RuntimeContainer {
+  id: string;
+  /** Without Docker's leading "/": k8s_<container>_<pod>_<ns>_<uid>_<attempt>. */
+  name: string;
+  type: 'sandbox' | 'container';
+  podUid: string;
+  podName: string;
+  namespace: string;
+  /** "POD" for sandboxes. */
+  containerName: string;
+  /** The restartCount label (the sandbox's own attempt for sandboxes). */
+  attempt: number;
+  /** io.skiff.container.hash, compared with containerHash(spec) to detect spec changes. */
+  hash?: string;
+  /** Sandbox id a container joined (its NetworkMode), if any. */
+  sandboxId?: string;
+  state: ContainerState;
+  exitCode?: number;
+  /** RFC 3339; absent when never started / not finished. */
+  createdAt?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  oomKilled: boolean;
+  /** Docker's State.Error (e.g. why a start failed). */
+  error?: string;
+  /** The image as requested (spec image). */
+  image: string;
+  /** docker-pullable://repo@digest or sha256:..., as in containerStatuses[].imageID. */
+  imageID: string;
+  /** Pod IP, sandboxes only (absent for hostNetwork sandboxes: the pod uses the node IP). */
+  ip?: string;
+  pid?: number;
+  cgroupParent?: string;
+  labels: Record<string, string>;
+}
+
+export interface SandboxOptions {
+  /** Node that owns it (label io.skiff.node). */
+  node: string;
+  /** Sandbox attempt: a new sandbox for the same pod gets the next number. */
+  attempt?: number;
+  /** Pause image; default skiff.local/pause:3.10. */
+  pauseImage?: string;
+  /** Docker network to join (default "bridge"); ignored with hostNetwork. */
+  network?: string;
+  dns?: { servers?: string[]; searches?: string[]; options?: string[] };
+  /** Extra /etc/hosts lines "ip name...". */
+  extraHosts?: string[];
+  /** Override the QoS-derived cgroup parent. */
+  cgroupParent?: string;
+}
+
+export interface Sandbox {
+  id: string;
+  name: string;
+  /** Undefined with hostNetwork. */
+  ip?: string;
+}
+
+export interface Mount {
+  hostPath: string;
+  containerPath: string;
+  readOnly?: boolean;
+}
+
+export interface ContainerOptions {
+  node: string;
+  /** Resolved by the pod worker: emptyDir dirs under the data dir, hostPath as given. */
+  mounts?: Mount[];
+  /** Override the QoS-derived cgroup parent. */
+  cgroupParent?: string;
+  /** Image to run if not container.image (e.g. the id ensureImage returned). */
+  image?: string;
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  tailLines?: number;
+  timestamps?: boolean;
+  sinceSeconds?: number;
+  /** RFC 3339. */
+  sinceTime?: string;
+  limitBytes?: number;
+}
+
+export interface ExecOptions {
+  stdin?: boolean;
+  tty?: boolean;
+  /** Default true. */
+  stdout?: boolean;
+  /** Default true (merged into stdout with tty). */
+  stderr?: boolean;
+}
+
+export interface ExecSession {
+  /** Present with stdin; end() closes the process's stdin. */
+  stdin: Writable | null;
+  stdout: Readable;
+  /** Empty with tty: a terminal has one stream. */
+  stderr: Readable;
+  resize(width: number, height: number): Promise<void>;
+  /** Resolves with the exit code once the process ended. */
+  wait(): Promise<number>;
+  /** Drop the connection (the process may keep running, as with kubectl exec). */
+  close(): void;
+}
+
+export type RuntimeEventType = 'create' | 'start' | 'die' | 'oom' | 'stop' | 'kill' | 'destroy';
+
+export interface RuntimeEvent {
+  type: RuntimeEventType;
+  id: string;
+  podUid?: string;
+  containerName?: string;
+  /** For die. */
+  exitCode?: number;
+  /** Unix nanoseconds. */
+  timeNano: number;
+}
+
+export interface EventSubscriptionOptions {
+  /** Called when the stream broke and is being reopened: events may have been missed, relist. */
+  onReconnect?: (error?: RuntimeError) => void;
+}
+
+export interface ContainerStats {
+  /** Unix ms when Docker read them. */
+  timestamp: number;
+  cpuUsageNanoseconds: number;
+  memoryUsageBytes: number;
+  /** usage - inactive_file, floored at 0, as kubelet/cAdvisor compute it. */
+  memoryWorkingSetBytes: number;
+}
+
+// ---------------------------------------------------------------------------------------
+
+export interface Runtime {
+  info(): Promise<RuntimeInfo>;
+
+  /** Make the image present per pull policy; returns its imageID. Throws ErrImagePull / ErrImageNeverPull. */
+  ensureImage(image: string, pullPolicy: PullPolicy, onProgress?: (p: PullProgress) => void): Promise<string>;
+
+  /** Create and start the pod's sandbox (network namespace holder, pod cgroup parent, host ports). */
+  createSandbox(pod: PodLike, opts: SandboxOptions): Promise<Sandbox>;
+
+  /** Create (not start) a container in the sandbox. env is already resolved. Returns its id. */
+  createContainer(
+    sandboxId: string,
+    pod: PodLike,
+    container: ContainerSpec,
+    attempt: number,
+    env: Record<string, string>,
+    opts: ContainerOptions,
+  ): Promise<string>;
+
+  startContainer(id: string): Promise<void>;
+
+  /** SIGTERM (or the image's stop signal), SIGKILL after graceSeconds. No-op if not running. */
+  stopContainer(id: string, graceSeconds: number): Promise<void>;
+
+  /** Force-remove with anonymous volumes. No-op if already gone. */
+  removeContainer(id: string): Promise<void>;
+
+  /** Every sandbox and container of this node (label io.skiff.node), stopped ones too. */
+  listPodContainers(node: string): Promise<RuntimeContainer[]>;
+
+  /** Throws RuntimeError NotFound when gone. */
+  inspect(id: string): Promise<RuntimeContainer>;
+
+  /** stdout+stderr as plain text; with timestamps each line starts with RFC3339Nano + " ". */
+  logs(id: string, opts?: LogOptions): Promise<Readable>;
+
+  exec(id: string, cmd: string[], opts?: ExecOptions): Promise<ExecSession>;
+
+  /** Container lifecycle events of this node's containers; reconnects by itself. */
+  events(node: string, onEvent: (e: RuntimeEvent) => void, opts?: EventSubscriptionOptions): { stop(): void };
+
+  stats(id: string): Promise<ContainerStats>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors. `reason` is what the pod worker reports where Kubernetes has a name for it.
+
+export type RuntimeErrorReason =
+  | 'NotFound'
+  | 'Conflict'
+  | 'ErrImagePull'
+  | 'ErrImageNeverPull'
+  | 'InvalidImageName'
+  | 'CreateContainerConfigError'
+  | 'InvalidArgument'
+  | 'Unavailable'
+  | 'RuntimeError';
+
+export class RuntimeError extends Error {
+  constructor(
+    public readonly reason: RuntimeErrorReason,
+    message: string,
+    public readonly statusCode?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'RuntimeError';
+  }
+}
+
+export class ErrImagePull extends RuntimeError {
+  constructor(message: string, statusCode?: number, options?: { cause?: unknown }) {
+    super('ErrImagePull', message, statusCode, options);
+    this.name = 'ErrImagePull';
+  }
+}
+
+export class ErrImageNeverPull extends RuntimeError {
+  constructor(image: string) {
+    // kubelet's message, word for word.
+    super('ErrImageNeverPull', `Container image "${image}" is not present with pull policy of Never`);
+    this.name = 'ErrImageNeverPull';
+  }
+}
+
+export function isNotFound(e: unknown): boolean {
+  return e instanceof RuntimeError && e.reason === 'NotFound';
+}

@@ -1,0 +1,259 @@
+// One connected agent: registers its Node, renews its Lease on heartbeats, receives
+// the pods bound to its node (full set, then deltas) and writes back their status.
+// NodeRestriction: everything it writes is checked against the node it registered as.
+import type { Logger } from 'pino';
+import type { WebSocket } from 'ws';
+import type { KubeObject } from '../../proto/meta.js';
+import {
+  PROTOCOL_VERSION, parseAgentMessage, type AgentMessage, type NodeReport, type ServerMessage,
+} from '../../proto/agent-protocol.js';
+import { clone, deepEqual } from '../../proto/canonical.js';
+import { findResource } from '../resources/index.js';
+import type { ResourceDef } from '../resources/types.js';
+import { ApiError } from '../api/errors.js';
+import { rfc3339, type ApiStorage } from '../api/storage.js';
+import { recordEvent } from '../events.js';
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+/** node status (conditions' lastHeartbeatTime) is rewritten at least this often, as kubelet's nodeStatusReportFrequency */
+const NODE_STATUS_REPORT_MS = 60_000;
+
+function def(group: string, version: string, plural: string): ResourceDef {
+  const d = findResource(group, version, plural);
+  if (!d) throw new Error(`resource ${plural} missing`);
+  return d;
+}
+
+export interface SessionHooks {
+  onRegistered(s: AgentSession): void;
+  onClosed(s: AgentSession): void;
+  onStreamMessage(s: AgentSession, m: Extract<AgentMessage, { type: 'streamData' | 'streamEnd' }>): void;
+}
+
+export class AgentSession {
+  node?: string;
+  private podWatch?: { cancel(): void };
+  private closed = false;
+  private lastNodeStatusWrite = 0;
+  private lastConditions?: unknown;
+  private readonly podDef = def('', 'v1', 'pods');
+  private readonly nodeDef = def('', 'v1', 'nodes');
+  private readonly leaseDef = def('coordination.k8s.io', 'v1', 'leases');
+  private queue: Promise<void> = Promise.resolve();
+  private registerTimer: NodeJS.Timeout;
+  badMessages = 0;
+
+  constructor(
+    private readonly ws: WebSocket,
+    private readonly storage: ApiStorage,
+    private readonly hooks: SessionHooks,
+    private readonly log: Logger,
+    private readonly heartbeatIntervalSeconds: number,
+    readonly remoteAddress: string,
+  ) {
+    ws.on('message', (data) => {
+      // handle messages one at a time, in order; a failing one never stops the next
+      this.queue = this.queue.then(() => this.onMessage(data)).catch((err) => this.log.error({ err, node: this.node }, 'agent message failed'));
+    });
+    ws.on('close', () => this.close());
+    ws.on('error', (err) => this.log.warn({ err: err.message, node: this.node }, 'agent socket error'));
+    this.registerTimer = setTimeout(() => {
+      if (!this.node) { this.send({ type: 'error', message: 'no register message within 15s' }); ws.close(4000, 'register timeout'); }
+    }, 15_000);
+  }
+
+  send(m: ServerMessage): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(JSON.stringify(m));
+  }
+
+  close(code?: number, reason?: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.registerTimer);
+    this.podWatch?.cancel();
+    if (code !== undefined) this.ws.close(code, reason);
+    this.hooks.onClosed(this);
+  }
+
+  private reject(message: string, ref?: string): void {
+    this.badMessages++;
+    this.log.warn({ node: this.node, message }, 'rejected agent message');
+    this.send({ type: 'error', message, ref });
+  }
+
+  private async onMessage(data: unknown): Promise<void> {
+    const r = parseAgentMessage(data);
+    if (!r.ok) return this.reject(r.error);
+    const m = r.msg;
+    if (m.type !== 'register' && !this.node) return this.reject('register first');
+    try {
+      switch (m.type) {
+        case 'register': return await this.register(m.node, m.protocol);
+        case 'heartbeat': return await this.heartbeat(m.conditions);
+        case 'podStatus': return await this.podStatus(m.pod, m.status);
+        case 'podTerminated': return await this.podTerminated(m.pod);
+        case 'event': return await this.event(m);
+        case 'streamData':
+        case 'streamEnd': return this.hooks.onStreamMessage(this, m);
+        case 'error': this.log.warn({ node: this.node, message: m.message }, 'agent reported error'); return;
+      }
+    } catch (e) {
+      if (e instanceof ApiError) return this.reject(`${m.type}: ${e.message}`);
+      throw e;
+    }
+  }
+
+  private async register(report: NodeReport, protocol: number): Promise<void> {
+    if (this.node) return this.reject('already registered');
+    if (protocol !== PROTOCOL_VERSION) { this.reject(`unsupported protocol ${protocol}, server speaks ${PROTOCOL_VERSION}`); this.close(4002, 'protocol'); return; }
+    if (!DNS_SUBDOMAIN.test(report.name)) { this.reject(`invalid node name "${report.name}": must be a lowercase RFC 1123 subdomain`); this.close(4001, 'bad node name'); return; }
+    this.node = report.name;
+    clearTimeout(this.registerTimer);
+    await this.upsertNode(report);
+    await this.renewLease();
+    this.hooks.onRegistered(this);
+    this.send({ type: 'registered', node: report.name, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds });
+    await this.startPodSync();
+    this.log.info({ node: this.node, address: this.remoteAddress }, 'agent registered');
+  }
+
+  private conditionsWithTimes(conds: NodeReport['conditions'], old: any[] | undefined): unknown[] {
+    const now = rfc3339(new Date());
+    return conds.map((c) => {
+      const prev = old?.find((o) => o.type === c.type);
+      return {
+        type: c.type, status: c.status, lastHeartbeatTime: now,
+        lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : now,
+        reason: c.reason ?? '', message: c.message ?? '',
+      };
+    });
+  }
+
+  private async upsertNode(r: NodeReport): Promise<void> {
+    const existing = await this.storage.tryGet(this.nodeDef, undefined, r.name);
+    const status = {
+      capacity: r.capacity, allocatable: r.allocatable, nodeInfo: r.nodeInfo, addresses: r.addresses,
+      conditions: this.conditionsWithTimes(r.conditions, existing?.status?.conditions),
+      daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
+    };
+    this.lastConditions = r.conditions;
+    this.lastNodeStatusWrite = Date.now();
+    if (!existing) {
+      try {
+        await this.storage.create(this.nodeDef, undefined, {
+          metadata: { name: r.name, labels: { 'kubernetes.io/hostname': r.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': String(r.nodeInfo.architecture ?? 'amd64'), ...r.labels } },
+          spec: r.taints?.length ? { taints: r.taints } : {},
+          status,
+        }, { fieldValidation: 'Ignore' });
+        return;
+      } catch (e) {
+        if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+      }
+    }
+    // an existing node keeps its labels and taints (kubelet only adds its own labels)
+    await this.storage.guaranteedUpdate(this.nodeDef, undefined, r.name, {}, (cur) => {
+      cur.metadata.labels = { ...(cur.metadata.labels ?? {}), 'kubernetes.io/hostname': r.name, ...r.labels };
+      return cur;
+    });
+    await this.storage.guaranteedUpdate(this.nodeDef, undefined, r.name, {}, (cur) => {
+      cur.status = { ...(cur.status ?? {}), ...status, conditions: this.conditionsWithTimes(r.conditions, cur.status?.conditions) };
+      return cur;
+    }, 'status');
+  }
+
+  private async heartbeat(conditions: NodeReport['conditions'] | undefined): Promise<void> {
+    await this.renewLease();
+    const changed = conditions && !deepEqual(conditions, this.lastConditions);
+    if (!changed && Date.now() - this.lastNodeStatusWrite < NODE_STATUS_REPORT_MS) return;
+    const conds = conditions ?? (this.lastConditions as NodeReport['conditions']);
+    this.lastConditions = conds;
+    this.lastNodeStatusWrite = Date.now();
+    await this.storage.guaranteedUpdate(this.nodeDef, undefined, this.node!, {}, (cur) => {
+      cur.status = { ...(cur.status ?? {}), conditions: this.conditionsWithTimes(conds, cur.status?.conditions) };
+      return cur;
+    }, 'status');
+  }
+
+  private async renewLease(): Promise<void> {
+    const now = new Date().toISOString().replace('Z', '000Z'); // MicroTime
+    const lease = await this.storage.tryGet(this.leaseDef, 'kube-node-lease', this.node!);
+    if (!lease) {
+      try {
+        await this.storage.create(this.leaseDef, 'kube-node-lease', {
+          metadata: { name: this.node, namespace: 'kube-node-lease' },
+          spec: { holderIdentity: this.node, leaseDurationSeconds: 40, renewTime: now },
+        }, { fieldValidation: 'Ignore' });
+        return;
+      } catch (e) {
+        if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+      }
+    }
+    await this.storage.guaranteedUpdate(this.leaseDef, 'kube-node-lease', this.node!, {}, (cur) => {
+      cur.spec = { ...(cur.spec ?? {}), holderIdentity: this.node, leaseDurationSeconds: 40, renewTime: now };
+      return cur;
+    });
+  }
+
+  private async startPodSync(): Promise<void> {
+    const sel = `spec.nodeName=${this.node}`;
+    const list = await this.storage.list(this.podDef, undefined, { fieldSelector: sel });
+    this.send({ type: 'pods', pods: list.items.map((p) => ({ apiVersion: 'v1', kind: 'Pod', ...p })) as never });
+    this.podWatch = await this.storage.watch(this.podDef, undefined, { resourceVersion: list.metadata.resourceVersion, fieldSelector: sel }, (ev) => {
+      const pod = ev.object as KubeObject;
+      if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.send({ type: 'podUpsert', pod: pod as never });
+      else if (ev.type === 'DELETED') this.send({ type: 'podDelete', pod: { namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid! } });
+    });
+    if (this.closed) this.podWatch.cancel();
+  }
+
+  /** the pod as stored, if it is bound to this agent's node (NodeRestriction) */
+  private async ownPod(ref: { namespace: string; name: string; uid: string }): Promise<KubeObject | undefined> {
+    const pod = await this.storage.tryGet(this.podDef, ref.namespace, ref.name);
+    if (!pod || pod.metadata.uid !== ref.uid) return undefined;
+    if (pod.spec?.nodeName !== this.node) {
+      this.reject(`node "${this.node}" may not write pod ${ref.namespace}/${ref.name}: it is bound to "${pod.spec?.nodeName ?? ''}"`);
+      return undefined;
+    }
+    return pod;
+  }
+
+  private async podStatus(ref: { namespace: string; name: string; uid: string }, status: Record<string, unknown>): Promise<void> {
+    if (!(await this.ownPod(ref))) return;
+    await this.storage.guaranteedUpdate(this.podDef, ref.namespace, ref.name, {}, (cur) => {
+      if (cur.metadata.uid !== ref.uid) throw new ApiError(409, 'Conflict', 'pod was replaced');
+      const next = clone(status) as any;
+      // conditions the control plane owns survive the agent's report
+      const agentTypes = new Set((next.conditions ?? []).map((c: { type: string }) => c.type));
+      const kept = (cur.status?.conditions ?? []).filter((c: { type: string }) => !agentTypes.has(c.type) && (c.type === 'PodScheduled' || c.type === 'DisruptionTarget'));
+      next.conditions = [...kept, ...(next.conditions ?? [])];
+      if (cur.status?.qosClass && !next.qosClass) next.qosClass = cur.status.qosClass;
+      cur.status = next;
+      return cur;
+    }, 'status');
+  }
+
+  private async podTerminated(ref: { namespace: string; name: string; uid: string }): Promise<void> {
+    const pod = await this.ownPod(ref);
+    if (!pod || !pod.metadata.deletionTimestamp) return;
+    try {
+      await this.storage.delete(this.podDef, ref.namespace, ref.name, { gracePeriodSeconds: 0, preconditions: { uid: ref.uid } });
+    } catch (e) {
+      if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) throw e;
+    }
+  }
+
+  private async event(m: Extract<AgentMessage, { type: 'event' }>): Promise<void> {
+    const io = m.involvedObject;
+    if (io.kind === 'Pod') {
+      if (!io.namespace || !(await this.ownPod({ namespace: io.namespace, name: io.name, uid: io.uid }))) return;
+    } else if (!(io.kind === 'Node' && io.name === this.node)) {
+      return this.reject(`node "${this.node}" may not record events for ${io.kind} ${io.name}`);
+    }
+    await recordEvent(this.storage, {
+      involvedObject: { apiVersion: 'v1', ...io },
+      type: m.eventType, reason: m.reason, message: m.message,
+      source: { component: 'kubelet', host: this.node }, reportingComponent: 'kubelet', reportingInstance: this.node!,
+    });
+  }
+}

@@ -1,0 +1,115 @@
+// The agents' WebSocket gateway on the API port: join-token auth at the upgrade,
+// one AgentSession per node (a newer connection replaces an older one), and the
+// relay of pod streams (logs, exec) between API clients and the node's agent.
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { MAX_MESSAGE_BYTES, PROTOCOL_PATH, type AgentMessage, type ServerMessage } from '../../proto/agent-protocol.js';
+import type { ApiStorage } from '../api/storage.js';
+import { parseJoinToken, secretEquals } from '../security/pki.js';
+import { AgentSession } from './agent-session.js';
+
+export interface StreamSink {
+  data(channel: number, data: Buffer): void;
+  end(error?: string, exitCode?: number): void;
+}
+
+export interface GatewayOptions {
+  storage: ApiStorage;
+  joinSecret: string;
+  log: Logger;
+  heartbeatIntervalSeconds?: number;
+}
+
+export class AgentGateway {
+  private wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
+  private sessions = new Map<string, AgentSession>();
+  private pending = new Set<AgentSession>();
+  private streams = new Map<string, { node: string; sink: StreamSink }>();
+
+  constructor(private readonly o: GatewayOptions) {}
+
+  /** true when the request was an agent connection (handled or refused here) */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== PROTOCOL_PATH) return false;
+    const auth = req.headers.authorization;
+    const m = typeof auth === 'string' ? /^Bearer\s+(\S+)$/i.exec(auth) : null;
+    if (!m || !secretEquals(parseJoinToken(m[1]!).secret, this.o.joinSecret)) {
+      this.o.log.warn({ remote: req.socket.remoteAddress }, 'agent refused: bad join token');
+      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n' +
+        JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'invalid join token', reason: 'Unauthorized', code: 401 }));
+      return true;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      const session = new AgentSession(ws, this.o.storage, {
+        onRegistered: (s) => {
+          this.pending.delete(s);
+          const old = this.sessions.get(s.node!);
+          this.sessions.set(s.node!, s);
+          if (old && old !== s) old.close(4003, 'replaced by a newer connection');
+        },
+        onClosed: (s) => {
+          this.pending.delete(s);
+          if (s.node && this.sessions.get(s.node) === s) {
+            this.sessions.delete(s.node);
+            for (const [id, st] of this.streams) if (st.node === s.node) { this.streams.delete(id); st.sink.end('agent disconnected'); }
+          }
+        },
+        onStreamMessage: (s, msg) => this.onStream(s, msg),
+      }, this.o.log, this.o.heartbeatIntervalSeconds ?? 5, req.socket.remoteAddress ?? '');
+      this.pending.add(session);
+    });
+    return true;
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      socket.on('error', () => socket.destroy());
+      if (!this.handleUpgrade(req, socket, head) && server.listenerCount('upgrade') === 1) {
+        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      }
+    });
+  }
+
+  connected(node: string): boolean {
+    return this.sessions.has(node);
+  }
+
+  get connectedCount(): number {
+    return this.sessions.size;
+  }
+
+  /** open a stream on a node's agent; returns its id, or undefined if the node is not connected */
+  openStream(node: string, open: Omit<Extract<ServerMessage, { type: 'streamOpen' }>, 'type' | 'id'>, sink: StreamSink): { id: string; input(channel: number, data: Buffer): void; close(): void } | undefined {
+    const s = this.sessions.get(node);
+    if (!s) return undefined;
+    const id = randomUUID();
+    this.streams.set(id, { node, sink });
+    s.send({ type: 'streamOpen', id, ...open });
+    return {
+      id,
+      input: (channel, data) => s.send({ type: 'streamInput', id, channel, data: data.toString('base64') }),
+      close: () => {
+        if (this.streams.delete(id)) s.send({ type: 'streamClose', id });
+      },
+    };
+  }
+
+  private onStream(s: AgentSession, m: Extract<AgentMessage, { type: 'streamData' | 'streamEnd' }>): void {
+    const st = this.streams.get(m.id);
+    if (!st || st.node !== s.node) return; // unknown or another node's stream: ignore
+    if (m.type === 'streamData') st.sink.data(m.channel, Buffer.from(m.data, 'base64'));
+    else {
+      this.streams.delete(m.id);
+      st.sink.end(m.error, m.exitCode);
+    }
+  }
+
+  close(): void {
+    for (const s of [...this.sessions.values(), ...this.pending]) s.close(1001, 'server shutting down');
+    this.wss.close();
+  }
+}

@@ -1,0 +1,158 @@
+// The scheduling framework (kube-scheduler pkg/scheduler/framework): filter plugins say
+// whether a pod fits a node and why not, score plugins rank the nodes that fit, and
+// `schedule` runs one cycle over a snapshot of nodes. Pure: no I/O, no clock.
+import type { KubeObject } from '../../proto/meta.js';
+import { podRequests, type ResourceList } from './resources.js';
+
+export const MAX_NODE_SCORE = 100;
+/** ErrNoNodesAvailable */
+export const NO_NODES_AVAILABLE = 'no nodes available to schedule pods';
+
+/** A node with what is already on it: the scheduler's view of one node in a cycle. */
+export interface NodeInfo {
+  name: string;
+  node: KubeObject;
+  /** pods bound (or assumed) to the node that still hold resources */
+  pods: KubeObject[];
+  /** sum of the pods' requests (podRequests) */
+  requested: ResourceList;
+  /** the same with missing cpu/memory requests counted as the scoring defaults */
+  nonZeroRequested: ResourceList;
+  /** status.allocatable; `pods` always present */
+  allocatable: ResourceList;
+}
+
+/** Per-cycle state computed once for the pod being scheduled (CycleState). */
+export interface CycleContext {
+  podRequests: ResourceList;
+  podNonZeroRequests: ResourceList;
+  nodeInfos: readonly NodeInfo[];
+}
+
+export type FilterResult = { fits: true } | { fits: false; reasons: string[] };
+
+export const FITS: FilterResult = { fits: true };
+
+export function unschedulable(...reasons: string[]): FilterResult {
+  return { fits: false, reasons };
+}
+
+export interface FilterPlugin {
+  readonly name: string;
+  filter(ctx: CycleContext, pod: KubeObject, nodeInfo: NodeInfo): FilterResult;
+}
+
+export interface ScorePlugin {
+  readonly name: string;
+  readonly weight: number;
+  /** 0..MAX_NODE_SCORE, or a raw value that `normalize` maps into that range */
+  score(ctx: CycleContext, pod: KubeObject, nodeInfo: NodeInfo): number;
+  /** ScoreExtensions.NormalizeScore over all feasible nodes' scores, in order */
+  normalize?(scores: number[]): number[];
+}
+
+export interface Profile {
+  filters: FilterPlugin[];
+  scores: ScorePlugin[];
+}
+
+/** Why a pod fits nowhere; `message` is what `kubectl describe pod` shows. */
+export class FitError extends Error {
+  override name = 'FitError';
+  constructor(
+    public readonly numAllNodes: number,
+    /** node name -> the reasons of the first filter that rejected it */
+    public readonly nodeReasons: ReadonlyMap<string, readonly string[]>,
+  ) {
+    super(fitErrorMessage(numAllNodes, nodeReasons));
+  }
+}
+
+export type ScheduleResult = { node: string } | { error: FitError };
+
+/**
+ * FitError.Error() without the PostFilter (preemption) sentence, as we do not preempt:
+ * `0/3 nodes are available: 1 Insufficient cpu, 2 node(s) were unschedulable.` The
+ * histogram entries are "<count> <reason>" sorted as strings, exactly as sort.Strings does.
+ */
+export function fitErrorMessage(numAllNodes: number, nodeReasons: ReadonlyMap<string, readonly string[]>): string {
+  if (numAllNodes === 0) return NO_NODES_AVAILABLE;
+  const histogram = new Map<string, number>();
+  for (const reasons of nodeReasons.values()) {
+    for (const r of reasons) histogram.set(r, (histogram.get(r) ?? 0) + 1);
+  }
+  const entries = [...histogram].map(([r, n]) => `${n} ${r}`).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  let msg = `0/${numAllNodes} nodes are available:`;
+  if (entries.length) msg += ` ${entries.join(', ')}.`;
+  return msg;
+}
+
+export function newCycleContext(pod: KubeObject, nodeInfos: readonly NodeInfo[]): CycleContext {
+  return { podRequests: podRequests(pod), podNonZeroRequests: podRequests(pod, true), nodeInfos };
+}
+
+/** Runs filters in order; the first one that rejects decides the node's reasons (RunFilterPlugins). */
+export function filterNode(ctx: CycleContext, pod: KubeObject, nodeInfo: NodeInfo, filters: readonly FilterPlugin[]): FilterResult {
+  for (const f of filters) {
+    const r = f.filter(ctx, pod, nodeInfo);
+    if (!r.fits) return r;
+  }
+  return FITS;
+}
+
+/** helper.DefaultNormalizeScore: scale to 0..MAX_NODE_SCORE by the highest score, optionally reversed. */
+export function defaultNormalizeScore(scores: number[], reverse: boolean): number[] {
+  const max = Math.max(0, ...scores);
+  if (max === 0) return scores.map(() => (reverse ? MAX_NODE_SCORE : 0));
+  return scores.map((s) => {
+    const v = Math.floor((MAX_NODE_SCORE * s) / max);
+    return reverse ? MAX_NODE_SCORE - v : v;
+  });
+}
+
+/** Weighted total per feasible node, in `nodes` order (RunScorePlugins). */
+export function scoreNodes(ctx: CycleContext, pod: KubeObject, nodes: readonly NodeInfo[], plugins: readonly ScorePlugin[]): number[] {
+  const totals = nodes.map(() => 0);
+  for (const p of plugins) {
+    let scores = nodes.map((n) => p.score(ctx, pod, n));
+    if (p.normalize) scores = p.normalize(scores);
+    scores.forEach((s, i) => {
+      const clamped = Math.min(MAX_NODE_SCORE, Math.max(0, Number.isFinite(s) ? s : 0));
+      totals[i]! += clamped * p.weight;
+    });
+  }
+  return totals;
+}
+
+/**
+ * One scheduling cycle: filter every node, score the feasible ones, pick the best.
+ * Ties are broken at random among the best, as selectHost's reservoir sampling does.
+ */
+export function schedule(
+  pod: KubeObject, nodeInfos: readonly NodeInfo[], profile: Profile, opts: { random?: () => number } = {},
+): ScheduleResult {
+  const ctx = newCycleContext(pod, nodeInfos);
+  const feasible: NodeInfo[] = [];
+  const reasons = new Map<string, readonly string[]>();
+  for (const n of nodeInfos) {
+    const r = filterNode(ctx, pod, n, profile.filters);
+    if (r.fits) feasible.push(n);
+    else reasons.set(n.name, r.reasons);
+  }
+  if (feasible.length === 0) return { error: new FitError(nodeInfos.length, reasons) };
+  if (feasible.length === 1) return { node: feasible[0]!.name };
+  const totals = scoreNodes(ctx, pod, feasible, profile.scores);
+  const random = opts.random ?? Math.random;
+  let best = 0;
+  let ties = 1;
+  for (let i = 1; i < feasible.length; i++) {
+    if (totals[i]! > totals[best]!) {
+      best = i;
+      ties = 1;
+    } else if (totals[i] === totals[best]) {
+      ties++;
+      if (Math.floor(random() * ties) === 0) best = i;
+    }
+  }
+  return { node: feasible[best]!.name };
+}

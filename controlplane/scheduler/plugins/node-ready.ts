@@ -1,0 +1,22 @@
+// Filter NodeReady: a node whose Ready condition is not True takes only pods that tolerate
+// the taint the node lifecycle controller puts on it (TaintNodesByCondition):
+// not-ready for False or missing, unreachable for Unknown. The reason reads as that
+// taint's, which is what users of kube-scheduler see for a NotReady node.
+import { FITS, unschedulable, type FilterPlugin } from '../framework.js';
+import { TAINT_NOT_READY, TAINT_UNREACHABLE, tolerationsOf, tolerationsTolerateTaint, untoleratedTaintReason, type Taint } from '../tolerations.js';
+
+export function readyStatus(node: { status?: any }): string | undefined {
+  const conds = Array.isArray(node.status?.conditions) ? node.status.conditions : [];
+  return conds.find((c: any) => c?.type === 'Ready')?.status;
+}
+
+export const nodeReady: FilterPlugin = {
+  name: 'NodeReady',
+  filter(_ctx, pod, nodeInfo) {
+    const status = readyStatus(nodeInfo.node);
+    if (status === 'True') return FITS;
+    const implied: Taint = { key: status === 'Unknown' ? TAINT_UNREACHABLE : TAINT_NOT_READY, effect: 'NoSchedule' };
+    if (tolerationsTolerateTaint(tolerationsOf(pod), implied)) return FITS;
+    return unschedulable(untoleratedTaintReason(implied));
+  },
+};

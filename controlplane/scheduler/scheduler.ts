@@ -1,0 +1,258 @@
+// The scheduler loop (kube-scheduler's scheduleOne): watches Nodes and Pods into a
+// cache; handlers only enqueue pod keys; one worker pops a key, runs a cycle over a
+// snapshot (framework.schedule), binds through the binding subresource and assumes the
+// pod onto its node, or records why it fits nowhere (PodScheduled=False/Unschedulable
+// and a FailedScheduling Event) and parks it until the cluster changes.
+import { pino, type Logger } from 'pino';
+import { canonicalJson } from '../../proto/canonical.js';
+import type { KubeObject } from '../../proto/meta.js';
+import { ApiError } from '../api/errors.js';
+import { rfc3339, type ApiStorage, type WatchEvent } from '../api/storage.js';
+import { bindPod } from '../api/subresources.js';
+import { findResource } from '../resources/index.js';
+import { podKey, SchedulerCache } from './cache.js';
+import { EventRecorder } from './events.js';
+import { schedule, type Profile } from './framework.js';
+import { defaultProfile, type Strategy } from './profile.js';
+import { SchedulingQueue } from './queue.js';
+import { isTerminal } from './resources.js';
+
+export const SCHEDULER_NAME = 'default-scheduler';
+/** kube-scheduler flushes parked pods periodically; we retry them all every 30 s */
+const FLUSH_INTERVAL_MS = 30_000;
+
+export interface SchedulerOptions {
+  strategy: Strategy;
+  log?: Logger;
+  now?: () => Date;
+  /** tie-breaking among equally good nodes (tests pass a fixed one) */
+  random?: () => number;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  flushIntervalMs?: number;
+}
+
+/** For Prometheus later: scheduler_schedule_attempts_total and friends. */
+export interface SchedulerCounters {
+  attempts: number;
+  scheduled: number;
+  unschedulable: number;
+  errors: number;
+  lastLatencyMs: number;
+}
+
+export type SyncOutcome = 'scheduled' | 'unschedulable' | 'skipped';
+
+export class Scheduler {
+  readonly counters: SchedulerCounters = { attempts: 0, scheduled: 0, unschedulable: 0, errors: 0, lastLatencyMs: 0 };
+  private readonly cache = new SchedulerCache();
+  private readonly queue: SchedulingQueue;
+  private readonly profile: Profile;
+  private readonly events: EventRecorder;
+  private readonly log: Logger;
+  private readonly now: () => Date;
+  private readonly podDef = findResource('', 'v1', 'pods')!;
+  private readonly nodeDef = findResource('', 'v1', 'nodes')!;
+  private watches: Array<{ cancel(): void }> = [];
+  private flushTimer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(private readonly storage: ApiStorage, private readonly opts: SchedulerOptions) {
+    this.log = opts.log ?? pino({ enabled: false });
+    this.now = opts.now ?? (() => new Date());
+    this.profile = defaultProfile(opts.strategy);
+    this.queue = new SchedulingQueue({ now: () => Date.now(), initialBackoffMs: opts.initialBackoffMs, maxBackoffMs: opts.maxBackoffMs });
+    this.events = new EventRecorder(storage, SCHEDULER_NAME, this.now);
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    // Nodes first, so the first pods are tried against a full node list.
+    this.watches.push(await this.storage.watch(this.nodeDef, undefined, { resourceVersion: '0' }, (ev) => this.guard(() => this.onNodeEvent(ev))));
+    this.watches.push(await this.storage.watch(this.podDef, undefined, { resourceVersion: '0' }, (ev) => this.guard(() => this.onPodEvent(ev))));
+    this.flushTimer = setInterval(() => this.queue.moveAllToActive(), this.opts.flushIntervalMs ?? FLUSH_INTERVAL_MS);
+    this.flushTimer.unref?.();
+    void this.run();
+    this.log.info({ strategy: this.opts.strategy }, 'scheduler started');
+  }
+
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    for (const w of this.watches.splice(0)) w.cancel();
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+    this.queue.close();
+  }
+
+  /** One attempt for one pod, read from the cache. Throws on API errors (the caller backs off). */
+  async syncPod(key: string): Promise<SyncOutcome> {
+    const pod = this.cache.getPod(key);
+    if (!pod || !needsScheduling(pod)) return 'skipped';
+    const { namespace: ns, name } = pod.metadata as { namespace: string; name: string };
+    this.counters.attempts++;
+    const started = performance.now();
+    const result = schedule(pod, this.cache.snapshot(), this.profile, { random: this.opts.random });
+    if ('error' in result) {
+      this.counters.unschedulable++;
+      this.counters.lastLatencyMs = performance.now() - started;
+      const message = result.error.message;
+      this.log.info({ pod: key, reason: message }, 'unable to schedule pod');
+      await this.recordUnschedulable(pod, message);
+      return 'unschedulable';
+    }
+    let bound: KubeObject;
+    try {
+      bound = await bindPod(this.storage, ns, name, result.node);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 404) return 'skipped';
+      if (e instanceof ApiError && e.code === 409) {
+        // Already bound or being deleted: nothing to do. Anything else: retry later.
+        const cur = await this.storage.tryGet(this.podDef, ns, name);
+        if (!cur || cur.spec?.nodeName || cur.metadata.deletionTimestamp) return 'skipped';
+      }
+      throw e;
+    }
+    this.cache.assume(bound);
+    this.counters.scheduled++;
+    this.counters.lastLatencyMs = performance.now() - started;
+    this.log.debug({ pod: key, node: result.node }, 'bound pod');
+    await this.recordEvent(bound, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${result.node}`);
+    return 'scheduled';
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const key = await this.queue.pop();
+      if (key === undefined) return;
+      try {
+        const outcome = await this.syncPod(key);
+        if (outcome === 'unschedulable') this.queue.addUnschedulable(key);
+        else this.queue.forget(key);
+      } catch (e) {
+        this.counters.errors++;
+        this.log.error({ err: e, pod: key }, 'error scheduling pod; retrying after back-off');
+        this.queue.addBackoff(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private onNodeEvent(ev: WatchEvent): void {
+    if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED' && ev.type !== 'DELETED') return;
+    const node = ev.object as KubeObject;
+    if (ev.type === 'DELETED') {
+      this.cache.deleteNode(node.metadata.name!);
+      return;
+    }
+    const r = this.cache.upsertNode(node);
+    if (r.stale) return;
+    if (!r.prev || nodeSchedulingProps(r.prev) !== nodeSchedulingProps(node)) this.queue.moveAllToActive();
+  }
+
+  private onPodEvent(ev: WatchEvent): void {
+    if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED' && ev.type !== 'DELETED') return;
+    const pod = ev.object as KubeObject;
+    const key = podKey(pod);
+    if (ev.type === 'DELETED') {
+      const prev = this.cache.deletePod(pod);
+      this.queue.forget(key);
+      if (prev?.spec?.nodeName && !isTerminal(prev)) this.queue.moveAllToActive(); // room freed
+      return;
+    }
+    const r = this.cache.upsertPod(pod);
+    if (r.stale) return;
+    const prev = r.prev;
+    if (pod.spec?.nodeName) {
+      if (prev?.spec?.nodeName && !isTerminal(prev) && isTerminal(pod)) this.queue.moveAllToActive();
+      return;
+    }
+    // Our own status writes come back as MODIFIED: only spec/metadata changes re-queue.
+    if (needsScheduling(pod) && (!prev || podSchedulingProps(prev) !== podSchedulingProps(pod))) this.queue.add(key);
+  }
+
+  private async recordUnschedulable(pod: KubeObject, message: string): Promise<void> {
+    const { namespace: ns, name, uid } = pod.metadata;
+    const cur = findCondition(pod);
+    if (!(cur?.status === 'False' && cur.reason === 'Unschedulable' && cur.message === message)) {
+      try {
+        await this.storage.guaranteedUpdate(this.podDef, ns, name!, {}, (obj) => {
+          if (obj.spec?.nodeName || obj.metadata.uid !== uid) return obj;
+          setUnschedulableCondition(obj, message, rfc3339(this.now()));
+          return obj;
+        }, 'status');
+      } catch (e) {
+        if (e instanceof ApiError && e.code === 404) return;
+        this.log.warn({ err: e, pod: podKey(pod) }, 'failed to update PodScheduled condition');
+      }
+    }
+    await this.recordEvent(pod, 'Warning', 'FailedScheduling', message);
+  }
+
+  private async recordEvent(pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    try {
+      await this.events.record(pod, type, reason, message);
+    } catch (e) {
+      this.log.warn({ err: e, pod: podKey(pod), reason }, 'failed to record event');
+    }
+  }
+
+  /** A watch callback must never throw into the store's broadcaster. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.log.error({ err: e }, 'scheduler event handler failed');
+    }
+  }
+}
+
+/** Unbound, ours, not going away, not finished, not gated. */
+export function needsScheduling(pod: KubeObject): boolean {
+  const spec = pod.spec ?? {};
+  if (spec.nodeName || pod.metadata.deletionTimestamp || isTerminal(pod)) return false;
+  if ((spec.schedulerName ?? SCHEDULER_NAME) !== SCHEDULER_NAME) return false;
+  return !(Array.isArray(spec.schedulingGates) && spec.schedulingGates.length > 0);
+}
+
+function findCondition(pod: KubeObject): any {
+  return (Array.isArray(pod.status?.conditions) ? pod.status.conditions : []).find((c: any) => c?.type === 'PodScheduled');
+}
+
+/** podutil.UpdatePodCondition: lastTransitionTime moves only when the status does. */
+export function setUnschedulableCondition(pod: KubeObject, message: string, now: string): void {
+  pod.status ??= {};
+  const conds: any[] = Array.isArray(pod.status.conditions) ? pod.status.conditions : [];
+  const i = conds.findIndex((c) => c?.type === 'PodScheduled');
+  const old = i >= 0 ? conds[i] : undefined;
+  const next = {
+    type: 'PodScheduled',
+    status: 'False',
+    lastProbeTime: null,
+    lastTransitionTime: old?.status === 'False' && old.lastTransitionTime ? old.lastTransitionTime : now,
+    reason: 'Unschedulable',
+    message,
+  };
+  if (i >= 0) conds[i] = next;
+  else conds.push(next);
+  pod.status.conditions = conds;
+}
+
+/** What can change a node's fitness (not heartbeats): kube's nodeSchedulingPropertiesChange. */
+function nodeSchedulingProps(n: KubeObject): string {
+  const conds = (Array.isArray(n.status?.conditions) ? n.status.conditions : []).map((c: any) => [c?.type, c?.status]);
+  return canonicalJson({
+    unschedulable: n.spec?.unschedulable ?? false,
+    taints: n.spec?.taints ?? [],
+    labels: n.metadata.labels ?? {},
+    allocatable: n.status?.allocatable ?? {},
+    conds,
+  });
+}
+
+function podSchedulingProps(p: KubeObject): string {
+  const m = p.metadata;
+  return canonicalJson({ spec: p.spec ?? {}, labels: m.labels ?? {}, annotations: m.annotations ?? {}, owners: m.ownerReferences ?? [], deleting: m.deletionTimestamp ?? '' });
+}

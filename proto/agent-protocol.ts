@@ -1,0 +1,114 @@
+// The agent <-> control plane WebSocket protocol (DESIGN.md "Agent <-> control plane"):
+// JSON messages `{type, ...}`, each checked against its schema on receipt by both
+// sides. Unknown or malformed messages are answered with an `error` message, never a crash.
+import { z } from 'zod';
+
+export const PROTOCOL_PATH = '/agent/v1/connect';
+export const PROTOCOL_VERSION = 1;
+/** biggest message either side accepts (a pod list of 110 large pods fits) */
+export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+const obj = z.record(z.string(), z.unknown());
+const kubeObject = z.object({ metadata: z.object({ name: z.string(), namespace: z.string().optional(), uid: z.string() }).passthrough() }).passthrough();
+const podRef = z.object({ namespace: z.string().min(1), name: z.string().min(1), uid: z.string().min(1) });
+const condition = z.object({ type: z.string(), status: z.enum(['True', 'False', 'Unknown']), reason: z.string().optional(), message: z.string().optional() });
+
+export const NodeReport = z.object({
+  name: z.string().min(1).max(253),
+  labels: z.record(z.string(), z.string()).optional(),
+  taints: z.array(z.object({ key: z.string(), value: z.string().optional(), effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']) })).optional(),
+  capacity: z.record(z.string(), z.string()),
+  allocatable: z.record(z.string(), z.string()),
+  nodeInfo: obj,
+  addresses: z.array(z.object({ type: z.string(), address: z.string() })),
+  conditions: z.array(condition),
+});
+export type NodeReport = z.infer<typeof NodeReport>;
+
+// ---- agent -> server ----
+
+export const Register = z.object({ type: z.literal('register'), protocol: z.number().int(), node: NodeReport });
+export const Heartbeat = z.object({ type: z.literal('heartbeat'), conditions: z.array(condition).optional() });
+export const PodStatusMsg = z.object({ type: z.literal('podStatus'), pod: podRef, status: obj });
+/** the agent has stopped and removed everything of the pod: the server may delete the object */
+export const PodTerminated = z.object({ type: z.literal('podTerminated'), pod: podRef });
+export const EventMsg = z.object({
+  type: z.literal('event'),
+  involvedObject: z.object({ kind: z.string(), namespace: z.string().optional(), name: z.string(), uid: z.string(), fieldPath: z.string().optional(), apiVersion: z.string().optional() }),
+  eventType: z.enum(['Normal', 'Warning']),
+  reason: z.string().max(128),
+  message: z.string().max(4096),
+});
+export const StreamData = z.object({ type: z.literal('streamData'), id: z.string(), channel: z.number().int().min(0).max(255), data: z.string() });
+export const StreamEnd = z.object({
+  type: z.literal('streamEnd'), id: z.string(),
+  error: z.string().optional(),
+  /** exec exit code */
+  exitCode: z.number().int().optional(),
+});
+export const ErrorMsg = z.object({ type: z.literal('error'), message: z.string(), ref: z.string().optional() });
+
+export const AgentMessage = z.discriminatedUnion('type', [Register, Heartbeat, PodStatusMsg, PodTerminated, EventMsg, StreamData, StreamEnd, ErrorMsg]);
+export type AgentMessage = z.infer<typeof AgentMessage>;
+
+// ---- server -> agent ----
+
+export const Registered = z.object({ type: z.literal('registered'), node: z.string(), heartbeatIntervalSeconds: z.number() });
+/** the full set of pods bound to the node (on (re)connect) */
+export const PodSet = z.object({ type: z.literal('pods'), pods: z.array(kubeObject) });
+export const PodUpsert = z.object({ type: z.literal('podUpsert'), pod: kubeObject });
+export const PodDelete = z.object({ type: z.literal('podDelete'), pod: podRef });
+export const LogOptions = z.object({
+  container: z.string(),
+  follow: z.boolean().optional(),
+  tailLines: z.number().int().min(0).optional(),
+  timestamps: z.boolean().optional(),
+  sinceSeconds: z.number().int().min(0).optional(),
+  sinceTime: z.string().optional(),
+  limitBytes: z.number().int().min(1).optional(),
+  previous: z.boolean().optional(),
+});
+export const ExecOptions = z.object({
+  container: z.string(),
+  command: z.array(z.string()).min(1),
+  stdin: z.boolean(),
+  stdout: z.boolean(),
+  stderr: z.boolean(),
+  tty: z.boolean(),
+});
+export const StreamOpen = z.object({
+  type: z.literal('streamOpen'), id: z.string(), pod: podRef,
+  kind: z.enum(['log', 'exec', 'attach']),
+  log: LogOptions.optional(),
+  exec: ExecOptions.optional(),
+});
+/** stdin (channel 0) or resize (channel 4, JSON {Width, Height}) for an exec stream */
+export const StreamInput = z.object({ type: z.literal('streamInput'), id: z.string(), channel: z.number().int().min(0).max(255), data: z.string() });
+export const StreamClose = z.object({ type: z.literal('streamClose'), id: z.string() });
+
+export const ServerMessage = z.discriminatedUnion('type', [Registered, PodSet, PodUpsert, PodDelete, StreamOpen, StreamInput, StreamClose, ErrorMsg]);
+export type ServerMessage = z.infer<typeof ServerMessage>;
+export type LogOptions = z.infer<typeof LogOptions>;
+export type ExecOptions = z.infer<typeof ExecOptions>;
+
+export type ParseResult<T> = { ok: true; msg: T } | { ok: false; error: string };
+
+function parseWith<T>(schema: z.ZodType<T>, raw: unknown): ParseResult<T> {
+  let data: unknown;
+  try {
+    const text = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : Array.isArray(raw) ? Buffer.concat(raw as Buffer[]).toString('utf8') : Buffer.from(raw as ArrayBuffer).toString('utf8');
+    if (text.length > MAX_MESSAGE_BYTES) return { ok: false, error: 'message too large' };
+    data = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, error: `malformed message: ${(e as Error).message}` };
+  }
+  const r = schema.safeParse(data);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    return { ok: false, error: `invalid message: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'schema mismatch'}` };
+  }
+  return { ok: true, msg: r.data };
+}
+
+export const parseAgentMessage = (raw: unknown) => parseWith(AgentMessage, raw);
+export const parseServerMessage = (raw: unknown) => parseWith(ServerMessage, raw);
