@@ -15,6 +15,7 @@ import { seedNamespaces } from './bootstrap.js';
 import { AgentGateway } from './agents/gateway.js';
 import { PodStreamRelay } from './agents/pod-streams.js';
 import { Scheduler } from './scheduler/scheduler.js';
+import { startControllers } from './controllers/index.js';
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
   const log = pino({ level: cfg.logLevel, base: { component: 'skiff-server' } });
@@ -51,12 +52,14 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
   const scheduler = new Scheduler(storage, { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }) });
   await scheduler.start();
+  const controllers = await startControllers(storage, log.child({ component: 'controllers' }));
   log.info({ url, kubeconfig, token: join(cfg.dataDir, 'token') }, 'skiff-server ready');
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     compactor.stop();
     scheduler.stop();
+    controllers.stop();
     gateway.close();
     await app.close();
     await store.close();

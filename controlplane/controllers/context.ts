@@ -1,0 +1,70 @@
+// What controllers share: the one API write path, shared informers (one watch per
+// resource for all controllers), an event recorder and a logger.
+import type { Logger } from 'pino';
+import type { ApiStorage } from '../api/storage.js';
+import { findResource } from '../resources/index.js';
+import type { ResourceDef } from '../resources/types.js';
+import { recordEvent, type EventInput } from '../events.js';
+import { Informer } from './informer.js';
+
+export class InformerFactory {
+  private informers = new Map<string, Informer>();
+  private started = false;
+
+  constructor(private readonly storage: ApiStorage, private readonly log: Logger) {}
+
+  /** the shared informer for group/version/plural; register handlers before startAll() */
+  get(group: string, version: string, plural: string): Informer {
+    const key = `${group}/${version}/${plural}`;
+    let inf = this.informers.get(key);
+    if (!inf) {
+      const def = findResource(group, version, plural);
+      if (!def) throw new Error(`no resource ${key}`);
+      inf = new Informer(this.storage, def, this.log);
+      this.informers.set(key, inf);
+      if (this.started) void inf.start();
+    }
+    return inf;
+  }
+
+  async startAll(): Promise<void> {
+    this.started = true;
+    await Promise.all([...this.informers.values()].map((i) => i.start()));
+  }
+
+  stopAll(): void {
+    for (const i of this.informers.values()) i.stop();
+  }
+}
+
+export interface ControllerContext {
+  storage: ApiStorage;
+  informers: InformerFactory;
+  log: Logger;
+  /** a resource definition by group/version/plural (throws if unknown) */
+  def(group: string, version: string, plural: string): ResourceDef;
+  event(e: Omit<EventInput, 'source'> & { component: string }): Promise<void>;
+  now(): Date;
+}
+
+export function controllerContext(storage: ApiStorage, log: Logger, now: () => Date = () => new Date()): ControllerContext {
+  return {
+    storage,
+    informers: new InformerFactory(storage, log),
+    log,
+    def(group, version, plural) {
+      const d = findResource(group, version, plural);
+      if (!d) throw new Error(`no resource ${group}/${version}/${plural}`);
+      return d;
+    },
+    async event(e) {
+      const { component, ...rest } = e;
+      try {
+        await recordEvent(storage, { ...rest, source: { component } });
+      } catch (err) {
+        log.warn({ err, reason: e.reason }, 'cannot record event');
+      }
+    },
+    now,
+  };
+}

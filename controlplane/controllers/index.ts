@@ -1,0 +1,28 @@
+// The controller manager: builds every controller on one shared context, starts the
+// shared informers once all handlers are registered, and stops them together.
+import type { Logger } from 'pino';
+import type { ApiStorage } from '../api/storage.js';
+import { controllerContext } from './context.js';
+import type { Controller } from './types.js';
+import * as replicaSet from './replica-set-controller.js';
+import * as deployment from './deployment-controller.js';
+import * as garbageCollector from './garbage-collector.js';
+import * as namespace from './namespace-controller.js';
+import * as daemonSet from './daemon-set-controller.js';
+import * as statefulSet from './stateful-set-controller.js';
+import * as job from './job-controller.js';
+import * as cronJob from './cron-job-controller.js';
+
+export async function startControllers(storage: ApiStorage, log: Logger): Promise<{ stop(): void; controllers: Controller[] }> {
+  const ctx = controllerContext(storage, log);
+  const controllers = [replicaSet, deployment, garbageCollector, namespace, daemonSet, statefulSet, job, cronJob].map((m) => m.create(ctx));
+  for (const c of controllers) await c.start();
+  await ctx.informers.startAll();
+  return {
+    controllers,
+    stop() {
+      for (const c of controllers) c.stop();
+      ctx.informers.stopAll();
+    },
+  };
+}

@@ -1,0 +1,108 @@
+// A watch-fed cache of one resource (client-go's informer): list, then watch from the
+// list's resourceVersion; handlers get add/update/delete. Level-triggered controllers
+// read from the cache and only use the handlers to enqueue keys.
+import type { Logger } from 'pino';
+import type { KubeObject } from '../../proto/meta.js';
+import type { ResourceDef } from '../resources/types.js';
+import { ApiError } from '../api/errors.js';
+import type { ApiStorage } from '../api/storage.js';
+
+export interface Handlers {
+  add?(obj: KubeObject): void;
+  update?(oldObj: KubeObject, newObj: KubeObject): void;
+  delete?(obj: KubeObject): void;
+}
+
+export function keyOf(o: { metadata: { namespace?: string; name?: string } }): string {
+  return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name!;
+}
+
+export function splitKey(key: string): { namespace?: string; name: string } {
+  const i = key.indexOf('/');
+  return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
+}
+
+export class Informer {
+  private cache = new Map<string, KubeObject>();
+  private handlers: Handlers[] = [];
+  private watch?: { cancel(): void };
+  private stopped = false;
+  synced = false;
+
+  constructor(private readonly storage: ApiStorage, readonly def: ResourceDef, private readonly log?: Logger) {}
+
+  on(h: Handlers): this {
+    this.handlers.push(h);
+    return this;
+  }
+
+  get(namespace: string | undefined, name: string): KubeObject | undefined {
+    return this.cache.get(namespace ? `${namespace}/${name}` : name);
+  }
+
+  list(namespace?: string): KubeObject[] {
+    const out: KubeObject[] = [];
+    for (const o of this.cache.values()) if (namespace === undefined || o.metadata.namespace === namespace) out.push(o);
+    return out;
+  }
+
+  private emit(kind: 'add' | 'update' | 'delete', a: KubeObject, b?: KubeObject): void {
+    for (const h of this.handlers) {
+      try {
+        if (kind === 'add') h.add?.(a);
+        else if (kind === 'update') h.update?.(a, b!);
+        else h.delete?.(a);
+      } catch (err) {
+        this.log?.error({ err, resource: this.def.resource }, 'informer handler failed');
+      }
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.stopped) return;
+    const list = await this.storage.list(this.def, undefined, {});
+    const seen = new Set<string>();
+    for (const item of list.items) {
+      const o = { apiVersion: this.def.group ? `${this.def.group}/${this.def.version}` : this.def.version, kind: this.def.kind, ...item };
+      const k = keyOf(o);
+      seen.add(k);
+      const old = this.cache.get(k);
+      this.cache.set(k, o);
+      if (!old) this.emit('add', o);
+      else if (old.metadata.resourceVersion !== o.metadata.resourceVersion) this.emit('update', old, o);
+    }
+    for (const [k, o] of this.cache) if (!seen.has(k)) { this.cache.delete(k); this.emit('delete', o); }
+    this.synced = true;
+    try {
+      this.watch = await this.storage.watch(this.def, undefined, { resourceVersion: list.metadata.resourceVersion }, (ev) => {
+        if (ev.type === 'ERROR') { void this.restart(); return; }
+        if (ev.type === 'BOOKMARK') return;
+        const o = ev.object as KubeObject;
+        const k = keyOf(o);
+        if (ev.type === 'DELETED') {
+          const old = this.cache.get(k);
+          this.cache.delete(k);
+          this.emit('delete', old ?? o);
+        } else {
+          const old = this.cache.get(k);
+          this.cache.set(k, o);
+          if (old) this.emit('update', old, o); else this.emit('add', o);
+        }
+      });
+      if (this.stopped) this.watch.cancel();
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 410) return this.restart();
+      throw e;
+    }
+  }
+
+  private async restart(): Promise<void> {
+    this.watch?.cancel();
+    if (!this.stopped) await this.start();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.watch?.cancel();
+  }
+}
