@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2 --max-old-space-size=192
 // skiff-agent, read top to bottom like k3s's agent run: flags, runtime, cgroups,
 // node facts, connection, pods. SIGTERM stops the agent and leaves pods running.
 import { mkdirSync } from 'node:fs';

@@ -33,11 +33,30 @@ for _ in $(seq 1 150); do
   sleep 0.2
 done
 
+NODE_NAME=${SKIFF_NODE_NAME:-$(hostname | tr 'A-Z' 'a-z')}
+if running "$RUN/agent.pid"; then
+  log "skiff-agent already running (pid $(cat "$RUN/agent.pid"))"
+else
+  log "starting skiff-agent (node $NODE_NAME)"
+  nohup node --max-semi-space-size=2 --max-old-space-size=192 "$ROOT/dist/agent/main.js" \
+    --server https://127.0.0.1:6443 --token-file "$DATA/server/token" --node-name "$NODE_NAME" \
+    --data-dir "$DATA/agent" ${SKIFF_AGENT_ARGS:-} >>"$LOGS/agent.log" 2>&1 &
+  echo $! >"$RUN/agent.pid"
+fi
+TOKEN=$(cat "$DATA/server/admin-token")
+for _ in $(seq 1 150); do
+  curl -sf --cacert "$DATA/server/tls/server-ca.crt" -H "Authorization: Bearer $TOKEN" "https://127.0.0.1:6443/api/v1/nodes/$NODE_NAME" 2>/dev/null \
+    | grep -q '"type":"Ready","status":"True"' && break
+  running "$RUN/agent.pid" || die "skiff-agent exited; see $LOGS/agent.log"
+  sleep 0.2
+done
+
 cat <<MSG
 
-skiff is up.
+skiff is up: server and agent on node $NODE_NAME.
   export KUBECONFIG=$DATA/server/admin.kubeconfig
-  kubectl get ns
+  kubectl get nodes
+(kubectl is not part of Debian 12: install kubectl v1.28 or newer from the Kubernetes packages.)
 Agents join with the token in $DATA/server/token.
-Logs: $LOGS/server.log    Stop: bash $ROOT/scripts/cluster-down.sh
+Logs: $LOGS/server.log $LOGS/agent.log    Stop: bash $ROOT/scripts/cluster-down.sh
 MSG

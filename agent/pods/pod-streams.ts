@@ -41,7 +41,7 @@ export class PodStreamServer {
     const pod = this.pods.podByRef(m.pod.namespace, m.pod.name, m.pod.uid);
     if (!pod) return this.end(m.id, `pod ${m.pod.namespace}/${m.pod.name} is not running on node ${this.node}`);
     const containerName = m.log?.container ?? m.exec?.container ?? '';
-    const all = (await this.runtime.listPodContainers(this.node)).filter((c) => c.podUid === m.pod.uid && c.type === 'container' && c.containerName === containerName).sort(byAttemptDesc);
+    const all = (await this.runtime.listPodContainers(this.node, m.pod.uid)).filter((c) => c.type === 'container' && c.containerName === containerName).sort(byAttemptDesc);
     if (m.kind === 'log') {
       const opts = m.log!;
       const target = opts.previous ? all[1] : all[0];

@@ -91,8 +91,7 @@ export class PodWorker {
   }
 
   private async observe(): Promise<RuntimeContainer[]> {
-    const all = await this.d.runtime.listPodContainers(this.d.node);
-    return all.filter((c) => c.podUid === this.uid);
+    return this.d.runtime.listPodContainers(this.d.node, this.uid);
   }
 
   async sync(): Promise<void> {

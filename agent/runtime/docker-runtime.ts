@@ -642,10 +642,10 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  async listPodContainers(node: string): Promise<RuntimeContainer[]> {
-    const list = await call('list containers', () =>
-      this.docker.listContainers({ all: true, filters: { label: [nodeLabelFilter(node)] } }),
-    );
+  async listPodContainers(node: string, podUid?: string): Promise<RuntimeContainer[]> {
+    const label = [nodeLabelFilter(node)];
+    if (podUid) label.push(`${LABEL_POD_UID}=${podUid}`);
+    const list = await call('list containers', () => this.docker.listContainers({ all: true, filters: { label } }));
     const out = await mapLimit(list, this.listConcurrency, async (c) => {
       try {
         return await this.inspect(c.Id);

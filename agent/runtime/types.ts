@@ -271,8 +271,8 @@ export interface Runtime {
   /** Force-remove with anonymous volumes. No-op if already gone. */
   removeContainer(id: string): Promise<void>;
 
-  /** Every sandbox and container of this node (label io.skiff.node), stopped ones too. */
-  listPodContainers(node: string): Promise<RuntimeContainer[]>;
+  /** Every sandbox and container of this node (label io.skiff.node), stopped ones too; only one pod's with podUid. */
+  listPodContainers(node: string, podUid?: string): Promise<RuntimeContainer[]>;
 
   /** Throws RuntimeError NotFound when gone. */
   inspect(id: string): Promise<RuntimeContainer>;
