@@ -12,6 +12,8 @@ import {
   type KV, type ListOptions, type ListResult, type Store, type StoreEvent, type Watch, type WatchCallback,
 } from './types.js';
 import { Broadcaster } from './broadcaster.js';
+import { startCheckpointer } from './checkpointer.js';
+import { createRequire } from 'node:module';
 
 interface LogRow { id: number; name: string; created: number; deleted: number; create_revision: number; prev_revision: number; value: string; prev_value: string | null }
 interface CurRow { name: string; revision: number; create_revision: number; value: string }
@@ -46,6 +48,7 @@ export class SqliteStore implements Store {
   private bus = new Broadcaster<StoreEvent>();
   private st!: Record<string, Statement>;
   private compactRev = 0;
+  private checkpointer?: { stop(): Promise<void> };
 
   constructor(public readonly path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -55,6 +58,11 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(SCHEMA);
+    if (path !== ':memory:') {
+      // checkpoints (with their fsync) run on a worker thread, not in request handling
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = startCheckpointer(path, createRequire(import.meta.url).resolve('better-sqlite3'));
+    }
     this.prepare();
     const row = this.st.getMeta.get('compact_rev') as { v: number } | undefined;
     this.compactRev = row?.v ?? 0;
@@ -124,47 +132,79 @@ export class SqliteStore implements Store {
     this.bus.publish(ev.key, ev);
   }
 
-  async create(key: string, value: string): Promise<KV> {
-    const tx = this.db.transaction((): KV => {
+  // Group commit: writes issued in the same turn of the event loop share one
+  // transaction (one WAL commit). Each op checks its preconditions before writing, so a
+  // failing op changes nothing and the others in the batch still commit. Events go
+  // out after the commit, in revision order.
+  private pending: { op: () => { kv: KV; ev: StoreEvent }; resolve: (kv: KV) => void; reject: (e: unknown) => void }[] = [];
+
+  private write(op: () => { kv: KV; ev: StoreEvent }): Promise<KV> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ op, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    const results: ({ ok: true; kv: KV; ev: StoreEvent } | { ok: false; err: unknown })[] = [];
+    try {
+      this.db.transaction(() => {
+        for (const b of batch) {
+          try {
+            results.push({ ok: true, ...b.op() });
+          } catch (err) {
+            results.push({ ok: false, err });
+          }
+        }
+      })();
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+      return;
+    }
+    batch.forEach((b, i) => {
+      const r = results[i]!;
+      if (r.ok) { this.emit(r.ev); b.resolve(r.kv); } else b.reject(r.err);
+    });
+  }
+
+  create(key: string, value: string): Promise<KV> {
+    return this.write(() => {
       if (this.st.getCur.get(key)) throw new KeyExistsError(key);
       const id = Number(this.st.insLog.run(key, 1, 0, 0, 0, value).lastInsertRowid);
       this.st.setCreateRev.run(id);
       this.st.upsertCur.run(key, id, id, value);
-      return { key, value, modRevision: id, createRevision: id };
+      return { kv: { key, value, modRevision: id, createRevision: id }, ev: { type: 'PUT', key, value, modRevision: id, createRevision: id } };
     });
-    const kv = tx();
-    this.emit({ type: 'PUT', key, value, modRevision: kv.modRevision, createRevision: kv.createRevision });
-    return kv;
   }
 
-  async update(key: string, value: string, expectedRevision: number): Promise<KV> {
-    let prevValue = '';
-    const tx = this.db.transaction((): KV => {
+  update(key: string, value: string, expectedRevision: number): Promise<KV> {
+    return this.write(() => {
       const cur = this.st.getCur.get(key) as CurRow | undefined;
       if (!cur) throw new KeyNotFoundError(key);
       if (cur.revision !== expectedRevision) throw new StaleRevisionError(key, cur.revision);
-      prevValue = cur.value;
       const id = Number(this.st.insLog.run(key, 0, 0, cur.create_revision, cur.revision, value).lastInsertRowid);
       this.st.upsertCur.run(key, id, cur.create_revision, value);
-      return { key, value, modRevision: id, createRevision: cur.create_revision };
+      return {
+        kv: { key, value, modRevision: id, createRevision: cur.create_revision },
+        ev: { type: 'PUT', key, value, prevValue: cur.value, modRevision: id, createRevision: cur.create_revision },
+      };
     });
-    const kv = tx();
-    this.emit({ type: 'PUT', key, value, prevValue, modRevision: kv.modRevision, createRevision: kv.createRevision });
-    return kv;
   }
 
-  async delete(key: string, expectedRevision?: number): Promise<KV> {
-    const tx = this.db.transaction((): KV => {
+  delete(key: string, expectedRevision?: number): Promise<KV> {
+    return this.write(() => {
       const cur = this.st.getCur.get(key) as CurRow | undefined;
       if (!cur) throw new KeyNotFoundError(key);
       if (expectedRevision !== undefined && cur.revision !== expectedRevision) throw new StaleRevisionError(key, cur.revision);
       const id = Number(this.st.insLog.run(key, 0, 1, cur.create_revision, cur.revision, cur.value).lastInsertRowid);
       this.st.delCur.run(key);
-      return { key, value: cur.value, modRevision: id, createRevision: cur.create_revision };
+      return {
+        kv: { key, value: cur.value, modRevision: id, createRevision: cur.create_revision },
+        ev: { type: 'DELETE', key, value: cur.value, prevValue: cur.value, modRevision: id, createRevision: cur.create_revision },
+      };
     });
-    const kv = tx();
-    this.emit({ type: 'DELETE', key, value: kv.value, prevValue: kv.value, modRevision: kv.modRevision, createRevision: kv.createRevision });
-    return kv;
   }
 
   async watch(prefix: string, fromRevision: number, cb: WatchCallback): Promise<Watch> {
@@ -212,6 +252,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    if (this.pending.length) this.flush();
+    await this.checkpointer?.stop();
     this.bus.closeAll();
     this.db.close();
   }

@@ -118,4 +118,22 @@ describe('SqliteStore', () => {
     const c = await store.create('/r/c', '1');
     expect(c.modRevision).toBe(4);
   });
+
+  it('group-commits concurrent writes, still one winner per compare-and-swap', async () => {
+    const a = await store.create('/r/a', '0');
+    const results = await Promise.allSettled([
+      store.update('/r/a', '1', a.modRevision),
+      store.update('/r/a', '2', a.modRevision),
+      store.create('/r/b', 'x'),
+      store.create('/r/b', 'y'),
+      store.delete('/r/missing'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'rejected']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(StaleRevisionError);
+    expect((results[3] as PromiseRejectedResult).reason).toBeInstanceOf(KeyExistsError);
+    expect((await store.get('/r/a'))!.value).toBe('1');
+    expect((await store.get('/r/b'))!.value).toBe('x');
+    const revs = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ modRevision: number }>).value.modRevision);
+    expect(revs).toEqual([2, 3]);
+  });
 });
