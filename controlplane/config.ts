@@ -12,6 +12,8 @@ export interface ServerConfig {
   compactRetain: number;
   logLevel: string;
   schedulerStrategy: 'spread' | 'binpack';
+  nodeGracePeriodMs: number;
+  defaultUnreachableTolerationSeconds: number;
 }
 
 function parseListen(v: string): { host: string; port: number } {
@@ -32,15 +34,21 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--compact-interval <duration>', 'how often to compact store history', '5m')
     .option('--compact-retention <revisions>', 'revisions of history kept for watches', '1000')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+    .option('--node-grace-period <duration>', 'missed heartbeats for this long make a node Unknown (unreachable)', '15s')
+    .option('--default-unreachable-toleration-seconds <n>', 'how long pods stay on a not-ready/unreachable node before eviction (Kubernetes: 300)', '10')
     .option('--scheduler-strategy <spread|binpack>', 'spread pods (LeastAllocated) or pack them (MostAllocated)', 'spread')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
   if (o.schedulerStrategy !== 'spread' && o.schedulerStrategy !== 'binpack') throw new InvalidArgumentError('--scheduler-strategy must be spread or binpack');
+  const tol = Number(o.defaultUnreachableTolerationSeconds);
+  if (!Number.isInteger(tol) || tol < 0) throw new InvalidArgumentError('--default-unreachable-toleration-seconds must be a non-negative integer');
   return {
+    nodeGracePeriodMs: parseDuration(o.nodeGracePeriod),
+    defaultUnreachableTolerationSeconds: tol,
     schedulerStrategy: o.schedulerStrategy,
     dataDir: o.dataDir,
     host,

@@ -16,11 +16,13 @@ import { AgentGateway } from './agents/gateway.js';
 import { PodStreamRelay } from './agents/pod-streams.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { startControllers } from './controllers/index.js';
+import { defaultTolerationSeconds } from './resources/pod-defaults.js';
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
   const log = pino({ level: cfg.logLevel, base: { component: 'skiff-server' } });
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
 
+  defaultTolerationSeconds.notReady = defaultTolerationSeconds.unreachable = cfg.defaultUnreachableTolerationSeconds;
   const store = new SqliteStore(join(cfg.dataDir, 'state.db'));
   const storage = new ApiStorage(store);
   await seedNamespaces(storage);
@@ -52,7 +54,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
   const scheduler = new Scheduler(storage, { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }) });
   await scheduler.start();
-  const controllers = await startControllers(storage, log.child({ component: 'controllers' }));
+  const controllers = await startControllers(storage, log.child({ component: 'controllers' }), { nodeGracePeriodMs: cfg.nodeGracePeriodMs, nodeMonitorPeriodMs: 1000 });
   log.info({ url, kubeconfig, token: join(cfg.dataDir, 'token') }, 'skiff-server ready');
 
   let stopping: Promise<void> | undefined;

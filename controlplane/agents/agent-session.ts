@@ -164,9 +164,12 @@ export class AgentSession {
 
   private async heartbeat(conditions: NodeReport['conditions'] | undefined): Promise<void> {
     await this.renewLease();
-    const changed = conditions && !deepEqual(conditions, this.lastConditions);
-    if (!changed && Date.now() - this.lastNodeStatusWrite < NODE_STATUS_REPORT_MS) return;
     const conds = conditions ?? (this.lastConditions as NodeReport['conditions']);
+    const changed = conditions && !deepEqual(conditions, this.lastConditions);
+    // the node lifecycle controller may have marked the node Unknown meanwhile: correct it at once
+    const stored = (await this.storage.tryGet(this.nodeDef, undefined, this.node!))?.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status;
+    const reported = conds?.find((c) => c.type === 'Ready')?.status;
+    if (!changed && stored === reported && Date.now() - this.lastNodeStatusWrite < NODE_STATUS_REPORT_MS) return;
     this.lastConditions = conds;
     this.lastNodeStatusWrite = Date.now();
     await this.storage.guaranteedUpdate(this.nodeDef, undefined, this.node!, {}, (cur) => {

@@ -12,10 +12,17 @@ import * as daemonSet from './daemon-set-controller.js';
 import * as statefulSet from './stateful-set-controller.js';
 import * as job from './job-controller.js';
 import * as cronJob from './cron-job-controller.js';
+import * as nodeLifecycle from './node-lifecycle-controller.js';
 
-export async function startControllers(storage: ApiStorage, log: Logger): Promise<{ stop(): void; controllers: Controller[] }> {
+export interface ControllerOptions {
+  nodeGracePeriodMs: number;
+  nodeMonitorPeriodMs: number;
+}
+
+export async function startControllers(storage: ApiStorage, log: Logger, opts: ControllerOptions = { nodeGracePeriodMs: 15_000, nodeMonitorPeriodMs: 1000 }): Promise<{ stop(): void; controllers: Controller[] }> {
   const ctx = controllerContext(storage, log);
   const controllers = [replicaSet, deployment, garbageCollector, namespace, daemonSet, statefulSet, job, cronJob].map((m) => m.create(ctx));
+  controllers.push(nodeLifecycle.create(ctx, { gracePeriodMs: opts.nodeGracePeriodMs, monitorPeriodMs: opts.nodeMonitorPeriodMs }));
   for (const c of controllers) await c.start();
   await ctx.informers.startAll();
   return {

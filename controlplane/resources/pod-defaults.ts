@@ -129,15 +129,22 @@ export function defaultVolume(v: any): void {
   }
 }
 
-/** DefaultTolerationSeconds admission: tolerate not-ready/unreachable NoExecute for 300s. */
+/**
+ * DefaultTolerationSeconds admission: tolerate not-ready/unreachable NoExecute for a while.
+ * Kubernetes uses 300 s; skiff defaults to 10 s so pods leave a dead node fast
+ * (skiff-server --default-unreachable-toleration-seconds).
+ */
+export const defaultTolerationSeconds = { notReady: 10, unreachable: 10 };
+
 export function addDefaultTolerations(spec: any): void {
   if (!isObject(spec)) return;
   const tolerations: any[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
   const tolerates = (key: string): boolean =>
     tolerations.some((t) => isObject(t) && (t.key === key || !t.key) && (t.effect === 'NoExecute' || !t.effect));
   const add: any[] = [];
-  for (const key of ['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']) {
-    if (!tolerates(key)) add.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
+  const seconds: Record<string, number> = { 'node.kubernetes.io/not-ready': defaultTolerationSeconds.notReady, 'node.kubernetes.io/unreachable': defaultTolerationSeconds.unreachable };
+  for (const key of Object.keys(seconds)) {
+    if (!tolerates(key)) add.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds[key] });
   }
   if (add.length > 0) spec.tolerations = [...tolerations, ...add];
 }

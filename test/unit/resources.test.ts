@@ -139,8 +139,8 @@ describe('pod defaulting and QoS', () => {
     expect(obj.spec.volumes[0]).toEqual({ name: 'scratch', emptyDir: {} });
     expect(obj.spec).toMatchObject({ enableServiceLinks: true, priority: 0, preemptionPolicy: 'PreemptLowerPriority', serviceAccountName: 'default' });
     expect(obj.spec.tolerations).toEqual([
-      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
-      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+      { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 },
+      { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 },
     ]);
     expect(obj.status).toEqual({ phase: 'Pending', qosClass: 'Guaranteed' });
   });
