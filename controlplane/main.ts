@@ -17,6 +17,8 @@ import { PodStreamRelay } from './agents/pod-streams.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { startControllers } from './controllers/index.js';
 import { defaultTolerationSeconds } from './resources/pod-defaults.js';
+import { ServerMetrics } from './metrics.js';
+import { findResource } from './resources/index.js';
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
   const log = pino({ level: cfg.logLevel, base: { component: 'skiff-server' } });
@@ -36,9 +38,30 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
 
   const gateway = new AgentGateway({ storage, joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }) });
   const relay = new PodStreamRelay(gateway, storage, auth, log);
+  const metrics = new ServerMetrics();
+  let scheduler: Scheduler | undefined;
+  const leaseDef = findResource('coordination.k8s.io', 'v1', 'leases')!;
+  const beforeScrape = async () => {
+    metrics.storeSize.set(await store.size());
+    metrics.storeRevision.set(await store.currentRevision());
+    metrics.compactedRevision.set(await store.compactedRevision());
+    metrics.agents.set(gateway.connectedCount);
+    metrics.heartbeatAge.reset();
+    for (const l of (await storage.list(leaseDef, 'kube-node-lease')).items) {
+      const t = Date.parse(l.spec?.renewTime ?? '');
+      if (!Number.isNaN(t)) metrics.heartbeatAge.set({ node: l.metadata.name! }, (Date.now() - t) / 1000);
+    }
+    if (scheduler) {
+      const c = scheduler.counters;
+      metrics.schedulerAttempts.set({ result: 'scheduled' }, c.scheduled);
+      metrics.schedulerAttempts.set({ result: 'unschedulable' }, c.unschedulable);
+      metrics.schedulerAttempts.set({ result: 'error' }, c.errors);
+      metrics.schedulerLatency.set(c.lastLatencyMs / 1000);
+    }
+  };
   const app = await buildApiServer({
     storage, auth, logger: log, https: { key: pki.keyPem, cert: pki.certPem }, caPem: pki.caPem,
-    advertise: `${advertise}:${cfg.port}`, streams: relay,
+    advertise: `${advertise}:${cfg.port}`, streams: relay, metrics, beforeScrape,
   });
   // WebSocket upgrades: agents on /agent/v1/connect, kubectl exec/attach on pods/x/exec
   app.server.on('upgrade', (req, socket, head) => {
@@ -52,7 +75,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const url = `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
   const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
-  const scheduler = new Scheduler(storage, { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }) });
+  scheduler = new Scheduler(storage, { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }) });
   await scheduler.start();
   const controllers = await startControllers(storage, log.child({ component: 'controllers' }), { nodeGracePeriodMs: cfg.nodeGracePeriodMs, nodeMonitorPeriodMs: 1000 });
   log.info({ url, kubeconfig, token: join(cfg.dataDir, 'token') }, 'skiff-server ready');
@@ -60,7 +83,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     compactor.stop();
-    scheduler.stop();
+    scheduler?.stop();
     controllers.stop();
     gateway.close();
     await app.close();

@@ -14,6 +14,7 @@ import { buildOpenApi } from './openapi.js';
 import { registerResourceRoutes, type RestDeps } from './rest-handlers.js';
 import type { ApiStorage } from './storage.js';
 import type { PodStreams } from './subresources.js';
+import { verbOf, type ServerMetrics } from '../metrics.js';
 
 export interface ApiServerOptions {
   storage: ApiStorage;
@@ -28,7 +29,9 @@ export interface ApiServerOptions {
   bodyLimit?: number;
   ready?: () => boolean;
   admitEviction?: RestDeps['admitEviction'];
-  metrics?: RestDeps['metrics'];
+  metrics?: ServerMetrics;
+  /** refresh gauges just before /metrics is served */
+  beforeScrape?: () => Promise<void>;
 }
 
 export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstance> {
@@ -56,6 +59,21 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
     if (!user) throw unauthorized();
     (req as unknown as { user: unknown }).user = user;
   });
+
+  if (o.metrics) {
+    const m = o.metrics;
+    const RES = /^\/(?:api\/v1|apis\/[^/]+\/[^/]+)\/(?:namespaces\/[^/]+\/)?([^/?]+)(?:\/([^/?]+))?(?:\/([^/?]+))?/;
+    app.addHook('onResponse', async (req, reply) => {
+      const path = req.url.split('?')[0]!;
+      const r = RES.exec(path);
+      const resource = r ? (path.startsWith('/api/v1/namespaces/') && !r[2] && path.split('/').length === 5 ? 'namespaces' : r[1]!) : '';
+      const named = !!r?.[2];
+      const q = req.query as Record<string, unknown>;
+      const verb = verbOf(req.method, named, q?.watch === 'true' || q?.watch === '1');
+      m.requests.inc({ verb, resource, subresource: r?.[3] ?? '', code: String(reply.statusCode) });
+      if (verb !== 'WATCH') m.latency.observe({ verb, resource }, reply.elapsedTime / 1000);
+    });
+  }
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     let e: ApiError;
@@ -88,6 +106,13 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
     return reply.type('text/plain').send('ok');
   });
   app.get('/version', async () => VERSION_INFO);
+  if (o.metrics) {
+    const m = o.metrics;
+    app.get('/metrics', async (_req, reply) => {
+      await o.beforeScrape?.();
+      return reply.type(m.registry.contentType).send(await m.registry.metrics());
+    });
+  }
   if (o.caPem) app.get('/cacerts', async (_req, reply) => reply.type('text/plain').send(o.caPem));
 
   const openapi = buildOpenApi(resources);
@@ -121,6 +146,7 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
     return reply.type('application/json').send(doc.body);
   });
 
-  registerResourceRoutes(app, { storage: o.storage, streams: o.streams, admitEviction: o.admitEviction, metrics: o.metrics });
+  const watchMetrics = o.metrics ? { watchOpened: () => o.metrics!.watches.inc(), watchClosed: () => o.metrics!.watches.dec() } : undefined;
+  registerResourceRoutes(app, { storage: o.storage, streams: o.streams, admitEviction: o.admitEviction, metrics: watchMetrics });
   return app;
 }

@@ -74,7 +74,8 @@ spec:
     expect(out).toMatch(/namespace\/kube-system\s+Active/);
     const wide = k(s, ['get', 'deploy', '-o', 'wide']);
     expect(wide).toMatch(/NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR/);
-    expect(wide).toMatch(/nginx-deployment\s+0\/4\s+0\s+0\s+\S+\s+nginx\s+nginx:1.16.1\s+app=nginx/);
+    // no agent in this file: the deployment's pods stay Pending
+    expect(wide).toMatch(/nginx-deployment\s+0\/4\s+\d+\s+0\s+\S+\s+nginx\s+nginx:1.16.1\s+app=nginx/);
     const podsWide = k(s, ['get', 'pods', '-o', 'wide']);
     expect(podsWide).toMatch(/NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES/);
     // namespace and label columns come from the row's object metadata
@@ -93,7 +94,8 @@ spec:
     expect(k(s, ['get', 'cm', '-l', 'tier=odd', '-o', 'name']).trim().split('\n')).toEqual(['configmap/sel-1', 'configmap/sel-3', 'configmap/sel-5']);
     expect(k(s, ['get', 'cm', '-l', 'tier!=odd,idx in (0,2,9)', '-o', 'name']).trim().split('\n')).toEqual(['configmap/sel-0', 'configmap/sel-2']);
     expect(k(s, ['get', 'cm', '--field-selector', 'metadata.name=sel-4', '-o', 'jsonpath={.items[*].data.i}'])).toBe('4');
-    expect(k(s, ['get', 'pods', '--field-selector', 'status.phase=Pending', '-o', 'name']).trim()).toBe('pod/smp');
+    expect(k(s, ['get', 'pods', '--field-selector', 'status.phase=Pending', '-l', 'app=smp', '-o', 'name']).trim()).toBe('pod/smp');
+    expect(k(s, ['get', 'pods', '--field-selector', 'status.phase!=Pending', '-o', 'name']).trim()).toBe('');
     expect(k(s, ['get', 'cm', '--chunk-size=2', '-l', 'tier', '-o', 'name']).trim().split('\n')).toHaveLength(7);
     const bad = kubectl(s, ['get', 'cm', '--field-selector', 'spec.nope=1']);
     expect(bad.code).not.toBe(0);
@@ -201,6 +203,17 @@ spec:
     writeFileSync(bogus, cfg.replace(/token: .*/, 'token: nope'));
     const r = kubectl(s, ['--kubeconfig', bogus, 'get', 'ns']);
     expect(r.stderr).toMatch(/Unauthorized|must be logged in/);
+  });
+
+  it('serves Prometheus metrics to authenticated clients', async () => {
+    expect((await httpsRequest(s, 'GET', '/metrics', undefined, {}, null)).status).toBe(401);
+    const r = await httpsRequest(s, 'GET', '/metrics');
+    expect(r.status).toBe(200);
+    expect(r.body).toMatch(/apiserver_request_total\{verb="GET",resource="deployments",subresource="",code="200"\} \d+/);
+    expect(r.body).toMatch(/apiserver_request_duration_seconds_bucket\{le="0.005",verb="LIST",resource="pods"\}/);
+    expect(r.body).toMatch(/skiff_store_revision \d+/);
+    expect(r.body).toContain('skiff_connected_agents 0');
+    expect(r.body).toContain('process_resident_memory_bytes');
   });
 
   it('bad bodies get Status errors and crash nothing', async () => {
