@@ -2,7 +2,7 @@
 // one AgentSession per node (a newer connection replaces an older one), and the
 // relay of pod streams (logs, exec) between API clients and the node's agent.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -63,15 +63,6 @@ export class AgentGateway {
       this.pending.add(session);
     });
     return true;
-  }
-
-  attach(server: Server): void {
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-      socket.on('error', () => socket.destroy());
-      if (!this.handleUpgrade(req, socket, head) && server.listenerCount('upgrade') === 1) {
-        socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
-      }
-    });
   }
 
   connected(node: string): boolean {
