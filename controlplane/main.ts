@@ -18,6 +18,7 @@ import { Scheduler } from './scheduler/scheduler.js';
 import { startControllers } from './controllers/index.js';
 import { defaultTolerationSeconds } from './resources/pod-defaults.js';
 import { ServerMetrics } from './metrics.js';
+import { MetricsStore } from './api/metrics-api.js';
 import { findResource } from './resources/index.js';
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
@@ -36,7 +37,8 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const auth = new TokenAuthenticator();
   auth.add(pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
 
-  const gateway = new AgentGateway({ storage, joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }) });
+  const usage = new MetricsStore();
+  const gateway = new AgentGateway({ storage, joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }), onStats: (node, m) => usage.update(node, m) });
   const relay = new PodStreamRelay(gateway, storage, auth, log);
   const metrics = new ServerMetrics();
   let scheduler: Scheduler | undefined;
@@ -61,7 +63,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   };
   const app = await buildApiServer({
     storage, auth, logger: log, https: { key: pki.keyPem, cert: pki.certPem }, caPem: pki.caPem,
-    advertise: `${advertise}:${cfg.port}`, streams: relay, metrics, beforeScrape,
+    advertise: `${advertise}:${cfg.port}`, streams: relay, metrics, beforeScrape, usage,
   });
   // WebSocket upgrades: agents on /agent/v1/connect, kubectl exec/attach on pods/x/exec
   app.server.on('upgrade', (req, socket, head) => {

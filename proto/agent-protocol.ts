@@ -47,8 +47,18 @@ export const StreamEnd = z.object({
   exitCode: z.number().int().optional(),
 });
 export const ErrorMsg = z.object({ type: z.literal('error'), message: z.string(), ref: z.string().optional() });
+/** resource usage for the metrics API (kubectl top): cpu in nanocores, memory working set in bytes */
+const usage = z.object({ cpuNanoCores: z.number().min(0), memoryWorkingSetBytes: z.number().min(0) });
+export const StatsMsg = z.object({
+  type: z.literal('stats'),
+  timestamp: z.string(),
+  windowSeconds: z.number().positive(),
+  node: usage,
+  pods: z.array(z.object({ pod: podRef, containers: z.array(z.object({ name: z.string() }).merge(usage)).max(64) })).max(1000),
+});
+export type StatsMsg = z.infer<typeof StatsMsg>;
 
-export const AgentMessage = z.discriminatedUnion('type', [Register, Heartbeat, PodStatusMsg, PodTerminated, EventMsg, StreamData, StreamEnd, ErrorMsg]);
+export const AgentMessage = z.discriminatedUnion('type', [Register, Heartbeat, PodStatusMsg, PodTerminated, EventMsg, StreamData, StreamEnd, ErrorMsg, StatsMsg]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
 // ---- server -> agent ----

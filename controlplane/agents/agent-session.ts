@@ -28,6 +28,7 @@ export interface SessionHooks {
   onRegistered(s: AgentSession): void;
   onClosed(s: AgentSession): void;
   onStreamMessage(s: AgentSession, m: Extract<AgentMessage, { type: 'streamData' | 'streamEnd' }>): void;
+  onStats?(s: AgentSession, m: Extract<AgentMessage, { type: 'stats' }>): void;
 }
 
 export class AgentSession {
@@ -96,6 +97,7 @@ export class AgentSession {
         case 'event': return await this.event(m);
         case 'streamData':
         case 'streamEnd': return this.hooks.onStreamMessage(this, m);
+        case 'stats': this.hooks.onStats?.(this, m); return;
         case 'error': this.log.warn({ node: this.node, message: m.message }, 'agent reported error'); return;
       }
     } catch (e) {

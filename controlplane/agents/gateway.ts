@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { MAX_MESSAGE_BYTES, PROTOCOL_PATH, type AgentMessage, type ServerMessage } from '../../proto/agent-protocol.js';
+import { MAX_MESSAGE_BYTES, PROTOCOL_PATH, type AgentMessage, type ServerMessage, type StatsMsg } from '../../proto/agent-protocol.js';
 import type { ApiStorage } from '../api/storage.js';
 import { parseJoinToken, secretEquals } from '../security/pki.js';
 import { AgentSession } from './agent-session.js';
@@ -21,6 +21,7 @@ export interface GatewayOptions {
   joinSecret: string;
   log: Logger;
   heartbeatIntervalSeconds?: number;
+  onStats?: (node: string, m: StatsMsg) => void;
 }
 
 export class AgentGateway {
@@ -59,6 +60,7 @@ export class AgentGateway {
           }
         },
         onStreamMessage: (s, msg) => this.onStream(s, msg),
+        onStats: (s, msg) => { if (s.node) this.o.onStats?.(s.node, msg); },
       }, this.o.log, this.o.heartbeatIntervalSeconds ?? 5, req.socket.remoteAddress ?? '');
       this.pending.add(session);
     });

@@ -15,6 +15,7 @@ import { registerResourceRoutes, type RestDeps } from './rest-handlers.js';
 import type { ApiStorage } from './storage.js';
 import type { PodStreams } from './subresources.js';
 import { verbOf, type ServerMetrics } from '../metrics.js';
+import { METRICS_RESOURCES, registerMetricsRoutes, type MetricsStore } from './metrics-api.js';
 
 export interface ApiServerOptions {
   storage: ApiStorage;
@@ -30,6 +31,8 @@ export interface ApiServerOptions {
   ready?: () => boolean;
   admitEviction?: RestDeps['admitEviction'];
   metrics?: ServerMetrics;
+  /** usage reported by agents, served as metrics.k8s.io for kubectl top */
+  usage?: MetricsStore;
   /** refresh gauges just before /metrics is served */
   beforeScrape?: () => Promise<void>;
 }
@@ -116,25 +119,27 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   if (o.caPem) app.get('/cacerts', async (_req, reply) => reply.type('text/plain').send(o.caPem));
 
   const openapi = buildOpenApi(resources);
+  // discovery lists the stored kinds and, when agents report usage, the metrics API
+  const discoverable = o.usage ? [...resources, ...METRICS_RESOURCES] : resources;
   app.get('/api', async (req, reply) => {
     const agg = wantsAggregated(req.headers.accept);
-    if (agg) return reply.type(agg === 'v2' ? AGGREGATED_CONTENT_TYPE : AGGREGATED_V2BETA1_CONTENT_TYPE).send(JSON.stringify(aggregatedDiscovery(resources, true, agg)));
+    if (agg) return reply.type(agg === 'v2' ? AGGREGATED_CONTENT_TYPE : AGGREGATED_V2BETA1_CONTENT_TYPE).send(JSON.stringify(aggregatedDiscovery(discoverable, true, agg)));
     return legacyApiVersions(o.advertise ?? `${req.hostname}`);
   });
   app.get('/apis', async (req, reply) => {
     const agg = wantsAggregated(req.headers.accept);
-    if (agg) return reply.type(agg === 'v2' ? AGGREGATED_CONTENT_TYPE : AGGREGATED_V2BETA1_CONTENT_TYPE).send(JSON.stringify(aggregatedDiscovery(resources, false, agg)));
-    return legacyGroupList(resources);
+    if (agg) return reply.type(agg === 'v2' ? AGGREGATED_CONTENT_TYPE : AGGREGATED_V2BETA1_CONTENT_TYPE).send(JSON.stringify(aggregatedDiscovery(discoverable, false, agg)));
+    return legacyGroupList(discoverable);
   });
-  app.get('/api/v1', async () => resourceList(resources, '', 'v1'));
+  app.get('/api/v1', async () => resourceList(discoverable, '', 'v1'));
   app.get('/apis/:group', async (req) => {
-    const g = legacyGroup(resources, (req.params as { group: string }).group);
+    const g = legacyGroup(discoverable, (req.params as { group: string }).group);
     if (!g) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     return g;
   });
   app.get('/apis/:group/:version', async (req) => {
     const p = req.params as { group: string; version: string };
-    const l = resourceList(resources, p.group, p.version);
+    const l = resourceList(discoverable, p.group, p.version);
     if (!l) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     return l;
   });
@@ -146,6 +151,7 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
     return reply.type('application/json').send(doc.body);
   });
 
+  if (o.usage) registerMetricsRoutes(app, o.storage, o.usage);
   const watchMetrics = o.metrics ? { watchOpened: () => o.metrics!.watches.inc(), watchClosed: () => o.metrics!.watches.dec() } : undefined;
   registerResourceRoutes(app, { storage: o.storage, streams: o.streams, admitEviction: o.admitEviction, metrics: watchMetrics });
   return app;
