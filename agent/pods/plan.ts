@@ -4,6 +4,8 @@
 import type { RuntimeContainer } from '../runtime/types.js';
 import { containerHash } from '../runtime/labels.js';
 import type { BackOff } from './backoff.js';
+import { failedProbe } from '../probes/rules.js';
+import type { ContainerProbeResults } from '../probes/types.js';
 
 export interface PlanContainer { name: string; image?: string; [k: string]: unknown }
 
@@ -14,7 +16,14 @@ export interface PlanPod {
 }
 
 export interface StartAction { name: string; attempt: number; init: boolean }
-export interface KillAction { id: string; name: string; reason: string }
+export interface KillAction {
+  id: string;
+  name: string;
+  /** why, as kubelet words it; the Killing event's message when it names the container */
+  reason: string;
+  /** probe-level terminationGracePeriodSeconds of the failed liveness/startup probe */
+  gracePeriodSeconds?: number;
+}
 
 export interface PodActions {
   /** stop every container and the sandbox (pod deleted, finished, or sandbox gone) */
@@ -54,7 +63,12 @@ function shouldRestart(policy: string, c: RuntimeContainer): boolean {
   return false;
 }
 
-export function computePodActions(pod: PlanPod, observed: RuntimeContainer[], backoff: BackOff, nowMs: number): PodActions {
+/**
+ * `probes` holds the probe results of running containers by container id: a failed
+ * liveness or startup probe kills the container, and a new attempt starts unless the
+ * restartPolicy is Never or the restart back-off is still running.
+ */
+export function computePodActions(pod: PlanPod, observed: RuntimeContainer[], backoff: BackOff, nowMs: number, probes: Record<string, ContainerProbeResults> = {}): PodActions {
   const uid = pod.metadata.uid ?? '';
   const sandboxes = observed.filter((c) => c.type === 'sandbox').sort(byAttemptDesc);
   const running = sandboxes.find((s) => s.state === 'running');
@@ -119,6 +133,23 @@ export function computePodActions(pod: PlanPod, observed: RuntimeContainer[], ba
         actions.start.push({ name: c.name, attempt: latest.attempt + 1, init: false });
       } else if (latest.state === 'created') {
         actions.kill.push({ id: latest.id, name: c.name, reason: 'container was created but never started' });
+        actions.start.push({ name: c.name, attempt: latest.attempt + 1, init: false });
+      } else {
+        const failed = failedProbe(probes[latest.id]);
+        if (!failed) continue;
+        // kuberuntime computePodActions: "Container app failed liveness probe, will be restarted"
+        const restart = policy !== 'Never';
+        const kill: KillAction = { id: latest.id, name: c.name, reason: `Container ${c.name} failed ${failed} probe${restart ? ', will be restarted' : ''}` };
+        const probeGrace = (c[`${failed}Probe`] as { terminationGracePeriodSeconds?: number | null } | undefined)?.terminationGracePeriodSeconds;
+        if (typeof probeGrace === 'number') kill.gracePeriodSeconds = probeGrace;
+        actions.kill.push(kill);
+        if (!restart) continue;
+        // kubelet's doBackOff looks at the previous exit of this container
+        const prev = byName.get(c.name)?.find((x) => x.state === 'exited');
+        if (prev && backoff.inBackOff(key, Date.parse(prev.finishedAt ?? '') || nowMs, nowMs)) {
+          actions.backingOff[c.name] = `back-off ${Math.ceil(backoff.delayMs(key) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name ?? uid}_${pod.metadata.namespace ?? ''}(${uid})`;
+          continue;
+        }
         actions.start.push({ name: c.name, attempt: latest.attempt + 1, init: false });
       }
       continue;

@@ -1,12 +1,14 @@
 // The agent's pods: the desired set from the server (full set on connect, then
 // upserts and deletes), one PodWorker each, Docker events and a periodic relist
 // (PLEG safety net) to wake them, and clean-up of containers no pod owns any more.
+// One ProbeManager for all pods: a changed probe result wakes that pod's worker.
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../proto/meta.js';
 import type { Runtime } from '../runtime/types.js';
 import { PodWorker, type WorkerDeps } from './pod-worker.js';
+import { ProbeManager } from '../probes/probe-manager.js';
 
-export interface PodManagerOptions extends Omit<WorkerDeps, 'terminated'> {
+export interface PodManagerOptions extends Omit<WorkerDeps, 'terminated' | 'probes'> {
   relistIntervalMs?: number;
   statusResyncMs?: number;
   terminated(pod: KubeObject): void;
@@ -20,9 +22,11 @@ export class PodManager {
   private timers: NodeJS.Timeout[] = [];
   private eventsSub?: { stop(): void };
   private readonly log: Logger;
+  readonly probes: ProbeManager;
 
   constructor(private readonly runtime: Runtime, private readonly o: PodManagerOptions) {
     this.log = o.log;
+    this.probes = new ProbeManager({ runtime, log: o.log, event: o.event, onChange: (uid) => this.workers.get(uid)?.trigger() });
   }
 
   start(): void {
@@ -39,6 +43,7 @@ export class PodManager {
     this.eventsSub?.stop();
     for (const t of this.timers) clearInterval(t);
     for (const w of this.workers.values()) w.stop();
+    this.probes.stop();
   }
 
   get size(): number { return this.workers.size; }
@@ -63,7 +68,7 @@ export class PodManager {
     const uid = pod.metadata.uid!;
     const w = this.workers.get(uid);
     if (w) { w.update(pod); return; }
-    const worker = new PodWorker(pod, { ...this.o, terminated: (p) => this.onTerminated(p) });
+    const worker = new PodWorker(pod, { ...this.o, probes: this.probes, terminated: (p) => this.onTerminated(p) });
     this.workers.set(uid, worker);
     worker.trigger();
   }
@@ -87,6 +92,7 @@ export class PodManager {
     const uid = pod.metadata.uid!;
     const w = this.workers.get(uid);
     if (w) { w.stop(); this.workers.delete(uid); }
+    this.probes.removePod(uid);
     this.o.backoff.forgetPrefix(`${uid}/`);
     this.o.terminated(pod);
   }

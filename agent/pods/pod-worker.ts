@@ -1,6 +1,7 @@
-// One worker per pod: each sync observes the pod's containers, plans (plan.ts), acts
-// through the runtime, then reports status if it changed. Syncs of one pod never
-// overlap; a trigger during a sync runs one more afterwards.
+// One worker per pod: each sync observes the pod's containers, plans (plan.ts) with the
+// probe results, acts through the runtime (lifecycle hooks around starts and kills),
+// hands the running containers to the probe manager, then reports status if it
+// changed. Syncs of one pod never overlap; a trigger during a sync runs one more afterwards.
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -13,6 +14,12 @@ import { computePodStatus, type Waiting } from './status.js';
 import { resolveEnv } from './env.js';
 import { resolveMounts } from './volumes.js';
 import { getPodQOS } from '../cgroups/qos.js';
+import type { ProbeManager } from '../probes/probe-manager.js';
+import { runLifecycleHandler } from '../probes/handlers.js';
+import type { ProbedContainer } from '../probes/types.js';
+
+/** kubelet's minimumGracePeriodInSeconds, applied after a preStop hook used up the grace period */
+const MIN_GRACE_AFTER_PRESTOP_SECONDS = 2;
 
 export interface WorkerDeps {
   runtime: Runtime;
@@ -29,6 +36,8 @@ export interface WorkerDeps {
   /** everything of a deleted pod is gone: tell the server */
   terminated(pod: KubeObject): void;
   cleanupCgroups(pod: KubeObject): Promise<void>;
+  /** liveness/readiness/startup probes; none in tests that do not need them */
+  probes?: ProbeManager;
 }
 
 const ref = (pod: KubeObject) => `${pod.metadata.namespace}/${pod.metadata.name}`;
@@ -43,6 +52,9 @@ export class PodWorker {
   private retryTimer?: NodeJS.Timeout;
   private done = false;
   private pulledOnce = new Set<string>();
+  /** aborted when the pod is being deleted: a hanging postStart must not block the kill */
+  private hooks = new AbortController();
+  private podIP?: string;
 
   constructor(public pod: KubeObject, private readonly d: WorkerDeps) {
     this.startTime = pod.status?.startTime ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -53,6 +65,7 @@ export class PodWorker {
 
   update(pod: KubeObject): void {
     this.pod = pod;
+    if (pod.metadata.deletionTimestamp) this.hooks.abort();
     this.trigger();
   }
 
@@ -98,12 +111,14 @@ export class PodWorker {
     const pod = this.pod;
     const now = Date.now();
     let observed = await this.observe();
-    const actions = computePodActions(pod as never, observed, this.d.backoff, now);
+    this.podIP = this.podIPOf(observed);
+    const actions = computePodActions(pod as never, observed, this.d.backoff, now, this.d.probes?.snapshot(this.uid));
     const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
 
     for (const id of actions.remove) await this.d.runtime.removeContainer(id).catch(() => undefined);
 
     if (pod.metadata.deletionTimestamp) {
+      this.d.probes?.removePod(this.uid);
       await this.killAll(observed, grace, true);
       await this.d.cleanupCgroups(pod).catch((err) => this.d.log.warn({ err, pod: ref(pod) }, 'cgroup cleanup failed'));
       rmSync(join(this.d.dataDir, 'pods', this.uid), { recursive: true, force: true });
@@ -117,8 +132,10 @@ export class PodWorker {
     }
 
     for (const k of actions.kill) {
-      this.d.event(pod, 'Normal', 'Killing', `Stopping container ${k.name}`, `spec.containers{${k.name}}`);
-      await this.d.runtime.stopContainer(k.id, grace);
+      const c = observed.find((x) => x.id === k.id);
+      if (!c) continue;
+      // kubelet's Killing message: the reason when it names the container ("Container app failed liveness probe, will be restarted")
+      await this.killContainer(c, k.gracePeriodSeconds ?? grace, k.reason.startsWith(`Container ${k.name} `) ? k.reason : undefined);
     }
 
     let sandboxId = actions.sandboxId;
@@ -156,7 +173,54 @@ export class PodWorker {
     }
     this.waiting = waiting;
     observed = await this.observe();
+    this.podIP = this.podIPOf(observed);
+    this.d.probes?.sync(pod, observed, this.podIP);
     this.reportStatus(observed);
+  }
+
+  private podIPOf(observed: RuntimeContainer[]): string | undefined {
+    const sandbox = observed.filter((c) => c.type === 'sandbox' && c.state === 'running').sort((a, b) => b.attempt - a.attempt)[0];
+    if (!sandbox) return undefined;
+    return sandbox.ip ?? (this.pod.spec?.hostNetwork ? this.d.hostIP() : undefined);
+  }
+
+  private specOf(name: string): { spec?: ProbedContainer; fieldPath: string } {
+    const app = (this.pod.spec?.containers ?? []).find((c: { name: string }) => c.name === name);
+    if (app) return { spec: app, fieldPath: `spec.containers{${name}}` };
+    const init = (this.pod.spec?.initContainers ?? []).find((c: { name: string }) => c.name === name);
+    return { spec: init, fieldPath: init ? `spec.initContainers{${name}}` : `spec.containers{${name}}` };
+  }
+
+  private podRef(): string {
+    return `${this.pod.metadata.name}_${this.pod.metadata.namespace}(${this.uid})`;
+  }
+
+  /**
+   * kubelet killContainer: the Killing event, then the preStop hook, whose time counts
+   * against the grace period, then SIGTERM, and SIGKILL when what is left of the grace
+   * period (at least 2 s after a preStop hook, as kubelet) has passed.
+   */
+  private async killContainer(c: RuntimeContainer, graceSeconds: number, message?: string): Promise<void> {
+    const { spec, fieldPath } = this.specOf(c.containerName);
+    this.d.event(this.pod, 'Normal', 'Killing', message ?? `Stopping container ${c.containerName}`, fieldPath);
+    let grace = graceSeconds;
+    const preStop = spec?.lifecycle?.preStop;
+    if (preStop && spec && grace > 0 && c.state === 'running') {
+      const t0 = Date.now();
+      try {
+        await runLifecycleHandler(preStop, { runtime: this.d.runtime, containerId: c.id, container: spec, podIP: this.podIP, podRef: this.podRef() }, { timeoutMs: grace * 1000 });
+      } catch (err) {
+        if (Date.now() - t0 >= grace * 1000) {
+          this.d.log.info({ pod: ref(this.pod), container: c.containerName, grace }, 'preStop hook did not complete within the grace period');
+        } else {
+          this.d.log.warn({ pod: ref(this.pod), container: c.containerName, err: (err as Error).message }, 'preStop hook failed');
+          // kubelet keeps the hook's output out of the event (it may hold secrets)
+          this.d.event(this.pod, 'Warning', 'FailedPreStopHook', 'PreStopHook failed', fieldPath);
+        }
+      }
+      grace = Math.max(MIN_GRACE_AFTER_PRESTOP_SECONDS, grace - Math.floor((Date.now() - t0) / 1000));
+    }
+    await this.d.runtime.stopContainer(c.id, grace);
   }
 
   private async startContainer(pod: KubeObject, sandboxId: string, podIP: string | undefined, name: string, attempt: number, init: boolean, now: number): Promise<Waiting | undefined> {
@@ -199,27 +263,42 @@ export class PodWorker {
       this.scheduleRetry(10_000);
       return { reason: 'CreateContainerConfigError', message: msg };
     }
+    let id: string;
     try {
       if (attempt > 0) this.d.backoff.next(`${this.uid}/${name}`, now);
-      const id = await this.d.runtime.createContainer(sandboxId, pod as never, spec, attempt, env, { node: this.d.node, mounts: mounts.map(({ create: _c, ...m }) => m) });
+      id = await this.d.runtime.createContainer(sandboxId, pod as never, spec, attempt, env, { node: this.d.node, mounts: mounts.map(({ create: _c, ...m }) => m) });
       this.d.event(pod, 'Normal', 'Created', `Created container ${name}`, fieldPath);
       await this.d.runtime.startContainer(id);
       this.d.event(pod, 'Normal', 'Started', `Started container ${name}`, fieldPath);
-      return undefined;
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
       this.d.event(pod, 'Warning', 'Failed', `Error: ${msg}`, fieldPath);
       this.scheduleRetry(5000);
       return { reason: 'RunContainerError', message: msg };
     }
+    const postStart = (spec as ProbedContainer).lifecycle?.postStart;
+    if (!postStart) return undefined;
+    try {
+      await runLifecycleHandler(postStart, { runtime: this.d.runtime, containerId: id, container: spec, podIP: podIP ?? this.podIP, podRef: this.podRef() }, { signal: this.hooks.signal });
+      return undefined;
+    } catch (err) {
+      // kubelet: the event says only "PostStartHook failed"; the container is killed and restarts per restartPolicy
+      const msg = err instanceof Error ? err.message : String(err);
+      this.d.log.warn({ pod: ref(pod), container: name, err: msg }, 'postStart hook failed');
+      this.d.event(pod, 'Warning', 'FailedPostStartHook', 'PostStartHook failed', fieldPath);
+      if (!this.hooks.signal.aborted) {
+        const c = await this.d.runtime.inspect(id).catch(() => undefined);
+        const grace = pod.spec?.terminationGracePeriodSeconds ?? 30;
+        if (c) await this.killContainer(c, grace, 'FailedPostStartHook').catch((e) => this.d.log.warn({ err: e, id }, 'stop failed'));
+      }
+      return { reason: 'PostStartHookError', message: msg };
+    }
   }
 
   private async killAll(observed: RuntimeContainer[], grace: number, remove: boolean): Promise<void> {
     const containers = observed.filter((c) => c.type === 'container');
-    await Promise.all(containers.filter((c) => c.state === 'running').map((c) => {
-      this.d.event(this.pod, 'Normal', 'Killing', `Stopping container ${c.containerName}`, `spec.containers{${c.containerName}}`);
-      return this.d.runtime.stopContainer(c.id, grace).catch((err) => this.d.log.warn({ err, id: c.id }, 'stop failed'));
-    }));
+    await Promise.all(containers.filter((c) => c.state === 'running').map((c) =>
+      this.killContainer(c, grace).catch((err) => this.d.log.warn({ err, id: c.id }, 'stop failed'))));
     for (const s of observed.filter((c) => c.type === 'sandbox' && c.state === 'running')) await this.d.runtime.stopContainer(s.id, 0).catch(() => undefined);
     if (remove) for (const c of observed) await this.d.runtime.removeContainer(c.id).catch(() => undefined);
   }
@@ -229,6 +308,7 @@ export class PodWorker {
     const status = computePodStatus({
       pod: pod as never, observed, hostIP: this.d.hostIP(), waiting: this.waiting, startTime: this.startTime,
       qosClass: pod.status?.qosClass ?? getPodQOS(pod as never), now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), previous: pod.status,
+      probes: this.d.probes?.snapshot(this.uid),
     });
     const key = canonicalJson(status);
     if (key === this.lastStatus) return;

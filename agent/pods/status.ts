@@ -2,13 +2,18 @@
 // getPhase compute it: container states (running / terminated with Completed, Error,
 // OOMKilled / waiting with ContainerCreating, CrashLoopBackOff, ErrImagePull...),
 // restart counts, phase, the Initialized/ContainersReady/Ready conditions and IPs.
+// Probe results decide `started` (startup probe) and `ready` (readiness probe).
 import type { RuntimeContainer } from '../runtime/types.js';
 import { byAttemptDesc, latestPerName, type PlanPod } from './plan.js';
+import { containerProbeStatus } from '../probes/rules.js';
+import type { ContainerProbeResults } from '../probes/types.js';
 
 export interface Waiting { reason: string; message?: string }
 
+type StatusContainer = { name: string; image?: string; startupProbe?: unknown; readinessProbe?: unknown };
+
 export interface StatusInput {
-  pod: PlanPod & { spec: { containers: { name: string; image?: string }[]; initContainers?: { name: string; image?: string }[] | null } };
+  pod: PlanPod & { spec: { containers: StatusContainer[]; initContainers?: StatusContainer[] | null } };
   observed: RuntimeContainer[];
   hostIP: string;
   /** why a container is not running yet, by container name (pull errors, back-off, config errors) */
@@ -18,12 +23,15 @@ export interface StatusInput {
   now: string;
   /** previous status, for lastTransitionTime of unchanged conditions */
   previous?: any;
+  /** probe results of running containers, by container id (ProbeManager.snapshot) */
+  probes?: Record<string, ContainerProbeResults>;
 }
 
-function state(c: RuntimeContainer | undefined, waiting: Waiting | undefined): Record<string, unknown> {
+/** defaultWaiting: kubelet's PodInitializing for every container of a pod with init containers, else ContainerCreating */
+function state(c: RuntimeContainer | undefined, waiting: Waiting | undefined, defaultWaiting: string): Record<string, unknown> {
   if (c?.state === 'running') return { running: { startedAt: c.startedAt } };
   if (waiting) return { waiting: { reason: waiting.reason, ...(waiting.message ? { message: waiting.message } : {}) } };
-  if (!c || c.state !== 'exited') return { waiting: { reason: 'ContainerCreating' } };
+  if (!c || c.state !== 'exited') return { waiting: { reason: defaultWaiting } };
   return { terminated: terminated(c) };
 }
 
@@ -35,21 +43,22 @@ function terminated(c: RuntimeContainer): Record<string, unknown> {
   return t;
 }
 
-function containerStatus(spec: { name: string; image?: string }, list: RuntimeContainer[] | undefined, waiting: Waiting | undefined, init: boolean) {
+function containerStatus(spec: StatusContainer, list: RuntimeContainer[] | undefined, waiting: Waiting | undefined, init: boolean, probes: Record<string, ContainerProbeResults> | undefined, defaultWaiting: string) {
   const latest = list?.[0];
-  const st = state(latest, waiting);
+  const st = state(latest, waiting, defaultWaiting);
   // waiting to restart: the last run is the latest container; otherwise the attempt before it
   const prev = 'waiting' in st && latest?.state === 'exited' ? latest : list?.find((c, i) => i > 0 && c.state === 'exited');
   const running = 'running' in st;
+  const probed = containerProbeStatus({ running, hasStartupProbe: !init && !!spec.startupProbe, hasReadinessProbe: !init && !!spec.readinessProbe, results: latest ? probes?.[latest.id] : undefined });
   const s: Record<string, unknown> = {
     name: spec.name,
     state: st,
     lastState: prev ? { terminated: terminated(prev) } : {},
-    ready: init ? (latest?.state === 'exited' && latest.exitCode === 0) : running,
+    ready: init ? (latest?.state === 'exited' && latest.exitCode === 0) : probed.ready,
     restartCount: latest ? latest.attempt : 0,
     image: spec.image ?? latest?.image ?? '',
     imageID: latest?.imageID ?? '',
-    started: running,
+    started: init ? running : probed.started,
   };
   if (latest) s.containerID = `docker://${latest.id}`;
   return s;
@@ -68,8 +77,9 @@ export function computePodStatus(i: StatusInput): Record<string, any> {
   const byName = latestPerName(observed);
   const sandbox = observed.filter((c) => c.type === 'sandbox').sort(byAttemptDesc).find((s) => s.state === 'running');
   const initSpecs = pod.spec.initContainers ?? [];
-  const initStatuses = initSpecs.map((c) => containerStatus(c, byName.get(c.name), i.waiting[c.name], true));
-  const statuses = pod.spec.containers.map((c) => containerStatus(c, byName.get(c.name), i.waiting[c.name], false));
+  const defaultWaiting = initSpecs.length ? 'PodInitializing' : 'ContainerCreating';
+  const initStatuses = initSpecs.map((c) => containerStatus(c, byName.get(c.name), i.waiting[c.name], true, i.probes, defaultWaiting));
+  const statuses = pod.spec.containers.map((c) => containerStatus(c, byName.get(c.name), i.waiting[c.name], false, i.probes, defaultWaiting));
   const initialized = initStatuses.every((s) => s.ready);
   const allReady = statuses.every((s) => s.ready);
   const policy = pod.spec.restartPolicy ?? 'Always';

@@ -174,3 +174,98 @@ describe('BackOff (kubelet semantics)', () => {
     expect(b.delayMs('k')).toBe(10_000);
   });
 });
+
+describe('computePodActions with probe results', () => {
+  const live = { name: 'app', image: 'busybox:1.36', livenessProbe: { exec: { command: ['true'] }, periodSeconds: 1, failureThreshold: 2 } };
+  const probed = (over: Partial<PlanPod['spec']> = {}) => pod({ containers: [live], ...over });
+  const running = (over: Partial<RuntimeContainer> = {}) => rc({ id: 'c1', hash: containerHash(live as never), ...over });
+
+  it.each([
+    ['liveness failure, Always', 'Always', { liveness: 'failure' }, 'Container app failed liveness probe, will be restarted', true],
+    ['liveness failure, OnFailure', 'OnFailure', { liveness: 'failure' }, 'Container app failed liveness probe, will be restarted', true],
+    ['liveness failure, Never', 'Never', { liveness: 'failure' }, 'Container app failed liveness probe', false],
+    ['startup failure', 'Always', { startup: 'failure' }, 'Container app failed startup probe, will be restarted', true],
+    ['liveness wins over startup', 'Always', { liveness: 'failure', startup: 'failure' }, 'Container app failed liveness probe, will be restarted', true],
+  ] as const)('%s -> kill (%s)', (_n, restartPolicy, results, reason, restart) => {
+    const a = computePodActions(probed({ restartPolicy }), [sandbox(), running()], new BackOff(), NOW, { c1: { ...results } });
+    expect(a.kill).toEqual([{ id: 'c1', name: 'app', reason }]);
+    expect(a.start).toEqual(restart ? [{ name: 'app', attempt: 1, init: false }] : []);
+  });
+
+  it.each([
+    [{ liveness: 'success' }], [{ readiness: 'failure' }], [{ startup: 'success', readiness: 'failure' }], [{}],
+  ] as const)('no kill for %j', (results) => {
+    const a = computePodActions(probed(), [sandbox(), running()], new BackOff(), NOW, { c1: { ...results } });
+    expect(a).toMatchObject({ kill: [], start: [] });
+  });
+
+  it('results of another container id do not count', () => {
+    const a = computePodActions(probed(), [sandbox(), running()], new BackOff(), NOW, { old: { liveness: 'failure' } });
+    expect(a.kill).toEqual([]);
+  });
+
+  it('uses the probe-level terminationGracePeriodSeconds for the kill', () => {
+    const c = { ...live, livenessProbe: { ...live.livenessProbe, terminationGracePeriodSeconds: 7 } };
+    const a = computePodActions(pod({ containers: [c] }), [sandbox(), running({ hash: containerHash(c as never) })], new BackOff(), NOW, { c1: { liveness: 'failure' } });
+    expect(a.kill[0]).toMatchObject({ gracePeriodSeconds: 7 });
+  });
+
+  it('kills but waits out the back-off when the previous attempt exited recently (CrashLoopBackOff)', () => {
+    const b = new BackOff();
+    b.next(`${UID}/app`, NOW - 5000);
+    const prev = rc({ id: 'c0', attempt: 0, state: 'exited', exitCode: 137, finishedAt: new Date(NOW - 4000).toISOString(), hash: containerHash(live as never) });
+    const a = computePodActions(probed(), [sandbox(), running({ attempt: 1 }), prev], b, NOW, { c1: { liveness: 'failure' } });
+    expect(a.kill.map((k) => k.id)).toEqual(['c1']);
+    expect(a.start).toEqual([]);
+    expect(a.backingOff.app).toMatch(/^back-off 10s restarting failed container=app/);
+  });
+});
+
+describe('computePodStatus with probes', () => {
+  const base = { hostIP: '10.0.0.5', waiting: {}, startTime: '2026-11-22T10:00:00Z', now: '2026-11-22T10:01:00Z', qosClass: 'BestEffort' };
+  const exec = { exec: { command: ['true'] } };
+  const cond = (s: any, type: string) => s.conditions.find((c: { type: string }) => c.type === type).status;
+
+  it.each([
+    // probes on the container,        results for c1,                                 started, ready, Ready
+    ['none', {}, undefined, true, true, 'True'],
+    ['readiness, not run yet', { readinessProbe: exec }, undefined, true, false, 'False'],
+    ['readiness failing', { readinessProbe: exec }, { readiness: 'failure' }, true, false, 'False'],
+    ['readiness passing', { readinessProbe: exec }, { readiness: 'success' }, true, true, 'True'],
+    ['startup not run yet', { startupProbe: exec }, undefined, false, false, 'False'],
+    ['startup passed', { startupProbe: exec }, { startup: 'success' }, true, true, 'True'],
+    ['startup pending gates readiness', { startupProbe: exec, readinessProbe: exec }, { readiness: 'success' }, false, false, 'False'],
+    ['startup passed, readiness not yet', { startupProbe: exec, readinessProbe: exec }, { startup: 'success', readiness: 'failure' }, true, false, 'False'],
+    ['liveness only', { livenessProbe: exec }, { liveness: 'success' }, true, true, 'True'],
+  ] as const)('%s', (_n, probes, results, started, ready, podReady) => {
+    const c = { name: 'app', image: 'busybox:1.36', ...probes };
+    const s = computePodStatus({ ...base, pod: pod({ containers: [c] }), observed: [sandbox(), rc({ id: 'c1' })], probes: results ? { c1: { ...results } } : {} });
+    expect(s.containerStatuses[0]).toMatchObject({ started, ready });
+    expect(cond(s, 'Ready')).toBe(podReady);
+    expect(cond(s, 'ContainersReady')).toBe(podReady);
+  });
+
+  it('a container that is not running is neither started nor ready, whatever the cache says', () => {
+    const c = { name: 'app', image: 'busybox:1.36', readinessProbe: exec };
+    const s = computePodStatus({ ...base, pod: pod({ containers: [c] }), observed: [sandbox(), rc({ id: 'c1', state: 'exited', exitCode: 1, finishedAt: '2026-11-22T10:00:30Z' })], probes: { c1: { readiness: 'success' } } });
+    expect(s.containerStatuses[0]).toMatchObject({ started: false, ready: false });
+  });
+
+  it('Ready=False names the unready container', () => {
+    const c = { name: 'app', image: 'busybox:1.36', readinessProbe: exec };
+    const s = computePodStatus({ ...base, pod: pod({ containers: [c] }), observed: [sandbox(), rc({ id: 'c1' })], probes: { c1: { readiness: 'failure' } } });
+    expect(s.conditions.find((x: { type: string }) => x.type === 'Ready')).toMatchObject({ status: 'False', reason: 'ContainersNotReady', message: 'containers with unready status: [app]' });
+    expect(s.phase).toBe('Running');
+  });
+
+  it('init containers in progress: Initialized=False, initContainerStatuses, app waiting', () => {
+    const p = pod({ initContainers: [{ name: 'i1', image: 'busybox:1.36' }, { name: 'i2', image: 'busybox:1.36' }] });
+    const s = computePodStatus({ ...base, pod: p, observed: [sandbox(), rc({ containerName: 'i1', state: 'running' })] });
+    expect(s.phase).toBe('Pending');
+    expect(s.initContainerStatuses.map((x: any) => [x.name, Object.keys(x.state)[0], x.ready])).toEqual([['i1', 'running', false], ['i2', 'waiting', false]]);
+    // kubelet's default waiting reason in a pod with init containers (kubectl then prints Init:0/2, not Init:ContainerCreating)
+    expect(s.initContainerStatuses[1].state.waiting.reason).toBe('PodInitializing');
+    expect(s.containerStatuses[0].state.waiting.reason).toBe('PodInitializing');
+    expect(cond(s, 'Initialized')).toBe('False');
+  });
+});
