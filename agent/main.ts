@@ -13,6 +13,7 @@ import { ServerConnection } from './connection/connection.js';
 import { PodManager } from './pods/pod-manager.js';
 import { PodStreamServer } from './pods/pod-streams.js';
 import { BackOff } from './pods/backoff.js';
+import { StatsSampler, startStatsReporter } from './node/stats-sampler.js';
 import type { KubeObject } from '../proto/meta.js';
 
 const FALLBACK_PAUSE_IMAGE = 'skiff.local/pause:3.10';
@@ -84,10 +85,13 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
   const streams = new PodStreamServer(runtime, pods, cfg.nodeName, (m) => conn.send(m), log);
   pods.start();
   conn.start();
+  // usage for kubectl top (metrics.k8s.io), every 15 s like metrics-server's resolution
+  const stats = startStatsReporter(new StatsSampler(runtime, cfg.nodeName), (m) => conn.send(m));
 
   return {
     stop() {
       clearInterval(health);
+      stats.stop();
       conn.stop();
       pods.stop();
     },

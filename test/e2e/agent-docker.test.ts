@@ -152,6 +152,15 @@ describe.skipIf(!enabled)('skiff-agent on real Docker', () => {
     expect(bad.stderr).toContain('container nope is not valid for pod talker');
   });
 
+  it('kubectl top nodes and pods show usage sampled from Docker stats', async () => {
+    await eventually(() => {
+      const nodes = k(s, ['top', 'nodes']);
+      expect(nodes).toMatch(new RegExp(`${a.node}\\s+\\d+m\\s+\\d+%\\s+\\d+Mi\\s+\\d+%`));
+    }, 25_000, 1000);
+    await eventually(() => expect(k(s, ['top', 'pod', 'talker'])).toMatch(/talker\s+\d+m\s+\d+Mi/), 25_000, 1000);
+    expect(k(s, ['top', 'pod', 'talker', '--containers'])).toMatch(/talker\s+c\s+\d+m\s+\d+Mi/);
+  });
+
   it('reports an OOM kill as OOMKilled', async () => {
     k(s, ['apply', '-f', '-'], podYaml('oom', a.node, `  restartPolicy: Never
   containers:
