@@ -34,7 +34,8 @@ describe.skipIf(!enabled)('self-healing pods on real Docker', () => {
     a = startAgent(s);
     await eventually(() => expect(k(s, ['get', 'node', a.node])).toMatch(/\sReady\s/), 20_000, 200);
     // everything starts at once; each test then checks its pod
-    initWatch = kubectlBg(s, ['get', 'pod', 'init-order', '-w']);
+    // a list watch: a named get -w would fail if it ran before the pod exists
+    initWatch = kubectlBg(s, ['get', 'pods', '--field-selector', 'metadata.name=init-order', '-w']);
     apply('init-order', {
       volumes: [{ name: 'work', emptyDir: {} }],
       initContainers: [
