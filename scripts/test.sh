@@ -15,4 +15,10 @@ command -v kubectl >/dev/null 2>&1 || die "kubectl (v1.32) is required for the A
 
 export SKIFF_REQUIRE_DOCKER=1 SKIFF_REQUIRE_KUBECTL=1
 cd "$ROOT"
-npx vitest run "$@"
+report=$(mktemp)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
+# one plain summary line for CI
+node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$report" || true
+rm -f "$report"
+exit $status
