@@ -14,6 +14,7 @@ import { computePodStatus, type Waiting } from './status.js';
 import { resolveEnv } from './env.js';
 import { resolveMounts } from './volumes.js';
 import { getPodQOS } from '../cgroups/qos.js';
+import type { AgentMetrics } from '../metrics.js';
 import type { ProbeManager } from '../probes/probe-manager.js';
 import { runLifecycleHandler } from '../probes/handlers.js';
 import type { ProbedContainer } from '../probes/types.js';
@@ -36,6 +37,7 @@ export interface WorkerDeps {
   /** everything of a deleted pod is gone: tell the server */
   terminated(pod: KubeObject): void;
   cleanupCgroups(pod: KubeObject): Promise<void>;
+  metrics?: AgentMetrics;
   /** liveness/readiness/startup probes; none in tests that do not need them */
   probes?: ProbeManager;
 }
@@ -86,7 +88,12 @@ export class PodWorker {
       do {
         this.again = false;
         try {
-          await this.sync();
+          const end = this.d.metrics?.syncDuration.startTimer();
+          try {
+            await this.sync();
+          } finally {
+            end?.();
+          }
         } catch (err) {
           this.d.log.error({ err, pod: ref(this.pod) }, 'pod sync failed');
           this.scheduleRetry(2000);
@@ -269,6 +276,8 @@ export class PodWorker {
       id = await this.d.runtime.createContainer(sandboxId, pod as never, spec, attempt, env, { node: this.d.node, mounts: mounts.map(({ create: _c, ...m }) => m) });
       this.d.event(pod, 'Normal', 'Created', `Created container ${name}`, fieldPath);
       await this.d.runtime.startContainer(id);
+      this.d.metrics?.containerStarts.inc();
+      if (attempt > 0) this.d.metrics?.containerRestarts.inc();
       this.d.event(pod, 'Normal', 'Started', `Started container ${name}`, fieldPath);
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
