@@ -14,6 +14,7 @@ export interface ServerConfig {
   schedulerStrategy: 'spread' | 'binpack';
   nodeGracePeriodMs: number;
   defaultUnreachableTolerationSeconds: number;
+  eventTtlMs: number;
 }
 
 function parseListen(v: string): { host: string; port: number } {
@@ -36,10 +37,11 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--node-grace-period <duration>', 'missed heartbeats for this long make a node Unknown (unreachable)', '15s')
     .option('--default-unreachable-toleration-seconds <n>', 'how long pods stay on a not-ready/unreachable node before eviction (Kubernetes: 300)', '10')
+    .option('--event-ttl <duration>', 'how long Events are kept', '1h')
     .option('--scheduler-strategy <spread|binpack>', 'spread pods (LeastAllocated) or pack them (MostAllocated)', 'spread')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
@@ -48,6 +50,7 @@ export function parseServerArgs(argv: string[]): ServerConfig {
   if (!Number.isInteger(tol) || tol < 0) throw new InvalidArgumentError('--default-unreachable-toleration-seconds must be a non-negative integer');
   return {
     nodeGracePeriodMs: parseDuration(o.nodeGracePeriod),
+    eventTtlMs: parseDuration(o.eventTtl),
     defaultUnreachableTolerationSeconds: tol,
     schedulerStrategy: o.schedulerStrategy,
     dataDir: o.dataDir,

@@ -20,6 +20,7 @@ import { defaultTolerationSeconds } from './resources/pod-defaults.js';
 import { ServerMetrics } from './metrics.js';
 import { MetricsStore } from './api/metrics-api.js';
 import { findResource } from './resources/index.js';
+import { evictionAdmission } from './api/eviction-admission.js';
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
   const log = pino({ level: cfg.logLevel, base: { component: 'skiff-server' } });
@@ -64,6 +65,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const app = await buildApiServer({
     storage, auth, logger: log, https: { key: pki.keyPem, cert: pki.certPem }, caPem: pki.caPem,
     advertise: `${advertise}:${cfg.port}`, streams: relay, metrics, beforeScrape, usage,
+    admitEviction: evictionAdmission(storage),
   });
   // WebSocket upgrades: agents on /agent/v1/connect, kubectl exec/attach on pods/x/exec
   app.server.on('upgrade', (req, socket, head) => {
@@ -79,7 +81,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
   scheduler = new Scheduler(storage, { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }) });
   await scheduler.start();
-  const controllers = await startControllers(storage, log.child({ component: 'controllers' }), { nodeGracePeriodMs: cfg.nodeGracePeriodMs, nodeMonitorPeriodMs: 1000 });
+  const controllers = await startControllers(storage, log.child({ component: 'controllers' }), { nodeGracePeriodMs: cfg.nodeGracePeriodMs, nodeMonitorPeriodMs: 1000, eventTtlMs: cfg.eventTtlMs });
   log.info({ url, kubeconfig, token: join(cfg.dataDir, 'token') }, 'skiff-server ready');
 
   let stopping: Promise<void> | undefined;

@@ -25,7 +25,7 @@ export interface SubresourceDeps {
   storage: ApiStorage;
   streams?: PodStreams;
   /** admission hook for evictions (PodDisruptionBudgets); throws ApiError 429 to refuse */
-  admitEviction?: (pod: KubeObject) => Promise<void>;
+  admitEviction?: (pod: KubeObject, opts: { dryRun: boolean }) => Promise<void>;
 }
 
 type Query = Record<string, string | string[] | undefined>;
@@ -105,7 +105,7 @@ export async function handleSubresource(deps: SubresourceDeps, req: FastifyReque
       const body = decodeBody(req.headers['content-type'], req.body as Buffer) as { metadata?: { name?: string }; deleteOptions?: Record<string, unknown> };
       if (body?.metadata?.name && body.metadata.name !== name) throw badRequest(`name in URL does not match name in Eviction object`);
       const pod = await storage.get(def, namespace, name);
-      await deps.admitEviction?.(pod);
+      await deps.admitEviction?.(pod, { dryRun: writeOptions(q).dryRun ?? false });
       const d = body?.deleteOptions ?? {};
       await storage.delete(def, namespace, name, {
         gracePeriodSeconds: typeof d.gracePeriodSeconds === 'number' ? d.gracePeriodSeconds : undefined,

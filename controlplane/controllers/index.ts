@@ -13,16 +13,21 @@ import * as statefulSet from './stateful-set-controller.js';
 import * as job from './job-controller.js';
 import * as cronJob from './cron-job-controller.js';
 import * as nodeLifecycle from './node-lifecycle-controller.js';
+import * as disruption from './disruption-controller.js';
+import * as eventTtl from './event-ttl-controller.js';
 
 export interface ControllerOptions {
   nodeGracePeriodMs: number;
   nodeMonitorPeriodMs: number;
+  /** Events live this long after their last occurrence (--event-ttl; default 1h) */
+  eventTtlMs?: number;
 }
 
 export async function startControllers(storage: ApiStorage, log: Logger, opts: ControllerOptions = { nodeGracePeriodMs: 15_000, nodeMonitorPeriodMs: 1000 }): Promise<{ stop(): void; controllers: Controller[] }> {
   const ctx = controllerContext(storage, log);
   const controllers = [replicaSet, deployment, garbageCollector, namespace, daemonSet, statefulSet, job, cronJob].map((m) => m.create(ctx));
   controllers.push(nodeLifecycle.create(ctx, { gracePeriodMs: opts.nodeGracePeriodMs, monitorPeriodMs: opts.nodeMonitorPeriodMs }));
+  controllers.push(disruption.create(ctx), eventTtl.create(ctx, { ttlMs: opts.eventTtlMs ?? eventTtl.DEFAULT_EVENT_TTL_MS }));
   for (const c of controllers) await c.start();
   await ctx.informers.startAll();
   return {
