@@ -88,11 +88,19 @@ export const ExecOptions = z.object({
 });
 export const StreamOpen = z.object({
   type: z.literal('streamOpen'), id: z.string(), pod: podRef,
-  kind: z.enum(['log', 'exec', 'attach']),
+  kind: z.enum(['log', 'exec', 'attach', 'portforward']),
   log: LogOptions.optional(),
   exec: ExecOptions.optional(),
+  /** portforward: the pod's TCP port the agent connects to (pod IP, or 127.0.0.1 with hostNetwork) */
+  port: z.number().int().min(1).max(65535).optional(),
 });
-/** stdin (channel 0) or resize (channel 4, JSON {Width, Height}) for an exec stream */
+/**
+ * stdin (channel 0) or resize (channel 4, JSON {Width, Height}) for an exec stream.
+ * portforward: channel 0 bytes for the pod's port, 255 the client finished sending
+ * (half-close), 254 flow control from the server: [1] pause reading the pod, [0] resume.
+ * The agent answers with streamData channel 1 (bytes from the pod) and streamEnd
+ * (error set when the connection to the pod failed).
+ */
 export const StreamInput = z.object({ type: z.literal('streamInput'), id: z.string(), channel: z.number().int().min(0).max(255), data: z.string() });
 export const StreamClose = z.object({ type: z.literal('streamClose'), id: z.string() });
 

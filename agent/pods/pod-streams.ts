@@ -1,5 +1,7 @@
 // Serves the server's stream requests for this node's pods: container logs and exec,
-// backed by the runtime, framed as streamData messages (channel 1 stdout, 2 stderr).
+// backed by the runtime, framed as streamData messages (channel 1 stdout, 2 stderr);
+// and port-forward: a TCP connection to the pod IP's port, bytes on channel 0/1.
+import { connect, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { AgentMessage, ServerMessage } from '../../proto/agent-protocol.js';
 import type { ExecSession, Runtime } from '../runtime/types.js';
@@ -40,6 +42,7 @@ export class PodStreamServer {
   private async start(m: Open): Promise<void> {
     const pod = this.pods.podByRef(m.pod.namespace, m.pod.name, m.pod.uid);
     if (!pod) return this.end(m.id, `pod ${m.pod.namespace}/${m.pod.name} is not running on node ${this.node}`);
+    if (m.kind === 'portforward') return this.portForward(m, pod.spec?.hostNetwork === true);
     const containerName = m.log?.container ?? m.exec?.container ?? '';
     const all = (await this.runtime.listPodContainers(this.node, m.pod.uid)).filter((c) => c.type === 'container' && c.containerName === containerName).sort(byAttemptDesc);
     if (m.kind === 'log') {
@@ -85,5 +88,41 @@ export class PodStreamServer {
       (code) => { if (!finished) { finished = true; setImmediate(() => this.end(m.id, undefined, code)); } },
       (err) => { if (!finished) { finished = true; this.end(m.id, (err as Error).message); } },
     );
+  }
+
+  /** connect to the pod's port; the stream ends when the connection closes */
+  private async portForward(m: Open, hostNetwork: boolean): Promise<void> {
+    const port = m.port;
+    if (!port) return this.end(m.id, 'no port given');
+    const sandbox = (await this.runtime.listPodContainers(this.node, m.pod.uid)).filter((c) => c.type === 'sandbox' && c.state === 'running').sort(byAttemptDesc)[0];
+    if (!sandbox) return this.end(m.id, `pod ${m.pod.namespace}/${m.pod.name} has no running sandbox`);
+    const host = hostNetwork ? '127.0.0.1' : sandbox.ip;
+    if (!host) return this.end(m.id, `pod ${m.pod.namespace}/${m.pod.name} has no IP address`);
+    if (!this.early.has(m.id)) return; // closed by the server while we looked
+    const sock: Socket = connect({ host, port });
+    let connected = false;
+    let failure: Error | undefined;
+    let done = false;
+    this.open.set(m.id, {
+      close: () => { done = true; sock.destroy(); },
+      input: (channel, data) => {
+        if (channel === 0) sock.write(data);
+        else if (channel === 255) sock.end();
+        else if (channel === 254) { if (data[0] === 1) sock.pause(); else sock.resume(); }
+      },
+    });
+    for (const x of this.early.get(m.id) ?? []) this.open.get(m.id)!.input!(x.channel, x.data);
+    this.early.delete(m.id);
+    sock.setNoDelay(true);
+    sock.on('connect', () => { connected = true; });
+    sock.on('data', (d: Buffer) => { if (!done) this.data(m.id, 1, d); });
+    sock.on('error', (err) => { failure ??= err; });
+    sock.on('close', () => {
+      if (done) return;
+      done = true;
+      const code = (failure as NodeJS.ErrnoException | undefined)?.code;
+      const why = code === 'ECONNREFUSED' ? 'connection refused' : code === 'EHOSTUNREACH' ? 'no route to host' : failure?.message;
+      this.end(m.id, !connected && failure ? `failed to connect to ${host}:${port}: ${why}` : undefined);
+    });
   }
 }

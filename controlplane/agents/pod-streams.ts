@@ -1,6 +1,7 @@
 // kubectl logs and kubectl exec through the server: the request is checked here
 // (auth, pod, container), then relayed over the node's agent connection. Exec speaks
 // the WebSocket channel protocol (v5.channel.k8s.io, also v4) as KUBECTL.md measures it.
+// Port-forward upgrades are handed to PortForwardRelay (port-forward.ts).
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -14,6 +15,7 @@ import type { ApiStorage } from '../api/storage.js';
 import type { PodStreams } from '../api/subresources.js';
 import { findResource } from '../resources/index.js';
 import type { AgentGateway } from './gateway.js';
+import { PortForwardRelay, SPDY_WS_PROTOCOL } from './port-forward.js';
 
 type Query = Record<string, string | string[] | undefined>;
 const one = (q: Query, k: string) => { const v = q[k]; return Array.isArray(v) ? v[v.length - 1] : v; };
@@ -51,8 +53,11 @@ function intQ(q: Query, k: string): number | undefined {
 
 export class PodStreamRelay implements PodStreams {
   private wss = new WebSocketServer({ noServer: true, handleProtocols: (protos) => PROTOCOLS.find((p) => protos.has(p)) ?? false });
+  private readonly portForward: PortForwardRelay;
 
-  constructor(private readonly gw: AgentGateway, private readonly storage: ApiStorage, private readonly auth: TokenAuthenticator, private readonly logger: Logger) {}
+  constructor(private readonly gw: AgentGateway, private readonly storage: ApiStorage, private readonly auth: TokenAuthenticator, private readonly logger: Logger) {
+    this.portForward = new PortForwardRelay(gw, storage, auth, logger);
+  }
 
   async log(req: FastifyRequest, reply: FastifyReply, pod: KubeObject): Promise<void> {
     const q = req.query as Query;
@@ -96,12 +101,14 @@ export class PodStreamRelay implements PodStreams {
   }
 
   async stream(_req: FastifyRequest, _reply: FastifyReply, _pod: KubeObject, kind: 'exec' | 'attach' | 'portforward'): Promise<void> {
-    // exec/attach need an upgrade (handled in handleUpgrade); a plain request cannot carry them
-    throw badRequest(`${kind} requires a WebSocket upgrade with protocol ${PROTOCOLS.join(' or ')}${kind === 'portforward' ? ' (port-forward is not supported yet)' : ''}`);
+    // exec/attach/portforward need an upgrade (handled in handleUpgrade); a plain request cannot carry them
+    if (kind === 'portforward') throw badRequest(`portforward requires an upgrade: WebSocket with protocol ${SPDY_WS_PROTOCOL} (or v4/v5.channel.k8s.io with ?ports=), or Upgrade: SPDY/3.1`);
+    throw badRequest(`${kind} requires a WebSocket upgrade with protocol ${PROTOCOLS.join(' or ')}`);
   }
 
-  /** true when the upgrade was an exec/attach request (answered here) */
+  /** true when the upgrade was an exec/attach/portforward request (answered here) */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    if (this.portForward.handleUpgrade(req, socket, head)) return true;
     const url = new URL(req.url ?? '/', 'http://x');
     const m = EXEC_PATH.exec(url.pathname);
     if (!m) return false;
