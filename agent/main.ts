@@ -47,7 +47,14 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
   let runtimeOk = true;
   let hostIP = cfg.nodeIp ?? '';
   const health = setInterval(async () => {
+    const wasOk = runtimeOk;
     try { info = await runtime.info(); runtimeOk = true; } catch { runtimeOk = false; }
+    if (wasOk && !runtimeOk) log.warn('container runtime does not answer: node not ready');
+    if (!wasOk && runtimeOk) {
+      // Docker is back (restarted: what ran is stopped now): resync every pod at once
+      log.info({ docker: info.version }, 'container runtime is back: relisting pods');
+      pods.relist();
+    }
   }, 5000);
   health.unref();
 

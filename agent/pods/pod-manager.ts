@@ -10,6 +10,8 @@ import { ProbeManager } from '../probes/probe-manager.js';
 
 export interface PodManagerOptions extends Omit<WorkerDeps, 'terminated' | 'probes'> {
   relistIntervalMs?: number;
+  /** least time between two runtime-event wake-ups of one pod's worker (default 1 s) */
+  eventWakeIntervalMs?: number;
   statusResyncMs?: number;
   terminated(pod: KubeObject): void;
   /** remove cgroups of a pod uid whose spec we no longer have */
@@ -31,7 +33,7 @@ export class PodManager {
 
   start(): void {
     this.eventsSub = this.runtime.events(this.o.node, (e) => {
-      if (e.podUid) this.workers.get(e.podUid)?.trigger();
+      if (e.podUid) this.wake(e.podUid);
     }, { onReconnect: () => this.relist() });
     const relist = setInterval(() => this.relist(), this.o.relistIntervalMs ?? 10_000);
     const resync = setInterval(() => { for (const w of this.workers.values()) { w.resetReported(); w.trigger(); } }, this.o.statusResyncMs ?? 300_000);
@@ -42,6 +44,7 @@ export class PodManager {
   stop(): void {
     this.eventsSub?.stop();
     for (const t of this.timers) clearInterval(t);
+    for (const w of this.wakes.values()) clearTimeout(w.timer);
     for (const w of this.workers.values()) w.stop();
     this.probes.stop();
   }
@@ -88,10 +91,32 @@ export class PodManager {
     if (w) this.deleted(w.pod);
   }
 
+  /**
+   * A runtime event wakes its pod's worker at once, then at most once a second (kubelet's
+   * PLEG relists every second): the events a sync causes itself (create, die, destroy of a
+   * sandbox that fails to start, e.g. while Docker shuts down) must not spin the worker
+   * past the retry delay it chose.
+   */
+  private wakes = new Map<string, { last: number; timer?: NodeJS.Timeout }>();
+  private wake(uid: string): void {
+    if (!this.workers.has(uid)) return;
+    let s = this.wakes.get(uid);
+    if (!s) { s = { last: 0 }; this.wakes.set(uid, s); }
+    if (s.timer) return;
+    const st = s;
+    const fire = () => { st.timer = undefined; st.last = Date.now(); this.workers.get(uid)?.trigger(); };
+    const wait = st.last + (this.o.eventWakeIntervalMs ?? 1000) - Date.now();
+    if (wait <= 0) { fire(); return; }
+    st.timer = setTimeout(fire, wait);
+    st.timer.unref();
+  }
+
   private onTerminated(pod: KubeObject): void {
     const uid = pod.metadata.uid!;
     const w = this.workers.get(uid);
     if (w) { w.stop(); this.workers.delete(uid); }
+    clearTimeout(this.wakes.get(uid)?.timer);
+    this.wakes.delete(uid);
     this.probes.removePod(uid);
     this.o.backoff.forgetPrefix(`${uid}/`);
     this.o.terminated(pod);

@@ -875,20 +875,22 @@ export class DockerRuntime implements Runtime {
       }
     };
 
+    // The stream broke: tell the consumer (relist) once it is open again, not while Docker
+    // is still away (a relist then fails, or races a daemon that is shutting down).
+    let broken: { err?: RuntimeError } | undefined;
+
     const reconnect = (err?: RuntimeError) => {
       if (stopped || timer) return;
       current?.destroy();
       current = undefined;
-      try {
-        opts.onReconnect?.(err);
-      } catch {
-        // ignore
-      }
+      broken ??= { err };
       timer = setTimeout(() => {
         timer = undefined;
         void connect();
       }, backoffMs);
-      backoffMs = Math.min(backoffMs * 2, 30_000);
+      // capped low: reconnecting to a local socket is cheap, and after a Docker restart
+      // events should flow again within seconds, not after a long back-off
+      backoffMs = Math.min(backoffMs * 2, 5_000);
     };
 
     const connect = async () => {
@@ -908,6 +910,15 @@ export class DockerRuntime implements Runtime {
         return;
       }
       current = stream;
+      if (broken) {
+        const { err } = broken;
+        broken = undefined;
+        try {
+          opts.onReconnect?.(err);
+        } catch {
+          // ignore
+        }
+      }
       let buf = '';
       stream.on('data', (chunk: Buffer | string) => {
         backoffMs = 500;

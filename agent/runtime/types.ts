@@ -229,7 +229,7 @@ export interface RuntimeEvent {
 }
 
 export interface EventSubscriptionOptions {
-  /** Called when the stream broke and is being reopened: events may have been missed, relist. */
+  /** Called once the stream is open again after it broke: events may have been missed, relist. */
   onReconnect?: (error?: RuntimeError) => void;
 }
 
