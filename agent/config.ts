@@ -19,6 +19,8 @@ export interface AgentConfig {
   maxPods: number;
   network?: string;
   logLevel: string;
+  /** HOST:PORT for Prometheus metrics, '' to disable */
+  metricsBindAddress: string;
 }
 
 function kvList(v: string): Record<string, string> {
@@ -57,9 +59,10 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     .option('--max-pods <n>', 'pods capacity', '110')
     .option('--network <name>', 'Docker network for pod sandboxes', 'bridge')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+    .option('--metrics-bind-address <host:port>', 'serve Prometheus metrics here (empty to disable)', '127.0.0.1:10249')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ server: string; token?: string; tokenFile?: string; nodeName: string; dataDir: string; dockerHost?: string; pauseImage: string; nodeIp?: string; nodeLabels: Record<string, string>; registerWithTaints: AgentConfig['taints']; heartbeatInterval: string; systemReserved: Record<string, string>; maxPods: string; network: string; logLevel: string }>();
+  const o = cmd.opts<{ server: string; token?: string; tokenFile?: string; nodeName: string; dataDir: string; dockerHost?: string; pauseImage: string; nodeIp?: string; nodeLabels: Record<string, string>; registerWithTaints: AgentConfig['taints']; heartbeatInterval: string; systemReserved: Record<string, string>; maxPods: string; network: string; logLevel: string; metricsBindAddress: string }>();
   const token = o.token ?? (o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : process.env.SKIFF_TOKEN);
   if (!token) throw new InvalidArgumentError('a join token is required: --token, --token-file or SKIFF_TOKEN');
   if (!/^https:\/\//.test(o.server)) throw new InvalidArgumentError('--server must be an https:// URL');
@@ -72,6 +75,6 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     pauseImage: o.pauseImage, nodeIp: o.nodeIp, nodeLabels: o.nodeLabels, taints: o.registerWithTaints,
     heartbeatIntervalMs: parseDuration(o.heartbeatInterval),
     systemReserved: { cpu: o.systemReserved.cpu, memory: o.systemReserved.memory },
-    maxPods, network: o.network, logLevel: o.logLevel,
+    maxPods, network: o.network, logLevel: o.logLevel, metricsBindAddress: o.metricsBindAddress,
   };
 }

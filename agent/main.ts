@@ -14,6 +14,8 @@ import { PodManager } from './pods/pod-manager.js';
 import { PodStreamServer } from './pods/pod-streams.js';
 import { BackOff } from './pods/backoff.js';
 import { StatsSampler, startStatsReporter } from './node/stats-sampler.js';
+import { AgentMetrics } from './metrics.js';
+import type { Runtime } from './runtime/types.js';
 import type { KubeObject } from '../proto/meta.js';
 
 const FALLBACK_PAUSE_IMAGE = 'skiff.local/pause:3.10';
@@ -23,7 +25,9 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
 
   // 1. container runtime and cgroups
-  const runtime = new DockerRuntime({ socketPath: cfg.dockerHost, pauseImage: cfg.pauseImage, defaultNetwork: cfg.network });
+  const metrics = new AgentMetrics();
+  const runtime = countErrors(new DockerRuntime({ socketPath: cfg.dockerHost, pauseImage: cfg.pauseImage, defaultNetwork: cfg.network }), metrics);
+  if (cfg.metricsBindAddress) metrics.serve(cfg.metricsBindAddress, (err) => log.warn({ err: err.message }, 'metrics endpoint unavailable'));
   let info = await runtime.info();
   const cgroups = await detectCgroupSetup(runtime);
   log.info({ docker: info.version, cgroupDriver: cgroups.driver, cgroupVersion: cgroups.layout.version }, 'container runtime ready');
@@ -63,7 +67,7 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
   const ref = (p: KubeObject) => ({ namespace: p.metadata.namespace!, name: p.metadata.name!, uid: p.metadata.uid! });
   const pods = new PodManager(runtime, {
     runtime, node: cfg.nodeName, hostIP: () => hostIP, dataDir: cfg.dataDir, pauseImage, network: cfg.network,
-    backoff: new BackOff(), log,
+    backoff: new BackOff(), log, metrics,
     report: (pod, status) => { conn.send({ type: 'podStatus', pod: ref(pod), status }); },
     event: (pod, type, reason, message, fieldPath) => {
       conn.send({ type: 'event', involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: pod.metadata.namespace, name: pod.metadata.name!, uid: pod.metadata.uid!, ...(fieldPath ? { fieldPath } : {}) }, eventType: type, reason, message: message.slice(0, 4096) });
@@ -92,17 +96,35 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
   const streams = new PodStreamServer(runtime, pods, cfg.nodeName, (m) => conn.send(m), log);
   pods.start();
   conn.start();
+  const gauges = setInterval(() => { metrics.pods.set(pods.size); metrics.connected.set(conn.registered ? 1 : 0); }, 2000);
+  gauges.unref();
   // usage for kubectl top (metrics.k8s.io), every 15 s like metrics-server's resolution
   const stats = startStatsReporter(new StatsSampler(runtime, cfg.nodeName), (m) => conn.send(m));
 
   return {
     stop() {
       clearInterval(health);
+      clearInterval(gauges);
       stats.stop();
       conn.stop();
       pods.stop();
     },
   };
+}
+
+/** the runtime, with every failed call counted in skiff_agent_runtime_errors_total */
+function countErrors<T extends Runtime>(runtime: T, metrics: AgentMetrics): T {
+  return new Proxy(runtime, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver);
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        const r = v.apply(target, args);
+        if (r instanceof Promise) r.catch((e: { reason?: string }) => metrics.runtimeErrors.inc({ reason: e?.reason ?? 'RuntimeError' }));
+        return r;
+      };
+    },
+  });
 }
 
 async function main(): Promise<void> {

@@ -47,8 +47,10 @@ ensure_build() {
   local root="$1"
   apt_install python3 make g++
   if [ ! -d "$root/node_modules/better-sqlite3/build/Release" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
-    log "npm ci"
-    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error)
+    log "installing npm dependencies"
+    # npm 11 here writes lock files without other platforms' optional packages (rollup's),
+    # which `npm ci` then rejects: fall back to `npm install`, which honours the lock
+    (cd "$root" && { npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error; })
   fi
   log "building"
   (cd "$root" && npm run --silent build)

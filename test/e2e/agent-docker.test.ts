@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BUSYBOX, dockerAvailable, eventually, httpsRequest, k, kubectl, kubectlAvailable, removeNodeContainers, startAgent, startServer,
+  BUSYBOX, dockerAvailable, eventually, freePort, httpsRequest, k, kubectl, kubectlAvailable, removeNodeContainers, startAgent, startServer,
   type AgentProc, type ServerProc,
 } from './harness.js';
 
@@ -33,6 +33,7 @@ function readCg(...p: string[]): string {
 describe.skipIf(!enabled)('skiff-agent on real Docker', () => {
   let s: ServerProc;
   let a: AgentProc;
+  let metricsPort = 0;
   const pod = (name: string) => JSON.parse(k(s, ['get', 'pod', name, '-o', 'json']));
   const waitPhase = (name: string, phase: string, ms = 30_000) => eventually(() => {
     const p = pod(name);
@@ -42,7 +43,8 @@ describe.skipIf(!enabled)('skiff-agent on real Docker', () => {
 
   beforeAll(async () => {
     s = await startServer();
-    a = startAgent(s);
+    metricsPort = await freePort();
+    a = startAgent(s, { args: ['--metrics-bind-address', `127.0.0.1:${metricsPort}`] });
     await eventually(() => expect(k(s, ['get', 'node', a.node])).toMatch(/\sReady\s/), 20_000, 200);
   });
   afterAll(async () => {
@@ -159,6 +161,17 @@ describe.skipIf(!enabled)('skiff-agent on real Docker', () => {
     }, 25_000, 1000);
     await eventually(() => expect(k(s, ['top', 'pod', 'talker'])).toMatch(/talker\s+\d+m\s+\d+Mi/), 25_000, 1000);
     expect(k(s, ['top', 'pod', 'talker', '--containers'])).toMatch(/talker\s+c\s+\d+m\s+\d+Mi/);
+  });
+
+  it('serves agent metrics in Prometheus format', async () => {
+    await eventually(async () => {
+      const body = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      expect(body).toMatch(/skiff_agent_container_starts_total [1-9]\d*/);
+      expect(body).toMatch(/skiff_agent_pods [1-9]\d*/);
+      expect(body).toContain('skiff_agent_server_connected 1');
+      expect(body).toMatch(/skiff_agent_pod_sync_duration_seconds_count [1-9]/);
+      expect(body).toContain('process_resident_memory_bytes');
+    }, 10_000, 500);
   });
 
   it('reports an OOM kill as OOMKilled', async () => {
