@@ -194,7 +194,8 @@ describe('Job controller', () => {
     expect(p1.metadata.generateName).toBe('idx-1-');
     await finish(p1, 'Succeeded');
     await until('index 2 started', async () => (await activePods('idx')).map(index).sort().join() === '0,2');
-    expect((await getJob('idx')).status.completedIndexes).toBe('1');
+    // the status write may land just after the new pod: wait for it instead of racing it
+    await until('completedIndexes 1', async () => (await getJob('idx')).status?.completedIndexes === '1');
     const p0 = (await activePods('idx')).find((p) => index(p) === '0')!;
     await finish(p0, 'Failed');
     clock += 11_000;
