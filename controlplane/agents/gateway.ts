@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { rejectUpgrade } from './upgrade-reject.js';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import { MAX_MESSAGE_BYTES, PROTOCOL_PATH, type AgentMessage, type ServerMessage, type StatsMsg } from '../../proto/agent-protocol.js';
@@ -40,8 +41,7 @@ export class AgentGateway {
     const m = typeof auth === 'string' ? /^Bearer\s+(\S+)$/i.exec(auth) : null;
     if (!m || !secretEquals(parseJoinToken(m[1]!).secret, this.o.joinSecret)) {
       this.o.log.warn({ remote: req.socket.remoteAddress }, 'agent refused: bad join token');
-      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n' +
-        JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'invalid join token', reason: 'Unauthorized', code: 401 }));
+      rejectUpgrade(socket, 401, 'invalid join token', 'Unauthorized');
       return true;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {

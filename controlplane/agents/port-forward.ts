@@ -9,6 +9,7 @@
 // error|data, port, requestid); each pair becomes one 'portforward' agent stream.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { rejectUpgrade } from './upgrade-reject.js';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { KubeObject } from '../../proto/meta.js';
@@ -52,10 +53,7 @@ export class PortForwardRelay {
     const url = new URL(req.url ?? '/', 'http://x');
     const m = PATH.exec(url.pathname);
     if (!m) return false;
-    const fail = (code: number, message: string, reason = 'BadRequest') => {
-      const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code });
-      socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-    };
+    const fail = (code: number, message: string, reason = 'BadRequest') => rejectUpgrade(socket, code, message, reason);
     if (!this.auth.authenticate({ headers: req.headers } as never)) { fail(401, 'Unauthorized', 'Unauthorized'); return true; }
     const namespace = decodeURIComponent(m[1]!);
     const name = decodeURIComponent(m[2]!);
