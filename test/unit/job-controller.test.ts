@@ -2,52 +2,31 @@
 // a stand-in kubelet moves pod phases, the clock is injected so back-off and deadlines
 // pass without sleeping.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { ApiStorage } from '../../controlplane/api/storage.js';
-import { seedNamespaces } from '../../controlplane/bootstrap.js';
-import { controllerContext, type ControllerContext } from '../../controlplane/controllers/context.js';
 import { create } from '../../controlplane/controllers/job-controller.js';
-import type { Controller } from '../../controlplane/controllers/types.js';
+import type { ApiStorage } from '../../controlplane/api/storage.js';
+import { startController, until, type ControllerHarness } from './controller-harness.js';
 import { findResource } from '../../controlplane/resources/index.js';
-import { SqliteStore } from '../../controlplane/store/sqlite.js';
 import type { KubeObject } from '../../proto/meta.js';
 
 const podDef = findResource('', 'v1', 'pods')!;
 const jobDef = findResource('batch', 'v1', 'jobs')!;
 const eventDef = findResource('', 'v1', 'events')!;
 
-let store: SqliteStore;
 let storage: ApiStorage;
-let ctx: ControllerContext;
-let controller: Controller;
 let clock: number;
 
+let harness: ControllerHarness;
+
 beforeEach(async () => {
-  store = new SqliteStore(':memory:');
-  storage = new ApiStorage(store);
-  await seedNamespaces(storage);
   clock = Date.now();
-  ctx = controllerContext(storage, pino({ level: 'silent' }), () => new Date(clock));
-  controller = create(ctx);
-  await controller.start();
-  await ctx.informers.startAll();
+  harness = await startController(create, () => clock);
+  ({ storage } = harness);
 });
 
 afterEach(async () => {
-  controller.stop();
-  ctx.informers.stopAll();
-  await store.close();
+  await harness.stop();
 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 function jobBody(name: string, spec: Record<string, unknown>): unknown {
   return {

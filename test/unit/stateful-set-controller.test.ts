@@ -1,53 +1,32 @@
 // The StatefulSet controller in process, against the real API write path (SQLite in
 // memory), with a stand-in kubelet that marks pods Running and Ready.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
-import { ApiStorage } from '../../controlplane/api/storage.js';
-import { seedNamespaces } from '../../controlplane/bootstrap.js';
-import { controllerContext, type ControllerContext } from '../../controlplane/controllers/context.js';
 import { create } from '../../controlplane/controllers/stateful-set-controller.js';
-import type { Controller } from '../../controlplane/controllers/types.js';
+import type { ApiStorage } from '../../controlplane/api/storage.js';
+import { startController, until, type ControllerHarness } from './controller-harness.js';
 import { findResource } from '../../controlplane/resources/index.js';
-import { SqliteStore } from '../../controlplane/store/sqlite.js';
 import type { KubeObject } from '../../proto/meta.js';
 
 const podDef = findResource('', 'v1', 'pods')!;
 const stsDef = findResource('apps', 'v1', 'statefulsets')!;
 const pvcDef = findResource('', 'v1', 'persistentvolumeclaims')!;
 
-let store: SqliteStore;
 let storage: ApiStorage;
-let ctx: ControllerContext;
-let controller: Controller;
 let kubelet: NodeJS.Timeout | undefined;
 
+let harness: ControllerHarness;
+
 beforeEach(async () => {
-  store = new SqliteStore(':memory:');
-  storage = new ApiStorage(store);
-  await seedNamespaces(storage);
-  ctx = controllerContext(storage, pino({ level: 'silent' }));
-  controller = create(ctx);
-  await controller.start();
-  await ctx.informers.startAll();
+  harness = await startController(create);
+  ({ storage } = harness);
 });
 
 afterEach(async () => {
   if (kubelet) clearInterval(kubelet);
   kubelet = undefined;
-  controller.stop();
-  ctx.informers.stopAll();
-  await store.close();
+  await harness.stop();
 });
 
-async function until<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 5000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const pods = async () => (await storage.list(podDef, 'default')).items.sort((a, b) => a.metadata.name!.localeCompare(b.metadata.name!));
 const names = async () => (await pods()).map((p) => p.metadata.name);
