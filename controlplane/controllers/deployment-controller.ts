@@ -11,7 +11,7 @@ import { labelSelectorFromObject, matchLabels, type LabelRequirement } from '../
 import { ApiError, STALE_OBJECT, conflict } from '../api/errors.js';
 import type { ResourceDef } from '../resources/types.js';
 import type { ControllerContext } from './context.js';
-import { keyOf, splitKey, type Informer } from './informer.js';
+import { keyOf, splitKey, waitForSync, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 import { planClaim } from './replica-set/claim.js';
@@ -76,8 +76,7 @@ class DeploymentController implements Controller {
   }
 
   private async runWhenSynced(): Promise<void> {
-    while (!this.stopped && !(this.dInf.synced && this.rsInf.synced && this.podInf.synced)) await new Promise((r) => setTimeout(r, 20));
-    if (this.stopped) return;
+    if (!(await waitForSync([this.dInf, this.rsInf, this.podInf], () => this.stopped))) return;
     this.queue.run((key) => this.syncDeployment(key), 2, (key, err) => {
       const conflictOnly = isCode(err, 409);
       this.ctx.log[conflictOnly ? 'debug' : 'warn']({ err, deployment: key }, 'deployment sync failed; will retry');

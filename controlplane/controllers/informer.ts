@@ -106,3 +106,12 @@ export class Informer {
     this.watch?.cancel();
   }
 }
+
+/**
+ * client-go's WaitForCacheSync: resolves true once every informer has listed, false if
+ * `stopped()` turns true first. Controllers must not act on a half-listed cache.
+ */
+export async function waitForSync(informers: Informer[], stopped: () => boolean): Promise<boolean> {
+  while (!stopped() && !informers.every((i) => i.synced)) await new Promise((r) => setTimeout(r, 20));
+  return !stopped();
+}

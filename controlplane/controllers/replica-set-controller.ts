@@ -8,7 +8,7 @@ import { labelSelectorFromObject, matchLabels, type LabelRequirement } from '../
 import { ApiError } from '../api/errors.js';
 import type { ResourceDef } from '../resources/types.js';
 import type { ControllerContext } from './context.js';
-import { keyOf, splitKey, type Informer } from './informer.js';
+import { keyOf, splitKey, waitForSync, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 import { planClaim } from './replica-set/claim.js';
@@ -83,8 +83,7 @@ class ReplicaSetController implements Controller {
 
   /** WaitForCacheSync: never act on a half-listed cache (that would create pods twice). */
   private async runWhenSynced(): Promise<void> {
-    while (!this.stopped && !(this.rsInf.synced && this.podInf.synced)) await new Promise((r) => setTimeout(r, 20));
-    if (this.stopped) return;
+    if (!(await waitForSync([this.rsInf, this.podInf], () => this.stopped))) return;
     this.queue.run((key) => this.syncReplicaSet(key), 2, (key, err) => {
       this.ctx.log.warn({ err, replicaset: key }, 'replicaset sync failed; will retry');
     });
