@@ -21,7 +21,7 @@ function setup() {
     send: (f: Frame) => session.receive(encodeFrame(f)),
     open: (id: number, h: Headers, flags = 0) => session.receive(encodeFrame({ type: 'syn_stream', streamId: id, assocStreamId: 0, priority: 0, slot: 0, flags, headerBlock: comp.compress(h) })),
   };
-  const settle = () => new Promise((r) => setTimeout(r, 20));
+  const settle = () => session.idle();
   return { session, sent, streams, client, settle, closed: () => closedWith };
 }
 

@@ -266,6 +266,11 @@ export class SpdySession {
     this.onClose?.(err);
   }
 
+  /** Resolves once every frame received so far has been handled (header inflation is asynchronous). */
+  async idle(): Promise<void> {
+    while ((this.pumping || this.inbox.length) && !this.closedFlag) await new Promise((r) => setTimeout(r, 1));
+  }
+
   private async pump(): Promise<void> {
     if (this.pumping) return;
     this.pumping = true;
