@@ -1,6 +1,7 @@
 // skiff-server's command line, parsed into one config object.
 import { Command, InvalidArgumentError } from 'commander';
 import { parseDuration } from '../proto/duration.js';
+import { cidrContains, parseCidr, parseIPv4 } from '../proto/cidr.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -15,6 +16,15 @@ export interface ServerConfig {
   nodeGracePeriodMs: number;
   defaultUnreachableTolerationSeconds: number;
   eventTtlMs: number;
+  /** pod network; each node gets a /nodeCidrMaskSize of it as Node.spec.podCIDR */
+  clusterCidr: string;
+  nodeCidrMaskSize: number;
+  /** Service ClusterIPs come from here */
+  serviceCidr: string;
+  nodePortRange: { min: number; max: number };
+  /** the cluster DNS Service's ClusterIP (kube-system/kube-dns) and the cluster domain */
+  clusterDns: string;
+  clusterDomain: string;
 }
 
 function parseListen(v: string): { host: string; port: number } {
@@ -39,16 +49,40 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--default-unreachable-toleration-seconds <n>', 'how long pods stay on a not-ready/unreachable node before eviction (Kubernetes: 300)', '10')
     .option('--event-ttl <duration>', 'how long Events are kept', '1h')
     .option('--scheduler-strategy <spread|binpack>', 'spread pods (LeastAllocated) or pack them (MostAllocated)', 'spread')
+    .option('--cluster-cidr <cidr>', 'pod network; each node gets a subnet of it', '10.42.0.0/16')
+    .option('--node-cidr-mask-size <n>', 'prefix length of each node\'s pod subnet', '24')
+    .option('--service-cidr <cidr>', 'network Service ClusterIPs are allocated from', '10.43.0.0/16')
+    .option('--service-node-port-range <a-b>', 'port range NodePorts are allocated from', '30000-32767')
+    .option('--cluster-dns <ip>', 'ClusterIP of the cluster DNS service (inside --service-cidr)', '10.43.0.10')
+    .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
   if (o.schedulerStrategy !== 'spread' && o.schedulerStrategy !== 'binpack') throw new InvalidArgumentError('--scheduler-strategy must be spread or binpack');
   const tol = Number(o.defaultUnreachableTolerationSeconds);
   if (!Number.isInteger(tol) || tol < 0) throw new InvalidArgumentError('--default-unreachable-toleration-seconds must be a non-negative integer');
+  const cluster = parseCidr(o.clusterCidr);
+  if (!cluster) throw new InvalidArgumentError(`--cluster-cidr wants an IPv4 CIDR with zero host bits, got ${o.clusterCidr}`);
+  const nodeMask = Number(o.nodeCidrMaskSize);
+  if (!Number.isInteger(nodeMask) || nodeMask < cluster.prefix || nodeMask > 30) throw new InvalidArgumentError(`--node-cidr-mask-size must be between ${cluster.prefix} and 30`);
+  const service = parseCidr(o.serviceCidr);
+  if (!service || service.prefix > 28) throw new InvalidArgumentError(`--service-cidr wants an IPv4 CIDR of at least 16 addresses, got ${o.serviceCidr}`);
+  if (cidrContains(cluster, service.base) || cidrContains(service, cluster.base)) throw new InvalidArgumentError('--service-cidr and --cluster-cidr overlap');
+  const pr = /^(\d+)-(\d+)$/.exec(o.serviceNodePortRange);
+  const nodePortRange = pr ? { min: Number(pr[1]), max: Number(pr[2]) } : undefined;
+  if (!nodePortRange || nodePortRange.min < 1 || nodePortRange.max > 65535 || nodePortRange.min > nodePortRange.max) throw new InvalidArgumentError(`--service-node-port-range wants MIN-MAX, got ${o.serviceNodePortRange}`);
+  const dns = parseIPv4(o.clusterDns);
+  if (dns === undefined || !cidrContains(service, dns)) throw new InvalidArgumentError(`--cluster-dns must be an IPv4 address inside --service-cidr, got ${o.clusterDns}`);
   return {
+    clusterCidr: o.clusterCidr,
+    nodeCidrMaskSize: nodeMask,
+    serviceCidr: o.serviceCidr,
+    nodePortRange,
+    clusterDns: o.clusterDns,
+    clusterDomain: o.clusterDomain.replace(/\.$/, ''),
     nodeGracePeriodMs: parseDuration(o.nodeGracePeriod),
     eventTtlMs: parseDuration(o.eventTtl),
     defaultUnreachableTolerationSeconds: tol,
