@@ -13,6 +13,8 @@ import { TokenAuthenticator } from './api/auth.js';
 import { buildApiServer } from './api/server.js';
 import { seedNamespaces } from './bootstrap.js';
 import { AgentGateway } from './agents/gateway.js';
+import { NetworkPublisher } from './agents/network-publisher.js';
+import { PodCidrAllocator } from './agents/pod-cidr-allocator.js';
 import { PodStreamRelay } from './agents/pod-streams.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { startControllers } from './controllers/index.js';
@@ -39,7 +41,10 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   auth.add(pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
 
   const usage = new MetricsStore();
-  const gateway = new AgentGateway({ storage, joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }), onStats: (node, m) => usage.update(node, m) });
+  const network = new NetworkPublisher(storage, cfg, log.child({ component: 'network' }));
+  await network.start();
+  const podCidrs = new PodCidrAllocator(storage, cfg.clusterCidr, cfg.nodeCidrMaskSize, log.child({ component: 'node-ipam' }));
+  const gateway = new AgentGateway({ storage, joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }), onStats: (node, m) => usage.update(node, m), network, podCidrs });
   const relay = new PodStreamRelay(gateway, storage, auth, log);
   const metrics = new ServerMetrics();
   let scheduler: Scheduler | undefined;
@@ -90,6 +95,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     scheduler?.stop();
     controllers.stop();
     gateway.close();
+    network.stop();
     await app.close();
     await store.close();
   })());

@@ -104,7 +104,53 @@ export const StreamOpen = z.object({
 export const StreamInput = z.object({ type: z.literal('streamInput'), id: z.string(), channel: z.number().int().min(0).max(255), data: z.string() });
 export const StreamClose = z.object({ type: z.literal('streamClose'), id: z.string() });
 
-export const ServerMessage = z.discriminatedUnion('type', [Registered, PodSet, PodUpsert, PodDelete, StreamOpen, StreamInput, StreamClose, ErrorMsg]);
+// The cluster network as every agent needs it (routes, service proxy, DNS), sent whole on
+// registration and whenever it changes. Everything that reaches iptables or ip(8) is
+// checked here, so a bad value is a rejected message, never an injected rule.
+const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, 'IPv4 address');
+const cidr4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/([0-9]|[12]\d|3[0-2])$/, 'IPv4 CIDR');
+const dnsName = z.string().max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+const port = z.number().int().min(1).max(65535);
+const protocol = z.enum(['TCP', 'UDP', 'SCTP']);
+export const NetNode = z.object({ name: dnsName, podCIDR: cidr4.optional(), internalIP: ipv4.optional() });
+export const NetEndpoint = z.object({
+  ip: ipv4,
+  node: dnsName.optional(),
+  ready: z.boolean(),
+  terminating: z.boolean().optional(),
+  hostname: dnsName.optional(),
+  ports: z.array(z.object({ name: z.string().max(63), port, protocol })).max(100),
+});
+export const NetService = z.object({
+  namespace: dnsName,
+  name: dnsName,
+  type: z.enum(['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName']),
+  clusterIP: ipv4.optional(),
+  headless: z.boolean().optional(),
+  externalName: dnsName.optional(),
+  externalIPs: z.array(ipv4).max(100).optional(),
+  loadBalancerIPs: z.array(ipv4).max(1000).optional(),
+  externalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
+  internalTrafficPolicy: z.enum(['Cluster', 'Local']).optional(),
+  affinitySeconds: z.number().int().min(1).max(86400).optional(),
+  ports: z.array(z.object({ name: z.string().max(63), protocol, port, nodePort: port.optional() })).max(100),
+  endpoints: z.array(NetEndpoint).max(10000),
+});
+export const NetworkState = z.object({
+  type: z.literal('network'),
+  clusterCIDR: cidr4,
+  serviceCIDR: cidr4,
+  clusterDNS: ipv4,
+  clusterDomain: dnsName,
+  nodes: z.array(NetNode).max(5000),
+  services: z.array(NetService).max(20000),
+});
+export type NetworkState = z.infer<typeof NetworkState>;
+export type NetService = z.infer<typeof NetService>;
+export type NetEndpoint = z.infer<typeof NetEndpoint>;
+export type NetNode = z.infer<typeof NetNode>;
+
+export const ServerMessage = z.discriminatedUnion('type', [Registered, PodSet, PodUpsert, PodDelete, StreamOpen, StreamInput, StreamClose, ErrorMsg, NetworkState]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type LogOptions = z.infer<typeof LogOptions>;
 export type ExecOptions = z.infer<typeof ExecOptions>;

@@ -29,6 +29,10 @@ export interface SessionHooks {
   onClosed(s: AgentSession): void;
   onStreamMessage(s: AgentSession, m: Extract<AgentMessage, { type: 'streamData' | 'streamEnd' }>): void;
   onStats?(s: AgentSession, m: Extract<AgentMessage, { type: 'stats' }>): void;
+  /** give the node its pod subnet (before it is told it is registered) */
+  assignPodCidr?(node: string): Promise<unknown>;
+  /** the agent has been told it is registered: send it what it needs (the network state) */
+  onReady?(s: AgentSession): void;
 }
 
 export class AgentSession {
@@ -113,9 +117,11 @@ export class AgentSession {
     this.node = report.name;
     clearTimeout(this.registerTimer);
     await this.upsertNode(report);
+    await this.hooks.assignPodCidr?.(report.name);
     await this.renewLease();
     this.hooks.onRegistered(this);
     this.send({ type: 'registered', node: report.name, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds });
+    this.hooks.onReady?.(this);
     await this.startPodSync();
     this.log.info({ node: this.node, address: this.remoteAddress }, 'agent registered');
   }

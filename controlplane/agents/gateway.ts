@@ -11,6 +11,8 @@ import { MAX_MESSAGE_BYTES, PROTOCOL_PATH, type AgentMessage, type ServerMessage
 import type { ApiStorage } from '../api/storage.js';
 import { parseJoinToken, secretEquals } from '../security/pki.js';
 import { AgentSession } from './agent-session.js';
+import type { NetworkPublisher } from './network-publisher.js';
+import type { PodCidrAllocator } from './pod-cidr-allocator.js';
 
 export interface StreamSink {
   data(channel: number, data: Buffer): void;
@@ -23,6 +25,10 @@ export interface GatewayOptions {
   log: Logger;
   heartbeatIntervalSeconds?: number;
   onStats?: (node: string, m: StatsMsg) => void;
+  /** pod subnets for joining nodes (--cluster-cidr) */
+  podCidrs?: PodCidrAllocator;
+  /** the cluster network state every agent gets on registration and on every change */
+  network?: NetworkPublisher;
 }
 
 export class AgentGateway {
@@ -31,7 +37,9 @@ export class AgentGateway {
   private pending = new Set<AgentSession>();
   private streams = new Map<string, { node: string; sink: StreamSink }>();
 
-  constructor(private readonly o: GatewayOptions) {}
+  constructor(private readonly o: GatewayOptions) {
+    o.network?.subscribe((m) => { for (const s of this.sessions.values()) s.send(m); });
+  }
 
   /** true when the request was an agent connection (handled or refused here) */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
@@ -61,6 +69,8 @@ export class AgentGateway {
         },
         onStreamMessage: (s, msg) => this.onStream(s, msg),
         onStats: (s, msg) => { if (s.node) this.o.onStats?.(s.node, msg); },
+        assignPodCidr: this.o.podCidrs ? (node) => this.o.podCidrs!.ensure(node) : undefined,
+        onReady: (s) => { const m = this.o.network?.current; if (m) s.send(m); },
       }, this.o.log, this.o.heartbeatIntervalSeconds ?? 5, req.socket.remoteAddress ?? '');
       this.pending.add(session);
     });

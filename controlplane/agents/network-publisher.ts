@@ -1,0 +1,184 @@
+// What every agent needs to know about the cluster network, kept from watch-fed caches of
+// Nodes, Services and EndpointSlices and pushed to all agents whenever it changes (the
+// part of kube-proxy's and flannel's watches that skiff centralises: agents never list
+// the API themselves). The message is the whole state, so an agent that missed one is
+// right again with the next; a change storm is coalesced into one message.
+import type { Logger } from 'pino';
+import type { KubeObject } from '../../proto/meta.js';
+import { NetworkState, type NetEndpoint, type NetNode, type NetService } from '../../proto/agent-protocol.js';
+import { parseIPv4 } from '../../proto/cidr.js';
+import { Informer } from '../controllers/informer.js';
+import { findResource } from '../resources/index.js';
+import type { ApiStorage } from '../api/storage.js';
+
+export interface NetworkSettings {
+  clusterCidr: string;
+  serviceCidr: string;
+  clusterDns: string;
+  clusterDomain: string;
+}
+
+const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+const isIPv4 = (s: unknown): s is string => typeof s === 'string' && parseIPv4(s) !== undefined;
+
+export class NetworkPublisher {
+  private readonly nodes: Informer;
+  private readonly services: Informer;
+  private readonly slices: Informer;
+  private timer?: NodeJS.Timeout;
+  private last?: NetworkState;
+  private lastJson = '';
+  private listeners = new Set<(m: NetworkState) => void>();
+
+  constructor(storage: ApiStorage, private readonly settings: NetworkSettings, private readonly log: Logger, private readonly debounceMs = 50) {
+    const def = (g: string, v: string, r: string) => findResource(g, v, r)!;
+    this.nodes = new Informer(storage, def('', 'v1', 'nodes'), log);
+    this.services = new Informer(storage, def('', 'v1', 'services'), log);
+    this.slices = new Informer(storage, def('discovery.k8s.io', 'v1', 'endpointslices'), log);
+    const changed = { add: () => this.schedule(), update: () => this.schedule(), delete: () => this.schedule() };
+    for (const i of [this.nodes, this.services, this.slices]) i.on(changed);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.nodes.start(), this.services.start(), this.slices.start()]);
+    this.rebuild();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    for (const i of [this.nodes, this.services, this.slices]) i.stop();
+  }
+
+  /** the current state (undefined until the caches have listed) */
+  get current(): NetworkState | undefined {
+    return this.last;
+  }
+
+  subscribe(fn: (m: NetworkState) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private schedule(): void {
+    if (!this.nodes.synced || !this.services.synced || !this.slices.synced || this.timer) return;
+    this.timer = setTimeout(() => { this.timer = undefined; this.rebuild(); }, this.debounceMs);
+  }
+
+  private rebuild(): void {
+    let state: NetworkState;
+    try {
+      state = this.build();
+    } catch (err) {
+      this.log.error({ err }, 'building the network state failed');
+      return;
+    }
+    const json = JSON.stringify(state);
+    if (json === this.lastJson) return;
+    const checked = NetworkState.safeParse(state);
+    if (!checked.success) {
+      // a value the agents would refuse: drop the offender rather than stop every update
+      this.log.error({ issues: checked.error.issues.slice(0, 5) }, 'network state failed validation');
+      return;
+    }
+    this.lastJson = json;
+    this.last = state;
+    for (const fn of this.listeners) fn(state);
+  }
+
+  build(): NetworkState {
+    const nodes: NetNode[] = this.nodes.list().map((n) => nodeEntry(n)).sort((a, b) => a.name.localeCompare(b.name));
+    const slicesBySvc = new Map<string, KubeObject[]>();
+    for (const s of this.slices.list()) {
+      const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
+      if (!svc || s.addressType !== 'IPv4') continue;
+      const k = `${s.metadata.namespace}/${svc}`;
+      (slicesBySvc.get(k) ?? slicesBySvc.set(k, []).get(k)!).push(s);
+    }
+    const services: NetService[] = [];
+    for (const svc of this.services.list()) {
+      const e = serviceEntry(svc, slicesBySvc.get(`${svc.metadata.namespace}/${svc.metadata.name}`) ?? []);
+      if (e) services.push(e);
+    }
+    services.sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+    return {
+      type: 'network',
+      clusterCIDR: this.settings.clusterCidr,
+      serviceCIDR: this.settings.serviceCidr,
+      clusterDNS: this.settings.clusterDns,
+      clusterDomain: this.settings.clusterDomain,
+      nodes,
+      services,
+    };
+  }
+}
+
+function nodeEntry(n: KubeObject): NetNode {
+  const ip = (n.status?.addresses as { type: string; address: string }[] | undefined)?.find((a) => a.type === 'InternalIP')?.address;
+  const cidr = n.spec?.podCIDR;
+  return {
+    name: n.metadata.name!,
+    ...(typeof cidr === 'string' && /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(cidr) ? { podCIDR: cidr } : {}),
+    ...(isIPv4(ip) ? { internalIP: ip } : {}),
+  };
+}
+
+const PROTOCOLS = new Set(['TCP', 'UDP', 'SCTP']);
+
+export function serviceEntry(svc: KubeObject, slices: KubeObject[]): NetService | undefined {
+  const spec = svc.spec ?? {};
+  const type = spec.type ?? 'ClusterIP';
+  if (!['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'].includes(type)) return undefined;
+  const headless = spec.clusterIP === 'None';
+  const ports = (Array.isArray(spec.ports) ? spec.ports : [])
+    .filter((p: any) => Number.isInteger(p?.port) && PROTOCOLS.has(p.protocol ?? 'TCP'))
+    .map((p: any) => ({
+      name: typeof p.name === 'string' ? p.name : '',
+      protocol: p.protocol ?? 'TCP',
+      port: p.port,
+      ...(Number.isInteger(p.nodePort) && p.nodePort > 0 ? { nodePort: p.nodePort } : {}),
+    }));
+  const endpoints: NetEndpoint[] = [];
+  const seen = new Set<string>();
+  for (const sl of slices) {
+    const slPorts = (Array.isArray(sl.ports) ? sl.ports : [])
+      .filter((p: any) => Number.isInteger(p?.port) && p.port > 0 && PROTOCOLS.has(p.protocol ?? 'TCP'))
+      .map((p: any) => ({ name: typeof p.name === 'string' ? p.name : '', port: p.port, protocol: p.protocol ?? 'TCP' }));
+    for (const ep of Array.isArray(sl.endpoints) ? sl.endpoints : []) {
+      const ip = ep?.addresses?.[0];
+      if (!isIPv4(ip)) continue;
+      const c = ep.conditions ?? {};
+      const key = `${ip}|${slPorts.map((p: { name: string; port: number }) => `${p.name}:${p.port}`).join(',')}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      endpoints.push({
+        ip,
+        ...(typeof ep.nodeName === 'string' && ep.nodeName ? { node: ep.nodeName } : {}),
+        // EndpointSlice: a nil ready condition means "unknown", which consumers treat as ready
+        ready: c.ready !== false,
+        ...(c.terminating === true ? { terminating: true } : {}),
+        ...(typeof ep.hostname === 'string' && ep.hostname ? { hostname: ep.hostname } : {}),
+        ports: slPorts,
+      });
+    }
+  }
+  endpoints.sort((a, b) => (parseIPv4(a.ip)! - parseIPv4(b.ip)!));
+  const lbIPs = ((svc.status?.loadBalancer?.ingress ?? []) as { ip?: string }[]).map((i) => i.ip).filter(isIPv4);
+  const externalIPs = (Array.isArray(spec.externalIPs) ? spec.externalIPs : []).filter(isIPv4);
+  const timeout = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
+  return {
+    namespace: svc.metadata.namespace!,
+    name: svc.metadata.name!,
+    type,
+    ...(isIPv4(spec.clusterIP) ? { clusterIP: spec.clusterIP } : {}),
+    ...(headless ? { headless: true } : {}),
+    ...(type === 'ExternalName' && typeof spec.externalName === 'string' && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(spec.externalName.toLowerCase().replace(/\.$/, ''))
+      ? { externalName: spec.externalName.toLowerCase().replace(/\.$/, '') } : {}),
+    ...(externalIPs.length ? { externalIPs } : {}),
+    ...(lbIPs.length ? { loadBalancerIPs: lbIPs } : {}),
+    ...(spec.externalTrafficPolicy === 'Local' || spec.externalTrafficPolicy === 'Cluster' ? { externalTrafficPolicy: spec.externalTrafficPolicy } : {}),
+    ...(spec.internalTrafficPolicy === 'Local' || spec.internalTrafficPolicy === 'Cluster' ? { internalTrafficPolicy: spec.internalTrafficPolicy } : {}),
+    ...(spec.sessionAffinity === 'ClientIP' ? { affinitySeconds: Number.isInteger(timeout) && timeout >= 1 && timeout <= 86400 ? timeout : 10800 } : {}),
+    ports,
+    endpoints,
+  };
+}
