@@ -45,6 +45,7 @@ existing_hosts() {
     ip netns list 2>/dev/null | awk '{print $1}' | sed -n 's/^skiff-h\([0-9]\{1,\}\)$/\1/p'
     ip -o link show 2>/dev/null | sed -n 's/^[0-9]*: skh-h\([0-9]\{1,\}\)[@:].*/\1/p'
     for d in "$DATA"/h* "$RUN"/h*; do [ -d "$d" ] && basename "$d" | sed -n 's/^h\([0-9]\{1,\}\)$/\1/p'; done
+    true
   } | sort -un
 }
 
