@@ -30,7 +30,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
 
   defaultTolerationSeconds.notReady = defaultTolerationSeconds.unreachable = cfg.defaultUnreachableTolerationSeconds;
   const store = new SqliteStore(join(cfg.dataDir, 'state.db'));
-  const storage = new ApiStorage(store);
+  const storage = new ApiStorage(store, undefined, { network: { serviceCidr: cfg.serviceCidr, nodePortRange: cfg.nodePortRange } });
   await seedNamespaces(storage);
 
   const advertise = cfg.advertiseAddress ?? (cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host);

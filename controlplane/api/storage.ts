@@ -7,7 +7,7 @@ import { randomUUID, randomInt } from 'node:crypto';
 import type { KubeObject, Status } from '../../proto/meta.js';
 import { canonicalJson, clone, deepEqual } from '../../proto/canonical.js';
 import { parseLabelSelector, parseFieldSelector, matchLabels, matchFields, fieldsUsed, SelectorError } from '../../proto/selectors.js';
-import type { ResourceDef } from '../resources/types.js';
+import type { AllocationContext, ClusterNetwork, ResourceDef } from '../resources/types.js';
 import { findResource } from '../resources/index.js';
 import {
   CompactedError, KeyExistsError, KeyNotFoundError, StaleRevisionError, type KV, type Store, type StoreEvent,
@@ -86,12 +86,18 @@ interface Filter {
 
 interface ContinueToken { rv: number; start: string }
 
+export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = { serviceCidr: '10.43.0.0/16', nodePortRange: { min: 30000, max: 32767 } };
+
+/** Tails of the per-store, per-kind chains that serialise writes of kinds with an allocate hook. */
+const allocationLocks = new WeakMap<Store, Map<string, Promise<void>>>();
+
 export class ApiStorage {
   private namespaceDef: ResourceDef;
 
   constructor(
     public readonly store: Store,
     private readonly now: () => Date = () => new Date(),
+    private readonly opts: { network?: ClusterNetwork } = {},
   ) {
     const ns = findResource('', 'v1', 'namespaces');
     if (!ns) throw new Error('namespaces resource missing');
@@ -210,30 +216,56 @@ export class ApiStorage {
     }
     const meta = obj.metadata;
     const generated = !meta.name && !!meta.generateName;
-    for (let attempt = 0; ; attempt++) {
-      if (generated) meta.name = meta.generateName + randomSuffix();
-      if (!meta.name) {
-        throw invalid(def.kind, '', [field.required('metadata.name', 'name or generateName is required')], def.group);
-      }
-      const prepared = this.prepareCreate(def, clone(obj));
-      if (opts.dryRun) {
-        if (await this.tryGet(def, namespace, prepared.metadata.name!)) throw alreadyExists(def.resource, prepared.metadata.name!, def.group);
-        return prepared;
-      }
-      try {
-        const kv = await this.store.create(keyFor(def, namespace, prepared.metadata.name!), JSON.stringify(prepared));
-        return this.decode(def, kv);
-      } catch (e) {
-        if (e instanceof KeyExistsError) {
-          if (generated && attempt < 3) continue;
-          throw alreadyExists(def.resource, prepared.metadata.name!, def.group);
+    return this.serialised(def, async () => {
+      for (let attempt = 0; ; attempt++) {
+        if (generated) meta.name = meta.generateName + randomSuffix();
+        if (!meta.name) {
+          throw invalid(def.kind, '', [field.required('metadata.name', 'name or generateName is required')], def.group);
         }
-        throw e;
+        const prepared = await this.prepareCreate(def, clone(obj), opts);
+        if (opts.dryRun) {
+          if (await this.tryGet(def, namespace, prepared.metadata.name!)) throw alreadyExists(def.resource, prepared.metadata.name!, def.group);
+          return prepared;
+        }
+        try {
+          const kv = await this.store.create(keyFor(def, namespace, prepared.metadata.name!), JSON.stringify(prepared));
+          return this.decode(def, kv);
+        } catch (e) {
+          if (e instanceof KeyExistsError) {
+            if (generated && attempt < 3) continue;
+            throw alreadyExists(def.resource, prepared.metadata.name!, def.group);
+          }
+          throw e;
+        }
       }
-    }
+    });
   }
 
-  private prepareCreate(def: ResourceDef, obj: KubeObject): KubeObject {
+  /**
+   * Runs fn alone among the writes of a kind that allocates (ResourceDef.allocate), so the
+   * listing an allocation is computed from stays true until the write has landed.
+   */
+  private serialised<T>(def: ResourceDef, fn: () => Promise<T>): Promise<T> {
+    if (!def.allocate) return fn();
+    let locks = allocationLocks.get(this.store);
+    if (!locks) allocationLocks.set(this.store, (locks = new Map()));
+    const key = prefixFor(def, undefined);
+    const run = (locks.get(key) ?? Promise.resolve()).then(fn);
+    const tail = run.then(() => undefined, () => undefined);
+    locks.set(key, tail);
+    void tail.then(() => { if (locks.get(key) === tail) locks.delete(key); });
+    return run;
+  }
+
+  private allocationContext(def: ResourceDef, opts: WriteOptions): AllocationContext {
+    return {
+      list: async () => (await this.store.list(prefixFor(def, undefined))).items.map((kv) => this.decode(def, kv)),
+      network: this.opts.network ?? DEFAULT_CLUSTER_NETWORK,
+      dryRun: !!opts.dryRun,
+    };
+  }
+
+  private async prepareCreate(def: ResourceDef, obj: KubeObject, opts: WriteOptions): Promise<KubeObject> {
     const meta = obj.metadata;
     meta.uid = randomUUID();
     meta.creationTimestamp = rfc3339(this.now());
@@ -247,6 +279,7 @@ export class ApiStorage {
     if (def.hasStatusSubresource && def.kind !== 'Node') delete obj.status;
     def.prepareForCreate?.(obj);
     def.defaults?.(obj);
+    if (def.allocate) await def.allocate(obj, undefined, this.allocationContext(def, opts));
     const causes = def.validate(obj);
     if (causes.length) throw invalid(def.kind, meta.name ?? '', causes, def.group);
     return obj;
@@ -279,13 +312,21 @@ export class ApiStorage {
     def: ResourceDef, namespace: string | undefined, name: string, opts: WriteOptions,
     mutate: (cur: KubeObject) => KubeObject, subresource?: 'status' | 'binding', pinned = false,
   ): Promise<KubeObject> {
+    if (subresource) return this.guaranteedUpdateOnce(def, namespace, name, opts, mutate, subresource, pinned);
+    return this.serialised(def, () => this.guaranteedUpdateOnce(def, namespace, name, opts, mutate, subresource, pinned));
+  }
+
+  private async guaranteedUpdateOnce(
+    def: ResourceDef, namespace: string | undefined, name: string, opts: WriteOptions,
+    mutate: (cur: KubeObject) => KubeObject, subresource: 'status' | 'binding' | undefined, pinned: boolean,
+  ): Promise<KubeObject> {
     const key = keyFor(def, namespace, name);
     for (let attempt = 0; ; attempt++) {
       const kv = await this.store.get(key);
       if (!kv) throw notFound(def.resource, name, def.group);
       const cur = this.decode(def, kv);
       const desired = mutate(clone(cur));
-      const next = this.prepareUpdate(def, cur, desired, subresource);
+      const next = await this.prepareUpdate(def, cur, desired, opts, subresource);
       if (sameStored(next, cur)) return cur;     // no-op writes keep the resourceVersion, as apiserver does
       if (opts.dryRun) return next;
       try {
@@ -306,7 +347,7 @@ export class ApiStorage {
     }
   }
 
-  private prepareUpdate(def: ResourceDef, cur: KubeObject, desired: KubeObject, subresource?: 'status' | 'binding'): KubeObject {
+  private async prepareUpdate(def: ResourceDef, cur: KubeObject, desired: KubeObject, opts: WriteOptions, subresource?: 'status' | 'binding'): Promise<KubeObject> {
     let next: KubeObject;
     if (subresource === 'binding') {
       next = desired;     // the binding subresource sets spec.nodeName and the PodScheduled condition together
@@ -352,6 +393,7 @@ export class ApiStorage {
       def.defaults?.(next);
     }
     if (m.finalizers && m.finalizers.length === 0) delete m.finalizers;
+    if (def.allocate && !subresource) await def.allocate(next, cur, this.allocationContext(def, opts));
     const causes = subresource === 'status' && def.validateStatus ? def.validateStatus(next, cur)
       : subresource === 'binding' ? def.validate(next) : def.validate(next, cur);
     if (causes.length) throw invalid(def.kind, c.name!, causes, def.group);

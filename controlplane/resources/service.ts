@@ -1,6 +1,7 @@
-// core/v1 Service: SetDefaults_Service, the IP-family fields the service registry fills
-// on create, ValidateService's port/type rules, and the `kubectl get svc` row
-// (PORT(S) "80:30080/TCP", EXTERNAL-IP "<none>"/"<pending>").
+// core/v1 Service: SetDefaults_Service, ValidateService's port/type rules, the update
+// strategy's dropTypeDependentFields and patchAllocatedValues, the allocation hook
+// (ClusterIPs, NodePorts: controlplane/services/registry.ts) and the `kubectl get svc` row
+// (PORT(S) "80:30080/TCP", EXTERNAL-IP "<none>"/"<pending>"/the load balancer's IPs).
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { field } from '../api/errors.js';
@@ -11,10 +12,10 @@ import { invalidRendered, isDNS1123Label, isObject, isQualifiedName, isValidPort
 import { validatePortNumOrName } from './pod-template.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
+import { allocateService, defaultIPFamilyFields, needsClusterIP, needsHealthCheck, needsNodePort } from '../services/registry.js';
 
 const TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
-export const NODE_PORT_RANGE = { min: 30000, max: 32767 };
 
 const isHeadless = (spec: any): boolean => spec?.clusterIP === 'None';
 const externallyAccessible = (spec: any): boolean =>
@@ -39,27 +40,82 @@ function defaultService(obj: KubeObject): void {
   if (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts === undefined) spec.allocateLoadBalancerNodePorts = true;
 }
 
+const portList = (spec: any): any[] => (Array.isArray(spec?.ports) ? spec.ports.filter(isObject) : []);
+const nodePortSet = (spec: any): Set<number> => new Set(portList(spec).map((p) => p.nodePort).filter((n) => n));
+const sameStrings = (a: unknown, b: unknown): boolean => canonicalJson(a ?? []) === canonicalJson(b ?? []);
+
 /**
  * Keep what the allocators assigned (clusterIP(s), nodePorts, healthCheckNodePort) when an
- * update leaves them out, as the service registry's patchAllocatedValues does. For the API
- * layer to call on PUT before validation.
+ * update leaves them out, as the service registry's patchAllocatedValues does: node ports
+ * are matched by port name and never reused for a second port.
  */
 export function preserveAllocatedValues(next: KubeObject, old: KubeObject): void {
   const n = next.spec;
   const o = old.spec;
   if (!isObject(n) || !isObject(o)) return;
-  if (n.type !== 'ExternalName' && o.type !== 'ExternalName') {
+  if (needsClusterIP(o) && needsClusterIP(n)) {
     if (!n.clusterIP && o.clusterIP) n.clusterIP = o.clusterIP;
-    if ((!Array.isArray(n.clusterIPs) || n.clusterIPs.length === 0) && Array.isArray(o.clusterIPs) && n.clusterIP === o.clusterIP) n.clusterIPs = [...o.clusterIPs];
+    if ((!Array.isArray(n.clusterIPs) || n.clusterIPs.length === 0) && Array.isArray(o.clusterIPs) && o.clusterIPs.length) n.clusterIPs = [...o.clusterIPs];
   }
-  if (n.type === 'NodePort' || n.type === 'LoadBalancer') {
-    for (const p of Array.isArray(n.ports) ? n.ports : []) {
-      if (!isObject(p) || p.nodePort) continue;
-      const prev = (Array.isArray(o.ports) ? o.ports : []).find((q: any) => q?.port === p.port && (q?.protocol ?? 'TCP') === (p.protocol ?? 'TCP'));
-      if (prev?.nodePort) p.nodePort = prev.nodePort;
+  if (needsNodePort(o) && needsNodePort(n)) {
+    const oldPorts = nodePortSet(o);
+    const used = new Set([...nodePortSet(n)].filter((p) => oldPorts.has(p)));
+    const byName = new Map<string, number>();
+    for (const p of portList(o)) byName.set(p.name ?? '', p.nodePort ?? 0);
+    for (const p of portList(n)) {
+      if (p.nodePort) continue;
+      const v = byName.get(p.name ?? '') ?? 0;
+      if (v && !used.has(v)) p.nodePort = v;
     }
-    if (!n.healthCheckNodePort && o.healthCheckNodePort) n.healthCheckNodePort = o.healthCheckNodePort;
   }
+  if (needsHealthCheck(o) && needsHealthCheck(n) && !n.healthCheckNodePort && o.healthCheckNodePort) n.healthCheckNodePort = o.healthCheckNodePort;
+}
+
+/**
+ * normalizeClusterIPs on update: keep clusterIP and clusterIPs in step when a client sets
+ * only the singular field (an older client, or a patch of clusterIP alone).
+ */
+export function normalizeClusterIPs(next: KubeObject, old: KubeObject): void {
+  const n = next.spec;
+  const o = old.spec;
+  if (!isObject(n) || !isObject(o)) return;
+  const oldIPs: string[] = Array.isArray(o.clusterIPs) ? o.clusterIPs : [];
+  if (oldIPs.length && (!Array.isArray(n.clusterIPs) || n.clusterIPs.length === 0) && (o.clusterIP ?? '') === (n.clusterIP ?? '')) n.clusterIPs = [...oldIPs];
+  if ((o.clusterIP ?? '') === (n.clusterIP ?? '')) return;
+  if (o.clusterIP && !n.clusterIP) {
+    if (sameStrings(n.clusterIPs, o.clusterIPs)) delete n.clusterIPs;
+    return;
+  }
+  if (oldIPs.length && o.clusterIP === oldIPs[0] && Array.isArray(n.clusterIPs) && n.clusterIPs[0] === o.clusterIP) n.clusterIPs[0] = n.clusterIP;
+}
+
+/**
+ * dropTypeDependentFields: when the type changes, clear what the old type needed and the
+ * user did not touch (allocated values are then released), and the load-balancer status.
+ */
+export function dropTypeDependentFields(next: KubeObject, old: KubeObject): void {
+  const n = next.spec;
+  const o = old.spec;
+  if (!isObject(n) || !isObject(o)) return;
+  if (needsClusterIP(o) && !needsClusterIP(n)) {
+    if ((n.clusterIP ?? '') === (o.clusterIP ?? '') && sameStrings(n.clusterIPs, o.clusterIPs)) {
+      delete n.clusterIP;
+      delete n.clusterIPs;
+    }
+    if (sameStrings(n.ipFamilies, o.ipFamilies)) delete n.ipFamilies;
+    if ((n.ipFamilyPolicy ?? '') === (o.ipFamilyPolicy ?? '')) delete n.ipFamilyPolicy;
+  }
+  if (needsNodePort(o) && !needsNodePort(n)) {
+    const oldPorts = nodePortSet(o);
+    if ([...nodePortSet(n)].every((p) => oldPorts.has(p))) for (const p of portList(n)) delete p.nodePort;
+  }
+  if (needsHealthCheck(o) && !needsHealthCheck(n) && (n.healthCheckNodePort ?? 0) === (o.healthCheckNodePort ?? 0)) delete n.healthCheckNodePort;
+  if (o.type === 'LoadBalancer' && n.type !== 'LoadBalancer') {
+    if (n.allocateLoadBalancerNodePorts !== undefined && n.allocateLoadBalancerNodePorts === o.allocateLoadBalancerNodePorts) delete n.allocateLoadBalancerNodePorts;
+    if ((n.loadBalancerClass ?? null) === (o.loadBalancerClass ?? null)) delete n.loadBalancerClass;
+  }
+  if (externallyAccessible(o) && !externallyAccessible(n) && n.externalTrafficPolicy === o.externalTrafficPolicy) delete n.externalTrafficPolicy;
+  if (n.type !== 'LoadBalancer' && isObject(next.status)) next.status.loadBalancer = {};
 }
 
 function validatePorts(spec: any): StatusCause[] {
@@ -83,10 +139,9 @@ function validatePorts(spec: any): StatusCause[] {
     if (sp?.appProtocol) for (const m of isQualifiedName(String(sp.appProtocol))) out.push(field.invalid(`${p}.appProtocol`, sp.appProtocol, m));
     const np = sp?.nodePort;
     if (np) {
+      // the range is the allocator's to check (--service-node-port-range)
       if (spec.type === 'ClusterIP') out.push(field.forbidden(`${p}.nodePort`, "may not be used when `type` is 'ClusterIP'"));
-      else if (!Number.isInteger(np) || np < NODE_PORT_RANGE.min || np > NODE_PORT_RANGE.max) {
-        out.push(field.invalid(`${p}.nodePort`, np, `provided port is not in the valid range. The range of valid ports is ${NODE_PORT_RANGE.min}-${NODE_PORT_RANGE.max}`));
-      }
+      else for (const m of isValidPortNum(np)) out.push(field.invalid(`${p}.nodePort`, np, m));
       const key = `${np}/${sp?.protocol ?? ''}`;
       if (nodePorts.has(key)) out.push(field.duplicate(`${p}.nodePort`, np));
       nodePorts.add(key);
@@ -170,14 +225,18 @@ export const service: ResourceDef = {
 
   prepareForCreate(obj) {
     defaultService(obj);
-    const spec = obj.spec;
-    if (spec.type !== 'ExternalName') {
-      if (spec.clusterIP && (!Array.isArray(spec.clusterIPs) || spec.clusterIPs.length === 0)) spec.clusterIPs = [spec.clusterIP];
-      if (!spec.clusterIP && Array.isArray(spec.clusterIPs) && spec.clusterIPs.length) spec.clusterIP = spec.clusterIPs[0];
-      if (!spec.ipFamilyPolicy) spec.ipFamilyPolicy = 'SingleStack';
-      if (!Array.isArray(spec.ipFamilies) || spec.ipFamilies.length === 0) spec.ipFamilies = ['IPv4'];
-    }
+    defaultIPFamilyFields(obj.spec);
     obj.status = { loadBalancer: {} };
+  },
+
+  async allocate(obj, old, ctx) {
+    defaultService(obj);
+    if (old) {
+      dropTypeDependentFields(obj, old);
+      preserveAllocatedValues(obj, old);
+      normalizeClusterIPs(obj, old);
+    }
+    await allocateService(obj, old, ctx);
   },
 
   validate(obj, old) {

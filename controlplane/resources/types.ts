@@ -11,6 +11,20 @@ export interface TableColumn {
   priority: 0 | 1;         // 1 = only with -o wide
 }
 
+/** Cluster-wide settings the allocation hooks read (skiff-server's --service-cidr, --service-node-port-range). */
+export interface ClusterNetwork {
+  serviceCidr: string;
+  nodePortRange: { min: number; max: number };
+}
+
+/** What an allocation hook gets besides the object: the kind's stored objects and the settings. */
+export interface AllocationContext {
+  /** every stored object of the kind, all namespaces (read under the kind's allocation lock) */
+  list(): Promise<KubeObject[]>;
+  network: ClusterNetwork;
+  dryRun: boolean;
+}
+
 export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'eviction' | 'portforward' | 'finalize' | 'ephemeralcontainers';
 
 export interface ResourceDef {
@@ -35,6 +49,14 @@ export interface ResourceDef {
   defaults?(obj: KubeObject): void;
   /** Reset fields the server owns on create (e.g. pod status.phase=Pending, namespace status Active). */
   prepareForCreate?(obj: KubeObject): void;
+  /**
+   * Assign values the server hands out from a shared pool (Service ClusterIPs and NodePorts,
+   * the service registry's BeginCreate/BeginUpdate). Runs after defaulting and before
+   * validation on create (`old` undefined) and on main-resource updates; may throw ApiError.
+   * Writes of a kind with this hook are serialised per store, from the listing through the
+   * store write, so what `ctx.list()` shows is exactly what is taken.
+   */
+  allocate?(obj: KubeObject, old: KubeObject | undefined, ctx: AllocationContext): Promise<void>;
   /** Validate a full object; on update `old` is the stored object (immutable fields). Field paths as apimachinery prints them. */
   validate(obj: KubeObject, old?: KubeObject): StatusCause[];
   /** Validate a status-only update (optional). */
