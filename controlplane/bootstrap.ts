@@ -1,5 +1,11 @@
-// Objects every cluster has from its first start, created through the normal API path.
+// Objects every cluster has from its first start, created through the normal API path:
+// the system namespaces, default/kubernetes (with its Endpoints) and kube-system/kube-dns.
+import { isIP } from 'node:net';
+import type { KubeObject } from '../proto/meta.js';
+import { deepEqual } from '../proto/canonical.js';
+import { nthAddress, parseCidr } from '../proto/cidr.js';
 import { findResource } from './resources/index.js';
+import type { ResourceDef } from './resources/types.js';
 import type { ApiStorage } from './api/storage.js';
 import { ApiError } from './api/errors.js';
 
@@ -14,5 +20,88 @@ export async function seedNamespaces(storage: ApiStorage): Promise<void> {
     } catch (e) {
       if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
     }
+  }
+}
+
+export interface ClusterServicesConfig {
+  serviceCidr: string;
+  /** ClusterIP of kube-system/kube-dns (--cluster-dns) */
+  clusterDns: string;
+  /** where pods reach the API server: the default/kubernetes Endpoints (kube-apiserver's endpoint reconciler) */
+  advertise: string;
+  port: number;
+}
+
+/** The first address of the service CIDR: default/kubernetes' ClusterIP (10.43.0.1). */
+export function apiServerServiceIP(serviceCidr: string): string {
+  const c = parseCidr(serviceCidr);
+  if (!c) throw new Error(`invalid service CIDR ${serviceCidr}`);
+  return nthAddress(c, 1);
+}
+
+async function ensureCreated(storage: ApiStorage, def: ResourceDef, namespace: string, obj: KubeObject): Promise<KubeObject> {
+  const existing = await storage.tryGet(def, namespace, obj.metadata.name!);
+  if (existing) return existing;
+  try {
+    return await storage.create(def, namespace, obj, { fieldValidation: 'Strict', fieldManager: 'skiff-server' });
+  } catch (e) {
+    if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+    return storage.get(def, namespace, obj.metadata.name!);
+  }
+}
+
+/**
+ * The Services every cluster has: default/kubernetes (443 -> the API server, ClusterIP the
+ * first service address) with its Endpoints and EndpointSlice kept pointing at this server,
+ * and kube-system/kube-dns at --cluster-dns (no selector: each agent answers cluster DNS
+ * itself). Safe to run on every start.
+ */
+export async function seedClusterServices(storage: ApiStorage, cfg: ClusterServicesConfig): Promise<void> {
+  const svcDef = findResource('', 'v1', 'services')!;
+  const epDef = findResource('', 'v1', 'endpoints')!;
+  const sliceDef = findResource('discovery.k8s.io', 'v1', 'endpointslices')!;
+  const api = await ensureCreated(storage, svcDef, 'default', {
+    apiVersion: 'v1', kind: 'Service',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
+    spec: {
+      type: 'ClusterIP', clusterIP: apiServerServiceIP(cfg.serviceCidr), sessionAffinity: 'None',
+      ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: cfg.port }],
+    },
+  });
+  if (api.spec?.ports?.[0]?.targetPort !== cfg.port) {
+    await storage.guaranteedUpdate(svcDef, 'default', 'kubernetes', {}, (cur) => {
+      cur.spec.ports = [{ name: 'https', port: 443, protocol: 'TCP', targetPort: cfg.port }];
+      return cur;
+    });
+  }
+  await ensureCreated(storage, svcDef, 'kube-system', {
+    apiVersion: 'v1', kind: 'Service',
+    metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' } },
+    spec: {
+      type: 'ClusterIP', clusterIP: cfg.clusterDns,
+      ports: [
+        { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
+        { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },
+      ],
+    },
+  });
+  if (isIP(cfg.advertise) !== 4) return;
+  // the endpoint reconciler: write only when the address or port moved
+  const subsets = [{ addresses: [{ ip: cfg.advertise }], ports: [{ name: 'https', port: cfg.port, protocol: 'TCP' }] }];
+  const ep = await ensureCreated(storage, epDef, 'default', {
+    apiVersion: 'v1', kind: 'Endpoints',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+    subsets,
+  });
+  if (!deepEqual(ep.subsets, subsets)) await storage.guaranteedUpdate(epDef, 'default', 'kubernetes', {}, (cur) => ({ ...cur, subsets }));
+  const endpoints = [{ addresses: [cfg.advertise], conditions: { ready: true } }];
+  const ports = [{ name: 'https', port: cfg.port, protocol: 'TCP' }];
+  const slice = await ensureCreated(storage, sliceDef, 'default', {
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+    addressType: 'IPv4', endpoints, ports,
+  });
+  if (!deepEqual(slice.endpoints, endpoints) || !deepEqual(slice.ports, ports)) {
+    await storage.guaranteedUpdate(sliceDef, 'default', 'kubernetes', {}, (cur) => ({ ...cur, endpoints, ports }));
   }
 }

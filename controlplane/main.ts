@@ -11,7 +11,7 @@ import { ensurePki, desiredSans, writeKubeconfig } from './security/pki.js';
 import { ApiStorage } from './api/storage.js';
 import { TokenAuthenticator } from './api/auth.js';
 import { buildApiServer } from './api/server.js';
-import { seedNamespaces } from './bootstrap.js';
+import { seedClusterServices, seedNamespaces } from './bootstrap.js';
 import { AgentGateway } from './agents/gateway.js';
 import { NetworkPublisher } from './agents/network-publisher.js';
 import { PodCidrAllocator } from './agents/pod-cidr-allocator.js';
@@ -81,6 +81,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
+  await seedClusterServices(storage, { ...cfg, advertise, port });
   const url = `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
   const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
