@@ -57,7 +57,7 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     .option('--heartbeat-interval <duration>', 'heartbeat (and lease renewal) interval', '5s')
     .option('--system-reserved <cpu=...,memory=...>', 'resources kept out of allocatable', kvList, {})
     .option('--max-pods <n>', 'pods capacity', '110')
-    .option('--network <name>', 'Docker network for pod sandboxes', 'bridge')
+    .option('--network <name>', 'pod network: "skiff" = this node\'s pod subnet bridge with host-gw routes, service proxy and cluster DNS; any other Docker network name = attach sandboxes there and manage nothing', 'skiff')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--metrics-bind-address <host:port>', 'serve Prometheus metrics here (empty to disable)', '127.0.0.1:10249')
     .exitOverride();

@@ -16,6 +16,7 @@ import { BackOff } from './pods/backoff.js';
 import { StatsSampler, startStatsReporter } from './node/stats-sampler.js';
 import { AgentMetrics } from './metrics.js';
 import type { Runtime } from './runtime/types.js';
+import { NetworkManager, POD_NETWORK } from './network/network-manager.js';
 import type { KubeObject } from '../proto/meta.js';
 
 const FALLBACK_PAUSE_IMAGE = 'skiff.local/pause:3.10';
@@ -62,11 +63,15 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
   }, 5000);
   health.unref();
 
-  // 4. pods, connection, streams
+  // 4. the pod network (bridge, routes, service proxy, DNS) when skiff manages it
+  const network = cfg.network === POD_NETWORK ? new NetworkManager({ runtime, node: cfg.nodeName, log: log.child({ component: 'network' }) }) : undefined;
+
+  // 5. pods, connection, streams
   let conn: ServerConnection;
   const ref = (p: KubeObject) => ({ namespace: p.metadata.namespace!, name: p.metadata.name!, uid: p.metadata.uid! });
   const pods = new PodManager(runtime, {
     runtime, node: cfg.nodeName, hostIP: () => hostIP, dataDir: cfg.dataDir, pauseImage, network: cfg.network,
+    ...(network ? { dns: (pod: KubeObject) => network.podDns(pod), networkNotReady: () => network.notReady() } : {}),
     backoff: new BackOff(), log, metrics,
     report: (pod, status) => { conn.send({ type: 'podStatus', pod: ref(pod), status }); },
     event: (pod, type, reason, message, fieldPath) => {
@@ -90,6 +95,7 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
         case 'podUpsert': pods.upsert(m.pod as KubeObject); break;
         case 'podDelete': pods.deleteByRef(m.pod); break;
         case 'streamOpen': case 'streamInput': case 'streamClose': streams.handle(m); break;
+        case 'network': network?.apply(m); break;
       }
     },
   });
@@ -106,6 +112,7 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
       clearInterval(health);
       clearInterval(gauges);
       stats.stop();
+      network?.stop();
       conn.stop();
       pods.stop();
     },

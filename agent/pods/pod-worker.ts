@@ -18,6 +18,7 @@ import type { AgentMetrics } from '../metrics.js';
 import type { ProbeManager } from '../probes/probe-manager.js';
 import { runLifecycleHandler } from '../probes/handlers.js';
 import type { ProbedContainer } from '../probes/types.js';
+import { resolvConf, type PodDns } from '../network/pod-dns.js';
 
 /** kubelet's minimumGracePeriodInSeconds, applied after a preStop hook used up the grace period */
 const MIN_GRACE_AFTER_PRESTOP_SECONDS = 2;
@@ -29,7 +30,10 @@ export interface WorkerDeps {
   dataDir: string;
   pauseImage: string;
   network?: string;
-  dns?: { servers?: string[]; searches?: string[]; options?: string[] };
+  /** the pod's resolver settings (cluster DNS), undefined for the runtime's default */
+  dns?: (pod: KubeObject) => PodDns | undefined;
+  /** why pod networking is not ready yet (no pod subnet, bridge not created), undefined once it is */
+  networkNotReady?: () => string | undefined;
   backoff: BackOff;
   log: Logger;
   report(pod: KubeObject, status: Record<string, unknown>): void;
@@ -148,9 +152,20 @@ export class PodWorker {
     let sandboxId = actions.sandboxId;
     if (actions.createSandbox && actions.start.length + actions.kill.length > 0) {
       for (const s of observed.filter((c) => c.type === 'sandbox')) await this.d.runtime.removeContainer(s.id).catch(() => undefined);
-      try {
+      const notReady = pod.spec.hostNetwork ? undefined : this.d.networkNotReady?.();
+      if (notReady) {
+        // kubelet: pods other than host-network ones wait for the network plugin
+        this.d.event(pod, 'Warning', 'NetworkNotReady', `network is not ready: ${notReady}`);
+        for (const c of pod.spec.containers) this.waiting[c.name] = { reason: 'ContainerCreating' };
+        this.scheduleRetry(1000);
+        sandboxId = undefined;
+      } else try {
         await this.d.runtime.ensureImage(this.d.pauseImage, 'IfNotPresent');
-        const sb = await this.d.runtime.createSandbox(pod as never, { node: this.d.node, attempt: actions.sandboxAttempt, pauseImage: this.d.pauseImage, network: this.d.network, dns: this.d.dns });
+        const dns = this.d.dns?.(pod);
+        const sb = await this.d.runtime.createSandbox(pod as never, {
+          node: this.d.node, attempt: actions.sandboxAttempt, pauseImage: this.d.pauseImage, network: this.d.network,
+          ...(dns ? { dns: { servers: dns.servers, searches: dns.searches, options: dns.options }, resolvConf: resolvConf(dns) } : {}),
+        });
         sandboxId = sb.id;
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);

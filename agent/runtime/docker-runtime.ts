@@ -3,6 +3,7 @@
 // Every Docker failure is rethrown as a RuntimeError; no Docker stream can crash the agent.
 
 import Docker from 'dockerode';
+import { writeFile } from 'node:fs/promises';
 import { PassThrough, Readable } from 'node:stream';
 import { getPodQOS, containerOOMScoreAdjust, POD_INFRA_OOM_ADJ, type QOSClass } from '../cgroups/qos.js';
 import { podCgroupParent, type CgroupDriver } from '../cgroups/cgroup-parents.js';
@@ -51,6 +52,7 @@ import {
   type RuntimeInfo,
   type Sandbox,
   type SandboxOptions,
+  type PodNetworkSpec,
 } from './types.js';
 
 export const DEFAULT_PAUSE_IMAGE = 'skiff.local/pause:3.10';
@@ -400,6 +402,32 @@ export class DockerRuntime implements Runtime {
 
   // ----- sandboxes --------------------------------------------------------------------
 
+  async ensurePodNetwork(spec: PodNetworkSpec): Promise<void> {
+    const nets = await call('list networks', () => this.docker.listNetworks({ filters: { name: [spec.name] } }));
+    const existing = nets.find((n) => n.Name === spec.name);
+    if (existing) {
+      const cfg = existing.IPAM?.Config?.[0];
+      if (cfg?.Subnet === spec.subnet && existing.Driver === 'bridge') return;
+      const full = await call(`inspect network ${spec.name}`, () => this.docker.getNetwork(existing.Id).inspect());
+      if (Object.keys(full.Containers ?? {}).length) {
+        throw new RuntimeError('Conflict', `Docker network ${spec.name} is on ${cfg?.Subnet ?? '?'} with containers attached; this node's pod subnet is now ${spec.subnet}`);
+      }
+      await call(`remove network ${spec.name}`, () => this.docker.getNetwork(existing.Id).remove());
+    }
+    await call(`create network ${spec.name}`, () => this.docker.createNetwork({
+      Name: spec.name,
+      Driver: 'bridge',
+      CheckDuplicate: true,
+      IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet, Gateway: spec.gateway }] },
+      Options: {
+        'com.docker.network.bridge.name': spec.bridge,
+        // pod traffic is masqueraded by the agent only when it leaves the cluster network
+        'com.docker.network.bridge.enable_ip_masquerade': 'false',
+      },
+      Labels: { [LABEL_NODE]: spec.node },
+    }));
+  }
+
   async createSandbox(pod: PodLike, opts: SandboxOptions): Promise<Sandbox> {
     const { name, namespace, uid } = podIdentity(pod);
     const spec = pod.spec ?? {};
@@ -465,6 +493,10 @@ export class DockerRuntime implements Runtime {
     try {
       await call(`start sandbox ${dockerName}`, () => this.docker.getContainer(id).start());
       const info = await call(`inspect sandbox ${dockerName}`, () => this.docker.getContainer(id).inspect());
+      // dockershim's rewriteResolvFile: Docker's embedded resolver (127.0.0.11 on user networks)
+      // would hide the search path; the file is only reachable when the engine is local, and
+      // Docker's Dns/DnsSearch/DnsOptions above remain the fallback
+      if (opts.resolvConf && !hostNetwork && info.ResolvConfPath) await writeFile(info.ResolvConfPath, opts.resolvConf).catch(() => undefined);
       return { id, name: dockerName, ip: hostNetwork ? undefined : sandboxIp(info, network) };
     } catch (e) {
       await this.removeContainer(id).catch(() => undefined);

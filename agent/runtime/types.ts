@@ -144,6 +144,15 @@ export interface RuntimeContainer {
   labels: Record<string, string>;
 }
 
+export interface PodNetworkSpec {
+  name: string;
+  subnet: string;
+  gateway: string;
+  /** Linux bridge device name */
+  bridge: string;
+  node: string;
+}
+
 export interface SandboxOptions {
   /** Node that owns it (label io.skiff.node). */
   node: string;
@@ -154,6 +163,8 @@ export interface SandboxOptions {
   /** Docker network to join (default "bridge"); ignored with hostNetwork. */
   network?: string;
   dns?: { servers?: string[]; searches?: string[]; options?: string[] };
+  /** Exact /etc/resolv.conf for the pod, written over the runtime's own after the sandbox starts (as dockershim did). */
+  resolvConf?: string;
   /** Extra /etc/hosts lines "ip name...". */
   extraHosts?: string[];
   /** Override the QoS-derived cgroup parent. */
@@ -252,6 +263,13 @@ export interface Runtime {
 
   /** Create and start the pod's sandbox (network namespace holder, pod cgroup parent, host ports). */
   createSandbox(pod: PodLike, opts: SandboxOptions): Promise<Sandbox>;
+
+  /**
+   * The node's pod network: a bridge network on the node's pod subnet, gateway at its first
+   * address, no runtime masquerade (the agent's own rules decide). Kept when it already
+   * matches; recreated on a new subnet when no container is attached; an error otherwise.
+   */
+  ensurePodNetwork(spec: PodNetworkSpec): Promise<void>;
 
   /** Create (not start) a container in the sandbox. env is already resolved. Returns its id. */
   createContainer(

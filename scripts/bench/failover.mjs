@@ -24,7 +24,7 @@ for (let run = 0; run < runs; run++) {
   for (let i = 0; i < 300 && !existsSync(join(dir, 'server/admin.kubeconfig')); i++) await new Promise((r) => setTimeout(r, 100));
   const k = (...a) => spawnSync(kubectl, ['--kubeconfig', join(dir, 'server/admin.kubeconfig'), '--cache-dir', join(dir, 'cache'), ...a], { encoding: 'utf8', input: a.includes('-') ? globalThis.input : undefined });
   const nodes = ['fo-a', 'fo-b'].map((n) => `${n}-${Math.random().toString(36).slice(2, 6)}`);
-  const agents = nodes.map((n) => spawn(process.execPath, ['--max-semi-space-size=2', join(root, 'dist/agent/main.js'), '--server', `https://127.0.0.1:${port}`, '--token-file', join(dir, 'server/token'), '--node-name', n, '--data-dir', join(dir, n), '--pause-image', 'skiff.local/pause:3.10', '--log-level', 'warn'], { stdio: 'inherit' }));
+  const agents = nodes.map((n) => spawn(process.execPath, ['--max-semi-space-size=2', join(root, 'dist/agent/main.js'), '--server', `https://127.0.0.1:${port}`, '--token-file', join(dir, 'server/token'), '--node-name', n, '--data-dir', join(dir, n), '--pause-image', 'skiff.local/pause:3.10', '--network', 'bridge', '--log-level', 'warn'], { stdio: 'inherit' }));
   procs.push(...agents);
   const waitFor = async (fn, ms) => { const end = Date.now() + ms; for (;;) { if (fn()) return true; if (Date.now() > end) return false; await new Promise((r) => setTimeout(r, 250)); } };
   await waitFor(() => nodes.every((n) => / Ready /.test(k('get', 'node', n).stdout)), 30_000);

@@ -190,7 +190,10 @@ export function startAgent(s: ServerProc, opts: { node?: string; args?: string[]
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-agent-'));
   let out = '';
   const launch = () => {
-    const p = spawn(process.execPath, ['--max-semi-space-size=2', AGENT_BIN, '--server', s.url, '--token', opts.token ?? readFileSync(join(s.dataDir, 'token'), 'utf8').trim(), '--node-name', node, '--data-dir', dataDir, '--pause-image', PAUSE, '--heartbeat-interval', '1s', '--log-level', 'info', ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, ['--max-semi-space-size=2', AGENT_BIN, '--server', s.url, '--token', opts.token ?? readFileSync(join(s.dataDir, 'token'), 'utf8').trim(), '--node-name', node, '--data-dir', dataDir, '--pause-image', PAUSE, '--heartbeat-interval', '1s', '--log-level', 'info',
+      // agents sharing this machine's network namespace and Docker cannot each own the pod
+      // network (routes, iptables): they use Docker's bridge unless a test asks otherwise
+      ...(opts.args?.includes('--network') ? [] : ['--network', 'bridge']), ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
     p.stdout!.on('data', (d) => { out += d; });
     p.stderr!.on('data', (d) => { out += d; });
     return p;
