@@ -13,6 +13,12 @@ ensure_build "$ROOT"
 bash "$ROOT/scripts/build-test-images.sh"
 command -v kubectl >/dev/null 2>&1 || die "kubectl (v1.32) is required for the API tests: install it (e.g. the kubernetes-client package) and re-run"
 
+# the Vagrantfile (multi-node VMs) must validate; no VMs run here, so without a provider
+# (--ignore-provider). Debian 12 ships vagrant 2.3.4 in main: not installable is a failure.
+apt_install vagrant
+log "vagrant validate"
+(cd "$ROOT" && HOME=${HOME:-/root} VAGRANT_CHECKPOINT_DISABLE=1 vagrant validate --ignore-provider) || die "vagrant validate failed on $ROOT/Vagrantfile"
+
 export SKIFF_REQUIRE_DOCKER=1 SKIFF_REQUIRE_KUBECTL=1
 cd "$ROOT"
 report=$(mktemp)
