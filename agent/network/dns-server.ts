@@ -21,7 +21,7 @@ export interface DnsServerOptions {
   port: number;
   records: () => DnsRecords | undefined;
   log: Logger;
-  /** upstream resolvers; default: the nameservers of /etc/resolv.conf */
+  /** upstream resolvers (IPv4, optionally ip:port); default: the nameservers of /etc/resolv.conf */
   upstreams?: string[];
 }
 
@@ -160,7 +160,7 @@ export class DnsServer {
 
   private upstreams(): string[] {
     const list = this.o.upstreams ?? hostResolvers().nameservers;
-    return list.filter((s) => s !== this.o.host && /^\d+\.\d+\.\d+\.\d+$/.test(s)).slice(0, 3);
+    return list.filter((s) => s !== this.o.host && /^\d+\.\d+\.\d+\.\d+(:\d+)?$/.test(s)).slice(0, 3);
   }
 
   private async forward(msg: Buffer, q: dnsPacket.Packet, reply: (rcode: number) => Buffer): Promise<Buffer> {
@@ -195,7 +195,8 @@ export class DnsServer {
     return new Promise((resolve) => {
       const timer = setTimeout(() => { this.pending.delete(id); resolve(undefined); }, FORWARD_TIMEOUT_MS);
       this.pending.set(id, { resolve, timer });
-      up.send(copy, 53, server, (err) => { if (err) { this.pending.delete(id); clearTimeout(timer); resolve(undefined); } });
+      const [host, port] = server.split(':');
+      up.send(copy, Number(port ?? 53), host!, (err) => { if (err) { this.pending.delete(id); clearTimeout(timer); resolve(undefined); } });
     });
   }
 }
