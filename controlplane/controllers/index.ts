@@ -15,6 +15,9 @@ import * as cronJob from './cron-job-controller.js';
 import * as nodeLifecycle from './node-lifecycle-controller.js';
 import * as disruption from './disruption-controller.js';
 import * as eventTtl from './event-ttl-controller.js';
+import * as endpoints from './endpoints-controller.js';
+import * as endpointSlice from './endpoint-slice-controller.js';
+import * as serviceLB from './service-lb-controller.js';
 
 export interface ControllerOptions {
   nodeGracePeriodMs: number;
@@ -28,6 +31,7 @@ export async function startControllers(storage: ApiStorage, log: Logger, opts: C
   const controllers = [replicaSet, deployment, garbageCollector, namespace, daemonSet, statefulSet, job, cronJob].map((m) => m.create(ctx));
   controllers.push(nodeLifecycle.create(ctx, { gracePeriodMs: opts.nodeGracePeriodMs, monitorPeriodMs: opts.nodeMonitorPeriodMs }));
   controllers.push(disruption.create(ctx), eventTtl.create(ctx, { ttlMs: opts.eventTtlMs ?? eventTtl.DEFAULT_EVENT_TTL_MS }));
+  controllers.push(endpoints.create(ctx), endpointSlice.create(ctx), serviceLB.create(ctx));
   for (const c of controllers) await c.start();
   await ctx.informers.startAll();
   return {
