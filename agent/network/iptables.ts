@@ -27,6 +27,17 @@ export async function restore(exec: Exec, input: string): Promise<void> {
   await exec('iptables-restore', [...WAIT, '--noflush'], input);
 }
 
+/** delete (already flushed) chains one by one; one still referenced by someone else's rule stays */
+export async function deleteChains(exec: Exec, chains: { nat: string[]; filter: string[] }): Promise<string[]> {
+  const kept: string[] = [];
+  for (const table of ['nat', 'filter'] as const) {
+    for (const c of chains[table]) {
+      try { await exec('iptables', [...WAIT, '-t', table, '-X', c]); } catch { kept.push(`${table}/${c}`); }
+    }
+  }
+  return kept;
+}
+
 /** jump rules from the built-in chains into ours, inserted first (Docker inserts its own at the top too) */
 export async function ensureHooks(exec: Exec): Promise<void> {
   for (const h of HOOKS) {

@@ -11,9 +11,9 @@ import { nthAddress, parseCidr } from '../../proto/cidr.js';
 import type { Runtime } from '../runtime/types.js';
 import { DnsRecords } from './dns-records.js';
 import { DnsServer, hostResolvers } from './dns-server.js';
-import { ensureHooks, listChains, realExec, restore, syncRoutes, type Exec, type Route } from './iptables.js';
+import { deleteChains, ensureHooks, listChains, realExec, restore, syncRoutes, type Exec, type Route } from './iptables.js';
 import { podDns, type PodDns } from './pod-dns.js';
-import { buildProxyRules, restoreInput } from './proxy-rules.js';
+import { buildProxyRules, restoreInput, staleChains } from './proxy-rules.js';
 import { writeFile } from 'node:fs/promises';
 
 export const POD_NETWORK = 'skiff';
@@ -155,6 +155,8 @@ export class NetworkManager {
     if (text !== this.lastRules) {
       const existing = { nat: await listChains(this.exec, 'nat'), filter: await listChains(this.exec, 'filter') };
       await restore(this.exec, restoreInput(rules, existing));
+      const kept = await deleteChains(this.exec, staleChains(rules, existing));
+      if (kept.length) this.o.log.warn({ chains: kept }, 'stale chains still referenced elsewhere: left empty');
       this.lastRules = text;
     }
     await ensureHooks(this.exec);

@@ -190,17 +190,23 @@ export function buildProxyRules(input: ProxyInput): ProxyRules {
   return { tables: { nat, filter: filterOut }, chains: { nat: natChains, filter: filterChains } };
 }
 
-/** Full iptables-restore --noflush input: our chains, then deletion of stale chains of ours. */
+/**
+ * iptables-restore --noflush input: our chains (declaring a chain flushes it), including
+ * stale chains of ours, which are left empty; `staleChains` lists them for deleteChains.
+ */
 export function restoreInput(rules: ProxyRules, existing: { nat: string[]; filter: string[] }): string {
   const out: string[] = [];
   for (const table of ['nat', 'filter'] as const) {
-    const stale = existing[table].filter((c) => c.startsWith(CHAIN_PREFIX) && !rules.chains[table].has(c));
     out.push(`*${table}`);
     out.push(...rules.tables[table].filter((l) => l.startsWith(':')));
-    for (const c of stale) out.push(`:${c} - [0:0]`);
+    for (const c of staleChains(rules, existing)[table]) out.push(`:${c} - [0:0]`);
     out.push(...rules.tables[table].filter((l) => !l.startsWith(':')));
-    for (const c of stale) out.push(`-X ${c}`);
     out.push('COMMIT');
   }
   return `${out.join('\n')}\n`;
+}
+
+export function staleChains(rules: ProxyRules, existing: { nat: string[]; filter: string[] }): { nat: string[]; filter: string[] } {
+  const pick = (t: 'nat' | 'filter') => existing[t].filter((c) => c.startsWith(CHAIN_PREFIX) && !rules.chains[t].has(c));
+  return { nat: pick('nat'), filter: pick('filter') };
 }

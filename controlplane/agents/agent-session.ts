@@ -121,8 +121,8 @@ export class AgentSession {
     await this.renewLease();
     this.hooks.onRegistered(this);
     this.send({ type: 'registered', node: report.name, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds });
-    this.hooks.onReady?.(this);
     await this.startPodSync();
+    this.hooks.onReady?.(this);
     this.log.info({ node: this.node, address: this.remoteAddress }, 'agent registered');
   }
 

@@ -255,7 +255,8 @@ spec:
       const ws = new WebSocket(`wss://127.0.0.1:${s.port}/agent/v1/connect`, { headers: { Authorization: `Bearer ${token}` }, ca: s.caPem, servername: 'localhost' });
       const queue: any[] = [];
       const waiters: ((m: any) => void)[] = [];
-      ws.on('message', (d) => { const m = JSON.parse(String(d)); const w = waiters.shift(); if (w) w(m); else queue.push(m); });
+      // the network state arrives after registration and on every cluster change: not what these checks are about
+      ws.on('message', (d) => { const m = JSON.parse(String(d)); if (m.type === 'network') return; const w = waiters.shift(); if (w) w(m); else queue.push(m); });
       const next = () => new Promise<any>((r) => { const m = queue.shift(); if (m) r(m); else waiters.push(r); });
       ws.on('open', () => resolve({ ws, next }));
       ws.on('unexpected-response', (_req, res) => resolve({ ws, next, status: res.statusCode }));

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { NetService, NetworkState } from '../../proto/agent-protocol.js';
 import { NetworkState as NetworkStateSchema } from '../../proto/agent-protocol.js';
-import { buildProxyRules, restoreInput } from '../../agent/network/proxy-rules.js';
+import { buildProxyRules, restoreInput, staleChains } from '../../agent/network/proxy-rules.js';
 import { DnsRecords } from '../../agent/network/dns-records.js';
 import { podDns, resolvConf } from '../../agent/network/pod-dns.js';
 
@@ -68,10 +68,12 @@ describe('buildProxyRules', () => {
     const named: NetService = { ...web, endpoints: [ep('10.42.0.5', 'n1', true, { ports: [{ name: 'http', port: 9090, protocol: 'TCP' }] })] };
     const r = buildProxyRules({ state: state([named]), node: 'n1' });
     expect(r.tables.nat.join('\n')).toContain('--to-destination 10.42.0.5:9090');
-    const text = restoreInput(r, { nat: ['SKIFF-SVC-OLDOLDOLDOLDOLD1', 'DOCKER', 'KUBE-X'], filter: [] });
-    expect(text).toContain('-X SKIFF-SVC-OLDOLDOLDOLDOLD1');
-    expect(text).not.toContain('-X DOCKER');
-    expect(text).not.toContain('-X KUBE-X');
+    const existing = { nat: ['SKIFF-SVC-OLDOLDOLDOLDOLD1', 'DOCKER', 'KUBE-X'], filter: [] };
+    const text = restoreInput(r, existing);
+    expect(text).toContain(':SKIFF-SVC-OLDOLDOLDOLDOLD1 - [0:0]'); // flushed, then deleted one by one
+    expect(staleChains(r, existing)).toEqual({ nat: ['SKIFF-SVC-OLDOLDOLDOLDOLD1'], filter: [] });
+    expect(text).not.toContain('DOCKER');
+    expect(text).not.toContain('KUBE-X');
     expect(text.match(/^COMMIT$/gm)).toHaveLength(2);
   });
 
