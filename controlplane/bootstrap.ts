@@ -76,7 +76,7 @@ export async function seedClusterServices(storage: ApiStorage, cfg: ClusterServi
   }
   await ensureCreated(storage, svcDef, 'kube-system', {
     apiVersion: 'v1', kind: 'Service',
-    metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true', 'kubernetes.io/name': 'CoreDNS' } },
+    metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true' } },
     spec: {
       type: 'ClusterIP', clusterIP: cfg.clusterDns,
       ports: [
