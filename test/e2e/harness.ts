@@ -57,12 +57,13 @@ export interface ServerProc {
   cleanup(): Promise<void>;
 }
 
-export async function startServer(extraArgs: string[] = [], dataDir?: string): Promise<ServerProc> {
+/** listenHost: where the API listens (default 127.0.0.1; the URL and kubeconfig use 127.0.0.1 either way) */
+export async function startServer(extraArgs: string[] = [], dataDir?: string, opts: { listenHost?: string } = {}): Promise<ServerProc> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-e2e-'));
   const port = await freePort();
   let out = '';
   const launch = () => {
-    const p = spawn(process.execPath, [SERVER_BIN, '--data-dir', dir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [SERVER_BIN, '--data-dir', dir, '--listen', `${opts.listenHost ?? '127.0.0.1'}:${port}`, '--log-level', 'warn', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     p.stdout!.on('data', (d) => { out += d; });
     p.stderr!.on('data', (d) => { out += d; });
     return p;

@@ -6,7 +6,6 @@
 // In CI (SKIFF_REQUIRE_DOCKER=1 or CI) missing prerequisites fail; by hand they skip loudly.
 import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENT_BIN, PAUSE, ROOT, startServer, type AgentProc, type ServerProc } from './harness.js';
@@ -150,31 +149,15 @@ export interface HostServer extends ServerProc {
 }
 
 /**
- * harness.startServer (listening on 127.0.0.1, so it never clashes with other files'
- * servers) plus a TCP relay on 10.99.0.1:PORT for the hosts; the serving certificate
- * gets 10.99.0.1 as a SAN. Call after hostsUp (the bridge address must exist).
+ * harness.startServer listening on every address (kubectl still uses 127.0.0.1) so agents
+ * in the hosts reach it on the bridge address; the serving certificate gets 10.99.0.1 as
+ * a SAN. No relay in the test process: a spawnSync kubectl there would freeze every
+ * agent's connection. Call after hostsUp (the bridge address must exist).
  */
 export async function startHostServer(extraArgs: string[] = []): Promise<HostServer> {
-  const s = await startServer(['--tls-san', BRIDGE_IP, ...extraArgs]);
-  const sockets = new Set<Socket>();
-  const relay: Server = createServer((c) => {
-    const up = connect(s.port, '127.0.0.1');
-    sockets.add(c); sockets.add(up);
-    const drop = () => { c.destroy(); up.destroy(); sockets.delete(c); sockets.delete(up); };
-    c.on('error', drop); up.on('error', drop); c.on('close', drop); up.on('close', drop);
-    c.pipe(up); up.pipe(c);
-  });
-  await new Promise<void>((res, rej) => { relay.once('error', rej); relay.listen(0, BRIDGE_IP, () => res()); });
-  const a = relay.address();
-  const port = typeof a === 'object' && a ? a.port : 0;
+  const s = await startServer(['--tls-san', BRIDGE_IP, ...extraArgs], undefined, { listenHost: '0.0.0.0' });
   const hs = s as HostServer;
-  hs.hostsUrl = `https://${BRIDGE_IP}:${port}`;
-  const cleanup = s.cleanup.bind(s);
-  hs.cleanup = async () => {
-    for (const c of sockets) c.destroy();
-    await new Promise<void>((r) => relay.close(() => r()));
-    await cleanup();
-  };
+  hs.hostsUrl = `https://${BRIDGE_IP}:${s.port}`;
   return hs;
 }
 
@@ -198,7 +181,7 @@ export function startHostAgent(server: Pick<ServerProc, 'dataDir'> & { hostsUrl?
     const p = spawn('nsenter', [`--net=/run/netns/${host.netns}`, process.execPath, '--max-semi-space-size=2', AGENT_BIN,
       '--server', url, '--token', token, '--node-name', host.name, '--node-ip', host.ip,
       '--docker-host', host.dockerSocket, '--data-dir', dataDir, '--pause-image', PAUSE,
-      '--heartbeat-interval', '1s', '--log-level', 'info', '--network', 'bridge', ...extraArgs],
+      '--heartbeat-interval', '1s', '--log-level', 'info', ...(extraArgs.includes('--network') ? [] : ['--network', 'bridge']), ...extraArgs],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DOCKER_HOST: host.dockerSocket } });
     p.stdout!.on('data', (d) => { out += d; });
     p.stderr!.on('data', (d) => { out += d; });
