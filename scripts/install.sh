@@ -25,7 +25,7 @@
 #
 # uninstall stops and removes both daemons, units and configuration and the installed copy;
 # where the agent ran (its Docker engine and network namespace, from skiff-agent.env) the
-# pods' containers, the Docker network "skiff", the iptables chains SKIFF-* and KUBE-* and
+# pods' containers, the Docker network "skiff", the agent's iptables chains (SKIFF-*) and
 # the routes in the cluster CIDR (SKIFF_CLUSTER_CIDR, 10.42.0.0/16) that are not directly
 # connected; pods keep running until then (KillMode=process). --purge also removes the state
 # (/var/lib/skiff: cluster store, certificates, tokens, emptyDir volumes) and logs.
@@ -284,13 +284,13 @@ MSG
 
 # ---------- uninstall ----------
 
-# remove our iptables chains (SKIFF-*, KUBE-*; never scripts/hosts.sh's SKIFF-HOSTS*) in
+# remove our iptables chains (SKIFF-*; never scripts/hosts.sh's SKIFF-HOSTS*, never anyone's KUBE-*) in
 # the current namespace of "$@" (a prefix such as nsenter --net=...)
 remove_chains() {
   local table saved ours script
   for table in filter nat mangle; do
     saved=$("$@" iptables-save -t "$table" 2>/dev/null) || continue
-    ours=$(printf '%s\n' "$saved" | sed -n 's/^:\(\(SKIFF\|KUBE\)-[A-Za-z0-9_-]*\) .*/\1/p' | grep -v '^SKIFF-HOSTS' || true)
+    ours=$(printf '%s\n' "$saved" | sed -n 's/^:\(SKIFF-[A-Za-z0-9_-]*\) .*/\1/p' | grep -v '^SKIFF-HOSTS' || true)
     [ -n "$ours" ] || continue
     local re; re=$(printf '%s\n' "$ours" | paste -sd'|')
     # unhook: every rule in a chain not ours that jumps (or goes) to one of ours
