@@ -187,6 +187,7 @@ apiVersion: v1
 kind: Pod
 metadata: { name: web-notready, labels: { app: web } }
 spec:
+  terminationGracePeriodSeconds: 1
   containers:
   - name: web
     image: ${BUSYBOX}
@@ -205,18 +206,23 @@ spec:
   }, 120_000);
 
   it('empties the endpoints when scaled to zero (connections refused at once), and fills them again', async () => {
+    const t0 = Date.now();
+    const lap = (what: string) => process.stdout.write(`scale: ${what} after ${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
     k(s, ['scale', 'deployment/web', '--replicas=0']);
     await waitFor(() => {
       const eps = k(s, ['get', 'endpoints', 'web', '-o', 'jsonpath={.subsets}']);
       const slices = k(s, ['get', 'endpointslices', '-l', 'kubernetes.io/service-name=web', '-o', 'jsonpath={.items[*].endpoints}']);
       if (eps.trim() || slices.replace(/[[\]\s]/g, '')) throw new Error(`endpoints ${eps} slices ${slices}`);
     }, 60_000, 'no endpoints');
+    lap('endpoints empty');
     await waitFor(async () => {
       const r = await inClient('timeout 5 wget -qO- http://web/ 2>&1; echo rc=$?');
       if (!/refused/i.test(r.stdout)) throw new Error(r.stdout);
     }, 15_000, 'refused');
+    lap('refused');
     k(s, ['scale', 'deployment/web', '--replicas=2']);
     k(s, ['rollout', 'status', 'deployment/web', '--timeout=90s']);
+    lap('rolled out again');
     await waitFor(async () => {
       const r = await inClient('timeout 5 wget -qO- http://web/');
       if (r.code !== 0) throw new Error(r.stderr);
