@@ -25,6 +25,8 @@ export interface ServerConfig {
   /** the cluster DNS Service's ClusterIP (kube-system/kube-dns) and the cluster domain */
   clusterDns: string;
   clusterDomain: string;
+  /** encrypt Secrets at rest (AES-GCM, keys in <data-dir>/encryption-config.json); default true */
+  secretsEncryption?: boolean;
 }
 
 function parseListen(v: string): { host: string; port: number } {
@@ -33,6 +35,12 @@ function parseListen(v: string): { host: string; port: number } {
   const port = Number(m[3]);
   if (port < 0 || port > 65535) throw new InvalidArgumentError(`port out of range: ${port}`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+function parseBool(v: string): boolean {
+  if (/^(true|1|yes)$/i.test(v)) return true;
+  if (/^(false|0|no)$/i.test(v)) return false;
+  throw new InvalidArgumentError(`want true or false, got ${v}`);
 }
 
 export function parseServerArgs(argv: string[]): ServerConfig {
@@ -55,9 +63,10 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--service-node-port-range <a-b>', 'port range NodePorts are allocated from', '30000-32767')
     .option('--cluster-dns <ip>', 'ClusterIP of the cluster DNS service (inside --service-cidr)', '10.43.0.10')
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
+    .option('--secrets-encryption [bool]', 'encrypt Secrets at rest with AES-GCM, keys in <data-dir>/encryption-config.json (made on first start; the first key encrypts, all decrypt; at startup Secrets not under the first key are re-encrypted). =false writes Secrets in plaintext and, at startup, decrypts the stored ones (the key file must still hold their keys)', parseBool, true)
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
@@ -83,6 +92,7 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     nodePortRange,
     clusterDns: o.clusterDns,
     clusterDomain: o.clusterDomain.replace(/\.$/, ''),
+    secretsEncryption: o.secretsEncryption,
     nodeGracePeriodMs: parseDuration(o.nodeGracePeriod),
     eventTtlMs: parseDuration(o.eventTtl),
     defaultUnreachableTolerationSeconds: tol,

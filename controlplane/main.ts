@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { parseServerArgs, type ServerConfig } from './config.js';
 import { SqliteStore } from './store/sqlite.js';
+import { openEncryptedStore } from './store/encrypting-store.js';
 import { startCompactor } from './store/compactor.js';
 import { ensurePki, desiredSans, writeKubeconfig } from './security/pki.js';
 import { ApiStorage } from './api/storage.js';
@@ -29,7 +30,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
 
   defaultTolerationSeconds.notReady = defaultTolerationSeconds.unreachable = cfg.defaultUnreachableTolerationSeconds;
-  const store = new SqliteStore(join(cfg.dataDir, 'state.db'));
+  const store = await openEncryptedStore(new SqliteStore(join(cfg.dataDir, 'state.db')), cfg.dataDir, { enabled: cfg.secretsEncryption, log });
   const storage = new ApiStorage(store, undefined, { network: { serviceCidr: cfg.serviceCidr, nodePortRange: cfg.nodePortRange } });
   await seedNamespaces(storage);
 
