@@ -13,7 +13,7 @@ import {
   CompactedError, KeyExistsError, KeyNotFoundError, StaleRevisionError, type KV, type Store, type StoreEvent,
 } from '../store/types.js';
 import {
-  ApiError, STALE_OBJECT, alreadyExists, badRequest, conflict, forbidden, gone, invalid, notFound, field,
+  ApiError, STALE_OBJECT, alreadyExists, badRequest, conflict, forbidden, gone, internal, invalid, notFound, field,
 } from './errors.js';
 import { apiVersionOf, keyFor, prefixFor } from './keys.js';
 import { checkBody, type FieldValidation } from './field-validation.js';
@@ -558,7 +558,12 @@ export class ApiStorage {
       }
     };
     try {
-      const w = await this.store.watch(prefix, from, handle);
+      // a value the store cannot turn back into an object (e.g. an undecryptable Secret)
+      // ends the watch with an ERROR event, as kube-apiserver's watch cache does
+      const w = await this.store.watch(prefix, from, handle, (err) => {
+        const e = err instanceof ApiError ? err : internal(err.message);
+        sink({ type: 'ERROR', object: e.toStatus() });
+      });
       return w;
     } catch (e) {
       if (e instanceof CompactedError) throw gone(`too old resource version: ${from} (${e.compacted})`);

@@ -57,7 +57,7 @@ export async function serveWatch(storage: ApiStorage, req: FastifyRequest, reply
       }
     }
     res.write(JSON.stringify({ type: ev.type, object }) + '\n');
-    if (res.writableLength > maxBuffered) finish();
+    if (ev.type === 'ERROR' || res.writableLength > maxBuffered) finish();
   };
 
   req.raw.on('close', finish);
