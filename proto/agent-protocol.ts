@@ -58,7 +58,22 @@ export const StatsMsg = z.object({
 });
 export type StatsMsg = z.infer<typeof StatsMsg>;
 
-export const AgentMessage = z.discriminatedUnion('type', [Register, Heartbeat, PodStatusMsg, PodTerminated, EventMsg, StreamData, StreamEnd, ErrorMsg, StatsMsg]);
+/**
+ * The agent reads a ConfigMap or Secret a pod bound to its node needs (env valueFrom,
+ * envFrom, configMap/secret/projected volumes, imagePullSecrets). The server answers with
+ * `object`; it refuses (403 Forbidden) any object no pod on the node references, as
+ * Kubernetes' node authorizer does.
+ */
+export const GetObject = z.object({
+  type: z.literal('getObject'),
+  id: z.string().min(1).max(64),
+  kind: z.enum(['ConfigMap', 'Secret']),
+  namespace: z.string().min(1).max(63),
+  name: z.string().min(1).max(253),
+});
+export type GetObject = z.infer<typeof GetObject>;
+
+export const AgentMessage = z.discriminatedUnion('type', [Register, Heartbeat, PodStatusMsg, PodTerminated, EventMsg, StreamData, StreamEnd, ErrorMsg, StatsMsg, GetObject]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
 // ---- server -> agent ----
@@ -150,7 +165,16 @@ export type NetService = z.infer<typeof NetService>;
 export type NetEndpoint = z.infer<typeof NetEndpoint>;
 export type NetNode = z.infer<typeof NetNode>;
 
-export const ServerMessage = z.discriminatedUnion('type', [Registered, PodSet, PodUpsert, PodDelete, StreamOpen, StreamInput, StreamClose, ErrorMsg, NetworkState]);
+/** the answer to a `getObject`: the object, or the API error (code 403 Forbidden, 404 NotFound, ...) */
+export const ObjectReply = z.object({
+  type: z.literal('object'),
+  id: z.string().min(1).max(64),
+  object: kubeObject.optional(),
+  error: z.object({ code: z.number().int(), reason: z.string().max(128), message: z.string().max(4096) }).optional(),
+});
+export type ObjectReply = z.infer<typeof ObjectReply>;
+
+export const ServerMessage = z.discriminatedUnion('type', [Registered, PodSet, PodUpsert, PodDelete, StreamOpen, StreamInput, StreamClose, ErrorMsg, NetworkState, ObjectReply]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type LogOptions = z.infer<typeof LogOptions>;
 export type ExecOptions = z.infer<typeof ExecOptions>;

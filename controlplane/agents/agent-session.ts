@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
 import type { KubeObject } from '../../proto/meta.js';
 import {
-  PROTOCOL_VERSION, parseAgentMessage, type AgentMessage, type NodeReport, type ServerMessage,
+  PROTOCOL_VERSION, parseAgentMessage, type AgentMessage, type GetObject, type NodeReport, type ServerMessage,
 } from '../../proto/agent-protocol.js';
 import { clone, deepEqual } from '../../proto/canonical.js';
 import { findResource } from '../resources/index.js';
@@ -44,6 +44,8 @@ export class AgentSession {
   private readonly podDef = def('', 'v1', 'pods');
   private readonly nodeDef = def('', 'v1', 'nodes');
   private readonly leaseDef = def('coordination.k8s.io', 'v1', 'leases');
+  private readonly configMapDef = def('', 'v1', 'configmaps');
+  private readonly secretDef = def('', 'v1', 'secrets');
   private queue: Promise<void> = Promise.resolve();
   private registerTimer: NodeJS.Timeout;
   badMessages = 0;
@@ -89,7 +91,16 @@ export class AgentSession {
 
   private async onMessage(data: unknown): Promise<void> {
     const r = parseAgentMessage(data);
-    if (!r.ok) return this.reject(r.error);
+    if (!r.ok) {
+      // a malformed getObject still gets its answer, so the agent's request fails at once
+      const id = getObjectId(data);
+      if (id !== undefined && this.node) {
+        this.badMessages++;
+        this.log.warn({ node: this.node, message: r.error }, 'rejected agent message');
+        return this.send({ type: 'object', id, error: { code: 400, reason: 'BadRequest', message: r.error } });
+      }
+      return this.reject(r.error);
+    }
     const m = r.msg;
     if (m.type !== 'register' && !this.node) return this.reject('register first');
     try {
@@ -103,6 +114,7 @@ export class AgentSession {
         case 'streamEnd': return this.hooks.onStreamMessage(this, m);
         case 'stats': this.hooks.onStats?.(this, m); return;
         case 'error': this.log.warn({ node: this.node, message: m.message }, 'agent reported error'); return;
+        case 'getObject': return await this.getObject(m);
       }
     } catch (e) {
       if (e instanceof ApiError) return this.reject(`${m.type}: ${e.message}`);
@@ -267,4 +279,88 @@ export class AgentSession {
       source: { component: 'kubelet', host: this.node }, reportingComponent: 'kubelet', reportingInstance: this.node!,
     });
   }
+
+  /**
+   * A ConfigMap or Secret for one of the node's pods. Kubernetes' node authorizer: the
+   * node may read it only while a pod bound to it (spec.nodeName) in that namespace
+   * references it; anything else is Forbidden, whether or not the object exists.
+   */
+  private async getObject(m: GetObject): Promise<void> {
+    const resource = m.kind === 'ConfigMap' ? 'configmaps' : 'secrets';
+    const reply = (r: { object?: KubeObject; error?: { code: number; reason: string; message: string } }) =>
+      this.send({ type: 'object', id: m.id, ...(r.object ? { object: r.object as never } : {}), ...(r.error ? { error: r.error } : {}) });
+    try {
+      const pods = await this.storage.list(this.podDef, m.namespace, { fieldSelector: `spec.nodeName=${this.node}` });
+      const related = pods.items.some((p) => p.spec?.nodeName === this.node && podReferences(p, m.kind, m.name));
+      if (!related) {
+        this.log.warn({ node: this.node, kind: m.kind, namespace: m.namespace, name: m.name }, 'agent asked for an object no pod on its node references');
+        return reply({ error: {
+          code: 403, reason: 'Forbidden',
+          message: `${resource} "${m.name}" is forbidden: User "system:node:${this.node}" cannot get resource "${resource}" in API group "" in the namespace "${m.namespace}": no relationship found between node '${this.node}' and this object`,
+        } });
+      }
+      const obj = await this.storage.tryGet(m.kind === 'ConfigMap' ? this.configMapDef : this.secretDef, m.namespace, m.name);
+      if (!obj) return reply({ error: { code: 404, reason: 'NotFound', message: `${resource} "${m.name}" not found` } });
+      const { managedFields: _mf, ...metadata } = obj.metadata as KubeObject['metadata'] & { managedFields?: unknown };
+      reply({ object: { ...obj, apiVersion: 'v1', kind: m.kind, metadata } as KubeObject });
+    } catch (e) {
+      if (e instanceof ApiError) return reply({ error: { code: e.code, reason: e.reason, message: e.message } });
+      this.log.error({ err: e, node: this.node }, 'getObject failed');
+      reply({ error: { code: 500, reason: 'InternalError', message: 'internal error reading the object' } });
+    }
+  }
+}
+
+/** the id of a getObject message that failed validation, if it has a usable one */
+function getObjectId(data: unknown): string | undefined {
+  try {
+    const text = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : undefined;
+    if (text === undefined || text.length > 64 * 1024) return undefined;
+    const v = JSON.parse(text) as { type?: unknown; id?: unknown };
+    return v && v.type === 'getObject' && typeof v.id === 'string' && v.id.length > 0 && v.id.length <= 64 ? v.id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a pod references the ConfigMap or Secret by name: as the node authorizer's
+ * graph sees it (env valueFrom and envFrom of every container, init and ephemeral ones
+ * too, configMap/secret volumes, projected sources, imagePullSecrets, and the secret
+ * references of the in-tree volume plugins that have them).
+ */
+export function podReferences(pod: KubeObject, kind: 'ConfigMap' | 'Secret', name: string): boolean {
+  const spec = pod.spec ?? {};
+  const secret = kind === 'Secret';
+  const containers = [...(spec.containers ?? []), ...(spec.initContainers ?? []), ...(spec.ephemeralContainers ?? [])];
+  for (const c of containers) {
+    for (const e of c?.env ?? []) {
+      const vf = e?.valueFrom;
+      if (!vf) continue;
+      if (!secret && vf.configMapKeyRef?.name === name) return true;
+      if (secret && vf.secretKeyRef?.name === name) return true;
+    }
+    for (const ef of c?.envFrom ?? []) {
+      if (!secret && ef?.configMapRef?.name === name) return true;
+      if (secret && ef?.secretRef?.name === name) return true;
+    }
+  }
+  if (secret && (spec.imagePullSecrets ?? []).some((s: { name?: string }) => s?.name === name)) return true;
+  for (const v of spec.volumes ?? []) {
+    if (!v) continue;
+    if (!secret && v.configMap?.name === name) return true;
+    if (secret && v.secret?.secretName === name) return true;
+    for (const src of v.projected?.sources ?? []) {
+      if (!secret && src?.configMap?.name === name) return true;
+      if (secret && src?.secret?.name === name) return true;
+    }
+    if (secret) {
+      for (const key of ['azureFile', 'cephfs', 'cinder', 'flexVolume', 'rbd', 'scaleIO', 'iscsi', 'storageos', 'csi'] as const) {
+        const ref = v[key];
+        if (!ref) continue;
+        if (ref.secretName === name || ref.secretRef?.name === name || ref.nodePublishSecretRef?.name === name) return true;
+      }
+    }
+  }
+  return false;
 }
