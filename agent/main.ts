@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=2 --max-old-space-size=192
 // skiff-agent, read top to bottom like k3s's agent run: flags, runtime, cgroups,
 // node facts, connection, pods. SIGTERM stops the agent and leaves pods running.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { pino } from 'pino';
 import { parseAgentArgs, type AgentConfig } from './config.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
@@ -13,11 +13,14 @@ import { ServerConnection } from './connection/connection.js';
 import { PodManager } from './pods/pod-manager.js';
 import { PodStreamServer } from './pods/pod-streams.js';
 import { BackOff } from './pods/backoff.js';
+import { podDir } from './pods/volumes.js';
 import { StatsSampler, startStatsReporter } from './node/stats-sampler.js';
 import { AgentMetrics } from './metrics.js';
 import type { Runtime } from './runtime/types.js';
 import { NetworkManager, POD_NETWORK } from './network/network-manager.js';
 import type { KubeObject } from '../proto/meta.js';
+import type { NetworkState } from '../proto/agent-protocol.js';
+import { ObjectCache } from './pods/object-cache.js';
 
 const FALLBACK_PAUSE_IMAGE = 'skiff.local/pause:3.10';
 
@@ -68,18 +71,38 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
 
   // 5. pods, connection, streams
   let conn: ServerConnection;
+  // the latest cluster network state, whatever the network mode: Services for the containers' service link variables
+  let networkState: NetworkState | undefined;
+  const networkWaiters = new Set<() => void>();
+  const services = async (): Promise<NetworkState['services'] | undefined> => {
+    if (!networkState) {
+      // it follows the pod set on registration: a container starting right then waits for it a little
+      await new Promise<void>((resolve) => {
+        const done = () => { clearTimeout(t); networkWaiters.delete(done); resolve(); };
+        const t = setTimeout(done, 5000);
+        networkWaiters.add(done);
+      });
+    }
+    return networkState?.services;
+  };
+  // ConfigMaps and Secrets of the node's pods, read through the server (which checks the node may)
+  const objects = new ObjectCache((kind, namespace, name) => conn.getObject(kind, namespace, name));
   const ref = (p: KubeObject) => ({ namespace: p.metadata.namespace!, name: p.metadata.name!, uid: p.metadata.uid! });
   const pods = new PodManager(runtime, {
     runtime, node: cfg.nodeName, hostIP: () => hostIP, dataDir: cfg.dataDir, pauseImage, network: cfg.network,
     ...(network ? { dns: (pod: KubeObject) => network.podDns(pod), networkNotReady: () => network.notReady() } : {}),
-    backoff: new BackOff(), log, metrics,
+    backoff: new BackOff(), log, metrics, objects, services,
     report: (pod, status) => { conn.send({ type: 'podStatus', pod: ref(pod), status }); },
     event: (pod, type, reason, message, fieldPath) => {
       conn.send({ type: 'event', involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: pod.metadata.namespace, name: pod.metadata.name!, uid: pod.metadata.uid!, ...(fieldPath ? { fieldPath } : {}) }, eventType: type, reason, message: message.slice(0, 4096) });
     },
     terminated: (pod) => { conn.send({ type: 'podTerminated', pod: ref(pod) }); },
     cleanupCgroups: async (pod) => { await removePodCgroups(cgroups.layout, cgroups.driver, pod.metadata.uid!, getPodQOS(pod as never)); },
-    cleanupOrphanCgroups: async (uid) => { await removePodCgroups(cgroups.layout, cgroups.driver, uid); },
+    cleanupOrphanCgroups: async (uid) => {
+      await removePodCgroups(cgroups.layout, cgroups.driver, uid);
+      // and the pod's dir (volumes) of a pod deleted while the agent was away
+      if (/^[A-Za-z0-9-]+$/.test(uid)) rmSync(podDir(cfg.dataDir, uid), { recursive: true, force: true });
+    },
   });
   conn = new ServerConnection({
     serverUrl: cfg.server, token: cfg.token, log, heartbeatIntervalMs: cfg.heartbeatIntervalMs,
@@ -95,7 +118,11 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
         case 'podUpsert': pods.upsert(m.pod as KubeObject); break;
         case 'podDelete': pods.deleteByRef(m.pod); break;
         case 'streamOpen': case 'streamInput': case 'streamClose': streams.handle(m); break;
-        case 'network': network?.apply(m); break;
+        case 'network':
+          networkState = m;
+          for (const w of [...networkWaiters]) w();
+          network?.apply(m);
+          break;
       }
     },
   });

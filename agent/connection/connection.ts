@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import {
   MAX_MESSAGE_BYTES, PROTOCOL_PATH, PROTOCOL_VERSION, parseServerMessage,
-  type AgentMessage, type NodeReport, type ServerMessage,
+  type AgentMessage, type GetObject, type NodeReport, type ObjectReply, type ServerMessage,
 } from '../../proto/agent-protocol.js';
 import { fetchPinnedCa, parseJoinToken } from './ca-pinning.js';
 
@@ -24,7 +24,14 @@ export interface ConnectionOptions {
   maxBackoffMs?: number;
 }
 
+/** default time an object request waits for its answer */
+export const REQUEST_TIMEOUT_MS = 10_000;
+
+export class RequestError extends Error {}
+
 export class ServerConnection {
+  private pending = new Map<string, { resolve: (r: ObjectReply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private nextId = 0;
   private ws?: WebSocket;
   private stopped = false;
   private attempt = 0;
@@ -44,6 +51,37 @@ export class ServerConnection {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify(m));
     return true;
+  }
+
+  /**
+   * Read a ConfigMap or Secret through the server (which answers only for objects the
+   * node's pods reference). Resolves with the reply (object or API error); rejects with
+   * RequestError when not connected, on time-out, or when the connection drops.
+   */
+  getObject(kind: GetObject['kind'], namespace: string, name: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ObjectReply> {
+    return new Promise((resolve, reject) => {
+      const id = `o${(++this.nextId).toString(36)}-${Date.now().toString(36)}`;
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new RequestError(`no answer from the server within ${Math.round(timeoutMs / 1000)}s`));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(id, { resolve, reject, timer });
+      if (!this.send({ type: 'getObject', id, kind, namespace, name })) this.settle(id, new RequestError('not connected to the server'));
+    });
+  }
+
+  private settle(id: string, r: ObjectReply | Error): boolean {
+    const p = this.pending.get(id);
+    if (!p) return false;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    if (r instanceof Error) p.reject(r); else p.resolve(r);
+    return true;
+  }
+
+  private failPending(why: string): void {
+    for (const id of [...this.pending.keys()]) this.settle(id, new RequestError(why));
   }
 
   private async connect(): Promise<void> {
@@ -76,6 +114,8 @@ export class ServerConnection {
       const r = parseServerMessage(data);
       if (!r.ok) {
         this.o.log.warn({ error: r.error }, 'bad message from server');
+        const id = replyId(data);
+        if (id) this.settle(id, new RequestError(`bad answer from the server: ${r.error}`));
         if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: 'error', message: r.error }));
         return;
       }
@@ -87,7 +127,12 @@ export class ServerConnection {
         this.o.onConnected?.();
         return;
       }
-      if (r.msg.type === 'error') { this.o.log.warn({ message: r.msg.message }, 'server reported an error'); return; }
+      if (r.msg.type === 'object') { this.settle(r.msg.id, r.msg); return; }
+      if (r.msg.type === 'error') {
+        this.o.log.warn({ message: r.msg.message }, 'server reported an error');
+        if (r.msg.ref) this.settle(r.msg.ref, new RequestError(r.msg.message));
+        return;
+      }
       try {
         this.o.onMessage(r.msg);
       } catch (err) {
@@ -103,6 +148,7 @@ export class ServerConnection {
       this.registered = false;
       clearInterval(this.hbTimer);
       if (this.ws === ws) this.ws = undefined;
+      this.failPending('disconnected from the server');
       if (was) { this.o.log.warn({ code, reason: reason.toString() }, 'disconnected from server'); this.o.onDisconnected?.(); }
       this.retry();
     });
@@ -135,5 +181,18 @@ export class ServerConnection {
     clearInterval(this.hbTimer);
     clearTimeout(this.retryTimer);
     this.ws?.close(1000, 'agent stopping');
+    this.failPending('agent stopping');
+  }
+}
+
+/** the id of an `object` answer that failed validation, so its request fails at once */
+function replyId(data: WebSocket.RawData): string | undefined {
+  try {
+    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+    if (text.length > MAX_MESSAGE_BYTES) return undefined;
+    const v = JSON.parse(text) as { type?: unknown; id?: unknown };
+    return v && v.type === 'object' && typeof v.id === 'string' ? v.id : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -11,14 +11,22 @@ import { RuntimeError, type PullPolicy, type Runtime, type RuntimeContainer } fr
 import { BackOff } from './backoff.js';
 import { computePodActions, latestPerName } from './plan.js';
 import { computePodStatus, type Waiting } from './status.js';
-import { resolveEnv } from './env.js';
-import { resolveMounts } from './volumes.js';
+import { ContainerConfigError, envReferences, resolveEnv, type EnvContext } from './env.js';
+import { resolveMounts, setUpVolumes, volumeReferences, type VolumeSources } from './volumes.js';
+import { ObjectError, type ObjectKind, type ObjectSource } from './object-cache.js';
+import { serviceEnvMap } from './service-env.js';
+import type { NetService } from '../../proto/agent-protocol.js';
 import { getPodQOS } from '../cgroups/qos.js';
 import type { AgentMetrics } from '../metrics.js';
 import type { ProbeManager } from '../probes/probe-manager.js';
 import { runLifecycleHandler } from '../probes/handlers.js';
 import type { ProbedContainer } from '../probes/types.js';
 import { resolvConf, type PodDns } from '../network/pod-dns.js';
+
+/** how stale the ConfigMaps/Secrets behind mounted volumes may get before a sync re-reads them */
+export const VOLUME_REFRESH_MS = 30_000;
+/** a repeated FailedMount event for the same volume and message at most this often */
+const MOUNT_EVENT_INTERVAL_MS = 60_000;
 
 /** kubelet's minimumGracePeriodInSeconds, applied after a preStop hook used up the grace period */
 const MIN_GRACE_AFTER_PRESTOP_SECONDS = 2;
@@ -44,6 +52,16 @@ export interface WorkerDeps {
   metrics?: AgentMetrics;
   /** liveness/readiness/startup probes; none in tests that do not need them */
   probes?: ProbeManager;
+  /** ConfigMaps and Secrets through the server (object-cache.ts); without it pods that need them cannot start */
+  objects?: ObjectSource;
+  /**
+   * the cluster's Services for service link variables, waiting a little for the first network
+   * state; undefined when none has arrived (kubelet: "services have not yet been read").
+   * Without this dependency containers get no service variables.
+   */
+  services?: () => Promise<readonly NetService[] | undefined>;
+  /** re-read period of mounted ConfigMaps/Secrets (default VOLUME_REFRESH_MS) */
+  volumeRefreshMs?: number;
 }
 
 const ref = (pod: KubeObject) => `${pod.metadata.namespace}/${pod.metadata.name}`;
@@ -61,6 +79,12 @@ export class PodWorker {
   /** aborted when the pod is being deleted: a hanging postStart must not block the kill */
   private hooks = new AbortController();
   private podIP?: string;
+  /** configMap/secret/... volumes have been set up once (later syncs refresh them) */
+  private volumesSetUp = false;
+  /** volumes that are not set up yet: containers mounting them wait (ContainerCreating) */
+  private volumesNotReady = new Set<string>();
+  private mountEvents = new Map<string, { message: string; at: number }>();
+  private volumeWarnings = new Set<string>();
 
   constructor(public pod: KubeObject, private readonly d: WorkerDeps) {
     this.startTime = pod.status?.startTime ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -149,8 +173,20 @@ export class PodWorker {
       await this.killContainer(c, k.gracePeriodSeconds ?? grace, k.reason.startsWith(`Container ${k.name} `) ? k.reason : undefined);
     }
 
+    // configMap/secret/downwardAPI/projected volumes: set up before anything starts, refreshed while the pod runs
+    // (kubelet's WaitForAttachAndMount: no sandbox, no container until every volume is set up;
+    // the containers stay waiting with the default reason, ContainerCreating or PodInitializing)
+    if (!actions.killPod) await this.syncVolumes(pod);
+    const volumesBlocked = this.volumesNotReady.size > 0 && actions.start.length > 0;
+    if (volumesBlocked) {
+      actions.start = [];
+      this.scheduleRetry(5000);
+    }
+
     let sandboxId = actions.sandboxId;
-    if (actions.createSandbox && actions.start.length + actions.kill.length > 0) {
+    if (volumesBlocked && actions.createSandbox) {
+      sandboxId = undefined;
+    } else if (actions.createSandbox && actions.start.length + actions.kill.length > 0) {
       for (const s of observed.filter((c) => c.type === 'sandbox')) await this.d.runtime.removeContainer(s.id).catch(() => undefined);
       const notReady = pod.spec.hostNetwork ? undefined : this.d.networkNotReady?.();
       if (notReady) {
@@ -276,7 +312,7 @@ export class PodWorker {
     let env: Record<string, string>;
     let mounts;
     try {
-      env = resolveEnv(pod, spec, { podIP: podIP ?? '', hostIP: this.d.hostIP(), nodeName: this.d.node });
+      env = await this.containerEnv(pod, spec, { podIP: podIP ?? '', hostIP: this.d.hostIP(), nodeName: this.d.node }, fieldPath);
       mounts = resolveMounts(pod, spec, this.d.dataDir);
       for (const m of mounts) if (m.create) mkdirSync(m.hostPath, { recursive: true });
     } catch (err) {
@@ -316,6 +352,76 @@ export class PodWorker {
         if (c) await this.killContainer(c, grace, 'FailedPostStartHook').catch((e) => this.d.log.warn({ err: e, id }, 'stop failed'));
       }
       return { reason: 'PostStartHookError', message: msg };
+    }
+  }
+
+  /** read what the container's environment references (fresh, cached only when the server cannot be asked), then resolve it */
+  private async containerEnv(pod: KubeObject, spec: any, ctx: EnvContext, fieldPath: string): Promise<Record<string, string>> {
+    const ns = pod.metadata.namespace ?? 'default';
+    const refs = envReferences(spec);
+    const read = async (kind: ObjectKind, names: Set<string>) => {
+      const m = new Map<string, KubeObject | null>();
+      for (const name of names) {
+        if (!this.d.objects) throw new ContainerConfigError(`cannot read ${kind.toLowerCase()} "${name}": the agent has no connection to the API`);
+        try {
+          m.set(name, await this.d.objects.get(kind, ns, name, 0));
+        } catch (e) {
+          throw new ContainerConfigError(e instanceof ObjectError ? e.message : String(e));
+        }
+      }
+      return m;
+    };
+    const configMaps = await read('ConfigMap', refs.configMaps);
+    const secrets = await read('Secret', refs.secrets);
+    let services: Record<string, string> | undefined;
+    if (this.d.services) {
+      const list = await this.d.services();
+      if (!list) throw new ContainerConfigError('services have not yet been read at least once, cannot construct envvars');
+      services = serviceEnvMap(list, ns, pod.spec?.enableServiceLinks !== false);
+    }
+    const r = resolveEnv(pod, spec, ctx, { configMaps, secrets, services });
+    for (const w of r.warnings) this.d.event(pod, 'Warning', w.reason, w.message, fieldPath);
+    return r.env;
+  }
+
+  /**
+   * Set up or refresh the pod's configMap/secret/downwardAPI/projected volumes: the first
+   * time with freshly read objects, then re-reading them when older than the refresh period.
+   * Failures are FailedMount events (kubelet's "MountVolume.SetUp failed for volume ...").
+   */
+  private async syncVolumes(pod: KubeObject): Promise<void> {
+    const written = (pod.spec?.volumes ?? []).filter((v: any) => v?.configMap || v?.secret || v?.downwardAPI || v?.projected);
+    if (!written.length) return;
+    const now = Date.now();
+    // first set-up: fresh objects; afterwards the cache re-reads those older than the refresh period
+    const maxAge = this.volumesSetUp && !this.volumesNotReady.size ? (this.d.volumeRefreshMs ?? VOLUME_REFRESH_MS) : 0;
+    const ns = pod.metadata.namespace ?? 'default';
+    const refs = volumeReferences(pod);
+    const read = async (kind: ObjectKind, names: Set<string>) => {
+      const m = new Map<string, KubeObject | null | Error>();
+      await Promise.all([...names].map(async (name) => {
+        if (!this.d.objects) { m.set(name, new Error(`cannot read ${kind.toLowerCase()} "${name}": the agent has no connection to the API`)); return; }
+        try { m.set(name, await this.d.objects.get(kind, ns, name, maxAge)); } catch (e) { m.set(name, e instanceof Error ? e : new Error(String(e))); }
+      }));
+      return m;
+    };
+    const sources: VolumeSources = { configMaps: await read('ConfigMap', refs.configMaps), secrets: await read('Secret', refs.secrets) };
+    const r = setUpVolumes(pod, this.d.dataDir, sources, { podIP: this.podIP ?? '', hostIP: this.d.hostIP(), nodeName: this.d.node });
+    this.volumesNotReady = new Set(r.notReady);
+    if (r.written.length && this.volumesSetUp) this.d.log.info({ pod: ref(pod), volumes: r.written }, 'volumes updated');
+    this.volumesSetUp = true;
+    for (const e of r.errors) {
+      const key = e.volume;
+      const last = this.mountEvents.get(key);
+      if (last && last.message === e.message && now - last.at < MOUNT_EVENT_INTERVAL_MS) continue;
+      this.mountEvents.set(key, { message: e.message, at: now });
+      this.d.event(pod, 'Warning', 'FailedMount', `MountVolume.SetUp failed for volume "${e.volume}" : ${e.message}`);
+    }
+    for (const v of r.written) this.mountEvents.delete(v);
+    for (const w of r.warnings) {
+      if (this.volumeWarnings.has(w.message)) continue;
+      this.volumeWarnings.add(w.message);
+      this.d.event(pod, 'Warning', w.reason, w.message);
     }
   }
 
