@@ -81,7 +81,7 @@ export class PodWorker {
   private podIP?: string;
   /** configMap/secret/... volumes have been set up once (later syncs refresh them) */
   private volumesSetUp = false;
-  /** volumes that are not set up yet: containers mounting them wait (ContainerCreating) */
+  /** volumes never set up yet: none of the pod's containers starts until they are (kubelet's WaitForAttachAndMount) */
   private volumesNotReady = new Set<string>();
   private mountEvents = new Map<string, { message: string; at: number }>();
   private volumeWarnings = new Set<string>();

@@ -179,7 +179,7 @@ export interface VolumeSetUpResult {
   written: string[];
   /** volumes that could not be written this time, with kubelet's message */
   errors: Array<{ volume: string; message: string }>;
-  /** written volumes not ready yet (never written successfully): the containers must wait */
+  /** written volumes not ready yet (never written successfully): the pod's containers must wait */
   notReady: string[];
   warnings: VolumeWarning[];
 }
@@ -187,7 +187,7 @@ export interface VolumeSetUpResult {
 /**
  * Write (or refresh) every configMap/secret/downwardAPI/projected volume of the pod. A
  * volume that fails keeps what it had (kubelet keeps the last good content); one that
- * never succeeded is not ready, and no container that mounts it may start.
+ * never succeeded is not ready, and the pod's containers wait for it.
  */
 export function setUpVolumes(pod: KubeObject, dataDir: string, sources: VolumeSources, ctx: EnvContext): VolumeSetUpResult {
   const r: VolumeSetUpResult = { written: [], errors: [], notReady: [], warnings: [] };
