@@ -103,7 +103,9 @@ net_up() {
   iptables -w -A "$FWD_CHAIN" -o "$BRIDGE" -j ACCEPT
   iptables -w -C FORWARD -j "$FWD_CHAIN" 2>/dev/null || iptables -w -I FORWARD 1 -j "$FWD_CHAIN"
   iptables -w -t nat -N "$NAT_CHAIN" 2>/dev/null || iptables -w -t nat -F "$NAT_CHAIN"
-  iptables -w -t nat -A "$NAT_CHAIN" -s "$NET" ! -d "$NET" -j MASQUERADE
+  # only what leaves the machine: traffic bridged between hosts also passes POSTROUTING
+  # (br_netfilter) and must keep its addresses, as on a real switch (pod IPs across hosts)
+  iptables -w -t nat -A "$NAT_CHAIN" -s "$NET" ! -d "$NET" ! -o "$BRIDGE" -j MASQUERADE
   iptables -w -t nat -C POSTROUTING -j "$NAT_CHAIN" 2>/dev/null || iptables -w -t nat -I POSTROUTING 1 -j "$NAT_CHAIN"
 }
 

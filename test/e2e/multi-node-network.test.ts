@@ -5,7 +5,7 @@
 // scale-to-zero emptying the endpoints, and a dead host's pods moving while the Service
 // keeps answering. Driven with the real kubectl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { BUSYBOX, KUBECTL, k, kubectl, type AgentProc } from './harness.js';
 import { hostExec, hostsAvailable, hostsDown, hostsUp, killHost, startHostAgent, startHostServer, waitFor, type Host, type HostServer } from './hosts.js';
@@ -99,7 +99,8 @@ describe.skipIf(!enabled)('multi-node networking (two simulated hosts)', () => {
     const cidrs = k(s, ['get', 'nodes', '-o', 'jsonpath={.items[*].spec.podCIDR}']).split(' ');
     expect(new Set(cidrs).size).toBe(2);
     k(s, ['apply', '-f', '-'], pinnedPod('client', 'h1', 'sleep 3600'));
-    k(s, ['apply', '-f', '-'], pinnedPod('peer', 'h2', 'mkdir -p /www && echo peer-on-h2 > /www/index.html && httpd -f -p 8080 -h /www & nc -l -p 9000 > /tmp/seen; sleep 3600'));
+    // the peer serves a page and a CGI that prints the address a connection came from
+    k(s, ['apply', '-f', '-'], pinnedPod('peer', 'h2', 'mkdir -p /www/cgi-bin && echo peer-on-h2 > /www/index.html && printf \'\'#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho $REMOTE_ADDR\\n\'\' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && exec httpd -f -p 8080 -h /www'));
     await waitFor(() => {
       const st = k(s, ['get', 'pods', 'client', 'peer', '-o', 'jsonpath={.items[*].status.conditions[?(@.type=="Ready")].status}']);
       if (st !== 'True True') throw new Error(diag());
@@ -116,13 +117,8 @@ describe.skipIf(!enabled)('multi-node networking (two simulated hosts)', () => {
     }, 30_000, 'pod on h1 reaches pod on h2');
     expect(got).toBe('peer-on-h2');
     // the peer sees the client's own pod IP: no masquerade inside the cluster network
-    await inClient(`echo hi | timeout 3 nc ${peerIP} 9000; true`);
-    const seen = await waitFor(async () => {
-      const r = await exec('peer', 'cat /tmp/seen');
-      if (!r.stdout.includes('hi')) throw new Error(r.stdout);
-      return r.stdout;
-    }, 15_000, 'peer got the message');
-    expect(seen).toContain('hi');
+    const from = await inClient(`timeout 5 wget -qO- http://${peerIP}:8080/cgi-bin/ip`);
+    expect(from.stdout.trim().replace(/^\[::ffff:(.*)\]$/, '$1')).toBe(clientIP);
     // and the route table on h1 has h2's subnet via h2's address, tagged as ours
     const routes = hostExec(hosts[0]!, ['ip', 'route', 'show', 'proto', '200']).stdout;
     expect(routes).toContain(`${k(s, ['get', 'node', 'h2', '-o', 'jsonpath={.spec.podCIDR}'])} via ${hosts[1]!.ip}`);
@@ -179,6 +175,62 @@ describe.skipIf(!enabled)('multi-node networking (two simulated hosts)', () => {
       const body = await waitFor(async () => (await (await fetch(`http://${ip}:8081/`, { signal: AbortSignal.timeout(5000) })).text()).trim(), 30_000, `LB on ${ip}`);
       expect(body).toMatch(/^web-/);
     }
+  }, 120_000);
+
+  it('externalTrafficPolicy Local: only nodes with a local endpoint answer, and the client address is kept', async () => {
+    // a CGI that prints the address the connection came from
+    const cgi = "mkdir -p /www/cgi-bin && printf '#!/bin/sh\\necho Content-Type: text/plain\\necho\\necho $REMOTE_ADDR\\n' > /www/cgi-bin/ip && chmod +x /www/cgi-bin/ip && exec httpd -f -p 8080 -h /www";
+    k(s, ['apply', '-f', '-'], `
+apiVersion: apps/v1
+kind: Deployment
+metadata: { name: solo }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: solo } }
+  template:
+    metadata: { labels: { app: solo } }
+    spec:
+      nodeSelector: { kubernetes.io/hostname: h1 }
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: web
+        image: ${BUSYBOX}
+        command: [sh, -c, ${JSON.stringify(cgi)}]
+        readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 }
+---
+apiVersion: v1
+kind: Service
+metadata: { name: solo-local }
+spec:
+  type: NodePort
+  externalTrafficPolicy: Local
+  selector: { app: solo }
+  ports: [{ port: 80, targetPort: 8080 }]
+---
+apiVersion: v1
+kind: Service
+metadata: { name: solo-cluster }
+spec:
+  type: NodePort
+  selector: { app: solo }
+  ports: [{ port: 80, targetPort: 8080 }]
+`);
+    k(s, ['rollout', 'status', 'deployment/solo', '--timeout=90s']);
+    const np = (svc: string) => Number(k(s, ['get', 'svc', svc, '-o', 'jsonpath={.spec.ports[0].nodePort}']));
+    const [h1, h2] = hosts as [Host, Host];
+    // curl, not fetch: busybox httpd passes the CGI's bare-LF headers on, which undici refuses
+    const get = (ip: string, port: number) => new Promise<string>((resolve, reject) => {
+      execFile('curl', ['-sS', '-m', '3', `http://${ip}:${port}/cgi-bin/ip`], (err, stdout, stderr) => (err ? reject(new Error(stderr || err.message)) : resolve(stdout.trim().replace(/^\[::ffff:(.*)\]$/, '$1'))));
+    });
+    // this process sits on the bridge at 10.99.0.1: Local keeps that address
+    const seen = await waitFor(() => get(h1.ip, np('solo-local')), 30_000, 'Local NodePort on the endpoint\'s node');
+    expect(seen).toBe('10.99.0.1');
+    await expect(get(h2.ip, np('solo-local'))).rejects.toThrow(); // no local endpoint: dropped
+    // Cluster policy answers on both nodes, masqueraded when it crosses to the other node
+    expect(await waitFor(() => get(h1.ip, np('solo-cluster')), 30_000, 'Cluster NodePort on h1')).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    const viaH2 = await waitFor(() => get(h2.ip, np('solo-cluster')), 30_000, 'Cluster NodePort on h2');
+    expect(viaH2).not.toBe('10.99.0.1');
+    k(s, ['delete', 'deployment/solo', 'svc/solo-local', 'svc/solo-cluster', '--wait=false']);
   }, 120_000);
 
   it('sends no traffic to a pod that is not ready', async () => {
