@@ -13,6 +13,8 @@ import { ApiStorage } from './api/storage.js';
 import { TokenAuthenticator } from './api/auth.js';
 import { buildApiServer } from './api/server.js';
 import { seedClusterServices, seedNamespaces } from './bootstrap.js';
+import { defaultRouteIPv4, isLoopback } from './host-address.js';
+import { nthAddress, parseCidr } from '../proto/cidr.js';
 import { AgentGateway } from './agents/gateway.js';
 import { NetworkPublisher } from './agents/network-publisher.js';
 import { PodCidrAllocator } from './agents/pod-cidr-allocator.js';
@@ -35,7 +37,11 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   await seedNamespaces(storage);
 
   const advertise = cfg.advertiseAddress ?? (cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host);
-  const sans = desiredSans([cfg.host !== '0.0.0.0' && cfg.host !== '::' ? cfg.host : '', advertise, ...cfg.tlsSans]);
+  // the default/kubernetes Service's endpoint must be reachable from pods: never loopback
+  // (kube-apiserver refuses one too); the machine's own address when nothing better is given
+  const endpointIP = isLoopback(advertise) ? (defaultRouteIPv4() ?? advertise) : advertise;
+  const kubernetesServiceIP = nthAddress(parseCidr(cfg.serviceCidr)!, 1);
+  const sans = desiredSans([cfg.host !== '0.0.0.0' && cfg.host !== '::' ? cfg.host : '', advertise, endpointIP, kubernetesServiceIP, ...cfg.tlsSans]);
   const pki = await ensurePki(cfg.dataDir, sans);
 
   const auth = new TokenAuthenticator();
@@ -82,7 +88,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
-  await seedClusterServices(storage, { ...cfg, advertise, port });
+  await seedClusterServices(storage, { ...cfg, advertise: endpointIP, port });
   const url = `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
   const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);

@@ -256,19 +256,23 @@ export class DockerRuntime implements Runtime {
    * "can't get final child's PID from pipe", so negative values are probed once and, if
    * refused, clamped to 0 (which keeps kubelet's order: Guaranteed < Burstable < BestEffort).
    */
-  private async oomScore(wanted: number): Promise<number | undefined> {
+  /** `image`: one that is present (the probe must not depend on a registry) */
+  private async oomScore(wanted: number, image: string): Promise<number | undefined> {
     if (!this.oomScoreAdj) return undefined;
     if (wanted >= 0) return wanted;
-    this.negativeOomProbe ??= this.probeNegativeOom();
+    this.negativeOomProbe ??= this.probeNegativeOom(image);
     return (await this.negativeOomProbe) ? wanted : 0;
   }
 
-  private async probeNegativeOom(): Promise<boolean> {
+  /**
+   * Can this engine give containers a negative oom_score_adj? Not without CAP_SYS_RESOURCE
+   * (unprivileged or sandboxed dockerd): then runc fails every such start.
+   */
+  private async probeNegativeOom(image: string): Promise<boolean> {
     let id: string | undefined;
     try {
-      await this.ensureImage(this.pauseImage, 'IfNotPresent');
       const c = await this.docker.createContainer({
-        Image: this.pauseImage,
+        Image: image,
         Labels: { 'io.skiff.probe': 'oom-score-adj' },
         HostConfig: { OomScoreAdj: POD_INFRA_OOM_ADJ, NetworkMode: 'none', RestartPolicy: { Name: 'no' } },
       });
@@ -479,7 +483,7 @@ export class DockerRuntime implements Runtime {
         PortBindings: Object.keys(bindings).length ? bindings : undefined,
         CgroupParent: cgroupParent,
         CpuShares: MIN_SHARES,
-        OomScoreAdj: await this.oomScore(POD_INFRA_OOM_ADJ),
+        OomScoreAdj: await this.oomScore(POD_INFRA_OOM_ADJ, image),
         Dns: opts.dns?.servers,
         DnsSearch: opts.dns?.searches,
         DnsOptions: opts.dns?.options,
@@ -610,7 +614,7 @@ export class DockerRuntime implements Runtime {
         CpuShares: resources.cpuShares,
         CpuQuota: resources.cpuQuotaUs,
         CpuPeriod: resources.cpuPeriodUs,
-        OomScoreAdj: await this.oomScore(containerOOMScoreAdjust(qos, container, memTotal)),
+        OomScoreAdj: await this.oomScore(containerOOMScoreAdjust(qos, container, memTotal), image),
         Privileged: !!sc.privileged,
         ReadonlyRootfs: !!sc.readOnlyRootFilesystem,
         CapAdd: sc.capabilities?.add ?? undefined,

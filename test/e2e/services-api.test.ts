@@ -4,10 +4,13 @@
 // kube-dns Services, Endpoints and EndpointSlices following pods (readiness, scale to
 // zero), and a LoadBalancer's EXTERNAL-IP from the node.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultRouteIPv4 } from '../../controlplane/host-address.js';
 import {
   BUSYBOX, dockerAvailable, eventually, k, kubectl, kubectlAvailable, removeNodeContainers, startAgent, startServer,
   type AgentProc, type ServerProc,
 } from './harness.js';
+
+const HOST_IP = defaultRouteIPv4() ?? '127.0.0.1';
 
 const enabled = dockerAvailable() && kubectlAvailable();
 
@@ -64,8 +67,9 @@ describe.skipIf(!enabled)('Services on the API with the real kubectl', () => {
     expect(dns!.slice(0, 5)).toEqual(['kube-dns', 'ClusterIP', '10.43.0.10', '<none>', '53/UDP,53/TCP']);
     expect(json(['get', 'svc', '-n', 'kube-system', 'kube-dns']).metadata.labels['k8s-app']).toBe('kube-dns');
     const [ep] = rows(['endpoints', 'kubernetes']);
-    expect(ep![1]).toBe(`127.0.0.1:${s.port}`);
-    expect(json(['get', 'endpointslice', 'kubernetes']).endpoints[0].addresses).toEqual(['127.0.0.1']);
+    // the server listens on 127.0.0.1, but pods cannot reach loopback: the machine's address
+    expect(ep![1]).toBe(`${HOST_IP}:${s.port}`);
+    expect(json(['get', 'endpointslice', 'kubernetes']).endpoints[0].addresses).toEqual([HOST_IP]);
   });
 
   it('exposes a deployment: ClusterIP from the service CIDR, Endpoints and EndpointSlices with the pod IPs, empty at zero replicas', async () => {
@@ -201,6 +205,6 @@ describe.skipIf(!enabled)('Services on the API with the real kubectl', () => {
     await s.restart();
     const after = (json(['get', 'svc', '-A']).items as any[]).map((x) => [x.metadata.namespace, x.metadata.name, x.metadata.uid, x.spec.clusterIP, x.spec.ports.map((p: any) => p.nodePort ?? 0)]);
     expect(after).toEqual(before);
-    expect(rows(['endpoints', 'kubernetes'])[0]![1]).toBe(`127.0.0.1:${s.port}`);
+    expect(rows(['endpoints', 'kubernetes'])[0]![1]).toBe(`${HOST_IP}:${s.port}`);
   });
 });
