@@ -26,6 +26,7 @@ export interface NetworkManagerOptions {
   exec?: Exec;
   /** where the DNS server listens: port 53 on the bridge gateway unless told otherwise */
   dnsPort?: number;
+  dnsHost?: string;
   retryMs?: number;
 }
 
@@ -128,19 +129,20 @@ export class NetworkManager {
     // 2. DNS (before the rules that point at it)
     this.records = DnsRecords.from(state);
     if (!this.dns) {
-      const server = new DnsServer({ host: this.gateway!, port: this.o.dnsPort ?? 53, records: () => this.records, log: this.o.log });
+      const host = this.o.dnsHost ?? this.gateway!;
+      const server = new DnsServer({ host, port: this.o.dnsPort ?? 53, records: () => this.records, log: this.o.log });
       try {
         await server.start();
       } catch (err) {
         if (this.o.dnsPort !== undefined) throw err;
         // something else owns port 53 on every address: take any port, the DNAT rule hides it
         this.o.log.warn({ err: (err as Error).message }, 'DNS port 53 is taken; listening on another port');
-        const alt = new DnsServer({ host: this.gateway!, port: 0, records: () => this.records, log: this.o.log });
+        const alt = new DnsServer({ host, port: 0, records: () => this.records, log: this.o.log });
         await alt.start();
         this.dns = alt;
       }
       this.dns ??= server;
-      this.o.log.info({ address: `${this.gateway}:${this.dns.port}`, clusterDNS: state.clusterDNS }, 'cluster DNS listening');
+      this.o.log.info({ address: `${host}:${this.dns.port}`, clusterDNS: state.clusterDNS }, 'cluster DNS listening');
     }
 
     // 3. routes to the other nodes' pod subnets
@@ -150,7 +152,7 @@ export class NetworkManager {
     await syncRoutes(this.exec, routes);
 
     // 4. iptables
-    const rules = buildProxyRules({ state, node: this.o.node, dns: { ip: this.gateway!, port: this.dns.port } });
+    const rules = buildProxyRules({ state, node: this.o.node, dns: { ip: this.o.dnsHost ?? this.gateway!, port: this.dns.port } });
     const text = JSON.stringify(rules.tables);
     if (text !== this.lastRules) {
       const existing = { nat: await listChains(this.exec, 'nat'), filter: await listChains(this.exec, 'filter') };
