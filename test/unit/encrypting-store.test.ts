@@ -57,7 +57,19 @@ function rawExec(sql: string, ...params: unknown[]): void {
   }
 }
 
+/** a pause before checking that something did NOT happen (a slow machine can only make such a check pass falsely) */
 const tick = () => new Promise((r) => setTimeout(r, 10));
+
+/** wait (up to 5 s) until at least n watch callbacks' worth has arrived, then a tick more so
+ *  that a surplus would show in the exact comparisons that follow */
+async function received(seen: unknown[], n: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (seen.length < n) {
+    if (Date.now() > deadline) throw new Error(`timed out after 5 s waiting for ${n} watch deliveries, got ${seen.length}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  await tick();
+}
 
 describe('EncryptingStore', () => {
   it('round-trips a Secret; the stored rows carry the prefix and no plaintext', async () => {
@@ -167,7 +179,7 @@ describe('EncryptingStore', () => {
 
     const seen: StoreEvent[] = [];
     const w = await s.watch('/registry/core/secrets/', 0, (evs) => seen.push(...evs));
-    await tick();
+    await received(seen, 2);
     expect(seen.map((e) => [e.type, e.value, e.prevValue])).toEqual([
       ['PUT', secretJson('MQ=='), undefined],
       ['PUT', secretJson('Mg=='), secretJson('MQ==')],
@@ -176,7 +188,7 @@ describe('EncryptingStore', () => {
     const cur = (await s.get(SECRET_KEY))!;
     await s.update(SECRET_KEY, secretJson('Mw=='), cur.modRevision);
     await s.delete(SECRET_KEY);
-    await tick();
+    await received(seen, 2);
     expect(seen.map((e) => [e.type, e.value, e.prevValue])).toEqual([
       ['PUT', secretJson('Mw=='), secretJson('Mg==')],
       ['DELETE', secretJson('Mw=='), secretJson('Mw==')],
@@ -186,7 +198,7 @@ describe('EncryptingStore', () => {
     // a replay of the whole history, DELETE included, decrypted too
     const replay: StoreEvent[] = [];
     const w2 = await s.watch('/registry/', 0, (evs) => replay.push(...evs));
-    await tick();
+    await received(replay, 4);
     w2.cancel();
     expect(replay.map((e) => e.value)).toEqual([secretJson('MQ=='), secretJson('Mg=='), secretJson('Mw=='), secretJson('Mw==')]);
     expect(replay.some((e) => e.value.startsWith('k8s:enc:') || e.prevValue?.startsWith('k8s:enc:'))).toBe(false);
@@ -200,7 +212,7 @@ describe('EncryptingStore', () => {
     const seen: StoreEvent[] = [];
     const errors: Error[] = [];
     await s.watch('/registry/', 0, (evs) => seen.push(...evs), (e) => errors.push(e));
-    await tick();
+    await received(errors, 1);
     expect(seen.map((e) => e.key)).toEqual([CM_KEY]);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toBeInstanceOf(DecryptionError);

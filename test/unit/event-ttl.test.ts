@@ -9,6 +9,7 @@ import { seedNamespaces } from '../../controlplane/bootstrap.js';
 import { controllerContext } from '../../controlplane/controllers/context.js';
 import * as eventTtl from '../../controlplane/controllers/event-ttl-controller.js';
 import { isExpired, lastOccurrence, type EventTtlController } from '../../controlplane/controllers/event-ttl-controller.js';
+import { keyOf, type Informer } from '../../controlplane/controllers/informer.js';
 import { recordEvent } from '../../controlplane/events.js';
 import { findResource } from '../../controlplane/resources/index.js';
 import { SqliteStore } from '../../controlplane/store/sqlite.js';
@@ -22,6 +23,7 @@ let clock = T0;
 let store: SqliteStore;
 let storage: ApiStorage;
 let ttl: EventTtlController;
+let eventsInformer: Informer;
 let stopInformers = () => {};
 
 beforeEach(async () => {
@@ -32,6 +34,7 @@ beforeEach(async () => {
   await seedNamespaces(storage);
   const ctx = controllerContext(storage, pino({ enabled: false }), now);
   ttl = eventTtl.create(ctx, { ttlMs: HOUR, sweepIntervalMs: 3_600_000 });
+  eventsInformer = ctx.informers.get('', 'v1', 'events');
   await ttl.start();
   await ctx.informers.startAll();
   stopInformers = () => ctx.informers.stopAll();
@@ -63,8 +66,21 @@ async function event(name: string, times: { last?: number; eventTime?: number; f
 
 const names = async () => (await storage.list(eventDef, 'default')).items.map((e) => e.metadata.name).sort();
 
-/** let the informer catch up with the writes made so far */
-const settle = () => new Promise((r) => setTimeout(r, 60));
+/** poll (every 5 ms, up to 10 s) until check() holds */
+async function waitFor(what: string, check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after 10 s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** let the informer catch up with the writes made so far: its cache mirrors the stored Events */
+const settle = () => waitFor('the events informer to catch up with the store', async () => {
+  const stored = (await storage.list(eventDef, undefined)).items;
+  const cached = new Map(eventsInformer.list().map((e) => [keyOf(e), e.metadata.resourceVersion]));
+  return stored.length === cached.size && stored.every((e) => cached.get(keyOf(e)) === e.metadata.resourceVersion);
+});
 
 describe('event TTL', () => {
   it('reads the last occurrence from lastTimestamp, eventTime, then creationTimestamp', () => {
@@ -139,9 +155,12 @@ describe('event TTL', () => {
     await ctx.informers.startAll();
     await event('soon', { last: T0 });
     clock = T0 + 2 * HOUR;
-    for (let i = 0; i < 100 && (await names()).length; i++) await new Promise((r) => setTimeout(r, 20));
-    fast.stop();
-    ctx.informers.stopAll();
+    try {
+      await waitFor('the timed sweep to delete the Event', async () => (await names()).length === 0);
+    } finally {
+      fast.stop();
+      ctx.informers.stopAll();
+    }
     expect(await names()).toEqual([]);
   });
 });

@@ -181,7 +181,10 @@ describe('disruption controller and eviction admission on the API storage', () =
     const a = await c.storage.get(defs.pods, 'default', 'a');
     expect(a.status.conditions).toContainEqual(expect.objectContaining({ type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting' }));
 
-    // the controller does not hand the spent disruption back while pod a has not gone
+    // the controller recounts with pod a as disrupted (the eviction itself leaves currentHealthy at 3) ...
+    await eventually(async () => expect((await getPdb()).status).toMatchObject({ disruptionsAllowed: 0, currentHealthy: 2 }));
+    // ... and does not hand the spent disruption back while pod a has not gone (a slow
+    // machine can only make this negative check pass falsely, never fail falsely)
     await new Promise((r) => setTimeout(r, 200));
     st = (await getPdb()).status;
     expect(st).toMatchObject({ disruptionsAllowed: 0, currentHealthy: 2 });
@@ -245,7 +248,8 @@ describe('disruption controller and eviction admission on the API storage', () =
 
   it('records NodeNotSchedulable / NodeSchedulable events for cordon and uncordon (uid = node name)', async () => {
     await c.storage.create(defs.nodes, undefined, nodeBody('n1'));
-    await new Promise((r) => setTimeout(r, 50));
+    // the controller must see the schedulable node first: the event is for the transition
+    await eventually(() => expect(c.ctx.informers.get('', 'v1', 'nodes').get(undefined, 'n1')).toBeDefined());
     await c.storage.guaranteedUpdate(defs.nodes, undefined, 'n1', {}, (n) => { n.spec.unschedulable = true; return n; });
     await eventually(async () => {
       const evs = (await c.storage.list(defs.events, 'default', { fieldSelector: 'involvedObject.kind=Node,involvedObject.uid=n1' })).items;

@@ -19,6 +19,17 @@ afterEach(async () => {
 
 const tick = () => new Promise((r) => setTimeout(r, 5));
 
+/** wait (up to 5 s) until at least n watch events have arrived, then a tick more so that a
+ *  surplus would show in the exact comparisons that follow */
+async function received(seen: StoreEvent[], n: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (seen.length < n) {
+    if (Date.now() > deadline) throw new Error(`timed out after 5 s waiting for ${n} watch events, got ${seen.length}`);
+    await tick();
+  }
+  await tick();
+}
+
 describe('SqliteStore', () => {
   it('gives every write the next global revision', async () => {
     const a = await store.create('/r/a', '{"v":1}');
@@ -72,9 +83,9 @@ describe('SqliteStore', () => {
     const w = await store.watch('/r/', a.modRevision, (evs) => seen.push(...evs));
     // a write racing with the replay must come after it
     await store.create('/r/b', '3');
-    await tick();
+    await received(seen, 2);
     await store.delete('/r/a');
-    await tick();
+    await received(seen, 3);
     w.cancel();
     await store.create('/r/c', '4');
     expect(seen.map((e) => [e.type, e.key, e.modRevision])).toEqual([
@@ -100,7 +111,7 @@ describe('SqliteStore', () => {
     await expect(store.list('/r/', { revision: 1 })).rejects.toBeInstanceOf(CompactedError);
     const seen: StoreEvent[] = [];
     const w = await store.watch('/r/', keep.modRevision - 1, (e) => seen.push(...e));
-    await tick();
+    await received(seen, 1);
     w.cancel();
     expect(seen.map((e) => e.key)).toEqual(['/r/c']);
   });
