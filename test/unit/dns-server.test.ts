@@ -16,7 +16,7 @@ const records = DnsRecords.from({
 const upstream = createSocket('udp4');
 let server: DnsServer;
 
-function ask(name: string, type = 'A'): Promise<dnsPacket.Packet & { rcode?: string }> {
+function ask(name: string, type = 'A'): Promise<dnsPacket.Packet & { rcode?: string; flag_aa?: boolean }> {
   const s = createSocket('udp4');
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => { s.close(); reject(new Error('timeout')); }, 3000);
