@@ -52,5 +52,9 @@ console.log(`| image change → rolled out | ${(update.ms / 1000).toFixed(1)} | 
 for (const p of procs) p.kill('SIGKILL');
 const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=io.skiff.node=${node}`], { encoding: 'utf8' }).stdout.trim();
 if (ids) spawnSync('docker', ['rm', '-f', ...ids.split('\n')]);
+// the agent owned this host's pod network: take its bridge, chains and routes away again
+spawnSync('docker', ['network', 'rm', 'skiff']);
+const { removeAll, realExec } = await import(join(root, 'dist/agent/network/iptables.js'));
+await removeAll(realExec).catch(() => {});
 rmSync(dir, { recursive: true, force: true });
 process.exit(first.ok && update.ok ? 0 : 1);
