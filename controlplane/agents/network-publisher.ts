@@ -5,8 +5,8 @@
 // right again with the next; a change storm is coalesced into one message.
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../proto/meta.js';
-import { NetworkState, type NetEndpoint, type NetNode, type NetService } from '../../proto/agent-protocol.js';
-import { parseIPv4 } from '../../proto/cidr.js';
+import { NetNode, NetService, NetworkState, type NetEndpoint } from '../../proto/agent-protocol.js';
+import { parseCidr, parseIPv4 } from '../../proto/cidr.js';
 import { Informer } from '../controllers/informer.js';
 import { findResource } from '../resources/index.js';
 import type { ApiStorage } from '../api/storage.js';
@@ -72,14 +72,16 @@ export class NetworkPublisher {
       this.log.error({ err }, 'building the network state failed');
       return;
     }
+    if (!NetworkState.safeParse(state).success) {
+      // a value the agents would refuse: drop the offenders rather than stop every update
+      const badNodes = state.nodes.filter((n) => !NetNode.safeParse(n).success);
+      const badServices = state.services.filter((x) => !NetService.safeParse(x).success);
+      this.log.error({ nodes: badNodes.map((n) => n.name), services: badServices.map((x) => `${x.namespace}/${x.name}`) }, 'left out of the network state: invalid for agents');
+      state = { ...state, nodes: state.nodes.filter((n) => !badNodes.includes(n)), services: state.services.filter((x) => !badServices.includes(x)) };
+      if (!NetworkState.safeParse(state).success) return;
+    }
     const json = JSON.stringify(state);
     if (json === this.lastJson) return;
-    const checked = NetworkState.safeParse(state);
-    if (!checked.success) {
-      // a value the agents would refuse: drop the offender rather than stop every update
-      this.log.error({ issues: checked.error.issues.slice(0, 5) }, 'network state failed validation');
-      return;
-    }
     this.lastJson = json;
     this.last = state;
     for (const fn of this.listeners) fn(state);
@@ -117,7 +119,8 @@ function nodeEntry(n: KubeObject): NetNode {
   const cidr = n.spec?.podCIDR;
   return {
     name: n.metadata.name!,
-    ...(typeof cidr === 'string' && /^\d+\.\d+\.\d+\.\d+\/\d+$/.test(cidr) ? { podCIDR: cidr } : {}),
+    // anything a user could have written into a Node must not stop every agent's updates
+    ...(typeof cidr === 'string' && parseCidr(cidr) ? { podCIDR: cidr } : {}),
     ...(isIPv4(ip) ? { internalIP: ip } : {}),
   };
 }

@@ -1,0 +1,60 @@
+// The server's network state for agents, from the real API write path: nodes with their
+// subnets and addresses, services with the ready endpoints of their EndpointSlices, one
+// message per burst of changes, and a Node a user broke is left out instead of stopping
+// every agent's updates.
+import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { ApiStorage } from '../../controlplane/api/storage.js';
+import { seedNamespaces } from '../../controlplane/bootstrap.js';
+import { NetworkPublisher } from '../../controlplane/agents/network-publisher.js';
+import { findResource } from '../../controlplane/resources/index.js';
+import { SqliteStore } from '../../controlplane/store/sqlite.js';
+import type { NetworkState } from '../../proto/agent-protocol.js';
+import { until } from './controller-harness.js';
+
+const def = (g: string, r: string) => findResource(g, 'v1', r)!;
+const settings = { clusterCidr: '10.42.0.0/16', serviceCidr: '10.43.0.0/16', clusterDns: '10.43.0.10', clusterDomain: 'cluster.local' };
+
+describe('NetworkPublisher', () => {
+  it('publishes nodes, services and ready endpoints, coalescing bursts, and leaves out a broken Node', async () => {
+    const store = new SqliteStore(':memory:');
+    const storage = new ApiStorage(store);
+    await seedNamespaces(storage);
+    const node = (name: string, cidr: string, ip: string) => storage.create(def('', 'nodes'), undefined, { metadata: { name }, spec: { podCIDR: cidr }, status: { addresses: [{ type: 'InternalIP', address: ip }] } } as never);
+    await node('a', '10.42.0.0/24', '192.168.1.11');
+    const pub = new NetworkPublisher(storage, settings, pino({ level: 'silent' }), 20);
+    const sent: NetworkState[] = [];
+    pub.subscribe((m) => sent.push(m));
+    try {
+      await pub.start();
+      expect(pub.current?.nodes).toEqual([{ name: 'a', podCIDR: '10.42.0.0/24', internalIP: '192.168.1.11' }]);
+      const svc = await storage.create(def('', 'services'), 'default', { metadata: { name: 'web' }, spec: { selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] } } as never);
+      await storage.create(def('discovery.k8s.io', 'endpointslices'), 'default', {
+        metadata: { name: 'web-abcde', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4',
+        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+        endpoints: [
+          { addresses: ['10.42.0.5'], conditions: { ready: true }, nodeName: 'a' },
+          { addresses: ['10.42.0.6'], conditions: { ready: false }, nodeName: 'a' },
+        ],
+      } as never);
+      await node('b', '10.42.1.0/24', '192.168.1.12');
+      await node('broken', '999.0.0.0/24', '192.168.1.13');
+      const st = await until('the burst published', async () => {
+        const last = sent[sent.length - 1];
+        return last && last.nodes.length === 3 && last.services.some((x) => x.name === 'web' && x.endpoints.length === 2) ? last : undefined;
+      });
+      expect(sent.length).toBeLessThan(4); // four writes, coalesced
+      expect(st.nodes.map((n) => [n.name, n.podCIDR ?? null])).toEqual([['a', '10.42.0.0/24'], ['b', '10.42.1.0/24'], ['broken', null]]);
+      const web = st.services.find((x) => x.name === 'web')!;
+      expect(web).toMatchObject({ namespace: 'default', type: 'ClusterIP', clusterIP: (svc as { spec: { clusterIP: string } }).spec.clusterIP, ports: [{ name: 'http', protocol: 'TCP', port: 80 }] });
+      expect(web.endpoints).toEqual([
+        { ip: '10.42.0.5', node: 'a', ready: true, ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] },
+        { ip: '10.42.0.6', node: 'a', ready: false, ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] },
+      ]);
+      expect(st).toMatchObject({ clusterCIDR: '10.42.0.0/16', clusterDNS: '10.43.0.10', clusterDomain: 'cluster.local' });
+    } finally {
+      pub.stop();
+      await store.close();
+    }
+  });
+});
