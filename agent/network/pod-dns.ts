@@ -33,7 +33,8 @@ export function podDns(pod: { metadata?: { namespace?: string }; spec?: any }, c
   let policy: string = spec.dnsPolicy ?? 'ClusterFirst';
   if (policy === 'ClusterFirst' && spec.hostNetwork) policy = 'Default';
   if ((policy === 'ClusterFirst' || policy === 'ClusterFirstWithHostNet') && !cluster) policy = 'Default'; // kubelet: no cluster DNS configured
-  const hostServers = host.nameservers.filter((s) => !/^127\./.test(s) && s !== '::1');
+  // loopback resolvers only work in the host's own network namespace
+  const hostServers = spec.hostNetwork ? [...host.nameservers] : host.nameservers.filter((s) => !/^127\./.test(s) && s !== '::1');
   let out: PodDns;
   if (policy === 'None') out = { servers: [], searches: [], options: [] };
   else if (policy === 'Default') out = { servers: hostServers, searches: [...host.searches], options: [...host.options] };

@@ -500,7 +500,7 @@ export class DockerRuntime implements Runtime {
       // dockershim's rewriteResolvFile: Docker's embedded resolver (127.0.0.11 on user networks)
       // would hide the search path; the file is only reachable when the engine is local, and
       // Docker's Dns/DnsSearch/DnsOptions above remain the fallback
-      if (opts.resolvConf && !hostNetwork && info.ResolvConfPath) await writeFile(info.ResolvConfPath, opts.resolvConf).catch(() => undefined);
+      if (opts.resolvConf && info.ResolvConfPath) await writeFile(info.ResolvConfPath, opts.resolvConf).catch(() => undefined);
       return { id, name: dockerName, ip: hostNetwork ? undefined : sandboxIp(info, network) };
     } catch (e) {
       await this.removeContainer(id).catch(() => undefined);

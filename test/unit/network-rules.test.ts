@@ -135,7 +135,7 @@ describe('podDns (kubelet resolv.conf)', () => {
   });
   it('Default copies the host without loopback resolvers; hostNetwork ClusterFirst means Default; None + dnsConfig', () => {
     expect(podDns({ spec: { dnsPolicy: 'Default' } }, cluster, host)).toEqual({ servers: ['192.168.1.1'], searches: ['lan'], options: ['edns0'] });
-    expect(podDns({ spec: { hostNetwork: true } }, cluster, host)?.servers).toEqual(['192.168.1.1']);
+    expect(podDns({ spec: { hostNetwork: true } }, cluster, host)?.servers).toEqual(['127.0.0.53', '192.168.1.1']); // the host's namespace: loopback works
     expect(podDns({ spec: { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } }, cluster, host)?.servers).toEqual(['10.43.0.10']);
     const none = podDns({ spec: { dnsPolicy: 'None', dnsConfig: { nameservers: ['1.1.1.1'], searches: ['a.example'], options: [{ name: 'ndots', value: '2' }, { name: 'rotate' }] } } }, cluster, host)!;
     expect(resolvConf(none)).toBe('nameserver 1.1.1.1\nsearch a.example\noptions ndots:2 rotate\n');
