@@ -152,6 +152,27 @@ describe.skipIf(!enabled)('multi-node networking (two simulated hosts)', () => {
     expect(nope.stdout + nope.stderr).toMatch(/NXDOMAIN|can't find/);
   }, 180_000);
 
+  it('gives a host-network pod with dnsPolicy ClusterFirstWithHostNet the cluster DNS', async () => {
+    k(s, ['apply', '-f', '-'], `
+apiVersion: v1
+kind: Pod
+metadata: { name: hostnet }
+spec:
+  nodeName: h2
+  hostNetwork: true
+  dnsPolicy: ClusterFirstWithHostNet
+  terminationGracePeriodSeconds: 0
+  containers: [{ name: main, image: ${BUSYBOX}, command: [sleep, '3600'] }]
+`);
+    await waitFor(() => {
+      if (k(s, ['get', 'pod', 'hostnet', '-o', 'jsonpath={.status.phase}']) !== 'Running') throw new Error('not running');
+    }, 30_000, 'hostnet Running');
+    const r = await exec('hostnet', 'cat /etc/resolv.conf; wget -qO- http://web.default.svc.cluster.local/');
+    expect(r.stdout).toContain('nameserver 10.43.0.10');
+    expect(r.stdout).toMatch(/^web-/m);
+    k(s, ['delete', 'pod', 'hostnet', '--wait=false']);
+  }, 60_000);
+
   it('answers a NodePort on every host\'s address and a LoadBalancer on the nodes\' addresses', async () => {
     k(s, ['apply', '-f', '-'], service('web-np', 'NodePort'));
     k(s, ['apply', '-f', '-'], service('web-lb', 'LoadBalancer', '  ports: [{ name: http, port: 8081, targetPort: http }]'));
