@@ -21,6 +21,9 @@ log "vagrant validate"
 
 export SKIFF_REQUIRE_DOCKER=1 SKIFF_REQUIRE_KUBECTL=1
 cd "$ROOT"
+# the tests are TypeScript too: vitest strips types without checking them
+log "typechecking the tests"
+npx tsc -p tsconfig.test.json || die "the tests do not typecheck"
 report=$(mktemp)
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?

@@ -252,7 +252,7 @@ spec:
 
   describe('agent protocol security', () => {
     const connect = (token: string): Promise<{ ws: WebSocket; next: () => Promise<any>; status?: number }> => new Promise((resolve) => {
-      const ws = new WebSocket(`wss://127.0.0.1:${s.port}/agent/v1/connect`, { headers: { Authorization: `Bearer ${token}` }, ca: s.caPem, servername: 'localhost' });
+      const ws = new WebSocket(`wss://127.0.0.1:${s.port}/agent/v1/connect`, { headers: { Authorization: `Bearer ${token}` }, ca: s.caPem, servername: 'localhost' } as WebSocket.ClientOptions);
       const queue: any[] = [];
       const waiters: ((m: any) => void)[] = [];
       // the network state arrives after registration and on every cluster change: not what these checks are about

@@ -223,7 +223,7 @@ spec:
 `);
     await waitRunning('holder');
     const token = readFileSync(join(s.dataDir, 'token'), 'utf8').trim();
-    const ws = new WebSocket(`wss://127.0.0.1:${s.port}/agent/v1/connect`, { headers: { Authorization: `Bearer ${token}` }, ca: s.caPem, servername: 'localhost' });
+    const ws = new WebSocket(`wss://127.0.0.1:${s.port}/agent/v1/connect`, { headers: { Authorization: `Bearer ${token}` }, ca: s.caPem, servername: 'localhost' } as WebSocket.ClientOptions);
     const queue: any[] = [];
     const waiters: ((m: any) => void)[] = [];
     ws.on('message', (d) => { const m = JSON.parse(String(d)); if (m.type === 'network') return; const w = waiters.shift(); if (w) w(m); else queue.push(m); });

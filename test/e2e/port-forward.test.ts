@@ -182,7 +182,7 @@ spec:
   it('speaks the WebSocket channel protocol (client-node PortForward): port prefix, data on 0, errors on 1', async () => {
     const ws = new WebSocket(`wss://127.0.0.1:${s.port}/api/v1/namespaces/default/pods/web/portforward?ports=8080`, ['v4.channel.k8s.io'], {
       ca: s.caPem, servername: 'localhost', headers: { Authorization: `Bearer ${s.token}` },
-    });
+    } as WebSocket.ClientOptions);
     const got: Buffer[] = [];
     const closed = new Promise<void>((r) => ws.on('close', () => r()));
     ws.on('message', (m: Buffer) => got.push(m));
