@@ -188,7 +188,13 @@ export class PodWorker {
       sandboxId = undefined;
     } else if (actions.createSandbox && actions.start.length + actions.kill.length > 0) {
       for (const s of observed.filter((c) => c.type === 'sandbox')) await this.d.runtime.removeContainer(s.id).catch(() => undefined);
-      const notReady = pod.spec.hostNetwork ? undefined : this.d.networkNotReady?.();
+      let notReady = pod.spec.hostNetwork ? undefined : this.d.networkNotReady?.();
+      // a node that just joined sets its network up within a second: wait a little before
+      // calling it an error
+      for (let i = 0; notReady && i < 30; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        notReady = this.d.networkNotReady?.();
+      }
       if (notReady) {
         // kubelet: pods other than host-network ones wait for the network plugin
         this.d.event(pod, 'Warning', 'NetworkNotReady', `network is not ready: ${notReady}`);
