@@ -18,6 +18,8 @@ export interface AgentConfig {
   systemReserved: { cpu?: string; memory?: string };
   maxPods: number;
   network?: string;
+  /** kubelet's --resolv-conf */
+  resolvConf?: string;
   logLevel: string;
   /** HOST:PORT for Prometheus metrics, '' to disable */
   metricsBindAddress: string;
@@ -58,11 +60,12 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     .option('--system-reserved <cpu=...,memory=...>', 'resources kept out of allocatable', kvList, {})
     .option('--max-pods <n>', 'pods capacity', '110')
     .option('--network <name>', 'pod network: "skiff" = this node\'s pod subnet bridge with host-gw routes, service proxy and cluster DNS; any other Docker network name = attach sandboxes there and manage nothing', 'skiff')
+    .option('--resolv-conf <file>', 'resolver configuration: upstreams for the cluster DNS and what dnsPolicy Default pods get (kubelet --resolv-conf)', '/etc/resolv.conf')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--metrics-bind-address <host:port>', 'serve Prometheus metrics here (empty to disable)', '127.0.0.1:10249')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ server: string; token?: string; tokenFile?: string; nodeName: string; dataDir: string; dockerHost?: string; pauseImage: string; nodeIp?: string; nodeLabels: Record<string, string>; registerWithTaints: AgentConfig['taints']; heartbeatInterval: string; systemReserved: Record<string, string>; maxPods: string; network: string; logLevel: string; metricsBindAddress: string }>();
+  const o = cmd.opts<{ server: string; token?: string; tokenFile?: string; nodeName: string; dataDir: string; dockerHost?: string; pauseImage: string; nodeIp?: string; nodeLabels: Record<string, string>; registerWithTaints: AgentConfig['taints']; heartbeatInterval: string; systemReserved: Record<string, string>; maxPods: string; network: string; resolvConf: string; logLevel: string; metricsBindAddress: string }>();
   const token = o.token ?? (o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : process.env.SKIFF_TOKEN);
   if (!token) throw new InvalidArgumentError('a join token is required: --token, --token-file or SKIFF_TOKEN');
   if (!/^https:\/\//.test(o.server)) throw new InvalidArgumentError('--server must be an https:// URL');
@@ -75,6 +78,6 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     pauseImage: o.pauseImage, nodeIp: o.nodeIp, nodeLabels: o.nodeLabels, taints: o.registerWithTaints,
     heartbeatIntervalMs: parseDuration(o.heartbeatInterval),
     systemReserved: { cpu: o.systemReserved.cpu, memory: o.systemReserved.memory },
-    maxPods, network: o.network, logLevel: o.logLevel, metricsBindAddress: o.metricsBindAddress,
+    maxPods, network: o.network, resolvConf: o.resolvConf, logLevel: o.logLevel, metricsBindAddress: o.metricsBindAddress,
   };
 }

@@ -67,7 +67,7 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
   health.unref();
 
   // 4. the pod network (bridge, routes, service proxy, DNS) when skiff manages it
-  const network = cfg.network === POD_NETWORK ? new NetworkManager({ runtime, node: cfg.nodeName, log: log.child({ component: 'network' }) }) : undefined;
+  const network = cfg.network === POD_NETWORK ? new NetworkManager({ runtime, node: cfg.nodeName, log: log.child({ component: 'network' }), resolvConf: cfg.resolvConf }) : undefined;
 
   // 5. pods, connection, streams
   let conn: ServerConnection;

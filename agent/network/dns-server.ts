@@ -21,8 +21,10 @@ export interface DnsServerOptions {
   port: number;
   records: () => DnsRecords | undefined;
   log: Logger;
-  /** upstream resolvers (IPv4, optionally ip:port); default: the nameservers of /etc/resolv.conf */
+  /** upstream resolvers (IPv4, optionally ip:port); default: the nameservers of resolvConf */
   upstreams?: string[];
+  /** default /etc/resolv.conf */
+  resolvConf?: string;
 }
 
 export function hostResolvers(path = '/etc/resolv.conf'): { nameservers: string[]; searches: string[]; options: string[] } {
@@ -159,7 +161,7 @@ export class DnsServer {
   }
 
   private upstreams(): string[] {
-    const list = this.o.upstreams ?? hostResolvers().nameservers;
+    const list = this.o.upstreams ?? hostResolvers(this.o.resolvConf).nameservers;
     return list.filter((s) => s !== this.o.host && /^\d+\.\d+\.\d+\.\d+(:\d+)?$/.test(s)).slice(0, 3);
   }
 

@@ -27,6 +27,8 @@ export interface NetworkManagerOptions {
   /** where the DNS server listens: port 53 on the bridge gateway unless told otherwise */
   dnsPort?: number;
   dnsHost?: string;
+  /** the node's resolver configuration (kubelet --resolv-conf) */
+  resolvConf?: string;
   retryMs?: number;
 }
 
@@ -73,7 +75,7 @@ export class NetworkManager {
   /** the pod's resolver settings: the cluster DNS once this node's DNS server is up */
   podDns(pod: { metadata?: { namespace?: string }; spec?: unknown }): PodDns | undefined {
     const cluster = this.state ? { server: this.state.clusterDNS, domain: this.state.clusterDomain } : undefined;
-    return podDns(pod as never, cluster, hostResolvers());
+    return podDns(pod as never, cluster, hostResolvers(this.o.resolvConf));
   }
 
   stop(): void {
@@ -130,14 +132,14 @@ export class NetworkManager {
     this.records = DnsRecords.from(state);
     if (!this.dns) {
       const host = this.o.dnsHost ?? this.gateway!;
-      const server = new DnsServer({ host, port: this.o.dnsPort ?? 53, records: () => this.records, log: this.o.log });
+      const server = new DnsServer({ host, port: this.o.dnsPort ?? 53, records: () => this.records, log: this.o.log, resolvConf: this.o.resolvConf });
       try {
         await server.start();
       } catch (err) {
         if (this.o.dnsPort !== undefined) throw err;
         // something else owns port 53 on every address: take any port, the DNAT rule hides it
         this.o.log.warn({ err: (err as Error).message }, 'DNS port 53 is taken; listening on another port');
-        const alt = new DnsServer({ host, port: 0, records: () => this.records, log: this.o.log });
+        const alt = new DnsServer({ host, port: 0, records: () => this.records, log: this.o.log, resolvConf: this.o.resolvConf });
         await alt.start();
         this.dns = alt;
       }

@@ -6,9 +6,13 @@
 // keeps answering. Driven with the real kubectl.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile, spawn } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import dnsPacket from 'dns-packet';
 import { join } from 'node:path';
 import { BUSYBOX, KUBECTL, k, kubectl, type AgentProc } from './harness.js';
-import { hostExec, hostsAvailable, hostsDown, hostsUp, killHost, startHostAgent, startHostServer, waitFor, type Host, type HostServer } from './hosts.js';
+import { BRIDGE_IP, hostExec, hostsAvailable, hostsDown, hostsUp, killHost, startHostAgent, startHostServer, waitFor, type Host, type HostServer } from './hosts.js';
 
 const enabled = hostsAvailable('multi-node networking e2e test');
 
@@ -60,10 +64,27 @@ describe.skipIf(!enabled)('multi-node networking (two simulated hosts)', () => {
   /** what to print when something does not happen in time */
   const diag = () => `${kubectl(s, ['get', 'pods,svc,endpoints', '-o', 'wide']).stdout}\n${kubectl(s, ['get', 'events', '--sort-by=.lastTimestamp']).stdout.split('\n').slice(-15).join('\n')}\n${agents.map((a) => `--- agent ${a.node}\n${a.output().split('\n').filter((l) => /"level":[45]0/.test(l)).slice(-10).join('\n')}`).join('\n')}`;
 
+  let upstream: Socket | undefined;
+  let resolvDir = '';
+
   beforeAll(async () => {
     hosts = await hostsUp(2);
     s = await startHostServer(['--node-grace-period', '4s', '--default-unreachable-toleration-seconds', '2']);
-    agents = hosts.map((h) => startHostAgent(s, h, ['--network', 'skiff']));
+    // "the LAN's resolver": on the bridge address, answers www.example.test with 192.0.2.77;
+    // the agents use it through --resolv-conf (kubelet's flag) instead of this machine's
+    upstream = createSocket('udp4');
+    upstream.on('message', (m, r) => {
+      try {
+        const q = dnsPacket.decode(m);
+        const name = q.questions?.[0]?.name ?? '';
+        const answers = name === 'www.example.test' && q.questions?.[0]?.type === 'A' ? [{ type: 'A' as const, name, ttl: 30, data: '192.0.2.77' }] : [];
+        upstream!.send(dnsPacket.encode({ type: 'response', id: q.id, flags: dnsPacket.RECURSION_AVAILABLE | (answers.length ? 0 : 3), questions: q.questions, answers }), r.port, r.address);
+      } catch { /* not DNS */ }
+    });
+    await new Promise<void>((resolve, reject) => { upstream!.once('error', reject); upstream!.bind(53, BRIDGE_IP, () => resolve()); });
+    resolvDir = mkdtempSync(join(tmpdir(), 'skiff-resolv-'));
+    writeFileSync(join(resolvDir, 'resolv.conf'), `nameserver ${BRIDGE_IP}\nsearch lan.example.test\n`);
+    agents = hosts.map((h) => startHostAgent(s, h, ['--network', 'skiff', '--resolv-conf', join(resolvDir, 'resolv.conf')]));
     await waitFor(() => {
       const out = k(s, ['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status},{.spec.podCIDR};{end}']);
       if (!/h1=True,10\.42\.\d+\.0\/24;h2=True,10\.42\.\d+\.0\/24;/.test(out)) throw new Error(out);
@@ -71,6 +92,8 @@ describe.skipIf(!enabled)('multi-node networking (two simulated hosts)', () => {
   }, 300_000);
 
   afterAll(async () => {
+    upstream?.close();
+    if (resolvDir) rmSync(resolvDir, { recursive: true, force: true });
     await s?.cleanup().catch(() => undefined);
     await hostsDown();
   }, 240_000);
@@ -151,6 +174,28 @@ describe.skipIf(!enabled)('multi-node networking (two simulated hosts)', () => {
     const nope = await inClient('nslookup nope.default.svc.cluster.local');
     expect(nope.stdout + nope.stderr).toMatch(/NXDOMAIN|can't find/);
   }, 180_000);
+
+  it('forwards names outside the cluster to the node\'s resolvers; dnsPolicy Default gets the node\'s resolv.conf', async () => {
+    const r = await inClient('nslookup www.example.test');
+    expect(r.stdout).toContain('192.0.2.77');
+    expect((await inClient('cat /etc/resolv.conf')).stdout).toContain('search default.svc.cluster.local svc.cluster.local cluster.local lan.example.test');
+    k(s, ['apply', '-f', '-'], `
+apiVersion: v1
+kind: Pod
+metadata: { name: dns-default }
+spec:
+  nodeName: h1
+  dnsPolicy: Default
+  terminationGracePeriodSeconds: 0
+  containers: [{ name: main, image: ${BUSYBOX}, command: [sleep, '3600'] }]
+`);
+    await waitFor(() => {
+      if (k(s, ['get', 'pod', 'dns-default', '-o', 'jsonpath={.status.phase}']) !== 'Running') throw new Error('not running');
+    }, 30_000, 'dns-default Running');
+    const conf = (await exec('dns-default', 'cat /etc/resolv.conf')).stdout;
+    expect(conf).toBe(`nameserver ${BRIDGE_IP}\nsearch lan.example.test\n`);
+    k(s, ['delete', 'pod', 'dns-default', '--wait=false']);
+  }, 60_000);
 
   it('gives a host-network pod with dnsPolicy ClusterFirstWithHostNet the cluster DNS', async () => {
     k(s, ['apply', '-f', '-'], `
