@@ -24,6 +24,9 @@ export interface NodeConfig {
 }
 
 /** the local address the kernel would use to reach the server (no packet is sent) */
+/** a TEST-NET-3 address: connecting a UDP socket to it sends nothing, the kernel picks the default route */
+const DEFAULT_ROUTE_PROBE = 'https://203.0.113.1:443';
+
 export async function addressTowards(serverUrl: string): Promise<string | undefined> {
   const u = new URL(serverUrl);
   const host = u.hostname.replace(/^\[|\]$/g, '');
@@ -63,7 +66,11 @@ export async function nodeReport(cfg: NodeConfig, runtime: { version: string; co
     pods: String(cfg.maxPods),
     'ephemeral-storage': `${Math.floor(diskBytes * 0.9 / 1024)}Ki`,
   };
-  const ip = cfg.nodeIp ?? (await addressTowards(cfg.serverUrl)) ?? '127.0.0.1';
+  // the address that routes to the server; when that is loopback (server on this machine)
+  // the address of the default route instead, which other nodes and clients can reach
+  const towards = await addressTowards(cfg.serverUrl);
+  const usable = towards && !/^127\./.test(towards) && towards !== '::1' ? towards : undefined;
+  const ip = cfg.nodeIp ?? usable ?? (await addressTowards(DEFAULT_ROUTE_PROBE)) ?? towards ?? '127.0.0.1';
   return {
     name: cfg.name,
     labels: cfg.labels,

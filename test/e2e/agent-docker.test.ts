@@ -7,6 +7,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { defaultRouteIPv4 } from '../../controlplane/host-address.js';
 import {
   BUSYBOX, dockerAvailable, eventually, freePort, httpsRequest, k, kubectl, kubectlAvailable, removeNodeContainers, startAgent, startServer,
   type AgentProc, type ServerProc,
@@ -60,7 +61,8 @@ describe.skipIf(!enabled)('skiff-agent on real Docker', () => {
     expect(n.status.capacity.pods).toBe('110');
     expect(n.status.nodeInfo.containerRuntimeVersion).toMatch(/^docker:\/\/\d+\./);
     expect(n.status.nodeInfo.kubeletVersion).toMatch(/^skiff\//);
-    expect(n.status.addresses).toContainEqual({ type: 'InternalIP', address: '127.0.0.1' });
+    // the server is on loopback here: the node reports the machine's default-route address
+    expect(n.status.addresses).toContainEqual({ type: 'InternalIP', address: defaultRouteIPv4() ?? '127.0.0.1' });
     const types = n.status.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`);
     expect(types).toEqual(expect.arrayContaining(['Ready=True', 'MemoryPressure=False', 'DiskPressure=False', 'PIDPressure=False']));
     expect(n.metadata.labels['kubernetes.io/hostname']).toBe(a.node);
