@@ -11,7 +11,7 @@ import { labelSelectorFromObject, matchLabels, type LabelRequirement } from '../
 import { ApiError, STALE_OBJECT, conflict } from '../api/errors.js';
 import type { ResourceDef } from '../resources/types.js';
 import type { ControllerContext } from './context.js';
-import { keyOf, splitKey, waitForSync, type Informer } from './informer.js';
+import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 import { planClaim } from './replica-set/claim.js';
@@ -49,8 +49,7 @@ class DeploymentController implements Controller {
   private dInf!: Informer;
   private rsInf!: Informer;
   private podInf!: Informer;
-  private resync?: NodeJS.Timeout;
-  private stopped = false;
+  private loop?: { stop(): void };
   /** when each key's next progress-deadline check is due (one timer per key, not one per sync) */
   private deadlineChecks = new Map<string, number>();
 
@@ -66,23 +65,20 @@ class DeploymentController implements Controller {
     this.dInf.on({ add: (d) => this.enqueue(d), update: (_o, d) => this.enqueue(d), delete: (d) => this.enqueue(d) });
     this.rsInf.on({ add: (rs) => this.addReplicaSet(rs), update: (o, rs) => this.updateReplicaSet(o, rs), delete: (rs) => this.deleteReplicaSet(rs) });
     this.podInf.on({ delete: (p) => this.deletePod(p) });
-    void this.runWhenSynced();
+    this.loop = runWhenSynced({
+      informers: [this.dInf, this.rsInf, this.podInf], queue: this.queue, workers: 2,
+      sync: (key) => this.syncDeployment(key),
+      onError: (key, err) => {
+        const conflictOnly = isCode(err, 409);
+        this.ctx.log[conflictOnly ? 'debug' : 'warn']({ err, deployment: key }, 'deployment sync failed; will retry');
+      },
+      resyncMs: RESYNC_MS, resync: () => this.dInf.list(), enqueue: (d) => this.enqueue(d),
+    });
   }
 
   stop(): void {
-    this.stopped = true;
+    this.loop?.stop();
     this.queue.stop();
-    if (this.resync) clearInterval(this.resync);
-  }
-
-  private async runWhenSynced(): Promise<void> {
-    if (!(await waitForSync([this.dInf, this.rsInf, this.podInf], () => this.stopped))) return;
-    this.queue.run((key) => this.syncDeployment(key), 2, (key, err) => {
-      const conflictOnly = isCode(err, 409);
-      this.ctx.log[conflictOnly ? 'debug' : 'warn']({ err, deployment: key }, 'deployment sync failed; will retry');
-    });
-    this.resync = setInterval(() => { for (const d of this.dInf.list()) this.enqueue(d); }, RESYNC_MS);
-    this.resync.unref();
   }
 
   private enqueue(d: KubeObject): void {

@@ -20,7 +20,7 @@ import {
   serviceSelector, shouldPodBeInEndpoints, sliceEndpoint, sliceEndpointKey, slicePorts, type SliceEndpoint, type SlicePort,
 } from '../services/endpoints.js';
 import type { ControllerContext } from './context.js';
-import { keyOf, splitKey, waitForSync, type Informer } from './informer.js';
+import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -137,8 +137,7 @@ class EndpointSliceController implements Controller {
   private nodeInf!: Informer;
   /** endpointSliceTracker: per Service, slice name -> resourceVersion written (or 0 = deleted) */
   private readonly written = new Map<string, Map<string, number>>();
-  private resync?: NodeJS.Timeout;
-  private stopped = false;
+  private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext) {
     this.sliceDef = ctx.def('discovery.k8s.io', 'v1', 'endpointslices');
@@ -169,22 +168,17 @@ class EndpointSliceController implements Controller {
       if (svc) this.queue.add(`${s.metadata.namespace}/${svc}`);
     };
     this.sliceInf.on({ add: sliceChanged, update: (_o, s) => sliceChanged(s), delete: sliceChanged });
-    void this.runWhenSynced();
+    this.loop = runWhenSynced({
+      informers: [this.svcInf, this.podInf, this.sliceInf, this.nodeInf], queue: this.queue, workers: 2,
+      sync: (key) => this.syncService(key),
+      onError: (key, err) => this.ctx.log.warn({ err, service: key }, 'endpointslice sync failed; will retry'),
+      resyncMs: RESYNC_MS, resync: () => this.svcInf.list(), enqueue: (s) => this.queue.add(keyOf(s)),
+    });
   }
 
   stop(): void {
-    this.stopped = true;
+    this.loop?.stop();
     this.queue.stop();
-    if (this.resync) clearInterval(this.resync);
-  }
-
-  private async runWhenSynced(): Promise<void> {
-    if (!(await waitForSync([this.svcInf, this.podInf, this.sliceInf, this.nodeInf], () => this.stopped))) return;
-    this.queue.run((key) => this.syncService(key), 2, (key, err) => {
-      this.ctx.log.warn({ err, service: key }, 'endpointslice sync failed; will retry');
-    });
-    this.resync = setInterval(() => { for (const s of this.svcInf.list()) this.queue.add(keyOf(s)); }, RESYNC_MS);
-    this.resync.unref();
   }
 
   private podChanged(pod: KubeObject): void {

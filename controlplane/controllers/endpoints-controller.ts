@@ -13,7 +13,7 @@ import { ApiError } from '../api/errors.js';
 import type { ResourceDef } from '../resources/types.js';
 import { endpointSubsets, endpointsLabels, selectsPod, serviceSelector } from '../services/endpoints.js';
 import type { ControllerContext } from './context.js';
-import { keyOf, splitKey, waitForSync, type Informer } from './informer.js';
+import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -27,8 +27,7 @@ class EndpointsController implements Controller {
   private svcInf!: Informer;
   private podInf!: Informer;
   private epInf!: Informer;
-  private resync?: NodeJS.Timeout;
-  private stopped = false;
+  private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext) {
     this.svcDef = ctx.def('', 'v1', 'services');
@@ -58,27 +57,24 @@ class EndpointsController implements Controller {
       update: (_o, ep) => { if (this.svcInf.get(ep.metadata.namespace, ep.metadata.name!)) this.queue.add(keyOf(ep)); },
       delete: (ep) => { if (this.svcInf.get(ep.metadata.namespace, ep.metadata.name!)) this.queue.add(keyOf(ep)); },
     });
-    void this.runWhenSynced();
+    this.loop = runWhenSynced({
+      informers: [this.svcInf, this.podInf, this.epInf], queue: this.queue, workers: 2,
+      sync: (key) => this.syncService(key),
+      onError: (key, err) => this.ctx.log.warn({ err, service: key }, 'endpoints sync failed; will retry'),
+      // checkLeftoverEndpoints: Endpoints we made for Services that went while we were down
+      onSynced: () => {
+        for (const ep of this.epInf.list()) {
+          if (ep.metadata.annotations?.['control-plane.alpha.kubernetes.io/leader']) continue;
+          if (!this.svcInf.get(ep.metadata.namespace, ep.metadata.name!)) this.queue.add(keyOf(ep));
+        }
+      },
+      resyncMs: RESYNC_MS, resync: () => this.svcInf.list(), enqueue: (s) => this.queue.add(keyOf(s)),
+    });
   }
 
   stop(): void {
-    this.stopped = true;
+    this.loop?.stop();
     this.queue.stop();
-    if (this.resync) clearInterval(this.resync);
-  }
-
-  private async runWhenSynced(): Promise<void> {
-    if (!(await waitForSync([this.svcInf, this.podInf, this.epInf], () => this.stopped))) return;
-    this.queue.run((key) => this.syncService(key), 2, (key, err) => {
-      this.ctx.log.warn({ err, service: key }, 'endpoints sync failed; will retry');
-    });
-    // checkLeftoverEndpoints: Endpoints we made for Services that went while we were down
-    for (const ep of this.epInf.list()) {
-      if (ep.metadata.annotations?.['control-plane.alpha.kubernetes.io/leader']) continue;
-      if (!this.svcInf.get(ep.metadata.namespace, ep.metadata.name!)) this.queue.add(keyOf(ep));
-    }
-    this.resync = setInterval(() => { for (const s of this.svcInf.list()) this.queue.add(keyOf(s)); }, RESYNC_MS);
-    this.resync.unref();
   }
 
   /** getPodServiceMemberships: every Service in the pod's namespace whose selector takes it. */

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { KubeObject } from '../../proto/meta.js';
 import type { ResourceDef } from '../resources/types.js';
 import { ApiError } from '../api/errors.js';
+import type { WorkQueue } from './work-queue.js';
 import type { ApiStorage } from '../api/storage.js';
 
 export interface Handlers {
@@ -114,4 +115,38 @@ export class Informer {
 export async function waitForSync(informers: Informer[], stopped: () => boolean): Promise<boolean> {
   while (!stopped() && !informers.every((i) => i.synced)) await new Promise((r) => setTimeout(r, 20));
   return !stopped();
+}
+
+/**
+ * client-go's controller Run: once every informer has listed, run `workers` workers on the
+ * queue (then `onSynced`), and every `resyncMs` enqueue `resync()`'s keys again (the
+ * periodic resync that repairs what a lost event would leave behind). stop() ends both;
+ * the queue itself is the controller's to stop.
+ */
+export function runWhenSynced<K>(o: {
+  informers: Informer[];
+  queue: WorkQueue;
+  workers: number;
+  sync: (key: string) => Promise<void>;
+  onError: (key: string, err: unknown) => void;
+  resyncMs: number;
+  resync: () => Iterable<K>;
+  enqueue: (item: K) => void;
+  onSynced?: () => void;
+}): { stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  void (async () => {
+    if (!(await waitForSync(o.informers, () => stopped))) return;
+    o.queue.run(o.sync, o.workers, o.onError);
+    o.onSynced?.();
+    timer = setInterval(() => { for (const x of o.resync()) o.enqueue(x); }, o.resyncMs);
+    timer.unref();
+  })();
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearInterval(timer);
+    },
+  };
 }

@@ -8,7 +8,7 @@ import { labelSelectorFromObject, matchLabels, type LabelRequirement } from '../
 import { ApiError } from '../api/errors.js';
 import type { ResourceDef } from '../resources/types.js';
 import type { ControllerContext } from './context.js';
-import { keyOf, splitKey, waitForSync, type Informer } from './informer.js';
+import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 import { planClaim } from './replica-set/claim.js';
@@ -48,8 +48,7 @@ class ReplicaSetController implements Controller {
   private readonly podDef: ResourceDef;
   private rsInf!: Informer;
   private podInf!: Informer;
-  private resync?: NodeJS.Timeout;
-  private stopped = false;
+  private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext) {
     this.rsDef = ctx.def('apps', 'v1', 'replicasets');
@@ -72,23 +71,18 @@ class ReplicaSetController implements Controller {
       update: (o, p) => this.updatePod(o, p),
       delete: (p) => this.deletePod(p),
     });
-    void this.runWhenSynced();
+    // WaitForCacheSync: never act on a half-listed cache (that would create pods twice)
+    this.loop = runWhenSynced({
+      informers: [this.rsInf, this.podInf], queue: this.queue, workers: 2,
+      sync: (key) => this.syncReplicaSet(key),
+      onError: (key, err) => this.ctx.log.warn({ err, replicaset: key }, 'replicaset sync failed; will retry'),
+      resyncMs: RESYNC_MS, resync: () => this.rsInf.list(), enqueue: (rs) => this.enqueue(rs),
+    });
   }
 
   stop(): void {
-    this.stopped = true;
+    this.loop?.stop();
     this.queue.stop();
-    if (this.resync) clearInterval(this.resync);
-  }
-
-  /** WaitForCacheSync: never act on a half-listed cache (that would create pods twice). */
-  private async runWhenSynced(): Promise<void> {
-    if (!(await waitForSync([this.rsInf, this.podInf], () => this.stopped))) return;
-    this.queue.run((key) => this.syncReplicaSet(key), 2, (key, err) => {
-      this.ctx.log.warn({ err, replicaset: key }, 'replicaset sync failed; will retry');
-    });
-    this.resync = setInterval(() => { for (const rs of this.rsInf.list()) this.enqueue(rs); }, RESYNC_MS);
-    this.resync.unref();
   }
 
   private enqueue(rs: KubeObject): void {

@@ -16,7 +16,7 @@ import { ApiError } from '../api/errors.js';
 import type { ResourceDef } from '../resources/types.js';
 import { SERVICE_NAME_LABEL } from '../services/endpoints.js';
 import type { ControllerContext } from './context.js';
-import { keyOf, splitKey, waitForSync, type Informer } from './informer.js';
+import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 
@@ -67,8 +67,7 @@ class ServiceLBController implements Controller {
   private svcInf!: Informer;
   private nodeInf!: Informer;
   private sliceInf!: Informer;
-  private resync?: NodeJS.Timeout;
-  private stopped = false;
+  private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext) {
     this.svcDef = ctx.def('', 'v1', 'services');
@@ -96,22 +95,17 @@ class ServiceLBController implements Controller {
       if (cur && cur.spec?.type === 'LoadBalancer' && cur.spec?.externalTrafficPolicy === 'Local') this.queue.add(keyOf(cur));
     };
     this.sliceInf.on({ add: sliceChanged, update: (_o, s) => sliceChanged(s), delete: sliceChanged });
-    void this.runWhenSynced();
+    this.loop = runWhenSynced({
+      informers: [this.svcInf, this.nodeInf, this.sliceInf], queue: this.queue, workers: 1,
+      sync: (key) => this.sync(key),
+      onError: (key, err) => this.ctx.log.warn({ err, service: key }, 'servicelb sync failed; will retry'),
+      resyncMs: RESYNC_MS, resync: () => this.svcInf.list(), enqueue: (s) => { if (s.spec?.type === 'LoadBalancer') this.queue.add(keyOf(s)); },
+    });
   }
 
   stop(): void {
-    this.stopped = true;
+    this.loop?.stop();
     this.queue.stop();
-    if (this.resync) clearInterval(this.resync);
-  }
-
-  private async runWhenSynced(): Promise<void> {
-    if (!(await waitForSync([this.svcInf, this.nodeInf, this.sliceInf], () => this.stopped))) return;
-    this.queue.run((key) => this.sync(key), 1, (key, err) => {
-      this.ctx.log.warn({ err, service: key }, 'servicelb sync failed; will retry');
-    });
-    this.resync = setInterval(() => { for (const s of this.svcInf.list()) if (s.spec?.type === 'LoadBalancer') this.queue.add(keyOf(s)); }, RESYNC_MS);
-    this.resync.unref();
   }
 
   /** nodes with a ready endpoint of the Service (externalTrafficPolicy Local) */
