@@ -189,12 +189,22 @@ export interface AgentProc {
 export function startAgent(s: ServerProc, opts: { node?: string; args?: string[]; token?: string } = {}): AgentProc {
   const node = opts.node ?? `e2e-${Math.random().toString(36).slice(2, 8)}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-agent-'));
+  return agentProcess(node, dataDir, [], ['--server', s.url, '--token', opts.token ?? readFileSync(join(s.dataDir, 'token'), 'utf8').trim(), '--node-name', node, '--data-dir', dataDir, ...(opts.args ?? [])]);
+}
+
+/**
+ * skiff-agent as the launcher runs it (`prefix`, e.g. nsenter, goes in front), with the
+ * test defaults (offline pause image, 1 s heartbeats); output kept, kill and restart with
+ * the same arguments. Agents sharing this machine's network namespace and Docker cannot
+ * each own the pod network (routes, iptables): they get Docker's bridge unless `args` ask
+ * for another --network.
+ */
+export function agentProcess(node: string, dataDir: string, prefix: string[], args: string[], env?: NodeJS.ProcessEnv): AgentProc {
+  const argv = [...prefix, process.execPath, '--max-semi-space-size=2', AGENT_BIN, '--pause-image', PAUSE, '--heartbeat-interval', '1s', '--log-level', 'info',
+    ...(args.includes('--network') ? [] : ['--network', 'bridge']), ...args];
   let out = '';
   const launch = () => {
-    const p = spawn(process.execPath, ['--max-semi-space-size=2', AGENT_BIN, '--server', s.url, '--token', opts.token ?? readFileSync(join(s.dataDir, 'token'), 'utf8').trim(), '--node-name', node, '--data-dir', dataDir, '--pause-image', PAUSE, '--heartbeat-interval', '1s', '--log-level', 'info',
-      // agents sharing this machine's network namespace and Docker cannot each own the pod
-      // network (routes, iptables): they use Docker's bridge unless a test asks otherwise
-      ...(opts.args?.includes('--network') ? [] : ['--network', 'bridge']), ...(opts.args ?? [])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
     p.stdout!.on('data', (d) => { out += d; });
     p.stderr!.on('data', (d) => { out += d; });
     return p;

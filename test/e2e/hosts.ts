@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AGENT_BIN, PAUSE, ROOT, startServer, type AgentProc, type ServerProc } from './harness.js';
+import { ROOT, agentProcess, startServer, type AgentProc, type ServerProc } from './harness.js';
 
 export const HOSTS_SCRIPT = join(ROOT, 'scripts', 'hosts.sh');
 /** the bridge's address in the host namespace: where hosts reach a server running here */
@@ -176,30 +176,10 @@ export function startHostAgent(server: Pick<ServerProc, 'dataDir'> & { hostsUrl?
   const dataDir = mkdtempSync(join(tmpdir(), `skiff-${host.name}-agent-`));
   const nodeIdx = extraArgs.indexOf('--node-name');
   const node = nodeIdx >= 0 ? extraArgs[nodeIdx + 1]! : host.name;
-  let out = '';
-  const launch = () => {
-    const p = spawn('nsenter', [`--net=/run/netns/${host.netns}`, process.execPath, '--max-semi-space-size=2', AGENT_BIN,
-      '--server', url, '--token', token, '--node-name', host.name, '--node-ip', host.ip,
-      '--docker-host', host.dockerSocket, '--data-dir', dataDir, '--pause-image', PAUSE,
-      '--heartbeat-interval', '1s', '--log-level', 'info', ...(extraArgs.includes('--network') ? [] : ['--network', 'bridge']), ...extraArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DOCKER_HOST: host.dockerSocket } });
-    p.stdout!.on('data', (d) => { out += d; });
-    p.stderr!.on('data', (d) => { out += d; });
-    return p;
-  };
-  const a: AgentProc = {
-    node, dataDir, proc: launch(), output: () => out,
-    async kill(signal: NodeJS.Signals = 'SIGTERM') {
-      if (a.proc.exitCode !== null || a.proc.signalCode !== null) return;
-      const done = new Promise((r) => a.proc.once('exit', r));
-      a.proc.kill(signal);
-      await done;
-    },
-    async restart() {
-      await a.kill('SIGKILL');
-      a.proc = launch();
-    },
-  };
+  const a = agentProcess(node, dataDir, ['nsenter', `--net=/run/netns/${host.netns}`], [
+    '--server', url, '--token', token, '--node-name', host.name, '--node-ip', host.ip,
+    '--docker-host', host.dockerSocket, '--data-dir', dataDir, ...extraArgs,
+  ], { ...process.env, DOCKER_HOST: host.dockerSocket });
   agents.set(host.name, [...(agents.get(host.name) ?? []), a]);
   return a;
 }
