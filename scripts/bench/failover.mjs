@@ -4,30 +4,18 @@
 // every replica is Running on the other node. Kubernetes' defaults take about 350 s
 // (50 s node grace + 300 s toleration); skiff's are 15 s + 10 s.
 // Usage: node scripts/bench/failover.mjs [--runs 3]
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { opt, sleep, startCluster } from './cluster.mjs';
 
-const args = process.argv.slice(2);
-const runs = Number(args[args.indexOf('--runs') + 1] || 1) || 1;
-const root = resolve(import.meta.dirname, '..', '..');
-const kubectl = process.env.KUBECTL ?? '/usr/bin/kubectl';
+const runs = Number(opt('runs', '1')) || 1;
 const results = [];
 
 for (let run = 0; run < runs; run++) {
-  const dir = mkdtempSync(join(tmpdir(), 'skiff-failover-'));
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const procs = [];
-  const server = spawn(process.execPath, [join(root, 'dist/controlplane/main.js'), '--data-dir', join(dir, 'server'), '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: 'inherit' });
-  procs.push(server);
-  for (let i = 0; i < 300 && !existsSync(join(dir, 'server/admin.kubeconfig')); i++) await new Promise((r) => setTimeout(r, 100));
-  const k = (...a) => spawnSync(kubectl, ['--kubeconfig', join(dir, 'server/admin.kubeconfig'), '--cache-dir', join(dir, 'cache'), ...a], { encoding: 'utf8', input: a.includes('-') ? globalThis.input : undefined });
   const nodes = ['fo-a', 'fo-b'].map((n) => `${n}-${Math.random().toString(36).slice(2, 6)}`);
-  const agents = nodes.map((n) => spawn(process.execPath, ['--max-semi-space-size=2', join(root, 'dist/agent/main.js'), '--server', `https://127.0.0.1:${port}`, '--token-file', join(dir, 'server/token'), '--node-name', n, '--data-dir', join(dir, n), '--pause-image', 'skiff.local/pause:3.10', '--network', 'bridge', '--log-level', 'warn'], { stdio: 'inherit' }));
-  procs.push(...agents);
-  const waitFor = async (fn, ms) => { const end = Date.now() + ms; for (;;) { if (fn()) return true; if (Date.now() > end) return false; await new Promise((r) => setTimeout(r, 250)); } };
-  await waitFor(() => nodes.every((n) => / Ready /.test(k('get', 'node', n).stdout)), 30_000);
+  // two agents share this host: Docker's bridge, not the pod network
+  const cluster = await startCluster({ nodes, network: 'bridge', prefix: 'skiff-failover-' });
+  const { agents } = cluster;
+  const k = (...a) => cluster.kubectl(a, a.includes('-') ? globalThis.input : undefined);
+  const waitFor = async (fn, ms) => { const end = Date.now() + ms; for (;;) { if (fn()) return true; if (Date.now() > end) return false; await sleep(250); } };
   globalThis.input = `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -48,12 +36,7 @@ spec:
   agents[0].kill('SIGKILL');
   const ok = await waitFor(() => { const ps = pods().filter((p) => !p.metadata.deletionTimestamp); return ps.length === 4 && ps.every((p) => p.spec.nodeName === nodes[1] && p.status.phase === 'Running'); }, 120_000);
   results.push(ok ? (Date.now() - t0) / 1000 : NaN);
-  for (const p of procs) p.kill('SIGKILL');
-  for (const n of nodes) {
-    const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=io.skiff.node=${n}`], { encoding: 'utf8' }).stdout.trim();
-    if (ids) spawnSync('docker', ['rm', '-f', ...ids.split('\n')]);
-  }
-  rmSync(dir, { recursive: true, force: true });
+  await cluster.cleanup();
 }
 
 console.log(`\nskiff failover (defaults: --node-grace-period 15s, --default-unreachable-toleration-seconds 10), ${new Date().toISOString()}`);

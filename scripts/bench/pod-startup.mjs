@@ -4,63 +4,21 @@
 // request to the watch seeing phase Running; then, in the same run, raw dockerode
 // create+start of the same image (the physical limit). Also a burst: N pods at once.
 // Usage: node scripts/bench/pod-startup.mjs [--pods 30]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
 import Docker from 'dockerode';
+import { opt, startCluster } from './cluster.mjs';
 
-const args = process.argv.slice(2);
-const opt = (n, d) => { const i = args.indexOf(`--${n}`); return i >= 0 ? args[i + 1] : d; };
 const N = Number(opt('pods', '30'));
-// the flags the skiff-agent launcher runs node with (see agent/main.ts's first line)
-const AGENT_FLAGS = ['--max-semi-space-size=2', '--max-old-space-size=192'];
 const IMAGE = 'skiff.local/busybox:1.36';
-const root = resolve(import.meta.dirname, '..', '..');
-const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
-const port = 20000 + Math.floor(Math.random() * 20000);
 const node = `bench-${Math.random().toString(36).slice(2, 7)}`;
 const docker = new Docker();
-const procs = [];
+const { port, ca, token, agents: [agent], api: call, cleanup: cleanupCluster } = await startCluster({ nodes: [node] });
 const cleanup = async () => {
-  for (const p of procs) p.kill('SIGKILL');
-  const cs = await docker.listContainers({ all: true, filters: { label: [`io.skiff.node=${node}`] } });
-  await Promise.all(cs.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
   const raw = await docker.listContainers({ all: true, filters: { label: ['skiff.bench=raw'] } });
   await Promise.all(raw.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
-  // the agent owned this host's pod network: take its bridge, chains and routes away again
-  await docker.getNetwork('skiff').remove().catch(() => {});
-  const { removeAll, realExec } = await import(join(root, 'dist/agent/network/iptables.js'));
-  await removeAll(realExec).catch(() => {});
-  rmSync(dir, { recursive: true, force: true });
+  await cleanupCluster();
 };
-
-procs.push(spawn(process.execPath, [join(root, 'dist/controlplane/main.js'), '--data-dir', join(dir, 'server'), '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: 'inherit' }));
-for (let i = 0; i < 300 && !existsSync(join(dir, 'server/admin.kubeconfig')); i++) await new Promise((r) => setTimeout(r, 100));
-const ca = readFileSync(join(dir, 'server/tls/server-ca.crt'));
-const token = readFileSync(join(dir, 'server/admin-token'), 'utf8').trim();
-const agent = spawn(process.execPath, [...AGENT_FLAGS, join(root, 'dist/agent/main.js'), '--server', `https://127.0.0.1:${port}`, '--token-file', join(dir, 'server/token'), '--node-name', node, '--data-dir', join(dir, 'agent'), '--pause-image', 'skiff.local/pause:3.10', '--log-level', 'warn'], { stdio: 'inherit' });
-procs.push(agent);
-const httpAgent = new Agent({ keepAlive: true, ca });
-
-function call(method, path, body) {
-  return new Promise((res, rej) => {
-    const req = request({ host: '127.0.0.1', port, method, path, agent: httpAgent, servername: 'localhost', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } }, (r) => {
-      let b = ''; r.on('data', (d) => { b += d; }); r.on('end', () => res({ status: r.statusCode, body: b }));
-    });
-    req.on('error', rej);
-    if (body) req.write(JSON.stringify(body));
-    req.end();
-  });
-}
-
-// wait for the node
-for (let i = 0; i < 200; i++) {
-  const r = await call('GET', `/api/v1/nodes/${node}`).catch(() => ({ status: 0 }));
-  if (r.status === 200 && JSON.parse(r.body).status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) break;
-  await new Promise((r) => setTimeout(r, 100));
-}
 
 // one watch on pods; resolves waiters when a pod is Running
 const waiters = new Map();

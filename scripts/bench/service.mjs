@@ -7,50 +7,13 @@
 // the opposite order. Prints requests/s, latency percentiles and the ClusterIP/pod ratio.
 // Must run as root with no other skiff agent owning this host's pod network.
 // Usage: node scripts/bench/service.mjs [--seconds 8] [--concurrency 16]
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { Agent, request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import Docker from 'dockerode';
+import { opt, startCluster } from './cluster.mjs';
 
-const args = process.argv.slice(2);
-const opt = (n, d) => { const i = args.indexOf(`--${n}`); return i >= 0 ? args[i + 1] : d; };
 const SECONDS = Number(opt('seconds', '8'));
 const CONC = Number(opt('concurrency', '16'));
-const root = resolve(import.meta.dirname, '..', '..');
-const { removeAll, realExec } = await import(join(root, 'dist/agent/network/iptables.js'));
-const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-svc-'));
-const port = 20000 + Math.floor(Math.random() * 20000);
 const node = `bench-${Math.random().toString(36).slice(2, 7)}`;
-const docker = new Docker();
-const procs = [];
-const cleanup = async () => {
-  for (const p of procs) p.kill('SIGKILL');
-  const cs = await docker.listContainers({ all: true, filters: { label: [`io.skiff.node=${node}`] } });
-  await Promise.all(cs.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
-  await docker.getNetwork('skiff').remove().catch(() => {});
-  await removeAll(realExec).catch(() => {});
-  rmSync(dir, { recursive: true, force: true });
-};
-
-procs.push(spawn(process.execPath, [join(root, 'dist/controlplane/main.js'), '--data-dir', join(dir, 'server'), '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: 'inherit' }));
-for (let i = 0; i < 300 && !existsSync(join(dir, 'server/admin.kubeconfig')); i++) await new Promise((r) => setTimeout(r, 100));
-const ca = readFileSync(join(dir, 'server/tls/server-ca.crt'));
-const token = readFileSync(join(dir, 'server/admin-token'), 'utf8').trim();
-procs.push(spawn(process.execPath, ['--max-semi-space-size=2', join(root, 'dist/agent/main.js'), '--server', `https://127.0.0.1:${port}`, '--token-file', join(dir, 'server/token'), '--node-name', node, '--data-dir', join(dir, 'agent'), '--pause-image', 'skiff.local/pause:3.10', '--metrics-bind-address', '127.0.0.1:0', '--log-level', 'warn'], { stdio: 'inherit' }));
-const api = new Agent({ keepAlive: true, ca });
-function call(method, path, body) {
-  return new Promise((res, rej) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, method, path, agent: api, servername: 'localhost', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } }, (r) => {
-      let b = ''; r.on('data', (d) => { b += d; }); r.on('end', () => res({ status: r.statusCode, json: b ? JSON.parse(b) : undefined }));
-    });
-    req.on('error', rej);
-    if (body) req.write(JSON.stringify(body));
-    req.end();
-  });
-}
+const { api: call, cleanup } = await startCluster({ nodes: [node], prefix: 'skiff-bench-svc-' });
 const until = async (what, fn, ms = 60_000) => {
   const end = Date.now() + ms;
   for (;;) {
@@ -62,7 +25,6 @@ const until = async (what, fn, ms = 60_000) => {
 };
 
 try {
-  await until('node Ready', async () => (await call('GET', `/api/v1/nodes/${node}`)).json?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
   const labels = { app: 'bench-web' };
   await call('POST', '/apis/apps/v1/namespaces/default/deployments', {
     apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bench-web' },
