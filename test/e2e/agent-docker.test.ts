@@ -184,8 +184,11 @@ describe.skipIf(!enabled)('skiff-agent on real Docker', () => {
     command: ["sh", "-c", "x=a; while :; do x=$x$x; done"]
     resources: {limits: {memory: 16Mi}}
 `));
-    const p = await waitPhase('oom', 'Failed');
-    expect(p.status.containerStatuses[0].state.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' });
+    await waitPhase('oom', 'Failed');
+    // Docker can learn of the OOM kill just after the exit (containerd's TaskOOM after its
+    // TaskExit): State.OOMKilled turns true a moment later, and the agent's next look at the
+    // container (its 'oom' event wakes the pod's worker) reports it
+    await eventually(() => expect(pod('oom').status.containerStatuses[0].state.terminated).toMatchObject({ exitCode: 137, reason: 'OOMKilled' }), 15_000, 200);
     expect(k(s, ['get', 'pod', 'oom'])).toMatch(/oom\s+0\/1\s+OOMKilled/);
   });
 
