@@ -1,6 +1,11 @@
 // The agent's one WebSocket to the server: register, heartbeat, reconnect with
 // exponential back-off and jitter, and hand every valid server message to the agent.
 // Pods keep running while it is down; on reconnect the server resends the full pod set.
+// The back-off is capped low (5 s) and, while the server's address does not answer,
+// a cheap TCP probe each second cuts the wait short the moment it answers again: a
+// server back from a restart sees its agents within about a second, long before its
+// node lifecycle controller's grace period runs out.
+import { connect as tcpConnect } from 'node:net';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import {
@@ -19,10 +24,16 @@ export interface ConnectionOptions {
   onMessage: (m: ServerMessage) => void;
   onConnected?: () => void;
   onDisconnected?: () => void;
-  /** back-off bounds (ms) */
+  /** back-off bounds (ms): 1 s doubling to 5 s */
   minBackoffMs?: number;
   maxBackoffMs?: number;
+  /** while waiting after a network failure, probe the server's port this often (ms; 0: never) */
+  probeIntervalMs?: number;
 }
+
+export const DEFAULT_MIN_BACKOFF_MS = 1000;
+export const DEFAULT_MAX_BACKOFF_MS = 5000;
+export const DEFAULT_PROBE_INTERVAL_MS = 1000;
 
 /** default time an object request waits for its answer */
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -37,6 +48,9 @@ export class ServerConnection {
   private attempt = 0;
   private hbTimer?: NodeJS.Timeout;
   private retryTimer?: NodeJS.Timeout;
+  private probeTimer?: NodeJS.Timeout;
+  /** the last attempt failed to reach the server at all (not refused by it) */
+  private unreachable = false;
   private ca?: string;
   registered = false;
 
@@ -91,6 +105,7 @@ export class ServerConnection {
       if (caHash && !this.ca) this.ca = await fetchPinnedCa(this.o.serverUrl, caHash);
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'cannot fetch the server CA');
+      this.unreachable = isNetworkError(err);
       return this.retry();
     }
     const url = new URL(PROTOCOL_PATH, this.o.serverUrl.replace(/^http/, 'ws'));
@@ -102,6 +117,7 @@ export class ServerConnection {
     });
     this.ws = ws;
     ws.on('open', async () => {
+      this.unreachable = false;
       try {
         const node = await this.o.register();
         ws.send(JSON.stringify({ type: 'register', protocol: PROTOCOL_VERSION, node } satisfies AgentMessage));
@@ -140,11 +156,18 @@ export class ServerConnection {
       }
     });
     ws.on('unexpected-response', (_req, res) => {
+      this.unreachable = false;
       this.o.log.error({ status: res.statusCode }, res.statusCode === 401 ? 'server refused the join token' : 'server refused the connection');
     });
-    ws.on('error', (err) => this.o.log.warn({ err: err.message }, 'connection error'));
+    ws.on('error', (err) => {
+      this.unreachable = isNetworkError(err);
+      this.o.log.warn({ err: err.message }, 'connection error');
+    });
     ws.on('close', (code, reason) => {
       const was = this.registered;
+      // the server went away (shut down, restarted, link lost) rather than refusing us:
+      // probe its port and come back as soon as it answers
+      if (code === 1001 || code === 1006 || code === 1012) this.unreachable = this.unreachable || code !== 1006 || was;
       this.registered = false;
       clearInterval(this.hbTimer);
       if (this.ws === ws) this.ws = undefined;
@@ -161,28 +184,66 @@ export class ServerConnection {
     }, this.o.heartbeatIntervalMs);
   }
 
-  /** exponential back-off with full jitter: 0.5 s doubling to 30 s */
+  /** exponential back-off with jitter (half fixed, half random): 1 s doubling to 5 s */
   backoffMs(attempt: number): number {
-    const min = this.o.minBackoffMs ?? 500;
-    const max = this.o.maxBackoffMs ?? 30_000;
-    const cap = Math.min(max, min * 2 ** Math.min(attempt, 16));
-    return Math.round(cap / 2 + Math.random() * (cap / 2));
+    return backoffDelayMs(attempt, this.o.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS, this.o.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS);
   }
 
   private retry(): void {
     if (this.stopped) return;
-    clearTimeout(this.retryTimer);
+    this.clearRetry();
     const delay = this.backoffMs(this.attempt++);
-    this.retryTimer = setTimeout(() => void this.connect(), delay);
+    this.retryTimer = setTimeout(() => { this.clearRetry(); void this.connect(); }, delay);
+    const every = this.o.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
+    // a server that refused us (bad token, 5xx) keeps its back-off; one that could not be
+    // reached is probed, and reconnected to as soon as its port answers
+    if (this.unreachable && every > 0 && delay > every) this.probeTimer = setInterval(() => this.probe(), every);
+  }
+
+  private clearRetry(): void {
+    clearTimeout(this.retryTimer);
+    clearInterval(this.probeTimer);
+    this.retryTimer = this.probeTimer = undefined;
+  }
+
+  /** one TCP connect to the server's port; if it answers, stop waiting and reconnect now */
+  private probe(): void {
+    let target: URL;
+    try { target = new URL(this.o.serverUrl); } catch { return; }
+    const port = Number(target.port) || (target.protocol === 'https:' || target.protocol === 'wss:' ? 443 : 80);
+    const host = target.hostname.replace(/^\[|\]$/g, '');
+    const sock = tcpConnect({ host, port });
+    sock.setTimeout(Math.max(200, (this.o.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS) - 100), () => sock.destroy());
+    sock.on('error', () => sock.destroy());
+    sock.on('connect', () => {
+      sock.destroy();
+      if (this.stopped || !this.probeTimer) return;
+      this.o.log.info('server answers again: reconnecting now');
+      this.clearRetry();
+      void this.connect();
+    });
   }
 
   stop(): void {
     this.stopped = true;
     clearInterval(this.hbTimer);
-    clearTimeout(this.retryTimer);
+    this.clearRetry();
     this.ws?.close(1000, 'agent stopping');
     this.failPending('agent stopping');
   }
+}
+
+/** back-off for attempt n (0-based): min doubling to max, half of it random */
+export function backoffDelayMs(attempt: number, min: number, max: number): number {
+  const cap = Math.min(max, min * 2 ** Math.min(attempt, 16));
+  return Math.round(cap / 2 + Math.random() * (cap / 2));
+}
+
+/** a failure to reach the server at all, as opposed to an answer refusing us */
+function isNetworkError(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED'].includes(code)
+    || (err instanceof Error && /timed out|socket hang up|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/i.test(err.message));
 }
 
 /** the id of an `object` answer that failed validation, so its request fails at once */

@@ -1,0 +1,106 @@
+// The agent's reconnection: a capped back-off, and a server whose port answers again is
+// reconnected to at once instead of after the rest of the back-off.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocketServer } from 'ws';
+import { ServerConnection, backoffDelayMs } from '../../agent/connection/connection.js';
+import type { NodeReport } from '../../proto/agent-protocol.js';
+
+describe('backoffDelayMs', () => {
+  it.each([
+    [0, 500, 1000],
+    [1, 1000, 2000],
+    [2, 2000, 4000],
+    [3, 2500, 5000],
+    [10, 2500, 5000],
+    [1000, 2500, 5000],
+  ])('attempt %i waits between %i and %i ms', (attempt, lo, hi) => {
+    for (let i = 0; i < 200; i++) {
+      const d = backoffDelayMs(attempt, 1000, 5000);
+      expect(d).toBeGreaterThanOrEqual(lo);
+      expect(d).toBeLessThanOrEqual(hi);
+    }
+  });
+});
+
+/** a minimal agent endpoint: answers every register with registered */
+function agentEndpoint(port = 0): Promise<{ server: Server; wss: WebSocketServer; port: number; registrations: number[] }> {
+  const server = createServer();
+  const wss = new WebSocketServer({ server });
+  const registrations: number[] = [];
+  wss.on('connection', (ws) => {
+    ws.on('message', (d) => {
+      const m = JSON.parse(String(d)) as { type: string; node?: { name: string } };
+      if (m.type === 'register') {
+        registrations.push(Date.now());
+        ws.send(JSON.stringify({ type: 'registered', node: 'n1', heartbeatIntervalSeconds: 5 }));
+      }
+    });
+  });
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({ server, wss, port: (server.address() as AddressInfo).port, registrations })));
+}
+
+async function close(e: { server: Server; wss: WebSocketServer }): Promise<void> {
+  for (const c of e.wss.clients) c.terminate();
+  e.wss.close();
+  await new Promise<void>((r) => e.server.close(() => r()));
+}
+
+async function waitFor(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('ServerConnection reconnection', () => {
+  let conn: ServerConnection | undefined;
+  afterEach(() => conn?.stop());
+
+  const report = (): NodeReport => ({ name: 'n1' }) as unknown as NodeReport;
+
+  it('reconnects as soon as the server answers again, not after the rest of a long back-off', async () => {
+    let ep = await agentEndpoint();
+    const port = ep.port;
+    let connected = 0;
+    // a back-off that would keep it away for 30-60 s: only the probe can bring it back sooner
+    conn = new ServerConnection({
+      serverUrl: `http://127.0.0.1:${port}`, token: 'secret', log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
+      register: async () => report(), conditions: () => [], onMessage: () => {}, onConnected: () => { connected++; },
+      minBackoffMs: 60_000, maxBackoffMs: 60_000, probeIntervalMs: 200,
+    });
+    conn.start();
+    await waitFor(() => connected === 1, 5000);
+    await close(ep);
+    // let it fail at least one attempt against the closed port
+    await waitFor(() => !conn!.registered, 5000);
+    await new Promise((r) => setTimeout(r, 600));
+    ep = await agentEndpoint(port);
+    await waitFor(() => connected === 2, 10_000);
+    expect(ep.registrations).toHaveLength(1);
+    await close(ep);
+  });
+
+  it('keeps its back-off against a server that refuses it (no probe-driven reconnect storm)', async () => {
+    const server = createServer((_req, res) => { res.writeHead(401).end(); });
+    let upgrades = 0;
+    server.on('upgrade', (_req, socket) => { upgrades++; socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n'); });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    conn = new ServerConnection({
+      serverUrl: `http://127.0.0.1:${port}`, token: 'bad', log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
+      register: async () => report(), conditions: () => [], onMessage: () => {},
+      minBackoffMs: 60_000, maxBackoffMs: 60_000, probeIntervalMs: 100,
+    });
+    conn.start();
+    await waitFor(() => upgrades === 1, 5000);
+    // probes would reconnect within ~100 ms; a refused agent must wait its back-off (30 s+)
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(upgrades).toBe(1);
+    conn.stop();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+});
