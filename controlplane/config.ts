@@ -27,6 +27,10 @@ export interface ServerConfig {
   clusterDomain: string;
   /** encrypt Secrets at rest (AES-GCM, keys in <data-dir>/encryption-config.json); default true */
   secretsEncryption?: boolean;
+  /** objects (pods, Jobs) all controllers together may create per second; 0: no limit (--controllers-qps) */
+  controllersQps?: number;
+  /** creations allowed at once after a quiet period (--controllers-burst) */
+  controllersBurst?: number;
 }
 
 function parseListen(v: string): { host: string; port: number } {
@@ -64,9 +68,11 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--cluster-dns <ip>', 'ClusterIP of the cluster DNS service (inside --service-cidr)', '10.43.0.10')
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
     .option('--secrets-encryption [bool]', 'encrypt Secrets at rest with AES-GCM, keys in <data-dir>/encryption-config.json (made on first start; the first key encrypts, all decrypt; at startup Secrets not under the first key are re-encrypted). =false writes Secrets in plaintext and, at startup, decrypts the stored ones (the key file must still hold their keys)', parseBool, true)
+    .option('--controllers-qps <n>', 'objects (pods, Jobs) the controllers together may create per second, as kube-controller-manager\'s --kube-api-qps; 0: no limit', '50')
+    .option('--controllers-burst <n>', 'creations allowed at once after a quiet period (token bucket size), as --kube-api-burst', '100')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
@@ -85,7 +91,13 @@ export function parseServerArgs(argv: string[]): ServerConfig {
   if (!nodePortRange || nodePortRange.min < 1 || nodePortRange.max > 65535 || nodePortRange.min > nodePortRange.max) throw new InvalidArgumentError(`--service-node-port-range wants MIN-MAX, got ${o.serviceNodePortRange}`);
   const dns = parseIPv4(o.clusterDns);
   if (dns === undefined || !cidrContains(service, dns)) throw new InvalidArgumentError(`--cluster-dns must be an IPv4 address inside --service-cidr, got ${o.clusterDns}`);
+  const controllersQps = Number(o.controllersQps);
+  if (!/^\d+(\.\d+)?$/.test(o.controllersQps) || !Number.isFinite(controllersQps)) throw new InvalidArgumentError(`--controllers-qps must be a non-negative number, got ${o.controllersQps}`);
+  const controllersBurst = Number(o.controllersBurst);
+  if (!/^\d+$/.test(o.controllersBurst) || controllersBurst < 1 || controllersBurst > 1_000_000) throw new InvalidArgumentError(`--controllers-burst must be an integer between 1 and 1000000, got ${o.controllersBurst}`);
   return {
+    controllersQps,
+    controllersBurst,
     clusterCidr: o.clusterCidr,
     nodeCidrMaskSize: nodeMask,
     serviceCidr: o.serviceCidr,

@@ -6,6 +6,7 @@ import { findResource } from '../resources/index.js';
 import type { ResourceDef } from '../resources/types.js';
 import { recordEvent, type EventInput } from '../events.js';
 import { Informer } from './informer.js';
+import { TokenBucket } from './slow-start.js';
 
 export class InformerFactory {
   private informers = new Map<string, Informer>();
@@ -45,11 +46,23 @@ export interface ControllerContext {
   def(group: string, version: string, plural: string): ResourceDef;
   event(e: Omit<EventInput, 'source'> & { component: string }): Promise<void>;
   now(): Date;
+  /**
+   * One token per object a controller creates (pods of ReplicaSets, Jobs, DaemonSets,
+   * StatefulSets; Jobs of CronJobs), shared by all controllers: --controllers-qps/-burst.
+   */
+  createLimiter: TokenBucket;
 }
 
-export function controllerContext(storage: ApiStorage, log: Logger, now: () => Date = () => new Date()): ControllerContext {
+export interface ControllerContextOptions {
+  /** creations per second for all controllers together; 0: unlimited (the default here; skiff-server passes its flags) */
+  createQps?: number;
+  createBurst?: number;
+}
+
+export function controllerContext(storage: ApiStorage, log: Logger, now: () => Date = () => new Date(), opts: ControllerContextOptions = {}): ControllerContext {
   return {
     storage,
+    createLimiter: new TokenBucket({ qps: opts.createQps ?? 0, burst: opts.createBurst ?? 1 }),
     informers: new InformerFactory(storage, log),
     log,
     def(group, version, plural) {

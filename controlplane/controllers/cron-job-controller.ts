@@ -101,6 +101,7 @@ class CronJobController implements Controller {
     if (plan.create && !error) {
       const { job, scheduledTime } = plan.create;
       try {
+        await this.ctx.createLimiter.wait();
         const created = await this.ctx.storage.create(this.jobDef, namespace, job);
         this.event(cj, { type: 'Normal', reason: 'SuccessfulCreate', message: `Created job ${created.metadata.name}` });
         status = withStartedJob(status, created, scheduledTime);

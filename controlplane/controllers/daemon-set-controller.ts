@@ -13,6 +13,7 @@ import type { ControllerContext } from './context.js';
 import { keyOf, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
+import { SLOW_START_INITIAL_BATCH_SIZE, slowStartBatch } from './slow-start.js';
 import { nodeShouldRunDaemonPod, targetNodeName, type NodeDecision } from './daemon-set/eligibility.js';
 import { Expectations } from './daemon-set/expectations.js';
 import { computeHash, controllerRefOf, newControllerRef, newDaemonPod, TEMPLATE_GENERATION_ANNOTATION } from './daemon-set/pods.js';
@@ -295,18 +296,18 @@ export class DaemonSetController implements Controller {
     this.expectations.expect(key, creates.length, deletes.map((p) => p.metadata.uid!));
     const errors: string[] = [];
 
-    // slow start: batches of 1, 2, 4, ... stop after a batch with a failure
-    let pos = 0;
-    for (let batch = Math.min(1, creates.length); pos < creates.length; batch = Math.min(batch * 2, creates.length - pos)) {
-      const results = await Promise.all(creates.slice(pos, pos + batch).map((n) => this.createPod(ds, key, n, hash)));
-      pos += batch;
-      const failed = results.filter((r) => r !== undefined) as string[];
-      errors.push(...failed);
-      if (failed.length) {
-        for (let i = pos; i < creates.length; i++) this.expectations.creationObserved(key);
-        break;
+    // slow start: batches of 1, 2, 4, ... stop after a batch with a failure; creations never
+    // tried will never be observed (createPod lowers the expectations of failed ones itself)
+    let tried = 0;
+    const { error } = await slowStartBatch(creates.length, SLOW_START_INITIAL_BATCH_SIZE, async (i) => {
+      tried++;
+      const failed = await this.createPod(ds, key, creates[i]!, hash);
+      if (failed !== undefined) {
+        errors.push(failed);
+        throw new Error(failed);
       }
-    }
+    });
+    if (error) for (let i = tried; i < creates.length; i++) this.expectations.creationObserved(key);
 
     await Promise.all(deletes.map(async (pod) => {
       try {
@@ -329,6 +330,8 @@ export class DaemonSetController implements Controller {
   /** undefined on success (or when the namespace is terminating), else the error message */
   private async createPod(ds: KubeObject, key: string, nodeName: string, hash: string): Promise<string | undefined> {
     try {
+      // the cluster-wide creation rate (--controllers-qps/--controllers-burst)
+      await this.ctx.createLimiter.wait();
       const pod = await this.ctx.storage.create(this.podDef, ds.metadata.namespace, newDaemonPod(ds, nodeName, hash), { fieldValidation: 'Ignore' });
       await this.event(ds, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);
       return undefined;

@@ -18,16 +18,24 @@ import * as eventTtl from './event-ttl-controller.js';
 import * as endpoints from './endpoints-controller.js';
 import * as endpointSlice from './endpoint-slice-controller.js';
 import * as serviceLB from './service-lb-controller.js';
+import { DEFAULT_CONTROLLERS_BURST, DEFAULT_CONTROLLERS_QPS } from './slow-start.js';
 
 export interface ControllerOptions {
   nodeGracePeriodMs: number;
   nodeMonitorPeriodMs: number;
   /** Events live this long after their last occurrence (--event-ttl; default 1h) */
   eventTtlMs?: number;
+  /** objects all controllers together may create per second (--controllers-qps; 0: unlimited) */
+  controllersQps?: number;
+  /** creations allowed at once after a quiet period (--controllers-burst) */
+  controllersBurst?: number;
 }
 
 export async function startControllers(storage: ApiStorage, log: Logger, opts: ControllerOptions = { nodeGracePeriodMs: 15_000, nodeMonitorPeriodMs: 1000 }): Promise<{ stop(): void; controllers: Controller[] }> {
-  const ctx = controllerContext(storage, log);
+  const ctx = controllerContext(storage, log, undefined, {
+    createQps: opts.controllersQps ?? DEFAULT_CONTROLLERS_QPS,
+    createBurst: opts.controllersBurst ?? DEFAULT_CONTROLLERS_BURST,
+  });
   const controllers = [replicaSet, deployment, garbageCollector, namespace, daemonSet, statefulSet, job, cronJob].map((m) => m.create(ctx));
   controllers.push(nodeLifecycle.create(ctx, { gracePeriodMs: opts.nodeGracePeriodMs, monitorPeriodMs: opts.nodeMonitorPeriodMs }));
   controllers.push(disruption.create(ctx), eventTtl.create(ctx, { ttlMs: opts.eventTtlMs ?? eventTtl.DEFAULT_EVENT_TTL_MS }));
@@ -38,6 +46,7 @@ export async function startControllers(storage: ApiStorage, log: Logger, opts: C
     controllers,
     stop() {
       for (const c of controllers) c.stop();
+      ctx.createLimiter.stop();
       ctx.informers.stopAll();
     },
   };

@@ -16,6 +16,7 @@ import type { ControllerContext } from './context.js';
 import { keyOf, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
+import { SLOW_START_INITIAL_BATCH_SIZE, slowStartBatch } from './slow-start.js';
 import { controllerRefOf, ownedBy, podForJob } from './job/job-pods.js';
 import {
   JOB_TRACKING_FINALIZER, MAX_POD_CREATE_DELETE_PER_SYNC, MAX_UNCOUNTED_PODS, MSG_BACKOFF_LIMIT, MSG_COMPLETIONS, MSG_DEADLINE,
@@ -257,19 +258,11 @@ class JobController implements Controller {
     const wait = backoffRemainingMs(finished, nowMs);
     if (wait > 0) return { active, deleted: 0, deletedReady: 0, requeueMs: wait };
     const pending = indexes ? firstPendingIndexes(job, indexes.succeeded, activePods, pods.filter(isTerminating), delta) : undefined;
-    // Slow start as controller.SlowStartInitialBatchSize: batches 1, 2, 4... stop at the first failing batch.
-    let left = pending ? pending.length : delta;
-    let error: unknown;
-    for (let batch = 1; left > 0 && !error; batch *= 2) {
-      const n = Math.min(batch, left);
-      const batchIndexes = pending?.splice(0, n);
-      const results = await Promise.allSettled(Array.from({ length: n }, (_, i) => this.createPod(job, batchIndexes?.[i])));
-      for (const r of results) {
-        if (r.status === 'fulfilled') active++;
-        else error ??= r.reason;
-      }
-      left -= n;
-    }
+    // Slow start (controller.SlowStartInitialBatchSize): batches 1, 2, 4... stop at the first
+    // failing batch; podDelta is already at most MaxPodCreateDeletePerSync.
+    const count = Math.min(pending ? pending.length : delta, MAX_POD_CREATE_DELETE_PER_SYNC);
+    const { ok, error } = await slowStartBatch(count, SLOW_START_INITIAL_BATCH_SIZE, (i) => this.createPod(job, pending?.[i]));
+    active += ok;
     return { active, deleted: 0, deletedReady: 0, error };
   }
 
@@ -397,6 +390,8 @@ class JobController implements Controller {
   }
 
   private async createPod(job: KubeObject, index?: number): Promise<void> {
+    // the cluster-wide creation rate (--controllers-qps/--controllers-burst)
+    await this.ctx.createLimiter.wait();
     try {
       const pod = await this.ctx.storage.create(this.podDef, job.metadata.namespace, podForJob(job, index));
       this.event(job, 'Normal', 'SuccessfulCreate', `Created pod: ${pod.metadata.name}`);

@@ -16,25 +16,12 @@ import { ControllerExpectations } from './replica-set/expectations.js';
 import { controllerRefOf, isPodActive, isPodReady, newControllerRef, podFromTemplate, podKey } from './replica-set/pods.js';
 import { getPodsToDelete } from './replica-set/pods-to-delete.js';
 import { calculateReplicaSetStatus, replicaSetStatusUpdate } from './replica-set/status.js';
+import { BURST_REPLICAS, SLOW_START_INITIAL_BATCH_SIZE, slowStartBatch } from './slow-start.js';
 
 const COMPONENT = 'replicaset-controller';
-/** at most this many pods created or deleted per sync (burstReplicas) */
-const BURST_REPLICAS = 500;
 const RESYNC_MS = 30_000;
 
-/** Runs fn up to `count` times in growing batches (1, 2, 4, ...), stopping after a batch with a failure. */
-export async function slowStartBatch(count: number, initial: number, fn: () => Promise<void>): Promise<{ ok: number; error?: Error }> {
-  let remaining = count;
-  let ok = 0;
-  for (let batch = Math.min(remaining, initial); batch > 0; batch = Math.min(2 * batch, remaining)) {
-    const results = await Promise.allSettled(Array.from({ length: batch }, () => fn()));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    ok += results.filter((r) => r.status === 'fulfilled').length;
-    if (failed) return { ok, error: failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason)) };
-    remaining -= batch;
-  }
-  return { ok };
-}
+export { slowStartBatch };
 
 function isNotFound(e: unknown): boolean {
   return e instanceof ApiError && e.code === 404;
@@ -262,7 +249,9 @@ class ReplicaSetController implements Controller {
       this.expectations.expectCreations(key, n);
       const ref = newControllerRef(rs, 'apps/v1', 'ReplicaSet');
       let refused = 0;
-      const { ok, error } = await slowStartBatch(n, 1, async () => {
+      const { ok, error } = await slowStartBatch(n, SLOW_START_INITIAL_BATCH_SIZE, async () => {
+        // the cluster-wide creation rate (--controllers-qps/--controllers-burst)
+        await this.ctx.createLimiter.wait();
         try {
           const pod = await this.ctx.storage.create(this.podDef, ns, podFromTemplate(rs.spec.template, rs.metadata.name!, ref), { fieldValidation: 'Ignore' });
           void this.ctx.event({ component: COMPONENT, involvedObject: involved, type: 'Normal', reason: 'SuccessfulCreate', message: `Created pod: ${pod.metadata.name}` });

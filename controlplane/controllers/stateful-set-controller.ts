@@ -144,6 +144,8 @@ class StatefulSetController implements Controller {
         const pod = newStatefulSetPod(set, template, a.ordinal, revision);
         await this.createClaims(set, pod, a.ordinal);
         let created: KubeObject;
+        // the cluster-wide creation rate (--controllers-qps/--controllers-burst)
+        await this.ctx.createLimiter.wait();
         try {
           created = await this.ctx.storage.create(this.podDef, set.metadata.namespace, pod);
         } catch (e) {

@@ -9,6 +9,7 @@ import {
   availableAt, claimIsStale, claimOwnerUpToDate, claimsForOrdinal, identityMatches, isHealthy, isRunningAndAvailable,
   isRunningAndReady, isTerminating, ordinalOf, phaseOf, podName, revisionOf, startOrdinal,
 } from './identity.js';
+import { BURST_REPLICAS } from '../slow-start.js';
 
 export interface StatefulSetPlanInput {
   set: KubeObject;
@@ -61,27 +62,29 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetPlan {
   const rolling = strategy.type === 'RollingUpdate' ? strategy.rollingUpdate : undefined;
   const partition = Number(rolling?.partition ?? 0);
 
-  const slots: Array<KubeObject | undefined> = new Array(count).fill(undefined);
+  // by index (ordinal - start); sparse: spec.replicas may be up to 2^31-1
+  const slots = new Map<number, KubeObject>();
   const condemned: KubeObject[] = [];
   for (const p of input.pods) {
     const ord = ordinalOf(p, setName);
     if (ord < 0) continue;
-    if (ord >= start && ord < start + count) slots[ord - start] = p;
+    if (ord >= start && ord < start + count) slots.set(ord - start, p);
     else condemned.push(p);
   }
   condemned.sort((a, b) => ordinalOf(b, setName) - ordinalOf(a, setName));
 
-  const status = computeStatus(set, [...slots.filter((p): p is KubeObject => !!p), ...condemned], currentRevision, updateRevision, minReady, now);
+  const occupied = [...slots.keys()].sort((a, b) => a - b);
+  const status = computeStatus(set, [...occupied.map((i) => slots.get(i)!), ...condemned], currentRevision, updateRevision, minReady, now);
   const plan: StatefulSetPlan = { actions: [], status };
   const availableIn = (p: KubeObject) => {
     const at = availableAt(p, minReady);
     if (at !== undefined && at > now) plan.requeueAfterMs = Math.min(plan.requeueAfterMs ?? Infinity, at - now);
   };
-  for (const p of [...slots, ...condemned]) if (p && isRunningAndReady(p)) availableIn(p);
+  for (const p of [...slots.values(), ...condemned]) if (isRunningAndReady(p)) availableIn(p);
 
   // The first unhealthy pod: a missing or unhealthy replica, else the lowest unhealthy condemned one.
   let firstUnhealthy: KubeObject | 'missing' | undefined;
-  for (const p of slots) if (!p || !isHealthy(p)) { firstUnhealthy = p ?? 'missing'; break; }
+  for (let i = 0; i < count; i++) { const p = slots.get(i); if (!p || !isHealthy(p)) { firstUnhealthy = p ?? 'missing'; break; } }
   if (!firstUnhealthy) for (let i = condemned.length - 1; i >= 0; i--) if (!isHealthy(condemned[i]!)) { firstUnhealthy = condemned[i]; break; }
 
   if (set.metadata.deletionTimestamp) return plan;
@@ -97,12 +100,21 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetPlan {
   const claimsUpToDate = (p: KubeObject) => claimsForOrdinal(set, ordinalOf(p, setName))
     .every((c) => { const live = claims.get(c.metadata.name!); return !live || claimOwnerUpToDate(live, set, p); });
 
+  // Parallel creates at most BURST_REPLICAS pods per sync; past that only existing pods are visited
+  let creates = 0;
+  let nextOccupied = 0;
   for (let i = 0; i < count; i++) {
+    if (creates >= BURST_REPLICAS && !slots.has(i)) {
+      while (nextOccupied < occupied.length && occupied[nextOccupied]! < i) nextOccupied++;
+      if (nextOccupied >= occupied.length) break;
+      i = occupied[nextOccupied]!;
+    }
     const ord = start + i;
-    let pod = slots[i];
+    let pod = slots.get(i);
     if (pod && (phaseOf(pod) === 'Failed' || phaseOf(pod) === 'Succeeded')) {
       plan.actions.push({ type: 'delete', pod, reason: phaseOf(pod) as 'Failed' | 'Succeeded' });
-      pod = slots[i] = undefined;
+      slots.delete(i);
+      pod = undefined;
     }
     if (!pod) {
       const name = podName(set, ord);
@@ -111,6 +123,7 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetPlan {
         continue;
       }
       plan.actions.push({ type: 'create', ordinal: ord, revision: revisionFor(ord) });
+      creates++;
       if (monotonic) return stop(`${name} to be created`);
       continue;
     }
@@ -142,7 +155,7 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetPlan {
   // Rolling update: the highest ordinal not at the update revision goes first, one at a time.
   const updateMin = rolling ? partition : 0;
   for (let t = count - 1; t >= updateMin; t--) {
-    const pod = slots[t];
+    const pod = slots.get(t);
     if (!pod) return stop(`${podName(set, start + t)} to be created`);
     if (revisionOf(pod) !== updateRevision && !isTerminating(pod)) {
       plan.actions.push({ type: 'delete', pod, reason: 'Update' });
