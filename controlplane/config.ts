@@ -31,6 +31,11 @@ export interface ServerConfig {
   controllersQps?: number;
   /** creations allowed at once after a quiet period (--controllers-burst) */
   controllersBurst?: number;
+  /** zone disruption (kube-controller-manager's flags of the same names) */
+  nodeEvictionRate?: number;
+  secondaryNodeEvictionRate?: number;
+  unhealthyZoneThreshold?: number;
+  largeClusterSizeThreshold?: number;
 }
 
 function parseListen(v: string): { host: string; port: number } {
@@ -70,9 +75,13 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--secrets-encryption [bool]', 'encrypt Secrets at rest with AES-GCM, keys in <data-dir>/encryption-config.json (made on first start; the first key encrypts, all decrypt; at startup Secrets not under the first key are re-encrypted). =false writes Secrets in plaintext and, at startup, decrypts the stored ones (the key file must still hold their keys)', parseBool, true)
     .option('--controllers-qps <n>', 'objects (pods, Jobs) the controllers together may create per second, as kube-controller-manager\'s --kube-api-qps; 0: no limit', '50')
     .option('--controllers-burst <n>', 'creations allowed at once after a quiet period (token bucket size), as --kube-api-burst', '100')
+    .option('--node-eviction-rate <n>', 'nodes per second, per zone, whose pods may be evicted while the zone is healthy (kube-controller-manager\'s flag)', '0.1')
+    .option('--secondary-node-eviction-rate <n>', 'the same for a partially disrupted zone of more than --large-cluster-size-threshold nodes (smaller zones: 0)', '0.01')
+    .option('--unhealthy-zone-threshold <fraction>', 'fraction of not-Ready nodes (at least 3) that makes a zone partially disrupted; when every node of every zone is not Ready nothing is evicted', '0.55')
+    .option('--large-cluster-size-threshold <n>', 'zones with more nodes than this keep evicting (slowly) when partially disrupted', '50')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
@@ -95,7 +104,21 @@ export function parseServerArgs(argv: string[]): ServerConfig {
   if (!/^\d+(\.\d+)?$/.test(o.controllersQps) || !Number.isFinite(controllersQps)) throw new InvalidArgumentError(`--controllers-qps must be a non-negative number, got ${o.controllersQps}`);
   const controllersBurst = Number(o.controllersBurst);
   if (!/^\d+$/.test(o.controllersBurst) || controllersBurst < 1 || controllersBurst > 1_000_000) throw new InvalidArgumentError(`--controllers-burst must be an integer between 1 and 1000000, got ${o.controllersBurst}`);
+  const rate = (flag: string, v: string, max = Infinity) => {
+    const n = Number(v);
+    if (!/^\d+(\.\d+)?$/.test(v) || !(n <= max)) throw new InvalidArgumentError(`${flag} must be a number between 0 and ${max}, got ${v}`);
+    return n;
+  };
+  const nodeEvictionRate = rate('--node-eviction-rate', o.nodeEvictionRate);
+  const secondaryNodeEvictionRate = rate('--secondary-node-eviction-rate', o.secondaryNodeEvictionRate);
+  const unhealthyZoneThreshold = rate('--unhealthy-zone-threshold', o.unhealthyZoneThreshold, 1);
+  const largeClusterSizeThreshold = rate('--large-cluster-size-threshold', o.largeClusterSizeThreshold);
+  if (!Number.isInteger(largeClusterSizeThreshold)) throw new InvalidArgumentError(`--large-cluster-size-threshold must be an integer, got ${o.largeClusterSizeThreshold}`);
   return {
+    nodeEvictionRate,
+    secondaryNodeEvictionRate,
+    unhealthyZoneThreshold,
+    largeClusterSizeThreshold,
     controllersQps,
     controllersBurst,
     clusterCidr: o.clusterCidr,

@@ -1,6 +1,7 @@
 // skiff-server's Prometheus metrics (GET /metrics), named after kube-apiserver's where
 // one exists: API requests by verb/resource/code with latency, open watches, scheduler
-// attempts and latency, store size and compaction, connected agents, heartbeat age.
+// attempts and latency, store size and compaction, connected agents, heartbeat age,
+// zone health and evictions of the node lifecycle controller.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export class ServerMetrics {
@@ -18,6 +19,12 @@ export class ServerMetrics {
   readonly heartbeatAge = new Gauge({ name: 'skiff_node_heartbeat_age_seconds', help: 'seconds since each node last renewed its lease', labelNames: ['node'], registers: [this.registry] });
   readonly schedulerAttempts = new Gauge({ name: 'scheduler_schedule_attempts_total', help: 'scheduling attempts by result', labelNames: ['result'], registers: [this.registry] });
   readonly schedulerLatency = new Gauge({ name: 'scheduler_last_attempt_duration_seconds', help: 'duration of the last scheduling attempt', registers: [this.registry] });
+  // the node lifecycle controller's, named as kube-controller-manager's node_collector_*
+  readonly zoneHealth = new Gauge({ name: 'node_collector_zone_health', help: 'percentage of Ready nodes per zone', labelNames: ['zone'], registers: [this.registry] });
+  readonly zoneSize = new Gauge({ name: 'node_collector_zone_size', help: 'nodes per zone', labelNames: ['zone'], registers: [this.registry] });
+  readonly unhealthyNodes = new Gauge({ name: 'node_collector_unhealthy_nodes_in_zone', help: 'not Ready nodes per zone', labelNames: ['zone'], registers: [this.registry] });
+  readonly nodeEvictions = new Counter({ name: 'node_collector_evictions_total', help: 'nodes NoExecute-tainted for eviction since the server started, per zone', labelNames: ['zone'], registers: [this.registry] });
+  readonly fullDisruption = new Gauge({ name: 'skiff_node_collector_full_disruption', help: '1 while every zone is fully disrupted (master disruption mode: no evictions)', registers: [this.registry] });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

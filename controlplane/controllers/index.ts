@@ -13,6 +13,8 @@ import * as statefulSet from './stateful-set-controller.js';
 import * as job from './job-controller.js';
 import * as cronJob from './cron-job-controller.js';
 import * as nodeLifecycle from './node-lifecycle-controller.js';
+import type { NodeLifecycleMetrics } from './node-lifecycle-controller.js';
+import type { DisruptionOptions } from './node-lifecycle/zones.js';
 import * as disruption from './disruption-controller.js';
 import * as eventTtl from './event-ttl-controller.js';
 import * as endpoints from './endpoints-controller.js';
@@ -29,6 +31,10 @@ export interface ControllerOptions {
   controllersQps?: number;
   /** creations allowed at once after a quiet period (--controllers-burst) */
   controllersBurst?: number;
+  /** zone disruption rates and thresholds (--node-eviction-rate, …); Kubernetes' defaults when absent */
+  disruption?: Partial<DisruptionOptions>;
+  /** node_collector_* metrics of the node lifecycle controller */
+  nodeLifecycleMetrics?: NodeLifecycleMetrics;
 }
 
 export async function startControllers(storage: ApiStorage, log: Logger, opts: ControllerOptions = { nodeGracePeriodMs: 15_000, nodeMonitorPeriodMs: 1000 }): Promise<{ stop(): void; controllers: Controller[] }> {
@@ -37,7 +43,7 @@ export async function startControllers(storage: ApiStorage, log: Logger, opts: C
     createBurst: opts.controllersBurst ?? DEFAULT_CONTROLLERS_BURST,
   });
   const controllers = [replicaSet, deployment, garbageCollector, namespace, daemonSet, statefulSet, job, cronJob].map((m) => m.create(ctx));
-  controllers.push(nodeLifecycle.create(ctx, { gracePeriodMs: opts.nodeGracePeriodMs, monitorPeriodMs: opts.nodeMonitorPeriodMs }));
+  controllers.push(nodeLifecycle.create(ctx, { ...opts.disruption, gracePeriodMs: opts.nodeGracePeriodMs, monitorPeriodMs: opts.nodeMonitorPeriodMs, metrics: opts.nodeLifecycleMetrics }));
   controllers.push(disruption.create(ctx), eventTtl.create(ctx, { ttlMs: opts.eventTtlMs ?? eventTtl.DEFAULT_EVENT_TTL_MS }));
   controllers.push(endpoints.create(ctx), endpointSlice.create(ctx), serviceLB.create(ctx));
   for (const c of controllers) await c.start();

@@ -1,33 +1,77 @@
 // Node lifecycle (kube-controller-manager's nodelifecycle + taint manager, tuned for a
-// small cluster): a node whose Lease is not renewed for the grace period becomes
-// Ready=Unknown with the unreachable NoExecute/NoSchedule taints (not-ready when its
-// agent reports Ready=False); pods there are marked not ready, and once their
-// toleration runs out they are evicted — and, since a dead node cannot confirm,
-// removed from the API so their controllers replace them elsewhere.
+// small cluster).
+// - Health is judged by what this controller has observed since it started: every node
+//   gets a fresh grace period at start-up (and when the cluster leaves master disruption
+//   mode), measured on the controller's own clock from the last time it saw the node's
+//   Lease renewed or its Ready heartbeat change; never from a renewTime written before an
+//   outage of the control plane.
+// - A node silent for the grace period becomes Ready=Unknown; its pods are marked not
+//   ready. NoSchedule taints (unreachable / not-ready) follow the Ready condition at once.
+// - NoExecute taints, which make the taint manager evict pods once their toleration runs
+//   out, go through a per-zone rate-limited queue whose rate depends on the zone's
+//   disruption state (node-lifecycle/zones.ts). When every zone is fully disrupted — all
+//   nodes not Ready, as when the server itself was cut off — NoExecute taints are removed
+//   and nothing is evicted until some node is Ready again. A single-node cluster
+//   therefore never evicts its only node's pods.
+// - Pods whose toleration ran out are evicted and, since a dead node cannot confirm,
+//   removed from the API so their controllers replace them elsewhere.
+import type { Counter, Gauge } from 'prom-client';
 import type { KubeObject } from '../../proto/meta.js';
 import { ApiError } from '../api/errors.js';
 import { rfc3339 } from '../api/storage.js';
 import type { ControllerContext } from './context.js';
+import {
+  DEFAULT_DISRUPTION, LABEL_EXCLUDE_DISRUPTION, ZoneRateLimiter, computeZoneState, zoneEvictionRate, zoneKey, zoneLabel,
+  type DisruptionOptions, type ZoneState,
+} from './node-lifecycle/zones.js';
 import type { Controller } from './types.js';
 
 export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
 export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
 const LIFECYCLE_TAINTS = new Set([TAINT_UNREACHABLE, TAINT_NOT_READY]);
 
-export interface NodeLifecycleOptions {
-  /** heartbeats may stop this long before the node is Unknown */
+export interface NodeLifecycleOptions extends DisruptionOptions {
+  /** heartbeats may stop this long before the node is Unknown (--node-grace-period) */
   gracePeriodMs: number;
   monitorPeriodMs: number;
+  metrics?: NodeLifecycleMetrics;
+}
+
+/** kube-controller-manager's node_collector_* metrics, fed by this controller */
+export interface NodeLifecycleMetrics {
+  /** percentage of Ready nodes per zone */
+  zoneHealth: Gauge<'zone'>;
+  zoneSize: Gauge<'zone'>;
+  unhealthyNodes: Gauge<'zone'>;
+  /** nodes NoExecute-tainted (their pods then evicted) since start, per zone */
+  evictions: Counter<'zone'>;
+  /** 1 while every zone is fully disrupted (master disruption mode: no evictions) */
+  fullDisruption: Gauge;
 }
 
 interface Taint { key: string; value?: string; effect: string; timeAdded?: string }
 interface Toleration { key?: string; operator?: string; value?: string; effect?: string; tolerationSeconds?: number }
 
-/** the lifecycle taints a node should carry, given its Ready condition */
-export function desiredLifecycleTaints(readyStatus: string | undefined): { key: string; effect: string }[] {
-  if (readyStatus === 'Unknown') return [{ key: TAINT_UNREACHABLE, effect: 'NoExecute' }, { key: TAINT_UNREACHABLE, effect: 'NoSchedule' }];
-  if (readyStatus === 'False') return [{ key: TAINT_NOT_READY, effect: 'NoExecute' }, { key: TAINT_NOT_READY, effect: 'NoSchedule' }];
-  return [];
+/** the lifecycle taint for a Ready status: unreachable (Unknown), not-ready (False), none (True, or no condition yet) */
+export function lifecycleTaintKey(readyStatus: string | undefined): string | undefined {
+  if (readyStatus === 'Unknown') return TAINT_UNREACHABLE;
+  if (readyStatus === 'False') return TAINT_NOT_READY;
+  return undefined;
+}
+
+/**
+ * The node's taints with exactly `key` (or none) as its lifecycle taint of this effect;
+ * a taint already there keeps its timeAdded, a new NoExecute one is stamped `now`.
+ * Undefined when nothing changes.
+ */
+export function withLifecycleTaint(taints: Taint[] | undefined, effect: 'NoSchedule' | 'NoExecute', key: string | undefined, now: string): Taint[] | undefined {
+  const have = taints ?? [];
+  const isLife = (t: Taint) => t.effect === effect && LIFECYCLE_TAINTS.has(t.key);
+  const life = have.filter(isLife);
+  if (key ? life.length === 1 && life[0]!.key === key : life.length === 0) return undefined;
+  const out = have.filter((t) => !isLife(t) || t.key === key);
+  if (key && !out.some((t) => isLife(t))) out.push(effect === 'NoExecute' ? { key, effect, timeAdded: now } : { key, effect });
+  return out;
 }
 
 function tolerates(t: Toleration, taint: Taint): boolean {
@@ -57,31 +101,64 @@ export function evictionTime(tolerations: Toleration[] | undefined, taints: Tain
   return never ? undefined : at;
 }
 
-export function create(ctx: ControllerContext, opts: NodeLifecycleOptions = { gracePeriodMs: 15_000, monitorPeriodMs: 1000 }): Controller {
+function readyCondition(node: KubeObject): { status?: string; lastHeartbeatTime?: string } | undefined {
+  return (node.status?.conditions as { type: string; status?: string; lastHeartbeatTime?: string }[] | undefined)?.find((c) => c.type === 'Ready');
+}
+
+/** what this controller has seen of one node: when, by its own clock, and what it saw */
+interface NodeHealth { probeMs: number; renewTime?: string; heartbeat?: string }
+
+export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOptions> = {}): Controller {
+  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<NodeLifecycleOptions>;
+  const o: NodeLifecycleOptions = { gracePeriodMs: 15_000, monitorPeriodMs: 1000, ...DEFAULT_DISRUPTION, ...given };
   const nodes = ctx.informers.get('', 'v1', 'nodes');
   const leases = ctx.informers.get('coordination.k8s.io', 'v1', 'leases');
   const pods = ctx.informers.get('', 'v1', 'pods');
   const nodeDef = ctx.def('', 'v1', 'nodes');
   const podDef = ctx.def('', 'v1', 'pods');
+  const nowMs = () => ctx.now().getTime();
   let timer: NodeJS.Timeout | undefined;
   let running = false;
-  const firstSeen = new Map<string, number>();
+  const health = new Map<string, NodeHealth>();
+  const zoneStates = new Map<string, ZoneState>();
+  /** per zone: nodes waiting for their NoExecute taint (FIFO) and the zone's rate */
+  const tainters = new Map<string, { limiter: ZoneRateLimiter; queue: Set<string> }>();
 
-  const lastHeartbeat = (node: KubeObject): number => {
-    const lease = leases.get('kube-node-lease', node.metadata.name!);
-    const renew = lease?.spec?.renewTime ? Date.parse(lease.spec.renewTime) : NaN;
-    if (!Number.isNaN(renew)) return renew;
-    const hb = node.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.lastHeartbeatTime;
-    if (hb) return Date.parse(hb);
-    // never heard from: count from when we first saw it
-    if (!firstSeen.has(node.metadata.name!)) firstSeen.set(node.metadata.name!, ctx.now().getTime());
-    return firstSeen.get(node.metadata.name!)!;
-  };
+  /**
+   * When this controller last saw the node alive: now for a node it has not seen before
+   * (so every node gets a fresh grace period when the controller starts), and now again
+   * whenever its Lease renewTime or its Ready heartbeat changes.
+   */
+  function observe(node: KubeObject): number {
+    const name = node.metadata.name!;
+    const renewTime = leases.get('kube-node-lease', name)?.spec?.renewTime as string | undefined;
+    const heartbeat = readyCondition(node)?.lastHeartbeatTime;
+    const h = health.get(name);
+    if (!h) {
+      const fresh = { probeMs: nowMs(), renewTime, heartbeat };
+      health.set(name, fresh);
+      return fresh.probeMs;
+    }
+    if ((renewTime && renewTime !== h.renewTime) || (heartbeat && heartbeat !== h.heartbeat)) h.probeMs = nowMs();
+    h.renewTime = renewTime ?? h.renewTime;
+    h.heartbeat = heartbeat ?? h.heartbeat;
+    return h.probeMs;
+  }
+
+  function tainter(zone: string): { limiter: ZoneRateLimiter; queue: Set<string> } {
+    let t = tainters.get(zone);
+    if (!t) {
+      t = { limiter: new ZoneRateLimiter(o.nodeEvictionRate, nowMs), queue: new Set() };
+      tainters.set(zone, t);
+      zoneStates.set(zone, 'Initial');
+    }
+    return t;
+  }
 
   async function markUnknown(node: KubeObject): Promise<void> {
     const now = rfc3339(ctx.now());
     await ctx.storage.guaranteedUpdate(nodeDef, undefined, node.metadata.name!, {}, (cur) => {
-      const conds = (cur.status?.conditions ?? []) as any[];
+      const conds = (cur.status?.conditions ?? []) as { type: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string }[];
       for (const t of ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure']) {
         let c = conds.find((x) => x.type === t);
         if (!c) { c = { type: t }; conds.push(c); }
@@ -93,26 +170,43 @@ export function create(ctx: ControllerContext, opts: NodeLifecycleOptions = { gr
       cur.status = { ...(cur.status ?? {}), conditions: conds };
       return cur;
     }, 'status');
-    await ctx.event({ involvedObject: { kind: 'Node', name: node.metadata.name!, uid: node.metadata.name! }, type: 'Normal', reason: 'NodeNotReady', message: `Node ${node.metadata.name} status is now: NodeNotReady`, component: 'node-controller' });
+    await nodeEvent(node.metadata.name!, 'Normal', 'NodeNotReady', `Node ${node.metadata.name} status is now: NodeNotReady`);
   }
 
-  async function syncTaints(node: KubeObject): Promise<void> {
-    const ready = node.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status;
-    const want = desiredLifecycleTaints(ready);
-    const have: Taint[] = node.spec?.taints ?? [];
-    const haveLife = have.filter((t) => LIFECYCLE_TAINTS.has(t.key));
-    const same = want.length === haveLife.length && want.every((w) => haveLife.some((h) => h.key === w.key && h.effect === w.effect));
-    if (same) return;
-    const now = rfc3339(ctx.now());
-    await ctx.storage.guaranteedUpdate(nodeDef, undefined, node.metadata.name!, {}, (cur) => {
-      const others = (cur.spec?.taints ?? []).filter((t: Taint) => !LIFECYCLE_TAINTS.has(t.key));
-      const kept = (cur.spec?.taints ?? []).filter((t: Taint) => want.some((w) => w.key === t.key && w.effect === t.effect));
-      const added = want.filter((w) => !kept.some((k: Taint) => k.key === w.key && k.effect === w.effect)).map((w) => ({ ...w, timeAdded: now }));
-      const taints = [...others, ...kept, ...added];
+  function nodeEvent(name: string, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    return ctx.event({ involvedObject: { kind: 'Node', name, uid: name }, type, reason, message, component: 'node-controller' });
+  }
+
+  /** give the node exactly `key` (or no) lifecycle taint of this effect */
+  async function setLifecycleTaint(name: string, effect: 'NoSchedule' | 'NoExecute', key: string | undefined): Promise<boolean> {
+    const cached = nodes.get(undefined, name);
+    if (cached && !withLifecycleTaint(cached.spec?.taints, effect, key, '')) return false;
+    let changed = false;
+    await ctx.storage.guaranteedUpdate(nodeDef, undefined, name, {}, (cur) => {
+      const taints = withLifecycleTaint(cur.spec?.taints, effect, key, rfc3339(ctx.now()));
+      if (!taints) return cur;
+      changed = true;
       cur.spec = { ...(cur.spec ?? {}) };
       if (taints.length) cur.spec.taints = taints; else delete cur.spec.taints;
       return cur;
     });
+    return changed;
+  }
+
+  /** processTaintBaseEviction: NoExecute taints follow Ready through the zone's queue */
+  async function queueNoExecute(node: KubeObject, key: string | undefined, zone: string): Promise<void> {
+    const name = node.metadata.name!;
+    const t = tainter(zone);
+    if (!key) {
+      // markNodeAsReachable: Ready again, no NoExecute taint and nothing queued
+      t.queue.delete(name);
+      await setLifecycleTaint(name, 'NoExecute', undefined);
+      return;
+    }
+    const have = ((node.spec?.taints ?? []) as Taint[]).filter((x) => x.effect === 'NoExecute' && LIFECYCLE_TAINTS.has(x.key));
+    // unreachable <-> not-ready swap at once; a first NoExecute taint waits for the zone's rate
+    if (have.length && !have.some((x) => x.key === key)) await setLifecycleTaint(name, 'NoExecute', key);
+    else if (!have.length) t.queue.add(name);
   }
 
   async function markPodsNotReady(nodeName: string): Promise<void> {
@@ -122,21 +216,23 @@ export function create(ctx: ControllerContext, opts: NodeLifecycleOptions = { gr
       if (!ready || ready.status === 'False') continue;
       await ctx.storage.guaranteedUpdate(podDef, p.metadata.namespace, p.metadata.name!, {}, (cur) => {
         const now = rfc3339(ctx.now());
-        cur.status = { ...(cur.status ?? {}), conditions: (cur.status?.conditions ?? []).map((c: any) => (c.type === 'Ready' || c.type === 'ContainersReady') && c.status !== 'False' ? { ...c, status: 'False', lastTransitionTime: now, reason: 'NodeNotReady' } : c) };
+        const conds = (cur.status?.conditions ?? []) as { type: string; status?: string }[];
+        cur.status = { ...(cur.status ?? {}), conditions: conds.map((c) => (c.type === 'Ready' || c.type === 'ContainersReady') && c.status !== 'False' ? { ...c, status: 'False', lastTransitionTime: now, reason: 'NodeNotReady' } : c) };
         return cur;
       }, 'status').catch(ignoreGone);
     }
   }
 
+  /** the taint manager: pods whose toleration of the node's NoExecute taints ran out */
   async function evictPods(node: KubeObject): Promise<void> {
     const taints: Taint[] = node.spec?.taints ?? [];
     if (!taints.some((t) => t.effect === 'NoExecute')) return;
-    const nowMs = ctx.now().getTime();
-    const unreachable = node.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status !== 'True';
+    const now = nowMs();
+    const unreachable = readyCondition(node)?.status !== 'True';
     for (const p of pods.list()) {
       if (p.spec?.nodeName !== node.metadata.name) continue;
-      const at = evictionTime(p.spec?.tolerations, taints, nowMs);
-      if (at === undefined || at > nowMs) continue;
+      const at = evictionTime(p.spec?.tolerations, taints, now);
+      if (at === undefined || at > now) continue;
       const ref = `${p.metadata.namespace}/${p.metadata.name}`;
       if (!p.metadata.deletionTimestamp) {
         await ctx.event({ involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: p.metadata.namespace, name: p.metadata.name!, uid: p.metadata.uid! }, type: 'Normal', reason: 'TaintManagerEviction', message: `Marking for deletion Pod ${ref}`, component: 'taint-eviction-controller' });
@@ -147,24 +243,126 @@ export function create(ctx: ControllerContext, opts: NodeLifecycleOptions = { gr
     }
   }
 
+  /** handleDisruption: zone states, their tainting rates, and master disruption mode */
+  async function handleDisruption(zoneReady: Map<string, (string | undefined)[]>, names: string[]): Promise<void> {
+    const m = o.metrics;
+    const newStates = new Map<string, ZoneState>();
+    let allAreFullyDisrupted = true;
+    for (const [zone, statuses] of zoneReady) {
+      const { unhealthy, state } = computeZoneState(statuses, o.unhealthyZoneThreshold);
+      const label = { zone: zoneLabel(zone) };
+      m?.zoneSize.set(label, statuses.length);
+      m?.zoneHealth.set(label, statuses.length ? (100 * (statuses.length - unhealthy)) / statuses.length : 100);
+      m?.unhealthyNodes.set(label, unhealthy);
+      if (state !== 'FullDisruption') allAreFullyDisrupted = false;
+      newStates.set(zone, state);
+    }
+    let allWasFullyDisrupted = true;
+    for (const [zone, state] of [...zoneStates]) {
+      if (!zoneReady.has(zone)) {
+        zoneStates.delete(zone);
+        tainters.delete(zone);
+        m?.zoneSize.set({ zone: zoneLabel(zone) }, 0);
+        m?.zoneHealth.set({ zone: zoneLabel(zone) }, 100);
+        m?.unhealthyNodes.set({ zone: zoneLabel(zone) }, 0);
+        continue;
+      }
+      if (state !== 'FullDisruption') allWasFullyDisrupted = false;
+    }
+    if (allAreFullyDisrupted && allWasFullyDisrupted) return;
+    if (allAreFullyDisrupted) {
+      ctx.log.warn({ nodes: names.length }, 'Controller detected that all Nodes are not-Ready. Entering master disruption mode');
+      m?.fullDisruption.set(1);
+      for (const t of tainters.values()) { t.limiter.swap(0); t.queue.clear(); }
+      for (const zone of zoneStates.keys()) zoneStates.set(zone, 'FullDisruption');
+      for (const name of names) {
+        await setLifecycleTaint(name, 'NoExecute', undefined);
+        await nodeEvent(name, 'Warning', 'FullDisruption', 'All nodes are not Ready: the node controller assumes the control plane is cut off and evicts no pods (master disruption mode)');
+      }
+      return;
+    }
+    if (allWasFullyDisrupted) {
+      ctx.log.info('Controller detected that some Nodes are Ready. Exiting master disruption mode');
+      m?.fullDisruption.set(0);
+      // every node gets a fresh grace period, as at start-up
+      const now = nowMs();
+      for (const h of health.values()) h.probeMs = now;
+      for (const zone of zoneStates.keys()) {
+        const state = newStates.get(zone) ?? 'Normal';
+        tainter(zone).limiter.swap(zoneEvictionRate(state, zoneReady.get(zone)?.length ?? 0, o));
+        zoneStates.set(zone, state);
+      }
+      for (const name of names) await nodeEvent(name, 'Normal', 'FullDisruptionEnded', 'Some nodes are Ready again: evictions resume, every node with a fresh grace period');
+      return;
+    }
+    for (const [zone, state] of zoneStates) {
+      const next = newStates.get(zone);
+      if (!next || next === state) continue;
+      ctx.log.info({ zone: zoneLabel(zone), state: next }, 'Controller detected that zone is now in new state');
+      tainter(zone).limiter.swap(zoneEvictionRate(next, zoneReady.get(zone)?.length ?? 0, o));
+      zoneStates.set(zone, next);
+    }
+  }
+
+  /** doNoExecuteTaintingPass: queued nodes get their NoExecute taint as each zone's rate allows */
+  async function taintingPass(readyNow: Map<string, string | undefined>): Promise<void> {
+    for (const [zone, t] of tainters) {
+      for (const name of [...t.queue]) {
+        const key = readyNow.has(name) ? lifecycleTaintKey(readyNow.get(name)) : undefined;
+        if (!key) { t.queue.delete(name); continue; }
+        if (!t.limiter.tryAccept()) break;
+        try {
+          await setLifecycleTaint(name, 'NoExecute', key);
+          t.queue.delete(name);
+          o.metrics?.evictions.inc({ zone: zoneLabel(zone) });
+        } catch (err) {
+          if (err instanceof ApiError && err.code === 404) t.queue.delete(name);
+          else ctx.log.warn({ err, node: name }, 'cannot taint node');
+        }
+      }
+    }
+  }
+
   async function tick(): Promise<void> {
     if (running) return;
     running = true;
     try {
-      const now = ctx.now().getTime();
-      for (const node of nodes.list()) {
+      const list = nodes.list();
+      const names = list.map((n) => n.metadata.name!);
+      for (const name of [...health.keys()]) if (!names.includes(name)) health.delete(name);
+      const zoneReady = new Map<string, (string | undefined)[]>();
+      const readyNow = new Map<string, string | undefined>();
+      for (const node of list) {
+        const name = node.metadata.name!;
         try {
-          const ready = node.status?.conditions?.find((c: { type: string }) => c.type === 'Ready');
-          const stale = now - lastHeartbeat(node) > opts.gracePeriodMs;
-          if (stale && ready?.status !== 'Unknown') await markUnknown(node);
-          const fresh = nodes.get(undefined, node.metadata.name!) ?? node;
-          await syncTaints(fresh);
-          if (stale) await markPodsNotReady(node.metadata.name!);
-          await evictPods(nodes.get(undefined, node.metadata.name!) ?? fresh);
+          const zone = zoneKey(node.metadata.labels);
+          tainter(zone);
+          const stale = nowMs() - observe(node) > o.gracePeriodMs;
+          let ready = readyCondition(node)?.status;
+          if (stale && ready !== 'Unknown') { await markUnknown(node); ready = 'Unknown'; }
+          readyNow.set(name, ready);
+          if (!zoneReady.has(zone)) zoneReady.set(zone, []);
+          if (node.metadata.labels?.[LABEL_EXCLUDE_DISRUPTION] === undefined) zoneReady.get(zone)!.push(ready);
+          if (stale) await markPodsNotReady(name);
+          const key = lifecycleTaintKey(ready);
+          await setLifecycleTaint(name, 'NoSchedule', key);
+          await queueNoExecute(nodes.get(undefined, name) ?? node, key, zone);
         } catch (err) {
-          if (!(err instanceof ApiError && err.code === 404)) ctx.log.warn({ err, node: node.metadata.name }, 'node lifecycle sync failed');
+          if (!(err instanceof ApiError && err.code === 404)) ctx.log.warn({ err, node: name }, 'node lifecycle sync failed');
         }
       }
+      for (const t of tainters.values()) for (const n of t.queue) if (!readyNow.has(n)) t.queue.delete(n);
+      await handleDisruption(zoneReady, names);
+      await taintingPass(readyNow);
+      for (const node of nodes.list()) {
+        try {
+          await evictPods(node);
+        } catch (err) {
+          ctx.log.warn({ err, node: node.metadata.name }, 'taint eviction failed');
+        }
+      }
+    } catch (err) {
+      ctx.log.warn({ err }, 'node lifecycle pass failed');
     } finally {
       running = false;
     }
@@ -173,7 +371,7 @@ export function create(ctx: ControllerContext, opts: NodeLifecycleOptions = { gr
   return {
     name: 'node-lifecycle-controller',
     async start() {
-      timer = setInterval(() => void tick(), opts.monitorPeriodMs);
+      timer = setInterval(() => void tick(), o.monitorPeriodMs);
       timer.unref();
     },
     stop() {
