@@ -15,6 +15,7 @@ import { registerResourceRoutes, type RestDeps } from './rest-handlers.js';
 import type { ApiStorage } from './storage.js';
 import type { PodStreams } from './subresources.js';
 import { verbOf, type ServerMetrics } from '../metrics.js';
+import { DEFAULT_EDGE_LIMITS, hasBody, installHttpEdge, tlsServerOptions, type HttpEdge, type HttpEdgeLimits } from './http-edge.js';
 import { METRICS_RESOURCES, registerMetricsRoutes, type MetricsStore } from './metrics-api.js';
 
 export interface ApiServerOptions {
@@ -35,6 +36,14 @@ export interface ApiServerOptions {
   usage?: MetricsStore;
   /** refresh gauges just before /metrics is served */
   beforeScrape?: () => Promise<void>;
+  /** time-outs and connection caps of the port (http-edge.ts) */
+  edgeLimits?: Partial<HttpEdgeLimits>;
+}
+
+const edges = new WeakMap<FastifyInstance, HttpEdge>();
+/** the connection-level defences of a server built here */
+export function httpEdgeOf(app: FastifyInstance): HttpEdge | undefined {
+  return edges.get(app);
 }
 
 export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstance> {
@@ -43,24 +52,31 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
     // request lines are info-level: keep them out of the log unless debugging
     ...(o.logger === false ? { logger: false } : { loggerInstance: o.logger.child({}, { level: o.logger.isLevelEnabled('debug') ? o.logger.level : 'warn' }) }),
     bodyLimit,
-    // kubectl's watches and log streams are long-lived
-    requestTimeout: 0,
-    keepAliveTimeout: 75_000,
+    // time-outs: installHttpEdge (watches and log streams have no body and are not cut)
     routerOptions: { maxParamLength: 1024 },
     return503OnClosing: true,
   };
-  if (o.https) fopts.https = { key: o.https.key, cert: o.https.cert };
+  const limits: HttpEdgeLimits = { ...DEFAULT_EDGE_LIMITS, ...o.edgeLimits };
+  if (o.https) fopts.https = tlsServerOptions(o.https.key, o.https.cert, limits);
   const app = Fastify(fopts as FastifyServerOptions);
+  const edge = installHttpEdge(app.server, !!o.https, limits);
+  edges.set(app, edge);
 
   // Bodies are parsed per Content-Type in the handlers (JSON, YAML, patch types, protobuf).
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
 
-  app.addHook('onRequest', async (req) => {
-    if (isPublicPath(req.url)) return;
+  app.addHook('onRequest', async (req, reply) => {
     const user = o.auth.authenticate(req);
-    if (!user) throw unauthorized();
-    (req as unknown as { user: unknown }).user = user;
+    if (user) {
+      edge.authenticated(req.raw.socket);
+      (req as unknown as { user: unknown }).user = user;
+      return;
+    }
+    if (isPublicPath(req.url)) return;
+    // the body of a refused request is never read: close rather than drain it
+    if (hasBody(req.raw)) reply.header('Connection', 'close');
+    throw unauthorized();
   });
 
   if (o.metrics) {
@@ -94,6 +110,8 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
     if (e.headers) for (const [k, v] of Object.entries(e.headers)) reply.header(k, v);
     if (e.details?.retryAfterSeconds) reply.header('Retry-After', String(e.details.retryAfterSeconds));
     if (reply.sent || reply.raw.headersSent) return;
+    // answered before the whole body came in (401, 413, …): do not wait for the rest
+    if (!req.raw.complete) reply.header('Connection', 'close');
     reply.code(e.code).type('application/json').send(e.toStatus());
   });
 
