@@ -5,11 +5,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../../proto/meta.js';
 import { decodeBody } from './body.js';
 import { ApiError, badRequest, methodNotSupported } from './errors.js';
-import { parseFieldValidation } from './field-validation.js';
+import { checkTypes, parseFieldValidation } from './field-validation.js';
 import { apiVersionOf } from './keys.js';
 import { patchTypeOf } from './patch/apply.js';
 import { parseResourcePath, type RequestInfo } from './request-info.js';
-import type { ApiStorage, DeleteOptions, WriteOptions } from './storage.js';
+import { parseResourceVersion, type ApiStorage, type DeleteOptions, type WriteOptions } from './storage.js';
 import { handleSubresource, type SubresourceDeps } from './subresources.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
 import { serveWatch } from './watch-stream.js';
@@ -31,12 +31,22 @@ function bool(q: Query, k: string): boolean {
   return v === 'true' || v === '1';
 }
 
-function intParam(q: Query, k: string): number | undefined {
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/**
+ * An int64 query parameter (limit, timeoutSeconds, gracePeriodSeconds), parsed as Go's
+ * strconv.ParseInt(v, 10, 64) does for kube-apiserver: decimal digits with an optional
+ * sign, inside int64; anything else (`1e20`, `1.5`, `0x10`) is a 400. Values past
+ * ±(2^53-1) are clamped there: every such value means "practically forever".
+ */
+export function intParam(q: Query, k: string): number | undefined {
   const v = one(q, k);
   if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw badRequest(`invalid value for ${k}: ${JSON.stringify(v)}`);
-  return n;
+  if (!/^[+-]?[0-9]+$/.test(v)) throw badRequest(`${k}: Invalid value: ${JSON.stringify(v)}: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+  const b = BigInt(v);
+  if (b < INT64_MIN || b > INT64_MAX) throw badRequest(`${k}: Invalid value: ${JSON.stringify(v)}: strconv.ParseInt: parsing ${JSON.stringify(v)}: value out of range`);
+  return Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Number(b)));
 }
 
 function dryRun(q: Query): boolean {
@@ -76,7 +86,9 @@ function deleteOptions(req: FastifyRequest, q: Query): DeleteOptions {
     body = b as Record<string, unknown>;
   }
   const opts: DeleteOptions = {};
-  const grace = intParam(q, 'gracePeriodSeconds') ?? (typeof body.gracePeriodSeconds === 'number' ? body.gracePeriodSeconds : undefined);
+  checkTypes('DeleteOptions', 'v1', body);
+  const bodyGrace = typeof body.gracePeriodSeconds === 'number' ? body.gracePeriodSeconds : undefined;
+  const grace = intParam(q, 'gracePeriodSeconds') ?? bodyGrace;
   if (grace !== undefined) opts.gracePeriodSeconds = grace;
   let policy = one(q, 'propagationPolicy') ?? (body.propagationPolicy as string | undefined);
   const orphan = one(q, 'orphanDependents') ?? (body.orphanDependents as boolean | undefined);
@@ -114,6 +126,7 @@ export async function handleResource(deps: RestDeps, req: FastifyRequest, reply:
         return render(req, info, await storage.get(def, namespace, name));
       }
       if (bool(q, 'watch')) return watch(deps, req, reply, info);
+      parseResourceVersion(one(q, 'resourceVersion'));
       const list = await storage.list(def, namespace, {
         labelSelector: one(q, 'labelSelector'), fieldSelector: one(q, 'fieldSelector'), limit: intParam(q, 'limit'), continue: one(q, 'continue'),
       });

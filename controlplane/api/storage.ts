@@ -67,6 +67,20 @@ export interface DeleteResult {
 }
 
 const NAME_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+/** the latest instant a JS Date holds */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * A resourceVersion query parameter: unset, "" or a decimal revision (the store's
+ * revisions are integers below 2^53). Anything else is a 400 before any work starts.
+ */
+export function parseResourceVersion(rv: string | undefined): number | undefined {
+  if (rv === undefined || rv === '') return undefined;
+  if (!/^[0-9]+$/.test(rv)) throw badRequest(`resourceVersion: Invalid value: ${JSON.stringify(rv)}: strconv.ParseUint: parsing ${JSON.stringify(rv)}: invalid syntax`);
+  const n = Number(rv);
+  if (!Number.isSafeInteger(n)) throw badRequest(`resourceVersion: Invalid value: ${JSON.stringify(rv)}: strconv.ParseUint: parsing ${JSON.stringify(rv)}: value out of range`);
+  return n;
+}
 const MAX_RETRIES = 8;
 
 export function rfc3339(d: Date): string {
@@ -155,7 +169,8 @@ export class ApiStorage {
   async list(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
     const filter = this.parseFilter(def, q.labelSelector, q.fieldSelector);
     const filtering = filter.labels.length > 0 || filter.fields.length > 0;
-    const limit = q.limit && q.limit > 0 ? q.limit : 0;
+    // a limit past any count the store can hold is no limit (the store takes 32-bit limits)
+    const limit = q.limit && q.limit > 0 && q.limit < 2 ** 31 ? q.limit : 0;
     let revision: number | undefined;
     let start = '';
     if (q.continue) {
@@ -410,7 +425,7 @@ export class ApiStorage {
       const existing = await this.tryGet(def, namespace, name);
       if (!existing) {
         if (subresource) throw notFound(def.resource, name, def.group);
-        const body = isObject(patchBody) ? clone(patchBody) as KubeObject : patchBody;
+        const body = isObject(patchBody) ? structuredClone(patchBody) as KubeObject : patchBody;
         if (isObject(body)) {
           (body as KubeObject).metadata ??= {};
           if ((body as KubeObject).metadata.name && (body as KubeObject).metadata.name !== name) {
@@ -480,11 +495,13 @@ export class ApiStorage {
       }
       // Graceful deletion / finalizers: mark the object, it goes when its owner confirms.
       const nowMs = this.now().getTime();
+      // a Date ends at +8.64e15 ms: a longer grace period ends there
+      const until = (g: number) => rfc3339(new Date(Math.min(nowMs + g * 1000, MAX_DATE_MS)));
       if (!m.deletionTimestamp) {
-        m.deletionTimestamp = rfc3339(new Date(nowMs + grace * 1000));
+        m.deletionTimestamp = until(grace);
         m.deletionGracePeriodSeconds = grace;
       } else if (grace < (m.deletionGracePeriodSeconds ?? 0)) {
-        m.deletionTimestamp = rfc3339(new Date(nowMs + grace * 1000));
+        m.deletionTimestamp = until(grace);
         m.deletionGracePeriodSeconds = grace;
       }
       if (finalizers.size) m.finalizers = [...finalizers]; else delete m.finalizers;
@@ -548,8 +565,7 @@ export class ApiStorage {
       }
       from = list.revision;
     } else {
-      from = Number(q.resourceVersion);
-      if (!Number.isSafeInteger(from) || from < 0) throw badRequest(`invalid resource version: ${q.resourceVersion}`);
+      from = parseResourceVersion(q.resourceVersion)!;
     }
     const handle = (events: StoreEvent[]) => {
       for (const ev of events) {
@@ -593,7 +609,9 @@ export class ApiStorage {
   /** parse and check a request body: kind/apiVersion, metadata, unknown fields */
   private decodeBody(def: ResourceDef, body: unknown, opts: WriteOptions): KubeObject {
     if (!isObject(body)) throw badRequest(`Object '${def.kind}' is missing in '${JSON.stringify(body)?.slice(0, 100)}'`);
-    const obj = clone(body) as KubeObject;
+    // structuredClone, not a JSON round trip: that would turn 1e400 (Infinity) into null
+    // before checkBody could refuse it
+    const obj = structuredClone(body) as KubeObject;
     if (obj.kind !== undefined && obj.kind !== def.kind) {
       throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${obj.kind}: the object kind "${obj.kind}" does not match the expected kind "${def.kind}"`);
     }

@@ -9,6 +9,7 @@ import { decodeBody } from './body.js';
 import { ApiError, STALE_OBJECT, badRequest, conflict, methodNotSupported } from './errors.js';
 import { apiVersionOf } from './keys.js';
 import { applyPatch, patchTypeOf } from './patch/apply.js';
+import { checkTypes } from './field-validation.js';
 import type { RequestInfo } from './request-info.js';
 import { rfc3339, type ApiStorage } from './storage.js';
 import { writeOptions, sendWarnings } from './rest-handlers.js';
@@ -80,6 +81,7 @@ export async function handleSubresource(deps: SubresourceDeps, req: FastifyReque
         if (!s || typeof s !== 'object') throw badRequest('Scale must be an object');
         const rv = s.metadata?.resourceVersion;
         if (rv && rv !== cur.metadata.resourceVersion) throw conflict(def.resource, name, STALE_OBJECT, def.group);
+        checkTypes('Scale', 'v1', s);
         const replicas = s.spec?.replicas ?? 0;
         if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
           throw new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, {
@@ -106,6 +108,7 @@ export async function handleSubresource(deps: SubresourceDeps, req: FastifyReque
       if (body?.metadata?.name && body.metadata.name !== name) throw badRequest(`name in URL does not match name in Eviction object`);
       const pod = await storage.get(def, namespace, name);
       await deps.admitEviction?.(pod, { dryRun: writeOptions(q).dryRun ?? false });
+      checkTypes('Eviction', 'v1', body);
       const d = body?.deleteOptions ?? {};
       await storage.delete(def, namespace, name, {
         gracePeriodSeconds: typeof d.gracePeriodSeconds === 'number' ? d.gracePeriodSeconds : undefined,

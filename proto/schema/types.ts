@@ -5,7 +5,10 @@
 
 export type FieldSchema =
   | { t: 'string' }
-  | { t: 'int' }             // integer (int32/int64)
+  // integer; `format` is the Go type of the field (k8s.io/api types.go, the OpenAPI
+  // `format`): values outside its range are rejected as the apiserver's decoder does.
+  // Absent: int64.
+  | { t: 'int'; format?: 'int32' | 'int64' }
   | { t: 'number' }          // float
   | { t: 'bool' }
   | { t: 'intOrString' }     // IntOrString (targetPort, maxSurge, ...)
