@@ -16,3 +16,12 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 export function clone<T>(v: T): T {
   return v === undefined ? v : (JSON.parse(JSON.stringify(v)) as T);
 }
+
+/**
+ * Sets an own, enumerable property even for keys such as `__proto__`: map keys are user
+ * data (a ConfigMap key may be `__proto__`), and `obj[k] = v` with that key would
+ * replace the object's prototype instead of storing the entry.
+ */
+export function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}

@@ -19,7 +19,7 @@ function validateConfigMapData(obj: KubeObject): StatusCause[] {
   let total = 0;
   for (const key of Object.keys(data).sort()) {
     for (const m of isConfigMapKey(key)) out.push(field.invalid(`data[${key}]`, key, m));
-    if (key in binary) out.push(field.invalid(`data[${key}]`, key, 'duplicate of key present in binaryData'));
+    if (Object.hasOwn(binary, key)) out.push(field.invalid(`data[${key}]`, key, 'duplicate of key present in binaryData'));
     total += Buffer.byteLength(String(data[key] ?? ''), 'utf8');
   }
   for (const key of Object.keys(binary).sort()) {

@@ -1,6 +1,7 @@
 // PodSpec defaulting as k8s.io/kubernetes pkg/apis/core/v1/defaults.go (v1.32) applies it
 // on every decode: to Pods and to the pod templates of workloads alike. Pod-only
 // defaults (SetDefaults_Pod and the admission plugins) live in defaultPodOnly.
+import { setOwn } from '../../proto/canonical.js';
 import { isObject } from './meta-validation.js';
 
 const DEFAULT_MODE = 0o644; // 420: secret/configMap/downwardAPI/projected volumes
@@ -32,7 +33,7 @@ export function defaultPodOnly(spec: any): void {
       const res = c.resources;
       if (isObject(res) && isObject(res.limits)) {
         if (!isObject(res.requests)) res.requests = {};
-        for (const [k, v] of Object.entries(res.limits)) if (!(k in res.requests)) res.requests[k] = v;
+        for (const [k, v] of Object.entries(res.limits)) if (!Object.hasOwn(res.requests, k)) setOwn(res.requests, k, v);
       }
       if (spec.hostNetwork === true && Array.isArray(c.ports)) {
         for (const p of c.ports) if (isObject(p) && !p.hostPort) p.hostPort = p.containerPort;

@@ -1,6 +1,7 @@
 // core/v1 Secret: type Opaque by default, `stringData` folded into base64 `data` (as the
 // v1 conversion does), key/size/type-specific validation, immutable type and data.
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import { setOwn } from '../../proto/canonical.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
@@ -15,7 +16,7 @@ function defaultSecret(obj: KubeObject): void {
   if (!obj.type) obj.type = 'Opaque';
   if (isObject(obj.stringData)) {
     const data: Record<string, string> = isObject(obj.data) ? obj.data : {};
-    for (const [k, v] of Object.entries(obj.stringData)) data[k] = Buffer.from(String(v ?? ''), 'utf8').toString('base64');
+    for (const [k, v] of Object.entries(obj.stringData)) setOwn(data, k, Buffer.from(String(v ?? ''), 'utf8').toString('base64'));
     obj.data = data;
   }
   delete obj.stringData;
@@ -38,7 +39,7 @@ function validateSecretData(obj: KubeObject): StatusCause[] {
     total += decodedLength(data[key]);
   }
   if (total > MAX_SECRET_SIZE) out.push(field.tooLong('data', '', MAX_SECRET_SIZE));
-  const has = (k: string): boolean => k in data;
+  const has = (k: string): boolean => Object.hasOwn(data, k);
   const need = (k: string): void => {
     if (!has(k)) out.push(field.required(`data[${k}]`));
   };
