@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Command, InvalidArgumentError } from 'commander';
 import { parseDuration } from '../proto/duration.js';
+import { nodeLabelsError } from '../proto/node-labels.js';
 
 export interface AgentConfig {
   server: string;
@@ -71,6 +72,9 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
   if (!/^https:\/\//.test(o.server)) throw new InvalidArgumentError('--server must be an https:// URL');
   const maxPods = Number(o.maxPods);
   if (!Number.isInteger(maxPods) || maxPods < 1) throw new InvalidArgumentError('--max-pods must be a positive integer');
+  // as kubelet: labels NodeRestriction would refuse stop the agent at start-up
+  const labelsError = nodeLabelsError(o.nodeLabels, o.nodeName);
+  if (labelsError) throw new Error(`--node-labels: ${labelsError}`);
   const dockerHost = o.dockerHost ?? process.env.DOCKER_HOST;
   return {
     server: o.server, token, nodeName: o.nodeName, dataDir: o.dataDir,

@@ -10,6 +10,7 @@ import { removePodCgroups } from './cgroups/cleanup.js';
 import { getPodQOS } from './cgroups/qos.js';
 import { nodeConditions, nodeReport, type NodeConfig } from './node/node-info.js';
 import { ServerConnection } from './connection/connection.js';
+import { loadOrCreateNodeCredential } from './connection/node-credential.js';
 import { PodManager } from './pods/pod-manager.js';
 import { PodStreamServer } from './pods/pod-streams.js';
 import { BackOff } from './pods/backoff.js';
@@ -27,6 +28,9 @@ const FALLBACK_PAUSE_IMAGE = 'skiff.local/pause:3.10';
 export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
   const log = pino({ level: cfg.logLevel, base: { component: 'skiff-agent', node: cfg.nodeName } });
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  // this node's own credential: made on the first start, presented on every (re)connect
+  const nodeCredential = loadOrCreateNodeCredential(cfg.dataDir, (msg) => log.warn(msg));
+  if (nodeCredential.created) log.info({ path: nodeCredential.path }, 'node credential created');
 
   // 1. container runtime and cgroups
   const metrics = new AgentMetrics();
@@ -105,7 +109,7 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
     },
   });
   conn = new ServerConnection({
-    serverUrl: cfg.server, token: cfg.token, log, heartbeatIntervalMs: cfg.heartbeatIntervalMs,
+    serverUrl: cfg.server, token: cfg.token, log, heartbeatIntervalMs: cfg.heartbeatIntervalMs, credential: nodeCredential.credential,
     register: async () => {
       const r = await nodeReport(nodeCfg, { version: info.version, conditionsReady: runtimeOk });
       hostIP = r.addresses.find((a) => a.type === 'InternalIP')?.address ?? hostIP;

@@ -5,6 +5,25 @@ import { z } from 'zod';
 
 export const PROTOCOL_PATH = '/agent/v1/connect';
 export const PROTOCOL_VERSION = 1;
+/**
+ * WebSocket close codes the server ends an agent connection with (4000-4999 are the
+ * application's; 1008 policy violation: flooding, 1011 internal error).
+ */
+export const CloseCode = {
+  registerTimeout: 4000,
+  badNodeName: 4001,
+  protocol: 4002,
+  /** the register asks for something the node may not have (labels) */
+  forbidden: 4003,
+  /** the node credential is missing or does not match the node's */
+  credentialRefused: 4004,
+  /** another live connection serves this node name */
+  nameInUse: 4009,
+  /** the node's Node object was deleted: register again */
+  nodeDeleted: 4010,
+  policyViolation: 1008,
+  internalError: 1011,
+} as const;
 /** biggest message either side accepts (a pod list of 110 large pods fits) */
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -27,7 +46,14 @@ export type NodeReport = z.infer<typeof NodeReport>;
 
 // ---- agent -> server ----
 
-export const Register = z.object({ type: z.literal('register'), protocol: z.number().int(), node: NodeReport });
+/**
+ * The node's own credential (k3s' node password): random bytes the agent generates on
+ * its first start and keeps in its data dir; the server stores only a hash and refuses
+ * a register for a known node name without it. Optional here only so that an agent too
+ * old to send it gets a clear refusal instead of a schema error.
+ */
+export const NodeCredential = z.string().regex(/^[A-Za-z0-9_-]{32,256}$/, 'node credential: 32 to 256 characters of [A-Za-z0-9_-]');
+export const Register = z.object({ type: z.literal('register'), protocol: z.number().int(), node: NodeReport, credential: NodeCredential.optional() });
 export const Heartbeat = z.object({ type: z.literal('heartbeat'), conditions: z.array(condition).optional() });
 export const PodStatusMsg = z.object({ type: z.literal('podStatus'), pod: podRef, status: obj });
 /** the agent has stopped and removed everything of the pod: the server may delete the object */

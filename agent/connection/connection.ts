@@ -9,7 +9,7 @@ import { connect as tcpConnect } from 'node:net';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import {
-  MAX_MESSAGE_BYTES, PROTOCOL_PATH, PROTOCOL_VERSION, parseServerMessage,
+  CloseCode, MAX_MESSAGE_BYTES, PROTOCOL_PATH, PROTOCOL_VERSION, parseServerMessage,
   type AgentMessage, type GetObject, type NodeReport, type ObjectReply, type ServerMessage,
 } from '../../proto/agent-protocol.js';
 import { fetchPinnedCa, parseJoinToken } from './ca-pinning.js';
@@ -29,6 +29,8 @@ export interface ConnectionOptions {
   maxBackoffMs?: number;
   /** while waiting after a network failure, probe the server's port this often (ms; 0: never) */
   probeIntervalMs?: number;
+  /** the node's credential (node-credential.ts), presented in every register */
+  credential?: string;
 }
 
 export const DEFAULT_MIN_BACKOFF_MS = 1000;
@@ -116,11 +118,13 @@ export class ServerConnection {
       handshakeTimeout: 10_000,
     });
     this.ws = ws;
+    /** the server's last error message on this connection: why it refused us, if it did */
+    let lastError = '';
     ws.on('open', async () => {
       this.unreachable = false;
       try {
         const node = await this.o.register();
-        ws.send(JSON.stringify({ type: 'register', protocol: PROTOCOL_VERSION, node } satisfies AgentMessage));
+        ws.send(JSON.stringify({ type: 'register', protocol: PROTOCOL_VERSION, node, ...(this.o.credential ? { credential: this.o.credential } : {}) } satisfies AgentMessage));
       } catch (err) {
         this.o.log.error({ err }, 'cannot build the register message');
         ws.close();
@@ -145,6 +149,7 @@ export class ServerConnection {
       }
       if (r.msg.type === 'object') { this.settle(r.msg.id, r.msg); return; }
       if (r.msg.type === 'error') {
+        lastError = r.msg.message;
         this.o.log.warn({ message: r.msg.message }, 'server reported an error');
         if (r.msg.ref) this.settle(r.msg.ref, new RequestError(r.msg.message));
         return;
@@ -173,6 +178,7 @@ export class ServerConnection {
       if (this.ws === ws) this.ws = undefined;
       this.failPending('disconnected from the server');
       if (was) { this.o.log.warn({ code, reason: reason.toString() }, 'disconnected from server'); this.o.onDisconnected?.(); }
+      logRefusal(this.o.log, code, lastError);
       this.retry();
     });
   }
@@ -244,6 +250,13 @@ function isNetworkError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED'].includes(code)
     || (err instanceof Error && /timed out|socket hang up|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/i.test(err.message));
+}
+
+/** the server refused to register this node: say so plainly, with what to do */
+function logRefusal(log: Logger, code: number, message: string): void {
+  if (code === CloseCode.credentialRefused) log.error({ code, message }, 'server refused this node: node credential refused (to re-join a reinstalled machine under its old name, delete the Node first: kubectl delete node <name>)');
+  else if (code === CloseCode.nameInUse) log.error({ code, message }, 'server refused this node: another agent is connected with the same node name');
+  else if (code === CloseCode.forbidden || code === CloseCode.badNodeName || code === CloseCode.protocol) log.error({ code, message }, 'server refused this node');
 }
 
 /** the id of an `object` answer that failed validation, so its request fails at once */

@@ -1,18 +1,28 @@
 // One connected agent: registers its Node, renews its Lease on heartbeats, receives
 // the pods bound to its node (full set, then deltas) and writes back their status.
-// NodeRestriction: everything it writes is checked against the node it registered as.
+// NodeRestriction: everything it writes is checked against the node it registered as;
+// it registers only with its node's credential (node-credentials.ts) and only with the
+// labels a kubelet may set on itself (proto/node-labels.ts).
+// Floods: messages are parsed on arrival and queued (bounded: past it the connection is
+// closed with 1008); heartbeats coalesce (one queued at most, processed at most once per
+// minHeartbeatGapMs), a pod's queued status is replaced by a newer one, events are rate
+// limited as kubelet's --event-qps; a closed connection's backlog is dropped; repeated
+// log lines are limited per connection.
 import type { Logger } from 'pino';
-import type { WebSocket } from 'ws';
+import type { RawData, WebSocket } from 'ws';
 import type { KubeObject } from '../../proto/meta.js';
 import {
-  PROTOCOL_VERSION, parseAgentMessage, type AgentMessage, type GetObject, type NodeReport, type ServerMessage,
+  CloseCode, PROTOCOL_VERSION, parseAgentMessage, type AgentMessage, type GetObject, type NodeReport, type ServerMessage,
 } from '../../proto/agent-protocol.js';
+import { forbiddenNodeLabels } from '../../proto/node-labels.js';
 import { clone, deepEqual } from '../../proto/canonical.js';
 import { findResource } from '../resources/index.js';
 import type { ResourceDef } from '../resources/types.js';
 import { ApiError } from '../api/errors.js';
 import { rfc3339, type ApiStorage } from '../api/storage.js';
 import { recordEvent } from '../events.js';
+import { NodeCredentials } from './node-credentials.js';
+import { LogLimiter, TokenBucket } from './rate-limits.js';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** node status (conditions' lastHeartbeatTime) is rewritten at least this often, as kubelet's nodeStatusReportFrequency */
@@ -24,7 +34,41 @@ function def(group: string, version: string, plural: string): ResourceDef {
   return d;
 }
 
+export interface SessionLimits {
+  /** messages waiting to be processed; past it the connection is closed (1008) */
+  maxQueuedMessages: number;
+  /** bytes of messages waiting to be processed; past it the connection is closed (1008) */
+  maxQueuedBytes: number;
+  /** bytes the server has queued for an agent that does not read them; past it, closed (1008) */
+  maxBufferedBytes: number;
+  /** heartbeats (Lease renewal, node status) are processed at most once per this */
+  minHeartbeatGapMs: number;
+  /** the agent's events: kubelet's --event-qps and --event-burst */
+  eventsPerSecond: number;
+  eventBurst: number;
+  /** WebSocket ping; a connection that did not answer the previous one is dropped */
+  pingIntervalMs: number;
+  /** another agent asked for this node's name: a ping unanswered this long drops this connection */
+  probeTimeoutMs: number;
+  /** log lines of one kind per connection per minute (then one count) */
+  logLinesPerMinute: number;
+}
+
+export const DEFAULT_SESSION_LIMITS: SessionLimits = {
+  maxQueuedMessages: 1000,
+  maxQueuedBytes: 64 * 1024 * 1024,
+  maxBufferedBytes: 128 * 1024 * 1024,
+  minHeartbeatGapMs: 1000,
+  eventsPerSecond: 50,
+  eventBurst: 100,
+  pingIntervalMs: 20_000,
+  probeTimeoutMs: 3000,
+  logLinesPerMinute: 10,
+};
+
 export interface SessionHooks {
+  /** may this session take the node name? false when another connection has it */
+  claim?(s: AgentSession, node: string): boolean;
   onRegistered(s: AgentSession): void;
   onClosed(s: AgentSession): void;
   onStreamMessage(s: AgentSession, m: Extract<AgentMessage, { type: 'streamData' | 'streamEnd' }>): void;
@@ -35,8 +79,23 @@ export interface SessionHooks {
   onReady?(s: AgentSession): void;
 }
 
+export interface SessionOptions {
+  credentials?: NodeCredentials;
+  limits?: Partial<SessionLimits>;
+}
+
+interface Queued { m: AgentMessage; bytes: number }
+
+function rawLength(data: RawData): number {
+  if (Buffer.isBuffer(data)) return data.length;
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data.byteLength;
+}
+
 export class AgentSession {
   node?: string;
+  /** told it is registered (its Node written, its credential checked) */
+  registered = false;
   private podWatch?: { cancel(): void };
   private closed = false;
   private lastNodeStatusWrite = 0;
@@ -46,8 +105,26 @@ export class AgentSession {
   private readonly leaseDef = def('coordination.k8s.io', 'v1', 'leases');
   private readonly configMapDef = def('', 'v1', 'configmaps');
   private readonly secretDef = def('', 'v1', 'secrets');
-  private queue: Promise<void> = Promise.resolve();
+  private readonly limits: SessionLimits;
+  private readonly credentials: NodeCredentials;
+  private readonly logs: LogLimiter;
+  private readonly events: TokenBucket;
+  private queue: Queued[] = [];
+  private queuedBytes = 0;
+  private draining = false;
+  /** the heartbeat waiting in the queue (a newer one replaces its conditions) */
+  private queuedHeartbeat?: Queued;
+  /** pod uid -> its status waiting in the queue (a newer one replaces it) */
+  private queuedStatus = new Map<string, Queued>();
+  private lastHeartbeatAt = 0;
+  private deferredHeartbeat?: NodeJS.Timeout;
+  /** conditions of heartbeats that arrived within the gap */
+  private pendingConditions?: NodeReport['conditions'];
   private registerTimer: NodeJS.Timeout;
+  private pingTimer?: NodeJS.Timeout;
+  private probeTimer?: NodeJS.Timeout;
+  private answeredPing = true;
+  private lastPong = 0;
   badMessages = 0;
 
   constructor(
@@ -57,20 +134,40 @@ export class AgentSession {
     private readonly log: Logger,
     private readonly heartbeatIntervalSeconds: number,
     readonly remoteAddress: string,
+    opts: SessionOptions = {},
   ) {
-    ws.on('message', (data) => {
-      // handle messages one at a time, in order; a failing one never stops the next
-      this.queue = this.queue.then(() => this.onMessage(data)).catch((err) => this.log.error({ err, node: this.node }, 'agent message failed'));
-    });
+    this.limits = { ...DEFAULT_SESSION_LIMITS, ...opts.limits };
+    this.credentials = opts.credentials ?? new NodeCredentials(storage);
+    this.logs = new LogLimiter(log, this.limits.logLinesPerMinute);
+    this.events = new TokenBucket(this.limits.eventsPerSecond, this.limits.eventBurst);
+    ws.on('message', (data) => this.receive(data));
     ws.on('close', () => this.close());
-    ws.on('error', (err) => this.log.warn({ err: err.message, node: this.node }, 'agent socket error'));
+    ws.on('error', (err) => this.logs.warn('socket', { err: err.message, node: this.node }, 'agent socket error'));
+    ws.on('pong', () => { this.answeredPing = true; this.lastPong = Date.now(); });
     this.registerTimer = setTimeout(() => {
-      if (!this.node) { this.send({ type: 'error', message: 'no register message within 15s' }); ws.close(4000, 'register timeout'); }
+      if (!this.node) { this.send({ type: 'error', message: 'no register message within 15s' }); this.close(CloseCode.registerTimeout, 'register timeout'); }
     }, 15_000);
+    this.pingTimer = setInterval(() => {
+      if (!this.answeredPing) { this.logs.warn('dead', { node: this.node }, 'agent did not answer the last ping: dropping the connection'); this.terminate(); return; }
+      this.answeredPing = false;
+      this.ping();
+    }, this.limits.pingIntervalMs);
+    this.pingTimer.unref();
+  }
+
+  /** messages waiting to be processed */
+  get backlog(): number {
+    return this.queue.length;
   }
 
   send(m: ServerMessage): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+      this.logs.warn('unread', { node: this.node, buffered: this.ws.bufferedAmount }, 'agent does not read its messages: closing the connection');
+      this.close(CloseCode.policyViolation, 'not reading messages');
+      this.ws.terminate(); // it would not read the close frame either
+      return;
+    }
     this.ws.send(JSON.stringify(m));
   }
 
@@ -78,43 +175,153 @@ export class AgentSession {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.registerTimer);
+    clearInterval(this.pingTimer);
+    clearTimeout(this.probeTimer);
+    clearTimeout(this.deferredHeartbeat);
+    // what it sent and was not processed yet is dropped with it
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.queuedHeartbeat = undefined;
+    this.queuedStatus.clear();
     this.podWatch?.cancel();
     if (code !== undefined) this.ws.close(code, reason);
+    this.logs.flush({ node: this.node });
     this.hooks.onClosed(this);
+  }
+
+  /**
+   * Another agent asks for this node's name: make sure this connection is alive. One
+   * that does not answer a ping within probeTimeoutMs (a machine that crashed or lost
+   * its network without closing the socket) is dropped, so the node's agent, back again,
+   * gets in on its next attempt.
+   */
+  probe(): void {
+    if (this.closed || this.probeTimer) return;
+    const sent = Date.now();
+    this.ping();
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      if (this.lastPong < sent) {
+        this.logs.warn('dead', { node: this.node }, 'agent did not answer a ping: dropping the connection');
+        this.terminate();
+      }
+    }, this.limits.probeTimeoutMs);
+    this.probeTimer.unref();
+  }
+
+  private ping(): void {
+    try { this.ws.ping(); } catch { /* closing */ }
+  }
+
+  private terminate(): void {
+    this.ws.terminate();
+    this.close();
   }
 
   private reject(message: string, ref?: string): void {
     this.badMessages++;
-    this.log.warn({ node: this.node, message }, 'rejected agent message');
+    this.logs.warn('rejected', { node: this.node, message: message.slice(0, 1000) }, 'rejected agent message');
     this.send({ type: 'error', message, ref });
   }
 
-  private async onMessage(data: unknown): Promise<void> {
+  /** refuse the registration: tell the agent why and close with `code` */
+  private refuse(code: number, reason: string, message: string): void {
+    this.logs.warn('refused', { node: this.node, address: this.remoteAddress, message }, 'agent registration refused');
+    this.send({ type: 'error', message });
+    this.close(code, reason);
+  }
+
+  /** a message arrived: parse it, answer or coalesce it, or queue it (bounded) */
+  private receive(data: RawData): void {
+    if (this.closed) return;
     const r = parseAgentMessage(data);
     if (!r.ok) {
       // a malformed getObject still gets its answer, so the agent's request fails at once
       const id = getObjectId(data);
-      if (id !== undefined && this.node) {
+      if (id !== undefined && this.registered) {
         this.badMessages++;
-        this.log.warn({ node: this.node, message: r.error }, 'rejected agent message');
+        this.logs.warn('rejected', { node: this.node, message: r.error }, 'rejected agent message');
         return this.send({ type: 'object', id, error: { code: 400, reason: 'BadRequest', message: r.error } });
       }
       return this.reject(r.error);
     }
     const m = r.msg;
-    if (m.type !== 'register' && !this.node) return this.reject('register first');
+    const bytes = rawLength(data);
+    switch (m.type) {
+      // not written anywhere: handled at once, in arrival order
+      case 'streamData':
+      case 'streamEnd':
+        if (!this.registered) return this.reject('register first');
+        return this.hooks.onStreamMessage(this, m);
+      case 'stats':
+        if (!this.registered) return this.reject('register first');
+        this.hooks.onStats?.(this, m);
+        return;
+      case 'error':
+        this.logs.warn('agent-error', { node: this.node, message: m.message.slice(0, 1000) }, 'agent reported error');
+        return;
+      // coalesced with the one still waiting
+      case 'heartbeat':
+        if (this.queuedHeartbeat) { this.queuedHeartbeat.m = m; return; }
+        break;
+      case 'podStatus': {
+        const waiting = this.queuedStatus.get(m.pod.uid);
+        if (waiting) { this.queuedBytes += bytes - waiting.bytes; waiting.m = m; waiting.bytes = bytes; return; }
+        break;
+      }
+      case 'event':
+        if (this.registered && !this.events.take()) {
+          this.logs.warn('event-rate', { node: this.node }, `agent events over ${this.limits.eventsPerSecond}/s dropped`);
+          return;
+        }
+        break;
+    }
+    if (this.queue.length >= this.limits.maxQueuedMessages || this.queuedBytes + bytes > this.limits.maxQueuedBytes) {
+      this.log.warn({ node: this.node, address: this.remoteAddress, queued: this.queue.length, bytes: this.queuedBytes }, 'agent message queue full: closing the connection');
+      this.close(CloseCode.policyViolation, 'message queue full');
+      return;
+    }
+    const item: Queued = { m, bytes };
+    this.queue.push(item);
+    this.queuedBytes += bytes;
+    if (m.type === 'heartbeat') this.queuedHeartbeat = item;
+    else if (m.type === 'podStatus') this.queuedStatus.set(m.pod.uid, item);
+    void this.drain();
+  }
+
+  /** handle queued messages one at a time, in order; a failing one never stops the next */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (!this.closed && this.queue.length > 0) {
+        const item = this.queue.shift()!;
+        this.queuedBytes -= item.bytes;
+        if (item === this.queuedHeartbeat) this.queuedHeartbeat = undefined;
+        if (item.m.type === 'podStatus' && this.queuedStatus.get(item.m.pod.uid) === item) this.queuedStatus.delete(item.m.pod.uid);
+        try {
+          await this.onMessage(item.m);
+        } catch (err) {
+          this.logs.error('failed', { err, node: this.node, type: item.m.type }, 'agent message failed');
+        }
+      }
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  private async onMessage(m: AgentMessage): Promise<void> {
+    if (m.type === 'register') return this.register(m);
+    if (!this.registered) return this.reject('register first');
     try {
       switch (m.type) {
-        case 'register': return await this.register(m.node, m.protocol);
         case 'heartbeat': return await this.heartbeat(m.conditions);
         case 'podStatus': return await this.podStatus(m.pod, m.status);
         case 'podTerminated': return await this.podTerminated(m.pod);
         case 'event': return await this.event(m);
-        case 'streamData':
-        case 'streamEnd': return this.hooks.onStreamMessage(this, m);
-        case 'stats': this.hooks.onStats?.(this, m); return;
-        case 'error': this.log.warn({ node: this.node, message: m.message }, 'agent reported error'); return;
         case 'getObject': return await this.getObject(m);
+        // handled on arrival
+        case 'streamData': case 'streamEnd': case 'stats': case 'error': return;
       }
     } catch (e) {
       if (e instanceof ApiError) return this.reject(`${m.type}: ${e.message}`);
@@ -122,20 +329,39 @@ export class AgentSession {
     }
   }
 
-  private async register(report: NodeReport, protocol: number): Promise<void> {
+  private async register(m: Extract<AgentMessage, { type: 'register' }>): Promise<void> {
+    const report = m.node;
     if (this.node) return this.reject('already registered');
-    if (protocol !== PROTOCOL_VERSION) { this.reject(`unsupported protocol ${protocol}, server speaks ${PROTOCOL_VERSION}`); this.close(4002, 'protocol'); return; }
-    if (!DNS_SUBDOMAIN.test(report.name)) { this.reject(`invalid node name "${report.name}": must be a lowercase RFC 1123 subdomain`); this.close(4001, 'bad node name'); return; }
+    if (m.protocol !== PROTOCOL_VERSION) return this.refuse(CloseCode.protocol, 'protocol', `unsupported protocol ${m.protocol}, server speaks ${PROTOCOL_VERSION}`);
+    if (!DNS_SUBDOMAIN.test(report.name)) return this.refuse(CloseCode.badNodeName, 'bad node name', `invalid node name "${report.name}": must be a lowercase RFC 1123 subdomain`);
+    const forbidden = forbiddenNodeLabels(report.labels ?? {}, report.name);
+    if (forbidden.length > 0) return this.refuse(CloseCode.forbidden, 'forbidden labels', `node "${report.name}" is not allowed to set the following labels: ${forbidden.join(', ')}`);
+    if (this.hooks.claim && !this.hooks.claim(this, report.name)) {
+      return this.refuse(CloseCode.nameInUse, 'node name in use', `node "${report.name}" is connected from another agent: a node name can have only one live connection (two machines with the same name?)`);
+    }
     this.node = report.name;
-    clearTimeout(this.registerTimer);
-    await this.upsertNode(report);
-    await this.hooks.assignPodCidr?.(report.name);
-    await this.renewLease();
-    this.hooks.onRegistered(this);
-    this.send({ type: 'registered', node: report.name, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds });
-    await this.startPodSync();
-    this.hooks.onReady?.(this);
-    this.log.info({ node: this.node, address: this.remoteAddress }, 'agent registered');
+    try {
+      const verdict = await this.credentials.verify(report.name, m.credential);
+      if (!verdict.ok) return this.refuse(CloseCode.credentialRefused, 'node credential refused', verdict.message);
+      if (this.closed) return;
+      clearTimeout(this.registerTimer);
+      const uid = await this.upsertNode(report);
+      await this.credentials.bind(report.name, uid);
+      await this.hooks.assignPodCidr?.(report.name);
+      await this.renewLease();
+      if (this.closed) return;
+      this.registered = true;
+      this.hooks.onRegistered(this);
+      this.send({ type: 'registered', node: report.name, heartbeatIntervalSeconds: this.heartbeatIntervalSeconds });
+      await this.startPodSync();
+      this.hooks.onReady?.(this);
+      this.log.info({ node: this.node, address: this.remoteAddress, firstJoin: verdict.firstJoin }, 'agent registered');
+    } catch (e) {
+      if (this.closed) return;
+      this.log.error({ err: e, node: this.node }, 'agent registration failed');
+      this.send({ type: 'error', message: `registration failed: ${e instanceof ApiError ? e.message : 'internal error'}` });
+      this.close(CloseCode.internalError, 'registration failed');
+    }
   }
 
   private conditionsWithTimes(conds: NodeReport['conditions'], old: any[] | undefined): unknown[] {
@@ -150,7 +376,8 @@ export class AgentSession {
     });
   }
 
-  private async upsertNode(r: NodeReport): Promise<void> {
+  /** create or update the node's Node; its uid */
+  private async upsertNode(r: NodeReport): Promise<string> {
     const existing = await this.storage.tryGet(this.nodeDef, undefined, r.name);
     const status = {
       capacity: r.capacity, allocatable: r.allocatable, nodeInfo: r.nodeInfo, addresses: r.addresses,
@@ -161,33 +388,59 @@ export class AgentSession {
     this.lastNodeStatusWrite = Date.now();
     if (!existing) {
       try {
-        await this.storage.create(this.nodeDef, undefined, {
-          metadata: { name: r.name, labels: { 'kubernetes.io/hostname': r.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': String(r.nodeInfo.architecture ?? 'amd64'), ...r.labels } },
+        const created = await this.storage.create(this.nodeDef, undefined, {
+          metadata: { name: r.name, labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': String(r.nodeInfo.architecture ?? 'amd64'), ...r.labels, 'kubernetes.io/hostname': r.name } },
           spec: r.taints?.length ? { taints: r.taints } : {},
           status,
         }, { fieldValidation: 'Ignore' });
-        return;
+        return created.metadata.uid!;
       } catch (e) {
         if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
       }
     }
     // an existing node keeps its labels and taints (kubelet only adds its own labels)
     await this.storage.guaranteedUpdate(this.nodeDef, undefined, r.name, {}, (cur) => {
-      cur.metadata.labels = { ...(cur.metadata.labels ?? {}), 'kubernetes.io/hostname': r.name, ...r.labels };
+      cur.metadata.labels = { ...(cur.metadata.labels ?? {}), ...r.labels, 'kubernetes.io/hostname': r.name };
       return cur;
     });
-    await this.storage.guaranteedUpdate(this.nodeDef, undefined, r.name, {}, (cur) => {
+    const updated = await this.storage.guaranteedUpdate(this.nodeDef, undefined, r.name, {}, (cur) => {
       cur.status = { ...(cur.status ?? {}), ...status, conditions: this.conditionsWithTimes(r.conditions, cur.status?.conditions) };
       return cur;
     }, 'status');
+    return updated.metadata.uid!;
   }
 
   private async heartbeat(conditions: NodeReport['conditions'] | undefined): Promise<void> {
+    // at most one heartbeat's writes per gap: a later one waits, and those arriving
+    // meanwhile are coalesced (the latest conditions win)
+    const wait = this.lastHeartbeatAt + this.limits.minHeartbeatGapMs - Date.now();
+    if (wait > 0) {
+      if (conditions) this.pendingConditions = conditions;
+      this.deferredHeartbeat ??= setTimeout(() => {
+        this.deferredHeartbeat = undefined;
+        if (this.closed || this.queuedHeartbeat) return;
+        const item: Queued = { m: { type: 'heartbeat' }, bytes: 0 };
+        this.queue.push(item);
+        this.queuedHeartbeat = item;
+        void this.drain();
+      }, wait);
+      return;
+    }
+    this.lastHeartbeatAt = Date.now();
+    conditions ??= this.pendingConditions;
+    this.pendingConditions = undefined;
+    const node = await this.storage.tryGet(this.nodeDef, undefined, this.node!);
+    if (!node) {
+      // deleted (kubectl delete node): this connection is over; the agent registers again
+      this.send({ type: 'error', message: `node "${this.node}" was deleted: register again` });
+      this.close(CloseCode.nodeDeleted, 'node deleted');
+      return;
+    }
     await this.renewLease();
     const conds = conditions ?? (this.lastConditions as NodeReport['conditions']);
     const changed = conditions && !deepEqual(conditions, this.lastConditions);
     // the node lifecycle controller may have marked the node Unknown meanwhile: correct it at once
-    const stored = (await this.storage.tryGet(this.nodeDef, undefined, this.node!))?.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status;
+    const stored = node.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status;
     const reported = conds?.find((c) => c.type === 'Ready')?.status;
     if (!changed && stored === reported && Date.now() - this.lastNodeStatusWrite < NODE_STATUS_REPORT_MS) return;
     this.lastConditions = conds;
@@ -293,7 +546,7 @@ export class AgentSession {
       const pods = await this.storage.list(this.podDef, m.namespace, { fieldSelector: `spec.nodeName=${this.node}` });
       const related = pods.items.some((p) => p.spec?.nodeName === this.node && podReferences(p, m.kind, m.name));
       if (!related) {
-        this.log.warn({ node: this.node, kind: m.kind, namespace: m.namespace, name: m.name }, 'agent asked for an object no pod on its node references');
+        this.logs.warn('forbidden-object', { node: this.node, kind: m.kind, namespace: m.namespace, name: m.name }, 'agent asked for an object no pod on its node references');
         return reply({ error: {
           code: 403, reason: 'Forbidden',
           message: `${resource} "${m.name}" is forbidden: User "system:node:${this.node}" cannot get resource "${resource}" in API group "" in the namespace "${m.namespace}": no relationship found between node '${this.node}' and this object`,
@@ -305,7 +558,7 @@ export class AgentSession {
       reply({ object: { ...obj, apiVersion: 'v1', kind: m.kind, metadata } as KubeObject });
     } catch (e) {
       if (e instanceof ApiError) return reply({ error: { code: e.code, reason: e.reason, message: e.message } });
-      this.log.error({ err: e, node: this.node }, 'getObject failed');
+      this.logs.error('get-object', { err: e, node: this.node }, 'getObject failed');
       reply({ error: { code: 500, reason: 'InternalError', message: 'internal error reading the object' } });
     }
   }

@@ -1,6 +1,7 @@
 // The agents' WebSocket gateway on the API port: join-token auth at the upgrade,
-// one AgentSession per node (a newer connection replaces an older one), and the
-// relay of pod streams (logs, exec) between API clients and the node's agent.
+// one AgentSession per node name (a register for a name another live connection holds
+// is refused, never a take-over: that connection is pinged, and dropped if it is dead),
+// and the relay of pod streams (logs, exec) between API clients and the node's agent.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -10,7 +11,8 @@ import { WebSocketServer } from 'ws';
 import { MAX_MESSAGE_BYTES, PROTOCOL_PATH, type AgentMessage, type ServerMessage, type StatsMsg } from '../../proto/agent-protocol.js';
 import type { ApiStorage } from '../api/storage.js';
 import { parseJoinToken, secretEquals } from '../security/pki.js';
-import { AgentSession } from './agent-session.js';
+import { AgentSession, type SessionLimits } from './agent-session.js';
+import { NodeCredentials } from './node-credentials.js';
 import type { NetworkPublisher } from './network-publisher.js';
 import type { PodCidrAllocator } from './pod-cidr-allocator.js';
 
@@ -29,15 +31,21 @@ export interface GatewayOptions {
   podCidrs?: PodCidrAllocator;
   /** the cluster network state every agent gets on registration and on every change */
   network?: NetworkPublisher;
+  /** per-connection bounds (queue, heartbeat gap, event rate, pings, log lines) */
+  sessionLimits?: Partial<SessionLimits>;
 }
 
 export class AgentGateway {
   private wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   private sessions = new Map<string, AgentSession>();
+  /** node name -> the connection registering or registered as it */
+  private claims = new Map<string, AgentSession>();
   private pending = new Set<AgentSession>();
+  private readonly credentials: NodeCredentials;
   private streams = new Map<string, { node: string; sink: StreamSink }>();
 
   constructor(private readonly o: GatewayOptions) {
+    this.credentials = new NodeCredentials(o.storage);
     o.network?.subscribe((m) => { for (const s of this.sessions.values()) s.send(m); });
   }
 
@@ -54,14 +62,22 @@ export class AgentGateway {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new AgentSession(ws, this.o.storage, {
+        claim: (s, node) => {
+          const holder = this.claims.get(node);
+          if (holder && holder !== s) {
+            holder.probe();
+            return false;
+          }
+          this.claims.set(node, s);
+          return true;
+        },
         onRegistered: (s) => {
           this.pending.delete(s);
-          const old = this.sessions.get(s.node!);
           this.sessions.set(s.node!, s);
-          if (old && old !== s) old.close(4003, 'replaced by a newer connection');
         },
         onClosed: (s) => {
           this.pending.delete(s);
+          if (s.node && this.claims.get(s.node) === s) this.claims.delete(s.node);
           if (s.node && this.sessions.get(s.node) === s) {
             this.sessions.delete(s.node);
             for (const [id, st] of this.streams) if (st.node === s.node) { this.streams.delete(id); st.sink.end('agent disconnected'); }
@@ -71,7 +87,7 @@ export class AgentGateway {
         onStats: (s, msg) => { if (s.node) this.o.onStats?.(s.node, msg); },
         assignPodCidr: this.o.podCidrs ? (node) => this.o.podCidrs!.ensure(node) : undefined,
         onReady: (s) => { const m = this.o.network?.current; if (m) s.send(m); },
-      }, this.o.log, this.o.heartbeatIntervalSeconds ?? 5, req.socket.remoteAddress ?? '');
+      }, this.o.log, this.o.heartbeatIntervalSeconds ?? 5, req.socket.remoteAddress ?? '', { credentials: this.credentials, limits: this.o.sessionLimits });
       this.pending.add(session);
     });
     return true;

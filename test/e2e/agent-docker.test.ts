@@ -301,7 +301,7 @@ spec:
 `));
       const victim = await waitPhase('victim', 'Running');
       const c = await connect(token());
-      c.ws.send(JSON.stringify({ type: 'register', protocol: 1, node: { name: 'intruder', capacity: { cpu: '1' }, allocatable: { cpu: '1' }, nodeInfo: {}, addresses: [], conditions: [{ type: 'Ready', status: 'True' }] } }));
+      c.ws.send(JSON.stringify({ type: 'register', protocol: 1, node: { name: 'intruder', capacity: { cpu: '1' }, allocatable: { cpu: '1' }, nodeInfo: {}, addresses: [], conditions: [{ type: 'Ready', status: 'True' }] }, credential: 'forged-agent-credential-0123456789abcdef' }));
       let m = await c.next();
       expect(m.type).toBe('registered');
       expect((await c.next()).type).toBe('pods');

@@ -230,7 +230,7 @@ spec:
     const next = () => new Promise<any>((r) => { const m = queue.shift(); if (m) r(m); else waiters.push(r); });
     await new Promise((r, j) => { ws.on('open', r); ws.on('error', j); });
     try {
-      ws.send(JSON.stringify({ type: 'register', protocol: 1, node: { name: 'snoop', capacity: { cpu: '1' }, allocatable: { cpu: '1' }, nodeInfo: {}, addresses: [], conditions: [{ type: 'Ready', status: 'True' }] } }));
+      ws.send(JSON.stringify({ type: 'register', protocol: 1, node: { name: 'snoop', capacity: { cpu: '1' }, allocatable: { cpu: '1' }, nodeInfo: {}, addresses: [], conditions: [{ type: 'Ready', status: 'True' }] }, credential: 'forged-agent-credential-0123456789abcdef' }));
       expect((await next()).type).toBe('registered');
       expect((await next()).type).toBe('pods');
       for (const [kind, name, id] of [['Secret', 'top-secret', 'q1'], ['Secret', 'app-secret', 'q2'], ['Secret', 'no-such-secret', 'q3'], ['ConfigMap', 'app-config', 'q4']]) {

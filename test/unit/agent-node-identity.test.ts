@@ -1,0 +1,134 @@
+// Node impersonation (issue 10, item 6): with the shared join token alone, an agent must
+// not take over a node name another agent has joined as — neither while that agent is
+// connected (no take-over of its session) nor after it left (no credential) — while the
+// node's own agent, restarted, keeps its node, and deleting the Node frees its name.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { hashCredential, nodePasswordSecretName } from '../../controlplane/agents/node-credentials.js';
+import { CloseCode } from '../../proto/agent-protocol.js';
+import {
+  connectAgent, newCredential, nodeDef, register, registerMsg, secretDef, startGateway, until, type GatewayHarness,
+} from './agent-harness.js';
+
+describe('node credentials at the agent gateway', () => {
+  let h: GatewayHarness;
+  beforeEach(async () => { h = await startGateway({ limits: { probeTimeoutMs: 200 } }); });
+  afterEach(async () => { await h.stop(); });
+
+  const secretOf = (node: string) => h.storage.tryGet(secretDef, 'kube-system', nodePasswordSecretName(node));
+
+  it('a first join stores only a hash of the credential, owned by the Node', async () => {
+    const cred = newCredential();
+    const { agent, first } = await register(h.port, 'n1', cred);
+    expect(first.type).toBe('registered');
+    const node = await h.storage.tryGet(nodeDef, undefined, 'n1');
+    const secret = await secretOf('n1');
+    expect(secret).toBeDefined();
+    expect(secret!.type).toBe('skiff.io/node-password');
+    const stored = Buffer.from(secret!.data.hash, 'base64').toString('utf8');
+    expect(stored).toBe(hashCredential(cred));
+    expect(JSON.stringify(secret)).not.toContain(cred);
+    expect(secret!.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Node', name: 'n1', uid: node!.metadata.uid }]);
+    await agent.close();
+  });
+
+  it('refuses a second agent with the same name while the first is connected, and the first keeps its session', async () => {
+    const cred = newCredential();
+    const real = await register(h.port, 'n1', cred);
+    expect(real.first.type).toBe('registered');
+    expect((await real.agent.next()).type).toBe('pods');
+    for (const impostorCred of [newCredential(), cred, undefined]) {
+      const imp = await register(h.port, 'n1', impostorCred);
+      expect(imp.first.type).toBe('error');
+      expect(imp.first.message).toContain('connected from another agent');
+      expect((await imp.agent.closed).code).toBe(CloseCode.nameInUse);
+    }
+    // the real agent's connection is untouched and still serves the node
+    expect(real.agent.ws.readyState).toBe(real.agent.ws.OPEN);
+    expect(h.gateway.connected('n1')).toBe(true);
+    real.agent.send({ type: 'getObject', id: 'q1', kind: 'Secret', namespace: 'default', name: 'x' });
+    expect(await real.agent.next()).toMatchObject({ type: 'object', id: 'q1', error: { code: 403 } });
+    await real.agent.close();
+  });
+
+  it('after the agent left: refused without its credential or with another; its own restarts it on the same Node', async () => {
+    const cred = newCredential();
+    const real = await register(h.port, 'n1', cred);
+    expect(real.first.type).toBe('registered');
+    const uid = (await h.storage.tryGet(nodeDef, undefined, 'n1'))!.metadata.uid;
+    await real.agent.close();
+    await until('the session to end', () => !h.gateway.connected('n1'));
+
+    const wrong = await register(h.port, 'n1', newCredential());
+    expect(wrong.first.type).toBe('error');
+    expect(wrong.first.message).toContain('different node credential');
+    expect(wrong.first.message).toContain('kubectl delete node n1');
+    expect((await wrong.agent.closed).code).toBe(CloseCode.credentialRefused);
+
+    const none = await register(h.port, 'n1', undefined);
+    expect(none.first.message).toContain('no node credential');
+    expect((await none.agent.closed).code).toBe(CloseCode.credentialRefused);
+    expect(h.gateway.connected('n1')).toBe(false);
+
+    const again = await register(h.port, 'n1', cred);
+    expect(again.first.type).toBe('registered');
+    expect((await h.storage.tryGet(nodeDef, undefined, 'n1'))!.metadata.uid).toBe(uid);
+    await again.agent.close();
+  });
+
+  it('deleting the Node frees the name: a reinstalled agent (new credential) joins', async () => {
+    const old = await register(h.port, 'n1', newCredential());
+    expect(old.first.type).toBe('registered');
+    await old.agent.close();
+    await until('the session to end', () => !h.gateway.connected('n1'));
+    await h.storage.delete(nodeDef, undefined, 'n1');
+    // the garbage collector is not running here: the stale credential is noticed by its owner uid
+    const cred = newCredential();
+    const fresh = await register(h.port, 'n1', cred);
+    expect(fresh.first.type).toBe('registered');
+    const stored = Buffer.from((await secretOf('n1'))!.data.hash, 'base64').toString('utf8');
+    expect(stored).toBe(hashCredential(cred));
+    await fresh.agent.close();
+  });
+
+  it('refuses a Node that exists without a credential (made by hand)', async () => {
+    await h.storage.create(nodeDef, undefined, { metadata: { name: 'byhand' } });
+    const r = await register(h.port, 'byhand', newCredential());
+    expect(r.first.type).toBe('error');
+    expect(r.first.message).toContain('has no node credential');
+    expect((await r.agent.closed).code).toBe(CloseCode.credentialRefused);
+    expect(await secretOf('byhand')).toBeUndefined();
+  });
+
+  it('a Node deleted while its agent is connected ends the session at the next heartbeat', async () => {
+    const r = await register(h.port, 'n1', newCredential());
+    expect(r.first.type).toBe('registered');
+    await h.storage.delete(nodeDef, undefined, 'n1');
+    r.agent.send({ type: 'heartbeat' });
+    expect((await r.agent.closed).code).toBe(CloseCode.nodeDeleted);
+    expect(await h.storage.tryGet(nodeDef, undefined, 'n1')).toBeUndefined();
+  });
+
+  it('a dead connection holding the name (no pong) is dropped when the node\'s agent comes back', async () => {
+    const cred = newCredential();
+    const dead = await register(h.port, 'n1', cred, {}, { autoPong: false });
+    expect(dead.first.type).toBe('registered');
+    const back = await register(h.port, 'n1', cred);
+    expect(back.first.message).toContain('connected from another agent');
+    // the unanswered ping drops the dead one within probeTimeoutMs; the next attempt gets in
+    await dead.agent.closed;
+    await until('the name to be free', () => !h.gateway.connected('n1'));
+    const third = await register(h.port, 'n1', cred);
+    expect(third.first.type).toBe('registered');
+    await third.agent.close();
+  });
+
+  it('two registers for a new name at once: only one joins', async () => {
+    const [a, b] = await Promise.all([connectAgent(h.port), connectAgent(h.port)]);
+    a.send(registerMsg('race', newCredential()));
+    b.send(registerMsg('race', newCredential()));
+    const types = [(await a.next()).type, (await b.next()).type].sort();
+    expect(types).toEqual(['error', 'registered']);
+    await a.close();
+    await b.close();
+  });
+});
