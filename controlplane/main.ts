@@ -11,7 +11,7 @@ import { startCompactor } from './store/compactor.js';
 import { ensurePki, desiredSans, writeKubeconfig } from './security/pki.js';
 import { ApiStorage } from './api/storage.js';
 import { TokenAuthenticator } from './api/auth.js';
-import { buildApiServer } from './api/server.js';
+import { buildApiServer, httpEdgeOf } from './api/server.js';
 import { seedClusterServices, seedNamespaces } from './bootstrap.js';
 import { defaultRouteIPv4, isLoopback } from './host-address.js';
 import { nthAddress, parseCidr } from '../proto/cidr.js';
@@ -19,6 +19,9 @@ import { AgentGateway } from './agents/gateway.js';
 import { NetworkPublisher } from './agents/network-publisher.js';
 import { PodCidrAllocator } from './agents/pod-cidr-allocator.js';
 import { PodStreamRelay } from './agents/pod-streams.js';
+import { installUpgradeGuard } from './agents/upgrade-guard.js';
+import { installCrashReporters } from '../proto/crash-report.js';
+import { PROTOCOL_PATH } from '../proto/agent-protocol.js';
 import { Scheduler } from './scheduler/scheduler.js';
 import { startControllers } from './controllers/index.js';
 import { defaultTolerationSeconds } from './resources/pod-defaults.js';
@@ -79,11 +82,13 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     advertise: `${advertise}:${cfg.port}`, streams: relay, metrics, beforeScrape, usage,
     admitEviction: evictionAdmission(storage),
   });
-  // WebSocket upgrades: agents on /agent/v1/connect, kubectl exec/attach on pods/x/exec
-  app.server.on('upgrade', (req, socket, head) => {
-    socket.on('error', () => socket.destroy());
-    if (gateway.handleUpgrade(req, socket, head) || relay.handleUpgrade(req, socket, head)) return;
-    socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+  // WebSocket upgrades, all through one guard (upgrade-guard.ts): agents on
+  // /agent/v1/connect (they authenticate there), kubectl exec/attach/port-forward after
+  // the user's token is checked
+  installUpgradeGuard(app.server, {
+    auth, log: log.child({ component: 'upgrade' }), edge: httpEdgeOf(app),
+    selfAuthenticating: [{ path: PROTOCOL_PATH, handler: gateway }],
+    handlers: [relay],
   });
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
@@ -113,6 +118,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
 }
 
 async function main(): Promise<void> {
+  installCrashReporters('skiff-server');
   let cfg: ServerConfig;
   try {
     cfg = parseServerArgs(process.argv.slice(2));

@@ -16,7 +16,7 @@ import type { ApiStorage } from '../api/storage.js';
 import type { PodStreams } from '../api/subresources.js';
 import { findResource } from '../resources/index.js';
 import type { AgentGateway } from './gateway.js';
-import { PortForwardRelay, SPDY_WS_PROTOCOL } from './port-forward.js';
+import { parseTarget, PortForwardRelay, SPDY_WS_PROTOCOL } from './port-forward.js';
 
 type Query = Record<string, string | string[] | undefined>;
 const one = (q: Query, k: string) => { const v = q[k]; return Array.isArray(v) ? v[v.length - 1] : v; };
@@ -110,13 +110,14 @@ export class PodStreamRelay implements PodStreams {
   /** true when the upgrade was an exec/attach/portforward request (answered here) */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
     if (this.portForward.handleUpgrade(req, socket, head)) return true;
-    const url = new URL(req.url ?? '/', 'http://x');
-    const m = EXEC_PATH.exec(url.pathname);
-    if (!m) return false;
     const fail = (code: number, message: string, reason = 'BadRequest') => rejectUpgrade(socket, code, message, reason);
-    if (!this.auth.authenticate({ headers: req.headers } as never)) { fail(401, 'Unauthorized', 'Unauthorized'); return true; }
-    const namespace = decodeURIComponent(m[1]!);
-    const name = decodeURIComponent(m[2]!);
+    const target = parseTarget(req.url, EXEC_PATH);
+    if (!target) return false;
+    if (!this.auth.authenticate({ headers: req.headers })) { fail(401, 'Unauthorized', 'Unauthorized'); return true; }
+    if ('error' in target) { fail(400, target.error); return true; }
+    const { url, m } = target;
+    const namespace = m[1]!;
+    const name = m[2]!;
     const kind = m[3] as 'exec' | 'attach';
     const q = url.searchParams;
     const flag = (k: string) => q.get(k) === 'true' || q.get(k) === '1';

@@ -50,13 +50,14 @@ export class PortForwardRelay {
 
   /** true when the upgrade was a port-forward request (answered here) */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const m = PATH.exec(url.pathname);
-    if (!m) return false;
     const fail = (code: number, message: string, reason = 'BadRequest') => rejectUpgrade(socket, code, message, reason);
-    if (!this.auth.authenticate({ headers: req.headers } as never)) { fail(401, 'Unauthorized', 'Unauthorized'); return true; }
-    const namespace = decodeURIComponent(m[1]!);
-    const name = decodeURIComponent(m[2]!);
+    const target = parseTarget(req.url, PATH);
+    if (!target) return false;
+    if (!this.auth.authenticate({ headers: req.headers })) { fail(401, 'Unauthorized', 'Unauthorized'); return true; }
+    if ('error' in target) { fail(400, target.error); return true; }
+    const { url, m } = target;
+    const namespace = m[1]!;
+    const name = m[2]!;
     const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     (async () => {
@@ -292,4 +293,29 @@ function parsePort(p: string): number {
   const n = Number(p);
   if (!Number.isInteger(n) || n < 1 || n > 65535) throw badRequest(`invalid port ${JSON.stringify(p)}`);
   return n;
+}
+
+/**
+ * Match an upgrade's request target against a path pattern, never throwing: undefined
+ * when the path is not this handler's, an error when it is but does not parse or decode
+ * (bad percent-escape), else the URL and the decoded path matches.
+ */
+export function parseTarget(raw: string | undefined, pattern: RegExp): { url: URL; m: string[] } | { error: string } | undefined {
+  const pathOnly = (raw ?? '/').split('?')[0]!;
+  if (!pattern.test(pathOnly)) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw ?? '/', 'http://localhost');
+  } catch {
+    return { error: 'the request target is not a valid URL' };
+  }
+  const m = pattern.exec(url.pathname);
+  if (!m) return { error: 'the request target is not a valid URL' };
+  try {
+    const decoded = m.map((s) => decodeURIComponent(s));
+    for (const part of url.search.slice(1).split('&')) decodeURIComponent(part.replace(/\+/g, ' '));
+    return { url, m: decoded };
+  } catch {
+    return { error: 'the request target has an invalid percent-escape' };
+  }
 }

@@ -50,3 +50,38 @@ export async function startEdgeServer(opts: { tls?: boolean; limits?: Partial<Ht
     },
   };
 }
+
+/** write raw bytes on a new TLS (or plain) connection; resolve with all bytes read until the server closes */
+export function rawExchange(s: Pick<EdgeServer, 'port' | 'ca'>, data: string | Buffer, opts: { tls?: boolean; timeoutMs?: number } = {}): Promise<{ text: string; closed: boolean }> {
+  return new Promise((res, rej) => {
+    let text = '';
+    let settled = false;
+    const onSocket = (sock: import('node:net').Socket) => {
+      const timer = setTimeout(() => { if (!settled) { settled = true; sock.destroy(); res({ text, closed: false }); } }, opts.timeoutMs ?? 5000);
+      sock.setEncoding('utf8');
+      sock.on('data', (d: string) => { text += d; });
+      sock.on('error', () => undefined);
+      sock.on('close', () => { clearTimeout(timer); if (!settled) { settled = true; res({ text, closed: true }); } });
+    };
+    if (opts.tls === false) {
+      import('node:net').then(({ connect }) => {
+        const sock = connect(s.port, '127.0.0.1', () => sock.write(data));
+        onSocket(sock);
+      }, rej);
+    } else {
+      import('node:tls').then(({ connect }) => {
+        const sock = connect({ host: '127.0.0.1', port: s.port, ca: s.ca, servername: 'localhost' }, () => sock.write(data));
+        onSocket(sock);
+      }, rej);
+    }
+  });
+}
+
+/** the JSON body of a raw HTTP response */
+export function bodyOf(raw: string): { status: number; json: { kind?: string; code?: number; reason?: string; message?: string } | undefined } {
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
+  const i = raw.indexOf('\r\n\r\n');
+  let json;
+  try { json = JSON.parse(raw.slice(i + 4)); } catch { json = undefined; }
+  return { status, json };
+}
