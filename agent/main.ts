@@ -10,6 +10,7 @@ import { removePodCgroups } from './cgroups/cleanup.js';
 import { getPodQOS } from './cgroups/qos.js';
 import { nodeConditions, nodeReport, type NodeConfig } from './node/node-info.js';
 import { ServerConnection } from './connection/connection.js';
+import { installCrashReporters } from '../proto/crash-report.js';
 import { loadOrCreateNodeCredential } from './connection/node-credential.js';
 import { PodManager } from './pods/pod-manager.js';
 import { PodStreamServer } from './pods/pod-streams.js';
@@ -166,6 +167,7 @@ function countErrors<T extends Runtime>(runtime: T, metrics: AgentMetrics): T {
 }
 
 async function main(): Promise<void> {
+  installCrashReporters('skiff-agent');
   let cfg: AgentConfig;
   try {
     cfg = parseAgentArgs(process.argv.slice(2));
