@@ -276,4 +276,18 @@ describe('StatefulSet plan with replicas 2147483647', () => {
     expect(plan.actions.filter((a) => a.type === 'create')).toHaveLength(want);
     expect(performance.now() - t0).toBeLessThan(1000);
   });
+
+  it('Parallel scale-down of 600 pods to 0 deletes at most 500 per sync', () => {
+    const pods: KubeObject[] = Array.from({ length: 600 }, (_, i) => ({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name: `big-${i}`, namespace: 'default', uid: `p${i}`, labels: { app: 'big' } },
+      status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
+    }));
+    const s = set('Parallel');
+    s.spec.replicas = 0;
+    const plan = planStatefulSet({ set: s, pods, claims: new Map(), currentRevision: 'r1', updateRevision: 'r1', now: Date.now() });
+    const deletes = plan.actions.filter((a) => a.type === 'delete');
+    expect(deletes).toHaveLength(BURST_REPLICAS);
+    // highest ordinals first
+    expect(deletes[0]!.type === 'delete' && deletes[0]!.pod.metadata.name).toBe('big-599');
+  });
 });

@@ -139,6 +139,7 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetPlan {
 
   // Claims of condemned pods get the pod as owner first (whenScaled=Delete), then the pods go.
   for (const p of condemned) if (!claimsUpToDate(p)) plan.actions.push({ type: 'update', pod: p });
+  let deletes = 0;
   for (const p of condemned) {
     const name = p.metadata.name!;
     if (isTerminating(p)) {
@@ -149,6 +150,8 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetPlan {
     if (!isRunningAndAvailable(p, minReady, now) && monotonic && p !== firstUnhealthy) return stop(`${name} to be available before scale down`);
     plan.actions.push({ type: 'delete', pod: p, reason: 'ScaleDown' });
     if (monotonic) return stop(`${name} to terminate`);
+    // Parallel: at most BURST_REPLICAS scale-down deletions per sync (their events bring the next)
+    if (++deletes >= BURST_REPLICAS) return stop(`${BURST_REPLICAS} pods to terminate`);
   }
 
   if (strategy.type === 'OnDelete') return plan;
