@@ -79,12 +79,14 @@ export async function serveWatch(storage: ApiStorage, req: FastifyRequest, reply
   let freeEvents = Infinity;
   let freeBytes = Infinity;
 
-  const finish = () => {
+  /** ends the watch; `sendQueued`: hand what waits to the socket first (an ERROR event must arrive) */
+  const finish = (sendQueued = false) => {
     if (closed) return;
     closed = true;
     for (const t of timers) clearTimeout(t);
     timers.clear();
     cancel?.();
+    if (sendQueued && !res.writableEnded) for (const line of queue) res.write(line);
     queue.length = 0;
     queuedBytes = 0;
     o.onClose?.();
@@ -140,12 +142,13 @@ export async function serveWatch(storage: ApiStorage, req: FastifyRequest, reply
         return;
       }
     }
-    if (ev.type === 'ERROR') finish();
+    if (ev.type === 'ERROR') finish(true);
   };
 
-  req.raw.on('close', finish);
-  res.on('close', finish);
-  res.on('error', finish);
+  const finishNow = () => finish();
+  req.raw.on('close', finishNow);
+  res.on('close', finishNow);
+  res.on('error', finishNow);
   o.onOpen?.();
   try {
     const w = await storage.watch(o.def, o.namespace, o.query, write);
@@ -154,7 +157,7 @@ export async function serveWatch(storage: ApiStorage, req: FastifyRequest, reply
   } catch (e) {
     if (e instanceof ApiError) {
       write({ type: 'ERROR', object: e.toStatus() });
-      finish();
+      finish(true);
       return;
     }
     finish();
@@ -165,7 +168,7 @@ export async function serveWatch(storage: ApiStorage, req: FastifyRequest, reply
     freeEvents = Math.min(freeEvents, queue.length);
     freeBytes = Math.min(freeBytes, queuedBytes);
   });
-  if (o.timeoutSeconds && o.timeoutSeconds > 0) longTimeout(finish, o.timeoutSeconds * 1000, timers);
+  if (o.timeoutSeconds && o.timeoutSeconds > 0) longTimeout(finishNow, o.timeoutSeconds * 1000, timers);
   if (o.query.allowWatchBookmarks) {
     const every = o.bookmarkIntervalMs ?? 60_000;
     const tick = async () => {
