@@ -8,6 +8,8 @@ import { ApiError } from '../../controlplane/api/errors.js';
 import { BURST_REPLICAS, slowStartBatch, slowStartBatches, TokenBucket } from '../../controlplane/controllers/slow-start.js';
 import * as replicaSet from '../../controlplane/controllers/replica-set-controller.js';
 import * as job from '../../controlplane/controllers/job-controller.js';
+import * as daemonSet from '../../controlplane/controllers/daemon-set-controller.js';
+import { defs, nodeBody } from './gc-fixtures.js';
 import { planStatefulSet } from '../../controlplane/controllers/stateful-set/plan.js';
 import { parseServerArgs } from '../../controlplane/config.js';
 import { findResource } from '../../controlplane/resources/index.js';
@@ -262,6 +264,30 @@ describe('Job controller with parallelism 2147483647', () => {
     expect(g.started()).toBe(BURST_REPLICAS + 1 + 2 + 1);
     g.open();
     h.controller.stop();
+  }, 30_000);
+});
+
+describe('DaemonSet controller on 10 nodes', () => {
+  it('creates in batches 1, 2, 4, 3; after a failing batch the retry starts again at 1', async () => {
+    h = await startController(daemonSet.create);
+    for (let i = 0; i < 10; i++) await h.storage.create(defs.nodes, undefined, nodeBody(`n${i}`));
+    const g = gate(h.storage, 'create');
+    const ds = (name: string) => ({
+      apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name },
+      spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
+    });
+    await h.storage.create(defs.daemonsets, 'default', ds('everywhere'));
+    for (const n of [1, 2, 4, 3]) await g.batch(n);
+    await until('10 daemon pods', async () => (await countPods(h!.storage, 'app=everywhere')) === 10);
+    await h.storage.create(defs.daemonsets, 'default', ds('flaky'));
+    await g.batch(1);
+    await g.batch(2, 1);
+    // 7 creations never tried come off the expectations, so the retry runs, from 1
+    await until('the retry', async () => g.inflight() > 0, 10_000);
+    expect(g.inflight()).toBe(1);
+    expect(g.started()).toBe(10 + 1 + 2 + 1);
+    g.open();
+    await until('10 flaky pods', async () => (await countPods(h!.storage, 'app=flaky')) === 10, 10_000);
   }, 30_000);
 });
 
