@@ -24,7 +24,7 @@ export function selectorMatches(sel: LabelSelector | undefined | null, labels: R
   if (!sel) return false;
   const l = labels ?? {};
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
-    if (l[k] !== v) return false;
+    if (!Object.hasOwn(l, k) || l[k] !== v) return false;
   }
   for (const r of sel.matchExpressions ?? []) {
     const has = Object.prototype.hasOwnProperty.call(l, r.key);
