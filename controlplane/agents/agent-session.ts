@@ -5,9 +5,10 @@
 // labels a kubelet may set on itself (proto/node-labels.ts).
 // Floods: messages are parsed on arrival and queued (bounded: past it the connection is
 // closed with 1008); heartbeats coalesce (one queued at most, processed at most once per
-// minHeartbeatGapMs), a pod's queued status is replaced by a newer one, events are rate
-// limited as kubelet's --event-qps; a closed connection's backlog is dropped; repeated
-// log lines are limited per connection.
+// minHeartbeatGapMs), a pod's queued status is replaced by a newer one, the writes and
+// reads it asks for are paced as kubelet's --kube-api-qps, events are rate limited as
+// kubelet's --event-qps; a closed connection's backlog is dropped; repeated log lines
+// are limited per connection.
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { KubeObject } from '../../proto/meta.js';
@@ -43,7 +44,10 @@ export interface SessionLimits {
   maxBufferedBytes: number;
   /** heartbeats (Lease renewal, node status) are processed at most once per this */
   minHeartbeatGapMs: number;
-  /** the agent's events: kubelet's --event-qps and --event-burst */
+  /** writes (pod status, pod deletion) and reads (ConfigMaps, Secrets) the agent asks for: kubelet's --kube-api-qps and --kube-api-burst; over it they wait */
+  requestsPerSecond: number;
+  requestBurst: number;
+  /** the agent's events: kubelet's --event-qps and --event-burst; over it they are dropped */
   eventsPerSecond: number;
   eventBurst: number;
   /** WebSocket ping; a connection that did not answer the previous one is dropped */
@@ -59,6 +63,8 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxQueuedBytes: 64 * 1024 * 1024,
   maxBufferedBytes: 128 * 1024 * 1024,
   minHeartbeatGapMs: 1000,
+  requestsPerSecond: 50,
+  requestBurst: 100,
   eventsPerSecond: 50,
   eventBurst: 100,
   pingIntervalMs: 20_000,
@@ -109,6 +115,7 @@ export class AgentSession {
   private readonly credentials: NodeCredentials;
   private readonly logs: LogLimiter;
   private readonly events: TokenBucket;
+  private readonly requests: TokenBucket;
   private queue: Queued[] = [];
   private queuedBytes = 0;
   private draining = false;
@@ -140,6 +147,7 @@ export class AgentSession {
     this.credentials = opts.credentials ?? new NodeCredentials(storage);
     this.logs = new LogLimiter(log, this.limits.logLinesPerMinute);
     this.events = new TokenBucket(this.limits.eventsPerSecond, this.limits.eventBurst);
+    this.requests = new TokenBucket(this.limits.requestsPerSecond, this.limits.requestBurst);
     ws.on('message', (data) => this.receive(data));
     ws.on('close', () => this.close());
     ws.on('error', (err) => this.logs.warn('socket', { err: err.message, node: this.node }, 'agent socket error'));
@@ -295,6 +303,12 @@ export class AgentSession {
     this.draining = true;
     try {
       while (!this.closed && this.queue.length > 0) {
+        const head = this.queue[0]!.m;
+        if (this.registered && (head.type === 'podStatus' || head.type === 'podTerminated' || head.type === 'getObject')) {
+          // paced as kubelet's API client; statuses arriving meanwhile coalesce into the waiting one
+          const wait = this.requests.delay();
+          if (wait > 0) { await new Promise((r) => setTimeout(r, wait)); continue; }
+        }
         const item = this.queue.shift()!;
         this.queuedBytes -= item.bytes;
         if (item === this.queuedHeartbeat) this.queuedHeartbeat = undefined;

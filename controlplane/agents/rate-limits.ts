@@ -12,13 +12,24 @@ export class TokenBucket {
     this.last = now();
   }
 
-  take(): boolean {
+  private refill(): void {
     const t = this.now();
     this.tokens = Math.min(this.burst, this.tokens + ((t - this.last) / 1000) * this.perSecond);
     this.last = t;
+  }
+
+  /** take a token if there is one */
+  take(): boolean {
+    this.refill();
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  /** 0 after taking a token; otherwise the ms until there is one (nothing taken) */
+  delay(): number {
+    if (this.take()) return 0;
+    return Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
   }
 }
 

@@ -112,6 +112,22 @@ describe('one agent flooding the gateway', () => {
     await agent.close();
   });
 
+  it('the writes one agent asks for are paced (kubelet\'s --kube-api-qps), none lost', async () => {
+    h = await startGateway({ limits: { requestsPerSecond: 10, requestBurst: 5 } });
+    const agent = await registered(h, 'n1');
+    const refs = [];
+    for (let i = 0; i < 20; i++) {
+      const p = await h.storage.create(podDef, 'default', { metadata: { name: `p${i}` }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }] } });
+      refs.push({ namespace: 'default', name: `p${i}`, uid: p.metadata.uid });
+    }
+    const started = Date.now();
+    for (const ref of refs) agent.send({ type: 'podStatus', pod: ref, status: { phase: 'Running', message: 'up' } });
+    await until('every status written', async () => (await h!.storage.list(podDef, 'default')).items.filter((p) => p.status?.message === 'up').length === 20, 10_000);
+    // 5 at once, then 15 at 10/s
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1300);
+    await agent.close();
+  });
+
   it('events are rate limited as kubelet\'s --event-qps/--event-burst', async () => {
     h = await startGateway({ limits: { eventsPerSecond: 1, eventBurst: 20 } });
     const agent = await registered(h, 'n1');
