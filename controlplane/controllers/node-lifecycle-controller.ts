@@ -272,13 +272,13 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
     if (allAreFullyDisrupted && allWasFullyDisrupted) return;
     if (allAreFullyDisrupted) {
       ctx.log.warn({ nodes: names.length }, 'Controller detected that all Nodes are not-Ready. Entering master disruption mode');
-      m?.fullDisruption.set(1);
       for (const t of tainters.values()) { t.limiter.swap(0); t.queue.clear(); }
       for (const zone of zoneStates.keys()) zoneStates.set(zone, 'FullDisruption');
       for (const name of names) {
-        await setLifecycleTaint(name, 'NoExecute', undefined);
+        await setLifecycleTaint(name, 'NoExecute', undefined).catch((err) => ctx.log.warn({ err, node: name }, 'could not remove taints from Node'));
         await nodeEvent(name, 'Warning', 'FullDisruption', 'All nodes are not Ready: the node controller assumes the control plane is cut off and evicts no pods (master disruption mode)');
       }
+      m?.fullDisruption.set(1);
       return;
     }
     if (allWasFullyDisrupted) {
