@@ -99,6 +99,28 @@ describe('node credentials at the agent gateway', () => {
     expect(await secretOf('byhand')).toBeUndefined();
   });
 
+  it('an admin can hand an existing Node (e.g. from before node credentials) to its agent by storing the hash', async () => {
+    await h.storage.create(nodeDef, undefined, { metadata: { name: 'legacy' } });
+    const cred = newCredential();
+    // what README's upgrade note has the admin run (kubectl create secret generic ... --from-literal=hash=sha256:...)
+    await h.storage.create(secretDef, 'kube-system', {
+      metadata: { name: nodePasswordSecretName('legacy') }, type: 'skiff.io/node-password',
+      data: { hash: Buffer.from(hashCredential(cred)).toString('base64') },
+    });
+    const r = await register(h.port, 'legacy', cred);
+    expect(r.first.type).toBe('registered');
+    const node = await h.storage.tryGet(nodeDef, undefined, 'legacy');
+    expect((await secretOf('legacy'))!.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Node', name: 'legacy', uid: node!.metadata.uid }]);
+    await r.agent.close();
+  });
+
+  it('refuses a node name too long for its credential\'s Secret name', async () => {
+    const name = `${'a'.repeat(62)}.${'b'.repeat(62)}.${'c'.repeat(62)}.${'d'.repeat(50)}`;
+    const r = await register(h.port, name, newCredential());
+    expect(r.first.message).toContain('must be no more than 233 characters');
+    expect((await r.agent.closed).code).toBe(CloseCode.credentialRefused);
+  });
+
   it('a Node deleted while its agent is connected ends the session at the next heartbeat', async () => {
     const r = await register(h.port, 'n1', newCredential());
     expect(r.first.type).toBe('registered');
