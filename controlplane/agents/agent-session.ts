@@ -68,7 +68,7 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   eventsPerSecond: 50,
   eventBurst: 100,
   pingIntervalMs: 20_000,
-  probeTimeoutMs: 3000,
+  probeTimeoutMs: 5000,
   logLinesPerMinute: 10,
 };
 
