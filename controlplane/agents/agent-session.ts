@@ -73,8 +73,8 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
 };
 
 export interface SessionHooks {
-  /** may this session take the node name? false when another connection has it */
-  claim?(s: AgentSession, node: string): boolean;
+  /** may this session take the node name? false when another live connection has it */
+  claim?(s: AgentSession, node: string): Promise<boolean>;
   onRegistered(s: AgentSession): void;
   onClosed(s: AgentSession): void;
   onStreamMessage(s: AgentSession, m: Extract<AgentMessage, { type: 'streamData' | 'streamEnd' }>): void;
@@ -131,7 +131,8 @@ export class AgentSession {
   private pingTimer?: NodeJS.Timeout;
   private probeTimer?: NodeJS.Timeout;
   private answeredPing = true;
-  private lastPong = 0;
+  /** registers for this node's name waiting to learn whether this connection is alive */
+  private probeWaiters: ((dead: boolean) => void)[] = [];
   badMessages = 0;
 
   constructor(
@@ -151,7 +152,10 @@ export class AgentSession {
     ws.on('message', (data) => this.receive(data));
     ws.on('close', () => this.close());
     ws.on('error', (err) => this.logs.warn('socket', { err: err.message, node: this.node }, 'agent socket error'));
-    ws.on('pong', () => { this.answeredPing = true; this.lastPong = Date.now(); });
+    ws.on('pong', () => {
+      this.answeredPing = true;
+      if (this.probeWaiters.length > 0) { clearTimeout(this.probeTimer); this.probeTimer = undefined; this.settleProbes(false); }
+    });
     this.registerTimer = setTimeout(() => {
       if (!this.node) { this.send({ type: 'error', message: 'no register message within 15s' }); this.close(CloseCode.registerTimeout, 'register timeout'); }
     }, 15_000);
@@ -192,29 +196,36 @@ export class AgentSession {
     this.queuedHeartbeat = undefined;
     this.queuedStatus.clear();
     this.podWatch?.cancel();
+    this.settleProbes(true);
     if (code !== undefined) this.ws.close(code, reason);
     this.logs.flush({ node: this.node });
     this.hooks.onClosed(this);
   }
 
   /**
-   * Another agent asks for this node's name: make sure this connection is alive. One
-   * that does not answer a ping within probeTimeoutMs (a machine that crashed or lost
-   * its network without closing the socket) is dropped, so the node's agent, back again,
-   * gets in on its next attempt.
+   * Another register for this node's name (with the node's credential): is this
+   * connection alive? It is pinged; one that does not answer within probeTimeoutMs (a
+   * machine that crashed or lost its network without closing the socket) is dropped.
+   * Resolves true when this connection is gone, false when it answered.
    */
-  probe(): void {
-    if (this.closed || this.probeTimer) return;
-    const sent = Date.now();
-    this.ping();
-    this.probeTimer = setTimeout(() => {
-      this.probeTimer = undefined;
-      if (this.lastPong < sent) {
+  probe(): Promise<boolean> {
+    if (this.closed) return Promise.resolve(true);
+    const answer = new Promise<boolean>((resolve) => this.probeWaiters.push(resolve));
+    if (!this.probeTimer) {
+      this.ping();
+      this.probeTimer = setTimeout(() => {
+        this.probeTimer = undefined;
+        if (this.probeWaiters.length === 0) return;
         this.logs.warn('dead', { node: this.node }, 'agent did not answer a ping: dropping the connection');
         this.terminate();
-      }
-    }, this.limits.probeTimeoutMs);
-    this.probeTimer.unref();
+      }, this.limits.probeTimeoutMs);
+      this.probeTimer.unref();
+    }
+    return answer;
+  }
+
+  private settleProbes(dead: boolean): void {
+    for (const w of this.probeWaiters.splice(0)) w(dead);
   }
 
   private ping(): void {
@@ -350,13 +361,15 @@ export class AgentSession {
     if (!DNS_SUBDOMAIN.test(report.name)) return this.refuse(CloseCode.badNodeName, 'bad node name', `invalid node name "${report.name}": must be a lowercase RFC 1123 subdomain`);
     const forbidden = forbiddenNodeLabels(report.labels ?? {}, report.name);
     if (forbidden.length > 0) return this.refuse(CloseCode.forbidden, 'forbidden labels', `node "${report.name}" is not allowed to set the following labels: ${forbidden.join(', ')}`);
-    if (this.hooks.claim && !this.hooks.claim(this, report.name)) {
-      return this.refuse(CloseCode.nameInUse, 'node name in use', `node "${report.name}" is connected from another agent: a node name can have only one live connection (two machines with the same name?)`);
-    }
-    this.node = report.name;
     try {
       const verdict = await this.credentials.verify(report.name, m.credential);
       if (!verdict.ok) return this.refuse(CloseCode.credentialRefused, 'node credential refused', verdict.message);
+      if (this.closed) return;
+      // the node's own credential: the name is its, unless a live connection has it
+      if (this.hooks.claim && !(await this.hooks.claim(this, report.name))) {
+        return this.refuse(CloseCode.nameInUse, 'node name in use', `node "${report.name}" is connected from another agent with its credential: a node name can have only one live connection (two machines with the same name and a copied agent data dir?)`);
+      }
+      this.node = report.name;
       if (this.closed) return;
       clearTimeout(this.registerTimer);
       const uid = await this.upsertNode(report);

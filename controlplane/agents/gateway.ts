@@ -1,6 +1,7 @@
 // The agents' WebSocket gateway on the API port: join-token auth at the upgrade,
 // one AgentSession per node name (a register for a name another live connection holds
-// is refused, never a take-over: that connection is pinged, and dropped if it is dead),
+// is refused, never a take-over: with the node's credential, that connection is pinged
+// and, if it is dead, dropped and the new one registered),
 // and the relay of pod streams (logs, exec) between API clients and the node's agent.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -62,12 +63,12 @@ export class AgentGateway {
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       const session = new AgentSession(ws, this.o.storage, {
-        claim: (s, node) => {
+        claim: async (s, node) => {
           const holder = this.claims.get(node);
-          if (holder && holder !== s) {
-            holder.probe();
-            return false;
-          }
+          // the name is taken over only from a connection that turns out dead (no pong)
+          if (holder && holder !== s && !(await holder.probe())) return false;
+          const now = this.claims.get(node);
+          if (now && now !== holder && now !== s) return false; // another register won meanwhile
           this.claims.set(node, s);
           return true;
         },

@@ -3,11 +3,12 @@
 // name is refused while the node's agent is connected and after it left; the node's own
 // agent, restarted, keeps its Node; after `kubectl delete node` a reinstalled agent
 // (a fresh data dir, so a new credential) joins under the old name.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BUSYBOX, dockerAvailable, eventually, k, kubectlAvailable, removeNodeContainers, startAgent, startServer,
+  BUSYBOX, agentProcess, dockerAvailable, eventually, k, kubectlAvailable, removeNodeContainers, startAgent, startServer,
   type AgentProc, type ServerProc,
 } from './harness.js';
 
@@ -57,7 +58,16 @@ spec:
     const uid = node().metadata.uid;
     const impostor = startAgent(s, { node: a.node });
     extra.push(impostor);
-    await eventually(() => expect(impostor.output()).toContain('another agent is connected with the same node name'), 20_000, 200);
+    await eventually(() => expect(impostor.output()).toContain('node credential refused'), 20_000, 200);
+    expect(impostor.output()).toContain('delete the Node first');
+    // a clone of the node's data dir (its credential) is refused too: the name has a live connection
+    const cloneDir = mkdtempSync(join(tmpdir(), 'skiff-agent-clone-'));
+    copyFileSync(join(a.dataDir, 'node-password'), join(cloneDir, 'node-password'));
+    const clone = agentProcess(a.node, cloneDir, [], ['--server', s.url, '--token', readFileSync(join(s.dataDir, 'token'), 'utf8').trim(), '--node-name', a.node, '--data-dir', cloneDir]);
+    extra.push(clone);
+    await eventually(() => expect(clone.output()).toContain('another agent is connected with the same node name'), 20_000, 200);
+    expect(clone.output()).not.toContain('registered with server');
+    await clone.kill('SIGKILL');
     // the real agent's session and pod are untouched
     expect(impostor.output()).not.toContain('registered with server');
     expect(a.output()).not.toContain('disconnected from server');
@@ -67,7 +77,9 @@ spec:
 
     // the real agent goes away: the impostor still has no credential
     await a.kill('SIGTERM');
-    await eventually(() => expect(impostor.output()).toContain('node credential refused'), 20_000, 200);
+    const refusals = () => impostor.output().split('node credential refused').length - 1;
+    const seen = refusals();
+    await eventually(() => expect(refusals()).toBeGreaterThan(seen + 1), 20_000, 200);
     expect(impostor.output()).not.toContain('registered with server');
     expect(node().metadata.uid).toBe(uid);
     await impostor.kill('SIGKILL');
