@@ -115,7 +115,8 @@ export class ServerConnection {
       headers: { Authorization: `Bearer ${caHash ? this.o.token : secret}` },
       ca: this.ca,
       maxPayload: MAX_MESSAGE_BYTES,
-      handshakeTimeout: 10_000,
+      // short: a server that does not answer within it is retried (and probed) instead
+      handshakeTimeout: 5_000,
     });
     this.ws = ws;
     /** the server's last error message on this connection: why it refused us, if it did */
@@ -183,11 +184,30 @@ export class ServerConnection {
     });
   }
 
+  /**
+   * Heartbeats, and a WebSocket ping with each: a connection that has carried nothing
+   * (no message, no pong) for three intervals is dead — a cut link leaves TCP open for
+   * many minutes — and is dropped so that the reconnect (and its probe) can begin.
+   */
   private startHeartbeat(): void {
     clearInterval(this.hbTimer);
+    const ws = this.ws;
+    if (!ws) return;
+    let lastSeen = Date.now();
+    const seen = () => { lastSeen = Date.now(); };
+    ws.on('pong', seen);
+    ws.on('message', seen);
+    const every = this.o.heartbeatIntervalMs;
     this.hbTimer = setInterval(() => {
+      if (Date.now() - lastSeen > 3 * every) {
+        this.o.log.warn({ silentMs: Date.now() - lastSeen }, 'no answer from the server: dropping the connection');
+        this.unreachable = true;
+        ws.terminate();
+        return;
+      }
       this.send({ type: 'heartbeat', conditions: this.o.conditions() });
-    }, this.o.heartbeatIntervalMs);
+      if (ws.readyState === WebSocket.OPEN) ws.ping();
+    }, every);
   }
 
   /** exponential back-off with jitter (half fixed, half random): 1 s doubling to 5 s */

@@ -84,6 +84,32 @@ describe('ServerConnection reconnection', () => {
     await close(ep);
   });
 
+  it('drops a connection that carries nothing for three heartbeat intervals (a cut link) and reconnects', async () => {
+    // a server that registers the agent, then goes silent: no messages, no pongs
+    const server = createServer();
+    const wss = new WebSocketServer({ server, autoPong: false });
+    let connections = 0;
+    wss.on('connection', (ws) => {
+      connections++;
+      ws.on('message', (d) => {
+        if ((JSON.parse(String(d)) as { type: string }).type === 'register') ws.send(JSON.stringify({ type: 'registered', node: 'n1', heartbeatIntervalSeconds: 5 }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as AddressInfo).port;
+    conn = new ServerConnection({
+      serverUrl: `http://127.0.0.1:${port}`, token: 'secret', log: pino({ level: 'silent' }), heartbeatIntervalMs: 100,
+      register: async () => report(), conditions: () => [], onMessage: () => {},
+      minBackoffMs: 60_000, maxBackoffMs: 60_000, probeIntervalMs: 100,
+    });
+    conn.start();
+    await waitFor(() => connections >= 2, 10_000);
+    conn.stop();
+    for (const c of wss.clients) c.terminate();
+    wss.close();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+
   it('keeps its back-off against a server that refuses it (no probe-driven reconnect storm)', async () => {
     const server = createServer((_req, res) => { res.writeHead(401).end(); });
     let upgrades = 0;
