@@ -18,6 +18,8 @@ export interface EdgeServer {
   app: FastifyInstance;
   port: number;
   ca: string;
+  /** the serving key and certificate (https) */
+  tls?: { key: string; cert: string };
   storage: ApiStorage;
   auth: TokenAuthenticator;
   close(): Promise<void>;
@@ -42,7 +44,7 @@ export async function startEdgeServer(opts: { tls?: boolean; limits?: Partial<Ht
   const a = app.server.address();
   const port = typeof a === 'object' && a ? a.port : 0;
   return {
-    app, port, ca, storage, auth,
+    app, port, ca, storage, auth, tls: https,
     async close() {
       await app.close();
       await store.close();
