@@ -1,7 +1,7 @@
 // The API server: fastify with Kubernetes' REST dialect. Authentication at the edge,
 // one error handler that answers with Status objects, discovery and OpenAPI for
 // kubectl, then the resource routes over ApiStorage.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { resources } from '../resources/index.js';
 import { TokenAuthenticator, isPublicPath } from './auth.js';
@@ -9,7 +9,7 @@ import {
   AGGREGATED_CONTENT_TYPE, AGGREGATED_V2BETA1_CONTENT_TYPE, VERSION_INFO, aggregatedDiscovery, legacyApiVersions, legacyGroup,
   legacyGroupList, resourceList, wantsAggregated,
 } from './discovery.js';
-import { ApiError, internal, unauthorized } from './errors.js';
+import { ApiError, badRequest, internal, unauthorized } from './errors.js';
 import { buildOpenApi } from './openapi.js';
 import { registerResourceRoutes, type RestDeps } from './rest-handlers.js';
 import type { ApiStorage } from './storage.js';
@@ -48,6 +48,7 @@ export function httpEdgeOf(app: FastifyInstance): HttpEdge | undefined {
 
 export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstance> {
   const bodyLimit = o.bodyLimit ?? 3 * 1024 * 1024;
+  let edge: HttpEdge | undefined;
   const fopts: FastifyServerOptions & { https?: unknown; loggerInstance?: unknown; routerOptions?: unknown } = {
     // request lines are info-level: keep them out of the log unless debugging
     ...(o.logger === false ? { logger: false } : { loggerInstance: o.logger.child({}, { level: o.logger.isLevelEnabled('debug') ? o.logger.level : 'warn' }) }),
@@ -55,11 +56,27 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
     // time-outs: installHttpEdge (watches and log streams have no body and are not cut)
     routerOptions: { maxParamLength: 1024 },
     return503OnClosing: true,
+    // a path that does not decode (%ZZ) or is too long fails in the router, before the
+    // hooks: authenticate here too, and answer with a Status
+    frameworkErrors: (err: Error & { code?: string }, req: FastifyRequest, reply: FastifyReply) => {
+      let e: ApiError;
+      if (!o.auth.authenticate(req)) {
+        e = unauthorized();
+        reply.header('WWW-Authenticate', 'Bearer');
+      } else {
+        edge?.authenticated(req.raw.socket);
+        e = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new ApiError(414, 'RequestURITooLong', 'a path segment of the request is too long')
+          : badRequest('the request path is not a valid URL (bad percent-escape)');
+      }
+      if (hasBody(req.raw)) reply.header('Connection', 'close');
+      reply.code(e.code).type('application/json').send(e.toStatus());
+    },
   };
   const limits: HttpEdgeLimits = { ...DEFAULT_EDGE_LIMITS, ...o.edgeLimits };
   if (o.https) fopts.https = tlsServerOptions(o.https.key, o.https.cert, limits);
   const app = Fastify(fopts as FastifyServerOptions);
-  const edge = installHttpEdge(app.server, !!o.https, limits);
+  edge = installHttpEdge(app.server, !!o.https, limits);
   edges.set(app, edge);
 
   // Bodies are parsed per Content-Type in the handlers (JSON, YAML, patch types, protobuf).
@@ -69,7 +86,7 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   app.addHook('onRequest', async (req, reply) => {
     const user = o.auth.authenticate(req);
     if (user) {
-      edge.authenticated(req.raw.socket);
+      edge?.authenticated(req.raw.socket);
       (req as unknown as { user: unknown }).user = user;
       return;
     }

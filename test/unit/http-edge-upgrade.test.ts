@@ -2,7 +2,8 @@
 // target that does not parse, or a bad percent-escape in an exec/attach/port-forward
 // path, used to throw inside the `upgrade` listener and kill the process. Now: 401
 // before anything is parsed when unauthenticated, 400 Status when authenticated, the
-// socket closed, the server alive.
+// socket closed, the server alive. Plain requests whose path does not decode fail in
+// fastify's router, before the hooks: they get the same 401-then-400 Status answers.
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpEdgeOf } from '../../controlplane/api/server.js';
@@ -80,6 +81,12 @@ describe('upgrade guard', () => {
   it('a well-formed exec upgrade still reaches the handler (pod not found: 404 Status)', async () => {
     const r = await rawExchange(s, upgrade('/api/v1/namespaces/default/pods/nope/exec?command=sh&stdout=true', TOKEN));
     expect(bodyOf(r.text)).toMatchObject({ status: 404, json: { kind: 'Status', reason: 'NotFound' } });
+  });
+
+  it.each(['http://[::1', '/api/v1/namespaces/%ZZ/configmaps', '/api/v1/namespaces/default/configmaps/%E0%A4%A'])('a plain request to %s: 401 Status before anything, 400 Status when authenticated', async (target) => {
+    const plain = (token?: string) => rawExchange(s, `GET ${target} HTTP/1.1\r\nHost: x\r\n${token ? `Authorization: Bearer ${token}\r\n` : ''}Connection: close\r\n\r\n`);
+    expect(bodyOf((await plain()).text)).toMatchObject({ status: 401, json: { kind: 'Status', code: 401 } });
+    expect(bodyOf((await plain(TOKEN)).text)).toMatchObject({ status: 400, json: { kind: 'Status', code: 400, reason: 'BadRequest' } });
   });
 
   it('checkUpgradeTarget', () => {
