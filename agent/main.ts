@@ -23,6 +23,8 @@ import { NetworkManager, POD_NETWORK } from './network/network-manager.js';
 import type { KubeObject } from '../proto/meta.js';
 import type { NetworkState } from '../proto/agent-protocol.js';
 import { ObjectCache } from './pods/object-cache.js';
+import { LocalVolumes } from './storage/local-volumes.js';
+import { handleVolumeRequest } from './storage/volume-requests.js';
 
 const FALLBACK_PAUSE_IMAGE = 'skiff.local/pause:3.10';
 
@@ -93,6 +95,7 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
   // ConfigMaps and Secrets of the node's pods, read through the server (which checks the node may)
   const objects = new ObjectCache((kind, namespace, name) => conn.getObject(kind, namespace, name));
   const ref = (p: KubeObject) => ({ namespace: p.metadata.namespace!, name: p.metadata.name!, uid: p.metadata.uid! });
+  const localVolumes = new LocalVolumes(cfg.dataDir);
   const pods = new PodManager(runtime, {
     runtime, node: cfg.nodeName, hostIP: () => hostIP, dataDir: cfg.dataDir, pauseImage, network: cfg.network,
     ...(network ? { dns: (pod: KubeObject) => network.podDns(pod), networkNotReady: () => network.notReady() } : {}),
@@ -123,6 +126,10 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
         case 'podUpsert': pods.upsert(m.pod as KubeObject); break;
         case 'podDelete': pods.deleteByRef(m.pod); break;
         case 'streamOpen': case 'streamInput': case 'streamClose': streams.handle(m); break;
+        // the local-path provisioner's directories (only under a storage base, only those made here)
+        case 'volumeCreate': case 'volumeDelete':
+          void handleVolumeRequest(localVolumes, m, log).then((r) => conn.send(r));
+          break;
         case 'network':
           networkState = m;
           for (const w of [...networkWaiters]) w();

@@ -99,7 +99,16 @@ export const GetObject = z.object({
 });
 export type GetObject = z.infer<typeof GetObject>;
 
-export const AgentMessage = z.discriminatedUnion('type', [Register, Heartbeat, PodStatusMsg, PodTerminated, EventMsg, StreamData, StreamEnd, ErrorMsg, StatsMsg, GetObject]);
+/** the agent's answer to `volumeCreate`/`volumeDelete`: the directory made, or why it failed (nothing left behind) */
+export const VolumeResult = z.object({
+  type: z.literal('volumeResult'),
+  id: z.string().min(1).max(64),
+  path: z.string().min(1).max(4096).optional(),
+  error: z.string().max(4096).optional(),
+});
+export type VolumeResult = z.infer<typeof VolumeResult>;
+
+export const AgentMessage = z.discriminatedUnion('type', [Register, Heartbeat, PodStatusMsg, PodTerminated, EventMsg, StreamData, StreamEnd, ErrorMsg, StatsMsg, GetObject, VolumeResult]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
 // ---- server -> agent ----
@@ -200,7 +209,27 @@ export const ObjectReply = z.object({
 });
 export type ObjectReply = z.infer<typeof ObjectReply>;
 
-export const ServerMessage = z.discriminatedUnion('type', [Registered, PodSet, PodUpsert, PodDelete, StreamOpen, StreamInput, StreamClose, ErrorMsg, NetworkState, ObjectReply]);
+// The local-path provisioner's volumes: the server asks the node's agent to make or remove
+// a directory (it never touches a node's disk itself); the agent answers with `volumeResult`.
+// The agent checks again what it is asked (agent/storage/local-volumes.ts): only
+// `<base>/<pvName>` inside its storage base, never a path the server merely names.
+/** a PersistentVolume name (DNS-1123 subdomain): one path element, never "." or ".." */
+export const PV_NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const pvName = z.string().min(1).max(253).regex(PV_NAME_RE, 'a DNS-1123 subdomain');
+const absPath = z.string().min(2).max(4096).regex(/^\/[^\0]*$/, 'an absolute path');
+export const VolumeCreate = z.object({
+  type: z.literal('volumeCreate'),
+  id: z.string().min(1).max(64),
+  pvName,
+  /** StorageClass parameter: the base directory; absent → `<agent data-dir>/storage` */
+  basePath: absPath.optional(),
+  sizeBytes: z.number().int().min(0),
+});
+export const VolumeDelete = z.object({ type: z.literal('volumeDelete'), id: z.string().min(1).max(64), pvName, path: absPath });
+export type VolumeCreate = z.infer<typeof VolumeCreate>;
+export type VolumeDelete = z.infer<typeof VolumeDelete>;
+
+export const ServerMessage = z.discriminatedUnion('type', [Registered, PodSet, PodUpsert, PodDelete, StreamOpen, StreamInput, StreamClose, ErrorMsg, NetworkState, ObjectReply, VolumeCreate, VolumeDelete]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type LogOptions = z.infer<typeof LogOptions>;
 export type ExecOptions = z.infer<typeof ExecOptions>;

@@ -79,6 +79,8 @@ export interface SessionHooks {
   onClosed(s: AgentSession): void;
   onStreamMessage(s: AgentSession, m: Extract<AgentMessage, { type: 'streamData' | 'streamEnd' }>): void;
   onStats?(s: AgentSession, m: Extract<AgentMessage, { type: 'stats' }>): void;
+  /** the agent's answer to a volumeCreate/volumeDelete (volume-host.ts) */
+  onVolumeResult?(s: AgentSession, m: Extract<AgentMessage, { type: 'volumeResult' }>): void;
   /** give the node its pod subnet (before it is told it is registered) */
   assignPodCidr?(node: string): Promise<unknown>;
   /** the agent has been told it is registered: send it what it needs (the network state) */
@@ -276,6 +278,10 @@ export class AgentSession {
         if (!this.registered) return this.reject('register first');
         this.hooks.onStats?.(this, m);
         return;
+      case 'volumeResult':
+        if (!this.registered) return this.reject('register first');
+        this.hooks.onVolumeResult?.(this, m);
+        return;
       case 'error':
         this.logs.warn('agent-error', { node: this.node, message: m.message.slice(0, 1000) }, 'agent reported error');
         return;
@@ -346,7 +352,7 @@ export class AgentSession {
         case 'event': return await this.event(m);
         case 'getObject': return await this.getObject(m);
         // handled on arrival
-        case 'streamData': case 'streamEnd': case 'stats': case 'error': return;
+        case 'streamData': case 'streamEnd': case 'stats': case 'error': case 'volumeResult': return;
       }
     } catch (e) {
       if (e instanceof ApiError) return this.reject(`${m.type}: ${e.message}`);

@@ -9,7 +9,7 @@ import type { Duplex } from 'node:stream';
 import { rejectUpgrade } from './upgrade-reject.js';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { MAX_MESSAGE_BYTES, PROTOCOL_PATH, type AgentMessage, type ServerMessage, type StatsMsg } from '../../proto/agent-protocol.js';
+import { MAX_MESSAGE_BYTES, PROTOCOL_PATH, type AgentMessage, type ServerMessage, type StatsMsg, type VolumeResult } from '../../proto/agent-protocol.js';
 import type { ApiStorage } from '../api/storage.js';
 import { parseJoinToken, secretEquals } from '../security/pki.js';
 import { AgentSession, type SessionLimits } from './agent-session.js';
@@ -20,6 +20,12 @@ import type { PodCidrAllocator } from './pod-cidr-allocator.js';
 export interface StreamSink {
   data(channel: number, data: Buffer): void;
   end(error?: string, exitCode?: number): void;
+}
+
+/** volume-host.ts: the agents' answers to volume requests, and agents leaving (their requests fail) */
+export interface VolumeListener {
+  result(node: string, m: VolumeResult): void;
+  disconnected(node: string): void;
 }
 
 export interface GatewayOptions {
@@ -44,6 +50,7 @@ export class AgentGateway {
   private pending = new Set<AgentSession>();
   private readonly credentials: NodeCredentials;
   private streams = new Map<string, { node: string; sink: StreamSink }>();
+  private volumeListeners = new Set<VolumeListener>();
 
   constructor(private readonly o: GatewayOptions) {
     this.credentials = new NodeCredentials(o.storage);
@@ -82,10 +89,12 @@ export class AgentGateway {
           if (s.node && this.sessions.get(s.node) === s) {
             this.sessions.delete(s.node);
             for (const [id, st] of this.streams) if (st.node === s.node) { this.streams.delete(id); st.sink.end('agent disconnected'); }
+            for (const l of this.volumeListeners) l.disconnected(s.node);
           }
         },
         onStreamMessage: (s, msg) => this.onStream(s, msg),
         onStats: (s, msg) => { if (s.node) this.o.onStats?.(s.node, msg); },
+        onVolumeResult: (s, msg) => { if (s.node && this.sessions.get(s.node) === s) for (const l of this.volumeListeners) l.result(s.node, msg); },
         assignPodCidr: this.o.podCidrs ? (node) => this.o.podCidrs!.ensure(node) : undefined,
         onReady: (s) => { const m = this.o.network?.current; if (m) s.send(m); },
       }, this.o.log, this.o.heartbeatIntervalSeconds ?? 5, req.socket.remoteAddress ?? '', { credentials: this.credentials, limits: this.o.sessionLimits });
@@ -100,6 +109,20 @@ export class AgentGateway {
 
   get connectedCount(): number {
     return this.sessions.size;
+  }
+
+  /** send a volume request to a node's agent; false when the node is not connected */
+  sendVolumeRequest(node: string, m: Extract<ServerMessage, { type: 'volumeCreate' | 'volumeDelete' }>): boolean {
+    const s = this.sessions.get(node);
+    if (!s) return false;
+    s.send(m);
+    return true;
+  }
+
+  /** subscribe to volume answers and agent departures; returns the unsubscribe */
+  watchVolumes(l: VolumeListener): () => void {
+    this.volumeListeners.add(l);
+    return () => { this.volumeListeners.delete(l); };
   }
 
   /** open a stream on a node's agent; returns its id, or undefined if the node is not connected */
