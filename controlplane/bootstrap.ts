@@ -1,5 +1,6 @@
 // Objects every cluster has from its first start, created through the normal API path:
-// the system namespaces, default/kubernetes (with its Endpoints) and kube-system/kube-dns.
+// the system namespaces, default/kubernetes (with its Endpoints) and kube-system/kube-dns,
+// and (once) the default `local-path` StorageClass.
 import { isIP } from 'node:net';
 import type { KubeObject } from '../proto/meta.js';
 import { deepEqual } from '../proto/canonical.js';
@@ -8,6 +9,8 @@ import { findResource } from './resources/index.js';
 import type { ResourceDef } from './resources/types.js';
 import type { ApiStorage } from './api/storage.js';
 import { ApiError } from './api/errors.js';
+import { KeyExistsError } from './store/types.js';
+import { LOCAL_PATH_PROVISIONER } from './storage/volume-host.js';
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -20,6 +23,32 @@ export async function seedNamespaces(storage: ApiStorage): Promise<void> {
     } catch (e) {
       if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
     }
+  }
+}
+
+/** Store key (outside /registry, so no API client sees it) recording that the default class was seeded once. */
+export const DEFAULT_STORAGE_CLASS_MARKER = '/skiff/seeded/default-storage-class';
+export const DEFAULT_STORAGE_CLASS = 'local-path';
+
+/**
+ * The built-in `local-path` StorageClass (skiff.io/local-path, WaitForFirstConsumer, Delete,
+ * marked default), created on the cluster's first start only: a marker in the store
+ * remembers it was seeded, so a class the user deleted (or un-defaulted) stays as they left it.
+ */
+export async function seedDefaultStorageClass(storage: ApiStorage): Promise<void> {
+  if (await storage.store.get(DEFAULT_STORAGE_CLASS_MARKER)) return;
+  const def = findResource('storage.k8s.io', 'v1', 'storageclasses')!;
+  await ensureCreated(storage, def, '', {
+    apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',
+    metadata: { name: DEFAULT_STORAGE_CLASS, annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    provisioner: LOCAL_PATH_PROVISIONER,
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'WaitForFirstConsumer',
+  });
+  try {
+    await storage.store.create(DEFAULT_STORAGE_CLASS_MARKER, JSON.stringify({ name: DEFAULT_STORAGE_CLASS }));
+  } catch (e) {
+    if (!(e instanceof KeyExistsError)) throw e;
   }
 }
 
@@ -57,6 +86,7 @@ async function ensureCreated(storage: ApiStorage, def: ResourceDef, namespace: s
  * itself). Safe to run on every start.
  */
 export async function seedClusterServices(storage: ApiStorage, cfg: ClusterServicesConfig): Promise<void> {
+  await seedDefaultStorageClass(storage);
   const svcDef = findResource('', 'v1', 'services')!;
   const epDef = findResource('', 'v1', 'endpoints')!;
   const sliceDef = findResource('discovery.k8s.io', 'v1', 'endpointslices')!;

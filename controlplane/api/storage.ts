@@ -7,7 +7,7 @@ import { randomUUID, randomInt } from 'node:crypto';
 import type { KubeObject, Status } from '../../proto/meta.js';
 import { canonicalJson, clone, deepEqual } from '../../proto/canonical.js';
 import { parseLabelSelector, parseFieldSelector, matchLabels, matchFields, fieldsUsed, SelectorError } from '../../proto/selectors.js';
-import type { AllocationContext, ClusterNetwork, ResourceDef } from '../resources/types.js';
+import type { AdmissionContext, AllocationContext, ClusterNetwork, ResourceDef } from '../resources/types.js';
 import { findResource } from '../resources/index.js';
 import {
   CompactedError, KeyExistsError, KeyNotFoundError, StaleRevisionError, type KV, type Store, type StoreEvent,
@@ -280,6 +280,17 @@ export class ApiStorage {
     };
   }
 
+  private admissionContext(opts: WriteOptions): AdmissionContext {
+    return {
+      list: async (group, version, plural) => {
+        const d = findResource(group, version, plural);
+        if (!d) throw new Error(`no resource ${group}/${version}/${plural}`);
+        return (await this.store.list(prefixFor(d, undefined))).items.map((kv) => this.decode(d, kv));
+      },
+      dryRun: !!opts.dryRun,
+    };
+  }
+
   private async prepareCreate(def: ResourceDef, obj: KubeObject, opts: WriteOptions): Promise<KubeObject> {
     const meta = obj.metadata;
     meta.uid = randomUUID();
@@ -295,6 +306,7 @@ export class ApiStorage {
     def.prepareForCreate?.(obj);
     def.defaults?.(obj);
     if (def.allocate) await def.allocate(obj, undefined, this.allocationContext(def, opts));
+    if (def.admit) await def.admit(obj, this.admissionContext(opts));
     const causes = def.validate(obj);
     if (causes.length) throw invalid(def.kind, meta.name ?? '', causes, def.group);
     return obj;

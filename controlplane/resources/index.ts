@@ -19,6 +19,7 @@ import { secret } from './secret.js';
 import { serviceAccount } from './service-account.js';
 import { service } from './service.js';
 import { statefulSet } from './stateful-set.js';
+import { storageClass } from './storage-class.js';
 import type { ResourceDef } from './types.js';
 
 export type { ResourceDef, TableColumn, Subresource } from './types.js';
@@ -44,6 +45,7 @@ export const resources: ResourceDef[] = [
   lease,
   endpointSlice,
   podDisruptionBudget,
+  storageClass,
 ];
 
 const byResource = new Map(resources.map((r) => [`${r.group}/${r.version}/${r.resource}`, r]));

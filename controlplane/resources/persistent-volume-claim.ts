@@ -7,7 +7,8 @@ import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import { isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
-import { accessModesString, storageClassOf, validateAccessModes } from './persistent-volume-common.js';
+import { accessModesString, addFinalizer, PVC_PROTECTION_FINALIZER, storageClassOf, validateAccessModes } from './persistent-volume-common.js';
+import { claimHasClass, defaultClass } from './storage-class.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
@@ -63,6 +64,14 @@ export const persistentVolumeClaim: ResourceDef = {
   prepareForCreate(obj) {
     obj.status = { phase: 'Pending' };
     defaultClaim(obj);
+    addFinalizer(obj, PVC_PROTECTION_FINALIZER);
+  },
+
+  /** DefaultStorageClass admission: a claim that names no class gets the default one's name. */
+  async admit(obj, ctx) {
+    if (claimHasClass(obj)) return;
+    const def = defaultClass(await ctx.list('storage.k8s.io', 'v1', 'storageclasses'));
+    if (def) obj.spec.storageClassName = def.metadata.name;
   },
 
   validate(obj, old) {

@@ -3,6 +3,16 @@
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
 
+/** StorageObjectInUseProtection admission adds these on create; the protection controllers remove them. */
+export const PVC_PROTECTION_FINALIZER = 'kubernetes.io/pvc-protection';
+export const PV_PROTECTION_FINALIZER = 'kubernetes.io/pv-protection';
+
+export function addFinalizer(obj: KubeObject, finalizer: string): void {
+  const list: string[] = Array.isArray(obj.metadata.finalizers) ? obj.metadata.finalizers : [];
+  if (!list.includes(finalizer)) list.push(finalizer);
+  obj.metadata.finalizers = list;
+}
+
 export const ACCESS_MODES = ['ReadOnlyMany', 'ReadWriteMany', 'ReadWriteOnce', 'ReadWriteOncePod'];
 
 /** helper.GetAccessModesAsString: "RWO,ROX,RWX,RWOP" in that fixed order. */

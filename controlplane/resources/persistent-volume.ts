@@ -6,7 +6,7 @@ import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import { isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
-import { accessModesString, storageClassOf, validateAccessModes } from './persistent-volume-common.js';
+import { accessModesString, addFinalizer, PV_PROTECTION_FINALIZER, storageClassOf, validateAccessModes } from './persistent-volume-common.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
@@ -59,6 +59,7 @@ export const persistentVolume: ResourceDef = {
   prepareForCreate(obj) {
     obj.status = { phase: 'Pending' };
     persistentVolume.defaults!(obj);
+    addFinalizer(obj, PV_PROTECTION_FINALIZER);
   },
 
   validate(obj) {

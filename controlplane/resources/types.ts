@@ -25,6 +25,12 @@ export interface AllocationContext {
   dryRun: boolean;
 }
 
+/** What a create-time admission hook may read: every stored object of another kind (all namespaces). */
+export interface AdmissionContext {
+  list(group: string, version: string, plural: string): Promise<KubeObject[]>;
+  dryRun: boolean;
+}
+
 export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'eviction' | 'portforward' | 'finalize' | 'ephemeralcontainers';
 
 export interface ResourceDef {
@@ -57,6 +63,11 @@ export interface ResourceDef {
    * store write, so what `ctx.list()` shows is exactly what is taken.
    */
   allocate?(obj: KubeObject, old: KubeObject | undefined, ctx: AllocationContext): Promise<void>;
+  /**
+   * Mutating admission on create that reads other kinds (DefaultStorageClass fills a claim's
+   * storageClassName): runs after defaulting and before validation; may throw ApiError.
+   */
+  admit?(obj: KubeObject, ctx: AdmissionContext): Promise<void>;
   /** Validate a full object; on update `old` is the stored object (immutable fields). Field paths as apimachinery prints them. */
   validate(obj: KubeObject, old?: KubeObject): StatusCause[];
   /** Validate a status-only update (optional). */
