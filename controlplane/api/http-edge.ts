@@ -16,7 +16,7 @@
 //    that has already started) and the socket closed; nothing thrown here escapes.
 //  - At most `maxUnauthenticatedPerIp` connections per client address that have not yet
 //    presented credentials; more are closed at once.
-import type { IncomingMessage, Server as HttpServer, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
@@ -37,7 +37,7 @@ export const DEFAULT_EDGE_LIMITS: HttpEdgeLimits = {
   bodyTimeoutBaseMs: 10_000,
   bodyMinBytesPerSecond: 64 * 1024,
   idleTimeoutMs: 75_000,
-  maxUnauthenticatedPerIp: 64,
+  maxUnauthenticatedPerIp: 256,
 };
 
 export function statusBody(code: number, reason: string, message: string): string {
@@ -47,7 +47,7 @@ export function statusBody(code: number, reason: string, message: string): strin
 /** a whole HTTP/1.1 error response with a Status body that closes the connection */
 export function rawStatusResponse(code: number, reason: string, message: string, extraHeaders = ''): string {
   const body = statusBody(code, reason, message);
-  return `HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-cache, private\r\n${extraHeaders}Connection: close\r\n\r\n${body}`;
+  return `HTTP/1.1 ${code} ${STATUS_CODES[code] ?? reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-cache, private\r\n${extraHeaders}Connection: close\r\n\r\n${body}`;
 }
 
 /** true when the request declares a body (Content-Length > 0 or chunked) */
