@@ -105,7 +105,7 @@ function remoteIp(socket: Duplex): string {
  * Install the edge defences on the API server (http or https). Call before listen.
  * `tls`: the server is an https.Server (HTTP runs on 'secureConnection' sockets).
  */
-export function installHttpEdge(server: HttpServer, tls: boolean, limits: HttpEdgeLimits = DEFAULT_EDGE_LIMITS): HttpEdge {
+export function installHttpEdge(server: HttpServer, tls: boolean, limits: HttpEdgeLimits = DEFAULT_EDGE_LIMITS, bodyLimit = 3 * 1024 * 1024): HttpEdge {
   const unauth = new Map<string, number>();
   const release = (rec: ConnRecord) => {
     if (!rec.counted) return;
@@ -144,7 +144,7 @@ export function installHttpEdge(server: HttpServer, tls: boolean, limits: HttpEd
 
   server.headersTimeout = limits.headersTimeoutMs;
   // a backstop: the largest body at the slowest allowed rate (per-request limits below)
-  server.requestTimeout = bodyTimeoutMs(64 * 1024 * 1024);
+  server.requestTimeout = bodyTimeoutMs(bodyLimit) + limits.headersTimeoutMs;
   server.keepAliveTimeout = limits.idleTimeoutMs;
   // the default 30 s sweep would let a 10 s header limit run to 40 s
   (server as HttpServer & { connectionsCheckingInterval?: number }).connectionsCheckingInterval = 1000;
@@ -156,7 +156,8 @@ export function installHttpEdge(server: HttpServer, tls: boolean, limits: HttpEd
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (!hasBody(req) || req.complete) return;
     const declared = Number(req.headers['content-length']);
-    const ms = bodyTimeoutMs(Number.isFinite(declared) && declared > 0 ? declared : 64 * 1024 * 1024);
+    // chunked: as much time as the largest body allowed
+    const ms = bodyTimeoutMs(Number.isFinite(declared) && declared > 0 ? Math.min(declared, bodyLimit) : bodyLimit);
     const timer = setTimeout(() => {
       if (req.complete) return;
       const socket = req.socket;

@@ -76,7 +76,7 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   const limits: HttpEdgeLimits = { ...DEFAULT_EDGE_LIMITS, ...o.edgeLimits };
   if (o.https) fopts.https = tlsServerOptions(o.https.key, o.https.cert, limits);
   const app = Fastify(fopts as FastifyServerOptions);
-  edge = installHttpEdge(app.server, !!o.https, limits);
+  edge = installHttpEdge(app.server, !!o.https, limits, bodyLimit);
   edges.set(app, edge);
 
   // Bodies are parsed per Content-Type in the handlers (JSON, YAML, patch types, protobuf).
