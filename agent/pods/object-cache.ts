@@ -8,7 +8,8 @@
 import type { KubeObject } from '../../proto/meta.js';
 import type { ObjectReply } from '../../proto/agent-protocol.js';
 
-export type ObjectKind = 'ConfigMap' | 'Secret';
+/** ConfigMaps and Secrets; PersistentVolumeClaims and PersistentVolumes for the pods' claims (claims.ts) */
+export type ObjectKind = 'ConfigMap' | 'Secret' | 'PersistentVolumeClaim' | 'PersistentVolume';
 
 /** an object read that failed: the API's error (403, 500...) or code 0 when the server could not be asked */
 export class ObjectError extends Error {

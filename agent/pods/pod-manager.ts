@@ -7,6 +7,7 @@ import type { KubeObject } from '../../proto/meta.js';
 import type { Runtime } from '../runtime/types.js';
 import { PodWorker, type WorkerDeps } from './pod-worker.js';
 import { ProbeManager } from '../probes/probe-manager.js';
+import { enforceEmptyDirLimits } from './emptydir-eviction.js';
 
 export interface PodManagerOptions extends Omit<WorkerDeps, 'terminated' | 'probes'> {
   relistIntervalMs?: number;
@@ -16,6 +17,8 @@ export interface PodManagerOptions extends Omit<WorkerDeps, 'terminated' | 'prob
   terminated(pod: KubeObject): void;
   /** remove cgroups of a pod uid whose spec we no longer have */
   cleanupOrphanCgroups(uid: string): Promise<void>;
+  /** how often emptyDir sizeLimits are checked (kubelet's eviction housekeeping, default 10 s; 0: never) */
+  emptyDirCheckIntervalMs?: number;
 }
 
 export class PodManager {
@@ -39,6 +42,19 @@ export class PodManager {
     const resync = setInterval(() => { for (const w of this.workers.values()) { w.resetReported(); w.trigger(); } }, this.o.statusResyncMs ?? 300_000);
     relist.unref(); resync.unref();
     this.timers.push(relist, resync);
+    const every = this.o.emptyDirCheckIntervalMs ?? 10_000;
+    if (every > 0) {
+      let checking = false;
+      const check = setInterval(() => {
+        if (checking) return;
+        checking = true;
+        enforceEmptyDirLimits(this.workers.values(), this.o.dataDir)
+          .catch((err) => this.log.warn({ err }, 'emptyDir usage check failed'))
+          .finally(() => { checking = false; });
+      }, every);
+      check.unref();
+      this.timers.push(check);
+    }
   }
 
   stop(): void {
@@ -138,7 +154,10 @@ export class PodManager {
           if (c.state === 'running') await this.runtime.stopContainer(c.id, c.type === 'sandbox' ? 0 : 10).catch(() => undefined);
           await this.runtime.removeContainer(c.id).catch(() => undefined);
         }
-        for (const uid of uids) await this.o.cleanupOrphanCgroups(uid).catch(() => undefined);
+        for (const uid of uids) {
+          await this.o.cleanupOrphanCgroups(uid).catch(() => undefined);
+          await this.runtime.removePodVolumes?.(this.o.node, uid).catch(() => undefined);
+        }
       } catch (err) {
         this.log.warn({ err }, 'relist failed');
       } finally {

@@ -12,7 +12,10 @@ import { BackOff } from './backoff.js';
 import { computePodActions, latestPerName } from './plan.js';
 import { computePodStatus, type Waiting } from './status.js';
 import { ContainerConfigError, envReferences, resolveEnv, type EnvContext } from './env.js';
-import { resolveMounts, setUpVolumes, volumeReferences, type VolumeSources } from './volumes.js';
+import { memoryVolumes, resolveMounts, setUpEmptyDirs, setUpVolumes, volumeReferences, type ClaimPath, type VolumeSources } from './volumes.js';
+import { claimVolumes, resolveClaim } from './claims.js';
+import { setVolumeOwnership } from '../storage/ownership.js';
+import { totalmem } from 'node:os';
 import { ObjectError, type ObjectKind, type ObjectSource } from './object-cache.js';
 import { serviceEnvMap } from './service-env.js';
 import type { NetService } from '../../proto/agent-protocol.js';
@@ -62,6 +65,8 @@ export interface WorkerDeps {
   services?: () => Promise<readonly NetService[] | undefined>;
   /** re-read period of mounted ConfigMaps/Secrets (default VOLUME_REFRESH_MS) */
   volumeRefreshMs?: number;
+  /** the node's allocatable memory: the size of a memory-backed emptyDir without a smaller limit (default: the machine's memory) */
+  nodeAllocatableMemoryBytes?: () => number;
 }
 
 const ref = (pod: KubeObject) => `${pod.metadata.namespace}/${pod.metadata.name}`;
@@ -85,6 +90,12 @@ export class PodWorker {
   private volumesNotReady = new Set<string>();
   private mountEvents = new Map<string, { message: string; at: number }>();
   private volumeWarnings = new Set<string>();
+  /** persistentVolumeClaim volumes resolved to their PV's directory (kept for the pod's life, as kubelet keeps a mount) */
+  private claimPaths = new Map<string, ClaimPath>();
+  /** claims not resolved yet: the pod's containers wait for them */
+  private claimsNotReady = new Set<string>();
+  /** the pod was evicted by this agent (emptyDir over its sizeLimit): kubelet's message */
+  private evictedMessage?: string;
 
   constructor(public pod: KubeObject, private readonly d: WorkerDeps) {
     this.startTime = pod.status?.startTime ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -156,9 +167,16 @@ export class PodWorker {
       this.d.probes?.removePod(this.uid);
       await this.killAll(observed, grace, true);
       await this.d.cleanupCgroups(pod).catch((err) => this.d.log.warn({ err, pod: ref(pod) }, 'cgroup cleanup failed'));
+      await this.d.runtime.removePodVolumes?.(this.d.node, this.uid).catch((err) => this.d.log.warn({ err, pod: ref(pod) }, 'memory volume removal failed'));
       rmSync(join(this.d.dataDir, 'pods', this.uid), { recursive: true, force: true });
       this.done = true;
       this.d.terminated(pod);
+      return;
+    }
+    if (this.evictedMessage) {
+      // evicted: everything stopped at once (kubelet's eviction uses no grace period), never restarted
+      await this.killAll(observed, 0, false);
+      this.reportStatus(await this.observe());
       return;
     }
     if (actions.killPod) {
@@ -176,11 +194,19 @@ export class PodWorker {
     // configMap/secret/downwardAPI/projected volumes: set up before anything starts, refreshed while the pod runs
     // (kubelet's WaitForAttachAndMount: no sandbox, no container until every volume is set up;
     // the containers stay waiting with the default reason, ContainerCreating or PodInitializing)
-    if (!actions.killPod) await this.syncVolumes(pod);
-    const volumesBlocked = this.volumesNotReady.size > 0 && actions.start.length > 0;
+    if (!actions.killPod) {
+      await this.syncVolumes(pod);
+      await this.syncClaims(pod);
+      try {
+        setUpEmptyDirs(pod, this.d.dataDir);
+      } catch (err) {
+        this.d.log.warn({ err, pod: ref(pod) }, 'emptyDir set-up failed');
+      }
+    }
+    const volumesBlocked = (this.volumesNotReady.size > 0 || this.claimsNotReady.size > 0) && actions.start.length > 0;
     if (volumesBlocked) {
       actions.start = [];
-      this.scheduleRetry(5000);
+      this.scheduleRetry(this.claimsNotReady.size > 0 ? 2000 : 5000);
     }
 
     let sandboxId = actions.sandboxId;
@@ -206,6 +232,7 @@ export class PodWorker {
         const dns = this.d.dns?.(pod);
         const sb = await this.d.runtime.createSandbox(pod as never, {
           node: this.d.node, attempt: actions.sandboxAttempt, pauseImage: this.d.pauseImage, network: this.d.network,
+          memoryVolumes: memoryVolumes(pod, this.nodeMemory()).map(({ name, sizeBytes }) => ({ name, sizeBytes })),
           ...(dns ? { dns: { servers: dns.servers, searches: dns.searches, options: dns.options }, resolvConf: resolvConf(dns) } : {}),
         });
         sandboxId = sb.id;
@@ -319,7 +346,7 @@ export class PodWorker {
     let mounts;
     try {
       env = await this.containerEnv(pod, spec, { podIP: podIP ?? '', hostIP: this.d.hostIP(), nodeName: this.d.node }, fieldPath);
-      mounts = resolveMounts(pod, spec, this.d.dataDir);
+      mounts = resolveMounts(pod, spec, this.d.dataDir, this.claimPaths, this.nodeMemory());
       for (const m of mounts) if (m.create) mkdirSync(m.hostPath, { recursive: true });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
@@ -431,6 +458,63 @@ export class PodWorker {
     }
   }
 
+  private nodeMemory(): number {
+    return this.d.nodeAllocatableMemoryBytes?.() ?? totalmem();
+  }
+
+  /**
+   * Resolve the pod's persistentVolumeClaim volumes (claim -> bound PV -> directory) until
+   * each is; then set the volume's ownership for the pod's fsGroup (local PVs, as kubelet's
+   * local plugin; not hostPath ones). Unresolved claims keep the pod's containers waiting,
+   * with kubelet's FailedMount event.
+   */
+  private async syncClaims(pod: KubeObject): Promise<void> {
+    const claims = claimVolumes(pod).filter((c) => !this.claimPaths.has(c.volume));
+    this.claimsNotReady = new Set(claims.map((c) => c.volume));
+    if (!claims.length) return;
+    const ns = pod.metadata.namespace ?? 'default';
+    const errors: string[] = [];
+    for (const c of claims) {
+      try {
+        if (!this.d.objects) throw new Error(`error processing PVC ${ns}/${c.claimName}: the agent has no connection to the API`);
+        const objects = this.d.objects;
+        const r = await resolveClaim(ns, c.claimName, (kind, namespace, name) => objects.get(kind, namespace, name, 0));
+        const fsGroup = pod.spec?.securityContext?.fsGroup;
+        if (r.create) mkdirSync(r.path, { recursive: true });
+        if (typeof fsGroup === 'number' && r.source === 'local') {
+          const o = setVolumeOwnership(r.path, fsGroup, { policy: pod.spec?.securityContext?.fsGroupChangePolicy });
+          if (!o.complete) this.d.log.warn({ pod: ref(pod), volume: c.volume, changed: o.changed }, 'fsGroup ownership: volume too large, walk stopped');
+        }
+        this.claimPaths.set(c.volume, { path: r.path, create: false });
+        this.claimsNotReady.delete(c.volume);
+        this.mountEvents.delete(`claim/${c.volume}`);
+      } catch (e) {
+        errors.push(e instanceof Error ? e.message : String(e));
+      }
+    }
+    if (!errors.length) return;
+    const pending = [...this.claimsNotReady].sort();
+    // kubelet's WaitForAttachAndMount error, with the populator's reason
+    const message = `Unable to attach or mount volumes: unmounted volumes=[${pending.join(' ')}], unattached volumes=[], failed to process volumes=[${pending.join(' ')}]: ${errors.join('; ')}`;
+    const key = `claim/${pending.join(',')}`;
+    const now = Date.now();
+    const last = this.mountEvents.get(key);
+    if (last && last.message === message && now - last.at < MOUNT_EVENT_INTERVAL_MS) return;
+    this.mountEvents.set(key, { message, at: now });
+    this.d.event(pod, 'Warning', 'FailedMount', message);
+  }
+
+  /** the eviction manager's verdict: stop everything now and report the pod Failed/Evicted */
+  evict(message: string): void {
+    if (this.evictedMessage || this.stopped) return;
+    this.evictedMessage = message;
+    this.d.log.warn({ pod: ref(this.pod), message }, 'evicting pod');
+    this.d.event(this.pod, 'Warning', 'Evicted', message);
+    this.trigger();
+  }
+
+  get evicted(): boolean { return this.evictedMessage !== undefined; }
+
   private async killAll(observed: RuntimeContainer[], grace: number, remove: boolean): Promise<void> {
     const containers = observed.filter((c) => c.type === 'container');
     await Promise.all(containers.filter((c) => c.state === 'running').map((c) =>
@@ -446,6 +530,18 @@ export class PodWorker {
       qosClass: pod.status?.qosClass ?? getPodQOS(pod as never), now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), previous: pod.status,
       probes: this.d.probes?.snapshot(this.uid),
     });
+    if (this.evictedMessage) {
+      // kubelet's evictPod: phase Failed, reason Evicted, and the DisruptionTarget condition
+      status.phase = 'Failed';
+      status.reason = 'Evicted';
+      status.message = this.evictedMessage;
+      const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const prev = (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === 'DisruptionTarget');
+      const conditions = (status.conditions as Array<Record<string, unknown>>).filter((c) => c.type !== 'DisruptionTarget');
+      conditions.push({ type: 'DisruptionTarget', status: 'True', lastProbeTime: null, lastTransitionTime: prev?.status === 'True' ? prev.lastTransitionTime : now, reason: 'TerminationByKubelet', message: this.evictedMessage });
+      for (const c of conditions) if ((c.type === 'Ready' || c.type === 'ContainersReady') && c.status === 'True') { c.status = 'False'; c.reason = 'PodFailed'; c.lastTransitionTime = now; }
+      status.conditions = conditions;
+    }
     const key = canonicalJson(status);
     if (key === this.lastStatus) return;
     this.lastStatus = key;

@@ -15,8 +15,20 @@ import { isAbsolute, join, relative, sep } from 'node:path';
 import type { KubeObject } from '../../proto/meta.js';
 import { writeAtomic, DATA_DIR_NAME, type Payload } from './atomic-writer.js';
 import { fieldRef, resourceFieldRef, type EnvContext } from './env.js';
+import { memoryToBytes } from '../../proto/quantity.js';
+import { setVolumeOwnership } from '../storage/ownership.js';
 
-export interface ResolvedMount { hostPath: string; containerPath: string; readOnly?: boolean; create: boolean }
+export interface ResolvedMount {
+  hostPath: string;
+  containerPath: string;
+  readOnly?: boolean;
+  create: boolean;
+  /** emptyDir medium Memory: a tmpfs shared by the pod's containers (hostPath unused) */
+  tmpfs?: { volume: string; sizeBytes: number };
+}
+
+/** the directory of a bound claim's PV on this node (claims.ts), by pod volume name */
+export interface ClaimPath { path: string; create: boolean }
 
 const PLUGIN_DIRS = {
   emptyDir: 'kubernetes.io~empty-dir',
@@ -206,7 +218,12 @@ export function setUpVolumes(pod: KubeObject, dataDir: string, sources: VolumeSo
       // the volume dir is the mount's root inside the container: every user there may enter it
       mkdirSync(dir, { recursive: true });
       chmodSync(dir, 0o755);
-      if (writeAtomic(dir, payload)) r.written.push(v.name);
+      if (writeAtomic(dir, payload)) {
+        r.written.push(v.name);
+        // kubelet's SetVolumeOwnership after each write: group fsGroup, group-readable
+        const fsGroup = pod.spec?.securityContext?.fsGroup;
+        if (typeof fsGroup === 'number') setVolumeOwnership(dir, fsGroup, { readOnly: true });
+      }
     } catch (e) {
       r.errors.push({ volume: v.name, message: (e as Error).message });
       if (!existsSync(join(dir, DATA_DIR_NAME))) r.notReady.push(v.name);
@@ -226,7 +243,88 @@ export function mountedWrittenVolumes(pod: KubeObject, container: any): Set<stri
   return out;
 }
 
-export function resolveMounts(pod: KubeObject, container: any, dataDir: string): ResolvedMount[] {
+/**
+ * kubelet's calculateEmptyDirMemorySize: the node's allocatable memory, or the pod's memory
+ * limit when it has one (every container limited) and it is smaller, or the volume's
+ * sizeLimit when it is smaller still.
+ */
+export function emptyDirMemorySize(pod: KubeObject, v: any, nodeAllocatableBytes: number): number {
+  let size = nodeAllocatableBytes;
+  const podLimit = podMemoryLimit(pod);
+  if (podLimit !== undefined && podLimit > 0 && podLimit <= size) size = podLimit;
+  const sl = v?.emptyDir?.sizeLimit;
+  if (sl !== undefined && sl !== null) {
+    let bytes: number | undefined;
+    try { bytes = memoryToBytes(sl); } catch { bytes = undefined; }
+    if (bytes !== undefined && bytes > 0 && bytes <= size) size = bytes;
+  }
+  return size;
+}
+
+/** the pod's memory limit as its cgroup gets it: the sum over containers (at least the largest init container), only when every container has one */
+export function podMemoryLimit(pod: KubeObject): number | undefined {
+  const limitOf = (c: any): number | undefined => {
+    const l = c?.resources?.limits?.memory;
+    if (l === undefined || l === null) return undefined;
+    try { return memoryToBytes(l); } catch { return undefined; }
+  };
+  let sum = 0;
+  for (const c of pod.spec?.containers ?? []) {
+    const l = limitOf(c);
+    if (l === undefined) return undefined;
+    sum += l;
+  }
+  let initMax = 0;
+  for (const c of pod.spec?.initContainers ?? []) {
+    const l = limitOf(c);
+    if (l === undefined) return undefined;
+    initMax = Math.max(initMax, l);
+  }
+  return Math.max(sum, initMax);
+}
+
+/** the Docker volume holding a memory-backed emptyDir of the pod */
+export function memoryVolumeName(uid: string, volume: string): string {
+  return `skiff_${uid}_${volume}`;
+}
+
+/** the pod's emptyDir volumes with medium Memory, and their tmpfs sizes */
+export function memoryVolumes(pod: KubeObject, nodeAllocatableBytes: number): Array<{ volume: string; name: string; sizeBytes: number }> {
+  return (pod.spec?.volumes ?? []).filter((v: any) => v?.emptyDir && v.emptyDir.medium === 'Memory').map((v: any) => ({
+    volume: v.name, name: memoryVolumeName(pod.metadata.uid!, v.name), sizeBytes: emptyDirMemorySize(pod, v, nodeAllocatableBytes),
+  }));
+}
+
+/**
+ * Make the pod's disk-backed emptyDir directories as kubelet does: 0777 (any uid in the
+ * pod may write), then group fsGroup with setgid when the pod has one (SetVolumeOwnership).
+ */
+export function setUpEmptyDirs(pod: KubeObject, dataDir: string): void {
+  const fsGroup = pod.spec?.securityContext?.fsGroup;
+  for (const v of pod.spec?.volumes ?? []) {
+    if (!v?.emptyDir || v.emptyDir.medium === 'Memory') continue;
+    const dir = volumeDir(dataDir, pod.metadata.uid!, 'emptyDir', v.name);
+    if (existsSync(dir)) continue;
+    mkdirSync(dir, { recursive: true });
+    chmodSync(dir, 0o777);
+    if (typeof fsGroup === 'number') setVolumeOwnership(dir, fsGroup);
+  }
+}
+
+/** the pod's disk-backed emptyDirs that have a sizeLimit (enforced by eviction), with the limit as written and in bytes */
+export function limitedEmptyDirs(pod: KubeObject, dataDir: string): Array<{ volume: string; dir: string; limit: string; limitBytes: number }> {
+  const out: Array<{ volume: string; dir: string; limit: string; limitBytes: number }> = [];
+  for (const v of pod.spec?.volumes ?? []) {
+    if (!v?.emptyDir || v.emptyDir.medium === 'Memory' || v.emptyDir.sizeLimit === undefined || v.emptyDir.sizeLimit === null) continue;
+    let limitBytes: number;
+    try { limitBytes = memoryToBytes(v.emptyDir.sizeLimit); } catch { continue; }
+    if (limitBytes <= 0) continue;
+    out.push({ volume: v.name, dir: volumeDir(dataDir, pod.metadata.uid!, 'emptyDir', v.name), limit: String(v.emptyDir.sizeLimit), limitBytes });
+  }
+  return out;
+}
+
+export function resolveMounts(pod: KubeObject, container: any, dataDir: string, claims: ReadonlyMap<string, ClaimPath> = new Map(), nodeAllocatableBytes = 0): ResolvedMount[] {
   const volumes = new Map<string, any>((pod.spec?.volumes ?? []).map((v: { name: string }) => [v.name, v]));
   const out: ResolvedMount[] = [];
   for (const m of container.volumeMounts ?? []) {
@@ -236,7 +334,11 @@ export function resolveMounts(pod: KubeObject, container: any, dataDir: string):
     let create = false;
     let readOnly = !!m.readOnly;
     const plugin = pluginOf(v);
-    if (plugin === 'emptyDir') {
+    if (plugin === 'emptyDir' && v.emptyDir.medium === 'Memory') {
+      if (m.subPath) throw new Error(`volume "${v.name}": subPath is not supported on a memory-backed emptyDir by skiff-agent`);
+      out.push({ hostPath: '', containerPath: m.mountPath, readOnly, create: false, tmpfs: { volume: memoryVolumeName(pod.metadata.uid!, v.name), sizeBytes: emptyDirMemorySize(pod, v, nodeAllocatableBytes) } });
+      continue;
+    } else if (plugin === 'emptyDir') {
       hostPath = volumeDir(dataDir, pod.metadata.uid!, 'emptyDir', v.name);
       create = true;
     } else if (plugin) {
@@ -258,6 +360,12 @@ export function resolveMounts(pod: KubeObject, container: any, dataDir: string):
     } else if (v.hostPath) {
       hostPath = v.hostPath.path;
       create = v.hostPath.type === 'DirectoryOrCreate';
+    } else if (v.persistentVolumeClaim) {
+      const c = claims.get(v.name);
+      if (!c) throw new Error(`volume "${v.name}" is not set up`);
+      hostPath = c.path;
+      create = c.create;
+      readOnly = readOnly || v.persistentVolumeClaim.readOnly === true;
     } else {
       const kind = Object.keys(v).find((k) => k !== 'name') ?? 'unknown';
       throw new Error(`volume "${v.name}": ${kind} volumes are not supported by skiff-agent yet`);

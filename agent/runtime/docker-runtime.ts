@@ -457,6 +457,13 @@ export class DockerRuntime implements Runtime {
     }
     const sysctls: Record<string, string> = {};
     for (const s of spec.securityContext?.sysctls ?? []) sysctls[s.name] = s.value;
+    // memory-backed emptyDirs: the sandbox holds each mounted for the pod's life, so what a
+    // container wrote survives its restarts and is seen by the pod's other containers
+    const volumeMounts: Docker.MountSettings[] = [];
+    for (const v of opts.memoryVolumes ?? []) {
+      await this.ensureMemoryVolume(v.name, v.sizeBytes, uid, opts.node);
+      volumeMounts.push({ Type: 'volume', Source: v.name, Target: `/.skiff/volumes/${v.name}`, VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'] });
+    }
 
     const dockerName = sandboxName(name, namespace, uid, attempt);
     const config: Docker.ContainerCreateOptions = {
@@ -489,6 +496,7 @@ export class DockerRuntime implements Runtime {
         DnsOptions: opts.dns?.options,
         ExtraHosts: opts.extraHosts,
         Sysctls: Object.keys(sysctls).length ? sysctls : undefined,
+        Mounts: volumeMounts.length ? volumeMounts : undefined,
         RestartPolicy: { Name: 'no' },
         LogConfig: this.logConfig,
       },
@@ -569,6 +577,11 @@ export class DockerRuntime implements Runtime {
     const binds: string[] = [];
     const mounts: Docker.MountSettings[] = [];
     for (const m of opts.mounts ?? []) {
+      if (m.tmpfs) {
+        await this.ensureMemoryVolume(m.tmpfs.volume, m.tmpfs.sizeBytes, uid, opts.node);
+        mounts.push({ Type: 'volume', Source: m.tmpfs.volume, Target: m.containerPath, ReadOnly: !!m.readOnly, VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'] });
+        continue;
+      }
       // Binds create a missing host dir (dockershim's hostPath behaviour) but cannot carry ':'.
       if (m.hostPath.includes(':') || m.containerPath.includes(':')) {
         mounts.push({ Type: 'bind', Source: m.hostPath, Target: m.containerPath, ReadOnly: !!m.readOnly });
@@ -620,7 +633,8 @@ export class DockerRuntime implements Runtime {
         CapAdd: sc.capabilities?.add ?? undefined,
         CapDrop: sc.capabilities?.drop ?? undefined,
         SecurityOpt: sc.allowPrivilegeEscalation === false ? ['no-new-privileges'] : undefined,
-        GroupAdd: psc.supplementalGroups?.map(String),
+        // kubelet: the pod's fsGroup is a supplemental group of every container
+        GroupAdd: groupAdd(psc.supplementalGroups, psc.fsGroup),
         Binds: binds.length ? binds : undefined,
         Mounts: mounts.length ? mounts : undefined,
         RestartPolicy: { Name: 'no' },
@@ -663,6 +677,29 @@ export class DockerRuntime implements Runtime {
     } catch (e) {
       if ((e as DockerError).statusCode === 304) return; // not running
       throw toRuntimeError(e, `stop ${id}`);
+    }
+  }
+
+  /**
+   * A memory-backed emptyDir: a local-driver volume of type tmpfs (dockerd mounts it on the
+   * node while a container of the pod uses it), labelled with the pod so it can be removed.
+   */
+  private async ensureMemoryVolume(name: string, sizeBytes: number, podUid: string, node: string): Promise<void> {
+    await call(`create volume ${name}`, () => this.docker.createVolume({
+      Name: name, Driver: 'local',
+      DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${Math.max(4096, Math.floor(sizeBytes))},mode=1777` },
+      Labels: { [LABEL_POD_UID]: podUid, [LABEL_NODE]: node },
+    }));
+  }
+
+  async removePodVolumes(node: string, podUid: string): Promise<void> {
+    const list = await call('list volumes', () => this.docker.listVolumes({ filters: { label: [`${LABEL_POD_UID}=${podUid}`, `${LABEL_NODE}=${node}`] } }));
+    for (const v of list.Volumes ?? []) {
+      try {
+        await this.docker.getVolume(v.Name).remove();
+      } catch (e) {
+        if (toRuntimeError(e).reason !== 'NotFound') throw toRuntimeError(e, `remove volume ${v.Name}`);
+      }
     }
   }
 
@@ -1014,4 +1051,11 @@ function sandboxIp(info: Docker.ContainerInspectInfo, network: string | undefine
   if (network && nets[network]?.IPAddress) return nets[network].IPAddress;
   for (const n of Object.values(nets)) if (n?.IPAddress) return n.IPAddress;
   return undefined;
+}
+
+/** the supplemental groups of a container: the pod's, and its fsGroup (kubelet adds it) */
+export function groupAdd(supplemental: number[] | undefined, fsGroup: number | undefined): string[] | undefined {
+  const all = [...(supplemental ?? [])];
+  if (typeof fsGroup === 'number' && !all.includes(fsGroup)) all.push(fsGroup);
+  return all.length ? all.map(String) : undefined;
 }

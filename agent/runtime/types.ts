@@ -34,6 +34,8 @@ export interface PodSecurityContext {
   runAsUser?: number;
   runAsGroup?: number;
   supplementalGroups?: number[];
+  /** volumes are group-owned by it and every container gets it as a supplemental group */
+  fsGroup?: number;
   sysctls?: Array<{ name: string; value: string }>;
 }
 
@@ -169,6 +171,8 @@ export interface SandboxOptions {
   extraHosts?: string[];
   /** Override the QoS-derived cgroup parent. */
   cgroupParent?: string;
+  /** The pod's memory-backed emptyDirs: made with the sandbox, which keeps them mounted for the pod's life. */
+  memoryVolumes?: MemoryVolume[];
 }
 
 export interface Sandbox {
@@ -182,7 +186,15 @@ export interface Mount {
   hostPath: string;
   containerPath: string;
   readOnly?: boolean;
+  /**
+   * emptyDir medium Memory: a tmpfs of this size (hostPath unused), one per pod volume and
+   * shared by the pod's containers; it lives while the pod's sandbox does.
+   */
+  tmpfs?: { volume: string; sizeBytes: number };
 }
+
+/** a memory-backed emptyDir of the pod: the runtime's volume name and the tmpfs size */
+export interface MemoryVolume { name: string; sizeBytes: number }
 
 export interface ContainerOptions {
   node: string;
@@ -304,6 +316,9 @@ export interface Runtime {
   events(node: string, onEvent: (e: RuntimeEvent) => void, opts?: EventSubscriptionOptions): { stop(): void };
 
   stats(id: string): Promise<ContainerStats>;
+
+  /** Remove the pod's memory-backed emptyDir volumes (once its containers are gone). */
+  removePodVolumes?(node: string, podUid: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------
