@@ -20,6 +20,10 @@ import * as eventTtl from './event-ttl-controller.js';
 import * as endpoints from './endpoints-controller.js';
 import * as endpointSlice from './endpoint-slice-controller.js';
 import * as serviceLB from './service-lb-controller.js';
+import * as persistentVolume from './persistent-volume-controller.js';
+import * as pvcProtection from './pvc-protection-controller.js';
+import * as pvProtection from './pv-protection-controller.js';
+import type { VolumeHost } from '../storage/volume-host.js';
 import { DEFAULT_CONTROLLERS_BURST, DEFAULT_CONTROLLERS_QPS } from './slow-start.js';
 
 export interface ControllerOptions {
@@ -35,6 +39,8 @@ export interface ControllerOptions {
   disruption?: Partial<DisruptionOptions>;
   /** node_collector_* metrics of the node lifecycle controller */
   nodeLifecycleMetrics?: NodeLifecycleMetrics;
+  /** the node agents that create and remove local-path volume directories (absent: provisioning waits with an event) */
+  volumeHost?: VolumeHost;
 }
 
 export async function startControllers(storage: ApiStorage, log: Logger, opts: ControllerOptions = { nodeGracePeriodMs: 15_000, nodeMonitorPeriodMs: 1000 }): Promise<{ stop(): void; controllers: Controller[] }> {
@@ -46,6 +52,7 @@ export async function startControllers(storage: ApiStorage, log: Logger, opts: C
   controllers.push(nodeLifecycle.create(ctx, { ...opts.disruption, gracePeriodMs: opts.nodeGracePeriodMs, monitorPeriodMs: opts.nodeMonitorPeriodMs, metrics: opts.nodeLifecycleMetrics }));
   controllers.push(disruption.create(ctx), eventTtl.create(ctx, { ttlMs: opts.eventTtlMs ?? eventTtl.DEFAULT_EVENT_TTL_MS }));
   controllers.push(endpoints.create(ctx), endpointSlice.create(ctx), serviceLB.create(ctx));
+  controllers.push(persistentVolume.create(ctx, { volumeHost: opts.volumeHost }), pvcProtection.create(ctx), pvProtection.create(ctx));
   for (const c of controllers) await c.start();
   await ctx.informers.startAll();
   return {
