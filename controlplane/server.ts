@@ -1,0 +1,118 @@
+// One skiff-server in this process: open the store, make or load certificates and tokens,
+// seed the system namespaces, serve the API and the agents' gateway, run the scheduler,
+// the controllers and compaction; stop() undoes it all. main.ts is the command line around
+// it; tests run it in process (the fuzz suite).
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { ServerConfig } from './config.js';
+import { SqliteStore } from './store/sqlite.js';
+import { openEncryptedStore } from './store/encrypting-store.js';
+import { startCompactor } from './store/compactor.js';
+import { ensurePki, desiredSans, writeKubeconfig } from './security/pki.js';
+import { ApiStorage } from './api/storage.js';
+import { TokenAuthenticator } from './api/auth.js';
+import { buildApiServer, httpEdgeOf } from './api/server.js';
+import { seedClusterServices, seedNamespaces } from './bootstrap.js';
+import { defaultRouteIPv4, isLoopback } from './host-address.js';
+import { nthAddress, parseCidr } from '../proto/cidr.js';
+import { AgentGateway } from './agents/gateway.js';
+import { NetworkPublisher } from './agents/network-publisher.js';
+import { PodCidrAllocator } from './agents/pod-cidr-allocator.js';
+import { PodStreamRelay } from './agents/pod-streams.js';
+import { installUpgradeGuard } from './agents/upgrade-guard.js';
+import { PROTOCOL_PATH } from '../proto/agent-protocol.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import { startControllers } from './controllers/index.js';
+import { defaultTolerationSeconds } from './resources/pod-defaults.js';
+import { ServerMetrics } from './metrics.js';
+import { MetricsStore } from './api/metrics-api.js';
+import { findResource } from './resources/index.js';
+import { evictionAdmission } from './api/eviction-admission.js';
+
+export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
+  const log = pino({ level: cfg.logLevel, base: { component: 'skiff-server' } });
+  mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+
+  defaultTolerationSeconds.notReady = defaultTolerationSeconds.unreachable = cfg.defaultUnreachableTolerationSeconds;
+  const store = await openEncryptedStore(new SqliteStore(join(cfg.dataDir, 'state.db')), cfg.dataDir, { enabled: cfg.secretsEncryption, log });
+  const storage = new ApiStorage(store, undefined, { network: { serviceCidr: cfg.serviceCidr, nodePortRange: cfg.nodePortRange } });
+  await seedNamespaces(storage);
+
+  const advertise = cfg.advertiseAddress ?? (cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host);
+  // the default/kubernetes Service's endpoint must be reachable from pods: never loopback
+  // (kube-apiserver refuses one too); the machine's own address when nothing better is given
+  const endpointIP = isLoopback(advertise) ? (defaultRouteIPv4() ?? advertise) : advertise;
+  const kubernetesServiceIP = nthAddress(parseCidr(cfg.serviceCidr)!, 1);
+  const sans = desiredSans([cfg.host !== '0.0.0.0' && cfg.host !== '::' ? cfg.host : '', advertise, endpointIP, kubernetesServiceIP, ...cfg.tlsSans]);
+  const pki = await ensurePki(cfg.dataDir, sans);
+
+  const auth = new TokenAuthenticator();
+  auth.add(pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
+
+  const usage = new MetricsStore();
+  const network = new NetworkPublisher(storage, cfg, log.child({ component: 'network' }));
+  await network.start();
+  const podCidrs = new PodCidrAllocator(storage, cfg.clusterCidr, cfg.nodeCidrMaskSize, log.child({ component: 'node-ipam' }));
+  const gateway = new AgentGateway({ storage, joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }), onStats: (node, m) => usage.update(node, m), network, podCidrs });
+  const relay = new PodStreamRelay(gateway, storage, auth, log);
+  const metrics = new ServerMetrics();
+  let scheduler: Scheduler | undefined;
+  const leaseDef = findResource('coordination.k8s.io', 'v1', 'leases')!;
+  const beforeScrape = async () => {
+    metrics.storeSize.set(await store.size());
+    metrics.storeRevision.set(await store.currentRevision());
+    metrics.compactedRevision.set(await store.compactedRevision());
+    metrics.agents.set(gateway.connectedCount);
+    metrics.heartbeatAge.reset();
+    for (const l of (await storage.list(leaseDef, 'kube-node-lease')).items) {
+      const t = Date.parse(l.spec?.renewTime ?? '');
+      if (!Number.isNaN(t)) metrics.heartbeatAge.set({ node: l.metadata.name! }, (Date.now() - t) / 1000);
+    }
+    if (scheduler) {
+      const c = scheduler.counters;
+      metrics.schedulerAttempts.set({ result: 'scheduled' }, c.scheduled);
+      metrics.schedulerAttempts.set({ result: 'unschedulable' }, c.unschedulable);
+      metrics.schedulerAttempts.set({ result: 'error' }, c.errors);
+      metrics.schedulerLatency.set(c.lastLatencyMs / 1000);
+    }
+  };
+  const app = await buildApiServer({
+    storage, auth, logger: log, https: { key: pki.keyPem, cert: pki.certPem }, caPem: pki.caPem,
+    advertise: `${advertise}:${cfg.port}`, streams: relay, metrics, beforeScrape, usage,
+    admitEviction: evictionAdmission(storage),
+  });
+  // WebSocket upgrades, all through one guard (upgrade-guard.ts): agents on
+  // /agent/v1/connect (they authenticate there), kubectl exec/attach/port-forward after
+  // the user's token is checked
+  installUpgradeGuard(app.server, {
+    auth, log: log.child({ component: 'upgrade' }), edge: httpEdgeOf(app),
+    selfAuthenticating: [{ path: PROTOCOL_PATH, handler: gateway }],
+    handlers: [relay],
+  });
+  await app.listen({ host: cfg.host, port: cfg.port });
+  const addr = app.server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
+  await seedClusterServices(storage, { ...cfg, advertise: endpointIP, port });
+  const url = `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
+  const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
+  const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
+  scheduler = new Scheduler(storage, { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }) });
+  await scheduler.start();
+  const controllers = await startControllers(storage, log.child({ component: 'controllers' }), { nodeGracePeriodMs: cfg.nodeGracePeriodMs, nodeMonitorPeriodMs: 1000, eventTtlMs: cfg.eventTtlMs, controllersQps: cfg.controllersQps, controllersBurst: cfg.controllersBurst,
+    disruption: { nodeEvictionRate: cfg.nodeEvictionRate, secondaryNodeEvictionRate: cfg.secondaryNodeEvictionRate, unhealthyZoneThreshold: cfg.unhealthyZoneThreshold, largeClusterSizeThreshold: cfg.largeClusterSizeThreshold },
+    nodeLifecycleMetrics: { zoneHealth: metrics.zoneHealth, zoneSize: metrics.zoneSize, unhealthyNodes: metrics.unhealthyNodes, evictions: metrics.nodeEvictions, fullDisruption: metrics.fullDisruption } });
+  log.info({ url, kubeconfig, token: join(cfg.dataDir, 'token') }, 'skiff-server ready');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= (async () => {
+    compactor.stop();
+    scheduler?.stop();
+    controllers.stop();
+    gateway.close();
+    network.stop();
+    await app.close();
+    await store.close();
+  })());
+  return { stop, url };
+}
