@@ -22,11 +22,23 @@ export interface NodeInfo {
   allocatable: ResourceList;
 }
 
+/** The scheduler's view of claims, volumes and classes (its informers' listers). */
+export interface VolumeListers {
+  claim(namespace: string, name: string): KubeObject | undefined;
+  volume(name: string): KubeObject | undefined;
+  volumes(): readonly KubeObject[];
+  storageClass(name: string): KubeObject | undefined;
+}
+
 /** Per-cycle state computed once for the pod being scheduled (CycleState). */
 export interface CycleContext {
   podRequests: ResourceList;
   podNonZeroRequests: ResourceList;
   nodeInfos: readonly NodeInfo[];
+  /** absent: plugins that need claims/volumes let every pod through */
+  volumes?: VolumeListers;
+  /** what PreFilter plugins computed for this pod, by plugin name */
+  state: Map<string, unknown>;
 }
 
 export type FilterResult = { fits: true } | { fits: false; reasons: string[] };
@@ -39,6 +51,11 @@ export function unschedulable(...reasons: string[]): FilterResult {
 
 export interface FilterPlugin {
   readonly name: string;
+  /**
+   * PreFilter: once per cycle before any node is filtered; a rejection makes the pod
+   * unschedulable on every node with this message (UnschedulableAndUnresolvable).
+   */
+  preFilter?(ctx: CycleContext, pod: KubeObject): FilterResult;
   filter(ctx: CycleContext, pod: KubeObject, nodeInfo: NodeInfo): FilterResult;
 }
 
@@ -63,8 +80,10 @@ export class FitError extends Error {
     public readonly numAllNodes: number,
     /** node name -> the reasons of the first filter that rejected it */
     public readonly nodeReasons: ReadonlyMap<string, readonly string[]>,
+    /** the reasons of the PreFilter plugin that rejected the pod, joined (Diagnosis.PreFilterMsg) */
+    public readonly preFilterMsg = '',
   ) {
-    super(fitErrorMessage(numAllNodes, nodeReasons));
+    super(fitErrorMessage(numAllNodes, nodeReasons, preFilterMsg));
   }
 }
 
@@ -75,8 +94,10 @@ export type ScheduleResult = { node: string } | { error: FitError };
  * `0/3 nodes are available: 1 Insufficient cpu, 2 node(s) were unschedulable.` The
  * histogram entries are "<count> <reason>" sorted as strings, exactly as sort.Strings does.
  */
-export function fitErrorMessage(numAllNodes: number, nodeReasons: ReadonlyMap<string, readonly string[]>): string {
+export function fitErrorMessage(numAllNodes: number, nodeReasons: ReadonlyMap<string, readonly string[]>, preFilterMsg = ''): string {
   if (numAllNodes === 0) return NO_NODES_AVAILABLE;
+  // a PreFilter rejection: its message alone, not once per node
+  if (preFilterMsg) return `0/${numAllNodes} nodes are available: ${preFilterMsg}.`;
   const histogram = new Map<string, number>();
   for (const reasons of nodeReasons.values()) {
     for (const r of reasons) histogram.set(r, (histogram.get(r) ?? 0) + 1);
@@ -87,8 +108,8 @@ export function fitErrorMessage(numAllNodes: number, nodeReasons: ReadonlyMap<st
   return msg;
 }
 
-export function newCycleContext(pod: KubeObject, nodeInfos: readonly NodeInfo[]): CycleContext {
-  return { podRequests: podRequests(pod), podNonZeroRequests: podRequests(pod, true), nodeInfos };
+export function newCycleContext(pod: KubeObject, nodeInfos: readonly NodeInfo[], volumes?: VolumeListers): CycleContext {
+  return { podRequests: podRequests(pod), podNonZeroRequests: podRequests(pod, true), nodeInfos, ...(volumes ? { volumes } : {}), state: new Map() };
 }
 
 /** Runs filters in order; the first one that rejects decides the node's reasons (RunFilterPlugins). */
@@ -129,9 +150,15 @@ export function scoreNodes(ctx: CycleContext, pod: KubeObject, nodes: readonly N
  * Ties are broken at random among the best, as selectHost's reservoir sampling does.
  */
 export function schedule(
-  pod: KubeObject, nodeInfos: readonly NodeInfo[], profile: Profile, opts: { random?: () => number } = {},
+  pod: KubeObject, nodeInfos: readonly NodeInfo[], profile: Profile, opts: { random?: () => number; volumes?: VolumeListers } = {},
 ): ScheduleResult {
-  const ctx = newCycleContext(pod, nodeInfos);
+  const ctx = newCycleContext(pod, nodeInfos, opts.volumes);
+  if (nodeInfos.length > 0) {
+    for (const f of profile.filters) {
+      const r = f.preFilter?.(ctx, pod);
+      if (r && !r.fits) return { error: new FitError(nodeInfos.length, new Map(nodeInfos.map((n) => [n.name, r.reasons])), r.reasons.join(', ')) };
+    }
+  }
   const feasible: NodeInfo[] = [];
   const reasons = new Map<string, readonly string[]>();
   for (const n of nodeInfos) {

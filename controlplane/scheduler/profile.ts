@@ -12,12 +12,13 @@ import { nodeResourcesFit } from './plugins/node-resources-fit.js';
 import { nodeUnschedulable } from './plugins/node-unschedulable.js';
 import { ownerSpread } from './plugins/owner-spread.js';
 import { taintToleration } from './plugins/taint-toleration.js';
+import { volumeBinding } from './plugins/volume-binding.js';
 
 export type Strategy = 'spread' | 'binpack';
 
 export function defaultProfile(strategy: Strategy = 'spread'): Profile {
   return {
-    filters: [nodeUnschedulable, nodeName, taintToleration, nodeReady, nodeAffinity, nodePorts, nodeResourcesFit],
+    filters: [nodeUnschedulable, nodeName, taintToleration, nodeReady, nodeAffinity, nodePorts, nodeResourcesFit, volumeBinding],
     scores: strategy === 'binpack'
       ? [taintToleration, nodeAffinity, mostAllocated]
       : [taintToleration, nodeAffinity, leastAllocated, ownerSpread],

@@ -16,6 +16,9 @@ import { schedule, type Profile } from './framework.js';
 import { defaultProfile, type Strategy } from './profile.js';
 import { SchedulingQueue } from './queue.js';
 import { isTerminal } from './resources.js';
+import { claimsToAnnotate } from './plugins/volume-binding.js';
+import { VolumeCache } from './volume-cache.js';
+import { ANN_SELECTED_NODE } from '../storage/match.js';
 
 export const SCHEDULER_NAME = 'default-scheduler';
 /** kube-scheduler flushes parked pods periodically; we retry them all every 30 s */
@@ -53,6 +56,8 @@ export class Scheduler {
   private readonly now: () => Date;
   private readonly podDef = findResource('', 'v1', 'pods')!;
   private readonly nodeDef = findResource('', 'v1', 'nodes')!;
+  private readonly pvcDef = findResource('', 'v1', 'persistentvolumeclaims')!;
+  private readonly volumes = new VolumeCache();
   private watches: Array<{ cancel(): void }> = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -70,6 +75,13 @@ export class Scheduler {
     this.running = true;
     // Nodes first, so the first pods are tried against a full node list.
     this.watches.push(await this.storage.watch(this.nodeDef, undefined, { resourceVersion: '0' }, (ev) => this.guard(() => this.onNodeEvent(ev))));
+    // claims, volumes and classes (VolumeBinding): a change may make parked pods fit
+    const volumeWatch = (kind: 'claim' | 'volume' | 'class', def: typeof this.nodeDef) => this.storage.watch(def, undefined, { resourceVersion: '0' }, (ev) => this.guard(() => {
+      if (this.volumes.apply(kind, ev) && ev.type !== 'DELETED') this.queue.moveAllToActive();
+    }));
+    this.watches.push(await volumeWatch('class', findResource('storage.k8s.io', 'v1', 'storageclasses')!));
+    this.watches.push(await volumeWatch('volume', findResource('', 'v1', 'persistentvolumes')!));
+    this.watches.push(await volumeWatch('claim', this.pvcDef));
     this.watches.push(await this.storage.watch(this.podDef, undefined, { resourceVersion: '0' }, (ev) => this.guard(() => this.onPodEvent(ev))));
     this.flushTimer = setInterval(() => this.queue.moveAllToActive(), this.opts.flushIntervalMs ?? FLUSH_INTERVAL_MS);
     this.flushTimer.unref?.();
@@ -93,7 +105,7 @@ export class Scheduler {
     const { namespace: ns, name } = pod.metadata as { namespace: string; name: string };
     this.counters.attempts++;
     const started = performance.now();
-    const result = schedule(pod, this.cache.snapshot(), this.profile, { random: this.opts.random });
+    const result = schedule(pod, this.cache.snapshot(), this.profile, { random: this.opts.random, volumes: this.volumes });
     if ('error' in result) {
       this.counters.unschedulable++;
       this.counters.lastLatencyMs = performance.now() - started;
@@ -101,6 +113,14 @@ export class Scheduler {
       this.log.info({ pod: key, reason: message }, 'unable to schedule pod');
       await this.recordUnschedulable(pod, message);
       return 'unschedulable';
+    }
+    // PreBind (VolumeBinding): record the node on the WaitForFirstConsumer claims it decided
+    for (const claim of claimsToAnnotate(pod, this.volumes, result.node)) {
+      await this.storage.guaranteedUpdate(this.pvcDef, ns, claim.metadata.name!, {}, (cur) => {
+        if (cur.spec?.volumeName) return cur;
+        cur.metadata.annotations = { ...(cur.metadata.annotations ?? {}), [ANN_SELECTED_NODE]: result.node };
+        return cur;
+      });
     }
     let bound: KubeObject;
     try {
