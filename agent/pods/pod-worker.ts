@@ -482,7 +482,8 @@ export class PodWorker {
         const fsGroup = pod.spec?.securityContext?.fsGroup;
         if (r.create) mkdirSync(r.path, { recursive: true });
         if (typeof fsGroup === 'number' && r.source === 'local') {
-          const o = setVolumeOwnership(r.path, fsGroup, { policy: pod.spec?.securityContext?.fsGroupChangePolicy });
+          // bounded: the walk is synchronous, a volume of millions of files must not stall the agent
+          const o = setVolumeOwnership(r.path, fsGroup, { policy: pod.spec?.securityContext?.fsGroupChangePolicy, maxEntries: 100_000 });
           if (!o.complete) this.d.log.warn({ pod: ref(pod), volume: c.volume, changed: o.changed }, 'fsGroup ownership: volume too large, walk stopped');
         }
         this.claimPaths.set(c.volume, { path: r.path, create: false });
