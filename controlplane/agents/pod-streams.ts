@@ -14,6 +14,7 @@ import { ApiError, badRequest, notFound } from '../api/errors.js';
 import type { TokenAuthenticator } from '../api/auth.js';
 import type { ApiStorage } from '../api/storage.js';
 import type { PodStreams } from '../api/subresources.js';
+import { intParam } from '../api/rest-handlers.js';
 import { findResource } from '../resources/index.js';
 import type { AgentGateway } from './gateway.js';
 import { parseTarget, PortForwardRelay, SPDY_WS_PROTOCOL } from './port-forward.js';
@@ -44,11 +45,10 @@ function nodeOf(gw: AgentGateway, pod: KubeObject): string {
   return node;
 }
 
+/** a non-negative int64 query parameter, parsed as Go's ParseInt (1e20, 0x10, 1.5 are 400) */
 function intQ(q: Query, k: string): number | undefined {
-  const v = one(q, k);
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw badRequest(`invalid ${k}: ${v}`);
+  const n = intParam(q, k);
+  if (n !== undefined && n < 0) throw badRequest(`invalid ${k}: ${one(q, k)}: must be greater than or equal to 0`);
   return n;
 }
 
@@ -63,7 +63,6 @@ export class PodStreamRelay implements PodStreams {
   async log(req: FastifyRequest, reply: FastifyReply, pod: KubeObject): Promise<void> {
     const q = req.query as Query;
     const container = pickContainer(pod, one(q, 'container'));
-    const node = nodeOf(this.gw, pod);
     const opts: LogOptions = {
       container,
       follow: one(q, 'follow') === 'true',
@@ -74,6 +73,8 @@ export class PodStreamRelay implements PodStreams {
       limitBytes: intQ(q, 'limitBytes'),
       sinceTime: one(q, 'sinceTime'),
     };
+    // the options are checked before the pod's state: a bad parameter is a 400 on any pod
+    const node = nodeOf(this.gw, pod);
     await new Promise<void>((resolve, reject) => {
       let started = false;
       const res = reply.raw;
