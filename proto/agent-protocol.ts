@@ -86,14 +86,16 @@ export type StatsMsg = z.infer<typeof StatsMsg>;
 
 /**
  * The agent reads a ConfigMap or Secret a pod bound to its node needs (env valueFrom,
- * envFrom, configMap/secret/projected volumes, imagePullSecrets). The server answers with
+ * envFrom, configMap/secret/projected volumes, imagePullSecrets), or the
+ * PersistentVolumeClaim a pod's volume names and the PersistentVolume bound to it. The server answers with
  * `object`; it refuses (403 Forbidden) any object no pod on the node references, as
  * Kubernetes' node authorizer does.
  */
 export const GetObject = z.object({
   type: z.literal('getObject'),
   id: z.string().min(1).max(64),
-  kind: z.enum(['ConfigMap', 'Secret']),
+  kind: z.enum(['ConfigMap', 'Secret', 'PersistentVolumeClaim', 'PersistentVolume']),
+  /** for the cluster-scoped PersistentVolume: the namespace of the pod (and claim) it is read for */
   namespace: z.string().min(1).max(63),
   name: z.string().min(1).max(253),
 });

@@ -19,6 +19,7 @@ import { forbiddenNodeLabels } from '../../proto/node-labels.js';
 import { clone, deepEqual } from '../../proto/canonical.js';
 import { findResource } from '../resources/index.js';
 import type { ResourceDef } from '../resources/types.js';
+import { isVolumeObjectKind, nodeMayReadVolumeObject, volumeObjectResource } from '../storage/node-authorizer.js';
 import { ApiError } from '../api/errors.js';
 import { rfc3339, type ApiStorage } from '../api/storage.js';
 import { recordEvent } from '../events.js';
@@ -572,20 +573,25 @@ export class AgentSession {
    * references it; anything else is Forbidden, whether or not the object exists.
    */
   private async getObject(m: GetObject): Promise<void> {
-    const resource = m.kind === 'ConfigMap' ? 'configmaps' : 'secrets';
+    const kind = m.kind;
+    const resource = isVolumeObjectKind(kind) ? volumeObjectResource(kind) : kind === 'ConfigMap' ? 'configmaps' : 'secrets';
     const reply = (r: { object?: KubeObject; error?: { code: number; reason: string; message: string } }) =>
       this.send({ type: 'object', id: m.id, ...(r.object ? { object: r.object as never } : {}), ...(r.error ? { error: r.error } : {}) });
     try {
-      const pods = await this.storage.list(this.podDef, m.namespace, { fieldSelector: `spec.nodeName=${this.node}` });
-      const related = pods.items.some((p) => p.spec?.nodeName === this.node && podReferences(p, m.kind, m.name));
+      // storage objects: pod -> PersistentVolumeClaim -> PersistentVolume (controlplane/storage/node-authorizer.ts)
+      const related = isVolumeObjectKind(kind)
+        ? await nodeMayReadVolumeObject(this.storage, this.node ?? '', kind, m.namespace, m.name)
+        : (await this.storage.list(this.podDef, m.namespace, { fieldSelector: `spec.nodeName=${this.node}` })).items
+          .some((p) => p.spec?.nodeName === this.node && podReferences(p, kind, m.name));
       if (!related) {
         this.logs.warn('forbidden-object', { node: this.node, kind: m.kind, namespace: m.namespace, name: m.name }, 'agent asked for an object no pod on its node references');
         return reply({ error: {
           code: 403, reason: 'Forbidden',
-          message: `${resource} "${m.name}" is forbidden: User "system:node:${this.node}" cannot get resource "${resource}" in API group "" in the namespace "${m.namespace}": no relationship found between node '${this.node}' and this object`,
+          message: `${resource} "${m.name}" is forbidden: User "system:node:${this.node}" cannot get resource "${resource}" in API group "" ${kind === 'PersistentVolume' ? 'at the cluster scope' : `in the namespace "${m.namespace}"`}: no relationship found between node '${this.node}' and this object`,
         } });
       }
-      const obj = await this.storage.tryGet(m.kind === 'ConfigMap' ? this.configMapDef : this.secretDef, m.namespace, m.name);
+      const objDef = isVolumeObjectKind(kind) ? def('', 'v1', resource) : kind === 'ConfigMap' ? this.configMapDef : this.secretDef;
+      const obj = await this.storage.tryGet(objDef, kind === 'PersistentVolume' ? undefined : m.namespace, m.name);
       if (!obj) return reply({ error: { code: 404, reason: 'NotFound', message: `${resource} "${m.name}" not found` } });
       const { managedFields: _mf, ...metadata } = obj.metadata as KubeObject['metadata'] & { managedFields?: unknown };
       reply({ object: { ...obj, apiVersion: 'v1', kind: m.kind, metadata } as KubeObject });
