@@ -38,6 +38,11 @@ function validateClaimUpdate(obj: KubeObject, old: KubeObject): StatusCause[] {
   const o = clone(old.spec ?? {});
   for (const s of [n, o]) if (isObject(s.resources)) delete s.resources.requests;
   if (!o.volumeName) delete n.volumeName;
+  // RetroactiveDefaultStorageClass: a claim that named no class may be given one (once)
+  const oldBeta = old.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'];
+  if ((o.storageClassName === undefined || o.storageClassName === null) && !oldBeta && typeof n.storageClassName === 'string' && n.storageClassName !== '') {
+    delete n.storageClassName;
+  }
   delete n.volumeAttributesClassName;
   delete o.volumeAttributesClassName;
   if (canonicalJson(n) === canonicalJson(o)) return [];

@@ -131,6 +131,19 @@ describe('binding existing volumes', () => {
   });
 });
 
+describe('retroactive default class', () => {
+  it('a claim made before any default class existed gets the default class once one appears, and is provisioned', async () => {
+    await start();
+    await storage.create(pvcDef, 'default', claim('early', {}, { 'volume.kubernetes.io/selected-node': 'node-a' }));
+    expect((await getClaim('early'))!.spec.storageClassName).toBeUndefined();
+    await storage.create(scDef, undefined, { ...sc('local-path'), metadata: { name: 'local-path', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } });
+    const bound = await eventually('claim Bound', async () => { const x = await getClaim('early'); return x?.status?.phase === 'Bound' && x; });
+    expect(bound.spec.storageClassName).toBe('local-path');
+    // and a class, once set, is fixed
+    await expect(storage.guaranteedUpdate(pvcDef, 'default', 'early', {}, (cur) => { cur.spec.storageClassName = 'other'; return cur; })).rejects.toThrow(/immutable/);
+  });
+});
+
 describe('provisioning', () => {
   it('an unknown class: Pending with ProvisioningFailed; another provisioner: ExternalProvisioning', async () => {
     await start();
