@@ -21,7 +21,7 @@ import { AgentMetrics } from './metrics.js';
 import type { Runtime } from './runtime/types.js';
 import { NetworkManager, POD_NETWORK } from './network/network-manager.js';
 import type { KubeObject } from '../proto/meta.js';
-import type { GetObject, NetworkState } from '../proto/agent-protocol.js';
+import type { NetworkState } from '../proto/agent-protocol.js';
 import { ObjectCache } from './pods/object-cache.js';
 import { LocalVolumes } from './storage/local-volumes.js';
 import { handleVolumeRequest } from './storage/volume-requests.js';
@@ -93,9 +93,8 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
     return networkState?.services;
   };
   // ConfigMaps and Secrets of the node's pods, read through the server (which checks the node may)
-  // (PersistentVolumeClaim/PersistentVolume for the pods' claims: answered once the server's node
-  // authorizer serves them — until then the server refuses the request and the pod reports FailedMount)
-  const objects = new ObjectCache((kind, namespace, name) => conn.getObject(kind as GetObject['kind'], namespace, name));
+  // (and the PersistentVolumeClaims of the pods' volumes with the PersistentVolumes bound to them)
+  const objects = new ObjectCache((kind, namespace, name) => conn.getObject(kind, namespace, name));
   const ref = (p: KubeObject) => ({ namespace: p.metadata.namespace!, name: p.metadata.name!, uid: p.metadata.uid! });
   const localVolumes = new LocalVolumes(cfg.dataDir);
   const pods = new PodManager(runtime, {
