@@ -424,6 +424,7 @@ export class ApiStorage {
     const causes = subresource === 'status' && def.validateStatus ? def.validateStatus(next, cur)
       : subresource === 'binding' ? def.validate(next) : def.validate(next, cur);
     if (causes.length) throw invalid(def.kind, c.name!, causes, def.group);
+    if (def.admitUpdate && !subresource) await def.admitUpdate(next, cur, this.admissionContext(opts));
     return next;
   }
 

@@ -13,7 +13,7 @@
 // Nothing half-created: a directory whose PV cannot be written is removed again.
 import type { KubeObject } from '../../proto/meta.js';
 import { deepEqual } from '../../proto/canonical.js';
-import { memoryToBytes } from '../../proto/quantity.js';
+import { compareQuantities, memoryToBytes } from '../../proto/quantity.js';
 import { ApiError } from '../api/errors.js';
 import { storageClassOf } from '../resources/persistent-volume-common.js';
 import { claimHasClass, defaultClass } from '../resources/storage-class.js';
@@ -195,8 +195,26 @@ class PersistentVolumeController implements Controller {
     if (!volumeName) return this.lose(claim, 'ClaimLost', 'Bound claim has lost reference to PersistentVolume. Data on the volume is lost!');
     const volume = this.pvInf.get(undefined, volumeName) ?? await this.ctx.storage.tryGet(this.pvDef, undefined, volumeName);
     if (!volume) return this.lose(claim, 'ClaimLost', 'Bound claim has lost its PersistentVolume. Data on the volume is lost!');
-    if (!volume.spec?.claimRef || volume.spec.claimRef.uid === claim.metadata.uid) return this.bind(volume, claim);
+    if (!volume.spec?.claimRef || volume.spec.claimRef.uid === claim.metadata.uid) return this.bind(await this.expand(volume, claim), claim);
     return this.lose(claim, 'ClaimMisbound', 'Two claims are bound to the same volume, this one is bound incorrectly');
+  }
+
+  /**
+   * Volume expansion for local-path volumes (the resize admission let only classes with
+   * allowVolumeExpansion through): a directory has no size to grow, so the larger request
+   * is recorded as the volume's capacity, and bind() reports it in the claim's status.
+   */
+  private async expand(volume: KubeObject, claim: KubeObject): Promise<KubeObject> {
+    if (volume.metadata.annotations?.[ANN_DYNAMICALLY_PROVISIONED] !== LOCAL_PATH_PROVISIONER) return volume;
+    const want = requestedStorage(claim);
+    const have = volume.spec?.capacity?.storage;
+    if (want === undefined || have === undefined || compareQuantities(want, have) <= 0) return volume;
+    const out = await this.ctx.storage.guaranteedUpdate(this.pvDef, undefined, volume.metadata.name!, {}, (cur) => {
+      cur.spec.capacity = { ...(cur.spec.capacity ?? {}), storage: want };
+      return cur;
+    });
+    await this.event(claim, 'Normal', 'VolumeResizeSuccessful', 'Resize volume succeeded');
+    return out;
   }
 
   private async lose(claim: KubeObject, reason: string, message: string): Promise<void> {

@@ -3,13 +3,13 @@
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { canonicalJson, clone } from '../../proto/canonical.js';
 import { compareQuantities, isValidQuantity } from '../../proto/quantity.js';
-import { field } from '../api/errors.js';
+import { field, forbidden } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import { isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
 import { accessModesString, addFinalizer, PVC_PROTECTION_FINALIZER, storageClassOf, validateAccessModes } from './persistent-volume-common.js';
 import { claimHasClass, defaultClass } from './storage-class.js';
-import type { ResourceDef } from './types.js';
+import type { AdmissionContext, ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
 /** ValidatePersistentVolumeClaimSpec (also used for StatefulSet volumeClaimTemplates). */
@@ -33,10 +33,18 @@ export function defaultClaim(obj: KubeObject): void {
 }
 
 function validateClaimUpdate(obj: KubeObject, old: KubeObject): StatusCause[] {
-  // Only storage requests may change, and volumeName may be set once (binding).
+  // Only a bound claim's storage request may change (grow), and volumeName may be set once (binding).
   const n = clone(obj.spec ?? {});
   const o = clone(old.spec ?? {});
-  for (const s of [n, o]) if (isObject(s.resources)) delete s.resources.requests;
+  const out: StatusCause[] = [];
+  if (old.status?.phase === 'Bound') {
+    for (const s of [n, o]) if (isObject(s.resources)) delete s.resources.requests;
+    const was = old.spec?.resources?.requests?.storage;
+    const now = obj.spec?.resources?.requests?.storage;
+    if (isValidQuantity(was) && isValidQuantity(now) && compareQuantities(now, was) < 0) {
+      out.push(field.forbidden('spec.resources.requests.storage', 'field can not be less than previous value'));
+    }
+  }
   if (!o.volumeName) delete n.volumeName;
   // RetroactiveDefaultStorageClass: a claim that named no class may be given one (once)
   const oldBeta = old.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'];
@@ -45,8 +53,23 @@ function validateClaimUpdate(obj: KubeObject, old: KubeObject): StatusCause[] {
   }
   delete n.volumeAttributesClassName;
   delete o.volumeAttributesClassName;
-  if (canonicalJson(n) === canonicalJson(o)) return [];
-  return [field.forbidden('spec', 'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims')];
+  if (canonicalJson(n) === canonicalJson(o)) return out;
+  return [...out, field.forbidden('spec', 'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims')];
+}
+
+/** plugin/pkg/admission/storage/persistentvolume/resize: growing needs a bound claim of a class that allows expansion. */
+async function admitResize(obj: KubeObject, old: KubeObject, ctx: AdmissionContext): Promise<void> {
+  const was = old.spec?.resources?.requests?.storage;
+  const now = obj.spec?.resources?.requests?.storage;
+  if (!isValidQuantity(was) || !isValidQuantity(now) || compareQuantities(now, was) <= 0) return;
+  const name = obj.metadata.name ?? '';
+  const refuse = (why: string) => forbidden(`persistentvolumeclaims "${name}" is forbidden: ${why}`, 'persistentvolumeclaims', name);
+  if (old.status?.phase !== 'Bound') throw refuse('Only bound persistent volume claims can be resized');
+  const cls = storageClassOf(obj);
+  const sc = cls && cls === storageClassOf(old) ? (await ctx.list('storage.k8s.io', 'v1', 'storageclasses')).find((c) => c.metadata.name === cls) : undefined;
+  if (!sc || sc.allowVolumeExpansion !== true) {
+    throw refuse('only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize');
+  }
 }
 
 export const persistentVolumeClaim: ResourceDef = {
@@ -71,6 +94,8 @@ export const persistentVolumeClaim: ResourceDef = {
     defaultClaim(obj);
     addFinalizer(obj, PVC_PROTECTION_FINALIZER);
   },
+
+  admitUpdate: admitResize,
 
   /** DefaultStorageClass admission: a claim that names no class gets the default one's name. */
   async admit(obj, ctx) {

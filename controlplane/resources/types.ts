@@ -68,6 +68,11 @@ export interface ResourceDef {
    * storageClassName): runs after defaulting and before validation; may throw ApiError.
    */
   admit?(obj: KubeObject, ctx: AdmissionContext): Promise<void>;
+  /**
+   * Validating admission on main-resource updates that reads other kinds (the PVC resize
+   * check): runs after validation; throws ApiError (403 Forbidden) to refuse.
+   */
+  admitUpdate?(obj: KubeObject, old: KubeObject, ctx: AdmissionContext): Promise<void>;
   /** Validate a full object; on update `old` is the stored object (immutable fields). Field paths as apimachinery prints them. */
   validate(obj: KubeObject, old?: KubeObject): StatusCause[];
   /** Validate a status-only update (optional). */

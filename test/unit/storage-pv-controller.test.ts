@@ -247,6 +247,32 @@ describe('provisioning', () => {
   });
 });
 
+describe('expansion', () => {
+  it('growing needs a bound claim of a class with allowVolumeExpansion; local-path records the new capacity; shrinking is refused', async () => {
+    await start();
+    await storage.create(scDef, undefined, sc('grow', { allowVolumeExpansion: true }));
+    await storage.create(scDef, undefined, sc('fixed'));
+    for (const [name, cls] of [['g', 'grow'], ['f', 'fixed']]) {
+      await storage.create(pvcDef, 'default', claim(name!, { storageClassName: cls }, { 'volume.kubernetes.io/selected-node': 'node-a' }));
+    }
+    await storage.create(pvcDef, 'default', claim('pending', { storageClassName: 'grow' }));
+    await eventually('claims Bound', async () => (await getClaim('g'))?.status?.phase === 'Bound' && (await getClaim('f'))?.status?.phase === 'Bound');
+    const resize = (name: string, size: string) => storage.guaranteedUpdate(pvcDef, 'default', name, {}, (cur) => {
+      cur.spec.resources.requests.storage = size;
+      return cur;
+    });
+    await expect(resize('f', '2Gi')).rejects.toMatchObject({
+      code: 403, message: 'persistentvolumeclaims "f" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
+    });
+    await expect(resize('g', '500Mi')).rejects.toMatchObject({ code: 422 });
+    await expect(resize('pending', '2Gi')).rejects.toMatchObject({ code: 422 });
+    await resize('g', '3Gi');
+    const grown = await eventually('capacity 3Gi', async () => { const x = await getClaim('g'); return x?.status?.capacity?.storage === '3Gi' && x; });
+    expect((await getPV(grown.spec.volumeName))!.spec.capacity.storage).toBe('3Gi');
+    expect((await events('g', 'VolumeResizeSuccessful'))[0]?.message).toBe('Resize volume succeeded');
+  });
+});
+
 describe('protection', () => {
   it('a claim used by a running pod stays Terminating until the pod is done; a Bound PV outlives its deletion request', async () => {
     await start();
