@@ -17,6 +17,7 @@ import { seedClusterServices, seedNamespaces } from './bootstrap.js';
 import { defaultRouteIPv4, isLoopback } from './host-address.js';
 import { nthAddress, parseCidr } from '../proto/cidr.js';
 import { AgentGateway } from './agents/gateway.js';
+import { AgentVolumeHost } from './agents/volume-host.js';
 import { NetworkPublisher } from './agents/network-publisher.js';
 import { PodCidrAllocator } from './agents/pod-cidr-allocator.js';
 import { PodStreamRelay } from './agents/pod-streams.js';
@@ -101,7 +102,9 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   await scheduler.start();
   const controllers = await startControllers(storage, log.child({ component: 'controllers' }), { nodeGracePeriodMs: cfg.nodeGracePeriodMs, nodeMonitorPeriodMs: 1000, eventTtlMs: cfg.eventTtlMs, controllersQps: cfg.controllersQps, controllersBurst: cfg.controllersBurst,
     disruption: { nodeEvictionRate: cfg.nodeEvictionRate, secondaryNodeEvictionRate: cfg.secondaryNodeEvictionRate, unhealthyZoneThreshold: cfg.unhealthyZoneThreshold, largeClusterSizeThreshold: cfg.largeClusterSizeThreshold },
-    nodeLifecycleMetrics: { zoneHealth: metrics.zoneHealth, zoneSize: metrics.zoneSize, unhealthyNodes: metrics.unhealthyNodes, evictions: metrics.nodeEvictions, fullDisruption: metrics.fullDisruption } });
+    nodeLifecycleMetrics: { zoneHealth: metrics.zoneHealth, zoneSize: metrics.zoneSize, unhealthyNodes: metrics.unhealthyNodes, evictions: metrics.nodeEvictions, fullDisruption: metrics.fullDisruption },
+    // local-path volumes are made and removed by the node's agent, never by the server
+    volumeHost: new AgentVolumeHost(gateway) });
   log.info({ url, kubeconfig, token: join(cfg.dataDir, 'token') }, 'skiff-server ready');
 
   let stopping: Promise<void> | undefined;
