@@ -5,7 +5,8 @@ import { isValidQuantity } from '../../proto/quantity.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
-import { isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { FIELD_IMMUTABLE_ERROR_MSG, isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { canonicalJson } from '../../proto/canonical.js';
 import { accessModesString, addFinalizer, PV_PROTECTION_FINALIZER, storageClassOf, validateAccessModes } from './persistent-volume-common.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
@@ -27,8 +28,35 @@ function validatePVSpec(spec: any): StatusCause[] {
   const sources = Object.keys(spec).filter((k) => !NON_SOURCE.has(k) && spec[k] !== null && spec[k] !== undefined);
   if (sources.length === 0) out.push(field.required('spec', 'must specify a volume type'));
   for (const extra of sources.slice(1)) out.push(field.forbidden(`spec.${extra}`, 'may not specify more than 1 volume type'));
-  if (sources[0] === 'hostPath' && !spec.hostPath?.path) out.push(field.required('spec.hostPath.path'));
-  if (sources[0] === 'local' && !spec.local?.path) out.push(field.required('spec.local.path'));
+  if (sources[0] === 'hostPath') {
+    if (!spec.hostPath?.path) out.push(field.required('spec.hostPath.path'));
+    else out.push(...noBacksteps(spec.hostPath.path, 'spec.hostPath.path'));
+  }
+  if (sources[0] === 'local') {
+    if (!spec.local?.path) out.push(field.required('spec.local.path'));
+    else out.push(...noBacksteps(spec.local.path, 'spec.local.path'));
+    if (!spec.nodeAffinity?.required) out.push(field.required('spec.nodeAffinity', 'Local volume requires node affinity'));
+  }
+  return out;
+}
+
+/** validatePathNoBacksteps */
+function noBacksteps(path: unknown, fieldPath: string): StatusCause[] {
+  if (typeof path !== 'string') return [field.invalid(fieldPath, path, 'must be a string')];
+  return path.split('/').includes('..') ? [field.invalid(fieldPath, path, "must not contain '..'")] : [];
+}
+
+/** ValidatePersistentVolumeUpdate: the volume source, volume mode and a set node affinity are fixed. */
+function validatePVUpdate(spec: any, old: any): StatusCause[] {
+  const out: StatusCause[] = [];
+  const source = (x: any) => {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(isObject(x) ? x : {})) if (!NON_SOURCE.has(k)) o[k] = v;
+    return canonicalJson(o);
+  };
+  if (source(spec) !== source(old)) out.push(field.forbidden('spec.persistentvolumesource', 'spec.persistentvolumesource is immutable after creation'));
+  if ((spec?.volumeMode ?? '') !== (old?.volumeMode ?? '')) out.push(field.invalid('volumeMode', spec?.volumeMode, FIELD_IMMUTABLE_ERROR_MSG));
+  if (old?.nodeAffinity && canonicalJson(spec?.nodeAffinity ?? null) !== canonicalJson(old.nodeAffinity)) out.push(field.invalid('nodeAffinity', spec?.nodeAffinity ?? null, FIELD_IMMUTABLE_ERROR_MSG));
   return out;
 }
 
@@ -62,8 +90,10 @@ export const persistentVolume: ResourceDef = {
     addFinalizer(obj, PV_PROTECTION_FINALIZER);
   },
 
-  validate(obj) {
-    return [...validateObjectMeta(obj, { namespaced: false, nameFn: nameIsDNSSubdomain }), ...validatePVSpec(obj.spec)];
+  validate(obj, old) {
+    const out = [...validateObjectMeta(obj, { namespaced: false, nameFn: nameIsDNSSubdomain }), ...validatePVSpec(obj.spec)];
+    if (old) out.push(...validatePVUpdate(obj.spec, old.spec));
+    return out;
   },
 
   columns: [

@@ -124,6 +124,27 @@ describe('DefaultStorageClass admission and protection finalizers', () => {
     expect(pv.spec.persistentVolumeReclaimPolicy).toBe('Retain');
   });
 
+  it('a local PV needs node affinity and a path without "..", and its source, mode and node affinity are fixed', async () => {
+    const base = { apiVersion: 'v1', kind: 'PersistentVolume', spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'] } };
+    const noAffinity = await invalidCauses(storage.create(pvDef, undefined, { ...base, metadata: { name: 'l1' }, spec: { ...base.spec, local: { path: '/srv/../etc' } } }));
+    expect(noAffinity.map((c) => `${c.field}: ${c.message}`)).toEqual([
+      'spec.local.path: Invalid value: "/srv/../etc": must not contain \'..\'',
+      'spec.nodeAffinity: Required value: Local volume requires node affinity',
+    ]);
+    const affinity = { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['n1'] }] }] } };
+    await storage.create(pvDef, undefined, { ...base, metadata: { name: 'l2' }, spec: { ...base.spec, local: { path: '/srv/l2' }, nodeAffinity: affinity } });
+    const moved = await invalidCauses(storage.guaranteedUpdate(pvDef, undefined, 'l2', {}, (cur) => {
+      cur.spec.local.path = '/etc';
+      cur.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values = ['n2'];
+      return cur;
+    }));
+    expect(moved.map((c) => c.field)).toEqual(['spec.persistentvolumesource', 'nodeAffinity']);
+    expect((await storage.get(pvDef, undefined, 'l2')).spec.local.path).toBe('/srv/l2');
+    // capacity and the claim reference may change
+    const grown = await storage.guaranteedUpdate(pvDef, undefined, 'l2', {}, (cur) => { cur.spec.capacity.storage = '2Gi'; return cur; });
+    expect(grown.spec.capacity.storage).toBe('2Gi');
+  });
+
   it('rejects invalid sizes and access modes with 422 and field causes', async () => {
     const causes = await invalidCauses(storage.create(pvcDef, 'default', claim('bad', { accessModes: ['ReadWriteSometimes'], resources: { requests: { storage: '-1Gi' } } })));
     expect(causes.map((c) => c.field).sort()).toEqual(['spec.accessModes', 'spec.resources[storage]']);

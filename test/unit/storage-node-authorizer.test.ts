@@ -42,11 +42,11 @@ describe('getObject for PersistentVolumeClaims and PersistentVolumes', () => {
     const storage = h.storage;
     await storage.create(pvDef, undefined, {
       apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'vol' },
-      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], local: { path: '/srv/vol' }, claimRef: { namespace: 'default', name: 'data' } },
+      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/srv/vol' }, claimRef: { namespace: 'default', name: 'data' } },
     });
     await storage.create(pvDef, undefined, {
       apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'other-vol' },
-      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], local: { path: '/srv/other' } },
+      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/srv/other' } },
     });
     const claim = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, storageClassName: '' } };
     await storage.create(pvcDef, 'default', { ...claim, metadata: { name: 'data' }, spec: { ...claim.spec, volumeName: 'vol' } });
@@ -61,7 +61,7 @@ describe('getObject for PersistentVolumeClaims and PersistentVolumes', () => {
     const c = await ask(n1, 'PersistentVolumeClaim', 'default', 'data');
     expect(c.object).toMatchObject({ kind: 'PersistentVolumeClaim', metadata: { name: 'data' }, spec: { volumeName: 'vol' } });
     const v = await ask(n1, 'PersistentVolume', 'default', 'vol');
-    expect(v.object).toMatchObject({ kind: 'PersistentVolume', metadata: { name: 'vol' }, spec: { local: { path: '/srv/vol' } } });
+    expect(v.object).toMatchObject({ kind: 'PersistentVolume', metadata: { name: 'vol' }, spec: { hostPath: { path: '/srv/vol' } } });
 
     expect((await ask(n1, 'PersistentVolumeClaim', 'default', 'unused')).error?.code).toBe(403);
     const pvDenied = await ask(n1, 'PersistentVolume', 'default', 'other-vol');
