@@ -60,6 +60,8 @@ class PersistentVolumeController implements Controller {
   private scInf!: Informer;
   private nodeInf!: Informer;
   private loop?: { stop(): void };
+  /** uids of volumes whose directory is gone and whose deletion was asked for (not asked twice) */
+  private readonly removed = new Set<string>();
 
   constructor(private readonly ctx: ControllerContext, private readonly opts: PersistentVolumeControllerOptions) {
     this.pvcDef = ctx.def('', 'v1', 'persistentvolumeclaims');
@@ -87,6 +89,9 @@ class PersistentVolumeController implements Controller {
     const pending = (v: KubeObject) => {
       if (v.status?.phase === 'Available') for (const c of this.pvcInf.list()) if (c.status?.phase === 'Pending') claim(c);
     };
+    this.pvInf.on({
+      delete: (v) => { this.removed.delete(v.metadata.uid!); },
+    });
     this.pvInf.on({
       add: (v) => { volume(v); this.claimOf(v); pending(v); },
       update: (o, v) => { volume(v); this.claimOf(v); if (o.status?.phase !== 'Available') pending(v); },
@@ -486,17 +491,22 @@ class PersistentVolumeController implements Controller {
       if (volume.status?.phase !== 'Failed') await failDelete(`cannot delete volume "${name}": it names no node or path`);
       return;
     }
-    if (!host) {
-      await failDelete('the local-path provisioner cannot reach the node agents');
-      this.queue.addAfter(`v:${name}`, RETRY_MS);
-      return;
+    const uid = volume.metadata.uid!;
+    if (!this.removed.has(uid)) {
+      if (!host) {
+        await failDelete('the local-path provisioner cannot reach the node agents');
+        this.queue.addAfter(`v:${name}`, RETRY_MS);
+        return;
+      }
+      try {
+        await host.remove(node, { pvName: name, path });
+      } catch (e) {
+        await failDelete(e instanceof Error ? e.message : String(e));
+        throw new Retry('delete failed');
+      }
+      this.removed.add(uid);
     }
-    try {
-      await host.remove(node, { pvName: name, path });
-    } catch (e) {
-      await failDelete(e instanceof Error ? e.message : String(e));
-      throw new Retry('delete failed');
-    }
+    if (volume.metadata.deletionTimestamp) return;
     try {
       await this.ctx.storage.delete(this.pvDef, undefined, name, { preconditions: { uid: volume.metadata.uid } });
     } catch (e) {

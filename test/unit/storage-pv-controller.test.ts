@@ -32,7 +32,9 @@ class FakeVolumeHost implements VolumeHost {
     this.dirs.set(path, node);
     return { path };
   }
+  removes = 0;
   async remove(node: string, req: RemoveRequest): Promise<void> {
+    this.removes++;
     if (this.failRemove) throw new Error(this.failRemove);
     if (this.dirs.get(req.path) === node) this.dirs.delete(req.path);
   }
@@ -192,6 +194,7 @@ describe('provisioning', () => {
     await eventually('claim gone', async () => !(await getClaim('data')));
     await eventually('PV gone', async () => !(await getPV(name)));
     expect(host.dirs.size).toBe(0);
+    expect(host.removes).toBe(1); // asked once, not again while the PV object goes away
   });
 
   it('Retain keeps the directory and leaves the PV Released', async () => {
