@@ -9,6 +9,7 @@ import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import { FIELD_IMMUTABLE_ERROR_MSG, isObject, isQualifiedName, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
 import type { ResourceDef } from './types.js';
+import { LOCAL_PATH_PROVISIONER } from '../storage/volume-host.js';
 import { ALL_VERBS } from './verbs.js';
 
 export const IS_DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
@@ -63,6 +64,15 @@ function validateStorageClassFields(sc: KubeObject): StatusCause[] {
       }
       if (keys.length > MAX_PARAMETERS) out.push(field.tooLong('parameters', params, MAX_PARAMETERS));
       if (bytes > MAX_PARAMETERS_BYTES) out.push(field.tooLong('parameters', params, MAX_PARAMETERS_BYTES));
+    }
+  }
+  // skiff's own provisioner: its one parameter is checked here rather than failing on the node
+  if (prov === LOCAL_PATH_PROVISIONER && isObject(params)) {
+    for (const [k, v] of Object.entries(params)) {
+      if (k !== 'path') out.push(field.notSupported(`parameters[${k}]`, k, ['path']));
+      else if (typeof v !== 'string' || !/^\/[^\0]+$/.test(v) || v.split('/').includes('..')) {
+        out.push(field.invalid('parameters[path]', v, "must be an absolute path without '..'"));
+      }
     }
   }
   if (sc.reclaimPolicy !== undefined && !['Delete', 'Retain'].includes(sc.reclaimPolicy)) {

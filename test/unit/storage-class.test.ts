@@ -72,6 +72,13 @@ describe('StorageClass', () => {
     expect(await storage.tryGet(scDef, undefined, 'bad')).toBeUndefined();
     const bad = await invalidCauses(storage.create(scDef, undefined, sc('bad2', { provisioner: 'a/b/c' })));
     expect(bad[0]!.field).toBe('provisioner');
+    // the local-path provisioner's one parameter: an absolute base directory
+    const lp = await invalidCauses(storage.create(scDef, undefined, sc('bad3', { provisioner: 'skiff.io/local-path', parameters: { path: 'rel/dir', nodePath: 'x' } })));
+    expect(lp.map((c) => `${c.field}: ${c.message}`)).toEqual([
+      'parameters[path]: Invalid value: "rel/dir": must be an absolute path without \'..\'',
+      'parameters[nodePath]: Unsupported value: "nodePath": supported values: "path"',
+    ]);
+    expect((await storage.create(scDef, undefined, sc('ok', { provisioner: 'skiff.io/local-path', parameters: { path: '/srv/volumes' } }))).parameters).toEqual({ path: '/srv/volumes' });
   });
 
   it('forbids changing provisioner, parameters, reclaimPolicy and volumeBindingMode', async () => {
