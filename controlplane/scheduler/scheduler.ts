@@ -116,11 +116,13 @@ export class Scheduler {
     }
     // PreBind (VolumeBinding): record the node on the WaitForFirstConsumer claims it decided
     for (const claim of claimsToAnnotate(pod, this.volumes, result.node)) {
-      await this.storage.guaranteedUpdate(this.pvcDef, ns, claim.metadata.name!, {}, (cur) => {
+      const updated = await this.storage.guaranteedUpdate(this.pvcDef, ns, claim.metadata.name!, {}, (cur) => {
         if (cur.spec?.volumeName) return cur;
         cur.metadata.annotations = { ...(cur.metadata.annotations ?? {}), [ANN_SELECTED_NODE]: result.node };
         return cur;
       });
+      // assume it, as the pod: the next pod using this claim must follow before the watch shows it
+      this.volumes.apply('claim', { type: 'MODIFIED', object: updated });
     }
     let bound: KubeObject;
     try {

@@ -162,6 +162,20 @@ describe('VolumeBinding in the scheduler loop with the PV controller', () => {
     const pv = await storage.get(def('', 'persistentvolumes'), undefined, bound.spec.volumeName);
     expect(pv.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values).toEqual([first.spec.nodeName]);
 
+    // pods sharing a claim not yet bound all follow the node recorded on it
+    await storage.create(def('', 'persistentvolumeclaims'), 'default', {
+      apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'shared' },
+      spec: { accessModes: ['ReadWriteMany'], resources: { requests: { storage: '1Gi' } }, storageClassName: 'no-such-provisioner' },
+    });
+    await storage.create(def('storage.k8s.io', 'storageclasses'), undefined, {
+      apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'no-such-provisioner' }, provisioner: 'example.com/slow', volumeBindingMode: 'WaitForFirstConsumer',
+    });
+    const sharers = ['s1', 's2', 's3', 's4', 's5', 's6'];
+    await Promise.all(sharers.map((n) => storage.create(def('', 'pods'), 'default', podBody(n, 'shared'))));
+    const placed = await Promise.all(sharers.map((n) => until(`${n} scheduled`, async () => (await storage.get(def('', 'pods'), 'default', n)).spec.nodeName)));
+    expect(new Set(placed).size).toBe(1);
+    expect((await storage.get(def('', 'persistentvolumeclaims'), 'default', 'shared')).metadata.annotations?.['volume.kubernetes.io/selected-node']).toBe(placed[0]);
+
     // the next pods using the claim go where its data is, every time
     for (const name of ['second', 'third', 'fourth']) {
       await storage.create(def('', 'pods'), 'default', podBody(name, 'data'));
