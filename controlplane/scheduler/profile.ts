@@ -13,12 +13,13 @@ import { nodeUnschedulable } from './plugins/node-unschedulable.js';
 import { ownerSpread } from './plugins/owner-spread.js';
 import { taintToleration } from './plugins/taint-toleration.js';
 import { volumeBinding } from './plugins/volume-binding.js';
+import { volumeRestrictions } from './plugins/volume-restrictions.js';
 
 export type Strategy = 'spread' | 'binpack';
 
 export function defaultProfile(strategy: Strategy = 'spread'): Profile {
   return {
-    filters: [nodeUnschedulable, nodeName, taintToleration, nodeReady, nodeAffinity, nodePorts, nodeResourcesFit, volumeBinding],
+    filters: [nodeUnschedulable, nodeName, taintToleration, nodeReady, nodeAffinity, nodePorts, nodeResourcesFit, volumeRestrictions, volumeBinding],
     scores: strategy === 'binpack'
       ? [taintToleration, nodeAffinity, mostAllocated]
       : [taintToleration, nodeAffinity, leastAllocated, ownerSpread],

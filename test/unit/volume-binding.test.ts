@@ -88,6 +88,20 @@ describe('VolumeBinding filter', () => {
     expect(run(withClaims('p', 'data'), [claim('data', { annotations: { 'volume.kubernetes.io/selected-node': 'n1' } })])).toEqual({ node: 'n1' });
   });
 
+  it('a ReadWriteOncePod claim in use by a scheduled pod keeps a second pod out (VolumeRestrictions)', () => {
+    const rwop = claim('solo', { volume: 'pv-s' });
+    rwop.spec.accessModes = ['ReadWriteOncePod'];
+    const holder = withClaims('holder', 'solo');
+    holder.spec.nodeName = 'n1';
+    const busy = [newNodeInfo(node('n1'), [holder]), newNodeInfo(node('n2'))];
+    const r = schedule(withClaims('second', 'solo'), busy, profile, { volumes: listers([rwop], [{ metadata: { name: 'pv-s' }, spec: {} }], []) });
+    expect(msg(r)).toBe('0/2 nodes are available: node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode.');
+    // once the holder finished, the claim is free
+    holder.status.phase = 'Succeeded';
+    const freed = [newNodeInfo(node('n1'), [holder]), newNodeInfo(node('n2'))];
+    expect('node' in schedule(withClaims('second', 'solo'), freed, profile, { volumes: listers([rwop], [{ metadata: { name: 'pv-s' }, spec: {} }], []) })).toBe(true);
+  });
+
   it('pods without claims are not affected, and without listers the plugin stays out of the way', () => {
     expect('node' in run(pod('plain'), [])).toBe(true);
     expect('node' in schedule(withClaims('p', 'nope'), nodes, profile)).toBe(true);
