@@ -107,9 +107,10 @@ export const volumeBinding: FilterPlugin = {
     const all = ctx.volumes.volumes();
     const taken = new Set<string>();
     for (const claim of s.delayed) {
-      // a node already chosen for this claim (provisioning may be under way there) is final
+      // a node already chosen for this claim (provisioning may be under way there) is final,
+      // unless that node is gone from the cluster: then the claim may go elsewhere
       const selected = claim.metadata.annotations?.[ANN_SELECTED_NODE];
-      if (selected && selected !== nodeInfo.name) {
+      if (selected && selected !== nodeInfo.name && ctx.nodeInfos.some((n) => n.name === selected)) {
         reasons.add(ERR_REASON_NODE_CONFLICT);
         continue;
       }
