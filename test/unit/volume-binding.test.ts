@@ -84,8 +84,9 @@ describe('VolumeBinding filter', () => {
     // allowedTopologies of the class
     const zoned = { ...localPath, allowedTopologies: [{ matchLabelExpressions: [{ key: 'zone', values: ['b'] }] }] };
     expect(run(withClaims('p', 'data'), [claim('data')], [], [zoned])).toEqual({ node: 'n3' });
-    // a node already recorded on the claim is final
+    // a node already recorded on the claim is final, unless it left the cluster
     expect(run(withClaims('p', 'data'), [claim('data', { annotations: { 'volume.kubernetes.io/selected-node': 'n1' } })])).toEqual({ node: 'n1' });
+    expect('node' in run(withClaims('p', 'data'), [claim('data', { annotations: { 'volume.kubernetes.io/selected-node': 'gone' } })])).toBe(true);
   });
 
   it('a ReadWriteOncePod claim in use by a scheduled pod keeps a second pod out (VolumeRestrictions)', () => {
