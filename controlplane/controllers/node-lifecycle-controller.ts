@@ -108,7 +108,12 @@ function readyCondition(node: KubeObject): { status?: string; lastHeartbeatTime?
 /** what this controller has seen of one node: when, by its own clock, and what it saw */
 interface NodeHealth { probeMs: number; renewTime?: string; heartbeat?: string }
 
-export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOptions> = {}): Controller {
+/** the controller, and how many monitor passes it has finished (tests wait on it) */
+export interface NodeLifecycleController extends Controller {
+  readonly passes: number;
+}
+
+export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOptions> = {}): NodeLifecycleController {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<NodeLifecycleOptions>;
   const o: NodeLifecycleOptions = { gracePeriodMs: 15_000, monitorPeriodMs: 1000, ...DEFAULT_DISRUPTION, ...given };
   const nodes = ctx.informers.get('', 'v1', 'nodes');
@@ -119,6 +124,7 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
   const nowMs = () => ctx.now().getTime();
   let timer: NodeJS.Timeout | undefined;
   let running = false;
+  let passes = 0;
   const health = new Map<string, NodeHealth>();
   const zoneStates = new Map<string, ZoneState>();
   /** per zone: nodes waiting for their NoExecute taint (FIFO) and the zone's rate */
@@ -365,11 +371,13 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
       ctx.log.warn({ err }, 'node lifecycle pass failed');
     } finally {
       running = false;
+      passes++;
     }
   }
 
   return {
     name: 'node-lifecycle-controller',
+    get passes() { return passes; },
     async start() {
       timer = setInterval(() => void tick(), o.monitorPeriodMs);
       timer.unref();

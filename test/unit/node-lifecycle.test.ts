@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { rfc3339 } from '../../controlplane/api/storage.js';
 import {
-  create, evictionTime, lifecycleTaintKey, withLifecycleTaint, TAINT_NOT_READY, TAINT_UNREACHABLE,
+  create, evictionTime, lifecycleTaintKey, withLifecycleTaint, TAINT_NOT_READY, TAINT_UNREACHABLE, type NodeLifecycleController,
 } from '../../controlplane/controllers/node-lifecycle-controller.js';
 import {
   DEFAULT_DISRUPTION, ZoneRateLimiter, computeZoneState, zoneEvictionRate, zoneKey,
@@ -175,11 +175,21 @@ describe('node lifecycle controller', () => {
   const ready = async (s: ControllerHarness, name: string) => (await node(s, name)).status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status as string;
   const taints = async (s: ControllerHarness, name: string) => ((await node(s, name)).spec?.taints ?? []).map((t: { key: string; effect: string }) => `${t.key}:${t.effect}`).sort();
   const podExists = async (s: ControllerHarness, name: string) => !!(await s.storage.tryGet(podDef, 'default', name));
-  /** let the controller run a few passes at the current fake time */
-  const passes = async (s: ControllerHarness, n = 5) => {
-    for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 15));
-    void s;
+  /**
+   * let the controller see everything written so far at the current fake time: its
+   * informers caught up with the store, then `n` whole monitor passes after that
+   */
+  const passes = async (s: ControllerHarness, n = 2) => {
+    const caughtUp = async (group: string, plural: string, ns?: string) => {
+      const inf = s.ctx.informers.get(group, 'v1', plural);
+      const items = (await s.storage.list(def(group, 'v1', plural), ns)).items;
+      return items.every((o) => inf.get(o.metadata.namespace, o.metadata.name!)?.metadata.resourceVersion === o.metadata.resourceVersion);
+    };
+    await until('informers caught up', async () => (await caughtUp('', 'nodes')) && (await caughtUp('coordination.k8s.io', 'leases', 'kube-node-lease')));
+    const from = controller().passes;
+    await until(`${n} passes`, async () => controller().passes >= from + n + 1);
   };
+  const controller = () => h!.controller as NodeLifecycleController;
   const eventReasons = async (s: ControllerHarness) => (await s.storage.list(def('', 'v1', 'events'), 'default')).items.map((e) => e.reason as string);
 
   it('gives every node a fresh grace period at start-up: a Lease renewed before an outage evicts nothing', async () => {
@@ -293,6 +303,9 @@ describe('node lifecycle controller', () => {
     // n3 dies too: 3 of 5 not Ready (>2 and >= 55 %): PartialDisruption, and a small
     // cluster stops tainting altogether
     now = T0 + 43_000;
+    for (const n of ['n1', 'n2']) await heartbeat(s, n);
+    await passes(s);
+    now = T0 + 60_000;
     for (const n of ['n1', 'n2']) await heartbeat(s, n);
     await until('n3 Unknown', async () => (await ready(s, 'n3')) === 'Unknown');
     now = T0 + 100_000;
