@@ -72,3 +72,41 @@ export async function startCluster({ nodes, network = 'skiff', agentArgs = [], p
   };
   return { dir, port, ca, token, agents, api, kubectl, cleanup };
 }
+
+/**
+ * One watch on the default namespace's pods: `timed(name, create)` runs create() and
+ * resolves with the milliseconds until the watch first sees that pod Running.
+ */
+export async function watchPodsRunning({ port, ca, token }) {
+  const waiters = new Map();
+  const seenRunning = new Map();
+  await new Promise((resolveWatch) => {
+    const req = request({ host: '127.0.0.1', port, path: '/api/v1/namespaces/default/pods?watch=true', agent: new Agent({ ca }), servername: 'localhost', headers: { Authorization: `Bearer ${token}` } }, (r) => {
+      let buf = '';
+      r.on('data', (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i); buf = buf.slice(i + 1);
+          const ev = JSON.parse(line);
+          const name = ev.object?.metadata?.name;
+          if (ev.object?.status?.phase === 'Running' && !seenRunning.has(name)) {
+            seenRunning.set(name, performance.now());
+            waiters.get(name)?.();
+          }
+        }
+      });
+      resolveWatch();
+    });
+    req.end();
+  });
+  return {
+    async timed(name, create) {
+      const t0 = performance.now();
+      const done = new Promise((r) => waiters.set(name, r));
+      await create();
+      await done;
+      return seenRunning.get(name) - t0;
+    },
+  };
+}

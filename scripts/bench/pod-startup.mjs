@@ -5,9 +5,8 @@
 // create+start of the same image (the physical limit). Also a burst: N pods at once.
 // Usage: node scripts/bench/pod-startup.mjs [--pods 30]
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'node:https';
 import Docker from 'dockerode';
-import { opt, startCluster } from './cluster.mjs';
+import { opt, startCluster, watchPodsRunning } from './cluster.mjs';
 
 const N = Number(opt('pods', '30'));
 const IMAGE = 'skiff.local/busybox:1.36';
@@ -20,38 +19,14 @@ const cleanup = async () => {
   await cleanupCluster();
 };
 
-// one watch on pods; resolves waiters when a pod is Running
-const waiters = new Map();
-const seenRunning = new Map();
-await new Promise((resolveWatch) => {
-  const req = request({ host: '127.0.0.1', port, path: '/api/v1/namespaces/default/pods?watch=true', agent: new Agent({ ca }), servername: 'localhost', headers: { Authorization: `Bearer ${token}` } }, (r) => {
-    let buf = '';
-    r.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i); buf = buf.slice(i + 1);
-        const ev = JSON.parse(line);
-        const name = ev.object?.metadata?.name;
-        if (ev.object?.status?.phase === 'Running' && !seenRunning.has(name)) {
-          seenRunning.set(name, performance.now());
-          waiters.get(name)?.();
-        }
-      }
-    });
-    resolveWatch();
-  });
-  req.end();
-});
+const { timed } = await watchPodsRunning({ port, ca, token });
 
 const podBody = (name) => ({ metadata: { name }, spec: { nodeName: undefined, terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: IMAGE, command: ['sleep', '3600'] }] } });
 async function createAndWait(name) {
-  const t0 = performance.now();
-  const done = new Promise((r) => waiters.set(name, r));
-  const r = await call('POST', '/api/v1/namespaces/default/pods', podBody(name));
-  if (r.status !== 201) throw new Error(`create ${name}: ${r.status} ${r.body}`);
-  await done;
-  return seenRunning.get(name) - t0;
+  return timed(name, async () => {
+    const r = await call('POST', '/api/v1/namespaces/default/pods', podBody(name));
+    if (r.status !== 201) throw new Error(`create ${name}: ${r.status} ${r.body}`);
+  });
 }
 
 // warm-up (first sandbox, caches)

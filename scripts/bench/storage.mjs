@@ -7,11 +7,10 @@
 // mount of a fresh directory (mkdir + create + start), the physical limit.
 // Usage: node scripts/bench/storage.mjs [--pods 15]
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
-import { opt, startCluster } from './cluster.mjs';
+import { opt, startCluster, watchPodsRunning } from './cluster.mjs';
 
 const N = Number(opt('pods', '15'));
 const IMAGE = 'skiff.local/busybox:1.36';
@@ -26,37 +25,9 @@ const cleanup = async () => {
   rmSync(rawDir, { recursive: true, force: true });
 };
 
-const waiters = new Map();
-const seenRunning = new Map();
-await new Promise((resolveWatch) => {
-  const req = request({ host: '127.0.0.1', port, path: '/api/v1/namespaces/default/pods?watch=true', agent: new Agent({ ca }), servername: 'localhost', headers: { Authorization: `Bearer ${token}` } }, (r) => {
-    let buf = '';
-    r.on('data', (d) => {
-      buf += d;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i); buf = buf.slice(i + 1);
-        const ev = JSON.parse(line);
-        const name = ev.object?.metadata?.name;
-        if (ev.object?.status?.phase === 'Running' && !seenRunning.has(name)) {
-          seenRunning.set(name, performance.now());
-          waiters.get(name)?.();
-        }
-      }
-    });
-    resolveWatch();
-  });
-  req.end();
-});
+const { timed } = await watchPodsRunning({ port, ca, token });
 
 const container = { name: 'c', image: IMAGE, command: ['sleep', '3600'], volumeMounts: [{ name: 'data', mountPath: '/data' }] };
-async function timed(name, create) {
-  const t0 = performance.now();
-  const done = new Promise((r) => waiters.set(name, r));
-  await create();
-  await done;
-  return seenRunning.get(name) - t0;
-}
 async function must(r, what) {
   if (r.status !== 201) throw new Error(`${what}: ${r.status} ${r.body}`);
 }
