@@ -28,6 +28,9 @@ import { resolvConf, type PodDns } from '../network/pod-dns.js';
 
 /** how stale the ConfigMaps/Secrets behind mounted volumes may get before a sync re-reads them */
 export const VOLUME_REFRESH_MS = 30_000;
+/** retries of a pod whose claims are not bound yet: 200 ms doubling to 2 s */
+const CLAIM_RETRY_MIN_MS = 200;
+const CLAIM_RETRY_MAX_MS = 2000;
 /** a repeated FailedMount event for the same volume and message at most this often */
 const MOUNT_EVENT_INTERVAL_MS = 60_000;
 
@@ -79,6 +82,8 @@ export class PodWorker {
   private lastStatus = '';
   private startTime: string;
   private retryTimer?: NodeJS.Timeout;
+  /** the next wait before resolving an unbound claim again */
+  private claimRetryMs = CLAIM_RETRY_MIN_MS;
   private done = false;
   private pulledOnce = new Set<string>();
   /** aborted when the pod is being deleted: a hanging postStart must not block the kill */
@@ -206,8 +211,14 @@ export class PodWorker {
     const volumesBlocked = (this.volumesNotReady.size > 0 || this.claimsNotReady.size > 0) && actions.start.length > 0;
     if (volumesBlocked) {
       actions.start = [];
-      this.scheduleRetry(this.claimsNotReady.size > 0 ? 2000 : 5000);
-    }
+      // a claim is usually bound moments after its pod lands here (the provisioner runs once
+      // the scheduler picked this node): look again soon, then less often (kubelet's volume
+      // manager polls every 100-300 ms)
+      if (this.claimsNotReady.size > 0) {
+        this.scheduleRetry(this.claimRetryMs);
+        this.claimRetryMs = Math.min(CLAIM_RETRY_MAX_MS, this.claimRetryMs * 2);
+      } else this.scheduleRetry(5000);
+    } else this.claimRetryMs = CLAIM_RETRY_MIN_MS;
 
     let sandboxId = actions.sandboxId;
     if (volumesBlocked && actions.createSandbox) {
