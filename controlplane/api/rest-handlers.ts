@@ -13,12 +13,16 @@ import { parseResourceVersion, type ApiStorage, type DeleteOptions, type WriteOp
 import { handleSubresource, type SubresourceDeps } from './subresources.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
 import { serveWatch } from './watch-stream.js';
+import { asRequester, type EscalationAuthorizer } from '../authz/escalation.js';
+import { userOf } from '../authz/http.js';
 
 type Query = Record<string, string | string[] | undefined>;
 
 export interface RestDeps extends SubresourceDeps {
   storage: ApiStorage;
   metrics?: { watchOpened(): void; watchClosed(): void };
+  /** RBAC: the requesting user reaches the escalation checks of the RBAC kinds' writes */
+  authorizer?: EscalationAuthorizer;
 }
 
 function one(q: Query, k: string): string | undefined {
@@ -196,14 +200,14 @@ export function registerResourceRoutes(app: FastifyInstance, deps: RestDeps): vo
   app.route({
     method: [...methods],
     url: '/api/v1/*',
-    handler: async (req, reply) => handleResource(deps, req, reply, '', 'v1', (req.params as { '*': string })['*']),
+    handler: async (req, reply) => asRequester(userOf(req), deps.authorizer, () => handleResource(deps, req, reply, '', 'v1', (req.params as { '*': string })['*'])),
   });
   app.route({
     method: [...methods],
     url: '/apis/:group/:version/*',
     handler: async (req, reply) => {
       const p = req.params as { group: string; version: string; '*': string };
-      return handleResource(deps, req, reply, p.group, p.version, p['*']);
+      return asRequester(userOf(req), deps.authorizer, () => handleResource(deps, req, reply, p.group, p.version, p['*']));
     },
   });
 }

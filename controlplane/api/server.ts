@@ -17,6 +17,8 @@ import type { PodStreams } from './subresources.js';
 import { verbOf, type ServerMetrics } from '../metrics.js';
 import { DEFAULT_EDGE_LIMITS, hasBody, installHttpEdge, tlsServerOptions, type HttpEdge, type HttpEdgeLimits } from './http-edge.js';
 import { METRICS_RESOURCES, registerMetricsRoutes, type MetricsStore } from './metrics-api.js';
+import type { RbacAuthorizer } from '../authz/authorizer.js';
+import { REVIEW_RESOURCES, installAuthorization, registerReviewRoutes } from '../authz/http.js';
 
 export interface ApiServerOptions {
   storage: ApiStorage;
@@ -38,6 +40,8 @@ export interface ApiServerOptions {
   beforeScrape?: () => Promise<void>;
   /** time-outs and connection caps of the port (http-edge.ts) */
   edgeLimits?: Partial<HttpEdgeLimits>;
+  /** RBAC on every request (controlplane/authz); absent: every authenticated user may do anything */
+  authorizer?: RbacAuthorizer;
 }
 
 const edges = new WeakMap<FastifyInstance, HttpEdge>();
@@ -95,6 +99,8 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
     if (hasBody(req.raw)) reply.header('Connection', 'close');
     throw unauthorized();
   });
+  // authorization (and impersonation) after authentication: controlplane/authz/http.ts
+  if (o.authorizer) installAuthorization(app, o.authorizer);
 
   if (o.metrics) {
     const m = o.metrics;
@@ -155,7 +161,8 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
 
   const openapi = buildOpenApi(resources);
   // discovery lists the stored kinds and, when agents report usage, the metrics API
-  const discoverable = o.usage ? [...resources, ...METRICS_RESOURCES] : resources;
+  let discoverable = o.usage ? [...resources, ...METRICS_RESOURCES] : resources;
+  if (o.authorizer) discoverable = [...discoverable, ...REVIEW_RESOURCES];
   app.get('/api', async (req, reply) => {
     const agg = wantsAggregated(req.headers.accept);
     if (agg) return reply.type(agg === 'v2' ? AGGREGATED_CONTENT_TYPE : AGGREGATED_V2BETA1_CONTENT_TYPE).send(JSON.stringify(aggregatedDiscovery(discoverable, true, agg)));
@@ -188,6 +195,7 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
 
   if (o.usage) registerMetricsRoutes(app, o.storage, o.usage);
   const watchMetrics = o.metrics ? { watchOpened: () => o.metrics!.watches.inc(), watchClosed: () => o.metrics!.watches.dec() } : undefined;
-  registerResourceRoutes(app, { storage: o.storage, streams: o.streams, admitEviction: o.admitEviction, metrics: watchMetrics });
+  if (o.authorizer) registerReviewRoutes(app, o.authorizer);
+  registerResourceRoutes(app, { storage: o.storage, streams: o.streams, admitEviction: o.admitEviction, metrics: watchMetrics, authorizer: o.authorizer });
   return app;
 }

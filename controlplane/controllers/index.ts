@@ -23,6 +23,7 @@ import * as serviceLB from './service-lb-controller.js';
 import * as persistentVolume from './persistent-volume-controller.js';
 import * as pvcProtection from './pvc-protection-controller.js';
 import * as pvProtection from './pv-protection-controller.js';
+import * as clusterRoleAggregation from './cluster-role-aggregation-controller.js';
 import type { VolumeHost } from '../storage/volume-host.js';
 import { DEFAULT_CONTROLLERS_BURST, DEFAULT_CONTROLLERS_QPS } from './slow-start.js';
 
@@ -53,6 +54,7 @@ export async function startControllers(storage: ApiStorage, log: Logger, opts: C
   controllers.push(disruption.create(ctx), eventTtl.create(ctx, { ttlMs: opts.eventTtlMs ?? eventTtl.DEFAULT_EVENT_TTL_MS }));
   controllers.push(endpoints.create(ctx), endpointSlice.create(ctx), serviceLB.create(ctx));
   controllers.push(persistentVolume.create(ctx, { volumeHost: opts.volumeHost }), pvcProtection.create(ctx), pvProtection.create(ctx));
+  controllers.push(clusterRoleAggregation.create(ctx));
   for (const c of controllers) await c.start();
   await ctx.informers.startAll();
   return {

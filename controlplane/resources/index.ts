@@ -14,6 +14,7 @@ import { persistentVolumeClaim } from './persistent-volume-claim.js';
 import { persistentVolume } from './persistent-volume.js';
 import { podDisruptionBudget } from './pod-disruption-budget.js';
 import { pod } from './pod.js';
+import { RBAC_RESOURCES } from './rbac.js';
 import { replicaSet } from './replica-set.js';
 import { secret } from './secret.js';
 import { serviceAccount } from './service-account.js';
@@ -46,6 +47,7 @@ export const resources: ResourceDef[] = [
   endpointSlice,
   podDisruptionBudget,
   storageClass,
+  ...RBAC_RESOURCES,
 ];
 
 const byResource = new Map(resources.map((r) => [`${r.group}/${r.version}/${r.resource}`, r]));

@@ -398,6 +398,30 @@ export const MESSAGES: Readonly<Record<string, MessageTable>> = {
   },
   JobTemplateSpec: { 1: meta, 2: msg('spec', 'JobSpec') },
   CronJobStatus: { 1: msgs('active', 'ObjectReference'), 4: time('lastScheduleTime'), 5: time('lastSuccessfulTime') },
+
+  // -- k8s.io/api/rbac/v1 ----------------------------------------------------------
+  PolicyRule: { 1: strs('verbs'), 2: strs('apiGroups'), 3: strs('resources'), 4: strs('resourceNames'), 5: strs('nonResourceURLs') },
+  Role: { 1: meta, 2: msgs('rules', 'PolicyRule') },
+  ClusterRole: { 1: meta, 2: msgs('rules', 'PolicyRule'), 3: msgP('aggregationRule', 'AggregationRule') },
+  AggregationRule: { 1: msgs('clusterRoleSelectors', 'LabelSelector') },
+  RoleBinding: { 1: meta, 2: msgs('subjects', 'RbacSubject'), 3: msg('roleRef', 'RoleRef') },
+  ClusterRoleBinding: { 1: meta, 2: msgs('subjects', 'RbacSubject'), 3: msg('roleRef', 'RoleRef') },
+  RbacSubject: { 1: str('kind'), 2: str('apiGroup'), 3: str('name'), 4: str('namespace') },
+  RoleRef: { 1: str('apiGroup'), 2: str('kind'), 3: str('name') },
+
+  // -- k8s.io/api/authorization/v1, authentication/v1 (the review objects kubectl posts) --
+  SelfSubjectAccessReview: { 1: meta, 2: msg('spec', 'SelfSubjectAccessReviewSpec') },
+  SelfSubjectAccessReviewSpec: { 1: msgP('resourceAttributes', 'ResourceAttributes'), 2: msgP('nonResourceAttributes', 'NonResourceAttributes') },
+  ResourceAttributes: { 1: str('namespace'), 2: str('verb'), 3: str('group'), 4: str('version'), 5: str('resource'), 6: str('subresource'), 7: str('name') },
+  NonResourceAttributes: { 1: str('path'), 2: str('verb') },
+  SelfSubjectRulesReview: { 1: meta, 2: msg('spec', 'SelfSubjectRulesReviewSpec') },
+  SelfSubjectRulesReviewSpec: { 1: str('namespace') },
+  SubjectAccessReview: { 1: meta, 2: msg('spec', 'SubjectAccessReviewSpec') },
+  SubjectAccessReviewSpec: {
+    1: msgP('resourceAttributes', 'ResourceAttributes'), 2: msgP('nonResourceAttributes', 'NonResourceAttributes'),
+    3: str('user'), 4: strs('groups'), 6: str('uid'),
+  },
+  SelfSubjectReview: { 1: meta },
 };
 
 /** top-level kinds accepted in protobuf bodies: `apiVersion/kind` → message */
@@ -415,6 +439,14 @@ export const KINDS: Readonly<Record<string, string>> = {
   'apps/v1/StatefulSet': 'StatefulSet',
   'batch/v1/Job': 'Job',
   'batch/v1/CronJob': 'CronJob',
+  'rbac.authorization.k8s.io/v1/Role': 'Role',
+  'rbac.authorization.k8s.io/v1/ClusterRole': 'ClusterRole',
+  'rbac.authorization.k8s.io/v1/RoleBinding': 'RoleBinding',
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': 'ClusterRoleBinding',
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': 'SelfSubjectAccessReview',
+  'authorization.k8s.io/v1/SelfSubjectRulesReview': 'SelfSubjectRulesReview',
+  'authorization.k8s.io/v1/SubjectAccessReview': 'SubjectAccessReview',
+  'authentication.k8s.io/v1/SelfSubjectReview': 'SelfSubjectReview',
   'meta.k8s.io/v1/DeleteOptions': 'DeleteOptions',
   'v1/DeleteOptions': 'DeleteOptions',
 };
