@@ -9,7 +9,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX, dockerAvailable, eventually, httpsRequest, k, kubectl, kubectlAvailable, removeNodeContainers, startAgent, startServer, type AgentProc, type ServerProc } from './harness.js';
-import { hostDocker, hostsAvailable, hostsDown, hostsUp, killHost, startHostAgent, startHostServer, waitFor, type Host, type HostServer } from './hosts.js';
+import { hostDocker, hostsAvailable, hostsDown, hostsUp, killHost, startHostAgent, startHostServer, waitFor, type Host, type HostServer, HOSTS_HOOK_TIMEOUT_MS } from './hosts.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** skiff's defaults: --node-grace-period 15s, --default-unreachable-toleration-seconds 10 */
@@ -160,7 +160,7 @@ describe.skipIf(!hostsAvailable('control-plane outage e2e test'))('control-plane
     k(s, ['apply', '-f', '-'], barePod('solo-h1', 'h1'));
     k(s, ['apply', '-f', '-'], barePod('solo-h2', 'h2'));
     await waitFor(() => allRunning(s, 6), 90_000, 'six pods Running').catch((e) => { throw new Error(`${(e as Error).message}\n${diag()}`); });
-  }, 240_000);
+  }, HOSTS_HOOK_TIMEOUT_MS);
   afterAll(async () => {
     for (const h of hosts) { try { link(h, 'up'); } catch { /* gone */ } }
     await hostsDown();

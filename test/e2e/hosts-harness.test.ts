@@ -4,7 +4,7 @@
 // NotReady, and `down` leaves no namespace, link, chain, daemon or state dir behind.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX, httpsRequest } from './harness.js';
-import { BRIDGE_IP, hostDocker, hostExec, hostsAvailable, hostsDown, hostsLeftovers, hostsUp, killHost, startHostAgent, startHostServer, waitFor, type Host, type HostServer } from './hosts.js';
+import { BRIDGE_IP, hostDocker, hostExec, hostsAvailable, hostsDown, hostsLeftovers, hostsUp, killHost, startHostAgent, startHostServer, waitFor, type Host, type HostServer, HOSTS_HOOK_TIMEOUT_MS } from './hosts.js';
 
 const enabled = hostsAvailable('simulated-hosts e2e test');
 
@@ -14,7 +14,7 @@ describe.skipIf(!enabled)('simulated hosts (scripts/hosts.sh)', () => {
 
   beforeAll(async () => {
     hosts = await hostsUp(2);
-  }, 300_000);
+  }, HOSTS_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
     await server?.cleanup().catch(() => undefined);

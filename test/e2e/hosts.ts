@@ -95,9 +95,17 @@ function releaseLock(): void {
   p.kill('SIGTERM');
 }
 
+/**
+ * How long a file may wait for the hosts: another file may hold them for its whole run (the
+ * control-plane outage file does for about six minutes). Hooks that call hostsUp use
+ * HOSTS_HOOK_TIMEOUT_MS.
+ */
+export const HOSTS_LOCK_TIMEOUT_MS = 900_000;
+export const HOSTS_HOOK_TIMEOUT_MS = HOSTS_LOCK_TIMEOUT_MS + 120_000;
+
 /** bring up hosts h1..hN (scripts/hosts.sh up N) and hold them for this test file */
 export async function hostsUp(n: number, opts: { lockTimeoutMs?: number } = {}): Promise<Host[]> {
-  await acquireLock(opts.lockTimeoutMs ?? 240_000);
+  await acquireLock(opts.lockTimeoutMs ?? HOSTS_LOCK_TIMEOUT_MS);
   try {
     // a crashed earlier run may have left hosts behind: start from nothing
     must(run('bash', [HOSTS_SCRIPT, 'down']), 'hosts.sh down (before up)');

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX, PAUSE, ROOT, freePort, kubectl, kubectlAvailable, type ServerProc } from './harness.js';
-import { BRIDGE_IP, hostDocker, hostExec, hostsAvailable, hostsDown, hostsUp, rmrf, waitFor, type Host } from './hosts.js';
+import { BRIDGE_IP, hostDocker, hostExec, hostsAvailable, hostsDown, hostsUp, rmrf, waitFor, type Host, HOSTS_HOOK_TIMEOUT_MS } from './hosts.js';
 
 const INSTALL = join(ROOT, 'scripts', 'install.sh');
 const enabled = hostsAvailable('install.sh e2e test') && kubectlAvailable();
@@ -41,7 +41,7 @@ describe.skipIf(!enabled)('scripts/install.sh on a simulated host', () => {
       SKIFF_INSTALL_DIR: ROOT, SKIFF_SKIP_BUILD: '1', SKIFF_NO_SYSTEMD: '1',
       SKIFF_CONFIG_DIR: p('etc'), SKIFF_DATA_DIR: p('data'), SKIFF_RUN_DIR: p('run'), SKIFF_LOG_DIR: p('log'), SKIFF_UNIT_DIR: p('units'),
     };
-  }, 300_000);
+  }, HOSTS_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
     // whatever happened: stop what install.sh started, then the hosts

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import dnsPacket from 'dns-packet';
 import { join } from 'node:path';
 import { BUSYBOX, KUBECTL, k, kubectl, type AgentProc } from './harness.js';
-import { BRIDGE_IP, hostExec, hostsAvailable, hostsDown, hostsUp, killHost, startHostAgent, startHostServer, waitFor, type Host, type HostServer } from './hosts.js';
+import { BRIDGE_IP, hostExec, hostsAvailable, hostsDown, hostsUp, killHost, startHostAgent, startHostServer, waitFor, type Host, type HostServer, HOSTS_HOOK_TIMEOUT_MS } from './hosts.js';
 
 const enabled = hostsAvailable('multi-node networking e2e test');
 
@@ -89,7 +89,7 @@ describe.skipIf(!enabled)('multi-node networking (two simulated hosts)', () => {
       const out = k(s, ['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status},{.spec.podCIDR};{end}']);
       if (!/h1=True,10\.42\.\d+\.0\/24;h2=True,10\.42\.\d+\.0\/24;/.test(out)) throw new Error(out);
     }, 60_000, 'both hosts Ready with a pod subnet');
-  }, 300_000);
+  }, HOSTS_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
     upstream?.close();

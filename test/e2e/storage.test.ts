@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX, dockerAvailable, eventually, k, kubectl, kubectlAvailable, removeNodeContainers, startAgent, startServer, type AgentProc, type ServerProc } from './harness.js';
-import { hostsAvailable, hostsDown, hostsUp, startHostAgent, startHostServer, waitFor, type Host, type HostServer } from './hosts.js';
+import { hostsAvailable, hostsDown, hostsUp, startHostAgent, startHostServer, waitFor, type Host, type HostServer, HOSTS_HOOK_TIMEOUT_MS } from './hosts.js';
 
 const claim = (name: string, extra = '') => `apiVersion: v1
 kind: PersistentVolumeClaim
@@ -201,7 +201,7 @@ describe.skipIf(!hostsAvailable('storage e2e test'))('storage, two simulated hos
     s = await startHostServer();
     for (const h of hosts) agents.push(startHostAgent(s, h));
     await waitFor(() => { for (const h of hosts) expect(k(s, ['get', 'node', h.name])).toMatch(/\sReady\s/); }, 30_000, 'both hosts Ready');
-  }, 120_000);
+  }, HOSTS_HOOK_TIMEOUT_MS);
   afterAll(async () => {
     await hostsDown();
     await s?.cleanup();
