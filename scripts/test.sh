@@ -27,7 +27,8 @@ npx tsc -p tsconfig.test.json || die "the tests do not typecheck"
 report=$(mktemp)
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
-# one plain summary line for CI
-node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$report" || true
+# one plain summary line for CI; a file that failed outside its tests (did not load, a
+# hook failed) counts as a failure too, or the line would say 0 failed on a red run
+node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8")); const files=(r.testResults||[]).filter((t)=>t.status==="failed"&&!(t.assertionResults||[]).some((a)=>a.status==="failed")).length; console.log(`${r.numPassedTests} passed, ${r.numFailedTests + files} failed, ${r.numPendingTests + r.numTodoTests} skipped`)' "$report" || true
 rm -f "$report"
 exit $status

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, httpsRequest, k, kubectl, kubectlAvailable, kubectlBg, startServer, type ServerProc } from './harness.js';
 
-const EXAMPLE = readFileSync(join(import.meta.dirname, '..', '..', '..', 'shared', 'examples', 'nginx-deployment.yaml'), 'utf8');
+const EXAMPLE = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'nginx-deployment.yaml'), 'utf8');
 const haveKubectl = kubectlAvailable();
 
 describe.skipIf(!haveKubectl)('kubectl against skiff-server', () => {
