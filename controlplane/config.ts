@@ -9,6 +9,10 @@ export interface ServerConfig {
   port: number;
   advertiseAddress?: string;
   tlsSans: string[];
+  /** kube-apiserver's static token CSV (token,user,uid,"group1,group2") */
+  tokenAuthFile?: string;
+  /** RBAC (default) or AlwaysAllow (every authenticated request allowed, as before RBAC) */
+  authorizationMode?: 'RBAC' | 'AlwaysAllow';
   compactIntervalMs: number;
   compactRetain: number;
   logLevel: string;
@@ -52,6 +56,11 @@ function parseBool(v: string): boolean {
   throw new InvalidArgumentError(`want true or false, got ${v}`);
 }
 
+function authorizationMode(v: string): 'RBAC' | 'AlwaysAllow' {
+  if (v === 'RBAC' || v === 'AlwaysAllow') return v;
+  throw new InvalidArgumentError(`--authorization-mode: want RBAC or AlwaysAllow, got ${v}`);
+}
+
 export function parseServerArgs(argv: string[]): ServerConfig {
   const cmd = new Command('skiff-server')
     .description('skiff control plane: Kubernetes API, store, scheduler and controllers')
@@ -59,6 +68,8 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--listen <host:port>', 'address to serve the API on (TLS)', '0.0.0.0:6443')
     .option('--advertise-address <ip>', 'address agents and kubeconfigs use to reach this server')
     .option('--tls-san <name>', 'extra name or IP for the serving certificate (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--token-auth-file <file>', 'static bearer tokens, kube-apiserver\'s CSV: token,user,uid,"group1,group2"')
+    .option('--authorization-mode <mode>', 'RBAC, or AlwaysAllow to let every authenticated request through', 'RBAC')
     .option('--compact-interval <duration>', 'how often to compact store history', '5m')
     .option('--compact-retention <revisions>', 'revisions of history kept for watches', '1000')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
@@ -81,7 +92,7 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--large-cluster-size-threshold <n>', 'zones with more nodes than this keep evicting (slowly) when partially disrupted', '50')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
@@ -137,6 +148,8 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     port,
     advertiseAddress: o.advertiseAddress,
     tlsSans: o.tlsSan,
+    tokenAuthFile: o.tokenAuthFile,
+    authorizationMode: authorizationMode(o.authorizationMode),
     compactIntervalMs: parseDuration(o.compactInterval),
     compactRetain: retain,
     logLevel: o.logLevel,

@@ -30,6 +30,10 @@ import { ServerMetrics } from './metrics.js';
 import { MetricsStore } from './api/metrics-api.js';
 import { findResource } from './resources/index.js';
 import { evictionAdmission } from './api/eviction-admission.js';
+import { RbacAuthorizer, RbacCache } from './authz/authorizer.js';
+import { reconcileBootstrapPolicy } from './authz/bootstrap-policy.js';
+import { authorizeUpgrade } from './authz/http.js';
+import { loadTokenFile } from './authz/token-file.js';
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
   const log = pino({ level: cfg.logLevel, base: { component: 'skiff-server' } });
@@ -50,6 +54,12 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
 
   const auth = new TokenAuthenticator();
   auth.add(pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
+  if (cfg.tokenAuthFile) log.info({ file: cfg.tokenAuthFile, tokens: loadTokenFile(cfg.tokenAuthFile, auth) }, 'static tokens loaded');
+  // RBAC: Kubernetes' bootstrap roles reconciled, then watched by the authorizer's caches
+  await reconcileBootstrapPolicy(storage);
+  const rbacCache = new RbacCache(storage);
+  await rbacCache.start();
+  const authorizer = cfg.authorizationMode === 'AlwaysAllow' ? undefined : new RbacAuthorizer(rbacCache);
 
   const usage = new MetricsStore();
   const network = new NetworkPublisher(storage, cfg, log.child({ component: 'network' }));
@@ -81,7 +91,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const app = await buildApiServer({
     storage, auth, logger: log, https: { key: pki.keyPem, cert: pki.certPem }, caPem: pki.caPem,
     advertise: `${advertise}:${cfg.port}`, streams: relay, metrics, beforeScrape, usage,
-    admitEviction: evictionAdmission(storage),
+    admitEviction: evictionAdmission(storage), authorizer,
   });
   // WebSocket upgrades, all through one guard (upgrade-guard.ts): agents on
   // /agent/v1/connect (they authenticate there), kubectl exec/attach/port-forward after
@@ -90,6 +100,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     auth, log: log.child({ component: 'upgrade' }), edge: httpEdgeOf(app),
     selfAuthenticating: [{ path: PROTOCOL_PATH, handler: gateway }],
     handlers: [relay],
+    authorize: authorizer ? (req, user) => { authorizeUpgrade(authorizer, req.method ?? 'GET', req.url ?? '', req.headers, user); } : undefined,
   });
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
@@ -112,6 +123,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     compactor.stop();
     scheduler?.stop();
     controllers.stop();
+    rbacCache.stop();
     gateway.close();
     network.stop();
     await app.close();

@@ -12,7 +12,7 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { ApiError } from '../api/errors.js';
-import type { TokenAuthenticator } from '../api/auth.js';
+import type { TokenAuthenticator, UserInfo } from '../api/auth.js';
 import type { HttpEdge } from '../api/http-edge.js';
 import { rejectUpgrade } from './upgrade-reject.js';
 
@@ -29,6 +29,8 @@ export interface UpgradeGuardOptions {
   /** handlers for authenticated users, tried in order */
   handlers: UpgradeHandler[];
   edge?: HttpEdge;
+  /** RBAC for user upgrades (exec/attach/portforward); throws the 403 ApiError */
+  authorize?: (req: IncomingMessage, user: UserInfo) => void;
 }
 
 /** a request target the upgrade handlers may parse: origin-form, a URL, percent-escapes that decode */
@@ -73,10 +75,12 @@ export function guardUpgrades(o: UpgradeGuardOptions): (req: IncomingMessage, so
         else if (!socket.destroyed && !socket.writableEnded) o.edge?.authenticated(socket);
         return;
       }
-      if (!o.auth.authenticate({ headers: req.headers })) { refuse(socket, 401, 'Unauthorized', 'Unauthorized'); return; }
+      const user = o.auth.authenticate({ headers: req.headers });
+      if (!user) { refuse(socket, 401, 'Unauthorized', 'Unauthorized'); return; }
       o.edge?.authenticated(socket);
       const bad = checkUpgradeTarget(raw);
       if (bad) { refuse(socket, 400, bad, 'BadRequest'); return; }
+      o.authorize?.(req, user);
       for (const h of o.handlers) if (h.handleUpgrade(req, socket, head)) return;
       refuse(socket, 404, 'the server could not find the requested resource', 'NotFound');
     } catch (e) {

@@ -14,6 +14,10 @@ import { seedNamespaces } from '../../controlplane/bootstrap.js';
 import * as aggregation from '../../controlplane/controllers/cluster-role-aggregation-controller.js';
 import { controllerContext } from '../../controlplane/controllers/context.js';
 import { SqliteStore } from '../../controlplane/store/sqlite.js';
+import { createServer } from 'node:http';
+import { connect } from 'node:net';
+import { installUpgradeGuard } from '../../controlplane/agents/upgrade-guard.js';
+import { authorizeUpgrade } from '../../controlplane/authz/http.js';
 
 const ADMIN = 'admin-token';
 const ALICE = 'alice-token';
@@ -22,6 +26,8 @@ const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 let app: FastifyInstance;
 let storage: ApiStorage;
 let stop: () => Promise<void>;
+let authorizer: RbacAuthorizer;
+let tokens: TokenAuthenticator;
 
 beforeAll(async () => {
   const store = new SqliteStore(':memory:');
@@ -33,7 +39,9 @@ beforeAll(async () => {
   const auth = new TokenAuthenticator();
   auth.add(ADMIN, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
   auth.add(ALICE, { name: 'alice', groups: ['dev'] });
-  app = await buildApiServer({ storage, auth, logger: false, authorizer: new RbacAuthorizer(cache) });
+  authorizer = new RbacAuthorizer(cache);
+  tokens = auth;
+  app = await buildApiServer({ storage, auth, logger: false, authorizer });
   const ctx = controllerContext(storage, pino({ level: 'silent' }));
   const agg = aggregation.create(ctx);
   await agg.start();
@@ -192,5 +200,37 @@ describe('bootstrap policy and aggregation', () => {
     const rv = (await getCR('system:discovery')).body.metadata.resourceVersion;
     await reconcileBootstrapPolicy(storage);
     expect((await getCR('system:discovery')).body.metadata.resourceVersion).toBe(rv);
+  });
+});
+
+describe('upgrades (exec, attach, port-forward)', () => {
+  it('need `create` on pods/<subresource>', async () => {
+    const server = createServer();
+    let taken = 0;
+    installUpgradeGuard(server, {
+      auth: tokens, log: pino({ level: 'silent' }),
+      handlers: [{ handleUpgrade: (_req, socket) => { taken++; socket.end('HTTP/1.1 101 Switching Protocols\r\n\r\n'); return true; } }],
+      authorize: (req, user) => { authorizeUpgrade(authorizer, req.method ?? 'GET', req.url ?? '', req.headers, user); },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const upgrade = (token: string, path: string) => new Promise<string>((res, rej) => {
+      const c = connect(port, '127.0.0.1');
+      let out = '';
+      c.on('data', (d) => { out += d; });
+      c.on('close', () => res(out));
+      c.on('error', rej);
+      c.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    });
+    try {
+      const denied = await upgrade(ALICE, '/api/v1/namespaces/demo/pods/web/exec?command=sh');
+      expect(denied).toMatch(/^HTTP\/1.1 403/);
+      expect(denied).toContain('pods \\"web\\" is forbidden: User \\"alice\\" cannot create resource \\"pods/exec\\" in API group \\"\\" in the namespace \\"demo\\"');
+      expect(taken).toBe(0);
+      expect(await upgrade(ADMIN, '/api/v1/namespaces/demo/pods/web/exec?command=sh')).toMatch(/^HTTP\/1.1 101/);
+      expect(taken).toBe(1);
+    } finally {
+      server.close();
+    }
   });
 });
