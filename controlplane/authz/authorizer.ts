@@ -26,6 +26,8 @@ export interface RbacSource {
   roleBindings(namespace: string): readonly Binding[];
   clusterRoleRules(name: string): PolicyRule[] | undefined;
   roleRules(namespace: string, name: string): PolicyRule[] | undefined;
+  /** changes whenever any RBAC object changed (absent: never cache) */
+  generation?(): number;
 }
 
 export type { Binding };
@@ -48,6 +50,7 @@ export class RbacCache implements RbacSource {
   private crbIndex: Binding[] = [];
   private rbIndex = new Map<string, Binding[]>();
   private ruleCache = new Map<string, PolicyRule[]>();
+  private gen = 0;
 
   constructor(storage: ApiStorage) {
     const def = (r: string) => findResource(RBAC_GROUP, 'v1', r)!;
@@ -56,7 +59,7 @@ export class RbacCache implements RbacSource {
     this.rbs = new Informer(storage, def('rolebindings'));
     this.crbs = new Informer(storage, def('clusterrolebindings'));
     this.informers = [this.roles, this.clusterRoles, this.rbs, this.crbs];
-    const mark = () => { this.dirty = true; };
+    const mark = () => { this.dirty = true; this.gen++; };
     for (const i of this.informers) i.on({ add: mark, update: mark, delete: mark });
   }
 
@@ -80,6 +83,10 @@ export class RbacCache implements RbacSource {
     }
     this.rbIndex = m;
     this.ruleCache.clear();
+  }
+
+  generation(): number {
+    return this.gen;
   }
 
   clusterRoleBindings(): readonly Binding[] {
@@ -127,6 +134,8 @@ function roleNotFound(kind: string, name: string): string {
   return `${kind === 'Role' ? 'role' : 'clusterrole'}.${RBAC_GROUP} ${JSON.stringify(name)} not found`;
 }
 
+const MAX_RESOLVED = 4096;
+
 export class RbacAuthorizer {
   constructor(readonly source: RbacSource) {}
 
@@ -160,14 +169,27 @@ export class RbacAuthorizer {
     return { rules, errors };
   }
 
+  // resolved rules per (user, groups, namespace), dropped whenever any RBAC object changes
+  private resolved = new Map<string, { rules: PolicyRule[]; errors: string[] }>();
+  private resolvedGen = -1;
+
+  private cachedRulesFor(user: UserInfo, namespace: string): { rules: PolicyRule[]; errors: string[] } {
+    const gen = this.source.generation?.();
+    if (gen === undefined) return this.rulesFor(user, namespace);
+    if (gen !== this.resolvedGen || this.resolved.size >= MAX_RESOLVED) {
+      this.resolved.clear();
+      this.resolvedGen = gen;
+    }
+    const key = `${namespace}\0${user.name}\0${user.groups.join('\0')}`;
+    let r = this.resolved.get(key);
+    if (!r) this.resolved.set(key, (r = this.rulesFor(user, namespace)));
+    return r;
+  }
+
   authorize(a: Attributes): Decision {
     if (a.user.groups.includes(SYSTEM_MASTERS)) return { allowed: true, reason: '' };
-    let allowed = false;
-    const errors = this.visitRulesFor(a.user, a.namespace, (r) => {
-      if (ruleAllows(a, r)) { allowed = true; return false; }
-      return true;
-    });
-    if (allowed) return { allowed, reason: '' };
+    const { rules, errors } = this.cachedRulesFor(a.user, a.namespace);
+    for (const r of rules) if (ruleAllows(a, r)) return { allowed: true, reason: '' };
     return { allowed: false, reason: errors.length ? `RBAC: ${errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`}` : '' };
   }
 }

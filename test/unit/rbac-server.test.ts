@@ -117,6 +117,13 @@ describe('RBAC on every request', () => {
     expect(esc.body.message).toBe('roles.rbac.authorization.k8s.io "secrets" is forbidden: user "alice" (groups=["dev" "system:authenticated"]) is attempting to grant RBAC permissions not currently held:\n{APIGroups:[""], Resources:["secrets"], Verbs:["get"]}');
     expect(esc.body.details).toEqual({ name: 'secrets', group: 'rbac.authorization.k8s.io', kind: 'roles' });
     expect((await req(ALICE, 'POST', `${RBAC}/namespaces/demo/roles`, role('mine', [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }]))).code).toBe(201);
+    // concurrent RBAC writes each keep their own requester
+    const both = await Promise.all([
+      req(ALICE, 'POST', `${RBAC}/namespaces/demo/roles`, role('c1', [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }])),
+      req(ADMIN, 'POST', `${RBAC}/namespaces/demo/roles`, role('c2', [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }])),
+      req(ALICE, 'POST', `${RBAC}/namespaces/demo/roles`, role('c3', [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }])),
+    ]);
+    expect(both.map((r) => r.code)).toEqual([403, 201, 201]);
     // binding a role whose rules she holds is fine; binding `admin` is not
     expect((await req(ALICE, 'POST', `${RBAC}/namespaces/demo/rolebindings`, binding('b1', 'Role', 'mine', [{ kind: 'User', name: 'bob' }]))).code).toBe(201);
     const b2 = await req(ALICE, 'POST', `${RBAC}/namespaces/demo/rolebindings`, binding('b2', 'ClusterRole', 'admin', [{ kind: 'User', name: 'bob' }]));
