@@ -59,8 +59,14 @@ function impersonationRequests(h: IncomingHttpHeaders): ImpersonationRequest[] {
   return out;
 }
 
+function hasImpersonationHeader(h: IncomingHttpHeaders): boolean {
+  for (const k in h) if (k.startsWith('impersonate-')) return true;
+  return false;
+}
+
 /** WithImpersonation: the user the request acts as (the requester itself when no headers) */
 export function impersonate(h: IncomingHttpHeaders, requester: UserInfo, authorizer: RbacAuthorizer): UserInfo {
+  if (!hasImpersonationHeader(h)) return requester;
   const reqs = impersonationRequests(h);
   if (!reqs.length) return requester;
   let username = '';
