@@ -1,7 +1,8 @@
 // Kubernetes' bootstrap RBAC policy (plugin/pkg/auth/authorizer/rbac/bootstrappolicy/
 // policy.go), trimmed to what skiff serves: cluster-admin, admin/edit/view (aggregated),
 // the system:aggregate-to-* pieces, system:basic-user, system:discovery,
-// system:public-info-viewer, system:monitoring and system:node, with their bindings.
+// system:public-info-viewer, system:monitoring, system:service-account-issuer-discovery and
+// system:node, with their bindings.
 // Reconciled at every start as kube-apiserver's storage_rbac post-start hook does: missing
 // objects are created; objects annotated autoupdate != "false" get missing rules, subjects,
 // labels and annotations added back (never removed).
@@ -85,6 +86,10 @@ const ROLES: RoleSpec[] = [
     rules: [urls(['get'], ['/livez', '/readyz', '/healthz', '/version', '/version/', '/api', '/api/*', '/apis', '/apis/*', '/openapi', '/openapi/*'])],
   },
   { name: 'system:public-info-viewer', rules: [urls(['get'], ['/livez', '/readyz', '/healthz', '/version', '/version/'])] },
+  {
+    name: 'system:service-account-issuer-discovery',
+    rules: [urls(['get'], ['/.well-known/openid-configuration', '/.well-known/openid-configuration/', '/openid/v1/jwks', '/openid/v1/jwks/'])],
+  },
   { name: 'system:monitoring', rules: [urls(['get'], ['/metrics', '/metrics/slis', '/livez', '/readyz', '/healthz', '/livez/*', '/readyz/*', '/healthz/*'])] },
   {
     name: 'system:node',
@@ -116,6 +121,7 @@ interface BindingSpec { name: string; role: string; groups: string[] }
 const BINDINGS: BindingSpec[] = [
   { name: 'cluster-admin', role: 'cluster-admin', groups: ['system:masters'] },
   { name: 'system:monitoring', role: 'system:monitoring', groups: ['system:monitoring'] },
+  { name: 'system:service-account-issuer-discovery', role: 'system:service-account-issuer-discovery', groups: ['system:serviceaccounts'] },
   { name: 'system:discovery', role: 'system:discovery', groups: ['system:authenticated'] },
   { name: 'system:basic-user', role: 'system:basic-user', groups: ['system:authenticated'] },
   { name: 'system:public-info-viewer', role: 'system:public-info-viewer', groups: ['system:authenticated', 'system:unauthenticated'] },

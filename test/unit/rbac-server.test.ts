@@ -130,6 +130,14 @@ describe('RBAC on every request', () => {
     expect(b2.code).toBe(403);
     expect(b2.body.message).toMatch(/^rolebindings.rbac.authorization.k8s.io "b2" is forbidden: user "alice" .* is attempting to grant RBAC permissions not currently held:\n/);
     expect(await storage.tryGet((await import('../../controlplane/resources/rbac.js')).roleBinding, 'demo', 'b2')).toBeUndefined();
+    // an aggregationRule gathers anything: only for those holding every permission
+    await req(ADMIN, 'POST', `${RBAC}/clusterroles`, { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'cr-creator' }, rules: [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['create'] }] });
+    await req(ADMIN, 'POST', `${RBAC}/clusterrolebindings`, { ...binding('alice-cr', 'ClusterRole', 'cr-creator', [{ kind: 'User', name: 'alice' }]), kind: 'ClusterRoleBinding' });
+    const aggBody = { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'gather' }, aggregationRule: { clusterRoleSelectors: [{ matchLabels: { x: 'y' } }] } };
+    await until('alice may create cluster roles', async () => (await req(ALICE, 'POST', `${RBAC}/clusterroles`, { ...aggBody, metadata: { name: 'plain' }, aggregationRule: undefined })).code === 201);
+    const agg = await req(ALICE, 'POST', `${RBAC}/clusterroles`, aggBody);
+    expect(agg.code).toBe(403);
+    expect(agg.body.message).toBe('clusterroles.rbac.authorization.k8s.io "gather" is forbidden: must have cluster-admin privileges to use the aggregationRule');
     // with `bind` on the admin ClusterRole she may
     await req(ADMIN, 'POST', `${RBAC}/namespaces/demo/roles`, role('binder', [{ apiGroups: ['rbac.authorization.k8s.io'], resources: ['clusterroles'], verbs: ['bind'], resourceNames: ['admin'] }]));
     await req(ADMIN, 'POST', `${RBAC}/namespaces/demo/rolebindings`, binding('alice-binder', 'Role', 'binder', [{ kind: 'User', name: 'alice' }]));
