@@ -13,6 +13,7 @@ import type { ApiStorage } from '../api/storage.js';
 import { findResource } from '../resources/index.js';
 import { RBAC_GROUP } from '../resources/rbac.js';
 import { covers, toRules, toSubjects, type PolicyRule } from './rules.js';
+import { aggregatedRules } from '../controllers/cluster-role-aggregation-controller.js';
 
 export const AUTOUPDATE_ANNOTATION = 'rbac.authorization.kubernetes.io/autoupdate';
 const BOOTSTRAP_LABELS = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };
@@ -213,10 +214,28 @@ async function reconcileOne(storage: ApiStorage, resource: string, want: KubeObj
   });
 }
 
-/** create or repair every bootstrap ClusterRole and ClusterRoleBinding (safe on every start) */
+/**
+ * create or repair every bootstrap ClusterRole and ClusterRoleBinding (safe on every start),
+ * then aggregate once (admin/edit/view hold their rules before the first request; the
+ * aggregation controller keeps them current afterwards)
+ */
 export async function reconcileBootstrapPolicy(storage: ApiStorage): Promise<void> {
   for (const n of BOOTSTRAP_CLUSTER_ROLES) await reconcileOne(storage, 'clusterroles', bootstrapClusterRole(n)!);
   for (const n of BOOTSTRAP_CLUSTER_ROLE_BINDINGS) await reconcileOne(storage, 'clusterrolebindings', bootstrapClusterRoleBinding(n)!);
+  const def = findResource(RBAC_GROUP, 'v1', 'clusterroles')!;
+  // nested aggregation (admin ⊇ edit ⊇ view) settles within a few passes
+  for (let pass = 0; pass < 5; pass++) {
+    const all = (await storage.list(def, undefined)).items;
+    let changed = false;
+    for (const cr of all) {
+      if (!cr.aggregationRule) continue;
+      const rules = aggregatedRules(cr, all);
+      if (canonicalJson(rules) === canonicalJson(cr.rules ?? [])) continue;
+      await storage.guaranteedUpdate(def, undefined, cr.metadata.name!, { fieldManager: 'clusterrole-aggregation-controller' }, (cur) => ({ ...cur, rules }));
+      changed = true;
+    }
+    if (!changed) return;
+  }
 }
 
 /** re-create one bootstrap object that was deleted (the controller's path) */

@@ -5,6 +5,7 @@ import { forbiddenError, requestAttributes } from '../../controlplane/authz/attr
 import { RbacAuthorizer, type Binding, type RbacSource } from '../../controlplane/authz/authorizer.js';
 import { compactRules, compactString, covers, ruleAllows, subjectMatches, type PolicyRule, type UserInfo } from '../../controlplane/authz/rules.js';
 import { parseTokenFile } from '../../controlplane/authz/token-file.js';
+import type { KubeObject } from '../../proto/meta.js';
 
 const alice: UserInfo = { name: 'alice', groups: ['dev', 'system:authenticated'] };
 
@@ -172,5 +173,36 @@ describe('--token-auth-file', () => {
       { token: 't3', name: 'carol', uid: '', groups: ['g1', 'g2'] },
     ]);
     expect(() => parseTokenFile('t1,alice')).toThrow(/line 1/);
+  });
+});
+
+describe('RBAC kinds: validation (pkg/apis/rbac/validation)', async () => {
+  const { role, clusterRole, roleBinding, clusterRoleBinding } = await import('../../controlplane/resources/rbac.js');
+  const meta = (ns?: string) => ({ name: 'x', ...(ns ? { namespace: ns } : {}) });
+  const msgs = (causes: { field?: string; message?: string }[]) => causes.map((c) => `${c.field}: ${c.message}`);
+  it('rules', () => {
+    expect(msgs(role.validate({ metadata: meta('d'), rules: [{ verbs: ['get'], nonResourceURLs: ['/x'] }] }))).toEqual(['rules[0].nonResourceURLs: Invalid value: ["/x"]: namespaced rules cannot apply to non-resource URLs']);
+    expect(msgs(clusterRole.validate({ metadata: meta(), rules: [{ verbs: ['get'], nonResourceURLs: ['/x'], resources: ['pods'] }] }))).toEqual(['rules[0].nonResourceURLs: Invalid value: ["/x"]: rules cannot apply to both regular resources and non-resource URLs']);
+    expect(msgs(clusterRole.validate({ metadata: meta(), rules: [{ verbs: ['get'] }] }))).toEqual([
+      'rules[0].apiGroups: Required value: resource rules must supply at least one api group',
+      'rules[0].resources: Required value: resource rules must supply at least one resource',
+    ]);
+    expect(msgs(clusterRole.validate({ metadata: meta(), aggregationRule: { clusterRoleSelectors: [] } }))).toEqual(['aggregationRule.clusterRoleSelectors: Required value: at least one clusterRoleSelector required if aggregationRule is non-nil']);
+    expect(msgs(role.validate({ metadata: { name: 'a/b', namespace: 'd' } }))).toEqual(["metadata.name: Invalid value: \"a/b\": may not contain '/'"]);
+    expect(clusterRole.validate({ metadata: { name: 'system:node' }, rules: [] })).toEqual([]);
+  });
+  it('bindings: defaults, roleRef, subjects, roleRef immutable', () => {
+    const rb = { metadata: meta('d'), roleRef: { kind: 'Role', name: 'r' }, subjects: [{ kind: 'User', name: 'u' }, { kind: 'ServiceAccount', name: 'sa' }] } as KubeObject;
+    roleBinding.defaults!(rb);
+    expect(rb.roleRef.apiGroup).toBe('rbac.authorization.k8s.io');
+    expect(rb.subjects).toEqual([{ kind: 'User', name: 'u', apiGroup: 'rbac.authorization.k8s.io' }, { kind: 'ServiceAccount', name: 'sa', apiGroup: '' }]);
+    expect(roleBinding.validate(rb)).toEqual([]);
+    expect(msgs(roleBinding.validate({ ...rb, roleRef: { ...rb.roleRef, name: 'other' } }, rb))).toEqual(['roleRef: Invalid value: {"kind":"Role","name":"other","apiGroup":"rbac.authorization.k8s.io"}: cannot change roleRef']);
+    const crb = { metadata: meta(), roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'r' }, subjects: [{ kind: 'ServiceAccount', name: 'sa', apiGroup: '' }, { kind: 'Robot', name: 'r' }] };
+    expect(msgs(clusterRoleBinding.validate(crb as never))).toEqual([
+      'roleRef.kind: Unsupported value: "Role": supported values: "ClusterRole"',
+      'subjects[0].namespace: Required value',
+      'subjects[1].kind: Unsupported value: "Robot": supported values: "ServiceAccount", "User", "Group"',
+    ]);
   });
 });

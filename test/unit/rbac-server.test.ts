@@ -188,6 +188,14 @@ describe('bootstrap policy and aggregation', () => {
   const getCR = async (name: string) => req(ADMIN, 'GET', `${RBAC}/clusterroles/${name}`);
 
   it('view is aggregated, excludes secrets, and picks up a labelled ClusterRole', async () => {
+    // aggregated at reconcile already, before any controller ran
+    const freshStore = new SqliteStore(':memory:');
+    const fresh = new ApiStorage(freshStore);
+    await reconcileBootstrapPolicy(fresh);
+    const admin = await fresh.get((await import('../../controlplane/resources/rbac.js')).clusterRole, undefined, 'admin');
+    await freshStore.close();
+    expect(admin.rules.some((r: { resources?: string[] }) => r.resources?.includes('rolebindings'))).toBe(true);
+    expect(admin.rules.some((r: { resources?: string[] }) => r.resources?.includes('pods/log'))).toBe(true);
     await until('view aggregated', async () => ((await getCR('view')).body.rules ?? []).length > 0);
     const view = (await getCR('view')).body;
     expect(view.rules.some((r: { resources?: string[] }) => r.resources?.includes('secrets'))).toBe(false);
