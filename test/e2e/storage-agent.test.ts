@@ -193,7 +193,8 @@ spec:
     expect(p.status.reason).toBe('Evicted');
     expect(p.status.message).toBe('Usage of EmptyDir volume "scratch" exceeds the limit "1Mi". ');
     expect(p.status.conditions.find((c: any) => c.type === 'DisruptionTarget')).toMatchObject({ status: 'True', reason: 'TerminationByKubelet' });
-    expect(p.status.containerStatuses[0].state.terminated).toBeTruthy();
+    // the container's own status follows once the kill has finished
+    await eventually(() => expect(pod('hog').status.containerStatuses[0].state.terminated).toBeTruthy(), 20_000, 250);
     await eventually(() => expect(k(s, ['get', 'events', '--field-selector', 'involvedObject.name=hog,reason=Evicted', '-o', 'jsonpath={.items[*].message}'])).toContain('Usage of EmptyDir volume "scratch" exceeds the limit "1Mi".'), 15_000, 500);
     // and it is not restarted
     await new Promise((r) => setTimeout(r, 1500));
