@@ -22,6 +22,7 @@ import type { Runtime } from './runtime/types.js';
 import { NetworkManager, POD_NETWORK } from './network/network-manager.js';
 import type { KubeObject } from '../proto/meta.js';
 import type { NetworkState } from '../proto/agent-protocol.js';
+import { TokenManager } from './pods/token-manager.js';
 import { ObjectCache } from './pods/object-cache.js';
 import { LocalVolumes } from './storage/local-volumes.js';
 import { handleVolumeRequest } from './storage/volume-requests.js';
@@ -95,12 +96,14 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
   // ConfigMaps and Secrets of the node's pods, read through the server (which checks the node may)
   // (and the PersistentVolumeClaims of the pods' volumes with the PersistentVolumes bound to them)
   const objects = new ObjectCache((kind, namespace, name) => conn.getObject(kind, namespace, name));
+  // ServiceAccount tokens of projected volumes, bound to the pod, renewed at 80 % of their life
+  const tokens = new TokenManager((r) => conn.requestToken(r));
   const ref = (p: KubeObject) => ({ namespace: p.metadata.namespace!, name: p.metadata.name!, uid: p.metadata.uid! });
   const localVolumes = new LocalVolumes(cfg.dataDir);
   const pods = new PodManager(runtime, {
     runtime, node: cfg.nodeName, hostIP: () => hostIP, dataDir: cfg.dataDir, pauseImage, network: cfg.network,
     ...(network ? { dns: (pod: KubeObject) => network.podDns(pod), networkNotReady: () => network.notReady() } : {}),
-    backoff: new BackOff(), log, metrics, objects, services,
+    backoff: new BackOff(), log, metrics, objects, services, tokens,
     report: (pod, status) => { conn.send({ type: 'podStatus', pod: ref(pod), status }); },
     event: (pod, type, reason, message, fieldPath) => {
       conn.send({ type: 'event', involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: pod.metadata.namespace, name: pod.metadata.name!, uid: pod.metadata.uid!, ...(fieldPath ? { fieldPath } : {}) }, eventType: type, reason, message: message.slice(0, 4096) });

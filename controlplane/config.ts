@@ -11,6 +11,10 @@ export interface ServerConfig {
   tlsSans: string[];
   /** kube-apiserver's static token CSV (token,user,uid,"group1,group2") */
   tokenAuthFile?: string;
+  /** the iss of ServiceAccount tokens (--service-account-issuer; default https://kubernetes.default.svc.cluster.local) */
+  serviceAccountIssuer?: string;
+  /** audiences the API accepts in ServiceAccount tokens (--api-audiences; default [issuer]) */
+  apiAudiences?: string[];
   /** RBAC (default) or AlwaysAllow (every authenticated request allowed, as before RBAC) */
   authorizationMode?: 'RBAC' | 'AlwaysAllow';
   compactIntervalMs: number;
@@ -68,6 +72,8 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--listen <host:port>', 'address to serve the API on (TLS)', '0.0.0.0:6443')
     .option('--advertise-address <ip>', 'address agents and kubeconfigs use to reach this server')
     .option('--tls-san <name>', 'extra name or IP for the serving certificate (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--service-account-issuer <url>', 'the issuer (iss) of ServiceAccount tokens', 'https://kubernetes.default.svc.cluster.local')
+    .option('--api-audiences <list>', 'comma-separated audiences accepted in ServiceAccount tokens (default: the issuer)')
     .option('--token-auth-file <file>', 'static bearer tokens, kube-apiserver\'s CSV: token,user,uid,"group1,group2"')
     .option('--authorization-mode <mode>', 'RBAC, or AlwaysAllow to let every authenticated request through', 'RBAC')
     .option('--compact-interval <duration>', 'how often to compact store history', '5m')
@@ -92,7 +98,7 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--large-cluster-size-threshold <n>', 'zones with more nodes than this keep evicting (slowly) when partially disrupted', '50')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
@@ -149,6 +155,8 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     advertiseAddress: o.advertiseAddress,
     tlsSans: o.tlsSan,
     tokenAuthFile: o.tokenAuthFile,
+    serviceAccountIssuer: o.serviceAccountIssuer,
+    apiAudiences: o.apiAudiences ? o.apiAudiences.split(',').map((a) => a.trim()).filter(Boolean) : undefined,
     authorizationMode: authorizationMode(o.authorizationMode),
     compactIntervalMs: parseDuration(o.compactInterval),
     compactRetain: retain,

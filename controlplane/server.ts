@@ -34,6 +34,11 @@ import { RbacAuthorizer, RbacCache } from './authz/authorizer.js';
 import { reconcileBootstrapPolicy } from './authz/bootstrap-policy.js';
 import { authorizeUpgrade } from './authz/http.js';
 import { loadTokenFile } from './authz/token-file.js';
+import { loadOrCreateSigningKey } from './serviceaccount/jwt.js';
+import { InformerLookup } from './serviceaccount/lookup.js';
+import { ServiceAccountTokens } from './serviceaccount/tokens.js';
+import { installServiceAccountAdmission } from './serviceaccount/admission.js';
+import { issuePodToken } from './serviceaccount/routes.js';
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
   const log = pino({ level: cfg.logLevel, base: { component: 'skiff-server' } });
@@ -54,6 +59,13 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
 
   const auth = new TokenAuthenticator();
   auth.add(pki.adminToken, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
+  // ServiceAccount tokens: ES256 JWTs signed with <data-dir>/sa.key, checked against watched objects
+  const saLookup = new InformerLookup(storage, log.child({ component: 'serviceaccount-tokens' }));
+  await saLookup.start();
+  const saTokens = new ServiceAccountTokens({ keys: [loadOrCreateSigningKey(cfg.dataDir)], issuer: cfg.serviceAccountIssuer, audiences: cfg.apiAudiences, lookup: saLookup });
+  auth.use((token) => saTokens.authenticate(token));
+  const uninstallSaAdmission = installServiceAccountAdmission((ns, name) => saLookup.get('ServiceAccount', ns, name));
+  let apiUrl = '';
   if (cfg.tokenAuthFile) log.info({ file: cfg.tokenAuthFile, tokens: loadTokenFile(cfg.tokenAuthFile, auth) }, 'static tokens loaded');
   // RBAC: Kubernetes' bootstrap roles reconciled, then watched by the authorizer's caches
   await reconcileBootstrapPolicy(storage);
@@ -65,7 +77,9 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const network = new NetworkPublisher(storage, cfg, log.child({ component: 'network' }));
   await network.start();
   const podCidrs = new PodCidrAllocator(storage, cfg.clusterCidr, cfg.nodeCidrMaskSize, log.child({ component: 'node-ipam' }));
-  const gateway = new AgentGateway({ storage, joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }), onStats: (node, m) => usage.update(node, m), network, podCidrs });
+  const gateway = new AgentGateway({ storage, joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }), onStats: (node, m) => usage.update(node, m), network, podCidrs,
+    // projected serviceAccountToken volumes: a TokenRequest bound to the pod
+    issueToken: (r) => issuePodToken(storage, saTokens, r) });
   const relay = new PodStreamRelay(gateway, storage, auth, log);
   const metrics = new ServerMetrics();
   let scheduler: Scheduler | undefined;
@@ -92,6 +106,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     storage, auth, logger: log, https: { key: pki.keyPem, cert: pki.certPem }, caPem: pki.caPem,
     advertise: `${advertise}:${cfg.port}`, streams: relay, metrics, beforeScrape, usage,
     admitEviction: evictionAdmission(storage), authorizer,
+    serviceAccounts: { tokens: saTokens, apiUrl: () => apiUrl },
   });
   // WebSocket upgrades, all through one guard (upgrade-guard.ts): agents on
   // /agent/v1/connect (they authenticate there), kubectl exec/attach/port-forward after
@@ -107,6 +122,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
   await seedClusterServices(storage, { ...cfg, advertise: endpointIP, port });
   const url = `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
+  apiUrl = url;
   const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
   scheduler = new Scheduler(storage, { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }) });
@@ -115,7 +131,8 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     disruption: { nodeEvictionRate: cfg.nodeEvictionRate, secondaryNodeEvictionRate: cfg.secondaryNodeEvictionRate, unhealthyZoneThreshold: cfg.unhealthyZoneThreshold, largeClusterSizeThreshold: cfg.largeClusterSizeThreshold },
     nodeLifecycleMetrics: { zoneHealth: metrics.zoneHealth, zoneSize: metrics.zoneSize, unhealthyNodes: metrics.unhealthyNodes, evictions: metrics.nodeEvictions, fullDisruption: metrics.fullDisruption },
     // local-path volumes are made and removed by the node's agent, never by the server
-    volumeHost: new AgentVolumeHost(gateway) });
+    volumeHost: new AgentVolumeHost(gateway),
+    serviceAccounts: { caPem: pki.caPem, tokens: saTokens } });
   log.info({ url, kubeconfig, token: join(cfg.dataDir, 'token') }, 'skiff-server ready');
 
   let stopping: Promise<void> | undefined;
@@ -124,6 +141,8 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     scheduler?.stop();
     controllers.stop();
     rbacCache.stop();
+    saLookup.stop();
+    uninstallSaAdmission();
     gateway.close();
     network.stop();
     await app.close();

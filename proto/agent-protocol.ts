@@ -101,6 +101,24 @@ export const GetObject = z.object({
 });
 export type GetObject = z.infer<typeof GetObject>;
 
+/**
+ * A ServiceAccount token for a projected `serviceAccountToken` volume source (kubelet's
+ * TokenRequest with boundObjectRef = the pod). The server answers with `object` (a
+ * TokenRequest with status.token and status.expirationTimestamp) only for a pod bound to
+ * the node that runs as that ServiceAccount (the node authorizer's rule); else 403.
+ */
+export const RequestToken = z.object({
+  type: z.literal('requestToken'),
+  id: z.string().min(1).max(64),
+  namespace: z.string().min(1).max(63),
+  serviceAccountName: z.string().min(1).max(253),
+  podName: z.string().min(1).max(253),
+  podUid: z.string().min(1).max(64),
+  audiences: z.array(z.string().min(1).max(1024)).max(16).optional(),
+  expirationSeconds: z.number().int().min(600).max(2 ** 32),
+});
+export type RequestToken = z.infer<typeof RequestToken>;
+
 /** the agent's answer to `volumeCreate`/`volumeDelete`: the directory made, or why it failed (nothing left behind) */
 export const VolumeResult = z.object({
   type: z.literal('volumeResult'),
@@ -110,7 +128,7 @@ export const VolumeResult = z.object({
 });
 export type VolumeResult = z.infer<typeof VolumeResult>;
 
-export const AgentMessage = z.discriminatedUnion('type', [Register, Heartbeat, PodStatusMsg, PodTerminated, EventMsg, StreamData, StreamEnd, ErrorMsg, StatsMsg, GetObject, VolumeResult]);
+export const AgentMessage = z.discriminatedUnion('type', [Register, Heartbeat, PodStatusMsg, PodTerminated, EventMsg, StreamData, StreamEnd, ErrorMsg, StatsMsg, GetObject, VolumeResult, RequestToken]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
 // ---- server -> agent ----

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import {
   CloseCode, MAX_MESSAGE_BYTES, PROTOCOL_PATH, PROTOCOL_VERSION, parseServerMessage,
-  type AgentMessage, type GetObject, type NodeReport, type ObjectReply, type ServerMessage,
+  type AgentMessage, type GetObject, type NodeReport, type ObjectReply, type RequestToken, type ServerMessage,
 } from '../../proto/agent-protocol.js';
 import { fetchPinnedCa, parseJoinToken } from './ca-pinning.js';
 
@@ -84,6 +84,23 @@ export class ServerConnection {
       timer.unref();
       this.pending.set(id, { resolve, reject, timer });
       if (!this.send({ type: 'getObject', id, kind, namespace, name })) this.settle(id, new RequestError('not connected to the server'));
+    });
+  }
+
+  /**
+   * A token for a projected serviceAccountToken source of one of the node's pods (the
+   * reply's object is a TokenRequest). Rejects as getObject does.
+   */
+  requestToken(r: Omit<RequestToken, 'type' | 'id'>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ObjectReply> {
+    return new Promise((resolve, reject) => {
+      const id = `t${(++this.nextId).toString(36)}-${Date.now().toString(36)}`;
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new RequestError(`no answer from the server within ${Math.round(timeoutMs / 1000)}s`));
+      }, timeoutMs);
+      timer.unref();
+      this.pending.set(id, { resolve, reject, timer });
+      if (!this.send({ type: 'requestToken', id, ...r })) this.settle(id, new RequestError('not connected to the server'));
     });
   }
 

@@ -135,6 +135,7 @@ export class PodManager {
     this.wakes.delete(uid);
     this.probes.removePod(uid);
     this.o.backoff.forgetPrefix(`${uid}/`);
+    this.o.tokens?.forgetPod(uid);
     this.o.terminated(pod);
   }
 

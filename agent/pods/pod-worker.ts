@@ -12,7 +12,8 @@ import { BackOff } from './backoff.js';
 import { computePodActions, latestPerName } from './plan.js';
 import { computePodStatus, type Waiting } from './status.js';
 import { ContainerConfigError, envReferences, resolveEnv, type EnvContext } from './env.js';
-import { memoryVolumes, resolveMounts, setUpEmptyDirs, setUpVolumes, volumeReferences, type ClaimPath, type VolumeSources } from './volumes.js';
+import { memoryVolumes, resolveMounts, serviceAccountTokenKey, setUpEmptyDirs, setUpVolumes, tokenReferences, volumeReferences, type ClaimPath, type VolumeSources } from './volumes.js';
+import type { TokenManager } from './token-manager.js';
 import { claimVolumes, resolveClaim } from './claims.js';
 import { setVolumeOwnership } from '../storage/ownership.js';
 import { totalmem } from 'node:os';
@@ -68,6 +69,8 @@ export interface WorkerDeps {
   services?: () => Promise<readonly NetService[] | undefined>;
   /** re-read period of mounted ConfigMaps/Secrets (default VOLUME_REFRESH_MS) */
   volumeRefreshMs?: number;
+  /** ServiceAccount tokens for projected serviceAccountToken sources (token-manager.ts); without it they are skipped with an event */
+  tokens?: TokenManager;
   /** the node's allocatable memory: the size of a memory-backed emptyDir without a smaller limit (default: the machine's memory) */
   nodeAllocatableMemoryBytes?: () => number;
 }
@@ -125,6 +128,38 @@ export class PodWorker {
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);
+    clearTimeout(this.tokenTimer);
+  }
+
+  /** wake up when the first projected token is due for renewal (80 % of its life) */
+  private tokenTimer?: NodeJS.Timeout;
+  private scheduleTokenRefresh(at: number): void {
+    clearTimeout(this.tokenTimer);
+    this.tokenTimer = setTimeout(() => this.trigger(), Math.max(1000, at - Date.now()));
+    this.tokenTimer.unref();
+  }
+
+  /** the tokens of the pod's projected serviceAccountToken sources, by serviceAccountTokenKey */
+  private async readTokens(pod: KubeObject): Promise<Map<string, string | Error> | undefined> {
+    const refs = tokenReferences(pod);
+    const tm = this.d.tokens;
+    if (!refs.length || !tm) return undefined;
+    const out = new Map<string, string | Error>();
+    let next = Infinity;
+    for (const t of refs) {
+      const spec = {
+        namespace: pod.metadata.namespace ?? 'default', serviceAccountName: String(pod.spec?.serviceAccountName ?? 'default'),
+        podName: pod.metadata.name!, podUid: pod.metadata.uid!, audience: t.audience, expirationSeconds: t.expirationSeconds,
+      };
+      try {
+        out.set(serviceAccountTokenKey(t), await tm.get(spec));
+        next = Math.min(next, tm.refreshAt(spec) ?? Infinity);
+      } catch (e) {
+        out.set(serviceAccountTokenKey(t), e instanceof Error ? e : new Error(String(e)));
+      }
+    }
+    if (next !== Infinity) this.scheduleTokenRefresh(next);
+    return out;
   }
 
   private async loop(): Promise<void> {
@@ -449,7 +484,8 @@ export class PodWorker {
       }));
       return m;
     };
-    const sources: VolumeSources = { configMaps: await read('ConfigMap', refs.configMaps), secrets: await read('Secret', refs.secrets) };
+    const tokens = await this.readTokens(pod);
+    const sources: VolumeSources = { configMaps: await read('ConfigMap', refs.configMaps), secrets: await read('Secret', refs.secrets), ...(tokens ? { tokens } : {}) };
     const r = setUpVolumes(pod, this.d.dataDir, sources, { podIP: this.podIP ?? '', hostIP: this.d.hostIP(), nodeName: this.d.node });
     this.volumesNotReady = new Set(r.notReady);
     if (r.written.length && this.volumesSetUp) this.d.log.info({ pod: ref(pod), volumes: r.written }, 'volumes updated');

@@ -73,6 +73,30 @@ export function volumeReferences(pod: KubeObject): { configMaps: Set<string>; se
 export interface VolumeSources {
   configMaps: ReadonlyMap<string, KubeObject | null | Error>;
   secrets: ReadonlyMap<string, KubeObject | null | Error>;
+  /** ServiceAccount tokens of projected serviceAccountToken sources, by serviceAccountTokenKey (absent: none can be had) */
+  tokens?: ReadonlyMap<string, string | Error>;
+}
+
+/** a projected serviceAccountToken source as the token manager is asked for it (expirationSeconds defaults to 3600) */
+export interface TokenProjection { audience?: string; expirationSeconds: number }
+
+export function serviceAccountTokenKey(t: { audience?: unknown; expirationSeconds?: unknown }): string {
+  const exp = typeof t.expirationSeconds === 'number' ? t.expirationSeconds : 3600;
+  return `${typeof t.audience === 'string' ? t.audience : ''}|${exp}`;
+}
+
+/** the serviceAccountToken sources of the pod's projected volumes, one per audience and lifetime */
+export function tokenReferences(pod: KubeObject): TokenProjection[] {
+  const out = new Map<string, TokenProjection>();
+  for (const v of pod.spec?.volumes ?? []) {
+    for (const s of v?.projected?.sources ?? []) {
+      const t = s?.serviceAccountToken;
+      if (!t) continue;
+      const exp = typeof t.expirationSeconds === 'number' ? t.expirationSeconds : 3600;
+      out.set(serviceAccountTokenKey(t), { ...(typeof t.audience === 'string' && t.audience ? { audience: t.audience } : {}), expirationSeconds: exp });
+    }
+  }
+  return [...out.values()];
 }
 
 export class VolumeError extends Error {}
@@ -177,7 +201,14 @@ export function volumePayload(pod: KubeObject, v: any, sources: VolumeSources, c
       } else if (s.downwardAPI) {
         downwardPayload(pod, s.downwardAPI.items, mode, ctx, out);
       } else if (s.serviceAccountToken) {
-        warn({ volume: v.name, reason: 'UnsupportedVolumeSource', message: `volume "${v.name}": serviceAccountToken projection skipped (no ${s.serviceAccountToken.path ?? 'token'} file): skiff has no TokenRequest API` });
+        const t = sources.tokens?.get(serviceAccountTokenKey(s.serviceAccountToken));
+        if (t === undefined) {
+          warn({ volume: v.name, reason: 'UnsupportedVolumeSource', message: `volume "${v.name}": serviceAccountToken projection skipped (no ${s.serviceAccountToken.path ?? 'token'} file): the agent cannot ask the server for tokens` });
+        } else {
+          if (t instanceof Error) throw new VolumeError(t.message);
+          // kubelet writes the token file 0600 when the pod sets fsGroup; else the volume's mode
+          out[s.serviceAccountToken.path ?? 'token'] = { data: t, mode: mode };
+        }
       } else if (s.clusterTrustBundle) {
         warn({ volume: v.name, reason: 'UnsupportedVolumeSource', message: `volume "${v.name}": clusterTrustBundle projection skipped: skiff has no ClusterTrustBundle API` });
       }

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { KubeObject } from '../../proto/meta.js';
 import {
-  CloseCode, PROTOCOL_VERSION, parseAgentMessage, type AgentMessage, type GetObject, type NodeReport, type ServerMessage,
+  CloseCode, PROTOCOL_VERSION, parseAgentMessage, type AgentMessage, type GetObject, type NodeReport, type RequestToken, type ServerMessage,
 } from '../../proto/agent-protocol.js';
 import { forbiddenNodeLabels } from '../../proto/node-labels.js';
 import { clone, deepEqual } from '../../proto/canonical.js';
@@ -91,7 +91,12 @@ export interface SessionHooks {
 export interface SessionOptions {
   credentials?: NodeCredentials;
   limits?: Partial<SessionLimits>;
+  /** TokenRequest for a pod's projected serviceAccountToken (controlplane/serviceaccount/routes.ts createToken) */
+  issueToken?: IssueToken;
 }
+
+/** sign a token for ServiceAccount namespace/name bound to the pod; throws ApiError */
+export type IssueToken = (r: { namespace: string; serviceAccountName: string; podName: string; podUid: string; audiences?: string[]; expirationSeconds: number }) => Promise<KubeObject>;
 
 interface Queued { m: AgentMessage; bytes: number }
 
@@ -116,6 +121,7 @@ export class AgentSession {
   private readonly secretDef = def('', 'v1', 'secrets');
   private readonly limits: SessionLimits;
   private readonly credentials: NodeCredentials;
+  private readonly issueToken?: IssueToken;
   private readonly logs: LogLimiter;
   private readonly events: TokenBucket;
   private readonly requests: TokenBucket;
@@ -149,6 +155,7 @@ export class AgentSession {
   ) {
     this.limits = { ...DEFAULT_SESSION_LIMITS, ...opts.limits };
     this.credentials = opts.credentials ?? new NodeCredentials(storage);
+    this.issueToken = opts.issueToken;
     this.logs = new LogLimiter(log, this.limits.logLinesPerMinute);
     this.events = new TokenBucket(this.limits.eventsPerSecond, this.limits.eventBurst);
     this.requests = new TokenBucket(this.limits.requestsPerSecond, this.limits.requestBurst);
@@ -322,7 +329,7 @@ export class AgentSession {
     try {
       while (!this.closed && this.queue.length > 0) {
         const head = this.queue[0]!.m;
-        if (this.registered && (head.type === 'podStatus' || head.type === 'podTerminated' || head.type === 'getObject')) {
+        if (this.registered && (head.type === 'podStatus' || head.type === 'podTerminated' || head.type === 'getObject' || head.type === 'requestToken')) {
           // paced as kubelet's API client; statuses arriving meanwhile coalesce into the waiting one
           const wait = this.requests.delay();
           if (wait > 0) { await new Promise((r) => setTimeout(r, wait)); continue; }
@@ -352,6 +359,7 @@ export class AgentSession {
         case 'podTerminated': return await this.podTerminated(m.pod);
         case 'event': return await this.event(m);
         case 'getObject': return await this.getObject(m);
+        case 'requestToken': return await this.requestToken(m);
         // handled on arrival
         case 'streamData': case 'streamEnd': case 'stats': case 'error': case 'volumeResult': return;
       }
@@ -599,6 +607,32 @@ export class AgentSession {
       if (e instanceof ApiError) return reply({ error: { code: e.code, reason: e.reason, message: e.message } });
       this.logs.error('get-object', { err: e, node: this.node }, 'getObject failed');
       reply({ error: { code: 500, reason: 'InternalError', message: 'internal error reading the object' } });
+    }
+  }
+
+  /**
+   * A token for a projected serviceAccountToken source. The node authorizer's rule: only
+   * for a pod bound to this node, with that uid, running as that ServiceAccount.
+   */
+  private async requestToken(m: RequestToken): Promise<void> {
+    const reply = (r: { object?: KubeObject; error?: { code: number; reason: string; message: string } }) =>
+      this.send({ type: 'object', id: m.id, ...(r.object ? { object: r.object as never } : {}), ...(r.error ? { error: r.error } : {}) });
+    const forbidden = () => reply({ error: {
+      code: 403, reason: 'Forbidden',
+      message: `serviceaccounts "${m.serviceAccountName}" is forbidden: User "system:node:${this.node}" cannot create resource "serviceaccounts/token" in API group "" in the namespace "${m.namespace}": no relationship found between node '${this.node}' and this object`,
+    } });
+    try {
+      if (!this.issueToken) return reply({ error: { code: 503, reason: 'ServiceUnavailable', message: 'the server issues no ServiceAccount tokens' } });
+      const pod = await this.storage.tryGet(this.podDef, m.namespace, m.podName);
+      if (!pod || pod.metadata.uid !== m.podUid || pod.spec?.nodeName !== this.node || pod.spec?.serviceAccountName !== m.serviceAccountName) {
+        this.logs.warn('forbidden-token', { node: this.node, namespace: m.namespace, pod: m.podName, serviceAccount: m.serviceAccountName }, 'agent asked for a token of a pod not on its node');
+        return forbidden();
+      }
+      reply({ object: await this.issueToken({ namespace: m.namespace, serviceAccountName: m.serviceAccountName, podName: m.podName, podUid: m.podUid, audiences: m.audiences, expirationSeconds: m.expirationSeconds }) });
+    } catch (e) {
+      if (e instanceof ApiError) return reply({ error: { code: e.code, reason: e.reason, message: e.message } });
+      this.logs.error('request-token', { err: e, node: this.node }, 'requestToken failed');
+      reply({ error: { code: 500, reason: 'InternalError', message: 'internal error issuing the token' } });
     }
   }
 }

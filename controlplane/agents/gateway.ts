@@ -12,7 +12,7 @@ import { WebSocketServer } from 'ws';
 import { MAX_MESSAGE_BYTES, PROTOCOL_PATH, type AgentMessage, type ServerMessage, type StatsMsg, type VolumeResult } from '../../proto/agent-protocol.js';
 import type { ApiStorage } from '../api/storage.js';
 import { parseJoinToken, secretEquals } from '../security/pki.js';
-import { AgentSession, type SessionLimits } from './agent-session.js';
+import { AgentSession, type IssueToken, type SessionLimits } from './agent-session.js';
 import { NodeCredentials } from './node-credentials.js';
 import type { NetworkPublisher } from './network-publisher.js';
 import type { PodCidrAllocator } from './pod-cidr-allocator.js';
@@ -40,6 +40,8 @@ export interface GatewayOptions {
   network?: NetworkPublisher;
   /** per-connection bounds (queue, heartbeat gap, event rate, pings, log lines) */
   sessionLimits?: Partial<SessionLimits>;
+  /** ServiceAccount tokens for pods' projected volumes (agents' requestToken) */
+  issueToken?: IssueToken;
 }
 
 export class AgentGateway {
@@ -97,7 +99,7 @@ export class AgentGateway {
         onVolumeResult: (s, msg) => { if (s.node && this.sessions.get(s.node) === s) for (const l of this.volumeListeners) l.result(s.node, msg); },
         assignPodCidr: this.o.podCidrs ? (node) => this.o.podCidrs!.ensure(node) : undefined,
         onReady: (s) => { const m = this.o.network?.current; if (m) s.send(m); },
-      }, this.o.log, this.o.heartbeatIntervalSeconds ?? 5, req.socket.remoteAddress ?? '', { credentials: this.credentials, limits: this.o.sessionLimits });
+      }, this.o.log, this.o.heartbeatIntervalSeconds ?? 5, req.socket.remoteAddress ?? '', { credentials: this.credentials, limits: this.o.sessionLimits, issueToken: this.o.issueToken });
       this.pending.add(session);
     });
     return true;

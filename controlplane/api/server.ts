@@ -19,6 +19,8 @@ import { DEFAULT_EDGE_LIMITS, hasBody, installHttpEdge, tlsServerOptions, type H
 import { METRICS_RESOURCES, registerMetricsRoutes, type MetricsStore } from './metrics-api.js';
 import type { RbacAuthorizer } from '../authz/authorizer.js';
 import { REVIEW_RESOURCES, installAuthorization, registerReviewRoutes } from '../authz/http.js';
+import type { ServiceAccountTokens } from '../serviceaccount/tokens.js';
+import { registerServiceAccountRoutes } from '../serviceaccount/routes.js';
 
 export interface ApiServerOptions {
   storage: ApiStorage;
@@ -42,6 +44,8 @@ export interface ApiServerOptions {
   edgeLimits?: Partial<HttpEdgeLimits>;
   /** RBAC on every request (controlplane/authz); absent: every authenticated user may do anything */
   authorizer?: RbacAuthorizer;
+  /** ServiceAccount tokens: the TokenRequest subresource and the OIDC discovery documents (controlplane/serviceaccount) */
+  serviceAccounts?: { tokens: ServiceAccountTokens; apiUrl: () => string };
 }
 
 const edges = new WeakMap<FastifyInstance, HttpEdge>();
@@ -196,6 +200,7 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   if (o.usage) registerMetricsRoutes(app, o.storage, o.usage);
   const watchMetrics = o.metrics ? { watchOpened: () => o.metrics!.watches.inc(), watchClosed: () => o.metrics!.watches.dec() } : undefined;
   if (o.authorizer) registerReviewRoutes(app, o.authorizer);
+  if (o.serviceAccounts) registerServiceAccountRoutes(app, { storage: o.storage, ...o.serviceAccounts });
   registerResourceRoutes(app, { storage: o.storage, streams: o.streams, admitEviction: o.admitEviction, metrics: watchMetrics, authorizer: o.authorizer });
   return app;
 }

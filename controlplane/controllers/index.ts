@@ -25,6 +25,10 @@ import * as pvcProtection from './pvc-protection-controller.js';
 import * as pvProtection from './pv-protection-controller.js';
 import * as clusterRoleAggregation from './cluster-role-aggregation-controller.js';
 import type { VolumeHost } from '../storage/volume-host.js';
+import * as serviceAccount from './service-account-controller.js';
+import * as rootCaPublisher from './root-ca-publisher.js';
+import * as tokenController from './token-controller.js';
+import type { ServiceAccountTokens } from '../serviceaccount/tokens.js';
 import { DEFAULT_CONTROLLERS_BURST, DEFAULT_CONTROLLERS_QPS } from './slow-start.js';
 
 export interface ControllerOptions {
@@ -42,6 +46,8 @@ export interface ControllerOptions {
   nodeLifecycleMetrics?: NodeLifecycleMetrics;
   /** the node agents that create and remove local-path volume directories (absent: provisioning waits with an event) */
   volumeHost?: VolumeHost;
+  /** the default ServiceAccount, kube-root-ca.crt and legacy token Secrets in every namespace (skiff-server passes them) */
+  serviceAccounts?: { caPem: string; tokens: ServiceAccountTokens };
 }
 
 export async function startControllers(storage: ApiStorage, log: Logger, opts: ControllerOptions = { nodeGracePeriodMs: 15_000, nodeMonitorPeriodMs: 1000 }): Promise<{ stop(): void; controllers: Controller[] }> {
@@ -55,6 +61,10 @@ export async function startControllers(storage: ApiStorage, log: Logger, opts: C
   controllers.push(endpoints.create(ctx), endpointSlice.create(ctx), serviceLB.create(ctx));
   controllers.push(persistentVolume.create(ctx, { volumeHost: opts.volumeHost }), pvcProtection.create(ctx), pvProtection.create(ctx));
   controllers.push(clusterRoleAggregation.create(ctx));
+  if (opts.serviceAccounts) {
+    const sa = opts.serviceAccounts;
+    controllers.push(serviceAccount.create(ctx), rootCaPublisher.create(ctx, sa.caPem), tokenController.create(ctx, sa.tokens, sa.caPem));
+  }
   for (const c of controllers) await c.start();
   await ctx.informers.startAll();
   return {

@@ -10,6 +10,7 @@ import { podColumns, podRow } from './pod-table.js';
 import { computePodQOS } from './qos.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
+import { admitPodServiceAccount } from '../serviceaccount/admission.js';
 
 const UPDATABLE =
   'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';
@@ -119,6 +120,9 @@ export const pod: ResourceDef = {
     addDefaultTolerations(obj.spec);
     obj.status = { phase: 'Pending', qosClass: computePodQOS(obj.spec) };
   },
+
+  // ServiceAccount admission (installed by skiff-server): controlplane/serviceaccount/admission.ts
+  admit: admitPodServiceAccount,
 
   validate(obj, old) {
     const out = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });

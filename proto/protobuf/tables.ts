@@ -422,6 +422,10 @@ export const MESSAGES: Readonly<Record<string, MessageTable>> = {
     3: str('user'), 4: strs('groups'), 6: str('uid'),
   },
   SelfSubjectReview: { 1: meta },
+  // TokenRequest (kubectl create token): serviceaccounts/<name>/token
+  TokenRequest: { 1: meta, 2: msg('spec', 'TokenRequestSpec') },
+  TokenRequestSpec: { 1: strs('audiences'), 4: i64P('expirationSeconds'), 3: msgP('boundObjectRef', 'BoundObjectReference') },
+  BoundObjectReference: { 1: str('kind'), 2: str('apiVersion'), 3: str('name'), 4: str('uid') },
 };
 
 /** top-level kinds accepted in protobuf bodies: `apiVersion/kind` → message */
@@ -447,6 +451,7 @@ export const KINDS: Readonly<Record<string, string>> = {
   'authorization.k8s.io/v1/SelfSubjectRulesReview': 'SelfSubjectRulesReview',
   'authorization.k8s.io/v1/SubjectAccessReview': 'SubjectAccessReview',
   'authentication.k8s.io/v1/SelfSubjectReview': 'SelfSubjectReview',
+  'authentication.k8s.io/v1/TokenRequest': 'TokenRequest',
   'meta.k8s.io/v1/DeleteOptions': 'DeleteOptions',
   'v1/DeleteOptions': 'DeleteOptions',
 };

@@ -9,7 +9,7 @@ import WebSocket from 'ws';
 import { ApiStorage } from '../../controlplane/api/storage.js';
 import { seedNamespaces } from '../../controlplane/bootstrap.js';
 import { AgentGateway } from '../../controlplane/agents/gateway.js';
-import type { SessionLimits } from '../../controlplane/agents/agent-session.js';
+import type { IssueToken, SessionLimits } from '../../controlplane/agents/agent-session.js';
 import { SqliteStore } from '../../controlplane/store/sqlite.js';
 import { findResource } from '../../controlplane/resources/index.js';
 import type { ResourceDef } from '../../controlplane/resources/types.js';
@@ -36,14 +36,14 @@ export interface GatewayHarness {
 }
 
 /** `wrap` may put a proxy (slow or counting) between the gateway and the storage */
-export async function startGateway(opts: { limits?: Partial<SessionLimits>; wrap?: (s: ApiStorage) => ApiStorage } = {}): Promise<GatewayHarness> {
+export async function startGateway(opts: { limits?: Partial<SessionLimits>; wrap?: (s: ApiStorage) => ApiStorage; issueToken?: IssueToken } = {}): Promise<GatewayHarness> {
   const store = new SqliteStore(':memory:');
   const storage = new ApiStorage(store);
   await seedNamespaces(storage);
   const logLines: string[] = [];
   const sink = new Writable({ write(chunk, _enc, cb) { logLines.push(...String(chunk).split('\n').filter(Boolean)); cb(); } });
   const log = pino({ level: 'info' }, sink);
-  const gateway = new AgentGateway({ storage: opts.wrap ? opts.wrap(storage) : storage, joinSecret: JOIN_SECRET, log, heartbeatIntervalSeconds: 5, sessionLimits: opts.limits });
+  const gateway = new AgentGateway({ storage: opts.wrap ? opts.wrap(storage) : storage, joinSecret: JOIN_SECRET, log, heartbeatIntervalSeconds: 5, sessionLimits: opts.limits, issueToken: opts.issueToken });
   const server: Server = createServer((_req, res) => res.writeHead(404).end());
   server.on('upgrade', (req, socket, head) => {
     if (!gateway.handleUpgrade(req, socket, head)) socket.destroy();

@@ -74,7 +74,7 @@ describe('volume payloads', () => {
       { configMap: { name: 'maybe', optional: true } },
     ] } }, src({ cfg: cm('cfg', { a: '1' }), maybe: null }, { s: secret('s', { p: 'pw' }) }), ctx, (w) => warnings.push(w.message));
     expect(text(payload)).toEqual({ 'cfg/a': ['1', '440'], 'sec/p': ['pw', '400'], podname: ['web', '440'] });
-    expect(warnings).toEqual(['volume "all": serviceAccountToken projection skipped (no token file): skiff has no TokenRequest API']);
+    expect(warnings).toEqual(['volume "all": serviceAccountToken projection skipped (no token file): the agent cannot ask the server for tokens']);
   });
 
   it('lists the objects the volumes read', () => {
