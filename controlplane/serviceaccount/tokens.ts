@@ -13,6 +13,8 @@ export const ALL_SA_GROUP = 'system:serviceaccounts';
 export const AUTHENTICATED = 'system:authenticated';
 /** pods with a deletionTimestamp older than this no longer authenticate (claims.go) */
 const POD_DELETION_GRACE_S = 60;
+/** tokens whose signature was checked, remembered (oldest dropped first) */
+const VERIFIED_CACHE_SIZE = 2048;
 /** go-jose's DefaultLeeway, which claims.go's Validate uses */
 const LEEWAY_S = 60;
 
@@ -103,11 +105,26 @@ export class ServiceAccountTokens {
   /** the user a bearer token stands for, or undefined (not ours, bad, expired, invalidated) */
   authenticate(token: string): UserInfo | undefined {
     if (!looksLikeJwt(token)) return undefined;
-    const c = verifyJwt(this.o.keys, token);
+    const c = this.verified(token);
     if (!c) return undefined;
     if (c.iss === this.issuer) return this.validateBound(c);
     if (c.iss === LEGACY_ISSUER) return this.validateLegacy(c, token);
     return undefined;
+  }
+
+  /**
+   * The signature check (an ECDSA verify, ~90 µs) is remembered per token; expiry, audience
+   * and the bound objects are checked on every request all the same.
+   */
+  private readonly verifiedCache = new Map<string, Record<string, unknown>>();
+  private verified(token: string): Record<string, unknown> | undefined {
+    const hit = this.verifiedCache.get(token);
+    if (hit) return hit;
+    const c = verifyJwt(this.o.keys, token);
+    if (!c) return undefined;
+    if (this.verifiedCache.size >= VERIFIED_CACHE_SIZE) this.verifiedCache.delete(this.verifiedCache.keys().next().value!);
+    this.verifiedCache.set(token, c);
+    return c;
   }
 
   private validateBound(c: Record<string, unknown>): UserInfo | undefined {

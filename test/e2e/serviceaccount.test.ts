@@ -1,6 +1,6 @@
 // ServiceAccounts end to end: a real server and agent, real Docker, the real kubectl.
-// `kubectl create sa` + `kubectl create token` (protobuf TokenRequest) give a token that
-// authenticates; a pod gets /var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt,namespace}
+// `kubectl create sa` + `kubectl create token [--bound-object-kind Pod]` (protobuf
+// TokenRequest) give a token that authenticates; a pod gets /var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt,namespace}
 // from the projected kube-api-access volume (token issued to the agent, bound to the pod);
 // that token lists pods (RBAC: a RoleBinding to view; used from the host, since busybox's
 // wget cannot speak the API's TLS); once the pod is deleted the token is refused with 401.
@@ -80,8 +80,14 @@ spec:
     expect((await httpsRequest(s, 'GET', '/api/v1/namespaces/kube-system/pods', undefined, {}, token)).status).toBe(403);
     expect((await httpsRequest(s, 'GET', '/api/v1/namespaces/default/pods', undefined, {}, token)).status).toBe(200);
 
+    // kubectl create token --bound-object-kind Pod (boundObjectRef in the protobuf body)
+    const bound = k(s, ['create', 'token', 'app', '--bound-object-kind', 'Pod', '--bound-object-name', 'client']).trim();
+    expect(JSON.parse(Buffer.from(bound.split('.')[1]!, 'base64url').toString())['kubernetes.io'].pod).toEqual({ name: 'client', uid: p.metadata.uid });
+    expect((await httpsRequest(s, 'GET', '/api/v1/namespaces/default/pods', undefined, {}, bound)).status).toBe(200);
+
     k(s, ['delete', 'pod', 'client', '--wait=true']);
     await eventually(async () => expect((await httpsRequest(s, 'GET', '/api/v1/namespaces/default/pods', undefined, {}, token)).status).toBe(401), 10_000, 100);
+    expect((await httpsRequest(s, 'GET', '/api/v1/namespaces/default/pods', undefined, {}, bound)).status).toBe(401);
   });
 
   it('automountServiceAccountToken: false and a missing account', () => {
