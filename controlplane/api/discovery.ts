@@ -33,6 +33,7 @@ function subresourceInfo(def: ResourceDef, sub: Subresource): SubInfo {
     case 'portforward': return { group: '', version: 'v1', kind: 'PodPortForwardOptions', verbs: ['create', 'get'] };
     case 'finalize': return { ...same, verbs: ['update'] };
     case 'ephemeralcontainers': return { ...same, verbs: ['get', 'patch', 'update'] };
+    case 'token': return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
   }
 }
 

@@ -15,7 +15,8 @@ export const serviceAccount: ResourceDef = {
   shortNames: ['sa'],
   categories: [],
   verbs: ALL_VERBS,
-  subresources: [],
+  // served by controlplane/serviceaccount/routes.ts (TokenRequest)
+  subresources: ['token'],
   hasStatusSubresource: false,
   hasGeneration: false,
   schema: 'ServiceAccount',

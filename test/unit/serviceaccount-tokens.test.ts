@@ -195,6 +195,11 @@ describe('through the API server', () => {
     expect(r.body.spec).toMatchObject({ audiences: ['a1'], expirationSeconds: 1200 });
   });
 
+  it('discovery lists serviceaccounts/token (TokenRequest, create)', async () => {
+    const r = await req(ADMIN, 'GET', '/api/v1');
+    expect(r.body.resources.find((x: { name: string }) => x.name === 'serviceaccounts/token')).toMatchObject({ group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] });
+  });
+
   it('OIDC discovery documents', async () => {
     const c = await req(ADMIN, 'GET', '/.well-known/openid-configuration');
     expect(c.body).toEqual({ issuer: 'https://kubernetes.default.svc.cluster.local', jwks_uri: 'https://10.0.0.1:6443/openid/v1/jwks', response_types_supported: ['id_token'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['ES256'] });
