@@ -103,6 +103,19 @@ describe('ServiceAccount token authenticator', () => {
     objs.set('ServiceAccount/demo/app', sa);
   });
 
+  it('a token bound to a Secret or a Node dies with it', () => {
+    objs.set('Secret/demo/s2', { metadata: { name: 's2', namespace: 'demo', uid: 's2-uid' } });
+    objs.set('Node//n1', { metadata: { name: 'n1', uid: 'n1-uid' } });
+    const bySecret = tokens.issue(sa as never, { expirationSeconds: 600, bound: { kind: 'Secret', name: 's2', uid: 's2-uid' } }).token;
+    const byNode = tokens.issue(sa as never, { expirationSeconds: 600, bound: { kind: 'Node', name: 'n1', uid: 'n1-uid' } }).token;
+    expect(tokens.authenticate(bySecret)).toBeDefined();
+    expect(tokens.authenticate(byNode)?.extra?.['authentication.kubernetes.io/node-name']).toEqual(['n1']);
+    objs.delete('Secret/demo/s2');
+    objs.set('Node//n1', { metadata: { name: 'n1', uid: 'another' } });
+    expect(tokens.authenticate(bySecret)).toBeUndefined();
+    expect(tokens.authenticate(byNode)).toBeUndefined();
+  });
+
   it('legacy Secret tokens are valid while the Secret holds them', () => {
     const secret = { metadata: { name: 's', namespace: 'demo', uid: 's-uid', annotations: { 'kubernetes.io/service-account.uid': 'sa-uid' } }, data: {} as Record<string, string> };
     const token = tokens.issueLegacy(sa as never, secret as never);
@@ -263,6 +276,12 @@ describe('through the API server', () => {
     await until('legacy token works', async () => (await req(token, 'GET', '/api')).code === 200);
     expect((await req(ADMIN, 'DELETE', '/api/v1/namespaces/demo/secrets/app-token')).code).toBe(200);
     await until('legacy token refused', async () => (await req(token, 'GET', '/api')).code === 401);
+    // deleting the account deletes its token Secrets
+    await req(ADMIN, 'POST', '/api/v1/namespaces/demo/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'short' } });
+    await req(ADMIN, 'POST', '/api/v1/namespaces/demo/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'short-token', annotations: { 'kubernetes.io/service-account.name': 'short' } }, type: 'kubernetes.io/service-account-token' });
+    await until('short-token filled', async () => !!(await req(ADMIN, 'GET', '/api/v1/namespaces/demo/secrets/short-token')).body.data?.token);
+    expect((await req(ADMIN, 'DELETE', '/api/v1/namespaces/demo/serviceaccounts/short')).code).toBe(200);
+    await until('short-token deleted', async () => (await req(ADMIN, 'GET', '/api/v1/namespaces/demo/secrets/short-token')).code === 404);
     // a Secret naming an account that does not exist is deleted
     await req(ADMIN, 'POST', '/api/v1/namespaces/demo/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'orphan', annotations: { 'kubernetes.io/service-account.name': 'ghost' } }, type: 'kubernetes.io/service-account-token' });
     await until('orphan deleted', async () => (await req(ADMIN, 'GET', '/api/v1/namespaces/demo/secrets/orphan')).code === 404);
