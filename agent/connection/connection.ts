@@ -75,16 +75,7 @@ export class ServerConnection {
    * RequestError when not connected, on time-out, or when the connection drops.
    */
   getObject(kind: GetObject['kind'], namespace: string, name: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ObjectReply> {
-    return new Promise((resolve, reject) => {
-      const id = `o${(++this.nextId).toString(36)}-${Date.now().toString(36)}`;
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new RequestError(`no answer from the server within ${Math.round(timeoutMs / 1000)}s`));
-      }, timeoutMs);
-      timer.unref();
-      this.pending.set(id, { resolve, reject, timer });
-      if (!this.send({ type: 'getObject', id, kind, namespace, name })) this.settle(id, new RequestError('not connected to the server'));
-    });
+    return this.request('o', (id) => ({ type: 'getObject', id, kind, namespace, name }), timeoutMs);
   }
 
   /**
@@ -92,15 +83,20 @@ export class ServerConnection {
    * reply's object is a TokenRequest). Rejects as getObject does.
    */
   requestToken(r: Omit<RequestToken, 'type' | 'id'>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ObjectReply> {
+    return this.request('t', (id) => ({ type: 'requestToken', id, ...r }), timeoutMs);
+  }
+
+  /** send one request message under a fresh id and wait for the `object` (or `error`) answering it */
+  private request(prefix: string, message: (id: string) => AgentMessage, timeoutMs: number): Promise<ObjectReply> {
     return new Promise((resolve, reject) => {
-      const id = `t${(++this.nextId).toString(36)}-${Date.now().toString(36)}`;
+      const id = `${prefix}${(++this.nextId).toString(36)}-${Date.now().toString(36)}`;
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new RequestError(`no answer from the server within ${Math.round(timeoutMs / 1000)}s`));
       }, timeoutMs);
       timer.unref();
       this.pending.set(id, { resolve, reject, timer });
-      if (!this.send({ type: 'requestToken', id, ...r })) this.settle(id, new RequestError('not connected to the server'));
+      if (!this.send(message(id))) this.settle(id, new RequestError('not connected to the server'));
     });
   }
 
