@@ -279,7 +279,10 @@ export function mountedWrittenVolumes(pod: KubeObject, container: any): Set<stri
  * limit when it has one (every container limited) and it is smaller, or the volume's
  * sizeLimit when it is smaller still.
  */
-export function emptyDirMemorySize(pod: KubeObject, v: any, nodeAllocatableBytes: number): number {
+/** the fields of a pod volume these sizes read */
+interface MemoryVolumeSpec { name?: string; emptyDir?: { medium?: string; sizeLimit?: string | number | null } | null }
+
+export function emptyDirMemorySize(pod: KubeObject, v: MemoryVolumeSpec | undefined, nodeAllocatableBytes: number): number {
   let size = nodeAllocatableBytes;
   const podLimit = podMemoryLimit(pod);
   if (podLimit !== undefined && podLimit > 0 && podLimit <= size) size = podLimit;
@@ -294,7 +297,7 @@ export function emptyDirMemorySize(pod: KubeObject, v: any, nodeAllocatableBytes
 
 /** the pod's memory limit as its cgroup gets it: the sum over containers (at least the largest init container), only when every container has one */
 export function podMemoryLimit(pod: KubeObject): number | undefined {
-  const limitOf = (c: any): number | undefined => {
+  const limitOf = (c: { resources?: { limits?: { memory?: string | number | null } } } | undefined): number | undefined => {
     const l = c?.resources?.limits?.memory;
     if (l === undefined || l === null) return undefined;
     try { return memoryToBytes(l); } catch { return undefined; }
@@ -321,7 +324,8 @@ export function memoryVolumeName(uid: string, volume: string): string {
 
 /** the pod's emptyDir volumes with medium Memory, and their tmpfs sizes */
 export function memoryVolumes(pod: KubeObject, nodeAllocatableBytes: number): Array<{ volume: string; name: string; sizeBytes: number }> {
-  return (pod.spec?.volumes ?? []).filter((v: any) => v?.emptyDir && v.emptyDir.medium === 'Memory').map((v: any) => ({
+  const volumes: (MemoryVolumeSpec & { name: string })[] = pod.spec?.volumes ?? [];
+  return volumes.filter((v) => v?.emptyDir && v.emptyDir.medium === 'Memory').map((v) => ({
     volume: v.name, name: memoryVolumeName(pod.metadata.uid!, v.name), sizeBytes: emptyDirMemorySize(pod, v, nodeAllocatableBytes),
   }));
 }

@@ -47,16 +47,18 @@ function noBacksteps(path: unknown, fieldPath: string): StatusCause[] {
 }
 
 /** ValidatePersistentVolumeUpdate: the volume source, volume mode and a set node affinity are fixed. */
-function validatePVUpdate(spec: any, old: any): StatusCause[] {
+function validatePVUpdate(specIn: unknown, oldIn: unknown): StatusCause[] {
   const out: StatusCause[] = [];
-  const source = (x: any) => {
+  const spec: Record<string, unknown> = isObject(specIn) ? specIn : {};
+  const old: Record<string, unknown> = isObject(oldIn) ? oldIn : {};
+  const source = (x: Record<string, unknown>) => {
     const o: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(isObject(x) ? x : {})) if (!NON_SOURCE.has(k)) o[k] = v;
+    for (const [k, v] of Object.entries(x)) if (!NON_SOURCE.has(k)) o[k] = v;
     return canonicalJson(o);
   };
   if (source(spec) !== source(old)) out.push(field.forbidden('spec.persistentvolumesource', 'spec.persistentvolumesource is immutable after creation'));
-  if ((spec?.volumeMode ?? '') !== (old?.volumeMode ?? '')) out.push(field.invalid('volumeMode', spec?.volumeMode, FIELD_IMMUTABLE_ERROR_MSG));
-  if (old?.nodeAffinity && canonicalJson(spec?.nodeAffinity ?? null) !== canonicalJson(old.nodeAffinity)) out.push(field.invalid('nodeAffinity', spec?.nodeAffinity ?? null, FIELD_IMMUTABLE_ERROR_MSG));
+  if ((spec.volumeMode ?? '') !== (old.volumeMode ?? '')) out.push(field.invalid('volumeMode', spec.volumeMode, FIELD_IMMUTABLE_ERROR_MSG));
+  if (old.nodeAffinity && canonicalJson(spec.nodeAffinity ?? null) !== canonicalJson(old.nodeAffinity)) out.push(field.invalid('nodeAffinity', spec.nodeAffinity ?? null, FIELD_IMMUTABLE_ERROR_MSG));
   return out;
 }
 
