@@ -44,6 +44,18 @@ export interface ServerConfig {
   secondaryNodeEvictionRate?: number;
   unhealthyZoneThreshold?: number;
   largeClusterSizeThreshold?: number;
+  /** let requests without credentials through as system:anonymous (group system:unauthenticated), RBAC decides; default false, as k3s */
+  anonymousAuth?: boolean;
+  /** audit log (kube-apiserver's flags): JSON lines of audit.k8s.io/v1 Event; absent: no audit log */
+  auditLogPath?: string;
+  /** audit.k8s.io/v1 Policy (YAML or JSON); absent: every request at Metadata level */
+  auditPolicyFile?: string;
+  /** rotate the audit log when it exceeds this many megabytes */
+  auditLogMaxSizeMb?: number;
+  /** rotated audit files kept (0: keep all) */
+  auditLogMaxBackup?: number;
+  /** longest validity of a certificate the CSR signer issues (--cluster-signing-duration) */
+  clusterSigningDurationMs?: number;
 }
 
 function parseListen(v: string): { host: string; port: number } {
@@ -96,9 +108,15 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--secondary-node-eviction-rate <n>', 'the same for a partially disrupted zone of more than --large-cluster-size-threshold nodes (smaller zones: 0)', '0.01')
     .option('--unhealthy-zone-threshold <fraction>', 'fraction of not-Ready nodes (at least 3) that makes a zone partially disrupted; when every node of every zone is not Ready nothing is evicted', '0.55')
     .option('--large-cluster-size-threshold <n>', 'zones with more nodes than this keep evicting (slowly) when partially disrupted', '50')
+    .option('--anonymous-auth [bool]', 'serve requests that carry no credentials as user system:anonymous (group system:unauthenticated), for RBAC to allow or refuse; k3s and skiff default to false (401)', parseBool, false)
+    .option('--audit-log-path <file>', 'write an audit log (audit.k8s.io/v1 Event JSON lines) to this file; - for standard output')
+    .option('--audit-policy-file <file>', 'audit.k8s.io/v1 Policy deciding what is logged at which level (default: everything at Metadata)')
+    .option('--audit-log-maxsize <mb>', 'rotate the audit log when it grows past this many megabytes', '100')
+    .option('--audit-log-maxbackup <n>', 'rotated audit log files kept (0: all)', '10')
+    .option('--cluster-signing-duration <duration>', 'longest validity of certificates issued for CertificateSigningRequests', '8760h')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string; anonymousAuth: boolean; auditLogPath?: string; auditPolicyFile?: string; auditLogMaxsize: string; auditLogMaxbackup: string; clusterSigningDuration: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
@@ -131,7 +149,21 @@ export function parseServerArgs(argv: string[]): ServerConfig {
   const unhealthyZoneThreshold = rate('--unhealthy-zone-threshold', o.unhealthyZoneThreshold, 1);
   const largeClusterSizeThreshold = rate('--large-cluster-size-threshold', o.largeClusterSizeThreshold);
   if (!Number.isInteger(largeClusterSizeThreshold)) throw new InvalidArgumentError(`--large-cluster-size-threshold must be an integer, got ${o.largeClusterSizeThreshold}`);
+  const count = (flag: string, v: string) => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${flag} must be a non-negative integer, got ${v}`);
+    return Number(v);
+  };
+  const auditLogMaxSizeMb = count('--audit-log-maxsize', o.auditLogMaxsize);
+  const auditLogMaxBackup = count('--audit-log-maxbackup', o.auditLogMaxbackup);
+  const clusterSigningDurationMs = parseDuration(o.clusterSigningDuration);
+  if (!(clusterSigningDurationMs >= 600_000)) throw new InvalidArgumentError('--cluster-signing-duration must be at least 10m');
   return {
+    anonymousAuth: o.anonymousAuth,
+    auditLogPath: o.auditLogPath,
+    auditPolicyFile: o.auditPolicyFile,
+    auditLogMaxSizeMb,
+    auditLogMaxBackup,
+    clusterSigningDurationMs,
     nodeEvictionRate,
     secondaryNodeEvictionRate,
     unhealthyZoneThreshold,
