@@ -56,6 +56,10 @@ export interface ServerConfig {
   auditLogMaxBackup?: number;
   /** longest validity of a certificate the CSR signer issues (--cluster-signing-duration) */
   clusterSigningDurationMs?: number;
+  /** Pod Security admission defaults for namespaces without labels, e.g. "enforce=baseline,warn=restricted:v1.32" (raw; parsed by the admission plugin); absent: privileged */
+  podSecurityDefault?: string;
+  /** namespaces Pod Security admission never checks (--pod-security-exempt-namespaces) */
+  podSecurityExemptNamespaces?: string[];
 }
 
 function parseListen(v: string): { host: string; port: number } {
@@ -114,9 +118,11 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--audit-log-maxsize <mb>', 'rotate the audit log when it grows past this many megabytes', '100')
     .option('--audit-log-maxbackup <n>', 'rotated audit log files kept (0: all)', '10')
     .option('--cluster-signing-duration <duration>', 'longest validity of certificates issued for CertificateSigningRequests', '8760h')
+    .option('--pod-security-default <list>', 'Pod Security admission for namespaces without pod-security.kubernetes.io labels: MODE=LEVEL[:VERSION],… with MODE enforce|audit|warn, LEVEL privileged|baseline|restricted (Kubernetes\' default: privileged for all)')
+    .option('--pod-security-exempt-namespaces <list>', 'comma-separated namespaces Pod Security admission does not check')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string; anonymousAuth: boolean; auditLogPath?: string; auditPolicyFile?: string; auditLogMaxsize: string; auditLogMaxbackup: string; clusterSigningDuration: string }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string; anonymousAuth: boolean; auditLogPath?: string; auditPolicyFile?: string; auditLogMaxsize: string; auditLogMaxbackup: string; clusterSigningDuration: string; podSecurityDefault?: string; podSecurityExemptNamespaces?: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
@@ -159,6 +165,8 @@ export function parseServerArgs(argv: string[]): ServerConfig {
   if (!(clusterSigningDurationMs >= 600_000)) throw new InvalidArgumentError('--cluster-signing-duration must be at least 10m');
   return {
     anonymousAuth: o.anonymousAuth,
+    podSecurityDefault: o.podSecurityDefault,
+    podSecurityExemptNamespaces: o.podSecurityExemptNamespaces ? o.podSecurityExemptNamespaces.split(',').map((n) => n.trim()).filter(Boolean) : undefined,
     auditLogPath: o.auditLogPath,
     auditPolicyFile: o.auditPolicyFile,
     auditLogMaxSizeMb,
