@@ -83,6 +83,9 @@ export function parseResourceVersion(rv: string | undefined): number | undefined
 }
 const MAX_RETRIES = 8;
 
+/** NamespaceLifecycle's immortal namespaces: never deleted through the API */
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
+
 export function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -420,6 +423,7 @@ export class ApiStorage {
       def.defaults?.(next);
     }
     if (m.finalizers && m.finalizers.length === 0) delete m.finalizers;
+    if (def.prepareForUpdate && !subresource) def.prepareForUpdate(next, cur);
     if (def.allocate && !subresource) await def.allocate(next, cur, this.allocationContext(def, opts));
     const causes = subresource === 'status' && def.validateStatus ? def.validateStatus(next, cur)
       : subresource === 'binding' ? def.validate(next) : def.validate(next, cur);
@@ -472,6 +476,10 @@ export class ApiStorage {
   // ---------- delete ----------
 
   async delete(def: ResourceDef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
+    // NamespaceLifecycle admission: the system namespaces are immortal
+    if (def.kind === 'Namespace' && IMMORTAL_NAMESPACES.has(name)) {
+      throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, def.resource, name);
+    }
     const key = keyFor(def, namespace, name);
     for (let attempt = 0; ; attempt++) {
       const kv = await this.store.get(key);

@@ -121,6 +121,12 @@ export const pod: ResourceDef = {
     obj.status = { phase: 'Pending', qosClass: computePodQOS(obj.spec) };
   },
 
+  // DefaultTolerationSeconds admits updates too: `kubectl replace` of the manifest a Pod was
+  // created from keeps the tolerations the server added
+  prepareForUpdate(obj) {
+    addDefaultTolerations(obj.spec);
+  },
+
   // ServiceAccount admission (installed by skiff-server): controlplane/serviceaccount/admission.ts
   admit: admitPodServiceAccount,
 

@@ -56,6 +56,12 @@ export interface ResourceDef {
   /** Reset fields the server owns on create (e.g. pod status.phase=Pending, namespace status Active). */
   prepareForCreate?(obj: KubeObject): void;
   /**
+   * Mutating admission on main-resource updates that needs nothing but the object
+   * (DefaultTolerationSeconds re-adds the not-ready/unreachable tolerations a replaced Pod
+   * lacks, as kube-apiserver's plugin does on Update too): runs after defaulting.
+   */
+  prepareForUpdate?(obj: KubeObject, old: KubeObject): void;
+  /**
    * Assign values the server hands out from a shared pool (Service ClusterIPs and NodePorts,
    * the service registry's BeginCreate/BeginUpdate). Runs after defaulting and before
    * validation on create (`old` undefined) and on main-resource updates; may throw ApiError.
