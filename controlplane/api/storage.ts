@@ -83,8 +83,12 @@ export function parseResourceVersion(rv: string | undefined): number | undefined
 }
 const MAX_RETRIES = 8;
 
-/** NamespaceLifecycle's immortal namespaces: never deleted through the API */
-const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public']);
+/**
+ * NamespaceLifecycle's immortal namespaces: never deleted through the API. Upstream lists
+ * default, kube-system and kube-public and lets a controller recreate kube-node-lease; skiff
+ * protects kube-node-lease too (agents' Leases live there; nothing would recreate it).
+ */
+const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 
 export function rfc3339(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
