@@ -18,6 +18,7 @@ import { intParam } from '../api/rest-handlers.js';
 import { findResource } from '../resources/index.js';
 import type { AgentGateway } from './gateway.js';
 import { parseTarget, PortForwardRelay, SPDY_WS_PROTOCOL } from './port-forward.js';
+import { queryBool } from '../../proto/query-bool.js';
 
 type Query = Record<string, string | string[] | undefined>;
 const one = (q: Query, k: string) => { const v = q[k]; return Array.isArray(v) ? v[v.length - 1] : v; };
@@ -65,9 +66,9 @@ export class PodStreamRelay implements PodStreams {
     const container = pickContainer(pod, one(q, 'container'));
     const opts: LogOptions = {
       container,
-      follow: one(q, 'follow') === 'true',
-      timestamps: one(q, 'timestamps') === 'true',
-      previous: one(q, 'previous') === 'true',
+      follow: queryBool(one(q, 'follow')),
+      timestamps: queryBool(one(q, 'timestamps')),
+      previous: queryBool(one(q, 'previous')),
       tailLines: intQ(q, 'tailLines'),
       sinceSeconds: intQ(q, 'sinceSeconds'),
       limitBytes: intQ(q, 'limitBytes'),
@@ -121,7 +122,7 @@ export class PodStreamRelay implements PodStreams {
     const name = m[2]!;
     const kind = m[3] as 'exec' | 'attach';
     const q = url.searchParams;
-    const flag = (k: string) => q.get(k) === 'true' || q.get(k) === '1';
+    const flag = (k: string) => queryBool(q.get(k));
     (async () => {
       const pod = await this.storage.tryGet(findResource('', 'v1', 'pods')!, namespace, name);
       if (!pod) throw notFound('pods', name);

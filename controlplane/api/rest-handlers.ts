@@ -15,6 +15,7 @@ import { parseIncludeObject, toTable, wantsTable } from './table.js';
 import { serveWatch } from './watch-stream.js';
 import { asRequester, type EscalationAuthorizer } from '../authz/escalation.js';
 import { userOf } from '../authz/http.js';
+import { queryBool } from '../../proto/query-bool.js';
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -31,8 +32,7 @@ function one(q: Query, k: string): string | undefined {
 }
 
 function bool(q: Query, k: string): boolean {
-  const v = one(q, k);
-  return v === 'true' || v === '1';
+  return queryBool(one(q, k));
 }
 
 const INT64_MIN = -(2n ** 63n);

@@ -3,6 +3,7 @@
 // a denial is answered with (endpoints/handlers/responsewriters: forbiddenMessage).
 import { ApiError } from '../api/errors.js';
 import type { Attributes, UserInfo } from './rules.js';
+import { queryBool } from '../../proto/query-bool.js';
 
 const SPECIAL_VERBS = new Set(['proxy', 'watch']);
 const NAMESPACE_SUBRESOURCES = new Set(['status', 'finalize']);
@@ -86,7 +87,7 @@ export function requestAttributes(method: string, url: string, user: UserInfo): 
   if (parts.length >= 1) r.resource = parts[0]!;
   if (!r.name && r.verb === 'get') {
     const w = queryValue(search, 'watch');
-    r.verb = w === 'true' || w === '1' ? 'watch' : 'list';
+    r.verb = queryBool(w) ? 'watch' : 'list';
     const n = exactName(queryValue(search, 'fieldSelector'));
     if (n && !n.includes('/') && n !== '.' && n !== '..' && !n.includes('%')) r.name = n;
   }
