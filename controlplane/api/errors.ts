@@ -13,10 +13,17 @@ export class ApiError extends Error {
     super(message);
   }
 
+  /** the Status, its fields in kube-apiserver's order (kind … reason, details, code) */
   toStatus(): Status {
-    const s: Status = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, code: this.code };
-    if (this.details) s.details = this.details;
-    return s;
+    const { details } = this;
+    return details
+      ? { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, details, code: this.code }
+      : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, code: this.code };
+  }
+
+  /** the response body byte for byte as kube-apiserver's JSON encoder writes it (trailing newline) */
+  body(): string {
+    return `${JSON.stringify(this.toStatus())}\n`;
   }
 }
 
