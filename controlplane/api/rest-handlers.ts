@@ -11,7 +11,7 @@ import { patchTypeOf } from './patch/apply.js';
 import { parseResourcePath, type RequestInfo } from './request-info.js';
 import { parseResourceVersion, type ApiStorage, type DeleteOptions, type WriteOptions } from './storage.js';
 import { handleSubresource, type SubresourceDeps } from './subresources.js';
-import { parseIncludeObject, toTable, wantsTable } from './table.js';
+import { parseIncludeObject, partialObjectMetadata, partialObjectMetadataList, toTable, wantsMetadataOnly, wantsTable } from './table.js';
 import { serveWatch } from './watch-stream.js';
 import { asRequester, type EscalationAuthorizer } from '../authz/escalation.js';
 import { userOf } from '../authz/http.js';
@@ -78,6 +78,7 @@ function render(req: FastifyRequest, info: RequestInfo, obj: KubeObject) {
     const q = req.query as Query;
     return toTable(info.def, [obj], { include: parseIncludeObject(one(q, 'includeObject')), resourceVersion: obj.metadata.resourceVersion });
   }
+  if (wantsMetadataOnly(req.headers.accept)) return partialObjectMetadata(obj);
   return withTypeMeta(info, obj);
 }
 
@@ -137,6 +138,7 @@ export async function handleResource(deps: RestDeps, req: FastifyRequest, reply:
       if (wantsTable(req.headers.accept)) {
         return toTable(def, list.items, { include: parseIncludeObject(one(q, 'includeObject')), resourceVersion: list.metadata.resourceVersion, continue: list.metadata.continue });
       }
+      if (wantsMetadataOnly(req.headers.accept)) return partialObjectMetadataList(list);
       return list;
     }
     case 'POST': {
@@ -189,6 +191,7 @@ async function watch(deps: RestDeps, req: FastifyRequest, reply: FastifyReply, i
     namespace: info.namespace,
     query: { resourceVersion: one(q, 'resourceVersion'), labelSelector: one(q, 'labelSelector'), fieldSelector, allowWatchBookmarks: bool(q, 'allowWatchBookmarks') },
     table: wantsTable(req.headers.accept) ? { include: parseIncludeObject(one(q, 'includeObject')) } : undefined,
+    metadataOnly: wantsMetadataOnly(req.headers.accept),
     timeoutSeconds: intParam(q, 'timeoutSeconds'),
     onOpen: deps.metrics?.watchOpened,
     onClose: deps.metrics?.watchClosed,

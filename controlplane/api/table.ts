@@ -14,6 +14,27 @@ export function wantsTable(accept: string | undefined): boolean {
   });
 }
 
+/**
+ * Metadata-only responses (client-go's metadata client and informers): an Accept alternative
+ * `application/json;as=PartialObjectMetadata[List];g=meta.k8s.io;v=v1`. Objects become
+ * PartialObjectMetadata, lists PartialObjectMetadataList, watch events carry PartialObjectMetadata.
+ */
+export function wantsMetadataOnly(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return accept.split(',').some((p) => {
+    const s = p.replace(/\s+/g, '');
+    return /(^|;)as=PartialObjectMetadata(List)?(;|$)/.test(s) && s.includes('g=meta.k8s.io') && !s.startsWith('application/vnd.kubernetes.protobuf');
+  });
+}
+
+export function partialObjectMetadata(obj: KubeObject): { kind: 'PartialObjectMetadata'; apiVersion: 'meta.k8s.io/v1'; metadata: KubeObject['metadata'] } {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+}
+
+export function partialObjectMetadataList(list: { metadata: Record<string, unknown>; items: KubeObject[] }) {
+  return { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: list.metadata, items: list.items.map(partialObjectMetadata) };
+}
+
 export function parseIncludeObject(v: unknown): IncludeObject {
   return v === 'None' || v === 'Object' ? v : 'Metadata';
 }
@@ -21,7 +42,7 @@ export function parseIncludeObject(v: unknown): IncludeObject {
 function rowObject(def: ResourceDef, obj: KubeObject, include: IncludeObject): unknown {
   if (include === 'None') return undefined;
   if (include === 'Object') return { apiVersion: apiVersionOf(def), kind: def.kind, ...obj };
-  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+  return partialObjectMetadata(obj);
 }
 
 export function toTable(

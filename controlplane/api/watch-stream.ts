@@ -18,7 +18,7 @@ import type { ResourceDef } from '../resources/types.js';
 import { ApiError } from './errors.js';
 import { apiVersionOf } from './keys.js';
 import { parseResourceVersion, type ApiStorage, type WatchEvent, type WatchQuery } from './storage.js';
-import { toTable, type IncludeObject } from './table.js';
+import { partialObjectMetadata, toTable, type IncludeObject } from './table.js';
 
 /** events a watch may hold behind a client that does not read */
 export const WATCH_BUFFER_EVENTS = 1000;
@@ -32,6 +32,8 @@ export interface WatchStreamOptions {
   namespace?: string;
   query: WatchQuery;
   table?: { include: IncludeObject };
+  /** events carry PartialObjectMetadata (client-go's metadata informers) */
+  metadataOnly?: boolean;
   timeoutSeconds?: number;
   bookmarkIntervalMs?: number;
   /** end the watch when more than this many events wait behind the socket (default WATCH_BUFFER_EVENTS) */
@@ -127,6 +129,8 @@ export async function serveWatch(storage: ApiStorage, req: FastifyRequest, reply
       if (o.table) {
         object = toTable(o.def, [obj], { include: o.table.include, resourceVersion: obj.metadata.resourceVersion, withColumns: !sentColumns });
         sentColumns = true;
+      } else if (o.metadataOnly) {
+        object = partialObjectMetadata(obj);
       } else {
         object = { apiVersion: apiVersionOf(o.def), kind: o.def.kind, ...obj };
       }
