@@ -1,7 +1,7 @@
 // skiff-agent's command line, parsed into one config object.
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { parseDuration } from '../proto/duration.js';
 import { nodeLabelsError } from '../proto/node-labels.js';
 
@@ -24,6 +24,12 @@ export interface AgentConfig {
   logLevel: string;
   /** HOST:PORT for Prometheus metrics, '' to disable */
   metricsBindAddress: string;
+  /**
+   * TESTS ONLY (hidden --token-refresh-test-scale): projected ServiceAccount tokens are
+   * renewed this many times sooner than kubelet's 80 % / 24 h marks, so an end-to-end test
+   * sees a renewal within seconds (Kubernetes' shortest token lives 10 minutes). 1 = kubelet.
+   */
+  tokenRefreshTestScale: number;
 }
 
 function kvList(v: string): Record<string, string> {
@@ -64,13 +70,16 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     .option('--resolv-conf <file>', 'resolver configuration: upstreams for the cluster DNS and what dnsPolicy Default pods get (kubelet --resolv-conf)', '/etc/resolv.conf')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--metrics-bind-address <host:port>', 'serve Prometheus metrics here (empty to disable)', '127.0.0.1:10249')
+    .addOption(new Option('--token-refresh-test-scale <n>', 'TESTS ONLY: renew projected ServiceAccount tokens n times sooner than kubelet').default('1').hideHelp())
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ server: string; token?: string; tokenFile?: string; nodeName: string; dataDir: string; dockerHost?: string; pauseImage: string; nodeIp?: string; nodeLabels: Record<string, string>; registerWithTaints: AgentConfig['taints']; heartbeatInterval: string; systemReserved: Record<string, string>; maxPods: string; network: string; resolvConf: string; logLevel: string; metricsBindAddress: string }>();
+  const o = cmd.opts<{ server: string; token?: string; tokenFile?: string; nodeName: string; dataDir: string; dockerHost?: string; pauseImage: string; nodeIp?: string; nodeLabels: Record<string, string>; registerWithTaints: AgentConfig['taints']; heartbeatInterval: string; systemReserved: Record<string, string>; maxPods: string; network: string; resolvConf: string; logLevel: string; metricsBindAddress: string; tokenRefreshTestScale: string }>();
   const token = o.token ?? (o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : process.env.SKIFF_TOKEN);
   if (!token) throw new InvalidArgumentError('a join token is required: --token, --token-file or SKIFF_TOKEN');
   if (!/^https:\/\//.test(o.server)) throw new InvalidArgumentError('--server must be an https:// URL');
   const maxPods = Number(o.maxPods);
+  const tokenRefreshTestScale = Number(o.tokenRefreshTestScale);
+  if (!(tokenRefreshTestScale >= 1)) throw new InvalidArgumentError('--token-refresh-test-scale must be a number >= 1');
   if (!Number.isInteger(maxPods) || maxPods < 1) throw new InvalidArgumentError('--max-pods must be a positive integer');
   // as kubelet: labels NodeRestriction would refuse stop the agent at start-up
   const labelsError = nodeLabelsError(o.nodeLabels, o.nodeName);
@@ -83,5 +92,6 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     heartbeatIntervalMs: parseDuration(o.heartbeatInterval),
     systemReserved: { cpu: o.systemReserved.cpu, memory: o.systemReserved.memory },
     maxPods, network: o.network, resolvConf: o.resolvConf, logLevel: o.logLevel, metricsBindAddress: o.metricsBindAddress,
+    tokenRefreshTestScale,
   };
 }

@@ -97,7 +97,8 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
   // (and the PersistentVolumeClaims of the pods' volumes with the PersistentVolumes bound to them)
   const objects = new ObjectCache((kind, namespace, name) => conn.getObject(kind, namespace, name));
   // ServiceAccount tokens of projected volumes, bound to the pod, renewed at 80 % of their life
-  const tokens = new TokenManager((r) => conn.requestToken(r));
+  const tokens = new TokenManager((r) => conn.requestToken(r), Date.now, { refreshScale: cfg.tokenRefreshTestScale });
+  if (cfg.tokenRefreshTestScale !== 1) log.warn({ scale: cfg.tokenRefreshTestScale }, 'TESTS ONLY: --token-refresh-test-scale renews ServiceAccount tokens sooner than kubelet would');
   const ref = (p: KubeObject) => ({ namespace: p.metadata.namespace!, name: p.metadata.name!, uid: p.metadata.uid! });
   const localVolumes = new LocalVolumes(cfg.dataDir);
   const pods = new PodManager(runtime, {

@@ -6,6 +6,8 @@ import { TokenManager, type TokenFetcher } from '../../agent/pods/token-manager.
 import { serviceAccountTokenKey, tokenReferences, volumePayload } from '../../agent/pods/volumes.js';
 import type { KubeObject } from '../../proto/meta.js';
 
+/** jitter 0: the refresh moments are exact */
+const noJitter = { random: () => 0 };
 const spec = { namespace: 'demo', serviceAccountName: 'app', podName: 'p', podUid: 'u1', expirationSeconds: 3600 };
 
 function fake(now: () => number) {
@@ -23,7 +25,7 @@ describe('token manager', () => {
   it('renews once 80 % of the life has passed, not before', async () => {
     let t = Date.parse('2026-01-01T00:00:00Z');
     const f = fake(() => t);
-    const tm = new TokenManager(f.fetch, () => t);
+    const tm = new TokenManager(f.fetch, () => t, noJitter);
     expect(await tm.get(spec)).toBe('tok1');
     expect(f.calls[0]).toEqual({ namespace: 'demo', serviceAccountName: 'app', podName: 'p', podUid: 'u1', expirationSeconds: 3600 });
     expect(tm.refreshAt(spec)).toBe(t + 2880_000);
@@ -37,7 +39,7 @@ describe('token manager', () => {
   it('renews a long-lived token after 24 h; passes the audience', async () => {
     let t = 0;
     const f = fake(() => t);
-    const tm = new TokenManager(f.fetch, () => t);
+    const tm = new TokenManager(f.fetch, () => t, noJitter);
     const long = { ...spec, expirationSeconds: 7 * 86400, audience: 'vault' };
     await tm.get(long);
     expect(f.calls[0]!.audiences).toEqual(['vault']);
@@ -48,7 +50,7 @@ describe('token manager', () => {
   it('shares one request among concurrent readers; keeps a valid token while the server is away; forgets a pod', async () => {
     let t = 0;
     const f = fake(() => t);
-    const tm = new TokenManager(f.fetch, () => t);
+    const tm = new TokenManager(f.fetch, () => t, noJitter);
     const [a, b] = await Promise.all([tm.get(spec), tm.get(spec)]);
     expect(a).toBe('tok1');
     expect(b).toBe('tok1');
@@ -57,7 +59,7 @@ describe('token manager', () => {
     f.setFail(true);
     expect(await tm.get(spec)).toBe('tok1');
     t += 700_000; // expired now
-    await expect(tm.get(spec)).rejects.toThrow('failed to fetch token: not connected to the server');
+    await expect(tm.get(spec)).rejects.toThrow(/^token demo\/app\/p\/u1\/\/3600 expired and refresh failed: not connected to the server$/);
     f.setFail(false);
     await tm.get(spec);
     tm.forgetPod('u1');
