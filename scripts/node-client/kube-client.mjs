@@ -5,7 +5,7 @@
 // KUBERNETES_SERVICE_HOST/PORT (or --server, e.g. https://kubernetes.default.svc), and
 // verifies the server's certificate against ca.crt (never skipped).
 //
-//   node /usr/local/lib/kube-client.mjs [--server URL] [--token-file F] [METHOD] PATH
+//   node /usr/local/lib/kube-client.mjs [--server URL] [--token-file F] [--ca-file F] [METHOD] PATH
 //
 // PATH may use {namespace} for the pod's namespace. Prints `HTTP <status>` then the body;
 // exit 0 on any HTTP answer, 2 when no answer came (DNS, connection, TLS), 3 when the
@@ -16,17 +16,19 @@ import { request } from 'node:https';
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 function usage(msg) {
-  process.stderr.write(`kube-client: ${msg}\nusage: kube-client.mjs [--server URL] [--token-file F] [METHOD] PATH\n`);
+  process.stderr.write(`kube-client: ${msg}\nusage: kube-client.mjs [--server URL] [--token-file F] [--ca-file F] [METHOD] PATH\n`);
   process.exit(1);
 }
 
 const args = process.argv.slice(2);
 let server;
 let tokenFile = `${SA_DIR}/token`;
+let caFile = `${SA_DIR}/ca.crt`;
 const rest = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--server') server = args[++i];
   else if (args[i] === '--token-file') tokenFile = args[++i];
+  else if (args[i] === '--ca-file') caFile = args[++i];
   else rest.push(args[i]);
 }
 if (rest.length < 1 || rest.length > 2) usage('want [METHOD] PATH');
@@ -44,9 +46,10 @@ const read = (f) => {
   try { return readFileSync(f, 'utf8'); } catch (e) { process.stderr.write(`kube-client: ${e.message}\n`); process.exit(3); }
 };
 const token = read(tokenFile).trim();
-const ca = read(`${SA_DIR}/ca.crt`);
-const namespace = read(`${SA_DIR}/namespace`).trim();
-const url = new URL(rawPath.replaceAll('{namespace}', namespace), server);
+const ca = read(caFile);
+// the namespace file only when the path asks for it
+const path = rawPath.includes('{namespace}') ? rawPath.replaceAll('{namespace}', read(`${SA_DIR}/namespace`).trim()) : rawPath;
+const url = new URL(path, server);
 
 const req = request(url, {
   method, ca, rejectUnauthorized: true, timeout: 10_000,
