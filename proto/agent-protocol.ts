@@ -206,6 +206,42 @@ export const NetService = z.object({
   ports: z.array(z.object({ name: z.string().max(63), protocol, port, nodePort: port.optional() })).max(100),
   endpoints: z.array(NetEndpoint).max(10000),
 });
+// NetworkPolicy enforcement (agent/network/policy-rules.ts): the policies, every pod with an
+// IP (namespace, labels, named ports) and every namespace's labels, sent only while at least
+// one policy exists. Selectors and names never reach iptables: only the IPs, CIDRs and port
+// numbers checked here do.
+const labelMap = z.record(z.string().max(317), z.string().max(63));
+const NetSelector = z.object({
+  matchLabels: labelMap.optional(),
+  matchExpressions: z.array(z.object({ key: z.string().max(317), operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), values: z.array(z.string().max(63)).max(1000).optional() })).max(100).optional(),
+});
+const portName = z.string().regex(/^[-a-z0-9]{1,15}$/);
+/** a peer: podSelector and/or namespaceSelector, or an IPv4 ipBlock; {} (an IPv6 ipBlock) matches nothing */
+export const NetPolicyPeer = z.object({
+  podSelector: NetSelector.optional(),
+  namespaceSelector: NetSelector.optional(),
+  ipBlock: z.object({ cidr: cidr4, except: z.array(cidr4).max(100).optional() }).optional(),
+});
+export const NetPolicyPort = z.object({ protocol, port: z.union([port, portName]).optional(), endPort: port.optional() });
+/** one ingress or egress rule: peers absent = every peer, ports absent = every port */
+export const NetPolicyRule = z.object({ peers: z.array(NetPolicyPeer).max(1000).optional(), ports: z.array(NetPolicyPort).max(1000).optional() });
+export const NetPolicy = z.object({
+  namespace: dnsName,
+  name: dnsName,
+  podSelector: NetSelector,
+  ingress: z.array(NetPolicyRule).max(1000).optional(),
+  egress: z.array(NetPolicyRule).max(1000).optional(),
+});
+export const NetPod = z.object({
+  namespace: dnsName,
+  name: dnsName,
+  ip: ipv4,
+  node: dnsName.optional(),
+  labels: labelMap.optional(),
+  /** named container ports, for named ports in policies */
+  ports: z.array(z.object({ name: portName, port, protocol })).max(1000).optional(),
+});
+export const NetNamespace = z.object({ name: dnsName, labels: labelMap.optional() });
 export const NetworkState = z.object({
   type: z.literal('network'),
   clusterCIDR: cidr4,
@@ -214,8 +250,17 @@ export const NetworkState = z.object({
   clusterDomain: dnsName,
   nodes: z.array(NetNode).max(5000),
   services: z.array(NetService).max(20000),
+  policies: z.array(NetPolicy).max(20000).optional(),
+  pods: z.array(NetPod).max(200000).optional(),
+  namespaces: z.array(NetNamespace).max(20000).optional(),
 });
 export type NetworkState = z.infer<typeof NetworkState>;
+export type NetPolicy = z.infer<typeof NetPolicy>;
+export type NetPolicyRule = z.infer<typeof NetPolicyRule>;
+export type NetPolicyPeer = z.infer<typeof NetPolicyPeer>;
+export type NetPolicyPort = z.infer<typeof NetPolicyPort>;
+export type NetPod = z.infer<typeof NetPod>;
+export type NetNamespace = z.infer<typeof NetNamespace>;
 export type NetService = z.infer<typeof NetService>;
 export type NetEndpoint = z.infer<typeof NetEndpoint>;
 export type NetNode = z.infer<typeof NetNode>;

@@ -2,6 +2,7 @@
 // idempotent, so a sync can run any number of times and after a crash halfway through.
 import { execa } from 'execa';
 import { CHAIN_PREFIX, HOOKS } from './proxy-rules.js';
+import { NP_HOOKS } from './policy-rules.js';
 
 const WAIT = ['-w', '5'];
 
@@ -48,7 +49,7 @@ export async function ensureHooks(exec: Exec): Promise<void> {
 
 /** uninstall: unhook and delete every chain of ours */
 export async function removeAll(exec: Exec): Promise<void> {
-  for (const h of HOOKS) {
+  for (const h of [...HOOKS, ...NP_HOOKS]) {
     while ((await exec('iptables', [...WAIT, '-t', h.table, '-C', h.chain, ...h.rule])).exitCode === 0) {
       await exec('iptables', [...WAIT, '-t', h.table, '-D', h.chain, ...h.rule]);
     }

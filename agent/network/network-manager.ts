@@ -2,7 +2,8 @@
 // 1. the pod bridge (Docker network "skiff" on this node's podCIDR, gateway .1);
 // 2. host-gw routes to every other node's podCIDR via its InternalIP;
 // 3. iptables: forwarding for the pod network, masquerade for traffic leaving it, and the
-//    service proxy (proxy-rules.ts), applied with one iptables-restore per sync;
+//    service proxy (proxy-rules.ts) and NetworkPolicy enforcement (policy-rules.ts), applied
+//    with one iptables-restore per sync;
 // 4. the node's DNS server on the bridge gateway, which the cluster DNS IP is DNATed to.
 // Syncs are serialised and coalesced (the newest state wins) and retried on failure.
 import type { Logger } from 'pino';
@@ -14,6 +15,8 @@ import { DnsServer, hostResolvers } from './dns-server.js';
 import { deleteChains, ensureHooks, listChains, realExec, restore, syncRoutes, type Exec, type Route } from './iptables.js';
 import { podDns, type PodDns } from './pod-dns.js';
 import { buildProxyRules, restoreInput, staleChains } from './proxy-rules.js';
+import { buildPolicyRules } from './policy-rules.js';
+import { ensurePolicyHooks } from './policy-hooks.js';
 import { writeFile } from 'node:fs/promises';
 
 export const POD_NETWORK = 'skiff';
@@ -45,6 +48,7 @@ export class NetworkManager {
   private dns?: DnsServer;
   private records?: DnsRecords;
   private lastRules = '';
+  private warnedBridgeNf = false;
   private readonly exec: Exec;
   syncs = 0;
   lastSyncMs = 0;
@@ -154,7 +158,11 @@ export class NetworkManager {
     await syncRoutes(this.exec, routes);
 
     // 4. iptables
-    const rules = buildProxyRules({ state, node: this.o.node, dns: { ip: this.o.dnsHost ?? this.gateway!, port: this.dns.port } });
+    const dns = { ip: this.o.dnsHost ?? this.gateway!, port: this.dns.port };
+    const rules = buildProxyRules({ state, node: this.o.node, dns });
+    const policy = buildPolicyRules({ state, node: this.o.node, dns });
+    rules.tables.filter.push(...policy.filter);
+    for (const c of policy.chains) rules.chains.filter.add(c);
     const text = JSON.stringify(rules.tables);
     if (text !== this.lastRules) {
       const existing = { nat: await listChains(this.exec, 'nat'), filter: await listChains(this.exec, 'filter') };
@@ -164,6 +172,11 @@ export class NetworkManager {
       this.lastRules = text;
     }
     await ensureHooks(this.exec);
+    const np = await ensurePolicyHooks(this.exec);
+    if (!np.bridgeNf && state.policies?.length && !this.warnedBridgeNf) {
+      this.warnedBridgeNf = true;
+      this.o.log.warn('bridge-nf-call-iptables is off and br_netfilter cannot be loaded: NetworkPolicy does not see traffic between two pods of this node');
+    }
     if (!this.bridgeReady) this.o.log.info({ podCIDR: me.podCIDR, routes: routes.length }, 'pod network ready');
     this.bridgeReady = true;
   }

@@ -54,6 +54,9 @@ function hash(s: string): string {
   return out;
 }
 
+/** the 16-character chain name suffix, for the NetworkPolicy chains too */
+export const chainHash = hash;
+
 const q = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
 
 interface PortTarget { ep: NetEndpoint; port: number }

@@ -3,9 +3,13 @@
 // part of kube-proxy's and flannel's watches that skiff centralises: agents never list
 // the API themselves). The message is the whole state, so an agent that missed one is
 // right again with the next; a change storm is coalesced into one message.
+// NetworkPolicy enforcement needs the policies, every pod's IP, labels and named ports and
+// every namespace's labels (policy-state.ts); they are sent to every agent, and only while
+// at least one NetworkPolicy exists, so a cluster without policies pays nothing for them.
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../proto/meta.js';
 import { NetNode, NetService, NetworkState, type NetEndpoint } from '../../proto/agent-protocol.js';
+import { policyState } from './policy-state.js';
 import { parseCidr, parseIPv4 } from '../../proto/cidr.js';
 import { Informer } from '../controllers/informer.js';
 import { findResource } from '../resources/index.js';
@@ -25,6 +29,9 @@ export class NetworkPublisher {
   private readonly nodes: Informer;
   private readonly services: Informer;
   private readonly slices: Informer;
+  private readonly pods: Informer;
+  private readonly namespaces: Informer;
+  private readonly policies: Informer;
   private timer?: NodeJS.Timeout;
   private last?: NetworkState;
   private lastJson = '';
@@ -35,18 +42,28 @@ export class NetworkPublisher {
     this.nodes = new Informer(storage, def('', 'v1', 'nodes'), log);
     this.services = new Informer(storage, def('', 'v1', 'services'), log);
     this.slices = new Informer(storage, def('discovery.k8s.io', 'v1', 'endpointslices'), log);
+    this.pods = new Informer(storage, def('', 'v1', 'pods'), log);
+    this.namespaces = new Informer(storage, def('', 'v1', 'namespaces'), log);
+    this.policies = new Informer(storage, def('networking.k8s.io', 'v1', 'networkpolicies'), log);
     const changed = { add: () => this.schedule(), update: () => this.schedule(), delete: () => this.schedule() };
-    for (const i of [this.nodes, this.services, this.slices]) i.on(changed);
+    for (const i of [this.nodes, this.services, this.slices, this.policies]) i.on(changed);
+    // pods and namespaces only matter while some NetworkPolicy exists
+    const ifPolicies = () => { if (this.policies.list().length) this.schedule(); };
+    for (const i of [this.pods, this.namespaces]) i.on({ add: ifPolicies, update: ifPolicies, delete: ifPolicies });
+  }
+
+  private get informers(): Informer[] {
+    return [this.nodes, this.services, this.slices, this.pods, this.namespaces, this.policies];
   }
 
   async start(): Promise<void> {
-    await Promise.all([this.nodes.start(), this.services.start(), this.slices.start()]);
+    await Promise.all(this.informers.map((i) => i.start()));
     this.rebuild();
   }
 
   stop(): void {
     clearTimeout(this.timer);
-    for (const i of [this.nodes, this.services, this.slices]) i.stop();
+    for (const i of this.informers) i.stop();
   }
 
   /** the current state (undefined until the caches have listed) */
@@ -60,7 +77,7 @@ export class NetworkPublisher {
   }
 
   private schedule(): void {
-    if (!this.nodes.synced || !this.services.synced || !this.slices.synced || this.timer) return;
+    if (this.informers.some((i) => !i.synced) || this.timer) return;
     this.timer = setTimeout(() => { this.timer = undefined; this.rebuild(); }, this.debounceMs);
   }
 
@@ -110,6 +127,7 @@ export class NetworkPublisher {
       clusterDomain: this.settings.clusterDomain,
       nodes,
       services,
+      ...policyState(this.policies.list(), this.pods.list(), this.namespaces.list(), this.log),
     };
   }
 }

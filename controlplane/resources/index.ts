@@ -9,6 +9,7 @@ import { event } from './event.js';
 import { job } from './job.js';
 import { lease } from './lease.js';
 import { namespace } from './namespace.js';
+import { networkPolicy } from './network-policy.js';
 import { node } from './node.js';
 import { persistentVolumeClaim } from './persistent-volume-claim.js';
 import { persistentVolume } from './persistent-volume.js';
@@ -46,6 +47,7 @@ export const resources: ResourceDef[] = [
   lease,
   endpointSlice,
   podDisruptionBudget,
+  networkPolicy,
   storageClass,
   ...RBAC_RESOURCES,
 ];

@@ -1323,4 +1323,17 @@ export const defs: SchemaDefs = {
   SecretProjection: obj({ items: list(ref('KeyToPath')), name: str, optional: bool }),
   ServiceAccountTokenProjection: obj({ audience: str, expirationSeconds: int64, path: str }),
   NodeSelectorRequirement: obj({ key: str, operator: str, values: list(str) }),
+  // networking.k8s.io/v1 NetworkPolicy (lists atomic, no patch strategy)
+  NetworkPolicy: obj({ apiVersion: str, kind: str, metadata: ref('ObjectMeta'), spec: ref('NetworkPolicySpec') }),
+  NetworkPolicySpec: obj({
+    egress: list(ref('NetworkPolicyEgressRule')),
+    ingress: list(ref('NetworkPolicyIngressRule')),
+    podSelector: ref('LabelSelector'),
+    policyTypes: list(str),
+  }),
+  NetworkPolicyIngressRule: obj({ from: list(ref('NetworkPolicyPeer')), ports: list(ref('NetworkPolicyPort')) }),
+  NetworkPolicyEgressRule: obj({ ports: list(ref('NetworkPolicyPort')), to: list(ref('NetworkPolicyPeer')) }),
+  NetworkPolicyPeer: obj({ ipBlock: ref('IPBlock'), namespaceSelector: ref('LabelSelector'), podSelector: ref('LabelSelector') }),
+  NetworkPolicyPort: obj({ endPort: int32, port: intOrString, protocol: str }),
+  IPBlock: obj({ cidr: str, except: list(str) }),
 };

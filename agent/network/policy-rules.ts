@@ -1,0 +1,222 @@
+// NetworkPolicy enforcement for this node's pods as iptables filter rules (chains SKIFF-NP-*),
+// computed from the pushed network state. Pure: the same state gives the same text.
+//
+// Where packets are judged (all in the filter table, so after any Service DNAT: a ClusterIP
+// or NodePort connection is judged on the backend pod's IP and port):
+// - SKIFF-NP-FORWARD, hooked first in FORWARD: routed traffic (other nodes' pods, Service
+//   traffic) and, with br_netfilter's bridge-nf-call-iptables, traffic bridged between two
+//   pods of this node. Replies (ESTABLISHED, RELATED) pass at once; then the source's
+//   egress chain (a pod of this node isolated for egress), then the destination's ingress
+//   chain (a pod of this node isolated for ingress).
+// - SKIFF-NP-INPUT, hooked first in INPUT: traffic from a pod of this node to the node
+//   itself, chiefly the cluster DNS (the agent answers on the bridge gateway). The DNS server
+//   counts as a pod in kube-system labelled k8s-app=kube-dns at the cluster DNS IP, port 53
+//   (named ports dns/dns-tcp), so the usual "allow DNS" rules admit it; other traffic to the
+//   node is judged by the pod's egress chain like any destination.
+// Per pod and direction one chain (SKIFF-NP-I-/SKIFF-NP-E-<hash>): one RETURN per allowed
+// (peer, port) pair, then DROP. Peers become /32s of the pods their selectors match (pods
+// carry their IPs across hosts: host-gw keeps source addresses), or CIDRs; an ipBlock with
+// `except` goes through a sub-chain (SKIFF-NP-X-) that marks what it admits. Named ports
+// are resolved against the target pod's container ports (ingress) or each destination
+// pod's (egress). Traffic from the node itself to its pods (probes) is never judged.
+import type { NetPod, NetPolicy, NetPolicyPeer, NetPolicyPort, NetPolicyRule, NetworkState } from '../../proto/agent-protocol.js';
+import { cidrContains, parseCidr, parseIPv4 } from '../../proto/cidr.js';
+import { labelSelectorFromObject, matchLabels, type LabelSelector } from '../../proto/selectors.js';
+import { chainHash } from './proxy-rules.js';
+
+export const NP_FORWARD = 'SKIFF-NP-FORWARD';
+export const NP_INPUT = 'SKIFF-NP-INPUT';
+export const NP_MARK = '0x10000/0x10000';
+
+/** the jumps into our chains; each must be the first rule of its built-in chain */
+export const NP_HOOKS: { table: 'filter'; chain: 'FORWARD' | 'INPUT'; rule: string[] }[] = [
+  { table: 'filter', chain: 'FORWARD', rule: ['-m', 'comment', '--comment', 'skiff network policies', '-j', NP_FORWARD] },
+  { table: 'filter', chain: 'INPUT', rule: ['-m', 'comment', '--comment', 'skiff network policies', '-j', NP_INPUT] },
+];
+
+export interface PolicyInput {
+  state: NetworkState;
+  node: string;
+  /** where this node's DNS server listens (the bridge gateway) */
+  dns?: { ip: string; port: number };
+}
+
+export interface PolicyRules {
+  filter: string[];
+  chains: Set<string>;
+}
+
+/** one allowed (peer, port) pair; absent fields match anything */
+interface Clause { cidr?: string; except?: string[]; proto?: string; port?: string }
+
+const q = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
+const DNS_POD: NetPod = { namespace: 'kube-system', name: 'skiff-node-dns', ip: '0.0.0.0', labels: { 'k8s-app': 'kube-dns' }, ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] };
+
+class Matcher {
+  private readonly cache = new Map<string, ((l: Record<string, string> | undefined) => boolean)>();
+  private readonly nsLabels: Map<string, Record<string, string>>;
+
+  constructor(state: NetworkState) {
+    this.nsLabels = new Map((state.namespaces ?? []).map((n) => [n.name, n.labels ?? {}]));
+  }
+
+  selector(sel: LabelSelector): (l: Record<string, string> | undefined) => boolean {
+    const key = JSON.stringify(sel);
+    let fn = this.cache.get(key);
+    if (!fn) {
+      let reqs: ReturnType<typeof labelSelectorFromObject>;
+      try { reqs = labelSelectorFromObject(sel); } catch { reqs = null; }
+      fn = reqs ? (l) => matchLabels(reqs!, l) : () => false;
+      this.cache.set(key, fn);
+    }
+    return fn;
+  }
+
+  namespaceLabels(ns: string): Record<string, string> {
+    return this.nsLabels.get(ns) ?? { 'kubernetes.io/metadata.name': ns };
+  }
+
+  selects(np: NetPolicy, pod: NetPod): boolean {
+    return np.namespace === pod.namespace && this.selector(np.podSelector)(pod.labels);
+  }
+
+  /** a selector peer of a policy in `ns` matches the pod */
+  peerMatches(peer: NetPolicyPeer, ns: string, pod: NetPod): boolean {
+    if (peer.ipBlock || (!peer.podSelector && !peer.namespaceSelector)) return false;
+    if (peer.namespaceSelector ? !this.selector(peer.namespaceSelector)(this.namespaceLabels(pod.namespace)) : pod.namespace !== ns) return false;
+    return peer.podSelector ? this.selector(peer.podSelector)(pod.labels) : true;
+  }
+}
+
+function inBlock(ip: string, block: { cidr: string; except?: string[] }): boolean {
+  const n = parseIPv4(ip);
+  const c = parseCidr(block.cidr);
+  if (n === undefined || !c || !cidrContains(c, n)) return false;
+  return !(block.except ?? []).some((e) => { const x = parseCidr(e); return !!x && cidrContains(x, n); });
+}
+
+const portMatch = (p: NetPolicyPort, n: number): string | undefined => (p.endPort !== undefined ? `${n}:${p.endPort}` : String(n));
+
+/** the clauses one rule allows for the pod `self`, in direction in (peers are sources) or out (destinations) */
+function ruleClauses(m: Matcher, np: NetPolicy, rule: NetPolicyRule, self: NetPod, dir: 'in' | 'out', pods: NetPod[]): Clause[] {
+  // peers as address sets, with the pods they stand for (for egress named ports)
+  type Addr = { cidr?: string; except?: string[]; pods: NetPod[] };
+  const addrs: Addr[] = [];
+  if (!rule.peers) addrs.push({ pods });
+  for (const peer of rule.peers ?? []) {
+    if (peer.ipBlock) addrs.push({ cidr: peer.ipBlock.cidr, except: peer.ipBlock.except, pods: pods.filter((p) => inBlock(p.ip, peer.ipBlock!)) });
+    else for (const p of pods) if (m.peerMatches(peer, np.namespace, p)) addrs.push({ cidr: `${p.ip}/32`, pods: [p] });
+  }
+  const out: Clause[] = [];
+  const ports: (NetPolicyPort | undefined)[] = rule.ports ?? [undefined];
+  for (const port of ports) {
+    const proto = port?.protocol.toLowerCase();
+    if (port?.port === undefined || typeof port.port === 'number') {
+      const pm = port?.port === undefined ? undefined : portMatch(port, port.port);
+      for (const a of addrs) out.push({ ...(a.cidr ? { cidr: a.cidr } : {}), ...(a.except?.length ? { except: a.except } : {}), ...(proto ? { proto } : {}), ...(pm ? { port: pm } : {}) });
+      continue;
+    }
+    // a named port: the target pod's for ingress, each destination pod's for egress
+    const named = (p: NetPod) => p.ports?.find((x) => x.name === port.port && x.protocol === port.protocol)?.port;
+    if (dir === 'in') {
+      const n = named(self);
+      if (n === undefined) continue;
+      for (const a of addrs) out.push({ ...(a.cidr ? { cidr: a.cidr } : {}), ...(a.except?.length ? { except: a.except } : {}), proto: proto!, port: String(n) });
+    } else {
+      for (const a of addrs) {
+        for (const p of a.pods) {
+          const n = named(p);
+          if (n !== undefined) out.push({ cidr: `${p.ip}/32`, proto: proto!, port: String(n) });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** may `self` reach the node's DNS server over proto (egress rules of the policies isolating it) */
+function dnsAllowed(m: Matcher, policies: NetPolicy[], self: NetPod, proto: 'UDP' | 'TCP', dnsIPs: string[]): boolean {
+  for (const np of policies) {
+    for (const rule of np.egress ?? []) {
+      const portOk = !rule.ports || rule.ports.some((p) => p.protocol === proto && (p.port === undefined
+        || (typeof p.port === 'number' ? p.port <= 53 && 53 <= (p.endPort ?? p.port) : DNS_POD.ports!.some((x) => x.name === p.port && x.protocol === proto))));
+      if (!portOk) continue;
+      const peerOk = !rule.peers || rule.peers.some((peer) => (peer.ipBlock ? dnsIPs.some((ip) => inBlock(ip, peer.ipBlock!)) : m.peerMatches(peer, np.namespace, DNS_POD)));
+      if (peerOk) return true;
+    }
+  }
+  return false;
+}
+
+function clauseRule(c: Clause, dir: 'in' | 'out'): string {
+  const parts: string[] = [];
+  if (c.cidr && c.cidr !== '0.0.0.0/0') parts.push(`${dir === 'in' ? '-s' : '-d'} ${c.cidr}`);
+  if (c.proto) parts.push(`-p ${c.proto}`);
+  if (c.proto && c.port) parts.push(`-m ${c.proto} --dport ${c.port}`);
+  return parts.join(' ');
+}
+
+export function buildPolicyRules(input: PolicyInput): PolicyRules {
+  const { state, node } = input;
+  const policies = state.policies ?? [];
+  const pods = state.pods ?? [];
+  const chains = new Set([NP_FORWARD, NP_INPUT]);
+  const filter: string[] = [];
+  if (!policies.length) return { filter: [...[...chains].map((c) => `:${c} - [0:0]`)], chains };
+  const m = new Matcher(state);
+  const egressJumps: string[] = [];
+  const ingressJumps: string[] = [];
+  const inputRules: string[] = [];
+  const body: string[] = [];
+  const dnsIPs = [state.clusterDNS, ...(input.dns ? [input.dns.ip] : [])];
+
+  for (const self of pods.filter((p) => p.node === node)) {
+    const id = `${self.namespace}/${self.name}`;
+    for (const dir of ['in', 'out'] as const) {
+      const selecting = policies.filter((np) => (dir === 'in' ? np.ingress : np.egress) !== undefined && m.selects(np, self));
+      if (!selecting.length) continue;
+      const chain = `SKIFF-NP-${dir === 'in' ? 'I' : 'E'}-${chainHash(`${id}/${dir}`)}`;
+      chains.add(chain);
+      const clauses = new Map<string, Clause>();
+      for (const np of selecting) {
+        for (const rule of (dir === 'in' ? np.ingress : np.egress) ?? []) {
+          for (const c of ruleClauses(m, np, rule, self, dir, pods)) clauses.set(JSON.stringify(c), c);
+        }
+      }
+      const lines: string[] = [];
+      const withExcept = [...clauses.values()].some((c) => c.except);
+      if (withExcept) lines.push(`-A ${chain} -j MARK --set-xmark 0x0/${NP_MARK.split('/')[1]}`);
+      for (const [key, c] of clauses) {
+        const match = clauseRule(c, dir);
+        const sp = match ? `${match} ` : '';
+        if (!c.except) { lines.push(`-A ${chain} ${sp}-j RETURN`); continue; }
+        const sub = `SKIFF-NP-X-${chainHash(`${id}/${dir}/${key}`)}`;
+        chains.add(sub);
+        for (const e of c.except) body.push(`-A ${sub} ${dir === 'in' ? '-s' : '-d'} ${e} -j RETURN`);
+        body.push(`-A ${sub} -j MARK --set-xmark ${NP_MARK}`);
+        lines.push(`-A ${chain} ${sp}-j ${sub}`, `-A ${chain} -m mark --mark ${NP_MARK} -j RETURN`);
+      }
+      lines.push(`-A ${chain} -m comment --comment ${q(`${id} ${dir === 'in' ? 'ingress' : 'egress'} not allowed by policy`)} -j DROP`);
+      body.push(...lines);
+      const comment = `-m comment --comment ${q(`${id} ${dir === 'in' ? 'ingress' : 'egress'} policies`)}`;
+      if (dir === 'in') ingressJumps.push(`-A ${NP_FORWARD} -d ${self.ip}/32 ${comment} -j ${chain}`);
+      else {
+        egressJumps.push(`-A ${NP_FORWARD} -s ${self.ip}/32 ${comment} -j ${chain}`);
+        if (input.dns) {
+          for (const proto of ['UDP', 'TCP'] as const) {
+            if (dnsAllowed(m, selecting, self, proto, dnsIPs)) {
+              const p = proto.toLowerCase();
+              inputRules.push(`-A ${NP_INPUT} -s ${self.ip}/32 -d ${input.dns.ip}/32 -p ${p} -m ${p} --dport ${input.dns.port} -m comment --comment ${q(`${id} cluster DNS allowed`)} -j RETURN`);
+            }
+          }
+        }
+        inputRules.push(`-A ${NP_INPUT} -s ${self.ip}/32 ${comment} -j ${chain}`);
+      }
+    }
+  }
+  const established = (c: string) => `-A ${c} -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment ${q('replies of allowed connections')} -j RETURN`;
+  if (egressJumps.length || ingressJumps.length) filter.push(established(NP_FORWARD), ...egressJumps, ...ingressJumps);
+  if (inputRules.length) filter.push(established(NP_INPUT), ...inputRules);
+  filter.push(...body);
+  return { filter: [...[...chains].sort().map((c) => `:${c} - [0:0]`), ...filter], chains };
+}
