@@ -18,6 +18,7 @@ import {
 import { apiVersionOf, keyFor, prefixFor } from './keys.js';
 import { checkBody, type FieldValidation } from './field-validation.js';
 import { applyPatch, type PatchType } from './patch/apply.js';
+import { validatingAdmission } from '../quota/admission.js';
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -316,6 +317,7 @@ export class ApiStorage {
     if (def.admit) await def.admit(obj, this.admissionContext(opts));
     const causes = def.validate(obj);
     if (causes.length) throw invalid(def.kind, meta.name ?? '', causes, def.group);
+    await validatingAdmission(this, def, obj, undefined, opts);   // LimitRanger, ResourceQuota
     return obj;
   }
 
@@ -433,6 +435,7 @@ export class ApiStorage {
       : subresource === 'binding' ? def.validate(next) : def.validate(next, cur);
     if (causes.length) throw invalid(def.kind, c.name!, causes, def.group);
     if (def.admitUpdate && !subresource) await def.admitUpdate(next, cur, this.admissionContext(opts));
+    if (!subresource) await validatingAdmission(this, def, next, cur, opts);
     return next;
   }
 

@@ -24,6 +24,7 @@ import * as persistentVolume from './persistent-volume-controller.js';
 import * as pvcProtection from './pvc-protection-controller.js';
 import * as pvProtection from './pv-protection-controller.js';
 import * as clusterRoleAggregation from './cluster-role-aggregation-controller.js';
+import * as resourceQuota from './resource-quota-controller.js';
 import type { VolumeHost } from '../storage/volume-host.js';
 import * as serviceAccount from './service-account-controller.js';
 import * as rootCaPublisher from './root-ca-publisher.js';
@@ -60,7 +61,7 @@ export async function startControllers(storage: ApiStorage, log: Logger, opts: C
   controllers.push(disruption.create(ctx), eventTtl.create(ctx, { ttlMs: opts.eventTtlMs ?? eventTtl.DEFAULT_EVENT_TTL_MS }));
   controllers.push(endpoints.create(ctx), endpointSlice.create(ctx), serviceLB.create(ctx));
   controllers.push(persistentVolume.create(ctx, { volumeHost: opts.volumeHost }), pvcProtection.create(ctx), pvProtection.create(ctx));
-  controllers.push(clusterRoleAggregation.create(ctx));
+  controllers.push(clusterRoleAggregation.create(ctx), resourceQuota.create(ctx));
   if (opts.serviceAccounts) {
     const sa = opts.serviceAccounts;
     controllers.push(serviceAccount.create(ctx), rootCaPublisher.create(ctx, sa.caPem), tokenController.create(ctx, sa.tokens, sa.caPem));

@@ -8,6 +8,7 @@ import { endpoints } from './endpoints.js';
 import { event } from './event.js';
 import { job } from './job.js';
 import { lease } from './lease.js';
+import { limitRange } from './limit-range.js';
 import { namespace } from './namespace.js';
 import { networkPolicy } from './network-policy.js';
 import { node } from './node.js';
@@ -17,6 +18,7 @@ import { podDisruptionBudget } from './pod-disruption-budget.js';
 import { pod } from './pod.js';
 import { RBAC_RESOURCES } from './rbac.js';
 import { replicaSet } from './replica-set.js';
+import { resourceQuota } from './resource-quota.js';
 import { secret } from './secret.js';
 import { serviceAccount } from './service-account.js';
 import { service } from './service.js';
@@ -49,6 +51,8 @@ export const resources: ResourceDef[] = [
   podDisruptionBudget,
   networkPolicy,
   storageClass,
+  resourceQuota,
+  limitRange,
   ...RBAC_RESOURCES,
 ];
 

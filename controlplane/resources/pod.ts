@@ -11,6 +11,7 @@ import { computePodQOS } from './qos.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 import { admitPodServiceAccount } from '../serviceaccount/admission.js';
+import { admitLimitRanger } from '../quota/admission.js';
 
 const UPDATABLE =
   'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';
@@ -127,8 +128,12 @@ export const pod: ResourceDef = {
     addDefaultTolerations(obj.spec);
   },
 
-  // ServiceAccount admission (installed by skiff-server): controlplane/serviceaccount/admission.ts
-  admit: admitPodServiceAccount,
+  // mutating admission in kube-apiserver's order: LimitRanger (controlplane/quota/admission.ts),
+  // ServiceAccount (installed by skiff-server: controlplane/serviceaccount/admission.ts)
+  async admit(obj, ctx) {
+    await admitLimitRanger(obj, ctx);
+    await admitPodServiceAccount(obj, ctx);
+  },
 
   validate(obj, old) {
     const out = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });

@@ -1336,4 +1336,20 @@ export const defs: SchemaDefs = {
   NetworkPolicyPeer: obj({ ipBlock: ref('IPBlock'), namespaceSelector: ref('LabelSelector'), podSelector: ref('LabelSelector') }),
   NetworkPolicyPort: obj({ endPort: int32, port: intOrString, protocol: str }),
   IPBlock: obj({ cidr: str, except: list(str) }),
+  // core/v1 ResourceQuota and LimitRange
+  ResourceQuota: obj({ apiVersion: str, kind: str, metadata: ref('ObjectMeta'), spec: ref('ResourceQuotaSpec'), status: ref('ResourceQuotaStatus') }),
+  ResourceQuotaSpec: obj({ hard: map(quantity), scopeSelector: ref('ScopeSelector'), scopes: list(str) }),
+  ScopeSelector: obj({ matchExpressions: list(ref('ScopedResourceSelectorRequirement')) }),
+  ScopedResourceSelectorRequirement: obj({ operator: str, scopeName: str, values: list(str) }),
+  ResourceQuotaStatus: obj({ hard: map(quantity), used: map(quantity) }),
+  LimitRange: obj({ apiVersion: str, kind: str, metadata: ref('ObjectMeta'), spec: ref('LimitRangeSpec') }),
+  LimitRangeSpec: obj({ limits: list(ref('LimitRangeItem')) }),
+  LimitRangeItem: obj({
+    default: map(quantity),
+    defaultRequest: map(quantity),
+    max: map(quantity),
+    maxLimitRequestRatio: map(quantity),
+    min: map(quantity),
+    type: str,
+  }),
 };
