@@ -39,10 +39,13 @@ import { InformerLookup } from './serviceaccount/lookup.js';
 import { ServiceAccountTokens } from './serviceaccount/tokens.js';
 import { installServiceAccountAdmission } from './serviceaccount/admission.js';
 import { issuePodToken } from './serviceaccount/routes.js';
+import { createAuditor } from './audit/auditor.js';
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
   const log = pino({ level: cfg.logLevel, base: { component: 'skiff-server' } });
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
+  // the audit log first: a policy file that does not load stops the start here
+  const audit = createAuditor(cfg, log.child({ component: 'audit' }));
 
   defaultTolerationSeconds.notReady = defaultTolerationSeconds.unreachable = cfg.defaultUnreachableTolerationSeconds;
   const store = await openEncryptedStore(new SqliteStore(join(cfg.dataDir, 'state.db')), cfg.dataDir, { enabled: cfg.secretsEncryption, log });
@@ -82,6 +85,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     issueToken: (r) => issuePodToken(storage, saTokens, r) });
   const relay = new PodStreamRelay(gateway, storage, auth, log);
   const metrics = new ServerMetrics();
+  audit?.registerMetrics(metrics.registry);
   let scheduler: Scheduler | undefined;
   const leaseDef = findResource('coordination.k8s.io', 'v1', 'leases')!;
   const beforeScrape = async () => {
@@ -107,6 +111,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     advertise: `${advertise}:${cfg.port}`, streams: relay, metrics, beforeScrape, usage,
     admitEviction: evictionAdmission(storage), authorizer,
     serviceAccounts: { tokens: saTokens, apiUrl: () => apiUrl },
+    audit, anonymous: cfg.anonymousAuth,
   });
   // WebSocket upgrades, all through one guard (upgrade-guard.ts): agents on
   // /agent/v1/connect (they authenticate there), kubectl exec/attach/port-forward after
@@ -146,6 +151,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     gateway.close();
     network.stop();
     await app.close();
+    await audit?.close();
     await store.close();
   })());
   return { stop, url };

@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { resources } from '../resources/index.js';
-import { TokenAuthenticator, isPublicPath } from './auth.js';
+import { TokenAuthenticator, isPublicPath, type UserInfo } from './auth.js';
 import {
   AGGREGATED_CONTENT_TYPE, AGGREGATED_V2BETA1_CONTENT_TYPE, VERSION_INFO, aggregatedDiscovery, legacyApiVersions, legacyGroup,
   legacyGroupList, resourceList, wantsAggregated,
@@ -21,6 +21,8 @@ import type { RbacAuthorizer } from '../authz/authorizer.js';
 import { REVIEW_RESOURCES, installAuthorization, registerReviewRoutes } from '../authz/http.js';
 import type { ServiceAccountTokens } from '../serviceaccount/tokens.js';
 import { registerServiceAccountRoutes } from '../serviceaccount/routes.js';
+import type { Auditor } from '../audit/auditor.js';
+import { installAudit } from '../audit/hooks.js';
 
 export interface ApiServerOptions {
   storage: ApiStorage;
@@ -46,6 +48,32 @@ export interface ApiServerOptions {
   authorizer?: RbacAuthorizer;
   /** ServiceAccount tokens: the TokenRequest subresource and the OIDC discovery documents (controlplane/serviceaccount) */
   serviceAccounts?: { tokens: ServiceAccountTokens; apiUrl: () => string };
+  /** the audit log (--audit-log-path): events for every request (controlplane/audit) */
+  audit?: Auditor;
+  /** --anonymous-auth: requests without credentials act as system:anonymous and RBAC decides (default: 401) */
+  anonymous?: boolean;
+}
+
+/** kube-apiserver's anonymous user (authenticator/anonymous) */
+export const ANONYMOUS_USER: UserInfo = Object.freeze({ name: 'system:anonymous', groups: Object.freeze(['system:unauthenticated']) as string[] });
+
+/**
+ * Did the request present credentials? A bearer token (non-empty, as bearertoken.go reads
+ * it) or a client certificate. Presented but not accepted is a 401 even with anonymous
+ * access on (kube-apiserver's union.NewFailOnError in front of the anonymous authenticator).
+ */
+export function presentsCredentials(req: Pick<FastifyRequest, 'headers' | 'raw'>): boolean {
+  const h = req.headers.authorization;
+  if (typeof h === 'string') {
+    const parts = h.trim().split(' ');
+    if (parts.length >= 2 && parts[0]!.toLowerCase() === 'bearer' && parts[1] !== '') return true;
+  }
+  const sock = req.raw.socket as { getPeerCertificate?: () => object | null } | undefined;
+  if (typeof sock?.getPeerCertificate === 'function') {
+    const c = sock.getPeerCertificate();
+    if (c && Object.keys(c).length) return true;
+  }
+  return false;
 }
 
 const edges = new WeakMap<FastifyInstance, HttpEdge>();
@@ -68,11 +96,12 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
     // hooks: authenticate here too, and answer with a Status
     frameworkErrors: (err: Error & { code?: string }, req: FastifyRequest, reply: FastifyReply) => {
       let e: ApiError;
-      if (!o.auth.authenticate(req)) {
+      const user = o.auth.authenticate(req);
+      if (!user && !(o.anonymous && !presentsCredentials(req))) {
         e = unauthorized();
         reply.header('WWW-Authenticate', 'Bearer');
       } else {
-        edge?.authenticated(req.raw.socket);
+        if (user) edge?.authenticated(req.raw.socket);
         e = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
           ? new ApiError(414, 'RequestURITooLong', 'a path segment of the request is too long')
           : badRequest('the request path is not a valid URL (bad percent-escape)');
@@ -91,14 +120,23 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) => done(null, body));
 
+  // Audit-Id and the audit log's events (controlplane/audit/hooks.ts): before authentication
+  const audit = installAudit(app, o.audit, { alwaysAllow: !o.authorizer, isPublicPath });
   app.addHook('onRequest', async (req, reply) => {
-    const user = o.auth.authenticate(req);
+    let user = o.auth.authenticate(req);
+    if (user) edge?.authenticated(req.raw.socket);
+    // anonymous requests stay counted against the per-address cap of unauthenticated connections
+    else if (o.anonymous && !presentsCredentials(req)) user = { ...ANONYMOUS_USER, groups: [...ANONYMOUS_USER.groups] };
     if (user) {
-      edge?.authenticated(req.raw.socket);
       (req as unknown as { user: unknown }).user = user;
+      audit.authenticated(req, user);
       return;
     }
-    if (isPublicPath(req.url)) return;
+    if (isPublicPath(req.url)) {
+      audit.authenticated(req, undefined);
+      return;
+    }
+    audit.authenticationFailed(req);
     // the body of a refused request is never read: close rather than drain it
     if (hasBody(req.raw)) reply.header('Connection', 'close');
     throw unauthorized();

@@ -105,6 +105,13 @@ export function impersonate(h: IncomingHttpHeaders, requester: UserInfo, authori
   return u;
 }
 
+/** what authorization made of a request, for the audit log (controlplane/audit) */
+export interface AuthorizationRecord { impersonatedUser?: UserInfo; decision?: { allowed: boolean; reason: string } }
+const records = new WeakMap<object, AuthorizationRecord>();
+export function authorizationRecordOf(req: FastifyRequest): AuthorizationRecord | undefined {
+  return records.get(req.raw);
+}
+
 /**
  * The authorization hook: install right after the authentication hook. Requests without a
  * user are the public paths (authentication refused the rest); they stay open.
@@ -114,11 +121,16 @@ export function installAuthorization(app: FastifyInstance, authorizer: RbacAutho
     const authenticated = userOf(req);
     if (!authenticated) return;
     try {
-      const user = impersonate(req.headers, withAuthenticatedGroup(authenticated), authorizer);
+      const rec: AuthorizationRecord = {};
+      records.set(req.raw, rec);
+      const requester = withAuthenticatedGroup(authenticated);
+      const user = impersonate(req.headers, requester, authorizer);
+      if (user !== requester) rec.impersonatedUser = user;
       (req as unknown as { user: UserInfo }).user = user;
       if (isPublicPath(req.url)) return;
       const a = requestAttributes(req.method, req.url, user);
       const d = authorizer.authorize(a);
+      rec.decision = d;
       if (!d.allowed) throw forbiddenError(a, d.reason);
     } catch (e) {
       // the body of a refused request is never read: close rather than drain it
