@@ -13,7 +13,9 @@ BUSYBOX_IMAGE=${BUSYBOX_IMAGE:-skiff.local/busybox:latest}
 BUSYBOX_PINNED=${BUSYBOX_PINNED:-skiff.local/busybox:1.36}
 PAUSE_IMAGE=${PAUSE_IMAGE:-skiff.local/pause:3.10}
 NODE_CLIENT_IMAGE=${NODE_CLIENT_IMAGE:-skiff.local/node-client:1}
-CLIENT_SCRIPT="$(dirname "$0")/node-client/kube-client.mjs"
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CLIENT_SCRIPT="$ROOT/scripts/node-client/kube-client.mjs"
+CLIENT_NODE_SCRIPT="$ROOT/scripts/node-client/client-node-list.mjs"
 
 [ -x /bin/busybox ] || apt_install busybox-static
 busybox_bin=$(command -v busybox)
@@ -58,11 +60,17 @@ build_busybox_and_pause() {
 }
 
 # node-client: busybox plus node and exactly the libraries `ldd` names (and the dynamic
-# loader) at their paths, so the binary runs as it does here. The label records what it was
-# built from: another node or another client script means a rebuild.
+# loader) at their paths, so the binary runs as it does here; kube-client.mjs, and
+# client-node-list.mjs bundled with @kubernetes/client-node (the repository's dev
+# dependency) by esbuild (vite's) into one file, when both are installed. The label records
+# what it was built from: another node, script or client version means a rebuild.
 build_node_client() {
   local node_bin; node_bin=$(readlink -f "$(command -v node)")
-  local stamp; stamp=$( { "$node_bin" --version; uname -m; sha256sum <"$CLIENT_SCRIPT"; } | sha256sum | cut -c1-16)
+  local esbuild="$ROOT/node_modules/.bin/esbuild" client_node="$ROOT/node_modules/@kubernetes/client-node/package.json"
+  local with_client_node=0
+  [ -x "$esbuild" ] && [ -f "$client_node" ] && with_client_node=1
+  local stamp; stamp=$( { "$node_bin" --version; uname -m; sha256sum <"$CLIENT_SCRIPT"; sha256sum <"$CLIENT_NODE_SCRIPT"
+    [ $with_client_node = 1 ] && grep '"version"' "$client_node"; } | sha256sum | cut -c1-16)
   if [ "$(docker image inspect -f '{{index .Config.Labels "io.skiff.build"}}' "$NODE_CLIENT_IMAGE" 2>/dev/null)" = "$stamp" ] && [ "${REBUILD:-0}" != 1 ]; then
     log "test image present: $NODE_CLIENT_IMAGE"; return 0
   fi
@@ -79,6 +87,13 @@ build_node_client() {
   # glibc resolves names by files then DNS (cluster DNS from the pod's resolv.conf)
   echo 'hosts: files dns' >"$root/etc/nsswitch.conf"
   cp "$CLIENT_SCRIPT" "$root/usr/local/lib/kube-client.mjs"
+  if [ $with_client_node = 1 ]; then
+    # esbuild resolves the import from the script's own folder upwards: the repository's node_modules
+    "$esbuild" "$CLIENT_NODE_SCRIPT" --bundle --platform=node --format=cjs --minify --log-level=warning \
+      --outfile="$root/usr/local/lib/client-node-list.cjs" || die "bundling @kubernetes/client-node failed"
+  else
+    log "no @kubernetes/client-node or esbuild in $ROOT/node_modules (npm ci): $NODE_CLIENT_IMAGE without client-node-list.cjs"
+  fi
   env -i "$(command -v chroot)" "$root" /usr/local/bin/node -e 'require("https")' || die "node does not run in the $NODE_CLIENT_IMAGE rootfs"
   log "importing $NODE_CLIENT_IMAGE"
   tar -C "$root" -c . | docker import --change "LABEL io.skiff.build=$stamp" --change 'ENV PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin' --change 'CMD ["/bin/sh"]' - "$NODE_CLIENT_IMAGE" >/dev/null

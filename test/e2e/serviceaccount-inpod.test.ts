@@ -2,7 +2,7 @@
 // host (scripts/hosts.sh) managing the pod network (--network skiff: Service proxy and
 // cluster DNS), real Docker, the real kubectl. The pod runs skiff.local/node-client:1
 // (scripts/build-test-images.sh: node's https with the mounted token and ca.crt, the server
-// certificate verified) and lists pods through https://kubernetes.default.svc and through
+// certificate verified; and @kubernetes/client-node's loadFromCluster) and lists pods through https://kubernetes.default.svc and through
 // KUBERNETES_SERVICE_HOST/PORT as RBAC allows, gets 403 for what its Role does not allow;
 // the agent renews the projected token while the pod runs and the new one works; once the
 // pod is deleted the token copied out of it is refused (401); a pod with
@@ -23,6 +23,8 @@ const enabled = hostsAvailable('in-pod ServiceAccount e2e test');
 const NODE_CLIENT = 'skiff.local/node-client:1';
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 const CLIENT = ['node', '/usr/local/lib/kube-client.mjs'];
+/** @kubernetes/client-node's KubeConfig.loadFromCluster + CoreV1Api.listNamespacedPod, bundled */
+const CLIENT_NODE = ['node', '/usr/local/lib/client-node-list.cjs'];
 /** the 80 % mark of a kube-api-access token (3607 s → 2886 s) reached this many times sooner */
 const REFRESH_SCALE = 200;
 
@@ -56,9 +58,9 @@ describe.skipIf(!enabled)('ServiceAccount tokens inside a pod (node-client image
   const diag = () => `${kubectl(s, ['get', 'pods,svc,endpoints', '-o', 'wide']).stdout}\n${kubectl(s, ['get', 'events']).stdout.split('\n').slice(-10).join('\n')}\n--- agent\n${agent.output().split('\n').filter((l) => /"level":[45]0/.test(l)).slice(-10).join('\n')}`;
   /** kubectl exec in a pod; the command's own exit code and output */
   const exec = (name: string, cmd: string[]) => kubectl(s, ['exec', name, '--', ...cmd], { timeoutMs: 60_000 });
-  /** the in-pod client: `HTTP <status>` and the body */
-  const api = (name: string, args: string[]) => {
-    const r = exec(name, [...CLIENT, ...args]);
+  /** an in-pod client (kube-client.mjs unless `client` says otherwise): `HTTP <status>` and the body */
+  const api = (name: string, args: string[], client = CLIENT) => {
+    const r = exec(name, [...client, ...args]);
     if (r.code !== 0) throw new Error(`kube-client ${args.join(' ')} in ${name} exited ${r.code}: ${r.stderr}\n${diag()}`);
     const nl = r.stdout.indexOf('\n');
     return { status: Number(r.stdout.slice(5, nl)), body: JSON.parse(r.stdout.slice(nl + 1)) as { items?: { metadata: { name: string } }[]; message?: string } };
@@ -109,6 +111,13 @@ describe.skipIf(!enabled)('ServiceAccount tokens inside a pod (node-client image
     expect(exec('client', ['sh', '-c', 'echo $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT']).stdout.trim())
       .toBe(`${k(s, ['get', 'svc', 'kubernetes', '-o', 'jsonpath={.spec.clusterIP}'])}:443`);
     expect(api('client', ['/api/v1/namespaces/default/pods/client']).status).toBe(200);
+    // the official JavaScript client, as in-cluster programs configure it
+    const official = api('client', ['default'], CLIENT_NODE);
+    expect(official.status).toBe(200);
+    expect(official.body.items!.map((i) => i.metadata.name).sort()).toEqual(['client', 'unmounted']);
+    const officialDenied = api('client', ['kube-system'], CLIENT_NODE);
+    expect(officialDenied.status).toBe(403);
+    expect(officialDenied.body.message).toBe('pods is forbidden: User "system:serviceaccount:default:lister" cannot list resource "pods" in API group "" in the namespace "kube-system"');
     // the token really is this pod's
     expect(claimsOf(exec('client', ['cat', `${SA_DIR}/token`]).stdout)['kubernetes.io'].pod).toEqual({ name: 'client', uid });
 
