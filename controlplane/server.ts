@@ -39,6 +39,7 @@ import { InformerLookup } from './serviceaccount/lookup.js';
 import { ServiceAccountTokens } from './serviceaccount/tokens.js';
 import { installServiceAccountAdmission } from './serviceaccount/admission.js';
 import { issuePodToken } from './serviceaccount/routes.js';
+import { startCrdController } from './crd/crd-controller.js';
 import { createAuditor } from './audit/auditor.js';
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
@@ -106,6 +107,8 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
       metrics.schedulerLatency.set(c.lastLatencyMs / 1000);
     }
   };
+  // CustomResourceDefinitions: Established ones are served before the API answers
+  const crds = await startCrdController(storage, log.child({ component: 'crd-controller' }));
   const app = await buildApiServer({
     storage, auth, logger: log, https: { key: pki.keyPem, cert: pki.certPem }, caPem: pki.caPem,
     advertise: `${advertise}:${cfg.port}`, streams: relay, metrics, beforeScrape, usage,
@@ -145,6 +148,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     compactor.stop();
     scheduler?.stop();
     controllers.stop();
+    crds.stop();
     rbacCache.stop();
     saLookup.stop();
     uninstallSaAdmission();

@@ -1,7 +1,10 @@
 // Discovery documents kubectl reads first: aggregated discovery (apidiscovery.k8s.io/v2,
 // chosen by the Accept header) and the legacy /api, /apis, /api/v1, /apis/<g>/<v> lists.
 // The legacy /api/v1 must list pods/eviction (group policy) or `kubectl drain` deletes pods.
+// Custom resources of Established CRDs (controlplane/crd/registry.ts) are added to every
+// document at request time, so a CRD's group appears and disappears with it.
 import type { ResourceDef, Subresource } from '../resources/types.js';
+import { customResourceDefsServed } from '../crd/registry.js';
 
 export const VERSION_INFO = {
   major: '1',
@@ -39,9 +42,15 @@ function subresourceInfo(def: ResourceDef, sub: Subresource): SubInfo {
 
 export interface GroupVersion { group: string; version: string; resources: ResourceDef[] }
 
+/** the built-in kinds given and the custom resources being served */
+export function withCustomResources(defs: ResourceDef[]): ResourceDef[] {
+  const custom = customResourceDefsServed();
+  return custom.length ? [...defs, ...custom] : defs;
+}
+
 export function groupVersions(defs: ResourceDef[]): GroupVersion[] {
   const map = new Map<string, GroupVersion>();
-  for (const d of defs) {
+  for (const d of withCustomResources(defs)) {
     const k = `${d.group}/${d.version}`;
     let gv = map.get(k);
     if (!gv) map.set(k, (gv = { group: d.group, version: d.version, resources: [] }));

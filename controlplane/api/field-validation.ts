@@ -34,15 +34,17 @@ export function checkTypes(kind: string, version: string, obj: unknown): ReturnT
 }
 
 export function checkBody(def: ResourceDef, obj: KubeObject, opts: { fieldValidation?: FieldValidation; warnings?: string[] }): void {
-  const r = checkTypes(def.kind, def.version, obj);
+  // custom resources: the CRD's schema says what is unknown, and its defaulting prunes it
+  const r = def.custom ? { unknown: def.custom.unknownFields(obj) } : checkTypes(def.kind, def.version, obj);
   if (!r.unknown.length) return;
   const mode = opts.fieldValidation ?? 'Warn';
   if (mode === 'Strict') {
     const list = r.unknown.map((p) => `unknown field "${p}"`);
-    throw badRequest(`strict decoding error: ${list.join(', ')}`);
+    const prefix = def.custom ? `${def.kind} in version "${def.version}" cannot be handled as a ${def.kind}: ` : '';
+    throw badRequest(`${prefix}strict decoding error: ${list.join(', ')}`);
   }
   if (mode === 'Warn') for (const p of r.unknown) opts.warnings?.push(`unknown field "${p}"`);
-  const schema = schemaFor(def.kind);
+  const schema = def.custom ? undefined : schemaFor(def.kind);
   if (schema) prune(obj, schema);
 }
 

@@ -131,6 +131,7 @@ export class ApiStorage {
   decode(def: ResourceDef, kv: KV): KubeObject {
     const obj = JSON.parse(kv.value) as KubeObject;
     obj.metadata.resourceVersion = String(kv.modRevision);
+    def.custom?.fromStorage(obj);    // a custom resource read through another version
     return obj;
   }
 
@@ -618,6 +619,7 @@ export class ApiStorage {
   private toWatchEvent(def: ResourceDef, ev: StoreEvent, filter: Filter): WatchEvent | undefined {
     const obj = JSON.parse(ev.value) as KubeObject;
     obj.metadata.resourceVersion = String(ev.modRevision);
+    def.custom?.fromStorage(obj);
     const filtering = filter.labels.length > 0 || filter.fields.length > 0;
     if (ev.type === 'DELETE') {
       if (filtering && !this.matches(def, obj, filter)) return undefined;

@@ -35,7 +35,36 @@ function successStatus(code: number) {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code };
 }
 
+/** a custom resource's Scale from its CRD's paths (apiextensions-apiserver's scale subresource) */
+function customScaleOf(obj: KubeObject, paths: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string }) {
+  const at = (p: string | undefined): unknown => (p ? p.slice(1).split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj) : undefined);
+  const spec = at(paths.specReplicasPath);
+  const status = at(paths.statusReplicasPath);
+  const selector = at(paths.labelSelectorPath);
+  return {
+    kind: 'Scale',
+    apiVersion: 'autoscaling/v1',
+    metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion, creationTimestamp: obj.metadata.creationTimestamp },
+    spec: { replicas: typeof spec === 'number' ? spec : 0 },
+    status: { replicas: typeof status === 'number' ? status : 0, ...(typeof selector === 'string' && selector ? { selector } : {}) },
+  };
+}
+
+/** sets the replicas at a custom resource's specReplicasPath (`.spec.replicas`) */
+function setCustomReplicas(obj: KubeObject, path: string, replicas: number): void {
+  const keys = path.slice(1).split('.');
+  let cur: Record<string, unknown> = obj;
+  for (const k of keys.slice(0, -1)) {
+    const next = cur[k];
+    if (!next || typeof next !== 'object' || Array.isArray(next)) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1]!] = replicas;
+}
+
 function scaleOf(info: RequestInfo, obj: KubeObject) {
+  const custom = info.def.custom?.scale;
+  if (custom) return customScaleOf(obj, custom);
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
@@ -88,7 +117,9 @@ export async function handleSubresource(deps: SubresourceDeps, req: FastifyReque
             name, group: 'autoscaling', kind: 'Scale', causes: [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`, field: 'spec.replicas' }],
           });
         }
-        cur.spec = { ...(cur.spec ?? {}), replicas };
+        const custom = def.custom?.scale;
+        if (custom) setCustomReplicas(cur, custom.specReplicasPath, replicas);
+        else cur.spec = { ...(cur.spec ?? {}), replicas };
         return cur;
       });
       return scaleOf(info, out);

@@ -10,6 +10,7 @@ import { canonicalJson } from '../../proto/canonical.js';
 import { ApiError } from '../api/errors.js';
 import { rfc3339 } from '../api/storage.js';
 import { resources } from '../resources/index.js';
+import { customResourceStorageDefs } from '../crd/registry.js';
 import type { ResourceDef } from '../resources/types.js';
 import type { ControllerContext } from './context.js';
 import type { Controller } from './types.js';
@@ -67,7 +68,10 @@ export class NamespaceController implements Controller {
   private readonly queue = new WorkQueue(500, 60_000);
   private readonly log: Logger;
   private readonly nsDef: ResourceDef;
-  private readonly namespaced = resources.filter((r) => r.namespaced && r.verbs.includes('deletecollection'));
+  /** every namespaced kind, custom resources of served CRDs included (one version each) */
+  private get namespaced(): ResourceDef[] {
+    return [...resources, ...customResourceStorageDefs()].filter((r) => r.namespaced && r.verbs.includes('deletecollection'));
+  }
 
   constructor(private readonly ctx: ControllerContext) {
     this.log = ctx.log.child({ controller: this.name });

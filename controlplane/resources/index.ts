@@ -1,4 +1,5 @@
-// The catalogue of kinds skiff serves, for discovery, REST routing and tables.
+// The catalogue of kinds skiff serves, for discovery, REST routing and tables; the
+// custom resources of Established CRDs are looked up in controlplane/crd/registry.ts.
 import { configMap } from './config-map.js';
 import { cronJob } from './cron-job.js';
 import { daemonSet } from './daemon-set.js';
@@ -25,6 +26,8 @@ import { service } from './service.js';
 import { statefulSet } from './stateful-set.js';
 import { storageClass } from './storage-class.js';
 import type { ResourceDef } from './types.js';
+import { customResourceDefinition } from '../crd/crd-resource.js';
+import { customKind, customResource } from '../crd/registry.js';
 
 export type { ResourceDef, TableColumn, Subresource } from './types.js';
 
@@ -53,6 +56,7 @@ export const resources: ResourceDef[] = [
   storageClass,
   resourceQuota,
   limitRange,
+  customResourceDefinition,
   ...RBAC_RESOURCES,
 ];
 
@@ -60,9 +64,9 @@ const byResource = new Map(resources.map((r) => [`${r.group}/${r.version}/${r.re
 const byKind = new Map(resources.map((r) => [`${r.group}/${r.kind}`, r]));
 
 export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {
-  return byResource.get(`${group}/${version}/${plural}`);
+  return byResource.get(`${group}/${version}/${plural}`) ?? customResource(group, version, plural);
 }
 
 export function findByKind(group: string, kind: string): ResourceDef | undefined {
-  return byKind.get(`${group}/${kind}`);
+  return byKind.get(`${group}/${kind}`) ?? customKind(group, kind);
 }

@@ -89,6 +89,21 @@ export interface ResourceDef {
   /** Cells for one row, matching `columns`. `now` is Date.now() for Age cells. */
   row(obj: KubeObject, now: number): unknown[];
 
+  /** Custom resources served from a CustomResourceDefinition (controlplane/crd); absent for built-in kinds. */
+  custom?: CustomResourceHooks;
+
   /** Extra field selector labels beyond metadata.name / metadata.namespace, e.g. 'spec.nodeName'. Returns the value as a string. */
   fields?: Record<string, (obj: KubeObject) => string | undefined>;
+}
+
+/** What the generic API code asks of a custom resource kind beyond a built-in's hooks. */
+export interface CustomResourceHooks {
+  /** name of the CustomResourceDefinition serving the kind */
+  crd: string;
+  /** a stored object as this version shows it (conversion None: the apiVersion is rewritten) */
+  fromStorage(obj: KubeObject): void;
+  /** fields of a request body the CRD's schema prunes (for fieldValidation Strict/Warn) */
+  unknownFields(obj: KubeObject): string[];
+  /** the scale subresource's paths (`.spec.replicas`, `.status.replicas`, `.status.selector`) */
+  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
 }

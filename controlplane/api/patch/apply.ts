@@ -31,11 +31,13 @@ export function applyPatch(type: PatchType, cur: KubeObject, patch: unknown, def
         return jsonMergePatch(cur, patch);
       case 'strategic':
       case 'apply': {
+        // custom resources have no patch strategies: kube-apiserver refuses the type
+        if (type === 'strategic' && def.custom) throw new ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
         if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw badRequest('patch must be a JSON object');
         // Server-side apply: the manifest is merged onto the live object with the
         // strategic-merge list keys (field ownership is not tracked; see README).
         const body = type === 'apply' ? withoutTypeMeta(patch as KubeObject) : patch;
-        return strategicMergePatch(cur, body, schemaFor(def.kind), resolve);
+        return strategicMergePatch(cur, body, def.custom ? undefined : schemaFor(def.kind), resolve);
       }
     }
   } catch (e) {

@@ -1,0 +1,127 @@
+// Builds the ResourceDefs that serve a CustomResourceDefinition's objects, one per served
+// version, for the generic REST, storage, table and watch code: pruning, defaulting and
+// schema validation (prune-default.ts, schema-validation.ts), printer columns, the status
+// and scale subresources, selectable fields, and conversion None (apiVersion rewritten).
+import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import { checkDecode } from '../../proto/schema/check-fields.js';
+import { defs } from '../../proto/schema/defs.js';
+import { ApiError } from '../api/errors.js';
+import { nameIsDNSSubdomain, validateObjectMeta } from '../resources/meta-validation.js';
+import type { ResourceDef, Subresource } from '../resources/types.js';
+import { findResults, parseJsonPath, printValue } from './jsonpath.js';
+import { printerColumns, rowBuilder, tableColumns } from './printer-columns.js';
+import { applyDefaults, prune } from './prune-default.js';
+import { validateValue } from './schema-validation.js';
+import { isRecord, type JSONSchemaProps } from './schema-types.js';
+
+/** discovery verbs of every custom resource, in apiextensions-apiserver's order */
+export const CR_VERBS = ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'];
+
+export interface CrdNames { plural: string; singular: string; kind: string; listKind: string; shortNames: string[]; categories: string[] }
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+
+/** the names the CRD is served under: status.acceptedNames (the naming controller's) */
+export function acceptedNames(crd: KubeObject): CrdNames {
+  const n = isRecord(crd.status?.acceptedNames) ? crd.status.acceptedNames as Record<string, unknown> : {};
+  return { plural: str(n.plural), singular: str(n.singular), kind: str(n.kind), listKind: str(n.listKind), shortNames: strs(n.shortNames), categories: strs(n.categories) };
+}
+
+const OBJECT_META = defs.ObjectMeta;
+const META_FIELDS = new Set(OBJECT_META && OBJECT_META.t === 'object' ? Object.keys(OBJECT_META.fields) : []);
+
+/** unknown fields and pruning of metadata (ObjectMeta) at the root */
+function metadataUnknown(obj: KubeObject): string[] {
+  if (!isRecord(obj.metadata)) return [];
+  return checkDecode(obj.metadata, 'ObjectMeta').unknown.map((p) => `metadata.${p}`);
+}
+
+function pruneMetadata(obj: KubeObject): void {
+  if (!isRecord(obj.metadata)) return;
+  for (const k of Object.keys(obj.metadata)) if (!META_FIELDS.has(k)) delete (obj.metadata as Record<string, unknown>)[k];
+}
+
+/** kube-apiserver's version priority: v1 > v1beta2 > v1beta1 > v1alpha1 > others (alphabetical) */
+export function versionPriority(a: string, b: string): number {
+  const parse = (v: string) => {
+    const m = /^v(\d+)(?:(alpha|beta)(\d+))?$/.exec(v);
+    if (!m) return { kube: false, major: 0, level: 0, minor: 0 };
+    return { kube: true, major: Number(m[1]), level: m[2] === 'alpha' ? 1 : m[2] === 'beta' ? 2 : 3, minor: Number(m[3] ?? 0) };
+  };
+  const x = parse(a);
+  const y = parse(b);
+  if (x.kube !== y.kube) return x.kube ? -1 : 1;
+  if (!x.kube) return a < b ? -1 : a > b ? 1 : 0;
+  if (x.level !== y.level) return y.level - x.level;
+  if (x.major !== y.major) return y.major - x.major;
+  return y.minor - x.minor;
+}
+
+export interface ServedVersion { def: ResourceDef; schema: JSONSchemaProps }
+
+/** the ResourceDefs of a CRD's served versions, best version first */
+export function customResourceDefs(crd: KubeObject, terminating: () => boolean): ServedVersion[] {
+  const spec = crd.spec as Record<string, unknown>;
+  const group = str(spec.group);
+  const names = acceptedNames(crd);
+  const namespaced = spec.scope === 'Namespaced';
+  const versions = (Array.isArray(spec.versions) ? spec.versions : []).filter(isRecord).filter((v) => v.served === true);
+  const out: ServedVersion[] = [];
+  for (const v of versions) {
+    const version = str(v.name);
+    const schema = (isRecord(v.schema) && isRecord(v.schema.openAPIV3Schema) ? v.schema.openAPIV3Schema : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }) as JSONSchemaProps;
+    const sub = isRecord(v.subresources) ? v.subresources : {};
+    const hasStatus = isRecord(sub.status);
+    const scale = isRecord(sub.scale) ? sub.scale : undefined;
+    const subresources: Subresource[] = [];
+    if (hasStatus) subresources.push('status');
+    if (scale) subresources.push('scale');
+    const cols = printerColumns(v.additionalPrinterColumns);
+    const row = rowBuilder(cols);
+    const apiVersion = `${group}/${version}`;
+    const fields: Record<string, (o: KubeObject) => string | undefined> = {};
+    for (const f of Array.isArray(v.selectableFields) ? v.selectableFields.filter(isRecord) : []) {
+      const p = str(f.jsonPath);
+      try {
+        const steps = parseJsonPath(p);
+        fields[p.slice(1)] = (o) => { const r = findResults(o, steps); return r.length ? printValue(r[0]) : ''; };
+      } catch { /* refused by validation */ }
+    }
+    const validate = (obj: KubeObject, old?: KubeObject): StatusCause[] => {
+      const causes = validateObjectMeta(obj, { namespaced, nameFn: nameIsDNSSubdomain });
+      validateValue(schema, obj, '', causes);
+      void old;
+      return causes;
+    };
+    const def: ResourceDef = {
+      group, version, kind: names.kind, resource: names.plural, singular: names.singular, namespaced,
+      shortNames: names.shortNames, categories: names.categories, verbs: CR_VERBS, subresources,
+      hasStatusSubresource: hasStatus, hasGeneration: true, schema: names.kind,
+      defaults(obj) {
+        prune(obj, schema);
+        pruneMetadata(obj);
+        applyDefaults(obj, schema);
+      },
+      async admit() {
+        if (terminating()) throw new ApiError(405, 'MethodNotAllowed', 'create not allowed while custom resource definition is terminating');
+      },
+      validate,
+      validateStatus: (obj, old) => validate(obj, old),
+      columns: tableColumns(cols),
+      row,
+      fields,
+      custom: {
+        crd: crd.metadata.name ?? '',
+        fromStorage(obj) { obj.apiVersion = apiVersion; },
+        unknownFields(obj) {
+          const copy = structuredClone(obj);
+          return [...metadataUnknown(copy), ...prune(copy, schema)];
+        },
+        scale: scale ? { specReplicasPath: str(scale.specReplicasPath), statusReplicasPath: str(scale.statusReplicasPath), labelSelectorPath: str(scale.labelSelectorPath) || undefined } : undefined,
+      },
+    };
+    out.push({ def, schema });
+  }
+  return out.sort((a, b) => versionPriority(a.def.version, b.def.version));
+}

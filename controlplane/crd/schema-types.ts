@@ -1,0 +1,54 @@
+// The JSONSchemaProps of a CRD's openAPIV3Schema (apiextensions.k8s.io/v1), as the
+// structural-schema code reads it. Values come from users: every reader narrows first.
+export interface JSONSchemaProps {
+  type?: string;
+  format?: string;
+  description?: string;
+  title?: string;
+  nullable?: boolean;
+  default?: unknown;
+  enum?: unknown[];
+  pattern?: string;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: boolean;
+  exclusiveMaximum?: boolean;
+  multipleOf?: number;
+  minLength?: number;
+  maxLength?: number;
+  minItems?: number;
+  maxItems?: number;
+  minProperties?: number;
+  maxProperties?: number;
+  uniqueItems?: boolean;
+  required?: string[];
+  properties?: Record<string, JSONSchemaProps>;
+  additionalProperties?: JSONSchemaProps | boolean;
+  items?: JSONSchemaProps;
+  allOf?: JSONSchemaProps[];
+  anyOf?: JSONSchemaProps[];
+  oneOf?: JSONSchemaProps[];
+  not?: JSONSchemaProps;
+  $ref?: string;
+  'x-kubernetes-preserve-unknown-fields'?: boolean;
+  'x-kubernetes-int-or-string'?: boolean;
+  'x-kubernetes-embedded-resource'?: boolean;
+  'x-kubernetes-list-type'?: string;
+  'x-kubernetes-list-map-keys'?: string[];
+  'x-kubernetes-map-type'?: string;
+  'x-kubernetes-validations'?: unknown[];
+}
+
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** the schema below `additionalProperties`, when it is one (not a boolean) */
+export function additionalSchema(s: JSONSchemaProps): JSONSchemaProps | undefined {
+  return isRecord(s.additionalProperties) ? s.additionalProperties as JSONSchemaProps : undefined;
+}
+
+/** apimachinery's field path child for a map key: `properties[spec]` */
+export const keyPath = (path: string, key: string): string => `${path}[${key}]`;
+/** a child of a value path as kube-openapi names it: `spec.replicas` (root: `replicas`) */
+export const childPath = (path: string, key: string): string => (path ? `${path}.${key}` : key);
