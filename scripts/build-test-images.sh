@@ -70,7 +70,7 @@ build_node_client() {
   local with_client_node=0
   [ -x "$esbuild" ] && [ -f "$client_node" ] && with_client_node=1
   local stamp; stamp=$( { "$node_bin" --version; uname -m; sha256sum <"$CLIENT_SCRIPT"; sha256sum <"$CLIENT_NODE_SCRIPT"
-    [ $with_client_node = 1 ] && grep '"version"' "$client_node"; } | sha256sum | cut -c1-16)
+    if [ $with_client_node = 1 ]; then grep '"version"' "$client_node"; else echo without-client-node; fi; } | sha256sum | cut -c1-16)
   if [ "$(docker image inspect -f '{{index .Config.Labels "io.skiff.build"}}' "$NODE_CLIENT_IMAGE" 2>/dev/null)" = "$stamp" ] && [ "${REBUILD:-0}" != 1 ]; then
     log "test image present: $NODE_CLIENT_IMAGE"; return 0
   fi
