@@ -104,6 +104,12 @@ export const MESSAGES: Readonly<Record<string, MessageTable>> = {
   Service: { 1: meta, 2: msg('spec', 'ServiceSpec'), 3: msg('status', 'ServiceStatus') },
   Pod: { 1: meta, 2: msg('spec', 'PodSpec') /* 3: status is not decoded (ignored on create) */ },
   PersistentVolumeClaim: { 1: meta, 2: msg('spec', 'PersistentVolumeClaimSpec'), 3: msg('status', 'PersistentVolumeClaimStatus') },
+  // kubectl create quota
+  ResourceQuota: { 1: meta, 2: msg('spec', 'ResourceQuotaSpec'), 3: msg('status', 'ResourceQuotaStatus') },
+  ResourceQuotaSpec: { 1: mapQty('hard'), 2: strs('scopes'), 3: msgP('scopeSelector', 'ScopeSelector') },
+  ResourceQuotaStatus: { 1: mapQty('hard'), 2: mapQty('used') },
+  ScopeSelector: { 1: msgs('matchExpressions', 'ScopedResourceSelectorRequirement') },
+  ScopedResourceSelectorRequirement: { 1: str('scopeName'), 2: str('operator'), 3: strs('values') },
 
   // -- core/v1: references -------------------------------------------------------
   ObjectReference: {
@@ -437,6 +443,7 @@ export const KINDS: Readonly<Record<string, string>> = {
   'v1/Service': 'Service',
   'v1/Pod': 'Pod',
   'v1/PersistentVolumeClaim': 'PersistentVolumeClaim',
+  'v1/ResourceQuota': 'ResourceQuota',
   'apps/v1/Deployment': 'Deployment',
   'apps/v1/ReplicaSet': 'ReplicaSet',
   'apps/v1/DaemonSet': 'DaemonSet',
