@@ -8,7 +8,7 @@ import { levelAtLeast, type AuditLevel, type AuditStage } from './policy.js';
 export interface AuditUserInfo { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> }
 
 export interface AuditObjectRef {
-  resource?: string; namespace?: string; name?: string; apiGroup?: string; apiVersion?: string; subresource?: string;
+  resource?: string; namespace?: string; name?: string; uid?: string; apiGroup?: string; apiVersion?: string; resourceVersion?: string; subresource?: string;
 }
 
 export interface AuditResponseStatus {
@@ -150,14 +150,25 @@ export function buildEvent(f: AuditFacts, stage: AuditStage, stageUs: number): A
   };
 }
 
-/** ObjectReference from request attributes (resource requests only) */
-export function objectRefOf(a: { resource: string; namespace: string; name: string; apiGroup: string; apiVersion: string; subresource: string }): AuditObjectRef {
+/**
+ * ObjectReference from request attributes (resource requests only), completed from the
+ * object of a create or update as LogRequestObject does (name, namespace, uid, resourceVersion).
+ */
+export function objectRefOf(
+  a: { resource: string; namespace: string; name: string; apiGroup: string; apiVersion: string; subresource: string },
+  obj?: { namespace?: unknown; name?: unknown; uid?: unknown; resourceVersion?: unknown },
+): AuditObjectRef {
+  const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
   const r: AuditObjectRef = {};
   if (a.resource) r.resource = a.resource;
-  if (a.namespace) r.namespace = a.namespace;
-  if (a.name) r.name = a.name;
+  const ns = a.namespace || str(obj?.namespace);
+  if (ns) r.namespace = ns;
+  const name = a.name || str(obj?.name);
+  if (name) r.name = name;
+  if (str(obj?.uid)) r.uid = str(obj?.uid);
   if (a.apiGroup) r.apiGroup = a.apiGroup;
   if (a.apiVersion) r.apiVersion = a.apiVersion;
+  if (str(obj?.resourceVersion)) r.resourceVersion = str(obj?.resourceVersion);
   if (a.subresource) r.subresource = a.subresource;
   return r;
 }

@@ -43,6 +43,8 @@ interface RequestAudit {
   statusBody?: Record<string, unknown>;
   responseJson?: string;
   responseOmitted?: number;
+  /** the request as RequestInfo reads it */
+  attrs?: ReturnType<typeof requestAttributes>;
 }
 
 const audits = new WeakMap<IncomingMessage, RequestAudit>();
@@ -108,6 +110,7 @@ export function installAudit(app: FastifyInstance, auditor: Auditor | undefined,
     auditor.observeLevel(cfg.level);
     if (cfg.level === 'None') return;
     a.omitStages = cfg.omitStages;
+    a.attrs = attrs;
     a.longRunning = LONG_RUNNING_VERBS.has(attrs.verb) || (attrs.resourceRequest && LONG_RUNNING_SUBRESOURCES.has(attrs.subresource));
     a.facts = {
       level: cfg.level, auditID: a.id, requestURI: req.url, verb: attrs.verb, user: authn,
@@ -163,13 +166,20 @@ export function installAudit(app: FastifyInstance, auditor: Auditor | undefined,
       return;
     }
     authorized(req, a);
-    if (levelAtLeast(f.level, 'Request')) {
-      const body = req.body;
-      if (Buffer.isBuffer(body) && body.length > 0) {
-        if (body.length > AUDIT_BODY_CAP) f.annotations['audit.skiff.dev/request-object-omitted'] = `${body.length} bytes, over the ${AUDIT_BODY_CAP}-byte audit cap`;
-        else {
-          try { f.requestObject = decodeBody(firstHeader(req.headers['content-type']), body); } catch { /* not decodable: left out */ }
-        }
+    const body = req.body;
+    const wantsBody = levelAtLeast(f.level, 'Request');
+    // a create or update names its object in the body: LogRequestObject completes the
+    // ObjectReference from it at every level, and logs the object from Request on
+    const completesRef = !!a.attrs?.resourceRequest && (req.method === 'POST' || req.method === 'PUT');
+    if (Buffer.isBuffer(body) && body.length > 0 && (wantsBody || completesRef)) {
+      if (body.length > AUDIT_BODY_CAP) {
+        if (wantsBody) f.annotations['audit.skiff.dev/request-object-omitted'] = `${body.length} bytes, over the ${AUDIT_BODY_CAP}-byte audit cap`;
+      } else {
+        let obj: unknown;
+        try { obj = decodeBody(firstHeader(req.headers['content-type']), body); } catch { /* not decodable: left out */ }
+        if (wantsBody && obj !== undefined) f.requestObject = obj;
+        const meta = typeof obj === 'object' && obj !== null ? (obj as { metadata?: unknown }).metadata : undefined;
+        if (completesRef && a.attrs && typeof meta === 'object' && meta !== null) f.objectRef = objectRefOf(a.attrs, meta as Record<string, unknown>);
       }
     }
     if (a.responseJson !== undefined) {

@@ -199,6 +199,12 @@ describe('audit events', () => {
     expect(evs[0]!.stageTimestamp).toBe(evs[0]!.requestReceivedTimestamp);
     expect(evs[1]).toMatchObject({ level: 'Request', requestObject: cm, responseStatus: { metadata: {}, code: 201 } });
     expect(evs[1]!.responseObject).toBeUndefined();
+    // the name of a create comes from its object (LogRequestObject), at Metadata level too
+    expect(evs[1]!.objectRef).toEqual({ resource: 'configmaps', namespace: 'default', name: 'c1', apiVersion: 'v1' });
+    const sec = await call(s.port, 'POST', '/api/v1/namespaces/default/secrets', ADMIN, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's1' }, stringData: { k: 'v' } });
+    const [secEv] = await eventsOf(s, sec.headers['audit-id'] as string, 1);
+    expect(secEv).toMatchObject({ level: 'Metadata', objectRef: { resource: 'secrets', namespace: 'default', name: 's1' } });
+    expect(secEv!.requestObject).toBeUndefined();
     const r2 = await call(s.port, 'POST', '/api/v1/namespaces/rr/configmaps', ADMIN, { ...cm, metadata: { name: 'c2' } });
     const [, done] = await eventsOf(s, r2.headers['audit-id'] as string, 2);
     expect(done).toMatchObject({ level: 'RequestResponse', requestObject: { metadata: { name: 'c2' } }, responseObject: { kind: 'ConfigMap', metadata: { name: 'c2', namespace: 'rr' }, data: { a: '1' } } });
