@@ -18,7 +18,7 @@ import {
 import { apiVersionOf, keyFor, prefixFor } from './keys.js';
 import { checkBody, type FieldValidation } from './field-validation.js';
 import { applyPatch, type PatchType } from './patch/apply.js';
-import { validatingAdmission } from '../quota/admission.js';
+import { mutatingAdmission, validatingAdmission } from '../quota/admission.js';
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -316,6 +316,7 @@ export class ApiStorage {
     def.defaults?.(obj);
     if (def.allocate) await def.allocate(obj, undefined, this.allocationContext(def, opts));
     if (def.admit) await def.admit(obj, this.admissionContext(opts));
+    await mutatingAdmission(this, def, obj);   // LimitRanger defaults
     const causes = def.validate(obj);
     if (causes.length) throw invalid(def.kind, meta.name ?? '', causes, def.group);
     await validatingAdmission(this, def, obj, undefined, opts);   // LimitRanger, ResourceQuota

@@ -1,19 +1,21 @@
-// The LimitRanger and ResourceQuota admission plugins on skiff's one write path.
-// - admitLimitRanger: mutating, on pod create (the pod ResourceDef's admit chain).
+// The LimitRanger and ResourceQuota admission plugins on skiff's one write path
+// (api/storage.ts), reading LimitRanges and quotas from watch-fed caches:
+// - mutatingAdmission: before validation on create: LimitRanger's container defaults.
 // - validatingAdmission: after validation on every namespaced create and main-resource
-//   update (api/storage.ts): LimitRanger's checks for pods and claims, then ResourceQuota:
-//   the namespace's quotas are charged with a compare-and-swap status write, one request
-//   per namespace at a time (the upstream evaluator's per-namespace work queue), retried
-//   on conflict with the quotas re-read, so two creates can never both take the last slot.
+//   update: LimitRanger's checks for pods and claims, then ResourceQuota: the namespace's
+//   quotas are re-read and charged with a compare-and-swap status write, one request per
+//   namespace at a time (the upstream evaluator's per-namespace work queue), retried on
+//   conflict from the quotas' current state, so two creates never both take the last slot.
 import type { KubeObject } from '../../proto/meta.js';
 import { ApiError } from '../api/errors.js';
 import type { ApiStorage, WriteOptions } from '../api/storage.js';
 import { findResource } from '../resources/index.js';
-import type { AdmissionContext, ResourceDef } from '../resources/types.js';
+import type { ResourceDef } from '../resources/types.js';
 import type { Store } from '../store/types.js';
 import { checkRequest } from './check.js';
 import { evaluatorFor } from './evaluators.js';
 import { mutatePod, validateClaim, validatePod } from './limit-ranger.js';
+import { namespaceCache } from './namespace-cache.js';
 
 const RETRIES = 3;
 
@@ -27,16 +29,14 @@ function nameOf(obj: KubeObject): string {
   return obj.metadata.name || obj.metadata.generateName || 'Unknown';
 }
 
-/** LimitRanger.Admit on pod create: defaults from every LimitRange of the namespace */
-export async function admitLimitRanger(pod: KubeObject, ctx: AdmissionContext): Promise<void> {
-  const ns = pod.metadata.namespace;
-  const ranges = (await ctx.list('', 'v1', 'limitranges')).filter((l) => l.metadata.namespace === ns);
-  for (const lr of ranges) mutatePod(lr, pod);
+function cached(storage: ApiStorage, resource: string, ns: string): Promise<KubeObject[]> {
+  return namespaceCache(storage.store, findResource('', 'v1', resource)!).inNamespace(ns);
 }
 
-async function listIn(storage: ApiStorage, resource: string, ns: string): Promise<KubeObject[]> {
-  const def = findResource('', 'v1', resource);
-  return def ? (await storage.list(def, ns)).items : [];
+/** the mutating plugins on create: LimitRanger.Admit fills pods' defaults from every LimitRange of the namespace */
+export async function mutatingAdmission(storage: ApiStorage, def: ResourceDef, obj: KubeObject): Promise<void> {
+  if (def.group !== '' || def.resource !== 'pods' || !obj.metadata.namespace) return;
+  for (const lr of await cached(storage, 'limitranges', obj.metadata.namespace)) mutatePod(lr, obj);
 }
 
 async function validateLimitRanges(storage: ApiStorage, def: ResourceDef, obj: KubeObject, old: KubeObject | undefined): Promise<void> {
@@ -44,7 +44,7 @@ async function validateLimitRanges(storage: ApiStorage, def: ResourceDef, obj: K
   // pods are checked on create only (their resources are immutable); objects being deleted never
   if (def.resource === 'pods' && old) return;
   if (old?.metadata.deletionTimestamp) return;
-  for (const lr of await listIn(storage, 'limitranges', obj.metadata.namespace!)) {
+  for (const lr of await cached(storage, 'limitranges', obj.metadata.namespace!)) {
     const why = def.resource === 'pods' ? validatePod(lr, obj) : validateClaim(lr, obj);
     if (why) throw admissionForbidden(def, nameOf(obj), why);
   }
@@ -71,9 +71,12 @@ async function admitQuota(storage: ApiStorage, def: ResourceDef, obj: KubeObject
   if (!e.handles(operation)) return;
   const quotaDef = findResource('', 'v1', 'resourcequotas')!;
   // most namespaces have no quota: no queueing for them
-  if ((await storage.list(quotaDef, ns)).items.length === 0) return;
+  const names = (await cached(storage, 'resourcequotas', ns)).map((q) => q.metadata.name!);
+  if (names.length === 0) return;
+  const fresh = async (which: string[]): Promise<KubeObject[]> =>
+    (await Promise.all(which.map((n) => storage.tryGet(quotaDef, ns, n)))).filter((q): q is KubeObject => !!q);
   await inNamespaceQueue(storage.store, ns, async () => {
-    let quotas = (await storage.list(quotaDef, ns)).items;
+    let quotas = await fresh(names);
     for (let attempt = 0; quotas.length > 0; attempt++) {
       const res = checkRequest(quotas, e, { operation, obj, old, now: Date.now() });
       if (!res.ok) throw admissionForbidden(def, nameOf(obj), res.reason);
@@ -92,7 +95,7 @@ async function admitQuota(storage: ApiStorage, def: ResourceDef, obj: KubeObject
       if (failed.length === 0) return;
       if (attempt >= RETRIES) throw lastErr;
       // re-check only the quotas whose write lost the race, from their current state
-      quotas = (await storage.list(quotaDef, ns)).items.filter((q) => failed.includes(q.metadata.name!));
+      quotas = await fresh(failed);
     }
   });
 }

@@ -11,7 +11,6 @@ import { computePodQOS } from './qos.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 import { admitPodServiceAccount } from '../serviceaccount/admission.js';
-import { admitLimitRanger } from '../quota/admission.js';
 
 const UPDATABLE =
   'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';
@@ -128,12 +127,9 @@ export const pod: ResourceDef = {
     addDefaultTolerations(obj.spec);
   },
 
-  // mutating admission in kube-apiserver's order: LimitRanger (controlplane/quota/admission.ts),
-  // ServiceAccount (installed by skiff-server: controlplane/serviceaccount/admission.ts)
-  async admit(obj, ctx) {
-    await admitLimitRanger(obj, ctx);
-    await admitPodServiceAccount(obj, ctx);
-  },
+  // ServiceAccount admission (installed by skiff-server): controlplane/serviceaccount/admission.ts
+  // (LimitRanger's defaults are applied on the write path: controlplane/quota/admission.ts)
+  admit: admitPodServiceAccount,
 
   validate(obj, old) {
     const out = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });
