@@ -19,6 +19,7 @@ import { apiVersionOf, keyFor, prefixFor } from './keys.js';
 import { checkBody, type FieldValidation } from './field-validation.js';
 import { applyPatch, type PatchType } from './patch/apply.js';
 import { mutatingAdmission, validatingAdmission } from '../quota/admission.js';
+import { podSecurityAdmission } from '../admission/pod-security/hook.js';
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -26,6 +27,8 @@ export interface WriteOptions {
   fieldManager?: string;
   /** warnings for the client (Warning: 299 headers) are appended here */
   warnings?: string[];
+  /** admission plugins' audit annotations (pod-security.kubernetes.io/…) are set here, for the request's audit event */
+  auditAnnotations?: Record<string, string>;
 }
 
 export interface DeleteOptions {
@@ -319,6 +322,7 @@ export class ApiStorage {
     await mutatingAdmission(this, def, obj);   // LimitRanger defaults
     const causes = def.validate(obj);
     if (causes.length) throw invalid(def.kind, meta.name ?? '', causes, def.group);
+    await podSecurityAdmission(this, def, obj, undefined, opts);    // PodSecurity (when installed)
     await validatingAdmission(this, def, obj, undefined, opts);   // LimitRanger, ResourceQuota
     return obj;
   }
@@ -437,6 +441,7 @@ export class ApiStorage {
       : subresource === 'binding' ? def.validate(next) : def.validate(next, cur);
     if (causes.length) throw invalid(def.kind, c.name!, causes, def.group);
     if (def.admitUpdate && !subresource) await def.admitUpdate(next, cur, this.admissionContext(opts));
+    if (!subresource) await podSecurityAdmission(this, def, next, cur, opts);
     if (!subresource) await validatingAdmission(this, def, next, cur, opts);
     return next;
   }
