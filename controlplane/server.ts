@@ -38,12 +38,15 @@ import { loadOrCreateSigningKey } from './serviceaccount/jwt.js';
 import { InformerLookup } from './serviceaccount/lookup.js';
 import { ServiceAccountTokens } from './serviceaccount/tokens.js';
 import { installServiceAccountAdmission } from './serviceaccount/admission.js';
+import { installPodSecurity, podSecurityConfig } from './admission/pod-security/hook.js';
 import { issuePodToken } from './serviceaccount/routes.js';
 import { startCrdController } from './crd/crd-controller.js';
 import { createAuditor } from './audit/auditor.js';
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
   const log = pino({ level: cfg.logLevel, base: { component: 'skiff-server' } });
+  // Pod Security admission's settings: an invalid --pod-security-default stops the start here
+  const podSecurity = podSecurityConfig(cfg);
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   // the audit log first: a policy file that does not load stops the start here
   const audit = createAuditor(cfg, log.child({ component: 'audit' }));
@@ -51,6 +54,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   defaultTolerationSeconds.notReady = defaultTolerationSeconds.unreachable = cfg.defaultUnreachableTolerationSeconds;
   const store = await openEncryptedStore(new SqliteStore(join(cfg.dataDir, 'state.db')), cfg.dataDir, { enabled: cfg.secretsEncryption, log });
   const storage = new ApiStorage(store, undefined, { network: { serviceCidr: cfg.serviceCidr, nodePortRange: cfg.nodePortRange } });
+  const uninstallPodSecurity = installPodSecurity(store, podSecurity);
   await seedNamespaces(storage);
 
   const advertise = cfg.advertiseAddress ?? (cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host);
@@ -152,6 +156,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     rbacCache.stop();
     saLookup.stop();
     uninstallSaAdmission();
+    uninstallPodSecurity();
     gateway.close();
     network.stop();
     await app.close();
