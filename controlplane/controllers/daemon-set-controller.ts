@@ -1,9 +1,10 @@
 // The DaemonSet controller (pkg/controller/daemon): one daemon pod on every eligible
 // node. Pods are created with a required node affinity `metadata.name In [node]` so the
-// scheduler places them, carry the template hash in `controller-revision-hash`, are
-// replaced by RollingUpdate (maxUnavailable or maxSurge) or only when deleted (OnDelete),
-// and the status numbers are what `kubectl get ds` prints. Handlers only enqueue
-// namespace/name keys; syncDaemonSet reads the caches and makes the world match.
+// scheduler places them, carry the current ControllerRevision's hash in
+// `controller-revision-hash` (daemon-set/history.ts keeps the revisions `kubectl rollout
+// history/undo` read), are replaced by RollingUpdate (maxUnavailable or maxSurge) or only
+// when deleted (OnDelete), and the status numbers are what `kubectl get ds` prints. Handlers
+// only enqueue namespace/name keys; syncDaemonSet reads the caches and makes the world match.
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../proto/meta.js';
 import { ApiError } from '../api/errors.js';
@@ -16,7 +17,10 @@ import { WorkQueue } from './work-queue.js';
 import { SLOW_START_INITIAL_BATCH_SIZE, slowStartBatch } from './slow-start.js';
 import { nodeShouldRunDaemonPod, targetNodeName, type NodeDecision } from './daemon-set/eligibility.js';
 import { Expectations } from './daemon-set/expectations.js';
-import { computeHash, controllerRefOf, newControllerRef, newDaemonPod, TEMPLATE_GENERATION_ANNOTATION } from './daemon-set/pods.js';
+import { controllerRefOf, newControllerRef, newDaemonPod, TEMPLATE_GENERATION_ANNOTATION } from './daemon-set/pods.js';
+import { DaemonSetHistory } from './daemon-set/history.js';
+import { HistoryClient } from './history/history-client.js';
+import { daemonSetRevisionHash } from './history/plan.js';
 import { computeCounts, planRollingUpdate, podsShouldBeOnNode, type DaemonSetCounts, type PlanOptions } from './daemon-set/plan.js';
 
 const COMPONENT = 'daemonset-controller';
@@ -43,6 +47,8 @@ export class DaemonSetController implements Controller {
   private dsInf!: Informer;
   private podInf!: Informer;
   private nodeInf!: Informer;
+  private historyClient!: HistoryClient;
+  private history!: DaemonSetHistory;
 
   constructor(private readonly ctx: ControllerContext) {
     this.log = ctx.log.child({ controller: this.name });
@@ -68,6 +74,13 @@ export class DaemonSetController implements Controller {
       update: (o, n) => this.onNodeChange(o, n),
       // pods bound to a node that is gone are removed here (kube leaves that to the pod GC)
       delete: () => { for (const ds of this.dsInf.list()) this.queue.add(keyOf(ds)); },
+    });
+    this.historyClient = new HistoryClient(this.ctx);
+    this.history = new DaemonSetHistory(this.ctx, this.historyClient, this.dsDef, this.podDef);
+    this.historyClient.informer.on({
+      add: (cr) => this.onHistoryChange(cr),
+      update: (o, cr) => { this.onHistoryChange(cr); if (controllerRefOf(o)?.uid !== controllerRefOf(cr)?.uid) this.onHistoryChange(o); },
+      delete: (cr) => this.onHistoryChange(cr),
     });
     this.queue.run((key) => this.syncDaemonSet(key), 2, (key, err) => {
       this.log.warn({ daemonset: key, err: err instanceof Error ? err.message : String(err) }, 'daemonset sync failed, will retry');
@@ -132,6 +145,18 @@ export class DaemonSetController implements Controller {
     this.queue.add(key);
   }
 
+  /** addHistory/updateHistory/deleteHistory: the controlling DaemonSet, or every one an orphan matches */
+  private onHistoryChange(cr: KubeObject): void {
+    const ref = controllerRefOf(cr);
+    if (ref) {
+      const ds = this.resolve(cr.metadata.namespace, ref);
+      if (ds) this.queue.add(keyOf(ds));
+      return;
+    }
+    if (cr.metadata.deletionTimestamp) return;
+    for (const ds of this.selecting(cr)) this.queue.add(keyOf(ds));
+  }
+
   private onNodeChange(old: KubeObject | undefined, node: KubeObject): void {
     for (const ds of this.dsInf.list()) {
       const now = nodeShouldRunDaemonPod(node, ds);
@@ -144,7 +169,7 @@ export class DaemonSetController implements Controller {
   // ---------- sync ----------
 
   private synced(): boolean {
-    return this.dsInf.synced && this.podInf.synced && this.nodeInf.synced;
+    return this.dsInf.synced && this.podInf.synced && this.nodeInf.synced && this.historyClient.informer.synced;
   }
 
   async syncDaemonSet(key: string): Promise<void> {
@@ -158,7 +183,9 @@ export class DaemonSetController implements Controller {
     }
     // Being deleted (foreground or orphan): leave the pods to the garbage collector.
     if (ds.metadata.deletionTimestamp) return;
-    const hash = computeHash(ds.spec?.template, ds.status?.collisionCount);
+    // the current ControllerRevision (created if missing) names the hash pods must carry
+    const { cur, old } = await this.history.construct(ds, { canAdopt: () => this.notBeingDeleted(ds), pods: () => this.ownedPods(ds) });
+    const hash = daemonSetRevisionHash(cur);
     const nodes = this.nodeInf.list();
     if (!this.expectations.satisfied(key)) {
       await this.updateStatus(ds, nodes, hash, false);
@@ -168,7 +195,13 @@ export class DaemonSetController implements Controller {
     if (this.expectations.satisfied(key) && ds.spec?.updateStrategy?.type !== 'OnDelete') {
       await this.rollingUpdate(ds, key, nodes, hash);
     }
+    await this.history.cleanup(ds, old, this.ownedPods(ds));
     await this.updateStatus(ds, nodes, hash, true);
+  }
+
+  /** every pod the DaemonSet controls (terminal and terminating ones too) */
+  private ownedPods(ds: KubeObject): KubeObject[] {
+    return this.podInf.list(ds.metadata.namespace).filter((p) => controllerRefOf(p)?.uid === ds.metadata.uid);
   }
 
   private planOptions(ds: KubeObject, hash: string): PlanOptions {

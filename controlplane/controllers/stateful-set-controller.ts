@@ -4,13 +4,11 @@
 // RollingUpdate from the highest ordinal down to the partition. stateful-set/plan.ts
 // decides, this file reads the caches, carries the plan out and writes the status.
 //
-// Revisions: Kubernetes keeps pod templates in ControllerRevision objects, which skiff
-// does not have. A revision is named `<set>-<hash of the template>`; the template of the
-// current revision (needed to re-create a pod below the partition) is remembered in
-// memory, else recovered from a live pod of that revision, else the current revision
-// restarts at the update revision (what Kubernetes does when its history is missing).
+// Revisions are ControllerRevisions as upstream keeps them (getStatefulSetRevisions,
+// truncateHistory): the update revision holds the set's template, the current one the
+// template pods below the partition are re-created from; pods carry the revision's name in
+// `controller-revision-hash`; `kubectl rollout undo` patches an old revision's template back.
 import type { KubeObject } from '../../proto/meta.js';
-import { clone } from '../../proto/canonical.js';
 import { ApiError } from '../api/errors.js';
 import { selectorMatches } from '../resources/label-selector.js';
 import type { ControllerContext } from './context.js';
@@ -19,12 +17,14 @@ import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 import {
   POD_INDEX_LABEL, POD_NAME_LABEL, claimOwnerUpToDate, claimsForOrdinal, controllerRefOf, desiredClaimOwnerRefs,
-  newStatefulSetPod, ordinalOf, revisionName, revisionOf, setControllerRef, templateFromPod,
+  newStatefulSetPod, ordinalOf, revisionName, revisionOf, setControllerRef,
 } from './stateful-set/identity.js';
 import { planStatefulSet, type StatefulSetAction } from './stateful-set/plan.js';
+import { templateOfRevision } from './history/controller-history.js';
+import { HistoryClient } from './history/history-client.js';
+import { claimRevisions, planStatefulSetRevisions, statefulSetHistoryToDelete } from './history/plan.js';
 
 const COMPONENT = 'statefulset-controller';
-const MAX_REMEMBERED_REVISIONS = 10;
 
 export function create(ctx: ControllerContext): Controller {
   return new StatefulSetController(ctx);
@@ -39,8 +39,7 @@ class StatefulSetController implements Controller {
   private sets!: Informer;
   private pods!: Informer;
   private claims!: Informer;
-  /** set uid -> revision name -> pod template */
-  private readonly revisions = new Map<string, Map<string, unknown>>();
+  private history!: HistoryClient;
 
   constructor(private readonly ctx: ControllerContext) {
     this.setDef = ctx.def('apps', 'v1', 'statefulsets');
@@ -52,10 +51,11 @@ class StatefulSetController implements Controller {
     this.sets = this.ctx.informers.get('apps', 'v1', 'statefulsets');
     this.pods = this.ctx.informers.get('', 'v1', 'pods');
     this.claims = this.ctx.informers.get('', 'v1', 'persistentvolumeclaims');
+    this.history = new HistoryClient(this.ctx);
     this.sets.on({
       add: (s) => this.queue.add(keyOf(s)),
       update: (_o, s) => this.queue.add(keyOf(s)),
-      delete: (s) => { this.revisions.delete(s.metadata.uid!); this.queue.add(keyOf(s)); },
+      delete: (s) => this.queue.add(keyOf(s)),
     });
     this.pods.on({
       add: (p) => this.podChanged(p),
@@ -107,20 +107,18 @@ class StatefulSetController implements Controller {
     const { namespace, name } = splitKey(key);
     const set = await this.ctx.storage.tryGet(this.setDef, namespace, name);
     if (!set) return;
+    if (!this.history.informer.synced) { this.queue.addAfter(key, 200); return; }
+    const revisions = await this.revisionsFor(set);
     const pods = await this.podsFor(set);
-    const template = set.spec?.template ?? {};
-    const updateRevision = revisionName(set, template);
-    this.remember(set, updateRevision, template);
-    let currentRevision = set.status?.currentRevision || updateRevision;
-    let currentTemplate = this.templateOf(set, currentRevision, pods);
-    if (currentTemplate === undefined) {
-      currentRevision = updateRevision;
-      currentTemplate = template;
-    }
+    const { current, update, collisionCount } = await this.statefulSetRevisions(set, revisions);
+    const currentRevision = current.metadata.name!;
+    const updateRevision = update.metadata.name!;
+    const template = templateOfRevision(update) ?? set.spec?.template ?? {};
+    const currentTemplate = templateOfRevision(current) ?? template;
     const claims = new Map<string, KubeObject>();
     for (const c of this.claims.list(namespace)) claims.set(c.metadata.name!, c);
     const now = this.ctx.now().getTime();
-    const plan = planStatefulSet({ set, pods, claims, currentRevision, updateRevision, now });
+    const plan = planStatefulSet({ set, pods, claims, currentRevision, updateRevision, collisionCount, now });
     if (plan.waitingFor) this.ctx.log.debug({ statefulset: key, waitingFor: plan.waitingFor }, 'statefulset waiting');
 
     let error: unknown;
@@ -133,8 +131,41 @@ class StatefulSetController implements Controller {
       }
     }
     await this.writeStatus(set, plan.status);
+    // truncateHistory: the revisions listed before this sync, minus the live ones
+    const live = new Set([currentRevision, updateRevision, ...pods.map(revisionOf)]);
+    for (const cr of statefulSetHistoryToDelete(revisions, live, Number(set.spec?.revisionHistoryLimit ?? 10))) await this.history.delete(cr);
     if (plan.requeueAfterMs !== undefined) this.queue.addAfter(key, plan.requeueAfterMs + 50);
     if (error) throw error;
+  }
+
+  /** ListRevisions + adoptOrphanRevisions: the revisions matching the selector, owned by the set or adopted now */
+  private async revisionsFor(set: KubeObject): Promise<KubeObject[]> {
+    const claim = claimRevisions(set, this.history.list(set.metadata.namespace), (cr) => selectorMatches(set.spec?.selector, cr.metadata.labels));
+    const out = [...claim.owned];
+    for (const cr of claim.adopt) {
+      const adopted = await this.history.adopt(set, 'StatefulSet', cr);
+      if (adopted) out.push(adopted);
+    }
+    return out;
+  }
+
+  /** getStatefulSetRevisions: find, re-number (a rollback) or create the update revision */
+  private async statefulSetRevisions(set: KubeObject, revisions: KubeObject[]): Promise<{ current: KubeObject; update: KubeObject; collisionCount: number }> {
+    const plan = planStatefulSetRevisions(set, revisions, revisionName(set, set.spec?.template));
+    let collisionCount = plan.collisionCount;
+    let update: KubeObject;
+    switch (plan.update.type) {
+      case 'existing':
+        update = plan.update.revision;
+        break;
+      case 'bump':
+        update = await this.history.setRevision(plan.update.revision, plan.update.to);
+        break;
+      case 'create':
+        ({ revision: update, collisionCount } = await this.history.createWithCollisions(set, plan.update.revision, collisionCount, plan.update.preferredName));
+        break;
+    }
+    return { current: plan.current ?? update, update, collisionCount };
   }
 
   private async act(set: KubeObject, a: StatefulSetAction, revs: Record<'current' | 'update', [string, unknown]>): Promise<void> {
@@ -248,25 +279,6 @@ class StatefulSetController implements Controller {
       }
     }
     return out;
-  }
-
-  private remember(set: KubeObject, revision: string, template: unknown): void {
-    const uid = set.metadata.uid!;
-    let m = this.revisions.get(uid);
-    if (!m) this.revisions.set(uid, (m = new Map()));
-    m.delete(revision);
-    m.set(revision, clone(template));
-    while (m.size > MAX_REMEMBERED_REVISIONS) m.delete(m.keys().next().value!);
-  }
-
-  private templateOf(set: KubeObject, revision: string, pods: KubeObject[]): unknown {
-    const known = this.revisions.get(set.metadata.uid!)?.get(revision);
-    if (known !== undefined) return known;
-    const pod = pods.find((p) => revisionOf(p) === revision);
-    if (!pod) return undefined;
-    const t = templateFromPod(set, pod);
-    this.remember(set, revision, t);
-    return t;
   }
 
   private async writeStatus(set: KubeObject, status: object): Promise<void> {

@@ -1,6 +1,7 @@
 // The catalogue of kinds skiff serves, for discovery, REST routing and tables; the
 // custom resources of Established CRDs are looked up in controlplane/crd/registry.ts.
 import { configMap } from './config-map.js';
+import { controllerRevision } from './controller-revision.js';
 import { cronJob } from './cron-job.js';
 import { daemonSet } from './daemon-set.js';
 import { deployment } from './deployment.js';
@@ -47,6 +48,7 @@ export const resources: ResourceDef[] = [
   replicaSet,
   daemonSet,
   statefulSet,
+  controllerRevision,
   job,
   cronJob,
   lease,

@@ -210,6 +210,8 @@ export const defs: SchemaDefs = {
     spec: ref('StatefulSetSpec'),
     status: ref('StatefulSetStatus'),
   }),
+  // apps/v1 ControllerRevision: data is a RawExtension (any JSON)
+  ControllerRevision: obj({ apiVersion: str, kind: str, metadata: ref('ObjectMeta'), data: any, revision: int64 }),
   Job: obj({
     apiVersion: str,
     kind: str,

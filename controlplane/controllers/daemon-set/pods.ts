@@ -1,4 +1,4 @@
-// Daemon pods: the template hash that stands in for a ControllerRevision, the pod a
+// Daemon pods: the template hash that names a DaemonSet's ControllerRevision, the pod a
 // DaemonSet creates for a node, readiness/availability and the "oldest first" order.
 import type { KubeObject, OwnerReference } from '../../../proto/meta.js';
 import { canonicalJson, clone } from '../../../proto/canonical.js';
@@ -22,8 +22,9 @@ function fnv32a(s: string, h = 0x811c9dc5): number {
 
 /**
  * controller.ComputeHash: FNV-32a of the pod template (plus the collision count), printed
- * in decimal and mapped through rand.SafeEncodeString. skiff serves no ControllerRevisions,
- * so this hash of the canonical template JSON is the revision identity on the pods.
+ * in decimal and mapped through rand.SafeEncodeString: the DaemonSet controller's snapshot
+ * names a new ControllerRevision `<ds>-<hash>` and labels it and its pods with the hash.
+ * (Hashed over the canonical template JSON, where Go hashes its object dump.)
  */
 export function computeHash(template: unknown, collisionCount?: number): string {
   let h = fnv32a(canonicalJson(template ?? {}));

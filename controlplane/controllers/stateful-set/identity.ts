@@ -92,37 +92,17 @@ function safeEncode(s: string): string {
   return out;
 }
 
-/** The revision name of a pod template: `<set>-<hash>`, like a ControllerRevision's name. */
+/**
+ * The name skiff gave a template's revision before it kept ControllerRevisions
+ * (`<set>-<FNV-32a of the canonical template>`): a set still at that revision keeps the name
+ * for its first ControllerRevision, so an upgrade does not replace its pods.
+ */
 export function revisionName(set: KubeObject, template: unknown): string {
   return `${set.metadata.name}-${safeEncode(String(fnv32a(canonicalJson(template ?? {}))))}`;
 }
 
 export function revisionOf(p: KubeObject): string {
   return p.metadata.labels?.[REVISION_LABEL] ?? '';
-}
-
-/**
- * A pod template recovered from a live pod of that revision (we keep no ControllerRevision
- * objects): its labels and annotations without the per-pod ones, its spec without the
- * per-pod identity, node binding and claim volumes (those are re-added per ordinal).
- */
-export function templateFromPod(set: KubeObject, pod: KubeObject): KubeObject {
-  const labels = { ...(pod.metadata.labels ?? {}) };
-  delete labels[POD_NAME_LABEL];
-  delete labels[POD_INDEX_LABEL];
-  delete labels[REVISION_LABEL];
-  const spec = clone(pod.spec ?? {});
-  delete spec.nodeName;
-  delete spec.hostname;
-  delete spec.subdomain;
-  const claims = new Set(claimTemplates(set).map((t) => t.metadata?.name));
-  if (Array.isArray(spec.volumes)) {
-    spec.volumes = spec.volumes.filter((v: any) => !claims.has(v?.name));
-    if (spec.volumes.length === 0) delete spec.volumes;
-  }
-  const metadata: Record<string, unknown> = { labels };
-  if (pod.metadata.annotations) metadata.annotations = { ...pod.metadata.annotations };
-  return { metadata, spec } as KubeObject;
 }
 
 // ---- pods ---------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ export interface StatefulSetPlanInput {
   claims: Map<string, KubeObject>;
   currentRevision: string;
   updateRevision: string;
+  /** getStatefulSetRevisions' collision count (default: the set's status) */
+  collisionCount?: number;
   now: number;
 }
 
@@ -74,7 +76,7 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetPlan {
   condemned.sort((a, b) => ordinalOf(b, setName) - ordinalOf(a, setName));
 
   const occupied = [...slots.keys()].sort((a, b) => a - b);
-  const status = computeStatus(set, [...occupied.map((i) => slots.get(i)!), ...condemned], currentRevision, updateRevision, minReady, now);
+  const status = computeStatus(set, [...occupied.map((i) => slots.get(i)!), ...condemned], currentRevision, updateRevision, minReady, now, input.collisionCount);
   const plan: StatefulSetPlan = { actions: [], status };
   const availableIn = (p: KubeObject) => {
     const at = availableAt(p, minReady);
@@ -172,11 +174,12 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetPlan {
 /** updateStatus + completeRollingUpdate. */
 export function computeStatus(
   set: KubeObject, pods: KubeObject[], currentRevision: string, updateRevision: string, minReady: number, now: number,
+  collisionCount = Number(set.status?.collisionCount ?? 0),
 ): StatefulSetStatus {
   const s: StatefulSetStatus = {
     observedGeneration: set.metadata.generation,
     replicas: 0, readyReplicas: 0, currentReplicas: 0, updatedReplicas: 0, availableReplicas: 0,
-    currentRevision, updateRevision, collisionCount: Number(set.status?.collisionCount ?? 0),
+    currentRevision, updateRevision, collisionCount,
   };
   for (const p of pods) {
     s.replicas++;
