@@ -7,9 +7,8 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { ApiError } from '../api/errors.js';
-import { findResource, resources } from '../resources/index.js';
 import type { ResourceDef } from '../resources/types.js';
-import { desiredQuotaStatus, type ListFn } from '../quota/usage.js';
+import { desiredQuotaStatus, namespacedDef, type ListFn } from '../quota/usage.js';
 import type { ControllerContext } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
@@ -74,7 +73,7 @@ class ResourceQuotaController implements Controller {
   }
 
   private readonly list: ListFn = async (group, resource, namespace) => {
-    const def = findResource(group, 'v1', resource) ?? resources.find((d) => d.group === group && d.resource === resource);
+    const def = namespacedDef(group, resource);
     return def ? (await this.ctx.storage.list(def, namespace)).items : [];
   };
 

@@ -4,7 +4,9 @@
 // namespace's objects that match its scopes; resources no evaluator can measure keep
 // their last observed usage. Pure apart from the `list` it is given.
 import type { KubeObject } from '../../proto/meta.js';
+import { customResourceStorageDefs } from '../crd/registry.js';
 import { resources } from '../resources/index.js';
+import type { ResourceDef } from '../resources/types.js';
 import { evaluatorFor, type Evaluator } from './evaluators.js';
 import { add, equals, mask, toList, type ResourceList } from './resource-list.js';
 import { quotaScopeSelectors } from './scopes.js';
@@ -13,6 +15,12 @@ import { quotaScopeSelectors } from './scopes.js';
 export type ListFn = (group: string, resource: string, namespace: string) => Promise<KubeObject[]>;
 
 const SPECIAL = ['pods', 'services', 'persistentvolumeclaims', 'configmaps', 'secrets', 'resourcequotas', 'replicationcontrollers'];
+
+/** the served namespaced kind with this group and plural (built-in or custom) */
+export function namespacedDef(group: string, resource: string): ResourceDef | undefined {
+  const match = (d: ResourceDef): boolean => d.resource === resource && d.group === group && d.namespaced;
+  return resources.find(match) ?? customResourceStorageDefs().find(match);
+}
 
 /** the evaluators that could track a quota's resources: the core ones and one object counter per count/<r>.<g> */
 export function evaluatorsFor(hard: string[]): Evaluator[] {
@@ -25,8 +33,7 @@ export function evaluatorsFor(hard: string[]): Evaluator[] {
     const m = /^count\/([^.]+)(?:\.(.+))?$/.exec(name);
     if (!m) continue;
     const [, resource, group = ''] = m;
-    const def = resources.find((d) => d.resource === resource && d.group === group && d.namespaced);
-    if (!def) continue;
+    if (!namespacedDef(group, resource!)) continue;
     const e = evaluatorFor(group, resource!);
     if (e.matchingResources(hard).length) out.set(e.groupResource, e);
   }

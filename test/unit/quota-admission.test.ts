@@ -154,3 +154,33 @@ describe('LimitRanger admission', () => {
     expect(e2.message).toContain('spec.hard[foo]: Invalid value: "foo": must be a standard resource for quota');
   });
 });
+
+describe('resource quota controller', () => {
+  it('counts only what a scoped quota selects, and releases a pod that finished', async () => {
+    await storage.create(pods, 'default', podBody('be'));
+    await storage.create(pods, 'default', podBody('burst', { requests: { cpu: '100m' } }));
+    await storage.create(quotas, 'default', { metadata: { name: 'best-effort' }, spec: { hard: { pods: '5' }, scopes: ['BestEffort'] } });
+    await storage.create(quotas, 'default', { metadata: { name: 'not-best-effort' }, spec: { hard: { pods: '5', 'requests.cpu': '2' }, scopes: ['NotBestEffort'] } });
+    expect((await quotaReady('best-effort')).status!.used).toEqual({ pods: '1' });
+    expect((await quotaReady('not-best-effort')).status!.used).toEqual({ pods: '1', 'requests.cpu': '100m' });
+    await storage.update(pods, 'default', 'burst', { ...(await storage.get(pods, 'default', 'burst')), status: { phase: 'Succeeded' } }, {}, 'status');
+    await until('finished pod released', async () => (await storage.get(quotas, 'default', 'not-best-effort')).status!.used.pods === '0');
+    expect((await storage.get(quotas, 'default', 'not-best-effort')).status!.used).toEqual({ pods: '0', 'requests.cpu': '0' });
+  });
+
+  it('charges claims by storage (also per class) and services by node ports', async () => {
+    await storage.create(quotas, 'default', { metadata: { name: 'storage' }, spec: { hard: { 'requests.storage': '3Gi', 'gold.storageclass.storage.k8s.io/requests.storage': '1Gi', 'services.nodeports': '1' } } });
+    await quotaReady('storage');
+    const claim = (name: string, size: string, cls?: string) => ({ metadata: { name }, spec: { accessModes: ['ReadWriteOnce'], ...(cls ? { storageClassName: cls } : {}), resources: { requests: { storage: size } } } });
+    const pvcs = def('persistentvolumeclaims');
+    await storage.create(pvcs, 'default', claim('a', '2Gi'));
+    const e = await refusal(storage.create(pvcs, 'default', claim('b', '2Gi', 'gold')));
+    expect(e.message).toBe('persistentvolumeclaims "b" is forbidden: exceeded quota: storage, requested: gold.storageclass.storage.k8s.io/requests.storage=2Gi,requests.storage=2Gi, used: gold.storageclass.storage.k8s.io/requests.storage=0,requests.storage=2Gi, limited: gold.storageclass.storage.k8s.io/requests.storage=1Gi,requests.storage=3Gi');
+    const svc = (name: string, type: string) => ({ metadata: { name }, spec: { type, selector: { a: 'b' }, ports: [{ port: 80 }, { port: 81, name: 'x' }].map((p, i) => ({ ...p, name: `p${i}` })) } });
+    const services = def('services');
+    const e2 = await refusal(storage.create(services, 'default', svc('np', 'NodePort')));
+    expect(e2.message).toBe('services "np" is forbidden: exceeded quota: storage, requested: services.nodeports=2, used: services.nodeports=0, limited: services.nodeports=1');
+    await storage.create(services, 'default', svc('plain', 'ClusterIP'));
+    expect((await storage.get(quotas, 'default', 'storage')).status!.used).toEqual({ 'requests.storage': '2Gi', 'gold.storageclass.storage.k8s.io/requests.storage': '0', 'services.nodeports': '0' });
+  });
+});
