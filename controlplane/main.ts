@@ -1,11 +1,33 @@
 #!/usr/bin/env node
 // skiff-server: read flags, run the server (server.ts), stop cleanly on SIGTERM; an
 // exception nothing caught is reported as a bug and ends the process (systemd restarts it).
+// `skiff-server kubeconfig --user NAME …` prints a kubeconfig for a new person instead
+// (certificates/kubeconfig-command.ts).
 import { parseServerArgs, type ServerConfig } from './config.js';
 import { installCrashReporters } from '../proto/crash-report.js';
 import { runServer } from './server.js';
+import { makeUserKubeconfig, parseKubeconfigArgs } from './certificates/kubeconfig-command.js';
+
+async function kubeconfigCommand(argv: string[]): Promise<void> {
+  let opts;
+  try {
+    opts = parseKubeconfigArgs(argv);
+  } catch (e) {
+    const err = e as { exitCode?: number; code?: string; message?: string };
+    if (err.code?.startsWith('commander.')) process.exit(err.exitCode ?? 2);
+    process.stderr.write(`skiff-server kubeconfig: ${err.message ?? String(e)}\n`);
+    process.exit(2);
+  }
+  try {
+    process.stdout.write(await makeUserKubeconfig(opts));
+  } catch (e) {
+    process.stderr.write(`skiff-server kubeconfig: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+}
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'kubeconfig') return kubeconfigCommand(process.argv.slice(3));
   installCrashReporters('skiff-server');
   let cfg: ServerConfig;
   try {

@@ -40,6 +40,9 @@ import { ServiceAccountTokens } from './serviceaccount/tokens.js';
 import { installServiceAccountAdmission } from './serviceaccount/admission.js';
 import { installPodSecurity, podSecurityConfig } from './admission/pod-security/hook.js';
 import { issuePodToken } from './serviceaccount/routes.js';
+import { requestClientCertificates } from './api/http-edge.js';
+import { registerCertificateRoutes } from './certificates/routes.js';
+import { startSignerController } from './certificates/signer-controller.js';
 import { startCrdController } from './crd/crd-controller.js';
 import { createAuditor } from './audit/auditor.js';
 
@@ -120,6 +123,10 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     serviceAccounts: { tokens: saTokens, apiUrl: () => apiUrl },
     audit, anonymous: cfg.anonymousAuth,
   });
+  // users: client certificates verified against <data-dir>/tls/client-ca.crt (asked for,
+  // never required), CertificateSigningRequests and their signer (controlplane/certificates)
+  requestClientCertificates(app.server, { key: pki.keyPem, cert: pki.certPem, clientCaPem: pki.clientCa.certPem });
+  registerCertificateRoutes(app, { storage, authorizer });
   // WebSocket upgrades, all through one guard (upgrade-guard.ts): agents on
   // /agent/v1/connect (they authenticate there), kubectl exec/attach/port-forward after
   // the user's token is checked
@@ -145,6 +152,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     // local-path volumes are made and removed by the node's agent, never by the server
     volumeHost: new AgentVolumeHost(gateway),
     serviceAccounts: { caPem: pki.caPem, tokens: saTokens } });
+  const csrSigner = startSignerController({ storage, ca: pki.clientCa, durationMs: cfg.clusterSigningDurationMs, log: log.child({ component: 'csrsigning' }) });
   log.info({ url, kubeconfig, token: join(cfg.dataDir, 'token') }, 'skiff-server ready');
 
   let stopping: Promise<void> | undefined;
@@ -152,6 +160,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     compactor.stop();
     scheduler?.stop();
     controllers.stop();
+    csrSigner.stop();
     crds.stop();
     rbacCache.stop();
     saLookup.stop();

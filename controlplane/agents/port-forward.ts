@@ -53,7 +53,7 @@ export class PortForwardRelay {
     const fail = (code: number, message: string, reason = 'BadRequest') => rejectUpgrade(socket, code, message, reason);
     const target = parseTarget(req.url, PATH);
     if (!target) return false;
-    if (!this.auth.authenticate({ headers: req.headers })) { fail(401, 'Unauthorized', 'Unauthorized'); return true; }
+    if (!this.auth.authenticate({ headers: req.headers, socket: req.socket })) { fail(401, 'Unauthorized', 'Unauthorized'); return true; }
     if ('error' in target) { fail(400, target.error); return true; }
     const { url, m } = target;
     const namespace = m[1]!;

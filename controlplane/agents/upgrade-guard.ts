@@ -75,7 +75,7 @@ export function guardUpgrades(o: UpgradeGuardOptions): (req: IncomingMessage, so
         else if (!socket.destroyed && !socket.writableEnded) o.edge?.authenticated(socket);
         return;
       }
-      const user = o.auth.authenticate({ headers: req.headers });
+      const user = o.auth.authenticate({ headers: req.headers, socket: req.socket });
       if (!user) { refuse(socket, 401, 'Unauthorized', 'Unauthorized'); return; }
       o.edge?.authenticated(socket);
       const bad = checkUpgradeTarget(raw);

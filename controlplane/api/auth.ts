@@ -1,10 +1,15 @@
-// Bearer-token authentication at the API edge: one chain (kube-apiserver's union
-// authenticator) — static tokens first (the admin token from admin.kubeconfig,
-// --token-auth-file), then the token authenticators added with use() (ServiceAccount
-// JWTs: controlplane/serviceaccount/tokens.ts). Agents authenticate on their WebSocket
-// (controlplane/agents). Health and version endpoints stay open, as kube-apiserver's
-// anonymous defaults allow.
+// Authentication at the API edge: one chain in kube-apiserver's union order
+// (pkg/kubeapiserver/authenticator/config.go) — first the X.509 client certificate the
+// TLS handshake verified against the client CA (CN = user, O = groups; x509.NewDynamic
+// with CommonNameUserConversion), then bearer tokens: static ones (the admin token from
+// admin.kubeconfig, --token-auth-file), then the token authenticators added with use()
+// (ServiceAccount JWTs: controlplane/serviceaccount/tokens.ts). The first that
+// recognises the request wins; a certificate that does not verify (foreign CA, expired)
+// authenticates nobody and the next link is tried. Agents authenticate on their
+// WebSocket (controlplane/agents). Health and version endpoints stay open, as
+// kube-apiserver's anonymous defaults allow.
 import type { FastifyRequest } from 'fastify';
+import type { TLSSocket, PeerCertificate } from 'node:tls';
 import { secretEquals } from '../security/pki.js';
 
 /** user.Info: `name` is Kubernetes' username */
@@ -17,6 +22,48 @@ export interface UserInfo {
 
 /** one link of the chain: the user a bearer token stands for, or undefined (not mine / invalid) */
 export type BearerAuthenticator = (token: string) => UserInfo | undefined;
+
+/** what authenticate() reads: the headers and, for certificates, the TLS socket (fastify's req.raw.socket, or an upgrade's req.socket) */
+export interface AuthRequest {
+  headers: FastifyRequest['headers'];
+  raw?: { socket?: unknown };
+  socket?: unknown;
+}
+
+interface PeerUser { user: UserInfo | undefined; notBefore: number; notAfter: number }
+const peerUsers = new WeakMap<object, PeerUser>();
+
+function asList(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/**
+ * The user of a TLS connection's client certificate, when the handshake verified it
+ * against the client CA (the server requests, never requires one: rejectUnauthorized is
+ * false, so `authorized` tells). Validity is checked per request, as Go's Verify does
+ * with the current time; a certificate without a CN is nobody (x509's "common name of
+ * the provided certificate is nil").
+ */
+export function certificateUser(socket: unknown): UserInfo | undefined {
+  if (!socket || typeof socket !== 'object') return undefined;
+  const tls = socket as Partial<TLSSocket>;
+  if (tls.encrypted !== true || tls.authorized !== true || typeof tls.getPeerCertificate !== 'function') return undefined;
+  let p = peerUsers.get(socket);
+  if (!p) {
+    const c: PeerCertificate = tls.getPeerCertificate();
+    const cn = asList(c?.subject?.CN);
+    const name = cn.length ? cn[cn.length - 1]! : '';
+    p = {
+      user: name ? { name, groups: asList(c.subject.O) } : undefined,
+      notBefore: Date.parse(c?.valid_from ?? ''),
+      notAfter: Date.parse(c?.valid_to ?? ''),
+    };
+    peerUsers.set(socket, p);
+  }
+  const now = Date.now();
+  if (!p.user || !(now >= p.notBefore && now <= p.notAfter)) return undefined;
+  return { name: p.user.name, groups: [...p.user.groups] };
+}
 
 export const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/livez', '/version', '/cacerts']);
 
@@ -33,7 +80,9 @@ export class TokenAuthenticator {
     this.tokens.push({ token, user });
   }
 
-  authenticate(req: Pick<FastifyRequest, 'headers'>): UserInfo | undefined {
+  authenticate(req: AuthRequest): UserInfo | undefined {
+    const cert = certificateUser(req.raw?.socket ?? req.socket);
+    if (cert) return cert;
     const h = req.headers.authorization;
     if (typeof h !== 'string') return undefined;
     const m = /^Bearer\s+(\S+)\s*$/i.exec(h);

@@ -37,6 +37,7 @@ function subresourceInfo(def: ResourceDef, sub: Subresource): SubInfo {
     case 'finalize': return { ...same, verbs: ['update'] };
     case 'ephemeralcontainers': return { ...same, verbs: ['get', 'patch', 'update'] };
     case 'token': return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
+    case 'approval': return { ...same, verbs: ['get', 'patch', 'update'] };
   }
 }
 

@@ -207,3 +207,18 @@ export function tlsServerOptions(key: string, cert: string, limits: HttpEdgeLimi
     handshakeTimeout: limits.headersTimeoutMs,
   };
 }
+
+/**
+ * Ask every new TLS connection of the API port for a client certificate, verified
+ * against `clientCaPem` but never required (rejectUnauthorized false: agents, tokens and
+ * anonymous health checks connect without one; auth.ts reads `socket.authorized`), as
+ * kube-apiserver's --client-ca-file does (tls.VerifyClientCertIfGiven). Call on the https
+ * server before it listens; connections already open keep their context.
+ */
+export function requestClientCertificates(server: HttpServer, o: { key: string; cert: string; clientCaPem: string; limits?: HttpEdgeLimits }): void {
+  const tlsServer = server as HttpServer & { setSecureContext?: (opts: Record<string, unknown>) => void; requestCert?: boolean; rejectUnauthorized?: boolean };
+  if (typeof tlsServer.setSecureContext !== 'function') throw new Error('requestClientCertificates needs an https server');
+  tlsServer.setSecureContext({ ...tlsServerOptions(o.key, o.cert, o.limits), ca: o.clientCaPem });
+  tlsServer.requestCert = true;
+  tlsServer.rejectUnauthorized = false;
+}

@@ -1,5 +1,6 @@
 // The catalogue of kinds skiff serves, for discovery, REST routing and tables; the
 // custom resources of Established CRDs are looked up in controlplane/crd/registry.ts.
+import { certificateSigningRequest } from './certificate-signing-request.js';
 import { configMap } from './config-map.js';
 import { controllerRevision } from './controller-revision.js';
 import { cronJob } from './cron-job.js';
@@ -58,6 +59,7 @@ export const resources: ResourceDef[] = [
   storageClass,
   resourceQuota,
   limitRange,
+  certificateSigningRequest,
   customResourceDefinition,
   ...RBAC_RESOURCES,
 ];

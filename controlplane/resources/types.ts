@@ -31,7 +31,7 @@ export interface AdmissionContext {
   dryRun: boolean;
 }
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'eviction' | 'portforward' | 'finalize' | 'ephemeralcontainers' | 'token';
+export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'eviction' | 'portforward' | 'finalize' | 'ephemeralcontainers' | 'token' | 'approval';
 
 export interface ResourceDef {
   group: string;            // '' for core

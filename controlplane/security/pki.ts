@@ -1,6 +1,7 @@
 // Certificates and tokens made on first start, kept in the data dir (k3s-style): a CA,
 // a serving certificate whose SANs follow the flags (re-issued when they change), the
-// admin bearer token with its kubeconfig, and the agents' join token
+// client CA that users' certificates are signed by (tls/client-ca.{crt,key}, as k3s keeps
+// its own), the admin bearer token with its kubeconfig, and the agents' join token
 // `K10<sha256 of the CA PEM>::node:<secret>`, which lets an agent pin the CA.
 import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs the Reflect polyfill loaded first
 import { webcrypto, createHash, randomBytes, X509Certificate as NodeX509, timingSafeEqual } from 'node:crypto';
@@ -19,6 +20,8 @@ export interface ServerPki {
   caPem: string;
   certPem: string;
   keyPem: string;
+  /** the CA that client certificates are verified against and signed by */
+  clientCa: ClientCa;
   adminToken: string;
   joinToken: string;
   /** the secret part of the join token */
@@ -36,7 +39,7 @@ async function exportKeyPem(key: CryptoKey): Promise<string> {
   return `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n`;
 }
 
-async function importKeyPem(pem: string): Promise<CryptoKey> {
+export async function importKeyPem(pem: string): Promise<CryptoKey> {
   const b64 = pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
   return (await webcrypto.subtle.importKey('pkcs8', Buffer.from(b64, 'base64'), ALG, true, ['sign'])) as unknown as CryptoKey;
 }
@@ -78,6 +81,92 @@ export function desiredSans(extra: string[]): string[] {
   return [...set];
 }
 
+async function selfSignedCa(cn: string): Promise<{ pem: string; key: CryptoKey }> {
+  const keys = await newKeys();
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=${cn}@${Math.floor(Date.now() / 1000)}`,
+    notBefore: new Date(Date.now() - 60_000),
+    notAfter: new Date(Date.now() + TEN_YEARS),
+    signingAlgorithm: ALG,
+    keys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { pem: ca.toString('pem') + '\n', key: keys.privateKey };
+}
+
+/** the client CA: users' certificates (CN = user, O = groups) are verified against it and issued by it */
+export interface ClientCa {
+  certPem: string;
+  key: CryptoKey;
+}
+
+export function clientCaPaths(dataDir: string): { cert: string; key: string } {
+  return { cert: join(dataDir, 'tls', 'client-ca.crt'), key: join(dataDir, 'tls', 'client-ca.key') };
+}
+
+/** Load <data-dir>/tls/client-ca.{crt,key}, creating them (key 0600) on first start. */
+export async function ensureClientCa(dataDir: string): Promise<ClientCa> {
+  mkdirSync(join(dataDir, 'tls'), { recursive: true, mode: 0o700 });
+  const p = clientCaPaths(dataDir);
+  if (existsSync(p.cert) && existsSync(p.key)) return { certPem: readFileSync(p.cert, 'utf8'), key: await importKeyPem(readFileSync(p.key, 'utf8')) };
+  const ca = await selfSignedCa('skiff-client-ca');
+  writeSecret(p.key, await exportKeyPem(ca.key));
+  writeFileSync(p.cert, ca.pem);
+  return { certPem: ca.pem, key: ca.key };
+}
+
+/** Load an existing client CA (the kubeconfig command: it never creates one a server would not know) */
+export async function loadClientCa(dataDir: string): Promise<ClientCa | undefined> {
+  const p = clientCaPaths(dataDir);
+  if (!existsSync(p.cert) || !existsSync(p.key)) return undefined;
+  return { certPem: readFileSync(p.cert, 'utf8'), key: await importKeyPem(readFileSync(p.key, 'utf8')) };
+}
+
+export interface IssueRequest {
+  /** the subject, as the request carries it (a PKCS#10's subject is kept as it is) */
+  subject: x509.Name | string;
+  publicKey: x509.PublicKey | CryptoKey;
+  notBefore: Date;
+  notAfter: Date;
+  keyUsage: number;
+  extKeyUsages: string[];
+  /** SubjectAlternativeName copied from the request, if any */
+  sans?: x509.SubjectAlternativeNameExtension;
+}
+
+/** Sign a leaf certificate with a CA (CreateCertificate with the CSR signer's template) */
+export async function issueCertificate(ca: ClientCa, r: IssueRequest): Promise<string> {
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(false, undefined, true)];
+  if (r.keyUsage) extensions.push(new x509.KeyUsagesExtension(r.keyUsage, true));
+  if (r.extKeyUsages.length) extensions.push(new x509.ExtendedKeyUsageExtension(r.extKeyUsages));
+  if (r.sans) extensions.push(r.sans);
+  extensions.push(await x509.AuthorityKeyIdentifierExtension.create(caCert));
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: r.subject,
+    issuer: caCert.subjectName,
+    notBefore: r.notBefore,
+    notAfter: r.notAfter,
+    signingAlgorithm: ALG,
+    publicKey: r.publicKey,
+    signingKey: ca.key,
+    extensions,
+  });
+  return cert.toString('pem') + '\n';
+}
+
+/** a new ECDSA P-256 key pair: the private key as PKCS#8 PEM */
+export async function newKeyPair(): Promise<{ keyPem: string; publicKey: CryptoKey }> {
+  const keys = await newKeys();
+  return { keyPem: await exportKeyPem(keys.privateKey), publicKey: keys.publicKey };
+}
+
 /** Load what exists in dataDir, create what does not; re-issue the serving cert when SANs are missing. */
 export async function ensurePki(dataDir: string, sans: string[]): Promise<ServerPki> {
   const tlsDir = join(dataDir, 'tls');
@@ -93,22 +182,9 @@ export async function ensurePki(dataDir: string, sans: string[]): Promise<Server
     caPem = readFileSync(caCertPath, 'utf8');
     caKey = await importKeyPem(readFileSync(caKeyPath, 'utf8'));
   } else {
-    const keys = await newKeys();
-    const ca = await x509.X509CertificateGenerator.createSelfSigned({
-      serialNumber: serial(),
-      name: `CN=skiff-server-ca@${Math.floor(Date.now() / 1000)}`,
-      notBefore: new Date(Date.now() - 60_000),
-      notAfter: new Date(Date.now() + TEN_YEARS),
-      signingAlgorithm: ALG,
-      keys,
-      extensions: [
-        new x509.BasicConstraintsExtension(true, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      ],
-    });
-    caPem = ca.toString('pem') + '\n';
-    caKey = keys.privateKey;
+    const ca = await selfSignedCa('skiff-server-ca');
+    caPem = ca.pem;
+    caKey = ca.key;
     writeFileSync(caCertPath, caPem);
     writeSecret(caKeyPath, await exportKeyPem(caKey));
   }
@@ -155,7 +231,8 @@ export async function ensurePki(dataDir: string, sans: string[]): Promise<Server
   const joinToken = `K10${caHash(caPem)}::node:${joinSecret}`;
   writeSecret(join(dataDir, 'token'), joinToken + '\n');
 
-  return { caPem, certPem, keyPem, adminToken, joinToken, joinSecret };
+  const clientCa = await ensureClientCa(dataDir);
+  return { caPem, certPem, keyPem, clientCa, adminToken, joinToken, joinSecret };
 }
 
 export function adminKubeconfig(serverUrl: string, caPem: string, token: string): string {

@@ -432,6 +432,16 @@ export const MESSAGES: Readonly<Record<string, MessageTable>> = {
   TokenRequest: { 1: meta, 2: msg('spec', 'TokenRequestSpec') },
   TokenRequestSpec: { 1: strs('audiences'), 4: i64P('expirationSeconds'), 3: msgP('boundObjectRef', 'BoundObjectReference') },
   BoundObjectReference: { 1: str('kind'), 2: str('apiVersion'), 3: str('name'), 4: str('uid') },
+
+  // -- k8s.io/api/certificates/v1 (kubectl certificate approve|deny PUTs the object to /approval);
+  // spec.extra (6) is left out: the server fills it from the requesting user
+  CertificateSigningRequest: { 1: meta, 2: msg('spec', 'CertificateSigningRequestSpec'), 3: msg('status', 'CertificateSigningRequestStatus') },
+  CertificateSigningRequestSpec: {
+    1: { name: 'request', type: 'bytes' }, 7: str('signerName'), 8: i32P('expirationSeconds'), 5: strs('usages'),
+    2: str('username'), 3: str('uid'), 4: strs('groups'),
+  },
+  CertificateSigningRequestStatus: { 1: msgs('conditions', 'CertificateSigningRequestCondition'), 2: { name: 'certificate', type: 'bytes' } },
+  CertificateSigningRequestCondition: { 1: str('type'), 6: str('status'), 2: str('reason'), 3: str('message'), 4: time('lastUpdateTime'), 5: time('lastTransitionTime') },
 };
 
 /** top-level kinds accepted in protobuf bodies: `apiVersion/kind` → message */
@@ -459,6 +469,7 @@ export const KINDS: Readonly<Record<string, string>> = {
   'authorization.k8s.io/v1/SubjectAccessReview': 'SubjectAccessReview',
   'authentication.k8s.io/v1/SelfSubjectReview': 'SelfSubjectReview',
   'authentication.k8s.io/v1/TokenRequest': 'TokenRequest',
+  'certificates.k8s.io/v1/CertificateSigningRequest': 'CertificateSigningRequest',
   'meta.k8s.io/v1/DeleteOptions': 'DeleteOptions',
   'v1/DeleteOptions': 'DeleteOptions',
 };

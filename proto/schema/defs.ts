@@ -293,6 +293,26 @@ export const defs: SchemaDefs = {
     reclaimPolicy: str,
     volumeBindingMode: str,
   }),
+  // ---- certificates.k8s.io/v1 ------------------------------------------------
+  CertificateSigningRequest: obj({
+    apiVersion: str,
+    kind: str,
+    metadata: ref('ObjectMeta'),
+    spec: obj({
+      expirationSeconds: int32,
+      extra: map(list(str)),
+      groups: list(str),
+      request: str,
+      signerName: str,
+      uid: str,
+      usages: list(str),
+      username: str,
+    }),
+    status: obj({
+      certificate: str,
+      conditions: list(obj({ lastTransitionTime: time, lastUpdateTime: time, message: str, reason: str, status: str, type: str })),
+    }),
+  }),
   // ---- rbac.authorization.k8s.io/v1 -------------------------------------------
   PolicyRule: obj({ apiGroups: list(str), nonResourceURLs: list(str), resourceNames: list(str), resources: list(str), verbs: list(str) }),
   AggregationRule: obj({ clusterRoleSelectors: list(ref('LabelSelector')) }),
