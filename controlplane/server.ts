@@ -45,6 +45,7 @@ import { registerCertificateRoutes } from './certificates/routes.js';
 import { startSignerController } from './certificates/signer-controller.js';
 import { startCrdController } from './crd/crd-controller.js';
 import { createAuditor } from './audit/auditor.js';
+import { auditUpgrades } from './audit/upgrade.js';
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
   const log = pino({ level: cfg.logLevel, base: { component: 'skiff-server' } });
@@ -134,7 +135,8 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     auth, log: log.child({ component: 'upgrade' }), edge: httpEdgeOf(app),
     selfAuthenticating: [{ path: PROTOCOL_PATH, handler: gateway }],
     handlers: [relay],
-    authorize: authorizer ? (req, user) => { authorizeUpgrade(authorizer, req.method ?? 'GET', req.url ?? '', req.headers, user); } : undefined,
+    // audited as kube-apiserver's long-running requests (controlplane/audit/upgrade.ts)
+    authorize: auditUpgrades(audit, authorizer ? (req, user) => authorizeUpgrade(authorizer, req.method ?? 'GET', req.url ?? '', req.headers, user) : undefined),
   });
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();

@@ -18,6 +18,12 @@ import { reconcileBootstrapPolicy } from '../../controlplane/authz/bootstrap-pol
 import { seedNamespaces } from '../../controlplane/bootstrap.js';
 import { ServerMetrics } from '../../controlplane/metrics.js';
 import { SqliteStore } from '../../controlplane/store/sqlite.js';
+import { createServer } from 'node:http';
+import { connect } from 'node:net';
+import { pino } from 'pino';
+import { installUpgradeGuard } from '../../controlplane/agents/upgrade-guard.js';
+import { authorizeUpgrade } from '../../controlplane/authz/http.js';
+import { auditUpgrades, parseResponseHead } from '../../controlplane/audit/upgrade.js';
 
 const ADMIN = 'admin-token';
 const ALICE = 'alice-token';
@@ -238,6 +244,54 @@ describe('audit events', () => {
     expect(text).toMatch(/^apiserver_audit_event_total \d+$/m);
     expect(Number(/^apiserver_audit_event_total (\d+)$/m.exec(text)![1])).toBeGreaterThan(5);
     expect(text).toMatch(/^apiserver_audit_level_total\{level="None"\} [1-9]/m);
+  });
+});
+
+describe('audit of upgrades (exec, attach, port-forward)', () => {
+  it('parses the status line and Status body a refusal starts with', () => {
+    expect(parseResponseHead('HTTP/1.1 101 Switching Protocols\r\n\r\n')).toEqual({ code: 101 });
+    expect(parseResponseHead('HTTP/1.1 403 Forbidden\r\nA: b\r\n\r\n{"kind":"Status","code":403,"message":"m"}')).toEqual({ code: 403, status: { kind: 'Status', code: 403, message: 'm' } });
+    expect(parseResponseHead('garbage')).toBeUndefined();
+  });
+
+  it('an allowed exec: ResponseStarted 101, ResponseComplete when the stream closes; a denied one: 403 and forbid', async () => {
+    const s = servers[0]!;
+    const auth = new TokenAuthenticator();
+    auth.add(ADMIN, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
+    auth.add(ALICE, { name: 'alice', uid: 'alice-uid', groups: ['dev'] });
+    const authorizer = new RbacAuthorizer(cache);
+    const server = createServer();
+    installUpgradeGuard(server, {
+      auth, log: pino({ level: 'silent' }),
+      handlers: [{ handleUpgrade: (_req, socket) => { socket.write('HTTP/1.1 101 Switching Protocols\r\n\r\n'); setTimeout(() => socket.end(), 50); return true; } }],
+      authorize: auditUpgrades(s.audit, (req, user) => authorizeUpgrade(authorizer, req.method ?? 'GET', req.url ?? '', req.headers, user)),
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const upgrade = (token: string, id: string, extra = '') => new Promise<string>((res, rej) => {
+      const c = connect(port, '127.0.0.1');
+      let out = '';
+      c.on('data', (d) => { out += d; });
+      c.on('close', () => res(out));
+      c.on('error', rej);
+      c.write(`GET /api/v1/namespaces/demo/pods/web/exec?command=sh HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nAudit-Id: ${id}\r\n${extra}Authorization: Bearer ${token}\r\n\r\n`);
+    });
+    try {
+      expect(await upgrade(ADMIN, 'exec-ok', 'Impersonate-User: carol\r\n')).toMatch(/^HTTP\/1.1 403/);
+      expect(await upgrade(ADMIN, 'exec-ok2')).toMatch(/^HTTP\/1.1 101/);
+      const ok = await eventsOf(s, 'exec-ok2', 2);
+      expect(ok.map((e) => e.stage)).toEqual(['ResponseStarted', 'ResponseComplete']);
+      expect(ok[1]).toMatchObject({ verb: 'get', user: { username: 'admin' }, objectRef: { resource: 'pods', namespace: 'demo', name: 'web', subresource: 'exec', apiVersion: 'v1' },
+        responseStatus: { metadata: {}, code: 101 }, annotations: { 'authorization.k8s.io/decision': 'allow' } });
+      const imp = await eventsOf(s, 'exec-ok', 2);
+      expect(imp[1]).toMatchObject({ responseStatus: { code: 403, reason: 'Forbidden' } });
+      expect((imp[1]!.responseStatus as { message: string }).message).toContain('User "carol" cannot create resource "pods/exec"');
+      expect(await upgrade(ALICE, 'exec-no')).toMatch(/^HTTP\/1.1 403/);
+      const no = await eventsOf(s, 'exec-no', 2);
+      expect(no[1]).toMatchObject({ stage: 'ResponseComplete', user: { username: 'alice' }, responseStatus: { code: 403, reason: 'Forbidden' }, annotations: { 'authorization.k8s.io/decision': 'forbid' } });
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
   });
 });
 
