@@ -40,6 +40,7 @@ import { ServiceAccountTokens } from './serviceaccount/tokens.js';
 import { installServiceAccountAdmission } from './serviceaccount/admission.js';
 import { installPodSecurity, podSecurityConfig } from './admission/pod-security/hook.js';
 import { issuePodToken } from './serviceaccount/routes.js';
+import { startCrdController } from './crd/crd-controller.js';
 import { requestClientCertificates } from './api/http-edge.js';
 import { registerCertificateRoutes } from './certificates/routes.js';
 import { startSignerController } from './certificates/signer-controller.js';
@@ -162,6 +163,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     compactor.stop();
     scheduler?.stop();
     controllers.stop();
+    crds.stop();
     csrSigner.stop();
     crds.stop();
     rbacCache.stop();

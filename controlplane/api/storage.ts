@@ -509,6 +509,7 @@ export class ApiStorage {
       const next = clone(cur);
       const m = next.metadata;
       const finalizers = new Set(m.finalizers ?? []);
+      if (!m.deletionTimestamp) for (const f of def.deleteFinalizers ?? []) finalizers.add(f);
       if (opts.propagationPolicy === 'Orphan') { finalizers.add('orphan'); finalizers.delete('foregroundDeletion'); }
       else if (opts.propagationPolicy === 'Foreground') { finalizers.add('foregroundDeletion'); finalizers.delete('orphan'); }
       else if (opts.propagationPolicy === 'Background') { finalizers.delete('orphan'); finalizers.delete('foregroundDeletion'); }

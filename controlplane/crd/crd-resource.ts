@@ -5,7 +5,7 @@ import type { KubeObject } from '../../proto/meta.js';
 import { NAME_DESCRIPTION } from '../resources/columns.js';
 import type { ResourceDef } from '../resources/types.js';
 import { ALL_VERBS } from '../resources/verbs.js';
-import { defaultCrd, prepareCrdForCreate, validateCrd } from './crd-validation.js';
+import { CLEANUP_FINALIZER, defaultCrd, prepareCrdForCreate, validateCrd } from './crd-validation.js';
 
 const CREATED_AT_DESCRIPTION = 'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
 
@@ -24,6 +24,8 @@ export const customResourceDefinition: ResourceDef = {
   hasGeneration: true,
   schema: 'CustomResourceDefinition',
   prepareForCreate: prepareCrdForCreate,
+  // REST Delete: the first delete adds customresourcecleanup, the CRD controller removes it
+  deleteFinalizers: [CLEANUP_FINALIZER],
   defaults: defaultCrd,
   validate: (obj: KubeObject, old?: KubeObject) => validateCrd(obj, old),
   validateStatus: (obj: KubeObject, old: KubeObject) => validateCrd(obj, old),

@@ -37,11 +37,9 @@ export function defaultCrd(crd: KubeObject): void {
   }
 }
 
-/** the strategy's PrepareForCreate: a fresh status, the cleanup finalizer on the object */
+/** the strategy's PrepareForCreate: a fresh status (the cleanup finalizer is added by the first delete) */
 export function prepareCrdForCreate(crd: KubeObject): void {
   crd.status = { conditions: [], acceptedNames: { plural: '', kind: '' }, storedVersions: [] };
-  const f = crd.metadata.finalizers ?? [];
-  if (!f.includes(CLEANUP_FINALIZER)) crd.metadata.finalizers = [...f, CLEANUP_FINALIZER];
 }
 
 function namesErrors(names: Record<string, unknown>, path: string): StatusCause[] {

@@ -92,6 +92,11 @@ export interface ResourceDef {
   /** Custom resources served from a CustomResourceDefinition (controlplane/crd); absent for built-in kinds. */
   custom?: CustomResourceHooks;
 
+  /** Finalizers the first delete adds before marking the object (a CRD's customresourcecleanup, as its REST Delete does). */
+  deleteFinalizers?: string[];
+  /** Custom resources served from a CustomResourceDefinition (controlplane/crd); absent for built-in kinds. */
+  custom?: CustomResourceHooks;
+
   /** Extra field selector labels beyond metadata.name / metadata.namespace, e.g. 'spec.nodeName'. Returns the value as a string. */
   fields?: Record<string, (obj: KubeObject) => string | undefined>;
 }

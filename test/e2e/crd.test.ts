@@ -58,6 +58,8 @@ spec:
             properties:
               replicas: {type: integer}
               labelSelector: {type: string}
+    selectableFields:
+    - jsonPath: .spec.mode
     subresources:
       status: {}
       scale:
@@ -98,6 +100,8 @@ describe.skipIf(!haveKubectl)('CustomResourceDefinitions with kubectl', () => {
     expect(crd.status.acceptedNames).toMatchObject({ plural: 'crontabs', kind: 'CronTab', shortNames: ['ct'], categories: ['all'] });
     expect(crd.status.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`)).toEqual(['NamesAccepted=True', 'Established=True']);
     expect(crd.status.storedVersions).toEqual(['v1']);
+    // the cleanup finalizer is added by the first delete, as kube-apiserver's CRD REST does
+    expect(crd.metadata.finalizers).toBeUndefined();
   });
 
   it('creates, defaults and prints objects by name, short name and category', () => {
@@ -172,6 +176,9 @@ describe.skipIf(!haveKubectl)('CustomResourceDefinitions with kubectl', () => {
       await eventually(() => expect(w.out()).toMatch(/MODIFIED\s+my-new-cron-object/), 15_000);
     } finally { w.proc.kill(); }
     expect(k(s, ['get', 'ct', '--field-selector', 'metadata.name=ssa', '-o', 'name'])).toBe('crontab.stable.example.com/ssa\n');
+    k(s, ['patch', 'ct', 'ssa', '--type=merge', '-p', '{"spec":{"mode":"Slow"}}']);
+    expect(k(s, ['get', 'ct', '--field-selector', 'spec.mode=Slow', '-o', 'name'])).toBe('crontab.stable.example.com/ssa\n');
+    expect(kubectl(s, ['get', 'ct', '--field-selector', 'spec.image=x']).stderr).toContain('field label not supported: spec.image');
     const beta = JSON.parse(k(s, ['get', 'crontabs.v1beta1.stable.example.com', 'my-new-cron-object', '-o', 'json']));
     expect(beta.apiVersion).toBe('stable.example.com/v1beta1');
     expect(beta.spec.replicas).toBe(5);
