@@ -64,10 +64,12 @@ function isExtendedResourceName(name: string): boolean {
   return true;
 }
 
-type Rec = Record<string, unknown>;
-const rec = (v: unknown): Rec => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
-const arr = (v: unknown): Rec[] => (Array.isArray(v) ? v.map(rec) : []);
-const rl = (v: unknown): ResourceList => {
+// readers of unchecked object fields, shared with limit-ranger.ts
+export type Rec = Record<string, unknown>;
+export const rec = (v: unknown): Rec => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
+export const arr = (v: unknown): Rec[] => (Array.isArray(v) ? v.map(rec) : []);
+/** a requests/limits map as written (values not canonicalised) */
+export const rl = (v: unknown): ResourceList => {
   const out: ResourceList = {};
   for (const [k, q] of Object.entries(rec(v))) if (typeof q === 'string' || typeof q === 'number') out[k] = String(q);
   return out;

@@ -6,18 +6,9 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { scaledValue, isValidQuantity } from '../../proto/quantity.js';
 import { canonical, type ResourceList } from './resource-list.js';
-import { podResourceSum } from './evaluators.js';
+import { arr, podResourceSum, rec, rl, type Rec } from './evaluators.js';
 
 export const LIMIT_RANGER_ANNOTATION = 'kubernetes.io/limit-ranger';
-
-type Rec = Record<string, unknown>;
-const rec = (v: unknown): Rec => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
-const arr = (v: unknown): Rec[] => (Array.isArray(v) ? v.map(rec) : []);
-const rl = (v: unknown): ResourceList => {
-  const out: ResourceList = {};
-  for (const [k, q] of Object.entries(rec(v))) if (typeof q === 'string' || typeof q === 'number') out[k] = String(q);
-  return out;
-};
 
 interface LimitItem { type: string; min: ResourceList; max: ResourceList; default: ResourceList; defaultRequest: ResourceList; maxLimitRequestRatio: ResourceList }
 
