@@ -44,7 +44,6 @@ import { startCrdController } from './crd/crd-controller.js';
 import { requestClientCertificates } from './api/http-edge.js';
 import { registerCertificateRoutes } from './certificates/routes.js';
 import { startSignerController } from './certificates/signer-controller.js';
-import { startCrdController } from './crd/crd-controller.js';
 import { createAuditor } from './audit/auditor.js';
 import { auditUpgrades } from './audit/upgrade.js';
 

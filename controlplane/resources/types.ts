@@ -89,9 +89,6 @@ export interface ResourceDef {
   /** Cells for one row, matching `columns`. `now` is Date.now() for Age cells. */
   row(obj: KubeObject, now: number): unknown[];
 
-  /** Custom resources served from a CustomResourceDefinition (controlplane/crd); absent for built-in kinds. */
-  custom?: CustomResourceHooks;
-
   /** Finalizers the first delete adds before marking the object (a CRD's customresourcecleanup, as its REST Delete does). */
   deleteFinalizers?: string[];
   /** Custom resources served from a CustomResourceDefinition (controlplane/crd); absent for built-in kinds. */
