@@ -75,6 +75,7 @@ function targets(svc: NetService, portName: string, protocol: string): PortTarge
 export function buildProxyRules(input: ProxyInput): ProxyRules {
   const { state, node } = input;
   const cluster = state.clusterCIDR;
+  const myPods = state.nodes.find((n) => n.name === node)?.podCIDR;
   const nat: string[] = [];
   const filter: string[] = [];
   const natChains = new Set(['SKIFF-SERVICES', 'SKIFF-NODEPORTS', 'SKIFF-POSTROUTING', 'SKIFF-MARK-MASQ']);
@@ -168,6 +169,9 @@ export function buildProxyRules(input: ProxyInput): ProxyRules {
           natRules.push(`-A ${extChain} -m addrtype --src-type LOCAL -m comment --comment ${q(`${id} route local traffic`)} -j ${svcChain}`);
           if (local.length) { natChains.add(localChain); spread(localChain, local); natRules.push(`-A ${extChain} -j ${localChain}`); }
         } else {
+          // this node's pods keep their address, as through the cluster IP (replies come back
+          // through this node anyway), so NetworkPolicy on the backend sees the real client
+          if (myPods) natRules.push(`-A ${extChain} -s ${myPods} -m comment --comment ${q(`${id} pods of this node`)} -j ${svcChain}`);
           natRules.push(`-A ${extChain} -m comment --comment ${q(`${id} external`)} -j SKIFF-MARK-MASQ`);
           natRules.push(`-A ${extChain} -j ${svcChain}`);
         }

@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildPolicyRules, NP_FORWARD, NP_INPUT } from '../../agent/network/policy-rules.js';
 import { hookIsFirst } from '../../agent/network/policy-hooks.js';
+import { buildProxyRules } from '../../agent/network/proxy-rules.js';
 import type { NetNamespace, NetPod, NetPolicy, NetworkState } from '../../proto/agent-protocol.js';
 import { cidrContains, parseCidr, parseIPv4 } from '../../proto/cidr.js';
 
@@ -175,5 +176,15 @@ describe('hookIsFirst', () => {
     expect(hookIsFirst(`-P FORWARD ACCEPT\n${hook}\n-A FORWARD -j SKIFF-FORWARD\n`, 'FORWARD', 'SKIFF-NP-FORWARD')).toBe(true);
     expect(hookIsFirst(`-P FORWARD ACCEPT\n-A FORWARD -j DOCKER-USER\n${hook}\n`, 'FORWARD', 'SKIFF-NP-FORWARD')).toBe(false);
     expect(hookIsFirst('-P FORWARD ACCEPT\n', 'FORWARD', 'SKIFF-NP-FORWARD')).toBe(false);
+  });
+});
+
+describe('NodePort from a pod of the same node', () => {
+  it('is not masqueraded, so the backend\'s policies see the pod (as through the cluster IP)', () => {
+    const st = { ...state([]), services: [{ namespace: 'default', name: 'web', type: 'NodePort' as const, clusterIP: '10.43.0.20', ports: [{ name: 'http', protocol: 'TCP' as const, port: 80, nodePort: 30080 }], endpoints: [{ ip: '10.42.1.20', node: 'n2', ready: true, ports: [{ name: 'http', port: 8080, protocol: 'TCP' as const }] }] }] };
+    const nat = buildProxyRules({ state: st, node: 'n1' }).tables.nat;
+    const ext = nat.filter((l) => l.startsWith('-A SKIFF-EXT-'));
+    expect(ext[0]).toMatch(/^-A SKIFF-EXT-\w+ -s 10\.42\.0\.0\/24 .* -j SKIFF-SVC-\w+$/);
+    expect(ext[1]).toContain('-j SKIFF-MARK-MASQ');
   });
 });
