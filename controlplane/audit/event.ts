@@ -66,12 +66,16 @@ export const DECISION_ANNOTATION = 'authorization.k8s.io/decision';
 export const REASON_ANNOTATION = 'authorization.k8s.io/reason';
 const MAX_USER_AGENT = 1024;
 
-/** metav1.MicroTime: RFC 3339 in UTC with six fractional digits */
+/** metav1.MicroTime: RFC 3339 in UTC with six fractional digits (the date part cached per second) */
+let cachedSecond = -1;
+let cachedPrefix = '';
 export function microTime(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const iso = new Date(ms).toISOString(); // 2026-12-05T07:25:44.123Z
-  const micros = String(Math.floor(us) % 1_000_000).padStart(6, '0');
-  return `${iso.slice(0, 19)}.${micros}Z`;
+  const sec = Math.floor(us / 1_000_000);
+  if (sec !== cachedSecond) {
+    cachedSecond = sec;
+    cachedPrefix = new Date(sec * 1000).toISOString().slice(0, 19); // 2026-12-05T07:25:44
+  }
+  return `${cachedPrefix}.${String(Math.floor(us) - sec * 1_000_000).padStart(6, '0')}Z`;
 }
 
 /** maybeTruncateUserAgent */
