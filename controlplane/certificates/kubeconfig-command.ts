@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import '../security/pki.js'; // loads the Reflect polyfill @peculiar/x509 needs and sets its crypto provider
 import * as x509 from '@peculiar/x509';
 import { parseDuration } from '../../proto/duration.js';
 import { issueCertificate, loadClientCa, newKeyPair } from '../security/pki.js';

@@ -5,6 +5,7 @@
 // cluster's client CA — the CA the API's TLS port verifies client certificates against.
 // Level-triggered: a restart signs whatever is approved and not yet issued.
 import type { Logger } from 'pino';
+import '../security/pki.js'; // loads the Reflect polyfill @peculiar/x509 needs and sets its crypto provider
 import * as x509 from '@peculiar/x509';
 import type { KubeObject } from '../../proto/meta.js';
 import type { ApiStorage } from '../api/storage.js';
