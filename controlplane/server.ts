@@ -162,7 +162,6 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     compactor.stop();
     scheduler?.stop();
     controllers.stop();
-    crds.stop();
     csrSigner.stop();
     crds.stop();
     rbacCache.stop();
