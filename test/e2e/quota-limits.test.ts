@@ -40,6 +40,14 @@ describe.skipIf(!haveKubectl)('ResourceQuota and LimitRange with kubectl', () =>
     expect(describe).toMatch(/pods\s+2\s+2/);
     expect(describe).toMatch(/configmaps\s+1\s+5/);   // kube-root-ca.crt
 
+    // scopes travel in kubectl create's protobuf body; a BestEffort quota counts the best-effort pods
+    expect(k(s, n('quota-e2e', ['create', 'quota', 'best-effort', '--hard=pods=10', '--scopes=BestEffort']))).toContain('resourcequota/best-effort created');
+    await eventually(() => {
+      expect(k(s, n('quota-e2e', ['get', 'quota', 'best-effort', '-o', 'jsonpath={.spec.scopes} {.status.used.pods}']))).toBe('["BestEffort"] 2');
+    });
+    expect(k(s, n('quota-e2e', ['describe', 'quota', 'best-effort']))).toMatch(/Scopes:\s+BestEffort/);
+    k(s, n('quota-e2e', ['delete', 'quota', 'best-effort']));
+
     k(s, n('quota-e2e', ['delete', 'pod', 'one', '--grace-period=0', '--force']));
     await eventually(() => {
       expect(k(s, n('quota-e2e', ['get', 'quota', 'pods-2', '-o', 'jsonpath={.status.used.pods}']))).toBe('1');
