@@ -12,7 +12,7 @@ import { seedNamespaces } from '../../controlplane/bootstrap.js';
 import { SqliteStore } from '../../controlplane/store/sqlite.js';
 import { findResource } from '../../controlplane/resources/index.js';
 import { installPodSecurity, podSecurityConfig } from '../../controlplane/admission/pod-security/hook.js';
-import { exemptNamespaceWarning, isSignificantPodUpdate } from '../../controlplane/admission/pod-security/admission.js';
+import { exemptNamespaceWarning, isSignificantPodUpdate, podTemplateOf, validate } from '../../controlplane/admission/pod-security/admission.js';
 import { LATEST, parseDefaultPolicy, policyToEvaluate, PRIVILEGED_POLICY, v1 } from '../../controlplane/admission/pod-security/policy.js';
 import { controllerContext } from '../../controlplane/controllers/context.js';
 import * as replicaSetController from '../../controlplane/controllers/replica-set-controller.js';
@@ -266,5 +266,29 @@ describe('cluster default', () => {
     expect(opts.warnings).toEqual([`would violate PodSecurity "restricted:v1.32": ${RESTRICTED_DETAIL}`]);
     await ns('open', { 'pod-security.kubernetes.io/enforce': 'privileged' });
     await storage.create(podDef, 'open', podBody('z', { privileged: true }));
+  });
+});
+
+describe('pod templates (DefaultPodSpecExtractor)', () => {
+  it('reads the template of each workload kind, the CronJob\'s through its jobTemplate', () => {
+    const t = { metadata: { annotations: { a: 'b' } }, spec: { containers: [{ name: 'c' }] } };
+    expect(podTemplateOf('deployments', { metadata: {}, spec: { template: t } })).toEqual({ meta: t.metadata, spec: t.spec });
+    expect(podTemplateOf('cronjobs', { metadata: {}, spec: { jobTemplate: { spec: { template: t } } } })).toEqual({ meta: t.metadata, spec: t.spec });
+    expect(podTemplateOf('podtemplates', { metadata: {}, template: t })).toEqual({ meta: t.metadata, spec: t.spec });
+    expect(podTemplateOf('jobs', { metadata: {}, spec: {} })).toBeUndefined();
+  });
+});
+
+describe('a pod whose namespace is gone', () => {
+  const cfg = { defaults: PRIVILEGED_POLICY, exemptNamespaces: [] };
+  const none = { namespace: async () => undefined, pods: async () => [] };
+  const pod = (image: string, finalizers?: string[]): KubeObject => ({ metadata: { name: 'p', namespace: 'gone', ...(finalizers ? { finalizers } : {}) }, spec: { containers: [{ name: 'c', image }] } });
+  const req = (object: KubeObject, oldObject?: KubeObject) => ({ operation: oldObject ? 'UPDATE' as const : 'CREATE' as const, group: '', resource: 'pods', kind: 'Pod', subresource: '', namespace: 'gone', name: 'p', object, oldObject });
+  it('may still lose its finalizers; a create or an image change is refused (500, as Kubernetes)', async () => {
+    expect((await validate(cfg, req(pod('a'), pod('a', ['f'])), none)).allowed).toBe(true);
+    const created = await validate(cfg, req(pod('a')), none);
+    expect(created.allowed).toBe(false);
+    expect(created.error?.message).toBe('Internal error occurred: failed to lookup namespace "gone"');
+    expect((await validate(cfg, req(pod('b'), pod('a')), none)).allowed).toBe(false);
   });
 });
