@@ -151,7 +151,8 @@ class StatefulSetController implements Controller {
 
   /** getStatefulSetRevisions: find, re-number (a rollback) or create the update revision */
   private async statefulSetRevisions(set: KubeObject, revisions: KubeObject[]): Promise<{ current: KubeObject; update: KubeObject; collisionCount: number }> {
-    const plan = planStatefulSetRevisions(set, revisions, revisionName(set, set.spec?.template));
+    // (the pre-ControllerRevision name matters only while the set has no revision yet)
+    const plan = planStatefulSetRevisions(set, revisions, revisions.length ? undefined : revisionName(set, set.spec?.template));
     let collisionCount = plan.collisionCount;
     let update: KubeObject;
     switch (plan.update.type) {
