@@ -28,21 +28,24 @@ const num = (n: number): string => String(n);
 
 const invalid = (path: string, value: unknown, detail: string): StatusCause => field.invalid(path, value, detail);
 
+/** go-openapi's subject: `spec.replicas in body`, or `in body` for the value itself (a schema's default) */
+const inBody = (path: string): string => (path ? `${path} in body` : 'in body');
+
 /** all errors of `value` at `path` ('' for the root object) */
 export function validateValue(s: JSONSchemaProps, value: unknown, path: string, out: StatusCause[] = []): StatusCause[] {
-  const name = path || '.';
+  const name = path;
   if (value === null || value === undefined) {
     if (s.nullable || value === undefined) return out;
-    if (s['x-kubernetes-int-or-string']) { out.push(invalid(path, 'null', `${name} in body must be of type integer,string: "null"`)); return out; }
-    if (s.type) out.push(invalid(path, 'null', `${name} in body must be of type ${s.type}: "null"`));
+    if (s['x-kubernetes-int-or-string']) { out.push(invalid(path, 'null', `${inBody(name)} must be of type integer,string: "null"`)); return out; }
+    if (s.type) out.push(invalid(path, 'null', `${inBody(name)} must be of type ${s.type}: "null"`));
     return out;
   }
   if (s['x-kubernetes-int-or-string']) {
     const t = typeName(value);
-    if (t !== 'integer' && t !== 'string') { out.push(invalid(path, t, `${name} in body must be of type integer,string: "${t}"`)); return out; }
+    if (t !== 'integer' && t !== 'string') { out.push(invalid(path, t, `${inBody(name)} must be of type integer,string: "${t}"`)); return out; }
   } else if (s.type && !typeOk(s.type, value)) {
     const t = typeName(value);
-    out.push(invalid(path, t, `${name} in body must be of type ${s.type}: "${t}"`));
+    out.push(invalid(path, t, `${inBody(name)} must be of type ${s.type}: "${t}"`));
     return out;
   }
   if (Array.isArray(s.enum) && s.enum.length && !s.enum.some((e) => JSON.stringify(e) === JSON.stringify(value))) {
@@ -54,47 +57,47 @@ export function validateValue(s: JSONSchemaProps, value: unknown, path: string, 
     if (typeof s.maxItems === 'number' && value.length > s.maxItems) {
       out.push({ reason: 'FieldValueTooMany', message: `Too many: ${value.length}: must have at most ${s.maxItems} ${s.maxItems === 1 ? 'item' : 'items'}`, field: path });
     }
-    if (typeof s.minItems === 'number' && value.length < s.minItems) out.push(invalid(path, value.length, `${name} in body should have at least ${s.minItems} items`));
+    if (typeof s.minItems === 'number' && value.length < s.minItems) out.push(invalid(path, value.length, `${inBody(name)} should have at least ${s.minItems} items`));
     if (isRecord(s.items)) value.forEach((x, i) => validateValue(s.items!, x, `${path}[${i}]`, out));
     listTypeChecks(s, value, path, out);
   }
   if (isRecord(value)) objectChecks(s, value, path, name, out);
   for (const sub of s.allOf ?? []) if (isRecord(sub)) validateValue(sub, value, path, out);
   if (Array.isArray(s.anyOf) && s.anyOf.length && !s['x-kubernetes-int-or-string']) {
-    if (!s.anyOf.some((sub) => validateValue(sub, value, path).length === 0)) out.push(invalid(path, value, `${name} in body must validate at least one schema (anyOf)`));
+    if (!s.anyOf.some((sub) => validateValue(sub, value, path).length === 0)) out.push(invalid(path, value, `${inBody(name)} must validate at least one schema (anyOf)`));
   }
   if (Array.isArray(s.oneOf) && s.oneOf.length) {
     const ok = s.oneOf.filter((sub) => validateValue(sub, value, path).length === 0).length;
-    if (ok !== 1) out.push(invalid(path, value, `${name} in body must validate one and only one schema (oneOf)`));
+    if (ok !== 1) out.push(invalid(path, value, `${inBody(name)} must validate one and only one schema (oneOf)`));
   }
-  if (isRecord(s.not) && validateValue(s.not, value, path).length === 0) out.push(invalid(path, value, `${name} in body should not validate the schema (not)`));
+  if (isRecord(s.not) && validateValue(s.not, value, path).length === 0) out.push(invalid(path, value, `${inBody(name)} should not validate the schema (not)`));
   return out;
 }
 
 function stringChecks(s: JSONSchemaProps, v: string, path: string, name: string, out: StatusCause[]): void {
   const len = [...v].length;
   if (typeof s.maxLength === 'number' && len > s.maxLength) out.push(field.tooLong(path, v, s.maxLength));
-  if (typeof s.minLength === 'number' && len < s.minLength) out.push(invalid(path, v, `${name} in body should be at least ${s.minLength} chars long`));
+  if (typeof s.minLength === 'number' && len < s.minLength) out.push(invalid(path, v, `${inBody(name)} should be at least ${s.minLength} chars long`));
   if (typeof s.pattern === 'string') {
     let re: RegExp | undefined;
     try { re = new RegExp(s.pattern, 'u'); } catch { re = undefined; }
-    if (re && !re.test(v)) out.push(invalid(path, v, `${name} in body should match '${s.pattern}'`));
+    if (re && !re.test(v)) out.push(invalid(path, v, `${inBody(name)} should match '${s.pattern}'`));
   }
   if (typeof s.format === 'string' && !s['x-kubernetes-int-or-string']) {
     const bad = formatError(s.format, v);
-    if (bad) out.push(invalid(path, v, `${name} in body must be of type ${bad}: ${JSON.stringify(v)}`));
+    if (bad) out.push(invalid(path, v, `${inBody(name)} must be of type ${bad}: ${JSON.stringify(v)}`));
   }
 }
 
 function numberChecks(s: JSONSchemaProps, v: number, path: string, name: string, out: StatusCause[]): void {
   if (typeof s.maximum === 'number') {
-    if (s.exclusiveMaximum ? v >= s.maximum : v > s.maximum) out.push(invalid(path, v, `${name} in body should be less than ${s.exclusiveMaximum ? '' : 'or equal to '}${num(s.maximum)}`));
+    if (s.exclusiveMaximum ? v >= s.maximum : v > s.maximum) out.push(invalid(path, v, `${inBody(name)} should be less than ${s.exclusiveMaximum ? '' : 'or equal to '}${num(s.maximum)}`));
   }
   if (typeof s.minimum === 'number') {
-    if (s.exclusiveMinimum ? v <= s.minimum : v < s.minimum) out.push(invalid(path, v, `${name} in body should be greater than ${s.exclusiveMinimum ? '' : 'or equal to '}${num(s.minimum)}`));
+    if (s.exclusiveMinimum ? v <= s.minimum : v < s.minimum) out.push(invalid(path, v, `${inBody(name)} should be greater than ${s.exclusiveMinimum ? '' : 'or equal to '}${num(s.minimum)}`));
   }
   if (typeof s.multipleOf === 'number' && s.multipleOf > 0 && !Number.isInteger(v / s.multipleOf)) {
-    out.push(invalid(path, v, `${name} in body should be a multiple of ${num(s.multipleOf)}`));
+    out.push(invalid(path, v, `${inBody(name)} should be a multiple of ${num(s.multipleOf)}`));
   }
 }
 
@@ -103,7 +106,7 @@ function objectChecks(s: JSONSchemaProps, v: Record<string, unknown>, path: stri
   if (typeof s.maxProperties === 'number' && n > s.maxProperties) {
     out.push({ reason: 'FieldValueTooMany', message: `Too many: ${n}: must have at most ${s.maxProperties} ${s.maxProperties === 1 ? 'item' : 'items'}`, field: path });
   }
-  if (typeof s.minProperties === 'number' && n < s.minProperties) out.push(invalid(path, n, `${name} in body should have at least ${s.minProperties} properties`));
+  if (typeof s.minProperties === 'number' && n < s.minProperties) out.push(invalid(path, n, `${inBody(name)} should have at least ${s.minProperties} properties`));
   for (const r of s.required ?? []) {
     if (!Object.hasOwn(v, r)) out.push(field.required(childPath(path, r)));
   }

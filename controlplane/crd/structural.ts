@@ -6,6 +6,8 @@
 import type { StatusCause } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
 import { isRecord, keyPath, type JSONSchemaProps } from './schema-types.js';
+import { prune } from './prune-default.js';
+import { validateValue } from './schema-validation.js';
 
 type Level = 'root' | 'item' | 'field';
 
@@ -38,6 +40,8 @@ function props(s: JSONSchemaProps, path: string, lvl: Level, out: StatusCause[])
       out.push(field.invalid(`${path}.pattern`, s.pattern, `must be a valid regular expression, but isn't: ${(e as Error).message}`));
     }
   }
+
+  if (s.default !== undefined && lvl !== 'root') out.push(...defaultErrors(s, `${path}.default`));
 
   // structural invariants (validateStructuralInvariants)
   if (s.type === 'array' && !isRecord(s.items)) out.push(field.required(`${path}.items`, 'must be specified'));
@@ -124,4 +128,14 @@ function nested(x: unknown, skipAnyOf: boolean, lvl: Level, path: string, out: S
   if (v['x-kubernetes-embedded-resource']) out.push(field.forbidden(`${path}.x-kubernetes-embedded-resource`, 'must be false to be structural'));
   if (v['x-kubernetes-int-or-string']) out.push(field.forbidden(`${path}.x-kubernetes-int-or-string`, 'must be false to be structural'));
   if (isRecord(v.properties) && 'metadata' in v.properties) out.push(field.forbidden(keyPath(`${path}.properties`, 'metadata'), 'must not be specified in a nested context'));
+}
+
+/** defaulting/validation.go: a default must be pruned already and valid against its own schema */
+function defaultErrors(s: JSONSchemaProps, path: string): StatusCause[] {
+  const out: StatusCause[] = [];
+  const copy = structuredClone(s.default);
+  prune(copy, s, '', false);
+  if (JSON.stringify(copy) !== JSON.stringify(s.default)) out.push(field.invalid(path, s.default, 'must not have unknown fields'));
+  for (const c of validateValue(s, s.default, '')) out.push({ ...c, field: c.field ? `${path}.${c.field}` : path });
+  return out;
 }

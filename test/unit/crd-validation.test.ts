@@ -69,6 +69,8 @@ describe('structural schemas', () => {
     ['properties next to additionalProperties', { type: 'object', properties: { m: { type: 'object', properties: { a: { type: 'string' } }, additionalProperties: { type: 'string' } } } }, [`${P}.properties[m].additionalProperties: Forbidden: additionalProperties and properties are mutual exclusive`]],
     ['uniqueItems', { type: 'object', properties: { l: { type: 'array', uniqueItems: true, items: { type: 'string' } } } }, [`${P}.properties[l].uniqueItems: Forbidden: uniqueItems cannot be set to true since the runtime complexity becomes quadratic`]],
     ['an embedded resource that is not an object', { type: 'object', properties: { e: { type: 'string', 'x-kubernetes-embedded-resource': true, 'x-kubernetes-preserve-unknown-fields': true } } }, [`${P}.properties[e].type: Invalid value: "string": must be object if x-kubernetes-embedded-resource is true`]],
+    ['a default its own schema refuses', { type: 'object', properties: { r: { type: 'integer', minimum: 1, default: 0 } } }, [`${P}.properties[r].default: Invalid value: 0: in body should be greater than or equal to 1`]],
+    ['a default with unknown fields', { type: 'object', properties: { o: { type: 'object', properties: { a: { type: 'string' } }, default: { a: 'x', b: 1 } } } }, [`${P}.properties[o].default: Invalid value: {"a":"x","b":1}: must not have unknown fields`]],
   ])('refuses %s', (_what, schema, want) => {
     expect(validateStructural(schema, P).map((c) => `${c.field}: ${c.message}`)).toEqual(want);
   });
