@@ -10,6 +10,7 @@ import * as gc from '../../controlplane/controllers/garbage-collector.js';
 import { targetNodeName } from '../../controlplane/controllers/daemon-set/eligibility.js';
 import { computeHash } from '../../controlplane/controllers/daemon-set/pods.js';
 import { revisionName } from '../../controlplane/controllers/stateful-set/identity.js';
+import { newStatefulSetRevision } from '../../controlplane/controllers/history/controller-history.js';
 import { findResource } from '../../controlplane/resources/index.js';
 import type { KubeObject } from '../../proto/meta.js';
 import { defs, eventually, nodeBody, startCluster, type TestCluster } from './gc-fixtures.js';
@@ -224,6 +225,18 @@ describe('StatefulSet ControllerRevisions', () => {
     const s3 = await settled(cl, 'one');
     expect(s3.status.updateRevision).toBe(r1!.metadata.name);
     expect((await revisions(cl)).map((r) => [r.metadata.name, r.revision])).toEqual([[s2.status.updateRevision, 2], [r1!.metadata.name, 3]]);
+  });
+
+  it('a name collision with other data counts in status.collisionCount and the revision takes the next name', async () => {
+    const cl = await start([ssc]);
+    const dry = await cl.storage.create(stsDef, 'default', setBody('one'), { dryRun: true });
+    const taken = newStatefulSetRevision(dry, 1, 0).metadata.name!;
+    await cl.storage.create(crDef, 'default', { metadata: { name: taken, labels: { app: 'other' } }, data: { foreign: true }, revision: 1 });
+    await cl.storage.create(stsDef, 'default', setBody('one'));
+    const s = await settled(cl, 'one');
+    expect(s.status.collisionCount).toBe(1);
+    expect(s.status.updateRevision).toBe(newStatefulSetRevision(dry, 1, 1).metadata.name);
+    expect(s.status.updateRevision).not.toBe(taken);
   });
 
   it('with a partition, a deleted pod below it comes back from the current revision\'s template', async () => {
