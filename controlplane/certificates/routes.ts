@@ -4,7 +4,8 @@
 // approve|deny: PUT .../approval) changes only the conditions and is admitted as
 // kube-apiserver's CertificateApproval plugin does: `approve` on the synthetic resource
 // certificates.k8s.io `signers` named after the signer, or `<domain>/*`
-// (plugin/pkg/admission/certificates). Everything else goes through the generic routes.
+// (plugin/pkg/admission/certificates); a /status write that changes the certificate needs
+// `sign` on it (CertificateSigning). Everything else goes through the generic routes.
 // Registered by skiff-server on the API before it listens.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../../proto/meta.js';
@@ -44,6 +45,8 @@ function requester(req: FastifyRequest): UserInfo {
   return withAuthenticatedGroup(u);
 }
 
+const certificateOf = (o: KubeObject): unknown => (o.status as { certificate?: unknown } | undefined)?.certificate ?? '';
+
 const typed = (o: KubeObject): KubeObject => ({ apiVersion: `${CERTIFICATES_GROUP}/v1`, kind: def.kind, ...o });
 
 export function registerCertificateRoutes(app: FastifyInstance, o: { storage: ApiStorage; authorizer?: SignerAuthorizer }): void {
@@ -55,6 +58,21 @@ export function registerCertificateRoutes(app: FastifyInstance, o: { storage: Ap
     const { name } = req.params as { name: string };
     return asCsrRequester({ user: requester(req) }, () => handleResource(deps, req, reply, CERTIFICATES_GROUP, 'v1', `certificatesigningrequests/${encodeURIComponent(name)}`));
   });
+  // /status: the generic handler, with CertificateSigning admission
+  const status = async (req: FastifyRequest, reply: FastifyReply) => {
+    const { name } = req.params as { name: string };
+    const user = requester(req);
+    const admitStatus = (next: KubeObject, old: KubeObject) => {
+      if (!o.authorizer || certificateOf(next) === certificateOf(old)) return;
+      const signerName = String((old.spec as { signerName?: unknown } | undefined)?.signerName ?? '');
+      if (!isAuthorizedForSignerName(o.authorizer, user, 'sign', signerName)) {
+        throw newForbidden(CERTIFICATES_GROUP, 'certificatesigningrequests', name, `user not permitted to sign requests with signerName ${JSON.stringify(signerName)}`);
+      }
+    };
+    return asCsrRequester({ user, admitStatus }, () => handleResource(deps, req, reply, CERTIFICATES_GROUP, 'v1', `certificatesigningrequests/${encodeURIComponent(name)}/status`));
+  };
+  app.put(`${BASE}/:name/status`, status);
+  app.patch(`${BASE}/:name/status`, status);
   app.route({
     method: ['GET', 'PUT', 'PATCH', 'POST', 'DELETE'],
     url: `${BASE}/:name/approval`,

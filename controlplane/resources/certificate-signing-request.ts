@@ -64,7 +64,11 @@ export const certificateSigningRequest: ResourceDef = {
     obj.spec = structuredClone(old.spec);
   },
   validate: (obj, old) => [...validateMeta(obj), ...validateCsr(obj, old, old ? 'update' : 'create')],
-  validateStatus: (obj, old) => [...validateMeta(obj), ...validateCsr(obj, old, currentCsrRequest()?.approval ? 'approval' : 'status')],
+  validateStatus(obj, old) {
+    const r = currentCsrRequest();
+    r?.admitStatus?.(obj, old);
+    return [...validateMeta(obj), ...validateCsr(obj, old, r?.approval ? 'approval' : 'status')];
+  },
 
   columns: [
     nameColumn(),

@@ -172,6 +172,29 @@ users:
     expect(k(s, ['certificate', 'approve', 'carol', '--as', 'bob'])).toContain('certificatesigningrequest.certificates.k8s.io/carol approved');
   });
 
+  it('setting the certificate through /status needs sign on the signer (CertificateSigning admission)', async () => {
+    k(s, ['create', '-f', '-'], csrManifest('dave', keyAndCsr('dave', [])));
+    k(s, ['create', 'clusterrole', 'csr-status', '--verb=get,update', '--resource=certificatesigningrequests,certificatesigningrequests/status']);
+    k(s, ['create', 'clusterrolebinding', 'dave-csr-status', '--clusterrole=csr-status', '--user=dave']);
+    const asDave = { 'Impersonate-User': 'dave' };
+    const path = '/apis/certificates.k8s.io/v1/certificatesigningrequests/dave';
+    const cur = (await httpsRequest(s, 'GET', path)).json;
+    cur.status = { certificate: Buffer.from(readFileSync(join(s.dataDir, 'tls', 'client-ca.crt'))).toString('base64') };
+    const refused = await httpsRequest(s, 'PUT', `${path}/status`, cur, asDave);
+    expect(refused.status).toBe(403);
+    expect(refused.json.message).toBe(`certificatesigningrequests.certificates.k8s.io "dave" is forbidden: user not permitted to sign requests with signerName "${SIGNER}"`);
+    k(s, ['apply', '-f', '-'], JSON.stringify({
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'client-signer' },
+      rules: [{ apiGroups: ['certificates.k8s.io'], resources: ['signers'], resourceNames: [SIGNER], verbs: ['sign'] }],
+    }));
+    k(s, ['create', 'clusterrolebinding', 'dave-signer', '--clusterrole=client-signer', '--user=dave']);
+    await eventually(async () => {
+      const r = await httpsRequest(s, 'PUT', `${path}/status`, cur, asDave);
+      if (r.status !== 200) throw new Error(`${r.status} ${r.body}`);
+    });
+    expect(k(s, ['get', 'csr', 'dave'])).toMatch(/^dave\s+.*\s+Pending,Issued$/m);
+  });
+
   it('expired certificates and certificates of another CA authenticate nobody (401)', async () => {
     // expired, yet signed by the cluster's client CA
     const ca = (await loadClientCa(s.dataDir))!;
