@@ -6,6 +6,7 @@
 // deny, the signer's Failed condition, approval without `approve` on the signer,
 // expired and foreign certificates (401), and `skiff-server kubeconfig --user`.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { request as httpsRaw } from 'node:https';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +107,23 @@ users:
     expect(who).toMatch(/Groups\s+\[devs qa system:authenticated\]/);
     // x509 comes first in the chain, as in kube-apiserver: a token on the same request does not change who it is
     expect(k(jane, ['auth', 'whoami', '--token', s.token])).toMatch(/Username\s+jane/);
+  });
+
+  it('the certificate authenticates WebSocket upgrades (exec) too', async () => {
+    const exec = (withCert: boolean) => new Promise<number>((res, rej) => {
+      const req = httpsRaw({
+        host: '127.0.0.1', port: s.port, path: '/api/v1/namespaces/demo/pods/nopod/exec?command=ls&stdout=true', ca: s.caPem, servername: 'localhost',
+        ...(withCert ? { cert: readFileSync(join(dir, 'jane.crt')), key: readFileSync(join(dir, 'jane.key')) } : {}),
+        headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', 'Sec-WebSocket-Protocol': 'v5.channel.k8s.io' },
+      });
+      req.on('response', (r) => { r.resume(); res(r.statusCode ?? 0); });
+      req.on('upgrade', (r, socket) => { socket.destroy(); res(r.statusCode ?? 101); });
+      req.on('error', rej);
+      req.end();
+    });
+    expect(await exec(false)).toBe(401);
+    // authenticated as jane, then judged by RBAC: no pods/exec for her
+    expect(await exec(true)).toBe(403);
   });
 
   it('a RoleBinding to the group grants access; without it 403; view cannot read Secrets', async () => {
