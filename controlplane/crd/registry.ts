@@ -32,7 +32,8 @@ function rebuild(): void {
 export function serveCrd(crd: KubeObject): void {
   const name = crd.metadata.name!;
   const entry: Entry = { crd, versions: [], terminating: !!crd.metadata.deletionTimestamp };
-  entry.versions = customResourceDefs(crd, () => entry.terminating);
+  // the current entry decides: a def taken before the CRD was deleted refuses creates too
+  entry.versions = customResourceDefs(crd, () => entries.get(name)?.terminating ?? true);
   entries.set(name, entry);
   rebuild();
 }

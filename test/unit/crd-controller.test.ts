@@ -1,0 +1,73 @@
+// The CRD controller over the real write path: a CRD gets its accepted names and
+// Established, its objects are served (found, defaulted, validated), and deleting it
+// deletes its objects first (waiting for their own finalizers), then the CRD and the API.
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { KubeObject } from '../../proto/meta.js';
+import { ApiStorage } from '../../controlplane/api/storage.js';
+import { seedNamespaces } from '../../controlplane/bootstrap.js';
+import { SqliteStore } from '../../controlplane/store/sqlite.js';
+import { startCrdController, type CrdController } from '../../controlplane/crd/crd-controller.js';
+import { customResourceDefinition as crdDef } from '../../controlplane/crd/crd-resource.js';
+import { findByKind, findResource } from '../../controlplane/resources/index.js';
+import { until } from './controller-harness.js';
+
+const CRD = (plural: string, kind: string): KubeObject => ({
+  apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: `${plural}.stable.example.com` },
+  spec: {
+    group: 'stable.example.com', scope: 'Namespaced', names: { plural, kind },
+    versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { replicas: { type: 'integer', default: 1 } } } } } } }],
+  },
+});
+
+describe('CRD controller', () => {
+  let store: SqliteStore;
+  let storage: ApiStorage;
+  let ctl: CrdController;
+  beforeEach(async () => {
+    store = new SqliteStore(':memory:');
+    storage = new ApiStorage(store);
+    await seedNamespaces(storage);
+    ctl = await startCrdController(storage, pino({ level: 'silent' }));
+  });
+  afterEach(async () => { ctl.stop(); await store.close(); });
+
+  it('establishes a CRD, serves its objects, and cleans them up when it is deleted', async () => {
+    await storage.create(crdDef, undefined, CRD('crontabs', 'CronTab'));
+    const def = await until('served', async () => findResource('stable.example.com', 'v1', 'crontabs'));
+    expect(findByKind('stable.example.com', 'CronTab')).toBe(def);
+    const crd = await storage.get(crdDef, undefined, 'crontabs.stable.example.com');
+    expect(crd.status.acceptedNames).toMatchObject({ plural: 'crontabs', singular: 'crontab', kind: 'CronTab', listKind: 'CronTabList' });
+    const obj = await storage.create(def, 'default', { apiVersion: 'stable.example.com/v1', kind: 'CronTab', metadata: { name: 'a', finalizers: ['example.com/hold'] }, spec: {} });
+    expect(obj.spec).toEqual({ replicas: 1 });
+    await expect(storage.create(def, 'default', { metadata: { name: 'b' }, spec: { replicas: 'x' } })).rejects.toMatchObject({ code: 422 });
+
+    await storage.delete(crdDef, undefined, 'crontabs.stable.example.com');
+    // the object carries a finalizer of its own: the CRD waits for it, Terminating
+    const terminating = await until('terminating', async () => {
+      const c = await storage.tryGet(crdDef, undefined, 'crontabs.stable.example.com');
+      return c?.status?.conditions?.some((x: { type: string; reason: string }) => x.type === 'Terminating' && x.reason === 'InstanceDeletionInProgress') ? c : undefined;
+    });
+    expect(terminating.metadata.finalizers).toEqual(['customresourcecleanup.apiextensions.k8s.io']);
+    expect((await storage.get(def, 'default', 'a')).metadata.deletionTimestamp).toBeTruthy();
+    await expect(storage.create(def, 'default', { metadata: { name: 'c' }, spec: {} })).rejects.toMatchObject({ code: 405, message: 'create not allowed while custom resource definition is terminating' });
+    await storage.patch(def, 'default', 'a', 'merge', { metadata: { finalizers: null } });
+    await until('CRD gone', async () => !(await storage.tryGet(crdDef, undefined, 'crontabs.stable.example.com')));
+    await until('unserved', async () => !findResource('stable.example.com', 'v1', 'crontabs'));
+    expect((await store.list('/registry/stable.example.com/crontabs/')).items).toEqual([]);
+  });
+
+  it('does not accept a kind another CRD of the group holds, and accepts it once that CRD is gone', async () => {
+    await storage.create(crdDef, undefined, CRD('crontabs', 'CronTab'));
+    await until('first served', async () => findResource('stable.example.com', 'v1', 'crontabs'));
+    await storage.create(crdDef, undefined, CRD('crontables', 'CronTab'));
+    const second = await until('conflict', async () => {
+      const c = await storage.get(crdDef, undefined, 'crontables.stable.example.com');
+      return c.status?.conditions?.find((x: { type: string; status: string }) => x.type === 'NamesAccepted' && x.status === 'False');
+    });
+    expect(second).toMatchObject({ reason: 'ListKindConflict', message: '"CronTabList" is already in use' });
+    expect(findResource('stable.example.com', 'v1', 'crontables')).toBeUndefined();
+    await storage.delete(crdDef, undefined, 'crontabs.stable.example.com');
+    await until('second served', async () => findResource('stable.example.com', 'v1', 'crontables'));
+  });
+});
