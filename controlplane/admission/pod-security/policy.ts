@@ -70,8 +70,9 @@ export function parseVersion(s: string): { version: Version; error?: string } {
   return { version: v1(n) };
 }
 
+/** -1, 0 or 1: privileged < baseline < restricted */
 export function compareLevels(a: Level, b: Level): number {
-  return LEVELS.indexOf(a) - LEVELS.indexOf(b) === 0 ? 0 : LEVELS.indexOf(a) < LEVELS.indexOf(b) ? -1 : 1;
+  return Math.sign(LEVELS.indexOf(a) - LEVELS.indexOf(b));
 }
 
 export function fullyPrivileged(p: Policy): boolean {
