@@ -1,7 +1,7 @@
 // iptables and ip(8), through execa: the only place the agent runs them. Everything here is
 // idempotent, so a sync can run any number of times and after a crash halfway through.
 import { execa } from 'execa';
-import { CHAIN_PREFIX, HOOKS } from './proxy-rules.js';
+import { HOOKS, isOurChain } from './proxy-rules.js';
 import { NP_HOOKS } from './policy-rules.js';
 
 const WAIT = ['-w', '5'];
@@ -56,7 +56,7 @@ export async function removeAll(exec: Exec): Promise<void> {
   }
   const lines: string[] = [];
   for (const table of ['nat', 'filter'] as const) {
-    const ours = (await listChains(exec, table)).filter((c) => c.startsWith(CHAIN_PREFIX));
+    const ours = (await listChains(exec, table)).filter(isOurChain);
     if (!ours.length) continue;
     lines.push(`*${table}`, ...ours.map((c) => `:${c} - [0:0]`), ...ours.map((c) => `-X ${c}`), 'COMMIT');
   }

@@ -9,6 +9,8 @@ import type { NetEndpoint, NetService, NetworkState } from '../../proto/agent-pr
 
 export const MASQ_MARK = '0x4000/0x4000';
 export const CHAIN_PREFIX = 'SKIFF-';
+/** scripts/hosts.sh's chains (SKIFF-HOSTS*) share the prefix and are never ours to touch */
+export const isOurChain = (c: string): boolean => c.startsWith(CHAIN_PREFIX) && !c.startsWith('SKIFF-HOSTS');
 
 /** the chains hooked into the built-in ones, with the rule that jumps there */
 export const HOOKS: { table: 'nat' | 'filter'; chain: string; rule: string[] }[] = [
@@ -214,6 +216,6 @@ export function restoreInput(rules: ProxyRules, existing: { nat: string[]; filte
 }
 
 export function staleChains(rules: ProxyRules, existing: { nat: string[]; filter: string[] }): { nat: string[]; filter: string[] } {
-  const pick = (t: 'nat' | 'filter') => existing[t].filter((c) => c.startsWith(CHAIN_PREFIX) && !rules.chains[t].has(c));
+  const pick = (t: 'nat' | 'filter') => existing[t].filter((c) => isOurChain(c) && !rules.chains[t].has(c));
   return { nat: pick('nat'), filter: pick('filter') };
 }
