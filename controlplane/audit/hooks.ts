@@ -75,8 +75,14 @@ function authMethods(req: FastifyRequest): string {
   return methods.length ? `Authentication failed, attempted: ${methods.join(', ')}` : 'Authentication failed, no credentials provided';
 }
 
-function firstHeader(v: string | string[] | undefined): string | undefined {
+export function firstHeader(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v[0] : v;
+}
+
+/** WithAuditInit: the client's Audit-ID when it is a sane token, else a new UUID */
+export function auditIdFrom(header: string | string[] | undefined): string {
+  const given = firstHeader(header);
+  return given && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();
 }
 
 /**
@@ -86,8 +92,7 @@ function firstHeader(v: string | string[] | undefined): string | undefined {
  */
 export function installAudit(app: FastifyInstance, auditor: Auditor | undefined, opts: { alwaysAllow: boolean; isPublicPath: (url: string) => boolean }): AuditHooks {
   app.addHook('onRequest', async (req, reply) => {
-    const given = firstHeader(req.headers['audit-id']);
-    const id = given && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID();
+    const id = auditIdFrom(req.headers['audit-id']);
     // on the raw response: watches and streams write their own headers (hijacked replies)
     reply.raw.setHeader('Audit-Id', id);
     if (!auditor) return;

@@ -3,7 +3,6 @@
 // them: ResponseStarted when the status line goes out (101, or the refusal), then
 // ResponseComplete when the connection closes. Wraps the guard's authorize callback, which
 // runs once the user is authenticated.
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { UserInfo } from '../api/auth.js';
@@ -12,7 +11,7 @@ import { requestAttributes } from '../authz/attributes.js';
 import { withAuthenticatedGroup } from '../authz/authorizer.js';
 import type { Auditor } from './auditor.js';
 import { DECISION_ANNOTATION, REASON_ANNOTATION, buildEvent, objectRefOf, responseStatusOf, sourceIPs, type AuditFacts } from './event.js';
-import { nowUs } from './hooks.js';
+import { auditIdFrom, firstHeader, nowUs } from './hooks.js';
 import { evaluatePolicy, type AuditStage } from './policy.js';
 
 /** the status code and Status body at the head of a raw HTTP response */
@@ -31,10 +30,6 @@ export function parseResponseHead(chunk: string): { code: number; status?: Recor
 
 type Authorize = (req: IncomingMessage, user: UserInfo) => UserInfo | void;
 
-function first(v: string | string[] | undefined): string | undefined {
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /**
  * The upgrade guard's authorize callback with the audit around it. `authorize` (RBAC;
  * absent with AlwaysAllow) throws the 403 and returns the user the request acts as.
@@ -48,11 +43,10 @@ export function auditUpgrades(auditor: Auditor | undefined, authorize: Authorize
     const cfg = evaluatePolicy(auditor.policy, { ...attrs, user: authn });
     auditor.observeLevel(cfg.level);
     if (cfg.level === 'None') { authorize?.(req, user); return; }
-    const given = first(req.headers['audit-id']);
     const f: AuditFacts = {
-      level: cfg.level, auditID: given && /^[\x21-\x7e]{1,128}$/.test(given) ? given : randomUUID(), requestURI: req.url ?? '', verb: attrs.verb, user: authn,
-      sourceIPs: sourceIPs(first(req.headers['x-forwarded-for']), first(req.headers['x-real-ip']), req.socket.remoteAddress),
-      userAgent: first(req.headers['user-agent']), objectRef: attrs.resourceRequest ? objectRefOf(attrs) : undefined,
+      level: cfg.level, auditID: auditIdFrom(req.headers['audit-id']), requestURI: req.url ?? '', verb: attrs.verb, user: authn,
+      sourceIPs: sourceIPs(firstHeader(req.headers['x-forwarded-for']), firstHeader(req.headers['x-real-ip']), req.socket.remoteAddress),
+      userAgent: firstHeader(req.headers['user-agent']), objectRef: attrs.resourceRequest ? objectRefOf(attrs) : undefined,
       receivedUs, annotations: {},
     };
     const emit = (stage: AuditStage) => auditor.process(buildEvent(f, stage, nowUs()), cfg.omitStages);
