@@ -3,7 +3,8 @@
 // is valid for the signer (signer.ts; a Failed condition with reason
 // SignerValidationFailure otherwise) and writes status.certificate, signed by the
 // cluster's client CA — the CA the API's TLS port verifies client certificates against.
-// Level-triggered: a restart signs whatever is approved and not yet issued.
+// Level-triggered: a restart signs whatever is approved and not yet issued. The CSR
+// cleaner (cleaner.ts) runs on the same informer, hourly.
 import type { Logger } from 'pino';
 import '../security/pki.js'; // loads the Reflect polyfill @peculiar/x509 needs and sets its crypto provider
 import * as x509 from '@peculiar/x509';
@@ -18,6 +19,7 @@ import { bytesOf } from './validation.js';
 import { certificateDurationMs, keyUsages, planSigning, validity } from './signer.js';
 import { firstPemBlock } from './pkcs10.js';
 import { populateConditionTimestamps } from './conditions.js';
+import { CLEANER_INTERVAL_MS, cleanReason } from './cleaner.js';
 
 export const DEFAULT_SIGNING_DURATION_MS = 365 * 24 * 3600_000;
 
@@ -39,6 +41,8 @@ export interface SignerOptions {
   /** --cluster-signing-duration */
   durationMs?: number;
   log: Logger;
+  /** how often the cleaner looks (1h, as Kubernetes) */
+  cleanIntervalMs?: number;
 }
 
 export function startSignerController(o: SignerOptions): { stop(): void } {
@@ -74,14 +78,32 @@ export function startSignerController(o: SignerOptions): { stop(): void } {
     o.log.info({ csr: key, action: plan.action }, plan.action === 'sign' ? 'certificate issued' : 'certificate request failed');
   };
 
+  const clean = async (): Promise<void> => {
+    for (const csr of informer.list()) {
+      const why = cleanReason(csr, Date.now());
+      if (!why) continue;
+      try {
+        await o.storage.delete(def, undefined, csr.metadata.name!, { preconditions: { uid: csr.metadata.uid } });
+        o.log.info({ csr: csr.metadata.name, why }, 'certificate request cleaned');
+      } catch (err) {
+        o.log.warn({ err, csr: csr.metadata.name }, 'cannot clean certificate request');
+      }
+    }
+  };
+
   let stopped = false;
+  let cleaner: NodeJS.Timeout | undefined;
   void informer.start().then(() => {
     if (stopped) return;
     queue.run(sync, 1, (key, err) => o.log.warn({ err, csr: key }, 'cannot sign certificate request'));
+    void clean();
+    cleaner = setInterval(() => void clean(), o.cleanIntervalMs ?? CLEANER_INTERVAL_MS);
+    cleaner.unref();
   }, (err: unknown) => o.log.error({ err }, 'certificate signer did not start'));
   return {
     stop() {
       stopped = true;
+      if (cleaner) clearInterval(cleaner);
       informer.stop();
       queue.stop();
     },

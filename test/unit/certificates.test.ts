@@ -19,6 +19,7 @@ import { signRequest } from '../../controlplane/certificates/signer-controller.j
 import { isAuthorizedForSignerName } from '../../controlplane/certificates/routes.js';
 import { asCsrRequester } from '../../controlplane/certificates/requester.js';
 import { populateConditionTimestamps } from '../../controlplane/certificates/conditions.js';
+import { cleanReason } from '../../controlplane/certificates/cleaner.js';
 import { certificateSigningRequest, csrCondition } from '../../controlplane/resources/certificate-signing-request.js';
 import { makeUserKubeconfig, parseKubeconfigArgs } from '../../controlplane/certificates/kubeconfig-command.js';
 import { ensureClientCa, type ClientCa } from '../../controlplane/security/pki.js';
@@ -209,6 +210,30 @@ describe('the kubernetes.io/kube-apiserver-client signer', () => {
     }
     const web = new x509.X509Certificate(await signRequest(ca, Buffer.from(sanCsr), ['client auth'], H, now));
     expect(web.getExtension(x509.SubjectAlternativeNameExtension)?.names.toJSON()).toEqual([{ type: 'dns', value: 'web.example' }]);
+  });
+});
+
+describe('the CSR cleaner', () => {
+  const now = Date.UTC(2026, 5, 1, 12);
+  const ago = (ms: number) => new Date(now - ms).toISOString();
+  const H = 3600_000;
+  const at = (c: Record<string, unknown>, ms: number) => ({ ...c, lastUpdateTime: ago(ms) });
+  const created = (o: KubeObject, ms: number) => { o.metadata.creationTimestamp = ago(ms); return o; };
+  it('deletes what is done, keeps the rest', async () => {
+    const fresh = await signRequest(ca, Buffer.from(ecCsr), ['client auth'], 24 * H, now);
+    const expired = await signRequest(ca, Buffer.from(ecCsr), ['client auth'], H, now - 3 * H);
+    const cases: [string, KubeObject, string | undefined][] = [
+      ['pending 23h', created(csr(), 23 * H), undefined],
+      ['pending 25h', created(csr(), 25 * H), 'pending for more than 24h'],
+      ['approved 2h ago, not issued', created(csr({}, { conditions: [at(approved, 2 * H)] }), 3 * H), undefined],
+      ['approved 2h ago, issued', created(csr({}, { conditions: [at(approved, 2 * H)], certificate: b64(fresh) }), 3 * H), 'approved and issued more than 1h ago'],
+      ['approved 10m ago, issued', created(csr({}, { conditions: [at(approved, 600_000)], certificate: b64(fresh) }), H), undefined],
+      ['approved 10m ago, certificate expired', created(csr({}, { conditions: [at(approved, 600_000)], certificate: b64(expired) }), H), 'its certificate has expired'],
+      ['denied 2h ago', created(csr({}, { conditions: [at(denied, 2 * H)] }), 3 * H), 'denied more than 1h ago'],
+      ['denied 30m ago', created(csr({}, { conditions: [at(denied, 1800_000)] }), 3 * H), undefined],
+      ['failed 2h ago', created(csr({}, { conditions: [at(approved, 3 * H), at(failed, 2 * H)] }), 3 * H), 'failed more than 1h ago'],
+    ];
+    for (const [name, o, want] of cases) expect([name, cleanReason(o, now)]).toEqual([name, want]);
   });
 });
 
