@@ -3,7 +3,7 @@
 // at most maxBackups kept). Requests only enqueue; one async loop writes. The queue is
 // bounded in bytes and events: when the disk cannot keep up, new events are dropped and
 // counted (apiserver_audit_error_total), never held without bound.
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 
@@ -65,6 +65,14 @@ export function backupsToRemove(path: string, names: string[], maxBackups: numbe
 
 interface Queued { line: string; bytes: number }
 
+export class AuditLogPathError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AuditLogPathError';
+    this.stack = message; // main.ts prints the stack of what stops the start
+  }
+}
+
 export class AuditLogWriter {
   private queue: Queued[] = [];
   private head = 0;
@@ -87,7 +95,15 @@ export class AuditLogWriter {
     this.maxQueueBytes = o.maxQueueBytes ?? 16 * MEGABYTE;
     this.maxQueueEvents = o.maxQueueEvents ?? 10_000;
     this.now = o.now ?? (() => new Date());
-    if (o.path !== '-') mkdirSync(dirname(o.path), { recursive: true, mode: 0o755 });
+    // as kube-apiserver's ensureLogFile: a path that cannot be written stops the start
+    if (o.path !== '-') {
+      try {
+        mkdirSync(dirname(o.path), { recursive: true, mode: 0o755 });
+        closeSync(openSync(o.path, 'a', 0o600));
+      } catch (e) {
+        throw new AuditLogPathError(`--audit-log-path ${o.path}: cannot write the audit log: ${(e as Error).message}`);
+      }
+    }
   }
 
   /** bytes waiting to be written */

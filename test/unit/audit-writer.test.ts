@@ -108,6 +108,11 @@ describe('AuditLogWriter', () => {
     expect(w.queuedBytes).toBe(0);
   });
 
+  it('a path that cannot be written stops the start (ensureLogFile)', () => {
+    writeFileSync(join(dir, 'plain'), 'x');
+    expect(() => new AuditLogWriter({ path: join(dir, 'plain', 'audit.log'), maxSizeBytes: 0, maxBackups: 0 })).toThrow(/^--audit-log-path .*plain\/audit.log: cannot write the audit log: /);
+  });
+
   it('a file that cannot be opened loses the queued events, counted, and the writer carries on', async () => {
     const path = join(dir, 'sub', 'audit.log');
     let dropped = 0;
