@@ -65,7 +65,10 @@ export function writeOptions(q: Query): WriteOptions {
 }
 
 export function sendWarnings(reply: FastifyReply, opts: WriteOptions): void {
-  if (opts.warnings?.length) reply.header('Warning', opts.warnings.map((w) => `299 - ${JSON.stringify(w)}`));
+  if (!opts.warnings?.length) return;
+  const prev = reply.getHeader('Warning');
+  const earlier = prev === undefined ? [] : Array.isArray(prev) ? prev.map(String) : [String(prev)];
+  reply.header('Warning', [...earlier, ...opts.warnings.map((w) => `299 - ${JSON.stringify(w)}`)]);
 }
 
 function withTypeMeta(info: RequestInfo, obj: KubeObject): KubeObject {
@@ -115,6 +118,9 @@ export async function handleResource(deps: RestDeps, req: FastifyRequest, reply:
   const { def, namespace, name } = info;
   const q = req.query as Query;
   const method = req.method;
+  // a deprecated custom resource version: kube-apiserver warns on every request to it
+  const deprecated = def.custom?.deprecationWarning;
+  if (deprecated) reply.header('Warning', `299 - ${JSON.stringify(deprecated)}`);
 
   if (def.namespaced && namespace === undefined && (method !== 'GET' || name !== undefined)) {
     // a namespaced kind addressed without a namespace: only cluster-wide list/watch exist

@@ -4,6 +4,7 @@
 // and scale subresources, selectable fields, and conversion None (apiVersion rewritten).
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { checkDecode } from '../../proto/schema/check-fields.js';
+import { deepEqual } from '../../proto/canonical.js';
 import { defs } from '../../proto/schema/defs.js';
 import { ApiError } from '../api/errors.js';
 import { nameIsDNSSubdomain, validateObjectMeta } from '../resources/meta-validation.js';
@@ -58,6 +59,41 @@ export function versionPriority(a: string, b: string): number {
   return y.minor - x.minor;
 }
 
+/** defaultDeprecationWarning: names the newest served version that is not deprecated */
+function defaultDeprecationWarning(version: string, spec: Record<string, unknown>, kind: string): string {
+  const group = str(spec.group);
+  const msg = `${group}/${version} ${kind} is deprecated`;
+  const newer = (Array.isArray(spec.versions) ? spec.versions : []).filter(isRecord)
+    .filter((v) => v.served === true && v.deprecated !== true && versionPriority(str(v.name), version) < 0).map((v) => str(v.name))
+    .sort(versionPriority);
+  return newer.length ? `${msg}; use ${group}/${newer[0]} ${kind}` : msg;
+}
+
+/** the value at a field path of a validation error (`spec.items[0].name`) */
+function valueAt(obj: unknown, path: string): unknown {
+  let cur = obj;
+  for (const part of path.split(/\.|(?=\[)/)) {
+    if (!part) continue;
+    const idx = /^\[(\d+)\]$/.exec(part);
+    if (idx) cur = Array.isArray(cur) ? cur[Number(idx[1])] : undefined;
+    else cur = isRecord(cur) ? cur[part] : undefined;
+  }
+  return cur;
+}
+
+/**
+ * CRD validation ratcheting (on by default since 1.30): on update, an error about a value
+ * that did not change is dropped, so objects stored before a schema tightened stay
+ * editable. A missing required field is judged by its parent object.
+ */
+function ratchet(errors: StatusCause[], obj: KubeObject, old: KubeObject): StatusCause[] {
+  return errors.filter((e) => {
+    if (!e.field) return true;
+    const path = e.reason === 'FieldValueRequired' ? e.field.replace(/(\.[^.[]+|\[\d+\])$/, '') : e.field;
+    return !deepEqual(valueAt(obj, path), valueAt(old, path));
+  });
+}
+
 export interface ServedVersion { def: ResourceDef; schema: JSONSchemaProps }
 
 /** the ResourceDefs of a CRD's served versions, best version first */
@@ -80,6 +116,7 @@ export function customResourceDefs(crd: KubeObject, terminating: () => boolean):
     const cols = printerColumns(v.additionalPrinterColumns);
     const row = rowBuilder(cols);
     const apiVersion = `${group}/${version}`;
+    const deprecationWarning = v.deprecated === true ? (typeof v.deprecationWarning === 'string' ? v.deprecationWarning : defaultDeprecationWarning(version, spec, names.kind)) : undefined;
     const fields: Record<string, (o: KubeObject) => string | undefined> = {};
     for (const f of Array.isArray(v.selectableFields) ? v.selectableFields.filter(isRecord) : []) {
       const p = str(f.jsonPath);
@@ -90,8 +127,8 @@ export function customResourceDefs(crd: KubeObject, terminating: () => boolean):
     }
     const validate = (obj: KubeObject, old?: KubeObject): StatusCause[] => {
       const causes = validateObjectMeta(obj, { namespaced, nameFn: nameIsDNSSubdomain });
-      validateValue(schema, obj, '', causes);
-      void old;
+      const schemaErrors = validateValue(schema, obj, '');
+      causes.push(...(old ? ratchet(schemaErrors, obj, old) : schemaErrors));
       return causes;
     };
     const def: ResourceDef = {
@@ -114,6 +151,7 @@ export function customResourceDefs(crd: KubeObject, terminating: () => boolean):
       custom: {
         crd: crd.metadata.name ?? '',
         fromStorage(obj) { obj.apiVersion = apiVersion; },
+        deprecationWarning,
         unknownFields(obj) {
           const copy = structuredClone(obj);
           return [...metadataUnknown(copy), ...prune(copy, schema)];

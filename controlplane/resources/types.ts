@@ -106,6 +106,8 @@ export interface CustomResourceHooks {
   fromStorage(obj: KubeObject): void;
   /** fields of a request body the CRD's schema prunes (for fieldValidation Strict/Warn) */
   unknownFields(obj: KubeObject): string[];
+  /** the Warning every request to a deprecated version gets (`stable.example.com/v1beta1 CronTab is deprecated; use stable.example.com/v1 CronTab`) */
+  deprecationWarning?: string;
   /** the scale subresource's paths (`.spec.replicas`, `.status.replicas`, `.status.selector`) */
   scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
 }

@@ -24,6 +24,7 @@ spec:
   - name: v1beta1
     served: true
     storage: false
+    deprecated: true
     schema:
       openAPIV3Schema:
         type: object
@@ -179,7 +180,9 @@ describe.skipIf(!haveKubectl)('CustomResourceDefinitions with kubectl', () => {
     k(s, ['patch', 'ct', 'ssa', '--type=merge', '-p', '{"spec":{"mode":"Slow"}}']);
     expect(k(s, ['get', 'ct', '--field-selector', 'spec.mode=Slow', '-o', 'name'])).toBe('crontab.stable.example.com/ssa\n');
     expect(kubectl(s, ['get', 'ct', '--field-selector', 'spec.image=x']).stderr).toContain('field label not supported: spec.image');
-    const beta = JSON.parse(k(s, ['get', 'crontabs.v1beta1.stable.example.com', 'my-new-cron-object', '-o', 'json']));
+    const betaGet = kubectl(s, ['get', 'crontabs.v1beta1.stable.example.com', 'my-new-cron-object', '-o', 'json']);
+    expect(betaGet.stderr).toContain('Warning: stable.example.com/v1beta1 CronTab is deprecated; use stable.example.com/v1 CronTab');
+    const beta = JSON.parse(betaGet.stdout);
     expect(beta.apiVersion).toBe('stable.example.com/v1beta1');
     expect(beta.spec.replicas).toBe(5);
   });

@@ -57,6 +57,26 @@ describe('CRD controller', () => {
     expect((await store.list('/registry/stable.example.com/crontabs/')).items).toEqual([]);
   });
 
+  it('ratchets: an object stored before the schema tightened stays editable where it did not change; deprecated versions warn', async () => {
+    await storage.create(crdDef, undefined, CRD('crontabs', 'CronTab'));
+    let def = await until('served', async () => findResource('stable.example.com', 'v1', 'crontabs'));
+    await storage.create(def, 'default', { metadata: { name: 'old' }, spec: { replicas: 0 } });
+    await storage.patch(crdDef, undefined, 'crontabs.stable.example.com', 'json', [
+      { op: 'add', path: '/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/replicas/minimum', value: 1 },
+      { op: 'add', path: '/spec/versions/-', value: { name: 'v2', served: true, storage: false, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } } },
+      { op: 'add', path: '/spec/versions/0/deprecated', value: true },
+    ]);
+    def = await until('re-served', async () => {
+      const d = findResource('stable.example.com', 'v1', 'crontabs');
+      return d?.custom?.deprecationWarning ? d : undefined;
+    });
+    expect(def.custom?.deprecationWarning).toBe('stable.example.com/v1 CronTab is deprecated; use stable.example.com/v2 CronTab');
+    // a label change keeps the old replicas: allowed
+    await storage.patch(def, 'default', 'old', 'merge', { metadata: { labels: { a: 'b' } } });
+    // changing replicas to another invalid value is refused
+    await expect(storage.patch(def, 'default', 'old', 'merge', { spec: { replicas: -1 } })).rejects.toMatchObject({ code: 422, message: 'CronTab.stable.example.com "old" is invalid: spec.replicas: Invalid value: -1: spec.replicas in body should be greater than or equal to 1' });
+  });
+
   it('does not accept a kind another CRD of the group holds, and accepts it once that CRD is gone', async () => {
     await storage.create(crdDef, undefined, CRD('crontabs', 'CronTab'));
     await until('first served', async () => findResource('stable.example.com', 'v1', 'crontabs'));
