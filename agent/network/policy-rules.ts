@@ -13,12 +13,15 @@
 //   counts as a pod in kube-system labelled k8s-app=kube-dns at the cluster DNS IP, port 53
 //   (named ports dns/dns-tcp), so the usual "allow DNS" rules admit it; other traffic to the
 //   node is judged by the pod's egress chain like any destination.
-// Per pod and direction one chain (SKIFF-NP-I-/SKIFF-NP-E-<hash>): one RETURN per allowed
-// (peer, port) pair, then DROP. Peers become /32s of the pods their selectors match (pods
-// carry their IPs across hosts: host-gw keeps source addresses), or CIDRs; an ipBlock with
-// `except` goes through a sub-chain (SKIFF-NP-X-) that marks what it admits. Named ports
-// are resolved against the target pod's container ports (ingress) or each destination
-// pod's (egress). Traffic from the node itself to its pods (probes) is never judged.
+// Per pod and direction one chain (SKIFF-NP-I-/SKIFF-NP-E-<hash>): for each rule of the
+// policies selecting the pod, its port matches, each either allowing at once (a rule without
+// peers) or jumping to the rule's peer chain (SKIFF-NP-P-, shared by every pod the policy
+// selects) and allowing when that chain marked the packet; then DROP. A peer chain marks
+// the /32s of the pods its selectors match (pods keep their IPs across hosts: host-gw) and
+// the CIDRs of its ipBlocks, an ipBlock with `except` through a sub-chain (SKIFF-NP-X-) that
+// returns unmarked for the holes. Named ports are resolved against the target pod's
+// container ports (ingress) or each destination pod's (egress: one rule per pod). Traffic
+// from the node itself to its pods (probes) is never judged.
 import type { NetPod, NetPolicy, NetPolicyPeer, NetPolicyPort, NetPolicyRule, NetworkState } from '../../proto/agent-protocol.js';
 import { cidrContains, parseCidr, parseIPv4 } from '../../proto/cidr.js';
 import { labelSelectorFromObject, matchLabels, type LabelSelector } from '../../proto/selectors.js';
@@ -46,8 +49,8 @@ export interface PolicyRules {
   chains: Set<string>;
 }
 
-/** one allowed (peer, port) pair; absent fields match anything */
-interface Clause { cidr?: string; except?: string[]; proto?: string; port?: string }
+/** a peer's addresses: a CIDR (absent = anywhere) and the pods inside it */
+interface Addr { cidr?: string; except?: string[]; pods: NetPod[] }
 
 const q = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
 const DNS_POD: NetPod = { namespace: 'kube-system', name: 'skiff-node-dns', ip: '0.0.0.0', labels: { 'k8s-app': 'kube-dns' }, ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] };
@@ -76,6 +79,22 @@ class Matcher {
     return this.nsLabels.get(ns) ?? { 'kubernetes.io/metadata.name': ns };
   }
 
+  private readonly addrs = new WeakMap<NetPolicyRule, Addr[]>();
+
+  /** a rule's peers as address sets with the pods they stand for (egress named ports); once per rule, not per target pod */
+  peerAddrs(np: NetPolicy, rule: NetPolicyRule, pods: NetPod[]): Addr[] {
+    let out = this.addrs.get(rule);
+    if (out) return out;
+    out = [];
+    if (!rule.peers) out.push({ pods });
+    for (const peer of rule.peers ?? []) {
+      if (peer.ipBlock) out.push({ cidr: peer.ipBlock.cidr, except: peer.ipBlock.except, pods: pods.filter((p) => inBlock(p.ip, peer.ipBlock!)) });
+      else for (const p of pods) if (this.peerMatches(peer, np.namespace, p)) out.push({ cidr: `${p.ip}/32`, pods: [p] });
+    }
+    this.addrs.set(rule, out);
+    return out;
+  }
+
   selects(np: NetPolicy, pod: NetPod): boolean {
     return np.namespace === pod.namespace && this.selector(np.podSelector)(pod.labels);
   }
@@ -95,42 +114,39 @@ function inBlock(ip: string, block: { cidr: string; except?: string[] }): boolea
   return !(block.except ?? []).some((e) => { const x = parseCidr(e); return !!x && cidrContains(x, n); });
 }
 
-const portMatch = (p: NetPolicyPort, n: number): string | undefined => (p.endPort !== undefined ? `${n}:${p.endPort}` : String(n));
+/** `-p tcp -m tcp --dport 80[:90]`, or just `-p udp` for a protocol without port */
+function portMatch(p: NetPolicyPort, n: number | undefined): string {
+  const proto = p.protocol.toLowerCase();
+  return n === undefined ? `-p ${proto}` : `-p ${proto} -m ${proto} --dport ${p.endPort !== undefined ? `${n}:${p.endPort}` : n}`;
+}
 
-/** the clauses one rule allows for the pod `self`, in direction in (peers are sources) or out (destinations) */
-function ruleClauses(m: Matcher, np: NetPolicy, rule: NetPolicyRule, self: NetPod, dir: 'in' | 'out', pods: NetPod[]): Clause[] {
-  // peers as address sets, with the pods they stand for (for egress named ports)
-  type Addr = { cidr?: string; except?: string[]; pods: NetPod[] };
-  const addrs: Addr[] = [];
-  if (!rule.peers) addrs.push({ pods });
-  for (const peer of rule.peers ?? []) {
-    if (peer.ipBlock) addrs.push({ cidr: peer.ipBlock.cidr, except: peer.ipBlock.except, pods: pods.filter((p) => inBlock(p.ip, peer.ipBlock!)) });
-    else for (const p of pods) if (m.peerMatches(peer, np.namespace, p)) addrs.push({ cidr: `${p.ip}/32`, pods: [p] });
-  }
-  const out: Clause[] = [];
-  const ports: (NetPolicyPort | undefined)[] = rule.ports ?? [undefined];
-  for (const port of ports) {
-    const proto = port?.protocol.toLowerCase();
-    if (port?.port === undefined || typeof port.port === 'number') {
-      const pm = port?.port === undefined ? undefined : portMatch(port, port.port);
-      for (const a of addrs) out.push({ ...(a.cidr ? { cidr: a.cidr } : {}), ...(a.except?.length ? { except: a.except } : {}), ...(proto ? { proto } : {}), ...(pm ? { port: pm } : {}) });
-      continue;
-    }
+/** what one rule adds to a pod's chain: port matches that allow at once, or that go to the rule's peer chain */
+type Step = { match: string; peers?: string };
+
+function ruleSteps(m: Matcher, np: NetPolicy, rule: NetPolicyRule, self: NetPod, dir: 'in' | 'out', pods: NetPod[], peerChain: () => string | undefined): Step[] {
+  const out: Step[] = [];
+  const matches: string[] = [];
+  for (const port of rule.ports ?? [undefined]) {
+    if (!port) { matches.push(''); continue; }
+    if (typeof port.port !== 'string') { matches.push(portMatch(port, port.port)); continue; }
     // a named port: the target pod's for ingress, each destination pod's for egress
     const named = (p: NetPod) => p.ports?.find((x) => x.name === port.port && x.protocol === port.protocol)?.port;
     if (dir === 'in') {
       const n = named(self);
-      if (n === undefined) continue;
-      for (const a of addrs) out.push({ ...(a.cidr ? { cidr: a.cidr } : {}), ...(a.except?.length ? { except: a.except } : {}), proto: proto!, port: String(n) });
-    } else {
-      for (const a of addrs) {
-        for (const p of a.pods) {
-          const n = named(p);
-          if (n !== undefined) out.push({ cidr: `${p.ip}/32`, proto: proto!, port: String(n) });
-        }
+      if (n !== undefined) matches.push(portMatch(port, n));
+      continue;
+    }
+    for (const a of m.peerAddrs(np, rule, pods)) {
+      for (const p of a.pods) {
+        const n = named(p);
+        if (n !== undefined) out.push({ match: `-d ${p.ip}/32 ${portMatch(port, n)}` });
       }
     }
   }
+  if (!matches.length) return out;
+  if (!rule.peers) return [...out, ...matches.map((match) => ({ match }))];
+  const chain = peerChain();
+  if (chain) out.push(...matches.map((match) => ({ match, peers: chain })));
   return out;
 }
 
@@ -148,14 +164,6 @@ function dnsAllowed(m: Matcher, policies: NetPolicy[], self: NetPod, proto: 'UDP
   return false;
 }
 
-function clauseRule(c: Clause, dir: 'in' | 'out'): string {
-  const parts: string[] = [];
-  if (c.cidr && c.cidr !== '0.0.0.0/0') parts.push(`${dir === 'in' ? '-s' : '-d'} ${c.cidr}`);
-  if (c.proto) parts.push(`-p ${c.proto}`);
-  if (c.proto && c.port) parts.push(`-m ${c.proto} --dport ${c.port}`);
-  return parts.join(' ');
-}
-
 export function buildPolicyRules(input: PolicyInput): PolicyRules {
   const { state, node } = input;
   const policies = state.policies ?? [];
@@ -169,6 +177,31 @@ export function buildPolicyRules(input: PolicyInput): PolicyRules {
   const inputRules: string[] = [];
   const body: string[] = [];
   const dnsIPs = [state.clusterDNS, ...(input.dns ? [input.dns.ip] : [])];
+  // one chain per (policy, rule) with peers, shared by every pod the policy selects: marks
+  // what its peers send (ingress) or where they live (egress); undefined when no peer matches
+  const peerChains = new Map<NetPolicyRule, string | undefined>();
+  const peerChain = (np: NetPolicy, rule: NetPolicyRule, dir: 'in' | 'out', i: number): string | undefined => {
+    if (peerChains.has(rule)) return peerChains.get(rule);
+    const addrs = m.peerAddrs(np, rule, pods);
+    const name = addrs.length ? `SKIFF-NP-P-${chainHash(`${np.namespace}/${np.name}/${dir}/${i}`)}` : undefined;
+    peerChains.set(rule, name);
+    if (!name) return undefined;
+    chains.add(name);
+    const flag = dir === 'in' ? '-s' : '-d';
+    const seen = new Set<string>();
+    for (const a of addrs) {
+      const where = a.cidr && a.cidr !== '0.0.0.0/0' ? `${flag} ${a.cidr} ` : '';
+      if (seen.has(`${where}|${a.except ?? ''}`)) continue;
+      seen.add(`${where}|${a.except ?? ''}`);
+      if (!a.except?.length) { body.push(`-A ${name} ${where}-j MARK --set-xmark ${NP_MARK}`); continue; }
+      const sub = `SKIFF-NP-X-${chainHash(`${name}/${a.cidr}/${a.except.join(',')}`)}`;
+      chains.add(sub);
+      for (const e of a.except) body.push(`-A ${sub} ${flag} ${e} -j RETURN`);
+      body.push(`-A ${sub} -j MARK --set-xmark ${NP_MARK}`);
+      body.push(`-A ${name} ${where}-j ${sub}`);
+    }
+    return name;
+  };
 
   for (const self of pods.filter((p) => p.node === node)) {
     const id = `${self.namespace}/${self.name}`;
@@ -177,24 +210,19 @@ export function buildPolicyRules(input: PolicyInput): PolicyRules {
       if (!selecting.length) continue;
       const chain = `SKIFF-NP-${dir === 'in' ? 'I' : 'E'}-${chainHash(`${id}/${dir}`)}`;
       chains.add(chain);
-      const clauses = new Map<string, Clause>();
+      const steps = new Map<string, Step>();
       for (const np of selecting) {
-        for (const rule of (dir === 'in' ? np.ingress : np.egress) ?? []) {
-          for (const c of ruleClauses(m, np, rule, self, dir, pods)) clauses.set(JSON.stringify(c), c);
-        }
+        ((dir === 'in' ? np.ingress : np.egress) ?? []).forEach((rule, i) => {
+          const peers = () => peerChain(np, rule, dir, i);
+          for (const st of ruleSteps(m, np, rule, self, dir, pods, peers)) steps.set(`${st.match}|${st.peers ?? ''}`, st);
+        });
       }
       const lines: string[] = [];
-      const withExcept = [...clauses.values()].some((c) => c.except);
-      if (withExcept) lines.push(`-A ${chain} -j MARK --set-xmark 0x0/${NP_MARK.split('/')[1]}`);
-      for (const [key, c] of clauses) {
-        const match = clauseRule(c, dir);
-        const sp = match ? `${match} ` : '';
-        if (!c.except) { lines.push(`-A ${chain} ${sp}-j RETURN`); continue; }
-        const sub = `SKIFF-NP-X-${chainHash(`${id}/${dir}/${key}`)}`;
-        chains.add(sub);
-        for (const e of c.except) body.push(`-A ${sub} ${dir === 'in' ? '-s' : '-d'} ${e} -j RETURN`);
-        body.push(`-A ${sub} -j MARK --set-xmark ${NP_MARK}`);
-        lines.push(`-A ${chain} ${sp}-j ${sub}`, `-A ${chain} -m mark --mark ${NP_MARK} -j RETURN`);
+      const sp = (match: string) => (match ? `${match} ` : '');
+      if ([...steps.values()].some((st) => st.peers)) lines.push(`-A ${chain} -j MARK --set-xmark 0x0/${NP_MARK.split('/')[1]}`);
+      for (const st of steps.values()) {
+        if (!st.peers) lines.push(`-A ${chain} ${sp(st.match)}-j RETURN`);
+        else lines.push(`-A ${chain} ${sp(st.match)}-j ${st.peers}`, `-A ${chain} -m mark --mark ${NP_MARK} -j RETURN`);
       }
       lines.push(`-A ${chain} -m comment --comment ${q(`${id} ${dir === 'in' ? 'ingress' : 'egress'} not allowed by policy`)} -j DROP`);
       body.push(...lines);

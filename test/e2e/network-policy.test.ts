@@ -115,7 +115,7 @@ spec:
   }, 20_000, `${from} blocked from ${url}`);
   const web = () => `http://${ip.web}:8080/`;
   const dns = async (from: string) => (await exec(from, 'timeout 4 nslookup web.default.svc.cluster.local', nsOf(from))).stdout.includes(clusterIP);
-  const npChains = (h: Host) => hostExec(h, ['iptables-save', '-t', 'filter']).stdout.split('\n').filter((l) => /^:SKIFF-NP-[IEX]-/.test(l));
+  const npChains = (h: Host) => hostExec(h, ['iptables-save', '-t', 'filter']).stdout.split('\n').filter((l) => /^:SKIFF-NP-[IEPX]-/.test(l));
 
   it('lets every pod talk before any policy', async () => {
     for (const from of ['stranger', 'b1', 'friend', 'a1']) await reaches(from, web(), 'web');

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildPolicyRules, NP_FORWARD, NP_INPUT } from '../../agent/network/policy-rules.js';
 import { hookIsFirst } from '../../agent/network/policy-hooks.js';
-import { buildProxyRules } from '../../agent/network/proxy-rules.js';
+import { buildProxyRules, staleChains } from '../../agent/network/proxy-rules.js';
 import type { NetNamespace, NetPod, NetPolicy, NetworkState } from '../../proto/agent-protocol.js';
 import { cidrContains, parseCidr, parseIPv4 } from '../../proto/cidr.js';
 
@@ -186,5 +186,13 @@ describe('NodePort from a pod of the same node', () => {
     const ext = nat.filter((l) => l.startsWith('-A SKIFF-EXT-'));
     expect(ext[0]).toMatch(/^-A SKIFF-EXT-\w+ -s 10\.42\.0\.0\/24 .* -j SKIFF-SVC-\w+$/);
     expect(ext[1]).toContain('-j SKIFF-MARK-MASQ');
+  });
+});
+
+describe('stale chains', () => {
+  it('are ours (SKIFF-NP-* included) but never scripts/hosts.sh\'s SKIFF-HOSTS*', () => {
+    const rules = buildProxyRules({ state: state([]), node: 'n1' });
+    const stale = staleChains(rules, { nat: ['SKIFF-HOSTS', 'SKIFF-SVC-OLD'], filter: ['SKIFF-HOSTS-FWD', 'SKIFF-NP-I-OLD', 'SKIFF-FORWARD', 'KUBE-FORWARD'] });
+    expect(stale).toEqual({ nat: ['SKIFF-SVC-OLD'], filter: ['SKIFF-NP-I-OLD'] });
   });
 });
