@@ -11,7 +11,8 @@ import { ApiError } from '../api/errors.js';
 import { findByKind, resources } from '../resources/index.js';
 import type { ResourceDef } from '../resources/types.js';
 import type { ControllerContext } from './context.js';
-import type { Informer } from './informer.js';
+import { Informer } from './informer.js';
+import { customResourceStorageDefs, onRegistryChange } from '../crd/registry.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 import { DependencyGraph, type GraphNode } from './gc/graph.js';
@@ -48,7 +49,31 @@ export class GarbageCollector implements Controller {
     this.log = ctx.log.child({ controller: this.name });
   }
 
+  /** custom resources (served CRDs) are watched too, from when their CRD is served until it goes */
+  private readonly customInformers = new Map<string, Informer>();
+  private unsubscribe?: () => void;
+
+  private syncCustomKinds(): void {
+    const want = new Map(customResourceStorageDefs().map((d) => [`${d.group}/${d.resource}`, d]));
+    for (const [key, inf] of this.customInformers) {
+      if (want.has(key)) continue;
+      inf.stop();
+      this.customInformers.delete(key);
+      this.informers.splice(this.informers.indexOf(inf), 1);
+    }
+    for (const [key, def] of want) {
+      if (this.customInformers.has(key)) continue;
+      const inf = new Informer(this.ctx.storage, def, this.log);
+      inf.on({ add: (o) => this.onUpsert(def, o), update: (_old, o) => this.onUpsert(def, o), delete: (o) => this.onDelete(o) });
+      this.customInformers.set(key, inf);
+      this.informers.push(inf);
+      inf.start().catch((err: unknown) => this.log.warn({ err: errText(err), resource: key }, 'custom resource informer failed'));
+    }
+  }
+
   async start(): Promise<void> {
+    this.unsubscribe = onRegistryChange(() => this.syncCustomKinds());
+    this.syncCustomKinds();
     for (const def of resources) {
       if (NOT_WATCHED.has(def.resource)) continue;
       const inf = this.ctx.informers.get(def.group, def.version, def.resource);
@@ -67,6 +92,8 @@ export class GarbageCollector implements Controller {
   }
 
   stop(): void {
+    this.unsubscribe?.();
+    for (const inf of this.customInformers.values()) inf.stop();
     if (this.timer) clearInterval(this.timer);
     this.queue.stop();
   }

@@ -14,6 +14,13 @@ const entries = new Map<string, Entry>();
 let byResource = new Map<string, ResourceDef>();
 let byKind = new Map<string, ResourceDef>();
 let generation = 0;
+const listeners = new Set<() => void>();
+
+/** called after every change of what is served (the garbage collector follows custom kinds) */
+export function onRegistryChange(fn: () => void): () => void {
+  listeners.add(fn);
+  return () => { listeners.delete(fn); };
+}
 
 function rebuild(): void {
   byResource = new Map();
@@ -26,6 +33,7 @@ function rebuild(): void {
     if (best) byKind.set(`${best.def.group}/${best.def.kind}`, best.def);
   }
   generation++;
+  for (const fn of listeners) fn();
 }
 
 /** serve (or re-serve, after a change) an Established CRD */

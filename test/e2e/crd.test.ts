@@ -208,6 +208,19 @@ describe.skipIf(!haveKubectl)('CustomResourceDefinitions with kubectl', () => {
     }
   });
 
+  it('the garbage collector follows ownerReferences to and from custom resources (foreground deletion too)', async () => {
+    k(s, ['apply', '-f', '-'], CT.replace('my-new-cron-object', 'owner'));
+    const uid = JSON.parse(k(s, ['get', 'ct', 'owner', '-o', 'json'])).metadata.uid;
+    const ref = `ownerReferences: [{apiVersion: stable.example.com/v1, kind: CronTab, name: owner, uid: ${uid}, blockOwnerDeletion: true}]`;
+    k(s, ['apply', '-f', '-'], `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: owned, ${ref}}\n`);
+    k(s, ['apply', '-f', '-'], CT.replace('name: my-new-cron-object', `name: owned-ct\n  ${ref}`));
+    k(s, ['delete', 'ct', 'owner', '--cascade=foreground', '--timeout=30s']);
+    await eventually(() => {
+      expect(kubectl(s, ['get', 'cm', 'owned']).code).not.toBe(0);
+      expect(kubectl(s, ['get', 'ct', 'owned-ct']).code).not.toBe(0);
+    }, 30_000);
+  });
+
   it('a cluster-scoped CRD, and a second CRD whose kind is taken is not accepted', async () => {
     const cluster = CRD.replaceAll('crontabs', 'backups').replace('singular: crontab', 'singular: backup').replace('kind: CronTab', 'kind: Backup').replace('shortNames: [ct]', 'shortNames: [bk]').replace('scope: Namespaced', 'scope: Cluster');
     k(s, ['apply', '-f', '-'], cluster);
