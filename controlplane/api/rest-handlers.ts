@@ -16,6 +16,7 @@ import { serveWatch } from './watch-stream.js';
 import { asRequester, type EscalationAuthorizer } from '../authz/escalation.js';
 import { userOf } from '../authz/http.js';
 import { queryBool } from '../../proto/query-bool.js';
+import { auditAnnotationsOf } from '../audit/hooks.js';
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -60,8 +61,12 @@ function dryRun(q: Query): boolean {
   return vals.length > 0;
 }
 
-export function writeOptions(q: Query): WriteOptions {
-  return { dryRun: dryRun(q), fieldValidation: parseFieldValidation(one(q, 'fieldValidation')), fieldManager: one(q, 'fieldManager'), warnings: [] };
+/** the write's options from its query; with the request, admission may annotate its audit event */
+export function writeOptions(q: Query, req?: FastifyRequest): WriteOptions {
+  const opts: WriteOptions = { dryRun: dryRun(q), fieldValidation: parseFieldValidation(one(q, 'fieldValidation')), fieldManager: one(q, 'fieldManager'), warnings: [] };
+  const annotations = req && auditAnnotationsOf(req);
+  if (annotations) opts.auditAnnotations = annotations;
+  return opts;
 }
 
 export function sendWarnings(reply: FastifyReply, opts: WriteOptions): void {
@@ -150,7 +155,7 @@ export async function handleResource(deps: RestDeps, req: FastifyRequest, reply:
     case 'POST': {
       if (name !== undefined) throw methodNotSupported(def.resource, 'create');
       const body = decodeBody(req.headers['content-type'], req.body as Buffer);
-      const opts = writeOptions(q);
+      const opts = writeOptions(q, req);
       const created = await storage.create(def, namespace, body, opts);
       sendWarnings(reply, opts);
       reply.code(201);
@@ -159,7 +164,7 @@ export async function handleResource(deps: RestDeps, req: FastifyRequest, reply:
     case 'PUT': {
       if (name === undefined) throw methodNotSupported(def.resource, 'update');
       const body = decodeBody(req.headers['content-type'], req.body as Buffer);
-      const opts = writeOptions(q);
+      const opts = writeOptions(q, req);
       const updated = await storage.update(def, namespace, name, body, opts);
       sendWarnings(reply, opts);
       return withTypeMeta(info, updated);
@@ -168,7 +173,7 @@ export async function handleResource(deps: RestDeps, req: FastifyRequest, reply:
       if (name === undefined) throw methodNotSupported(def.resource, 'patch');
       const type = patchTypeOf(req.headers['content-type']);
       const body = decodeBody(req.headers['content-type'], req.body as Buffer);
-      const opts = writeOptions(q);
+      const opts = writeOptions(q, req);
       if (type === 'apply' && !opts.fieldManager) throw badRequest('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
       const r = await storage.patch(def, namespace, name, type, body, opts);
       sendWarnings(reply, opts);

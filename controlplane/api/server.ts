@@ -23,6 +23,7 @@ import type { ServiceAccountTokens } from '../serviceaccount/tokens.js';
 import { registerServiceAccountRoutes } from '../serviceaccount/routes.js';
 import type { Auditor } from '../audit/auditor.js';
 import { installAudit } from '../audit/hooks.js';
+import { queryBool } from '../../proto/query-bool.js';
 
 export interface ApiServerOptions {
   storage: ApiStorage;
@@ -107,7 +108,7 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
           : badRequest('the request path is not a valid URL (bad percent-escape)');
       }
       if (hasBody(req.raw)) reply.header('Connection', 'close');
-      reply.code(e.code).type('application/json').send(e.toStatus());
+      reply.code(e.code).type('application/json').send(e.body());
     },
   };
   const limits: HttpEdgeLimits = { ...DEFAULT_EDGE_LIMITS, ...o.edgeLimits };
@@ -153,7 +154,7 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
       const resource = r ? (path.startsWith('/api/v1/namespaces/') && !r[2] && path.split('/').length === 5 ? 'namespaces' : r[1]!) : '';
       const named = !!r?.[2];
       const q = req.query as Record<string, unknown>;
-      const verb = verbOf(req.method, named, q?.watch === 'true' || q?.watch === '1');
+      const verb = verbOf(req.method, named, queryBool(typeof q?.watch === 'string' ? q.watch : undefined));
       m.requests.inc({ verb, resource, subresource: r?.[3] ?? '', code: String(reply.statusCode) });
       if (verb !== 'WATCH') m.latency.observe({ verb, resource }, reply.elapsedTime / 1000);
     });
@@ -177,11 +178,11 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
     if (reply.sent || reply.raw.headersSent) return;
     // answered before the whole body came in (401, 413, …): do not wait for the rest
     if (!req.raw.complete) reply.header('Connection', 'close');
-    reply.code(e.code).type('application/json').send(e.toStatus());
+    reply.code(e.code).type('application/json').send(e.body());
   });
 
   app.setNotFoundHandler((_req, reply) => {
-    reply.code(404).type('application/json').send(new ApiError(404, 'NotFound', 'the server could not find the requested resource', {}).toStatus());
+    reply.code(404).type('application/json').send(new ApiError(404, 'NotFound', 'the server could not find the requested resource', {}).body());
   });
 
   const ok = (_req: unknown, reply: { type(t: string): { send(b: string): void } }) => reply.type('text/plain').send('ok');

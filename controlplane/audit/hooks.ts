@@ -54,6 +54,14 @@ export function auditIdOf(req: FastifyRequest): string | undefined {
   return audits.get(req.raw)?.id;
 }
 
+/**
+ * The annotations of a request's audit event, for admission plugins to add to (PodSecurity's
+ * pod-security.kubernetes.io/*); undefined when the request is not audited.
+ */
+export function auditAnnotationsOf(req: FastifyRequest): Record<string, string> | undefined {
+  return audits.get(req.raw)?.facts?.annotations;
+}
+
 export interface AuditHooks {
   /** after authentication: the user (undefined: no credentials on an open path) */
   authenticated(req: FastifyRequest, user: UserInfo | undefined): void;

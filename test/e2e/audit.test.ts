@@ -110,6 +110,23 @@ describe.skipIf(!haveKubectl)('audit log and anonymous access', () => {
     await eventually(() => { if (!readEvents(logDir).some((e) => e.auditID === id && e.verb === 'list')) throw new Error('not logged yet'); });
   });
 
+  it('Pod Security admission annotates the event (audit mode violations, enforce policy)', async () => {
+    k(s, ['create', 'namespace', 'psa-audit']);
+    k(s, ['label', 'namespace', 'psa-audit', 'pod-security.kubernetes.io/audit=restricted']);
+    const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'priv', namespace: 'psa-audit' }, spec: { containers: [{ name: 'c', image: 'skiff.local/busybox:1.36', securityContext: { privileged: true } }] } };
+    const dir2 = mkdtempSync(join(tmpdir(), 'skiff-audit-pod-'));
+    writeFileSync(join(dir2, 'pod.json'), JSON.stringify(pod));
+    k(s, ['create', '-f', join(dir2, 'pod.json')]);
+    rmSync(dir2, { recursive: true, force: true });
+    const ev = await eventually(() => {
+      const e = readEvents(logDir).find((x) => x.verb === 'create' && x.objectRef?.resource === 'pods' && x.objectRef.namespace === 'psa-audit');
+      if (!e) throw new Error('not logged yet');
+      return e;
+    });
+    expect(ev.annotations?.['pod-security.kubernetes.io/enforce-policy']).toBe('privileged:latest');
+    expect(ev.annotations?.['pod-security.kubernetes.io/audit-violations']).toContain('would violate PodSecurity "restricted:latest": privileged (container "c" must not set securityContext.privileged=true)');
+  });
+
   it('rotates at --audit-log-maxsize and keeps --audit-log-maxbackup files', async () => {
     k(s, ['create', 'namespace', 'big']);
     const data = join(dir, 'blob.txt');
