@@ -70,6 +70,9 @@ export const certificateSigningRequest: ResourceDef = {
     return [...validateMeta(obj), ...validateCsr(obj, old, r?.approval ? 'approval' : 'status')];
   },
 
+  // list/watch may filter on spec.signerName (SelectableFields)
+  fields: { 'spec.signerName': (o) => { const v = (o.spec as { signerName?: unknown } | undefined)?.signerName; return typeof v === 'string' ? v : ''; } },
+
   columns: [
     nameColumn(),
     ageColumn(),

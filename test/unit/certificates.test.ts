@@ -153,6 +153,10 @@ describe('kubectl get csr', () => {
     expect(certificateSigningRequest.row(csr({ signerName: '' }), Date.now())[2]).toBe('<none>');
     expect(certificateSigningRequest.row(csr(), Date.now())[4]).toBe('<none>');
   });
+
+  it('field selector spec.signerName', () => {
+    expect(certificateSigningRequest.fields?.['spec.signerName']?.(csr())).toBe('kubernetes.io/kube-apiserver-client');
+  });
 });
 
 describe('the kubernetes.io/kube-apiserver-client signer', () => {
