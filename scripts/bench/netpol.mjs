@@ -93,20 +93,24 @@ try {
       }],
     },
   });
-  const npRules = () => sh('iptables-save', ['-t', 'filter']).split('\n').filter((l) => l.startsWith('-A SKIFF-NP-I-'));
+  const npRules = () => sh('iptables-save', ['-t', 'filter']).split('\n').filter((l) => /^-A SKIFF-NP-[IEPX]-/.test(l));
   const withPolicies = async () => {
     for (let i = 0; i < POLICIES; i++) await call('POST', '/apis/networking.k8s.io/v1/namespaces/default/networkpolicies', policy(i));
-    // both backends' chains in place, each ending with the client's clause and the drop
-    return until('the policy chains', async () => { const r = npRules(); return r.filter((l) => l.includes(clientIP)).length === 2 ? r.length : undefined; });
+    // both backends' chains in place, with the last policy's peer chain admitting the client
+    return until('the policy chains', async () => {
+      const r = npRules();
+      const backends = new Set(r.filter((l) => l.startsWith('-A SKIFF-NP-I-')).map((l) => l.split(' ')[1]));
+      return backends.size === 2 && r.some((l) => l.includes(`-s ${clientIP}/32`)) ? r.length : undefined;
+    });
   };
   const withoutPolicies = async () => {
     await call('DELETE', '/apis/networking.k8s.io/v1/namespaces/default/networkpolicies');
     await until('no policy chains', async () => npRules().length === 0);
   };
   const rows = [];
-  // packets counted on the client's clause (the last RETURN before the DROP): proof that
-  // every NEW connection walked the chain
-  const clientMatches = () => sh('iptables-save', ['-c', '-t', 'filter']).split('\n').filter((l) => l.includes(`-s ${clientIP}/32`) && / -A SKIFF-NP-I-/.test(l))
+  // packets counted on the client's rule in the last policy's peer chain: proof that every
+  // NEW connection walked the backend's chain to its end
+  const clientMatches = () => sh('iptables-save', ['-c', '-t', 'filter']).split('\n').filter((l) => l.includes(`-s ${clientIP}/32`) && / -A SKIFF-NP-P-/.test(l))
     .reduce((a, l) => a + Number(/^\[(\d+):/.exec(l)?.[1] ?? 0), 0);
   let matched = 0;
   const run = async (label) => {
@@ -131,7 +135,7 @@ try {
     }
     ratios.push(got[true] / got[false]);
   }
-  console.log(`\nService throughput with NetworkPolicy: a client on the pod bridge (judged like a pod), ${CONC} concurrent connections, a new TCP connection per request to the ClusterIP, ${SECONDS} s per row (busybox httpd backends); ${POLICIES} policies = ${ruleCount} rules in the backends' ingress chains; the client's clause matched ${matched} new connections in one set of rows\n`);
+  console.log(`\nService throughput with NetworkPolicy: a client on the pod bridge (judged like a pod), ${CONC} concurrent connections, a new TCP connection per request to the ClusterIP, ${SECONDS} s per row (busybox httpd backends); ${POLICIES} policies = ${ruleCount} rules in the SKIFF-NP chains; the client's peer rule matched ${matched} new connections in one set of rows\n`);
   console.log('| NetworkPolicies | req/s | p50 ms | p99 ms | errors |');
   console.log('|---|---:|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.label} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |`);
