@@ -14,6 +14,7 @@ import type { RequestInfo } from './request-info.js';
 import { rfc3339, type ApiStorage } from './storage.js';
 import { writeOptions, sendWarnings } from './rest-handlers.js';
 import { findResource } from '../resources/index.js';
+import { findResults, parseJsonPath } from '../crd/jsonpath.js';
 
 export interface PodStreams {
   /** serve GET pods/x/log (chunked text) */
@@ -37,7 +38,7 @@ function successStatus(code: number) {
 
 /** a custom resource's Scale from its CRD's paths (apiextensions-apiserver's scale subresource) */
 function customScaleOf(obj: KubeObject, paths: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string }) {
-  const at = (p: string | undefined): unknown => (p ? p.slice(1).split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), obj) : undefined);
+  const at = (p: string | undefined): unknown => (p ? findResults(obj, parseJsonPath(p))[0] : undefined);
   const spec = at(paths.specReplicasPath);
   const status = at(paths.statusReplicasPath);
   const selector = at(paths.labelSelectorPath);

@@ -3,18 +3,11 @@
 // (apiextensions-apiserver pkg/controller/status/naming_controller.go), and the
 // NamesAccepted / Established conditions that follow.
 import type { KubeObject } from '../../proto/meta.js';
-import { isRecord } from './schema-types.js';
-import type { CrdNames } from './custom-resource-def.js';
+import { isRecord, str } from './schema-types.js';
+import { namesOf as names, type CrdNames } from './custom-resource-def.js';
 
 export interface Condition { type: string; status: 'True' | 'False' | 'Unknown'; reason: string; message: string; lastTransitionTime?: string }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
-
-function names(v: unknown): CrdNames {
-  const n = isRecord(v) ? v : {};
-  return { plural: str(n.plural), singular: str(n.singular), kind: str(n.kind), listKind: str(n.listKind), shortNames: strs(n.shortNames), categories: strs(n.categories) };
-}
 
 /** equalToAcceptedOrFresh */
 function check(requested: string, accepted: string, used: Set<string>): string | undefined {

@@ -6,7 +6,7 @@ import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
 import { immutable, isDNS1035Label, isDNS1123Subdomain, nameIsDNSSubdomain, validateObjectMeta } from '../resources/meta-validation.js';
 import { validateStructural } from './structural.js';
-import { isRecord } from './schema-types.js';
+import { arr, isRecord, rec, str } from './schema-types.js';
 import { parseJsonPath, JsonPathError } from './jsonpath.js';
 
 export const CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
@@ -14,9 +14,6 @@ export const CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
 const COLUMN_TYPES = ['boolean', 'date', 'integer', 'number', 'string'];
 const COLUMN_FORMATS = ['byte', 'date', 'date-time', 'double', 'float', 'int32', 'int64', 'password'];
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
-const rec = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
 
 /** SetDefaults_CustomResourceDefinitionSpec, and storedVersions keeping the storage version (the strategy's) */
 export function defaultCrd(crd: KubeObject): void {

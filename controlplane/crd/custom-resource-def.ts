@@ -13,20 +13,22 @@ import { findResults, parseJsonPath, printValue } from './jsonpath.js';
 import { printerColumns, rowBuilder, tableColumns } from './printer-columns.js';
 import { applyDefaults, prune } from './prune-default.js';
 import { validateValue } from './schema-validation.js';
-import { isRecord, type JSONSchemaProps } from './schema-types.js';
+import { isRecord, rec, str, strs, type JSONSchemaProps } from './schema-types.js';
 
 /** discovery verbs of every custom resource, in apiextensions-apiserver's order */
 export const CR_VERBS = ['delete', 'deletecollection', 'get', 'list', 'patch', 'create', 'update', 'watch'];
 
 export interface CrdNames { plural: string; singular: string; kind: string; listKind: string; shortNames: string[]; categories: string[] }
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+/** a CustomResourceDefinitionNames read from user JSON */
+export function namesOf(v: unknown): CrdNames {
+  const n = rec(v);
+  return { plural: str(n.plural), singular: str(n.singular), kind: str(n.kind), listKind: str(n.listKind), shortNames: strs(n.shortNames), categories: strs(n.categories) };
+}
 
 /** the names the CRD is served under: status.acceptedNames (the naming controller's) */
 export function acceptedNames(crd: KubeObject): CrdNames {
-  const n = isRecord(crd.status?.acceptedNames) ? crd.status.acceptedNames as Record<string, unknown> : {};
-  return { plural: str(n.plural), singular: str(n.singular), kind: str(n.kind), listKind: str(n.listKind), shortNames: strs(n.shortNames), categories: strs(n.categories) };
+  return namesOf(crd.status?.acceptedNames);
 }
 
 const OBJECT_META = defs.ObjectMeta;
