@@ -9,6 +9,7 @@
 // WebSocket (controlplane/agents). Health and version endpoints stay open, as
 // kube-apiserver's anonymous defaults allow.
 import type { FastifyRequest } from 'fastify';
+import { createHash } from 'node:crypto';
 import type { TLSSocket, PeerCertificate } from 'node:tls';
 import { secretEquals } from '../security/pki.js';
 
@@ -30,6 +31,8 @@ export interface AuthRequest {
   socket?: unknown;
 }
 
+const CREDENTIAL_ID = 'authentication.kubernetes.io/credential-id';
+
 interface PeerUser { user: UserInfo | undefined; notBefore: number; notAfter: number }
 const peerUsers = new WeakMap<object, PeerUser>();
 
@@ -41,8 +44,8 @@ function asList(v: string | string[] | undefined): string[] {
  * The user of a TLS connection's client certificate, when the handshake verified it
  * against the client CA (the server requests, never requires one: rejectUnauthorized is
  * false, so `authorized` tells). Validity is checked per request, as Go's Verify does
- * with the current time; a certificate without a CN is nobody (x509's "common name of
- * the provided certificate is nil").
+ * with the current time; a certificate without a CN is nobody. As CommonNameUserConversion
+ * (1.32), extra carries the credential id `X509SHA256=<sha256 of the DER>`.
  */
 export function certificateUser(socket: unknown): UserInfo | undefined {
   if (!socket || typeof socket !== 'object') return undefined;
@@ -53,8 +56,9 @@ export function certificateUser(socket: unknown): UserInfo | undefined {
     const c: PeerCertificate = tls.getPeerCertificate();
     const cn = asList(c?.subject?.CN);
     const name = cn.length ? cn[cn.length - 1]! : '';
+    const id = c?.raw ? `X509SHA256=${createHash('sha256').update(c.raw).digest('hex')}` : undefined;
     p = {
-      user: name ? { name, groups: asList(c.subject.O) } : undefined,
+      user: name ? { name, groups: asList(c.subject.O), ...(id ? { extra: { [CREDENTIAL_ID]: [id] } } : {}) } : undefined,
       notBefore: Date.parse(c?.valid_from ?? ''),
       notAfter: Date.parse(c?.valid_to ?? ''),
     };
@@ -62,7 +66,7 @@ export function certificateUser(socket: unknown): UserInfo | undefined {
   }
   const now = Date.now();
   if (!p.user || !(now >= p.notBefore && now <= p.notAfter)) return undefined;
-  return { name: p.user.name, groups: [...p.user.groups] };
+  return { name: p.user.name, groups: [...p.user.groups], ...(p.user.extra ? { extra: structuredClone(p.user.extra) } : {}) };
 }
 
 export const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/livez', '/version', '/cacerts']);

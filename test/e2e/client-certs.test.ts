@@ -105,6 +105,9 @@ users:
     const who = k(jane, ['auth', 'whoami']);
     expect(who).toMatch(/Username\s+jane/);
     expect(who).toMatch(/Groups\s+\[devs qa system:authenticated\]/);
+    // the credential id of kube-apiserver 1.32: the certificate's SHA-256 fingerprint
+    const fp = openssl(['x509', '-in', 'jane.crt', '-noout', '-fingerprint', '-sha256']).trim().split('=')[1]!.replace(/:/g, '').toLowerCase();
+    expect(who).toMatch(new RegExp(`authentication\\.kubernetes\\.io/credential-id\\s+\\[X509SHA256=${fp}\\]`));
     // x509 comes first in the chain, as in kube-apiserver: a token on the same request does not change who it is
     expect(k(jane, ['auth', 'whoami', '--token', s.token])).toMatch(/Username\s+jane/);
   });

@@ -5,7 +5,7 @@
 // kubeconfig command's output.
 import '../../controlplane/security/pki.js'; // the Reflect polyfill @peculiar/x509 needs
 import * as x509 from '@peculiar/x509';
-import { webcrypto } from 'node:crypto';
+import { createHash, webcrypto } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -254,19 +254,22 @@ describe('approving needs `approve` on the signer (IsAuthorizedForSignerName)', 
 });
 
 describe('the x509 link of the authenticator chain', () => {
+  // sha256("der")
+  const ID = { 'authentication.kubernetes.io/credential-id': [`X509SHA256=${createHash('sha256').update('der').digest('hex')}`] };
   const socket = (o: { authorized: boolean; CN?: string | string[]; O?: string | string[]; from?: number; to?: number }) => ({
     encrypted: true,
     authorized: o.authorized,
     getPeerCertificate: () => ({
+      raw: Buffer.from('der'),
       subject: { ...(o.CN !== undefined ? { CN: o.CN } : {}), ...(o.O !== undefined ? { O: o.O } : {}) },
       valid_from: new Date(o.from ?? Date.now() - 60_000).toUTCString(),
       valid_to: new Date(o.to ?? Date.now() + 3600_000).toUTCString(),
     }),
   });
   it.each([
-    ['verified, CN and two O', socket({ authorized: true, CN: 'jane', O: ['devs', 'qa'] }), { name: 'jane', groups: ['devs', 'qa'] }],
-    ['verified, one O', socket({ authorized: true, CN: 'jane', O: 'devs' }), { name: 'jane', groups: ['devs'] }],
-    ['two CNs: the last, as Go reads it', socket({ authorized: true, CN: ['a', 'b'] }), { name: 'b', groups: [] }],
+    ['verified, CN and two O', socket({ authorized: true, CN: 'jane', O: ['devs', 'qa'] }), { name: 'jane', groups: ['devs', 'qa'], extra: ID }],
+    ['verified, one O', socket({ authorized: true, CN: 'jane', O: 'devs' }), { name: 'jane', groups: ['devs'], extra: ID }],
+    ['two CNs: the last, as Go reads it', socket({ authorized: true, CN: ['a', 'b'] }), { name: 'b', groups: [], extra: ID }],
     ['not verified (foreign CA)', socket({ authorized: false, CN: 'eve', O: 'system:masters' }), undefined],
     ['no CN', socket({ authorized: true, O: 'devs' }), undefined],
     ['expired since the handshake', socket({ authorized: true, CN: 'jane', to: Date.now() - 1000 }), undefined],
