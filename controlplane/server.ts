@@ -40,12 +40,13 @@ import { ServiceAccountTokens } from './serviceaccount/tokens.js';
 import { installServiceAccountAdmission } from './serviceaccount/admission.js';
 import { installPodSecurity, podSecurityConfig } from './admission/pod-security/hook.js';
 import { issuePodToken } from './serviceaccount/routes.js';
-import { startCrdController } from './crd/crd-controller.js';
 import { requestClientCertificates } from './api/http-edge.js';
 import { registerCertificateRoutes } from './certificates/routes.js';
 import { startSignerController } from './certificates/signer-controller.js';
+import { startCrdController } from './crd/crd-controller.js';
 import { createAuditor } from './audit/auditor.js';
 import { auditUpgrades } from './audit/upgrade.js';
+import { inProcessAuditing, SCHEDULER_USER } from './audit/in-process.js';
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
   const log = pino({ level: cfg.logLevel, base: { component: 'skiff-server' } });
@@ -54,6 +55,8 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   // the audit log first: a policy file that does not load stops the start here
   const audit = createAuditor(cfg, log.child({ component: 'audit' }));
+  // controllers, the scheduler and agents write in-process, each under its own name in the audit log
+  const actAs = inProcessAuditing(audit);
 
   defaultTolerationSeconds.notReady = defaultTolerationSeconds.unreachable = cfg.defaultUnreachableTolerationSeconds;
   const store = await openEncryptedStore(new SqliteStore(join(cfg.dataDir, 'state.db')), cfg.dataDir, { enabled: cfg.secretsEncryption, log });
@@ -91,7 +94,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const podCidrs = new PodCidrAllocator(storage, cfg.clusterCidr, cfg.nodeCidrMaskSize, log.child({ component: 'node-ipam' }));
   const gateway = new AgentGateway({ storage, joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }), onStats: (node, m) => usage.update(node, m), network, podCidrs,
     // projected serviceAccountToken volumes: a TokenRequest bound to the pod
-    issueToken: (r) => issuePodToken(storage, saTokens, r) });
+    issueToken: (r) => issuePodToken(storage, saTokens, r), actAs });
   const relay = new PodStreamRelay(gateway, storage, auth, log);
   const metrics = new ServerMetrics();
   audit?.registerMetrics(metrics.registry);
@@ -146,14 +149,14 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   apiUrl = url;
   const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
-  scheduler = new Scheduler(storage, { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }) });
+  scheduler = new Scheduler(actAs(storage, SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }) });
   await scheduler.start();
   const controllers = await startControllers(storage, log.child({ component: 'controllers' }), { nodeGracePeriodMs: cfg.nodeGracePeriodMs, nodeMonitorPeriodMs: 1000, eventTtlMs: cfg.eventTtlMs, controllersQps: cfg.controllersQps, controllersBurst: cfg.controllersBurst,
     disruption: { nodeEvictionRate: cfg.nodeEvictionRate, secondaryNodeEvictionRate: cfg.secondaryNodeEvictionRate, unhealthyZoneThreshold: cfg.unhealthyZoneThreshold, largeClusterSizeThreshold: cfg.largeClusterSizeThreshold },
     nodeLifecycleMetrics: { zoneHealth: metrics.zoneHealth, zoneSize: metrics.zoneSize, unhealthyNodes: metrics.unhealthyNodes, evictions: metrics.nodeEvictions, fullDisruption: metrics.fullDisruption },
     // local-path volumes are made and removed by the node's agent, never by the server
     volumeHost: new AgentVolumeHost(gateway),
-    serviceAccounts: { caPem: pki.caPem, tokens: saTokens } });
+    serviceAccounts: { caPem: pki.caPem, tokens: saTokens }, actAs });
   const csrSigner = startSignerController({ storage, ca: pki.clientCa, durationMs: cfg.clusterSigningDurationMs, log: log.child({ component: 'csrsigning' }) });
   log.info({ url, kubeconfig, token: join(cfg.dataDir, 'token') }, 'skiff-server ready');
 

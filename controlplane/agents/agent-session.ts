@@ -93,6 +93,8 @@ export interface SessionOptions {
   limits?: Partial<SessionLimits>;
   /** TokenRequest for a pod's projected serviceAccountToken (controlplane/serviceaccount/routes.ts createToken) */
   issueToken?: IssueToken;
+  /** the storage the node's writes go through once it is known (the audit log names system:node:<name>) */
+  asNode?: (node: string) => ApiStorage;
 }
 
 /** sign a token for ServiceAccount namespace/name bound to the pod; throws ApiError */
@@ -122,6 +124,7 @@ export class AgentSession {
   private readonly limits: SessionLimits;
   private readonly credentials: NodeCredentials;
   private readonly issueToken?: IssueToken;
+  private readonly asNode?: (node: string) => ApiStorage;
   private readonly logs: LogLimiter;
   private readonly events: TokenBucket;
   private readonly requests: TokenBucket;
@@ -146,7 +149,7 @@ export class AgentSession {
 
   constructor(
     private readonly ws: WebSocket,
-    private readonly storage: ApiStorage,
+    private storage: ApiStorage,
     private readonly hooks: SessionHooks,
     private readonly log: Logger,
     private readonly heartbeatIntervalSeconds: number,
@@ -156,6 +159,7 @@ export class AgentSession {
     this.limits = { ...DEFAULT_SESSION_LIMITS, ...opts.limits };
     this.credentials = opts.credentials ?? new NodeCredentials(storage);
     this.issueToken = opts.issueToken;
+    this.asNode = opts.asNode;
     this.logs = new LogLimiter(log, this.limits.logLinesPerMinute);
     this.events = new TokenBucket(this.limits.eventsPerSecond, this.limits.eventBurst);
     this.requests = new TokenBucket(this.limits.requestsPerSecond, this.limits.requestBurst);
@@ -385,6 +389,7 @@ export class AgentSession {
         return this.refuse(CloseCode.nameInUse, 'node name in use', `node "${report.name}" is connected from another agent with its credential: a node name can have only one live connection (two machines with the same name and a copied agent data dir?)`);
       }
       this.node = report.name;
+      if (this.asNode) this.storage = this.asNode(report.name);
       if (this.closed) return;
       clearTimeout(this.registerTimer);
       const uid = await this.upsertNode(report);

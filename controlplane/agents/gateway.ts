@@ -16,6 +16,7 @@ import { AgentSession, type IssueToken, type SessionLimits } from './agent-sessi
 import { NodeCredentials } from './node-credentials.js';
 import type { NetworkPublisher } from './network-publisher.js';
 import type { PodCidrAllocator } from './pod-cidr-allocator.js';
+import { nodeUser, type ActAs } from '../audit/in-process.js';
 
 export interface StreamSink {
   data(channel: number, data: Buffer): void;
@@ -42,6 +43,8 @@ export interface GatewayOptions {
   sessionLimits?: Partial<SessionLimits>;
   /** ServiceAccount tokens for pods' projected volumes (agents' requestToken) */
   issueToken?: IssueToken;
+  /** each node writes as system:node:<name> in the audit log */
+  actAs?: ActAs;
 }
 
 export class AgentGateway {
@@ -99,7 +102,10 @@ export class AgentGateway {
         onVolumeResult: (s, msg) => { if (s.node && this.sessions.get(s.node) === s) for (const l of this.volumeListeners) l.result(s.node, msg); },
         assignPodCidr: this.o.podCidrs ? (node) => this.o.podCidrs!.ensure(node) : undefined,
         onReady: (s) => { const m = this.o.network?.current; if (m) s.send(m); },
-      }, this.o.log, this.o.heartbeatIntervalSeconds ?? 5, req.socket.remoteAddress ?? '', { credentials: this.credentials, limits: this.o.sessionLimits, issueToken: this.o.issueToken });
+      }, this.o.log, this.o.heartbeatIntervalSeconds ?? 5, req.socket.remoteAddress ?? '', {
+        credentials: this.credentials, limits: this.o.sessionLimits, issueToken: this.o.issueToken,
+        asNode: this.o.actAs ? (node) => this.o.actAs!(this.o.storage, nodeUser(node), 'kubelet') : undefined,
+      });
       this.pending.add(session);
     });
     return true;

@@ -31,6 +31,8 @@ import * as rootCaPublisher from './root-ca-publisher.js';
 import * as tokenController from './token-controller.js';
 import type { ServiceAccountTokens } from '../serviceaccount/tokens.js';
 import { DEFAULT_CONTROLLERS_BURST, DEFAULT_CONTROLLERS_QPS } from './slow-start.js';
+import { controllerUser, type ActAs } from '../audit/in-process.js';
+import type { ControllerContext } from './context.js';
 
 export interface ControllerOptions {
   nodeGracePeriodMs: number;
@@ -49,6 +51,8 @@ export interface ControllerOptions {
   volumeHost?: VolumeHost;
   /** the default ServiceAccount, kube-root-ca.crt and legacy token Secrets in every namespace (skiff-server passes them) */
   serviceAccounts?: { caPem: string; tokens: ServiceAccountTokens };
+  /** each controller writes as its own identity (system:serviceaccount:kube-system:<name>) in the audit log */
+  actAs?: ActAs;
 }
 
 export async function startControllers(storage: ApiStorage, log: Logger, opts: ControllerOptions = { nodeGracePeriodMs: 15_000, nodeMonitorPeriodMs: 1000 }): Promise<{ stop(): void; controllers: Controller[] }> {
@@ -56,15 +60,21 @@ export async function startControllers(storage: ApiStorage, log: Logger, opts: C
     createQps: opts.controllersQps ?? DEFAULT_CONTROLLERS_QPS,
     createBurst: opts.controllersBurst ?? DEFAULT_CONTROLLERS_BURST,
   });
-  const controllers = [replicaSet, deployment, garbageCollector, namespace, daemonSet, statefulSet, job, cronJob].map((m) => m.create(ctx));
-  controllers.push(nodeLifecycle.create(ctx, { ...opts.disruption, gracePeriodMs: opts.nodeGracePeriodMs, monitorPeriodMs: opts.nodeMonitorPeriodMs, metrics: opts.nodeLifecycleMetrics }));
-  controllers.push(disruption.create(ctx), eventTtl.create(ctx, { ttlMs: opts.eventTtlMs ?? eventTtl.DEFAULT_EVENT_TTL_MS }));
-  controllers.push(endpoints.create(ctx), endpointSlice.create(ctx), serviceLB.create(ctx));
-  controllers.push(persistentVolume.create(ctx, { volumeHost: opts.volumeHost }), pvcProtection.create(ctx), pvProtection.create(ctx));
-  controllers.push(clusterRoleAggregation.create(ctx), resourceQuota.create(ctx));
+  // one context per controller: the shared informers, its own identity for writes (kube-controller-manager's names)
+  const as = (name: string): ControllerContext => (opts.actAs ? { ...ctx, storage: opts.actAs(storage, controllerUser(name), name) } : ctx);
+  const controllers = ([
+    [replicaSet, 'replicaset-controller'], [deployment, 'deployment-controller'], [garbageCollector, 'generic-garbage-collector'],
+    [namespace, 'namespace-controller'], [daemonSet, 'daemon-set-controller'], [statefulSet, 'statefulset-controller'],
+    [job, 'job-controller'], [cronJob, 'cronjob-controller'],
+  ] as const).map(([m, name]) => m.create(as(name)));
+  controllers.push(nodeLifecycle.create(as('node-controller'), { ...opts.disruption, gracePeriodMs: opts.nodeGracePeriodMs, monitorPeriodMs: opts.nodeMonitorPeriodMs, metrics: opts.nodeLifecycleMetrics }));
+  controllers.push(disruption.create(as('disruption-controller')), eventTtl.create(as('event-ttl-controller'), { ttlMs: opts.eventTtlMs ?? eventTtl.DEFAULT_EVENT_TTL_MS }));
+  controllers.push(endpoints.create(as('endpoint-controller')), endpointSlice.create(as('endpointslice-controller')), serviceLB.create(as('service-controller')));
+  controllers.push(persistentVolume.create(as('persistent-volume-binder'), { volumeHost: opts.volumeHost }), pvcProtection.create(as('pvc-protection-controller')), pvProtection.create(as('pv-protection-controller')));
+  controllers.push(clusterRoleAggregation.create(as('clusterrole-aggregation-controller')), resourceQuota.create(as('resourcequota-controller')));
   if (opts.serviceAccounts) {
     const sa = opts.serviceAccounts;
-    controllers.push(serviceAccount.create(ctx), rootCaPublisher.create(ctx, sa.caPem), tokenController.create(ctx, sa.tokens, sa.caPem));
+    controllers.push(serviceAccount.create(as('service-account-controller')), rootCaPublisher.create(as('root-ca-cert-publisher'), sa.caPem), tokenController.create(as('tokens-controller'), sa.tokens, sa.caPem));
   }
   for (const c of controllers) await c.start();
   await ctx.informers.startAll();

@@ -127,6 +127,19 @@ describe.skipIf(!haveKubectl)('audit log and anonymous access', () => {
     expect(ev.annotations?.['pod-security.kubernetes.io/audit-violations']).toContain('would violate PodSecurity "restricted:latest": privileged (container "c" must not set securityContext.privileged=true)');
   });
 
+  it('controllers write under their own names (deployment-controller, replicaset-controller)', async () => {
+    k(s, ['create', 'deployment', 'who', '-n', 'demo', '--image', 'skiff.local/busybox:1.36']);
+    const [rsEv, podEv] = await eventually(() => {
+      const evs = readEvents(logDir);
+      const r = evs.find((e) => e.verb === 'create' && e.objectRef?.resource === 'replicasets' && e.objectRef.namespace === 'demo');
+      const p = evs.find((e) => e.verb === 'create' && e.objectRef?.resource === 'pods' && e.objectRef.namespace === 'demo' && e.user.username?.endsWith('replicaset-controller'));
+      if (!r || !p) throw new Error('not logged yet');
+      return [r, p];
+    });
+    expect(rsEv).toMatchObject({ user: { username: 'system:serviceaccount:kube-system:deployment-controller' }, userAgent: 'skiff-server/deployment-controller', responseStatus: { code: 201 } });
+    expect(podEv).toMatchObject({ user: { username: 'system:serviceaccount:kube-system:replicaset-controller' }, responseStatus: { code: 201 } });
+  });
+
   it('rotates at --audit-log-maxsize and keeps --audit-log-maxbackup files', async () => {
     k(s, ['create', 'namespace', 'big']);
     const data = join(dir, 'blob.txt');
