@@ -13,7 +13,7 @@ import type { AdmissionContext } from '../resources/types.js';
 export const VOLUME_PREFIX = 'kube-api-access-';
 export const TOKEN_MOUNT_PATH = '/var/run/secrets/kubernetes.io/serviceaccount';
 export const ROOT_CA_CONFIGMAP = 'kube-root-ca.crt';
-/** kubelet stretches 3607 s tokens (warnafter) in Kubernetes; here it is just their life */
+/** the projected token's life: 3607 s, as Kubernetes' admission asks (kube-apiserver may extend such tokens with --service-account-extend-token-expiration; skiff does not) */
 export const PROJECTED_TOKEN_SECONDS = 3607;
 const MIRROR_ANNOTATION = 'kubernetes.io/config.mirror';
 /** how long a pod naming `default` waits for the controller to create it in a new namespace */
