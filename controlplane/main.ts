@@ -6,7 +6,7 @@
 import { parseServerArgs, type ServerConfig } from './config.js';
 import { installCrashReporters } from '../proto/crash-report.js';
 import { runServer } from './server.js';
-import { makeUserKubeconfig, parseKubeconfigArgs } from './certificates/kubeconfig-command.js';
+import { loopbackNote, makeUserKubeconfig, parseKubeconfigArgs } from './certificates/kubeconfig-command.js';
 
 async function kubeconfigCommand(argv: string[]): Promise<void> {
   let opts;
@@ -19,7 +19,10 @@ async function kubeconfigCommand(argv: string[]): Promise<void> {
     process.exit(2);
   }
   try {
-    process.stdout.write(await makeUserKubeconfig(opts));
+    const text = await makeUserKubeconfig(opts);
+    process.stdout.write(text);
+    const note = loopbackNote(/^\s*server:\s*"([^"]+)"/m.exec(text)?.[1] ?? '');
+    if (note) process.stderr.write(`skiff-server kubeconfig: ${note}\n`);
   } catch (e) {
     process.stderr.write(`skiff-server kubeconfig: ${(e as Error).message}\n`);
     process.exit(1);

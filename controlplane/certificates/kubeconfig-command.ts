@@ -57,6 +57,14 @@ function serverFromAdminKubeconfig(dataDir: string): string | undefined {
   return /^\s*server:\s*"?([^"\s]+)"?\s*$/m.exec(readFileSync(p, 'utf8'))?.[1];
 }
 
+/** a note for the person running the command when the URL only works on this machine */
+export function loopbackNote(server: string): string | undefined {
+  let host = '';
+  try { host = new URL(server).hostname.replace(/^\[|\]$/g, ''); } catch { return undefined; }
+  if (host !== 'localhost' && !/^127\./.test(host) && host !== '::1') return undefined;
+  return `note: the kubeconfig points at ${server}, which only works on this machine; for a teammate elsewhere pass --server https://<this server's address>:6443`;
+}
+
 export async function makeUserKubeconfig(o: UserKubeconfigOptions, now = Date.now()): Promise<string> {
   if (!o.user) throw new Error('--user must not be empty');
   const ca = await loadClientCa(o.dataDir);

@@ -21,7 +21,7 @@ import { asCsrRequester } from '../../controlplane/certificates/requester.js';
 import { populateConditionTimestamps } from '../../controlplane/certificates/conditions.js';
 import { cleanReason } from '../../controlplane/certificates/cleaner.js';
 import { certificateSigningRequest, csrCondition } from '../../controlplane/resources/certificate-signing-request.js';
-import { makeUserKubeconfig, parseKubeconfigArgs } from '../../controlplane/certificates/kubeconfig-command.js';
+import { loopbackNote, makeUserKubeconfig, parseKubeconfigArgs } from '../../controlplane/certificates/kubeconfig-command.js';
 import { ensureClientCa, type ClientCa } from '../../controlplane/security/pki.js';
 
 const EC = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
@@ -289,6 +289,12 @@ describe('the x509 link of the authenticator chain', () => {
 });
 
 describe('skiff-server kubeconfig --user', () => {
+  it('notes a loopback server URL', () => {
+    expect(loopbackNote('https://127.0.0.1:6443')).toMatch(/only works on this machine/);
+    expect(loopbackNote('https://[::1]:6443')).toMatch(/only works on this machine/);
+    expect(loopbackNote('https://10.0.0.5:6443')).toBeUndefined();
+  });
+
   it('parses its flags', () => {
     expect(parseKubeconfigArgs(['--user', 'sam', '--group', 'a', '--group', 'b', '--expiry', '720h', '--data-dir', '/d'])).toEqual({ user: 'sam', groups: ['a', 'b'], expiryMs: 720 * 3600_000, dataDir: '/d', server: undefined });
     expect(() => parseKubeconfigArgs(['--user', 'sam', '--expiry', '5m'])).toThrow('--expiry must be at least 10m');
