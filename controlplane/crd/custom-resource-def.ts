@@ -11,6 +11,7 @@ import { nameIsDNSSubdomain, validateObjectMeta } from '../resources/meta-valida
 import type { ResourceDef, Subresource } from '../resources/types.js';
 import { findResults, parseJsonPath, printValue } from './jsonpath.js';
 import { printerColumns, rowBuilder, tableColumns } from './printer-columns.js';
+import { applySchemaOf } from './apply-schema.js';
 import { applyDefaults, prune } from './prune-default.js';
 import { validateValue } from './schema-validation.js';
 import { isRecord, rec, str, strs, type JSONSchemaProps } from './schema-types.js';
@@ -154,6 +155,7 @@ export function customResourceDefs(crd: KubeObject, terminating: () => boolean):
         crd: crd.metadata.name ?? '',
         fromStorage(obj) { obj.apiVersion = apiVersion; },
         deprecationWarning,
+        applySchema: applySchemaOf(schema),
         unknownFields(obj) {
           const copy = structuredClone(obj);
           return [...metadataUnknown(copy), ...prune(copy, schema)];

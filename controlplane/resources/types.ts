@@ -2,6 +2,7 @@
 // defaulting, validation, table columns and selectable fields. One module per kind
 // under controlplane/resources/ exports a ResourceDef; index.ts lists them all.
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import type { FieldSchema } from '../../proto/schema/types.js';
 
 export interface TableColumn {
   name: string;
@@ -108,6 +109,8 @@ export interface CustomResourceHooks {
   unknownFields(obj: KubeObject): string[];
   /** the Warning every request to a deprecated version gets (`stable.example.com/v1beta1 CronTab is deprecated; use stable.example.com/v1 CronTab`) */
   deprecationWarning?: string;
+  /** the merge structure of server-side apply (list-type map keys and sets from the CRD schema) */
+  applySchema?: FieldSchema;
   /** the scale subresource's paths (`.spec.replicas`, `.status.replicas`, `.status.selector`) */
   scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
 }

@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { validateValue } from '../../controlplane/crd/schema-validation.js';
 import { applyDefaults, prune } from '../../controlplane/crd/prune-default.js';
 import type { JSONSchemaProps } from '../../controlplane/crd/schema-types.js';
+import { customResourceDefs } from '../../controlplane/crd/custom-resource-def.js';
+import { applyPatch } from '../../controlplane/api/patch/apply.js';
 
 const schema: JSONSchemaProps = {
   type: 'object',
@@ -74,5 +76,34 @@ describe('pruning and defaulting', () => {
     const o: Record<string, unknown> = { spec: { cronSpec: 'x', mode: null, image: null, opt: null } };
     applyDefaults(o, schema);
     expect(o).toEqual({ spec: { cronSpec: 'x', mode: 'Fast', replicas: 1, opt: null } });
+  });
+});
+
+describe('patches of custom resources', () => {
+  const crd = {
+    metadata: { name: 'xs.example.com' },
+    spec: {
+      group: 'example.com', scope: 'Namespaced',
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: {
+        ports: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object', properties: { name: { type: 'string' }, port: { type: 'integer' } } } },
+        tags: { type: 'array', 'x-kubernetes-list-type': 'set', items: { type: 'string' } },
+        args: { type: 'array', items: { type: 'string' } },
+      } } } } } }],
+    },
+    status: { acceptedNames: { plural: 'xs', singular: 'x', kind: 'X', listKind: 'XList' } },
+  };
+  const def = customResourceDefs(crd, () => false)[0]!.def;
+  const cur = { metadata: { name: 'a' }, spec: { ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }], tags: ['a'], args: ['x', 'y'] } };
+
+  it('apply merges list-type map lists by key and sets as sets; atomic lists are replaced', () => {
+    const out = applyPatch('apply', cur, { spec: { ports: [{ name: 'http', port: 8080 }], tags: ['b'], args: ['z'] } }, def) as typeof cur;
+    expect(out.spec.ports).toEqual([{ name: 'http', port: 8080 }, { name: 'https', port: 443 }]);
+    expect([...out.spec.tags].sort()).toEqual(['a', 'b']);
+    expect(out.spec.args).toEqual(['z']);
+  });
+
+  it('a strategic merge patch is 415, merge patch replaces lists', () => {
+    expect(() => applyPatch('strategic', cur, { spec: {} }, def)).toThrow(expect.objectContaining({ code: 415 }));
+    expect((applyPatch('merge', cur, { spec: { ports: [{ name: 'x', port: 1 }] } }, def) as typeof cur).spec.ports).toEqual([{ name: 'x', port: 1 }]);
   });
 });

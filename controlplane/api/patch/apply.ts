@@ -37,7 +37,7 @@ export function applyPatch(type: PatchType, cur: KubeObject, patch: unknown, def
         // Server-side apply: the manifest is merged onto the live object with the
         // strategic-merge list keys (field ownership is not tracked; see README).
         const body = type === 'apply' ? withoutTypeMeta(patch as KubeObject) : patch;
-        return strategicMergePatch(cur, body, def.custom ? undefined : schemaFor(def.kind), resolve);
+        return strategicMergePatch(cur, body, def.custom ? def.custom.applySchema : schemaFor(def.kind), resolve);
       }
     }
   } catch (e) {
