@@ -155,6 +155,24 @@ function renderVersions(versions: Record<string, unknown>[]): string {
   return `[${versions.map((v) => `{${str(v.name)}}`).join(' ')}]`;
 }
 
+const APPROVAL = 'api-approved.kubernetes.io';
+
+/** validateAPIApproval: groups under k8s.io and kubernetes.io need the approval annotation */
+function approvalErrors(crd: KubeObject): StatusCause[] {
+  const group = str(rec(crd.spec).group);
+  const isProtected = ['k8s.io', 'kubernetes.io'].some((g) => group === g || group.endsWith(`.${g}`));
+  if (!isProtected) return [];
+  const path = `metadata.annotations[${APPROVAL}]`;
+  const value = crd.metadata.annotations?.[APPROVAL];
+  if (value === undefined) return [field.required(path, `protected groups must have approval annotation "${APPROVAL}", see https://github.com/kubernetes/enhancements/pull/1111`)];
+  if (value.startsWith('unapproved')) return [];
+  try {
+    const u = new URL(value);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return [];
+  } catch { /* not a URL */ }
+  return [field.invalid(path, value, `protected groups must have approval annotation "${APPROVAL}" with either a URL or a reason starting with "unapproved", see https://github.com/kubernetes/enhancements/pull/1111`)];
+}
+
 /** ValidateCustomResourceDefinition / ValidateCustomResourceDefinitionUpdate */
 export function validateCrd(crd: KubeObject, old?: KubeObject): StatusCause[] {
   const spec = rec(crd.spec);
@@ -168,6 +186,7 @@ export function validateCrd(crd: KubeObject, old?: KubeObject): StatusCause[] {
     },
   });
   out.push(...specErrors(spec));
+  out.push(...approvalErrors(crd));
   out.push(...namesErrors(rec(rec(crd.status).acceptedNames), 'status.acceptedNames'));
   if (old) {
     const os = rec(old.spec);

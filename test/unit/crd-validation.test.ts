@@ -45,8 +45,17 @@ describe('CRD validation', () => {
     ['a printer column of an unknown type', crd({ version: { additionalPrinterColumns: [{ name: 'X', type: 'map', jsonPath: '.spec.x' }] } }), 'spec.versions[0].additionalPrinterColumns[0].type: Invalid value: "map": must be one of boolean,date,integer,number,string'],
     ['a scale path outside .spec', crd({ version: { subresources: { scale: { specReplicasPath: '.status.replicas', statusReplicasPath: '.status.replicas' } } } }), 'spec.versions[0].subresources.scale.specReplicasPath: Invalid value: ".status.replicas": should be a json path under .spec'],
     ['conversion by webhook', crd({ spec: { conversion: { strategy: 'Webhook' } } }), 'spec.conversion.strategy: Unsupported value: "Webhook": supported values: "None"'],
+    ['a k8s.io group without the approval annotation', crd({ name: 'gateways.gateway.networking.k8s.io', spec: { group: 'gateway.networking.k8s.io', names: { plural: 'gateways', kind: 'Gateway' } } }), 'metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups must have approval annotation "api-approved.kubernetes.io", see https://github.com/kubernetes/enhancements/pull/1111'],
   ])('refuses %s', (_what, o, want) => {
     expect(messages(o)).toContain(want);
+  });
+
+  it('accepts a k8s.io group with an approval URL or an "unapproved" reason', () => {
+    for (const value of ['https://github.com/kubernetes-sigs/gateway-api/pull/2466', 'unapproved, experimental-only']) {
+      const o = crd({ name: 'gateways.gateway.networking.k8s.io', spec: { group: 'gateway.networking.k8s.io', names: { plural: 'gateways', kind: 'Gateway' } } });
+      o.metadata.annotations = { 'api-approved.kubernetes.io': value };
+      expect(messages(o)).toEqual([]);
+    }
   });
 
   it('keeps group and plural, and scope and kind once Established', () => {
