@@ -7,6 +7,7 @@ import type { StatusCause } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
 import { additionalSchema, childPath, isRecord, type JSONSchemaProps } from './schema-types.js';
 import { formatError } from './formats.js';
+import { compilePattern } from './pattern.js';
 
 /** the JSON type name go-openapi reports for a value */
 function typeName(v: unknown): string {
@@ -79,9 +80,8 @@ function stringChecks(s: JSONSchemaProps, v: string, path: string, name: string,
   if (typeof s.maxLength === 'number' && len > s.maxLength) out.push(field.tooLong(path, v, s.maxLength));
   if (typeof s.minLength === 'number' && len < s.minLength) out.push(invalid(path, v, `${inBody(name)} should be at least ${s.minLength} chars long`));
   if (typeof s.pattern === 'string') {
-    let re: RegExp | undefined;
-    try { re = new RegExp(s.pattern, 'u'); } catch { re = undefined; }
-    if (re && !re.test(v)) out.push(invalid(path, v, `${inBody(name)} should match '${s.pattern}'`));
+    const re = compilePattern(s.pattern);
+    if (!(re instanceof Error) && !re.test(v)) out.push(invalid(path, v, `${inBody(name)} should match '${s.pattern}'`));
   }
   if (typeof s.format === 'string' && !s['x-kubernetes-int-or-string']) {
     const bad = formatError(s.format, v);

@@ -7,6 +7,7 @@ import type { StatusCause } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
 import { isRecord, keyPath, type JSONSchemaProps } from './schema-types.js';
 import { prune } from './prune-default.js';
+import { compilePattern } from './pattern.js';
 import { validateValue } from './schema-validation.js';
 
 type Level = 'root' | 'item' | 'field';
@@ -36,9 +37,8 @@ function props(s: JSONSchemaProps, path: string, lvl: Level, out: StatusCause[])
     }
   }
   if (s.pattern !== undefined) {
-    try { new RegExp(String(s.pattern), 'u'); } catch (e) {
-      out.push(field.invalid(`${path}.pattern`, s.pattern, `must be a valid regular expression, but isn't: ${(e as Error).message}`));
-    }
+    const re = compilePattern(String(s.pattern));
+    if (re instanceof Error) out.push(field.invalid(`${path}.pattern`, s.pattern, `must be a valid regular expression, but isn't: ${re.message}`));
   }
 
   if (s.default !== undefined && lvl !== 'root') out.push(...defaultErrors(s, `${path}.default`));

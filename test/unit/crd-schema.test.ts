@@ -65,6 +65,13 @@ describe('schema validation messages', () => {
   });
 });
 
+describe('RE2 patterns', () => {
+  it('are matched as Go matches them', () => {
+    expect(validateValue({ type: 'string', pattern: '(?i)^abc$' }, 'ABC', 'x')).toEqual([]);
+    expect(validateValue({ type: 'string', pattern: '^[[:alpha:]]+\\z' }, 'ab1', 'x').map((c) => c.message)).toEqual(['Invalid value: "ab1": x in body should match \'^[[:alpha:]]+\\z\'']);
+  });
+});
+
 describe('pruning and defaulting', () => {
   it('drops unknown fields (reporting their paths), keeps preserved and embedded ones, and root metadata', () => {
     const o = { apiVersion: 'x/v1', kind: 'X', metadata: { name: 'a' }, extra: 1, spec: { cronSpec: 'x', bogus: true, ports: [{ name: 'a', nope: 1 }], free: { anything: 1, known: { a: 'x', b: 'y' } }, template: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { x: 1 } } } };

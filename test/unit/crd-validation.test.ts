@@ -88,6 +88,7 @@ describe('structural schemas', () => {
     ['int-or-string without a type', { type: 'object', properties: { port: { 'x-kubernetes-int-or-string': true } } }],
     ['int-or-string with the anyOf pattern', { type: 'object', properties: { port: { 'x-kubernetes-int-or-string': true, anyOf: [{ type: 'integer' }, { type: 'string' }] } } }],
     ['preserve-unknown-fields without a type', { type: 'object', properties: { free: { 'x-kubernetes-preserve-unknown-fields': true } } }],
+    ['RE2 patterns (escaped punctuation, (?i), POSIX classes)', { type: 'object', properties: { a: { type: 'string', pattern: '^[a-z\\_\\:]+$' }, b: { type: 'string', pattern: '(?i)^abc$' }, c: { type: 'string', pattern: '^[[:alpha:]]+\\z' } } }],
     ['metadata with name only', { type: 'object', properties: { metadata: { type: 'object', properties: { name: { type: 'string', maxLength: 20 } } } } }],
   ])('accepts %s', (_what, schema) => {
     expect(validateStructural(schema, P)).toEqual([]);
