@@ -16,7 +16,8 @@
 // Per pod and direction one chain (SKIFF-NP-I-/SKIFF-NP-E-<hash>): for each rule of the
 // policies selecting the pod, its port matches, each either allowing at once (a rule without
 // peers) or jumping to the rule's peer chain (SKIFF-NP-P-, shared by every pod the policy
-// selects) and allowing when that chain marked the packet; then DROP. A peer chain marks
+// selects) and allowing when that chain marked the packet (a rule with one or two plain
+// addresses has them matched in the pod's chain instead); then DROP. A peer chain marks
 // the /32s of the pods its selectors match (pods keep their IPs across hosts: host-gw) and
 // the CIDRs of its ipBlocks, an ipBlock with `except` through a sub-chain (SKIFF-NP-X-) that
 // returns unmarked for the holes. Named ports are resolved against the target pod's
@@ -122,8 +123,12 @@ function portMatch(p: NetPolicyPort, n: number | undefined): string {
 
 /** what one rule adds to a pod's chain: port matches that allow at once, or that go to the rule's peer chain */
 type Step = { match: string; peers?: string };
+/** a rule's peers: a shared chain that marks them, or (a few plain addresses) matches to inline */
+type PeerRef = { chain: string } | { inline: string[] };
+/** up to this many addresses without `except` are matched in the pod's chain itself */
+const INLINE_PEERS = 2;
 
-function ruleSteps(m: Matcher, np: NetPolicy, rule: NetPolicyRule, self: NetPod, dir: 'in' | 'out', pods: NetPod[], peerChain: () => string | undefined): Step[] {
+function ruleSteps(m: Matcher, np: NetPolicy, rule: NetPolicyRule, self: NetPod, dir: 'in' | 'out', pods: NetPod[], peerChain: () => PeerRef | undefined): Step[] {
   const out: Step[] = [];
   const matches: string[] = [];
   for (const port of rule.ports ?? [undefined]) {
@@ -145,8 +150,9 @@ function ruleSteps(m: Matcher, np: NetPolicy, rule: NetPolicyRule, self: NetPod,
   }
   if (!matches.length) return out;
   if (!rule.peers) return [...out, ...matches.map((match) => ({ match }))];
-  const chain = peerChain();
-  if (chain) out.push(...matches.map((match) => ({ match, peers: chain })));
+  const ref = peerChain();
+  if (ref && 'chain' in ref) out.push(...matches.map((match) => ({ match, peers: ref.chain })));
+  if (ref && 'inline' in ref) for (const where of ref.inline) out.push(...matches.map((match) => ({ match: `${where}${match}`.trim() })));
   return out;
 }
 
@@ -179,20 +185,21 @@ export function buildPolicyRules(input: PolicyInput): PolicyRules {
   const dnsIPs = [state.clusterDNS, ...(input.dns ? [input.dns.ip] : [])];
   // one chain per (policy, rule) with peers, shared by every pod the policy selects: marks
   // what its peers send (ingress) or where they live (egress); undefined when no peer matches
-  const peerChains = new Map<NetPolicyRule, string | undefined>();
-  const peerChain = (np: NetPolicy, rule: NetPolicyRule, dir: 'in' | 'out', i: number): string | undefined => {
+  const peerChains = new Map<NetPolicyRule, PeerRef | undefined>();
+  const peerChain = (np: NetPolicy, rule: NetPolicyRule, dir: 'in' | 'out', i: number): PeerRef | undefined => {
     if (peerChains.has(rule)) return peerChains.get(rule);
-    const addrs = m.peerAddrs(np, rule, pods);
-    const name = addrs.length ? `SKIFF-NP-P-${chainHash(`${np.namespace}/${np.name}/${dir}/${i}`)}` : undefined;
-    peerChains.set(rule, name);
-    if (!name) return undefined;
-    chains.add(name);
     const flag = dir === 'in' ? '-s' : '-d';
-    const seen = new Set<string>();
+    const whereOf = (a: Addr) => (a.cidr && a.cidr !== '0.0.0.0/0' ? `${flag} ${a.cidr} ` : '');
+    const addrs = [...new Map(m.peerAddrs(np, rule, pods).map((a) => [`${whereOf(a)}|${a.except ?? ''}`, a])).values()];
+    let ref: PeerRef | undefined;
+    if (addrs.length && addrs.length <= INLINE_PEERS && addrs.every((a) => !a.except?.length)) ref = { inline: addrs.map(whereOf) };
+    else if (addrs.length) ref = { chain: `SKIFF-NP-P-${chainHash(`${np.namespace}/${np.name}/${dir}/${i}`)}` };
+    peerChains.set(rule, ref);
+    if (!ref || !('chain' in ref)) return ref;
+    const name = ref.chain;
+    chains.add(name);
     for (const a of addrs) {
-      const where = a.cidr && a.cidr !== '0.0.0.0/0' ? `${flag} ${a.cidr} ` : '';
-      if (seen.has(`${where}|${a.except ?? ''}`)) continue;
-      seen.add(`${where}|${a.except ?? ''}`);
+      const where = whereOf(a);
       if (!a.except?.length) { body.push(`-A ${name} ${where}-j MARK --set-xmark ${NP_MARK}`); continue; }
       const sub = `SKIFF-NP-X-${chainHash(`${name}/${a.cidr}/${a.except.join(',')}`)}`;
       chains.add(sub);
@@ -200,7 +207,7 @@ export function buildPolicyRules(input: PolicyInput): PolicyRules {
       body.push(`-A ${sub} -j MARK --set-xmark ${NP_MARK}`);
       body.push(`-A ${name} ${where}-j ${sub}`);
     }
-    return name;
+    return ref;
   };
 
   for (const self of pods.filter((p) => p.node === node)) {

@@ -9,7 +9,10 @@
 // another /24 and another podSelector, the last one also the client: the client's NEW
 // connections walk every rule), in rounds of one row each (ABBA ABBA ... after a warm-up).
 // Prints requests/s, latency percentiles, and the with/without ratio (means, and the median
-// of the rounds' ratios, which shrugs off a busy moment on a shared machine).
+// of the rounds' ratios, which shrugs off a busy moment on a shared machine); then, with the
+// policies in place, the same Service bench against backends they select and, at the same
+// moment, against identical backends they do not select (bench-other): co-tenants' load hits
+// both halves alike.
 // Must run as root with no other skiff agent owning this host's pod network.
 // Usage: node scripts/bench/netpol.mjs [--seconds 4] [--rounds 6] [--concurrency 16] [--policies 50]
 import { spawn, spawnSync } from 'node:child_process';
@@ -51,8 +54,8 @@ lat.sort((a, b) => a - b);
 const q = (x) => lat[Math.min(lat.length - 1, Math.floor(x * lat.length))] ?? NaN;
 console.log(JSON.stringify({ ok: lat.length, errors, p50: q(0.5), p99: q(0.99) }));
 `;
-const runClient = (host, port, seconds) => new Promise((resolve, reject) => {
-  const p = spawn('ip', ['netns', 'exec', NS, process.execPath, '--input-type=module', '-e', CLIENT, '--', host, String(port), String(seconds), String(CONC)], { stdio: ['ignore', 'pipe', 'inherit'] });
+const runClient = (host, port, seconds, conc = CONC) => new Promise((resolve, reject) => {
+  const p = spawn('ip', ['netns', 'exec', NS, process.execPath, '--input-type=module', '-e', CLIENT, '--', host, String(port), String(seconds), String(conc)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   p.stdout.on('data', (d) => { out += d; });
   p.on('close', (code) => (code === 0 ? resolve(JSON.parse(out.trim().split('\n').pop())) : reject(new Error(`client exit ${code}`))));
@@ -61,16 +64,22 @@ const runClient = (host, port, seconds) => new Promise((resolve, reject) => {
 let nsMade = false;
 try {
   const labels = { app: 'bench-web' };
-  await call('POST', '/apis/apps/v1/namespaces/default/deployments', {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bench-web' },
-    spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'web', image: 'skiff.local/busybox:1.36', command: ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'], ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }] } } },
-  });
-  const svc = (await call('POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'bench-web' }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } })).json;
-  const clusterIP = svc.spec.clusterIP;
-  await until('2 ready endpoints', async () => {
-    const ep = (await call('GET', '/api/v1/namespaces/default/endpoints/bench-web')).json;
-    return (ep?.subsets ?? []).flatMap((s) => s.addresses ?? []).length === 2;
-  });
+  // bench-web is what the policies select; bench-other, the same, is selected by none (the
+  // simultaneous comparison at the end)
+  const deploy = async (name) => {
+    const l = { app: name };
+    await call('POST', '/apis/apps/v1/namespaces/default/deployments', {
+      apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name },
+      spec: { replicas: 2, selector: { matchLabels: l }, template: { metadata: { labels: l }, spec: { containers: [{ name: 'web', image: 'skiff.local/busybox:1.36', command: ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'], ports: [{ name: 'http', containerPort: 8080 }], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }] } } },
+    });
+    const svc = (await call('POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: l, ports: [{ port: 80, targetPort: 8080 }] } })).json;
+    await until(`2 ready endpoints of ${name}`, async () => {
+      const ep = (await call('GET', `/api/v1/namespaces/default/endpoints/${name}`)).json;
+      return (ep?.subsets ?? []).flatMap((s) => s.addresses ?? []).length === 2;
+    });
+    return svc.spec.clusterIP;
+  };
+  const [clusterIP, otherIP] = [await deploy('bench-web'), await deploy('bench-other')];
   // the client namespace on the pod bridge, at .250 of the node's pod subnet
   const podCIDR = (await call('GET', `/api/v1/nodes/${node}`)).json.spec.podCIDR;
   const base = podCIDR.split('/')[0].split('.').slice(0, 3).join('.');
@@ -108,9 +117,9 @@ try {
     await until('no policy chains', async () => npRules().length === 0);
   };
   const rows = [];
-  // packets counted on the client's rule in the last policy's peer chain: proof that every
-  // NEW connection walked the backend's chain to its end
-  const clientMatches = () => sh('iptables-save', ['-c', '-t', 'filter']).split('\n').filter((l) => l.includes(`-s ${clientIP}/32`) && / -A SKIFF-NP-P-/.test(l))
+  // packets counted on the rule admitting the client (the last policy's, in the backends'
+  // chains): proof that every NEW connection walked the chain to its end
+  const clientMatches = () => sh('iptables-save', ['-c', '-t', 'filter']).split('\n').filter((l) => l.includes(`-s ${clientIP}/32`) && / -A SKIFF-NP-[IP]-/.test(l))
     .reduce((a, l) => a + Number(/^\[(\d+):/.exec(l)?.[1] ?? 0), 0);
   let matched = 0;
   const run = async (label) => {
@@ -135,7 +144,7 @@ try {
     }
     ratios.push(got[true] / got[false]);
   }
-  console.log(`\nService throughput with NetworkPolicy: a client on the pod bridge (judged like a pod), ${CONC} concurrent connections, a new TCP connection per request to the ClusterIP, ${SECONDS} s per row (busybox httpd backends); ${POLICIES} policies = ${ruleCount} rules in the SKIFF-NP chains; the client's peer rule matched ${matched} new connections in one set of rows\n`);
+  console.log(`\nService throughput with NetworkPolicy: a client on the pod bridge (judged like a pod), ${CONC} concurrent connections, a new TCP connection per request to the ClusterIP, ${SECONDS} s per row (busybox httpd backends); ${POLICIES} policies = ${ruleCount} rules in the SKIFF-NP chains; the rules admitting the client matched ${matched} new connections in one set of rows\n`);
   console.log('| NetworkPolicies | req/s | p50 ms | p99 ms | errors |');
   console.log('|---|---:|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.label} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |`);
@@ -147,6 +156,23 @@ try {
   const sorted = [...ratios].sort((a, b) => a - b);
   const median = sorted.length % 2 ? sorted[(sorted.length - 1) / 2] : (sorted[sorted.length / 2 - 1] + sorted[sorted.length / 2]) / 2;
   console.log(`per-round ratios: ${ratios.map((r) => r.toFixed(2)).join(' ')}; median ${median.toFixed(3)} (${((1 - median) * 100).toFixed(1)} % fewer requests/s)`);
+  // the same moment for both: half the clients to the selected backends, half to the others;
+  // the same pairs without policies measure how alike the two halves are (ABBA again)
+  const pairs = { true: [], false: [] };
+  for (const want of [true, false, false, true, true, false]) {
+    if (want && !on) ruleCount = await withPolicies();
+    if (!want && on) await withoutPolicies();
+    on = want;
+    const [a, b] = await Promise.all([runClient(clusterIP, 80, SECONDS, CONC / 2), runClient(otherIP, 80, SECONDS, CONC / 2)]);
+    pairs[want].push([a.ok / SECONDS, b.ok / SECONDS]);
+  }
+  console.log(`\nAt the same time (${CONC / 2} clients each, ${SECONDS} s per row): bench-web (what the policies select) and bench-other (selected by none)\n`);
+  console.log('| NetworkPolicies | bench-web req/s | bench-other req/s | ratio |');
+  console.log('|---|---:|---:|---:|');
+  const share = (ps) => ps.reduce((x, p) => x + p[0], 0) / ps.reduce((x, p) => x + p[1], 0);
+  for (const want of [false, true]) for (const [a, b] of pairs[want]) console.log(`| ${want ? POLICIES : 'none'} | ${a.toFixed(0)} | ${b.toFixed(0)} | ${(a / b).toFixed(3)} |`);
+  const rel = share(pairs.true) / share(pairs.false);
+  console.log(`\nbench-web / bench-other: ${share(pairs.false).toFixed(3)} without policies, ${share(pairs.true).toFixed(3)} with ${POLICIES}: the policies cost ${((1 - rel) * 100).toFixed(1)} % of bench-web's requests/s\n`);
 } finally {
   if (nsMade) spawnSync('ip', ['netns', 'del', NS]);
   spawnSync('ip', ['link', 'del', VETH]);
