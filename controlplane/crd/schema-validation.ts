@@ -113,12 +113,22 @@ function objectChecks(s: JSONSchemaProps, v: Record<string, unknown>, path: stri
   const props = isRecord(s.properties) ? s.properties : {};
   const add = additionalSchema(s);
   for (const [k, x] of Object.entries(v)) {
-    // metadata is ObjectMeta's to validate; apiVersion and kind are set by the server
-    if (path === '' && (k === 'metadata' || k === 'apiVersion' || k === 'kind')) continue;
+    // metadata is ObjectMeta's to validate, but for what the schema may restrict: name and
+    // generateName; apiVersion and kind are set by the server
+    if (path === '' && k === 'metadata') { metadataChecks(props.metadata, x, out); continue; }
+    if (path === '' && (k === 'apiVersion' || k === 'kind')) continue;
     const sub = Object.hasOwn(props, k) ? props[k] : add;
     if (sub) validateValue(sub, x, childPath(path, k), out);
   }
   if (s['x-kubernetes-embedded-resource']) embeddedChecks(v, path, out);
+}
+
+function metadataChecks(s: JSONSchemaProps | undefined, meta: unknown, out: StatusCause[]): void {
+  if (!s || !isRecord(s.properties) || !isRecord(meta)) return;
+  for (const f of ['name', 'generateName']) {
+    const sub = s.properties[f];
+    if (sub && meta[f] !== undefined) validateValue(sub, meta[f], `metadata.${f}`, out);
+  }
 }
 
 /** an embedded object (x-kubernetes-embedded-resource) needs apiVersion and kind (objectmeta/validation.go) */

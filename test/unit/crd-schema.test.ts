@@ -65,6 +65,14 @@ describe('schema validation messages', () => {
   });
 });
 
+describe('metadata', () => {
+  it('only name and generateName are checked against the schema', () => {
+    const s: JSONSchemaProps = { type: 'object', properties: { metadata: { type: 'object', properties: { name: { type: 'string', maxLength: 5 } } } } };
+    expect(validateValue(s, { metadata: { name: 'toolong', labels: { a: 'b' } } }, '').map((c) => `${c.field}: ${c.message}`)).toEqual(['metadata.name: Too long: may not be more than 5 bytes']);
+    expect(validateValue(s, { metadata: { name: 'ok', labels: { a: 'b' } } }, '')).toEqual([]);
+  });
+});
+
 describe('RE2 patterns', () => {
   it('are matched as Go matches them', () => {
     expect(validateValue({ type: 'string', pattern: '(?i)^abc$' }, 'ABC', 'x')).toEqual([]);
