@@ -116,5 +116,12 @@ export async function startCrdController(storage: ApiStorage, log: Logger, now: 
       queue.addRateLimited(key);
     }
   }, 1);
-  return { stop() { informer.stop(); queue.stop(); } };
+  return {
+    stop() {
+      informer.stop();
+      queue.stop();
+      // the registry is the process's: a stopped server's CRDs are not served by the next one
+      for (const c of informer.list()) unserveCrd(c.metadata.name!);
+    },
+  };
 }
