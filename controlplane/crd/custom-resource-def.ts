@@ -153,7 +153,9 @@ export function customResourceDefs(crd: KubeObject, terminating: () => boolean):
       fields,
       custom: {
         crd: crd.metadata.name ?? '',
-        fromStorage(obj) { obj.apiVersion = apiVersion; },
+        // conversion None rewrites the apiVersion; the version's defaults apply on read too,
+        // so a default added to the schema later shows on objects stored before
+        fromStorage(obj) { obj.apiVersion = apiVersion; applyDefaults(obj, schema); },
         deprecationWarning,
         applySchema: applySchemaOf(schema),
         unknownFields(obj) {

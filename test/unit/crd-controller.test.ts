@@ -71,6 +71,15 @@ describe('CRD controller', () => {
       return d?.custom?.deprecationWarning ? d : undefined;
     });
     expect(def.custom?.deprecationWarning).toBe('stable.example.com/v1 CronTab is deprecated; use stable.example.com/v2 CronTab');
+    // a default added to the schema later shows on objects stored before (defaulting on read)
+    await storage.patch(crdDef, undefined, 'crontabs.stable.example.com', 'json', [
+      { op: 'add', path: '/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/mode', value: { type: 'string', default: 'Fast' } },
+    ]);
+    def = await until('mode default served', async () => {
+      const d = findResource('stable.example.com', 'v1', 'crontabs');
+      return d && (await storage.get(d, 'default', 'old')).spec.mode === 'Fast' ? d : undefined;
+    });
+    expect((await storage.list(def, 'default')).items[0]!.spec).toEqual({ replicas: 0, mode: 'Fast' });
     // a label change keeps the old replicas: allowed
     await storage.patch(def, 'default', 'old', 'merge', { metadata: { labels: { a: 'b' } } });
     // changing replicas to another invalid value is refused
