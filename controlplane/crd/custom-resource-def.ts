@@ -5,14 +5,13 @@
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { checkDecode } from '../../proto/schema/check-fields.js';
 import { deepEqual } from '../../proto/canonical.js';
-import { defs } from '../../proto/schema/defs.js';
 import { ApiError } from '../api/errors.js';
 import { nameIsDNSSubdomain, validateObjectMeta } from '../resources/meta-validation.js';
 import type { ResourceDef, Subresource } from '../resources/types.js';
 import { findResults, parseJsonPath, printValue } from './jsonpath.js';
 import { printerColumns, rowBuilder, tableColumns } from './printer-columns.js';
 import { applySchemaOf } from './apply-schema.js';
-import { applyDefaults, prune } from './prune-default.js';
+import { META_FIELDS, applyDefaults, prune } from './prune-default.js';
 import { validateValue } from './schema-validation.js';
 import { isRecord, rec, str, strs, type JSONSchemaProps } from './schema-types.js';
 
@@ -32,8 +31,6 @@ export function acceptedNames(crd: KubeObject): CrdNames {
   return namesOf(crd.status?.acceptedNames);
 }
 
-const OBJECT_META = defs.ObjectMeta;
-const META_FIELDS = new Set(OBJECT_META && OBJECT_META.t === 'object' ? Object.keys(OBJECT_META.fields) : []);
 
 /** unknown fields and pruning of metadata (ObjectMeta) at the root */
 function metadataUnknown(obj: KubeObject): string[] {

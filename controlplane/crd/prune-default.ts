@@ -3,7 +3,12 @@
 // does not specify are dropped unless x-kubernetes-preserve-unknown-fields; apiVersion, kind
 // and metadata stay at the root and in embedded resources; nulls of non-nullable fields
 // are dropped, or replaced by the default; absent fields with a default get it.
+import { defs } from '../../proto/schema/defs.js';
 import { additionalSchema, childPath, isRecord, type JSONSchemaProps } from './schema-types.js';
+
+const OBJECT_META = defs.ObjectMeta;
+/** the fields of an ObjectMeta: what an embedded resource's metadata keeps */
+export const META_FIELDS: ReadonlySet<string> = new Set(OBJECT_META && OBJECT_META.t === 'object' ? Object.keys(OBJECT_META.fields) : []);
 
 /** Drops unknown fields in place; returns their paths (`spec.foo`, `spec.items[0].bar`). */
 export function prune(value: unknown, s: JSONSchemaProps, path = '', root = true): string[] {
@@ -24,7 +29,14 @@ function pruneInto(value: unknown, s: JSONSchemaProps, path: string, isRoot: boo
   const preserve = s['x-kubernetes-preserve-unknown-fields'] === true || s.additionalProperties === true;
   const keepMeta = isRoot || s['x-kubernetes-embedded-resource'] === true;
   for (const k of Object.keys(value)) {
-    if (keepMeta && (k === 'apiVersion' || k === 'kind' || k === 'metadata')) continue;
+    if (keepMeta && (k === 'apiVersion' || k === 'kind')) continue;
+    if (keepMeta && k === 'metadata') {
+      // an embedded resource's metadata is an ObjectMeta (the root's is pruned by the caller)
+      if (!isRoot && isRecord(value.metadata)) {
+        for (const m of Object.keys(value.metadata)) if (!META_FIELDS.has(m)) { out.push(`${childPath(path, 'metadata')}.${m}`); delete value.metadata[m]; }
+      }
+      continue;
+    }
     const sub = Object.hasOwn(props, k) ? props[k] : add;
     if (sub) pruneInto(value[k], sub, childPath(path, k), false, out);
     else if (!preserve) { out.push(childPath(path, k)); delete value[k]; }
