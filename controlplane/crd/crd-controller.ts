@@ -9,7 +9,7 @@ import { rfc3339, type ApiStorage } from '../api/storage.js';
 import { Informer } from '../controllers/informer.js';
 import { WorkQueue } from '../controllers/work-queue.js';
 import type { ResourceDef } from '../resources/types.js';
-import { calculateNames, findCondition, setCondition, type Condition } from './crd-naming.js';
+import { approvalCondition, calculateNames, findCondition, setCondition, type Condition } from './crd-naming.js';
 import { CLEANUP_FINALIZER, isEstablished } from './crd-validation.js';
 import { customResourceDefinition } from './crd-resource.js';
 import { customResourceDefs } from './custom-resource-def.js';
@@ -87,7 +87,9 @@ export async function startCrdController(storage: ApiStorage, log: Logger, now: 
     if (!crd) { unserveCrd(name); return; }
     if (crd.metadata.deletionTimestamp) return finalize(crd);
     const r = calculateNames(crd, informer.list());
+    const approval = approvalCondition(crd);
     const changed = JSON.stringify(r.acceptedNames) !== JSON.stringify(crd.status?.acceptedNames ?? {})
+      || (approval !== undefined && !sameConditions(findCondition(crd, approval.type), approval))
       || !sameConditions(findCondition(crd, 'NamesAccepted'), r.namesAccepted)
       || !sameConditions(findCondition(crd, 'Established'), r.established);
     if (changed) {
@@ -97,6 +99,7 @@ export async function startCrdController(storage: ApiStorage, log: Logger, now: 
         let conds = (s.conditions as Condition[] | undefined) ?? [];
         conds = setCondition(conds, r.namesAccepted, ts);
         conds = setCondition(conds, r.established, ts);
+        if (approval) conds = setCondition(conds, approval, ts);
         s.conditions = conds;
       });
       return;     // the informer brings the written status back: serve from it

@@ -60,6 +60,17 @@ export function calculateNames(crd: KubeObject, others: KubeObject[]): NamingRes
   return { acceptedNames: next, namesAccepted: cond, established };
 }
 
+/** the apiapproval controller: KubernetesAPIApprovalPolicyConformant for groups under k8s.io / kubernetes.io */
+export function approvalCondition(crd: KubeObject): Condition | undefined {
+  const group = str(crd.spec?.group);
+  if (!['k8s.io', 'kubernetes.io'].some((g) => group === g || group.endsWith(`.${g}`))) return undefined;
+  const type = 'KubernetesAPIApprovalPolicyConformant';
+  const value = crd.metadata.annotations?.['api-approved.kubernetes.io'];
+  if (value === undefined) return { type, status: 'False', reason: 'MissingAnnotation', message: 'protected groups must have approval annotation "api-approved.kubernetes.io", see https://github.com/kubernetes/enhancements/pull/1111' };
+  if (value.startsWith('unapproved')) return { type, status: 'False', reason: 'UnapprovedAnnotation', message: `not approved: "${value}"` };
+  return { type, status: 'True', reason: 'ApprovedAnnotation', message: `approved in ${value}` };
+}
+
 export function findCondition(crd: KubeObject, type: string): Condition | undefined {
   const list = Array.isArray(crd.status?.conditions) ? crd.status.conditions as unknown[] : [];
   const c = list.find((x) => isRecord(x) && x.type === type);

@@ -2,7 +2,7 @@
 // accepted (NamesAccepted False with Kubernetes' reason and message), accepted names stay.
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../proto/meta.js';
-import { calculateNames } from '../../controlplane/crd/crd-naming.js';
+import { approvalCondition, calculateNames } from '../../controlplane/crd/crd-naming.js';
 
 function crd(name: string, names: Record<string, unknown>, accepted?: Record<string, unknown>, group = 'example.com'): KubeObject {
   return { metadata: { name }, spec: { group, names }, status: accepted ? { acceptedNames: accepted, conditions: [{ type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted' }] } : {} };
@@ -31,5 +31,18 @@ describe('CRD names', () => {
   it('ignores CRDs of other groups', () => {
     const r = calculateNames(crd('foos.other.com', { plural: 'foos', singular: 'foo', kind: 'Foo', listKind: 'FooList' }, undefined, 'other.com'), [held]);
     expect(r.namesAccepted.status).toBe('True');
+  });
+});
+
+describe('API approval', () => {
+  it.each([
+    ['example.com', undefined, undefined],
+    ['gateway.networking.k8s.io', 'https://github.com/kubernetes-sigs/gateway-api/pull/2466', { status: 'True', reason: 'ApprovedAnnotation', message: 'approved in https://github.com/kubernetes-sigs/gateway-api/pull/2466' }],
+    ['snapshot.storage.k8s.io', 'unapproved, testing', { status: 'False', reason: 'UnapprovedAnnotation', message: 'not approved: "unapproved, testing"' }],
+  ])('%s %s', (group, annotation, want) => {
+    const o: KubeObject = { metadata: { name: 'x', annotations: annotation ? { 'api-approved.kubernetes.io': annotation } : {} }, spec: { group } };
+    const c = approvalCondition(o);
+    if (want === undefined) expect(c).toBeUndefined();
+    else expect(c).toMatchObject({ type: 'KubernetesAPIApprovalPolicyConformant', ...want });
   });
 });
