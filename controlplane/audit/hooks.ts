@@ -111,7 +111,8 @@ export function installAudit(app: FastifyInstance, auditor: Auditor | undefined,
   if (!auditor) return { authenticated: () => undefined, authenticationFailed: () => undefined };
 
   const emit = (a: RequestAudit, stage: AuditStage) => {
-    if (a.facts) auditor.process(buildEvent(a.facts, stage, nowUs()), a.omitStages);
+    // an omitted stage (RequestReceived under the default policy) is never built
+    if (a.facts && !a.omitStages.includes(stage)) auditor.process(buildEvent(a.facts, stage, nowUs()), a.omitStages);
   };
 
   /** evaluatePolicyAndCreateAuditEvent */

@@ -5,7 +5,9 @@
 // so RBAC evaluates its bindings on every request (a RoleBinding to `edit`, among
 // --bindings other RoleBindings and ClusterRoleBindings that do not apply to it).
 // Levels alternate between the servers. Prints req/s and p50/p99 per server and level.
-// Usage: node scripts/bench/authz.mjs [--seconds 10] [--clients 1,10,50] [--bindings 200]
+// With --audit, a third server runs RBAC plus the audit log (--audit-log-path, every request
+// at Metadata, the default policy): its cost beside RBAC's in the same run.
+// Usage: node scripts/bench/authz.mjs [--seconds 10] [--clients 1,10,50] [--bindings 200] [--audit]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
@@ -17,18 +19,19 @@ const opt = (name, dflt) => { const i = args.indexOf(`--${name}`); return i >= 0
 const seconds = Number(opt('seconds', '10'));
 const levels = opt('clients', '1,10,50').split(',').map(Number);
 const extraBindings = Number(opt('bindings', '200'));
+const withAudit = args.includes('--audit');
 const root = resolve(import.meta.dirname, '..', '..');
 const USER_TOKEN = 'bench-user-token';
 const servers = [];
 process.on('exit', () => { for (const s of servers) { s.proc.kill('SIGKILL'); rmSync(s.dir, { recursive: true, force: true }); } });
 
-async function start(mode) {
+async function start(mode, audit = false) {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-authz-'));
   writeFileSync(join(dir, 'tokens.csv'), `${USER_TOKEN},bench-user,bench-uid,"bench"\n`);
   const port = 20000 + Math.floor(Math.random() * 20000);
   const proc = spawn(process.execPath, [join(root, 'dist/controlplane/main.js'), '--data-dir', join(dir, 'data'), '--listen', `127.0.0.1:${port}`, '--log-level', 'warn',
-    '--token-auth-file', join(dir, 'tokens.csv'), '--authorization-mode', mode], { stdio: 'inherit' });
-  const s = { mode, dir, port, proc };
+    '--token-auth-file', join(dir, 'tokens.csv'), '--authorization-mode', mode, ...(audit ? ['--audit-log-path', join(dir, 'audit.log')] : [])], { stdio: 'inherit' });
+  const s = { mode: audit ? `${mode} + audit log` : mode, dir, port, proc };
   servers.push(s);
   for (let i = 0; i < 300 && !existsSync(join(dir, 'data', 'admin.kubeconfig')); i++) await new Promise((r) => setTimeout(r, 100));
   s.agent = new Agent({ keepAlive: true, maxSockets: 256, ca: readFileSync(join(dir, 'data', 'tls/server-ca.crt')) });
@@ -90,12 +93,15 @@ async function level(s, clients, token = USER_TOKEN, label = s.mode) {
 
 const allow = await start('AlwaysAllow');
 const rbac = await start('RBAC');
+const audited = withAudit ? await start('RBAC', true) : undefined;
 await setup(allow);
 await setup(rbac);
+if (audited) await setup(audited);
 const rows = [];
 for (const clients of levels) {
   // alternate which server goes first so drift on the machine hits both alike
   const order = levels.indexOf(clients) % 2 === 0 ? [allow, rbac] : [rbac, allow];
+  if (audited) order.push(audited);
   for (const s of order) rows.push(await level(s, clients));
   // the admin token (system:masters: allowed before any rule is looked at), as scripts/bench/api.mjs runs
   rows.push(await level(allow, clients, allow.admin, 'AlwaysAllow, admin'), await level(rbac, clients, rbac.admin, 'RBAC, admin'));
