@@ -21,6 +21,8 @@ import type { RbacAuthorizer } from '../authz/authorizer.js';
 import { REVIEW_RESOURCES, installAuthorization, registerReviewRoutes } from '../authz/http.js';
 import type { ServiceAccountTokens } from '../serviceaccount/tokens.js';
 import { registerServiceAccountRoutes } from '../serviceaccount/routes.js';
+import { TOKEN_REVIEW_RESOURCE, registerTokenReviewRoutes } from '../authz/token-review.js';
+import { API_SERVICE_RESOURCE, registerApiServiceRoutes } from './apiservices.js';
 import type { Auditor } from '../audit/auditor.js';
 import { installAudit } from '../audit/hooks.js';
 import { queryBool } from '../../proto/query-bool.js';
@@ -206,6 +208,7 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   // discovery lists the stored kinds and, when agents report usage, the metrics API
   let discoverable = o.usage ? [...resources, ...METRICS_RESOURCES] : resources;
   if (o.authorizer) discoverable = [...discoverable, ...REVIEW_RESOURCES];
+  discoverable = [...discoverable, TOKEN_REVIEW_RESOURCE, API_SERVICE_RESOURCE];
   app.get('/api', async (req, reply) => {
     const agg = wantsAggregated(req.headers.accept);
     if (agg) return reply.type(agg === 'v2' ? AGGREGATED_CONTENT_TYPE : AGGREGATED_V2BETA1_CONTENT_TYPE).send(JSON.stringify(aggregatedDiscovery(discoverable, true, agg)));
@@ -239,6 +242,8 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   if (o.usage) registerMetricsRoutes(app, o.storage, o.usage);
   const watchMetrics = o.metrics ? { watchOpened: () => o.metrics!.watches.inc(), watchClosed: () => o.metrics!.watches.dec() } : undefined;
   if (o.authorizer) registerReviewRoutes(app, o.authorizer);
+  registerTokenReviewRoutes(app, { auth: o.auth, serviceAccounts: o.serviceAccounts?.tokens });
+  registerApiServiceRoutes(app, () => discoverable);
   if (o.serviceAccounts) registerServiceAccountRoutes(app, { storage: o.storage, ...o.serviceAccounts });
   registerResourceRoutes(app, { storage: o.storage, streams: o.streams, admitEviction: o.admitEviction, metrics: watchMetrics, authorizer: o.authorizer });
   return app;

@@ -1,7 +1,7 @@
 // Kubernetes' bootstrap RBAC policy (plugin/pkg/auth/authorizer/rbac/bootstrappolicy/
 // policy.go), trimmed to what skiff serves: cluster-admin, admin/edit/view (aggregated),
 // the system:aggregate-to-* pieces, system:basic-user, system:discovery,
-// system:public-info-viewer, system:monitoring, system:service-account-issuer-discovery and
+// system:public-info-viewer, system:auth-delegator, system:monitoring, system:service-account-issuer-discovery and
 // system:node, with their bindings.
 // Reconciled at every start as kube-apiserver's storage_rbac post-start hook does: missing
 // objects are created; objects annotated autoupdate != "false" get missing rules, subjects,
@@ -85,6 +85,11 @@ const ROLES: RoleSpec[] = [
   {
     name: 'system:discovery',
     rules: [urls(['get'], ['/livez', '/readyz', '/healthz', '/version', '/version/', '/api', '/api/*', '/apis', '/apis/*', '/openapi', '/openapi/*'])],
+  },
+  // a role to use for allowing authentication and authorization delegation (no binding)
+  {
+    name: 'system:auth-delegator',
+    rules: [rule(['create'], ['authentication.k8s.io'], ['tokenreviews']), rule(['create'], ['authorization.k8s.io'], ['subjectaccessreviews'])],
   },
   { name: 'system:public-info-viewer', rules: [urls(['get'], ['/livez', '/readyz', '/healthz', '/version', '/version/'])] },
   {

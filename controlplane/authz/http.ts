@@ -158,7 +158,7 @@ export const REVIEW_RESOURCES: ResourceDef[] = [
   reviewDef(AUTHZ_GROUP, 'SubjectAccessReview', 'subjectaccessreviews'),
 ];
 
-function bodyOf(req: FastifyRequest, kind: string): KubeObject & { spec?: Record<string, unknown> } {
+export function bodyOf(req: FastifyRequest, kind: string): KubeObject & { spec?: Record<string, unknown> } {
   const b = decodeBody(req.headers['content-type'], req.body as Buffer | undefined);
   if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badRequest(`${kind} must be a JSON object`);
   const o = b as KubeObject;

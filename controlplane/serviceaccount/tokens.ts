@@ -35,6 +35,9 @@ export interface ServiceAccountTokenOptions {
   now?: () => Date;
 }
 
+/** Go's %q of a []string: ["a" "b"] */
+const goQuoted = (l: string[]): string => `[${l.map((a) => JSON.stringify(a)).join(' ')}]`;
+
 export function serviceAccountUsername(namespace: string, name: string): string {
   return `${SA_PREFIX}${namespace}:${name}`;
 }
@@ -104,12 +107,29 @@ export class ServiceAccountTokens {
 
   /** the user a bearer token stands for, or undefined (not ours, bad, expired, invalidated) */
   authenticate(token: string): UserInfo | undefined {
+    const r = this.review(token, this.audiences);
+    return r && 'user' in r ? r.user : undefined;
+  }
+
+  /**
+   * jwt.go's AuthenticateToken for `requested` audiences (TokenReview's spec.audiences, else
+   * the API's): the user and the audiences the token is valid for among them, an error
+   * when the token is one of ours but refused, undefined when it is not ours. Legacy tokens
+   * carry no audience and stand for the API's (implicitAuds).
+   */
+  review(token: string, requested: string[]): { user: UserInfo; audiences: string[] } | { error: string } | undefined {
     if (!looksLikeJwt(token)) return undefined;
     const c = this.verified(token);
     if (!c) return undefined;
-    if (c.iss === this.issuer) return this.validateBound(c);
-    if (c.iss === LEGACY_ISSUER) return this.validateLegacy(c, token);
-    return undefined;
+    if (c.iss !== this.issuer && c.iss !== LEGACY_ISSUER) return undefined;
+    let tokenAuds = typeof c.aud === 'string' ? [c.aud] : Array.isArray(c.aud) ? c.aud.filter((a): a is string => typeof a === 'string') : [];
+    if (!tokenAuds.length && c.iss === LEGACY_ISSUER) tokenAuds = this.audiences;
+    const audiences = tokenAuds.filter((a) => requested.includes(a));
+    if (!audiences.length) return { error: `token audiences ${goQuoted(tokenAuds)} is invalid for the target audiences ${goQuoted(requested)}` };
+    const user = c.iss === this.issuer ? this.validateBound(c) : this.validateLegacy(c, token);
+    if (user) return { user, audiences };
+    const expired = typeof c.exp === 'number' && this.now().getTime() / 1000 > c.exp + LEEWAY_S;
+    return { error: expired ? 'service account token has expired' : 'service account token has been invalidated' };
   }
 
   /**
@@ -132,8 +152,6 @@ export class ServiceAccountTokens {
     if (typeof c.exp !== 'number' || nowS > c.exp + LEEWAY_S) return undefined;
     if (typeof c.nbf === 'number' && nowS < c.nbf - LEEWAY_S) return undefined;
     if (typeof c.iat === 'number' && nowS < c.iat - LEEWAY_S) return undefined;
-    const aud = typeof c.aud === 'string' ? [c.aud] : Array.isArray(c.aud) ? c.aud : [];
-    if (!aud.some((a) => this.audiences.includes(a as string))) return undefined;
     const k = c['kubernetes.io'];
     if (!k || typeof k !== 'object') return undefined;
     const p = k as PrivateClaims;
