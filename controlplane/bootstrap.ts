@@ -11,6 +11,7 @@ import type { ApiStorage } from './api/storage.js';
 import { ApiError } from './api/errors.js';
 import { KeyExistsError } from './store/types.js';
 import { LOCAL_PATH_PROVISIONER } from './storage/volume-host.js';
+import { SYSTEM_PRIORITY_CLASSES, systemPriorityClassObject } from './resources/priority-class.js';
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -50,6 +51,12 @@ export async function seedDefaultStorageClass(storage: ApiStorage): Promise<void
   } catch (e) {
     if (!(e instanceof KeyExistsError)) throw e;
   }
+}
+
+/** system-node-critical and system-cluster-critical, created when absent on every start (the scheduling API's post-start hook). */
+export async function seedSystemPriorityClasses(storage: ApiStorage): Promise<void> {
+  const def = findResource('scheduling.k8s.io', 'v1', 'priorityclasses')!;
+  for (const c of SYSTEM_PRIORITY_CLASSES) await ensureCreated(storage, def, '', systemPriorityClassObject(c));
 }
 
 export interface ClusterServicesConfig {

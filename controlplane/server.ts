@@ -13,7 +13,7 @@ import { ensurePki, desiredSans, writeKubeconfig } from './security/pki.js';
 import { ApiStorage } from './api/storage.js';
 import { TokenAuthenticator } from './api/auth.js';
 import { buildApiServer, httpEdgeOf } from './api/server.js';
-import { seedClusterServices, seedNamespaces } from './bootstrap.js';
+import { seedClusterServices, seedNamespaces, seedSystemPriorityClasses } from './bootstrap.js';
 import { defaultRouteIPv4, isLoopback } from './host-address.js';
 import { nthAddress, parseCidr } from '../proto/cidr.js';
 import { AgentGateway } from './agents/gateway.js';
@@ -63,6 +63,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const storage = new ApiStorage(store, undefined, { network: { serviceCidr: cfg.serviceCidr, nodePortRange: cfg.nodePortRange } });
   const uninstallPodSecurity = installPodSecurity(store, podSecurity);
   await seedNamespaces(storage);
+  await seedSystemPriorityClasses(storage);
 
   const advertise = cfg.advertiseAddress ?? (cfg.host === '0.0.0.0' || cfg.host === '::' ? '127.0.0.1' : cfg.host);
   // the default/kubernetes Service's endpoint must be reachable from pods: never loopback

@@ -19,6 +19,8 @@ import { persistentVolumeClaim } from './persistent-volume-claim.js';
 import { persistentVolume } from './persistent-volume.js';
 import { podDisruptionBudget } from './pod-disruption-budget.js';
 import { pod } from './pod.js';
+import { podTemplate } from './pod-template-kind.js';
+import { priorityClass } from './priority-class.js';
 import { RBAC_RESOURCES } from './rbac.js';
 import { replicaSet } from './replica-set.js';
 import { resourceQuota } from './resource-quota.js';
@@ -59,6 +61,8 @@ export const resources: ResourceDef[] = [
   storageClass,
   resourceQuota,
   limitRange,
+  podTemplate,
+  priorityClass,
   certificateSigningRequest,
   customResourceDefinition,
   ...RBAC_RESOURCES,

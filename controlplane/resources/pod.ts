@@ -11,6 +11,7 @@ import { computePodQOS } from './qos.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 import { admitPodServiceAccount } from '../serviceaccount/admission.js';
+import { admitPodPriority, rememberRequestedPriority } from '../admission/priority.js';
 
 const UPDATABLE =
   'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';
@@ -115,6 +116,7 @@ export const pod: ResourceDef = {
   },
 
   prepareForCreate(obj) {
+    rememberRequestedPriority(obj);   // the Priority plugin judges what the client sent
     // Defaults first (idempotent): the QoS class depends on requests defaulted from limits.
     pod.defaults!(obj);
     addDefaultTolerations(obj.spec);
@@ -129,7 +131,11 @@ export const pod: ResourceDef = {
 
   // ServiceAccount admission (installed by skiff-server): controlplane/serviceaccount/admission.ts
   // (LimitRanger's defaults are applied on the write path: controlplane/quota/admission.ts)
-  admit: admitPodServiceAccount,
+  // then Priority (controlplane/admission/priority.ts), in kube-apiserver's plugin order
+  admit: async (obj, ctx) => {
+    await admitPodServiceAccount(obj, ctx);
+    await admitPodPriority(obj, ctx);
+  },
 
   validate(obj, old) {
     const out = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });

@@ -1,4 +1,5 @@
-// The scheduling queue (kube-scheduler internal/queue): an active FIFO of pod keys, a
+// The scheduling queue (kube-scheduler internal/queue): an active queue of pod keys
+// (highest spec.priority first, FIFO among equals: the PrioritySort plugin), a
 // back-off area, and unschedulable pods parked until a cluster event or the periodic
 // flush moves them back. Workqueue rules: a key is never processed twice at once; an
 // add while it is being processed re-queues it when done.
@@ -9,10 +10,13 @@ export interface QueueOptions {
   initialBackoffMs?: number;
   /** cap (podMaxBackoffDuration, 10 s) */
   maxBackoffMs?: number;
+  /** a key's pod priority (spec.priority): the active queue pops the highest first (PrioritySort), FIFO among equals */
+  priorityOf?: (key: string) => number;
 }
 
 export class SchedulingQueue {
   private active: string[] = [];
+  private activePriority = new Map<string, number>();
   private queued = new Set<string>();
   private processing = new Set<string>();
   private dirty = new Set<string>();
@@ -27,11 +31,13 @@ export class SchedulingQueue {
   private readonly now: () => number;
   private readonly initialMs: number;
   private readonly maxMs: number;
+  private readonly priorityOf: ((key: string) => number) | undefined;
 
   constructor(opts: QueueOptions = {}) {
     this.now = opts.now ?? Date.now;
     this.initialMs = opts.initialBackoffMs ?? 1000;
     this.maxMs = opts.maxBackoffMs ?? 10_000;
+    this.priorityOf = opts.priorityOf;
   }
 
   /** New or changed pod: schedule it now. */
@@ -45,7 +51,7 @@ export class SchedulingQueue {
     }
     if (this.queued.has(key)) return;
     this.queued.add(key);
-    this.active.push(key);
+    this.enqueue(key);
     this.wake();
   }
 
@@ -79,7 +85,10 @@ export class SchedulingQueue {
     this.attempts.delete(key);
     this.unschedulable.delete(key);
     this.backoff.delete(key);
-    if (this.queued.delete(key)) this.active = this.active.filter((k) => k !== key);
+    if (this.queued.delete(key)) {
+      this.active = this.active.filter((k) => k !== key);
+      this.activePriority.delete(key);
+    }
   }
 
   /** Next key to process, waiting for one; undefined once closed. */
@@ -115,9 +124,22 @@ export class SchedulingQueue {
   private take(): string | undefined {
     const key = this.active.shift();
     if (key === undefined) return undefined;
+    this.activePriority.delete(key);
     this.queued.delete(key);
     this.processing.add(key);
     return key;
+  }
+
+  /**
+   * PrioritySort: behind every key of equal or higher priority, ahead of lower ones (a pod's
+   * priority is immutable, so its place is fixed once queued). Equal priorities append in O(1).
+   */
+  private enqueue(key: string): void {
+    const p = this.priorityOf?.(key) ?? 0;
+    this.activePriority.set(key, p);
+    let i = this.active.length;
+    while (i > 0 && (this.activePriority.get(this.active[i - 1]!) ?? 0) < p) i--;
+    this.active.splice(i, 0, key);
   }
 
   private wake(): void {

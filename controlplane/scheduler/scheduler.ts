@@ -66,7 +66,10 @@ export class Scheduler {
     this.log = opts.log ?? pino({ enabled: false });
     this.now = opts.now ?? (() => new Date());
     this.profile = defaultProfile(opts.strategy);
-    this.queue = new SchedulingQueue({ now: () => Date.now(), initialBackoffMs: opts.initialBackoffMs, maxBackoffMs: opts.maxBackoffMs });
+    this.queue = new SchedulingQueue({
+      now: () => Date.now(), initialBackoffMs: opts.initialBackoffMs, maxBackoffMs: opts.maxBackoffMs,
+      priorityOf: (key) => { const p: unknown = this.cache.getPod(key)?.spec?.priority; return typeof p === 'number' ? p : 0; },
+    });
     this.events = new EventRecorder(storage, SCHEDULER_NAME, this.now);
   }
 

@@ -433,6 +433,10 @@ export const MESSAGES: Readonly<Record<string, MessageTable>> = {
   TokenRequestSpec: { 1: strs('audiences'), 4: i64P('expirationSeconds'), 3: msgP('boundObjectRef', 'BoundObjectReference') },
   BoundObjectReference: { 1: str('kind'), 2: str('apiVersion'), 3: str('name'), 4: str('uid') },
 
+  // -- core/v1 PodTemplate and k8s.io/api/scheduling/v1 PriorityClass (kubectl create priorityclass)
+  PodTemplate: { 1: meta, 2: msg('template', 'PodTemplateSpec') },
+  PriorityClass: { 1: meta, 2: i32('value'), 3: bool('globalDefault'), 4: str('description'), 5: strP('preemptionPolicy') },
+
   // -- k8s.io/api/certificates/v1 (kubectl certificate approve|deny PUTs the object to /approval);
   // spec.extra (6) is left out: the server fills it from the requesting user
   CertificateSigningRequest: { 1: meta, 2: msg('spec', 'CertificateSigningRequestSpec'), 3: msg('status', 'CertificateSigningRequestStatus') },
@@ -454,6 +458,8 @@ export const KINDS: Readonly<Record<string, string>> = {
   'v1/Pod': 'Pod',
   'v1/PersistentVolumeClaim': 'PersistentVolumeClaim',
   'v1/ResourceQuota': 'ResourceQuota',
+  'v1/PodTemplate': 'PodTemplate',
+  'scheduling.k8s.io/v1/PriorityClass': 'PriorityClass',
   'apps/v1/Deployment': 'Deployment',
   'apps/v1/ReplicaSet': 'ReplicaSet',
   'apps/v1/DaemonSet': 'DaemonSet',

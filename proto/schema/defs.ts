@@ -1391,6 +1391,9 @@ export const defs: SchemaDefs = {
   NetworkPolicyPeer: obj({ ipBlock: ref('IPBlock'), namespaceSelector: ref('LabelSelector'), podSelector: ref('LabelSelector') }),
   NetworkPolicyPort: obj({ endPort: int32, port: intOrString, protocol: str }),
   IPBlock: obj({ cidr: str, except: list(str) }),
+  // core/v1 PodTemplate and scheduling.k8s.io/v1 PriorityClass
+  PodTemplate: obj({ apiVersion: str, kind: str, metadata: ref('ObjectMeta'), template: ref('PodTemplateSpec') }),
+  PriorityClass: obj({ apiVersion: str, kind: str, metadata: ref('ObjectMeta'), value: int32, globalDefault: bool, description: str, preemptionPolicy: str }),
   // core/v1 ResourceQuota and LimitRange
   ResourceQuota: obj({ apiVersion: str, kind: str, metadata: ref('ObjectMeta'), spec: ref('ResourceQuotaSpec'), status: ref('ResourceQuotaStatus') }),
   ResourceQuotaSpec: obj({ hard: map(quantity), scopeSelector: ref('ScopeSelector'), scopes: list(str) }),
