@@ -204,7 +204,8 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   }
   if (o.caPem) app.get('/cacerts', async (_req, reply) => reply.type('text/plain').send(o.caPem));
 
-  const openapi = buildOpenApi(resources);
+  // TokenReview is in OpenAPI too, so that `kubectl create -f` validates it (server-side)
+  const openapi = buildOpenApi([...resources, TOKEN_REVIEW_RESOURCE]);
   // discovery lists the stored kinds and, when agents report usage, the metrics API
   let discoverable = o.usage ? [...resources, ...METRICS_RESOURCES] : resources;
   if (o.authorizer) discoverable = [...discoverable, ...REVIEW_RESOURCES];
