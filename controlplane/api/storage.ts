@@ -20,6 +20,7 @@ import { checkBody, type FieldValidation } from './field-validation.js';
 import { applyPatch, type PatchType } from './patch/apply.js';
 import { mutatingAdmission, validatingAdmission } from '../quota/admission.js';
 import { podSecurityAdmission } from '../admission/pod-security/hook.js';
+import { SYSTEM_PRIORITY_CLASSES } from '../resources/priority-class.js';
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -493,6 +494,10 @@ export class ApiStorage {
     // NamespaceLifecycle admission: the system namespaces are immortal
     if (def.kind === 'Namespace' && IMMORTAL_NAMESPACES.has(name)) {
       throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, def.resource, name);
+    }
+    // the PriorityClass REST's Delete: the system classes stay
+    if (def.kind === 'PriorityClass' && def.group === 'scheduling.k8s.io' && SYSTEM_PRIORITY_CLASSES.some((c) => c.name === name)) {
+      throw new ApiError(403, 'Forbidden', `priorityclasses.scheduling.k8s.io "${name}" is forbidden: this is a system priority class and cannot be deleted`, { name, group: def.group, kind: def.resource });
     }
     const key = keyFor(def, namespace, name);
     for (let attempt = 0; ; attempt++) {

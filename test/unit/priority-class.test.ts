@@ -83,6 +83,13 @@ describe('PriorityClass and PodTemplate through the storage', () => {
     expect(names).toEqual(['system-cluster-critical=2000000000', 'system-node-critical=2000001000']);
   });
 
+  it('refuses to delete a system class', async () => {
+    const e = await failure(storage.delete(pcDef, undefined, 'system-node-critical'));
+    expect([e.code, e.message]).toEqual([403, 'priorityclasses.scheduling.k8s.io "system-node-critical" is forbidden: this is a system priority class and cannot be deleted']);
+    await storage.create(pcDef, undefined, pc('mine', 1), {});
+    await storage.delete(pcDef, undefined, 'mine');
+  });
+
   it('allows one globalDefault only', async () => {
     await storage.create(pcDef, undefined, pc('a', 10, { globalDefault: true }), {});
     const e = await failure(storage.create(pcDef, undefined, pc('b', 20, { globalDefault: true }), {}));
