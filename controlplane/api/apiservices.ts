@@ -111,7 +111,7 @@ export function registerApiServiceRoutes(app: FastifyInstance, served: () => Res
   const q = (req: FastifyRequest) => req.query as Record<string, string | undefined>;
   app.get(base, async (req, reply) => {
     const items = apiServices(served(), created);
-    if (queryBool(q(req).watch)) return watch(reply, q(req), items, open);
+    if (queryBool(q(req).watch)) return watch(reply, q(req), items, open, wantsTable(req.headers.accept));
     if (wantsTable(req.headers.accept)) return toTable(API_SERVICE_RESOURCE, items, { include: parseIncludeObject(q(req).includeObject), resourceVersion: '1' });
     return { kind: 'APIServiceList', apiVersion: `${GROUP}/v1`, metadata: { resourceVersion: '1' }, items };
   });
@@ -127,13 +127,19 @@ export function registerApiServiceRoutes(app: FastifyInstance, served: () => Res
   }
 }
 
-/** a watch: ADDED for each (unless resuming from a resourceVersion), then open until timeoutSeconds (default 30 min), the client leaves or the server closes */
-function watch(reply: FastifyReply, q: Record<string, string | undefined>, items: KubeObject[], open: Set<() => void>): void {
+/** a watch: ADDED for each (as Tables when asked) (unless resuming from a resourceVersion), then open until timeoutSeconds (default 30 min), the client leaves or the server closes */
+function watch(reply: FastifyReply, q: Record<string, string | undefined>, items: KubeObject[], open: Set<() => void>, table: boolean): void {
   reply.hijack();
   const res = reply.raw;
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
   const rv = q.resourceVersion;
-  if (!rv || rv === '0') for (const o of items) res.write(`${JSON.stringify({ type: 'ADDED', object: o })}\n`);
+  if (!rv || rv === '0') {
+    // kubectl get -w asks for Table events: the first carries the column definitions
+    items.forEach((o, i) => {
+      const object = table ? toTable(API_SERVICE_RESOURCE, [o], { include: parseIncludeObject(q.includeObject), resourceVersion: '1', withColumns: i === 0 }) : o;
+      res.write(`${JSON.stringify({ type: 'ADDED', object })}\n`);
+    });
+  }
   const t = Number(q.timeoutSeconds);
   const end = (): void => { clearTimeout(timer); open.delete(end); if (!res.writableEnded) res.end(); };
   const timer = setTimeout(end, (Number.isFinite(t) && t > 0 ? t : 1800) * 1000);

@@ -14,6 +14,9 @@ import { seedNamespaces } from '../../controlplane/bootstrap.js';
 import { SqliteStore } from '../../controlplane/store/sqlite.js';
 import { generateSigningKey } from '../../controlplane/serviceaccount/jwt.js';
 import { ServiceAccountTokens } from '../../controlplane/serviceaccount/tokens.js';
+import { apiServices } from '../../controlplane/api/apiservices.js';
+import { serveCrd, unserveCrd } from '../../controlplane/crd/registry.js';
+import { resources } from '../../controlplane/resources/index.js';
 
 const ADMIN = 'admin-token';
 const ALICE = 'alice-token';
@@ -141,6 +144,37 @@ describe('APIService', () => {
     expect(del.code).toBe(405);
     expect(del.body).toMatchObject({ reason: 'MethodNotAllowed', message: 'delete is not supported on resources of kind "apiservices.apiregistration.k8s.io"' });
     expect((await req(ADMIN, 'POST', BASE, { kind: 'APIService', metadata: { name: 'v1.x.io' } })).code).toBe(405);
+  });
+
+  it('lists the group-versions of served CRDs with their priorities, and drops them when unserved', () => {
+    const crd = {
+      metadata: { name: 'widgets.example.io' },
+      spec: { group: 'example.io', scope: 'Namespaced', versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+      status: { acceptedNames: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' } },
+    };
+    try {
+      serveCrd(crd as never);
+      const w = apiServices(resources, new Date(0)).find((s) => s.metadata.name === 'v1.example.io');
+      expect(w?.spec).toEqual({ group: 'example.io', version: 'v1', groupPriorityMinimum: 1000, versionPriority: 100 });
+      expect(w?.metadata.labels).toEqual({ 'kube-aggregator.kubernetes.io/automanaged': 'true' });
+    } finally {
+      unserveCrd('widgets.example.io');
+    }
+    expect(apiServices(resources, new Date(0)).some((s) => s.metadata.name === 'v1.example.io')).toBe(false);
+  });
+
+  it('watches: the current set as ADDED events (Tables for kubectl get -w)', async () => {
+    const addr = await app.listen({ port: 0, host: '127.0.0.1' });
+    const events = async (accept: string) => {
+      const r = await fetch(`${addr}${BASE}?watch=true&timeoutSeconds=1`, { headers: { authorization: `Bearer ${ADMIN}`, accept } });
+      return (await r.text()).trim().split('\n').map((l) => JSON.parse(l) as { type: string; object: Record<string, unknown> });
+    };
+    const plain = await events('application/json');
+    expect(plain.every((e) => e.type === 'ADDED')).toBe(true);
+    expect(plain.map((e) => (e.object.metadata as { name: string }).name)).toContain('v1.apps');
+    const tables = await events('application/json;as=Table;v=v1;g=meta.k8s.io');
+    expect(tables[0]!.object).toMatchObject({ kind: 'Table', columnDefinitions: [{ name: 'Name' }, { name: 'Service' }, { name: 'Available' }, { name: 'Age' }] });
+    expect(tables[1]!.object.columnDefinitions).toEqual([]);
   });
 
   it('is in discovery as get/list/watch', async () => {
