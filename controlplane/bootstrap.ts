@@ -12,6 +12,7 @@ import { ApiError } from './api/errors.js';
 import { KeyExistsError } from './store/types.js';
 import { LOCAL_PATH_PROVISIONER } from './storage/volume-host.js';
 import { SYSTEM_PRIORITY_CLASSES, systemPriorityClassObject } from './resources/priority-class.js';
+import { SKIFF_INGRESS_CLASS, skiffIngressClassObject } from './resources/ingress-class.js';
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -48,6 +49,20 @@ export async function seedDefaultStorageClass(storage: ApiStorage): Promise<void
   });
   try {
     await storage.store.create(DEFAULT_STORAGE_CLASS_MARKER, JSON.stringify({ name: DEFAULT_STORAGE_CLASS }));
+  } catch (e) {
+    if (!(e instanceof KeyExistsError)) throw e;
+  }
+}
+
+/** Store key recording that the `skiff` IngressClass was seeded once (as the local-path class). */
+export const DEFAULT_INGRESS_CLASS_MARKER = '/skiff/seeded/default-ingress-class';
+
+/** The `skiff` IngressClass (controller skiff.io/ingress, annotated default), created on the cluster's first start only. */
+export async function seedDefaultIngressClass(storage: ApiStorage): Promise<void> {
+  if (await storage.store.get(DEFAULT_INGRESS_CLASS_MARKER)) return;
+  await ensureCreated(storage, findResource('networking.k8s.io', 'v1', 'ingressclasses')!, '', skiffIngressClassObject());
+  try {
+    await storage.store.create(DEFAULT_INGRESS_CLASS_MARKER, JSON.stringify({ name: SKIFF_INGRESS_CLASS }));
   } catch (e) {
     if (!(e instanceof KeyExistsError)) throw e;
   }
@@ -94,6 +109,7 @@ async function ensureCreated(storage: ApiStorage, def: ResourceDef, namespace: s
  */
 export async function seedClusterServices(storage: ApiStorage, cfg: ClusterServicesConfig): Promise<void> {
   await seedDefaultStorageClass(storage);
+  await seedDefaultIngressClass(storage);
   const svcDef = findResource('', 'v1', 'services')!;
   const epDef = findResource('', 'v1', 'endpoints')!;
   const sliceDef = findResource('discovery.k8s.io', 'v1', 'endpointslices')!;

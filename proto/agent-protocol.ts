@@ -242,6 +242,23 @@ export const NetPod = z.object({
   ports: z.array(z.object({ name: portName, port, protocol })).max(1000).optional(),
 });
 export const NetNamespace = z.object({ name: dnsName, labels: labelMap.optional() });
+// Ingresses of the skiff class (agent/ingress/): hosts, paths and backends as validated by
+// the API; they never reach iptables, only the agent's proxy. The TLS key pairs are those of
+// kubernetes.io/tls Secrets such Ingresses name (controlplane/agents/ingress-state.ts).
+const ingressBackend = z.object({ service: z.string().max(63), port: z.union([port, z.string().max(15)]) });
+export const NetIngress = z.object({
+  namespace: dnsName,
+  name: dnsName,
+  defaultBackend: ingressBackend.optional(),
+  rules: z.array(z.object({
+    host: z.string().max(253).optional(),
+    paths: z.array(z.object({ path: z.string().max(4096), pathType: z.enum(['Exact', 'Prefix', 'ImplementationSpecific']), backend: ingressBackend })).max(1000),
+  })).max(1000),
+  tls: z.array(z.object({ hosts: z.array(z.string().max(253)).max(1000), secretName: z.string().max(253).optional() })).max(1000).optional(),
+});
+export const NetIngressCert = z.object({ namespace: dnsName, name: dnsName, cert: z.string().max(1 << 20), key: z.string().max(1 << 20) });
+export type NetIngress = z.infer<typeof NetIngress>;
+export type NetIngressCert = z.infer<typeof NetIngressCert>;
 export const NetworkState = z.object({
   type: z.literal('network'),
   clusterCIDR: cidr4,
@@ -253,6 +270,8 @@ export const NetworkState = z.object({
   policies: z.array(NetPolicy).max(20000).optional(),
   pods: z.array(NetPod).max(200000).optional(),
   namespaces: z.array(NetNamespace).max(20000).optional(),
+  ingresses: z.array(NetIngress).max(20000).optional(),
+  ingressCerts: z.array(NetIngressCert).max(20000).optional(),
 });
 export type NetworkState = z.infer<typeof NetworkState>;
 export type NetPolicy = z.infer<typeof NetPolicy>;

@@ -6,10 +6,12 @@
 // NetworkPolicy enforcement needs the policies, every pod's IP, labels and named ports and
 // every namespace's labels (policy-state.ts); they are sent to every agent, and only while
 // at least one NetworkPolicy exists, so a cluster without policies pays nothing for them.
+// Ingresses of skiff's class and the TLS Secrets they name: ingress-state.ts (and its rule).
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../proto/meta.js';
 import { NetNode, NetService, NetworkState, type NetEndpoint } from '../../proto/agent-protocol.js';
 import { policyState } from './policy-state.js';
+import { ingressState, ownIngresses, referencedSecrets } from './ingress-state.js';
 import { parseCidr, parseIPv4 } from '../../proto/cidr.js';
 import { Informer } from '../controllers/informer.js';
 import { findResource } from '../resources/index.js';
@@ -32,6 +34,9 @@ export class NetworkPublisher {
   private readonly pods: Informer;
   private readonly namespaces: Informer;
   private readonly policies: Informer;
+  private readonly ingresses: Informer;
+  private readonly ingressClasses: Informer;
+  private readonly secrets: Informer;
   private timer?: NodeJS.Timeout;
   private last?: NetworkState;
   private lastJson = '';
@@ -45,15 +50,23 @@ export class NetworkPublisher {
     this.pods = new Informer(storage, def('', 'v1', 'pods'), log);
     this.namespaces = new Informer(storage, def('', 'v1', 'namespaces'), log);
     this.policies = new Informer(storage, def('networking.k8s.io', 'v1', 'networkpolicies'), log);
+    this.ingresses = new Informer(storage, def('networking.k8s.io', 'v1', 'ingresses'), log);
+    this.ingressClasses = new Informer(storage, def('networking.k8s.io', 'v1', 'ingressclasses'), log);
+    this.secrets = new Informer(storage, def('', 'v1', 'secrets'), log);
     const changed = { add: () => this.schedule(), update: () => this.schedule(), delete: () => this.schedule() };
-    for (const i of [this.nodes, this.services, this.slices, this.policies]) i.on(changed);
+    for (const i of [this.nodes, this.services, this.slices, this.policies, this.ingresses, this.ingressClasses]) i.on(changed);
+    // a Secret matters only while an Ingress of skiff's class names it
+    const ifReferenced = (s: KubeObject) => {
+      if (referencedSecrets(ownIngresses(this.ingresses.list(), this.ingressClasses.list())).has(`${s.metadata.namespace}/${s.metadata.name}`)) this.schedule();
+    };
+    this.secrets.on({ add: ifReferenced, update: (_o, s) => ifReferenced(s), delete: ifReferenced });
     // pods and namespaces only matter while some NetworkPolicy exists
     const ifPolicies = () => { if (this.policies.list().length) this.schedule(); };
     for (const i of [this.pods, this.namespaces]) i.on({ add: ifPolicies, update: ifPolicies, delete: ifPolicies });
   }
 
   private get informers(): Informer[] {
-    return [this.nodes, this.services, this.slices, this.pods, this.namespaces, this.policies];
+    return [this.nodes, this.services, this.slices, this.pods, this.namespaces, this.policies, this.ingresses, this.ingressClasses, this.secrets];
   }
 
   async start(): Promise<void> {
@@ -128,6 +141,7 @@ export class NetworkPublisher {
       nodes,
       services,
       ...policyState(this.policies.list(), this.pods.list(), this.namespaces.list(), this.log),
+      ...ingressState(this.ingresses.list(), this.ingressClasses.list(), (ns, name) => this.secrets.get(ns, name), (what) => this.log.error({ object: what }, 'left out of the ingress state: invalid for agents')),
     };
   }
 }

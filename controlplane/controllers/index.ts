@@ -20,6 +20,7 @@ import * as eventTtl from './event-ttl-controller.js';
 import * as endpoints from './endpoints-controller.js';
 import * as endpointSlice from './endpoint-slice-controller.js';
 import * as serviceLB from './service-lb-controller.js';
+import * as ingressStatus from './ingress-status-controller.js';
 import * as persistentVolume from './persistent-volume-controller.js';
 import * as pvcProtection from './pvc-protection-controller.js';
 import * as pvProtection from './pv-protection-controller.js';
@@ -70,6 +71,7 @@ export async function startControllers(storage: ApiStorage, log: Logger, opts: C
   controllers.push(nodeLifecycle.create(as('node-controller'), { ...opts.disruption, gracePeriodMs: opts.nodeGracePeriodMs, monitorPeriodMs: opts.nodeMonitorPeriodMs, metrics: opts.nodeLifecycleMetrics }));
   controllers.push(disruption.create(as('disruption-controller')), eventTtl.create(as('event-ttl-controller'), { ttlMs: opts.eventTtlMs ?? eventTtl.DEFAULT_EVENT_TTL_MS }));
   controllers.push(endpoints.create(as('endpoint-controller')), endpointSlice.create(as('endpointslice-controller')), serviceLB.create(as('service-controller')));
+  controllers.push(ingressStatus.create(as('ingress-status-controller')));
   controllers.push(persistentVolume.create(as('persistent-volume-binder'), { volumeHost: opts.volumeHost }), pvcProtection.create(as('pvc-protection-controller')), pvProtection.create(as('pv-protection-controller')));
   controllers.push(clusterRoleAggregation.create(as('clusterrole-aggregation-controller')), resourceQuota.create(as('resourcequota-controller')));
   if (opts.serviceAccounts) {

@@ -14,6 +14,8 @@ import { lease } from './lease.js';
 import { limitRange } from './limit-range.js';
 import { namespace } from './namespace.js';
 import { networkPolicy } from './network-policy.js';
+import { ingress } from './ingress.js';
+import { ingressClass } from './ingress-class.js';
 import { node } from './node.js';
 import { persistentVolumeClaim } from './persistent-volume-claim.js';
 import { persistentVolume } from './persistent-volume.js';
@@ -58,6 +60,8 @@ export const resources: ResourceDef[] = [
   endpointSlice,
   podDisruptionBudget,
   networkPolicy,
+  ingress,
+  ingressClass,
   storageClass,
   resourceQuota,
   limitRange,

@@ -437,6 +437,25 @@ export const MESSAGES: Readonly<Record<string, MessageTable>> = {
   PodTemplate: { 1: meta, 2: msg('template', 'PodTemplateSpec') },
   PriorityClass: { 1: meta, 2: i32('value'), 3: bool('globalDefault'), 4: str('description'), 5: strP('preemptionPolicy') },
 
+  // -- k8s.io/api/networking/v1 Ingress and IngressClass (kubectl create ingress / -f)
+  Ingress: { 1: meta, 2: msg('spec', 'IngressSpec'), 3: msg('status', 'IngressStatus') },
+  IngressSpec: { 4: strP('ingressClassName'), 1: msgP('defaultBackend', 'IngressBackend'), 2: msgs('tls', 'IngressTLS'), 3: msgs('rules', 'IngressRule') },
+  IngressBackend: { 4: msgP('service', 'IngressServiceBackend'), 3: msgP('resource', 'TypedLocalObjectReference') },
+  IngressServiceBackend: { 1: str('name'), 2: msg('port', 'ServiceBackendPort') },
+  ServiceBackendPort: { 1: str('name'), 2: i32('number') },
+  IngressTLS: { 1: strs('hosts'), 2: str('secretName') },
+  IngressRule: { 1: str('host'), 2: inline('ingressRuleValue', 'IngressRuleValue') },
+  IngressRuleValue: { 1: msgP('http', 'HTTPIngressRuleValue') },
+  HTTPIngressRuleValue: { 1: msgs('paths', 'HTTPIngressPath') },
+  HTTPIngressPath: { 1: str('path'), 3: strP('pathType'), 2: msg('backend', 'IngressBackend') },
+  IngressStatus: { 1: msg('loadBalancer', 'IngressLoadBalancerStatus') },
+  IngressLoadBalancerStatus: { 1: msgs('ingress', 'IngressLoadBalancerIngress') },
+  IngressLoadBalancerIngress: { 1: str('ip'), 2: str('hostname'), 4: msgs('ports', 'IngressPortStatus') },
+  IngressPortStatus: { 1: i32('port'), 2: str('protocol'), 3: strP('error') },
+  IngressClass: { 1: meta, 2: msg('spec', 'IngressClassSpec') },
+  IngressClassSpec: { 1: str('controller'), 2: msgP('parameters', 'IngressClassParametersReference') },
+  IngressClassParametersReference: { 1: strP('apiGroup'), 2: str('kind'), 3: str('name'), 4: strP('scope'), 5: strP('namespace') },
+
   // -- k8s.io/api/certificates/v1 (kubectl certificate approve|deny PUTs the object to /approval);
   // spec.extra (6) is left out: the server fills it from the requesting user
   CertificateSigningRequest: { 1: meta, 2: msg('spec', 'CertificateSigningRequestSpec'), 3: msg('status', 'CertificateSigningRequestStatus') },
@@ -460,6 +479,8 @@ export const KINDS: Readonly<Record<string, string>> = {
   'v1/ResourceQuota': 'ResourceQuota',
   'v1/PodTemplate': 'PodTemplate',
   'scheduling.k8s.io/v1/PriorityClass': 'PriorityClass',
+  'networking.k8s.io/v1/Ingress': 'Ingress',
+  'networking.k8s.io/v1/IngressClass': 'IngressClass',
   'apps/v1/Deployment': 'Deployment',
   'apps/v1/ReplicaSet': 'ReplicaSet',
   'apps/v1/DaemonSet': 'DaemonSet',
