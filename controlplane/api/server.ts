@@ -3,7 +3,7 @@
 // kubectl, then the resource routes over ApiStorage.
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
-import { resources } from '../resources/index.js';
+import { convertedVersions, resources } from '../resources/index.js';
 import { TokenAuthenticator, isPublicPath, type UserInfo } from './auth.js';
 import {
   AGGREGATED_CONTENT_TYPE, AGGREGATED_V2BETA1_CONTENT_TYPE, VERSION_INFO, aggregatedDiscovery, legacyApiVersions, legacyGroup,
@@ -11,6 +11,7 @@ import {
 } from './discovery.js';
 import { ApiError, badRequest, internal, unauthorized } from './errors.js';
 import { buildOpenApi } from './openapi.js';
+import { registerOpenApiRoutes } from './openapi/routes.js';
 import { registerResourceRoutes, type RestDeps } from './rest-handlers.js';
 import type { ApiStorage } from './storage.js';
 import type { PodStreams } from './subresources.js';
@@ -204,12 +205,13 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   }
   if (o.caPem) app.get('/cacerts', async (_req, reply) => reply.type('text/plain').send(o.caPem));
 
-  // TokenReview is in OpenAPI too, so that `kubectl create -f` validates it (server-side)
-  const openapi = buildOpenApi([...resources, TOKEN_REVIEW_RESOURCE]);
+  // OpenAPI publishes every discoverable kind (read at the first request; TokenReview too,
+  // so that `kubectl create -f` validates it server-side)
+  const openapi = buildOpenApi(() => discoverable);
   // discovery lists the stored kinds and, when agents report usage, the metrics API
   let discoverable = o.usage ? [...resources, ...METRICS_RESOURCES] : resources;
   if (o.authorizer) discoverable = [...discoverable, ...REVIEW_RESOURCES];
-  discoverable = [...discoverable, TOKEN_REVIEW_RESOURCE, API_SERVICE_RESOURCE];
+  discoverable = [...discoverable, ...convertedVersions, TOKEN_REVIEW_RESOURCE, API_SERVICE_RESOURCE];
   app.get('/api', async (req, reply) => {
     const agg = wantsAggregated(req.headers.accept);
     if (agg) return reply.type(agg === 'v2' ? AGGREGATED_CONTENT_TYPE : AGGREGATED_V2BETA1_CONTENT_TYPE).send(JSON.stringify(aggregatedDiscovery(discoverable, true, agg)));
@@ -232,13 +234,7 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
     if (!l) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
     return l;
   });
-  app.get('/openapi/v3', async () => openapi.root);
-  app.get('/openapi/v3/*', async (req, reply) => {
-    const doc = openapi.docs.get((req.params as { '*': string })['*']);
-    if (!doc) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
-    reply.header('Cache-Control', 'public, immutable');
-    return reply.type('application/json').send(doc.body);
-  });
+  registerOpenApiRoutes(app, openapi);
 
   if (o.usage) registerMetricsRoutes(app, o.storage, o.usage);
   const watchMetrics = o.metrics ? { watchOpened: () => o.metrics!.watches.inc(), watchClosed: () => o.metrics!.watches.dec() } : undefined;
