@@ -30,6 +30,9 @@ export interface AgentConfig {
    * sees a renewal within seconds (Kubernetes' shortest token lives 10 minutes). 1 = kubelet.
    */
   tokenRefreshTestScale: number;
+  /** the Ingress proxy's ports (0: off) */
+  ingressHttpPort: number;
+  ingressHttpsPort: number;
 }
 
 function kvList(v: string): Record<string, string> {
@@ -70,10 +73,12 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     .option('--resolv-conf <file>', 'resolver configuration: upstreams for the cluster DNS and what dnsPolicy Default pods get (kubelet --resolv-conf)', '/etc/resolv.conf')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--metrics-bind-address <host:port>', 'serve Prometheus metrics here (empty to disable)', '127.0.0.1:10249')
+    .option('--ingress-http-port <port>', 'port of the built-in Ingress controller\'s HTTP listener (0 disables it)', '80')
+    .option('--ingress-https-port <port>', 'port of the built-in Ingress controller\'s HTTPS listener (0 disables it)', '443')
     .addOption(new Option('--token-refresh-test-scale <n>', 'TESTS ONLY: renew projected ServiceAccount tokens n times sooner than kubelet').default('1').hideHelp())
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ server: string; token?: string; tokenFile?: string; nodeName: string; dataDir: string; dockerHost?: string; pauseImage: string; nodeIp?: string; nodeLabels: Record<string, string>; registerWithTaints: AgentConfig['taints']; heartbeatInterval: string; systemReserved: Record<string, string>; maxPods: string; network: string; resolvConf: string; logLevel: string; metricsBindAddress: string; tokenRefreshTestScale: string }>();
+  const o = cmd.opts<{ server: string; token?: string; tokenFile?: string; nodeName: string; dataDir: string; dockerHost?: string; pauseImage: string; nodeIp?: string; nodeLabels: Record<string, string>; registerWithTaints: AgentConfig['taints']; heartbeatInterval: string; systemReserved: Record<string, string>; maxPods: string; network: string; resolvConf: string; logLevel: string; metricsBindAddress: string; tokenRefreshTestScale: string; ingressHttpPort: string; ingressHttpsPort: string }>();
   const token = o.token ?? (o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : process.env.SKIFF_TOKEN);
   if (!token) throw new InvalidArgumentError('a join token is required: --token, --token-file or SKIFF_TOKEN');
   if (!/^https:\/\//.test(o.server)) throw new InvalidArgumentError('--server must be an https:// URL');
@@ -84,6 +89,13 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
   // as kubelet: labels NodeRestriction would refuse stop the agent at start-up
   const labelsError = nodeLabelsError(o.nodeLabels, o.nodeName);
   if (labelsError) throw new Error(`--node-labels: ${labelsError}`);
+  const ingressPort = (flag: string, v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`${flag} must be a port number (0 disables)`);
+    return n;
+  };
+  const ingressHttpPort = ingressPort('--ingress-http-port', o.ingressHttpPort);
+  const ingressHttpsPort = ingressPort('--ingress-https-port', o.ingressHttpsPort);
   const dockerHost = o.dockerHost ?? process.env.DOCKER_HOST;
   return {
     server: o.server, token, nodeName: o.nodeName, dataDir: o.dataDir,
@@ -92,6 +104,6 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     heartbeatIntervalMs: parseDuration(o.heartbeatInterval),
     systemReserved: { cpu: o.systemReserved.cpu, memory: o.systemReserved.memory },
     maxPods, network: o.network, resolvConf: o.resolvConf, logLevel: o.logLevel, metricsBindAddress: o.metricsBindAddress,
-    tokenRefreshTestScale,
+    tokenRefreshTestScale, ingressHttpPort, ingressHttpsPort,
   };
 }

@@ -20,6 +20,7 @@ import { StatsSampler, startStatsReporter } from './node/stats-sampler.js';
 import { AgentMetrics } from './metrics.js';
 import type { Runtime } from './runtime/types.js';
 import { NetworkManager, POD_NETWORK } from './network/network-manager.js';
+import { IngressController } from './ingress/ingress-controller.js';
 import type { KubeObject } from '../proto/meta.js';
 import type { NetworkState } from '../proto/agent-protocol.js';
 import { TokenManager } from './pods/token-manager.js';
@@ -76,6 +77,10 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
 
   // 4. the pod network (bridge, routes, service proxy, DNS) when skiff manages it
   const network = cfg.network === POD_NETWORK ? new NetworkManager({ runtime, node: cfg.nodeName, log: log.child({ component: 'network' }), resolvConf: cfg.resolvConf }) : undefined;
+
+  // the built-in Ingress controller (HTTP/HTTPS reverse proxy), whatever the network mode
+  const ingress = new IngressController({ httpPort: cfg.ingressHttpPort, httpsPort: cfg.ingressHttpsPort, dataDir: cfg.dataDir, nodeName: cfg.nodeName, log: log.child({ component: 'ingress' }) });
+  await ingress.start();
 
   // 5. pods, connection, streams
   let conn: ServerConnection;
@@ -139,6 +144,7 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
           networkState = m;
           for (const w of [...networkWaiters]) w();
           network?.apply(m);
+          ingress.apply(m);
           break;
       }
     },
@@ -157,6 +163,7 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
       clearInterval(gauges);
       stats.stop();
       network?.stop();
+      void ingress.stop();
       conn.stop();
       pods.stop();
     },

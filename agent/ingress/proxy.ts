@@ -1,0 +1,175 @@
+// The ingress reverse proxy's request path, over Node's http core (no HTTP parsing of its
+// own): route by Host and path (router.ts), pick the Service's ready endpoints (backends.ts)
+// round robin, dial the pod directly and stream both bodies through; a refused or failed
+// connect moves on to the next endpoint before any byte of the request body is read.
+// Answers of its own: 404 (no rule matches and no default backend), 503 (the Service has no
+// ready endpoint, or is missing), 502 (every endpoint failed). WebSocket and other upgrades
+// are passed through as raw byte streams after the request head.
+// Headers: Host is kept; X-Forwarded-For (the client address), X-Forwarded-Proto,
+// X-Forwarded-Host, X-Forwarded-Port and X-Real-Ip are set by the proxy, replacing what the
+// client sent (it is not a trusted proxy); hop-by-hop headers are not forwarded.
+import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { resolveBackend, type ServiceIndex, type Target } from './backends.js';
+import { route, type Backend, type RouteTable } from './router.js';
+
+export interface Snapshot { table: RouteTable; services: ServiceIndex }
+
+export interface ProxyContext {
+  /** the routing state at this moment (swapped whole on every change) */
+  snapshot(): Snapshot;
+  /** where round robin starts for this backend (advances on every call) */
+  next(key: string): number;
+  log: Logger;
+}
+
+export interface Listener { scheme: 'http' | 'https'; port: number }
+
+const CONNECT_TIMEOUT_MS = 5_000;
+const RETRYABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET']);
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
+const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip']);
+
+export const upstreamAgent = new Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64, timeout: 60_000 });
+
+const clientIP = (req: IncomingMessage): string => (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
+
+/** headers named in Connection are hop-by-hop too */
+function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
+  const c = headers.connection;
+  return new Set((Array.isArray(c) ? c.join(',') : c ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+}
+
+/** the request's raw headers as [name, value] pairs for the upstream, with the X-Forwarded set */
+export function forwardHeaders(req: IncomingMessage, l: Listener, upgrade: boolean): [string, string][] {
+  const tokens = connectionTokens(req.headers);
+  const out: [string, string][] = [];
+  const raw = req.rawHeaders;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!;
+    const lower = name.toLowerCase();
+    if (FORWARDED.has(lower)) continue;
+    if (HOP_BY_HOP.has(lower) || tokens.has(lower)) {
+      if (upgrade && lower === 'upgrade') out.push([name, raw[i + 1]!]);
+      continue;
+    }
+    out.push([name, raw[i + 1]!]);
+  }
+  if (upgrade) out.push(['Connection', 'Upgrade']);
+  const ip = clientIP(req);
+  out.push(['X-Forwarded-For', ip], ['X-Forwarded-Proto', l.scheme], ['X-Forwarded-Host', req.headers.host ?? ''], ['X-Forwarded-Port', String(l.port)], ['X-Real-Ip', ip]);
+  return out;
+}
+
+/** the upstream response's headers without hop-by-hop ones, as a flat list for writeHead */
+function responseHeaders(res: IncomingMessage): string[] {
+  const tokens = connectionTokens(res.headers);
+  const out: string[] = [];
+  for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+    const lower = res.rawHeaders[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || tokens.has(lower)) continue;
+    out.push(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
+  }
+  return out;
+}
+
+function answer(res: ServerResponse, status: number, body: string): void {
+  if (res.headersSent) { res.destroy(); return; }
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'X-Content-Type-Options': 'nosniff' });
+  res.end(body);
+}
+
+type Pick = { ok: true; targets: Target[] } | { ok: false; status: number; body: string };
+
+/** route + resolve: the endpoints to try, in round-robin order */
+function pick(ctx: ProxyContext, host: string | undefined, url: string | undefined): Pick {
+  const snap = ctx.snapshot();
+  const r = route(snap.table, host, url);
+  if (!r) return { ok: false, status: 404, body: '404 page not found\n' };
+  const res = resolveBackend(snap.services, r.backend);
+  if (!res.ok) return { ok: false, status: 503, body: 'no available server\n' };
+  const start = ctx.next(backendKey(r.backend)) % res.targets.length;
+  return { ok: true, targets: [...res.targets.slice(start), ...res.targets.slice(0, start)] };
+}
+
+const backendKey = (b: Backend): string => `${b.namespace}/${b.service}:${b.port}`;
+
+export function handleRequest(ctx: ProxyContext, l: Listener, req: IncomingMessage, res: ServerResponse): void {
+  const p = pick(ctx, req.headers.host, req.url);
+  if (!p.ok) {
+    req.resume();
+    answer(res, p.status, p.body);
+    return;
+  }
+  const headers = forwardHeaders(req, l, false);
+  let done = false;
+  res.on('close', () => { done = true; });
+  const attempt = (i: number): void => {
+    const t = p.targets[i]!;
+    let connected = false;
+    const up = request({ host: t.ip, port: t.port, method: req.method, path: req.url, headers: headers.flat(), agent: upstreamAgent, setHost: false });
+    const timer = setTimeout(() => { if (!connected) up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })); }, CONNECT_TIMEOUT_MS);
+    up.on('socket', (s: Socket) => {
+      const go = () => { connected = true; clearTimeout(timer); if (done) { up.destroy(); return; } req.pipe(up); };
+      if (s.connecting) s.once('connect', go);
+      else go();
+    });
+    up.on('response', (ures) => {
+      if (done) { ures.destroy(); return; }
+      res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures));
+      res.flushHeaders();
+      ures.pipe(res);
+      ures.on('error', () => res.destroy());
+      ures.on('aborted', () => res.destroy());
+    });
+    up.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(timer);
+      if (done) return;
+      if (!connected && RETRYABLE.has(err.code ?? '') && i + 1 < p.targets.length) {
+        ctx.log.debug({ target: `${t.ip}:${t.port}`, err: err.code }, 'ingress: endpoint failed, trying the next');
+        attempt(i + 1);
+        return;
+      }
+      ctx.log.debug({ target: `${t.ip}:${t.port}`, err: err.message }, 'ingress: upstream failed');
+      answer(res, 502, 'Bad Gateway\n');
+    });
+    res.on('close', () => { if (!res.writableFinished) up.destroy(); });
+  };
+  attempt(0);
+}
+
+/** an Upgrade request (WebSocket): the head is sent as Node parsed it, then bytes flow both ways */
+export function handleUpgrade(ctx: ProxyContext, l: Listener, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  socket.on('error', () => socket.destroy());
+  const p = pick(ctx, req.headers.host, req.url);
+  if (!p.ok) {
+    socket.end(`HTTP/1.1 ${p.status} ${p.status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(p.body)}\r\nConnection: close\r\n\r\n${p.body}`);
+    return;
+  }
+  const lines = [`${req.method} ${req.url} HTTP/1.1`, ...forwardHeaders(req, l, true).map(([k, v]) => `${k}: ${v}`)];
+  const attempt = (i: number): void => {
+    const t = p.targets[i]!;
+    const up = connect({ host: t.ip, port: t.port });
+    let connected = false;
+    up.setTimeout(CONNECT_TIMEOUT_MS, () => { if (!connected) up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })); });
+    up.once('connect', () => {
+      connected = true;
+      up.setTimeout(0);
+      up.setNoDelay(true);
+      up.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length) up.write(head);
+      up.pipe(socket);
+      socket.pipe(up);
+      socket.on('close', () => up.destroy());
+      up.on('close', () => socket.destroy());
+    });
+    up.on('error', (err: NodeJS.ErrnoException) => {
+      if (!connected && RETRYABLE.has(err.code ?? '') && i + 1 < p.targets.length) { attempt(i + 1); return; }
+      if (!connected) socket.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 12\r\nConnection: close\r\n\r\nBad Gateway\n');
+      else socket.destroy();
+    });
+  };
+  attempt(0);
+}
