@@ -57,6 +57,23 @@ export class SchedulerCache {
     return this.nodes.size;
   }
 
+  /**
+   * The PodNominator's view: node name -> pods nominated to it by a preemption
+   * (status.nominatedNodeName) that are not bound, not going away and not finished.
+   */
+  nominated(): Map<string, KubeObject[]> {
+    const out = new Map<string, KubeObject[]>();
+    for (const p of this.pods.values()) {
+      const node: unknown = p.status?.nominatedNodeName;
+      if (typeof node !== 'string' || !node || p.spec?.nodeName || p.metadata.deletionTimestamp) continue;
+      if (p.status?.phase === 'Succeeded' || p.status?.phase === 'Failed') continue;
+      const list = out.get(node);
+      if (list) list.push(p);
+      else out.set(node, [p]);
+    }
+    return out;
+  }
+
   /** NodeInfos for one scheduling cycle, sorted by node name. */
   snapshot(): NodeInfo[] {
     return buildSnapshot(this.nodes.values(), this.pods.values());

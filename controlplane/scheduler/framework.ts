@@ -2,6 +2,7 @@
 // whether a pod fits a node and why not, score plugins rank the nodes that fit, and
 // `schedule` runs one cycle over a snapshot of nodes. Pure: no I/O, no clock.
 import type { KubeObject } from '../../proto/meta.js';
+import { newNodeInfo } from './node-info.js';
 import { podRequests, type ResourceList } from './resources.js';
 
 export const MAX_NODE_SCORE = 100;
@@ -39,14 +40,26 @@ export interface CycleContext {
   volumes?: VolumeListers;
   /** what PreFilter plugins computed for this pod, by plugin name */
   state: Map<string, unknown>;
+  /** node name -> pods nominated to it (status.nominatedNodeName) and not yet bound: the PodNominator */
+  nominated?: ReadonlyMap<string, readonly KubeObject[]>;
 }
 
-export type FilterResult = { fits: true } | { fits: false; reasons: string[] };
+/**
+ * A filter's verdict. A rejection is Unschedulable (removing pods could help: preemption
+ * tries the node) unless `unresolvable` (UnschedulableAndUnresolvable: it cannot).
+ */
+export type FilterResult = { fits: true } | { fits: false; reasons: string[]; unresolvable?: true };
 
 export const FITS: FilterResult = { fits: true };
 
+/** fwk.Unschedulable */
 export function unschedulable(...reasons: string[]): FilterResult {
   return { fits: false, reasons };
+}
+
+/** fwk.UnschedulableAndUnresolvable: preemption does not try the node */
+export function unresolvable(...reasons: string[]): FilterResult {
+  return { fits: false, reasons, unresolvable: true };
 }
 
 export interface FilterPlugin {
@@ -82,15 +95,23 @@ export class FitError extends Error {
     public readonly nodeReasons: ReadonlyMap<string, readonly string[]>,
     /** the reasons of the PreFilter plugin that rejected the pod, joined (Diagnosis.PreFilterMsg) */
     public readonly preFilterMsg = '',
+    /** the nodes whose rejection was Unschedulable (not UnschedulableAndUnresolvable): preemption's potential nodes */
+    public readonly resolvable: ReadonlySet<string> = new Set(),
   ) {
     super(fitErrorMessage(numAllNodes, nodeReasons, preFilterMsg));
+  }
+
+  /** Diagnosis.PostFilterMsg: what preemption said (`preemption: …`) ends the message as its own sentence */
+  setPostFilterMsg(msg: string): void {
+    const base = fitErrorMessage(this.numAllNodes, this.nodeReasons, this.preFilterMsg);
+    this.message = msg ? `${base} ${msg}.` : base;
   }
 }
 
 export type ScheduleResult = { node: string } | { error: FitError };
 
 /**
- * FitError.Error() without the PostFilter (preemption) sentence, as we do not preempt:
+ * FitError.Error() up to the PostFilter (preemption) sentence:
  * `0/3 nodes are available: 1 Insufficient cpu, 2 node(s) were unschedulable.` The
  * histogram entries are "<count> <reason>" sorted as strings, exactly as sort.Strings does.
  */
@@ -108,8 +129,24 @@ export function fitErrorMessage(numAllNodes: number, nodeReasons: ReadonlyMap<st
   return msg;
 }
 
-export function newCycleContext(pod: KubeObject, nodeInfos: readonly NodeInfo[], volumes?: VolumeListers): CycleContext {
-  return { podRequests: podRequests(pod), podNonZeroRequests: podRequests(pod, true), nodeInfos, ...(volumes ? { volumes } : {}), state: new Map() };
+export function newCycleContext(
+  pod: KubeObject, nodeInfos: readonly NodeInfo[], volumes?: VolumeListers, nominated?: ReadonlyMap<string, readonly KubeObject[]>,
+): CycleContext {
+  return {
+    podRequests: podRequests(pod), podNonZeroRequests: podRequests(pod, true), nodeInfos,
+    ...(volumes ? { volumes } : {}), ...(nominated ? { nominated } : {}), state: new Map(),
+  };
+}
+
+/** corev1helpers.PodPriority: spec.priority, 0 when unset */
+export function podPriority(pod: KubeObject): number {
+  const p: unknown = pod.spec?.priority;
+  return typeof p === 'number' ? p : 0;
+}
+
+/** A copy of a NodeInfo with `add` pods added and `remove` pods (by uid) taken away. */
+export function withPods(info: NodeInfo, add: readonly KubeObject[], remove: ReadonlySet<string> = new Set()): NodeInfo {
+  return newNodeInfo(info.node, [...info.pods.filter((p) => !remove.has(p.metadata.uid!)), ...add]);
 }
 
 /** Runs filters in order; the first one that rejects decides the node's reasons (RunFilterPlugins). */
@@ -119,6 +156,21 @@ export function filterNode(ctx: CycleContext, pod: KubeObject, nodeInfo: NodeInf
     if (!r.fits) return r;
   }
   return FITS;
+}
+
+/**
+ * RunFilterPluginsWithNominatedPods: pods nominated to the node with a priority at least the
+ * pod's (other than itself) count as if already there, so a lower-priority pod does not take
+ * the room a preemptor freed; when they were added and the pod fits, it must fit without them
+ * too (inter-pod affinity to a nominated pod must not decide).
+ */
+export function filterNodeWithNominated(ctx: CycleContext, pod: KubeObject, nodeInfo: NodeInfo, filters: readonly FilterPlugin[]): FilterResult {
+  const prio = podPriority(pod);
+  const add = (ctx.nominated?.get(nodeInfo.name) ?? []).filter((np) => np.metadata.uid !== pod.metadata.uid && podPriority(np) >= prio);
+  if (!add.length) return filterNode(ctx, pod, nodeInfo, filters);
+  const r = filterNode(ctx, pod, withPods(nodeInfo, add), filters);
+  if (!r.fits) return r;
+  return filterNode(ctx, pod, nodeInfo, filters);
 }
 
 /** helper.DefaultNormalizeScore: scale to 0..MAX_NODE_SCORE by the highest score, optionally reversed. */
@@ -150,23 +202,32 @@ export function scoreNodes(ctx: CycleContext, pod: KubeObject, nodes: readonly N
  * Ties are broken at random among the best, as selectHost's reservoir sampling does.
  */
 export function schedule(
-  pod: KubeObject, nodeInfos: readonly NodeInfo[], profile: Profile, opts: { random?: () => number; volumes?: VolumeListers } = {},
+  pod: KubeObject, nodeInfos: readonly NodeInfo[], profile: Profile,
+  opts: { random?: () => number; volumes?: VolumeListers; nominated?: ReadonlyMap<string, readonly KubeObject[]> } = {},
 ): ScheduleResult {
-  const ctx = newCycleContext(pod, nodeInfos, opts.volumes);
+  const ctx = newCycleContext(pod, nodeInfos, opts.volumes, opts.nominated);
   if (nodeInfos.length > 0) {
     for (const f of profile.filters) {
       const r = f.preFilter?.(ctx, pod);
       if (r && !r.fits) return { error: new FitError(nodeInfos.length, new Map(nodeInfos.map((n) => [n.name, r.reasons])), r.reasons.join(', ')) };
     }
   }
+  // evaluateNominatedNode: a pod nominated by an earlier preemption goes there if it fits now
+  const nominatedNode = pod.status?.nominatedNodeName;
+  const nominatedInfo = nominatedNode ? nodeInfos.find((n) => n.name === nominatedNode) : undefined;
+  if (nominatedInfo && filterNodeWithNominated(ctx, pod, nominatedInfo, profile.filters).fits) return { node: nominatedInfo.name };
   const feasible: NodeInfo[] = [];
   const reasons = new Map<string, readonly string[]>();
+  const resolvable = new Set<string>();
   for (const n of nodeInfos) {
-    const r = filterNode(ctx, pod, n, profile.filters);
+    const r = filterNodeWithNominated(ctx, pod, n, profile.filters);
     if (r.fits) feasible.push(n);
-    else reasons.set(n.name, r.reasons);
+    else {
+      reasons.set(n.name, r.reasons);
+      if (!r.unresolvable) resolvable.add(n.name);
+    }
   }
-  if (feasible.length === 0) return { error: new FitError(nodeInfos.length, reasons) };
+  if (feasible.length === 0) return { error: new FitError(nodeInfos.length, reasons, '', resolvable) };
   if (feasible.length === 1) return { node: feasible[0]!.name };
   const totals = scoreNodes(ctx, pod, feasible, profile.scores);
   const random = opts.random ?? Math.random;

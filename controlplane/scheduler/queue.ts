@@ -20,6 +20,8 @@ export class SchedulingQueue {
   private queued = new Set<string>();
   private processing = new Set<string>();
   private dirty = new Set<string>();
+  /** keys being processed when a cluster event asked to move parked pods (moveRequestCycle) */
+  private movedWhileProcessing = new Set<string>();
   private attempts = new Map<string, number>();
   /** key -> time its back-off ends; parked until moved */
   private unschedulable = new Map<string, number>();
@@ -58,6 +60,8 @@ export class SchedulingQueue {
   /** The pod fit nowhere: park it until something changes. */
   addUnschedulable(key: string): void {
     if (this.closed || this.dirty.has(key)) return;
+    // the cluster changed during the attempt (a victim went away): retry after the back-off
+    if (this.movedWhileProcessing.delete(key)) return this.addBackoff(key);
     this.unschedulable.set(key, this.now() + this.bumpBackoff(key));
   }
 
@@ -71,6 +75,7 @@ export class SchedulingQueue {
   /** A cluster event that may make parked pods fit: retry them once their back-off is over. */
   moveAllToActive(): void {
     if (this.closed) return;
+    for (const key of this.processing) this.movedWhileProcessing.add(key);
     const now = this.now();
     for (const [key, until] of this.unschedulable) {
       this.unschedulable.delete(key);
@@ -101,6 +106,7 @@ export class SchedulingQueue {
   /** Processing of `key` is over. */
   done(key: string): void {
     this.processing.delete(key);
+    this.movedWhileProcessing.delete(key);
     if (this.dirty.delete(key)) this.add(key);
   }
 

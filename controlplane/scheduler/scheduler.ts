@@ -2,7 +2,10 @@
 // cache; handlers only enqueue pod keys; one worker pops a key, runs a cycle over a
 // snapshot (framework.schedule), binds through the binding subresource and assumes the
 // pod onto its node, or records why it fits nowhere (PodScheduled=False/Unschedulable
-// and a FailedScheduling Event) and parks it until the cluster changes.
+// and a FailedScheduling Event) and parks it until the cluster changes. A pod that fits
+// nowhere may preempt (PostFilter DefaultPreemption, preemption.ts): lower-priority victims
+// get DisruptionTarget and are deleted, the pod is nominated to the node and placed there
+// once they are gone.
 import { pino, type Logger } from 'pino';
 import { canonicalJson } from '../../proto/canonical.js';
 import type { KubeObject } from '../../proto/meta.js';
@@ -12,10 +15,12 @@ import { bindPod } from '../api/subresources.js';
 import { findResource } from '../resources/index.js';
 import { podKey, SchedulerCache } from './cache.js';
 import { EventRecorder } from './events.js';
-import { schedule, type Profile } from './framework.js';
+import { schedule, type FitError, type NodeInfo, type Profile } from './framework.js';
+import { lowerPriorityNominatedPods, planPreemption, preemptionCondition, type Candidate } from './preemption.js';
 import { defaultProfile, type Strategy } from './profile.js';
 import { SchedulingQueue } from './queue.js';
 import { isTerminal } from './resources.js';
+import { podPriority } from './framework.js';
 import { claimsToAnnotate } from './plugins/volume-binding.js';
 import { VolumeCache } from './volume-cache.js';
 import { ANN_SELECTED_NODE } from '../storage/match.js';
@@ -33,6 +38,8 @@ export interface SchedulerOptions {
   initialBackoffMs?: number;
   maxBackoffMs?: number;
   flushIntervalMs?: number;
+  /** each preemption's victim count (scheduler_preemption_victims) */
+  onPreemption?: (victims: number) => void;
 }
 
 /** For Prometheus later: scheduler_schedule_attempts_total and friends. */
@@ -42,12 +49,16 @@ export interface SchedulerCounters {
   unschedulable: number;
   errors: number;
   lastLatencyMs: number;
+  /** PostFilter runs (scheduler_preemption_attempts_total) */
+  preemptionAttempts: number;
+  /** pods preempted, summed */
+  preemptionVictims: number;
 }
 
 export type SyncOutcome = 'scheduled' | 'unschedulable' | 'skipped';
 
 export class Scheduler {
-  readonly counters: SchedulerCounters = { attempts: 0, scheduled: 0, unschedulable: 0, errors: 0, lastLatencyMs: 0 };
+  readonly counters: SchedulerCounters = { attempts: 0, scheduled: 0, unschedulable: 0, errors: 0, lastLatencyMs: 0, preemptionAttempts: 0, preemptionVictims: 0 };
   private readonly cache = new SchedulerCache();
   private readonly queue: SchedulingQueue;
   private readonly profile: Profile;
@@ -57,6 +68,9 @@ export class Scheduler {
   private readonly podDef = findResource('', 'v1', 'pods')!;
   private readonly nodeDef = findResource('', 'v1', 'nodes')!;
   private readonly pvcDef = findResource('', 'v1', 'persistentvolumeclaims')!;
+  private readonly pdbDef = findResource('policy', 'v1', 'poddisruptionbudgets')!;
+  /** PodDisruptionBudgets by namespace/name, for preemption (its PDB lister) */
+  private readonly pdbs = new Map<string, KubeObject>();
   private readonly volumes = new VolumeCache();
   private watches: Array<{ cancel(): void }> = [];
   private flushTimer: NodeJS.Timeout | undefined;
@@ -68,7 +82,7 @@ export class Scheduler {
     this.profile = defaultProfile(opts.strategy);
     this.queue = new SchedulingQueue({
       now: () => Date.now(), initialBackoffMs: opts.initialBackoffMs, maxBackoffMs: opts.maxBackoffMs,
-      priorityOf: (key) => { const p: unknown = this.cache.getPod(key)?.spec?.priority; return typeof p === 'number' ? p : 0; },
+      priorityOf: (key) => { const p = this.cache.getPod(key); return p ? podPriority(p) : 0; },
     });
     this.events = new EventRecorder(storage, SCHEDULER_NAME, this.now);
   }
@@ -85,6 +99,13 @@ export class Scheduler {
     this.watches.push(await volumeWatch('class', findResource('storage.k8s.io', 'v1', 'storageclasses')!));
     this.watches.push(await volumeWatch('volume', findResource('', 'v1', 'persistentvolumes')!));
     this.watches.push(await volumeWatch('claim', this.pvcDef));
+    this.watches.push(await this.storage.watch(this.pdbDef, undefined, { resourceVersion: '0' }, (ev) => this.guard(() => {
+      const o = ev.object as KubeObject;
+      if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED' && ev.type !== 'DELETED') return;
+      const key = podKey(o);
+      if (ev.type === 'DELETED') this.pdbs.delete(key);
+      else this.pdbs.set(key, o);
+    })));
     this.watches.push(await this.storage.watch(this.podDef, undefined, { resourceVersion: '0' }, (ev) => this.guard(() => this.onPodEvent(ev))));
     this.flushTimer = setInterval(() => this.queue.moveAllToActive(), this.opts.flushIntervalMs ?? FLUSH_INTERVAL_MS);
     this.flushTimer.unref?.();
@@ -108,13 +129,17 @@ export class Scheduler {
     const { namespace: ns, name } = pod.metadata as { namespace: string; name: string };
     this.counters.attempts++;
     const started = performance.now();
-    const result = schedule(pod, this.cache.snapshot(), this.profile, { random: this.opts.random, volumes: this.volumes });
+    const snapshot = this.cache.snapshot();
+    const nominated = this.cache.nominated();
+    const result = schedule(pod, snapshot, this.profile, { random: this.opts.random, volumes: this.volumes, nominated });
     if ('error' in result) {
+      // PostFilter: preemption; undefined keeps the nomination as it is, '' clears it
+      const nomination = snapshot.length ? await this.preempt(pod, snapshot, nominated, result.error) : undefined;
       this.counters.unschedulable++;
       this.counters.lastLatencyMs = performance.now() - started;
       const message = result.error.message;
-      this.log.info({ pod: key, reason: message }, 'unable to schedule pod');
-      await this.recordUnschedulable(pod, message);
+      this.log.info({ pod: key, reason: message, nominatedNode: nomination }, 'unable to schedule pod');
+      await this.recordUnschedulable(pod, message, nomination);
       return 'unschedulable';
     }
     // PreBind (VolumeBinding): record the node on the WaitForFirstConsumer claims it decided
@@ -198,16 +223,81 @@ export class Scheduler {
     if (needsScheduling(pod) && (!prev || podSchedulingProps(prev) !== podSchedulingProps(pod))) this.queue.add(key);
   }
 
-  private async recordUnschedulable(pod: KubeObject, message: string): Promise<void> {
-    const { namespace: ns, name, uid } = pod.metadata;
-    const cur = findCondition(pod);
-    if (!(cur?.status === 'False' && cur.reason === 'Unschedulable' && cur.message === message)) {
+  /**
+   * DefaultPreemption's PostFilter (Evaluator.Preempt): plan, then prepareCandidate — each
+   * victim gets DisruptionTarget, is deleted gracefully and gets a Preempted Event; pods of
+   * lower priority nominated to the node lose their nomination. Returns the nomination to
+   * write (undefined: leave it), and puts what preemption said into the FitError's message.
+   */
+  private async preempt(pod: KubeObject, nodeInfos: readonly NodeInfo[], nominated: ReadonlyMap<string, readonly KubeObject[]>, fitError: FitError): Promise<string | undefined> {
+    this.counters.preemptionAttempts++;
+    const plan = planPreemption({ pod, nodeInfos, profile: this.profile, fitError, pdbs: [...this.pdbs.values()], volumes: this.volumes, nominated, now: this.now().getTime() });
+    if (plan.kind !== 'preempt') {
+      fitError.setPostFilterMsg(`preemption: ${plan.message}`);
+      return plan.kind === 'none' ? '' : undefined;
+    }
+    const c = plan.candidate;
+    this.log.info({ pod: podKey(pod), node: c.node, victims: c.victims.pods.map(podKey) }, 'preempting lower-priority pods');
+    for (const victim of c.victims.pods) {
+      if (victim.metadata.deletionTimestamp) continue; // graceful deletion already under way
+      await this.preemptPod(pod, c, victim);
+    }
+    this.counters.preemptionVictims += c.victims.pods.length;
+    this.opts.onPreemption?.(c.victims.pods.length);
+    for (const np of lowerPriorityNominatedPods(pod, c.node, nominated)) {
       try {
-        await this.storage.guaranteedUpdate(this.podDef, ns, name!, {}, (obj) => {
-          if (obj.spec?.nodeName || obj.metadata.uid !== uid) return obj;
-          setUnschedulableCondition(obj, message, rfc3339(this.now()));
+        const updated = await this.storage.guaranteedUpdate(this.podDef, np.metadata.namespace, np.metadata.name!, {}, (obj) => {
+          if (obj.metadata.uid !== np.metadata.uid || !obj.status?.nominatedNodeName) return obj;
+          delete obj.status.nominatedNodeName;
           return obj;
         }, 'status');
+        this.cache.upsertPod(updated);
+        this.queue.add(podKey(np)); // let it find another place sooner
+      } catch (e) {
+        this.log.warn({ err: e, pod: podKey(np) }, "cannot clear 'NominatedNodeName' field");
+      }
+    }
+    return c.node;
+  }
+
+  /** Evaluator.PreemptPod: DisruptionTarget condition, delete, Event. */
+  private async preemptPod(preemptor: KubeObject, c: Candidate, victim: KubeObject): Promise<void> {
+    const { namespace: ns, name, uid } = victim.metadata;
+    const schedulerName = String(preemptor.spec?.schedulerName ?? SCHEDULER_NAME);
+    try {
+      await this.storage.guaranteedUpdate(this.podDef, ns, name!, {}, (obj) => {
+        if (obj.metadata.uid !== uid) return obj;
+        obj.status ??= {};
+        const conds: Array<Record<string, unknown>> = Array.isArray(obj.status.conditions) ? obj.status.conditions : [];
+        const prev = conds.find((x) => x?.type === 'DisruptionTarget') as { status?: string; reason?: string; message?: string; lastTransitionTime?: string } | undefined;
+        const next = preemptionCondition(schedulerName, rfc3339(this.now()), prev);
+        if (prev && prev.status === next.status && prev.reason === next.reason && prev.message === next.message) return obj;
+        obj.status.conditions = [...conds.filter((x) => x?.type !== 'DisruptionTarget'), next];
+        return obj;
+      }, 'status');
+      await this.storage.delete(this.podDef, ns, name!, { preconditions: { uid } });
+    } catch (e) {
+      if (e instanceof ApiError && (e.code === 404 || e.code === 409)) return; // already gone
+      throw e;
+    }
+    await this.recordEvent(victim, 'Normal', 'Preempted', `Preempted by pod ${preemptor.metadata.uid} on node ${c.node}`);
+  }
+
+  private async recordUnschedulable(pod: KubeObject, message: string, nomination?: string): Promise<void> {
+    const { namespace: ns, name, uid } = pod.metadata;
+    const cur = findCondition(pod);
+    const nominationChanges = nomination !== undefined && (pod.status?.nominatedNodeName ?? '') !== nomination;
+    if (nominationChanges || !(cur?.status === 'False' && cur.reason === 'Unschedulable' && cur.message === message)) {
+      try {
+        const updated = await this.storage.guaranteedUpdate(this.podDef, ns, name!, {}, (obj) => {
+          if (obj.spec?.nodeName || obj.metadata.uid !== uid) return obj;
+          setUnschedulableCondition(obj, message, rfc3339(this.now()));
+          if (nomination) obj.status.nominatedNodeName = nomination;
+          else if (nomination === '') delete obj.status.nominatedNodeName;
+          return obj;
+        }, 'status');
+        // the nomination counts for the next cycles (PodNominator) before the watch shows it
+        if (nominationChanges) this.cache.upsertPod(updated);
       } catch (e) {
         if (e instanceof ApiError && e.code === 404) return;
         this.log.warn({ err: e, pod: podKey(pod) }, 'failed to update PodScheduled condition');

@@ -232,7 +232,7 @@ spec:
     await eventually(() => {
       const c = pod('huge').status.conditions.find((x: { type: string }) => x.type === 'PodScheduled');
       expect(c).toMatchObject({ status: 'False', reason: 'Unschedulable' });
-      expect(c.message).toBe('0/1 nodes are available: 1 Insufficient cpu.');
+      expect(c.message).toBe('0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod..');
     }, 15_000, 250);
     expect(k(s, ['describe', 'pod', 'huge'])).toContain('FailedScheduling');
     k(s, ['delete', 'pod', 'huge']);

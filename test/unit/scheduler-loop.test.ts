@@ -82,7 +82,7 @@ describe('Scheduler loop', () => {
     const ok = await until('Scheduled event', async () => (await eventsFor('web-1')).find((e) => e.reason === 'Scheduled'));
     expect(ok).toMatchObject({ type: 'Normal', message: `Successfully assigned default/web-1 to ${p1.spec.nodeName}`, source: { component: 'default-scheduler' } });
 
-    const message = '0/2 nodes are available: 2 Insufficient memory.';
+    const message = '0/2 nodes are available: 2 Insufficient memory. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod..';
     const big = await until('big unschedulable', async () => {
       const p = await getPod('big');
       return scheduledCond(p)?.status === 'False' && p;
@@ -132,7 +132,7 @@ describe('Scheduler loop', () => {
       return items.every((p) => p.spec.nodeName || scheduledCond(p)?.status === 'False') && pending;
     });
     expect(unsched.length).toBe(2);
-    expect(scheduledCond(unsched[0]!).message).toBe('0/2 nodes are available: 2 Insufficient cpu.');
+    expect(scheduledCond(unsched[0]!).message).toBe('0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod..');
 
     // deleting a bound pod frees room: one waiting pod gets it
     const victim = (await storage.list(podDef, 'default')).items.find((p) => p.spec.nodeName)!;
@@ -162,7 +162,7 @@ describe('Scheduler loop', () => {
       const evs = await eventsFor('huge');
       return evs.length === 1 && evs[0]!.count === 2 && evs[0];
     });
-    expect(ev.message).toBe('0/1 nodes are available: 1 Insufficient memory.');
+    expect(ev.message).toBe('0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod..');
     expect((await getPod('huge')).metadata.resourceVersion).toBe(first.metadata.resourceVersion);
     expect(scheduler.counters.attempts).toBe(2);
   });

@@ -165,7 +165,7 @@ describe('VolumeBinding in the scheduler loop with the PV controller', () => {
     // a missing claim: Pending with the message, until the claim appears
     await storage.create(def('', 'pods'), 'default', podBody('first', 'data'));
     const failed = await until('FailedScheduling', async () => (await storage.list(def('', 'events'), 'default')).items.find((e) => e.involvedObject?.name === 'first' && e.reason === 'FailedScheduling'));
-    expect(failed.message).toBe('0/2 nodes are available: persistentvolumeclaim "data" not found.');
+    expect(failed.message).toBe('0/2 nodes are available: persistentvolumeclaim "data" not found. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling..');
     await storage.create(def('', 'persistentvolumeclaims'), 'default', {
       apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data' },
       spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },

@@ -3,7 +3,7 @@
 // (score). Semantics of component-helpers scheduling/corev1/nodeaffinity: terms are ORed,
 // requirements in a term ANDed, an empty or invalid term matches nothing.
 import type { KubeObject } from '../../../proto/meta.js';
-import { defaultNormalizeScore, FITS, unschedulable, type FilterPlugin, type ScorePlugin } from '../framework.js';
+import { defaultNormalizeScore, FITS, unresolvable, type FilterPlugin, type ScorePlugin } from '../framework.js';
 
 export const ERR_REASON_POD = "node(s) didn't match Pod's node affinity/selector";
 
@@ -90,7 +90,7 @@ export const nodeAffinity: FilterPlugin & ScorePlugin = {
   name: 'NodeAffinity',
   weight: 2,
   filter(_ctx, pod, nodeInfo) {
-    return matchesRequired(pod, nodeInfo.node) ? FITS : unschedulable(ERR_REASON_POD);
+    return matchesRequired(pod, nodeInfo.node) ? FITS : unresolvable(ERR_REASON_POD);
   },
   /** sum of the weights of the preferred terms the node matches */
   score(_ctx, pod, nodeInfo) {

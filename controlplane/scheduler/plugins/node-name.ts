@@ -1,5 +1,5 @@
 // Filter NodeName: a pod that names its node fits only there.
-import { FITS, unschedulable, type FilterPlugin } from '../framework.js';
+import { FITS, unresolvable, type FilterPlugin } from '../framework.js';
 
 export const ERR_REASON_NODE_NAME = "node(s) didn't match the requested node name";
 
@@ -7,6 +7,6 @@ export const nodeName: FilterPlugin = {
   name: 'NodeName',
   filter(_ctx, pod, nodeInfo) {
     const want = pod.spec?.nodeName;
-    return !want || want === nodeInfo.name ? FITS : unschedulable(ERR_REASON_NODE_NAME);
+    return !want || want === nodeInfo.name ? FITS : unresolvable(ERR_REASON_NODE_NAME);
   },
 };

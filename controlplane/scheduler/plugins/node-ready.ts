@@ -2,7 +2,7 @@
 // the taint the node lifecycle controller puts on it (TaintNodesByCondition):
 // not-ready for False or missing, unreachable for Unknown. The reason reads as that
 // taint's, which is what users of kube-scheduler see for a NotReady node.
-import { FITS, unschedulable, type FilterPlugin } from '../framework.js';
+import { FITS, unresolvable, type FilterPlugin } from '../framework.js';
 import { TAINT_NOT_READY, TAINT_UNREACHABLE, tolerationsOf, tolerationsTolerateTaint, untoleratedTaintReason, type Taint } from '../tolerations.js';
 
 export function readyStatus(node: { status?: any }): string | undefined {
@@ -17,6 +17,6 @@ export const nodeReady: FilterPlugin = {
     if (status === 'True') return FITS;
     const implied: Taint = { key: status === 'Unknown' ? TAINT_UNREACHABLE : TAINT_NOT_READY, effect: 'NoSchedule' };
     if (tolerationsTolerateTaint(tolerationsOf(pod), implied)) return FITS;
-    return unschedulable(untoleratedTaintReason(implied));
+    return unresolvable(untoleratedTaintReason(implied));
   },
 };

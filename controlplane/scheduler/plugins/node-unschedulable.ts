@@ -1,6 +1,6 @@
 // Filter NodeUnschedulable: a cordoned node (spec.unschedulable) takes only pods that
 // tolerate the node.kubernetes.io/unschedulable:NoSchedule taint.
-import { FITS, unschedulable, type FilterPlugin } from '../framework.js';
+import { FITS, unresolvable, type FilterPlugin } from '../framework.js';
 import { TAINT_UNSCHEDULABLE, tolerationsOf, tolerationsTolerateTaint } from '../tolerations.js';
 
 export const ERR_REASON_UNSCHEDULABLE = 'node(s) were unschedulable';
@@ -10,6 +10,6 @@ export const nodeUnschedulable: FilterPlugin = {
   filter(_ctx, pod, nodeInfo) {
     if (nodeInfo.node.spec?.unschedulable !== true) return FITS;
     if (tolerationsTolerateTaint(tolerationsOf(pod), { key: TAINT_UNSCHEDULABLE, effect: 'NoSchedule' })) return FITS;
-    return unschedulable(ERR_REASON_UNSCHEDULABLE);
+    return unresolvable(ERR_REASON_UNSCHEDULABLE);
   },
 };

@@ -1,6 +1,6 @@
 // TaintToleration: NoSchedule and NoExecute taints block pods that do not tolerate them
 // (filter); untolerated PreferNoSchedule taints make a node less attractive (score).
-import { defaultNormalizeScore, FITS, unschedulable, type FilterPlugin, type ScorePlugin } from '../framework.js';
+import { defaultNormalizeScore, FITS, unresolvable, type FilterPlugin, type ScorePlugin } from '../framework.js';
 import { findUntoleratedTaint, taintsOf, tolerationsOf, tolerationsTolerateTaint, untoleratedTaintReason } from '../tolerations.js';
 
 export const taintToleration: FilterPlugin & ScorePlugin = {
@@ -8,7 +8,7 @@ export const taintToleration: FilterPlugin & ScorePlugin = {
   weight: 3,
   filter(_ctx, pod, nodeInfo) {
     const taint = findUntoleratedTaint(taintsOf(nodeInfo.node), tolerationsOf(pod), (t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute');
-    return taint ? unschedulable(untoleratedTaintReason(taint)) : FITS;
+    return taint ? unresolvable(untoleratedTaintReason(taint)) : FITS;
   },
   /** the number of PreferNoSchedule taints not tolerated; normalized so fewer is better */
   score(_ctx, pod, nodeInfo) {

@@ -11,7 +11,7 @@
 import type { KubeObject } from '../../../proto/meta.js';
 import { ANN_BIND_COMPLETED, ANN_SELECTED_NODE, findBestMatch, volumeFitsNode } from '../../storage/match.js';
 import { storageClassOf } from '../../resources/persistent-volume-common.js';
-import { FITS, unschedulable, type CycleContext, type FilterPlugin, type VolumeListers } from '../framework.js';
+import { FITS, unresolvable, type CycleContext, type FilterPlugin, type VolumeListers } from '../framework.js';
 
 export const ERR_REASON_BIND_CONFLICT = "node(s) didn't find available persistent volumes to bind";
 export const ERR_REASON_NODE_CONFLICT = 'node(s) had volume node affinity conflict';
@@ -90,13 +90,13 @@ export const volumeBinding: FilterPlugin = {
   preFilter(ctx, pod) {
     if (!claimRefs(pod).length) return FITS;
     const s = stateOf(ctx, pod);
-    return s && 'error' in s ? unschedulable(s.error) : FITS;
+    return s && 'error' in s ? unresolvable(s.error) : FITS;
   },
   filter(ctx, pod, nodeInfo) {
     if (!claimRefs(pod).length || !ctx.volumes) return FITS;
     const s = stateOf(ctx, pod);
     if (!s) return FITS;
-    if ('error' in s) return unschedulable(s.error);
+    if ('error' in s) return unresolvable(s.error);
     const node = nodeInfo.node;
     const reasons = new Set<string>();
     for (const claim of s.bound) {
@@ -122,7 +122,7 @@ export const volumeBinding: FilterPlugin = {
       const sc = ctx.volumes.storageClass(storageClassOf(claim));
       if (!sc || sc.provisioner === NO_PROVISIONER || !topologyAdmits(sc, node)) reasons.add(ERR_REASON_BIND_CONFLICT);
     }
-    return reasons.size ? unschedulable(...[...reasons].sort()) : FITS;
+    return reasons.size ? unresolvable(...[...reasons].sort()) : FITS;
   },
 };
 
