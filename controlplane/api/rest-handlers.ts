@@ -4,6 +4,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../../proto/meta.js';
 import { decodeBody } from './body.js';
+import { storageFor } from './converted-storage.js';
 import { ApiError, badRequest, methodNotSupported } from './errors.js';
 import { checkTypes, parseFieldValidation } from './field-validation.js';
 import { apiVersionOf } from './keys.js';
@@ -119,7 +120,9 @@ function deleteOptions(req: FastifyRequest, q: Query): DeleteOptions {
 
 export async function handleResource(deps: RestDeps, req: FastifyRequest, reply: FastifyReply, group: string, version: string, rest: string): Promise<unknown> {
   const info = parseResourcePath(group, version, rest);
-  const { storage } = deps;
+  // another served version of a stored kind (autoscaling/v1 HPAs) converts on the way in and out
+  const storage = storageFor(deps.storage, info.def);
+  if (storage !== deps.storage) deps = { ...deps, storage };
   const { def, namespace, name } = info;
   const q = req.query as Query;
   const method = req.method;

@@ -9,6 +9,7 @@ import { deployment } from './deployment.js';
 import { endpointSlice } from './endpoint-slice.js';
 import { endpoints } from './endpoints.js';
 import { event } from './event.js';
+import { horizontalPodAutoscaler, horizontalPodAutoscalerV1 } from './horizontal-pod-autoscaler.js';
 import { job } from './job.js';
 import { lease } from './lease.js';
 import { limitRange } from './limit-range.js';
@@ -59,6 +60,7 @@ export const resources: ResourceDef[] = [
   lease,
   endpointSlice,
   podDisruptionBudget,
+  horizontalPodAutoscaler,
   networkPolicy,
   ingress,
   ingressClass,
@@ -72,7 +74,10 @@ export const resources: ResourceDef[] = [
   ...RBAC_RESOURCES,
 ];
 
-const byResource = new Map(resources.map((r) => [`${r.group}/${r.version}/${r.resource}`, r]));
+/** other served versions of stored kinds, converted on the way in and out (not walked by controllers) */
+export const convertedVersions: ResourceDef[] = [horizontalPodAutoscalerV1];
+
+const byResource = new Map([...resources, ...convertedVersions].map((r) => [`${r.group}/${r.version}/${r.resource}`, r]));
 const byKind = new Map(resources.map((r) => [`${r.group}/${r.kind}`, r]));
 
 export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {

@@ -95,8 +95,21 @@ export interface ResourceDef {
   /** Custom resources served from a CustomResourceDefinition (controlplane/crd); absent for built-in kinds. */
   custom?: CustomResourceHooks;
 
+  /** Another served version of a stored kind (autoscaling/v1 HorizontalPodAutoscaler): REST converts through the storage version's def (controlplane/api/converted-storage.ts). */
+  conversion?: VersionConversion;
+
   /** Extra field selector labels beyond metadata.name / metadata.namespace, e.g. 'spec.nodeName'. Returns the value as a string. */
   fields?: Record<string, (obj: KubeObject) => string | undefined>;
+}
+
+/** How a served version maps onto the storage version of its kind. */
+export interface VersionConversion {
+  /** the storage version's definition */
+  storage(): ResourceDef;
+  /** a body of this version in the storage version's form */
+  toStorage(obj: KubeObject): KubeObject;
+  /** a stored object as this version shows it */
+  fromStorage(obj: KubeObject): KubeObject;
 }
 
 /** What the generic API code asks of a custom resource kind beyond a built-in's hooks. */

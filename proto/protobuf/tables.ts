@@ -456,6 +456,12 @@ export const MESSAGES: Readonly<Record<string, MessageTable>> = {
   IngressClassSpec: { 1: str('controller'), 2: msgP('parameters', 'IngressClassParametersReference') },
   IngressClassParametersReference: { 1: strP('apiGroup'), 2: str('kind'), 3: str('name'), 4: strP('scope'), 5: strP('namespace') },
 
+  // -- k8s.io/api/autoscaling/v1 HorizontalPodAutoscaler (kubectl autoscale)
+  HorizontalPodAutoscaler: { 1: meta, 2: msg('spec', 'HorizontalPodAutoscalerSpecV1'), 3: msg('status', 'HorizontalPodAutoscalerStatusV1') },
+  HorizontalPodAutoscalerSpecV1: { 1: msg('scaleTargetRef', 'CrossVersionObjectReference'), 2: i32P('minReplicas'), 3: i32('maxReplicas'), 4: i32P('targetCPUUtilizationPercentage') },
+  CrossVersionObjectReference: { 1: str('kind'), 2: str('name'), 3: str('apiVersion') },
+  HorizontalPodAutoscalerStatusV1: { 1: i64P('observedGeneration'), 2: time('lastScaleTime'), 3: i32('currentReplicas'), 4: i32('desiredReplicas'), 5: i32P('currentCPUUtilizationPercentage') },
+
   // -- k8s.io/api/certificates/v1 (kubectl certificate approve|deny PUTs the object to /approval);
   // spec.extra (6) is left out: the server fills it from the requesting user
   CertificateSigningRequest: { 1: meta, 2: msg('spec', 'CertificateSigningRequestSpec'), 3: msg('status', 'CertificateSigningRequestStatus') },
@@ -497,6 +503,7 @@ export const KINDS: Readonly<Record<string, string>> = {
   'authentication.k8s.io/v1/SelfSubjectReview': 'SelfSubjectReview',
   'authentication.k8s.io/v1/TokenRequest': 'TokenRequest',
   'certificates.k8s.io/v1/CertificateSigningRequest': 'CertificateSigningRequest',
+  'autoscaling/v1/HorizontalPodAutoscaler': 'HorizontalPodAutoscaler',
   'meta.k8s.io/v1/DeleteOptions': 'DeleteOptions',
   'v1/DeleteOptions': 'DeleteOptions',
 };
