@@ -18,6 +18,7 @@ import { asRequester, type EscalationAuthorizer } from '../authz/escalation.js';
 import { userOf } from '../authz/http.js';
 import { queryBool } from '../../proto/query-bool.js';
 import { auditAnnotationsOf } from '../audit/hooks.js';
+import { isReplicationController } from '../resources/replication-controller.js';
 
 type Query = Record<string, string | string[] | undefined>;
 
@@ -65,6 +66,8 @@ function dryRun(q: Query): boolean {
 /** the write's options from its query; with the request, admission may annotate its audit event */
 export function writeOptions(q: Query, req?: FastifyRequest): WriteOptions {
   const opts: WriteOptions = { dryRun: dryRun(q), fieldValidation: parseFieldValidation(one(q, 'fieldValidation')), fieldManager: one(q, 'fieldManager'), warnings: [] };
+  if (req) opts.userAgent = req.headers['user-agent'] ?? '';    // the default field manager (managedFields)
+  if (one(q, 'force') === 'true') opts.force = true;
   const annotations = req && auditAnnotationsOf(req);
   if (annotations) opts.auditAnnotations = annotations;
   return opts;
@@ -185,10 +188,19 @@ export async function handleResource(deps: RestDeps, req: FastifyRequest, reply:
     }
     case 'DELETE': {
       if (name === undefined) {
-        const list = await storage.deleteCollection(def, namespace, { labelSelector: one(q, 'labelSelector'), fieldSelector: one(q, 'fieldSelector') }, deleteOptions(req, q));
+        const opts = deleteOptions(req, q);
+        if (opts.propagationPolicy === undefined && isReplicationController(def)) opts.propagationPolicy = 'Orphan';
+        const list = await storage.deleteCollection(def, namespace, { labelSelector: one(q, 'labelSelector'), fieldSelector: one(q, 'fieldSelector') }, opts);
         return list;
       }
-      const r = await storage.delete(def, namespace, name, deleteOptions(req, q));
+      const opts = deleteOptions(req, q);
+      // rcStrategy.DefaultGarbageCollectionPolicy: core/v1 ReplicationControllers orphan their
+      // pods unless told otherwise (or already being deleted in the foreground)
+      if (opts.propagationPolicy === undefined && isReplicationController(def)) {
+        const cur = await storage.tryGet(def, namespace, name);
+        if (!cur?.metadata.finalizers?.includes('foregroundDeletion')) opts.propagationPolicy = 'Orphan';
+      }
+      const r = await storage.delete(def, namespace, name, opts);
       reply.code(r.deleted ? 200 : 202);
       return withTypeMeta(info, r.object);
     }

@@ -15,6 +15,7 @@ import { rfc3339, type ApiStorage } from './storage.js';
 import { writeOptions, sendWarnings } from './rest-handlers.js';
 import { findResource } from '../resources/index.js';
 import { findResults, parseJsonPath } from '../crd/jsonpath.js';
+import { isReplicationController, mapSelectorString } from '../resources/replication-controller.js';
 
 export interface PodStreams {
   /** serve GET pods/x/log (chunked text) */
@@ -71,7 +72,7 @@ function scaleOf(info: RequestInfo, obj: KubeObject) {
     apiVersion: 'autoscaling/v1',
     metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion, creationTimestamp: obj.metadata.creationTimestamp },
     spec: { replicas: obj.spec?.replicas ?? 0 },
-    status: { replicas: obj.status?.replicas ?? 0, selector: formatLabelSelector(obj.spec?.selector) },
+    status: { replicas: obj.status?.replicas ?? 0, selector: isReplicationController(info.def) ? mapSelectorString(obj.spec?.selector) : formatLabelSelector(obj.spec?.selector) },
   };
 }
 
@@ -89,7 +90,7 @@ export async function handleSubresource(deps: SubresourceDeps, req: FastifyReque
   switch (sub) {
     case 'status': {
       if (method === 'GET') return typed(await storage.get(def, namespace, name));
-      const opts = writeOptions(q);
+      const opts = writeOptions(q, req);
       const body = decodeBody(req.headers['content-type'], req.body as Buffer);
       let out: KubeObject;
       if (method === 'PUT') out = await storage.update(def, namespace, name, body, opts, 'status');
@@ -102,9 +103,9 @@ export async function handleSubresource(deps: SubresourceDeps, req: FastifyReque
       if (method === 'GET') return scaleOf(info, await storage.get(def, namespace, name));
       if (method !== 'PUT' && method !== 'PATCH') throw methodNotSupported(`${def.resource}/scale`, method.toLowerCase());
       const body = decodeBody(req.headers['content-type'], req.body as Buffer);
-      const opts = writeOptions(q);
+      const opts = writeOptions(q, req);
       const type = method === 'PATCH' ? patchTypeOf(req.headers['content-type']) : undefined;
-      const out = await storage.guaranteedUpdate(def, namespace, name, { dryRun: opts.dryRun }, (cur) => {
+      const out = await storage.guaranteedUpdate(def, namespace, name, { dryRun: opts.dryRun, fieldManager: opts.fieldManager, userAgent: opts.userAgent, managedSubresource: 'scale' }, (cur) => {
         const scale = scaleOf(info, cur);
         const next = type ? applyPatch(type, scale as unknown as KubeObject, body, findResource('autoscaling', 'v1', 'scale') ?? (scaleDef as never)) : body;
         const s = next as { metadata?: { resourceVersion?: string }; spec?: { replicas?: unknown } };

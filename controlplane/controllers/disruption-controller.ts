@@ -2,7 +2,8 @@
 // PodDisruptionBudget's status current so the eviction subresource can decide.
 //   expectedPods    with maxUnavailable or a percentage minAvailable: the sum of the scale
 //                   (spec.replicas) of the pods' controllers — a ReplicaSet's owning
-//                   Deployment, else the ReplicaSet, or a StatefulSet — plus one for every
+//                   Deployment, else the ReplicaSet, a ReplicationController or a
+//                   StatefulSet — plus one for every
 //                   selected pod that has no controller; with an integer minAvailable:
 //                   the number of selected pods
 //   desiredHealthy  minAvailable (a percentage of expectedPods, rounded up), or
@@ -150,6 +151,7 @@ class DisruptionController implements Controller {
   private rsInf!: Informer;
   private dInf!: Informer;
   private ssInf!: Informer;
+  private rcInf!: Informer;
 
   constructor(private readonly ctx: ControllerContext) {
     this.pdbDef = ctx.def('policy', 'v1', 'poddisruptionbudgets');
@@ -162,6 +164,7 @@ class DisruptionController implements Controller {
     this.rsInf = inf.get('apps', 'v1', 'replicasets');
     this.dInf = inf.get('apps', 'v1', 'deployments');
     this.ssInf = inf.get('apps', 'v1', 'statefulsets');
+    this.rcInf = inf.get('', 'v1', 'replicationcontrollers');
     const enqueue = (o: KubeObject) => this.queue.add(keyOf(o));
     this.pdbInf.on({ add: enqueue, update: (_o, n) => enqueue(n), delete: enqueue });
     this.podInf.on({
@@ -173,7 +176,7 @@ class DisruptionController implements Controller {
     const scaleChanged = (o: KubeObject, n: KubeObject) => {
       if (o.spec?.replicas !== n.spec?.replicas) for (const pdb of this.pdbInf.list(n.metadata.namespace)) enqueue(pdb);
     };
-    for (const i of [this.rsInf, this.dInf, this.ssInf]) i.on({ update: scaleChanged });
+    for (const i of [this.rsInf, this.dInf, this.ssInf, this.rcInf]) i.on({ update: scaleChanged });
 
     inf.get('', 'v1', 'nodes').on({
       update: (o, n) => {
@@ -216,6 +219,12 @@ class DisruptionController implements Controller {
       const ss = this.ssInf.get(ns, ref.name);
       if (!ss || ss.metadata.uid !== ref.uid) return undefined;
       return { uid: ss.metadata.uid!, replicas: ss.spec?.replicas ?? 1 };
+    }
+    // getPodReplicationController
+    if (ref.kind === 'ReplicationController' && group === '') {
+      const rc = this.rcInf.get(ns, ref.name);
+      if (!rc || rc.metadata.uid !== ref.uid) return undefined;
+      return { uid: rc.metadata.uid!, replicas: rc.spec?.replicas ?? 1 };
     }
     return undefined;
   };

@@ -5,6 +5,7 @@ import type { ApiStorage } from '../api/storage.js';
 import { controllerContext } from './context.js';
 import type { Controller } from './types.js';
 import * as replicaSet from './replica-set-controller.js';
+import * as replicationController from './replication-controller.js';
 import * as deployment from './deployment-controller.js';
 import * as garbageCollector from './garbage-collector.js';
 import * as namespace from './namespace-controller.js';
@@ -66,7 +67,7 @@ export async function startControllers(storage: ApiStorage, log: Logger, opts: C
   const controllers = ([
     [replicaSet, 'replicaset-controller'], [deployment, 'deployment-controller'], [garbageCollector, 'generic-garbage-collector'],
     [namespace, 'namespace-controller'], [daemonSet, 'daemon-set-controller'], [statefulSet, 'statefulset-controller'],
-    [job, 'job-controller'], [cronJob, 'cronjob-controller'],
+    [job, 'job-controller'], [cronJob, 'cronjob-controller'], [replicationController, 'replication-controller'],
   ] as const).map(([m, name]) => m.create(as(name)));
   controllers.push(nodeLifecycle.create(as('node-controller'), { ...opts.disruption, gracePeriodMs: opts.nodeGracePeriodMs, monitorPeriodMs: opts.nodeMonitorPeriodMs, metrics: opts.nodeLifecycleMetrics }));
   controllers.push(disruption.create(as('disruption-controller')), eventTtl.create(as('event-ttl-controller'), { ttlMs: opts.eventTtlMs ?? eventTtl.DEFAULT_EVENT_TTL_MS }));

@@ -2,9 +2,11 @@
 // and pods, claims matching pods (adopting orphans, releasing pods that stopped matching),
 // creates or deletes pods until the active count equals spec.replicas, and writes status.
 // Expectations keep it from acting twice on writes the cache has not shown yet.
+// One implementation serves both kinds (replica-set/kind.ts): core/v1 ReplicationControllers
+// run through it as pkg/controller/replication does through its conversion.
 import type { KubeObject } from '../../proto/meta.js';
 import { clone, deepEqual } from '../../proto/canonical.js';
-import { labelSelectorFromObject, matchLabels, type LabelRequirement } from '../../proto/selectors.js';
+import { matchLabels, type LabelRequirement } from '../../proto/selectors.js';
 import { ApiError } from '../api/errors.js';
 import type { ResourceDef } from '../resources/types.js';
 import type { ControllerContext } from './context.js';
@@ -15,10 +17,10 @@ import { planClaim } from './replica-set/claim.js';
 import { ControllerExpectations } from './replica-set/expectations.js';
 import { controllerRefOf, isPodActive, isPodReady, newControllerRef, podFromTemplate, podKey } from './replica-set/pods.js';
 import { getPodsToDelete } from './replica-set/pods-to-delete.js';
+import { REPLICA_SET, type ReplicaKind } from './replica-set/kind.js';
 import { calculateReplicaSetStatus, replicaSetStatusUpdate } from './replica-set/status.js';
 import { BURST_REPLICAS, SLOW_START_INITIAL_BATCH_SIZE, slowStartBatch } from './slow-start.js';
 
-const COMPONENT = 'replicaset-controller';
 const RESYNC_MS = 30_000;
 
 export { slowStartBatch };
@@ -27,8 +29,8 @@ function isNotFound(e: unknown): boolean {
   return e instanceof ApiError && e.code === 404;
 }
 
-class ReplicaSetController implements Controller {
-  readonly name = 'replica-set-controller';
+export class ReplicaSetController implements Controller {
+  readonly name: string;
   private readonly queue = new WorkQueue();
   readonly expectations = new ControllerExpectations();
   private readonly rsDef: ResourceDef;
@@ -37,13 +39,14 @@ class ReplicaSetController implements Controller {
   private podInf!: Informer;
   private loop?: { stop(): void };
 
-  constructor(private readonly ctx: ControllerContext) {
-    this.rsDef = ctx.def('apps', 'v1', 'replicasets');
+  constructor(private readonly ctx: ControllerContext, private readonly kind: ReplicaKind = REPLICA_SET) {
+    this.name = kind.controllerName;
+    this.rsDef = ctx.def(kind.group, kind.version, kind.resource);
     this.podDef = ctx.def('', 'v1', 'pods');
   }
 
   async start(): Promise<void> {
-    this.rsInf = this.ctx.informers.get('apps', 'v1', 'replicasets');
+    this.rsInf = this.ctx.informers.get(this.kind.group, this.kind.version, this.kind.resource);
     this.podInf = this.ctx.informers.get('', 'v1', 'pods');
     this.rsInf.on({
       add: (rs) => this.enqueue(rs),
@@ -62,7 +65,7 @@ class ReplicaSetController implements Controller {
     this.loop = runWhenSynced({
       informers: [this.rsInf, this.podInf], queue: this.queue, workers: 2,
       sync: (key) => this.syncReplicaSet(key),
-      onError: (key, err) => this.ctx.log.warn({ err, replicaset: key }, 'replicaset sync failed; will retry'),
+      onError: (key, err) => this.ctx.log.warn({ err, [this.kind.logKey]: key }, `${this.kind.logKey} sync failed; will retry`),
       resyncMs: RESYNC_MS, resync: () => this.rsInf.list(), enqueue: (rs) => this.enqueue(rs),
     });
   }
@@ -79,7 +82,7 @@ class ReplicaSetController implements Controller {
   // ---------- pod events (addPod / updatePod / deletePod) ----------
 
   private resolveControllerRef(namespace: string | undefined, ref: { kind: string; name: string; uid: string }): KubeObject | undefined {
-    if (ref.kind !== 'ReplicaSet') return undefined;
+    if (ref.kind !== this.kind.kind) return undefined;
     const rs = this.rsInf.get(namespace, ref.name);
     return rs && rs.metadata.uid === ref.uid ? rs : undefined;
   }
@@ -88,7 +91,7 @@ class ReplicaSetController implements Controller {
   private replicaSetsForPod(pod: KubeObject): KubeObject[] {
     const out: KubeObject[] = [];
     for (const rs of this.rsInf.list(pod.metadata.namespace)) {
-      const sel = selectorOf(rs);
+      const sel = this.kind.selector(rs);
       if (sel && sel.length > 0 && matchLabels(sel, pod.metadata.labels)) out.push(rs);
     }
     return out;
@@ -159,9 +162,9 @@ class ReplicaSetController implements Controller {
     }
     const rs = clone(cached);
     const needsSync = this.expectations.satisfied(key);
-    const selector = selectorOf(rs);
+    const selector = this.kind.selector(rs);
     if (!selector) {
-      this.ctx.log.warn({ replicaset: key }, 'replicaset has an invalid selector; skipping');
+      this.ctx.log.warn({ [this.kind.logKey]: key }, `${this.kind.logKey} has an invalid selector; skipping`);
       return;
     }
     const active = this.podInf.list(namespace).filter(isPodActive);
@@ -181,7 +184,7 @@ class ReplicaSetController implements Controller {
     if (next) {
       try {
         const written = await this.ctx.storage.guaranteedUpdate(this.rsDef, namespace, name, {}, (cur) => {
-          if (cur.metadata.uid !== rs.metadata.uid) throw new ApiError(404, 'NotFound', 'replicaset replaced');
+          if (cur.metadata.uid !== rs.metadata.uid) throw new ApiError(404, 'NotFound', `${this.kind.logKey} replaced`);
           cur.status = next;
           return cur;
         }, 'status');
@@ -205,7 +208,7 @@ class ReplicaSetController implements Controller {
     const plan = planClaim(rs, pods, (p) => matchLabels(selector, p.metadata.labels));
     const owned = [...plan.owned];
     let canAdopt: boolean | undefined;
-    const ref = newControllerRef(rs, 'apps/v1', 'ReplicaSet');
+    const ref = newControllerRef(rs, this.kind.apiVersion, this.kind.kind);
     for (const pod of plan.adopt) {
       // RecheckDeletionTimestamp: adopt only if the ReplicaSet is still there and not going away
       if (canAdopt === undefined) {
@@ -243,22 +246,22 @@ class ReplicaSetController implements Controller {
     const want = Number(rs.spec?.replicas ?? 0);
     const diff = pods.length - want;
     const ns = rs.metadata.namespace!;
-    const involved = { kind: 'ReplicaSet', apiVersion: 'apps/v1', namespace: ns, name: rs.metadata.name!, uid: rs.metadata.uid! };
+    const involved = { kind: this.kind.kind, apiVersion: this.kind.apiVersion, namespace: ns, name: rs.metadata.name!, uid: rs.metadata.uid! };
     if (diff < 0) {
       const n = Math.min(-diff, BURST_REPLICAS);
       this.expectations.expectCreations(key, n);
-      const ref = newControllerRef(rs, 'apps/v1', 'ReplicaSet');
+      const ref = newControllerRef(rs, this.kind.apiVersion, this.kind.kind);
       let refused = 0;
       const { ok, error } = await slowStartBatch(n, SLOW_START_INITIAL_BATCH_SIZE, async () => {
         // the cluster-wide creation rate (--controllers-qps/--controllers-burst)
         await this.ctx.createLimiter.wait();
         try {
           const pod = await this.ctx.storage.create(this.podDef, ns, podFromTemplate(rs.spec.template, rs.metadata.name!, ref), { fieldValidation: 'Ignore' });
-          void this.ctx.event({ component: COMPONENT, involvedObject: involved, type: 'Normal', reason: 'SuccessfulCreate', message: `Created pod: ${pod.metadata.name}` });
+          void this.ctx.event({ component: this.kind.component, involvedObject: involved, type: 'Normal', reason: 'SuccessfulCreate', message: `Created pod: ${pod.metadata.name}` });
         } catch (e) {
           // a terminating namespace refuses every create: nothing to report
           if (e instanceof ApiError && e.code === 403 && /being terminated/.test(e.message)) { refused++; return; }
-          void this.ctx.event({ component: COMPONENT, involvedObject: involved, type: 'Warning', reason: 'FailedCreate', message: `Error creating: ${(e as Error).message}` });
+          void this.ctx.event({ component: this.kind.component, involvedObject: involved, type: 'Warning', reason: 'FailedCreate', message: `Error creating: ${(e as Error).message}` });
           throw e;
         }
       });
@@ -275,11 +278,11 @@ class ReplicaSetController implements Controller {
       await Promise.all(victims.map(async (pod) => {
         try {
           await this.ctx.storage.delete(this.podDef, ns, pod.metadata.name!, { preconditions: { uid: pod.metadata.uid } });
-          void this.ctx.event({ component: COMPONENT, involvedObject: involved, type: 'Normal', reason: 'SuccessfulDelete', message: `Deleted pod: ${pod.metadata.name}` });
+          void this.ctx.event({ component: this.kind.component, involvedObject: involved, type: 'Normal', reason: 'SuccessfulDelete', message: `Deleted pod: ${pod.metadata.name}` });
         } catch (e) {
           this.expectations.deletionObserved(key, podKey(pod));
           if (isNotFound(e) || (e instanceof ApiError && e.code === 409)) return;
-          void this.ctx.event({ component: COMPONENT, involvedObject: involved, type: 'Warning', reason: 'FailedDelete', message: `Error deleting: ${(e as Error).message}` });
+          void this.ctx.event({ component: this.kind.component, involvedObject: involved, type: 'Warning', reason: 'FailedDelete', message: `Error deleting: ${(e as Error).message}` });
           errors.push(e as Error);
         }
       }));
@@ -300,14 +303,6 @@ class ReplicaSetController implements Controller {
       const ref = controllerRefOf(p);
       return !!ref && siblings.has(ref.uid) && isPodActive(p);
     });
-  }
-}
-
-function selectorOf(rs: KubeObject): LabelRequirement[] | null {
-  try {
-    return labelSelectorFromObject(rs.spec?.selector);
-  } catch {
-    return null;
   }
 }
 

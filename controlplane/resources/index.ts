@@ -26,6 +26,7 @@ import { podTemplate } from './pod-template-kind.js';
 import { priorityClass } from './priority-class.js';
 import { RBAC_RESOURCES } from './rbac.js';
 import { replicaSet } from './replica-set.js';
+import { replicationController } from './replication-controller.js';
 import { resourceQuota } from './resource-quota.js';
 import { secret } from './secret.js';
 import { serviceAccount } from './service-account.js';
@@ -68,6 +69,7 @@ export const resources: ResourceDef[] = [
   resourceQuota,
   limitRange,
   podTemplate,
+  replicationController,
   priorityClass,
   certificateSigningRequest,
   customResourceDefinition,

@@ -1408,6 +1408,18 @@ export const defs: SchemaDefs = {
   IngressClass: obj({ apiVersion: str, kind: str, metadata: ref('ObjectMeta'), spec: ref('IngressClassSpec') }),
   IngressClassSpec: obj({ controller: str, parameters: ref('IngressClassParametersReference') }),
   IngressClassParametersReference: obj({ apiGroup: str, kind: str, name: str, namespace: str, scope: str }),
+  // core/v1 ReplicationController
+  ReplicationController: obj({ apiVersion: str, kind: str, metadata: ref('ObjectMeta'), spec: ref('ReplicationControllerSpec'), status: ref('ReplicationControllerStatus') }),
+  ReplicationControllerSpec: obj({ minReadySeconds: int32, replicas: int32, selector: map(str), template: ref('PodTemplateSpec') }),
+  ReplicationControllerStatus: obj({
+    availableReplicas: int32,
+    conditions: list(ref('ReplicationControllerCondition'), { mergeKey: 'type' }),
+    fullyLabeledReplicas: int32,
+    observedGeneration: int64,
+    readyReplicas: int32,
+    replicas: int32,
+  }),
+  ReplicationControllerCondition: obj({ lastTransitionTime: time, message: str, reason: str, status: str, type: str }),
   // core/v1 PodTemplate and scheduling.k8s.io/v1 PriorityClass
   PodTemplate: obj({ apiVersion: str, kind: str, metadata: ref('ObjectMeta'), template: ref('PodTemplateSpec') }),
   PriorityClass: obj({ apiVersion: str, kind: str, metadata: ref('ObjectMeta'), value: int32, globalDefault: bool, description: str, preemptionPolicy: str }),
