@@ -21,16 +21,30 @@ import { applyPatch, type PatchType } from './patch/apply.js';
 import { mutatingAdmission, validatingAdmission } from '../quota/admission.js';
 import { podSecurityAdmission } from '../admission/pod-security/hook.js';
 import { SYSTEM_PRIORITY_CLASSES } from '../resources/priority-class.js';
+import { ManagedFieldsTracker } from './managed-fields/tracker.js';
+import { sameIgnoringTimes } from './managed-fields/managers.js';
 
 export interface WriteOptions {
   dryRun?: boolean;
   fieldValidation?: FieldValidation;
   fieldManager?: string;
+  /** the request's User-Agent: without fieldManager, its prefix up to the first '/' names the manager */
+  userAgent?: string;
+  /** server-side apply: take the fields other managers own (force=true) */
+  force?: boolean;
+  /** the subresource a write of the main object came through (scale), for managedFields */
+  managedSubresource?: string;
+  /** @internal server-side apply creating the object: the applied configuration */
+  applyConfig?: unknown;
+  /** @internal server-side apply: the managedFields the apply computed */
+  applied?: AppliedManagedFields;
   /** warnings for the client (Warning: 299 headers) are appended here */
   warnings?: string[];
   /** admission plugins' audit annotations (pod-security.kubernetes.io/…) are set here, for the request's audit event */
   auditAnnotations?: Record<string, string>;
 }
+
+export interface AppliedManagedFields { entries?: unknown[] }
 
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
@@ -119,6 +133,10 @@ const allocationLocks = new WeakMap<Store, Map<string, Promise<void>>>();
 
 export class ApiStorage {
   private namespaceDef: ResourceDef;
+  /** metadata.managedFields of every write (controlplane/api/managed-fields/) */
+  private readonly managed: ManagedFieldsTracker;
+  /** the field manager of in-process writes that name none (see withFieldManager) */
+  protected defaultFieldManager = 'kube-controller-manager';
 
   constructor(
     public readonly store: Store,
@@ -128,6 +146,25 @@ export class ApiStorage {
     const ns = findResource('', 'v1', 'namespaces');
     if (!ns) throw new Error('namespaces resource missing');
     this.namespaceDef = ns;
+    this.managed = new ManagedFieldsTracker(() => rfc3339(this.now()));
+  }
+
+  /**
+   * This storage for an in-process writer: writes that name no fieldManager are recorded
+   * under `manager` (kube-apiserver takes the prefix of the writer's User-Agent, e.g.
+   * kube-scheduler, kubelet). A view sharing everything else.
+   */
+  withFieldManager(manager: string): ApiStorage {
+    const view = Object.create(this) as ApiStorage;
+    view.defaultFieldManager = manager;
+    return view;
+  }
+
+  /** managerOrUserAgent: the fieldManager, else the User-Agent's prefix, else the in-process default */
+  private managerOf(opts: WriteOptions): string {
+    if (opts.fieldManager) return opts.fieldManager;
+    if (opts.userAgent !== undefined) return opts.userAgent.split('/')[0]!;
+    return this.defaultFieldManager;
   }
 
   // ---------- reads ----------
@@ -306,6 +343,7 @@ export class ApiStorage {
 
   private async prepareCreate(def: ResourceDef, obj: KubeObject, opts: WriteOptions): Promise<KubeObject> {
     const meta = obj.metadata;
+    const sentManagedFields = meta.managedFields;
     meta.uid = randomUUID();
     meta.creationTimestamp = rfc3339(this.now());
     delete meta.resourceVersion;
@@ -318,6 +356,7 @@ export class ApiStorage {
     if (def.hasStatusSubresource && def.kind !== 'Node') delete obj.status;
     def.prepareForCreate?.(obj);
     def.defaults?.(obj);
+    const managedFields = this.managed.onCreate(def, obj, sentManagedFields, this.managerOf(opts), opts);
     if (def.allocate) await def.allocate(obj, undefined, this.allocationContext(def, opts));
     if (def.admit) await def.admit(obj, this.admissionContext(opts));
     await mutatingAdmission(this, def, obj);   // LimitRanger defaults
@@ -325,6 +364,7 @@ export class ApiStorage {
     if (causes.length) throw invalid(def.kind, meta.name ?? '', causes, def.group);
     await podSecurityAdmission(this, def, obj, undefined, opts);    // PodSecurity (when installed)
     await validatingAdmission(this, def, obj, undefined, opts);   // LimitRanger, ResourceQuota
+    if (managedFields) meta.managedFields = managedFields;
     return obj;
   }
 
@@ -370,7 +410,7 @@ export class ApiStorage {
       const cur = this.decode(def, kv);
       const desired = mutate(clone(cur));
       const next = await this.prepareUpdate(def, cur, desired, opts, subresource);
-      if (sameStored(next, cur)) return cur;     // no-op writes keep the resourceVersion, as apiserver does
+      if (unchanged(next, cur)) return cur;     // no-op writes keep the resourceVersion, as apiserver does
       if (opts.dryRun) return next;
       try {
         if (isFinalized(next)) {
@@ -409,6 +449,7 @@ export class ApiStorage {
     // Fields the server owns never change through an update.
     const m = (next.metadata ??= {});
     const c = cur.metadata;
+    const sentManagedFields = m.managedFields;
     m.name = c.name;
     if (def.namespaced) m.namespace = c.namespace; else delete m.namespace;
     m.uid = c.uid;
@@ -436,6 +477,7 @@ export class ApiStorage {
       def.defaults?.(next);
     }
     if (m.finalizers && m.finalizers.length === 0) delete m.finalizers;
+    const managedFields = this.managed.onUpdate(def, cur, next, sentManagedFields, this.managerOf(opts), opts, subresource);
     if (def.prepareForUpdate && !subresource) def.prepareForUpdate(next, cur);
     if (def.allocate && !subresource) await def.allocate(next, cur, this.allocationContext(def, opts));
     const causes = subresource === 'status' && def.validateStatus ? def.validateStatus(next, cur)
@@ -444,6 +486,7 @@ export class ApiStorage {
     if (def.admitUpdate && !subresource) await def.admitUpdate(next, cur, this.admissionContext(opts));
     if (!subresource) await podSecurityAdmission(this, def, next, cur, opts);
     if (!subresource) await validatingAdmission(this, def, next, cur, opts);
+    if (managedFields) m.managedFields = managedFields;
     return next;
   }
 
@@ -466,14 +509,16 @@ export class ApiStorage {
           (body as KubeObject).metadata.name = name;
         }
         try {
-          return { object: await this.create(def, namespace, body, opts), created: true };
+          return { object: await this.create(def, namespace, body, { ...opts, applyConfig: patchBody }), created: true };
         } catch (e) {
           if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
           // raced with a create: fall through to the merge below
         }
       }
     }
-    const object = await this.guaranteedUpdate(def, namespace, name, opts, (cur) => {
+    const applied: AppliedManagedFields = {};
+    const wopts = type === 'apply' ? { ...opts, applied } : opts;
+    const object = await this.guaranteedUpdate(def, namespace, name, wopts, (cur) => {
       const patched = applyPatch(type, cur, patchBody, def);
       if (!isObject(patched) || !isObject((patched as KubeObject).metadata)) throw badRequest('patch produced an object without metadata');
       const p = patched as KubeObject;
@@ -483,7 +528,11 @@ export class ApiStorage {
       }
       if (p.metadata.name !== undefined && p.metadata.name !== name) throw badRequest(`the name of the object (${p.metadata.name}) does not match the name on the URL (${name})`);
       checkBody(def, p, opts);
-      return p;
+      if (type !== 'apply') return p;
+      // server-side apply: ownership, pruning of fields no longer applied, conflicts (409)
+      const r = this.managed.onApply(def, cur, patchBody, p, this.managerOf(opts), opts, subresource);
+      applied.entries = r.entries;
+      return r.object;
     }, subresource);
     return { object, created: false };
   }
@@ -702,6 +751,14 @@ function withoutRv(o: KubeObject): KubeObject {
 
 function sameStored(a: KubeObject, b: KubeObject): boolean {
   return canonicalJson(withoutRv(a)) === canonicalJson(withoutRv(b));
+}
+
+/** no change, or one only in managedFields' times (IgnoreManagedFieldsTimestampsTransformer) */
+function unchanged(next: KubeObject, cur: KubeObject): boolean {
+  if (sameStored(next, cur)) return true;
+  const b = cur.metadata.managedFields;
+  if (!sameIgnoringTimes(next.metadata.managedFields, b)) return false;
+  return sameStored({ ...next, metadata: { ...next.metadata, managedFields: b } }, cur);
 }
 
 /** an object being deleted whose finalizers are all gone and whose grace period is over */

@@ -35,7 +35,8 @@ export function applyPatch(type: PatchType, cur: KubeObject, patch: unknown, def
         if (type === 'strategic' && def.custom) throw new ApiError(415, 'UnsupportedMediaType', 'the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
         if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) throw badRequest('patch must be a JSON object');
         // Server-side apply: the manifest is merged onto the live object with the
-        // strategic-merge list keys (field ownership is not tracked; see README).
+        // strategic-merge list keys; ownership, pruning and conflicts follow in
+        // storage.patch (managed-fields/managers.ts applyManagers).
         const body = type === 'apply' ? withoutTypeMeta(patch as KubeObject) : patch;
         return strategicMergePatch(cur, body, def.custom ? def.custom.applySchema : schemaFor(def.kind), resolve);
       }
