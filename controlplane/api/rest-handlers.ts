@@ -68,8 +68,6 @@ export function writeOptions(q: Query, req?: FastifyRequest): WriteOptions {
   const opts: WriteOptions = { dryRun: dryRun(q), fieldValidation: parseFieldValidation(one(q, 'fieldValidation')), fieldManager: one(q, 'fieldManager'), warnings: [] };
   if (req) opts.userAgent = req.headers['user-agent'] ?? '';    // the default field manager (managedFields)
   if (one(q, 'force') === 'true') opts.force = true;
-  if (req) opts.userAgent = req.headers['user-agent'] ?? '';    // the default field manager (managedFields)
-  if (one(q, 'force') === 'true') opts.force = true;
   const annotations = req && auditAnnotationsOf(req);
   if (annotations) opts.auditAnnotations = annotations;
   return opts;
