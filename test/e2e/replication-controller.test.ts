@@ -2,7 +2,7 @@
 // kubectl 1.32. An old-style manifest (selector as a map) created with `kubectl create -f`,
 // its pods Running, `kubectl get rc` (and -o wide), `kubectl scale rc`, a deleted pod
 // replaced, describe, expose and a dry-run drain (RC pods are managed), `kubectl delete rc`
-// removing its pods and `--cascade=orphan` keeping them.
+// removing its pods, `--cascade=orphan` and a bare DELETE (v1's default) keeping them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BUSYBOX, dockerAvailable, eventually, k, kubectl, kubectlAvailable, removeNodeContainers, startAgent, startServer,
@@ -58,6 +58,7 @@ describe.skipIf(!enabled)('ReplicationControllers on real Docker with the real k
   it('creates, lists, scales, heals and deletes an old-style RC', async () => {
     expect(k(s, ['create', '-f', '-'], rc('web', 2))).toContain('replicationcontroller/web created');
     expect(k(s, ['create', '-f', '-'], rc('keep', 1))).toContain('replicationcontroller/keep created');
+    expect(k(s, ['create', '-f', '-'], rc('raw', 1))).toContain('replicationcontroller/raw created');
     const rcObj = json(['get', 'rc', 'web']);
     expect(rcObj.metadata.labels).toEqual({ app: 'web' });   // defaulted from the template
     const first = await running('web', 2);
@@ -112,6 +113,16 @@ describe.skipIf(!enabled)('ReplicationControllers on real Docker with the real k
       expect(kubectl(s, ['get', 'rc', 'keep']).code).not.toBe(0);
       expect(json(['get', 'pod', kept.metadata.name]).metadata.ownerReferences).toBeUndefined();
     }, 30_000, 250);
+
+    // a DELETE without options orphans too: core/v1 RCs default to OrphanDependents
+    const [rawPod] = await running('raw', 1);
+    k(s, ['delete', '--raw', '/api/v1/namespaces/default/replicationcontrollers/raw']);
+    await eventually(() => {
+      expect(kubectl(s, ['get', 'rc', 'raw']).code).not.toBe(0);
+      expect(json(['get', 'pod', rawPod.metadata.name]).metadata.ownerReferences).toBeUndefined();
+    }, 30_000, 250);
+
+    expect(k(s, ['get', 'all'])).toMatch(/\nreplicationcontroller\/web\s+3\s+3\s+3\s/);
 
     // kubectl delete rc (background cascade): the garbage collector removes its pods
     expect(k(s, ['delete', 'rc', 'web'])).toContain('replicationcontroller "web" deleted');

@@ -13,6 +13,7 @@ import {
   defaultReplicationController, mapSelectorString, replicationController, validateReplicationControllerStatus,
 } from '../../controlplane/resources/replication-controller.js';
 import { evaluatorFor } from '../../controlplane/quota/evaluators.js';
+import { calculateUsage } from '../../controlplane/quota/usage.js';
 import * as rcController from '../../controlplane/controllers/replication-controller.js';
 import * as disruption from '../../controlplane/controllers/disruption-controller.js';
 import { startController, until, type ControllerHarness } from './controller-harness.js';
@@ -98,6 +99,12 @@ describe('ValidateReplicationController', () => {
   it('quota counts it as replicationcontrollers and count/replicationcontrollers', () => {
     const e = evaluatorFor('', 'replicationcontrollers');
     expect(e.usage(rc('web', {}), Date.now())).toEqual({ replicationcontrollers: '1', 'count/replicationcontrollers': '1' });
+  });
+
+  it('a ResourceQuota\'s used counts the namespace\'s RCs under both names', async () => {
+    const quota: KubeObject = { metadata: { name: 'q', namespace: 'default' }, spec: { hard: { replicationcontrollers: '2', 'count/replicationcontrollers': '3', pods: '5' } } };
+    const list = async (group: string, resource: string) => (group === '' && resource === 'replicationcontrollers' ? [rc('a', {}), rc('b', {})] : []);
+    expect(await calculateUsage(quota, list, Date.now())).toEqual({ replicationcontrollers: '2', 'count/replicationcontrollers': '2', pods: '0' });
   });
 });
 
