@@ -93,7 +93,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const network = new NetworkPublisher(storage, cfg, log.child({ component: 'network' }));
   await network.start();
   const podCidrs = new PodCidrAllocator(storage, cfg.clusterCidr, cfg.nodeCidrMaskSize, log.child({ component: 'node-ipam' }));
-  const gateway = new AgentGateway({ storage, joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }), onStats: (node, m) => usage.update(node, m), network, podCidrs,
+  const gateway = new AgentGateway({ storage: storage.withFieldManager('kubelet'), joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }), onStats: (node, m) => usage.update(node, m), network, podCidrs,
     // projected serviceAccountToken volumes: a TokenRequest bound to the pod
     issueToken: (r) => issuePodToken(storage, saTokens, r), actAs });
   const relay = new PodStreamRelay(gateway, storage, auth, log);
@@ -150,14 +150,14 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   apiUrl = url;
   const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
-  scheduler = new Scheduler(actAs(storage, SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }) });
+  scheduler = new Scheduler(actAs(storage.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }) });
   await scheduler.start();
   const controllers = await startControllers(storage, log.child({ component: 'controllers' }), { nodeGracePeriodMs: cfg.nodeGracePeriodMs, nodeMonitorPeriodMs: 1000, eventTtlMs: cfg.eventTtlMs, controllersQps: cfg.controllersQps, controllersBurst: cfg.controllersBurst,
     disruption: { nodeEvictionRate: cfg.nodeEvictionRate, secondaryNodeEvictionRate: cfg.secondaryNodeEvictionRate, unhealthyZoneThreshold: cfg.unhealthyZoneThreshold, largeClusterSizeThreshold: cfg.largeClusterSizeThreshold },
     nodeLifecycleMetrics: { zoneHealth: metrics.zoneHealth, zoneSize: metrics.zoneSize, unhealthyNodes: metrics.unhealthyNodes, evictions: metrics.nodeEvictions, fullDisruption: metrics.fullDisruption },
     // local-path volumes are made and removed by the node's agent, never by the server
     volumeHost: new AgentVolumeHost(gateway),
-    serviceAccounts: { caPem: pki.caPem, tokens: saTokens }, actAs });
+    serviceAccounts: { caPem: pki.caPem, tokens: saTokens }, actAs, podMetrics: usage });
   const csrSigner = startSignerController({ storage, ca: pki.clientCa, durationMs: cfg.clusterSigningDurationMs, log: log.child({ component: 'csrsigning' }) });
   log.info({ url, kubeconfig, token: join(cfg.dataDir, 'token') }, 'skiff-server ready');
 
