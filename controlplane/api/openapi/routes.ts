@@ -8,7 +8,9 @@ import { ApiError } from '../errors.js';
 import type { OpenApiDocs } from '../openapi.js';
 
 export const OPENAPI_V2_PROTOBUF = 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf';
-const OPENAPI_V2_PROTOBUF_LEGACY = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
+/** what kube-openapi answers with: '@' is not a token character, and client-go's mime.ParseMediaType refuses it */
+export const OPENAPI_V2_PROTOBUF_RETURNED = 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf';
+const OPENAPI_V2_PROTOBUF_LEGACY = OPENAPI_V2_PROTOBUF_RETURNED;
 
 /** which representation an Accept header asks for first: 'json', 'protobuf' (v2 only) or undefined (406) */
 export function negotiate(accept: string | undefined, protobufOk: boolean): 'json' | 'protobuf' | undefined {
@@ -65,7 +67,7 @@ export function registerOpenApiRoutes(app: FastifyInstance, openapi: OpenApiDocs
     if (!want) throw notAcceptable();
     const v2 = openapi.v2();
     reply.header('Vary', 'Accept');
-    if (want === 'protobuf') return send(req, reply, OPENAPI_V2_PROTOBUF, v2.protobuf.hash, v2.protobuf.body);
+    if (want === 'protobuf') return send(req, reply, OPENAPI_V2_PROTOBUF_RETURNED, v2.protobuf.hash, v2.protobuf.body);
     return send(req, reply, 'application/json', v2.json.hash, v2.json.body);
   });
 }
