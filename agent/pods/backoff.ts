@@ -1,7 +1,8 @@
 // Restart back-off exactly as kubelet's flowcontrol.Backoff is used in doBackOff: the
 // first restart is immediate; after that a container that exited less than `delay`
 // ago waits (CrashLoopBackOff), the delay doubling from 10 s to 5 min with every
-// restart; an exit more than 10 min after the last restart starts over.
+// restart; an exit more than 10 min after the last restart starts over. Image pulls use
+// the same delays counted from the last failed pull (ImagePullBackOff).
 // Time is injected: tests do not sleep.
 
 export const INITIAL_BACKOFF_MS = 10_000;
@@ -23,6 +24,18 @@ export class BackOff {
     const e = this.entries.get(key);
     if (!e || this.expired(e, finishedAtMs)) return false;
     return nowMs - finishedAtMs < e.delayMs;
+  }
+
+  /** kubelet IsInBackOffSinceUpdate (image pulls): still waiting since the last failure? */
+  inBackOffSinceUpdate(key: string, nowMs: number): boolean {
+    return this.remainingSinceUpdateMs(key, nowMs) > 0;
+  }
+
+  /** ms left of the wait since the last failure (0 when a retry may happen now) */
+  remainingSinceUpdateMs(key: string, nowMs: number): number {
+    const e = this.entries.get(key);
+    if (!e || this.expired(e, nowMs)) return 0;
+    return Math.max(0, e.lastUpdate + e.delayMs - nowMs);
   }
 
   /** ms left to wait (0 when a restart may happen now) */

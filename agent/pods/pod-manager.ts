@@ -8,6 +8,7 @@ import type { Runtime } from '../runtime/types.js';
 import { PodWorker, type WorkerDeps } from './pod-worker.js';
 import { ProbeManager } from '../probes/probe-manager.js';
 import { enforceEmptyDirLimits } from './emptydir-eviction.js';
+import { ImageManager } from '../images/image-manager.js';
 
 export interface PodManagerOptions extends Omit<WorkerDeps, 'terminated' | 'probes'> {
   relistIntervalMs?: number;
@@ -28,10 +29,13 @@ export class PodManager {
   private eventsSub?: { stop(): void };
   private readonly log: Logger;
   readonly probes: ProbeManager;
+  /** one for the node: identical concurrent pulls of its pods share one Docker pull */
+  readonly images: ImageManager;
 
   constructor(private readonly runtime: Runtime, private readonly o: PodManagerOptions) {
     this.log = o.log;
     this.probes = new ProbeManager({ runtime, log: o.log, event: o.event, onChange: (uid) => this.workers.get(uid)?.trigger() });
+    this.images = o.images ?? new ImageManager({ runtime, backoff: o.backoff, log: o.log, event: o.event, ...(o.objects ? { objects: o.objects } : {}) });
   }
 
   start(): void {
@@ -87,7 +91,7 @@ export class PodManager {
     const uid = pod.metadata.uid!;
     const w = this.workers.get(uid);
     if (w) { w.update(pod); return; }
-    const worker = new PodWorker(pod, { ...this.o, probes: this.probes, terminated: (p) => this.onTerminated(p) });
+    const worker = new PodWorker(pod, { ...this.o, probes: this.probes, images: this.images, terminated: (p) => this.onTerminated(p) });
     this.workers.set(uid, worker);
     worker.trigger();
   }
@@ -135,6 +139,7 @@ export class PodManager {
     this.wakes.delete(uid);
     this.probes.removePod(uid);
     this.o.backoff.forgetPrefix(`${uid}/`);
+    this.images.forgetPod(uid);
     this.o.tokens?.forgetPod(uid);
     this.o.terminated(pod);
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
-import { RuntimeError, type PullPolicy, type Runtime, type RuntimeContainer } from '../runtime/types.js';
+import type { Runtime, RuntimeContainer } from '../runtime/types.js';
 import { BackOff } from './backoff.js';
 import { computePodActions, latestPerName } from './plan.js';
 import { computePodStatus, type Waiting } from './status.js';
@@ -26,6 +26,7 @@ import type { ProbeManager } from '../probes/probe-manager.js';
 import { runLifecycleHandler } from '../probes/handlers.js';
 import type { ProbedContainer } from '../probes/types.js';
 import { resolvConf, type PodDns } from '../network/pod-dns.js';
+import { ImageManager } from '../images/image-manager.js';
 
 /** how stale the ConfigMaps/Secrets behind mounted volumes may get before a sync re-reads them */
 export const VOLUME_REFRESH_MS = 30_000;
@@ -73,6 +74,8 @@ export interface WorkerDeps {
   tokens?: TokenManager;
   /** the node's allocatable memory: the size of a memory-backed emptyDir without a smaller limit (default: the machine's memory) */
   nodeAllocatableMemoryBytes?: () => number;
+  /** the node's image pulls (shared in-flight pulls, pull secrets); default: one of the worker's own */
+  images?: ImageManager;
 }
 
 const ref = (pod: KubeObject) => `${pod.metadata.namespace}/${pod.metadata.name}`;
@@ -105,7 +108,10 @@ export class PodWorker {
   /** the pod was evicted by this agent (emptyDir over its sizeLimit): kubelet's message */
   private evictedMessage?: string;
 
+  private readonly images: ImageManager;
+
   constructor(public pod: KubeObject, private readonly d: WorkerDeps) {
+    this.images = d.images ?? new ImageManager({ runtime: d.runtime, backoff: d.backoff, log: d.log, event: d.event, ...(d.objects ? { objects: d.objects } : {}) });
     this.startTime = pod.status?.startTime ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
 
@@ -365,29 +371,14 @@ export class PodWorker {
     if (!spec) return undefined;
     const fieldPath = `spec.${init ? 'initContainers' : 'containers'}{${name}}`;
     const image: string = spec.image;
-    const imageKey = `${this.uid}/image/${name}`;
-    const policy = (spec.imagePullPolicy ?? 'IfNotPresent') as PullPolicy;
-    if (this.d.backoff.inBackOff(imageKey, now, now)) {
-      return { reason: 'ImagePullBackOff', message: `Back-off pulling image "${image}"` };
+    // present per pull policy, or pulled with the pod's imagePullSecrets (agent/images)
+    const img = await this.images.ensureImageExists(pod, { name, image, imagePullPolicy: spec.imagePullPolicy }, fieldPath);
+    if (!img.ok) {
+      this.scheduleRetry(img.retryMs);
+      return { reason: img.reason, message: img.message };
     }
-    try {
-      const t0 = Date.now();
-      let pulling = false;
-      await this.d.runtime.ensureImage(image, policy, () => {
-        if (!pulling) { pulling = true; this.d.event(pod, 'Normal', 'Pulling', `Pulling image "${image}"`, fieldPath); }
-      });
-      if (pulling) this.d.event(pod, 'Normal', 'Pulled', `Successfully pulled image "${image}" in ${Date.now() - t0}ms`, fieldPath);
-      else if (!this.pulledOnce.has(name)) this.d.event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`, fieldPath);
-      this.pulledOnce.add(name);
-    } catch (err) {
-      const msg = err instanceof Error ? err.message : String(err);
-      const reason = err instanceof RuntimeError && err.reason === 'ErrImageNeverPull' ? 'ErrImageNeverPull' : err instanceof RuntimeError && err.reason === 'InvalidImageName' ? 'InvalidImageName' : 'ErrImagePull';
-      this.d.event(pod, 'Warning', 'Failed', `Failed to pull image "${image}": ${msg}`, fieldPath);
-      this.d.event(pod, 'Warning', 'Failed', `Error: ${reason}`, fieldPath);
-      this.d.backoff.next(imageKey, now);
-      this.scheduleRetry(this.d.backoff.delayMs(imageKey) + 50);
-      return { reason, message: msg };
-    }
+    if (!img.pulled && !this.pulledOnce.has(name)) this.d.event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`, fieldPath);
+    this.pulledOnce.add(name);
     let env: Record<string, string>;
     let mounts;
     try {

@@ -41,8 +41,10 @@ import {
   type EventSubscriptionOptions,
   type ExecOptions,
   type ExecSession,
+  type ImageStatus,
   type LogOptions,
   type PodLike,
+  type PullAuth,
   type PullPolicy,
   type PullProgress,
   type Runtime,
@@ -293,13 +295,30 @@ export class DockerRuntime implements Runtime {
 
   // ----- images -----------------------------------------------------------------------
 
-  async ensureImage(image: string, pullPolicy: PullPolicy, onProgress?: (p: PullProgress) => void): Promise<string> {
-    let ref: ImageRef;
+  private parseImage(image: string): ImageRef {
     try {
-      ref = parseImageRef(image);
+      return parseImageRef(image);
     } catch (e) {
       throw new RuntimeError('InvalidImageName', `Failed to apply default image tag "${image}": ${(e as Error).message}`);
     }
+  }
+
+  async imageStatus(image: string): Promise<ImageStatus | undefined> {
+    const ref = this.parseImage(image);
+    const local = await this.findLocalImage(image, ref);
+    return local ? { imageRef: this.imageIdOf(local, ref), size: local.Size ?? 0 } : undefined;
+  }
+
+  async pullImage(image: string, auth?: PullAuth, onProgress?: (p: PullProgress) => void): Promise<ImageStatus> {
+    const ref = this.parseImage(image);
+    await this.pull(ref, onProgress, auth);
+    const pulled = await this.findLocalImage(image, ref);
+    if (!pulled) throw new ErrImagePull(`image ${ref.normalized} is not present after pulling it`);
+    return { imageRef: this.imageIdOf(pulled, ref), size: pulled.Size ?? 0 };
+  }
+
+  async ensureImage(image: string, pullPolicy: PullPolicy, onProgress?: (p: PullProgress) => void): Promise<string> {
+    const ref = this.parseImage(image);
     if (pullPolicy !== 'Always') {
       const local = await this.findLocalImage(image, ref);
       if (local) return this.imageIdOf(local, ref);
@@ -332,12 +351,14 @@ export class DockerRuntime implements Runtime {
     return `docker-pullable://${match}`;
   }
 
-  private async pull(ref: ImageRef, onProgress?: (p: PullProgress) => void): Promise<void> {
+  private async pull(ref: ImageRef, onProgress?: (p: PullProgress) => void, auth?: PullAuth): Promise<void> {
     let stream: NodeJS.ReadableStream;
     try {
+      // credentials travel in the X-Registry-Auth header, never in the URL
       stream = (await this.docker.createImage({
         fromImage: ref.repository,
         tag: ref.digest ?? ref.tag ?? 'latest',
+        ...(auth ? { authconfig: { username: auth.username, password: auth.password, ...(auth.email ? { email: auth.email } : {}) } } : {}),
       })) as NodeJS.ReadableStream;
     } catch (e) {
       throw new ErrImagePull(dockerMessage(e), (e as DockerError).statusCode, { cause: e });

@@ -107,6 +107,19 @@ export interface PullProgress {
   total?: number;
 }
 
+/** Registry credentials for one pull (the runtime API's AuthConfig as pull secrets fill it). */
+export interface PullAuth {
+  username: string;
+  password: string;
+  email?: string;
+}
+
+/** An image present on the node: its imageID (as ensureImage returns) and size in bytes. */
+export interface ImageStatus {
+  imageRef: string;
+  size: number;
+}
+
 export type ContainerState = 'created' | 'running' | 'exited' | 'unknown';
 
 /** One sandbox or container as the runtime sees it: what `listPodContainers` and `inspect` return. */
@@ -272,6 +285,12 @@ export interface Runtime {
 
   /** Make the image present per pull policy; returns its imageID. Throws ErrImagePull / ErrImageNeverPull. */
   ensureImage(image: string, pullPolicy: PullPolicy, onProgress?: (p: PullProgress) => void): Promise<string>;
+
+  /** The image if present (undefined when not). Throws InvalidImageName for a bad reference. */
+  imageStatus(image: string): Promise<ImageStatus | undefined>;
+
+  /** Pull the image (with credentials when given), then report it. Throws ErrImagePull with the registry's / Docker's message. */
+  pullImage(image: string, auth?: PullAuth, onProgress?: (p: PullProgress) => void): Promise<ImageStatus>;
 
   /** Create and start the pod's sandbox (network namespace holder, pod cgroup parent, host ports). */
   createSandbox(pod: PodLike, opts: SandboxOptions): Promise<Sandbox>;

@@ -2,7 +2,8 @@
 // on pod create: the account must exist, and unless automountServiceAccountToken is false
 // (on the pod, else on the account) every container and init container mounts the
 // projected kube-api-access-<5> volume (token, ca.crt, namespace) read-only at
-// /var/run/secrets/kubernetes.io/serviceaccount.
+// /var/run/secrets/kubernetes.io/serviceaccount; a pod without imagePullSecrets gets the
+// account's.
 // skiff-server installs it (installServiceAccountAdmission); stores built without it
 // (most unit tests) admit pods as before.
 import { randomInt } from 'node:crypto';
@@ -119,4 +120,10 @@ export async function admitPodServiceAccount(pod: KubeObject, ctx: AdmissionCont
       { name: pod.metadata.name, kind: 'pods' });
   }
   if (shouldAutomount(sa, pod)) mountServiceAccountToken(pod);
+  // admission.go: a pod naming no imagePullSecrets gets the account's
+  const saPullSecrets = (sa as { imagePullSecrets?: unknown }).imagePullSecrets;
+  const podPullSecrets = spec.imagePullSecrets;
+  if ((!Array.isArray(podPullSecrets) || podPullSecrets.length === 0) && Array.isArray(saPullSecrets) && saPullSecrets.length > 0) {
+    spec.imagePullSecrets = saPullSecrets.filter(isRecord).map((r) => ({ name: typeof r.name === 'string' ? r.name : '' }));
+  }
 }
