@@ -6,7 +6,8 @@ import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
 import { immutable, isDNS1035Label, isDNS1123Subdomain, nameIsDNSSubdomain, validateObjectMeta } from '../resources/meta-validation.js';
 import { validateStructural } from './structural.js';
-import { arr, isRecord, rec, str } from './schema-types.js';
+import { arr, isRecord, rec, str, type JSONSchemaProps } from './schema-types.js';
+import { celRuleErrors } from './cel/crd-rules.js';
 import { parseJsonPath, JsonPathError } from './jsonpath.js';
 
 export const CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
@@ -88,11 +89,16 @@ function scaleErrors(scale: Record<string, unknown>, path: string): StatusCause[
   return out;
 }
 
-function versionErrors(v: Record<string, unknown>, path: string): StatusCause[] {
+function versionErrors(v: Record<string, unknown>, path: string, celPath?: string): StatusCause[] {
   const out: StatusCause[] = [];
   const schema = rec(v.schema).openAPIV3Schema;
   if (schema === undefined || schema === null) out.push(field.required(`${path}.schema.openAPIV3Schema`, 'schemas are required'));
-  else out.push(...validateStructural(schema, `${path}.schema.openAPIV3Schema`));
+  else {
+    const errs = validateStructural(schema, `${path}.schema.openAPIV3Schema`);
+    out.push(...errs);
+    // per-version schemas only when they differ (else spec.validation, see specErrors)
+    if (!errs.length && celPath !== undefined && isRecord(schema)) out.push(...celRuleErrors(schema as JSONSchemaProps, celPath));
+  }
   const sub = rec(v.subresources);
   if (isRecord(sub.scale)) out.push(...scaleErrors(sub.scale, `${path}.subresources.scale`));
   arr(v.additionalPrinterColumns).forEach((c, i) => out.push(...columnErrors(rec(c), `${path}.additionalPrinterColumns[${i}]`)));
@@ -118,6 +124,7 @@ function specErrors(spec: Record<string, unknown>): StatusCause[] {
   else if (scope !== 'Cluster' && scope !== 'Namespaced') out.push(field.notSupported('spec.scope', scope, ['Cluster', 'Namespaced']));
 
   const versions = arr(spec.versions).map(rec);
+  const identical = versions.length > 0 && versions.every((v) => JSON.stringify(rec(v.schema).openAPIV3Schema) === JSON.stringify(rec(versions[0].schema).openAPIV3Schema));
   if (!versions.length) out.push(field.invalid('spec.versions', [], 'must have exactly one version marked as storage version'));
   const names = new Set<string>();
   let unique = true;
@@ -129,8 +136,12 @@ function specErrors(spec: Record<string, unknown>): StatusCause[] {
     names.add(name);
     const e = isDNS1035Label(name);
     if (e.length) out.push(field.invalid(`spec.versions[${i}].name`, name, e.join(',')));
-    out.push(...versionErrors(v, `spec.versions[${i}]`));
+    out.push(...versionErrors(v, `spec.versions[${i}]`, identical ? undefined : `spec.versions[${i}].schema.openAPIV3Schema`));
   });
+  // identical per-version schemas are one spec.validation in the internal version, where
+  // apiextensions reports x-kubernetes-validations errors
+  const first = rec(versions[0]?.schema).openAPIV3Schema;
+  if (identical && isRecord(first) && !validateStructural(first, '').length) out.push(...celRuleErrors(first as JSONSchemaProps, 'spec.validation.openAPIV3Schema'));
   if (!unique) out.push({ reason: 'FieldValueInvalid', message: 'Invalid value: ' + renderVersions(versions) + ': must contain unique version names', field: 'spec.versions' });
   if (versions.length && storage !== 1) out.push({ reason: 'FieldValueInvalid', message: 'Invalid value: ' + renderVersions(versions) + ': must have exactly one version marked as storage version', field: 'spec.versions' });
   if (versions.length && !versions.some((v) => v.served === true)) out.push({ reason: 'FieldValueInvalid', message: 'Invalid value: ' + renderVersions(versions) + ': must have at least one version marked as served', field: 'spec.versions' });

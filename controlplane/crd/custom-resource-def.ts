@@ -13,6 +13,7 @@ import { printerColumns, rowBuilder, tableColumns } from './printer-columns.js';
 import { applySchemaOf } from './apply-schema.js';
 import { META_FIELDS, applyDefaults, prune } from './prune-default.js';
 import { validateValue } from './schema-validation.js';
+import { celCauses } from './cel/validator.js';
 import { isRecord, rec, str, strs, type JSONSchemaProps } from './schema-types.js';
 
 /** discovery verbs of every custom resource, in apiextensions-apiserver's order */
@@ -129,6 +130,7 @@ export function customResourceDefs(crd: KubeObject, terminating: () => boolean):
       const causes = validateObjectMeta(obj, { namespaced, nameFn: nameIsDNSSubdomain });
       const schemaErrors = validateValue(schema, obj, '');
       causes.push(...(old ? ratchet(schemaErrors, obj, old) : schemaErrors));
+      causes.push(...celCauses(schema, obj, old, causes));
       return causes;
     };
     const def: ResourceDef = {

@@ -1,0 +1,113 @@
+// The CEL environment of x-kubernetes-validations: @bufbuild/cel's standard library and
+// strings extension (lowerAscii, upperAscii, replace, split, trim, indexOf, lastIndexOf,
+// join, substring, charAt, format), plus Kubernetes' lists library (isSorted, sum, min,
+// max, indexOf, lastIndexOf) and regex library (find, findAll), as apiserver/pkg/cel/library.
+import { celEnv, celMethod, CelScalar, listType, mapType, type CelEnv, type CelFunc } from '@bufbuild/cel';
+import { strings } from '@bufbuild/cel/ext';
+
+type Item = unknown;
+
+function items(list: Iterable<Item>): Item[] {
+  return [...list];
+}
+
+function less(a: Item, b: Item): boolean {
+  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) return a < b;
+  if (typeof a === 'string' && typeof b === 'string') return a < b;
+  if (typeof a === 'boolean' && typeof b === 'boolean') return !a && b;
+  throw new Error('no such overload');
+}
+
+const extreme = (name: 'min' | 'max') => function (this: Iterable<Item>): Item {
+  const xs = items(this);
+  if (!xs.length) throw new Error(`${name} called on empty list`);
+  return xs.reduce((m, x) => (name === 'min' ? (less(x, m) ? x : m) : (less(m, x) ? x : m)));
+};
+
+function sum(this: Iterable<Item>): Item {
+  const xs = items(this);
+  if (xs.every((x) => typeof x === 'bigint')) return (xs as bigint[]).reduce((a, b) => a + b, 0n);
+  let s = 0;
+  for (const x of xs) {
+    if (typeof x !== 'number') throw new Error('no such overload');
+    s += x;
+  }
+  return s;
+}
+
+function equal(a: Item, b: Item): boolean {
+  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) return a == b;
+  return JSON.stringify(a, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) === JSON.stringify(b, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+}
+
+const LIST = listType(CelScalar.DYN);
+
+const lists: CelFunc[] = [
+  celMethod('isSorted', LIST, [], CelScalar.BOOL, function () {
+    const xs = items(this);
+    for (let i = 1; i < xs.length; i++) if (less(xs[i], xs[i - 1])) return false;
+    return true;
+  }),
+  celMethod('sum', LIST, [], CelScalar.DYN, sum as never),
+  celMethod('min', LIST, [], CelScalar.DYN, extreme('min') as never),
+  celMethod('max', LIST, [], CelScalar.DYN, extreme('max') as never),
+  celMethod('indexOf', LIST, [CelScalar.DYN], CelScalar.INT, function (x) { return BigInt(items(this).findIndex((y) => equal(x, y))); }),
+  celMethod('lastIndexOf', LIST, [CelScalar.DYN], CelScalar.INT, function (x) {
+    const xs = items(this);
+    for (let i = xs.length - 1; i >= 0; i--) if (equal(x, xs[i])) return BigInt(i);
+    return -1n;
+  }),
+];
+
+/** regex library: find / findAll (JavaScript's RegExp: RE2 syntax mostly agrees) */
+const regex: CelFunc[] = [
+  celMethod('find', CelScalar.STRING, [CelScalar.STRING], CelScalar.STRING, function (re) { return new RegExp(re).exec(this)?.[0] ?? ''; }),
+  celMethod('findAll', CelScalar.STRING, [CelScalar.STRING], listType(CelScalar.STRING), function (re) { return [...this.matchAll(new RegExp(re, 'g'))].map((m) => m[0]); }),
+  celMethod('findAll', CelScalar.STRING, [CelScalar.STRING, CelScalar.INT], listType(CelScalar.STRING), function (re, n) {
+    const all = [...this.matchAll(new RegExp(re, 'g'))].map((m) => m[0]);
+    return n < 0n ? all : all.slice(0, Number(n));
+  }),
+];
+
+/** optionalOldSelf: oldSelf is an optional, here a marked map with hasValue/value/orValue */
+export const OPTIONAL = '@optional';
+export const OPTIONAL_VALUE = '@value';
+export const optionalOf = (v: unknown): Record<string, unknown> => (v === undefined ? { [OPTIONAL]: false } : { [OPTIONAL]: true, [OPTIONAL_VALUE]: v });
+const MAP = mapType(CelScalar.STRING, CelScalar.DYN);
+const present = (m: { get(k: string): unknown }): boolean => {
+  const marker = m.get(OPTIONAL);
+  if (typeof marker !== 'boolean') throw new Error('no such overload');
+  return marker;
+};
+const optionals: CelFunc[] = [
+  celMethod('hasValue', MAP, [], CelScalar.BOOL, function () { return present(this); }),
+  celMethod('value', MAP, [], CelScalar.DYN, function () {
+    if (!present(this)) throw new Error('optional.none() dereference');
+    return this.get(OPTIONAL_VALUE) as never;
+  }),
+  celMethod('orValue', MAP, [CelScalar.DYN], CelScalar.DYN, function (x) { return (present(this) ? this.get(OPTIONAL_VALUE) : x) as never; }),
+];
+
+let env: CelEnv | undefined;
+export function celEnvironment(): CelEnv {
+  env ??= celEnv({ funcs: [...strings, ...lists, ...regex, ...optionals] });
+  return env;
+}
+
+/** every function and operator a rule may call: an unknown one is `undeclared reference` at compile time */
+export const KNOWN_FUNCTIONS = new Set([
+  // operators and macros' internals
+  '_+_', '_-_', '_*_', '_/_', '_%_', '_==_', '_!=_', '_<_', '_<=_', '_>_', '_>=_', '_&&_', '_||_', '!_', '-_', '_?_:_', '_[_]', '@in', '@not_strictly_false', 'in',
+  // standard functions
+  'size', 'contains', 'startsWith', 'endsWith', 'matches', 'int', 'uint', 'double', 'string', 'bytes', 'bool', 'dyn', 'type', 'duration', 'timestamp',
+  'getFullYear', 'getMonth', 'getDate', 'getDayOfMonth', 'getDayOfWeek', 'getDayOfYear', 'getHours', 'getMinutes', 'getSeconds', 'getMilliseconds',
+  // strings extension
+  'charAt', 'format', 'indexOf', 'join', 'lastIndexOf', 'lowerAscii', 'replace', 'split', 'substring', 'trim', 'upperAscii',
+  // Kubernetes lists and regex libraries
+  'isSorted', 'sum', 'min', 'max', 'find', 'findAll',
+  // optionalOldSelf's optional
+  'hasValue', 'value', 'orValue',
+]);
+
+/** identifiers that name types or constants rather than variables */
+export const TYPE_IDENTS = new Set(['int', 'uint', 'double', 'string', 'bytes', 'bool', 'list', 'map', 'null_type', 'type', 'google.protobuf.Duration', 'google.protobuf.Timestamp']);
