@@ -154,7 +154,7 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
   conn.start();
   const gauges = setInterval(() => { metrics.pods.set(pods.size); metrics.connected.set(conn.registered ? 1 : 0); }, 2000);
   gauges.unref();
-  // usage for kubectl top (metrics.k8s.io), every 15 s like metrics-server's resolution
+  // usage for kubectl top and HPAs (metrics.k8s.io), every 10 s (metrics-server resolves 15 s)
   const stats = startStatsReporter(new StatsSampler(runtime, cfg.nodeName), (m) => conn.send(m));
 
   return {

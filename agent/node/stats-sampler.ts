@@ -59,7 +59,10 @@ export class StatsSampler {
 }
 
 /** sample every intervalMs (the first report after 1 s, so CPU rates exist early) and send */
-export function startStatsReporter(sampler: StatsSampler, send: (m: StatsMsg) => boolean, intervalMs = 15_000): { stop(): void } {
+/** every 10 s: a HorizontalPodAutoscaler (15 s sync) then reacts to load within about 30 s */
+export const STATS_INTERVAL_MS = 10_000;
+
+export function startStatsReporter(sampler: StatsSampler, send: (m: StatsMsg) => boolean, intervalMs = STATS_INTERVAL_MS): { stop(): void } {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let last = Date.now();

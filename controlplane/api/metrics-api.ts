@@ -12,7 +12,7 @@ import type { ApiStorage } from './storage.js';
 
 const GROUP = 'metrics.k8s.io';
 const VERSION = 'v1beta1';
-/** reports older than this are stale (agents report every 15 s) */
+/** reports older than this are stale (agents report every 10 s) */
 const MAX_AGE_MS = 60_000;
 
 function metricsDef(kind: string, resource: string, namespaced: boolean): ResourceDef {
@@ -26,6 +26,9 @@ function metricsDef(kind: string, resource: string, namespaced: boolean): Resour
 export const METRICS_RESOURCES: ResourceDef[] = [metricsDef('NodeMetrics', 'nodes', false), metricsDef('PodMetrics', 'pods', true)];
 
 interface NodeReport { at: number; msg: StatsMsg }
+
+/** one pod's sample: CPU in nanocores and memory working set in bytes per container */
+export interface PodUsage { timestamp: string; windowSeconds: number; containers: { name: string; cpuNanoCores: number; memoryWorkingSetBytes: number }[] }
 
 export class MetricsStore {
   private byNode = new Map<string, NodeReport>();
@@ -47,6 +50,15 @@ export class MetricsStore {
       timestamp: r.msg.timestamp, window: `${r.msg.windowSeconds}s`,
       usage: { cpu: formatNanocores(r.msg.node.cpuNanoCores), memory: formatBytes(r.msg.node.memoryWorkingSetBytes) },
     };
+  }
+
+  /** a pod's latest usage sample, read in process by the HPA controller (undefined: no fresh report) */
+  podUsage(pod: KubeObject): PodUsage | undefined {
+    const node = pod.spec?.nodeName;
+    const r = node ? this.fresh(node) : undefined;
+    const p = r?.msg.pods.find((x) => x.pod.uid === pod.metadata.uid);
+    if (!r || !p) return undefined;
+    return { timestamp: r.msg.timestamp, windowSeconds: r.msg.windowSeconds, containers: p.containers };
   }
 
   podMetrics(pod: KubeObject): unknown | undefined {

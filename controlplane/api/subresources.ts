@@ -53,7 +53,7 @@ function customScaleOf(obj: KubeObject, paths: { specReplicasPath: string; statu
 }
 
 /** sets the replicas at a custom resource's specReplicasPath (`.spec.replicas`) */
-function setCustomReplicas(obj: KubeObject, path: string, replicas: number): void {
+export function setCustomReplicas(obj: KubeObject, path: string, replicas: number): void {
   const keys = path.slice(1).split('.');
   let cur: Record<string, unknown> = obj;
   for (const k of keys.slice(0, -1)) {
@@ -64,7 +64,8 @@ function setCustomReplicas(obj: KubeObject, path: string, replicas: number): voi
   cur[keys[keys.length - 1]!] = replicas;
 }
 
-function scaleOf(info: RequestInfo, obj: KubeObject) {
+/** the Scale of an object of `info.def` (shared with the HPA controller, which scales in process) */
+export function scaleOf(info: Pick<RequestInfo, 'def'>, obj: KubeObject) {
   const custom = info.def.custom?.scale;
   if (custom) return customScaleOf(obj, custom);
   return {

@@ -27,6 +27,8 @@ import * as pvcProtection from './pvc-protection-controller.js';
 import * as pvProtection from './pv-protection-controller.js';
 import * as clusterRoleAggregation from './cluster-role-aggregation-controller.js';
 import * as resourceQuota from './resource-quota-controller.js';
+import * as horizontalPodAutoscaler from './horizontal-pod-autoscaler-controller.js';
+import type { PodUsageSource } from './horizontal-pod-autoscaler-controller.js';
 import type { VolumeHost } from '../storage/volume-host.js';
 import * as serviceAccount from './service-account-controller.js';
 import * as rootCaPublisher from './root-ca-publisher.js';
@@ -53,6 +55,8 @@ export interface ControllerOptions {
   volumeHost?: VolumeHost;
   /** the default ServiceAccount, kube-root-ca.crt and legacy token Secrets in every namespace (skiff-server passes them) */
   serviceAccounts?: { caPem: string; tokens: ServiceAccountTokens };
+  /** pod usage (metrics.k8s.io samples) the horizontal pod autoscaler reads; absent: HPAs report missing metrics */
+  podMetrics?: PodUsageSource;
   /** each controller writes as its own identity (system:serviceaccount:kube-system:<name>) in the audit log */
   actAs?: ActAs;
 }
@@ -75,6 +79,7 @@ export async function startControllers(storage: ApiStorage, log: Logger, opts: C
   controllers.push(ingressStatus.create(as('ingress-status-controller')));
   controllers.push(persistentVolume.create(as('persistent-volume-binder'), { volumeHost: opts.volumeHost }), pvcProtection.create(as('pvc-protection-controller')), pvProtection.create(as('pv-protection-controller')));
   controllers.push(clusterRoleAggregation.create(as('clusterrole-aggregation-controller')), resourceQuota.create(as('resourcequota-controller')));
+  controllers.push(horizontalPodAutoscaler.create(as('horizontal-pod-autoscaler'), { metrics: opts.podMetrics }));
   if (opts.serviceAccounts) {
     const sa = opts.serviceAccounts;
     controllers.push(serviceAccount.create(as('service-account-controller')), rootCaPublisher.create(as('root-ca-cert-publisher'), sa.caPem), tokenController.create(as('tokens-controller'), sa.tokens, sa.caPem));
