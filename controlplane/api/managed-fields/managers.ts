@@ -191,7 +191,7 @@ export function applyManagers(
     // skipNonAppliedManager: the first apply onto an object without managed fields
     ms = updateManagers(typed, undefined, live, ms, { manager: BEFORE_FIRST_APPLY, apiVersion: who.apiVersion, subresource: who.subresource }, now, true);
   }
-  const me: Manager = { manager: who.manager, operation: 'Apply', apiVersion: who.apiVersion, subresource: who.subresource, time: now, set: typed.toFieldSet(config) };
+  const me: Manager = { manager: who.manager, operation: 'Apply', apiVersion: who.apiVersion, subresource: who.subresource, time: now, set: typed.toFieldSet(config, merged) };
   const id = managerId(me);
   const last = ms.get(id);
   ms.set(id, me);

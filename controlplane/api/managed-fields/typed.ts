@@ -104,9 +104,13 @@ export class Typed {
 
   // ---- ToFieldSet (an applied configuration's set) -------------------------------
 
-  toFieldSet(obj: unknown): FieldSet {
+  /**
+   * `within`: the object the configuration was merged into; fields of the configuration it
+   * does not hold (keys the merge dropped, e.g. `__proto__`) are not owned.
+   */
+  toFieldSet(obj: unknown, within?: unknown): FieldSet {
     const out = new FieldSet();
-    if (isObj(obj)) this.addFields(out, obj, { kind: 'struct', schema: this.rootSchema() }, 0, undefined);
+    if (isObj(obj)) this.addFields(out, obj, { kind: 'struct', schema: this.rootSchema() }, 0, undefined, isObj(within) ? within : undefined);
     return out;
   }
 
@@ -114,28 +118,34 @@ export class Typed {
     return this.o.schema && this.o.resolve(this.o.schema);
   }
 
-  private addFields(node: FieldSet, v: Obj, n: Node, depth: number, self: string | undefined): void {
-    for (const k in v) {
+  private addFields(node: FieldSet, v: Obj, n: Node, depth: number, self: string | undefined, within: Obj | undefined): void {
+    for (const k of Object.keys(v)) {
       if (this.skip(depth, self, k)) continue;
       const cv = v[k];
-      if (cv === undefined) continue;
+      if (cv === undefined || (within && !Object.hasOwn(within, k))) continue;
       const pe = fieldPE(k);
       const c = node.child(pe);
-      this.addValue(c, cv, this.node(this.childSchema(n, k), cv, k), depth + 1, k);
+      this.addValue(c, cv, this.node(this.childSchema(n, k), cv, k), depth + 1, k, within?.[k]);
       if (c.empty()) node.children!.delete(pe);
     }
   }
 
-  private addValue(node: FieldSet, v: unknown, n: Node, depth: number, key: string): void {
+  private addValue(node: FieldSet, v: unknown, n: Node, depth: number, key: string, within: unknown): void {
     switch (n.kind) {
       case 'leaf': node.self = true; return;
-      case 'struct': case 'map': this.addFields(node, v as Obj, n, depth, key); return;
+      case 'struct': case 'map': this.addFields(node, v as Obj, n, depth, key, isObj(within) ? within : undefined); return;
       default: {
         const items = v as unknown[];
+        let inside: Map<string, unknown> | undefined;
+        if (n.kind === 'assoc' && Array.isArray(within)) {
+          inside = new Map();
+          for (let i = 0; i < within.length; i++) inside.set(this.itemPE(n, within[i], i), within[i]);
+        }
         for (let i = 0; i < items.length; i++) {
-          const c = node.child(this.itemPE(n, items[i], i));
+          const pe = this.itemPE(n, items[i], i);
+          const c = node.child(pe);
           c.self = true;
-          if (n.kind === 'assoc') this.addValue(c, items[i], this.node(n.schema, items[i], ''), depth + 1, '');
+          if (n.kind === 'assoc') this.addValue(c, items[i], this.node(n.schema, items[i], ''), depth + 1, '', inside?.get(pe));
         }
       }
     }
