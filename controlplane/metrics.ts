@@ -19,6 +19,8 @@ export class ServerMetrics {
   readonly heartbeatAge = new Gauge({ name: 'skiff_node_heartbeat_age_seconds', help: 'seconds since each node last renewed its lease', labelNames: ['node'], registers: [this.registry] });
   readonly schedulerAttempts = new Gauge({ name: 'scheduler_schedule_attempts_total', help: 'scheduling attempts by result', labelNames: ['result'], registers: [this.registry] });
   readonly schedulerLatency = new Gauge({ name: 'scheduler_last_attempt_duration_seconds', help: 'duration of the last scheduling attempt', registers: [this.registry] });
+  readonly preemptionAttempts = new Gauge({ name: 'scheduler_preemption_attempts_total', help: 'Total preemption attempts in the cluster till now', registers: [this.registry] });
+  readonly preemptionVictims = new Histogram({ name: 'scheduler_preemption_victims', help: 'Number of selected preemption victims', buckets: [1, 2, 4, 8, 16, 32, 64], registers: [this.registry] });
   // the node lifecycle controller's, named as kube-controller-manager's node_collector_*
   readonly zoneHealth = new Gauge({ name: 'node_collector_zone_health', help: 'percentage of Ready nodes per zone', labelNames: ['zone'], registers: [this.registry] });
   readonly zoneSize = new Gauge({ name: 'node_collector_zone_size', help: 'nodes per zone', labelNames: ['zone'], registers: [this.registry] });

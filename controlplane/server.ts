@@ -117,6 +117,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
       metrics.schedulerAttempts.set({ result: 'unschedulable' }, c.unschedulable);
       metrics.schedulerAttempts.set({ result: 'error' }, c.errors);
       metrics.schedulerLatency.set(c.lastLatencyMs / 1000);
+      metrics.preemptionAttempts.set(c.preemptionAttempts);
     }
   };
   // CustomResourceDefinitions: Established ones are served before the API answers
@@ -150,7 +151,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   apiUrl = url;
   const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
-  scheduler = new Scheduler(actAs(storage.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }) });
+  scheduler = new Scheduler(actAs(storage.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }), onPreemption: (n) => metrics.preemptionVictims.observe(n) });
   await scheduler.start();
   const controllers = await startControllers(storage, log.child({ component: 'controllers' }), { nodeGracePeriodMs: cfg.nodeGracePeriodMs, nodeMonitorPeriodMs: 1000, eventTtlMs: cfg.eventTtlMs, controllersQps: cfg.controllersQps, controllersBurst: cfg.controllersBurst,
     disruption: { nodeEvictionRate: cfg.nodeEvictionRate, secondaryNodeEvictionRate: cfg.secondaryNodeEvictionRate, unhealthyZoneThreshold: cfg.unhealthyZoneThreshold, largeClusterSizeThreshold: cfg.largeClusterSizeThreshold },

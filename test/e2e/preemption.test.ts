@@ -6,7 +6,7 @@
 // preemptionPolicy Never stays Pending and disrupts nobody.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BUSYBOX, dockerAvailable, eventually, k, kubectlAvailable, kubectlBg, removeNodeContainers, startAgent, startServer,
+  BUSYBOX, dockerAvailable, eventually, httpsRequest, k, kubectlAvailable, kubectlBg, removeNodeContainers, startAgent, startServer,
   type AgentProc, type ServerProc,
 } from './harness.js';
 
@@ -95,6 +95,10 @@ describe('scheduler preemption with kubectl and Docker', () => {
     } finally {
       watch.proc.kill();
     }
+    const metrics = (await httpsRequest(s, 'GET', '/metrics')).body;
+    expect(Number(/^scheduler_preemption_attempts_total (\d+)$/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(metrics).toMatch(/^scheduler_preemption_victims_count 1$/m);
+    expect(metrics).toMatch(/^scheduler_preemption_victims_bucket\{le="1"\} 1$/m);
 
     // Never: waits, nobody is disrupted
     k(s, ['apply', '-f', '-'], pod('never', 'high-never'));
