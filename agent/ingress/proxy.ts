@@ -119,7 +119,10 @@ export function handleRequest(ctx: ProxyContext, l: Listener, req: IncomingMessa
     up.on('response', (ures) => {
       if (done) { ures.destroy(); return; }
       res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures));
-      res.flushHeaders();
+      // the head goes out with the first body bytes; a response that is slow to start gets it at once
+      let sent = false;
+      ures.once('data', () => { sent = true; });
+      setImmediate(() => { if (!sent && !res.headersSent && !done) res.flushHeaders(); });
       ures.pipe(res);
       ures.on('error', () => res.destroy());
       ures.on('aborted', () => res.destroy());
