@@ -15,7 +15,7 @@ import { rfc3339, type ApiStorage } from './storage.js';
 import { writeOptions, sendWarnings } from './rest-handlers.js';
 import { findResource } from '../resources/index.js';
 import { findResults, parseJsonPath } from '../crd/jsonpath.js';
-import { isReplicationController, mapSelectorString } from '../resources/replication-controller.js';
+import { isReplicationController } from '../resources/replication-controller.js';
 
 export interface PodStreams {
   /** serve GET pods/x/log (chunked text) */
@@ -73,7 +73,7 @@ export function scaleOf(info: Pick<RequestInfo, 'def'>, obj: KubeObject) {
     apiVersion: 'autoscaling/v1',
     metadata: { name: obj.metadata.name, namespace: obj.metadata.namespace, uid: obj.metadata.uid, resourceVersion: obj.metadata.resourceVersion, creationTimestamp: obj.metadata.creationTimestamp },
     spec: { replicas: obj.spec?.replicas ?? 0 },
-    status: { replicas: obj.status?.replicas ?? 0, selector: isReplicationController(info.def) ? mapSelectorString(obj.spec?.selector) : formatLabelSelector(obj.spec?.selector) },
+    status: { replicas: obj.status?.replicas ?? 0, selector: formatLabelSelector(isReplicationController(info.def) ? { matchLabels: obj.spec?.selector } : obj.spec?.selector) },
   };
 }
 

@@ -1,5 +1,6 @@
 // apps/v1 ReplicaSet: replicas 1 by default, ValidateReplicaSetSpec, immutable selector,
 // `status.replicas` field selector and the DESIRED/CURRENT/READY row.
+import type { KubeObject } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, containerCells, containersColumn, imagesColumn, nameColumn, selectorColumn } from './columns.js';
@@ -9,6 +10,12 @@ import { defaultPodTemplate } from './pod-template.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 import { validateAlwaysRunningTemplate, validateSelector, validateSelectorImmutable, zeroStatus } from './workload.js';
+
+/** NAME DESIRED CURRENT READY AGE CONTAINERS IMAGES SELECTOR (printReplicaSet, printReplicationController) */
+export function replicasRow(obj: KubeObject, now: number, selector: string): unknown[] {
+  const [names, images] = containerCells(obj.spec?.template?.spec);
+  return [obj.metadata?.name ?? '', obj.spec?.replicas ?? 0, obj.status?.replicas ?? 0, obj.status?.readyReplicas ?? 0, ageOf(obj, now), names, images, selector];
+}
 
 export const replicaSet: ResourceDef = {
   group: 'apps',
@@ -60,19 +67,7 @@ export const replicaSet: ResourceDef = {
     selectorColumn('Selector is a label query over pods that should match the replica count.'),
   ],
 
-  row(obj, now) {
-    const [names, images] = containerCells(obj.spec?.template?.spec);
-    return [
-      obj.metadata?.name ?? '',
-      obj.spec?.replicas ?? 0,
-      obj.status?.replicas ?? 0,
-      obj.status?.readyReplicas ?? 0,
-      ageOf(obj, now),
-      names,
-      images,
-      formatLabelSelector(obj.spec?.selector),
-    ];
-  },
+  row: (obj, now) => replicasRow(obj, now, formatLabelSelector(obj.spec?.selector)),
 
   fields: {
     'status.replicas': (o) => String(o.status?.replicas ?? 0),

@@ -4,11 +4,11 @@
 // selector and printReplicationController's NAME DESIRED CURRENT READY AGE row.
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
-import { ageOf } from './age.js';
-import { ageColumn, col, containerCells, containersColumn, imagesColumn, nameColumn, selectorColumn } from './columns.js';
+import { ageColumn, col, containersColumn, imagesColumn, nameColumn, selectorColumn } from './columns.js';
 import { formatLabels } from './label-selector.js';
 import { isObject, nameIsDNSSubdomain, validateNonnegative, validateObjectMeta } from './meta-validation.js';
 import { defaultPodTemplate, validatePodTemplateSpec } from './pod-template.js';
+import { replicasRow } from './replica-set.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 import { selectorMismatch, zeroStatus } from './workload.js';
@@ -22,12 +22,6 @@ function nonEmptyMap(v: unknown): v is StringMap {
 /** labels.Set(selector).AsSelector().Matches(labels) */
 export function mapSelectorMatches(selector: StringMap, labels: StringMap | undefined): boolean {
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
-}
-
-/** The Scale subresource's status.selector: labels.SelectorFromSet(spec.selector).String(). */
-export function mapSelectorString(selector: unknown): string {
-  if (!isObject(selector)) return '';
-  return Object.keys(selector).sort().map((k) => `${k}=${String(selector[k])}`).join(',');
 }
 
 /**
@@ -152,19 +146,7 @@ export const replicationController: ResourceDef = {
     selectorColumn('Selector is a label query over pods that should match the Replicas count. If Selector is empty, it is defaulted to the labels present on the Pod template. Label keys and values that must match in order to be controlled by this replication controller, if empty defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors'),
   ],
 
-  row(obj, now) {
-    const [names, images] = containerCells(obj.spec?.template?.spec);
-    return [
-      obj.metadata?.name ?? '',
-      obj.spec?.replicas ?? 0,
-      obj.status?.replicas ?? 0,
-      obj.status?.readyReplicas ?? 0,
-      ageOf(obj, now),
-      names,
-      images,
-      formatLabels(isObject(obj.spec?.selector) ? (obj.spec.selector as StringMap) : undefined),
-    ];
-  },
+  row: (obj, now) => replicasRow(obj, now, formatLabels(isObject(obj.spec?.selector) ? (obj.spec.selector as StringMap) : undefined)),
 
   fields: {
     'status.replicas': (o) => String(o.status?.replicas ?? 0),

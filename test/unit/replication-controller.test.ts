@@ -10,7 +10,7 @@ import { ApiError } from '../../controlplane/api/errors.js';
 import { rfc3339 } from '../../controlplane/api/storage.js';
 import { findResource } from '../../controlplane/resources/index.js';
 import {
-  defaultReplicationController, mapSelectorString, replicationController, validateReplicationControllerStatus,
+  defaultReplicationController, replicationController, validateReplicationControllerStatus,
 } from '../../controlplane/resources/replication-controller.js';
 import { evaluatorFor } from '../../controlplane/quota/evaluators.js';
 import { calculateUsage } from '../../controlplane/quota/usage.js';
@@ -91,9 +91,10 @@ describe('ValidateReplicationController', () => {
     ]);
   });
 
-  it('the Scale selector and the wide Selector cell are the label map, sorted', () => {
-    expect(mapSelectorString({ tier: 'fe', app: 'web' })).toBe('app=web,tier=fe');
-    expect(mapSelectorString(undefined)).toBe('');
+  it('the wide Selector cell is the label map sorted (labels.FormatLabels)', () => {
+    const obj = rc('web', { replicas: 2, selector: { tier: 'fe', app: 'web' }, template: tpl({ app: 'web', tier: 'fe' }) });
+    expect(replicationController.row(obj, Date.now()).filter((_c, i) => i !== 4)).toEqual(['web', 2, 0, 0, 'web', 'nginx', 'app=web,tier=fe']);
+    expect(replicationController.row(rc('x', {}), Date.now())[7]).toBe('<none>');
   });
 
   it('quota counts it as replicationcontrollers and count/replicationcontrollers', () => {
