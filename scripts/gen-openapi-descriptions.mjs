@@ -49,7 +49,7 @@ function modelNames(full) {
   return out;
 }
 
-const unescape = (s) => s.replace(/\\"/g, '"').replace(/\\\\/g, '\\');
+const unescape = (s) => s.replace(/\\(["'])/g, '$1').replace(/\\\\/g, '\\');
 
 /** { d, p, r } from a model's .d.ts */
 function parseModel(text) {
@@ -60,7 +60,8 @@ function parseModel(text) {
   const body = text.slice(text.indexOf('export declare class'));
   const re = /(?:\/\*\*\n((?:\s*\*.*\n)*?)\s*\*\/\n)?\s*'([^']+)'(\??):/g;
   for (const m of body.matchAll(re)) {
-    if (m[1]) out.p[m[2]] = docText(m[1]);
+    // openapi-generator replaces an IntOrString field's description with the type's: not the field's, drop it
+    if (m[1] && !docText(m[1]).startsWith('IntOrString is a type that can hold')) out.p[m[2]] = docText(m[1]);
     if (!m[3]) out.r.push(m[2]);
   }
   return out;

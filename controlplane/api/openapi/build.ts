@@ -27,7 +27,7 @@ export function assignNames(kinds: ResourceDef[], defs: SchemaDefs = builtInDefs
   const names = new Map<string, string>();
   const taken = new Set<string>();
   // the apimachinery types every document references (custom resources' metadata too)
-  const seed = { group: '', version: 'v1', custom: undefined, schema: '', seeds: ['ObjectMeta', 'ListMeta', 'DeleteOptions'] };
+  const seed = { group: '', version: 'v1', custom: undefined, schema: '', seeds: ['ObjectMeta', 'ListMeta', 'DeleteOptions', 'Scale'] };
   const ordered = [seed, ...kinds.filter((k) => !k.group), ...kinds.filter((k) => k.group)];
   for (const k of ordered) {
     const start = 'seeds' in k ? k.seeds : k.custom || !defs[k.schema] ? [] : [...refsOf(defs[k.schema])];
@@ -98,6 +98,8 @@ export function generate(flavor: Flavor, kinds: ResourceDef[], defs: SchemaDefs 
       'x-kubernetes-group-version-kind': gvs.map((g) => ({ group: g.group, kind: 'DeleteOptions', version: g.version })),
     };
   }
+  const scale = schemas['io.k8s.api.autoscaling.v1.Scale'];
+  if (scale) scale['x-kubernetes-group-version-kind'] = [{ group: 'autoscaling', kind: 'Scale', version: 'v1' }];
   const groups = new Map<string, { paths: Record<string, Schema>; roots: string[] }>();
   for (const k of kinds) {
     const n = kindNames(k);
