@@ -62,7 +62,7 @@ describe('integer fields have their Kubernetes Go type', () => {
     const goName: Record<string, string> = { DiscoveryEndpointPort: 'EndpointPort' };
     const models = (def: string) => {
       const name = goName[def] ?? def;
-      for (const p of ['V1', 'CoreV1', 'DiscoveryV1', 'EventsV1']) {
+      for (const p of ['V1', 'CoreV1', 'DiscoveryV1', 'EventsV1', 'V2']) {
         if (!files.has(`${p}${name}.js`)) continue;
         if (def === 'DiscoveryEndpointPort' && p !== 'DiscoveryV1') continue;
         const mod = require(`${dir}${p}${name}.js`) as Record<string, { getAttributeTypeMap(): { baseName: string; format: string }[] }>;
