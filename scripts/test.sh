@@ -11,6 +11,7 @@ ensure_node
 ensure_docker
 ensure_build "$ROOT"
 bash "$ROOT/scripts/build-test-images.sh"
+apt_install docker-registry apache2-utils  # the private registry (htpasswd auth) of the image-pull e2e tests
 command -v kubectl >/dev/null 2>&1 || die "kubectl (v1.32) is required for the API tests: install it (e.g. the kubernetes-client package) and re-run"
 
 # the Vagrantfile (multi-node VMs) must validate; no VMs run here, so without a provider
