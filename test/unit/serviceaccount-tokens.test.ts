@@ -249,6 +249,18 @@ describe('through the API server', () => {
     expect(missing.body.message).toBe('pods "p4" is forbidden: error looking up service account demo/ghost: serviceaccount "ghost" not found');
   });
 
+  it('admission: a pod naming no imagePullSecrets gets its account\'s; its own are kept', async () => {
+    expect((await req(ADMIN, 'POST', '/api/v1/namespaces/demo/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'puller' }, imagePullSecrets: [{ name: 'regcred' }, { name: 'other' }] })).code).toBe(201);
+    const body = (name: string, spec: Record<string, unknown> = {}) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { serviceAccountName: 'puller', containers: [{ name: 'c', image: 'busybox' }], ...spec } });
+    const copied = await req(ADMIN, 'POST', '/api/v1/namespaces/demo/pods', body('pull1'));
+    expect(copied.code).toBe(201);
+    expect(copied.body.spec.imagePullSecrets).toEqual([{ name: 'regcred' }, { name: 'other' }]);
+    const own = await req(ADMIN, 'POST', '/api/v1/namespaces/demo/pods', body('pull2', { imagePullSecrets: [{ name: 'mine' }] }));
+    expect(own.body.spec.imagePullSecrets).toEqual([{ name: 'mine' }]);
+    const none = await req(ADMIN, 'POST', '/api/v1/namespaces/demo/pods', body('pull3', { serviceAccountName: 'default' }));
+    expect(none.body.spec.imagePullSecrets).toBeUndefined();
+  });
+
   it('a token bound to a pod is refused once the pod is deleted', async () => {
     const pod = await req(ADMIN, 'POST', '/api/v1/namespaces/demo/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bound' }, spec: { serviceAccountName: 'app', containers: [{ name: 'c', image: 'busybox' }] } });
     expect(pod.code).toBe(201);
