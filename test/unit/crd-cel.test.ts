@@ -43,6 +43,9 @@ describe('CEL rules', () => {
     'self.ratio == 0.5 && self.port == 80 && self.labels["a"] == "x" && "a" in self.labels',
     'self.labels.all(k, k == "a") && size(self.tags) == 2',
     'self.name.find("l+") == "ll" && self.name.findAll("l") == ["l", "l"]',
+    'isQuantity("1Gi") && !isQuantity("1Gx") && quantity("1Gi").isGreaterThan(quantity("1G")) && quantity("500m").isLessThan(quantity("1"))',
+    'quantity("1500m").add(quantity("500m")).asInteger() == 2 && quantity("2").sub(3).sign() == -1 && quantity("1.5").asApproximateFloat() == 1.5 && !quantity("1.5").isInteger() && quantity("1k").compareTo(quantity("1000")) == 0',
+    'isURL("https://example.com:8443/a/b?x=1&x=2") && url("https://example.com:8443/a/b?x=1").getScheme() == "https" && url("https://example.com:8443/a").getHost() == "example.com:8443" && url("https://example.com:8443/a").getHostname() == "example.com" && url("https://example.com:8443/a").getPort() == "8443" && url("https://e.com/a/b").getEscapedPath() == "/a/b" && url("https://e.com/?x=1&x=2").getQuery()["x"] == ["1", "2"] && !isURL("not a url")',
   ])('%s passes', (rule) => {
     expect(messages({ rule })).toEqual([]);
   });

@@ -13,9 +13,9 @@ export type Expr = ReturnType<typeof parse>['expr'];
 export interface Issue { id: bigint; message: string; atCall?: boolean }
 export interface Analysis { shape: Shape; cost: number; issues: Issue[]; usesOldSelf: boolean }
 
-const BOOL_FUNCS = new Set(['_==_', '_!=_', '_<_', '_<=_', '_>_', '_>=_', '_&&_', '_||_', '!_', '@in', '@not_strictly_false', 'contains', 'startsWith', 'endsWith', 'matches', 'isSorted']);
-const INT_FUNCS = new Set(['size', 'indexOf', 'lastIndexOf', 'int', 'uint', 'getFullYear', 'getMonth', 'getDate', 'getDayOfMonth', 'getDayOfWeek', 'getDayOfYear', 'getHours', 'getMinutes', 'getSeconds', 'getMilliseconds']);
-const STRING_FUNCS = new Set(['string', 'lowerAscii', 'upperAscii', 'replace', 'trim', 'join', 'substring', 'charAt', 'format', 'find']);
+const BOOL_FUNCS = new Set(['_==_', '_!=_', '_<_', '_<=_', '_>_', '_>=_', '_&&_', '_||_', '!_', '@in', '@not_strictly_false', 'contains', 'startsWith', 'endsWith', 'matches', 'isSorted', 'isQuantity', 'isURL', 'isLessThan', 'isGreaterThan', 'isInteger', 'hasValue']);
+const INT_FUNCS = new Set(['size', 'indexOf', 'lastIndexOf', 'int', 'uint', 'getFullYear', 'getMonth', 'getDate', 'getDayOfMonth', 'getDayOfWeek', 'getDayOfYear', 'getHours', 'getMinutes', 'getSeconds', 'getMilliseconds', 'compareTo', 'sign', 'asInteger']);
+const STRING_FUNCS = new Set(['string', 'lowerAscii', 'upperAscii', 'replace', 'trim', 'join', 'substring', 'charAt', 'format', 'find', 'getScheme', 'getHost', 'getHostname', 'getPort', 'getEscapedPath']);
 /** functions whose cost grows with the size of their receiver or first argument */
 const LINEAR_STRING = new Set(['contains', 'startsWith', 'endsWith', 'matches', 'lowerAscii', 'upperAscii', 'replace', 'split', 'trim', 'indexOf', 'lastIndexOf', 'substring', 'find', 'findAll', 'string', 'format', '_==_', '_!=_', '_+_', '_<_', '_<=_', '_>_', '_>=_']);
 const LINEAR_LIST = new Set(['@in', 'isSorted', 'sum', 'min', 'max', 'indexOf', 'lastIndexOf', 'join', '_==_', '_!=_', '_+_']);
@@ -120,6 +120,8 @@ export function analyze(expr: Expr, vars: Record<string, Shape>): Analysis {
 
   const callResult = (fn: string, id: bigint, ops: Shape[]): Shape => {
     const [a, b] = ops;
+    // a result of unknown shape is no larger than the largest operand
+    const sized: Shape = { kind: 'dyn', len: Math.max(0, ...ops.map((o) => o.len)) };
     if (a && b && ops.length === 2 && concrete(a) && concrete(b)) {
       const numeric = (s: Shape) => s.kind === 'int' || s.kind === 'double';
       if ((fn === '_==_' || fn === '_!=_') && !sameKind(a, b)) noOverload(fn, id, ops);
@@ -130,23 +132,23 @@ export function analyze(expr: Expr, vars: Record<string, Shape>): Analysis {
     if (BOOL_FUNCS.has(fn)) return scalar('bool');
     if (INT_FUNCS.has(fn)) return scalar('int');
     if (STRING_FUNCS.has(fn)) return scalar('string', Math.max(0, ...ops.map((o) => o.len)));
-    if (fn === 'double') return scalar('double');
+    if (fn === 'double' || fn === 'asApproximateFloat') return scalar('double');
     if (fn === 'bytes') return scalar('bytes');
     if (fn === 'bool') return scalar('bool');
     if (fn === 'duration') return scalar('duration');
     if (fn === 'timestamp') return scalar('timestamp');
     if (fn === 'split' || fn === 'findAll') return { kind: 'list', len: a?.len ?? 0, elem: scalar('string', a?.len ?? 0) };
-    if (fn === 'min' || fn === 'max' || fn === 'sum') return a?.elem ?? DYN;
-    if (fn === '_?_:_') return ops[1] ?? DYN;
-    if (fn === '_[_]') return a?.kind === 'list' || a?.kind === 'map' ? a.elem ?? DYN : DYN;
-    if (fn === '-_') return a ?? DYN;
+    if (fn === 'min' || fn === 'max' || fn === 'sum') return a?.elem ?? sized;
+    if (fn === '_?_:_') return ops[1] ?? sized;
+    if (fn === '_[_]') return a?.kind === 'list' || a?.kind === 'map' ? a.elem ?? DYN : sized;
+    if (fn === '-_') return a ?? sized;
     if (ARITH.has(fn) && a) {
       if (fn === '_+_' && a.kind === 'list' && b) return { kind: 'list', len: a.len + b.len, elem: a.elem ?? b.elem ?? DYN };
       if (fn === '_+_' && a.kind === 'string' && b) return scalar('string', a.len + b.len);
       if (fn === '_-_' && a.kind === 'timestamp' && b?.kind === 'timestamp') return scalar('duration');
       return a.kind === 'duration' && b?.kind === 'timestamp' ? b : a;
     }
-    return DYN;
+    return sized;
   };
 
   const r = walk(expr, vars);

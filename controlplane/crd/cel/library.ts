@@ -1,9 +1,11 @@
 // The CEL environment of x-kubernetes-validations: @bufbuild/cel's standard library and
 // strings extension (lowerAscii, upperAscii, replace, split, trim, indexOf, lastIndexOf,
 // join, substring, charAt, format), plus Kubernetes' lists library (isSorted, sum, min,
-// max, indexOf, lastIndexOf) and regex library (find, findAll), as apiserver/pkg/cel/library.
+// max, indexOf, lastIndexOf), regex library (find, findAll) and quantity/URL libraries
+// (k8s-types.ts), as apiserver/pkg/cel/library.
 import { celEnv, celMethod, CelScalar, listType, mapType, type CelEnv, type CelFunc } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
+import { K8S_TYPE_FUNCTIONS, k8sTypes } from './k8s-types.js';
 
 type Item = unknown;
 
@@ -90,7 +92,7 @@ const optionals: CelFunc[] = [
 
 let env: CelEnv | undefined;
 export function celEnvironment(): CelEnv {
-  env ??= celEnv({ funcs: [...strings, ...lists, ...regex, ...optionals] });
+  env ??= celEnv({ funcs: [...strings, ...lists, ...regex, ...optionals, ...k8sTypes] });
   return env;
 }
 
@@ -107,6 +109,8 @@ export const KNOWN_FUNCTIONS = new Set([
   'isSorted', 'sum', 'min', 'max', 'find', 'findAll',
   // optionalOldSelf's optional
   'hasValue', 'value', 'orValue',
+  // quantity and URL libraries
+  ...K8S_TYPE_FUNCTIONS,
 ]);
 
 /** identifiers that name types or constants rather than variables */
