@@ -87,6 +87,20 @@ describe('CEL rules', () => {
     expect(messages({ rule: 'oldSelf.orValue(self).replicas == 3', optionalOldSelf: true })).toEqual([]);
   });
 
+  it('date-time and duration fields are timestamps and durations; escaped property names', () => {
+    const s: JSONSchemaProps = { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-validations': [{ rule: 'self.start < timestamp("2030-01-01T00:00:00Z") && self.every > duration("1m") && self.day == timestamp("2024-02-03T00:00:00Z") && self.max__dash__surge == 1' }], properties: { start: { type: 'string', format: 'date-time' }, every: { type: 'string', format: 'duration' }, day: { type: 'string', format: 'date' }, 'max-surge': { type: 'integer' } } } } };
+    expect(validateCel(s, obj({ start: '2024-01-01T00:00:00Z', every: '5m', day: '2024-02-03', 'max-surge': 1 }))).toEqual([]);
+    expect(validateCel(s, obj({ start: '2031-01-01T00:00:00Z', every: '5m', day: '2024-02-03', 'max-surge': 1 }))).toHaveLength(1);
+  });
+
+  it('transition rules in map-list items correlate by key; new items are not checked', () => {
+    const s: JSONSchemaProps = { type: 'object', properties: { ports: { type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'], items: { type: 'object', 'x-kubernetes-validations': [{ rule: 'self.port == oldSelf.port', message: 'port is immutable' }], properties: { name: { type: 'string' }, port: { type: 'integer' } } } } } };
+    const o = (ports: unknown[]) => ({ apiVersion: 'x.io/v1', kind: 'X', metadata: { name: 'a' }, ports });
+    const old = o([{ name: 'a', port: 1 }, { name: 'b', port: 2 }]);
+    expect(validateCel(s, o([{ name: 'b', port: 2 }, { name: 'a', port: 1 }, { name: 'c', port: 9 }]), old)).toEqual([]);
+    expect(validateCel(s, o([{ name: 'b', port: 3 }]), old).map((c) => `${c.field}: ${c.message}`)).toEqual(['ports[0]: Invalid value: "object": port is immutable']);
+  });
+
   it('ratcheting: an unchanged invalid value passes a non-transition rule on update', () => {
     const bad = { ...base, minReplicas: 5 };
     expect(messages({ rule: 'self.minReplicas <= self.replicas' }, bad, bad)).toEqual([]);
