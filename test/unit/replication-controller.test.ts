@@ -189,6 +189,15 @@ describe('ReplicationControllers through the write path and the controller', () 
     expect(events.some((e) => e.involvedObject?.kind === 'ReplicationController' && e.reason === 'SuccessfulCreate' && e.source?.component === 'replication-controller')).toBe(true);
   });
 
+  it('reports a refused create as the ReplicaFailure condition and a FailedCreate event', async () => {
+    await h.storage.create(rcDef, 'default', rc('prio', { replicas: 1, template: tpl({ app: 'prio' }, { priorityClassName: 'nope' }) }));
+    const cond = await until('ReplicaFailure', async () => (await h.storage.get(rcDef, 'default', 'prio')).status?.conditions?.[0], 10_000);
+    expect(cond).toMatchObject({ type: 'ReplicaFailure', status: 'True', reason: 'FailedCreate' });
+    expect(cond.message).toContain('no PriorityClass with name nope was found');
+    const events = (await h.storage.list(findResource('', 'v1', 'events')!, 'default')).items;
+    expect(events.some((e) => e.involvedObject?.name === 'prio' && e.reason === 'FailedCreate' && e.type === 'Warning')).toBe(true);
+  });
+
   it('leaves a pod controlled by something else alone, even when its labels match', async () => {
     const foreign = await h.storage.create(podDef, 'default', {
       apiVersion: 'v1', kind: 'Pod',
@@ -197,9 +206,12 @@ describe('ReplicationControllers through the write path and the controller', () 
     });
     const rcObj = await h.storage.create(rcDef, 'default', rc('back', { replicas: 1, template: tpl({ app: 'back' }) }));
     await until('1 RC pod of its own', count(rcObj.metadata.uid!, 1));
-    await until('status written', async () => (await h.storage.get(rcDef, 'default', 'back')).status?.observedGeneration === 1);
+    // status counts only its own pod, the foreign one keeps its controller
+    await until('status replicas 1', async () => {
+      const st = (await h.storage.get(rcDef, 'default', 'back')).status;
+      return st?.observedGeneration === 1 && st.replicas === 1;
+    });
     expect((await h.storage.get(podDef, 'default', 'rs-pod')).metadata.ownerReferences).toEqual(foreign.metadata.ownerReferences);
-    expect((await h.storage.get(rcDef, 'default', 'back')).status?.replicas).toBe(1);
   });
 });
 
