@@ -1,8 +1,8 @@
 // Private registry pulls end to end: Debian's docker-registry with htpasswd auth
 // (registry.ts), a real server and agent, real Docker, the real kubectl 1.32. A pod with
 // imagePullSecrets (`kubectl create secret docker-registry`) pulls and runs, with kubelet's
-// Pulled event (time and size); a pod whose ServiceAccount holds the secret gets it by
-// admission and pulls too; without credentials, or with a wrong password, the pull fails
+// Pulled event (time and size); a pod whose ServiceAccount holds a (legacy dockercfg) secret
+// gets it by admission and pulls too; without credentials, or with a wrong password, the pull fails
 // with ErrImagePull naming the registry's answer, then ImagePullBackOff; two pods pulling the
 // same image at once (through a slow proxy, so the pull lasts) share one Docker pull, proved
 // by the registry's access log, and the agent logs progress lines while it lasts.
@@ -87,13 +87,16 @@ ${extra}  containers:
     expect(Number(/Image size: (\d+) bytes\.$/.exec(pulled!.message)?.[1])).toBeGreaterThan(1_000_000);
     expect(reg.manifestPulls(repo, '1')).toBe(1);
 
-    // the account's imagePullSecrets are copied into a pod that names none (ServiceAccount admission)
+    // the account's imagePullSecrets are copied into a pod that names none (ServiceAccount admission);
+    // this one is a legacy kubernetes.io/dockercfg secret (a .dockercfg map, `auth` as base64 user:password)
+    const dockercfg = JSON.stringify({ [`http://${reg.host}/v1/`]: { auth: Buffer.from(`${reg.user}:${reg.password}`).toString('base64'), email: 'e2e@skiff.test' } });
+    k(s, ['create', 'secret', 'generic', 'legacycred', '--type=kubernetes.io/dockercfg', `--from-literal=.dockercfg=${dockercfg}`]);
     k(s, ['create', 'serviceaccount', 'puller']);
-    k(s, ['patch', 'serviceaccount', 'puller', '-p', '{"imagePullSecrets":[{"name":"regcred"}]}']);
+    k(s, ['patch', 'serviceaccount', 'puller', '-p', '{"imagePullSecrets":[{"name":"legacycred"}]}']);
     k(s, ['delete', 'pod', 'with-secret', '--wait=true']);
     expect(rmi(image).status).toBe(0);
     k(s, ['apply', '-f', '-'], podYaml('with-sa', image, '  serviceAccountName: puller\n'));
-    expect(k(s, ['get', 'pod', 'with-sa', '-o', 'jsonpath={.spec.imagePullSecrets[*].name}'])).toBe('regcred');
+    expect(k(s, ['get', 'pod', 'with-sa', '-o', 'jsonpath={.spec.imagePullSecrets[*].name}'])).toBe('legacycred');
     await waitRunning('with-sa');
     expect(events('with-sa').find((e) => e.reason === 'Pulled')?.message).toMatch(pulledRe(image));
     expect(reg.manifestPulls(repo, '1')).toBe(2);
