@@ -8,9 +8,10 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { selectorMatches, type LabelSelector } from '../resources/label-selector.js';
 import {
-  fitErrorMessage, filterNodeWithNominated, newCycleContext, podPriority, withPods,
+  fitErrorMessage, filterNodeWithNominated, newCycleContext, podPriority,
   type CycleContext, type FilterResult, type FitError, type NodeInfo, type Profile, type VolumeListers,
 } from './framework.js';
+import { addInto, podRequests } from './resources.js';
 
 export const NOT_HELPFUL = 'Preemption is not helpful for scheduling';
 export const NO_VICTIMS = 'No preemption victims found for incoming pod';
@@ -49,6 +50,17 @@ export function moreImportantPod(a: KubeObject, b: KubeObject, now: number): boo
   const pb = podPriority(b);
   if (pa !== pb) return pa > pb;
   return podStartTime(a, now) < podStartTime(b, now);
+}
+
+/** A sort comparator, most important first (start times parsed once per pod). */
+function importanceOrder(now: number): (a: KubeObject, b: KubeObject) => number {
+  const starts = new Map<KubeObject, number>();
+  const start = (p: KubeObject) => {
+    let t = starts.get(p);
+    if (t === undefined) starts.set(p, (t = podStartTime(p, now)));
+    return t;
+  };
+  return (a, b) => podPriority(b) - podPriority(a) || start(a) - start(b);
 }
 
 /** podTerminatingByPreemption: being deleted with DisruptionTarget=True/PreemptionByScheduler */
@@ -99,24 +111,37 @@ export function selectVictimsOnNode(
   const prio = podPriority(pod);
   const potential = nodeInfo.pods.filter((p) => podPriority(p) < prio);
   if (!potential.length) return { fits: false, reasons: [NO_VICTIMS], unresolvable: true };
-  const removed = new Set(potential.map((p) => p.metadata.uid!));
-  const check = (): FilterResult => filterNodeWithNominated(ctx, pod, withPods(nodeInfo, [], removed), profile.filters);
+  // a copy of the node without them (NodeInfo.Snapshot + RemovePod), changed in place below;
+  // each pod's requests computed once
+  const reqs = new Map(potential.map((p) => [p, { req: podRequests(p), nz: podRequests(p, true) }]));
+  const move = (p: KubeObject, sign: 1 | -1) => {
+    const r = reqs.get(p)!;
+    addInto(work.requested, r.req, sign);
+    addInto(work.nonZeroRequested, r.nz, sign);
+  };
+  const gone = new Set(potential);
+  const work: NodeInfo = { ...nodeInfo, pods: nodeInfo.pods.filter((p) => !gone.has(p)), requested: { ...nodeInfo.requested }, nonZeroRequested: { ...nodeInfo.nonZeroRequested } };
+  for (const p of potential) move(p, -1);
+  const check = (): FilterResult => filterNodeWithNominated(ctx, pod, work, profile.filters);
   const first = check();
   if (!first.fits) return first;
-  potential.sort((a, b) => (moreImportantPod(a, b, now) ? -1 : moreImportantPod(b, a, now) ? 1 : 0));
+  const byImportance = importanceOrder(now);
+  potential.sort(byImportance);
   const { violating, nonViolating } = filterPodsWithPDBViolation(potential, pdbs);
   const victims: KubeObject[] = [];
   const reprieve = (p: KubeObject): boolean => {
-    removed.delete(p.metadata.uid!);
+    work.pods.push(p);
+    move(p, 1);
     if (check().fits) return true;
-    removed.add(p.metadata.uid!);
+    work.pods.pop();
+    move(p, -1);
     victims.push(p);
     return false;
   };
   let numPDBViolations = 0;
   for (const p of violating) if (!reprieve(p)) numPDBViolations++;
   for (const p of nonViolating) reprieve(p);
-  if (violating.length && nonViolating.length) victims.sort((a, b) => (moreImportantPod(a, b, now) ? -1 : moreImportantPod(b, a, now) ? 1 : 0));
+  if (violating.length && nonViolating.length) victims.sort(byImportance);
   return { pods: victims, numPDBViolations };
 }
 
