@@ -121,7 +121,7 @@ class HorizontalPodAutoscalerController implements Controller {
     this.hpaInf.on({
       add: (o) => this.queue.add(keyOf(o)),
       // spec changes act at once; the controller's own status writes wait for the next period
-      update: (o, n) => { if (o.metadata.generation !== n.metadata.generation) this.queue.add(keyOf(n)); },
+      update: (o, n) => { if (!deepEqual(o.spec, n.spec)) this.queue.add(keyOf(n)); },
       delete: (o) => this.histories.delete(keyOf(o)),
     });
     this.timer = setInterval(() => { for (const h of this.hpaInf.list()) this.queue.add(keyOf(h)); }, this.syncPeriodMs);

@@ -41,7 +41,8 @@ export const horizontalPodAutoscaler: ResourceDef = {
   verbs: ALL_VERBS,
   subresources: ['status'],
   hasStatusSubresource: true,
-  hasGeneration: true,
+  // the HPA REST strategy keeps no metadata.generation
+  hasGeneration: false,
   schema: 'HorizontalPodAutoscaler',
 
   // the REST strategy's PrepareForCreate: the status starts empty
