@@ -58,7 +58,7 @@ ${extra}  containers:
     reg.push(BUSYBOX, repo, '1');
     reg.push(BUSYBOX, sharedRepo, '1');
     image = `${reg.host}/${repo}:1`;
-    proxy = await slowProxy(reg.host, 2500);
+    proxy = await slowProxy(reg.host, 3000);
     sharedImage = `${proxy.host}/${sharedRepo}:1`;
     rmi(image); rmi(sharedImage);
     s = await startServer();
@@ -157,7 +157,7 @@ ${extra}  containers:
       for (const p of ['shared-a', 'shared-b']) expect(events(p).find((e) => e.reason === 'Pulled')?.message).toMatch(pulledRe(sharedImage));
     }, 30_000, 500);
     expect(a.output()).toContain('image pull already in progress: sharing it');
-    // the proxy holds each of the pull's connections 2.5 s: past 5 s the agent logs where the pull is
+    // the proxy holds each of the pull's connections 3 s: past 5 s the agent logs where the pull is
     expect(a.output()).toMatch(/"msg":"pulling image"/);
   }, 180_000);
 });
