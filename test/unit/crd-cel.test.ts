@@ -46,6 +46,9 @@ describe('CEL rules', () => {
     'isQuantity("1Gi") && !isQuantity("1Gx") && quantity("1Gi").isGreaterThan(quantity("1G")) && quantity("500m").isLessThan(quantity("1"))',
     'quantity("1500m").add(quantity("500m")).asInteger() == 2 && quantity("2").sub(3).sign() == -1 && quantity("1.5").asApproximateFloat() == 1.5 && !quantity("1.5").isInteger() && quantity("1k").compareTo(quantity("1000")) == 0',
     'isURL("https://example.com:8443/a/b?x=1&x=2") && url("https://example.com:8443/a/b?x=1").getScheme() == "https" && url("https://example.com:8443/a").getHost() == "example.com:8443" && url("https://example.com:8443/a").getHostname() == "example.com" && url("https://example.com:8443/a").getPort() == "8443" && url("https://e.com/a/b").getEscapedPath() == "/a/b" && url("https://e.com/?x=1&x=2").getQuery()["x"] == ["1", "2"] && !isURL("not a url")',
+    'isIP("10.0.0.1") && isIP("fd00::1") && !isIP("10.0.0.01") && !isIP("x") && isCIDR("10.0.0.0/8") && !isCIDR("10.0.0.0/33")',
+    // Kubernetes functions skiff does not evaluate: accepted, skipped
+    'sets.contains([1, 2], [1]) && math.greatest(1, 2) == 5 && ip("10.0.0.1").family() == 4',
   ])('%s passes', (rule) => {
     expect(messages({ rule })).toEqual([]);
   });
@@ -88,7 +91,7 @@ describe('CEL rules', () => {
   });
 
   it('date-time and duration fields are timestamps and durations; escaped property names', () => {
-    const s: JSONSchemaProps = { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-validations': [{ rule: 'self.start < timestamp("2030-01-01T00:00:00Z") && self.every > duration("1m") && self.day == timestamp("2024-02-03T00:00:00Z") && self.max__dash__surge == 1' }], properties: { start: { type: 'string', format: 'date-time' }, every: { type: 'string', format: 'duration' }, day: { type: 'string', format: 'date' }, 'max-surge': { type: 'integer' } } } } };
+    const s: JSONSchemaProps = { type: 'object', properties: { spec: { type: 'object', 'x-kubernetes-validations': [{ rule: 'self.start - duration("1h") < timestamp("2030-01-01T00:00:00Z") && self.start + self.every > self.start && self.start != null && self.every > duration("1m") && self.day == timestamp("2024-02-03T00:00:00Z") && self.max__dash__surge == 1' }], properties: { start: { type: 'string', format: 'date-time' }, every: { type: 'string', format: 'duration' }, day: { type: 'string', format: 'date' }, 'max-surge': { type: 'integer' } } } } };
     expect(validateCel(s, obj({ start: '2024-01-01T00:00:00Z', every: '5m', day: '2024-02-03', 'max-surge': 1 }))).toEqual([]);
     expect(validateCel(s, obj({ start: '2031-01-01T00:00:00Z', every: '5m', day: '2024-02-03', 'max-surge': 1 }))).toHaveLength(1);
   });
@@ -127,6 +130,7 @@ describe('CRD-time checks', () => {
     ['foo == 1', "undeclared reference to 'foo' (in container '')", 1],
     ['self.replicas == "x"', "found no matching overload for '_==_' applied to '(int, string)'", 15],
     ['self.name.bogus()', "undeclared reference to 'bogus' (in container '')", 16],
+    ['math.nope(1) == 1', "undeclared reference to 'math.nope' (in container '')", 10],
   ])('%s → compilation failed', (rule, msg, col) => {
     const out = errs([{ rule }]);
     expect(out).toHaveLength(1);
@@ -140,6 +144,7 @@ describe('CRD-time checks', () => {
     expect(errs([{ rule: 'true', messageExpression: 'self.replicas' }])[0]).toContain('messageExpression must evaluate to a string');
     expect(errs([{ rule: ' ' }])).toEqual([`${P}.rule: Required value: rule is not specified`]);
     expect(errs([{ rule: 'true', reason: 'Nope' }])).toEqual([`${P}.reason: Unsupported value: "Nope": supported values: "FieldValueDuplicate", "FieldValueForbidden", "FieldValueInvalid", "FieldValueRequired"`]);
+    expect(errs([{ rule: 'sets.contains([1], [1]) && isIP("1.2.3.4")' }])).toEqual([]);
     expect(errs([{ rule: 'true', fieldPath: '.nope' }])).toEqual([`${P}.fieldPath: Invalid value: ".nope": must be a valid path`]);
     expect(errs([{ rule: 'true', fieldPath: ".labels['a.b']" }])).toEqual([]);
     expect(errs([{ rule: 'true', optionalOldSelf: true }])).toEqual([`${P}.optionalOldSelf: Invalid value: true: may not be set if oldSelf is not used in rule`]);

@@ -4,16 +4,17 @@
 // list sizes × loop body for comprehensions, ~0.1 per character for string functions).
 // The same walk with the shapes of real values gives the runtime cost charged to budgets.
 import type { parse } from '@bufbuild/cel';
-import { KNOWN_FUNCTIONS, TYPE_IDENTS } from './library.js';
+import { FUNCTION_NAMESPACES, KNOWN_FUNCTIONS, TYPE_IDENTS, UNSUPPORTED_FUNCTIONS } from './library.js';
 import { DYN, scalar, type CelKind, type Shape } from './shape.js';
 
 export type Expr = ReturnType<typeof parse>['expr'];
 
 /** `atCall`: cel-go places a member call at its opening parenthesis */
 export interface Issue { id: bigint; message: string; atCall?: boolean }
-export interface Analysis { shape: Shape; cost: number; issues: Issue[]; usesOldSelf: boolean }
+/** `unsupported`: Kubernetes functions the rule calls that skiff does not evaluate */
+export interface Analysis { shape: Shape; cost: number; issues: Issue[]; usesOldSelf: boolean; unsupported: string[] }
 
-const BOOL_FUNCS = new Set(['_==_', '_!=_', '_<_', '_<=_', '_>_', '_>=_', '_&&_', '_||_', '!_', '@in', '@not_strictly_false', 'contains', 'startsWith', 'endsWith', 'matches', 'isSorted', 'isQuantity', 'isURL', 'isLessThan', 'isGreaterThan', 'isInteger', 'hasValue']);
+const BOOL_FUNCS = new Set(['isIP', 'isCIDR', '_==_', '_!=_', '_<_', '_<=_', '_>_', '_>=_', '_&&_', '_||_', '!_', '@in', '@not_strictly_false', 'contains', 'startsWith', 'endsWith', 'matches', 'isSorted', 'isQuantity', 'isURL', 'isLessThan', 'isGreaterThan', 'isInteger', 'hasValue']);
 const INT_FUNCS = new Set(['size', 'indexOf', 'lastIndexOf', 'int', 'uint', 'getFullYear', 'getMonth', 'getDate', 'getDayOfMonth', 'getDayOfWeek', 'getDayOfYear', 'getHours', 'getMinutes', 'getSeconds', 'getMilliseconds', 'compareTo', 'sign', 'asInteger']);
 const STRING_FUNCS = new Set(['string', 'lowerAscii', 'upperAscii', 'replace', 'trim', 'join', 'substring', 'charAt', 'format', 'find', 'getScheme', 'getHost', 'getHostname', 'getPort', 'getEscapedPath']);
 /** functions whose cost grows with the size of their receiver or first argument */
@@ -24,12 +25,14 @@ const ARITH = new Set(['_+_', '_-_', '_*_', '_/_', '_%_']);
 const CONCRETE: CelKind[] = ['bool', 'int', 'double', 'string', 'bytes', 'list', 'map', 'timestamp', 'duration'];
 
 const typeName = (s: Shape): string => (s.kind === 'object' ? 'object' : s.kind === 'list' ? `list(${s.elem ? typeName(s.elem) : 'dyn'})` : s.kind === 'map' ? `map(string, ${s.elem ? typeName(s.elem) : 'dyn'})` : s.kind === 'null' ? 'null_type' : s.kind);
+/** null is left out: it compares with objects and wrappers */
 const concrete = (s: Shape): boolean => CONCRETE.includes(s.kind) || s.kind === 'object';
 const sameKind = (a: Shape, b: Shape): boolean => a.kind === b.kind || (a.kind === 'object' && b.kind === 'map') || (a.kind === 'map' && b.kind === 'object');
 
 /** analyze one expression with the variables in scope (self, oldSelf) */
 export function analyze(expr: Expr, vars: Record<string, Shape>): Analysis {
   const issues: Issue[] = [];
+  const unsupported: string[] = [];
   let usesOldSelf = false;
 
   const walk = (e: Expr, scope: Record<string, Shape>): { shape: Shape; cost: number } => {
@@ -87,6 +90,17 @@ export function analyze(expr: Expr, vars: Record<string, Shape>): Analysis {
       case 'callExpr': {
         const call = k.value;
         const fn = call.function;
+        // `math.greatest(...)`: a namespaced function, not a method of a variable
+        const t = call.target?.exprKind;
+        const ns = t?.case === 'identExpr' && !Object.hasOwn(scope, t.value.name) && FUNCTION_NAMESPACES.has(t.value.name) ? `${t.value.name}.${fn}` : undefined;
+        if (ns || UNSUPPORTED_FUNCTIONS.has(fn)) {
+          if (UNSUPPORTED_FUNCTIONS.has(ns ?? fn)) unsupported.push(ns ?? fn);
+          else issues.push({ id: e.id, message: `undeclared reference to '${ns ?? fn}' (in container '')`, atCall: true });
+          let cost = 1;
+          for (const a of call.args) cost += walk(a, scope).cost;
+          if (!ns && call.target) cost += walk(call.target, scope).cost;
+          return { shape: DYN, cost };
+        }
         const target = call.target ? walk(call.target, scope) : undefined;
         const args = call.args.map((a) => walk(a, scope));
         let cost = 1 + (target?.cost ?? 0) + args.reduce((s, a) => s + a.cost, 0);
@@ -122,11 +136,12 @@ export function analyze(expr: Expr, vars: Record<string, Shape>): Analysis {
     const [a, b] = ops;
     // a result of unknown shape is no larger than the largest operand
     const sized: Shape = { kind: 'dyn', len: Math.max(0, ...ops.map((o) => o.len)) };
+    const temporal = (x: Shape) => x.kind === 'timestamp' || x.kind === 'duration';
     if (a && b && ops.length === 2 && concrete(a) && concrete(b)) {
       const numeric = (s: Shape) => s.kind === 'int' || s.kind === 'double';
       if ((fn === '_==_' || fn === '_!=_') && !sameKind(a, b)) noOverload(fn, id, ops);
       else if (COMPARE.has(fn) && !sameKind(a, b) && !(numeric(a) && numeric(b))) noOverload(fn, id, ops);
-      else if (ARITH.has(fn) && !sameKind(a, b) && !(fn === '_+_' && (a.kind === 'timestamp' || b.kind === 'timestamp'))) noOverload(fn, id, ops);
+      else if (ARITH.has(fn) && !sameKind(a, b) && !((fn === '_+_' || fn === '_-_') && temporal(a) && temporal(b))) noOverload(fn, id, ops);
       else if ((fn === '_&&_' || fn === '_||_') && (a.kind !== 'bool' || b.kind !== 'bool')) noOverload(fn, id, ops);
     }
     if (BOOL_FUNCS.has(fn)) return scalar('bool');
@@ -152,5 +167,5 @@ export function analyze(expr: Expr, vars: Record<string, Shape>): Analysis {
   };
 
   const r = walk(expr, vars);
-  return { shape: r.shape, cost: r.cost, issues, usesOldSelf };
+  return { shape: r.shape, cost: r.cost, issues, usesOldSelf, unsupported };
 }

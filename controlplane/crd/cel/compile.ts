@@ -31,6 +31,8 @@ export interface Compiled {
   ruleExpr?: ReturnType<typeof parse>['expr'];
   messageExpr?: ReturnType<typeof parse>['expr'];
   usesOldSelf: boolean;
+  /** Kubernetes functions skiff does not evaluate: the rule is accepted and skipped */
+  unsupported?: string[];
   cost: number;
   messageCost: number;
   error?: { type: 'Invalid' | 'Required'; detail: string };
@@ -98,6 +100,7 @@ export function compileRules(s: JSONSchemaProps, root = false): Compiled[] {
     else if (p.analysis && p.expr) {
       out.usesOldSelf = p.analysis.usesOldSelf;
       out.cost = p.analysis.cost;
+      if (p.analysis.unsupported.length) out.unsupported = p.analysis.unsupported;
       if (p.analysis.shape.kind !== 'bool' && p.analysis.shape.kind !== 'dyn') out.error = { type: 'Invalid', detail: 'cel expression must evaluate to a bool' };
       else {
         out.ruleExpr = p.expr;

@@ -3,7 +3,8 @@
 // join, substring, charAt, format), plus Kubernetes' lists library (isSorted, sum, min,
 // max, indexOf, lastIndexOf), regex library (find, findAll) and quantity/URL libraries
 // (k8s-types.ts), as apiserver/pkg/cel/library.
-import { celEnv, celMethod, CelScalar, listType, mapType, type CelEnv, type CelFunc } from '@bufbuild/cel';
+import { isIP } from 'node:net';
+import { celEnv, celFunc, celMethod, CelScalar, listType, mapType, type CelEnv, type CelFunc } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import { K8S_TYPE_FUNCTIONS, k8sTypes } from './k8s-types.js';
 
@@ -61,6 +62,17 @@ const lists: CelFunc[] = [
   }),
 ];
 
+/** IP and CIDR predicates of the ip/cidr libraries (the IP and CIDR types themselves are not built) */
+const addresses: CelFunc[] = [
+  celFunc('isIP', [CelScalar.STRING], CelScalar.BOOL, (s) => isIP(s) !== 0 && !/(^|[.:])0\d/.test(s) && !/^::ffff:\d+\./i.test(s) && !s.includes('%')),
+  celFunc('isCIDR', [CelScalar.STRING], CelScalar.BOOL, (s) => {
+    const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
+    if (!m) return false;
+    const v = isIP(m[1]);
+    return v !== 0 && Number(m[2]) <= (v === 4 ? 32 : 128) && !/(^|[.:])0\d/.test(m[1]);
+  }),
+];
+
 /** regex library: find / findAll (JavaScript's RegExp: RE2 syntax mostly agrees) */
 const regex: CelFunc[] = [
   celMethod('find', CelScalar.STRING, [CelScalar.STRING], CelScalar.STRING, function (re) { return new RegExp(re).exec(this)?.[0] ?? ''; }),
@@ -92,7 +104,7 @@ const optionals: CelFunc[] = [
 
 let env: CelEnv | undefined;
 export function celEnvironment(): CelEnv {
-  env ??= celEnv({ funcs: [...strings, ...lists, ...regex, ...optionals, ...k8sTypes] });
+  env ??= celEnv({ funcs: [...strings, ...lists, ...regex, ...optionals, ...k8sTypes, ...addresses] });
   return env;
 }
 
@@ -111,7 +123,21 @@ export const KNOWN_FUNCTIONS = new Set([
   'hasValue', 'value', 'orValue',
   // quantity and URL libraries
   ...K8S_TYPE_FUNCTIONS,
+  'isIP', 'isCIDR',
 ]);
+
+/** Kubernetes' CEL functions skiff does not evaluate: a rule calling one is accepted with the
+ *  CRD and skipped at run time (`ns.name` for namespaced ones) */
+export const UNSUPPORTED_FUNCTIONS = new Set([
+  'ip', 'cidr', 'family', 'isUnspecified', 'isLoopback', 'isLinkLocalMulticast', 'isLinkLocalUnicast', 'isGlobalUnicast', 'containsIP', 'containsCIDR', 'masked', 'prefixLength', 'ip.isCanonical',
+  'sets.contains', 'sets.equivalent', 'sets.intersects',
+  'math.greatest', 'math.least', 'math.ceil', 'math.floor', 'math.round', 'math.trunc', 'math.abs', 'math.sign', 'math.isInf', 'math.isNaN', 'math.isFinite',
+  'math.bitAnd', 'math.bitOr', 'math.bitXor', 'math.bitNot', 'math.bitShiftLeft', 'math.bitShiftRight', 'math.sqrt',
+  'base64.encode', 'base64.decode', 'strings.quote', 'reverse', 'cel.bind', 'cel.block', 'cel.index', 'cel.iterVar', 'cel.accuVar',
+  'semver', 'isSemver', 'major', 'minor', 'patch', 'optional.of', 'optional.none', 'optional.ofNonZeroValue', 'or',
+  'lists.range', 'slice', 'flatten', 'distinct', 'sort', 'sortBy', 'first', 'last', 'transformList', 'transformMap', 'transformMapEntry', 'format.named',
+]);
+export const FUNCTION_NAMESPACES = new Set(['sets', 'math', 'base64', 'strings', 'cel', 'optional', 'lists', 'format', 'ip']);
 
 /** identifiers that name types or constants rather than variables */
 export const TYPE_IDENTS = new Set(['int', 'uint', 'double', 'string', 'bytes', 'bool', 'list', 'map', 'null_type', 'type', 'google.protobuf.Duration', 'google.protobuf.Timestamp']);

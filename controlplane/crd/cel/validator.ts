@@ -97,7 +97,7 @@ function rules(s: JSONSchemaProps, v: unknown, old: unknown, path: string, root:
   for (const c of compiled) {
     const rule = c.rule;
     if (c.error) { st.out.push(field.invalid(here, type, `rule compile error: ${c.error.detail}`)); continue; }
-    if (!c.program || !c.ruleExpr) continue;
+    if (!c.program || !c.ruleExpr || c.unsupported) continue;
     const optional = rule.optionalOldSelf === true;
     if (c.usesOldSelf && oldSelf === undefined && !optional) continue;
     const vars: Record<string, unknown> = { self };
