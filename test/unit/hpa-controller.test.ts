@@ -71,6 +71,19 @@ describe('HorizontalPodAutoscaler controller', () => {
     expect((await h.storage.get(dDef, 'default', 'w')).spec.replicas).toBe(1);
   });
 
+  it('clamps a StatefulSet above maxReplicas through its scale', async () => {
+    const ssDef = findResource('apps', 'v1', 'statefulsets')!;
+    h = await startController((ctx) => create(ctx, { metrics: { podUsage: () => usage(50) } }));
+    const ss = deployment(5);
+    await h.storage.create(ssDef, 'default', { ...ss, apiVersion: 'apps/v1', kind: 'StatefulSet', spec: { ...ss.spec, serviceName: 'w' } }, {});
+    const o = hpaObj();
+    o.spec.scaleTargetRef = { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'w' };
+    o.spec.maxReplicas = 3;
+    await h.storage.create(hpaDef, 'default', o, {});
+    await until('clamped', async () => (await h!.storage.get(ssDef, 'default', 'w')).spec.replicas === 3);
+    await until('event', async () => (await events(h!)).includes('Normal SuccessfulRescale New size: 3; reason: Current number of replicas above Spec.MaxReplicas'));
+  });
+
   it('leaves a target scaled to zero alone', async () => {
     h = await startController((ctx) => create(ctx, { metrics: { podUsage: () => usage(500) } }));
     await h.storage.create(dDef, 'default', deployment(0), {});
