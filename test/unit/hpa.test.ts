@@ -13,6 +13,7 @@ import { findResource } from '../../controlplane/resources/index.js';
 import { horizontalPodAutoscaler } from '../../controlplane/resources/horizontal-pod-autoscaler.js';
 import { hpaFromV1, hpaToV1, METRIC_SPECS_ANNOTATION } from '../../controlplane/resources/hpa/conversion.js';
 import { formatHpaMetrics } from '../../controlplane/resources/hpa/table.js';
+import { decodeKubernetesProtobuf } from '../../proto/protobuf/decode.js';
 import { rawResourceReplicas, resourceReplicas, type PodInfo, type PodSample } from '../../controlplane/controllers/horizontal-pod-autoscaler/replica-calculator.js';
 import {
   newHistory, normalizeDesiredReplicas, normalizeWithBehaviors, storeScaleEvent,
@@ -261,5 +262,20 @@ describe('both versions through the REST storage view', () => {
     const strict = await view.create(v1def, 'default', { ...v1body, spec: { ...v1body.spec, metrics: [] } }, { fieldValidation: 'Strict' }).catch((x: unknown) => x);
     expect((strict as ApiError).code).toBe(400);
     expect((strict as ApiError).message).toBe('strict decoding error: unknown field "spec.metrics"');
+  });
+});
+
+describe('protobuf body of kubectl autoscale (autoscaling/v1)', () => {
+  const varint = (n: number): number[] => { const out: number[] = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n); return out; };
+  const lField = (f: number, v: number[] | string): number[] => { const b = typeof v === 'string' ? [...Buffer.from(v)] : v; return [...varint((f << 3) | 2), ...varint(b.length), ...b]; };
+  const vField = (f: number, n: number): number[] => [...varint(f << 3), ...varint(n)];
+  it('decodes metadata, spec and the CPU target', () => {
+    const spec = [...lField(1, [...lField(1, 'Deployment'), ...lField(2, 'web'), ...lField(3, 'apps/v1')]), ...vField(2, 1), ...vField(3, 3), ...vField(4, 50)];
+    const raw = [...lField(1, lField(1, 'web')), ...lField(2, spec), ...lField(3, [])];
+    const body = Buffer.from([0x6b, 0x38, 0x73, 0x00, ...lField(1, [...lField(1, 'autoscaling/v1'), ...lField(2, 'HorizontalPodAutoscaler')]), ...lField(2, raw)]);
+    expect(decodeKubernetesProtobuf(body)).toMatchObject({
+      apiVersion: 'autoscaling/v1', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web' },
+      spec: { scaleTargetRef: { kind: 'Deployment', name: 'web', apiVersion: 'apps/v1' }, minReplicas: 1, maxReplicas: 3, targetCPUUtilizationPercentage: 50 },
+    });
   });
 });
