@@ -7,7 +7,7 @@ import { field } from '../api/errors.js';
 import { immutable, isDNS1035Label, isDNS1123Subdomain, nameIsDNSSubdomain, validateObjectMeta } from '../resources/meta-validation.js';
 import { validateStructural } from './structural.js';
 import { arr, isRecord, rec, str, type JSONSchemaProps } from './schema-types.js';
-import { celRuleErrors } from './cel/crd-rules.js';
+import { celRuleErrors, expressionsOf } from './cel/crd-rules.js';
 import { parseJsonPath, JsonPathError } from './jsonpath.js';
 
 export const CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
@@ -89,7 +89,7 @@ function scaleErrors(scale: Record<string, unknown>, path: string): StatusCause[
   return out;
 }
 
-function versionErrors(v: Record<string, unknown>, path: string, celPath?: string): StatusCause[] {
+function versionErrors(v: Record<string, unknown>, path: string, celPath?: string, preexisting?: Set<string>): StatusCause[] {
   const out: StatusCause[] = [];
   const schema = rec(v.schema).openAPIV3Schema;
   if (schema === undefined || schema === null) out.push(field.required(`${path}.schema.openAPIV3Schema`, 'schemas are required'));
@@ -97,7 +97,7 @@ function versionErrors(v: Record<string, unknown>, path: string, celPath?: strin
     const errs = validateStructural(schema, `${path}.schema.openAPIV3Schema`);
     out.push(...errs);
     // per-version schemas only when they differ (else spec.validation, see specErrors)
-    if (!errs.length && celPath !== undefined && isRecord(schema)) out.push(...celRuleErrors(schema as JSONSchemaProps, celPath));
+    if (!errs.length && celPath !== undefined && isRecord(schema)) out.push(...celRuleErrors(schema as JSONSchemaProps, celPath, preexisting));
   }
   const sub = rec(v.subresources);
   if (isRecord(sub.scale)) out.push(...scaleErrors(sub.scale, `${path}.subresources.scale`));
@@ -110,7 +110,7 @@ function versionErrors(v: Record<string, unknown>, path: string, celPath?: strin
   return out;
 }
 
-function specErrors(spec: Record<string, unknown>): StatusCause[] {
+function specErrors(spec: Record<string, unknown>, preexisting?: Set<string>): StatusCause[] {
   const out: StatusCause[] = [];
   const group = str(spec.group);
   if (!group) out.push(field.required('spec.group'));
@@ -136,12 +136,12 @@ function specErrors(spec: Record<string, unknown>): StatusCause[] {
     names.add(name);
     const e = isDNS1035Label(name);
     if (e.length) out.push(field.invalid(`spec.versions[${i}].name`, name, e.join(',')));
-    out.push(...versionErrors(v, `spec.versions[${i}]`, identical ? undefined : `spec.versions[${i}].schema.openAPIV3Schema`));
+    out.push(...versionErrors(v, `spec.versions[${i}]`, identical ? undefined : `spec.versions[${i}].schema.openAPIV3Schema`, preexisting));
   });
   // identical per-version schemas are one spec.validation in the internal version, where
   // apiextensions reports x-kubernetes-validations errors
   const first = rec(versions[0]?.schema).openAPIV3Schema;
-  if (identical && isRecord(first) && !validateStructural(first, '').length) out.push(...celRuleErrors(first as JSONSchemaProps, 'spec.validation.openAPIV3Schema'));
+  if (identical && isRecord(first) && !validateStructural(first, '').length) out.push(...celRuleErrors(first as JSONSchemaProps, 'spec.validation.openAPIV3Schema', preexisting));
   if (!unique) out.push({ reason: 'FieldValueInvalid', message: 'Invalid value: ' + renderVersions(versions) + ': must contain unique version names', field: 'spec.versions' });
   if (versions.length && storage !== 1) out.push({ reason: 'FieldValueInvalid', message: 'Invalid value: ' + renderVersions(versions) + ': must have exactly one version marked as storage version', field: 'spec.versions' });
   if (versions.length && !versions.some((v) => v.served === true)) out.push({ reason: 'FieldValueInvalid', message: 'Invalid value: ' + renderVersions(versions) + ': must have at least one version marked as served', field: 'spec.versions' });
@@ -196,7 +196,7 @@ export function validateCrd(crd: KubeObject, old?: KubeObject): StatusCause[] {
       return errs;
     },
   });
-  out.push(...specErrors(spec));
+  out.push(...specErrors(spec, old ? expressionsOf(old) : undefined));
   out.push(...approvalErrors(crd));
   out.push(...namesErrors(rec(rec(crd.status).acceptedNames), 'status.acceptedNames'));
   if (old) {

@@ -173,5 +173,8 @@ describe('CRD-time checks', () => {
     const bad = spec([{ rule: 'self.nope' }]);
     expect(validateCrd(crd([bad, bad])).map((c) => c.field)).toEqual([`${P}.rule`]);
     expect(validateCrd(crd([bad, spec([])])).map((c) => c.field)).toEqual(['spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule']);
+    // an update keeps rules the stored CRD already has (preexisting expressions)
+    expect(validateCrd(crd([bad]), crd([bad]))).toEqual([]);
+    expect(validateCrd(crd([bad]), crd([spec([])])).map((c) => c.field)).toEqual([`${P}.rule`]);
   });
 });

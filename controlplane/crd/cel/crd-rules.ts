@@ -29,11 +29,28 @@ function goRule(r: Rule): string {
 }
 const invalidRule = (path: string, r: Rule, detail: string): StatusCause => ({ reason: 'FieldValueInvalid', message: `Invalid value: ${goRule(r)}: ${detail}`, field: path });
 
-interface Ctx { total: number; costs: { path: string; cost: number }[]; out: StatusCause[] }
+interface Ctx { total: number; costs: { path: string; cost: number }[]; out: StatusCause[]; preexisting: Set<string> }
+
+/** the rules and messageExpressions already in a stored CRD (upstream's preexistingExpressions):
+ *  an update keeps them even where they no longer compile, so a CRD stays updatable */
+export function expressionsOf(crd: unknown): Set<string> {
+  const out = new Set<string>();
+  const visit = (v: unknown): void => {
+    if (Array.isArray(v)) { v.forEach(visit); return; }
+    if (!isRecord(v)) return;
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'x-kubernetes-validations' && Array.isArray(x)) {
+        for (const r of x) if (isRecord(r)) for (const e of [r.rule, r.messageExpression]) if (typeof e === 'string') out.add(e);
+      } else visit(x);
+    }
+  };
+  visit(isRecord(crd) ? crd.spec : undefined);
+  return out;
+}
 
 /** the errors of every x-kubernetes-validations in a structural schema at `path` (…openAPIV3Schema) */
-export function celRuleErrors(schema: JSONSchemaProps, path: string): StatusCause[] {
-  const ctx: Ctx = { total: 0, costs: [], out: [] };
+export function celRuleErrors(schema: JSONSchemaProps, path: string, preexisting = new Set<string>()): StatusCause[] {
+  const ctx: Ctx = { total: 0, costs: [], out: [], preexisting };
   walk(schema, path, true, 1, undefined, ctx);
   if (ctx.total > STATIC_CRD_COST_LIMIT) {
     for (const c of ctx.costs.sort((a, b) => b.cost - a.cost).slice(0, 4)) ctx.out.push(field.forbidden(c.path, 'contributed to estimated rule cost total exceeding cost limit for entire OpenAPIv3 schema'));
@@ -102,8 +119,8 @@ function checkRules(s: JSONSchemaProps, rules: Rule[], path: string, root: boole
     if (cost > STATIC_COST_LIMIT) ctx.out.push(field.forbidden(at(i, 'rule'), costErrorMessage('estimated rule cost', cost, STATIC_COST_LIMIT)));
     ctx.total += cost;
     ctx.costs.push({ path: at(i, 'rule'), cost });
-    if (c.error) ctx.out.push(c.error.type === 'Required' ? field.required(at(i, 'rule'), c.error.detail) : invalidRule(at(i, 'rule'), c.rule, c.error.detail));
-    if (c.messageError) ctx.out.push(invalidRule(at(i, 'messageExpression'), c.rule, c.messageError));
+    if (c.error && !ctx.preexisting.has(c.rule.rule)) ctx.out.push(c.error.type === 'Required' ? field.required(at(i, 'rule'), c.error.detail) : invalidRule(at(i, 'rule'), c.rule, c.error.detail));
+    if (c.messageError && !ctx.preexisting.has(c.rule.messageExpression ?? '')) ctx.out.push(invalidRule(at(i, 'messageExpression'), c.rule, c.messageError));
     else if (c.message) {
       const mcost = c.messageCost * card;
       if (mcost > STATIC_COST_LIMIT) ctx.out.push(field.forbidden(at(i, 'messageExpression'), costErrorMessage('estimated messageExpression cost', mcost, STATIC_COST_LIMIT)));
