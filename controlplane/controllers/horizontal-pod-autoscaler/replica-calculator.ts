@@ -109,9 +109,37 @@ function prepare(input: ResourceReplicasInput) {
   return { metrics, g } as const;
 }
 
+/**
+ * The part GetResourceReplicas and GetMetricReplicas share: with no unready pods holding a
+ * scale-up back and no pods missing samples, ratio × ready pods; otherwise missing pods
+ * filled (`fallback` on a scale-down, 0 on a scale-up), unready ones at 0 on a scale-up,
+ * the ratio taken again, and the current count kept when that flips the direction.
+ */
+function proposal(
+  input: ResourceReplicasInput, g: Groups, metrics: Map<string, PodSample>, ratio: number,
+  ratioOf: (m: Map<string, PodSample>) => number | undefined, fallback: (pod: string) => number,
+): number | undefined {
+  const tolerance = input.tolerance ?? DEFAULT_TOLERANCE;
+  const scaleUpWithUnready = g.unready.size > 0 && ratio > 1.0;
+  if (!scaleUpWithUnready && g.missing.size === 0) return within(ratio, tolerance) ? input.currentReplicas : Math.ceil(ratio * g.ready);
+  const at = (value: number): PodSample => ({ value, timestamp: 0, windowMs: 0 });
+  if (g.missing.size > 0) {
+    if (ratio < 1.0) for (const n of g.missing) metrics.set(n, at(fallback(n)));
+    else if (ratio > 1.0) for (const n of g.missing) metrics.set(n, at(0));
+  }
+  if (scaleUpWithUnready) for (const n of g.unready) metrics.set(n, at(0));
+  const newRatio = ratioOf(metrics);
+  if (newRatio === undefined) return undefined;
+  if (within(newRatio, tolerance) || (ratio < 1.0 && newRatio > 1.0) || (ratio > 1.0 && newRatio < 1.0)) return input.currentReplicas;
+  const replicas = Math.ceil(newRatio * metrics.size);
+  if ((newRatio < 1.0 && replicas > input.currentReplicas) || (newRatio > 1.0 && replicas < input.currentReplicas)) return input.currentReplicas;
+  return replicas;
+}
+
+const firstTimestamp = (m: Map<string, PodSample>): number => { for (const x of m.values()) return x.timestamp; return 0; };
+
 /** GetResourceReplicas: a utilization target (percent of request) */
 export function resourceReplicas(input: ResourceReplicasInput, targetUtilization: number): ReplicaResult<{ utilization: number; rawAverage: number }> {
-  const tolerance = input.tolerance ?? DEFAULT_TOLERANCE;
   const p = prepare(input);
   if ('error' in p) return { ok: false, error: p.error! };
   const { metrics, g } = p;
@@ -119,61 +147,26 @@ export function resourceReplicas(input: ResourceReplicasInput, targetUtilization
   if (typeof requests === 'string') return { ok: false, error: requests };
   const first = utilizationRatio(metrics, requests, targetUtilization);
   if (!first.ok) return first;
-  const { ratio, utilization, rawAverage } = first;
-  let timestamp = 0;
-  for (const m of metrics.values()) { timestamp = m.timestamp; break; }
-  const current = { ok: true as const, replicas: input.currentReplicas, timestamp, utilization, rawAverage };
-
-  const scaleUpWithUnready = g.unready.size > 0 && ratio > 1.0;
-  if (!scaleUpWithUnready && g.missing.size === 0) {
-    if (within(ratio, tolerance)) return current;
-    return { ...current, replicas: Math.ceil(ratio * g.ready) };
-  }
-  if (g.missing.size > 0) {
-    if (ratio < 1.0) {
-      const fallback = Math.max(100, targetUtilization);
-      for (const n of g.missing) metrics.set(n, { value: Math.trunc(((requests.get(n) ?? 0) * fallback) / 100), timestamp, windowMs: 0 });
-    } else if (ratio > 1.0) {
-      for (const n of g.missing) metrics.set(n, { value: 0, timestamp, windowMs: 0 });
-    }
-  }
-  if (scaleUpWithUnready) for (const n of g.unready) metrics.set(n, { value: 0, timestamp, windowMs: 0 });
-  const second = utilizationRatio(metrics, requests, targetUtilization);
-  if (!second.ok) return second;
-  const newRatio = second.ratio;
-  if (within(newRatio, tolerance) || (ratio < 1.0 && newRatio > 1.0) || (ratio > 1.0 && newRatio < 1.0)) return current;
-  const replicas = Math.ceil(newRatio * metrics.size);
-  if ((newRatio < 1.0 && replicas > input.currentReplicas) || (newRatio > 1.0 && replicas < input.currentReplicas)) return current;
-  return { ...current, replicas };
+  const timestamp = firstTimestamp(metrics);
+  let error: string | undefined;
+  const replicas = proposal(input, g, metrics, first.ratio, (m) => {
+    const r = utilizationRatio(m, requests, targetUtilization);
+    if (!r.ok) { error = r.error; return undefined; }
+    return r.ratio;
+  }, (n) => Math.trunc(((requests.get(n) ?? 0) * Math.max(100, targetUtilization)) / 100));
+  if (replicas === undefined) return { ok: false, error: error ?? '' };
+  return { ok: true, replicas, timestamp, utilization: first.utilization, rawAverage: first.rawAverage };
 }
 
 /** GetRawResourceReplicas → GetMetricReplicas' calcPlainMetricReplicas: an average value target (milli-units per pod) */
 export function rawResourceReplicas(input: ResourceReplicasInput, targetAverage: number): ReplicaResult<{ rawAverage: number }> {
-  const tolerance = input.tolerance ?? DEFAULT_TOLERANCE;
   const p = prepare(input);
   if ('error' in p) return { ok: false, error: p.error! };
   const { metrics, g } = p;
-  let timestamp = 0;
-  for (const m of metrics.values()) { timestamp = m.timestamp; break; }
+  const timestamp = firstTimestamp(metrics);
   // GetMetricUsageRatio
   const avg = (m: Map<string, PodSample>): number => { let t = 0; for (const x of m.values()) t += x.value; return Math.trunc(t / m.size); };
   const usage = avg(metrics);
-  const ratio = usage / targetAverage;
-  const current = { ok: true as const, replicas: input.currentReplicas, timestamp, rawAverage: usage };
-
-  const scaleUpWithUnready = g.unready.size > 0 && ratio > 1.0;
-  if (!scaleUpWithUnready && g.missing.size === 0) {
-    if (within(ratio, tolerance)) return current;
-    return { ...current, replicas: Math.ceil(ratio * g.ready) };
-  }
-  if (g.missing.size > 0) {
-    if (ratio < 1.0) for (const n of g.missing) metrics.set(n, { value: targetAverage, timestamp, windowMs: 0 });
-    else for (const n of g.missing) metrics.set(n, { value: 0, timestamp, windowMs: 0 });
-  }
-  if (scaleUpWithUnready) for (const n of g.unready) metrics.set(n, { value: 0, timestamp, windowMs: 0 });
-  const newRatio = avg(metrics) / targetAverage;
-  if (within(newRatio, tolerance) || (ratio < 1.0 && newRatio > 1.0) || (ratio > 1.0 && newRatio < 1.0)) return current;
-  const replicas = Math.ceil(newRatio * metrics.size);
-  if ((newRatio < 1.0 && replicas > input.currentReplicas) || (newRatio > 1.0 && replicas < input.currentReplicas)) return current;
-  return { ...current, replicas };
+  const replicas = proposal(input, g, metrics, usage / targetAverage, (m) => avg(m) / targetAverage, () => targetAverage)!;
+  return { ok: true, replicas, timestamp, rawAverage: usage };
 }
