@@ -66,11 +66,11 @@ describe('CEL rules', () => {
     expect(r[0].reason).toBe('FieldValueForbidden');
   });
 
-  it('rules on scalar nodes show the value; root rules are at <nil>', () => {
+  it('rules on scalar nodes show their type (as 1.32); root rules are at <nil>', () => {
     const s: JSONSchemaProps = { type: 'object', 'x-kubernetes-validations': [{ rule: 'self.metadata.name.startsWith("ok")' }], properties: { spec: { type: 'object', properties: { n: { type: 'string', 'x-kubernetes-validations': [{ rule: 'self.size() < 3', message: 'short' }] } } } } };
     expect(validateCel(s, { apiVersion: 'x.io/v1', kind: 'X', metadata: { name: 'bad' }, spec: { n: 'long' } }).map((c) => `${c.field}: ${c.message}`)).toEqual([
       '<nil>: Invalid value: "object": failed rule: self.metadata.name.startsWith("ok")',
-      'spec.n: Invalid value: "long": short',
+      'spec.n: Invalid value: "string": short',
     ]);
   });
 

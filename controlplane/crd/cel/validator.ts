@@ -44,9 +44,9 @@ function deepEqual(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-/** the value shown for a failed rule: objects and arrays by their type, scalars by value */
-function shownValue(s: JSONSchemaProps, v: unknown): unknown {
-  return s.type === 'object' || s.type === 'array' ? s.type : v;
+/** the value shown for a failed rule: the schema's type (1.32's sts.Type; 1.34 omits it) */
+function shownValue(s: JSONSchemaProps): string {
+  return s.type ?? '';
 }
 
 function node(s: JSONSchemaProps, v: unknown, old: unknown, path: string, root: boolean, st: State, limit: number): void {
@@ -140,7 +140,7 @@ function rules(s: JSONSchemaProps, v: unknown, old: unknown, path: string, root:
       }
     }
     detail ??= rule.message?.trim() ? rule.message.trim() : `failed rule: ${errorString(rule)}`;
-    st.out.push(causeFor(rule.reason, at, shownValue(s, v), detail));
+    st.out.push(causeFor(rule.reason, at, shownValue(s), detail));
   }
 }
 
