@@ -16,9 +16,9 @@ export interface Analysis { shape: Shape; cost: number; issues: Issue[]; usesOld
 
 const BOOL_FUNCS = new Set(['isIP', 'isCIDR', '_==_', '_!=_', '_<_', '_<=_', '_>_', '_>=_', '_&&_', '_||_', '!_', '@in', '@not_strictly_false', 'contains', 'startsWith', 'endsWith', 'matches', 'isSorted', 'isQuantity', 'isURL', 'isLessThan', 'isGreaterThan', 'isInteger', 'hasValue']);
 const INT_FUNCS = new Set(['size', 'indexOf', 'lastIndexOf', 'int', 'uint', 'getFullYear', 'getMonth', 'getDate', 'getDayOfMonth', 'getDayOfWeek', 'getDayOfYear', 'getHours', 'getMinutes', 'getSeconds', 'getMilliseconds', 'compareTo', 'sign', 'asInteger']);
-const STRING_FUNCS = new Set(['string', 'lowerAscii', 'upperAscii', 'replace', 'trim', 'join', 'substring', 'charAt', 'format', 'find', 'getScheme', 'getHost', 'getHostname', 'getPort', 'getEscapedPath']);
+const STRING_FUNCS = new Set(['string', 'lowerAscii', 'upperAscii', 'replace', 'trim', 'join', 'substring', 'charAt', 'format', 'getScheme', 'getHost', 'getHostname', 'getPort', 'getEscapedPath']);
 /** functions whose cost grows with the size of their receiver or first argument */
-const LINEAR_STRING = new Set(['contains', 'startsWith', 'endsWith', 'matches', 'lowerAscii', 'upperAscii', 'replace', 'split', 'trim', 'indexOf', 'lastIndexOf', 'substring', 'find', 'findAll', 'string', 'format', '_==_', '_!=_', '_+_', '_<_', '_<=_', '_>_', '_>=_']);
+const LINEAR_STRING = new Set(['contains', 'startsWith', 'endsWith', 'matches', 'lowerAscii', 'upperAscii', 'replace', 'split', 'trim', 'indexOf', 'lastIndexOf', 'substring', 'string', 'format', '_==_', '_!=_', '_+_', '_<_', '_<=_', '_>_', '_>=_']);
 const LINEAR_LIST = new Set(['@in', 'isSorted', 'sum', 'min', 'max', 'indexOf', 'lastIndexOf', 'join', '_==_', '_!=_', '_+_']);
 const COMPARE = new Set(['_<_', '_<=_', '_>_', '_>=_']);
 const ARITH = new Set(['_+_', '_-_', '_*_', '_/_', '_%_']);
@@ -152,7 +152,7 @@ export function analyze(expr: Expr, vars: Record<string, Shape>): Analysis {
     if (fn === 'bool') return scalar('bool');
     if (fn === 'duration') return scalar('duration');
     if (fn === 'timestamp') return scalar('timestamp');
-    if (fn === 'split' || fn === 'findAll') return { kind: 'list', len: a?.len ?? 0, elem: scalar('string', a?.len ?? 0) };
+    if (fn === 'split') return { kind: 'list', len: a?.len ?? 0, elem: scalar('string', a?.len ?? 0) };
     if (fn === 'min' || fn === 'max' || fn === 'sum') return a?.elem ?? sized;
     if (fn === '_?_:_') return ops[1] ?? sized;
     if (fn === '_[_]') return a?.kind === 'list' || a?.kind === 'map' ? a.elem ?? DYN : sized;

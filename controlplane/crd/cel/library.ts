@@ -1,8 +1,9 @@
 // The CEL environment of x-kubernetes-validations: @bufbuild/cel's standard library and
 // strings extension (lowerAscii, upperAscii, replace, split, trim, indexOf, lastIndexOf,
 // join, substring, charAt, format), plus Kubernetes' lists library (isSorted, sum, min,
-// max, indexOf, lastIndexOf), regex library (find, findAll) and quantity/URL libraries
-// (k8s-types.ts), as apiserver/pkg/cel/library.
+// max, indexOf, lastIndexOf), quantity/URL libraries (k8s-types.ts), isIP/isCIDR, as
+// apiserver/pkg/cel/library. The regex library's find/findAll are left out: only `matches`
+// runs on an RE2 engine (@bufbuild/re2), and JavaScript's RegExp could backtrack without bound.
 import { isIP } from 'node:net';
 import { celEnv, celFunc, celMethod, CelScalar, listType, mapType, type CelEnv, type CelFunc } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
@@ -73,15 +74,6 @@ const addresses: CelFunc[] = [
   }),
 ];
 
-/** regex library: find / findAll (JavaScript's RegExp: RE2 syntax mostly agrees) */
-const regex: CelFunc[] = [
-  celMethod('find', CelScalar.STRING, [CelScalar.STRING], CelScalar.STRING, function (re) { return new RegExp(re).exec(this)?.[0] ?? ''; }),
-  celMethod('findAll', CelScalar.STRING, [CelScalar.STRING], listType(CelScalar.STRING), function (re) { return [...this.matchAll(new RegExp(re, 'g'))].map((m) => m[0]); }),
-  celMethod('findAll', CelScalar.STRING, [CelScalar.STRING, CelScalar.INT], listType(CelScalar.STRING), function (re, n) {
-    const all = [...this.matchAll(new RegExp(re, 'g'))].map((m) => m[0]);
-    return n < 0n ? all : all.slice(0, Number(n));
-  }),
-];
 
 /** optionalOldSelf: oldSelf is an optional, here a marked map with hasValue/value/orValue */
 export const OPTIONAL = '@optional';
@@ -104,7 +96,7 @@ const optionals: CelFunc[] = [
 
 let env: CelEnv | undefined;
 export function celEnvironment(): CelEnv {
-  env ??= celEnv({ funcs: [...strings, ...lists, ...regex, ...optionals, ...k8sTypes, ...addresses] });
+  env ??= celEnv({ funcs: [...strings, ...lists, ...optionals, ...k8sTypes, ...addresses] });
   return env;
 }
 
@@ -118,7 +110,7 @@ export const KNOWN_FUNCTIONS = new Set([
   // strings extension
   'charAt', 'format', 'indexOf', 'join', 'lastIndexOf', 'lowerAscii', 'replace', 'split', 'substring', 'trim', 'upperAscii',
   // Kubernetes lists and regex libraries
-  'isSorted', 'sum', 'min', 'max', 'find', 'findAll',
+  'isSorted', 'sum', 'min', 'max',
   // optionalOldSelf's optional
   'hasValue', 'value', 'orValue',
   // quantity and URL libraries
@@ -133,7 +125,7 @@ export const UNSUPPORTED_FUNCTIONS = new Set([
   'sets.contains', 'sets.equivalent', 'sets.intersects',
   'math.greatest', 'math.least', 'math.ceil', 'math.floor', 'math.round', 'math.trunc', 'math.abs', 'math.sign', 'math.isInf', 'math.isNaN', 'math.isFinite',
   'math.bitAnd', 'math.bitOr', 'math.bitXor', 'math.bitNot', 'math.bitShiftLeft', 'math.bitShiftRight', 'math.sqrt',
-  'base64.encode', 'base64.decode', 'strings.quote', 'reverse', 'cel.bind', 'cel.block', 'cel.index', 'cel.iterVar', 'cel.accuVar',
+  'find', 'findAll', 'base64.encode', 'base64.decode', 'strings.quote', 'reverse', 'cel.bind', 'cel.block', 'cel.index', 'cel.iterVar', 'cel.accuVar',
   'semver', 'isSemver', 'major', 'minor', 'patch', 'optional.of', 'optional.none', 'optional.ofNonZeroValue', 'or',
   'lists.range', 'slice', 'flatten', 'distinct', 'sort', 'sortBy', 'first', 'last', 'transformList', 'transformMap', 'transformMapEntry', 'format.named',
 ]);
