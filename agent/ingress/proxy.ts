@@ -8,7 +8,7 @@
 // Headers: Host is kept; X-Forwarded-For (the client address), X-Forwarded-Proto,
 // X-Forwarded-Host, X-Forwarded-Port and X-Real-Ip are set by the proxy, replacing what the
 // client sent (it is not a trusted proxy); hop-by-hop headers are not forwarded.
-import { Agent, request, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -37,29 +37,31 @@ export const upstreamAgent = new Agent({ keepAlive: true, maxSockets: 512, maxFr
 const clientIP = (req: IncomingMessage): string => (req.socket.remoteAddress ?? '').replace(/^::ffff:/, '');
 
 /** headers named in Connection are hop-by-hop too */
-function connectionTokens(headers: IncomingHttpHeaders): Set<string> {
+const NO_TOKENS: ReadonlySet<string> = new Set();
+function connectionTokens(headers: IncomingHttpHeaders): ReadonlySet<string> {
   const c = headers.connection;
+  if (c === undefined || c === 'keep-alive' || c === 'close') return NO_TOKENS; // the usual case, nothing to parse
   return new Set((Array.isArray(c) ? c.join(',') : c ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
 }
 
-/** the request's raw headers as [name, value] pairs for the upstream, with the X-Forwarded set */
-export function forwardHeaders(req: IncomingMessage, l: Listener, upgrade: boolean): [string, string][] {
+/** the request's raw headers for the upstream (a flat name, value, … list), with the X-Forwarded set */
+export function forwardHeaders(req: IncomingMessage, l: Listener, upgrade: boolean): string[] {
   const tokens = connectionTokens(req.headers);
-  const out: [string, string][] = [];
+  const out: string[] = [];
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i]!;
     const lower = name.toLowerCase();
     if (FORWARDED.has(lower)) continue;
     if (HOP_BY_HOP.has(lower) || tokens.has(lower)) {
-      if (upgrade && lower === 'upgrade') out.push([name, raw[i + 1]!]);
+      if (upgrade && lower === 'upgrade') out.push(name, raw[i + 1]!);
       continue;
     }
-    out.push([name, raw[i + 1]!]);
+    out.push(name, raw[i + 1]!);
   }
-  if (upgrade) out.push(['Connection', 'Upgrade']);
+  if (upgrade) out.push('Connection', 'Upgrade');
   const ip = clientIP(req);
-  out.push(['X-Forwarded-For', ip], ['X-Forwarded-Proto', l.scheme], ['X-Forwarded-Host', req.headers.host ?? ''], ['X-Forwarded-Port', String(l.port)], ['X-Real-Ip', ip]);
+  out.push('X-Forwarded-For', ip, 'X-Forwarded-Proto', l.scheme, 'X-Forwarded-Host', req.headers.host ?? '', 'X-Forwarded-Port', String(l.port), 'X-Real-Ip', ip);
   return out;
 }
 
@@ -105,11 +107,15 @@ export function handleRequest(ctx: ProxyContext, l: Listener, req: IncomingMessa
   }
   const headers = forwardHeaders(req, l, false);
   let done = false;
-  res.on('close', () => { done = true; });
+  let current: ClientRequest | undefined;
+  res.on('close', () => {
+    done = true;
+    if (!res.writableFinished) current?.destroy(); // the client went away: so does the upstream request
+  });
   const attempt = (i: number): void => {
     const t = p.targets[i]!;
     let connected = false;
-    const up = request({ host: t.ip, port: t.port, method: req.method, path: req.url, headers: headers.flat(), agent: upstreamAgent, setHost: false });
+    const up = request({ host: t.ip, port: t.port, method: req.method, path: req.url, headers, agent: upstreamAgent, setHost: false });
     const timer = setTimeout(() => { if (!connected) up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })); }, CONNECT_TIMEOUT_MS);
     up.on('socket', (s: Socket) => {
       const go = () => { connected = true; clearTimeout(timer); if (done) { up.destroy(); return; } req.pipe(up); };
@@ -138,7 +144,7 @@ export function handleRequest(ctx: ProxyContext, l: Listener, req: IncomingMessa
       ctx.log.debug({ target: `${t.ip}:${t.port}`, err: err.message }, 'ingress: upstream failed');
       answer(res, 502, 'Bad Gateway\n');
     });
-    res.on('close', () => { if (!res.writableFinished) up.destroy(); });
+    current = up;
   };
   attempt(0);
 }
@@ -151,7 +157,9 @@ export function handleUpgrade(ctx: ProxyContext, l: Listener, req: IncomingMessa
     socket.end(`HTTP/1.1 ${p.status} ${p.status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(p.body)}\r\nConnection: close\r\n\r\n${p.body}`);
     return;
   }
-  const lines = [`${req.method} ${req.url} HTTP/1.1`, ...forwardHeaders(req, l, true).map(([k, v]) => `${k}: ${v}`)];
+  const h = forwardHeaders(req, l, true);
+  const lines = [`${req.method} ${req.url} HTTP/1.1`];
+  for (let i = 0; i + 1 < h.length; i += 2) lines.push(`${h[i]}: ${h[i + 1]}`);
   const attempt = (i: number): void => {
     const t = p.targets[i]!;
     const up = connect({ host: t.ip, port: t.port });
