@@ -8,31 +8,36 @@
 // extensions travel as YAML (JSON is YAML) in Any.yaml, as gnostic writes them.
 // Write side of the wire format only; pure.
 
+/** one growing buffer; a nested message is written in place after a reserved length prefix */
 class Writer {
-  private chunks: Uint8Array[] = [];
-  private len = 0;
+  private buf = Buffer.allocUnsafe(1 << 16);
+  private pos = 0;
 
-  private push(b: Uint8Array): void { this.chunks.push(b); this.len += b.length; }
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    let size = this.buf.length * 2;
+    while (size < this.pos + n) size *= 2;
+    const next = Buffer.allocUnsafe(size);
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
 
   varint(n: number): void {
-    const out: number[] = [];
+    this.ensure(10);
     let v = n;
-    while (v > 0x7f) { out.push((v % 128) | 0x80); v = Math.floor(v / 128); }
-    out.push(v);
-    this.push(Uint8Array.from(out));
+    while (v > 0x7f) { this.buf[this.pos++] = (v % 128) | 0x80; v = Math.floor(v / 128); }
+    this.buf[this.pos++] = v;
   }
 
   tag(field: number, wire: number): void { this.varint(field * 8 + wire); }
 
   string(field: number, s: string | undefined): void {
     if (s === undefined || s === '') return;
-    this.bytes(field, Buffer.from(s, 'utf8'));
-  }
-
-  bytes(field: number, b: Uint8Array): void {
+    const len = Buffer.byteLength(s, 'utf8');
     this.tag(field, 2);
-    this.varint(b.length);
-    this.push(b);
+    this.varint(len);
+    this.ensure(len);
+    this.pos += this.buf.write(s, this.pos, 'utf8');
   }
 
   bool(field: number, v: unknown): void {
@@ -43,10 +48,10 @@ class Writer {
 
   double(field: number, v: unknown): void {
     if (typeof v !== 'number') return;
-    const b = Buffer.alloc(8);
-    b.writeDoubleLE(v);
     this.tag(field, 1);
-    this.push(b);
+    this.ensure(8);
+    this.buf.writeDoubleLE(v, this.pos);
+    this.pos += 8;
   }
 
   int64(field: number, v: unknown): void {
@@ -55,14 +60,25 @@ class Writer {
     this.varint(v);
   }
 
+  /** a length-delimited sub-message: the body is written after a 5-byte gap, then moved next to its length */
   message(field: number, build: (w: Writer) => void): void {
-    const w = new Writer();
-    build(w);
-    this.bytes(field, w.finish());
+    this.tag(field, 2);
+    this.ensure(5);
+    const gap = this.pos;
+    this.pos += 5;
+    build(this);
+    const len = this.pos - gap - 5;
+    const head: number[] = [];
+    let v = len;
+    while (v > 0x7f) { head.push((v % 128) | 0x80); v = Math.floor(v / 128); }
+    head.push(v);
+    for (let i = 0; i < head.length; i++) this.buf[gap + i] = head[i]!;
+    if (head.length < 5) this.buf.copyWithin(gap + head.length, gap + 5, this.pos);
+    this.pos -= 5 - head.length;
   }
 
   finish(): Uint8Array {
-    return Buffer.concat(this.chunks, this.len);
+    return Uint8Array.prototype.slice.call(this.buf, 0, this.pos);
   }
 }
 
