@@ -5,7 +5,7 @@
 // graceful deletion with finalizers, filtered lists with paging, and watches.
 import { randomUUID, randomInt } from 'node:crypto';
 import type { KubeObject, Status } from '../../proto/meta.js';
-import { canonicalJson, clone, deepEqual } from '../../proto/canonical.js';
+import { clone } from '../../proto/canonical.js';
 import { parseLabelSelector, parseFieldSelector, matchLabels, matchFields, fieldsUsed, SelectorError } from '../../proto/selectors.js';
 import type { AdmissionContext, AllocationContext, ClusterNetwork, ResourceDef } from '../resources/types.js';
 import { findResource } from '../resources/index.js';
@@ -23,6 +23,7 @@ import { podSecurityAdmission } from '../admission/pod-security/hook.js';
 import { SYSTEM_PRIORITY_CLASSES } from '../resources/priority-class.js';
 import { ManagedFieldsTracker } from './managed-fields/tracker.js';
 import { sameIgnoringTimes } from './managed-fields/managers.js';
+import { sameValue } from './same-value.js';
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -471,7 +472,7 @@ export class ApiStorage {
     if (def.hasGeneration) {
       m.generation = c.generation ?? 1;
       def.defaults?.(next);
-      if (!deepEqual(specOf(next), specOf(cur))) m.generation = (c.generation ?? 1) + 1;
+      if (!sameValue(specOf(next), specOf(cur))) m.generation = (c.generation ?? 1) + 1;
     } else {
       delete m.generation;
       def.defaults?.(next);
@@ -750,7 +751,7 @@ function withoutRv(o: KubeObject): KubeObject {
 }
 
 function sameStored(a: KubeObject, b: KubeObject): boolean {
-  return canonicalJson(withoutRv(a)) === canonicalJson(withoutRv(b));
+  return sameValue(withoutRv(a), withoutRv(b));
 }
 
 /** no change, or one only in managedFields' times (IgnoreManagedFieldsTimestampsTransformer) */

@@ -8,7 +8,7 @@ import { ApiError } from '../../controlplane/api/errors.js';
 import { seedNamespaces } from '../../controlplane/bootstrap.js';
 import { findResource } from '../../controlplane/resources/index.js';
 import { SqliteStore } from '../../controlplane/store/sqlite.js';
-import { FieldSet, difference, fieldsV1Of, fromFieldsV1, intersection, keyPE, pathString, union } from '../../controlplane/api/managed-fields/fieldset.js';
+import { FieldSet, difference, fieldsV1Minus, fieldsV1Of, fromFieldsV1, intersection, keyPE, pathString, union } from '../../controlplane/api/managed-fields/fieldset.js';
 import { Typed } from '../../controlplane/api/managed-fields/typed.js';
 import { resolve, schemaFor } from '../../proto/schema/check-fields.js';
 import type { KubeObject } from '../../proto/meta.js';
@@ -85,6 +85,31 @@ describe('set operations', () => {
     expect(union(a, b).equals(union(b, a))).toBe(true);
     expect(difference(a, a).empty()).toBe(true);
   });
+});
+
+describe('fieldsV1Minus (the Update hot path) agrees with difference', () => {
+  const base = {
+    'f:data': { '.': {}, 'f:a': {}, 'f:b': {} },
+    'f:spec': { 'f:replicas': {}, 'f:list': { 'k:{"name":"x"}': { '.': {}, 'f:v': {} }, 'k:{"name":"y"}': {} } },
+  };
+  const table: { name: string; minus: string[][] }[] = [
+    { name: 'nothing in common', minus: [['f:other']] },
+    { name: 'one leaf', minus: [['f:data', 'f:a']] },
+    { name: 'every child of a member map', minus: [['f:data', 'f:a'], ['f:data', 'f:b']] },
+    { name: 'the member itself', minus: [['f:data']] },
+    { name: 'the member and its children', minus: [['f:data'], ['f:data', 'f:a'], ['f:data', 'f:b']] },
+    { name: 'a list item', minus: [['f:spec', 'f:list', 'k:{"name":"x"}']] },
+    { name: 'a list item field', minus: [['f:spec', 'f:list', 'k:{"name":"x"}', 'f:v']] },
+    { name: 'everything', minus: [['f:data'], ['f:data', 'f:a'], ['f:data', 'f:b'], ['f:spec', 'f:replicas'], ['f:spec', 'f:list', 'k:{"name":"x"}'], ['f:spec', 'f:list', 'k:{"name":"x"}', 'f:v'], ['f:spec', 'f:list', 'k:{"name":"y"}']] },
+  ];
+  for (const t of table) {
+    it(t.name, () => {
+      const got = fieldsV1Minus(base, set(...t.minus));
+      const want = difference(fromFieldsV1(base), set(...t.minus));
+      expect(got ?? {}).toEqual(fieldsV1Of(want));
+      if (t.name === 'nothing in common') expect(got).toBe(base);
+    });
+  }
 });
 
 describe('typed walk', () => {
@@ -286,6 +311,23 @@ describe('server-side apply', () => {
     await storage.guaranteedUpdate(deploys, 'default', 'web', { fieldManager: 'u' }, (cur) => ({ ...cur, metadata: { ...cur.metadata, labels: { a: '1', b: '3' } } }));
     const r = await apply(deploys, deployment(2, { labels: {} }), 'a');
     expect(r.metadata.labels).toEqual({ b: '3' });
+  });
+
+  it('kubectl upgrading from client-side apply takes what last-applied-configuration holds, and keeps the annotation in step', async () => {
+    const last = JSON.stringify(deployment(2)) + '\n';
+    const body = deployment(2, { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': last } });
+    await storage.create(deploys, 'default', body, { fieldManager: 'kubectl-client-side-apply' });
+    // another name than kubectl gets the conflict
+    const err = await apply(deploys, deployment(3), 'other').catch((e: unknown) => e) as ApiError;
+    expect(err.code).toBe(409);
+    const r = await apply(deploys, deployment(3), 'kubectl');
+    expect(r.spec.replicas).toBe(3);
+    const ann = JSON.parse(r.metadata.annotations!['kubectl.kubernetes.io/last-applied-configuration']!);
+    expect(ann.spec.replicas).toBe(3);
+    // a value changed since (live no longer matches the annotation) is a conflict again
+    await storage.guaranteedUpdate(deploys, 'default', 'web', { fieldManager: 'kubectl-client-side-apply' }, (cur) => ({ ...cur, spec: { ...cur.spec, replicas: 7 } }));
+    const again = await apply(deploys, deployment(4), 'kubectl').catch((e: unknown) => e) as ApiError;
+    expect(again.message).toBe('Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: .spec.replicas');
   });
 
   it('the first apply onto an untracked object makes the old fields "before-first-apply"', async () => {

@@ -242,3 +242,39 @@ function sortedKeys(m: Map<string, FieldSet>): string[] {
   for (const k of keys) if (k[0] !== 'f') { fieldsOnly = false; break; }
   return fieldsOnly ? keys.sort() : keys.sort(comparePE);
 }
+
+/**
+ * f (a FieldsV1 object) without the members of s, walking only s's paths; f itself when
+ * none of them is in f, undefined when nothing is left. Keeps f's key order.
+ */
+export function fieldsV1Minus(f: FieldsV1, s: FieldSet): FieldsV1 | undefined {
+  if (!s.children) return f;
+  let out: FieldsV1 | undefined;
+  for (const [pe, c] of s.children) {
+    if (!Object.hasOwn(f, pe)) continue;
+    const sub = f[pe]!;
+    let next: FieldsV1 | undefined = sub;
+    let leaf = true;
+    for (const k in sub) if (k !== '.') { leaf = false; break; }
+    if (leaf) {
+      // a member without children (or only `.`): gone if s names it, else nothing below to remove
+      if (c.self) next = undefined;
+    } else {
+      if (c.children) next = fieldsV1Minus(sub, c);
+      if (next && c.self && Object.hasOwn(next, '.')) { const { '.': _self, ...rest } = next; next = rest; }
+      if (next) {
+        let kids = false;
+        for (const k in next) if (k !== '.') { kids = true; break; }
+        // only `.` left: a plain member; nothing left: gone
+        if (!kids) next = Object.hasOwn(next, '.') ? {} : undefined;
+        else if (next !== sub && Object.keys(next).length === 0) next = undefined;
+      }
+    }
+    if (next === sub) continue;
+    out ??= { ...f };
+    if (next === undefined) delete out[pe]; else out[pe] = next;
+  }
+  if (!out) return f;
+  for (const _ in out) return out;
+  return undefined;
+}

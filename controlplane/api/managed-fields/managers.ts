@@ -5,11 +5,15 @@
 // configuration; fields it stopped applying are pruned unless someone else owns them;
 // fields others own and the apply changes are conflicts unless forced), the first apply
 // onto an untracked object ("before-first-apply"), at most 10 Update managers (the oldest
-// merged into "ancient-changes"), the reset rule (`managedFields: []`) and the encoding
+// merged into "ancient-changes"), kubectl's client-side to server-side upgrade
+// (last-applied.ts), the reset rule (`managedFields: []`) and the encoding
 // back to sorted entries. Pure: the caller supplies the time.
 import { ApiError } from '../errors.js';
-import { FieldSet, FieldsV1Error, difference, fieldsV1Of, fromFieldsV1, intersection, pathString, union, type FieldsV1 } from './fieldset.js';
+import {
+  FieldSet, FieldsV1Error, difference, fieldsV1Minus, fieldsV1Of, fromFieldsV1, intersection, pathString, union, type FieldsV1,
+} from './fieldset.js';
 import type { Typed } from './typed.js';
+import { KUBECTL_MANAGER, allowedFromLastApplied, syncLastApplied } from './last-applied.js';
 
 export interface ManagedFieldsEntry {
   manager?: string;
@@ -94,6 +98,11 @@ export function encodeManagers(ms: Managers): ManagedFieldsEntry[] | undefined {
     if (m.subresource) e.subresource = m.subresource;
     out.push(e);
   }
+  return sortEntries(out);
+}
+
+function sortEntries(out: ManagedFieldsEntry[]): ManagedFieldsEntry[] | undefined {
+  if (out.length === 0) return undefined;
   const secs = (t: string | undefined) => (t ? Math.floor(Date.parse(t) / 1000) : 0);
   out.sort((p, q) => {
     if (p.operation !== q.operation) return p.operation! < q.operation! ? -1 : 1;
@@ -154,6 +163,39 @@ export function updateManagers(typed: Typed, lhs: unknown, rhs: unknown, ms: Man
   return capManagers(ms);
 }
 
+/**
+ * The Update rule on entries as stored (already valid and sorted), for the hot path of
+ * every write: only the sets the change touches are rewritten, walking the changed paths
+ * (fieldsV1Minus), and only the writer's own entry is decoded. `changed`/`removed` come
+ * from Typed.compare; undefined when nothing is left.
+ */
+export function updateEntries(entries: readonly ManagedFieldsEntry[], changed: FieldSet, removed: FieldSet, who: Who, now: string): ManagedFieldsEntry[] | undefined {
+  const me = { manager: who.manager, operation: 'Update' as const, apiVersion: who.apiVersion, subresource: who.subresource };
+  const myId = managerId(me);
+  let mine: FieldSet | undefined;
+  const out: ManagedFieldsEntry[] = [];
+  for (const e of entries) {
+    let f: FieldsV1 | undefined = e.fieldsV1 ?? {};
+    if (!changed.empty()) f = fieldsV1Minus(f, changed);
+    if (f && !removed.empty()) f = fieldsV1Minus(f, removed);
+    if (managerId({ manager: e.manager ?? '', operation: e.operation ?? 'Update', apiVersion: e.apiVersion ?? '', subresource: e.subresource ?? '' }) === myId) {
+      if (!changed.empty()) { mine = f ? fromFieldsV1(f) : undefined; continue; }
+    }
+    if (!f) continue;
+    out.push(f === e.fieldsV1 ? e : { ...e, fieldsV1: f });
+  }
+  if (!changed.empty()) {
+    const set = mine ? union(changed, mine) : changed;
+    const e: ManagedFieldsEntry = { manager: who.manager, operation: 'Update', apiVersion: who.apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1: fieldsV1Of(set) };
+    if (who.subresource) e.subresource = who.subresource;
+    out.push(e);
+  }
+  if (out.filter((e) => e.operation === 'Update').length > MAX_UPDATE_MANAGERS) {
+    return encodeManagers(capManagers(decodeManagers(out) ?? new Map()));
+  }
+  return sortEntries(out);
+}
+
 /** capManagersManager: past MAX_UPDATE_MANAGERS Update entries, the oldest go into "ancient-changes" */
 function capManagers(ms: Managers): Managers {
   const updates = [...ms.entries()].filter(([, m]) => m.operation === 'Update');
@@ -210,10 +252,17 @@ export function applyManagers(
     const x = intersection(m.set, changed);
     if (!x.empty()) conflicts.push({ manager: m, set: x });
   }
-  if (conflicts.length && !force) throw conflictError(conflicts);
+  if (conflicts.length && !force) {
+    // lastAppliedManager: kubectl upgrading from client-side apply may take what its annotation holds
+    const allowed = who.manager === KUBECTL_MANAGER ? allowedFromLastApplied(typed, live, who.apiVersion) : undefined;
+    if (!allowed) throw conflictError(conflicts);
+    const rest = conflicts.map((x) => ({ manager: x.manager, set: difference(x.set, allowed) })).filter((x) => !x.set.empty());
+    if (rest.length) throw conflictError(rest);
+  }
   for (const x of conflicts) setSet(x.manager, difference(x.manager.set, x.set));
   if (!c.removed.empty()) for (const [mid, m] of ms) if (mid !== id) setSet(m, difference(m.set, c.removed));
   for (const [mid, m] of ms) if (m.set.empty()) ms.delete(mid);
+  if (who.manager === KUBECTL_MANAGER) syncLastApplied(object, config);
   return { object, managers: ms };
 }
 

@@ -9,9 +9,11 @@ import { resolve, schemaFor } from '../../../proto/schema/check-fields.js';
 import type { ResourceDef } from '../../resources/types.js';
 import { apiVersionOf } from '../keys.js';
 import {
-  applyManagers, decodeManagers, encodeManagers, isReset, updateManagers, type ManagedFieldsEntry, type Managers,
+  applyManagers, decodeManagers, encodeManagers, isReset, updateEntries, updateManagers, type ManagedFieldsEntry, type Managers,
 } from './managers.js';
+import { union } from './fieldset.js';
 import { Typed } from './typed.js';
+import { sameValue } from '../same-value.js';
 
 interface TrackOptions {
   force?: boolean;
@@ -59,18 +61,22 @@ export class ManagedFieldsTracker {
     if (subresource === 'binding') return cur.metadata.managedFields;
     if (opts.applied) return opts.applied.entries;
     const sub = subresource ?? opts.managedSubresource ?? '';
-    let base: Managers | undefined;
-    if (sub) base = decodeManagers(cur.metadata.managedFields);     // a subresource cannot set managedFields
-    else if (isReset(sent)) base = new Map();
-    else {
-      base = decodeManagers(sent);
-      // absent or invalid: the live object's (clients that drop managedFields do not erase them)
-      if (!base || base.size === 0) base = decodeManagers(cur.metadata.managedFields);
+    const live = cur.metadata.managedFields as ManagedFieldsEntry[] | undefined;
+    let base: readonly ManagedFieldsEntry[] | undefined = live;    // stored entries: valid and sorted
+    if (sub) base = live;    // a subresource cannot set managedFields
+    else if (isReset(sent)) base = undefined;
+    else if (sent !== undefined && !sameValue(sent, live)) {
+      // entries the request sets replace the live ones when valid; absent or invalid, the
+      // live object's stay (clients that drop managedFields do not erase them)
+      const d = decodeManagers(sent);
+      if (d && d.size > 0) base = encodeManagers(d);
     }
     // skipNonAppliedManager: an update of an object without managed fields stays untracked
-    if (!base || base.size === 0) return undefined;
-    const who = { manager, apiVersion: apiVersionOf(def), subresource: sub };
-    return encodeManagers(updateManagers(this.typed(def, subresource !== 'status'), cur, next, base, who, this.now()));
+    if (!base || base.length === 0) return undefined;
+    const c = this.typed(def, subresource !== 'status').compare(cur, next);
+    const changed = union(c.added, c.modified);
+    if (changed.empty() && c.removed.empty()) return base as ManagedFieldsEntry[];
+    return updateEntries(base, changed, c.removed, { manager, apiVersion: apiVersionOf(def), subresource: sub }, this.now());
   }
 
   onApply(

@@ -12,8 +12,8 @@
 // Values without a schema (unknown fields, free-form JSON) are "deduced": objects are
 // granular maps, lists atomic.
 import type { FieldSchema } from '../../../proto/schema/types.js';
-import { deepEqual } from '../../../proto/canonical.js';
 import { FieldSet, fieldPE, indexPE, keyPE, valuePE } from './fieldset.js';
+import { sameValue } from '../same-value.js';
 
 type Resolve = (s: FieldSchema) => FieldSchema;
 type Obj = Record<string, unknown>;
@@ -188,7 +188,7 @@ export class Typed {
     if (n.kind === 'leaf' || (nl && nr && nl.kind !== nr.kind)) {
       if (l === undefined) c.added.insert(path);
       else if (r === undefined) c.removed.insert(path);
-      else if (!deepEqual(l, r)) c.modified.insert(path);
+      else if (!sameValue(l, r)) c.modified.insert(path);
       return;
     }
     if (n.kind === 'struct' || n.kind === 'map') {
@@ -277,3 +277,4 @@ function isEmpty(v: unknown): boolean {
   if (isObj(v)) { for (const _ in v) return false; return true; }
   return false;
 }
+
