@@ -171,6 +171,15 @@ describe('typed walk', () => {
     });
   });
 
+  it('createdFieldsV1 is Compare from the zero object, built directly', () => {
+    const svc = new Typed({ resolve, schema: schemaFor('Service'), ignoreStatus: true });
+    const service = { metadata: { name: 's', finalizers: ['a', 'b'] }, spec: { ports: [{ port: 80, targetPort: 8080 }, { port: 53, protocol: 'UDP' }], selector: { app: 'x' }, type: 'ClusterIP' }, status: {} };
+    for (const [t, o] of [[deploy, obj], [svc, service], [deploy, { spec: {} }]] as const) {
+      expect(t.createdFieldsV1(o) ?? {}).toEqual(fieldsV1Of(t.compare(undefined, o, true).added));
+      expect(JSON.stringify(t.createdFieldsV1(o) ?? {})).toBe(JSON.stringify(fieldsV1Of(t.compare(undefined, o, true).added)));
+    }
+  });
+
   it('Compare: modified, added, removed', () => {
     const next = structuredClone(obj);
     next.spec.replicas = 3;

@@ -50,6 +50,10 @@ export class ManagedFieldsTracker {
     }
     // a create is always tracked; valid entries it sends are kept (the reset [] keeps none)
     const base: Managers = isReset(sent) ? new Map() : decodeManagers(sent) ?? new Map();
+    if (base.size === 0) {
+      const fieldsV1 = typed.createdFieldsV1(obj);
+      return fieldsV1 && [{ manager, operation: 'Update', apiVersion: who.apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1 }];
+    }
     return encodeManagers(updateManagers(typed, undefined, obj, base, who, now, true));
   }
 

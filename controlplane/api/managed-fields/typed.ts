@@ -12,7 +12,7 @@
 // Values without a schema (unknown fields, free-form JSON) are "deduced": objects are
 // granular maps, lists atomic.
 import type { FieldSchema } from '../../../proto/schema/types.js';
-import { FieldSet, fieldPE, indexPE, keyPE, valuePE } from './fieldset.js';
+import { FieldSet, comparePE, fieldPE, indexPE, keyPE, valuePE, type FieldsV1 } from './fieldset.js';
 import { sameValue } from '../same-value.js';
 
 type Resolve = (s: FieldSchema) => FieldSchema;
@@ -151,6 +151,48 @@ export class Typed {
     }
   }
 
+  // ---- a create's fields -------------------------------------------------------------
+
+  /**
+   * The FieldsV1 of compare(undefined, obj, true).added, built directly (every write that
+   * creates an object pays for it; no FieldSet, no path inserts). Undefined when empty.
+   */
+  createdFieldsV1(obj: unknown): FieldsV1 | undefined {
+    if (!isObj(obj)) return undefined;
+    return this.createdFields(obj, { kind: 'struct', schema: this.rootSchema() }, 0, undefined, true);
+  }
+
+  private createdFields(v: Obj, n: Node, depth: number, self: string | undefined, zero: boolean): FieldsV1 | undefined {
+    const keys: string[] = [];
+    const vals: FieldsV1[] = [];
+    for (const k in v) {
+      const cv = v[k];
+      if (cv === undefined || this.skip(depth, self, k)) continue;
+      const f = this.createdValue(cv, this.node(this.childSchema(n, k), cv, k), depth + 1, k, zero && n.kind === 'struct');
+      if (f) { keys.push(fieldPE(k)); vals.push(f); }
+    }
+    return assemble(keys, vals);
+  }
+
+  private createdValue(v: unknown, n: Node, depth: number, key: string, zero: boolean): FieldsV1 | undefined {
+    if (n.kind === 'leaf') return {};
+    const own = !(zero && n.kind !== 'map' && !isEmpty(v));
+    let inner: FieldsV1 | undefined;
+    if (n.kind === 'struct' || n.kind === 'map') inner = this.createdFields(v as Obj, n, depth, key, zero && n.kind === 'struct');
+    else {
+      const items = v as unknown[];
+      const keys: string[] = [];
+      const vals: FieldsV1[] = [];
+      for (let i = 0; i < items.length; i++) {
+        keys.push(this.itemPE(n, items[i], i));
+        vals.push(n.kind === 'set' ? {} : this.createdValue(items[i], this.node(n.schema, items[i], ''), depth + 1, '', false) ?? {});
+      }
+      inner = assemble(keys, vals);
+    }
+    if (!inner) return own ? {} : undefined;
+    return own ? { '.': {}, ...inner } : inner;
+  }
+
   // ---- Compare ---------------------------------------------------------------------
 
   /**
@@ -278,3 +320,15 @@ function isEmpty(v: unknown): boolean {
   return false;
 }
 
+
+/** a FieldsV1 level from its element keys and values, in PathElement order */
+function assemble(keys: string[], vals: FieldsV1[]): FieldsV1 | undefined {
+  if (keys.length === 0) return undefined;
+  const order = keys.map((_, i) => i);
+  let fieldsOnly = true;
+  for (const k of keys) if (k[0] !== 'f') { fieldsOnly = false; break; }
+  order.sort(fieldsOnly ? (a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0) : (a, b) => comparePE(keys[a]!, keys[b]!));
+  const out: FieldsV1 = {};
+  for (const i of order) out[keys[i]!] = vals[i]!;
+  return out;
+}
