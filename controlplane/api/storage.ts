@@ -161,6 +161,26 @@ export class ApiStorage {
     return view;
   }
 
+  /**
+   * ValidateFieldManager on the request's options (CreateOptions, UpdateOptions,
+   * PatchOptions): at most 128 bytes, printable characters only.
+   */
+  private checkFieldManager(opts: WriteOptions, kind: 'CreateOptions' | 'UpdateOptions' | 'PatchOptions'): void {
+    const m = opts.fieldManager;
+    if (!m) return;
+    const causes = [];
+    if (Buffer.byteLength(m) > 128) causes.push(field.tooLong('fieldManager', m, 128));
+    let pos = 0;
+    for (const ch of m) {
+      if (!/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch)) {
+        const u = 'U+' + ch.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+        causes.push(field.invalid('fieldManager', m, `invalid character ${u} (at position ${pos})`));
+      }
+      pos += Buffer.byteLength(ch);
+    }
+    if (causes.length) throw invalid(kind, '', causes, 'meta.k8s.io');
+  }
+
   /** managerOrUserAgent: the fieldManager, else the User-Agent's prefix, else the in-process default */
   private managerOf(opts: WriteOptions): string {
     if (opts.fieldManager) return opts.fieldManager;
@@ -272,6 +292,7 @@ export class ApiStorage {
   // ---------- create ----------
 
   async create(def: ResourceDef, namespace: string | undefined, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+    if (opts.applyConfig === undefined) this.checkFieldManager(opts, 'CreateOptions');
     const obj = this.decodeBody(def, body, opts);
     this.checkNamespaceMatch(def, obj, namespace);
     if (def.namespaced) {
@@ -376,6 +397,7 @@ export class ApiStorage {
    * from the stored object (for kinds with a status subresource).
    */
   async update(def: ResourceDef, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions = {}, subresource?: 'status'): Promise<KubeObject> {
+    this.checkFieldManager(opts, 'UpdateOptions');
     const obj = this.decodeBody(def, body, opts);
     this.checkNamespaceMatch(def, obj, namespace);
     if (obj.metadata.name && obj.metadata.name !== name) {
@@ -497,6 +519,7 @@ export class ApiStorage {
     def: ResourceDef, namespace: string | undefined, name: string, type: PatchType, patchBody: unknown,
     opts: WriteOptions = {}, subresource?: 'status',
   ): Promise<{ object: KubeObject; created: boolean }> {
+    this.checkFieldManager(opts, 'PatchOptions');
     if (type === 'apply') {
       const existing = await this.tryGet(def, namespace, name);
       if (!existing) {

@@ -265,6 +265,15 @@ describe('managedFields on the write path', () => {
     expect(mf(u.object)).toBeUndefined();
   });
 
+  it('fieldManager: at most 128 bytes of printable characters (ValidateFieldManager, 422)', async () => {
+    const long = await storage.create(cms, 'default', { metadata: { name: 'a' } }, { fieldManager: 'x'.repeat(129) }).catch((e: unknown) => e) as ApiError;
+    expect(long.code).toBe(422);
+    expect(long.message).toBe('CreateOptions.meta.k8s.io "" is invalid: fieldManager: Too long: may not be more than 128 bytes');
+    const bell = await storage.patch(cms, 'default', 'a', 'merge', {}, { fieldManager: 'a\u0007' }).catch((e: unknown) => e) as ApiError;
+    expect(bell.message).toContain('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Invalid value: "a\\u0007": invalid character U+0007 (at position 1)');
+    await storage.create(cms, 'default', { metadata: { name: 'b' } }, { fieldManager: 'x'.repeat(128) });
+  });
+
   it('invalid managedFields sent are ignored (the live ones stay)', async () => {
     const c = await storage.create(cms, 'default', { metadata: { name: 'a' }, data: { k: 'v' } }, { fieldManager: 'm' });
     const r = await storage.patch(cms, 'default', 'a', 'merge', { metadata: { managedFields: [{ manager: 'x', operation: 'Bogus', fieldsType: 'FieldsV1', apiVersion: 'v1' }] } }, { fieldManager: 'm' });
