@@ -16,12 +16,14 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# Node.js >= 20: Debian 12 ships 18, so fall back to NodeSource's Debian repository.
+# Node.js >= 20 (20, 22 and 24 are supported; Node 20 left support in April 2026): Debian 12
+# ships 18, so install the newest LTS line, 24, from NodeSource's Debian repository.
+NODE_LTS_LINE=${NODE_LTS_LINE:-24}
 ensure_node() {
   if command -v node >/dev/null 2>&1 && [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ]; then return 0; fi
   apt_install ca-certificates curl gnupg
-  log "installing Node.js 20 (NodeSource)"
-  curl -fsSL https://deb.nodesource.com/setup_20.x | bash - >/dev/null
+  log "installing Node.js $NODE_LTS_LINE (NodeSource)"
+  curl -fsSL "https://deb.nodesource.com/setup_${NODE_LTS_LINE}.x" | bash - >/dev/null
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs >/dev/null
   [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ] || die "Node.js >= 20 is required"
 }
@@ -48,9 +50,9 @@ ensure_build() {
   apt_install python3 make g++
   if [ ! -d "$root/node_modules/better-sqlite3/build/Release" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
     log "installing npm dependencies"
-    # npm 11 here writes lock files without other platforms' optional packages (rollup's),
-    # which `npm ci` then rejects: fall back to `npm install`, which honours the lock
-    (cd "$root" && { npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error; })
+    # the lock lists every platform's optional packages (rollup's, esbuild's), so `npm ci`
+    # takes it as it is; no fallback to `npm install`, which would hide a broken lock
+    (cd "$root" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in $root"
   fi
   log "building"
   (cd "$root" && npm run --silent build)

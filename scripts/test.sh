@@ -12,6 +12,8 @@ ensure_docker
 ensure_build "$ROOT"
 bash "$ROOT/scripts/build-test-images.sh"
 apt_install docker-registry apache2-utils  # the private registry (htpasswd auth) of the image-pull e2e tests
+# the tests start their own registry on a free port; the package's own service (open on :5000) stays off
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
 command -v kubectl >/dev/null 2>&1 || die "kubectl (v1.32) is required for the API tests: install it (e.g. the kubernetes-client package) and re-run"
 
 # the Vagrantfile (multi-node VMs) must validate; no VMs run here, so without a provider
@@ -25,6 +27,9 @@ cd "$ROOT"
 # the tests are TypeScript too: vitest strips types without checking them
 log "typechecking the tests"
 npx tsc -p tsconfig.test.json || die "the tests do not typecheck"
+# the build and unit tests on a newer Node.js LTS line too (the whole suite only: not when
+# the caller names test files)
+[ $# -gt 0 ] || bash "$ROOT/scripts/test-node-lts.sh" || die "the unit tests fail on the newer Node.js LTS"
 report=$(mktemp)
 status=0
 npx vitest run --reporter=default --reporter=json --outputFile="$report" "$@" || status=$?
