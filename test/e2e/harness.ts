@@ -201,7 +201,10 @@ export function startAgent(s: ServerProc, opts: { node?: string; args?: string[]
  */
 export function agentProcess(node: string, dataDir: string, prefix: string[], args: string[], env?: NodeJS.ProcessEnv): AgentProc {
   const argv = [...prefix, process.execPath, '--max-semi-space-size=2', AGENT_BIN, '--pause-image', PAUSE, '--heartbeat-interval', '1s', '--log-level', 'info',
-    ...(args.includes('--network') ? [] : ['--network', 'bridge']), ...args];
+    ...(args.includes('--network') ? [] : ['--network', 'bridge']),
+    // the Ingress listeners (80/443 by default) only where a test asks for them: many agents share this machine
+    ...(args.includes('--ingress-http-port') ? [] : ['--ingress-http-port', '0']),
+    ...(args.includes('--ingress-https-port') ? [] : ['--ingress-https-port', '0']), ...args];
   let out = '';
   const launch = () => {
     const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });

@@ -302,7 +302,7 @@ describe('envelope', () => {
     expectProtoError(() => decodeKubernetesProtobuf(Buffer.from('k8s')), 'malformed');
     expectProtoError(() => decodeKubernetesProtobuf(Buffer.from('k8s\0garbage')), 'malformed');
     expectProtoError(() => decodeKubernetesProtobuf(hex(SECRET).subarray(0, 20)), 'malformed');
-    expectProtoError(() => decodeKubernetesProtobuf(envelope('networking.k8s.io/v1', 'Ingress', [])), 'unsupported', /supported only for Namespace, ConfigMap/);
+    expectProtoError(() => decodeKubernetesProtobuf(envelope('networking.k8s.io/v1', 'NetworkPolicy', [])), 'unsupported', /supported only for Namespace, ConfigMap/);
     expectProtoError(() => decodeKubernetesProtobuf(envelope('v2', 'Namespace', [])), 'unsupported');
     expectProtoError(() => decodeKubernetesProtobuf(envelope('v1', '', [])), 'malformed', /Kind' is missing/);
     expectProtoError(() => decodeKubernetesProtobuf(envelope('v1', 'Namespace', [], lField(3, 'gzip'))), 'unsupported', /encoding/);
@@ -330,9 +330,9 @@ describe('decodeBody with application/vnd.kubernetes.protobuf', () => {
     expect(status(() => decodeBody(CT, Buffer.from('k8s\0garbage')))).toBe(400);
     expect(status(() => decodeBody(CT, Buffer.from('nope')))).toBe(400);
     expect(status(() => decodeBody(CT, hex(DEPLOYMENT).subarray(0, 60)))).toBe(400);
-    expect(status(() => decodeBody(CT, envelope('networking.k8s.io/v1', 'Ingress', [])))).toBe(415);
+    expect(status(() => decodeBody(CT, envelope('networking.k8s.io/v1', 'NetworkPolicy', [])))).toBe(415);
     try {
-      decodeBody(CT, envelope('networking.k8s.io/v1', 'Ingress', []));
+      decodeBody(CT, envelope('networking.k8s.io/v1', 'NetworkPolicy', []));
     } catch (e) {
       const s = (e as ApiError).toStatus();
       expect(s.reason).toBe('UnsupportedMediaType');
