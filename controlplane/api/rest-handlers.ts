@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../../proto/meta.js';
 import { decodeBody } from './body.js';
 import { storageFor } from './converted-storage.js';
-import { ApiError, badRequest, methodNotSupported } from './errors.js';
+import { ApiError, badRequest, field, invalid, methodNotSupported } from './errors.js';
 import { checkTypes, parseFieldValidation } from './field-validation.js';
 import { apiVersionOf } from './keys.js';
 import { patchTypeOf } from './patch/apply.js';
@@ -71,6 +71,16 @@ export function writeOptions(q: Query, req?: FastifyRequest): WriteOptions {
   const annotations = req && auditAnnotationsOf(req);
   if (annotations) opts.auditAnnotations = annotations;
   return opts;
+}
+
+/**
+ * ValidatePatchOptions (apimachinery): `force` only with an apply patch (any value counts,
+ * as a non-nil pointer does upstream); an apply patch names its field manager. 422 before
+ * anything is read.
+ */
+export function checkPatchOptions(type: string, q: Query, opts: WriteOptions): void {
+  if (type !== 'apply' && q.force !== undefined) throw invalid('PatchOptions', '', [field.forbidden('force', 'may not be specified for non-apply patch')], 'meta.k8s.io');
+  if (type === 'apply' && !opts.fieldManager) throw invalid('PatchOptions', '', [field.required('fieldManager', 'is required for apply patch')], 'meta.k8s.io');
 }
 
 export function sendWarnings(reply: FastifyReply, opts: WriteOptions): void {
@@ -180,7 +190,7 @@ export async function handleResource(deps: RestDeps, req: FastifyRequest, reply:
       const type = patchTypeOf(req.headers['content-type']);
       const body = decodeBody(req.headers['content-type'], req.body as Buffer);
       const opts = writeOptions(q, req);
-      if (type === 'apply' && !opts.fieldManager) throw badRequest('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
+      checkPatchOptions(type, q, opts);
       const r = await storage.patch(def, namespace, name, type, body, opts);
       sendWarnings(reply, opts);
       if (r.created) reply.code(201);

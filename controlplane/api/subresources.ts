@@ -12,7 +12,7 @@ import { applyPatch, patchTypeOf } from './patch/apply.js';
 import { checkTypes } from './field-validation.js';
 import type { RequestInfo } from './request-info.js';
 import { rfc3339, type ApiStorage } from './storage.js';
-import { writeOptions, sendWarnings } from './rest-handlers.js';
+import { checkPatchOptions, writeOptions, sendWarnings } from './rest-handlers.js';
 import { findResource } from '../resources/index.js';
 import { findResults, parseJsonPath } from '../crd/jsonpath.js';
 import { isReplicationController } from '../resources/replication-controller.js';
@@ -95,7 +95,11 @@ export async function handleSubresource(deps: SubresourceDeps, req: FastifyReque
       const body = decodeBody(req.headers['content-type'], req.body as Buffer);
       let out: KubeObject;
       if (method === 'PUT') out = await storage.update(def, namespace, name, body, opts, 'status');
-      else if (method === 'PATCH') out = (await storage.patch(def, namespace, name, patchTypeOf(req.headers['content-type']), body, opts, 'status')).object;
+      else if (method === 'PATCH') {
+        const type = patchTypeOf(req.headers['content-type']);
+        checkPatchOptions(type, q, opts);
+        out = (await storage.patch(def, namespace, name, type, body, opts, 'status')).object;
+      }
       else throw methodNotSupported(`${def.resource}/status`, method.toLowerCase());
       sendWarnings(reply, opts);
       return typed(out);
@@ -106,6 +110,7 @@ export async function handleSubresource(deps: SubresourceDeps, req: FastifyReque
       const body = decodeBody(req.headers['content-type'], req.body as Buffer);
       const opts = writeOptions(q, req);
       const type = method === 'PATCH' ? patchTypeOf(req.headers['content-type']) : undefined;
+      if (type !== undefined) checkPatchOptions(type, q, opts);
       const out = await storage.guaranteedUpdate(def, namespace, name, { dryRun: opts.dryRun, fieldManager: opts.fieldManager, userAgent: opts.userAgent, managedSubresource: 'scale' }, (cur) => {
         const scale = scaleOf(info, cur);
         const next = type ? applyPatch(type, scale as unknown as KubeObject, body, findResource('autoscaling', 'v1', 'scale') ?? (scaleDef as never)) : body;
