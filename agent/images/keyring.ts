@@ -68,8 +68,10 @@ export function dockerConfigOfSecret(secret: KubeObject): DockerConfig | undefin
   const parse = (raw: string): unknown => {
     try {
       return JSON.parse(raw) as unknown;
-    } catch (e) {
-      throw new Error(`invalid registry credentials in secret "${secret.metadata.name}": ${(e as Error).message}`);
+    } catch {
+      // never the parser's message: V8 quotes the input in it, and this text reaches
+      // events, the pod's status and the log — the input is a registry password
+      throw new Error(`invalid registry credentials in secret "${secret.metadata.name}": not valid JSON`);
     }
   };
   if (type === SECRET_TYPE_DOCKER_CONFIG_JSON) {

@@ -43,15 +43,25 @@ function validateSecretData(obj: KubeObject): StatusCause[] {
   const need = (k: string): void => {
     if (!has(k)) out.push(field.required(`data[${k}]`));
   };
+  // ValidateSecret: registry credentials must be a JSON object; the value is never echoed
+  // (upstream's "<secret contents redacted>", and no parser message, which quotes the input)
+  const wellFormedJson = (k: string): void => {
+    const v = data[k];
+    if (typeof v !== 'string') return;
+    const problem = jsonObjectProblem(Buffer.from(v, 'base64').toString('utf8'));
+    if (problem) out.push(field.invalid(`data[${k}]`, '<secret contents redacted>', problem));
+  };
   switch (obj.type) {
     case 'kubernetes.io/service-account-token':
       if (!obj.metadata?.annotations?.['kubernetes.io/service-account.name']) out.push(field.required('metadata.annotations[kubernetes.io/service-account.name]'));
       break;
     case 'kubernetes.io/dockercfg':
       need('.dockercfg');
+      wellFormedJson('.dockercfg');
       break;
     case 'kubernetes.io/dockerconfigjson':
       need('.dockerconfigjson');
+      wellFormedJson('.dockerconfigjson');
       break;
     case 'kubernetes.io/basic-auth':
       if (!has('username') && !has('password')) {
@@ -109,3 +119,16 @@ export const secret: ResourceDef = {
     type: (o) => String(o.type ?? ''),
   },
 };
+
+/** why `raw` is not a JSON object, in encoding/json's words where they name no input; undefined when it is one */
+function jsonObjectProblem(raw: string): string | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch {
+    return raw.trim() === '' ? 'unexpected end of JSON input' : 'invalid JSON';
+  }
+  if (doc !== null && typeof doc === 'object' && !Array.isArray(doc)) return undefined;
+  const kind = Array.isArray(doc) ? 'array' : doc === null ? undefined : typeof doc === 'boolean' ? 'bool' : typeof doc;
+  return kind === undefined ? undefined : `json: cannot unmarshal ${kind} into Go value of type map[string]interface {}`;
+}

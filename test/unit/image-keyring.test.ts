@@ -162,5 +162,8 @@ describe('pull secrets (config.go, secrets.go)', () => {
   it('a malformed secret is an error (kubelet fails the pull with it)', () => {
     const bad = secret('bad', 'kubernetes.io/dockerconfigjson', { '.dockerconfigjson': '{not json' });
     expect(() => keyringFromSecrets([bad])).toThrow(/invalid registry credentials in secret "bad"/);
+    // the parser's own message quotes the input (a password): it must never reach the error
+    const leaky = secret('leaky', 'kubernetes.io/dockercfg', { '.dockercfg': 'password: hunter2' });
+    expect(() => keyringFromSecrets([leaky])).toThrow('invalid registry credentials in secret "leaky": not valid JSON');
   });
 });
