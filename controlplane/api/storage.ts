@@ -184,7 +184,7 @@ export class ApiStorage {
   /** managerOrUserAgent: the fieldManager, else the User-Agent's prefix, else the in-process default */
   private managerOf(opts: WriteOptions): string {
     if (opts.fieldManager) return opts.fieldManager;
-    if (opts.userAgent !== undefined) return opts.userAgent.split('/')[0]!;
+    if (opts.userAgent !== undefined) return prefixFromUserAgent(opts.userAgent);
     return this.defaultFieldManager;
   }
 
@@ -809,4 +809,22 @@ function decodeContinue(s: string): ContinueToken {
     if (typeof t.rv === 'number' && typeof t.start === 'string') return { rv: t.rv, start: t.start };
   } catch { /* fall through */ }
   throw badRequest('continue key is not valid: illegal base64 data or json');
+}
+
+/**
+ * fieldmanager's prefixFromUserAgent: the User-Agent up to its first '/', printable
+ * characters only, at most 128 bytes (whole characters) — a client's header never makes
+ * an oversized or unprintable manager name.
+ */
+export function prefixFromUserAgent(ua: string): string {
+  let out = '';
+  let bytes = 0;
+  for (const ch of ua.split('/')[0]!) {
+    if (!/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch)) continue;
+    const n = Buffer.byteLength(ch);
+    if (bytes + n > 128) break;
+    out += ch;
+    bytes += n;
+  }
+  return out;
 }

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkPatchOptions } from '../../controlplane/api/rest-handlers.js';
 import { ApiError } from '../../controlplane/api/errors.js';
+import { prefixFromUserAgent } from '../../controlplane/api/storage.js';
 
 function check(type: string, q: Record<string, string>, fieldManager?: string): ApiError | undefined {
   try {
@@ -32,4 +33,15 @@ describe('PatchOptions checks', () => {
     expect(err?.message).toBe(message);
     expect(err?.details).toMatchObject({ group: 'meta.k8s.io', kind: 'PatchOptions', causes: [{ field: Object.keys(q).length && type !== 'apply' ? 'force' : 'fieldManager' }] });
   });
+});
+
+describe('the default field manager from the User-Agent (prefixFromUserAgent)', () => {
+  it.each([
+    ['kubectl/v1.32.4 (linux/amd64) kubernetes/abc', 'kubectl'],
+    ['OpenAPI-Generator/31.0.0/python', 'OpenAPI-Generator'],
+    ['', ''],
+    ['bad\u0000\u0007name\u007f/1', 'badname'],
+    ['x'.repeat(16_000), 'x'.repeat(128)],
+    ['é'.repeat(100), 'é'.repeat(64)],
+  ])('%j → %j', (ua, manager) => expect(prefixFromUserAgent(ua)).toBe(manager));
 });
