@@ -39,7 +39,7 @@ describe('catalogue', () => {
   it('advertises the full verb set, short names and the "all" category', () => {
     for (const r of resources) expect(r.verbs).toEqual(['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']);
     const all = resources.filter((r) => r.categories.includes('all')).map((r) => r.resource).sort();
-    expect(all).toEqual(['cronjobs', 'daemonsets', 'deployments', 'jobs', 'pods', 'replicasets', 'services', 'statefulsets']);
+    expect(all).toEqual(['cronjobs', 'daemonsets', 'deployments', 'horizontalpodautoscalers', 'jobs', 'pods', 'replicasets', 'replicationcontrollers', 'services', 'statefulsets']);
     expect(findResource('', 'v1', 'pods')?.subresources).toContain('eviction');
     expect(findResource('', 'v1', 'namespaces')?.subresources).toEqual(['status', 'finalize']);
   });
