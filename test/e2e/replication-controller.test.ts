@@ -92,6 +92,8 @@ describe.skipIf(!enabled)('ReplicationControllers on real Docker with the real k
       expect(ps).toHaveLength(3);
     }, 60_000, 250);
     await eventually(() => expect(k(s, ['get', 'rc', 'web', '--no-headers'])).toMatch(/^web\s+3\s+3\s+3\s/), 30_000, 250);
+    // describe counts every pod the selector matches, a terminating one too: wait until the victim is gone
+    await eventually(() => expect((json(['get', 'pods', '-l', 'app=web']).items as unknown[]).length).toBe(3), 60_000, 250);
 
     const described = k(s, ['describe', 'rc', 'web']);
     expect(described).toMatch(/Selector:\s+app=web\n/);
