@@ -3,7 +3,9 @@
 // transition rules (those using oldSelf) only where an old value correlates (object keys,
 // map-list keys), or always with optionalOldSelf; a failed rule becomes a field error with
 // its message / messageExpression / reason / fieldPath; the cost of each evaluation is
-// charged to a per-call limit and a per-request budget.
+// charged to a per-call limit and a per-request budget. Like cel.NewValidator, a schema
+// without any rule validates nothing, and subtrees without rules are not walked; map-list
+// items correlate with old items through one key map per list (linear in the items).
 import type { StatusCause } from '../../../proto/meta.js';
 import { field } from '../../api/errors.js';
 import { additionalSchema, childPath, isRecord, type JSONSchemaProps } from '../schema-types.js';
@@ -26,6 +28,25 @@ function compiledOf(s: JSONSchemaProps, root: boolean): Compiled[] {
   return c;
 }
 
+/** hasXValidations: rules on this node or on any node below it (items, properties, additionalProperties) */
+const withRules = new WeakMap<JSONSchemaProps, boolean>();
+export function hasRules(s: JSONSchemaProps): boolean {
+  let h = withRules.get(s);
+  if (h === undefined) {
+    const own = s['x-kubernetes-validations'];
+    const add = additionalSchema(s);
+    h = (Array.isArray(own) && own.length > 0)
+      || (isRecord(s.items) && hasRules(s.items))
+      || (add !== undefined && hasRules(add))
+      || (isRecord(s.properties) && Object.values(s.properties).some((p) => isRecord(p) && hasRules(p)));
+    withRules.set(s, h);
+  }
+  return h;
+}
+
+/** work done by validateCel, for tests that prove it linear: schema nodes visited, map-list keys computed */
+export const celWork = { nodes: 0, keys: 0 };
+
 const OUT_OF_BUDGET = 'validation failed due to running out of cost budget, no further validation rules will be run';
 
 interface State { budget: number; out: StatusCause[] }
@@ -33,6 +54,7 @@ interface State { budget: number; out: StatusCause[] }
 /** the CEL errors of `obj` (and `old` on update) under `schema`; perCallLimit/budget for tests */
 export function validateCel(schema: JSONSchemaProps, obj: unknown, old?: unknown, budget = RUNTIME_COST_BUDGET, perCallLimit = PER_CALL_LIMIT): StatusCause[] {
   const st: State = { budget, out: [] };
+  if (!hasRules(schema)) return st.out;
   node(schema, obj, old, '', true, st, perCallLimit);
   return st.out;
 }
@@ -50,18 +72,30 @@ function shownValue(s: JSONSchemaProps): string {
 }
 
 function node(s: JSONSchemaProps, v: unknown, old: unknown, path: string, root: boolean, st: State, limit: number): void {
-  if (st.budget < 0 || v === null || v === undefined) return;
+  if (st.budget < 0 || v === null || v === undefined || !hasRules(s)) return;
+  celWork.nodes++;
   rules(s, v, old, path, root, st, limit);
   if (st.budget < 0) return;
   if (Array.isArray(v) && isRecord(s.items)) {
     const items = s.items;
-    const oldItems = Array.isArray(old) ? old : [];
+    if (!hasRules(items)) return;
     const keys = s['x-kubernetes-list-type'] === 'map' && Array.isArray(s['x-kubernetes-list-map-keys']) ? s['x-kubernetes-list-map-keys'] : undefined;
-    const keyOf = (x: unknown) => (isRecord(x) && keys ? JSON.stringify(keys.map((k) => x[k])) : undefined);
+    const keyOf = (x: unknown): string | undefined => {
+      if (!isRecord(x) || !keys) return undefined;
+      celWork.keys++;
+      return JSON.stringify(keys.map((k) => x[k]));
+    };
+    // the old items by key, the first of equal keys winning (as a search from the front would)
+    const oldByKey = new Map<string, unknown>();
+    if (keys && Array.isArray(old)) {
+      for (const y of old) {
+        const k = keyOf(y);
+        if (k !== undefined && !oldByKey.has(k)) oldByKey.set(k, y);
+      }
+    }
     v.forEach((x, i) => {
       const k = keyOf(x);
-      const o = k === undefined ? undefined : oldItems.find((y) => keyOf(y) === k);
-      node(items, x, o, `${path}[${i}]`, false, st, limit);
+      node(items, x, k === undefined ? undefined : oldByKey.get(k), `${path}[${i}]`, false, st, limit);
     });
   } else if (isRecord(v)) {
     const props = isRecord(s.properties) ? s.properties : {};
@@ -71,7 +105,7 @@ function node(s: JSONSchemaProps, v: unknown, old: unknown, path: string, root: 
       if (st.budget < 0) return;
       if (root && (k === 'metadata' || k === 'apiVersion' || k === 'kind')) continue;
       const sub = Object.hasOwn(props, k) ? props[k] : add;
-      if (!sub) continue;
+      if (!sub || !hasRules(sub)) continue;
       const p = Object.hasOwn(props, k) ? childPath(path, k) : `${path}[${k}]`;
       node(sub, x, Object.hasOwn(oldRec, k) ? oldRec[k] : undefined, p, false, st, limit);
     }
@@ -159,8 +193,10 @@ export function normalizeFieldPath(p: string): string {
   return p.replace(/\[\s*'((?:[^'\\]|\\.)*)'\s*\]/g, (_m, k: string) => `[${k.replace(/\\(.)/g, '$1')}]`).replace(/^\./, '');
 }
 
-/** the strategy's step: x-kubernetes-validations unless a type error blocks them (hasBlockingErr) */
+/** the strategy's step: x-kubernetes-validations unless a type error blocks them (hasBlockingErr);
+ *  nothing at all without rules (the strategy's celValidator is nil then) */
 export function celCauses(schema: JSONSchemaProps, obj: unknown, old: unknown, errors: StatusCause[]): StatusCause[] {
+  if (!hasRules(schema)) return [];
   if (errors.some((e) => / must be of type /.test(e.message ?? ''))) {
     return [{ reason: 'FieldValueInvalid', message: 'Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation', field: '<nil>' }];
   }
