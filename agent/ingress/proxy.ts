@@ -3,12 +3,14 @@
 // round robin, dial the pod directly and stream both bodies through; a refused or failed
 // connect moves on to the next endpoint before any byte of the request body is read.
 // Answers of its own: 404 (no rule matches and no default backend), 503 (the Service has no
-// ready endpoint, or is missing), 502 (every endpoint failed). WebSocket and other upgrades
-// are passed through as raw byte streams after the request head.
+// ready endpoint, or is missing), 502 (every endpoint failed, or the upstream's response head
+// is one Node refuses to write: status outside 100-999, a bad reason phrase or header).
+// WebSocket and other upgrades are passed through as raw byte streams after the request head;
+// the upstream socket closes with the client's, also when the client left during the connect.
 // Headers: Host is kept; X-Forwarded-For (the client address), X-Forwarded-Proto,
 // X-Forwarded-Host, X-Forwarded-Port and X-Real-Ip are set by the proxy, replacing what the
 // client sent (it is not a trusted proxy); hop-by-hop headers are not forwarded.
-import { Agent, request, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, request, STATUS_CODES, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -79,8 +81,22 @@ function responseHeaders(res: IncomingMessage): string[] {
 
 function answer(res: ServerResponse, status: number, body: string): void {
   if (res.headersSent) { res.destroy(); return; }
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'X-Content-Type-Options': 'nosniff' });
+  // the reason is given: a writeHead that threw may have left the upstream's on res
+  res.writeHead(status, STATUS_CODES[status] ?? 'unknown', { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'X-Content-Type-Options': 'nosniff' });
   res.end(body);
+}
+
+/** Node's client parser accepts heads its server side refuses to write (status 099, a DEL in
+ *  the reason phrase): such a response is the upstream's fault, a 502, never a throw */
+function forwardHead(res: ServerResponse, ures: IncomingMessage): boolean {
+  const status = ures.statusCode ?? 0;
+  if (!Number.isInteger(status) || status < 100 || status > 999) return false;
+  try {
+    res.writeHead(status, ures.statusMessage, responseHeaders(ures));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 type Pick = { ok: true; targets: Target[] } | { ok: false; status: number; body: string };
@@ -124,7 +140,13 @@ export function handleRequest(ctx: ProxyContext, l: Listener, req: IncomingMessa
     });
     up.on('response', (ures) => {
       if (done) { ures.destroy(); return; }
-      res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures));
+      if (!forwardHead(res, ures)) {
+        ctx.log.debug({ target: `${t.ip}:${t.port}`, status: ures.statusCode }, 'ingress: upstream sent an invalid response head');
+        done = true; // the upstream's error/close after this destroy is no news to the client
+        up.destroy();
+        answer(res, 502, 'Bad Gateway\n');
+        return;
+      }
       // the head goes out with the first body bytes; a response that is slow to start gets it at once
       let sent = false;
       ures.once('data', () => { sent = true; });
@@ -160,23 +182,30 @@ export function handleUpgrade(ctx: ProxyContext, l: Listener, req: IncomingMessa
   const h = forwardHeaders(req, l, true);
   const lines = [`${req.method} ${req.url} HTTP/1.1`];
   for (let i = 0; i + 1 < h.length; i += 2) lines.push(`${h[i]}: ${h[i + 1]}`);
+  // the client may go away at any time, also while the upstream is still connecting: whatever
+  // upstream socket is current then goes with it (the listener is there before any connect)
+  let current: Socket | undefined;
+  socket.once('close', () => current?.destroy());
   const attempt = (i: number): void => {
     const t = p.targets[i]!;
     const up = connect({ host: t.ip, port: t.port });
+    current = up;
     let connected = false;
+    // bounds a connect that never completes (the timer runs while connecting)
     up.setTimeout(CONNECT_TIMEOUT_MS, () => { if (!connected) up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })); });
     up.once('connect', () => {
       connected = true;
       up.setTimeout(0);
+      if (socket.destroyed) { up.destroy(); return; }
       up.setNoDelay(true);
       up.write(`${lines.join('\r\n')}\r\n\r\n`);
       if (head.length) up.write(head);
       up.pipe(socket);
       socket.pipe(up);
-      socket.on('close', () => up.destroy());
       up.on('close', () => socket.destroy());
     });
     up.on('error', (err: NodeJS.ErrnoException) => {
+      if (socket.destroyed) return;
       if (!connected && RETRYABLE.has(err.code ?? '') && i + 1 < p.targets.length) { attempt(i + 1); return; }
       if (!connected) socket.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 12\r\nConnection: close\r\n\r\nBad Gateway\n');
       else socket.destroy();
