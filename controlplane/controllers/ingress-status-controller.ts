@@ -3,7 +3,7 @@
 // addresses of the nodes that serve it — the same eligible nodes and address choice as
 // ServiceLB (ExternalIPs if any node has one, else InternalIPs), as `{ip}` entries. It
 // follows nodes as they come, go or change, and clears the status of an Ingress that stops
-// being skiff's.
+// being skiff's — only the addresses skiff wrote, never another controller's.
 import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { ApiError } from '../api/errors.js';
@@ -65,9 +65,13 @@ class IngressStatusController implements Controller {
     const ing = this.ingInf.get(namespace, name);
     if (!ing || ing.metadata.deletionTimestamp) return;
     const ours = ownIngresses([ing], this.classInf.list()).length === 1;
-    const want = desiredIngressStatus(ours, this.nodeInf.list());
+    const nodes = this.nodeInf.list();
+    const want = desiredIngressStatus(ours, nodes);
     const current: unknown[] = Array.isArray(ing.status?.loadBalancer?.ingress) ? ing.status.loadBalancer.ingress : [];
     if (!ours && current.length === 0) return;
+    // another controller's Ingress: its status is that controller's, unless it is exactly what
+    // skiff writes (the Ingress was skiff's and moved to another class)
+    if (!ours && canonicalJson(current) !== canonicalJson(desiredIngressStatus(true, nodes))) return;
     if (canonicalJson(current) === canonicalJson(want)) return;
     try {
       await this.ctx.storage.guaranteedUpdate(this.def, namespace, name, { fieldManager: 'skiff-ingress' }, (cur) => {
