@@ -49,7 +49,8 @@ describe('CRD controller', () => {
       return c?.status?.conditions?.some((x: { type: string; reason: string }) => x.type === 'Terminating' && x.reason === 'InstanceDeletionInProgress') ? c : undefined;
     });
     expect(terminating.metadata.finalizers).toEqual(['customresourcecleanup.apiextensions.k8s.io']);
-    expect((await storage.get(def, 'default', 'a')).metadata.deletionTimestamp).toBeTruthy();
+    // the condition is written before the instances are deleted: wait for the delete
+    await until('instance deleting', async () => (await storage.get(def, 'default', 'a')).metadata.deletionTimestamp);
     await expect(storage.create(def, 'default', { metadata: { name: 'c' }, spec: {} })).rejects.toMatchObject({ code: 405, message: 'create not allowed while custom resource definition is terminating' });
     await storage.patch(def, 'default', 'a', 'merge', { metadata: { finalizers: null } });
     await until('CRD gone', async () => !(await storage.tryGet(crdDef, undefined, 'crontabs.stable.example.com')));
