@@ -14,6 +14,8 @@ bash "$ROOT/scripts/build-test-images.sh"
 apt_install docker-registry apache2-utils  # the private registry (htpasswd auth) of the image-pull e2e tests
 # the tests start their own registry on a free port; the package's own service (open on :5000) stays off
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemctl disable --now docker-registry >/dev/null 2>&1 || true; fi
+apt_install etcd-server etcd-client  # the etcd datastore tests start their own etcd on free ports
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemctl disable --now etcd >/dev/null 2>&1 || true; fi
 apt_install chromium fonts-liberation  # the dashboard's browser tests (headless Chromium driven by playwright-core)
 command -v chromium >/dev/null 2>&1 || die "chromium is required for the dashboard's browser tests"
 command -v kubectl >/dev/null 2>&1 || die "kubectl (v1.32) is required for the API tests: install it (e.g. the kubernetes-client package) and re-run"
