@@ -1,8 +1,9 @@
 #!/usr/bin/env -S node --max-semi-space-size=2 --max-old-space-size=192
 // skiff-agent, read top to bottom like k3s's agent run: flags, runtime, cgroups,
 // node facts, connection, pods. SIGTERM stops the agent and leaves pods running.
-import { mkdirSync, rmSync } from 'node:fs';
-import { pino } from 'pino';
+import { mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { pino, type Logger } from 'pino';
 import { parseAgentArgs, type AgentConfig } from './config.js';
 import { DockerRuntime } from './runtime/docker-runtime.js';
 import { detectCgroupSetup } from './cgroups/detect.js';
@@ -22,7 +23,7 @@ import type { Runtime } from './runtime/types.js';
 import { NetworkManager, POD_NETWORK } from './network/network-manager.js';
 import { IngressController } from './ingress/ingress-controller.js';
 import type { KubeObject } from '../proto/meta.js';
-import type { NetworkState } from '../proto/agent-protocol.js';
+import type { NetworkState, NodeReport } from '../proto/agent-protocol.js';
 import { TokenManager } from './pods/token-manager.js';
 import { ObjectCache } from './pods/object-cache.js';
 import { LocalVolumes } from './storage/local-volumes.js';
@@ -30,8 +31,21 @@ import { handleVolumeRequest } from './storage/volume-requests.js';
 
 const FALLBACK_PAUSE_IMAGE = 'skiff.local/pause:3.10';
 
-export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
-  const log = pino({ level: cfg.logLevel, base: { component: 'skiff-agent', node: cfg.nodeName } });
+/**
+ * What a hollow agent (scripts/bench/hollow.mjs, kubemark's idea) puts in place of this
+ * machine: its runtime and node facts. With them the agent touches nothing of the host
+ * (no cgroups, pod network, Ingress listeners or metrics endpoint); everything else —
+ * connection, pod manager and workers, status, deletions, stats — is the real agent's.
+ */
+export interface AgentDeps {
+  runtime: Runtime;
+  nodeReport(cfg: NodeConfig, runtimeOk: boolean): Promise<NodeReport>;
+  conditions(cfg: NodeConfig, runtimeOk: boolean): NodeReport['conditions'];
+  log?: Logger;
+}
+
+export async function runAgent(cfg: AgentConfig, hollow?: AgentDeps): Promise<{ stop(): void }> {
+  const log = hollow?.log?.child({ node: cfg.nodeName }) ?? pino({ level: cfg.logLevel, base: { component: 'skiff-agent', node: cfg.nodeName } });
   mkdirSync(cfg.dataDir, { recursive: true, mode: 0o700 });
   // this node's own credential: made on the first start, presented on every (re)connect
   const nodeCredential = loadOrCreateNodeCredential(cfg.dataDir, (msg) => log.warn(msg));
@@ -39,11 +53,11 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
 
   // 1. container runtime and cgroups
   const metrics = new AgentMetrics();
-  const runtime = countErrors(new DockerRuntime({ socketPath: cfg.dockerHost, pauseImage: cfg.pauseImage, defaultNetwork: cfg.network }), metrics);
-  if (cfg.metricsBindAddress) metrics.serve(cfg.metricsBindAddress, (err) => log.warn({ err: err.message }, 'metrics endpoint unavailable'));
+  const runtime = countErrors(hollow?.runtime ?? new DockerRuntime({ socketPath: cfg.dockerHost, pauseImage: cfg.pauseImage, defaultNetwork: cfg.network }), metrics);
+  if (cfg.metricsBindAddress && !hollow) metrics.serve(cfg.metricsBindAddress, (err) => log.warn({ err: err.message }, 'metrics endpoint unavailable'));
   let info = await runtime.info();
-  const cgroups = await detectCgroupSetup(runtime);
-  log.info({ docker: info.version, cgroupDriver: cgroups.driver, cgroupVersion: cgroups.layout.version }, 'container runtime ready');
+  const cgroups = hollow ? undefined : await detectCgroupSetup(runtime);
+  log.info({ docker: info.version, cgroupDriver: cgroups?.driver, cgroupVersion: cgroups?.layout.version }, 'container runtime ready');
 
   // 2. the sandbox image: the configured one, or the offline one when no registry answers
   let pauseImage = cfg.pauseImage;
@@ -76,11 +90,11 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
   health.unref();
 
   // 4. the pod network (bridge, routes, service proxy, DNS) when skiff manages it
-  const network = cfg.network === POD_NETWORK ? new NetworkManager({ runtime, node: cfg.nodeName, log: log.child({ component: 'network' }), resolvConf: cfg.resolvConf }) : undefined;
+  const network = cfg.network === POD_NETWORK && !hollow ? new NetworkManager({ runtime, node: cfg.nodeName, log: log.child({ component: 'network' }), resolvConf: cfg.resolvConf }) : undefined;
 
   // the built-in Ingress controller (HTTP/HTTPS reverse proxy), whatever the network mode
-  const ingress = new IngressController({ httpPort: cfg.ingressHttpPort, httpsPort: cfg.ingressHttpsPort, dataDir: cfg.dataDir, nodeName: cfg.nodeName, log: log.child({ component: 'ingress' }) });
-  await ingress.start();
+  const ingress = hollow ? undefined : new IngressController({ httpPort: cfg.ingressHttpPort, httpsPort: cfg.ingressHttpsPort, dataDir: cfg.dataDir, nodeName: cfg.nodeName, log: log.child({ component: 'ingress' }) });
+  await ingress?.start();
 
   // 5. pods, connection, streams
   let conn: ServerConnection;
@@ -115,9 +129,9 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
       conn.send({ type: 'event', involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: pod.metadata.namespace, name: pod.metadata.name!, uid: pod.metadata.uid!, ...(fieldPath ? { fieldPath } : {}) }, eventType: type, reason, message: message.slice(0, 4096) });
     },
     terminated: (pod) => { conn.send({ type: 'podTerminated', pod: ref(pod) }); },
-    cleanupCgroups: async (pod) => { await removePodCgroups(cgroups.layout, cgroups.driver, pod.metadata.uid!, getPodQOS(pod as never)); },
+    cleanupCgroups: async (pod) => { if (cgroups) await removePodCgroups(cgroups.layout, cgroups.driver, pod.metadata.uid!, getPodQOS(pod as never)); },
     cleanupOrphanCgroups: async (uid) => {
-      await removePodCgroups(cgroups.layout, cgroups.driver, uid);
+      if (cgroups) await removePodCgroups(cgroups.layout, cgroups.driver, uid);
       // and the pod's dir (volumes) of a pod deleted while the agent was away
       if (/^[A-Za-z0-9-]+$/.test(uid)) rmSync(podDir(cfg.dataDir, uid), { recursive: true, force: true });
     },
@@ -125,11 +139,11 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
   conn = new ServerConnection({
     serverUrl: cfg.server, token: cfg.token, log, heartbeatIntervalMs: cfg.heartbeatIntervalMs, credential: nodeCredential.credential,
     register: async () => {
-      const r = await nodeReport(nodeCfg, { version: info.version, conditionsReady: runtimeOk });
+      const r = hollow ? await hollow.nodeReport(nodeCfg, runtimeOk) : await nodeReport(nodeCfg, { version: info.version, conditionsReady: runtimeOk });
       hostIP = r.addresses.find((a) => a.type === 'InternalIP')?.address ?? hostIP;
       return r;
     },
-    conditions: () => nodeConditions(nodeCfg, { conditionsReady: runtimeOk, readyMessage: 'container runtime is down: Docker Engine does not answer' }),
+    conditions: () => hollow ? hollow.conditions(nodeCfg, runtimeOk) : nodeConditions(nodeCfg, { conditionsReady: runtimeOk, readyMessage: 'container runtime is down: Docker Engine does not answer' }),
     onMessage: (m) => {
       switch (m.type) {
         case 'pods': pods.setPods(m.pods as KubeObject[]); break;
@@ -144,7 +158,7 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
           networkState = m;
           for (const w of [...networkWaiters]) w();
           network?.apply(m);
-          ingress.apply(m);
+          ingress?.apply(m);
           break;
       }
     },
@@ -163,7 +177,7 @@ export async function runAgent(cfg: AgentConfig): Promise<{ stop(): void }> {
       clearInterval(gauges);
       stats.stop();
       network?.stop();
-      void ingress.stop();
+      void ingress?.stop();
       conn.stop();
       pods.stop();
     },
@@ -205,7 +219,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
 }
 
-main().catch((e) => {
-  process.stderr.write(`skiff-agent: ${(e as Error).stack ?? e}\n`);
-  process.exit(1);
-});
+// run as the skiff-agent command, not when imported (the hollow agents reuse runAgent)
+const entry = (() => { try { return realpathSync(process.argv[1] ?? ''); } catch { return ''; } })();
+if (entry === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    process.stderr.write(`skiff-agent: ${(e as Error).stack ?? e}\n`);
+    process.exit(1);
+  });
+}
