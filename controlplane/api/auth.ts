@@ -7,11 +7,15 @@
 // recognises the request wins; a certificate that does not verify (foreign CA, expired)
 // authenticates nobody and the next link is tried. Agents authenticate on their
 // WebSocket (controlplane/agents). Health and version endpoints stay open, as
-// kube-apiserver's anonymous defaults allow.
+// kube-apiserver's anonymous defaults allow, and so do the dashboard's static files
+// (api/dashboard.ts). A browser cannot set Authorization on a WebSocket: as
+// kube-apiserver's websocket protocol authenticator, an upgrade may carry its bearer
+// token as the subprotocol base64url.bearer.authorization.k8s.io.<base64url token>.
 import type { FastifyRequest } from 'fastify';
 import { createHash } from 'node:crypto';
 import type { TLSSocket, PeerCertificate } from 'node:tls';
 import { secretEquals } from '../security/pki.js';
+import { isDashboardPath } from './dashboard.js';
 
 /** user.Info: `name` is Kubernetes' username */
 export interface UserInfo {
@@ -69,6 +73,38 @@ export function certificateUser(socket: unknown): UserInfo | undefined {
   return { name: p.user.name, groups: [...p.user.groups], ...(p.user.extra ? { extra: structuredClone(p.user.extra) } : {}) };
 }
 
+export const WEBSOCKET_BEARER_PREFIX = 'base64url.bearer.authorization.k8s.io.';
+
+/**
+ * The bearer token a WebSocket upgrade carries as a subprotocol (apiserver's
+ * authentication/request/websocket ProtocolAuthenticator): only on a websocket upgrade;
+ * one such protocol at most, its rest unpadded base64url of a UTF-8 token, and at least
+ * one other protocol beside it (the one the server answers with). `protocols` are the
+ * offered ones without it. Undefined when the request carries none.
+ */
+export function websocketProtocolToken(headers: AuthRequest['headers']): { token: string; protocols: string[] } | { error: string } | undefined {
+  if (String(headers.upgrade ?? '').toLowerCase() !== 'websocket') return undefined;
+  if (!/\bupgrade\b/i.test(String(headers.connection ?? ''))) return undefined;
+  const raw = headers['sec-websocket-protocol'];
+  const offered = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).flatMap((v) => v.split(',')).map((p) => p.trim());
+  let token: string | undefined;
+  const protocols: string[] = [];
+  for (const p of offered) {
+    if (!p.startsWith(WEBSOCKET_BEARER_PREFIX)) { protocols.push(p); continue; }
+    if (token !== undefined) return { error: 'multiple base64.bearer.authorization tokens specified' };
+    const enc = p.slice(WEBSOCKET_BEARER_PREFIX.length);
+    // Go's base64.RawURLEncoding: the URL alphabet, no padding, no dangling 6 bits
+    if (!/^[A-Za-z0-9_-]*$/.test(enc) || enc.length % 4 === 1) return { error: 'invalid base64.bearer.authorization token encoding' };
+    const bytes = Buffer.from(enc, 'base64url');
+    const text = bytes.toString('utf8');
+    if (!Buffer.from(text, 'utf8').equals(bytes)) return { error: 'invalid base64.bearer.authorization token' };
+    token = text;
+  }
+  if (!token) return undefined;
+  if (!protocols.length) return { error: 'missing additional subprotocol' };
+  return { token, protocols };
+}
+
 export const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/livez', '/version', '/cacerts']);
 
 export class TokenAuthenticator {
@@ -88,12 +124,16 @@ export class TokenAuthenticator {
     const cert = certificateUser(req.raw?.socket ?? req.socket);
     if (cert) return cert;
     const h = req.headers.authorization;
-    if (typeof h !== 'string') return undefined;
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-    if (!m) return undefined;
-    for (const t of this.tokens) if (secretEquals(t.token, m[1]!)) return t.user;
+    let token: string | undefined;
+    if (typeof h === 'string') token = /^Bearer\s+(\S+)\s*$/i.exec(h)?.[1];
+    else {
+      const ws = websocketProtocolToken(req.headers);
+      if (ws && 'token' in ws) token = ws.token;
+    }
+    if (!token) return undefined;
+    for (const t of this.tokens) if (secretEquals(t.token, token)) return t.user;
     for (const a of this.chain) {
-      const u = a(m[1]!);
+      const u = a(token);
       if (u) return u;
     }
     return undefined;
@@ -102,5 +142,5 @@ export class TokenAuthenticator {
 
 export function isPublicPath(url: string): boolean {
   const path = url.split('?')[0]!;
-  return PUBLIC_PATHS.has(path) || path.startsWith('/healthz/') || path.startsWith('/readyz/') || path.startsWith('/livez/');
+  return PUBLIC_PATHS.has(path) || isDashboardPath(path) || path.startsWith('/healthz/') || path.startsWith('/readyz/') || path.startsWith('/livez/');
 }

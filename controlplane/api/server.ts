@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, 
 import type { Logger } from 'pino';
 import { convertedVersions, resources } from '../resources/index.js';
 import { TokenAuthenticator, isPublicPath, type UserInfo } from './auth.js';
+import { registerDashboardRoutes } from './dashboard.js';
 import {
   AGGREGATED_CONTENT_TYPE, AGGREGATED_V2BETA1_CONTENT_TYPE, VERSION_INFO, aggregatedDiscovery, legacyApiVersions, legacyGroup,
   legacyGroupList, resourceList, wantsAggregated,
@@ -56,6 +57,8 @@ export interface ApiServerOptions {
   audit?: Auditor;
   /** --anonymous-auth: requests without credentials act as system:anonymous and RBAC decides (default: 401) */
   anonymous?: boolean;
+  /** the built dashboard's static files (default: dist/dashboard; api/dashboard.ts) */
+  dashboardDir?: string;
 }
 
 /** kube-apiserver's anonymous user (authenticator/anonymous) */
@@ -235,6 +238,8 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
     return l;
   });
   registerOpenApiRoutes(app, openapi);
+  // the web dashboard's static files, public (auth.ts); its data calls are API requests
+  registerDashboardRoutes(app, o.dashboardDir);
 
   if (o.usage) registerMetricsRoutes(app, o.storage, o.usage);
   const watchMetrics = o.metrics ? { watchOpened: () => o.metrics!.watches.inc(), watchClosed: () => o.metrics!.watches.dec() } : undefined;
