@@ -55,8 +55,14 @@ function notFound(reply: FastifyReply, message: string) {
 
 export function registerDashboardRoutes(app: FastifyInstance, dir = defaultDashboardDir()): void {
   let assets: Map<string, Asset> | undefined;
+  let loadedAt = 0;
   const send = (req: FastifyRequest, reply: FastifyReply, name: string) => {
-    assets ??= loadDashboardAssets(dir);
+    // read at the first request; a name not there reads the directory again (at most once
+    // a second), so a rebuilt dist/dashboard is served without a restart
+    if (!assets || (!assets.has(name) && Date.now() - loadedAt > 1000)) {
+      try { assets = loadDashboardAssets(dir); } catch { assets ??= new Map(); }
+      loadedAt = Date.now();
+    }
     const a = assets.get(name);
     if (!a) {
       const msg = assets.size ? 'the server could not find the requested resource' : 'the dashboard is not built into this server (npm run build writes dist/dashboard)';
