@@ -112,7 +112,18 @@ describe('web dashboard in Chromium', () => {
   }, 120_000);
 
   it('scales a Deployment from the UI and kubectl agrees; restart stamps restartedAt', async () => {
-    k(s, ['create', 'deployment', 'web', `--image=${BUSYBOX}`, '--replicas=1', '--', 'sleep', '3600']);
+    k(s, ['apply', '-f', '-'], `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: web, image: ${BUSYBOX}, command: [sleep, '3600'], resources: {requests: {cpu: 200m, memory: 128Mi}}}]
+`);
     const row = page.locator('tr[data-workload=web]');
     await row.waitFor({ timeout: 20_000 });
     await row.locator('input[type=number]').fill('3');
@@ -122,6 +133,9 @@ describe('web dashboard in Chromium', () => {
     await row.locator('button', { hasText: 'Restart' }).click();
     await eventually(() => expect(k(s, ['get', 'deployment', 'web', '-o', 'jsonpath={.spec.template.metadata.annotations.kubectl\\.kubernetes\\.io/restartedAt}'])).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/), 20_000, 200);
     await shot(page, 'workloads');
+    // the restarted rollout's containers are in place before the next streams open (a new
+    // container's interface is a network change to Chromium)
+    k(s, ['rollout', 'status', 'deployment/web', '--timeout=90s']);
   }, 120_000);
 
   it("shows a pod's log line and runs a command in the exec terminal", async () => {
@@ -182,6 +196,8 @@ spec:
       console.log(`dashboard: login to first view ${Math.round(ms)} ms (Performance API) with 2 nodes and ${pods} pods`);
       expect(ms).toBeGreaterThan(0);
       await expect.poll(() => p.textContent('[data-testid=pod-count]'), { timeout: 20_000 }).toMatch(/^(5\d|[6-9]\d)$/);
+      // the restart's old pods gone (1 s grace), for the picture
+      await eventually(async () => expect(await p.textContent('.phases')).not.toContain('Terminating'), 30_000, 250).catch(() => undefined);
       await shot(p, 'overview');
       // a phone's width: the overview still lays out (cards stack)
       await p.setViewportSize({ width: 390, height: 844 });

@@ -58,7 +58,7 @@ export function Overview(props: { podsPath: string; ns: string }) {
                 <Badge tone={r === 'True' ? 'ok' : r === 'False' ? 'bad' : 'warn'}>{r === 'True' ? 'Ready' : r === 'False' ? 'NotReady' : 'Unknown'}</Badge>
                 {n.spec?.unschedulable && <Badge tone="warn">SchedulingDisabled</Badge>}
               </header>
-              <p class="muted small">{roles.length ? roles.join(', ') : '<none>'} · {n.status?.nodeInfo?.kubeletVersion ?? ''} · {a.pods}{a.podsAllocatable ? `/${a.podsAllocatable}` : ''} pods</p>
+              <p class="muted small">{[roles.length ? roles.join(', ') : '<none>', n.status?.nodeInfo?.kubeletVersion, `${a.pods}${a.podsAllocatable ? `/${a.podsAllocatable}` : ''} pods`].filter(Boolean).join(' · ')}</p>
               <Bar label="CPU requests" value={percent(a.cpuRequested, a.cpuAllocatable)} detail={`${formatMillicores(a.cpuRequested)} / ${formatMillicores(a.cpuAllocatable)}`} />
               <Bar label="Memory requests" value={percent(a.memoryRequested, a.memoryAllocatable)} detail={`${formatBytesShort(a.memoryRequested)} / ${formatBytesShort(a.memoryAllocatable)}`} />
               <Bar kind="use" label="CPU usage" value={percent(cpuUse, a.cpuAllocatable)} detail={m ? formatMillicores(cpuUse) : 'no metrics'} />

@@ -1,7 +1,7 @@
 // One pod: containers with state and restarts, conditions, its events, a live log tail
 // (follow, previous) and an exec terminal (xterm.js, loaded only when opened).
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { del, streamText } from '../api.js';
+import { ApiFailure, del, streamText } from '../api.js';
 import { Badge, ErrorNote, phaseTone, Table } from '../components.js';
 import { useCollection, useNow } from '../hooks.js';
 import { age, podSummary } from '../logic.js';
@@ -37,10 +37,24 @@ function Logs(props: { ns: string; name: string; container: string }) {
     else if (follow) q.set('follow', 'true');
     let buf = '';
     let timer: ReturnType<typeof setTimeout> | undefined;
-    streamText(`${podPath(props.ns, props.name)}/log?${q}`, ac.signal, (t) => {
-      buf = (buf + t).slice(-MAX_LOG_CHARS);
-      timer ??= setTimeout(() => { timer = undefined; setText(buf); }, 50);
-    }).catch((e: unknown) => { if (!ac.signal.aborted) setError(e instanceof Error ? e.message : String(e)); });
+    const run = async () => {
+      // a dropped connection (network change) starts the tail again; an API error is shown
+      for (let attempt = 0; ; attempt++) {
+        buf = '';
+        try {
+          await streamText(`${podPath(props.ns, props.name)}/log?${q}`, ac.signal, (t) => {
+            buf = (buf + t).slice(-MAX_LOG_CHARS);
+            timer ??= setTimeout(() => { timer = undefined; setText(buf); }, 50);
+          });
+          return;
+        } catch (e) {
+          if (ac.signal.aborted) return;
+          if (e instanceof ApiFailure || attempt >= 5) { setError(e instanceof Error ? e.message : String(e)); return; }
+          await new Promise((ok) => setTimeout(ok, 1000));
+        }
+      }
+    };
+    void run();
     return () => { ac.abort(); if (timer) clearTimeout(timer); };
   }, [props.ns, props.name, props.container, follow, previous]);
   useEffect(() => {
