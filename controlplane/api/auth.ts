@@ -105,6 +105,9 @@ export function websocketProtocolToken(headers: AuthRequest['headers']): { token
   return { token, protocols };
 }
 
+/** the users of upgrade requests whose subprotocol token authenticated them (by their headers object) */
+const protocolUsers = new WeakMap<object, UserInfo>();
+
 export const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/livez', '/version', '/cacerts']);
 
 export class TokenAuthenticator {
@@ -124,13 +127,25 @@ export class TokenAuthenticator {
     const cert = certificateUser(req.raw?.socket ?? req.socket);
     if (cert) return cert;
     const h = req.headers.authorization;
-    let token: string | undefined;
-    if (typeof h === 'string') token = /^Bearer\s+(\S+)\s*$/i.exec(h)?.[1];
-    else {
-      const ws = websocketProtocolToken(req.headers);
-      if (ws && 'token' in ws) token = ws.token;
+    if (typeof h === 'string') {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
+      return m ? this.bearer(m[1]!) : undefined;
     }
-    if (!token) return undefined;
+    // an upgrade authenticated by its subprotocol before (the guard, then the handler)
+    const seen = protocolUsers.get(req.headers);
+    if (seen) return seen;
+    const ws = websocketProtocolToken(req.headers);
+    if (!ws || !('token' in ws)) return undefined;
+    const user = this.bearer(ws.token);
+    if (user) {
+      // as kube-apiserver: the token's protocol is removed once it has authenticated
+      req.headers['sec-websocket-protocol'] = ws.protocols.join(', ');
+      protocolUsers.set(req.headers, user);
+    }
+    return user;
+  }
+
+  private bearer(token: string): UserInfo | undefined {
     for (const t of this.tokens) if (secretEquals(t.token, token)) return t.user;
     for (const a of this.chain) {
       const u = a(token);

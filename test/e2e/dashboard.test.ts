@@ -3,7 +3,7 @@
 // A wrong token shows an error and no data; the admin token logs in; the node and a pod
 // created by kubectl appear without a reload; a Deployment scaled from the UI is what
 // kubectl then reads; a pod's log shows a line its container printed; the exec terminal
-// runs a command. With a second (registered, agentless) node and 50 pods it prints the
+// runs a command; cordon/uncordon and delete are the API calls kubectl sees. With a second (registered, agentless) node and 50 pods it prints the
 // time from login to the first view (Performance API; printed, not asserted).
 // Screenshots go to test-artifacts/dashboard/.
 import { existsSync, mkdirSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BUSYBOX, ROOT, dockerAvailable, eventually, httpsRequest, k, kubectlAvailable, removeNodeContainers, startAgent, startServer,
+  BUSYBOX, ROOT, dockerAvailable, eventually, httpsRequest, k, kubectl, kubectlAvailable, removeNodeContainers, startAgent, startServer,
   type AgentProc, type ServerProc,
 } from './harness.js';
 
@@ -156,6 +156,30 @@ spec:
     await expect.poll(() => page.locator('.xterm-rows').textContent(), { timeout: 20_000 }).toMatch(/\n?42/);
     await expect.poll(async () => (await page.locator('.xterm-rows > div').allTextContents()).some((l) => l.trim() === '42'), { timeout: 20_000 }).toBe(true);
     await shot(page, 'pod-terminal');
+  }, 90_000);
+
+  it('cordons and uncordons a node; filters by namespace in the URL; deletes a pod', async () => {
+    await page.click('[data-nav=overview]');
+    const card = page.locator(`[data-testid="node-${HOLLOW}"]`);
+    await card.locator('button', { hasText: 'Cordon' }).click();
+    await eventually(() => expect(k(s, ['get', 'node', HOLLOW, '-o', 'jsonpath={.spec.unschedulable}'])).toBe('true'), 20_000, 200);
+    await card.locator('button', { hasText: 'Uncordon' }).click();
+    await eventually(() => expect(k(s, ['get', 'node', HOLLOW, '-o', 'jsonpath={.spec.unschedulable}'])).toBe(''), 20_000, 200);
+
+    await page.click('[data-nav=workloads]');
+    await page.selectOption('[data-testid=namespace]', 'default');
+    await eventually(() => expect(page.url()).toContain('#/workloads?ns=default'), 10_000, 100);
+    // one of web's pods (1 s grace): gone from kubectl and from the page, and replaced
+    const victim = await page.locator('tr[data-pod^="web-"]').first().getAttribute('data-pod');
+    expect(victim).toBeTruthy();
+    page.once('dialog', (d) => { void d.accept(); });
+    await page.locator(`tr[data-pod="${victim}"] button`, { hasText: 'Delete' }).click();
+    await eventually(() => {
+      const r = kubectl(s, ['get', 'pod', victim!, '-o', 'jsonpath={.metadata.deletionTimestamp}']);
+      expect(r.code !== 0 ? r.stderr : r.stdout).toMatch(/NotFound|\d{4}-/);
+    }, 20_000, 200);
+    await page.locator(`tr[data-pod="${victim}"]`).waitFor({ state: 'detached', timeout: 30_000 });
+    await eventually(() => expect(k(s, ['get', 'deployment', 'web', '-o', 'jsonpath={.status.readyReplicas}'])).toBe('3'), 60_000, 250);
   }, 90_000);
 
   it('services, events; with 2 nodes and 50 pods: prints the time from login to the first view', async () => {

@@ -8,7 +8,7 @@ import { gunzipSync } from 'node:zlib';
 import Fastify from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isPublicPath, websocketProtocolToken } from '../../controlplane/api/auth.js';
+import { TokenAuthenticator, isPublicPath, websocketProtocolToken } from '../../controlplane/api/auth.js';
 import { isDashboardPath, registerDashboardRoutes } from '../../controlplane/api/dashboard.js';
 import { httpEdgeOf } from '../../controlplane/api/server.js';
 import { AgentGateway } from '../../controlplane/agents/gateway.js';
@@ -31,6 +31,22 @@ describe('websocketProtocolToken', () => {
     ['not a websocket upgrade', { 'sec-websocket-protocol': `v4.channel.k8s.io,${P}${b64('abc')}` }, undefined],
   ])('%s', (_name, headers, want) => {
     expect(websocketProtocolToken(headers)).toEqual(want);
+  });
+});
+
+describe('TokenAuthenticator with the subprotocol', () => {
+  it('authenticates, removes the token protocol from the request, and knows the request again', () => {
+    const auth = new TokenAuthenticator();
+    auth.add('secret', { name: 'admin', groups: ['system:masters'] });
+    const headers: Record<string, string> = ws(`v5.channel.k8s.io, v4.channel.k8s.io, ${P}${b64('secret')}`);
+    expect(auth.authenticate({ headers })?.name).toBe('admin');
+    expect(headers['sec-websocket-protocol']).toBe('v5.channel.k8s.io, v4.channel.k8s.io');
+    expect(auth.authenticate({ headers })?.name).toBe('admin');
+    const wrong: Record<string, string> = ws(`v5.channel.k8s.io, ${P}${b64('nope')}`);
+    expect(auth.authenticate({ headers: wrong })).toBeUndefined();
+    expect(wrong['sec-websocket-protocol']).toContain(P);
+    // a header wins: the subprotocol is not read then
+    expect(auth.authenticate({ headers: { ...ws(`v5.channel.k8s.io, ${P}${b64('secret')}`), authorization: 'Bearer nope' } })).toBeUndefined();
   });
 });
 
