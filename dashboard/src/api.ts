@@ -132,7 +132,10 @@ class Collection<T extends KubeObject> {
           this.changed();
           needList = false;
         }
+        const started = Date.now();
         needList = await this.watch(signal);
+        // a watch the server ends at once is not retried in a tight loop
+        if (Date.now() - started < 1000) await new Promise((r) => setTimeout(r, 1000));
         backoff = 500;
       } catch (e) {
         if (signal.aborted) return;
