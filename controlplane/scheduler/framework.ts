@@ -197,13 +197,46 @@ export function scoreNodes(ctx: CycleContext, pod: KubeObject, nodes: readonly N
   return totals;
 }
 
+/** kube-scheduler's minFeasibleNodesToFind: below this many nodes every node is filtered and scored */
+export const MIN_FEASIBLE_NODES_TO_FIND = 100;
+/** minFeasibleNodesPercentageToFind: the adaptive percentage never goes below this */
+export const MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND = 5;
+
 /**
- * One scheduling cycle: filter every node, score the feasible ones, pick the best.
+ * numFeasibleNodesToFind: how many feasible nodes a cycle looks for before it stops
+ * filtering and scores them. percentageOfNodesToScore 0 (unset) is adaptive: 50% minus 1%
+ * per 125 nodes, at least 5%; the result is at least 100 nodes (all of them below 100).
+ */
+export function numFeasibleNodesToFind(percentageOfNodesToScore: number, numAllNodes: number): number {
+  if (numAllNodes < MIN_FEASIBLE_NODES_TO_FIND) return numAllNodes;
+  let percentage = Math.trunc(percentageOfNodesToScore);
+  if (percentage === 0) {
+    percentage = 50 - Math.trunc(numAllNodes / 125);
+    if (percentage < MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND) percentage = MIN_FEASIBLE_NODES_PERCENTAGE_TO_FIND;
+  }
+  const numNodes = Math.trunc((numAllNodes * percentage) / 100);
+  if (numNodes < MIN_FEASIBLE_NODES_TO_FIND) return MIN_FEASIBLE_NODES_TO_FIND;
+  return numNodes;
+}
+
+/** Where the next cycle starts filtering (Scheduler.nextStartNodeIndex), so every node gets its turn. */
+export interface NodeSampling {
+  /** percentageOfNodesToScore: 0 = adaptive, 100 = every node */
+  percentageOfNodesToScore: number;
+  nextStartNodeIndex: number;
+}
+
+/**
+ * One scheduling cycle: filter nodes, score the feasible ones, pick the best. With
+ * `sampling`, filtering starts at its nextStartNodeIndex, wraps around and stops once
+ * numFeasibleNodesToFind nodes fit (findNodesThatPassFilters), and the index moves past
+ * the nodes processed; without it every node is filtered. A pod that fits nowhere has
+ * been tried on every node, so its FitError is complete either way.
  * Ties are broken at random among the best, as selectHost's reservoir sampling does.
  */
 export function schedule(
   pod: KubeObject, nodeInfos: readonly NodeInfo[], profile: Profile,
-  opts: { random?: () => number; volumes?: VolumeListers; nominated?: ReadonlyMap<string, readonly KubeObject[]> } = {},
+  opts: { random?: () => number; volumes?: VolumeListers; nominated?: ReadonlyMap<string, readonly KubeObject[]>; sampling?: NodeSampling } = {},
 ): ScheduleResult {
   const ctx = newCycleContext(pod, nodeInfos, opts.volumes, opts.nominated);
   if (nodeInfos.length > 0) {
@@ -219,7 +252,13 @@ export function schedule(
   const feasible: NodeInfo[] = [];
   const reasons = new Map<string, readonly string[]>();
   const resolvable = new Set<string>();
-  for (const n of nodeInfos) {
+  const all = nodeInfos.length;
+  const sampling = opts.sampling;
+  const toFind = sampling ? numFeasibleNodesToFind(sampling.percentageOfNodesToScore, all) : all;
+  const start = sampling && all ? sampling.nextStartNodeIndex % all : 0;
+  let processed = 0;
+  for (; processed < all && feasible.length < toFind; processed++) {
+    const n = nodeInfos[(start + processed) % all]!;
     const r = filterNodeWithNominated(ctx, pod, n, profile.filters);
     if (r.fits) feasible.push(n);
     else {
@@ -227,6 +266,7 @@ export function schedule(
       if (!r.unresolvable) resolvable.add(n.name);
     }
   }
+  if (sampling && all) sampling.nextStartNodeIndex = (start + processed) % all;
   if (feasible.length === 0) return { error: new FitError(nodeInfos.length, reasons, '', resolvable) };
   if (feasible.length === 1) return { node: feasible[0]!.name };
   const totals = scoreNodes(ctx, pod, feasible, profile.scores);

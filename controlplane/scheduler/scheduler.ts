@@ -15,7 +15,7 @@ import { bindPod } from '../api/subresources.js';
 import { findResource } from '../resources/index.js';
 import { podKey, SchedulerCache } from './cache.js';
 import { EventRecorder } from './events.js';
-import { podPriority, schedule, type FitError, type NodeInfo, type Profile } from './framework.js';
+import { podPriority, schedule, type FitError, type NodeInfo, type NodeSampling, type Profile } from './framework.js';
 import { lowerPriorityNominatedPods, planPreemption, preemptionCondition, type Candidate } from './preemption.js';
 import { defaultProfile, type Strategy } from './profile.js';
 import { SchedulingQueue } from './queue.js';
@@ -27,6 +27,8 @@ import { ANN_SELECTED_NODE } from '../storage/match.js';
 export const SCHEDULER_NAME = 'default-scheduler';
 /** kube-scheduler flushes parked pods periodically; we retry them all every 30 s */
 const FLUSH_INTERVAL_MS = 30_000;
+/** bindings written at once while the loop goes on scheduling (kube-scheduler runs each in a goroutine) */
+const MAX_BINDINGS_IN_FLIGHT = 256;
 
 export interface SchedulerOptions {
   strategy: Strategy;
@@ -39,6 +41,8 @@ export interface SchedulerOptions {
   flushIntervalMs?: number;
   /** each preemption's victim count (scheduler_preemption_victims) */
   onPreemption?: (victims: number) => void;
+  /** percentageOfNodesToScore: 0 (default) = adaptive, 100 = filter and score every node */
+  percentageOfNodesToScore?: number;
 }
 
 /** For Prometheus later: scheduler_schedule_attempts_total and friends. */
@@ -55,6 +59,9 @@ export interface SchedulerCounters {
 }
 
 export type SyncOutcome = 'scheduled' | 'unschedulable' | 'skipped';
+
+/** a cycle's outcome; 'scheduled' carries its binding cycle, still being written */
+type CycleOutcome = { outcome: 'unschedulable' | 'skipped' } | { outcome: 'scheduled'; binding: Promise<'scheduled' | 'skipped'> };
 
 export class Scheduler {
   readonly counters: SchedulerCounters = { attempts: 0, scheduled: 0, unschedulable: 0, errors: 0, lastLatencyMs: 0, preemptionAttempts: 0, preemptionVictims: 0 };
@@ -74,6 +81,9 @@ export class Scheduler {
   private watches: Array<{ cancel(): void }> = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private running = false;
+  /** where the next cycle starts filtering (nextStartNodeIndex) */
+  private readonly sampling: NodeSampling;
+  private readonly bindings = new Set<Promise<unknown>>();
 
   constructor(private readonly storage: ApiStorage, private readonly opts: SchedulerOptions) {
     this.log = opts.log ?? pino({ enabled: false });
@@ -84,6 +94,7 @@ export class Scheduler {
       priorityOf: (key) => { const p = this.cache.getPod(key); return p ? podPriority(p) : 0; },
     });
     this.events = new EventRecorder(storage, SCHEDULER_NAME, this.now);
+    this.sampling = { percentageOfNodesToScore: opts.percentageOfNodesToScore ?? 0, nextStartNodeIndex: 0 };
   }
 
   async start(): Promise<void> {
@@ -121,16 +132,26 @@ export class Scheduler {
     this.queue.close();
   }
 
-  /** One attempt for one pod, read from the cache. Throws on API errors (the caller backs off). */
+  /** One attempt for one pod, read from the cache, binding included. Throws on API errors (the caller backs off). */
   async syncPod(key: string): Promise<SyncOutcome> {
+    const r = await this.scheduleOne(key);
+    return r.outcome === 'scheduled' ? r.binding : r.outcome;
+  }
+
+  /**
+   * The scheduling cycle: pick a node and assume the pod there; the binding cycle (PreBind,
+   * Bind, the Scheduled Event) is returned as a promise so the next cycle need not wait
+   * for the write, as kube-scheduler binds in a goroutine.
+   */
+  private async scheduleOne(key: string): Promise<CycleOutcome> {
     const pod = this.cache.getPod(key);
-    if (!pod || !needsScheduling(pod)) return 'skipped';
+    if (!pod || !needsScheduling(pod) || this.cache.isAssumed(key)) return { outcome: 'skipped' };
     const { namespace: ns, name } = pod.metadata as { namespace: string; name: string };
     this.counters.attempts++;
     const started = performance.now();
     const snapshot = this.cache.snapshot();
     const nominated = this.cache.nominated();
-    const result = schedule(pod, snapshot, this.profile, { random: this.opts.random, volumes: this.volumes, nominated });
+    const result = schedule(pod, snapshot, this.profile, { random: this.opts.random, volumes: this.volumes, nominated, sampling: this.sampling });
     if ('error' in result) {
       // PostFilter: preemption; undefined keeps the nomination as it is, '' clears it
       const nomination = snapshot.length ? await this.preempt(pod, snapshot, nominated, result.error) : undefined;
@@ -139,10 +160,44 @@ export class Scheduler {
       const message = result.error.message;
       this.log.info({ pod: key, reason: message, nominatedNode: nomination }, 'unable to schedule pod');
       await this.recordUnschedulable(pod, message, nomination);
-      return 'unschedulable';
+      return { outcome: 'unschedulable' };
     }
+    const claims = claimsToAnnotate(pod, this.volumes, result.node);
+    if (claims.length) {
+      // the next pod using these claims must see the node chosen: bind before the next cycle
+      const outcome = await this.bind(pod, result.node, claims, started);
+      return { outcome: 'scheduled', binding: Promise.resolve(outcome) };
+    }
+    this.cache.assume(pod, result.node);
+    const binding = this.bind(pod, result.node, [], started);
+    return { outcome: 'scheduled', binding };
+  }
+
+  /** The binding cycle: PreBind (claims), Bind, FinishBinding in the cache, the Scheduled Event. */
+  private async bind(pod: KubeObject, node: string, claims: readonly KubeObject[], started: number): Promise<'scheduled' | 'skipped'> {
+    const key = podKey(pod);
+    const { namespace: ns, name } = pod.metadata as { namespace: string; name: string };
+    const result = { node };
+    let bound: KubeObject | undefined;
+    try {
+      bound = await this.writeBinding(pod, ns, name, result.node, claims);
+      return bound ? 'scheduled' : 'skipped';
+    } finally {
+      this.cache.finishBinding(pod, bound);
+      if (bound) {
+        this.counters.scheduled++;
+        this.counters.lastLatencyMs = performance.now() - started;
+        this.log.debug({ pod: key, node: result.node }, 'bound pod');
+        await this.recordEvent(bound, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${result.node}`);
+      }
+    }
+  }
+
+  /** PreBind and Bind; undefined when the pod is gone, already bound or going away. */
+  private async writeBinding(pod: KubeObject, ns: string, name: string, node: string, claims: readonly KubeObject[]): Promise<KubeObject | undefined> {
+    const result = { node };
     // PreBind (VolumeBinding): record the node on the WaitForFirstConsumer claims it decided
-    for (const claim of claimsToAnnotate(pod, this.volumes, result.node)) {
+    for (const claim of claims) {
       const updated = await this.storage.guaranteedUpdate(this.pvcDef, ns, claim.metadata.name!, {}, (cur) => {
         if (cur.spec?.volumeName) return cur;
         cur.metadata.annotations = { ...(cur.metadata.annotations ?? {}), [ANN_SELECTED_NODE]: result.node };
@@ -151,41 +206,47 @@ export class Scheduler {
       // assume it, as the pod: the next pod using this claim must follow before the watch shows it
       this.volumes.apply('claim', { type: 'MODIFIED', object: updated });
     }
-    let bound: KubeObject;
     try {
-      bound = await bindPod(this.storage, ns, name, result.node);
+      return await bindPod(this.storage, ns, name, result.node);
     } catch (e) {
-      if (e instanceof ApiError && e.code === 404) return 'skipped';
+      if (e instanceof ApiError && e.code === 404) return undefined;
       if (e instanceof ApiError && e.code === 409) {
         // Already bound or being deleted: nothing to do. Anything else: retry later.
         const cur = await this.storage.tryGet(this.podDef, ns, name);
-        if (!cur || cur.spec?.nodeName || cur.metadata.deletionTimestamp) return 'skipped';
+        if (!cur || cur.spec?.nodeName || cur.metadata.deletionTimestamp) return undefined;
       }
       throw e;
     }
-    this.cache.assume(bound);
-    this.counters.scheduled++;
-    this.counters.lastLatencyMs = performance.now() - started;
-    this.log.debug({ pod: key, node: result.node }, 'bound pod');
-    await this.recordEvent(bound, 'Normal', 'Scheduled', `Successfully assigned ${ns}/${name} to ${result.node}`);
-    return 'scheduled';
   }
 
   private async run(): Promise<void> {
     while (this.running) {
       const key = await this.queue.pop();
       if (key === undefined) return;
-      try {
-        const outcome = await this.syncPod(key);
-        if (outcome === 'unschedulable') this.queue.addUnschedulable(key);
-        else this.queue.forget(key);
-      } catch (e) {
+      const failed = (e: unknown) => {
         this.counters.errors++;
         this.log.error({ err: e, pod: key }, 'error scheduling pod; retrying after back-off');
         this.queue.addBackoff(key);
-      } finally {
-        this.queue.done(key);
+      };
+      try {
+        const r = await this.scheduleOne(key);
+        if (r.outcome === 'unschedulable') this.queue.addUnschedulable(key);
+        else if (r.outcome === 'skipped') this.queue.forget(key);
+        if (r.outcome === 'scheduled') {
+          // the binding goes on while the next pod is scheduled; the key stays in
+          // processing until it ends, so the pod is not tried twice at once
+          const p = r.binding.then(() => this.queue.forget(key), failed).finally(() => {
+            this.bindings.delete(p);
+            this.queue.done(key);
+          });
+          this.bindings.add(p);
+          if (this.bindings.size >= MAX_BINDINGS_IN_FLIGHT) await Promise.race(this.bindings);
+          continue;
+        }
+      } catch (e) {
+        failed(e);
       }
+      this.queue.done(key);
     }
   }
 
