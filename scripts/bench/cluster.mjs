@@ -25,12 +25,13 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * nodes: their names; network: the agents' --network ('skiff' = the default pod network,
- * for one agent; 'bridge' where several agents share this host); agentArgs: extra flags.
+ * for one agent; 'bridge' where several agents share this host); agentArgs: extra flags;
+ * serverArgs: extra skiff-server flags; serverNodeFlags: node's own (e.g. --cpu-prof).
  */
-export async function startCluster({ nodes, network = 'skiff', agentArgs = [], prefix = 'skiff-bench-' }) {
+export async function startCluster({ nodes, network = 'skiff', agentArgs = [], prefix = 'skiff-bench-', serverArgs = [], serverNodeFlags = [] }) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const procs = [spawn(process.execPath, [join(root, 'dist/controlplane/main.js'), '--data-dir', join(dir, 'server'), '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: 'inherit' })];
+  const procs = [spawn(process.execPath, [...serverNodeFlags, join(root, 'dist/controlplane/main.js'), '--data-dir', join(dir, 'server'), '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', ...serverArgs], { stdio: 'inherit' })];
   for (let i = 0; i < 300 && !existsSync(join(dir, 'server/admin.kubeconfig')); i++) await sleep(100);
   const ca = readFileSync(join(dir, 'server/tls/server-ca.crt'));
   const token = readFileSync(join(dir, 'server/admin-token'), 'utf8').trim();
@@ -70,7 +71,7 @@ export async function startCluster({ nodes, network = 'skiff', agentArgs = [], p
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  return { dir, port, ca, token, agents, api, kubectl, cleanup };
+  return { dir, port, ca, token, server: procs[0], agents, api, kubectl, cleanup };
 }
 
 /**

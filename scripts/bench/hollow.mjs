@@ -4,10 +4,10 @@
 // status reports, over a runtime that runs nothing (agent/runtime/hollow-runtime.ts).
 // Bound pods turn Running after --start-delay-ms. With --procs P the nodes are split over
 // P child processes. Prints "hollow: N nodes started" once all are started; SIGTERM or
-// SIGINT stops them and removes their data dirs.
+// SIGINT stops them and removes their data dirs (kept with --data-dir).
 // Usage: node scripts/bench/hollow.mjs --server https://127.0.0.1:6443 (--token T | --token-file F)
 //          [--nodes 1000] [--start-delay-ms 500] [--prefix hollow-] [--first 0] [--procs 1]
-//          [--start-rate 200] [--heartbeat-interval 5s] [--max-pods 110]
+//          [--start-rate 200] [--heartbeat-interval 5s] [--max-pods 110] [--data-dir DIR]
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,7 +37,7 @@ if (procs > 1) {
     const n = Math.min(per, nodes - p * per);
     const args = ['--server', server, '--token', token, '--nodes', String(n), '--first', String(first + p * per), '--prefix', prefix,
       '--start-delay-ms', String(startDelayMs), '--start-rate', String(startRate / procs), '--procs', '1',
-      '--heartbeat-interval', opt('heartbeat-interval', '5s'), '--max-pods', opt('max-pods', '110')];
+      '--heartbeat-interval', opt('heartbeat-interval', '5s'), '--max-pods', opt('max-pods', '110'), ...(opt('data-dir') ? ['--data-dir', opt('data-dir')] : [])];
     const child = fork(import.meta.filename, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
     child.stdout.on('data', (d) => { if (/nodes started/.test(String(d)) && ++started === children.length) console.log(`hollow: ${nodes} nodes started (${children.length} processes)`); });
     children.push(child);
@@ -47,12 +47,12 @@ if (procs > 1) {
   process.on('SIGINT', stop);
 } else {
   const { startHollowAgents } = await import(join(root, 'dist/agent/hollow-agents.js'));
-  const dataDir = mkdtempSync(join(tmpdir(), 'skiff-hollow-'));
+  const dataDir = opt('data-dir') ?? mkdtempSync(join(tmpdir(), 'skiff-hollow-'));
   const hollow = await startHollowAgents({ server, token, nodes, first, prefix, dataDir, startDelayMs, startRate, agentArgs });
   console.log(`hollow: ${hollow.names.length} nodes started`);
   const stop = () => {
     hollow.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!opt('data-dir')) rmSync(dataDir, { recursive: true, force: true });
     setTimeout(() => process.exit(0), 200).unref();
   };
   process.on('SIGTERM', stop);

@@ -1,0 +1,270 @@
+#!/usr/bin/env node
+// Scale benchmark on hollow agents (scripts/bench/hollow.mjs): a fresh skiff-server on
+// this machine and up to 1000 simulated nodes, each a real agent connection. Measures the
+// server's CPU (from /proc/<pid>/stat) and RSS idle with 100 and with all nodes, the
+// heartbeat cost per node, pods created by 32 clients and bound/Running (spread, then a
+// second server with --scheduler-strategy binpack), API latency during that load, watch
+// fan-out delay to 100 watchers, and RSS and list latency with 10k pods. Prints a table
+// with the goals beside the figures.
+// Usage: node scripts/bench/scale.mjs [--nodes 1000] [--pods 3000] [--total-pods 10000]
+//          [--idle-seconds 20] [--watchers 100] [--hollow-procs 2] [--no-binpack] [--cpu-prof DIR]
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'node:https';
+import { join } from 'node:path';
+import { opt, root, sleep, startCluster } from './cluster.mjs';
+
+const NODES = Number(opt('nodes', '1000'));
+const FEW = Math.min(100, NODES);
+const PODS = Number(opt('pods', '3000'));
+const TOTAL = Math.max(PODS, Number(opt('total-pods', '10000')));
+const IDLE_S = Number(opt('idle-seconds', '20'));
+const WATCHERS = Number(opt('watchers', '100'));
+const FANOUT_PODS = Number(opt('fanout-pods', '200'));
+const HOLLOW_PROCS = Math.max(1, Number(opt('hollow-procs', '2')));
+const CLIENTS = 32;
+const BINPACK = !process.argv.includes('--no-binpack');
+const PROF = opt('cpu-prof');
+const HZ = 100; // USER_HZ
+
+const cpuTicks = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
+const rssMb = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
+const pct = (a, p) => { if (!a.length) return NaN; const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+const log = (m) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
+
+/** CPU of these pids over `seconds`, in % of one core */
+async function cpuOver(pids, seconds) {
+  const a = pids.map(cpuTicks);
+  const t0 = performance.now();
+  await sleep(seconds * 1000);
+  const s = (performance.now() - t0) / 1000;
+  return pids.map((p, i) => ((cpuTicks(p) - a[i]) / HZ / s) * 100);
+}
+
+/** one hollow.mjs process with nodes [first, first+n): resolves once all are started */
+function startHollow(c, n, first) {
+  const p = spawn(process.execPath, [join(root, 'scripts/bench/hollow.mjs'), '--server', `https://127.0.0.1:${c.port}`, '--token-file', join(c.dir, 'server/token'),
+    '--nodes', String(n), '--first', String(first), '--start-delay-ms', opt('start-delay-ms', '500'), '--start-rate', opt('start-rate', '200')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return new Promise((res, rej) => {
+    p.stdout.on('data', (d) => { if (/nodes started/.test(String(d))) res(p); });
+    p.on('exit', (code) => rej(new Error(`hollow.mjs exited ${code}`)));
+  });
+}
+
+/** SIGTERM (each removes its data dir), SIGKILL after 3 s */
+async function stopHollow(ps) {
+  await Promise.all(ps.map((p) => new Promise((r) => {
+    if (p.exitCode !== null) return r();
+    const t = setTimeout(() => p.kill('SIGKILL'), 3000);
+    p.once('exit', () => { clearTimeout(t); r(); });
+    p.kill('SIGTERM');
+  })));
+}
+
+async function startNodes(c, n, first, procs) {
+  const per = Math.ceil(n / procs);
+  const ps = [];
+  for (let i = 0; i * per < n; i++) ps.push(startHollow(c, Math.min(per, n - i * per), first + i * per));
+  return Promise.all(ps);
+}
+
+async function waitReady(c, n) {
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    const r = await c.api('GET', '/api/v1/nodes');
+    const ready = (r.json?.items ?? []).filter((nd) => nd.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).length;
+    if (ready >= n) return;
+    if (Date.now() > deadline) throw new Error(`only ${ready}/${n} nodes Ready`);
+    await sleep(1000);
+  }
+}
+
+/** a watch on pods (namespace or all) handing each decoded event line to onLine; resolves once open */
+function watch(c, path, onLine) {
+  return new Promise((resolveOpen) => {
+    const req = request({ host: '127.0.0.1', port: c.port, path, agent: new Agent({ ca: c.ca }), servername: 'localhost', headers: { Authorization: `Bearer ${c.token}` } }, (r) => {
+      let buf = '';
+      r.setEncoding('utf8');
+      r.on('data', (d) => {
+        buf += d;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, i)); buf = buf.slice(i + 1); }
+      });
+      resolveOpen(req);
+    });
+    req.end();
+  });
+}
+
+const podBody = (name) => ({
+  metadata: { name, labels: { app: 'scale' } },
+  spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'skiff.local/pause:3.10', resources: { requests: { cpu: '100m', memory: '64Mi' } } }] },
+});
+
+/** create pods name-from..to-1 in ns with CLIENTS concurrent clients; per-pod create-response times */
+async function createPods(c, ns, prefix, from, to, acked = new Map()) {
+  let next = from;
+  const client = async () => {
+    while (next < to) {
+      const name = `${prefix}${next++}`;
+      const r = await c.api('POST', `/api/v1/namespaces/${ns}/pods`, podBody(name));
+      if (r.status !== 201) throw new Error(`create ${name}: ${r.status} ${r.body.slice(0, 300)}`);
+      acked.set(name, performance.now());
+    }
+  };
+  await Promise.all(Array.from({ length: CLIENTS }, client));
+  return acked;
+}
+
+/** pods' first bind and first Running as one watch sees them */
+async function trackPods(c, ns) {
+  const bound = new Map();
+  const running = new Map();
+  const req = await watch(c, `/api/v1/namespaces/${ns}/pods?watch=true`, (line) => {
+    const ev = JSON.parse(line);
+    const name = ev.object?.metadata?.name;
+    if (!name) return;
+    if (ev.object.spec?.nodeName && !bound.has(name)) bound.set(name, performance.now());
+    if (ev.object.status?.phase === 'Running' && !running.has(name)) running.set(name, performance.now());
+  });
+  return { bound, running, stop: () => req.destroy() };
+}
+
+async function until(cond, what, ms = 240_000) {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** 3000 pods by 32 clients: created/s, bound/s, time to all Running; API latency meanwhile */
+async function burst(c, ns, prefix, n, probeApi) {
+  const t = await trackPods(c, ns);
+  const lat = { list: [], get: [] };
+  let loading = true;
+  const prober = (async () => {
+    if (!probeApi) return;
+    while (loading) {
+      let t0 = performance.now();
+      await c.api('GET', '/api/v1/pods?limit=0');
+      lat.list.push(performance.now() - t0);
+      t0 = performance.now();
+      await c.api('GET', `/api/v1/namespaces/${ns}/pods/${prefix}0`);
+      lat.get.push(performance.now() - t0);
+      await sleep(50);
+    }
+  })();
+  const t0 = performance.now();
+  await createPods(c, ns, prefix, 0, n);
+  const created = performance.now() - t0;
+  await until(() => t.bound.size >= n, 'all pods bound');
+  const boundAt = Math.max(...t.bound.values()) - t0;
+  await until(() => t.running.size >= n, 'all pods Running');
+  const runningAt = Math.max(...t.running.values()) - t0;
+  loading = false;
+  await prober;
+  t.stop();
+  return { created, boundAt, runningAt, lat };
+}
+
+const rows = [];
+const row = (what, value, goal = '') => { rows.push([what, value, goal]); log(`${what}: ${value}`); };
+const f1 = (x) => x.toFixed(1);
+const f0 = (x) => x.toFixed(0);
+
+// ---- spread: idle, load, fan-out, 10k pods ----
+log(`server + ${FEW} hollow nodes`);
+let c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverNodeFlags: PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : [] });
+const hollows = [];
+try {
+  hollows.push(...await startNodes(c, FEW, 0, 1));
+  await waitReady(c, FEW);
+  await sleep(5000);
+  const [idleFew] = await cpuOver([c.server.pid], IDLE_S);
+  row(`server CPU idle, ${FEW} nodes (% of one core)`, f1(idleFew));
+  row(`server RSS idle, ${FEW} nodes (MB)`, f0(rssMb(c.server.pid)));
+  if (NODES > FEW) {
+    log(`${NODES - FEW} more hollow nodes`);
+    hollows.push(...await startNodes(c, NODES - FEW, FEW, HOLLOW_PROCS));
+    await waitReady(c, NODES);
+    await sleep(10_000);
+  }
+  const [idleAll, ...hollowCpu] = await cpuOver([c.server.pid, ...hollows.map((h) => h.pid)], IDLE_S);
+  row(`server CPU idle, ${NODES} nodes (% of one core)`, f1(idleAll), NODES >= 1000 ? '≤ 10' : '');
+  row(`server RSS idle, ${NODES} nodes (MB)`, f0(rssMb(c.server.pid)));
+  const perNodeUs = NODES > FEW ? ((idleAll - idleFew) / 100) * 1e6 / (NODES - FEW) : (idleAll / 100) * 1e6 / NODES;
+  row('heartbeat handling, server CPU per node per second (µs, marginal)', f0(perNodeUs));
+  const hollowRss = hollows.reduce((s, h) => s + rssMb(h.pid), 0);
+  row(`hollow agents: ${hollows.length} processes, RSS per node (MB) / CPU all (% core)`, `${(hollowRss / NODES).toFixed(2)} / ${f0(hollowCpu.reduce((s, x) => s + x, 0))}`);
+
+  log(`${PODS} pods by ${CLIENTS} clients (spread)`);
+  const cpuA = cpuTicks(c.server.pid);
+  const b = await burst(c, 'default', 'p-', PODS, true);
+  row(`pods created/s (${PODS} pods, ${CLIENTS} clients)`, f0(PODS / (b.created / 1000)));
+  row(`pods bound/s, spread (${NODES} nodes)`, f0(PODS / (b.boundAt / 1000)), '≥ 1000');
+  row(`create → all ${PODS} Running (s)`, f1(b.runningAt / 1000));
+  row(`server CPU during it (% of one core)`, f0(((cpuTicks(c.server.pid) - cpuA) / HZ / (b.runningAt / 1000)) * 100));
+  row(`API p99 during load: list all pods / get one (ms)`, `${f0(pct(b.lat.list, 99))} / ${f0(pct(b.lat.get, 99))} (${b.lat.list.length} each)`);
+
+  if (WATCHERS > 0) {
+    log(`${WATCHERS} watchers, ${FANOUT_PODS} pods`);
+    await c.api('POST', '/api/v1/namespaces', { metadata: { name: 'fanout' } });
+    const seen = [];
+    const acked = new Map();
+    const pending = [];
+    const reqs = await Promise.all(Array.from({ length: WATCHERS }, () => watch(c, '/api/v1/namespaces/fanout/pods?watch=true', (line) => {
+      if (!line.startsWith('{"type":"ADDED"')) return;
+      const m = /"name":"([^"]+)"/.exec(line);
+      if (m) pending.push([m[1], performance.now()]);
+    })));
+    await createPods(c, 'fanout', 'w-', 0, FANOUT_PODS, acked);
+    await until(() => pending.length >= WATCHERS * FANOUT_PODS, 'every watcher to see every pod', 60_000);
+    for (const [name, at] of pending) seen.push(Math.max(0, at - acked.get(name)));
+    for (const r of reqs) r.destroy();
+    row(`watch fan-out: ${WATCHERS} watchers, delay after the create's response p50 / p99 (ms)`, `${f0(pct(seen, 50))} / ${f0(pct(seen, 99))}`);
+  }
+
+  if (TOTAL > PODS) {
+    log(`${TOTAL - PODS} more pods (${TOTAL} in all)`);
+    const t = await trackPods(c, 'default');
+    await createPods(c, 'default', 'p-', PODS, TOTAL);
+    await until(() => t.running.size >= TOTAL, `all ${TOTAL} pods Running`);
+    t.stop();
+    await sleep(5000);
+  }
+  const total = TOTAL + (WATCHERS > 0 ? FANOUT_PODS : 0);
+  row(`server RSS, ${NODES} nodes + ${total} pods (MB)`, f0(rssMb(c.server.pid)), NODES >= 1000 && total >= 10000 ? '≤ 300' : '');
+  const lists = [];
+  for (let i = 0; i < 5; i++) { const t0 = performance.now(); const r = await c.api('GET', '/api/v1/pods'); lists.push(performance.now() - t0); if (i === 0) log(`list: ${r.json?.items?.length} pods, ${(r.body.length / 1e6).toFixed(1)} MB`); }
+  row(`list of ${total} pods, GET /api/v1/pods JSON, median of 5 (ms)`, f0(pct(lists, 50)), '≤ 1000');
+  const [idleLoaded] = await cpuOver([c.server.pid], Math.min(IDLE_S, 10));
+  row(`server CPU idle, ${NODES} nodes + ${total} pods (% of one core)`, f1(idleLoaded));
+} finally {
+  await stopHollow(hollows);
+  if (PROF) { c.server.kill('SIGINT'); await new Promise((r) => c.server.once('exit', r)); }
+  await c.cleanup();
+}
+
+// ---- binpack: a second server, the same nodes, the same burst ----
+if (BINPACK) {
+  log(`binpack: server + ${NODES} hollow nodes`);
+  c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverArgs: ['--scheduler-strategy', 'binpack'] });
+  const hs = [];
+  try {
+    hs.push(...await startNodes(c, NODES, 0, HOLLOW_PROCS));
+    await waitReady(c, NODES);
+    const b = await burst(c, 'default', 'p-', PODS, false);
+    row(`pods bound/s, binpack (${NODES} nodes)`, f0(PODS / (b.boundAt / 1000)), '≥ 1000');
+    row(`create → all ${PODS} Running, binpack (s)`, f1(b.runningAt / 1000));
+  } finally {
+    await stopHollow(hs);
+    await c.cleanup();
+  }
+}
+
+console.log(`\nskiff scale benchmark on hollow agents, ${NODES} nodes, ${new Date().toISOString()}`);
+console.log('| what | skiff | goal |');
+console.log('|---|---:|---:|');
+for (const [w, v, g] of rows) console.log(`| ${w} | ${v} | ${g} |`);
+process.exit(0);
