@@ -2,6 +2,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { parseDuration } from '../proto/duration.js';
 import { cidrContains, parseCidr, parseIPv4 } from '../proto/cidr.js';
+import { parseCron } from './snapshot/cron.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -60,6 +61,22 @@ export interface ServerConfig {
   podSecurityDefault?: string;
   /** namespaces Pod Security admission never checks (--pod-security-exempt-namespaces) */
   podSecurityExemptNamespaces?: string[];
+  /** etcd instead of SQLite (--datastore-endpoint, k3s' flag): http(s)://host:port of each member, plus TLS files */
+  datastore?: { endpoints: string[]; caFile?: string; certFile?: string; keyFile?: string };
+  /** scheduled snapshots into <data-dir>/snapshots/ (5-field cron) and how many to keep */
+  snapshotSchedule?: string;
+  snapshotRetention?: number;
+}
+
+/** --datastore-endpoint: comma-separated http(s)://host:port of etcd members */
+export function parseDatastoreEndpoints(v: string): string[] {
+  const list = v.split(',').map((e) => e.trim()).filter(Boolean);
+  if (!list.length) throw new InvalidArgumentError('--datastore-endpoint wants http(s)://host:port of the etcd members, comma-separated');
+  for (const e of list) {
+    if (!/^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\/?$/.test(e)) throw new InvalidArgumentError(`--datastore-endpoint: want http(s)://host:port of an etcd member, got ${e}`);
+  }
+  if (new Set(list.map((e) => e.startsWith('https:'))).size > 1) throw new InvalidArgumentError('--datastore-endpoint: all http:// or all https://, not both');
+  return list.map((e) => e.replace(/\/$/, ''));
 }
 
 function parseListen(v: string): { host: string; port: number } {
@@ -120,9 +137,15 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--cluster-signing-duration <duration>', 'longest validity of certificates issued for CertificateSigningRequests', '8760h')
     .option('--pod-security-default <list>', 'Pod Security admission for namespaces without pod-security.kubernetes.io labels: MODE=LEVEL[:VERSION],… with MODE enforce|audit|warn, LEVEL privileged|baseline|restricted (Kubernetes\' default: privileged for all)')
     .option('--pod-security-exempt-namespaces <list>', 'comma-separated namespaces Pod Security admission does not check')
+    .option('--datastore-endpoint <list>', 'use etcd, not the embedded SQLite: http(s)://host:port of each etcd member, comma-separated (k3s\' flag)')
+    .option('--datastore-cafile <file>', 'CA bundle that signed the etcd members\' certificates')
+    .option('--datastore-certfile <file>', 'client certificate for etcd')
+    .option('--datastore-keyfile <file>', 'client key for etcd')
+    .option('--snapshot-schedule <cron>', 'take a snapshot into <data-dir>/snapshots/ on this 5-field cron schedule (UTC), e.g. "0 */6 * * *"')
+    .option('--snapshot-retention <n>', 'scheduled snapshots kept', '5')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string; anonymousAuth: boolean; auditLogPath?: string; auditPolicyFile?: string; auditLogMaxsize: string; auditLogMaxbackup: string; clusterSigningDuration: string; podSecurityDefault?: string; podSecurityExemptNamespaces?: string }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string; anonymousAuth: boolean; auditLogPath?: string; auditPolicyFile?: string; auditLogMaxsize: string; auditLogMaxbackup: string; clusterSigningDuration: string; podSecurityDefault?: string; podSecurityExemptNamespaces?: string; datastoreEndpoint?: string; datastoreCafile?: string; datastoreCertfile?: string; datastoreKeyfile?: string; snapshotSchedule?: string; snapshotRetention: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
@@ -163,7 +186,17 @@ export function parseServerArgs(argv: string[]): ServerConfig {
   const auditLogMaxBackup = count('--audit-log-maxbackup', o.auditLogMaxbackup);
   const clusterSigningDurationMs = parseDuration(o.clusterSigningDuration);
   if (!(clusterSigningDurationMs >= 600_000)) throw new InvalidArgumentError('--cluster-signing-duration must be at least 10m');
+  const datastore = o.datastoreEndpoint !== undefined
+    ? { endpoints: parseDatastoreEndpoints(o.datastoreEndpoint), caFile: o.datastoreCafile, certFile: o.datastoreCertfile, keyFile: o.datastoreKeyfile }
+    : undefined;
+  if (!datastore && (o.datastoreCafile || o.datastoreCertfile || o.datastoreKeyfile)) throw new InvalidArgumentError('--datastore-cafile/-certfile/-keyfile need --datastore-endpoint');
+  if (o.snapshotSchedule !== undefined) parseCron(o.snapshotSchedule);
+  const snapshotRetention = count('--snapshot-retention', o.snapshotRetention);
+  if (snapshotRetention < 1) throw new InvalidArgumentError('--snapshot-retention must be at least 1');
   return {
+    datastore,
+    snapshotSchedule: o.snapshotSchedule,
+    snapshotRetention,
     anonymousAuth: o.anonymousAuth,
     podSecurityDefault: o.podSecurityDefault,
     podSecurityExemptNamespaces: o.podSecurityExemptNamespaces ? o.podSecurityExemptNamespaces.split(',').map((n) => n.trim()).filter(Boolean) : undefined,

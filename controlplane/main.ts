@@ -2,11 +2,13 @@
 // skiff-server: read flags, run the server (server.ts), stop cleanly on SIGTERM; an
 // exception nothing caught is reported as a bug and ends the process (systemd restarts it).
 // `skiff-server kubeconfig --user NAME …` prints a kubeconfig for a new person instead
-// (certificates/kubeconfig-command.ts).
+// (certificates/kubeconfig-command.ts); `skiff-server snapshot save|restore FILE` takes or
+// restores a snapshot of the cluster state (snapshot/snapshot-command.ts).
 import { parseServerArgs, type ServerConfig } from './config.js';
 import { installCrashReporters } from '../proto/crash-report.js';
 import { runServer } from './server.js';
 import { loopbackNote, makeUserKubeconfig, parseKubeconfigArgs } from './certificates/kubeconfig-command.js';
+import { snapshotCommand } from './snapshot/snapshot-command.js';
 
 async function kubeconfigCommand(argv: string[]): Promise<void> {
   let opts;
@@ -31,6 +33,7 @@ async function kubeconfigCommand(argv: string[]): Promise<void> {
 
 async function main(): Promise<void> {
   if (process.argv[2] === 'kubeconfig') return kubeconfigCommand(process.argv.slice(3));
+  if (process.argv[2] === 'snapshot') return snapshotCommand(process.argv.slice(3));
   installCrashReporters('skiff-server');
   let cfg: ServerConfig;
   try {

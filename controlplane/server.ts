@@ -6,7 +6,10 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { ServerConfig } from './config.js';
-import { SqliteStore } from './store/sqlite.js';
+import { openBackend } from './store/open.js';
+import { markDataDirInUse } from './snapshot/data-dir-lock.js';
+import { startScheduledSnapshots } from './snapshot/scheduled-snapshots.js';
+import { saveSnapshot } from './snapshot/snapshots.js';
 import { openEncryptedStore } from './store/encrypting-store.js';
 import { startCompactor } from './store/compactor.js';
 import { ensurePki, desiredSans, writeKubeconfig } from './security/pki.js';
@@ -59,7 +62,9 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const actAs = inProcessAuditing(audit);
 
   defaultTolerationSeconds.notReady = defaultTolerationSeconds.unreachable = cfg.defaultUnreachableTolerationSeconds;
-  const store = await openEncryptedStore(new SqliteStore(join(cfg.dataDir, 'state.db')), cfg.dataDir, { enabled: cfg.secretsEncryption, log });
+  // the pid file tells `skiff-server snapshot restore` that this data dir is in use
+  const dataDirLock = markDataDirInUse(cfg.dataDir);
+  const store = await openEncryptedStore(await openBackend(cfg), cfg.dataDir, { enabled: cfg.secretsEncryption, log });
   const storage = new ApiStorage(store, undefined, { network: { serviceCidr: cfg.serviceCidr, nodePortRange: cfg.nodePortRange } });
   const uninstallPodSecurity = installPodSecurity(store, podSecurity);
   await seedNamespaces(storage);
@@ -151,6 +156,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   apiUrl = url;
   const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
+  const snapshots = cfg.snapshotSchedule ? startScheduledSnapshots({ dataDir: cfg.dataDir, schedule: cfg.snapshotSchedule, retention: cfg.snapshotRetention ?? 5, save: (file) => saveSnapshot(cfg, file), log: log.child({ component: 'snapshots' }) }) : undefined;
   scheduler = new Scheduler(actAs(storage.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }), onPreemption: (n) => metrics.preemptionVictims.observe(n) });
   await scheduler.start();
   const controllers = await startControllers(storage, log.child({ component: 'controllers' }), { nodeGracePeriodMs: cfg.nodeGracePeriodMs, nodeMonitorPeriodMs: 1000, eventTtlMs: cfg.eventTtlMs, controllersQps: cfg.controllersQps, controllersBurst: cfg.controllersBurst,
@@ -165,6 +171,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     compactor.stop();
+    snapshots?.stop();
     scheduler?.stop();
     controllers.stop();
     csrSigner.stop();
@@ -178,6 +185,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     await app.close();
     await audit?.close();
     await store.close();
+    dataDirLock.release();
   })());
   return { stop, url };
 }

@@ -43,7 +43,9 @@ export function interpretEtcdError(err: unknown, endpoints: string): unknown {
   if (/request is too large|larger than max/i.test(m)) return new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: ${m}`);
   if (err instanceof GRPCUnavailableError || name === 'BrokenCircuitError' || name === 'GRPCCancelledError' || name === 'ClientClosedError'
     || /unavailable|no leader|leader changed|not capable|circuit breaker|ECONNREFUSED|No connection established/i.test(m)) {
-    return new DatastoreUnavailableError(`${endpoints}: ${m}`);
+    // the etcd3 client's per-member circuit breaker: three failed calls in a row, then 5 s without trying
+    const why = /circuit breaker/i.test(m) ? 'no member answered the last calls (retrying every 5 s)' : m;
+    return new DatastoreUnavailableError(`${endpoints}: ${why}`);
   }
   return err;
 }
