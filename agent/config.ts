@@ -33,6 +33,8 @@ export interface AgentConfig {
   /** the Ingress proxy's ports (0: off) */
   ingressHttpPort: number;
   ingressHttpsPort: number;
+  /** ready sandboxes kept for pods to adopt (--sandbox-pool; 0: none) */
+  sandboxPool: number;
 }
 
 function kvList(v: string): Record<string, string> {
@@ -75,10 +77,11 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     .option('--metrics-bind-address <host:port>', 'serve Prometheus metrics here (empty to disable)', '127.0.0.1:10249')
     .option('--ingress-http-port <port>', 'port of the built-in Ingress controller\'s HTTP listener (0 disables it)', '80')
     .option('--ingress-https-port <port>', 'port of the built-in Ingress controller\'s HTTPS listener (0 disables it)', '443')
+    .option('--sandbox-pool <n>', 'pause sandboxes kept started on the pod network for new pods to adopt (faster starts; their containers\' kernel hostname is the pool\'s); 0 disables', '0')
     .addOption(new Option('--token-refresh-test-scale <n>', 'TESTS ONLY: renew projected ServiceAccount tokens n times sooner than kubelet').default('1').hideHelp())
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ server: string; token?: string; tokenFile?: string; nodeName: string; dataDir: string; dockerHost?: string; pauseImage: string; nodeIp?: string; nodeLabels: Record<string, string>; registerWithTaints: AgentConfig['taints']; heartbeatInterval: string; systemReserved: Record<string, string>; maxPods: string; network: string; resolvConf: string; logLevel: string; metricsBindAddress: string; tokenRefreshTestScale: string; ingressHttpPort: string; ingressHttpsPort: string }>();
+  const o = cmd.opts<{ server: string; token?: string; tokenFile?: string; nodeName: string; dataDir: string; dockerHost?: string; pauseImage: string; nodeIp?: string; nodeLabels: Record<string, string>; registerWithTaints: AgentConfig['taints']; heartbeatInterval: string; systemReserved: Record<string, string>; maxPods: string; network: string; resolvConf: string; logLevel: string; metricsBindAddress: string; tokenRefreshTestScale: string; ingressHttpPort: string; ingressHttpsPort: string; sandboxPool: string }>();
   const token = o.token ?? (o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : process.env.SKIFF_TOKEN);
   if (!token) throw new InvalidArgumentError('a join token is required: --token, --token-file or SKIFF_TOKEN');
   if (!/^https:\/\//.test(o.server)) throw new InvalidArgumentError('--server must be an https:// URL');
@@ -96,6 +99,8 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
   };
   const ingressHttpPort = ingressPort('--ingress-http-port', o.ingressHttpPort);
   const ingressHttpsPort = ingressPort('--ingress-https-port', o.ingressHttpsPort);
+  const sandboxPool = Number(o.sandboxPool);
+  if (!Number.isInteger(sandboxPool) || sandboxPool < 0 || sandboxPool > 100) throw new InvalidArgumentError('--sandbox-pool must be an integer from 0 to 100');
   const dockerHost = o.dockerHost ?? process.env.DOCKER_HOST;
   return {
     server: o.server, token, nodeName: o.nodeName, dataDir: o.dataDir,
@@ -104,6 +109,6 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
     heartbeatIntervalMs: parseDuration(o.heartbeatInterval),
     systemReserved: { cpu: o.systemReserved.cpu, memory: o.systemReserved.memory },
     maxPods, network: o.network, resolvConf: o.resolvConf, logLevel: o.logLevel, metricsBindAddress: o.metricsBindAddress,
-    tokenRefreshTestScale, ingressHttpPort, ingressHttpsPort,
+    tokenRefreshTestScale, ingressHttpPort, ingressHttpsPort, sandboxPool,
   };
 }

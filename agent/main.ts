@@ -28,6 +28,7 @@ import { TokenManager } from './pods/token-manager.js';
 import { ObjectCache } from './pods/object-cache.js';
 import { LocalVolumes } from './storage/local-volumes.js';
 import { handleVolumeRequest } from './storage/volume-requests.js';
+import { SandboxPool } from './pods/sandbox-pool.js';
 
 const FALLBACK_PAUSE_IMAGE = 'skiff.local/pause:3.10';
 
@@ -120,10 +121,12 @@ export async function runAgent(cfg: AgentConfig, hollow?: AgentDeps): Promise<{ 
   if (cfg.tokenRefreshTestScale !== 1) log.warn({ scale: cfg.tokenRefreshTestScale }, 'TESTS ONLY: --token-refresh-test-scale renews ServiceAccount tokens sooner than kubelet would');
   const ref = (p: KubeObject) => ({ namespace: p.metadata.namespace!, name: p.metadata.name!, uid: p.metadata.uid! });
   const localVolumes = new LocalVolumes(cfg.dataDir);
+  // ready sandboxes for new pods to adopt (--sandbox-pool)
+  const sandboxPool = cfg.sandboxPool > 0 ? new SandboxPool({ runtime, node: cfg.nodeName, size: cfg.sandboxPool, pauseImage, network: cfg.network, log: log.child({ component: 'sandbox-pool' }), ...(network ? { networkNotReady: () => network.notReady() } : {}) }) : undefined;
   const pods = new PodManager(runtime, {
     runtime, node: cfg.nodeName, hostIP: () => hostIP, dataDir: cfg.dataDir, pauseImage, network: cfg.network,
     ...(network ? { dns: (pod: KubeObject) => network.podDns(pod), networkNotReady: () => network.notReady() } : {}),
-    backoff: new BackOff(), log, metrics, objects, services, tokens,
+    backoff: new BackOff(), log, metrics, objects, services, tokens, sandboxPool,
     report: (pod, status) => { conn.send({ type: 'podStatus', pod: ref(pod), status }); },
     event: (pod, type, reason, message, fieldPath) => {
       conn.send({ type: 'event', involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: pod.metadata.namespace, name: pod.metadata.name!, uid: pod.metadata.uid!, ...(fieldPath ? { fieldPath } : {}) }, eventType: type, reason, message: message.slice(0, 4096) });
@@ -165,6 +168,7 @@ export async function runAgent(cfg: AgentConfig, hollow?: AgentDeps): Promise<{ 
   });
   const streams = new PodStreamServer(runtime, pods, cfg.nodeName, (m) => conn.send(m), log);
   pods.start();
+  sandboxPool?.start();
   conn.start();
   const gauges = setInterval(() => { metrics.pods.set(pods.size); metrics.connected.set(conn.registered ? 1 : 0); }, 2000);
   gauges.unref();
@@ -180,6 +184,7 @@ export async function runAgent(cfg: AgentConfig, hollow?: AgentDeps): Promise<{ 
       void ingress?.stop();
       conn.stop();
       pods.stop();
+      sandboxPool?.stop();
     },
   };
 }

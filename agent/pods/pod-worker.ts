@@ -27,6 +27,7 @@ import { runLifecycleHandler } from '../probes/handlers.js';
 import type { ProbedContainer } from '../probes/types.js';
 import { resolvConf, type PodDns } from '../network/pod-dns.js';
 import { ImageManager } from '../images/image-manager.js';
+import { poolIneligibility } from './sandbox-pool-plan.js';
 
 /** how stale the ConfigMaps/Secrets behind mounted volumes may get before a sync re-reads them */
 export const VOLUME_REFRESH_MS = 30_000;
@@ -50,6 +51,8 @@ export interface WorkerDeps {
   dns?: (pod: KubeObject) => PodDns | undefined;
   /** why pod networking is not ready yet (no pod subnet, bridge not created), undefined once it is */
   networkNotReady?: () => string | undefined;
+  /** the node's ready sandboxes (--sandbox-pool): take() gives one away */
+  sandboxPool?: { take(): string | undefined };
   backoff: BackOff;
   log: Logger;
   report(pod: KubeObject, status: Record<string, unknown>): void;
@@ -282,12 +285,23 @@ export class PodWorker {
       } else try {
         await this.d.runtime.ensureImage(this.d.pauseImage, 'IfNotPresent');
         const dns = this.d.dns?.(pod);
-        const sb = await this.d.runtime.createSandbox(pod as never, {
+        const sbOpts = {
           node: this.d.node, attempt: actions.sandboxAttempt, pauseImage: this.d.pauseImage, network: this.d.network,
           memoryVolumes: memoryVolumes(pod, this.nodeMemory()).map(({ name, sizeBytes }) => ({ name, sizeBytes })),
           ...(dns ? { dns: { servers: dns.servers, searches: dns.searches, options: dns.options }, resolvConf: resolvConf(dns) } : {}),
-        });
-        sandboxId = sb.id;
+        };
+        // a ready sandbox from the node's pool when the pod needs nothing it lacks; a fresh one otherwise
+        let adopted: string | undefined;
+        const pooled = this.d.sandboxPool && this.d.runtime.adoptSandbox && !poolIneligibility(pod) ? this.d.sandboxPool.take() : undefined;
+        if (pooled) {
+          try {
+            adopted = (await this.d.runtime.adoptSandbox!(pooled, pod as never, sbOpts)).id;
+          } catch (err) {
+            this.d.log.warn({ err, pod: ref(pod), sandbox: pooled }, 'adopting a pooled sandbox failed: making one');
+            await this.d.runtime.removeContainer(pooled).catch(() => undefined);
+          }
+        }
+        sandboxId = adopted ?? (await this.d.runtime.createSandbox(pod as never, sbOpts)).id;
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
         this.d.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${msg}`);

@@ -3,10 +3,11 @@
 // Every Docker failure is rethrown as a RuntimeError; no Docker stream can crash the agent.
 
 import Docker from 'dockerode';
-import { writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
 import { PassThrough, Readable } from 'node:stream';
 import { getPodQOS, containerOOMScoreAdjust, POD_INFRA_OOM_ADJ, type QOSClass } from '../cgroups/qos.js';
-import { podCgroupParent, type CgroupDriver } from '../cgroups/cgroup-parents.js';
+import { cgroupfsName, podCgroupParent, qosCgroupName, systemdSliceName, type CgroupDriver } from '../cgroups/cgroup-parents.js';
 import { linuxResources, MIN_SHARES } from '../cgroups/resources.js';
 import { entrypointAndCmd } from './command.js';
 import { familiarRepository, parseImageRef, type ImageRef } from './image-ref.js';
@@ -20,6 +21,7 @@ import {
   LABEL_NETWORK,
   LABEL_NODE,
   LABEL_POD_NAME,
+  LABEL_POOL,
   LABEL_POD_NAMESPACE,
   LABEL_POD_UID,
   LABEL_RESTART_COUNT,
@@ -29,7 +31,7 @@ import {
   nodeLabelFilter,
   SANDBOX_CONTAINER_NAME,
 } from './labels.js';
-import { containerName, parseName, sandboxName } from './names.js';
+import { containerName, parseName, pooledSandboxName, sandboxName } from './names.js';
 import {
   ErrImageNeverPull,
   ErrImagePull,
@@ -52,6 +54,7 @@ import {
   type RuntimeEvent,
   type RuntimeEventType,
   type RuntimeInfo,
+  type PooledSandboxOptions,
   type Sandbox,
   type SandboxOptions,
   type PodNetworkSpec,
@@ -537,6 +540,92 @@ export class DockerRuntime implements Runtime {
     }
   }
 
+  // ----- the sandbox pool (--sandbox-pool) ---------------------------------------------
+
+  /**
+   * A sandbox for no pod yet: the pause container started on the pod network with the
+   * node's and the pool's labels and none of a pod's (Docker cannot add labels later). It
+   * sits in the BestEffort QoS cgroup (its pod is not known; pods' containers get their own
+   * pod cgroup parent, and skiff sets no pod-level limits the pause would have to be in).
+   */
+  async createPooledSandbox(opts: PooledSandboxOptions): Promise<Sandbox> {
+    const image = opts.pauseImage ?? this.pauseImage;
+    await this.ensureImage(image, 'IfNotPresent');
+    const { driver } = await this.facts();
+    const network = opts.network ?? this.defaultNetwork;
+    const suffix = randomBytes(5).toString('hex');
+    const dockerName = pooledSandboxName(opts.node, suffix);
+    const qosParent = qosCgroupName('BestEffort');
+    const config: Docker.ContainerCreateOptions = {
+      name: dockerName,
+      Image: image,
+      Hostname: `skiff-pool-${suffix}`,
+      Labels: {
+        [LABEL_CONTAINER_NAME]: SANDBOX_CONTAINER_NAME,
+        [LABEL_DOCKER_TYPE]: DOCKER_TYPE_SANDBOX,
+        [LABEL_NODE]: opts.node,
+        [LABEL_NETWORK]: network,
+        [LABEL_POOL]: opts.node,
+      },
+      HostConfig: {
+        NetworkMode: network,
+        IpcMode: 'shareable',
+        CgroupParent: driver === 'systemd' ? systemdSliceName(qosParent) : cgroupfsName(qosParent),
+        CpuShares: MIN_SHARES,
+        OomScoreAdj: await this.oomScore(POD_INFRA_OOM_ADJ, image),
+        RestartPolicy: { Name: 'no' },
+        LogConfig: this.logConfig,
+      },
+    };
+    const id = await this.createWithConflictRecovery(dockerName, config);
+    try {
+      await call(`start sandbox ${dockerName}`, () => this.docker.getContainer(id).start());
+      const info = await call(`inspect sandbox ${dockerName}`, () => this.docker.getContainer(id).inspect());
+      return { id, name: dockerName, ip: sandboxIp(info, network) };
+    } catch (e) {
+      await this.removeContainer(id).catch(() => undefined);
+      throw toRuntimeError(e);
+    }
+  }
+
+  async listPooledSandboxes(node: string): Promise<RuntimeContainer[]> {
+    const list = await call('list containers', () => this.docker.listContainers({ all: true, filters: { label: [`${LABEL_POOL}=${node}`] } }));
+    const idle = list.filter((c) => !parseName(c.Names?.[0] ?? ''));
+    const out = await mapLimit(idle, this.listConcurrency, (c) => this.inspect(c.Id).catch(() => undefined));
+    return out.filter((c): c is RuntimeContainer => c !== undefined);
+  }
+
+  /**
+   * A pooled sandbox becomes the pod's: its hostname file, its own line in /etc/hosts and
+   * resolv.conf as a sandbox made for the pod would have them (these files, kept by Docker
+   * under the container's directory, are shared by every container joining it), then the
+   * pod's sandbox name; the rename commits the adoption (a restarted agent finds the pod's
+   * sandbox by it). Not changeable: the kernel hostname the pod's containers get (Docker
+   * gives every container joining a sandbox's network namespace the hostname the sandbox
+   * was created with, and refuses both a Hostname and the kernel.hostname sysctl there).
+   */
+  async adoptSandbox(id: string, pod: PodLike, opts: SandboxOptions): Promise<Sandbox> {
+    const { name, namespace, uid } = podIdentity(pod);
+    const info = await call(`inspect sandbox ${id}`, () => this.docker.getContainer(id).inspect());
+    const labels = info.Config?.Labels ?? {};
+    const network = opts.network ?? this.defaultNetwork;
+    if (labels[LABEL_POOL] !== opts.node || parseName(info.Name ?? '') || !info.State?.Running || labels[LABEL_NETWORK] !== network) {
+      throw new RuntimeError('Conflict', `${info.Name} is not a running pooled sandbox of node ${opts.node} on network ${network}`);
+    }
+    if (opts.dns && !opts.resolvConf) throw new RuntimeError('InvalidArgument', 'a pooled sandbox needs the pod\'s resolv.conf text, not resolver settings');
+    if (opts.extraHosts?.length || opts.memoryVolumes?.length) throw new RuntimeError('InvalidArgument', 'a pooled sandbox cannot take extra hosts or memory volumes');
+    if (!info.HostnamePath || !info.HostsPath || !info.ResolvConfPath) throw new RuntimeError('RuntimeError', `${info.Name} has no hostname, hosts or resolv.conf file`);
+    const hostname = podHostname(pod, name);
+    const old = info.Config?.Hostname ?? '';
+    const hosts = await call(`read ${info.HostsPath}`, () => readFile(info.HostsPath, 'utf8'));
+    await call(`write ${info.HostnamePath}`, () => writeFile(info.HostnamePath, `${hostname}\n`));
+    await call(`write ${info.HostsPath}`, () => writeFile(info.HostsPath, renameHost(hosts, old, hostname)));
+    if (opts.resolvConf) await call(`write ${info.ResolvConfPath}`, () => writeFile(info.ResolvConfPath, opts.resolvConf!));
+    const dockerName = sandboxName(name, namespace, uid, opts.attempt ?? 0);
+    await call(`rename ${info.Name} to ${dockerName}`, () => this.docker.getContainer(id).rename({ name: dockerName }));
+    return { id, name: dockerName, ip: sandboxIp(info, network) };
+  }
+
   /**
    * Create; when the name is taken by a leftover of ours that is not running (e.g. the agent
    * died between create and start), remove it and try once more, as dockershim recovered.
@@ -619,7 +708,9 @@ export class DockerRuntime implements Runtime {
       Image: image,
       Entrypoint: entrypoint,
       Cmd: cmd,
-      Env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      // HOSTNAME as a CRI runtime sets it (the pod's hostname; the pod's own env wins): Docker
+      // would give the sandbox's creation-time hostname, a pool name for an adopted one
+      Env: [...(spec.hostNetwork || 'HOSTNAME' in env ? [] : [`HOSTNAME=${podHostname(pod, name)}`]), ...Object.entries(env).map(([k, v]) => `${k}=${v}`)],
       WorkingDir: container.workingDir || undefined,
       User: user,
       Tty: !!container.tty,
@@ -737,9 +828,19 @@ export class DockerRuntime implements Runtime {
   }
 
   async listPodContainers(node: string, podUid?: string): Promise<RuntimeContainer[]> {
-    const label = [nodeLabelFilter(node)];
-    if (podUid) label.push(`${LABEL_POD_UID}=${podUid}`);
-    const list = await call('list containers', () => this.docker.listContainers({ all: true, filters: { label } }));
+    let list: Docker.ContainerInfo[];
+    if (!podUid) {
+      list = await call('list containers', () => this.docker.listContainers({ all: true, filters: { label: [nodeLabelFilter(node)] } }));
+    } else {
+      // a sandbox the pod adopted from the pool has no pod labels: its name says whose it is
+      const [own, pooled] = await call('list containers', () => Promise.all([
+        this.docker.listContainers({ all: true, filters: { label: [nodeLabelFilter(node), `${LABEL_POD_UID}=${podUid}`] } }),
+        this.docker.listContainers({ all: true, filters: { label: [nodeLabelFilter(node), LABEL_POOL] } }),
+      ]));
+      list = [...own, ...pooled.filter((c) => !c.Labels?.[LABEL_POD_UID] && parseName(c.Names?.[0] ?? '')?.podUid === podUid)];
+    }
+    // pooled sandboxes no pod adopted yet are the pool's, not pods' (nor orphans)
+    list = list.filter((c) => !(c.Labels?.[LABEL_POOL] !== undefined && !parseName(c.Names?.[0] ?? '')));
     const out = await mapLimit(list, this.listConcurrency, async (c) => {
       try {
         return await this.inspect(c.Id);
@@ -957,7 +1058,8 @@ export class DockerRuntime implements Runtime {
       const ev: RuntimeEvent = {
         type: action as RuntimeEventType,
         id,
-        podUid: attrs[LABEL_POD_UID],
+        // an adopted pooled sandbox has no pod labels: its name says whose it is
+        podUid: attrs[LABEL_POD_UID] ?? (attrs.name ? parseName(attrs.name)?.podUid : undefined),
         containerName: attrs[LABEL_CONTAINER_NAME],
         exitCode: attrs.exitCode !== undefined ? Number(attrs.exitCode) : undefined,
         timeNano,
@@ -1065,6 +1167,18 @@ export class DockerRuntime implements Runtime {
       memoryWorkingSetBytes: Math.max(0, usage - inactive),
     };
   }
+}
+
+/** /etc/hosts with the host's own name `from` (as Docker wrote it: "ip\tname") replaced by `to`. */
+export function renameHost(hosts: string, from: string, to: string): string {
+  if (!from) return hosts;
+  return hosts.split('\n').map((line) => {
+    if (line.trimStart().startsWith('#')) return line;
+    // tokens and the whitespace between them; the first token is the address
+    const parts = line.split(/(\s+)/);
+    const first = parts.findIndex((p) => p !== '' && !/^\s+$/.test(p));
+    return parts.map((p, k) => (k > first && p === from ? to : p)).join('');
+  }).join('\n');
 }
 
 function sandboxIp(info: Docker.ContainerInspectInfo, network: string | undefined): string | undefined {

@@ -20,6 +20,12 @@ export const LABEL_CONTAINER_HASH = 'io.skiff.container.hash';
 export const LABEL_NETWORK = 'io.skiff.network';
 /** Sandbox: its own attempt number. */
 export const LABEL_SANDBOX_ATTEMPT = 'io.skiff.sandbox.attempt';
+/**
+ * Sandbox made ahead of its pod for the node's pool (--sandbox-pool): the node's name. It
+ * carries no pod labels (Docker cannot add them later): once a pod adopted it, its name
+ * (k8s_POD_<pod>_<ns>_<uid>_<attempt>) says whose it is.
+ */
+export const LABEL_POOL = 'io.skiff.sandbox.pool';
 
 export const DOCKER_TYPE_SANDBOX = 'podsandbox';
 export const DOCKER_TYPE_CONTAINER = 'container';

@@ -14,6 +14,11 @@ export function containerName(container: string, pod: string, namespace: string,
   return [PREFIX, container, pod, namespace, uid, String(attempt)].join('_');
 }
 
+/** A pooled sandbox before a pod adopts it: not a k8s_ name, so parseName leaves it alone. */
+export function pooledSandboxName(node: string, suffix: string): string {
+  return `skiff-pool_${node}_${suffix}`;
+}
+
 export interface ParsedName {
   containerName: string;
   podName: string;

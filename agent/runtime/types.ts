@@ -188,6 +188,14 @@ export interface SandboxOptions {
   memoryVolumes?: MemoryVolume[];
 }
 
+/** A sandbox made ahead of its pod (the node's pool, --sandbox-pool): started on the pod network, no pod yet. */
+export interface PooledSandboxOptions {
+  node: string;
+  pauseImage?: string;
+  /** Docker network to join (default: the runtime's). */
+  network?: string;
+}
+
 export interface Sandbox {
   id: string;
   name: string;
@@ -338,6 +346,19 @@ export interface Runtime {
 
   /** Remove the pod's memory-backed emptyDir volumes (once its containers are gone). */
   removePodVolumes?(node: string, podUid: string): Promise<void>;
+
+  /** The sandbox pool (optional): make and start a sandbox that no pod owns yet. */
+  createPooledSandbox?(opts: PooledSandboxOptions): Promise<Sandbox>;
+
+  /** The node's pooled sandboxes that no pod adopted (any state). */
+  listPooledSandboxes?(node: string): Promise<RuntimeContainer[]>;
+
+  /**
+   * Give a running pooled sandbox to a pod (one that agent/pods/sandbox-pool-plan.ts lets adopt): the pod's
+   * /etc/hostname, /etc/hosts and resolv.conf, then its sandbox name, which from then on
+   * says whose it is. Throws when the sandbox is not a running pooled one of this node.
+   */
+  adoptSandbox?(id: string, pod: PodLike, opts: SandboxOptions): Promise<Sandbox>;
 }
 
 // ---------------------------------------------------------------------------------------
