@@ -52,6 +52,11 @@ function likePrefix(prefix: string): string {
   return prefix.replace(/[\\%_]/g, (c) => '\\' + c) + '%';
 }
 
+/** above every key that starts with `prefix` (keys never hold U+10FFFF) */
+function prefixEnd(prefix: string): string {
+  return prefix + '\u{10FFFF}';
+}
+
 /** the -wal file may grow to this before the writer truncates it (journal_size_limit too) */
 export const DEFAULT_WAL_LIMIT_BYTES = 64 * 1024 * 1024;
 /** how often (at most) the writer looks at the -wal file's size */
@@ -113,7 +118,8 @@ export class SqliteStore implements Store {
     const db = this.db;
     this.st = {
       getCur: db.prepare('SELECT name, revision, create_revision, value FROM current WHERE name = ?'),
-      listCur: db.prepare(`SELECT name, revision, create_revision, value FROM current WHERE name LIKE ? ESCAPE '\\' AND name > ? ORDER BY name LIMIT ?`),
+      // the range bounds let SQLite seek the primary key (LIKE alone scans every row)
+      listCur: db.prepare(`SELECT name, revision, create_revision, value FROM current WHERE name LIKE ? ESCAPE '\\' AND name >= ? AND name < ? AND name > ? ORDER BY name LIMIT ?`),
       listAt: db.prepare(`SELECT l.name, l.id AS revision, l.create_revision, l.value, l.deleted FROM log l
         WHERE l.id IN (SELECT MAX(id) FROM log WHERE name LIKE ? ESCAPE '\\' AND name > ? AND id <= ? GROUP BY name)
         AND l.deleted = 0 ORDER BY l.name LIMIT ?`),
@@ -156,7 +162,7 @@ export class SqliteStore implements Store {
         rows = this.st.listAt.all(likePrefix(prefix), start, opts.revision, fetch) as CurRow[];
         revision = opts.revision;
       } else {
-        rows = this.st.listCur.all(likePrefix(prefix), start, fetch) as CurRow[];
+        rows = this.st.listCur.all(likePrefix(prefix), prefix, prefixEnd(prefix), start, fetch) as CurRow[];
       }
     });
     read();
