@@ -40,6 +40,8 @@ export async function snapshotCommand(argv: string[]): Promise<void> {
     process.exit(2);
   }
   const { verb, file, o } = p;
+  // the store's checkpointer thread is unref'd: hold the process open until the work is done
+  const keepAlive = setInterval(() => {}, 1 << 30);
   try {
     if (verb === 'save') {
       const datastore = o.datastoreEndpoint !== undefined
@@ -60,5 +62,7 @@ export async function snapshotCommand(argv: string[]): Promise<void> {
   } catch (e) {
     process.stderr.write(`skiff-server snapshot ${verb}: ${(e as Error).message}\n`);
     process.exit(1);
+  } finally {
+    clearInterval(keepAlive);
   }
 }
