@@ -2,7 +2,7 @@
 // API benchmark: N concurrent clients, each looping create-configmap then get-it, for a
 // fixed time, against a fresh skiff-server over TLS with keep-alive (as kubectl and
 // client-go do). Prints a table of requests/s and p50/p99 latency per concurrency level.
-// Usage: node scripts/bench/api.mjs [--seconds 10] [--clients 1,10,50]
+// Usage: node scripts/bench/api.mjs [--seconds 10] [--clients 1,10,50] [--datastore-endpoint http://127.0.0.1:2379]
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { Agent, request } from 'node:https';
@@ -13,11 +13,12 @@ const args = process.argv.slice(2);
 const opt = (name, dflt) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : dflt; };
 const seconds = Number(opt('seconds', '10'));
 const levels = opt('clients', '1,10,50').split(',').map(Number);
+const datastore = opt('datastore-endpoint');
 const root = resolve(import.meta.dirname, '..', '..');
 const dir = mkdtempSync(join(tmpdir(), 'skiff-bench-'));
 const port = 20000 + Math.floor(Math.random() * 20000);
 
-const server = spawn(process.execPath, [join(root, 'dist/controlplane/main.js'), '--data-dir', dir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], { stdio: 'inherit' });
+const server = spawn(process.execPath, [join(root, 'dist/controlplane/main.js'), '--data-dir', dir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', ...(datastore ? ['--datastore-endpoint', datastore] : [])], { stdio: 'inherit' });
 const cleanup = () => { server.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); };
 process.on('exit', cleanup);
 
