@@ -51,6 +51,15 @@ function startHollow(c, n, first) {
   });
 }
 
+/** a keep-alive socket the server closed as the request went out (ECONNRESET): send it again once */
+function retryResets(cl) {
+  const api = cl.api;
+  cl.api = (method, path, body) => api(method, path, body).catch((e) => {
+    if (e.code !== 'ECONNRESET') throw e;
+    return api(method, path, body);
+  });
+}
+
 /** SIGTERM (each removes its data dir), SIGKILL after 3 s */
 async function stopHollow(ps) {
   await Promise.all(ps.map((p) => new Promise((r) => {
@@ -108,7 +117,7 @@ async function createPods(c, ns, prefix, from, to, acked = new Map()) {
     while (next < to) {
       const name = `${prefix}${next++}`;
       const r = await c.api('POST', `/api/v1/namespaces/${ns}/pods`, podBody(name));
-      if (r.status !== 201) throw new Error(`create ${name}: ${r.status} ${r.body.slice(0, 300)}`);
+      if (r.status !== 201 && r.status !== 409) throw new Error(`create ${name}: ${r.status} ${r.body.slice(0, 300)}`);
       acked.set(name, performance.now());
     }
   };
@@ -175,7 +184,9 @@ const f0 = (x) => x.toFixed(0);
 
 // ---- spread: idle, load, fan-out, 10k pods ----
 log(`server + ${FEW} hollow nodes`);
-let c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverNodeFlags: PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : [] });
+const SERVER_ARGS = ['--cluster-cidr', '10.0.0.0/14'];
+let c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverArgs: SERVER_ARGS, serverNodeFlags: PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : [] });
+retryResets(c);
 const hollows = [];
 try {
   hollows.push(...await startNodes(c, FEW, 0, 1));
@@ -249,7 +260,8 @@ try {
 // ---- binpack: a second server, the same nodes, the same burst ----
 if (BINPACK) {
   log(`binpack: server + ${NODES} hollow nodes`);
-  c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverArgs: ['--scheduler-strategy', 'binpack'] });
+  c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverArgs: [...SERVER_ARGS, '--scheduler-strategy', 'binpack'] });
+  retryResets(c);
   const hs = [];
   try {
     hs.push(...await startNodes(c, NODES, 0, HOLLOW_PROCS));
