@@ -136,7 +136,18 @@ async function trackPods(c, ns) {
     if (ev.object.spec?.nodeName && !bound.has(name)) bound.set(name, performance.now());
     if (ev.object.status?.phase === 'Running' && !running.has(name)) running.set(name, performance.now());
   });
-  return { bound, running, stop: () => req.destroy() };
+  // a watch the server ended (or that fell behind) is backed by a list every 3 s: what it
+  // missed is counted at the time of that list
+  const poll = setInterval(async () => {
+    const r = await c.api('GET', `/api/v1/namespaces/${ns}/pods`).catch(() => undefined);
+    const at = performance.now();
+    for (const p of r?.json?.items ?? []) {
+      const name = p.metadata.name;
+      if (p.spec?.nodeName && !bound.has(name)) bound.set(name, at);
+      if (p.status?.phase === 'Running' && !running.has(name)) running.set(name, at);
+    }
+  }, 3000);
+  return { bound, running, stop: () => { clearInterval(poll); req.destroy(); } };
 }
 
 async function until(cond, what, ms = 240_000) {
