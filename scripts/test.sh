@@ -18,6 +18,8 @@ apt_install etcd-server etcd-client  # the etcd datastore tests start their own 
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then systemctl disable --now etcd >/dev/null 2>&1 || true; fi
 apt_install chromium fonts-liberation  # the dashboard's browser tests (headless Chromium driven by playwright-core)
 command -v chromium >/dev/null 2>&1 || die "chromium is required for the dashboard's browser tests"
+apt_install firefox-esr  # the same dashboard in Firefox (puppeteer-core over WebDriver BiDi)
+command -v firefox-esr >/dev/null 2>&1 || die "firefox-esr is required for the dashboard's Firefox tests"
 command -v kubectl >/dev/null 2>&1 || die "kubectl (v1.32) is required for the API tests: install it (e.g. the kubernetes-client package) and re-run"
 
 # the Vagrantfile (multi-node VMs) must validate; no VMs run here, so without a provider
