@@ -6,6 +6,7 @@
 #   install.sh server [--advertise-address IP] [--tls-san NAME]... [-- SERVER FLAGS...]
 #   install.sh agent  --server URL (--token TOKEN | --token-file FILE) [--node-ip IP]
 #                     [--node-name NAME] [--netns NS] [--docker-host SOCK] [-- AGENT FLAGS...]
+#   install.sh etcd   --name NAME --ip IP [--join https://MEMBER:2379] [--ca-dir DIR] [--netns NS]
 #   install.sh uninstall [--purge]
 #
 # Environment (the flags above win): SKIFF_ADVERTISE_ADDRESS, SKIFF_SERVER_ARGS (extra server
@@ -30,6 +31,9 @@
 # connected; pods keep running until then (KillMode=process). --purge also removes the state
 # (/var/lib/skiff: cluster store, certificates, tokens, emptyDir volumes) and logs.
 #
+# etcd installs one TLS member of an etcd cluster for several servers (scripts/install-etcd.sh
+# says how); uninstall stops and removes it too.
+#
 # Paths for tests: SKIFF_CONFIG_DIR (/etc/skiff), SKIFF_DATA_DIR (/var/lib/skiff),
 # SKIFF_RUN_DIR (/run/skiff), SKIFF_LOG_DIR (/var/log/skiff), SKIFF_UNIT_DIR (/etc/systemd/system).
 set -euo pipefail
@@ -44,7 +48,7 @@ LOG_DIR=${SKIFF_LOG_DIR:-/var/log/skiff}
 UNIT_DIR=${SKIFF_UNIT_DIR:-/etc/systemd/system}
 CLUSTER_CIDR=${SKIFF_CLUSTER_CIDR:-10.42.0.0/16}
 
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 have_systemd() { [ "${SKIFF_NO_SYSTEMD:-0}" != 1 ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
 
@@ -155,6 +159,11 @@ env_get() { # env_get FILE VAR: a value from one of our env files
   [ -f "$1" ] || return 0
   sed -n "s/^$2=\"\\{0,1\\}\\([^\"]*\\)\"\\{0,1\\}\$/\\1/p" "$1" | tail -n 1
 }
+
+# ---------- etcd (several servers) ----------
+
+# shellcheck source=install-etcd.sh
+. "$CHECKOUT/scripts/install-etcd.sh"
 
 # ---------- server ----------
 
@@ -344,6 +353,7 @@ uninstall() {
   agent_data=$(env_get "$agent_env" SKIFF_AGENT_DATA_DIR); server_data=$(env_get "$server_env" SKIFF_SERVER_DATA_DIR)
   stop_daemon skiff-agent
   stop_daemon skiff-server
+  uninstall_etcd "$purge"
   # the agent's leftovers are cleaned where its configuration says it ran (Docker engine,
   # network namespace); without that configuration there is nothing to go by
   if [ $was_agent = 1 ]; then
@@ -381,7 +391,8 @@ cmd=${1:-}
 case "$cmd" in
   server) install_server "$@" ;;
   agent) install_agent "$@" ;;
+  etcd) install_etcd "$@" ;;
   uninstall) uninstall "$@" ;;
   -h|--help|help|'') usage ;;
-  *) die "unknown command $cmd (server, agent or uninstall)" ;;
+  *) die "unknown command $cmd (server, agent, etcd or uninstall)" ;;
 esac
