@@ -27,6 +27,8 @@ command -v kubectl >/dev/null 2>&1 || die "kubectl (v1.32) is required for the A
 apt_install vagrant
 log "vagrant validate"
 (cd "$ROOT" && HOME=${HOME:-/root} VAGRANT_CHECKPOINT_DISABLE=1 vagrant validate --ignore-provider) || die "vagrant validate failed on $ROOT/Vagrantfile"
+# and its several-servers layout (three servers with etcd members, two agents)
+(cd "$ROOT" && HOME=${HOME:-/root} VAGRANT_CHECKPOINT_DISABLE=1 SKIFF_SERVERS=3 vagrant validate --ignore-provider) || die "vagrant validate failed on $ROOT/Vagrantfile with SKIFF_SERVERS=3"
 
 export SKIFF_REQUIRE_DOCKER=1 SKIFF_REQUIRE_KUBECTL=1
 cd "$ROOT"
