@@ -6,7 +6,10 @@ import { parseDuration } from '../proto/duration.js';
 import { nodeLabelsError } from '../proto/node-labels.js';
 
 export interface AgentConfig {
+  /** the first of `servers` (where the node's own address is looked up from) */
   server: string;
+  /** every --server URL */
+  servers: string[];
   token: string;
   nodeName: string;
   dataDir: string;
@@ -58,7 +61,7 @@ function taintList(v: string): AgentConfig['taints'] {
 export function parseAgentArgs(argv: string[]): AgentConfig {
   const cmd = new Command('skiff-agent')
     .description('skiff node agent: runs the pods bound to this node as Docker containers')
-    .requiredOption('--server <url>', 'skiff-server URL, e.g. https://10.0.0.10:6443')
+    .requiredOption('--server <urls>', 'skiff-server URL, e.g. https://10.0.0.10:6443; several servers comma-separated (the agent also learns the live ones from the default/kubernetes endpoints)')
     .option('--token <token>', 'join token (K10...::node:secret)')
     .option('--token-file <file>', 'file holding the join token')
     .option('--node-name <name>', 'node name', hostname().toLowerCase())
@@ -84,7 +87,10 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
   const o = cmd.opts<{ server: string; token?: string; tokenFile?: string; nodeName: string; dataDir: string; dockerHost?: string; pauseImage: string; nodeIp?: string; nodeLabels: Record<string, string>; registerWithTaints: AgentConfig['taints']; heartbeatInterval: string; systemReserved: Record<string, string>; maxPods: string; network: string; resolvConf: string; logLevel: string; metricsBindAddress: string; tokenRefreshTestScale: string; ingressHttpPort: string; ingressHttpsPort: string; sandboxPool: string }>();
   const token = o.token ?? (o.tokenFile ? readFileSync(o.tokenFile, 'utf8').trim() : process.env.SKIFF_TOKEN);
   if (!token) throw new InvalidArgumentError('a join token is required: --token, --token-file or SKIFF_TOKEN');
-  if (!/^https:\/\//.test(o.server)) throw new InvalidArgumentError('--server must be an https:// URL');
+  const servers = [...new Set(o.server.split(',').map((u) => u.trim()).filter(Boolean))];
+  if (servers.length === 0 || servers.length > 32 || !servers.every((u) => /^https:\/\/[^\s/]+\/?$/.test(u))) {
+    throw new InvalidArgumentError('--server must be one to 32 https://host:port URLs, comma-separated');
+  }
   const maxPods = Number(o.maxPods);
   const tokenRefreshTestScale = Number(o.tokenRefreshTestScale);
   if (!(tokenRefreshTestScale >= 1)) throw new InvalidArgumentError('--token-refresh-test-scale must be a number >= 1');
@@ -103,7 +109,7 @@ export function parseAgentArgs(argv: string[]): AgentConfig {
   if (!Number.isInteger(sandboxPool) || sandboxPool < 0 || sandboxPool > 100) throw new InvalidArgumentError('--sandbox-pool must be an integer from 0 to 100');
   const dockerHost = o.dockerHost ?? process.env.DOCKER_HOST;
   return {
-    server: o.server, token, nodeName: o.nodeName, dataDir: o.dataDir,
+    server: servers[0]!, servers, token, nodeName: o.nodeName, dataDir: o.dataDir,
     dockerHost: dockerHost?.replace(/^unix:\/\//, ''),
     pauseImage: o.pauseImage, nodeIp: o.nodeIp, nodeLabels: o.nodeLabels, taints: o.registerWithTaints,
     heartbeatIntervalMs: parseDuration(o.heartbeatInterval),

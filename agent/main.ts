@@ -13,6 +13,7 @@ import { nodeConditions, nodeReport, type NodeConfig } from './node/node-info.js
 import { ServerConnection } from './connection/connection.js';
 import { installCrashReporters } from '../proto/crash-report.js';
 import { loadOrCreateNodeCredential } from './connection/node-credential.js';
+import { ServerList, loadLearnedServers, saveLearnedServers, serversFromNetworkState } from './connection/server-list.js';
 import { PodManager } from './pods/pod-manager.js';
 import { PodStreamServer } from './pods/pod-streams.js';
 import { BackOff } from './pods/backoff.js';
@@ -139,8 +140,9 @@ export async function runAgent(cfg: AgentConfig, hollow?: AgentDeps): Promise<{ 
       if (/^[A-Za-z0-9-]+$/.test(uid)) rmSync(podDir(cfg.dataDir, uid), { recursive: true, force: true });
     },
   });
+  const servers = new ServerList(cfg.servers, loadLearnedServers(cfg.dataDir));
   conn = new ServerConnection({
-    serverUrl: cfg.server, token: cfg.token, log, heartbeatIntervalMs: cfg.heartbeatIntervalMs, credential: nodeCredential.credential,
+    servers, token: cfg.token, log, heartbeatIntervalMs: cfg.heartbeatIntervalMs, credential: nodeCredential.credential,
     register: async () => {
       const r = hollow ? await hollow.nodeReport(nodeCfg, runtimeOk) : await nodeReport(nodeCfg, { version: info.version, conditionsReady: runtimeOk });
       hostIP = r.addresses.find((a) => a.type === 'InternalIP')?.address ?? hostIP;
@@ -159,6 +161,10 @@ export async function runAgent(cfg: AgentConfig, hollow?: AgentDeps): Promise<{ 
           break;
         case 'network':
           networkState = m;
+          if (servers.learn(serversFromNetworkState(m))) {
+            log.info({ servers: servers.all() }, 'servers learned from the default/kubernetes endpoints');
+            try { saveLearnedServers(cfg.dataDir, servers.learnedServers()); } catch (err) { log.warn({ err }, 'cannot keep the server list'); }
+          }
           for (const w of [...networkWaiters]) w();
           network?.apply(m);
           ingress?.apply(m);

@@ -4,7 +4,8 @@
 // The back-off is capped low (5 s) and, while the server's address does not answer,
 // a cheap TCP probe each second cuts the wait short the moment it answers again: a
 // server back from a restart sees its agents within about a second, long before its
-// node lifecycle controller's grace period runs out.
+// node lifecycle controller's grace period runs out. With several servers (server-list.ts)
+// every new attempt goes to the next one, and the probe tries them all.
 import { connect as tcpConnect } from 'node:net';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
@@ -13,9 +14,11 @@ import {
   type AgentMessage, type GetObject, type NodeReport, type ObjectReply, type RequestToken, type ServerMessage,
 } from '../../proto/agent-protocol.js';
 import { fetchPinnedCa, parseJoinToken } from './ca-pinning.js';
+import type { ServerList } from './server-list.js';
 
 export interface ConnectionOptions {
-  serverUrl: string;
+  /** the servers to connect to: the current one first, the next one after each failure */
+  servers: ServerList;
   token: string;
   log: Logger;
   heartbeatIntervalMs: number;
@@ -117,13 +120,13 @@ export class ServerConnection {
     if (this.stopped) return;
     const { caHash, secret } = parseJoinToken(this.o.token);
     try {
-      if (caHash && !this.ca) this.ca = await fetchPinnedCa(this.o.serverUrl, caHash);
+      if (caHash && !this.ca) this.ca = await fetchPinnedCa(this.o.servers.current, caHash);
     } catch (err) {
       this.o.log.warn({ err: (err as Error).message }, 'cannot fetch the server CA');
       this.unreachable = isNetworkError(err);
       return this.retry();
     }
-    const url = new URL(PROTOCOL_PATH, this.o.serverUrl.replace(/^http/, 'ws'));
+    const url = new URL(PROTOCOL_PATH, this.o.servers.current.replace(/^http/, 'ws'));
     const ws = new WebSocket(url, {
       headers: { Authorization: `Bearer ${caHash ? this.o.token : secret}` },
       ca: this.ca,
@@ -231,6 +234,7 @@ export class ServerConnection {
   private retry(): void {
     if (this.stopped) return;
     this.clearRetry();
+    if (this.o.servers.all().length > 1) this.o.log.info({ server: this.o.servers.advance() }, 'trying the next server');
     const delay = this.backoffMs(this.attempt++);
     this.retryTimer = setTimeout(() => { this.clearRetry(); void this.connect(); }, delay);
     const every = this.o.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
@@ -245,22 +249,25 @@ export class ServerConnection {
     this.retryTimer = this.probeTimer = undefined;
   }
 
-  /** one TCP connect to the server's port; if it answers, stop waiting and reconnect now */
+  /** one TCP connect to each server's port; the first that answers is connected to now */
   private probe(): void {
-    let target: URL;
-    try { target = new URL(this.o.serverUrl); } catch { return; }
-    const port = Number(target.port) || (target.protocol === 'https:' || target.protocol === 'wss:' ? 443 : 80);
-    const host = target.hostname.replace(/^\[|\]$/g, '');
-    const sock = tcpConnect({ host, port });
-    sock.setTimeout(Math.max(200, (this.o.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS) - 100), () => sock.destroy());
-    sock.on('error', () => sock.destroy());
-    sock.on('connect', () => {
-      sock.destroy();
-      if (this.stopped || !this.probeTimer) return;
-      this.o.log.info('server answers again: reconnecting now');
-      this.clearRetry();
-      void this.connect();
-    });
+    for (const server of this.o.servers.all()) {
+      let target: URL;
+      try { target = new URL(server); } catch { continue; }
+      const port = Number(target.port) || (target.protocol === 'https:' || target.protocol === 'wss:' ? 443 : 80);
+      const host = target.hostname.replace(/^\[|\]$/g, '');
+      const sock = tcpConnect({ host, port });
+      sock.setTimeout(Math.max(200, (this.o.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS) - 100), () => sock.destroy());
+      sock.on('error', () => sock.destroy());
+      sock.on('connect', () => {
+        sock.destroy();
+        if (this.stopped || !this.probeTimer) return;
+        this.o.log.info({ server }, 'server answers again: reconnecting now');
+        this.clearRetry();
+        this.o.servers.use(server);
+        void this.connect();
+      });
+    }
   }
 
   stop(): void {

@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { ServerConnection } from '../../agent/connection/connection.js';
+import { ServerList } from '../../agent/connection/server-list.js';
 import { NodeCredentialError, loadOrCreateNodeCredential, nodeCredentialPath } from '../../agent/connection/node-credential.js';
 import { NodeCredentials, nodePasswordSecretName } from '../../controlplane/agents/node-credentials.js';
 import { create as createGc } from '../../controlplane/controllers/garbage-collector.js';
@@ -70,7 +71,7 @@ describe('ServerConnection presents the credential', () => {
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
     const cred = newCredential();
     conn = new ServerConnection({
-      serverUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, token: 'x', log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
+      servers: new ServerList([`http://127.0.0.1:${(server.address() as AddressInfo).port}`]), token: 'x', log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
       register: async () => ({ name: 'n1' }) as unknown as NodeReport, conditions: () => [], onMessage: () => undefined,
       credential: cred, minBackoffMs: 10, maxBackoffMs: 20,
     });

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { ServerConnection, backoffDelayMs } from '../../agent/connection/connection.js';
+import { ServerList } from '../../agent/connection/server-list.js';
 import type { NodeReport } from '../../proto/agent-protocol.js';
 
 describe('backoffDelayMs', () => {
@@ -68,7 +69,7 @@ describe('ServerConnection reconnection', () => {
     let connected = 0;
     // a back-off that would keep it away for 30-60 s: only the probe can bring it back sooner
     conn = new ServerConnection({
-      serverUrl: `http://127.0.0.1:${port}`, token: 'secret', log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
+      servers: new ServerList([`http://127.0.0.1:${port}`]), token: 'secret', log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
       register: async () => report(), conditions: () => [], onMessage: () => {}, onConnected: () => { connected++; },
       minBackoffMs: 60_000, maxBackoffMs: 60_000, probeIntervalMs: 200,
     });
@@ -98,7 +99,7 @@ describe('ServerConnection reconnection', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as AddressInfo).port;
     conn = new ServerConnection({
-      serverUrl: `http://127.0.0.1:${port}`, token: 'secret', log: pino({ level: 'silent' }), heartbeatIntervalMs: 100,
+      servers: new ServerList([`http://127.0.0.1:${port}`]), token: 'secret', log: pino({ level: 'silent' }), heartbeatIntervalMs: 100,
       register: async () => report(), conditions: () => [], onMessage: () => {},
       minBackoffMs: 60_000, maxBackoffMs: 60_000, probeIntervalMs: 100,
     });
@@ -117,7 +118,7 @@ describe('ServerConnection reconnection', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as AddressInfo).port;
     conn = new ServerConnection({
-      serverUrl: `http://127.0.0.1:${port}`, token: 'bad', log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
+      servers: new ServerList([`http://127.0.0.1:${port}`]), token: 'bad', log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
       register: async () => report(), conditions: () => [], onMessage: () => {},
       minBackoffMs: 60_000, maxBackoffMs: 60_000, probeIntervalMs: 100,
     });
@@ -128,5 +129,37 @@ describe('ServerConnection reconnection', () => {
     expect(upgrades).toBe(1);
     conn.stop();
     await new Promise<void>((r) => server.close(() => r()));
+  });
+});
+
+describe('ServerConnection with several servers', () => {
+  let conn: ServerConnection | undefined;
+  afterEach(() => conn?.stop());
+  const report = (): NodeReport => ({ name: 'n1' }) as unknown as NodeReport;
+
+  it('moves to the next server when its server goes away, and to a learned one when only that is left', async () => {
+    const a = await agentEndpoint();
+    const b = await agentEndpoint();
+    const c = await agentEndpoint();
+    const servers = new ServerList([`http://127.0.0.1:${a.port}`, `http://127.0.0.1:${b.port}`]);
+    let connected = 0;
+    conn = new ServerConnection({
+      servers, token: 'secret', log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
+      register: async () => report(), conditions: () => [], onMessage: () => {}, onConnected: () => { connected++; },
+      minBackoffMs: 50, maxBackoffMs: 100, probeIntervalMs: 0,
+    });
+    conn.start();
+    await waitFor(() => connected === 1, 5000);
+    expect(a.registrations).toHaveLength(1);
+    await close(a);
+    await waitFor(() => connected === 2, 5000);
+    expect(b.registrations).toHaveLength(1);
+    expect(servers.current).toBe(`http://127.0.0.1:${b.port}`);
+    // c is learned (default/kubernetes endpoints); a stays configured but is gone; b goes too
+    servers.learn([`http://127.0.0.1:${c.port}`]);
+    await close(b);
+    await waitFor(() => connected === 3, 5000);
+    expect(c.registrations).toHaveLength(1);
+    await close(c);
   });
 });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ServerConnection } from '../../agent/connection/connection.js';
+import { ServerList } from '../../agent/connection/server-list.js';
 import { LocalVolumes } from '../../agent/storage/local-volumes.js';
 import { handleVolumeRequest } from '../../agent/storage/volume-requests.js';
 import { AgentVolumeHost } from '../../controlplane/agents/volume-host.js';
@@ -24,7 +25,7 @@ afterEach(async () => { conn?.stop(); conn = undefined; await h.stop(); rmSync(d
 function startAgent(node: string): ServerConnection {
   const volumes = new LocalVolumes(dir);
   const c: ServerConnection = new ServerConnection({
-    serverUrl: `http://127.0.0.1:${h.port}`, token: JOIN_SECRET, log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
+    servers: new ServerList([`http://127.0.0.1:${h.port}`]), token: JOIN_SECRET, log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
     register: async () => nodeReport(node) as unknown as NodeReport, conditions: () => [], credential: newCredential(),
     onMessage: (m) => {
       if (m.type === 'volumeCreate' || m.type === 'volumeDelete') void handleVolumeRequest(volumes, m).then((r) => c.send(r));
