@@ -3,6 +3,7 @@
 // the controllers and compaction; stop() undoes it all. main.ts is the command line around
 // it; tests run it in process (the fuzz suite).
 import { mkdirSync } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { ServerConfig } from './config.js';
@@ -14,7 +15,7 @@ import { openEncryptedStore } from './store/encrypting-store.js';
 import { startCompactor } from './store/compactor.js';
 import { ensurePki, desiredSans, writeKubeconfig } from './security/pki.js';
 import { ApiStorage } from './api/storage.js';
-import { TokenAuthenticator } from './api/auth.js';
+import { TokenAuthenticator, type UserInfo } from './api/auth.js';
 import { buildApiServer, httpEdgeOf } from './api/server.js';
 import { seedClusterServices, seedNamespaces, seedSystemPriorityClasses } from './bootstrap.js';
 import { defaultRouteIPv4, isLoopback } from './host-address.js';
@@ -24,6 +25,7 @@ import { AgentVolumeHost } from './agents/volume-host.js';
 import { NetworkPublisher } from './agents/network-publisher.js';
 import { PodCidrAllocator } from './agents/pod-cidr-allocator.js';
 import { PodStreamRelay } from './agents/pod-streams.js';
+import { AgentLocator } from './agents/agent-locator.js';
 import { installUpgradeGuard } from './agents/upgrade-guard.js';
 import { PROTOCOL_PATH } from '../proto/agent-protocol.js';
 import { Scheduler } from './scheduler/scheduler.js';
@@ -100,8 +102,16 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const podCidrs = new PodCidrAllocator(storage, cfg.clusterCidr, cfg.nodeCidrMaskSize, log.child({ component: 'node-ipam' }));
   const gateway = new AgentGateway({ storage: storage.withFieldManager('kubelet'), joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }), onStats: (node, m) => usage.update(node, m), network, podCidrs,
     // projected serviceAccountToken volumes: a TokenRequest bound to the pod
-    issueToken: (r) => issuePodToken(storage, saTokens, r), actAs });
-  const relay = new PodStreamRelay(gateway, storage, auth, log);
+    issueToken: (r) => issuePodToken(storage, saTokens, r), actAs,
+    // several servers: the Node says which server holds its agent (pod streams are relayed there)
+    onAgentRegistered: (node) => { void locator?.registered(node); } });
+  let locator: AgentLocator | undefined;
+  const upgradeUsers = new WeakMap<IncomingMessage, UserInfo>();
+  const relay = new PodStreamRelay(gateway, storage, auth, log, {
+    peerFor: async (node) => locator?.peerFor(node),
+    credentials: () => ({ ca: pki.caPem, token: pki.adminToken, self: locator?.selfUrl ?? '' }),
+    upgradeUser: (req) => upgradeUsers.get(req),
+  });
   const metrics = new ServerMetrics();
   audit?.registerMetrics(metrics.registry);
   let scheduler: Scheduler | undefined;
@@ -146,13 +156,18 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     selfAuthenticating: [{ path: PROTOCOL_PATH, handler: gateway }],
     handlers: [relay],
     // audited as kube-apiserver's long-running requests (controlplane/audit/upgrade.ts)
-    authorize: auditUpgrades(audit, authorizer ? (req, user) => authorizeUpgrade(authorizer, req.method ?? 'GET', req.url ?? '', req.headers, user) : undefined),
+    authorize: auditUpgrades(audit, authorizer ? (req, user) => {
+      const u = authorizeUpgrade(authorizer, req.method ?? 'GET', req.url ?? '', req.headers, user);
+      upgradeUsers.set(req, u);
+      return u;
+    } : undefined),
   });
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
+  locator = new AgentLocator(storage, `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`, log.child({ component: 'agent-locator' }));
   await seedClusterServices(storage, { ...cfg, advertise: endpointIP, port });
-  const url = `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
+  const url = locator.selfUrl;
   apiUrl = url;
   const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);

@@ -45,6 +45,8 @@ export interface GatewayOptions {
   issueToken?: IssueToken;
   /** each node writes as system:node:<name> in the audit log */
   actAs?: ActAs;
+  /** a node's agent registered on this server (agent-locator.ts records it for the other servers) */
+  onAgentRegistered?: (node: string) => void;
 }
 
 export class AgentGateway {
@@ -87,6 +89,7 @@ export class AgentGateway {
         onRegistered: (s) => {
           this.pending.delete(s);
           this.sessions.set(s.node!, s);
+          this.o.onAgentRegistered?.(s.node!);
         },
         onClosed: (s) => {
           this.pending.delete(s);

@@ -19,6 +19,9 @@ import { findResource } from '../resources/index.js';
 import type { AgentGateway } from './gateway.js';
 import { parseTarget, PortForwardRelay, SPDY_WS_PROTOCOL } from './port-forward.js';
 import { queryBool } from '../../proto/query-bool.js';
+import type { UserInfo } from '../api/auth.js';
+import { userOf } from '../authz/http.js';
+import { relayRequest, relayUpgrade, wasRelayed, type PeerCredentials } from './peer-relay.js';
 
 type Query = Record<string, string | string[] | undefined>;
 const one = (q: Query, k: string) => { const v = q[k]; return Array.isArray(v) ? v[v.length - 1] : v; };
@@ -53,12 +56,35 @@ function intQ(q: Query, k: string): number | undefined {
   return n;
 }
 
+/** several servers: where a node's agent is connected if not here, and how to reach that server */
+export interface PeerRelayOptions {
+  peerFor(node: string): Promise<string | undefined>;
+  credentials(): PeerCredentials;
+  /** the user an upgrade was authorized as (after impersonation) */
+  upgradeUser(req: IncomingMessage): UserInfo | undefined;
+}
+
 export class PodStreamRelay implements PodStreams {
   private wss = new WebSocketServer({ noServer: true, handleProtocols: (protos) => PROTOCOLS.find((p) => protos.has(p)) ?? false });
   private readonly portForward: PortForwardRelay;
 
-  constructor(private readonly gw: AgentGateway, private readonly storage: ApiStorage, private readonly auth: TokenAuthenticator, private readonly logger: Logger) {
-    this.portForward = new PortForwardRelay(gw, storage, auth, logger);
+  constructor(private readonly gw: AgentGateway, private readonly storage: ApiStorage, private readonly auth: TokenAuthenticator, private readonly logger: Logger, private readonly peers?: PeerRelayOptions) {
+    this.portForward = new PortForwardRelay(gw, storage, auth, logger, (node, req, socket, head) => this.relayUpgradeTo(node, req, socket, head));
+  }
+
+  /** the server to relay to: the node's agent is connected there, not here (a relayed request never goes on) */
+  private async peer(node: string | undefined, headers: IncomingMessage['headers']): Promise<string | undefined> {
+    if (!this.peers || !node || this.gw.connected(node) || wasRelayed(headers)) return undefined;
+    return this.peers.peerFor(node);
+  }
+
+  /** relay an upgrade for `node` if its agent is connected to another server; true when relayed */
+  private async relayUpgradeTo(node: string, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<boolean> {
+    const peer = await this.peer(node, req.headers);
+    const user = peer ? (this.peers!.upgradeUser(req) ?? this.auth.authenticate({ headers: req.headers, socket: req.socket })) : undefined;
+    if (!peer || !user) return false;
+    relayUpgrade(peer, this.peers!.credentials(), req, socket, head, user);
+    return true;
   }
 
   async log(req: FastifyRequest, reply: FastifyReply, pod: KubeObject): Promise<void> {
@@ -75,6 +101,13 @@ export class PodStreamRelay implements PodStreams {
       sinceTime: one(q, 'sinceTime'),
     };
     // the options are checked before the pod's state: a bad parameter is a 400 on any pod
+    const peer = await this.peer(pod.spec?.nodeName, req.headers);
+    const user = userOf(req) ?? this.auth.authenticate(req);
+    if (peer && user) {
+      reply.hijack();
+      await relayRequest(peer, this.peers!.credentials(), req.raw, reply.raw, user);
+      return;
+    }
     const node = nodeOf(this.gw, pod);
     await new Promise<void>((resolve, reject) => {
       let started = false;
@@ -129,9 +162,10 @@ export class PodStreamRelay implements PodStreams {
       const phase = pod.status?.phase;
       if (phase === 'Succeeded' || phase === 'Failed') throw badRequest(`cannot exec into a container in a completed pod; current phase is ${phase}`);
       const container = pickContainer(pod, q.get('container') ?? undefined);
-      const node = nodeOf(this.gw, pod);
       const command = q.getAll('command');
       if (kind === 'exec' && !command.length) throw badRequest('you must specify at least 1 command');
+      if (pod.spec?.nodeName && await this.relayUpgradeTo(pod.spec.nodeName, req, socket, head)) return;
+      const node = nodeOf(this.gw, pod);
       const opts = { container, command: command.length ? command : ['sh'], stdin: flag('stdin'), stdout: flag('stdout'), stderr: flag('stderr'), tty: flag('tty') };
       this.wss.handleUpgrade(req, socket, head, (ws) => this.relayExec(ws, node, pod, kind, opts));
     })().catch((e) => {

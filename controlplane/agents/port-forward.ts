@@ -41,7 +41,11 @@ export class PortForwardRelay {
   /** the subprotocol to answer with, per request (ws itself would refuse the SPDY token) */
   private chosen = new WeakMap<IncomingMessage, string>();
 
-  constructor(private readonly gw: AgentGateway, private readonly storage: ApiStorage, private readonly auth: TokenAuthenticator, private readonly log: Logger) {
+  constructor(
+    private readonly gw: AgentGateway, private readonly storage: ApiStorage, private readonly auth: TokenAuthenticator, private readonly log: Logger,
+    /** several servers: relays the upgrade to the server holding the node's agent; true when it did */
+    private readonly relayTo?: (node: string, req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<boolean>,
+  ) {
     this.wss.on('headers', (headers, req) => {
       const p = this.chosen.get(req);
       if (p) headers.push(`Sec-WebSocket-Protocol: ${p}`);
@@ -61,7 +65,8 @@ export class PortForwardRelay {
     const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
     const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter(Boolean);
     (async () => {
-      const target = await this.target(namespace, name);
+      const target = await this.target(namespace, name, req, socket, head);
+      if (!target) return;
       if (upgrade === 'websocket') {
         if (offered.includes(SPDY_WS_PROTOCOL)) {
           this.chosen.set(req, SPDY_WS_PROTOCOL);
@@ -91,13 +96,15 @@ export class PortForwardRelay {
     return true;
   }
 
-  private async target(namespace: string, name: string): Promise<Target> {
+  /** the pod and its node; undefined when the request was relayed to the server holding the node's agent */
+  private async target(namespace: string, name: string, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<Target | undefined> {
     const pod = await this.storage.tryGet(findResource('', 'v1', 'pods')!, namespace, name);
     if (!pod) throw notFound('pods', name);
     const phase = pod.status?.phase;
     if (phase !== 'Running') throw badRequest(`unable to forward port because pod is not running. Current status=${phase ?? 'Unknown'}`);
     const node = pod.spec?.nodeName;
     if (!node) throw badRequest(`pod ${name} does not have a host assigned`);
+    if (!this.gw.connected(node) && await this.relayTo?.(node, req, socket, head)) return undefined;
     if (!this.gw.connected(node)) throw new ApiError(503, 'ServiceUnavailable', `node "${node}" is not connected: its agent is down or unreachable`);
     return { pod, node };
   }
