@@ -3,10 +3,9 @@
 // each server issues its own, for its own addresses, from the shared CA (pki.ts). The
 // planner (planBootstrap) is pure; reading, making and writing the files are the acts.
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { newCaPem } from './pki.js';
-import { KEY_FILE as SA_KEY_FILE } from '../serviceaccount/jwt.js';
+import { newCaPem, newSecret } from './pki.js';
+import { KEY_FILE as SA_KEY_FILE, newSigningKeyPem } from '../serviceaccount/jwt.js';
 import { KEYRING_FILE, newKeyringText } from '../store/encrypting-store.js';
 
 export const BOOTSTRAP_FILES = [
@@ -42,10 +41,10 @@ export async function completeBootstrapFiles(have: BootstrapFiles, joinSecret?: 
     out[cert] = ca.certPem;
     out[key] = ca.keyPem;
   }
-  out[SA_KEY_FILE] ??= generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  out[SA_KEY_FILE] ??= newSigningKeyPem();
   out[KEYRING_FILE] ??= newKeyringText();
-  out['admin-token'] ??= randomBytes(24).toString('hex') + '\n';
-  out['join-secret'] ??= (joinSecret ?? randomBytes(24).toString('hex')) + '\n';
+  out['admin-token'] ??= newSecret() + '\n';
+  out['join-secret'] ??= (joinSecret ?? newSecret()) + '\n';
   return out as Required<BootstrapFiles>;
 }
 

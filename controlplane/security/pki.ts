@@ -54,6 +54,11 @@ function serial(): string {
   return b.toString('hex');
 }
 
+/** a new random token or secret: 48 hex characters */
+export function newSecret(): string {
+  return randomBytes(24).toString('hex');
+}
+
 export function caHash(caPem: string): string {
   return createHash('sha256').update(caPem).digest('hex');
 }
@@ -240,11 +245,11 @@ export async function ensurePki(dataDir: string, sans: string[]): Promise<Server
   }
 
   const adminTokenPath = join(dataDir, 'admin-token');
-  if (!existsSync(adminTokenPath)) writeSecret(adminTokenPath, randomBytes(24).toString('hex') + '\n');
+  if (!existsSync(adminTokenPath)) writeSecret(adminTokenPath, newSecret() + '\n');
   const adminToken = readFileSync(adminTokenPath, 'utf8').trim();
 
   const joinSecretPath = join(dataDir, 'join-secret');
-  if (!existsSync(joinSecretPath)) writeSecret(joinSecretPath, randomBytes(24).toString('hex') + '\n');
+  if (!existsSync(joinSecretPath)) writeSecret(joinSecretPath, newSecret() + '\n');
   const joinSecret = readFileSync(joinSecretPath, 'utf8').trim();
   const joinToken = `K10${caHash(caPem)}::node:${joinSecret}`;
   writeSecret(join(dataDir, 'token'), joinToken + '\n');

@@ -1,10 +1,10 @@
 // Two skiff-servers on one real etcd share the cluster's bootstrap data: the second starts
 // with an empty data dir and the first's token file, and then the real kubectl shows one
 // cluster: A's admin kubeconfig works against B, a Secret written through A reads back
-// through B, a ServiceAccount token A issued authenticates on B, an agent joins B with A's
-// token. A server with the wrong token exits non-zero with a clear message, writing nothing.
+// through B, a ServiceAccount token A issued and a user certificate from A's client CA
+// authenticate on B, an agent joins B with A's token. A server with the wrong token exits non-zero with a clear message, writing nothing.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,6 +65,15 @@ describe('several skiff-servers on one etcd share the bootstrap data', () => {
     const bad = kubectl(a, ['--server', b.url, '--token', token.slice(0, -4) + 'AAAA', 'get', 'ns']);
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toMatch(/Unauthorized|must be logged in/);
+  });
+
+  it('a user certificate from A\'s client CA (skiff-server kubeconfig) authenticates on B', () => {
+    const r = spawnSync(process.execPath, [SERVER_BIN, 'kubeconfig', '--user', 'alice', '--group', 'dev', '--data-dir', a.dataDir, '--server', b.url], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const file = join(a.dataDir, 'alice.kubeconfig');
+    writeFileSync(file, r.stdout, { mode: 0o600 });
+    const who = kubectl({ ...a, kubeconfig: file }, ['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
+    expect(who.stdout, who.stderr).toBe('alice');
   });
 
   it('an agent joins B with A\'s join token; A sees the node Ready', async () => {
