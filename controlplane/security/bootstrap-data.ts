@@ -95,14 +95,15 @@ export function decodeBootstrapFiles(text: string): BootstrapFiles {
   return out;
 }
 
-/** write the named files into dataDir, each 0600 (directories 0700) */
+/** write the named files into dataDir: keys and tokens 0600, CA certificates public (0644) as pki.ts makes them; directories 0700 */
 export function writeBootstrapFiles(dataDir: string, files: BootstrapFiles, which: readonly BootstrapFile[]): void {
   for (const f of which) {
     const content = files[f];
     if (content === undefined) continue;
     const p = join(dataDir, f);
     mkdirSync(dirname(p), { recursive: true, mode: 0o700 });
-    writeFileSync(p, content, { mode: 0o600 });
-    chmodSync(p, 0o600);
+    const mode = f.endsWith('.crt') ? 0o644 : 0o600;
+    writeFileSync(p, content, { mode });
+    chmodSync(p, mode);
   }
 }

@@ -3,7 +3,7 @@
 //  - finds /bootstrap/<hash of the token's passphrase>; the passphrase is the --token's
 //    (--token-file's) secret, else this data dir's join-secret;
 //  - found: decrypts it with the passphrase, refuses to start when a file of its data dir
-//    differs ("... newer than datastore" in k3s), writes the missing files (0600);
+//    differs ("... newer than datastore" in k3s), writes the missing files (keys 0600);
 //  - not found while another /bootstrap/ key exists: the wrong token, refuse;
 //  - nothing there: makes what the data dir lacks, seals it with the passphrase and
 //    creates the key if absent (a transaction); a server that loses the race reads the
