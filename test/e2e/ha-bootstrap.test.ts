@@ -2,8 +2,10 @@
 // with an empty data dir and the first's token file, and then the real kubectl shows one
 // cluster: A's admin kubeconfig works against B, a Secret written through A reads back
 // through B, a ServiceAccount token A issued and a user certificate from A's client CA
-// authenticate on B, an agent joins B with A's token. A server with the wrong token exits non-zero with a clear message, writing nothing.
+// authenticate on B, an agent joins B with A's token. A server with the wrong token, or
+// whose data dir holds other keys, exits non-zero with a clear message, writing nothing.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -83,7 +85,7 @@ describe('several skiff-servers on one etcd share the bootstrap data', () => {
     }, 45_000, 500);
   }, 60_000);
 
-  it('a server with the wrong token exits non-zero with a clear message and writes nothing', () => {
+  it('a server with the wrong token, or with another cluster\'s keys, exits non-zero with a clear message and writes nothing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'skiff-e2e-wrongtoken-'));
     try {
       const r = spawnSync(process.execPath, [SERVER_BIN, '--data-dir', dir, '--listen', '127.0.0.1:0', '--datastore-endpoint', etcd.endpoint, '--token', 'not-the-cluster-token'], { encoding: 'utf8', timeout: 30_000 });
@@ -95,6 +97,15 @@ describe('several skiff-servers on one etcd share the bootstrap data', () => {
       const other = spawnSync(process.execPath, [SERVER_BIN, '--data-dir', dir, '--listen', '127.0.0.1:0', '--datastore-endpoint', etcd.endpoint], { encoding: 'utf8', timeout: 30_000 });
       expect(other.status).toBe(1);
       expect(other.stderr).toMatch(/already holds a cluster's bootstrap data/);
+      expect(existsSync(join(dir, 'tls'))).toBe(false);
+      // the cluster's token, but a data dir holding another ServiceAccount key: refused, the key kept
+      const foreignKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+      writeFileSync(join(dir, 'sa.key'), foreignKey, { mode: 0o600 });
+      const conflict = spawnSync(process.execPath, [SERVER_BIN, '--data-dir', dir, '--listen', '127.0.0.1:0', '--datastore-endpoint', etcd.endpoint, '--token-file', join(a.dataDir, 'token')], { encoding: 'utf8', timeout: 30_000 });
+      expect(conflict.status, conflict.stderr).toBe(1);
+      expect(conflict.stderr).toContain(`${join(dir, 'sa.key')} differ from the cluster's bootstrap data in the datastore`);
+      expect(conflict.stderr).toContain('Remove the file(s) from the data dir and restart');
+      expect(readFileSync(join(dir, 'sa.key'), 'utf8')).toBe(foreignKey);
       expect(existsSync(join(dir, 'tls'))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
