@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { parseDuration } from '../proto/duration.js';
 import { cidrContains, parseCidr, parseIPv4 } from '../proto/cidr.js';
 import { parseCron } from './snapshot/cron.js';
+import { validToken } from './security/bootstrap-sync.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -63,6 +64,9 @@ export interface ServerConfig {
   podSecurityExemptNamespaces?: string[];
   /** etcd instead of SQLite (--datastore-endpoint, k3s' flag): http(s)://host:port of each member, plus TLS files */
   datastore?: { endpoints: string[]; caFile?: string; certFile?: string; keyFile?: string };
+  /** the cluster's token (--token / --token-file, k3s' flags): with etcd it seals and opens the shared bootstrap data (CA, keys, tokens); its secret is the agents' join secret */
+  token?: string;
+  tokenFile?: string;
   /** scheduled snapshots into <data-dir>/snapshots/ (5-field cron) and how many to keep */
   snapshotSchedule?: string;
   snapshotRetention?: number;
@@ -141,11 +145,13 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--datastore-cafile <file>', 'CA bundle that signed the etcd members\' certificates')
     .option('--datastore-certfile <file>', 'client certificate for etcd')
     .option('--datastore-keyfile <file>', 'client key for etcd')
+    .option('--token <token>', 'the cluster\'s token: the first server\'s <data-dir>/token (K10<ca hash>::node:<secret>) or a secret of your choice on the first server. With --datastore-endpoint it encrypts the CA, keys and tokens every server shares in the datastore; a server with an empty --data-dir joins the cluster with it. Agents join with it too')
+    .option('--token-file <file>', 'read --token from this file')
     .option('--snapshot-schedule <cron>', 'take a snapshot into <data-dir>/snapshots/ on this 5-field cron schedule (UTC), e.g. "0 */6 * * *"')
     .option('--snapshot-retention <n>', 'scheduled snapshots kept', '5')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string; anonymousAuth: boolean; auditLogPath?: string; auditPolicyFile?: string; auditLogMaxsize: string; auditLogMaxbackup: string; clusterSigningDuration: string; podSecurityDefault?: string; podSecurityExemptNamespaces?: string; datastoreEndpoint?: string; datastoreCafile?: string; datastoreCertfile?: string; datastoreKeyfile?: string; snapshotSchedule?: string; snapshotRetention: string }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string; anonymousAuth: boolean; auditLogPath?: string; auditPolicyFile?: string; auditLogMaxsize: string; auditLogMaxbackup: string; clusterSigningDuration: string; podSecurityDefault?: string; podSecurityExemptNamespaces?: string; datastoreEndpoint?: string; datastoreCafile?: string; datastoreCertfile?: string; datastoreKeyfile?: string; token?: string; tokenFile?: string; snapshotSchedule?: string; snapshotRetention: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
@@ -190,11 +196,15 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     ? { endpoints: parseDatastoreEndpoints(o.datastoreEndpoint), caFile: o.datastoreCafile, certFile: o.datastoreCertfile, keyFile: o.datastoreKeyfile }
     : undefined;
   if (!datastore && (o.datastoreCafile || o.datastoreCertfile || o.datastoreKeyfile)) throw new InvalidArgumentError('--datastore-cafile/-certfile/-keyfile need --datastore-endpoint');
+  if (o.token !== undefined && o.tokenFile !== undefined) throw new InvalidArgumentError('--token and --token-file: give one of them');
+  if (o.token !== undefined && !validToken(o.token.trim())) throw new InvalidArgumentError('--token wants K10<ca hash>::<user>:<secret> or a secret alone: printable characters without spaces');
   if (o.snapshotSchedule !== undefined) parseCron(o.snapshotSchedule);
   const snapshotRetention = count('--snapshot-retention', o.snapshotRetention);
   if (snapshotRetention < 1) throw new InvalidArgumentError('--snapshot-retention must be at least 1');
   return {
     datastore,
+    token: o.token?.trim(),
+    tokenFile: o.tokenFile,
     snapshotSchedule: o.snapshotSchedule,
     snapshotRetention,
     anonymousAuth: o.anonymousAuth,

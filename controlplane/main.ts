@@ -9,6 +9,7 @@ import { installCrashReporters } from '../proto/crash-report.js';
 import { runServer } from './server.js';
 import { loopbackNote, makeUserKubeconfig, parseKubeconfigArgs } from './certificates/kubeconfig-command.js';
 import { snapshotCommand } from './snapshot/snapshot-command.js';
+import { BootstrapError } from './security/bootstrap-sync.js';
 
 async function kubeconfigCommand(argv: string[]): Promise<void> {
   let opts;
@@ -54,6 +55,11 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
+  // a refusal the operator fixes (the wrong token, another cluster's keys) reads as a message, not a bug
+  if (e instanceof BootstrapError) {
+    process.stderr.write(`skiff-server: ${e.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(`skiff-server: ${(e as Error).stack ?? e}\n`);
   process.exit(1);
 });

@@ -14,6 +14,7 @@ import { saveSnapshot } from './snapshot/snapshots.js';
 import { openEncryptedStore } from './store/encrypting-store.js';
 import { startCompactor } from './store/compactor.js';
 import { ensurePki, desiredSans, writeKubeconfig } from './security/pki.js';
+import { loadBootstrapData } from './security/bootstrap-sync.js';
 import { ApiStorage } from './api/storage.js';
 import { TokenAuthenticator, type UserInfo } from './api/auth.js';
 import { buildApiServer, httpEdgeOf } from './api/server.js';
@@ -66,7 +67,16 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   defaultTolerationSeconds.notReady = defaultTolerationSeconds.unreachable = cfg.defaultUnreachableTolerationSeconds;
   // the pid file tells `skiff-server snapshot restore` that this data dir is in use
   const dataDirLock = markDataDirInUse(cfg.dataDir);
-  const store = await openEncryptedStore(await openBackend(cfg), cfg.dataDir, { enabled: cfg.secretsEncryption, log });
+  const backend = await openBackend(cfg);
+  try {
+    // the CA, keys and tokens every server of the cluster shares: taken from (or put into) etcd
+    await loadBootstrapData(backend, cfg, log.child({ component: 'bootstrap' }));
+  } catch (e) {
+    await backend.close();
+    dataDirLock.release();
+    throw e;
+  }
+  const store = await openEncryptedStore(backend, cfg.dataDir, { enabled: cfg.secretsEncryption, log });
   const storage = new ApiStorage(store, undefined, { network: { serviceCidr: cfg.serviceCidr, nodePortRange: cfg.nodePortRange } });
   const uninstallPodSecurity = installPodSecurity(store, podSecurity);
   await seedNamespaces(storage);

@@ -3,14 +3,16 @@
 # Idempotent: running it again with the same settings changes nothing; with new settings
 # it rewrites the configuration and restarts the daemon.
 #
-#   install.sh server [--advertise-address IP] [--tls-san NAME]... [-- SERVER FLAGS...]
+#   install.sh server [--advertise-address IP] [--tls-san NAME]... [--datastore-endpoint URLS]
+#                     [--token TOKEN | --token-file FILE] [-- SERVER FLAGS...]
 #   install.sh agent  --server URL (--token TOKEN | --token-file FILE) [--node-ip IP]
 #                     [--node-name NAME] [--netns NS] [--docker-host SOCK] [-- AGENT FLAGS...]
 #   install.sh etcd   --name NAME --ip IP [--join https://MEMBER:2379] [--ca-dir DIR] [--netns NS]
 #   install.sh uninstall [--purge]
 #
 # Environment (the flags above win): SKIFF_ADVERTISE_ADDRESS, SKIFF_SERVER_ARGS (extra server
-# flags); SKIFF_URL, SKIFF_TOKEN or SKIFF_TOKEN_FILE, SKIFF_NODE_IP, SKIFF_NODE_NAME,
+# flags); SKIFF_TOKEN or SKIFF_TOKEN_FILE (the server's <data-dir>/token: agents join with it,
+# and so does a second server on the same --datastore-endpoint); SKIFF_URL, SKIFF_NODE_IP, SKIFF_NODE_NAME,
 # SKIFF_AGENT_ARGS (extra agent flags), SKIFF_NETNS (run the agent in that network
 # namespace, e.g. a scripts/hosts.sh host skiff-h1), SKIFF_DOCKER_HOST (its Docker socket).
 # Flags the script does not know are passed to the daemon unchanged.
@@ -168,13 +170,17 @@ env_get() { # env_get FILE VAR: a value from one of our env files
 # ---------- server ----------
 
 install_server() {
-  local advertise=${SKIFF_ADVERTISE_ADDRESS:-} extra=()
+  local advertise=${SKIFF_ADVERTISE_ADDRESS:-} token=${SKIFF_TOKEN:-} token_file=${SKIFF_TOKEN_FILE:-} extra=()
   # shellcheck disable=SC2206 # word splitting of the extra flags is the point
   [ -n "${SKIFF_SERVER_ARGS:-}" ] && extra+=($SKIFF_SERVER_ARGS)
   while [ $# -gt 0 ]; do
     case "$1" in
       --advertise-address) advertise=${2:?--advertise-address IP}; shift 2 ;;
       --advertise-address=*) advertise=${1#*=}; shift ;;
+      --token) token=${2:?--token TOKEN}; shift 2 ;;
+      --token=*) token=${1#*=}; shift ;;
+      --token-file) token_file=${2:?--token-file FILE}; shift 2 ;;
+      --token-file=*) token_file=${1#*=}; shift ;;
       --) shift; extra+=("$@"); break ;;
       *) extra+=("$1"); shift ;;
     esac
@@ -183,11 +189,20 @@ install_server() {
   install_build
   local args=(--data-dir "$DATA_DIR/server")
   [ -n "$advertise" ] && args+=(--advertise-address "$advertise")
+  # the cluster's token (a second server on the same --datastore-endpoint joins with the
+  # first's <data-dir>/token): kept in a 0600 file, never on the command line
+  if [ -z "$token" ] && [ -n "$token_file" ]; then token=$(tr -d '[:space:]' <"$token_file"); fi
+  mkdir -p "$CONFIG_DIR"
+  local changed=0
+  if [ -n "$token" ]; then
+    write_if_changed "$CONFIG_DIR/server-token" 600 "$token" && changed=1
+    args+=(--token-file "$CONFIG_DIR/server-token")
+  else
+    [ -f "$CONFIG_DIR/server-token" ] && rm -f "$CONFIG_DIR/server-token" && changed=1
+  fi
   args+=("${extra[@]}")
   local data; data=$(last_flag --data-dir "${args[@]}")
   for a in "${args[@]}"; do [[ "$a" != *[[:space:]\"\'\$\\]* ]] || die "server flag '$a': spaces, quotes, \$ and \\ are not supported in flags"; done
-  mkdir -p "$CONFIG_DIR"
-  local changed=0
   write_if_changed "$CONFIG_DIR/skiff-server.env" 600 "# skiff-server flags, written by $CHECKOUT/scripts/install.sh
 SKIFF_SERVER_ARGS=\"${args[*]}\"
 SKIFF_SERVER_DATA_DIR=\"$data\"" && changed=1
@@ -214,6 +229,11 @@ skiff-server is running at $url
   kubeconfig:  $kc        (export KUBECONFIG=$kc; kubectl get nodes)
 Join an agent on another machine with:
   SKIFF_URL=$url SKIFF_TOKEN=\$(cat $data/token) bash scripts/install.sh agent
+MSG
+  local datastore; datastore=$(last_flag --datastore-endpoint "${args[@]}")
+  [ -z "$datastore" ] || cat <<MSG
+Add another server (same datastore, its own empty data dir) with:
+  SKIFF_TOKEN=\$(cat $data/token) bash scripts/install.sh server --datastore-endpoint $datastore
 MSG
 }
 
@@ -369,7 +389,7 @@ uninstall() {
   fi
   rm -f "$UNIT_DIR/skiff-agent.service" "$UNIT_DIR/skiff-server.service"
   have_systemd && systemctl daemon-reload || true
-  rm -f "$agent_env" "$server_env" "$CONFIG_DIR/agent-token" "$RUN_DIR/skiff-agent.pid" "$RUN_DIR/skiff-server.pid"
+  rm -f "$agent_env" "$server_env" "$CONFIG_DIR/agent-token" "$CONFIG_DIR/server-token" "$RUN_DIR/skiff-agent.pid" "$RUN_DIR/skiff-server.pid"
   rmdir "$CONFIG_DIR" "$RUN_DIR" 2>/dev/null || true
   if [ -f "$INSTALL_DIR/.skiff-installed" ] && [ "$(cd "$INSTALL_DIR" && pwd -P)" != "$(cd "$CHECKOUT" && pwd -P)" ]; then
     log "removing $INSTALL_DIR"

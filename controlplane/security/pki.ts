@@ -54,6 +54,11 @@ function serial(): string {
   return b.toString('hex');
 }
 
+/** a new random token or secret: 48 hex characters */
+export function newSecret(): string {
+  return randomBytes(24).toString('hex');
+}
+
 export function caHash(caPem: string): string {
   return createHash('sha256').update(caPem).digest('hex');
 }
@@ -74,6 +79,15 @@ export function parseJoinToken(token: string): { caHash?: string; secret: string
 function sansOf(certPem: string): Set<string> {
   const alt = new NodeX509(certPem).subjectAltName ?? '';
   return new Set(alt.split(',').map((s) => s.trim().replace(/^DNS:/, '').replace(/^IP Address:/, '')).filter(Boolean));
+}
+
+function issuedBy(certPem: string, caPem: string): boolean {
+  try {
+    const ca = new NodeX509(caPem);
+    return new NodeX509(certPem).verify(ca.publicKey);
+  } catch {
+    return false;
+  }
 }
 
 export function desiredSans(extra: string[]): string[] {
@@ -97,6 +111,12 @@ async function selfSignedCa(cn: string): Promise<{ pem: string; key: CryptoKey }
     ],
   });
   return { pem: ca.toString('pem') + '\n', key: keys.privateKey };
+}
+
+/** a new self-signed CA as PEM (certificate, PKCS#8 key): the cluster's shared bootstrap data (security/bootstrap-data.ts) */
+export async function newCaPem(cn: 'skiff-server-ca' | 'skiff-client-ca'): Promise<{ certPem: string; keyPem: string }> {
+  const ca = await selfSignedCa(cn);
+  return { certPem: ca.pem, keyPem: await exportKeyPem(ca.key) };
 }
 
 /** the client CA: users' certificates (CN = user, O = groups) are verified against it and issued by it */
@@ -191,7 +211,10 @@ export async function ensurePki(dataDir: string, sans: string[]): Promise<Server
 
   let certPem: string;
   let keyPem: string;
-  const have = existsSync(certPath) && existsSync(keyPath) ? sansOf(readFileSync(certPath, 'utf8')) : undefined;
+  // kept while it carries every SAN and was issued by this CA (a data dir that took another
+  // server's CA from the datastore re-issues its own serving certificate)
+  const current = existsSync(certPath) && existsSync(keyPath) ? readFileSync(certPath, 'utf8') : undefined;
+  const have = current !== undefined && issuedBy(current, caPem) ? sansOf(current) : undefined;
   if (have && sans.every((s) => have.has(s))) {
     certPem = readFileSync(certPath, 'utf8');
     keyPem = readFileSync(keyPath, 'utf8');
@@ -222,11 +245,11 @@ export async function ensurePki(dataDir: string, sans: string[]): Promise<Server
   }
 
   const adminTokenPath = join(dataDir, 'admin-token');
-  if (!existsSync(adminTokenPath)) writeSecret(adminTokenPath, randomBytes(24).toString('hex') + '\n');
+  if (!existsSync(adminTokenPath)) writeSecret(adminTokenPath, newSecret() + '\n');
   const adminToken = readFileSync(adminTokenPath, 'utf8').trim();
 
   const joinSecretPath = join(dataDir, 'join-secret');
-  if (!existsSync(joinSecretPath)) writeSecret(joinSecretPath, randomBytes(24).toString('hex') + '\n');
+  if (!existsSync(joinSecretPath)) writeSecret(joinSecretPath, newSecret() + '\n');
   const joinSecret = readFileSync(joinSecretPath, 'utf8').trim();
   const joinToken = `K10${caHash(caPem)}::node:${joinSecret}`;
   writeSecret(join(dataDir, 'token'), joinToken + '\n');

@@ -33,16 +33,17 @@ export function signingKeyFromPem(pem: string): SigningKey {
 /** the key in <dataDir>/sa.key, made on first use */
 export function loadOrCreateSigningKey(dataDir: string): SigningKey {
   const file = join(dataDir, KEY_FILE);
-  if (!existsSync(file)) {
-    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    writeFileSync(file, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600, flag: 'wx' });
-  }
+  if (!existsSync(file)) writeFileSync(file, newSigningKeyPem(), { mode: 0o600, flag: 'wx' });
   return signingKeyFromPem(readFileSync(file, 'utf8'));
 }
 
+/** a new P-256 private key, PKCS#8 PEM */
+export function newSigningKeyPem(): string {
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+}
+
 export function generateSigningKey(): SigningKey {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  return signingKeyFromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+  return signingKeyFromPem(newSigningKeyPem());
 }
 
 export function signJwt(key: SigningKey, claims: Record<string, unknown>): string {

@@ -249,6 +249,11 @@ function keyName(now = new Date()): string {
   return `aesgcm-${now.toISOString().replace(/[-:T]/g, '').slice(0, 14)}`;
 }
 
+/** the text of a new keyring file: one random 32-byte key */
+export function newKeyringText(): string {
+  return JSON.stringify({ keys: [{ name: keyName(), secret: randomBytes(32).toString('base64') }] }, null, 2) + '\n';
+}
+
 function parseKeyring(path: string, text: string): EncryptionKey[] {
   let doc: unknown;
   try {
@@ -273,12 +278,12 @@ export function loadKeyring(dataDir: string, create: boolean, log?: Logger): Enc
   const path = join(dataDir, KEYRING_FILE);
   if (!existsSync(path)) {
     if (!create) return [];
-    const key: EncryptionKey = { name: keyName(), secret: randomBytes(32) };
-    const doc = { keys: [{ name: key.name, secret: key.secret.toString('base64') }] };
+    const text = newKeyringText();
     try {
-      writeFileSync(path, JSON.stringify(doc, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
-      log?.info({ path, key: key.name }, 'generated secrets encryption key');
-      return [key];
+      writeFileSync(path, text, { mode: 0o600, flag: 'wx' });
+      const keys = parseKeyring(path, text);
+      log?.info({ path, key: keys[0]!.name }, 'generated secrets encryption key');
+      return keys;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
