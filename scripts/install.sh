@@ -50,7 +50,7 @@ LOG_DIR=${SKIFF_LOG_DIR:-/var/log/skiff}
 UNIT_DIR=${SKIFF_UNIT_DIR:-/etc/systemd/system}
 CLUSTER_CIDR=${SKIFF_CLUSTER_CIDR:-10.42.0.0/16}
 
-usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 have_systemd() { [ "${SKIFF_NO_SYSTEMD:-0}" != 1 ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; }
 
