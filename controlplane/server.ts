@@ -175,9 +175,12 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
-  locator = new AgentLocator(storage, `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`, log.child({ component: 'agent-locator' }));
+  // where other servers reach this one: the advertise address, or, when that is loopback
+  // only because we listen everywhere, the default route's (as default/kubernetes says)
+  const peerHost = isLoopback(advertise) && (cfg.host === '0.0.0.0' || cfg.host === '::') ? endpointIP : advertise;
+  locator = new AgentLocator(storage, `https://${peerHost.includes(':') ? `[${peerHost}]` : peerHost}:${port}`, log.child({ component: 'agent-locator' }));
   await seedClusterServices(storage, { ...cfg, advertise: endpointIP, port });
-  const url = locator.selfUrl;
+  const url = `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
   apiUrl = url;
   const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
