@@ -6,93 +6,73 @@
 // a message naming etcd — an answer, not a hang; the member's return (install.sh again, the
 // same flags) brings the API back, and every write acknowledged before is there.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, httpsRequest, k, kubectlAvailable, startServer, type ServerProc } from './harness.js';
+import { httpsRequest, k, kubectlAvailable, startServer, type ServerProc } from './harness.js';
+import { EtcdMembers } from './etcd-members.js';
 import { HOSTS_HOOK_TIMEOUT_MS, hostsAvailable, hostsDown, hostsUp, rmrf, waitFor, type Host } from './hosts.js';
 
-const INSTALL = join(ROOT, 'scripts', 'install.sh');
 const ETCDCTL = process.env.SKIFF_TEST_ETCDCTL ?? '/usr/bin/etcdctl';
 const enabled = hostsAvailable('etcd cluster e2e test') && kubectlAvailable();
 
 describe.skipIf(!enabled)('three etcd members from install.sh etcd, one skiff-server on them', () => {
   let hosts: Host[] = [];
   let tmp = '';
+  let etcd: EtcdMembers;
   let s: ServerProc | undefined;
-  const dir = (i: number, ...p: string[]) => join(tmp, `m${i}`, ...p);
-  const pki = (i: number, f: string) => dir(i, 'data', 'etcd', 'pki', f);
-  const env = (i: number): NodeJS.ProcessEnv => ({
-    ...process.env, SKIFF_NO_SYSTEMD: '1',
-    SKIFF_CONFIG_DIR: dir(i, 'etc'), SKIFF_DATA_DIR: dir(i, 'data'), SKIFF_RUN_DIR: dir(i, 'run'), SKIFF_LOG_DIR: dir(i, 'log'), SKIFF_UNIT_DIR: dir(i, 'units'),
-  });
-  const install = (i: number, args: string[]) => {
-    const r = spawnSync('bash', [INSTALL, ...args], { encoding: 'utf8', env: env(i), timeout: 180_000 });
-    return { code: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
-  };
-  const member = (i: number) => {
-    const h = hosts[i - 1]!;
-    const join = i === 1 ? [] : ['--join', `https://${hosts[0]!.ip}:2379`, '--ca-dir', dir(1, 'data', 'etcd', 'pki')];
-    return install(i, ['etcd', '--name', `m${i}`, '--ip', h.ip, '--netns', h.netns, ...join]);
-  };
-  const killMember = (i: number) => process.kill(Number(readFileSync(dir(i, 'run', 'skiff-etcd.pid'), 'utf8').trim()), 'SIGKILL');
-  const endpoints = () => hosts.map((h) => `https://${h.ip}:2379`).join(',');
   const acknowledged: string[] = [];
   const write = (name: string) => { k(s!, ['create', 'configmap', name, `--from-literal=v=${name}`]); acknowledged.push(name); };
 
   beforeAll(async () => {
     hosts = await hostsUp(3);
     tmp = mkdtempSync(join(tmpdir(), 'skiff-etcd-cluster-'));
+    etcd = new EtcdMembers(tmp, hosts);
   }, HOSTS_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
     await s?.cleanup();
-    if (tmp) {
-      for (const i of [1, 2, 3]) {
-        const r = install(i, ['uninstall', '--purge']);
-        if (r.code !== 0) console.warn(`install.sh uninstall m${i}: ${r.out}`);
-      }
-    }
+    if (tmp) etcd.uninstallAll();
     await hostsDown();
     if (tmp) rmrf(tmp);
   }, 240_000);
 
   it('installs the first member with a new CA, then two more join it one at a time; a second run changes nothing', () => {
-    const first = member(1);
+    const first = etcd.member(1);
     expect(first.code, first.out).toBe(0);
     expect(first.out).toContain('making the etcd CA');
     for (const i of [2, 3]) {
-      const r = member(i);
+      const r = etcd.member(i);
       expect(r.code, r.out).toBe(0);
       expect(r.out).toContain(`adding m${i}`);
     }
-    const again = member(3);
+    const again = etcd.member(3);
     expect(again.code, again.out).toBe(0);
     expect(again.out).toContain('skiff-etcd already running');
     // every member sees three started voters; the CA key stays private
-    const list = spawnSync(ETCDCTL, ['--endpoints', `https://${hosts[2]!.ip}:2379`, '--cacert', pki(1, 'ca.crt'), '--cert', pki(1, 'client.crt'), '--key', pki(1, 'client.key'), 'member', 'list'],
+    const list = spawnSync(ETCDCTL, ['--endpoints', `https://${hosts[2]!.ip}:2379`, '--cacert', etcd.pki('ca.crt'), '--cert', etcd.pki('client.crt'), '--key', etcd.pki('client.key'), 'member', 'list'],
       { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
     expect(list.status, list.stderr).toBe(0);
     const lines = list.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
     for (const l of lines) expect(l).toMatch(/, started, m[123], https:\/\/10\.99\.0\.1[123]:2380, https:\/\/10\.99\.0\.1[123]:2379, false$/);
-    expect(spawnSync('stat', ['-c', '%a', pki(1, 'ca.key')], { encoding: 'utf8' }).stdout.trim()).toBe('600');
+    expect(spawnSync('stat', ['-c', '%a', etcd.pki('ca.key')], { encoding: 'utf8' }).stdout.trim()).toBe('600');
     // without a client certificate etcd refuses the client
-    const anon = spawnSync(ETCDCTL, ['--endpoints', `https://${hosts[0]!.ip}:2379`, '--cacert', pki(1, 'ca.crt'), '--dial-timeout', '3s', '--command-timeout', '5s', 'get', '/registry/', '--prefix', '--keys-only'],
+    const anon = spawnSync(ETCDCTL, ['--endpoints', `https://${hosts[0]!.ip}:2379`, '--cacert', etcd.pki('ca.crt'), '--dial-timeout', '3s', '--command-timeout', '5s', 'get', '/registry/', '--prefix', '--keys-only'],
       { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
     expect(anon.status).not.toBe(0);
   }, 240_000);
 
   it('one member down changes nothing; two down answers 503/504 naming etcd; one back and the API is back with every acknowledged write', async () => {
-    s = await startServer(['--datastore-endpoint', endpoints(), '--datastore-cafile', pki(1, 'ca.crt'), '--datastore-certfile', pki(1, 'client.crt'), '--datastore-keyfile', pki(1, 'client.key')]);
+    s = await startServer(etcd.serverFlags());
     for (let n = 0; n < 5; n++) write(`before-${n}`);
 
-    killMember(1);
+    etcd.kill(1);
     for (let n = 0; n < 5; n++) write(`one-down-${n}`);
     expect(k(s, ['get', 'configmap', 'before-0', '-o', 'jsonpath={.data.v}'])).toBe('before-0');
 
-    killMember(2);
+    etcd.kill(2);
     // a write and a read each get an answer — the server's own deadline, not the client's
     const w = await httpsRequest(s, 'POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'no-quorum' } });
     expect([503, 504], w.body).toContain(w.status);
@@ -100,7 +80,7 @@ describe.skipIf(!enabled)('three etcd members from install.sh etcd, one skiff-se
     const r = await httpsRequest(s, 'GET', '/api/v1/namespaces/default/configmaps/before-0');
     expect([503, 504], r.body).toContain(r.status);
 
-    const back = member(2);
+    const back = etcd.member(2);
     expect(back.code, back.out).toBe(0);
     await waitFor(async () => {
       const res = await httpsRequest(s!, 'POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after' } });
