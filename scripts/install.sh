@@ -299,7 +299,7 @@ SKIFF_DOCKER_HOST=\"$dh\"" && changed=1
     write_if_changed "$UNIT_DIR/skiff-agent.service" 644 "$(render_unit skiff-agent "${prefix[*]:+${prefix[*]} }")" && changed=1
   fi
   # can we reach the server at all? (a warning only: it may come up later)
-  if ! "${prefix[@]}" curl -sk --max-time 5 "$url/cacerts" >/dev/null 2>&1; then
+  if ! "${prefix[@]}" curl -sk --max-time 5 "${url%%,*}/cacerts" >/dev/null 2>&1; then
     log "warning: $url does not answer from ${netns:-this host} yet; the agent keeps retrying"
   fi
   start_daemon skiff-agent "$changed" "${prefix[@]}" "$(command -v node)" --max-semi-space-size=2 --max-old-space-size=192 \
