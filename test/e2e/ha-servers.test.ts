@@ -4,10 +4,7 @@
 // takes both Leases (client-go timings: 15 s lease, 2 s retry), its controllers act (a
 // scaled Deployment gets its new pod), the dead server's address leaves the Endpoints; the
 // restarted server stays a candidate (no second leader).
-// Until joining servers fetch the shared keys from the datastore, the second server starts
-// on a copy of the first one's key material (CA, tokens, ServiceAccount key, keyring).
-import { cpSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// The second server joins with the first one's token (the shared keys come from etcd).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, httpsRequest, k, kubectlAvailable, startServer, type ServerProc } from './harness.js';
@@ -24,9 +21,6 @@ spec:
     spec:
       containers: [{name: c, image: skiff.local/busybox:1.36, command: [sleep, '3600']}]
 `;
-
-/** the parts of a data dir that make a server one of the cluster's (not state, pid file or kubeconfig) */
-const KEY_MATERIAL = ['tls', 'admin-token', 'join-secret', 'token', 'sa.key', 'encryption-config.json'];
 
 const holder = (s: ServerProc, lease: string) => k(s, ['get', 'lease', '-n', 'kube-system', lease, '-o', 'jsonpath={.spec.holderIdentity}']).trim();
 const transitions = (s: ServerProc, lease: string) => Number(k(s, ['get', 'lease', '-n', 'kube-system', lease, '-o', 'jsonpath={.spec.leaseTransitions}']));
@@ -48,9 +42,7 @@ describe.runIf(kubectlAvailable())('several skiff-servers on one etcd: leader el
   beforeAll(async () => {
     etcd = await startEtcd();
     one = await startServer(['--datastore-endpoint', etcd.endpoint, '--server-name', 'ha-one']);
-    const dir = mkdtempSync(join(tmpdir(), 'skiff-e2e-ha-'));
-    for (const f of KEY_MATERIAL) cpSync(join(one.dataDir, f), join(dir, f), { recursive: true });
-    two = await startServer(['--datastore-endpoint', etcd.endpoint, '--server-name', 'ha-two'], dir);
+    two = await startServer(['--datastore-endpoint', etcd.endpoint, '--server-name', 'ha-two', '--token-file', join(one.dataDir, 'token')]);
   }, 90_000);
   afterAll(async () => {
     await two?.cleanup();
