@@ -3,6 +3,7 @@
 // to want, the pod-creation back-off, backoffLimit/activeDeadlineSeconds checks, the
 // Job conditions and ttlSecondsAfterFinished. No I/O: job-controller.ts acts on these.
 import type { KubeObject } from '../../../proto/meta.js';
+import { isPodReady, podReadyTime } from '../../../proto/api/pod.js';
 
 export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
 /** Same pod-creation back-off as Kubernetes: 10 s doubling per failure to 6 min. */
@@ -59,11 +60,6 @@ export function isTerminating(p: KubeObject): boolean {
   return !isTerminal(p) && !!p.metadata.deletionTimestamp;
 }
 
-export function isPodReady(p: KubeObject): boolean {
-  const c = (p.status?.conditions ?? []).find((x: any) => x?.type === 'Ready');
-  return c?.status === 'True';
-}
-
 export function hasTrackingFinalizer(p: KubeObject): boolean {
   return (p.metadata.finalizers ?? []).includes(JOB_TRACKING_FINALIZER);
 }
@@ -99,11 +95,6 @@ export function finishedTime(p: KubeObject): number {
   const del = parseTime(p.metadata.deletionTimestamp);
   if (del !== undefined) return del;
   return parseTime(p.metadata.creationTimestamp) ?? 0;
-}
-
-function podReadyTime(p: KubeObject): number | undefined {
-  const c = (p.status?.conditions ?? []).find((x: any) => x?.type === 'Ready' && x?.status === 'True');
-  return parseTime(c?.lastTransitionTime);
 }
 
 function maxRestarts(p: KubeObject): number {
