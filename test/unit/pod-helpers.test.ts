@@ -1,10 +1,12 @@
-// The shared pod and owner helpers (proto/api/pod.ts, proto/api/owner.ts) that replaced the
-// copies in the ReplicaSet, DaemonSet, Job, StatefulSet, endpoints and disruption code:
-// podutil's GetPodReadyCondition / IsPodReady / IsPodAvailable and metav1.GetControllerOf.
+// The shared pod, owner and condition helpers (proto/api/pod.ts, owner.ts, conditions.ts)
+// that replaced the copies in the ReplicaSet, DaemonSet, Job, StatefulSet, endpoints,
+// disruption, CRD and pod-table code: podutil's GetPodReadyCondition / IsPodReady /
+// IsPodAvailable, metav1.GetControllerOf, meta.FindStatusCondition / IsStatusConditionTrue.
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../proto/meta.js';
 import { isPodAvailable, isPodReady, podReadyCondition, podReadyTime } from '../../proto/api/pod.js';
 import { controllerRefOf } from '../../proto/api/owner.js';
+import { findCondition, isConditionTrue } from '../../proto/api/conditions.js';
 
 const T0 = Date.parse('2026-12-06T00:00:00Z');
 const pod = (conditions: unknown): KubeObject => ({ metadata: { name: 'p' }, status: { conditions } });
@@ -44,5 +46,17 @@ describe('controllerRefOf', () => {
     expect(controllerRefOf(o)).toBe(ref);
     expect(controllerRefOf({ metadata: {} })).toBeUndefined();
     expect(controllerRefOf({ metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: 'x', uid: 'u', controller: false }] } })).toBeUndefined();
+  });
+});
+
+describe('findCondition / isConditionTrue', () => {
+  it('finds the first condition of a type in a status list, skipping what is not an object', () => {
+    const conds = [null, 'x', { type: 'Complete', status: 'False' }, { type: 'Complete', status: 'True' }, { type: 'Failed', status: 'True', reason: 'R' }];
+    expect(findCondition(conds, 'Failed')).toEqual({ type: 'Failed', status: 'True', reason: 'R' });
+    expect(isConditionTrue(conds, 'Failed')).toBe(true);
+    expect(isConditionTrue(conds, 'Complete')).toBe(false);
+    expect(findCondition(conds, 'Suspended')).toBeUndefined();
+    expect(findCondition(undefined, 'Ready')).toBeUndefined();
+    expect(isConditionTrue({ type: 'Ready', status: 'True' }, 'Ready')).toBe(false);
   });
 });
