@@ -1,34 +1,12 @@
 // Kubernetes object metadata as stored and served. Field names are Kubernetes' own.
 
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
+import type { Kind, ObjectOf } from './api/object.js';
 
-export interface ObjectMeta {
-  name?: string;
-  generateName?: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  creationTimestamp?: string | null;
-  deletionTimestamp?: string;
-  deletionGracePeriodSeconds?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  ownerReferences?: OwnerReference[];
-  finalizers?: string[];
-  managedFields?: unknown[];
-  [k: string]: unknown;
-}
+export type { ObjectMeta, OwnerReference } from './api/object.js';
+import type { ObjectMeta } from './api/object.js';
 
-/** Any Kubernetes object. Kind-specific code narrows `spec`/`status` itself. */
-export interface KubeObject {
+/** Any Kubernetes object, its `spec`/`status` unchecked: kind-specific code narrows them itself. */
+export interface AnyObject {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
@@ -36,6 +14,13 @@ export interface KubeObject {
   status?: any;
   [k: string]: any;
 }
+
+/**
+ * A Kubernetes object: `KubeObject` is any object (AnyObject); `KubeObject<'Pod'>` is a
+ * stored Pod with its generated, defaulted type (ObjectOf in proto/api/object.ts).
+ */
+export type KubeObject<K extends Kind | '*' = '*'> = (Objects & { '*': AnyObject })[K];
+type Objects = { [K in Kind]: ObjectOf<K> };
 
 export interface ListMeta {
   resourceVersion?: string;

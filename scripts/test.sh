@@ -33,6 +33,9 @@ log "vagrant validate"
 export SKIFF_REQUIRE_DOCKER=1 SKIFF_REQUIRE_KUBECTL=1
 cd "$ROOT"
 # the tests are TypeScript too: vitest strips types without checking them
+# the generated types are what scripts/gen-types.mjs writes from proto/schema/defs.ts (read from the build above)
+log "checking proto/api/types.gen.ts"
+node scripts/gen-types.mjs --check || die "proto/api/types.gen.ts is stale: run npm run gen and commit it"
 log "typechecking the tests"
 npx tsc -p tsconfig.test.json || die "the tests do not typecheck"
 # the build and unit tests on a newer Node.js LTS line too (the whole suite only: not when

@@ -8,6 +8,7 @@
 // eviction is 429 TooManyRequests, which kubectl drain retries every 5 s. Admitted pods
 // get the DisruptionTarget condition before the subresource deletes them.
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import { isPodReady } from '../../proto/api/pod.js';
 import { findResource } from '../resources/index.js';
 import { selectorMatches, isEmptySelector } from '../resources/label-selector.js';
 import { ApiError, forbidden, tooManyRequests } from './errors.js';
@@ -46,10 +47,6 @@ export function updateDisruptionAllowedCondition(status: Record<string, any>, no
     message: '',
     observedGeneration: status.observedGeneration ?? 0,
   }, now);
-}
-
-export function isPodReady(pod: KubeObject): boolean {
-  return (Array.isArray(pod.status?.conditions) ? pod.status.conditions : []).some((c: Condition) => c?.type === 'Ready' && c.status === 'True');
 }
 
 /** canIgnorePDB: evicting a pod that is not running, or already going, disrupts nothing. */

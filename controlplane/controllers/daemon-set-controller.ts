@@ -7,6 +7,7 @@
 // only enqueue namespace/name keys; syncDaemonSet reads the caches and makes the world match.
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../proto/meta.js';
+import { controllerRefOf } from '../../proto/api/owner.js';
 import { ApiError } from '../api/errors.js';
 import { isEmptySelector, selectorMatches } from '../resources/label-selector.js';
 import type { ResourceDef } from '../resources/types.js';
@@ -17,7 +18,7 @@ import { WorkQueue } from './work-queue.js';
 import { SLOW_START_INITIAL_BATCH_SIZE, slowStartBatch } from './slow-start.js';
 import { nodeShouldRunDaemonPod, targetNodeName, type NodeDecision } from './daemon-set/eligibility.js';
 import { Expectations } from './daemon-set/expectations.js';
-import { controllerRefOf, newControllerRef, newDaemonPod, TEMPLATE_GENERATION_ANNOTATION } from './daemon-set/pods.js';
+import { newControllerRef, newDaemonPod, TEMPLATE_GENERATION_ANNOTATION } from './daemon-set/pods.js';
 import { DaemonSetHistory } from './daemon-set/history.js';
 import { HistoryClient } from './history/history-client.js';
 import { daemonSetRevisionHash } from './history/plan.js';

@@ -6,6 +6,7 @@
 // ReplicaSets beyond revisionHistoryLimit, and writes status and conditions.
 // Decisions are pure functions under ./deployment/; this file reads the cache and writes.
 import type { KubeObject } from '../../proto/meta.js';
+import { controllerRefOf } from '../../proto/api/owner.js';
 import { clone, deepEqual } from '../../proto/canonical.js';
 import { labelSelectorFromObject, matchLabels, type LabelRequirement } from '../../proto/selectors.js';
 import { ApiError, STALE_OBJECT, conflict } from '../api/errors.js';
@@ -15,7 +16,7 @@ import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 import { planClaim } from './replica-set/claim.js';
-import { controllerRefOf, newControllerRef } from './replica-set/pods.js';
+import { newControllerRef } from './replica-set/pods.js';
 import {
   REVISION_ANNOTATION, byRevision, desiredReplicasAnnotation, filterActive, findNewReplicaSet, findOldReplicaSets, maxRevision,
   replicasAnnotationsNeedUpdate, setNewReplicaSetAnnotations, setReplicasAnnotations,

@@ -22,8 +22,9 @@
 // `kubectl describe node` shows the drain's cordon.
 import type { KubeObject, OwnerReference } from '../../proto/meta.js';
 import { deepEqual } from '../../proto/canonical.js';
+import { isPodReady } from '../../proto/api/pod.js';
 import { ApiError } from '../api/errors.js';
-import { isPodReady, updateDisruptionAllowedCondition, setStatusCondition } from '../api/eviction-admission.js';
+import { updateDisruptionAllowedCondition, setStatusCondition } from '../api/eviction-admission.js';
 import type { ResourceDef } from '../resources/types.js';
 import { selectorMatches } from '../resources/label-selector.js';
 import type { ControllerContext } from './context.js';

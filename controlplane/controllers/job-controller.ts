@@ -11,18 +11,21 @@
 // as precondition, so a concurrent change makes the sync retry.
 import type { KubeObject } from '../../proto/meta.js';
 import { clone } from '../../proto/canonical.js';
+import { controllerRefOf } from '../../proto/api/owner.js';
+import { isPodReady } from '../../proto/api/pod.js';
+import { findCondition } from '../../proto/api/conditions.js';
 import { ApiError, STALE_OBJECT, conflict, notFound } from '../api/errors.js';
 import type { ControllerContext } from './context.js';
 import { keyOf, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 import { SLOW_START_INITIAL_BATCH_SIZE, slowStartBatch } from './slow-start.js';
-import { controllerRefOf, ownedBy, podForJob } from './job/job-pods.js';
+import { ownedBy, podForJob } from './job/job-pods.js';
 import {
   JOB_TRACKING_FINALIZER, MAX_POD_CREATE_DELETE_PER_SYNC, MAX_UNCOUNTED_PODS, MSG_BACKOFF_LIMIT, MSG_COMPLETIONS, MSG_DEADLINE,
   REASON_BACKOFF_LIMIT, REASON_COMPLETIONS, REASON_DEADLINE, activeDeadlineRemainingMs, activePodsForRemoval, backoffRemainingMs,
-  completionIndexOf, ensureCondition, findCondition, finishedTime, finishedType, firstPendingIndexes, formatIndexes,
-  hasTrackingFinalizer, indexedPodsForRemoval, isActive, isComplete, isIndexed, isPodFailed, isPodReady, isSuspended, isTerminal,
+  completionIndexOf, ensureCondition, finishedTime, finishedType, firstPendingIndexes, formatIndexes,
+  hasTrackingFinalizer, indexedPodsForRemoval, isActive, isComplete, isIndexed, isPodFailed, isSuspended, isTerminal,
   isTerminating, newCondition, parseIndexes, parseTime, pastBackoffLimitOnFailure, phaseOf, podDelta, rfc3339, ttlRemainingMs,
   wantActive, type JobCondition,
 } from './job/job-state.js';
@@ -166,8 +169,8 @@ class JobController implements Controller {
 
     // The finishing condition: an interim one found in status, or a new one.
     let finished: JobCondition | undefined;
-    const scm = findCondition(job, 'SuccessCriteriaMet');
-    const ft = findCondition(job, 'FailureTarget');
+    const scm = findCondition<JobCondition>(job.status?.conditions, 'SuccessCriteriaMet');
+    const ft = findCondition<JobCondition>(job.status?.conditions, 'FailureTarget');
     if (scm?.status === 'True') finished = scm;
     else if (ft?.status === 'True') finished = newCondition('Failed', ft.reason ?? '', ft.message ?? '', nowMs);
     if (!finished) {

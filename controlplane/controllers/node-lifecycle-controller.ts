@@ -17,6 +17,7 @@
 //   removed from the API so their controllers replace them elsewhere.
 import type { Counter, Gauge } from 'prom-client';
 import type { KubeObject } from '../../proto/meta.js';
+import { TAINT_NOT_READY, TAINT_UNREACHABLE, toleratesTaint, type Taint, type Toleration } from '../../proto/api/taints.js';
 import { ApiError } from '../api/errors.js';
 import { rfc3339 } from '../api/storage.js';
 import type { ControllerContext } from './context.js';
@@ -26,8 +27,6 @@ import {
 } from './node-lifecycle/zones.js';
 import type { Controller } from './types.js';
 
-export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
-export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
 const LIFECYCLE_TAINTS = new Set([TAINT_UNREACHABLE, TAINT_NOT_READY]);
 
 export interface NodeLifecycleOptions extends DisruptionOptions {
@@ -48,9 +47,6 @@ export interface NodeLifecycleMetrics {
   /** 1 while every zone is fully disrupted (master disruption mode: no evictions) */
   fullDisruption: Gauge;
 }
-
-interface Taint { key: string; value?: string; effect: string; timeAdded?: string }
-interface Toleration { key?: string; operator?: string; value?: string; effect?: string; tolerationSeconds?: number }
 
 /** the lifecycle taint for a Ready status: unreachable (Unknown), not-ready (False), none (True, or no condition yet) */
 export function lifecycleTaintKey(readyStatus: string | undefined): string | undefined {
@@ -74,12 +70,6 @@ export function withLifecycleTaint(taints: Taint[] | undefined, effect: 'NoSched
   return out;
 }
 
-function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.operator === 'Exists') return !t.key || t.key === taint.key;
-  return t.key === taint.key && (t.value ?? '') === (taint.value ?? '');
-}
-
 /**
  * When the taint manager evicts a pod from a node with these NoExecute taints:
  * `now` (an untolerated taint), a time (the shortest tolerationSeconds), or never.
@@ -90,7 +80,7 @@ export function evictionTime(tolerations: Toleration[] | undefined, taints: Tain
   for (const taint of taints) {
     if (taint.effect !== 'NoExecute') continue;
     never = false;
-    const matching = (tolerations ?? []).filter((t) => tolerates(t, taint));
+    const matching = (tolerations ?? []).filter((t) => toleratesTaint(t, taint));
     if (!matching.length) return nowMs;
     if (matching.some((t) => t.tolerationSeconds === undefined || t.tolerationSeconds === null)) continue;
     const secs = Math.min(...matching.map((t) => Math.max(0, t.tolerationSeconds!)));

@@ -6,6 +6,8 @@
 // run through it as pkg/controller/replication does through its conversion.
 import type { KubeObject } from '../../proto/meta.js';
 import { clone, deepEqual } from '../../proto/canonical.js';
+import { controllerRefOf } from '../../proto/api/owner.js';
+import { isPodReady } from '../../proto/api/pod.js';
 import { matchLabels, type LabelRequirement } from '../../proto/selectors.js';
 import { ApiError } from '../api/errors.js';
 import type { ResourceDef } from '../resources/types.js';
@@ -15,7 +17,7 @@ import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 import { planClaim } from './replica-set/claim.js';
 import { ControllerExpectations } from './replica-set/expectations.js';
-import { controllerRefOf, isPodActive, isPodReady, newControllerRef, podFromTemplate, podKey } from './replica-set/pods.js';
+import { isPodActive, newControllerRef, podFromTemplate, podKey } from './replica-set/pods.js';
 import { getPodsToDelete } from './replica-set/pods-to-delete.js';
 import { REPLICA_SET, type ReplicaKind } from './replica-set/kind.js';
 import { calculateReplicaSetStatus, replicaSetStatusUpdate } from './replica-set/status.js';

@@ -9,6 +9,7 @@
 // template pods below the partition are re-created from; pods carry the revision's name in
 // `controller-revision-hash`; `kubectl rollout undo` patches an old revision's template back.
 import type { KubeObject } from '../../proto/meta.js';
+import { controllerRefOf } from '../../proto/api/owner.js';
 import { ApiError } from '../api/errors.js';
 import { selectorMatches } from '../resources/label-selector.js';
 import type { ControllerContext } from './context.js';
@@ -16,7 +17,7 @@ import { keyOf, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 import {
-  POD_INDEX_LABEL, POD_NAME_LABEL, claimOwnerUpToDate, claimsForOrdinal, controllerRefOf, desiredClaimOwnerRefs,
+  POD_INDEX_LABEL, POD_NAME_LABEL, claimOwnerUpToDate, claimsForOrdinal, desiredClaimOwnerRefs,
   newStatefulSetPod, ordinalOf, revisionName, revisionOf, setControllerRef,
 } from './stateful-set/identity.js';
 import { planStatefulSet, type StatefulSetAction } from './stateful-set/plan.js';

@@ -9,7 +9,8 @@ import { rfc3339, type ApiStorage } from '../api/storage.js';
 import { Informer } from '../controllers/informer.js';
 import { WorkQueue } from '../controllers/work-queue.js';
 import type { ResourceDef } from '../resources/types.js';
-import { approvalCondition, calculateNames, findCondition, setCondition, type Condition } from './crd-naming.js';
+import { findCondition } from '../../proto/api/conditions.js';
+import { approvalCondition, calculateNames, setCondition, type Condition } from './crd-naming.js';
 import { CLEANUP_FINALIZER, isEstablished } from './crd-validation.js';
 import { customResourceDefinition } from './crd-resource.js';
 import { customResourceDefs } from './custom-resource-def.js';
@@ -58,7 +59,7 @@ export async function startCrdController(storage: ApiStorage, log: Logger, now: 
     const ts = rfc3339(now());
     const term = (reason: string, message: string): Condition => ({ type: 'Terminating', status: 'True', reason, message });
     if (!(crd.metadata.finalizers ?? []).includes(CLEANUP_FINALIZER)) return;
-    if (!sameConditions(findCondition(crd, 'Terminating'), term('InstanceDeletionInProgress', 'CustomResource deletion is in progress'))) {
+    if (!sameConditions(findCondition<Condition>(crd.status?.conditions, 'Terminating'), term('InstanceDeletionInProgress', 'CustomResource deletion is in progress'))) {
       await writeStatus(name, (s) => { s.conditions = setCondition((s.conditions as Condition[] | undefined) ?? [], term('InstanceDeletionInProgress', 'CustomResource deletion is in progress'), ts); });
     }
     const def = storageDef(crd);
@@ -89,9 +90,9 @@ export async function startCrdController(storage: ApiStorage, log: Logger, now: 
     const r = calculateNames(crd, informer.list());
     const approval = approvalCondition(crd);
     const changed = JSON.stringify(r.acceptedNames) !== JSON.stringify(crd.status?.acceptedNames ?? {})
-      || (approval !== undefined && !sameConditions(findCondition(crd, approval.type), approval))
-      || !sameConditions(findCondition(crd, 'NamesAccepted'), r.namesAccepted)
-      || !sameConditions(findCondition(crd, 'Established'), r.established);
+      || (approval !== undefined && !sameConditions(findCondition<Condition>(crd.status?.conditions, approval.type), approval))
+      || !sameConditions(findCondition<Condition>(crd.status?.conditions, 'NamesAccepted'), r.namesAccepted)
+      || !sameConditions(findCondition<Condition>(crd.status?.conditions, 'Established'), r.established);
     if (changed) {
       const ts = rfc3339(now());
       await writeStatus(name, (s) => {

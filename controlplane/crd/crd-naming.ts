@@ -3,7 +3,8 @@
 // (apiextensions-apiserver pkg/controller/status/naming_controller.go), and the
 // NamesAccepted / Established conditions that follow.
 import type { KubeObject } from '../../proto/meta.js';
-import { isRecord, str } from './schema-types.js';
+import { findCondition } from '../../proto/api/conditions.js';
+import { str } from './schema-types.js';
 import { namesOf as names, type CrdNames } from './custom-resource-def.js';
 
 export interface Condition { type: string; status: 'True' | 'False' | 'Unknown'; reason: string; message: string; lastTransitionTime?: string }
@@ -51,7 +52,7 @@ export function calculateNames(crd: KubeObject, others: KubeObject[]): NamingRes
   next.categories = requested.categories;
   if (cond.status === 'Unknown') { cond.status = 'True'; cond.reason = 'NoConflicts'; cond.message = 'no conflicts found'; }
 
-  const old = findCondition(crd, 'Established');
+  const old = findCondition<Condition>(crd.status?.conditions, 'Established');
   let established: Condition = old ?? { type: 'Established', status: 'False', reason: 'NotAccepted', message: 'not all names are accepted' };
   if (established.status !== 'True' && cond.status === 'True') {
     // the establishing controller: once the names are accepted the endpoint is served
@@ -69,12 +70,6 @@ export function approvalCondition(crd: KubeObject): Condition | undefined {
   if (value === undefined) return { type, status: 'False', reason: 'MissingAnnotation', message: 'protected groups must have approval annotation "api-approved.kubernetes.io", see https://github.com/kubernetes/enhancements/pull/1111' };
   if (value.startsWith('unapproved')) return { type, status: 'False', reason: 'UnapprovedAnnotation', message: `not approved: "${value}"` };
   return { type, status: 'True', reason: 'ApprovedAnnotation', message: `approved in ${value}` };
-}
-
-export function findCondition(crd: KubeObject, type: string): Condition | undefined {
-  const list = Array.isArray(crd.status?.conditions) ? crd.status.conditions as unknown[] : [];
-  const c = list.find((x) => isRecord(x) && x.type === type);
-  return isRecord(c) ? c as unknown as Condition : undefined;
 }
 
 /** SetCRDCondition: replaces the condition of its type, keeping lastTransitionTime when the status did not change */

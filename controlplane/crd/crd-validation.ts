@@ -3,6 +3,7 @@
 // pkg/apis/apiextensions/validation/validation.go (names, group, scope, versions, schemas
 // required and structural, subresources, printer columns, immutable fields).
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import { isConditionTrue } from '../../proto/api/conditions.js';
 import { field } from '../api/errors.js';
 import { immutable, isDNS1035Label, isDNS1123Subdomain, nameIsDNSSubdomain, validateObjectMeta } from '../resources/meta-validation.js';
 import { validateStructural } from './structural.js';
@@ -216,9 +217,6 @@ export function validateCrd(crd: KubeObject, old?: KubeObject): StatusCause[] {
 }
 
 export function isEstablished(crd: KubeObject): boolean {
-  return conditionTrue(crd, 'Established');
+  return isConditionTrue(crd.status?.conditions, 'Established');
 }
 
-export function conditionTrue(crd: KubeObject, type: string): boolean {
-  return arr(rec(crd.status).conditions).some((c) => isRecord(c) && c.type === type && c.status === 'True');
-}

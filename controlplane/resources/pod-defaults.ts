@@ -2,6 +2,7 @@
 // on every decode: to Pods and to the pod templates of workloads alike. Pod-only
 // defaults (SetDefaults_Pod and the admission plugins) live in defaultPodOnly.
 import { setOwn } from '../../proto/canonical.js';
+import { TAINT_NOT_READY, TAINT_UNREACHABLE } from '../../proto/api/taints.js';
 import { isObject } from './meta-validation.js';
 
 const DEFAULT_MODE = 0o644; // 420: secret/configMap/downwardAPI/projected volumes
@@ -143,7 +144,7 @@ export function addDefaultTolerations(spec: any): void {
   const tolerates = (key: string): boolean =>
     tolerations.some((t) => isObject(t) && (t.key === key || !t.key) && (t.effect === 'NoExecute' || !t.effect));
   const add: any[] = [];
-  const seconds: Record<string, number> = { 'node.kubernetes.io/not-ready': defaultTolerationSeconds.notReady, 'node.kubernetes.io/unreachable': defaultTolerationSeconds.unreachable };
+  const seconds: Record<string, number> = { [TAINT_NOT_READY]: defaultTolerationSeconds.notReady, [TAINT_UNREACHABLE]: defaultTolerationSeconds.unreachable };
   for (const key of Object.keys(seconds)) {
     if (!tolerates(key)) add.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds[key] });
   }

@@ -2,6 +2,7 @@
 // pkg/printers/internalversion/printers.go (v1.32): READY counts, the STATUS reason
 // (Init:N/M, CrashLoopBackOff, Completed, Terminating, ...) and RESTARTS "2 (5m ago)".
 import type { KubeObject } from '../../proto/meta.js';
+import { isConditionTrue } from '../../proto/api/conditions.js';
 import { ageOf, parseTime, since } from './age.js';
 import { col, nameColumn, ageColumn } from './columns.js';
 import type { TableColumn } from './types.js';
@@ -19,10 +20,6 @@ export const podColumns: TableColumn[] = [
 ];
 
 const isRestartableInit = (c: any): boolean => c?.restartPolicy === 'Always';
-
-function conditionTrue(status: any, type: string): boolean {
-  return (Array.isArray(status?.conditions) ? status.conditions : []).some((c: any) => c?.type === type && c?.status === 'True');
-}
 
 /** Later of the running "last restart" and a container's lastState.terminated.finishedAt. */
 function laterFinish(current: number | undefined, cs: any): number | undefined {
@@ -88,7 +85,7 @@ export function podRow(pod: KubeObject, now: number): unknown[] {
     break;
   }
 
-  if (!initializing || conditionTrue(status, 'Initialized')) {
+  if (!initializing || isConditionTrue(status?.conditions, 'Initialized')) {
     restarts = restartableInitRestarts;
     lastRestart = lastRestartableInitRestart;
     let hasRunning = false;
@@ -106,7 +103,7 @@ export function podRow(pod: KubeObject, now: number): unknown[] {
       }
     }
     // A pod whose last container completed but another still runs is Running (or NotReady).
-    if (reason === 'Completed' && hasRunning) reason = conditionTrue(status, 'Ready') ? 'Running' : 'NotReady';
+    if (reason === 'Completed' && hasRunning) reason = isConditionTrue(status?.conditions, 'Ready') ? 'Running' : 'NotReady';
   }
 
   const deleting = !!pod.metadata?.deletionTimestamp;

@@ -5,6 +5,7 @@
 // (podToEndpoint, getEndpointPorts).
 import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
+import { isPodReady } from '../../proto/api/pod.js';
 
 const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -24,11 +25,6 @@ export function serviceSelector(svc: KubeObject): Record<string, string> | undef
 export function selectsPod(selector: Record<string, string>, pod: KubeObject): boolean {
   const labels = pod.metadata.labels ?? {};
   return Object.entries(selector).every(([k, v]) => labels[k] === v);
-}
-
-export function isPodReady(pod: KubeObject): boolean {
-  const conds = pod.status?.conditions;
-  return Array.isArray(conds) && conds.some((c: any) => c?.type === 'Ready' && c?.status === 'True');
 }
 
 export function podIP(pod: KubeObject): string | undefined {

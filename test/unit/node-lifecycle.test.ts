@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { rfc3339 } from '../../controlplane/api/storage.js';
 import {
-  create, evictionTime, lifecycleTaintKey, withLifecycleTaint, TAINT_NOT_READY, TAINT_UNREACHABLE, type NodeLifecycleController,
+  create, evictionTime, lifecycleTaintKey, withLifecycleTaint, type NodeLifecycleController,
 } from '../../controlplane/controllers/node-lifecycle-controller.js';
+import { TAINT_NOT_READY, TAINT_UNREACHABLE } from '../../proto/api/taints.js';
 import {
   DEFAULT_DISRUPTION, ZoneRateLimiter, computeZoneState, zoneEvictionRate, zoneKey,
 } from '../../controlplane/controllers/node-lifecycle/zones.js';

@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../proto/meta.js';
 import { getPodsToDelete } from '../../controlplane/controllers/replica-set/pods-to-delete.js';
-import { isPodActive, isPodAvailable, podFromTemplate } from '../../controlplane/controllers/replica-set/pods.js';
+import { isPodActive, podFromTemplate } from '../../controlplane/controllers/replica-set/pods.js';
+import { isPodAvailable } from '../../proto/api/pod.js';
 import { calculateReplicaSetStatus, replicaSetStatusUpdate } from '../../controlplane/controllers/replica-set/status.js';
 import { ControllerExpectations } from '../../controlplane/controllers/replica-set/expectations.js';
 import { planClaim } from '../../controlplane/controllers/replica-set/claim.js';
@@ -75,7 +76,7 @@ describe('pod activity and availability', () => {
   });
 
   it('available = ready for more than minReadySeconds', () => {
-    const now = new Date(NOW);
+    const now = NOW;
     expect(isPodAvailable(pod('a', { readySince: 3 }), 0, now)).toBe(true);
     expect(isPodAvailable(pod('a', { readySince: 3 }), 5, now)).toBe(false);
     expect(isPodAvailable(pod('a', { readySince: 6 }), 5, now)).toBe(true);

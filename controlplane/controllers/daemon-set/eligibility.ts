@@ -6,14 +6,10 @@
 import type { KubeObject } from '../../../proto/meta.js';
 import { canonicalJson, clone } from '../../../proto/canonical.js';
 import { matchesRequired } from '../../scheduler/plugins/node-affinity.js';
-import { findUntoleratedTaint, taintsOf, tolerationsOf, TAINT_UNSCHEDULABLE, type Taint, type Toleration } from '../../scheduler/tolerations.js';
-
-export const TAINT_NOT_READY = 'node.kubernetes.io/not-ready';
-export const TAINT_UNREACHABLE = 'node.kubernetes.io/unreachable';
-export const TAINT_DISK_PRESSURE = 'node.kubernetes.io/disk-pressure';
-export const TAINT_MEMORY_PRESSURE = 'node.kubernetes.io/memory-pressure';
-export const TAINT_PID_PRESSURE = 'node.kubernetes.io/pid-pressure';
-export const TAINT_NETWORK_UNAVAILABLE = 'node.kubernetes.io/network-unavailable';
+import {
+  findUntoleratedTaint, taintsOf, tolerationsOf, TAINT_DISK_PRESSURE, TAINT_MEMORY_PRESSURE, TAINT_NETWORK_UNAVAILABLE, TAINT_NOT_READY,
+  TAINT_PID_PRESSURE, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE, type Taint, type Toleration,
+} from '../../../proto/api/taints.js';
 
 /** The tolerations the DaemonSet controller puts on every daemon pod, in its order. */
 export function daemonTolerations(hostNetwork: boolean): Toleration[] {

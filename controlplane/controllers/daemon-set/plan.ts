@@ -2,8 +2,9 @@
 // the daemon pods per node): daemon_controller.go podsShouldBeOnNode and
 // updateDaemonSetStatus, update.go rollingUpdate (maxUnavailable, or maxSurge).
 import type { KubeObject } from '../../../proto/meta.js';
+import { isPodAvailable, isPodReady } from '../../../proto/api/pod.js';
 import type { NodeDecision } from './eligibility.js';
-import { compareDaemonPods, isPodAvailable, isPodReady, isPodUpdated, REVISION_HASH_LABEL, scaledValue } from './pods.js';
+import { compareDaemonPods, isPodUpdated, REVISION_HASH_LABEL, scaledValue } from './pods.js';
 
 export interface NodePlan {
   create: boolean;

@@ -32,10 +32,6 @@ export function computeHash(template: unknown, collisionCount?: number): string 
   return [...String(h)].map((c) => SAFE_ALPHANUMS[c.charCodeAt(0) % SAFE_ALPHANUMS.length]).join('');
 }
 
-export function controllerRefOf(o: KubeObject): OwnerReference | undefined {
-  return (o.metadata.ownerReferences ?? []).find((r) => r?.controller === true);
-}
-
 export function newControllerRef(ds: KubeObject): OwnerReference {
   return { apiVersion: 'apps/v1', kind: 'DaemonSet', name: ds.metadata.name!, uid: ds.metadata.uid!, controller: true, blockOwnerDeletion: true };
 }
@@ -67,24 +63,6 @@ export function isPodUpdated(pod: KubeObject, hash: string, templateGeneration?:
   const labels = pod.metadata.labels ?? {};
   if (hash && labels[REVISION_HASH_LABEL] === hash) return true;
   return !!templateGeneration && labels[TEMPLATE_GENERATION_LABEL] === templateGeneration;
-}
-
-function readyCondition(pod: KubeObject): { status?: string; lastTransitionTime?: string } | undefined {
-  const conds = Array.isArray(pod.status?.conditions) ? pod.status.conditions : [];
-  return conds.find((c: { type?: string }) => c?.type === 'Ready');
-}
-
-export function isPodReady(pod: KubeObject): boolean {
-  return readyCondition(pod)?.status === 'True';
-}
-
-/** podutil.IsPodAvailable: ready for at least minReadySeconds */
-export function isPodAvailable(pod: KubeObject, minReadySeconds: number, now: number): boolean {
-  const c = readyCondition(pod);
-  if (c?.status !== 'True') return false;
-  if (!minReadySeconds) return true;
-  const t = c.lastTransitionTime ? Date.parse(c.lastTransitionTime) : NaN;
-  return Number.isFinite(t) && t + minReadySeconds * 1000 < now;
 }
 
 /** podByCreationTimestampAndPhase: scheduled first, then oldest, then by name */

@@ -2,15 +2,12 @@
 // own labels and tracking finalizer) and finds them again (controllerRef by uid).
 import type { KubeObject, OwnerReference } from '../../../proto/meta.js';
 import { clone } from '../../../proto/canonical.js';
+import { controllerRefOf } from '../../../proto/api/owner.js';
 import { CONTROLLER_UID_LABEL, JOB_NAME_LABEL } from '../../resources/job.js';
 import { COMPLETION_INDEX_ANNOTATION, JOB_TRACKING_FINALIZER } from './job-state.js';
 
 /** names.SimpleNameGenerator keeps 58 characters of the base before the 5-character suffix. */
 const MAX_GENERATE_NAME_BASE = 58;
-
-export function controllerRefOf(o: KubeObject): OwnerReference | undefined {
-  return (o.metadata.ownerReferences ?? []).find((r) => r.controller === true);
-}
 
 export function jobControllerRef(job: KubeObject): OwnerReference {
   return { apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name!, uid: job.metadata.uid!, controller: true, blockOwnerDeletion: true };

@@ -3,6 +3,8 @@
 // to want, the pod-creation back-off, backoffLimit/activeDeadlineSeconds checks, the
 // Job conditions and ttlSecondsAfterFinished. No I/O: job-controller.ts acts on these.
 import type { KubeObject } from '../../../proto/meta.js';
+import { isPodReady, podReadyTime } from '../../../proto/api/pod.js';
+import { isConditionTrue } from '../../../proto/api/conditions.js';
 
 export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
 /** Same pod-creation back-off as Kubernetes: 10 s doubling per failure to 6 min. */
@@ -59,11 +61,6 @@ export function isTerminating(p: KubeObject): boolean {
   return !isTerminal(p) && !!p.metadata.deletionTimestamp;
 }
 
-export function isPodReady(p: KubeObject): boolean {
-  const c = (p.status?.conditions ?? []).find((x: any) => x?.type === 'Ready');
-  return c?.status === 'True';
-}
-
 export function hasTrackingFinalizer(p: KubeObject): boolean {
   return (p.metadata.finalizers ?? []).includes(JOB_TRACKING_FINALIZER);
 }
@@ -99,11 +96,6 @@ export function finishedTime(p: KubeObject): number {
   const del = parseTime(p.metadata.deletionTimestamp);
   if (del !== undefined) return del;
   return parseTime(p.metadata.creationTimestamp) ?? 0;
-}
-
-function podReadyTime(p: KubeObject): number | undefined {
-  const c = (p.status?.conditions ?? []).find((x: any) => x?.type === 'Ready' && x?.status === 'True');
-  return parseTime(c?.lastTransitionTime);
 }
 
 function maxRestarts(p: KubeObject): number {
@@ -227,18 +219,10 @@ export function activeDeadlineRemainingMs(job: KubeObject, startTime: number | u
 
 // ---- conditions ---------------------------------------------------------------------
 
-export function findCondition(job: KubeObject, type: string): JobCondition | undefined {
-  return (job.status?.conditions ?? []).find((c: JobCondition) => c?.type === type);
-}
-
-function conditionTrue(job: KubeObject, type: string): boolean {
-  return findCondition(job, type)?.status === 'True';
-}
-
 /** The terminal condition type (Complete or Failed) when the job is finished. */
 export function finishedType(job: KubeObject): 'Complete' | 'Failed' | undefined {
-  if (conditionTrue(job, 'Complete')) return 'Complete';
-  if (conditionTrue(job, 'Failed')) return 'Failed';
+  if (isConditionTrue(job.status?.conditions, 'Complete')) return 'Complete';
+  if (isConditionTrue(job.status?.conditions, 'Failed')) return 'Failed';
   return undefined;
 }
 

@@ -2,7 +2,7 @@
 // controls that still match its selector, adopts matching orphans, and releases those it
 // controls that no longer match. Pure decision; the controllers carry it out through the API.
 import type { KubeObject } from '../../../proto/meta.js';
-import { controllerRefOf } from './pods.js';
+import { controllerRefOf } from '../../../proto/api/owner.js';
 
 export interface ClaimPlan {
   /** already ours and matching */

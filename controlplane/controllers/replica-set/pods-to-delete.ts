@@ -4,7 +4,8 @@
 // pod-deletion-cost first, doubled up on a node first, ready more recently first, more
 // restarts first, newer first. Pure.
 import type { KubeObject } from '../../../proto/meta.js';
-import { isPodActive, isPodReady, podReadyTime } from './pods.js';
+import { isPodReady, podReadyTime } from '../../../proto/api/pod.js';
+import { isPodActive } from './pods.js';
 
 const PHASE_ORDINAL: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
 const DELETION_COST = 'controller.kubernetes.io/pod-deletion-cost';

@@ -5,7 +5,7 @@
 import type { KubeObject } from '../../../proto/meta.js';
 import { canonicalJson, clone } from '../../../proto/canonical.js';
 import { rfc3339 } from '../../api/storage.js';
-import { isPodAvailable, isPodReady } from './pods.js';
+import { isPodAvailable, isPodReady } from '../../../proto/api/pod.js';
 
 export interface ReplicaSetStatus {
   replicas: number;
@@ -41,7 +41,7 @@ export function calculateReplicaSetStatus(rs: KubeObject, pods: KubeObject[], ma
     if (labelsMatch(templateLabels, p.metadata.labels)) fully++;
     if (isPodReady(p)) {
       ready++;
-      if (isPodAvailable(p, minReady, now)) available++;
+      if (isPodAvailable(p, minReady, now.getTime())) available++;
     }
   }
   const conds = Array.isArray(st.conditions) ? st.conditions : [];

@@ -4,6 +4,7 @@
 // and the revision name of a pod template. Pure functions.
 import type { KubeObject, OwnerReference } from '../../../proto/meta.js';
 import { canonicalJson, clone } from '../../../proto/canonical.js';
+import { podReadyCondition } from '../../../proto/api/pod.js';
 
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
@@ -19,17 +20,13 @@ export function isTerminating(p: KubeObject): boolean {
   return !!p.metadata.deletionTimestamp;
 }
 
-function readyCondition(p: KubeObject): any {
-  return (p.status?.conditions ?? []).find((c: any) => c?.type === 'Ready');
-}
-
 export function isRunningAndReady(p: KubeObject): boolean {
-  return phaseOf(p) === 'Running' && readyCondition(p)?.status === 'True';
+  return phaseOf(p) === 'Running' && podReadyCondition(p)?.status === 'True';
 }
 
 /** podutil.IsPodAvailable: ready for at least minReadySeconds. */
 export function availableAt(p: KubeObject, minReadySeconds: number): number | undefined {
-  const c = readyCondition(p);
+  const c = podReadyCondition(p);
   if (c?.status !== 'True') return undefined;
   if (minReadySeconds <= 0) return 0;
   const t = Date.parse(c.lastTransitionTime ?? '');
@@ -109,10 +106,6 @@ export function revisionOf(p: KubeObject): string {
 
 export function setControllerRef(set: KubeObject): OwnerReference {
   return { apiVersion: 'apps/v1', kind: 'StatefulSet', name: set.metadata.name!, uid: set.metadata.uid!, controller: true, blockOwnerDeletion: true };
-}
-
-export function controllerRefOf(o: KubeObject): OwnerReference | undefined {
-  return (o.metadata.ownerReferences ?? []).find((r) => r.controller === true);
 }
 
 /**

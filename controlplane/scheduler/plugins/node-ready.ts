@@ -3,7 +3,7 @@
 // not-ready for False or missing, unreachable for Unknown. The reason reads as that
 // taint's, which is what users of kube-scheduler see for a NotReady node.
 import { FITS, unresolvable, type FilterPlugin } from '../framework.js';
-import { TAINT_NOT_READY, TAINT_UNREACHABLE, tolerationsOf, tolerationsTolerateTaint, untoleratedTaintReason, type Taint } from '../tolerations.js';
+import { TAINT_NOT_READY, TAINT_UNREACHABLE, tolerationsOf, tolerationsTolerateTaint, untoleratedTaintReason, type Taint } from '../../../proto/api/taints.js';
 
 export function readyStatus(node: { status?: any }): string | undefined {
   const conds = Array.isArray(node.status?.conditions) ? node.status.conditions : [];

@@ -1,7 +1,7 @@
 // Filter NodeUnschedulable: a cordoned node (spec.unschedulable) takes only pods that
 // tolerate the node.kubernetes.io/unschedulable:NoSchedule taint.
 import { FITS, unresolvable, type FilterPlugin } from '../framework.js';
-import { TAINT_UNSCHEDULABLE, tolerationsOf, tolerationsTolerateTaint } from '../tolerations.js';
+import { TAINT_UNSCHEDULABLE, tolerationsOf, tolerationsTolerateTaint } from '../../../proto/api/taints.js';
 
 export const ERR_REASON_UNSCHEDULABLE = 'node(s) were unschedulable';
 

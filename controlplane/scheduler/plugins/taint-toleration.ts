@@ -1,7 +1,7 @@
 // TaintToleration: NoSchedule and NoExecute taints block pods that do not tolerate them
 // (filter); untolerated PreferNoSchedule taints make a node less attractive (score).
 import { defaultNormalizeScore, FITS, unresolvable, type FilterPlugin, type ScorePlugin } from '../framework.js';
-import { findUntoleratedTaint, taintsOf, tolerationsOf, tolerationsTolerateTaint, untoleratedTaintReason } from '../tolerations.js';
+import { findUntoleratedTaint, taintsOf, tolerationsOf, tolerationsTolerateTaint, untoleratedTaintReason } from '../../../proto/api/taints.js';
 
 export const taintToleration: FilterPlugin & ScorePlugin = {
   name: 'TaintToleration',
