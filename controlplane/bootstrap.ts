@@ -1,9 +1,8 @@
 // Objects every cluster has from its first start, created through the normal API path:
-// the system namespaces, default/kubernetes (with its Endpoints) and kube-system/kube-dns,
+// the system namespaces, default/kubernetes and kube-system/kube-dns (the Endpoints of
+// default/kubernetes are the lease endpoint reconciler's, peers/endpoint-reconciler.ts),
 // and (once) the default `local-path` StorageClass.
-import { isIP } from 'node:net';
 import type { KubeObject } from '../proto/meta.js';
-import { deepEqual } from '../proto/canonical.js';
 import { nthAddress, parseCidr } from '../proto/cidr.js';
 import { findResource } from './resources/index.js';
 import type { ResourceDef } from './resources/types.js';
@@ -78,8 +77,7 @@ export interface ClusterServicesConfig {
   serviceCidr: string;
   /** ClusterIP of kube-system/kube-dns (--cluster-dns) */
   clusterDns: string;
-  /** where pods reach the API server: the default/kubernetes Endpoints (kube-apiserver's endpoint reconciler) */
-  advertise: string;
+  /** the API server's port: default/kubernetes' targetPort (its Endpoints: peers/endpoint-reconciler.ts) */
   port: number;
 }
 
@@ -103,16 +101,13 @@ async function ensureCreated(storage: ApiStorage, def: ResourceDef, namespace: s
 
 /**
  * The Services every cluster has: default/kubernetes (443 -> the API server, ClusterIP the
- * first service address) with its Endpoints and EndpointSlice kept pointing at this server,
- * and kube-system/kube-dns at --cluster-dns (no selector: each agent answers cluster DNS
- * itself). Safe to run on every start.
+ * first service address; its Endpoints: peers/endpoint-reconciler.ts) and kube-system/kube-dns
+ * at --cluster-dns (no selector: each agent answers cluster DNS itself). Safe to run on every start.
  */
 export async function seedClusterServices(storage: ApiStorage, cfg: ClusterServicesConfig): Promise<void> {
   await seedDefaultStorageClass(storage);
   await seedDefaultIngressClass(storage);
   const svcDef = findResource('', 'v1', 'services')!;
-  const epDef = findResource('', 'v1', 'endpoints')!;
-  const sliceDef = findResource('discovery.k8s.io', 'v1', 'endpointslices')!;
   const api = await ensureCreated(storage, svcDef, 'default', {
     apiVersion: 'v1', kind: 'Service',
     metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
@@ -138,23 +133,4 @@ export async function seedClusterServices(storage: ApiStorage, cfg: ClusterServi
       ],
     },
   });
-  if (isIP(cfg.advertise) !== 4) return;
-  // the endpoint reconciler: write only when the address or port moved
-  const subsets = [{ addresses: [{ ip: cfg.advertise }], ports: [{ name: 'https', port: cfg.port, protocol: 'TCP' }] }];
-  const ep = await ensureCreated(storage, epDef, 'default', {
-    apiVersion: 'v1', kind: 'Endpoints',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-    subsets,
-  });
-  if (!deepEqual(ep.subsets, subsets)) await storage.guaranteedUpdate(epDef, 'default', 'kubernetes', {}, (cur) => ({ ...cur, subsets }));
-  const endpoints = [{ addresses: [cfg.advertise], conditions: { ready: true } }];
-  const ports = [{ name: 'https', port: cfg.port, protocol: 'TCP' }];
-  const slice = await ensureCreated(storage, sliceDef, 'default', {
-    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
-    addressType: 'IPv4', endpoints, ports,
-  });
-  if (!deepEqual(slice.endpoints, endpoints) || !deepEqual(slice.ports, ports)) {
-    await storage.guaranteedUpdate(sliceDef, 'default', 'kubernetes', {}, (cur) => ({ ...cur, endpoints, ports }));
-  }
 }

@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { parseDuration } from '../proto/duration.js';
 import { cidrContains, parseCidr, parseIPv4 } from '../proto/cidr.js';
 import { parseCron } from './snapshot/cron.js';
+import { validateTimings } from './leader/lease-plan.js';
 
 export interface ServerConfig {
   dataDir: string;
@@ -66,6 +67,12 @@ export interface ServerConfig {
   /** scheduled snapshots into <data-dir>/snapshots/ (5-field cron) and how many to keep */
   snapshotSchedule?: string;
   snapshotRetention?: number;
+  /** this server's name (default: the hostname): its identity Lease apiserver-<hash> and the prefix of its leader-election identity */
+  serverName?: string;
+  /** run the controllers and the scheduler only while holding their Leases (--leader-elect, default true) */
+  leaderElect?: boolean;
+  /** kube-controller-manager's --leader-elect-lease-duration/-renew-deadline/-retry-period (15s, 10s, 2s) */
+  leaderElection?: { leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
 }
 
 /** --datastore-endpoint: comma-separated http(s)://host:port of etcd members */
@@ -143,9 +150,14 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--datastore-keyfile <file>', 'client key for etcd')
     .option('--snapshot-schedule <cron>', 'take a snapshot into <data-dir>/snapshots/ on this 5-field cron schedule (UTC), e.g. "0 */6 * * *"')
     .option('--snapshot-retention <n>', 'scheduled snapshots kept', '5')
+    .option('--server-name <name>', 'this server\'s name among several (default: the hostname): its identity Lease kube-system/apiserver-<hash> and its leader-election identity <name>_<uuid>')
+    .option('--leader-elect [bool]', 'run the controllers and the scheduler only while this server holds the kube-system/kube-controller-manager and kube-system/kube-scheduler Leases (several servers on one datastore); a lone server elects itself at once', parseBool, true)
+    .option('--leader-elect-lease-duration <duration>', 'how long a candidate waits after it last saw the leader renew before it takes the Lease', '15s')
+    .option('--leader-elect-renew-deadline <duration>', 'how long the leader keeps trying to renew before it stops its controllers and scheduler', '10s')
+    .option('--leader-elect-retry-period <duration>', 'the interval between tries to acquire or renew', '2s')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string; anonymousAuth: boolean; auditLogPath?: string; auditPolicyFile?: string; auditLogMaxsize: string; auditLogMaxbackup: string; clusterSigningDuration: string; podSecurityDefault?: string; podSecurityExemptNamespaces?: string; datastoreEndpoint?: string; datastoreCafile?: string; datastoreCertfile?: string; datastoreKeyfile?: string; snapshotSchedule?: string; snapshotRetention: string }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string; anonymousAuth: boolean; auditLogPath?: string; auditPolicyFile?: string; auditLogMaxsize: string; auditLogMaxbackup: string; clusterSigningDuration: string; podSecurityDefault?: string; podSecurityExemptNamespaces?: string; datastoreEndpoint?: string; datastoreCafile?: string; datastoreCertfile?: string; datastoreKeyfile?: string; snapshotSchedule?: string; snapshotRetention: string; serverName?: string; leaderElect: boolean; leaderElectLeaseDuration: string; leaderElectRenewDeadline: string; leaderElectRetryPeriod: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
@@ -193,7 +205,25 @@ export function parseServerArgs(argv: string[]): ServerConfig {
   if (o.snapshotSchedule !== undefined) parseCron(o.snapshotSchedule);
   const snapshotRetention = count('--snapshot-retention', o.snapshotRetention);
   if (snapshotRetention < 1) throw new InvalidArgumentError('--snapshot-retention must be at least 1');
+  const duration = (flag: string, v: string) => {
+    try {
+      return parseDuration(v);
+    } catch {
+      throw new InvalidArgumentError(`${flag}: not a duration: ${v}`);
+    }
+  };
+  const leaderElection = {
+    leaseDurationMs: duration('--leader-elect-lease-duration', o.leaderElectLeaseDuration),
+    renewDeadlineMs: duration('--leader-elect-renew-deadline', o.leaderElectRenewDeadline),
+    retryPeriodMs: duration('--leader-elect-retry-period', o.leaderElectRetryPeriod),
+  };
+  const badTimings = validateTimings(leaderElection);
+  if (badTimings) throw new InvalidArgumentError(`--leader-elect-*: ${badTimings}`);
+  if (o.serverName !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(o.serverName)) throw new InvalidArgumentError(`--server-name must be a lower-case DNS name, got ${o.serverName}`);
   return {
+    serverName: o.serverName,
+    leaderElect: o.leaderElect,
+    leaderElection,
     datastore,
     snapshotSchedule: o.snapshotSchedule,
     snapshotRetention,

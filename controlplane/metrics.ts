@@ -26,6 +26,8 @@ export class ServerMetrics {
   readonly zoneSize = new Gauge({ name: 'node_collector_zone_size', help: 'nodes per zone', labelNames: ['zone'], registers: [this.registry] });
   readonly unhealthyNodes = new Gauge({ name: 'node_collector_unhealthy_nodes_in_zone', help: 'not Ready nodes per zone', labelNames: ['zone'], registers: [this.registry] });
   readonly nodeEvictions = new Counter({ name: 'node_collector_evictions_total', help: 'nodes NoExecute-tainted for eviction since the server started, per zone', labelNames: ['zone'], registers: [this.registry] });
+  // client-go's leader election metric: 1 while this server holds the Lease `name`
+  readonly leaderStatus = new Gauge({ name: 'leader_election_master_status', help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master. \'name\' is the string used to identify the lease.', labelNames: ['name'], registers: [this.registry] });
   readonly fullDisruption = new Gauge({ name: 'skiff_node_collector_full_disruption', help: '1 while every zone is fully disrupted (master disruption mode: no evictions)', registers: [this.registry] });
 
   constructor() {

@@ -2,7 +2,10 @@
 // seed the system namespaces, serve the API and the agents' gateway, run the scheduler,
 // the controllers and compaction; stop() undoes it all. main.ts is the command line around
 // it; tests run it in process (the fuzz suite).
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { ServerConfig } from './config.js';
@@ -50,6 +53,8 @@ import { startCrdController } from './crd/crd-controller.js';
 import { createAuditor } from './audit/auditor.js';
 import { auditUpgrades } from './audit/upgrade.js';
 import { inProcessAuditing, SCHEDULER_USER } from './audit/in-process.js';
+import { LeaderOnly, type LeaderWork } from './leader/leader-only.js';
+import { EndpointReconciler } from './peers/endpoint-reconciler.js';
 
 export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<void>; url: string }> {
   const log = pino({ level: cfg.logLevel, base: { component: 'skiff-server' } });
@@ -151,30 +156,56 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
   const port = typeof addr === 'object' && addr ? addr.port : cfg.port;
-  await seedClusterServices(storage, { ...cfg, advertise: endpointIP, port });
+  await seedClusterServices(storage, { ...cfg, port });
+  // default/kubernetes lists every server whose identity Lease is live (kube-apiserver's lease reconciler)
+  const serverName = cfg.serverName ?? hostname().toLowerCase();
+  const endpointReconciler = new EndpointReconciler({ storage, serverName, endpoint: isIPv4(endpointIP) ? { ip: endpointIP, port } : undefined, log: log.child({ component: 'endpoint-reconciler' }) });
+  await endpointReconciler.start();
   const url = `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
   apiUrl = url;
   const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
   const snapshots = cfg.snapshotSchedule ? startScheduledSnapshots({ dataDir: cfg.dataDir, schedule: cfg.snapshotSchedule, retention: cfg.snapshotRetention ?? 5, save: (file) => saveSnapshot(cfg, file), log: log.child({ component: 'snapshots' }) }) : undefined;
-  scheduler = new Scheduler(actAs(storage.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }), onPreemption: (n) => metrics.preemptionVictims.observe(n) });
-  await scheduler.start();
-  const controllers = await startControllers(storage, log.child({ component: 'controllers' }), { nodeGracePeriodMs: cfg.nodeGracePeriodMs, nodeMonitorPeriodMs: 1000, eventTtlMs: cfg.eventTtlMs, controllersQps: cfg.controllersQps, controllersBurst: cfg.controllersBurst,
-    disruption: { nodeEvictionRate: cfg.nodeEvictionRate, secondaryNodeEvictionRate: cfg.secondaryNodeEvictionRate, unhealthyZoneThreshold: cfg.unhealthyZoneThreshold, largeClusterSizeThreshold: cfg.largeClusterSizeThreshold },
-    nodeLifecycleMetrics: { zoneHealth: metrics.zoneHealth, zoneSize: metrics.zoneSize, unhealthyNodes: metrics.unhealthyNodes, evictions: metrics.nodeEvictions, fullDisruption: metrics.fullDisruption },
-    // local-path volumes are made and removed by the node's agent, never by the server
-    volumeHost: new AgentVolumeHost(gateway),
-    serviceAccounts: { caPem: pki.caPem, tokens: saTokens }, actAs, podMetrics: usage });
-  const csrSigner = startSignerController({ storage, ca: pki.clientCa, durationMs: cfg.clusterSigningDurationMs, log: log.child({ component: 'csrsigning' }) });
+  // the scheduler and the controller manager run on the holder of their Lease only (every
+  // server serves the API and agents); their writes are fenced by the term (leader/leader-only.ts)
+  const startScheduler = async (st: typeof storage): Promise<LeaderWork> => {
+    const sch = new Scheduler(actAs(st.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }), onPreemption: (n) => metrics.preemptionVictims.observe(n) });
+    await sch.start();
+    scheduler = sch;
+    return { stop() { sch.stop(); if (scheduler === sch) scheduler = undefined; } };
+  };
+  const startControllerManager = async (st: typeof storage): Promise<LeaderWork> => {
+    const controllers = await startControllers(st, log.child({ component: 'controllers' }), { nodeGracePeriodMs: cfg.nodeGracePeriodMs, nodeMonitorPeriodMs: 1000, eventTtlMs: cfg.eventTtlMs, controllersQps: cfg.controllersQps, controllersBurst: cfg.controllersBurst,
+      disruption: { nodeEvictionRate: cfg.nodeEvictionRate, secondaryNodeEvictionRate: cfg.secondaryNodeEvictionRate, unhealthyZoneThreshold: cfg.unhealthyZoneThreshold, largeClusterSizeThreshold: cfg.largeClusterSizeThreshold },
+      nodeLifecycleMetrics: { zoneHealth: metrics.zoneHealth, zoneSize: metrics.zoneSize, unhealthyNodes: metrics.unhealthyNodes, evictions: metrics.nodeEvictions, fullDisruption: metrics.fullDisruption },
+      // local-path volumes are made and removed by the node's agent, never by the server
+      volumeHost: new AgentVolumeHost(gateway),
+      serviceAccounts: { caPem: pki.caPem, tokens: saTokens }, actAs, podMetrics: usage });
+    // kube-controller-manager's csrsigning controller
+    const csrSigner = startSignerController({ storage: st, ca: pki.clientCa, durationMs: cfg.clusterSigningDurationMs, log: log.child({ component: 'csrsigning' }) });
+    return { stop() { controllers.stop(); csrSigner.stop(); } };
+  };
+  const leaderWork: { stop(): Promise<void> }[] = [];
+  if (cfg.leaderElect === false) {
+    for (const w of [await startScheduler(storage), await startControllerManager(storage)]) leaderWork.push({ stop: async () => w.stop() });
+  } else {
+    // one identity per server process for both Leases: <server name>_<uuid>, as kube-controller-manager's hostname_uuid
+    const identity = `${serverName}_${randomUUID()}`;
+    for (const [name, start] of [['kube-scheduler', startScheduler], ['kube-controller-manager', startControllerManager]] as const) {
+      const elected = new LeaderOnly({ storage, name, identity, timings: cfg.leaderElection, soleCandidate: !cfg.datastore, log: log.child({ component: 'leader-election' }), start, onStatus: (leading) => metrics.leaderStatus.set({ name }, leading ? 1 : 0) });
+      await elected.start();
+      leaderWork.push(elected);
+    }
+  }
   log.info({ url, kubeconfig, token: join(cfg.dataDir, 'token') }, 'skiff-server ready');
 
   let stopping: Promise<void> | undefined;
   const stop = () => (stopping ??= (async () => {
     compactor.stop();
     snapshots?.stop();
-    scheduler?.stop();
-    controllers.stop();
-    csrSigner.stop();
+    // the leader's work stops and its Leases are released; this server leaves default/kubernetes
+    await Promise.all(leaderWork.map((w) => w.stop()));
+    await endpointReconciler.stop();
     crds.stop();
     rbacCache.stop();
     saLookup.stop();

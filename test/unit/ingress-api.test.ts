@@ -146,7 +146,7 @@ describe('through the write path', () => {
   afterEach(() => store.close());
 
   it('seeds the skiff class once: a deleted class stays deleted', async () => {
-    await seedClusterServices(storage, { serviceCidr: '10.43.0.0/16', clusterDns: '10.43.0.10', advertise: '127.0.0.1', port: 6443 });
+    await seedClusterServices(storage, { serviceCidr: '10.43.0.0/16', clusterDns: '10.43.0.10', port: 6443 });
     const c = await storage.get(icDef, undefined, 'skiff');
     expect(c.spec).toEqual({ controller: 'skiff.io/ingress' });
     expect(c.metadata.annotations).toEqual({ 'ingressclass.kubernetes.io/is-default-class': 'true' });
