@@ -157,6 +157,16 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--leader-elect-retry-period <duration>', 'the interval between tries to acquire or renew', '2s')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
+  try {
+    return configFrom(cmd);
+  } catch (e) {
+    // a value refused after parsing is reported as commander reports its own (stderr, exit 2)
+    if (e instanceof InvalidArgumentError) cmd.error(`error: ${e.message}`, { exitCode: 2, code: 'commander.invalidArgument' });
+    throw e;
+  }
+}
+
+function configFrom(cmd: Command): ServerConfig {
   const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string; anonymousAuth: boolean; auditLogPath?: string; auditPolicyFile?: string; auditLogMaxsize: string; auditLogMaxbackup: string; clusterSigningDuration: string; podSecurityDefault?: string; podSecurityExemptNamespaces?: string; datastoreEndpoint?: string; datastoreCafile?: string; datastoreCertfile?: string; datastoreKeyfile?: string; snapshotSchedule?: string; snapshotRetention: string; serverName?: string; leaderElect: boolean; leaderElectLeaseDuration: string; leaderElectRenewDeadline: string; leaderElectRetryPeriod: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);

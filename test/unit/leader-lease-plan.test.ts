@@ -2,6 +2,7 @@
 // expired or released lease, renew keeping acquireTime and leaseTransitions, wait for a live
 // one judged on the local clock only, and the sole-candidate (SQLite) shortcut.
 import { describe, expect, it } from 'vitest';
+import { parseServerArgs } from '../../controlplane/config.js';
 import { microTime, planLease, rawRecord, releasedSpec, validateTimings, type LeaseSpec, type Observed } from '../../controlplane/leader/lease-plan.js';
 
 const T0 = Date.UTC(2026, 11, 6, 3, 0, 0);
@@ -51,5 +52,21 @@ describe('planLease', () => {
     expect(validateTimings({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000 })).toBeUndefined();
     expect(validateTimings({ leaseDurationMs: 10_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000 })).toMatch(/leaseDuration must be greater than renewDeadline/);
     expect(validateTimings({ leaseDurationMs: 15_000, renewDeadlineMs: 2400, retryPeriodMs: 2000 })).toMatch(/retryPeriod\*JitterFactor/);
+  });
+});
+
+describe('skiff-server leader-election flags', () => {
+  it('defaults: elect, 15s/10s/2s, server name from the hostname', () => {
+    const c = parseServerArgs([]);
+    expect(c.leaderElect).toBe(true);
+    expect(c.leaderElection).toEqual({ leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000 });
+    expect(c.serverName).toBeUndefined();
+  });
+  it('Kubernetes\' flag names; refused when NewLeaderElector would refuse them', () => {
+    const c = parseServerArgs(['--leader-elect=false', '--leader-elect-lease-duration', '30s', '--leader-elect-renew-deadline', '20s', '--leader-elect-retry-period', '4s', '--server-name', 'cp-1']);
+    expect(c).toMatchObject({ leaderElect: false, serverName: 'cp-1', leaderElection: { leaseDurationMs: 30_000, renewDeadlineMs: 20_000, retryPeriodMs: 4000 } });
+    expect(() => parseServerArgs(['--leader-elect-lease-duration', '10s'])).toThrow(/leaseDuration must be greater than renewDeadline/);
+    expect(() => parseServerArgs(['--leader-elect-retry-period', '9s'])).toThrow(/retryPeriod\*JitterFactor/);
+    expect(() => parseServerArgs(['--server-name', 'Bad_Name'])).toThrow(/--server-name/);
   });
 });
