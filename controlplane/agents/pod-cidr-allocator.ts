@@ -5,13 +5,20 @@
 // The subnets in use are read from the Nodes once per burst of joins (kept USED_TTL_MS,
 // extended by this allocator's own assignments), not listed again for every joining node:
 // 1000 nodes joining listed 1000 Nodes each (registrations ran at a few per second).
+// Several servers on one datastore allocate at once, each with its own cache, so a subnet
+// is first reserved by a create-if-absent key in the store (/skiff/pod-cidrs/<subnet>,
+// naming the node and its uid): only one server's create wins. A reservation whose node is
+// gone (or re-created, or holds another subnet) is stale and taken over by compare-and-swap.
 import type { Logger } from 'pino';
+import { KeyExistsError, StaleRevisionError, KeyNotFoundError } from '../store/types.js';
 import { formatCidr, parseCidr, subnet, type Cidr } from '../../proto/cidr.js';
 import { findResource } from '../resources/index.js';
 import type { ApiStorage } from '../api/storage.js';
 
 /** how long the set of used subnets read from the Nodes is trusted (a deleted Node's subnet is free again after it) */
 const USED_TTL_MS = 10_000;
+/** store keys (outside /registry: no API client sees them) reserving each subnet given out */
+export const POD_CIDR_RESERVATIONS = '/skiff/pod-cidrs/';
 
 export class PodCidrAllocator {
   private used?: { set: Set<string>; at: number; next: number };
@@ -48,6 +55,12 @@ export class PodCidrAllocator {
       const candidate = formatCidr(subnet(this.cluster, this.maskSize, i)!);
       used.next = i;
       if (used.set.has(candidate)) continue;
+      const key = POD_CIDR_RESERVATIONS + candidate.replace('/', '_');
+      if (!(await this.reserve(key, candidate, nodeName, me.metadata.uid ?? ''))) {
+        // another server gave it out since the Nodes were read
+        used.set.add(candidate);
+        continue;
+      }
       let assigned: string | undefined;
       await this.storage.guaranteedUpdate(this.nodeDef, undefined, nodeName, {}, (cur) => {
         if (cur.spec?.podCIDR) { assigned = cur.spec.podCIDR; return cur; }
@@ -56,10 +69,41 @@ export class PodCidrAllocator {
         return cur;
       });
       if (assigned) used.set.add(assigned);
+      // the node got one meanwhile (another server): give the reservation back
+      if (assigned !== candidate) await this.storage.store.delete(key).catch(() => undefined);
       this.log.info({ node: nodeName, podCIDR: assigned }, 'allocated pod subnet');
       return assigned;
     }
     this.log.error({ node: nodeName, clusterCidr: formatCidr(this.cluster) }, 'no pod subnet left in the cluster CIDR');
     return undefined;
+  }
+
+  /** true when `key` now reserves `cidr` for this node (created, already ours, or taken over from a stale owner) */
+  private async reserve(key: string, cidr: string, node: string, uid: string): Promise<boolean> {
+    const value = JSON.stringify({ node, uid });
+    const store = this.storage.store;
+    try {
+      await store.create(key, value);
+      return true;
+    } catch (e) {
+      if (!(e instanceof KeyExistsError)) throw e;
+    }
+    const kv = await store.get(key);
+    if (!kv) return false;
+    let owner: { node?: unknown; uid?: unknown } = {};
+    try {
+      owner = JSON.parse(kv.value) as typeof owner;
+    } catch { /* unreadable: stale */ }
+    if (owner.node === node && owner.uid === uid) return true;
+    const holder = typeof owner.node === 'string' ? await this.storage.tryGet(this.nodeDef, undefined, owner.node) : undefined;
+    const stale = !holder || holder.metadata.uid !== owner.uid || (typeof holder.spec?.podCIDR === 'string' && holder.spec.podCIDR !== '' && holder.spec.podCIDR !== cidr);
+    if (!stale) return false;
+    try {
+      await store.update(key, value, kv.modRevision);
+      return true;
+    } catch (e) {
+      if (e instanceof StaleRevisionError || e instanceof KeyNotFoundError) return false;
+      throw e;
+    }
   }
 }
