@@ -11,6 +11,7 @@ import { findResource } from '../../controlplane/resources/index.js';
 import { SqliteStore } from '../../controlplane/store/sqlite.js';
 import { LeaderOnly, type LeaderWork } from '../../controlplane/leader/leader-only.js';
 import { FakeClock } from './fake-clock.js';
+import { until } from './controller-harness.js';
 
 const leaseDef = findResource('coordination.k8s.io', 'v1', 'leases')!;
 const cmDef = findResource('', 'v1', 'configmaps')!;
@@ -136,6 +137,28 @@ describe('leader election (client-go semantics) on the real write path', () => {
     await clock.advance(2000 * 2.2);
     expect(b.elected.elector.isLeader).toBe(true);
     expect((await lease()).spec).toMatchObject({ holderIdentity: 'b_2', leaseDurationSeconds: 15, leaseTransitions: 1 });
+  });
+
+  it('a write that outlasts renewDeadline starts no term', async () => {
+    const a = candidate('a_1');
+    const orig = storage.create.bind(storage);
+    // the create lands only after 11 s (a datastore that is very slow to answer)
+    let pending = false;
+    a.net.storage.create = (...args: Parameters<ApiStorage['create']>) => new Promise((resolve, reject) => {
+      pending = true;
+      clock.after(11_000, () => { orig(...args).then(resolve, reject); });
+    });
+    void a.elected.start();
+    await until('the create is under way', async () => pending);
+    await clock.advance(12_000);
+    expect((await lease()).spec.holderIdentity).toBe('a_1');
+    expect(a.events).toEqual([]);
+    expect(a.elected.elector.isLeader).toBe(false);
+    // its next try renews its own Lease in time and leads
+    a.net.storage.create = orig;
+    await clock.advance(5000);
+    expect(a.elected.elector.isLeader).toBe(true);
+    expect(a.events).toHaveLength(1);
   });
 
   it('a sole candidate (SQLite) takes over the Lease of its previous run at once', async () => {
