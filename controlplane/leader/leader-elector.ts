@@ -150,7 +150,8 @@ export class LeaderElector {
       if (!(err instanceof ApiError && (err.reason === 'Conflict' || err.reason === 'AlreadyExists'))) log.warn({ err, lease: name }, 'failed to update lock');
       return;
     }
-    if (!this.running) return;
+    // a write that took longer than renewDeadline renews nothing we may act on
+    if (!this.running || this.clock.now() >= now + this.timings.renewDeadlineMs) return;
     this.lastRenew = now;
     this.armDeadline();
     if (!this.isLeader) {

@@ -76,6 +76,11 @@ export class EndpointReconciler {
     }
   }
 
+  /** resolves once the pass under way finished (tests) */
+  async settled(): Promise<void> {
+    await this.pass?.catch(() => undefined);
+  }
+
   /** one pass (tests): renew, then reconcile */
   runOnce(): Promise<void> {
     this.pass = (async () => {

@@ -75,6 +75,13 @@ describe('EndpointReconciler: two servers on one store', () => {
     for (const r of running.splice(0)) await r.stop();
     await store.close();
   });
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      await Promise.all(running.map((r) => r.settled()));
+    }
+  };
+  const advance = (ms: number) => clock.advance(ms, settle);
   const server = (name: string, ip: string, port = 6443) => {
     const r = new EndpointReconciler({ storage, serverName: name, endpoint: { ip, port }, log, clock });
     running.push(r);
@@ -94,7 +101,7 @@ describe('EndpointReconciler: two servers on one store', () => {
     expect(await endpointIPs()).toEqual(['10.0.0.1:6443']);
     const b = server('server-b', '10.0.0.2');
     await b.start();
-    await clock.advance(10_000);
+    await advance(10_000);
     expect(await endpointIPs()).toEqual(['10.0.0.1:6443', '10.0.0.2:6443']);
     expect(await sliceIPs()).toEqual(['10.0.0.1:6443', '10.0.0.2:6443']);
 
@@ -107,9 +114,9 @@ describe('EndpointReconciler: two servers on one store', () => {
     // a server that dies (no more renewals, Lease left behind) drops out once a has not seen it renewed for 15 s
     const c = new EndpointReconciler({ storage, serverName: 'server-c', endpoint: { ip: '10.0.0.3', port: 6443 }, log, clock });
     await c.runOnce();
-    await clock.advance(10_000);
+    await advance(10_000);
     expect(await endpointIPs()).toEqual(['10.0.0.1:6443', '10.0.0.3:6443']);
-    await clock.advance(20_000);
+    await advance(20_000);
     expect(await endpointIPs()).toEqual(['10.0.0.1:6443']);
     expect(await storage.tryGet(leaseDef, 'kube-system', apiServerId('server-c'))).toBeDefined();
 
@@ -124,7 +131,7 @@ describe('EndpointReconciler: two servers on one store', () => {
     await a.start();
     const b = server('server-b', '10.0.0.1', 7443);
     await b.start();
-    await clock.advance(10_000);
+    await advance(10_000);
     expect(await endpointIPs()).toEqual(['10.0.0.1:6443', '10.0.0.1:7443']);
     expect(await sliceIPs()).toEqual(['10.0.0.1:6443', '10.0.0.1:7443']);
     await b.stop();
@@ -138,7 +145,7 @@ describe('EndpointReconciler: two servers on one store', () => {
     await a1.runOnce();
     const stale = new EndpointReconciler({ storage, serverName: 'gone', endpoint: { ip: '10.0.0.7', port: 6443 }, log, clock });
     await stale.runOnce();
-    await clock.advance(3_601_000);
+    await advance(3_601_000);
     const a2 = server('server-a', '10.0.0.1');
     await a2.start();
     const l = await storage.get(leaseDef, 'kube-system', apiServerId('server-a'));

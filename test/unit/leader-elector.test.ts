@@ -11,6 +11,7 @@ import { findResource } from '../../controlplane/resources/index.js';
 import { SqliteStore } from '../../controlplane/store/sqlite.js';
 import { LeaderOnly, type LeaderWork } from '../../controlplane/leader/leader-only.js';
 import { FakeClock } from './fake-clock.js';
+import { until } from './controller-harness.js';
 
 const leaseDef = findResource('coordination.k8s.io', 'v1', 'leases')!;
 const cmDef = findResource('', 'v1', 'configmaps')!;
@@ -60,6 +61,15 @@ describe('leader election (client-go semantics) on the real write path', () => {
     return c;
   };
   const lease = () => storage.get(leaseDef, 'kube-system', 'kube-controller-manager');
+  /** every candidate's try under way finished and the work's start/stop ran (however loaded the machine) */
+  const settle = async () => {
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      await Promise.all(candidates.map((c) => c.elected.elector.settled()));
+      await Promise.all(candidates.map((c) => c.elected.current()));
+    }
+  };
+  const advance = (ms: number) => clock.advance(ms, settle);
 
   it('the first candidate creates the Lease at once; the second waits while it renews', async () => {
     const t0 = clock.now();
@@ -74,7 +84,7 @@ describe('leader election (client-go semantics) on the real write path', () => {
     const first = await lease();
     expect(first.spec).toMatchObject({ holderIdentity: 'a_1', leaseDurationSeconds: 15, leaseTransitions: 0 });
     expect(first.spec.acquireTime).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
-    await clock.advance(60_000);
+    await advance(60_000);
     const later = await lease();
     expect(later.spec.holderIdentity).toBe('a_1');
     expect(later.spec.acquireTime).toBe(first.spec.acquireTime);
@@ -88,10 +98,10 @@ describe('leader election (client-go semantics) on the real write path', () => {
     await a.elected.start();
     const b = candidate('b_2');
     await b.elected.start();
-    await clock.advance(4000);
+    await advance(4000);
     const lastRenew = Date.parse((await lease()).spec.renewTime);
     a.net.down = true;
-    await clock.advance(30_000);
+    await advance(30_000);
     const stopAt = Number(a.events.find((e) => e.startsWith('stop@'))!.slice(5));
     const startB = Number(b.events.find((e) => e.startsWith('start@'))!.slice(6));
     // renewDeadline (10 s) after the last renewal, the work stops; b waits a full 15 s after it last saw a change
@@ -107,7 +117,7 @@ describe('leader election (client-go semantics) on the real write path', () => {
     await expect(a.writes[0]!.create(cmDef, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'late' } })).rejects.toMatchObject({ code: 503 });
     expect(await storage.tryGet(cmDef, 'default', 'late')).toBeUndefined();
     // back as a candidate, a never leads while b renews
-    await clock.advance(60_000);
+    await advance(60_000);
     expect(a.elected.elector.isLeader).toBe(false);
     expect(a.events.filter((e) => e.startsWith('start@'))).toHaveLength(1);
     expect((await lease()).spec.holderIdentity).toBe('b_2');
@@ -118,7 +128,7 @@ describe('leader election (client-go semantics) on the real write path', () => {
     await a.elected.start();
     await storage.guaranteedUpdate(leaseDef, 'kube-system', 'kube-controller-manager', {}, (cur) => ({ ...cur, spec: { ...cur.spec, holderIdentity: 'intruder_9' } }));
     const t = clock.now();
-    await clock.advance(2000);
+    await advance(2000);
     expect(a.events).toEqual([`start@${t}`, `stop@${t + 2000}`]);
     expect(a.elected.elector.isLeader).toBe(false);
   });
@@ -128,14 +138,36 @@ describe('leader election (client-go semantics) on the real write path', () => {
     await a.elected.start();
     const b = candidate('b_2');
     await b.elected.start();
-    await clock.advance(3000);
+    await advance(3000);
     const t = clock.now();
     await a.elected.stop();
     expect(a.events.at(-1)).toBe(`stop@${t}`);
     expect((await lease()).spec).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
-    await clock.advance(2000 * 2.2);
+    await advance(2000 * 2.2);
     expect(b.elected.elector.isLeader).toBe(true);
     expect((await lease()).spec).toMatchObject({ holderIdentity: 'b_2', leaseDurationSeconds: 15, leaseTransitions: 1 });
+  });
+
+  it('a write that outlasts renewDeadline starts no term', async () => {
+    const a = candidate('a_1');
+    const orig = storage.create.bind(storage);
+    // the create lands only after 11 s (a datastore that is very slow to answer)
+    let pending = false;
+    a.net.storage.create = (...args: Parameters<ApiStorage['create']>) => new Promise((resolve, reject) => {
+      pending = true;
+      clock.after(11_000, () => { orig(...args).then(resolve, reject); });
+    });
+    void a.elected.start();
+    await until('the create is under way', async () => pending);
+    await advance(12_000);
+    expect((await lease()).spec.holderIdentity).toBe('a_1');
+    expect(a.events).toEqual([]);
+    expect(a.elected.elector.isLeader).toBe(false);
+    // its next try renews its own Lease in time and leads
+    a.net.storage.create = orig;
+    await advance(5000);
+    expect(a.elected.elector.isLeader).toBe(true);
+    expect(a.events).toHaveLength(1);
   });
 
   it('a sole candidate (SQLite) takes over the Lease of its previous run at once', async () => {
