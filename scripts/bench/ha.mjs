@@ -33,14 +33,16 @@ async function etcdCluster(n) {
   const members = [];
   for (let i = 0; i < n; i++) members.push({ name: `m${i}`, client: await freePort(), peer: await freePort(), dir: tmp('skiff-bench-etcd-') });
   const initial = members.map((m) => `${m.name}=http://127.0.0.1:${m.peer}`).join(',');
+  const clusterToken = `bench-${members[0].client}`;
   for (const m of members) {
     procs.push(spawn(ETCD, ['--name', m.name, '--data-dir', m.dir, '--listen-client-urls', `http://127.0.0.1:${m.client}`, '--advertise-client-urls', `http://127.0.0.1:${m.client}`,
       '--listen-peer-urls', `http://127.0.0.1:${m.peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peer}`, '--initial-cluster', initial,
-      '--initial-cluster-state', 'new', '--initial-cluster-token', `bench-${m.dir.slice(-6)}`, '--log-level', 'error', '--logger', 'zap'], { stdio: 'ignore' }));
+      '--initial-cluster-state', 'new', '--initial-cluster-token', clusterToken, '--log-level', 'error', '--logger', 'zap'], { stdio: 'ignore' }));
   }
   const endpoints = members.map((m) => `http://127.0.0.1:${m.client}`);
-  for (let i = 0; i < 300; i++) {
-    const r = spawnSync('etcdctl', ['--endpoints', endpoints.join(','), 'endpoint', 'health'], { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' });
+  const end = Date.now() + 30_000;
+  while (Date.now() < end) {
+    const r = spawnSync('etcdctl', ['--endpoints', endpoints.join(','), '--dial-timeout', '1s', '--command-timeout', '2s', 'endpoint', 'health'], { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8' });
     if (r.status === 0) return endpoints.join(',');
     await sleep(100);
   }
