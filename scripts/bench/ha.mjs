@@ -83,7 +83,7 @@ async function failover() {
   const node = `bench-ha-${Math.random().toString(36).slice(2, 7)}`;
   const agentDir = tmp('skiff-bench-ha-agent-');
   procs.push(spawn(process.execPath, [...AGENT_FLAGS, join(root, 'dist/agent/main.js'), '--server', `https://127.0.0.1:${pa},${urlB}`, '--token-file', join(da, 'token'), '--node-name', node,
-    '--data-dir', agentDir, '--pause-image', 'skiff.local/pause:3.10', '--network', 'bridge', '--metrics-bind-address', '', '--ingress-http-port', '0', '--ingress-https-port', '0', '--log-level', 'warn'], { stdio: 'inherit' }));
+    '--data-dir', agentDir, '--pause-image', 'skiff.local/pause:3.10', '--network', 'bridge', '--metrics-bind-address', '', '--ingress-http-port', '0', '--ingress-https-port', '0', '--log-level', 'error'], { stdio: ['ignore', 'ignore', 'inherit'] }));
   const running = () => (kc(kubeconfig, urlB, ['get', 'pods', '-l', 'app=ha-bench', '--field-selector=status.phase=Running', '-o', 'name']).stdout.match(/pod\//g) ?? []).length;
   kc(kubeconfig, undefined, ['create', 'deployment', 'ha-bench', '--image=skiff.local/busybox:1.36', '--', 'sleep', '3600']);
   await until('one replica Running', () => running() === 1, 60_000);
