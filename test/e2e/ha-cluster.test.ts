@@ -1,6 +1,6 @@
 // Several servers as a user builds them (issue 16's whole picture): three etcd members from
-// `install.sh etcd` on simulated hosts h1..h3, two skiff-servers on them (B joins with A's
-// token), agents on h1 and h2 given only A's URL. A Deployment created through A is served
+// `install.sh etcd` on simulated hosts h1..h3, skiff-server A on h1 and B on h2 (B joins with
+// A's token), agents on h1 and h2 given only A's URL. A Deployment created through A is served
 // by B; kill -9 of A (the leader): B takes both Leases, its scheduler and controllers run a
 // scale-up made through it, the agents learned B from default/kubernetes and reconnect there,
 // logs and exec through B work; A's return makes no second leader; and every write a client
@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX, httpsRequest, k, kubectlAvailable, type AgentProc, type ServerProc } from './harness.js';
 import { EtcdMembers } from './etcd-members.js';
-import { HOSTS_HOOK_TIMEOUT_MS, hostsAvailable, hostsDown, hostsUp, rmrf, startHostAgent, startHostServer, waitFor, type Host, type HostServer } from './hosts.js';
+import { HOSTS_HOOK_TIMEOUT_MS, hostsAvailable, hostsDown, hostsUp, rmrf, startHostAgent, startServerOnHost, waitFor, type Host } from './hosts.js';
 
 const enabled = hostsAvailable('several-servers e2e test') && kubectlAvailable();
 const LEASES = ['kube-controller-manager', 'kube-scheduler'];
@@ -21,8 +21,8 @@ describe.skipIf(!enabled)('three etcd members, two servers, two agents: losing t
   let hosts: Host[] = [];
   let tmp = '';
   let etcd: EtcdMembers;
-  let a: HostServer;
-  let b: HostServer;
+  let a: ServerProc;
+  let b: ServerProc;
   const agents: AgentProc[] = [];
   const acked: string[] = [];
 
@@ -46,10 +46,10 @@ describe.skipIf(!enabled)('three etcd members, two servers, two agents: losing t
     tmp = mkdtempSync(join(tmpdir(), 'skiff-ha-cluster-'));
     etcd = new EtcdMembers(tmp, hosts);
     etcd.installAll();
-    a = await startHostServer([...etcd.serverFlags(), '--server-name', 'server-a']);
+    a = await startServerOnHost(hosts[0]!, [...etcd.serverFlags(), '--server-name', 'server-a']);
     // A elected itself before B exists: A is the leader this test kills
     await waitFor(() => { for (const l of LEASES) expect(holder(a, l)).toMatch(/^server-a_/); }, 30_000, 'A holds both leader Leases');
-    b = await startHostServer([...etcd.serverFlags(), '--server-name', 'server-b', '--token-file', join(a.dataDir, 'token')]);
+    b = await startServerOnHost(hosts[1]!, [...etcd.serverFlags(), '--server-name', 'server-b', '--token-file', join(a.dataDir, 'token')]);
     for (const h of hosts.slice(0, 2)) agents.push(startHostAgent(a, h));
     await waitFor(() => {
       const out = k(b, ['get', 'nodes', '--no-headers']);

@@ -50,6 +50,8 @@ export interface ServerProc {
   kubeconfig: string;
   token: string;
   caPem: string;
+  /** where the test reaches it (127.0.0.1 unless it runs on a simulated host) */
+  address?: string;
   proc: ChildProcess;
   output: () => string;
   kill(signal?: NodeJS.Signals): Promise<void>;
@@ -57,19 +59,25 @@ export interface ServerProc {
   cleanup(): Promise<void>;
 }
 
-/** listenHost: where the API listens (default 127.0.0.1; the URL and kubeconfig use 127.0.0.1 either way) */
-export async function startServer(extraArgs: string[] = [], dataDir?: string, opts: { listenHost?: string } = {}): Promise<ServerProc> {
+/**
+ * listenHost: where the API listens (default 127.0.0.1; the URL and kubeconfig use 127.0.0.1
+ * either way, unless `address` says where the test reaches it); prefix: a command in front
+ * (nsenter into a simulated host's network namespace)
+ */
+export async function startServer(extraArgs: string[] = [], dataDir?: string, opts: { listenHost?: string; address?: string; prefix?: string[] } = {}): Promise<ServerProc> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-e2e-'));
   const port = await freePort();
   let out = '';
   const launch = () => {
-    const p = spawn(process.execPath, [SERVER_BIN, '--data-dir', dir, '--listen', `${opts.listenHost ?? '127.0.0.1'}:${port}`, '--log-level', 'warn', ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [...(opts.prefix ?? []), process.execPath, SERVER_BIN, '--data-dir', dir, '--listen', `${opts.listenHost ?? '127.0.0.1'}:${port}`, '--log-level', 'warn', ...extraArgs];
+    const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     p.stdout!.on('data', (d) => { out += d; });
     p.stderr!.on('data', (d) => { out += d; });
     return p;
   };
   const s: ServerProc = {
-    dataDir: dir, port, url: `https://127.0.0.1:${port}`, kubeconfig: join(dir, 'admin.kubeconfig'), token: '', caPem: '',
+    dataDir: dir, port, url: `https://${opts.address ?? '127.0.0.1'}:${port}`, kubeconfig: join(dir, 'admin.kubeconfig'), token: '', caPem: '',
+    ...(opts.address ? { address: opts.address } : {}),
     proc: launch(), output: () => out,
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (s.proc.exitCode !== null || s.proc.signalCode !== null) return;
@@ -110,13 +118,13 @@ async function waitReady(s: ServerProc): Promise<void> {
 
 export interface HttpResult { status: number; headers: Record<string, string | string[] | undefined>; body: string; json: any }
 
-export function httpsRequest(s: Pick<ServerProc, 'port' | 'caPem' | 'token'>, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, token: string | null = s.token): Promise<HttpResult> {
+export function httpsRequest(s: Pick<ServerProc, 'port' | 'caPem' | 'token' | 'address'>, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, token: string | null = s.token): Promise<HttpResult> {
   return new Promise((res, rej) => {
     const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const h: Record<string, string> = { Accept: 'application/json', ...headers };
     if (token) h.Authorization = `Bearer ${token}`;
     if (data !== undefined && !h['Content-Type']) h['Content-Type'] = 'application/json';
-    const req = request({ host: '127.0.0.1', port: s.port, method, path, ca: s.caPem, servername: 'localhost', headers: h }, (r) => {
+    const req = request({ host: s.address ?? '127.0.0.1', port: s.port, method, path, ca: s.caPem, servername: 'localhost', headers: h }, (r) => {
       let b = '';
       r.setEncoding('utf8');
       r.on('data', (d) => { b += d; });

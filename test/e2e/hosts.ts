@@ -169,6 +169,15 @@ export async function startHostServer(extraArgs: string[] = []): Promise<HostSer
   return hs;
 }
 
+/**
+ * skiff-server on a simulated host (`nsenter --net=` into its namespace), listening and
+ * advertising on the host's address, which is also where the test reaches it; agents on the
+ * other hosts reach it there too. kill -9 and restart act on it alone.
+ */
+export async function startServerOnHost(host: Host, extraArgs: string[] = []): Promise<ServerProc> {
+  return startServer(['--advertise-address', host.ip, ...extraArgs], undefined, { listenHost: host.ip, address: host.ip, prefix: ['nsenter', `--net=/run/netns/${host.netns}`] });
+}
+
 // ---- agents on hosts
 
 const agents = new Map<string, AgentProc[]>();
