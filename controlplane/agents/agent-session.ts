@@ -187,6 +187,11 @@ export class AgentSession {
   }
 
   send(m: ServerMessage): void {
+    if (!this.closed) this.sendEncoded(JSON.stringify(m));
+  }
+
+  /** a message already encoded as JSON (one encoding shared by every agent) */
+  sendEncoded(json: string | Buffer): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
       this.logs.warn('unread', { node: this.node, buffered: this.ws.bufferedAmount }, 'agent does not read its messages: closing the connection');
@@ -194,7 +199,7 @@ export class AgentSession {
       this.ws.terminate(); // it would not read the close frame either
       return;
     }
-    this.ws.send(JSON.stringify(m));
+    this.ws.send(json, { binary: false });
   }
 
   close(code?: number, reason?: string): void {
