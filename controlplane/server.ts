@@ -157,7 +157,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
   const snapshots = cfg.snapshotSchedule ? startScheduledSnapshots({ dataDir: cfg.dataDir, schedule: cfg.snapshotSchedule, retention: cfg.snapshotRetention ?? 5, save: (file) => saveSnapshot(cfg, file), log: log.child({ component: 'snapshots' }) }) : undefined;
-  scheduler = new Scheduler(actAs(storage.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }), onPreemption: (n) => metrics.preemptionVictims.observe(n) });
+  scheduler = new Scheduler(actAs(storage.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, percentageOfNodesToScore: cfg.percentageOfNodesToScore, log: log.child({ component: 'scheduler' }), onPreemption: (n) => metrics.preemptionVictims.observe(n) });
   await scheduler.start();
   const controllers = await startControllers(storage, log.child({ component: 'controllers' }), { nodeGracePeriodMs: cfg.nodeGracePeriodMs, nodeMonitorPeriodMs: 1000, eventTtlMs: cfg.eventTtlMs, controllersQps: cfg.controllersQps, controllersBurst: cfg.controllersBurst,
     disruption: { nodeEvictionRate: cfg.nodeEvictionRate, secondaryNodeEvictionRate: cfg.secondaryNodeEvictionRate, unhealthyZoneThreshold: cfg.unhealthyZoneThreshold, largeClusterSizeThreshold: cfg.largeClusterSizeThreshold },
