@@ -505,22 +505,26 @@ export class AgentSession {
 
   private async renewLease(): Promise<void> {
     const now = new Date().toISOString().replace('Z', '000Z'); // MicroTime
-    const lease = await this.storage.tryGet(this.leaseDef, 'kube-node-lease', this.node!);
-    if (!lease) {
-      try {
-        await this.storage.create(this.leaseDef, 'kube-node-lease', {
-          metadata: { name: this.node, namespace: 'kube-node-lease' },
-          spec: { holderIdentity: this.node, leaseDurationSeconds: 40, renewTime: now },
-        }, { fieldValidation: 'Ignore' });
-        return;
-      } catch (e) {
-        if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
-      }
-    }
-    await this.storage.guaranteedUpdate(this.leaseDef, 'kube-node-lease', this.node!, {}, (cur) => {
+    const renew = () => this.storage.guaranteedUpdate(this.leaseDef, 'kube-node-lease', this.node!, {}, (cur) => {
       cur.spec = { ...(cur.spec ?? {}), holderIdentity: this.node, leaseDurationSeconds: 40, renewTime: now };
       return cur;
     });
+    // renew first (the Lease is missing but once per node): no read before the write
+    try {
+      await renew();
+      return;
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === 404)) throw e;
+    }
+    try {
+      await this.storage.create(this.leaseDef, 'kube-node-lease', {
+        metadata: { name: this.node, namespace: 'kube-node-lease' },
+        spec: { holderIdentity: this.node, leaseDurationSeconds: 40, renewTime: now },
+      }, { fieldValidation: 'Ignore' });
+    } catch (e) {
+      if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+      await renew(); // created meanwhile
+    }
   }
 
   private async startPodSync(): Promise<void> {

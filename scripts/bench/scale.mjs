@@ -5,14 +5,18 @@
 // heartbeat cost per node, pods created by 32 clients and bound/Running (spread, then a
 // second server with --scheduler-strategy binpack), API latency during that load, watch
 // fan-out delay to 100 watchers, and RSS and list latency with 10k pods. Prints a table
-// with the goals beside the figures.
+// with the goals beside the figures. With --profile DIR the server runs under its inspector
+// and DIR gets a CPU profile of the idle 1000 nodes, of the spread burst and of the 10k
+// pods, heap snapshots idle and with 10k pods, and summary.txt with their top items.
 // Usage: node scripts/bench/scale.mjs [--nodes 1000] [--pods 3000] [--total-pods 10000]
-//          [--idle-seconds 20] [--watchers 100] [--hollow-procs 2] [--no-binpack] [--cpu-prof DIR]
+//          [--idle-seconds 20] [--watchers 100] [--hollow-procs 2] [--no-binpack] [--profile DIR]
+//          [--server-flags '--percentage-of-nodes-to-score 50']
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { opt, root, sleep, startCluster } from './cluster.mjs';
+import { inspect, topHeap, topSelf } from './inspector.mjs';
 
 const NODES = Number(opt('nodes', '1000'));
 const FEW = Math.min(100, NODES);
@@ -24,7 +28,8 @@ const FANOUT_PODS = Number(opt('fanout-pods', '200'));
 const HOLLOW_PROCS = Math.max(1, Number(opt('hollow-procs', '2')));
 const CLIENTS = 32;
 const BINPACK = !process.argv.includes('--no-binpack');
-const PROF = opt('cpu-prof');
+const PROF = opt('profile');
+const EXTRA = (opt('server-flags') ?? '').split(' ').filter(Boolean);
 const HZ = 100; // USER_HZ
 
 const cpuTicks = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
@@ -195,9 +200,33 @@ const f0 = (x) => x.toFixed(0);
 
 // ---- spread: idle, load, fan-out, 10k pods ----
 log(`server + ${FEW} hollow nodes`);
-const SERVER_ARGS = ['--cluster-cidr', '10.0.0.0/14'];
-let c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverArgs: SERVER_ARGS, serverNodeFlags: PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : [] });
+const SERVER_ARGS = ['--cluster-cidr', '10.0.0.0/14', ...EXTRA];
+const IPORT = 9300 + Math.floor(Math.random() * 600);
+let c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverArgs: SERVER_ARGS, serverNodeFlags: PROF ? [`--inspect=127.0.0.1:${IPORT}`] : [] });
 retryResets(c);
+const prof = PROF ? await inspect(IPORT) : undefined;
+if (PROF) mkdirSync(PROF, { recursive: true });
+const note = (t) => { log(t); if (PROF) appendFileSync(join(PROF, 'summary.txt'), `${t}\n`); };
+/** with --profile: run fn under a CPU profile named name, and note its top self-time items */
+async function profiled(name, fn) {
+  if (!prof) return fn();
+  await prof.startCpu();
+  let r;
+  try { r = await fn(); } finally {
+    const p = await prof.stopCpu(join(PROF, `${name}.cpuprofile`));
+    note(`\n## CPU ${name}: ${((p.endTime - p.startTime) / 1e6).toFixed(1)} s, self time\n${topSelf(p, 25).map(([k, v]) => `${v.toFixed(1).padStart(5)} % ${k}`).join('\n')}`);
+  }
+  return r;
+}
+/** with --profile: process.memoryUsage(), and with snapshot a heap snapshot's largest constructors (it stops the server for many seconds: the agents reconnect after it) */
+async function heap(name, snapshot) {
+  if (!prof) return;
+  note(`\n## memory ${name} (MB): ${JSON.stringify(await prof.memory(), (_k, v) => typeof v === 'number' ? Math.round(v) : v)}`);
+  if (!snapshot) return;
+  const path = join(PROF, `${name}.heapsnapshot`);
+  await prof.heapSnapshot(path);
+  note(`self size by constructor (MB, count)\n${topHeap(path, 20).map(([k, mb, n]) => `${mb.toFixed(1).padStart(6)} ${String(n).padStart(8)} ${k}`).join('\n')}`);
+}
 const hollows = [];
 try {
   hollows.push(...await startNodes(c, FEW, 0, 1));
@@ -212,9 +241,10 @@ try {
     await waitReady(c, NODES);
     await sleep(10_000);
   }
-  const [idleAll, ...hollowCpu] = await cpuOver([c.server.pid, ...hollows.map((h) => h.pid)], IDLE_S);
+  const [idleAll, ...hollowCpu] = await profiled(`idle-${NODES}-nodes`, () => cpuOver([c.server.pid, ...hollows.map((h) => h.pid)], IDLE_S));
   row(`server CPU idle, ${NODES} nodes (% of one core)`, f1(idleAll), NODES >= 1000 ? '≤ 10' : '');
   row(`server RSS idle, ${NODES} nodes (MB)`, f0(rssMb(c.server.pid)));
+  await heap(`idle-${NODES}-nodes`);
   const perNodeUs = NODES > FEW ? ((idleAll - idleFew) / 100) * 1e6 / (NODES - FEW) : (idleAll / 100) * 1e6 / NODES;
   row('heartbeat handling, server CPU per node per second (µs, marginal)', f0(perNodeUs));
   const hollowRss = hollows.reduce((s, h) => s + rssMb(h.pid), 0);
@@ -222,7 +252,7 @@ try {
 
   log(`${PODS} pods by ${CLIENTS} clients (spread)`);
   const cpuA = cpuTicks(c.server.pid);
-  const b = await burst(c, 'default', 'p-', PODS, true);
+  const b = await profiled('burst-spread', () => burst(c, 'default', 'p-', PODS, true));
   row(`pods created/s (${PODS} pods, ${CLIENTS} clients)`, f0(PODS / (b.created / 1000)));
   row(`pods bound/s, spread (${NODES} nodes)`, f0(PODS / (b.boundAt / 1000)), '≥ 1000');
   row(`create → all ${PODS} Running (s)`, f1(b.runningAt / 1000));
@@ -249,10 +279,12 @@ try {
 
   if (TOTAL > PODS) {
     log(`${TOTAL - PODS} more pods (${TOTAL} in all)`);
-    const t = await trackPods(c, 'default');
-    await createPods(c, 'default', 'p-', PODS, TOTAL);
-    await until(() => t.running.size >= TOTAL, `all ${TOTAL} pods Running`);
-    t.stop();
+    await profiled(`pods-to-${TOTAL}`, async () => {
+      const t = await trackPods(c, 'default');
+      await createPods(c, 'default', 'p-', PODS, TOTAL);
+      await until(() => t.running.size >= TOTAL, `all ${TOTAL} pods Running`);
+      t.stop();
+    });
     await sleep(5000);
   }
   const total = TOTAL + (WATCHERS > 0 ? FANOUT_PODS : 0);
@@ -262,9 +294,10 @@ try {
   row(`list of ${total} pods, GET /api/v1/pods JSON, median of 5 (ms)`, f0(pct(lists, 50)), '≤ 1000');
   const [idleLoaded] = await cpuOver([c.server.pid], Math.min(IDLE_S, 10));
   row(`server CPU idle, ${NODES} nodes + ${total} pods (% of one core)`, f1(idleLoaded));
+  await heap(`${NODES}-nodes-${total}-pods`, true);
 } finally {
+  prof?.close();
   await stopHollow(hollows);
-  if (PROF) { c.server.kill('SIGINT'); await new Promise((r) => c.server.once('exit', r)); }
   await c.cleanup();
 }
 
