@@ -12,7 +12,7 @@
 //          [--idle-seconds 20] [--watchers 100] [--hollow-procs 2] [--no-binpack] [--profile DIR]
 //          [--server-flags '--percentage-of-nodes-to-score 50']
 import { spawn } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { opt, root, sleep, startCluster } from './cluster.mjs';
@@ -46,10 +46,21 @@ async function cpuOver(pids, seconds) {
   return pids.map((p, i) => ((cpuTicks(p) - a[i]) / HZ / s) * 100);
 }
 
+// whatever happens (a failed step, an error nobody awaited), no process or directory of
+// this run outlives it: orphaned hollow agents would retry a dead server forever
+const children = new Set();
+const dirs = new Set();
+process.on('exit', () => {
+  for (const p of children) if (p.exitCode === null) p.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
 /** one hollow.mjs process with nodes [first, first+n): resolves once all are started */
 function startHollow(c, n, first) {
-  const p = spawn(process.execPath, [join(root, 'scripts/bench/hollow.mjs'), '--server', `https://127.0.0.1:${c.port}`, '--token-file', join(c.dir, 'server/token'),
+  const p = spawn(process.execPath, [join(root, 'scripts/bench/hollow.mjs'), '--server', `https://127.0.0.1:${c.port}`, '--token-file', join(c.dir, 'server/token'), '--data-dir', join(c.dir, 'hollow'),
     '--nodes', String(n), '--first', String(first), '--start-delay-ms', opt('start-delay-ms', '500'), '--start-rate', opt('start-rate', '200')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(p);
   return new Promise((res, rej) => {
     p.stdout.on('data', (d) => { if (/nodes started/.test(String(d))) res(p); });
     p.on('exit', (code) => rej(new Error(`hollow.mjs exited ${code}`)));
@@ -171,12 +182,17 @@ async function burst(c, ns, prefix, n, probeApi) {
   const prober = (async () => {
     if (!probeApi) return;
     while (loading) {
-      let t0 = performance.now();
-      await c.api('GET', '/api/v1/pods?limit=0');
-      lat.list.push(performance.now() - t0);
-      t0 = performance.now();
-      await c.api('GET', `/api/v1/namespaces/${ns}/pods/${prefix}0`);
-      lat.get.push(performance.now() - t0);
+      try {
+        let t0 = performance.now();
+        await c.api('GET', '/api/v1/pods?limit=0');
+        lat.list.push(performance.now() - t0);
+        t0 = performance.now();
+        await c.api('GET', `/api/v1/namespaces/${ns}/pods/${prefix}0`);
+        lat.get.push(performance.now() - t0);
+      } catch (e) {
+        lat.errors = (lat.errors ?? 0) + 1;
+        log(`API probe failed: ${e.message}`);
+      }
       await sleep(50);
     }
   })();
@@ -203,6 +219,8 @@ log(`server + ${FEW} hollow nodes`);
 const SERVER_ARGS = ['--cluster-cidr', '10.0.0.0/14', ...EXTRA];
 const IPORT = 9300 + Math.floor(Math.random() * 600);
 let c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverArgs: SERVER_ARGS, serverNodeFlags: PROF ? [`--inspect=127.0.0.1:${IPORT}`] : [] });
+children.add(c.server);
+dirs.add(c.dir);
 retryResets(c);
 const prof = PROF ? await inspect(IPORT) : undefined;
 if (PROF) mkdirSync(PROF, { recursive: true });
@@ -305,6 +323,8 @@ try {
 if (BINPACK) {
   log(`binpack: server + ${NODES} hollow nodes`);
   c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverArgs: [...SERVER_ARGS, '--scheduler-strategy', 'binpack'] });
+  children.add(c.server);
+  dirs.add(c.dir);
   retryResets(c);
   const hs = [];
   try {

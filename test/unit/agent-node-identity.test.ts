@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashCredential, nodePasswordSecretName } from '../../controlplane/agents/node-credentials.js';
 import { CloseCode } from '../../proto/agent-protocol.js';
 import {
-  connectAgent, newCredential, nodeDef, register, registerMsg, secretDef, startGateway, until, type GatewayHarness,
+  connectAgent, leaseDef, newCredential, nodeDef, register, registerMsg, secretDef, startGateway, until, type GatewayHarness,
 } from './agent-harness.js';
 
 describe('node credentials at the agent gateway', () => {
@@ -123,6 +123,24 @@ describe('node credentials at the agent gateway', () => {
     const r = await register(h.port, name, newCredential());
     expect(r.first.message).toContain('must be no more than 233 characters');
     expect((await r.agent.closed).code).toBe(CloseCode.credentialRefused);
+  });
+
+  it('heartbeats renew the node\'s Lease; a Lease deleted meanwhile is made again', async () => {
+    const r = await register(h.port, 'n1', newCredential());
+    expect(r.first.type).toBe('registered');
+    const lease = await until('the Lease', () => h.storage.tryGet(leaseDef, 'kube-node-lease', 'n1'), 30_000);
+    expect(lease.spec).toMatchObject({ holderIdentity: 'n1', leaseDurationSeconds: 40 });
+    await h.storage.delete(leaseDef, 'kube-node-lease', 'n1');
+    r.agent.send({ type: 'heartbeat' });
+    const again = await until('the Lease made again', () => h.storage.tryGet(leaseDef, 'kube-node-lease', 'n1'), 30_000);
+    expect(again.spec.holderIdentity).toBe('n1');
+    expect(again.metadata.uid).not.toBe(lease.metadata.uid);
+    const rv = again.metadata.resourceVersion;
+    await until('a renewal', async () => {
+      r.agent.send({ type: 'heartbeat' });
+      const l = await h.storage.tryGet(leaseDef, 'kube-node-lease', 'n1');
+      return l && l.metadata.resourceVersion !== rv ? l : undefined;
+    }, 30_000);
   });
 
   it('a Node deleted while its agent is connected ends the session at the next heartbeat', async () => {
