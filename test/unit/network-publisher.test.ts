@@ -79,10 +79,10 @@ describe('NetworkPublisher', () => {
       await status('False', '192.168.1.11');
       // a write the informer shows after the two above: when it is seen, they were too
       await storage.create(nodes, undefined, { metadata: { name: 'z' } } as never);
-      await until('the new Node built into the state', () => pub.current?.nodes.some((n) => n.name === 'z'));
+      await until('the new Node built into the state', async () => pub.current?.nodes.some((n) => n.name === 'z'));
       expect(schedules).toHaveBeenCalledTimes(1); // the condition-only writes asked for no rebuild
       await status('True', '192.168.1.99');
-      const [m, encoded] = await until('the address change published', () => sent.find(([x]) => x.nodes[0]?.internalIP === '192.168.1.99'));
+      const [m, encoded] = await until('the address change published', async () => sent.find(([x]) => x.nodes[0]?.internalIP === '192.168.1.99'));
       expect(sent).toHaveLength(3);
       expect(JSON.parse(encoded.toString())).toEqual(m);
       expect(pub.currentEncoded).toBe(encoded);
