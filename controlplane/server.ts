@@ -100,7 +100,9 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const podCidrs = new PodCidrAllocator(storage, cfg.clusterCidr, cfg.nodeCidrMaskSize, log.child({ component: 'node-ipam' }));
   const gateway = new AgentGateway({ storage: storage.withFieldManager('kubelet'), joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }), onStats: (node, m) => usage.update(node, m), network, podCidrs,
     // projected serviceAccountToken volumes: a TokenRequest bound to the pod
-    issueToken: (r) => issuePodToken(storage, saTokens, r), actAs });
+    issueToken: (r) => issuePodToken(storage, saTokens, r), actAs,
+    // kubelet renews every 10 s (a quarter of its 40 s lease); a shorter grace period keeps the renewals within a quarter of it
+    sessionLimits: { leaseRenewIntervalMs: Math.min(10_000, Math.floor(cfg.nodeGracePeriodMs / 4)) } });
   const relay = new PodStreamRelay(gateway, storage, auth, log);
   const metrics = new ServerMetrics();
   audit?.registerMetrics(metrics.registry);

@@ -45,6 +45,12 @@ export interface SessionLimits {
   maxBufferedBytes: number;
   /** heartbeats (Lease renewal, node status) are processed at most once per this */
   minHeartbeatGapMs: number;
+  /**
+   * the node's Lease is renewed by a heartbeat at most this often (0: every heartbeat):
+   * kubelet's renewInterval, 0.25 × its 40 s lease, as long as the node grace period
+   * allows it (server.ts: a quarter of --node-grace-period, at most 10 s)
+   */
+  leaseRenewIntervalMs: number;
   /** writes (pod status, pod deletion) and reads (ConfigMaps, Secrets) the agent asks for: kubelet's --kube-api-qps and --kube-api-burst; over it they wait */
   requestsPerSecond: number;
   requestBurst: number;
@@ -64,6 +70,7 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxQueuedBytes: 64 * 1024 * 1024,
   maxBufferedBytes: 128 * 1024 * 1024,
   minHeartbeatGapMs: 1000,
+  leaseRenewIntervalMs: 0,
   requestsPerSecond: 50,
   requestBurst: 100,
   eventsPerSecond: 50,
@@ -136,6 +143,7 @@ export class AgentSession {
   /** pod uid -> its status waiting in the queue (a newer one replaces it) */
   private queuedStatus = new Map<string, Queued>();
   private lastHeartbeatAt = 0;
+  private lastLeaseRenewAt = 0;
   private deferredHeartbeat?: NodeJS.Timeout;
   /** conditions of heartbeats that arrived within the gap */
   private pendingConditions?: NodeReport['conditions'];
@@ -488,7 +496,8 @@ export class AgentSession {
       this.close(CloseCode.nodeDeleted, 'node deleted');
       return;
     }
-    await this.renewLease();
+    // a heartbeat arriving up to half an interval early still renews: renewals stay at the interval, not the next heartbeat after it
+    if (Date.now() - this.lastLeaseRenewAt >= this.limits.leaseRenewIntervalMs - this.heartbeatIntervalSeconds * 500) await this.renewLease();
     const conds = conditions ?? (this.lastConditions as NodeReport['conditions']);
     const changed = conditions && !deepEqual(conditions, this.lastConditions);
     // the node lifecycle controller may have marked the node Unknown meanwhile: correct it at once
@@ -504,6 +513,7 @@ export class AgentSession {
   }
 
   private async renewLease(): Promise<void> {
+    this.lastLeaseRenewAt = Date.now();
     const now = new Date().toISOString().replace('Z', '000Z'); // MicroTime
     const renew = () => this.storage.guaranteedUpdate(this.leaseDef, 'kube-node-lease', this.node!, {}, (cur) => {
       cur.spec = { ...(cur.spec ?? {}), holderIdentity: this.node, leaseDurationSeconds: 40, renewTime: now };

@@ -143,6 +143,21 @@ describe('node credentials at the agent gateway', () => {
     }, 30_000);
   });
 
+  it('with a lease renew interval, a heartbeat within it updates the Node but leaves the Lease', async () => {
+    const g = await startGateway({ limits: { leaseRenewIntervalMs: 600_000, minHeartbeatGapMs: 0 } });
+    try {
+      const r = await register(g.port, 'n1', newCredential());
+      expect(r.first.type).toBe('registered');
+      const lease = await until('the Lease', () => g.storage.tryGet(leaseDef, 'kube-node-lease', 'n1'), 30_000);
+      // a changed condition: the heartbeat writes the Node's status, so its end is visible
+      r.agent.send({ type: 'heartbeat', conditions: [{ type: 'Ready', status: 'True' }, { type: 'DiskPressure', status: 'True' }] });
+      await until('the heartbeat processed', async () => (await g.storage.tryGet(nodeDef, undefined, 'n1'))?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'DiskPressure' && c.status === 'True'), 30_000);
+      expect((await g.storage.tryGet(leaseDef, 'kube-node-lease', 'n1'))?.metadata.resourceVersion).toBe(lease.metadata.resourceVersion);
+    } finally {
+      await g.stop();
+    }
+  });
+
   it('a Node deleted while its agent is connected ends the session at the next heartbeat', async () => {
     const r = await register(h.port, 'n1', newCredential());
     expect(r.first.type).toBe('registered');
