@@ -67,13 +67,18 @@ function startHollow(c, n, first) {
   });
 }
 
-/** a keep-alive socket the server closed as the request went out (ECONNRESET): send it again once */
+/** a keep-alive socket the server closed as the request went out (ECONNRESET), or a handshake it timed out: send it again once */
 function retryResets(cl) {
   const api = cl.api;
-  cl.api = (method, path, body) => api(method, path, body).catch((e) => {
-    if (e.code !== 'ECONNRESET') throw e;
-    return api(method, path, body);
-  });
+  cl.api = async (method, path, body) => {
+    const r = await api(method, path, body).catch((e) => {
+      if (e.code !== 'ECONNRESET') throw e;
+      return api(method, path, body);
+    });
+    // a new connection whose TLS handshake the busy server did not finish in time: once more
+    if (r.status === 400 && r.body.includes('ERR_TLS_HANDSHAKE_TIMEOUT')) return api(method, path, body);
+    return r;
+  };
 }
 
 /** SIGTERM (each removes its data dir), SIGKILL after 3 s */
