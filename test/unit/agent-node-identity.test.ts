@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashCredential, nodePasswordSecretName } from '../../controlplane/agents/node-credentials.js';
 import { CloseCode } from '../../proto/agent-protocol.js';
 import {
-  connectAgent, leaseDef, newCredential, nodeDef, register, registerMsg, secretDef, startGateway, until, type GatewayHarness,
+  connectAgent, leaseDef, newCredential, nodeDef, podDef, register, registerMsg, secretDef, startGateway, until, type GatewayHarness,
 } from './agent-harness.js';
 
 describe('node credentials at the agent gateway', () => {
@@ -156,6 +156,24 @@ describe('node credentials at the agent gateway', () => {
     } finally {
       await g.stop();
     }
+  });
+
+  it('getObject: a ConfigMap is readable while a pod of the node references it, forbidden once that pod is gone', async () => {
+    const r = await register(h.port, 'n1', newCredential());
+    expect(r.first.type).toBe('registered');
+    expect((await r.agent.next()).type).toBe('pods');
+    await h.storage.create(podDef, 'default', { metadata: { name: 'p' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox', envFrom: [{ configMapRef: { name: 'cm' } }] }] } } as never);
+    await h.storage.create(podDef, 'default', { metadata: { name: 'other' }, spec: { nodeName: 'n2', containers: [{ name: 'c', image: 'busybox', envFrom: [{ configMapRef: { name: 'cm2' } }] }] } } as never);
+    expect((await r.agent.next()).type).toBe('podUpsert');
+    const ask = async (name: string) => {
+      r.agent.send({ type: 'getObject', id: `g-${name}-${Math.random()}`, kind: 'ConfigMap', namespace: 'default', name });
+      for (;;) { const m = await r.agent.next(); if (m.type === 'object') return m as { error?: { code: number } }; }
+    };
+    expect((await ask('cm')).error?.code).toBe(404); // allowed, not there
+    expect((await ask('cm2')).error?.code).toBe(403); // another node's pod
+    await h.storage.delete(podDef, 'default', 'p', { gracePeriodSeconds: 0 });
+    for (;;) { const m = await r.agent.next(); if (m.type === 'podDelete') break; }
+    expect((await ask('cm')).error?.code).toBe(403);
   });
 
   it('a Node deleted while its agent is connected ends the session at the next heartbeat', async () => {
