@@ -4,6 +4,7 @@
 // `skiff-server kubeconfig --user NAME …` prints a kubeconfig for a new person instead
 // (certificates/kubeconfig-command.ts); `skiff-server snapshot save|restore FILE` takes or
 // restores a snapshot of the cluster state (snapshot/snapshot-command.ts).
+import { CommanderError, InvalidArgumentError } from 'commander';
 import { parseServerArgs, type ServerConfig } from './config.js';
 import { installCrashReporters } from '../proto/crash-report.js';
 import { runServer } from './server.js';
@@ -40,6 +41,9 @@ async function main(): Promise<void> {
   try {
     cfg = parseServerArgs(process.argv.slice(2));
   } catch (e) {
+    // commander has printed its own parse errors; our checks of the values (InvalidArgumentError
+    // thrown after parsing, e.g. overlapping CIDRs) are printed here, not left silent
+    if (e instanceof InvalidArgumentError || !(e instanceof CommanderError)) process.stderr.write(`skiff-server: ${(e as Error).message}\n`);
     const code = (e as { exitCode?: number }).exitCode;
     process.exit(code ?? 2);
   }

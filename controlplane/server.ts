@@ -119,7 +119,9 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     // projected serviceAccountToken volumes: a TokenRequest bound to the pod
     issueToken: (r) => issuePodToken(storage, saTokens, r), actAs,
     // several servers: the Node says which server holds its agent (pod streams are relayed there)
-    onAgentRegistered: (node) => { void locator?.registered(node); } });
+    onAgentRegistered: (node) => { void locator?.registered(node); },
+    // kubelet renews every 10 s (a quarter of its 40 s lease); a shorter grace period keeps the renewals within a quarter of it
+    sessionLimits: { leaseRenewIntervalMs: Math.min(10_000, Math.floor(cfg.nodeGracePeriodMs / 4)) } });
   let locator: AgentLocator | undefined;
   const upgradeUsers = new WeakMap<IncomingMessage, UserInfo>();
   const relay = new PodStreamRelay(gateway, storage, auth, log, {
@@ -197,7 +199,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   // the scheduler and the controller manager run on the holder of their Lease only (every
   // server serves the API and agents); their writes are fenced by the term (leader/leader-only.ts)
   const startScheduler = async (st: typeof storage): Promise<LeaderWork> => {
-    const sch = new Scheduler(actAs(st.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, log: log.child({ component: 'scheduler' }), onPreemption: (n) => metrics.preemptionVictims.observe(n) });
+    const sch = new Scheduler(actAs(st.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, percentageOfNodesToScore: cfg.percentageOfNodesToScore, log: log.child({ component: 'scheduler' }), onPreemption: (n) => metrics.preemptionVictims.observe(n) });
     await sch.start();
     scheduler = sch;
     return { stop() { sch.stop(); if (scheduler === sch) scheduler = undefined; } };

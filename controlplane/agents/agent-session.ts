@@ -45,6 +45,12 @@ export interface SessionLimits {
   maxBufferedBytes: number;
   /** heartbeats (Lease renewal, node status) are processed at most once per this */
   minHeartbeatGapMs: number;
+  /**
+   * the node's Lease is renewed by a heartbeat at most this often (0: every heartbeat):
+   * kubelet's renewInterval, 0.25 × its 40 s lease, as long as the node grace period
+   * allows it (server.ts: a quarter of --node-grace-period, at most 10 s)
+   */
+  leaseRenewIntervalMs: number;
   /** writes (pod status, pod deletion) and reads (ConfigMaps, Secrets) the agent asks for: kubelet's --kube-api-qps and --kube-api-burst; over it they wait */
   requestsPerSecond: number;
   requestBurst: number;
@@ -64,6 +70,7 @@ export const DEFAULT_SESSION_LIMITS: SessionLimits = {
   maxQueuedBytes: 64 * 1024 * 1024,
   maxBufferedBytes: 128 * 1024 * 1024,
   minHeartbeatGapMs: 1000,
+  leaseRenewIntervalMs: 0,
   requestsPerSecond: 50,
   requestBurst: 100,
   eventsPerSecond: 50,
@@ -136,6 +143,7 @@ export class AgentSession {
   /** pod uid -> its status waiting in the queue (a newer one replaces it) */
   private queuedStatus = new Map<string, Queued>();
   private lastHeartbeatAt = 0;
+  private lastLeaseRenewAt = 0;
   private deferredHeartbeat?: NodeJS.Timeout;
   /** conditions of heartbeats that arrived within the gap */
   private pendingConditions?: NodeReport['conditions'];
@@ -187,6 +195,11 @@ export class AgentSession {
   }
 
   send(m: ServerMessage): void {
+    if (!this.closed) this.sendEncoded(JSON.stringify(m));
+  }
+
+  /** a message already encoded as JSON (one encoding shared by every agent) */
+  sendEncoded(json: string | Buffer): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
       this.logs.warn('unread', { node: this.node, buffered: this.ws.bufferedAmount }, 'agent does not read its messages: closing the connection');
@@ -194,7 +207,7 @@ export class AgentSession {
       this.ws.terminate(); // it would not read the close frame either
       return;
     }
-    this.ws.send(JSON.stringify(m));
+    this.ws.send(json, { binary: false });
   }
 
   close(code?: number, reason?: string): void {
@@ -483,7 +496,8 @@ export class AgentSession {
       this.close(CloseCode.nodeDeleted, 'node deleted');
       return;
     }
-    await this.renewLease();
+    // a heartbeat arriving up to half an interval early still renews: renewals stay at the interval, not the next heartbeat after it
+    if (Date.now() - this.lastLeaseRenewAt >= this.limits.leaseRenewIntervalMs - this.heartbeatIntervalSeconds * 500) await this.renewLease();
     const conds = conditions ?? (this.lastConditions as NodeReport['conditions']);
     const changed = conditions && !deepEqual(conditions, this.lastConditions);
     // the node lifecycle controller may have marked the node Unknown meanwhile: correct it at once
@@ -499,35 +513,69 @@ export class AgentSession {
   }
 
   private async renewLease(): Promise<void> {
+    this.lastLeaseRenewAt = Date.now();
     const now = new Date().toISOString().replace('Z', '000Z'); // MicroTime
-    const lease = await this.storage.tryGet(this.leaseDef, 'kube-node-lease', this.node!);
-    if (!lease) {
-      try {
-        await this.storage.create(this.leaseDef, 'kube-node-lease', {
-          metadata: { name: this.node, namespace: 'kube-node-lease' },
-          spec: { holderIdentity: this.node, leaseDurationSeconds: 40, renewTime: now },
-        }, { fieldValidation: 'Ignore' });
-        return;
-      } catch (e) {
-        if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
-      }
-    }
-    await this.storage.guaranteedUpdate(this.leaseDef, 'kube-node-lease', this.node!, {}, (cur) => {
+    const renew = () => this.storage.guaranteedUpdate(this.leaseDef, 'kube-node-lease', this.node!, {}, (cur) => {
       cur.spec = { ...(cur.spec ?? {}), holderIdentity: this.node, leaseDurationSeconds: 40, renewTime: now };
       return cur;
     });
+    // renew first (the Lease is missing but once per node): no read before the write
+    try {
+      await renew();
+      return;
+    } catch (e) {
+      if (!(e instanceof ApiError && e.code === 404)) throw e;
+    }
+    try {
+      await this.storage.create(this.leaseDef, 'kube-node-lease', {
+        metadata: { name: this.node, namespace: 'kube-node-lease' },
+        spec: { holderIdentity: this.node, leaseDurationSeconds: 40, renewTime: now },
+      }, { fieldValidation: 'Ignore' });
+    } catch (e) {
+      if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
+      await renew(); // created meanwhile
+    }
   }
 
   private async startPodSync(): Promise<void> {
     const sel = `spec.nodeName=${this.node}`;
     const list = await this.storage.list(this.podDef, undefined, { fieldSelector: sel });
+    for (const p of list.items) this.notePodRefs(p, true);
     this.send({ type: 'pods', pods: list.items.map((p) => ({ apiVersion: 'v1', kind: 'Pod', ...p })) as never });
     this.podWatch = await this.storage.watch(this.podDef, undefined, { resourceVersion: list.metadata.resourceVersion, fieldSelector: sel }, (ev) => {
       const pod = ev.object as KubeObject;
+      if (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED') this.notePodRefs(pod, ev.type !== 'DELETED');
       if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.send({ type: 'podUpsert', pod: pod as never });
       else if (ev.type === 'DELETED') this.send({ type: 'podDelete', pod: { namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid! } });
     });
     if (this.closed) this.podWatch.cancel();
+  }
+
+  /**
+   * The ConfigMaps and Secrets the node's pods reference, per namespace, kept from the
+   * node's pod watch (the node authorizer's graph): a getObject is answered from it, not
+   * from a list of the namespace's pods (3000 pods starting listed 3000 pods each). The
+   * agent learns of a pod from this same watch, so the graph is never behind it.
+   */
+  private podRefs = new Map<string, Map<string, number>>();
+  private podRefsOf = new Map<string, string[]>();
+
+  private notePodRefs(pod: KubeObject, present: boolean): void {
+    const ns = pod.metadata.namespace!;
+    const key = `${ns}/${pod.metadata.name}`;
+    const refs = present ? podReferencedObjects(pod) : [];
+    const old = this.podRefsOf.get(key) ?? [];
+    let counts = this.podRefs.get(ns);
+    for (const r of old) {
+      const n = (counts?.get(r) ?? 1) - 1;
+      if (n > 0) counts!.set(r, n); else counts?.delete(r);
+    }
+    if (refs.length) {
+      if (!counts) this.podRefs.set(ns, counts = new Map());
+      for (const r of refs) counts.set(r, (counts.get(r) ?? 0) + 1);
+      this.podRefsOf.set(key, refs);
+    } else this.podRefsOf.delete(key);
+    if (counts && !counts.size) this.podRefs.delete(ns);
   }
 
   /** the pod as stored, if it is bound to this agent's node (NodeRestriction) */
@@ -594,8 +642,7 @@ export class AgentSession {
       // storage objects: pod -> PersistentVolumeClaim -> PersistentVolume (controlplane/storage/node-authorizer.ts)
       const related = isVolumeObjectKind(kind)
         ? await nodeMayReadVolumeObject(this.storage, this.node ?? '', kind, m.namespace, m.name)
-        : (await this.storage.list(this.podDef, m.namespace, { fieldSelector: `spec.nodeName=${this.node}` })).items
-          .some((p) => p.spec?.nodeName === this.node && podReferences(p, kind, m.name));
+        : this.podRefs.get(m.namespace)?.has(`${kind}/${m.name}`) === true;
       if (!related) {
         this.logs.warn('forbidden-object', { node: this.node, kind: m.kind, namespace: m.namespace, name: m.name }, 'agent asked for an object no pod on its node references');
         return reply({ error: {
@@ -661,37 +708,41 @@ function getObjectId(data: unknown): string | undefined {
  * references of the in-tree volume plugins that have them).
  */
 export function podReferences(pod: KubeObject, kind: 'ConfigMap' | 'Secret', name: string): boolean {
+  return podReferencedObjects(pod).includes(`${kind}/${name}`);
+}
+
+/** every ConfigMap and Secret a pod references, as "ConfigMap/<name>" and "Secret/<name>" (podReferences' rule) */
+export function podReferencedObjects(pod: KubeObject): string[] {
+  const out = new Set<string>();
+  const add = (kind: 'ConfigMap' | 'Secret', name: unknown) => { if (typeof name === 'string') out.add(`${kind}/${name}`); };
   const spec = pod.spec ?? {};
-  const secret = kind === 'Secret';
   const containers = [...(spec.containers ?? []), ...(spec.initContainers ?? []), ...(spec.ephemeralContainers ?? [])];
   for (const c of containers) {
     for (const e of c?.env ?? []) {
-      const vf = e?.valueFrom;
-      if (!vf) continue;
-      if (!secret && vf.configMapKeyRef?.name === name) return true;
-      if (secret && vf.secretKeyRef?.name === name) return true;
+      add('ConfigMap', e?.valueFrom?.configMapKeyRef?.name);
+      add('Secret', e?.valueFrom?.secretKeyRef?.name);
     }
     for (const ef of c?.envFrom ?? []) {
-      if (!secret && ef?.configMapRef?.name === name) return true;
-      if (secret && ef?.secretRef?.name === name) return true;
+      add('ConfigMap', ef?.configMapRef?.name);
+      add('Secret', ef?.secretRef?.name);
     }
   }
-  if (secret && (spec.imagePullSecrets ?? []).some((s: { name?: string }) => s?.name === name)) return true;
+  for (const s of spec.imagePullSecrets ?? []) add('Secret', s?.name);
   for (const v of spec.volumes ?? []) {
     if (!v) continue;
-    if (!secret && v.configMap?.name === name) return true;
-    if (secret && v.secret?.secretName === name) return true;
+    add('ConfigMap', v.configMap?.name);
+    add('Secret', v.secret?.secretName);
     for (const src of v.projected?.sources ?? []) {
-      if (!secret && src?.configMap?.name === name) return true;
-      if (secret && src?.secret?.name === name) return true;
+      add('ConfigMap', src?.configMap?.name);
+      add('Secret', src?.secret?.name);
     }
-    if (secret) {
-      for (const key of ['azureFile', 'cephfs', 'cinder', 'flexVolume', 'rbd', 'scaleIO', 'iscsi', 'storageos', 'csi'] as const) {
-        const ref = v[key];
-        if (!ref) continue;
-        if (ref.secretName === name || ref.secretRef?.name === name || ref.nodePublishSecretRef?.name === name) return true;
-      }
+    for (const key of ['azureFile', 'cephfs', 'cinder', 'flexVolume', 'rbd', 'scaleIO', 'iscsi', 'storageos', 'csi'] as const) {
+      const ref = v[key];
+      if (!ref) continue;
+      add('Secret', ref.secretName);
+      add('Secret', ref.secretRef?.name);
+      add('Secret', ref.nodePublishSecretRef?.name);
     }
   }
-  return false;
+  return [...out];
 }

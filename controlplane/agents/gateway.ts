@@ -61,7 +61,7 @@ export class AgentGateway {
 
   constructor(private readonly o: GatewayOptions) {
     this.credentials = new NodeCredentials(o.storage);
-    o.network?.subscribe((m) => { for (const s of this.sessions.values()) s.send(m); });
+    o.network?.subscribe((_m, encoded) => { for (const s of this.sessions.values()) s.sendEncoded(encoded); });
   }
 
   /** true when the request was an agent connection (handled or refused here) */
@@ -104,7 +104,7 @@ export class AgentGateway {
         onStats: (s, msg) => { if (s.node) this.o.onStats?.(s.node, msg); },
         onVolumeResult: (s, msg) => { if (s.node && this.sessions.get(s.node) === s) for (const l of this.volumeListeners) l.result(s.node, msg); },
         assignPodCidr: this.o.podCidrs ? (node) => this.o.podCidrs!.ensure(node) : undefined,
-        onReady: (s) => { const m = this.o.network?.current; if (m) s.send(m); },
+        onReady: (s) => { const m = this.o.network?.currentEncoded; if (m) s.sendEncoded(m); },
       }, this.o.log, this.o.heartbeatIntervalSeconds ?? 5, req.socket.remoteAddress ?? '', {
         credentials: this.credentials, limits: this.o.sessionLimits, issueToken: this.o.issueToken,
         asNode: this.o.actAs ? (node) => this.o.actAs!(this.o.storage, nodeUser(node), 'kubelet') : undefined,

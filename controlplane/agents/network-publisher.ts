@@ -2,7 +2,9 @@
 // Nodes, Services and EndpointSlices and pushed to all agents whenever it changes (the
 // part of kube-proxy's and flannel's watches that skiff centralises: agents never list
 // the API themselves). The message is the whole state, so an agent that missed one is
-// right again with the next; a change storm is coalesced into one message.
+// right again with the next; a change storm is coalesced into one message, encoded once
+// for every agent, and broadcasts are spaced so that sending them takes at most a tenth
+// of the server's time (1000 nodes joining would otherwise send 1000 × 80 KB per join).
 // NetworkPolicy enforcement needs the policies, every pod's IP, labels and named ports and
 // every namespace's labels (policy-state.ts); they are sent to every agent, and only while
 // at least one NetworkPolicy exists, so a cluster without policies pays nothing for them.
@@ -24,6 +26,7 @@ export interface NetworkSettings {
   clusterDomain: string;
 }
 
+const MAX_GAP_MS = 5000;
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const isIPv4 = (s: unknown): s is string => typeof s === 'string' && parseIPv4(s) !== undefined;
 
@@ -40,7 +43,11 @@ export class NetworkPublisher {
   private timer?: NodeJS.Timeout;
   private last?: NetworkState;
   private lastJson = '';
-  private listeners = new Set<(m: NetworkState) => void>();
+  private lastEncoded?: Buffer;
+  private listeners = new Set<(m: NetworkState, encoded: Buffer) => void>();
+  /** when the last broadcast went out, and the gap the next one keeps after it */
+  private lastSentAt = 0;
+  private gapMs = 0;
 
   constructor(storage: ApiStorage, private readonly settings: NetworkSettings, private readonly log: Logger, private readonly debounceMs = 50) {
     const def = (g: string, v: string, r: string) => findResource(g, v, r)!;
@@ -54,7 +61,9 @@ export class NetworkPublisher {
     this.ingressClasses = new Informer(storage, def('networking.k8s.io', 'v1', 'ingressclasses'), log);
     this.secrets = new Informer(storage, def('', 'v1', 'secrets'), log);
     const changed = { add: () => this.schedule(), update: () => this.schedule(), delete: () => this.schedule() };
-    for (const i of [this.nodes, this.services, this.slices, this.policies, this.ingresses, this.ingressClasses]) i.on(changed);
+    // a Node's status is rewritten every minute: only its name, subnet and address matter here
+    this.nodes.on({ add: () => this.schedule(), update: (o, n) => { if (!sameNodeEntry(o, n)) this.schedule(); }, delete: () => this.schedule() });
+    for (const i of [this.services, this.slices, this.policies, this.ingresses, this.ingressClasses]) i.on(changed);
     // a Secret matters only while an Ingress of skiff's class names it
     const ifReferenced = (s: KubeObject) => {
       if (referencedSecrets(ownIngresses(this.ingresses.list(), this.ingressClasses.list())).has(`${s.metadata.namespace}/${s.metadata.name}`)) this.schedule();
@@ -84,14 +93,20 @@ export class NetworkPublisher {
     return this.last;
   }
 
-  subscribe(fn: (m: NetworkState) => void): () => void {
+  /** the current state as the JSON text every agent is sent */
+  get currentEncoded(): Buffer | undefined {
+    return this.lastEncoded;
+  }
+
+  subscribe(fn: (m: NetworkState, encoded: Buffer) => void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
 
   private schedule(): void {
     if (this.informers.some((i) => !i.synced) || this.timer) return;
-    this.timer = setTimeout(() => { this.timer = undefined; this.rebuild(); }, this.debounceMs);
+    const wait = Math.max(this.debounceMs, this.lastSentAt + this.gapMs - Date.now());
+    this.timer = setTimeout(() => { this.timer = undefined; this.rebuild(); }, wait);
   }
 
   private rebuild(): void {
@@ -114,7 +129,13 @@ export class NetworkPublisher {
     if (json === this.lastJson) return;
     this.lastJson = json;
     this.last = state;
-    for (const fn of this.listeners) fn(state);
+    const encoded = this.lastEncoded = Buffer.from(json);
+    const t0 = performance.now();
+    for (const fn of this.listeners) fn(state, encoded);
+    // the next broadcast waits nine times as long as this one took (at most 5 s)
+    const took = performance.now() - t0;
+    this.lastSentAt = Date.now();
+    this.gapMs = Math.min(MAX_GAP_MS, took * 9);
   }
 
   build(): NetworkState {
@@ -144,6 +165,12 @@ export class NetworkPublisher {
       ...ingressState(this.ingresses.list(), this.ingressClasses.list(), (ns, name) => this.secrets.get(ns, name), (what) => this.log.error({ object: what }, 'left out of the ingress state: invalid for agents')),
     };
   }
+}
+
+function sameNodeEntry(a: KubeObject, b: KubeObject): boolean {
+  const x = nodeEntry(a);
+  const y = nodeEntry(b);
+  return x.name === y.name && x.podCIDR === y.podCIDR && x.internalIP === y.internalIP;
 }
 
 function nodeEntry(n: KubeObject): NetNode {

@@ -131,6 +131,8 @@ export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = { serviceCidr: '10.43.0.0
 
 /** Tails of the per-store, per-kind chains that serialise writes of kinds with an allocate hook. */
 const allocationLocks = new WeakMap<Store, Map<string, Promise<void>>>();
+/** a store event decoded once for all the filtered watchers it reaches (read-only: only matched against) */
+const sharedDecodings = new WeakMap<StoreEvent, Map<ResourceDef, { obj: KubeObject; prev?: KubeObject }>>();
 
 export class ApiStorage {
   private namespaceDef: ResourceDef;
@@ -702,21 +704,41 @@ export class ApiStorage {
   }
 
   private toWatchEvent(def: ResourceDef, ev: StoreEvent, filter: Filter): WatchEvent | undefined {
+    const filtering = filter.labels.length > 0 || filter.fields.length > 0;
+    if (!filtering) return { type: ev.type === 'DELETE' ? 'DELETED' : ev.prevValue === undefined ? 'ADDED' : 'MODIFIED', object: this.decodeEvent(def, ev) };
+    // a filtered watcher (each agent's pods, spec.nodeName=X) matches against the event
+    // decoded once for every watcher of it; only one that matches decodes its own copy
+    const { now, before } = this.matchedEvent(def, ev, filter);
+    if (ev.type === 'DELETE') return now ? { type: 'DELETED', object: this.decodeEvent(def, ev) } : undefined;
+    if (now && before) return { type: 'MODIFIED', object: this.decodeEvent(def, ev) };
+    if (now) return { type: 'ADDED', object: this.decodeEvent(def, ev) };
+    if (before) return { type: 'DELETED', object: this.decodeEvent(def, ev) };
+    return undefined;
+  }
+
+  /** the event's object as a watcher receives it: its own copy */
+  private decodeEvent(def: ResourceDef, ev: StoreEvent): KubeObject {
     const obj = JSON.parse(ev.value) as KubeObject;
     obj.metadata.resourceVersion = String(ev.modRevision);
     def.custom?.fromStorage(obj);
-    const filtering = filter.labels.length > 0 || filter.fields.length > 0;
-    if (ev.type === 'DELETE') {
-      if (filtering && !this.matches(def, obj, filter)) return undefined;
-      return { type: 'DELETED', object: obj };
+    return obj;
+  }
+
+  /** whether the event's new and previous objects match a filter, read from one shared, read-only decoding per event */
+  private matchedEvent(def: ResourceDef, ev: StoreEvent, filter: Filter): { now: boolean; before: boolean } {
+    let byDef = sharedDecodings.get(ev);
+    if (!byDef) sharedDecodings.set(ev, byDef = new Map());
+    let d = byDef.get(def);
+    if (!d) {
+      const obj = this.decodeEvent(def, ev);
+      let prev: KubeObject | undefined;
+      if (ev.type !== 'DELETE' && ev.prevValue !== undefined) {
+        prev = JSON.parse(ev.prevValue) as KubeObject;
+        def.custom?.fromStorage(prev);
+      }
+      byDef.set(def, d = { obj, prev });
     }
-    if (!filtering) return { type: ev.prevValue === undefined ? 'ADDED' : 'MODIFIED', object: obj };
-    const now = this.matches(def, obj, filter);
-    const before = ev.prevValue !== undefined ? this.matches(def, JSON.parse(ev.prevValue) as KubeObject, filter) : false;
-    if (now && before) return { type: 'MODIFIED', object: obj };
-    if (now) return { type: 'ADDED', object: obj };
-    if (before) return { type: 'DELETED', object: obj };
-    return undefined;
+    return { now: this.matches(def, d.obj, filter), before: d.prev !== undefined && this.matches(def, d.prev, filter) };
   }
 
   // ---------- helpers ----------

@@ -136,8 +136,12 @@ export class EncryptingStore implements Store {
 
   private event(ev: StoreEvent): StoreEvent {
     const value = this.fromStorage(ev.key, ev.value);
+    const prevValue = ev.prevValue === undefined ? undefined : ev.prevValue === ev.value ? value : this.fromStorage(ev.key, ev.prevValue);
+    // nothing encrypted (all but Secrets): the backend's own event, the same object for
+    // every watcher, so the API layer decodes it once for all of them (api/storage.ts)
+    if (value === ev.value && prevValue === ev.prevValue) return ev;
     const out: StoreEvent = { ...ev, value };
-    if (ev.prevValue !== undefined) out.prevValue = ev.prevValue === ev.value ? value : this.fromStorage(ev.key, ev.prevValue);
+    if (prevValue !== undefined) out.prevValue = prevValue;
     return out;
   }
 

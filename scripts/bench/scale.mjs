@@ -5,14 +5,18 @@
 // heartbeat cost per node, pods created by 32 clients and bound/Running (spread, then a
 // second server with --scheduler-strategy binpack), API latency during that load, watch
 // fan-out delay to 100 watchers, and RSS and list latency with 10k pods. Prints a table
-// with the goals beside the figures.
+// with the goals beside the figures. With --profile DIR the server runs under its inspector
+// and DIR gets a CPU profile of the idle 1000 nodes, of the spread burst and of the 10k
+// pods, heap snapshots idle and with 10k pods, and summary.txt with their top items.
 // Usage: node scripts/bench/scale.mjs [--nodes 1000] [--pods 3000] [--total-pods 10000]
-//          [--idle-seconds 20] [--watchers 100] [--hollow-procs 2] [--no-binpack] [--cpu-prof DIR]
+//          [--idle-seconds 20] [--watchers 100] [--hollow-procs 2] [--no-binpack] [--profile DIR]
+//          [--server-flags '--percentage-of-nodes-to-score 50']
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { opt, root, sleep, startCluster } from './cluster.mjs';
+import { inspect, topHeap, topSelf } from './inspector.mjs';
 
 const NODES = Number(opt('nodes', '1000'));
 const FEW = Math.min(100, NODES);
@@ -24,7 +28,8 @@ const FANOUT_PODS = Number(opt('fanout-pods', '200'));
 const HOLLOW_PROCS = Math.max(1, Number(opt('hollow-procs', '2')));
 const CLIENTS = 32;
 const BINPACK = !process.argv.includes('--no-binpack');
-const PROF = opt('cpu-prof');
+const PROF = opt('profile');
+const EXTRA = (opt('server-flags') ?? '').split(' ').filter(Boolean);
 const HZ = 100; // USER_HZ
 
 const cpuTicks = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
@@ -41,23 +46,39 @@ async function cpuOver(pids, seconds) {
   return pids.map((p, i) => ((cpuTicks(p) - a[i]) / HZ / s) * 100);
 }
 
+// whatever happens (a failed step, an error nobody awaited), no process or directory of
+// this run outlives it: orphaned hollow agents would retry a dead server forever
+const children = new Set();
+const dirs = new Set();
+process.on('exit', () => {
+  for (const p of children) if (p.exitCode === null) p.kill('SIGKILL');
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
 /** one hollow.mjs process with nodes [first, first+n): resolves once all are started */
 function startHollow(c, n, first) {
-  const p = spawn(process.execPath, [join(root, 'scripts/bench/hollow.mjs'), '--server', `https://127.0.0.1:${c.port}`, '--token-file', join(c.dir, 'server/token'),
+  const p = spawn(process.execPath, [join(root, 'scripts/bench/hollow.mjs'), '--server', `https://127.0.0.1:${c.port}`, '--token-file', join(c.dir, 'server/token'), '--data-dir', join(c.dir, 'hollow'),
     '--nodes', String(n), '--first', String(first), '--start-delay-ms', opt('start-delay-ms', '500'), '--start-rate', opt('start-rate', '200')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(p);
   return new Promise((res, rej) => {
     p.stdout.on('data', (d) => { if (/nodes started/.test(String(d))) res(p); });
     p.on('exit', (code) => rej(new Error(`hollow.mjs exited ${code}`)));
   });
 }
 
-/** a keep-alive socket the server closed as the request went out (ECONNRESET): send it again once */
+/** a keep-alive socket the server closed as the request went out (ECONNRESET), or a handshake it timed out: send it again once */
 function retryResets(cl) {
   const api = cl.api;
-  cl.api = (method, path, body) => api(method, path, body).catch((e) => {
-    if (e.code !== 'ECONNRESET') throw e;
-    return api(method, path, body);
-  });
+  cl.api = async (method, path, body) => {
+    const r = await api(method, path, body).catch((e) => {
+      if (e.code !== 'ECONNRESET') throw e;
+      return api(method, path, body);
+    });
+    // a new connection whose TLS handshake the busy server did not finish in time: once more
+    if (r.status === 400 && r.body.includes('ERR_TLS_HANDSHAKE_TIMEOUT')) return api(method, path, body);
+    return r;
+  };
 }
 
 /** SIGTERM (each removes its data dir), SIGKILL after 3 s */
@@ -166,12 +187,17 @@ async function burst(c, ns, prefix, n, probeApi) {
   const prober = (async () => {
     if (!probeApi) return;
     while (loading) {
-      let t0 = performance.now();
-      await c.api('GET', '/api/v1/pods?limit=0');
-      lat.list.push(performance.now() - t0);
-      t0 = performance.now();
-      await c.api('GET', `/api/v1/namespaces/${ns}/pods/${prefix}0`);
-      lat.get.push(performance.now() - t0);
+      try {
+        let t0 = performance.now();
+        await c.api('GET', '/api/v1/pods?limit=0');
+        lat.list.push(performance.now() - t0);
+        t0 = performance.now();
+        await c.api('GET', `/api/v1/namespaces/${ns}/pods/${prefix}0`);
+        lat.get.push(performance.now() - t0);
+      } catch (e) {
+        lat.errors = (lat.errors ?? 0) + 1;
+        log(`API probe failed: ${e.message}`);
+      }
       await sleep(50);
     }
   })();
@@ -195,9 +221,35 @@ const f0 = (x) => x.toFixed(0);
 
 // ---- spread: idle, load, fan-out, 10k pods ----
 log(`server + ${FEW} hollow nodes`);
-const SERVER_ARGS = ['--cluster-cidr', '10.0.0.0/14'];
-let c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverArgs: SERVER_ARGS, serverNodeFlags: PROF ? ['--cpu-prof', '--cpu-prof-dir', PROF] : [] });
+const SERVER_ARGS = ['--cluster-cidr', '10.0.0.0/14', ...EXTRA];
+const IPORT = 9300 + Math.floor(Math.random() * 600);
+let c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverArgs: SERVER_ARGS, serverNodeFlags: PROF ? [`--inspect=127.0.0.1:${IPORT}`] : [] });
+children.add(c.server);
+dirs.add(c.dir);
 retryResets(c);
+const prof = PROF ? await inspect(IPORT) : undefined;
+if (PROF) mkdirSync(PROF, { recursive: true });
+const note = (t) => { log(t); if (PROF) appendFileSync(join(PROF, 'summary.txt'), `${t}\n`); };
+/** with --profile: run fn under a CPU profile named name, and note its top self-time items */
+async function profiled(name, fn) {
+  if (!prof) return fn();
+  await prof.startCpu();
+  let r;
+  try { r = await fn(); } finally {
+    const p = await prof.stopCpu(join(PROF, `${name}.cpuprofile`));
+    note(`\n## CPU ${name}: ${((p.endTime - p.startTime) / 1e6).toFixed(1)} s, self time\n${topSelf(p, 25).map(([k, v]) => `${v.toFixed(1).padStart(5)} % ${k}`).join('\n')}`);
+  }
+  return r;
+}
+/** with --profile: process.memoryUsage(), and with snapshot a heap snapshot's largest constructors (it stops the server for many seconds: the agents reconnect after it) */
+async function heap(name, snapshot) {
+  if (!prof) return;
+  note(`\n## memory ${name} (MB): ${JSON.stringify(await prof.memory(), (_k, v) => typeof v === 'number' ? Math.round(v) : v)}`);
+  if (!snapshot) return;
+  const path = join(PROF, `${name}.heapsnapshot`);
+  await prof.heapSnapshot(path);
+  note(`self size by constructor (MB, count)\n${topHeap(path, 20).map(([k, mb, n]) => `${mb.toFixed(1).padStart(6)} ${String(n).padStart(8)} ${k}`).join('\n')}`);
+}
 const hollows = [];
 try {
   hollows.push(...await startNodes(c, FEW, 0, 1));
@@ -212,9 +264,10 @@ try {
     await waitReady(c, NODES);
     await sleep(10_000);
   }
-  const [idleAll, ...hollowCpu] = await cpuOver([c.server.pid, ...hollows.map((h) => h.pid)], IDLE_S);
+  const [idleAll, ...hollowCpu] = await profiled(`idle-${NODES}-nodes`, () => cpuOver([c.server.pid, ...hollows.map((h) => h.pid)], IDLE_S));
   row(`server CPU idle, ${NODES} nodes (% of one core)`, f1(idleAll), NODES >= 1000 ? '≤ 10' : '');
   row(`server RSS idle, ${NODES} nodes (MB)`, f0(rssMb(c.server.pid)));
+  await heap(`idle-${NODES}-nodes`);
   const perNodeUs = NODES > FEW ? ((idleAll - idleFew) / 100) * 1e6 / (NODES - FEW) : (idleAll / 100) * 1e6 / NODES;
   row('heartbeat handling, server CPU per node per second (µs, marginal)', f0(perNodeUs));
   const hollowRss = hollows.reduce((s, h) => s + rssMb(h.pid), 0);
@@ -222,7 +275,7 @@ try {
 
   log(`${PODS} pods by ${CLIENTS} clients (spread)`);
   const cpuA = cpuTicks(c.server.pid);
-  const b = await burst(c, 'default', 'p-', PODS, true);
+  const b = await profiled('burst-spread', () => burst(c, 'default', 'p-', PODS, true));
   row(`pods created/s (${PODS} pods, ${CLIENTS} clients)`, f0(PODS / (b.created / 1000)));
   row(`pods bound/s, spread (${NODES} nodes)`, f0(PODS / (b.boundAt / 1000)), '≥ 1000');
   row(`create → all ${PODS} Running (s)`, f1(b.runningAt / 1000));
@@ -249,10 +302,12 @@ try {
 
   if (TOTAL > PODS) {
     log(`${TOTAL - PODS} more pods (${TOTAL} in all)`);
-    const t = await trackPods(c, 'default');
-    await createPods(c, 'default', 'p-', PODS, TOTAL);
-    await until(() => t.running.size >= TOTAL, `all ${TOTAL} pods Running`);
-    t.stop();
+    await profiled(`pods-to-${TOTAL}`, async () => {
+      const t = await trackPods(c, 'default');
+      await createPods(c, 'default', 'p-', PODS, TOTAL);
+      await until(() => t.running.size >= TOTAL, `all ${TOTAL} pods Running`);
+      t.stop();
+    });
     await sleep(5000);
   }
   const total = TOTAL + (WATCHERS > 0 ? FANOUT_PODS : 0);
@@ -262,9 +317,10 @@ try {
   row(`list of ${total} pods, GET /api/v1/pods JSON, median of 5 (ms)`, f0(pct(lists, 50)), '≤ 1000');
   const [idleLoaded] = await cpuOver([c.server.pid], Math.min(IDLE_S, 10));
   row(`server CPU idle, ${NODES} nodes + ${total} pods (% of one core)`, f1(idleLoaded));
+  await heap(`${NODES}-nodes-${total}-pods`, true);
 } finally {
+  prof?.close();
   await stopHollow(hollows);
-  if (PROF) { c.server.kill('SIGINT'); await new Promise((r) => c.server.once('exit', r)); }
   await c.cleanup();
 }
 
@@ -272,6 +328,8 @@ try {
 if (BINPACK) {
   log(`binpack: server + ${NODES} hollow nodes`);
   c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverArgs: [...SERVER_ARGS, '--scheduler-strategy', 'binpack'] });
+  children.add(c.server);
+  dirs.add(c.dir);
   retryResets(c);
   const hs = [];
   try {

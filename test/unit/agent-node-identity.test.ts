@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashCredential, nodePasswordSecretName } from '../../controlplane/agents/node-credentials.js';
 import { CloseCode } from '../../proto/agent-protocol.js';
 import {
-  connectAgent, newCredential, nodeDef, register, registerMsg, secretDef, startGateway, until, type GatewayHarness,
+  connectAgent, leaseDef, newCredential, nodeDef, podDef, register, registerMsg, secretDef, startGateway, until, type GatewayHarness,
 } from './agent-harness.js';
 
 describe('node credentials at the agent gateway', () => {
@@ -123,6 +123,57 @@ describe('node credentials at the agent gateway', () => {
     const r = await register(h.port, name, newCredential());
     expect(r.first.message).toContain('must be no more than 233 characters');
     expect((await r.agent.closed).code).toBe(CloseCode.credentialRefused);
+  });
+
+  it('heartbeats renew the node\'s Lease; a Lease deleted meanwhile is made again', async () => {
+    const r = await register(h.port, 'n1', newCredential());
+    expect(r.first.type).toBe('registered');
+    const lease = await until('the Lease', () => h.storage.tryGet(leaseDef, 'kube-node-lease', 'n1'), 30_000);
+    expect(lease.spec).toMatchObject({ holderIdentity: 'n1', leaseDurationSeconds: 40 });
+    await h.storage.delete(leaseDef, 'kube-node-lease', 'n1');
+    r.agent.send({ type: 'heartbeat' });
+    const again = await until('the Lease made again', () => h.storage.tryGet(leaseDef, 'kube-node-lease', 'n1'), 30_000);
+    expect(again.spec.holderIdentity).toBe('n1');
+    expect(again.metadata.uid).not.toBe(lease.metadata.uid);
+    const rv = again.metadata.resourceVersion;
+    await until('a renewal', async () => {
+      r.agent.send({ type: 'heartbeat' });
+      const l = await h.storage.tryGet(leaseDef, 'kube-node-lease', 'n1');
+      return l && l.metadata.resourceVersion !== rv ? l : undefined;
+    }, 30_000);
+  });
+
+  it('with a lease renew interval, a heartbeat within it updates the Node but leaves the Lease', async () => {
+    const g = await startGateway({ limits: { leaseRenewIntervalMs: 600_000, minHeartbeatGapMs: 0 } });
+    try {
+      const r = await register(g.port, 'n1', newCredential());
+      expect(r.first.type).toBe('registered');
+      const lease = await until('the Lease', () => g.storage.tryGet(leaseDef, 'kube-node-lease', 'n1'), 30_000);
+      // a changed condition: the heartbeat writes the Node's status, so its end is visible
+      r.agent.send({ type: 'heartbeat', conditions: [{ type: 'Ready', status: 'True' }, { type: 'DiskPressure', status: 'True' }] });
+      await until('the heartbeat processed', async () => (await g.storage.tryGet(nodeDef, undefined, 'n1'))?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'DiskPressure' && c.status === 'True'), 30_000);
+      expect((await g.storage.tryGet(leaseDef, 'kube-node-lease', 'n1'))?.metadata.resourceVersion).toBe(lease.metadata.resourceVersion);
+    } finally {
+      await g.stop();
+    }
+  });
+
+  it('getObject: a ConfigMap is readable while a pod of the node references it, forbidden once that pod is gone', async () => {
+    const r = await register(h.port, 'n1', newCredential());
+    expect(r.first.type).toBe('registered');
+    expect((await r.agent.next()).type).toBe('pods');
+    await h.storage.create(podDef, 'default', { metadata: { name: 'p' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox', envFrom: [{ configMapRef: { name: 'cm' } }] }] } } as never);
+    await h.storage.create(podDef, 'default', { metadata: { name: 'other' }, spec: { nodeName: 'n2', containers: [{ name: 'c', image: 'busybox', envFrom: [{ configMapRef: { name: 'cm2' } }] }] } } as never);
+    expect((await r.agent.next()).type).toBe('podUpsert');
+    const ask = async (name: string) => {
+      r.agent.send({ type: 'getObject', id: `g-${name}-${Math.random()}`, kind: 'ConfigMap', namespace: 'default', name });
+      for (;;) { const m = await r.agent.next(); if (m.type === 'object') return m as { error?: { code: number } }; }
+    };
+    expect((await ask('cm')).error?.code).toBe(404); // allowed, not there
+    expect((await ask('cm2')).error?.code).toBe(403); // another node's pod
+    await h.storage.delete(podDef, 'default', 'p', { gracePeriodSeconds: 0 });
+    for (;;) { const m = await r.agent.next(); if (m.type === 'podDelete') break; }
+    expect((await ask('cm')).error?.code).toBe(403);
   });
 
   it('a Node deleted while its agent is connected ends the session at the next heartbeat', async () => {

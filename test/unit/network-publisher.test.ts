@@ -2,7 +2,7 @@
 // subnets and addresses, services with the ready endpoints of their EndpointSlices, one
 // message per burst of changes, and a Node a user broke is left out instead of stopping
 // every agent's updates.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { ApiStorage } from '../../controlplane/api/storage.js';
 import { seedNamespaces } from '../../controlplane/bootstrap.js';
@@ -52,6 +52,40 @@ describe('NetworkPublisher', () => {
         { ip: '10.42.0.6', node: 'a', ready: false, ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] },
       ]);
       expect(st).toMatchObject({ clusterCIDR: '10.42.0.0/16', clusterDNS: '10.43.0.10', clusterDomain: 'cluster.local' });
+    } finally {
+      pub.stop();
+      await store.close();
+    }
+  });
+
+  it('ignores a Node status rewrite, sends an address change, and hands every agent the same encoding', async () => {
+    const store = new SqliteStore(':memory:');
+    const storage = new ApiStorage(store);
+    await seedNamespaces(storage);
+    const nodes = def('', 'nodes');
+    await storage.create(nodes, undefined, { metadata: { name: 'a' }, spec: { podCIDR: '10.42.0.0/24' }, status: { addresses: [{ type: 'InternalIP', address: '192.168.1.11' }] } } as never);
+    const pub = new NetworkPublisher(storage, settings, pino({ level: 'silent' }), 20);
+    const sent: [NetworkState, Buffer][] = [];
+    pub.subscribe((m, encoded) => sent.push([m, encoded]));
+    try {
+      await pub.start();
+      expect(sent).toHaveLength(1); // the state at start
+      const schedules = vi.spyOn(pub as unknown as { schedule(): void }, 'schedule');
+      const status = (cond: string, ip: string) => storage.guaranteedUpdate(nodes, undefined, 'a', {}, (cur) => {
+        cur.status = { addresses: [{ type: 'InternalIP', address: ip }], conditions: [{ type: 'Ready', status: cond }] };
+        return cur;
+      }, 'status');
+      await status('True', '192.168.1.11');
+      await status('False', '192.168.1.11');
+      // a write the informer shows after the two above: when it is seen, they were too
+      await storage.create(nodes, undefined, { metadata: { name: 'z' } } as never);
+      await until('the new Node built into the state', async () => pub.current?.nodes.some((n) => n.name === 'z'));
+      expect(schedules).toHaveBeenCalledTimes(1); // the condition-only writes asked for no rebuild
+      await status('True', '192.168.1.99');
+      const [m, encoded] = await until('the address change published', async () => sent.find(([x]) => x.nodes[0]?.internalIP === '192.168.1.99'));
+      expect(sent).toHaveLength(3);
+      expect(JSON.parse(encoded.toString())).toEqual(m);
+      expect(pub.currentEncoded).toBe(encoded);
     } finally {
       pub.stop();
       await store.close();

@@ -2,6 +2,7 @@
 // rotating start index, correctness for pods that fit few nodes; and the scheduler cache's
 // incremental snapshot with assumed pods.
 import { describe, expect, it } from 'vitest';
+import { parseServerArgs } from '../../controlplane/config.js';
 import { SchedulerCache } from '../../controlplane/scheduler/cache.js';
 import { numFeasibleNodesToFind, schedule, type NodeSampling } from '../../controlplane/scheduler/framework.js';
 import { buildSnapshot } from '../../controlplane/scheduler/node-info.js';
@@ -102,5 +103,14 @@ describe('SchedulerCache snapshot', () => {
     expect(reqs()).toEqual([['a', 0, 0], ['b', 0, 0]]);
     c.deleteNode('a');
     expect(c.snapshot().map((i) => i.name)).toEqual(['b']);
+  });
+});
+
+describe('--percentage-of-nodes-to-score', () => {
+  it('defaults to 0 (adaptive), takes 0..100, refuses anything else', () => {
+    expect(parseServerArgs([]).percentageOfNodesToScore).toBe(0);
+    expect(parseServerArgs(['--percentage-of-nodes-to-score', '100']).percentageOfNodesToScore).toBe(100);
+    expect(parseServerArgs(['--percentage-of-nodes-to-score', '30']).percentageOfNodesToScore).toBe(30);
+    for (const bad of ['101', '-1', '2.5', 'x', '']) expect(() => parseServerArgs(['--percentage-of-nodes-to-score', bad])).toThrow(/percentage-of-nodes-to-score/);
   });
 });
