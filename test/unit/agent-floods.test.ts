@@ -47,14 +47,17 @@ describe('one agent flooding the gateway', () => {
     const agent = await registered(h, 'n1');
     const leases = await countWrites(h, leaseDef, 'kube-node-lease');
     const frame = JSON.stringify({ type: 'heartbeat', conditions: [{ type: 'Ready', status: 'True' }] });
+    const started = Date.now();
     for (let i = 0; i < 20_000; i++) agent.ws.send(frame);
     await agent.close();
     await until('the session to end', () => !h!.gateway.connected('n1'));
     const atClose = leases.count();
+    // one renewal per 1 s gap while the flood was handled (a loaded machine takes longer over it)
+    const gaps = Math.ceil((Date.now() - started) / 1000);
     // what was queued is dropped with the connection: nothing more is written
     await new Promise((r) => setTimeout(r, 1500));
     expect(leases.count()).toBe(atClose);
-    expect(atClose).toBeLessThanOrEqual(2);
+    expect(atClose).toBeLessThanOrEqual(1 + gaps);
     leases.cancel();
   });
 
