@@ -5,6 +5,7 @@
 // endpoints without SNAT, ClientIP affinity uses the recent module, services without
 // endpoints reject at once. Pure: the same state always gives the same text.
 import { createHash } from 'node:crypto';
+import { base32NoPad } from '../../proto/base32.js';
 import type { NetEndpoint, NetService, NetworkState } from '../../proto/agent-protocol.js';
 
 export const MASQ_MARK = '0x4000/0x4000';
@@ -39,21 +40,7 @@ export interface ProxyRules {
 
 function hash(s: string): string {
   // kube-proxy: base32 of sha256, 16 characters, so chain names stay under 29 characters
-  const b = createHash('sha256').update(s).digest();
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const byte of b) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5 && out.length < 16) {
-      out += alphabet[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    if (out.length >= 16) break;
-  }
-  return out;
+  return base32NoPad(createHash('sha256').update(s).digest()).slice(0, 16);
 }
 
 /** the 16-character chain name suffix, for the NetworkPolicy chains too */

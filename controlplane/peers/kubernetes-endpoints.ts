@@ -4,6 +4,7 @@
 // leases into the kubernetes Endpoints.
 import { createHash } from 'node:crypto';
 import { isIPv4 } from 'node:net';
+import { base32NoPad } from '../../proto/base32.js';
 import type { KubeObject } from '../../proto/meta.js';
 
 /** kube-apiserver's identity Lease label and value */
@@ -17,24 +18,6 @@ export const IDENTITY_LEASE_DURATION_SECONDS = 3600;
 export const IDENTITY_RENEW_INTERVAL_MS = 10_000;
 /** kube-apiserver's DefaultEndpointReconcilerTTL: a server not seen renewing for this long leaves the Endpoints */
 export const ENDPOINT_TTL_MS = 15_000;
-
-const RFC4648 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-function base32NoPad(b: Uint8Array): string {
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const byte of b) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += RFC4648[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  if (bits > 0) out += RFC4648[(value << (5 - bits)) & 31];
-  return out;
-}
 
 /** kube-apiserver's APIServerID: "apiserver-" + base32(sha256(len16(hostname) hostname len16("kube-apiserver") "kube-apiserver")[:16]), lower case */
 export function apiServerId(hostname: string): string {
