@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { StatsMsg } from '../../proto/agent-protocol.js';
 import type { Runtime } from '../runtime/types.js';
+import { rfc3339 } from '../../proto/api/time.js';
 
 interface Prev { cpuNs: number; at: number }
 
@@ -54,7 +55,7 @@ export class StatsSampler {
       } catch { /* container went away between list and stats */ }
     }));
     for (const id of this.prev.keys()) if (!seen.has(id)) this.prev.delete(id);
-    return { type: 'stats', timestamp: new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'), windowSeconds, node: nodeUsage, pods: [...pods.values()] };
+    return { type: 'stats', timestamp: rfc3339(now), windowSeconds, node: nodeUsage, pods: [...pods.values()] };
   }
 }
 

@@ -28,6 +28,7 @@ import type { ProbedContainer } from '../probes/types.js';
 import { resolvConf, type PodDns } from '../network/pod-dns.js';
 import { ImageManager } from '../images/image-manager.js';
 import { poolIneligibility } from './sandbox-pool-plan.js';
+import { rfc3339 } from '../../proto/api/time.js';
 
 /** how stale the ConfigMaps/Secrets behind mounted volumes may get before a sync re-reads them */
 export const VOLUME_REFRESH_MS = 30_000;
@@ -115,7 +116,7 @@ export class PodWorker {
 
   constructor(public pod: KubeObject, private readonly d: WorkerDeps) {
     this.images = d.images ?? new ImageManager({ runtime: d.runtime, backoff: d.backoff, log: d.log, event: d.event, ...(d.objects ? { objects: d.objects } : {}) });
-    this.startTime = pod.status?.startTime ?? new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    this.startTime = pod.status?.startTime ?? rfc3339();
   }
 
   get uid(): string { return this.pod.metadata.uid!; }
@@ -580,7 +581,7 @@ export class PodWorker {
     const pod = this.pod;
     const status = computePodStatus({
       pod: pod as never, observed, hostIP: this.d.hostIP(), waiting: this.waiting, startTime: this.startTime,
-      qosClass: pod.status?.qosClass ?? getPodQOS(pod as never), now: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), previous: pod.status,
+      qosClass: pod.status?.qosClass ?? getPodQOS(pod as never), now: rfc3339(), previous: pod.status,
       probes: this.d.probes?.snapshot(this.uid),
     });
     if (this.evictedMessage) {
@@ -588,7 +589,7 @@ export class PodWorker {
       status.phase = 'Failed';
       status.reason = 'Evicted';
       status.message = this.evictedMessage;
-      const now = new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const now = rfc3339();
       const prev = (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === 'DisruptionTarget');
       const conditions = (status.conditions as Array<Record<string, unknown>>).filter((c) => c.type !== 'DisruptionTarget');
       conditions.push({ type: 'DisruptionTarget', status: 'True', lastProbeTime: null, lastTransitionTime: prev?.status === 'True' ? prev.lastTransitionTime : now, reason: 'TerminationByKubelet', message: this.evictedMessage });

@@ -16,6 +16,7 @@ import { groupVersions } from './discovery.js';
 import { ApiError, notFound } from './errors.js';
 import { parseIncludeObject, toTable, wantsTable } from './table.js';
 import { queryBool } from '../../proto/query-bool.js';
+import { rfc3339 } from '../../proto/api/time.js';
 
 const GROUP = 'apiregistration.k8s.io';
 const AUTOMANAGED = 'kube-aggregator.kubernetes.io/automanaged';
@@ -75,7 +76,7 @@ function uidOf(name: string): string {
 /** the APIServices for the served kinds `defs` (CRDs added at read time), sorted by name */
 export function apiServices(defs: ResourceDef[], created: Date): KubeObject[] {
   const crd = new Set(customResourceDefsServed().map((d) => `${d.group}/${d.version}`));
-  const ts = created.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const ts = rfc3339(created);
   const out: KubeObject[] = groupVersions(defs).map((gv) => {
     const key = gv.group ? `${gv.group}/${gv.version}` : gv.version;
     const isCrd = crd.has(`${gv.group}/${gv.version}`);

@@ -9,6 +9,7 @@ import { findResource } from '../resources/index.js';
 import type { ResourceDef } from '../resources/types.js';
 import { ApiError } from './errors.js';
 import type { ApiStorage } from './storage.js';
+import { rfc3339 } from '../../proto/api/time.js';
 
 const GROUP = 'metrics.k8s.io';
 const VERSION = 'v1beta1';
@@ -46,7 +47,7 @@ export class MetricsStore {
     const r = this.fresh(node.metadata.name!);
     if (!r) return undefined;
     return {
-      metadata: { name: node.metadata.name, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), labels: node.metadata.labels },
+      metadata: { name: node.metadata.name, creationTimestamp: rfc3339(), labels: node.metadata.labels },
       timestamp: r.msg.timestamp, window: `${r.msg.windowSeconds}s`,
       usage: { cpu: formatNanocores(r.msg.node.cpuNanoCores), memory: formatBytes(r.msg.node.memoryWorkingSetBytes) },
     };
@@ -68,7 +69,7 @@ export class MetricsStore {
     const p = r?.msg.pods.find((x) => x.pod.uid === pod.metadata.uid);
     if (!r || !p) return undefined;
     return {
-      metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, creationTimestamp: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'), labels: pod.metadata.labels },
+      metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, creationTimestamp: rfc3339(), labels: pod.metadata.labels },
       timestamp: r.msg.timestamp, window: `${r.msg.windowSeconds}s`,
       containers: p.containers.map((c) => ({ name: c.name, usage: { cpu: formatNanocores(c.cpuNanoCores), memory: formatBytes(c.memoryWorkingSetBytes) } })),
     };

@@ -24,6 +24,9 @@ import { SYSTEM_PRIORITY_CLASSES } from '../resources/priority-class.js';
 import { ManagedFieldsTracker } from './managed-fields/tracker.js';
 import { sameIgnoringTimes } from './managed-fields/managers.js';
 import { sameValue } from './same-value.js';
+import { rfc3339 } from '../../proto/api/time.js';
+/** re-exported: most of the control plane imports it from here */
+export { rfc3339 };
 
 export interface WriteOptions {
   dryRun?: boolean;
@@ -110,9 +113,6 @@ const MAX_RETRIES = 8;
  */
 const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
 
-export function rfc3339(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 function randomSuffix(n = 5): string {
   let s = '';

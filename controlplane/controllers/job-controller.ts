@@ -26,9 +26,10 @@ import {
   REASON_BACKOFF_LIMIT, REASON_COMPLETIONS, REASON_DEADLINE, activeDeadlineRemainingMs, activePodsForRemoval, backoffRemainingMs,
   completionIndexOf, ensureCondition, finishedTime, finishedType, firstPendingIndexes, formatIndexes,
   hasTrackingFinalizer, indexedPodsForRemoval, isActive, isComplete, isIndexed, isPodFailed, isSuspended, isTerminal,
-  isTerminating, newCondition, parseIndexes, parseTime, pastBackoffLimitOnFailure, phaseOf, podDelta, rfc3339, ttlRemainingMs,
+  isTerminating, newCondition, parseIndexes, parseTime, pastBackoffLimitOnFailure, phaseOf, podDelta, ttlRemainingMs,
   wantActive, type JobCondition,
 } from './job/job-state.js';
+import { rfc3339 } from '../../proto/api/time.js';
 
 const COMPONENT = 'job-controller';
 const JOB_CONTROLLER_NAME = 'kubernetes.io/job-controller';

@@ -28,6 +28,7 @@ import type { ControllerContext } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
+import { rfc3339 } from '../../proto/api/time.js';
 
 export const COMPONENT = 'persistentvolume-controller';
 const RESYNC_MS = 15_000;
@@ -307,7 +308,7 @@ class PersistentVolumeController implements Controller {
       const status: Record<string, unknown> = { ...(cur.status ?? {}), phase };
       if (message !== undefined) status.message = message;
       else delete status.message;
-      if (cur.status?.phase !== phase) status.lastPhaseTransitionTime = new Date(this.ctx.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      if (cur.status?.phase !== phase) status.lastPhaseTransitionTime = rfc3339(this.ctx.now());
       cur.status = status;
     });
   }

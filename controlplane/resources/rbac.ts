@@ -13,6 +13,7 @@ import { isDNS1123Subdomain, isObject, validateObjectMeta, type NameFn } from '.
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 import { checkBindingWrite, checkRoleWrite } from '../authz/escalation.js';
+import { rfc3339 } from '../../proto/api/time.js';
 
 export const RBAC_GROUP = 'rbac.authorization.k8s.io';
 
@@ -116,7 +117,7 @@ function validateSubject(s: unknown, namespaced: boolean, path: string): StatusC
 const createdAt = col('Created At', 'date', 'Time when this role was created');
 function createdAtCell(obj: KubeObject): string {
   const t = Date.parse(obj.metadata?.creationTimestamp ?? '');
-  return Number.isNaN(t) ? '' : new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return Number.isNaN(t) ? '' : rfc3339(t);
 }
 
 const bindingColumns = [

@@ -7,6 +7,7 @@
 import type { KubeObject, OwnerReference } from '../../../proto/meta.js';
 import { clone } from '../../../proto/canonical.js';
 import { formatRfc3339, parseSchedule, ScheduleError, type Schedule } from './schedule.js';
+import { rfc3339 } from '../../../proto/api/time.js';
 
 export const SCHEDULED_TIMESTAMP_ANNOTATION = 'batch.kubernetes.io/cronjob-scheduled-timestamp';
 /** requeue a little after the scheduled time, as nextScheduleDelta */
@@ -49,10 +50,6 @@ function time(s: unknown): number | undefined {
   if (typeof s !== 'string' || !s) return undefined;
   const t = Date.parse(s);
   return Number.isNaN(t) ? undefined : t;
-}
-
-function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /**

@@ -5,6 +5,7 @@
 import type { KubeObject } from '../../../proto/meta.js';
 import { isPodReady, podReadyTime } from '../../../proto/api/pod.js';
 import { isConditionTrue } from '../../../proto/api/conditions.js';
+import { rfc3339 } from '../../../proto/api/time.js';
 
 export const JOB_TRACKING_FINALIZER = 'batch.kubernetes.io/job-tracking';
 /** Same pod-creation back-off as Kubernetes: 10 s doubling per failure to 6 min. */
@@ -30,9 +31,6 @@ export const MSG_BACKOFF_LIMIT = 'Job has reached the specified backoff limit';
 export const MSG_DEADLINE = 'Job was active longer than specified deadline';
 export const MSG_COMPLETIONS = 'Reached expected number of succeeded pods';
 
-export function rfc3339(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
 
 export function parseTime(s: unknown): number | undefined {
   if (typeof s !== 'string' || !s) return undefined;
