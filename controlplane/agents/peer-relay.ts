@@ -5,6 +5,8 @@
 // again), so every kind of credential works, client certificates included. The upgrade is
 // relayed byte for byte after its head (the WebSocket or SPDY handshake is the client's and
 // the peer's). A relayed request carries x-skiff-relayed-by and is never relayed again.
+// The peer must present a serving certificate from the cluster's server CA for the address
+// the Node names, so an annotation pointing elsewhere gets no credential, only a 503.
 // Hand-written rather than http-proxy: the whole job is one header rewrite and two pipes.
 import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { request } from 'node:https';

@@ -102,7 +102,7 @@ export class PodStreamRelay implements PodStreams {
     };
     // the options are checked before the pod's state: a bad parameter is a 400 on any pod
     const peer = await this.peer(pod.spec?.nodeName, req.headers);
-    const user = userOf(req) ?? this.auth.authenticate(req);
+    const user = peer ? (userOf(req) ?? this.auth.authenticate(req)) : undefined;
     if (peer && user) {
       reply.hijack();
       await relayRequest(peer, this.peers!.credentials(), req.raw, reply.raw, user);
