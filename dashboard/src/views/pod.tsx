@@ -79,7 +79,10 @@ function Terminal(props: { ns: string; name: string; container: string }) {
   useEffect(() => {
     let close: (() => void) | undefined;
     let gone = false;
-    void import('../terminal.js').then((m) => {
+    // a failed load (the browser dropped the request when the network changed) is tried again
+    const load = (left: number): Promise<typeof import('../terminal.js')> =>
+      import('../terminal.js').catch((e: unknown) => (left > 0 ? new Promise((r) => setTimeout(r, 500)).then(() => load(left - 1)) : Promise.reject(e)));
+    void load(2).then((m) => {
       if (gone || !host.current) return;
       close = m.openTerminal(host.current, { namespace: props.ns, pod: props.name, container: props.container, onStatus: setStatus });
     }).catch((e: unknown) => setStatus(`cannot load the terminal: ${String(e)}`));
