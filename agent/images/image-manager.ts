@@ -10,7 +10,8 @@ import type { KubeObject } from '../../proto/meta.js';
 import type { BackOff } from '../pods/backoff.js';
 import { ObjectError, type ObjectSource } from '../pods/object-cache.js';
 import { parseImageRef } from '../runtime/image-ref.js';
-import { RuntimeError, type PullPolicy, type Runtime } from '../runtime/types.js';
+import { RuntimeError } from '../runtime/errors.js';
+import type { PullPolicy, Runtime } from '../runtime/types.js';
 import { keyringFromSecrets } from './keyring.js';
 import { ImagePuller, type PullerOptions } from './puller.js';
 

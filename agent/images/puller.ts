@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { parseImageRef } from '../runtime/image-ref.js';
-import { ErrImagePull, RuntimeError, type ImageStatus, type PullAuth, type PullProgress, type Runtime } from '../runtime/types.js';
+import { ErrImagePull, RuntimeError } from '../runtime/errors.js';
+import type { ImageStatus, PullAuth, PullProgress, Runtime } from '../runtime/types.js';
 
 export interface PullResult extends ImageStatus {
   /** how long the runtime pull took */

@@ -8,9 +8,11 @@
 import { PassThrough, Readable } from 'node:stream';
 import { containerHash } from './labels.js';
 import { containerName, sandboxName } from './names.js';
+import type { Container, Pod } from '../../proto/api/types.gen.js';
+import { RuntimeError } from './errors.js';
 import {
-  RuntimeError, type ContainerOptions, type ContainerSpec, type ContainerStats, type ExecSession, type ImageStatus,
-  type PodLike, type Runtime, type RuntimeContainer, type RuntimeEvent, type RuntimeEventType, type RuntimeInfo,
+  type ContainerOptions, type ContainerStats, type ExecSession, type ImageStatus,
+  type Runtime, type RuntimeContainer, type RuntimeEvent, type RuntimeEventType, type RuntimeInfo,
   type Sandbox, type SandboxOptions,
 } from './types.js';
 
@@ -58,8 +60,8 @@ export class HollowRuntime implements Runtime {
     return { imageRef: imageId(image), size: 1024 * 1024 };
   }
 
-  async createSandbox(pod: PodLike, opts: SandboxOptions): Promise<Sandbox> {
-    const m = pod.metadata;
+  async createSandbox(pod: Pod, opts: SandboxOptions): Promise<Sandbox> {
+    const m = pod.metadata ?? {};
     const attempt = opts.attempt ?? 0;
     const name = sandboxName(m.name!, m.namespace!, m.uid!, attempt);
     const hostNetwork = pod.spec?.hostNetwork === true;
@@ -80,10 +82,10 @@ export class HollowRuntime implements Runtime {
 
   async ensurePodNetwork(): Promise<void> { /* nothing to set up */ }
 
-  async createContainer(sandboxId: string, pod: PodLike, container: ContainerSpec, attempt: number, _env: Record<string, string>, opts: ContainerOptions): Promise<string> {
+  async createContainer(sandboxId: string, pod: Pod, container: Container, attempt: number, _env: Record<string, string>, opts: ContainerOptions): Promise<string> {
     const sb = this.containers.get(sandboxId);
     if (!sb) throw new RuntimeError('NotFound', `no such sandbox: ${sandboxId}`);
-    const m = pod.metadata;
+    const m = pod.metadata ?? {};
     const image = container.image ?? '';
     const c = this.record({
       name: containerName(container.name, m.name!, m.namespace!, m.uid!, attempt), type: 'container', podUid: m.uid!, podName: m.name!,

@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../../proto/canonical.js';
-import type { ContainerSpec } from './types.js';
+import type { Container } from '../../proto/api/types.gen.js';
 
 export const LABEL_POD_NAME = 'io.kubernetes.pod.name';
 export const LABEL_POD_NAMESPACE = 'io.kubernetes.pod.namespace';
@@ -35,7 +35,7 @@ export const SANDBOX_CONTAINER_NAME = 'POD';
  * Hash of a container spec, stored as a label so the pod worker sees spec changes (as
  * kubelet's io.kubernetes.container.hash). Key order does not matter.
  */
-export function containerHash(container: ContainerSpec): string {
+export function containerHash(container: Container): string {
   return createHash('sha256').update(canonicalJson(container)).digest('hex').slice(0, 16);
 }
 

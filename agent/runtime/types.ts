@@ -1,83 +1,11 @@
-// What a container runtime is to the agent: the pod worker plans against this interface
-// and docker-runtime.ts carries it out. Kept small, like kubelet's CRI: no Docker types
-// cross it, every failure comes back as a RuntimeError.
+// What a container runtime is to the agent: the Runtime interface and the values its
+// methods take and return. The pod worker plans against it, docker-runtime.ts (and
+// hollow-runtime.ts) carry it out. Kept small, like kubelet's CRI: no Docker types cross
+// it, pods are the generated API types, every failure is a RuntimeError (./errors.ts).
 
 import type { Readable, Writable } from 'node:stream';
-
-// ---------------------------------------------------------------------------------------
-// The slice of a v1 Pod the runtime reads (Kubernetes field names; a full Pod fits).
-
-export interface ContainerPort {
-  name?: string;
-  containerPort: number;
-  hostPort?: number;
-  hostIP?: string;
-  protocol?: 'TCP' | 'UDP' | 'SCTP' | string;
-}
-
-export interface Capabilities {
-  add?: string[] | null;
-  drop?: string[] | null;
-}
-
-export interface SecurityContext {
-  runAsUser?: number;
-  runAsGroup?: number;
-  runAsNonRoot?: boolean;
-  privileged?: boolean;
-  readOnlyRootFilesystem?: boolean;
-  allowPrivilegeEscalation?: boolean;
-  capabilities?: Capabilities | null;
-}
-
-export interface PodSecurityContext {
-  runAsUser?: number;
-  runAsGroup?: number;
-  supplementalGroups?: number[];
-  /** volumes are group-owned by it and every container gets it as a supplemental group */
-  fsGroup?: number;
-  sysctls?: Array<{ name: string; value: string }>;
-}
-
-export interface ContainerSpec {
-  name: string;
-  image?: string;
-  command?: string[] | null;
-  args?: string[] | null;
-  workingDir?: string;
-  ports?: ContainerPort[] | null;
-  resources?: {
-    limits?: Record<string, string | number> | null;
-    requests?: Record<string, string | number> | null;
-  } | null;
-  securityContext?: SecurityContext | null;
-  tty?: boolean;
-  stdin?: boolean;
-  stdinOnce?: boolean;
-  imagePullPolicy?: PullPolicy | string;
-  [k: string]: unknown;
-}
-
-export interface PodSpecLike {
-  containers?: ContainerSpec[] | null;
-  initContainers?: ContainerSpec[] | null;
-  hostNetwork?: boolean;
-  hostPID?: boolean;
-  hostIPC?: boolean;
-  shareProcessNamespace?: boolean;
-  hostname?: string;
-  subdomain?: string;
-  terminationGracePeriodSeconds?: number | null;
-  securityContext?: PodSecurityContext | null;
-  [k: string]: unknown;
-}
-
-/** Metadata fields are optional only so any Pod type fits; name, namespace and uid are required at run time. */
-export interface PodLike {
-  metadata: { name?: string; namespace?: string; uid?: string; [k: string]: unknown };
-  spec?: PodSpecLike | null;
-  status?: { qosClass?: string; [k: string]: unknown } | null;
-}
+import type { Container, Pod } from '../../proto/api/types.gen.js';
+import type { RuntimeError } from './errors.js';
 
 // ---------------------------------------------------------------------------------------
 // Runtime-neutral results.
@@ -301,7 +229,7 @@ export interface Runtime {
   pullImage(image: string, auth?: PullAuth, onProgress?: (p: PullProgress) => void): Promise<ImageStatus>;
 
   /** Create and start the pod's sandbox (network namespace holder, pod cgroup parent, host ports). */
-  createSandbox(pod: PodLike, opts: SandboxOptions): Promise<Sandbox>;
+  createSandbox(pod: Pod, opts: SandboxOptions): Promise<Sandbox>;
 
   /**
    * The node's pod network: a bridge network on the node's pod subnet, gateway at its first
@@ -313,8 +241,8 @@ export interface Runtime {
   /** Create (not start) a container in the sandbox. env is already resolved. Returns its id. */
   createContainer(
     sandboxId: string,
-    pod: PodLike,
-    container: ContainerSpec,
+    pod: Pod,
+    container: Container,
     attempt: number,
     env: Record<string, string>,
     opts: ContainerOptions,
@@ -358,50 +286,5 @@ export interface Runtime {
    * /etc/hostname, /etc/hosts and resolv.conf, then its sandbox name, which from then on
    * says whose it is. Throws when the sandbox is not a running pooled one of this node.
    */
-  adoptSandbox?(id: string, pod: PodLike, opts: SandboxOptions): Promise<Sandbox>;
-}
-
-// ---------------------------------------------------------------------------------------
-// Errors. `reason` is what the pod worker reports where Kubernetes has a name for it.
-
-export type RuntimeErrorReason =
-  | 'NotFound'
-  | 'Conflict'
-  | 'ErrImagePull'
-  | 'ErrImageNeverPull'
-  | 'InvalidImageName'
-  | 'CreateContainerConfigError'
-  | 'InvalidArgument'
-  | 'Unavailable'
-  | 'RuntimeError';
-
-export class RuntimeError extends Error {
-  constructor(
-    public readonly reason: RuntimeErrorReason,
-    message: string,
-    public readonly statusCode?: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'RuntimeError';
-  }
-}
-
-export class ErrImagePull extends RuntimeError {
-  constructor(message: string, statusCode?: number, options?: { cause?: unknown }) {
-    super('ErrImagePull', message, statusCode, options);
-    this.name = 'ErrImagePull';
-  }
-}
-
-export class ErrImageNeverPull extends RuntimeError {
-  constructor(image: string) {
-    // kubelet's message, word for word.
-    super('ErrImageNeverPull', `Container image "${image}" is not present with pull policy of Never`);
-    this.name = 'ErrImageNeverPull';
-  }
-}
-
-export function isNotFound(e: unknown): boolean {
-  return e instanceof RuntimeError && e.reason === 'NotFound';
+  adoptSandbox?(id: string, pod: Pod, opts: SandboxOptions): Promise<Sandbox>;
 }

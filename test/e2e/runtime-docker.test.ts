@@ -13,15 +13,11 @@ import type { Readable } from 'node:stream';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { dockerAvailable } from './harness.js';
 import { DockerRuntime } from '../../agent/runtime/docker-runtime.js';
-import {
-  ErrImageNeverPull,
-  ErrImagePull,
-  RuntimeError,
-  type ContainerSpec,
-  type PodLike,
-  type RuntimeContainer,
-  type RuntimeEvent,
-} from '../../agent/runtime/types.js';
+import { ErrImageNeverPull, ErrImagePull, RuntimeError } from '../../agent/runtime/errors.js';
+import type { RuntimeContainer, RuntimeEvent } from '../../agent/runtime/types.js';
+import type { Container as ContainerSpec, Pod } from '../../proto/api/types.gen.js';
+
+type PodLike = Pod & { metadata: NonNullable<Pod['metadata']> };
 import { detectCgroupSetup, type CgroupSetup } from '../../agent/cgroups/detect.js';
 import { readContainerLimits, readLimitsForPid, containerCgroupDirs } from '../../agent/cgroups/read-limits.js';
 import { removePodCgroups } from '../../agent/cgroups/cleanup.js';

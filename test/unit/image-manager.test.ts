@@ -7,7 +7,8 @@ import { Writable } from 'node:stream';
 import { goDuration, ImageManager } from '../../agent/images/image-manager.js';
 import { aggregateMessage, ImagePuller, pullKey, PullProgressTally } from '../../agent/images/puller.js';
 import { BackOff } from '../../agent/pods/backoff.js';
-import { ErrImagePull, RuntimeError, type ImageStatus, type PullAuth, type PullProgress } from '../../agent/runtime/types.js';
+import { ErrImagePull, RuntimeError } from '../../agent/runtime/errors.js';
+import type { ImageStatus, PullAuth, PullProgress } from '../../agent/runtime/types.js';
 import type { KubeObject } from '../../proto/meta.js';
 import type { ObjectKind } from '../../agent/pods/object-cache.js';
 
