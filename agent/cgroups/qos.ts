@@ -3,19 +3,15 @@
 
 import { podQOSClass, type QOSClass } from '../../proto/qos.js';
 import { scaledValue } from '../../proto/quantity.js';
+import type { Container, PodStatus } from '../../proto/api/types.gen.js';
 
 export type { QOSClass };
 
-/** The few Kubernetes fields QoS looks at; a full v1 Pod fits. */
-export interface QOSContainer {
-  resources?: {
-    limits?: Record<string, string | number> | null;
-    requests?: Record<string, string | number> | null;
-  } | null;
-}
+/** What QoS reads of a container and of a pod (the generated API types; a full Pod fits). */
+export type QOSContainer = Pick<Container, 'resources'>;
 export interface QOSPod {
-  spec?: { containers?: QOSContainer[] | null; initContainers?: QOSContainer[] | null } | null;
-  status?: { qosClass?: string } | null;
+  spec?: { containers?: QOSContainer[]; initContainers?: QOSContainer[] };
+  status?: Pick<PodStatus, 'qosClass'>;
 }
 
 /** kubelet's GetPodQOS: status.qosClass wins when already set. */

@@ -1,6 +1,7 @@
 // Container resources -> cgroup settings, with kubelet's arithmetic
 // (pkg/kubelet/cm/helpers_linux.go, kuberuntime_container_linux.go). Pure, no I/O.
 
+import type { ResourceRequirements } from '../../proto/api/types.gen.js';
 import { cpuToMillicores, memoryToBytes } from '../../proto/quantity.js';
 
 export const MIN_SHARES = 2;
@@ -31,10 +32,8 @@ export function cpuSharesToWeight(shares: number): number {
   return 1 + Math.trunc(((shares - 2) * 9999) / 262142);
 }
 
-export interface ResourceList {
-  limits?: Record<string, string | number> | null;
-  requests?: Record<string, string | number> | null;
-}
+/** A container's resources (limits, requests), as the API types them. */
+export type ResourceList = Pick<ResourceRequirements, 'limits' | 'requests'>;
 
 /** What the runtime asks Docker for; undefined = leave Docker's default (no limit). */
 export interface LinuxResources {

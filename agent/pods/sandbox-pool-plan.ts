@@ -4,37 +4,24 @@
 // resolv.conf files and its name); a pod that needs anything Docker fixes when a sandbox
 // is created gets a fresh one. Pure.
 
-/** The slice of a pod this reads (Kubernetes field names; a full Pod fits). */
-export interface PoolPod {
-  spec?: {
-    hostNetwork?: boolean;
-    hostPID?: boolean;
-    hostIPC?: boolean;
-    hostname?: string;
-    subdomain?: string;
-    setHostnameAsFQDN?: boolean;
-    hostAliases?: unknown[] | null;
-    securityContext?: { sysctls?: unknown[] | null } | null;
-    containers?: Array<{ ports?: Array<{ hostPort?: number }> | null; [k: string]: unknown }> | null;
-    initContainers?: Array<{ ports?: Array<{ hostPort?: number }> | null; [k: string]: unknown }> | null;
-    volumes?: Array<{ emptyDir?: { medium?: string } | null; [k: string]: unknown } | null> | null;
-    [k: string]: unknown;
-  } | null;
-}
+import type { Pod, PodSpec } from '../../proto/api/types.gen.js';
+
+/** What this reads of a pod: its spec. */
+export type PoolPod = Pick<Pod, 'spec'>;
 
 /** Why the pod needs a sandbox of its own, or undefined when it may adopt a pooled one. */
 export function poolIneligibility(pod: PoolPod): string | undefined {
-  const spec = pod.spec ?? {};
+  const spec: Partial<PodSpec> = pod.spec ?? {};
   // the host's namespaces: no pod network at all
   if (spec.hostNetwork) return 'hostNetwork';
   if (spec.hostPID) return 'hostPID';
   if (spec.hostIPC) return 'hostIPC';
   // port bindings and sysctls are the sandbox's creation-time settings
-  const ports = [...(spec.containers ?? []), ...(spec.initContainers ?? [])].flatMap((c) => c?.ports ?? []);
-  if (ports.some((p) => p?.hostPort)) return 'hostPort';
+  const ports = [...(spec.containers ?? []), ...(spec.initContainers ?? [])].flatMap((c) => c.ports ?? []);
+  if (ports.some((p) => p.hostPort)) return 'hostPort';
   if (spec.securityContext?.sysctls?.length) return 'sysctls';
   // memory-backed emptyDirs are mounted in the sandbox when it is made
-  if ((spec.volumes ?? []).some((v) => v?.emptyDir?.medium === 'Memory')) return 'emptyDir medium Memory';
+  if ((spec.volumes ?? []).some((v) => v.emptyDir?.medium === 'Memory')) return 'emptyDir medium Memory';
   if (spec.hostAliases?.length) return 'hostAliases';
   // a name asked for explicitly is an identity (StatefulSets): the pod's containers must see
   // it as their kernel hostname too, which only a sandbox made with it gives
