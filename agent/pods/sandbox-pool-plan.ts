@@ -15,10 +15,9 @@ export interface PoolPod {
     setHostnameAsFQDN?: boolean;
     hostAliases?: unknown[] | null;
     securityContext?: { sysctls?: unknown[] | null } | null;
-    containers?: Array<{ ports?: Array<{ hostPort?: number }> | null; [k: string]: unknown }> | null;
-    initContainers?: Array<{ ports?: Array<{ hostPort?: number }> | null; [k: string]: unknown }> | null;
-    volumes?: Array<{ emptyDir?: { medium?: string } | null; [k: string]: unknown } | null> | null;
-    [k: string]: unknown;
+    containers?: Array<{ name: string; ports?: Array<{ hostPort?: number }> | null }> | null;
+    initContainers?: Array<{ name: string; ports?: Array<{ hostPort?: number }> | null }> | null;
+    volumes?: Array<{ name: string; emptyDir?: { medium?: string } | null } | null> | null;
   } | null;
 }
 
