@@ -1,6 +1,8 @@
 #!/usr/bin/env -S node --max-semi-space-size=2 --max-old-space-size=192
-// skiff-agent, read top to bottom like k3s's agent run: flags, runtime, cgroups,
-// node facts, connection, pods. SIGTERM stops the agent and leaves pods running.
+// skiff-agent, read top to bottom like k3s's agent run: runAgent calls one named start
+// step after another (runtime and cgroups, pause image, pod network, Ingress, connection,
+// pods, streams, volume requests, network state, runtime health), then starts the loops
+// and connects. SIGTERM stops the agent and leaves pods running.
 import { mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';
@@ -14,7 +16,7 @@ import { ServerConnection } from './connection/connection.js';
 import { installCrashReporters } from '../proto/crash-report.js';
 import { loadOrCreateNodeCredential } from './connection/node-credential.js';
 import { ServerList, loadLearnedServers, saveLearnedServers, serversFromNetworkState } from './connection/server-list.js';
-import { PodManager } from './pods/pod-manager.js';
+import { PodManager, storedPods, isStoredPod } from './pods/pod-manager.js';
 import { PodStreamServer } from './pods/pod-streams.js';
 import { BackOff } from './pods/backoff.js';
 import { podDir } from './pods/volumes.js';
@@ -22,9 +24,11 @@ import { StatsSampler, startStatsReporter } from './node/stats-sampler.js';
 import { AgentMetrics } from './metrics.js';
 import type { Runtime, RuntimeInfo } from './runtime/types.js';
 import { NetworkManager, POD_NETWORK } from './network/network-manager.js';
+import { ClusterNetwork } from './network/cluster-network.js';
+import { MessageRoutes } from './connection/message-routes.js';
 import { IngressController } from './ingress/ingress-controller.js';
 import type { KubeObject } from '../proto/meta.js';
-import type { NetworkState, NodeReport, ServerMessage, VolumeCreate, VolumeDelete } from '../proto/agent-protocol.js';
+import type { NodeReport, VolumeCreate, VolumeDelete } from '../proto/agent-protocol.js';
 import { TokenManager } from './pods/token-manager.js';
 import { ObjectCache } from './pods/object-cache.js';
 import { LocalVolumes } from './storage/local-volumes.js';
@@ -32,6 +36,7 @@ import { handleVolumeRequest } from './storage/volume-requests.js';
 import { SandboxPool } from './pods/sandbox-pool.js';
 
 const FALLBACK_PAUSE_IMAGE = 'skiff.local/pause:3.10';
+const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /**
  * What a hollow agent (scripts/bench/hollow.mjs, kubemark's idea) puts in place of this
@@ -59,22 +64,12 @@ export async function runAgent(cfg: AgentConfig, hollow?: AgentDeps): Promise<{ 
   const conn = connectToServer(cfg, hollow, { servers, credential, node, routes, log });
   const clusterNetwork = new ClusterNetwork();
   const { pods, sandboxPool } = startPods(cfg, { runtime, conn, node, cgroups, network, clusterNetwork, pauseImage, metrics, routes, log });
-  const streams = new PodStreamServer(runtime, pods, cfg.nodeName, (m) => conn.send(m), log);
-  routes.on('streamOpen', (m) => streams.handle(m));
-  routes.on('streamInput', (m) => streams.handle(m));
-  routes.on('streamClose', (m) => streams.handle(m));
+  routeStreams(routes, new PodStreamServer(runtime, pods, cfg.nodeName, (m) => conn.send(m), log));
   routeVolumeRequests(routes, new LocalVolumes(cfg.dataDir), conn, log);
-  routes.on('network', (m) => {
-    clusterNetwork.set(m);
-    if (servers.learn(serversFromNetworkState(m))) {
-      log.info({ servers: servers.all() }, 'servers learned from the default/kubernetes endpoints');
-      try { saveLearnedServers(cfg.dataDir, servers.learnedServers()); } catch (err) { log.warn({ err }, 'cannot keep the server list'); }
-    }
-    network?.apply(m);
-    ingress?.apply(m);
-  });
+  routeNetworkState(cfg, routes, { clusterNetwork, servers, network, ingress, log });
   const health = watchRuntimeHealth(runtime, node, pods, log);
 
+  // everything is wired: start the loops, then connect
   pods.start();
   sandboxPool?.start();
   conn.start();
@@ -142,34 +137,19 @@ async function ensurePauseImage(runtime: Runtime, wanted: string, log: Logger): 
   }
 }
 
-/** 3. the runtime's health, every 5 s: Docker back after being down (restarted: what ran is stopped now) relists every pod at once */
-function watchRuntimeHealth(runtime: Runtime, node: NodeState, pods: PodManager, log: Logger): NodeJS.Timeout {
-  const health = setInterval(async () => {
-    const wasOk = node.runtimeOk;
-    try { node.info = await runtime.info(); node.runtimeOk = true; } catch { node.runtimeOk = false; }
-    if (wasOk && !node.runtimeOk) log.warn('container runtime does not answer: node not ready');
-    if (!wasOk && node.runtimeOk) {
-      log.info({ docker: node.info.version }, 'container runtime is back: relisting pods');
-      pods.relist();
-    }
-  }, 5000);
-  health.unref();
-  return health;
-}
-
-/** 4. the pod network (bridge, routes, service proxy, DNS) when skiff manages it */
+/** 3. the pod network (bridge, routes, service proxy, DNS) when skiff manages it */
 function startPodNetwork(cfg: AgentConfig, runtime: Runtime, log: Logger): NetworkManager {
   return new NetworkManager({ runtime, node: cfg.nodeName, log: log.child({ component: 'network' }), resolvConf: cfg.resolvConf });
 }
 
-/** 5. the built-in Ingress controller (HTTP/HTTPS reverse proxy), whatever the network mode */
+/** 4. the built-in Ingress controller (HTTP/HTTPS reverse proxy), whatever the network mode */
 async function startIngress(cfg: AgentConfig, log: Logger): Promise<IngressController> {
   const ingress = new IngressController({ httpPort: cfg.ingressHttpPort, httpsPort: cfg.ingressHttpsPort, dataDir: cfg.dataDir, nodeName: cfg.nodeName, log: log.child({ component: 'ingress' }) });
   await ingress.start();
   return ingress;
 }
 
-/** 6. the connection to the API servers (started last): registration, heartbeats, the server's messages to `routes` */
+/** 5. the connection to the API servers (started last): registration, heartbeats, the server's messages to `routes` */
 function connectToServer(cfg: AgentConfig, hollow: AgentDeps | undefined, o: { servers: ServerList; credential: string; node: NodeState; routes: MessageRoutes; log: Logger }): ServerConnection {
   const { node } = o;
   return new ServerConnection({
@@ -197,7 +177,7 @@ interface PodsDeps {
   log: Logger;
 }
 
-/** 7. the node's pods: ConfigMaps/Secrets/claims and tokens through the server, the sandbox pool, the pod manager and its messages */
+/** 6. the node's pods: ConfigMaps/Secrets/claims and tokens through the server, the sandbox pool, the pod manager and its messages */
 function startPods(cfg: AgentConfig, o: PodsDeps): { pods: PodManager; sandboxPool?: SandboxPool } {
   const { conn, cgroups, network, log } = o;
   // ConfigMaps and Secrets of the node's pods, read through the server (which checks the node may)
@@ -235,6 +215,13 @@ function startPods(cfg: AgentConfig, o: PodsDeps): { pods: PodManager; sandboxPo
   return { pods, ...(sandboxPool ? { sandboxPool } : {}) };
 }
 
+/** 7. exec, attach, logs and port-forward streams the server relays */
+function routeStreams(routes: MessageRoutes, streams: PodStreamServer): void {
+  routes.on('streamOpen', (m) => streams.handle(m));
+  routes.on('streamInput', (m) => streams.handle(m));
+  routes.on('streamClose', (m) => streams.handle(m));
+}
+
 /** 8. the local-path provisioner's directories (only under a storage base, only those made here) */
 function routeVolumeRequests(routes: MessageRoutes, localVolumes: LocalVolumes, conn: ServerConnection, log: Logger): void {
   const handle = (m: VolumeCreate | VolumeDelete) => { void handleVolumeRequest(localVolumes, m, log).then((r) => conn.send(r)); };
@@ -242,62 +229,34 @@ function routeVolumeRequests(routes: MessageRoutes, localVolumes: LocalVolumes, 
   routes.on('volumeDelete', handle);
 }
 
-function storedPods(list: readonly unknown[]): KubeObject<'Pod'>[] {
-  const out: KubeObject<'Pod'>[] = [];
-  for (const p of list) if (isStoredPod(p)) out.push(p);
-  return out;
-}
-
-/** a Pod as the server sends it: an object with a spec listing its containers */
-function isStoredPod(o: unknown): o is KubeObject<'Pod'> {
-  if (typeof o !== 'object' || o === null || !('spec' in o)) return false;
-  const spec = o.spec;
-  return typeof spec === 'object' && spec !== null && 'containers' in spec && Array.isArray(spec.containers);
-}
-
-/**
- * The latest cluster network state, whatever the network mode: its Services give the
- * containers' service link variables. It follows the pod set on registration: a container
- * starting right then waits for it a little (5 s at most).
- */
-class ClusterNetwork {
-  private state?: NetworkState;
-  private readonly waiters = new Set<() => void>();
-
-  set(m: NetworkState): void {
-    this.state = m;
-    for (const w of [...this.waiters]) w();
-  }
-
-  async services(): Promise<NetworkState['services'] | undefined> {
-    if (!this.state) {
-      await new Promise<void>((resolve) => {
-        const done = () => { clearTimeout(t); this.waiters.delete(done); resolve(); };
-        const t = setTimeout(done, 5000);
-        this.waiters.add(done);
-      });
+/** 9. the cluster network state: Services for the pods, API servers learned from the default/kubernetes endpoints, the pod network and Ingress rules */
+function routeNetworkState(cfg: AgentConfig, routes: MessageRoutes, o: { clusterNetwork: ClusterNetwork; servers: ServerList; network?: NetworkManager; ingress?: IngressController; log: Logger }): void {
+  const { servers, log } = o;
+  routes.on('network', (m) => {
+    o.clusterNetwork.set(m);
+    if (servers.learn(serversFromNetworkState(m))) {
+      log.info({ servers: servers.all() }, 'servers learned from the default/kubernetes endpoints');
+      try { saveLearnedServers(cfg.dataDir, servers.learnedServers()); } catch (err) { log.warn({ err }, 'cannot keep the server list'); }
     }
-    return this.state?.services;
-  }
+    o.network?.apply(m);
+    o.ingress?.apply(m);
+  });
 }
 
-type MessageType = ServerMessage['type'];
-type MessageOf<T extends MessageType> = Extract<ServerMessage, { type: T }>;
-
-/** where the server's messages go: each start step registers what it handles before the connection starts */
-class MessageRoutes {
-  private readonly handlers = new Map<MessageType, (m: ServerMessage) => void>();
-
-  on<T extends MessageType>(type: T, handle: (m: MessageOf<T>) => void): void {
-    this.handlers.set(type, (m) => { if (m.type === type) handle(m as MessageOf<T>); });
-  }
-
-  deliver(m: ServerMessage): void {
-    this.handlers.get(m.type)?.(m);
-  }
+/** 10. the runtime's health, every 5 s: Docker back after being down (restarted: what ran is stopped now) relists every pod at once */
+function watchRuntimeHealth(runtime: Runtime, node: NodeState, pods: PodManager, log: Logger): NodeJS.Timeout {
+  const health = setInterval(async () => {
+    const wasOk = node.runtimeOk;
+    try { node.info = await runtime.info(); node.runtimeOk = true; } catch { node.runtimeOk = false; }
+    if (wasOk && !node.runtimeOk) log.warn('container runtime does not answer: node not ready');
+    if (!wasOk && node.runtimeOk) {
+      log.info({ docker: node.info.version }, 'container runtime is back: relisting pods');
+      pods.relist();
+    }
+  }, 5000);
+  health.unref();
+  return health;
 }
-
-const errorMessage = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** the runtime, with every failed call counted in skiff_agent_runtime_errors_total */
 function countErrors<T extends Runtime>(runtime: T, metrics: AgentMetrics): T {

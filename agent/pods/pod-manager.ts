@@ -172,3 +172,17 @@ export class PodManager {
     })();
   }
 }
+
+/** the Pods of a pod set from the server that are Pods (isStoredPod) */
+export function storedPods(list: readonly unknown[]): KubeObject<'Pod'>[] {
+  const out: KubeObject<'Pod'>[] = [];
+  for (const p of list) if (isStoredPod(p)) out.push(p);
+  return out;
+}
+
+/** a Pod as the server sends it: an object with a spec listing its containers */
+export function isStoredPod(o: unknown): o is KubeObject<'Pod'> {
+  if (typeof o !== 'object' || o === null || !('spec' in o)) return false;
+  const spec = o.spec;
+  return typeof spec === 'object' && spec !== null && 'containers' in spec && Array.isArray(spec.containers);
+}

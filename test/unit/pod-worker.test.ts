@@ -10,6 +10,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BackOff } from '../../agent/pods/backoff.js';
 import { gateOnNetwork, gateOnVolumes, soonest, type PodActions } from '../../agent/pods/plan.js';
 import { PodWorker, type WorkerDeps } from '../../agent/pods/pod-worker.js';
+import { storedPods } from '../../agent/pods/pod-manager.js';
+import { MessageRoutes } from '../../agent/connection/message-routes.js';
 import { HollowRuntime } from '../../agent/runtime/hollow-runtime.js';
 import type { ImageStatus } from '../../agent/runtime/types.js';
 import type { KubeObject } from '../../proto/meta.js';
@@ -185,5 +187,23 @@ describe('gates (plan.ts)', () => {
     expect(soonest({ reason: 'Synced' }, { requeueAfter: 5, reason: 'A' })).toEqual({ requeueAfter: 5, reason: 'A' });
     expect(soonest({ requeueAfter: 5, reason: 'A' }, { requeueAfter: 10, reason: 'B' })).toEqual({ requeueAfter: 5, reason: 'A' });
     expect(soonest({ requeueAfter: 10, reason: 'A' }, { requeueAfter: 5, reason: 'B' })).toEqual({ requeueAfter: 5, reason: 'B' });
+  });
+});
+
+describe('the agent\'s edges', () => {
+  it('keeps from the workers what the server sent that is not a Pod (no spec, no container list)', () => {
+    const ok = pod();
+    expect(storedPods([ok, { metadata: { name: 'x', uid: 'u' } }, { metadata: {}, spec: {} }, { spec: { containers: 'no' } }, null, 'pod'])).toEqual([ok]);
+  });
+
+  it('delivers each server message to the one step that registered its type', () => {
+    const routes = new MessageRoutes();
+    const got: string[] = [];
+    routes.on('podDelete', (m) => got.push(`delete ${m.pod.name}`));
+    routes.on('podUpsert', (m) => got.push(`upsert ${m.pod.metadata.name}`));
+    routes.deliver({ type: 'podDelete', pod: { namespace: 'default', name: 'a', uid: 'u1' } });
+    routes.deliver({ type: 'podUpsert', pod: { metadata: { name: 'b', uid: 'u2' } } });
+    routes.deliver({ type: 'streamClose', id: 's1' });
+    expect(got).toEqual(['delete a', 'upsert b']);
   });
 });
