@@ -361,7 +361,7 @@ export class PodWorker {
     if (preStop && spec && grace > 0 && c.state === 'running') {
       const t0 = Date.now();
       try {
-        await runLifecycleHandler(preStop, { runtime: this.d.runtime, containerId: c.id, container: { ...spec }, podIP: this.podIP, podRef: this.podRef() }, { timeoutMs: grace * 1000 });
+        await runLifecycleHandler(preStop, { runtime: this.d.runtime, containerId: c.id, container: spec, podIP: this.podIP, podRef: this.podRef() }, { timeoutMs: grace * 1000 });
       } catch (err) {
         if (Date.now() - t0 >= grace * 1000) {
           this.d.log.info({ pod: ref(this.pod), container: c.containerName, grace }, 'preStop hook did not complete within the grace period');
@@ -415,7 +415,7 @@ export class PodWorker {
     const postStart = spec.lifecycle?.postStart;
     if (!postStart) return {};
     try {
-      await runLifecycleHandler(postStart, { runtime: this.d.runtime, containerId: id, container: { ...spec }, podIP: podIP ?? this.podIP, podRef: this.podRef() }, { signal: this.hooks.signal });
+      await runLifecycleHandler(postStart, { runtime: this.d.runtime, containerId: id, container: spec, podIP: podIP ?? this.podIP, podRef: this.podRef() }, { signal: this.hooks.signal });
       return {};
     } catch (err) {
       // kubelet: the event says only "PostStartHook failed"; the container is killed and restarts per restartPolicy
