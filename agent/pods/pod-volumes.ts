@@ -67,7 +67,12 @@ export class PodVolumes {
     } catch (err) {
       this.d.log.warn({ err, pod: ref(pod) }, 'emptyDir set-up failed');
     }
-    return { volumesPending: this.notReady.size > 0, claimsPending: this.claimsNotReady.size > 0, ...(tokenRefresh ? { tokenRefresh } : {}) };
+    return { ...this.pending(), ...(tokenRefresh ? { tokenRefresh } : {}) };
+  }
+
+  /** what the latest sync left pending (a sync that stops the pod does not set volumes up) */
+  pending(): VolumesState {
+    return { volumesPending: this.notReady.size > 0, claimsPending: this.claimsNotReady.size > 0 };
   }
 
   /** the tokens of the pod's projected serviceAccountToken sources, by serviceAccountTokenKey, and when the first is due */

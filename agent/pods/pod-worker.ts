@@ -204,12 +204,15 @@ export class PodWorker {
     return this.syncPod(observed);
   }
 
+  /** the deletion's grace period, else the pod's terminationGracePeriodSeconds */
+  private gracePeriod(): number {
+    return this.pod.metadata.deletionGracePeriodSeconds ?? this.pod.spec.terminationGracePeriodSeconds ?? 30;
+  }
+
   /** the pod is being deleted: stop every container (grace period, preStop hooks) and remove them and the sandbox */
   private async syncTerminatingPod(observed: RuntimeContainer[]): Promise<void> {
-    const pod = this.pod;
-    const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
     this.d.probes?.removePod(this.uid);
-    await this.killAll(observed, grace, true);
+    await this.killAll(observed, this.gracePeriod(), true);
   }
 
   /** nothing of the pod runs any more: its cgroups, memory volumes and directory go, then the server is told */
@@ -235,7 +238,7 @@ export class PodWorker {
     const pod = this.pod;
     const now = Date.now();
     const actions = computePodActions(pod, observed, this.d.backoff, now, this.d.probes?.snapshot(this.uid));
-    const grace = pod.spec.terminationGracePeriodSeconds ?? 30;
+    const grace = this.gracePeriod();
     let result = SYNCED;
 
     for (const id of actions.remove) await this.d.runtime.removeContainer(id).catch(() => undefined);
@@ -251,7 +254,7 @@ export class PodWorker {
     }
 
     // configMap/secret/downwardAPI/projected volumes, claims and emptyDirs: set up before anything starts, refreshed while the pod runs
-    const volumes = actions.killPod ? { volumesPending: false, claimsPending: false } : await this.volumes.sync(pod, this.podIP);
+    const volumes = actions.killPod ? this.volumes.pending() : await this.volumes.sync(pod, this.podIP);
     result = soonest(result, volumes.tokenRefresh);
     const gated = gateOnVolumes(actions, { ...volumes, claimRetryMs: this.claimRetryMs });
     this.claimRetryMs = gated.claimRetryMs;
