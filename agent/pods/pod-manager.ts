@@ -71,14 +71,14 @@ export class PodManager {
 
   get size(): number { return this.workers.size; }
   worker(uid: string): PodWorker | undefined { return this.workers.get(uid); }
-  podByRef(namespace: string, name: string, uid: string): KubeObject | undefined {
+  podByRef(namespace: string, name: string, uid: string): KubeObject<'Pod'> | undefined {
     const w = this.workers.get(uid);
     return w && w.pod.metadata.namespace === namespace && w.pod.metadata.name === name ? w.pod : undefined;
   }
 
   /** the full set bound to this node: pods missing from it were deleted while we were away */
-  setPods(pods: KubeObject[]): void {
-    const uids = new Set(pods.map((p) => p.metadata.uid!));
+  setPods(pods: KubeObject<'Pod'>[]): void {
+    const uids = new Set(pods.map((p) => p.metadata.uid));
     for (const [uid, w] of this.workers) if (!uids.has(uid)) this.deleted(w.pod);
     for (const p of pods) this.upsert(p);
     for (const w of this.workers.values()) w.resetReported();
@@ -86,9 +86,9 @@ export class PodManager {
     this.relist();
   }
 
-  upsert(pod: KubeObject): void {
-    if (pod.spec?.nodeName !== this.o.node) return;
-    const uid = pod.metadata.uid!;
+  upsert(pod: KubeObject<'Pod'>): void {
+    if (pod.spec.nodeName !== this.o.node) return;
+    const uid = pod.metadata.uid;
     const w = this.workers.get(uid);
     if (w) { w.update(pod); return; }
     const worker = new PodWorker(pod, { ...this.o, probes: this.probes, images: this.images, terminated: (p) => this.onTerminated(p) });
@@ -97,8 +97,8 @@ export class PodManager {
   }
 
   /** the pod object is gone from the API (force delete, or deleted while we were away) */
-  deleted(pod: KubeObject): void {
-    const w = this.workers.get(pod.metadata.uid!);
+  deleted(pod: KubeObject<'Pod'>): void {
+    const w = this.workers.get(pod.metadata.uid);
     if (!w) return;
     const p = { ...w.pod, metadata: { ...w.pod.metadata } };
     p.metadata.deletionTimestamp ??= new Date().toISOString();
@@ -171,4 +171,18 @@ export class PodManager {
       }
     })();
   }
+}
+
+/** the Pods of a pod set from the server that are Pods (isStoredPod) */
+export function storedPods(list: readonly unknown[]): KubeObject<'Pod'>[] {
+  const out: KubeObject<'Pod'>[] = [];
+  for (const p of list) if (isStoredPod(p)) out.push(p);
+  return out;
+}
+
+/** a Pod as the server sends it: an object with a spec listing its containers */
+export function isStoredPod(o: unknown): o is KubeObject<'Pod'> {
+  if (typeof o !== 'object' || o === null || !('spec' in o)) return false;
+  const spec = o.spec;
+  return typeof spec === 'object' && spec !== null && 'containers' in spec && Array.isArray(spec.containers);
 }

@@ -37,7 +37,6 @@ export interface ProbedContainer {
   readinessProbe?: Probe | null;
   startupProbe?: Probe | null;
   lifecycle?: { postStart?: Handler | null; preStop?: Handler | null } | null;
-  [k: string]: unknown;
 }
 
 export type ProbeType = 'startup' | 'liveness' | 'readiness';
