@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiStorage, type WatchEvent } from '../../controlplane/api/storage.js';
-import { bindPod } from '../../controlplane/api/subresources.js';
+import { bindPod } from '../../controlplane/registry/binding.js';
 import { seedNamespaces } from '../../controlplane/bootstrap.js';
 import type { KubeObject } from '../../proto/meta.js';
 import { findResource } from '../../controlplane/resources/index.js';
