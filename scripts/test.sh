@@ -36,6 +36,9 @@ cd "$ROOT"
 # the generated types are what scripts/gen-types.mjs writes from proto/schema/defs.ts (read from the build above)
 log "checking proto/api/types.gen.ts"
 node scripts/gen-types.mjs --check || die "proto/api/types.gen.ts is stale: run npm run gen and commit it"
+# no import cycle among the modules (dpdm; -T drops type-only imports, which tsc erases)
+log "checking for import cycles"
+npm run --silent cycles || die "an import cycle in proto/, controlplane/ or agent/ (npm run cycles lists it)"
 log "typechecking the tests"
 npx tsc -p tsconfig.test.json || die "the tests do not typecheck"
 # the build and unit tests on a newer Node.js LTS line too (the whole suite only: not when

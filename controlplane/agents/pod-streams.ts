@@ -14,7 +14,7 @@ import { ApiError, badRequest, notFound } from '../api/errors.js';
 import type { TokenAuthenticator } from '../api/auth.js';
 import type { ApiStorage } from '../api/storage.js';
 import type { PodStreams } from '../api/subresources.js';
-import { intParam } from '../api/rest-handlers.js';
+import { intParam } from '../api/query-options.js';
 import { findResource } from '../resources/index.js';
 import type { AgentGateway } from './gateway.js';
 import { parseTarget, PortForwardRelay, SPDY_WS_PROTOCOL } from './port-forward.js';

@@ -9,28 +9,11 @@ import { findResource } from '../resources/index.js';
 import { RBAC_GROUP } from '../resources/rbac.js';
 import {
   ALL_AUTHENTICATED, ANONYMOUS, SYSTEM_MASTERS, ruleAllows, subjectMatches, toRules, toSubjects,
-  type Attributes, type PolicyRule, type Subject, type UserInfo,
+  type Attributes, type Binding, type Decision, type PolicyRule, type RbacSource, type Subject, type UserInfo,
 } from './rules.js';
 
-export interface Decision {
-  allowed: boolean;
-  /** why not, when a binding could not be resolved (RBAC: clusterrole … not found) */
-  reason: string;
-}
-
-interface Binding { name: string; namespace: string; subjects: Subject[]; roleKind: string; roleName: string }
-
-/** What the authorizer reads: roles by name, bindings by scope. */
-export interface RbacSource {
-  clusterRoleBindings(): readonly Binding[];
-  roleBindings(namespace: string): readonly Binding[];
-  clusterRoleRules(name: string): PolicyRule[] | undefined;
-  roleRules(namespace: string, name: string): PolicyRule[] | undefined;
-  /** changes whenever any RBAC object changed (absent: never cache) */
-  generation?(): number;
-}
-
-export type { Binding };
+// the authorizer's contract lives beside the rules (escalation.ts reads it from there)
+export type { Binding, Decision, RbacSource } from './rules.js';
 
 function toBinding(o: KubeObject): Binding {
   return {

@@ -13,7 +13,7 @@ import type { ApiStorage } from '../api/storage.js';
 import { findResource } from '../resources/index.js';
 import { RBAC_GROUP } from '../resources/rbac.js';
 import { covers, toRules, toSubjects, type PolicyRule } from './rules.js';
-import { aggregatedRules } from '../controllers/cluster-role-aggregation-controller.js';
+import { aggregatedRules } from './cluster-role-aggregation.js';
 
 export const AUTOUPDATE_ANNOTATION = 'rbac.authorization.kubernetes.io/autoupdate';
 const BOOTSTRAP_LABELS = { 'kubernetes.io/bootstrapping': 'rbac-defaults' };

@@ -12,8 +12,7 @@ import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { ApiError } from '../api/errors.js';
 import { newForbidden } from './attributes.js';
-import type { Decision, RbacSource } from './authorizer.js';
-import { compactRules, compactString, covers, goQuoteList, SYSTEM_MASTERS, toRules, type Attributes, type PolicyRule, type UserInfo } from './rules.js';
+import { compactRules, compactString, covers, goQuoteList, SYSTEM_MASTERS, toRules, type Attributes, type Decision, type PolicyRule, type RbacSource, type UserInfo } from './rules.js';
 
 const RBAC = 'rbac.authorization.k8s.io';
 

@@ -25,6 +25,25 @@ export interface UserInfo {
   extra?: Record<string, string[]>;
 }
 
+export interface Decision {
+  allowed: boolean;
+  /** why not, when a binding could not be resolved (RBAC: clusterrole … not found) */
+  reason: string;
+}
+
+/** a RoleBinding or ClusterRoleBinding as the authorizer reads it */
+export interface Binding { name: string; namespace: string; subjects: Subject[]; roleKind: string; roleName: string }
+
+/** What the authorizer reads: roles by name, bindings by scope. */
+export interface RbacSource {
+  clusterRoleBindings(): readonly Binding[];
+  roleBindings(namespace: string): readonly Binding[];
+  clusterRoleRules(name: string): PolicyRule[] | undefined;
+  roleRules(namespace: string, name: string): PolicyRule[] | undefined;
+  /** changes whenever any RBAC object changed (absent: never cache) */
+  generation?(): number;
+}
+
 /** authorizer.Attributes (a resource request or a non-resource path) */
 export interface Attributes {
   user: UserInfo;

@@ -6,8 +6,8 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { ApiError } from '../api/errors.js';
+import { aggregatedRules } from '../authz/cluster-role-aggregation.js';
 import { AUTOUPDATE_ANNOTATION, BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES, restoreBootstrapObject } from '../authz/bootstrap-policy.js';
-import { selectorMatches, type LabelSelector } from '../resources/label-selector.js';
 import { RBAC_GROUP } from '../resources/rbac.js';
 import type { ResourceDef } from '../resources/types.js';
 import type { ControllerContext } from './context.js';
@@ -17,30 +17,6 @@ import { WorkQueue } from './work-queue.js';
 
 const RESYNC_MS = 60_000;
 const RESTORE_PREFIX = 'restore:';
-
-function selectors(cr: KubeObject): LabelSelector[] {
-  const s = cr.aggregationRule?.clusterRoleSelectors;
-  return Array.isArray(s) ? (s as LabelSelector[]) : [];
-}
-
-/** the aggregated rules of `target` over `all` cluster roles */
-export function aggregatedRules(target: KubeObject, all: readonly KubeObject[]): unknown[] {
-  const sels = selectors(target);
-  const matched = all
-    .filter((c) => c.metadata.name !== target.metadata.name && sels.some((s) => selectorMatches(s, c.metadata.labels ?? {})))
-    .sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : a.metadata.name! > b.metadata.name! ? 1 : 0));
-  const out: unknown[] = [];
-  const seen = new Set<string>();
-  for (const c of matched) {
-    for (const r of Array.isArray(c.rules) ? c.rules : []) {
-      const k = canonicalJson(r);
-      if (seen.has(k)) continue;
-      seen.add(k);
-      out.push(r);
-    }
-  }
-  return out;
-}
 
 class ClusterRoleAggregationController implements Controller {
   readonly name = 'clusterrole-aggregation-controller';

@@ -13,7 +13,7 @@ import { isValidQuantity, scaledValue } from '../../proto/quantity.js';
 import { parseLabelSelector, matchLabels, SelectorError } from '../../proto/selectors.js';
 import type { PodUsage } from '../api/metrics-api.js';
 import { rfc3339 } from '../api/storage.js';
-import { scaleOf, setCustomReplicas } from '../api/subresources.js';
+import { scaleOf, setCustomReplicas } from '../registry/scale.js';
 import { setStatusCondition } from '../api/eviction-admission.js';
 import { findByKind } from '../resources/index.js';
 import { formatDecimalSI } from '../../proto/quantity.js';

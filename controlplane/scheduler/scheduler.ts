@@ -11,7 +11,7 @@ import { canonicalJson } from '../../proto/canonical.js';
 import type { KubeObject } from '../../proto/meta.js';
 import { ApiError } from '../api/errors.js';
 import { rfc3339, type ApiStorage, type WatchEvent } from '../api/storage.js';
-import { bindPod } from '../api/subresources.js';
+import { bindPod } from '../registry/binding.js';
 import { findResource } from '../resources/index.js';
 import { podKey, SchedulerCache } from './cache.js';
 import { EventRecorder } from './events.js';

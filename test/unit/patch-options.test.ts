@@ -2,7 +2,7 @@
 // value, as a non-nil pointer upstream), an apply patch must name its field manager; both
 // 422 PatchOptions.meta.k8s.io with a field cause.
 import { describe, expect, it } from 'vitest';
-import { checkPatchOptions } from '../../controlplane/api/rest-handlers.js';
+import { checkPatchOptions } from '../../controlplane/api/query-options.js';
 import { ApiError } from '../../controlplane/api/errors.js';
 import { prefixFromUserAgent } from '../../controlplane/api/storage.js';
 

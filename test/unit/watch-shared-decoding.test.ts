@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiStorage, type WatchEvent } from '../../controlplane/api/storage.js';
-import { bindPod } from '../../controlplane/api/subresources.js';
+import { bindPod } from '../../controlplane/registry/binding.js';
 import { seedNamespaces } from '../../controlplane/bootstrap.js';
 import type { KubeObject } from '../../proto/meta.js';
 import { findResource } from '../../controlplane/resources/index.js';
@@ -30,7 +30,7 @@ describe('filtered watches share one decoding per event', () => {
       got.set(node, []);
       watches.push(await storage.watch(podDef, undefined, { resourceVersion: String(await inner.currentRevision()), fieldSelector: `spec.nodeName=${node}` }, (ev) => got.get(node)!.push(ev)));
     }
-    await storage.create(podDef, 'default', pod('p') as never);
+    await storage.create(podDef, 'default', pod('p'));
     const parse = vi.spyOn(JSON, 'parse');
     const bound = await bindPod(storage, 'default', 'p', 'n7');
     await until('the bind seen', async () => got.get('n7')!.length > 0);

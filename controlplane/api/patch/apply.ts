@@ -21,7 +21,8 @@ export function patchTypeOf(contentType: string | undefined): PatchType {
   }
 }
 
-export function applyPatch(type: PatchType, cur: KubeObject, patch: unknown, def: ResourceDef): unknown {
+/** `def`: the patched kind (a Scale's patch names no stored kind: its kind and resource only) */
+export function applyPatch(type: PatchType, cur: KubeObject, patch: unknown, def: Pick<ResourceDef, 'custom' | 'kind' | 'resource'>): unknown {
   try {
     switch (type) {
       case 'json':
