@@ -29,8 +29,8 @@ class CronJobController implements Controller {
   private readonly queue = new WorkQueue();
   private readonly cronJobDef;
   private readonly jobDef;
-  private cronJobs!: Informer;
-  private jobs!: Informer;
+  private cronJobs!: Informer<'CronJob'>;
+  private jobs!: Informer<'Job'>;
 
   constructor(private readonly ctx: ControllerContext) {
     this.cronJobDef = ctx.def('batch', 'v1', 'cronjobs');
@@ -77,8 +77,8 @@ class CronJobController implements Controller {
     const missing = new Set<string>();
     for (const ref of cj.status?.active ?? []) {
       if (jobs.some((j) => j.metadata.uid === ref?.uid)) continue;
-      const live = await this.ctx.storage.tryGet(this.jobDef, namespace, ref.name);
-      if (!live || live.metadata.uid !== ref.uid) missing.add(ref.name);
+      const live = ref.name ? await this.ctx.storage.tryGet(this.jobDef, namespace, ref.name) : undefined;
+      if (!live || live.metadata.uid !== ref.uid) missing.add(ref.name ?? '');
     }
     const now = this.ctx.now().getTime();
     const plan = planCronJob({ cronJob: cj, jobs, missing, now });

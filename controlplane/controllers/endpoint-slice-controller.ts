@@ -19,7 +19,7 @@ import {
   HEADLESS_LABEL, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SLICE_CONTROLLER_NAME, compareSliceEndpoints, isHeadless, selectsPod,
   serviceSelector, shouldPodBeInEndpoints, sliceEndpoint, sliceEndpointKey, slicePorts, type SliceEndpoint, type SlicePort,
 } from '../services/endpoints.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -130,11 +130,11 @@ export function planSlices(
 class EndpointSliceController implements Controller {
   readonly name = 'endpointslice-controller';
   private readonly queue = new WorkQueue();
-  private readonly sliceDef: ResourceDef;
-  private svcInf!: Informer;
-  private podInf!: Informer;
-  private sliceInf!: Informer;
-  private nodeInf!: Informer;
+  private readonly sliceDef: DefOf<'discovery.k8s.io', 'endpointslices'>;
+  private svcInf!: Informer<'Service'>;
+  private podInf!: Informer<'Pod'>;
+  private sliceInf!: Informer<'EndpointSlice'>;
+  private nodeInf!: Informer<'Node'>;
   /** endpointSliceTracker: per Service, slice name -> resourceVersion written (or 0 = deleted) */
   private readonly written = new Map<string, Map<string, number>>();
   private loop?: { stop(): void };

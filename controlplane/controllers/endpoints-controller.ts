@@ -12,7 +12,7 @@ import { canonicalJson, deepEqual } from '../../proto/canonical.js';
 import { ApiError } from '../api/errors.js';
 import type { ResourceDef } from '../resources/types.js';
 import { endpointSubsets, endpointsLabels, selectsPod, serviceSelector } from '../services/endpoints.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -22,11 +22,11 @@ const RESYNC_MS = 30_000;
 class EndpointsController implements Controller {
   readonly name = 'endpoints-controller';
   private readonly queue = new WorkQueue();
-  private readonly svcDef: ResourceDef;
-  private readonly epDef: ResourceDef;
-  private svcInf!: Informer;
-  private podInf!: Informer;
-  private epInf!: Informer;
+  private readonly svcDef: DefOf<'', 'services'>;
+  private readonly epDef: DefOf<'', 'endpoints'>;
+  private svcInf!: Informer<'Service'>;
+  private podInf!: Informer<'Pod'>;
+  private epInf!: Informer<'Endpoints'>;
   private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext) {

@@ -15,7 +15,7 @@ import { isIP } from 'node:net';
 import { ApiError } from '../api/errors.js';
 import type { ResourceDef } from '../resources/types.js';
 import { SERVICE_NAME_LABEL } from '../services/endpoints.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -63,10 +63,10 @@ const wantsServiceLB = (svc: KubeObject): boolean => svc.spec?.type === 'LoadBal
 class ServiceLBController implements Controller {
   readonly name = 'service-lb-controller';
   private readonly queue = new WorkQueue();
-  private readonly svcDef: ResourceDef;
-  private svcInf!: Informer;
-  private nodeInf!: Informer;
-  private sliceInf!: Informer;
+  private readonly svcDef: DefOf<'', 'services'>;
+  private svcInf!: Informer<'Service'>;
+  private nodeInf!: Informer<'Node'>;
+  private sliceInf!: Informer<'EndpointSlice'>;
   private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext) {

@@ -15,14 +15,9 @@ export const MAX_POD_FAILURE_BACKOFF_MS = 360_000;
 export const MAX_POD_CREATE_DELETE_PER_SYNC = 500;
 export const MAX_UNCOUNTED_PODS = 500;
 
-export interface JobCondition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason?: string;
-  message?: string;
-  lastProbeTime?: string;
-  lastTransitionTime?: string;
-}
+/** batch/v1 JobCondition (the generated type) */
+export type { JobCondition } from '../../../proto/api/types.gen.js';
+import type { JobCondition } from '../../../proto/api/types.gen.js';
 
 export const REASON_BACKOFF_LIMIT = 'BackoffLimitExceeded';
 export const REASON_DEADLINE = 'DeadlineExceeded';
