@@ -18,9 +18,7 @@ import {
 } from '../../proto/agent-protocol.js';
 import { forbiddenNodeLabels } from '../../proto/node-labels.js';
 import { clone, deepEqual } from '../../proto/canonical.js';
-import { findResource } from '../resources/index.js';
 import { resourceDef } from '../controllers/context.js';
-import type { ResourceDef } from '../resources/types.js';
 import { isVolumeObjectKind, nodeMayReadVolumeObject, volumeObjectResource } from '../storage/node-authorizer.js';
 import { ApiError } from '../api/errors.js';
 import { rfc3339, type ApiStorage } from '../api/storage.js';

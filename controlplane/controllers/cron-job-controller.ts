@@ -5,6 +5,7 @@
 // itself for the next schedule time; cron-job/plan.ts decides, this file acts. The clock
 // is the controller context's, so tests can move time.
 import type { KubeObject } from '../../proto/meta.js';
+import { controllerRefOf } from '../../proto/api/owner.js';
 import { ApiError } from '../api/errors.js';
 import type { ControllerContext } from './context.js';
 import { keyOf, splitKey, type Informer } from './informer.js';
@@ -18,10 +19,6 @@ const MAX_REQUEUE_MS = 3600_000;
 
 export function create(ctx: ControllerContext): Controller {
   return new CronJobController(ctx);
-}
-
-function controllerRef(o: KubeObject) {
-  return (o.metadata.ownerReferences ?? []).find((r) => r.controller === true);
 }
 
 class CronJobController implements Controller {
@@ -46,14 +43,14 @@ class CronJobController implements Controller {
       delete: (c) => this.queue.add(keyOf(c)),
     });
     const jobChanged = (j: KubeObject) => {
-      const ref = controllerRef(j);
+      const ref = controllerRefOf(j);
       if (ref?.kind === 'CronJob' && ref.apiVersion.startsWith('batch/')) this.queue.add(`${j.metadata.namespace}/${ref.name}`);
     };
     this.jobs.on({
       add: jobChanged,
       update: (o, j) => {
         jobChanged(j);
-        if (controllerRef(o)?.uid !== controllerRef(j)?.uid) jobChanged(o);
+        if (controllerRefOf(o)?.uid !== controllerRefOf(j)?.uid) jobChanged(o);
       },
       delete: jobChanged,
     });
@@ -70,7 +67,7 @@ class CronJobController implements Controller {
     if (!cj) return;
     // getJobsToBeReconciled: every Job whose controller is a CronJob of this name.
     const jobs = this.jobs.list(namespace).filter((j) => {
-      const ref = controllerRef(j);
+      const ref = controllerRefOf(j);
       return ref?.kind === 'CronJob' && ref.name === name;
     });
     // Active Jobs the cache does not show are checked against the API before being dropped.
@@ -110,7 +107,7 @@ class CronJobController implements Controller {
         if (e instanceof ApiError && e.code === 409) {
           // Created by an earlier sync whose status write was lost: adopt it into active.
           const existing = await this.ctx.storage.tryGet(this.jobDef, namespace, job.metadata.name!);
-          const ref = existing && controllerRef(existing);
+          const ref = existing && controllerRefOf(existing);
           if (existing && ref?.uid === cj.metadata.uid && !(status.active ?? []).some((r: any) => r?.uid === existing.metadata.uid)) {
             status = withStartedJob(status, existing, scheduledTime);
             changed = true;

@@ -10,7 +10,6 @@ import type { KubeObject } from '../../proto/meta.js';
 import { controllerRefOf } from '../../proto/api/owner.js';
 import { ApiError } from '../api/errors.js';
 import { isEmptySelector, selectorMatches } from '../resources/label-selector.js';
-import type { ResourceDef } from '../resources/types.js';
 import type { DaemonSetStatus } from '../../proto/api/types.gen.js';
 import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, splitKey, type Informer } from './informer.js';

@@ -10,7 +10,6 @@ import { controllerRefOf } from '../../proto/api/owner.js';
 import { clone, deepEqual } from '../../proto/canonical.js';
 import { labelSelectorFromObject, matchLabels, type LabelRequirement } from '../../proto/selectors.js';
 import { ApiError, STALE_OBJECT, conflict } from '../api/errors.js';
-import type { ResourceDef } from '../resources/types.js';
 import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';

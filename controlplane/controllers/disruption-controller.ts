@@ -21,13 +21,13 @@
 // uncordoned (kubelet records these upstream; skiff's agent does not), so that
 // `kubectl describe node` shows the drain's cordon.
 import type { KubeObject, OwnerReference } from '../../proto/meta.js';
+import { controllerRefOf } from '../../proto/api/owner.js';
 import { deepEqual } from '../../proto/canonical.js';
 import { isPodReady } from '../../proto/api/pod.js';
 import { ApiError } from '../api/errors.js';
 import { updateDisruptionAllowedCondition } from '../api/eviction-admission.js';
 import { setStatusCondition } from '../../proto/api/conditions.js';
 import type { PodDisruptionBudgetStatus } from '../../proto/api/types.gen.js';
-import type { ResourceDef } from '../resources/types.js';
 import { selectorMatches } from '../resources/label-selector.js';
 import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, splitKey, type Informer } from './informer.js';
@@ -59,16 +59,12 @@ export interface PdbComputation {
   pods: number;
 }
 
-function controllerOf(o: KubeObject): OwnerReference | undefined {
-  return o.metadata.ownerReferences?.find((r) => r.controller === true);
-}
-
 /** getExpectedScale: the sum of the controllers' scales, plus the pods no controller owns. */
 function expectedScale(pods: KubeObject[], find: ScaleFinder): number {
   const scales = new Map<string, number>();
   let unmanaged = 0;
   for (const p of pods) {
-    const ref = controllerOf(p);
+    const ref = controllerRefOf(p);
     if (!ref) { unmanaged++; continue; }
     if (scales.has(ref.uid)) continue;
     const found = find(ref, p.metadata.namespace!);
@@ -210,7 +206,7 @@ class DisruptionController implements Controller {
     if (ref.kind === 'ReplicaSet' && (group === 'apps' || group === 'extensions')) {
       const rs = this.rsInf.get(ns, ref.name);
       if (!rs || rs.metadata.uid !== ref.uid) return undefined;
-      const owner = controllerOf(rs);
+      const owner = controllerRefOf(rs);
       if (owner?.kind === 'Deployment') {
         const d = this.dInf.get(ns, owner.name);
         if (!d || d.metadata.uid !== owner.uid) return undefined;

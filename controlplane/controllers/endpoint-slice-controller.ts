@@ -14,7 +14,6 @@ import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { isIP } from 'node:net';
 import { ApiError } from '../api/errors.js';
-import type { ResourceDef } from '../resources/types.js';
 import {
   HEADLESS_LABEL, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SLICE_CONTROLLER_NAME, compareSliceEndpoints, isHeadless, selectsPod,
   serviceSelector, shouldPodBeInEndpoints, sliceEndpoint, sliceEndpointKey, slicePorts, type SliceEndpoint, type SlicePort,

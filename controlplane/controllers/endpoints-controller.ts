@@ -10,7 +10,6 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson, deepEqual } from '../../proto/canonical.js';
 import { ApiError } from '../api/errors.js';
-import type { ResourceDef } from '../resources/types.js';
 import { endpointSubsets, endpointsLabels, selectsPod, serviceSelector } from '../services/endpoints.js';
 import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';

@@ -8,7 +8,6 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { ApiError } from '../api/errors.js';
 import type { ApiStorage } from '../api/storage.js';
-import type { ResourceDef } from '../resources/types.js';
 import type { ControllerContext, DefOf } from './context.js';
 import type { Informer } from './informer.js';
 import type { Controller } from './types.js';

@@ -4,7 +4,6 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { ApiError } from '../api/errors.js';
 import { PV_PROTECTION_FINALIZER } from '../resources/persistent-volume-common.js';
-import type { ResourceDef } from '../resources/types.js';
 import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, type Informer } from './informer.js';
 import type { Controller } from './types.js';

@@ -5,7 +5,6 @@ import type { KubeObject } from '../../../proto/meta.js';
 import { ApiError } from '../../api/errors.js';
 import type { ControllerContext, DefOf } from '../context.js';
 import type { Informer } from '../informer.js';
-import type { ResourceDef } from '../../resources/types.js';
 import { controllerOf, controllerRef, controllerRevisionName, hashControllerRevision, sameData } from './controller-history.js';
 
 function code(e: unknown): number | undefined {
