@@ -5,6 +5,7 @@
 // itself for the next schedule time; cron-job/plan.ts decides, this file acts. The clock
 // is the controller context's, so tests can move time.
 import type { KubeObject } from '../../proto/meta.js';
+import type { CronJobStatus, ObjectReference } from '../../proto/api/types.gen.js';
 import { controllerRefOf } from '../../proto/api/owner.js';
 import { ApiError } from '../api/errors.js';
 import type { ControllerContext } from './context.js';
@@ -71,11 +72,11 @@ class CronJobController implements Controller {
       return ref?.kind === 'CronJob' && ref.name === name;
     });
     // Active Jobs the cache does not show are checked against the API before being dropped.
-    const missing = new Set<string>();
+    const missing = new Set<string | undefined>();
     for (const ref of cj.status?.active ?? []) {
       if (jobs.some((j) => j.metadata.uid === ref?.uid)) continue;
       const live = ref.name ? await this.ctx.storage.tryGet(this.jobDef, namespace, ref.name) : undefined;
-      if (!live || live.metadata.uid !== ref.uid) missing.add(ref.name ?? '');
+      if (!live || live.metadata.uid !== ref.uid) missing.add(ref.name);
     }
     const now = this.ctx.now().getTime();
     const plan = planCronJob({ cronJob: cj, jobs, missing, now });
@@ -108,7 +109,7 @@ class CronJobController implements Controller {
           // Created by an earlier sync whose status write was lost: adopt it into active.
           const existing = await this.ctx.storage.tryGet(this.jobDef, namespace, job.metadata.name!);
           const ref = existing && controllerRefOf(existing);
-          if (existing && ref?.uid === cj.metadata.uid && !(status.active ?? []).some((r: any) => r?.uid === existing.metadata.uid)) {
+          if (existing && ref?.uid === cj.metadata.uid && !(status.active ?? []).some((r: ObjectReference | null) => r?.uid === existing.metadata.uid)) {
             status = withStartedJob(status, existing, scheduledTime);
             changed = true;
           }
@@ -123,7 +124,7 @@ class CronJobController implements Controller {
     if (error) throw error;
   }
 
-  private async writeStatus(cj: KubeObject, status: any): Promise<void> {
+  private async writeStatus(cj: KubeObject, status: CronJobStatus): Promise<void> {
     const rv = cj.metadata.resourceVersion;
     await this.ctx.storage.guaranteedUpdate(this.cronJobDef, cj.metadata.namespace, cj.metadata.name!, {}, (cur) => {
       if (cur.metadata.uid !== cj.metadata.uid) throw new ApiError(404, 'NotFound', 'cronjob replaced');

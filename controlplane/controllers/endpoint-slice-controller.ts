@@ -11,6 +11,7 @@
 // slice's content changes, and a sync waits until the cache shows this controller's own
 // earlier writes (the endpointSliceTracker) so it never makes a slice twice.
 import type { KubeObject } from '../../proto/meta.js';
+import type { Endpoint } from '../../proto/api/types.gen.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { isIP } from 'node:net';
 import { ApiError } from '../api/errors.js';
@@ -78,7 +79,7 @@ export function planSlices(
     const remaining = new Map(want.endpoints.map((e) => [sliceEndpointKey(e), e]));
     const kept: { slice: KubeObject; endpoints: SliceEndpoint[]; changed: boolean }[] = [];
     for (const s of byKey.get(k) ?? []) {
-      const stored: any[] = Array.isArray(s.endpoints) ? s.endpoints : [];
+      const stored: (Partial<Endpoint> | null | undefined)[] = Array.isArray(s.endpoints) ? s.endpoints : [];
       const next: SliceEndpoint[] = [];
       let changed = labelsChanged(s);
       for (const e of stored) {

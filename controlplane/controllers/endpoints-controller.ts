@@ -135,10 +135,13 @@ function sameSubsets(stored: unknown, want: unknown[]): boolean {
   return norm(stored) === norm(want);
 }
 
-function stripEmpty(ss: any): unknown {
+/** a stored subset's lists without the empty ones and without targetRef resourceVersions (entries unchecked) */
+function stripEmpty(ss: unknown): unknown {
   const out: Record<string, unknown> = {};
+  const subset = (typeof ss === 'object' && ss !== null ? ss : {}) as Record<string, unknown>;
   for (const k of ['addresses', 'notReadyAddresses', 'ports']) {
-    if (Array.isArray(ss?.[k]) && ss[k].length) out[k] = ss[k].map((a: any) => {
+    const list = subset[k];
+    if (Array.isArray(list) && list.length) out[k] = list.map((a: { targetRef?: { resourceVersion?: unknown } } | null | undefined) => {
       if (!a?.targetRef) return a;
       const { resourceVersion: _rv, ...ref } = a.targetRef;
       return { ...a, targetRef: ref };
