@@ -29,6 +29,12 @@ export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 const obj = z.record(z.string(), z.unknown());
 const kubeObject = z.object({ metadata: z.object({ name: z.string(), namespace: z.string().optional(), uid: z.string() }).passthrough() }).passthrough();
+/** an object as the protocol carries it (a pod, a ConfigMap, ...): its metadata checked, the rest passed through */
+export type WireObject = z.infer<typeof kubeObject>;
+/** an object the server sends (a stored object of any kind, a TokenRequest) as the protocol carries it */
+export function wireObject(o: { metadata: object }): WireObject {
+  return o as WireObject;
+}
 const podRef = z.object({ namespace: z.string().min(1), name: z.string().min(1), uid: z.string().min(1) });
 const condition = z.object({ type: z.string(), status: z.enum(['True', 'False', 'Unknown']), reason: z.string().optional(), message: z.string().optional() });
 

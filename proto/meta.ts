@@ -1,6 +1,7 @@
 // Kubernetes object metadata as stored and served. Field names are Kubernetes' own.
 
 import type { Kind, ObjectOf } from './api/object.js';
+import type { ResourceKindMap } from './api/types.gen.js';
 
 export type { ObjectMeta, OwnerReference } from './api/object.js';
 import type { ObjectMeta } from './api/object.js';
@@ -21,6 +22,15 @@ export interface AnyObject {
  */
 export type KubeObject<K extends Kind | '*' = '*'> = (Objects & { '*': AnyObject })[K];
 type Objects = { [K in Kind]: ObjectOf<K> };
+
+/** the kind of a group resource (`'deployments.apps'`, core's `'pods'`); '*' when it has no generated interface */
+export type KindOfResource<GR extends string> = GR extends keyof ResourceKindMap ? ResourceKindMap[GR] : '*';
+/** the kind of group `G`'s resource `P` (`KindOf<'apps', 'deployments'>` is 'Deployment') */
+export type KindOf<G extends string, P extends string> = KindOfResource<G extends '' ? P : `${P}.${G}`>;
+/** the kind a resource definition is typed for: its `kind` when that is a literal kind with an interface, else '*' */
+export type KindOfDef<D extends { kind: string }> = string extends D['kind'] ? '*' : D['kind'] extends Kind ? D['kind'] : '*';
+/** the object a resource definition's reads and writes return */
+export type ObjectOfDef<D extends { kind: string }> = KubeObject<KindOfDef<D>>;
 
 export interface ListMeta {
   resourceVersion?: string;

@@ -12,29 +12,26 @@
 import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { KubeObject } from '../../proto/meta.js';
+import type { NodeCondition, NodeSystemInfo } from '../../proto/api/types.gen.js';
 import {
-  CloseCode, PROTOCOL_VERSION, parseAgentMessage, type AgentMessage, type GetObject, type NodeReport, type RequestToken, type ServerMessage,
+  CloseCode, PROTOCOL_VERSION, parseAgentMessage, wireObject, type AgentMessage, type GetObject, type NodeReport, type RequestToken, type ServerMessage,
 } from '../../proto/agent-protocol.js';
 import { forbiddenNodeLabels } from '../../proto/node-labels.js';
 import { clone, deepEqual } from '../../proto/canonical.js';
-import { findResource } from '../resources/index.js';
-import type { ResourceDef } from '../resources/types.js';
+import { resourceDef } from '../controllers/context.js';
 import { isVolumeObjectKind, nodeMayReadVolumeObject, volumeObjectResource } from '../storage/node-authorizer.js';
 import { ApiError } from '../api/errors.js';
 import { rfc3339, type ApiStorage } from '../api/storage.js';
 import { recordEvent } from '../events.js';
 import { NodeCredentials } from './node-credentials.js';
+import { checkReportedPodStatus } from './pod-status-check.js';
 import { LogLimiter, TokenBucket } from './rate-limits.js';
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 /** node status (conditions' lastHeartbeatTime) is rewritten at least this often, as kubelet's nodeStatusReportFrequency */
 const NODE_STATUS_REPORT_MS = 60_000;
 
-function def(group: string, version: string, plural: string): ResourceDef {
-  const d = findResource(group, version, plural);
-  if (!d) throw new Error(`resource ${plural} missing`);
-  return d;
-}
+const def = resourceDef;
 
 export interface SessionLimits {
   /** messages waiting to be processed; past it the connection is closed (1008) */
@@ -424,7 +421,7 @@ export class AgentSession {
     }
   }
 
-  private conditionsWithTimes(conds: NodeReport['conditions'], old: any[] | undefined): unknown[] {
+  private conditionsWithTimes(conds: NodeReport['conditions'], old: readonly NodeCondition[] | undefined): NodeCondition[] {
     const now = rfc3339(new Date());
     return conds.map((c) => {
       const prev = old?.find((o) => o.type === c.type);
@@ -440,7 +437,7 @@ export class AgentSession {
   private async upsertNode(r: NodeReport): Promise<string> {
     const existing = await this.storage.tryGet(this.nodeDef, undefined, r.name);
     const status = {
-      capacity: r.capacity, allocatable: r.allocatable, nodeInfo: r.nodeInfo, addresses: r.addresses,
+      capacity: r.capacity, allocatable: r.allocatable, nodeInfo: r.nodeInfo as Partial<NodeSystemInfo> as NodeSystemInfo, addresses: r.addresses,
       conditions: this.conditionsWithTimes(r.conditions, existing?.status?.conditions),
       daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
     };
@@ -541,11 +538,12 @@ export class AgentSession {
     const sel = `spec.nodeName=${this.node}`;
     const list = await this.storage.list(this.podDef, undefined, { fieldSelector: sel });
     for (const p of list.items) this.notePodRefs(p, true);
-    this.send({ type: 'pods', pods: list.items.map((p) => ({ apiVersion: 'v1', kind: 'Pod', ...p })) as never });
+    this.send({ type: 'pods', pods: list.items.map((p) => wireObject(Object.assign({ apiVersion: 'v1', kind: 'Pod' }, p))) });
     this.podWatch = await this.storage.watch(this.podDef, undefined, { resourceVersion: list.metadata.resourceVersion, fieldSelector: sel }, (ev) => {
-      const pod = ev.object as KubeObject;
-      if (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED') this.notePodRefs(pod, ev.type !== 'DELETED');
-      if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.send({ type: 'podUpsert', pod: pod as never });
+      if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') return;
+      const pod = ev.object as KubeObject<'Pod'>;
+      this.notePodRefs(pod, ev.type !== 'DELETED');
+      if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.send({ type: 'podUpsert', pod: wireObject(pod) });
       else if (ev.type === 'DELETED') this.send({ type: 'podDelete', pod: { namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid! } });
     });
     if (this.closed) this.podWatch.cancel();
@@ -590,13 +588,17 @@ export class AgentSession {
   }
 
   private async podStatus(ref: { namespace: string; name: string; uid: string }, status: Record<string, unknown>): Promise<void> {
+    // checked as the API checks a pods/status body: a malformed status is refused (400) and never stored
+    const warnings: string[] = [];
+    const reported = checkReportedPodStatus(this.podDef, status, warnings);
+    if (warnings.length) this.logs.warn('pod-status-fields', { node: this.node, pod: `${ref.namespace}/${ref.name}`, warnings: warnings.slice(0, 10) }, 'agent pod status: unknown fields dropped');
     if (!(await this.ownPod(ref))) return;
     await this.storage.guaranteedUpdate(this.podDef, ref.namespace, ref.name, {}, (cur) => {
       if (cur.metadata.uid !== ref.uid) throw new ApiError(409, 'Conflict', 'pod was replaced');
-      const next = clone(status) as any;
+      const next = clone(reported);
       // conditions the control plane owns survive the agent's report
-      const agentTypes = new Set((next.conditions ?? []).map((c: { type: string }) => c.type));
-      const kept = (cur.status?.conditions ?? []).filter((c: { type: string }) => !agentTypes.has(c.type) && (c.type === 'PodScheduled' || c.type === 'DisruptionTarget'));
+      const agentTypes = new Set((next.conditions ?? []).map((c) => c.type));
+      const kept = (cur.status?.conditions ?? []).filter((c) => !agentTypes.has(c.type) && (c.type === 'PodScheduled' || c.type === 'DisruptionTarget'));
       next.conditions = [...kept, ...(next.conditions ?? [])];
       if (cur.status?.qosClass && !next.qosClass) next.qosClass = cur.status.qosClass;
       cur.status = next;
@@ -637,7 +639,7 @@ export class AgentSession {
     const kind = m.kind;
     const resource = isVolumeObjectKind(kind) ? volumeObjectResource(kind) : kind === 'ConfigMap' ? 'configmaps' : 'secrets';
     const reply = (r: { object?: KubeObject; error?: { code: number; reason: string; message: string } }) =>
-      this.send({ type: 'object', id: m.id, ...(r.object ? { object: r.object as never } : {}), ...(r.error ? { error: r.error } : {}) });
+      this.send({ type: 'object', id: m.id, ...(r.object ? { object: wireObject(r.object) } : {}), ...(r.error ? { error: r.error } : {}) });
     try {
       // storage objects: pod -> PersistentVolumeClaim -> PersistentVolume (controlplane/storage/node-authorizer.ts)
       const related = isVolumeObjectKind(kind)
@@ -668,7 +670,7 @@ export class AgentSession {
    */
   private async requestToken(m: RequestToken): Promise<void> {
     const reply = (r: { object?: KubeObject; error?: { code: number; reason: string; message: string } }) =>
-      this.send({ type: 'object', id: m.id, ...(r.object ? { object: r.object as never } : {}), ...(r.error ? { error: r.error } : {}) });
+      this.send({ type: 'object', id: m.id, ...(r.object ? { object: wireObject(r.object) } : {}), ...(r.error ? { error: r.error } : {}) });
     const forbidden = () => reply({ error: {
       code: 403, reason: 'Forbidden',
       message: `serviceaccounts "${m.serviceAccountName}" is forbidden: User "system:node:${this.node}" cannot create resource "serviceaccounts/token" in API group "" in the namespace "${m.namespace}": no relationship found between node '${this.node}' and this object`,

@@ -10,6 +10,7 @@
 // at least one NetworkPolicy exists, so a cluster without policies pays nothing for them.
 // Ingresses of skiff's class and the TLS Secrets they name: ingress-state.ts (and its rule).
 import type { Logger } from 'pino';
+import type { DiscoveryEndpointPort, ServicePort } from '../../proto/api/types.gen.js';
 import type { KubeObject } from '../../proto/meta.js';
 import { NetNode, NetService, NetworkState, type NetEndpoint } from '../../proto/agent-protocol.js';
 import { policyState } from './policy-state.js';
@@ -184,27 +185,31 @@ function nodeEntry(n: KubeObject): NetNode {
   };
 }
 
-const PROTOCOLS = new Set(['TCP', 'UDP', 'SCTP']);
+type Protocol = 'TCP' | 'UDP' | 'SCTP';
+const PROTOCOLS = new Set<string | undefined>(['TCP', 'UDP', 'SCTP']);
+/** a port entry as stored, once its port is an integer and its protocol known (absent: TCP) */
+type CheckedPort<P> = Omit<P, 'port' | 'protocol'> & { port: number; protocol?: Protocol };
 
 export function serviceEntry(svc: KubeObject, slices: KubeObject[]): NetService | undefined {
   const spec = svc.spec ?? {};
   const type = spec.type ?? 'ClusterIP';
   if (!['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'].includes(type)) return undefined;
   const headless = spec.clusterIP === 'None';
-  const ports = (Array.isArray(spec.ports) ? spec.ports : [])
-    .filter((p: any) => Number.isInteger(p?.port) && PROTOCOLS.has(p.protocol ?? 'TCP'))
-    .map((p: any) => ({
+  // spec.ports entries as stored (objects, their fields unchecked): only integer ports of a known protocol
+  const ports = (Array.isArray(spec.ports) ? (spec.ports as (Partial<ServicePort> | null | undefined)[]) : [])
+    .filter((p): p is CheckedPort<Partial<ServicePort>> => Number.isInteger(p?.port) && PROTOCOLS.has(p?.protocol ?? 'TCP'))
+    .map((p) => ({
       name: typeof p.name === 'string' ? p.name : '',
       protocol: p.protocol ?? 'TCP',
       port: p.port,
-      ...(Number.isInteger(p.nodePort) && p.nodePort > 0 ? { nodePort: p.nodePort } : {}),
+      ...(p.nodePort !== undefined && Number.isInteger(p.nodePort) && p.nodePort > 0 ? { nodePort: p.nodePort } : {}),
     }));
   const endpoints: NetEndpoint[] = [];
   const seen = new Set<string>();
   for (const sl of slices) {
-    const slPorts = (Array.isArray(sl.ports) ? sl.ports : [])
-      .filter((p: any) => Number.isInteger(p?.port) && p.port > 0 && PROTOCOLS.has(p.protocol ?? 'TCP'))
-      .map((p: any) => ({ name: typeof p.name === 'string' ? p.name : '', port: p.port, protocol: p.protocol ?? 'TCP' }));
+    const slPorts = (Array.isArray(sl.ports) ? (sl.ports as (Partial<DiscoveryEndpointPort> | null | undefined)[]) : [])
+      .filter((p): p is CheckedPort<Partial<DiscoveryEndpointPort>> => Number.isInteger(p?.port) && p!.port! > 0 && PROTOCOLS.has(p?.protocol ?? 'TCP'))
+      .map((p) => ({ name: typeof p.name === 'string' ? p.name : '', port: p.port, protocol: p.protocol ?? 'TCP' }));
     for (const ep of Array.isArray(sl.endpoints) ? sl.endpoints : []) {
       const ip = ep?.addresses?.[0];
       if (!isIPv4(ip)) continue;

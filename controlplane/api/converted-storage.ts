@@ -4,7 +4,7 @@
 // converted to the storage form first and every object converted back on the way out,
 // as kube-apiserver's codecs do around its storage. Patches apply to the object as the
 // requested version shows it. Other kinds pass straight through.
-import type { KubeObject } from '../../proto/meta.js';
+import type { KubeObject, ObjectOfDef } from '../../proto/meta.js';
 import { checkDecode, goDecodeError } from '../../proto/schema/check-fields.js';
 import type { ResourceDef, VersionConversion } from '../resources/types.js';
 import { badRequest, conflict, STALE_OBJECT } from './errors.js';
@@ -62,23 +62,27 @@ class ConvertedStorage extends ApiStorage {
     return def.conversion ? def.conversion.fromStorage(obj) : obj;
   }
 
+  override get<D extends ResourceDef>(def: D, namespace: string | undefined, name: string): Promise<ObjectOfDef<D>>;
   override async get(def: ResourceDef, namespace: string | undefined, name: string): Promise<KubeObject> {
     if (!def.conversion) return this.inner.get(def, namespace, name);
     return this.out(def, await this.inner.get(def.conversion.storage(), namespace, name));
   }
 
+  override tryGet<D extends ResourceDef>(def: D, namespace: string | undefined, name: string): Promise<ObjectOfDef<D> | undefined>;
   override async tryGet(def: ResourceDef, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
     if (!def.conversion) return this.inner.tryGet(def, namespace, name);
     const o = await this.inner.tryGet(def.conversion.storage(), namespace, name);
     return o && this.out(def, o);
   }
 
+  override list<D extends ResourceDef>(def: D, namespace: string | undefined, q?: ListQuery): Promise<ListResult<ObjectOfDef<D>>>;
   override async list(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
     if (!def.conversion) return this.inner.list(def, namespace, q);
     const l = await this.inner.list(def.conversion.storage(), namespace, q);
     return { ...l, apiVersion: apiVersionOf(def), items: l.items.map((o) => { const c = this.out(def, o); delete c.apiVersion; delete c.kind; return c; }) };
   }
 
+  override create<D extends ResourceDef>(def: D, namespace: string | undefined, body: unknown, opts?: WriteOptions): Promise<ObjectOfDef<D>>;
   override async create(def: ResourceDef, namespace: string | undefined, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
     const conv = def.conversion;
     if (!conv) return this.inner.create(def, namespace, body, opts);
@@ -86,6 +90,7 @@ class ConvertedStorage extends ApiStorage {
     return this.out(def, await this.inner.create(conv.storage(), namespace, b, { ...opts, fieldValidation: 'Ignore' }));
   }
 
+  override update<D extends ResourceDef>(def: D, namespace: string | undefined, name: string, body: unknown, opts?: WriteOptions, subresource?: 'status'): Promise<ObjectOfDef<D>>;
   override async update(def: ResourceDef, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions = {}, subresource?: 'status'): Promise<KubeObject> {
     const conv = def.conversion;
     if (!conv) return this.inner.update(def, namespace, name, body, opts, subresource);
@@ -93,6 +98,10 @@ class ConvertedStorage extends ApiStorage {
     return this.out(def, await this.inner.update(conv.storage(), namespace, name, b, { ...opts, fieldValidation: 'Ignore' }, subresource));
   }
 
+  override patch<D extends ResourceDef>(
+    def: D, namespace: string | undefined, name: string, type: PatchType, patchBody: unknown,
+    opts?: WriteOptions, subresource?: 'status',
+  ): Promise<{ object: ObjectOfDef<D>; created: boolean }>;
   override async patch(
     def: ResourceDef, namespace: string | undefined, name: string, type: PatchType, patchBody: unknown,
     opts: WriteOptions = {}, subresource?: 'status',
@@ -116,6 +125,7 @@ class ConvertedStorage extends ApiStorage {
     return { object: this.out(def, object), created: false };
   }
 
+  override delete<D extends ResourceDef>(def: D, namespace: string | undefined, name: string, opts?: DeleteOptions): Promise<DeleteResult<ObjectOfDef<D>>>;
   override async delete(def: ResourceDef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
     if (!def.conversion) return this.inner.delete(def, namespace, name, opts);
     const r = await this.inner.delete(def.conversion.storage(), namespace, name, opts);
@@ -128,6 +138,7 @@ class ConvertedStorage extends ApiStorage {
     return { ...l, apiVersion: apiVersionOf(def), items: l.items.map((o) => this.out(def, o)) };
   }
 
+  override watch<D extends ResourceDef>(def: D, namespace: string | undefined, q: WatchQuery, sink: (ev: WatchEvent<ObjectOfDef<D>>) => void): Promise<{ cancel(): void }>;
   override async watch(def: ResourceDef, namespace: string | undefined, q: WatchQuery, sink: (ev: WatchEvent) => void): Promise<{ cancel(): void }> {
     if (!def.conversion) return this.inner.watch(def, namespace, q, sink);
     return this.inner.watch(def.conversion.storage(), namespace, q, (ev) => {

@@ -9,6 +9,7 @@
 // get the DisruptionTarget condition before the subresource deletes them.
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { isPodReady } from '../../proto/api/pod.js';
+import { setStatusCondition, type StatusCondition } from '../../proto/api/conditions.js';
 import { findResource } from '../resources/index.js';
 import { selectorMatches, isEmptySelector } from '../resources/label-selector.js';
 import { ApiError, forbidden, tooManyRequests } from './errors.js';
@@ -19,26 +20,11 @@ export const MAX_DISRUPTED_POD_SIZE = 2000;
 export const EVICTION_REFUSED = "Cannot evict pod as it would violate the pod's disruption budget.";
 export const MULTIPLE_PDBS = 'This pod has more than one PodDisruptionBudget, which the eviction subresource does not support.';
 
-interface Condition { type: string; status: string; reason?: string; message?: string; observedGeneration?: number; lastTransitionTime?: string }
-
-/** apimeta.SetStatusCondition: the transition time moves only when the status changes. */
-export function setStatusCondition(conds: Condition[], c: Omit<Condition, 'lastTransitionTime'>, now: Date): Condition[] {
-  const out = conds.map((x) => ({ ...x }));
-  const i = out.findIndex((x) => x.type === c.type);
-  if (i < 0) {
-    out.push({ ...c, message: c.message ?? '', lastTransitionTime: rfc3339(now) });
-    return out;
-  }
-  const old = out[i]!;
-  out[i] = {
-    ...old, ...c, message: c.message ?? '',
-    lastTransitionTime: old.status !== c.status || !old.lastTransitionTime ? rfc3339(now) : old.lastTransitionTime,
-  };
-  return out;
-}
+/** re-exported: the one home of apimeta.SetStatusCondition is proto/api/conditions.ts */
+export { setStatusCondition };
 
 /** pdbhelper.UpdateDisruptionAllowedCondition: DisruptionAllowed True/SufficientPods or False/InsufficientPods. */
-export function updateDisruptionAllowedCondition(status: Record<string, any>, now: Date): void {
+export function updateDisruptionAllowedCondition(status: { disruptionsAllowed?: number; observedGeneration?: number; conditions?: StatusCondition[] }, now: Date): void {
   const allowed = (status.disruptionsAllowed ?? 0) > 0;
   status.conditions = setStatusCondition(Array.isArray(status.conditions) ? status.conditions : [], {
     type: 'DisruptionAllowed',
@@ -110,7 +96,7 @@ export function evictionAdmission(storage: ApiStorage, o: EvictionAdmissionOptio
     try {
       await storage.guaranteedUpdate(podDef, pod.metadata.namespace, pod.metadata.name!, {}, (cur) => {
         if (cur.metadata.uid !== pod.metadata.uid || cur.metadata.deletionTimestamp) return cur;
-        const conds = (Array.isArray(cur.status?.conditions) ? cur.status.conditions : []) as Condition[];
+        const conds = (Array.isArray(cur.status?.conditions) ? cur.status.conditions : []) as StatusCondition[];
         const had = conds.find((c) => c.type === 'DisruptionTarget');
         const cond = {
           type: 'DisruptionTarget', status: 'True', reason: 'EvictionByEvictionAPI', message: 'Eviction API: evicting',

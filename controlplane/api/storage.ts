@@ -4,7 +4,7 @@
 // lifecycle, resourceVersion preconditions, generation, status/main separation,
 // graceful deletion with finalizers, filtered lists with paging, and watches.
 import { randomUUID, randomInt } from 'node:crypto';
-import type { KubeObject, Status } from '../../proto/meta.js';
+import type { KubeObject, ObjectOfDef, Status } from '../../proto/meta.js';
 import { clone } from '../../proto/canonical.js';
 import { parseLabelSelector, parseFieldSelector, matchLabels, matchFields, fieldsUsed, SelectorError } from '../../proto/selectors.js';
 import type { AdmissionContext, AllocationContext, ClusterNetwork, ResourceDef } from '../resources/types.js';
@@ -71,20 +71,20 @@ export interface WatchQuery {
   allowWatchBookmarks?: boolean;
 }
 
-export interface WatchEvent {
+export interface WatchEvent<O = KubeObject> {
   type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-  object: KubeObject | Status;
+  object: O | Status;
 }
 
-export interface ListResult {
+export interface ListResult<O = KubeObject> {
   kind: string;
   apiVersion: string;
   metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number };
-  items: KubeObject[];
+  items: O[];
 }
 
-export interface DeleteResult {
-  object: KubeObject;
+export interface DeleteResult<O = KubeObject> {
+  object: O;
   /** false when the object stays (graceful deletion, finalizers): HTTP 202 */
   deleted: boolean;
 }
@@ -199,12 +199,14 @@ export class ApiStorage {
     return obj;
   }
 
+  get<D extends ResourceDef>(def: D, namespace: string | undefined, name: string): Promise<ObjectOfDef<D>>;
   async get(def: ResourceDef, namespace: string | undefined, name: string): Promise<KubeObject> {
     const kv = await this.store.get(keyFor(def, namespace, name));
     if (!kv) throw notFound(def.resource, name, def.group);
     return this.decode(def, kv);
   }
 
+  tryGet<D extends ResourceDef>(def: D, namespace: string | undefined, name: string): Promise<ObjectOfDef<D> | undefined>;
   async tryGet(def: ResourceDef, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
     const kv = await this.store.get(keyFor(def, namespace, name));
     return kv ? this.decode(def, kv) : undefined;
@@ -239,6 +241,7 @@ export class ApiStorage {
     return true;
   }
 
+  list<D extends ResourceDef>(def: D, namespace: string | undefined, q?: ListQuery): Promise<ListResult<ObjectOfDef<D>>>;
   async list(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
     const filter = this.parseFilter(def, q.labelSelector, q.fieldSelector);
     const filtering = filter.labels.length > 0 || filter.fields.length > 0;
@@ -293,6 +296,7 @@ export class ApiStorage {
 
   // ---------- create ----------
 
+  create<D extends ResourceDef>(def: D, namespace: string | undefined, body: unknown, opts?: WriteOptions): Promise<ObjectOfDef<D>>;
   async create(def: ResourceDef, namespace: string | undefined, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
     if (opts.applyConfig === undefined) this.checkFieldManager(opts, 'CreateOptions');
     const obj = this.decodeBody(def, body, opts);
@@ -398,6 +402,7 @@ export class ApiStorage {
    * PUT semantics. `subresource` 'status' changes only status; otherwise status is kept
    * from the stored object (for kinds with a status subresource).
    */
+  update<D extends ResourceDef>(def: D, namespace: string | undefined, name: string, body: unknown, opts?: WriteOptions, subresource?: 'status'): Promise<ObjectOfDef<D>>;
   async update(def: ResourceDef, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions = {}, subresource?: 'status'): Promise<KubeObject> {
     this.checkFieldManager(opts, 'UpdateOptions');
     const obj = this.decodeBody(def, body, opts);
@@ -416,6 +421,10 @@ export class ApiStorage {
    * Read-modify-write with CAS and retry (apiserver's GuaranteedUpdate). `mutate` gets the
    * current object and returns the desired one (it may throw ApiError).
    */
+  guaranteedUpdate<D extends ResourceDef>(
+    def: D, namespace: string | undefined, name: string, opts: WriteOptions,
+    mutate: (cur: ObjectOfDef<D>) => KubeObject, subresource?: 'status' | 'binding', pinned?: boolean,
+  ): Promise<ObjectOfDef<D>>;
   async guaranteedUpdate(
     def: ResourceDef, namespace: string | undefined, name: string, opts: WriteOptions,
     mutate: (cur: KubeObject) => KubeObject, subresource?: 'status' | 'binding', pinned = false,
@@ -517,6 +526,10 @@ export class ApiStorage {
 
   // ---------- patch ----------
 
+  patch<D extends ResourceDef>(
+    def: D, namespace: string | undefined, name: string, type: PatchType, patchBody: unknown,
+    opts?: WriteOptions, subresource?: 'status',
+  ): Promise<{ object: ObjectOfDef<D>; created: boolean }>;
   async patch(
     def: ResourceDef, namespace: string | undefined, name: string, type: PatchType, patchBody: unknown,
     opts: WriteOptions = {}, subresource?: 'status',
@@ -565,6 +578,7 @@ export class ApiStorage {
 
   // ---------- delete ----------
 
+  delete<D extends ResourceDef>(def: D, namespace: string | undefined, name: string, opts?: DeleteOptions): Promise<DeleteResult<ObjectOfDef<D>>>;
   async delete(def: ResourceDef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
     // NamespaceLifecycle admission: the system namespaces are immortal
     if (def.kind === 'Namespace' && IMMORTAL_NAMESPACES.has(name)) {
@@ -669,6 +683,7 @@ export class ApiStorage {
    * Stream changes as Kubernetes watch events. resourceVersion unset or "0" first sends
    * the current matching objects as ADDED. Throws ApiError 410 for compacted revisions.
    */
+  watch<D extends ResourceDef>(def: D, namespace: string | undefined, q: WatchQuery, sink: (ev: WatchEvent<ObjectOfDef<D>>) => void): Promise<{ cancel(): void }>;
   async watch(def: ResourceDef, namespace: string | undefined, q: WatchQuery, sink: (ev: WatchEvent) => void): Promise<{ cancel(): void }> {
     const filter = this.parseFilter(def, q.labelSelector, q.fieldSelector);
     const prefix = prefixFor(def, namespace);

@@ -22,8 +22,8 @@ class ClusterRoleAggregationController implements Controller {
   readonly name = 'clusterrole-aggregation-controller';
   private readonly queue = new WorkQueue();
   private readonly def: ResourceDef;
-  private inf!: Informer;
-  private crbInf!: Informer;
+  private inf!: Informer<'ClusterRole'>;
+  private crbInf!: Informer<'ClusterRoleBinding'>;
   private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext) {

@@ -5,6 +5,8 @@
 // itself for the next schedule time; cron-job/plan.ts decides, this file acts. The clock
 // is the controller context's, so tests can move time.
 import type { KubeObject } from '../../proto/meta.js';
+import type { CronJobStatus, ObjectReference } from '../../proto/api/types.gen.js';
+import { controllerRefOf } from '../../proto/api/owner.js';
 import { ApiError } from '../api/errors.js';
 import type { ControllerContext } from './context.js';
 import { keyOf, splitKey, type Informer } from './informer.js';
@@ -20,17 +22,13 @@ export function create(ctx: ControllerContext): Controller {
   return new CronJobController(ctx);
 }
 
-function controllerRef(o: KubeObject) {
-  return (o.metadata.ownerReferences ?? []).find((r) => r.controller === true);
-}
-
 class CronJobController implements Controller {
   readonly name = 'cron-job-controller';
   private readonly queue = new WorkQueue();
   private readonly cronJobDef;
   private readonly jobDef;
-  private cronJobs!: Informer;
-  private jobs!: Informer;
+  private cronJobs!: Informer<'CronJob'>;
+  private jobs!: Informer<'Job'>;
 
   constructor(private readonly ctx: ControllerContext) {
     this.cronJobDef = ctx.def('batch', 'v1', 'cronjobs');
@@ -46,14 +44,14 @@ class CronJobController implements Controller {
       delete: (c) => this.queue.add(keyOf(c)),
     });
     const jobChanged = (j: KubeObject) => {
-      const ref = controllerRef(j);
+      const ref = controllerRefOf(j);
       if (ref?.kind === 'CronJob' && ref.apiVersion.startsWith('batch/')) this.queue.add(`${j.metadata.namespace}/${ref.name}`);
     };
     this.jobs.on({
       add: jobChanged,
       update: (o, j) => {
         jobChanged(j);
-        if (controllerRef(o)?.uid !== controllerRef(j)?.uid) jobChanged(o);
+        if (controllerRefOf(o)?.uid !== controllerRefOf(j)?.uid) jobChanged(o);
       },
       delete: jobChanged,
     });
@@ -70,14 +68,14 @@ class CronJobController implements Controller {
     if (!cj) return;
     // getJobsToBeReconciled: every Job whose controller is a CronJob of this name.
     const jobs = this.jobs.list(namespace).filter((j) => {
-      const ref = controllerRef(j);
+      const ref = controllerRefOf(j);
       return ref?.kind === 'CronJob' && ref.name === name;
     });
     // Active Jobs the cache does not show are checked against the API before being dropped.
-    const missing = new Set<string>();
+    const missing = new Set<string | undefined>();
     for (const ref of cj.status?.active ?? []) {
       if (jobs.some((j) => j.metadata.uid === ref?.uid)) continue;
-      const live = await this.ctx.storage.tryGet(this.jobDef, namespace, ref.name);
+      const live = ref.name ? await this.ctx.storage.tryGet(this.jobDef, namespace, ref.name) : undefined;
       if (!live || live.metadata.uid !== ref.uid) missing.add(ref.name);
     }
     const now = this.ctx.now().getTime();
@@ -110,8 +108,8 @@ class CronJobController implements Controller {
         if (e instanceof ApiError && e.code === 409) {
           // Created by an earlier sync whose status write was lost: adopt it into active.
           const existing = await this.ctx.storage.tryGet(this.jobDef, namespace, job.metadata.name!);
-          const ref = existing && controllerRef(existing);
-          if (existing && ref?.uid === cj.metadata.uid && !(status.active ?? []).some((r: any) => r?.uid === existing.metadata.uid)) {
+          const ref = existing && controllerRefOf(existing);
+          if (existing && ref?.uid === cj.metadata.uid && !(status.active ?? []).some((r: ObjectReference | null) => r?.uid === existing.metadata.uid)) {
             status = withStartedJob(status, existing, scheduledTime);
             changed = true;
           }
@@ -126,7 +124,7 @@ class CronJobController implements Controller {
     if (error) throw error;
   }
 
-  private async writeStatus(cj: KubeObject, status: any): Promise<void> {
+  private async writeStatus(cj: KubeObject, status: CronJobStatus): Promise<void> {
     const rv = cj.metadata.resourceVersion;
     await this.ctx.storage.guaranteedUpdate(this.cronJobDef, cj.metadata.namespace, cj.metadata.name!, {}, (cur) => {
       if (cur.metadata.uid !== cj.metadata.uid) throw new ApiError(404, 'NotFound', 'cronjob replaced');

@@ -10,8 +10,8 @@ import type { KubeObject } from '../../proto/meta.js';
 import { controllerRefOf } from '../../proto/api/owner.js';
 import { ApiError } from '../api/errors.js';
 import { isEmptySelector, selectorMatches } from '../resources/label-selector.js';
-import type { ResourceDef } from '../resources/types.js';
-import type { ControllerContext } from './context.js';
+import type { DaemonSetStatus } from '../../proto/api/types.gen.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -42,12 +42,12 @@ export class DaemonSetController implements Controller {
   private readonly expectations = new Expectations();
   private readonly failedBackoff = new Map<string, { delayMs: number; at: number }>();
   private readonly log: Logger;
-  private readonly podDef: ResourceDef;
-  private readonly dsDef: ResourceDef;
-  private readonly nodeDef: ResourceDef;
-  private dsInf!: Informer;
-  private podInf!: Informer;
-  private nodeInf!: Informer;
+  private readonly podDef: DefOf<'', 'pods'>;
+  private readonly dsDef: DefOf<'apps', 'daemonsets'>;
+  private readonly nodeDef: DefOf<'', 'nodes'>;
+  private dsInf!: Informer<'DaemonSet'>;
+  private podInf!: Informer<'Pod'>;
+  private nodeInf!: Informer<'Node'>;
   private historyClient!: HistoryClient;
   private history!: DaemonSetHistory;
 
@@ -397,7 +397,7 @@ export class DaemonSetController implements Controller {
       try {
         await this.ctx.storage.guaranteedUpdate(this.dsDef, ds.metadata.namespace, ds.metadata.name!, {}, (cur) => {
           if (cur.metadata.uid !== ds.metadata.uid) return cur;
-          const next: Record<string, unknown> = { ...(cur.status ?? {}), ...counts };
+          const next: DaemonSetStatus = { ...(cur.status ?? {}), ...counts };
           if (updateObservedGen) next.observedGeneration = generation;
           for (const f of OMITEMPTY_STATUS) if (!next[f]) delete next[f];
           cur.status = next;

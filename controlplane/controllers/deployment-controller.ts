@@ -10,8 +10,7 @@ import { controllerRefOf } from '../../proto/api/owner.js';
 import { clone, deepEqual } from '../../proto/canonical.js';
 import { labelSelectorFromObject, matchLabels, type LabelRequirement } from '../../proto/selectors.js';
 import { ApiError, STALE_OBJECT, conflict } from '../api/errors.js';
-import type { ResourceDef } from '../resources/types.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -45,11 +44,11 @@ function isCode(e: unknown, ...codes: number[]): boolean {
 class DeploymentController implements Controller {
   readonly name = 'deployment-controller';
   private readonly queue = new WorkQueue();
-  private readonly dDef: ResourceDef;
-  private readonly rsDef: ResourceDef;
-  private dInf!: Informer;
-  private rsInf!: Informer;
-  private podInf!: Informer;
+  private readonly dDef: DefOf<'apps', 'deployments'>;
+  private readonly rsDef: DefOf<'apps', 'replicasets'>;
+  private dInf!: Informer<'Deployment'>;
+  private rsInf!: Informer<'ReplicaSet'>;
+  private podInf!: Informer<'Pod'>;
   private loop?: { stop(): void };
   /** when each key's next progress-deadline check is due (one timer per key, not one per sync) */
   private deadlineChecks = new Map<string, number>();

@@ -21,13 +21,15 @@
 // uncordoned (kubelet records these upstream; skiff's agent does not), so that
 // `kubectl describe node` shows the drain's cordon.
 import type { KubeObject, OwnerReference } from '../../proto/meta.js';
+import { controllerRefOf } from '../../proto/api/owner.js';
 import { deepEqual } from '../../proto/canonical.js';
 import { isPodReady } from '../../proto/api/pod.js';
 import { ApiError } from '../api/errors.js';
-import { updateDisruptionAllowedCondition, setStatusCondition } from '../api/eviction-admission.js';
-import type { ResourceDef } from '../resources/types.js';
+import { updateDisruptionAllowedCondition } from '../api/eviction-admission.js';
+import { setStatusCondition } from '../../proto/api/conditions.js';
+import type { PodDisruptionBudgetStatus } from '../../proto/api/types.gen.js';
 import { selectorMatches } from '../resources/label-selector.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -51,14 +53,10 @@ export function scaledValue(v: unknown, total: number, roundUp: boolean): number
 export type ScaleFinder = (ref: OwnerReference, namespace: string) => { uid: string; replicas: number } | undefined;
 
 export interface PdbComputation {
-  status: Record<string, any>;
+  status: PodDisruptionBudgetStatus;
   /** when a disruptedPods entry expires and the PDB must be looked at again (ms since epoch) */
   recheckAt?: number;
   pods: number;
-}
-
-function controllerOf(o: KubeObject): OwnerReference | undefined {
-  return o.metadata.ownerReferences?.find((r) => r.controller === true);
 }
 
 /** getExpectedScale: the sum of the controllers' scales, plus the pods no controller owns. */
@@ -66,7 +64,7 @@ function expectedScale(pods: KubeObject[], find: ScaleFinder): number {
   const scales = new Map<string, number>();
   let unmanaged = 0;
   for (const p of pods) {
-    const ref = controllerOf(p);
+    const ref = controllerRefOf(p);
     if (!ref) { unmanaged++; continue; }
     if (scales.has(ref.uid)) continue;
     const found = find(ref, p.metadata.namespace!);
@@ -120,7 +118,7 @@ export function computePdbStatus(pdb: KubeObject, pods: KubeObject[], find: Scal
 
   let allowed = healthy - desired;
   if (expected <= 0 || allowed <= 0) allowed = 0;
-  const status: Record<string, any> = {
+  const status: PodDisruptionBudgetStatus = {
     ...(Object.keys(disrupted).length ? { disruptedPods: disrupted } : {}),
     disruptionsAllowed: allowed,
     currentHealthy: healthy,
@@ -146,13 +144,13 @@ function groupOf(apiVersion: string | undefined): string {
 class DisruptionController implements Controller {
   readonly name = 'disruption-controller';
   private readonly queue = new WorkQueue();
-  private readonly pdbDef: ResourceDef;
-  private pdbInf!: Informer;
-  private podInf!: Informer;
-  private rsInf!: Informer;
-  private dInf!: Informer;
-  private ssInf!: Informer;
-  private rcInf!: Informer;
+  private readonly pdbDef: DefOf<'policy', 'poddisruptionbudgets'>;
+  private pdbInf!: Informer<'PodDisruptionBudget'>;
+  private podInf!: Informer<'Pod'>;
+  private rsInf!: Informer<'ReplicaSet'>;
+  private dInf!: Informer<'Deployment'>;
+  private ssInf!: Informer<'StatefulSet'>;
+  private rcInf!: Informer<'ReplicationController'>;
 
   constructor(private readonly ctx: ControllerContext) {
     this.pdbDef = ctx.def('policy', 'v1', 'poddisruptionbudgets');
@@ -208,7 +206,7 @@ class DisruptionController implements Controller {
     if (ref.kind === 'ReplicaSet' && (group === 'apps' || group === 'extensions')) {
       const rs = this.rsInf.get(ns, ref.name);
       if (!rs || rs.metadata.uid !== ref.uid) return undefined;
-      const owner = controllerOf(rs);
+      const owner = controllerRefOf(rs);
       if (owner?.kind === 'Deployment') {
         const d = this.dInf.get(ns, owner.name);
         if (!d || d.metadata.uid !== owner.uid) return undefined;
@@ -262,7 +260,7 @@ class DisruptionController implements Controller {
       st.conditions = setStatusCondition(Array.isArray(st.conditions) ? st.conditions : [], {
         type: 'DisruptionAllowed', status: 'False', reason: 'SyncFailed', message: err.message, observedGeneration: st.observedGeneration ?? 0,
       }, this.ctx.now());
-      cur.status = st;
+      cur.status = st as PodDisruptionBudgetStatus;
       return cur;
     }, 'status').catch((e) => { if (!(e instanceof ApiError && e.code === 404)) throw e; });
   }

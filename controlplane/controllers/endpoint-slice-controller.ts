@@ -11,15 +11,15 @@
 // slice's content changes, and a sync waits until the cache shows this controller's own
 // earlier writes (the endpointSliceTracker) so it never makes a slice twice.
 import type { KubeObject } from '../../proto/meta.js';
+import type { Endpoint } from '../../proto/api/types.gen.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { isIP } from 'node:net';
 import { ApiError } from '../api/errors.js';
-import type { ResourceDef } from '../resources/types.js';
 import {
   HEADLESS_LABEL, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SLICE_CONTROLLER_NAME, compareSliceEndpoints, isHeadless, selectsPod,
   serviceSelector, shouldPodBeInEndpoints, sliceEndpoint, sliceEndpointKey, slicePorts, type SliceEndpoint, type SlicePort,
 } from '../services/endpoints.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -79,7 +79,7 @@ export function planSlices(
     const remaining = new Map(want.endpoints.map((e) => [sliceEndpointKey(e), e]));
     const kept: { slice: KubeObject; endpoints: SliceEndpoint[]; changed: boolean }[] = [];
     for (const s of byKey.get(k) ?? []) {
-      const stored: any[] = Array.isArray(s.endpoints) ? s.endpoints : [];
+      const stored: (Partial<Endpoint> | null | undefined)[] = Array.isArray(s.endpoints) ? s.endpoints : [];
       const next: SliceEndpoint[] = [];
       let changed = labelsChanged(s);
       for (const e of stored) {
@@ -130,11 +130,11 @@ export function planSlices(
 class EndpointSliceController implements Controller {
   readonly name = 'endpointslice-controller';
   private readonly queue = new WorkQueue();
-  private readonly sliceDef: ResourceDef;
-  private svcInf!: Informer;
-  private podInf!: Informer;
-  private sliceInf!: Informer;
-  private nodeInf!: Informer;
+  private readonly sliceDef: DefOf<'discovery.k8s.io', 'endpointslices'>;
+  private svcInf!: Informer<'Service'>;
+  private podInf!: Informer<'Pod'>;
+  private sliceInf!: Informer<'EndpointSlice'>;
+  private nodeInf!: Informer<'Node'>;
   /** endpointSliceTracker: per Service, slice name -> resourceVersion written (or 0 = deleted) */
   private readonly written = new Map<string, Map<string, number>>();
   private loop?: { stop(): void };

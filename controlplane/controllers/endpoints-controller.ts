@@ -10,9 +10,8 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson, deepEqual } from '../../proto/canonical.js';
 import { ApiError } from '../api/errors.js';
-import type { ResourceDef } from '../resources/types.js';
 import { endpointSubsets, endpointsLabels, selectsPod, serviceSelector } from '../services/endpoints.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -22,11 +21,11 @@ const RESYNC_MS = 30_000;
 class EndpointsController implements Controller {
   readonly name = 'endpoints-controller';
   private readonly queue = new WorkQueue();
-  private readonly svcDef: ResourceDef;
-  private readonly epDef: ResourceDef;
-  private svcInf!: Informer;
-  private podInf!: Informer;
-  private epInf!: Informer;
+  private readonly svcDef: DefOf<'', 'services'>;
+  private readonly epDef: DefOf<'', 'endpoints'>;
+  private svcInf!: Informer<'Service'>;
+  private podInf!: Informer<'Pod'>;
+  private epInf!: Informer<'Endpoints'>;
   private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext) {
@@ -136,10 +135,13 @@ function sameSubsets(stored: unknown, want: unknown[]): boolean {
   return norm(stored) === norm(want);
 }
 
-function stripEmpty(ss: any): unknown {
+/** a stored subset's lists without the empty ones and without targetRef resourceVersions (entries unchecked) */
+function stripEmpty(ss: unknown): unknown {
   const out: Record<string, unknown> = {};
+  const subset = (typeof ss === 'object' && ss !== null ? ss : {}) as Record<string, unknown>;
   for (const k of ['addresses', 'notReadyAddresses', 'ports']) {
-    if (Array.isArray(ss?.[k]) && ss[k].length) out[k] = ss[k].map((a: any) => {
+    const list = subset[k];
+    if (Array.isArray(list) && list.length) out[k] = list.map((a: { targetRef?: { resourceVersion?: unknown } } | null | undefined) => {
       if (!a?.targetRef) return a;
       const { resourceVersion: _rv, ...ref } = a.targetRef;
       return { ...a, targetRef: ref };

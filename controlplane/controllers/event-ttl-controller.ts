@@ -8,8 +8,7 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { ApiError } from '../api/errors.js';
 import type { ApiStorage } from '../api/storage.js';
-import type { ResourceDef } from '../resources/types.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import type { Informer } from './informer.js';
 import type { Controller } from './types.js';
 
@@ -44,9 +43,9 @@ export interface EventTtlController extends Controller {
 
 class EventTtl implements EventTtlController {
   readonly name = 'event-ttl-controller';
-  private readonly def: ResourceDef;
+  private readonly def: DefOf<'', 'events'>;
   private readonly storage: ApiStorage;
-  private inf!: Informer;
+  private inf!: Informer<'Event'>;
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<number>;
 

@@ -14,7 +14,7 @@ import { parseLabelSelector, matchLabels, SelectorError } from '../../proto/sele
 import type { PodUsage } from '../api/metrics-api.js';
 import { rfc3339 } from '../api/storage.js';
 import { scaleOf, setCustomReplicas } from '../registry/scale.js';
-import { setStatusCondition } from '../api/eviction-admission.js';
+import { setStatusCondition } from '../../proto/api/conditions.js';
 import { findByKind } from '../resources/index.js';
 import { formatDecimalSI } from '../../proto/quantity.js';
 import type { HorizontalPodAutoscalerCondition, HorizontalPodAutoscalerSpec, HorizontalPodAutoscalerStatus, MetricSpec, MetricStatus } from '../resources/hpa/types.js';
@@ -103,7 +103,7 @@ class HorizontalPodAutoscalerController implements Controller {
   private readonly queue = new WorkQueue(1000, 60_000);
   private readonly hpaDef: ResourceDef;
   private hpaInf!: Informer;
-  private podInf!: Informer;
+  private podInf!: Informer<'Pod'>;
   private timer?: NodeJS.Timeout;
   private readonly histories = new Map<string, HpaHistory>();
   private readonly syncPeriodMs: number;
@@ -156,7 +156,7 @@ class HorizontalPodAutoscalerController implements Controller {
     const status: HorizontalPodAutoscalerStatus = structuredClone(original);
     let conditions: Condition[] = Array.isArray(status.conditions) ? status.conditions : [];
     const setCondition = (type: string, st: 'True' | 'False', reason: string, message: string) => {
-      conditions = setStatusCondition(conditions as never[], { type, status: st, reason, message } as never, now) as Condition[];
+      conditions = setStatusCondition(conditions, { type, status: st, reason, message }, now);
     };
     const spec: HorizontalPodAutoscalerSpec = hpa.spec ?? {};
     const writeStatus = async (next: HorizontalPodAutoscalerStatus) => {

@@ -2,16 +2,18 @@
 // list's resourceVersion; handlers get add/update/delete. Level-triggered controllers
 // read from the cache and only use the handlers to enqueue keys.
 import type { Logger } from 'pino';
+import type { Kind } from '../../proto/api/object.js';
 import type { KubeObject } from '../../proto/meta.js';
 import type { ResourceDef } from '../resources/types.js';
 import { ApiError } from '../api/errors.js';
 import type { WorkQueue } from './work-queue.js';
 import type { ApiStorage } from '../api/storage.js';
 
-export interface Handlers {
-  add?(obj: KubeObject): void;
-  update?(oldObj: KubeObject, newObj: KubeObject): void;
-  delete?(obj: KubeObject): void;
+/** add/update/delete handlers of an informer of kind K ('*': untyped) */
+export interface Handlers<K extends Kind | '*' = '*'> {
+  add?(obj: KubeObject<K>): void;
+  update?(oldObj: KubeObject<K>, newObj: KubeObject<K>): void;
+  delete?(obj: KubeObject<K>): void;
 }
 
 export function keyOf(o: { metadata: { namespace?: string; name?: string } }): string {
@@ -23,31 +25,32 @@ export function splitKey(key: string): { namespace?: string; name: string } {
   return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
-export class Informer {
-  private cache = new Map<string, KubeObject>();
-  private handlers: Handlers[] = [];
+/** `Informer<'Pod'>` caches stored Pods (KubeObject<'Pod'>); `Informer` any kind, untyped */
+export class Informer<K extends Kind | '*' = '*'> {
+  private cache = new Map<string, KubeObject<K>>();
+  private handlers: Handlers<K>[] = [];
   private watch?: { cancel(): void };
   private stopped = false;
   synced = false;
 
   constructor(private readonly storage: ApiStorage, readonly def: ResourceDef, private readonly log?: Logger) {}
 
-  on(h: Handlers): this {
+  on(h: Handlers<K>): this {
     this.handlers.push(h);
     return this;
   }
 
-  get(namespace: string | undefined, name: string): KubeObject | undefined {
+  get(namespace: string | undefined, name: string): KubeObject<K> | undefined {
     return this.cache.get(namespace ? `${namespace}/${name}` : name);
   }
 
-  list(namespace?: string): KubeObject[] {
-    const out: KubeObject[] = [];
+  list(namespace?: string): KubeObject<K>[] {
+    const out: KubeObject<K>[] = [];
     for (const o of this.cache.values()) if (namespace === undefined || o.metadata.namespace === namespace) out.push(o);
     return out;
   }
 
-  private emit(kind: 'add' | 'update' | 'delete', a: KubeObject, b?: KubeObject): void {
+  private emit(kind: 'add' | 'update' | 'delete', a: KubeObject<K>, b?: KubeObject<K>): void {
     for (const h of this.handlers) {
       try {
         if (kind === 'add') h.add?.(a);
@@ -64,7 +67,8 @@ export class Informer {
     const list = await this.storage.list(this.def, undefined, {});
     const seen = new Set<string>();
     for (const item of list.items) {
-      const o = { apiVersion: this.def.group ? `${this.def.group}/${this.def.version}` : this.def.version, kind: this.def.kind, ...item };
+      // a stored object of this def's kind (the store keeps neither apiVersion nor kind)
+      const o = { apiVersion: this.def.group ? `${this.def.group}/${this.def.version}` : this.def.version, kind: this.def.kind, ...item } as KubeObject<K>;
       const k = keyOf(o);
       seen.add(k);
       const old = this.cache.get(k);
@@ -78,7 +82,7 @@ export class Informer {
       this.watch = await this.storage.watch(this.def, undefined, { resourceVersion: list.metadata.resourceVersion }, (ev) => {
         if (ev.type === 'ERROR') { void this.restart(); return; }
         if (ev.type === 'BOOKMARK') return;
-        const o = ev.object as KubeObject;
+        const o = ev.object as KubeObject<K>;
         const k = keyOf(o);
         if (ev.type === 'DELETED') {
           const old = this.cache.get(k);
@@ -112,7 +116,7 @@ export class Informer {
  * client-go's WaitForCacheSync: resolves true once every informer has listed, false if
  * `stopped()` turns true first. Controllers must not act on a half-listed cache.
  */
-export async function waitForSync(informers: Informer[], stopped: () => boolean): Promise<boolean> {
+export async function waitForSync(informers: readonly { synced: boolean }[], stopped: () => boolean): Promise<boolean> {
   while (!stopped() && !informers.every((i) => i.synced)) await new Promise((r) => setTimeout(r, 20));
   return !stopped();
 }
@@ -124,7 +128,7 @@ export async function waitForSync(informers: Informer[], stopped: () => boolean)
  * the queue itself is the controller's to stop.
  */
 export function runWhenSynced<K>(o: {
-  informers: Informer[];
+  informers: readonly { synced: boolean }[];
   queue: WorkQueue;
   workers: number;
   sync: (key: string) => Promise<void>;

@@ -7,9 +7,8 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { ApiError } from '../api/errors.js';
-import type { ResourceDef } from '../resources/types.js';
 import { ownIngresses } from '../agents/ingress-state.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import { eligibleNodes, ingressFor } from './service-lb-controller.js';
 import type { Controller } from './types.js';
@@ -25,10 +24,10 @@ export function desiredIngressStatus(ours: boolean, nodes: KubeObject[]): { ip: 
 class IngressStatusController implements Controller {
   readonly name = 'ingress-status-controller';
   private readonly queue = new WorkQueue();
-  private readonly def: ResourceDef;
-  private ingInf!: Informer;
-  private classInf!: Informer;
-  private nodeInf!: Informer;
+  private readonly def: DefOf<'networking.k8s.io', 'ingresses'>;
+  private ingInf!: Informer<'Ingress'>;
+  private classInf!: Informer<'IngressClass'>;
+  private nodeInf!: Informer<'Node'>;
   private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext) {

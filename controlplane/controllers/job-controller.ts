@@ -10,6 +10,7 @@
 // it replaces client-go's expectations). Writes: status with the read resourceVersion
 // as precondition, so a concurrent change makes the sync retry.
 import type { KubeObject } from '../../proto/meta.js';
+import type { JobStatus } from '../../proto/api/types.gen.js';
 import { clone } from '../../proto/canonical.js';
 import { controllerRefOf } from '../../proto/api/owner.js';
 import { isPodReady } from '../../proto/api/pod.js';
@@ -47,8 +48,8 @@ class JobController implements Controller {
   private readonly orphanQueue = new WorkQueue();
   private readonly jobDef;
   private readonly podDef;
-  private jobs!: Informer;
-  private pods!: Informer;
+  private jobs!: Informer<'Job'>;
+  private pods!: Informer<'Pod'>;
 
   constructor(private readonly ctx: ControllerContext) {
     this.jobDef = ctx.def('batch', 'v1', 'jobs');
@@ -136,7 +137,7 @@ class JobController implements Controller {
 
     const all = (await this.ctx.storage.list(this.podDef, namespace)).items;
     const pods = all.filter((p) => ownedBy(p, job!));
-    const status: any = clone(job.status ?? {});
+    const status: JobStatus = clone(job.status ?? {});
     status.uncountedTerminatedPods ??= {};
     const uncounted = {
       succeeded: new Set<string>(status.uncountedTerminatedPods.succeeded ?? []),
@@ -276,13 +277,13 @@ class JobController implements Controller {
    * uncounted, none terminating) turn the interim condition into Complete/Failed.
    */
   private async trackStatus(
-    job: KubeObject, status: any, pods: KubeObject[], finished: JobCondition | undefined,
+    job: KubeObject<'Job'>, status: JobStatus, pods: KubeObject[], finished: JobCondition | undefined,
     uncounted: { succeeded: Set<string>; failed: Set<string> }, terminating: number, needsFlushIn: boolean,
     indexes?: IndexState,
-  ): Promise<KubeObject> {
+  ): Promise<KubeObject<'Job'>> {
     const nowMs = this.ctx.now().getTime();
     let needsFlush = needsFlushIn || statusChanged(job.status, status);
-    const unc = status.uncountedTerminatedPods;
+    const unc = (status.uncountedTerminatedPods ??= {});
     const withFinalizer = new Set(pods.filter(hasTrackingFinalizer).map((p) => p.metadata.uid!));
     if (cleanUncounted(status, withFinalizer)) needsFlush = true;
     const toRemove: KubeObject[] = [];
@@ -353,7 +354,7 @@ class JobController implements Controller {
     if (needsFlush) job = await this.writeStatus(job, status);
     if (jobFinished && finished) {
       if (finished.type === 'Complete') {
-        if (typeof job.spec?.completions === 'number' && status.succeeded > job.spec.completions) {
+        if (typeof job.spec?.completions === 'number' && (status.succeeded ?? 0) > job.spec.completions) {
           this.event(job, 'Warning', 'TooManySucceededPods', 'Too many succeeded pods running after completion count reached');
         }
         this.event(job, 'Normal', 'Completed', 'Job completed');
@@ -381,14 +382,15 @@ class JobController implements Controller {
 
   // ---- writes ----------------------------------------------------------------------------
 
-  private async writeStatus(job: KubeObject, status: any): Promise<KubeObject> {
+  private async writeStatus(job: KubeObject<'Job'>, status: JobStatus): Promise<KubeObject<'Job'>> {
     const rv = job.metadata.resourceVersion;
     return this.ctx.storage.guaranteedUpdate(this.jobDef, job.metadata.namespace, job.metadata.name!, {}, (cur) => {
       if (cur.metadata.uid !== job.metadata.uid) throw notFound('jobs', job.metadata.name!, 'batch');
       if (cur.metadata.resourceVersion !== rv) throw conflict('jobs', job.metadata.name!, STALE_OBJECT, 'batch');
-      cur.status = clone(status);
+      const next = clone(status);
       // int32 with omitempty in batch/v1 (ready/terminating are pointers and stay at 0)
-      for (const k of ['active', 'succeeded', 'failed']) if (cur.status[k] === 0) delete cur.status[k];
+      for (const k of ['active', 'succeeded', 'failed'] as const) if (next[k] === 0) delete next[k];
+      cur.status = next;
       return cur;
     }, 'status');
   }
@@ -451,8 +453,8 @@ class JobController implements Controller {
 }
 
 /** cleanUncountedPodsWithoutFinalizers: uids whose finalizer is gone move into the counters. */
-function cleanUncounted(status: any, withFinalizer: Set<string>): boolean {
-  const unc = status.uncountedTerminatedPods;
+function cleanUncounted(status: JobStatus, withFinalizer: Set<string>): boolean {
+  const unc = (status.uncountedTerminatedPods ??= {});
   let changed = false;
   for (const k of ['succeeded', 'failed'] as const) {
     const list: string[] = unc[k] ?? [];
@@ -466,7 +468,7 @@ function cleanUncounted(status: any, withFinalizer: Set<string>): boolean {
   return changed;
 }
 
-function statusChanged(a: any, b: any): boolean {
-  const pick = (s: any) => JSON.stringify([s?.active ?? 0, s?.ready, s?.terminating, s?.startTime ?? null]);
+function statusChanged(a: JobStatus | undefined, b: JobStatus): boolean {
+  const pick = (s: JobStatus | undefined) => JSON.stringify([s?.active ?? 0, s?.ready, s?.terminating, s?.startTime ?? null]);
   return pick(a) !== pick(b) || (a?.uncountedTerminatedPods === undefined);
 }

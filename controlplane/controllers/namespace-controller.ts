@@ -12,9 +12,10 @@ import { rfc3339 } from '../api/storage.js';
 import { resources } from '../resources/index.js';
 import { customResourceStorageDefs } from '../crd/registry.js';
 import type { ResourceDef } from '../resources/types.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
+import type { NamespaceCondition } from '../../proto/api/types.gen.js';
 
 export const FINALIZER_KUBERNETES = 'kubernetes';
 /** while content remains, look again this often (pod deletions also wake us) */
@@ -51,7 +52,7 @@ export function deletionConditions(r: ContentReport): Condition[] {
 }
 
 /** conditions with lastTransitionTime kept where the status did not change */
-export function mergeConditions(old: Condition[] | undefined, next: Condition[], now: string): Condition[] {
+export function mergeConditions<C extends NamespaceCondition>(old: readonly C[] | undefined, next: Condition[], now: string): (C | Condition)[] {
   const others = (old ?? []).filter((c) => !next.some((n) => n.type === c.type));
   return [...others, ...next.map((c) => {
     const prev = (old ?? []).find((o) => o.type === c.type);
@@ -67,7 +68,7 @@ export class NamespaceController implements Controller {
   readonly name = 'namespace-controller';
   private readonly queue = new WorkQueue(500, 60_000);
   private readonly log: Logger;
-  private readonly nsDef: ResourceDef;
+  private readonly nsDef: DefOf<'', 'namespaces'>;
   /** every namespaced kind, custom resources of served CRDs included (one version each) */
   private get namespaced(): ResourceDef[] {
     return [...resources, ...customResourceStorageDefs()].filter((r) => r.namespaced && r.verbs.includes('deletecollection'));

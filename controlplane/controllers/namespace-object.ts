@@ -34,7 +34,7 @@ export interface NamespaceObjectOptions {
 export function namespaceObjectController(ctx: ControllerContext, o: NamespaceObjectOptions): Controller {
   const queue = new WorkQueue();
   let loop: { stop(): void } | undefined;
-  let nsInf: Informer;
+  let nsInf: Informer<'Namespace'>;
   let objInf: Informer;
   return {
     name: o.name,

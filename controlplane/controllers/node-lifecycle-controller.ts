@@ -154,10 +154,10 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
   async function markUnknown(node: KubeObject): Promise<void> {
     const now = rfc3339(ctx.now());
     await ctx.storage.guaranteedUpdate(nodeDef, undefined, node.metadata.name!, {}, (cur) => {
-      const conds = (cur.status?.conditions ?? []) as { type: string; status?: string; reason?: string; message?: string; lastTransitionTime?: string }[];
+      const conds = cur.status?.conditions ?? [];
       for (const t of ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure']) {
         let c = conds.find((x) => x.type === t);
-        if (!c) { c = { type: t }; conds.push(c); }
+        if (!c) { c = { type: t, status: '' }; conds.push(c); }
         if (c.status !== 'Unknown') c.lastTransitionTime = now;
         c.status = 'Unknown';
         c.reason = 'NodeStatusUnknown';
@@ -212,7 +212,7 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
       if (!ready || ready.status === 'False') continue;
       await ctx.storage.guaranteedUpdate(podDef, p.metadata.namespace, p.metadata.name!, {}, (cur) => {
         const now = rfc3339(ctx.now());
-        const conds = (cur.status?.conditions ?? []) as { type: string; status?: string }[];
+        const conds = cur.status?.conditions ?? [];
         cur.status = { ...(cur.status ?? {}), conditions: conds.map((c) => (c.type === 'Ready' || c.type === 'ContainersReady') && c.status !== 'False' ? { ...c, status: 'False', lastTransitionTime: now, reason: 'NodeNotReady' } : c) };
         return cur;
       }, 'status').catch(ignoreGone);

@@ -24,7 +24,7 @@ import {
   requestedStorage, volumeMismatch,
 } from '../storage/match.js';
 import { LOCAL_PATH_PROVISIONER, type VolumeHost } from '../storage/volume-host.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -54,12 +54,12 @@ class Retry extends Error {}
 class PersistentVolumeController implements Controller {
   readonly name = COMPONENT;
   private readonly queue = new WorkQueue(200, 30_000);
-  private readonly pvcDef: ResourceDef;
-  private readonly pvDef: ResourceDef;
-  private pvcInf!: Informer;
-  private pvInf!: Informer;
-  private scInf!: Informer;
-  private nodeInf!: Informer;
+  private readonly pvcDef: DefOf<'', 'persistentvolumeclaims'>;
+  private readonly pvDef: DefOf<'', 'persistentvolumes'>;
+  private pvcInf!: Informer<'PersistentVolumeClaim'>;
+  private pvInf!: Informer<'PersistentVolume'>;
+  private scInf!: Informer<'StorageClass'>;
+  private nodeInf!: Informer<'Node'>;
   private loop?: { stop(): void };
   /** uids of volumes whose directory is gone and whose deletion was asked for (not asked twice) */
   private readonly removed = new Set<string>();
@@ -427,8 +427,8 @@ class PersistentVolumeController implements Controller {
     const ref = volume.spec?.claimRef;
     if (!ref) return this.setVolumePhase(volume, 'Available');
     if (!ref.uid) return this.setVolumePhase(volume, 'Available'); // pre-bound, waiting for its claim
-    let claim = this.pvcInf.get(ref.namespace, ref.name);
-    if (!claim || claim.metadata.uid !== ref.uid) claim = await this.ctx.storage.tryGet(this.pvcDef, ref.namespace, ref.name);
+    let claim = this.pvcInf.get(ref.namespace, ref.name ?? '');
+    if (!claim || claim.metadata.uid !== ref.uid) claim = await this.ctx.storage.tryGet(this.pvcDef, ref.namespace, ref.name ?? '');
     if (claim && claim.metadata.uid !== ref.uid) claim = undefined;
     if (!claim) {
       let v = volume;

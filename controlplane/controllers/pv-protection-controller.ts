@@ -4,8 +4,7 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { ApiError } from '../api/errors.js';
 import { PV_PROTECTION_FINALIZER } from '../resources/persistent-volume-common.js';
-import type { ResourceDef } from '../resources/types.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -15,8 +14,8 @@ const RESYNC_MS = 30_000;
 class PvProtectionController implements Controller {
   readonly name = 'pv-protection-controller';
   private readonly queue = new WorkQueue();
-  private readonly pvDef: ResourceDef;
-  private pvInf!: Informer;
+  private readonly pvDef: DefOf<'', 'persistentvolumes'>;
+  private pvInf!: Informer<'PersistentVolume'>;
   private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext) {

@@ -6,8 +6,7 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { ApiError } from '../api/errors.js';
 import { PVC_PROTECTION_FINALIZER } from '../resources/persistent-volume-common.js';
-import type { ResourceDef } from '../resources/types.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -35,9 +34,9 @@ export function podUsesClaim(pod: KubeObject, claim: KubeObject): boolean {
 class PvcProtectionController implements Controller {
   readonly name = 'pvc-protection-controller';
   private readonly queue = new WorkQueue();
-  private readonly pvcDef: ResourceDef;
-  private pvcInf!: Informer;
-  private podInf!: Informer;
+  private readonly pvcDef: DefOf<'', 'persistentvolumeclaims'>;
+  private pvcInf!: Informer<'PersistentVolumeClaim'>;
+  private podInf!: Informer<'Pod'>;
   private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext) {

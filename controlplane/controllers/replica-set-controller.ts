@@ -11,7 +11,7 @@ import { isPodReady } from '../../proto/api/pod.js';
 import { matchLabels, type LabelRequirement } from '../../proto/selectors.js';
 import { ApiError } from '../api/errors.js';
 import type { ResourceDef } from '../resources/types.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -36,9 +36,9 @@ export class ReplicaSetController implements Controller {
   private readonly queue = new WorkQueue();
   readonly expectations = new ControllerExpectations();
   private readonly rsDef: ResourceDef;
-  private readonly podDef: ResourceDef;
+  private readonly podDef: DefOf<'', 'pods'>;
   private rsInf!: Informer;
-  private podInf!: Informer;
+  private podInf!: Informer<'Pod'>;
   private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext, private readonly kind: ReplicaKind = REPLICA_SET) {

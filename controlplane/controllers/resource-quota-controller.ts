@@ -7,9 +7,8 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { ApiError } from '../api/errors.js';
-import type { ResourceDef } from '../resources/types.js';
 import { desiredQuotaStatus, namespacedDef, type ListFn } from '../quota/usage.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -32,8 +31,8 @@ const RELEASES: Record<string, (old: KubeObject, cur: KubeObject) => boolean> = 
 class ResourceQuotaController implements Controller {
   readonly name = 'resource-quota-controller';
   private readonly queue = new WorkQueue();
-  private readonly quotaDef: ResourceDef;
-  private quotaInf!: Informer;
+  private readonly quotaDef: DefOf<'', 'resourcequotas'>;
+  private quotaInf!: Informer<'ResourceQuota'>;
   private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext, private readonly resyncMs: number) {
@@ -44,7 +43,7 @@ class ResourceQuotaController implements Controller {
     this.quotaInf = this.ctx.informers.get('', 'v1', 'resourcequotas');
     const quota = (q: KubeObject) => this.queue.add(keyOf(q));
     this.quotaInf.on({ add: quota, update: (o, n) => { if (canonicalJson(o.spec ?? {}) !== canonicalJson(n.spec ?? {}) || !n.status?.used) quota(n); } });
-    const informers = [this.quotaInf];
+    const informers: { synced: boolean }[] = [this.quotaInf];
     for (const [plural, releases] of Object.entries(RELEASES)) {
       const inf = this.ctx.informers.get('', 'v1', plural);
       inf.on({

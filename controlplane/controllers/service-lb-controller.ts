@@ -13,19 +13,18 @@ import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { isIP } from 'node:net';
 import { ApiError } from '../api/errors.js';
-import type { ResourceDef } from '../resources/types.js';
 import { SERVICE_NAME_LABEL } from '../services/endpoints.js';
-import type { ControllerContext } from './context.js';
+import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
+import { isConditionTrue } from '../../proto/api/conditions.js';
 import { WorkQueue } from './work-queue.js';
 
 export const ENABLE_LB_LABEL = 'svccontroller.k3s.cattle.io/enablelb';
 export const EXCLUDE_LB_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
 const RESYNC_MS = 30_000;
 
-const isNodeReady = (n: KubeObject): boolean =>
-  Array.isArray(n.status?.conditions) && n.status.conditions.some((c: any) => c?.type === 'Ready' && c?.status === 'True');
+const isNodeReady = (n: KubeObject): boolean => isConditionTrue(n.status?.conditions, 'Ready');
 
 /** The nodes a LoadBalancer Service is reachable on (before the traffic-policy filter). */
 export function eligibleNodes(nodes: KubeObject[]): KubeObject[] {
@@ -63,10 +62,10 @@ const wantsServiceLB = (svc: KubeObject): boolean => svc.spec?.type === 'LoadBal
 class ServiceLBController implements Controller {
   readonly name = 'service-lb-controller';
   private readonly queue = new WorkQueue();
-  private readonly svcDef: ResourceDef;
-  private svcInf!: Informer;
-  private nodeInf!: Informer;
-  private sliceInf!: Informer;
+  private readonly svcDef: DefOf<'', 'services'>;
+  private svcInf!: Informer<'Service'>;
+  private nodeInf!: Informer<'Node'>;
+  private sliceInf!: Informer<'EndpointSlice'>;
   private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext) {

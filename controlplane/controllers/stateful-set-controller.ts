@@ -20,7 +20,7 @@ import {
   POD_INDEX_LABEL, POD_NAME_LABEL, claimOwnerUpToDate, claimsForOrdinal, desiredClaimOwnerRefs,
   newStatefulSetPod, ordinalOf, revisionName, revisionOf, setControllerRef,
 } from './stateful-set/identity.js';
-import { planStatefulSet, type StatefulSetAction } from './stateful-set/plan.js';
+import { planStatefulSet, type StatefulSetAction, type StatefulSetStatus } from './stateful-set/plan.js';
 import { templateOfRevision } from './history/controller-history.js';
 import { HistoryClient } from './history/history-client.js';
 import { claimRevisions, planStatefulSetRevisions, statefulSetHistoryToDelete } from './history/plan.js';
@@ -37,9 +37,9 @@ class StatefulSetController implements Controller {
   private readonly setDef;
   private readonly podDef;
   private readonly claimDef;
-  private sets!: Informer;
-  private pods!: Informer;
-  private claims!: Informer;
+  private sets!: Informer<'StatefulSet'>;
+  private pods!: Informer<'Pod'>;
+  private claims!: Informer<'PersistentVolumeClaim'>;
   private history!: HistoryClient;
 
   constructor(private readonly ctx: ControllerContext) {
@@ -94,7 +94,7 @@ class StatefulSetController implements Controller {
     const ns = c.metadata.namespace!;
     const name = c.metadata.name ?? '';
     for (const s of this.sets.list(ns)) {
-      const ours = (s.spec?.volumeClaimTemplates ?? []).some((t: KubeObject) => {
+      const ours = (s.spec?.volumeClaimTemplates ?? []).some((t) => {
         const prefix = `${t.metadata?.name}-${s.metadata.name}-`;
         return name.startsWith(prefix) && /^[0-9]+$/.test(name.slice(prefix.length));
       });
@@ -283,7 +283,7 @@ class StatefulSetController implements Controller {
     return out;
   }
 
-  private async writeStatus(set: KubeObject, status: object): Promise<void> {
+  private async writeStatus(set: KubeObject, status: StatefulSetStatus): Promise<void> {
     try {
       await this.ctx.storage.guaranteedUpdate(this.setDef, set.metadata.namespace, set.metadata.name!, {}, (cur) => {
         if (cur.metadata.uid !== set.metadata.uid) throw new ApiError(404, 'NotFound', 'statefulset replaced');

@@ -21,8 +21,8 @@ const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
 class TokensController implements Controller {
   readonly name = 'serviceaccount-token-controller';
   private readonly queue = new WorkQueue();
-  private secretInf!: Informer;
-  private saInf!: Informer;
+  private secretInf!: Informer<'Secret'>;
+  private saInf!: Informer<'ServiceAccount'>;
   private loop?: { stop(): void };
 
   constructor(private readonly ctx: ControllerContext, private readonly tokens: ServiceAccountTokens, private readonly caPem: string) {}

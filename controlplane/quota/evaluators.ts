@@ -132,8 +132,8 @@ function podScope(req: ScopeRequirement, pod: KubeObject): boolean {
   switch (req.scopeName) {
     case 'Terminating': return typeof spec.activeDeadlineSeconds === 'number' && spec.activeDeadlineSeconds >= 0;
     case 'NotTerminating': return !(typeof spec.activeDeadlineSeconds === 'number' && spec.activeDeadlineSeconds >= 0);
-    case 'BestEffort': return podQOSClass(spec as never) === 'BestEffort';
-    case 'NotBestEffort': return podQOSClass(spec as never) !== 'BestEffort';
+    case 'BestEffort': return podQOSClass(pod.spec) === 'BestEffort';
+    case 'NotBestEffort': return podQOSClass(pod.spec) !== 'BestEffort';
     case 'PriorityClass': {
       const pc = typeof spec.priorityClassName === 'string' ? spec.priorityClassName : '';
       if (req.operator === 'Exists') return pc !== '';

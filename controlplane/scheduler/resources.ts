@@ -40,7 +40,13 @@ function maxInto(into: ResourceList, b: ResourceList): ResourceList {
   return into;
 }
 
-function containerRequests(c: any, nonZero: boolean): ResourceList {
+/** what podRequests reads of a container (an entry of a stored pod's containers list) */
+interface ContainerLike {
+  resources?: { requests?: Record<string, unknown> };
+  restartPolicy?: string;
+}
+
+function containerRequests(c: ContainerLike | null | undefined, nonZero: boolean): ResourceList {
   const reqs = toResourceList(c?.resources?.requests);
   if (nonZero) {
     // Only a missing request gets the default; an explicit 0 stays 0 (NonMissingContainerRequests).
@@ -92,6 +98,6 @@ export function isTerminal(pod: KubeObject): boolean {
   return phase === 'Succeeded' || phase === 'Failed';
 }
 
-function arr(v: unknown): any[] {
+function arr(v: unknown): (ContainerLike | null | undefined)[] {
   return Array.isArray(v) ? v : [];
 }

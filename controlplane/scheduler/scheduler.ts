@@ -9,6 +9,8 @@
 import { pino, type Logger } from 'pino';
 import { canonicalJson } from '../../proto/canonical.js';
 import type { KubeObject } from '../../proto/meta.js';
+import type { NodeCondition, PodCondition } from '../../proto/api/types.gen.js';
+import { findCondition } from '../../proto/api/conditions.js';
 import { ApiError } from '../api/errors.js';
 import { rfc3339, type ApiStorage, type WatchEvent } from '../api/storage.js';
 import { bindPod } from '../registry/binding.js';
@@ -345,7 +347,7 @@ export class Scheduler {
 
   private async recordUnschedulable(pod: KubeObject, message: string, nomination?: string): Promise<void> {
     const { namespace: ns, name, uid } = pod.metadata;
-    const cur = findCondition(pod);
+    const cur = findCondition<PodCondition>(pod.status?.conditions, 'PodScheduled');
     const nominationChanges = nomination !== undefined && (pod.status?.nominatedNodeName ?? '') !== nomination;
     if (nominationChanges || !(cur?.status === 'False' && cur.reason === 'Unschedulable' && cur.message === message)) {
       try {
@@ -392,16 +394,12 @@ export function needsScheduling(pod: KubeObject): boolean {
   return !(Array.isArray(spec.schedulingGates) && spec.schedulingGates.length > 0);
 }
 
-function findCondition(pod: KubeObject): any {
-  return (Array.isArray(pod.status?.conditions) ? pod.status.conditions : []).find((c: any) => c?.type === 'PodScheduled');
-}
-
 /** podutil.UpdatePodCondition: lastTransitionTime moves only when the status does. */
 export function setUnschedulableCondition(pod: KubeObject, message: string, now: string): void {
   pod.status ??= {};
-  const conds: any[] = Array.isArray(pod.status.conditions) ? pod.status.conditions : [];
-  const i = conds.findIndex((c) => c?.type === 'PodScheduled');
-  const old = i >= 0 ? conds[i] : undefined;
+  const conds: unknown[] = Array.isArray(pod.status.conditions) ? pod.status.conditions : [];
+  const old = findCondition<PodCondition>(conds, 'PodScheduled');
+  const i = old ? conds.indexOf(old) : -1;
   const next = {
     type: 'PodScheduled',
     status: 'False',
@@ -417,7 +415,7 @@ export function setUnschedulableCondition(pod: KubeObject, message: string, now:
 
 /** What can change a node's fitness (not heartbeats): kube's nodeSchedulingPropertiesChange. */
 function nodeSchedulingProps(n: KubeObject): string {
-  const conds = (Array.isArray(n.status?.conditions) ? n.status.conditions : []).map((c: any) => [c?.type, c?.status]);
+  const conds = (Array.isArray(n.status?.conditions) ? n.status.conditions : []).map((c: Partial<NodeCondition> | null | undefined) => [c?.type, c?.status]);
   return canonicalJson({
     unschedulable: n.spec?.unschedulable ?? false,
     taints: n.spec?.taints ?? [],

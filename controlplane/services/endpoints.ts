@@ -4,10 +4,13 @@
 // (addEndpointSubset + endpoints.RepackSubsets) and the EndpointSlice endpoints and ports
 // (podToEndpoint, getEndpointPorts).
 import type { KubeObject } from '../../proto/meta.js';
+import type { Container, ServicePort } from '../../proto/api/types.gen.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { isPodReady } from '../../proto/api/pod.js';
 
-const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** a service port as stored (an object entry of spec.ports; its fields unchecked) */
+const isServicePort = (v: unknown): v is Partial<ServicePort> => isObj(v);
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 export const MANAGED_BY_LABEL = 'endpointslice.kubernetes.io/managed-by';
@@ -47,14 +50,14 @@ export function shouldSetHostname(pod: KubeObject, svc: KubeObject): boolean {
 }
 
 /** podutil.FindPort: a number is taken as is, a name is looked up among the pod's container ports of the same protocol. */
-export function findPort(pod: KubeObject, svcPort: any): number | undefined {
+export function findPort(pod: KubeObject, svcPort: Partial<ServicePort> | undefined): number | undefined {
   const target = svcPort?.targetPort ?? svcPort?.port;
   if (typeof target === 'number') return target;
   if (typeof target !== 'string') return undefined;
   const protocol = svcPort?.protocol ?? 'TCP';
-  const containers: any[] = [
+  const containers: (Partial<Container> | null | undefined)[] = [
     ...(Array.isArray(pod.spec?.containers) ? pod.spec.containers : []),
-    ...(Array.isArray(pod.spec?.initContainers) ? pod.spec.initContainers.filter((c: any) => c?.restartPolicy === 'Always') : []),
+    ...(Array.isArray(pod.spec?.initContainers) ? pod.spec.initContainers.filter((c: Partial<Container> | null | undefined) => c?.restartPolicy === 'Always') : []),
   ];
   for (const c of containers) {
     for (const p of Array.isArray(c?.ports) ? c.ports : []) {
@@ -74,7 +77,7 @@ export interface EndpointAddress { ip: string; hostname?: string; nodeName?: str
 export interface EndpointPort { name?: string; port: number; protocol: string; appProtocol?: string }
 export interface EndpointSubset { addresses?: EndpointAddress[]; notReadyAddresses?: EndpointAddress[]; ports?: EndpointPort[] }
 
-function endpointPort(sp: any, port: number): EndpointPort {
+function endpointPort(sp: Partial<ServicePort>, port: number): EndpointPort {
   const protocol = sp.protocol ?? 'TCP';
   const out: EndpointPort = sp.name ? { name: sp.name, port, protocol } : { port, protocol };
   if (sp.appProtocol) out.appProtocol = sp.appProtocol;
@@ -106,7 +109,7 @@ const portCompare = (a: EndpointPort, b: EndpointPort): number => (portKey(a) < 
 export function endpointSubsets(svc: KubeObject, pods: KubeObject[]): EndpointSubset[] {
   const spec = svc.spec ?? {};
   const tolerate = spec.publishNotReadyAddresses === true;
-  const ports: any[] = Array.isArray(spec.ports) ? spec.ports.filter(isObj) : [];
+  const ports: Partial<ServicePort>[] = Array.isArray(spec.ports) ? spec.ports.filter(isServicePort) : [];
   // address key -> address; port key -> (address key -> ready)
   const addrs = new Map<string, EndpointAddress>();
   const byPort = new Map<string, { port?: EndpointPort; members: Map<string, boolean> }>();
@@ -189,7 +192,7 @@ export interface SliceEndpoint {
 /** getEndpointPorts: the service ports this pod resolves, in service order. */
 export function slicePorts(svc: KubeObject, pod: KubeObject): SlicePort[] {
   const out: SlicePort[] = [];
-  for (const sp of Array.isArray(svc.spec?.ports) ? svc.spec.ports.filter(isObj) : []) {
+  for (const sp of Array.isArray(svc.spec?.ports) ? svc.spec.ports.filter(isServicePort) : []) {
     const n = findPort(pod, sp);
     if (n === undefined) continue;
     const p: SlicePort = { name: sp.name ?? '', port: n, protocol: sp.protocol ?? 'TCP' };

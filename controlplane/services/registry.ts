@@ -8,20 +8,26 @@ import { isIP } from 'node:net';
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { field, internal, invalid } from '../api/errors.js';
 import { invalidRendered } from '../resources/meta-validation.js';
+import type { ServicePort } from '../../proto/api/types.gen.js';
 import type { AllocationContext } from '../resources/types.js';
 import { AllocationError, IPAllocator, PortAllocator } from './allocator.js';
 
-const isObj = (v: unknown): v is Record<string, any> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** a service port as stored (an object entry of spec.ports; its fields unchecked) */
+const isServicePort = (v: unknown): v is Partial<ServicePort> => isObj(v);
 
-export const needsClusterIP = (spec: any): boolean => spec?.type !== 'ExternalName';
-export const needsNodePort = (spec: any): boolean => spec?.type === 'NodePort' || spec?.type === 'LoadBalancer';
+/** what the type predicates read of a Service spec (a body's, not yet validated, or a stored one's) */
+type SpecLike = { type?: unknown; externalTrafficPolicy?: unknown; allocateLoadBalancerNodePorts?: unknown; ports?: unknown } | null | undefined;
+
+export const needsClusterIP = (spec: SpecLike): boolean => spec?.type !== 'ExternalName';
+export const needsNodePort = (spec: SpecLike): boolean => spec?.type === 'NodePort' || spec?.type === 'LoadBalancer';
 /** apiservice.NeedsHealthCheck */
-export const needsHealthCheck = (spec: any): boolean => spec?.type === 'LoadBalancer' && spec?.externalTrafficPolicy === 'Local';
+export const needsHealthCheck = (spec: SpecLike): boolean => spec?.type === 'LoadBalancer' && spec?.externalTrafficPolicy === 'Local';
 /** shouldAllocateNodePorts */
-const shouldAllocateNodePorts = (spec: any): boolean =>
+const shouldAllocateNodePorts = (spec: SpecLike): boolean =>
   spec?.type === 'NodePort' || (spec?.type === 'LoadBalancer' && spec?.allocateLoadBalancerNodePorts !== false);
 
-const portsOf = (spec: any): any[] => (Array.isArray(spec?.ports) ? spec.ports.filter(isObj) : []);
+const portsOf = (spec: SpecLike): Partial<ServicePort>[] => (Array.isArray(spec?.ports) ? spec.ports.filter(isServicePort) : []);
 
 /** The ClusterIPs a stored Service holds ("None" and empty are not addresses). */
 export function clusterIPsOf(svc: KubeObject): string[] {
@@ -34,7 +40,7 @@ export function clusterIPsOf(svc: KubeObject): string[] {
 /** collectServiceNodePorts plus the health-check port: every node port a stored Service holds. */
 export function nodePortsOf(svc: KubeObject): number[] {
   const spec = svc.spec ?? {};
-  const out = portsOf(spec).map((p) => p.nodePort).filter((n): n is number => Number.isInteger(n) && n > 0);
+  const out = portsOf(spec).map((p) => p.nodePort).filter((n): n is number => n !== undefined && Number.isInteger(n) && n > 0);
   if (Number.isInteger(spec.healthCheckNodePort) && spec.healthCheckNodePort > 0) out.push(spec.healthCheckNodePort);
   return out;
 }
@@ -50,7 +56,7 @@ function fail(svc: KubeObject, causes: StatusCause[]): never {
  * ipFamilyPolicy, and for a valid single-stack service ipFamilies [IPv4]. Returns whether
  * the service is headless without a selector (dual-stack families by default).
  */
-export function defaultIPFamilyFields(spec: any, old?: KubeObject): boolean {
+export function defaultIPFamilyFields(spec: unknown, old?: KubeObject): boolean {
   if (!isObj(spec) || !needsClusterIP(spec)) return false;
   if (spec.clusterIP && (!Array.isArray(spec.clusterIPs) || spec.clusterIPs.length === 0)) spec.clusterIPs = [spec.clusterIP];
   if (!spec.clusterIP && Array.isArray(spec.clusterIPs) && spec.clusterIPs.length) spec.clusterIP = spec.clusterIPs[0];
@@ -152,7 +158,7 @@ function nextPort(ports: PortAllocator, what = 'a nodePort'): number {
 /** initNodePorts: ports with the same port number share one node port, requested values win. */
 function initNodePorts(svc: KubeObject, ports: PortAllocator): void {
   const list = portsOf(svc.spec);
-  const byPort = new Map<number, number>();
+  const byPort = new Map<number | undefined, number>();
   list.forEach((sp, i) => {
     if (!sp.nodePort && !shouldAllocateNodePorts(svc.spec)) return;
     const already = byPort.get(sp.port);

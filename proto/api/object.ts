@@ -71,6 +71,8 @@ interface Defaulted extends Record<Kind, object> {
   StatefulSet: { spec: api.StatefulSetSpec & { podManagementPolicy: string; updateStrategy: api.StatefulSetUpdateStrategy } };
   DaemonSet: { spec: api.DaemonSetSpec };
   Job: { spec: api.JobSpec };
+  PersistentVolume: { spec: api.PersistentVolumeSpec };
+  PersistentVolumeClaim: { spec: api.PersistentVolumeClaimSpec };
 }
 
 /** a stored object of kind K: `ObjectOf<'Pod'>['spec']['containers'][0].name` is a string */

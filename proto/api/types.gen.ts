@@ -2883,3 +2883,43 @@ export type NamespacedKind =
   | 'Service'
   | 'ServiceAccount'
   | 'StatefulSet';
+
+/** group resource (`plural.group`, core's bare plural) → its kind in KindMap */
+export interface ResourceKindMap {
+  'certificatesigningrequests.certificates.k8s.io': 'CertificateSigningRequest';
+  'clusterrolebindings.rbac.authorization.k8s.io': 'ClusterRoleBinding';
+  'clusterroles.rbac.authorization.k8s.io': 'ClusterRole';
+  'configmaps': 'ConfigMap';
+  'controllerrevisions.apps': 'ControllerRevision';
+  'cronjobs.batch': 'CronJob';
+  'customresourcedefinitions.apiextensions.k8s.io': 'CustomResourceDefinition';
+  'daemonsets.apps': 'DaemonSet';
+  'deployments.apps': 'Deployment';
+  'endpoints': 'Endpoints';
+  'endpointslices.discovery.k8s.io': 'EndpointSlice';
+  'events': 'Event';
+  'ingressclasses.networking.k8s.io': 'IngressClass';
+  'ingresses.networking.k8s.io': 'Ingress';
+  'jobs.batch': 'Job';
+  'leases.coordination.k8s.io': 'Lease';
+  'limitranges': 'LimitRange';
+  'namespaces': 'Namespace';
+  'networkpolicies.networking.k8s.io': 'NetworkPolicy';
+  'nodes': 'Node';
+  'persistentvolumeclaims': 'PersistentVolumeClaim';
+  'persistentvolumes': 'PersistentVolume';
+  'poddisruptionbudgets.policy': 'PodDisruptionBudget';
+  'pods': 'Pod';
+  'podtemplates': 'PodTemplate';
+  'priorityclasses.scheduling.k8s.io': 'PriorityClass';
+  'replicasets.apps': 'ReplicaSet';
+  'replicationcontrollers': 'ReplicationController';
+  'resourcequotas': 'ResourceQuota';
+  'rolebindings.rbac.authorization.k8s.io': 'RoleBinding';
+  'roles.rbac.authorization.k8s.io': 'Role';
+  'secrets': 'Secret';
+  'serviceaccounts': 'ServiceAccount';
+  'services': 'Service';
+  'statefulsets.apps': 'StatefulSet';
+  'storageclasses.storage.k8s.io': 'StorageClass';
+}

@@ -23,7 +23,7 @@ let clock = T0;
 let store: SqliteStore;
 let storage: ApiStorage;
 let ttl: EventTtlController;
-let eventsInformer: Informer;
+let eventsInformer: Informer<'Event'>;
 let stopInformers = () => {};
 
 beforeEach(async () => {

@@ -153,10 +153,11 @@ describe('leader election (client-go semantics) on the real write path', () => {
     const orig = storage.create.bind(storage);
     // the create lands only after 11 s (a datastore that is very slow to answer)
     let pending = false;
-    a.net.storage.create = (...args: Parameters<ApiStorage['create']>) => new Promise((resolve, reject) => {
+    const slowCreate = (...args: Parameters<ApiStorage['create']>) => new Promise<Awaited<ReturnType<typeof orig>>>((resolve, reject) => {
       pending = true;
       clock.after(11_000, () => { orig(...args).then(resolve, reject); });
     });
+    a.net.storage.create = slowCreate as ApiStorage['create'];
     void a.elected.start();
     await until('the create is under way', async () => pending);
     await advance(12_000);

@@ -86,7 +86,7 @@ describe('disruption controller arithmetic', () => {
   it('allows nothing while no pods are expected, and marks InsufficientPods', () => {
     const r = computePdbStatus(pdb({ maxUnavailable: 1 }), [], finder(1), NOW);
     expect(r.status).toMatchObject({ expectedPods: 0, disruptionsAllowed: 0 });
-    expect(r.status.conditions[0]).toMatchObject({ status: 'False', reason: 'InsufficientPods' });
+    expect(r.status.conditions?.[0]).toMatchObject({ status: 'False', reason: 'InsufficientPods' });
   });
 
   it('checkAndDecrement: 429 at zero, 429 while the generation is unobserved, decrement otherwise', () => {

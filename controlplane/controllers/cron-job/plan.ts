@@ -5,6 +5,7 @@
 // already started, or forbidden by concurrencyPolicy (Replace deletes the running Jobs
 // first). Pure: the controller performs the deletes/create and writes the status.
 import type { KubeObject, OwnerReference } from '../../../proto/meta.js';
+import type { CronJobStatus, ObjectReference } from '../../../proto/api/types.gen.js';
 import { clone } from '../../../proto/canonical.js';
 import { formatRfc3339, parseSchedule, ScheduleError, type Schedule } from './schedule.js';
 import { rfc3339 } from '../../../proto/api/time.js';
@@ -18,7 +19,7 @@ export interface CronJobPlanInput {
   /** Jobs whose controller is this CronJob */
   jobs: KubeObject[];
   /** names of Jobs in status.active that are gone from the API too (checked by the caller) */
-  missing: Set<string>;
+  missing: ReadonlySet<string | undefined>;
   now: number;
 }
 
@@ -26,7 +27,7 @@ export interface CronJobEvent { type: 'Normal' | 'Warning'; reason: string; mess
 
 export interface CronJobPlan {
   /** the status to write (without the Job created below, which the caller adds) */
-  status: any;
+  status: CronJobStatus;
   statusChanged: boolean;
   /** Jobs to delete with propagationPolicy Background: history trimming and Replace */
   deleteJobs: Array<{ job: KubeObject; why: 'history' | 'replace' }>;
@@ -129,11 +130,11 @@ function byStartTime(a: KubeObject, b: KubeObject): number {
 export function planCronJob(input: CronJobPlanInput): CronJobPlan {
   const { cronJob: cj, jobs, missing, now } = input;
   const spec = cj.spec ?? {};
-  const status: any = clone(cj.status ?? {});
+  const status: CronJobStatus = clone(cj.status ?? {});
   const plan: CronJobPlan = { status, statusChanged: false, deleteJobs: [], events: [] };
-  const inActive = (uid: string) => (status.active ?? []).some((r: any) => r?.uid === uid);
-  const dropActive = (uid: string) => {
-    status.active = (status.active ?? []).filter((r: any) => r?.uid !== uid);
+  const inActive = (uid: string | undefined) => (status.active ?? []).some((r: ObjectReference | null) => r?.uid === uid);
+  const dropActive = (uid: string | undefined) => {
+    status.active = (status.active ?? []).filter((r: ObjectReference | null) => r?.uid !== uid);
     plan.statusChanged = true;
   };
   const event = (type: 'Normal' | 'Warning', reason: string, message: string) => plan.events.push({ type, reason, message });
@@ -152,7 +153,7 @@ export function planCronJob(input: CronJobPlanInput): CronJobPlan {
   trim(jobs.filter((j) => jobFinishedType(j) === 'Failed'), spec.failedJobsHistoryLimit);
 
   // Reconcile status.active with the Jobs seen.
-  const seen = new Set<string>();
+  const seen = new Set<string | undefined>();
   for (const j of jobs) {
     const uid = j.metadata.uid!;
     seen.add(uid);
@@ -213,7 +214,7 @@ export function planCronJob(input: CronJobPlanInput): CronJobPlan {
     return plan;
   }
   const name = jobName(cj, scheduled);
-  if ((status.active ?? []).some((r: any) => r?.name === name) || time(status.lastScheduleTime) === scheduled) return plan;
+  if ((status.active ?? []).some((r: ObjectReference | null) => r?.name === name) || time(status.lastScheduleTime) === scheduled) return plan;
   if (spec.concurrencyPolicy === 'Forbid' && (status.active ?? []).length > 0) {
     event('Normal', 'JobAlreadyActive', 'Not starting job because prior execution is running and concurrency policy is Forbid');
     return plan;
@@ -231,10 +232,10 @@ export function planCronJob(input: CronJobPlanInput): CronJobPlan {
 }
 
 /** The status after the Job for `scheduledTime` exists: in active, lastScheduleTime set. */
-export function withStartedJob(status: any, job: KubeObject, scheduledTime: number): any {
-  const s = clone(status ?? {});
+export function withStartedJob(status: CronJobStatus | undefined, job: KubeObject, scheduledTime: number): CronJobStatus {
+  const s: CronJobStatus = clone(status ?? {});
   const ref = { kind: 'Job', namespace: job.metadata.namespace, name: job.metadata.name, uid: job.metadata.uid, apiVersion: 'batch/v1', resourceVersion: job.metadata.resourceVersion };
-  s.active = [...(s.active ?? []).filter((r: any) => r?.uid !== ref.uid), ref];
+  s.active = [...(s.active ?? []).filter((r: ObjectReference | null) => r?.uid !== ref.uid), ref];
   s.lastScheduleTime = rfc3339(scheduledTime);
   return s;
 }

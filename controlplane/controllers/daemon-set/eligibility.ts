@@ -4,6 +4,7 @@
 // daemon pod gets (util.AddOrUpdateDaemonPodTolerations). A pod that only fails on a
 // NoSchedule taint may keep running; an untolerated NoExecute taint evicts it.
 import type { KubeObject } from '../../../proto/meta.js';
+import type { Affinity } from '../../../proto/api/types.gen.js';
 import { canonicalJson, clone } from '../../../proto/canonical.js';
 import { matchesRequired } from '../../scheduler/plugins/node-affinity.js';
 import {
@@ -26,7 +27,7 @@ export function daemonTolerations(hostNetwork: boolean): Toleration[] {
 }
 
 /** v1helper.AddOrUpdateTolerationInPodSpec for each daemon toleration: same key/operator/value/effect is replaced */
-export function addDaemonTolerations(spec: any): void {
+export function addDaemonTolerations(spec: { tolerations?: unknown; hostNetwork?: unknown }): void {
   const list: Toleration[] = Array.isArray(spec.tolerations) ? spec.tolerations.filter((t: unknown) => t && typeof t === 'object') : [];
   for (const t of daemonTolerations(spec.hostNetwork === true)) {
     const i = list.findIndex((x) => (x.key ?? '') === t.key && (x.operator || 'Equal') === t.operator && (x.value ?? '') === '' && (x.effect ?? '') === t.effect);
@@ -77,10 +78,11 @@ export function nodeShouldRunDaemonPod(node: KubeObject, ds: KubeObject): NodeDe
 }
 
 /** util.ReplaceDaemonSetPodNodeNameNodeAffinity: required node affinity becomes metadata.name In [node] */
-export function replaceNodeNameAffinity(affinity: any, nodeName: string): any {
+export function replaceNodeNameAffinity(affinity: unknown, nodeName: string): Affinity {
   const term = { matchFields: [{ key: 'metadata.name', operator: 'In', values: [nodeName] }] };
   const selector = { nodeSelectorTerms: [term] };
-  const a = affinity && typeof affinity === 'object' ? clone(affinity) : {};
+  // the template's affinity as stored (an object, else none); its nodeAffinity likewise
+  const a: Affinity = affinity && typeof affinity === 'object' ? clone(affinity) : {};
   if (!a.nodeAffinity || typeof a.nodeAffinity !== 'object') a.nodeAffinity = {};
   if (!a.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution) a.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = selector;
   else a.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = { ...a.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution, nodeSelectorTerms: [term] };

@@ -1,6 +1,7 @@
 // Daemon pods: the template hash that names a DaemonSet's ControllerRevision, the pod a
 // DaemonSet creates for a node, readiness/availability and the "oldest first" order.
 import type { KubeObject, OwnerReference } from '../../../proto/meta.js';
+import { newControllerRef as controllerRefFor } from '../../../proto/api/owner.js';
 import { canonicalJson, clone } from '../../../proto/canonical.js';
 import { addDaemonTolerations, replaceNodeNameAffinity } from './eligibility.js';
 
@@ -33,7 +34,7 @@ export function computeHash(template: unknown, collisionCount?: number): string 
 }
 
 export function newControllerRef(ds: KubeObject): OwnerReference {
-  return { apiVersion: 'apps/v1', kind: 'DaemonSet', name: ds.metadata.name!, uid: ds.metadata.uid!, controller: true, blockOwnerDeletion: true };
+  return controllerRefFor(ds, 'apps/v1', 'DaemonSet');
 }
 
 /** util.CreatePodTemplate + GetPodFromTemplate + the node-name affinity: the pod body to create */

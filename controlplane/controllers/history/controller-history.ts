@@ -2,6 +2,7 @@
 // merge patch that replaces spec.template), its hash and name, ordering and equality, and
 // the template a revision restores. Pure; the DaemonSet and StatefulSet controllers use it.
 import type { KubeObject, OwnerReference } from '../../../proto/meta.js';
+import { controllerRefOf, newControllerRef } from '../../../proto/api/owner.js';
 import { canonicalJson, clone } from '../../../proto/canonical.js';
 import { safeEncodeString } from '../deployment/template-hash.js';
 
@@ -93,12 +94,11 @@ export function nextRevision(sorted: readonly KubeObject[]): number {
   return sorted.length ? revisionNumber(sorted[sorted.length - 1]!) + 1 : 1;
 }
 
-export function controllerOf(o: KubeObject): OwnerReference | undefined {
-  return (o.metadata.ownerReferences ?? []).find((r) => r?.controller === true);
-}
+/** re-exported: the one metav1.GetControllerOf is proto/api/owner.ts's */
+export { controllerRefOf as controllerOf };
 
 export function controllerRef(parent: KubeObject, kind: 'DaemonSet' | 'StatefulSet'): OwnerReference {
-  return { apiVersion: 'apps/v1', kind, name: parent.metadata.name!, uid: parent.metadata.uid!, controller: true, blockOwnerDeletion: true };
+  return newControllerRef(parent, 'apps/v1', kind);
 }
 
 /**

@@ -3,9 +3,8 @@
 // through the one API write path. Reads come from the shared ControllerRevision informer.
 import type { KubeObject } from '../../../proto/meta.js';
 import { ApiError } from '../../api/errors.js';
-import type { ControllerContext } from '../context.js';
+import type { ControllerContext, DefOf } from '../context.js';
 import type { Informer } from '../informer.js';
-import type { ResourceDef } from '../../resources/types.js';
 import { controllerOf, controllerRef, controllerRevisionName, hashControllerRevision, sameData } from './controller-history.js';
 
 function code(e: unknown): number | undefined {
@@ -13,8 +12,8 @@ function code(e: unknown): number | undefined {
 }
 
 export class HistoryClient {
-  readonly def: ResourceDef;
-  readonly informer: Informer;
+  readonly def: DefOf<'apps', 'controllerrevisions'>;
+  readonly informer: Informer<'ControllerRevision'>;
 
   constructor(private readonly ctx: ControllerContext) {
     this.def = ctx.def('apps', 'v1', 'controllerrevisions');

@@ -1,6 +1,7 @@
 // How the Job controller makes its pods (controller.GetPodFromTemplate plus the Job's
 // own labels and tracking finalizer) and finds them again (controllerRef by uid).
 import type { KubeObject, OwnerReference } from '../../../proto/meta.js';
+import { newControllerRef } from '../../../proto/api/owner.js';
 import { clone } from '../../../proto/canonical.js';
 import { controllerRefOf } from '../../../proto/api/owner.js';
 import { CONTROLLER_UID_LABEL, JOB_NAME_LABEL } from '../../resources/job.js';
@@ -10,7 +11,7 @@ import { COMPLETION_INDEX_ANNOTATION, JOB_TRACKING_FINALIZER } from './job-state
 const MAX_GENERATE_NAME_BASE = 58;
 
 export function jobControllerRef(job: KubeObject): OwnerReference {
-  return { apiVersion: 'batch/v1', kind: 'Job', name: job.metadata.name!, uid: job.metadata.uid!, controller: true, blockOwnerDeletion: true };
+  return newControllerRef(job, 'batch/v1', 'Job');
 }
 
 /** Is `pod` controlled by this very Job (same uid)? */

@@ -15,14 +15,9 @@ export const MAX_POD_FAILURE_BACKOFF_MS = 360_000;
 export const MAX_POD_CREATE_DELETE_PER_SYNC = 500;
 export const MAX_UNCOUNTED_PODS = 500;
 
-export interface JobCondition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason?: string;
-  message?: string;
-  lastProbeTime?: string;
-  lastTransitionTime?: string;
-}
+/** batch/v1 JobCondition (the generated type) */
+export type { JobCondition } from '../../../proto/api/types.gen.js';
+import type { ContainerStatus, JobCondition, PodCondition } from '../../../proto/api/types.gen.js';
 
 export const REASON_BACKOFF_LIMIT = 'BackoffLimitExceeded';
 export const REASON_DEADLINE = 'DeadlineExceeded';
@@ -77,7 +72,7 @@ export function isPodFailed(p: KubeObject, job: KubeObject): boolean {
 
 /** getFinishedTime: last container finishedAt, else Ready=False transition, else deletion, else creation. */
 export function finishedTime(p: KubeObject): number {
-  const statuses: any[] = [...(p.status?.containerStatuses ?? [])];
+  const statuses: (Partial<ContainerStatus> | null | undefined)[] = [...(p.status?.containerStatuses ?? [])];
   if (statuses.length > 0) {
     let max: number | undefined;
     let all = true;
@@ -88,7 +83,7 @@ export function finishedTime(p: KubeObject): number {
     }
     if (all && max !== undefined) return max;
   }
-  const ready = (p.status?.conditions ?? []).find((c: any) => c?.type === 'Ready' && c?.status === 'False');
+  const ready = (p.status?.conditions ?? []).find((c: Partial<PodCondition> | null | undefined) => c?.type === 'Ready' && c?.status === 'False');
   const readyT = parseTime(ready?.lastTransitionTime);
   if (readyT !== undefined) return readyT;
   const del = parseTime(p.metadata.deletionTimestamp);
@@ -97,7 +92,7 @@ export function finishedTime(p: KubeObject): number {
 }
 
 function maxRestarts(p: KubeObject): number {
-  return Math.max(0, ...(p.status?.containerStatuses ?? []).map((c: any) => Number(c?.restartCount ?? 0)));
+  return Math.max(0, ...(p.status?.containerStatuses ?? []).map((c: Partial<ContainerStatus> | null | undefined) => Number(c?.restartCount ?? 0)));
 }
 
 const PHASE_ORDINAL: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };

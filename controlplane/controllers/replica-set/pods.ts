@@ -2,6 +2,7 @@
 // a controller makes from its template (readiness and availability: proto/api/pod.ts).
 // Pure functions over API objects.
 import type { KubeObject, OwnerReference } from '../../../proto/meta.js';
+import { newControllerRef } from '../../../proto/api/owner.js';
 import { clone } from '../../../proto/canonical.js';
 
 /** Not finished and not being deleted (controller.IsPodActive). */
@@ -10,9 +11,8 @@ export function isPodActive(pod: KubeObject): boolean {
   return phase !== 'Succeeded' && phase !== 'Failed' && !pod.metadata.deletionTimestamp;
 }
 
-export function newControllerRef(owner: KubeObject, apiVersion: string, kind: string): OwnerReference {
-  return { apiVersion, kind, name: owner.metadata.name!, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true };
-}
+/** re-exported: metav1.NewControllerRef lives in proto/api/owner.ts */
+export { newControllerRef };
 
 /** generateName for a controller's pods: `<name>-`, cut to leave room for the 5-char suffix (63 chars in all). */
 export function podsPrefix(controllerName: string): string {

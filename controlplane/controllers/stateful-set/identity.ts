@@ -3,6 +3,7 @@
 // `<template>-<set>-<ordinal>` with owner references per persistentVolumeClaimRetentionPolicy,
 // and the revision name of a pod template. Pure functions.
 import type { KubeObject, OwnerReference } from '../../../proto/meta.js';
+import { newControllerRef } from '../../../proto/api/owner.js';
 import { canonicalJson, clone } from '../../../proto/canonical.js';
 import { podReadyCondition } from '../../../proto/api/pod.js';
 
@@ -105,7 +106,7 @@ export function revisionOf(p: KubeObject): string {
 // ---- pods ---------------------------------------------------------------------------------
 
 export function setControllerRef(set: KubeObject): OwnerReference {
-  return { apiVersion: 'apps/v1', kind: 'StatefulSet', name: set.metadata.name!, uid: set.metadata.uid!, controller: true, blockOwnerDeletion: true };
+  return newControllerRef(set, 'apps/v1', 'StatefulSet');
 }
 
 /**

@@ -2,12 +2,12 @@
 // the taint the node lifecycle controller puts on it (TaintNodesByCondition):
 // not-ready for False or missing, unreachable for Unknown. The reason reads as that
 // taint's, which is what users of kube-scheduler see for a NotReady node.
+import { findCondition } from '../../../proto/api/conditions.js';
 import { FITS, unresolvable, type FilterPlugin } from '../framework.js';
 import { TAINT_NOT_READY, TAINT_UNREACHABLE, tolerationsOf, tolerationsTolerateTaint, untoleratedTaintReason, type Taint } from '../../../proto/api/taints.js';
 
-export function readyStatus(node: { status?: any }): string | undefined {
-  const conds = Array.isArray(node.status?.conditions) ? node.status.conditions : [];
-  return conds.find((c: any) => c?.type === 'Ready')?.status;
+export function readyStatus(node: { status?: { conditions?: unknown } }): string | undefined {
+  return findCondition(node.status?.conditions, 'Ready')?.status;
 }
 
 export const nodeReady: FilterPlugin = {
