@@ -21,7 +21,7 @@ import { matchFields, matchLabels } from '../../proto/selectors.js';
 import type { ResourceDef } from '../resources/types.js';
 import type { Store, StoreEvent, Watch } from '../store/types.js';
 import { apiVersionOf, prefixFor } from './keys.js';
-import { encodeContinue, parseResourceVersion, type ApiStorage } from './storage.js';
+import { encodeContinue, parseResourceVersion, type ApiStorage, type ListResult } from './storage.js';
 import { wantsMetadataOnly, wantsTable } from './table.js';
 
 /** one object: the stored value until a list needs it, then its encoded list item */
@@ -173,6 +173,25 @@ export class ListCache {
    * store path throws.
    */
   async listJson(def: ResourceDef, namespace: string | undefined, q: CachedListQuery = {}, accept?: string): Promise<string | undefined> {
+    const p = await this.plan(def, namespace, q, accept);
+    if (!p) return undefined;
+    const { items, metadata } = this.select(p.c, def, namespace, p.filter, p.limit, p.at);
+    return `{"kind":${JSON.stringify(`${def.kind}List`)},"apiVersion":${JSON.stringify(apiVersionOf(def))},"metadata":${JSON.stringify(metadata)},"items":[${items.join(',')}]}`;
+  }
+
+  /**
+   * ApiStorage.list's answer from the cache (its hook for in-process lists: an agent that
+   * connects lists its node's pods, a controller its informer's kind), or undefined when
+   * the store must answer. Only the matching items are decoded, each a fresh copy.
+   */
+  async listObjects(def: ResourceDef, namespace: string | undefined, q: CachedListQuery = {}): Promise<ListResult | undefined> {
+    const p = await this.plan(def, namespace, q);
+    if (!p) return undefined;
+    const { items, metadata } = this.select(p.c, def, namespace, p.filter, p.limit, p.at);
+    return { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata, items: items.map((j) => JSON.parse(j) as KubeObject) };
+  }
+
+  private async plan(def: ResourceDef, namespace: string | undefined, q: CachedListQuery, accept?: string): Promise<{ c: ResourceCache; filter: ReturnType<ApiStorage['parseFilter']>; limit: number; at: number } | undefined> {
     const rv = parseResourceVersion(q.resourceVersion);
     const limit = q.limit && q.limit > 0 && q.limit < 2 ** 31 ? q.limit : 0;
     if (!ListCache.cacheable(def) || wantsTable(accept) || wantsMetadataOnly(accept) || q.continue || q.resourceVersionMatch || (rv && limit)) {
@@ -191,11 +210,11 @@ export class ListCache {
     else { this.stats.delegated++; return undefined; }
     if (rv !== undefined && at < rv) { this.stats.delegated++; return undefined; }
     this.stats.cached++;
-    return this.render(c, def, namespace, filter, limit, at);
+    return { c, filter, limit, at };
   }
 
-  /** the list body at revision at: synchronous, so it is one state of the cache */
-  private render(c: ResourceCache, def: ResourceDef, namespace: string | undefined, filter: ReturnType<ApiStorage['parseFilter']>, limit: number, at: number): string {
+  /** the list's items (encoded) and metadata at revision at: synchronous, so it is one state of the cache */
+  private select(c: ResourceCache, def: ResourceDef, namespace: string | undefined, filter: ReturnType<ApiStorage['parseFilter']>, limit: number, at: number): { items: string[]; metadata: ListResult['metadata'] } {
     const prefix = prefixFor(def, namespace);
     const filtering = filter.labels.length > 0 || filter.fields.length > 0;
     const names = filter.fields.length ? ['metadata.name', 'metadata.namespace', ...Object.keys(def.fields ?? {})] : [];
@@ -220,7 +239,7 @@ export class ListCache {
     }
     const metadata: { resourceVersion: string; continue?: string } = { resourceVersion: String(at) };
     if (more) metadata.continue = encodeContinue({ rv: at, start: lastKey });
-    return `{"kind":${JSON.stringify(`${def.kind}List`)},"apiVersion":${JSON.stringify(apiVersionOf(def))},"metadata":${JSON.stringify(metadata)},"items":[${items.join(',')}]}`;
+    return { items, metadata };
   }
 
   close(): void {

@@ -249,7 +249,8 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   registerApiServiceRoutes(app, () => discoverable);
   if (o.serviceAccounts) registerServiceAccountRoutes(app, { storage: o.storage, ...o.serviceAccounts });
   const listCache = new ListCache(o.storage);
-  app.addHook('onClose', async () => listCache.close());
+  o.storage.listCache = listCache;     // in-process lists too (agents' pods, informers)
+  app.addHook('onClose', async () => { if (o.storage.listCache === listCache) o.storage.listCache = undefined; listCache.close(); });
   registerResourceRoutes(app, { storage: o.storage, streams: o.streams, admitEviction: o.admitEviction, metrics: watchMetrics, authorizer: o.authorizer, listCache });
   return app;
 }

@@ -239,7 +239,12 @@ export class ApiStorage {
     return true;
   }
 
+  /** lists answered from memory when set (api/list-cache.ts; the API server sets it) */
+  listCache?: { listObjects(def: ResourceDef, namespace: string | undefined, q: ListQuery): Promise<ListResult | undefined> };
+
   async list(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
+    const cached = await this.listCache?.listObjects(def, namespace, q);
+    if (cached) return cached;
     const filter = this.parseFilter(def, q.labelSelector, q.fieldSelector);
     const filtering = filter.labels.length > 0 || filter.fields.length > 0;
     // a limit past any count the store can hold is no limit (the store takes 32-bit limits)

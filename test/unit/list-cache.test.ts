@@ -20,6 +20,8 @@ const EVENT = findByKind('', 'Event')!;
 
 let store: SqliteStore;
 let storage: ApiStorage;
+/** the store path: an ApiStorage on the same store without the cache */
+let oracle: ApiStorage;
 let cache: ListCache;
 
 const pod = (name: string, labels: Record<string, string>, nodeName?: string) => ({
@@ -30,6 +32,7 @@ const pod = (name: string, labels: Record<string, string>, nodeName?: string) =>
 beforeEach(async () => {
   store = new SqliteStore(':memory:');
   storage = new ApiStorage(store);
+  oracle = new ApiStorage(store);
   await seedNamespaces(storage);
   await storage.create(findByKind('', 'Namespace')!, undefined, { metadata: { name: 'other' } });
   cache = new ListCache(storage);
@@ -48,7 +51,7 @@ async function seed(): Promise<void> {
 async function both(def: ResourceDef, ns: string | undefined, q: { labelSelector?: string; fieldSelector?: string; limit?: number; resourceVersion?: string } = {}): Promise<{ cached: string; expected: ListResult }> {
   const cached = await cache.listJson(def, ns, q);
   expect(cached).toBeDefined();
-  const expected = await storage.list(def, ns, q);
+  const expected = await oracle.list(def, ns, q);
   return { cached: cached!, expected };
 }
 
@@ -91,18 +94,18 @@ describe('list cache', () => {
     expect(first.items.map((p) => p.metadata.name)).toEqual(['p0', 'p1', 'p2', 'p3']);
     expect(first.metadata.continue).toBeDefined();
     // the store path's own first page carries the same token
-    expect(JSON.stringify(first)).toBe(JSON.stringify(await storage.list(POD, undefined, { limit: 4 })));
+    expect(JSON.stringify(first)).toBe(JSON.stringify(await oracle.list(POD, undefined, { limit: 4 })));
     // a write after the first page is not in the rest of this list
     await storage.create(POD, 'default', pod('p9', {}));
     expect(await cache.listJson(POD, undefined, { limit: 4, continue: first.metadata.continue })).toBeUndefined();
-    const rest = await storage.list(POD, undefined, { limit: 4, continue: first.metadata.continue });
+    const rest = await oracle.list(POD, undefined, { limit: 4, continue: first.metadata.continue });
     expect(rest.items.map((p) => p.metadata.name)).toEqual(['p4', 'p5', 'q0', 'q1']);
-    const last = await storage.list(POD, undefined, { limit: 4, continue: rest.metadata.continue });
+    const last = await oracle.list(POD, undefined, { limit: 4, continue: rest.metadata.continue });
     expect(last.items.map((p) => p.metadata.name)).toEqual(['q2']);
     expect(last.metadata.continue).toBeUndefined();
     // with a selector the token points after the last key looked at, as the store path's
     const sel = JSON.parse((await cache.listJson(POD, undefined, { limit: 2, labelSelector: 'app=odd' }))!) as ListResult;
-    expect(JSON.stringify(sel)).toBe(JSON.stringify(await storage.list(POD, undefined, { limit: 2, labelSelector: 'app=odd' })));
+    expect(JSON.stringify(sel)).toBe(JSON.stringify(await oracle.list(POD, undefined, { limit: 2, labelSelector: 'app=odd' })));
     // a limit reaching exactly the last item has no continue
     const all = JSON.parse((await cache.listJson(POD, 'other', { limit: 3 }))!) as ListResult;
     expect(all.items).toHaveLength(3);
@@ -115,7 +118,7 @@ describe('list cache', () => {
     const p0 = await storage.get(POD, 'default', 'p0');
     await storage.update(POD, 'default', 'p0', { ...p0, metadata: { ...p0.metadata, labels: { x: 'y' } } });
     await store.compact(await store.currentRevision());
-    const err = await storage.list(POD, undefined, { limit: 2, continue: first.metadata.continue }).catch((e: unknown) => e);
+    const err = await oracle.list(POD, undefined, { limit: 2, continue: first.metadata.continue }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).code).toBe(410);
     // the cache itself is current after the compaction
@@ -170,6 +173,24 @@ describe('list cache', () => {
   });
 });
 
+describe('list cache behind ApiStorage.list', () => {
+  it('in-process lists (an agent\'s pods, an informer\'s kind) come from it, each item a fresh copy; continue still reads the store', async () => {
+    await seed();
+    storage.listCache = cache;
+    const mine = await storage.list(POD, undefined, { fieldSelector: 'spec.nodeName=n1' });
+    expect(cache.stats.cached).toBe(1);
+    expect(JSON.stringify(mine)).toBe(JSON.stringify(await oracle.list(POD, undefined, { fieldSelector: 'spec.nodeName=n1' })));
+    expect(mine.items.map((p) => p.metadata.name)).toEqual(['p0', 'p1', 'p2']);
+    mine.items[0]!.metadata.labels = { mutated: 'yes' };
+    expect((await storage.list(POD, 'default', { fieldSelector: 'metadata.name=p0' })).items[0]!.metadata.labels).toEqual({ app: 'even', tier: 'web' });
+    const page = await storage.list(POD, undefined, { limit: 5 });
+    const rest = await storage.list(POD, undefined, { limit: 5, continue: page.metadata.continue });
+    expect(rest.items.map((p) => p.metadata.name)).toEqual(['p5', 'q0', 'q1', 'q2']);
+    expect(cache.stats.delegated).toBe(1);
+    storage.listCache = undefined;
+  });
+});
+
 describe('list cache behind the REST handlers', () => {
   it('a JSON list over HTTP is the store path\'s list, byte for byte, with its content type', async () => {
     await seed();
@@ -187,7 +208,7 @@ describe('list cache behind the REST handlers', () => {
         const u = new URL(path, 'http://x');
         const ns = /namespaces\/([^/]+)/.exec(u.pathname)?.[1];
         const q = Object.fromEntries(u.searchParams);
-        const expected = await storage.list(POD, ns, { ...q, limit: q.limit ? Number(q.limit) : undefined });
+        const expected = await oracle.list(POD, ns, { ...q, limit: q.limit ? Number(q.limit) : undefined });
         expect(await r.text(), path).toBe(JSON.stringify(expected));
       }
       const bad = await get('/api/v1/pods?labelSelector=%3D%3D');
