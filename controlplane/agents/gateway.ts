@@ -61,7 +61,7 @@ export class AgentGateway {
 
   constructor(private readonly o: GatewayOptions) {
     this.credentials = new NodeCredentials(o.storage);
-    o.network?.subscribe((_m, encoded) => { for (const s of this.sessions.values()) s.sendEncoded(encoded); });
+    o.network?.subscribe((_m, encoded) => { for (const s of this.sessions.values()) s.sendEncoded(encoded); return this.sessions.size; });
   }
 
   /** true when the request was an agent connection (handled or refused here) */

@@ -4,7 +4,10 @@
 // the API themselves). The message is the whole state, so an agent that missed one is
 // right again with the next; a change storm is coalesced into one message, encoded once
 // for every agent, and broadcasts are spaced so that sending them takes at most a tenth
-// of the server's time (1000 nodes joining would otherwise send 1000 × 80 KB per join).
+// of the server's time and the agents together are sent at most AGENT_BYTES_PER_S (1000
+// nodes joining would otherwise send 1000 × 80 KB per join; spaced by the server's time
+// alone, 1000 agents on one machine — hollow.mjs — spent their CPU parsing it and missed
+// the server's pings: at 1000 nodes a change now reaches the agents within 4 s).
 // NetworkPolicy enforcement needs the policies, every pod's IP, labels and named ports and
 // every namespace's labels (policy-state.ts); they are sent to every agent, and only while
 // at least one NetworkPolicy exists, so a cluster without policies pays nothing for them.
@@ -28,6 +31,8 @@ export interface NetworkSettings {
 }
 
 const MAX_GAP_MS = 5000;
+/** what all agents together are sent per second at most, in broadcasts of the state */
+const AGENT_BYTES_PER_S = 20e6;
 const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 const isIPv4 = (s: unknown): s is string => typeof s === 'string' && parseIPv4(s) !== undefined;
 
@@ -45,7 +50,7 @@ export class NetworkPublisher {
   private last?: NetworkState;
   private lastJson = '';
   private lastEncoded?: Buffer;
-  private listeners = new Set<(m: NetworkState, encoded: Buffer) => void>();
+  private listeners = new Set<(m: NetworkState, encoded: Buffer) => number | void>();
   /** when the last broadcast went out, and the gap the next one keeps after it */
   private lastSentAt = 0;
   private gapMs = 0;
@@ -99,7 +104,8 @@ export class NetworkPublisher {
     return this.lastEncoded;
   }
 
-  subscribe(fn: (m: NetworkState, encoded: Buffer) => void): () => void {
+  /** fn returns how many agents it sent the state to (for the spacing), or nothing for one */
+  subscribe(fn: (m: NetworkState, encoded: Buffer) => number | void): () => void {
     this.listeners.add(fn);
     return () => this.listeners.delete(fn);
   }
@@ -132,11 +138,13 @@ export class NetworkPublisher {
     this.last = state;
     const encoded = this.lastEncoded = Buffer.from(json);
     const t0 = performance.now();
-    for (const fn of this.listeners) fn(state, encoded);
-    // the next broadcast waits nine times as long as this one took (at most 5 s)
+    let recipients = 0;
+    for (const fn of this.listeners) recipients += fn(state, encoded) ?? 1;
+    // the next broadcast waits nine times as long as this one took, and as long as
+    // AGENT_BYTES_PER_S takes to send it to every agent (at most 5 s)
     const took = performance.now() - t0;
     this.lastSentAt = Date.now();
-    this.gapMs = Math.min(MAX_GAP_MS, took * 9);
+    this.gapMs = broadcastGapMs(took, recipients, encoded.length);
   }
 
   build(): NetworkState {
@@ -166,6 +174,14 @@ export class NetworkPublisher {
       ...ingressState(this.ingresses.list(), this.ingressClasses.list(), (ns, name) => this.secrets.get(ns, name), (what) => this.log.error({ object: what }, 'left out of the ingress state: invalid for agents')),
     };
   }
+}
+
+/**
+ * The pause after a broadcast: nine times what sending it took the server, and what sending
+ * it to every agent takes at AGENT_BYTES_PER_S; at most MAX_GAP_MS.
+ */
+export function broadcastGapMs(tookMs: number, recipients: number, bytes: number): number {
+  return Math.min(MAX_GAP_MS, Math.max(tookMs * 9, (recipients * bytes * 1000) / AGENT_BYTES_PER_S));
 }
 
 function sameNodeEntry(a: KubeObject, b: KubeObject): boolean {

@@ -18,12 +18,15 @@ import { serveWatch } from './watch-stream.js';
 import { asRequester, type EscalationAuthorizer } from '../authz/escalation.js';
 import { userOf } from '../authz/http.js';
 import { isReplicationController } from '../resources/replication-controller.js';
+import { listQuery, type ListCache } from './list-cache.js';
 
 export interface RestDeps extends SubresourceDeps {
   storage: ApiStorage;
   metrics?: { watchOpened(): void; watchClosed(): void };
   /** RBAC: the requesting user reaches the escalation checks of the RBAC kinds' writes */
   authorizer?: EscalationAuthorizer;
+  /** lists answered from memory (list-cache.ts) */
+  listCache?: ListCache;
 }
 
 function withTypeMeta(info: RequestInfo, obj: KubeObject): KubeObject {
@@ -95,6 +98,8 @@ export async function handleResource(deps: RestDeps, req: FastifyRequest, reply:
       }
       if (bool(q, 'watch')) return watch(deps, req, reply, info);
       parseResourceVersion(one(q, 'resourceVersion'));
+      const cached = storage === deps.storage ? await deps.listCache?.listJson(def, namespace, listQuery(q, intParam(q, 'limit')), req.headers.accept) : undefined;
+      if (cached !== undefined) return reply.type('application/json; charset=utf-8').send(cached);
       const list = await storage.list(def, namespace, {
         labelSelector: one(q, 'labelSelector'), fieldSelector: one(q, 'fieldSelector'), limit: intParam(q, 'limit'), continue: one(q, 'continue'),
       });

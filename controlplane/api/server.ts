@@ -14,6 +14,7 @@ import { ApiError, badRequest, internal, unauthorized } from './errors.js';
 import { buildOpenApi } from './openapi.js';
 import { registerOpenApiRoutes } from './openapi/routes.js';
 import { registerResourceRoutes, type RestDeps } from './rest-handlers.js';
+import { ListCache } from './list-cache.js';
 import type { ApiStorage } from './storage.js';
 import type { PodStreams } from './subresources.js';
 import { verbOf, type ServerMetrics } from '../metrics.js';
@@ -247,6 +248,9 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   registerTokenReviewRoutes(app, { auth: o.auth, serviceAccounts: o.serviceAccounts?.tokens });
   registerApiServiceRoutes(app, () => discoverable);
   if (o.serviceAccounts) registerServiceAccountRoutes(app, { storage: o.storage, ...o.serviceAccounts });
-  registerResourceRoutes(app, { storage: o.storage, streams: o.streams, admitEviction: o.admitEviction, metrics: watchMetrics, authorizer: o.authorizer });
+  const listCache = new ListCache(o.storage);
+  o.storage.listCache = listCache;     // in-process lists too (agents' pods, informers)
+  app.addHook('onClose', async () => { if (o.storage.listCache === listCache) o.storage.listCache = undefined; listCache.close(); });
+  registerResourceRoutes(app, { storage: o.storage, streams: o.streams, admitEviction: o.admitEviction, metrics: watchMetrics, authorizer: o.authorizer, listCache });
   return app;
 }

@@ -10,7 +10,7 @@ import { parseLabelSelector, parseFieldSelector, matchLabels, matchFields, field
 import type { AdmissionContext, AllocationContext, ClusterNetwork, ResourceDef } from '../resources/types.js';
 import { findResource } from '../resources/index.js';
 import {
-  CompactedError, KeyExistsError, KeyNotFoundError, StaleRevisionError, type KV, type Store, type StoreEvent,
+  CompactedError, KeyExistsError, KeyNotFoundError, StaleRevisionError, type KV, type Store, type StoreEvent, type WatchTrigger,
 } from '../store/types.js';
 import {
   ApiError, STALE_OBJECT, alreadyExists, badRequest, conflict, forbidden, gone, internal, invalid, notFound, field,
@@ -125,7 +125,7 @@ interface Filter {
   fields: ReturnType<typeof parseFieldSelector>;
 }
 
-interface ContinueToken { rv: number; start: string }
+export interface ContinueToken { rv: number; start: string }
 
 export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = { serviceCidr: '10.43.0.0/16', nodePortRange: { min: 30000, max: 32767 } };
 
@@ -241,8 +241,13 @@ export class ApiStorage {
     return true;
   }
 
+  /** lists answered from memory when set (api/list-cache.ts; the API server sets it) */
+  listCache?: { listObjects(def: ResourceDef, namespace: string | undefined, q: ListQuery): Promise<ListResult | undefined> };
+
   list<D extends ResourceDef>(def: D, namespace: string | undefined, q?: ListQuery): Promise<ListResult<ObjectOfDef<D>>>;
   async list(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
+    const cached = await this.listCache?.listObjects(def, namespace, q);
+    if (cached) return cached;
     const filter = this.parseFilter(def, q.labelSelector, q.fieldSelector);
     const filtering = filter.labels.length > 0 || filter.fields.length > 0;
     // a limit past any count the store can hold is no limit (the store takes 32-bit limits)
@@ -710,7 +715,7 @@ export class ApiStorage {
       const w = await this.store.watch(prefix, from, handle, (err) => {
         const e = err instanceof ApiError ? err : internal(err.message);
         sink({ type: 'ERROR', object: e.toStatus() });
-      });
+      }, this.triggerFor(def, filter));
       return w;
     } catch (e) {
       if (e instanceof CompactedError) throw gone(`too old resource version: ${from} (${e.compacted})`);
@@ -741,6 +746,12 @@ export class ApiStorage {
 
   /** whether the event's new and previous objects match a filter, read from one shared, read-only decoding per event */
   private matchedEvent(def: ResourceDef, ev: StoreEvent, filter: Filter): { now: boolean; before: boolean } {
+    const d = this.sharedDecoding(def, ev);
+    return { now: this.matches(def, d.obj, filter), before: d.prev !== undefined && this.matches(def, d.prev, filter) };
+  }
+
+  /** the event's new and previous objects, decoded once for every watcher of it (read-only) */
+  private sharedDecoding(def: ResourceDef, ev: StoreEvent): { obj: KubeObject; prev?: KubeObject } {
     let byDef = sharedDecodings.get(ev);
     if (!byDef) sharedDecodings.set(ev, byDef = new Map());
     let d = byDef.get(def);
@@ -753,8 +764,32 @@ export class ApiStorage {
       }
       byDef.set(def, d = { obj, prev });
     }
-    return { now: this.matches(def, d.obj, filter), before: d.prev !== undefined && this.matches(def, d.prev, filter) };
+    return d;
   }
+
+  /**
+   * A watch whose field selector requires field=value (each agent's spec.nodeName=X) is
+   * indexed by that value in the store (kube-apiserver's cacher indexes pod watchers by
+   * spec.nodeName): an event reaches it only when its new or previous object has the value,
+   * so a pod write costs one look-up, not a call per agent. One valuesOf per kind and field.
+   */
+  private triggerFor(def: ResourceDef, filter: Filter): WatchTrigger | undefined {
+    const req = filter.fields.find((r) => r.operator === '=' && def.fields?.[r.field]);
+    if (!req) return undefined;
+    const id = `${def.group}/${def.resource}/${req.field}`;
+    let valuesOf = this.triggerFns.get(id);
+    if (!valuesOf) {
+      const f = def.fields![req.field]!;
+      valuesOf = (ev: StoreEvent) => {
+        const d = this.sharedDecoding(def, ev);
+        const now = f(d.obj) ?? '';
+        return d.prev ? [now, f(d.prev) ?? ''] : [now];
+      };
+      this.triggerFns.set(id, valuesOf);
+    }
+    return { value: req.value, valuesOf };
+  }
+  private readonly triggerFns = new Map<string, WatchTrigger['valuesOf']>();
 
   // ---------- helpers ----------
 
@@ -836,7 +871,7 @@ function stripTypeMeta(o: KubeObject): KubeObject {
   return o;
 }
 
-function encodeContinue(t: ContinueToken): string {
+export function encodeContinue(t: ContinueToken): string {
   return Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: t.rv, start: t.start })).toString('base64url');
 }
 

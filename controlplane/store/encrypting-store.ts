@@ -31,7 +31,7 @@ import type { Logger } from 'pino';
 import { ApiError } from '../api/errors.js';
 import {
   KeyNotFoundError, StaleRevisionError,
-  type KV, type ListOptions, type ListResult, type Store, type StoreEvent, type Watch, type WatchCallback,
+  type KV, type ListOptions, type ListResult, type Store, type StoreEvent, type Watch, type WatchCallback, type WatchTrigger,
 } from './types.js';
 
 /** every provider's values start with this (kube-apiserver's k8s:enc:<provider>:v1:<keyname>:) */
@@ -176,7 +176,7 @@ export class EncryptingStore implements Store {
    * does: the events before it are delivered, then the watch is cancelled and onError
    * gets the DecryptionError. Nothing is thrown into the backend's delivery.
    */
-  async watch(prefix: string, fromRevision: number, cb: WatchCallback, onError?: (err: Error) => void): Promise<Watch> {
+  async watch(prefix: string, fromRevision: number, cb: WatchCallback, onError?: (err: Error) => void, trigger?: WatchTrigger): Promise<Watch> {
     let stopped = false;
     let inner: Watch | undefined;
     const fail = (err: Error) => {
@@ -200,11 +200,13 @@ export class EncryptingStore implements Store {
       if (out.length) cb(out);
       if (err) fail(err);
     };
-    inner = await this.inner.watch(prefix, fromRevision, wrapped, fail);
+    // the trigger sees the backend's events: one it cannot read (encrypted) is delivered to all
+    inner = await this.inner.watch(prefix, fromRevision, wrapped, fail, trigger);
     if (stopped) inner.cancel();
     return { cancel: () => { stopped = true; inner?.cancel(); } };
   }
 
+  get syncWatch(): boolean | undefined { return this.inner.syncWatch; }
   currentRevision(): Promise<number> { return this.inner.currentRevision(); }
   compactedRevision(): Promise<number> { return this.inner.compactedRevision(); }
   compact(revision: number): Promise<number> { return this.inner.compact(revision); }

@@ -18,7 +18,7 @@ import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
   CompactedError, KeyExistsError, KeyNotFoundError, StaleRevisionError,
-  type KV, type ListOptions, type ListResult, type Store, type StoreEvent, type Watch, type WatchCallback,
+  type KV, type ListOptions, type ListResult, type Store, type StoreEvent, type Watch, type WatchCallback, type WatchTrigger,
 } from './types.js';
 import { Broadcaster } from './broadcaster.js';
 import { startCheckpointer } from './checkpointer.js';
@@ -76,6 +76,8 @@ function ensurePrivateFile(path: string): void {
 }
 
 export class SqliteStore implements Store {
+  /** watchers are called in the commit's own turn (flush → emit) */
+  readonly syncWatch = true;
   private db: DB;
   private readonly walLimit: number;
   private walCheckedAt = 0;
@@ -282,13 +284,14 @@ export class SqliteStore implements Store {
     });
   }
 
-  async watch(prefix: string, fromRevision: number, cb: WatchCallback): Promise<Watch> {
+  async watch(prefix: string, fromRevision: number, cb: WatchCallback, _onError?: (err: Error) => void, trigger?: WatchTrigger): Promise<Watch> {
     // Synchronous from here to subscribe(): no write can slip between replay and live.
     if (fromRevision < this.compactRev) throw new CompactedError(fromRevision, this.compactRev, this.rev());
     const backlog = (this.st.after.all(fromRevision, likePrefix(prefix)) as LogRow[]).map(rowToEvent);
     // Live events wait behind the backlog so the watcher sees revisions in order.
     let pending: StoreEvent[] | null = backlog;
-    const sub = this.bus.subscribe(prefix, (ev) => { if (pending) pending.push(ev); else cb([ev]); });
+    // the replay is not narrowed by the trigger: the watcher filters it as it filters everything
+    const sub = this.bus.subscribe(prefix, (ev) => { if (pending) pending.push(ev); else cb([ev]); }, trigger);
     queueMicrotask(() => {
       const first = pending!;
       pending = null;

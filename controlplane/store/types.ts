@@ -51,11 +51,28 @@ export class CompactedError extends Error {
 
 export type WatchCallback = (events: StoreEvent[]) => void;
 
+/**
+ * A watcher that wants only events whose valuesOf includes value (the API layer's
+ * spec.nodeName=X pod watches): a store may skip the others without calling the watcher
+ * (the SQLite store's broadcaster indexes them). Only a hint: the watcher still filters
+ * what it gets, and a store may ignore it. valuesOf is one function per index.
+ */
+export interface WatchTrigger {
+  value: string;
+  valuesOf(ev: StoreEvent): readonly string[] | undefined;
+}
+
 export interface Watch {
   cancel(): void;
 }
 
 export interface Store {
+  /**
+   * Every committed write's events have reached every live watch callback whenever other
+   * code runs (the SQLite store publishes synchronously on commit): a cache kept by a watch
+   * is then current at any await (api/list-cache.ts).
+   */
+  readonly syncWatch?: boolean;
   get(key: string): Promise<KV | undefined>;
   list(prefix: string, opts?: ListOptions): Promise<ListResult>;
   create(key: string, value: string): Promise<KV>;
@@ -68,7 +85,7 @@ export interface Store {
    * Throws CompactedError when fromRevision is below the compacted revision.
    * `onError` is called if the watch breaks (backend failure); the watch is then cancelled.
    */
-  watch(prefix: string, fromRevision: number, cb: WatchCallback, onError?: (err: Error) => void): Promise<Watch>;
+  watch(prefix: string, fromRevision: number, cb: WatchCallback, onError?: (err: Error) => void, trigger?: WatchTrigger): Promise<Watch>;
   currentRevision(): Promise<number>;
   compactedRevision(): Promise<number>;
   /** drop history up to and including revision (latest values survive) */

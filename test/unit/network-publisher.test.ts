@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { ApiStorage } from '../../controlplane/api/storage.js';
 import { seedNamespaces } from '../../controlplane/bootstrap.js';
-import { NetworkPublisher } from '../../controlplane/agents/network-publisher.js';
+import { NetworkPublisher, broadcastGapMs } from '../../controlplane/agents/network-publisher.js';
 import { findResource } from '../../controlplane/resources/index.js';
 import { SqliteStore } from '../../controlplane/store/sqlite.js';
 import type { NetworkState } from '../../proto/agent-protocol.js';
@@ -90,5 +90,18 @@ describe('NetworkPublisher', () => {
       pub.stop();
       await store.close();
     }
+  });
+});
+
+describe('broadcast spacing', () => {
+  it('waits nine times the send, and for the bytes all agents are sent at 20 MB/s, at most 5 s', () => {
+    for (const [took, recipients, bytes, gap] of [
+      [2, 1, 2_000, 18],               // one agent, a small cluster: the server's time decides
+      [10, 10, 3_000, 90],
+      [5, 100, 8_000, 45],             // 0.8 MB to all: 40 ms
+      [30, 1000, 80_000, 4000],        // 1000 agents × 80 KB: 4 s
+      [30, 2000, 160_000, 5000],       // capped
+      [800, 1, 100, 5000],
+    ] as const) expect(broadcastGapMs(took, recipients, bytes), `${took} ${recipients} ${bytes}`).toBe(gap);
   });
 });

@@ -45,4 +45,31 @@ describe('filtered watches share one decoding per event', () => {
     for (const w of watches) w.cancel();
     await inner.close();
   });
+  it('the store indexes them by spec.nodeName: a write is matched for the watches of its node only, deletes and moves included', async () => {
+    const inner = new SqliteStore(':memory:');
+    const storage = new ApiStorage(inner);
+    await seedNamespaces(storage);
+    const got = new Map<string, string[]>();
+    const watches = [];
+    for (let i = 0; i < 300; i++) {
+      const node = `n${i}`;
+      got.set(node, []);
+      watches.push(await storage.watch(podDef, undefined, { resourceVersion: String(await inner.currentRevision()), fieldSelector: `spec.nodeName=${node}` }, (ev) => got.get(node)!.push(`${ev.type} ${(ev.object as KubeObject).metadata.name}`)));
+    }
+    const unbound: string[] = [];
+    watches.push(await storage.watch(podDef, undefined, { resourceVersion: String(await inner.currentRevision()), fieldSelector: 'spec.nodeName=' }, (ev) => unbound.push(`${ev.type} ${(ev.object as KubeObject).metadata.name}`)));
+    const matches = vi.spyOn(storage, 'matches');
+    await storage.create(podDef, 'default', pod('p') as never);
+    await bindPod(storage, 'default', 'p', 'n7');
+    await storage.create(podDef, 'default', { ...pod('q'), spec: { ...pod('q').spec, nodeName: 'n9' } } as never);
+    await storage.delete(podDef, 'default', 'p', { gracePeriodSeconds: 0 });
+    await until('the delete seen', async () => got.get('n7')!.length >= 2);
+    expect(matches.mock.calls.length).toBeLessThan(20);   // not one per watch and event (1200)
+    expect(got.get('n7')).toEqual(['ADDED p', 'DELETED p']);
+    expect(got.get('n9')).toEqual(['ADDED q']);
+    expect(unbound).toEqual(['ADDED p', 'DELETED p']);  // bound away from "": gone from that watch
+    expect([...got].filter(([n, evs]) => n !== 'n7' && n !== 'n9' && evs.length)).toEqual([]);
+    for (const w of watches) w.cancel();
+    await inner.close();
+  });
 });
