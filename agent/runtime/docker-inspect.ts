@@ -17,7 +17,7 @@ import {
   LABEL_SANDBOX_ID,
 } from './labels.js';
 import { parseName } from './names.js';
-import type { ContainerState, RuntimeContainer } from './types.js';
+import type { ContainerState, RuntimeContainer, RuntimeInfo } from './types.js';
 
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -86,4 +86,23 @@ export function toRuntimeContainer(info: Docker.ContainerInspectInfo, imageID: s
   };
   if (isSandbox && labels[LABEL_NETWORK] !== 'host') out.ip = sandboxIp(info, labels[LABEL_NETWORK]);
   return out;
+}
+
+/** `docker info` and `docker version` as the runtime's RuntimeInfo. */
+export function toRuntimeInfo(info: unknown, version: Docker.DockerVersion): RuntimeInfo {
+  const i = (info ?? {}) as Record<string, unknown>;
+  return {
+    runtimeName: 'docker',
+    version: String(version.Version ?? i.ServerVersion ?? ''),
+    apiVersion: String(version.ApiVersion ?? ''),
+    cgroupDriver: i.CgroupDriver === 'systemd' ? 'systemd' : 'cgroupfs',
+    cgroupVersion: String(i.CgroupVersion ?? '1') === '2' ? '2' : '1',
+    operatingSystem: String(i.OperatingSystem ?? ''),
+    osType: String(i.OSType ?? 'linux'),
+    kernelVersion: String(i.KernelVersion ?? ''),
+    architecture: String(i.Architecture ?? ''),
+    ncpu: Number(i.NCPU ?? 0),
+    memTotalBytes: Number(i.MemTotal ?? 0),
+    dockerRootDir: String(i.DockerRootDir ?? ''),
+  };
 }

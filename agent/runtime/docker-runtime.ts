@@ -1,7 +1,8 @@
 // The Runtime on Docker's Engine API (dockerode). Sandboxes are pause containers holding
 // the pod's network namespace; containers join it. This file is the plumbing that acts:
 // what to create is decided purely in sandbox-config.ts and container-config.ts; images,
-// events and log/exec streams are in docker-images.ts, docker-events.ts, docker-streams.ts.
+// events and log/exec streams are in docker-images.ts, docker-events.ts, docker-streams.ts;
+// reading inspect/info in docker-inspect.ts, the oom_score_adj probe in docker-oom-probe.ts.
 // Only agent/runtime knows Docker. Every Docker failure is rethrown as a RuntimeError
 // (docker-errors.ts); no Docker stream can crash the agent.
 
@@ -11,13 +12,14 @@ import { readFile, writeFile } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Container, Pod } from '../../proto/api/types.gen.js';
 import type { CgroupDriver } from '../cgroups/cgroup-parents.js';
-import { POD_INFRA_OOM_ADJ } from '../cgroups/qos.js';
 import { containerConfig, runAsNonRootViolation } from './container-config.js';
 import { call, dockerStatus, toRuntimeError } from './docker-errors.js';
 import { subscribeEvents } from './docker-events.js';
 import { DockerImages } from './docker-images.js';
-import { sandboxIp, toRuntimeContainer } from './docker-inspect.js';
+import { sandboxIp, toRuntimeContainer, toRuntimeInfo } from './docker-inspect.js';
+import { NegativeOomProbe } from './docker-oom-probe.js';
 import { containerLogs, execSession } from './docker-streams.js';
+import { mapLimit } from './map-limit.js';
 import { RuntimeError, isNotFound } from './errors.js';
 import { LABEL_NETWORK, LABEL_NODE, LABEL_POD_UID, LABEL_POOL, nodeLabelFilter } from './labels.js';
 import { parseName, podHostname, podIdentity, sandboxName } from './names.js';
@@ -62,19 +64,6 @@ export interface DockerRuntimeOptions {
   oomScoreAdj?: boolean;
 }
 
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 export class DockerRuntime implements Runtime {
   private readonly docker: Docker;
   private readonly images: DockerImages;
@@ -84,7 +73,7 @@ export class DockerRuntime implements Runtime {
   private readonly listConcurrency: number;
   private hostFacts?: Promise<{ driver: CgroupDriver; memTotal: number }>;
   private readonly oomScoreAdj: boolean;
-  private negativeOomProbe?: Promise<boolean>;
+  private readonly oomProbe: NegativeOomProbe;
 
   constructor(opts: DockerRuntimeOptions = {}) {
     this.docker = opts.socketPath ? new Docker({ socketPath: opts.socketPath }) : new Docker();
@@ -97,27 +86,14 @@ export class DockerRuntime implements Runtime {
     };
     this.listConcurrency = opts.listConcurrency ?? 8;
     this.oomScoreAdj = opts.oomScoreAdj ?? true;
+    this.oomProbe = new NegativeOomProbe(this.docker);
   }
 
   // ----- node -------------------------------------------------------------------------
 
   async info(): Promise<RuntimeInfo> {
     const [info, version] = await call('docker info', () => Promise.all([this.docker.info(), this.docker.version()]));
-    const i = info as Record<string, unknown>;
-    return {
-      runtimeName: 'docker',
-      version: String(version.Version ?? i.ServerVersion ?? ''),
-      apiVersion: String(version.ApiVersion ?? ''),
-      cgroupDriver: i.CgroupDriver === 'systemd' ? 'systemd' : 'cgroupfs',
-      cgroupVersion: String(i.CgroupVersion ?? '1') === '2' ? '2' : '1',
-      operatingSystem: String(i.OperatingSystem ?? ''),
-      osType: String(i.OSType ?? 'linux'),
-      kernelVersion: String(i.KernelVersion ?? ''),
-      architecture: String(i.Architecture ?? ''),
-      ncpu: Number(i.NCPU ?? 0),
-      memTotalBytes: Number(i.MemTotal ?? 0),
-      dockerRootDir: String(i.DockerRootDir ?? ''),
-    };
+    return toRuntimeInfo(info, version);
   }
 
   /** Cgroup driver and memory size, read once (retried after a failure). */
@@ -137,47 +113,6 @@ export class DockerRuntime implements Runtime {
   private async settings(): Promise<RuntimeSettings & { memTotal: number }> {
     const { driver, memTotal } = await this.facts();
     return { logConfig: this.logConfig, oomScoreAdj: this.oomScoreAdj, driver, memTotal };
-  }
-
-  /**
-   * The config's oom_score_adj as this engine can set it. Lowering it below 0 needs
-   * CAP_SYS_RESOURCE in the daemon; where Docker lacks it (some sandboxes and nested setups)
-   * runc fails the start with "can't get final child's PID from pipe", so negative values
-   * are probed once and, if refused, clamped to 0 (which keeps kubelet's order: Guaranteed <
-   * Burstable < BestEffort). `image`: one that is present (the probe must not need a registry).
-   */
-  private async clampOomScore(config: Docker.ContainerCreateOptions, image: string): Promise<void> {
-    const wanted = config.HostConfig?.OomScoreAdj;
-    if (wanted === undefined || wanted >= 0 || !config.HostConfig) return;
-    this.negativeOomProbe ??= this.probeNegativeOom(image);
-    if (!(await this.negativeOomProbe)) config.HostConfig.OomScoreAdj = 0;
-  }
-
-  /**
-   * Can this engine give containers a negative oom_score_adj? Not without CAP_SYS_RESOURCE
-   * (unprivileged or sandboxed dockerd): then runc fails every such start.
-   */
-  private async probeNegativeOom(image: string): Promise<boolean> {
-    let id: string | undefined;
-    try {
-      const c = await this.docker.createContainer({
-        Image: image,
-        Labels: { 'io.skiff.probe': 'oom-score-adj' },
-        HostConfig: { OomScoreAdj: POD_INFRA_OOM_ADJ, NetworkMode: 'none', RestartPolicy: { Name: 'no' } },
-      });
-      id = c.id;
-      await c.start();
-      return true;
-    } catch {
-      if (id === undefined) {
-        // Could not even create the probe: say nothing and retry next time.
-        this.negativeOomProbe = undefined;
-        return true;
-      }
-      return false;
-    } finally {
-      if (id) await this.docker.getContainer(id).remove({ force: true }).catch(() => undefined);
-    }
   }
 
   // ----- images (docker-images.ts) ------------------------------------------------------
@@ -238,7 +173,7 @@ export class DockerRuntime implements Runtime {
 
   /** Create and start a sandbox; it is removed again when it cannot start. */
   private async startSandbox(sb: SandboxConfig, image: string): Promise<{ id: string; info: Docker.ContainerInspectInfo }> {
-    await this.clampOomScore(sb.config, image);
+    await this.oomProbe.clamp(sb.config, image);
     const id = await this.createWithConflictRecovery(sb.name, sb.config);
     try {
       await call(`start sandbox ${sb.name}`, () => this.docker.getContainer(id).start());
@@ -341,7 +276,7 @@ export class DockerRuntime implements Runtime {
       if (refused) throw new RuntimeError('CreateContainerConfigError', refused);
     }
     await this.ensureMemoryVolumes(c.memoryVolumes, podIdentity(pod).uid, opts.node);
-    await this.clampOomScore(c.config, c.image);
+    await this.oomProbe.clamp(c.config, c.image);
     return this.createWithConflictRecovery(c.name, c.config);
   }
 
