@@ -49,13 +49,13 @@ function modelNames(full) {
   return out;
 }
 
-const unescape = (s) => s.replace(/\\(["'])/g, '$1').replace(/\\\\/g, '\\');
+const unescapeQuoted = (s) => s.replace(/\\(["'])/g, '$1').replace(/\\\\/g, '\\');
 
 /** { d, p, r } from a model's .d.ts */
 function parseModel(text) {
   const out = { p: {}, r: [] };
   const cls = text.match(/\/\*\*\n((?:\s*\*.*\n)*?)\s*\*\/\nexport declare class/);
-  const docText = (block) => unescape(block.split('\n').map((l) => l.replace(/^\s*\* ?/, '')).join('\n').trim());
+  const docText = (block) => unescapeQuoted(block.split('\n').map((l) => l.replace(/^\s*\* ?/, '')).join('\n').trim());
   if (cls) out.d = docText(cls[1]);
   const body = text.slice(text.indexOf('export declare class'));
   const re = /(?:\/\*\*\n((?:\s*\*.*\n)*?)\s*\*\/\n)?\s*'([^']+)'(\??):/g;

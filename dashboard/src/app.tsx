@@ -95,7 +95,7 @@ function Shell(props: { onLogout: () => void }) {
           {VIEWS.map((v) => <a key={v} href={formatRoute({ view: v, ns: route.ns })} class={route.view === v ? 'active' : ''} data-nav={v}>{TITLES[v]}</a>)}
         </nav>
         <NamespaceFilter ns={route.ns} onNs={(ns) => go({ ...route, ns, ...(route.view === 'pod' ? { view: 'workloads', pod: undefined } : {}) })} />
-        <button class="link" onClick={props.onLogout}>Sign out</button>
+        <button type="button" class="link" onClick={props.onLogout}>Sign out</button>
       </header>
       <main>{view}</main>
     </>

@@ -34,7 +34,7 @@ describe('discovery and OpenAPI of custom resources', () => {
     ]);
     const agg = aggregatedDiscovery(resources, false).items.find((g) => g.metadata.name === 'stable.example.com');
     expect(agg?.versions.map((v) => v.version)).toEqual(['v1', 'v1beta1']);
-    expect(agg?.versions[0]!.resources[0]).toMatchObject({ resource: 'crontabs', scope: 'Namespaced', shortNames: ['ct'], categories: ['all'] });
+    expect(agg!.versions[0]!.resources[0]).toMatchObject({ resource: 'crontabs', scope: 'Namespaced', shortNames: ['ct'], categories: ['all'] });
   });
 
   it('publishes the schema with its group-version-kind, and drops the group when unserved', () => {

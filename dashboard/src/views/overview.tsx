@@ -68,8 +68,8 @@ export function Overview(props: { podsPath: string; ns: string }) {
               </details>
               <div class="actions">
                 {n.spec?.unschedulable
-                  ? <button onClick={() => cordon(n, false)}>Uncordon</button>
-                  : <button onClick={() => cordon(n, true)}>Cordon</button>}
+                  ? <button type="button" onClick={() => cordon(n, false)}>Uncordon</button>
+                  : <button type="button" onClick={() => cordon(n, true)}>Cordon</button>}
               </div>
             </article>
           );

@@ -129,7 +129,7 @@ export function PodDetail(props: { namespace: string; name: string; back: string
         <h2>{props.namespace}/{props.name}</h2>
         <Badge tone={phaseTone(s.phase)}>{s.phase}</Badge>
         <span class="muted small">ready {s.ready} · {s.restarts} restarts · {age(pod.metadata.creationTimestamp, now)} · node {pod.spec?.nodeName ?? '<none>'} · IP {pod.status?.podIP ?? '<none>'}</span>
-        <button class="danger" onClick={remove}>Delete</button>
+        <button type="button" class="danger" onClick={remove}>Delete</button>
       </header>
       <ErrorNote error={error} />
       <h3>Containers</h3>
@@ -151,8 +151,8 @@ export function PodDetail(props: { namespace: string; name: string; back: string
       <ErrorNote error={events.error} />
       <EventRows events={events.items} limit={50} />
       <div class="tabs">
-        <button class={tab === 'logs' ? 'active' : ''} onClick={() => setTab('logs')}>Logs</button>
-        <button class={tab === 'exec' ? 'active' : ''} onClick={() => setTab('exec')}>Terminal</button>
+        <button type="button" class={tab === 'logs' ? 'active' : ''} onClick={() => setTab('logs')}>Logs</button>
+        <button type="button" class={tab === 'exec' ? 'active' : ''} onClick={() => setTab('exec')}>Terminal</button>
         {names.length > 1 && (
           <select aria-label="container" value={c} onChange={(e) => setContainer((e.target as HTMLSelectElement).value)}>
             {names.map((n) => <option key={n} value={n}>{n}</option>)}

@@ -33,7 +33,7 @@ export function PodTable(props: { pods: Pod[]; ns: string; testid?: string }) {
               <td>{age(p.metadata.creationTimestamp, now)}</td>
               <td>{p.spec?.nodeName ?? <span class="muted">&lt;none&gt;</span>}</td>
               <td>{p.status?.podIP ?? ''}</td>
-              <td><button class="small danger" onClick={() => remove(p)} title="Delete pod">Delete</button></td>
+              <td><button type="button" class="small danger" onClick={() => remove(p)} title="Delete pod">Delete</button></td>
             </tr>
           );
         })}

@@ -50,10 +50,10 @@ function WorkloadRow(props: { k: KindInfo; w: Workload; replicaSets: Workload[];
           {k.scalable && (
             <span class="scale">
               <input type="number" min="0" inputMode="numeric" aria-label={`replicas of ${name}`} placeholder={String(r.desired)} value={replicas} onInput={(e) => setReplicas((e.target as HTMLInputElement).value)} />
-              <button onClick={scale}>Scale</button>
+              <button type="button" onClick={scale}>Scale</button>
             </span>
           )}
-          {k.kind !== 'Job' && <button onClick={() => act('restart', () => patch(objectPath(k, w), restartPatch(new Date()), 'strategic'))}>Restart</button>}
+          {k.kind !== 'Job' && <button type="button" onClick={() => act('restart', () => patch(objectPath(k, w), restartPatch(new Date()), 'strategic'))}>Restart</button>}
         </div></td>
       </tr>
       {props.replicaSets.map((rs) => {
@@ -84,7 +84,7 @@ export function Workloads(props: { ns: string; kind: string; onKind: (k: string)
   return (
     <section data-testid="workloads">
       <nav class="subtabs">
-        {WORKLOAD_KINDS.map((x) => <button key={x.kind} class={x.kind === k.kind ? 'active' : ''} onClick={() => props.onKind(x.kind)}>{x.kind}s</button>)}
+        {WORKLOAD_KINDS.map((x) => <button type="button" key={x.kind} class={x.kind === k.kind ? 'active' : ''} onClick={() => props.onKind(x.kind)}>{x.kind}s</button>)}
       </nav>
       <ErrorNote error={items.error ?? error} />
       <Loading synced={items.synced} />
