@@ -79,7 +79,7 @@ export class NetworkManager {
   /** the pod's resolver settings: the cluster DNS once this node's DNS server is up */
   podDns(pod: { metadata?: { namespace?: string }; spec?: unknown }): PodDns | undefined {
     const cluster = this.state ? { server: this.state.clusterDNS, domain: this.state.clusterDomain } : undefined;
-    return podDns(pod as never, cluster, hostResolvers(this.o.resolvConf));
+    return podDns(pod, cluster, hostResolvers(this.o.resolvConf));
   }
 
   stop(): void {

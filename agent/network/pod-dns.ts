@@ -24,17 +24,25 @@ const MAX_NAMESERVERS = 3;
 const MAX_SEARCHES = 32;
 const MAX_SEARCH_CHARS = 2048;
 
+/** field `k` of an object read from the server (a pod spec, its dnsConfig), unchecked */
+function field(o: unknown, k: string): unknown {
+  return typeof o === 'object' && o !== null ? (o as Record<string, unknown>)[k] : undefined;
+}
+const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
 /**
  * The pod's resolver settings, or undefined to leave the runtime's default file alone
  * (Default policy on a host whose only resolvers are loopback ones, unusable from a pod).
  */
-export function podDns(pod: { metadata?: { namespace?: string }; spec?: any }, cluster: ClusterDns | undefined, host: HostResolv): PodDns | undefined {
-  const spec = pod.spec ?? {};
-  let policy: string = spec.dnsPolicy ?? 'ClusterFirst';
-  if (policy === 'ClusterFirst' && spec.hostNetwork) policy = 'Default';
+export function podDns(pod: { metadata?: { namespace?: string }; spec?: unknown }, cluster: ClusterDns | undefined, host: HostResolv): PodDns | undefined {
+  const spec = pod.spec;
+  const dnsPolicy = field(spec, 'dnsPolicy');
+  const hostNetwork = !!field(spec, 'hostNetwork');
+  let policy = typeof dnsPolicy === 'string' ? dnsPolicy : 'ClusterFirst';
+  if (policy === 'ClusterFirst' && hostNetwork) policy = 'Default';
   if ((policy === 'ClusterFirst' || policy === 'ClusterFirstWithHostNet') && !cluster) policy = 'Default'; // kubelet: no cluster DNS configured
   // loopback resolvers only work in the host's own network namespace
-  const hostServers = spec.hostNetwork ? [...host.nameservers] : host.nameservers.filter((s) => !/^127\./.test(s) && s !== '::1');
+  const hostServers = hostNetwork ? [...host.nameservers] : host.nameservers.filter((s) => !/^127\./.test(s) && s !== '::1');
   let out: PodDns;
   if (policy === 'None') out = { servers: [], searches: [], options: [] };
   else if (policy === 'Default') out = { servers: hostServers, searches: [...host.searches], options: [...host.options] };
@@ -43,13 +51,15 @@ export function podDns(pod: { metadata?: { namespace?: string }; spec?: any }, c
     const d = cluster!.domain;
     out = { servers: [cluster!.server], searches: [`${ns}.svc.${d}`, `svc.${d}`, d, ...host.searches], options: ['ndots:5'] };
   }
-  const cfg = spec.dnsConfig ?? {};
-  for (const s of Array.isArray(cfg.nameservers) ? cfg.nameservers : []) if (typeof s === 'string' && !out.servers.includes(s)) out.servers.push(s);
-  for (const s of Array.isArray(cfg.searches) ? cfg.searches : []) if (typeof s === 'string' && !out.searches.includes(s)) out.searches.push(s);
-  for (const o of Array.isArray(cfg.options) ? cfg.options : []) {
-    if (typeof o?.name !== 'string') continue;
-    const opt = o.value !== undefined && o.value !== null && o.value !== '' ? `${o.name}:${o.value}` : o.name;
-    const i = out.options.findIndex((x) => x.split(':')[0] === o.name);
+  const cfg = field(spec, 'dnsConfig');
+  for (const s of list(field(cfg, 'nameservers'))) if (typeof s === 'string' && !out.servers.includes(s)) out.servers.push(s);
+  for (const s of list(field(cfg, 'searches'))) if (typeof s === 'string' && !out.searches.includes(s)) out.searches.push(s);
+  for (const o of list(field(cfg, 'options'))) {
+    const name = field(o, 'name');
+    if (typeof name !== 'string') continue;
+    const value = field(o, 'value');
+    const opt = value !== undefined && value !== null && value !== '' ? `${name}:${String(value)}` : name;
+    const i = out.options.findIndex((x) => x.split(':')[0] === name);
     if (i >= 0) out.options[i] = opt; else out.options.push(opt);
   }
   out.servers = out.servers.slice(0, MAX_NAMESERVERS);

@@ -9,6 +9,7 @@
 // The ConfigMaps and Secrets are read first (async, by the pod worker: envReferences
 // says which); resolveEnv itself is pure. Errors are kubelet's CreateContainerConfigError messages.
 import type { KubeObject } from '../../proto/meta.js';
+import type { Container, ResourceFieldSelector } from '../../proto/api/types.gen.js';
 import { cpuToMillicores, memoryToBytes, parseQuantity } from '../../proto/quantity.js';
 import { expandVars } from '../runtime/command.js';
 
@@ -37,7 +38,7 @@ export function isEnvVarName(s: string): boolean {
 }
 
 /** the ConfigMaps and Secrets (by name, in the pod's namespace) a container's environment reads */
-export function envReferences(container: any): { configMaps: Set<string>; secrets: Set<string> } {
+export function envReferences(container: Pick<Container, 'env' | 'envFrom'> | undefined): { configMaps: Set<string>; secrets: Set<string> } {
   const configMaps = new Set<string>();
   const secrets = new Set<string>();
   for (const ef of container?.envFrom ?? []) {
@@ -70,8 +71,8 @@ export function fieldRef(pod: KubeObject, path: string, ctx: EnvContext): string
 }
 
 /** kubelet's ExtractContainerResourceValue: ceil(value / divisor); a divisor of 0 (the API default) counts as 1 */
-export function resourceFieldRef(container: any, ref: { resource: string; divisor?: string | number; containerName?: string }, pod: KubeObject): string {
-  const target = ref.containerName
+export function resourceFieldRef(container: Pick<Container, 'resources'> | undefined, ref: ResourceFieldSelector, pod: KubeObject): string {
+  const target: Pick<Container, 'resources'> | undefined = ref.containerName
     ? [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c: { name: string }) => c.name === ref.containerName)
     : container;
   const [kind, res] = ref.resource.split('.') as ['limits' | 'requests', string];
@@ -88,14 +89,14 @@ const stringData = (o: KubeObject): Record<string, string> => (o.data && typeof 
 /** Secret data is base64 in the API */
 const decode = (v: unknown): string => Buffer.from(String(v ?? ''), 'base64').toString('utf8');
 
-function lookup(kind: 'configmap' | 'secret', sources: ReadonlyMap<string, KubeObject | null>, name: string): KubeObject | null {
-  const o = sources.get(name);
+function lookup(kind: 'configmap' | 'secret', sources: ReadonlyMap<string, KubeObject | null>, name: string | undefined): KubeObject | null {
+  const o = name === undefined ? undefined : sources.get(name);
   // the worker reads every referenced object first; one missing here was never read
   if (o === undefined) throw new ContainerConfigError(`${kind} "${name}" was not read`);
   return o;
 }
 
-export function resolveEnv(pod: KubeObject, container: any, ctx: EnvContext, sources: EnvSources = NO_SOURCES): ResolvedEnv {
+export function resolveEnv(pod: KubeObject, container: Container, ctx: EnvContext, sources: EnvSources = NO_SOURCES): ResolvedEnv {
   const ns = pod.metadata.namespace ?? 'default';
   // no prototype: "__proto__" is a valid variable name
   const env: Record<string, string> = Object.create(null);
@@ -139,7 +140,7 @@ export function resolveEnv(pod: KubeObject, container: any, ctx: EnvContext, sou
     else if (vf.resourceFieldRef) env[e.name] = resourceFieldRef(container, vf.resourceFieldRef, pod);
     else if (vf.configMapKeyRef || vf.secretKeyRef) {
       const isCm = !!vf.configMapKeyRef;
-      const ref = isCm ? vf.configMapKeyRef : vf.secretKeyRef;
+      const ref = vf.configMapKeyRef ?? vf.secretKeyRef!;
       const obj = lookup(isCm ? 'configmap' : 'secret', isCm ? sources.configMaps : sources.secrets, ref.name);
       if (!obj) {
         if (ref.optional) continue;

@@ -494,7 +494,7 @@ export class PodWorker {
       status.message = this.evictedMessage;
       const now = rfc3339();
       const prev = (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === 'DisruptionTarget');
-      const conditions = (status.conditions as Array<Record<string, unknown>>).filter((c) => c.type !== 'DisruptionTarget');
+      const conditions = status.conditions.filter((c) => c.type !== 'DisruptionTarget');
       conditions.push({ type: 'DisruptionTarget', status: 'True', lastProbeTime: null, lastTransitionTime: prev?.status === 'True' ? prev.lastTransitionTime : now, reason: 'TerminationByKubelet', message: this.evictedMessage });
       for (const c of conditions) if ((c.type === 'Ready' || c.type === 'ContainersReady') && c.status === 'True') { c.status = 'False'; c.reason = 'PodFailed'; c.lastTransitionTime = now; }
       status.conditions = conditions;

@@ -7,8 +7,36 @@ import type { RuntimeContainer } from '../runtime/types.js';
 import { byAttemptDesc, latestPerName, type PlanPod } from './plan.js';
 import { containerProbeStatus } from '../probes/rules.js';
 import type { ContainerProbeResults } from '../probes/types.js';
+import type { ContainerState, ContainerStateTerminated, ContainerStatus, HostIP, PodCondition, PodIP, PodStatus } from '../../proto/api/types.gen.js';
 
 export interface Waiting { reason: string; message?: string }
+
+/** ContainerStateTerminated as kubelet sends it: times it does not know are null */
+type Terminated = Omit<ContainerStateTerminated, 'startedAt' | 'finishedAt'> & { startedAt: string | null; finishedAt: string | null };
+/** ContainerState as kubelet sends it */
+type State = Omit<ContainerState, 'terminated'> & { terminated?: Terminated };
+/** ContainerStatus as kubelet sends it: state and lastState always there */
+type ComputedContainerStatus = Omit<ContainerStatus, 'state' | 'lastState'> & { state: State; lastState: State };
+/** PodCondition as kubelet sends it: lastProbeTime null */
+type ComputedCondition = Omit<PodCondition, 'lastProbeTime'> & { lastProbeTime: null };
+
+/** the pod status kubelet reports (generateAPIPodStatus) */
+export type ComputedPodStatus = Omit<PodStatus, 'conditions' | 'containerStatuses' | 'initContainerStatuses'> & {
+  phase: string;
+  conditions: ComputedCondition[];
+  hostIP: string;
+  hostIPs: HostIP[];
+  startTime: string;
+  containerStatuses: ComputedContainerStatus[];
+  initContainerStatuses?: ComputedContainerStatus[];
+};
+
+/** what a new status keeps of the previous one */
+export interface PreviousStatus {
+  conditions?: ReadonlyArray<Pick<PodCondition, 'type' | 'status' | 'lastTransitionTime'>>;
+  podIP?: string;
+  podIPs?: PodIP[];
+}
 
 type StatusContainer = { name: string; image?: string; startupProbe?: unknown; readinessProbe?: unknown };
 
@@ -22,35 +50,35 @@ export interface StatusInput {
   qosClass?: string;
   now: string;
   /** previous status, for lastTransitionTime of unchanged conditions */
-  previous?: any;
+  previous?: PreviousStatus;
   /** probe results of running containers, by container id (ProbeManager.snapshot) */
   probes?: Record<string, ContainerProbeResults>;
 }
 
 /** defaultWaiting: kubelet's PodInitializing for every container of a pod with init containers, else ContainerCreating */
-function state(c: RuntimeContainer | undefined, waiting: Waiting | undefined, defaultWaiting: string): Record<string, unknown> {
+function state(c: RuntimeContainer | undefined, waiting: Waiting | undefined, defaultWaiting: string): State {
   if (c?.state === 'running') return { running: { startedAt: c.startedAt } };
   if (waiting) return { waiting: { reason: waiting.reason, ...(waiting.message ? { message: waiting.message } : {}) } };
   if (!c || c.state !== 'exited') return { waiting: { reason: defaultWaiting } };
   return { terminated: terminated(c) };
 }
 
-function terminated(c: RuntimeContainer): Record<string, unknown> {
+function terminated(c: RuntimeContainer): Terminated {
   const exitCode = c.exitCode ?? 0;
   const reason = c.oomKilled ? 'OOMKilled' : exitCode === 0 ? 'Completed' : 'Error';
-  const t: Record<string, unknown> = { exitCode, reason, startedAt: c.startedAt ?? null, finishedAt: c.finishedAt ?? null, containerID: `docker://${c.id}` };
+  const t: Terminated = { exitCode, reason, startedAt: c.startedAt ?? null, finishedAt: c.finishedAt ?? null, containerID: `docker://${c.id}` };
   if (c.error) t.message = c.error;
   return t;
 }
 
-function containerStatus(spec: StatusContainer, list: RuntimeContainer[] | undefined, waiting: Waiting | undefined, init: boolean, probes: Record<string, ContainerProbeResults> | undefined, defaultWaiting: string) {
+function containerStatus(spec: StatusContainer, list: RuntimeContainer[] | undefined, waiting: Waiting | undefined, init: boolean, probes: Record<string, ContainerProbeResults> | undefined, defaultWaiting: string): ComputedContainerStatus {
   const latest = list?.[0];
   const st = state(latest, waiting, defaultWaiting);
   // waiting to restart: the last run is the latest container; otherwise the attempt before it
   const prev = 'waiting' in st && latest?.state === 'exited' ? latest : list?.find((c, i) => i > 0 && c.state === 'exited');
   const running = 'running' in st;
   const probed = containerProbeStatus({ running, hasStartupProbe: !init && !!spec.startupProbe, hasReadinessProbe: !init && !!spec.readinessProbe, results: latest ? probes?.[latest.id] : undefined });
-  const s: Record<string, unknown> = {
+  const s: ComputedContainerStatus = {
     name: spec.name,
     state: st,
     lastState: prev ? { terminated: terminated(prev) } : {},
@@ -64,15 +92,15 @@ function containerStatus(spec: StatusContainer, list: RuntimeContainer[] | undef
   return s;
 }
 
-function condition(type: string, ok: boolean, previous: any, now: string, reason?: string) {
-  const prev = previous?.conditions?.find((c: { type: string }) => c.type === type);
+function condition(type: string, ok: boolean, previous: PreviousStatus | undefined, now: string, reason?: string): ComputedCondition {
+  const prev = previous?.conditions?.find((c) => c.type === type);
   const status = ok ? 'True' : 'False';
-  const c: Record<string, unknown> = { type, status, lastProbeTime: null, lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now };
+  const c: ComputedCondition = { type, status, lastProbeTime: null, lastTransitionTime: prev && prev.status === status ? prev.lastTransitionTime : now };
   if (!ok && reason) c.reason = reason;
   return c;
 }
 
-export function computePodStatus(i: StatusInput): Record<string, any> {
+export function computePodStatus(i: StatusInput): ComputedPodStatus {
   const { pod, observed } = i;
   const byName = latestPerName(observed);
   const sandbox = observed.filter((c) => c.type === 'sandbox').sort(byAttemptDesc).find((s) => s.state === 'running');
@@ -123,7 +151,7 @@ export function computePodStatus(i: StatusInput): Record<string, any> {
     }
   }
   const podIP = sandbox ? (sandbox.ip ?? (pod.spec.hostNetwork ? i.hostIP : undefined)) : undefined;
-  const status: Record<string, any> = {
+  const status: ComputedPodStatus = {
     phase,
     conditions,
     hostIP: i.hostIP,

@@ -13,6 +13,7 @@
 import { chmodSync, existsSync, mkdirSync, realpathSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import type { KubeObject } from '../../proto/meta.js';
+import type { Container, DownwardAPIVolumeFile, Volume } from '../../proto/api/types.gen.js';
 import { writeAtomic, DATA_DIR_NAME, type Payload } from './atomic-writer.js';
 import { fieldRef, resourceFieldRef, type EnvContext } from './env.js';
 import { memoryToBytes } from '../../proto/quantity.js';
@@ -50,7 +51,7 @@ export function volumeDir(dataDir: string, uid: string, plugin: Plugin, name: st
   return join(podDir(dataDir, uid), 'volumes', PLUGIN_DIRS[plugin], name);
 }
 
-function pluginOf(v: any): Plugin | undefined {
+function pluginOf(v: Volume | undefined): Plugin | undefined {
   return WRITTEN.find((p) => v?.[p]) ?? (v?.emptyDir ? 'emptyDir' : undefined);
 }
 
@@ -103,8 +104,8 @@ export class VolumeError extends Error {}
 
 interface KeyToPath { key: string; path: string; mode?: number }
 
-function source(kind: 'configmap' | 'secret', m: ReadonlyMap<string, KubeObject | null | Error>, name: string, optional: boolean): KubeObject | null {
-  const o = m.get(name);
+function source(kind: 'configmap' | 'secret', m: ReadonlyMap<string, KubeObject | null | Error>, name: string | undefined, optional: boolean): KubeObject | null {
+  const o = name === undefined ? undefined : m.get(name);
   if (o instanceof Error) throw new VolumeError(o.message);
   if (o === undefined) throw new VolumeError(`${kind} "${name}" was not read`);
   if (o === null && !optional) throw new VolumeError(`${kind} "${name}" not found`);
@@ -158,7 +159,7 @@ function goQuote(s: string): string {
 }
 
 /** downwardapi.CollectData */
-function downwardPayload(pod: KubeObject, items: any[] | undefined, defaultMode: number, ctx: EnvContext, out: Payload): void {
+function downwardPayload(pod: KubeObject, items: DownwardAPIVolumeFile[] | undefined, defaultMode: number, ctx: EnvContext, out: Payload): void {
   for (const it of items ?? []) {
     let value: string;
     try {
@@ -168,8 +169,9 @@ function downwardPayload(pod: KubeObject, items: any[] | undefined, defaultMode:
         else if (p === 'metadata.annotations') value = formatMap(pod.metadata.annotations as Record<string, string> | undefined);
         else value = fieldRef(pod, p, ctx);
       } else if (it.resourceFieldRef) {
-        const c = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x: { name: string }) => x.name === it.resourceFieldRef.containerName);
-        value = resourceFieldRef(c, it.resourceFieldRef, pod);
+        const ref = it.resourceFieldRef;
+        const c = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x: Container) => x.name === ref.containerName);
+        value = resourceFieldRef(c, ref, pod);
       } else continue;
     } catch (e) {
       throw new VolumeError(`downward API item ${it.path}: ${(e as Error).message}`);
@@ -181,7 +183,7 @@ function downwardPayload(pod: KubeObject, items: any[] | undefined, defaultMode:
 export interface VolumeWarning { volume: string; reason: string; message: string }
 
 /** the files of one written volume (configMap, secret, downwardAPI, projected) */
-export function volumePayload(pod: KubeObject, v: any, sources: VolumeSources, ctx: EnvContext, warn: (w: VolumeWarning) => void = () => undefined): Payload {
+export function volumePayload(pod: KubeObject, v: Volume, sources: VolumeSources, ctx: EnvContext, warn: (w: VolumeWarning) => void = () => undefined): Payload {
   const out: Payload = {};
   if (v.configMap) {
     const c = v.configMap;
@@ -264,8 +266,8 @@ export function setUpVolumes(pod: KubeObject, dataDir: string, sources: VolumeSo
 }
 
 /** the written volumes a container mounts */
-export function mountedWrittenVolumes(pod: KubeObject, container: any): Set<string> {
-  const byName = new Map<string, any>((pod.spec?.volumes ?? []).map((v: { name: string }) => [v.name, v]));
+export function mountedWrittenVolumes(pod: KubeObject, container: Container | undefined): Set<string> {
+  const byName = new Map<string, Volume>((pod.spec?.volumes ?? []).map((v: Volume) => [v.name, v]));
   const out = new Set<string>();
   for (const m of container?.volumeMounts ?? []) {
     const p = pluginOf(byName.get(m.name));
@@ -359,8 +361,8 @@ export function limitedEmptyDirs(pod: KubeObject, dataDir: string): Array<{ volu
   return out;
 }
 
-export function resolveMounts(pod: KubeObject, container: any, dataDir: string, claims: ReadonlyMap<string, ClaimPath> = new Map(), nodeAllocatableBytes = 0): ResolvedMount[] {
-  const volumes = new Map<string, any>((pod.spec?.volumes ?? []).map((v: { name: string }) => [v.name, v]));
+export function resolveMounts(pod: KubeObject, container: Container, dataDir: string, claims: ReadonlyMap<string, ClaimPath> = new Map(), nodeAllocatableBytes = 0): ResolvedMount[] {
+  const volumes = new Map<string, Volume>((pod.spec?.volumes ?? []).map((v: Volume) => [v.name, v]));
   const out: ResolvedMount[] = [];
   for (const m of container.volumeMounts ?? []) {
     const v = volumes.get(m.name);
@@ -369,7 +371,7 @@ export function resolveMounts(pod: KubeObject, container: any, dataDir: string, 
     let create = false;
     let readOnly = !!m.readOnly;
     const plugin = pluginOf(v);
-    if (plugin === 'emptyDir' && v.emptyDir.medium === 'Memory') {
+    if (plugin === 'emptyDir' && v.emptyDir?.medium === 'Memory') {
       if (m.subPath) throw new Error(`volume "${v.name}": subPath is not supported on a memory-backed emptyDir by skiff-agent`);
       out.push({ hostPath: '', containerPath: m.mountPath, readOnly, create: false, tmpfs: { volume: memoryVolumeName(pod.metadata.uid!, v.name), sizeBytes: emptyDirMemorySize(pod, v, nodeAllocatableBytes) } });
       continue;

@@ -109,7 +109,7 @@ describe('computePodStatus', () => {
     expect(s.podIP).toBe('172.17.0.9');
     expect(s.hostIP).toBe('10.0.0.5');
     expect(s.containerStatuses[0]).toMatchObject({ ready: true, started: true, containerID: 'docker://abc', state: { running: { startedAt: '2026-11-22T10:00:00Z' } } });
-    expect(s.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True');
+    expect(s.conditions.find((c: { type: string }) => c.type === 'Ready')!.status).toBe('True');
   });
 
   it('OOMKilled, and Failed for restartPolicy Never', () => {
@@ -133,7 +133,7 @@ describe('computePodStatus', () => {
     });
     const cs = s.containerStatuses[0];
     expect(cs.restartCount).toBe(2);
-    expect(cs.state.waiting.reason).toBe('CrashLoopBackOff');
+    expect(cs.state.waiting!.reason).toBe('CrashLoopBackOff');
     expect(cs.lastState.terminated).toMatchObject({ exitCode: 1, reason: 'Error', finishedAt: '2026-11-22T10:00:40Z' });
     expect(s.phase).toBe('Running');
   });
@@ -262,10 +262,10 @@ describe('computePodStatus with probes', () => {
     const p = pod({ initContainers: [{ name: 'i1', image: 'busybox:1.36' }, { name: 'i2', image: 'busybox:1.36' }] });
     const s = computePodStatus({ ...base, pod: p, observed: [sandbox(), rc({ containerName: 'i1', state: 'running' })] });
     expect(s.phase).toBe('Pending');
-    expect(s.initContainerStatuses.map((x: any) => [x.name, Object.keys(x.state)[0], x.ready])).toEqual([['i1', 'running', false], ['i2', 'waiting', false]]);
+    expect(s.initContainerStatuses!.map((x: any) => [x.name, Object.keys(x.state)[0], x.ready])).toEqual([['i1', 'running', false], ['i2', 'waiting', false]]);
     // kubelet's default waiting reason in a pod with init containers (kubectl then prints Init:0/2, not Init:ContainerCreating)
-    expect(s.initContainerStatuses[1].state.waiting.reason).toBe('PodInitializing');
-    expect(s.containerStatuses[0].state.waiting.reason).toBe('PodInitializing');
+    expect(s.initContainerStatuses![1].state.waiting!.reason).toBe('PodInitializing');
+    expect(s.containerStatuses[0].state.waiting!.reason).toBe('PodInitializing');
     expect(cond(s, 'Initialized')).toBe('False');
   });
 });

@@ -26,7 +26,7 @@ function isMarked(x: unknown): x is Marked {
 }
 
 const quantities: CelFunc[] = [
-  celFunc('quantity', [CelScalar.STRING], CelScalar.DYN, (s) => quantity(s) as never),
+  celFunc('quantity', [CelScalar.STRING], CelScalar.DYN, (s) => quantity(s)),
   celFunc('isQuantity', [CelScalar.STRING], CelScalar.BOOL, (s) => isValidQuantity(s)),
   celMethod('isLessThan', MAP, [CelScalar.DYN], CelScalar.BOOL, function (x) { return compareQuantities(quantityOf(this), other(x)) < 0; }),
   celMethod('isGreaterThan', MAP, [CelScalar.DYN], CelScalar.BOOL, function (x) { return compareQuantities(quantityOf(this), other(x)) > 0; }),
@@ -39,8 +39,8 @@ const quantities: CelFunc[] = [
     return n / 1_000_000_000n;
   }),
   celMethod('asApproximateFloat', MAP, [], CelScalar.DOUBLE, function () { return parseQuantity(quantityOf(this)); }),
-  celMethod('add', MAP, [CelScalar.DYN], CelScalar.DYN, function (x) { return { [QTY]: formatDecimalSI(nano(quantityOf(this)) + nano(other(x)), -9) } as never; }),
-  celMethod('sub', MAP, [CelScalar.DYN], CelScalar.DYN, function (x) { return { [QTY]: formatDecimalSI(nano(quantityOf(this)) - nano(other(x)), -9) } as never; }),
+  celMethod('add', MAP, [CelScalar.DYN], CelScalar.DYN, function (x) { return { [QTY]: formatDecimalSI(nano(quantityOf(this)) + nano(other(x)), -9) }; }),
+  celMethod('sub', MAP, [CelScalar.DYN], CelScalar.DYN, function (x) { return { [QTY]: formatDecimalSI(nano(quantityOf(this)) - nano(other(x)), -9) }; }),
 ];
 
 function urlOf(m: Marked): URL {
@@ -57,7 +57,7 @@ const parses = (s: string): boolean => {
 const urls: CelFunc[] = [
   celFunc('url', [CelScalar.STRING], CelScalar.DYN, (s) => {
     if (!parses(s)) throw new Error(`URL parse error during conversion from string: parse "${s}": invalid URI for request`);
-    return { [URL_MARK]: s.startsWith('/') ? `relative:${s}` : s } as never;
+    return { [URL_MARK]: s.startsWith('/') ? `relative:${s}` : s };
   }),
   celFunc('isURL', [CelScalar.STRING], CelScalar.BOOL, (s) => parses(s)),
   celMethod('getScheme', MAP, [], CelScalar.STRING, function () { const u = urlOf(this); return u.protocol === 'relative:' ? '' : u.protocol.replace(/:$/, ''); }),
@@ -68,7 +68,7 @@ const urls: CelFunc[] = [
   celMethod('getQuery', MAP, [], MAP, function () {
     const q: Record<string, string[]> = {};
     for (const [k, v] of urlOf(this).searchParams) (q[k] ??= []).push(v);
-    return q as never;
+    return q;
   }),
 ];
 

@@ -5,11 +5,12 @@
 // apiserver/pkg/cel/library. The regex library's find/findAll are left out: only `matches`
 // runs on an RE2 engine (@bufbuild/re2), and JavaScript's RegExp could backtrack without bound.
 import { isIP } from 'node:net';
-import { celEnv, celFunc, celMethod, CelScalar, listType, mapType, type CelEnv, type CelFunc } from '@bufbuild/cel';
+import { celEnv, celFunc, celMethod, CelScalar, listType, mapType, type CelEnv, type CelFunc, type CelMap, type CelValue } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import { K8S_TYPE_FUNCTIONS, k8sTypes } from './k8s-types.js';
 
-type Item = unknown;
+/** an element of a CEL list */
+type Item = CelValue;
 
 function items(list: Iterable<Item>): Item[] {
   return [...list];
@@ -28,7 +29,7 @@ const extreme = (name: 'min' | 'max') => function (this: Iterable<Item>): Item {
   return xs.reduce((m, x) => (name === 'min' ? (less(x, m) ? x : m) : (less(m, x) ? x : m)));
 };
 
-function sum(this: Iterable<Item>): Item {
+function sum(this: Iterable<Item>): bigint | number {
   const xs = items(this);
   if (xs.every((x) => typeof x === 'bigint')) return (xs as bigint[]).reduce((a, b) => a + b, 0n);
   let s = 0;
@@ -52,9 +53,9 @@ const lists: CelFunc[] = [
     for (let i = 1; i < xs.length; i++) if (less(xs[i], xs[i - 1])) return false;
     return true;
   }),
-  celMethod('sum', LIST, [], CelScalar.DYN, sum as never),
-  celMethod('min', LIST, [], CelScalar.DYN, extreme('min') as never),
-  celMethod('max', LIST, [], CelScalar.DYN, extreme('max') as never),
+  celMethod('sum', LIST, [], CelScalar.DYN, sum),
+  celMethod('min', LIST, [], CelScalar.DYN, extreme('min')),
+  celMethod('max', LIST, [], CelScalar.DYN, extreme('max')),
   celMethod('indexOf', LIST, [CelScalar.DYN], CelScalar.INT, function (x) { return BigInt(items(this).findIndex((y) => equal(x, y))); }),
   celMethod('lastIndexOf', LIST, [CelScalar.DYN], CelScalar.INT, function (x) {
     const xs = items(this);
@@ -80,18 +81,24 @@ export const OPTIONAL = '@optional';
 export const OPTIONAL_VALUE = '@value';
 export const optionalOf = (v: unknown): Record<string, unknown> => (v === undefined ? { [OPTIONAL]: false } : { [OPTIONAL]: true, [OPTIONAL_VALUE]: v });
 const MAP = mapType(CelScalar.STRING, CelScalar.DYN);
-const present = (m: { get(k: string): unknown }): boolean => {
+const present = (m: CelMap): boolean => {
   const marker = m.get(OPTIONAL);
   if (typeof marker !== 'boolean') throw new Error('no such overload');
   return marker;
+};
+/** the optional's value; a missing one fails as @bufbuild/cel fails on an undefined result */
+const valueOf = (m: CelMap): CelValue => {
+  const v = m.get(OPTIONAL_VALUE);
+  if (v === undefined) throw new Error('unsupported input undefined');
+  return v;
 };
 const optionals: CelFunc[] = [
   celMethod('hasValue', MAP, [], CelScalar.BOOL, function () { return present(this); }),
   celMethod('value', MAP, [], CelScalar.DYN, function () {
     if (!present(this)) throw new Error('optional.none() dereference');
-    return this.get(OPTIONAL_VALUE) as never;
+    return valueOf(this);
   }),
-  celMethod('orValue', MAP, [CelScalar.DYN], CelScalar.DYN, function (x) { return (present(this) ? this.get(OPTIONAL_VALUE) : x) as never; }),
+  celMethod('orValue', MAP, [CelScalar.DYN], CelScalar.DYN, function (x) { return present(this) ? valueOf(this) : x; }),
 ];
 
 let env: CelEnv | undefined;
