@@ -41,6 +41,7 @@ function sum(this: Iterable<Item>): bigint | number {
 }
 
 function equal(a: Item, b: Item): boolean {
+  // biome-ignore lint/suspicious/noDoubleEquals: a bigint and a number compare by value only with == (1n == 1)
   if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) return a == b;
   return JSON.stringify(a, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) === JSON.stringify(b, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 }
