@@ -88,7 +88,7 @@ const present = (m: CelMap): boolean => {
   return marker;
 };
 /** the optional's value; a missing one fails as @bufbuild/cel fails on an undefined result */
-const valueOf = (m: CelMap): CelValue => {
+const optionalValue = (m: CelMap): CelValue => {
   const v = m.get(OPTIONAL_VALUE);
   if (v === undefined) throw new Error('unsupported input undefined');
   return v;
@@ -97,9 +97,9 @@ const optionals: CelFunc[] = [
   celMethod('hasValue', MAP, [], CelScalar.BOOL, function () { return present(this); }),
   celMethod('value', MAP, [], CelScalar.DYN, function () {
     if (!present(this)) throw new Error('optional.none() dereference');
-    return valueOf(this);
+    return optionalValue(this);
   }),
-  celMethod('orValue', MAP, [CelScalar.DYN], CelScalar.DYN, function (x) { return present(this) ? valueOf(this) : x; }),
+  celMethod('orValue', MAP, [CelScalar.DYN], CelScalar.DYN, function (x) { return present(this) ? optionalValue(this) : x; }),
 ];
 
 let env: CelEnv | undefined;
