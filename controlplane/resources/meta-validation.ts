@@ -1,6 +1,7 @@
 // Name, label, annotation and ObjectMeta validation with apimachinery's exact messages
 // (k8s.io/apimachinery/pkg/util/validation and pkg/api/validation/objectmeta.go).
 import type { KubeObject, ObjectMeta, StatusCause } from '../../proto/meta.js';
+import type { OwnerReference } from '../../proto/api/types.gen.js';
 import { field } from '../api/errors.js';
 
 // ---- message builders (util/validation) -------------------------------------------
@@ -106,8 +107,8 @@ export function isConfigMapKey(value: string): string[] {
   return errs;
 }
 
-export function isValidPortNum(port: number): string[] {
-  return Number.isInteger(port) && port >= 1 && port <= 65535 ? [] : [inclusiveRangeError(1, 65535)];
+export function isValidPortNum(port: unknown): string[] {
+  return typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535 ? [] : [inclusiveRangeError(1, 65535)];
 }
 
 export function isValidPortName(port: string): string[] {
@@ -150,6 +151,26 @@ export function validateNonnegative(value: unknown, path: string): StatusCause[]
 
 export function isObject(v: unknown): v is Record<string, any> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A JSON object (not null, not a list), its fields not yet looked at. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * An object as the schema decoder lets it through (proto/schema/check-fields.ts): each field
+ * it holds has the JSON type of T's field, but any field may be null (unset) and fields T
+ * requires may be missing, as validation still has to report them.
+ */
+export type Decoded<T> = { [K in keyof T]?: T[K] | null };
+
+/**
+ * `v` is a JSON object read as a decoded T: only the object is checked here, its fields'
+ * JSON types are the schema decoder's guarantee (defaulting and validation run after it).
+ */
+export function isDecoded<T extends object>(v: unknown): v is Decoded<T> {
+  return isRecord(v);
 }
 
 // ---- labels, annotations, ObjectMeta ------------------------------------------------
@@ -201,7 +222,7 @@ function validateOwnerReferences(refs: unknown, path: string): StatusCause[] {
   if (!Array.isArray(refs)) return [field.invalid(path, refs, 'must be a list')];
   const out: StatusCause[] = [];
   let controllers = 0;
-  refs.forEach((r: any) => {
+  refs.forEach((r: Decoded<OwnerReference> | null | undefined) => {
     if (!r?.apiVersion) out.push(field.invalid(`${path}.apiVersion`, r?.apiVersion ?? '', 'version must not be empty'));
     if (!r?.kind) out.push(field.invalid(`${path}.kind`, r?.kind ?? '', 'kind must not be empty'));
     if (!r?.name) out.push(field.invalid(`${path}.name`, r?.name ?? '', 'name must not be empty'));
