@@ -159,6 +159,14 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 }
 
 /**
+ * `v`, a field read with its generated type, holds a JSON object (not null, not a list).
+ * Unlike isRecord it keeps that type (isRecord would narrow an all-optional one to a bare record).
+ */
+export function isJsonObject<T extends object>(v: T | null | undefined): v is T {
+  return isRecord(v);
+}
+
+/**
  * An object as the schema decoder lets it through (proto/schema/check-fields.ts): each field
  * it holds has the JSON type of T's field, but any field may be null (unset) and fields T
  * requires may be missing, as validation still has to report them.

@@ -2,12 +2,14 @@
 // cluster uses, with the same field paths, order and messages. Runs on defaulted specs.
 import type { StatusCause } from '../../proto/meta.js';
 import type {
+  ConfigMapKeySelector,
   Container,
   ContainerPort,
   EnvVar,
   LifecycleHandler,
   PodSpec,
   Probe,
+  SecretKeySelector,
   Toleration,
   Volume,
   VolumeMount,
@@ -19,6 +21,7 @@ import {
   isConfigMapKey,
   isDecoded,
   isDNS1123Label,
+  isJsonObject,
   isRecord,
   isQualifiedName,
   isValidLabelValue,
@@ -88,7 +91,7 @@ function validateVolumes(volumes: unknown, path: string): { names: Set<string>; 
   volumes.forEach((v: Decoded<Volume> | null | undefined, i) => {
     const p = `${path}[${i}]`;
     const el: StatusCause[] = [];
-    const fields: Record<string, unknown> = isRecord(v) ? v : {};
+    const fields: Record<string, unknown> = isJsonObject(v) ? v : {};
     const sources = Object.keys(fields).filter((k) => k !== 'name' && fields[k] !== null && fields[k] !== undefined);
     if (sources.length === 0) el.push(field.required(p, 'must specify a volume type'));
     for (const extra of sources.slice(1)) el.push(field.forbidden(`${p}.${extra}`, 'may not specify more than 1 volume type'));
@@ -132,7 +135,7 @@ const ENV_FIELD_PATHS = [
   'spec.nodeName', 'spec.serviceAccountName', 'status.hostIP', 'status.hostIPs', 'status.podIP', 'status.podIPs',
 ];
 
-function validateKeySelector(sel: Decoded<{ name?: string; key: string }>, path: string): StatusCause[] {
+function validateKeySelector(sel: Decoded<ConfigMapKeySelector | SecretKeySelector>, path: string): StatusCause[] {
   const out: StatusCause[] = [];
   for (const m of nameIsDNSSubdomain(String(sel?.name ?? ''), false)) out.push(field.invalid(`${path}.name`, sel?.name ?? '', m));
   if (!sel?.key) out.push(field.required(`${path}.key`));
@@ -152,10 +155,10 @@ function validateEnv(env: unknown, path: string): StatusCause[] {
       out.push(field.invalid(`${p}.name`, name, "a valid environment variable name must consist only of printable ASCII characters other than '='"));
     }
     const vf = e?.valueFrom;
-    if (!isRecord(vf)) return;
+    if (!isJsonObject(vf)) return;
     const vp = `${p}.valueFrom`;
     let sources = 0;
-    if (isRecord(vf.fieldRef)) {
+    if (isJsonObject(vf.fieldRef)) {
       sources++;
       const fp = `${vp}.fieldRef`;
       if (!vf.fieldRef.apiVersion) out.push(field.required(`${fp}.apiVersion`));
@@ -165,15 +168,15 @@ function validateEnv(env: unknown, path: string): StatusCause[] {
         out.push(field.notSupported(`${fp}.fieldPath`, fieldPath, ENV_FIELD_PATHS));
       }
     }
-    if (isRecord(vf.resourceFieldRef)) {
+    if (isJsonObject(vf.resourceFieldRef)) {
       sources++;
       if (!vf.resourceFieldRef.resource) out.push(field.required(`${vp}.resourceFieldRef.resource`));
     }
-    if (isRecord(vf.configMapKeyRef)) {
+    if (isJsonObject(vf.configMapKeyRef)) {
       sources++;
       out.push(...validateKeySelector(vf.configMapKeyRef, `${vp}.configMapKeyRef`));
     }
-    if (isRecord(vf.secretKeyRef)) {
+    if (isJsonObject(vf.secretKeyRef)) {
       sources++;
       out.push(...validateKeySelector(vf.secretKeyRef, `${vp}.secretKeyRef`));
     }
@@ -283,7 +286,7 @@ function validateHandler(h: Handler, path: string): StatusCause[] {
 const PROBE_COUNTS = ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold'] as const;
 
 function validateProbe(probe: Decoded<Probe> | null | undefined, path: string, liveness: boolean): StatusCause[] {
-  if (!isRecord(probe)) return [];
+  if (!isJsonObject(probe)) return [];
   const out = validateHandler(probe, path);
   for (const k of PROBE_COUNTS) {
     out.push(...validateNonnegative(probe[k], `${path}.${k}`));
@@ -416,7 +419,7 @@ export function validatePodSpec(spec: unknown, path: string): StatusCause[] {
   if (!dns) out.push(field.required(`${path}.dnsPolicy`));
   else if (!dnsValues.includes(dns)) out.push(field.notSupported(`${path}.dnsPolicy`, dns, dnsValues));
   out.push(...validateLabels(spec.nodeSelector, `${path}.nodeSelector`));
-  if (dns === 'None' && !isRecord(spec.dnsConfig)) out.push(field.required(`${path}.dnsConfig`, 'must provide `dnsConfig` when `dnsPolicy` is None'));
+  if (dns === 'None' && !isJsonObject(spec.dnsConfig)) out.push(field.required(`${path}.dnsConfig`, 'must provide `dnsConfig` when `dnsPolicy` is None'));
   if (spec.serviceAccountName) {
     for (const m of nameIsDNSSubdomain(String(spec.serviceAccountName), false)) out.push(field.invalid(`${path}.serviceAccountName`, spec.serviceAccountName, m));
   }
