@@ -149,6 +149,10 @@ export function validateNonnegative(value: unknown, path: string): StatusCause[]
   return value < 0 ? [field.invalid(path, value, IS_NEGATIVE_ERROR_MSG)] : [];
 }
 
+/**
+ * A JSON object whose fields callers read unchecked (`any`). Kept for the resources not yet
+ * typed; new code uses isRecord (fields unknown), isJsonObject or isDecoded (generated types).
+ */
 export function isObject(v: unknown): v is Record<string, any> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -185,7 +189,7 @@ export function isDecoded<T extends object>(v: unknown): v is Decoded<T> {
 
 export function validateLabels(labels: unknown, path: string): StatusCause[] {
   if (labels === undefined || labels === null) return [];
-  if (!isObject(labels)) return [field.invalid(path, labels, 'must be a map of string keys to string values')];
+  if (!isRecord(labels)) return [field.invalid(path, labels, 'must be a map of string keys to string values')];
   const out: StatusCause[] = [];
   for (const k of Object.keys(labels).sort()) {
     for (const m of isQualifiedName(k)) out.push(field.invalid(path, k, m));
@@ -203,7 +207,7 @@ export const TOTAL_ANNOTATION_SIZE_LIMIT_B = 256 * 1024;
 
 export function validateAnnotations(annotations: unknown, path: string): StatusCause[] {
   if (annotations === undefined || annotations === null) return [];
-  if (!isObject(annotations)) return [field.invalid(path, annotations, 'must be a map of string keys to string values')];
+  if (!isRecord(annotations)) return [field.invalid(path, annotations, 'must be a map of string keys to string values')];
   const out: StatusCause[] = [];
   let total = 0;
   for (const k of Object.keys(annotations).sort()) {
@@ -251,7 +255,7 @@ export interface MetaRules {
  * namespace presence per scope, labels, annotations, finalizers, ownerReferences.
  */
 export function validateObjectMeta(obj: KubeObject, rules: MetaRules, path = 'metadata'): StatusCause[] {
-  const meta: ObjectMeta = isObject(obj.metadata) ? obj.metadata : {};
+  const meta: ObjectMeta = isRecord(obj.metadata) ? obj.metadata : {};
   const out: StatusCause[] = [];
   const name = typeof meta.name === 'string' ? meta.name : '';
   const generateName = typeof meta.generateName === 'string' ? meta.generateName : '';
