@@ -1,5 +1,7 @@
 // Table column definitions shared by every kind, with kube-apiserver's descriptions
 // for the columns every table has (Name from ObjectMeta.name, Age from creationTimestamp).
+import type { Container, PodSpec } from '../../proto/api/types.gen.js';
+import { isDecoded, type Decoded } from './meta-validation.js';
 import type { TableColumn } from './types.js';
 
 export const NAME_DESCRIPTION =
@@ -21,7 +23,7 @@ export const selectorColumn = (description = 'Label selector for pods. Existing 
   col('Selector', 'string', description, 1);
 
 /** layoutContainerCells: "a,b" names and "img1,img2" images of a template's containers. */
-export function containerCells(spec: any): [string, string] {
-  const containers: any[] = Array.isArray(spec?.containers) ? spec.containers : [];
+export function containerCells(spec: unknown): [string, string] {
+  const containers: (Decoded<Container> | null | undefined)[] = isDecoded<PodSpec>(spec) && Array.isArray(spec.containers) ? spec.containers : [];
   return [containers.map((c) => c?.name ?? '').join(','), containers.map((c) => c?.image ?? '').join(',')];
 }

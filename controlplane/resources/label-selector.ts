@@ -2,7 +2,7 @@
 // the printers show (FormatLabelSelector / labels.FormatLabels), and validation.
 import type { StatusCause } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
-import { isObject, isQualifiedName, isValidLabelValue, validateLabels } from './meta-validation.js';
+import { isDecoded, isQualifiedName, isValidLabelValue, validateLabels, type Decoded } from './meta-validation.js';
 
 export interface LabelSelectorRequirement {
   key: string;
@@ -90,14 +90,14 @@ export function formatLabels(labels: Record<string, string> | undefined | null):
 /** ValidateLabelSelector (meta/v1/validation). */
 export function validateLabelSelector(sel: unknown, path: string): StatusCause[] {
   if (sel === undefined || sel === null) return [];
-  if (!isObject(sel)) return [field.invalid(path, sel, 'must be a label selector')];
+  if (!isDecoded<LabelSelector>(sel)) return [field.invalid(path, sel, 'must be a label selector')];
   const out: StatusCause[] = [];
   const exprs = sel.matchExpressions;
   if (exprs !== undefined && exprs !== null) {
     if (!Array.isArray(exprs)) {
       out.push(field.invalid(`${path}.matchExpressions`, exprs, 'must be a list'));
     } else {
-      exprs.forEach((r: any, i: number) => {
+      exprs.forEach((r: Decoded<LabelSelectorRequirement> | null | undefined, i: number) => {
         const p = `${path}.matchExpressions[${i}]`;
         const values: unknown[] = Array.isArray(r?.values) ? r.values : [];
         switch (r?.operator) {

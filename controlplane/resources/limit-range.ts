@@ -3,11 +3,12 @@
 // printers' table (NAME, CREATED AT). The LimitRanger admission plugin that applies
 // them to pods and claims is controlplane/quota/admission.ts.
 import type { StatusCause } from '../../proto/meta.js';
+import type { LimitRangeItem } from '../../proto/api/types.gen.js';
 import { isValidQuantity } from '../../proto/quantity.js';
 import { field } from '../api/errors.js';
 import { canonical, nanosOf } from '../quota/resource-list.js';
 import { AGE_DESCRIPTION, col, nameColumn } from './columns.js';
-import { isObject, isQualifiedName, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { isDecoded, isQualifiedName, isRecord, nameIsDNSSubdomain, validateObjectMeta, type Decoded } from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
@@ -25,12 +26,12 @@ type List = Record<string, string>;
 
 function rlOf(v: unknown): List {
   const out: List = {};
-  for (const [k, q] of Object.entries(isObject(v) ? v : {})) out[k] = String(q);
+  for (const [k, q] of Object.entries(isRecord(v) ? v : {})) out[k] = String(q);
   return out;
 }
 
 /** SetDefaults_LimitRangeItem for Container items */
-function defaultItem(item: Record<string, any>): void {
+function defaultItem(item: Decoded<LimitRangeItem>): void {
   if (item.type !== 'Container') return;
   const def: List = { ...rlOf(item.default) };
   const req: List = { ...rlOf(item.defaultRequest) };
@@ -55,7 +56,10 @@ function validateResourceName(type: string, name: string, path: string): StatusC
 
 const isOvercommitAllowed = (name: string): boolean => (!name.includes('/') || name.includes('kubernetes.io/')) && !name.startsWith('hugepages-');
 
-function validateItem(item: Record<string, any>, path: string, seen: Set<string>): StatusCause[] {
+/** the resource lists of a LimitRangeItem */
+type ListField = 'max' | 'min' | 'default' | 'defaultRequest' | 'maxLimitRequestRatio';
+
+function validateItem(item: Decoded<LimitRangeItem>, path: string, seen: Set<string>): StatusCause[] {
   const out: StatusCause[] = [];
   const type = String(item.type ?? '');
   const typeErrs = isQualifiedName(type).map((m) => field.invalid(`${path}.type`, type, m));
@@ -65,7 +69,7 @@ function validateItem(item: Record<string, any>, path: string, seen: Set<string>
   seen.add(type);
   const lists: Record<string, List> = {};
   const keys = new Set<string>();
-  const fieldsToRead = type === 'Pod' ? ['max', 'min', 'maxLimitRequestRatio'] : ['max', 'min', 'default', 'defaultRequest', 'maxLimitRequestRatio'];
+  const fieldsToRead: ListField[] = type === 'Pod' ? ['max', 'min', 'maxLimitRequestRatio'] : ['max', 'min', 'default', 'defaultRequest', 'maxLimitRequestRatio'];
   if (type === 'Pod') {
     if (Object.keys(rlOf(item.default)).length) out.push(field.forbidden(`${path}.default`, "may not be specified when `type` is 'Pod'"));
     if (Object.keys(rlOf(item.defaultRequest)).length) out.push(field.forbidden(`${path}.defaultRequest`, "may not be specified when `type` is 'Pod'"));
@@ -121,14 +125,14 @@ export const limitRange: ResourceDef = {
 
   defaults(obj) {
     const limits: unknown = obj.spec?.limits;
-    if (Array.isArray(limits)) for (const item of limits) if (isObject(item)) defaultItem(item);
+    if (Array.isArray(limits)) for (const item of limits) if (isDecoded<LimitRangeItem>(item)) defaultItem(item);
   },
 
   validate(obj) {
     const out = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });
     const limits: unknown = obj.spec?.limits;
     const seen = new Set<string>();
-    if (Array.isArray(limits)) limits.forEach((item, i) => out.push(...validateItem(isObject(item) ? item : {}, `spec.limits[${i}]`, seen)));
+    if (Array.isArray(limits)) limits.forEach((item: unknown, i) => out.push(...validateItem(isDecoded<LimitRangeItem>(item) ? item : {}, `spec.limits[${i}]`, seen)));
     return out;
   },
 

@@ -1,6 +1,7 @@
 // Name, label, annotation and ObjectMeta validation with apimachinery's exact messages
 // (k8s.io/apimachinery/pkg/util/validation and pkg/api/validation/objectmeta.go).
 import type { KubeObject, ObjectMeta, StatusCause } from '../../proto/meta.js';
+import type { OwnerReference } from '../../proto/api/types.gen.js';
 import { field } from '../api/errors.js';
 
 // ---- message builders (util/validation) -------------------------------------------
@@ -106,8 +107,8 @@ export function isConfigMapKey(value: string): string[] {
   return errs;
 }
 
-export function isValidPortNum(port: number): string[] {
-  return Number.isInteger(port) && port >= 1 && port <= 65535 ? [] : [inclusiveRangeError(1, 65535)];
+export function isValidPortNum(port: unknown): string[] {
+  return typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535 ? [] : [inclusiveRangeError(1, 65535)];
 }
 
 export function isValidPortName(port: string): string[] {
@@ -148,15 +149,47 @@ export function validateNonnegative(value: unknown, path: string): StatusCause[]
   return value < 0 ? [field.invalid(path, value, IS_NEGATIVE_ERROR_MSG)] : [];
 }
 
+/**
+ * A JSON object whose fields callers read unchecked (`any`). Kept for the resources not yet
+ * typed; new code uses isRecord (fields unknown), isJsonObject or isDecoded (generated types).
+ */
 export function isObject(v: unknown): v is Record<string, any> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A JSON object (not null, not a list), its fields not yet looked at. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * `v`, a field read with its generated type, holds a JSON object (not null, not a list).
+ * Unlike isRecord it keeps that type (isRecord would narrow an all-optional one to a bare record).
+ */
+export function isJsonObject<T extends object>(v: T | null | undefined): v is T {
+  return isRecord(v);
+}
+
+/**
+ * An object as the schema decoder lets it through (proto/schema/check-fields.ts): each field
+ * it holds has the JSON type of T's field, but any field may be null (unset) and fields T
+ * requires may be missing, as validation still has to report them.
+ */
+export type Decoded<T> = { [K in keyof T]?: T[K] | null };
+
+/**
+ * `v` is a JSON object read as a decoded T: only the object is checked here, its fields'
+ * JSON types are the schema decoder's guarantee (defaulting and validation run after it).
+ */
+export function isDecoded<T extends object>(v: unknown): v is Decoded<T> {
+  return isRecord(v);
 }
 
 // ---- labels, annotations, ObjectMeta ------------------------------------------------
 
 export function validateLabels(labels: unknown, path: string): StatusCause[] {
   if (labels === undefined || labels === null) return [];
-  if (!isObject(labels)) return [field.invalid(path, labels, 'must be a map of string keys to string values')];
+  if (!isRecord(labels)) return [field.invalid(path, labels, 'must be a map of string keys to string values')];
   const out: StatusCause[] = [];
   for (const k of Object.keys(labels).sort()) {
     for (const m of isQualifiedName(k)) out.push(field.invalid(path, k, m));
@@ -174,7 +207,7 @@ export const TOTAL_ANNOTATION_SIZE_LIMIT_B = 256 * 1024;
 
 export function validateAnnotations(annotations: unknown, path: string): StatusCause[] {
   if (annotations === undefined || annotations === null) return [];
-  if (!isObject(annotations)) return [field.invalid(path, annotations, 'must be a map of string keys to string values')];
+  if (!isRecord(annotations)) return [field.invalid(path, annotations, 'must be a map of string keys to string values')];
   const out: StatusCause[] = [];
   let total = 0;
   for (const k of Object.keys(annotations).sort()) {
@@ -201,7 +234,7 @@ function validateOwnerReferences(refs: unknown, path: string): StatusCause[] {
   if (!Array.isArray(refs)) return [field.invalid(path, refs, 'must be a list')];
   const out: StatusCause[] = [];
   let controllers = 0;
-  refs.forEach((r: any) => {
+  refs.forEach((r: Decoded<OwnerReference> | null | undefined) => {
     if (!r?.apiVersion) out.push(field.invalid(`${path}.apiVersion`, r?.apiVersion ?? '', 'version must not be empty'));
     if (!r?.kind) out.push(field.invalid(`${path}.kind`, r?.kind ?? '', 'kind must not be empty'));
     if (!r?.name) out.push(field.invalid(`${path}.name`, r?.name ?? '', 'name must not be empty'));
@@ -222,7 +255,7 @@ export interface MetaRules {
  * namespace presence per scope, labels, annotations, finalizers, ownerReferences.
  */
 export function validateObjectMeta(obj: KubeObject, rules: MetaRules, path = 'metadata'): StatusCause[] {
-  const meta: ObjectMeta = isObject(obj.metadata) ? obj.metadata : {};
+  const meta: ObjectMeta = isRecord(obj.metadata) ? obj.metadata : {};
   const out: StatusCause[] = [];
   const name = typeof meta.name === 'string' ? meta.name : '';
   const generateName = typeof meta.generateName === 'string' ? meta.generateName : '';

@@ -3,12 +3,21 @@
 // defaults (SetDefaults_Pod and the admission plugins) live in defaultPodOnly.
 import { setOwn } from '../../proto/canonical.js';
 import { TAINT_NOT_READY, TAINT_UNREACHABLE } from '../../proto/api/taints.js';
-import { isObject } from './meta-validation.js';
+import type {
+  Container,
+  DownwardAPIVolumeFile,
+  LifecycleHandler,
+  PodSpec,
+  Probe,
+  Toleration,
+  Volume,
+} from '../../proto/api/types.gen.js';
+import { isDecoded, isJsonObject, type Decoded } from './meta-validation.js';
 
 const DEFAULT_MODE = 0o644; // 420: secret/configMap/downwardAPI/projected volumes
 
-export function defaultPodSpec(spec: any): void {
-  if (!isObject(spec)) return;
+export function defaultPodSpec(spec: unknown): void {
+  if (!isDecoded<PodSpec>(spec)) return;
   if (!spec.dnsPolicy) spec.dnsPolicy = 'ClusterFirst';
   if (!spec.restartPolicy) spec.restartPolicy = 'Always';
   if (spec.securityContext === undefined || spec.securityContext === null) spec.securityContext = {};
@@ -24,20 +33,20 @@ export function defaultPodSpec(spec: any): void {
 }
 
 /** Defaults only a Pod gets (not templates): SetDefaults_Pod, Priority and SA admission. */
-export function defaultPodOnly(spec: any): void {
-  if (!isObject(spec)) return;
+export function defaultPodOnly(spec: unknown): void {
+  if (!isDecoded<PodSpec>(spec)) return;
   for (const list of [spec.containers, spec.initContainers]) {
     if (!Array.isArray(list)) continue;
     for (const c of list) {
-      if (!isObject(c)) continue;
+      if (!isJsonObject(c)) continue;
       // Requests default to limits when only limits are set (a Pod, never a template).
       const res = c.resources;
-      if (isObject(res) && isObject(res.limits)) {
-        if (!isObject(res.requests)) res.requests = {};
+      if (isJsonObject(res) && isJsonObject(res.limits)) {
+        if (!isJsonObject(res.requests)) res.requests = {};
         for (const [k, v] of Object.entries(res.limits)) if (!Object.hasOwn(res.requests, k)) setOwn(res.requests, k, v);
       }
       if (spec.hostNetwork === true && Array.isArray(c.ports)) {
-        for (const p of c.ports) if (isObject(p) && !p.hostPort) p.hostPort = p.containerPort;
+        for (const p of c.ports) if (isJsonObject(p) && !p.hostPort) p.hostPort = p.containerPort;
       }
     }
   }
@@ -58,8 +67,8 @@ export function imageTag(image: string): string {
   return at >= 0 ? '' : 'latest';
 }
 
-export function defaultContainer(c: any): void {
-  if (!isObject(c)) return;
+export function defaultContainer(c: unknown): void {
+  if (!isDecoded<Container>(c)) return;
   if (!c.imagePullPolicy) {
     const image = typeof c.image === 'string' ? c.image : '';
     c.imagePullPolicy = image && imageTag(image) === 'latest' ? 'Always' : 'IfNotPresent';
@@ -67,31 +76,32 @@ export function defaultContainer(c: any): void {
   if (!c.terminationMessagePath) c.terminationMessagePath = '/dev/termination-log';
   if (!c.terminationMessagePolicy) c.terminationMessagePolicy = 'File';
   if (c.resources === undefined || c.resources === null) c.resources = {};
-  if (Array.isArray(c.ports)) for (const p of c.ports) if (isObject(p) && !p.protocol) p.protocol = 'TCP';
+  if (Array.isArray(c.ports)) for (const p of c.ports) if (isJsonObject(p) && !p.protocol) p.protocol = 'TCP';
   for (const probe of [c.livenessProbe, c.readinessProbe, c.startupProbe]) defaultProbe(probe);
-  if (isObject(c.lifecycle)) {
-    for (const h of [c.lifecycle.postStart, c.lifecycle.preStop]) if (isObject(h)) defaultHandler(h);
+  if (isJsonObject(c.lifecycle)) {
+    for (const h of [c.lifecycle.postStart, c.lifecycle.preStop]) if (isJsonObject(h)) defaultHandler(h);
   }
   if (Array.isArray(c.env)) {
     for (const e of c.env) {
-      const vf = isObject(e) ? e.valueFrom : undefined;
-      if (!isObject(vf)) continue;
-      if (isObject(vf.fieldRef) && !vf.fieldRef.apiVersion) vf.fieldRef.apiVersion = 'v1';
-      if (isObject(vf.resourceFieldRef) && vf.resourceFieldRef.divisor === undefined) vf.resourceFieldRef.divisor = '0';
+      const vf = isJsonObject(e) ? e.valueFrom : undefined;
+      if (!isJsonObject(vf)) continue;
+      if (isJsonObject(vf.fieldRef) && !vf.fieldRef.apiVersion) vf.fieldRef.apiVersion = 'v1';
+      if (isJsonObject(vf.resourceFieldRef) && vf.resourceFieldRef.divisor === undefined) vf.resourceFieldRef.divisor = '0';
     }
   }
 }
 
-function defaultHandler(h: any): void {
-  if (isObject(h.httpGet)) {
+/** a probe's or a lifecycle hook's handler */
+function defaultHandler(h: Decoded<Probe & LifecycleHandler>): void {
+  if (isJsonObject(h.httpGet)) {
     if (!h.httpGet.path) h.httpGet.path = '/';
     if (!h.httpGet.scheme) h.httpGet.scheme = 'HTTP';
   }
-  if (isObject(h.grpc) && (h.grpc.service === undefined || h.grpc.service === null)) h.grpc.service = '';
+  if (isJsonObject(h.grpc) && (h.grpc.service === undefined || h.grpc.service === null)) h.grpc.service = '';
 }
 
-function defaultProbe(p: any): void {
-  if (!isObject(p)) return;
+function defaultProbe(p: Decoded<Probe> | null | undefined): void {
+  if (!isJsonObject(p)) return;
   if (!p.timeoutSeconds) p.timeoutSeconds = 1;
   if (!p.periodSeconds) p.periodSeconds = 10;
   if (!p.successThreshold) p.successThreshold = 1;
@@ -99,32 +109,33 @@ function defaultProbe(p: any): void {
   defaultHandler(p);
 }
 
-function defaultItems(items: unknown): void {
+function defaultItems(items: DownwardAPIVolumeFile[] | null | undefined): void {
   if (!Array.isArray(items)) return;
-  for (const it of items) if (isObject(it) && isObject(it.fieldRef) && !it.fieldRef.apiVersion) it.fieldRef.apiVersion = 'v1';
+  for (const it of items) if (isJsonObject(it) && isJsonObject(it.fieldRef) && !it.fieldRef.apiVersion) it.fieldRef.apiVersion = 'v1';
 }
 
-export function defaultVolume(v: any): void {
-  if (!isObject(v)) return;
-  const sources = Object.keys(v).filter((k) => k !== 'name' && v[k] !== null && v[k] !== undefined);
+export function defaultVolume(v: unknown): void {
+  if (!isDecoded<Volume>(v)) return;
+  const fields: Record<string, unknown> = v;
+  const sources = Object.keys(fields).filter((k) => k !== 'name' && fields[k] !== null && fields[k] !== undefined);
   if (sources.length === 0) v.emptyDir = {};
-  if (isObject(v.secret) && v.secret.defaultMode === undefined) v.secret.defaultMode = DEFAULT_MODE;
-  if (isObject(v.configMap) && v.configMap.defaultMode === undefined) v.configMap.defaultMode = DEFAULT_MODE;
-  if (isObject(v.downwardAPI)) {
+  if (isJsonObject(v.secret) && v.secret.defaultMode === undefined) v.secret.defaultMode = DEFAULT_MODE;
+  if (isJsonObject(v.configMap) && v.configMap.defaultMode === undefined) v.configMap.defaultMode = DEFAULT_MODE;
+  if (isJsonObject(v.downwardAPI)) {
     if (v.downwardAPI.defaultMode === undefined) v.downwardAPI.defaultMode = DEFAULT_MODE;
     defaultItems(v.downwardAPI.items);
   }
-  if (isObject(v.projected)) {
+  if (isJsonObject(v.projected)) {
     if (v.projected.defaultMode === undefined) v.projected.defaultMode = DEFAULT_MODE;
     for (const s of Array.isArray(v.projected.sources) ? v.projected.sources : []) {
-      if (!isObject(s)) continue;
-      if (isObject(s.serviceAccountToken) && !s.serviceAccountToken.expirationSeconds) s.serviceAccountToken.expirationSeconds = 3600;
-      if (isObject(s.downwardAPI)) defaultItems(s.downwardAPI.items);
+      if (!isJsonObject(s)) continue;
+      if (isJsonObject(s.serviceAccountToken) && !s.serviceAccountToken.expirationSeconds) s.serviceAccountToken.expirationSeconds = 3600;
+      if (isJsonObject(s.downwardAPI)) defaultItems(s.downwardAPI.items);
     }
   }
-  if (isObject(v.hostPath) && v.hostPath.type === undefined) v.hostPath.type = '';
-  if (isObject(v.iscsi) && !v.iscsi.iscsiInterface) v.iscsi.iscsiInterface = 'default';
-  if (isObject(v.rbd)) {
+  if (isJsonObject(v.hostPath) && v.hostPath.type === undefined) v.hostPath.type = '';
+  if (isJsonObject(v.iscsi) && !v.iscsi.iscsiInterface) v.iscsi.iscsiInterface = 'default';
+  if (isJsonObject(v.rbd)) {
     if (!v.rbd.pool) v.rbd.pool = 'rbd';
     if (!v.rbd.user) v.rbd.user = 'admin';
     if (!v.rbd.keyring) v.rbd.keyring = '/etc/ceph/keyring';
@@ -138,12 +149,12 @@ export function defaultVolume(v: any): void {
  */
 export const defaultTolerationSeconds = { notReady: 10, unreachable: 10 };
 
-export function addDefaultTolerations(spec: any): void {
-  if (!isObject(spec)) return;
-  const tolerations: any[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
+export function addDefaultTolerations(spec: unknown): void {
+  if (!isDecoded<PodSpec>(spec)) return;
+  const tolerations: Toleration[] = Array.isArray(spec.tolerations) ? spec.tolerations : [];
   const tolerates = (key: string): boolean =>
-    tolerations.some((t) => isObject(t) && (t.key === key || !t.key) && (t.effect === 'NoExecute' || !t.effect));
-  const add: any[] = [];
+    tolerations.some((t) => isJsonObject(t) && (t.key === key || !t.key) && (t.effect === 'NoExecute' || !t.effect));
+  const add: Toleration[] = [];
   const seconds: Record<string, number> = { [TAINT_NOT_READY]: defaultTolerationSeconds.notReady, [TAINT_UNREACHABLE]: defaultTolerationSeconds.unreachable };
   for (const key of Object.keys(seconds)) {
     if (!tolerates(key)) add.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds[key] });

@@ -1,13 +1,28 @@
 // ValidatePodSpec from pkg/apis/core/validation (v1.32), trimmed to the fields a small
 // cluster uses, with the same field paths, order and messages. Runs on defaulted specs.
 import type { StatusCause } from '../../proto/meta.js';
+import type {
+  ConfigMapKeySelector,
+  Container,
+  ContainerPort,
+  EnvVar,
+  LifecycleHandler,
+  PodSpec,
+  Probe,
+  SecretKeySelector,
+  Toleration,
+  Volume,
+  VolumeMount,
+} from '../../proto/api/types.gen.js';
 import { compareQuantities, cpuToMillicores, isValidQuantity, QuantityError } from '../../proto/quantity.js';
 import { field } from '../api/errors.js';
 import {
   inclusiveRangeError,
   isConfigMapKey,
+  isDecoded,
   isDNS1123Label,
-  isObject,
+  isJsonObject,
+  isRecord,
   isQualifiedName,
   isValidLabelValue,
   isValidPortName,
@@ -16,6 +31,7 @@ import {
   notFoundField,
   validateLabels,
   validateNonnegative,
+  type Decoded,
 } from './meta-validation.js';
 
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
@@ -42,7 +58,7 @@ export function validateTaintEffect(effect: unknown, allowEmpty: boolean, path: 
 export function validateTolerations(tolerations: unknown, path: string): StatusCause[] {
   if (!Array.isArray(tolerations)) return [];
   const out: StatusCause[] = [];
-  tolerations.forEach((t: any, i) => {
+  tolerations.forEach((t: Decoded<Toleration> | null | undefined, i) => {
     const p = `${path}[${i}]`;
     const key = typeof t?.key === 'string' ? t.key : '';
     const op = t?.operator ?? '';
@@ -72,37 +88,41 @@ function validateVolumes(volumes: unknown, path: string): { names: Set<string>; 
   const names = new Set<string>();
   const errs: StatusCause[] = [];
   if (!Array.isArray(volumes)) return { names, errs };
-  volumes.forEach((v: any, i) => {
+  volumes.forEach((v: Decoded<Volume> | null | undefined, i) => {
     const p = `${path}[${i}]`;
     const el: StatusCause[] = [];
-    const sources = isObject(v) ? Object.keys(v).filter((k) => k !== 'name' && v[k] !== null && v[k] !== undefined) : [];
+    const fields: Record<string, unknown> = isJsonObject(v) ? v : {};
+    const sources = Object.keys(fields).filter((k) => k !== 'name' && fields[k] !== null && fields[k] !== undefined);
     if (sources.length === 0) el.push(field.required(p, 'must specify a volume type'));
     for (const extra of sources.slice(1)) el.push(field.forbidden(`${p}.${extra}`, 'may not specify more than 1 volume type'));
-    const src = sources.length === 1 ? v[sources[0]] : undefined;
-    if (sources[0] === 'hostPath' && !src?.path) el.push(field.required(`${p}.hostPath.path`));
-    if (sources[0] === 'secret' && !src?.secretName) el.push(field.required(`${p}.secret.secretName`));
-    if (sources[0] === 'configMap' && !src?.name) el.push(field.required(`${p}.configMap.name`));
-    if (sources[0] === 'persistentVolumeClaim' && !src?.claimName) el.push(field.required(`${p}.persistentVolumeClaim.claimName`));
+    // the one volume source's field (none when several are given)
+    const src = sources.length === 1 ? fields[sources[0]!] : undefined;
+    const srcField = (k: string): unknown => (isRecord(src) ? src[k] : undefined);
+    if (sources[0] === 'hostPath' && !srcField('path')) el.push(field.required(`${p}.hostPath.path`));
+    if (sources[0] === 'secret' && !srcField('secretName')) el.push(field.required(`${p}.secret.secretName`));
+    if (sources[0] === 'configMap' && !srcField('name')) el.push(field.required(`${p}.configMap.name`));
+    if (sources[0] === 'persistentVolumeClaim' && !srcField('claimName')) el.push(field.required(`${p}.persistentVolumeClaim.claimName`));
     const name = v?.name;
     if (!name) el.push(field.required(`${p}.name`));
     else el.push(...dnsLabel(name, `${p}.name`));
     if (name && names.has(name)) el.push(field.duplicate(`${p}.name`, name));
-    if (el.length === 0) names.add(name);
+    if (el.length === 0 && name) names.add(name); // no errors: the name is set
     else errs.push(...el);
   });
   return { names, errs };
 }
 
-function validateVolumeMounts(mounts: unknown, volumes: Set<string>, path: string): StatusCause[] {
+function validateVolumeMounts(mounts: unknown, volumes: ReadonlySet<string>, path: string): StatusCause[] {
   if (!Array.isArray(mounts)) return [];
   const out: StatusCause[] = [];
-  const seen = new Set<string>();
-  mounts.forEach((m: any, i) => {
+  const seen = new Set<string | null | undefined>();
+  mounts.forEach((m: Decoded<VolumeMount> | null | undefined, i) => {
     const p = `${path}[${i}]`;
-    if (!m?.name) out.push(field.required(`${p}.name`));
-    if (!volumes.has(m?.name)) out.push(notFoundField(`${p}.name`, m?.name ?? ''));
+    const name = m?.name;
+    if (!name) out.push(field.required(`${p}.name`));
+    if (!name || !volumes.has(name)) out.push(notFoundField(`${p}.name`, name ?? ''));
     if (!m?.mountPath) out.push(field.required(`${p}.mountPath`));
-    if (seen.has(m?.mountPath)) out.push(field.invalid(`${p}.mountPath`, m.mountPath, 'must be unique'));
+    if (seen.has(m?.mountPath)) out.push(field.invalid(`${p}.mountPath`, m?.mountPath, 'must be unique'));
     seen.add(m?.mountPath);
   });
   return out;
@@ -115,7 +135,7 @@ const ENV_FIELD_PATHS = [
   'spec.nodeName', 'spec.serviceAccountName', 'status.hostIP', 'status.hostIPs', 'status.podIP', 'status.podIPs',
 ];
 
-function validateKeySelector(sel: any, path: string): StatusCause[] {
+function validateKeySelector(sel: Decoded<ConfigMapKeySelector | SecretKeySelector>, path: string): StatusCause[] {
   const out: StatusCause[] = [];
   for (const m of nameIsDNSSubdomain(String(sel?.name ?? ''), false)) out.push(field.invalid(`${path}.name`, sel?.name ?? '', m));
   if (!sel?.key) out.push(field.required(`${path}.key`));
@@ -126,7 +146,7 @@ function validateKeySelector(sel: any, path: string): StatusCause[] {
 function validateEnv(env: unknown, path: string): StatusCause[] {
   if (!Array.isArray(env)) return [];
   const out: StatusCause[] = [];
-  env.forEach((e: any, i) => {
+  env.forEach((e: Decoded<EnvVar> | null | undefined, i) => {
     const p = `${path}[${i}]`;
     const name = typeof e?.name === 'string' ? e.name : '';
     if (!name) out.push(field.required(`${p}.name`));
@@ -135,10 +155,10 @@ function validateEnv(env: unknown, path: string): StatusCause[] {
       out.push(field.invalid(`${p}.name`, name, "a valid environment variable name must consist only of printable ASCII characters other than '='"));
     }
     const vf = e?.valueFrom;
-    if (!isObject(vf)) return;
+    if (!isJsonObject(vf)) return;
     const vp = `${p}.valueFrom`;
     let sources = 0;
-    if (isObject(vf.fieldRef)) {
+    if (isJsonObject(vf.fieldRef)) {
       sources++;
       const fp = `${vp}.fieldRef`;
       if (!vf.fieldRef.apiVersion) out.push(field.required(`${fp}.apiVersion`));
@@ -148,15 +168,15 @@ function validateEnv(env: unknown, path: string): StatusCause[] {
         out.push(field.notSupported(`${fp}.fieldPath`, fieldPath, ENV_FIELD_PATHS));
       }
     }
-    if (isObject(vf.resourceFieldRef)) {
+    if (isJsonObject(vf.resourceFieldRef)) {
       sources++;
       if (!vf.resourceFieldRef.resource) out.push(field.required(`${vp}.resourceFieldRef.resource`));
     }
-    if (isObject(vf.configMapKeyRef)) {
+    if (isJsonObject(vf.configMapKeyRef)) {
       sources++;
       out.push(...validateKeySelector(vf.configMapKeyRef, `${vp}.configMapKeyRef`));
     }
-    if (isObject(vf.secretKeyRef)) {
+    if (isJsonObject(vf.secretKeyRef)) {
       sources++;
       out.push(...validateKeySelector(vf.secretKeyRef, `${vp}.secretKeyRef`));
     }
@@ -194,10 +214,10 @@ function validateQuantity(name: string, q: unknown, path: string): StatusCause[]
 }
 
 export function validateResources(res: unknown, path: string): StatusCause[] {
-  if (!isObject(res)) return [];
+  if (!isRecord(res)) return [];
   const out: StatusCause[] = [];
-  const limits: Record<string, unknown> = isObject(res.limits) ? res.limits : {};
-  const requests: Record<string, unknown> = isObject(res.requests) ? res.requests : {};
+  const limits: Record<string, unknown> = isRecord(res.limits) ? res.limits : {};
+  const requests: Record<string, unknown> = isRecord(res.requests) ? res.requests : {};
   for (const name of Object.keys(limits).sort()) {
     const p = `${path}.limits[${name}]`;
     out.push(...validateResourceName(name, p), ...validateQuantity(name, limits[name], p));
@@ -226,11 +246,16 @@ export function validateResources(res: unknown, path: string): StatusCause[] {
 
 // ---- probes and handlers -------------------------------------------------------------
 
-function validateHandler(h: any, path: string): StatusCause[] {
+const HANDLERS = ['exec', 'httpGet', 'tcpSocket', 'grpc', 'sleep'] as const;
+
+/** a probe's or lifecycle hook's handler: one of exec, httpGet, tcpSocket, grpc (probes) or sleep (hooks) */
+type Handler = Decoded<Probe & LifecycleHandler>;
+
+function validateHandler(h: Handler, path: string): StatusCause[] {
   const out: StatusCause[] = [];
   let n = 0;
-  for (const kind of ['exec', 'httpGet', 'tcpSocket', 'grpc', 'sleep']) {
-    const v = h?.[kind];
+  for (const kind of HANDLERS) {
+    const v = h[kind];
     if (v === undefined || v === null) continue;
     if (n > 0) {
       out.push(field.forbidden(`${path}.${kind}`, 'may not specify more than 1 handler type'));
@@ -238,23 +263,32 @@ function validateHandler(h: any, path: string): StatusCause[] {
     }
     n++;
     const p = `${path}.${kind}`;
-    if (kind === 'exec' && !(Array.isArray(v.command) && v.command.length)) out.push(field.required(`${p}.command`));
-    if (kind === 'httpGet') {
-      if (!v.path) out.push(field.required(`${p}.path`));
-      out.push(...validatePortNumOrName(v.port, `${p}.port`));
-      if (!['HTTP', 'HTTPS'].includes(v.scheme)) out.push(field.notSupported(`${p}.scheme`, v.scheme ?? '', ['HTTP', 'HTTPS']));
+    if (kind === 'exec') {
+      const command = h.exec?.command;
+      if (!(Array.isArray(command) && command.length)) out.push(field.required(`${p}.command`));
     }
-    if (kind === 'tcpSocket') out.push(...validatePortNumOrName(v.port, `${p}.port`));
-    if (kind === 'grpc') for (const m of isValidPortNum(v.port)) out.push(field.invalid(`${p}.port`, v.port, m));
+    if (kind === 'httpGet') {
+      const get = h.httpGet;
+      if (!get?.path) out.push(field.required(`${p}.path`));
+      out.push(...validatePortNumOrName(get?.port, `${p}.port`));
+      if (!['HTTP', 'HTTPS'].includes(get?.scheme ?? '')) out.push(field.notSupported(`${p}.scheme`, get?.scheme ?? '', ['HTTP', 'HTTPS']));
+    }
+    if (kind === 'tcpSocket') out.push(...validatePortNumOrName(h.tcpSocket?.port, `${p}.port`));
+    if (kind === 'grpc') {
+      const port = h.grpc?.port;
+      for (const m of isValidPortNum(port)) out.push(field.invalid(`${p}.port`, port, m));
+    }
   }
   if (n === 0) out.push(field.required(path, 'must specify a handler type'));
   return out;
 }
 
-function validateProbe(probe: any, path: string, liveness: boolean): StatusCause[] {
-  if (!isObject(probe)) return [];
+const PROBE_COUNTS = ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold'] as const;
+
+function validateProbe(probe: Decoded<Probe> | null | undefined, path: string, liveness: boolean): StatusCause[] {
+  if (!isJsonObject(probe)) return [];
   const out = validateHandler(probe, path);
-  for (const k of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold']) {
+  for (const k of PROBE_COUNTS) {
     out.push(...validateNonnegative(probe[k], `${path}.${k}`));
   }
   if (liveness && probe.successThreshold !== 1) out.push(field.invalid(`${path}.successThreshold`, probe.successThreshold, 'must be 1'));
@@ -267,7 +301,7 @@ function validatePorts(ports: unknown, path: string): StatusCause[] {
   if (!Array.isArray(ports)) return [];
   const out: StatusCause[] = [];
   const names = new Set<string>();
-  ports.forEach((port: any, i) => {
+  ports.forEach((port: Decoded<ContainerPort> | null | undefined, i) => {
     const p = `${path}[${i}]`;
     if (port?.name) {
       const msgs = isValidPortName(String(port.name));
@@ -284,7 +318,10 @@ function validatePorts(ports: unknown, path: string): StatusCause[] {
   return out;
 }
 
-function validateContainerCommon(c: any, volumes: Set<string>, path: string): StatusCause[] {
+/** a container as the decoder passes it, or a list element that is null */
+type DecodedContainer = Decoded<Container> | null | undefined;
+
+function validateContainerCommon(c: DecodedContainer, volumes: ReadonlySet<string>, path: string): StatusCause[] {
   const out: StatusCause[] = [];
   if (!c?.name) out.push(field.required(`${path}.name`));
   else out.push(...dnsLabel(c.name, `${path}.name`));
@@ -304,11 +341,11 @@ function validateContainerCommon(c: any, volumes: Set<string>, path: string): St
   return out;
 }
 
-function validateContainers(containers: unknown, volumes: Set<string>, path: string): StatusCause[] {
+function validateContainers(containers: unknown, volumes: ReadonlySet<string>, path: string): StatusCause[] {
   if (!Array.isArray(containers) || containers.length === 0) return [field.required(path)];
   const out: StatusCause[] = [];
-  const names = new Set<string>();
-  containers.forEach((c: any, i) => {
+  const names = new Set<string | null | undefined>();
+  containers.forEach((c: DecodedContainer, i) => {
     const p = `${path}[${i}]`;
     out.push(...validateContainerCommon(c, volumes, p));
     if (names.has(c?.name)) out.push(field.duplicate(`${p}.name`, c?.name));
@@ -321,11 +358,13 @@ function validateContainers(containers: unknown, volumes: Set<string>, path: str
   return out;
 }
 
-function validateInitContainers(inits: unknown, containers: unknown, volumes: Set<string>, path: string): StatusCause[] {
+const INIT_FORBIDDEN = ['lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe'] as const;
+
+function validateInitContainers(inits: unknown, containers: unknown, volumes: ReadonlySet<string>, path: string): StatusCause[] {
   if (!Array.isArray(inits)) return [];
   const out: StatusCause[] = [];
-  const names = new Set<string>(Array.isArray(containers) ? containers.map((c: any) => c?.name) : []);
-  inits.forEach((c: any, i) => {
+  const names = new Set<string | null | undefined>(Array.isArray(containers) ? containers.map((c: DecodedContainer) => c?.name) : []);
+  inits.forEach((c: DecodedContainer, i) => {
     const p = `${path}[${i}]`;
     out.push(...validateContainerCommon(c, volumes, p));
     const sidecar = c?.restartPolicy === 'Always';
@@ -339,7 +378,7 @@ function validateInitContainers(inits: unknown, containers: unknown, volumes: Se
       out.push(...validateProbe(c?.readinessProbe, `${p}.readinessProbe`, false));
       out.push(...validateProbe(c?.startupProbe, `${p}.startupProbe`, true));
     } else {
-      for (const k of ['lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe']) {
+      for (const k of INIT_FORBIDDEN) {
         if (c?.[k] !== undefined && c?.[k] !== null) out.push(field.forbidden(`${p}.${k}`, 'may not be set for init containers without restartPolicy=Always'));
       }
     }
@@ -347,11 +386,11 @@ function validateInitContainers(inits: unknown, containers: unknown, volumes: Se
   return out;
 }
 
-function checkHostPorts(spec: any, path: string): StatusCause[] {
+function checkHostPorts(spec: Decoded<PodSpec>, path: string): StatusCause[] {
   const out: StatusCause[] = [];
   const seen = new Set<string>();
-  (Array.isArray(spec.containers) ? spec.containers : []).forEach((c: any, ci: number) => {
-    (Array.isArray(c?.ports) ? c.ports : []).forEach((port: any, pi: number) => {
+  (Array.isArray(spec.containers) ? spec.containers : []).forEach((c: DecodedContainer, ci: number) => {
+    (Array.isArray(c?.ports) ? c.ports : []).forEach((port: Decoded<ContainerPort> | null | undefined, pi: number) => {
       const p = `${path}.containers[${ci}].ports[${pi}]`;
       if (spec.hostNetwork === true && port?.hostPort !== port?.containerPort) {
         out.push(field.invalid(`${p}.containerPort`, port?.containerPort, 'must match `hostPort` when `hostNetwork` is true'));
@@ -367,7 +406,7 @@ function checkHostPorts(spec: any, path: string): StatusCause[] {
 
 /** ValidatePodSpec: `path` is "spec" for Pods, "spec.template.spec" for workloads. */
 export function validatePodSpec(spec: unknown, path: string): StatusCause[] {
-  if (!isObject(spec)) return [field.required(path)];
+  if (!isDecoded<PodSpec>(spec)) return [field.required(path)];
   const { names: volumes, errs: out } = validateVolumes(spec.volumes, `${path}.volumes`);
   out.push(...validateContainers(spec.containers, volumes, `${path}.containers`));
   out.push(...validateInitContainers(spec.initContainers, spec.containers, volumes, `${path}.initContainers`));
@@ -380,7 +419,7 @@ export function validatePodSpec(spec: unknown, path: string): StatusCause[] {
   if (!dns) out.push(field.required(`${path}.dnsPolicy`));
   else if (!dnsValues.includes(dns)) out.push(field.notSupported(`${path}.dnsPolicy`, dns, dnsValues));
   out.push(...validateLabels(spec.nodeSelector, `${path}.nodeSelector`));
-  if (dns === 'None' && !isObject(spec.dnsConfig)) out.push(field.required(`${path}.dnsConfig`, 'must provide `dnsConfig` when `dnsPolicy` is None'));
+  if (dns === 'None' && !isJsonObject(spec.dnsConfig)) out.push(field.required(`${path}.dnsConfig`, 'must provide `dnsConfig` when `dnsPolicy` is None'));
   if (spec.serviceAccountName) {
     for (const m of nameIsDNSSubdomain(String(spec.serviceAccountName), false)) out.push(field.invalid(`${path}.serviceAccountName`, spec.serviceAccountName, m));
   }

@@ -3,8 +3,19 @@
 // (Init:N/M, CrashLoopBackOff, Completed, Terminating, ...) and RESTARTS "2 (5m ago)".
 import type { KubeObject } from '../../proto/meta.js';
 import { isConditionTrue } from '../../proto/api/conditions.js';
+import type {
+  Container,
+  ContainerStateTerminated,
+  ContainerStatus,
+  PodCondition,
+  PodIP,
+  PodReadinessGate,
+  PodSpec,
+  PodStatus,
+} from '../../proto/api/types.gen.js';
 import { ageOf, parseTime, since } from './age.js';
 import { col, nameColumn, ageColumn } from './columns.js';
+import type { Decoded } from './meta-validation.js';
 import type { TableColumn } from './types.js';
 
 export const podColumns: TableColumn[] = [
@@ -19,28 +30,32 @@ export const podColumns: TableColumn[] = [
   col('Readiness Gates', 'string', 'If specified, all readiness gates will be evaluated for pod readiness.', 1),
 ];
 
-const isRestartableInit = (c: any): boolean => c?.restartPolicy === 'Always';
+/** a list entry as stored: its generated type, though any field may be null or missing */
+type Entry<T> = Decoded<T> | null | undefined;
+
+const isRestartableInit = (c: Entry<Container>): boolean => c?.restartPolicy === 'Always';
 
 /** Later of the running "last restart" and a container's lastState.terminated.finishedAt. */
-function laterFinish(current: number | undefined, cs: any): number | undefined {
+function laterFinish(current: number | undefined, cs: Entry<ContainerStatus>): number | undefined {
   const t = parseTime(cs?.lastState?.terminated?.finishedAt);
   if (t === undefined) return current;
   return current === undefined || current < t ? t : current;
 }
 
-function terminatedReason(t: any, prefix: string): string {
+function terminatedReason(t: Decoded<ContainerStateTerminated>, prefix: string): string {
   if (t.reason) return prefix + t.reason;
   if (t.signal) return `${prefix}Signal:${t.signal}`;
   return `${prefix}ExitCode:${t.exitCode ?? 0}`;
 }
 
 export function podRow(pod: KubeObject, now: number): unknown[] {
-  const spec = pod.spec ?? {};
-  const status = pod.status ?? {};
-  const containers: any[] = Array.isArray(spec.containers) ? spec.containers : [];
-  const initContainers: any[] = Array.isArray(spec.initContainers) ? spec.initContainers : [];
-  const initStatuses: any[] = Array.isArray(status.initContainerStatuses) ? status.initContainerStatuses : [];
-  const statuses: any[] = Array.isArray(status.containerStatuses) ? status.containerStatuses : [];
+  // a stored Pod: its spec and status as the decoder passed them
+  const spec: Decoded<PodSpec> = pod.spec ?? {};
+  const status: Decoded<PodStatus> = pod.status ?? {};
+  const containers: Entry<Container>[] = Array.isArray(spec.containers) ? spec.containers : [];
+  const initContainers: Entry<Container>[] = Array.isArray(spec.initContainers) ? spec.initContainers : [];
+  const initStatuses: Entry<ContainerStatus>[] = Array.isArray(status.initContainerStatuses) ? status.initContainerStatuses : [];
+  const statuses: Entry<ContainerStatus>[] = Array.isArray(status.containerStatuses) ? status.containerStatuses : [];
 
   let restarts = 0;
   let restartableInitRestarts = 0;
@@ -51,11 +66,12 @@ export function podRow(pod: KubeObject, now: number): unknown[] {
 
   let reason: string = status.phase ?? '';
   if (status.reason) reason = status.reason;
-  for (const c of Array.isArray(status.conditions) ? status.conditions : []) {
+  const conditions: Entry<PodCondition>[] = Array.isArray(status.conditions) ? status.conditions : [];
+  for (const c of conditions) {
     if (c?.type === 'PodScheduled' && c?.reason === 'SchedulingGated') reason = 'SchedulingGated';
   }
 
-  const initByName = new Map<string, any>();
+  const initByName = new Map<string | null | undefined, Entry<Container>>();
   for (const c of initContainers) {
     initByName.set(c?.name, c);
     if (isRestartableInit(c)) totalContainers++;
@@ -112,13 +128,12 @@ export function podRow(pod: KubeObject, now: number): unknown[] {
 
   const restartsCell = restarts !== 0 && lastRestart !== undefined ? `${restarts} (${since(new Date(lastRestart).toISOString(), now)} ago)` : String(restarts);
 
-  const podIPs: any[] = Array.isArray(status.podIPs) ? status.podIPs : [];
+  const podIPs: Entry<PodIP>[] = Array.isArray(status.podIPs) ? status.podIPs : [];
   const podIP = podIPs[0]?.ip || status.podIP || '<none>';
-  const gates: any[] = Array.isArray(spec.readinessGates) ? spec.readinessGates : [];
+  const gates: Entry<PodReadinessGate>[] = Array.isArray(spec.readinessGates) ? spec.readinessGates : [];
   let readinessGates = '<none>';
   if (gates.length > 0) {
-    const conds: any[] = Array.isArray(status.conditions) ? status.conditions : [];
-    const ok = gates.filter((g) => conds.find((c) => c?.type === g?.conditionType)?.status === 'True').length;
+    const ok = gates.filter((g) => conditions.find((c) => c?.type === g?.conditionType)?.status === 'True').length;
     readinessGates = `${ok}/${gates.length}`;
   }
 

@@ -2,9 +2,10 @@
 // status (Pending + QoS class), validation incl. the immutable-spec rule on update,
 // the printers' table and the field selectors kubectl/kubelet use.
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import type { Container, PodSpec, Toleration } from '../../proto/api/types.gen.js';
 import { canonicalJson, clone } from '../../proto/canonical.js';
 import { field } from '../api/errors.js';
-import { inclusiveRangeError, isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { inclusiveRangeError, isDecoded, isJsonObject, isRecord, nameIsDNSSubdomain, validateObjectMeta, type Decoded } from './meta-validation.js';
 import { addDefaultTolerations, defaultPodOnly, defaultPodSpec, validatePodSpec, validateTolerations } from './pod-template.js';
 import { podColumns, podRow } from './pod-table.js';
 import { computePodQOS } from './qos.js';
@@ -17,8 +18,8 @@ const UPDATABLE =
   'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)';
 
 function validateContainerUpdates(next: unknown, prev: unknown, path: string): [StatusCause[], boolean] {
-  const n: any[] = Array.isArray(next) ? next : [];
-  const p: any[] = Array.isArray(prev) ? prev : [];
+  const n: (Decoded<Container> | null | undefined)[] = Array.isArray(next) ? next : [];
+  const p: unknown[] = Array.isArray(prev) ? prev : [];
   if (n.length !== p.length) return [[field.forbidden(path, 'pod updates may not add or remove containers')], true];
   const out: StatusCause[] = [];
   n.forEach((c, i) => {
@@ -30,8 +31,9 @@ function validateContainerUpdates(next: unknown, prev: unknown, path: string): [
 }
 
 function validateOnlyAddedTolerations(next: unknown, prev: unknown, path: string): StatusCause[] {
-  const n: any[] = Array.isArray(next) ? next : [];
-  for (const old of Array.isArray(prev) ? prev : []) {
+  const n: (Decoded<Toleration> | null | undefined)[] = Array.isArray(next) ? next : [];
+  const p: (Decoded<Toleration> | null | undefined)[] = Array.isArray(prev) ? prev : [];
+  for (const old of p) {
     // tolerationSeconds of an existing toleration may change; nothing else may.
     const found = n.some((t) => canonicalJson({ ...old, tolerationSeconds: t?.tolerationSeconds }) === canonicalJson(t));
     if (!found) return [field.forbidden(path, 'existing toleration can not be modified except its tolerationSeconds')];
@@ -52,8 +54,8 @@ function specDiff(prev: Record<string, unknown>, next: Record<string, unknown>):
 }
 
 export function validatePodUpdate(obj: KubeObject, old: KubeObject): StatusCause[] {
-  const spec = isObject(obj.spec) ? obj.spec : {};
-  const prev = isObject(old.spec) ? old.spec : {};
+  const spec: Decoded<PodSpec> = isDecoded<PodSpec>(obj.spec) ? obj.spec : {};
+  const prev: Decoded<PodSpec> = isDecoded<PodSpec>(old.spec) ? old.spec : {};
   const out: StatusCause[] = [];
   for (const [key, path] of [['containers', 'spec.containers'], ['initContainers', 'spec.initContainers']] as const) {
     const [errs, stop] = validateContainerUpdates(spec[key], prev[key], path);
@@ -74,18 +76,20 @@ export function validatePodUpdate(obj: KubeObject, old: KubeObject): StatusCause
   out.push(...validateOnlyAddedTolerations(spec.tolerations, prev.tolerations, 'spec.tolerations'));
 
   // Munge the updatable fields back to their old values, then nothing else may differ.
-  const munged: Record<string, any> = clone(spec);
-  for (const key of ['containers', 'initContainers']) {
-    if (Array.isArray(munged[key]) && Array.isArray(prev[key])) {
-      munged[key].forEach((c: any, i: number) => {
-        if (isObject(c)) c.image = prev[key][i]?.image;
+  const munged = clone(spec);
+  for (const key of ['containers', 'initContainers'] as const) {
+    const list = munged[key];
+    const before = prev[key];
+    if (Array.isArray(list) && Array.isArray(before)) {
+      list.forEach((c, i) => {
+        if (isJsonObject(c)) c.image = before[i]?.image;
       });
     }
   }
-  for (const key of ['activeDeadlineSeconds', 'tolerations']) {
-    if (prev[key] === undefined) delete munged[key];
-    else munged[key] = prev[key];
-  }
+  if (prev.activeDeadlineSeconds === undefined) delete munged.activeDeadlineSeconds;
+  else munged.activeDeadlineSeconds = prev.activeDeadlineSeconds;
+  if (prev.tolerations === undefined) delete munged.tolerations;
+  else munged.tolerations = prev.tolerations;
   const oldGrace = prev.terminationGracePeriodSeconds;
   if (typeof oldGrace === 'number' && oldGrace < 0 && munged.terminationGracePeriodSeconds === 1) munged.terminationGracePeriodSeconds = oldGrace;
   if (canonicalJson(munged) !== canonicalJson(prev)) out.push(field.forbidden('spec', `${UPDATABLE}\n${specDiff(prev, munged)}`));
@@ -110,7 +114,7 @@ export const pod: ResourceDef = {
   schema: 'Pod',
 
   defaults(obj) {
-    if (!isObject(obj.spec)) obj.spec = {};
+    if (!isRecord(obj.spec)) obj.spec = {};
     defaultPodSpec(obj.spec);
     defaultPodOnly(obj.spec);
   },

@@ -3,13 +3,14 @@
 // the /status subresource (admission and the quota controller write it), and the
 // printers' table (NAME AGE REQUEST LIMIT with `used/hard` pairs).
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import type { ResourceQuotaSpec, ResourceQuotaStatus, ScopedResourceSelectorRequirement } from '../../proto/api/types.gen.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { isValidQuantity } from '../../proto/quantity.js';
 import { field } from '../api/errors.js';
 import { canonical, nanosOf } from '../quota/resource-list.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
-import { isObject, isQualifiedName, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { isDecoded, isJsonObject, isQualifiedName, isRecord, nameIsDNSSubdomain, validateObjectMeta, type Decoded } from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
@@ -66,16 +67,16 @@ function validateQuantityValue(name: string, q: unknown, path: string): StatusCa
 
 function validateList(list: unknown, path: string): StatusCause[] {
   const out: StatusCause[] = [];
-  for (const [k, v] of Object.entries(isObject(list) ? list : {})) {
+  for (const [k, v] of Object.entries(isRecord(list) ? list : {})) {
     out.push(...validateQuotaResourceName(k, `${path}[${k}]`), ...validateQuantityValue(k, v, `${path}[${k}]`));
   }
   return out;
 }
 
-function validateScopes(spec: Record<string, any>): StatusCause[] {
+function validateScopes(spec: Decoded<ResourceQuotaSpec>): StatusCause[] {
   const scopes: unknown[] = Array.isArray(spec.scopes) ? spec.scopes : [];
   if (scopes.length === 0) return [];
-  const hard = Object.keys(isObject(spec.hard) ? spec.hard : {}).sort();
+  const hard = Object.keys(isJsonObject(spec.hard) ? spec.hard : {}).sort();
   const out: StatusCause[] = [];
   for (const s of scopes) {
     if (!STANDARD_SCOPES.has(String(s))) out.push(field.invalid('spec.scopes', scopes, 'unsupported scope'));
@@ -90,15 +91,15 @@ function validateScopes(spec: Record<string, any>): StatusCause[] {
 
 const EXISTS_ONLY = 'must be \'Exist\' when scope is any of ResourceQuotaScopeTerminating, ResourceQuotaScopeNotTerminating, ResourceQuotaScopeBestEffort, ResourceQuotaScopeNotBestEffort or ResourceQuotaScopeCrossNamespacePodAffinity';
 
-function validateScopeSelector(spec: Record<string, any>): StatusCause[] {
-  if (!isObject(spec.scopeSelector)) return [];
+function validateScopeSelector(spec: Decoded<ResourceQuotaSpec>): StatusCause[] {
+  if (!isJsonObject(spec.scopeSelector)) return [];
   const path = 'spec.scopeSelector.matchExpressions';
-  const hard = Object.keys(isObject(spec.hard) ? spec.hard : {}).sort();
+  const hard = Object.keys(isJsonObject(spec.hard) ? spec.hard : {}).sort();
   const out: StatusCause[] = [];
   const set = new Set<string>();
   const exprs: unknown[] = Array.isArray(spec.scopeSelector.matchExpressions) ? spec.scopeSelector.matchExpressions : [];
   for (const e of exprs) {
-    const r = isObject(e) ? e : {};
+    const r: Decoded<ScopedResourceSelectorRequirement> = isDecoded<ScopedResourceSelectorRequirement>(e) ? e : {};
     const scope = String(r.scopeName ?? '');
     if (!STANDARD_SCOPES.has(scope)) out.push(field.invalid(`${path}.scopeName`, scope, 'unsupported scope'));
     for (const k of hard) if (isStandardQuotaName(k) && !scopeValidFor(scope, k)) out.push(field.invalid(path, spec.scopeSelector, 'unsupported scope applied to resource'));
@@ -123,14 +124,15 @@ function validateScopeSelector(spec: Record<string, any>): StatusCause[] {
 
 /** quantities as the API server stores them (resource.Quantity's canonical form) */
 function canonicalList(list: unknown): void {
-  if (!isObject(list)) return;
+  if (!isRecord(list)) return;
   for (const [k, v] of Object.entries(list)) if (isValidQuantity(v)) list[k] = canonical(v);
 }
 
 /** printResourceQuota: `res: used/hard` pairs sorted by name, limits.* in the Limit column */
 export function quotaColumns(obj: KubeObject): [string, string] {
-  const hard: Record<string, unknown> = isObject(obj.status?.hard) ? obj.status.hard : {};
-  const used: Record<string, unknown> = isObject(obj.status?.used) ? obj.status.used : {};
+  const status: Decoded<ResourceQuotaStatus> = isDecoded<ResourceQuotaStatus>(obj.status) ? obj.status : {};
+  const hard: Record<string, unknown> = isJsonObject(status.hard) ? status.hard : {};
+  const used: Record<string, unknown> = isJsonObject(status.used) ? status.used : {};
   const request: string[] = [];
   const limit: string[] = [];
   for (const r of Object.keys(hard).sort()) {
@@ -157,8 +159,8 @@ export const resourceQuota: ResourceDef = {
   schema: 'ResourceQuota',
 
   defaults(obj) {
-    if (isObject(obj.spec)) canonicalList(obj.spec.hard);
-    if (isObject(obj.status)) { canonicalList(obj.status.hard); canonicalList(obj.status.used); }
+    if (isRecord(obj.spec)) canonicalList(obj.spec.hard);
+    if (isRecord(obj.status)) { canonicalList(obj.status.hard); canonicalList(obj.status.used); }
   },
 
   prepareForCreate(obj) {
@@ -167,9 +169,9 @@ export const resourceQuota: ResourceDef = {
 
   validate(obj, old) {
     const out = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });
-    const spec: Record<string, any> = isObject(obj.spec) ? obj.spec : {};
+    const spec: Decoded<ResourceQuotaSpec> = isDecoded<ResourceQuotaSpec>(obj.spec) ? obj.spec : {};
     out.push(...validateList(spec.hard, 'spec.hard'), ...validateScopes(spec), ...validateScopeSelector(spec));
-    if (isObject(obj.status)) out.push(...validateList(obj.status.hard, 'status.hard'), ...validateList(obj.status.used, 'status.used'));
+    if (isRecord(obj.status)) out.push(...validateList(obj.status.hard, 'status.hard'), ...validateList(obj.status.used, 'status.used'));
     if (old && canonicalJson(spec.scopes ?? null) !== canonicalJson(old.spec?.scopes ?? null)) {
       out.push(field.invalid('spec.scopes', spec.scopes ?? null, 'field is immutable'));
     }
@@ -178,7 +180,7 @@ export const resourceQuota: ResourceDef = {
 
   validateStatus(obj) {
     const out = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });
-    const status: Record<string, any> = isObject(obj.status) ? obj.status : {};
+    const status: Decoded<ResourceQuotaStatus> = isDecoded<ResourceQuotaStatus>(obj.status) ? obj.status : {};
     out.push(...validateList(status.hard, 'status.hard'), ...validateList(status.used, 'status.used'));
     return out;
   },
