@@ -6,10 +6,10 @@
 // being skiff's — only the addresses skiff wrote, never another controller's.
 import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
-import { ApiError } from '../api/errors.js';
 import { ownIngresses } from '../agents/ingress-state.js';
 import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
+import { writeLoadBalancerIngress } from './load-balancer-status.js';
 import { eligibleNodes, ingressFor } from './service-lb-controller.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
@@ -72,16 +72,7 @@ class IngressStatusController implements Controller {
     // skiff writes (the Ingress was skiff's and moved to another class)
     if (!ours && canonicalJson(current) !== canonicalJson(desiredIngressStatus(true, nodes))) return;
     if (canonicalJson(current) === canonicalJson(want)) return;
-    try {
-      await this.ctx.storage.guaranteedUpdate(this.def, namespace, name, { fieldManager: 'skiff-ingress' }, (cur) => {
-        if (cur.metadata.uid !== ing.metadata.uid) throw new ApiError(409, 'Conflict', 'ingress was replaced');
-        cur.status = { ...(cur.status ?? {}), loadBalancer: want.length ? { ingress: want } : {} };
-        return cur;
-      }, 'status');
-    } catch (e) {
-      if (e instanceof ApiError && (e.code === 404 || e.code === 409)) return;
-      throw e;
-    }
+    await writeLoadBalancerIngress(this.ctx.storage, this.def, ing, want, 'skiff-ingress', 'ingress');
   }
 }
 

@@ -12,10 +12,10 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { isIP } from 'node:net';
-import { ApiError } from '../api/errors.js';
 import { SERVICE_NAME_LABEL } from '../services/endpoints.js';
 import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
+import { writeLoadBalancerIngress } from './load-balancer-status.js';
 import type { Controller } from './types.js';
 import { isConditionTrue } from '../../proto/api/conditions.js';
 import { WorkQueue } from './work-queue.js';
@@ -138,16 +138,7 @@ class ServiceLBController implements Controller {
     }
     const current: unknown[] = Array.isArray(svc.status?.loadBalancer?.ingress) ? svc.status.loadBalancer.ingress : [];
     if (canonicalJson(current) === canonicalJson(ingress)) return;
-    try {
-      await this.ctx.storage.guaranteedUpdate(this.svcDef, namespace, name, { fieldManager: 'service-lb-controller' }, (cur) => {
-        if (cur.metadata.uid !== svc.metadata.uid) throw new ApiError(409, 'Conflict', 'service was replaced');
-        cur.status = { ...(cur.status ?? {}), loadBalancer: ingress.length ? { ingress } : {} };
-        return cur;
-      }, 'status');
-    } catch (e) {
-      if (e instanceof ApiError && (e.code === 404 || e.code === 409)) return;
-      throw e;
-    }
+    await writeLoadBalancerIngress(this.ctx.storage, this.svcDef, svc, ingress, 'service-lb-controller', 'service');
   }
 }
 

@@ -1,6 +1,7 @@
 // apps/v1 DaemonSet: RollingUpdate maxUnavailable 1 / maxSurge 0 by default,
 // ValidateDaemonSetSpec and the DESIRED/CURRENT/READY/UP-TO-DATE/AVAILABLE row.
 import type { StatusCause } from '../../proto/meta.js';
+import type { DaemonSetSpec, DaemonSetUpdateStrategy } from '../../proto/api/types.gen.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, containerCells, containersColumn, imagesColumn, nameColumn, selectorColumn } from './columns.js';
@@ -12,7 +13,10 @@ import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 import { intOrPercentValue, notMoreThan100Percent, selectorMismatch, validateAlwaysRunningTemplate, validateIntOrPercent, validateSelectorImmutable, zeroStatus } from './workload.js';
 
-function validateUpdateStrategy(strategy: any): StatusCause[] {
+/** a DaemonSet spec as the schema decoder leaves it: an object, its fields of their JSON types (required ones may be missing) */
+const isDaemonSetSpec = (v: unknown): v is Partial<DaemonSetSpec> => isObject(v);
+
+function validateUpdateStrategy(strategy: DaemonSetUpdateStrategy | undefined): StatusCause[] {
   const path = 'spec.updateStrategy';
   if (strategy?.type === 'OnDelete') return [];
   if (strategy?.type === 'RollingUpdate') {
@@ -31,8 +35,8 @@ function validateUpdateStrategy(strategy: any): StatusCause[] {
   return [field.notSupported(path, strategy?.type ?? '', ['RollingUpdate', 'OnDelete'])];
 }
 
-function validateDaemonSetSpec(spec: any): StatusCause[] {
-  if (!isObject(spec)) return [field.required('spec')];
+function validateDaemonSetSpec(spec: unknown): StatusCause[] {
+  if (!isDaemonSetSpec(spec)) return [field.required('spec')];
   const out: StatusCause[] = [];
   const sel = spec.selector;
   if (sel === undefined || sel === null) out.push(field.required('spec.selector'));

@@ -1,6 +1,7 @@
 // apps/v1 Deployment: SetDefaults_Deployment, ValidateDeploymentSpec (selector, template,
 // strategy, progress deadline) with the immutable apps/v1 selector, and the printer row.
 import type { StatusCause } from '../../proto/meta.js';
+import type { DeploymentSpec, DeploymentStrategy } from '../../proto/api/types.gen.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, containerCells, containersColumn, imagesColumn, nameColumn, selectorColumn } from './columns.js';
@@ -11,14 +12,17 @@ import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 import { intOrPercentValue, notMoreThan100Percent, validateAlwaysRunningTemplate, validateIntOrPercent, validateSelector, validateSelectorImmutable } from './workload.js';
 
-function validateStrategy(strategy: any): StatusCause[] {
+/** a Deployment spec as the schema decoder leaves it: an object, its fields of their JSON types (required ones may be missing) */
+const isDeploymentSpec = (v: unknown): v is Partial<DeploymentSpec> => isObject(v);
+
+function validateStrategy(strategy: DeploymentStrategy | undefined): StatusCause[] {
   const path = 'spec.strategy';
   const type = strategy?.type;
   if (type === 'Recreate') {
-    return strategy.rollingUpdate ? [field.forbidden(`${path}.rollingUpdate`, "may not be specified when strategy `type` is 'Recreate'")] : [];
+    return strategy?.rollingUpdate ? [field.forbidden(`${path}.rollingUpdate`, "may not be specified when strategy `type` is 'Recreate'")] : [];
   }
   if (type === 'RollingUpdate') {
-    const ru = strategy.rollingUpdate;
+    const ru = strategy?.rollingUpdate;
     if (!isObject(ru)) return [field.required(`${path}.rollingUpdate`, 'this should be defaulted and never be nil')];
     const p = `${path}.rollingUpdate`;
     const out = [...validateIntOrPercent(ru.maxUnavailable, `${p}.maxUnavailable`), ...validateIntOrPercent(ru.maxSurge, `${p}.maxSurge`)];
@@ -31,8 +35,8 @@ function validateStrategy(strategy: any): StatusCause[] {
   return [field.notSupported(path, type ?? '', ['Recreate', 'RollingUpdate'])];
 }
 
-function validateDeploymentSpec(spec: any): StatusCause[] {
-  if (!isObject(spec)) return [field.required('spec')];
+function validateDeploymentSpec(spec: unknown): StatusCause[] {
+  if (!isDeploymentSpec(spec)) return [field.required('spec')];
   const out = validateNonnegative(spec.replicas, 'spec.replicas');
   const [selErrs, usable] = validateSelector(spec, 'spec', 'deployment');
   out.push(...selErrs);

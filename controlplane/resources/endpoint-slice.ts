@@ -2,6 +2,7 @@
 // and endpoint validation, and the ADDRESSTYPE/PORTS/ENDPOINTS row.
 import { isIP } from 'node:net';
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import type { DiscoveryEndpointPort, Endpoint } from '../../proto/api/types.gen.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
@@ -12,12 +13,16 @@ import { ALL_VERBS } from './verbs.js';
 const ADDRESS_TYPES = ['FQDN', 'IPv4', 'IPv6'];
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
 
+// list entries as the schema decoder leaves them: objects whose fields may be missing, or null
+type EndpointEntry = Partial<Endpoint> | null | undefined;
+type PortEntry = DiscoveryEndpointPort | null | undefined;
+
 function validateSlice(obj: KubeObject): StatusCause[] {
   const out: StatusCause[] = [];
   const at = obj.addressType;
   if (!at) out.push(field.required('addressType'));
   else if (!ADDRESS_TYPES.includes(at)) out.push(field.notSupported('addressType', at, ADDRESS_TYPES));
-  (Array.isArray(obj.endpoints) ? obj.endpoints : []).forEach((ep: any, i: number) => {
+  (Array.isArray(obj.endpoints) ? obj.endpoints : []).forEach((ep: EndpointEntry, i: number) => {
     const p = `endpoints[${i}].addresses`;
     const addrs: unknown[] = Array.isArray(ep?.addresses) ? ep.addresses : [];
     if (addrs.length === 0) out.push(field.required(p, 'must contain at least 1 address'));
@@ -29,7 +34,7 @@ function validateSlice(obj: KubeObject): StatusCause[] {
       if (at === 'FQDN') for (const m of isDNS1123Subdomain(s)) out.push(field.invalid(`${p}[${j}]`, s, m));
     });
   });
-  (Array.isArray(obj.ports) ? obj.ports : []).forEach((port: any, i: number) => {
+  (Array.isArray(obj.ports) ? obj.ports : []).forEach((port: PortEntry, i: number) => {
     const p = `ports[${i}]`;
     if (port?.port !== undefined && port?.port !== null) for (const m of isValidPortNum(port.port)) out.push(field.invalid(`${p}.port`, port.port, m));
     if (port?.protocol && !PROTOCOLS.includes(port.protocol)) out.push(field.notSupported(`${p}.protocol`, port.protocol, PROTOCOLS));
@@ -78,8 +83,8 @@ export const endpointSlice: ResourceDef = {
   ],
 
   row(obj, now) {
-    const ports = (Array.isArray(obj.ports) ? obj.ports : []).map((p: any) => (typeof p?.port === 'number' ? String(p.port) : p?.name || '*'));
-    const addrs = (Array.isArray(obj.endpoints) ? obj.endpoints : []).flatMap((e: any) => (Array.isArray(e?.addresses) ? e.addresses.map(String) : []));
+    const ports = (Array.isArray(obj.ports) ? obj.ports : []).map((p: PortEntry) => (typeof p?.port === 'number' ? String(p.port) : p?.name || '*'));
+    const addrs = (Array.isArray(obj.endpoints) ? obj.endpoints : []).flatMap((e: EndpointEntry) => (Array.isArray(e?.addresses) ? e.addresses.map(String) : []));
     return [obj.metadata?.name ?? '', obj.addressType ?? '', listWithMore(ports), listWithMore(addrs), ageOf(obj, now)];
   },
 };

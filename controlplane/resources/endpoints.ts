@@ -2,6 +2,7 @@
 // ENDPOINTS cell ("10.42.0.5:80,10.42.1.7:80 + 3 more...").
 import { isIP } from 'node:net';
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import type { EndpointAddress, EndpointPort, EndpointSubset } from '../../proto/api/types.gen.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
@@ -11,22 +12,29 @@ import { ALL_VERBS } from './verbs.js';
 
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
 
+// list entries as the schema decoder leaves them: objects whose fields may be missing, or null
+type SubsetEntry = EndpointSubset | null | undefined;
+type AddressEntry = Partial<EndpointAddress> | null | undefined;
+type PortEntry = Partial<EndpointPort> | null | undefined;
+
 function validateSubsets(subsets: unknown): StatusCause[] {
   if (!Array.isArray(subsets)) return [];
   const out: StatusCause[] = [];
-  subsets.forEach((ss: any, i) => {
+  subsets.forEach((ss: SubsetEntry, i) => {
     const p = `subsets[${i}]`;
-    for (const key of ['addresses', 'notReadyAddresses']) {
-      (Array.isArray(ss?.[key]) ? ss[key] : []).forEach((a: any, j: number) => {
+    for (const key of ['addresses', 'notReadyAddresses'] as const) {
+      const addresses: AddressEntry[] | undefined = ss?.[key];
+      (Array.isArray(addresses) ? addresses : []).forEach((a, j) => {
         if (!isIP(String(a?.ip ?? ''))) out.push(field.invalid(`${p}.${key}[${j}].ip`, a?.ip ?? '', 'must be a valid IP address'));
       });
     }
-    const ports: any[] = Array.isArray(ss?.ports) ? ss.ports : [];
+    const ports: PortEntry[] = Array.isArray(ss?.ports) ? ss.ports : [];
     ports.forEach((port, j) => {
       const pp = `${p}.ports[${j}]`;
       if (ports.length > 1 && !port?.name) out.push(field.required(`${pp}.name`));
       else if (port?.name) for (const m of isDNS1123Label(String(port.name))) out.push(field.invalid(`${pp}.name`, port.name, m));
-      for (const m of isValidPortNum(port?.port)) out.push(field.invalid(`${pp}.port`, port?.port ?? 0, m));
+      // a missing (or null) port is no port number: NaN fails the same check
+      for (const m of isValidPortNum(port?.port ?? NaN)) out.push(field.invalid(`${pp}.port`, port?.port ?? 0, m));
       if (!port?.protocol) out.push(field.required(`${pp}.protocol`));
       else if (!PROTOCOLS.includes(port.protocol)) out.push(field.notSupported(`${pp}.protocol`, port.protocol, PROTOCOLS));
     });
@@ -36,16 +44,16 @@ function validateSubsets(subsets: unknown): StatusCause[] {
 
 /** formatEndpoints: up to three ip:port pairs, then "+ N more...". */
 export function formatEndpoints(obj: KubeObject): string {
-  const subsets: any[] = Array.isArray(obj.subsets) ? obj.subsets : [];
+  const subsets: SubsetEntry[] = Array.isArray(obj.subsets) ? obj.subsets : [];
   if (subsets.length === 0) return '<none>';
   const list: string[] = [];
   const max = 3;
   let more = false;
   let count = 0;
-  const hostPort = (ip: string, port: number): string => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+  const hostPort = (ip: string, port: number | undefined): string => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
   for (const ss of subsets) {
-    const addresses: any[] = Array.isArray(ss?.addresses) ? ss.addresses : [];
-    const ports: any[] = Array.isArray(ss?.ports) ? ss.ports : [];
+    const addresses: AddressEntry[] = Array.isArray(ss?.addresses) ? ss.addresses : [];
+    const ports: PortEntry[] = Array.isArray(ss?.ports) ? ss.ports : [];
     if (ports.length === 0) {
       count += addresses.length;
       for (const a of addresses) {

@@ -2,6 +2,7 @@
 // labels (job strategy PrepareForCreate), ValidateJob/ValidateJobUpdate and the row
 // with the 1.32 STATUS column (Complete/Failed/Suspended/Running...).
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import type { JobCondition, JobSpec } from '../../proto/api/types.gen.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { field } from '../api/errors.js';
 import { ageOf, humanDuration, parseTime } from './age.js';
@@ -70,8 +71,11 @@ function validateGeneratedSelector(obj: KubeObject): StatusCause[] {
 }
 
 /** ValidateJobSpec's checks on the spec alone; `path` is "spec" or "spec.jobTemplate.spec". */
-export function validateJobSpec(spec: any, path: string, requireSelector: boolean): StatusCause[] {
-  if (!isObject(spec)) return [field.required(path)];
+/** a Job spec as the schema decoder leaves it: an object, its fields of their JSON types (required ones may be missing) */
+const isJobSpec = (v: unknown): v is Partial<JobSpec> => isObject(v);
+
+export function validateJobSpec(spec: unknown, path: string, requireSelector: boolean): StatusCause[] {
+  if (!isJobSpec(spec)) return [field.required(path)];
   const out: StatusCause[] = [];
   if (requireSelector) {
     if (!isObject(spec.selector)) out.push(field.required(`${path}.selector`));
@@ -82,7 +86,7 @@ export function validateJobSpec(spec: any, path: string, requireSelector: boolea
   } else if (spec.selector !== undefined && spec.selector !== null) {
     out.push(...validateLabelSelector(spec.selector, `${path}.selector`));
   }
-  for (const k of ['parallelism', 'completions', 'activeDeadlineSeconds', 'backoffLimit', 'ttlSecondsAfterFinished']) {
+  for (const k of ['parallelism', 'completions', 'activeDeadlineSeconds', 'backoffLimit', 'ttlSecondsAfterFinished'] as const) {
     out.push(...validateNonnegative(spec[k], `${path}.${k}`));
   }
   if (typeof spec.activeDeadlineSeconds === 'number' && spec.activeDeadlineSeconds <= 0) {
@@ -118,7 +122,7 @@ function validateJobUpdate(obj: KubeObject, old: KubeObject): StatusCause[] {
 }
 
 function hasCondition(obj: KubeObject, type: string): boolean {
-  const c = (Array.isArray(obj.status?.conditions) ? obj.status.conditions : []).find((x: any) => x?.type === type);
+  const c = (Array.isArray(obj.status?.conditions) ? obj.status.conditions : []).find((x: Partial<JobCondition> | null | undefined) => x?.type === type);
   return c?.status === 'True';
 }
 

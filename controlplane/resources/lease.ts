@@ -1,5 +1,6 @@
 // coordination.k8s.io/v1 Lease: node heartbeats and leader election; NAME/HOLDER/AGE.
 import type { StatusCause } from '../../proto/meta.js';
+import type { LeaseSpec } from '../../proto/api/types.gen.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
@@ -7,9 +8,9 @@ import { nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
-function validateLeaseSpec(spec: any): StatusCause[] {
+function validateLeaseSpec(spec: LeaseSpec | null | undefined): StatusCause[] {
   const out: StatusCause[] = [];
-  for (const k of ['leaseDurationSeconds']) {
+  for (const k of ['leaseDurationSeconds'] as const) {
     const v = spec?.[k];
     if (v !== undefined && v !== null && !(typeof v === 'number' && v > 0)) out.push(field.invalid(`spec.${k}`, v, 'must be greater than 0'));
   }

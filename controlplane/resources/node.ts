@@ -2,6 +2,7 @@
 // and daemonEndpoints structs), taint validation, and the `kubectl get nodes` row
 // (Ready/NotReady/Unknown plus SchedulingDisabled; roles from node-role labels).
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import type { NodeAddress, NodeCondition, Taint } from '../../proto/api/types.gen.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
@@ -19,7 +20,8 @@ function validateTaints(taints: unknown, path: string): StatusCause[] {
   if (!Array.isArray(taints)) return [];
   const out: StatusCause[] = [];
   const seen = new Set<string>();
-  taints.forEach((t: any, i) => {
+  // entries as the schema decoder leaves them: objects whose fields may be missing, or null
+  taints.forEach((t: Partial<Taint> | null | undefined, i) => {
     const p = `${path}[${i}]`;
     const key = String(t?.key ?? '');
     if (!key) out.push(field.required(`${p}.key`));
@@ -34,7 +36,7 @@ function validateTaints(taints: unknown, path: string): StatusCause[] {
 }
 
 export function nodeStatusCell(node: KubeObject): string {
-  const conds: any[] = Array.isArray(node.status?.conditions) ? node.status.conditions : [];
+  const conds: (Partial<NodeCondition> | null | undefined)[] = Array.isArray(node.status?.conditions) ? node.status.conditions : [];
   const ready = conds.find((c) => c?.type === 'Ready');
   const status: string[] = [];
   if (ready) status.push(ready.status === 'True' ? 'Ready' : 'NotReady');
@@ -56,8 +58,10 @@ export function nodeRoles(node: KubeObject): string {
   return [...roles].sort().join(',') || '<none>';
 }
 
-const address = (node: KubeObject, type: string): string =>
-  (Array.isArray(node.status?.addresses) ? node.status.addresses : []).find((a: any) => a?.type === type)?.address ?? '<none>';
+function address(node: KubeObject, type: string): string {
+  const addresses: (Partial<NodeAddress> | null | undefined)[] = Array.isArray(node.status?.addresses) ? node.status.addresses : [];
+  return addresses.find((a) => a?.type === type)?.address ?? '<none>';
+}
 
 export const node: ResourceDef = {
   group: '',

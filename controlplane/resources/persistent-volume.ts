@@ -1,6 +1,7 @@
 // core/v1 PersistentVolume: reclaim policy Retain, volumeMode Filesystem, phase Pending,
 // capacity/access-mode/source validation and the `kubectl get pv` row.
 import type { StatusCause } from '../../proto/meta.js';
+import type { PersistentVolumeSpec } from '../../proto/api/types.gen.js';
 import { isValidQuantity } from '../../proto/quantity.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
@@ -17,15 +18,18 @@ const NON_SOURCE = new Set([
   'storageClassName', 'volumeAttributesClassName', 'volumeMode',
 ]);
 
-function validatePVSpec(spec: any): StatusCause[] {
-  if (!isObject(spec)) return [field.required('spec')];
+/** a PersistentVolume spec as the schema decoder leaves it: an object, its fields of their JSON types (required ones may be missing) */
+const isPVSpec = (v: unknown): v is Partial<PersistentVolumeSpec> => isObject(v);
+
+function validatePVSpec(spec: unknown): StatusCause[] {
+  if (!isPVSpec(spec)) return [field.required('spec')];
   const out = validateAccessModes(spec.accessModes, 'spec.accessModes', '');
   const storage = spec.capacity?.storage;
   if (!isObject(spec.capacity) || storage === undefined) out.push(field.required('spec.capacity'));
   else if (!isValidQuantity(storage)) out.push(field.invalid('spec.capacity[storage]', storage, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
   const policy = spec.persistentVolumeReclaimPolicy;
   if (policy && !['Delete', 'Recycle', 'Retain'].includes(policy)) out.push(field.notSupported('spec.persistentVolumeReclaimPolicy', policy, ['Delete', 'Recycle', 'Retain']));
-  const sources = Object.keys(spec).filter((k) => !NON_SOURCE.has(k) && spec[k] !== null && spec[k] !== undefined);
+  const sources = Object.entries(spec).filter(([k, v]: [string, unknown]) => !NON_SOURCE.has(k) && v !== null && v !== undefined).map(([k]) => k);
   if (sources.length === 0) out.push(field.required('spec', 'must specify a volume type'));
   for (const extra of sources.slice(1)) out.push(field.forbidden(`spec.${extra}`, 'may not specify more than 1 volume type'));
   if (sources[0] === 'hostPath') {

@@ -1,6 +1,7 @@
 // policy/v1 PodDisruptionBudget: minAvailable xor maxUnavailable, selector validation,
 // zeroed status counters and the MIN AVAILABLE/MAX UNAVAILABLE/ALLOWED DISRUPTIONS row.
 import type { StatusCause } from '../../proto/meta.js';
+import type { PodDisruptionBudgetSpec } from '../../proto/api/types.gen.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
@@ -10,14 +11,17 @@ import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 import { notMoreThan100Percent, validateIntOrPercent, zeroStatus } from './workload.js';
 
-function validatePDBSpec(spec: any): StatusCause[] {
-  if (!isObject(spec)) return [];
+/** a PodDisruptionBudget spec as the schema decoder leaves it: an object, its fields of their JSON types */
+const isPDBSpec = (v: unknown): v is PodDisruptionBudgetSpec => isObject(v);
+
+function validatePDBSpec(spec: unknown): StatusCause[] {
+  if (!isPDBSpec(spec)) return [];
   const out: StatusCause[] = [];
   const has = (v: unknown): boolean => v !== undefined && v !== null;
   if (has(spec.minAvailable) && has(spec.maxUnavailable)) {
     out.push(invalidRendered('spec.minAvailable', String(spec.minAvailable), 'minAvailable and maxUnavailable cannot be both set'));
   }
-  for (const k of ['minAvailable', 'maxUnavailable']) {
+  for (const k of ['minAvailable', 'maxUnavailable'] as const) {
     out.push(...validateIntOrPercent(spec[k], `spec.${k}`), ...notMoreThan100Percent(spec[k], `spec.${k}`));
   }
   out.push(...validateLabelSelector(spec.selector, 'spec.selector'));

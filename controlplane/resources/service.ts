@@ -3,6 +3,7 @@
 // (ClusterIPs, NodePorts: controlplane/services/registry.ts) and the `kubectl get svc` row
 // (PORT(S) "80:30080/TCP", EXTERNAL-IP "<none>"/"<pending>"/the load balancer's IPs).
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import type { LoadBalancerIngress, ServicePort, ServiceSpec, ServiceStatus } from '../../proto/api/types.gen.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
@@ -17,13 +18,18 @@ import { allocateService, defaultIPFamilyFields, needsClusterIP, needsHealthChec
 const TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
 
-const isHeadless = (spec: any): boolean => spec?.clusterIP === 'None';
-const externallyAccessible = (spec: any): boolean =>
+/** a Service spec as the schema decoder leaves it: an object, its fields of their JSON types (list entries may be null) */
+const isServiceSpec = (v: unknown): v is ServiceSpec => isObject(v);
+/** a spec.ports entry as decoded: an object whose fields may be missing, or null */
+type PortEntry = Partial<ServicePort> | null | undefined;
+
+const isHeadless = (spec: ServiceSpec): boolean => spec?.clusterIP === 'None';
+const externallyAccessible = (spec: ServiceSpec): boolean =>
   spec?.type === 'LoadBalancer' || spec?.type === 'NodePort' || (spec?.type === 'ClusterIP' && Array.isArray(spec?.externalIPs) && spec.externalIPs.length > 0);
 
 function defaultService(obj: KubeObject): void {
   if (!isObject(obj.spec)) obj.spec = {};
-  const spec = obj.spec;
+  const spec: ServiceSpec = obj.spec;
   if (!spec.sessionAffinity) spec.sessionAffinity = 'None';
   if (spec.sessionAffinity === 'None') delete spec.sessionAffinityConfig;
   if (spec.sessionAffinity === 'ClientIP' && typeof spec.sessionAffinityConfig?.clientIP?.timeoutSeconds !== 'number') {
@@ -40,8 +46,8 @@ function defaultService(obj: KubeObject): void {
   if (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts === undefined) spec.allocateLoadBalancerNodePorts = true;
 }
 
-const portList = (spec: any): any[] => (Array.isArray(spec?.ports) ? spec.ports.filter(isObject) : []);
-const nodePortSet = (spec: any): Set<number> => new Set(portList(spec).map((p) => p.nodePort).filter((n) => n));
+const portList = (spec: ServiceSpec): Partial<ServicePort>[] => (Array.isArray(spec?.ports) ? spec.ports.filter(isObject) : []);
+const nodePortSet = (spec: ServiceSpec): Set<number> => new Set(portList(spec).map((p) => p.nodePort).filter((n): n is number => !!n));
 const sameStrings = (a: unknown, b: unknown): boolean => canonicalJson(a ?? []) === canonicalJson(b ?? []);
 
 /**
@@ -52,7 +58,7 @@ const sameStrings = (a: unknown, b: unknown): boolean => canonicalJson(a ?? []) 
 export function preserveAllocatedValues(next: KubeObject, old: KubeObject): void {
   const n = next.spec;
   const o = old.spec;
-  if (!isObject(n) || !isObject(o)) return;
+  if (!isServiceSpec(n) || !isServiceSpec(o)) return;
   if (needsClusterIP(o) && needsClusterIP(n)) {
     if (!n.clusterIP && o.clusterIP) n.clusterIP = o.clusterIP;
     if ((!Array.isArray(n.clusterIPs) || n.clusterIPs.length === 0) && Array.isArray(o.clusterIPs) && o.clusterIPs.length) n.clusterIPs = [...o.clusterIPs];
@@ -78,7 +84,7 @@ export function preserveAllocatedValues(next: KubeObject, old: KubeObject): void
 export function normalizeClusterIPs(next: KubeObject, old: KubeObject): void {
   const n = next.spec;
   const o = old.spec;
-  if (!isObject(n) || !isObject(o)) return;
+  if (!isServiceSpec(n) || !isServiceSpec(o)) return;
   const oldIPs: string[] = Array.isArray(o.clusterIPs) ? o.clusterIPs : [];
   if (oldIPs.length && (!Array.isArray(n.clusterIPs) || n.clusterIPs.length === 0) && (o.clusterIP ?? '') === (n.clusterIP ?? '')) n.clusterIPs = [...oldIPs];
   if ((o.clusterIP ?? '') === (n.clusterIP ?? '')) return;
@@ -86,7 +92,8 @@ export function normalizeClusterIPs(next: KubeObject, old: KubeObject): void {
     if (sameStrings(n.clusterIPs, o.clusterIPs)) delete n.clusterIPs;
     return;
   }
-  if (oldIPs.length && o.clusterIP === oldIPs[0] && Array.isArray(n.clusterIPs) && n.clusterIPs[0] === o.clusterIP) n.clusterIPs[0] = n.clusterIP;
+  // n.clusterIP is set here: both empty returned above
+  if (n.clusterIP && oldIPs.length && o.clusterIP === oldIPs[0] && Array.isArray(n.clusterIPs) && n.clusterIPs[0] === o.clusterIP) n.clusterIPs[0] = n.clusterIP;
 }
 
 /**
@@ -96,7 +103,7 @@ export function normalizeClusterIPs(next: KubeObject, old: KubeObject): void {
 export function dropTypeDependentFields(next: KubeObject, old: KubeObject): void {
   const n = next.spec;
   const o = old.spec;
-  if (!isObject(n) || !isObject(o)) return;
+  if (!isServiceSpec(n) || !isServiceSpec(o)) return;
   if (needsClusterIP(o) && !needsClusterIP(n)) {
     if ((n.clusterIP ?? '') === (o.clusterIP ?? '') && sameStrings(n.clusterIPs, o.clusterIPs)) {
       delete n.clusterIP;
@@ -118,9 +125,9 @@ export function dropTypeDependentFields(next: KubeObject, old: KubeObject): void
   if (n.type !== 'LoadBalancer' && isObject(next.status)) next.status.loadBalancer = {};
 }
 
-function validatePorts(spec: any): StatusCause[] {
+function validatePorts(spec: ServiceSpec): StatusCause[] {
   const out: StatusCause[] = [];
-  const ports: any[] = Array.isArray(spec.ports) ? spec.ports : [];
+  const ports: PortEntry[] = Array.isArray(spec.ports) ? spec.ports : [];
   if (ports.length === 0 && !isHeadless(spec) && spec.type !== 'ExternalName') out.push(field.required('spec.ports'));
   const names = new Set<string>();
   const nodePorts = new Set<string>();
@@ -132,7 +139,8 @@ function validatePorts(spec: any): StatusCause[] {
       if (names.has(sp.name)) out.push(field.duplicate(`${p}.name`, sp.name));
       else names.add(sp.name);
     }
-    for (const m of isValidPortNum(sp?.port)) out.push(field.invalid(`${p}.port`, sp?.port ?? 0, m));
+    // a missing (or null) port is no port number: NaN fails the same check
+    for (const m of isValidPortNum(sp?.port ?? NaN)) out.push(field.invalid(`${p}.port`, sp?.port ?? 0, m));
     if (!sp?.protocol) out.push(field.required(`${p}.protocol`));
     else if (!PROTOCOLS.includes(sp.protocol)) out.push(field.notSupported(`${p}.protocol`, sp.protocol, PROTOCOLS));
     out.push(...validatePortNumOrName(sp?.targetPort, `${p}.targetPort`));
@@ -150,10 +158,10 @@ function validatePorts(spec: any): StatusCause[] {
   return out;
 }
 
-export function validateServiceSpec(spec: any): StatusCause[] {
-  if (!isObject(spec)) return [field.required('spec')];
+export function validateServiceSpec(spec: unknown): StatusCause[] {
+  if (!isServiceSpec(spec)) return [field.required('spec')];
   const out: StatusCause[] = [];
-  if (!TYPES.includes(spec.type)) out.push(field.notSupported('spec.type', spec.type ?? '', TYPES));
+  if (!TYPES.includes(spec.type ?? '')) out.push(field.notSupported('spec.type', spec.type ?? '', TYPES));
   if (spec.type === 'ExternalName') {
     if (spec.clusterIP) out.push(field.forbidden('spec.clusterIP', 'may not be set for ExternalName services'));
     if (!spec.externalName) out.push(field.required('spec.externalName'));
@@ -161,7 +169,7 @@ export function validateServiceSpec(spec: any): StatusCause[] {
     out.push(field.invalid('spec.clusterIPs[0]', 'None', `may not be set to 'None' for ${spec.type} services`));
   }
   out.push(...validatePorts(spec));
-  if (!['ClientIP', 'None'].includes(spec.sessionAffinity)) out.push(field.notSupported('spec.sessionAffinity', spec.sessionAffinity ?? '', ['ClientIP', 'None']));
+  if (!['ClientIP', 'None'].includes(spec.sessionAffinity ?? '')) out.push(field.notSupported('spec.sessionAffinity', spec.sessionAffinity ?? '', ['ClientIP', 'None']));
   out.push(...validateLabels(spec.selector, 'spec.selector'));
   if (spec.externalTrafficPolicy && !['Cluster', 'Local'].includes(spec.externalTrafficPolicy)) {
     out.push(field.notSupported('spec.externalTrafficPolicy', spec.externalTrafficPolicy, ['Cluster', 'Local']));
@@ -173,23 +181,23 @@ export function validateServiceSpec(spec: any): StatusCause[] {
 }
 
 function validateServiceUpdate(obj: KubeObject, old: KubeObject): StatusCause[] {
-  const n = obj.spec ?? {};
-  const o = old.spec ?? {};
+  const n: ServiceSpec = obj.spec ?? {};
+  const o: ServiceSpec = old.spec ?? {};
   if (o.type === 'ExternalName' || n.type === 'ExternalName' || !o.clusterIP || !n.clusterIP) return [];
   if (n.clusterIP === o.clusterIP && canonicalJson(n.clusterIPs ?? [n.clusterIP]) === canonicalJson(o.clusterIPs ?? [o.clusterIP])) return [];
   const ips: string[] = Array.isArray(n.clusterIPs) ? n.clusterIPs : [n.clusterIP];
   return [invalidRendered('spec.clusterIPs[0]', `[]string{${ips.map((ip) => JSON.stringify(ip)).join(', ')}}`, 'may not change once set')];
 }
 
-function externalIP(spec: any, status: any): string {
+function externalIP(spec: ServiceSpec, status: ServiceStatus | undefined): string {
   const external: string[] = Array.isArray(spec?.externalIPs) ? spec.externalIPs : [];
   switch (spec?.type) {
     case 'ClusterIP':
     case 'NodePort':
       return external.length ? external.join(',') : '<none>';
     case 'LoadBalancer': {
-      const ingress: any[] = Array.isArray(status?.loadBalancer?.ingress) ? status.loadBalancer.ingress : [];
-      const lb = [...new Set(ingress.map((i) => i?.ip || i?.hostname).filter(Boolean))].sort() as string[];
+      const ingress: (LoadBalancerIngress | null | undefined)[] = Array.isArray(status?.loadBalancer?.ingress) ? status.loadBalancer.ingress : [];
+      const lb = [...new Set(ingress.map((i) => i?.ip || i?.hostname).filter((a): a is string => !!a))].sort();
       if (external.length) return [...lb, ...external].join(',');
       return lb.length ? lb.join(',') : '<pending>';
     }
@@ -200,9 +208,9 @@ function externalIP(spec: any, status: any): string {
 }
 
 /** makePortString: "80/TCP", "80:30080/TCP", joined by commas. */
-export function servicePorts(spec: any): string {
-  const ports: any[] = Array.isArray(spec?.ports) ? spec.ports : [];
-  const s = ports.map((p) => (p?.nodePort > 0 ? `${p.port}:${p.nodePort}/${p.protocol ?? ''}` : `${p?.port}/${p?.protocol ?? ''}`)).join(',');
+export function servicePorts(spec: ServiceSpec | undefined): string {
+  const ports: PortEntry[] = Array.isArray(spec?.ports) ? spec.ports : [];
+  const s = ports.map((p) => (p?.nodePort && p.nodePort > 0 ? `${p.port}:${p.nodePort}/${p.protocol ?? ''}` : `${p?.port}/${p?.protocol ?? ''}`)).join(',');
   return s || '<none>';
 }
 
@@ -257,7 +265,7 @@ export const service: ResourceDef = {
   ],
 
   row(obj, now) {
-    const spec = obj.spec ?? {};
+    const spec: ServiceSpec = obj.spec ?? {};
     const clusterIP = (Array.isArray(spec.clusterIPs) && spec.clusterIPs[0]) || spec.clusterIP || '<none>';
     return [obj.metadata?.name ?? '', spec.type ?? '', clusterIP, externalIP(spec, obj.status), servicePorts(spec), ageOf(obj, now), formatLabels(spec.selector)];
   },

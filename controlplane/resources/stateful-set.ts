@@ -1,6 +1,7 @@
 // apps/v1 StatefulSet: SetDefaults_StatefulSet (OrderedReady, RollingUpdate partition 0,
 // PVC retention Retain/Retain), ValidateStatefulSetSpec/Update and the READY row.
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import type { PersistentVolumeClaim, StatefulSetSpec } from '../../proto/api/types.gen.js';
 import { canonicalJson, clone } from '../../proto/canonical.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
@@ -12,8 +13,13 @@ import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 import { validateAlwaysRunningTemplate, validateSelector, zeroStatus } from './workload.js';
 
-function validateStatefulSetSpec(spec: any): StatusCause[] {
-  if (!isObject(spec)) return [field.required('spec')];
+/** a StatefulSet spec as the schema decoder leaves it: an object, its fields of their JSON types (required ones may be missing) */
+const isStatefulSetSpec = (v: unknown): v is Partial<StatefulSetSpec> => isObject(v);
+/** a spec.volumeClaimTemplates entry as decoded: an object whose fields may be missing, or null */
+type ClaimTemplateEntry = Partial<PersistentVolumeClaim> | null | undefined;
+
+function validateStatefulSetSpec(spec: unknown): StatusCause[] {
+  if (!isStatefulSetSpec(spec)) return [field.required('spec')];
   const out: StatusCause[] = [];
   const pmp = spec.podManagementPolicy;
   if (!pmp) out.push(field.required('spec.podManagementPolicy'));
@@ -28,7 +34,7 @@ function validateStatefulSetSpec(spec: any): StatusCause[] {
     out.push(field.invalid('spec.updateStrategy', us, "must be 'RollingUpdate' or 'OnDelete'"));
   }
   const retention = spec.persistentVolumeClaimRetentionPolicy;
-  for (const k of ['whenDeleted', 'whenScaled']) {
+  for (const k of ['whenDeleted', 'whenScaled'] as const) {
     const v = retention?.[k];
     if (v && v !== 'Retain' && v !== 'Delete') out.push(field.notSupported(`spec.persistentVolumeClaimRetentionPolicy.${k}`, v, ['Retain', 'Delete']));
   }
@@ -37,17 +43,17 @@ function validateStatefulSetSpec(spec: any): StatusCause[] {
   const [selErrs, usable] = validateSelector(spec, 'spec', 'statefulset');
   out.push(...selErrs);
   out.push(...validateAlwaysRunningTemplate(spec, 'spec', 'StatefulSet', usable ? spec.selector : undefined).filter((c) => !isClaimMountNotFound(c, spec)));
-  (Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []).forEach((t: any, i: number) => {
+  (Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []).forEach((t: ClaimTemplateEntry, i: number) => {
     out.push(...validateClaimSpec(t?.spec, `spec.volumeClaimTemplates[${i}].spec`));
   });
   return out;
 }
 
 /** Volume mounts may name a volumeClaimTemplate instead of a pod volume. */
-function isClaimMountNotFound(c: StatusCause, spec: any): boolean {
+function isClaimMountNotFound(c: StatusCause, spec: Partial<StatefulSetSpec>): boolean {
   if (c.reason !== 'FieldValueNotFound' || !/\.volumeMounts\[\d+\]\.name$/.test(c.field ?? '')) return false;
-  const names = (Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []).map((t: any) => t?.metadata?.name);
-  return names.some((n: string) => c.message === `Not found: ${JSON.stringify(n)}`);
+  const names = (Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []).map((t: ClaimTemplateEntry) => t?.metadata?.name);
+  return names.some((n) => c.message === `Not found: ${JSON.stringify(n)}`);
 }
 
 const UPDATABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];

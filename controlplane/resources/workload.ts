@@ -2,6 +2,7 @@
 // required, non-empty and matching the template labels, template restartPolicy Always,
 // selector immutable on update, int-or-percent rollout parameters.
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import type { DeploymentSpec } from '../../proto/api/types.gen.js';
 import { field } from '../api/errors.js';
 import { goLabelSelector, goStringMap } from './go-format.js';
 import { isEmptySelector, selectorMatches, validateLabelSelector, type LabelSelector } from './label-selector.js';
@@ -14,11 +15,14 @@ export function selectorMismatch(path: string, labels: Record<string, string> | 
   return invalidRendered(`${path}.metadata.labels`, goStringMap(labels), '`selector` does not match template `labels`');
 }
 
+/** what these checks read of a Deployment, ReplicaSet, StatefulSet or DaemonSet spec as decoded (either may be missing) */
+type WorkloadSpec = Partial<Pick<DeploymentSpec, 'selector' | 'template'>>;
+
 /**
  * Selector checks as ValidateDeploymentSpec/ReplicaSetSpec/StatefulSetSpec do them.
  * Returns [causes, selectorUsable]: a missing selector is Required.
  */
-export function validateSelector(spec: any, path: string, kindWord: string): [StatusCause[], boolean] {
+export function validateSelector(spec: WorkloadSpec | undefined, path: string, kindWord: string): [StatusCause[], boolean] {
   const sel = spec?.selector;
   if (sel === undefined || sel === null) return [[field.required(`${path}.selector`)], false];
   const out = validateLabelSelector(sel, `${path}.selector`);
@@ -31,12 +35,12 @@ export function validateSelector(spec: any, path: string, kindWord: string): [St
  * StatefulSets): labels must match a non-empty selector, restartPolicy must be Always,
  * activeDeadlineSeconds is not supported.
  */
-export function validateAlwaysRunningTemplate(spec: any, path: string, kindName: string, selector: LabelSelector | undefined): StatusCause[] {
+export function validateAlwaysRunningTemplate(spec: WorkloadSpec | undefined, path: string, kindName: string, selector: LabelSelector | undefined): StatusCause[] {
   const tplPath = `${path}.template`;
   const tpl = spec?.template;
   if (!isObject(tpl)) return [field.required(tplPath)];
   const out: StatusCause[] = [];
-  const labels = tpl.metadata?.labels as Record<string, string> | undefined;
+  const labels = tpl.metadata?.labels;
   if (selector && !isEmptySelector(selector) && !selectorMatches(selector, labels)) out.push(selectorMismatch(tplPath, labels));
   out.push(...validatePodTemplateSpec(tpl, tplPath));
   const rp = tpl.spec?.restartPolicy;

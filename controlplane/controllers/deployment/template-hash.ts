@@ -3,9 +3,11 @@
 // pod-template-hash label, `creationTimestamp: null`, empty maps/lists vs missing ones
 // (as apimachinery's Semantic.DeepEqual), fields the API server defaults, or the spelling
 // of a quantity ("1000m" = "1"). kubectl rollout undo relies on this to find the old RS.
+import type { PodSpec } from '../../../proto/api/types.gen.js';
 import { canonicalJson, clone } from '../../../proto/canonical.js';
 import { scaledValue } from '../../../proto/quantity.js';
 import { defaultPodTemplate } from '../../resources/pod-template.js';
+import { isPodTemplate } from '../replica-set/pods.js';
 
 export const POD_TEMPLATE_HASH_LABEL = 'pod-template-hash';
 
@@ -54,10 +56,13 @@ function prune(v: unknown): unknown {
 
 /** The template in a form where semantically equal templates are byte-equal. */
 export function normalizeTemplate(template: unknown): unknown {
-  const t = clone((template ?? {}) as any);
+  const raw = template ?? {};
+  // what is not an object (never a stored template) is compared as it is
+  if (!isPodTemplate(raw)) return prune(clone(raw));
+  const t = clone(raw);
   defaultPodTemplate(t);
   if (t.metadata?.labels) delete t.metadata.labels[POD_TEMPLATE_HASH_LABEL];
-  const spec = t.spec ?? {};
+  const spec: Partial<PodSpec> = t.spec ?? {};
   for (const list of [spec.containers, spec.initContainers]) {
     if (!Array.isArray(list)) continue;
     for (const c of list) {

@@ -3,9 +3,11 @@
 // `<template>-<set>-<ordinal>` with owner references per persistentVolumeClaimRetentionPolicy,
 // and the revision name of a pod template. Pure functions.
 import type { KubeObject, OwnerReference } from '../../../proto/meta.js';
+import type { PodSpec, PodTemplateSpec, Volume } from '../../../proto/api/types.gen.js';
 import { newControllerRef } from '../../../proto/api/owner.js';
 import { canonicalJson, clone } from '../../../proto/canonical.js';
 import { podReadyCondition } from '../../../proto/api/pod.js';
+import { isPodTemplate } from '../replica-set/pods.js';
 
 export const POD_NAME_LABEL = 'statefulset.kubernetes.io/pod-name';
 export const POD_INDEX_LABEL = 'apps.kubernetes.io/pod-index';
@@ -109,22 +111,26 @@ export function setControllerRef(set: KubeObject): OwnerReference {
   return newControllerRef(set, 'apps/v1', 'StatefulSet');
 }
 
+/** the template's pod spec with claim volumes: volumes as decoded (entries may be null), a claim template's name may be unset */
+type PodSpecWithClaims = Omit<Partial<PodSpec>, 'volumes'> & { volumes?: (Partial<Volume> | null | undefined)[] };
+
 /**
  * newVersionedStatefulSetPod for one template: labels from the template plus the identity
  * labels and revision, hostname = pod name, subdomain = serviceName, claim volumes.
  */
-export function newStatefulSetPod(set: KubeObject, template: any, ordinal: number, revision: string): KubeObject {
+export function newStatefulSetPod(set: KubeObject, template: unknown, ordinal: number, revision: string): KubeObject {
+  const tpl: PodTemplateSpec = isPodTemplate(template) ? template : {};
   const name = podName(set, ordinal);
   const labels: Record<string, string> = {
-    ...(template?.metadata?.labels ?? {}),
+    ...(tpl.metadata?.labels ?? {}),
     [POD_NAME_LABEL]: name,
     [POD_INDEX_LABEL]: String(ordinal),
     [REVISION_LABEL]: revision,
   };
   const metadata: KubeObject['metadata'] = { name, namespace: set.metadata.namespace, labels, ownerReferences: [setControllerRef(set)] };
-  if (template?.metadata?.annotations && Object.keys(template.metadata.annotations).length) metadata.annotations = { ...template.metadata.annotations };
-  if (Array.isArray(template?.metadata?.finalizers) && template.metadata.finalizers.length) metadata.finalizers = [...template.metadata.finalizers];
-  const spec = clone(template?.spec ?? {});
+  if (tpl.metadata?.annotations && Object.keys(tpl.metadata.annotations).length) metadata.annotations = { ...tpl.metadata.annotations };
+  if (Array.isArray(tpl.metadata?.finalizers) && tpl.metadata.finalizers.length) metadata.finalizers = [...tpl.metadata.finalizers];
+  const spec: PodSpecWithClaims = clone(tpl.spec ?? {});
   spec.hostname = name;
   if (set.spec?.serviceName) spec.subdomain = set.spec.serviceName;
   // updateStorage: one volume per claim template, replacing a pod volume of the same name.
@@ -134,7 +140,7 @@ export function newStatefulSetPod(set: KubeObject, template: any, ordinal: numbe
   }));
   if (claimVolumes.length) {
     const names = new Set(claimVolumes.map((v) => v.name));
-    spec.volumes = [...claimVolumes, ...(Array.isArray(spec.volumes) ? spec.volumes.filter((v: any) => !names.has(v?.name)) : [])];
+    spec.volumes = [...claimVolumes, ...(Array.isArray(spec.volumes) ? spec.volumes.filter((v) => !names.has(v?.name)) : [])];
   }
   return { apiVersion: 'v1', kind: 'Pod', metadata, spec };
 }
