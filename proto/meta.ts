@@ -11,8 +11,11 @@ export interface AnyObject {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
+  // biome-ignore lint/suspicious/noExplicitAny: an object of any kind; typed code uses KubeObject<K> (the generated interfaces)
   spec?: any;
+  // biome-ignore lint/suspicious/noExplicitAny: an object of any kind; typed code uses KubeObject<K> (the generated interfaces)
   status?: any;
+  // biome-ignore lint/suspicious/noExplicitAny: an object of any kind; typed code uses KubeObject<K> (the generated interfaces)
   [k: string]: any;
 }
 
