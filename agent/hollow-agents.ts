@@ -33,26 +33,63 @@ export interface HollowOptions {
 }
 
 const READY: NodeReport['conditions'] = [
-  { type: 'MemoryPressure', status: 'False', reason: 'KubeletHasSufficientMemory', message: 'kubelet has sufficient memory available' },
-  { type: 'DiskPressure', status: 'False', reason: 'KubeletHasNoDiskPressure', message: 'kubelet has no disk pressure' },
-  { type: 'PIDPressure', status: 'False', reason: 'KubeletHasSufficientPID', message: 'kubelet has sufficient PID available' },
+  {
+    type: 'MemoryPressure',
+    status: 'False',
+    reason: 'KubeletHasSufficientMemory',
+    message: 'kubelet has sufficient memory available',
+  },
+  {
+    type: 'DiskPressure',
+    status: 'False',
+    reason: 'KubeletHasNoDiskPressure',
+    message: 'kubelet has no disk pressure',
+  },
+  {
+    type: 'PIDPressure',
+    status: 'False',
+    reason: 'KubeletHasSufficientPID',
+    message: 'kubelet has sufficient PID available',
+  },
   { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' },
 ];
-const NOT_READY: NodeReport['conditions'] = READY.map((c) => c.type === 'Ready' ? { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'container runtime is down' } : c);
+const NOT_READY: NodeReport['conditions'] = READY.map((c) =>
+  c.type === 'Ready'
+    ? { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: 'container runtime is down' }
+    : c,
+);
 
 /** a hollow node's Node report: made-up capacity, node info and address */
-export function hollowNodeReport(cfg: NodeConfig, index: number, runtimeOk: boolean, o: { cpu?: string; memory?: string } = {}): NodeReport {
+export function hollowNodeReport(
+  cfg: NodeConfig,
+  index: number,
+  runtimeOk: boolean,
+  o: { cpu?: string; memory?: string } = {},
+): NodeReport {
   const memory = o.memory ?? '16Gi';
   const resources = { cpu: o.cpu ?? '4', memory, pods: String(cfg.maxPods), 'ephemeral-storage': '100Gi' };
   return {
-    name: cfg.name, labels: cfg.labels, taints: cfg.taints,
-    capacity: resources, allocatable: resources,
+    name: cfg.name,
+    labels: cfg.labels,
+    taints: cfg.taints,
+    capacity: resources,
+    allocatable: resources,
     nodeInfo: {
-      machineID: `hollow-${index}`, systemUUID: `hollow-${index}`, bootID: `hollow-${index}`,
-      kernelVersion: '6.1.0-hollow', osImage: 'Hollow Linux', containerRuntimeVersion: 'hollow://0.0.0-hollow',
-      kubeletVersion: KUBELET_VERSION, kubeProxyVersion: '', operatingSystem: 'linux', architecture: 'amd64',
+      machineID: `hollow-${index}`,
+      systemUUID: `hollow-${index}`,
+      bootID: `hollow-${index}`,
+      kernelVersion: '6.1.0-hollow',
+      osImage: 'Hollow Linux',
+      containerRuntimeVersion: 'hollow://0.0.0-hollow',
+      kubeletVersion: KUBELET_VERSION,
+      kubeProxyVersion: '',
+      operatingSystem: 'linux',
+      architecture: 'amd64',
     },
-    addresses: [{ type: 'InternalIP', address: `10.${64 + ((index >> 8) & 127)}.${index & 255}.1` }, { type: 'Hostname', address: cfg.name }],
+    addresses: [
+      { type: 'InternalIP', address: `10.${64 + ((index >> 8) & 127)}.${index & 255}.1` },
+      { type: 'Hostname', address: cfg.name },
+    ],
     conditions: runtimeOk ? READY : NOT_READY,
   };
 }
@@ -70,19 +107,41 @@ export async function startHollowAgents(o: HollowOptions): Promise<{ names: stri
     const index = first + k;
     const name = `${prefix}${index}`;
     const cfg = parseAgentArgs([
-      '--server', o.server, '--token', o.token, '--node-name', name, '--data-dir', join(o.dataDir, name),
-      '--network', 'hollow', '--metrics-bind-address', '', '--ingress-http-port', '0', '--ingress-https-port', '0',
+      '--server',
+      o.server,
+      '--token',
+      o.token,
+      '--node-name',
+      name,
+      '--data-dir',
+      join(o.dataDir, name),
+      '--network',
+      'hollow',
+      '--metrics-bind-address',
+      '',
+      '--ingress-http-port',
+      '0',
+      '--ingress-https-port',
+      '0',
       ...(o.agentArgs ?? []),
     ]);
     const runtime = new HollowRuntime({ startDelayMs: o.startDelayMs ?? 0, index });
-    agents.push(await runAgent(cfg, {
-      runtime, log,
-      nodeReport: async (nodeCfg, ok) => hollowNodeReport(nodeCfg, index, ok, o),
-      conditions: (_nodeCfg, ok) => ok ? READY : NOT_READY,
-    }));
+    agents.push(
+      await runAgent(cfg, {
+        runtime,
+        log,
+        nodeReport: async (nodeCfg, ok) => hollowNodeReport(nodeCfg, index, ok, o),
+        conditions: (_nodeCfg, ok) => (ok ? READY : NOT_READY),
+      }),
+    );
     names.push(name);
     const wait = t0 + (k + 1) * gapMs - Date.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
-  return { names, stop() { for (const a of agents) a.stop(); } };
+  return {
+    names,
+    stop() {
+      for (const a of agents) a.stop();
+    },
+  };
 }

@@ -7,11 +7,33 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class AgentMetrics {
   readonly registry = new Registry();
   readonly pods = new Gauge({ name: 'skiff_agent_pods', help: 'pods this agent runs', registers: [this.registry] });
-  readonly containerStarts = new Counter({ name: 'skiff_agent_container_starts_total', help: 'containers started', registers: [this.registry] });
-  readonly containerRestarts = new Counter({ name: 'skiff_agent_container_restarts_total', help: 'containers started again after an exit or a failed liveness probe', registers: [this.registry] });
-  readonly syncDuration = new Histogram({ name: 'skiff_agent_pod_sync_duration_seconds', help: 'one pod worker sync', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
-  readonly runtimeErrors = new Counter({ name: 'skiff_agent_runtime_errors_total', help: 'failed container runtime (Docker) calls', labelNames: ['reason'], registers: [this.registry] });
-  readonly connected = new Gauge({ name: 'skiff_agent_server_connected', help: '1 while registered with the server', registers: [this.registry] });
+  readonly containerStarts = new Counter({
+    name: 'skiff_agent_container_starts_total',
+    help: 'containers started',
+    registers: [this.registry],
+  });
+  readonly containerRestarts = new Counter({
+    name: 'skiff_agent_container_restarts_total',
+    help: 'containers started again after an exit or a failed liveness probe',
+    registers: [this.registry],
+  });
+  readonly syncDuration = new Histogram({
+    name: 'skiff_agent_pod_sync_duration_seconds',
+    help: 'one pod worker sync',
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly runtimeErrors = new Counter({
+    name: 'skiff_agent_runtime_errors_total',
+    help: 'failed container runtime (Docker) calls',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly connected = new Gauge({
+    name: 'skiff_agent_server_connected',
+    help: '1 while registered with the server',
+    registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -20,7 +20,12 @@ export async function seedNamespaces(storage: ApiStorage): Promise<void> {
   for (const name of SYSTEM_NAMESPACES) {
     if (await storage.tryGet(def, undefined, name)) continue;
     try {
-      await storage.create(def, undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, { fieldValidation: 'Strict' });
+      await storage.create(
+        def,
+        undefined,
+        { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
+        { fieldValidation: 'Strict' },
+      );
     } catch (e) {
       if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
     }
@@ -40,7 +45,8 @@ export async function seedDefaultStorageClass(storage: ApiStorage): Promise<void
   if (await storage.store.get(DEFAULT_STORAGE_CLASS_MARKER)) return;
   const def = findResource('storage.k8s.io', 'v1', 'storageclasses')!;
   await ensureCreated(storage, def, '', {
-    apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
     metadata: { name: DEFAULT_STORAGE_CLASS, annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
     provisioner: LOCAL_PATH_PROVISIONER,
     reclaimPolicy: 'Delete',
@@ -59,7 +65,12 @@ export const DEFAULT_INGRESS_CLASS_MARKER = '/skiff/seeded/default-ingress-class
 /** The `skiff` IngressClass (controller skiff.io/ingress, annotated default), created on the cluster's first start only. */
 export async function seedDefaultIngressClass(storage: ApiStorage): Promise<void> {
   if (await storage.store.get(DEFAULT_INGRESS_CLASS_MARKER)) return;
-  await ensureCreated(storage, findResource('networking.k8s.io', 'v1', 'ingressclasses')!, '', skiffIngressClassObject());
+  await ensureCreated(
+    storage,
+    findResource('networking.k8s.io', 'v1', 'ingressclasses')!,
+    '',
+    skiffIngressClassObject(),
+  );
   try {
     await storage.store.create(DEFAULT_INGRESS_CLASS_MARKER, JSON.stringify({ name: SKIFF_INGRESS_CLASS }));
   } catch (e) {
@@ -88,7 +99,12 @@ export function apiServerServiceIP(serviceCidr: string): string {
   return nthAddress(c, 1);
 }
 
-async function ensureCreated(storage: ApiStorage, def: ResourceDef, namespace: string, obj: KubeObject): Promise<KubeObject> {
+async function ensureCreated(
+  storage: ApiStorage,
+  def: ResourceDef,
+  namespace: string,
+  obj: KubeObject,
+): Promise<KubeObject> {
   const existing = await storage.tryGet(def, namespace, obj.metadata.name!);
   if (existing) return existing;
   try {
@@ -109,10 +125,13 @@ export async function seedClusterServices(storage: ApiStorage, cfg: ClusterServi
   await seedDefaultIngressClass(storage);
   const svcDef = findResource('', 'v1', 'services')!;
   const api = await ensureCreated(storage, svcDef, 'default', {
-    apiVersion: 'v1', kind: 'Service',
+    apiVersion: 'v1',
+    kind: 'Service',
     metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
     spec: {
-      type: 'ClusterIP', clusterIP: apiServerServiceIP(cfg.serviceCidr), sessionAffinity: 'None',
+      type: 'ClusterIP',
+      clusterIP: apiServerServiceIP(cfg.serviceCidr),
+      sessionAffinity: 'None',
       ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: cfg.port }],
     },
   });
@@ -123,10 +142,16 @@ export async function seedClusterServices(storage: ApiStorage, cfg: ClusterServi
     });
   }
   await ensureCreated(storage, svcDef, 'kube-system', {
-    apiVersion: 'v1', kind: 'Service',
-    metadata: { name: 'kube-dns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true' } },
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: {
+      name: 'kube-dns',
+      namespace: 'kube-system',
+      labels: { 'k8s-app': 'kube-dns', 'kubernetes.io/cluster-service': 'true' },
+    },
     spec: {
-      type: 'ClusterIP', clusterIP: cfg.clusterDns,
+      type: 'ClusterIP',
+      clusterIP: cfg.clusterDns,
       ports: [
         { name: 'dns', port: 53, protocol: 'UDP', targetPort: 53 },
         { name: 'dns-tcp', port: 53, protocol: 'TCP', targetPort: 53 },

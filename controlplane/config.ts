@@ -83,12 +83,20 @@ export interface ServerConfig {
 
 /** --datastore-endpoint: comma-separated http(s)://host:port of etcd members */
 export function parseDatastoreEndpoints(v: string): string[] {
-  const list = v.split(',').map((e) => e.trim()).filter(Boolean);
-  if (!list.length) throw new InvalidArgumentError('--datastore-endpoint wants http(s)://host:port of the etcd members, comma-separated');
+  const list = v
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean);
+  if (!list.length)
+    throw new InvalidArgumentError(
+      '--datastore-endpoint wants http(s)://host:port of the etcd members, comma-separated',
+    );
   for (const e of list) {
-    if (!/^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\/?$/.test(e)) throw new InvalidArgumentError(`--datastore-endpoint: want http(s)://host:port of an etcd member, got ${e}`);
+    if (!/^https?:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):\d{1,5}\/?$/.test(e))
+      throw new InvalidArgumentError(`--datastore-endpoint: want http(s)://host:port of an etcd member, got ${e}`);
   }
-  if (new Set(list.map((e) => e.startsWith('https:'))).size > 1) throw new InvalidArgumentError('--datastore-endpoint: all http:// or all https://, not both');
+  if (new Set(list.map((e) => e.startsWith('https:'))).size > 1)
+    throw new InvalidArgumentError('--datastore-endpoint: all http:// or all https://, not both');
   return list.map((e) => e.replace(/\/$/, ''));
 }
 
@@ -117,52 +125,155 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--data-dir <dir>', 'state, certificates and tokens', '/var/lib/skiff/server')
     .option('--listen <host:port>', 'address to serve the API on (TLS)', '0.0.0.0:6443')
     .option('--advertise-address <ip>', 'address agents and kubeconfigs use to reach this server')
-    .option('--tls-san <name>', 'extra name or IP for the serving certificate (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--service-account-issuer <url>', 'the issuer (iss) of ServiceAccount tokens', 'https://kubernetes.default.svc.cluster.local')
-    .option('--api-audiences <list>', 'comma-separated audiences accepted in ServiceAccount tokens (default: the issuer)')
+    .option(
+      '--tls-san <name>',
+      'extra name or IP for the serving certificate (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option(
+      '--service-account-issuer <url>',
+      'the issuer (iss) of ServiceAccount tokens',
+      'https://kubernetes.default.svc.cluster.local',
+    )
+    .option(
+      '--api-audiences <list>',
+      'comma-separated audiences accepted in ServiceAccount tokens (default: the issuer)',
+    )
     .option('--token-auth-file <file>', 'static bearer tokens, kube-apiserver\'s CSV: token,user,uid,"group1,group2"')
     .option('--authorization-mode <mode>', 'RBAC, or AlwaysAllow to let every authenticated request through', 'RBAC')
     .option('--compact-interval <duration>', 'how often to compact store history', '5m')
     .option('--compact-retention <revisions>', 'revisions of history kept for watches', '1000')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
-    .option('--node-grace-period <duration>', 'missed heartbeats for this long make a node Unknown (unreachable)', '15s')
-    .option('--default-unreachable-toleration-seconds <n>', 'how long pods stay on a not-ready/unreachable node before eviction (Kubernetes: 300)', '10')
+    .option(
+      '--node-grace-period <duration>',
+      'missed heartbeats for this long make a node Unknown (unreachable)',
+      '15s',
+    )
+    .option(
+      '--default-unreachable-toleration-seconds <n>',
+      'how long pods stay on a not-ready/unreachable node before eviction (Kubernetes: 300)',
+      '10',
+    )
     .option('--event-ttl <duration>', 'how long Events are kept', '1h')
-    .option('--scheduler-strategy <spread|binpack>', 'spread pods (LeastAllocated) or pack them (MostAllocated)', 'spread')
-    .option('--percentage-of-nodes-to-score <n>', 'stop looking for feasible nodes once this percentage of the cluster fits a pod (at least 100 nodes), as kube-scheduler\'s percentageOfNodesToScore; 0: adaptive (50 % less 1 % per 125 nodes, at least 5 %), 100: every node', '0')
+    .option(
+      '--scheduler-strategy <spread|binpack>',
+      'spread pods (LeastAllocated) or pack them (MostAllocated)',
+      'spread',
+    )
+    .option(
+      '--percentage-of-nodes-to-score <n>',
+      "stop looking for feasible nodes once this percentage of the cluster fits a pod (at least 100 nodes), as kube-scheduler's percentageOfNodesToScore; 0: adaptive (50 % less 1 % per 125 nodes, at least 5 %), 100: every node",
+      '0',
+    )
     .option('--cluster-cidr <cidr>', 'pod network; each node gets a subnet of it', '10.42.0.0/16')
-    .option('--node-cidr-mask-size <n>', 'prefix length of each node\'s pod subnet', '24')
+    .option('--node-cidr-mask-size <n>', "prefix length of each node's pod subnet", '24')
     .option('--service-cidr <cidr>', 'network Service ClusterIPs are allocated from', '10.43.0.0/16')
     .option('--service-node-port-range <a-b>', 'port range NodePorts are allocated from', '30000-32767')
     .option('--cluster-dns <ip>', 'ClusterIP of the cluster DNS service (inside --service-cidr)', '10.43.0.10')
     .option('--cluster-domain <domain>', 'cluster DNS domain', 'cluster.local')
-    .option('--secrets-encryption [bool]', 'encrypt Secrets at rest with AES-GCM, keys in <data-dir>/encryption-config.json (made on first start; the first key encrypts, all decrypt; at startup Secrets not under the first key are re-encrypted). =false writes Secrets in plaintext and, at startup, decrypts the stored ones (the key file must still hold their keys)', parseBool, true)
-    .option('--controllers-qps <n>', 'objects (pods, Jobs) the controllers together may create per second, as kube-controller-manager\'s --kube-api-qps; 0: no limit', '50')
-    .option('--controllers-burst <n>', 'creations allowed at once after a quiet period (token bucket size), as --kube-api-burst', '100')
-    .option('--node-eviction-rate <n>', 'nodes per second, per zone, whose pods may be evicted while the zone is healthy (kube-controller-manager\'s flag)', '0.1')
-    .option('--secondary-node-eviction-rate <n>', 'the same for a partially disrupted zone of more than --large-cluster-size-threshold nodes (smaller zones: 0)', '0.01')
-    .option('--unhealthy-zone-threshold <fraction>', 'fraction of not-Ready nodes (at least 3) that makes a zone partially disrupted; when every node of every zone is not Ready nothing is evicted', '0.55')
-    .option('--large-cluster-size-threshold <n>', 'zones with more nodes than this keep evicting (slowly) when partially disrupted', '50')
-    .option('--anonymous-auth [bool]', 'serve requests that carry no credentials as user system:anonymous (group system:unauthenticated), for RBAC to allow or refuse; k3s and skiff default to false (401)', parseBool, false)
-    .option('--audit-log-path <file>', 'write an audit log (audit.k8s.io/v1 Event JSON lines) to this file; - for standard output')
-    .option('--audit-policy-file <file>', 'audit.k8s.io/v1 Policy deciding what is logged at which level (default: everything at Metadata)')
+    .option(
+      '--secrets-encryption [bool]',
+      'encrypt Secrets at rest with AES-GCM, keys in <data-dir>/encryption-config.json (made on first start; the first key encrypts, all decrypt; at startup Secrets not under the first key are re-encrypted). =false writes Secrets in plaintext and, at startup, decrypts the stored ones (the key file must still hold their keys)',
+      parseBool,
+      true,
+    )
+    .option(
+      '--controllers-qps <n>',
+      "objects (pods, Jobs) the controllers together may create per second, as kube-controller-manager's --kube-api-qps; 0: no limit",
+      '50',
+    )
+    .option(
+      '--controllers-burst <n>',
+      'creations allowed at once after a quiet period (token bucket size), as --kube-api-burst',
+      '100',
+    )
+    .option(
+      '--node-eviction-rate <n>',
+      "nodes per second, per zone, whose pods may be evicted while the zone is healthy (kube-controller-manager's flag)",
+      '0.1',
+    )
+    .option(
+      '--secondary-node-eviction-rate <n>',
+      'the same for a partially disrupted zone of more than --large-cluster-size-threshold nodes (smaller zones: 0)',
+      '0.01',
+    )
+    .option(
+      '--unhealthy-zone-threshold <fraction>',
+      'fraction of not-Ready nodes (at least 3) that makes a zone partially disrupted; when every node of every zone is not Ready nothing is evicted',
+      '0.55',
+    )
+    .option(
+      '--large-cluster-size-threshold <n>',
+      'zones with more nodes than this keep evicting (slowly) when partially disrupted',
+      '50',
+    )
+    .option(
+      '--anonymous-auth [bool]',
+      'serve requests that carry no credentials as user system:anonymous (group system:unauthenticated), for RBAC to allow or refuse; k3s and skiff default to false (401)',
+      parseBool,
+      false,
+    )
+    .option(
+      '--audit-log-path <file>',
+      'write an audit log (audit.k8s.io/v1 Event JSON lines) to this file; - for standard output',
+    )
+    .option(
+      '--audit-policy-file <file>',
+      'audit.k8s.io/v1 Policy deciding what is logged at which level (default: everything at Metadata)',
+    )
     .option('--audit-log-maxsize <mb>', 'rotate the audit log when it grows past this many megabytes', '100')
     .option('--audit-log-maxbackup <n>', 'rotated audit log files kept (0: all)', '10')
-    .option('--cluster-signing-duration <duration>', 'longest validity of certificates issued for CertificateSigningRequests', '8760h')
-    .option('--pod-security-default <list>', 'Pod Security admission for namespaces without pod-security.kubernetes.io labels: MODE=LEVEL[:VERSION],… with MODE enforce|audit|warn, LEVEL privileged|baseline|restricted (Kubernetes\' default: privileged for all)')
-    .option('--pod-security-exempt-namespaces <list>', 'comma-separated namespaces Pod Security admission does not check')
-    .option('--datastore-endpoint <list>', 'use etcd, not the embedded SQLite: http(s)://host:port of each etcd member, comma-separated (k3s\' flag)')
-    .option('--datastore-cafile <file>', 'CA bundle that signed the etcd members\' certificates')
+    .option(
+      '--cluster-signing-duration <duration>',
+      'longest validity of certificates issued for CertificateSigningRequests',
+      '8760h',
+    )
+    .option(
+      '--pod-security-default <list>',
+      "Pod Security admission for namespaces without pod-security.kubernetes.io labels: MODE=LEVEL[:VERSION],… with MODE enforce|audit|warn, LEVEL privileged|baseline|restricted (Kubernetes' default: privileged for all)",
+    )
+    .option(
+      '--pod-security-exempt-namespaces <list>',
+      'comma-separated namespaces Pod Security admission does not check',
+    )
+    .option(
+      '--datastore-endpoint <list>',
+      "use etcd, not the embedded SQLite: http(s)://host:port of each etcd member, comma-separated (k3s' flag)",
+    )
+    .option('--datastore-cafile <file>', "CA bundle that signed the etcd members' certificates")
     .option('--datastore-certfile <file>', 'client certificate for etcd')
     .option('--datastore-keyfile <file>', 'client key for etcd')
-    .option('--token <token>', 'the cluster\'s token: the first server\'s <data-dir>/token (K10<ca hash>::node:<secret>) or a secret of your choice on the first server. With --datastore-endpoint it encrypts the CA, keys and tokens every server shares in the datastore; a server with an empty --data-dir joins the cluster with it. Agents join with it too')
+    .option(
+      '--token <token>',
+      "the cluster's token: the first server's <data-dir>/token (K10<ca hash>::node:<secret>) or a secret of your choice on the first server. With --datastore-endpoint it encrypts the CA, keys and tokens every server shares in the datastore; a server with an empty --data-dir joins the cluster with it. Agents join with it too",
+    )
     .option('--token-file <file>', 'read --token from this file')
-    .option('--snapshot-schedule <cron>', 'take a snapshot into <data-dir>/snapshots/ on this 5-field cron schedule (UTC), e.g. "0 */6 * * *"')
+    .option(
+      '--snapshot-schedule <cron>',
+      'take a snapshot into <data-dir>/snapshots/ on this 5-field cron schedule (UTC), e.g. "0 */6 * * *"',
+    )
     .option('--snapshot-retention <n>', 'scheduled snapshots kept', '5')
-    .option('--server-name <name>', 'this server\'s name among several (default: the hostname): its identity Lease kube-system/apiserver-<hash> and its leader-election identity <name>_<uuid>')
-    .option('--leader-elect [bool]', 'run the controllers and the scheduler only while this server holds the kube-system/kube-controller-manager and kube-system/kube-scheduler Leases (several servers on one datastore); a lone server elects itself at once', parseBool, true)
-    .option('--leader-elect-lease-duration <duration>', 'how long a candidate waits after it last saw the leader renew before it takes the Lease', '15s')
-    .option('--leader-elect-renew-deadline <duration>', 'how long the leader keeps trying to renew before it stops its controllers and scheduler', '10s')
+    .option(
+      '--server-name <name>',
+      "this server's name among several (default: the hostname): its identity Lease kube-system/apiserver-<hash> and its leader-election identity <name>_<uuid>",
+    )
+    .option(
+      '--leader-elect [bool]',
+      'run the controllers and the scheduler only while this server holds the kube-system/kube-controller-manager and kube-system/kube-scheduler Leases (several servers on one datastore); a lone server elects itself at once',
+      parseBool,
+      true,
+    )
+    .option(
+      '--leader-elect-lease-duration <duration>',
+      'how long a candidate waits after it last saw the leader renew before it takes the Lease',
+      '15s',
+    )
+    .option(
+      '--leader-elect-renew-deadline <duration>',
+      'how long the leader keeps trying to renew before it stops its controllers and scheduler',
+      '10s',
+    )
     .option('--leader-elect-retry-period <duration>', 'the interval between tries to acquire or renew', '2s')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });
@@ -170,46 +281,118 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     return configFrom(cmd);
   } catch (e) {
     // a value refused after parsing is reported as commander reports its own (stderr, exit 2)
-    if (e instanceof InvalidArgumentError) cmd.error(`error: ${e.message}`, { exitCode: 2, code: 'commander.invalidArgument' });
+    if (e instanceof InvalidArgumentError)
+      cmd.error(`error: ${e.message}`, { exitCode: 2, code: 'commander.invalidArgument' });
     throw e;
   }
 }
 
 function configFrom(cmd: Command): ServerConfig {
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; percentageOfNodesToScore: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string; anonymousAuth: boolean; auditLogPath?: string; auditPolicyFile?: string; auditLogMaxsize: string; auditLogMaxbackup: string; clusterSigningDuration: string; podSecurityDefault?: string; podSecurityExemptNamespaces?: string; datastoreEndpoint?: string; datastoreCafile?: string; datastoreCertfile?: string; datastoreKeyfile?: string; token?: string; tokenFile?: string; snapshotSchedule?: string; snapshotRetention: string; serverName?: string; leaderElect: boolean; leaderElectLeaseDuration: string; leaderElectRenewDeadline: string; leaderElectRetryPeriod: string }>();
+  const o = cmd.opts<{
+    dataDir: string;
+    listen: string;
+    advertiseAddress?: string;
+    tlsSan: string[];
+    tokenAuthFile?: string;
+    serviceAccountIssuer: string;
+    apiAudiences?: string;
+    authorizationMode: string;
+    compactInterval: string;
+    compactRetention: string;
+    logLevel: string;
+    schedulerStrategy: string;
+    percentageOfNodesToScore: string;
+    nodeGracePeriod: string;
+    defaultUnreachableTolerationSeconds: string;
+    eventTtl: string;
+    clusterCidr: string;
+    nodeCidrMaskSize: string;
+    serviceCidr: string;
+    serviceNodePortRange: string;
+    clusterDns: string;
+    clusterDomain: string;
+    secretsEncryption: boolean;
+    controllersQps: string;
+    controllersBurst: string;
+    nodeEvictionRate: string;
+    secondaryNodeEvictionRate: string;
+    unhealthyZoneThreshold: string;
+    largeClusterSizeThreshold: string;
+    anonymousAuth: boolean;
+    auditLogPath?: string;
+    auditPolicyFile?: string;
+    auditLogMaxsize: string;
+    auditLogMaxbackup: string;
+    clusterSigningDuration: string;
+    podSecurityDefault?: string;
+    podSecurityExemptNamespaces?: string;
+    datastoreEndpoint?: string;
+    datastoreCafile?: string;
+    datastoreCertfile?: string;
+    datastoreKeyfile?: string;
+    token?: string;
+    tokenFile?: string;
+    snapshotSchedule?: string;
+    snapshotRetention: string;
+    serverName?: string;
+    leaderElect: boolean;
+    leaderElectLeaseDuration: string;
+    leaderElectRenewDeadline: string;
+    leaderElectRetryPeriod: string;
+  }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
-  if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
-  if (o.schedulerStrategy !== 'spread' && o.schedulerStrategy !== 'binpack') throw new InvalidArgumentError('--scheduler-strategy must be spread or binpack');
-  if (!/^\d+$/.test(o.percentageOfNodesToScore) || Number(o.percentageOfNodesToScore) > 100) throw new InvalidArgumentError(`--percentage-of-nodes-to-score must be an integer between 0 and 100, got ${o.percentageOfNodesToScore}`);
+  if (!Number.isInteger(retain) || retain < 0)
+    throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
+  if (o.schedulerStrategy !== 'spread' && o.schedulerStrategy !== 'binpack')
+    throw new InvalidArgumentError('--scheduler-strategy must be spread or binpack');
+  if (!/^\d+$/.test(o.percentageOfNodesToScore) || Number(o.percentageOfNodesToScore) > 100)
+    throw new InvalidArgumentError(
+      `--percentage-of-nodes-to-score must be an integer between 0 and 100, got ${o.percentageOfNodesToScore}`,
+    );
   const tol = Number(o.defaultUnreachableTolerationSeconds);
-  if (!Number.isInteger(tol) || tol < 0) throw new InvalidArgumentError('--default-unreachable-toleration-seconds must be a non-negative integer');
+  if (!Number.isInteger(tol) || tol < 0)
+    throw new InvalidArgumentError('--default-unreachable-toleration-seconds must be a non-negative integer');
   const cluster = parseCidr(o.clusterCidr);
-  if (!cluster) throw new InvalidArgumentError(`--cluster-cidr wants an IPv4 CIDR with zero host bits, got ${o.clusterCidr}`);
+  if (!cluster)
+    throw new InvalidArgumentError(`--cluster-cidr wants an IPv4 CIDR with zero host bits, got ${o.clusterCidr}`);
   const nodeMask = Number(o.nodeCidrMaskSize);
-  if (!Number.isInteger(nodeMask) || nodeMask < cluster.prefix || nodeMask > 30) throw new InvalidArgumentError(`--node-cidr-mask-size must be between ${cluster.prefix} and 30`);
+  if (!Number.isInteger(nodeMask) || nodeMask < cluster.prefix || nodeMask > 30)
+    throw new InvalidArgumentError(`--node-cidr-mask-size must be between ${cluster.prefix} and 30`);
   const service = parseCidr(o.serviceCidr);
-  if (!service || service.prefix > 28) throw new InvalidArgumentError(`--service-cidr wants an IPv4 CIDR of at least 16 addresses, got ${o.serviceCidr}`);
-  if (cidrContains(cluster, service.base) || cidrContains(service, cluster.base)) throw new InvalidArgumentError('--service-cidr and --cluster-cidr overlap');
+  if (!service || service.prefix > 28)
+    throw new InvalidArgumentError(`--service-cidr wants an IPv4 CIDR of at least 16 addresses, got ${o.serviceCidr}`);
+  if (cidrContains(cluster, service.base) || cidrContains(service, cluster.base))
+    throw new InvalidArgumentError('--service-cidr and --cluster-cidr overlap');
   const pr = /^(\d+)-(\d+)$/.exec(o.serviceNodePortRange);
   const nodePortRange = pr ? { min: Number(pr[1]), max: Number(pr[2]) } : undefined;
-  if (!nodePortRange || nodePortRange.min < 1 || nodePortRange.max > 65535 || nodePortRange.min > nodePortRange.max) throw new InvalidArgumentError(`--service-node-port-range wants MIN-MAX, got ${o.serviceNodePortRange}`);
+  if (!nodePortRange || nodePortRange.min < 1 || nodePortRange.max > 65535 || nodePortRange.min > nodePortRange.max)
+    throw new InvalidArgumentError(`--service-node-port-range wants MIN-MAX, got ${o.serviceNodePortRange}`);
   const dns = parseIPv4(o.clusterDns);
-  if (dns === undefined || !cidrContains(service, dns)) throw new InvalidArgumentError(`--cluster-dns must be an IPv4 address inside --service-cidr, got ${o.clusterDns}`);
+  if (dns === undefined || !cidrContains(service, dns))
+    throw new InvalidArgumentError(`--cluster-dns must be an IPv4 address inside --service-cidr, got ${o.clusterDns}`);
   const controllersQps = Number(o.controllersQps);
-  if (!/^\d+(\.\d+)?$/.test(o.controllersQps) || !Number.isFinite(controllersQps)) throw new InvalidArgumentError(`--controllers-qps must be a non-negative number, got ${o.controllersQps}`);
+  if (!/^\d+(\.\d+)?$/.test(o.controllersQps) || !Number.isFinite(controllersQps))
+    throw new InvalidArgumentError(`--controllers-qps must be a non-negative number, got ${o.controllersQps}`);
   const controllersBurst = Number(o.controllersBurst);
-  if (!/^\d+$/.test(o.controllersBurst) || controllersBurst < 1 || controllersBurst > 1_000_000) throw new InvalidArgumentError(`--controllers-burst must be an integer between 1 and 1000000, got ${o.controllersBurst}`);
+  if (!/^\d+$/.test(o.controllersBurst) || controllersBurst < 1 || controllersBurst > 1_000_000)
+    throw new InvalidArgumentError(
+      `--controllers-burst must be an integer between 1 and 1000000, got ${o.controllersBurst}`,
+    );
   const rate = (flag: string, v: string, max = Infinity) => {
     const n = Number(v);
-    if (!/^\d+(\.\d+)?$/.test(v) || !(n <= max)) throw new InvalidArgumentError(`${flag} must be a number between 0 and ${max}, got ${v}`);
+    if (!/^\d+(\.\d+)?$/.test(v) || !(n <= max))
+      throw new InvalidArgumentError(`${flag} must be a number between 0 and ${max}, got ${v}`);
     return n;
   };
   const nodeEvictionRate = rate('--node-eviction-rate', o.nodeEvictionRate);
   const secondaryNodeEvictionRate = rate('--secondary-node-eviction-rate', o.secondaryNodeEvictionRate);
   const unhealthyZoneThreshold = rate('--unhealthy-zone-threshold', o.unhealthyZoneThreshold, 1);
   const largeClusterSizeThreshold = rate('--large-cluster-size-threshold', o.largeClusterSizeThreshold);
-  if (!Number.isInteger(largeClusterSizeThreshold)) throw new InvalidArgumentError(`--large-cluster-size-threshold must be an integer, got ${o.largeClusterSizeThreshold}`);
+  if (!Number.isInteger(largeClusterSizeThreshold))
+    throw new InvalidArgumentError(
+      `--large-cluster-size-threshold must be an integer, got ${o.largeClusterSizeThreshold}`,
+    );
   const count = (flag: string, v: string) => {
     if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${flag} must be a non-negative integer, got ${v}`);
     return Number(v);
@@ -217,13 +400,25 @@ function configFrom(cmd: Command): ServerConfig {
   const auditLogMaxSizeMb = count('--audit-log-maxsize', o.auditLogMaxsize);
   const auditLogMaxBackup = count('--audit-log-maxbackup', o.auditLogMaxbackup);
   const clusterSigningDurationMs = parseDuration(o.clusterSigningDuration);
-  if (!(clusterSigningDurationMs >= 600_000)) throw new InvalidArgumentError('--cluster-signing-duration must be at least 10m');
-  const datastore = o.datastoreEndpoint !== undefined
-    ? { endpoints: parseDatastoreEndpoints(o.datastoreEndpoint), caFile: o.datastoreCafile, certFile: o.datastoreCertfile, keyFile: o.datastoreKeyfile }
-    : undefined;
-  if (!datastore && (o.datastoreCafile || o.datastoreCertfile || o.datastoreKeyfile)) throw new InvalidArgumentError('--datastore-cafile/-certfile/-keyfile need --datastore-endpoint');
-  if (o.token !== undefined && o.tokenFile !== undefined) throw new InvalidArgumentError('--token and --token-file: give one of them');
-  if (o.token !== undefined && !validToken(o.token.trim())) throw new InvalidArgumentError('--token wants K10<ca hash>::<user>:<secret> or a secret alone: printable characters without spaces');
+  if (!(clusterSigningDurationMs >= 600_000))
+    throw new InvalidArgumentError('--cluster-signing-duration must be at least 10m');
+  const datastore =
+    o.datastoreEndpoint !== undefined
+      ? {
+          endpoints: parseDatastoreEndpoints(o.datastoreEndpoint),
+          caFile: o.datastoreCafile,
+          certFile: o.datastoreCertfile,
+          keyFile: o.datastoreKeyfile,
+        }
+      : undefined;
+  if (!datastore && (o.datastoreCafile || o.datastoreCertfile || o.datastoreKeyfile))
+    throw new InvalidArgumentError('--datastore-cafile/-certfile/-keyfile need --datastore-endpoint');
+  if (o.token !== undefined && o.tokenFile !== undefined)
+    throw new InvalidArgumentError('--token and --token-file: give one of them');
+  if (o.token !== undefined && !validToken(o.token.trim()))
+    throw new InvalidArgumentError(
+      '--token wants K10<ca hash>::<user>:<secret> or a secret alone: printable characters without spaces',
+    );
   if (o.snapshotSchedule !== undefined) parseCron(o.snapshotSchedule);
   const snapshotRetention = count('--snapshot-retention', o.snapshotRetention);
   if (snapshotRetention < 1) throw new InvalidArgumentError('--snapshot-retention must be at least 1');
@@ -241,7 +436,8 @@ function configFrom(cmd: Command): ServerConfig {
   };
   const badTimings = validateTimings(leaderElection);
   if (badTimings) throw new InvalidArgumentError(`--leader-elect-*: ${badTimings}`);
-  if (o.serverName !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(o.serverName)) throw new InvalidArgumentError(`--server-name must be a lower-case DNS name, got ${o.serverName}`);
+  if (o.serverName !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(o.serverName))
+    throw new InvalidArgumentError(`--server-name must be a lower-case DNS name, got ${o.serverName}`);
   return {
     serverName: o.serverName,
     leaderElect: o.leaderElect,
@@ -253,7 +449,12 @@ function configFrom(cmd: Command): ServerConfig {
     snapshotRetention,
     anonymousAuth: o.anonymousAuth,
     podSecurityDefault: o.podSecurityDefault,
-    podSecurityExemptNamespaces: o.podSecurityExemptNamespaces ? o.podSecurityExemptNamespaces.split(',').map((n) => n.trim()).filter(Boolean) : undefined,
+    podSecurityExemptNamespaces: o.podSecurityExemptNamespaces
+      ? o.podSecurityExemptNamespaces
+          .split(',')
+          .map((n) => n.trim())
+          .filter(Boolean)
+      : undefined,
     auditLogPath: o.auditLogPath,
     auditPolicyFile: o.auditPolicyFile,
     auditLogMaxSizeMb,
@@ -284,7 +485,12 @@ function configFrom(cmd: Command): ServerConfig {
     tlsSans: o.tlsSan,
     tokenAuthFile: o.tokenAuthFile,
     serviceAccountIssuer: o.serviceAccountIssuer,
-    apiAudiences: o.apiAudiences ? o.apiAudiences.split(',').map((a) => a.trim()).filter(Boolean) : undefined,
+    apiAudiences: o.apiAudiences
+      ? o.apiAudiences
+          .split(',')
+          .map((a) => a.trim())
+          .filter(Boolean)
+      : undefined,
     authorizationMode: authorizationMode(o.authorizationMode),
     compactIntervalMs: parseDuration(o.compactInterval),
     compactRetain: retain,

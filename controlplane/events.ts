@@ -6,7 +6,15 @@ import { ApiError } from './api/errors.js';
 import { findResource } from './resources/index.js';
 
 export interface EventInput {
-  involvedObject: { kind: string; namespace?: string; name: string; uid: string; apiVersion?: string; fieldPath?: string; resourceVersion?: string };
+  involvedObject: {
+    kind: string;
+    namespace?: string;
+    name: string;
+    uid: string;
+    apiVersion?: string;
+    fieldPath?: string;
+    resourceVersion?: string;
+  };
   type: 'Normal' | 'Warning';
   reason: string;
   message: string;
@@ -22,7 +30,15 @@ export async function recordEvent(storage: ApiStorage, e: EventInput): Promise<v
   const def = findResource('', 'v1', 'events')!;
   const namespace = e.involvedObject.namespace || 'default';
   const now = new Date();
-  const key = [e.involvedObject.uid, e.involvedObject.fieldPath ?? '', e.type, e.reason, e.message, e.source.component, e.source.host ?? ''].join('\u0000');
+  const key = [
+    e.involvedObject.uid,
+    e.involvedObject.fieldPath ?? '',
+    e.type,
+    e.reason,
+    e.message,
+    e.source.component,
+    e.source.host ?? '',
+  ].join('\u0000');
   const seen = recent.get(key);
   if (seen && now.getTime() - seen.at < DEDUPE_MS) {
     try {
@@ -38,15 +54,24 @@ export async function recordEvent(storage: ApiStorage, e: EventInput): Promise<v
     }
   }
   const name = `${e.involvedObject.name}.${(BigInt(now.getTime()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6))).toString(16)}`;
-  await storage.create(def, namespace, {
-    metadata: { name, namespace },
-    involvedObject: e.involvedObject,
-    reason: e.reason, message: e.message, type: e.type,
-    source: e.source,
-    firstTimestamp: rfc3339(now), lastTimestamp: rfc3339(now), count: 1,
-    reportingComponent: e.reportingComponent ?? e.source.component,
-    reportingInstance: e.reportingInstance ?? e.source.host ?? '',
-  }, { fieldValidation: 'Ignore' });
+  await storage.create(
+    def,
+    namespace,
+    {
+      metadata: { name, namespace },
+      involvedObject: e.involvedObject,
+      reason: e.reason,
+      message: e.message,
+      type: e.type,
+      source: e.source,
+      firstTimestamp: rfc3339(now),
+      lastTimestamp: rfc3339(now),
+      count: 1,
+      reportingComponent: e.reportingComponent ?? e.source.component,
+      reportingInstance: e.reportingInstance ?? e.source.host ?? '',
+    },
+    { fieldValidation: 'Ignore' },
+  );
   recent.set(key, { name, namespace, at: now.getTime() });
   if (recent.size > 5000) {
     for (const [k, v] of recent) if (now.getTime() - v.at > DEDUPE_MS) recent.delete(k);

@@ -8,9 +8,14 @@ export function defaultRouteIPv4(): string | undefined {
   try {
     for (const line of readFileSync('/proc/net/route', 'utf8').split('\n').slice(1)) {
       const [name, dest, , , , , , mask] = line.trim().split(/\s+/);
-      if (dest === '00000000' && mask === '00000000') { iface = name; break; }
+      if (dest === '00000000' && mask === '00000000') {
+        iface = name;
+        break;
+      }
     }
-  } catch { /* not Linux */ }
+  } catch {
+    /* not Linux */
+  }
   const all = networkInterfaces();
   const v4 = (name: string) => all[name]?.find((a) => a.family === 'IPv4' && !a.internal)?.address;
   if (iface && v4(iface)) return v4(iface);

@@ -43,7 +43,8 @@ async function main(): Promise<void> {
   } catch (e) {
     // commander has printed its own parse errors; our checks of the values (InvalidArgumentError
     // thrown after parsing, e.g. overlapping CIDRs) are printed here, not left silent
-    if (e instanceof InvalidArgumentError || !(e instanceof CommanderError)) process.stderr.write(`skiff-server: ${(e as Error).message}\n`);
+    if (e instanceof InvalidArgumentError || !(e instanceof CommanderError))
+      process.stderr.write(`skiff-server: ${(e as Error).message}\n`);
     const code = (e as { exitCode?: number }).exitCode;
     process.exit(code ?? 2);
   }
@@ -52,7 +53,10 @@ async function main(): Promise<void> {
     process.stderr.write(`skiff-server: ${sig}, shutting down\n`);
     const t = setTimeout(() => process.exit(1), 10_000);
     t.unref();
-    server.stop().then(() => process.exit(0), () => process.exit(1));
+    server.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.on('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGINT', () => shutdown('SIGINT'));

@@ -82,7 +82,9 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
     throw e;
   }
   const store = await openEncryptedStore(backend, cfg.dataDir, { enabled: cfg.secretsEncryption, log });
-  const storage = new ApiStorage(store, undefined, { network: { serviceCidr: cfg.serviceCidr, nodePortRange: cfg.nodePortRange } });
+  const storage = new ApiStorage(store, undefined, {
+    network: { serviceCidr: cfg.serviceCidr, nodePortRange: cfg.nodePortRange },
+  });
   const uninstallPodSecurity = installPodSecurity(store, podSecurity);
   await seedNamespaces(storage);
   await seedSystemPriorityClasses(storage);
@@ -92,7 +94,13 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   // (kube-apiserver refuses one too); the machine's own address when nothing better is given
   const endpointIP = isLoopback(advertise) ? (defaultRouteIPv4() ?? advertise) : advertise;
   const kubernetesServiceIP = nthAddress(parseCidr(cfg.serviceCidr)!, 1);
-  const sans = desiredSans([cfg.host !== '0.0.0.0' && cfg.host !== '::' ? cfg.host : '', advertise, endpointIP, kubernetesServiceIP, ...cfg.tlsSans]);
+  const sans = desiredSans([
+    cfg.host !== '0.0.0.0' && cfg.host !== '::' ? cfg.host : '',
+    advertise,
+    endpointIP,
+    kubernetesServiceIP,
+    ...cfg.tlsSans,
+  ]);
   const pki = await ensurePki(cfg.dataDir, sans);
 
   const auth = new TokenAuthenticator();
@@ -100,11 +108,17 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   // ServiceAccount tokens: ES256 JWTs signed with <data-dir>/sa.key, checked against watched objects
   const saLookup = new InformerLookup(storage, log.child({ component: 'serviceaccount-tokens' }));
   await saLookup.start();
-  const saTokens = new ServiceAccountTokens({ keys: [loadOrCreateSigningKey(cfg.dataDir)], issuer: cfg.serviceAccountIssuer, audiences: cfg.apiAudiences, lookup: saLookup });
+  const saTokens = new ServiceAccountTokens({
+    keys: [loadOrCreateSigningKey(cfg.dataDir)],
+    issuer: cfg.serviceAccountIssuer,
+    audiences: cfg.apiAudiences,
+    lookup: saLookup,
+  });
   auth.use((token) => saTokens.authenticate(token));
   const uninstallSaAdmission = installServiceAccountAdmission((ns, name) => saLookup.get('ServiceAccount', ns, name));
   let apiUrl = '';
-  if (cfg.tokenAuthFile) log.info({ file: cfg.tokenAuthFile, tokens: loadTokenFile(cfg.tokenAuthFile, auth) }, 'static tokens loaded');
+  if (cfg.tokenAuthFile)
+    log.info({ file: cfg.tokenAuthFile, tokens: loadTokenFile(cfg.tokenAuthFile, auth) }, 'static tokens loaded');
   // RBAC: Kubernetes' bootstrap roles reconciled, then watched by the authorizer's caches
   await reconcileBootstrapPolicy(storage);
   const rbacCache = new RbacCache(storage);
@@ -114,14 +128,29 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const usage = new MetricsStore();
   const network = new NetworkPublisher(storage, cfg, log.child({ component: 'network' }));
   await network.start();
-  const podCidrs = new PodCidrAllocator(storage, cfg.clusterCidr, cfg.nodeCidrMaskSize, log.child({ component: 'node-ipam' }));
-  const gateway = new AgentGateway({ storage: storage.withFieldManager('kubelet'), joinSecret: pki.joinSecret, log: log.child({ component: 'agent-gateway' }), onStats: (node, m) => usage.update(node, m), network, podCidrs,
+  const podCidrs = new PodCidrAllocator(
+    storage,
+    cfg.clusterCidr,
+    cfg.nodeCidrMaskSize,
+    log.child({ component: 'node-ipam' }),
+  );
+  const gateway = new AgentGateway({
+    storage: storage.withFieldManager('kubelet'),
+    joinSecret: pki.joinSecret,
+    log: log.child({ component: 'agent-gateway' }),
+    onStats: (node, m) => usage.update(node, m),
+    network,
+    podCidrs,
     // projected serviceAccountToken volumes: a TokenRequest bound to the pod
-    issueToken: (r) => issuePodToken(storage, saTokens, r), actAs,
+    issueToken: (r) => issuePodToken(storage, saTokens, r),
+    actAs,
     // several servers: the Node says which server holds its agent (pod streams are relayed there)
-    onAgentRegistered: (node) => { void locator?.registered(node); },
+    onAgentRegistered: (node) => {
+      void locator?.registered(node);
+    },
     // kubelet renews every 10 s (a quarter of its 40 s lease); a shorter grace period keeps the renewals within a quarter of it
-    sessionLimits: { leaseRenewIntervalMs: Math.min(10_000, Math.floor(cfg.nodeGracePeriodMs / 4)) } });
+    sessionLimits: { leaseRenewIntervalMs: Math.min(10_000, Math.floor(cfg.nodeGracePeriodMs / 4)) },
+  });
   let locator: AgentLocator | undefined;
   const upgradeUsers = new WeakMap<IncomingMessage, UserInfo>();
   const relay = new PodStreamRelay(gateway, storage, auth, log, {
@@ -155,11 +184,21 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   // CustomResourceDefinitions: Established ones are served before the API answers
   const crds = await startCrdController(storage, log.child({ component: 'crd-controller' }));
   const app = await buildApiServer({
-    storage, auth, logger: log, https: { key: pki.keyPem, cert: pki.certPem }, caPem: pki.caPem,
-    advertise: `${advertise}:${cfg.port}`, streams: relay, metrics, beforeScrape, usage,
-    admitEviction: evictionAdmission(storage), authorizer,
+    storage,
+    auth,
+    logger: log,
+    https: { key: pki.keyPem, cert: pki.certPem },
+    caPem: pki.caPem,
+    advertise: `${advertise}:${cfg.port}`,
+    streams: relay,
+    metrics,
+    beforeScrape,
+    usage,
+    admitEviction: evictionAdmission(storage),
+    authorizer,
     serviceAccounts: { tokens: saTokens, apiUrl: () => apiUrl },
-    audit, anonymous: cfg.anonymousAuth,
+    audit,
+    anonymous: cfg.anonymousAuth,
   });
   // users: client certificates verified against <data-dir>/tls/client-ca.crt (asked for,
   // never required), CertificateSigningRequests and their signer (controlplane/certificates)
@@ -169,15 +208,22 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   // /agent/v1/connect (they authenticate there), kubectl exec/attach/port-forward after
   // the user's token is checked
   installUpgradeGuard(app.server, {
-    auth, log: log.child({ component: 'upgrade' }), edge: httpEdgeOf(app),
+    auth,
+    log: log.child({ component: 'upgrade' }),
+    edge: httpEdgeOf(app),
     selfAuthenticating: [{ path: PROTOCOL_PATH, handler: gateway }],
     handlers: [relay],
     // audited as kube-apiserver's long-running requests (controlplane/audit/upgrade.ts)
-    authorize: auditUpgrades(audit, authorizer ? (req, user) => {
-      const u = authorizeUpgrade(authorizer, req.method ?? 'GET', req.url ?? '', req.headers, user);
-      upgradeUsers.set(req, u);
-      return u;
-    } : undefined),
+    authorize: auditUpgrades(
+      audit,
+      authorizer
+        ? (req, user) => {
+            const u = authorizeUpgrade(authorizer, req.method ?? 'GET', req.url ?? '', req.headers, user);
+            upgradeUsers.set(req, u);
+            return u;
+          }
+        : undefined,
+    ),
   });
   await app.listen({ host: cfg.host, port: cfg.port });
   const addr = app.server.address();
@@ -185,44 +231,113 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   // where other servers reach this one: the advertise address, or, when that is loopback
   // only because we listen everywhere, the default route's (as default/kubernetes says)
   const peerHost = isLoopback(advertise) && (cfg.host === '0.0.0.0' || cfg.host === '::') ? endpointIP : advertise;
-  locator = new AgentLocator(storage, `https://${peerHost.includes(':') ? `[${peerHost}]` : peerHost}:${port}`, log.child({ component: 'agent-locator' }));
+  locator = new AgentLocator(
+    storage,
+    `https://${peerHost.includes(':') ? `[${peerHost}]` : peerHost}:${port}`,
+    log.child({ component: 'agent-locator' }),
+  );
   await seedClusterServices(storage, { ...cfg, port });
   // default/kubernetes lists every server whose identity Lease is live (kube-apiserver's lease reconciler)
   const serverName = cfg.serverName ?? hostname().toLowerCase();
-  const endpointReconciler = new EndpointReconciler({ storage, serverName, endpoint: isIPv4(endpointIP) ? { ip: endpointIP, port } : undefined, log: log.child({ component: 'endpoint-reconciler' }) });
+  const endpointReconciler = new EndpointReconciler({
+    storage,
+    serverName,
+    endpoint: isIPv4(endpointIP) ? { ip: endpointIP, port } : undefined,
+    log: log.child({ component: 'endpoint-reconciler' }),
+  });
   await endpointReconciler.start();
   const url = `https://${advertise.includes(':') ? `[${advertise}]` : advertise}:${port}`;
   apiUrl = url;
   const kubeconfig = writeKubeconfig(cfg.dataDir, url, pki);
   const compactor = startCompactor(store, cfg.compactIntervalMs, cfg.compactRetain, log);
-  const snapshots = cfg.snapshotSchedule ? startScheduledSnapshots({ dataDir: cfg.dataDir, schedule: cfg.snapshotSchedule, retention: cfg.snapshotRetention ?? 5, save: (file) => saveSnapshot(cfg, file), log: log.child({ component: 'snapshots' }) }) : undefined;
+  const snapshots = cfg.snapshotSchedule
+    ? startScheduledSnapshots({
+        dataDir: cfg.dataDir,
+        schedule: cfg.snapshotSchedule,
+        retention: cfg.snapshotRetention ?? 5,
+        save: (file) => saveSnapshot(cfg, file),
+        log: log.child({ component: 'snapshots' }),
+      })
+    : undefined;
   // the scheduler and the controller manager run on the holder of their Lease only (every
   // server serves the API and agents); their writes are fenced by the term (leader/leader-only.ts)
   const startScheduler = async (st: typeof storage): Promise<LeaderWork> => {
-    const sch = new Scheduler(actAs(st.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, percentageOfNodesToScore: cfg.percentageOfNodesToScore, log: log.child({ component: 'scheduler' }), onPreemption: (n) => metrics.preemptionVictims.observe(n) });
+    const sch = new Scheduler(actAs(st.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), {
+      strategy: cfg.schedulerStrategy,
+      percentageOfNodesToScore: cfg.percentageOfNodesToScore,
+      log: log.child({ component: 'scheduler' }),
+      onPreemption: (n) => metrics.preemptionVictims.observe(n),
+    });
     await sch.start();
     scheduler = sch;
-    return { stop() { sch.stop(); if (scheduler === sch) scheduler = undefined; } };
+    return {
+      stop() {
+        sch.stop();
+        if (scheduler === sch) scheduler = undefined;
+      },
+    };
   };
   const startControllerManager = async (st: typeof storage): Promise<LeaderWork> => {
-    const controllers = await startControllers(st, log.child({ component: 'controllers' }), { nodeGracePeriodMs: cfg.nodeGracePeriodMs, nodeMonitorPeriodMs: 1000, eventTtlMs: cfg.eventTtlMs, controllersQps: cfg.controllersQps, controllersBurst: cfg.controllersBurst,
-      disruption: { nodeEvictionRate: cfg.nodeEvictionRate, secondaryNodeEvictionRate: cfg.secondaryNodeEvictionRate, unhealthyZoneThreshold: cfg.unhealthyZoneThreshold, largeClusterSizeThreshold: cfg.largeClusterSizeThreshold },
-      nodeLifecycleMetrics: { zoneHealth: metrics.zoneHealth, zoneSize: metrics.zoneSize, unhealthyNodes: metrics.unhealthyNodes, evictions: metrics.nodeEvictions, fullDisruption: metrics.fullDisruption },
+    const controllers = await startControllers(st, log.child({ component: 'controllers' }), {
+      nodeGracePeriodMs: cfg.nodeGracePeriodMs,
+      nodeMonitorPeriodMs: 1000,
+      eventTtlMs: cfg.eventTtlMs,
+      controllersQps: cfg.controllersQps,
+      controllersBurst: cfg.controllersBurst,
+      disruption: {
+        nodeEvictionRate: cfg.nodeEvictionRate,
+        secondaryNodeEvictionRate: cfg.secondaryNodeEvictionRate,
+        unhealthyZoneThreshold: cfg.unhealthyZoneThreshold,
+        largeClusterSizeThreshold: cfg.largeClusterSizeThreshold,
+      },
+      nodeLifecycleMetrics: {
+        zoneHealth: metrics.zoneHealth,
+        zoneSize: metrics.zoneSize,
+        unhealthyNodes: metrics.unhealthyNodes,
+        evictions: metrics.nodeEvictions,
+        fullDisruption: metrics.fullDisruption,
+      },
       // local-path volumes are made and removed by the node's agent, never by the server
       volumeHost: new AgentVolumeHost(gateway),
-      serviceAccounts: { caPem: pki.caPem, tokens: saTokens }, actAs, podMetrics: usage });
+      serviceAccounts: { caPem: pki.caPem, tokens: saTokens },
+      actAs,
+      podMetrics: usage,
+    });
     // kube-controller-manager's csrsigning controller
-    const csrSigner = startSignerController({ storage: st, ca: pki.clientCa, durationMs: cfg.clusterSigningDurationMs, log: log.child({ component: 'csrsigning' }) });
-    return { stop() { controllers.stop(); csrSigner.stop(); } };
+    const csrSigner = startSignerController({
+      storage: st,
+      ca: pki.clientCa,
+      durationMs: cfg.clusterSigningDurationMs,
+      log: log.child({ component: 'csrsigning' }),
+    });
+    return {
+      stop() {
+        controllers.stop();
+        csrSigner.stop();
+      },
+    };
   };
   const leaderWork: { stop(): Promise<void> }[] = [];
   if (cfg.leaderElect === false) {
-    for (const w of [await startScheduler(storage), await startControllerManager(storage)]) leaderWork.push({ stop: async () => w.stop() });
+    for (const w of [await startScheduler(storage), await startControllerManager(storage)])
+      leaderWork.push({ stop: async () => w.stop() });
   } else {
     // one identity per server process for both Leases: <server name>_<uuid>, as kube-controller-manager's hostname_uuid
     const identity = `${serverName}_${randomUUID()}`;
-    for (const [name, start] of [['kube-scheduler', startScheduler], ['kube-controller-manager', startControllerManager]] as const) {
-      const elected = new LeaderOnly({ storage, name, identity, timings: cfg.leaderElection, soleCandidate: !cfg.datastore, log: log.child({ component: 'leader-election' }), start, onStatus: (leading) => metrics.leaderStatus.set({ name }, leading ? 1 : 0) });
+    for (const [name, start] of [
+      ['kube-scheduler', startScheduler],
+      ['kube-controller-manager', startControllerManager],
+    ] as const) {
+      const elected = new LeaderOnly({
+        storage,
+        name,
+        identity,
+        timings: cfg.leaderElection,
+        soleCandidate: !cfg.datastore,
+        log: log.child({ component: 'leader-election' }),
+        start,
+        onStatus: (leading) => metrics.leaderStatus.set({ name }, leading ? 1 : 0),
+      });
       await elected.start();
       leaderWork.push(elected);
     }
@@ -230,23 +345,24 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   log.info({ url, kubeconfig, token: join(cfg.dataDir, 'token') }, 'skiff-server ready');
 
   let stopping: Promise<void> | undefined;
-  const stop = () => (stopping ??= (async () => {
-    compactor.stop();
-    snapshots?.stop();
-    // the leader's work stops and its Leases are released; this server leaves default/kubernetes
-    await Promise.all(leaderWork.map((w) => w.stop()));
-    await endpointReconciler.stop();
-    crds.stop();
-    rbacCache.stop();
-    saLookup.stop();
-    uninstallSaAdmission();
-    uninstallPodSecurity();
-    gateway.close();
-    network.stop();
-    await app.close();
-    await audit?.close();
-    await store.close();
-    dataDirLock.release();
-  })());
+  const stop = () =>
+    (stopping ??= (async () => {
+      compactor.stop();
+      snapshots?.stop();
+      // the leader's work stops and its Leases are released; this server leaves default/kubernetes
+      await Promise.all(leaderWork.map((w) => w.stop()));
+      await endpointReconciler.stop();
+      crds.stop();
+      rbacCache.stop();
+      saLookup.stop();
+      uninstallSaAdmission();
+      uninstallPodSecurity();
+      gateway.close();
+      network.stop();
+      await app.close();
+      await audit?.close();
+      await store.close();
+      dataDirLock.release();
+    })());
   return { stop, url };
 }

@@ -28,7 +28,9 @@ export const CloseCode = {
 export const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 const obj = z.record(z.string(), z.unknown());
-const kubeObject = z.object({ metadata: z.object({ name: z.string(), namespace: z.string().optional(), uid: z.string() }).passthrough() }).passthrough();
+const kubeObject = z
+  .object({ metadata: z.object({ name: z.string(), namespace: z.string().optional(), uid: z.string() }).passthrough() })
+  .passthrough();
 /** an object as the protocol carries it (a pod, a ConfigMap, ...): its metadata checked, the rest passed through */
 export type WireObject = z.infer<typeof kubeObject>;
 /** an object the server sends (a stored object of any kind, a TokenRequest) as the protocol carries it */
@@ -36,12 +38,25 @@ export function wireObject(o: { metadata: object }): WireObject {
   return o as WireObject;
 }
 const podRef = z.object({ namespace: z.string().min(1), name: z.string().min(1), uid: z.string().min(1) });
-const condition = z.object({ type: z.string(), status: z.enum(['True', 'False', 'Unknown']), reason: z.string().optional(), message: z.string().optional() });
+const condition = z.object({
+  type: z.string(),
+  status: z.enum(['True', 'False', 'Unknown']),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+});
 
 export const NodeReport = z.object({
   name: z.string().min(1).max(253),
   labels: z.record(z.string(), z.string()).optional(),
-  taints: z.array(z.object({ key: z.string(), value: z.string().optional(), effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']) })).optional(),
+  taints: z
+    .array(
+      z.object({
+        key: z.string(),
+        value: z.string().optional(),
+        effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']),
+      }),
+    )
+    .optional(),
   capacity: z.record(z.string(), z.string()),
   allocatable: z.record(z.string(), z.string()),
   nodeInfo: obj,
@@ -58,22 +73,42 @@ export type NodeReport = z.infer<typeof NodeReport>;
  * a register for a known node name without it. Optional here only so that an agent too
  * old to send it gets a clear refusal instead of a schema error.
  */
-export const NodeCredential = z.string().regex(/^[A-Za-z0-9_-]{32,256}$/, 'node credential: 32 to 256 characters of [A-Za-z0-9_-]');
-export const Register = z.object({ type: z.literal('register'), protocol: z.number().int(), node: NodeReport, credential: NodeCredential.optional() });
+export const NodeCredential = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{32,256}$/, 'node credential: 32 to 256 characters of [A-Za-z0-9_-]');
+export const Register = z.object({
+  type: z.literal('register'),
+  protocol: z.number().int(),
+  node: NodeReport,
+  credential: NodeCredential.optional(),
+});
 export const Heartbeat = z.object({ type: z.literal('heartbeat'), conditions: z.array(condition).optional() });
 export const PodStatusMsg = z.object({ type: z.literal('podStatus'), pod: podRef, status: obj });
 /** the agent has stopped and removed everything of the pod: the server may delete the object */
 export const PodTerminated = z.object({ type: z.literal('podTerminated'), pod: podRef });
 export const EventMsg = z.object({
   type: z.literal('event'),
-  involvedObject: z.object({ kind: z.string(), namespace: z.string().optional(), name: z.string(), uid: z.string(), fieldPath: z.string().optional(), apiVersion: z.string().optional() }),
+  involvedObject: z.object({
+    kind: z.string(),
+    namespace: z.string().optional(),
+    name: z.string(),
+    uid: z.string(),
+    fieldPath: z.string().optional(),
+    apiVersion: z.string().optional(),
+  }),
   eventType: z.enum(['Normal', 'Warning']),
   reason: z.string().max(128),
   message: z.string().max(4096),
 });
-export const StreamData = z.object({ type: z.literal('streamData'), id: z.string(), channel: z.number().int().min(0).max(255), data: z.string() });
+export const StreamData = z.object({
+  type: z.literal('streamData'),
+  id: z.string(),
+  channel: z.number().int().min(0).max(255),
+  data: z.string(),
+});
 export const StreamEnd = z.object({
-  type: z.literal('streamEnd'), id: z.string(),
+  type: z.literal('streamEnd'),
+  id: z.string(),
   error: z.string().optional(),
   /** exec exit code */
   exitCode: z.number().int().optional(),
@@ -86,7 +121,9 @@ export const StatsMsg = z.object({
   timestamp: z.string(),
   windowSeconds: z.number().positive(),
   node: usage,
-  pods: z.array(z.object({ pod: podRef, containers: z.array(z.object({ name: z.string() }).merge(usage)).max(64) })).max(1000),
+  pods: z
+    .array(z.object({ pod: podRef, containers: z.array(z.object({ name: z.string() }).merge(usage)).max(64) }))
+    .max(1000),
 });
 export type StatsMsg = z.infer<typeof StatsMsg>;
 
@@ -121,7 +158,11 @@ export const RequestToken = z.object({
   podName: z.string().min(1).max(253),
   podUid: z.string().min(1).max(64),
   audiences: z.array(z.string().min(1).max(1024)).max(16).optional(),
-  expirationSeconds: z.number().int().min(600).max(2 ** 32),
+  expirationSeconds: z
+    .number()
+    .int()
+    .min(600)
+    .max(2 ** 32),
 });
 export type RequestToken = z.infer<typeof RequestToken>;
 
@@ -134,12 +175,29 @@ export const VolumeResult = z.object({
 });
 export type VolumeResult = z.infer<typeof VolumeResult>;
 
-export const AgentMessage = z.discriminatedUnion('type', [Register, Heartbeat, PodStatusMsg, PodTerminated, EventMsg, StreamData, StreamEnd, ErrorMsg, StatsMsg, GetObject, VolumeResult, RequestToken]);
+export const AgentMessage = z.discriminatedUnion('type', [
+  Register,
+  Heartbeat,
+  PodStatusMsg,
+  PodTerminated,
+  EventMsg,
+  StreamData,
+  StreamEnd,
+  ErrorMsg,
+  StatsMsg,
+  GetObject,
+  VolumeResult,
+  RequestToken,
+]);
 export type AgentMessage = z.infer<typeof AgentMessage>;
 
 // ---- server -> agent ----
 
-export const Registered = z.object({ type: z.literal('registered'), node: z.string(), heartbeatIntervalSeconds: z.number() });
+export const Registered = z.object({
+  type: z.literal('registered'),
+  node: z.string(),
+  heartbeatIntervalSeconds: z.number(),
+});
 /** the full set of pods bound to the node (on (re)connect) */
 export const PodSet = z.object({ type: z.literal('pods'), pods: z.array(kubeObject) });
 export const PodUpsert = z.object({ type: z.literal('podUpsert'), pod: kubeObject });
@@ -163,7 +221,9 @@ export const ExecOptions = z.object({
   tty: z.boolean(),
 });
 export const StreamOpen = z.object({
-  type: z.literal('streamOpen'), id: z.string(), pod: podRef,
+  type: z.literal('streamOpen'),
+  id: z.string(),
+  pod: podRef,
   kind: z.enum(['log', 'exec', 'attach', 'portforward']),
   log: LogOptions.optional(),
   exec: ExecOptions.optional(),
@@ -177,15 +237,30 @@ export const StreamOpen = z.object({
  * The agent answers with streamData channel 1 (bytes from the pod) and streamEnd
  * (error set when the connection to the pod failed).
  */
-export const StreamInput = z.object({ type: z.literal('streamInput'), id: z.string(), channel: z.number().int().min(0).max(255), data: z.string() });
+export const StreamInput = z.object({
+  type: z.literal('streamInput'),
+  id: z.string(),
+  channel: z.number().int().min(0).max(255),
+  data: z.string(),
+});
 export const StreamClose = z.object({ type: z.literal('streamClose'), id: z.string() });
 
 // The cluster network as every agent needs it (routes, service proxy, DNS), sent whole on
 // registration and whenever it changes. Everything that reaches iptables or ip(8) is
 // checked here, so a bad value is a rejected message, never an injected rule.
-const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, 'IPv4 address');
-const cidr4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/([0-9]|[12]\d|3[0-2])$/, 'IPv4 CIDR');
-const dnsName = z.string().max(253).regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+const ipv4 = z
+  .string()
+  .regex(/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/, 'IPv4 address');
+const cidr4 = z
+  .string()
+  .regex(
+    /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/([0-9]|[12]\d|3[0-2])$/,
+    'IPv4 CIDR',
+  );
+const dnsName = z
+  .string()
+  .max(253)
+  .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
 const port = z.number().int().min(1).max(65535);
 const protocol = z.enum(['TCP', 'UDP', 'SCTP']);
 export const NetNode = z.object({ name: dnsName, podCIDR: cidr4.optional(), internalIP: ipv4.optional() });
@@ -219,7 +294,16 @@ export const NetService = z.object({
 const labelMap = z.record(z.string().max(317), z.string().max(63));
 const NetSelector = z.object({
   matchLabels: labelMap.optional(),
-  matchExpressions: z.array(z.object({ key: z.string().max(317), operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']), values: z.array(z.string().max(63)).max(1000).optional() })).max(100).optional(),
+  matchExpressions: z
+    .array(
+      z.object({
+        key: z.string().max(317),
+        operator: z.enum(['In', 'NotIn', 'Exists', 'DoesNotExist']),
+        values: z.array(z.string().max(63)).max(1000).optional(),
+      }),
+    )
+    .max(100)
+    .optional(),
 });
 const portName = z.string().regex(/^[-a-z0-9]{1,15}$/);
 /** a peer: podSelector and/or namespaceSelector, or an IPv4 ipBlock; {} (an IPv6 ipBlock) matches nothing */
@@ -228,9 +312,16 @@ export const NetPolicyPeer = z.object({
   namespaceSelector: NetSelector.optional(),
   ipBlock: z.object({ cidr: cidr4, except: z.array(cidr4).max(100).optional() }).optional(),
 });
-export const NetPolicyPort = z.object({ protocol, port: z.union([port, portName]).optional(), endPort: port.optional() });
+export const NetPolicyPort = z.object({
+  protocol,
+  port: z.union([port, portName]).optional(),
+  endPort: port.optional(),
+});
 /** one ingress or egress rule: peers absent = every peer, ports absent = every port */
-export const NetPolicyRule = z.object({ peers: z.array(NetPolicyPeer).max(1000).optional(), ports: z.array(NetPolicyPort).max(1000).optional() });
+export const NetPolicyRule = z.object({
+  peers: z.array(NetPolicyPeer).max(1000).optional(),
+  ports: z.array(NetPolicyPort).max(1000).optional(),
+});
 export const NetPolicy = z.object({
   namespace: dnsName,
   name: dnsName,
@@ -245,7 +336,10 @@ export const NetPod = z.object({
   node: dnsName.optional(),
   labels: labelMap.optional(),
   /** named container ports, for named ports in policies */
-  ports: z.array(z.object({ name: portName, port, protocol })).max(1000).optional(),
+  ports: z
+    .array(z.object({ name: portName, port, protocol }))
+    .max(1000)
+    .optional(),
 });
 export const NetNamespace = z.object({ name: dnsName, labels: labelMap.optional() });
 // Ingresses of the skiff class (agent/ingress/): hosts, paths and backends as validated by
@@ -256,13 +350,33 @@ export const NetIngress = z.object({
   namespace: dnsName,
   name: dnsName,
   defaultBackend: ingressBackend.optional(),
-  rules: z.array(z.object({
-    host: z.string().max(253).optional(),
-    paths: z.array(z.object({ path: z.string().max(4096), pathType: z.enum(['Exact', 'Prefix', 'ImplementationSpecific']), backend: ingressBackend })).max(1000),
-  })).max(1000),
-  tls: z.array(z.object({ hosts: z.array(z.string().max(253)).max(1000), secretName: z.string().max(253).optional() })).max(1000).optional(),
+  rules: z
+    .array(
+      z.object({
+        host: z.string().max(253).optional(),
+        paths: z
+          .array(
+            z.object({
+              path: z.string().max(4096),
+              pathType: z.enum(['Exact', 'Prefix', 'ImplementationSpecific']),
+              backend: ingressBackend,
+            }),
+          )
+          .max(1000),
+      }),
+    )
+    .max(1000),
+  tls: z
+    .array(z.object({ hosts: z.array(z.string().max(253)).max(1000), secretName: z.string().max(253).optional() }))
+    .max(1000)
+    .optional(),
 });
-export const NetIngressCert = z.object({ namespace: dnsName, name: dnsName, cert: z.string().max(1 << 20), key: z.string().max(1 << 20) });
+export const NetIngressCert = z.object({
+  namespace: dnsName,
+  name: dnsName,
+  cert: z.string().max(1 << 20),
+  key: z.string().max(1 << 20),
+});
 export type NetIngress = z.infer<typeof NetIngress>;
 export type NetIngressCert = z.infer<typeof NetIngressCert>;
 export const NetworkState = z.object({
@@ -306,7 +420,11 @@ export type ObjectReply = z.infer<typeof ObjectReply>;
 /** a PersistentVolume name (DNS-1123 subdomain): one path element, never "." or ".." */
 export const PV_NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const pvName = z.string().min(1).max(253).regex(PV_NAME_RE, 'a DNS-1123 subdomain');
-const absPath = z.string().min(2).max(4096).regex(/^\/[^\0]*$/, 'an absolute path');
+const absPath = z
+  .string()
+  .min(2)
+  .max(4096)
+  .regex(/^\/[^\0]*$/, 'an absolute path');
 export const VolumeCreate = z.object({
   type: z.literal('volumeCreate'),
   id: z.string().min(1).max(64),
@@ -315,11 +433,29 @@ export const VolumeCreate = z.object({
   basePath: absPath.optional(),
   sizeBytes: z.number().int().min(0),
 });
-export const VolumeDelete = z.object({ type: z.literal('volumeDelete'), id: z.string().min(1).max(64), pvName, path: absPath });
+export const VolumeDelete = z.object({
+  type: z.literal('volumeDelete'),
+  id: z.string().min(1).max(64),
+  pvName,
+  path: absPath,
+});
 export type VolumeCreate = z.infer<typeof VolumeCreate>;
 export type VolumeDelete = z.infer<typeof VolumeDelete>;
 
-export const ServerMessage = z.discriminatedUnion('type', [Registered, PodSet, PodUpsert, PodDelete, StreamOpen, StreamInput, StreamClose, ErrorMsg, NetworkState, ObjectReply, VolumeCreate, VolumeDelete]);
+export const ServerMessage = z.discriminatedUnion('type', [
+  Registered,
+  PodSet,
+  PodUpsert,
+  PodDelete,
+  StreamOpen,
+  StreamInput,
+  StreamClose,
+  ErrorMsg,
+  NetworkState,
+  ObjectReply,
+  VolumeCreate,
+  VolumeDelete,
+]);
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type LogOptions = z.infer<typeof LogOptions>;
 export type ExecOptions = z.infer<typeof ExecOptions>;
@@ -329,7 +465,14 @@ export type ParseResult<T> = { ok: true; msg: T } | { ok: false; error: string }
 function parseWith<T>(schema: z.ZodType<T>, raw: unknown): ParseResult<T> {
   let data: unknown;
   try {
-    const text = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('utf8') : Array.isArray(raw) ? Buffer.concat(raw as Buffer[]).toString('utf8') : Buffer.from(raw as ArrayBuffer).toString('utf8');
+    const text =
+      typeof raw === 'string'
+        ? raw
+        : Buffer.isBuffer(raw)
+          ? raw.toString('utf8')
+          : Array.isArray(raw)
+            ? Buffer.concat(raw as Buffer[]).toString('utf8')
+            : Buffer.from(raw as ArrayBuffer).toString('utf8');
     if (text.length > MAX_MESSAGE_BYTES) return { ok: false, error: 'message too large' };
     data = JSON.parse(text);
   } catch (e) {
@@ -338,7 +481,10 @@ function parseWith<T>(schema: z.ZodType<T>, raw: unknown): ParseResult<T> {
   const r = schema.safeParse(data);
   if (!r.success) {
     const issue = r.error.issues[0];
-    return { ok: false, error: `invalid message: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'schema mismatch'}` };
+    return {
+      ok: false,
+      error: `invalid message: ${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'schema mismatch'}`,
+    };
   }
   return { ok: true, msg: r.data };
 }

@@ -32,7 +32,7 @@ export function parseCidr(s: string): Cidr | undefined {
   const prefix = Number(p);
   const base = parseIPv4(ip ?? '');
   if (base === undefined || prefix > 32) return undefined;
-  if (((base & mask(prefix)) >>> 0) !== base) return undefined;
+  if ((base & mask(prefix)) >>> 0 !== base) return undefined;
   return { base, prefix };
 }
 
@@ -45,7 +45,7 @@ export function cidrSize(c: Cidr): number {
 }
 
 export function cidrContains(c: Cidr, ip: number): boolean {
-  return ((ip & mask(c.prefix)) >>> 0) === c.base;
+  return (ip & mask(c.prefix)) >>> 0 === c.base;
 }
 
 /** The index-th subnet of length `prefix` inside `c` (undefined past the end). */

@@ -8,7 +8,9 @@ export function installCrashReporters(name: string, exit: (code: number) => void
   const report = (kind: string) => (e: unknown) => {
     const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);
     try {
-      process.stderr.write(`${name}: BUG: ${kind}: ${detail}\n${name}: please report this with the lines above; exiting so the service manager restarts it\n`);
+      process.stderr.write(
+        `${name}: BUG: ${kind}: ${detail}\n${name}: please report this with the lines above; exiting so the service manager restarts it\n`,
+      );
     } finally {
       exit(70); // EX_SOFTWARE
     }

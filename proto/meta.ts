@@ -31,7 +31,11 @@ export type KindOfResource<GR extends string> = GR extends keyof ResourceKindMap
 /** the kind of group `G`'s resource `P` (`KindOf<'apps', 'deployments'>` is 'Deployment') */
 export type KindOf<G extends string, P extends string> = KindOfResource<G extends '' ? P : `${P}.${G}`>;
 /** the kind a resource definition is typed for: its `kind` when that is a literal kind with an interface, else '*' */
-export type KindOfDef<D extends { kind: string }> = string extends D['kind'] ? '*' : D['kind'] extends Kind ? D['kind'] : '*';
+export type KindOfDef<D extends { kind: string }> = string extends D['kind']
+  ? '*'
+  : D['kind'] extends Kind
+    ? D['kind']
+    : '*';
 /** the object a resource definition's reads and writes return */
 export type ObjectOfDef<D extends { kind: string }> = KubeObject<KindOfDef<D>>;
 
@@ -54,7 +58,14 @@ export interface Status {
   status: 'Success' | 'Failure';
   message?: string;
   reason?: string;
-  details?: { name?: string; group?: string; kind?: string; uid?: string; causes?: StatusCause[]; retryAfterSeconds?: number };
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    uid?: string;
+    causes?: StatusCause[];
+    retryAfterSeconds?: number;
+  };
   code: number;
 }
 

@@ -72,8 +72,13 @@ export function nodeLabelsError(labels: Readonly<Record<string, string>>, nodeNa
   if (bad.length === 0) return undefined;
   const hostname = bad.includes(LABEL_HOSTNAME) ? `${LABEL_HOSTNAME} must be the node's own name "${nodeName}"; ` : '';
   const unknown = bad.filter((k) => k !== LABEL_HOSTNAME);
-  return hostname + (unknown.length === 0 ? '' :
-    `unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: [${unknown.join(' ')}]; ` +
-    `--node-labels in the 'kubernetes.io' namespace must begin with an allowed prefix (${KUBELET_LABEL_NAMESPACES.join(', ')}) ` +
-    `or be in the specifically allowed set (${KUBELET_LABELS.join(', ')})`).replace(/; $/, '');
+  return (
+    hostname +
+    (unknown.length === 0
+      ? ''
+      : `unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: [${unknown.join(' ')}]; ` +
+        `--node-labels in the 'kubernetes.io' namespace must begin with an allowed prefix (${KUBELET_LABEL_NAMESPACES.join(', ')}) ` +
+        `or be in the specifically allowed set (${KUBELET_LABELS.join(', ')})`
+    ).replace(/; $/, '')
+  );
 }

@@ -8,8 +8,13 @@ import { isValidQuantity, scaledValue } from './quantity.js';
 export type QOSClass = 'Guaranteed' | 'Burstable' | 'BestEffort';
 
 type Resources = Record<string, string | number> | null | undefined;
-export interface QOSContainerSpec { resources?: { limits?: Resources; requests?: Resources } | null }
-export interface QOSPodSpec { containers?: QOSContainerSpec[] | null; initContainers?: QOSContainerSpec[] | null }
+export interface QOSContainerSpec {
+  resources?: { limits?: Resources; requests?: Resources } | null;
+}
+export interface QOSPodSpec {
+  containers?: QOSContainerSpec[] | null;
+  initContainers?: QOSContainerSpec[] | null;
+}
 
 const QOS_RESOURCES = ['cpu', 'memory'] as const;
 
@@ -20,7 +25,10 @@ export function podQOSClass(spec: QOSPodSpec | null | undefined): QOSClass {
   const requests = new Map<string, bigint>();
   const limits = new Map<string, bigint>();
   let isGuaranteed = true;
-  const all = [...(Array.isArray(spec?.containers) ? spec!.containers! : []), ...(Array.isArray(spec?.initContainers) ? spec!.initContainers! : [])];
+  const all = [
+    ...(Array.isArray(spec?.containers) ? spec!.containers! : []),
+    ...(Array.isArray(spec?.initContainers) ? spec!.initContainers! : []),
+  ];
   for (const c of all) {
     const lim = c?.resources?.limits ?? {};
     const req = { ...lim, ...(c?.resources?.requests ?? {}) };
@@ -41,7 +49,10 @@ export function podQOSClass(spec: QOSPodSpec | null | undefined): QOSClass {
   if (requests.size === 0 && limits.size === 0) return 'BestEffort';
   if (isGuaranteed) {
     for (const [name, r] of requests) {
-      if (limits.get(name) !== r) { isGuaranteed = false; break; }
+      if (limits.get(name) !== r) {
+        isGuaranteed = false;
+        break;
+      }
     }
   }
   return isGuaranteed && requests.size === limits.size ? 'Guaranteed' : 'Burstable';

@@ -51,7 +51,7 @@ function numberToString(n: number): string {
 
 /** ceil(q × 10^-scale) as an integer (resource.Quantity.ScaledValue rounds up). */
 function scaledCeil(q: Exact, scale: number): bigint {
-  let num = q.mantissa * (2n ** BigInt(q.exp2));
+  const num = q.mantissa * 2n ** BigInt(q.exp2);
   const e = q.exp10 - scale;
   if (e >= 0) return num * 10n ** BigInt(e);
   const den = 10n ** BigInt(-e);
@@ -63,7 +63,7 @@ function scaledCeil(q: Exact, scale: number): bigint {
 /** The quantity's value in base units (cores, bytes, ...) as a JS number. Throws QuantityError. */
 export function parseQuantity(s: string | number): number {
   const q = parseExact(s);
-  const num = q.mantissa * (2n ** BigInt(q.exp2));
+  const num = q.mantissa * 2n ** BigInt(q.exp2);
   if (q.exp10 >= 0) return Number(num * 10n ** BigInt(q.exp10));
   return Number(num) / 10 ** -q.exp10;
 }
@@ -111,7 +111,16 @@ export function compareQuantities(a: string | number, b: string | number): numbe
 }
 
 const DECIMAL_STEPS: Array<[number, string]> = [
-  [18, 'E'], [15, 'P'], [12, 'T'], [9, 'G'], [6, 'M'], [3, 'k'], [0, ''], [-3, 'm'], [-6, 'u'], [-9, 'n'],
+  [18, 'E'],
+  [15, 'P'],
+  [12, 'T'],
+  [9, 'G'],
+  [6, 'M'],
+  [3, 'k'],
+  [0, ''],
+  [-3, 'm'],
+  [-6, 'u'],
+  [-9, 'n'],
 ];
 
 /**

@@ -35,7 +35,10 @@ export function parseLabelSelector(s: string): LabelRequirement[] {
 }
 
 /** True when every requirement matches `labels` (missing labels count as absent). */
-export function matchLabels(reqs: readonly LabelRequirement[], labels: Record<string, string> | undefined | null): boolean {
+export function matchLabels(
+  reqs: readonly LabelRequirement[],
+  labels: Record<string, string> | undefined | null,
+): boolean {
   const ls = labels ?? {};
   for (const r of reqs) if (!matchRequirement(r, ls)) return false;
   return true;
@@ -110,7 +113,9 @@ export function labelSelectorFromObject(sel: LabelSelector | null | undefined): 
  * SelectorError for an invalid selector.
  */
 export function formatLabelSelector(sel: LabelSelector | readonly LabelRequirement[] | null | undefined): string {
-  const reqs = Array.isArray(sel) ? (sel as readonly LabelRequirement[]) : labelSelectorFromObject(sel as LabelSelector | null | undefined);
+  const reqs = Array.isArray(sel)
+    ? (sel as readonly LabelRequirement[])
+    : labelSelectorFromObject(sel as LabelSelector | null | undefined);
   if (!reqs) return '';
   return reqs.map(requirementString).join(',');
 }
@@ -148,22 +153,37 @@ function newRequirement(key: string, operator: LabelOperator, values: string[]):
   switch (operator) {
     case 'in':
     case 'notin':
-      if (values.length === 0) errs.push(`values: Invalid value: ${goStringSlice(values)}: for 'in', 'notin' operators, values set can't be empty`);
+      if (values.length === 0)
+        errs.push(
+          `values: Invalid value: ${goStringSlice(values)}: for 'in', 'notin' operators, values set can't be empty`,
+        );
       break;
     case '=':
     case '==':
     case '!=':
-      if (values.length !== 1) errs.push(`values: Invalid value: ${goStringSlice(values)}: exact-match compatibility requires one single value`);
+      if (values.length !== 1)
+        errs.push(
+          `values: Invalid value: ${goStringSlice(values)}: exact-match compatibility requires one single value`,
+        );
       break;
     case 'exists':
     case '!':
-      if (values.length !== 0) errs.push(`values: Invalid value: ${goStringSlice(values)}: values set must be empty for exists and does not exist`);
+      if (values.length !== 0)
+        errs.push(
+          `values: Invalid value: ${goStringSlice(values)}: values set must be empty for exists and does not exist`,
+        );
       break;
     case 'gt':
     case 'lt':
-      if (values.length !== 1) errs.push(`values: Invalid value: ${goStringSlice(values)}: for 'Gt', 'Lt' operators, exactly one value is required`);
+      if (values.length !== 1)
+        errs.push(
+          `values: Invalid value: ${goStringSlice(values)}: for 'Gt', 'Lt' operators, exactly one value is required`,
+        );
       values.forEach((v, i) => {
-        if (parseInt64(v) === undefined) errs.push(`values[${i}]: Invalid value: ${goQuote(v)}: for 'Gt', 'Lt' operators, the value must be an integer`);
+        if (parseInt64(v) === undefined)
+          errs.push(
+            `values[${i}]: Invalid value: ${goQuote(v)}: for 'Gt', 'Lt' operators, the value must be an integer`,
+          );
       });
       break;
   }
@@ -428,7 +448,8 @@ class LabelParser {
 
 const QUALIFIED_NAME_FMT = '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]';
 const QUALIFIED_NAME_RE = new RegExp(`^${QUALIFIED_NAME_FMT}$`);
-const QUALIFIED_NAME_ERR = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const QUALIFIED_NAME_ERR =
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 const LABEL_VALUE_FMT = `(${QUALIFIED_NAME_FMT})?`;
 const LABEL_VALUE_RE = new RegExp(`^${LABEL_VALUE_FMT}$`);
 const LABEL_VALUE_ERR =
@@ -463,7 +484,8 @@ function qualifiedNameErrors(value: string): string[] {
     } else {
       const msgs: string[] = [];
       if (prefix.length > 253) msgs.push(maxLenError(253));
-      if (!DNS1123_SUBDOMAIN_RE.test(prefix)) msgs.push(regexError(DNS1123_SUBDOMAIN_ERR, DNS1123_SUBDOMAIN_FMT, 'example.com'));
+      if (!DNS1123_SUBDOMAIN_RE.test(prefix))
+        msgs.push(regexError(DNS1123_SUBDOMAIN_ERR, DNS1123_SUBDOMAIN_FMT, 'example.com'));
       errs.push(...msgs.map((m) => `prefix part ${m}`));
     }
   } else {
@@ -473,7 +495,8 @@ function qualifiedNameErrors(value: string): string[] {
   }
   if (name.length === 0) errs.push('name part must be non-empty');
   else if (name.length > 63) errs.push(`name part ${maxLenError(63)}`);
-  if (!QUALIFIED_NAME_RE.test(name)) errs.push(`name part ${regexError(QUALIFIED_NAME_ERR, QUALIFIED_NAME_FMT, 'MyName', 'my.name', '123-abc')}`);
+  if (!QUALIFIED_NAME_RE.test(name))
+    errs.push(`name part ${regexError(QUALIFIED_NAME_ERR, QUALIFIED_NAME_FMT, 'MyName', 'my.name', '123-abc')}`);
   return errs;
 }
 
@@ -481,7 +504,8 @@ function qualifiedNameErrors(value: string): string[] {
 function labelValueErrors(value: string): string[] {
   const errs: string[] = [];
   if (value.length > 63) errs.push(maxLenError(63));
-  if (!LABEL_VALUE_RE.test(value)) errs.push(regexError(LABEL_VALUE_ERR, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
+  if (!LABEL_VALUE_RE.test(value))
+    errs.push(regexError(LABEL_VALUE_ERR, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
   return errs;
 }
 
@@ -577,7 +601,8 @@ function unescapeFieldValue(s: string): string {
       continue;
     }
     if (c === '\\') inSlash = true;
-    else if (c === ',' || c === '=') throw new SelectorError(`invalid field selector: unescaped character in value: ${c.codePointAt(0)}`);
+    else if (c === ',' || c === '=')
+      throw new SelectorError(`invalid field selector: unescaped character in value: ${c.codePointAt(0)}`);
     else out += c;
   }
   if (inSlash) throw new SelectorError('invalid field selector: invalid escape sequence: \\');

@@ -15,8 +15,15 @@ const src = join(root, 'dashboard');
 const out = join(root, 'dist', 'dashboard');
 const LIMIT = 300 * 1024;
 
-const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(src, 'tsconfig.json')], { stdio: 'inherit' });
-if (tsc.status !== 0) { console.error('dashboard: typecheck failed'); process.exit(1); }
+const tsc = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(src, 'tsconfig.json')],
+  { stdio: 'inherit' },
+);
+if (tsc.status !== 0) {
+  console.error('dashboard: typecheck failed');
+  process.exit(1);
+}
 
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
@@ -39,11 +46,17 @@ const result = await esbuild.build({
 });
 
 const outputs = result.metafile.outputs;
-const byEntry = (name) => Object.keys(outputs).find((f) => outputs[f].entryPoint?.endsWith(name) && !f.endsWith('.map'));
+const byEntry = (name) =>
+  Object.keys(outputs).find((f) => outputs[f].entryPoint?.endsWith(name) && !f.endsWith('.map'));
 const js = byEntry('app.tsx');
 const css = byEntry('style.css');
-if (!js || !css) { console.error('dashboard: esbuild wrote no app or style'); process.exit(1); }
-const html = readFileSync(join(src, 'index.html'), 'utf8').replace('__JS__', `./${basename(js)}`).replace('__CSS__', `./${basename(css)}`);
+if (!js || !css) {
+  console.error('dashboard: esbuild wrote no app or style');
+  process.exit(1);
+}
+const html = readFileSync(join(src, 'index.html'), 'utf8')
+  .replace('__JS__', `./${basename(js)}`)
+  .replace('__CSS__', `./${basename(css)}`);
 writeFileSync(join(out, 'index.html'), html);
 
 // the first view: index.html, the stylesheet, the app and every chunk it imports statically
@@ -58,8 +71,15 @@ const gz = (name) => gzipSync(readFileSync(join(out, name)), { level: 9 }).lengt
 let firstBytes = 0;
 for (const f of first) firstBytes += gz(f);
 let allBytes = 0;
-const files = Object.keys(outputs).map((f) => basename(f)).filter((f) => !f.endsWith('.map') && !f.endsWith('.txt'));
+const files = Object.keys(outputs)
+  .map((f) => basename(f))
+  .filter((f) => !f.endsWith('.map') && !f.endsWith('.txt'));
 for (const f of new Set([...files, 'index.html'])) allBytes += gz(f);
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-console.log(`dashboard: dist/dashboard — first view ${kb(firstBytes)} gzipped (${[...first].join(', ')}); all files ${kb(allBytes)} gzipped (the terminal's xterm.js loads on demand); limit ${kb(LIMIT)}`);
-if (firstBytes > LIMIT) { console.error(`dashboard: the first view weighs ${kb(firstBytes)} gzipped, over the ${kb(LIMIT)} limit`); process.exit(1); }
+console.log(
+  `dashboard: dist/dashboard — first view ${kb(firstBytes)} gzipped (${[...first].join(', ')}); all files ${kb(allBytes)} gzipped (the terminal's xterm.js loads on demand); limit ${kb(LIMIT)}`,
+);
+if (firstBytes > LIMIT) {
+  console.error(`dashboard: the first view weighs ${kb(firstBytes)} gzipped, over the ${kb(LIMIT)} limit`);
+  process.exit(1);
+}

@@ -31,7 +31,17 @@ for (const k of kinds) {
   wanted.set(n.item, defs[k.schema] ? k.schema : undefined);
   wanted.set(n.list, undefined);
 }
-for (const t of ['Status', 'StatusDetails', 'StatusCause', 'WatchEvent', 'Time', 'MicroTime', 'FieldsV1', 'Patch', 'ManagedFieldsEntry']) {
+for (const t of [
+  'Status',
+  'StatusDetails',
+  'StatusCause',
+  'WatchEvent',
+  'Time',
+  'MicroTime',
+  'FieldsV1',
+  'Patch',
+  'ManagedFieldsEntry',
+]) {
   wanted.set(`io.k8s.apimachinery.pkg.apis.meta.v1.${t}`, undefined);
 }
 
@@ -55,7 +65,14 @@ const unescapeQuoted = (s) => s.replace(/\\(["'])/g, '$1').replace(/\\\\/g, '\\'
 function parseModel(text) {
   const out = { p: {}, r: [] };
   const cls = text.match(/\/\*\*\n((?:\s*\*.*\n)*?)\s*\*\/\nexport declare class/);
-  const docText = (block) => unescapeQuoted(block.split('\n').map((l) => l.replace(/^\s*\* ?/, '')).join('\n').trim());
+  const docText = (block) =>
+    unescapeQuoted(
+      block
+        .split('\n')
+        .map((l) => l.replace(/^\s*\* ?/, ''))
+        .join('\n')
+        .trim(),
+    );
   if (cls) out.d = docText(cls[1]);
   const body = text.slice(text.indexOf('export declare class'));
   const re = /(?:\/\*\*\n((?:\s*\*.*\n)*?)\s*\*\/\n)?\s*'([^']+)'(\??):/g;
@@ -72,8 +89,13 @@ let found = 0;
 const missing = [];
 for (const full of [...wanted.keys()].sort()) {
   const def = wanted.get(full);
-  const file = modelNames(full).map((m) => join(MODELS, `${m}.d.ts`)).find((f) => existsSync(f));
-  if (!file) { missing.push(full); continue; }
+  const file = modelNames(full)
+    .map((m) => join(MODELS, `${m}.d.ts`))
+    .find((f) => existsSync(f));
+  if (!file) {
+    missing.push(full);
+    continue;
+  }
   found++;
   const m = parseModel(readFileSync(file, 'utf8'));
   const fields = def ? Object.keys(defs[def]?.fields ?? {}) : undefined;
@@ -86,11 +108,21 @@ for (const full of [...wanted.keys()].sort()) {
   result[full] = entry;
 }
 // the apimachinery value types client-node maps to plain TypeScript types (upstream's texts)
-result['io.k8s.apimachinery.pkg.util.intstr.IntOrString'] = { d: 'IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML marshalling and unmarshalling, it produces or consumes the inner type.  This allows you to have, for example, a JSON field that can accept a name or number.' };
-result['io.k8s.apimachinery.pkg.apis.meta.v1.Time'] ??= { d: 'Time is a wrapper around time.Time which supports correct marshaling to YAML and JSON.  Wrappers are provided for many of the factory methods that the time package offers.' };
-result['io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime'] ??= { d: 'MicroTime is version of Time with microsecond level precision.' };
-result['io.k8s.apimachinery.pkg.apis.meta.v1.Patch'] ??= { d: 'Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.' };
-result['io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1'] ??= { d: "FieldsV1 stores a set of fields in a data structure like a Trie, in JSON format.\n\nEach key is either a '.' representing the field itself, and will always map to an empty set, or a string representing a sub-field or item. The string will follow one of these four formats: 'f:<name>', where <name> is the name of a field in a struct, or key in a map 'v:<value>', where <value> is the exact json formatted value of a list item 'i:<index>', where <index> is position of a item in a list 'k:<keys>', where <keys> is a map of  a list item's key fields to their unique values If a key maps to an empty Fields value, the field that key represents is part of the set.\n\nThe exact format is defined in sigs.k8s.io/structured-merge-diff" };
+result['io.k8s.apimachinery.pkg.util.intstr.IntOrString'] = {
+  d: 'IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML marshalling and unmarshalling, it produces or consumes the inner type.  This allows you to have, for example, a JSON field that can accept a name or number.',
+};
+result['io.k8s.apimachinery.pkg.apis.meta.v1.Time'] ??= {
+  d: 'Time is a wrapper around time.Time which supports correct marshaling to YAML and JSON.  Wrappers are provided for many of the factory methods that the time package offers.',
+};
+result['io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime'] ??= {
+  d: 'MicroTime is version of Time with microsecond level precision.',
+};
+result['io.k8s.apimachinery.pkg.apis.meta.v1.Patch'] ??= {
+  d: 'Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.',
+};
+result['io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1'] ??= {
+  d: "FieldsV1 stores a set of fields in a data structure like a Trie, in JSON format.\n\nEach key is either a '.' representing the field itself, and will always map to an empty set, or a string representing a sub-field or item. The string will follow one of these four formats: 'f:<name>', where <name> is the name of a field in a struct, or key in a map 'v:<value>', where <value> is the exact json formatted value of a list item 'i:<index>', where <index> is position of a item in a list 'k:<keys>', where <keys> is a map of  a list item's key fields to their unique values If a key maps to an empty Fields value, the field that key represents is part of the set.\n\nThe exact format is defined in sigs.k8s.io/structured-merge-diff",
+};
 
 const json = JSON.stringify(result);
 const ts = `// Generated by scripts/gen-openapi-descriptions.mjs from @kubernetes/client-node's models; do not edit.\n// eslint-disable-next-line\nexport const DESCRIPTIONS_JSON = ${JSON.stringify(json)};\n`;

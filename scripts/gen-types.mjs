@@ -49,25 +49,36 @@ const prop = (k) => (IDENT.test(k) ? k : JSON.stringify(k));
 
 function typeOf(s, indent) {
   switch (s.t) {
-    case 'string': return 'string';
-    case 'int': return 'number';
-    case 'number': return 'number';
-    case 'bool': return 'boolean';
-    case 'intOrString': return 'IntOrString';
-    case 'quantity': return 'Quantity';
-    case 'time': return 'Time';
-    case 'any': return 'unknown';
+    case 'string':
+      return 'string';
+    case 'int':
+      return 'number';
+    case 'number':
+      return 'number';
+    case 'bool':
+      return 'boolean';
+    case 'intOrString':
+      return 'IntOrString';
+    case 'quantity':
+      return 'Quantity';
+    case 'time':
+      return 'Time';
+    case 'any':
+      return 'unknown';
     case 'ref': {
       if (!defs[s.name]) throw new Error(`gen-types: reference to unknown definition ${s.name}`);
       return goName.get(s.name);
     }
-    case 'map': return `Record<string, ${typeOf(s.values, indent)}>`;
+    case 'map':
+      return `Record<string, ${typeOf(s.values, indent)}>`;
     case 'list': {
       const item = typeOf(s.items, indent);
       return /^[A-Za-z0-9_]+$/.test(item) ? `${item}[]` : `Array<${item}>`;
     }
-    case 'object': return `{\n${fields(s.fields, [], indent + '  ')}${indent}}`;
-    default: throw new Error(`gen-types: unknown field schema ${JSON.stringify(s)}`);
+    case 'object':
+      return `{\n${fields(s.fields, [], indent + '  ')}${indent}}`;
+    default:
+      throw new Error(`gen-types: unknown field schema ${JSON.stringify(s)}`);
   }
 }
 
@@ -96,7 +107,8 @@ for (const [name, k] of ordered) {
 // kind name → interface (the first served group version of a kind name wins: core's Event)
 const kinds = new Map();
 for (const r of resources) if (defs[r.schema] && !kinds.has(r.kind)) kinds.set(r.kind, goName.get(r.schema));
-let kindMap = '\n/** every served kind with a schema, by kind name: `ObjectOf<\'Pod\'>` in proto/api/object.ts */\nexport interface KindMap {\n';
+let kindMap =
+  "\n/** every served kind with a schema, by kind name: `ObjectOf<'Pod'>` in proto/api/object.ts */\nexport interface KindMap {\n";
 for (const k of [...kinds.keys()].sort()) kindMap += `  ${k}: ${kinds.get(k)};\n`;
 kindMap += '}\n';
 const namespaced = [...kinds.keys()].filter((k) => resources.find((r) => r.kind === k).namespaced).sort();
@@ -111,7 +123,8 @@ for (const r of served) {
   byResource.set(gr, byResource.has(gr) && byResource.get(gr) !== typed ? null : typed);
 }
 const typedResources = [...byResource].filter(([, k]) => k).sort(([a], [b]) => (a < b ? -1 : 1));
-kindMap += '\n/** group resource (`plural.group`, core\'s bare plural) → its kind in KindMap */\nexport interface ResourceKindMap {\n';
+kindMap +=
+  "\n/** group resource (`plural.group`, core's bare plural) → its kind in KindMap */\nexport interface ResourceKindMap {\n";
 for (const [gr, k] of typedResources) kindMap += `  '${gr}': '${k}';\n`;
 kindMap += '}\n';
 
@@ -129,9 +142,15 @@ ${body}${kindMap}`;
 
 if (process.argv.includes('--check')) {
   let committed = '';
-  try { committed = readFileSync(OUT, 'utf8'); } catch { /* absent: differs */ }
+  try {
+    committed = readFileSync(OUT, 'utf8');
+  } catch {
+    /* absent: differs */
+  }
   if (committed !== text) {
-    console.error('proto/api/types.gen.ts is not what scripts/gen-types.mjs writes from proto/schema/defs.ts: run `npm run gen` and commit it');
+    console.error(
+      'proto/api/types.gen.ts is not what scripts/gen-types.mjs writes from proto/schema/defs.ts: run `npm run gen` and commit it',
+    );
     process.exit(1);
   }
 } else {

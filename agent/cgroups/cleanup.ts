@@ -3,7 +3,14 @@
 
 import { readdir, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { podCgroupPath, expandSlice, qosCgroupName, systemdSliceName, cgroupfsName, type CgroupDriver } from './cgroup-parents.js';
+import {
+  podCgroupPath,
+  expandSlice,
+  qosCgroupName,
+  systemdSliceName,
+  cgroupfsName,
+  type CgroupDriver,
+} from './cgroup-parents.js';
 import type { CgroupLayout } from './detect.js';
 import type { QOSClass } from './qos.js';
 import { hostDir } from './read-limits.js';
@@ -76,7 +83,9 @@ export async function removePodCgroups(
 
 /** Pod UIDs that have a cgroup directory under kubepods (any QoS), for orphan clean-up. */
 export async function listPodCgroupUids(layout: CgroupLayout, driver: CgroupDriver): Promise<string[]> {
-  const h = layout.hierarchies.find((x) => x.version === layout.version && (x.version === 2 || x.controllers.includes('memory')));
+  const h = layout.hierarchies.find(
+    (x) => x.version === layout.version && (x.version === 2 || x.controllers.includes('memory')),
+  );
   if (!h) return [];
   const uids = new Set<string>();
   for (const q of ALL_QOS) {

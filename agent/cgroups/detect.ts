@@ -51,7 +51,19 @@ export function parseMountInfo(text: string): CgroupHierarchy[] {
       controllers: [],
     };
     if (h.version === 1) {
-      const known = new Set(['rw', 'ro', 'relatime', 'noatime', 'nosuid', 'nodev', 'noexec', 'xattr', 'clone_children', 'noprefix', 'cpuset_v2_mode']);
+      const known = new Set([
+        'rw',
+        'ro',
+        'relatime',
+        'noatime',
+        'nosuid',
+        'nodev',
+        'noexec',
+        'xattr',
+        'clone_children',
+        'noprefix',
+        'cpuset_v2_mode',
+      ]);
       h.controllers = superOpts.split(',').filter((o) => o && !known.has(o) && !o.startsWith('release_agent='));
     }
     out.push(h);

@@ -53,7 +53,10 @@ export function parseV2MemoryMax(text: string): number | null {
 /** cpu.max is "<quota|max> <period>". */
 export function parseV2CpuMax(text: string): { quotaUs: number | null; periodUs: number } {
   const [q, p] = text.trim().split(/\s+/);
-  return { quotaUs: q === 'max' ? null : parseIntFile(q, 'cpu.max quota'), periodUs: p ? parseIntFile(p, 'cpu.max period') : 100_000 };
+  return {
+    quotaUs: q === 'max' ? null : parseIntFile(q, 'cpu.max quota'),
+    periodUs: p ? parseIntFile(p, 'cpu.max period') : 100_000,
+  };
 }
 
 async function readText(dir: string, file: string): Promise<string> {
@@ -61,7 +64,11 @@ async function readText(dir: string, file: string): Promise<string> {
 }
 
 /** Read the limit files of one cgroup, given its directories in the memory and cpu hierarchies. */
-export async function readLimitsFromDirs(version: CgroupVersion, memoryDir: string, cpuDir: string): Promise<EffectiveLimits> {
+export async function readLimitsFromDirs(
+  version: CgroupVersion,
+  memoryDir: string,
+  cpuDir: string,
+): Promise<EffectiveLimits> {
   if (version === 2) {
     const [mem, cpuMax, weight] = await Promise.all([
       readText(memoryDir, 'memory.max'),
@@ -159,7 +166,11 @@ export function parseProcCgroup(text: string): ProcCgroups {
 }
 
 /** Effective limits of the cgroup a process is in (e.g. a container's State.Pid). */
-export async function readLimitsForPid(layout: CgroupLayout, pid: number, procRoot = '/proc'): Promise<EffectiveLimits> {
+export async function readLimitsForPid(
+  layout: CgroupLayout,
+  pid: number,
+  procRoot = '/proc',
+): Promise<EffectiveLimits> {
   const cg = parseProcCgroup(await readFile(join(procRoot, String(pid), 'cgroup'), 'utf8'));
   const pathFor = (controller: string): string => {
     const p = layout.version === 2 ? cg.unified : cg.v1.get(controller);

@@ -14,11 +14,17 @@ export function fetchPinnedCa(serverUrl: string, caHash: string, timeoutMs = 10_
     const req = request(u, { rejectUnauthorized: false, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (d) => { body += d; if (body.length > 1 << 20) req.destroy(new Error('cacerts too large')); });
+      res.on('data', (d) => {
+        body += d;
+        if (body.length > 1 << 20) req.destroy(new Error('cacerts too large'));
+      });
       res.on('end', () => {
         if (res.statusCode !== 200) return reject(new Error(`GET ${u} answered ${res.statusCode}`));
         const got = createHash('sha256').update(body).digest('hex');
-        if (got !== caHash) return reject(new Error(`server CA hash ${got} does not match the join token's ${caHash}: refusing to trust ${u.host}`));
+        if (got !== caHash)
+          return reject(
+            new Error(`server CA hash ${got} does not match the join token's ${caHash}: refusing to trust ${u.host}`),
+          );
         resolve(body);
       });
     });

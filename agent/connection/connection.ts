@@ -10,8 +10,17 @@ import { connect as tcpConnect } from 'node:net';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import {
-  CloseCode, MAX_MESSAGE_BYTES, PROTOCOL_PATH, PROTOCOL_VERSION, parseServerMessage,
-  type AgentMessage, type GetObject, type NodeReport, type ObjectReply, type RequestToken, type ServerMessage,
+  CloseCode,
+  MAX_MESSAGE_BYTES,
+  PROTOCOL_PATH,
+  PROTOCOL_VERSION,
+  parseServerMessage,
+  type AgentMessage,
+  type GetObject,
+  type NodeReport,
+  type ObjectReply,
+  type RequestToken,
+  type ServerMessage,
 } from '../../proto/agent-protocol.js';
 import { fetchPinnedCa, parseJoinToken } from './ca-pinning.js';
 import type { ServerList } from './server-list.js';
@@ -46,7 +55,10 @@ export const REQUEST_TIMEOUT_MS = 10_000;
 export class RequestError extends Error {}
 
 export class ServerConnection {
-  private pending = new Map<string, { resolve: (r: ObjectReply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  private pending = new Map<
+    string,
+    { resolve: (r: ObjectReply) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }
+  >();
   private nextId = 0;
   private ws?: WebSocket;
   private stopped = false;
@@ -77,7 +89,12 @@ export class ServerConnection {
    * node's pods reference). Resolves with the reply (object or API error); rejects with
    * RequestError when not connected, on time-out, or when the connection drops.
    */
-  getObject(kind: GetObject['kind'], namespace: string, name: string, timeoutMs = REQUEST_TIMEOUT_MS): Promise<ObjectReply> {
+  getObject(
+    kind: GetObject['kind'],
+    namespace: string,
+    name: string,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+  ): Promise<ObjectReply> {
     return this.request('o', (id) => ({ type: 'getObject', id, kind, namespace, name }), timeoutMs);
   }
 
@@ -108,7 +125,8 @@ export class ServerConnection {
     if (!p) return false;
     this.pending.delete(id);
     clearTimeout(p.timer);
-    if (r instanceof Error) p.reject(r); else p.resolve(r);
+    if (r instanceof Error) p.reject(r);
+    else p.resolve(r);
     return true;
   }
 
@@ -141,7 +159,14 @@ export class ServerConnection {
       this.unreachable = false;
       try {
         const node = await this.o.register();
-        ws.send(JSON.stringify({ type: 'register', protocol: PROTOCOL_VERSION, node, ...(this.o.credential ? { credential: this.o.credential } : {}) } satisfies AgentMessage));
+        ws.send(
+          JSON.stringify({
+            type: 'register',
+            protocol: PROTOCOL_VERSION,
+            node,
+            ...(this.o.credential ? { credential: this.o.credential } : {}),
+          } satisfies AgentMessage),
+        );
       } catch (err) {
         this.o.log.error({ err }, 'cannot build the register message');
         ws.close();
@@ -164,7 +189,10 @@ export class ServerConnection {
         this.o.onConnected?.();
         return;
       }
-      if (r.msg.type === 'object') { this.settle(r.msg.id, r.msg); return; }
+      if (r.msg.type === 'object') {
+        this.settle(r.msg.id, r.msg);
+        return;
+      }
       if (r.msg.type === 'error') {
         lastError = r.msg.message;
         this.o.log.warn({ message: r.msg.message }, 'server reported an error');
@@ -179,7 +207,10 @@ export class ServerConnection {
     });
     ws.on('unexpected-response', (_req, res) => {
       this.unreachable = false;
-      this.o.log.error({ status: res.statusCode }, res.statusCode === 401 ? 'server refused the join token' : 'server refused the connection');
+      this.o.log.error(
+        { status: res.statusCode },
+        res.statusCode === 401 ? 'server refused the join token' : 'server refused the connection',
+      );
     });
     ws.on('error', (err) => {
       this.unreachable = isNetworkError(err);
@@ -194,7 +225,10 @@ export class ServerConnection {
       clearInterval(this.hbTimer);
       if (this.ws === ws) this.ws = undefined;
       this.failPending('disconnected from the server');
-      if (was) { this.o.log.warn({ code, reason: reason.toString() }, 'disconnected from server'); this.o.onDisconnected?.(); }
+      if (was) {
+        this.o.log.warn({ code, reason: reason.toString() }, 'disconnected from server');
+        this.o.onDisconnected?.();
+      }
       logRefusal(this.o.log, code, lastError);
       this.retry();
     });
@@ -210,7 +244,9 @@ export class ServerConnection {
     const ws = this.ws;
     if (!ws) return;
     let lastSeen = Date.now();
-    const seen = () => { lastSeen = Date.now(); };
+    const seen = () => {
+      lastSeen = Date.now();
+    };
     ws.on('pong', seen);
     ws.on('message', seen);
     const every = this.o.heartbeatIntervalMs;
@@ -228,15 +264,23 @@ export class ServerConnection {
 
   /** exponential back-off with jitter (half fixed, half random): 1 s doubling to 5 s */
   backoffMs(attempt: number): number {
-    return backoffDelayMs(attempt, this.o.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS, this.o.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS);
+    return backoffDelayMs(
+      attempt,
+      this.o.minBackoffMs ?? DEFAULT_MIN_BACKOFF_MS,
+      this.o.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS,
+    );
   }
 
   private retry(): void {
     if (this.stopped) return;
     this.clearRetry();
-    if (this.o.servers.all().length > 1) this.o.log.info({ server: this.o.servers.advance() }, 'trying the next server');
+    if (this.o.servers.all().length > 1)
+      this.o.log.info({ server: this.o.servers.advance() }, 'trying the next server');
     const delay = this.backoffMs(this.attempt++);
-    this.retryTimer = setTimeout(() => { this.clearRetry(); void this.connect(); }, delay);
+    this.retryTimer = setTimeout(() => {
+      this.clearRetry();
+      void this.connect();
+    }, delay);
     const every = this.o.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS;
     // a server that refused us (bad token, 5xx) keeps its back-off; one that could not be
     // reached is probed, and reconnected to as soon as its port answers
@@ -253,7 +297,11 @@ export class ServerConnection {
   private probe(): void {
     for (const server of this.o.servers.all()) {
       let target: URL;
-      try { target = new URL(server); } catch { continue; }
+      try {
+        target = new URL(server);
+      } catch {
+        continue;
+      }
       const port = Number(target.port) || (target.protocol === 'https:' || target.protocol === 'wss:' ? 443 : 80);
       const host = target.hostname.replace(/^\[|\]$/g, '');
       const sock = tcpConnect({ host, port });
@@ -288,21 +336,44 @@ export function backoffDelayMs(attempt: number, min: number, max: number): numbe
 /** a failure to reach the server at all, as opposed to an answer refusing us */
 function isNetworkError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && ['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED'].includes(code)
-    || (err instanceof Error && /timed out|socket hang up|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/i.test(err.message));
+  return (
+    (typeof code === 'string' &&
+      [
+        'ECONNREFUSED',
+        'ECONNRESET',
+        'EHOSTUNREACH',
+        'ENETUNREACH',
+        'ETIMEDOUT',
+        'EPIPE',
+        'ENOTFOUND',
+        'EAI_AGAIN',
+        'ECONNABORTED',
+      ].includes(code)) ||
+    (err instanceof Error && /timed out|socket hang up|ECONNREFUSED|EHOSTUNREACH|ENETUNREACH/i.test(err.message))
+  );
 }
 
 /** the server refused to register this node: say so plainly, with what to do */
 function logRefusal(log: Logger, code: number, message: string): void {
-  if (code === CloseCode.credentialRefused) log.error({ code, message }, 'server refused this node: node credential refused (to re-join a reinstalled machine under its old name, delete the Node first: kubectl delete node <name>)');
-  else if (code === CloseCode.nameInUse) log.error({ code, message }, 'server refused this node: another agent is connected with the same node name');
-  else if (code === CloseCode.forbidden || code === CloseCode.badNodeName || code === CloseCode.protocol) log.error({ code, message }, 'server refused this node');
+  if (code === CloseCode.credentialRefused)
+    log.error(
+      { code, message },
+      'server refused this node: node credential refused (to re-join a reinstalled machine under its old name, delete the Node first: kubectl delete node <name>)',
+    );
+  else if (code === CloseCode.nameInUse)
+    log.error({ code, message }, 'server refused this node: another agent is connected with the same node name');
+  else if (code === CloseCode.forbidden || code === CloseCode.badNodeName || code === CloseCode.protocol)
+    log.error({ code, message }, 'server refused this node');
 }
 
 /** the id of an `object` answer that failed validation, so its request fails at once */
 function replyId(data: WebSocket.RawData): string | undefined {
   try {
-    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
+    const text = Buffer.isBuffer(data)
+      ? data.toString('utf8')
+      : Array.isArray(data)
+        ? Buffer.concat(data).toString('utf8')
+        : Buffer.from(data).toString('utf8');
     if (text.length > MAX_MESSAGE_BYTES) return undefined;
     const v = JSON.parse(text) as { type?: unknown; id?: unknown };
     return v && v.type === 'object' && typeof v.id === 'string' ? v.id : undefined;

@@ -10,7 +10,9 @@ export class MessageRoutes {
   private readonly handlers = new Map<MessageType, (m: ServerMessage) => void>();
 
   on<T extends MessageType>(type: T, handle: (m: MessageOf<T>) => void): void {
-    this.handlers.set(type, (m) => { if (m.type === type) handle(m as MessageOf<T>); });
+    this.handlers.set(type, (m) => {
+      if (m.type === type) handle(m as MessageOf<T>);
+    });
   }
 
   deliver(m: ServerMessage): void {

@@ -4,7 +4,17 @@
 // must survive agent restarts and upgrades; losing it (a reinstalled machine) means the
 // Node must be deleted before this machine can join under its old name again.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, linkSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  fsyncSync,
+  linkSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 
 export const NODE_CREDENTIAL_FILE = 'node-password';
@@ -21,7 +31,10 @@ export function nodeCredentialPath(dataDir: string): string {
  * unreadable or not a credential is an error (making a new one would lock the node out
  * just the same, and silently); one readable by others is made 0600 again.
  */
-export function loadOrCreateNodeCredential(dataDir: string, onWarning: (msg: string) => void = () => undefined): { credential: string; created: boolean; path: string } {
+export function loadOrCreateNodeCredential(
+  dataDir: string,
+  onWarning: (msg: string) => void = () => undefined,
+): { credential: string; created: boolean; path: string } {
   const path = nodeCredentialPath(dataDir);
   const existing = read(path);
   if (existing !== undefined) {
@@ -66,7 +79,9 @@ function read(path: string): string | undefined {
   }
   const v = text.trim();
   if (!VALID.test(v)) {
-    throw new NodeCredentialError(`${path} does not hold a node credential: if this node's credential is lost, delete the file and the Node (kubectl delete node <name>) so that this agent joins as a new node`);
+    throw new NodeCredentialError(
+      `${path} does not hold a node credential: if this node's credential is lost, delete the file and the Node (kubectl delete node <name>) so that this agent joins as a new node`,
+    );
   }
   return v;
 }

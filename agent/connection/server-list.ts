@@ -28,14 +28,21 @@ export function serversFromNetworkState(state: Pick<NetworkState, 'services'>): 
 
 /** the same server: scheme, host and port alike (a trailing slash or path ignored) */
 function key(url: string): string {
-  try { return new URL(url).origin; } catch { return url; }
+  try {
+    return new URL(url).origin;
+  } catch {
+    return url;
+  }
 }
 
 export class ServerList {
   private learned: string[];
   private current_: string;
 
-  constructor(private readonly configured: string[], learned: string[] = []) {
+  constructor(
+    private readonly configured: string[],
+    learned: string[] = [],
+  ) {
     if (configured.length === 0) throw new Error('at least one server URL is needed');
     this.learned = learned.slice(0, MAX_SERVERS);
     this.current_ = configured[0]!;

@@ -15,7 +15,13 @@ import type { PullPolicy, Runtime } from '../runtime/types.js';
 import { keyringFromSecrets } from './keyring.js';
 import { ImagePuller, type PullerOptions } from './puller.js';
 
-type EventFn = (pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string, fieldPath?: string) => void;
+type EventFn = (
+  pod: KubeObject,
+  type: 'Normal' | 'Warning',
+  reason: string,
+  message: string,
+  fieldPath?: string,
+) => void;
 
 export interface ImageManagerDeps {
   runtime: Pick<Runtime, 'imageStatus' | 'pullImage'>;
@@ -48,7 +54,12 @@ export function goDuration(ms: number): string {
   const m = Math.floor((d % 3_600_000) / 60_000);
   const sMs = d % 60_000;
   const whole = Math.floor(sMs / 1000);
-  const frac = sMs % 1000 ? `.${String(sMs % 1000).padStart(3, '0').replace(/0+$/, '')}` : '';
+  const frac =
+    sMs % 1000
+      ? `.${String(sMs % 1000)
+          .padStart(3, '0')
+          .replace(/0+$/, '')}`
+      : '';
   const s = `${whole}${frac}s`;
   if (h) return `${h}h${m}m${s}`;
   if (m) return `${m}m${s}`;
@@ -120,8 +131,13 @@ export class ImageManager {
       const creds = keyringFromSecrets(secrets).lookup(repositoryOf(image));
       const r = await this.puller.pull(image, creds);
       const total = this.now() - t0;
-      this.d.event(pod, 'Normal', 'Pulled',
-        `Successfully pulled image "${image}" in ${goDuration(Math.min(r.pullMs, total))} (${goDuration(total)} including waiting). Image size: ${r.size} bytes.`, fieldPath);
+      this.d.event(
+        pod,
+        'Normal',
+        'Pulled',
+        `Successfully pulled image "${image}" in ${goDuration(Math.min(r.pullMs, total))} (${goDuration(total)} including waiting). Image size: ${r.size} bytes.`,
+        fieldPath,
+      );
       return { ok: true, imageRef: r.imageRef, pulled: true };
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
@@ -134,14 +150,26 @@ export class ImageManager {
       this.d.backoff.next(key, at);
       this.prevPullErr.set(key, `ErrImagePull: ${msg}`);
       this.d.log.warn({ pod: `${pod.metadata.namespace}/${pod.metadata.name}`, image, err: msg }, 'image pull failed');
-      return this.fail(pod, fieldPath, 'ErrImagePull', msg, Math.max(MIN_RETRY_MS, Math.floor(this.d.backoff.delayMs(key) / 2)));
+      return this.fail(
+        pod,
+        fieldPath,
+        'ErrImagePull',
+        msg,
+        Math.max(MIN_RETRY_MS, Math.floor(this.d.backoff.delayMs(key) / 2)),
+      );
     }
   }
 
   /** kubelet getPullSecretsForPod: the secrets that can be read; a Warning event names those that cannot */
   private async pullSecrets(pod: KubeObject): Promise<KubeObject[]> {
     const refs: unknown[] = Array.isArray(pod.spec?.imagePullSecrets) ? pod.spec.imagePullSecrets : [];
-    const names = refs.map((r) => (r && typeof r === 'object' && typeof (r as { name?: unknown }).name === 'string' ? (r as { name: string }).name : '')).filter(Boolean);
+    const names = refs
+      .map((r) =>
+        r && typeof r === 'object' && typeof (r as { name?: unknown }).name === 'string'
+          ? (r as { name: string }).name
+          : '',
+      )
+      .filter(Boolean);
     if (!names.length) return [];
     const ns = pod.metadata.namespace ?? 'default';
     const out: KubeObject[] = [];
@@ -153,12 +181,24 @@ export class ImageManager {
         if (!s) throw new ObjectError(404, 'NotFound', `secret "${name}" not found`);
         out.push(s);
       } catch (e) {
-        this.d.log.info({ pod: `${ns}/${pod.metadata.name}`, secret: `${ns}/${name}`, err: e instanceof Error ? e.message : String(e) }, 'Unable to retrieve pull secret, the image pull may not succeed.');
+        this.d.log.info(
+          {
+            pod: `${ns}/${pod.metadata.name}`,
+            secret: `${ns}/${name}`,
+            err: e instanceof Error ? e.message : String(e),
+          },
+          'Unable to retrieve pull secret, the image pull may not succeed.',
+        );
         failed.push(name);
       }
     }
     if (failed.length) {
-      this.d.event(pod, 'Warning', 'FailedToRetrieveImagePullSecret', `Unable to retrieve some image pull secrets (${failed.join(', ')}); attempting to pull the image may not succeed.`);
+      this.d.event(
+        pod,
+        'Warning',
+        'FailedToRetrieveImagePullSecret',
+        `Unable to retrieve some image pull secrets (${failed.join(', ')}); attempting to pull the image may not succeed.`,
+      );
     }
     return out;
   }

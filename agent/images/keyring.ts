@@ -88,7 +88,10 @@ export function dockerConfigOfSecret(secret: KubeObject): DockerConfig | undefin
   return undefined;
 }
 
-interface ParsedUrl { host: string; path: string }
+interface ParsedUrl {
+  host: string;
+  path: string;
+}
 
 /** Go's url.Parse of "https://" + s, as far as the keyring looks: host (with port) and path, without query or fragment */
 function parseSchemeless(s: string): ParsedUrl {
@@ -102,7 +105,10 @@ function splitHost(host: string): { parts: string[]; port: string } {
   let h = host;
   let port = '';
   const m = /^\[([^\]]*)\]:(\d*)$/.exec(host) ?? /^([^:]*):(\d*)$/.exec(host);
-  if (m) { h = m[1]!; port = m[2]!; }
+  if (m) {
+    h = m[1]!;
+    port = m[2]!;
+  }
   return { parts: h.split('.'), port };
 }
 

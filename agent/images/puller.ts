@@ -32,8 +32,15 @@ export function aggregateMessage(messages: readonly string[]): string {
 /** the key under which identical pulls meet: the normalised reference and a hash of the credentials */
 export function pullKey(image: string, creds: readonly PullAuth[]): string {
   let ref = image;
-  try { ref = parseImageRef(image).normalized; } catch { /* the runtime reports it */ }
-  const h = createHash('sha256').update(JSON.stringify(creds.map((c) => [c.username, c.password, c.email ?? '']))).digest('hex').slice(0, 16);
+  try {
+    ref = parseImageRef(image).normalized;
+  } catch {
+    /* the runtime reports it */
+  }
+  const h = createHash('sha256')
+    .update(JSON.stringify(creds.map((c) => [c.username, c.password, c.email ?? ''])))
+    .digest('hex')
+    .slice(0, 16);
   return `${ref}#${h}`;
 }
 
@@ -42,7 +49,13 @@ export class PullProgressTally {
   private layers = new Map<string, { current: number; total: number; done: boolean }>();
 
   add(p: PullProgress): void {
-    if (!p.id || p.status.startsWith('Pulling from') || p.status.startsWith('Digest:') || p.status.startsWith('Status:')) return;
+    if (
+      !p.id ||
+      p.status.startsWith('Pulling from') ||
+      p.status.startsWith('Digest:') ||
+      p.status.startsWith('Status:')
+    )
+      return;
     const l = this.layers.get(p.id) ?? { current: 0, total: 0, done: false };
     if (p.status === 'Downloading' && typeof p.current === 'number') {
       l.current = p.current;
@@ -55,7 +68,9 @@ export class PullProgressTally {
   }
 
   summary(): { layersDone: number; layers: number; downloadedBytes: number; totalBytes: number } {
-    let layersDone = 0, downloadedBytes = 0, totalBytes = 0;
+    let layersDone = 0,
+      downloadedBytes = 0,
+      totalBytes = 0;
     for (const l of this.layers.values()) {
       if (l.done) layersDone++;
       downloadedBytes += l.current;
@@ -71,11 +86,17 @@ export class ImagePuller {
   pullsStarted = 0;
   private readonly now: () => number;
 
-  constructor(private readonly runtime: Pick<Runtime, 'pullImage'>, private readonly log: Logger, private readonly o: PullerOptions = {}) {
+  constructor(
+    private readonly runtime: Pick<Runtime, 'pullImage'>,
+    private readonly log: Logger,
+    private readonly o: PullerOptions = {},
+  ) {
     this.now = o.now ?? Date.now;
   }
 
-  get inflightCount(): number { return this.inflight.size; }
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
 
   /** pull `image` with the credentials in order (none: anonymously); joins an identical pull in flight */
   pull(image: string, creds: readonly PullAuth[]): Promise<PullResult> {
@@ -110,7 +131,8 @@ export class ImagePuller {
     try {
       const status = await this.attempts(image, creds, onProgress);
       const pullMs = this.now() - t0;
-      if (pullMs >= (this.o.progressAfterMs ?? 5000)) this.log.info({ image, seconds: Math.round(pullMs / 100) / 10, sizeBytes: status.size }, 'pulled image');
+      if (pullMs >= (this.o.progressAfterMs ?? 5000))
+        this.log.info({ image, seconds: Math.round(pullMs / 100) / 10, sizeBytes: status.size }, 'pulled image');
       return { ...status, pullMs };
     } finally {
       clearTimeout(first);
@@ -118,7 +140,11 @@ export class ImagePuller {
     }
   }
 
-  private async attempts(image: string, creds: readonly PullAuth[], onProgress: (p: PullProgress) => void): Promise<ImageStatus> {
+  private async attempts(
+    image: string,
+    creds: readonly PullAuth[],
+    onProgress: (p: PullProgress) => void,
+  ): Promise<ImageStatus> {
     if (!creds.length) return this.runtime.pullImage(image, undefined, onProgress);
     const errors: string[] = [];
     for (const c of creds) {

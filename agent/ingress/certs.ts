@@ -15,10 +15,16 @@ import { normalizeHost } from './router.js';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
-export interface KeyPair { cert: string; key: string }
+export interface KeyPair {
+  cert: string;
+  key: string;
+}
 
 /** server name → key pair, pure: the first Ingress (namespace/name order) naming a host wins */
-export function certificateMap(ingresses: readonly NetIngress[], certs: readonly NetIngressCert[]): Map<string, KeyPair> {
+export function certificateMap(
+  ingresses: readonly NetIngress[],
+  certs: readonly NetIngressCert[],
+): Map<string, KeyPair> {
   const byName = new Map(certs.map((c) => [`${c.namespace}/${c.name}`, c]));
   const out = new Map<string, KeyPair>();
   const sorted = [...ingresses].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
@@ -79,7 +85,8 @@ export async function defaultCertificate(dataDir: string, nodeName: string): Pro
   const dir = join(dataDir, 'ingress');
   const certPath = join(dir, 'default.crt');
   const keyPath = join(dir, 'default.key');
-  if (existsSync(certPath) && existsSync(keyPath)) return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
+  if (existsSync(certPath) && existsSync(keyPath))
+    return { cert: readFileSync(certPath, 'utf8'), key: readFileSync(keyPath, 'utf8') };
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as unknown as CryptoKeyPair;
   const serial = randomBytes(16);
   serial[0] = serial[0]! & 0x7f;
@@ -98,7 +105,10 @@ export async function defaultCertificate(dataDir: string, nodeName: string): Pro
     ],
   });
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as unknown as webcrypto.CryptoKey));
-  const key = `-----BEGIN PRIVATE KEY-----\n${der.toString('base64').match(/.{1,64}/g)!.join('\n')}\n-----END PRIVATE KEY-----\n`;
+  const key = `-----BEGIN PRIVATE KEY-----\n${der
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END PRIVATE KEY-----\n`;
   const pair = { cert: `${cert.toString('pem')}\n`, key };
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   writeFileSync(keyPath, pair.key, { mode: 0o600 });

@@ -13,7 +13,14 @@ import type { Logger } from 'pino';
 import type { NetworkState } from '../../proto/agent-protocol.js';
 import { indexServices } from './backends.js';
 import { certificateMap, ContextCache, defaultCertificate, lookupName } from './certs.js';
-import { handleRequest, handleUpgrade, upstreamAgent, type Listener, type ProxyContext, type Snapshot } from './proxy.js';
+import {
+  handleRequest,
+  handleUpgrade,
+  upstreamAgent,
+  type Listener,
+  type ProxyContext,
+  type Snapshot,
+} from './proxy.js';
 import { buildTable } from './router.js';
 
 export interface IngressOptions {
@@ -61,14 +68,17 @@ export class IngressController {
       const def = await defaultCertificate(this.o.dataDir, this.o.nodeName);
       const defCtx = createSecureContext(def);
       const l: Listener = { scheme: 'https', port: this.o.httpsPort };
-      const s = createHttpsServer({
-        ...def,
-        ALPNProtocols: ['http/1.1'],
-        SNICallback: (name, cb) => {
-          const k = lookupName(this.sni, name);
-          cb(null, (k !== undefined ? this.sni.get(k) : undefined) ?? defCtx);
+      const s = createHttpsServer(
+        {
+          ...def,
+          ALPNProtocols: ['http/1.1'],
+          SNICallback: (name, cb) => {
+            const k = lookupName(this.sni, name);
+            cb(null, (k !== undefined ? this.sni.get(k) : undefined) ?? defCtx);
+          },
         },
-      }, (req, res) => handleRequest(this.ctx, l, req, res));
+        (req, res) => handleRequest(this.ctx, l, req, res),
+      );
       s.on('upgrade', (req, socket, head) => handleUpgrade(this.ctx, l, req, socket, head));
       this.listen(s, l);
     }
@@ -82,8 +92,14 @@ export class IngressController {
     const tryListen = () => {
       if (this.stopped) return;
       const onError = (err: NodeJS.ErrnoException) => {
-        this.o.log.warn({ port: l.port, err: err.code ?? err.message }, `ingress: cannot listen for ${l.scheme} on port ${l.port}; trying again in 30s`);
-        const t = setTimeout(() => { this.timers.delete(t); tryListen(); }, RETRY_MS);
+        this.o.log.warn(
+          { port: l.port, err: err.code ?? err.message },
+          `ingress: cannot listen for ${l.scheme} on port ${l.port}; trying again in 30s`,
+        );
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          tryListen();
+        }, RETRY_MS);
         t.unref();
         this.timers.add(t);
       };
@@ -110,11 +126,19 @@ export class IngressController {
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
-    await Promise.all(this.servers.map((s) => new Promise<void>((r) => {
-      if (!s.listening) { r(); return; }
-      s.close(() => r());
-      s.closeAllConnections();
-    })));
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((r) => {
+            if (!s.listening) {
+              r();
+              return;
+            }
+            s.close(() => r());
+            s.closeAllConnections();
+          }),
+      ),
+    );
     upstreamAgent.destroy();
   }
 }

@@ -10,14 +10,25 @@
 // Headers: Host is kept; X-Forwarded-For (the client address), X-Forwarded-Proto,
 // X-Forwarded-Host, X-Forwarded-Port and X-Real-Ip are set by the proxy, replacing what the
 // client sent (it is not a trusted proxy); hop-by-hop headers are not forwarded.
-import { Agent, request, STATUS_CODES, type ClientRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  Agent,
+  request,
+  STATUS_CODES,
+  type ClientRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { resolveBackend, type ServiceIndex, type Target } from './backends.js';
 import { route, type Backend, type RouteTable } from './router.js';
 
-export interface Snapshot { table: RouteTable; services: ServiceIndex }
+export interface Snapshot {
+  table: RouteTable;
+  services: ServiceIndex;
+}
 
 export interface ProxyContext {
   /** the routing state at this moment (swapped whole on every change) */
@@ -27,12 +38,30 @@ export interface ProxyContext {
   log: Logger;
 }
 
-export interface Listener { scheme: 'http' | 'https'; port: number }
+export interface Listener {
+  scheme: 'http' | 'https';
+  port: number;
+}
 
 const CONNECT_TIMEOUT_MS = 5_000;
 const RETRYABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'ECONNRESET']);
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'http2-settings']);
-const FORWARDED = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-real-ip']);
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'http2-settings',
+]);
+const FORWARDED = new Set([
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-real-ip',
+]);
 
 export const upstreamAgent = new Agent({ keepAlive: true, maxSockets: 512, maxFreeSockets: 64, timeout: 60_000 });
 
@@ -43,7 +72,12 @@ const NO_TOKENS: ReadonlySet<string> = new Set();
 function connectionTokens(headers: IncomingHttpHeaders): ReadonlySet<string> {
   const c = headers.connection;
   if (c === undefined || c === 'keep-alive' || c === 'close') return NO_TOKENS; // the usual case, nothing to parse
-  return new Set((Array.isArray(c) ? c.join(',') : c ?? '').split(',').map((t) => t.trim().toLowerCase()).filter(Boolean));
+  return new Set(
+    (Array.isArray(c) ? c.join(',') : (c ?? ''))
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter(Boolean),
+  );
 }
 
 /** the request's raw headers for the upstream (a flat name, value, … list), with the X-Forwarded set */
@@ -63,7 +97,18 @@ export function forwardHeaders(req: IncomingMessage, l: Listener, upgrade: boole
   }
   if (upgrade) out.push('Connection', 'Upgrade');
   const ip = clientIP(req);
-  out.push('X-Forwarded-For', ip, 'X-Forwarded-Proto', l.scheme, 'X-Forwarded-Host', req.headers.host ?? '', 'X-Forwarded-Port', String(l.port), 'X-Real-Ip', ip);
+  out.push(
+    'X-Forwarded-For',
+    ip,
+    'X-Forwarded-Proto',
+    l.scheme,
+    'X-Forwarded-Host',
+    req.headers.host ?? '',
+    'X-Forwarded-Port',
+    String(l.port),
+    'X-Real-Ip',
+    ip,
+  );
   return out;
 }
 
@@ -80,9 +125,16 @@ function responseHeaders(res: IncomingMessage): string[] {
 }
 
 function answer(res: ServerResponse, status: number, body: string): void {
-  if (res.headersSent) { res.destroy(); return; }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
   // the reason is given: a writeHead that threw may have left the upstream's on res
-  res.writeHead(status, STATUS_CODES[status] ?? 'unknown', { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), 'X-Content-Type-Options': 'nosniff' });
+  res.writeHead(status, STATUS_CODES[status] ?? 'unknown', {
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': Buffer.byteLength(body),
+    'X-Content-Type-Options': 'nosniff',
+  });
   res.end(body);
 }
 
@@ -131,17 +183,41 @@ export function handleRequest(ctx: ProxyContext, l: Listener, req: IncomingMessa
   const attempt = (i: number): void => {
     const t = p.targets[i]!;
     let connected = false;
-    const up = request({ host: t.ip, port: t.port, method: req.method, path: req.url, headers, agent: upstreamAgent, setHost: false });
-    const timer = setTimeout(() => { if (!connected) up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })); }, CONNECT_TIMEOUT_MS);
+    const up = request({
+      host: t.ip,
+      port: t.port,
+      method: req.method,
+      path: req.url,
+      headers,
+      agent: upstreamAgent,
+      setHost: false,
+    });
+    const timer = setTimeout(() => {
+      if (!connected) up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+    }, CONNECT_TIMEOUT_MS);
     up.on('socket', (s: Socket) => {
-      const go = () => { connected = true; clearTimeout(timer); if (done) { up.destroy(); return; } req.pipe(up); };
+      const go = () => {
+        connected = true;
+        clearTimeout(timer);
+        if (done) {
+          up.destroy();
+          return;
+        }
+        req.pipe(up);
+      };
       if (s.connecting) s.once('connect', go);
       else go();
     });
     up.on('response', (ures) => {
-      if (done) { ures.destroy(); return; }
+      if (done) {
+        ures.destroy();
+        return;
+      }
       if (!forwardHead(res, ures)) {
-        ctx.log.debug({ target: `${t.ip}:${t.port}`, status: ures.statusCode }, 'ingress: upstream sent an invalid response head');
+        ctx.log.debug(
+          { target: `${t.ip}:${t.port}`, status: ures.statusCode },
+          'ingress: upstream sent an invalid response head',
+        );
         done = true; // the upstream's error/close after this destroy is no news to the client
         up.destroy();
         answer(res, 502, 'Bad Gateway\n');
@@ -149,8 +225,12 @@ export function handleRequest(ctx: ProxyContext, l: Listener, req: IncomingMessa
       }
       // the head goes out with the first body bytes; a response that is slow to start gets it at once
       let sent = false;
-      ures.once('data', () => { sent = true; });
-      setImmediate(() => { if (!sent && !res.headersSent && !done) res.flushHeaders(); });
+      ures.once('data', () => {
+        sent = true;
+      });
+      setImmediate(() => {
+        if (!sent && !res.headersSent && !done) res.flushHeaders();
+      });
       ures.pipe(res);
       ures.on('error', () => res.destroy());
       ures.on('aborted', () => res.destroy());
@@ -172,11 +252,19 @@ export function handleRequest(ctx: ProxyContext, l: Listener, req: IncomingMessa
 }
 
 /** an Upgrade request (WebSocket): the head is sent as Node parsed it, then bytes flow both ways */
-export function handleUpgrade(ctx: ProxyContext, l: Listener, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+export function handleUpgrade(
+  ctx: ProxyContext,
+  l: Listener,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+): void {
   socket.on('error', () => socket.destroy());
   const p = pick(ctx, req.headers.host, req.url);
   if (!p.ok) {
-    socket.end(`HTTP/1.1 ${p.status} ${p.status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(p.body)}\r\nConnection: close\r\n\r\n${p.body}`);
+    socket.end(
+      `HTTP/1.1 ${p.status} ${p.status === 404 ? 'Not Found' : 'Service Unavailable'}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(p.body)}\r\nConnection: close\r\n\r\n${p.body}`,
+    );
     return;
   }
   const h = forwardHeaders(req, l, true);
@@ -192,11 +280,16 @@ export function handleUpgrade(ctx: ProxyContext, l: Listener, req: IncomingMessa
     current = up;
     let connected = false;
     // bounds a connect that never completes (the timer runs while connecting)
-    up.setTimeout(CONNECT_TIMEOUT_MS, () => { if (!connected) up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' })); });
+    up.setTimeout(CONNECT_TIMEOUT_MS, () => {
+      if (!connected) up.destroy(Object.assign(new Error('connect timeout'), { code: 'ETIMEDOUT' }));
+    });
     up.once('connect', () => {
       connected = true;
       up.setTimeout(0);
-      if (socket.destroyed) { up.destroy(); return; }
+      if (socket.destroyed) {
+        up.destroy();
+        return;
+      }
       up.setNoDelay(true);
       up.write(`${lines.join('\r\n')}\r\n\r\n`);
       if (head.length) up.write(head);
@@ -206,8 +299,12 @@ export function handleUpgrade(ctx: ProxyContext, l: Listener, req: IncomingMessa
     });
     up.on('error', (err: NodeJS.ErrnoException) => {
       if (socket.destroyed) return;
-      if (!connected && RETRYABLE.has(err.code ?? '') && i + 1 < p.targets.length) { attempt(i + 1); return; }
-      if (!connected) socket.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 12\r\nConnection: close\r\n\r\nBad Gateway\n');
+      if (!connected && RETRYABLE.has(err.code ?? '') && i + 1 < p.targets.length) {
+        attempt(i + 1);
+        return;
+      }
+      if (!connected)
+        socket.end('HTTP/1.1 502 Bad Gateway\r\nContent-Length: 12\r\nConnection: close\r\n\r\nBad Gateway\n');
       else socket.destroy();
     });
   };

@@ -14,10 +14,22 @@
 // Exact beats Prefix, then the earlier Ingress (namespace/name) wins.
 import type { NetIngress } from '../../proto/agent-protocol.js';
 
-export interface Backend { namespace: string; service: string; port: number | string }
-export interface Route { ingress: string; backend: Backend }
+export interface Backend {
+  namespace: string;
+  service: string;
+  port: number | string;
+}
+export interface Route {
+  ingress: string;
+  backend: Backend;
+}
 
-interface PathRule { path: string; exact: boolean; /** the path's length as the tie-breaker counts it */ length: number; route: Route }
+interface PathRule {
+  path: string;
+  exact: boolean /** the path's length as the tie-breaker counts it */;
+  length: number;
+  route: Route;
+}
 
 export interface RouteTable {
   exact: Map<string, PathRule[]>;
@@ -48,7 +60,7 @@ export function requestPath(url: string | undefined): string {
   if (p.startsWith('/')) return p;
   // absolute-form (a proxy request): keep only the path
   const m = /^[a-z][a-z0-9+.-]*:\/\/[^/]*(\/.*)?$/i.exec(p);
-  return m ? m[1] ?? '/' : '/';
+  return m ? (m[1] ?? '/') : '/';
 }
 
 /** Prefix: the rule's path elements are a prefix of the request's */
@@ -64,18 +76,25 @@ export function buildTable(ingresses: readonly NetIngress[]): RouteTable {
   const sorted = [...ingresses].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   for (const ing of sorted) {
     const id = `${ing.namespace}/${ing.name}`;
-    if (ing.defaultBackend && !table.defaultRoute) table.defaultRoute = { ingress: id, backend: { namespace: ing.namespace, ...ing.defaultBackend } };
+    if (ing.defaultBackend && !table.defaultRoute)
+      table.defaultRoute = { ingress: id, backend: { namespace: ing.namespace, ...ing.defaultBackend } };
     for (const rule of ing.rules) {
       const host = (rule.host ?? '').toLowerCase();
       let bucket: PathRule[];
       if (!host) bucket = table.any;
-      else if (host.startsWith('*.')) bucket = table.wildcard.get(host.slice(1)) ?? table.wildcard.set(host.slice(1), []).get(host.slice(1))!;
+      else if (host.startsWith('*.'))
+        bucket = table.wildcard.get(host.slice(1)) ?? table.wildcard.set(host.slice(1), []).get(host.slice(1))!;
       else bucket = table.exact.get(host) ?? table.exact.set(host, []).get(host)!;
       for (const p of rule.paths) {
         const exact = p.pathType === 'Exact';
         // ImplementationSpecific with an empty path: every path, as Prefix "/"
         const path = p.path || '/';
-        bucket.push({ path, exact, length: exact ? path.length : path.replace(/\/+$/, '').length, route: { ingress: id, backend: { namespace: ing.namespace, ...p.backend } } });
+        bucket.push({
+          path,
+          exact,
+          length: exact ? path.length : path.replace(/\/+$/, '').length,
+          route: { ingress: id, backend: { namespace: ing.namespace, ...p.backend } },
+        });
       }
     }
   }

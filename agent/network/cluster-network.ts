@@ -15,7 +15,11 @@ export class ClusterNetwork {
   async services(): Promise<NetworkState['services'] | undefined> {
     if (!this.state) {
       await new Promise<void>((resolve) => {
-        const done = () => { clearTimeout(t); this.waiters.delete(done); resolve(); };
+        const done = () => {
+          clearTimeout(t);
+          this.waiters.delete(done);
+          resolve();
+        };
         const t = setTimeout(done, 5000);
         this.waiters.add(done);
       });

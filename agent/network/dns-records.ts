@@ -56,8 +56,16 @@ export class DnsRecords {
         r.names.add(name);
         r.names.add(`_${p.protocol.toLowerCase()}.${base}`);
         if (svc.headless) {
-          const recs = ready.map((e) => ({ port: e.ports.find((x) => x.name === p.name)?.port ?? p.port, target: e.hostname ? `${e.hostname}.${base}` : `${e.ip.replace(/\./g, '-')}.${base}` }));
-          for (const e of ready) if (!e.hostname) { const t = `${e.ip.replace(/\./g, '-')}.${base}`; r.names.add(t); r.a.set(t, [e.ip]); }
+          const recs = ready.map((e) => ({
+            port: e.ports.find((x) => x.name === p.name)?.port ?? p.port,
+            target: e.hostname ? `${e.hostname}.${base}` : `${e.ip.replace(/\./g, '-')}.${base}`,
+          }));
+          for (const e of ready)
+            if (!e.hostname) {
+              const t = `${e.ip.replace(/\./g, '-')}.${base}`;
+              r.names.add(t);
+              r.a.set(t, [e.ip]);
+            }
           if (recs.length) r.srv.set(name, recs);
         } else if (svc.clusterIP) {
           r.srv.set(name, [{ port: p.port, target: base }]);
@@ -106,7 +114,7 @@ function podIp(n: string, domain: string, namespaces: Set<string>): string | und
   const suffix = `.pod.${domain}`;
   if (!n.endsWith(suffix)) return undefined;
   const parts = n.slice(0, -suffix.length).split('.');
-  if (parts.length !== 2 || !namespaces.has(parts[1]!) && !/^[a-z0-9-]+$/.test(parts[1]!)) return undefined;
+  if (parts.length !== 2 || (!namespaces.has(parts[1]!) && !/^[a-z0-9-]+$/.test(parts[1]!))) return undefined;
   const ip = parts[0]!.replace(/-/g, '.');
   return parseIPv4(ip) !== undefined ? ip : undefined;
 }

@@ -27,9 +27,17 @@ export interface DnsServerOptions {
   resolvConf?: string;
 }
 
-export function hostResolvers(path = '/etc/resolv.conf'): { nameservers: string[]; searches: string[]; options: string[] } {
+export function hostResolvers(path = '/etc/resolv.conf'): {
+  nameservers: string[];
+  searches: string[];
+  options: string[];
+} {
   let text = '';
-  try { text = readFileSync(path, 'utf8'); } catch { /* none */ }
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    /* none */
+  }
   const nameservers: string[] = [];
   let searches: string[] = [];
   const options: string[] = [];
@@ -57,12 +65,20 @@ export class DnsServer {
   async start(): Promise<void> {
     const udp = createSocket({ type: 'udp4', reuseAddr: false });
     udp.on('message', (msg, rinfo) => {
-      void this.answer(msg, 512).then((out) => { if (out) udp.send(out, rinfo.port, rinfo.address); }, () => undefined);
+      void this.answer(msg, 512).then(
+        (out) => {
+          if (out) udp.send(out, rinfo.port, rinfo.address);
+        },
+        () => undefined,
+      );
     });
     udp.on('error', (err) => this.o.log.warn({ err: err.message }, 'DNS UDP socket error'));
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
-      udp.bind(this.o.port, this.o.host, () => { udp.off('error', reject); resolve(); });
+      udp.bind(this.o.port, this.o.host, () => {
+        udp.off('error', reject);
+        resolve();
+      });
     });
     this.udp = udp;
     this.port = udp.address().port;
@@ -70,14 +86,21 @@ export class DnsServer {
     tcp.on('error', (err) => this.o.log.warn({ err: err.message }, 'DNS TCP server error'));
     await new Promise<void>((resolve, reject) => {
       tcp.once('error', reject);
-      tcp.listen(this.port, this.o.host, () => { tcp.off('error', reject); resolve(); });
+      tcp.listen(this.port, this.o.host, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
     });
     this.tcp = tcp;
     const up = createSocket('udp4');
     up.on('message', (msg) => {
       if (msg.length < 2) return;
       const p = this.pending.get(msg.readUInt16BE(0));
-      if (p) { this.pending.delete(msg.readUInt16BE(0)); clearTimeout(p.timer); p.resolve(msg); }
+      if (p) {
+        this.pending.delete(msg.readUInt16BE(0));
+        clearTimeout(p.timer);
+        p.resolve(msg);
+      }
     });
     up.on('error', () => undefined);
     await new Promise<void>((r) => up.bind(0, () => r()));
@@ -88,7 +111,10 @@ export class DnsServer {
     this.udp?.close();
     this.tcp?.close();
     this.upstream?.close();
-    for (const p of this.pending.values()) { clearTimeout(p.timer); p.resolve(undefined); }
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.resolve(undefined);
+    }
     this.pending.clear();
   }
 
@@ -98,18 +124,24 @@ export class DnsServer {
     sock.on('error', () => sock.destroy());
     sock.on('data', (d) => {
       buf = Buffer.concat([buf, d]);
-      if (buf.length > 70_000) { sock.destroy(); return; }
+      if (buf.length > 70_000) {
+        sock.destroy();
+        return;
+      }
       while (buf.length >= 2) {
         const len = buf.readUInt16BE(0);
         if (buf.length < 2 + len) break;
         const msg = buf.subarray(2, 2 + len);
         buf = buf.subarray(2 + len);
-        void this.answer(msg, 65535).then((out) => {
-          if (!out || sock.destroyed) return;
-          const len2 = Buffer.alloc(2);
-          len2.writeUInt16BE(out.length);
-          sock.write(Buffer.concat([len2, out]));
-        }, () => undefined);
+        void this.answer(msg, 65535).then(
+          (out) => {
+            if (!out || sock.destroyed) return;
+            const len2 = Buffer.alloc(2);
+            len2.writeUInt16BE(out.length);
+            sock.write(Buffer.concat([len2, out]));
+          },
+          () => undefined,
+        );
       }
     });
   }
@@ -126,10 +158,20 @@ export class DnsServer {
     this.queries++;
     const question = q.questions[0]!;
     const reply = (rcode: number, answers: dnsPacket.Answer[] = [], aa = true): Buffer => {
-      const flags = (aa ? dnsPacket.AUTHORITATIVE_ANSWER : 0) | dnsPacket.RECURSION_AVAILABLE | ((q.flags ?? 0) & dnsPacket.RECURSION_DESIRED) | rcode;
+      const flags =
+        (aa ? dnsPacket.AUTHORITATIVE_ANSWER : 0) |
+        dnsPacket.RECURSION_AVAILABLE |
+        ((q.flags ?? 0) & dnsPacket.RECURSION_DESIRED) |
+        rcode;
       let out = dnsPacket.encode({ id: q.id, type: 'response', flags, questions: [question], answers });
       if (out.length > maxSize) {
-        out = dnsPacket.encode({ id: q.id, type: 'response', flags: flags | dnsPacket.TRUNCATED_RESPONSE, questions: [question], answers: [] });
+        out = dnsPacket.encode({
+          id: q.id,
+          type: 'response',
+          flags: flags | dnsPacket.TRUNCATED_RESPONSE,
+          questions: [question],
+          answers: [],
+        });
       }
       return out;
     };
@@ -141,9 +183,23 @@ export class DnsServer {
     const r = records.lookup(name, question.type);
     switch (r.kind) {
       case 'a':
-        return reply(0, r.ips.map((ip) => ({ type: 'A', name, ttl: TTL, data: ip }) as dnsPacket.Answer));
+        return reply(
+          0,
+          r.ips.map((ip) => ({ type: 'A', name, ttl: TTL, data: ip }) as dnsPacket.Answer),
+        );
       case 'srv':
-        return reply(0, r.records.map((s) => ({ type: 'SRV', name, ttl: TTL, data: { priority: 0, weight: Math.floor(100 / r.records.length), port: s.port, target: s.target } }) as dnsPacket.Answer));
+        return reply(
+          0,
+          r.records.map(
+            (s) =>
+              ({
+                type: 'SRV',
+                name,
+                ttl: TTL,
+                data: { priority: 0, weight: Math.floor(100 / r.records.length), port: s.port, target: s.target },
+              }) as dnsPacket.Answer,
+          ),
+        );
       case 'cname': {
         const answers: dnsPacket.Answer[] = [{ type: 'CNAME', name, ttl: TTL, data: r.target }];
         if (question.type === 'A' || question.type === 'AAAA') {
@@ -177,11 +233,20 @@ export class DnsServer {
   }
 
   private async query(name: string, type: string): Promise<dnsPacket.Answer[] | undefined> {
-    const msg = dnsPacket.encode({ type: 'query', id: 0, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: type as 'A', name }] });
+    const msg = dnsPacket.encode({
+      type: 'query',
+      id: 0,
+      flags: dnsPacket.RECURSION_DESIRED,
+      questions: [{ type: type as 'A', name }],
+    });
     for (const server of this.upstreams()) {
       const out = await this.exchange(msg, server);
       if (!out) continue;
-      try { return dnsPacket.decode(out).answers; } catch { return undefined; }
+      try {
+        return dnsPacket.decode(out).answers;
+      } catch {
+        return undefined;
+      }
     }
     return undefined;
   }
@@ -190,15 +255,24 @@ export class DnsServer {
   private exchange(msg: Buffer, server: string): Promise<Buffer | undefined> {
     const up = this.upstream;
     if (!up) return Promise.resolve(undefined);
-    let id = this.nextId = (this.nextId + 1) & 0xffff;
+    let id = (this.nextId = (this.nextId + 1) & 0xffff);
     for (let i = 0; this.pending.has(id) && i < 65536; i++) id = this.nextId = (this.nextId + 1) & 0xffff;
     const copy = Buffer.from(msg);
     copy.writeUInt16BE(id, 0);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => { this.pending.delete(id); resolve(undefined); }, FORWARD_TIMEOUT_MS);
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        resolve(undefined);
+      }, FORWARD_TIMEOUT_MS);
       this.pending.set(id, { resolve, timer });
       const [host, port] = server.split(':');
-      up.send(copy, Number(port ?? 53), host!, (err) => { if (err) { this.pending.delete(id); clearTimeout(timer); resolve(undefined); } });
+      up.send(copy, Number(port ?? 53), host!, (err) => {
+        if (err) {
+          this.pending.delete(id);
+          clearTimeout(timer);
+          resolve(undefined);
+        }
+      });
     });
   }
 }

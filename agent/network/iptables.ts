@@ -6,9 +6,7 @@ import { NP_HOOKS } from './policy-rules.js';
 
 const WAIT = ['-w', '5'];
 
-export interface Exec {
-  (cmd: string, args: string[], input?: string): Promise<{ stdout: string; exitCode: number }>;
-}
+export type Exec = (cmd: string, args: string[], input?: string) => Promise<{ stdout: string; exitCode: number }>;
 
 export const realExec: Exec = async (cmd, args, input) => {
   const r = await execa(cmd, args, { input, reject: false, timeout: 30_000 });
@@ -21,7 +19,9 @@ export const realExec: Exec = async (cmd, args, input) => {
 /** names of the user chains in a table (from iptables-save) */
 export async function listChains(exec: Exec, table: 'nat' | 'filter'): Promise<string[]> {
   const { stdout } = await exec('iptables-save', ['-t', table]);
-  return [...stdout.matchAll(/^:(\S+) /gm)].map((m) => m[1]!).filter((c) => !['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING', 'FORWARD'].includes(c));
+  return [...stdout.matchAll(/^:(\S+) /gm)]
+    .map((m) => m[1]!)
+    .filter((c) => !['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING', 'FORWARD'].includes(c));
 }
 
 export async function restore(exec: Exec, input: string): Promise<void> {
@@ -33,7 +33,11 @@ export async function deleteChains(exec: Exec, chains: { nat: string[]; filter: 
   const kept: string[] = [];
   for (const table of ['nat', 'filter'] as const) {
     for (const c of chains[table]) {
-      try { await exec('iptables', [...WAIT, '-t', table, '-X', c]); } catch { kept.push(`${table}/${c}`); }
+      try {
+        await exec('iptables', [...WAIT, '-t', table, '-X', c]);
+      } catch {
+        kept.push(`${table}/${c}`);
+      }
     }
   }
   return kept;
@@ -67,12 +71,19 @@ export async function removeAll(exec: Exec): Promise<void> {
 
 export const ROUTE_PROTO = '200';
 
-export interface Route { cidr: string; via: string }
+export interface Route {
+  cidr: string;
+  via: string;
+}
 
 export async function syncRoutes(exec: Exec, want: Route[]): Promise<{ added: number; removed: number }> {
   const { stdout } = await exec('ip', ['-j', 'route', 'show', 'proto', ROUTE_PROTO]);
   let have: { dst: string; gateway?: string }[] = [];
-  try { have = JSON.parse(stdout || '[]'); } catch { have = []; }
+  try {
+    have = JSON.parse(stdout || '[]');
+  } catch {
+    have = [];
+  }
   let added = 0;
   let removed = 0;
   for (const r of have) {

@@ -12,7 +12,16 @@ import { nthAddress, parseCidr } from '../../proto/cidr.js';
 import type { Runtime } from '../runtime/types.js';
 import { DnsRecords } from './dns-records.js';
 import { DnsServer, hostResolvers } from './dns-server.js';
-import { deleteChains, ensureHooks, listChains, realExec, restore, syncRoutes, type Exec, type Route } from './iptables.js';
+import {
+  deleteChains,
+  ensureHooks,
+  listChains,
+  realExec,
+  restore,
+  syncRoutes,
+  type Exec,
+  type Route,
+} from './iptables.js';
 import { podDns, type PodDns } from './pod-dns.js';
 import { buildProxyRules, restoreInput, staleChains } from './proxy-rules.js';
 import { buildPolicyRules } from './policy-rules.js';
@@ -58,7 +67,10 @@ export class NetworkManager {
   constructor(private readonly o: NetworkManagerOptions) {
     this.exec = o.exec ?? realExec;
     // kube-proxy's periodic full sync: repairs rules someone else flushed
-    this.resync = setInterval(() => { this.lastRules = ''; if (this.state) this.kick(); }, 30_000);
+    this.resync = setInterval(() => {
+      this.lastRules = '';
+      if (this.state) this.kick();
+    }, 30_000);
     this.resync.unref();
   }
 
@@ -91,7 +103,10 @@ export class NetworkManager {
 
   private kick(): void {
     if (this.stopped) return;
-    if (this.running) { this.dirty = true; return; }
+    if (this.running) {
+      this.dirty = true;
+      return;
+    }
     this.running = true;
     void (async () => {
       do {
@@ -125,7 +140,13 @@ export class NetworkManager {
       this.bridgeMade = false;
       this.podCIDR = me.podCIDR;
       this.gateway = nthAddress(cidr, 1);
-      await this.o.runtime.ensurePodNetwork({ name: POD_NETWORK, subnet: me.podCIDR, gateway: this.gateway, bridge: POD_BRIDGE, node: this.o.node });
+      await this.o.runtime.ensurePodNetwork({
+        name: POD_NETWORK,
+        subnet: me.podCIDR,
+        gateway: this.gateway,
+        bridge: POD_BRIDGE,
+        node: this.o.node,
+      });
       await sysctl('net/ipv4/ip_forward', '1');
       await sysctl('net/bridge/bridge-nf-call-iptables', '1');
       this.bridgeMade = true;
@@ -136,14 +157,26 @@ export class NetworkManager {
     this.records = DnsRecords.from(state);
     if (!this.dns) {
       const host = this.o.dnsHost ?? this.gateway!;
-      const server = new DnsServer({ host, port: this.o.dnsPort ?? 53, records: () => this.records, log: this.o.log, resolvConf: this.o.resolvConf });
+      const server = new DnsServer({
+        host,
+        port: this.o.dnsPort ?? 53,
+        records: () => this.records,
+        log: this.o.log,
+        resolvConf: this.o.resolvConf,
+      });
       try {
         await server.start();
       } catch (err) {
         if (this.o.dnsPort !== undefined) throw err;
         // something else owns port 53 on every address: take any port, the DNAT rule hides it
         this.o.log.warn({ err: (err as Error).message }, 'DNS port 53 is taken; listening on another port');
-        const alt = new DnsServer({ host, port: 0, records: () => this.records, log: this.o.log, resolvConf: this.o.resolvConf });
+        const alt = new DnsServer({
+          host,
+          port: 0,
+          records: () => this.records,
+          log: this.o.log,
+          resolvConf: this.o.resolvConf,
+        });
         await alt.start();
         this.dns = alt;
       }
@@ -175,7 +208,9 @@ export class NetworkManager {
     const np = await ensurePolicyHooks(this.exec);
     if (!np.bridgeNf && state.policies?.length && !this.warnedBridgeNf) {
       this.warnedBridgeNf = true;
-      this.o.log.warn('bridge-nf-call-iptables is off and br_netfilter cannot be loaded: NetworkPolicy does not see traffic between two pods of this node');
+      this.o.log.warn(
+        'bridge-nf-call-iptables is off and br_netfilter cannot be loaded: NetworkPolicy does not see traffic between two pods of this node',
+      );
     }
     if (!this.bridgeReady) this.o.log.info({ podCIDR: me.podCIDR, routes: routes.length }, 'pod network ready');
     this.bridgeReady = true;

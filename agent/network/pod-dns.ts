@@ -34,7 +34,11 @@ const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
  * The pod's resolver settings, or undefined to leave the runtime's default file alone
  * (Default policy on a host whose only resolvers are loopback ones, unusable from a pod).
  */
-export function podDns(pod: { metadata?: { namespace?: string }; spec?: unknown }, cluster: ClusterDns | undefined, host: HostResolv): PodDns | undefined {
+export function podDns(
+  pod: { metadata?: { namespace?: string }; spec?: unknown },
+  cluster: ClusterDns | undefined,
+  host: HostResolv,
+): PodDns | undefined {
   const spec = pod.spec;
   const dnsPolicy = field(spec, 'dnsPolicy');
   const hostNetwork = !!field(spec, 'hostNetwork');
@@ -42,32 +46,43 @@ export function podDns(pod: { metadata?: { namespace?: string }; spec?: unknown 
   if (policy === 'ClusterFirst' && hostNetwork) policy = 'Default';
   if ((policy === 'ClusterFirst' || policy === 'ClusterFirstWithHostNet') && !cluster) policy = 'Default'; // kubelet: no cluster DNS configured
   // loopback resolvers only work in the host's own network namespace
-  const hostServers = hostNetwork ? [...host.nameservers] : host.nameservers.filter((s) => !/^127\./.test(s) && s !== '::1');
+  const hostServers = hostNetwork
+    ? [...host.nameservers]
+    : host.nameservers.filter((s) => !/^127\./.test(s) && s !== '::1');
   let out: PodDns;
   if (policy === 'None') out = { servers: [], searches: [], options: [] };
-  else if (policy === 'Default') out = { servers: hostServers, searches: [...host.searches], options: [...host.options] };
+  else if (policy === 'Default')
+    out = { servers: hostServers, searches: [...host.searches], options: [...host.options] };
   else {
     const ns = pod.metadata?.namespace ?? 'default';
     const d = cluster!.domain;
-    out = { servers: [cluster!.server], searches: [`${ns}.svc.${d}`, `svc.${d}`, d, ...host.searches], options: ['ndots:5'] };
+    out = {
+      servers: [cluster!.server],
+      searches: [`${ns}.svc.${d}`, `svc.${d}`, d, ...host.searches],
+      options: ['ndots:5'],
+    };
   }
   const cfg = field(spec, 'dnsConfig');
-  for (const s of list(field(cfg, 'nameservers'))) if (typeof s === 'string' && !out.servers.includes(s)) out.servers.push(s);
-  for (const s of list(field(cfg, 'searches'))) if (typeof s === 'string' && !out.searches.includes(s)) out.searches.push(s);
+  for (const s of list(field(cfg, 'nameservers')))
+    if (typeof s === 'string' && !out.servers.includes(s)) out.servers.push(s);
+  for (const s of list(field(cfg, 'searches')))
+    if (typeof s === 'string' && !out.searches.includes(s)) out.searches.push(s);
   for (const o of list(field(cfg, 'options'))) {
     const name = field(o, 'name');
     if (typeof name !== 'string') continue;
     const value = field(o, 'value');
     const opt = value !== undefined && value !== null && value !== '' ? `${name}:${String(value)}` : name;
     const i = out.options.findIndex((x) => x.split(':')[0] === name);
-    if (i >= 0) out.options[i] = opt; else out.options.push(opt);
+    if (i >= 0) out.options[i] = opt;
+    else out.options.push(opt);
   }
   out.servers = out.servers.slice(0, MAX_NAMESERVERS);
   const searches: string[] = [];
   let chars = 0;
   for (const s of out.searches) {
     const t = s.replace(/\.$/, '');
-    if (!t || searches.includes(t) || searches.length >= MAX_SEARCHES || chars + t.length + 1 > MAX_SEARCH_CHARS) continue;
+    if (!t || searches.includes(t) || searches.length >= MAX_SEARCHES || chars + t.length + 1 > MAX_SEARCH_CHARS)
+      continue;
     searches.push(t);
     chars += t.length + 1;
   }

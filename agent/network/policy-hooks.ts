@@ -32,10 +32,16 @@ export async function ensurePolicyHooks(exec: Exec): Promise<{ moved: number; br
 
 /** bridge-nf-call-iptables on (loading br_netfilter if need be); false when impossible */
 async function bridgeNetfilter(): Promise<boolean> {
-  const read = () => readFile(BRIDGE_NF, 'utf8').then((s) => s.trim(), () => undefined);
+  const read = () =>
+    readFile(BRIDGE_NF, 'utf8').then(
+      (s) => s.trim(),
+      () => undefined,
+    );
   let v = await read();
   if (v === undefined) {
-    await import('execa').then(({ execa }) => execa('modprobe', ['br_netfilter'], { reject: false, timeout: 10_000 })).catch(() => undefined);
+    await import('execa')
+      .then(({ execa }) => execa('modprobe', ['br_netfilter'], { reject: false, timeout: 10_000 }))
+      .catch(() => undefined);
     v = await read();
   }
   if (v === '1') return true;

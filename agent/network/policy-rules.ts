@@ -23,7 +23,14 @@
 // returns unmarked for the holes. Named ports are resolved against the target pod's
 // container ports (ingress) or each destination pod's (egress: one rule per pod). Traffic
 // from the node itself to its pods (probes) is never judged.
-import type { NetPod, NetPolicy, NetPolicyPeer, NetPolicyPort, NetPolicyRule, NetworkState } from '../../proto/agent-protocol.js';
+import type {
+  NetPod,
+  NetPolicy,
+  NetPolicyPeer,
+  NetPolicyPort,
+  NetPolicyRule,
+  NetworkState,
+} from '../../proto/agent-protocol.js';
 import { cidrContains, parseCidr, parseIPv4 } from '../../proto/cidr.js';
 import { labelSelectorFromObject, matchLabels, type LabelSelector } from '../../proto/selectors.js';
 import { chainHash } from './proxy-rules.js';
@@ -34,7 +41,11 @@ export const NP_MARK = '0x10000/0x10000';
 
 /** the jumps into our chains; each must be the first rule of its built-in chain */
 export const NP_HOOKS: { table: 'filter'; chain: 'FORWARD' | 'INPUT'; rule: string[] }[] = [
-  { table: 'filter', chain: 'FORWARD', rule: ['-m', 'comment', '--comment', 'skiff network policies', '-j', NP_FORWARD] },
+  {
+    table: 'filter',
+    chain: 'FORWARD',
+    rule: ['-m', 'comment', '--comment', 'skiff network policies', '-j', NP_FORWARD],
+  },
   { table: 'filter', chain: 'INPUT', rule: ['-m', 'comment', '--comment', 'skiff network policies', '-j', NP_INPUT] },
 ];
 
@@ -51,13 +62,26 @@ export interface PolicyRules {
 }
 
 /** a peer's addresses: a CIDR (absent = anywhere) and the pods inside it */
-interface Addr { cidr?: string; except?: string[]; pods: NetPod[] }
+interface Addr {
+  cidr?: string;
+  except?: string[];
+  pods: NetPod[];
+}
 
 const q = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
-const DNS_POD: NetPod = { namespace: 'kube-system', name: 'skiff-node-dns', ip: '0.0.0.0', labels: { 'k8s-app': 'kube-dns' }, ports: [{ name: 'dns', port: 53, protocol: 'UDP' }, { name: 'dns-tcp', port: 53, protocol: 'TCP' }] };
+const DNS_POD: NetPod = {
+  namespace: 'kube-system',
+  name: 'skiff-node-dns',
+  ip: '0.0.0.0',
+  labels: { 'k8s-app': 'kube-dns' },
+  ports: [
+    { name: 'dns', port: 53, protocol: 'UDP' },
+    { name: 'dns-tcp', port: 53, protocol: 'TCP' },
+  ],
+};
 
 class Matcher {
-  private readonly cache = new Map<string, ((l: Record<string, string> | undefined) => boolean)>();
+  private readonly cache = new Map<string, (l: Record<string, string> | undefined) => boolean>();
   private readonly nsLabels: Map<string, Record<string, string>>;
 
   constructor(state: NetworkState) {
@@ -69,7 +93,11 @@ class Matcher {
     let fn = this.cache.get(key);
     if (!fn) {
       let reqs: ReturnType<typeof labelSelectorFromObject>;
-      try { reqs = labelSelectorFromObject(sel); } catch { reqs = null; }
+      try {
+        reqs = labelSelectorFromObject(sel);
+      } catch {
+        reqs = null;
+      }
       fn = reqs ? (l) => matchLabels(reqs!, l) : () => false;
       this.cache.set(key, fn);
     }
@@ -89,8 +117,14 @@ class Matcher {
     out = [];
     if (!rule.peers) out.push({ pods });
     for (const peer of rule.peers ?? []) {
-      if (peer.ipBlock) out.push({ cidr: peer.ipBlock.cidr, except: peer.ipBlock.except, pods: pods.filter((p) => inBlock(p.ip, peer.ipBlock!)) });
-      else for (const p of pods) if (this.peerMatches(peer, np.namespace, p)) out.push({ cidr: `${p.ip}/32`, pods: [p] });
+      if (peer.ipBlock)
+        out.push({
+          cidr: peer.ipBlock.cidr,
+          except: peer.ipBlock.except,
+          pods: pods.filter((p) => inBlock(p.ip, peer.ipBlock!)),
+        });
+      else
+        for (const p of pods) if (this.peerMatches(peer, np.namespace, p)) out.push({ cidr: `${p.ip}/32`, pods: [p] });
     }
     this.addrs.set(rule, out);
     return out;
@@ -103,7 +137,12 @@ class Matcher {
   /** a selector peer of a policy in `ns` matches the pod */
   peerMatches(peer: NetPolicyPeer, ns: string, pod: NetPod): boolean {
     if (peer.ipBlock || (!peer.podSelector && !peer.namespaceSelector)) return false;
-    if (peer.namespaceSelector ? !this.selector(peer.namespaceSelector)(this.namespaceLabels(pod.namespace)) : pod.namespace !== ns) return false;
+    if (
+      peer.namespaceSelector
+        ? !this.selector(peer.namespaceSelector)(this.namespaceLabels(pod.namespace))
+        : pod.namespace !== ns
+    )
+      return false;
     return peer.podSelector ? this.selector(peer.podSelector)(pod.labels) : true;
   }
 }
@@ -112,13 +151,18 @@ function inBlock(ip: string, block: { cidr: string; except?: string[] }): boolea
   const n = parseIPv4(ip);
   const c = parseCidr(block.cidr);
   if (n === undefined || !c || !cidrContains(c, n)) return false;
-  return !(block.except ?? []).some((e) => { const x = parseCidr(e); return !!x && cidrContains(x, n); });
+  return !(block.except ?? []).some((e) => {
+    const x = parseCidr(e);
+    return !!x && cidrContains(x, n);
+  });
 }
 
 /** `-p tcp -m tcp --dport 80[:90]`, or just `-p udp` for a protocol without port */
 function portMatch(p: NetPolicyPort, n: number | undefined): string {
   const proto = p.protocol.toLowerCase();
-  return n === undefined ? `-p ${proto}` : `-p ${proto} -m ${proto} --dport ${p.endPort !== undefined ? `${n}:${p.endPort}` : n}`;
+  return n === undefined
+    ? `-p ${proto}`
+    : `-p ${proto} -m ${proto} --dport ${p.endPort !== undefined ? `${n}:${p.endPort}` : n}`;
 }
 
 /** what one rule adds to a pod's chain: port matches that allow at once, or that go to the rule's peer chain */
@@ -128,12 +172,26 @@ type PeerRef = { chain: string } | { inline: string[] };
 /** up to this many addresses without `except` are matched in the pod's chain itself */
 const INLINE_PEERS = 2;
 
-function ruleSteps(m: Matcher, np: NetPolicy, rule: NetPolicyRule, self: NetPod, dir: 'in' | 'out', pods: NetPod[], peerChain: () => PeerRef | undefined): Step[] {
+function ruleSteps(
+  m: Matcher,
+  np: NetPolicy,
+  rule: NetPolicyRule,
+  self: NetPod,
+  dir: 'in' | 'out',
+  pods: NetPod[],
+  peerChain: () => PeerRef | undefined,
+): Step[] {
   const out: Step[] = [];
   const matches: string[] = [];
   for (const port of rule.ports ?? [undefined]) {
-    if (!port) { matches.push(''); continue; }
-    if (typeof port.port !== 'string') { matches.push(portMatch(port, port.port)); continue; }
+    if (!port) {
+      matches.push('');
+      continue;
+    }
+    if (typeof port.port !== 'string') {
+      matches.push(portMatch(port, port.port));
+      continue;
+    }
     // a named port: the target pod's for ingress, each destination pod's for egress
     const named = (p: NetPod) => p.ports?.find((x) => x.name === port.port && x.protocol === port.protocol)?.port;
     if (dir === 'in') {
@@ -152,7 +210,8 @@ function ruleSteps(m: Matcher, np: NetPolicy, rule: NetPolicyRule, self: NetPod,
   if (!rule.peers) return [...out, ...matches.map((match) => ({ match }))];
   const ref = peerChain();
   if (ref && 'chain' in ref) out.push(...matches.map((match) => ({ match, peers: ref.chain })));
-  if (ref && 'inline' in ref) for (const where of ref.inline) out.push(...matches.map((match) => ({ match: `${where}${match}`.trim() })));
+  if (ref && 'inline' in ref)
+    for (const where of ref.inline) out.push(...matches.map((match) => ({ match: `${where}${match}`.trim() })));
   return out;
 }
 
@@ -160,10 +219,22 @@ function ruleSteps(m: Matcher, np: NetPolicy, rule: NetPolicyRule, self: NetPod,
 function dnsAllowed(m: Matcher, policies: NetPolicy[], self: NetPod, proto: 'UDP' | 'TCP', dnsIPs: string[]): boolean {
   for (const np of policies) {
     for (const rule of np.egress ?? []) {
-      const portOk = !rule.ports || rule.ports.some((p) => p.protocol === proto && (p.port === undefined
-        || (typeof p.port === 'number' ? p.port <= 53 && 53 <= (p.endPort ?? p.port) : DNS_POD.ports!.some((x) => x.name === p.port && x.protocol === proto))));
+      const portOk =
+        !rule.ports ||
+        rule.ports.some(
+          (p) =>
+            p.protocol === proto &&
+            (p.port === undefined ||
+              (typeof p.port === 'number'
+                ? p.port <= 53 && 53 <= (p.endPort ?? p.port)
+                : DNS_POD.ports!.some((x) => x.name === p.port && x.protocol === proto))),
+        );
       if (!portOk) continue;
-      const peerOk = !rule.peers || rule.peers.some((peer) => (peer.ipBlock ? dnsIPs.some((ip) => inBlock(ip, peer.ipBlock!)) : m.peerMatches(peer, np.namespace, DNS_POD)));
+      const peerOk =
+        !rule.peers ||
+        rule.peers.some((peer) =>
+          peer.ipBlock ? dnsIPs.some((ip) => inBlock(ip, peer.ipBlock!)) : m.peerMatches(peer, np.namespace, DNS_POD),
+        );
       if (peerOk) return true;
     }
   }
@@ -192,7 +263,8 @@ export function buildPolicyRules(input: PolicyInput): PolicyRules {
     const whereOf = (a: Addr) => (a.cidr && a.cidr !== '0.0.0.0/0' ? `${flag} ${a.cidr} ` : '');
     const addrs = [...new Map(m.peerAddrs(np, rule, pods).map((a) => [`${whereOf(a)}|${a.except ?? ''}`, a])).values()];
     let ref: PeerRef | undefined;
-    if (addrs.length && addrs.length <= INLINE_PEERS && addrs.every((a) => !a.except?.length)) ref = { inline: addrs.map(whereOf) };
+    if (addrs.length && addrs.length <= INLINE_PEERS && addrs.every((a) => !a.except?.length))
+      ref = { inline: addrs.map(whereOf) };
     else if (addrs.length) ref = { chain: `SKIFF-NP-P-${chainHash(`${np.namespace}/${np.name}/${dir}/${i}`)}` };
     peerChains.set(rule, ref);
     if (!ref || !('chain' in ref)) return ref;
@@ -200,7 +272,10 @@ export function buildPolicyRules(input: PolicyInput): PolicyRules {
     chains.add(name);
     for (const a of addrs) {
       const where = whereOf(a);
-      if (!a.except?.length) { body.push(`-A ${name} ${where}-j MARK --set-xmark ${NP_MARK}`); continue; }
+      if (!a.except?.length) {
+        body.push(`-A ${name} ${where}-j MARK --set-xmark ${NP_MARK}`);
+        continue;
+      }
       const sub = `SKIFF-NP-X-${chainHash(`${name}/${a.cidr}/${a.except.join(',')}`)}`;
       chains.add(sub);
       for (const e of a.except) body.push(`-A ${sub} ${flag} ${e} -j RETURN`);
@@ -213,7 +288,9 @@ export function buildPolicyRules(input: PolicyInput): PolicyRules {
   for (const self of pods.filter((p) => p.node === node)) {
     const id = `${self.namespace}/${self.name}`;
     for (const dir of ['in', 'out'] as const) {
-      const selecting = policies.filter((np) => (dir === 'in' ? np.ingress : np.egress) !== undefined && m.selects(np, self));
+      const selecting = policies.filter(
+        (np) => (dir === 'in' ? np.ingress : np.egress) !== undefined && m.selects(np, self),
+      );
       if (!selecting.length) continue;
       const chain = `SKIFF-NP-${dir === 'in' ? 'I' : 'E'}-${chainHash(`${id}/${dir}`)}`;
       chains.add(chain);
@@ -221,17 +298,21 @@ export function buildPolicyRules(input: PolicyInput): PolicyRules {
       for (const np of selecting) {
         ((dir === 'in' ? np.ingress : np.egress) ?? []).forEach((rule, i) => {
           const peers = () => peerChain(np, rule, dir, i);
-          for (const st of ruleSteps(m, np, rule, self, dir, pods, peers)) steps.set(`${st.match}|${st.peers ?? ''}`, st);
+          for (const st of ruleSteps(m, np, rule, self, dir, pods, peers))
+            steps.set(`${st.match}|${st.peers ?? ''}`, st);
         });
       }
       const lines: string[] = [];
       const sp = (match: string) => (match ? `${match} ` : '');
-      if ([...steps.values()].some((st) => st.peers)) lines.push(`-A ${chain} -j MARK --set-xmark 0x0/${NP_MARK.split('/')[1]}`);
+      if ([...steps.values()].some((st) => st.peers))
+        lines.push(`-A ${chain} -j MARK --set-xmark 0x0/${NP_MARK.split('/')[1]}`);
       for (const st of steps.values()) {
         if (!st.peers) lines.push(`-A ${chain} ${sp(st.match)}-j RETURN`);
         else lines.push(`-A ${chain} ${sp(st.match)}-j ${st.peers}`, `-A ${chain} -m mark --mark ${NP_MARK} -j RETURN`);
       }
-      lines.push(`-A ${chain} -m comment --comment ${q(`${id} ${dir === 'in' ? 'ingress' : 'egress'} not allowed by policy`)} -j DROP`);
+      lines.push(
+        `-A ${chain} -m comment --comment ${q(`${id} ${dir === 'in' ? 'ingress' : 'egress'} not allowed by policy`)} -j DROP`,
+      );
       body.push(...lines);
       const comment = `-m comment --comment ${q(`${id} ${dir === 'in' ? 'ingress' : 'egress'} policies`)}`;
       if (dir === 'in') ingressJumps.push(`-A ${NP_FORWARD} -d ${self.ip}/32 ${comment} -j ${chain}`);
@@ -241,7 +322,9 @@ export function buildPolicyRules(input: PolicyInput): PolicyRules {
           for (const proto of ['UDP', 'TCP'] as const) {
             if (dnsAllowed(m, selecting, self, proto, dnsIPs)) {
               const p = proto.toLowerCase();
-              inputRules.push(`-A ${NP_INPUT} -s ${self.ip}/32 -d ${input.dns.ip}/32 -p ${p} -m ${p} --dport ${input.dns.port} -m comment --comment ${q(`${id} cluster DNS allowed`)} -j RETURN`);
+              inputRules.push(
+                `-A ${NP_INPUT} -s ${self.ip}/32 -d ${input.dns.ip}/32 -p ${p} -m ${p} --dport ${input.dns.port} -m comment --comment ${q(`${id} cluster DNS allowed`)} -j RETURN`,
+              );
             }
           }
         }
@@ -249,7 +332,8 @@ export function buildPolicyRules(input: PolicyInput): PolicyRules {
       }
     }
   }
-  const established = (c: string) => `-A ${c} -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment ${q('replies of allowed connections')} -j RETURN`;
+  const established = (c: string) =>
+    `-A ${c} -m conntrack --ctstate RELATED,ESTABLISHED -m comment --comment ${q('replies of allowed connections')} -j RETURN`;
   if (egressJumps.length || ingressJumps.length) filter.push(established(NP_FORWARD), ...egressJumps, ...ingressJumps);
   if (inputRules.length) filter.push(established(NP_INPUT), ...inputRules);
   filter.push(...body);

@@ -15,13 +15,74 @@ export const isOurChain = (c: string): boolean => c.startsWith(CHAIN_PREFIX) && 
 
 /** the chains hooked into the built-in ones, with the rule that jumps there */
 export const HOOKS: { table: 'nat' | 'filter'; chain: string; rule: string[] }[] = [
-  { table: 'nat', chain: 'PREROUTING', rule: ['-m', 'comment', '--comment', 'skiff service portals', '-j', 'SKIFF-SERVICES'] },
-  { table: 'nat', chain: 'OUTPUT', rule: ['-m', 'comment', '--comment', 'skiff service portals', '-j', 'SKIFF-SERVICES'] },
-  { table: 'nat', chain: 'POSTROUTING', rule: ['-m', 'comment', '--comment', 'skiff postrouting', '-j', 'SKIFF-POSTROUTING'] },
-  { table: 'filter', chain: 'FORWARD', rule: ['-m', 'comment', '--comment', 'skiff forwarding', '-j', 'SKIFF-FORWARD'] },
-  { table: 'filter', chain: 'FORWARD', rule: ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff service portals', '-j', 'SKIFF-SERVICES'] },
-  { table: 'filter', chain: 'OUTPUT', rule: ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff service portals', '-j', 'SKIFF-SERVICES'] },
-  { table: 'filter', chain: 'INPUT', rule: ['-m', 'conntrack', '--ctstate', 'NEW', '-m', 'comment', '--comment', 'skiff external services', '-j', 'SKIFF-EXTERNAL'] },
+  {
+    table: 'nat',
+    chain: 'PREROUTING',
+    rule: ['-m', 'comment', '--comment', 'skiff service portals', '-j', 'SKIFF-SERVICES'],
+  },
+  {
+    table: 'nat',
+    chain: 'OUTPUT',
+    rule: ['-m', 'comment', '--comment', 'skiff service portals', '-j', 'SKIFF-SERVICES'],
+  },
+  {
+    table: 'nat',
+    chain: 'POSTROUTING',
+    rule: ['-m', 'comment', '--comment', 'skiff postrouting', '-j', 'SKIFF-POSTROUTING'],
+  },
+  {
+    table: 'filter',
+    chain: 'FORWARD',
+    rule: ['-m', 'comment', '--comment', 'skiff forwarding', '-j', 'SKIFF-FORWARD'],
+  },
+  {
+    table: 'filter',
+    chain: 'FORWARD',
+    rule: [
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'NEW',
+      '-m',
+      'comment',
+      '--comment',
+      'skiff service portals',
+      '-j',
+      'SKIFF-SERVICES',
+    ],
+  },
+  {
+    table: 'filter',
+    chain: 'OUTPUT',
+    rule: [
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'NEW',
+      '-m',
+      'comment',
+      '--comment',
+      'skiff service portals',
+      '-j',
+      'SKIFF-SERVICES',
+    ],
+  },
+  {
+    table: 'filter',
+    chain: 'INPUT',
+    rule: [
+      '-m',
+      'conntrack',
+      '--ctstate',
+      'NEW',
+      '-m',
+      'comment',
+      '--comment',
+      'skiff external services',
+      '-j',
+      'SKIFF-EXTERNAL',
+    ],
+  },
 ];
 
 export interface ProxyInput {
@@ -48,14 +109,19 @@ export const chainHash = hash;
 
 const q = (s: string) => `"${s.replace(/["\\]/g, '')}"`;
 
-interface PortTarget { ep: NetEndpoint; port: number }
+interface PortTarget {
+  ep: NetEndpoint;
+  port: number;
+}
 
 /** the endpoints a service port reaches, with the endpoint's port for it */
 function targets(svc: NetService, portName: string, protocol: string): PortTarget[] {
   const out: PortTarget[] = [];
   for (const ep of svc.endpoints) {
     if (!ep.ready || ep.terminating) continue;
-    const p = ep.ports.find((x) => x.name === portName && x.protocol === protocol) ?? (svc.ports.length === 1 ? ep.ports.find((x) => x.protocol === protocol) : undefined);
+    const p =
+      ep.ports.find((x) => x.name === portName && x.protocol === protocol) ??
+      (svc.ports.length === 1 ? ep.ports.find((x) => x.protocol === protocol) : undefined);
     if (p) out.push({ ep, port: p.port });
   }
   return out;
@@ -77,9 +143,15 @@ export function buildProxyRules(input: ProxyInput): ProxyRules {
 
   natRules.push(`-A SKIFF-MARK-MASQ -j MARK --or-mark 0x4000`);
   // service traffic marked for SNAT, then pod traffic leaving the pod network (flannel's ip-masq)
-  natRules.push(`-A SKIFF-POSTROUTING -m mark --mark ${MASQ_MARK} -m comment --comment ${q('service traffic requiring SNAT')} -j MASQUERADE`);
-  natRules.push(`-A SKIFF-POSTROUTING -s ${cluster} -d ${cluster} -m comment --comment ${q('pod to pod: no NAT')} -j RETURN`);
-  natRules.push(`-A SKIFF-POSTROUTING -s ${cluster} ! -d 224.0.0.0/4 -m comment --comment ${q('pods leaving the cluster network')} -j MASQUERADE`);
+  natRules.push(
+    `-A SKIFF-POSTROUTING -m mark --mark ${MASQ_MARK} -m comment --comment ${q('service traffic requiring SNAT')} -j MASQUERADE`,
+  );
+  natRules.push(
+    `-A SKIFF-POSTROUTING -s ${cluster} -d ${cluster} -m comment --comment ${q('pod to pod: no NAT')} -j RETURN`,
+  );
+  natRules.push(
+    `-A SKIFF-POSTROUTING -s ${cluster} ! -d 224.0.0.0/4 -m comment --comment ${q('pods leaving the cluster network')} -j MASQUERADE`,
+  );
 
   // Docker's FORWARD rules only admit published ports into its bridges: let the pod network through
   filter.push(`-A SKIFF-FORWARD -s ${cluster} -m comment --comment ${q('pod network')} -j ACCEPT`);
@@ -88,7 +160,9 @@ export function buildProxyRules(input: ProxyInput): ProxyRules {
 
   if (input.dns) {
     for (const proto of ['udp', 'tcp']) {
-      svcRules.push(`-A SKIFF-SERVICES -d ${state.clusterDNS}/32 -p ${proto} -m ${proto} --dport 53 -m comment --comment ${q(`cluster DNS (${proto}) to this node`)} -j DNAT --to-destination ${input.dns.ip}:${input.dns.port}`);
+      svcRules.push(
+        `-A SKIFF-SERVICES -d ${state.clusterDNS}/32 -p ${proto} -m ${proto} --dport 53 -m comment --comment ${q(`cluster DNS (${proto}) to this node`)} -j DNAT --to-destination ${input.dns.ip}:${input.dns.port}`,
+      );
     }
   }
 
@@ -119,16 +193,23 @@ export function buildProxyRules(input: ProxyInput): ProxyRules {
         natChains.add(chain);
         natRules.push(`-A ${chain} -s ${t.ep.ip}/32 -m comment --comment ${q(id)} -j SKIFF-MARK-MASQ`);
         const affinity = svc.affinitySeconds ? ` -m recent --name ${chain} --set` : '';
-        natRules.push(`-A ${chain} -p ${proto} -m comment --comment ${q(id)}${affinity} -m ${proto} -j DNAT --to-destination ${t.ep.ip}:${t.port}`);
+        natRules.push(
+          `-A ${chain} -p ${proto} -m comment --comment ${q(id)}${affinity} -m ${proto} -j DNAT --to-destination ${t.ep.ip}:${t.port}`,
+        );
       }
       const spread = (chain: string, ts: PortTarget[]) => {
         if (svc.affinitySeconds) {
-          for (const t of ts) natRules.push(`-A ${chain} -m comment --comment ${q(id)} -m recent --name ${sepChain(t)} --rcheck --seconds ${svc.affinitySeconds} --reap -j ${sepChain(t)}`);
+          for (const t of ts)
+            natRules.push(
+              `-A ${chain} -m comment --comment ${q(id)} -m recent --name ${sepChain(t)} --rcheck --seconds ${svc.affinitySeconds} --reap -j ${sepChain(t)}`,
+            );
         }
         ts.forEach((t, i) => {
           const left = ts.length - i;
           const stat = left > 1 ? ` -m statistic --mode random --probability ${(1 / left).toFixed(11)}` : '';
-          natRules.push(`-A ${chain} -m comment --comment ${q(`${id} -> ${t.ep.ip}:${t.port}`)}${stat} -j ${sepChain(t)}`);
+          natRules.push(
+            `-A ${chain} -m comment --comment ${q(`${id} -> ${t.ep.ip}:${t.port}`)}${stat} -j ${sepChain(t)}`,
+          );
         });
       };
 
@@ -138,10 +219,14 @@ export function buildProxyRules(input: ProxyInput): ProxyRules {
         if (internal.length) {
           natChains.add(svcChain);
           svcRules.push(`-A SKIFF-SERVICES ${match} -m comment --comment ${q(`${id} cluster IP`)} -j ${svcChain}`);
-          natRules.push(`-A ${svcChain} ! -s ${cluster} ${match} -m comment --comment ${q(`${id} cluster IP`)} -j SKIFF-MARK-MASQ`);
+          natRules.push(
+            `-A ${svcChain} ! -s ${cluster} ${match} -m comment --comment ${q(`${id} cluster IP`)} -j SKIFF-MARK-MASQ`,
+          );
           spread(svcChain, internal);
         } else {
-          filterSvc.push(`-A SKIFF-SERVICES ${match} -m comment --comment ${q(`${id} has no endpoints`)} -j REJECT --reject-with icmp-port-unreachable`);
+          filterSvc.push(
+            `-A SKIFF-SERVICES ${match} -m comment --comment ${q(`${id} has no endpoints`)} -j REJECT --reject-with icmp-port-unreachable`,
+          );
         }
       }
 
@@ -150,35 +235,66 @@ export function buildProxyRules(input: ProxyInput): ProxyRules {
       const reachable = externalLocal ? local.length > 0 : all.length > 0;
       if (all.length) {
         natChains.add(extChain);
-        if (!natChains.has(svcChain) && all.length) { natChains.add(svcChain); spread(svcChain, all); }
+        if (!natChains.has(svcChain) && all.length) {
+          natChains.add(svcChain);
+          spread(svcChain, all);
+        }
         if (externalLocal) {
           // pods and this node itself may still use any endpoint; outside clients only local ones, unSNATed
-          natRules.push(`-A ${extChain} -s ${cluster} -m comment --comment ${q(`${id} pod traffic for external destinations`)} -j ${svcChain}`);
-          natRules.push(`-A ${extChain} -m addrtype --src-type LOCAL -m comment --comment ${q(`${id} masquerade local traffic`)} -j SKIFF-MARK-MASQ`);
-          natRules.push(`-A ${extChain} -m addrtype --src-type LOCAL -m comment --comment ${q(`${id} route local traffic`)} -j ${svcChain}`);
-          if (local.length) { natChains.add(localChain); spread(localChain, local); natRules.push(`-A ${extChain} -j ${localChain}`); }
+          natRules.push(
+            `-A ${extChain} -s ${cluster} -m comment --comment ${q(`${id} pod traffic for external destinations`)} -j ${svcChain}`,
+          );
+          natRules.push(
+            `-A ${extChain} -m addrtype --src-type LOCAL -m comment --comment ${q(`${id} masquerade local traffic`)} -j SKIFF-MARK-MASQ`,
+          );
+          natRules.push(
+            `-A ${extChain} -m addrtype --src-type LOCAL -m comment --comment ${q(`${id} route local traffic`)} -j ${svcChain}`,
+          );
+          if (local.length) {
+            natChains.add(localChain);
+            spread(localChain, local);
+            natRules.push(`-A ${extChain} -j ${localChain}`);
+          }
         } else {
           // this node's pods keep their address, as through the cluster IP (replies come back
           // through this node anyway), so NetworkPolicy on the backend sees the real client
-          if (myPods) natRules.push(`-A ${extChain} -s ${myPods} -m comment --comment ${q(`${id} pods of this node`)} -j ${svcChain}`);
+          if (myPods)
+            natRules.push(
+              `-A ${extChain} -s ${myPods} -m comment --comment ${q(`${id} pods of this node`)} -j ${svcChain}`,
+            );
           natRules.push(`-A ${extChain} -m comment --comment ${q(`${id} external`)} -j SKIFF-MARK-MASQ`);
           natRules.push(`-A ${extChain} -j ${svcChain}`);
         }
       }
       if (sp.nodePort) {
-        if (all.length) nodePortRules.push(`-A SKIFF-NODEPORTS -p ${proto} -m comment --comment ${q(`${id} node port`)} -m ${proto} --dport ${sp.nodePort} -j ${extChain}`);
-        if (!reachable) filterExt.push(`-A SKIFF-EXTERNAL ! -s ${cluster} -m addrtype --dst-type LOCAL -p ${proto} -m ${proto} --dport ${sp.nodePort} -m comment --comment ${q(`${id} has no ${externalLocal ? 'local ' : ''}endpoints`)} -j ${all.length ? 'DROP' : 'REJECT --reject-with icmp-port-unreachable'}`);
+        if (all.length)
+          nodePortRules.push(
+            `-A SKIFF-NODEPORTS -p ${proto} -m comment --comment ${q(`${id} node port`)} -m ${proto} --dport ${sp.nodePort} -j ${extChain}`,
+          );
+        if (!reachable)
+          filterExt.push(
+            `-A SKIFF-EXTERNAL ! -s ${cluster} -m addrtype --dst-type LOCAL -p ${proto} -m ${proto} --dport ${sp.nodePort} -m comment --comment ${q(`${id} has no ${externalLocal ? 'local ' : ''}endpoints`)} -j ${all.length ? 'DROP' : 'REJECT --reject-with icmp-port-unreachable'}`,
+          );
       }
       for (const ip of extIPs) {
         const match = `-d ${ip}/32 -p ${proto} -m ${proto} --dport ${sp.port}`;
-        if (all.length) svcRules.push(`-A SKIFF-SERVICES ${match} -m comment --comment ${q(`${id} external IP`)} -j ${extChain}`);
-        if (!reachable) filterExt.push(`-A SKIFF-EXTERNAL ! -s ${cluster} ${match} -m comment --comment ${q(`${id} has no ${externalLocal ? 'local ' : ''}endpoints`)} -j ${all.length ? 'DROP' : 'REJECT --reject-with icmp-port-unreachable'}`);
-        if (!all.length) filterSvc.push(`-A SKIFF-SERVICES ${match} -m comment --comment ${q(`${id} has no endpoints`)} -j REJECT --reject-with icmp-port-unreachable`);
+        if (all.length)
+          svcRules.push(`-A SKIFF-SERVICES ${match} -m comment --comment ${q(`${id} external IP`)} -j ${extChain}`);
+        if (!reachable)
+          filterExt.push(
+            `-A SKIFF-EXTERNAL ! -s ${cluster} ${match} -m comment --comment ${q(`${id} has no ${externalLocal ? 'local ' : ''}endpoints`)} -j ${all.length ? 'DROP' : 'REJECT --reject-with icmp-port-unreachable'}`,
+          );
+        if (!all.length)
+          filterSvc.push(
+            `-A SKIFF-SERVICES ${match} -m comment --comment ${q(`${id} has no endpoints`)} -j REJECT --reject-with icmp-port-unreachable`,
+          );
       }
     }
   }
   // node ports answer on every local address but loopback (that would need route_localnet)
-  svcRules.push(`-A SKIFF-SERVICES ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -m comment --comment ${q('node ports')} -j SKIFF-NODEPORTS`);
+  svcRules.push(
+    `-A SKIFF-SERVICES ! -d 127.0.0.0/8 -m addrtype --dst-type LOCAL -m comment --comment ${q('node ports')} -j SKIFF-NODEPORTS`,
+  );
 
   for (const c of [...natChains].sort()) nat.push(`:${c} - [0:0]`);
   nat.push(...svcRules, ...nodePortRules, ...natRules);
@@ -202,7 +318,10 @@ export function restoreInput(rules: ProxyRules, existing: { nat: string[]; filte
   return `${out.join('\n')}\n`;
 }
 
-export function staleChains(rules: ProxyRules, existing: { nat: string[]; filter: string[] }): { nat: string[]; filter: string[] } {
+export function staleChains(
+  rules: ProxyRules,
+  existing: { nat: string[]; filter: string[] },
+): { nat: string[]; filter: string[] } {
   const pick = (t: 'nat' | 'filter') => existing[t].filter((c) => isOurChain(c) && !rules.chains[t].has(c));
   return { nat: pick('nat'), filter: pick('filter') };
 }

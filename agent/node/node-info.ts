@@ -32,7 +32,10 @@ export async function addressTowards(serverUrl: string): Promise<string | undefi
   const host = u.hostname.replace(/^\[|\]$/g, '');
   return new Promise((resolve) => {
     const sock = createSocket(host.includes(':') ? 'udp6' : 'udp4');
-    sock.on('error', () => { sock.close(); resolve(undefined); });
+    sock.on('error', () => {
+      sock.close();
+      resolve(undefined);
+    });
     sock.connect(Number(u.port || 443), host, () => {
       const a = sock.address().address;
       sock.close();
@@ -42,15 +45,27 @@ export async function addressTowards(serverUrl: string): Promise<string | undefi
 }
 
 function readTrim(p: string): string {
-  try { return readFileSync(p, 'utf8').trim(); } catch { return ''; }
+  try {
+    return readFileSync(p, 'utf8').trim();
+  } catch {
+    return '';
+  }
 }
 
-export async function nodeReport(cfg: NodeConfig, runtime: { version: string; conditionsReady: boolean; readyMessage?: string }): Promise<NodeReport> {
+export async function nodeReport(
+  cfg: NodeConfig,
+  runtime: { version: string; conditionsReady: boolean; readyMessage?: string },
+): Promise<NodeReport> {
   const os = await si.osInfo();
   const cpuCount = cpus().length;
   const memBytes = totalmem();
   let diskBytes = 0;
-  try { const st = statfsSync(cfg.dataDir); diskBytes = st.blocks * st.bsize; } catch { /* unknown */ }
+  try {
+    const st = statfsSync(cfg.dataDir);
+    diskBytes = st.blocks * st.bsize;
+  } catch {
+    /* unknown */
+  }
   const capacity: Record<string, string> = {
     cpu: String(cpuCount),
     memory: `${Math.floor(memBytes / 1024)}Ki`,
@@ -64,7 +79,7 @@ export async function nodeReport(cfg: NodeConfig, runtime: { version: string; co
     cpu: allocCpu % 1000 === 0 ? String(allocCpu / 1000) : `${allocCpu}m`,
     memory: `${Math.max(0, Math.floor((memBytes - reservedMem - EVICTION_MEMORY) / 1024))}Ki`,
     pods: String(cfg.maxPods),
-    'ephemeral-storage': `${Math.floor(diskBytes * 0.9 / 1024)}Ki`,
+    'ephemeral-storage': `${Math.floor((diskBytes * 0.9) / 1024)}Ki`,
   };
   // the address that routes to the server; when that is loopback (server on this machine)
   // the address of the default route instead, which other nodes and clients can reach
@@ -89,29 +104,57 @@ export async function nodeReport(cfg: NodeConfig, runtime: { version: string; co
       operatingSystem: 'linux',
       architecture: process.arch === 'x64' ? 'amd64' : process.arch,
     },
-    addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: hostname() }],
+    addresses: [
+      { type: 'InternalIP', address: ip },
+      { type: 'Hostname', address: hostname() },
+    ],
     conditions: nodeConditions(cfg, runtime),
   };
 }
 
-export function nodeConditions(cfg: Pick<NodeConfig, 'dataDir'>, runtime: { conditionsReady: boolean; readyMessage?: string }): NodeReport['conditions'] {
+export function nodeConditions(
+  cfg: Pick<NodeConfig, 'dataDir'>,
+  runtime: { conditionsReady: boolean; readyMessage?: string },
+): NodeReport['conditions'] {
   const memAvail = memAvailable();
   const memPressure = memAvail < EVICTION_MEMORY;
   let diskPressure = false;
   try {
     const st = statfsSync(cfg.dataDir);
     diskPressure = st.bavail / st.blocks < 0.1;
-  } catch { /* unknown: no pressure */ }
+  } catch {
+    /* unknown: no pressure */
+  }
   const pidMax = Number(readTrim('/proc/sys/kernel/pid_max')) || 32768;
   const pids = Number(readTrim('/proc/loadavg').split(' ')[3]?.split('/')[1] ?? 0);
   const pidPressure = pids > pidMax * 0.9;
   return [
-    { type: 'MemoryPressure', status: memPressure ? 'True' : 'False', reason: memPressure ? 'KubeletHasInsufficientMemory' : 'KubeletHasSufficientMemory', message: memPressure ? 'kubelet has insufficient memory available' : 'kubelet has sufficient memory available' },
-    { type: 'DiskPressure', status: diskPressure ? 'True' : 'False', reason: diskPressure ? 'KubeletHasDiskPressure' : 'KubeletHasNoDiskPressure', message: diskPressure ? 'kubelet has disk pressure' : 'kubelet has no disk pressure' },
-    { type: 'PIDPressure', status: pidPressure ? 'True' : 'False', reason: pidPressure ? 'KubeletHasInsufficientPID' : 'KubeletHasSufficientPID', message: pidPressure ? 'kubelet has insufficient PID available' : 'kubelet has sufficient PID available' },
+    {
+      type: 'MemoryPressure',
+      status: memPressure ? 'True' : 'False',
+      reason: memPressure ? 'KubeletHasInsufficientMemory' : 'KubeletHasSufficientMemory',
+      message: memPressure ? 'kubelet has insufficient memory available' : 'kubelet has sufficient memory available',
+    },
+    {
+      type: 'DiskPressure',
+      status: diskPressure ? 'True' : 'False',
+      reason: diskPressure ? 'KubeletHasDiskPressure' : 'KubeletHasNoDiskPressure',
+      message: diskPressure ? 'kubelet has disk pressure' : 'kubelet has no disk pressure',
+    },
+    {
+      type: 'PIDPressure',
+      status: pidPressure ? 'True' : 'False',
+      reason: pidPressure ? 'KubeletHasInsufficientPID' : 'KubeletHasSufficientPID',
+      message: pidPressure ? 'kubelet has insufficient PID available' : 'kubelet has sufficient PID available',
+    },
     runtime.conditionsReady
       ? { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'kubelet is posting ready status' }
-      : { type: 'Ready', status: 'False', reason: 'KubeletNotReady', message: runtime.readyMessage ?? 'container runtime is down' },
+      : {
+          type: 'Ready',
+          status: 'False',
+          reason: 'KubeletNotReady',
+          message: runtime.readyMessage ?? 'container runtime is down',
+        },
   ];
 }
 

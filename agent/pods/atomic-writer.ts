@@ -5,11 +5,26 @@
 // never a mix. The names users see are symlinks `key -> ..data/key` (for nested paths,
 // the first path element). Nothing is written when the content and modes are unchanged.
 import {
-  chmodSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync,
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
 } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 
-export interface FileProjection { data: Buffer | string; mode: number }
+export interface FileProjection {
+  data: Buffer | string;
+  mode: number;
+}
 export type Payload = Record<string, FileProjection>;
 
 export const DATA_DIR_NAME = '..data';
@@ -27,7 +42,8 @@ export function validatePath(p: string): void {
   const items = p.split('/');
   for (const item of items) {
     if (item === '..') throw new PayloadError(`invalid path: must not contain '..': ${p}`);
-    if (item.length > MAX_FILENAME) throw new PayloadError(`invalid path: filenames must be less than or equal to ${MAX_FILENAME} characters`);
+    if (item.length > MAX_FILENAME)
+      throw new PayloadError(`invalid path: filenames must be less than or equal to ${MAX_FILENAME} characters`);
   }
   if (items[0]!.startsWith('..')) throw new PayloadError(`invalid path: must not start with '..': ${p}`);
 }
@@ -44,7 +60,11 @@ function cleanPayload(payload: Payload): Map<string, { data: Buffer; mode: numbe
 }
 
 function isSymlink(p: string): boolean {
-  try { return lstatSync(p).isSymbolicLink(); } catch { return false; }
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 /** the files under a timestamped dir, relative paths to content and mode */
@@ -54,14 +74,18 @@ function readDir(root: string): Map<string, { data: Buffer; mode: number }> {
     for (const d of readdirSync(join(root, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${d.name}` : d.name;
       if (d.isDirectory()) walk(r);
-      else if (d.isFile()) out.set(r, { data: readFileSync(join(root, r)), mode: statSync(join(root, r)).mode & 0o7777 });
+      else if (d.isFile())
+        out.set(r, { data: readFileSync(join(root, r)), mode: statSync(join(root, r)).mode & 0o7777 });
     }
   };
   walk('');
   return out;
 }
 
-function samePayload(a: Map<string, { data: Buffer; mode: number }>, b: Map<string, { data: Buffer; mode: number }>): boolean {
+function samePayload(
+  a: Map<string, { data: Buffer; mode: number }>,
+  b: Map<string, { data: Buffer; mode: number }>,
+): boolean {
   if (a.size !== b.size) return false;
   for (const [p, f] of a) {
     const g = b.get(p);
@@ -84,11 +108,19 @@ export function writeAtomic(targetDir: string, payload: Payload, now = new Date(
   mkdirSync(targetDir, { recursive: true });
   const dataLink = join(targetDir, DATA_DIR_NAME);
   let oldTsName: string | undefined;
-  try { oldTsName = readlinkSync(dataLink); } catch { /* first write */ }
+  try {
+    oldTsName = readlinkSync(dataLink);
+  } catch {
+    /* first write */
+  }
   const oldTsDir = oldTsName ? join(targetDir, oldTsName) : undefined;
   let old = new Map<string, { data: Buffer; mode: number }>();
   if (oldTsDir) {
-    try { old = readDir(oldTsDir); } catch { oldTsName = undefined; }
+    try {
+      old = readDir(oldTsDir);
+    } catch {
+      oldTsName = undefined;
+    }
   }
   const newTop = new Set([...files.keys()].map((p) => p.split('/')[0]!));
   let written = false;

@@ -8,12 +8,18 @@
 export const INITIAL_BACKOFF_MS = 10_000;
 export const MAX_BACKOFF_MS = 300_000;
 
-interface Entry { delayMs: number; lastUpdate: number }
+interface Entry {
+  delayMs: number;
+  lastUpdate: number;
+}
 
 export class BackOff {
   private entries = new Map<string, Entry>();
 
-  constructor(private readonly initialMs = INITIAL_BACKOFF_MS, private readonly maxMs = MAX_BACKOFF_MS) {}
+  constructor(
+    private readonly initialMs = INITIAL_BACKOFF_MS,
+    private readonly maxMs = MAX_BACKOFF_MS,
+  ) {}
 
   private expired(e: Entry, eventMs: number): boolean {
     return eventMs - e.lastUpdate > 2 * this.maxMs;
@@ -49,7 +55,10 @@ export class BackOff {
   next(key: string, nowMs: number): void {
     const e = this.entries.get(key);
     if (!e || this.expired(e, nowMs)) this.entries.set(key, { delayMs: this.initialMs, lastUpdate: nowMs });
-    else { e.delayMs = Math.min(e.delayMs * 2, this.maxMs); e.lastUpdate = nowMs; }
+    else {
+      e.delayMs = Math.min(e.delayMs * 2, this.maxMs);
+      e.lastUpdate = nowMs;
+    }
   }
 
   delayMs(key: string): number {

@@ -12,7 +12,12 @@ export function emptyDirMessage(volume: string, limit: string): string {
   return `Usage of EmptyDir volume ${JSON.stringify(volume)} exceeds the limit ${JSON.stringify(limit)}. `;
 }
 
-export interface EvictablePod { pod: KubeObject; evicted: boolean; finished: boolean; evict(message: string): void }
+export interface EvictablePod {
+  pod: KubeObject;
+  evicted: boolean;
+  finished: boolean;
+  evict(message: string): void;
+}
 
 /** measure every limited emptyDir of the pods; evict those over a limit. Returns the evicted pods' uids. */
 export async function enforceEmptyDirLimits(pods: Iterable<EvictablePod>, dataDir: string): Promise<string[]> {

@@ -13,7 +13,11 @@ import type { Container, ResourceFieldSelector } from '../../proto/api/types.gen
 import { cpuToMillicores, memoryToBytes, parseQuantity } from '../../proto/quantity.js';
 import { expandVars } from '../runtime/command.js';
 
-export interface EnvContext { podIP: string; hostIP: string; nodeName: string }
+export interface EnvContext {
+  podIP: string;
+  hostIP: string;
+  nodeName: string;
+}
 
 /** the ConfigMaps and Secrets read for a container (null: it does not exist), and the service variables */
 export interface EnvSources {
@@ -23,8 +27,14 @@ export interface EnvSources {
   services?: Record<string, string>;
 }
 
-export interface EnvWarning { reason: string; message: string }
-export interface ResolvedEnv { env: Record<string, string>; warnings: EnvWarning[] }
+export interface EnvWarning {
+  reason: string;
+  message: string;
+}
+export interface ResolvedEnv {
+  env: Record<string, string>;
+  warnings: EnvWarning[];
+}
 
 /** the container cannot be configured: CreateContainerConfigError with this message */
 export class ContainerConfigError extends Error {}
@@ -38,7 +48,10 @@ export function isEnvVarName(s: string): boolean {
 }
 
 /** the ConfigMaps and Secrets (by name, in the pod's namespace) a container's environment reads */
-export function envReferences(container: Pick<Container, 'env' | 'envFrom'> | undefined): { configMaps: Set<string>; secrets: Set<string> } {
+export function envReferences(container: Pick<Container, 'env' | 'envFrom'> | undefined): {
+  configMaps: Set<string>;
+  secrets: Set<string>;
+} {
   const configMaps = new Set<string>();
   const secrets = new Set<string>();
   for (const ef of container?.envFrom ?? []) {
@@ -57,23 +70,39 @@ export function fieldRef(pod: KubeObject, path: string, ctx: EnvContext): string
   const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
   if (m) return (pod.metadata[m[1] as 'labels' | 'annotations'] as Record<string, string> | undefined)?.[m[2]!] ?? '';
   switch (path) {
-    case 'metadata.name': return pod.metadata.name ?? '';
-    case 'metadata.namespace': return pod.metadata.namespace ?? '';
-    case 'metadata.uid': return pod.metadata.uid ?? '';
-    case 'spec.nodeName': return ctx.nodeName;
-    case 'spec.serviceAccountName': return pod.spec?.serviceAccountName ?? '';
-    case 'status.podIP': return ctx.podIP;
-    case 'status.podIPs': return ctx.podIP;
-    case 'status.hostIP': return ctx.hostIP;
-    case 'status.hostIPs': return ctx.hostIP;
-    default: throw new ContainerConfigError(`unsupported fieldRef ${path}`);
+    case 'metadata.name':
+      return pod.metadata.name ?? '';
+    case 'metadata.namespace':
+      return pod.metadata.namespace ?? '';
+    case 'metadata.uid':
+      return pod.metadata.uid ?? '';
+    case 'spec.nodeName':
+      return ctx.nodeName;
+    case 'spec.serviceAccountName':
+      return pod.spec?.serviceAccountName ?? '';
+    case 'status.podIP':
+      return ctx.podIP;
+    case 'status.podIPs':
+      return ctx.podIP;
+    case 'status.hostIP':
+      return ctx.hostIP;
+    case 'status.hostIPs':
+      return ctx.hostIP;
+    default:
+      throw new ContainerConfigError(`unsupported fieldRef ${path}`);
   }
 }
 
 /** kubelet's ExtractContainerResourceValue: ceil(value / divisor); a divisor of 0 (the API default) counts as 1 */
-export function resourceFieldRef(container: Pick<Container, 'resources'> | undefined, ref: ResourceFieldSelector, pod: KubeObject): string {
+export function resourceFieldRef(
+  container: Pick<Container, 'resources'> | undefined,
+  ref: ResourceFieldSelector,
+  pod: KubeObject,
+): string {
   const target: Pick<Container, 'resources'> | undefined = ref.containerName
-    ? [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((c: { name: string }) => c.name === ref.containerName)
+    ? [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find(
+        (c: { name: string }) => c.name === ref.containerName,
+      )
     : container;
   const [kind, res] = ref.resource.split('.') as ['limits' | 'requests', string];
   const v = target?.resources?.[kind]?.[res];
@@ -85,18 +114,28 @@ export function resourceFieldRef(container: Pick<Container, 'resources'> | undef
   return String(Math.ceil(n / divisor));
 }
 
-const stringData = (o: KubeObject): Record<string, string> => (o.data && typeof o.data === 'object' ? o.data : {}) as Record<string, string>;
+const stringData = (o: KubeObject): Record<string, string> =>
+  (o.data && typeof o.data === 'object' ? o.data : {}) as Record<string, string>;
 /** Secret data is base64 in the API */
 const decode = (v: unknown): string => Buffer.from(String(v ?? ''), 'base64').toString('utf8');
 
-function lookup(kind: 'configmap' | 'secret', sources: ReadonlyMap<string, KubeObject | null>, name: string | undefined): KubeObject | null {
+function lookup(
+  kind: 'configmap' | 'secret',
+  sources: ReadonlyMap<string, KubeObject | null>,
+  name: string | undefined,
+): KubeObject | null {
   const o = name === undefined ? undefined : sources.get(name);
   // the worker reads every referenced object first; one missing here was never read
   if (o === undefined) throw new ContainerConfigError(`${kind} "${name}" was not read`);
   return o;
 }
 
-export function resolveEnv(pod: KubeObject, container: Container, ctx: EnvContext, sources: EnvSources = NO_SOURCES): ResolvedEnv {
+export function resolveEnv(
+  pod: KubeObject,
+  container: Container,
+  ctx: EnvContext,
+  sources: EnvSources = NO_SOURCES,
+): ResolvedEnv {
   const ns = pod.metadata.namespace ?? 'default';
   // no prototype: "__proto__" is a valid variable name
   const env: Record<string, string> = Object.create(null);
@@ -117,7 +156,10 @@ export function resolveEnv(pod: KubeObject, container: Container, ctx: EnvContex
     const invalid: string[] = [];
     for (const [key, value] of Object.entries(stringData(obj))) {
       const k = prefix + key;
-      if (!isEnvVarName(k)) { invalid.push(k); continue; }
+      if (!isEnvVarName(k)) {
+        invalid.push(k);
+        continue;
+      }
       env[k] = isCm ? String(value ?? '') : decode(value);
     }
     if (invalid.length) {
@@ -135,7 +177,10 @@ export function resolveEnv(pod: KubeObject, container: Container, ctx: EnvContex
       continue;
     }
     const vf = e.valueFrom;
-    if (!vf) { env[e.name] = ''; continue; }
+    if (!vf) {
+      env[e.name] = '';
+      continue;
+    }
     if (vf.fieldRef) env[e.name] = fieldRef(pod, vf.fieldRef.fieldPath, ctx);
     else if (vf.resourceFieldRef) env[e.name] = resourceFieldRef(container, vf.resourceFieldRef, pod);
     else if (vf.configMapKeyRef || vf.secretKeyRef) {
@@ -147,9 +192,11 @@ export function resolveEnv(pod: KubeObject, container: Container, ctx: EnvContex
         throw new ContainerConfigError(`${isCm ? 'configmap' : 'secret'} "${ref.name}" not found`);
       }
       const data = stringData(obj);
-      if (!Object.prototype.hasOwnProperty.call(data, ref.key)) {
+      if (!Object.hasOwn(data, ref.key)) {
         if (ref.optional) continue;
-        throw new ContainerConfigError(`couldn't find key ${ref.key} in ${isCm ? 'ConfigMap' : 'Secret'} ${ns}/${ref.name}`);
+        throw new ContainerConfigError(
+          `couldn't find key ${ref.key} in ${isCm ? 'ConfigMap' : 'Secret'} ${ns}/${ref.name}`,
+        );
       }
       env[e.name] = isCm ? String(data[ref.key] ?? '') : decode(data[ref.key]);
     } else {

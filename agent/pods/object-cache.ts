@@ -13,19 +13,31 @@ export type ObjectKind = 'ConfigMap' | 'Secret' | 'PersistentVolumeClaim' | 'Per
 
 /** an object read that failed: the API's error (403, 500...) or code 0 when the server could not be asked */
 export class ObjectError extends Error {
-  constructor(readonly code: number, readonly reason: string, message: string) {
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
     super(message);
   }
 }
 
-export type ObjectFetcher = (kind: ObjectKind, namespace: string, name: string) => Promise<Pick<ObjectReply, 'object' | 'error'>>;
+export type ObjectFetcher = (
+  kind: ObjectKind,
+  namespace: string,
+  name: string,
+) => Promise<Pick<ObjectReply, 'object' | 'error'>>;
 
 /** what the pod worker needs: the object, or null when it does not exist */
 export interface ObjectSource {
   get(kind: ObjectKind, namespace: string, name: string, maxAgeMs: number): Promise<KubeObject | null>;
 }
 
-interface Entry { object: KubeObject | null; fetchedAt: number; usedAt: number }
+interface Entry {
+  object: KubeObject | null;
+  fetchedAt: number;
+  usedAt: number;
+}
 
 /** entries nobody asked for in this long are dropped */
 const IDLE_MS = 10 * 60_000;
@@ -34,9 +46,14 @@ export class ObjectCache implements ObjectSource {
   private entries = new Map<string, Entry>();
   private inflight = new Map<string, Promise<KubeObject | null>>();
 
-  constructor(private readonly fetch: ObjectFetcher, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly fetch: ObjectFetcher,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  get size(): number { return this.entries.size; }
+  get size(): number {
+    return this.entries.size;
+  }
 
   async get(kind: ObjectKind, namespace: string, name: string, maxAgeMs: number): Promise<KubeObject | null> {
     const key = `${kind}/${namespace}/${name}`;

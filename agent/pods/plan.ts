@@ -36,7 +36,11 @@ export function soonest(a: SyncResult, b: SyncResult | undefined): SyncResult {
 /** nothing due: a sync without a timer */
 export const SYNCED: SyncResult = { reason: 'Synced' };
 
-export interface StartAction { name: string; attempt: number; init: boolean }
+export interface StartAction {
+  name: string;
+  attempt: number;
+  init: boolean;
+}
 export interface KillAction {
   id: string;
   name: string;
@@ -64,7 +68,8 @@ export interface PodActions {
 /** old exited containers and sandboxes: all but the two newest attempts of each container, all but the newest sandbox */
 export function garbageContainers(observed: RuntimeContainer[]): string[] {
   const out: string[] = [];
-  for (const list of latestPerName(observed).values()) for (const c of list.slice(2)) if (c.state !== 'running') out.push(c.id);
+  for (const list of latestPerName(observed).values())
+    for (const c of list.slice(2)) if (c.state !== 'running') out.push(c.id);
   const sandboxes = observed.filter((c) => c.type === 'sandbox').sort(byAttemptDesc);
   for (const s of sandboxes.slice(1)) if (s.state !== 'running') out.push(s.id);
   return out;
@@ -98,14 +103,26 @@ function shouldRestart(policy: string, c: RuntimeContainer): boolean {
  * liveness or startup probe kills the container, and a new attempt starts unless the
  * restartPolicy is Never or the restart back-off is still running.
  */
-export function computePodActions(pod: PlanPod, observed: RuntimeContainer[], backoff: BackOff, nowMs: number, probes: Record<string, ContainerProbeResults> = {}): PodActions {
+export function computePodActions(
+  pod: PlanPod,
+  observed: RuntimeContainer[],
+  backoff: BackOff,
+  nowMs: number,
+  probes: Record<string, ContainerProbeResults> = {},
+): PodActions {
   const uid = pod.metadata.uid ?? '';
   const sandboxes = observed.filter((c) => c.type === 'sandbox').sort(byAttemptDesc);
   const running = sandboxes.find((s) => s.state === 'running');
   const byName = latestPerName(observed);
   const actions: PodActions = {
-    killPod: false, createSandbox: false, sandboxAttempt: (sandboxes[0]?.attempt ?? -1) + 1,
-    sandboxId: running?.id, start: [], kill: [], backingOff: {}, remove: [],
+    killPod: false,
+    createSandbox: false,
+    sandboxAttempt: (sandboxes[0]?.attempt ?? -1) + 1,
+    sandboxId: running?.id,
+    start: [],
+    kill: [],
+    backingOff: {},
+    remove: [],
   };
   const policy = pod.spec.restartPolicy ?? 'Always';
   const phase = pod.status?.phase;
@@ -121,7 +138,12 @@ export function computePodActions(pod: PlanPod, observed: RuntimeContainer[], ba
   if (!running) {
     // no live sandbox: (re)create it; every container starts again with it
     const everRan = sandboxes.length > 0;
-    if (everRan && policy === 'Never' && initDone(initContainers, byName) && pod.spec.containers.every((c) => byName.get(c.name)?.length)) {
+    if (
+      everRan &&
+      policy === 'Never' &&
+      initDone(initContainers, byName) &&
+      pod.spec.containers.every((c) => byName.get(c.name)?.length)
+    ) {
       actions.killPod = observed.some((c) => c.state === 'running');
       return actions;
     }
@@ -138,26 +160,46 @@ export function computePodActions(pod: PlanPod, observed: RuntimeContainer[], ba
     if (latest && latest.state === 'exited' && !actions.createSandbox) {
       if (policy === 'Never') return actions; // the pod has failed
       const key = `${uid}/${ic.name}`;
-      if (backoff.inBackOff(key, Date.parse(latest.finishedAt ?? '') || nowMs, nowMs)) { actions.backingOff[ic.name] = `back-off ${Math.ceil(backoff.delayMs(key) / 1000)}s restarting failed container=${ic.name} pod=${uid}`; return actions; }
+      if (backoff.inBackOff(key, Date.parse(latest.finishedAt ?? '') || nowMs, nowMs)) {
+        actions.backingOff[ic.name] =
+          `back-off ${Math.ceil(backoff.delayMs(key) / 1000)}s restarting failed container=${ic.name} pod=${uid}`;
+        return actions;
+      }
       actions.start.push({ name: ic.name, attempt: latest.attempt + 1, init: true });
       return actions;
     }
-    actions.start.push({ name: ic.name, attempt: latest && !actions.createSandbox ? latest.attempt + 1 : (latest ? latest.attempt + 1 : 0), init: true });
+    actions.start.push({
+      name: ic.name,
+      attempt: latest && !actions.createSandbox ? latest.attempt + 1 : latest ? latest.attempt + 1 : 0,
+      init: true,
+    });
     return actions;
   }
 
   for (const c of pod.spec.containers) {
     const latest = byName.get(c.name)?.[0];
     const key = `${uid}/${c.name}`;
-    if (!latest) { actions.start.push({ name: c.name, attempt: 0, init: false }); continue; }
+    if (!latest) {
+      actions.start.push({ name: c.name, attempt: 0, init: false });
+      continue;
+    }
     if (actions.createSandbox) {
-      if (latest.state === 'running') actions.kill.push({ id: latest.id, name: c.name, reason: 'pod sandbox changed, it will be killed and re-created' });
+      if (latest.state === 'running')
+        actions.kill.push({
+          id: latest.id,
+          name: c.name,
+          reason: 'pod sandbox changed, it will be killed and re-created',
+        });
       actions.start.push({ name: c.name, attempt: latest.attempt + 1, init: false });
       continue;
     }
     if (latest.state === 'running' || latest.state === 'created') {
       if (latest.hash && latest.hash !== containerHash({ ...c })) {
-        actions.kill.push({ id: latest.id, name: c.name, reason: `Container ${c.name} definition changed, will be restarted` });
+        actions.kill.push({
+          id: latest.id,
+          name: c.name,
+          reason: `Container ${c.name} definition changed, will be restarted`,
+        });
         actions.start.push({ name: c.name, attempt: latest.attempt + 1, init: false });
       } else if (latest.state === 'created') {
         actions.kill.push({ id: latest.id, name: c.name, reason: 'container was created but never started' });
@@ -167,7 +209,11 @@ export function computePodActions(pod: PlanPod, observed: RuntimeContainer[], ba
         if (!failed) continue;
         // kuberuntime computePodActions: "Container app failed liveness probe, will be restarted"
         const restart = policy !== 'Never';
-        const kill: KillAction = { id: latest.id, name: c.name, reason: `Container ${c.name} failed ${failed} probe${restart ? ', will be restarted' : ''}` };
+        const kill: KillAction = {
+          id: latest.id,
+          name: c.name,
+          reason: `Container ${c.name} failed ${failed} probe${restart ? ', will be restarted' : ''}`,
+        };
         const probeGrace = c[`${failed}Probe`]?.terminationGracePeriodSeconds;
         if (typeof probeGrace === 'number') kill.gracePeriodSeconds = probeGrace;
         actions.kill.push(kill);
@@ -175,7 +221,8 @@ export function computePodActions(pod: PlanPod, observed: RuntimeContainer[], ba
         // kubelet's doBackOff looks at the previous exit of this container
         const prev = byName.get(c.name)?.find((x) => x.state === 'exited');
         if (prev && backoff.inBackOff(key, Date.parse(prev.finishedAt ?? '') || nowMs, nowMs)) {
-          actions.backingOff[c.name] = `back-off ${Math.ceil(backoff.delayMs(key) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name ?? uid}_${pod.metadata.namespace ?? ''}(${uid})`;
+          actions.backingOff[c.name] =
+            `back-off ${Math.ceil(backoff.delayMs(key) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name ?? uid}_${pod.metadata.namespace ?? ''}(${uid})`;
           continue;
         }
         actions.start.push({ name: c.name, attempt: latest.attempt + 1, init: false });
@@ -185,7 +232,8 @@ export function computePodActions(pod: PlanPod, observed: RuntimeContainer[], ba
     // exited
     if (!shouldRestart(policy, latest)) continue;
     if (backoff.inBackOff(key, Date.parse(latest.finishedAt ?? '') || nowMs, nowMs)) {
-      actions.backingOff[c.name] = `back-off ${Math.ceil(backoff.delayMs(key) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name ?? uid}_${pod.metadata.namespace ?? ''}(${uid})`;
+      actions.backingOff[c.name] =
+        `back-off ${Math.ceil(backoff.delayMs(key) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name ?? uid}_${pod.metadata.namespace ?? ''}(${uid})`;
       continue;
     }
     actions.start.push({ name: c.name, attempt: latest.attempt + 1, init: false });
@@ -194,7 +242,10 @@ export function computePodActions(pod: PlanPod, observed: RuntimeContainer[], ba
 }
 
 function initDone(init: Container[], byName: Map<string, RuntimeContainer[]>): boolean {
-  return init.every((ic) => { const l = byName.get(ic.name)?.[0]; return l && l.state === 'exited' && l.exitCode === 0; });
+  return init.every((ic) => {
+    const l = byName.get(ic.name)?.[0];
+    return l && l.state === 'exited' && l.exitCode === 0;
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -245,25 +296,48 @@ export function gateOnVolumes(actions: PodActions, g: VolumeGate): GatedActions 
   // (a pod that needs a new sandbox has none to start in: actions.sandboxId is undefined then)
   const base = { start: [], createSandbox: false, sandboxId: actions.sandboxId };
   if (g.claimsPending) {
-    return { ...base, claimRetryMs: Math.min(CLAIM_RETRY_MAX_MS, g.claimRetryMs * 2), requeue: { requeueAfter: g.claimRetryMs, reason: 'ClaimsNotReady' } };
+    return {
+      ...base,
+      claimRetryMs: Math.min(CLAIM_RETRY_MAX_MS, g.claimRetryMs * 2),
+      requeue: { requeueAfter: g.claimRetryMs, reason: 'ClaimsNotReady' },
+    };
   }
-  return { ...base, claimRetryMs: g.claimRetryMs, requeue: { requeueAfter: VOLUME_RETRY_MS, reason: 'VolumesNotReady' } };
+  return {
+    ...base,
+    claimRetryMs: g.claimRetryMs,
+    requeue: { requeueAfter: VOLUME_RETRY_MS, reason: 'VolumesNotReady' },
+  };
 }
 
 /**
  * kubelet: a pod other than a host-network one gets no sandbox while the network plugin is
  * not ready (`notReady` says why); the sync comes back soon. Undefined: go ahead.
  */
-export function gateOnNetwork(pod: PlanPod, notReady: string | undefined): { message: string; requeue: SyncResult } | undefined {
+export function gateOnNetwork(
+  pod: PlanPod,
+  notReady: string | undefined,
+): { message: string; requeue: SyncResult } | undefined {
   if (pod.spec.hostNetwork || !notReady) return undefined;
-  return { message: `network is not ready: ${notReady}`, requeue: { requeueAfter: NETWORK_RETRY_MS, reason: 'NetworkNotReady' } };
+  return {
+    message: `network is not ready: ${notReady}`,
+    requeue: { requeueAfter: NETWORK_RETRY_MS, reason: 'NetworkNotReady' },
+  };
 }
 
 /** kubelet's CrashLoopBackOff wait: come back when the first backing-off container may restart */
-export function backOffRequeue(uid: string, backingOff: Record<string, string>, observed: RuntimeContainer[], backoff: BackOff, nowMs: number): SyncResult | undefined {
+export function backOffRequeue(
+  uid: string,
+  backingOff: Record<string, string>,
+  observed: RuntimeContainer[],
+  backoff: BackOff,
+  nowMs: number,
+): SyncResult | undefined {
   const first = Object.keys(backingOff)[0];
   if (first === undefined) return undefined;
   const latest = latestPerName(observed).get(first)?.[0];
   const finished = Date.parse(latest?.finishedAt ?? '') || nowMs;
-  return { requeueAfter: Math.max(200, backoff.remainingMs(`${uid}/${first}`, finished, nowMs) + 50), reason: 'CrashLoopBackOff' };
+  return {
+    requeueAfter: Math.max(200, backoff.remainingMs(`${uid}/${first}`, finished, nowMs) + 50),
+    reason: 'CrashLoopBackOff',
+  };
 }

@@ -32,19 +32,45 @@ export class PodManager {
   /** one for the node: identical concurrent pulls of its pods share one Docker pull */
   readonly images: ImageManager;
 
-  constructor(private readonly runtime: Runtime, private readonly o: PodManagerOptions) {
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly o: PodManagerOptions,
+  ) {
     this.log = o.log;
-    this.probes = new ProbeManager({ runtime, log: o.log, event: o.event, onChange: (uid) => this.workers.get(uid)?.trigger() });
-    this.images = o.images ?? new ImageManager({ runtime, backoff: o.backoff, log: o.log, event: o.event, ...(o.objects ? { objects: o.objects } : {}) });
+    this.probes = new ProbeManager({
+      runtime,
+      log: o.log,
+      event: o.event,
+      onChange: (uid) => this.workers.get(uid)?.trigger(),
+    });
+    this.images =
+      o.images ??
+      new ImageManager({
+        runtime,
+        backoff: o.backoff,
+        log: o.log,
+        event: o.event,
+        ...(o.objects ? { objects: o.objects } : {}),
+      });
   }
 
   start(): void {
-    this.eventsSub = this.runtime.events(this.o.node, (e) => {
-      if (e.podUid) this.wake(e.podUid);
-    }, { onReconnect: () => this.relist() });
+    this.eventsSub = this.runtime.events(
+      this.o.node,
+      (e) => {
+        if (e.podUid) this.wake(e.podUid);
+      },
+      { onReconnect: () => this.relist() },
+    );
     const relist = setInterval(() => this.relist(), this.o.relistIntervalMs ?? 10_000);
-    const resync = setInterval(() => { for (const w of this.workers.values()) { w.resetReported(); w.trigger(); } }, this.o.statusResyncMs ?? 300_000);
-    relist.unref(); resync.unref();
+    const resync = setInterval(() => {
+      for (const w of this.workers.values()) {
+        w.resetReported();
+        w.trigger();
+      }
+    }, this.o.statusResyncMs ?? 300_000);
+    relist.unref();
+    resync.unref();
     this.timers.push(relist, resync);
     const every = this.o.emptyDirCheckIntervalMs ?? 10_000;
     if (every > 0) {
@@ -54,7 +80,9 @@ export class PodManager {
         checking = true;
         enforceEmptyDirLimits(this.workers.values(), this.o.dataDir)
           .catch((err) => this.log.warn({ err }, 'emptyDir usage check failed'))
-          .finally(() => { checking = false; });
+          .finally(() => {
+            checking = false;
+          });
       }, every);
       check.unref();
       this.timers.push(check);
@@ -69,8 +97,12 @@ export class PodManager {
     this.probes.stop();
   }
 
-  get size(): number { return this.workers.size; }
-  worker(uid: string): PodWorker | undefined { return this.workers.get(uid); }
+  get size(): number {
+    return this.workers.size;
+  }
+  worker(uid: string): PodWorker | undefined {
+    return this.workers.get(uid);
+  }
   podByRef(namespace: string, name: string, uid: string): KubeObject<'Pod'> | undefined {
     const w = this.workers.get(uid);
     return w && w.pod.metadata.namespace === namespace && w.pod.metadata.name === name ? w.pod : undefined;
@@ -90,8 +122,16 @@ export class PodManager {
     if (pod.spec.nodeName !== this.o.node) return;
     const uid = pod.metadata.uid;
     const w = this.workers.get(uid);
-    if (w) { w.update(pod); return; }
-    const worker = new PodWorker(pod, { ...this.o, probes: this.probes, images: this.images, terminated: (p) => this.onTerminated(p) });
+    if (w) {
+      w.update(pod);
+      return;
+    }
+    const worker = new PodWorker(pod, {
+      ...this.o,
+      probes: this.probes,
+      images: this.images,
+      terminated: (p) => this.onTerminated(p),
+    });
     this.workers.set(uid, worker);
     worker.trigger();
   }
@@ -121,12 +161,22 @@ export class PodManager {
   private wake(uid: string): void {
     if (!this.workers.has(uid)) return;
     let s = this.wakes.get(uid);
-    if (!s) { s = { last: 0 }; this.wakes.set(uid, s); }
+    if (!s) {
+      s = { last: 0 };
+      this.wakes.set(uid, s);
+    }
     if (s.timer) return;
     const st = s;
-    const fire = () => { st.timer = undefined; st.last = Date.now(); this.workers.get(uid)?.trigger(); };
+    const fire = () => {
+      st.timer = undefined;
+      st.last = Date.now();
+      this.workers.get(uid)?.trigger();
+    };
     const wait = st.last + (this.o.eventWakeIntervalMs ?? 1000) - Date.now();
-    if (wait <= 0) { fire(); return; }
+    if (wait <= 0) {
+      fire();
+      return;
+    }
     st.timer = setTimeout(fire, wait);
     st.timer.unref();
   }
@@ -134,7 +184,10 @@ export class PodManager {
   private onTerminated(pod: KubeObject): void {
     const uid = pod.metadata.uid!;
     const w = this.workers.get(uid);
-    if (w) { w.stop(); this.workers.delete(uid); }
+    if (w) {
+      w.stop();
+      this.workers.delete(uid);
+    }
     clearTimeout(this.wakes.get(uid)?.timer);
     this.wakes.delete(uid);
     this.probes.removePod(uid);
@@ -156,8 +209,12 @@ export class PodManager {
         const orphans = all.filter((c) => !this.workers.has(c.podUid));
         const uids = new Set(orphans.map((c) => c.podUid));
         for (const c of orphans) {
-          this.log.info({ id: c.id, pod: `${c.namespace}/${c.podName}` }, 'removing container of a pod no longer bound here');
-          if (c.state === 'running') await this.runtime.stopContainer(c.id, c.type === 'sandbox' ? 0 : 10).catch(() => undefined);
+          this.log.info(
+            { id: c.id, pod: `${c.namespace}/${c.podName}` },
+            'removing container of a pod no longer bound here',
+          );
+          if (c.state === 'running')
+            await this.runtime.stopContainer(c.id, c.type === 'sandbox' ? 0 : 10).catch(() => undefined);
           await this.runtime.removeContainer(c.id).catch(() => undefined);
         }
         for (const uid of uids) {

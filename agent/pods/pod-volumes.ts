@@ -10,7 +10,15 @@ import { claimVolumes, resolveClaim } from './claims.js';
 import type { ObjectKind, ObjectSource } from './object-cache.js';
 import type { SyncResult } from './plan.js';
 import type { TokenManager } from './token-manager.js';
-import { serviceAccountTokenKey, setUpEmptyDirs, setUpVolumes, tokenReferences, volumeReferences, type ClaimPath, type VolumeSources } from './volumes.js';
+import {
+  serviceAccountTokenKey,
+  setUpEmptyDirs,
+  setUpVolumes,
+  tokenReferences,
+  volumeReferences,
+  type ClaimPath,
+  type VolumeSources,
+} from './volumes.js';
 
 /** how stale the ConfigMaps/Secrets behind mounted volumes may get before a sync re-reads them */
 export const VOLUME_REFRESH_MS = 30_000;
@@ -56,7 +64,9 @@ export class PodVolumes {
   constructor(private readonly d: PodVolumesDeps) {}
 
   /** the resolved claim directories, for the containers' mounts */
-  get claimPaths(): ReadonlyMap<string, ClaimPath> { return this.claims; }
+  get claimPaths(): ReadonlyMap<string, ClaimPath> {
+    return this.claims;
+  }
 
   /** set up or refresh everything of the pod's volumes; podIP for downwardAPI volumes */
   async sync(pod: KubeObject<'Pod'>, podIP: string | undefined): Promise<VolumesState> {
@@ -76,7 +86,9 @@ export class PodVolumes {
   }
 
   /** the tokens of the pod's projected serviceAccountToken sources, by serviceAccountTokenKey, and when the first is due */
-  private async readTokens(pod: KubeObject<'Pod'>): Promise<{ tokens?: Map<string, string | Error>; refresh?: SyncResult }> {
+  private async readTokens(
+    pod: KubeObject<'Pod'>,
+  ): Promise<{ tokens?: Map<string, string | Error>; refresh?: SyncResult }> {
     const refs = tokenReferences(pod);
     const tm = this.d.tokens;
     if (!refs.length || !tm) return {};
@@ -84,8 +96,12 @@ export class PodVolumes {
     let next = Infinity;
     for (const t of refs) {
       const spec = {
-        namespace: pod.metadata.namespace ?? 'default', serviceAccountName: String(pod.spec.serviceAccountName ?? 'default'),
-        podName: pod.metadata.name, podUid: pod.metadata.uid, audience: t.audience, expirationSeconds: t.expirationSeconds,
+        namespace: pod.metadata.namespace ?? 'default',
+        serviceAccountName: String(pod.spec.serviceAccountName ?? 'default'),
+        podName: pod.metadata.name,
+        podUid: pod.metadata.uid,
+        audience: t.audience,
+        expirationSeconds: t.expirationSeconds,
       };
       try {
         tokens.set(serviceAccountTokenKey(t), await tm.get(spec));
@@ -95,7 +111,10 @@ export class PodVolumes {
       }
     }
     if (next === Infinity) return { tokens };
-    return { tokens, refresh: { requeueAfter: Math.max(MIN_TOKEN_REFRESH_MS, next - Date.now()), reason: 'TokenRefresh' } };
+    return {
+      tokens,
+      refresh: { requeueAfter: Math.max(MIN_TOKEN_REFRESH_MS, next - Date.now()), reason: 'TokenRefresh' },
+    };
   }
 
   /**
@@ -113,15 +132,35 @@ export class PodVolumes {
     const refs = volumeReferences(pod);
     const read = async (kind: ObjectKind, names: Set<string>) => {
       const m = new Map<string, KubeObject | null | Error>();
-      await Promise.all([...names].map(async (name) => {
-        if (!this.d.objects) { m.set(name, new Error(`cannot read ${kind.toLowerCase()} "${name}": the agent has no connection to the API`)); return; }
-        try { m.set(name, await this.d.objects.get(kind, ns, name, maxAge)); } catch (e) { m.set(name, asError(e)); }
-      }));
+      await Promise.all(
+        [...names].map(async (name) => {
+          if (!this.d.objects) {
+            m.set(
+              name,
+              new Error(`cannot read ${kind.toLowerCase()} "${name}": the agent has no connection to the API`),
+            );
+            return;
+          }
+          try {
+            m.set(name, await this.d.objects.get(kind, ns, name, maxAge));
+          } catch (e) {
+            m.set(name, asError(e));
+          }
+        }),
+      );
       return m;
     };
     const { tokens, refresh } = await this.readTokens(pod);
-    const sources: VolumeSources = { configMaps: await read('ConfigMap', refs.configMaps), secrets: await read('Secret', refs.secrets), ...(tokens ? { tokens } : {}) };
-    const r = setUpVolumes(pod, this.d.dataDir, sources, { podIP: podIP ?? '', hostIP: this.d.hostIP(), nodeName: this.d.node });
+    const sources: VolumeSources = {
+      configMaps: await read('ConfigMap', refs.configMaps),
+      secrets: await read('Secret', refs.secrets),
+      ...(tokens ? { tokens } : {}),
+    };
+    const r = setUpVolumes(pod, this.d.dataDir, sources, {
+      podIP: podIP ?? '',
+      hostIP: this.d.hostIP(),
+      nodeName: this.d.node,
+    });
     this.notReady = new Set(r.notReady);
     if (r.written.length && this.setUp) this.d.log.info({ pod: ref(pod), volumes: r.written }, 'volumes updated');
     this.setUp = true;
@@ -155,15 +194,23 @@ export class PodVolumes {
     const errors: string[] = [];
     for (const c of claims) {
       try {
-        if (!this.d.objects) throw new Error(`error processing PVC ${ns}/${c.claimName}: the agent has no connection to the API`);
+        if (!this.d.objects)
+          throw new Error(`error processing PVC ${ns}/${c.claimName}: the agent has no connection to the API`);
         const objects = this.d.objects;
         const r = await resolveClaim(ns, c.claimName, (kind, namespace, name) => objects.get(kind, namespace, name, 0));
         const fsGroup = pod.spec.securityContext?.fsGroup;
         if (r.create) mkdirSync(r.path, { recursive: true });
         if (typeof fsGroup === 'number' && r.source === 'local') {
           // bounded: the walk is synchronous, a volume of millions of files must not stall the agent
-          const o = setVolumeOwnership(r.path, fsGroup, { policy: pod.spec.securityContext?.fsGroupChangePolicy, maxEntries: 100_000 });
-          if (!o.complete) this.d.log.warn({ pod: ref(pod), volume: c.volume, changed: o.changed }, 'fsGroup ownership: volume too large, walk stopped');
+          const o = setVolumeOwnership(r.path, fsGroup, {
+            policy: pod.spec.securityContext?.fsGroupChangePolicy,
+            maxEntries: 100_000,
+          });
+          if (!o.complete)
+            this.d.log.warn(
+              { pod: ref(pod), volume: c.volume, changed: o.changed },
+              'fsGroup ownership: volume too large, walk stopped',
+            );
         }
         this.claims.set(c.volume, { path: r.path, create: false });
         this.claimsNotReady.delete(c.volume);

@@ -16,10 +16,18 @@ import { canonicalJson } from '../../proto/canonical.js';
 import { rfc3339 } from '../../proto/api/time.js';
 import type { NetService } from '../../proto/agent-protocol.js';
 import type { Runtime, RuntimeContainer } from '../runtime/types.js';
-import { BackOff } from './backoff.js';
+import type { BackOff } from './backoff.js';
 import {
-  backOffRequeue, CLAIM_RETRY_MIN_MS, computePodActions, garbageContainers, gateOnNetwork, gateOnVolumes, soonest, SYNCED,
-  type StartAction, type SyncResult,
+  backOffRequeue,
+  CLAIM_RETRY_MIN_MS,
+  computePodActions,
+  garbageContainers,
+  gateOnNetwork,
+  gateOnVolumes,
+  soonest,
+  SYNCED,
+  type StartAction,
+  type SyncResult,
 } from './plan.js';
 import { computePodStatus, type Waiting } from './status.js';
 import { ContainerConfigError, envReferences, resolveEnv, type EnvContext } from './env.js';
@@ -93,9 +101,11 @@ export interface WorkerDeps {
 const ref = (pod: KubeObject<'Pod'>) => `${pod.metadata.namespace}/${pod.metadata.name}`;
 const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-
 /** a container start that did not get the container running: its waiting state, and when to try again */
-interface StartOutcome { waiting?: Waiting; requeue?: SyncResult }
+interface StartOutcome {
+  waiting?: Waiting;
+  requeue?: SyncResult;
+}
 
 export class PodWorker {
   private running = false;
@@ -121,16 +131,33 @@ export class PodWorker {
 
   private readonly images: ImageManager;
 
-  constructor(public pod: KubeObject<'Pod'>, private readonly d: WorkerDeps) {
-    this.images = d.images ?? new ImageManager({ runtime: d.runtime, backoff: d.backoff, log: d.log, event: d.event, ...(d.objects ? { objects: d.objects } : {}) });
+  constructor(
+    public pod: KubeObject<'Pod'>,
+    private readonly d: WorkerDeps,
+  ) {
+    this.images =
+      d.images ??
+      new ImageManager({
+        runtime: d.runtime,
+        backoff: d.backoff,
+        log: d.log,
+        event: d.event,
+        ...(d.objects ? { objects: d.objects } : {}),
+      });
     this.volumes = new PodVolumes(d);
     this.startTime = pod.status?.startTime ?? rfc3339();
   }
 
-  get uid(): string { return this.pod.metadata.uid; }
-  get finished(): boolean { return this.done; }
+  get uid(): string {
+    return this.pod.metadata.uid;
+  }
+  get finished(): boolean {
+    return this.done;
+  }
   /** what the latest sync returned: when the worker comes back by itself, and why */
-  get lastResult(): SyncResult { return this.last; }
+  get lastResult(): SyncResult {
+    return this.last;
+  }
 
   update(pod: KubeObject<'Pod'>): void {
     this.pod = pod;
@@ -140,7 +167,10 @@ export class PodWorker {
 
   trigger(): void {
     if (this.stopped) return;
-    if (this.running) { this.again = true; return; }
+    if (this.running) {
+      this.again = true;
+      return;
+    }
     this.running = true;
     void this.loop();
   }
@@ -213,7 +243,9 @@ export class PodWorker {
   private async syncTerminatedPod(): Promise<void> {
     const pod = this.pod;
     await this.d.cleanupCgroups(pod).catch((err) => this.d.log.warn({ err, pod: ref(pod) }, 'cgroup cleanup failed'));
-    await this.d.runtime.removePodVolumes?.(this.d.node, this.uid).catch((err) => this.d.log.warn({ err, pod: ref(pod) }, 'memory volume removal failed'));
+    await this.d.runtime
+      .removePodVolumes?.(this.d.node, this.uid)
+      .catch((err) => this.d.log.warn({ err, pod: ref(pod) }, 'memory volume removal failed'));
     rmSync(join(this.d.dataDir, 'pods', this.uid), { recursive: true, force: true });
     this.done = true;
     this.d.terminated(pod);
@@ -244,7 +276,11 @@ export class PodWorker {
       const c = observed.find((x) => x.id === k.id);
       if (!c) continue;
       // kubelet's Killing message: the reason when it names the container ("Container app failed liveness probe, will be restarted")
-      await this.killContainer(c, k.gracePeriodSeconds ?? grace, k.reason.startsWith(`Container ${k.name} `) ? k.reason : undefined);
+      await this.killContainer(
+        c,
+        k.gracePeriodSeconds ?? grace,
+        k.reason.startsWith(`Container ${k.name} `) ? k.reason : undefined,
+      );
     }
 
     // configMap/secret/downwardAPI/projected volumes, claims and emptyDirs: set up before anything starts, refreshed while the pod runs
@@ -262,11 +298,13 @@ export class PodWorker {
     }
 
     const waiting: Record<string, Waiting> = {};
-    for (const [name, msg] of Object.entries(actions.backingOff)) waiting[name] = { reason: 'CrashLoopBackOff', message: msg };
+    for (const [name, msg] of Object.entries(actions.backingOff))
+      waiting[name] = { reason: 'CrashLoopBackOff', message: msg };
     const backOff = backOffRequeue(this.uid, actions.backingOff, observed, this.d.backoff, now);
     if (backOff) {
       result = soonest(result, backOff);
-      for (const name of Object.keys(actions.backingOff)) this.d.event(pod, 'Warning', 'BackOff', 'Back-off restarting failed container', `spec.containers{${name}}`);
+      for (const name of Object.keys(actions.backingOff))
+        this.d.event(pod, 'Warning', 'BackOff', 'Back-off restarting failed container', `spec.containers{${name}}`);
     }
 
     if (sandboxId) {
@@ -290,9 +328,13 @@ export class PodWorker {
    * plan's network gate), from the node's pool when the pod needs nothing a pooled one
    * lacks, else a fresh one. Undefined sandboxId: none this sync, requeue says when to try again.
    */
-  private async makeSandbox(observed: RuntimeContainer[], attempt: number): Promise<{ sandboxId?: string; requeue?: SyncResult }> {
+  private async makeSandbox(
+    observed: RuntimeContainer[],
+    attempt: number,
+  ): Promise<{ sandboxId?: string; requeue?: SyncResult }> {
     const pod = this.pod;
-    for (const s of observed.filter((c) => c.type === 'sandbox')) await this.d.runtime.removeContainer(s.id).catch(() => undefined);
+    for (const s of observed.filter((c) => c.type === 'sandbox'))
+      await this.d.runtime.removeContainer(s.id).catch(() => undefined);
     let notReady = pod.spec.hostNetwork ? undefined : this.d.networkNotReady?.();
     // a node that just joined sets its network up within a second: wait a little before calling it an error
     for (let i = 0; notReady && i < NETWORK_WAIT_STEPS; i++) {
@@ -308,11 +350,19 @@ export class PodWorker {
       await this.d.runtime.ensureImage(this.d.pauseImage, 'IfNotPresent');
       const dns = this.d.dns?.(pod);
       const sbOpts = {
-        node: this.d.node, attempt, pauseImage: this.d.pauseImage, network: this.d.network,
+        node: this.d.node,
+        attempt,
+        pauseImage: this.d.pauseImage,
+        network: this.d.network,
         memoryVolumes: memoryVolumes(pod, this.nodeMemory()).map(({ name, sizeBytes }) => ({ name, sizeBytes })),
-        ...(dns ? { dns: { servers: dns.servers, searches: dns.searches, options: dns.options }, resolvConf: resolvConf(dns) } : {}),
+        ...(dns
+          ? { dns: { servers: dns.servers, searches: dns.searches, options: dns.options }, resolvConf: resolvConf(dns) }
+          : {}),
       };
-      const pooled = this.d.sandboxPool && this.d.runtime.adoptSandbox && !poolIneligibility(pod) ? this.d.sandboxPool.take() : undefined;
+      const pooled =
+        this.d.sandboxPool && this.d.runtime.adoptSandbox && !poolIneligibility(pod)
+          ? this.d.sandboxPool.take()
+          : undefined;
       if (pooled && this.d.runtime.adoptSandbox) {
         try {
           return { sandboxId: (await this.d.runtime.adoptSandbox(pooled, pod, sbOpts)).id };
@@ -329,7 +379,9 @@ export class PodWorker {
   }
 
   private podIPOf(observed: RuntimeContainer[]): string | undefined {
-    const sandbox = observed.filter((c) => c.type === 'sandbox' && c.state === 'running').sort((a, b) => b.attempt - a.attempt)[0];
+    const sandbox = observed
+      .filter((c) => c.type === 'sandbox' && c.state === 'running')
+      .sort((a, b) => b.attempt - a.attempt)[0];
     if (!sandbox) return undefined;
     return sandbox.ip ?? (this.pod.spec.hostNetwork ? this.d.hostIP() : undefined);
   }
@@ -358,12 +410,22 @@ export class PodWorker {
     if (preStop && spec && grace > 0 && c.state === 'running') {
       const t0 = Date.now();
       try {
-        await runLifecycleHandler(preStop, { runtime: this.d.runtime, containerId: c.id, container: spec, podIP: this.podIP, podRef: this.podRef() }, { timeoutMs: grace * 1000 });
+        await runLifecycleHandler(
+          preStop,
+          { runtime: this.d.runtime, containerId: c.id, container: spec, podIP: this.podIP, podRef: this.podRef() },
+          { timeoutMs: grace * 1000 },
+        );
       } catch (err) {
         if (Date.now() - t0 >= grace * 1000) {
-          this.d.log.info({ pod: ref(this.pod), container: c.containerName, grace }, 'preStop hook did not complete within the grace period');
+          this.d.log.info(
+            { pod: ref(this.pod), container: c.containerName, grace },
+            'preStop hook did not complete within the grace period',
+          );
         } else {
-          this.d.log.warn({ pod: ref(this.pod), container: c.containerName, err: (err as Error).message }, 'preStop hook failed');
+          this.d.log.warn(
+            { pod: ref(this.pod), container: c.containerName, err: (err as Error).message },
+            'preStop hook failed',
+          );
           // kubelet keeps the hook's output out of the event (it may hold secrets)
           this.d.event(this.pod, 'Warning', 'FailedPreStopHook', 'PreStopHook failed', fieldPath);
         }
@@ -373,32 +435,58 @@ export class PodWorker {
     await this.d.runtime.stopContainer(c.id, grace);
   }
 
-  private async startContainer(pod: KubeObject<'Pod'>, sandboxId: string, podIP: string | undefined, s: StartAction, now: number): Promise<StartOutcome> {
+  private async startContainer(
+    pod: KubeObject<'Pod'>,
+    sandboxId: string,
+    podIP: string | undefined,
+    s: StartAction,
+    now: number,
+  ): Promise<StartOutcome> {
     const { name, attempt, init } = s;
     const spec = (init ? pod.spec.initContainers : pod.spec.containers)?.find((c) => c.name === name);
     if (!spec) return {};
     const fieldPath = `spec.${init ? 'initContainers' : 'containers'}{${name}}`;
     const image = spec.image ?? '';
     // present per pull policy, or pulled with the pod's imagePullSecrets (agent/images)
-    const img = await this.images.ensureImageExists(pod, { name, image, imagePullPolicy: spec.imagePullPolicy }, fieldPath);
-    if (!img.ok) return { waiting: { reason: img.reason, message: img.message }, requeue: { requeueAfter: img.retryMs, reason: img.reason } };
-    if (!img.pulled && !this.pulledOnce.has(name)) this.d.event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`, fieldPath);
+    const img = await this.images.ensureImageExists(
+      pod,
+      { name, image, imagePullPolicy: spec.imagePullPolicy },
+      fieldPath,
+    );
+    if (!img.ok)
+      return {
+        waiting: { reason: img.reason, message: img.message },
+        requeue: { requeueAfter: img.retryMs, reason: img.reason },
+      };
+    if (!img.pulled && !this.pulledOnce.has(name))
+      this.d.event(pod, 'Normal', 'Pulled', `Container image "${image}" already present on machine`, fieldPath);
     this.pulledOnce.add(name);
     let env: Record<string, string>;
     let mounts;
     try {
-      env = await this.containerEnv(pod, spec, { podIP: podIP ?? '', hostIP: this.d.hostIP(), nodeName: this.d.node }, fieldPath);
+      env = await this.containerEnv(
+        pod,
+        spec,
+        { podIP: podIP ?? '', hostIP: this.d.hostIP(), nodeName: this.d.node },
+        fieldPath,
+      );
       mounts = resolveMounts(pod, spec, this.d.dataDir, this.volumes.claimPaths, this.nodeMemory());
       for (const m of mounts) if (m.create) mkdirSync(m.hostPath, { recursive: true });
     } catch (err) {
       const msg = errText(err);
       this.d.event(pod, 'Warning', 'Failed', `Error: ${msg}`, fieldPath);
-      return { waiting: { reason: 'CreateContainerConfigError', message: msg }, requeue: { requeueAfter: CONFIG_ERROR_RETRY_MS, reason: 'CreateContainerConfigError' } };
+      return {
+        waiting: { reason: 'CreateContainerConfigError', message: msg },
+        requeue: { requeueAfter: CONFIG_ERROR_RETRY_MS, reason: 'CreateContainerConfigError' },
+      };
     }
     let id: string;
     try {
       if (attempt > 0) this.d.backoff.next(`${this.uid}/${name}`, now);
-      id = await this.d.runtime.createContainer(sandboxId, pod, { ...spec }, attempt, env, { node: this.d.node, mounts: mounts.map(({ create: _c, ...m }) => m) });
+      id = await this.d.runtime.createContainer(sandboxId, pod, { ...spec }, attempt, env, {
+        node: this.d.node,
+        mounts: mounts.map(({ create: _c, ...m }) => m),
+      });
       this.d.event(pod, 'Normal', 'Created', `Created container ${name}`, fieldPath);
       await this.d.runtime.startContainer(id);
       this.d.metrics?.containerStarts.inc();
@@ -407,12 +495,25 @@ export class PodWorker {
     } catch (err) {
       const msg = errText(err);
       this.d.event(pod, 'Warning', 'Failed', `Error: ${msg}`, fieldPath);
-      return { waiting: { reason: 'RunContainerError', message: msg }, requeue: { requeueAfter: RUN_ERROR_RETRY_MS, reason: 'RunContainerError' } };
+      return {
+        waiting: { reason: 'RunContainerError', message: msg },
+        requeue: { requeueAfter: RUN_ERROR_RETRY_MS, reason: 'RunContainerError' },
+      };
     }
     const postStart = spec.lifecycle?.postStart;
     if (!postStart) return {};
     try {
-      await runLifecycleHandler(postStart, { runtime: this.d.runtime, containerId: id, container: spec, podIP: podIP ?? this.podIP, podRef: this.podRef() }, { signal: this.hooks.signal });
+      await runLifecycleHandler(
+        postStart,
+        {
+          runtime: this.d.runtime,
+          containerId: id,
+          container: spec,
+          podIP: podIP ?? this.podIP,
+          podRef: this.podRef(),
+        },
+        { signal: this.hooks.signal },
+      );
       return {};
     } catch (err) {
       // kubelet: the event says only "PostStartHook failed"; the container is killed and restarts per restartPolicy
@@ -422,20 +523,31 @@ export class PodWorker {
       if (!this.hooks.signal.aborted) {
         const c = await this.d.runtime.inspect(id).catch(() => undefined);
         const grace = pod.spec.terminationGracePeriodSeconds ?? 30;
-        if (c) await this.killContainer(c, grace, 'FailedPostStartHook').catch((e) => this.d.log.warn({ err: e, id }, 'stop failed'));
+        if (c)
+          await this.killContainer(c, grace, 'FailedPostStartHook').catch((e) =>
+            this.d.log.warn({ err: e, id }, 'stop failed'),
+          );
       }
       return { waiting: { reason: 'PostStartHookError', message: msg } };
     }
   }
 
   /** read what the container's environment references (fresh, cached only when the server cannot be asked), then resolve it */
-  private async containerEnv(pod: KubeObject<'Pod'>, spec: Container, ctx: EnvContext, fieldPath: string): Promise<Record<string, string>> {
+  private async containerEnv(
+    pod: KubeObject<'Pod'>,
+    spec: Container,
+    ctx: EnvContext,
+    fieldPath: string,
+  ): Promise<Record<string, string>> {
     const ns = pod.metadata.namespace ?? 'default';
     const refs = envReferences(spec);
     const read = async (kind: ObjectKind, names: Set<string>) => {
       const m = new Map<string, KubeObject | null>();
       for (const name of names) {
-        if (!this.d.objects) throw new ContainerConfigError(`cannot read ${kind.toLowerCase()} "${name}": the agent has no connection to the API`);
+        if (!this.d.objects)
+          throw new ContainerConfigError(
+            `cannot read ${kind.toLowerCase()} "${name}": the agent has no connection to the API`,
+          );
         try {
           m.set(name, await this.d.objects.get(kind, ns, name, 0));
         } catch (e) {
@@ -449,7 +561,8 @@ export class PodWorker {
     let services: Record<string, string> | undefined;
     if (this.d.services) {
       const list = await this.d.services();
-      if (!list) throw new ContainerConfigError('services have not yet been read at least once, cannot construct envvars');
+      if (!list)
+        throw new ContainerConfigError('services have not yet been read at least once, cannot construct envvars');
       services = serviceEnvMap(list, ns, pod.spec.enableServiceLinks !== false);
     }
     const r = resolveEnv(pod, spec, ctx, { configMaps, secrets, services });
@@ -470,21 +583,33 @@ export class PodWorker {
     this.trigger();
   }
 
-  get evicted(): boolean { return this.evictedMessage !== undefined; }
+  get evicted(): boolean {
+    return this.evictedMessage !== undefined;
+  }
 
   private async killAll(observed: RuntimeContainer[], grace: number, remove: boolean): Promise<void> {
     const containers = observed.filter((c) => c.type === 'container');
-    await Promise.all(containers.filter((c) => c.state === 'running').map((c) =>
-      this.killContainer(c, grace).catch((err) => this.d.log.warn({ err, id: c.id }, 'stop failed'))));
-    for (const s of observed.filter((c) => c.type === 'sandbox' && c.state === 'running')) await this.d.runtime.stopContainer(s.id, 0).catch(() => undefined);
+    await Promise.all(
+      containers
+        .filter((c) => c.state === 'running')
+        .map((c) => this.killContainer(c, grace).catch((err) => this.d.log.warn({ err, id: c.id }, 'stop failed'))),
+    );
+    for (const s of observed.filter((c) => c.type === 'sandbox' && c.state === 'running'))
+      await this.d.runtime.stopContainer(s.id, 0).catch(() => undefined);
     if (remove) for (const c of observed) await this.d.runtime.removeContainer(c.id).catch(() => undefined);
   }
 
   private reportStatus(observed: RuntimeContainer[]): void {
     const pod = this.pod;
     const status = computePodStatus({
-      pod, observed, hostIP: this.d.hostIP(), waiting: this.waiting, startTime: this.startTime,
-      qosClass: pod.status?.qosClass ?? getPodQOS(pod), now: rfc3339(), previous: pod.status,
+      pod,
+      observed,
+      hostIP: this.d.hostIP(),
+      waiting: this.waiting,
+      startTime: this.startTime,
+      qosClass: pod.status?.qosClass ?? getPodQOS(pod),
+      now: rfc3339(),
+      previous: pod.status,
       probes: this.d.probes?.snapshot(this.uid),
     });
     if (this.evictedMessage) {
@@ -495,8 +620,20 @@ export class PodWorker {
       const now = rfc3339();
       const prev = (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === 'DisruptionTarget');
       const conditions = status.conditions.filter((c) => c.type !== 'DisruptionTarget');
-      conditions.push({ type: 'DisruptionTarget', status: 'True', lastProbeTime: null, lastTransitionTime: prev?.status === 'True' ? prev.lastTransitionTime : now, reason: 'TerminationByKubelet', message: this.evictedMessage });
-      for (const c of conditions) if ((c.type === 'Ready' || c.type === 'ContainersReady') && c.status === 'True') { c.status = 'False'; c.reason = 'PodFailed'; c.lastTransitionTime = now; }
+      conditions.push({
+        type: 'DisruptionTarget',
+        status: 'True',
+        lastProbeTime: null,
+        lastTransitionTime: prev?.status === 'True' ? prev.lastTransitionTime : now,
+        reason: 'TerminationByKubelet',
+        message: this.evictedMessage,
+      });
+      for (const c of conditions)
+        if ((c.type === 'Ready' || c.type === 'ContainersReady') && c.status === 'True') {
+          c.status = 'False';
+          c.reason = 'PodFailed';
+          c.lastTransitionTime = now;
+        }
       status.conditions = conditions;
     }
     const key = canonicalJson(status);

@@ -29,7 +29,9 @@ export class SandboxPool {
   constructor(private readonly o: SandboxPoolOptions) {}
 
   /** how many ready sandboxes the pool holds now */
-  get available(): number { return this.ready.length; }
+  get available(): number {
+    return this.ready.length;
+  }
 
   start(): void {
     if (!this.o.runtime.createPooledSandbox || this.o.size <= 0) return;
@@ -68,8 +70,15 @@ export class SandboxPool {
       let retry = false;
       try {
         while (!this.stopped && this.ready.length < this.o.size) {
-          if (this.o.networkNotReady?.()) { retry = true; break; }
-          const sb = await this.o.runtime.createPooledSandbox!({ node: this.o.node, pauseImage: this.o.pauseImage, network: this.o.network });
+          if (this.o.networkNotReady?.()) {
+            retry = true;
+            break;
+          }
+          const sb = await this.o.runtime.createPooledSandbox!({
+            node: this.o.node,
+            pauseImage: this.o.pauseImage,
+            network: this.o.network,
+          });
           if (this.stopped) break;
           this.ready.push(sb.id);
         }

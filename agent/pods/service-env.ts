@@ -21,7 +21,11 @@ function hasClusterIP(s: NetService): boolean {
 type SvcLike = Pick<NetService, 'namespace' | 'name' | 'clusterIP' | 'headless' | 'ports'>;
 
 /** the services whose variables a pod in `namespace` gets, by name (getServiceEnvVarMap's serviceMap) */
-export function servicesForPod(services: readonly SvcLike[], namespace: string, enableServiceLinks: boolean): SvcLike[] {
+export function servicesForPod(
+  services: readonly SvcLike[],
+  namespace: string,
+  enableServiceLinks: boolean,
+): SvcLike[] {
   const byName = new Map<string, SvcLike>();
   for (const s of services) {
     if (!hasClusterIP(s as NetService)) continue;
@@ -57,7 +61,11 @@ export function serviceEnvVars(services: readonly SvcLike[]): Array<[string, str
 }
 
 /** the service variables of a pod's containers (explicit env overrides them, see env.ts) */
-export function serviceEnvMap(services: readonly SvcLike[], namespace: string, enableServiceLinks: boolean): Record<string, string> {
+export function serviceEnvMap(
+  services: readonly SvcLike[],
+  namespace: string,
+  enableServiceLinks: boolean,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of serviceEnvVars(servicesForPod(services, namespace, enableServiceLinks))) env[k] = v;
   return env;

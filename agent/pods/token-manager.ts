@@ -17,7 +17,9 @@ export interface TokenSpec {
   expirationSeconds: number;
 }
 
-interface Entry extends IssuedToken { token: string }
+interface Entry extends IssuedToken {
+  token: string;
+}
 
 export interface TokenManagerOptions {
   /** a number in [0, 1) for each token's jitter (default Math.random) */
@@ -34,7 +36,11 @@ export class TokenManager {
   private cache = new Map<string, Entry>();
   private inflight = new Map<string, Promise<string>>();
 
-  constructor(private readonly fetch: TokenFetcher, private readonly now: () => number = Date.now, private readonly o: TokenManagerOptions = {}) {}
+  constructor(
+    private readonly fetch: TokenFetcher,
+    private readonly now: () => number = Date.now,
+    private readonly o: TokenManagerOptions = {},
+  ) {}
 
   /** when the cached token for `s` is due for renewal (undefined: none cached) */
   refreshAt(s: TokenSpec): number | undefined {
@@ -58,21 +64,33 @@ export class TokenManager {
     let reply: Pick<ObjectReply, 'object' | 'error'>;
     try {
       reply = await this.fetch({
-        namespace: s.namespace, serviceAccountName: s.serviceAccountName, podName: s.podName, podUid: s.podUid,
-        ...(s.audience ? { audiences: [s.audience] } : {}), expirationSeconds: s.expirationSeconds,
+        namespace: s.namespace,
+        serviceAccountName: s.serviceAccountName,
+        podName: s.podName,
+        podUid: s.podUid,
+        ...(s.audience ? { audiences: [s.audience] } : {}),
+        expirationSeconds: s.expirationSeconds,
       });
     } catch (err) {
       return this.failed(key, old, (err as Error).message);
     }
     if (reply.error) return this.failed(key, old, reply.error.message);
-    const tr = reply.object as { spec?: { expirationSeconds?: unknown }; status?: { token?: unknown; expirationTimestamp?: unknown } } | undefined;
+    const tr = reply.object as
+      | { spec?: { expirationSeconds?: unknown }; status?: { token?: unknown; expirationTimestamp?: unknown } }
+      | undefined;
     const token = tr?.status?.token;
     const exp = typeof tr?.status?.expirationTimestamp === 'string' ? Date.parse(tr.status.expirationTimestamp) : NaN;
-    if (typeof token !== 'string' || !token || Number.isNaN(exp)) return this.failed(key, old, 'the server sent no token');
+    if (typeof token !== 'string' || !token || Number.isNaN(exp))
+      return this.failed(key, old, 'the server sent no token');
     // the lifetime the server granted (it may shorten the one asked for)
     const life = tr?.spec?.expirationSeconds;
     const expirationSeconds = typeof life === 'number' && life > 0 ? life : s.expirationSeconds;
-    this.cache.set(key, { token, expiresAt: exp, expirationSeconds, jitterMs: Math.floor((this.o.random ?? Math.random)() * MAX_JITTER_MS) });
+    this.cache.set(key, {
+      token,
+      expiresAt: exp,
+      expirationSeconds,
+      jitterMs: Math.floor((this.o.random ?? Math.random)() * MAX_JITTER_MS),
+    });
     return token;
   }
 

@@ -29,7 +29,10 @@ export interface ResolvedMount {
 }
 
 /** the directory of a bound claim's PV on this node (claims.ts), by pod volume name */
-export interface ClaimPath { path: string; create: boolean }
+export interface ClaimPath {
+  path: string;
+  create: boolean;
+}
 
 const PLUGIN_DIRS = {
   emptyDir: 'kubernetes.io~empty-dir',
@@ -79,7 +82,10 @@ export interface VolumeSources {
 }
 
 /** a projected serviceAccountToken source as the token manager is asked for it (expirationSeconds defaults to 3600) */
-export interface TokenProjection { audience?: string; expirationSeconds: number }
+export interface TokenProjection {
+  audience?: string;
+  expirationSeconds: number;
+}
 
 export function serviceAccountTokenKey(t: { audience?: unknown; expirationSeconds?: unknown }): string {
   const exp = typeof t.expirationSeconds === 'number' ? t.expirationSeconds : 3600;
@@ -94,7 +100,10 @@ export function tokenReferences(pod: KubeObject): TokenProjection[] {
       const t = s?.serviceAccountToken;
       if (!t) continue;
       const exp = typeof t.expirationSeconds === 'number' ? t.expirationSeconds : 3600;
-      out.set(serviceAccountTokenKey(t), { ...(typeof t.audience === 'string' && t.audience ? { audience: t.audience } : {}), expirationSeconds: exp });
+      out.set(serviceAccountTokenKey(t), {
+        ...(typeof t.audience === 'string' && t.audience ? { audience: t.audience } : {}),
+        expirationSeconds: exp,
+      });
     }
   }
   return [...out.values()];
@@ -102,9 +111,18 @@ export function tokenReferences(pod: KubeObject): TokenProjection[] {
 
 export class VolumeError extends Error {}
 
-interface KeyToPath { key: string; path: string; mode?: number }
+interface KeyToPath {
+  key: string;
+  path: string;
+  mode?: number;
+}
 
-function source(kind: 'configmap' | 'secret', m: ReadonlyMap<string, KubeObject | null | Error>, name: string | undefined, optional: boolean): KubeObject | null {
+function source(
+  kind: 'configmap' | 'secret',
+  m: ReadonlyMap<string, KubeObject | null | Error>,
+  name: string | undefined,
+  optional: boolean,
+): KubeObject | null {
   const o = name === undefined ? undefined : m.get(name);
   if (o instanceof Error) throw new VolumeError(o.message);
   if (o === undefined) throw new VolumeError(`${kind} "${name}" was not read`);
@@ -114,14 +132,20 @@ function source(kind: 'configmap' | 'secret', m: ReadonlyMap<string, KubeObject 
 
 /** configMap.MakePayload / secret.MakePayload: every key, or the listed items */
 function keyPayload(
-  kind: 'configmap' | 'secret', obj: KubeObject | null, items: KeyToPath[] | undefined, defaultMode: number, optional: boolean, out: Payload,
+  kind: 'configmap' | 'secret',
+  obj: KubeObject | null,
+  items: KeyToPath[] | undefined,
+  defaultMode: number,
+  optional: boolean,
+  out: Payload,
 ): void {
   if (!obj) return; // optional and missing: an empty volume
   const files = new Map<string, Buffer>();
   const data = (obj.data ?? {}) as Record<string, string>;
   if (kind === 'configmap') {
     for (const [k, v] of Object.entries(data)) files.set(k, Buffer.from(String(v ?? ''), 'utf8'));
-    for (const [k, v] of Object.entries((obj.binaryData ?? {}) as Record<string, string>)) files.set(k, Buffer.from(String(v ?? ''), 'base64'));
+    for (const [k, v] of Object.entries((obj.binaryData ?? {}) as Record<string, string>))
+      files.set(k, Buffer.from(String(v ?? ''), 'base64'));
   } else {
     for (const [k, v] of Object.entries(data)) files.set(k, Buffer.from(String(v ?? ''), 'base64'));
   }
@@ -133,7 +157,11 @@ function keyPayload(
     const b = files.get(it.key);
     if (!b) {
       if (optional) continue;
-      throw new VolumeError(kind === 'configmap' ? `configmap references non-existent config key: ${it.key}` : `references non-existent secret key: ${it.key}`);
+      throw new VolumeError(
+        kind === 'configmap'
+          ? `configmap references non-existent config key: ${it.key}`
+          : `references non-existent secret key: ${it.key}`,
+      );
     }
     out[it.path] = { data: b, mode: it.mode ?? defaultMode };
   }
@@ -141,7 +169,10 @@ function keyPayload(
 
 /** fieldpath.FormatMap: sorted `key="value"` lines, values quoted as Go's %q does */
 export function formatMap(m: Record<string, string> | undefined): string {
-  return Object.keys(m ?? {}).sort().map((k) => `${k}=${goQuote(String(m![k]))}`).join('\n');
+  return Object.keys(m ?? {})
+    .sort()
+    .map((k) => `${k}=${goQuote(String(m![k]))}`)
+    .join('\n');
 }
 
 function goQuote(s: string): string {
@@ -159,18 +190,27 @@ function goQuote(s: string): string {
 }
 
 /** downwardapi.CollectData */
-function downwardPayload(pod: KubeObject, items: DownwardAPIVolumeFile[] | undefined, defaultMode: number, ctx: EnvContext, out: Payload): void {
+function downwardPayload(
+  pod: KubeObject,
+  items: DownwardAPIVolumeFile[] | undefined,
+  defaultMode: number,
+  ctx: EnvContext,
+  out: Payload,
+): void {
   for (const it of items ?? []) {
     let value: string;
     try {
       if (it.fieldRef) {
         const p: string = it.fieldRef.fieldPath;
         if (p === 'metadata.labels') value = formatMap(pod.metadata.labels as Record<string, string> | undefined);
-        else if (p === 'metadata.annotations') value = formatMap(pod.metadata.annotations as Record<string, string> | undefined);
+        else if (p === 'metadata.annotations')
+          value = formatMap(pod.metadata.annotations as Record<string, string> | undefined);
         else value = fieldRef(pod, p, ctx);
       } else if (it.resourceFieldRef) {
         const ref = it.resourceFieldRef;
-        const c = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find((x: Container) => x.name === ref.containerName);
+        const c = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].find(
+          (x: Container) => x.name === ref.containerName,
+        );
         value = resourceFieldRef(c, ref, pod);
       } else continue;
     } catch (e) {
@@ -180,39 +220,85 @@ function downwardPayload(pod: KubeObject, items: DownwardAPIVolumeFile[] | undef
   }
 }
 
-export interface VolumeWarning { volume: string; reason: string; message: string }
+export interface VolumeWarning {
+  volume: string;
+  reason: string;
+  message: string;
+}
 
 /** the files of one written volume (configMap, secret, downwardAPI, projected) */
-export function volumePayload(pod: KubeObject, v: Volume, sources: VolumeSources, ctx: EnvContext, warn: (w: VolumeWarning) => void = () => undefined): Payload {
+export function volumePayload(
+  pod: KubeObject,
+  v: Volume,
+  sources: VolumeSources,
+  ctx: EnvContext,
+  warn: (w: VolumeWarning) => void = () => undefined,
+): Payload {
   const out: Payload = {};
   if (v.configMap) {
     const c = v.configMap;
-    keyPayload('configmap', source('configmap', sources.configMaps, c.name, !!c.optional), c.items, c.defaultMode ?? DEFAULT_MODE, !!c.optional, out);
+    keyPayload(
+      'configmap',
+      source('configmap', sources.configMaps, c.name, !!c.optional),
+      c.items,
+      c.defaultMode ?? DEFAULT_MODE,
+      !!c.optional,
+      out,
+    );
   } else if (v.secret) {
     const s = v.secret;
-    keyPayload('secret', source('secret', sources.secrets, s.secretName, !!s.optional), s.items, s.defaultMode ?? DEFAULT_MODE, !!s.optional, out);
+    keyPayload(
+      'secret',
+      source('secret', sources.secrets, s.secretName, !!s.optional),
+      s.items,
+      s.defaultMode ?? DEFAULT_MODE,
+      !!s.optional,
+      out,
+    );
   } else if (v.downwardAPI) {
     downwardPayload(pod, v.downwardAPI.items, v.downwardAPI.defaultMode ?? DEFAULT_MODE, ctx, out);
   } else if (v.projected) {
     const mode = v.projected.defaultMode ?? DEFAULT_MODE;
     for (const s of v.projected.sources ?? []) {
       if (s.configMap) {
-        keyPayload('configmap', source('configmap', sources.configMaps, s.configMap.name, !!s.configMap.optional), s.configMap.items, mode, !!s.configMap.optional, out);
+        keyPayload(
+          'configmap',
+          source('configmap', sources.configMaps, s.configMap.name, !!s.configMap.optional),
+          s.configMap.items,
+          mode,
+          !!s.configMap.optional,
+          out,
+        );
       } else if (s.secret) {
-        keyPayload('secret', source('secret', sources.secrets, s.secret.name, !!s.secret.optional), s.secret.items, mode, !!s.secret.optional, out);
+        keyPayload(
+          'secret',
+          source('secret', sources.secrets, s.secret.name, !!s.secret.optional),
+          s.secret.items,
+          mode,
+          !!s.secret.optional,
+          out,
+        );
       } else if (s.downwardAPI) {
         downwardPayload(pod, s.downwardAPI.items, mode, ctx, out);
       } else if (s.serviceAccountToken) {
         const t = sources.tokens?.get(serviceAccountTokenKey(s.serviceAccountToken));
         if (t === undefined) {
-          warn({ volume: v.name, reason: 'UnsupportedVolumeSource', message: `volume "${v.name}": serviceAccountToken projection skipped (no ${s.serviceAccountToken.path ?? 'token'} file): the agent cannot ask the server for tokens` });
+          warn({
+            volume: v.name,
+            reason: 'UnsupportedVolumeSource',
+            message: `volume "${v.name}": serviceAccountToken projection skipped (no ${s.serviceAccountToken.path ?? 'token'} file): the agent cannot ask the server for tokens`,
+          });
         } else {
           if (t instanceof Error) throw new VolumeError(t.message);
           // kubelet writes the token file 0600 when the pod sets fsGroup; else the volume's mode
           out[s.serviceAccountToken.path ?? 'token'] = { data: t, mode: mode };
         }
       } else if (s.clusterTrustBundle) {
-        warn({ volume: v.name, reason: 'UnsupportedVolumeSource', message: `volume "${v.name}": clusterTrustBundle projection skipped: skiff has no ClusterTrustBundle API` });
+        warn({
+          volume: v.name,
+          reason: 'UnsupportedVolumeSource',
+          message: `volume "${v.name}": clusterTrustBundle projection skipped: skiff has no ClusterTrustBundle API`,
+        });
       }
     }
   }
@@ -234,7 +320,12 @@ export interface VolumeSetUpResult {
  * volume that fails keeps what it had (kubelet keeps the last good content); one that
  * never succeeded is not ready, and the pod's containers wait for it.
  */
-export function setUpVolumes(pod: KubeObject, dataDir: string, sources: VolumeSources, ctx: EnvContext): VolumeSetUpResult {
+export function setUpVolumes(
+  pod: KubeObject,
+  dataDir: string,
+  sources: VolumeSources,
+  ctx: EnvContext,
+): VolumeSetUpResult {
   const r: VolumeSetUpResult = { written: [], errors: [], notReady: [], warnings: [] };
   const uid = pod.metadata.uid!;
   for (const v of pod.spec?.volumes ?? []) {
@@ -282,16 +373,27 @@ export function mountedWrittenVolumes(pod: KubeObject, container: Container | un
  * sizeLimit when it is smaller still.
  */
 /** the fields of a pod volume these sizes read */
-interface MemoryVolumeSpec { name?: string; emptyDir?: { medium?: string; sizeLimit?: string | number | null } | null }
+interface MemoryVolumeSpec {
+  name?: string;
+  emptyDir?: { medium?: string; sizeLimit?: string | number | null } | null;
+}
 
-export function emptyDirMemorySize(pod: KubeObject, v: MemoryVolumeSpec | undefined, nodeAllocatableBytes: number): number {
+export function emptyDirMemorySize(
+  pod: KubeObject,
+  v: MemoryVolumeSpec | undefined,
+  nodeAllocatableBytes: number,
+): number {
   let size = nodeAllocatableBytes;
   const podLimit = podMemoryLimit(pod);
   if (podLimit !== undefined && podLimit > 0 && podLimit <= size) size = podLimit;
   const sl = v?.emptyDir?.sizeLimit;
   if (sl !== undefined && sl !== null) {
     let bytes: number | undefined;
-    try { bytes = memoryToBytes(sl); } catch { bytes = undefined; }
+    try {
+      bytes = memoryToBytes(sl);
+    } catch {
+      bytes = undefined;
+    }
     if (bytes !== undefined && bytes > 0 && bytes <= size) size = bytes;
   }
   return size;
@@ -299,10 +401,16 @@ export function emptyDirMemorySize(pod: KubeObject, v: MemoryVolumeSpec | undefi
 
 /** the pod's memory limit as its cgroup gets it: the sum over containers (at least the largest init container), only when every container has one */
 export function podMemoryLimit(pod: KubeObject): number | undefined {
-  const limitOf = (c: { resources?: { limits?: { memory?: string | number | null } } } | undefined): number | undefined => {
+  const limitOf = (
+    c: { resources?: { limits?: { memory?: string | number | null } } } | undefined,
+  ): number | undefined => {
     const l = c?.resources?.limits?.memory;
     if (l === undefined || l === null) return undefined;
-    try { return memoryToBytes(l); } catch { return undefined; }
+    try {
+      return memoryToBytes(l);
+    } catch {
+      return undefined;
+    }
   };
   let sum = 0;
   for (const c of pod.spec?.containers ?? []) {
@@ -325,11 +433,18 @@ export function memoryVolumeName(uid: string, volume: string): string {
 }
 
 /** the pod's emptyDir volumes with medium Memory, and their tmpfs sizes */
-export function memoryVolumes(pod: KubeObject, nodeAllocatableBytes: number): Array<{ volume: string; name: string; sizeBytes: number }> {
+export function memoryVolumes(
+  pod: KubeObject,
+  nodeAllocatableBytes: number,
+): Array<{ volume: string; name: string; sizeBytes: number }> {
   const volumes: (MemoryVolumeSpec & { name: string })[] = pod.spec?.volumes ?? [];
-  return volumes.filter((v) => v?.emptyDir && v.emptyDir.medium === 'Memory').map((v) => ({
-    volume: v.name, name: memoryVolumeName(pod.metadata.uid!, v.name), sizeBytes: emptyDirMemorySize(pod, v, nodeAllocatableBytes),
-  }));
+  return volumes
+    .filter((v) => v?.emptyDir && v.emptyDir.medium === 'Memory')
+    .map((v) => ({
+      volume: v.name,
+      name: memoryVolumeName(pod.metadata.uid!, v.name),
+      sizeBytes: emptyDirMemorySize(pod, v, nodeAllocatableBytes),
+    }));
 }
 
 /**
@@ -349,19 +464,43 @@ export function setUpEmptyDirs(pod: KubeObject, dataDir: string): void {
 }
 
 /** the pod's disk-backed emptyDirs that have a sizeLimit (enforced by eviction), with the limit as written and in bytes */
-export function limitedEmptyDirs(pod: KubeObject, dataDir: string): Array<{ volume: string; dir: string; limit: string; limitBytes: number }> {
+export function limitedEmptyDirs(
+  pod: KubeObject,
+  dataDir: string,
+): Array<{ volume: string; dir: string; limit: string; limitBytes: number }> {
   const out: Array<{ volume: string; dir: string; limit: string; limitBytes: number }> = [];
   for (const v of pod.spec?.volumes ?? []) {
-    if (!v?.emptyDir || v.emptyDir.medium === 'Memory' || v.emptyDir.sizeLimit === undefined || v.emptyDir.sizeLimit === null) continue;
+    if (
+      !v?.emptyDir ||
+      v.emptyDir.medium === 'Memory' ||
+      v.emptyDir.sizeLimit === undefined ||
+      v.emptyDir.sizeLimit === null
+    )
+      continue;
     let limitBytes: number;
-    try { limitBytes = memoryToBytes(v.emptyDir.sizeLimit); } catch { continue; }
+    try {
+      limitBytes = memoryToBytes(v.emptyDir.sizeLimit);
+    } catch {
+      continue;
+    }
     if (limitBytes <= 0) continue;
-    out.push({ volume: v.name, dir: volumeDir(dataDir, pod.metadata.uid!, 'emptyDir', v.name), limit: String(v.emptyDir.sizeLimit), limitBytes });
+    out.push({
+      volume: v.name,
+      dir: volumeDir(dataDir, pod.metadata.uid!, 'emptyDir', v.name),
+      limit: String(v.emptyDir.sizeLimit),
+      limitBytes,
+    });
   }
   return out;
 }
 
-export function resolveMounts(pod: KubeObject, container: Container, dataDir: string, claims: ReadonlyMap<string, ClaimPath> = new Map(), nodeAllocatableBytes = 0): ResolvedMount[] {
+export function resolveMounts(
+  pod: KubeObject,
+  container: Container,
+  dataDir: string,
+  claims: ReadonlyMap<string, ClaimPath> = new Map(),
+  nodeAllocatableBytes = 0,
+): ResolvedMount[] {
   const volumes = new Map<string, Volume>((pod.spec?.volumes ?? []).map((v: Volume) => [v.name, v]));
   const out: ResolvedMount[] = [];
   for (const m of container.volumeMounts ?? []) {
@@ -372,8 +511,18 @@ export function resolveMounts(pod: KubeObject, container: Container, dataDir: st
     let readOnly = !!m.readOnly;
     const plugin = pluginOf(v);
     if (plugin === 'emptyDir' && v.emptyDir?.medium === 'Memory') {
-      if (m.subPath) throw new Error(`volume "${v.name}": subPath is not supported on a memory-backed emptyDir by skiff-agent`);
-      out.push({ hostPath: '', containerPath: m.mountPath, readOnly, create: false, tmpfs: { volume: memoryVolumeName(pod.metadata.uid!, v.name), sizeBytes: emptyDirMemorySize(pod, v, nodeAllocatableBytes) } });
+      if (m.subPath)
+        throw new Error(`volume "${v.name}": subPath is not supported on a memory-backed emptyDir by skiff-agent`);
+      out.push({
+        hostPath: '',
+        containerPath: m.mountPath,
+        readOnly,
+        create: false,
+        tmpfs: {
+          volume: memoryVolumeName(pod.metadata.uid!, v.name),
+          sizeBytes: emptyDirMemorySize(pod, v, nodeAllocatableBytes),
+        },
+      });
       continue;
     } else if (plugin === 'emptyDir') {
       hostPath = volumeDir(dataDir, pod.metadata.uid!, 'emptyDir', v.name);
@@ -387,9 +536,14 @@ export function resolveMounts(pod: KubeObject, container: Container, dataDir: st
         // the file of this moment (through the ..data symlink), never updated: Kubernetes' subPath semantics
         const target = join(dir, m.subPath);
         let real: string;
-        try { real = realpathSync(target); } catch { throw new Error(`subPath "${m.subPath}" does not exist in volume "${v.name}"`); }
+        try {
+          real = realpathSync(target);
+        } catch {
+          throw new Error(`subPath "${m.subPath}" does not exist in volume "${v.name}"`);
+        }
         const rel = relative(realpathSync(dir), real);
-        if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw new Error(`subPath "${m.subPath}" escapes volume "${v.name}"`);
+        if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel))
+          throw new Error(`subPath "${m.subPath}" escapes volume "${v.name}"`);
         out.push({ hostPath: real, containerPath: m.mountPath, readOnly, create: false });
         continue;
       }

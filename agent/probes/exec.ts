@@ -4,12 +4,24 @@
 import type { Runtime } from '../runtime/types.js';
 import { MAX_OUTPUT } from './http.js';
 
-export interface ExecResult { exitCode?: number; output: string; timedOut: boolean }
+export interface ExecResult {
+  exitCode?: number;
+  output: string;
+  timedOut: boolean;
+}
 
-export async function execInContainer(runtime: Runtime, containerId: string, cmd: string[], timeoutMs?: number, signal?: AbortSignal): Promise<ExecResult> {
+export async function execInContainer(
+  runtime: Runtime,
+  containerId: string,
+  cmd: string[],
+  timeoutMs?: number,
+  signal?: AbortSignal,
+): Promise<ExecResult> {
   const session = await runtime.exec(containerId, cmd, { stdout: true, stderr: true });
   let output = '';
-  const collect = (d: Buffer | string) => { if (output.length < MAX_OUTPUT) output = (output + d.toString()).slice(0, MAX_OUTPUT); };
+  const collect = (d: Buffer | string) => {
+    if (output.length < MAX_OUTPUT) output = (output + d.toString()).slice(0, MAX_OUTPUT);
+  };
   session.stdout.on('data', collect);
   session.stderr.on('data', collect);
   const waited = session.wait();
@@ -26,8 +38,14 @@ export async function execInContainer(runtime: Runtime, containerId: string, cmd
   });
   try {
     const r = await Promise.race([waited, giveUp]);
-    if (r === 'aborted') { session.close(); throw new Error(`command '${cmd.join(' ')}' cancelled`); }
-    if (r === 'timeout') { session.close(); return { output, timedOut: true }; }
+    if (r === 'aborted') {
+      session.close();
+      throw new Error(`command '${cmd.join(' ')}' cancelled`);
+    }
+    if (r === 'timeout') {
+      session.close();
+      return { output, timedOut: true };
+    }
     return { exitCode: r, output, timedOut: false };
   } finally {
     clearTimeout(timer);

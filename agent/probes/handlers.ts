@@ -19,7 +19,11 @@ export interface HookTarget {
 const NO_TIMEOUT_HTTP_MS = 30_000;
 
 /** runs the hook; resolves when done, rejects with kubelet's message; gives up (rejects) after timeoutMs or on abort */
-export async function runLifecycleHandler(h: Handler, t: HookTarget, opts: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<void> {
+export async function runLifecycleHandler(
+  h: Handler,
+  t: HookTarget,
+  opts: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<void> {
   const { timeoutMs, signal } = opts;
   const who = `for Container "${t.container.name}" in Pod "${t.podRef}"`;
   if (h.exec) {
@@ -28,17 +32,30 @@ export async function runLifecycleHandler(h: Handler, t: HookTarget, opts: { tim
     try {
       r = await execInContainer(t.runtime, t.containerId, cmd, timeoutMs, signal);
     } catch (err) {
-      throw new Error(`Exec lifecycle hook ([${cmd.join(' ')}]) ${who} failed - error: ${(err as Error).message}, message: ""`);
+      throw new Error(
+        `Exec lifecycle hook ([${cmd.join(' ')}]) ${who} failed - error: ${(err as Error).message}, message: ""`,
+      );
     }
-    if (r.timedOut) throw new Error(`Exec lifecycle hook ([${cmd.join(' ')}]) ${who} failed - error: command '${cmd.join(' ')}' timed out, message: ${JSON.stringify(r.output)}`);
-    if (r.exitCode !== 0) throw new Error(`Exec lifecycle hook ([${cmd.join(' ')}]) ${who} failed - error: command '${cmd.join(' ')}' exited with ${r.exitCode}: ${r.output}, message: ${JSON.stringify(r.output)}`);
+    if (r.timedOut)
+      throw new Error(
+        `Exec lifecycle hook ([${cmd.join(' ')}]) ${who} failed - error: command '${cmd.join(' ')}' timed out, message: ${JSON.stringify(r.output)}`,
+      );
+    if (r.exitCode !== 0)
+      throw new Error(
+        `Exec lifecycle hook ([${cmd.join(' ')}]) ${who} failed - error: command '${cmd.join(' ')}' exited with ${r.exitCode}: ${r.output}, message: ${JSON.stringify(r.output)}`,
+      );
     return;
   }
   if (h.httpGet) {
     try {
-      await httpGet(buildHttpGetRequest(h.httpGet, t.container, t.podIP, LIFECYCLE_USER_AGENT), timeoutMs ?? NO_TIMEOUT_HTTP_MS);
+      await httpGet(
+        buildHttpGetRequest(h.httpGet, t.container, t.podIP, LIFECYCLE_USER_AGENT),
+        timeoutMs ?? NO_TIMEOUT_HTTP_MS,
+      );
     } catch (err) {
-      throw new Error(`HTTP lifecycle hook (${h.httpGet.path ?? '/'}) ${who} failed - error: ${(err as Error).message}`);
+      throw new Error(
+        `HTTP lifecycle hook (${h.httpGet.path ?? '/'}) ${who} failed - error: ${(err as Error).message}`,
+      );
     }
     return;
   }
@@ -46,7 +63,14 @@ export async function runLifecycleHandler(h: Handler, t: HookTarget, opts: { tim
     const ms = Math.max(0, h.sleep.seconds * 1000);
     await new Promise<void>((r) => {
       const timer = setTimeout(r, timeoutMs === undefined ? ms : Math.min(ms, timeoutMs));
-      signal?.addEventListener('abort', () => { clearTimeout(timer); r(); }, { once: true });
+      signal?.addEventListener(
+        'abort',
+        () => {
+          clearTimeout(timer);
+          r();
+        },
+        { once: true },
+      );
     });
     return;
   }

@@ -40,7 +40,12 @@ export interface HttpGetRequest {
 }
 
 /** kubelet NewRequestForHTTPGetAction: pure, so the URL rules have a table */
-export function buildHttpGetRequest(action: HTTPGetAction, container: Pick<ProbedContainer, 'ports'>, podIP: string | undefined, userAgent = PROBE_USER_AGENT): HttpGetRequest {
+export function buildHttpGetRequest(
+  action: HTTPGetAction,
+  container: Pick<ProbedContainer, 'ports'>,
+  podIP: string | undefined,
+  userAgent = PROBE_USER_AGENT,
+): HttpGetRequest {
   const scheme = (action.scheme ?? 'HTTP').toLowerCase();
   if (scheme !== 'http' && scheme !== 'https') throw new Error(`unsupported scheme: ${action.scheme}`);
   const host = action.host || podIP;
@@ -63,38 +68,74 @@ export function buildHttpGetRequest(action: HTTPGetAction, container: Pick<Probe
 /** Go's wording for a dial error, e.g. "dial tcp 10.42.0.5:8080: connect: connection refused" */
 export function dialError(hostPort: string, err: NodeJS.ErrnoException): string {
   switch (err.code) {
-    case 'ECONNREFUSED': return `dial tcp ${hostPort}: connect: connection refused`;
-    case 'EHOSTUNREACH': return `dial tcp ${hostPort}: connect: no route to host`;
-    case 'ENETUNREACH': return `dial tcp ${hostPort}: connect: network is unreachable`;
-    case 'ECONNRESET': return `read tcp ${hostPort}: read: connection reset by peer`;
-    default: return err.message;
+    case 'ECONNREFUSED':
+      return `dial tcp ${hostPort}: connect: connection refused`;
+    case 'EHOSTUNREACH':
+      return `dial tcp ${hostPort}: connect: no route to host`;
+    case 'ENETUNREACH':
+      return `dial tcp ${hostPort}: connect: network is unreachable`;
+    case 'ECONNRESET':
+      return `read tcp ${hostPort}: read: connection reset by peer`;
+    default:
+      return err.message;
   }
 }
 
-export interface HttpResponse { status: number; body: string }
+export interface HttpResponse {
+  status: number;
+  body: string;
+}
 
 /** one GET; rejects with a Go-like message on transport errors and timeouts */
 export function httpGet(req: HttpGetRequest, timeoutMs: number): Promise<HttpResponse> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const fail = (msg: string) => { if (!settled) { settled = true; clearTimeout(timer); r.destroy(); reject(new Error(`Get "${req.url}": ${msg}`)); } };
+    const fail = (msg: string) => {
+      if (!settled) {
+        settled = true;
+        clearTimeout(timer);
+        r.destroy();
+        reject(new Error(`Get "${req.url}": ${msg}`));
+      }
+    };
     const send = req.scheme === 'https' ? httpsRequest : httpRequest;
-    const r = send({
-      host: req.host, port: req.port, path: req.path, method: 'GET', headers: req.headers, agent: false,
-      ...(req.scheme === 'https' ? { rejectUnauthorized: false } : {}),
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => {
-        if (body.length < MAX_OUTPUT) body += d;
-        if (body.length >= MAX_OUTPUT) { body = body.slice(0, MAX_OUTPUT); res.destroy(); finish(); }
-      });
-      const finish = () => { if (!settled) { settled = true; clearTimeout(timer); resolve({ status: res.statusCode ?? 0, body }); } };
-      res.on('end', finish);
-      res.on('close', finish);
-      res.on('error', finish);
-    });
-    const timer = setTimeout(() => fail('context deadline exceeded (Client.Timeout exceeded while awaiting headers)'), timeoutMs);
+    const r = send(
+      {
+        host: req.host,
+        port: req.port,
+        path: req.path,
+        method: 'GET',
+        headers: req.headers,
+        agent: false,
+        ...(req.scheme === 'https' ? { rejectUnauthorized: false } : {}),
+      },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => {
+          if (body.length < MAX_OUTPUT) body += d;
+          if (body.length >= MAX_OUTPUT) {
+            body = body.slice(0, MAX_OUTPUT);
+            res.destroy();
+            finish();
+          }
+        });
+        const finish = () => {
+          if (!settled) {
+            settled = true;
+            clearTimeout(timer);
+            resolve({ status: res.statusCode ?? 0, body });
+          }
+        };
+        res.on('end', finish);
+        res.on('close', finish);
+        res.on('error', finish);
+      },
+    );
+    const timer = setTimeout(
+      () => fail('context deadline exceeded (Client.Timeout exceeded while awaiting headers)'),
+      timeoutMs,
+    );
     r.on('error', (err: NodeJS.ErrnoException) => fail(dialError(joinHostPort(req.host, req.port), err)));
     r.end();
   });

@@ -9,7 +9,16 @@ import { latestPerName } from '../pods/plan.js';
 import { ProbeWorker, type ProbeWorkerHost } from './probe-worker.js';
 import { runProbe, type ProbeOutcome, type Prober } from './prober.js';
 import { containerProbeStatus } from './rules.js';
-import { PROBE_TYPES, probeOf, probeTypeName, realClock, type Clock, type ContainerProbeResults, type ProbedContainer, type ProbeResult } from './types.js';
+import {
+  PROBE_TYPES,
+  probeOf,
+  probeTypeName,
+  realClock,
+  type Clock,
+  type ContainerProbeResults,
+  type ProbedContainer,
+  type ProbeResult,
+} from './types.js';
 
 export interface ProbeManagerOptions {
   runtime: Runtime;
@@ -22,7 +31,10 @@ export interface ProbeManagerOptions {
   prober?: Prober;
 }
 
-interface PodEntry { pod: KubeObject; podIP?: string }
+interface PodEntry {
+  pod: KubeObject;
+  podIP?: string;
+}
 
 export class ProbeManager {
   private readonly workers = new Map<string, ProbeWorker>();
@@ -48,7 +60,10 @@ export class ProbeManager {
    */
   sync(pod: KubeObject, observed: RuntimeContainer[], podIP?: string): void {
     const uid = pod.metadata.uid!;
-    if (pod.metadata.deletionTimestamp) { this.removePod(uid); return; }
+    if (pod.metadata.deletionTimestamp) {
+      this.removePod(uid);
+      return;
+    }
     this.pods.set(uid, { pod, podIP });
     const latest = latestPerName(observed);
     const wanted = new Set<string>();
@@ -64,7 +79,15 @@ export class ProbeManager {
         if (w?.containerId === cur.id) continue;
         if (w) this.removeWorker(w);
         const startedAt = Date.parse(cur.startedAt ?? '');
-        const nw = new ProbeWorker(uid, c.name, type, probe, cur.id, Number.isNaN(startedAt) ? this.host.clock.now() : startedAt, this.host);
+        const nw = new ProbeWorker(
+          uid,
+          c.name,
+          type,
+          probe,
+          cur.id,
+          Number.isNaN(startedAt) ? this.host.clock.now() : startedAt,
+          this.host,
+        );
         this.workers.set(key, nw);
         nw.start();
       }
@@ -93,35 +116,66 @@ export class ProbeManager {
     return out;
   }
 
-  get size(): number { return this.workers.size; }
+  get size(): number {
+    return this.workers.size;
+  }
 
   private removeWorker(w: ProbeWorker): void {
     w.stop();
     this.workers.delete(w.key);
     if (![...this.workers.values()].some((o) => o.containerId === w.containerId)) this.results.delete(w.containerId);
-    else { const r = this.results.get(w.containerId); if (r) delete r[w.type]; }
+    else {
+      const r = this.results.get(w.containerId);
+      if (r) delete r[w.type];
+    }
   }
 
   private isStarted(containerId: string): boolean {
     const w = [...this.workers.values()].find((x) => x.containerId === containerId);
     const spec = w && this.containerSpec(w);
-    return containerProbeStatus({ running: true, hasStartupProbe: !!(spec && probeOf(spec, 'startup')), hasReadinessProbe: false, results: this.results.get(containerId) }).started;
+    return containerProbeStatus({
+      running: true,
+      hasStartupProbe: !!(spec && probeOf(spec, 'startup')),
+      hasReadinessProbe: false,
+      results: this.results.get(containerId),
+    }).started;
   }
 
   private containerSpec(w: ProbeWorker): ProbedContainer | undefined {
-    return ((this.pods.get(w.uid)?.pod.spec?.containers ?? []) as ProbedContainer[]).find((c) => c.name === w.containerName);
+    return ((this.pods.get(w.uid)?.pod.spec?.containers ?? []) as ProbedContainer[]).find(
+      (c) => c.name === w.containerName,
+    );
   }
 
   private async probe(w: ProbeWorker): Promise<ProbeOutcome> {
     const entry = this.pods.get(w.uid);
     const container = this.containerSpec(w);
     if (!entry || !container) return { error: 'pod or container gone' };
-    const out = await this.prober(w.probe, { runtime: this.o.runtime, containerId: w.containerId, container, podIP: entry.podIP });
+    const out = await this.prober(w.probe, {
+      runtime: this.o.runtime,
+      containerId: w.containerId,
+      container,
+      podIP: entry.podIP,
+    });
     if (this.workers.get(w.key) !== w) return out; // stopped meanwhile: say nothing
     const fieldPath = `spec.containers{${w.containerName}}`;
     // kubelet prober.probe: every failed run is an Unhealthy event, thresholds or not
-    if ('error' in out) this.o.event(entry.pod, 'Warning', 'Unhealthy', `${probeTypeName(w.type)} probe errored: ${out.error}`, fieldPath);
-    else if (out.result === 'failure') this.o.event(entry.pod, 'Warning', 'Unhealthy', `${probeTypeName(w.type)} probe failed: ${out.output}`, fieldPath);
+    if ('error' in out)
+      this.o.event(
+        entry.pod,
+        'Warning',
+        'Unhealthy',
+        `${probeTypeName(w.type)} probe errored: ${out.error}`,
+        fieldPath,
+      );
+    else if (out.result === 'failure')
+      this.o.event(
+        entry.pod,
+        'Warning',
+        'Unhealthy',
+        `${probeTypeName(w.type)} probe failed: ${out.output}`,
+        fieldPath,
+      );
     return out;
   }
 

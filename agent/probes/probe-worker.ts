@@ -33,8 +33,12 @@ export class ProbeWorker {
     private readonly host: ProbeWorkerHost,
   ) {}
 
-  get key(): string { return `${this.uid}/${this.containerName}/${this.type}`; }
-  get onHold(): boolean { return this.state.onHold; }
+  get key(): string {
+    return `${this.uid}/${this.containerName}/${this.type}`;
+  }
+  get onHold(): boolean {
+    return this.state.onHold;
+  }
 
   start(): void {
     const init = initialResult(this.type);
@@ -45,7 +49,10 @@ export class ProbeWorker {
   /** probe now instead of at the next tick (kubelet's manualTriggerCh) */
   trigger(): void {
     if (this.stopped || this.state.onHold) return;
-    if (this.busy) { this.pending = true; return; }
+    if (this.busy) {
+      this.pending = true;
+      return;
+    }
     this.schedule(0);
   }
 
@@ -68,11 +75,14 @@ export class ProbeWorker {
     let next = periodMs;
     try {
       const gate = probeGate(this.type, {
-        onHold: this.state.onHold, sinceStartMs: t0 - this.startedAtMs,
-        initialDelaySeconds: this.probe.initialDelaySeconds, started: this.host.started(this.containerId),
+        onHold: this.state.onHold,
+        sinceStartMs: t0 - this.startedAtMs,
+        initialDelaySeconds: this.probe.initialDelaySeconds,
+        started: this.host.started(this.containerId),
       });
       if (gate.action === 'wait') next = gate.ms;
-      else if (gate.action === 'skip' && this.type === 'startup') return; // started: nothing left to do
+      else if (gate.action === 'skip' && this.type === 'startup')
+        return; // started: nothing left to do
       else if (gate.action === 'probe') {
         const out = await this.host.probe(this);
         if (this.stopped) return;
@@ -87,7 +97,10 @@ export class ProbeWorker {
       this.busy = false;
     }
     if (this.stopped || this.state.onHold) return;
-    if (this.pending) { this.pending = false; next = 0; }
+    if (this.pending) {
+      this.pending = false;
+      next = 0;
+    }
     this.schedule(next);
   }
 }

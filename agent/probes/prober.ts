@@ -50,4 +50,3 @@ export const runProbe: Prober = async (probe, t) => {
     return { error: (err as Error).message };
   }
 };
-

@@ -28,14 +28,20 @@ export const FRESH: ThresholdState = { run: 0, onHold: false };
  * successThreshold / failureThreshold times in a row; a liveness or startup failure
  * puts the worker on hold (the container is going to be killed).
  */
-export function countResult(state: ThresholdState, result: ProbeResult, type: ProbeType, probe: Probe): { state: ThresholdState; set?: ProbeResult } {
+export function countResult(
+  state: ThresholdState,
+  result: ProbeResult,
+  type: ProbeType,
+  probe: Probe,
+): { state: ThresholdState; set?: ProbeResult } {
   const run = state.lastResult === result ? state.run + 1 : 1;
   const failureThreshold = probe.failureThreshold || DEFAULT_FAILURE_THRESHOLD;
   const successThreshold = probe.successThreshold || DEFAULT_SUCCESS_THRESHOLD;
   if ((result === 'failure' && run < failureThreshold) || (result === 'success' && run < successThreshold)) {
     return { state: { lastResult: result, run, onHold: false } };
   }
-  if (type !== 'readiness' && result === 'failure') return { state: { lastResult: result, run: 0, onHold: true }, set: result };
+  if (type !== 'readiness' && result === 'failure')
+    return { state: { lastResult: result, run: 0, onHold: true }, set: result };
   return { state: { lastResult: result, run, onHold: false }, set: result };
 }
 
@@ -51,7 +57,10 @@ export type ProbeGate =
  * the container started; the startup probe runs until the container has started and
  * liveness/readiness only after.
  */
-export function probeGate(type: ProbeType, i: { onHold: boolean; sinceStartMs: number; initialDelaySeconds?: number; started: boolean }): ProbeGate {
+export function probeGate(
+  type: ProbeType,
+  i: { onHold: boolean; sinceStartMs: number; initialDelaySeconds?: number; started: boolean },
+): ProbeGate {
   if (i.onHold) return { action: 'skip' };
   const delayMs = (i.initialDelaySeconds ?? 0) * 1000;
   if (i.sinceStartMs < delayMs) return { action: 'wait', ms: delayMs - i.sinceStartMs };
@@ -64,7 +73,12 @@ export function probeGate(type: ProbeType, i: { onHold: boolean; sinceStartMs: n
  * startup probe succeeded (or it has none); it is ready once started and its readiness
  * probe succeeded (or it has none).
  */
-export function containerProbeStatus(i: { running: boolean; hasStartupProbe: boolean; hasReadinessProbe: boolean; results?: ContainerProbeResults }): { started: boolean; ready: boolean } {
+export function containerProbeStatus(i: {
+  running: boolean;
+  hasStartupProbe: boolean;
+  hasReadinessProbe: boolean;
+  results?: ContainerProbeResults;
+}): { started: boolean; ready: boolean } {
   if (!i.running) return { started: false, ready: false };
   const started = i.hasStartupProbe ? i.results?.startup === 'success' : true;
   if (!started) return { started, ready: false };

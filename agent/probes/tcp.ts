@@ -4,7 +4,11 @@ import { connect } from 'node:net';
 import { dialError, joinHostPort } from './http.js';
 import type { ProbeResult } from './types.js';
 
-export function tcpProbe(host: string, port: number, timeoutMs: number): Promise<{ result: ProbeResult; output: string }> {
+export function tcpProbe(
+  host: string,
+  port: number,
+  timeoutMs: number,
+): Promise<{ result: ProbeResult; output: string }> {
   return new Promise((resolve) => {
     const hostPort = joinHostPort(host, port);
     let done = false;

@@ -1,8 +1,13 @@
 // What probes and lifecycle hooks are made of (Kubernetes field names, v1.Probe and
 // v1.LifecycleHandler), the three probe results and the injected clock. No I/O here.
 
-export interface ExecAction { command?: string[] | null }
-export interface HTTPHeader { name: string; value: string }
+export interface ExecAction {
+  command?: string[] | null;
+}
+export interface HTTPHeader {
+  name: string;
+  value: string;
+}
 export interface HTTPGetAction {
   path?: string;
   port: number | string;
@@ -10,8 +15,13 @@ export interface HTTPGetAction {
   scheme?: string;
   httpHeaders?: HTTPHeader[] | null;
 }
-export interface TCPSocketAction { port: number | string; host?: string }
-export interface SleepAction { seconds: number }
+export interface TCPSocketAction {
+  port: number | string;
+  host?: string;
+}
+export interface SleepAction {
+  seconds: number;
+}
 
 export interface Handler {
   exec?: ExecAction | null;
@@ -46,7 +56,11 @@ export const PROBE_TYPES: readonly ProbeType[] = ['startup', 'liveness', 'readin
 export type ProbeResult = 'success' | 'failure';
 
 /** the latest result of each probe of one container (by container id) */
-export interface ContainerProbeResults { startup?: ProbeResult; liveness?: ProbeResult; readiness?: ProbeResult }
+export interface ContainerProbeResults {
+  startup?: ProbeResult;
+  liveness?: ProbeResult;
+  readiness?: ProbeResult;
+}
 
 export function probeOf(c: ProbedContainer, type: ProbeType): Probe | undefined {
   return c[`${type}Probe`] ?? undefined;
@@ -66,6 +80,10 @@ export interface Clock {
 
 export const realClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (fn, ms) => { const t = setTimeout(fn, ms); t.unref(); return t; },
+  setTimeout: (fn, ms) => {
+    const t = setTimeout(fn, ms);
+    t.unref();
+    return t;
+  },
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };

@@ -28,7 +28,7 @@ export function expandVars(input: string, env: Record<string, string>): string {
         break;
       }
       const name = input.slice(i + 2, close);
-      out += Object.prototype.hasOwnProperty.call(env, name) ? env[name] : `$(${name})`;
+      out += Object.hasOwn(env, name) ? env[name] : `$(${name})`;
       i = close + 1;
     } else {
       out += '$' + next;

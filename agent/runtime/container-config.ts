@@ -41,10 +41,17 @@ export interface ContainerConfig {
 }
 
 /** The user, group and runAsNonRoot in effect: the container's securityContext over the pod's. */
-export function effectiveUser(pod: Pod, container: Container): { runAsUser?: number; runAsGroup?: number; runAsNonRoot?: boolean } {
+export function effectiveUser(
+  pod: Pod,
+  container: Container,
+): { runAsUser?: number; runAsGroup?: number; runAsNonRoot?: boolean } {
   const sc = container.securityContext ?? {};
   const psc = pod.spec?.securityContext ?? {};
-  return { runAsUser: sc.runAsUser ?? psc.runAsUser, runAsGroup: sc.runAsGroup ?? psc.runAsGroup, runAsNonRoot: sc.runAsNonRoot ?? psc.runAsNonRoot };
+  return {
+    runAsUser: sc.runAsUser ?? psc.runAsUser,
+    runAsGroup: sc.runAsGroup ?? psc.runAsGroup,
+    runAsNonRoot: sc.runAsNonRoot ?? psc.runAsNonRoot,
+  };
 }
 
 /** Docker's User: "uid" or "uid:gid", undefined to keep the image's. */
@@ -57,11 +64,15 @@ export function dockerUser(runAsUser: number | undefined, runAsGroup: number | u
  * kubelet's verifyRunAsNonRoot: refuse root by uid, or (no uid asked for) an image that runs
  * as root by default; `imageUser` is the image's USER. The CreateContainerConfigError's message.
  */
-export function runAsNonRootViolation(runAsUser: number | undefined, imageUser: string | undefined): string | undefined {
+export function runAsNonRootViolation(
+  runAsUser: number | undefined,
+  imageUser: string | undefined,
+): string | undefined {
   if (runAsUser !== undefined) return runAsUser === 0 ? "container's runAsUser breaks non-root policy" : undefined;
   const u = (imageUser ?? '').split(':')[0];
   if (u === '' || u === '0' || u === 'root') return 'container has runAsNonRoot and image will run as root';
-  if (!/^\d+$/.test(u)) return `container has runAsNonRoot and image has non-numeric user (${u}), cannot verify user is non-root`;
+  if (!/^\d+$/.test(u))
+    return `container has runAsNonRoot and image has non-numeric user (${u}), cannot verify user is non-root`;
   return undefined;
 }
 
@@ -73,7 +84,11 @@ export function groupAdd(supplemental: number[] | undefined, fsGroup: number | u
 }
 
 /** The pod worker's mounts as Docker Binds, bind Mounts (paths with ':') and tmpfs volume Mounts. */
-export function dockerMounts(list: Mount[] | undefined): { binds: string[]; mounts: Docker.MountSettings[]; memoryVolumes: MemoryVolume[] } {
+export function dockerMounts(list: Mount[] | undefined): {
+  binds: string[];
+  mounts: Docker.MountSettings[];
+  memoryVolumes: MemoryVolume[];
+} {
   const binds: string[] = [];
   const mounts: Docker.MountSettings[] = [];
   const memoryVolumes: MemoryVolume[] = [];
@@ -105,8 +120,16 @@ function resourcesOf(container: Container): LinuxResources {
  * `env` is already resolved; `memTotal` is the node's memory (Burstable OOM scores scale
  * with it). Throws InvalidArgument (no name, uid or image) or CreateContainerConfigError.
  */
-export function containerConfig(sandboxId: string, pod: Pod, container: Container, attempt: number, env: Record<string, string>,
-  opts: ContainerOptions, settings: RuntimeSettings, memTotal: number): ContainerConfig {
+export function containerConfig(
+  sandboxId: string,
+  pod: Pod,
+  container: Container,
+  attempt: number,
+  env: Record<string, string>,
+  opts: ContainerOptions,
+  settings: RuntimeSettings,
+  memTotal: number,
+): ContainerConfig {
   const { name, namespace, uid } = podIdentity(pod);
   const spec = pod.spec;
   const image = opts.image ?? container.image;
@@ -130,7 +153,10 @@ export function containerConfig(sandboxId: string, pod: Pod, container: Containe
     Cmd: cmd,
     // HOSTNAME as a CRI runtime sets it (the pod's hostname; the pod's own env wins): Docker
     // would give the sandbox's creation-time hostname, a pool name for an adopted one
-    Env: [...(spec?.hostNetwork || 'HOSTNAME' in env ? [] : [`HOSTNAME=${podHostname(pod, name)}`]), ...Object.entries(env).map(([k, v]) => `${k}=${v}`)],
+    Env: [
+      ...(spec?.hostNetwork || 'HOSTNAME' in env ? [] : [`HOSTNAME=${podHostname(pod, name)}`]),
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    ],
     WorkingDir: container.workingDir || undefined,
     User: dockerUser(runAsUser, runAsGroup),
     Tty: !!container.tty,

@@ -36,7 +36,15 @@ export function dockerMessage(e: unknown): string {
   return (m ? m[1] : msg).trim();
 }
 
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EPIPE', 'ECONNRESET', 'EACCES', 'ETIMEDOUT', 'EHOSTUNREACH']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOENT',
+  'EPIPE',
+  'ECONNRESET',
+  'EACCES',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+]);
 
 export function toRuntimeError(e: unknown, context?: string): RuntimeError {
   if (e instanceof RuntimeError) return e;

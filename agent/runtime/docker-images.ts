@@ -45,7 +45,10 @@ export class DockerImages {
     try {
       return parseImageRef(image);
     } catch (e) {
-      throw new RuntimeError('InvalidImageName', `Failed to apply default image tag "${image}": ${(e as Error).message}`);
+      throw new RuntimeError(
+        'InvalidImageName',
+        `Failed to apply default image tag "${image}": ${(e as Error).message}`,
+      );
     }
   }
 
@@ -118,11 +121,19 @@ export class DockerImages {
     let stream: NodeJS.ReadableStream;
     try {
       // credentials travel in the X-Registry-Auth header, never in the URL
-      stream = (await this.docker.createImage({
+      stream = await this.docker.createImage({
         fromImage: ref.repository,
         tag: ref.digest ?? ref.tag ?? 'latest',
-        ...(auth ? { authconfig: { username: auth.username, password: auth.password, ...(auth.email ? { email: auth.email } : {}) } } : {}),
-      }));
+        ...(auth
+          ? {
+              authconfig: {
+                username: auth.username,
+                password: auth.password,
+                ...(auth.email ? { email: auth.email } : {}),
+              },
+            }
+          : {}),
+      });
     } catch (e) {
       throw new ErrImagePull(dockerMessage(e), dockerStatus(e), { cause: e });
     }

@@ -44,7 +44,10 @@ export function dockerState(status: string | undefined): ContainerState {
 }
 
 /** The sandbox's address on `network` (the one it joined), else on any network. */
-export function sandboxIp(info: Pick<Docker.ContainerInspectInfo, 'NetworkSettings'>, network: string | undefined): string | undefined {
+export function sandboxIp(
+  info: Pick<Docker.ContainerInspectInfo, 'NetworkSettings'>,
+  network: string | undefined,
+): string | undefined {
   const nets: Record<string, { IPAddress?: string } | undefined> = info.NetworkSettings?.Networks ?? {};
   if (network && nets[network]?.IPAddress) return nets[network].IPAddress;
   for (const n of Object.values(nets)) if (n?.IPAddress) return n.IPAddress;

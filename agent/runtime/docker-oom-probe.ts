@@ -40,7 +40,11 @@ export class NegativeOomProbe {
       }
       return false;
     } finally {
-      if (id) await this.docker.getContainer(id).remove({ force: true }).catch(() => undefined);
+      if (id)
+        await this.docker
+          .getContainer(id)
+          .remove({ force: true })
+          .catch(() => undefined);
     }
   }
 }

@@ -23,7 +23,14 @@ import { mapLimit } from './map-limit.js';
 import { RuntimeError, isNotFound } from './errors.js';
 import { LABEL_NETWORK, LABEL_NODE, LABEL_POD_UID, LABEL_POOL, nodeLabelFilter } from './labels.js';
 import { parseName, podHostname, podIdentity, sandboxName } from './names.js';
-import { pooledSandboxConfig, renameHost, sandboxConfig, type LogConfig, type RuntimeSettings, type SandboxConfig } from './sandbox-config.js';
+import {
+  pooledSandboxConfig,
+  renameHost,
+  sandboxConfig,
+  type LogConfig,
+  type RuntimeSettings,
+  type SandboxConfig,
+} from './sandbox-config.js';
 import type {
   ContainerOptions,
   ContainerStats,
@@ -139,22 +146,27 @@ export class DockerRuntime implements Runtime {
       if (cfg?.Subnet === spec.subnet && existing.Driver === 'bridge') return;
       const full = await call(`inspect network ${spec.name}`, () => this.docker.getNetwork(existing.Id).inspect());
       if (Object.keys(full.Containers ?? {}).length) {
-        throw new RuntimeError('Conflict', `Docker network ${spec.name} is on ${cfg?.Subnet ?? '?'} with containers attached; this node's pod subnet is now ${spec.subnet}`);
+        throw new RuntimeError(
+          'Conflict',
+          `Docker network ${spec.name} is on ${cfg?.Subnet ?? '?'} with containers attached; this node's pod subnet is now ${spec.subnet}`,
+        );
       }
       await call(`remove network ${spec.name}`, () => this.docker.getNetwork(existing.Id).remove());
     }
-    await call(`create network ${spec.name}`, () => this.docker.createNetwork({
-      Name: spec.name,
-      Driver: 'bridge',
-      CheckDuplicate: true,
-      IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet, Gateway: spec.gateway }] },
-      Options: {
-        'com.docker.network.bridge.name': spec.bridge,
-        // pod traffic is masqueraded by the agent only when it leaves the cluster network
-        'com.docker.network.bridge.enable_ip_masquerade': 'false',
-      },
-      Labels: { [LABEL_NODE]: spec.node },
-    }));
+    await call(`create network ${spec.name}`, () =>
+      this.docker.createNetwork({
+        Name: spec.name,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        IPAM: { Driver: 'default', Config: [{ Subnet: spec.subnet, Gateway: spec.gateway }] },
+        Options: {
+          'com.docker.network.bridge.name': spec.bridge,
+          // pod traffic is masqueraded by the agent only when it leaves the cluster network
+          'com.docker.network.bridge.enable_ip_masquerade': 'false',
+        },
+        Labels: { [LABEL_NODE]: spec.node },
+      }),
+    );
   }
 
   async createSandbox(pod: Pod, opts: SandboxOptions): Promise<Sandbox> {
@@ -167,12 +179,16 @@ export class DockerRuntime implements Runtime {
     // dockershim's rewriteResolvFile: Docker's embedded resolver (127.0.0.11 on user networks)
     // would hide the search path; the file is only reachable when the engine is local, and
     // Docker's Dns/DnsSearch/DnsOptions remain the fallback
-    if (opts.resolvConf && info.ResolvConfPath) await writeFile(info.ResolvConfPath, opts.resolvConf).catch(() => undefined);
+    if (opts.resolvConf && info.ResolvConfPath)
+      await writeFile(info.ResolvConfPath, opts.resolvConf).catch(() => undefined);
     return { id, name: sb.name, ip: sb.hostNetwork ? undefined : sandboxIp(info, sb.network) };
   }
 
   /** Create and start a sandbox; it is removed again when it cannot start. */
-  private async startSandbox(sb: SandboxConfig, image: string): Promise<{ id: string; info: Docker.ContainerInspectInfo }> {
+  private async startSandbox(
+    sb: SandboxConfig,
+    image: string,
+  ): Promise<{ id: string; info: Docker.ContainerInspectInfo }> {
     await this.oomProbe.clamp(sb.config, image);
     const id = await this.createWithConflictRecovery(sb.name, sb.config);
     try {
@@ -197,7 +213,9 @@ export class DockerRuntime implements Runtime {
   }
 
   async listPooledSandboxes(node: string): Promise<RuntimeContainer[]> {
-    const list = await call('list containers', () => this.docker.listContainers({ all: true, filters: { label: [`${LABEL_POOL}=${node}`] } }));
+    const list = await call('list containers', () =>
+      this.docker.listContainers({ all: true, filters: { label: [`${LABEL_POOL}=${node}`] } }),
+    );
     const idle = list.filter((c) => !parseName(c.Names?.[0] ?? ''));
     const out = await mapLimit(idle, this.listConcurrency, (c) => this.inspect(c.Id).catch(() => undefined));
     return out.filter((c): c is RuntimeContainer => c !== undefined);
@@ -217,12 +235,26 @@ export class DockerRuntime implements Runtime {
     const info = await call(`inspect sandbox ${id}`, () => this.docker.getContainer(id).inspect());
     const labels = info.Config?.Labels ?? {};
     const network = opts.network ?? this.defaultNetwork;
-    if (labels[LABEL_POOL] !== opts.node || parseName(info.Name ?? '') || !info.State?.Running || labels[LABEL_NETWORK] !== network) {
-      throw new RuntimeError('Conflict', `${info.Name} is not a running pooled sandbox of node ${opts.node} on network ${network}`);
+    if (
+      labels[LABEL_POOL] !== opts.node ||
+      parseName(info.Name ?? '') ||
+      !info.State?.Running ||
+      labels[LABEL_NETWORK] !== network
+    ) {
+      throw new RuntimeError(
+        'Conflict',
+        `${info.Name} is not a running pooled sandbox of node ${opts.node} on network ${network}`,
+      );
     }
-    if (opts.dns && !opts.resolvConf) throw new RuntimeError('InvalidArgument', 'a pooled sandbox needs the pod\'s resolv.conf text, not resolver settings');
-    if (opts.extraHosts?.length || opts.memoryVolumes?.length) throw new RuntimeError('InvalidArgument', 'a pooled sandbox cannot take extra hosts or memory volumes');
-    if (!info.HostnamePath || !info.HostsPath || !info.ResolvConfPath) throw new RuntimeError('RuntimeError', `${info.Name} has no hostname, hosts or resolv.conf file`);
+    if (opts.dns && !opts.resolvConf)
+      throw new RuntimeError(
+        'InvalidArgument',
+        "a pooled sandbox needs the pod's resolv.conf text, not resolver settings",
+      );
+    if (opts.extraHosts?.length || opts.memoryVolumes?.length)
+      throw new RuntimeError('InvalidArgument', 'a pooled sandbox cannot take extra hosts or memory volumes');
+    if (!info.HostnamePath || !info.HostsPath || !info.ResolvConfPath)
+      throw new RuntimeError('RuntimeError', `${info.Name} has no hostname, hosts or resolv.conf file`);
     const hostname = podHostname(pod, name);
     const old = info.Config?.Hostname ?? '';
     const hosts = await call(`read ${info.HostsPath}`, () => readFile(info.HostsPath, 'utf8'));
@@ -272,7 +304,10 @@ export class DockerRuntime implements Runtime {
     const settings = await this.settings();
     const c = containerConfig(sandboxId, pod, container, attempt, env, opts, settings, settings.memTotal);
     if (c.nonRoot) {
-      const refused = runAsNonRootViolation(c.nonRoot.runAsUser, c.nonRoot.runAsUser === undefined ? await this.images.user(c.image) : undefined);
+      const refused = runAsNonRootViolation(
+        c.nonRoot.runAsUser,
+        c.nonRoot.runAsUser === undefined ? await this.images.user(c.image) : undefined,
+      );
       if (refused) throw new RuntimeError('CreateContainerConfigError', refused);
     }
     await this.ensureMemoryVolumes(c.memoryVolumes, podIdentity(pod).uid, opts.node);
@@ -304,16 +339,21 @@ export class DockerRuntime implements Runtime {
    */
   private async ensureMemoryVolumes(volumes: MemoryVolume[], podUid: string, node: string): Promise<void> {
     for (const { name, sizeBytes } of volumes) {
-      await call(`create volume ${name}`, () => this.docker.createVolume({
-        Name: name, Driver: 'local',
-        DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${Math.max(4096, Math.floor(sizeBytes))},mode=1777` },
-        Labels: { [LABEL_POD_UID]: podUid, [LABEL_NODE]: node },
-      }));
+      await call(`create volume ${name}`, () =>
+        this.docker.createVolume({
+          Name: name,
+          Driver: 'local',
+          DriverOpts: { type: 'tmpfs', device: 'tmpfs', o: `size=${Math.max(4096, Math.floor(sizeBytes))},mode=1777` },
+          Labels: { [LABEL_POD_UID]: podUid, [LABEL_NODE]: node },
+        }),
+      );
     }
   }
 
   async removePodVolumes(node: string, podUid: string): Promise<void> {
-    const list = await call('list volumes', () => this.docker.listVolumes({ filters: { label: [`${LABEL_POD_UID}=${podUid}`, `${LABEL_NODE}=${node}`] } }));
+    const list = await call('list volumes', () =>
+      this.docker.listVolumes({ filters: { label: [`${LABEL_POD_UID}=${podUid}`, `${LABEL_NODE}=${node}`] } }),
+    );
     for (const v of list.Volumes ?? []) {
       try {
         await this.docker.getVolume(v.Name).remove();
@@ -338,14 +378,24 @@ export class DockerRuntime implements Runtime {
   async listPodContainers(node: string, podUid?: string): Promise<RuntimeContainer[]> {
     let list: Docker.ContainerInfo[];
     if (!podUid) {
-      list = await call('list containers', () => this.docker.listContainers({ all: true, filters: { label: [nodeLabelFilter(node)] } }));
+      list = await call('list containers', () =>
+        this.docker.listContainers({ all: true, filters: { label: [nodeLabelFilter(node)] } }),
+      );
     } else {
       // a sandbox the pod adopted from the pool has no pod labels: its name says whose it is
-      const [own, pooled] = await call('list containers', () => Promise.all([
-        this.docker.listContainers({ all: true, filters: { label: [nodeLabelFilter(node), `${LABEL_POD_UID}=${podUid}`] } }),
-        this.docker.listContainers({ all: true, filters: { label: [nodeLabelFilter(node), LABEL_POOL] } }),
-      ]));
-      list = [...own, ...pooled.filter((c) => !c.Labels?.[LABEL_POD_UID] && parseName(c.Names?.[0] ?? '')?.podUid === podUid)];
+      const [own, pooled] = await call('list containers', () =>
+        Promise.all([
+          this.docker.listContainers({
+            all: true,
+            filters: { label: [nodeLabelFilter(node), `${LABEL_POD_UID}=${podUid}`] },
+          }),
+          this.docker.listContainers({ all: true, filters: { label: [nodeLabelFilter(node), LABEL_POOL] } }),
+        ]),
+      );
+      list = [
+        ...own,
+        ...pooled.filter((c) => !c.Labels?.[LABEL_POD_UID] && parseName(c.Names?.[0] ?? '')?.podUid === podUid),
+      ];
     }
     // pooled sandboxes no pod adopted yet are the pool's, not pods' (nor orphans)
     list = list.filter((c) => !(c.Labels?.[LABEL_POOL] !== undefined && !parseName(c.Names?.[0] ?? '')));

@@ -73,7 +73,8 @@ export async function containerLogs(docker: Docker, id: string, opts: LogOptions
     },
   };
   if (info.Config?.Tty) src.on('data', (chunk: Buffer) => sink.write(chunk));
-  else docker.modem.demuxStream(src, sink as unknown as NodeJS.WritableStream, sink as unknown as NodeJS.WritableStream);
+  else
+    docker.modem.demuxStream(src, sink as unknown as NodeJS.WritableStream, sink as unknown as NodeJS.WritableStream);
   src.on('end', () => {
     if (!out.writableEnded) out.end();
   });
@@ -86,7 +87,12 @@ export async function containerLogs(docker: Docker, id: string, opts: LogOptions
   return out;
 }
 
-export async function execSession(docker: Docker, id: string, cmd: string[], opts: ExecOptions = {}): Promise<ExecSession> {
+export async function execSession(
+  docker: Docker,
+  id: string,
+  cmd: string[],
+  opts: ExecOptions = {},
+): Promise<ExecSession> {
   const tty = !!opts.tty;
   const wantStdin = !!opts.stdin;
   const c = docker.getContainer(id);

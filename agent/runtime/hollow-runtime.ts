@@ -10,10 +10,18 @@ import { containerHash } from './labels.js';
 import { containerName, sandboxName } from './names.js';
 import type { Container, Pod } from '../../proto/api/types.gen.js';
 import { RuntimeError } from './errors.js';
-import {
-  type ContainerOptions, type ContainerStats, type ExecSession, type ImageStatus,
-  type Runtime, type RuntimeContainer, type RuntimeEvent, type RuntimeEventType, type RuntimeInfo,
-  type Sandbox, type SandboxOptions,
+import type {
+  ContainerOptions,
+  ContainerStats,
+  ExecSession,
+  ImageStatus,
+  Runtime,
+  RuntimeContainer,
+  RuntimeEvent,
+  RuntimeEventType,
+  RuntimeInfo,
+  Sandbox,
+  SandboxOptions,
 } from './types.js';
 
 export interface HollowRuntimeOptions {
@@ -41,9 +49,18 @@ export class HollowRuntime implements Runtime {
 
   async info(): Promise<RuntimeInfo> {
     return {
-      runtimeName: 'hollow', version: '0.0.0-hollow', apiVersion: '1.43', cgroupDriver: 'cgroupfs', cgroupVersion: '2',
-      operatingSystem: 'Hollow Linux', osType: 'linux', kernelVersion: '6.1.0-hollow', architecture: 'x86_64',
-      ncpu: this.o.ncpu ?? 4, memTotalBytes: this.o.memTotalBytes ?? 16 * 1024 ** 3, dockerRootDir: '/var/lib/hollow',
+      runtimeName: 'hollow',
+      version: '0.0.0-hollow',
+      apiVersion: '1.43',
+      cgroupDriver: 'cgroupfs',
+      cgroupVersion: '2',
+      operatingSystem: 'Hollow Linux',
+      osType: 'linux',
+      kernelVersion: '6.1.0-hollow',
+      architecture: 'x86_64',
+      ncpu: this.o.ncpu ?? 4,
+      memTotalBytes: this.o.memTotalBytes ?? 16 * 1024 ** 3,
+      dockerRootDir: '/var/lib/hollow',
     };
   }
 
@@ -67,9 +84,18 @@ export class HollowRuntime implements Runtime {
     const hostNetwork = pod.spec?.hostNetwork === true;
     const ip = hostNetwork ? undefined : this.podIp();
     const c = this.record({
-      name, type: 'sandbox', podUid: m.uid!, podName: m.name!, namespace: m.namespace!, containerName: 'POD', attempt,
-      state: 'created', image: opts.pauseImage ?? 'skiff.local/pause:3.10', imageID: imageId(opts.pauseImage ?? 'pause'),
-      ...(ip ? { ip } : {}), labels: { 'io.skiff.node': opts.node },
+      name,
+      type: 'sandbox',
+      podUid: m.uid!,
+      podName: m.name!,
+      namespace: m.namespace!,
+      containerName: 'POD',
+      attempt,
+      state: 'created',
+      image: opts.pauseImage ?? 'skiff.local/pause:3.10',
+      imageID: imageId(opts.pauseImage ?? 'pause'),
+      ...(ip ? { ip } : {}),
+      labels: { 'io.skiff.node': opts.node },
     });
     this.emit(c, 'create');
     if (this.startDelayMs > 0) await new Promise((r) => setTimeout(r, this.startDelayMs));
@@ -80,17 +106,36 @@ export class HollowRuntime implements Runtime {
     return { id: c.id, name, ...(ip ? { ip } : {}) };
   }
 
-  async ensurePodNetwork(): Promise<void> { /* nothing to set up */ }
+  async ensurePodNetwork(): Promise<void> {
+    /* nothing to set up */
+  }
 
-  async createContainer(sandboxId: string, pod: Pod, container: Container, attempt: number, _env: Record<string, string>, opts: ContainerOptions): Promise<string> {
+  async createContainer(
+    sandboxId: string,
+    pod: Pod,
+    container: Container,
+    attempt: number,
+    _env: Record<string, string>,
+    opts: ContainerOptions,
+  ): Promise<string> {
     const sb = this.containers.get(sandboxId);
     if (!sb) throw new RuntimeError('NotFound', `no such sandbox: ${sandboxId}`);
     const m = pod.metadata ?? {};
     const image = container.image ?? '';
     const c = this.record({
-      name: containerName(container.name, m.name!, m.namespace!, m.uid!, attempt), type: 'container', podUid: m.uid!, podName: m.name!,
-      namespace: m.namespace!, containerName: container.name, attempt, hash: containerHash(container), sandboxId, state: 'created',
-      image, imageID: imageId(opts.image ?? image), labels: { 'io.skiff.node': opts.node },
+      name: containerName(container.name, m.name!, m.namespace!, m.uid!, attempt),
+      type: 'container',
+      podUid: m.uid!,
+      podName: m.name!,
+      namespace: m.namespace!,
+      containerName: container.name,
+      attempt,
+      hash: containerHash(container),
+      sandboxId,
+      state: 'created',
+      image,
+      imageID: imageId(opts.image ?? image),
+      labels: { 'io.skiff.node': opts.node },
     });
     this.emit(c, 'create');
     return c.id;
@@ -148,17 +193,28 @@ export class HollowRuntime implements Runtime {
   events(node: string, onEvent: (e: RuntimeEvent) => void): { stop(): void } {
     const l = { node, onEvent };
     this.listeners.add(l);
-    return { stop: () => { this.listeners.delete(l); } };
+    return {
+      stop: () => {
+        this.listeners.delete(l);
+      },
+    };
   }
 
   async stats(id: string): Promise<ContainerStats> {
     const c = this.get(id);
     const ranMs = c.startedAt ? Date.now() - Date.parse(c.startedAt) : 0;
     // a hundredth of a core and 4 MiB
-    return { timestamp: Date.now(), cpuUsageNanoseconds: ranMs * 10_000, memoryUsageBytes: 4 * 1024 * 1024, memoryWorkingSetBytes: 4 * 1024 * 1024 };
+    return {
+      timestamp: Date.now(),
+      cpuUsageNanoseconds: ranMs * 10_000,
+      memoryUsageBytes: 4 * 1024 * 1024,
+      memoryWorkingSetBytes: 4 * 1024 * 1024,
+    };
   }
 
-  async removePodVolumes(): Promise<void> { /* no volumes */ }
+  async removePodVolumes(): Promise<void> {
+    /* no volumes */
+  }
 
   private get(id: string): RuntimeContainer {
     const c = this.containers.get(id);
@@ -182,7 +238,11 @@ export class HollowRuntime implements Runtime {
   private emit(c: RuntimeContainer, type: RuntimeEventType): void {
     if (this.listeners.size === 0) return;
     const e: RuntimeEvent = {
-      type, id: c.id, podUid: c.podUid, containerName: c.containerName, timeNano: Date.now() * 1e6,
+      type,
+      id: c.id,
+      podUid: c.podUid,
+      containerName: c.containerName,
+      timeNano: Date.now() * 1e6,
       ...(type === 'die' && c.exitCode !== undefined ? { exitCode: c.exitCode } : {}),
     };
     // after the caller's await, as Docker's event stream would

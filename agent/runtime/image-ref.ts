@@ -26,7 +26,8 @@ export function parseImageRef(ref: string): ImageRef {
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(digest)) throw new Error(`invalid digest in image reference ${JSON.stringify(ref)}`);
+    if (!/^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/.test(digest))
+      throw new Error(`invalid digest in image reference ${JSON.stringify(ref)}`);
   }
   let tag: string | undefined;
   const lastSlash = rest.lastIndexOf('/');
@@ -49,7 +50,11 @@ export function parseImageRef(ref: string): ImageRef {
   }
   if (domain === LEGACY_DEFAULT_DOMAIN) domain = DEFAULT_DOMAIN;
   if (domain === DEFAULT_DOMAIN && !path.includes('/')) path = `library/${path}`;
-  if (!path || path !== path.toLowerCase() || !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(path)) {
+  if (
+    !path ||
+    path !== path.toLowerCase() ||
+    !/^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*$/.test(path)
+  ) {
     throw new Error(`invalid reference format: repository name must be lowercase (${JSON.stringify(ref)})`);
   }
   const repository = `${domain}/${path}`;

@@ -6,7 +6,13 @@
 
 import type Docker from 'dockerode';
 import type { Container, Pod } from '../../proto/api/types.gen.js';
-import { cgroupfsName, podCgroupParent, qosCgroupName, systemdSliceName, type CgroupDriver } from '../cgroups/cgroup-parents.js';
+import {
+  cgroupfsName,
+  podCgroupParent,
+  qosCgroupName,
+  systemdSliceName,
+  type CgroupDriver,
+} from '../cgroups/cgroup-parents.js';
 import { getPodQOS, POD_INFRA_OOM_ADJ } from '../cgroups/qos.js';
 import { MIN_SHARES } from '../cgroups/resources.js';
 import {
@@ -70,14 +76,26 @@ export function sandboxVolumeTarget(volume: string): string {
 
 /** A Docker volume mount of the named (tmpfs) volume, not copying the image's files into it. */
 export function volumeMount(source: string, target: string, readOnly?: boolean): Docker.MountSettings {
-  return { Type: 'volume', Source: source, Target: target, ...(readOnly === undefined ? {} : { ReadOnly: readOnly }), VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'] };
+  return {
+    Type: 'volume',
+    Source: source,
+    Target: target,
+    ...(readOnly === undefined ? {} : { ReadOnly: readOnly }),
+    VolumeOptions: { NoCopy: true } as Docker.MountSettings['VolumeOptions'],
+  };
 }
 
 /**
  * `image`: the pause image; `network`: the one to join unless hostNetwork (opts.network or
  * the runtime's default).
  */
-export function sandboxConfig(pod: Pod, opts: SandboxOptions, image: string, network: string, settings: RuntimeSettings): SandboxConfig {
+export function sandboxConfig(
+  pod: Pod,
+  opts: SandboxOptions,
+  image: string,
+  network: string,
+  settings: RuntimeSettings,
+): SandboxConfig {
   const { name, namespace, uid } = podIdentity(pod);
   const spec = pod.spec;
   const attempt = opts.attempt ?? 0;
@@ -140,7 +158,13 @@ export function sandboxConfig(pod: Pod, opts: SandboxOptions, image: string, net
  * BestEffort QoS cgroup (its pod is not known; pods' containers get their own pod cgroup
  * parent, and skiff sets no pod-level limits the pause would have to be in).
  */
-export function pooledSandboxConfig(opts: PooledSandboxOptions, image: string, network: string, suffix: string, settings: RuntimeSettings): SandboxConfig {
+export function pooledSandboxConfig(
+  opts: PooledSandboxOptions,
+  image: string,
+  network: string,
+  suffix: string,
+  settings: RuntimeSettings,
+): SandboxConfig {
   const dockerName = pooledSandboxName(opts.node, suffix);
   const qosParent = qosCgroupName('BestEffort');
   const config: Docker.ContainerCreateOptions = {
@@ -170,11 +194,14 @@ export function pooledSandboxConfig(opts: PooledSandboxOptions, image: string, n
 /** /etc/hosts with the host's own name `from` (as Docker wrote it: "ip\tname") replaced by `to`. */
 export function renameHost(hosts: string, from: string, to: string): string {
   if (!from) return hosts;
-  return hosts.split('\n').map((line) => {
-    if (line.trimStart().startsWith('#')) return line;
-    // tokens and the whitespace between them; the first token is the address
-    const parts = line.split(/(\s+)/);
-    const first = parts.findIndex((p) => p !== '' && !/^\s+$/.test(p));
-    return parts.map((p, k) => (k > first && p === from ? to : p)).join('');
-  }).join('\n');
+  return hosts
+    .split('\n')
+    .map((line) => {
+      if (line.trimStart().startsWith('#')) return line;
+      // tokens and the whitespace between them; the first token is the address
+      const parts = line.split(/(\s+)/);
+      const first = parts.findIndex((p) => p !== '' && !/^\s+$/.test(p));
+      return parts.map((p, k) => (k > first && p === from ? to : p)).join('');
+    })
+    .join('\n');
 }

@@ -143,7 +143,10 @@ export interface Mount {
 }
 
 /** a memory-backed emptyDir of the pod: the runtime's volume name and the tmpfs size */
-export interface MemoryVolume { name: string; sizeBytes: number }
+export interface MemoryVolume {
+  name: string;
+  sizeBytes: number;
+}
 
 export interface ContainerOptions {
   node: string;

@@ -6,21 +6,36 @@
 import { lstat, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
-export interface DiskUsage { bytes: number; entries: number; /** stopped early: bytes is a lower bound */ partial: boolean }
+export interface DiskUsage {
+  bytes: number;
+  entries: number /** stopped early: bytes is a lower bound */;
+  partial: boolean;
+}
 
-export async function diskUsage(dir: string, opts: { stopAbove?: number; maxEntries?: number } = {}): Promise<DiskUsage> {
+export async function diskUsage(
+  dir: string,
+  opts: { stopAbove?: number; maxEntries?: number } = {},
+): Promise<DiskUsage> {
   const stopAbove = opts.stopAbove ?? Number.POSITIVE_INFINITY;
   const maxEntries = opts.maxEntries ?? 200_000;
   let bytes = 0;
   let entries = 0;
   const seen = new Set<string>();
   let root;
-  try { root = await lstat(dir); } catch { return { bytes: 0, entries: 0, partial: false }; }
+  try {
+    root = await lstat(dir);
+  } catch {
+    return { bytes: 0, entries: 0, partial: false };
+  }
   const stack = [dir];
   while (stack.length) {
     const p = stack.pop()!;
     let st;
-    try { st = p === dir ? root : await lstat(p); } catch { continue; }
+    try {
+      st = p === dir ? root : await lstat(p);
+    } catch {
+      continue;
+    }
     if (st.dev !== root.dev) continue;
     entries++;
     if (st.nlink > 1 && !st.isDirectory()) {
@@ -29,10 +44,15 @@ export async function diskUsage(dir: string, opts: { stopAbove?: number; maxEntr
       seen.add(key);
     }
     bytes += st.blocks * 512;
-    if (bytes > stopAbove || entries >= maxEntries) return { bytes, entries, partial: stack.length > 0 || st.isDirectory() };
+    if (bytes > stopAbove || entries >= maxEntries)
+      return { bytes, entries, partial: stack.length > 0 || st.isDirectory() };
     if (st.isDirectory()) {
       let names: string[];
-      try { names = await readdir(p); } catch { continue; }
+      try {
+        names = await readdir(p);
+      } catch {
+        continue;
+      }
       for (const n of names) stack.push(join(p, n));
     }
   }

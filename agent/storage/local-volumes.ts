@@ -24,7 +24,12 @@ export const STORAGE_DIR = 'storage';
 const RECORDS_DIR = 'storage-volumes';
 const FORBIDDEN_BASES = ['/proc', '/sys', '/dev'];
 
-export interface VolumeRecord { pvName: string; path: string; sizeBytes: number; createdAt: string }
+export interface VolumeRecord {
+  pvName: string;
+  path: string;
+  sizeBytes: number;
+  createdAt: string;
+}
 
 export class VolumeRequestError extends Error {}
 
@@ -55,12 +60,14 @@ export function baseError(base: string): string | undefined {
   const norm = posix.normalize(base).replace(/(.)\/+$/, '$1');
   if (norm !== base.replace(/(.)\/+$/, '$1')) return `base path "${base}" is not normalised`;
   if (norm === '/') return 'base path "/" is not allowed';
-  for (const f of FORBIDDEN_BASES) if (norm === f || norm.startsWith(`${f}/`)) return `base path "${base}" is inside ${f}`;
+  for (const f of FORBIDDEN_BASES)
+    if (norm === f || norm.startsWith(`${f}/`)) return `base path "${base}" is inside ${f}`;
   return undefined;
 }
 
 export function pvNameError(pvName: string): string | undefined {
-  if (pvName.length === 0 || pvName.length > 253 || !PV_NAME_RE.test(pvName)) return `volume name "${pvName}" is not a DNS-1123 subdomain`;
+  if (pvName.length === 0 || pvName.length > 253 || !PV_NAME_RE.test(pvName))
+    return `volume name "${pvName}" is not a DNS-1123 subdomain`;
   return undefined;
 }
 
@@ -83,7 +90,12 @@ export class LocalVolumes {
     try {
       const v = JSON.parse(readFileSync(this.recordFile(pvName), 'utf8')) as Partial<VolumeRecord>;
       if (typeof v.path !== 'string' || v.pvName !== pvName) return undefined;
-      return { pvName, path: v.path, sizeBytes: typeof v.sizeBytes === 'number' ? v.sizeBytes : 0, createdAt: String(v.createdAt ?? '') };
+      return {
+        pvName,
+        path: v.path,
+        sizeBytes: typeof v.sizeBytes === 'number' ? v.sizeBytes : 0,
+        createdAt: String(v.createdAt ?? ''),
+      };
     } catch {
       return undefined;
     }
@@ -111,11 +123,14 @@ export class LocalVolumes {
     const path = join(base, req.pvName);
     const known = this.record(req.pvName);
     if (known) {
-      if (known.path !== path) throw new VolumeRequestError(`volume "${req.pvName}" already exists on this node at ${known.path}`);
+      if (known.path !== path)
+        throw new VolumeRequestError(`volume "${req.pvName}" already exists on this node at ${known.path}`);
       if (isRealDir(path)) return path;
       // recorded but gone (someone removed it by hand): make it again
     } else if (existsSync(path) || isSymlink(path)) {
-      throw new VolumeRequestError(`${path} already exists and was not created by this agent for volume "${req.pvName}"`);
+      throw new VolumeRequestError(
+        `${path} already exists and was not created by this agent for volume "${req.pvName}"`,
+      );
     }
     try {
       if (!existsSync(base)) mkdirSync(base, { recursive: true, mode: 0o700 });
@@ -148,9 +163,14 @@ export class LocalVolumes {
     if (!known) {
       // nothing recorded: either never made here (refuse), or already removed (nothing to do)
       if (!existsSync(req.path) && !isSymlink(req.path)) return;
-      throw new VolumeRequestError(`${req.path} was not created by this agent for volume "${req.pvName}": not deleting it`);
+      throw new VolumeRequestError(
+        `${req.path} was not created by this agent for volume "${req.pvName}": not deleting it`,
+      );
     }
-    if (known.path !== req.path) throw new VolumeRequestError(`volume "${req.pvName}" is at ${known.path} on this node, not ${req.path}: not deleting it`);
+    if (known.path !== req.path)
+      throw new VolumeRequestError(
+        `volume "${req.pvName}" is at ${known.path} on this node, not ${req.path}: not deleting it`,
+      );
     if (isSymlink(req.path)) throw new VolumeRequestError(`${req.path} is a symbolic link: not deleting it`);
     if (existsSync(req.path)) {
       if (!isRealDir(req.path)) throw new VolumeRequestError(`${req.path} is not a directory: not deleting it`);
@@ -166,9 +186,17 @@ export class LocalVolumes {
 }
 
 function isSymlink(p: string): boolean {
-  try { return lstatSync(p).isSymbolicLink(); } catch { return false; }
+  try {
+    return lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function isRealDir(p: string): boolean {
-  try { return lstatSync(p).isDirectory(); } catch { return false; }
+  try {
+    return lstatSync(p).isDirectory();
+  } catch {
+    return false;
+  }
 }

@@ -13,7 +13,10 @@ const RO_MASK = 0o440;
 const EXEC_MASK = 0o110;
 const SETGID = 0o2000;
 
-export interface OwnershipResult { changed: number; complete: boolean }
+export interface OwnershipResult {
+  changed: number;
+  complete: boolean;
+}
 
 function change(path: string, gid: number, readOnly: boolean): boolean {
   const st = lstatSync(path);
@@ -36,7 +39,11 @@ export function rootMatches(dir: string, gid: number): boolean {
   }
 }
 
-export function setVolumeOwnership(dir: string, gid: number, opts: { readOnly?: boolean; policy?: string; maxEntries?: number } = {}): OwnershipResult {
+export function setVolumeOwnership(
+  dir: string,
+  gid: number,
+  opts: { readOnly?: boolean; policy?: string; maxEntries?: number } = {},
+): OwnershipResult {
   if (opts.policy === 'OnRootMismatch' && rootMatches(dir, gid)) return { changed: 0, complete: true };
   const max = opts.maxEntries ?? 1_000_000;
   let changed = 0;
@@ -44,12 +51,20 @@ export function setVolumeOwnership(dir: string, gid: number, opts: { readOnly?: 
   while (stack.length) {
     const p = stack.pop()!;
     let st;
-    try { st = lstatSync(p); } catch { continue; } // removed meanwhile
+    try {
+      st = lstatSync(p);
+    } catch {
+      continue;
+    } // removed meanwhile
     change(p, gid, !!opts.readOnly);
     if (++changed >= max) return { changed, complete: false };
     if (st.isDirectory()) {
       let names: string[];
-      try { names = readdirSync(p); } catch { continue; }
+      try {
+        names = readdirSync(p);
+      } catch {
+        continue;
+      }
       for (const n of names) stack.push(join(p, n));
     }
   }

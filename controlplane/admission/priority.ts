@@ -9,10 +9,17 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { ApiError } from '../api/errors.js';
 import { isObject } from '../resources/meta-validation.js';
-import { defaultPriorityClass, systemPriorityClassObject, SYSTEM_PRIORITY_CLASSES } from '../resources/priority-class.js';
+import {
+  defaultPriorityClass,
+  systemPriorityClassObject,
+  SYSTEM_PRIORITY_CLASSES,
+} from '../resources/priority-class.js';
 import type { AdmissionContext } from '../resources/types.js';
 
-interface Requested { priority?: number; preemptionPolicy?: string }
+interface Requested {
+  priority?: number;
+  preemptionPolicy?: string;
+}
 const requested = new WeakMap<object, Requested>();
 
 /** before defaulting: what the client set in spec.priority / spec.preemptionPolicy */
@@ -41,17 +48,24 @@ export function decidePodPriority(className: string, req: Requested, classes: Ku
       if (typeof dpc.preemptionPolicy === 'string' && dpc.preemptionPolicy) policy = dpc.preemptionPolicy;
     }
   } else {
-    const pc = classes.find((c) => c.metadata?.name === className)
-      ?? SYSTEM_PRIORITY_CLASSES.filter((c) => c.name === className).map(systemPriorityClassObject)[0];
+    const pc =
+      classes.find((c) => c.metadata?.name === className) ??
+      SYSTEM_PRIORITY_CLASSES.filter((c) => c.name === className).map(systemPriorityClassObject)[0];
     if (!pc) return { ok: false, message: `no PriorityClass with name ${className} was found` };
     priority = Number(pc.value ?? 0);
     if (typeof pc.preemptionPolicy === 'string' && pc.preemptionPolicy) policy = pc.preemptionPolicy;
   }
   if (req.priority !== undefined && req.priority !== priority) {
-    return { ok: false, message: `the integer value of priority (${req.priority}) must not be provided in pod spec; priority admission controller computed ${priority} from the given PriorityClass name` };
+    return {
+      ok: false,
+      message: `the integer value of priority (${req.priority}) must not be provided in pod spec; priority admission controller computed ${priority} from the given PriorityClass name`,
+    };
   }
   if (req.preemptionPolicy !== undefined && req.preemptionPolicy !== policy) {
-    return { ok: false, message: `the string value of PreemptionPolicy (${req.preemptionPolicy}) must not be provided in pod spec; priority admission controller computed ${policy} from the given PriorityClass name` };
+    return {
+      ok: false,
+      message: `the string value of PreemptionPolicy (${req.preemptionPolicy}) must not be provided in pod spec; priority admission controller computed ${policy} from the given PriorityClass name`,
+    };
   }
   return { ok: true, priorityClassName: name, priority, preemptionPolicy: policy };
 }

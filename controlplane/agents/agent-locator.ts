@@ -12,14 +12,24 @@ export const AGENT_SERVER_ANNOTATION = 'skiff.io/agent-server';
 export class AgentLocator {
   private readonly nodeDef = findResource('', 'v1', 'nodes')!;
 
-  constructor(private readonly storage: ApiStorage, readonly selfUrl: string, private readonly log: Logger) {}
+  constructor(
+    private readonly storage: ApiStorage,
+    readonly selfUrl: string,
+    private readonly log: Logger,
+  ) {}
 
   /** the node's agent registered here: say so on the Node (best effort: a failure only costs relays) */
   async registered(node: string): Promise<void> {
     try {
       await this.storage.guaranteedUpdate(this.nodeDef, undefined, node, {}, (cur) => {
         if (cur.metadata.annotations?.[AGENT_SERVER_ANNOTATION] === this.selfUrl) return cur;
-        return { ...cur, metadata: { ...cur.metadata, annotations: { ...cur.metadata.annotations, [AGENT_SERVER_ANNOTATION]: this.selfUrl } } };
+        return {
+          ...cur,
+          metadata: {
+            ...cur.metadata,
+            annotations: { ...cur.metadata.annotations, [AGENT_SERVER_ANNOTATION]: this.selfUrl },
+          },
+        };
       });
     } catch (err) {
       this.log.warn({ err, node }, 'cannot record which server holds the agent connection');

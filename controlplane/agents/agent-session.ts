@@ -14,7 +14,15 @@ import type { RawData, WebSocket } from 'ws';
 import type { KubeObject } from '../../proto/meta.js';
 import type { NodeCondition, NodeSystemInfo } from '../../proto/api/types.gen.js';
 import {
-  CloseCode, PROTOCOL_VERSION, parseAgentMessage, wireObject, type AgentMessage, type GetObject, type NodeReport, type RequestToken, type ServerMessage,
+  CloseCode,
+  PROTOCOL_VERSION,
+  parseAgentMessage,
+  wireObject,
+  type AgentMessage,
+  type GetObject,
+  type NodeReport,
+  type RequestToken,
+  type ServerMessage,
 } from '../../proto/agent-protocol.js';
 import { forbiddenNodeLabels } from '../../proto/node-labels.js';
 import { clone, deepEqual } from '../../proto/canonical.js';
@@ -102,9 +110,19 @@ export interface SessionOptions {
 }
 
 /** sign a token for ServiceAccount namespace/name bound to the pod; throws ApiError */
-export type IssueToken = (r: { namespace: string; serviceAccountName: string; podName: string; podUid: string; audiences?: string[]; expirationSeconds: number }) => Promise<KubeObject>;
+export type IssueToken = (r: {
+  namespace: string;
+  serviceAccountName: string;
+  podName: string;
+  podUid: string;
+  audiences?: string[];
+  expirationSeconds: number;
+}) => Promise<KubeObject>;
 
-interface Queued { m: AgentMessage; bytes: number }
+interface Queued {
+  m: AgentMessage;
+  bytes: number;
+}
 
 function rawLength(data: RawData): number {
   if (Buffer.isBuffer(data)) return data.length;
@@ -173,13 +191,24 @@ export class AgentSession {
     ws.on('error', (err) => this.logs.warn('socket', { err: err.message, node: this.node }, 'agent socket error'));
     ws.on('pong', () => {
       this.answeredPing = true;
-      if (this.probeWaiters.length > 0) { clearTimeout(this.probeTimer); this.probeTimer = undefined; this.settleProbes(false); }
+      if (this.probeWaiters.length > 0) {
+        clearTimeout(this.probeTimer);
+        this.probeTimer = undefined;
+        this.settleProbes(false);
+      }
     });
     this.registerTimer = setTimeout(() => {
-      if (!this.node) { this.send({ type: 'error', message: 'no register message within 15s' }); this.close(CloseCode.registerTimeout, 'register timeout'); }
+      if (!this.node) {
+        this.send({ type: 'error', message: 'no register message within 15s' });
+        this.close(CloseCode.registerTimeout, 'register timeout');
+      }
     }, 15_000);
     this.pingTimer = setInterval(() => {
-      if (!this.answeredPing) { this.logs.warn('dead', { node: this.node }, 'agent did not answer the last ping: dropping the connection'); this.terminate(); return; }
+      if (!this.answeredPing) {
+        this.logs.warn('dead', { node: this.node }, 'agent did not answer the last ping: dropping the connection');
+        this.terminate();
+        return;
+      }
       this.answeredPing = false;
       this.ping();
     }, this.limits.pingIntervalMs);
@@ -199,7 +228,11 @@ export class AgentSession {
   sendEncoded(json: string | Buffer): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
-      this.logs.warn('unread', { node: this.node, buffered: this.ws.bufferedAmount }, 'agent does not read its messages: closing the connection');
+      this.logs.warn(
+        'unread',
+        { node: this.node, buffered: this.ws.bufferedAmount },
+        'agent does not read its messages: closing the connection',
+      );
       this.close(CloseCode.policyViolation, 'not reading messages');
       this.ws.terminate(); // it would not read the close frame either
       return;
@@ -253,7 +286,11 @@ export class AgentSession {
   }
 
   private ping(): void {
-    try { this.ws.ping(); } catch { /* closing */ }
+    try {
+      this.ws.ping();
+    } catch {
+      /* closing */
+    }
   }
 
   private terminate(): void {
@@ -309,22 +346,37 @@ export class AgentSession {
         return;
       // coalesced with the one still waiting
       case 'heartbeat':
-        if (this.queuedHeartbeat) { this.queuedHeartbeat.m = m; return; }
+        if (this.queuedHeartbeat) {
+          this.queuedHeartbeat.m = m;
+          return;
+        }
         break;
       case 'podStatus': {
         const waiting = this.queuedStatus.get(m.pod.uid);
-        if (waiting) { this.queuedBytes += bytes - waiting.bytes; waiting.m = m; waiting.bytes = bytes; return; }
+        if (waiting) {
+          this.queuedBytes += bytes - waiting.bytes;
+          waiting.m = m;
+          waiting.bytes = bytes;
+          return;
+        }
         break;
       }
       case 'event':
         if (this.registered && !this.events.take()) {
-          this.logs.warn('event-rate', { node: this.node }, `agent events over ${this.limits.eventsPerSecond}/s dropped`);
+          this.logs.warn(
+            'event-rate',
+            { node: this.node },
+            `agent events over ${this.limits.eventsPerSecond}/s dropped`,
+          );
           return;
         }
         break;
     }
     if (this.queue.length >= this.limits.maxQueuedMessages || this.queuedBytes + bytes > this.limits.maxQueuedBytes) {
-      this.log.warn({ node: this.node, address: this.remoteAddress, queued: this.queue.length, bytes: this.queuedBytes }, 'agent message queue full: closing the connection');
+      this.log.warn(
+        { node: this.node, address: this.remoteAddress, queued: this.queue.length, bytes: this.queuedBytes },
+        'agent message queue full: closing the connection',
+      );
       this.close(CloseCode.policyViolation, 'message queue full');
       return;
     }
@@ -343,15 +395,25 @@ export class AgentSession {
     try {
       while (!this.closed && this.queue.length > 0) {
         const head = this.queue[0]!.m;
-        if (this.registered && (head.type === 'podStatus' || head.type === 'podTerminated' || head.type === 'getObject' || head.type === 'requestToken')) {
+        if (
+          this.registered &&
+          (head.type === 'podStatus' ||
+            head.type === 'podTerminated' ||
+            head.type === 'getObject' ||
+            head.type === 'requestToken')
+        ) {
           // paced as kubelet's API client; statuses arriving meanwhile coalesce into the waiting one
           const wait = this.requests.delay();
-          if (wait > 0) { await new Promise((r) => setTimeout(r, wait)); continue; }
+          if (wait > 0) {
+            await new Promise((r) => setTimeout(r, wait));
+            continue;
+          }
         }
         const item = this.queue.shift()!;
         this.queuedBytes -= item.bytes;
         if (item === this.queuedHeartbeat) this.queuedHeartbeat = undefined;
-        if (item.m.type === 'podStatus' && this.queuedStatus.get(item.m.pod.uid) === item) this.queuedStatus.delete(item.m.pod.uid);
+        if (item.m.type === 'podStatus' && this.queuedStatus.get(item.m.pod.uid) === item)
+          this.queuedStatus.delete(item.m.pod.uid);
         try {
           await this.onMessage(item.m);
         } catch (err) {
@@ -368,14 +430,25 @@ export class AgentSession {
     if (!this.registered) return this.reject('register first');
     try {
       switch (m.type) {
-        case 'heartbeat': return await this.heartbeat(m.conditions);
-        case 'podStatus': return await this.podStatus(m.pod, m.status);
-        case 'podTerminated': return await this.podTerminated(m.pod);
-        case 'event': return await this.event(m);
-        case 'getObject': return await this.getObject(m);
-        case 'requestToken': return await this.requestToken(m);
+        case 'heartbeat':
+          return await this.heartbeat(m.conditions);
+        case 'podStatus':
+          return await this.podStatus(m.pod, m.status);
+        case 'podTerminated':
+          return await this.podTerminated(m.pod);
+        case 'event':
+          return await this.event(m);
+        case 'getObject':
+          return await this.getObject(m);
+        case 'requestToken':
+          return await this.requestToken(m);
         // handled on arrival
-        case 'streamData': case 'streamEnd': case 'stats': case 'error': case 'volumeResult': return;
+        case 'streamData':
+        case 'streamEnd':
+        case 'stats':
+        case 'error':
+        case 'volumeResult':
+          return;
       }
     } catch (e) {
       if (e instanceof ApiError) return this.reject(`${m.type}: ${e.message}`);
@@ -386,17 +459,36 @@ export class AgentSession {
   private async register(m: Extract<AgentMessage, { type: 'register' }>): Promise<void> {
     const report = m.node;
     if (this.node) return this.reject('already registered');
-    if (m.protocol !== PROTOCOL_VERSION) return this.refuse(CloseCode.protocol, 'protocol', `unsupported protocol ${m.protocol}, server speaks ${PROTOCOL_VERSION}`);
-    if (!DNS_SUBDOMAIN.test(report.name)) return this.refuse(CloseCode.badNodeName, 'bad node name', `invalid node name "${report.name}": must be a lowercase RFC 1123 subdomain`);
+    if (m.protocol !== PROTOCOL_VERSION)
+      return this.refuse(
+        CloseCode.protocol,
+        'protocol',
+        `unsupported protocol ${m.protocol}, server speaks ${PROTOCOL_VERSION}`,
+      );
+    if (!DNS_SUBDOMAIN.test(report.name))
+      return this.refuse(
+        CloseCode.badNodeName,
+        'bad node name',
+        `invalid node name "${report.name}": must be a lowercase RFC 1123 subdomain`,
+      );
     const forbidden = forbiddenNodeLabels(report.labels ?? {}, report.name);
-    if (forbidden.length > 0) return this.refuse(CloseCode.forbidden, 'forbidden labels', `node "${report.name}" is not allowed to set the following labels: ${forbidden.join(', ')}`);
+    if (forbidden.length > 0)
+      return this.refuse(
+        CloseCode.forbidden,
+        'forbidden labels',
+        `node "${report.name}" is not allowed to set the following labels: ${forbidden.join(', ')}`,
+      );
     try {
       const verdict = await this.credentials.verify(report.name, m.credential);
       if (!verdict.ok) return this.refuse(CloseCode.credentialRefused, 'node credential refused', verdict.message);
       if (this.closed) return;
       // the node's own credential: the name is its, unless a live connection has it
       if (this.hooks.claim && !(await this.hooks.claim(this, report.name))) {
-        return this.refuse(CloseCode.nameInUse, 'node name in use', `node "${report.name}" is connected from another agent with its credential: a node name can have only one live connection (two machines with the same name and a copied agent data dir?)`);
+        return this.refuse(
+          CloseCode.nameInUse,
+          'node name in use',
+          `node "${report.name}" is connected from another agent with its credential: a node name can have only one live connection (two machines with the same name and a copied agent data dir?)`,
+        );
       }
       this.node = report.name;
       if (this.asNode) this.storage = this.asNode(report.name);
@@ -416,19 +508,28 @@ export class AgentSession {
     } catch (e) {
       if (this.closed) return;
       this.log.error({ err: e, node: this.node }, 'agent registration failed');
-      this.send({ type: 'error', message: `registration failed: ${e instanceof ApiError ? e.message : 'internal error'}` });
+      this.send({
+        type: 'error',
+        message: `registration failed: ${e instanceof ApiError ? e.message : 'internal error'}`,
+      });
       this.close(CloseCode.internalError, 'registration failed');
     }
   }
 
-  private conditionsWithTimes(conds: NodeReport['conditions'], old: readonly NodeCondition[] | undefined): NodeCondition[] {
+  private conditionsWithTimes(
+    conds: NodeReport['conditions'],
+    old: readonly NodeCondition[] | undefined,
+  ): NodeCondition[] {
     const now = rfc3339(new Date());
     return conds.map((c) => {
       const prev = old?.find((o) => o.type === c.type);
       return {
-        type: c.type, status: c.status, lastHeartbeatTime: now,
+        type: c.type,
+        status: c.status,
+        lastHeartbeatTime: now,
         lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : now,
-        reason: c.reason ?? '', message: c.message ?? '',
+        reason: c.reason ?? '',
+        message: c.message ?? '',
       };
     });
   }
@@ -437,7 +538,10 @@ export class AgentSession {
   private async upsertNode(r: NodeReport): Promise<string> {
     const existing = await this.storage.tryGet(this.nodeDef, undefined, r.name);
     const status = {
-      capacity: r.capacity, allocatable: r.allocatable, nodeInfo: r.nodeInfo as Partial<NodeSystemInfo> as NodeSystemInfo, addresses: r.addresses,
+      capacity: r.capacity,
+      allocatable: r.allocatable,
+      nodeInfo: r.nodeInfo as Partial<NodeSystemInfo> as NodeSystemInfo,
+      addresses: r.addresses,
       conditions: this.conditionsWithTimes(r.conditions, existing?.status?.conditions),
       daemonEndpoints: { kubeletEndpoint: { Port: 0 } },
     };
@@ -445,11 +549,24 @@ export class AgentSession {
     this.lastNodeStatusWrite = Date.now();
     if (!existing) {
       try {
-        const created = await this.storage.create(this.nodeDef, undefined, {
-          metadata: { name: r.name, labels: { 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': String(r.nodeInfo.architecture ?? 'amd64'), ...r.labels, 'kubernetes.io/hostname': r.name } },
-          spec: r.taints?.length ? { taints: r.taints } : {},
-          status,
-        }, { fieldValidation: 'Ignore' });
+        const created = await this.storage.create(
+          this.nodeDef,
+          undefined,
+          {
+            metadata: {
+              name: r.name,
+              labels: {
+                'kubernetes.io/os': 'linux',
+                'kubernetes.io/arch': String(r.nodeInfo.architecture ?? 'amd64'),
+                ...r.labels,
+                'kubernetes.io/hostname': r.name,
+              },
+            },
+            spec: r.taints?.length ? { taints: r.taints } : {},
+            status,
+          },
+          { fieldValidation: 'Ignore' },
+        );
         return created.metadata.uid!;
       } catch (e) {
         if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
@@ -460,10 +577,21 @@ export class AgentSession {
       cur.metadata.labels = { ...(cur.metadata.labels ?? {}), ...r.labels, 'kubernetes.io/hostname': r.name };
       return cur;
     });
-    const updated = await this.storage.guaranteedUpdate(this.nodeDef, undefined, r.name, {}, (cur) => {
-      cur.status = { ...(cur.status ?? {}), ...status, conditions: this.conditionsWithTimes(r.conditions, cur.status?.conditions) };
-      return cur;
-    }, 'status');
+    const updated = await this.storage.guaranteedUpdate(
+      this.nodeDef,
+      undefined,
+      r.name,
+      {},
+      (cur) => {
+        cur.status = {
+          ...(cur.status ?? {}),
+          ...status,
+          conditions: this.conditionsWithTimes(r.conditions, cur.status?.conditions),
+        };
+        return cur;
+      },
+      'status',
+    );
     return updated.metadata.uid!;
   }
 
@@ -494,7 +622,8 @@ export class AgentSession {
       return;
     }
     // a heartbeat arriving up to half an interval early still renews: renewals stay at the interval, not the next heartbeat after it
-    if (Date.now() - this.lastLeaseRenewAt >= this.limits.leaseRenewIntervalMs - this.heartbeatIntervalSeconds * 500) await this.renewLease();
+    if (Date.now() - this.lastLeaseRenewAt >= this.limits.leaseRenewIntervalMs - this.heartbeatIntervalSeconds * 500)
+      await this.renewLease();
     const conds = conditions ?? (this.lastConditions as NodeReport['conditions']);
     const changed = conditions && !deepEqual(conditions, this.lastConditions);
     // the node lifecycle controller may have marked the node Unknown meanwhile: correct it at once
@@ -503,19 +632,27 @@ export class AgentSession {
     if (!changed && stored === reported && Date.now() - this.lastNodeStatusWrite < NODE_STATUS_REPORT_MS) return;
     this.lastConditions = conds;
     this.lastNodeStatusWrite = Date.now();
-    await this.storage.guaranteedUpdate(this.nodeDef, undefined, this.node!, {}, (cur) => {
-      cur.status = { ...(cur.status ?? {}), conditions: this.conditionsWithTimes(conds, cur.status?.conditions) };
-      return cur;
-    }, 'status');
+    await this.storage.guaranteedUpdate(
+      this.nodeDef,
+      undefined,
+      this.node!,
+      {},
+      (cur) => {
+        cur.status = { ...(cur.status ?? {}), conditions: this.conditionsWithTimes(conds, cur.status?.conditions) };
+        return cur;
+      },
+      'status',
+    );
   }
 
   private async renewLease(): Promise<void> {
     this.lastLeaseRenewAt = Date.now();
     const now = new Date().toISOString().replace('Z', '000Z'); // MicroTime
-    const renew = () => this.storage.guaranteedUpdate(this.leaseDef, 'kube-node-lease', this.node!, {}, (cur) => {
-      cur.spec = { ...(cur.spec ?? {}), holderIdentity: this.node, leaseDurationSeconds: 40, renewTime: now };
-      return cur;
-    });
+    const renew = () =>
+      this.storage.guaranteedUpdate(this.leaseDef, 'kube-node-lease', this.node!, {}, (cur) => {
+        cur.spec = { ...(cur.spec ?? {}), holderIdentity: this.node, leaseDurationSeconds: 40, renewTime: now };
+        return cur;
+      });
     // renew first (the Lease is missing but once per node): no read before the write
     try {
       await renew();
@@ -524,10 +661,15 @@ export class AgentSession {
       if (!(e instanceof ApiError && e.code === 404)) throw e;
     }
     try {
-      await this.storage.create(this.leaseDef, 'kube-node-lease', {
-        metadata: { name: this.node, namespace: 'kube-node-lease' },
-        spec: { holderIdentity: this.node, leaseDurationSeconds: 40, renewTime: now },
-      }, { fieldValidation: 'Ignore' });
+      await this.storage.create(
+        this.leaseDef,
+        'kube-node-lease',
+        {
+          metadata: { name: this.node, namespace: 'kube-node-lease' },
+          spec: { holderIdentity: this.node, leaseDurationSeconds: 40, renewTime: now },
+        },
+        { fieldValidation: 'Ignore' },
+      );
     } catch (e) {
       if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
       await renew(); // created meanwhile
@@ -538,14 +680,26 @@ export class AgentSession {
     const sel = `spec.nodeName=${this.node}`;
     const list = await this.storage.list(this.podDef, undefined, { fieldSelector: sel });
     for (const p of list.items) this.notePodRefs(p, true);
-    this.send({ type: 'pods', pods: list.items.map((p) => wireObject(Object.assign({ apiVersion: 'v1', kind: 'Pod' }, p))) });
-    this.podWatch = await this.storage.watch(this.podDef, undefined, { resourceVersion: list.metadata.resourceVersion, fieldSelector: sel }, (ev) => {
-      if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') return;
-      const pod = ev.object as KubeObject<'Pod'>;
-      this.notePodRefs(pod, ev.type !== 'DELETED');
-      if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.send({ type: 'podUpsert', pod: wireObject(pod) });
-      else if (ev.type === 'DELETED') this.send({ type: 'podDelete', pod: { namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid! } });
+    this.send({
+      type: 'pods',
+      pods: list.items.map((p) => wireObject(Object.assign({ apiVersion: 'v1', kind: 'Pod' }, p))),
     });
+    this.podWatch = await this.storage.watch(
+      this.podDef,
+      undefined,
+      { resourceVersion: list.metadata.resourceVersion, fieldSelector: sel },
+      (ev) => {
+        if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') return;
+        const pod = ev.object as KubeObject<'Pod'>;
+        this.notePodRefs(pod, ev.type !== 'DELETED');
+        if (ev.type === 'ADDED' || ev.type === 'MODIFIED') this.send({ type: 'podUpsert', pod: wireObject(pod) });
+        else if (ev.type === 'DELETED')
+          this.send({
+            type: 'podDelete',
+            pod: { namespace: pod.metadata.namespace!, name: pod.metadata.name!, uid: pod.metadata.uid! },
+          });
+      },
+    );
     if (this.closed) this.podWatch.cancel();
   }
 
@@ -566,10 +720,11 @@ export class AgentSession {
     let counts = this.podRefs.get(ns);
     for (const r of old) {
       const n = (counts?.get(r) ?? 1) - 1;
-      if (n > 0) counts!.set(r, n); else counts?.delete(r);
+      if (n > 0) counts!.set(r, n);
+      else counts?.delete(r);
     }
     if (refs.length) {
-      if (!counts) this.podRefs.set(ns, counts = new Map());
+      if (!counts) this.podRefs.set(ns, (counts = new Map()));
       for (const r of refs) counts.set(r, (counts.get(r) ?? 0) + 1);
       this.podRefsOf.set(key, refs);
     } else this.podRefsOf.delete(key);
@@ -581,36 +736,58 @@ export class AgentSession {
     const pod = await this.storage.tryGet(this.podDef, ref.namespace, ref.name);
     if (!pod || pod.metadata.uid !== ref.uid) return undefined;
     if (pod.spec?.nodeName !== this.node) {
-      this.reject(`node "${this.node}" may not write pod ${ref.namespace}/${ref.name}: it is bound to "${pod.spec?.nodeName ?? ''}"`);
+      this.reject(
+        `node "${this.node}" may not write pod ${ref.namespace}/${ref.name}: it is bound to "${pod.spec?.nodeName ?? ''}"`,
+      );
       return undefined;
     }
     return pod;
   }
 
-  private async podStatus(ref: { namespace: string; name: string; uid: string }, status: Record<string, unknown>): Promise<void> {
+  private async podStatus(
+    ref: { namespace: string; name: string; uid: string },
+    status: Record<string, unknown>,
+  ): Promise<void> {
     // checked as the API checks a pods/status body: a malformed status is refused (400) and never stored
     const warnings: string[] = [];
     const reported = checkReportedPodStatus(this.podDef, status, warnings);
-    if (warnings.length) this.logs.warn('pod-status-fields', { node: this.node, pod: `${ref.namespace}/${ref.name}`, warnings: warnings.slice(0, 10) }, 'agent pod status: unknown fields dropped');
+    if (warnings.length)
+      this.logs.warn(
+        'pod-status-fields',
+        { node: this.node, pod: `${ref.namespace}/${ref.name}`, warnings: warnings.slice(0, 10) },
+        'agent pod status: unknown fields dropped',
+      );
     if (!(await this.ownPod(ref))) return;
-    await this.storage.guaranteedUpdate(this.podDef, ref.namespace, ref.name, {}, (cur) => {
-      if (cur.metadata.uid !== ref.uid) throw new ApiError(409, 'Conflict', 'pod was replaced');
-      const next = clone(reported);
-      // conditions the control plane owns survive the agent's report
-      const agentTypes = new Set((next.conditions ?? []).map((c) => c.type));
-      const kept = (cur.status?.conditions ?? []).filter((c) => !agentTypes.has(c.type) && (c.type === 'PodScheduled' || c.type === 'DisruptionTarget'));
-      next.conditions = [...kept, ...(next.conditions ?? [])];
-      if (cur.status?.qosClass && !next.qosClass) next.qosClass = cur.status.qosClass;
-      cur.status = next;
-      return cur;
-    }, 'status');
+    await this.storage.guaranteedUpdate(
+      this.podDef,
+      ref.namespace,
+      ref.name,
+      {},
+      (cur) => {
+        if (cur.metadata.uid !== ref.uid) throw new ApiError(409, 'Conflict', 'pod was replaced');
+        const next = clone(reported);
+        // conditions the control plane owns survive the agent's report
+        const agentTypes = new Set((next.conditions ?? []).map((c) => c.type));
+        const kept = (cur.status?.conditions ?? []).filter(
+          (c) => !agentTypes.has(c.type) && (c.type === 'PodScheduled' || c.type === 'DisruptionTarget'),
+        );
+        next.conditions = [...kept, ...(next.conditions ?? [])];
+        if (cur.status?.qosClass && !next.qosClass) next.qosClass = cur.status.qosClass;
+        cur.status = next;
+        return cur;
+      },
+      'status',
+    );
   }
 
   private async podTerminated(ref: { namespace: string; name: string; uid: string }): Promise<void> {
     const pod = await this.ownPod(ref);
     if (!pod || !pod.metadata.deletionTimestamp) return;
     try {
-      await this.storage.delete(this.podDef, ref.namespace, ref.name, { gracePeriodSeconds: 0, preconditions: { uid: ref.uid } });
+      await this.storage.delete(this.podDef, ref.namespace, ref.name, {
+        gracePeriodSeconds: 0,
+        preconditions: { uid: ref.uid },
+      });
     } catch (e) {
       if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) throw e;
     }
@@ -625,8 +802,12 @@ export class AgentSession {
     }
     await recordEvent(this.storage, {
       involvedObject: { apiVersion: 'v1', ...io },
-      type: m.eventType, reason: m.reason, message: m.message,
-      source: { component: 'kubelet', host: this.node }, reportingComponent: 'kubelet', reportingInstance: this.node!,
+      type: m.eventType,
+      reason: m.reason,
+      message: m.message,
+      source: { component: 'kubelet', host: this.node },
+      reportingComponent: 'kubelet',
+      reportingInstance: this.node!,
     });
   }
 
@@ -637,24 +818,45 @@ export class AgentSession {
    */
   private async getObject(m: GetObject): Promise<void> {
     const kind = m.kind;
-    const resource = isVolumeObjectKind(kind) ? volumeObjectResource(kind) : kind === 'ConfigMap' ? 'configmaps' : 'secrets';
+    const resource = isVolumeObjectKind(kind)
+      ? volumeObjectResource(kind)
+      : kind === 'ConfigMap'
+        ? 'configmaps'
+        : 'secrets';
     const reply = (r: { object?: KubeObject; error?: { code: number; reason: string; message: string } }) =>
-      this.send({ type: 'object', id: m.id, ...(r.object ? { object: wireObject(r.object) } : {}), ...(r.error ? { error: r.error } : {}) });
+      this.send({
+        type: 'object',
+        id: m.id,
+        ...(r.object ? { object: wireObject(r.object) } : {}),
+        ...(r.error ? { error: r.error } : {}),
+      });
     try {
       // storage objects: pod -> PersistentVolumeClaim -> PersistentVolume (controlplane/storage/node-authorizer.ts)
       const related = isVolumeObjectKind(kind)
         ? await nodeMayReadVolumeObject(this.storage, this.node ?? '', kind, m.namespace, m.name)
         : this.podRefs.get(m.namespace)?.has(`${kind}/${m.name}`) === true;
       if (!related) {
-        this.logs.warn('forbidden-object', { node: this.node, kind: m.kind, namespace: m.namespace, name: m.name }, 'agent asked for an object no pod on its node references');
-        return reply({ error: {
-          code: 403, reason: 'Forbidden',
-          message: `${resource} "${m.name}" is forbidden: User "system:node:${this.node}" cannot get resource "${resource}" in API group "" ${kind === 'PersistentVolume' ? 'at the cluster scope' : `in the namespace "${m.namespace}"`}: no relationship found between node '${this.node}' and this object`,
-        } });
+        this.logs.warn(
+          'forbidden-object',
+          { node: this.node, kind: m.kind, namespace: m.namespace, name: m.name },
+          'agent asked for an object no pod on its node references',
+        );
+        return reply({
+          error: {
+            code: 403,
+            reason: 'Forbidden',
+            message: `${resource} "${m.name}" is forbidden: User "system:node:${this.node}" cannot get resource "${resource}" in API group "" ${kind === 'PersistentVolume' ? 'at the cluster scope' : `in the namespace "${m.namespace}"`}: no relationship found between node '${this.node}' and this object`,
+          },
+        });
       }
-      const objDef = isVolumeObjectKind(kind) ? def('', 'v1', resource) : kind === 'ConfigMap' ? this.configMapDef : this.secretDef;
+      const objDef = isVolumeObjectKind(kind)
+        ? def('', 'v1', resource)
+        : kind === 'ConfigMap'
+          ? this.configMapDef
+          : this.secretDef;
       const obj = await this.storage.tryGet(objDef, kind === 'PersistentVolume' ? undefined : m.namespace, m.name);
-      if (!obj) return reply({ error: { code: 404, reason: 'NotFound', message: `${resource} "${m.name}" not found` } });
+      if (!obj)
+        return reply({ error: { code: 404, reason: 'NotFound', message: `${resource} "${m.name}" not found` } });
       const { managedFields: _mf, ...metadata } = obj.metadata as KubeObject['metadata'] & { managedFields?: unknown };
       reply({ object: { ...obj, apiVersion: 'v1', kind: m.kind, metadata } as KubeObject });
     } catch (e) {
@@ -670,19 +872,49 @@ export class AgentSession {
    */
   private async requestToken(m: RequestToken): Promise<void> {
     const reply = (r: { object?: KubeObject; error?: { code: number; reason: string; message: string } }) =>
-      this.send({ type: 'object', id: m.id, ...(r.object ? { object: wireObject(r.object) } : {}), ...(r.error ? { error: r.error } : {}) });
-    const forbidden = () => reply({ error: {
-      code: 403, reason: 'Forbidden',
-      message: `serviceaccounts "${m.serviceAccountName}" is forbidden: User "system:node:${this.node}" cannot create resource "serviceaccounts/token" in API group "" in the namespace "${m.namespace}": no relationship found between node '${this.node}' and this object`,
-    } });
+      this.send({
+        type: 'object',
+        id: m.id,
+        ...(r.object ? { object: wireObject(r.object) } : {}),
+        ...(r.error ? { error: r.error } : {}),
+      });
+    const forbidden = () =>
+      reply({
+        error: {
+          code: 403,
+          reason: 'Forbidden',
+          message: `serviceaccounts "${m.serviceAccountName}" is forbidden: User "system:node:${this.node}" cannot create resource "serviceaccounts/token" in API group "" in the namespace "${m.namespace}": no relationship found between node '${this.node}' and this object`,
+        },
+      });
     try {
-      if (!this.issueToken) return reply({ error: { code: 503, reason: 'ServiceUnavailable', message: 'the server issues no ServiceAccount tokens' } });
+      if (!this.issueToken)
+        return reply({
+          error: { code: 503, reason: 'ServiceUnavailable', message: 'the server issues no ServiceAccount tokens' },
+        });
       const pod = await this.storage.tryGet(this.podDef, m.namespace, m.podName);
-      if (!pod || pod.metadata.uid !== m.podUid || pod.spec?.nodeName !== this.node || pod.spec?.serviceAccountName !== m.serviceAccountName) {
-        this.logs.warn('forbidden-token', { node: this.node, namespace: m.namespace, pod: m.podName, serviceAccount: m.serviceAccountName }, 'agent asked for a token of a pod not on its node');
+      if (
+        !pod ||
+        pod.metadata.uid !== m.podUid ||
+        pod.spec?.nodeName !== this.node ||
+        pod.spec?.serviceAccountName !== m.serviceAccountName
+      ) {
+        this.logs.warn(
+          'forbidden-token',
+          { node: this.node, namespace: m.namespace, pod: m.podName, serviceAccount: m.serviceAccountName },
+          'agent asked for a token of a pod not on its node',
+        );
         return forbidden();
       }
-      reply({ object: await this.issueToken({ namespace: m.namespace, serviceAccountName: m.serviceAccountName, podName: m.podName, podUid: m.podUid, audiences: m.audiences, expirationSeconds: m.expirationSeconds }) });
+      reply({
+        object: await this.issueToken({
+          namespace: m.namespace,
+          serviceAccountName: m.serviceAccountName,
+          podName: m.podName,
+          podUid: m.podUid,
+          audiences: m.audiences,
+          expirationSeconds: m.expirationSeconds,
+        }),
+      });
     } catch (e) {
       if (e instanceof ApiError) return reply({ error: { code: e.code, reason: e.reason, message: e.message } });
       this.logs.error('request-token', { err: e, node: this.node }, 'requestToken failed');
@@ -697,7 +929,9 @@ function getObjectId(data: unknown): string | undefined {
     const text = typeof data === 'string' ? data : Buffer.isBuffer(data) ? data.toString('utf8') : undefined;
     if (text === undefined || text.length > 64 * 1024) return undefined;
     const v = JSON.parse(text) as { type?: unknown; id?: unknown };
-    return v && v.type === 'getObject' && typeof v.id === 'string' && v.id.length > 0 && v.id.length <= 64 ? v.id : undefined;
+    return v && v.type === 'getObject' && typeof v.id === 'string' && v.id.length > 0 && v.id.length <= 64
+      ? v.id
+      : undefined;
   } catch {
     return undefined;
   }
@@ -716,7 +950,9 @@ export function podReferences(pod: KubeObject, kind: 'ConfigMap' | 'Secret', nam
 /** every ConfigMap and Secret a pod references, as "ConfigMap/<name>" and "Secret/<name>" (podReferences' rule) */
 export function podReferencedObjects(pod: KubeObject): string[] {
   const out = new Set<string>();
-  const add = (kind: 'ConfigMap' | 'Secret', name: unknown) => { if (typeof name === 'string') out.add(`${kind}/${name}`); };
+  const add = (kind: 'ConfigMap' | 'Secret', name: unknown) => {
+    if (typeof name === 'string') out.add(`${kind}/${name}`);
+  };
   const spec = pod.spec ?? {};
   const containers = [...(spec.containers ?? []), ...(spec.initContainers ?? []), ...(spec.ephemeralContainers ?? [])];
   for (const c of containers) {
@@ -738,7 +974,17 @@ export function podReferencedObjects(pod: KubeObject): string[] {
       add('ConfigMap', src?.configMap?.name);
       add('Secret', src?.secret?.name);
     }
-    for (const key of ['azureFile', 'cephfs', 'cinder', 'flexVolume', 'rbd', 'scaleIO', 'iscsi', 'storageos', 'csi'] as const) {
+    for (const key of [
+      'azureFile',
+      'cephfs',
+      'cinder',
+      'flexVolume',
+      'rbd',
+      'scaleIO',
+      'iscsi',
+      'storageos',
+      'csi',
+    ] as const) {
       const ref = v[key];
       if (!ref) continue;
       add('Secret', ref.secretName);

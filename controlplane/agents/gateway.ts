@@ -9,7 +9,14 @@ import type { Duplex } from 'node:stream';
 import { rejectUpgrade } from './upgrade-reject.js';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { MAX_MESSAGE_BYTES, PROTOCOL_PATH, type AgentMessage, type ServerMessage, type StatsMsg, type VolumeResult } from '../../proto/agent-protocol.js';
+import {
+  MAX_MESSAGE_BYTES,
+  PROTOCOL_PATH,
+  type AgentMessage,
+  type ServerMessage,
+  type StatsMsg,
+  type VolumeResult,
+} from '../../proto/agent-protocol.js';
 import type { ApiStorage } from '../api/storage.js';
 import { parseJoinToken, secretEquals } from '../security/pki.js';
 import { AgentSession, type IssueToken, type SessionLimits } from './agent-session.js';
@@ -61,7 +68,10 @@ export class AgentGateway {
 
   constructor(private readonly o: GatewayOptions) {
     this.credentials = new NodeCredentials(o.storage);
-    o.network?.subscribe((_m, encoded) => { for (const s of this.sessions.values()) s.sendEncoded(encoded); return this.sessions.size; });
+    o.network?.subscribe((_m, encoded) => {
+      for (const s of this.sessions.values()) s.sendEncoded(encoded);
+      return this.sessions.size;
+    });
   }
 
   /** true when the request was an agent connection (handled or refused here) */
@@ -76,39 +86,60 @@ export class AgentGateway {
       return true;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
-      const session = new AgentSession(ws, this.o.storage, {
-        claim: async (s, node) => {
-          const holder = this.claims.get(node);
-          // the name is taken over only from a connection that turns out dead (no pong)
-          if (holder && holder !== s && !(await holder.probe())) return false;
-          const now = this.claims.get(node);
-          if (now && now !== holder && now !== s) return false; // another register won meanwhile
-          this.claims.set(node, s);
-          return true;
+      const session = new AgentSession(
+        ws,
+        this.o.storage,
+        {
+          claim: async (s, node) => {
+            const holder = this.claims.get(node);
+            // the name is taken over only from a connection that turns out dead (no pong)
+            if (holder && holder !== s && !(await holder.probe())) return false;
+            const now = this.claims.get(node);
+            if (now && now !== holder && now !== s) return false; // another register won meanwhile
+            this.claims.set(node, s);
+            return true;
+          },
+          onRegistered: (s) => {
+            this.pending.delete(s);
+            this.sessions.set(s.node!, s);
+            this.o.onAgentRegistered?.(s.node!);
+          },
+          onClosed: (s) => {
+            this.pending.delete(s);
+            if (s.node && this.claims.get(s.node) === s) this.claims.delete(s.node);
+            if (s.node && this.sessions.get(s.node) === s) {
+              this.sessions.delete(s.node);
+              for (const [id, st] of this.streams)
+                if (st.node === s.node) {
+                  this.streams.delete(id);
+                  st.sink.end('agent disconnected');
+                }
+              for (const l of this.volumeListeners) l.disconnected(s.node);
+            }
+          },
+          onStreamMessage: (s, msg) => this.onStream(s, msg),
+          onStats: (s, msg) => {
+            if (s.node) this.o.onStats?.(s.node, msg);
+          },
+          onVolumeResult: (s, msg) => {
+            if (s.node && this.sessions.get(s.node) === s) for (const l of this.volumeListeners) l.result(s.node, msg);
+          },
+          assignPodCidr: this.o.podCidrs ? (node) => this.o.podCidrs!.ensure(node) : undefined,
+          onReady: (s) => {
+            const m = this.o.network?.currentEncoded;
+            if (m) s.sendEncoded(m);
+          },
         },
-        onRegistered: (s) => {
-          this.pending.delete(s);
-          this.sessions.set(s.node!, s);
-          this.o.onAgentRegistered?.(s.node!);
+        this.o.log,
+        this.o.heartbeatIntervalSeconds ?? 5,
+        req.socket.remoteAddress ?? '',
+        {
+          credentials: this.credentials,
+          limits: this.o.sessionLimits,
+          issueToken: this.o.issueToken,
+          asNode: this.o.actAs ? (node) => this.o.actAs!(this.o.storage, nodeUser(node), 'kubelet') : undefined,
         },
-        onClosed: (s) => {
-          this.pending.delete(s);
-          if (s.node && this.claims.get(s.node) === s) this.claims.delete(s.node);
-          if (s.node && this.sessions.get(s.node) === s) {
-            this.sessions.delete(s.node);
-            for (const [id, st] of this.streams) if (st.node === s.node) { this.streams.delete(id); st.sink.end('agent disconnected'); }
-            for (const l of this.volumeListeners) l.disconnected(s.node);
-          }
-        },
-        onStreamMessage: (s, msg) => this.onStream(s, msg),
-        onStats: (s, msg) => { if (s.node) this.o.onStats?.(s.node, msg); },
-        onVolumeResult: (s, msg) => { if (s.node && this.sessions.get(s.node) === s) for (const l of this.volumeListeners) l.result(s.node, msg); },
-        assignPodCidr: this.o.podCidrs ? (node) => this.o.podCidrs!.ensure(node) : undefined,
-        onReady: (s) => { const m = this.o.network?.currentEncoded; if (m) s.sendEncoded(m); },
-      }, this.o.log, this.o.heartbeatIntervalSeconds ?? 5, req.socket.remoteAddress ?? '', {
-        credentials: this.credentials, limits: this.o.sessionLimits, issueToken: this.o.issueToken,
-        asNode: this.o.actAs ? (node) => this.o.actAs!(this.o.storage, nodeUser(node), 'kubelet') : undefined,
-      });
+      );
       this.pending.add(session);
     });
     return true;
@@ -133,11 +164,17 @@ export class AgentGateway {
   /** subscribe to volume answers and agent departures; returns the unsubscribe */
   watchVolumes(l: VolumeListener): () => void {
     this.volumeListeners.add(l);
-    return () => { this.volumeListeners.delete(l); };
+    return () => {
+      this.volumeListeners.delete(l);
+    };
   }
 
   /** open a stream on a node's agent; returns its id, or undefined if the node is not connected */
-  openStream(node: string, open: Omit<Extract<ServerMessage, { type: 'streamOpen' }>, 'type' | 'id'>, sink: StreamSink): { id: string; input(channel: number, data: Buffer): void; close(): void } | undefined {
+  openStream(
+    node: string,
+    open: Omit<Extract<ServerMessage, { type: 'streamOpen' }>, 'type' | 'id'>,
+    sink: StreamSink,
+  ): { id: string; input(channel: number, data: Buffer): void; close(): void } | undefined {
     const s = this.sessions.get(node);
     if (!s) return undefined;
     const id = randomUUID();

@@ -21,7 +21,8 @@ type IngressPart = { ingresses?: NetIngress[]; ingressCerts?: NetIngressCert[] }
 type Backend = NonNullable<NetIngress['defaultBackend']>;
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-const rec = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const rec = (v: unknown): Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 const list = (v: unknown): Record<string, unknown>[] => (Array.isArray(v) ? v.map(rec) : []);
 
 /** the class an Ingress asks for, or undefined for "the default class" */
@@ -34,7 +35,9 @@ export function ingressClassOf(ing: KubeObject): string | undefined {
 
 /** the Ingresses skiff's agents serve */
 export function ownIngresses(ingresses: KubeObject[], classes: KubeObject[]): KubeObject[] {
-  const ours = new Set(classes.filter((c) => c.spec?.controller === SKIFF_INGRESS_CONTROLLER).map((c) => c.metadata.name!));
+  const ours = new Set(
+    classes.filter((c) => c.spec?.controller === SKIFF_INGRESS_CONTROLLER).map((c) => c.metadata.name!),
+  );
   const def = defaultIngressClass(classes);
   const defaultIsOurs = def !== undefined && ours.has(def.metadata.name!);
   return ingresses.filter((i) => {
@@ -55,7 +58,10 @@ function backend(b: unknown): Backend | undefined {
 export function ingressEntry(ing: KubeObject): NetIngress {
   const spec = ing.spec ?? {};
   const def = backend(spec.defaultBackend);
-  const tls = list(spec.tls).map((t) => ({ hosts: (Array.isArray(t.hosts) ? t.hosts : []).filter((h): h is string => typeof h === 'string'), ...(str(t.secretName) ? { secretName: str(t.secretName) } : {}) }));
+  const tls = list(spec.tls).map((t) => ({
+    hosts: (Array.isArray(t.hosts) ? t.hosts : []).filter((h): h is string => typeof h === 'string'),
+    ...(str(t.secretName) ? { secretName: str(t.secretName) } : {}),
+  }));
   return {
     namespace: ing.metadata.namespace!,
     name: ing.metadata.name!,
@@ -74,7 +80,10 @@ export function ingressEntry(ing: KubeObject): NetIngress {
 }
 
 /** the Secrets an agent may get under the rule above, PEM-decoded */
-export function ingressCerts(own: KubeObject[], secrets: (namespace: string, name: string) => KubeObject | undefined): NetIngressCert[] {
+export function ingressCerts(
+  own: KubeObject[],
+  secrets: (namespace: string, name: string) => KubeObject | undefined,
+): NetIngressCert[] {
   const out = new Map<string, NetIngressCert>();
   for (const ing of own) {
     for (const t of list(ing.spec?.tls)) {
@@ -96,22 +105,34 @@ export function ingressCerts(own: KubeObject[], secrets: (namespace: string, nam
 /** the Secrets (namespace/name) the current Ingresses name: a change to one of them changes the state */
 export function referencedSecrets(own: KubeObject[]): Set<string> {
   const out = new Set<string>();
-  for (const ing of own) for (const t of list(ing.spec?.tls)) if (str(t.secretName)) out.add(`${ing.metadata.namespace}/${str(t.secretName)}`);
+  for (const ing of own)
+    for (const t of list(ing.spec?.tls))
+      if (str(t.secretName)) out.add(`${ing.metadata.namespace}/${str(t.secretName)}`);
   return out;
 }
 
-export function ingressState(ingresses: KubeObject[], classes: KubeObject[], secrets: (namespace: string, name: string) => KubeObject | undefined, onBad: (what: string) => void): IngressPart {
+export function ingressState(
+  ingresses: KubeObject[],
+  classes: KubeObject[],
+  secrets: (namespace: string, name: string) => KubeObject | undefined,
+  onBad: (what: string) => void,
+): IngressPart {
   const own = ownIngresses(ingresses, classes);
   if (!own.length) return {};
-  const entries = own.map(ingressEntry).filter((e) => {
-    if (NetIngress.safeParse(e).success) return true;
-    onBad(`ingress ${e.namespace}/${e.name}`);
-    return false;
-  }).sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
-  const certs = ingressCerts(own, secrets).filter((c) => {
-    if (NetIngressCert.safeParse(c).success) return true;
-    onBad(`secret ${c.namespace}/${c.name}`);
-    return false;
-  }).sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  const entries = own
+    .map(ingressEntry)
+    .filter((e) => {
+      if (NetIngress.safeParse(e).success) return true;
+      onBad(`ingress ${e.namespace}/${e.name}`);
+      return false;
+    })
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
+  const certs = ingressCerts(own, secrets)
+    .filter((c) => {
+      if (NetIngressCert.safeParse(c).success) return true;
+      onBad(`secret ${c.namespace}/${c.name}`);
+      return false;
+    })
+    .sort((a, b) => a.namespace.localeCompare(b.namespace) || a.name.localeCompare(b.name));
   return { ingresses: entries, ...(certs.length ? { ingressCerts: certs } : {}) };
 }

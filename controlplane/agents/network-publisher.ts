@@ -55,7 +55,12 @@ export class NetworkPublisher {
   private lastSentAt = 0;
   private gapMs = 0;
 
-  constructor(storage: ApiStorage, private readonly settings: NetworkSettings, private readonly log: Logger, private readonly debounceMs = 50) {
+  constructor(
+    storage: ApiStorage,
+    private readonly settings: NetworkSettings,
+    private readonly log: Logger,
+    private readonly debounceMs = 50,
+  ) {
     const def = (g: string, v: string, r: string) => findResource(g, v, r)!;
     this.nodes = new Informer(storage, def('', 'v1', 'nodes'), log);
     this.services = new Informer(storage, def('', 'v1', 'services'), log);
@@ -68,20 +73,43 @@ export class NetworkPublisher {
     this.secrets = new Informer(storage, def('', 'v1', 'secrets'), log);
     const changed = { add: () => this.schedule(), update: () => this.schedule(), delete: () => this.schedule() };
     // a Node's status is rewritten every minute: only its name, subnet and address matter here
-    this.nodes.on({ add: () => this.schedule(), update: (o, n) => { if (!sameNodeEntry(o, n)) this.schedule(); }, delete: () => this.schedule() });
+    this.nodes.on({
+      add: () => this.schedule(),
+      update: (o, n) => {
+        if (!sameNodeEntry(o, n)) this.schedule();
+      },
+      delete: () => this.schedule(),
+    });
     for (const i of [this.services, this.slices, this.policies, this.ingresses, this.ingressClasses]) i.on(changed);
     // a Secret matters only while an Ingress of skiff's class names it
     const ifReferenced = (s: KubeObject) => {
-      if (referencedSecrets(ownIngresses(this.ingresses.list(), this.ingressClasses.list())).has(`${s.metadata.namespace}/${s.metadata.name}`)) this.schedule();
+      if (
+        referencedSecrets(ownIngresses(this.ingresses.list(), this.ingressClasses.list())).has(
+          `${s.metadata.namespace}/${s.metadata.name}`,
+        )
+      )
+        this.schedule();
     };
     this.secrets.on({ add: ifReferenced, update: (_o, s) => ifReferenced(s), delete: ifReferenced });
     // pods and namespaces only matter while some NetworkPolicy exists
-    const ifPolicies = () => { if (this.policies.list().length) this.schedule(); };
+    const ifPolicies = () => {
+      if (this.policies.list().length) this.schedule();
+    };
     for (const i of [this.pods, this.namespaces]) i.on({ add: ifPolicies, update: ifPolicies, delete: ifPolicies });
   }
 
   private get informers(): Informer[] {
-    return [this.nodes, this.services, this.slices, this.pods, this.namespaces, this.policies, this.ingresses, this.ingressClasses, this.secrets];
+    return [
+      this.nodes,
+      this.services,
+      this.slices,
+      this.pods,
+      this.namespaces,
+      this.policies,
+      this.ingresses,
+      this.ingressClasses,
+      this.secrets,
+    ];
   }
 
   async start(): Promise<void> {
@@ -113,7 +141,10 @@ export class NetworkPublisher {
   private schedule(): void {
     if (this.informers.some((i) => !i.synced) || this.timer) return;
     const wait = Math.max(this.debounceMs, this.lastSentAt + this.gapMs - Date.now());
-    this.timer = setTimeout(() => { this.timer = undefined; this.rebuild(); }, wait);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.rebuild();
+    }, wait);
   }
 
   private rebuild(): void {
@@ -128,15 +159,22 @@ export class NetworkPublisher {
       // a value the agents would refuse: drop the offenders rather than stop every update
       const badNodes = state.nodes.filter((n) => !NetNode.safeParse(n).success);
       const badServices = state.services.filter((x) => !NetService.safeParse(x).success);
-      this.log.error({ nodes: badNodes.map((n) => n.name), services: badServices.map((x) => `${x.namespace}/${x.name}`) }, 'left out of the network state: invalid for agents');
-      state = { ...state, nodes: state.nodes.filter((n) => !badNodes.includes(n)), services: state.services.filter((x) => !badServices.includes(x)) };
+      this.log.error(
+        { nodes: badNodes.map((n) => n.name), services: badServices.map((x) => `${x.namespace}/${x.name}`) },
+        'left out of the network state: invalid for agents',
+      );
+      state = {
+        ...state,
+        nodes: state.nodes.filter((n) => !badNodes.includes(n)),
+        services: state.services.filter((x) => !badServices.includes(x)),
+      };
       if (!NetworkState.safeParse(state).success) return;
     }
     const json = JSON.stringify(state);
     if (json === this.lastJson) return;
     this.lastJson = json;
     this.last = state;
-    const encoded = this.lastEncoded = Buffer.from(json);
+    const encoded = (this.lastEncoded = Buffer.from(json));
     const t0 = performance.now();
     let recipients = 0;
     for (const fn of this.listeners) recipients += fn(state, encoded) ?? 1;
@@ -148,7 +186,10 @@ export class NetworkPublisher {
   }
 
   build(): NetworkState {
-    const nodes: NetNode[] = this.nodes.list().map((n) => nodeEntry(n)).sort((a, b) => a.name.localeCompare(b.name));
+    const nodes: NetNode[] = this.nodes
+      .list()
+      .map((n) => nodeEntry(n))
+      .sort((a, b) => a.name.localeCompare(b.name));
     const slicesBySvc = new Map<string, KubeObject[]>();
     for (const s of this.slices.list()) {
       const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
@@ -171,7 +212,12 @@ export class NetworkPublisher {
       nodes,
       services,
       ...policyState(this.policies.list(), this.pods.list(), this.namespaces.list(), this.log),
-      ...ingressState(this.ingresses.list(), this.ingressClasses.list(), (ns, name) => this.secrets.get(ns, name), (what) => this.log.error({ object: what }, 'left out of the ingress state: invalid for agents')),
+      ...ingressState(
+        this.ingresses.list(),
+        this.ingressClasses.list(),
+        (ns, name) => this.secrets.get(ns, name),
+        (what) => this.log.error({ object: what }, 'left out of the ingress state: invalid for agents'),
+      ),
     };
   }
 }
@@ -191,7 +237,9 @@ function sameNodeEntry(a: KubeObject, b: KubeObject): boolean {
 }
 
 function nodeEntry(n: KubeObject): NetNode {
-  const ip = (n.status?.addresses as { type: string; address: string }[] | undefined)?.find((a) => a.type === 'InternalIP')?.address;
+  const ip = (n.status?.addresses as { type: string; address: string }[] | undefined)?.find(
+    (a) => a.type === 'InternalIP',
+  )?.address;
   const cidr = n.spec?.podCIDR;
   return {
     name: n.metadata.name!,
@@ -213,7 +261,9 @@ export function serviceEntry(svc: KubeObject, slices: KubeObject[]): NetService 
   const headless = spec.clusterIP === 'None';
   // spec.ports entries as stored (objects, their fields unchecked): only integer ports of a known protocol
   const ports = (Array.isArray(spec.ports) ? (spec.ports as (Partial<ServicePort> | null | undefined)[]) : [])
-    .filter((p): p is CheckedPort<Partial<ServicePort>> => Number.isInteger(p?.port) && PROTOCOLS.has(p?.protocol ?? 'TCP'))
+    .filter(
+      (p): p is CheckedPort<Partial<ServicePort>> => Number.isInteger(p?.port) && PROTOCOLS.has(p?.protocol ?? 'TCP'),
+    )
     .map((p) => ({
       name: typeof p.name === 'string' ? p.name : '',
       protocol: p.protocol ?? 'TCP',
@@ -224,7 +274,10 @@ export function serviceEntry(svc: KubeObject, slices: KubeObject[]): NetService 
   const seen = new Set<string>();
   for (const sl of slices) {
     const slPorts = (Array.isArray(sl.ports) ? (sl.ports as (Partial<DiscoveryEndpointPort> | null | undefined)[]) : [])
-      .filter((p): p is CheckedPort<Partial<DiscoveryEndpointPort>> => Number.isInteger(p?.port) && p!.port! > 0 && PROTOCOLS.has(p?.protocol ?? 'TCP'))
+      .filter(
+        (p): p is CheckedPort<Partial<DiscoveryEndpointPort>> =>
+          Number.isInteger(p?.port) && p!.port! > 0 && PROTOCOLS.has(p?.protocol ?? 'TCP'),
+      )
       .map((p) => ({ name: typeof p.name === 'string' ? p.name : '', port: p.port, protocol: p.protocol ?? 'TCP' }));
     for (const ep of Array.isArray(sl.endpoints) ? sl.endpoints : []) {
       const ip = ep?.addresses?.[0];
@@ -244,7 +297,7 @@ export function serviceEntry(svc: KubeObject, slices: KubeObject[]): NetService 
       });
     }
   }
-  endpoints.sort((a, b) => (parseIPv4(a.ip)! - parseIPv4(b.ip)!));
+  endpoints.sort((a, b) => parseIPv4(a.ip)! - parseIPv4(b.ip)!);
   const lbIPs = ((svc.status?.loadBalancer?.ingress ?? []) as { ip?: string }[]).map((i) => i.ip).filter(isIPv4);
   const externalIPs = (Array.isArray(spec.externalIPs) ? spec.externalIPs : []).filter(isIPv4);
   const timeout = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
@@ -254,13 +307,22 @@ export function serviceEntry(svc: KubeObject, slices: KubeObject[]): NetService 
     type,
     ...(isIPv4(spec.clusterIP) ? { clusterIP: spec.clusterIP } : {}),
     ...(headless ? { headless: true } : {}),
-    ...(type === 'ExternalName' && typeof spec.externalName === 'string' && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(spec.externalName.toLowerCase().replace(/\.$/, ''))
-      ? { externalName: spec.externalName.toLowerCase().replace(/\.$/, '') } : {}),
+    ...(type === 'ExternalName' &&
+    typeof spec.externalName === 'string' &&
+    /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(spec.externalName.toLowerCase().replace(/\.$/, ''))
+      ? { externalName: spec.externalName.toLowerCase().replace(/\.$/, '') }
+      : {}),
     ...(externalIPs.length ? { externalIPs } : {}),
     ...(lbIPs.length ? { loadBalancerIPs: lbIPs } : {}),
-    ...(spec.externalTrafficPolicy === 'Local' || spec.externalTrafficPolicy === 'Cluster' ? { externalTrafficPolicy: spec.externalTrafficPolicy } : {}),
-    ...(spec.internalTrafficPolicy === 'Local' || spec.internalTrafficPolicy === 'Cluster' ? { internalTrafficPolicy: spec.internalTrafficPolicy } : {}),
-    ...(spec.sessionAffinity === 'ClientIP' ? { affinitySeconds: Number.isInteger(timeout) && timeout >= 1 && timeout <= 86400 ? timeout : 10800 } : {}),
+    ...(spec.externalTrafficPolicy === 'Local' || spec.externalTrafficPolicy === 'Cluster'
+      ? { externalTrafficPolicy: spec.externalTrafficPolicy }
+      : {}),
+    ...(spec.internalTrafficPolicy === 'Local' || spec.internalTrafficPolicy === 'Cluster'
+      ? { internalTrafficPolicy: spec.internalTrafficPolicy }
+      : {}),
+    ...(spec.sessionAffinity === 'ClientIP'
+      ? { affinitySeconds: Number.isInteger(timeout) && timeout >= 1 && timeout <= 86400 ? timeout : 10800 }
+      : {}),
     ports,
     endpoints,
   };

@@ -58,8 +58,16 @@ export class NodeCredentials {
    * (no Node, no credential) is a first join: its credential is stored now.
    */
   async verify(node: string, credential: string | undefined, retried = false): Promise<Verdict> {
-    if (!credential) return { ok: false, message: `node "${node}": the agent sent no node credential (skiff-agent too old?): upgrade skiff-agent` };
-    if (node.length > MAX_NODE_NAME_WITH_CREDENTIAL) return { ok: false, message: `node name "${node.slice(0, 40)}...": must be no more than ${MAX_NODE_NAME_WITH_CREDENTIAL} characters` };
+    if (!credential)
+      return {
+        ok: false,
+        message: `node "${node}": the agent sent no node credential (skiff-agent too old?): upgrade skiff-agent`,
+      };
+    if (node.length > MAX_NODE_NAME_WITH_CREDENTIAL)
+      return {
+        ok: false,
+        message: `node name "${node.slice(0, 40)}...": must be no more than ${MAX_NODE_NAME_WITH_CREDENTIAL} characters`,
+      };
     const name = nodePasswordSecretName(node);
     let secret = await this.storage.tryGet(this.secretDef, NODE_PASSWORD_NAMESPACE, name);
     const nodeObj = await this.storage.tryGet(this.nodeDef, undefined, node);
@@ -74,10 +82,16 @@ export class NodeCredentials {
     if (secret) {
       const stored = Buffer.from(String(secret.data?.hash ?? ''), 'base64').toString('utf8');
       if (hashMatches(stored, credential)) return { ok: true, firstJoin: false };
-      return { ok: false, message: `node "${node}" is registered with a different node credential: ${rejoinHint(node)}${nodeObj ? '' : ` (and kubectl -n ${NODE_PASSWORD_NAMESPACE} delete secret ${name})`}` };
+      return {
+        ok: false,
+        message: `node "${node}" is registered with a different node credential: ${rejoinHint(node)}${nodeObj ? '' : ` (and kubectl -n ${NODE_PASSWORD_NAMESPACE} delete secret ${name})`}`,
+      };
     }
     if (nodeObj) {
-      return { ok: false, message: `node "${node}" exists but has no node credential (created by hand or before node credentials): to let this agent take it, delete the Node: kubectl delete node ${node}` };
+      return {
+        ok: false,
+        message: `node "${node}" exists but has no node credential (created by hand or before node credentials): to let this agent take it, delete the Node: kubectl delete node ${node}`,
+      };
     }
     try {
       await this.storage.create(this.secretDef, NODE_PASSWORD_NAMESPACE, {
@@ -95,17 +109,25 @@ export class NodeCredentials {
 
   /** after the Node is written: the credential belongs to it (deleted with it by the garbage collector) */
   async bind(node: string, nodeUid: string): Promise<void> {
-    await this.storage.guaranteedUpdate(this.secretDef, NODE_PASSWORD_NAMESPACE, nodePasswordSecretName(node), {}, (cur) => {
-      const refs = cur.metadata.ownerReferences ?? [];
-      if (refs.length === 1 && refs[0]!.uid === nodeUid) return cur;
-      cur.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name: node, uid: nodeUid }];
-      return cur;
-    });
+    await this.storage.guaranteedUpdate(
+      this.secretDef,
+      NODE_PASSWORD_NAMESPACE,
+      nodePasswordSecretName(node),
+      {},
+      (cur) => {
+        const refs = cur.metadata.ownerReferences ?? [];
+        if (refs.length === 1 && refs[0]!.uid === nodeUid) return cur;
+        cur.metadata.ownerReferences = [{ apiVersion: 'v1', kind: 'Node', name: node, uid: nodeUid }];
+        return cur;
+      },
+    );
   }
 
   private async remove(secret: KubeObject): Promise<void> {
     try {
-      await this.storage.delete(this.secretDef, NODE_PASSWORD_NAMESPACE, secret.metadata.name!, { preconditions: { uid: secret.metadata.uid! } });
+      await this.storage.delete(this.secretDef, NODE_PASSWORD_NAMESPACE, secret.metadata.name!, {
+        preconditions: { uid: secret.metadata.uid! },
+      });
     } catch (e) {
       if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) throw e;
     }

@@ -34,7 +34,12 @@ export function wasRelayed(h: IncomingHttpHeaders): boolean {
 }
 
 /** the headers the peer gets: the client's, minus credentials and impersonation, plus ours for `user` */
-export function relayHeaders(h: IncomingHttpHeaders, user: UserInfo, creds: Pick<PeerCredentials, 'token' | 'self'>, host: string): OutgoingHttpHeaders {
+export function relayHeaders(
+  h: IncomingHttpHeaders,
+  user: UserInfo,
+  creds: Pick<PeerCredentials, 'token' | 'self'>,
+  host: string,
+): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = {};
   for (const [k, v] of Object.entries(h)) {
     if (v === undefined || HOP_BY_HOP.has(k) || k.startsWith('impersonate-')) continue;
@@ -60,19 +65,49 @@ function target(peer: string): { host: string; port: number; hostHeader: string;
 }
 
 /** a plain request (logs): answered with the peer's response, streamed */
-export function relayRequest(peer: string, creds: PeerCredentials, req: IncomingMessage, res: ServerResponse, user: UserInfo): Promise<void> {
+export function relayRequest(
+  peer: string,
+  creds: PeerCredentials,
+  req: IncomingMessage,
+  res: ServerResponse,
+  user: UserInfo,
+): Promise<void> {
   const t = target(peer);
   return new Promise((resolve) => {
-    const out = request({ host: t.host, port: t.port, servername: t.servername, ca: creds.ca, method: req.method, path: req.url, headers: relayHeaders(req.headers, user, creds, t.hostHeader) }, (pr) => {
-      res.writeHead(pr.statusCode ?? 502, pr.headers);
-      pr.pipe(res);
-      pr.on('end', () => resolve());
-      pr.on('error', () => { res.destroy(); resolve(); });
-    });
+    const out = request(
+      {
+        host: t.host,
+        port: t.port,
+        servername: t.servername,
+        ca: creds.ca,
+        method: req.method,
+        path: req.url,
+        headers: relayHeaders(req.headers, user, creds, t.hostHeader),
+      },
+      (pr) => {
+        res.writeHead(pr.statusCode ?? 502, pr.headers);
+        pr.pipe(res);
+        pr.on('end', () => resolve());
+        pr.on('error', () => {
+          res.destroy();
+          resolve();
+        });
+      },
+    );
     out.on('error', (err) => {
       if (!res.headersSent) {
         res.writeHead(503, { 'Content-Type': 'application/json' });
-        res.end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `the server holding the node's agent (${peer}) cannot be reached: ${err.message}`, reason: 'ServiceUnavailable', code: 503 }));
+        res.end(
+          JSON.stringify({
+            kind: 'Status',
+            apiVersion: 'v1',
+            metadata: {},
+            status: 'Failure',
+            message: `the server holding the node's agent (${peer}) cannot be reached: ${err.message}`,
+            reason: 'ServiceUnavailable',
+            code: 503,
+          }),
+        );
       } else res.destroy();
       resolve();
     });
@@ -83,13 +118,32 @@ export function relayRequest(peer: string, creds: PeerCredentials, req: Incoming
 }
 
 /** an upgrade (exec, attach, port-forward): the head rewritten, then both ways byte for byte */
-export function relayUpgrade(peer: string, creds: PeerCredentials, req: IncomingMessage, socket: Duplex, head: Buffer, user: UserInfo): void {
+export function relayUpgrade(
+  peer: string,
+  creds: PeerCredentials,
+  req: IncomingMessage,
+  socket: Duplex,
+  head: Buffer,
+  user: UserInfo,
+): void {
   const t = target(peer);
   let answered = false;
-  const up = connect({ host: t.host, port: t.port, servername: t.servername, ca: creds.ca, ALPNProtocols: ['http/1.1'] });
+  const up = connect({
+    host: t.host,
+    port: t.port,
+    servername: t.servername,
+    ca: creds.ca,
+    ALPNProtocols: ['http/1.1'],
+  });
   up.setTimeout(10_000, () => up.destroy(new Error('no answer within 10s')));
   up.on('error', (err) => {
-    if (!answered) rejectUpgrade(socket, 503, `the server holding the node's agent (${peer}) cannot be reached: ${err.message}`, 'ServiceUnavailable');
+    if (!answered)
+      rejectUpgrade(
+        socket,
+        503,
+        `the server holding the node's agent (${peer}) cannot be reached: ${err.message}`,
+        'ServiceUnavailable',
+      );
     else socket.destroy();
   });
   socket.on('error', () => up.destroy());
@@ -101,7 +155,10 @@ export function relayUpgrade(peer: string, creds: PeerCredentials, req: Incoming
     }
     up.write(`${lines.join('\r\n')}\r\n\r\n`);
     if (head.length) up.write(head);
-    up.once('data', () => { answered = true; up.setTimeout(0); });
+    up.once('data', () => {
+      answered = true;
+      up.setTimeout(0);
+    });
     up.pipe(socket);
     socket.pipe(up);
   });

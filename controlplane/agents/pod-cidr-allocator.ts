@@ -26,9 +26,15 @@ export class PodCidrAllocator {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly nodeDef = findResource('', 'v1', 'nodes')!;
 
-  constructor(private readonly storage: ApiStorage, clusterCidr: string, private readonly maskSize: number, private readonly log: Logger) {
+  constructor(
+    private readonly storage: ApiStorage,
+    clusterCidr: string,
+    private readonly maskSize: number,
+    private readonly log: Logger,
+  ) {
     const c = parseCidr(clusterCidr);
-    if (!c || maskSize < c.prefix || maskSize > 30) throw new Error(`invalid cluster CIDR ${clusterCidr} / node mask ${maskSize}`);
+    if (!c || maskSize < c.prefix || maskSize > 30)
+      throw new Error(`invalid cluster CIDR ${clusterCidr} / node mask ${maskSize}`);
     this.cluster = c;
   }
 
@@ -45,7 +51,8 @@ export class PodCidrAllocator {
     if (typeof me.spec?.podCIDR === 'string' && me.spec.podCIDR) return me.spec.podCIDR;
     if (!this.used || Date.now() - this.used.at > USED_TTL_MS) {
       const set = new Set<string>();
-      for (const n of (await this.storage.list(this.nodeDef, undefined)).items) for (const c of [n.spec?.podCIDR, ...(n.spec?.podCIDRs ?? [])]) if (typeof c === 'string') set.add(c);
+      for (const n of (await this.storage.list(this.nodeDef, undefined)).items)
+        for (const c of [n.spec?.podCIDR, ...(n.spec?.podCIDRs ?? [])]) if (typeof c === 'string') set.add(c);
       this.used = { set, at: Date.now(), next: 0 };
     }
     const used = this.used;
@@ -63,7 +70,10 @@ export class PodCidrAllocator {
       }
       let assigned: string | undefined;
       await this.storage.guaranteedUpdate(this.nodeDef, undefined, nodeName, {}, (cur) => {
-        if (cur.spec?.podCIDR) { assigned = cur.spec.podCIDR; return cur; }
+        if (cur.spec?.podCIDR) {
+          assigned = cur.spec.podCIDR;
+          return cur;
+        }
         cur.spec = { ...(cur.spec ?? {}), podCIDR: candidate, podCIDRs: [candidate] };
         assigned = candidate;
         return cur;
@@ -93,10 +103,16 @@ export class PodCidrAllocator {
     let owner: { node?: unknown; uid?: unknown } = {};
     try {
       owner = JSON.parse(kv.value) as typeof owner;
-    } catch { /* unreadable: stale */ }
+    } catch {
+      /* unreadable: stale */
+    }
     if (owner.node === node && owner.uid === uid) return true;
-    const holder = typeof owner.node === 'string' ? await this.storage.tryGet(this.nodeDef, undefined, owner.node) : undefined;
-    const stale = !holder || holder.metadata.uid !== owner.uid || (typeof holder.spec?.podCIDR === 'string' && holder.spec.podCIDR !== '' && holder.spec.podCIDR !== cidr);
+    const holder =
+      typeof owner.node === 'string' ? await this.storage.tryGet(this.nodeDef, undefined, owner.node) : undefined;
+    const stale =
+      !holder ||
+      holder.metadata.uid !== owner.uid ||
+      (typeof holder.spec?.podCIDR === 'string' && holder.spec.podCIDR !== '' && holder.spec.podCIDR !== cidr);
     if (!stale) return false;
     try {
       await store.update(key, value, kv.modRevision);

@@ -15,7 +15,8 @@ import type { ResourceDef } from '../resources/types.js';
  * ApiError 400 saying what is wrong. `warnings` collects the unknown fields dropped.
  */
 export function checkReportedPodStatus(podDef: ResourceDef, status: unknown, warnings: string[] = []): PodStatus {
-  if (typeof status !== 'object' || status === null || Array.isArray(status)) throw badRequest('pod status must be an object');
+  if (typeof status !== 'object' || status === null || Array.isArray(status))
+    throw badRequest('pod status must be an object');
   const body: KubeObject = { apiVersion: 'v1', kind: 'Pod', metadata: {}, status: clone(status) };
   checkBody(podDef, body, { fieldValidation: 'Warn', warnings });
   return body.status as PodStatus;

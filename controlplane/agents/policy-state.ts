@@ -7,7 +7,15 @@
 // node, and the list is only sent while at least one policy exists. Every entry is checked
 // against its wire schema here, so one odd object cannot stop every agent's updates.
 import type { Logger } from 'pino';
-import { NetNamespace, NetPod, NetPolicy, type NetPolicyPeer, type NetPolicyPort, type NetPolicyRule, type NetworkState } from '../../proto/agent-protocol.js';
+import {
+  NetNamespace,
+  NetPod,
+  NetPolicy,
+  type NetPolicyPeer,
+  type NetPolicyPort,
+  type NetPolicyRule,
+  type NetworkState,
+} from '../../proto/agent-protocol.js';
 import type { KubeObject } from '../../proto/meta.js';
 import { parseCidrSloppy } from '../resources/network-policy.js';
 
@@ -26,11 +34,13 @@ function stringMap(v: unknown): Record<string, string> | undefined {
 function selector(v: unknown): NetPolicy['podSelector'] {
   if (!isRecord(v)) return {};
   const matchLabels = stringMap(v.matchLabels);
-  const matchExpressions = list(v.matchExpressions).filter(isRecord).map((e) => ({
-    key: String(e.key ?? ''),
-    operator: String(e.operator ?? '') as 'In',
-    ...(Array.isArray(e.values) ? { values: e.values.map(String) } : {}),
-  }));
+  const matchExpressions = list(v.matchExpressions)
+    .filter(isRecord)
+    .map((e) => ({
+      key: String(e.key ?? ''),
+      operator: String(e.operator ?? '') as 'In',
+      ...(Array.isArray(e.values) ? { values: e.values.map(String) } : {}),
+    }));
   return { ...(matchLabels ? { matchLabels } : {}), ...(matchExpressions.length ? { matchExpressions } : {}) };
 }
 
@@ -47,7 +57,9 @@ function peer(v: unknown): NetPolicyPeer {
   if (isRecord(v.ipBlock)) {
     const cidr = canonicalCidr4(v.ipBlock.cidr);
     if (!cidr) return {}; // IPv6: matches no IPv4 traffic
-    const except = list(v.ipBlock.except).map(canonicalCidr4).filter((x): x is string => !!x);
+    const except = list(v.ipBlock.except)
+      .map(canonicalCidr4)
+      .filter((x): x is string => !!x);
     return { ipBlock: { cidr, ...(except.length ? { except } : {}) } };
   }
   return {
@@ -95,7 +107,11 @@ export function podEntry(pod: KubeObject): NetPod | undefined {
   for (const c of [...list(spec.initContainers), ...list(spec.containers)]) {
     for (const p of isRecord(c) ? list(c.ports) : []) {
       if (isRecord(p) && typeof p.name === 'string' && p.name && typeof p.containerPort === 'number') {
-        ports.push({ name: p.name, port: p.containerPort, protocol: (typeof p.protocol === 'string' ? p.protocol : 'TCP') as 'TCP' });
+        ports.push({
+          name: p.name,
+          port: p.containerPort,
+          protocol: (typeof p.protocol === 'string' ? p.protocol : 'TCP') as 'TCP',
+        });
       }
     }
   }
@@ -111,7 +127,12 @@ export function podEntry(pod: KubeObject): NetPod | undefined {
 }
 
 /** the policy fields of the network state: absent while no NetworkPolicy exists */
-export function policyState(policies: KubeObject[], pods: KubeObject[], namespaces: KubeObject[], log: Logger): PolicyPart {
+export function policyState(
+  policies: KubeObject[],
+  pods: KubeObject[],
+  namespaces: KubeObject[],
+  log: Logger,
+): PolicyPart {
   if (!policies.length) return {};
   const bad: string[] = [];
   const keep = <T>(schema: { safeParse(v: unknown): { success: boolean } }, v: T | undefined, what: string): v is T => {
@@ -122,10 +143,21 @@ export function policyState(policies: KubeObject[], pods: KubeObject[], namespac
   };
   const key = (o: { namespace: string; name: string }) => `${o.namespace}/${o.name}`;
   const out = {
-    policies: policies.map(policyEntry).filter((p) => keep(NetPolicy, p, `networkpolicy ${key(p)}`)).sort((a, b) => key(a).localeCompare(key(b))),
-    pods: pods.map(podEntry).filter((p): p is NetPod => keep(NetPod, p, `pod ${p ? key(p) : ''}`)).sort((a, b) => key(a).localeCompare(key(b))),
-    namespaces: namespaces.map((n) => ({ name: n.metadata.name!, ...(stringMap(n.metadata.labels) ? { labels: stringMap(n.metadata.labels)! } : {}) }))
-      .filter((n) => keep(NetNamespace, n, `namespace ${n.name}`)).sort((a, b) => a.name.localeCompare(b.name)),
+    policies: policies
+      .map(policyEntry)
+      .filter((p) => keep(NetPolicy, p, `networkpolicy ${key(p)}`))
+      .sort((a, b) => key(a).localeCompare(key(b))),
+    pods: pods
+      .map(podEntry)
+      .filter((p): p is NetPod => keep(NetPod, p, `pod ${p ? key(p) : ''}`))
+      .sort((a, b) => key(a).localeCompare(key(b))),
+    namespaces: namespaces
+      .map((n) => ({
+        name: n.metadata.name!,
+        ...(stringMap(n.metadata.labels) ? { labels: stringMap(n.metadata.labels)! } : {}),
+      }))
+      .filter((n) => keep(NetNamespace, n, `namespace ${n.name}`))
+      .sort((a, b) => a.name.localeCompare(b.name)),
   };
   if (bad.length) log.error({ objects: bad.slice(0, 20) }, 'left out of the network policy state: invalid for agents');
   return out;

@@ -7,7 +7,11 @@ export class TokenBucket {
   private tokens: number;
   private last: number;
 
-  constructor(private readonly perSecond: number, private readonly burst: number, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+    private readonly now: () => number = Date.now,
+  ) {
     this.tokens = burst;
     this.last = now();
   }
@@ -41,7 +45,10 @@ type Level = 'warn' | 'error' | 'info';
  * that kind comes after the window, or on flush (the connection closed).
  */
 export class LogLimiter {
-  private readonly kinds = new Map<string, { start: number; logged: number; suppressed: number; level: Level; msg: string }>();
+  private readonly kinds = new Map<
+    string,
+    { start: number; logged: number; suppressed: number; level: Level; msg: string }
+  >();
 
   constructor(
     private readonly log: Logger,
@@ -50,8 +57,12 @@ export class LogLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  warn(key: string, fields: Record<string, unknown>, msg: string): void { this.write('warn', key, fields, msg); }
-  error(key: string, fields: Record<string, unknown>, msg: string): void { this.write('error', key, fields, msg); }
+  warn(key: string, fields: Record<string, unknown>, msg: string): void {
+    this.write('warn', key, fields, msg);
+  }
+  error(key: string, fields: Record<string, unknown>, msg: string): void {
+    this.write('error', key, fields, msg);
+  }
 
   private write(level: Level, key: string, fields: Record<string, unknown>, msg: string): void {
     const t = this.now();
@@ -73,7 +84,11 @@ export class LogLimiter {
   }
 
   private summary(k: { suppressed: number; level: Level; msg: string }, fields: Record<string, unknown>): void {
-    if (k.suppressed > 0) this.log[k.level]({ node: fields.node, suppressed: k.suppressed }, `${k.msg} (${k.suppressed} more like it not logged)`);
+    if (k.suppressed > 0)
+      this.log[k.level](
+        { node: fields.node, suppressed: k.suppressed },
+        `${k.msg} (${k.suppressed} more like it not logged)`,
+      );
   }
 
   /** log the counts still pending */

@@ -70,22 +70,35 @@ export function guardUpgrades(o: UpgradeGuardOptions): (req: IncomingMessage, so
       const path = raw.split('?')[0];
       const own = o.selfAuthenticating?.find((r) => r.path === path);
       if (own) {
-        if (!own.handler.handleUpgrade(req, socket, head)) refuse(socket, 404, 'the server could not find the requested resource', 'NotFound');
+        if (!own.handler.handleUpgrade(req, socket, head))
+          refuse(socket, 404, 'the server could not find the requested resource', 'NotFound');
         // still open after the handler's check: an authenticated connection
         else if (!socket.destroyed && !socket.writableEnded) o.edge?.authenticated(socket);
         return;
       }
       const user = o.auth.authenticate({ headers: req.headers, socket: req.socket });
-      if (!user) { refuse(socket, 401, 'Unauthorized', 'Unauthorized'); return; }
+      if (!user) {
+        refuse(socket, 401, 'Unauthorized', 'Unauthorized');
+        return;
+      }
       o.edge?.authenticated(socket);
       const bad = checkUpgradeTarget(raw);
-      if (bad) { refuse(socket, 400, bad, 'BadRequest'); return; }
+      if (bad) {
+        refuse(socket, 400, bad, 'BadRequest');
+        return;
+      }
       o.authorize?.(req, user);
       for (const h of o.handlers) if (h.handleUpgrade(req, socket, head)) return;
       refuse(socket, 404, 'the server could not find the requested resource', 'NotFound');
     } catch (e) {
-      if (e instanceof ApiError) { refuse(socket, e.code, e.message, e.reason); return; }
-      o.log.error({ err: e, url: String(req.url).slice(0, 256), method: req.method }, 'BUG: upgrade handler threw; request refused');
+      if (e instanceof ApiError) {
+        refuse(socket, e.code, e.message, e.reason);
+        return;
+      }
+      o.log.error(
+        { err: e, url: String(req.url).slice(0, 256), method: req.method },
+        'BUG: upgrade handler threw; request refused',
+      );
       refuse(socket, 400, 'the upgrade request could not be handled', 'BadRequest');
     }
   };

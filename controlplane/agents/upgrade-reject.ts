@@ -6,7 +6,10 @@ import { closeSoon, rawStatusResponse } from '../api/http-edge.js';
 
 export function rejectUpgrade(socket: Duplex, code: number, message: string, reason = 'BadRequest'): void {
   if (socket.destroyed) return;
-  if (!socket.writable || socket.writableEnded) { socket.destroy(); return; }
+  if (!socket.writable || socket.writableEnded) {
+    socket.destroy();
+    return;
+  }
   socket.end(rawStatusResponse(code, reason, message));
   closeSoon(socket);
 }

@@ -23,7 +23,7 @@ const AUTOMANAGED = 'kube-aggregator.kubernetes.io/automanaged';
 
 /** [groupPriorityMinimum, versionPriority] of the built-in group-versions (aggregator.go) */
 const PRIORITIES: Record<string, [number, number]> = {
-  'v1': [18000, 1],
+  v1: [18000, 1],
   'apiregistration.k8s.io/v1': [18000, 15],
   'apps/v1': [17800, 15],
   'events.k8s.io/v1': [17750, 15],
@@ -50,9 +50,20 @@ const PRIORITIES: Record<string, [number, number]> = {
 const CRD_PRIORITY: [number, number] = [1000, 100];
 
 export const API_SERVICE_RESOURCE: ResourceDef = {
-  group: GROUP, version: 'v1', kind: 'APIService', resource: 'apiservices', singular: 'apiservice', namespaced: false,
-  shortNames: [], categories: ['api-extensions'], verbs: ['get', 'list', 'watch'], subresources: [], hasStatusSubresource: false,
-  hasGeneration: false, schema: 'APIService', validate: () => [],
+  group: GROUP,
+  version: 'v1',
+  kind: 'APIService',
+  resource: 'apiservices',
+  singular: 'apiservice',
+  namespaced: false,
+  shortNames: [],
+  categories: ['api-extensions'],
+  verbs: ['get', 'list', 'watch'],
+  subresources: [],
+  hasStatusSubresource: false,
+  hasGeneration: false,
+  schema: 'APIService',
+  validate: () => [],
   columns: [
     nameColumn(),
     col('Service', 'string', 'The reference to the service that hosts this API endpoint.'),
@@ -61,7 +72,8 @@ export const API_SERVICE_RESOURCE: ResourceDef = {
   ],
   row(o, now) {
     const svc = (o.spec as { service?: { namespace?: string; name?: string } } | undefined)?.service;
-    const conds = ((o.status as { conditions?: { type: string; status: string; reason?: string }[] } | undefined)?.conditions) ?? [];
+    const conds =
+      (o.status as { conditions?: { type: string; status: string; reason?: string }[] } | undefined)?.conditions ?? [];
     const a = conds.find((c) => c.type === 'Available');
     const available = !a ? 'Unknown' : a.status === 'True' ? 'True' : `${a.status} (${a.reason ?? ''})`;
     return [o.metadata.name, svc ? `${svc.namespace}/${svc.name}` : 'Local', available, ageOf(o, now)];
@@ -80,7 +92,7 @@ export function apiServices(defs: ResourceDef[], created: Date): KubeObject[] {
   const out: KubeObject[] = groupVersions(defs).map((gv) => {
     const key = gv.group ? `${gv.group}/${gv.version}` : gv.version;
     const isCrd = crd.has(`${gv.group}/${gv.version}`);
-    const [groupPriorityMinimum, versionPriority] = isCrd ? CRD_PRIORITY : PRIORITIES[key] ?? CRD_PRIORITY;
+    const [groupPriorityMinimum, versionPriority] = isCrd ? CRD_PRIORITY : (PRIORITIES[key] ?? CRD_PRIORITY);
     const name = gv.group ? `${gv.version}.${gv.group}` : gv.version;
     const spec: Record<string, unknown> = {};
     if (gv.group) spec.group = gv.group;
@@ -88,17 +100,37 @@ export function apiServices(defs: ResourceDef[], created: Date): KubeObject[] {
     spec.groupPriorityMinimum = groupPriorityMinimum;
     spec.versionPriority = versionPriority;
     return {
-      kind: 'APIService', apiVersion: `${GROUP}/v1`,
-      metadata: { name, uid: uidOf(name), resourceVersion: '1', creationTimestamp: ts, labels: { [AUTOMANAGED]: isCrd ? 'true' : 'onstart' } },
+      kind: 'APIService',
+      apiVersion: `${GROUP}/v1`,
+      metadata: {
+        name,
+        uid: uidOf(name),
+        resourceVersion: '1',
+        creationTimestamp: ts,
+        labels: { [AUTOMANAGED]: isCrd ? 'true' : 'onstart' },
+      },
       spec,
-      status: { conditions: [{ type: 'Available', status: 'True', lastTransitionTime: ts, reason: 'Local', message: 'Local APIServices are always available' }] },
+      status: {
+        conditions: [
+          {
+            type: 'Available',
+            status: 'True',
+            lastTransitionTime: ts,
+            reason: 'Local',
+            message: 'Local APIServices are always available',
+          },
+        ],
+      },
     };
   });
   return out.sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : a.metadata.name! > b.metadata.name! ? 1 : 0));
 }
 
 function refuse(verb: string): ApiError {
-  return new ApiError(405, 'MethodNotAllowed', `${verb} is not supported on resources of kind "apiservices.${GROUP}"`, { group: GROUP, kind: 'apiservices' });
+  return new ApiError(405, 'MethodNotAllowed', `${verb} is not supported on resources of kind "apiservices.${GROUP}"`, {
+    group: GROUP,
+    kind: 'apiservices',
+  });
 }
 
 const WRITE_VERBS: Record<string, string> = { POST: 'create', PUT: 'update', PATCH: 'patch', DELETE: 'delete' };
@@ -107,42 +139,78 @@ const WRITE_VERBS: Record<string, string> = { POST: 'create', PUT: 'update', PAT
 export function registerApiServiceRoutes(app: FastifyInstance, served: () => ResourceDef[]): void {
   const created = new Date();
   const open = new Set<() => void>();
-  app.addHook('onClose', async () => { for (const end of [...open]) end(); });
+  app.addHook('onClose', async () => {
+    for (const end of [...open]) end();
+  });
   const base = `/apis/${GROUP}/v1/apiservices`;
   const q = (req: FastifyRequest) => req.query as Record<string, string | undefined>;
   app.get(base, async (req, reply) => {
     const items = apiServices(served(), created);
     if (queryBool(q(req).watch)) return watch(reply, q(req), items, open, wantsTable(req.headers.accept));
-    if (wantsTable(req.headers.accept)) return toTable(API_SERVICE_RESOURCE, items, { include: parseIncludeObject(q(req).includeObject), resourceVersion: '1' });
+    if (wantsTable(req.headers.accept))
+      return toTable(API_SERVICE_RESOURCE, items, {
+        include: parseIncludeObject(q(req).includeObject),
+        resourceVersion: '1',
+      });
     return { kind: 'APIServiceList', apiVersion: `${GROUP}/v1`, metadata: { resourceVersion: '1' }, items };
   });
   app.get(`${base}/:name`, async (req) => {
     const name = (req.params as { name: string }).name;
     const o = apiServices(served(), created).find((s) => s.metadata.name === name);
     if (!o) throw notFound('apiservices', name, GROUP);
-    if (wantsTable(req.headers.accept)) return toTable(API_SERVICE_RESOURCE, [o], { include: parseIncludeObject(q(req).includeObject), resourceVersion: '1' });
+    if (wantsTable(req.headers.accept))
+      return toTable(API_SERVICE_RESOURCE, [o], {
+        include: parseIncludeObject(q(req).includeObject),
+        resourceVersion: '1',
+      });
     return o;
   });
   for (const url of [base, `${base}/:name`]) {
-    app.route({ method: ['POST', 'PUT', 'PATCH', 'DELETE'], url, handler: async (req) => { throw refuse(WRITE_VERBS[req.method] ?? 'update'); } });
+    app.route({
+      method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+      url,
+      handler: async (req) => {
+        throw refuse(WRITE_VERBS[req.method] ?? 'update');
+      },
+    });
   }
 }
 
 /** a watch: ADDED for each (as Tables when asked) (unless resuming from a resourceVersion), then open until timeoutSeconds (default 30 min), the client leaves or the server closes */
-function watch(reply: FastifyReply, q: Record<string, string | undefined>, items: KubeObject[], open: Set<() => void>, table: boolean): void {
+function watch(
+  reply: FastifyReply,
+  q: Record<string, string | undefined>,
+  items: KubeObject[],
+  open: Set<() => void>,
+  table: boolean,
+): void {
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
   const rv = q.resourceVersion;
   if (!rv || rv === '0') {
     // kubectl get -w asks for Table events: the first carries the column definitions
     items.forEach((o, i) => {
-      const object = table ? toTable(API_SERVICE_RESOURCE, [o], { include: parseIncludeObject(q.includeObject), resourceVersion: '1', withColumns: i === 0 }) : o;
+      const object = table
+        ? toTable(API_SERVICE_RESOURCE, [o], {
+            include: parseIncludeObject(q.includeObject),
+            resourceVersion: '1',
+            withColumns: i === 0,
+          })
+        : o;
       res.write(`${JSON.stringify({ type: 'ADDED', object })}\n`);
     });
   }
   const t = Number(q.timeoutSeconds);
-  const end = (): void => { clearTimeout(timer); open.delete(end); if (!res.writableEnded) res.end(); };
+  const end = (): void => {
+    clearTimeout(timer);
+    open.delete(end);
+    if (!res.writableEnded) res.end();
+  };
   const timer = setTimeout(end, (Number.isFinite(t) && t > 0 ? t : 1800) * 1000);
   open.add(end);
   res.on('close', end);

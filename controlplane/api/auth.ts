@@ -37,7 +37,11 @@ export interface AuthRequest {
 
 const CREDENTIAL_ID = 'authentication.kubernetes.io/credential-id';
 
-interface PeerUser { user: UserInfo | undefined; notBefore: number; notAfter: number }
+interface PeerUser {
+  user: UserInfo | undefined;
+  notBefore: number;
+  notAfter: number;
+}
 const peerUsers = new WeakMap<object, PeerUser>();
 
 function asList(v: string | string[] | undefined): string[] {
@@ -54,7 +58,8 @@ function asList(v: string | string[] | undefined): string[] {
 export function certificateUser(socket: unknown): UserInfo | undefined {
   if (!socket || typeof socket !== 'object') return undefined;
   const tls = socket as Partial<TLSSocket>;
-  if (tls.encrypted !== true || tls.authorized !== true || typeof tls.getPeerCertificate !== 'function') return undefined;
+  if (tls.encrypted !== true || tls.authorized !== true || typeof tls.getPeerCertificate !== 'function')
+    return undefined;
   let p = peerUsers.get(socket);
   if (!p) {
     const c: PeerCertificate = tls.getPeerCertificate();
@@ -62,7 +67,9 @@ export function certificateUser(socket: unknown): UserInfo | undefined {
     const name = cn.length ? cn[cn.length - 1]! : '';
     const id = c?.raw ? `X509SHA256=${createHash('sha256').update(c.raw).digest('hex')}` : undefined;
     p = {
-      user: name ? { name, groups: asList(c.subject.O), ...(id ? { extra: { [CREDENTIAL_ID]: [id] } } : {}) } : undefined,
+      user: name
+        ? { name, groups: asList(c.subject.O), ...(id ? { extra: { [CREDENTIAL_ID]: [id] } } : {}) }
+        : undefined,
       notBefore: Date.parse(c?.valid_from ?? ''),
       notAfter: Date.parse(c?.valid_to ?? ''),
     };
@@ -70,7 +77,11 @@ export function certificateUser(socket: unknown): UserInfo | undefined {
   }
   const now = Date.now();
   if (!p.user || !(now >= p.notBefore && now <= p.notAfter)) return undefined;
-  return { name: p.user.name, groups: [...p.user.groups], ...(p.user.extra ? { extra: structuredClone(p.user.extra) } : {}) };
+  return {
+    name: p.user.name,
+    groups: [...p.user.groups],
+    ...(p.user.extra ? { extra: structuredClone(p.user.extra) } : {}),
+  };
 }
 
 export const WEBSOCKET_BEARER_PREFIX = 'base64url.bearer.authorization.k8s.io.';
@@ -82,19 +93,27 @@ export const WEBSOCKET_BEARER_PREFIX = 'base64url.bearer.authorization.k8s.io.';
  * one other protocol beside it (the one the server answers with). `protocols` are the
  * offered ones without it. Undefined when the request carries none.
  */
-export function websocketProtocolToken(headers: AuthRequest['headers']): { token: string; protocols: string[] } | { error: string } | undefined {
+export function websocketProtocolToken(
+  headers: AuthRequest['headers'],
+): { token: string; protocols: string[] } | { error: string } | undefined {
   if (String(headers.upgrade ?? '').toLowerCase() !== 'websocket') return undefined;
   if (!/\bupgrade\b/i.test(String(headers.connection ?? ''))) return undefined;
   const raw = headers['sec-websocket-protocol'];
-  const offered = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).flatMap((v) => v.split(',')).map((p) => p.trim());
+  const offered = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw])
+    .flatMap((v) => v.split(','))
+    .map((p) => p.trim());
   let token: string | undefined;
   const protocols: string[] = [];
   for (const p of offered) {
-    if (!p.startsWith(WEBSOCKET_BEARER_PREFIX)) { protocols.push(p); continue; }
+    if (!p.startsWith(WEBSOCKET_BEARER_PREFIX)) {
+      protocols.push(p);
+      continue;
+    }
     if (token !== undefined) return { error: 'multiple base64.bearer.authorization tokens specified' };
     const enc = p.slice(WEBSOCKET_BEARER_PREFIX.length);
     // Go's base64.RawURLEncoding: the URL alphabet, no padding, no dangling 6 bits
-    if (!/^[A-Za-z0-9_-]*$/.test(enc) || enc.length % 4 === 1) return { error: 'invalid base64.bearer.authorization token encoding' };
+    if (!/^[A-Za-z0-9_-]*$/.test(enc) || enc.length % 4 === 1)
+      return { error: 'invalid base64.bearer.authorization token encoding' };
     const bytes = Buffer.from(enc, 'base64url');
     const text = bytes.toString('utf8');
     if (!Buffer.from(text, 'utf8').equals(bytes)) return { error: 'invalid base64.bearer.authorization token' };
@@ -157,5 +176,11 @@ export class TokenAuthenticator {
 
 export function isPublicPath(url: string): boolean {
   const path = url.split('?')[0]!;
-  return PUBLIC_PATHS.has(path) || isDashboardPath(path) || path.startsWith('/healthz/') || path.startsWith('/readyz/') || path.startsWith('/livez/');
+  return (
+    PUBLIC_PATHS.has(path) ||
+    isDashboardPath(path) ||
+    path.startsWith('/healthz/') ||
+    path.startsWith('/readyz/') ||
+    path.startsWith('/livez/')
+  );
 }

@@ -13,7 +13,8 @@ import { decodeKubernetesProtobuf, PROTOBUF_CONTENT_TYPE, ProtobufError } from '
 import { jsonTooDeep, MAX_BODY_DEPTH, MAX_YAML_DEPTH, valueTooLarge, yamlTooDeep } from './depth.js';
 import { ApiError, badRequest, unsupportedMediaType } from './errors.js';
 
-const ACCEPTED = 'application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml, application/vnd.kubernetes.protobuf';
+const ACCEPTED =
+  'application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml, application/vnd.kubernetes.protobuf';
 /** a YAML document may expand (aliases) to this many times its text, at least 64 KiB */
 const YAML_EXPANSION = 4;
 
@@ -24,7 +25,11 @@ function decodeProtobuf(raw: Buffer): unknown {
   } catch (e) {
     if (!(e instanceof ProtobufError)) throw e;
     if (e.reason === 'unsupported') {
-      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${ACCEPTED} (${e.message})`);
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: ${ACCEPTED} (${e.message})`,
+      );
     }
     throw badRequest(e.message);
   }
@@ -43,7 +48,8 @@ export function decodeBody(contentType: string | undefined, raw: Buffer | undefi
     case 'application/merge-patch+json':
     case 'application/strategic-merge-patch+json':
     case 'application/apply-patch+json':
-      if (jsonTooDeep(text)) throw badRequest(`couldn't get version/kind; json parse error: exceeded max depth of ${MAX_BODY_DEPTH}`);
+      if (jsonTooDeep(text))
+        throw badRequest(`couldn't get version/kind; json parse error: exceeded max depth of ${MAX_BODY_DEPTH}`);
       try {
         return JSON.parse(text);
       } catch (e) {
@@ -52,14 +58,16 @@ export function decodeBody(contentType: string | undefined, raw: Buffer | undefi
     case 'application/yaml':
     case 'application/apply-patch+yaml': {
       if (/^\s*[[{]/.test(text.slice(0, 64))) {
-        if (jsonTooDeep(text)) throw badRequest(`error converting YAML to JSON: yaml: exceeded max depth of ${MAX_BODY_DEPTH}`);
+        if (jsonTooDeep(text))
+          throw badRequest(`error converting YAML to JSON: yaml: exceeded max depth of ${MAX_BODY_DEPTH}`);
         try {
           return JSON.parse(text);
         } catch {
           // YAML flow syntax that is not JSON: the YAML path below
         }
       }
-      if (yamlTooDeep(text)) throw badRequest(`error converting YAML to JSON: yaml: exceeded max depth of ${MAX_YAML_DEPTH}`);
+      if (yamlTooDeep(text))
+        throw badRequest(`error converting YAML to JSON: yaml: exceeded max depth of ${MAX_YAML_DEPTH}`);
       let v: unknown;
       try {
         v = parseYaml(text, { maxAliasCount: 100 });
@@ -67,8 +75,10 @@ export function decodeBody(contentType: string | undefined, raw: Buffer | undefi
         throw badRequest(`error converting YAML to JSON: ${(e as Error).message}`);
       }
       const over = valueTooLarge(v, MAX_YAML_DEPTH, Math.max(64 * 1024, YAML_EXPANSION * text.length));
-      if (over === 'depth') throw badRequest(`error converting YAML to JSON: yaml: exceeded max depth of ${MAX_YAML_DEPTH}`);
-      if (over === 'size') throw badRequest('error converting YAML to JSON: yaml: document contains excessive aliasing');
+      if (over === 'depth')
+        throw badRequest(`error converting YAML to JSON: yaml: exceeded max depth of ${MAX_YAML_DEPTH}`);
+      if (over === 'size')
+        throw badRequest('error converting YAML to JSON: yaml: document contains excessive aliasing');
       return v;
     }
     case PROTOBUF_CONTENT_TYPE:

@@ -18,11 +18,22 @@ export function isDashboardPath(path: string): boolean {
 }
 
 const TYPES: Record<string, string> = {
-  html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8',
-  png: 'image/png', svg: 'image/svg+xml', json: 'application/json', txt: 'text/plain; charset=utf-8', ico: 'image/x-icon',
+  html: 'text/html; charset=utf-8',
+  js: 'text/javascript; charset=utf-8',
+  css: 'text/css; charset=utf-8',
+  png: 'image/png',
+  svg: 'image/svg+xml',
+  json: 'application/json',
+  txt: 'text/plain; charset=utf-8',
+  ico: 'image/x-icon',
 };
 
-interface Asset { body: Buffer; gz: Buffer; type: string; immutable: boolean }
+interface Asset {
+  body: Buffer;
+  gz: Buffer;
+  type: string;
+  immutable: boolean;
+}
 
 /** dist/dashboard next to the compiled server (dist/controlplane/api → dist/dashboard), or from the source tree */
 export function defaultDashboardDir(): string {
@@ -41,16 +52,25 @@ export function loadDashboardAssets(dir: string): Map<string, Asset> {
     const body = readFileSync(join(dir, e.name));
     const ext = e.name.slice(e.name.lastIndexOf('.') + 1);
     // esbuild's content-hashed names (name-HASH.js) never change; index.html always may
-    out.set(e.name, { body, gz: gzipSync(body, { level: 9 }), type: TYPES[ext] ?? 'application/octet-stream', immutable: /-[A-Z0-9]{8}\.(js|css)$/.test(e.name) });
+    out.set(e.name, {
+      body,
+      gz: gzipSync(body, { level: 9 }),
+      type: TYPES[ext] ?? 'application/octet-stream',
+      immutable: /-[A-Z0-9]{8}\.(js|css)$/.test(e.name),
+    });
   }
   return out;
 }
 
 // the page talks to its own origin only; xterm.js writes <style> elements
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 function notFound(reply: FastifyReply, message: string) {
-  return reply.code(404).type('application/json').send(new ApiError(404, 'NotFound', message, {}).body());
+  return reply
+    .code(404)
+    .type('application/json')
+    .send(new ApiError(404, 'NotFound', message, {}).body());
 }
 
 export function registerDashboardRoutes(app: FastifyInstance, dir = defaultDashboardDir()): void {
@@ -60,16 +80,23 @@ export function registerDashboardRoutes(app: FastifyInstance, dir = defaultDashb
     // read at the first request; a name not there reads the directory again (at most once
     // a second), so a rebuilt dist/dashboard is served without a restart
     if (!assets || (!assets.has(name) && Date.now() - loadedAt > 1000)) {
-      try { assets = loadDashboardAssets(dir); } catch { assets ??= new Map(); }
+      try {
+        assets = loadDashboardAssets(dir);
+      } catch {
+        assets ??= new Map();
+      }
       loadedAt = Date.now();
     }
     const a = assets.get(name);
     if (!a) {
-      const msg = assets.size ? 'the server could not find the requested resource' : 'the dashboard is not built into this server (npm run build writes dist/dashboard)';
+      const msg = assets.size
+        ? 'the server could not find the requested resource'
+        : 'the dashboard is not built into this server (npm run build writes dist/dashboard)';
       return notFound(reply, msg);
     }
     const gzip = /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
-    reply.header('Content-Type', a.type)
+    reply
+      .header('Content-Type', a.type)
       .header('Cache-Control', a.immutable ? 'public, max-age=31536000, immutable' : 'no-cache')
       .header('Content-Security-Policy', CSP)
       .header('X-Content-Type-Options', 'nosniff')
@@ -82,7 +109,8 @@ export function registerDashboardRoutes(app: FastifyInstance, dir = defaultDashb
   app.get('/dashboard/', async (req, reply) => send(req, reply, 'index.html'));
   app.get('/dashboard/:file', async (req, reply) => {
     const file = (req.params as { file: string }).file;
-    if (!isDashboardPath(`/dashboard/${file}`)) return notFound(reply, 'the server could not find the requested resource');
+    if (!isDashboardPath(`/dashboard/${file}`))
+      return notFound(reply, 'the server could not find the requested resource');
     return send(req, reply, file);
   });
 }

@@ -70,11 +70,21 @@ function quickYamlBound(text: string): number {
       continue;
     }
     if (lineStart) {
-      if (c === 0x20) { indent++; continue; }
+      if (c === 0x20) {
+        indent++;
+        continue;
+      }
       lineStart = false;
     }
     if (c === 0x5b || c === 0x7b) brackets++;
-    else if ((c === 0x2d /* - */ || c === 0x3f /* ? */ || c === 0x3a /* : */) && (i + 1 >= n || text.charCodeAt(i + 1) === 0x20 || text.charCodeAt(i + 1) === 0x0a || text.charCodeAt(i + 1) === 0x09)) indicators++;
+    else if (
+      (c === 0x2d /* - */ || c === 0x3f /* ? */ || c === 0x3a) /* : */ &&
+      (i + 1 >= n ||
+        text.charCodeAt(i + 1) === 0x20 ||
+        text.charCodeAt(i + 1) === 0x0a ||
+        text.charCodeAt(i + 1) === 0x09)
+    )
+      indicators++;
   }
   worstLine = Math.max(worstLine, 2 * (indent + indicators + 1));
   return brackets + worstLine;
@@ -138,7 +148,11 @@ function lexedYamlDepth(text: string, limit: number): number {
  * only a reference until something serializes it: 100 aliases of a 3 MB string are a
  * 300 MB object). Stops as soon as either is passed.
  */
-export function valueTooLarge(value: unknown, maxDepth = MAX_BODY_DEPTH, maxSize = Infinity): 'depth' | 'size' | undefined {
+export function valueTooLarge(
+  value: unknown,
+  maxDepth = MAX_BODY_DEPTH,
+  maxSize = Infinity,
+): 'depth' | 'size' | undefined {
   const stack: { v: unknown; d: number }[] = [{ v: value, d: 0 }];
   let size = 0;
   while (stack.length) {

@@ -19,29 +19,51 @@ export const VERSION_INFO = {
 };
 
 export const AGGREGATED_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList';
-export const AGGREGATED_V2BETA1_CONTENT_TYPE = 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
+export const AGGREGATED_V2BETA1_CONTENT_TYPE =
+  'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList';
 
-interface SubInfo { group: string; version: string; kind: string; verbs: string[] }
+interface SubInfo {
+  group: string;
+  version: string;
+  kind: string;
+  verbs: string[];
+}
 
 function subresourceInfo(def: ResourceDef, sub: Subresource): SubInfo {
   const same = { group: def.group, version: def.version, kind: def.kind };
   switch (sub) {
-    case 'status': return { ...same, verbs: ['get', 'patch', 'update'] };
-    case 'scale': return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
-    case 'binding': return { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] };
-    case 'eviction': return { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
-    case 'log': return { group: '', version: 'v1', kind: 'Pod', verbs: ['get'] };
-    case 'exec': return { group: '', version: 'v1', kind: 'PodExecOptions', verbs: ['create', 'get'] };
-    case 'attach': return { group: '', version: 'v1', kind: 'PodAttachOptions', verbs: ['create', 'get'] };
-    case 'portforward': return { group: '', version: 'v1', kind: 'PodPortForwardOptions', verbs: ['create', 'get'] };
-    case 'finalize': return { ...same, verbs: ['update'] };
-    case 'ephemeralcontainers': return { ...same, verbs: ['get', 'patch', 'update'] };
-    case 'token': return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
-    case 'approval': return { ...same, verbs: ['get', 'patch', 'update'] };
+    case 'status':
+      return { ...same, verbs: ['get', 'patch', 'update'] };
+    case 'scale':
+      return { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] };
+    case 'binding':
+      return { group: '', version: 'v1', kind: 'Binding', verbs: ['create'] };
+    case 'eviction':
+      return { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] };
+    case 'log':
+      return { group: '', version: 'v1', kind: 'Pod', verbs: ['get'] };
+    case 'exec':
+      return { group: '', version: 'v1', kind: 'PodExecOptions', verbs: ['create', 'get'] };
+    case 'attach':
+      return { group: '', version: 'v1', kind: 'PodAttachOptions', verbs: ['create', 'get'] };
+    case 'portforward':
+      return { group: '', version: 'v1', kind: 'PodPortForwardOptions', verbs: ['create', 'get'] };
+    case 'finalize':
+      return { ...same, verbs: ['update'] };
+    case 'ephemeralcontainers':
+      return { ...same, verbs: ['get', 'patch', 'update'] };
+    case 'token':
+      return { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] };
+    case 'approval':
+      return { ...same, verbs: ['get', 'patch', 'update'] };
   }
 }
 
-export interface GroupVersion { group: string; version: string; resources: ResourceDef[] }
+export interface GroupVersion {
+  group: string;
+  version: string;
+  resources: ResourceDef[];
+}
 
 /** the built-in kinds given and the custom resources being served */
 export function withCustomResources(defs: ResourceDef[]): ResourceDef[] {
@@ -92,14 +114,22 @@ export function aggregatedDiscovery(defs: ResourceDef[], core: boolean, apiVersi
   for (const [group, gvs] of byGroup) {
     items.push({
       metadata: { name: group, creationTimestamp: null },
-      versions: gvs.map((gv) => ({ version: gv.version, freshness: 'Current', resources: gv.resources.map(aggregatedResource) })),
+      versions: gvs.map((gv) => ({
+        version: gv.version,
+        freshness: 'Current',
+        resources: gv.resources.map(aggregatedResource),
+      })),
     });
   }
   return { kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${apiVersion}`, metadata: {}, items };
 }
 
 export function legacyApiVersions(serverAddress: string) {
-  return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+  return {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+  };
 }
 
 export function legacyGroupList(defs: ResourceDef[]) {
@@ -122,7 +152,9 @@ export function legacyGroupList(defs: ResourceDef[]) {
 }
 
 export function legacyGroup(defs: ResourceDef[], group: string) {
-  const versions = groupVersions(defs).filter((g) => g.group === group).map((g) => g.version);
+  const versions = groupVersions(defs)
+    .filter((g) => g.group === group)
+    .map((g) => g.version);
   if (!versions.length) return undefined;
   return {
     kind: 'APIGroup',
@@ -139,18 +171,38 @@ export function resourceList(defs: ResourceDef[], group: string, version: string
   if (!gv) return undefined;
   const resources: Record<string, unknown>[] = [];
   for (const d of gv.resources) {
-    const r: Record<string, unknown> = { name: d.resource, singularName: d.singular, namespaced: d.namespaced, kind: d.kind, verbs: d.verbs };
+    const r: Record<string, unknown> = {
+      name: d.resource,
+      singularName: d.singular,
+      namespaced: d.namespaced,
+      kind: d.kind,
+      verbs: d.verbs,
+    };
     if (d.shortNames.length) r.shortNames = d.shortNames;
     if (d.categories.length) r.categories = d.categories;
     resources.push(r);
     for (const s of d.subresources) {
       const i = subresourceInfo(d, s);
-      const e: Record<string, unknown> = { name: `${d.resource}/${s}`, singularName: '', namespaced: d.namespaced, kind: i.kind, verbs: i.verbs };
-      if (i.group !== d.group || i.version !== d.version) { e.group = i.group; e.version = i.version; }
+      const e: Record<string, unknown> = {
+        name: `${d.resource}/${s}`,
+        singularName: '',
+        namespaced: d.namespaced,
+        kind: i.kind,
+        verbs: i.verbs,
+      };
+      if (i.group !== d.group || i.version !== d.version) {
+        e.group = i.group;
+        e.version = i.version;
+      }
       resources.push(e);
     }
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: group ? `${group}/${version}` : version, resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: group ? `${group}/${version}` : version,
+    resources,
+  };
 }
 
 /** which discovery form the Accept header asks for */

@@ -17,8 +17,25 @@ export class ApiError extends Error {
   toStatus(): Status {
     const { details } = this;
     return details
-      ? { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, details, code: this.code }
-      : { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: this.message, reason: this.reason, code: this.code };
+      ? {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: this.message,
+          reason: this.reason,
+          details,
+          code: this.code,
+        }
+      : {
+          kind: 'Status',
+          apiVersion: 'v1',
+          metadata: {},
+          status: 'Failure',
+          message: this.message,
+          reason: this.reason,
+          code: this.code,
+        };
   }
 
   /** the response body byte for byte as kube-apiserver's JSON encoder writes it (trailing newline) */
@@ -30,26 +47,42 @@ export class ApiError extends Error {
 /** `pods "x" not found` — resource is the plural (kubectl prints it so), group adds `.apps` etc. */
 export function notFound(resource: string, name: string, group = ''): ApiError {
   const qualified = group ? `${resource}.${group}` : resource;
-  return new ApiError(404, 'NotFound', `${qualified} "${name}" not found`, { name, group: group || undefined, kind: resource });
+  return new ApiError(404, 'NotFound', `${qualified} "${name}" not found`, {
+    name,
+    group: group || undefined,
+    kind: resource,
+  });
 }
 
 export function alreadyExists(resource: string, name: string, group = ''): ApiError {
   const qualified = group ? `${resource}.${group}` : resource;
-  return new ApiError(409, 'AlreadyExists', `${qualified} "${name}" already exists`, { name, group: group || undefined, kind: resource });
+  return new ApiError(409, 'AlreadyExists', `${qualified} "${name}" already exists`, {
+    name,
+    group: group || undefined,
+    kind: resource,
+  });
 }
 
 export function conflict(resource: string, name: string, why: string, group = ''): ApiError {
   const qualified = group ? `${resource}.${group}` : resource;
-  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified} "${name}": ${why}`, { name, group: group || undefined, kind: resource });
+  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified} "${name}": ${why}`, {
+    name,
+    group: group || undefined,
+    kind: resource,
+  });
 }
 
-export const STALE_OBJECT = 'the object has been modified; please apply your changes to the latest version and try again';
+export const STALE_OBJECT =
+  'the object has been modified; please apply your changes to the latest version and try again';
 
 /** 422 Invalid: `Pod "x" is invalid: spec.containers: Required value` (causes joined as apimachinery does). */
 export function invalid(kind: string, name: string, causes: StatusCause[], group = ''): ApiError {
   const qualified = group ? `${kind}.${group}` : kind;
   const parts = causes.map((c) => (c.field ? `${c.field}: ${c.message}` : `${c.message}`));
-  const msg = parts.length === 1 ? `${qualified} "${name}" is invalid: ${parts[0]}` : `${qualified} "${name}" is invalid: [${parts.join(', ')}]`;
+  const msg =
+    parts.length === 1
+      ? `${qualified} "${name}" is invalid: ${parts[0]}`
+      : `${qualified} "${name}" is invalid: [${parts.join(', ')}]`;
   return new ApiError(422, 'Invalid', msg, { name, group: group || undefined, kind, causes });
 }
 
@@ -70,11 +103,17 @@ export function gone(message: string): ApiError {
 }
 
 export function methodNotSupported(resource: string, verb: string): ApiError {
-  return new ApiError(405, 'MethodNotAllowed', `${verb} is not supported on resources of kind "${resource}"`, { kind: resource });
+  return new ApiError(405, 'MethodNotAllowed', `${verb} is not supported on resources of kind "${resource}"`, {
+    kind: resource,
+  });
 }
 
 export function unsupportedMediaType(contentType: string): ApiError {
-  return new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got ${contentType})`);
+  return new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got ${contentType})`,
+  );
 }
 
 export function notAcceptable(message: string): ApiError {
@@ -91,10 +130,34 @@ export function internal(message: string): ApiError {
 
 /** Field error helpers (apimachinery's field.Required/Invalid/...), for resources/ validators. */
 export const field = {
-  required: (path: string, detail = ''): StatusCause => ({ reason: 'FieldValueRequired', message: detail ? `Required value: ${detail}` : 'Required value', field: path }),
-  invalid: (path: string, value: unknown, detail: string): StatusCause => ({ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(value)}: ${detail}`, field: path }),
-  notSupported: (path: string, value: unknown, valid: string[]): StatusCause => ({ reason: 'FieldValueNotSupported', message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${valid.map((v) => `"${v}"`).join(', ')}`, field: path }),
-  duplicate: (path: string, value: unknown): StatusCause => ({ reason: 'FieldValueDuplicate', message: `Duplicate value: ${JSON.stringify(value)}`, field: path }),
-  forbidden: (path: string, detail: string): StatusCause => ({ reason: 'FieldValueForbidden', message: `Forbidden: ${detail}`, field: path }),
-  tooLong: (path: string, value: unknown, max: number): StatusCause => ({ reason: 'FieldValueTooLong', message: `Too long: may not be more than ${max} bytes`, field: path }),
+  required: (path: string, detail = ''): StatusCause => ({
+    reason: 'FieldValueRequired',
+    message: detail ? `Required value: ${detail}` : 'Required value',
+    field: path,
+  }),
+  invalid: (path: string, value: unknown, detail: string): StatusCause => ({
+    reason: 'FieldValueInvalid',
+    message: `Invalid value: ${JSON.stringify(value)}: ${detail}`,
+    field: path,
+  }),
+  notSupported: (path: string, value: unknown, valid: string[]): StatusCause => ({
+    reason: 'FieldValueNotSupported',
+    message: `Unsupported value: ${JSON.stringify(value)}: supported values: ${valid.map((v) => `"${v}"`).join(', ')}`,
+    field: path,
+  }),
+  duplicate: (path: string, value: unknown): StatusCause => ({
+    reason: 'FieldValueDuplicate',
+    message: `Duplicate value: ${JSON.stringify(value)}`,
+    field: path,
+  }),
+  forbidden: (path: string, detail: string): StatusCause => ({
+    reason: 'FieldValueForbidden',
+    message: `Forbidden: ${detail}`,
+    field: path,
+  }),
+  tooLong: (path: string, value: unknown, max: number): StatusCause => ({
+    reason: 'FieldValueTooLong',
+    message: `Too long: may not be more than ${max} bytes`,
+    field: path,
+  }),
 };

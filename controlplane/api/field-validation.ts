@@ -29,11 +29,16 @@ export function parseFieldValidation(v: unknown): FieldValidation {
 export function checkTypes(kind: string, version: string, obj: unknown): ReturnType<typeof checkDecode> {
   const r = checkDecode(obj, kind);
   const first = r.mismatches[0];
-  if (first) throw badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: ${goDecodeError(first)}`);
+  if (first)
+    throw badRequest(`${kind} in version "${version}" cannot be handled as a ${kind}: ${goDecodeError(first)}`);
   return r;
 }
 
-export function checkBody(def: ResourceDef, obj: KubeObject, opts: { fieldValidation?: FieldValidation; warnings?: string[] }): void {
+export function checkBody(
+  def: ResourceDef,
+  obj: KubeObject,
+  opts: { fieldValidation?: FieldValidation; warnings?: string[] },
+): void {
   // custom resources: the CRD's schema says what is unknown, and its defaulting prunes it
   const r = def.custom ? { unknown: def.custom.unknownFields(obj) } : checkTypes(def.kind, def.version, obj);
   if (!r.unknown.length) return;

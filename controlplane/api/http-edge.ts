@@ -57,7 +57,10 @@ export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined;
 }
 
-interface ConnRecord { ip: string; counted: boolean }
+interface ConnRecord {
+  ip: string;
+  counted: boolean;
+}
 
 export interface HttpEdge {
   /** the connection behind this request presented valid credentials */
@@ -73,20 +76,30 @@ const connOf = new WeakMap<object, ConnRecord>();
 /** Answer a clientError (parse error, header/request time-out) and close; never throws. */
 export function answerClientError(err: Error & { code?: string }, socket: Duplex): void {
   try {
-    if (err.code === 'ECONNRESET' || socket.destroyed) { socket.destroy(); return; }
+    if (err.code === 'ECONNRESET' || socket.destroyed) {
+      socket.destroy();
+      return;
+    }
     const inflight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
     // a reply already on its way cannot be followed by another one
     if (socket.writable && !(inflight && inflight.headersSent)) {
       let res: string;
-      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') res = rawStatusResponse(408, 'Timeout', 'the request was not received in time');
-      else if (err.code === 'HPE_HEADER_OVERFLOW') res = rawStatusResponse(431, 'RequestHeaderFieldsTooLarge', 'the request headers are too large');
-      else if (err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW') res = rawStatusResponse(413, 'RequestEntityTooLarge', 'the request chunk extensions are too large');
+      if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+        res = rawStatusResponse(408, 'Timeout', 'the request was not received in time');
+      else if (err.code === 'HPE_HEADER_OVERFLOW')
+        res = rawStatusResponse(431, 'RequestHeaderFieldsTooLarge', 'the request headers are too large');
+      else if (err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW')
+        res = rawStatusResponse(413, 'RequestEntityTooLarge', 'the request chunk extensions are too large');
       else res = rawStatusResponse(400, 'BadRequest', `malformed HTTP request${err.code ? ` (${err.code})` : ''}`);
       socket.end(res);
       closeSoon(socket);
     } else socket.destroy();
   } catch {
-    try { socket.destroy(); } catch { /* gone */ }
+    try {
+      socket.destroy();
+    } catch {
+      /* gone */
+    }
   }
 }
 
@@ -105,7 +118,12 @@ function remoteIp(socket: Duplex): string {
  * Install the edge defences on the API server (http or https). Call before listen.
  * `tls`: the server is an https.Server (HTTP runs on 'secureConnection' sockets).
  */
-export function installHttpEdge(server: HttpServer, tls: boolean, limits: HttpEdgeLimits = DEFAULT_EDGE_LIMITS, bodyLimit = 3 * 1024 * 1024): HttpEdge {
+export function installHttpEdge(
+  server: HttpServer,
+  tls: boolean,
+  limits: HttpEdgeLimits = DEFAULT_EDGE_LIMITS,
+  bodyLimit = 3 * 1024 * 1024,
+): HttpEdge {
   const unauth = new Map<string, number>();
   const release = (rec: ConnRecord) => {
     if (!rec.counted) return;
@@ -114,13 +132,17 @@ export function installHttpEdge(server: HttpServer, tls: boolean, limits: HttpEd
     if (n <= 0) unauth.delete(rec.ip);
     else unauth.set(rec.ip, n);
   };
-  const bodyTimeoutMs = (bytes: number) => limits.bodyTimeoutBaseMs + Math.ceil((bytes / limits.bodyMinBytesPerSecond) * 1000);
+  const bodyTimeoutMs = (bytes: number) =>
+    limits.bodyTimeoutBaseMs + Math.ceil((bytes / limits.bodyMinBytesPerSecond) * 1000);
 
   // every TCP connection: count it against its address until it authenticates
   server.on('connection', (socket: Socket) => {
     const ip = socket.remoteAddress ?? '';
     const n = unauth.get(ip) ?? 0;
-    if (n >= limits.maxUnauthenticatedPerIp) { socket.destroy(); return; }
+    if (n >= limits.maxUnauthenticatedPerIp) {
+      socket.destroy();
+      return;
+    }
     const rec: ConnRecord = { ip, counted: true };
     unauth.set(ip, n + 1);
     connOf.set(socket, rec);
@@ -162,7 +184,9 @@ export function installHttpEdge(server: HttpServer, tls: boolean, limits: HttpEd
       if (req.complete) return;
       const socket = req.socket;
       if (!res.headersSent && socket.writable) {
-        socket.end(rawStatusResponse(408, 'Timeout', `the request body was not received in time (${Math.round(ms / 1000)}s)`));
+        socket.end(
+          rawStatusResponse(408, 'Timeout', `the request body was not received in time (${Math.round(ms / 1000)}s)`),
+        );
         closeSoon(socket);
       } else socket.destroy();
     }, ms);
@@ -191,16 +215,24 @@ export { remoteIp };
  * suites are AEAD by definition. No CBC, no SHA-1 MACs, no static RSA key exchange.
  */
 export const TLS12_CIPHERS = [
-  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
-  'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
-  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
 ];
 export const TLS13_CIPHERS = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'];
 
 /** the https options of the API port */
-export function tlsServerOptions(key: string, cert: string, limits: HttpEdgeLimits = DEFAULT_EDGE_LIMITS): Record<string, unknown> {
+export function tlsServerOptions(
+  key: string,
+  cert: string,
+  limits: HttpEdgeLimits = DEFAULT_EDGE_LIMITS,
+): Record<string, unknown> {
   return {
-    key, cert,
+    key,
+    cert,
     minVersion: 'TLSv1.2',
     ciphers: [...TLS13_CIPHERS, ...TLS12_CIPHERS].join(':'),
     honorCipherOrder: true,
@@ -215,9 +247,17 @@ export function tlsServerOptions(key: string, cert: string, limits: HttpEdgeLimi
  * kube-apiserver's --client-ca-file does (tls.VerifyClientCertIfGiven). Call on the https
  * server before it listens; connections already open keep their context.
  */
-export function requestClientCertificates(server: HttpServer, o: { key: string; cert: string; clientCaPem: string; limits?: HttpEdgeLimits }): void {
-  const tlsServer = server as HttpServer & { setSecureContext?: (opts: Record<string, unknown>) => void; requestCert?: boolean; rejectUnauthorized?: boolean };
-  if (typeof tlsServer.setSecureContext !== 'function') throw new Error('requestClientCertificates needs an https server');
+export function requestClientCertificates(
+  server: HttpServer,
+  o: { key: string; cert: string; clientCaPem: string; limits?: HttpEdgeLimits },
+): void {
+  const tlsServer = server as HttpServer & {
+    setSecureContext?: (opts: Record<string, unknown>) => void;
+    requestCert?: boolean;
+    rejectUnauthorized?: boolean;
+  };
+  if (typeof tlsServer.setSecureContext !== 'function')
+    throw new Error('requestClientCertificates needs an https server');
   tlsServer.setSecureContext({ ...tlsServerOptions(o.key, o.cert, o.limits), ca: o.clientCaPem });
   tlsServer.requestCert = true;
   tlsServer.rejectUnauthorized = false;

@@ -44,11 +44,21 @@ export interface CachedListQuery {
 }
 
 /** a list's query parameters (the last value of each) */
-export function listQuery(q: Record<string, string | string[] | undefined>, limit: number | undefined): CachedListQuery {
-  const one = (k: string): string | undefined => { const v = q[k]; return Array.isArray(v) ? v[v.length - 1] : v; };
+export function listQuery(
+  q: Record<string, string | string[] | undefined>,
+  limit: number | undefined,
+): CachedListQuery {
+  const one = (k: string): string | undefined => {
+    const v = q[k];
+    return Array.isArray(v) ? v[v.length - 1] : v;
+  };
   return {
-    labelSelector: one('labelSelector'), fieldSelector: one('fieldSelector'), continue: one('continue'),
-    resourceVersion: one('resourceVersion'), resourceVersionMatch: one('resourceVersionMatch'), limit,
+    labelSelector: one('labelSelector'),
+    fieldSelector: one('fieldSelector'),
+    continue: one('continue'),
+    resourceVersion: one('resourceVersion'),
+    resourceVersionMatch: one('resourceVersionMatch'),
+    limit,
   };
 }
 
@@ -58,7 +68,8 @@ function lowerBound(a: readonly string[], s: string): number {
   let hi = a.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (a[mid]! < s) lo = mid + 1; else hi = mid;
+    if (a[mid]! < s) lo = mid + 1;
+    else hi = mid;
   }
   return lo;
 }
@@ -73,7 +84,10 @@ export class ResourceCache {
   broken = false;
   private watch?: Watch;
 
-  constructor(private readonly store: Store, readonly def: ResourceDef) {}
+  constructor(
+    private readonly store: Store,
+    readonly def: ResourceDef,
+  ) {}
 
   async start(): Promise<void> {
     const prefix = prefixFor(this.def, undefined);
@@ -84,7 +98,14 @@ export class ResourceCache {
       this.keys = [...this.entries.keys()].sort();
       this.rev = l.revision;
       try {
-        this.watch = await this.store.watch(prefix, l.revision, (evs) => this.apply(evs), () => { this.broken = true; });
+        this.watch = await this.store.watch(
+          prefix,
+          l.revision,
+          (evs) => this.apply(evs),
+          () => {
+            this.broken = true;
+          },
+        );
         break;
       } catch (e) {
         // compacted between the list and the watch: list again
@@ -141,11 +162,16 @@ export class ListCache {
   /** lists answered here / by the store (metrics, tests) */
   readonly stats = { cached: 0, delegated: 0 };
 
-  constructor(private readonly storage: ApiStorage, opts: ListCacheOptions = {}) {
+  constructor(
+    private readonly storage: ApiStorage,
+    opts: ListCacheOptions = {},
+  ) {
     this.syncWatch = opts.syncWatch ?? storage.store.syncWatch ?? false;
   }
 
-  private get store(): Store { return this.storage.store; }
+  private get store(): Store {
+    return this.storage.store;
+  }
 
   /** kinds the cache answers for: built-in, not Events */
   static cacheable(def: ResourceDef): boolean {
@@ -155,14 +181,21 @@ export class ListCache {
   private cacheFor(def: ResourceDef): Promise<ResourceCache | undefined> {
     const id = `${def.group}/${def.resource}`;
     let p = this.caches.get(id);
-    if (p) return p.then((c) => {
-      if (c && !c.broken) return c;
-      // the watch broke (a backend failure): start again
-      if (this.caches.get(id) === p) this.caches.delete(id);
-      return this.cacheFor(def);
-    });
+    if (p)
+      return p.then((c) => {
+        if (c && !c.broken) return c;
+        // the watch broke (a backend failure): start again
+        if (this.caches.get(id) === p) this.caches.delete(id);
+        return this.cacheFor(def);
+      });
     const c = new ResourceCache(this.store, def);
-    p = c.start().then(() => c, () => { this.caches.delete(id); return undefined; });
+    p = c.start().then(
+      () => c,
+      () => {
+        this.caches.delete(id);
+        return undefined;
+      },
+    );
     this.caches.set(id, p);
     return p;
   }
@@ -172,7 +205,12 @@ export class ListCache {
    * (see the top of this file). Bad selectors and resourceVersions throw the Status errors the
    * store path throws.
    */
-  async listJson(def: ResourceDef, namespace: string | undefined, q: CachedListQuery = {}, accept?: string): Promise<string | undefined> {
+  async listJson(
+    def: ResourceDef,
+    namespace: string | undefined,
+    q: CachedListQuery = {},
+    accept?: string,
+  ): Promise<string | undefined> {
     const p = await this.plan(def, namespace, q, accept);
     if (!p) return undefined;
     const { items, metadata } = this.select(p.c, def, namespace, p.filter, p.limit, p.at);
@@ -184,37 +222,79 @@ export class ListCache {
    * connects lists its node's pods, a controller its informer's kind), or undefined when
    * the store must answer. Only the matching items are decoded, each a fresh copy.
    */
-  async listObjects(def: ResourceDef, namespace: string | undefined, q: CachedListQuery = {}): Promise<ListResult | undefined> {
+  async listObjects(
+    def: ResourceDef,
+    namespace: string | undefined,
+    q: CachedListQuery = {},
+  ): Promise<ListResult | undefined> {
     const p = await this.plan(def, namespace, q);
     if (!p) return undefined;
     const { items, metadata } = this.select(p.c, def, namespace, p.filter, p.limit, p.at);
-    return { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata, items: items.map((j) => JSON.parse(j) as KubeObject) };
+    return {
+      kind: `${def.kind}List`,
+      apiVersion: apiVersionOf(def),
+      metadata,
+      items: items.map((j) => JSON.parse(j) as KubeObject),
+    };
   }
 
-  private async plan(def: ResourceDef, namespace: string | undefined, q: CachedListQuery, accept?: string): Promise<{ c: ResourceCache; filter: ReturnType<ApiStorage['parseFilter']>; limit: number; at: number } | undefined> {
+  private async plan(
+    def: ResourceDef,
+    namespace: string | undefined,
+    q: CachedListQuery,
+    accept?: string,
+  ): Promise<
+    { c: ResourceCache; filter: ReturnType<ApiStorage['parseFilter']>; limit: number; at: number } | undefined
+  > {
     const rv = parseResourceVersion(q.resourceVersion);
     const limit = q.limit && q.limit > 0 && q.limit < 2 ** 31 ? q.limit : 0;
-    if (!ListCache.cacheable(def) || wantsTable(accept) || wantsMetadataOnly(accept) || q.continue || q.resourceVersionMatch || (rv && limit)) {
+    if (
+      !ListCache.cacheable(def) ||
+      wantsTable(accept) ||
+      wantsMetadataOnly(accept) ||
+      q.continue ||
+      q.resourceVersionMatch ||
+      (rv && limit)
+    ) {
       this.stats.delegated++;
       return undefined;
     }
     const filter = this.storage.parseFilter(def, q.labelSelector, q.fieldSelector);
     const c = await this.cacheFor(def);
-    if (!c) { this.stats.delegated++; return undefined; }
+    if (!c) {
+      this.stats.delegated++;
+      return undefined;
+    }
     // the store's revision, read before the cache is looked at: the cache must have reached it
     const current = rv === 0 && !this.syncWatch ? 0 : await this.store.currentRevision();
-    if (c.broken) { this.stats.delegated++; return undefined; }
+    if (c.broken) {
+      this.stats.delegated++;
+      return undefined;
+    }
     let at: number;
     if (this.syncWatch) at = Math.max(current, c.rev);
     else if (rv === 0 || c.rev >= current) at = c.rev;
-    else { this.stats.delegated++; return undefined; }
-    if (rv !== undefined && at < rv) { this.stats.delegated++; return undefined; }
+    else {
+      this.stats.delegated++;
+      return undefined;
+    }
+    if (rv !== undefined && at < rv) {
+      this.stats.delegated++;
+      return undefined;
+    }
     this.stats.cached++;
     return { c, filter, limit, at };
   }
 
   /** the list's items (encoded) and metadata at revision at: synchronous, so it is one state of the cache */
-  private select(c: ResourceCache, def: ResourceDef, namespace: string | undefined, filter: ReturnType<ApiStorage['parseFilter']>, limit: number, at: number): { items: string[]; metadata: ListResult['metadata'] } {
+  private select(
+    c: ResourceCache,
+    def: ResourceDef,
+    namespace: string | undefined,
+    filter: ReturnType<ApiStorage['parseFilter']>,
+    limit: number,
+    at: number,
+  ): { items: string[]; metadata: ListResult['metadata'] } {
     const prefix = prefixFor(def, namespace);
     const filtering = filter.labels.length > 0 || filter.fields.length > 0;
     const names = filter.fields.length ? ['metadata.name', 'metadata.namespace', ...Object.keys(def.fields ?? {})] : [];

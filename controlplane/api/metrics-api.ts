@@ -18,18 +18,42 @@ const MAX_AGE_MS = 60_000;
 
 function metricsDef(kind: string, resource: string, namespaced: boolean): ResourceDef {
   return {
-    group: GROUP, version: VERSION, kind, resource, singular: '', namespaced, shortNames: [], categories: [], verbs: ['get', 'list'],
-    subresources: [], hasStatusSubresource: false, hasGeneration: false, schema: kind, validate: () => [], columns: [], row: () => [],
+    group: GROUP,
+    version: VERSION,
+    kind,
+    resource,
+    singular: '',
+    namespaced,
+    shortNames: [],
+    categories: [],
+    verbs: ['get', 'list'],
+    subresources: [],
+    hasStatusSubresource: false,
+    hasGeneration: false,
+    schema: kind,
+    validate: () => [],
+    columns: [],
+    row: () => [],
   };
 }
 
 /** advertised in discovery next to the stored kinds, served by the routes below */
-export const METRICS_RESOURCES: ResourceDef[] = [metricsDef('NodeMetrics', 'nodes', false), metricsDef('PodMetrics', 'pods', true)];
+export const METRICS_RESOURCES: ResourceDef[] = [
+  metricsDef('NodeMetrics', 'nodes', false),
+  metricsDef('PodMetrics', 'pods', true),
+];
 
-interface NodeReport { at: number; msg: StatsMsg }
+interface NodeReport {
+  at: number;
+  msg: StatsMsg;
+}
 
 /** one pod's sample: CPU in nanocores and memory working set in bytes per container */
-export interface PodUsage { timestamp: string; windowSeconds: number; containers: { name: string; cpuNanoCores: number; memoryWorkingSetBytes: number }[] }
+export interface PodUsage {
+  timestamp: string;
+  windowSeconds: number;
+  containers: { name: string; cpuNanoCores: number; memoryWorkingSetBytes: number }[];
+}
 
 export class MetricsStore {
   private byNode = new Map<string, NodeReport>();
@@ -48,7 +72,8 @@ export class MetricsStore {
     if (!r) return undefined;
     return {
       metadata: { name: node.metadata.name, creationTimestamp: rfc3339(), labels: node.metadata.labels },
-      timestamp: r.msg.timestamp, window: `${r.msg.windowSeconds}s`,
+      timestamp: r.msg.timestamp,
+      window: `${r.msg.windowSeconds}s`,
       usage: { cpu: formatNanocores(r.msg.node.cpuNanoCores), memory: formatBytes(r.msg.node.memoryWorkingSetBytes) },
     };
   }
@@ -69,9 +94,18 @@ export class MetricsStore {
     const p = r?.msg.pods.find((x) => x.pod.uid === pod.metadata.uid);
     if (!r || !p) return undefined;
     return {
-      metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace, creationTimestamp: rfc3339(), labels: pod.metadata.labels },
-      timestamp: r.msg.timestamp, window: `${r.msg.windowSeconds}s`,
-      containers: p.containers.map((c) => ({ name: c.name, usage: { cpu: formatNanocores(c.cpuNanoCores), memory: formatBytes(c.memoryWorkingSetBytes) } })),
+      metadata: {
+        name: pod.metadata.name,
+        namespace: pod.metadata.namespace,
+        creationTimestamp: rfc3339(),
+        labels: pod.metadata.labels,
+      },
+      timestamp: r.msg.timestamp,
+      window: `${r.msg.windowSeconds}s`,
+      containers: p.containers.map((c) => ({
+        name: c.name,
+        usage: { cpu: formatNanocores(c.cpuNanoCores), memory: formatBytes(c.memoryWorkingSetBytes) },
+      })),
     };
   }
 }
@@ -82,19 +116,32 @@ export function registerMetricsRoutes(app: FastifyInstance, storage: ApiStorage,
   const nodes = findResource('', 'v1', 'nodes')!;
   const pods = findResource('', 'v1', 'pods')!;
   const base = `/apis/${GROUP}/${VERSION}`;
-  const list = (kind: string, items: unknown[]) => ({ kind: `${kind}List`, apiVersion: `${GROUP}/${VERSION}`, metadata: {}, items });
+  const list = (kind: string, items: unknown[]) => ({
+    kind: `${kind}List`,
+    apiVersion: `${GROUP}/${VERSION}`,
+    metadata: {},
+    items,
+  });
   const typed = (kind: string, o: unknown) => ({ kind, apiVersion: `${GROUP}/${VERSION}`, ...(o as object) });
 
   app.get(`${base}/nodes`, async (req) => {
     const q = req.query as Query;
-    const all = await storage.list(nodes, undefined, { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector });
+    const all = await storage.list(nodes, undefined, {
+      labelSelector: q.labelSelector,
+      fieldSelector: q.fieldSelector,
+    });
     return list('NodeMetrics', all.items.map((n) => store.nodeMetrics(n)).filter(Boolean));
   });
   app.get(`${base}/nodes/:name`, async (req) => {
     const name = (req.params as { name: string }).name;
     const n = await storage.get(nodes, undefined, name);
     const m = store.nodeMetrics(n);
-    if (!m) throw new ApiError(404, 'NotFound', `nodemetrics.${GROUP} "${name}" not found`, { name, group: GROUP, kind: 'nodes' });
+    if (!m)
+      throw new ApiError(404, 'NotFound', `nodemetrics.${GROUP} "${name}" not found`, {
+        name,
+        group: GROUP,
+        kind: 'nodes',
+      });
     return typed('NodeMetrics', m);
   });
   const podList = async (namespace: string | undefined, q: Query) => {
@@ -107,11 +154,19 @@ export function registerMetricsRoutes(app: FastifyInstance, storage: ApiStorage,
     const { ns, name } = req.params as { ns: string; name: string };
     const p = await storage.get(pods, ns, name);
     const m = store.podMetrics(p);
-    if (!m) throw new ApiError(404, 'NotFound', `podmetrics.${GROUP} "${name}" not found`, { name, group: GROUP, kind: 'pods' });
+    if (!m)
+      throw new ApiError(404, 'NotFound', `podmetrics.${GROUP} "${name}" not found`, {
+        name,
+        group: GROUP,
+        kind: 'pods',
+      });
     return typed('PodMetrics', m);
   });
   app.route({
-    method: ['POST', 'PUT', 'PATCH', 'DELETE'], url: `${base}/*`,
-    handler: async (req) => { throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not supported on ${GROUP} resources`); },
+    method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+    url: `${base}/*`,
+    handler: async (req) => {
+      throw new ApiError(405, 'MethodNotAllowed', `${req.method} is not supported on ${GROUP} resources`);
+    },
   });
 }

@@ -19,7 +19,10 @@ export interface OpenApiDoc {
   hash: string;
 }
 
-export interface OpenApiV2 { json: OpenApiDoc; protobuf: { body: Uint8Array; hash: string } }
+export interface OpenApiV2 {
+  json: OpenApiDoc;
+  protobuf: { body: Uint8Array; hash: string };
+}
 
 export interface OpenApiDocs {
   readonly root: unknown;
@@ -58,13 +61,22 @@ export function buildOpenApi(kinds: ResourceDef[] | (() => ResourceDef[])): Open
     return cached;
   };
   return {
-    get root() { return current().root; },
+    get root() {
+      return current().root;
+    },
     docs: { get: (key: string) => current().docs.get(key) },
     v2() {
       const generation = registryGeneration();
       if (cachedV2?.generation === generation) return cachedV2.v2;
-      const builtInKeys = new Set(builtIns().filter((k) => !k.custom).map(gvKey));
-      const kindsNow = [...builtIns().filter((k) => !k.custom), ...customResourceDefsServed().filter((k) => !builtInKeys.has(gvKey(k)))];
+      const builtInKeys = new Set(
+        builtIns()
+          .filter((k) => !k.custom)
+          .map(gvKey),
+      );
+      const kindsNow = [
+        ...builtIns().filter((k) => !k.custom),
+        ...customResourceDefsServed().filter((k) => !builtInKeys.has(gvKey(k))),
+      ];
       const json = v2Document(kindsNow);
       const pb = encodeOpenApiV2(json);
       cachedV2 = { generation, v2: { json: doc(json), protobuf: { body: pb, hash: etagOf(pb) } } };

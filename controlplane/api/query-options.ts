@@ -33,23 +33,35 @@ const INT64_MAX = 2n ** 63n - 1n;
 export function intParam(q: Query, k: string): number | undefined {
   const v = one(q, k);
   if (v === undefined || v === '') return undefined;
-  if (!/^[+-]?[0-9]+$/.test(v)) throw badRequest(`${k}: Invalid value: ${JSON.stringify(v)}: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+  if (!/^[+-]?[0-9]+$/.test(v))
+    throw badRequest(
+      `${k}: Invalid value: ${JSON.stringify(v)}: strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`,
+    );
   const b = BigInt(v);
-  if (b < INT64_MIN || b > INT64_MAX) throw badRequest(`${k}: Invalid value: ${JSON.stringify(v)}: strconv.ParseInt: parsing ${JSON.stringify(v)}: value out of range`);
+  if (b < INT64_MIN || b > INT64_MAX)
+    throw badRequest(
+      `${k}: Invalid value: ${JSON.stringify(v)}: strconv.ParseInt: parsing ${JSON.stringify(v)}: value out of range`,
+    );
   return Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Number(b)));
 }
 
 export function dryRun(q: Query): boolean {
   const v = q.dryRun;
   const vals = Array.isArray(v) ? v : v !== undefined ? [v] : [];
-  for (const x of vals) if (x !== 'All') throw badRequest(`Invalid dryRun value: ${JSON.stringify(x)}: supported values: "All"`);
+  for (const x of vals)
+    if (x !== 'All') throw badRequest(`Invalid dryRun value: ${JSON.stringify(x)}: supported values: "All"`);
   return vals.length > 0;
 }
 
 /** the write's options from its query; with the request, admission may annotate its audit event */
 export function writeOptions(q: Query, req?: FastifyRequest): WriteOptions {
-  const opts: WriteOptions = { dryRun: dryRun(q), fieldValidation: parseFieldValidation(one(q, 'fieldValidation')), fieldManager: one(q, 'fieldManager'), warnings: [] };
-  if (req) opts.userAgent = req.headers['user-agent'] ?? '';    // the default field manager (managedFields)
+  const opts: WriteOptions = {
+    dryRun: dryRun(q),
+    fieldValidation: parseFieldValidation(one(q, 'fieldValidation')),
+    fieldManager: one(q, 'fieldManager'),
+    warnings: [],
+  };
+  if (req) opts.userAgent = req.headers['user-agent'] ?? ''; // the default field manager (managedFields)
   if (one(q, 'force') === 'true') opts.force = true;
   const annotations = req && auditAnnotationsOf(req);
   if (annotations) opts.auditAnnotations = annotations;
@@ -62,8 +74,15 @@ export function writeOptions(q: Query, req?: FastifyRequest): WriteOptions {
  * anything is read.
  */
 export function checkPatchOptions(type: string, q: Query, opts: WriteOptions): void {
-  if (type !== 'apply' && q.force !== undefined) throw invalid('PatchOptions', '', [field.forbidden('force', 'may not be specified for non-apply patch')], 'meta.k8s.io');
-  if (type === 'apply' && !opts.fieldManager) throw invalid('PatchOptions', '', [field.required('fieldManager', 'is required for apply patch')], 'meta.k8s.io');
+  if (type !== 'apply' && q.force !== undefined)
+    throw invalid(
+      'PatchOptions',
+      '',
+      [field.forbidden('force', 'may not be specified for non-apply patch')],
+      'meta.k8s.io',
+    );
+  if (type === 'apply' && !opts.fieldManager)
+    throw invalid('PatchOptions', '', [field.required('fieldManager', 'is required for apply patch')], 'meta.k8s.io');
 }
 
 export function sendWarnings(reply: FastifyReply, opts: WriteOptions): void {

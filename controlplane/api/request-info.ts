@@ -24,13 +24,22 @@ function decode(parts: string[]): string[] {
 
 /** rest is what follows /api/v1/ or /apis/<g>/<v>/ */
 export function parseResourcePath(group: string, version: string, rest: string): RequestInfo {
-  const parts = decode(rest.split('?')[0]!.split('/').filter((p) => p !== ''));
+  const parts = decode(
+    rest
+      .split('?')[0]!
+      .split('/')
+      .filter((p) => p !== ''),
+  );
   if (!parts.length) throw NOT_FOUND();
   let namespace: string | undefined;
   let resource: string;
   let name: string | undefined;
   let subresource: string | undefined;
-  if (parts[0] === 'namespaces' && parts.length >= 3 && !(group === '' && parts.length === 3 && (parts[2] === 'status' || parts[2] === 'finalize'))) {
+  if (
+    parts[0] === 'namespaces' &&
+    parts.length >= 3 &&
+    !(group === '' && parts.length === 3 && (parts[2] === 'status' || parts[2] === 'finalize'))
+  ) {
     namespace = parts[1];
     resource = parts[2]!;
     name = parts[3];

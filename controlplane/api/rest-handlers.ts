@@ -10,10 +10,26 @@ import { checkTypes } from './field-validation.js';
 import { apiVersionOf } from './keys.js';
 import { patchTypeOf } from './patch/apply.js';
 import { parseResourcePath, type RequestInfo } from './request-info.js';
-import { bool, checkPatchOptions, dryRun, intParam, one, sendWarnings, writeOptions, type Query } from './query-options.js';
+import {
+  bool,
+  checkPatchOptions,
+  dryRun,
+  intParam,
+  one,
+  sendWarnings,
+  writeOptions,
+  type Query,
+} from './query-options.js';
 import { parseResourceVersion, type ApiStorage, type DeleteOptions } from './storage.js';
 import { handleSubresource, type SubresourceDeps } from './subresources.js';
-import { parseIncludeObject, partialObjectMetadata, partialObjectMetadataList, toTable, wantsMetadataOnly, wantsTable } from './table.js';
+import {
+  parseIncludeObject,
+  partialObjectMetadata,
+  partialObjectMetadataList,
+  toTable,
+  wantsMetadataOnly,
+  wantsTable,
+} from './table.js';
 import { serveWatch } from './watch-stream.js';
 import { asRequester, type EscalationAuthorizer } from '../authz/escalation.js';
 import { userOf } from '../authz/http.js';
@@ -37,7 +53,10 @@ function withTypeMeta(info: RequestInfo, obj: KubeObject): KubeObject {
 function render(req: FastifyRequest, info: RequestInfo, obj: KubeObject) {
   if (wantsTable(req.headers.accept)) {
     const q = req.query as Query;
-    return toTable(info.def, [obj], { include: parseIncludeObject(one(q, 'includeObject')), resourceVersion: obj.metadata.resourceVersion });
+    return toTable(info.def, [obj], {
+      include: parseIncludeObject(one(q, 'includeObject')),
+      resourceVersion: obj.metadata.resourceVersion,
+    });
   }
   if (wantsMetadataOnly(req.headers.accept)) return partialObjectMetadata(obj);
   return withTypeMeta(info, obj);
@@ -48,7 +67,8 @@ function deleteOptions(req: FastifyRequest, q: Query): DeleteOptions {
   const raw = req.body as Buffer | undefined;
   if (raw && raw.length) {
     const b = decodeBody(req.headers['content-type'], raw);
-    if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badRequest('DeleteOptions must be a JSON object');
+    if (typeof b !== 'object' || b === null || Array.isArray(b))
+      throw badRequest('DeleteOptions must be a JSON object');
     body = b as Record<string, unknown>;
   }
   const opts: DeleteOptions = {};
@@ -61,16 +81,26 @@ function deleteOptions(req: FastifyRequest, q: Query): DeleteOptions {
   if (policy === undefined && orphan !== undefined) policy = String(orphan) === 'true' ? 'Orphan' : 'Background';
   if (policy !== undefined) {
     if (policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
-      throw badRequest(`DeleteOptions.propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`);
+      throw badRequest(
+        `DeleteOptions.propagationPolicy: Unsupported value: "${policy}": supported values: "Foreground", "Background", "Orphan"`,
+      );
     }
     opts.propagationPolicy = policy;
   }
-  if (body.preconditions && typeof body.preconditions === 'object') opts.preconditions = body.preconditions as DeleteOptions['preconditions'];
+  if (body.preconditions && typeof body.preconditions === 'object')
+    opts.preconditions = body.preconditions as DeleteOptions['preconditions'];
   opts.dryRun = dryRun(q) || (Array.isArray(body.dryRun) && body.dryRun.includes('All'));
   return opts;
 }
 
-export async function handleResource(deps: RestDeps, req: FastifyRequest, reply: FastifyReply, group: string, version: string, rest: string): Promise<unknown> {
+export async function handleResource(
+  deps: RestDeps,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  group: string,
+  version: string,
+  rest: string,
+): Promise<unknown> {
   const info = parseResourcePath(group, version, rest);
   // another served version of a stored kind (autoscaling/v1 HPAs) converts on the way in and out
   const storage = storageFor(deps.storage, info.def);
@@ -98,13 +128,23 @@ export async function handleResource(deps: RestDeps, req: FastifyRequest, reply:
       }
       if (bool(q, 'watch')) return watch(deps, req, reply, info);
       parseResourceVersion(one(q, 'resourceVersion'));
-      const cached = storage === deps.storage ? await deps.listCache?.listJson(def, namespace, listQuery(q, intParam(q, 'limit')), req.headers.accept) : undefined;
+      const cached =
+        storage === deps.storage
+          ? await deps.listCache?.listJson(def, namespace, listQuery(q, intParam(q, 'limit')), req.headers.accept)
+          : undefined;
       if (cached !== undefined) return reply.type('application/json; charset=utf-8').send(cached);
       const list = await storage.list(def, namespace, {
-        labelSelector: one(q, 'labelSelector'), fieldSelector: one(q, 'fieldSelector'), limit: intParam(q, 'limit'), continue: one(q, 'continue'),
+        labelSelector: one(q, 'labelSelector'),
+        fieldSelector: one(q, 'fieldSelector'),
+        limit: intParam(q, 'limit'),
+        continue: one(q, 'continue'),
       });
       if (wantsTable(req.headers.accept)) {
-        return toTable(def, list.items, { include: parseIncludeObject(one(q, 'includeObject')), resourceVersion: list.metadata.resourceVersion, continue: list.metadata.continue });
+        return toTable(def, list.items, {
+          include: parseIncludeObject(one(q, 'includeObject')),
+          resourceVersion: list.metadata.resourceVersion,
+          continue: list.metadata.continue,
+        });
       }
       if (wantsMetadataOnly(req.headers.accept)) return partialObjectMetadataList(list);
       return list;
@@ -141,7 +181,12 @@ export async function handleResource(deps: RestDeps, req: FastifyRequest, reply:
       if (name === undefined) {
         const opts = deleteOptions(req, q);
         if (opts.propagationPolicy === undefined && isReplicationController(def)) opts.propagationPolicy = 'Orphan';
-        const list = await storage.deleteCollection(def, namespace, { labelSelector: one(q, 'labelSelector'), fieldSelector: one(q, 'fieldSelector') }, opts);
+        const list = await storage.deleteCollection(
+          def,
+          namespace,
+          { labelSelector: one(q, 'labelSelector'), fieldSelector: one(q, 'fieldSelector') },
+          opts,
+        );
         return list;
       }
       const opts = deleteOptions(req, q);
@@ -160,13 +205,24 @@ export async function handleResource(deps: RestDeps, req: FastifyRequest, reply:
   }
 }
 
-async function watch(deps: RestDeps, req: FastifyRequest, reply: FastifyReply, info: RequestInfo, extraField?: string): Promise<void> {
+async function watch(
+  deps: RestDeps,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  info: RequestInfo,
+  extraField?: string,
+): Promise<void> {
   const q = req.query as Query;
   const fieldSelector = [one(q, 'fieldSelector'), extraField].filter(Boolean).join(',') || undefined;
   await serveWatch(deps.storage, req, reply, {
     def: info.def,
     namespace: info.namespace,
-    query: { resourceVersion: one(q, 'resourceVersion'), labelSelector: one(q, 'labelSelector'), fieldSelector, allowWatchBookmarks: bool(q, 'allowWatchBookmarks') },
+    query: {
+      resourceVersion: one(q, 'resourceVersion'),
+      labelSelector: one(q, 'labelSelector'),
+      fieldSelector,
+      allowWatchBookmarks: bool(q, 'allowWatchBookmarks'),
+    },
     table: wantsTable(req.headers.accept) ? { include: parseIncludeObject(one(q, 'includeObject')) } : undefined,
     metadataOnly: wantsMetadataOnly(req.headers.accept),
     timeoutSeconds: intParam(q, 'timeoutSeconds'),
@@ -188,7 +244,10 @@ export function registerResourceRoutes(app: FastifyInstance, deps: RestDeps): vo
     handler: async (req, reply) => {
       const p = req.params as { group: string; version: string; '*': string };
       // RBAC writes: the requesting user reaches the escalation checks (controlplane/authz/escalation.ts)
-      if (p.group === 'rbac.authorization.k8s.io' && req.method !== 'GET') return asRequester(userOf(req), deps.authorizer, () => handleResource(deps, req, reply, p.group, p.version, p['*']));
+      if (p.group === 'rbac.authorization.k8s.io' && req.method !== 'GET')
+        return asRequester(userOf(req), deps.authorizer, () =>
+          handleResource(deps, req, reply, p.group, p.version, p['*']),
+        );
       return handleResource(deps, req, reply, p.group, p.version, p['*']);
     },
   });

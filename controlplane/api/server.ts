@@ -1,14 +1,26 @@
 // The API server: fastify with Kubernetes' REST dialect. Authentication at the edge,
 // one error handler that answers with Status objects, discovery and OpenAPI for
 // kubectl, then the resource routes over ApiStorage.
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { convertedVersions, resources } from '../resources/index.js';
-import { TokenAuthenticator, isPublicPath, type UserInfo } from './auth.js';
+import { type TokenAuthenticator, isPublicPath, type UserInfo } from './auth.js';
 import { registerDashboardRoutes } from './dashboard.js';
 import {
-  AGGREGATED_CONTENT_TYPE, AGGREGATED_V2BETA1_CONTENT_TYPE, VERSION_INFO, aggregatedDiscovery, legacyApiVersions, legacyGroup,
-  legacyGroupList, resourceList, wantsAggregated,
+  AGGREGATED_CONTENT_TYPE,
+  AGGREGATED_V2BETA1_CONTENT_TYPE,
+  VERSION_INFO,
+  aggregatedDiscovery,
+  legacyApiVersions,
+  legacyGroup,
+  legacyGroupList,
+  resourceList,
+  wantsAggregated,
 } from './discovery.js';
 import { ApiError, badRequest, internal, unauthorized } from './errors.js';
 import { buildOpenApi } from './openapi.js';
@@ -18,7 +30,14 @@ import { ListCache } from './list-cache.js';
 import type { ApiStorage } from './storage.js';
 import type { PodStreams } from './subresources.js';
 import { verbOf, type ServerMetrics } from '../metrics.js';
-import { DEFAULT_EDGE_LIMITS, hasBody, installHttpEdge, tlsServerOptions, type HttpEdge, type HttpEdgeLimits } from './http-edge.js';
+import {
+  DEFAULT_EDGE_LIMITS,
+  hasBody,
+  installHttpEdge,
+  tlsServerOptions,
+  type HttpEdge,
+  type HttpEdgeLimits,
+} from './http-edge.js';
 import { METRICS_RESOURCES, registerMetricsRoutes, type MetricsStore } from './metrics-api.js';
 import type { RbacAuthorizer } from '../authz/authorizer.js';
 import { REVIEW_RESOURCES, installAuthorization, registerReviewRoutes } from '../authz/http.js';
@@ -63,7 +82,10 @@ export interface ApiServerOptions {
 }
 
 /** kube-apiserver's anonymous user (authenticator/anonymous) */
-export const ANONYMOUS_USER: UserInfo = Object.freeze({ name: 'system:anonymous', groups: Object.freeze(['system:unauthenticated']) as string[] });
+export const ANONYMOUS_USER: UserInfo = Object.freeze({
+  name: 'system:anonymous',
+  groups: Object.freeze(['system:unauthenticated']) as string[],
+});
 
 /**
  * Did the request present credentials? A bearer token (non-empty, as bearertoken.go reads
@@ -95,7 +117,9 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   let edge: HttpEdge | undefined;
   const fopts: FastifyServerOptions & { https?: unknown; loggerInstance?: unknown; routerOptions?: unknown } = {
     // request lines are info-level: keep them out of the log unless debugging
-    ...(o.logger === false ? { logger: false } : { loggerInstance: o.logger.child({}, { level: o.logger.isLevelEnabled('debug') ? o.logger.level : 'warn' }) }),
+    ...(o.logger === false
+      ? { logger: false }
+      : { loggerInstance: o.logger.child({}, { level: o.logger.isLevelEnabled('debug') ? o.logger.level : 'warn' }) }),
     bodyLimit,
     // time-outs: installHttpEdge (watches and log streams have no body and are not cut)
     routerOptions: { maxParamLength: 1024 },
@@ -110,9 +134,10 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
         reply.header('WWW-Authenticate', 'Bearer');
       } else {
         if (user) edge?.authenticated(req.raw.socket);
-        e = err.code === 'FST_ERR_MAX_PARAM_LENGTH'
-          ? new ApiError(414, 'RequestURITooLong', 'a path segment of the request is too long')
-          : badRequest('the request path is not a valid URL (bad percent-escape)');
+        e =
+          err.code === 'FST_ERR_MAX_PARAM_LENGTH'
+            ? new ApiError(414, 'RequestURITooLong', 'a path segment of the request is too long')
+            : badRequest('the request path is not a valid URL (bad percent-escape)');
       }
       if (hasBody(req.raw)) reply.header('Connection', 'close');
       reply.code(e.code).type('application/json').send(e.body());
@@ -158,7 +183,11 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
     app.addHook('onResponse', async (req, reply) => {
       const path = req.url.split('?')[0]!;
       const r = RES.exec(path);
-      const resource = r ? (path.startsWith('/api/v1/namespaces/') && !r[2] && path.split('/').length === 5 ? 'namespaces' : r[1]!) : '';
+      const resource = r
+        ? path.startsWith('/api/v1/namespaces/') && !r[2] && path.split('/').length === 5
+          ? 'namespaces'
+          : r[1]!
+        : '';
       const named = !!r?.[2];
       const q = req.query as Record<string, unknown>;
       const verb = verbOf(req.method, named, queryBool(typeof q?.watch === 'string' ? q.watch : undefined));
@@ -170,8 +199,10 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
     let e: ApiError;
     if (err instanceof ApiError) e = err;
-    else if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE') e = new ApiError(413, 'RequestEntityTooLarge', `the request body is too large (limit ${bodyLimit} bytes)`);
-    else if ((err as { code?: string }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') e = new ApiError(415, 'UnsupportedMediaType', err.message);
+    else if ((err as { code?: string }).code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      e = new ApiError(413, 'RequestEntityTooLarge', `the request body is too large (limit ${bodyLimit} bytes)`);
+    else if ((err as { code?: string }).code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE')
+      e = new ApiError(415, 'UnsupportedMediaType', err.message);
     else if (typeof err.statusCode === 'number' && err.statusCode < 500) {
       const code = err.statusCode;
       e = new ApiError(code, code === 404 ? 'NotFound' : 'BadRequest', err.message);
@@ -189,10 +220,14 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   });
 
   app.setNotFoundHandler((_req, reply) => {
-    reply.code(404).type('application/json').send(new ApiError(404, 'NotFound', 'the server could not find the requested resource', {}).body());
+    reply
+      .code(404)
+      .type('application/json')
+      .send(new ApiError(404, 'NotFound', 'the server could not find the requested resource', {}).body());
   });
 
-  const ok = (_req: unknown, reply: { type(t: string): { send(b: string): void } }) => reply.type('text/plain').send('ok');
+  const ok = (_req: unknown, reply: { type(t: string): { send(b: string): void } }) =>
+    reply.type('text/plain').send('ok');
   app.get('/healthz', ok);
   app.get('/livez', ok);
   app.get('/readyz', async (_req, reply) => {
@@ -218,12 +253,18 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   discoverable = [...discoverable, ...convertedVersions, TOKEN_REVIEW_RESOURCE, API_SERVICE_RESOURCE];
   app.get('/api', async (req, reply) => {
     const agg = wantsAggregated(req.headers.accept);
-    if (agg) return reply.type(agg === 'v2' ? AGGREGATED_CONTENT_TYPE : AGGREGATED_V2BETA1_CONTENT_TYPE).send(JSON.stringify(aggregatedDiscovery(discoverable, true, agg)));
+    if (agg)
+      return reply
+        .type(agg === 'v2' ? AGGREGATED_CONTENT_TYPE : AGGREGATED_V2BETA1_CONTENT_TYPE)
+        .send(JSON.stringify(aggregatedDiscovery(discoverable, true, agg)));
     return legacyApiVersions(o.advertise ?? `${req.hostname}`);
   });
   app.get('/apis', async (req, reply) => {
     const agg = wantsAggregated(req.headers.accept);
-    if (agg) return reply.type(agg === 'v2' ? AGGREGATED_CONTENT_TYPE : AGGREGATED_V2BETA1_CONTENT_TYPE).send(JSON.stringify(aggregatedDiscovery(discoverable, false, agg)));
+    if (agg)
+      return reply
+        .type(agg === 'v2' ? AGGREGATED_CONTENT_TYPE : AGGREGATED_V2BETA1_CONTENT_TYPE)
+        .send(JSON.stringify(aggregatedDiscovery(discoverable, false, agg)));
     return legacyGroupList(discoverable);
   });
   app.get('/api/v1', async () => resourceList(discoverable, '', 'v1'));
@@ -243,14 +284,26 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   registerDashboardRoutes(app, o.dashboardDir);
 
   if (o.usage) registerMetricsRoutes(app, o.storage, o.usage);
-  const watchMetrics = o.metrics ? { watchOpened: () => o.metrics!.watches.inc(), watchClosed: () => o.metrics!.watches.dec() } : undefined;
+  const watchMetrics = o.metrics
+    ? { watchOpened: () => o.metrics!.watches.inc(), watchClosed: () => o.metrics!.watches.dec() }
+    : undefined;
   if (o.authorizer) registerReviewRoutes(app, o.authorizer);
   registerTokenReviewRoutes(app, { auth: o.auth, serviceAccounts: o.serviceAccounts?.tokens });
   registerApiServiceRoutes(app, () => discoverable);
   if (o.serviceAccounts) registerServiceAccountRoutes(app, { storage: o.storage, ...o.serviceAccounts });
   const listCache = new ListCache(o.storage);
-  o.storage.listCache = listCache;     // in-process lists too (agents' pods, informers)
-  app.addHook('onClose', async () => { if (o.storage.listCache === listCache) o.storage.listCache = undefined; listCache.close(); });
-  registerResourceRoutes(app, { storage: o.storage, streams: o.streams, admitEviction: o.admitEviction, metrics: watchMetrics, authorizer: o.authorizer, listCache });
+  o.storage.listCache = listCache; // in-process lists too (agents' pods, informers)
+  app.addHook('onClose', async () => {
+    if (o.storage.listCache === listCache) o.storage.listCache = undefined;
+    listCache.close();
+  });
+  registerResourceRoutes(app, {
+    storage: o.storage,
+    streams: o.streams,
+    admitEviction: o.admitEviction,
+    metrics: watchMetrics,
+    authorizer: o.authorizer,
+    listCache,
+  });
   return app;
 }

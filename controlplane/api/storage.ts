@@ -6,14 +6,38 @@
 import { randomUUID, randomInt } from 'node:crypto';
 import type { KubeObject, ObjectOfDef, Status } from '../../proto/meta.js';
 import { clone } from '../../proto/canonical.js';
-import { parseLabelSelector, parseFieldSelector, matchLabels, matchFields, fieldsUsed, SelectorError } from '../../proto/selectors.js';
+import {
+  parseLabelSelector,
+  parseFieldSelector,
+  matchLabels,
+  matchFields,
+  fieldsUsed,
+  SelectorError,
+} from '../../proto/selectors.js';
 import type { AdmissionContext, AllocationContext, ClusterNetwork, ResourceDef } from '../resources/types.js';
 import { findResource } from '../resources/index.js';
 import {
-  CompactedError, KeyExistsError, KeyNotFoundError, StaleRevisionError, type KV, type Store, type StoreEvent, type WatchTrigger,
+  CompactedError,
+  KeyExistsError,
+  KeyNotFoundError,
+  StaleRevisionError,
+  type KV,
+  type Store,
+  type StoreEvent,
+  type WatchTrigger,
 } from '../store/types.js';
 import {
-  ApiError, STALE_OBJECT, alreadyExists, badRequest, conflict, forbidden, gone, internal, invalid, notFound, field,
+  ApiError,
+  STALE_OBJECT,
+  alreadyExists,
+  badRequest,
+  conflict,
+  forbidden,
+  gone,
+  internal,
+  invalid,
+  notFound,
+  field,
 } from './errors.js';
 import { apiVersionOf, keyFor, prefixFor } from './keys.js';
 import { checkBody, type FieldValidation } from './field-validation.js';
@@ -48,7 +72,9 @@ export interface WriteOptions {
   auditAnnotations?: Record<string, string>;
 }
 
-export interface AppliedManagedFields { entries?: unknown[] }
+export interface AppliedManagedFields {
+  entries?: unknown[];
+}
 
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
@@ -99,9 +125,15 @@ const MAX_DATE_MS = 8.64e15;
  */
 export function parseResourceVersion(rv: string | undefined): number | undefined {
   if (rv === undefined || rv === '') return undefined;
-  if (!/^[0-9]+$/.test(rv)) throw badRequest(`resourceVersion: Invalid value: ${JSON.stringify(rv)}: strconv.ParseUint: parsing ${JSON.stringify(rv)}: invalid syntax`);
+  if (!/^[0-9]+$/.test(rv))
+    throw badRequest(
+      `resourceVersion: Invalid value: ${JSON.stringify(rv)}: strconv.ParseUint: parsing ${JSON.stringify(rv)}: invalid syntax`,
+    );
   const n = Number(rv);
-  if (!Number.isSafeInteger(n)) throw badRequest(`resourceVersion: Invalid value: ${JSON.stringify(rv)}: strconv.ParseUint: parsing ${JSON.stringify(rv)}: value out of range`);
+  if (!Number.isSafeInteger(n))
+    throw badRequest(
+      `resourceVersion: Invalid value: ${JSON.stringify(rv)}: strconv.ParseUint: parsing ${JSON.stringify(rv)}: value out of range`,
+    );
   return n;
 }
 const MAX_RETRIES = 8;
@@ -112,7 +144,6 @@ const MAX_RETRIES = 8;
  * protects kube-node-lease too (agents' Leases live there; nothing would recreate it).
  */
 const IMMORTAL_NAMESPACES = new Set(['default', 'kube-system', 'kube-public', 'kube-node-lease']);
-
 
 function randomSuffix(n = 5): string {
   let s = '';
@@ -125,9 +156,15 @@ interface Filter {
   fields: ReturnType<typeof parseFieldSelector>;
 }
 
-export interface ContinueToken { rv: number; start: string }
+export interface ContinueToken {
+  rv: number;
+  start: string;
+}
 
-export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = { serviceCidr: '10.43.0.0/16', nodePortRange: { min: 30000, max: 32767 } };
+export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = {
+  serviceCidr: '10.43.0.0/16',
+  nodePortRange: { min: 30000, max: 32767 },
+};
 
 /** Tails of the per-store, per-kind chains that serialise writes of kinds with an allocate hook. */
 const allocationLocks = new WeakMap<Store, Map<string, Promise<void>>>();
@@ -195,7 +232,7 @@ export class ApiStorage {
   decode(def: ResourceDef, kv: KV): KubeObject {
     const obj = JSON.parse(kv.value) as KubeObject;
     obj.metadata.resourceVersion = String(kv.modRevision);
-    def.custom?.fromStorage(obj);    // a custom resource read through another version
+    def.custom?.fromStorage(obj); // a custom resource read through another version
     return obj;
   }
 
@@ -206,7 +243,11 @@ export class ApiStorage {
     return this.decode(def, kv);
   }
 
-  tryGet<D extends ResourceDef>(def: D, namespace: string | undefined, name: string): Promise<ObjectOfDef<D> | undefined>;
+  tryGet<D extends ResourceDef>(
+    def: D,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<ObjectOfDef<D> | undefined>;
   async tryGet(def: ResourceDef, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
     const kv = await this.store.get(keyFor(def, namespace, name));
     return kv ? this.decode(def, kv) : undefined;
@@ -242,9 +283,15 @@ export class ApiStorage {
   }
 
   /** lists answered from memory when set (api/list-cache.ts; the API server sets it) */
-  listCache?: { listObjects(def: ResourceDef, namespace: string | undefined, q: ListQuery): Promise<ListResult | undefined> };
+  listCache?: {
+    listObjects(def: ResourceDef, namespace: string | undefined, q: ListQuery): Promise<ListResult | undefined>;
+  };
 
-  list<D extends ResourceDef>(def: D, namespace: string | undefined, q?: ListQuery): Promise<ListResult<ObjectOfDef<D>>>;
+  list<D extends ResourceDef>(
+    def: D,
+    namespace: string | undefined,
+    q?: ListQuery,
+  ): Promise<ListResult<ObjectOfDef<D>>>;
   async list(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
     const cached = await this.listCache?.listObjects(def, namespace, q);
     if (cached) return cached;
@@ -266,7 +313,11 @@ export class ApiStorage {
     let listRev = 0;
     try {
       for (;;) {
-        const page = await this.store.list(prefix, { limit: limit ? Math.max(limit - items.length, filtering ? 100 : 0) : 0, startAfter: start, revision });
+        const page = await this.store.list(prefix, {
+          limit: limit ? Math.max(limit - items.length, filtering ? 100 : 0) : 0,
+          startAfter: start,
+          revision,
+        });
         listRev = page.revision;
         revision ??= page.revision;
         let i = 0;
@@ -276,16 +327,24 @@ export class ApiStorage {
           lastKey = kv.key;
           if (filtering && !this.matches(def, obj, filter)) continue;
           items.push(stripTypeMeta(obj));
-          if (limit && items.length >= limit) { i++; break; }
+          if (limit && items.length >= limit) {
+            i++;
+            break;
+          }
         }
         const leftInPage = i < page.items.length;
-        if (limit && items.length >= limit) { more = leftInPage || page.more; break; }
+        if (limit && items.length >= limit) {
+          more = leftInPage || page.more;
+          break;
+        }
         if (!page.more) break;
         start = page.items[page.items.length - 1]!.key;
       }
     } catch (e) {
       if (e instanceof CompactedError) {
-        throw gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.');
+        throw gone(
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.',
+        );
       }
       throw e;
     }
@@ -301,8 +360,18 @@ export class ApiStorage {
 
   // ---------- create ----------
 
-  create<D extends ResourceDef>(def: D, namespace: string | undefined, body: unknown, opts?: WriteOptions): Promise<ObjectOfDef<D>>;
-  async create(def: ResourceDef, namespace: string | undefined, body: unknown, opts: WriteOptions = {}): Promise<KubeObject> {
+  create<D extends ResourceDef>(
+    def: D,
+    namespace: string | undefined,
+    body: unknown,
+    opts?: WriteOptions,
+  ): Promise<ObjectOfDef<D>>;
+  async create(
+    def: ResourceDef,
+    namespace: string | undefined,
+    body: unknown,
+    opts: WriteOptions = {},
+  ): Promise<KubeObject> {
     if (opts.applyConfig === undefined) this.checkFieldManager(opts, 'CreateOptions');
     const obj = this.decodeBody(def, body, opts);
     this.checkNamespaceMatch(def, obj, namespace);
@@ -322,7 +391,8 @@ export class ApiStorage {
         }
         const prepared = await this.prepareCreate(def, clone(obj), opts);
         if (opts.dryRun) {
-          if (await this.tryGet(def, namespace, prepared.metadata.name!)) throw alreadyExists(def.resource, prepared.metadata.name!, def.group);
+          if (await this.tryGet(def, namespace, prepared.metadata.name!))
+            throw alreadyExists(def.resource, prepared.metadata.name!, def.group);
           return prepared;
         }
         try {
@@ -349,9 +419,14 @@ export class ApiStorage {
     if (!locks) allocationLocks.set(this.store, (locks = new Map()));
     const key = prefixFor(def, undefined);
     const run = (locks.get(key) ?? Promise.resolve()).then(fn);
-    const tail = run.then(() => undefined, () => undefined);
+    const tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
     locks.set(key, tail);
-    void tail.then(() => { if (locks.get(key) === tail) locks.delete(key); });
+    void tail.then(() => {
+      if (locks.get(key) === tail) locks.delete(key);
+    });
     return run;
   }
 
@@ -392,11 +467,11 @@ export class ApiStorage {
     const managedFields = this.managed.onCreate(def, obj, sentManagedFields, this.managerOf(opts), opts);
     if (def.allocate) await def.allocate(obj, undefined, this.allocationContext(def, opts));
     if (def.admit) await def.admit(obj, this.admissionContext(opts));
-    await mutatingAdmission(this, def, obj);   // LimitRanger defaults
+    await mutatingAdmission(this, def, obj); // LimitRanger defaults
     const causes = def.validate(obj);
     if (causes.length) throw invalid(def.kind, meta.name ?? '', causes, def.group);
-    await podSecurityAdmission(this, def, obj, undefined, opts);    // PodSecurity (when installed)
-    await validatingAdmission(this, def, obj, undefined, opts);   // LimitRanger, ResourceQuota
+    await podSecurityAdmission(this, def, obj, undefined, opts); // PodSecurity (when installed)
+    await validatingAdmission(this, def, obj, undefined, opts); // LimitRanger, ResourceQuota
     if (managedFields) meta.managedFields = managedFields;
     return obj;
   }
@@ -407,8 +482,22 @@ export class ApiStorage {
    * PUT semantics. `subresource` 'status' changes only status; otherwise status is kept
    * from the stored object (for kinds with a status subresource).
    */
-  update<D extends ResourceDef>(def: D, namespace: string | undefined, name: string, body: unknown, opts?: WriteOptions, subresource?: 'status'): Promise<ObjectOfDef<D>>;
-  async update(def: ResourceDef, namespace: string | undefined, name: string, body: unknown, opts: WriteOptions = {}, subresource?: 'status'): Promise<KubeObject> {
+  update<D extends ResourceDef>(
+    def: D,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    opts?: WriteOptions,
+    subresource?: 'status',
+  ): Promise<ObjectOfDef<D>>;
+  async update(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    opts: WriteOptions = {},
+    subresource?: 'status',
+  ): Promise<KubeObject> {
     this.checkFieldManager(opts, 'UpdateOptions');
     const obj = this.decodeBody(def, body, opts);
     this.checkNamespaceMatch(def, obj, namespace);
@@ -416,10 +505,19 @@ export class ApiStorage {
       throw badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
     }
     const precondition = obj.metadata.resourceVersion || undefined;
-    return this.guaranteedUpdate(def, namespace, name, opts, (cur) => {
-      if (precondition && precondition !== cur.metadata.resourceVersion) throw conflict(def.resource, name, STALE_OBJECT, def.group);
-      return clone(obj);
-    }, subresource, precondition !== undefined);
+    return this.guaranteedUpdate(
+      def,
+      namespace,
+      name,
+      opts,
+      (cur) => {
+        if (precondition && precondition !== cur.metadata.resourceVersion)
+          throw conflict(def.resource, name, STALE_OBJECT, def.group);
+        return clone(obj);
+      },
+      subresource,
+      precondition !== undefined,
+    );
   }
 
   /**
@@ -427,20 +525,37 @@ export class ApiStorage {
    * current object and returns the desired one (it may throw ApiError).
    */
   guaranteedUpdate<D extends ResourceDef>(
-    def: D, namespace: string | undefined, name: string, opts: WriteOptions,
-    mutate: (cur: ObjectOfDef<D>) => KubeObject, subresource?: 'status' | 'binding', pinned?: boolean,
+    def: D,
+    namespace: string | undefined,
+    name: string,
+    opts: WriteOptions,
+    mutate: (cur: ObjectOfDef<D>) => KubeObject,
+    subresource?: 'status' | 'binding',
+    pinned?: boolean,
   ): Promise<ObjectOfDef<D>>;
   async guaranteedUpdate(
-    def: ResourceDef, namespace: string | undefined, name: string, opts: WriteOptions,
-    mutate: (cur: KubeObject) => KubeObject, subresource?: 'status' | 'binding', pinned = false,
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    opts: WriteOptions,
+    mutate: (cur: KubeObject) => KubeObject,
+    subresource?: 'status' | 'binding',
+    pinned = false,
   ): Promise<KubeObject> {
     if (subresource) return this.guaranteedUpdateOnce(def, namespace, name, opts, mutate, subresource, pinned);
-    return this.serialised(def, () => this.guaranteedUpdateOnce(def, namespace, name, opts, mutate, subresource, pinned));
+    return this.serialised(def, () =>
+      this.guaranteedUpdateOnce(def, namespace, name, opts, mutate, subresource, pinned),
+    );
   }
 
   private async guaranteedUpdateOnce(
-    def: ResourceDef, namespace: string | undefined, name: string, opts: WriteOptions,
-    mutate: (cur: KubeObject) => KubeObject, subresource: 'status' | 'binding' | undefined, pinned: boolean,
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    opts: WriteOptions,
+    mutate: (cur: KubeObject) => KubeObject,
+    subresource: 'status' | 'binding' | undefined,
+    pinned: boolean,
   ): Promise<KubeObject> {
     const key = keyFor(def, namespace, name);
     for (let attempt = 0; ; attempt++) {
@@ -449,7 +564,7 @@ export class ApiStorage {
       const cur = this.decode(def, kv);
       const desired = mutate(clone(cur));
       const next = await this.prepareUpdate(def, cur, desired, opts, subresource);
-      if (unchanged(next, cur)) return cur;     // no-op writes keep the resourceVersion, as apiserver does
+      if (unchanged(next, cur)) return cur; // no-op writes keep the resourceVersion, as apiserver does
       if (opts.dryRun) return next;
       try {
         if (isFinalized(next)) {
@@ -469,10 +584,16 @@ export class ApiStorage {
     }
   }
 
-  private async prepareUpdate(def: ResourceDef, cur: KubeObject, desired: KubeObject, opts: WriteOptions, subresource?: 'status' | 'binding'): Promise<KubeObject> {
+  private async prepareUpdate(
+    def: ResourceDef,
+    cur: KubeObject,
+    desired: KubeObject,
+    opts: WriteOptions,
+    subresource?: 'status' | 'binding',
+  ): Promise<KubeObject> {
     let next: KubeObject;
     if (subresource === 'binding') {
-      next = desired;     // the binding subresource sets spec.nodeName and the PodScheduled condition together
+      next = desired; // the binding subresource sets spec.nodeName and the PodScheduled condition together
     } else if (subresource === 'status') {
       next = clone(cur);
       next.status = desired.status;
@@ -490,7 +611,8 @@ export class ApiStorage {
     const c = cur.metadata;
     const sentManagedFields = m.managedFields;
     m.name = c.name;
-    if (def.namespaced) m.namespace = c.namespace; else delete m.namespace;
+    if (def.namespaced) m.namespace = c.namespace;
+    else delete m.namespace;
     m.uid = c.uid;
     m.creationTimestamp = c.creationTimestamp;
     m.resourceVersion = c.resourceVersion;
@@ -502,7 +624,18 @@ export class ApiStorage {
       m.deletionGracePeriodSeconds = c.deletionGracePeriodSeconds;
       // Kubernetes forbids adding finalizers to an object being deleted.
       const added = (m.finalizers ?? []).filter((f) => !(c.finalizers ?? []).includes(f));
-      if (added.length) throw invalid(def.kind, c.name!, [field.forbidden('metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`)], def.group);
+      if (added.length)
+        throw invalid(
+          def.kind,
+          c.name!,
+          [
+            field.forbidden(
+              'metadata.finalizers',
+              `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+            ),
+          ],
+          def.group,
+        );
     } else {
       delete m.deletionTimestamp;
       delete m.deletionGracePeriodSeconds;
@@ -516,11 +649,23 @@ export class ApiStorage {
       def.defaults?.(next);
     }
     if (m.finalizers && m.finalizers.length === 0) delete m.finalizers;
-    const managedFields = this.managed.onUpdate(def, cur, next, sentManagedFields, this.managerOf(opts), opts, subresource);
+    const managedFields = this.managed.onUpdate(
+      def,
+      cur,
+      next,
+      sentManagedFields,
+      this.managerOf(opts),
+      opts,
+      subresource,
+    );
     if (def.prepareForUpdate && !subresource) def.prepareForUpdate(next, cur);
     if (def.allocate && !subresource) await def.allocate(next, cur, this.allocationContext(def, opts));
-    const causes = subresource === 'status' && def.validateStatus ? def.validateStatus(next, cur)
-      : subresource === 'binding' ? def.validate(next) : def.validate(next, cur);
+    const causes =
+      subresource === 'status' && def.validateStatus
+        ? def.validateStatus(next, cur)
+        : subresource === 'binding'
+          ? def.validate(next)
+          : def.validate(next, cur);
     if (causes.length) throw invalid(def.kind, c.name!, causes, def.group);
     if (def.admitUpdate && !subresource) await def.admitUpdate(next, cur, this.admissionContext(opts));
     if (!subresource) await podSecurityAdmission(this, def, next, cur, opts);
@@ -532,28 +677,43 @@ export class ApiStorage {
   // ---------- patch ----------
 
   patch<D extends ResourceDef>(
-    def: D, namespace: string | undefined, name: string, type: PatchType, patchBody: unknown,
-    opts?: WriteOptions, subresource?: 'status',
+    def: D,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    patchBody: unknown,
+    opts?: WriteOptions,
+    subresource?: 'status',
   ): Promise<{ object: ObjectOfDef<D>; created: boolean }>;
   async patch(
-    def: ResourceDef, namespace: string | undefined, name: string, type: PatchType, patchBody: unknown,
-    opts: WriteOptions = {}, subresource?: 'status',
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    type: PatchType,
+    patchBody: unknown,
+    opts: WriteOptions = {},
+    subresource?: 'status',
   ): Promise<{ object: KubeObject; created: boolean }> {
     this.checkFieldManager(opts, 'PatchOptions');
     if (type === 'apply') {
       const existing = await this.tryGet(def, namespace, name);
       if (!existing) {
         if (subresource) throw notFound(def.resource, name, def.group);
-        const body = isObject(patchBody) ? structuredClone(patchBody) as KubeObject : patchBody;
+        const body = isObject(patchBody) ? (structuredClone(patchBody) as KubeObject) : patchBody;
         if (isObject(body)) {
           (body as KubeObject).metadata ??= {};
           if ((body as KubeObject).metadata.name && (body as KubeObject).metadata.name !== name) {
-            throw badRequest(`the name of the object (${(body as KubeObject).metadata.name}) does not match the name on the URL (${name})`);
+            throw badRequest(
+              `the name of the object (${(body as KubeObject).metadata.name}) does not match the name on the URL (${name})`,
+            );
           }
           (body as KubeObject).metadata.name = name;
         }
         try {
-          return { object: await this.create(def, namespace, body, { ...opts, applyConfig: patchBody }), created: true };
+          return {
+            object: await this.create(def, namespace, body, { ...opts, applyConfig: patchBody }),
+            created: true,
+          };
         } catch (e) {
           if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
           // raced with a create: fall through to the merge below
@@ -562,36 +722,64 @@ export class ApiStorage {
     }
     const applied: AppliedManagedFields = {};
     const wopts = type === 'apply' ? { ...opts, applied } : opts;
-    const object = await this.guaranteedUpdate(def, namespace, name, wopts, (cur) => {
-      const patched = applyPatch(type, cur, patchBody, def);
-      if (!isObject(patched) || !isObject((patched as KubeObject).metadata)) throw badRequest('patch produced an object without metadata');
-      const p = patched as KubeObject;
-      // A resourceVersion set by the patch is a precondition (apiserver semantics).
-      if (p.metadata.resourceVersion && p.metadata.resourceVersion !== cur.metadata.resourceVersion) {
-        throw conflict(def.resource, name, STALE_OBJECT, def.group);
-      }
-      if (p.metadata.name !== undefined && p.metadata.name !== name) throw badRequest(`the name of the object (${p.metadata.name}) does not match the name on the URL (${name})`);
-      checkBody(def, p, opts);
-      if (type !== 'apply') return p;
-      // server-side apply: ownership, pruning of fields no longer applied, conflicts (409)
-      const r = this.managed.onApply(def, cur, patchBody, p, this.managerOf(opts), opts, subresource);
-      applied.entries = r.entries;
-      return r.object;
-    }, subresource);
+    const object = await this.guaranteedUpdate(
+      def,
+      namespace,
+      name,
+      wopts,
+      (cur) => {
+        const patched = applyPatch(type, cur, patchBody, def);
+        if (!isObject(patched) || !isObject((patched as KubeObject).metadata))
+          throw badRequest('patch produced an object without metadata');
+        const p = patched as KubeObject;
+        // A resourceVersion set by the patch is a precondition (apiserver semantics).
+        if (p.metadata.resourceVersion && p.metadata.resourceVersion !== cur.metadata.resourceVersion) {
+          throw conflict(def.resource, name, STALE_OBJECT, def.group);
+        }
+        if (p.metadata.name !== undefined && p.metadata.name !== name)
+          throw badRequest(`the name of the object (${p.metadata.name}) does not match the name on the URL (${name})`);
+        checkBody(def, p, opts);
+        if (type !== 'apply') return p;
+        // server-side apply: ownership, pruning of fields no longer applied, conflicts (409)
+        const r = this.managed.onApply(def, cur, patchBody, p, this.managerOf(opts), opts, subresource);
+        applied.entries = r.entries;
+        return r.object;
+      },
+      subresource,
+    );
     return { object, created: false };
   }
 
   // ---------- delete ----------
 
-  delete<D extends ResourceDef>(def: D, namespace: string | undefined, name: string, opts?: DeleteOptions): Promise<DeleteResult<ObjectOfDef<D>>>;
-  async delete(def: ResourceDef, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<DeleteResult> {
+  delete<D extends ResourceDef>(
+    def: D,
+    namespace: string | undefined,
+    name: string,
+    opts?: DeleteOptions,
+  ): Promise<DeleteResult<ObjectOfDef<D>>>;
+  async delete(
+    def: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    opts: DeleteOptions = {},
+  ): Promise<DeleteResult> {
     // NamespaceLifecycle admission: the system namespaces are immortal
     if (def.kind === 'Namespace' && IMMORTAL_NAMESPACES.has(name)) {
       throw forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, def.resource, name);
     }
     // the PriorityClass REST's Delete: the system classes stay
-    if (def.kind === 'PriorityClass' && def.group === 'scheduling.k8s.io' && SYSTEM_PRIORITY_CLASSES.some((c) => c.name === name)) {
-      throw new ApiError(403, 'Forbidden', `priorityclasses.scheduling.k8s.io "${name}" is forbidden: this is a system priority class and cannot be deleted`, { name, group: def.group, kind: def.resource });
+    if (
+      def.kind === 'PriorityClass' &&
+      def.group === 'scheduling.k8s.io' &&
+      SYSTEM_PRIORITY_CLASSES.some((c) => c.name === name)
+    ) {
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `priorityclasses.scheduling.k8s.io "${name}" is forbidden: this is a system priority class and cannot be deleted`,
+        { name, group: def.group, kind: def.resource },
+      );
     }
     const key = keyFor(def, namespace, name);
     for (let attempt = 0; ; attempt++) {
@@ -600,18 +788,35 @@ export class ApiStorage {
       const cur = this.decode(def, kv);
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== cur.metadata.uid) {
-        throw conflict(def.resource, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`, def.group);
+        throw conflict(
+          def.resource,
+          name,
+          `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${cur.metadata.uid}`,
+          def.group,
+        );
       }
       if (pre?.resourceVersion && pre.resourceVersion !== cur.metadata.resourceVersion) {
-        throw conflict(def.resource, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in meta: ${cur.metadata.resourceVersion}`, def.group);
+        throw conflict(
+          def.resource,
+          name,
+          `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in meta: ${cur.metadata.resourceVersion}`,
+          def.group,
+        );
       }
       const next = clone(cur);
       const m = next.metadata;
       const finalizers = new Set(m.finalizers ?? []);
       if (!m.deletionTimestamp) for (const f of def.deleteFinalizers ?? []) finalizers.add(f);
-      if (opts.propagationPolicy === 'Orphan') { finalizers.add('orphan'); finalizers.delete('foregroundDeletion'); }
-      else if (opts.propagationPolicy === 'Foreground') { finalizers.add('foregroundDeletion'); finalizers.delete('orphan'); }
-      else if (opts.propagationPolicy === 'Background') { finalizers.delete('orphan'); finalizers.delete('foregroundDeletion'); }
+      if (opts.propagationPolicy === 'Orphan') {
+        finalizers.add('orphan');
+        finalizers.delete('foregroundDeletion');
+      } else if (opts.propagationPolicy === 'Foreground') {
+        finalizers.add('foregroundDeletion');
+        finalizers.delete('orphan');
+      } else if (opts.propagationPolicy === 'Background') {
+        finalizers.delete('orphan');
+        finalizers.delete('foregroundDeletion');
+      }
       if (def.kind === 'Namespace' && (cur.spec?.finalizers?.length ?? 0) > 0) finalizers.add('__spec');
       const grace = this.gracePeriod(def, cur, opts);
       const stays = finalizers.size > 0 || grace > 0;
@@ -639,7 +844,8 @@ export class ApiStorage {
         m.deletionTimestamp = until(grace);
         m.deletionGracePeriodSeconds = grace;
       }
-      if (finalizers.size) m.finalizers = [...finalizers]; else delete m.finalizers;
+      if (finalizers.size) m.finalizers = [...finalizers];
+      else delete m.finalizers;
       if (def.kind === 'Namespace') next.status = { ...(next.status ?? {}), phase: 'Terminating' };
       if (opts.dryRun) return { object: next, deleted: false };
       if (sameStored(next, cur)) return { object: cur, deleted: false };
@@ -668,7 +874,12 @@ export class ApiStorage {
     return Math.max(0, g);
   }
 
-  async deleteCollection(def: ResourceDef, namespace: string | undefined, q: ListQuery, opts: DeleteOptions = {}): Promise<ListResult> {
+  async deleteCollection(
+    def: ResourceDef,
+    namespace: string | undefined,
+    q: ListQuery,
+    opts: DeleteOptions = {},
+  ): Promise<ListResult> {
     const list = await this.list(def, namespace, { labelSelector: q.labelSelector, fieldSelector: q.fieldSelector });
     const out: KubeObject[] = [];
     for (const item of list.items) {
@@ -688,8 +899,18 @@ export class ApiStorage {
    * Stream changes as Kubernetes watch events. resourceVersion unset or "0" first sends
    * the current matching objects as ADDED. Throws ApiError 410 for compacted revisions.
    */
-  watch<D extends ResourceDef>(def: D, namespace: string | undefined, q: WatchQuery, sink: (ev: WatchEvent<ObjectOfDef<D>>) => void): Promise<{ cancel(): void }>;
-  async watch(def: ResourceDef, namespace: string | undefined, q: WatchQuery, sink: (ev: WatchEvent) => void): Promise<{ cancel(): void }> {
+  watch<D extends ResourceDef>(
+    def: D,
+    namespace: string | undefined,
+    q: WatchQuery,
+    sink: (ev: WatchEvent<ObjectOfDef<D>>) => void,
+  ): Promise<{ cancel(): void }>;
+  async watch(
+    def: ResourceDef,
+    namespace: string | undefined,
+    q: WatchQuery,
+    sink: (ev: WatchEvent) => void,
+  ): Promise<{ cancel(): void }> {
     const filter = this.parseFilter(def, q.labelSelector, q.fieldSelector);
     const prefix = prefixFor(def, namespace);
     let from: number;
@@ -712,10 +933,16 @@ export class ApiStorage {
     try {
       // a value the store cannot turn back into an object (e.g. an undecryptable Secret)
       // ends the watch with an ERROR event, as kube-apiserver's watch cache does
-      const w = await this.store.watch(prefix, from, handle, (err) => {
-        const e = err instanceof ApiError ? err : internal(err.message);
-        sink({ type: 'ERROR', object: e.toStatus() });
-      }, this.triggerFor(def, filter));
+      const w = await this.store.watch(
+        prefix,
+        from,
+        handle,
+        (err) => {
+          const e = err instanceof ApiError ? err : internal(err.message);
+          sink({ type: 'ERROR', object: e.toStatus() });
+        },
+        this.triggerFor(def, filter),
+      );
       return w;
     } catch (e) {
       if (e instanceof CompactedError) throw gone(`too old resource version: ${from} (${e.compacted})`);
@@ -725,7 +952,11 @@ export class ApiStorage {
 
   private toWatchEvent(def: ResourceDef, ev: StoreEvent, filter: Filter): WatchEvent | undefined {
     const filtering = filter.labels.length > 0 || filter.fields.length > 0;
-    if (!filtering) return { type: ev.type === 'DELETE' ? 'DELETED' : ev.prevValue === undefined ? 'ADDED' : 'MODIFIED', object: this.decodeEvent(def, ev) };
+    if (!filtering)
+      return {
+        type: ev.type === 'DELETE' ? 'DELETED' : ev.prevValue === undefined ? 'ADDED' : 'MODIFIED',
+        object: this.decodeEvent(def, ev),
+      };
     // a filtered watcher (each agent's pods, spec.nodeName=X) matches against the event
     // decoded once for every watcher of it; only one that matches decodes its own copy
     const { now, before } = this.matchedEvent(def, ev, filter);
@@ -753,7 +984,7 @@ export class ApiStorage {
   /** the event's new and previous objects, decoded once for every watcher of it (read-only) */
   private sharedDecoding(def: ResourceDef, ev: StoreEvent): { obj: KubeObject; prev?: KubeObject } {
     let byDef = sharedDecodings.get(ev);
-    if (!byDef) sharedDecodings.set(ev, byDef = new Map());
+    if (!byDef) sharedDecodings.set(ev, (byDef = new Map()));
     let d = byDef.get(def);
     if (!d) {
       const obj = this.decodeEvent(def, ev);
@@ -762,7 +993,7 @@ export class ApiStorage {
         prev = JSON.parse(ev.prevValue) as KubeObject;
         def.custom?.fromStorage(prev);
       }
-      byDef.set(def, d = { obj, prev });
+      byDef.set(def, (d = { obj, prev }));
     }
     return d;
   }
@@ -795,16 +1026,21 @@ export class ApiStorage {
 
   /** parse and check a request body: kind/apiVersion, metadata, unknown fields */
   private decodeBody(def: ResourceDef, body: unknown, opts: WriteOptions): KubeObject {
-    if (!isObject(body)) throw badRequest(`Object '${def.kind}' is missing in '${JSON.stringify(body)?.slice(0, 100)}'`);
+    if (!isObject(body))
+      throw badRequest(`Object '${def.kind}' is missing in '${JSON.stringify(body)?.slice(0, 100)}'`);
     // structuredClone, not a JSON round trip: that would turn 1e400 (Infinity) into null
     // before checkBody could refuse it
     const obj = structuredClone(body) as KubeObject;
     if (obj.kind !== undefined && obj.kind !== def.kind) {
-      throw badRequest(`${def.kind} in version "${def.version}" cannot be handled as a ${obj.kind}: the object kind "${obj.kind}" does not match the expected kind "${def.kind}"`);
+      throw badRequest(
+        `${def.kind} in version "${def.version}" cannot be handled as a ${obj.kind}: the object kind "${obj.kind}" does not match the expected kind "${def.kind}"`,
+      );
     }
     const want = apiVersionOf(def);
     if (obj.apiVersion !== undefined && obj.apiVersion !== want) {
-      throw badRequest(`the API version in the data (${obj.apiVersion}) does not match the expected API version (${want})`);
+      throw badRequest(
+        `the API version in the data (${obj.apiVersion}) does not match the expected API version (${want})`,
+      );
     }
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
     if (!isObject(obj.metadata)) throw badRequest('metadata must be an object');
@@ -817,7 +1053,8 @@ export class ApiStorage {
   private checkNamespaceMatch(def: ResourceDef, obj: KubeObject, namespace: string | undefined): void {
     if (!def.namespaced) return;
     const ns = obj.metadata.namespace;
-    if (ns && ns !== namespace) throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+    if (ns && ns !== namespace)
+      throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
   }
 
   /** NamespaceLifecycle admission: the namespace must exist and not be terminating. */
@@ -879,7 +1116,9 @@ function decodeContinue(s: string): ContinueToken {
   try {
     const t = JSON.parse(Buffer.from(s, 'base64url').toString('utf8')) as { rv?: unknown; start?: unknown };
     if (typeof t.rv === 'number' && typeof t.start === 'string') return { rv: t.rv, start: t.start };
-  } catch { /* fall through */ }
+  } catch {
+    /* fall through */
+  }
   throw badRequest('continue key is not valid: illegal base64 data or json');
 }
 

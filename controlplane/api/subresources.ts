@@ -21,7 +21,12 @@ export interface PodStreams {
   /** serve GET pods/x/log (chunked text) */
   log(req: FastifyRequest, reply: FastifyReply, pod: KubeObject): Promise<void>;
   /** exec/attach/portforward arrive as WebSocket upgrades handled by the gateway; plain requests land here */
-  stream(req: FastifyRequest, reply: FastifyReply, pod: KubeObject, kind: 'exec' | 'attach' | 'portforward'): Promise<void>;
+  stream(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    pod: KubeObject,
+    kind: 'exec' | 'attach' | 'portforward',
+  ): Promise<void>;
 }
 
 export interface SubresourceDeps {
@@ -36,7 +41,12 @@ function bodyOf(req: FastifyRequest): unknown {
   return decodeBody(req.headers['content-type'], req.body as Buffer);
 }
 
-export async function handleSubresource(deps: SubresourceDeps, req: FastifyRequest, reply: FastifyReply, info: RequestInfo): Promise<unknown> {
+export async function handleSubresource(
+  deps: SubresourceDeps,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  info: RequestInfo,
+): Promise<unknown> {
   const { storage } = deps;
   const { def, namespace } = info;
   const name = info.name!;
@@ -56,14 +66,14 @@ export async function handleSubresource(deps: SubresourceDeps, req: FastifyReque
         const type = patchTypeOf(req.headers['content-type']);
         checkPatchOptions(type, q, opts);
         out = (await storage.patch(def, namespace, name, type, body, opts, 'status')).object;
-      }
-      else throw methodNotSupported(`${def.resource}/status`, method.toLowerCase());
+      } else throw methodNotSupported(`${def.resource}/status`, method.toLowerCase());
       sendWarnings(reply, opts);
       return typed(out);
     }
     case 'scale': {
       if (method === 'GET') return getScale(storage, def, namespace, name);
-      if (method !== 'PUT' && method !== 'PATCH') throw methodNotSupported(`${def.resource}/scale`, method.toLowerCase());
+      if (method !== 'PUT' && method !== 'PATCH')
+        throw methodNotSupported(`${def.resource}/scale`, method.toLowerCase());
       const body = bodyOf(req);
       const opts = writeOptions(q, req);
       const patchType = method === 'PATCH' ? patchTypeOf(req.headers['content-type']) : undefined;
@@ -73,14 +83,24 @@ export async function handleSubresource(deps: SubresourceDeps, req: FastifyReque
     case 'binding': {
       if (method !== 'POST') throw methodNotSupported('pods/binding', method.toLowerCase());
       const body = bodyOf(req);
-      const status = await createBinding(storage, { namespace: namespace!, name, body, dryRun: writeOptions(q).dryRun });
+      const status = await createBinding(storage, {
+        namespace: namespace!,
+        name,
+        body,
+        dryRun: writeOptions(q).dryRun,
+      });
       reply.code(status.code);
       return status;
     }
     case 'eviction': {
       if (method !== 'POST') throw methodNotSupported('pods/eviction', method.toLowerCase());
       const body = bodyOf(req);
-      const status = await createEviction(storage, def, { namespace, name, body, dryRun: writeOptions(q).dryRun ?? false }, deps.admitEviction);
+      const status = await createEviction(
+        storage,
+        def,
+        { namespace, name, body, dryRun: writeOptions(q).dryRun ?? false },
+        deps.admitEviction,
+      );
       reply.code(status.code);
       return status;
     }

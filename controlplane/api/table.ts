@@ -23,16 +23,29 @@ export function wantsMetadataOnly(accept: string | undefined): boolean {
   if (!accept) return false;
   return accept.split(',').some((p) => {
     const s = p.replace(/\s+/g, '');
-    return /(^|;)as=PartialObjectMetadata(List)?(;|$)/.test(s) && s.includes('g=meta.k8s.io') && !s.startsWith('application/vnd.kubernetes.protobuf');
+    return (
+      /(^|;)as=PartialObjectMetadata(List)?(;|$)/.test(s) &&
+      s.includes('g=meta.k8s.io') &&
+      !s.startsWith('application/vnd.kubernetes.protobuf')
+    );
   });
 }
 
-export function partialObjectMetadata(obj: KubeObject): { kind: 'PartialObjectMetadata'; apiVersion: 'meta.k8s.io/v1'; metadata: KubeObject['metadata'] } {
+export function partialObjectMetadata(obj: KubeObject): {
+  kind: 'PartialObjectMetadata';
+  apiVersion: 'meta.k8s.io/v1';
+  metadata: KubeObject['metadata'];
+} {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
 }
 
 export function partialObjectMetadataList(list: { metadata: Record<string, unknown>; items: KubeObject[] }) {
-  return { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata: list.metadata, items: list.items.map(partialObjectMetadata) };
+  return {
+    kind: 'PartialObjectMetadataList',
+    apiVersion: 'meta.k8s.io/v1',
+    metadata: list.metadata,
+    items: list.items.map(partialObjectMetadata),
+  };
 }
 
 export function parseIncludeObject(v: unknown): IncludeObject {
@@ -46,7 +59,9 @@ function rowObject(def: ResourceDef, obj: KubeObject, include: IncludeObject): u
 }
 
 export function toTable(
-  def: ResourceDef, objs: KubeObject[], opts: { include: IncludeObject; resourceVersion?: string; continue?: string; withColumns?: boolean; now?: number },
+  def: ResourceDef,
+  objs: KubeObject[],
+  opts: { include: IncludeObject; resourceVersion?: string; continue?: string; withColumns?: boolean; now?: number },
 ) {
   const now = opts.now ?? Date.now();
   const columns: TableColumn[] = opts.withColumns === false ? [] : def.columns;

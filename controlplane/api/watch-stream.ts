@@ -57,14 +57,23 @@ function longTimeout(fn: () => void, ms: number, timers: Set<NodeJS.Timeout>): v
   timers.add(t);
 }
 
-export async function serveWatch(storage: ApiStorage, req: FastifyRequest, reply: FastifyReply, o: WatchStreamOptions): Promise<void> {
+export async function serveWatch(
+  storage: ApiStorage,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  o: WatchStreamOptions,
+): Promise<void> {
   // Parameter errors are a 400 Status, before the 200 of the stream.
   storage.parseFilter(o.def, o.query.labelSelector, o.query.fieldSelector);
   parseResourceVersion(o.query.resourceVersion);
 
   reply.hijack();
   const res = reply.raw;
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' });
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Cache-Control': 'no-cache, private',
+    'Transfer-Encoding': 'chunked',
+  });
   (res as unknown as { flushHeaders?: () => void }).flushHeaders?.();
   let closed = false;
   let sentColumns = false;
@@ -127,7 +136,11 @@ export async function serveWatch(storage: ApiStorage, req: FastifyRequest, reply
       const obj = ev.object as KubeObject;
       lastRv = obj.metadata.resourceVersion ?? lastRv;
       if (o.table) {
-        object = toTable(o.def, [obj], { include: o.table.include, resourceVersion: obj.metadata.resourceVersion, withColumns: !sentColumns });
+        object = toTable(o.def, [obj], {
+          include: o.table.include,
+          resourceVersion: obj.metadata.resourceVersion,
+          withColumns: !sentColumns,
+        });
         sentColumns = true;
       } else if (o.metadataOnly) {
         object = partialObjectMetadata(obj);
@@ -179,7 +192,14 @@ export async function serveWatch(storage: ApiStorage, req: FastifyRequest, reply
       if (closed) return;
       const rv = String(await storage.store.currentRevision());
       if (closed) return;
-      write({ type: 'BOOKMARK', object: { kind: o.def.kind, apiVersion: apiVersionOf(o.def), metadata: { resourceVersion: rv || lastRv } } as KubeObject });
+      write({
+        type: 'BOOKMARK',
+        object: {
+          kind: o.def.kind,
+          apiVersion: apiVersionOf(o.def),
+          metadata: { resourceVersion: rv || lastRv },
+        } as KubeObject,
+      });
       longTimeout(tick, every, timers);
     };
     longTimeout(tick, every, timers);

@@ -20,13 +20,31 @@ export class Auditor {
   private levels?: Counter<'level'>;
   private lastDropLog = 0;
 
-  constructor(readonly policy: AuditPolicy, readonly writer: AuditLogWriter, private readonly log?: Logger) {}
+  constructor(
+    readonly policy: AuditPolicy,
+    readonly writer: AuditLogWriter,
+    private readonly log?: Logger,
+  ) {}
 
   /** kube-apiserver's audit counters, served on /metrics */
   registerMetrics(registry: Registry): void {
-    this.events = new Counter({ name: 'apiserver_audit_event_total', help: 'Counter of audit events generated and sent to the audit backend.', registers: [registry] });
-    this.errors = new Counter({ name: 'apiserver_audit_error_total', help: 'Counter of audit events that failed to be audited properly. Plugin identifies the plugin affected by the error.', labelNames: ['plugin'], registers: [registry] });
-    this.levels = new Counter({ name: 'apiserver_audit_level_total', help: 'Counter of policy levels for audit events (1 per request).', labelNames: ['level'], registers: [registry] });
+    this.events = new Counter({
+      name: 'apiserver_audit_event_total',
+      help: 'Counter of audit events generated and sent to the audit backend.',
+      registers: [registry],
+    });
+    this.errors = new Counter({
+      name: 'apiserver_audit_error_total',
+      help: 'Counter of audit events that failed to be audited properly. Plugin identifies the plugin affected by the error.',
+      labelNames: ['plugin'],
+      registers: [registry],
+    });
+    this.levels = new Counter({
+      name: 'apiserver_audit_level_total',
+      help: 'Counter of policy levels for audit events (1 per request).',
+      labelNames: ['level'],
+      registers: [registry],
+    });
   }
 
   /** ObservePolicyLevel: once per request */

@@ -5,10 +5,22 @@
 import { levelAtLeast, type AuditLevel, type AuditStage } from './policy.js';
 
 /** authentication/v1 UserInfo as audit prints it */
-export interface AuditUserInfo { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> }
+export interface AuditUserInfo {
+  username?: string;
+  uid?: string;
+  groups?: string[];
+  extra?: Record<string, string[]>;
+}
 
 export interface AuditObjectRef {
-  resource?: string; namespace?: string; name?: string; uid?: string; apiGroup?: string; apiVersion?: string; resourceVersion?: string; subresource?: string;
+  resource?: string;
+  namespace?: string;
+  name?: string;
+  uid?: string;
+  apiGroup?: string;
+  apiVersion?: string;
+  resourceVersion?: string;
+  subresource?: string;
 }
 
 export interface AuditResponseStatus {
@@ -93,9 +105,17 @@ function canonicalIp(ip: string): string | undefined {
 }
 
 /** utilnet.SourceIPs: X-Forwarded-For, then X-Real-Ip, then the peer (not repeated) */
-export function sourceIPs(forwardedFor: string | undefined, realIp: string | undefined, remote: string | undefined): string[] {
+export function sourceIPs(
+  forwardedFor: string | undefined,
+  realIp: string | undefined,
+  remote: string | undefined,
+): string[] {
   const out: string[] = [];
-  if (forwardedFor) for (const p of forwardedFor.split(',')) { const ip = canonicalIp(p); if (ip) out.push(ip); }
+  if (forwardedFor)
+    for (const p of forwardedFor.split(',')) {
+      const ip = canonicalIp(p);
+      if (ip) out.push(ip);
+    }
   const real = realIp ? canonicalIp(realIp) : undefined;
   if (real && !out.includes(real)) out.push(real);
   const peer = remote ? canonicalIp(remote) : undefined;
@@ -139,15 +159,25 @@ export function buildEvent(f: AuditFacts, stage: AuditStage, stageUs: number): A
   const ann = sortedAnnotations(f.annotations);
   const bodies = stage !== 'RequestReceived';
   return {
-    kind: 'Event', apiVersion: 'audit.k8s.io/v1', level: f.level, auditID: f.auditID, stage,
-    requestURI: f.requestURI, verb: f.verb, user: auditUser(f.user),
+    kind: 'Event',
+    apiVersion: 'audit.k8s.io/v1',
+    level: f.level,
+    auditID: f.auditID,
+    stage,
+    requestURI: f.requestURI,
+    verb: f.verb,
+    user: auditUser(f.user),
     ...(f.impersonatedUser ? { impersonatedUser: auditUser(f.impersonatedUser) } : {}),
     ...(f.sourceIPs.length ? { sourceIPs: f.sourceIPs } : {}),
     ...(ua ? { userAgent: ua } : {}),
     ...(f.objectRef ? { objectRef: f.objectRef } : {}),
     ...(f.responseStatus && bodies ? { responseStatus: f.responseStatus } : {}),
-    ...(f.requestObject !== undefined && bodies && levelAtLeast(f.level, 'Request') ? { requestObject: f.requestObject } : {}),
-    ...(f.responseObject !== undefined && stage === 'ResponseComplete' && f.level === 'RequestResponse' ? { responseObject: f.responseObject } : {}),
+    ...(f.requestObject !== undefined && bodies && levelAtLeast(f.level, 'Request')
+      ? { requestObject: f.requestObject }
+      : {}),
+    ...(f.responseObject !== undefined && stage === 'ResponseComplete' && f.level === 'RequestResponse'
+      ? { responseObject: f.responseObject }
+      : {}),
     requestReceivedTimestamp: microTime(f.receivedUs),
     stageTimestamp: microTime(stage === 'RequestReceived' ? f.receivedUs : stageUs),
     ...(ann ? { annotations: ann } : {}),

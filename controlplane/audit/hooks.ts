@@ -17,7 +17,15 @@ import { authorizationRecordOf } from '../authz/http.js';
 import { decodeBody } from '../api/body.js';
 import type { UserInfo } from '../api/auth.js';
 import type { Auditor } from './auditor.js';
-import { DECISION_ANNOTATION, REASON_ANNOTATION, buildEvent, objectRefOf, responseStatusOf, sourceIPs, type AuditFacts } from './event.js';
+import {
+  DECISION_ANNOTATION,
+  REASON_ANNOTATION,
+  buildEvent,
+  objectRefOf,
+  responseStatusOf,
+  sourceIPs,
+  type AuditFacts,
+} from './event.js';
 import { evaluatePolicy, levelAtLeast, type AuditAttributes, type AuditStage } from './policy.js';
 
 /** request and response bodies larger than this are left out of the event */
@@ -80,7 +88,9 @@ function authMethods(req: FastifyRequest): string {
     const c = sock.getPeerCertificate();
     if (c && Object.keys(c).length) methods.push('x509');
   }
-  return methods.length ? `Authentication failed, attempted: ${methods.join(', ')}` : 'Authentication failed, no credentials provided';
+  return methods.length
+    ? `Authentication failed, attempted: ${methods.join(', ')}`
+    : 'Authentication failed, no credentials provided';
 }
 
 export function firstHeader(v: string | string[] | undefined): string | undefined {
@@ -98,13 +108,26 @@ export function auditIdFrom(header: string | string[] | undefined): string {
  * Audit-Id header is set. `alwaysAllow`: no authorizer runs (--authorization-mode AlwaysAllow),
  * so authenticated requests are annotated as allowed, as kube-apiserver's AlwaysAllow does.
  */
-export function installAudit(app: FastifyInstance, auditor: Auditor | undefined, opts: { alwaysAllow: boolean; isPublicPath: (url: string) => boolean }): AuditHooks {
+export function installAudit(
+  app: FastifyInstance,
+  auditor: Auditor | undefined,
+  opts: { alwaysAllow: boolean; isPublicPath: (url: string) => boolean },
+): AuditHooks {
   app.addHook('onRequest', async (req, reply) => {
     const id = auditIdFrom(req.headers['audit-id']);
     // on the raw response: watches and streams write their own headers (hijacked replies)
     reply.raw.setHeader('Audit-Id', id);
     if (!auditor) return;
-    const a: RequestAudit = { id, res: reply.raw, receivedUs: nowUs(), omitStages: [], failedAuthn: false, authenticated: false, longRunning: false, started: false };
+    const a: RequestAudit = {
+      id,
+      res: reply.raw,
+      receivedUs: nowUs(),
+      omitStages: [],
+      failedAuthn: false,
+      authenticated: false,
+      longRunning: false,
+      started: false,
+    };
     audits.set(req.raw, a);
     reply.raw.once('close', () => finish(req, reply.raw, a));
   });
@@ -125,13 +148,23 @@ export function installAudit(app: FastifyInstance, auditor: Auditor | undefined,
     if (cfg.level === 'None') return;
     a.omitStages = cfg.omitStages;
     a.attrs = attrs;
-    a.longRunning = LONG_RUNNING_VERBS.has(attrs.verb) || (attrs.resourceRequest && LONG_RUNNING_SUBRESOURCES.has(attrs.subresource));
+    a.longRunning =
+      LONG_RUNNING_VERBS.has(attrs.verb) || (attrs.resourceRequest && LONG_RUNNING_SUBRESOURCES.has(attrs.subresource));
     a.facts = {
-      level: cfg.level, auditID: a.id, requestURI: req.url, verb: attrs.verb, user: authn,
-      sourceIPs: sourceIPs(firstHeader(req.headers['x-forwarded-for']), firstHeader(req.headers['x-real-ip']), req.raw.socket.remoteAddress),
+      level: cfg.level,
+      auditID: a.id,
+      requestURI: req.url,
+      verb: attrs.verb,
+      user: authn,
+      sourceIPs: sourceIPs(
+        firstHeader(req.headers['x-forwarded-for']),
+        firstHeader(req.headers['x-real-ip']),
+        req.raw.socket.remoteAddress,
+      ),
       userAgent: firstHeader(req.headers['user-agent']),
       objectRef: attrs.resourceRequest ? objectRefOf(attrs) : undefined,
-      receivedUs: a.receivedUs, annotations: {},
+      receivedUs: a.receivedUs,
+      annotations: {},
     };
   };
 
@@ -142,11 +175,18 @@ export function installAudit(app: FastifyInstance, auditor: Auditor | undefined,
     if (text === undefined) return payload;
     const len = text.length;
     const isJson = /^application\/json\b/.test(String(reply.getHeader('content-type') ?? ''));
-    if (isJson && len <= STATUS_PARSE_CAP && (reply.statusCode >= 400 || text.slice(0, 16).toString() === '{"kind":"Status"')) {
+    if (
+      isJson &&
+      len <= STATUS_PARSE_CAP &&
+      (reply.statusCode >= 400 || text.slice(0, 16).toString() === '{"kind":"Status"')
+    ) {
       try {
         const s: unknown = JSON.parse(text.toString());
-        if (typeof s === 'object' && s !== null && (s as { kind?: unknown }).kind === 'Status') a.statusBody = s as Record<string, unknown>;
-      } catch { /* not a Status */ }
+        if (typeof s === 'object' && s !== null && (s as { kind?: unknown }).kind === 'Status')
+          a.statusBody = s as Record<string, unknown>;
+      } catch {
+        /* not a Status */
+      }
     }
     if (a.facts.level === 'RequestResponse' && isJson) {
       if (len <= AUDIT_BODY_CAP) a.responseJson = text.toString();
@@ -173,7 +213,9 @@ export function installAudit(app: FastifyInstance, auditor: Auditor | undefined,
     const f = a.facts;
     if (!f) return;
     const code = res.headersSent ? res.statusCode : 200;
-    f.responseStatus = res.headersSent ? responseStatusOf(code, a.statusBody) : responseStatusOf(200, { status: 'Success', message: 'Connection closed early' });
+    f.responseStatus = res.headersSent
+      ? responseStatusOf(code, a.statusBody)
+      : responseStatusOf(200, { status: 'Success', message: 'Connection closed early' });
     if (a.failedAuthn) {
       f.responseStatus = responseStatusOf(code, { message: authMethods(req) });
       emit(a, 'ResponseStarted');
@@ -187,18 +229,31 @@ export function installAudit(app: FastifyInstance, auditor: Auditor | undefined,
     const completesRef = !!a.attrs?.resourceRequest && (req.method === 'POST' || req.method === 'PUT');
     if (Buffer.isBuffer(body) && body.length > 0 && (wantsBody || completesRef)) {
       if (body.length > AUDIT_BODY_CAP) {
-        if (wantsBody) f.annotations['audit.skiff.dev/request-object-omitted'] = `${body.length} bytes, over the ${AUDIT_BODY_CAP}-byte audit cap`;
+        if (wantsBody)
+          f.annotations['audit.skiff.dev/request-object-omitted'] =
+            `${body.length} bytes, over the ${AUDIT_BODY_CAP}-byte audit cap`;
       } else {
         let obj: unknown;
-        try { obj = decodeBody(firstHeader(req.headers['content-type']), body); } catch { /* not decodable: left out */ }
+        try {
+          obj = decodeBody(firstHeader(req.headers['content-type']), body);
+        } catch {
+          /* not decodable: left out */
+        }
         if (wantsBody && obj !== undefined) f.requestObject = obj;
         const meta = typeof obj === 'object' && obj !== null ? (obj as { metadata?: unknown }).metadata : undefined;
-        if (completesRef && a.attrs && typeof meta === 'object' && meta !== null) f.objectRef = objectRefOf(a.attrs, meta as Record<string, unknown>);
+        if (completesRef && a.attrs && typeof meta === 'object' && meta !== null)
+          f.objectRef = objectRefOf(a.attrs, meta as Record<string, unknown>);
       }
     }
     if (a.responseJson !== undefined) {
-      try { f.responseObject = JSON.parse(a.responseJson); } catch { /* not JSON after all */ }
-    } else if (a.responseOmitted !== undefined) f.annotations['audit.skiff.dev/response-object-omitted'] = `${a.responseOmitted} bytes, over the ${AUDIT_BODY_CAP}-byte audit cap`;
+      try {
+        f.responseObject = JSON.parse(a.responseJson);
+      } catch {
+        /* not JSON after all */
+      }
+    } else if (a.responseOmitted !== undefined)
+      f.annotations['audit.skiff.dev/response-object-omitted'] =
+        `${a.responseOmitted} bytes, over the ${AUDIT_BODY_CAP}-byte audit cap`;
     if (a.longRunning && !a.started) {
       a.started = true;
       emit(a, 'ResponseStarted');

@@ -10,7 +10,11 @@ export type AuditLevel = (typeof LEVELS)[number];
 export const STAGES = ['RequestReceived', 'ResponseStarted', 'ResponseComplete', 'Panic'] as const;
 export type AuditStage = (typeof STAGES)[number];
 
-export interface GroupResources { group: string; resources: string[]; resourceNames: string[] }
+export interface GroupResources {
+  group: string;
+  resources: string[];
+  resourceNames: string[];
+}
 
 export interface AuditPolicyRule {
   level: AuditLevel;
@@ -23,10 +27,16 @@ export interface AuditPolicyRule {
   omitStages: AuditStage[];
 }
 
-export interface AuditPolicy { rules: AuditPolicyRule[]; omitStages: AuditStage[] }
+export interface AuditPolicy {
+  rules: AuditPolicyRule[];
+  omitStages: AuditStage[];
+}
 
 /** what the policy decided for one request */
-export interface RequestAuditConfig { level: AuditLevel; omitStages: AuditStage[] }
+export interface RequestAuditConfig {
+  level: AuditLevel;
+  omitStages: AuditStage[];
+}
 
 /** the request as the policy sees it (authorizer.Attributes); no user when authentication failed */
 export interface AuditAttributes {
@@ -46,7 +56,18 @@ export interface AuditAttributes {
  * would double the log with events that carry no outcome), as most published policies do.
  */
 export const DEFAULT_POLICY: AuditPolicy = {
-  rules: [{ level: 'Metadata', users: [], userGroups: [], verbs: [], resources: [], namespaces: [], nonResourceURLs: [], omitStages: ['RequestReceived'] }],
+  rules: [
+    {
+      level: 'Metadata',
+      users: [],
+      userGroups: [],
+      verbs: [],
+      resources: [],
+      namespaces: [],
+      nonResourceURLs: [],
+      omitStages: ['RequestReceived'],
+    },
+  ],
   omitStages: ['RequestReceived'],
 };
 
@@ -124,51 +145,98 @@ function stagesOf(v: unknown, path: string, errs: string[]): AuditStage[] {
   const out: AuditStage[] = [];
   strings(v, path, errs).forEach((s, i) => {
     if ((STAGES as readonly string[]).includes(s)) out.push(s as AuditStage);
-    else errs.push(`${path}[${i}]: Unsupported value: ${JSON.stringify(s)}: supported values: ${STAGES.map((x) => `"${x}"`).join(', ')}`);
+    else
+      errs.push(
+        `${path}[${i}]: Unsupported value: ${JSON.stringify(s)}: supported values: ${STAGES.map((x) => `"${x}"`).join(', ')}`,
+      );
   });
   return out;
 }
 
 function parseRule(v: unknown, i: number, policyOmit: AuditStage[], errs: string[]): AuditPolicyRule | undefined {
   const path = `rules[${i}]`;
-  if (!isObj(v)) { errs.push(`${path}: Invalid value: must be an object`); return undefined; }
-  unknownFields(v, ['level', 'users', 'userGroups', 'verbs', 'resources', 'namespaces', 'nonResourceURLs', 'omitStages', 'omitManagedFields'], path, errs);
+  if (!isObj(v)) {
+    errs.push(`${path}: Invalid value: must be an object`);
+    return undefined;
+  }
+  unknownFields(
+    v,
+    [
+      'level',
+      'users',
+      'userGroups',
+      'verbs',
+      'resources',
+      'namespaces',
+      'nonResourceURLs',
+      'omitStages',
+      'omitManagedFields',
+    ],
+    path,
+    errs,
+  );
   let level: AuditLevel = 'None';
   if (v.level === undefined || v.level === '') errs.push(`${path}.level: Required value`);
   else if (typeof v.level !== 'string' || !(LEVELS as readonly string[]).includes(v.level)) {
-    errs.push(`${path}.level: Unsupported value: ${JSON.stringify(v.level)}: supported values: ${LEVELS.map((x) => `"${x}"`).join(', ')}`);
+    errs.push(
+      `${path}.level: Unsupported value: ${JSON.stringify(v.level)}: supported values: ${LEVELS.map((x) => `"${x}"`).join(', ')}`,
+    );
   } else level = v.level as AuditLevel;
   const resources: GroupResources[] = [];
   if (v.resources !== undefined && v.resources !== null) {
     if (!Array.isArray(v.resources)) errs.push(`${path}.resources: Invalid value: must be a list`);
-    else v.resources.forEach((g: unknown, j) => {
-      const gp = `${path}.resources[${j}]`;
-      if (!isObj(g)) { errs.push(`${gp}: Invalid value: must be an object`); return; }
-      unknownFields(g, ['group', 'resources', 'resourceNames'], gp, errs);
-      const group = g.group === undefined || g.group === null ? '' : g.group;
-      if (typeof group !== 'string') { errs.push(`${gp}.group: Invalid value: must be a string`); return; }
-      if (group.includes('/')) errs.push(`${gp}.group: Invalid value: ${JSON.stringify(group)}: group name must not contain "/"`);
-      const res = strings(g.resources, `${gp}.resources`, errs);
-      const names = strings(g.resourceNames, `${gp}.resourceNames`, errs);
-      if (names.length && !res.length) errs.push(`${gp}.resourceNames: Invalid value: ${JSON.stringify(names)}: using resourceNames requires at least one resource`);
-      resources.push({ group, resources: res, resourceNames: names });
-    });
+    else
+      v.resources.forEach((g: unknown, j) => {
+        const gp = `${path}.resources[${j}]`;
+        if (!isObj(g)) {
+          errs.push(`${gp}: Invalid value: must be an object`);
+          return;
+        }
+        unknownFields(g, ['group', 'resources', 'resourceNames'], gp, errs);
+        const group = g.group === undefined || g.group === null ? '' : g.group;
+        if (typeof group !== 'string') {
+          errs.push(`${gp}.group: Invalid value: must be a string`);
+          return;
+        }
+        if (group.includes('/'))
+          errs.push(`${gp}.group: Invalid value: ${JSON.stringify(group)}: group name must not contain "/"`);
+        const res = strings(g.resources, `${gp}.resources`, errs);
+        const names = strings(g.resourceNames, `${gp}.resourceNames`, errs);
+        if (names.length && !res.length)
+          errs.push(
+            `${gp}.resourceNames: Invalid value: ${JSON.stringify(names)}: using resourceNames requires at least one resource`,
+          );
+        resources.push({ group, resources: res, resourceNames: names });
+      });
   }
   const namespaces = strings(v.namespaces, `${path}.namespaces`, errs);
   const nonResourceURLs = strings(v.nonResourceURLs, `${path}.nonResourceURLs`, errs);
   if (nonResourceURLs.length && (resources.length || namespaces.length)) {
-    errs.push(`${path}.nonResourceURLs: Invalid value: ${JSON.stringify(nonResourceURLs)}: rules cannot apply to both regular resources and non-resource URLs`);
+    errs.push(
+      `${path}.nonResourceURLs: Invalid value: ${JSON.stringify(nonResourceURLs)}: rules cannot apply to both regular resources and non-resource URLs`,
+    );
   }
   nonResourceURLs.forEach((u, j) => {
     if (u === '*') return;
-    if (!u.startsWith('/')) errs.push(`${path}.nonResourceURLs[${j}]: Invalid value: ${JSON.stringify(u)}: non-resource URL rules must begin with a '/' character`);
+    if (!u.startsWith('/'))
+      errs.push(
+        `${path}.nonResourceURLs[${j}]: Invalid value: ${JSON.stringify(u)}: non-resource URL rules must begin with a '/' character`,
+      );
     const star = u.indexOf('*');
-    if (star >= 0 && star !== u.length - 1) errs.push(`${path}.nonResourceURLs[${j}]: Invalid value: ${JSON.stringify(u)}: non-resource URL wildcards '*' must be the final character of the rule`);
+    if (star >= 0 && star !== u.length - 1)
+      errs.push(
+        `${path}.nonResourceURLs[${j}]: Invalid value: ${JSON.stringify(u)}: non-resource URL wildcards '*' must be the final character of the rule`,
+      );
   });
   const own = stagesOf(v.omitStages, `${path}.omitStages`, errs);
   return {
-    level, users: strings(v.users, `${path}.users`, errs), userGroups: strings(v.userGroups, `${path}.userGroups`, errs), verbs: strings(v.verbs, `${path}.verbs`, errs),
-    resources, namespaces, nonResourceURLs,
+    level,
+    users: strings(v.users, `${path}.users`, errs),
+    userGroups: strings(v.userGroups, `${path}.userGroups`, errs),
+    verbs: strings(v.verbs, `${path}.verbs`, errs),
+    resources,
+    namespaces,
+    nonResourceURLs,
     // the policy's omitStages apply to every rule (NewPolicyRuleEvaluator: unionStages)
     omitStages: [...new Set([...policyOmit, ...own])],
   };
@@ -180,11 +248,15 @@ export function parsePolicy(text: string, source = 'policy'): AuditPolicy {
   try {
     doc = parseYaml(text, { maxAliasCount: 100 });
   } catch (e) {
-    throw new AuditPolicyError(`audit policy ${source}: not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`);
+    throw new AuditPolicyError(
+      `audit policy ${source}: not valid YAML or JSON: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   if (!isObj(doc)) throw new AuditPolicyError(`audit policy ${source}: the document is not a Policy object`);
   if (doc.kind !== 'Policy' || doc.apiVersion !== 'audit.k8s.io/v1') {
-    throw new AuditPolicyError(`audit policy ${source}: want kind "Policy" of apiVersion "audit.k8s.io/v1", got kind ${JSON.stringify(doc.kind ?? '')} of apiVersion ${JSON.stringify(doc.apiVersion ?? '')}`);
+    throw new AuditPolicyError(
+      `audit policy ${source}: want kind "Policy" of apiVersion "audit.k8s.io/v1", got kind ${JSON.stringify(doc.kind ?? '')} of apiVersion ${JSON.stringify(doc.apiVersion ?? '')}`,
+    );
   }
   const errs: string[] = [];
   unknownFields(doc, ['kind', 'apiVersion', 'metadata', 'rules', 'omitStages', 'omitManagedFields'], 'Policy', errs);
@@ -192,9 +264,14 @@ export function parsePolicy(text: string, source = 'policy'): AuditPolicy {
   const rawRules = doc.rules ?? [];
   if (!Array.isArray(rawRules)) errs.push('rules: Invalid value: must be a list');
   const rules: AuditPolicyRule[] = [];
-  if (Array.isArray(rawRules)) rawRules.forEach((r, i) => { const p = parseRule(r, i, omitStages, errs); if (p) rules.push(p); });
+  if (Array.isArray(rawRules))
+    rawRules.forEach((r, i) => {
+      const p = parseRule(r, i, omitStages, errs);
+      if (p) rules.push(p);
+    });
   if (errs.length) throw new AuditPolicyError(`audit policy ${source} is invalid: ${errs.join('; ')}`);
-  if (!rules.length) throw new AuditPolicyError(`loaded illegal policy with 0 rules from file ${JSON.stringify(source)}`);
+  if (!rules.length)
+    throw new AuditPolicyError(`loaded illegal policy with 0 rules from file ${JSON.stringify(source)}`);
   return { rules, omitStages };
 }
 

@@ -10,7 +10,15 @@ import { ApiError } from '../api/errors.js';
 import { requestAttributes } from '../authz/attributes.js';
 import { withAuthenticatedGroup } from '../authz/authorizer.js';
 import type { Auditor } from './auditor.js';
-import { DECISION_ANNOTATION, REASON_ANNOTATION, buildEvent, objectRefOf, responseStatusOf, sourceIPs, type AuditFacts } from './event.js';
+import {
+  DECISION_ANNOTATION,
+  REASON_ANNOTATION,
+  buildEvent,
+  objectRefOf,
+  responseStatusOf,
+  sourceIPs,
+  type AuditFacts,
+} from './event.js';
 import { auditIdFrom, firstHeader, nowUs } from './hooks.js';
 import { evaluatePolicy, type AuditStage } from './policy.js';
 
@@ -23,8 +31,11 @@ export function parseResponseHead(chunk: string): { code: number; status?: Recor
   if (code < 400 || i < 0) return { code };
   try {
     const s: unknown = JSON.parse(chunk.slice(i + 4));
-    if (typeof s === 'object' && s !== null && (s as { kind?: unknown }).kind === 'Status') return { code, status: s as Record<string, unknown> };
-  } catch { /* no Status body */ }
+    if (typeof s === 'object' && s !== null && (s as { kind?: unknown }).kind === 'Status')
+      return { code, status: s as Record<string, unknown> };
+  } catch {
+    /* no Status body */
+  }
   return { code };
 }
 
@@ -34,20 +45,41 @@ type Authorize = (req: IncomingMessage, user: UserInfo) => UserInfo | void;
  * The upgrade guard's authorize callback with the audit around it. `authorize` (RBAC;
  * absent with AlwaysAllow) throws the 403 and returns the user the request acts as.
  */
-export function auditUpgrades(auditor: Auditor | undefined, authorize: Authorize | undefined): ((req: IncomingMessage, user: UserInfo) => void) | undefined {
-  if (!auditor) return authorize ? (req, user) => { authorize(req, user); } : undefined;
+export function auditUpgrades(
+  auditor: Auditor | undefined,
+  authorize: Authorize | undefined,
+): ((req: IncomingMessage, user: UserInfo) => void) | undefined {
+  if (!auditor)
+    return authorize
+      ? (req, user) => {
+          authorize(req, user);
+        }
+      : undefined;
   return (req, user) => {
     const receivedUs = nowUs();
     const authn = withAuthenticatedGroup(user);
     const attrs = requestAttributes(req.method ?? 'GET', req.url ?? '', authn);
     const cfg = evaluatePolicy(auditor.policy, { ...attrs, user: authn });
     auditor.observeLevel(cfg.level);
-    if (cfg.level === 'None') { authorize?.(req, user); return; }
+    if (cfg.level === 'None') {
+      authorize?.(req, user);
+      return;
+    }
     const f: AuditFacts = {
-      level: cfg.level, auditID: auditIdFrom(req.headers['audit-id']), requestURI: req.url ?? '', verb: attrs.verb, user: authn,
-      sourceIPs: sourceIPs(firstHeader(req.headers['x-forwarded-for']), firstHeader(req.headers['x-real-ip']), req.socket.remoteAddress),
-      userAgent: firstHeader(req.headers['user-agent']), objectRef: attrs.resourceRequest ? objectRefOf(attrs) : undefined,
-      receivedUs, annotations: {},
+      level: cfg.level,
+      auditID: auditIdFrom(req.headers['audit-id']),
+      requestURI: req.url ?? '',
+      verb: attrs.verb,
+      user: authn,
+      sourceIPs: sourceIPs(
+        firstHeader(req.headers['x-forwarded-for']),
+        firstHeader(req.headers['x-real-ip']),
+        req.socket.remoteAddress,
+      ),
+      userAgent: firstHeader(req.headers['user-agent']),
+      objectRef: attrs.resourceRequest ? objectRefOf(attrs) : undefined,
+      receivedUs,
+      annotations: {},
     };
     const emit = (stage: AuditStage) => auditor.process(buildEvent(f, stage, nowUs()), cfg.omitStages);
     emit('RequestReceived');
@@ -57,16 +89,28 @@ export function auditUpgrades(auditor: Auditor | undefined, authorize: Authorize
     const peek = (chunk: unknown) => {
       if (started) return;
       started = true;
-      const head = parseResponseHead(typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.subarray(0, 64 * 1024).toString() : '');
+      const head = parseResponseHead(
+        typeof chunk === 'string' ? chunk : Buffer.isBuffer(chunk) ? chunk.subarray(0, 64 * 1024).toString() : '',
+      );
       f.responseStatus = responseStatusOf(head?.code ?? 101, head?.status);
       emit('ResponseStarted');
     };
     const write = sock.write;
     const end = sock.end;
-    sock.write = function (this: Duplex, ...args: Parameters<Duplex['write']>) { peek(args[0]); return write.apply(this, args); } as Duplex['write'];
-    sock.end = function (this: Duplex, ...args: Parameters<Duplex['end']>) { if (args[0] !== undefined && typeof args[0] !== 'function') peek(args[0]); return end.apply(this, args); } as Duplex['end'];
+    sock.write = function (this: Duplex, ...args: Parameters<Duplex['write']>) {
+      peek(args[0]);
+      return write.apply(this, args);
+    } as Duplex['write'];
+    sock.end = function (this: Duplex, ...args: Parameters<Duplex['end']>) {
+      if (args[0] !== undefined && typeof args[0] !== 'function') peek(args[0]);
+      return end.apply(this, args);
+    } as Duplex['end'];
     sock.once('close', () => {
-      if (!started) { started = true; f.responseStatus = responseStatusOf(200, { status: 'Success', message: 'Connection closed early' }); emit('ResponseStarted'); }
+      if (!started) {
+        started = true;
+        f.responseStatus = responseStatusOf(200, { status: 'Success', message: 'Connection closed early' });
+        emit('ResponseStarted');
+      }
       emit('ResponseComplete');
     });
     const impersonating = Object.keys(req.headers).some((h) => h.startsWith('impersonate-'));

@@ -63,7 +63,10 @@ export function backupsToRemove(path: string, names: string[], maxBackups: numbe
   return backupsOf(path, names).slice(maxBackups);
 }
 
-interface Queued { line: string; bytes: number }
+interface Queued {
+  line: string;
+  bytes: number;
+}
 
 export class AuditLogPathError extends Error {
   constructor(message: string) {
@@ -115,11 +118,15 @@ export class AuditLogWriter {
   write(line: string): boolean {
     if (this.closed) return this.drop(1, 'closed');
     const bytes = Buffer.byteLength(line);
-    if (this.o.path !== '-' && bytes > this.max) return this.drop(1, `write length ${bytes} exceeds maximum file size ${this.max}`);
-    if (this.queued + bytes > this.maxQueueBytes || this.queue.length - this.head >= this.maxQueueEvents) return this.drop(1, 'audit buffer full');
+    if (this.o.path !== '-' && bytes > this.max)
+      return this.drop(1, `write length ${bytes} exceeds maximum file size ${this.max}`);
+    if (this.queued + bytes > this.maxQueueBytes || this.queue.length - this.head >= this.maxQueueEvents)
+      return this.drop(1, 'audit buffer full');
     this.queue.push({ line, bytes });
     this.queued += bytes;
-    this.draining ??= this.drain().finally(() => { this.draining = undefined; });
+    this.draining ??= this.drain().finally(() => {
+      this.draining = undefined;
+    });
     return true;
   }
 
@@ -168,12 +175,17 @@ export class AuditLogWriter {
         else {
           if (!this.fh) await this.openExisting();
           batch = this.take();
-          if (!batch.length) { await this.rotate(); continue; }
+          if (!batch.length) {
+            await this.rotate();
+            continue;
+          }
         }
       } catch (e) {
         // cannot open or rotate: lose what is queued rather than hold it
         const n = this.queue.length - this.head;
-        this.queue = []; this.head = 0; this.queued = 0;
+        this.queue = [];
+        this.head = 0;
+        this.queued = 0;
         this.drop(n, `audit log ${this.o.path}: ${(e as Error).message}`);
         await this.fh?.close().catch(() => undefined);
         this.fh = undefined;
@@ -196,13 +208,18 @@ export class AuditLogWriter {
         this.queued -= bytes;
       }
     }
-    this.queue = []; this.head = 0;
+    this.queue = [];
+    this.head = 0;
   }
 
   /** openExistingOrNew: append to the file that is there (rotating it first if the next line would not fit) */
   private async openExisting(): Promise<void> {
     let size = 0;
-    try { size = (await stat(this.o.path)).size; } catch { /* new */ }
+    try {
+      size = (await stat(this.o.path)).size;
+    } catch {
+      /* new */
+    }
     this.fh = await open(this.o.path, 'a', 0o600);
     this.size = size;
   }
@@ -213,23 +230,39 @@ export class AuditLogWriter {
     let t = this.now();
     let name = backupName(this.o.path, t);
     // two rotations within a millisecond must not overwrite the first backup
-    while (await exists(name)) { t = new Date(t.getTime() + 1); name = backupName(this.o.path, t); }
-    try { await rename(this.o.path, name); } catch (e) { if ((e as { code?: string }).code !== 'ENOENT') throw e; }
+    while (await exists(name)) {
+      t = new Date(t.getTime() + 1);
+      name = backupName(this.o.path, t);
+    }
+    try {
+      await rename(this.o.path, name);
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ENOENT') throw e;
+    }
     this.fh = await open(this.o.path, 'a', 0o600);
     this.size = 0;
     this.rotations++;
     const dir = dirname(this.o.path);
-    for (const old of backupsToRemove(this.o.path, await readdir(dir), this.o.maxBackups)) await unlink(join(dir, old)).catch(() => undefined);
+    for (const old of backupsToRemove(this.o.path, await readdir(dir), this.o.maxBackups))
+      await unlink(join(dir, old)).catch(() => undefined);
   }
 }
 
 async function exists(p: string): Promise<boolean> {
-  try { await stat(p); return true; } catch { return false; }
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function writeStream(s: NodeJS.WritableStream, data: string): Promise<void> {
   return new Promise((res, rej) => {
-    const ok = s.write(data, (err) => { if (err) rej(err); else if (ok) res(); });
+    const ok = s.write(data, (err) => {
+      if (err) rej(err);
+      else if (ok) res();
+    });
     if (!ok) s.once('drain', () => res());
   });
 }

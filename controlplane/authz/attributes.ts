@@ -39,10 +39,21 @@ export function requestAttributes(method: string, url: string, user: UserInfo): 
   const path = q < 0 ? url : url.slice(0, q);
   const search = q < 0 ? '' : url.slice(q + 1);
   const a: Attributes = {
-    user, verb: method.toLowerCase(), resourceRequest: false, path,
-    apiGroup: '', apiVersion: '', namespace: '', resource: '', subresource: '', name: '',
+    user,
+    verb: method.toLowerCase(),
+    resourceRequest: false,
+    path,
+    apiGroup: '',
+    apiVersion: '',
+    namespace: '',
+    resource: '',
+    subresource: '',
+    name: '',
   };
-  let parts = path.replace(/^\/+|\/+$/g, '').split('/').filter((p) => p !== '');
+  let parts = path
+    .replace(/^\/+|\/+$/g, '')
+    .split('/')
+    .filter((p) => p !== '');
   try {
     parts = parts.map((p) => decodeURIComponent(p));
   } catch {
@@ -68,12 +79,24 @@ export function requestAttributes(method: string, url: string, user: UserInfo): 
     viaSpecial = true;
   } else {
     switch (method) {
-      case 'POST': r.verb = 'create'; break;
-      case 'GET': case 'HEAD': r.verb = 'get'; break;
-      case 'PUT': r.verb = 'update'; break;
-      case 'PATCH': r.verb = 'patch'; break;
-      case 'DELETE': r.verb = 'delete'; break;
-      default: r.verb = '';
+      case 'POST':
+        r.verb = 'create';
+        break;
+      case 'GET':
+      case 'HEAD':
+        r.verb = 'get';
+        break;
+      case 'PUT':
+        r.verb = 'update';
+        break;
+      case 'PATCH':
+        r.verb = 'patch';
+        break;
+      case 'DELETE':
+        r.verb = 'delete';
+        break;
+      default:
+        r.verb = '';
     }
   }
   if (parts[0] === 'namespaces') {
@@ -101,15 +124,24 @@ export function forbiddenMessage(a: Attributes): string {
   const user = a.user.name;
   if (!a.resourceRequest) return `User ${JSON.stringify(user)} cannot ${a.verb} path ${JSON.stringify(a.path)}`;
   const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-  if (a.namespace) return `User ${JSON.stringify(user)} cannot ${a.verb} resource ${JSON.stringify(resource)} in API group ${JSON.stringify(a.apiGroup)} in the namespace ${JSON.stringify(a.namespace)}`;
+  if (a.namespace)
+    return `User ${JSON.stringify(user)} cannot ${a.verb} resource ${JSON.stringify(resource)} in API group ${JSON.stringify(a.apiGroup)} in the namespace ${JSON.stringify(a.namespace)}`;
   return `User ${JSON.stringify(user)} cannot ${a.verb} resource ${JSON.stringify(resource)} in API group ${JSON.stringify(a.apiGroup)} at the cluster scope`;
 }
 
 /** apierrors.NewForbidden(groupResource, name, err) */
 export function newForbidden(group: string, resource: string, name: string, err: string): ApiError {
   const qualified = resource ? (group ? `${resource}.${group}` : resource) : '';
-  const message = !qualified ? `forbidden: ${err}` : name ? `${qualified} ${JSON.stringify(name)} is forbidden: ${err}` : `${qualified} is forbidden: ${err}`;
-  return new ApiError(403, 'Forbidden', message, { name: name || undefined, group: group || undefined, kind: resource || undefined });
+  const message = !qualified
+    ? `forbidden: ${err}`
+    : name
+      ? `${qualified} ${JSON.stringify(name)} is forbidden: ${err}`
+      : `${qualified} is forbidden: ${err}`;
+  return new ApiError(403, 'Forbidden', message, {
+    name: name || undefined,
+    group: group || undefined,
+    kind: resource || undefined,
+  });
 }
 
 /** responsewriters.Forbidden for a denied request */

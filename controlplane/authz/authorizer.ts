@@ -8,8 +8,19 @@ import { Informer } from '../controllers/informer.js';
 import { findResource } from '../resources/index.js';
 import { RBAC_GROUP } from '../resources/rbac.js';
 import {
-  ALL_AUTHENTICATED, ANONYMOUS, SYSTEM_MASTERS, ruleAllows, subjectMatches, toRules, toSubjects,
-  type Attributes, type Binding, type Decision, type PolicyRule, type RbacSource, type Subject, type UserInfo,
+  ALL_AUTHENTICATED,
+  ANONYMOUS,
+  SYSTEM_MASTERS,
+  ruleAllows,
+  subjectMatches,
+  toRules,
+  toSubjects,
+  type Attributes,
+  type Binding,
+  type Decision,
+  type PolicyRule,
+  type RbacSource,
+  type UserInfo,
 } from './rules.js';
 
 // the authorizer's contract lives beside the rules (escalation.ts reads it from there)
@@ -17,8 +28,11 @@ export type { Binding, Decision, RbacSource } from './rules.js';
 
 function toBinding(o: KubeObject): Binding {
   return {
-    name: o.metadata.name ?? '', namespace: o.metadata.namespace ?? '', subjects: toSubjects(o.subjects),
-    roleKind: typeof o.roleRef?.kind === 'string' ? o.roleRef.kind : '', roleName: typeof o.roleRef?.name === 'string' ? o.roleRef.name : '',
+    name: o.metadata.name ?? '',
+    namespace: o.metadata.namespace ?? '',
+    subjects: toSubjects(o.subjects),
+    roleKind: typeof o.roleRef?.kind === 'string' ? o.roleRef.kind : '',
+    roleName: typeof o.roleRef?.name === 'string' ? o.roleRef.name : '',
   };
 }
 
@@ -42,7 +56,10 @@ export class RbacCache implements RbacSource {
     this.rbs = new Informer(storage, def('rolebindings'));
     this.crbs = new Informer(storage, def('clusterrolebindings'));
     this.informers = [this.roles, this.clusterRoles, this.rbs, this.crbs];
-    const mark = () => { this.dirty = true; this.gen++; };
+    const mark = () => {
+      this.dirty = true;
+      this.gen++;
+    };
     for (const i of this.informers) i.on({ add: mark, update: mark, delete: mark });
   }
 
@@ -62,7 +79,8 @@ export class RbacCache implements RbacSource {
     for (const o of this.rbs.list()) {
       const b = toBinding(o);
       const l = m.get(b.namespace);
-      if (l) l.push(b); else m.set(b.namespace, [b]);
+      if (l) l.push(b);
+      else m.set(b.namespace, [b]);
     }
     this.rbIndex = m;
     this.ruleCache.clear();
@@ -109,7 +127,8 @@ export class RbacCache implements RbacSource {
 
 /** the user as authorizers see it: every authenticated user is in system:authenticated */
 export function withAuthenticatedGroup(u: UserInfo): UserInfo {
-  if (u.name === ANONYMOUS || u.groups.includes(ALL_AUTHENTICATED) || u.groups.includes('system:unauthenticated')) return u;
+  if (u.name === ANONYMOUS || u.groups.includes(ALL_AUTHENTICATED) || u.groups.includes('system:unauthenticated'))
+    return u;
   return { ...u, groups: [...u.groups, ALL_AUTHENTICATED] };
 }
 
@@ -132,14 +151,21 @@ export class RbacAuthorizer {
       if (!b.subjects.some((s) => subjectMatches(user, s, ''))) continue;
       if (b.roleKind !== 'ClusterRole') continue;
       const rules = this.source.clusterRoleRules(b.roleName);
-      if (!rules) { errors.push(roleNotFound('ClusterRole', b.roleName)); continue; }
+      if (!rules) {
+        errors.push(roleNotFound('ClusterRole', b.roleName));
+        continue;
+      }
       for (const r of rules) if (!visit(r)) return errors;
     }
     if (!namespace) return errors;
     for (const b of this.source.roleBindings(namespace)) {
       if (!b.subjects.some((s) => subjectMatches(user, s, namespace))) continue;
-      const rules = b.roleKind === 'Role' ? this.source.roleRules(namespace, b.roleName) : this.source.clusterRoleRules(b.roleName);
-      if (!rules) { errors.push(roleNotFound(b.roleKind, b.roleName)); continue; }
+      const rules =
+        b.roleKind === 'Role' ? this.source.roleRules(namespace, b.roleName) : this.source.clusterRoleRules(b.roleName);
+      if (!rules) {
+        errors.push(roleNotFound(b.roleKind, b.roleName));
+        continue;
+      }
       for (const r of rules) if (!visit(r)) return errors;
     }
     return errors;
@@ -148,7 +174,10 @@ export class RbacAuthorizer {
   /** RulesFor: every rule the user holds in the namespace ('' = cluster-wide only) */
   rulesFor(user: UserInfo, namespace: string): { rules: PolicyRule[]; errors: string[] } {
     const rules: PolicyRule[] = [];
-    const errors = this.visitRulesFor(user, namespace, (r) => { rules.push(r); return true; });
+    const errors = this.visitRulesFor(user, namespace, (r) => {
+      rules.push(r);
+      return true;
+    });
     return { rules, errors };
   }
 
@@ -173,6 +202,9 @@ export class RbacAuthorizer {
     if (a.user.groups.includes(SYSTEM_MASTERS)) return { allowed: true, reason: '' };
     const { rules, errors } = this.cachedRulesFor(a.user, a.namespace);
     for (const r of rules) if (ruleAllows(a, r)) return { allowed: true, reason: '' };
-    return { allowed: false, reason: errors.length ? `RBAC: ${errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`}` : '' };
+    return {
+      allowed: false,
+      reason: errors.length ? `RBAC: ${errors.length === 1 ? errors[0] : `[${errors.join(', ')}]`}` : '',
+    };
   }
 }

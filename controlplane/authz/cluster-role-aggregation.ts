@@ -15,7 +15,9 @@ function selectors(cr: KubeObject): LabelSelector[] {
 export function aggregatedRules(target: KubeObject, all: readonly KubeObject[]): unknown[] {
   const sels = selectors(target);
   const matched = all
-    .filter((c) => c.metadata.name !== target.metadata.name && sels.some((s) => selectorMatches(s, c.metadata.labels ?? {})))
+    .filter(
+      (c) => c.metadata.name !== target.metadata.name && sels.some((s) => selectorMatches(s, c.metadata.labels ?? {})),
+    )
     .sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : a.metadata.name! > b.metadata.name! ? 1 : 0));
   const out: unknown[] = [];
   const seen = new Set<string>();

@@ -10,12 +10,20 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { KubeObject } from '../../proto/meta.js';
 import { isPublicPath } from '../api/auth.js';
 import { decodeBody } from '../api/body.js';
-import { ApiError, badRequest, field, invalid } from '../api/errors.js';
+import { badRequest, field, invalid } from '../api/errors.js';
 import { hasBody } from '../api/http-edge.js';
 import type { ResourceDef } from '../resources/types.js';
 import { forbiddenError, requestAttributes } from './attributes.js';
 import { withAuthenticatedGroup, type RbacAuthorizer } from './authorizer.js';
-import { ALL_AUTHENTICATED, ALL_UNAUTHENTICATED, ANONYMOUS, splitServiceAccountUser, type Attributes, type PolicyRule, type UserInfo } from './rules.js';
+import {
+  ALL_AUTHENTICATED,
+  ALL_UNAUTHENTICATED,
+  ANONYMOUS,
+  splitServiceAccountUser,
+  type Attributes,
+  type PolicyRule,
+  type UserInfo,
+} from './rules.js';
 
 const AUTHN_GROUP = 'authentication.k8s.io';
 const AUTHZ_GROUP = 'authorization.k8s.io';
@@ -30,10 +38,17 @@ export function userOf(req: FastifyRequest): UserInfo | undefined {
 function headerValues(h: IncomingHttpHeaders, name: string): string[] {
   const v = h[name];
   if (v === undefined) return [];
-  return (Array.isArray(v) ? v : [v]).flatMap((x) => (name === 'impersonate-group' ? x.split(',').map((s) => s.trim()) : [x])).filter((x) => x !== '');
+  return (Array.isArray(v) ? v : [v])
+    .flatMap((x) => (name === 'impersonate-group' ? x.split(',').map((s) => s.trim()) : [x]))
+    .filter((x) => x !== '');
 }
 
-interface ImpersonationRequest { kind: 'User' | 'ServiceAccount' | 'Group' | 'UserExtra' | 'UID'; name: string; namespace?: string; extraKey?: string }
+interface ImpersonationRequest {
+  kind: 'User' | 'ServiceAccount' | 'Group' | 'UserExtra' | 'UID';
+  name: string;
+  namespace?: string;
+  extraKey?: string;
+}
 
 /** buildImpersonationRequests */
 function impersonationRequests(h: IncomingHttpHeaders): ImpersonationRequest[] {
@@ -50,12 +65,17 @@ function impersonationRequests(h: IncomingHttpHeaders): ImpersonationRequest[] {
     if (!k.startsWith('impersonate-extra-')) continue;
     extra = true;
     let key = k.slice('impersonate-extra-'.length);
-    try { key = decodeURIComponent(key); } catch { /* kept as sent */ }
+    try {
+      key = decodeURIComponent(key);
+    } catch {
+      /* kept as sent */
+    }
     for (const v of headerValues(h, k)) out.push({ kind: 'UserExtra', name: v, extraKey: key });
   }
   const uid = headerValues(h, 'impersonate-uid')[0];
   if (uid) out.push({ kind: 'UID', name: uid });
-  if ((groups.length || extra || uid) && !user) throw badRequest(`requested ${out.map((r) => `${r.kind} ${r.name}`).join(', ')} without impersonating a user`);
+  if ((groups.length || extra || uid) && !user)
+    throw badRequest(`requested ${out.map((r) => `${r.kind} ${r.name}`).join(', ')} without impersonating a user`);
   return out;
 }
 
@@ -76,8 +96,16 @@ export function impersonate(h: IncomingHttpHeaders, requester: UserInfo, authori
   const groupsSpecified = headerValues(h, 'impersonate-group').length > 0;
   for (const r of reqs) {
     const a: Attributes = {
-      user: requester, verb: 'impersonate', resourceRequest: true, path: '', apiGroup: '', apiVersion: 'v1',
-      namespace: r.namespace ?? '', resource: '', subresource: '', name: r.name,
+      user: requester,
+      verb: 'impersonate',
+      resourceRequest: true,
+      path: '',
+      apiGroup: '',
+      apiVersion: 'v1',
+      namespace: r.namespace ?? '',
+      resource: '',
+      subresource: '',
+      name: r.name,
     };
     switch (r.kind) {
       case 'ServiceAccount':
@@ -85,13 +113,25 @@ export function impersonate(h: IncomingHttpHeaders, requester: UserInfo, authori
         username = `system:serviceaccount:${r.namespace}:${r.name}`;
         if (!groupsSpecified) groups = ['system:serviceaccounts', `system:serviceaccounts:${r.namespace}`];
         break;
-      case 'User': a.resource = 'users'; username = r.name; break;
-      case 'Group': a.resource = 'groups'; groups.push(r.name); break;
+      case 'User':
+        a.resource = 'users';
+        username = r.name;
+        break;
+      case 'Group':
+        a.resource = 'groups';
+        groups.push(r.name);
+        break;
       case 'UserExtra':
-        a.apiGroup = AUTHN_GROUP; a.resource = 'userextras'; a.subresource = r.extraKey ?? '';
+        a.apiGroup = AUTHN_GROUP;
+        a.resource = 'userextras';
+        a.subresource = r.extraKey ?? '';
         (extra[r.extraKey ?? ''] ??= []).push(r.name);
         break;
-      case 'UID': a.apiGroup = AUTHN_GROUP; a.resource = 'uids'; uid = r.name; break;
+      case 'UID':
+        a.apiGroup = AUTHN_GROUP;
+        a.resource = 'uids';
+        uid = r.name;
+        break;
     }
     const d = authorizer.authorize(a);
     if (!d.allowed) throw forbiddenError(a, d.reason);
@@ -106,7 +146,10 @@ export function impersonate(h: IncomingHttpHeaders, requester: UserInfo, authori
 }
 
 /** what authorization made of a request, for the audit log (controlplane/audit) */
-export interface AuthorizationRecord { impersonatedUser?: UserInfo; decision?: { allowed: boolean; reason: string } }
+export interface AuthorizationRecord {
+  impersonatedUser?: UserInfo;
+  decision?: { allowed: boolean; reason: string };
+}
 const records = new WeakMap<object, AuthorizationRecord>();
 export function authorizationRecordOf(req: FastifyRequest): AuthorizationRecord | undefined {
   return records.get(req.raw);
@@ -144,8 +187,22 @@ export function installAuthorization(app: FastifyInstance, authorizer: RbacAutho
 
 function reviewDef(group: string, kind: string, resource: string, namespaced = false): ResourceDef {
   return {
-    group, version: 'v1', kind, resource, singular: '', namespaced, shortNames: [], categories: [], verbs: ['create'],
-    subresources: [], hasStatusSubresource: false, hasGeneration: false, schema: kind, validate: () => [], columns: [], row: () => [],
+    group,
+    version: 'v1',
+    kind,
+    resource,
+    singular: '',
+    namespaced,
+    shortNames: [],
+    categories: [],
+    verbs: ['create'],
+    subresources: [],
+    hasStatusSubresource: false,
+    hasGeneration: false,
+    schema: kind,
+    validate: () => [],
+    columns: [],
+    row: () => [],
   };
 }
 
@@ -162,30 +219,71 @@ export function bodyOf(req: FastifyRequest, kind: string): KubeObject & { spec?:
   const b = decodeBody(req.headers['content-type'], req.body as Buffer | undefined);
   if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badRequest(`${kind} must be a JSON object`);
   const o = b as KubeObject;
-  if (o.kind !== undefined && o.kind !== kind) throw badRequest(`the kind of the body (${String(o.kind)}) does not match ${kind}`);
+  if (o.kind !== undefined && o.kind !== kind)
+    throw badRequest(`the kind of the body (${String(o.kind)}) does not match ${kind}`);
   return o;
 }
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 /** spec.resourceAttributes / nonResourceAttributes → Attributes for `user` */
-function specAttributes(kind: string, spec: Record<string, unknown> | undefined, user: UserInfo, namespace?: string): Attributes {
+function specAttributes(
+  kind: string,
+  spec: Record<string, unknown> | undefined,
+  user: UserInfo,
+  namespace?: string,
+): Attributes {
   const ra = spec?.resourceAttributes;
   const nra = spec?.nonResourceAttributes;
   const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
   if (isObj(ra) === isObj(nra)) {
-    throw invalid(kind, '', [field.invalid('spec.resourceAttributes', isObj(ra) ? ra : 'null', 'exactly one of nonResourceAttributes or resourceAttributes must be specified')], AUTHZ_GROUP);
+    throw invalid(
+      kind,
+      '',
+      [
+        field.invalid(
+          'spec.resourceAttributes',
+          isObj(ra) ? ra : 'null',
+          'exactly one of nonResourceAttributes or resourceAttributes must be specified',
+        ),
+      ],
+      AUTHZ_GROUP,
+    );
   }
   if (isObj(nra)) {
-    return { user, verb: str(nra.verb), resourceRequest: false, path: str(nra.path), apiGroup: '', apiVersion: '', namespace: '', resource: '', subresource: '', name: '' };
+    return {
+      user,
+      verb: str(nra.verb),
+      resourceRequest: false,
+      path: str(nra.path),
+      apiGroup: '',
+      apiVersion: '',
+      namespace: '',
+      resource: '',
+      subresource: '',
+      name: '',
+    };
   }
   const r = ra as Record<string, unknown>;
   if (namespace !== undefined && str(r.namespace) !== namespace) {
-    throw invalid(kind, '', [field.invalid('spec.resourceAttributes.namespace', str(r.namespace), 'must match metadata.namespace')], AUTHZ_GROUP);
+    throw invalid(
+      kind,
+      '',
+      [field.invalid('spec.resourceAttributes.namespace', str(r.namespace), 'must match metadata.namespace')],
+      AUTHZ_GROUP,
+    );
   }
   return {
-    user, verb: str(r.verb), resourceRequest: true, path: '', apiGroup: str(r.group), apiVersion: str(r.version),
-    namespace: str(r.namespace), resource: str(r.resource), subresource: str(r.subresource), name: str(r.name),
+    user,
+    verb: str(r.verb),
+    resourceRequest: true,
+    path: '',
+    apiGroup: str(r.group),
+    apiVersion: str(r.version),
+    namespace: str(r.namespace),
+    resource: str(r.resource),
+    subresource: str(r.subresource),
+    name: str(r.name),
   };
 }
 
@@ -195,9 +293,20 @@ function status(d: { allowed: boolean; reason: string }): Record<string, unknown
   return s;
 }
 
-function reviewReply(group: string, kind: string, body: KubeObject, extra: Record<string, unknown>): Record<string, unknown> {
+function reviewReply(
+  group: string,
+  kind: string,
+  body: KubeObject,
+  extra: Record<string, unknown>,
+): Record<string, unknown> {
   const meta = { ...(body.metadata ?? {}), creationTimestamp: null };
-  return { kind, apiVersion: `${group}/v1`, metadata: meta, ...(body.spec !== undefined ? { spec: body.spec } : {}), ...extra };
+  return {
+    kind,
+    apiVersion: `${group}/v1`,
+    metadata: meta,
+    ...(body.spec !== undefined ? { spec: body.spec } : {}),
+    ...extra,
+  };
 }
 
 function ruleJson(r: PolicyRule): Record<string, unknown> {
@@ -218,7 +327,12 @@ export function registerReviewRoutes(app: FastifyInstance, authorizer: RbacAutho
     userInfo.groups = u.groups;
     if (u.extra && Object.keys(u.extra).length) userInfo.extra = u.extra;
     reply.code(201);
-    return { kind: 'SelfSubjectReview', apiVersion: `${AUTHN_GROUP}/v1`, metadata: { ...(body.metadata ?? {}), creationTimestamp: null }, status: { userInfo } };
+    return {
+      kind: 'SelfSubjectReview',
+      apiVersion: `${AUTHN_GROUP}/v1`,
+      metadata: { ...(body.metadata ?? {}), creationTimestamp: null },
+      status: { userInfo },
+    };
   });
   app.post(`/apis/${AUTHZ_GROUP}/v1/selfsubjectaccessreviews`, async (req, reply) => {
     const body = bodyOf(req, 'SelfSubjectAccessReview');
@@ -231,27 +345,41 @@ export function registerReviewRoutes(app: FastifyInstance, authorizer: RbacAutho
     const namespace = str(body.spec?.namespace);
     const { rules, errors } = authorizer.rulesFor(me(req), namespace);
     const resourceRules = rules.filter((r) => !r.nonResourceURLs?.length).map(ruleJson);
-    const nonResourceRules = rules.filter((r) => r.nonResourceURLs?.length).map((r) => ({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs }));
+    const nonResourceRules = rules
+      .filter((r) => r.nonResourceURLs?.length)
+      .map((r) => ({ verbs: r.verbs, nonResourceURLs: r.nonResourceURLs }));
     const st: Record<string, unknown> = { resourceRules, nonResourceRules, incomplete: errors.length > 0 };
     if (errors.length) st.evaluationError = errors.join(', ');
     reply.code(201);
     return reviewReply(AUTHZ_GROUP, 'SelfSubjectRulesReview', body, { status: st });
   });
-  const sar = (kind: string, namespaced: boolean) => async (req: FastifyRequest, reply: { code(c: number): unknown }) => {
-    const body = bodyOf(req, kind);
-    const spec = body.spec ?? {};
-    const user = str(spec.user);
-    const groups = Array.isArray(spec.groups) ? spec.groups.filter((g: unknown): g is string => typeof g === 'string') : [];
-    if (!user && !groups.length) throw invalid(kind, '', [field.invalid('spec.user', user, 'at least one of user or group must be specified')], AUTHZ_GROUP);
-    const subject: UserInfo = { name: user, groups };
-    if (typeof spec.uid === 'string' && spec.uid) subject.uid = spec.uid;
-    const ns = namespaced ? (req.params as { namespace: string }).namespace : undefined;
-    const a = specAttributes(kind, spec, subject, ns);
-    reply.code(201);
-    return reviewReply(AUTHZ_GROUP, kind, body, { status: status(authorizer.authorize(a)) });
-  };
+  const sar =
+    (kind: string, namespaced: boolean) => async (req: FastifyRequest, reply: { code(c: number): unknown }) => {
+      const body = bodyOf(req, kind);
+      const spec = body.spec ?? {};
+      const user = str(spec.user);
+      const groups = Array.isArray(spec.groups)
+        ? spec.groups.filter((g: unknown): g is string => typeof g === 'string')
+        : [];
+      if (!user && !groups.length)
+        throw invalid(
+          kind,
+          '',
+          [field.invalid('spec.user', user, 'at least one of user or group must be specified')],
+          AUTHZ_GROUP,
+        );
+      const subject: UserInfo = { name: user, groups };
+      if (typeof spec.uid === 'string' && spec.uid) subject.uid = spec.uid;
+      const ns = namespaced ? (req.params as { namespace: string }).namespace : undefined;
+      const a = specAttributes(kind, spec, subject, ns);
+      reply.code(201);
+      return reviewReply(AUTHZ_GROUP, kind, body, { status: status(authorizer.authorize(a)) });
+    };
   app.post(`/apis/${AUTHZ_GROUP}/v1/subjectaccessreviews`, sar('SubjectAccessReview', false));
-  app.post(`/apis/${AUTHZ_GROUP}/v1/namespaces/:namespace/localsubjectaccessreviews`, sar('LocalSubjectAccessReview', true));
+  app.post(
+    `/apis/${AUTHZ_GROUP}/v1/namespaces/:namespace/localsubjectaccessreviews`,
+    sar('LocalSubjectAccessReview', true),
+  );
 }
 
 /**
@@ -259,10 +387,17 @@ export function registerReviewRoutes(app: FastifyInstance, authorizer: RbacAutho
  * kube-apiserver asks for websocket upgrades (AuthorizePodWebsocketUpgradeCreatePermission).
  * Throws the 403 (or 400) ApiError; returns the user the request acts as.
  */
-export function authorizeUpgrade(authorizer: RbacAuthorizer, method: string, url: string, headers: IncomingHttpHeaders, user: UserInfo): UserInfo {
+export function authorizeUpgrade(
+  authorizer: RbacAuthorizer,
+  method: string,
+  url: string,
+  headers: IncomingHttpHeaders,
+  user: UserInfo,
+): UserInfo {
   const u = impersonate(headers, withAuthenticatedGroup(user), authorizer);
   const a = requestAttributes(method, url, u);
-  if (a.resourceRequest && a.resource === 'pods' && ['exec', 'attach', 'portforward'].includes(a.subresource)) a.verb = 'create';
+  if (a.resourceRequest && a.resource === 'pods' && ['exec', 'attach', 'portforward'].includes(a.subresource))
+    a.verb = 'create';
   const d = authorizer.authorize(a);
   if (!d.allowed) throw forbiddenError(a, d.reason);
   return u;

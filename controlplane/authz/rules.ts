@@ -32,7 +32,13 @@ export interface Decision {
 }
 
 /** a RoleBinding or ClusterRoleBinding as the authorizer reads it */
-export interface Binding { name: string; namespace: string; subjects: Subject[]; roleKind: string; roleName: string }
+export interface Binding {
+  name: string;
+  namespace: string;
+  subjects: Subject[];
+  roleKind: string;
+  roleName: string;
+}
 
 /** What the authorizer reads: roles by name, bindings by scope. */
 export interface RbacSource {
@@ -66,7 +72,8 @@ export const ANONYMOUS = 'system:anonymous';
 const SA_PREFIX = 'system:serviceaccount:';
 
 const has = (set: readonly string[] | undefined, v: string) => !!set && set.includes(v);
-const hasAll = (set: readonly string[] | undefined, sub: readonly string[] | undefined) => (sub ?? []).every((v) => has(set, v));
+const hasAll = (set: readonly string[] | undefined, sub: readonly string[] | undefined) =>
+  (sub ?? []).every((v) => has(set, v));
 
 export function verbMatches(rule: PolicyRule, verb: string): boolean {
   return has(rule.verbs, '*') || has(rule.verbs, verb);
@@ -101,7 +108,12 @@ export function nonResourceURLMatches(rule: PolicyRule, path: string): boolean {
 export function ruleAllows(a: Attributes, rule: PolicyRule): boolean {
   if (a.resourceRequest) {
     const combined = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-    return verbMatches(rule, a.verb) && apiGroupMatches(rule, a.apiGroup) && resourceMatches(rule, combined, a.subresource) && resourceNameMatches(rule, a.name);
+    return (
+      verbMatches(rule, a.verb) &&
+      apiGroupMatches(rule, a.apiGroup) &&
+      resourceMatches(rule, combined, a.subresource) &&
+      resourceNameMatches(rule, a.name)
+    );
   }
   return verbMatches(rule, a.verb) && nonResourceURLMatches(rule, a.path);
 }
@@ -109,14 +121,17 @@ export function ruleAllows(a: Attributes, rule: PolicyRule): boolean {
 /** appliesToUser: does the binding subject name this user (namespace: the binding's) */
 export function subjectMatches(user: UserInfo, s: Subject, namespace: string): boolean {
   switch (s.kind) {
-    case 'User': return user.name === s.name;
-    case 'Group': return user.groups.includes(s.name);
+    case 'User':
+      return user.name === s.name;
+    case 'Group':
+      return user.groups.includes(s.name);
     case 'ServiceAccount': {
       const ns = s.namespace || namespace;
       if (!ns) return false;
       return user.name === `${SA_PREFIX}${ns}:${s.name}`;
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -136,12 +151,15 @@ export function breakdownRule(rule: PolicyRule): PolicyRule[] {
   for (const g of rule.apiGroups ?? []) {
     for (const r of rule.resources ?? []) {
       for (const v of rule.verbs ?? []) {
-        if (rule.resourceNames?.length) for (const n of rule.resourceNames) out.push({ apiGroups: [g], resources: [r], verbs: [v], resourceNames: [n] });
+        if (rule.resourceNames?.length)
+          for (const n of rule.resourceNames)
+            out.push({ apiGroups: [g], resources: [r], verbs: [v], resourceNames: [n] });
         else out.push({ apiGroups: [g], resources: [r], verbs: [v] });
       }
     }
   }
-  for (const u of rule.nonResourceURLs ?? []) for (const v of rule.verbs ?? []) out.push({ nonResourceURLs: [u], verbs: [v] });
+  for (const u of rule.nonResourceURLs ?? [])
+    for (const v of rule.verbs ?? []) out.push({ nonResourceURLs: [u], verbs: [v] });
   return out;
 }
 
@@ -169,12 +187,17 @@ export function ruleCovers(owner: PolicyRule, sub: PolicyRule): boolean {
   const groups = has(owner.apiGroups, '*') || hasAll(owner.apiGroups, sub.apiGroups);
   const resources = resourceCoversAll(owner.resources, sub.resources);
   const urls = nonResourceURLsCoversAll(owner.nonResourceURLs, sub.nonResourceURLs);
-  const names = !sub.resourceNames?.length ? !owner.resourceNames?.length : (!owner.resourceNames?.length || hasAll(owner.resourceNames, sub.resourceNames));
+  const names = !sub.resourceNames?.length
+    ? !owner.resourceNames?.length
+    : !owner.resourceNames?.length || hasAll(owner.resourceNames, sub.resourceNames);
   return verbs && groups && resources && names && urls;
 }
 
 /** Covers: whether `owner` holds every permission of `requested`; the missing broken-down rules */
-export function covers(owner: readonly PolicyRule[], requested: readonly PolicyRule[]): { ok: boolean; missing: PolicyRule[] } {
+export function covers(
+  owner: readonly PolicyRule[],
+  requested: readonly PolicyRule[],
+): { ok: boolean; missing: PolicyRule[] } {
   const missing: PolicyRule[] = [];
   for (const r of requested) {
     for (const sub of breakdownRule(r)) if (!owner.some((o) => ruleCovers(o, sub))) missing.push(sub);
@@ -206,10 +229,18 @@ export function compactRules(rules: readonly PolicyRule[]): PolicyRule[] {
   const out: PolicyRule[] = [];
   const simple = new Map<string, PolicyRule>();
   for (const r of rules) {
-    if (r.apiGroups?.length === 1 && r.resources?.length === 1 && !r.resourceNames?.length && !r.nonResourceURLs?.length) {
+    if (
+      r.apiGroups?.length === 1 &&
+      r.resources?.length === 1 &&
+      !r.resourceNames?.length &&
+      !r.nonResourceURLs?.length
+    ) {
       const k = `${r.apiGroups[0]}\0${r.resources[0]}`;
       const ex = simple.get(k);
-      if (ex) { for (const v of r.verbs) if (!ex.verbs.includes(v)) ex.verbs.push(v); continue; }
+      if (ex) {
+        for (const v of r.verbs) if (!ex.verbs.includes(v)) ex.verbs.push(v);
+        continue;
+      }
       const c: PolicyRule = { apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] };
       simple.set(k, c);
       out.push(c);
@@ -224,10 +255,14 @@ export function toRule(x: unknown): PolicyRule | undefined {
   const o = x as Record<string, unknown>;
   const sl = (v: unknown) => (Array.isArray(v) ? v.filter((s): s is string => typeof s === 'string') : undefined);
   const r: PolicyRule = { verbs: sl(o.verbs) ?? [] };
-  const g = sl(o.apiGroups); if (g) r.apiGroups = g;
-  const res = sl(o.resources); if (res) r.resources = res;
-  const n = sl(o.resourceNames); if (n) r.resourceNames = n;
-  const u = sl(o.nonResourceURLs); if (u) r.nonResourceURLs = u;
+  const g = sl(o.apiGroups);
+  if (g) r.apiGroups = g;
+  const res = sl(o.resources);
+  if (res) r.resources = res;
+  const n = sl(o.resourceNames);
+  if (n) r.resourceNames = n;
+  const u = sl(o.nonResourceURLs);
+  if (u) r.nonResourceURLs = u;
   return r;
 }
 
@@ -242,7 +277,12 @@ export function toSubjects(x: unknown): Subject[] {
     if (typeof s !== 'object' || s === null) continue;
     const o = s as Record<string, unknown>;
     if (typeof o.kind !== 'string' || typeof o.name !== 'string') continue;
-    out.push({ kind: o.kind, name: o.name, apiGroup: typeof o.apiGroup === 'string' ? o.apiGroup : undefined, namespace: typeof o.namespace === 'string' ? o.namespace : undefined });
+    out.push({
+      kind: o.kind,
+      name: o.name,
+      apiGroup: typeof o.apiGroup === 'string' ? o.apiGroup : undefined,
+      namespace: typeof o.namespace === 'string' ? o.namespace : undefined,
+    });
   }
   return out;
 }

@@ -3,7 +3,12 @@
 import { readFileSync } from 'node:fs';
 import type { TokenAuthenticator } from '../api/auth.js';
 
-export interface StaticToken { token: string; name: string; uid: string; groups: string[] }
+export interface StaticToken {
+  token: string;
+  name: string;
+  uid: string;
+  groups: string[];
+}
 
 /** one CSV record: comma-separated fields, "double quoted" fields may hold commas ("" = ") */
 function csvFields(line: string): string[] {
@@ -13,9 +18,16 @@ function csvFields(line: string): string[] {
   for (let i = 0; i < line.length; i++) {
     const c = line[i]!;
     if (quoted) {
-      if (c === '"' && line[i + 1] === '"') { cur += '"'; i++; } else if (c === '"') quoted = false; else cur += c;
+      if (c === '"' && line[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cur += c;
     } else if (c === '"' && cur === '') quoted = true;
-    else if (c === ',') { out.push(cur); cur = ''; } else cur += c;
+    else if (c === ',') {
+      out.push(cur);
+      cur = '';
+    } else cur += c;
   }
   if (quoted) throw new Error('unterminated quoted field');
   out.push(cur);
@@ -36,7 +48,15 @@ export function parseTokenFile(text: string): StaticToken[] {
     if (f.length < 3) throw new Error(`token file line ${i + 1}: want token,user,uid[,groups], got ${f.length} fields`);
     const [token, name, uid] = f as [string, string, string];
     if (!token || !name) throw new Error(`token file line ${i + 1}: token and user must not be empty`);
-    const groups = f.length > 3 ? f.slice(3).join(',').split(',').map((g) => g.trim()).filter((g) => g !== '') : [];
+    const groups =
+      f.length > 3
+        ? f
+            .slice(3)
+            .join(',')
+            .split(',')
+            .map((g) => g.trim())
+            .filter((g) => g !== '')
+        : [];
     out.push({ token, name, uid, groups });
   });
   return out;

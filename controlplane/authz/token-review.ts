@@ -18,8 +18,22 @@ const GROUP = 'authentication.k8s.io';
 export const INVALID_TOKEN = 'invalid bearer token';
 
 export const TOKEN_REVIEW_RESOURCE: ResourceDef = {
-  group: GROUP, version: 'v1', kind: 'TokenReview', resource: 'tokenreviews', singular: '', namespaced: false, shortNames: [], categories: [], verbs: ['create'],
-  subresources: [], hasStatusSubresource: false, hasGeneration: false, schema: 'TokenReview', validate: () => [], columns: [], row: () => [],
+  group: GROUP,
+  version: 'v1',
+  kind: 'TokenReview',
+  resource: 'tokenreviews',
+  singular: '',
+  namespaced: false,
+  shortNames: [],
+  categories: [],
+  verbs: ['create'],
+  subresources: [],
+  hasStatusSubresource: false,
+  hasGeneration: false,
+  schema: 'TokenReview',
+  validate: () => [],
+  columns: [],
+  row: () => [],
 };
 
 export interface TokenReviewDeps {
@@ -27,14 +41,20 @@ export interface TokenReviewDeps {
   serviceAccounts?: Pick<ServiceAccountTokens, 'review' | 'audiences'>;
 }
 
-export interface TokenReviewStatus { authenticated: boolean; user?: UserInfo; audiences?: string[]; error?: string }
+export interface TokenReviewStatus {
+  authenticated: boolean;
+  user?: UserInfo;
+  audiences?: string[];
+  error?: string;
+}
 
 /** the status of a review of `token` for `specAudiences` (empty: the API's audiences) */
 export function reviewToken(deps: TokenReviewDeps, token: string, specAudiences: string[]): TokenReviewStatus {
   const apiAuds = deps.serviceAccounts?.audiences ?? [];
   const requested = specAudiences.length ? specAudiences : apiAuds;
   const sa = deps.serviceAccounts?.review(token, requested);
-  if (sa && 'user' in sa) return { authenticated: true, user: withAuthenticatedGroup(sa.user), audiences: sa.audiences };
+  if (sa && 'user' in sa)
+    return { authenticated: true, user: withAuthenticatedGroup(sa.user), audiences: sa.audiences };
   if (sa) return { authenticated: false, error: sa.error };
   const user = deps.auth.authenticate({ headers: { authorization: `Bearer ${token}` } });
   if (!user) return { authenticated: false, error: INVALID_TOKEN };
@@ -65,11 +85,16 @@ export function registerTokenReviewRoutes(app: FastifyInstance, deps: TokenRevie
     const spec = body.spec ?? {};
     const token = typeof spec.token === 'string' ? spec.token : '';
     if (!token) throw badRequest('token is required for TokenReview in authentication');
-    const auds = Array.isArray(spec.audiences) ? spec.audiences.filter((a: unknown): a is string => typeof a === 'string') : [];
+    const auds = Array.isArray(spec.audiences)
+      ? spec.audiences.filter((a: unknown): a is string => typeof a === 'string')
+      : [];
     reply.code(201);
     return {
-      kind: 'TokenReview', apiVersion: `${GROUP}/v1`, metadata: { ...(body.metadata ?? {}), creationTimestamp: null },
-      spec, status: statusJson(reviewToken(deps, token, auds)),
+      kind: 'TokenReview',
+      apiVersion: `${GROUP}/v1`,
+      metadata: { ...(body.metadata ?? {}), creationTimestamp: null },
+      spec,
+      status: statusJson(reviewToken(deps, token, auds)),
     };
   });
 }

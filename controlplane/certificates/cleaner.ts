@@ -36,11 +36,13 @@ export function cleanReason(csr: KubeObject, now: number): string | undefined {
   const issued = !!(csr.status as { certificate?: unknown } | undefined)?.certificate;
   const notAfter = certificateNotAfter(csr);
   for (const c of conds) {
-    if (c.type === 'Approved' && issued && olderThan(c.lastUpdateTime, APPROVED_MS, now)) return 'approved and issued more than 1h ago';
+    if (c.type === 'Approved' && issued && olderThan(c.lastUpdateTime, APPROVED_MS, now))
+      return 'approved and issued more than 1h ago';
     if (c.type === 'Denied' && olderThan(c.lastUpdateTime, DENIED_MS, now)) return 'denied more than 1h ago';
     if (c.type === 'Failed' && olderThan(c.lastUpdateTime, FAILED_MS, now)) return 'failed more than 1h ago';
   }
   if (!conds.length && olderThan(csr.metadata.creationTimestamp, PENDING_MS, now)) return 'pending for more than 24h';
-  if (issued && conds.some((c) => c.type === 'Approved') && notAfter !== undefined && now > notAfter) return 'its certificate has expired';
+  if (issued && conds.some((c) => c.type === 'Approved') && notAfter !== undefined && now > notAfter)
+    return 'its certificate has expired';
   return undefined;
 }

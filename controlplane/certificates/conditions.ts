@@ -4,7 +4,12 @@
 // else now.
 import type { KubeObject } from '../../proto/meta.js';
 
-interface Cond { type?: unknown; status?: unknown; lastUpdateTime?: unknown; lastTransitionTime?: unknown }
+interface Cond {
+  type?: unknown;
+  status?: unknown;
+  lastUpdateTime?: unknown;
+  lastTransitionTime?: unknown;
+}
 
 function conds(o: KubeObject | undefined): Cond[] {
   const c = (o?.status as { conditions?: unknown } | undefined)?.conditions;

@@ -26,7 +26,13 @@ const q = (s: string): string => JSON.stringify(s);
 const b64 = (s: string): string => Buffer.from(s).toString('base64');
 
 /** the kubeconfig text: one cluster (the server CA pinned), one user with its certificate and key inline */
-export function userKubeconfig(o: { server: string; serverCaPem: string; user: string; certPem: string; keyPem: string }): string {
+export function userKubeconfig(o: {
+  server: string;
+  serverCaPem: string;
+  user: string;
+  certPem: string;
+  keyPem: string;
+}): string {
   const ctx = `${o.user}@skiff`;
   return `apiVersion: v1
 kind: Config
@@ -60,7 +66,11 @@ function serverFromAdminKubeconfig(dataDir: string): string | undefined {
 /** a note for the person running the command when the URL only works on this machine */
 export function loopbackNote(server: string): string | undefined {
   let host = '';
-  try { host = new URL(server).hostname.replace(/^\[|\]$/g, ''); } catch { return undefined; }
+  try {
+    host = new URL(server).hostname.replace(/^\[|\]$/g, '');
+  } catch {
+    return undefined;
+  }
   if (host !== 'localhost' && !/^127\./.test(host) && host !== '::1') return undefined;
   return `note: the kubeconfig points at ${server}, which only works on this machine; for a teammate elsewhere pass --server https://<this server's address>:6443`;
 }
@@ -68,7 +78,8 @@ export function loopbackNote(server: string): string | undefined {
 export async function makeUserKubeconfig(o: UserKubeconfigOptions, now = Date.now()): Promise<string> {
   if (!o.user) throw new Error('--user must not be empty');
   const ca = await loadClientCa(o.dataDir);
-  if (!ca) throw new Error(`no client CA in ${join(o.dataDir, 'tls')} (start skiff-server with this --data-dir once first)`);
+  if (!ca)
+    throw new Error(`no client CA in ${join(o.dataDir, 'tls')} (start skiff-server with this --data-dir once first)`);
   const serverCaPath = join(o.dataDir, 'tls', 'server-ca.crt');
   if (!existsSync(serverCaPath)) throw new Error(`no ${serverCaPath}`);
   const server = o.server ?? serverFromAdminKubeconfig(o.dataDir);
@@ -78,19 +89,36 @@ export async function makeUserKubeconfig(o: UserKubeconfigOptions, now = Date.no
   const { notBefore, notAfter } = validity(now, o.expiryMs, caNotAfter);
   const subject: x509.JsonName = [{ CN: [o.user] }, ...o.groups.map((g) => ({ O: [g] }))];
   const certPem = await issueCertificate(ca, {
-    subject: new x509.Name(subject), publicKey: key.publicKey, notBefore: new Date(notBefore), notAfter: new Date(notAfter),
-    keyUsage: x509.KeyUsageFlags.digitalSignature, extKeyUsages: [x509.ExtendedKeyUsage.clientAuth],
+    subject: new x509.Name(subject),
+    publicKey: key.publicKey,
+    notBefore: new Date(notBefore),
+    notAfter: new Date(notAfter),
+    keyUsage: x509.KeyUsageFlags.digitalSignature,
+    extKeyUsages: [x509.ExtendedKeyUsage.clientAuth],
   });
-  return userKubeconfig({ server, serverCaPem: readFileSync(serverCaPath, 'utf8'), user: o.user, certPem, keyPem: key.keyPem });
+  return userKubeconfig({
+    server,
+    serverCaPem: readFileSync(serverCaPath, 'utf8'),
+    user: o.user,
+    certPem,
+    keyPem: key.keyPem,
+  });
 }
 
 export function parseKubeconfigArgs(argv: string[]): UserKubeconfigOptions {
   const cmd = new Command('skiff-server kubeconfig')
-    .description('print a kubeconfig for a new user: a key and a client certificate (CN = user, O = groups) signed by the cluster\'s client CA')
+    .description(
+      "print a kubeconfig for a new user: a key and a client certificate (CN = user, O = groups) signed by the cluster's client CA",
+    )
     .requiredOption('--user <name>', 'the user name (certificate CN), as RBAC bindings name it')
-    .option('--group <group>', 'a group of the user (certificate O; repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option(
+      '--group <group>',
+      'a group of the user (certificate O; repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
     .option('--expiry <duration>', 'how long the certificate is valid (Go duration, e.g. 720h)', '8760h')
-    .option('--data-dir <dir>', 'the server\'s data dir (holds tls/client-ca.key)', '/var/lib/skiff/server')
+    .option('--data-dir <dir>', "the server's data dir (holds tls/client-ca.key)", '/var/lib/skiff/server')
     .option('--server <url>', 'API URL for the kubeconfig (default: the one in <data-dir>/admin.kubeconfig)')
     .exitOverride();
   cmd.parse(argv, { from: 'user' });

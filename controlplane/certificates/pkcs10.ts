@@ -5,7 +5,12 @@
 // can run in the write path; the signer reads subject and SANs with @peculiar/x509.
 import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 
-interface Tlv { tag: number; start: number; contentStart: number; end: number }
+interface Tlv {
+  tag: number;
+  start: number;
+  contentStart: number;
+  end: number;
+}
 
 /** one DER TLV at `at` (definite lengths only, as DER requires) */
 function tlv(buf: Buffer, at: number, limit = buf.length): Tlv {
@@ -26,7 +31,7 @@ function tlv(buf: Buffer, at: number, limit = buf.length): Tlv {
 
 function children(buf: Buffer, parent: Tlv): Tlv[] {
   const out: Tlv[] = [];
-  for (let p = parent.contentStart; p < parent.end;) {
+  for (let p = parent.contentStart; p < parent.end; ) {
     const c = tlv(buf, p, parent.end);
     out.push(c);
     p = c.end;
@@ -39,16 +44,23 @@ function oid(bytes: Buffer): string {
   let v = 0;
   for (let i = 1; i < bytes.length; i++) {
     v = v * 128 + (bytes[i]! & 0x7f);
-    if (!(bytes[i]! & 0x80)) { parts.push(v); v = 0; }
+    if (!(bytes[i]! & 0x80)) {
+      parts.push(v);
+      v = 0;
+    }
   }
   return parts.join('.');
 }
 
 /** signature algorithms Go's x509 verifies on a CSR: hash for node:crypto (null: the key decides, Ed25519) */
 const SIGNATURE_HASHES: Record<string, string | null> = {
-  '1.2.840.10045.4.3.2': 'sha256', '1.2.840.10045.4.3.3': 'sha384', '1.2.840.10045.4.3.4': 'sha512',
+  '1.2.840.10045.4.3.2': 'sha256',
+  '1.2.840.10045.4.3.3': 'sha384',
+  '1.2.840.10045.4.3.4': 'sha512',
   '1.2.840.10045.4.1': 'sha1',
-  '1.2.840.113549.1.1.11': 'sha256', '1.2.840.113549.1.1.12': 'sha384', '1.2.840.113549.1.1.13': 'sha512',
+  '1.2.840.113549.1.1.11': 'sha256',
+  '1.2.840.113549.1.1.12': 'sha384',
+  '1.2.840.113549.1.1.13': 'sha512',
   '1.2.840.113549.1.1.5': 'sha1',
   '1.3.101.112': null,
 };
@@ -57,7 +69,10 @@ const SIGNATURE_HASHES: Record<string, string | null> = {
 export function firstPemBlock(text: string): { type: string; der: Buffer } | undefined {
   const m = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/.exec(text);
   if (!m) return undefined;
-  const body = m[2]!.split(/\r?\n/).filter((l) => !/^[A-Za-z-]+:/.test(l)).join('');
+  const body = m[2]!
+    .split(/\r?\n/)
+    .filter((l) => !/^[A-Za-z-]+:/.test(l))
+    .join('');
   if (!/^[A-Za-z0-9+/=\s]*$/.test(body)) return undefined;
   return { type: m[1]!, der: Buffer.from(body.replace(/\s+/g, ''), 'base64') };
 }
@@ -70,15 +85,20 @@ export function checkCsrPem(pem: Buffer | string): string | undefined {
   const block = firstPemBlock(typeof pem === 'string' ? pem : pem.toString('latin1'));
   if (!block || block.type !== 'CERTIFICATE REQUEST') return 'PEM block type must be CERTIFICATE REQUEST';
   const der = block.der;
-  let info: Tlv; let alg: Tlv; let sig: Tlv; let spki: Tlv;
+  let info: Tlv;
+  let alg: Tlv;
+  let sig: Tlv;
+  let spki: Tlv;
   try {
     const outer = tlv(der, 0);
-    if (outer.tag !== 0x30) throw new Error('asn1: structure error: tags don\'t match');
+    if (outer.tag !== 0x30) throw new Error("asn1: structure error: tags don't match");
     [info, alg, sig] = children(der, outer) as [Tlv, Tlv, Tlv];
-    if (!info || !alg || !sig || info.tag !== 0x30 || alg.tag !== 0x30 || sig.tag !== 0x03) throw new Error('asn1: structure error: tags don\'t match');
+    if (!info || !alg || !sig || info.tag !== 0x30 || alg.tag !== 0x30 || sig.tag !== 0x03)
+      throw new Error("asn1: structure error: tags don't match");
     const fields = children(der, info);
     spki = fields[2]!;
-    if (!spki || spki.tag !== 0x30 || fields[1]?.tag !== 0x30) throw new Error('asn1: structure error: tags don\'t match');
+    if (!spki || spki.tag !== 0x30 || fields[1]?.tag !== 0x30)
+      throw new Error("asn1: structure error: tags don't match");
   } catch (e) {
     return (e as Error).message;
   }

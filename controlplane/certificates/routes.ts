@@ -31,11 +31,27 @@ export interface SignerAuthorizer {
 }
 
 function signerAttributes(user: UserInfo, verb: string, name: string): Attributes {
-  return { user, verb, name, apiGroup: CERTIFICATES_GROUP, apiVersion: '*', resource: 'signers', subresource: '', namespace: '', resourceRequest: true, path: '' };
+  return {
+    user,
+    verb,
+    name,
+    apiGroup: CERTIFICATES_GROUP,
+    apiVersion: '*',
+    resource: 'signers',
+    subresource: '',
+    namespace: '',
+    resourceRequest: true,
+    path: '',
+  };
 }
 
 /** IsAuthorizedForSignerName: `verb` on signers/<signerName>, else on signers/<domain>/* */
-export function isAuthorizedForSignerName(authz: SignerAuthorizer, user: UserInfo, verb: string, signerName: string): boolean {
+export function isAuthorizedForSignerName(
+  authz: SignerAuthorizer,
+  user: UserInfo,
+  verb: string,
+  signerName: string,
+): boolean {
   if (authz.authorize(signerAttributes(user, verb, signerName)).allowed) return true;
   return authz.authorize(signerAttributes(user, verb, `${signerName.split('/')[0]}/*`)).allowed;
 }
@@ -46,18 +62,34 @@ function requester(req: FastifyRequest): UserInfo {
   return withAuthenticatedGroup(u);
 }
 
-const certificateOf = (o: KubeObject): unknown => (o.status as { certificate?: unknown } | undefined)?.certificate ?? '';
+const certificateOf = (o: KubeObject): unknown =>
+  (o.status as { certificate?: unknown } | undefined)?.certificate ?? '';
 
 const typed = (o: KubeObject): KubeObject => ({ apiVersion: `${CERTIFICATES_GROUP}/v1`, kind: def.kind, ...o });
 
-export function registerCertificateRoutes(app: FastifyInstance, o: { storage: ApiStorage; authorizer?: SignerAuthorizer }): void {
+export function registerCertificateRoutes(
+  app: FastifyInstance,
+  o: { storage: ApiStorage; authorizer?: SignerAuthorizer },
+): void {
   const deps = { storage: o.storage };
   app.post(BASE, async (req, reply) =>
-    asCsrRequester({ user: requester(req) }, () => handleResource(deps, req, reply, CERTIFICATES_GROUP, 'v1', 'certificatesigningrequests')));
+    asCsrRequester({ user: requester(req) }, () =>
+      handleResource(deps, req, reply, CERTIFICATES_GROUP, 'v1', 'certificatesigningrequests'),
+    ),
+  );
   // a server-side apply may create the object
   app.patch(`${BASE}/:name`, async (req, reply) => {
     const { name } = req.params as { name: string };
-    return asCsrRequester({ user: requester(req) }, () => handleResource(deps, req, reply, CERTIFICATES_GROUP, 'v1', `certificatesigningrequests/${encodeURIComponent(name)}`));
+    return asCsrRequester({ user: requester(req) }, () =>
+      handleResource(
+        deps,
+        req,
+        reply,
+        CERTIFICATES_GROUP,
+        'v1',
+        `certificatesigningrequests/${encodeURIComponent(name)}`,
+      ),
+    );
   });
   // /status: the generic handler, with CertificateSigning admission
   const status = async (req: FastifyRequest, reply: FastifyReply) => {
@@ -67,10 +99,24 @@ export function registerCertificateRoutes(app: FastifyInstance, o: { storage: Ap
       if (!o.authorizer || certificateOf(next) === certificateOf(old)) return;
       const signerName = String((old.spec as { signerName?: unknown } | undefined)?.signerName ?? '');
       if (!isAuthorizedForSignerName(o.authorizer, user, 'sign', signerName)) {
-        throw newForbidden(CERTIFICATES_GROUP, 'certificatesigningrequests', name, `user not permitted to sign requests with signerName ${JSON.stringify(signerName)}`);
+        throw newForbidden(
+          CERTIFICATES_GROUP,
+          'certificatesigningrequests',
+          name,
+          `user not permitted to sign requests with signerName ${JSON.stringify(signerName)}`,
+        );
       }
     };
-    return asCsrRequester({ user, admitStatus }, () => handleResource(deps, req, reply, CERTIFICATES_GROUP, 'v1', `certificatesigningrequests/${encodeURIComponent(name)}/status`));
+    return asCsrRequester({ user, admitStatus }, () =>
+      handleResource(
+        deps,
+        req,
+        reply,
+        CERTIFICATES_GROUP,
+        'v1',
+        `certificatesigningrequests/${encodeURIComponent(name)}/status`,
+      ),
+    );
   };
   app.put(`${BASE}/:name/status`, status);
   app.patch(`${BASE}/:name/status`, status);
@@ -81,34 +127,58 @@ export function registerCertificateRoutes(app: FastifyInstance, o: { storage: Ap
   });
 }
 
-async function approval(o: { storage: ApiStorage; authorizer?: SignerAuthorizer }, req: FastifyRequest, reply: FastifyReply): Promise<KubeObject> {
+async function approval(
+  o: { storage: ApiStorage; authorizer?: SignerAuthorizer },
+  req: FastifyRequest,
+  reply: FastifyReply,
+): Promise<KubeObject> {
   const { name } = req.params as { name: string };
   if (req.method === 'GET') return typed(await o.storage.get(def, undefined, name));
-  if (req.method !== 'PUT' && req.method !== 'PATCH') throw methodNotSupported('certificatesigningrequests/approval', req.method.toLowerCase());
+  if (req.method !== 'PUT' && req.method !== 'PATCH')
+    throw methodNotSupported('certificatesigningrequests/approval', req.method.toLowerCase());
   const user = requester(req);
   const body = decodeBody(req.headers['content-type'], req.body as Buffer);
   const patchType = req.method === 'PATCH' ? patchTypeOf(req.headers['content-type']) : undefined;
-  if (!patchType && (typeof body !== 'object' || body === null || Array.isArray(body))) throw badRequest('the body of the request must be a CertificateSigningRequest object');
+  if (!patchType && (typeof body !== 'object' || body === null || Array.isArray(body)))
+    throw badRequest('the body of the request must be a CertificateSigningRequest object');
   const opts = writeOptions(req.query as Record<string, string | string[] | undefined>);
-  const out = await asCsrRequester({ user, approval: true }, () => o.storage.guaranteedUpdate(def, undefined, name, { dryRun: opts.dryRun }, (cur) => {
-    // CertificateApproval admission judges the stored object's signer
-    const signerName = String((cur.spec as { signerName?: unknown } | undefined)?.signerName ?? '');
-    if (o.authorizer && !isAuthorizedForSignerName(o.authorizer, user, 'approve', signerName)) {
-      throw newForbidden(CERTIFICATES_GROUP, 'certificatesigningrequests', name, `user not permitted to approve requests with signerName ${JSON.stringify(signerName)}`);
-    }
-    const next = (patchType ? applyPatch(patchType, cur, body, def) : body) as KubeObject;
-    const rv = next?.metadata?.resourceVersion;
-    if (!patchType && rv && rv !== cur.metadata.resourceVersion) throw conflict('certificatesigningrequests', name, STALE_OBJECT, CERTIFICATES_GROUP);
-    if (!patchType && next?.metadata?.name && next.metadata.name !== name) throw badRequest(`the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`);
-    // ApprovalStrategy: only the conditions change
-    const conditions = (next?.status as { conditions?: unknown } | undefined)?.conditions;
-    const status = { ...(cur.status ?? {}) } as Record<string, unknown>;
-    if (conditions === undefined || conditions === null) delete status.conditions;
-    else status.conditions = structuredClone(conditions);
-    const out = { ...cur, status };
-    populateConditionTimestamps(out, cur, rfc3339(new Date()));
-    return out;
-  }, 'status'));
+  const out = await asCsrRequester({ user, approval: true }, () =>
+    o.storage.guaranteedUpdate(
+      def,
+      undefined,
+      name,
+      { dryRun: opts.dryRun },
+      (cur) => {
+        // CertificateApproval admission judges the stored object's signer
+        const signerName = String((cur.spec as { signerName?: unknown } | undefined)?.signerName ?? '');
+        if (o.authorizer && !isAuthorizedForSignerName(o.authorizer, user, 'approve', signerName)) {
+          throw newForbidden(
+            CERTIFICATES_GROUP,
+            'certificatesigningrequests',
+            name,
+            `user not permitted to approve requests with signerName ${JSON.stringify(signerName)}`,
+          );
+        }
+        const next = (patchType ? applyPatch(patchType, cur, body, def) : body) as KubeObject;
+        const rv = next?.metadata?.resourceVersion;
+        if (!patchType && rv && rv !== cur.metadata.resourceVersion)
+          throw conflict('certificatesigningrequests', name, STALE_OBJECT, CERTIFICATES_GROUP);
+        if (!patchType && next?.metadata?.name && next.metadata.name !== name)
+          throw badRequest(
+            `the name of the object (${next.metadata.name}) does not match the name on the URL (${name})`,
+          );
+        // ApprovalStrategy: only the conditions change
+        const conditions = (next?.status as { conditions?: unknown } | undefined)?.conditions;
+        const status = { ...(cur.status ?? {}) } as Record<string, unknown>;
+        if (conditions === undefined || conditions === null) delete status.conditions;
+        else status.conditions = structuredClone(conditions);
+        const out = { ...cur, status };
+        populateConditionTimestamps(out, cur, rfc3339(new Date()));
+        return out;
+      },
+      'status',
+    ),
+  );
   sendWarnings(reply, opts);
   return typed(out);
 }

@@ -24,7 +24,13 @@ import { CLEANER_INTERVAL_MS, cleanReason } from './cleaner.js';
 export const DEFAULT_SIGNING_DURATION_MS = 365 * 24 * 3600_000;
 
 /** Sign the CSR's request (PEM bytes) as PermissiveSigningPolicy does: its subject and SANs, the usages, the lifetime */
-export async function signRequest(ca: ClientCa, requestPem: Buffer, usages: string[], ttlMs: number, now = Date.now()): Promise<string> {
+export async function signRequest(
+  ca: ClientCa,
+  requestPem: Buffer,
+  usages: string[],
+  ttlMs: number,
+  now = Date.now(),
+): Promise<string> {
   const block = firstPemBlock(requestPem.toString('latin1'));
   if (!block || block.type !== 'CERTIFICATE REQUEST') throw new Error('PEM block type must be CERTIFICATE REQUEST');
   const csr = new x509.Pkcs10CertificateRequest(new Uint8Array(block.der));
@@ -32,7 +38,15 @@ export async function signRequest(ca: ClientCa, requestPem: Buffer, usages: stri
   const { notBefore, notAfter } = validity(now, ttlMs, caNotAfter);
   const { keyUsage, extKeyUsages } = keyUsages(usages);
   const sans = csr.getExtension('2.5.29.17') ?? undefined;
-  return issueCertificate(ca, { subject: csr.subjectName, publicKey: csr.publicKey, notBefore: new Date(notBefore), notAfter: new Date(notAfter), keyUsage, extKeyUsages, sans: sans ? new x509.SubjectAlternativeNameExtension(sans.rawData) : undefined });
+  return issueCertificate(ca, {
+    subject: csr.subjectName,
+    publicKey: csr.publicKey,
+    notBefore: new Date(notBefore),
+    notAfter: new Date(notAfter),
+    keyUsage,
+    extKeyUsages,
+    sans: sans ? new x509.SubjectAlternativeNameExtension(sans.rawData) : undefined,
+  });
 }
 
 export interface SignerOptions {
@@ -49,7 +63,9 @@ export function startSignerController(o: SignerOptions): { stop(): void } {
   const name = 'csrsigning-kube-apiserver-client';
   const informer = new Informer(o.storage, def, o.log);
   const queue = new WorkQueue(200, 30_000);
-  const enqueue = (obj: KubeObject) => { if (planSigning(obj).action !== 'none') queue.add(keyOf(obj)); };
+  const enqueue = (obj: KubeObject) => {
+    if (planSigning(obj).action !== 'none') queue.add(keyOf(obj));
+  };
   informer.on({ add: enqueue, update: (_old, obj) => enqueue(obj) });
 
   const sync = async (key: string): Promise<void> => {
@@ -61,21 +77,39 @@ export function startSignerController(o: SignerOptions): { stop(): void } {
     let certificate: string | undefined;
     if (plan.action === 'sign') {
       const ttl = certificateDurationMs(spec.expirationSeconds, o.durationMs ?? DEFAULT_SIGNING_DURATION_MS);
-      certificate = Buffer.from(await signRequest(o.ca, bytesOf(spec.request), (spec.usages as string[]) ?? [], ttl)).toString('base64');
+      certificate = Buffer.from(
+        await signRequest(o.ca, bytesOf(spec.request), (spec.usages as string[]) ?? [], ttl),
+      ).toString('base64');
     }
-    await o.storage.guaranteedUpdate(def, undefined, cur.metadata.name!, { fieldManager: name }, (latest) => {
-      if (latest.metadata.uid !== cur.metadata.uid || planSigning(latest).action !== plan.action) return latest;
-      const status = { ...(latest.status ?? {}) } as Record<string, unknown>;
-      if (plan.action === 'fail') {
-        const conditions = Array.isArray(status.conditions) ? [...status.conditions] : [];
-        conditions.push({ type: 'Failed', status: 'True', reason: 'SignerValidationFailure', message: plan.message, lastUpdateTime: rfc3339(new Date()) });
-        status.conditions = conditions;
-      } else status.certificate = certificate;
-      const out = { ...latest, status };
-      populateConditionTimestamps(out, latest, rfc3339(new Date()));
-      return out;
-    }, 'status');
-    o.log.info({ csr: key, action: plan.action }, plan.action === 'sign' ? 'certificate issued' : 'certificate request failed');
+    await o.storage.guaranteedUpdate(
+      def,
+      undefined,
+      cur.metadata.name!,
+      { fieldManager: name },
+      (latest) => {
+        if (latest.metadata.uid !== cur.metadata.uid || planSigning(latest).action !== plan.action) return latest;
+        const status = { ...(latest.status ?? {}) } as Record<string, unknown>;
+        if (plan.action === 'fail') {
+          const conditions = Array.isArray(status.conditions) ? [...status.conditions] : [];
+          conditions.push({
+            type: 'Failed',
+            status: 'True',
+            reason: 'SignerValidationFailure',
+            message: plan.message,
+            lastUpdateTime: rfc3339(new Date()),
+          });
+          status.conditions = conditions;
+        } else status.certificate = certificate;
+        const out = { ...latest, status };
+        populateConditionTimestamps(out, latest, rfc3339(new Date()));
+        return out;
+      },
+      'status',
+    );
+    o.log.info(
+      { csr: key, action: plan.action },
+      plan.action === 'sign' ? 'certificate issued' : 'certificate request failed',
+    );
   };
 
   const clean = async (): Promise<void> => {
@@ -93,13 +127,16 @@ export function startSignerController(o: SignerOptions): { stop(): void } {
 
   let stopped = false;
   let cleaner: NodeJS.Timeout | undefined;
-  void informer.start().then(() => {
-    if (stopped) return;
-    queue.run(sync, 1, (key, err) => o.log.warn({ err, csr: key }, 'cannot sign certificate request'));
-    void clean();
-    cleaner = setInterval(() => void clean(), o.cleanIntervalMs ?? CLEANER_INTERVAL_MS);
-    cleaner.unref();
-  }, (err: unknown) => o.log.error({ err }, 'certificate signer did not start'));
+  void informer.start().then(
+    () => {
+      if (stopped) return;
+      queue.run(sync, 1, (key, err) => o.log.warn({ err, csr: key }, 'cannot sign certificate request'));
+      void clean();
+      cleaner = setInterval(() => void clean(), o.cleanIntervalMs ?? CLEANER_INTERVAL_MS);
+      cleaner.unref();
+    },
+    (err: unknown) => o.log.error({ err }, 'certificate signer did not start'),
+  );
   return {
     stop() {
       stopped = true;

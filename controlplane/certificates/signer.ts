@@ -12,10 +12,7 @@ const BACKDATE_MS = 5 * 60_000;
 const SHORT_MS = 8 * 3600_000;
 const MIN_MS = 10 * 60_000;
 
-export type SignerAction =
-  | { action: 'none' }
-  | { action: 'fail'; message: string }
-  | { action: 'sign' };
+export type SignerAction = { action: 'none' } | { action: 'fail'; message: string } | { action: 'sign' };
 
 function hasTrue(o: KubeObject, type: string): boolean {
   return conditionsOf(o).some((c) => c.type === type && c.status === 'True');
@@ -26,7 +23,10 @@ export function apiServerClientUsagesError(usages: unknown[]): string | undefine
   let clientAuth = false;
   for (const u of usages) {
     if (u === 'digital signature' || u === 'key encipherment') continue;
-    if (u === 'client auth') { clientAuth = true; continue; }
+    if (u === 'client auth') {
+      clientAuth = true;
+      continue;
+    }
     return `invalid usage for client certificate: ${String(u)}`;
   }
   return clientAuth ? undefined : 'missing required usage for client certificate: client auth';
@@ -55,23 +55,54 @@ export function validity(now: number, ttlMs: number, caNotAfter: number): { notB
   const notBefore = now - BACKDATE_MS;
   let notAfter = ttlMs < SHORT_MS ? now + ttlMs : now + ttlMs - BACKDATE_MS;
   if (notAfter >= caNotAfter) notAfter = caNotAfter;
-  if (notBefore >= caNotAfter || now >= caNotAfter) throw new Error(`the signer has expired: NotAfter=${new Date(caNotAfter).toISOString()}`);
+  if (notBefore >= caNotAfter || now >= caNotAfter)
+    throw new Error(`the signer has expired: NotAfter=${new Date(caNotAfter).toISOString()}`);
   return { notBefore, notAfter };
 }
 
 const KEY_USAGE_BITS: Record<string, number> = {
   // x509.KeyUsage bits as @peculiar/x509's KeyUsageFlags number them
-  'signing': 1, 'digital signature': 1, 'content commitment': 2, 'key encipherment': 4, 'key agreement': 16,
-  'data encipherment': 8, 'cert sign': 32, 'crl sign': 64, 'encipher only': 128, 'decipher only': 256,
+  signing: 1,
+  'digital signature': 1,
+  'content commitment': 2,
+  'key encipherment': 4,
+  'key agreement': 16,
+  'data encipherment': 8,
+  'cert sign': 32,
+  'crl sign': 64,
+  'encipher only': 128,
+  'decipher only': 256,
 };
 const EXT_KEY_USAGES: Record<string, string> = {
-  'any': '2.5.29.37.0', 'server auth': '1.3.6.1.5.5.7.3.1', 'client auth': '1.3.6.1.5.5.7.3.2', 'code signing': '1.3.6.1.5.5.7.3.3',
-  'email protection': '1.3.6.1.5.5.7.3.4', 's/mime': '1.3.6.1.5.5.7.3.4', 'ipsec end system': '1.3.6.1.5.5.7.3.5',
-  'ipsec tunnel': '1.3.6.1.5.5.7.3.6', 'ipsec user': '1.3.6.1.5.5.7.3.7', 'timestamping': '1.3.6.1.5.5.7.3.8',
-  'ocsp signing': '1.3.6.1.5.5.7.3.9', 'microsoft sgc': '1.3.6.1.4.1.311.10.3.3', 'netscape sgc': '2.16.840.1.113730.4.1',
+  any: '2.5.29.37.0',
+  'server auth': '1.3.6.1.5.5.7.3.1',
+  'client auth': '1.3.6.1.5.5.7.3.2',
+  'code signing': '1.3.6.1.5.5.7.3.3',
+  'email protection': '1.3.6.1.5.5.7.3.4',
+  's/mime': '1.3.6.1.5.5.7.3.4',
+  'ipsec end system': '1.3.6.1.5.5.7.3.5',
+  'ipsec tunnel': '1.3.6.1.5.5.7.3.6',
+  'ipsec user': '1.3.6.1.5.5.7.3.7',
+  timestamping: '1.3.6.1.5.5.7.3.8',
+  'ocsp signing': '1.3.6.1.5.5.7.3.9',
+  'microsoft sgc': '1.3.6.1.4.1.311.10.3.3',
+  'netscape sgc': '2.16.840.1.113730.4.1',
 };
 /** Go's ExtKeyUsage order (keyUsagesFromStrings sorts by it) */
-const EXT_ORDER = ['any', 'server auth', 'client auth', 'code signing', 'email protection', 'ipsec end system', 'ipsec tunnel', 'ipsec user', 'timestamping', 'ocsp signing', 'microsoft sgc', 'netscape sgc'];
+const EXT_ORDER = [
+  'any',
+  'server auth',
+  'client auth',
+  'code signing',
+  'email protection',
+  'ipsec end system',
+  'ipsec tunnel',
+  'ipsec user',
+  'timestamping',
+  'ocsp signing',
+  'microsoft sgc',
+  'netscape sgc',
+];
 
 /** keyUsagesFromStrings */
 export function keyUsages(usages: string[]): { keyUsage: number; extKeyUsages: string[] } {
@@ -83,7 +114,8 @@ export function keyUsages(usages: string[]): { keyUsage: number; extKeyUsages: s
     else if (u in EXT_KEY_USAGES) ext.add(EXT_KEY_USAGES[u]!);
     else unknown.push(u);
   }
-  if (unknown.length) throw new Error(`unrecognized usage values: [${unknown.map((u) => JSON.stringify(u)).join(' ')}]`);
+  if (unknown.length)
+    throw new Error(`unrecognized usage values: [${unknown.map((u) => JSON.stringify(u)).join(' ')}]`);
   const order = EXT_ORDER.map((n) => EXT_KEY_USAGES[n]!);
   return { keyUsage, extKeyUsages: [...ext].sort((a, b) => order.indexOf(a) - order.indexOf(b)) };
 }

@@ -13,10 +13,29 @@ import { checkCsrPem, firstPemBlock } from './pkcs10.js';
 export const LEGACY_UNKNOWN_SIGNER = 'kubernetes.io/legacy-unknown';
 
 export const VALID_USAGES = [
-  'signing', 'digital signature', 'content commitment', 'key encipherment', 'key agreement', 'data encipherment',
-  'cert sign', 'crl sign', 'encipher only', 'decipher only', 'any', 'server auth', 'client auth', 'code signing',
-  'email protection', 's/mime', 'ipsec end system', 'ipsec tunnel', 'ipsec user', 'timestamping', 'ocsp signing',
-  'microsoft sgc', 'netscape sgc',
+  'signing',
+  'digital signature',
+  'content commitment',
+  'key encipherment',
+  'key agreement',
+  'data encipherment',
+  'cert sign',
+  'crl sign',
+  'encipher only',
+  'decipher only',
+  'any',
+  'server auth',
+  'client auth',
+  'code signing',
+  'email protection',
+  's/mime',
+  'ipsec end system',
+  'ipsec tunnel',
+  'ipsec user',
+  'timestamping',
+  'ocsp signing',
+  'microsoft sgc',
+  'netscape sgc',
 ];
 const SORTED_USAGES = [...VALID_USAGES].sort();
 const TRUE_ONLY_TYPES = new Set(['Approved', 'Denied', 'Failed']);
@@ -24,7 +43,10 @@ const TRUE_ONLY_TYPES = new Set(['Approved', 'Denied', 'Failed']);
 /** which path the object arrives by: its options (subresource capabilities) differ */
 export type CsrWrite = 'create' | 'update' | 'status' | 'approval';
 
-interface Condition { type?: unknown; status?: unknown }
+interface Condition {
+  type?: unknown;
+  status?: unknown;
+}
 
 export function conditionsOf(o: KubeObject | undefined): Condition[] {
   const c = (o?.status as { conditions?: unknown } | undefined)?.conditions;
@@ -72,19 +94,33 @@ export function certificateError(pem: Buffer): string | undefined {
 export function validateSignerName(path: string, signerName: string): StatusCause[] {
   if (!signerName) return [field.required(path, 'signerName must be provided')];
   const segments = signerName.split('/');
-  if (segments.length !== 2) return [field.invalid(path, signerName, "must be a fully qualified domain and path of the form 'example.com/signer-name'")];
+  if (segments.length !== 2)
+    return [
+      field.invalid(
+        path,
+        signerName,
+        "must be a fully qualified domain and path of the form 'example.com/signer-name'",
+      ),
+    ];
   const out: StatusCause[] = [];
   const [domain, rest] = segments as [string, string];
   if (domain.length > 253) out.push(field.tooLong(path, domain, 253));
   const labels = domain.split('.');
   for (const l of labels) {
     const errs = isDNS1123Label(l);
-    if (errs.length) { for (const e of errs) out.push(field.invalid(path, domain, `validating label ${JSON.stringify(l)}: ${e}`)); break; }
+    if (errs.length) {
+      for (const e of errs) out.push(field.invalid(path, domain, `validating label ${JSON.stringify(l)}: ${e}`));
+      break;
+    }
   }
-  if (labels.length < 2) out.push(field.invalid(path, domain, 'should be a domain with at least two segments separated by dots'));
+  if (labels.length < 2)
+    out.push(field.invalid(path, domain, 'should be a domain with at least two segments separated by dots'));
   for (const l of rest.split('.')) {
     const errs = isDNS1123Subdomain(l);
-    if (errs.length) { for (const e of errs) out.push(field.invalid(path, rest, `validating label ${JSON.stringify(l)}: ${e}`)); break; }
+    if (errs.length) {
+      for (const e of errs) out.push(field.invalid(path, rest, `validating label ${JSON.stringify(l)}: ${e}`));
+      break;
+    }
   }
   if (signerName.length > 253 + 253 + 63 + 1 + 1) out.push(field.tooLong(path, signerName, 571));
   return out;
@@ -121,7 +157,9 @@ function optionsFor(obj: KubeObject, old: KubeObject | undefined, write: CsrWrit
     allowLegacySignerName: !!old && spec(old).signerName === LEGACY_UNKNOWN_SIGNER,
     allowDuplicateConditionTypes: !!old && hasDuplicates(oldTypes),
     allowEmptyConditionType: !!old && oldTypes.some((t) => !t),
-    allowArbitraryCertificate: !!old && (certificateOf(obj) === certificateOf(old) || certificateError(bytesOf(certificateOf(old))) !== undefined),
+    allowArbitraryCertificate:
+      !!old &&
+      (certificateOf(obj) === certificateOf(old) || certificateError(bytesOf(certificateOf(old))) !== undefined),
     allowUnknownUsages: !!old && usagesOf(old).some((u) => !VALID_USAGES.includes(String(u))),
     allowDuplicateUsages: !!old && hasDuplicates(usagesOf(old)),
   };
@@ -140,8 +178,15 @@ function validateConditions(obj: KubeObject, opts: Options): StatusCause[] {
     if (c.status === undefined || c.status === null || c.status === '') out.push(field.required(`${p}.status`));
     else if (!allowed.includes(String(c.status))) out.push(field.notSupported(`${p}.status`, c.status, allowed));
     if (!opts.allowBothApprovedAndDenied) {
-      if (type === 'Approved') { approved = true; if (denied) out.push(field.invalid(`${p}.type`, type, 'Approved and Denied conditions are mutually exclusive')); }
-      if (type === 'Denied') { denied = true; if (approved) out.push(field.invalid(`${p}.type`, type, 'Approved and Denied conditions are mutually exclusive')); }
+      if (type === 'Approved') {
+        approved = true;
+        if (denied) out.push(field.invalid(`${p}.type`, type, 'Approved and Denied conditions are mutually exclusive'));
+      }
+      if (type === 'Denied') {
+        denied = true;
+        if (approved)
+          out.push(field.invalid(`${p}.type`, type, 'Approved and Denied conditions are mutually exclusive'));
+      }
     }
     if (!opts.allowDuplicateConditionTypes) {
       if (seen.has(type)) out.push(field.duplicate(`${p}.type`, type));
@@ -156,26 +201,48 @@ function validateObject(obj: KubeObject, opts: Options): StatusCause[] {
   const s = spec(obj);
   const request = bytesOf(s.request);
   const err = checkCsrPem(request);
-  if (err) out.push({ reason: 'FieldValueInvalid', message: `Invalid value: ${goBytes(request)}: ${err}`, field: 'spec.request' });
+  if (err)
+    out.push({
+      reason: 'FieldValueInvalid',
+      message: `Invalid value: ${goBytes(request)}: ${err}`,
+      field: 'spec.request',
+    });
   const usages = Array.isArray(s.usages) ? s.usages : [];
   if (!usages.length) out.push(field.required('spec.usages', 'usages must be provided'));
   if (!opts.allowUnknownUsages) {
-    usages.forEach((u, i) => { if (!VALID_USAGES.includes(String(u))) out.push(field.notSupported(`spec.usages[${i}]`, u, SORTED_USAGES)); });
+    usages.forEach((u, i) => {
+      if (!VALID_USAGES.includes(String(u))) out.push(field.notSupported(`spec.usages[${i}]`, u, SORTED_USAGES));
+    });
   }
   if (!opts.allowDuplicateUsages) {
     const seen = new Set<string>();
-    usages.forEach((u, i) => { if (seen.has(String(u))) out.push(field.duplicate(`spec.usages[${i}]`, u)); seen.add(String(u)); });
+    usages.forEach((u, i) => {
+      if (seen.has(String(u))) out.push(field.duplicate(`spec.usages[${i}]`, u));
+      seen.add(String(u));
+    });
   }
   const signerName = typeof s.signerName === 'string' ? s.signerName : '';
-  if (!opts.allowLegacySignerName && signerName === LEGACY_UNKNOWN_SIGNER) out.push(field.invalid('spec.signerName', signerName, 'the legacy signerName is not allowed via this API version'));
+  if (!opts.allowLegacySignerName && signerName === LEGACY_UNKNOWN_SIGNER)
+    out.push(field.invalid('spec.signerName', signerName, 'the legacy signerName is not allowed via this API version'));
   else out.push(...validateSignerName('spec.signerName', signerName));
   if (typeof s.expirationSeconds === 'number' && s.expirationSeconds < 600) {
-    out.push(field.invalid('spec.expirationSeconds', s.expirationSeconds, 'may not specify a duration less than 600 seconds (10 minutes)'));
+    out.push(
+      field.invalid(
+        'spec.expirationSeconds',
+        s.expirationSeconds,
+        'may not specify a duration less than 600 seconds (10 minutes)',
+      ),
+    );
   }
   out.push(...validateConditions(obj, opts));
   if (!opts.allowArbitraryCertificate) {
     const e = certificateError(bytesOf(certificateOf(obj)));
-    if (e) out.push({ reason: 'FieldValueInvalid', message: `Invalid value: "<certificate data>": ${e}`, field: 'status.certificate' });
+    if (e)
+      out.push({
+        reason: 'FieldValueInvalid',
+        message: `Invalid value: "<certificate data>": ${e}`,
+        field: 'status.certificate',
+      });
   }
   return out;
 }
@@ -194,13 +261,19 @@ export function validateCsr(obj: KubeObject, old: KubeObject | undefined, write:
     for (const t of ['Approved', 'Denied']) {
       const n = conditionsOf(obj).filter((c) => c.type === t);
       const o = conditionsOf(old).filter((c) => c.type === t);
-      if (n.length > o.length) out.push(field.forbidden('status.conditions', `updates may not add a condition of type ${JSON.stringify(t)}`));
-      else if (n.length === o.length && canonicalJson(n) !== canonicalJson(o)) out.push(field.forbidden('status.conditions', `updates may not modify a condition of type ${JSON.stringify(t)}`));
+      if (n.length > o.length)
+        out.push(field.forbidden('status.conditions', `updates may not add a condition of type ${JSON.stringify(t)}`));
+      else if (n.length === o.length && canonicalJson(n) !== canonicalJson(o))
+        out.push(
+          field.forbidden('status.conditions', `updates may not modify a condition of type ${JSON.stringify(t)}`),
+        );
     }
   }
   if (certificateOf(obj) !== certificateOf(old)) {
-    if (!opts.allowSettingCertificate) out.push(field.forbidden('status.certificate', 'updates may not set certificate content'));
-    else if (certificateOf(old)) out.push(field.forbidden('status.certificate', 'updates may not modify existing certificate content'));
+    if (!opts.allowSettingCertificate)
+      out.push(field.forbidden('status.certificate', 'updates may not set certificate content'));
+    else if (certificateOf(old))
+      out.push(field.forbidden('status.certificate', 'updates may not modify existing certificate content'));
   }
   return out;
 }

@@ -7,7 +7,12 @@ import type { KubeObject } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { ApiError } from '../api/errors.js';
 import { aggregatedRules } from '../authz/cluster-role-aggregation.js';
-import { AUTOUPDATE_ANNOTATION, BOOTSTRAP_CLUSTER_ROLE_BINDINGS, BOOTSTRAP_CLUSTER_ROLES, restoreBootstrapObject } from '../authz/bootstrap-policy.js';
+import {
+  AUTOUPDATE_ANNOTATION,
+  BOOTSTRAP_CLUSTER_ROLE_BINDINGS,
+  BOOTSTRAP_CLUSTER_ROLES,
+  restoreBootstrapObject,
+} from '../authz/bootstrap-policy.js';
 import { RBAC_GROUP } from '../resources/rbac.js';
 import type { ResourceDef } from '../resources/types.js';
 import type { ControllerContext } from './context.js';
@@ -34,18 +39,33 @@ class ClusterRoleAggregationController implements Controller {
     this.inf = this.ctx.informers.get(RBAC_GROUP, 'v1', 'clusterroles');
     this.crbInf = this.ctx.informers.get(RBAC_GROUP, 'v1', 'clusterrolebindings');
     // any change to any cluster role may change what an aggregated role selects
-    const all = () => { for (const c of this.inf.list()) if (c.aggregationRule) this.queue.add(c.metadata.name!); };
+    const all = () => {
+      for (const c of this.inf.list()) if (c.aggregationRule) this.queue.add(c.metadata.name!);
+    };
     const restore = (resource: string, names: string[]) => (o: KubeObject) => {
-      if (names.includes(o.metadata.name!) && o.metadata.annotations?.[AUTOUPDATE_ANNOTATION] === 'true') this.queue.add(`${RESTORE_PREFIX}${resource}/${o.metadata.name}`);
+      if (names.includes(o.metadata.name!) && o.metadata.annotations?.[AUTOUPDATE_ANNOTATION] === 'true')
+        this.queue.add(`${RESTORE_PREFIX}${resource}/${o.metadata.name}`);
     };
     const restoreRole = restore('clusterroles', BOOTSTRAP_CLUSTER_ROLES);
-    this.inf.on({ add: all, update: all, delete: (o) => { all(); restoreRole(o); } });
+    this.inf.on({
+      add: all,
+      update: all,
+      delete: (o) => {
+        all();
+        restoreRole(o);
+      },
+    });
     this.crbInf.on({ delete: restore('clusterrolebindings', BOOTSTRAP_CLUSTER_ROLE_BINDINGS) });
     this.loop = runWhenSynced({
-      informers: [this.inf, this.crbInf], queue: this.queue, workers: 1,
+      informers: [this.inf, this.crbInf],
+      queue: this.queue,
+      workers: 1,
       sync: (key) => this.sync(key),
-      onError: (key, err) => this.ctx.log.warn({ err, clusterrole: key }, 'cluster role aggregation failed; will retry'),
-      resyncMs: RESYNC_MS, resync: () => this.inf.list().filter((c) => c.aggregationRule), enqueue: (c) => this.queue.add(c.metadata.name!),
+      onError: (key, err) =>
+        this.ctx.log.warn({ err, clusterrole: key }, 'cluster role aggregation failed; will retry'),
+      resyncMs: RESYNC_MS,
+      resync: () => this.inf.list().filter((c) => c.aggregationRule),
+      enqueue: (c) => this.queue.add(c.metadata.name!),
     });
   }
 
@@ -56,7 +76,10 @@ class ClusterRoleAggregationController implements Controller {
 
   private async sync(key: string): Promise<void> {
     if (key.startsWith(RESTORE_PREFIX)) {
-      const [resource, name] = key.slice(RESTORE_PREFIX.length).split('/') as ['clusterroles' | 'clusterrolebindings', string];
+      const [resource, name] = key.slice(RESTORE_PREFIX.length).split('/') as [
+        'clusterroles' | 'clusterrolebindings',
+        string,
+      ];
       await restoreBootstrapObject(this.ctx.storage, resource, name);
       return;
     }
@@ -65,11 +88,17 @@ class ClusterRoleAggregationController implements Controller {
     const rules = aggregatedRules(cr, this.inf.list());
     if (canonicalJson(rules) === canonicalJson(cr.rules ?? [])) return;
     try {
-      await this.ctx.storage.guaranteedUpdate(this.def, undefined, key, { fieldManager: 'clusterrole-aggregation-controller' }, (cur) => {
-        if (cur.metadata.uid !== cr.metadata.uid || !cur.aggregationRule) return cur;
-        cur.rules = aggregatedRules(cur, this.inf.list());
-        return cur;
-      });
+      await this.ctx.storage.guaranteedUpdate(
+        this.def,
+        undefined,
+        key,
+        { fieldManager: 'clusterrole-aggregation-controller' },
+        (cur) => {
+          if (cur.metadata.uid !== cr.metadata.uid || !cur.aggregationRule) return cur;
+          cur.rules = aggregatedRules(cur, this.inf.list());
+          return cur;
+        },
+      );
     } catch (e) {
       if (!(e instanceof ApiError && e.code === 404)) throw e;
     }

@@ -14,7 +14,10 @@ export class InformerFactory {
   private informers = new Map<string, Informer<Kind | '*'>>();
   private started = false;
 
-  constructor(private readonly storage: ApiStorage, private readonly log: Logger) {}
+  constructor(
+    private readonly storage: ApiStorage,
+    private readonly log: Logger,
+  ) {}
 
   /** the shared informer for group/version/plural; register handlers before startAll() */
   get<G extends string, P extends string>(group: G, version: string, plural: P): Informer<KindOf<G, P>> {
@@ -44,7 +47,8 @@ export class InformerFactory {
  * The definition of group G's resource P, its `kind` the literal kind when P has a generated
  * interface: the storage's reads and writes through it return `KubeObject<kind>`.
  */
-export type DefOf<G extends string, P extends string> = KindOf<G, P> extends Kind ? ResourceDef & { readonly kind: KindOf<G, P> } : ResourceDef;
+export type DefOf<G extends string, P extends string> =
+  KindOf<G, P> extends Kind ? ResourceDef & { readonly kind: KindOf<G, P> } : ResourceDef;
 
 /** the definition of group/version/plural, typed by kind (throws if unknown) */
 export function resourceDef<G extends string, P extends string>(group: G, version: string, plural: P): DefOf<G, P> {
@@ -74,7 +78,12 @@ export interface ControllerContextOptions {
   createBurst?: number;
 }
 
-export function controllerContext(storage: ApiStorage, log: Logger, now: () => Date = () => new Date(), opts: ControllerContextOptions = {}): ControllerContext {
+export function controllerContext(
+  storage: ApiStorage,
+  log: Logger,
+  now: () => Date = () => new Date(),
+  opts: ControllerContextOptions = {},
+): ControllerContext {
   return {
     storage,
     createLimiter: new TokenBucket({ qps: opts.createQps ?? 0, burst: opts.createBurst ?? 1 }),

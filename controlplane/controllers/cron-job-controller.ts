@@ -45,7 +45,8 @@ class CronJobController implements Controller {
     });
     const jobChanged = (j: KubeObject) => {
       const ref = controllerRefOf(j);
-      if (ref?.kind === 'CronJob' && ref.apiVersion.startsWith('batch/')) this.queue.add(`${j.metadata.namespace}/${ref.name}`);
+      if (ref?.kind === 'CronJob' && ref.apiVersion.startsWith('batch/'))
+        this.queue.add(`${j.metadata.namespace}/${ref.name}`);
     };
     this.jobs.on({
       add: jobChanged,
@@ -55,7 +56,11 @@ class CronJobController implements Controller {
       },
       delete: jobChanged,
     });
-    this.queue.run((k) => this.syncCronJob(k), 1, (key, err) => this.ctx.log.warn({ err, key, controller: COMPONENT }, 'sync failed'));
+    this.queue.run(
+      (k) => this.syncCronJob(k),
+      1,
+      (key, err) => this.ctx.log.warn({ err, key, controller: COMPONENT }, 'sync failed'),
+    );
   }
 
   stop(): void {
@@ -87,12 +92,22 @@ class CronJobController implements Controller {
     let error: unknown;
     for (const d of plan.deleteJobs) {
       try {
-        await this.ctx.storage.delete(this.jobDef, namespace, d.job.metadata.name!, { propagationPolicy: 'Background', preconditions: { uid: d.job.metadata.uid } });
+        await this.ctx.storage.delete(this.jobDef, namespace, d.job.metadata.name!, {
+          propagationPolicy: 'Background',
+          preconditions: { uid: d.job.metadata.uid },
+        });
         this.event(cj, { type: 'Normal', reason: 'SuccessfulDelete', message: `Deleted job ${d.job.metadata.name}` });
       } catch (e) {
         if (e instanceof ApiError && (e.code === 404 || e.code === 409)) continue;
-        this.event(cj, { type: 'Warning', reason: 'FailedDelete', message: `Deleted job: ${e instanceof Error ? e.message : String(e)}` });
-        if (d.why === 'replace') { error = new Error(`could not replace job ${namespace}/${d.job.metadata.name}`); break; }
+        this.event(cj, {
+          type: 'Warning',
+          reason: 'FailedDelete',
+          message: `Deleted job: ${e instanceof Error ? e.message : String(e)}`,
+        });
+        if (d.why === 'replace') {
+          error = new Error(`could not replace job ${namespace}/${d.job.metadata.name}`);
+          break;
+        }
         error ??= e;
       }
     }
@@ -109,35 +124,65 @@ class CronJobController implements Controller {
           // Created by an earlier sync whose status write was lost: adopt it into active.
           const existing = await this.ctx.storage.tryGet(this.jobDef, namespace, job.metadata.name!);
           const ref = existing && controllerRefOf(existing);
-          if (existing && ref?.uid === cj.metadata.uid && !(status.active ?? []).some((r: ObjectReference | null) => r?.uid === existing.metadata.uid)) {
+          if (
+            existing &&
+            ref?.uid === cj.metadata.uid &&
+            !(status.active ?? []).some((r: ObjectReference | null) => r?.uid === existing.metadata.uid)
+          ) {
             status = withStartedJob(status, existing, scheduledTime);
             changed = true;
           }
         } else if (!(e instanceof ApiError && e.code === 403 && /being terminated/.test(e.message))) {
-          this.event(cj, { type: 'Warning', reason: 'FailedCreate', message: `Error creating job: ${e instanceof Error ? e.message : String(e)}` });
+          this.event(cj, {
+            type: 'Warning',
+            reason: 'FailedCreate',
+            message: `Error creating job: ${e instanceof Error ? e.message : String(e)}`,
+          });
           error = e;
         }
       }
     }
     if (changed) await this.writeStatus(cj, status);
-    if (plan.requeueAfterMs !== undefined && !error) this.queue.addAfter(key, Math.min(MAX_REQUEUE_MS, Math.max(0, plan.requeueAfterMs)));
+    if (plan.requeueAfterMs !== undefined && !error)
+      this.queue.addAfter(key, Math.min(MAX_REQUEUE_MS, Math.max(0, plan.requeueAfterMs)));
     if (error) throw error;
   }
 
   private async writeStatus(cj: KubeObject, status: CronJobStatus): Promise<void> {
     const rv = cj.metadata.resourceVersion;
-    await this.ctx.storage.guaranteedUpdate(this.cronJobDef, cj.metadata.namespace, cj.metadata.name!, {}, (cur) => {
-      if (cur.metadata.uid !== cj.metadata.uid) throw new ApiError(404, 'NotFound', 'cronjob replaced');
-      if (cur.metadata.resourceVersion !== rv) throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on cronjobs.batch "${cj.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`);
-      cur.status = status;
-      return cur;
-    }, 'status');
+    await this.ctx.storage.guaranteedUpdate(
+      this.cronJobDef,
+      cj.metadata.namespace,
+      cj.metadata.name!,
+      {},
+      (cur) => {
+        if (cur.metadata.uid !== cj.metadata.uid) throw new ApiError(404, 'NotFound', 'cronjob replaced');
+        if (cur.metadata.resourceVersion !== rv)
+          throw new ApiError(
+            409,
+            'Conflict',
+            `Operation cannot be fulfilled on cronjobs.batch "${cj.metadata.name}": the object has been modified; please apply your changes to the latest version and try again`,
+          );
+        cur.status = status;
+        return cur;
+      },
+      'status',
+    );
   }
 
   private event(cj: KubeObject, e: CronJobEvent): void {
     void this.ctx.event({
-      component: COMPONENT, type: e.type, reason: e.reason, message: e.message,
-      involvedObject: { apiVersion: 'batch/v1', kind: 'CronJob', namespace: cj.metadata.namespace, name: cj.metadata.name!, uid: cj.metadata.uid! },
+      component: COMPONENT,
+      type: e.type,
+      reason: e.reason,
+      message: e.message,
+      involvedObject: {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        namespace: cj.metadata.namespace,
+        name: cj.metadata.name!,
+        uid: cj.metadata.uid!,
+      },
     });
   }
 }

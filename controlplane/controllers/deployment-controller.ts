@@ -17,14 +17,37 @@ import { WorkQueue } from './work-queue.js';
 import { planClaim } from './replica-set/claim.js';
 import { newControllerRef } from './replica-set/pods.js';
 import {
-  REVISION_ANNOTATION, byRevision, desiredReplicasAnnotation, filterActive, findNewReplicaSet, findOldReplicaSets, maxRevision,
-  replicasAnnotationsNeedUpdate, setNewReplicaSetAnnotations, setReplicasAnnotations,
+  REVISION_ANNOTATION,
+  byRevision,
+  desiredReplicasAnnotation,
+  filterActive,
+  findNewReplicaSet,
+  findOldReplicaSets,
+  maxRevision,
+  replicasAnnotationsNeedUpdate,
+  setNewReplicaSetAnnotations,
+  setReplicasAnnotations,
 } from './deployment/replica-sets.js';
 import { maxSurge, newRSNewReplicas, replicasOf } from './deployment/rollout-math.js';
-import { oldPodsRunning, planNewReplicaSetScale, planOldReplicaSetsScaleDown, planRecreateScaleDown, planScale } from './deployment/rolling.js';
 import {
-  REASON, applyPausedCondition, calculateStatus, deploymentComplete, getCondition, hasProgressDeadline, newCondition, rolloutStatus,
-  setCondition, stuckRecheckDelay, type DeploymentStatus,
+  oldPodsRunning,
+  planNewReplicaSetScale,
+  planOldReplicaSetsScaleDown,
+  planRecreateScaleDown,
+  planScale,
+} from './deployment/rolling.js';
+import {
+  REASON,
+  applyPausedCondition,
+  calculateStatus,
+  deploymentComplete,
+  getCondition,
+  hasProgressDeadline,
+  newCondition,
+  rolloutStatus,
+  setCondition,
+  stuckRecheckDelay,
+  type DeploymentStatus,
 } from './deployment/status.js';
 import { POD_TEMPLATE_HASH_LABEL, computeHash, equalIgnoreHash } from './deployment/template-hash.js';
 
@@ -63,16 +86,24 @@ class DeploymentController implements Controller {
     this.rsInf = this.ctx.informers.get('apps', 'v1', 'replicasets');
     this.podInf = this.ctx.informers.get('', 'v1', 'pods');
     this.dInf.on({ add: (d) => this.enqueue(d), update: (_o, d) => this.enqueue(d), delete: (d) => this.enqueue(d) });
-    this.rsInf.on({ add: (rs) => this.addReplicaSet(rs), update: (o, rs) => this.updateReplicaSet(o, rs), delete: (rs) => this.deleteReplicaSet(rs) });
+    this.rsInf.on({
+      add: (rs) => this.addReplicaSet(rs),
+      update: (o, rs) => this.updateReplicaSet(o, rs),
+      delete: (rs) => this.deleteReplicaSet(rs),
+    });
     this.podInf.on({ delete: (p) => this.deletePod(p) });
     this.loop = runWhenSynced({
-      informers: [this.dInf, this.rsInf, this.podInf], queue: this.queue, workers: 2,
+      informers: [this.dInf, this.rsInf, this.podInf],
+      queue: this.queue,
+      workers: 2,
       sync: (key) => this.syncDeployment(key),
       onError: (key, err) => {
         const conflictOnly = isCode(err, 409);
         this.ctx.log[conflictOnly ? 'debug' : 'warn']({ err, deployment: key }, 'deployment sync failed; will retry');
       },
-      resyncMs: RESYNC_MS, resync: () => this.dInf.list(), enqueue: (d) => this.enqueue(d),
+      resyncMs: RESYNC_MS,
+      resync: () => this.dInf.list(),
+      enqueue: (d) => this.enqueue(d),
     });
   }
 
@@ -87,7 +118,10 @@ class DeploymentController implements Controller {
 
   // ---------- event handlers ----------
 
-  private resolveDeployment(namespace: string | undefined, ref: { kind: string; name: string; uid: string }): KubeObject | undefined {
+  private resolveDeployment(
+    namespace: string | undefined,
+    ref: { kind: string; name: string; uid: string },
+  ): KubeObject | undefined {
     if (ref.kind !== 'Deployment') return undefined;
     const d = this.dInf.get(namespace, ref.name);
     return d && d.metadata.uid === ref.uid ? d : undefined;
@@ -102,7 +136,10 @@ class DeploymentController implements Controller {
   }
 
   private addReplicaSet(rs: KubeObject): void {
-    if (rs.metadata.deletionTimestamp) { this.deleteReplicaSet(rs); return; }
+    if (rs.metadata.deletionTimestamp) {
+      this.deleteReplicaSet(rs);
+      return;
+    }
     const ref = controllerRefOf(rs);
     if (ref) {
       const d = this.resolveDeployment(rs.metadata.namespace, ref);
@@ -152,7 +189,13 @@ class DeploymentController implements Controller {
   // ---------- writes ----------
 
   private involved(d: KubeObject) {
-    return { kind: 'Deployment', apiVersion: 'apps/v1', namespace: d.metadata.namespace, name: d.metadata.name!, uid: d.metadata.uid! };
+    return {
+      kind: 'Deployment',
+      apiVersion: 'apps/v1',
+      namespace: d.metadata.namespace,
+      name: d.metadata.name!,
+      uid: d.metadata.uid!,
+    };
   }
 
   private event(d: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
@@ -161,27 +204,40 @@ class DeploymentController implements Controller {
 
   /** An Update of the Deployment as this sync saw it (resourceVersion precondition). */
   private async writeDeployment(d: KubeObject, subresource?: 'status'): Promise<void> {
-    const written = await this.ctx.storage.guaranteedUpdate(this.dDef, d.metadata.namespace, d.metadata.name!, {}, (cur) => {
-      if (cur.metadata.uid !== d.metadata.uid || cur.metadata.resourceVersion !== d.metadata.resourceVersion) {
-        throw conflict('deployments', d.metadata.name!, STALE_OBJECT, 'apps');
-      }
-      if (subresource) cur.status = clone(d.status);
-      else cur.metadata.annotations = clone(d.metadata.annotations);
-      return cur;
-    }, subresource);
+    const written = await this.ctx.storage.guaranteedUpdate(
+      this.dDef,
+      d.metadata.namespace,
+      d.metadata.name!,
+      {},
+      (cur) => {
+        if (cur.metadata.uid !== d.metadata.uid || cur.metadata.resourceVersion !== d.metadata.resourceVersion) {
+          throw conflict('deployments', d.metadata.name!, STALE_OBJECT, 'apps');
+        }
+        if (subresource) cur.status = clone(d.status);
+        else cur.metadata.annotations = clone(d.metadata.annotations);
+        return cur;
+      },
+      subresource,
+    );
     d.metadata = written.metadata;
     d.status = written.status;
   }
 
   /** Update a ReplicaSet whose spec is still the one this sync saw (uid and generation preconditions). */
   private async updateReplicaSetObject(rs: KubeObject, mutate: (cur: KubeObject) => void): Promise<KubeObject> {
-    const written = await this.ctx.storage.guaranteedUpdate(this.rsDef, rs.metadata.namespace, rs.metadata.name!, { fieldValidation: 'Ignore' }, (cur) => {
-      if (cur.metadata.uid !== rs.metadata.uid || cur.metadata.generation !== rs.metadata.generation) {
-        throw conflict('replicasets', rs.metadata.name!, STALE_OBJECT, 'apps');
-      }
-      mutate(cur);
-      return cur;
-    });
+    const written = await this.ctx.storage.guaranteedUpdate(
+      this.rsDef,
+      rs.metadata.namespace,
+      rs.metadata.name!,
+      { fieldValidation: 'Ignore' },
+      (cur) => {
+        if (cur.metadata.uid !== rs.metadata.uid || cur.metadata.generation !== rs.metadata.generation) {
+          throw conflict('replicasets', rs.metadata.name!, STALE_OBJECT, 'apps');
+        }
+        mutate(cur);
+        return cur;
+      },
+    );
     refresh(rs, written);
     return rs;
   }
@@ -197,7 +253,13 @@ class DeploymentController implements Controller {
       cur.spec.replicas = to;
       setReplicasAnnotations(cur, desired, max);
     });
-    if (sizeChanges) this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled ${to > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${to}`);
+    if (sizeChanges)
+      this.event(
+        d,
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled ${to > from ? 'up' : 'down'} replica set ${rs.metadata.name} from ${from} to ${to}`,
+      );
     return sizeChanges;
   }
 
@@ -219,7 +281,12 @@ class DeploymentController implements Controller {
       return;
     }
     if (selector.length === 0) {
-      this.event(d, 'Warning', 'SelectingAll', 'This deployment is selecting all pods. A non-empty selector is required.');
+      this.event(
+        d,
+        'Warning',
+        'SelectingAll',
+        'This deployment is selecting all pods. A non-empty selector is required.',
+      );
       if (Number(d.status?.observedGeneration ?? 0) < Number(d.metadata.generation ?? 0)) {
         d.status = { ...(d.status ?? {}), observedGeneration: d.metadata.generation };
         await this.writeDeployment(d, 'status');
@@ -238,9 +305,12 @@ class DeploymentController implements Controller {
     if (await this.isScalingEvent(d, rsList)) return this.sync(d, rsList);
 
     switch (d.spec.strategy?.type) {
-      case 'Recreate': return this.rolloutRecreate(d, rsList, podMap);
-      case 'RollingUpdate': return this.rolloutRolling(d, rsList);
-      default: throw new Error(`unexpected deployment strategy type: ${d.spec.strategy?.type}`);
+      case 'Recreate':
+        return this.rolloutRecreate(d, rsList, podMap);
+      case 'RollingUpdate':
+        return this.rolloutRolling(d, rsList);
+      default:
+        throw new Error(`unexpected deployment strategy type: ${d.spec.strategy?.type}`);
     }
   }
 
@@ -258,11 +328,18 @@ class DeploymentController implements Controller {
       }
       if (!canAdopt) break;
       try {
-        const adopted = await this.ctx.storage.guaranteedUpdate(this.rsDef, rs.metadata.namespace, rs.metadata.name!, { fieldValidation: 'Ignore' }, (cur) => {
-          if (cur.metadata.uid !== rs.metadata.uid || cur.metadata.deletionTimestamp || controllerRefOf(cur)) throw conflict('replicasets', rs.metadata.name!, STALE_OBJECT, 'apps');
-          cur.metadata.ownerReferences = [...(cur.metadata.ownerReferences ?? []), { ...ref }];
-          return cur;
-        });
+        const adopted = await this.ctx.storage.guaranteedUpdate(
+          this.rsDef,
+          rs.metadata.namespace,
+          rs.metadata.name!,
+          { fieldValidation: 'Ignore' },
+          (cur) => {
+            if (cur.metadata.uid !== rs.metadata.uid || cur.metadata.deletionTimestamp || controllerRefOf(cur))
+              throw conflict('replicasets', rs.metadata.name!, STALE_OBJECT, 'apps');
+            cur.metadata.ownerReferences = [...(cur.metadata.ownerReferences ?? []), { ...ref }];
+            return cur;
+          },
+        );
         owned.push(clone(adopted));
       } catch (e) {
         if (!isCode(e, 404, 409)) throw e;
@@ -270,12 +347,20 @@ class DeploymentController implements Controller {
     }
     for (const rs of plan.release) {
       try {
-        await this.ctx.storage.guaranteedUpdate(this.rsDef, rs.metadata.namespace, rs.metadata.name!, { fieldValidation: 'Ignore' }, (cur) => {
-          if (cur.metadata.uid !== rs.metadata.uid) throw conflict('replicasets', rs.metadata.name!, STALE_OBJECT, 'apps');
-          const refs = (cur.metadata.ownerReferences ?? []).filter((r) => r.uid !== d.metadata.uid);
-          if (refs.length) cur.metadata.ownerReferences = refs; else delete cur.metadata.ownerReferences;
-          return cur;
-        });
+        await this.ctx.storage.guaranteedUpdate(
+          this.rsDef,
+          rs.metadata.namespace,
+          rs.metadata.name!,
+          { fieldValidation: 'Ignore' },
+          (cur) => {
+            if (cur.metadata.uid !== rs.metadata.uid)
+              throw conflict('replicasets', rs.metadata.name!, STALE_OBJECT, 'apps');
+            const refs = (cur.metadata.ownerReferences ?? []).filter((r) => r.uid !== d.metadata.uid);
+            if (refs.length) cur.metadata.ownerReferences = refs;
+            else delete cur.metadata.ownerReferences;
+            return cur;
+          },
+        );
       } catch (e) {
         if (!isCode(e, 404, 409)) throw e;
       }
@@ -284,7 +369,11 @@ class DeploymentController implements Controller {
   }
 
   /** Pods of this Deployment's ReplicaSets by RS uid, terminating ones included (Recreate waits for them). */
-  private getPodMapForDeployment(d: KubeObject, selector: LabelRequirement[], rsList: KubeObject[]): Map<string, KubeObject[]> {
+  private getPodMapForDeployment(
+    d: KubeObject,
+    selector: LabelRequirement[],
+    rsList: KubeObject[],
+  ): Map<string, KubeObject[]> {
     const map = new Map<string, KubeObject[]>(rsList.map((rs) => [rs.metadata.uid!, []]));
     for (const pod of this.podInf.list(d.metadata.namespace)) {
       if (!matchLabels(selector, pod.metadata.labels)) continue;
@@ -295,14 +384,24 @@ class DeploymentController implements Controller {
   }
 
   /** The new RS (found, annotated, or created) and the old ones, with the Deployment's revision in step. */
-  private async getAllReplicaSetsAndSyncRevision(d: KubeObject, rsList: KubeObject[], create: boolean): Promise<{ newRS?: KubeObject; oldRSs: KubeObject[] }> {
+  private async getAllReplicaSetsAndSyncRevision(
+    d: KubeObject,
+    rsList: KubeObject[],
+    create: boolean,
+  ): Promise<{ newRS?: KubeObject; oldRSs: KubeObject[] }> {
     const existing = findNewReplicaSet(d, rsList);
     const oldRSs = findOldReplicaSets(d, rsList, existing);
     const newRS = await this.getNewReplicaSet(d, rsList, oldRSs, existing, create);
     return { newRS, oldRSs };
   }
 
-  private async getNewReplicaSet(d: KubeObject, rsList: KubeObject[], oldRSs: KubeObject[], existing: KubeObject | undefined, create: boolean): Promise<KubeObject | undefined> {
+  private async getNewReplicaSet(
+    d: KubeObject,
+    rsList: KubeObject[],
+    oldRSs: KubeObject[],
+    existing: KubeObject | undefined,
+    create: boolean,
+  ): Promise<KubeObject | undefined> {
     const newRevision = maxRevision(oldRSs) + 1;
     const surge = maxSurge(d);
     const now = this.ctx.now();
@@ -313,13 +412,23 @@ class DeploymentController implements Controller {
       if (annotationsChange || Number(existing.spec?.minReadySeconds ?? 0) !== minReady) {
         await this.updateReplicaSetObject(existing, (cur) => {
           setNewReplicaSetAnnotations(d, cur, newRevision, true, surge);
-          if (minReady) cur.spec.minReadySeconds = minReady; else delete cur.spec.minReadySeconds;
+          if (minReady) cur.spec.minReadySeconds = minReady;
+          else delete cur.spec.minReadySeconds;
         });
       }
       const metaChange = this.setDeploymentRevision(d, existing.metadata.annotations?.[REVISION_ANNOTATION]);
       let statusChange = false;
       if (hasProgressDeadline(d) && !getCondition(d.status, 'Progressing')) {
-        setCondition((d.status ??= {}), newCondition('Progressing', 'True', REASON.FoundNewRS, `Found new replica set "${existing.metadata.name}"`, now));
+        setCondition(
+          (d.status ??= {}),
+          newCondition(
+            'Progressing',
+            'True',
+            REASON.FoundNewRS,
+            `Found new replica set "${existing.metadata.name}"`,
+            now,
+          ),
+        );
         statusChange = true;
       }
       if (metaChange) await this.writeDeployment(d);
@@ -359,7 +468,11 @@ class DeploymentController implements Controller {
       if (e instanceof ApiError && e.reason === 'AlreadyExists') {
         // a slow cache, or a hash collision with a ReplicaSet that is not ours
         const found = await this.ctx.storage.tryGet(this.rsDef, d.metadata.namespace, rsName);
-        if (found && controllerRefOf(found)?.uid === d.metadata.uid && equalIgnoreHash(d.spec.template, found.spec?.template)) {
+        if (
+          found &&
+          controllerRefOf(found)?.uid === d.metadata.uid &&
+          equalIgnoreHash(d.spec.template, found.spec?.template)
+        ) {
           created = found;
           alreadyExists = true;
         } else {
@@ -379,11 +492,15 @@ class DeploymentController implements Controller {
         throw e;
       }
     }
-    if (!alreadyExists && replicas > 0) this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${rsName} from 0 to ${replicas}`);
+    if (!alreadyExists && replicas > 0)
+      this.event(d, 'Normal', 'ScalingReplicaSet', `Scaled up replica set ${rsName} from 0 to ${replicas}`);
     const metaChange = this.setDeploymentRevision(d, String(newRevision));
     let statusChange = false;
     if (!alreadyExists && hasProgressDeadline(d)) {
-      setCondition((d.status ??= {}), newCondition('Progressing', 'True', REASON.NewReplicaSet, `Created new replica set "${rsName}"`, now));
+      setCondition(
+        (d.status ??= {}),
+        newCondition('Progressing', 'True', REASON.NewReplicaSet, `Created new replica set "${rsName}"`, now),
+      );
       statusChange = true;
     }
     if (metaChange) await this.writeDeployment(d);
@@ -433,7 +550,7 @@ class DeploymentController implements Controller {
     const allRSs = [...oldRSs, newRS];
 
     const next = planNewReplicaSetScale(d, allRSs, newRS);
-    if (next !== undefined && await this.scaleReplicaSetAndRecordEvent(newRS, next, d)) {
+    if (next !== undefined && (await this.scaleReplicaSetAndRecordEvent(newRS, next, d))) {
       return this.syncRolloutStatus(allRSs, newRS, d);
     }
     const steps = planOldReplicaSetsScaleDown(d, allRSs, filterActive(oldRSs), newRS);
@@ -475,14 +592,20 @@ class DeploymentController implements Controller {
       if (Number(rs.status?.replicas ?? 0) !== 0 || replicasOf(rs) !== 0) continue;
       if (Number(rs.metadata.generation ?? 0) > Number(rs.status?.observedGeneration ?? 0)) continue;
       try {
-        await this.ctx.storage.delete(this.rsDef, rs.metadata.namespace, rs.metadata.name!, { preconditions: { uid: rs.metadata.uid } });
+        await this.ctx.storage.delete(this.rsDef, rs.metadata.namespace, rs.metadata.name!, {
+          preconditions: { uid: rs.metadata.uid },
+        });
       } catch (e) {
         if (!isCode(e, 404, 409)) throw e;
       }
     }
   }
 
-  private async syncDeploymentStatus(allRSs: KubeObject[], newRS: KubeObject | undefined, d: KubeObject): Promise<void> {
+  private async syncDeploymentStatus(
+    allRSs: KubeObject[],
+    newRS: KubeObject | undefined,
+    d: KubeObject,
+  ): Promise<void> {
     const st = calculateStatus(allRSs, newRS, d, this.ctx.now());
     if (deepEqual(d.status ?? {}, st)) return;
     d.status = st;
@@ -490,7 +613,10 @@ class DeploymentController implements Controller {
   }
 
   private checkDeadlineAfter(key: string, delay: number): void {
-    if (delay === 0) { this.queue.addRateLimited(key); return; }
+    if (delay === 0) {
+      this.queue.addRateLimited(key);
+      return;
+    }
     const due = Date.now() + delay;
     const pending = this.deadlineChecks.get(key);
     if (pending !== undefined && pending > Date.now() && pending <= due) return;

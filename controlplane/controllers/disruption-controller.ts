@@ -65,7 +65,10 @@ function expectedScale(pods: KubeObject[], find: ScaleFinder): number {
   let unmanaged = 0;
   for (const p of pods) {
     const ref = controllerRefOf(p);
-    if (!ref) { unmanaged++; continue; }
+    if (!ref) {
+      unmanaged++;
+      continue;
+    }
     if (scales.has(ref.uid)) continue;
     const found = find(ref, p.metadata.namespace!);
     if (!found) throw new Error(`found no controllers for pod "${p.metadata.name}"`);
@@ -168,7 +171,10 @@ class DisruptionController implements Controller {
     this.pdbInf.on({ add: enqueue, update: (_o, n) => enqueue(n), delete: enqueue });
     this.podInf.on({
       add: (p) => this.enqueueForPod(p),
-      update: (o, n) => { this.enqueueForPod(n); if (!deepEqual(o.metadata.labels, n.metadata.labels)) this.enqueueForPod(o); },
+      update: (o, n) => {
+        this.enqueueForPod(n);
+        if (!deepEqual(o.metadata.labels, n.metadata.labels)) this.enqueueForPod(o);
+      },
       delete: (p) => this.enqueueForPod(p),
     });
     // a controller's scale is the denominator of percentages and maxUnavailable
@@ -184,11 +190,21 @@ class DisruptionController implements Controller {
         if (was === is) return;
         const name = n.metadata.name!;
         const reason = is ? 'NodeNotSchedulable' : 'NodeSchedulable';
-        void this.ctx.event({ involvedObject: { kind: 'Node', name, uid: name }, type: 'Normal', reason, message: `Node ${name} status is now: ${reason}`, component: 'node-controller' });
+        void this.ctx.event({
+          involvedObject: { kind: 'Node', name, uid: name },
+          type: 'Normal',
+          reason,
+          message: `Node ${name} status is now: ${reason}`,
+          component: 'node-controller',
+        });
       },
     });
 
-    this.queue.run((key) => this.sync(key), 1, (key, err) => this.ctx.log.warn({ err, pdb: key }, 'syncing PodDisruptionBudget failed'));
+    this.queue.run(
+      (key) => this.sync(key),
+      1,
+      (key, err) => this.ctx.log.warn({ err, pdb: key }, 'syncing PodDisruptionBudget failed'),
+    );
   }
 
   stop(): void {
@@ -233,11 +249,18 @@ class DisruptionController implements Controller {
     if (!this.pdbInf.get(namespace, name)) return;
     let result: PdbComputation | undefined;
     try {
-      await this.ctx.storage.guaranteedUpdate(this.pdbDef, namespace, name, {}, (cur) => {
-        result = computePdbStatus(cur, podsForPdb(cur, this.podInf.list(namespace)), this.findScale, this.ctx.now());
-        cur.status = result.status;
-        return cur;
-      }, 'status');
+      await this.ctx.storage.guaranteedUpdate(
+        this.pdbDef,
+        namespace,
+        name,
+        {},
+        (cur) => {
+          result = computePdbStatus(cur, podsForPdb(cur, this.podInf.list(namespace)), this.findScale, this.ctx.now());
+          cur.status = result.status;
+          return cur;
+        },
+        'status',
+      );
     } catch (e) {
       if (e instanceof ApiError) {
         if (e.code === 404) return;
@@ -248,27 +271,62 @@ class DisruptionController implements Controller {
     }
     const pdb = this.pdbInf.get(namespace, name);
     if (pdb && result && result.pods === 0) await this.event(pdb, 'Normal', 'NoPods', 'No matching pods found');
-    if (result?.recheckAt !== undefined) this.queue.addAfter(key, Math.max(0, result.recheckAt - this.ctx.now().getTime()) + 50);
+    if (result?.recheckAt !== undefined)
+      this.queue.addAfter(key, Math.max(0, result.recheckAt - this.ctx.now().getTime()) + 50);
   }
 
   /** failSafe: when the status cannot be computed, allow no disruptions. */
   private async failSafe(namespace: string, name: string, err: Error): Promise<void> {
     const pdb = this.pdbInf.get(namespace, name);
-    if (pdb) await this.event(pdb, 'Warning', 'CalculateExpectedPodCountFailed', `Failed to calculate the number of expected pods: ${err.message}`);
-    await this.ctx.storage.guaranteedUpdate(this.pdbDef, namespace, name, {}, (cur) => {
-      const st = { ...(cur.status ?? {}), disruptionsAllowed: 0 };
-      st.conditions = setStatusCondition(Array.isArray(st.conditions) ? st.conditions : [], {
-        type: 'DisruptionAllowed', status: 'False', reason: 'SyncFailed', message: err.message, observedGeneration: st.observedGeneration ?? 0,
-      }, this.ctx.now());
-      cur.status = st as PodDisruptionBudgetStatus;
-      return cur;
-    }, 'status').catch((e) => { if (!(e instanceof ApiError && e.code === 404)) throw e; });
+    if (pdb)
+      await this.event(
+        pdb,
+        'Warning',
+        'CalculateExpectedPodCountFailed',
+        `Failed to calculate the number of expected pods: ${err.message}`,
+      );
+    await this.ctx.storage
+      .guaranteedUpdate(
+        this.pdbDef,
+        namespace,
+        name,
+        {},
+        (cur) => {
+          const st = { ...(cur.status ?? {}), disruptionsAllowed: 0 };
+          st.conditions = setStatusCondition(
+            Array.isArray(st.conditions) ? st.conditions : [],
+            {
+              type: 'DisruptionAllowed',
+              status: 'False',
+              reason: 'SyncFailed',
+              message: err.message,
+              observedGeneration: st.observedGeneration ?? 0,
+            },
+            this.ctx.now(),
+          );
+          cur.status = st as PodDisruptionBudgetStatus;
+          return cur;
+        },
+        'status',
+      )
+      .catch((e) => {
+        if (!(e instanceof ApiError && e.code === 404)) throw e;
+      });
   }
 
   private event(pdb: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     return this.ctx.event({
-      involvedObject: { kind: 'PodDisruptionBudget', apiVersion: 'policy/v1', namespace: pdb.metadata.namespace, name: pdb.metadata.name!, uid: pdb.metadata.uid! },
-      type, reason, message, component: COMPONENT,
+      involvedObject: {
+        kind: 'PodDisruptionBudget',
+        apiVersion: 'policy/v1',
+        namespace: pdb.metadata.namespace,
+        name: pdb.metadata.name!,
+        uid: pdb.metadata.uid!,
+      },
+      type,
+      reason,
+      message,
+      component: COMPONENT,
     });
   }
 }

@@ -16,8 +16,20 @@ import { canonicalJson } from '../../proto/canonical.js';
 import { isIP } from 'node:net';
 import { ApiError } from '../api/errors.js';
 import {
-  HEADLESS_LABEL, MANAGED_BY_LABEL, SERVICE_NAME_LABEL, SLICE_CONTROLLER_NAME, compareSliceEndpoints, isHeadless, selectsPod,
-  serviceSelector, shouldPodBeInEndpoints, sliceEndpoint, sliceEndpointKey, slicePorts, type SliceEndpoint, type SlicePort,
+  HEADLESS_LABEL,
+  MANAGED_BY_LABEL,
+  SERVICE_NAME_LABEL,
+  SLICE_CONTROLLER_NAME,
+  compareSliceEndpoints,
+  isHeadless,
+  selectsPod,
+  serviceSelector,
+  shouldPodBeInEndpoints,
+  sliceEndpoint,
+  sliceEndpointKey,
+  slicePorts,
+  type SliceEndpoint,
+  type SlicePort,
 } from '../services/endpoints.js';
 import type { ControllerContext, DefOf } from './context.js';
 import { keyOf, runWhenSynced, splitKey, type Informer } from './informer.js';
@@ -66,13 +78,18 @@ export interface SlicePlan {
  * Returns the writes that make the slices match (updates only for slices that change).
  */
 export function planSlices(
-  desired: Map<string, { ports: SlicePort[]; endpoints: SliceEndpoint[] }>, existing: KubeObject[], labelsChanged: (s: KubeObject) => boolean,
+  desired: Map<string, { ports: SlicePort[]; endpoints: SliceEndpoint[] }>,
+  existing: KubeObject[],
+  labelsChanged: (s: KubeObject) => boolean,
 ): SlicePlan {
   const plan: SlicePlan = { create: [], update: [], delete: [] };
   const byKey = new Map<string, KubeObject[]>();
   for (const s of [...existing].sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1))) {
     const k = portsKey(s.ports);
-    if (!desired.has(k)) { plan.delete.push(s.metadata.name!); continue; }
+    if (!desired.has(k)) {
+      plan.delete.push(s.metadata.name!);
+      continue;
+    }
     byKey.set(k, [...(byKey.get(k) ?? []), s]);
   }
   for (const [k, want] of desired) {
@@ -85,7 +102,10 @@ export function planSlices(
       for (const e of stored) {
         const key = `${e?.addresses?.[0]}/${e?.targetRef?.uid ?? ''}`;
         const w = remaining.get(key);
-        if (!w) { changed = true; continue; }
+        if (!w) {
+          changed = true;
+          continue;
+        }
         remaining.delete(key);
         if (canonicalJson(w) !== canonicalJson(e)) changed = true;
         next.push(w);
@@ -93,7 +113,7 @@ export function planSlices(
       kept.push({ slice: s, endpoints: next, changed });
     }
     // new endpoints go first into slices that change anyway, then into any with room
-    const fill = (pred: (x: typeof kept[number]) => boolean) => {
+    const fill = (pred: (x: (typeof kept)[number]) => boolean) => {
       for (const x of kept) {
         if (!pred(x)) continue;
         while (remaining.size && x.endpoints.length < MAX_ENDPOINTS_PER_SLICE) {
@@ -107,12 +127,23 @@ export function planSlices(
     fill((x) => x.changed && x.endpoints.length > 0);
     fill(() => true);
     for (const x of kept) {
-      if (x.endpoints.length === 0) { plan.delete.push(x.slice.metadata.name!); continue; }
-      if (x.changed) plan.update.push({ name: x.slice.metadata.name!, ports: want.ports, endpoints: x.endpoints.sort(compareSliceEndpoints) });
+      if (x.endpoints.length === 0) {
+        plan.delete.push(x.slice.metadata.name!);
+        continue;
+      }
+      if (x.changed)
+        plan.update.push({
+          name: x.slice.metadata.name!,
+          ports: want.ports,
+          endpoints: x.endpoints.sort(compareSliceEndpoints),
+        });
     }
     const rest = [...remaining.values()];
     for (let i = 0; i < rest.length; i += MAX_ENDPOINTS_PER_SLICE) {
-      plan.create.push({ ports: want.ports, endpoints: rest.slice(i, i + MAX_ENDPOINTS_PER_SLICE).sort(compareSliceEndpoints) });
+      plan.create.push({
+        ports: want.ports,
+        endpoints: rest.slice(i, i + MAX_ENDPOINTS_PER_SLICE).sort(compareSliceEndpoints),
+      });
     }
   }
   // a Service with no endpoints keeps one placeholder slice
@@ -151,7 +182,10 @@ class EndpointSliceController implements Controller {
     this.svcInf.on({
       add: (s) => this.queue.add(keyOf(s)),
       update: (_o, s) => this.queue.add(keyOf(s)),
-      delete: (s) => { this.written.delete(keyOf(s)); this.queue.add(keyOf(s)); },
+      delete: (s) => {
+        this.written.delete(keyOf(s));
+        this.queue.add(keyOf(s));
+      },
     });
     this.podInf.on({
       add: (p) => this.podChanged(p),
@@ -169,10 +203,14 @@ class EndpointSliceController implements Controller {
     };
     this.sliceInf.on({ add: sliceChanged, update: (_o, s) => sliceChanged(s), delete: sliceChanged });
     this.loop = runWhenSynced({
-      informers: [this.svcInf, this.podInf, this.sliceInf, this.nodeInf], queue: this.queue, workers: 2,
+      informers: [this.svcInf, this.podInf, this.sliceInf, this.nodeInf],
+      queue: this.queue,
+      workers: 2,
       sync: (key) => this.syncService(key),
       onError: (key, err) => this.ctx.log.warn({ err, service: key }, 'endpointslice sync failed; will retry'),
-      resyncMs: RESYNC_MS, resync: () => this.svcInf.list(), enqueue: (s) => this.queue.add(keyOf(s)),
+      resyncMs: RESYNC_MS,
+      resync: () => this.svcInf.list(),
+      enqueue: (s) => this.queue.add(keyOf(s)),
     });
   }
 
@@ -214,10 +252,18 @@ class EndpointSliceController implements Controller {
     if (!svc) return; // its slices go with it (ownerReference -> garbage collector)
     const selector = serviceSelector(svc);
     if (!selector) return;
-    if (this.stale(key, namespace)) { this.queue.addAfter(key, 50); return; }
+    if (this.stale(key, namespace)) {
+      this.queue.addAfter(key, 50);
+      return;
+    }
 
-    const mine = this.sliceInf.list(namespace).filter((s) =>
-      s.metadata.labels?.[SERVICE_NAME_LABEL] === name && s.metadata.labels?.[MANAGED_BY_LABEL] === SLICE_CONTROLLER_NAME);
+    const mine = this.sliceInf
+      .list(namespace)
+      .filter(
+        (s) =>
+          s.metadata.labels?.[SERVICE_NAME_LABEL] === name &&
+          s.metadata.labels?.[MANAGED_BY_LABEL] === SLICE_CONTROLLER_NAME,
+      );
     const owned = mine.filter((s) => ownedBy(s, svc) && s.addressType === 'IPv4' && !s.metadata.deletionTimestamp);
     const foreign = mine.filter((s) => !ownedBy(s, svc) || (s.addressType !== 'IPv4' && !s.metadata.deletionTimestamp));
 
@@ -234,14 +280,19 @@ class EndpointSliceController implements Controller {
     }
     const labels = sliceLabels(svc);
     const plan = planSlices(desired, owned, (s) => canonicalJson(s.metadata.labels ?? {}) !== canonicalJson(labels));
-    const ownerReferences = [{ apiVersion: 'v1', kind: 'Service', name, uid: svc.metadata.uid!, controller: true, blockOwnerDeletion: true }];
+    const ownerReferences = [
+      { apiVersion: 'v1', kind: 'Service', name, uid: svc.metadata.uid!, controller: true, blockOwnerDeletion: true },
+    ];
     const opts = { fieldManager: 'endpointslice-controller' };
 
     for (const s of plan.create) {
       const obj: KubeObject = {
-        apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
         metadata: { generateName: `${name}-`, namespace, labels, ownerReferences },
-        addressType: 'IPv4', endpoints: s.endpoints, ports: s.ports,
+        addressType: 'IPv4',
+        endpoints: s.endpoints,
+        ports: s.ports,
       };
       const made = await this.ctx.storage.create(this.sliceDef, namespace, obj, opts);
       this.track(key, made.metadata.name!, Number(made.metadata.resourceVersion));

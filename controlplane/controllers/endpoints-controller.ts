@@ -53,11 +53,17 @@ class EndpointsController implements Controller {
     });
     // someone deleted or edited an Endpoints object we manage: put it back
     this.epInf.on({
-      update: (_o, ep) => { if (this.svcInf.get(ep.metadata.namespace, ep.metadata.name!)) this.queue.add(keyOf(ep)); },
-      delete: (ep) => { if (this.svcInf.get(ep.metadata.namespace, ep.metadata.name!)) this.queue.add(keyOf(ep)); },
+      update: (_o, ep) => {
+        if (this.svcInf.get(ep.metadata.namespace, ep.metadata.name!)) this.queue.add(keyOf(ep));
+      },
+      delete: (ep) => {
+        if (this.svcInf.get(ep.metadata.namespace, ep.metadata.name!)) this.queue.add(keyOf(ep));
+      },
     });
     this.loop = runWhenSynced({
-      informers: [this.svcInf, this.podInf, this.epInf], queue: this.queue, workers: 2,
+      informers: [this.svcInf, this.podInf, this.epInf],
+      queue: this.queue,
+      workers: 2,
       sync: (key) => this.syncService(key),
       onError: (key, err) => this.ctx.log.warn({ err, service: key }, 'endpoints sync failed; will retry'),
       // checkLeftoverEndpoints: Endpoints we made for Services that went while we were down
@@ -67,7 +73,9 @@ class EndpointsController implements Controller {
           if (!this.svcInf.get(ep.metadata.namespace, ep.metadata.name!)) this.queue.add(keyOf(ep));
         }
       },
-      resyncMs: RESYNC_MS, resync: () => this.svcInf.list(), enqueue: (s) => this.queue.add(keyOf(s)),
+      resyncMs: RESYNC_MS,
+      resync: () => this.svcInf.list(),
+      enqueue: (s) => this.queue.add(keyOf(s)),
     });
   }
 
@@ -110,20 +118,32 @@ class EndpointsController implements Controller {
         await this.ctx.storage.create(this.epDef, namespace, ep, { fieldManager: 'endpoint-controller' });
       } catch (e) {
         // our cache is behind: the next event brings the object and another sync
-        if (e instanceof ApiError && e.code === 409) { this.queue.addAfter(key, 100); return; }
+        if (e instanceof ApiError && e.code === 409) {
+          this.queue.addAfter(key, 100);
+          return;
+        }
         throw e;
       }
       return;
     }
     try {
-      await this.ctx.storage.guaranteedUpdate(this.epDef, namespace, name, { fieldManager: 'endpoint-controller' }, (cur) => {
-        if (subsets.length) cur.subsets = subsets;
-        else delete cur.subsets;
-        cur.metadata.labels = labels;
-        return cur;
-      });
+      await this.ctx.storage.guaranteedUpdate(
+        this.epDef,
+        namespace,
+        name,
+        { fieldManager: 'endpoint-controller' },
+        (cur) => {
+          if (subsets.length) cur.subsets = subsets;
+          else delete cur.subsets;
+          cur.metadata.labels = labels;
+          return cur;
+        },
+      );
     } catch (e) {
-      if (e instanceof ApiError && e.code === 404) { this.queue.addAfter(key, 100); return; }
+      if (e instanceof ApiError && e.code === 404) {
+        this.queue.addAfter(key, 100);
+        return;
+      }
       throw e;
     }
   }
@@ -141,11 +161,12 @@ function stripEmpty(ss: unknown): unknown {
   const subset = (typeof ss === 'object' && ss !== null ? ss : {}) as Record<string, unknown>;
   for (const k of ['addresses', 'notReadyAddresses', 'ports']) {
     const list = subset[k];
-    if (Array.isArray(list) && list.length) out[k] = list.map((a: { targetRef?: { resourceVersion?: unknown } } | null | undefined) => {
-      if (!a?.targetRef) return a;
-      const { resourceVersion: _rv, ...ref } = a.targetRef;
-      return { ...a, targetRef: ref };
-    });
+    if (Array.isArray(list) && list.length)
+      out[k] = list.map((a: { targetRef?: { resourceVersion?: unknown } } | null | undefined) => {
+        if (!a?.targetRef) return a;
+        const { resourceVersion: _rv, ...ref } = a.targetRef;
+        return { ...a, targetRef: ref };
+      });
   }
   return out;
 }

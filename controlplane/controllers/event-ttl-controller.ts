@@ -49,7 +49,10 @@ class EventTtl implements EventTtlController {
   private timer?: NodeJS.Timeout;
   private sweeping?: Promise<number>;
 
-  constructor(private readonly ctx: ControllerContext, private readonly opts: EventTtlOptions) {
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly opts: EventTtlOptions,
+  ) {
     this.def = ctx.def('', 'v1', 'events');
     this.storage = ctx.storage;
   }
@@ -69,7 +72,9 @@ class EventTtl implements EventTtlController {
 
   sweep(): Promise<number> {
     // one sweep at a time; a caller arriving during one waits for it
-    this.sweeping ??= this.doSweep().finally(() => { this.sweeping = undefined; });
+    this.sweeping ??= this.doSweep().finally(() => {
+      this.sweeping = undefined;
+    });
     return this.sweeping;
   }
 
@@ -95,6 +100,9 @@ class EventTtl implements EventTtlController {
   }
 }
 
-export function create(ctx: ControllerContext, opts: EventTtlOptions = { ttlMs: DEFAULT_EVENT_TTL_MS }): EventTtlController {
+export function create(
+  ctx: ControllerContext,
+  opts: EventTtlOptions = { ttlMs: DEFAULT_EVENT_TTL_MS },
+): EventTtlController {
   return new EventTtl(ctx, opts);
 }

@@ -17,8 +17,17 @@ import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 import { DependencyGraph, type GraphNode } from './gc/graph.js';
 import {
-  FINALIZER_ORPHAN, classifyReferences, groupOf, isDeletingDependents, isOrphaningDependents, planDependent, planOwner,
-  unblocked, withoutOwners, type OwnerState, type Policy,
+  FINALIZER_ORPHAN,
+  classifyReferences,
+  groupOf,
+  isDeletingDependents,
+  isOrphaningDependents,
+  planDependent,
+  planOwner,
+  unblocked,
+  withoutOwners,
+  type OwnerState,
+  type Policy,
 } from './gc/plan.js';
 
 const WORKERS = 5;
@@ -45,7 +54,10 @@ export class GarbageCollector implements Controller {
   private readonly log: Logger;
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly ctx: ControllerContext, private readonly opts: GarbageCollectorOptions = {}) {
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly opts: GarbageCollectorOptions = {},
+  ) {
     this.log = ctx.log.child({ controller: this.name });
   }
 
@@ -64,10 +76,18 @@ export class GarbageCollector implements Controller {
     for (const [key, def] of want) {
       if (this.customInformers.has(key)) continue;
       const inf = new Informer(this.ctx.storage, def, this.log);
-      inf.on({ add: (o) => this.onUpsert(def, o), update: (_old, o) => this.onUpsert(def, o), delete: (o) => this.onDelete(o) });
+      inf.on({
+        add: (o) => this.onUpsert(def, o),
+        update: (_old, o) => this.onUpsert(def, o),
+        delete: (o) => this.onDelete(o),
+      });
       this.customInformers.set(key, inf);
       this.informers.push(inf);
-      inf.start().catch((err: unknown) => this.log.warn({ err: errText(err), resource: key }, 'custom resource informer failed'));
+      inf
+        .start()
+        .catch((err: unknown) =>
+          this.log.warn({ err: errText(err), resource: key }, 'custom resource informer failed'),
+        );
     }
   }
 
@@ -84,9 +104,13 @@ export class GarbageCollector implements Controller {
       });
       this.informers.push(inf);
     }
-    this.queue.run((uid) => this.syncItem(uid), WORKERS, (uid, err) => {
-      this.log.warn({ err: errText(err), uid }, 'garbage collection failed, will retry');
-    });
+    this.queue.run(
+      (uid) => this.syncItem(uid),
+      WORKERS,
+      (uid, err) => {
+        this.log.warn({ err: errText(err), uid }, 'garbage collection failed, will retry');
+      },
+    );
     this.timer = setInterval(() => this.resync(), this.opts.resyncMs ?? RESYNC_MS);
     this.timer.unref();
   }
@@ -134,7 +158,12 @@ export class GarbageCollector implements Controller {
   private resync(): void {
     for (const n of this.graph.all()) {
       if (isOrphaningDependents(n) || isDeletingDependents(n)) this.queue.add(n.uid);
-      else if (!n.deletionTimestamp && n.owners.some((o) => this.absent.has(o.uid) || !this.graph.get(o.uid) || isDeletingDependents(this.graph.get(o.uid)!))) {
+      else if (
+        !n.deletionTimestamp &&
+        n.owners.some(
+          (o) => this.absent.has(o.uid) || !this.graph.get(o.uid) || isDeletingDependents(this.graph.get(o.uid)!),
+        )
+      ) {
         this.queue.add(n.uid);
       }
     }
@@ -153,7 +182,10 @@ export class GarbageCollector implements Controller {
 
   /** attemptToDeleteItem / attemptToOrphan for one object, by uid */
   async syncItem(uid: string): Promise<void> {
-    if (!this.synced()) { this.queue.addAfter(uid, 200); return; }
+    if (!this.synced()) {
+      this.queue.addAfter(uid, 200);
+      return;
+    }
     const node = this.graph.get(uid);
     if (!node) return;
     if (node.deletionTimestamp) return this.syncOwnerBeingDeleted(node);
@@ -177,7 +209,10 @@ export class GarbageCollector implements Controller {
       case 'none':
         return;
       case 'removeOwnerRefs':
-        this.log.info({ item: describe(node), owners: action.uids }, 'removing references to absent or foreground-deleting owners');
+        this.log.info(
+          { item: describe(node), owners: action.uids },
+          'removing references to absent or foreground-deleting owners',
+        );
         await this.removeOwnerRefs(node, action.uids);
         return;
       case 'delete':
@@ -191,10 +226,13 @@ export class GarbageCollector implements Controller {
   /** the orphan and foreground halves: the object itself is being deleted */
   private async syncOwnerBeingDeleted(node: GraphNode): Promise<void> {
     const deps = this.graph.dependentsOf(node.uid);
-    const action = planOwner(node, deps.map((d) => ({
-      uid: d.uid,
-      blocking: d.owners.some((r) => r.uid === node.uid && r.blockOwnerDeletion === true),
-    })));
+    const action = planOwner(
+      node,
+      deps.map((d) => ({
+        uid: d.uid,
+        blocking: d.owners.some((r) => r.uid === node.uid && r.blockOwnerDeletion === true),
+      })),
+    );
     switch (action.type) {
       case 'none':
         return;
@@ -237,7 +275,8 @@ export class GarbageCollector implements Controller {
     const { storage } = this.ctx;
     try {
       await storage.delete(node.def, node.namespace, node.name, {
-        propagationPolicy: policy, preconditions: { uid: node.uid, resourceVersion: latest.metadata.resourceVersion },
+        propagationPolicy: policy,
+        preconditions: { uid: node.uid, resourceVersion: latest.metadata.resourceVersion },
       });
     } catch (e) {
       if (isCode(e, 404)) return;
@@ -245,12 +284,17 @@ export class GarbageCollector implements Controller {
       // Changed since we looked: delete anyway if its owners did not change (as kube's GC does).
       const fresh = await storage.tryGet(node.def, node.namespace, node.name);
       if (!fresh || fresh.metadata.uid !== node.uid) return;
-      if (canonicalJson(fresh.metadata.ownerReferences ?? []) !== canonicalJson(latest.metadata.ownerReferences ?? [])) {
+      if (
+        canonicalJson(fresh.metadata.ownerReferences ?? []) !== canonicalJson(latest.metadata.ownerReferences ?? [])
+      ) {
         this.queue.add(node.uid);
         return;
       }
       try {
-        await storage.delete(node.def, node.namespace, node.name, { propagationPolicy: policy, preconditions: { uid: node.uid } });
+        await storage.delete(node.def, node.namespace, node.name, {
+          propagationPolicy: policy,
+          preconditions: { uid: node.uid },
+        });
       } catch (e2) {
         if (!isCode(e2, 404)) throw e2;
       }
@@ -261,7 +305,10 @@ export class GarbageCollector implements Controller {
     return this.updateOwnerRefs(node, (refs) => withoutOwners(refs, uids));
   }
 
-  private async updateOwnerRefs(node: GraphNode, f: (refs: OwnerReference[] | undefined) => OwnerReference[] | undefined): Promise<void> {
+  private async updateOwnerRefs(
+    node: GraphNode,
+    f: (refs: OwnerReference[] | undefined) => OwnerReference[] | undefined,
+  ): Promise<void> {
     try {
       await this.ctx.storage.guaranteedUpdate(node.def, node.namespace, node.name, {}, (cur) => {
         if (cur.metadata.uid !== node.uid) return cur;

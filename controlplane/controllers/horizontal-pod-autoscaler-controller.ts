@@ -17,15 +17,33 @@ import { scaleOf, setCustomReplicas } from '../registry/scale.js';
 import { setStatusCondition } from '../../proto/api/conditions.js';
 import { findByKind } from '../resources/index.js';
 import { formatDecimalSI } from '../../proto/quantity.js';
-import type { HorizontalPodAutoscalerCondition, HorizontalPodAutoscalerSpec, HorizontalPodAutoscalerStatus, MetricSpec, MetricStatus } from '../resources/hpa/types.js';
+import type {
+  HorizontalPodAutoscalerCondition,
+  HorizontalPodAutoscalerSpec,
+  HorizontalPodAutoscalerStatus,
+  MetricSpec,
+  MetricStatus,
+} from '../resources/hpa/types.js';
 import type { ResourceDef } from '../resources/types.js';
 import type { ControllerContext } from './context.js';
 import { keyOf, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
-import { DEFAULT_TOLERANCE, rawResourceReplicas, resourceReplicas, type PodInfo, type PodSample } from './horizontal-pod-autoscaler/replica-calculator.js';
 import {
-  DOWNSCALE_STABILIZATION_MS, newHistory, normalizeDesiredReplicas, normalizeWithBehaviors, recordInitialRecommendation, storeScaleEvent, type HpaHistory,
+  DEFAULT_TOLERANCE,
+  rawResourceReplicas,
+  resourceReplicas,
+  type PodInfo,
+  type PodSample,
+} from './horizontal-pod-autoscaler/replica-calculator.js';
+import {
+  DOWNSCALE_STABILIZATION_MS,
+  newHistory,
+  normalizeDesiredReplicas,
+  normalizeWithBehaviors,
+  recordInitialRecommendation,
+  storeScaleEvent,
+  type HpaHistory,
 } from './horizontal-pod-autoscaler/normalize.js';
 
 /** --horizontal-pod-autoscaler-sync-period */
@@ -33,7 +51,9 @@ export const DEFAULT_SYNC_PERIOD_MS = 15_000;
 const COMPONENT = 'horizontal-pod-autoscaler';
 
 /** where pod usage comes from (the server's MetricsStore) */
-export interface PodUsageSource { podUsage(pod: KubeObject): PodUsage | undefined }
+export interface PodUsageSource {
+  podUsage(pod: KubeObject): PodUsage | undefined;
+}
 
 export interface HpaControllerOptions {
   metrics?: PodUsageSource;
@@ -44,11 +64,25 @@ export interface HpaControllerOptions {
 
 type Condition = HorizontalPodAutoscalerCondition;
 
-interface Scale { replicas: number; statusReplicas: number; selector: string }
+interface Scale {
+  replicas: number;
+  statusReplicas: number;
+  selector: string;
+}
 
-interface MetricOutcome { replicas: number; metric: string; timestamp: number; status: MetricStatus }
+interface MetricOutcome {
+  replicas: number;
+  metric: string;
+  timestamp: number;
+  status: MetricStatus;
+}
 class MetricError extends Error {
-  constructor(message: string, readonly condition: { reason: string; message: string }) { super(message); }
+  constructor(
+    message: string,
+    readonly condition: { reason: string; message: string },
+  ) {
+    super(message);
+  }
 }
 
 function apiGroupOf(apiVersion: string | undefined): string {
@@ -63,22 +97,32 @@ function milli(q: unknown): number | undefined {
 }
 
 function podInfo(pod: KubeObject, resource: string, container: string): PodInfo {
-  const ready = (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready') as { status: string; lastTransitionTime?: string } | undefined;
+  const ready = (pod.status?.conditions ?? []).find((c: { type: string }) => c.type === 'Ready') as
+    | { status: string; lastTransitionTime?: string }
+    | undefined;
   const start = pod.status?.startTime ? Date.parse(pod.status.startTime) : undefined;
   const info: PodInfo = {
     name: pod.metadata.name!,
     deleting: !!pod.metadata.deletionTimestamp,
     phase: pod.status?.phase ?? 'Pending',
     startTime: start !== undefined && !Number.isNaN(start) ? start : undefined,
-    ready: ready ? { status: ready.status, lastTransitionTime: Date.parse(ready.lastTransitionTime ?? '') || 0 } : undefined,
+    ready: ready
+      ? { status: ready.status, lastTransitionTime: Date.parse(ready.lastTransitionTime ?? '') || 0 }
+      : undefined,
   };
   // calculatePodRequests: app containers and restartable (sidecar) init containers
-  const containers = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? []).filter((c: { restartPolicy?: string }) => c.restartPolicy === 'Always')];
+  const containers = [
+    ...(pod.spec?.containers ?? []),
+    ...(pod.spec?.initContainers ?? []).filter((c: { restartPolicy?: string }) => c.restartPolicy === 'Always'),
+  ];
   let sum = 0;
   for (const c of containers as { name: string; resources?: { requests?: Record<string, unknown> } }[]) {
     if (container && c.name !== container) continue;
     const r = milli(c.resources?.requests?.[resource]);
-    if (r === undefined) { info.missingRequestContainer = c.name; return info; }
+    if (r === undefined) {
+      info.missingRequestContainer = c.name;
+      return info;
+    }
     sum += r;
   }
   info.request = sum;
@@ -109,7 +153,10 @@ class HorizontalPodAutoscalerController implements Controller {
   private readonly syncPeriodMs: number;
   private readonly windowMs: number;
 
-  constructor(private readonly ctx: ControllerContext, private readonly opts: HpaControllerOptions) {
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly opts: HpaControllerOptions,
+  ) {
     this.hpaDef = ctx.def('autoscaling', 'v2', 'horizontalpodautoscalers');
     this.syncPeriodMs = opts.syncPeriodMs ?? DEFAULT_SYNC_PERIOD_MS;
     this.windowMs = opts.downscaleStabilizationMs ?? DOWNSCALE_STABILIZATION_MS;
@@ -121,12 +168,20 @@ class HorizontalPodAutoscalerController implements Controller {
     this.hpaInf.on({
       add: (o) => this.queue.add(keyOf(o)),
       // spec changes act at once; the controller's own status writes wait for the next period
-      update: (o, n) => { if (!deepEqual(o.spec, n.spec)) this.queue.add(keyOf(n)); },
+      update: (o, n) => {
+        if (!deepEqual(o.spec, n.spec)) this.queue.add(keyOf(n));
+      },
       delete: (o) => this.histories.delete(keyOf(o)),
     });
-    this.timer = setInterval(() => { for (const h of this.hpaInf.list()) this.queue.add(keyOf(h)); }, this.syncPeriodMs);
+    this.timer = setInterval(() => {
+      for (const h of this.hpaInf.list()) this.queue.add(keyOf(h));
+    }, this.syncPeriodMs);
     this.timer.unref();
-    this.queue.run((key) => this.sync(key), 2, (key, err) => this.ctx.log.warn({ err, hpa: key }, 'syncing HorizontalPodAutoscaler failed'));
+    this.queue.run(
+      (key) => this.sync(key),
+      2,
+      (key, err) => this.ctx.log.warn({ err, hpa: key }, 'syncing HorizontalPodAutoscaler failed'),
+    );
   }
 
   stop(): void {
@@ -142,15 +197,28 @@ class HorizontalPodAutoscalerController implements Controller {
 
   private event(hpa: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
     void this.ctx.event({
-      involvedObject: { kind: 'HorizontalPodAutoscaler', apiVersion: 'autoscaling/v2', namespace: hpa.metadata.namespace, name: hpa.metadata.name!, uid: hpa.metadata.uid!, resourceVersion: hpa.metadata.resourceVersion },
-      type, reason, message, component: COMPONENT,
+      involvedObject: {
+        kind: 'HorizontalPodAutoscaler',
+        apiVersion: 'autoscaling/v2',
+        namespace: hpa.metadata.namespace,
+        name: hpa.metadata.name!,
+        uid: hpa.metadata.uid!,
+        resourceVersion: hpa.metadata.resourceVersion,
+      },
+      type,
+      reason,
+      message,
+      component: COMPONENT,
     });
   }
 
   private async sync(key: string): Promise<void> {
     const { namespace, name } = splitKey(key);
     const hpa = this.hpaInf.get(namespace, name);
-    if (!hpa || hpa.metadata.deletionTimestamp) { this.histories.delete(key); return; }
+    if (!hpa || hpa.metadata.deletionTimestamp) {
+      this.histories.delete(key);
+      return;
+    }
     const now = this.ctx.now();
     const original: HorizontalPodAutoscalerStatus = structuredClone(hpa.status ?? {});
     const status: HorizontalPodAutoscalerStatus = structuredClone(original);
@@ -162,13 +230,25 @@ class HorizontalPodAutoscalerController implements Controller {
     const writeStatus = async (next: HorizontalPodAutoscalerStatus) => {
       next.conditions = conditions;
       if (deepEqual(next, original)) return;
-      await this.ctx.storage.guaranteedUpdate(this.hpaDef, namespace, name, {}, (cur) => {
-        if (cur.metadata.uid !== hpa.metadata.uid) return cur;
-        cur.status = next;
-        return cur;
-      }, 'status');
+      await this.ctx.storage.guaranteedUpdate(
+        this.hpaDef,
+        namespace,
+        name,
+        {},
+        (cur) => {
+          if (cur.metadata.uid !== hpa.metadata.uid) return cur;
+          cur.status = next;
+          return cur;
+        },
+        'status',
+      );
     };
-    const statusWith = (currentReplicas: number, desiredReplicas: number, metrics: MetricStatus[] | undefined, rescaled: boolean): HorizontalPodAutoscalerStatus => {
+    const statusWith = (
+      currentReplicas: number,
+      desiredReplicas: number,
+      metrics: MetricStatus[] | undefined,
+      rescaled: boolean,
+    ): HorizontalPodAutoscalerStatus => {
       const out: HorizontalPodAutoscalerStatus = {};
       if (status.observedGeneration !== undefined) out.observedGeneration = status.observedGeneration;
       const last = rescaled ? rfc3339(now) : status.lastScaleTime;
@@ -190,7 +270,8 @@ class HorizontalPodAutoscalerController implements Controller {
     else if (!targetDef.subresources.includes('scale')) scaleErr = 'the server could not find the requested resource';
     else {
       const obj = await this.ctx.storage.tryGet(targetDef, namespace, ref.name ?? '');
-      if (!obj) scaleErr = `${targetDef.group ? `${targetDef.resource}.${targetDef.group}` : targetDef.resource} "${ref.name}" not found`;
+      if (!obj)
+        scaleErr = `${targetDef.group ? `${targetDef.resource}.${targetDef.group}` : targetDef.resource} "${ref.name}" not found`;
       else {
         const s = scaleOf({ def: targetDef }, obj);
         scale = { replicas: s.spec.replicas, statusReplicas: s.status.replicas, selector: s.status.selector ?? '' };
@@ -198,11 +279,23 @@ class HorizontalPodAutoscalerController implements Controller {
     }
     if (!scale || !targetDef) {
       this.event(hpa, 'Warning', 'FailedGetScale', scaleErr!);
-      setCondition('AbleToScale', 'False', 'FailedGetScale', `the HPA controller was unable to get the target's current scale: ${scaleErr}`);
-      await writeStatus(statusWith(status.currentReplicas ?? 0, status.desiredReplicas ?? 0, status.currentMetrics, false));
+      setCondition(
+        'AbleToScale',
+        'False',
+        'FailedGetScale',
+        `the HPA controller was unable to get the target's current scale: ${scaleErr}`,
+      );
+      await writeStatus(
+        statusWith(status.currentReplicas ?? 0, status.desiredReplicas ?? 0, status.currentMetrics, false),
+      );
       return;
     }
-    setCondition('AbleToScale', 'True', 'SucceededGetScale', "the HPA controller was able to get the target's current scale");
+    setCondition(
+      'AbleToScale',
+      'True',
+      'SucceededGetScale',
+      "the HPA controller was able to get the target's current scale",
+    );
     const current = scale.replicas;
     const history = this.history(key);
     recordInitialRecommendation(history, current, now.getTime());
@@ -216,7 +309,12 @@ class HorizontalPodAutoscalerController implements Controller {
     if (current === 0 && min !== 0) {
       desired = 0;
       rescale = false;
-      setCondition('ScalingActive', 'False', 'ScalingDisabled', 'scaling is disabled since the replica count of the target is zero');
+      setCondition(
+        'ScalingActive',
+        'False',
+        'ScalingDisabled',
+        'scaling is disabled since the replica count of the target is zero',
+      );
     } else if (current > max) {
       reason = 'Current number of replicas above Spec.MaxReplicas';
       desired = max;
@@ -232,7 +330,10 @@ class HorizontalPodAutoscalerController implements Controller {
         return;
       }
       let rescaleMetric = '';
-      if (r.replicas > desired) { desired = r.replicas; rescaleMetric = r.metric; }
+      if (r.replicas > desired) {
+        desired = r.replicas;
+        rescaleMetric = r.metric;
+      }
       if (desired > current) reason = `${rescaleMetric} above target`;
       if (desired < current) reason = 'All metrics below target';
       const n = spec.behavior
@@ -255,11 +356,21 @@ class HorizontalPodAutoscalerController implements Controller {
       } catch (err) {
         const msg = err instanceof Error ? err.message : String(err);
         this.event(hpa, 'Warning', 'FailedRescale', `New size: ${desired}; reason: ${reason}; error: ${msg}`);
-        setCondition('AbleToScale', 'False', 'FailedUpdateScale', `the HPA controller was unable to update the target scale: ${msg}`);
+        setCondition(
+          'AbleToScale',
+          'False',
+          'FailedUpdateScale',
+          `the HPA controller was unable to update the target scale: ${msg}`,
+        );
         await writeStatus(statusWith(current, status.desiredReplicas ?? 0, metricStatuses, false));
         throw new Error(`failed to rescale ${reference}: ${msg}`);
       }
-      setCondition('AbleToScale', 'True', 'SucceededRescale', `the HPA controller was able to update the target scale to ${desired}`);
+      setCondition(
+        'AbleToScale',
+        'True',
+        'SucceededRescale',
+        `the HPA controller was able to update the target scale to ${desired}`,
+      );
       this.event(hpa, 'Normal', 'SuccessfulRescale', `New size: ${desired}; reason: ${reason}`);
       storeScaleEvent(history, spec.behavior, current, desired, now.getTime(), this.windowMs);
       this.ctx.log.info({ hpa: key, reference, from: current, to: desired, reason }, 'successfully rescaled');
@@ -271,7 +382,11 @@ class HorizontalPodAutoscalerController implements Controller {
 
   /** computeReplicasForMetrics: the largest proposal; -1 when every metric failed (or some failed and the rest would scale down) */
   private computeReplicasForMetrics(
-    hpa: KubeObject, specs: MetricSpec[], scale: Scale, setCondition: (type: string, st: 'True' | 'False', reason: string, message: string) => void, now: number,
+    hpa: KubeObject,
+    specs: MetricSpec[],
+    scale: Scale,
+    setCondition: (type: string, st: 'True' | 'False', reason: string, message: string) => void,
+    now: number,
   ): { replicas: number; metric: string; statuses?: MetricStatus[]; error?: string } {
     // validateAndParseSelector
     if (!scale.selector) {
@@ -284,8 +399,18 @@ class HorizontalPodAutoscalerController implements Controller {
       selector = parseLabelSelector(scale.selector);
     } catch (e) {
       const msg = e instanceof SelectorError ? e.message : String(e);
-      this.event(hpa, 'Warning', 'InvalidSelector', `couldn't convert selector into a corresponding internal selector object: ${msg}`);
-      setCondition('ScalingActive', 'False', 'InvalidSelector', `the HPA target's scale has an invalid selector: ${msg}`);
+      this.event(
+        hpa,
+        'Warning',
+        'InvalidSelector',
+        `couldn't convert selector into a corresponding internal selector object: ${msg}`,
+      );
+      setCondition(
+        'ScalingActive',
+        'False',
+        'InvalidSelector',
+        `the HPA target's scale has an invalid selector: ${msg}`,
+      );
       return { replicas: -1, metric: '', error: msg };
     }
     const pods = this.podInf.list(hpa.metadata.namespace).filter((p) => matchLabels(selector, p.metadata.labels));
@@ -299,23 +424,42 @@ class HorizontalPodAutoscalerController implements Controller {
       try {
         const r = this.computeReplicasForMetric(hpa, spec, scale.replicas, pods, now);
         statuses[i] = r.status;
-        if (replicas === 0 || r.replicas > replicas) { replicas = r.replicas; metric = r.metric; }
+        if (replicas === 0 || r.replicas > replicas) {
+          replicas = r.replicas;
+          metric = r.metric;
+        }
       } catch (e) {
-        const err = e instanceof MetricError ? e : new MetricError(String(e), { reason: 'FailedGetResourceMetric', message: String(e) });
+        const err =
+          e instanceof MetricError
+            ? e
+            : new MetricError(String(e), { reason: 'FailedGetResourceMetric', message: String(e) });
         if (!firstError) firstError = err;
         invalid++;
       }
     });
-    const error = firstError ? `invalid metrics (${invalid} invalid out of ${specs.length}), first error is: ${firstError.message}` : undefined;
+    const error = firstError
+      ? `invalid metrics (${invalid} invalid out of ${specs.length}), first error is: ${firstError.message}`
+      : undefined;
     if (firstError && (invalid >= specs.length || replicas < scale.replicas)) {
       setCondition('ScalingActive', 'False', firstError.condition.reason, firstError.condition.message);
       return { replicas: -1, metric: '', statuses, error };
     }
-    setCondition('ScalingActive', 'True', 'ValidMetricFound', `the HPA was able to successfully calculate a replica count from ${metric}`);
+    setCondition(
+      'ScalingActive',
+      'True',
+      'ValidMetricFound',
+      `the HPA was able to successfully calculate a replica count from ${metric}`,
+    );
     return { replicas, metric, statuses, error };
   }
 
-  private computeReplicasForMetric(hpa: KubeObject, spec: MetricSpec, specReplicas: number, pods: KubeObject[], now: number): MetricOutcome {
+  private computeReplicasForMetric(
+    hpa: KubeObject,
+    spec: MetricSpec,
+    specReplicas: number,
+    pods: KubeObject[],
+    now: number,
+  ): MetricOutcome {
     const fail = (reason: string, err: string): never => {
       this.event(hpa, 'Warning', reason, err);
       throw new MetricError(err, { reason, message: `the HPA was unable to compute the replica count: ${err}` });
@@ -325,7 +469,7 @@ class HorizontalPodAutoscalerController implements Controller {
       case 'ContainerResource': {
         const src = spec.type === 'Resource' ? spec.resource : spec.containerResource;
         const resource = src?.name ?? '';
-        const container = spec.type === 'ContainerResource' ? spec.containerResource?.container ?? '' : '';
+        const container = spec.type === 'ContainerResource' ? (spec.containerResource?.container ?? '') : '';
         const reason = spec.type === 'Resource' ? 'FailedGetResourceMetric' : 'FailedGetContainerResourceMetric';
         const target = src?.target ?? {};
         // the metrics client: samples of the selected pods
@@ -339,29 +483,58 @@ class HorizontalPodAutoscalerController implements Controller {
           if (s) metrics.set(p.metadata.name!, s);
         }
         const noMetrics = `unable to get metrics for resource ${resource}: no metrics returned from resource metrics API`;
-        const input = { currentReplicas: specReplicas, resource, pods: pods.map((p) => podInfo(p, resource, container)), metrics, now, tolerance: this.opts.tolerance ?? DEFAULT_TOLERANCE };
+        const input = {
+          currentReplicas: specReplicas,
+          resource,
+          pods: pods.map((p) => podInfo(p, resource, container)),
+          metrics,
+          now,
+          tolerance: this.opts.tolerance ?? DEFAULT_TOLERANCE,
+        };
         if (target.averageValue !== undefined && target.averageValue !== null) {
           if (!anyReport) fail(reason, `failed to get ${resource} usage: ${noMetrics}`);
           const r = rawResourceReplicas(input, milli(target.averageValue) ?? 0);
           if (!r.ok) return fail(reason, `failed to get ${resource} usage: ${r.error}`);
           const current = { averageValue: formatDecimalSI(r.rawAverage, -3) };
-          return { replicas: r.replicas, metric: `${resource} resource`, timestamp: r.timestamp, status: statusOf(spec, current) };
+          return {
+            replicas: r.replicas,
+            metric: `${resource} resource`,
+            timestamp: r.timestamp,
+            status: statusOf(spec, current),
+          };
         }
         if (typeof target.averageUtilization !== 'number') {
-          return fail(reason, 'invalid resource metric source: neither an average utilization target nor an average value (usage) target was set');
+          return fail(
+            reason,
+            'invalid resource metric source: neither an average utilization target nor an average value (usage) target was set',
+          );
         }
         if (!anyReport) fail(reason, `failed to get ${resource} utilization: ${noMetrics}`);
         const r = resourceReplicas(input, target.averageUtilization);
         if (!r.ok) return fail(reason, `failed to get ${resource} utilization: ${r.error}`);
         const current = { averageUtilization: r.utilization, averageValue: formatDecimalSI(r.rawAverage, -3) };
-        return { replicas: r.replicas, metric: `${resource} resource utilization (percentage of request)`, timestamp: r.timestamp, status: statusOf(spec, current) };
+        return {
+          replicas: r.replicas,
+          metric: `${resource} resource utilization (percentage of request)`,
+          timestamp: r.timestamp,
+          status: statusOf(spec, current),
+        };
       }
       case 'Pods':
-        return fail('FailedGetPodsMetric', `unable to get metric ${spec.pods?.metric?.name ?? ''}: unable to fetch metrics from custom metrics API: no custom metrics API (custom.metrics.k8s.io) registered`);
+        return fail(
+          'FailedGetPodsMetric',
+          `unable to get metric ${spec.pods?.metric?.name ?? ''}: unable to fetch metrics from custom metrics API: no custom metrics API (custom.metrics.k8s.io) registered`,
+        );
       case 'Object':
-        return fail('FailedGetObjectMetric', `unable to get metric ${spec.object?.metric?.name ?? ''}: ${spec.object?.describedObject?.kind ?? ''} on ${hpa.metadata.namespace} ${spec.object?.describedObject?.name ?? ''}/unable to fetch metrics from custom metrics API: no custom metrics API (custom.metrics.k8s.io) registered`);
+        return fail(
+          'FailedGetObjectMetric',
+          `unable to get metric ${spec.object?.metric?.name ?? ''}: ${spec.object?.describedObject?.kind ?? ''} on ${hpa.metadata.namespace} ${spec.object?.describedObject?.name ?? ''}/unable to fetch metrics from custom metrics API: no custom metrics API (custom.metrics.k8s.io) registered`,
+        );
       case 'External':
-        return fail('FailedGetExternalMetric', `unable to get external metric ${hpa.metadata.namespace}/${spec.external?.metric?.name ?? ''}/${JSON.stringify(spec.external?.metric?.selector ?? null)}: unable to fetch metrics from external metrics API: no external metrics API (external.metrics.k8s.io) registered`);
+        return fail(
+          'FailedGetExternalMetric',
+          `unable to get external metric ${hpa.metadata.namespace}/${spec.external?.metric?.name ?? ''}/${JSON.stringify(spec.external?.metric?.selector ?? null)}: unable to fetch metrics from external metrics API: no external metrics API (external.metrics.k8s.io) registered`,
+        );
       default:
         return fail('InvalidMetricSourceType', `unknown metric source type "${spec.type ?? ''}"`);
     }
@@ -369,7 +542,11 @@ class HorizontalPodAutoscalerController implements Controller {
 }
 
 function statusOf(spec: MetricSpec, current: { averageUtilization?: number; averageValue?: string }): MetricStatus {
-  if (spec.type === 'ContainerResource') return { type: 'ContainerResource', containerResource: { name: spec.containerResource?.name, container: spec.containerResource?.container, current } };
+  if (spec.type === 'ContainerResource')
+    return {
+      type: 'ContainerResource',
+      containerResource: { name: spec.containerResource?.name, container: spec.containerResource?.container, current },
+    };
   return { type: 'Resource', resource: { name: spec.resource?.name, current } };
 }
 

@@ -61,28 +61,66 @@ export interface ControllerOptions {
   actAs?: ActAs;
 }
 
-export async function startControllers(storage: ApiStorage, log: Logger, opts: ControllerOptions = { nodeGracePeriodMs: 15_000, nodeMonitorPeriodMs: 1000 }): Promise<{ stop(): void; controllers: Controller[] }> {
+export async function startControllers(
+  storage: ApiStorage,
+  log: Logger,
+  opts: ControllerOptions = { nodeGracePeriodMs: 15_000, nodeMonitorPeriodMs: 1000 },
+): Promise<{ stop(): void; controllers: Controller[] }> {
   const ctx = controllerContext(storage, log, undefined, {
     createQps: opts.controllersQps ?? DEFAULT_CONTROLLERS_QPS,
     createBurst: opts.controllersBurst ?? DEFAULT_CONTROLLERS_BURST,
   });
   // one context per controller: the shared informers, its own identity for writes (kube-controller-manager's names)
-  const as = (name: string): ControllerContext => (opts.actAs ? { ...ctx, storage: opts.actAs(storage, controllerUser(name), name) } : ctx);
-  const controllers = ([
-    [replicaSet, 'replicaset-controller'], [deployment, 'deployment-controller'], [garbageCollector, 'generic-garbage-collector'],
-    [namespace, 'namespace-controller'], [daemonSet, 'daemon-set-controller'], [statefulSet, 'statefulset-controller'],
-    [job, 'job-controller'], [cronJob, 'cronjob-controller'], [replicationController, 'replication-controller'],
-  ] as const).map(([m, name]) => m.create(as(name)));
-  controllers.push(nodeLifecycle.create(as('node-controller'), { ...opts.disruption, gracePeriodMs: opts.nodeGracePeriodMs, monitorPeriodMs: opts.nodeMonitorPeriodMs, metrics: opts.nodeLifecycleMetrics }));
-  controllers.push(disruption.create(as('disruption-controller')), eventTtl.create(as('event-ttl-controller'), { ttlMs: opts.eventTtlMs ?? eventTtl.DEFAULT_EVENT_TTL_MS }));
-  controllers.push(endpoints.create(as('endpoint-controller')), endpointSlice.create(as('endpointslice-controller')), serviceLB.create(as('service-controller')));
+  const as = (name: string): ControllerContext =>
+    opts.actAs ? { ...ctx, storage: opts.actAs(storage, controllerUser(name), name) } : ctx;
+  const controllers = (
+    [
+      [replicaSet, 'replicaset-controller'],
+      [deployment, 'deployment-controller'],
+      [garbageCollector, 'generic-garbage-collector'],
+      [namespace, 'namespace-controller'],
+      [daemonSet, 'daemon-set-controller'],
+      [statefulSet, 'statefulset-controller'],
+      [job, 'job-controller'],
+      [cronJob, 'cronjob-controller'],
+      [replicationController, 'replication-controller'],
+    ] as const
+  ).map(([m, name]) => m.create(as(name)));
+  controllers.push(
+    nodeLifecycle.create(as('node-controller'), {
+      ...opts.disruption,
+      gracePeriodMs: opts.nodeGracePeriodMs,
+      monitorPeriodMs: opts.nodeMonitorPeriodMs,
+      metrics: opts.nodeLifecycleMetrics,
+    }),
+  );
+  controllers.push(
+    disruption.create(as('disruption-controller')),
+    eventTtl.create(as('event-ttl-controller'), { ttlMs: opts.eventTtlMs ?? eventTtl.DEFAULT_EVENT_TTL_MS }),
+  );
+  controllers.push(
+    endpoints.create(as('endpoint-controller')),
+    endpointSlice.create(as('endpointslice-controller')),
+    serviceLB.create(as('service-controller')),
+  );
   controllers.push(ingressStatus.create(as('ingress-status-controller')));
-  controllers.push(persistentVolume.create(as('persistent-volume-binder'), { volumeHost: opts.volumeHost }), pvcProtection.create(as('pvc-protection-controller')), pvProtection.create(as('pv-protection-controller')));
-  controllers.push(clusterRoleAggregation.create(as('clusterrole-aggregation-controller')), resourceQuota.create(as('resourcequota-controller')));
+  controllers.push(
+    persistentVolume.create(as('persistent-volume-binder'), { volumeHost: opts.volumeHost }),
+    pvcProtection.create(as('pvc-protection-controller')),
+    pvProtection.create(as('pv-protection-controller')),
+  );
+  controllers.push(
+    clusterRoleAggregation.create(as('clusterrole-aggregation-controller')),
+    resourceQuota.create(as('resourcequota-controller')),
+  );
   controllers.push(horizontalPodAutoscaler.create(as('horizontal-pod-autoscaler'), { metrics: opts.podMetrics }));
   if (opts.serviceAccounts) {
     const sa = opts.serviceAccounts;
-    controllers.push(serviceAccount.create(as('service-account-controller')), rootCaPublisher.create(as('root-ca-cert-publisher'), sa.caPem), tokenController.create(as('tokens-controller'), sa.tokens, sa.caPem));
+    controllers.push(
+      serviceAccount.create(as('service-account-controller')),
+      rootCaPublisher.create(as('root-ca-cert-publisher'), sa.caPem),
+      tokenController.create(as('tokens-controller'), sa.tokens, sa.caPem),
+    );
   }
   for (const c of controllers) await c.start();
   await ctx.informers.startAll();

@@ -33,7 +33,11 @@ export class Informer<K extends Kind | '*' = '*'> {
   private stopped = false;
   synced = false;
 
-  constructor(private readonly storage: ApiStorage, readonly def: ResourceDef, private readonly log?: Logger) {}
+  constructor(
+    private readonly storage: ApiStorage,
+    readonly def: ResourceDef,
+    private readonly log?: Logger,
+  ) {}
 
   on(h: Handlers<K>): this {
     this.handlers.push(h);
@@ -68,7 +72,11 @@ export class Informer<K extends Kind | '*' = '*'> {
     const seen = new Set<string>();
     for (const item of list.items) {
       // a stored object of this def's kind (the store keeps neither apiVersion nor kind)
-      const o = { apiVersion: this.def.group ? `${this.def.group}/${this.def.version}` : this.def.version, kind: this.def.kind, ...item } as KubeObject<K>;
+      const o = {
+        apiVersion: this.def.group ? `${this.def.group}/${this.def.version}` : this.def.version,
+        kind: this.def.kind,
+        ...item,
+      } as KubeObject<K>;
       const k = keyOf(o);
       seen.add(k);
       const old = this.cache.get(k);
@@ -76,24 +84,37 @@ export class Informer<K extends Kind | '*' = '*'> {
       if (!old) this.emit('add', o);
       else if (old.metadata.resourceVersion !== o.metadata.resourceVersion) this.emit('update', old, o);
     }
-    for (const [k, o] of this.cache) if (!seen.has(k)) { this.cache.delete(k); this.emit('delete', o); }
+    for (const [k, o] of this.cache)
+      if (!seen.has(k)) {
+        this.cache.delete(k);
+        this.emit('delete', o);
+      }
     this.synced = true;
     try {
-      this.watch = await this.storage.watch(this.def, undefined, { resourceVersion: list.metadata.resourceVersion }, (ev) => {
-        if (ev.type === 'ERROR') { void this.restart(); return; }
-        if (ev.type === 'BOOKMARK') return;
-        const o = ev.object as KubeObject<K>;
-        const k = keyOf(o);
-        if (ev.type === 'DELETED') {
-          const old = this.cache.get(k);
-          this.cache.delete(k);
-          this.emit('delete', old ?? o);
-        } else {
-          const old = this.cache.get(k);
-          this.cache.set(k, o);
-          if (old) this.emit('update', old, o); else this.emit('add', o);
-        }
-      });
+      this.watch = await this.storage.watch(
+        this.def,
+        undefined,
+        { resourceVersion: list.metadata.resourceVersion },
+        (ev) => {
+          if (ev.type === 'ERROR') {
+            void this.restart();
+            return;
+          }
+          if (ev.type === 'BOOKMARK') return;
+          const o = ev.object as KubeObject<K>;
+          const k = keyOf(o);
+          if (ev.type === 'DELETED') {
+            const old = this.cache.get(k);
+            this.cache.delete(k);
+            this.emit('delete', old ?? o);
+          } else {
+            const old = this.cache.get(k);
+            this.cache.set(k, o);
+            if (old) this.emit('update', old, o);
+            else this.emit('add', o);
+          }
+        },
+      );
       if (this.stopped) this.watch.cancel();
     } catch (e) {
       if (e instanceof ApiError && e.code === 410) return this.restart();
@@ -144,7 +165,9 @@ export function runWhenSynced<K>(o: {
     if (!(await waitForSync(o.informers, () => stopped))) return;
     o.queue.run(o.sync, o.workers, o.onError);
     o.onSynced?.();
-    timer = setInterval(() => { for (const x of o.resync()) o.enqueue(x); }, o.resyncMs);
+    timer = setInterval(() => {
+      for (const x of o.resync()) o.enqueue(x);
+    }, o.resyncMs);
     timer.unref();
   })();
   return {

@@ -38,19 +38,31 @@ class IngressStatusController implements Controller {
     this.ingInf = this.ctx.informers.get('networking.k8s.io', 'v1', 'ingresses');
     this.classInf = this.ctx.informers.get('networking.k8s.io', 'v1', 'ingressclasses');
     this.nodeInf = this.ctx.informers.get('', 'v1', 'nodes');
-    const all = () => { for (const i of this.ingInf.list()) this.queue.add(keyOf(i)); };
+    const all = () => {
+      for (const i of this.ingInf.list()) this.queue.add(keyOf(i));
+    };
     this.ingInf.on({ add: (i) => this.queue.add(keyOf(i)), update: (_o, i) => this.queue.add(keyOf(i)) });
     this.classInf.on({ add: all, update: all, delete: all });
     this.nodeInf.on({
       add: all,
-      update: (o, n) => { if (canonicalJson(desiredIngressStatus(true, [o])) !== canonicalJson(desiredIngressStatus(true, [n])) || canonicalJson(o.metadata.labels ?? {}) !== canonicalJson(n.metadata.labels ?? {})) all(); },
+      update: (o, n) => {
+        if (
+          canonicalJson(desiredIngressStatus(true, [o])) !== canonicalJson(desiredIngressStatus(true, [n])) ||
+          canonicalJson(o.metadata.labels ?? {}) !== canonicalJson(n.metadata.labels ?? {})
+        )
+          all();
+      },
       delete: all,
     });
     this.loop = runWhenSynced({
-      informers: [this.ingInf, this.classInf, this.nodeInf], queue: this.queue, workers: 1,
+      informers: [this.ingInf, this.classInf, this.nodeInf],
+      queue: this.queue,
+      workers: 1,
       sync: (key) => this.sync(key),
       onError: (key, err) => this.ctx.log.warn({ err, ingress: key }, 'ingress status sync failed; will retry'),
-      resyncMs: RESYNC_MS, resync: () => this.ingInf.list(), enqueue: (i) => this.queue.add(keyOf(i)),
+      resyncMs: RESYNC_MS,
+      resync: () => this.ingInf.list(),
+      enqueue: (i) => this.queue.add(keyOf(i)),
     });
   }
 

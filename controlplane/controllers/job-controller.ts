@@ -23,12 +23,42 @@ import { WorkQueue } from './work-queue.js';
 import { SLOW_START_INITIAL_BATCH_SIZE, slowStartBatch } from './slow-start.js';
 import { ownedBy, podForJob } from './job/job-pods.js';
 import {
-  JOB_TRACKING_FINALIZER, MAX_POD_CREATE_DELETE_PER_SYNC, MAX_UNCOUNTED_PODS, MSG_BACKOFF_LIMIT, MSG_COMPLETIONS, MSG_DEADLINE,
-  REASON_BACKOFF_LIMIT, REASON_COMPLETIONS, REASON_DEADLINE, activeDeadlineRemainingMs, activePodsForRemoval, backoffRemainingMs,
-  completionIndexOf, ensureCondition, finishedTime, finishedType, firstPendingIndexes, formatIndexes,
-  hasTrackingFinalizer, indexedPodsForRemoval, isActive, isComplete, isIndexed, isPodFailed, isSuspended, isTerminal,
-  isTerminating, newCondition, parseIndexes, parseTime, pastBackoffLimitOnFailure, phaseOf, podDelta, ttlRemainingMs,
-  wantActive, type JobCondition,
+  JOB_TRACKING_FINALIZER,
+  MAX_POD_CREATE_DELETE_PER_SYNC,
+  MAX_UNCOUNTED_PODS,
+  MSG_BACKOFF_LIMIT,
+  MSG_COMPLETIONS,
+  MSG_DEADLINE,
+  REASON_BACKOFF_LIMIT,
+  REASON_COMPLETIONS,
+  REASON_DEADLINE,
+  activeDeadlineRemainingMs,
+  activePodsForRemoval,
+  backoffRemainingMs,
+  completionIndexOf,
+  ensureCondition,
+  finishedTime,
+  finishedType,
+  firstPendingIndexes,
+  formatIndexes,
+  hasTrackingFinalizer,
+  indexedPodsForRemoval,
+  isActive,
+  isComplete,
+  isIndexed,
+  isPodFailed,
+  isSuspended,
+  isTerminal,
+  isTerminating,
+  newCondition,
+  parseIndexes,
+  parseTime,
+  pastBackoffLimitOnFailure,
+  phaseOf,
+  podDelta,
+  ttlRemainingMs,
+  wantActive,
+  type JobCondition,
 } from './job/job-state.js';
 import { rfc3339 } from '../../proto/api/time.js';
 
@@ -36,7 +66,11 @@ const COMPONENT = 'job-controller';
 const JOB_CONTROLLER_NAME = 'kubernetes.io/job-controller';
 
 /** Indexed jobs count succeeded indexes (status.completedIndexes), not pods. */
-interface IndexState { completions: number; prev: Set<number>; succeeded: Set<number> }
+interface IndexState {
+  completions: number;
+  prev: Set<number>;
+  succeeded: Set<number>;
+}
 
 export function create(ctx: ControllerContext): Controller {
   return new JobController(ctx);
@@ -72,7 +106,8 @@ class JobController implements Controller {
       },
       delete: (p) => this.podChanged(p),
     });
-    const onError = (key: string, err: unknown) => this.ctx.log.warn({ err, key, controller: COMPONENT }, 'sync failed');
+    const onError = (key: string, err: unknown) =>
+      this.ctx.log.warn({ err, key, controller: COMPONENT }, 'sync failed');
     this.queue.run((k) => this.syncJob(k), 2, onError);
     this.orphanQueue.run((k) => this.syncOrphanPod(k), 1, onError);
   }
@@ -116,10 +151,10 @@ class JobController implements Controller {
     const ref = controllerRefOf(pod);
     if (ref?.kind === 'Job') {
       const job = await this.ctx.storage.tryGet(this.jobDef, namespace, ref.name);
-      if (job && job.spec?.managedBy && job.spec.managedBy !== JOB_CONTROLLER_NAME) return;   // not ours
-      if (job && job.metadata.uid === ref.uid && !finishedType(job)) return;    // its Job still tracks it
+      if (job && job.spec?.managedBy && job.spec.managedBy !== JOB_CONTROLLER_NAME) return; // not ours
+      if (job && job.metadata.uid === ref.uid && !finishedType(job)) return; // its Job still tracks it
     } else if (ref) {
-      return;   // controlled by something that is not a Job: not ours to touch
+      return; // controlled by something that is not a Job: not ours to touch
     }
     await this.removeFinalizer(pod);
   }
@@ -153,7 +188,8 @@ class JobController implements Controller {
       const prev = new Set(parseIndexes(status.completedIndexes, completions));
       indexes = { completions, prev, succeeded: new Set(prev) };
     }
-    const validIndex = (p: KubeObject) => !indexes || (completionIndexOf(p) >= 0 && completionIndexOf(p) < indexes.completions);
+    const validIndex = (p: KubeObject) =>
+      !indexes || (completionIndexOf(p) >= 0 && completionIndexOf(p) < indexes.completions);
     const fresh = pods.filter((p) => hasTrackingFinalizer(p) && validIndex(p));
     const newSucceeded = fresh.filter((p) => phaseOf(p) === 'Succeeded' && !uncounted.succeeded.has(p.metadata.uid!));
     const newFailed = fresh.filter((p) => isPodFailed(p, job!) && !uncounted.failed.has(p.metadata.uid!));
@@ -167,7 +203,9 @@ class JobController implements Controller {
     if (!status.startTime && !isSuspended(job)) status.startTime = rfc3339(nowMs);
     const startMs = parseTime(status.startTime);
     let requeueMs: number | undefined;
-    const requeueIn = (ms: number) => { requeueMs = requeueMs === undefined ? ms : Math.min(requeueMs, ms); };
+    const requeueIn = (ms: number) => {
+      requeueMs = requeueMs === undefined ? ms : Math.min(requeueMs, ms);
+    };
 
     // The finishing condition: an interim one found in status, or a new one.
     let finished: JobCondition | undefined;
@@ -240,7 +278,12 @@ class JobController implements Controller {
 
   /** manageJob: delete the excess or create the missing pods, respecting the failure back-off. */
   private async manageJob(
-    job: KubeObject, activePods: KubeObject[], pods: KubeObject[], succeeded: number, terminating: number, nowMs: number,
+    job: KubeObject,
+    activePods: KubeObject[],
+    pods: KubeObject[],
+    succeeded: number,
+    terminating: number,
+    nowMs: number,
     indexes?: IndexState,
   ): Promise<{ active: number; deleted: number; deletedReady: number; requeueMs?: number; error?: unknown }> {
     let active = activePods.length;
@@ -251,22 +294,29 @@ class JobController implements Controller {
     // Excess pods (and, Indexed, repeated or invalid indexes) go without being counted as
     // failures: their finalizer is removed first. Deleting and creating never share a sync.
     const excess = Math.max(0, active - wantActive(job, active, succeeded));
-    const toDelete = (indexes ? indexedPodsForRemoval(job, activePods, excess) : activePodsForRemoval(activePods, excess)).slice(0, MAX_POD_CREATE_DELETE_PER_SYNC);
+    const toDelete = (
+      indexes ? indexedPodsForRemoval(job, activePods, excess) : activePodsForRemoval(activePods, excess)
+    ).slice(0, MAX_POD_CREATE_DELETE_PER_SYNC);
     if (toDelete.length > 0) {
       const r = await this.deletePods(job, toDelete, true);
       return { active: active - r.deleted, deleted: r.deleted, deletedReady: r.deletedReady, error: r.error };
     }
     const delta = podDelta(job, active, succeeded, terminating);
     if (delta <= 0) return { active, deleted: 0, deletedReady: 0 };
-    const finished = pods.filter((p) => isTerminal(p) || p.metadata.deletionTimestamp)
+    const finished = pods
+      .filter((p) => isTerminal(p) || p.metadata.deletionTimestamp)
       .map((p) => ({ failed: isPodFailed(p, job), at: finishedTime(p) }));
     const wait = backoffRemainingMs(finished, nowMs);
     if (wait > 0) return { active, deleted: 0, deletedReady: 0, requeueMs: wait };
-    const pending = indexes ? firstPendingIndexes(job, indexes.succeeded, activePods, pods.filter(isTerminating), delta) : undefined;
+    const pending = indexes
+      ? firstPendingIndexes(job, indexes.succeeded, activePods, pods.filter(isTerminating), delta)
+      : undefined;
     // Slow start (controller.SlowStartInitialBatchSize): batches 1, 2, 4... stop at the first
     // failing batch; podDelta is already at most MaxPodCreateDeletePerSync.
     const count = Math.min(pending ? pending.length : delta, MAX_POD_CREATE_DELETE_PER_SYNC);
-    const { ok, error } = await slowStartBatch(count, SLOW_START_INITIAL_BATCH_SIZE, (i) => this.createPod(job, pending?.[i]));
+    const { ok, error } = await slowStartBatch(count, SLOW_START_INITIAL_BATCH_SIZE, (i) =>
+      this.createPod(job, pending?.[i]),
+    );
     active += ok;
     return { active, deleted: 0, deletedReady: 0, error };
   }
@@ -277,8 +327,13 @@ class JobController implements Controller {
    * uncounted, none terminating) turn the interim condition into Complete/Failed.
    */
   private async trackStatus(
-    job: KubeObject<'Job'>, status: JobStatus, pods: KubeObject[], finished: JobCondition | undefined,
-    uncounted: { succeeded: Set<string>; failed: Set<string> }, terminating: number, needsFlushIn: boolean,
+    job: KubeObject<'Job'>,
+    status: JobStatus,
+    pods: KubeObject[],
+    finished: JobCondition | undefined,
+    uncounted: { succeeded: Set<string>; failed: Set<string> },
+    terminating: number,
+    needsFlushIn: boolean,
     indexes?: IndexState,
   ): Promise<KubeObject<'Job'>> {
     const nowMs = this.ctx.now().getTime();
@@ -299,19 +354,33 @@ class JobController implements Controller {
       const validIndex = !indexes || (ix >= 0 && ix < indexes.completions);
       if (phaseOf(p) === 'Succeeded' && !uncounted.failed.has(uid)) {
         // Indexed: the completed index is the record, no uid needed
-        if (indexes) { if (validIndex && !indexes.prev.has(ix)) needsFlush = true; }
-        else if (!uncounted.succeeded.has(uid)) { (unc.succeeded ??= []).push(uid); needsFlush = true; }
-      } else if (considerFailed || (finished && finished.type !== 'SuccessCriteriaMet' && finished.type !== 'Complete')) {
+        if (indexes) {
+          if (validIndex && !indexes.prev.has(ix)) needsFlush = true;
+        } else if (!uncounted.succeeded.has(uid)) {
+          (unc.succeeded ??= []).push(uid);
+          needsFlush = true;
+        }
+      } else if (
+        considerFailed ||
+        (finished && finished.type !== 'SuccessCriteriaMet' && finished.type !== 'Complete')
+      ) {
         // once the job is finishing, every pod not succeeded counts as failed
-        if (!uncounted.failed.has(uid) && validIndex) { (unc.failed ??= []).push(uid); needsFlush = true; }
+        if (!uncounted.failed.has(uid) && validIndex) {
+          (unc.failed ??= []).push(uid);
+          needsFlush = true;
+        }
       }
-      if ((unc.succeeded?.length ?? 0) + (unc.failed?.length ?? 0) >= MAX_UNCOUNTED_PODS) { reachedMax = true; break; }
+      if ((unc.succeeded?.length ?? 0) + (unc.failed?.length ?? 0) >= MAX_UNCOUNTED_PODS) {
+        reachedMax = true;
+        break;
+      }
     }
     if (indexes) {
       const completed = formatIndexes(indexes.succeeded);
       if (completed !== (status.completedIndexes ?? '')) needsFlush = true;
       status.succeeded = indexes.succeeded.size;
-      if (completed) status.completedIndexes = completed; else delete status.completedIndexes;
+      if (completed) status.completedIndexes = completed;
+      else delete status.completedIndexes;
     }
     status.conditions ??= [];
     if (finished?.type === 'FailureTarget') {
@@ -355,7 +424,12 @@ class JobController implements Controller {
     if (jobFinished && finished) {
       if (finished.type === 'Complete') {
         if (typeof job.spec?.completions === 'number' && (status.succeeded ?? 0) > job.spec.completions) {
-          this.event(job, 'Warning', 'TooManySucceededPods', 'Too many succeeded pods running after completion count reached');
+          this.event(
+            job,
+            'Warning',
+            'TooManySucceededPods',
+            'Too many succeeded pods running after completion count reached',
+          );
         }
         this.event(job, 'Normal', 'Completed', 'Job completed');
       } else {
@@ -369,10 +443,14 @@ class JobController implements Controller {
   private async syncTtl(job: KubeObject, nowMs: number): Promise<void> {
     const left = ttlRemainingMs(job, nowMs);
     if (left === undefined) return;
-    if (left > 0) { this.queue.addAfter(keyOf(job), left + 50); return; }
+    if (left > 0) {
+      this.queue.addAfter(keyOf(job), left + 50);
+      return;
+    }
     try {
       await this.ctx.storage.delete(this.jobDef, job.metadata.namespace, job.metadata.name!, {
-        propagationPolicy: 'Background', preconditions: { uid: job.metadata.uid },
+        propagationPolicy: 'Background',
+        preconditions: { uid: job.metadata.uid },
       });
     } catch (e) {
       if (e instanceof ApiError && (e.code === 404 || e.code === 409)) return;
@@ -384,15 +462,22 @@ class JobController implements Controller {
 
   private async writeStatus(job: KubeObject<'Job'>, status: JobStatus): Promise<KubeObject<'Job'>> {
     const rv = job.metadata.resourceVersion;
-    return this.ctx.storage.guaranteedUpdate(this.jobDef, job.metadata.namespace, job.metadata.name!, {}, (cur) => {
-      if (cur.metadata.uid !== job.metadata.uid) throw notFound('jobs', job.metadata.name!, 'batch');
-      if (cur.metadata.resourceVersion !== rv) throw conflict('jobs', job.metadata.name!, STALE_OBJECT, 'batch');
-      const next = clone(status);
-      // int32 with omitempty in batch/v1 (ready/terminating are pointers and stay at 0)
-      for (const k of ['active', 'succeeded', 'failed'] as const) if (next[k] === 0) delete next[k];
-      cur.status = next;
-      return cur;
-    }, 'status');
+    return this.ctx.storage.guaranteedUpdate(
+      this.jobDef,
+      job.metadata.namespace,
+      job.metadata.name!,
+      {},
+      (cur) => {
+        if (cur.metadata.uid !== job.metadata.uid) throw notFound('jobs', job.metadata.name!, 'batch');
+        if (cur.metadata.resourceVersion !== rv) throw conflict('jobs', job.metadata.name!, STALE_OBJECT, 'batch');
+        const next = clone(status);
+        // int32 with omitempty in batch/v1 (ready/terminating are pointers and stay at 0)
+        for (const k of ['active', 'succeeded', 'failed'] as const) if (next[k] === 0) delete next[k];
+        cur.status = next;
+        return cur;
+      },
+      'status',
+    );
   }
 
   private async createPod(job: KubeObject, index?: number): Promise<void> {
@@ -410,24 +495,32 @@ class JobController implements Controller {
   }
 
   /** Delete pods, optionally removing the tracking finalizer first (then they do not count as failed). */
-  private async deletePods(job: KubeObject, pods: KubeObject[], removeFinalizer: boolean): Promise<{ deleted: number; deletedReady: number; error?: unknown }> {
+  private async deletePods(
+    job: KubeObject,
+    pods: KubeObject[],
+    removeFinalizer: boolean,
+  ): Promise<{ deleted: number; deletedReady: number; error?: unknown }> {
     let deleted = 0;
     let deletedReady = 0;
     let error: unknown;
-    await Promise.all(pods.map(async (p) => {
-      try {
-        if (removeFinalizer) await this.removeFinalizer(p);
-        await this.ctx.storage.delete(this.podDef, p.metadata.namespace, p.metadata.name!, { preconditions: { uid: p.metadata.uid } });
-        this.event(job, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`);
-      } catch (e) {
-        if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) {
-          error ??= e;
-          return;
+    await Promise.all(
+      pods.map(async (p) => {
+        try {
+          if (removeFinalizer) await this.removeFinalizer(p);
+          await this.ctx.storage.delete(this.podDef, p.metadata.namespace, p.metadata.name!, {
+            preconditions: { uid: p.metadata.uid },
+          });
+          this.event(job, 'Normal', 'SuccessfulDelete', `Deleted pod: ${p.metadata.name}`);
+        } catch (e) {
+          if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) {
+            error ??= e;
+            return;
+          }
         }
-      }
-      deleted++;
-      if (isPodReady(p)) deletedReady++;
-    }));
+        deleted++;
+        if (isPodReady(p)) deletedReady++;
+      }),
+    );
     return { deleted, deletedReady, error };
   }
 
@@ -446,8 +539,17 @@ class JobController implements Controller {
 
   private event(job: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
     void this.ctx.event({
-      component: COMPONENT, type, reason, message,
-      involvedObject: { apiVersion: 'batch/v1', kind: 'Job', namespace: job.metadata.namespace, name: job.metadata.name!, uid: job.metadata.uid! },
+      component: COMPONENT,
+      type,
+      reason,
+      message,
+      involvedObject: {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        namespace: job.metadata.namespace,
+        name: job.metadata.name!,
+        uid: job.metadata.uid!,
+      },
     });
   }
 }
@@ -463,12 +565,14 @@ function cleanUncounted(status: JobStatus, withFinalizer: Set<string>): boolean 
       status[k] = (status[k] ?? 0) + (list.length - keep.length);
       changed = true;
     }
-    if (keep.length) unc[k] = keep; else delete unc[k];
+    if (keep.length) unc[k] = keep;
+    else delete unc[k];
   }
   return changed;
 }
 
 function statusChanged(a: JobStatus | undefined, b: JobStatus): boolean {
-  const pick = (s: JobStatus | undefined) => JSON.stringify([s?.active ?? 0, s?.ready, s?.terminating, s?.startTime ?? null]);
-  return pick(a) !== pick(b) || (a?.uncountedTerminatedPods === undefined);
+  const pick = (s: JobStatus | undefined) =>
+    JSON.stringify([s?.active ?? 0, s?.ready, s?.terminating, s?.startTime ?? null]);
+  return pick(a) !== pick(b) || a?.uncountedTerminatedPods === undefined;
 }

@@ -24,11 +24,18 @@ export async function writeLoadBalancerIngress(
   what: string,
 ): Promise<void> {
   try {
-    await storage.guaranteedUpdate(def, obj.metadata.namespace, obj.metadata.name, { fieldManager }, (cur) => {
-      if (cur.metadata.uid !== obj.metadata.uid) throw new ApiError(409, 'Conflict', `${what} was replaced`);
-      cur.status = { ...(cur.status ?? {}), loadBalancer: ingress.length ? { ingress } : {} };
-      return cur;
-    }, 'status');
+    await storage.guaranteedUpdate(
+      def,
+      obj.metadata.namespace,
+      obj.metadata.name,
+      { fieldManager },
+      (cur) => {
+        if (cur.metadata.uid !== obj.metadata.uid) throw new ApiError(409, 'Conflict', `${what} was replaced`);
+        cur.status = { ...(cur.status ?? {}), loadBalancer: ingress.length ? { ingress } : {} };
+        return cur;
+      },
+      'status',
+    );
   } catch (e) {
     if (e instanceof ApiError && (e.code === 404 || e.code === 409)) return;
     throw e;

@@ -30,34 +30,90 @@ export interface ContentReport {
   failures: string[];
 }
 
-interface Condition { type: string; status: 'True' | 'False'; reason: string; message: string; lastTransitionTime?: string }
+interface Condition {
+  type: string;
+  status: 'True' | 'False';
+  reason: string;
+  message: string;
+  lastTransitionTime?: string;
+}
 
 /** The five NamespaceDeletion* conditions as namespaced_resources_deleter.go reports them. */
 export function deletionConditions(r: ContentReport): Condition[] {
   const remaining = [...r.remaining].filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b));
   const finalizers = [...r.finalizers].filter(([, n]) => n > 0).sort(([a], [b]) => a.localeCompare(b));
   return [
-    { type: 'NamespaceDeletionDiscoveryFailure', status: 'False', reason: 'ResourcesDiscovered', message: 'All resources successfully discovered' },
-    { type: 'NamespaceDeletionGroupVersionParsingFailure', status: 'False', reason: 'ParsedGroupVersions', message: 'All legacy kube types successfully parsed' },
+    {
+      type: 'NamespaceDeletionDiscoveryFailure',
+      status: 'False',
+      reason: 'ResourcesDiscovered',
+      message: 'All resources successfully discovered',
+    },
+    {
+      type: 'NamespaceDeletionGroupVersionParsingFailure',
+      status: 'False',
+      reason: 'ParsedGroupVersions',
+      message: 'All legacy kube types successfully parsed',
+    },
     r.failures.length
-      ? { type: 'NamespaceDeletionContentFailure', status: 'True', reason: 'ContentDeletionFailed', message: `Failed to delete all resource types, ${r.failures.length} remaining: ${r.failures.join(', ')}` }
-      : { type: 'NamespaceDeletionContentFailure', status: 'False', reason: 'ContentDeleted', message: 'All content successfully deleted, may be waiting on finalization' },
+      ? {
+          type: 'NamespaceDeletionContentFailure',
+          status: 'True',
+          reason: 'ContentDeletionFailed',
+          message: `Failed to delete all resource types, ${r.failures.length} remaining: ${r.failures.join(', ')}`,
+        }
+      : {
+          type: 'NamespaceDeletionContentFailure',
+          status: 'False',
+          reason: 'ContentDeleted',
+          message: 'All content successfully deleted, may be waiting on finalization',
+        },
     remaining.length
-      ? { type: 'NamespaceContentRemaining', status: 'True', reason: 'SomeResourcesRemain', message: `Some resources are remaining: ${remaining.map(([k, n]) => `${k} has ${n} resource instances`).join(', ')}` }
-      : { type: 'NamespaceContentRemaining', status: 'False', reason: 'ContentRemoved', message: 'All content successfully removed' },
+      ? {
+          type: 'NamespaceContentRemaining',
+          status: 'True',
+          reason: 'SomeResourcesRemain',
+          message: `Some resources are remaining: ${remaining.map(([k, n]) => `${k} has ${n} resource instances`).join(', ')}`,
+        }
+      : {
+          type: 'NamespaceContentRemaining',
+          status: 'False',
+          reason: 'ContentRemoved',
+          message: 'All content successfully removed',
+        },
     finalizers.length
-      ? { type: 'NamespaceFinalizersRemaining', status: 'True', reason: 'SomeFinalizersRemain', message: `Some content in the namespace has finalizers remaining: ${finalizers.map(([k, n]) => `${k} in ${n} resource instances`).join(', ')}` }
-      : { type: 'NamespaceFinalizersRemaining', status: 'False', reason: 'ContentHasNoFinalizers', message: 'All content-preserving finalizers finished' },
+      ? {
+          type: 'NamespaceFinalizersRemaining',
+          status: 'True',
+          reason: 'SomeFinalizersRemain',
+          message: `Some content in the namespace has finalizers remaining: ${finalizers.map(([k, n]) => `${k} in ${n} resource instances`).join(', ')}`,
+        }
+      : {
+          type: 'NamespaceFinalizersRemaining',
+          status: 'False',
+          reason: 'ContentHasNoFinalizers',
+          message: 'All content-preserving finalizers finished',
+        },
   ];
 }
 
 /** conditions with lastTransitionTime kept where the status did not change */
-export function mergeConditions<C extends NamespaceCondition>(old: readonly C[] | undefined, next: Condition[], now: string): (C | Condition)[] {
+export function mergeConditions<C extends NamespaceCondition>(
+  old: readonly C[] | undefined,
+  next: Condition[],
+  now: string,
+): (C | Condition)[] {
   const others = (old ?? []).filter((c) => !next.some((n) => n.type === c.type));
-  return [...others, ...next.map((c) => {
-    const prev = (old ?? []).find((o) => o.type === c.type);
-    return { ...c, lastTransitionTime: prev && prev.status === c.status && prev.lastTransitionTime ? prev.lastTransitionTime : now };
-  })];
+  return [
+    ...others,
+    ...next.map((c) => {
+      const prev = (old ?? []).find((o) => o.type === c.type);
+      return {
+        ...c,
+        lastTransitionTime: prev && prev.status === c.status && prev.lastTransitionTime ? prev.lastTransitionTime : now,
+      };
+    }),
+  ];
 }
 
 export function create(ctx: ControllerContext): Controller {
@@ -71,7 +127,9 @@ export class NamespaceController implements Controller {
   private readonly nsDef: DefOf<'', 'namespaces'>;
   /** every namespaced kind, custom resources of served CRDs included (one version each) */
   private get namespaced(): ResourceDef[] {
-    return [...resources, ...customResourceStorageDefs()].filter((r) => r.namespaced && r.verbs.includes('deletecollection'));
+    return [...resources, ...customResourceStorageDefs()].filter(
+      (r) => r.namespaced && r.verbs.includes('deletecollection'),
+    );
   }
 
   constructor(private readonly ctx: ControllerContext) {
@@ -82,8 +140,12 @@ export class NamespaceController implements Controller {
   async start(): Promise<void> {
     const nsInformer = this.ctx.informers.get('', 'v1', 'namespaces');
     nsInformer.on({
-      add: (ns) => { if (ns.metadata.deletionTimestamp) this.queue.add(ns.metadata.name!); },
-      update: (_old, ns) => { if (ns.metadata.deletionTimestamp) this.queue.add(ns.metadata.name!); },
+      add: (ns) => {
+        if (ns.metadata.deletionTimestamp) this.queue.add(ns.metadata.name!);
+      },
+      update: (_old, ns) => {
+        if (ns.metadata.deletionTimestamp) this.queue.add(ns.metadata.name!);
+      },
     });
     // a pod finishing its graceful termination may be the last thing a namespace waits for
     this.ctx.informers.get('', 'v1', 'pods').on({
@@ -92,9 +154,16 @@ export class NamespaceController implements Controller {
         if (ns && ns.metadata.deletionTimestamp) this.queue.add(ns.metadata.name!);
       },
     });
-    this.queue.run((name) => this.syncNamespace(name), 2, (name, err) => {
-      this.log.warn({ namespace: name, err: err instanceof Error ? err.message : String(err) }, 'namespace deletion failed, will retry');
-    });
+    this.queue.run(
+      (name) => this.syncNamespace(name),
+      2,
+      (name, err) => {
+        this.log.warn(
+          { namespace: name, err: err instanceof Error ? err.message : String(err) },
+          'namespace deletion failed, will retry',
+        );
+      },
+    );
   }
 
   stop(): void {
@@ -110,7 +179,10 @@ export class NamespaceController implements Controller {
     if (report.failures.length) throw new Error(`deleting content of namespace ${name}: ${report.failures.join('; ')}`);
     const left = [...report.remaining.values()].reduce((a, b) => a + b, 0);
     if (left > 0) {
-      this.log.debug({ namespace: name, remaining: Object.fromEntries(report.remaining) }, 'namespace content remaining');
+      this.log.debug(
+        { namespace: name, remaining: Object.fromEntries(report.remaining) },
+        'namespace content remaining',
+      );
       this.queue.addAfter(name, RECHECK_MS);
       return;
     }
@@ -153,11 +225,18 @@ export class NamespaceController implements Controller {
     if (strip(old.filter((c) => next.some((n) => n.type === c.type))) === strip(next)) return;
     const now = rfc3339(this.ctx.now());
     try {
-      await this.ctx.storage.guaranteedUpdate(this.nsDef, undefined, ns.metadata.name!, {}, (cur) => {
-        if (cur.metadata.uid !== ns.metadata.uid) return cur;
-        cur.status = { ...(cur.status ?? {}), conditions: mergeConditions(cur.status?.conditions, next, now) };
-        return cur;
-      }, 'status');
+      await this.ctx.storage.guaranteedUpdate(
+        this.nsDef,
+        undefined,
+        ns.metadata.name!,
+        {},
+        (cur) => {
+          if (cur.metadata.uid !== ns.metadata.uid) return cur;
+          cur.status = { ...(cur.status ?? {}), conditions: mergeConditions(cur.status?.conditions, next, now) };
+          return cur;
+        },
+        'status',
+      );
     } catch (e) {
       if (!(e instanceof ApiError && e.code === 404)) throw e;
     }

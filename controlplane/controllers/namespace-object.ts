@@ -42,11 +42,15 @@ export function namespaceObjectController(ctx: ControllerContext, o: NamespaceOb
       nsInf = ctx.informers.get('', 'v1', 'namespaces');
       objInf = ctx.informers.get(o.group, 'v1', o.plural);
       const ns = (x: KubeObject) => queue.add(x.metadata.name!);
-      const obj = (x: KubeObject) => { if (x.metadata.name === o.objectName) queue.add(x.metadata.namespace!); };
+      const obj = (x: KubeObject) => {
+        if (x.metadata.name === o.objectName) queue.add(x.metadata.namespace!);
+      };
       nsInf.on({ add: ns, update: (_old, n) => ns(n) });
       objInf.on(o.wakeOnAddUpdate ? { add: obj, update: (_old, n) => obj(n), delete: obj } : { delete: obj });
       loop = runWhenSynced({
-        informers: [nsInf, objInf], queue, workers: 1,
+        informers: [nsInf, objInf],
+        queue,
+        workers: 1,
         sync: async (namespace) => {
           if (!namespaceActive(nsInf.get(undefined, namespace))) return;
           try {
@@ -58,7 +62,9 @@ export function namespaceObjectController(ctx: ControllerContext, o: NamespaceOb
           }
         },
         onError: (key, err) => ctx.log.warn({ err, namespace: key }, `${o.what} sync failed; will retry`),
-        resyncMs: RESYNC_MS, resync: () => nsInf.list(), enqueue: ns,
+        resyncMs: RESYNC_MS,
+        resync: () => nsInf.list(),
+        enqueue: ns,
       });
     },
     stop() {

@@ -17,13 +17,26 @@
 //   removed from the API so their controllers replace them elsewhere.
 import type { Counter, Gauge } from 'prom-client';
 import type { KubeObject } from '../../proto/meta.js';
-import { TAINT_NOT_READY, TAINT_UNREACHABLE, toleratesTaint, type Taint, type Toleration } from '../../proto/api/taints.js';
+import {
+  TAINT_NOT_READY,
+  TAINT_UNREACHABLE,
+  toleratesTaint,
+  type Taint,
+  type Toleration,
+} from '../../proto/api/taints.js';
 import { ApiError } from '../api/errors.js';
 import { rfc3339 } from '../api/storage.js';
 import type { ControllerContext } from './context.js';
 import {
-  DEFAULT_DISRUPTION, LABEL_EXCLUDE_DISRUPTION, ZoneRateLimiter, computeZoneState, zoneEvictionRate, zoneKey, zoneLabel,
-  type DisruptionOptions, type ZoneState,
+  DEFAULT_DISRUPTION,
+  LABEL_EXCLUDE_DISRUPTION,
+  ZoneRateLimiter,
+  computeZoneState,
+  zoneEvictionRate,
+  zoneKey,
+  zoneLabel,
+  type DisruptionOptions,
+  type ZoneState,
 } from './node-lifecycle/zones.js';
 import type { Controller } from './types.js';
 
@@ -60,13 +73,19 @@ export function lifecycleTaintKey(readyStatus: string | undefined): string | und
  * a taint already there keeps its timeAdded, a new NoExecute one is stamped `now`.
  * Undefined when nothing changes.
  */
-export function withLifecycleTaint(taints: Taint[] | undefined, effect: 'NoSchedule' | 'NoExecute', key: string | undefined, now: string): Taint[] | undefined {
+export function withLifecycleTaint(
+  taints: Taint[] | undefined,
+  effect: 'NoSchedule' | 'NoExecute',
+  key: string | undefined,
+  now: string,
+): Taint[] | undefined {
   const have = taints ?? [];
   const isLife = (t: Taint) => t.effect === effect && LIFECYCLE_TAINTS.has(t.key);
   const life = have.filter(isLife);
   if (key ? life.length === 1 && life[0]!.key === key : life.length === 0) return undefined;
   const out = have.filter((t) => !isLife(t) || t.key === key);
-  if (key && !out.some((t) => isLife(t))) out.push(effect === 'NoExecute' ? { key, effect, timeAdded: now } : { key, effect });
+  if (key && !out.some((t) => isLife(t)))
+    out.push(effect === 'NoExecute' ? { key, effect, timeAdded: now } : { key, effect });
   return out;
 }
 
@@ -74,8 +93,12 @@ export function withLifecycleTaint(taints: Taint[] | undefined, effect: 'NoSched
  * When the taint manager evicts a pod from a node with these NoExecute taints:
  * `now` (an untolerated taint), a time (the shortest tolerationSeconds), or never.
  */
-export function evictionTime(tolerations: Toleration[] | undefined, taints: Taint[], nowMs: number): number | undefined {
-  let at: number | undefined = undefined;
+export function evictionTime(
+  tolerations: Toleration[] | undefined,
+  taints: Taint[],
+  nowMs: number,
+): number | undefined {
+  let at: number | undefined;
   let never = true;
   for (const taint of taints) {
     if (taint.effect !== 'NoExecute') continue;
@@ -92,11 +115,17 @@ export function evictionTime(tolerations: Toleration[] | undefined, taints: Tain
 }
 
 function readyCondition(node: KubeObject): { status?: string; lastHeartbeatTime?: string } | undefined {
-  return (node.status?.conditions as { type: string; status?: string; lastHeartbeatTime?: string }[] | undefined)?.find((c) => c.type === 'Ready');
+  return (node.status?.conditions as { type: string; status?: string; lastHeartbeatTime?: string }[] | undefined)?.find(
+    (c) => c.type === 'Ready',
+  );
 }
 
 /** what this controller has seen of one node: when, by its own clock, and what it saw */
-interface NodeHealth { probeMs: number; renewTime?: string; heartbeat?: string }
+interface NodeHealth {
+  probeMs: number;
+  renewTime?: string;
+  heartbeat?: string;
+}
 
 /** the controller, and how many monitor passes it has finished (tests wait on it) */
 export interface NodeLifecycleController extends Controller {
@@ -104,7 +133,9 @@ export interface NodeLifecycleController extends Controller {
 }
 
 export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOptions> = {}): NodeLifecycleController {
-  const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as Partial<NodeLifecycleOptions>;
+  const given = Object.fromEntries(
+    Object.entries(options).filter(([, v]) => v !== undefined),
+  ) as Partial<NodeLifecycleOptions>;
   const o: NodeLifecycleOptions = { gracePeriodMs: 15_000, monitorPeriodMs: 1000, ...DEFAULT_DISRUPTION, ...given };
   const nodes = ctx.informers.get('', 'v1', 'nodes');
   const leases = ctx.informers.get('coordination.k8s.io', 'v1', 'leases');
@@ -153,28 +184,53 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
 
   async function markUnknown(node: KubeObject): Promise<void> {
     const now = rfc3339(ctx.now());
-    await ctx.storage.guaranteedUpdate(nodeDef, undefined, node.metadata.name!, {}, (cur) => {
-      const conds = cur.status?.conditions ?? [];
-      for (const t of ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure']) {
-        let c = conds.find((x) => x.type === t);
-        if (!c) { c = { type: t, status: '' }; conds.push(c); }
-        if (c.status !== 'Unknown') c.lastTransitionTime = now;
-        c.status = 'Unknown';
-        c.reason = 'NodeStatusUnknown';
-        c.message = 'Kubelet stopped posting node status.';
-      }
-      cur.status = { ...(cur.status ?? {}), conditions: conds };
-      return cur;
-    }, 'status');
-    await nodeEvent(node.metadata.name!, 'Normal', 'NodeNotReady', `Node ${node.metadata.name} status is now: NodeNotReady`);
+    await ctx.storage.guaranteedUpdate(
+      nodeDef,
+      undefined,
+      node.metadata.name!,
+      {},
+      (cur) => {
+        const conds = cur.status?.conditions ?? [];
+        for (const t of ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure']) {
+          let c = conds.find((x) => x.type === t);
+          if (!c) {
+            c = { type: t, status: '' };
+            conds.push(c);
+          }
+          if (c.status !== 'Unknown') c.lastTransitionTime = now;
+          c.status = 'Unknown';
+          c.reason = 'NodeStatusUnknown';
+          c.message = 'Kubelet stopped posting node status.';
+        }
+        cur.status = { ...(cur.status ?? {}), conditions: conds };
+        return cur;
+      },
+      'status',
+    );
+    await nodeEvent(
+      node.metadata.name!,
+      'Normal',
+      'NodeNotReady',
+      `Node ${node.metadata.name} status is now: NodeNotReady`,
+    );
   }
 
   function nodeEvent(name: string, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
-    return ctx.event({ involvedObject: { kind: 'Node', name, uid: name }, type, reason, message, component: 'node-controller' });
+    return ctx.event({
+      involvedObject: { kind: 'Node', name, uid: name },
+      type,
+      reason,
+      message,
+      component: 'node-controller',
+    });
   }
 
   /** give the node exactly `key` (or no) lifecycle taint of this effect */
-  async function setLifecycleTaint(name: string, effect: 'NoSchedule' | 'NoExecute', key: string | undefined): Promise<boolean> {
+  async function setLifecycleTaint(
+    name: string,
+    effect: 'NoSchedule' | 'NoExecute',
+    key: string | undefined,
+  ): Promise<boolean> {
     const cached = nodes.get(undefined, name);
     if (cached && !withLifecycleTaint(cached.spec?.taints, effect, key, '')) return false;
     let changed = false;
@@ -183,7 +239,8 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
       if (!taints) return cur;
       changed = true;
       cur.spec = { ...(cur.spec ?? {}) };
-      if (taints.length) cur.spec.taints = taints; else delete cur.spec.taints;
+      if (taints.length) cur.spec.taints = taints;
+      else delete cur.spec.taints;
       return cur;
     });
     return changed;
@@ -199,7 +256,9 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
       await setLifecycleTaint(name, 'NoExecute', undefined);
       return;
     }
-    const have = ((node.spec?.taints ?? []) as Taint[]).filter((x) => x.effect === 'NoExecute' && LIFECYCLE_TAINTS.has(x.key));
+    const have = ((node.spec?.taints ?? []) as Taint[]).filter(
+      (x) => x.effect === 'NoExecute' && LIFECYCLE_TAINTS.has(x.key),
+    );
     // unreachable <-> not-ready swap at once; a first NoExecute taint waits for the zone's rate
     if (have.length && !have.some((x) => x.key === key)) await setLifecycleTaint(name, 'NoExecute', key);
     else if (!have.length) t.queue.add(name);
@@ -210,12 +269,28 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
       if (p.spec?.nodeName !== nodeName) continue;
       const ready = p.status?.conditions?.find((c: { type: string }) => c.type === 'Ready');
       if (!ready || ready.status === 'False') continue;
-      await ctx.storage.guaranteedUpdate(podDef, p.metadata.namespace, p.metadata.name!, {}, (cur) => {
-        const now = rfc3339(ctx.now());
-        const conds = cur.status?.conditions ?? [];
-        cur.status = { ...(cur.status ?? {}), conditions: conds.map((c) => (c.type === 'Ready' || c.type === 'ContainersReady') && c.status !== 'False' ? { ...c, status: 'False', lastTransitionTime: now, reason: 'NodeNotReady' } : c) };
-        return cur;
-      }, 'status').catch(ignoreGone);
+      await ctx.storage
+        .guaranteedUpdate(
+          podDef,
+          p.metadata.namespace,
+          p.metadata.name!,
+          {},
+          (cur) => {
+            const now = rfc3339(ctx.now());
+            const conds = cur.status?.conditions ?? [];
+            cur.status = {
+              ...(cur.status ?? {}),
+              conditions: conds.map((c) =>
+                (c.type === 'Ready' || c.type === 'ContainersReady') && c.status !== 'False'
+                  ? { ...c, status: 'False', lastTransitionTime: now, reason: 'NodeNotReady' }
+                  : c,
+              ),
+            };
+            return cur;
+          },
+          'status',
+        )
+        .catch(ignoreGone);
     }
   }
 
@@ -231,11 +306,28 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
       if (at === undefined || at > now) continue;
       const ref = `${p.metadata.namespace}/${p.metadata.name}`;
       if (!p.metadata.deletionTimestamp) {
-        await ctx.event({ involvedObject: { kind: 'Pod', apiVersion: 'v1', namespace: p.metadata.namespace, name: p.metadata.name!, uid: p.metadata.uid! }, type: 'Normal', reason: 'TaintManagerEviction', message: `Marking for deletion Pod ${ref}`, component: 'taint-eviction-controller' });
+        await ctx.event({
+          involvedObject: {
+            kind: 'Pod',
+            apiVersion: 'v1',
+            namespace: p.metadata.namespace,
+            name: p.metadata.name!,
+            uid: p.metadata.uid!,
+          },
+          type: 'Normal',
+          reason: 'TaintManagerEviction',
+          message: `Marking for deletion Pod ${ref}`,
+          component: 'taint-eviction-controller',
+        });
         ctx.log.info({ pod: ref, node: node.metadata.name }, 'evicting pod from tainted node');
       }
       // a node that does not answer cannot confirm the deletion: remove the pod now
-      await ctx.storage.delete(podDef, p.metadata.namespace, p.metadata.name!, { gracePeriodSeconds: unreachable ? 0 : undefined, preconditions: { uid: p.metadata.uid } }).catch(ignoreGone);
+      await ctx.storage
+        .delete(podDef, p.metadata.namespace, p.metadata.name!, {
+          gracePeriodSeconds: unreachable ? 0 : undefined,
+          preconditions: { uid: p.metadata.uid },
+        })
+        .catch(ignoreGone);
     }
   }
 
@@ -267,12 +359,25 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
     }
     if (allAreFullyDisrupted && allWasFullyDisrupted) return;
     if (allAreFullyDisrupted) {
-      ctx.log.warn({ nodes: names.length }, 'Controller detected that all Nodes are not-Ready. Entering master disruption mode');
-      for (const t of tainters.values()) { t.limiter.swap(0); t.queue.clear(); }
+      ctx.log.warn(
+        { nodes: names.length },
+        'Controller detected that all Nodes are not-Ready. Entering master disruption mode',
+      );
+      for (const t of tainters.values()) {
+        t.limiter.swap(0);
+        t.queue.clear();
+      }
       for (const zone of zoneStates.keys()) zoneStates.set(zone, 'FullDisruption');
       for (const name of names) {
-        await setLifecycleTaint(name, 'NoExecute', undefined).catch((err) => ctx.log.warn({ err, node: name }, 'could not remove taints from Node'));
-        await nodeEvent(name, 'Warning', 'FullDisruption', 'All nodes are not Ready: the node controller assumes the control plane is cut off and evicts no pods (master disruption mode)');
+        await setLifecycleTaint(name, 'NoExecute', undefined).catch((err) =>
+          ctx.log.warn({ err, node: name }, 'could not remove taints from Node'),
+        );
+        await nodeEvent(
+          name,
+          'Warning',
+          'FullDisruption',
+          'All nodes are not Ready: the node controller assumes the control plane is cut off and evicts no pods (master disruption mode)',
+        );
       }
       m?.fullDisruption.set(1);
       return;
@@ -288,7 +393,13 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
         tainter(zone).limiter.swap(zoneEvictionRate(state, zoneReady.get(zone)?.length ?? 0, o));
         zoneStates.set(zone, state);
       }
-      for (const name of names) await nodeEvent(name, 'Normal', 'FullDisruptionEnded', 'Some nodes are Ready again: evictions resume, every node with a fresh grace period');
+      for (const name of names)
+        await nodeEvent(
+          name,
+          'Normal',
+          'FullDisruptionEnded',
+          'Some nodes are Ready again: evictions resume, every node with a fresh grace period',
+        );
       return;
     }
     for (const [zone, state] of zoneStates) {
@@ -305,7 +416,10 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
     for (const [zone, t] of tainters) {
       for (const name of [...t.queue]) {
         const key = readyNow.has(name) ? lifecycleTaintKey(readyNow.get(name)) : undefined;
-        if (!key) { t.queue.delete(name); continue; }
+        if (!key) {
+          t.queue.delete(name);
+          continue;
+        }
         if (!t.limiter.tryAccept()) break;
         try {
           await setLifecycleTaint(name, 'NoExecute', key);
@@ -335,7 +449,10 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
           tainter(zone);
           const stale = nowMs() - observe(node) > o.gracePeriodMs;
           let ready = readyCondition(node)?.status;
-          if (stale && ready !== 'Unknown') { await markUnknown(node); ready = 'Unknown'; }
+          if (stale && ready !== 'Unknown') {
+            await markUnknown(node);
+            ready = 'Unknown';
+          }
           readyNow.set(name, ready);
           if (!zoneReady.has(zone)) zoneReady.set(zone, []);
           if (node.metadata.labels?.[LABEL_EXCLUDE_DISRUPTION] === undefined) zoneReady.get(zone)!.push(ready);
@@ -344,7 +461,8 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
           await setLifecycleTaint(name, 'NoSchedule', key);
           await queueNoExecute(nodes.get(undefined, name) ?? node, key, zone);
         } catch (err) {
-          if (!(err instanceof ApiError && err.code === 404)) ctx.log.warn({ err, node: name }, 'node lifecycle sync failed');
+          if (!(err instanceof ApiError && err.code === 404))
+            ctx.log.warn({ err, node: name }, 'node lifecycle sync failed');
         }
       }
       for (const t of tainters.values()) for (const n of t.queue) if (!readyNow.has(n)) t.queue.delete(n);
@@ -367,7 +485,9 @@ export function create(ctx: ControllerContext, options: Partial<NodeLifecycleOpt
 
   return {
     name: 'node-lifecycle-controller',
-    get passes() { return passes; },
+    get passes() {
+      return passes;
+    },
     async start() {
       timer = setInterval(() => void tick(), o.monitorPeriodMs);
       timer.unref();

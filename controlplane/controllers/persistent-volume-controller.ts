@@ -19,9 +19,20 @@ import { storageClassOf } from '../resources/persistent-volume-common.js';
 import { claimHasClass, defaultClass } from '../resources/storage-class.js';
 import type { ResourceDef } from '../resources/types.js';
 import {
-  ANN_BETA_STORAGE_PROVISIONER, ANN_BIND_COMPLETED, ANN_BOUND_BY_CONTROLLER, ANN_DYNAMICALLY_PROVISIONED, ANN_LOCAL_PATH_NODE,
-  ANN_SELECTED_NODE, ANN_STORAGE_PROVISIONER, HOSTNAME_LABEL, findBestMatch, isVolumeBoundToClaim, nodeByName, pinnedNodes,
-  requestedStorage, volumeMismatch,
+  ANN_BETA_STORAGE_PROVISIONER,
+  ANN_BIND_COMPLETED,
+  ANN_BOUND_BY_CONTROLLER,
+  ANN_DYNAMICALLY_PROVISIONED,
+  ANN_LOCAL_PATH_NODE,
+  ANN_SELECTED_NODE,
+  ANN_STORAGE_PROVISIONER,
+  HOSTNAME_LABEL,
+  findBestMatch,
+  isVolumeBoundToClaim,
+  nodeByName,
+  pinnedNodes,
+  requestedStorage,
+  volumeMismatch,
 } from '../storage/match.js';
 import { LOCAL_PATH_PROVISIONER, type VolumeHost } from '../storage/volume-host.js';
 import type { ControllerContext, DefOf } from './context.js';
@@ -64,7 +75,10 @@ class PersistentVolumeController implements Controller {
   /** uids of volumes whose directory is gone and whose deletion was asked for (not asked twice) */
   private readonly removed = new Set<string>();
 
-  constructor(private readonly ctx: ControllerContext, private readonly opts: PersistentVolumeControllerOptions) {
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly opts: PersistentVolumeControllerOptions,
+  ) {
     this.pvcDef = ctx.def('', 'v1', 'persistentvolumeclaims');
     this.pvDef = ctx.def('', 'v1', 'persistentvolumes');
   }
@@ -88,30 +102,53 @@ class PersistentVolumeController implements Controller {
     });
     // a volume that turned Available may be what a waiting claim needs
     const pending = (v: KubeObject) => {
-      if (v.status?.phase === 'Available') for (const c of this.pvcInf.list()) if (c.status?.phase === 'Pending') claim(c);
+      if (v.status?.phase === 'Available')
+        for (const c of this.pvcInf.list()) if (c.status?.phase === 'Pending') claim(c);
     };
     this.pvInf.on({
-      delete: (v) => { this.removed.delete(v.metadata.uid!); },
+      delete: (v) => {
+        this.removed.delete(v.metadata.uid!);
+      },
     });
     this.pvInf.on({
-      add: (v) => { volume(v); this.claimOf(v); pending(v); },
-      update: (o, v) => { volume(v); this.claimOf(v); if (o.status?.phase !== 'Available') pending(v); },
+      add: (v) => {
+        volume(v);
+        this.claimOf(v);
+        pending(v);
+      },
+      update: (o, v) => {
+        volume(v);
+        this.claimOf(v);
+        if (o.status?.phase !== 'Available') pending(v);
+      },
       // a claim that lost its volume, or that waits for any volume
-      delete: (v) => { this.claimOf(v); for (const c of this.pvcInf.list()) if (c.status?.phase === 'Pending') claim(c); },
+      delete: (v) => {
+        this.claimOf(v);
+        for (const c of this.pvcInf.list()) if (c.status?.phase === 'Pending') claim(c);
+      },
     });
     // a new or changed class may make waiting claims provisionable (or give them a default)
     this.scInf.on({
-      add: () => { for (const c of this.pvcInf.list()) if (c.status?.phase !== 'Bound') claim(c); },
-      update: () => { for (const c of this.pvcInf.list()) if (c.status?.phase !== 'Bound') claim(c); },
+      add: () => {
+        for (const c of this.pvcInf.list()) if (c.status?.phase !== 'Bound') claim(c);
+      },
+      update: () => {
+        for (const c of this.pvcInf.list()) if (c.status?.phase !== 'Bound') claim(c);
+      },
     });
     this.loop = runWhenSynced({
-      informers: [this.pvcInf, this.pvInf, this.scInf, this.nodeInf], queue: this.queue, workers: 2,
+      informers: [this.pvcInf, this.pvInf, this.scInf, this.nodeInf],
+      queue: this.queue,
+      workers: 2,
       sync: (key) => (key.startsWith('c:') ? this.syncClaim(key.slice(2)) : this.syncVolume(key.slice(2))),
       onError: (key, err) => {
         if (!(err instanceof Retry)) this.ctx.log.warn({ err, key }, 'persistent volume sync failed; will retry');
       },
       resyncMs: RESYNC_MS,
-      resync: () => [...this.pvcInf.list().map((c) => `c:${keyOf(c)}`), ...this.pvInf.list().map((v) => `v:${keyOf(v)}`)],
+      resync: () => [
+        ...this.pvcInf.list().map((c) => `c:${keyOf(c)}`),
+        ...this.pvInf.list().map((v) => `v:${keyOf(v)}`),
+      ],
       enqueue: (k) => this.queue.add(k),
     });
   }
@@ -129,8 +166,18 @@ class PersistentVolumeController implements Controller {
   private event(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
     const m = obj.metadata;
     return this.ctx.event({
-      component: COMPONENT, type, reason, message,
-      involvedObject: { kind: obj.kind ?? (m.namespace ? 'PersistentVolumeClaim' : 'PersistentVolume'), apiVersion: 'v1', namespace: m.namespace, name: m.name!, uid: m.uid!, resourceVersion: m.resourceVersion },
+      component: COMPONENT,
+      type,
+      reason,
+      message,
+      involvedObject: {
+        kind: obj.kind ?? (m.namespace ? 'PersistentVolumeClaim' : 'PersistentVolume'),
+        apiVersion: 'v1',
+        namespace: m.namespace,
+        name: m.name!,
+        uid: m.uid!,
+        resourceVersion: m.resourceVersion,
+      },
     });
   }
 
@@ -198,10 +245,18 @@ class PersistentVolumeController implements Controller {
 
   private async syncBoundClaim(claim: KubeObject): Promise<void> {
     const volumeName: string | undefined = claim.spec?.volumeName || undefined;
-    if (!volumeName) return this.lose(claim, 'ClaimLost', 'Bound claim has lost reference to PersistentVolume. Data on the volume is lost!');
-    const volume = this.pvInf.get(undefined, volumeName) ?? await this.ctx.storage.tryGet(this.pvDef, undefined, volumeName);
-    if (!volume) return this.lose(claim, 'ClaimLost', 'Bound claim has lost its PersistentVolume. Data on the volume is lost!');
-    if (!volume.spec?.claimRef || volume.spec.claimRef.uid === claim.metadata.uid) return this.bind(await this.expand(volume, claim), claim);
+    if (!volumeName)
+      return this.lose(
+        claim,
+        'ClaimLost',
+        'Bound claim has lost reference to PersistentVolume. Data on the volume is lost!',
+      );
+    const volume =
+      this.pvInf.get(undefined, volumeName) ?? (await this.ctx.storage.tryGet(this.pvDef, undefined, volumeName));
+    if (!volume)
+      return this.lose(claim, 'ClaimLost', 'Bound claim has lost its PersistentVolume. Data on the volume is lost!');
+    if (!volume.spec?.claimRef || volume.spec.claimRef.uid === claim.metadata.uid)
+      return this.bind(await this.expand(volume, claim), claim);
     return this.lose(claim, 'ClaimMisbound', 'Two claims are bound to the same volume, this one is bound incorrectly');
   }
 
@@ -238,9 +293,17 @@ class PersistentVolumeController implements Controller {
     if (!ref || ref.uid !== m.uid || ref.name !== m.name || ref.namespace !== m.namespace) {
       pv = await this.ctx.storage.guaranteedUpdate(this.pvDef, undefined, vname, {}, (cur) => {
         const r = cur.spec?.claimRef;
-        if (r && !isVolumeBoundToClaim(cur, claim)) throw new Retry(`volume ${vname} was bound to another claim meanwhile`);
+        if (r && !isVolumeBoundToClaim(cur, claim))
+          throw new Retry(`volume ${vname} was bound to another claim meanwhile`);
         if (!r) cur.metadata.annotations = { ...(cur.metadata.annotations ?? {}), [ANN_BOUND_BY_CONTROLLER]: 'yes' };
-        cur.spec.claimRef = { kind: 'PersistentVolumeClaim', namespace: m.namespace, name: m.name, uid: m.uid, apiVersion: 'v1', resourceVersion: m.resourceVersion };
+        cur.spec.claimRef = {
+          kind: 'PersistentVolumeClaim',
+          namespace: m.namespace,
+          name: m.name,
+          uid: m.uid,
+          apiVersion: 'v1',
+          resourceVersion: m.resourceVersion,
+        };
         return cur;
       });
     }
@@ -248,7 +311,8 @@ class PersistentVolumeController implements Controller {
     let c = claim;
     if (claim.spec?.volumeName !== vname || claim.metadata.annotations?.[ANN_BIND_COMPLETED] === undefined) {
       const updated = await this.updateClaim(claim, (cur) => {
-        if (cur.spec.volumeName && cur.spec.volumeName !== vname) throw new Retry(`claim was bound to ${cur.spec.volumeName} meanwhile`);
+        if (cur.spec.volumeName && cur.spec.volumeName !== vname)
+          throw new Retry(`claim was bound to ${cur.spec.volumeName} meanwhile`);
         const ann = { ...(cur.metadata.annotations ?? {}) };
         if (!cur.spec.volumeName) ann[ANN_BOUND_BY_CONTROLLER] = 'yes';
         ann[ANN_BIND_COMPLETED] = 'yes';
@@ -259,10 +323,20 @@ class PersistentVolumeController implements Controller {
       if (!updated) return;
       c = updated;
     }
-    const status = { ...(c.status ?? {}), phase: 'Bound', accessModes: pv.spec?.accessModes ?? [], capacity: pv.spec?.capacity ?? {} };
+    const status = {
+      ...(c.status ?? {}),
+      phase: 'Bound',
+      accessModes: pv.spec?.accessModes ?? [],
+      capacity: pv.spec?.capacity ?? {},
+    };
     if (!deepEqual(c.status ?? {}, status)) {
       await this.writeStatus(this.pvcDef, c, (cur) => {
-        cur.status = { ...(cur.status ?? {}), phase: 'Bound', accessModes: pv.spec?.accessModes ?? [], capacity: pv.spec?.capacity ?? {} };
+        cur.status = {
+          ...(cur.status ?? {}),
+          phase: 'Bound',
+          accessModes: pv.spec?.accessModes ?? [],
+          capacity: pv.spec?.capacity ?? {},
+        };
       });
     }
   }
@@ -270,11 +344,17 @@ class PersistentVolumeController implements Controller {
   private async updateClaim(claim: KubeObject, fn: (cur: KubeObject) => boolean): Promise<KubeObject | undefined> {
     try {
       let changed = true;
-      const out = await this.ctx.storage.guaranteedUpdate(this.pvcDef, claim.metadata.namespace, claim.metadata.name!, {}, (cur) => {
-        if (cur.metadata.uid !== claim.metadata.uid) throw new Retry('claim was re-created');
-        changed = fn(cur);
-        return cur;
-      });
+      const out = await this.ctx.storage.guaranteedUpdate(
+        this.pvcDef,
+        claim.metadata.namespace,
+        claim.metadata.name!,
+        {},
+        (cur) => {
+          if (cur.metadata.uid !== claim.metadata.uid) throw new Retry('claim was re-created');
+          changed = fn(cur);
+          return cur;
+        },
+      );
       return changed ? out : undefined;
     } catch (e) {
       if (e instanceof ApiError && e.code === 404) return undefined;
@@ -284,11 +364,18 @@ class PersistentVolumeController implements Controller {
 
   private async writeStatus(def: ResourceDef, obj: KubeObject, fn: (cur: KubeObject) => void): Promise<void> {
     try {
-      await this.ctx.storage.guaranteedUpdate(def, obj.metadata.namespace, obj.metadata.name!, {}, (cur) => {
-        if (cur.metadata.uid !== obj.metadata.uid) throw new Retry('object was re-created');
-        fn(cur);
-        return cur;
-      }, 'status');
+      await this.ctx.storage.guaranteedUpdate(
+        def,
+        obj.metadata.namespace,
+        obj.metadata.name!,
+        {},
+        (cur) => {
+          if (cur.metadata.uid !== obj.metadata.uid) throw new Retry('object was re-created');
+          fn(cur);
+          return cur;
+        },
+        'status',
+      );
     } catch (e) {
       if (e instanceof ApiError && e.code === 404) return;
       throw e;
@@ -326,7 +413,11 @@ class PersistentVolumeController implements Controller {
     if (a[ANN_STORAGE_PROVISIONER] !== provisioner || a[ANN_BETA_STORAGE_PROVISIONER] !== provisioner) {
       // setClaimProvisioner: tells (external) provisioners the claim is theirs
       await this.updateClaim(claim, (cur) => {
-        cur.metadata.annotations = { ...(cur.metadata.annotations ?? {}), [ANN_STORAGE_PROVISIONER]: provisioner, [ANN_BETA_STORAGE_PROVISIONER]: provisioner };
+        cur.metadata.annotations = {
+          ...(cur.metadata.annotations ?? {}),
+          [ANN_STORAGE_PROVISIONER]: provisioner,
+          [ANN_BETA_STORAGE_PROVISIONER]: provisioner,
+        };
         return true;
       });
       return; // the update brings the claim back
@@ -340,7 +431,13 @@ class PersistentVolumeController implements Controller {
       this.queue.add(`c:${keyOf(claim)}`); // provisioned before: bind it
       return;
     }
-    const failed = (why: string) => this.event(claim, 'Warning', 'ProvisioningFailed', `failed to provision volume with StorageClass "${cls}": ${why}`);
+    const failed = (why: string) =>
+      this.event(
+        claim,
+        'Warning',
+        'ProvisioningFailed',
+        `failed to provision volume with StorageClass "${cls}": ${why}`,
+      );
     const node = this.pickNode(claim);
     if (!node) {
       await failed('no node is available to hold the volume');
@@ -361,7 +458,12 @@ class PersistentVolumeController implements Controller {
       sizeBytes = 0;
     }
     const basePath = typeof sc.parameters?.path === 'string' && sc.parameters.path ? sc.parameters.path : undefined;
-    await this.event(claim, 'Normal', 'Provisioning', `${LOCAL_PATH_PROVISIONER} is provisioning volume for claim "${keyOf(claim)}" on node "${node}"`);
+    await this.event(
+      claim,
+      'Normal',
+      'Provisioning',
+      `${LOCAL_PATH_PROVISIONER} is provisioning volume for claim "${keyOf(claim)}" on node "${node}"`,
+    );
     let path: string;
     try {
       ({ path } = await host.provision(node, { pvName, ...(basePath ? { basePath } : {}), sizeBytes }));
@@ -371,10 +473,15 @@ class PersistentVolumeController implements Controller {
     }
     const m = claim.metadata;
     const pv: KubeObject = {
-      apiVersion: 'v1', kind: 'PersistentVolume',
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
       metadata: {
         name: pvName,
-        annotations: { [ANN_DYNAMICALLY_PROVISIONED]: LOCAL_PATH_PROVISIONER, [ANN_BOUND_BY_CONTROLLER]: 'yes', [ANN_LOCAL_PATH_NODE]: node },
+        annotations: {
+          [ANN_DYNAMICALLY_PROVISIONED]: LOCAL_PATH_PROVISIONER,
+          [ANN_BOUND_BY_CONTROLLER]: 'yes',
+          [ANN_LOCAL_PATH_NODE]: node,
+        },
       },
       spec: {
         capacity: { storage: request },
@@ -384,8 +491,19 @@ class PersistentVolumeController implements Controller {
         volumeMode: 'Filesystem',
         ...(Array.isArray(sc.mountOptions) && sc.mountOptions.length ? { mountOptions: sc.mountOptions } : {}),
         local: { path },
-        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: HOSTNAME_LABEL, operator: 'In', values: [node] }] }] } },
-        claimRef: { kind: 'PersistentVolumeClaim', namespace: m.namespace, name: m.name, uid: m.uid, apiVersion: 'v1', resourceVersion: m.resourceVersion },
+        nodeAffinity: {
+          required: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: HOSTNAME_LABEL, operator: 'In', values: [node] }] }],
+          },
+        },
+        claimRef: {
+          kind: 'PersistentVolumeClaim',
+          namespace: m.namespace,
+          name: m.name,
+          uid: m.uid,
+          apiVersion: 'v1',
+          resourceVersion: m.resourceVersion,
+        },
       },
     };
     try {
@@ -399,7 +517,10 @@ class PersistentVolumeController implements Controller {
       try {
         await host.remove(node, { pvName, path });
       } catch (err) {
-        this.ctx.log.warn({ err, pv: pvName, node, path }, 'cannot remove the directory of a volume whose PV could not be created');
+        this.ctx.log.warn(
+          { err, pv: pvName, node, path },
+          'cannot remove the directory of a volume whose PV could not be created',
+        );
       }
       await failed(`cannot create PersistentVolume: ${e instanceof Error ? e.message : String(e)}`);
       throw e;
@@ -412,8 +533,16 @@ class PersistentVolumeController implements Controller {
   private pickNode(claim: KubeObject): string | undefined {
     const selected = claim.metadata.annotations?.[ANN_SELECTED_NODE];
     if (selected) return selected;
-    const ready = this.nodeInf.list().filter((n) => !n.spec?.unschedulable && !n.metadata.deletionTimestamp
-      && (n.status?.conditions ?? []).some((c: { type?: string; status?: string }) => c?.type === 'Ready' && c.status === 'True'));
+    const ready = this.nodeInf
+      .list()
+      .filter(
+        (n) =>
+          !n.spec?.unschedulable &&
+          !n.metadata.deletionTimestamp &&
+          (n.status?.conditions ?? []).some(
+            (c: { type?: string; status?: string }) => c?.type === 'Ready' && c.status === 'True',
+          ),
+      );
     if (!ready.length) return undefined;
     ready.sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1));
     return ready[Math.floor((this.opts.random ?? Math.random)() * ready.length)]!.metadata.name;
@@ -428,7 +557,8 @@ class PersistentVolumeController implements Controller {
     if (!ref) return this.setVolumePhase(volume, 'Available');
     if (!ref.uid) return this.setVolumePhase(volume, 'Available'); // pre-bound, waiting for its claim
     let claim = this.pvcInf.get(ref.namespace, ref.name ?? '');
-    if (!claim || claim.metadata.uid !== ref.uid) claim = await this.ctx.storage.tryGet(this.pvcDef, ref.namespace, ref.name ?? '');
+    if (!claim || claim.metadata.uid !== ref.uid)
+      claim = await this.ctx.storage.tryGet(this.pvcDef, ref.namespace, ref.name ?? '');
     if (claim && claim.metadata.uid !== ref.uid) claim = undefined;
     if (!claim) {
       let v = volume;
@@ -446,7 +576,8 @@ class PersistentVolumeController implements Controller {
     // the claim is bound to another volume
     const ann = volume.metadata.annotations ?? {};
     if (ann[ANN_DYNAMICALLY_PROVISIONED] && volume.spec?.persistentVolumeReclaimPolicy === 'Delete') {
-      if (volume.status?.phase !== 'Released' && volume.status?.phase !== 'Failed') await this.setVolumePhase(volume, 'Released');
+      if (volume.status?.phase !== 'Released' && volume.status?.phase !== 'Failed')
+        await this.setVolumePhase(volume, 'Released');
       return this.reclaim(volume);
     }
     await this.ctx.storage.guaranteedUpdate(this.pvDef, undefined, name, {}, (cur) => {
@@ -468,7 +599,12 @@ class PersistentVolumeController implements Controller {
       case 'Recycle':
         if (volume.status?.phase === 'Failed') return;
         await this.setVolumePhase(volume, 'Failed', 'No recycler plugin found for the volume!');
-        await this.event(volume, 'Warning', 'VolumeFailedRecycle', 'No recycler plugin found for the volume! (skiff does not support the deprecated Recycle policy; use Delete or Retain)');
+        await this.event(
+          volume,
+          'Warning',
+          'VolumeFailedRecycle',
+          'No recycler plugin found for the volume! (skiff does not support the deprecated Recycle policy; use Delete or Retain)',
+        );
         return;
       case 'Delete':
         break;
@@ -482,14 +618,18 @@ class PersistentVolumeController implements Controller {
       await this.event(volume, 'Warning', 'VolumeFailedDelete', why);
     };
     if (!provisionedBy) {
-      if (volume.status?.phase !== 'Failed') await failDelete(`error getting deleter volume plugin for volume "${name}": no deletable volume plugin matched`);
+      if (volume.status?.phase !== 'Failed')
+        await failDelete(
+          `error getting deleter volume plugin for volume "${name}": no deletable volume plugin matched`,
+        );
       return;
     }
     const node = volume.metadata.annotations?.[ANN_LOCAL_PATH_NODE] || pinnedNodes(volume)[0];
     const path: string | undefined = volume.spec?.local?.path ?? volume.spec?.hostPath?.path;
     const host = this.opts.volumeHost;
     if (!node || !path) {
-      if (volume.status?.phase !== 'Failed') await failDelete(`cannot delete volume "${name}": it names no node or path`);
+      if (volume.status?.phase !== 'Failed')
+        await failDelete(`cannot delete volume "${name}": it names no node or path`);
       return;
     }
     const uid = volume.metadata.uid!;

@@ -24,13 +24,19 @@ class PvProtectionController implements Controller {
 
   async start(): Promise<void> {
     this.pvInf = this.ctx.informers.get('', 'v1', 'persistentvolumes');
-    const pv = (v: KubeObject) => { if (v.metadata.deletionTimestamp) this.queue.add(keyOf(v)); };
+    const pv = (v: KubeObject) => {
+      if (v.metadata.deletionTimestamp) this.queue.add(keyOf(v));
+    };
     this.pvInf.on({ add: pv, update: (_o, v) => pv(v) });
     this.loop = runWhenSynced({
-      informers: [this.pvInf], queue: this.queue, workers: 1,
+      informers: [this.pvInf],
+      queue: this.queue,
+      workers: 1,
       sync: (key) => this.sync(key),
       onError: (key, err) => this.ctx.log.warn({ err, pv: key }, 'pv protection sync failed; will retry'),
-      resyncMs: RESYNC_MS, resync: () => this.pvInf.list().filter((v) => v.metadata.deletionTimestamp), enqueue: (v) => this.queue.add(keyOf(v)),
+      resyncMs: RESYNC_MS,
+      resync: () => this.pvInf.list().filter((v) => v.metadata.deletionTimestamp),
+      enqueue: (v) => this.queue.add(keyOf(v)),
     });
   }
 

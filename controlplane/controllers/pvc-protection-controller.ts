@@ -46,15 +46,30 @@ class PvcProtectionController implements Controller {
   async start(): Promise<void> {
     this.pvcInf = this.ctx.informers.get('', 'v1', 'persistentvolumeclaims');
     this.podInf = this.ctx.informers.get('', 'v1', 'pods');
-    const claim = (c: KubeObject) => { if (c.metadata.deletionTimestamp) this.queue.add(keyOf(c)); };
+    const claim = (c: KubeObject) => {
+      if (c.metadata.deletionTimestamp) this.queue.add(keyOf(c));
+    };
     this.pvcInf.on({ add: claim, update: (_o, c) => claim(c) });
-    const pod = (p: KubeObject) => { for (const n of podClaimNames(p)) this.queue.add(`${p.metadata.namespace}/${n}`); };
-    this.podInf.on({ add: pod, update: (o, p) => { pod(o); pod(p); }, delete: pod });
+    const pod = (p: KubeObject) => {
+      for (const n of podClaimNames(p)) this.queue.add(`${p.metadata.namespace}/${n}`);
+    };
+    this.podInf.on({
+      add: pod,
+      update: (o, p) => {
+        pod(o);
+        pod(p);
+      },
+      delete: pod,
+    });
     this.loop = runWhenSynced({
-      informers: [this.pvcInf, this.podInf], queue: this.queue, workers: 1,
+      informers: [this.pvcInf, this.podInf],
+      queue: this.queue,
+      workers: 1,
       sync: (key) => this.sync(key),
       onError: (key, err) => this.ctx.log.warn({ err, claim: key }, 'pvc protection sync failed; will retry'),
-      resyncMs: RESYNC_MS, resync: () => this.pvcInf.list().filter((c) => c.metadata.deletionTimestamp), enqueue: (c) => this.queue.add(keyOf(c)),
+      resyncMs: RESYNC_MS,
+      resync: () => this.pvcInf.list().filter((c) => c.metadata.deletionTimestamp),
+      enqueue: (c) => this.queue.add(keyOf(c)),
     });
   }
 
@@ -66,7 +81,8 @@ class PvcProtectionController implements Controller {
   private async sync(key: string): Promise<void> {
     const { namespace, name } = splitKey(key);
     const claim = this.pvcInf.get(namespace, name);
-    if (!claim?.metadata.deletionTimestamp || !(claim.metadata.finalizers ?? []).includes(PVC_PROTECTION_FINALIZER)) return;
+    if (!claim?.metadata.deletionTimestamp || !(claim.metadata.finalizers ?? []).includes(PVC_PROTECTION_FINALIZER))
+      return;
     if (this.podInf.list(namespace).some((p) => podUsesClaim(p, claim))) return;
     // the informer may lag: ask the API before letting the data go (askAPIServer)
     const live = await this.ctx.storage.list(this.ctx.def('', 'v1', 'pods'), namespace);

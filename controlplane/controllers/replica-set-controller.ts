@@ -41,7 +41,10 @@ export class ReplicaSetController implements Controller {
   private podInf!: Informer<'Pod'>;
   private loop?: { stop(): void };
 
-  constructor(private readonly ctx: ControllerContext, private readonly kind: ReplicaKind = REPLICA_SET) {
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly kind: ReplicaKind = REPLICA_SET,
+  ) {
     this.name = kind.controllerName;
     this.rsDef = ctx.def(kind.group, kind.version, kind.resource);
     this.podDef = ctx.def('', 'v1', 'pods');
@@ -65,10 +68,15 @@ export class ReplicaSetController implements Controller {
     });
     // WaitForCacheSync: never act on a half-listed cache (that would create pods twice)
     this.loop = runWhenSynced({
-      informers: [this.rsInf, this.podInf], queue: this.queue, workers: 2,
+      informers: [this.rsInf, this.podInf],
+      queue: this.queue,
+      workers: 2,
       sync: (key) => this.syncReplicaSet(key),
-      onError: (key, err) => this.ctx.log.warn({ err, [this.kind.logKey]: key }, `${this.kind.logKey} sync failed; will retry`),
-      resyncMs: RESYNC_MS, resync: () => this.rsInf.list(), enqueue: (rs) => this.enqueue(rs),
+      onError: (key, err) =>
+        this.ctx.log.warn({ err, [this.kind.logKey]: key }, `${this.kind.logKey} sync failed; will retry`),
+      resyncMs: RESYNC_MS,
+      resync: () => this.rsInf.list(),
+      enqueue: (rs) => this.enqueue(rs),
     });
   }
 
@@ -83,7 +91,10 @@ export class ReplicaSetController implements Controller {
 
   // ---------- pod events (addPod / updatePod / deletePod) ----------
 
-  private resolveControllerRef(namespace: string | undefined, ref: { kind: string; name: string; uid: string }): KubeObject | undefined {
+  private resolveControllerRef(
+    namespace: string | undefined,
+    ref: { kind: string; name: string; uid: string },
+  ): KubeObject | undefined {
     if (ref.kind !== this.kind.kind) return undefined;
     const rs = this.rsInf.get(namespace, ref.name);
     return rs && rs.metadata.uid === ref.uid ? rs : undefined;
@@ -185,11 +196,19 @@ export class ReplicaSetController implements Controller {
     let status = rs.status ?? {};
     if (next) {
       try {
-        const written = await this.ctx.storage.guaranteedUpdate(this.rsDef, namespace, name, {}, (cur) => {
-          if (cur.metadata.uid !== rs.metadata.uid) throw new ApiError(404, 'NotFound', `${this.kind.logKey} replaced`);
-          cur.status = next;
-          return cur;
-        }, 'status');
+        const written = await this.ctx.storage.guaranteedUpdate(
+          this.rsDef,
+          namespace,
+          name,
+          {},
+          (cur) => {
+            if (cur.metadata.uid !== rs.metadata.uid)
+              throw new ApiError(404, 'NotFound', `${this.kind.logKey} replaced`);
+            cur.status = next;
+            return cur;
+          },
+          'status',
+        );
         status = written.status ?? {};
       } catch (e) {
         if (!isNotFound(e)) throw e;
@@ -199,7 +218,12 @@ export class ReplicaSetController implements Controller {
     // Last line of defence against missed readiness events: look again once pods may be available.
     const minReady = Number(rs.spec?.minReadySeconds ?? 0);
     const replicas = Number(rs.spec?.replicas ?? 0);
-    if (!manageError && minReady > 0 && (status.readyReplicas ?? 0) === replicas && (status.availableReplicas ?? 0) !== replicas) {
+    if (
+      !manageError &&
+      minReady > 0 &&
+      (status.readyReplicas ?? 0) === replicas &&
+      (status.availableReplicas ?? 0) !== replicas
+    ) {
       this.queue.addAfter(key, minReady * 1000);
     }
     if (manageError) throw manageError;
@@ -219,11 +243,18 @@ export class ReplicaSetController implements Controller {
       }
       if (!canAdopt) break;
       try {
-        const adopted = await this.ctx.storage.guaranteedUpdate(this.podDef, pod.metadata.namespace, pod.metadata.name!, { fieldValidation: 'Ignore' }, (cur) => {
-          if (cur.metadata.uid !== pod.metadata.uid || cur.metadata.deletionTimestamp || controllerRefOf(cur)) throw new ApiError(409, 'Conflict', 'pod changed');
-          cur.metadata.ownerReferences = [...(cur.metadata.ownerReferences ?? []), { ...ref }];
-          return cur;
-        });
+        const adopted = await this.ctx.storage.guaranteedUpdate(
+          this.podDef,
+          pod.metadata.namespace,
+          pod.metadata.name!,
+          { fieldValidation: 'Ignore' },
+          (cur) => {
+            if (cur.metadata.uid !== pod.metadata.uid || cur.metadata.deletionTimestamp || controllerRefOf(cur))
+              throw new ApiError(409, 'Conflict', 'pod changed');
+            cur.metadata.ownerReferences = [...(cur.metadata.ownerReferences ?? []), { ...ref }];
+            return cur;
+          },
+        );
         owned.push(adopted);
       } catch (e) {
         if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) throw e;
@@ -231,12 +262,19 @@ export class ReplicaSetController implements Controller {
     }
     for (const pod of plan.release) {
       try {
-        await this.ctx.storage.guaranteedUpdate(this.podDef, pod.metadata.namespace, pod.metadata.name!, { fieldValidation: 'Ignore' }, (cur) => {
-          if (cur.metadata.uid !== pod.metadata.uid) throw new ApiError(404, 'NotFound', 'pod replaced');
-          const refs = (cur.metadata.ownerReferences ?? []).filter((r) => r.uid !== rs.metadata.uid);
-          if (refs.length) cur.metadata.ownerReferences = refs; else delete cur.metadata.ownerReferences;
-          return cur;
-        });
+        await this.ctx.storage.guaranteedUpdate(
+          this.podDef,
+          pod.metadata.namespace,
+          pod.metadata.name!,
+          { fieldValidation: 'Ignore' },
+          (cur) => {
+            if (cur.metadata.uid !== pod.metadata.uid) throw new ApiError(404, 'NotFound', 'pod replaced');
+            const refs = (cur.metadata.ownerReferences ?? []).filter((r) => r.uid !== rs.metadata.uid);
+            if (refs.length) cur.metadata.ownerReferences = refs;
+            else delete cur.metadata.ownerReferences;
+            return cur;
+          },
+        );
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
@@ -248,7 +286,13 @@ export class ReplicaSetController implements Controller {
     const want = Number(rs.spec?.replicas ?? 0);
     const diff = pods.length - want;
     const ns = rs.metadata.namespace!;
-    const involved = { kind: this.kind.kind, apiVersion: this.kind.apiVersion, namespace: ns, name: rs.metadata.name!, uid: rs.metadata.uid! };
+    const involved = {
+      kind: this.kind.kind,
+      apiVersion: this.kind.apiVersion,
+      namespace: ns,
+      name: rs.metadata.name!,
+      uid: rs.metadata.uid!,
+    };
     if (diff < 0) {
       const n = Math.min(-diff, BURST_REPLICAS);
       this.expectations.expectCreations(key, n);
@@ -258,12 +302,32 @@ export class ReplicaSetController implements Controller {
         // the cluster-wide creation rate (--controllers-qps/--controllers-burst)
         await this.ctx.createLimiter.wait();
         try {
-          const pod = await this.ctx.storage.create(this.podDef, ns, podFromTemplate(rs.spec.template, rs.metadata.name!, ref), { fieldValidation: 'Ignore' });
-          void this.ctx.event({ component: this.kind.component, involvedObject: involved, type: 'Normal', reason: 'SuccessfulCreate', message: `Created pod: ${pod.metadata.name}` });
+          const pod = await this.ctx.storage.create(
+            this.podDef,
+            ns,
+            podFromTemplate(rs.spec.template, rs.metadata.name!, ref),
+            { fieldValidation: 'Ignore' },
+          );
+          void this.ctx.event({
+            component: this.kind.component,
+            involvedObject: involved,
+            type: 'Normal',
+            reason: 'SuccessfulCreate',
+            message: `Created pod: ${pod.metadata.name}`,
+          });
         } catch (e) {
           // a terminating namespace refuses every create: nothing to report
-          if (e instanceof ApiError && e.code === 403 && /being terminated/.test(e.message)) { refused++; return; }
-          void this.ctx.event({ component: this.kind.component, involvedObject: involved, type: 'Warning', reason: 'FailedCreate', message: `Error creating: ${(e as Error).message}` });
+          if (e instanceof ApiError && e.code === 403 && /being terminated/.test(e.message)) {
+            refused++;
+            return;
+          }
+          void this.ctx.event({
+            component: this.kind.component,
+            involvedObject: involved,
+            type: 'Warning',
+            reason: 'FailedCreate',
+            message: `Error creating: ${(e as Error).message}`,
+          });
           throw e;
         }
       });
@@ -277,17 +341,33 @@ export class ReplicaSetController implements Controller {
       const victims = getPodsToDelete(pods, this.relatedPods(rs), n, this.ctx.now().getTime());
       this.expectations.expectDeletions(key, victims.map(podKey));
       const errors: Error[] = [];
-      await Promise.all(victims.map(async (pod) => {
-        try {
-          await this.ctx.storage.delete(this.podDef, ns, pod.metadata.name!, { preconditions: { uid: pod.metadata.uid } });
-          void this.ctx.event({ component: this.kind.component, involvedObject: involved, type: 'Normal', reason: 'SuccessfulDelete', message: `Deleted pod: ${pod.metadata.name}` });
-        } catch (e) {
-          this.expectations.deletionObserved(key, podKey(pod));
-          if (isNotFound(e) || (e instanceof ApiError && e.code === 409)) return;
-          void this.ctx.event({ component: this.kind.component, involvedObject: involved, type: 'Warning', reason: 'FailedDelete', message: `Error deleting: ${(e as Error).message}` });
-          errors.push(e as Error);
-        }
-      }));
+      await Promise.all(
+        victims.map(async (pod) => {
+          try {
+            await this.ctx.storage.delete(this.podDef, ns, pod.metadata.name!, {
+              preconditions: { uid: pod.metadata.uid },
+            });
+            void this.ctx.event({
+              component: this.kind.component,
+              involvedObject: involved,
+              type: 'Normal',
+              reason: 'SuccessfulDelete',
+              message: `Deleted pod: ${pod.metadata.name}`,
+            });
+          } catch (e) {
+            this.expectations.deletionObserved(key, podKey(pod));
+            if (isNotFound(e) || (e instanceof ApiError && e.code === 409)) return;
+            void this.ctx.event({
+              component: this.kind.component,
+              involvedObject: involved,
+              type: 'Warning',
+              reason: 'FailedDelete',
+              message: `Error deleting: ${(e as Error).message}`,
+            });
+            errors.push(e as Error);
+          }
+        }),
+      );
       if (errors.length) throw errors[0];
     }
   }

@@ -21,9 +21,11 @@ const terminal = (p: KubeObject): boolean => p.status?.phase === 'Succeeded' || 
 /** the replenishment rules: which changes of a tracked kind can release usage */
 const RELEASES: Record<string, (old: KubeObject, cur: KubeObject) => boolean> = {
   pods: (o, n) => (!terminal(o) && terminal(n)) || (!o.metadata.deletionTimestamp && !!n.metadata.deletionTimestamp),
-  services: (o, n) => o.spec?.type !== n.spec?.type || canonicalJson(o.spec?.ports ?? []) !== canonicalJson(n.spec?.ports ?? []),
-  persistentvolumeclaims: (o, n) => canonicalJson(o.spec?.resources ?? {}) !== canonicalJson(n.spec?.resources ?? {})
-    || canonicalJson(o.status?.allocatedResources ?? {}) !== canonicalJson(n.status?.allocatedResources ?? {}),
+  services: (o, n) =>
+    o.spec?.type !== n.spec?.type || canonicalJson(o.spec?.ports ?? []) !== canonicalJson(n.spec?.ports ?? []),
+  persistentvolumeclaims: (o, n) =>
+    canonicalJson(o.spec?.resources ?? {}) !== canonicalJson(n.spec?.resources ?? {}) ||
+    canonicalJson(o.status?.allocatedResources ?? {}) !== canonicalJson(n.status?.allocatedResources ?? {}),
   configmaps: () => false,
   secrets: () => false,
 };
@@ -35,28 +37,42 @@ class ResourceQuotaController implements Controller {
   private quotaInf!: Informer<'ResourceQuota'>;
   private loop?: { stop(): void };
 
-  constructor(private readonly ctx: ControllerContext, private readonly resyncMs: number) {
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly resyncMs: number,
+  ) {
     this.quotaDef = ctx.def('', 'v1', 'resourcequotas');
   }
 
   async start(): Promise<void> {
     this.quotaInf = this.ctx.informers.get('', 'v1', 'resourcequotas');
     const quota = (q: KubeObject) => this.queue.add(keyOf(q));
-    this.quotaInf.on({ add: quota, update: (o, n) => { if (canonicalJson(o.spec ?? {}) !== canonicalJson(n.spec ?? {}) || !n.status?.used) quota(n); } });
+    this.quotaInf.on({
+      add: quota,
+      update: (o, n) => {
+        if (canonicalJson(o.spec ?? {}) !== canonicalJson(n.spec ?? {}) || !n.status?.used) quota(n);
+      },
+    });
     const informers: { synced: boolean }[] = [this.quotaInf];
     for (const [plural, releases] of Object.entries(RELEASES)) {
       const inf = this.ctx.informers.get('', 'v1', plural);
       inf.on({
         delete: (o) => this.replenish(o.metadata.namespace),
-        update: (o, n) => { if (releases(o, n)) this.replenish(n.metadata.namespace); },
+        update: (o, n) => {
+          if (releases(o, n)) this.replenish(n.metadata.namespace);
+        },
       });
       informers.push(inf);
     }
     this.loop = runWhenSynced({
-      informers, queue: this.queue, workers: 1,
+      informers,
+      queue: this.queue,
+      workers: 1,
       sync: (key) => this.sync(key),
       onError: (key, err) => this.ctx.log.warn({ err, quota: key }, 'resource quota sync failed; will retry'),
-      resyncMs: this.resyncMs, resync: () => this.quotaInf.list(), enqueue: quota,
+      resyncMs: this.resyncMs,
+      resync: () => this.quotaInf.list(),
+      enqueue: quota,
     });
   }
 
@@ -86,7 +102,10 @@ class ResourceQuotaController implements Controller {
       await this.ctx.storage.update(this.quotaDef, namespace, name, { ...quota, status }, {}, 'status');
     } catch (e) {
       // admission charged the quota meanwhile (409) or it is gone (404): recount from the new state
-      if (e instanceof ApiError && e.code === 409) { this.queue.add(key); return; }
+      if (e instanceof ApiError && e.code === 409) {
+        this.queue.add(key);
+        return;
+      }
       if (e instanceof ApiError && e.code === 404) return;
       throw e;
     }

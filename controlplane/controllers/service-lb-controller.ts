@@ -77,12 +77,21 @@ class ServiceLBController implements Controller {
     this.nodeInf = this.ctx.informers.get('', 'v1', 'nodes');
     this.sliceInf = this.ctx.informers.get('discovery.k8s.io', 'v1', 'endpointslices');
     this.svcInf.on({ add: (s) => this.queue.add(keyOf(s)), update: (_o, s) => this.queue.add(keyOf(s)) });
-    const allLBs = () => { for (const s of this.svcInf.list()) if (s.spec?.type === 'LoadBalancer') this.queue.add(keyOf(s)); };
+    const allLBs = () => {
+      for (const s of this.svcInf.list()) if (s.spec?.type === 'LoadBalancer') this.queue.add(keyOf(s));
+    };
     this.nodeInf.on({
       add: allLBs,
       update: (o, n) => {
         // heartbeats touch every node every few seconds: react only to what matters here
-        const view = (x: KubeObject) => canonicalJson([x.metadata.labels ?? {}, x.spec?.unschedulable ?? false, isNodeReady(x), x.status?.addresses ?? [], !!x.metadata.deletionTimestamp]);
+        const view = (x: KubeObject) =>
+          canonicalJson([
+            x.metadata.labels ?? {},
+            x.spec?.unschedulable ?? false,
+            isNodeReady(x),
+            x.status?.addresses ?? [],
+            !!x.metadata.deletionTimestamp,
+          ]);
         if (view(o) !== view(n)) allLBs();
       },
       delete: allLBs,
@@ -91,14 +100,21 @@ class ServiceLBController implements Controller {
       const svc = s.metadata.labels?.[SERVICE_NAME_LABEL];
       if (!svc) return;
       const cur = this.svcInf.get(s.metadata.namespace, svc);
-      if (cur && cur.spec?.type === 'LoadBalancer' && cur.spec?.externalTrafficPolicy === 'Local') this.queue.add(keyOf(cur));
+      if (cur && cur.spec?.type === 'LoadBalancer' && cur.spec?.externalTrafficPolicy === 'Local')
+        this.queue.add(keyOf(cur));
     };
     this.sliceInf.on({ add: sliceChanged, update: (_o, s) => sliceChanged(s), delete: sliceChanged });
     this.loop = runWhenSynced({
-      informers: [this.svcInf, this.nodeInf, this.sliceInf], queue: this.queue, workers: 1,
+      informers: [this.svcInf, this.nodeInf, this.sliceInf],
+      queue: this.queue,
+      workers: 1,
       sync: (key) => this.sync(key),
       onError: (key, err) => this.ctx.log.warn({ err, service: key }, 'servicelb sync failed; will retry'),
-      resyncMs: RESYNC_MS, resync: () => this.svcInf.list(), enqueue: (s) => { if (s.spec?.type === 'LoadBalancer') this.queue.add(keyOf(s)); },
+      resyncMs: RESYNC_MS,
+      resync: () => this.svcInf.list(),
+      enqueue: (s) => {
+        if (s.spec?.type === 'LoadBalancer') this.queue.add(keyOf(s));
+      },
     });
   }
 

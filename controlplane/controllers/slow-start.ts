@@ -27,7 +27,11 @@ export function slowStartBatches(count: number, initial = SLOW_START_INITIAL_BAT
  * succeeded and the first error; the caller lowers its expectations by count - ok.
  * fn gets the call's index (0 .. count-1) in order.
  */
-export async function slowStartBatch(count: number, initial: number, fn: (index: number) => Promise<void>): Promise<{ ok: number; error?: Error }> {
+export async function slowStartBatch(
+  count: number,
+  initial: number,
+  fn: (index: number) => Promise<void>,
+): Promise<{ ok: number; error?: Error }> {
   let ok = 0;
   let next = 0;
   for (const batch of slowStartBatches(count, initial)) {

@@ -17,8 +17,16 @@ import { keyOf, splitKey, type Informer } from './informer.js';
 import type { Controller } from './types.js';
 import { WorkQueue } from './work-queue.js';
 import {
-  POD_INDEX_LABEL, POD_NAME_LABEL, claimOwnerUpToDate, claimsForOrdinal, desiredClaimOwnerRefs,
-  newStatefulSetPod, ordinalOf, revisionName, revisionOf, setControllerRef,
+  POD_INDEX_LABEL,
+  POD_NAME_LABEL,
+  claimOwnerUpToDate,
+  claimsForOrdinal,
+  desiredClaimOwnerRefs,
+  newStatefulSetPod,
+  ordinalOf,
+  revisionName,
+  revisionOf,
+  setControllerRef,
 } from './stateful-set/identity.js';
 import { planStatefulSet, type StatefulSetAction, type StatefulSetStatus } from './stateful-set/plan.js';
 import { templateOfRevision } from './history/controller-history.js';
@@ -70,7 +78,11 @@ class StatefulSetController implements Controller {
       update: (_o, c) => this.claimChanged(c),
       delete: (c) => this.claimChanged(c),
     });
-    this.queue.run((k) => this.syncStatefulSet(k), 2, (key, err) => this.ctx.log.warn({ err, key, controller: COMPONENT }, 'sync failed'));
+    this.queue.run(
+      (k) => this.syncStatefulSet(k),
+      2,
+      (key, err) => this.ctx.log.warn({ err, key, controller: COMPONENT }, 'sync failed'),
+    );
   }
 
   stop(): void {
@@ -86,7 +98,8 @@ class StatefulSetController implements Controller {
     }
     // An orphan: every set whose selector matches may adopt it.
     if (p.metadata.deletionTimestamp) return;
-    for (const s of this.sets.list(ns)) if (selectorMatches(s.spec?.selector, p.metadata.labels)) this.queue.add(keyOf(s));
+    for (const s of this.sets.list(ns))
+      if (selectorMatches(s.spec?.selector, p.metadata.labels)) this.queue.add(keyOf(s));
   }
 
   /** A claim our pod is waiting on changed (e.g. a stale claim went away). */
@@ -108,7 +121,10 @@ class StatefulSetController implements Controller {
     const { namespace, name } = splitKey(key);
     const set = await this.ctx.storage.tryGet(this.setDef, namespace, name);
     if (!set) return;
-    if (!this.history.informer.synced) { this.queue.addAfter(key, 200); return; }
+    if (!this.history.informer.synced) {
+      this.queue.addAfter(key, 200);
+      return;
+    }
     const revisions = await this.revisionsFor(set);
     const pods = await this.podsFor(set);
     const { current, update, collisionCount } = await this.statefulSetRevisions(set, revisions);
@@ -125,7 +141,10 @@ class StatefulSetController implements Controller {
     let error: unknown;
     for (const action of plan.actions) {
       try {
-        await this.act(set, action, { current: [currentRevision, currentTemplate], update: [updateRevision, template] });
+        await this.act(set, action, {
+          current: [currentRevision, currentTemplate],
+          update: [updateRevision, template],
+        });
       } catch (e) {
         error = e;
         break;
@@ -134,14 +153,17 @@ class StatefulSetController implements Controller {
     await this.writeStatus(set, plan.status);
     // truncateHistory: the revisions listed before this sync, minus the live ones
     const live = new Set([currentRevision, updateRevision, ...pods.map(revisionOf)]);
-    for (const cr of statefulSetHistoryToDelete(revisions, live, Number(set.spec?.revisionHistoryLimit ?? 10))) await this.history.delete(cr);
+    for (const cr of statefulSetHistoryToDelete(revisions, live, Number(set.spec?.revisionHistoryLimit ?? 10)))
+      await this.history.delete(cr);
     if (plan.requeueAfterMs !== undefined) this.queue.addAfter(key, plan.requeueAfterMs + 50);
     if (error) throw error;
   }
 
   /** ListRevisions + adoptOrphanRevisions: the revisions matching the selector, owned by the set or adopted now */
   private async revisionsFor(set: KubeObject): Promise<KubeObject[]> {
-    const claim = claimRevisions(set, this.history.list(set.metadata.namespace), (cr) => selectorMatches(set.spec?.selector, cr.metadata.labels));
+    const claim = claimRevisions(set, this.history.list(set.metadata.namespace), (cr) =>
+      selectorMatches(set.spec?.selector, cr.metadata.labels),
+    );
     const out = [...claim.owned];
     for (const cr of claim.adopt) {
       const adopted = await this.history.adopt(set, 'StatefulSet', cr);
@@ -151,9 +173,16 @@ class StatefulSetController implements Controller {
   }
 
   /** getStatefulSetRevisions: find, re-number (a rollback) or create the update revision */
-  private async statefulSetRevisions(set: KubeObject, revisions: KubeObject[]): Promise<{ current: KubeObject; update: KubeObject; collisionCount: number }> {
+  private async statefulSetRevisions(
+    set: KubeObject,
+    revisions: KubeObject[],
+  ): Promise<{ current: KubeObject; update: KubeObject; collisionCount: number }> {
     // (the pre-ControllerRevision name matters only while the set has no revision yet)
-    const plan = planStatefulSetRevisions(set, revisions, revisions.length ? undefined : revisionName(set, set.spec?.template));
+    const plan = planStatefulSetRevisions(
+      set,
+      revisions,
+      revisions.length ? undefined : revisionName(set, set.spec?.template),
+    );
     let collisionCount = plan.collisionCount;
     let update: KubeObject;
     switch (plan.update.type) {
@@ -164,13 +193,22 @@ class StatefulSetController implements Controller {
         update = await this.history.setRevision(plan.update.revision, plan.update.to);
         break;
       case 'create':
-        ({ revision: update, collisionCount } = await this.history.createWithCollisions(set, plan.update.revision, collisionCount, plan.update.preferredName));
+        ({ revision: update, collisionCount } = await this.history.createWithCollisions(
+          set,
+          plan.update.revision,
+          collisionCount,
+          plan.update.preferredName,
+        ));
         break;
     }
     return { current: plan.current ?? update, update, collisionCount };
   }
 
-  private async act(set: KubeObject, a: StatefulSetAction, revs: Record<'current' | 'update', [string, unknown]>): Promise<void> {
+  private async act(
+    set: KubeObject,
+    a: StatefulSetAction,
+    revs: Record<'current' | 'update', [string, unknown]>,
+  ): Promise<void> {
     switch (a.type) {
       case 'create': {
         const [revision, template] = revs[a.revision];
@@ -183,23 +221,58 @@ class StatefulSetController implements Controller {
           created = await this.ctx.storage.create(this.podDef, set.metadata.namespace, pod);
         } catch (e) {
           // AlreadyExists means our cache is behind: retry quietly, as Kubernetes does.
-          if (!(e instanceof ApiError && e.code === 409)) this.event(set, 'Warning', 'FailedCreate', `create Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${msg(e)}`);
+          if (!(e instanceof ApiError && e.code === 409))
+            this.event(
+              set,
+              'Warning',
+              'FailedCreate',
+              `create Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${msg(e)}`,
+            );
           throw e;
         }
-        this.event(set, 'Normal', 'SuccessfulCreate', `create Pod ${created.metadata.name} in StatefulSet ${set.metadata.name} successful`);
+        this.event(
+          set,
+          'Normal',
+          'SuccessfulCreate',
+          `create Pod ${created.metadata.name} in StatefulSet ${set.metadata.name} successful`,
+        );
         await this.fixClaimOwners(set, created);
         return;
       }
       case 'delete': {
         const p = a.pod;
-        if (a.reason === 'Failed') this.event(set, 'Warning', 'RecreatingFailedPod', `StatefulSet ${set.metadata.namespace}/${set.metadata.name} is recreating failed Pod ${p.metadata.name}`);
-        if (a.reason === 'Succeeded') this.event(set, 'Normal', 'RecreatingTerminatedPod', `StatefulSet ${set.metadata.namespace}/${set.metadata.name} is recreating terminated Pod ${p.metadata.name}`);
+        if (a.reason === 'Failed')
+          this.event(
+            set,
+            'Warning',
+            'RecreatingFailedPod',
+            `StatefulSet ${set.metadata.namespace}/${set.metadata.name} is recreating failed Pod ${p.metadata.name}`,
+          );
+        if (a.reason === 'Succeeded')
+          this.event(
+            set,
+            'Normal',
+            'RecreatingTerminatedPod',
+            `StatefulSet ${set.metadata.namespace}/${set.metadata.name} is recreating terminated Pod ${p.metadata.name}`,
+          );
         try {
-          await this.ctx.storage.delete(this.podDef, p.metadata.namespace, p.metadata.name!, { preconditions: { uid: p.metadata.uid } });
-          this.event(set, 'Normal', 'SuccessfulDelete', `delete Pod ${p.metadata.name} in StatefulSet ${set.metadata.name} successful`);
+          await this.ctx.storage.delete(this.podDef, p.metadata.namespace, p.metadata.name!, {
+            preconditions: { uid: p.metadata.uid },
+          });
+          this.event(
+            set,
+            'Normal',
+            'SuccessfulDelete',
+            `delete Pod ${p.metadata.name} in StatefulSet ${set.metadata.name} successful`,
+          );
         } catch (e) {
           if (e instanceof ApiError && (e.code === 404 || e.code === 409)) return;
-          this.event(set, 'Warning', 'FailedDelete', `delete Pod ${p.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${msg(e)}`);
+          this.event(
+            set,
+            'Warning',
+            'FailedDelete',
+            `delete Pod ${p.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${msg(e)}`,
+          );
           throw e;
         }
         return;
@@ -210,14 +283,26 @@ class StatefulSetController implements Controller {
       case 'update': {
         const p = a.pod;
         const ord = ordinalOf(p, set.metadata.name!);
-        if (p.metadata.labels?.[POD_NAME_LABEL] !== p.metadata.name || p.metadata.labels?.[POD_INDEX_LABEL] !== String(ord)) {
+        if (
+          p.metadata.labels?.[POD_NAME_LABEL] !== p.metadata.name ||
+          p.metadata.labels?.[POD_INDEX_LABEL] !== String(ord)
+        ) {
           try {
             await this.ctx.storage.guaranteedUpdate(this.podDef, p.metadata.namespace, p.metadata.name!, {}, (cur) => {
-              cur.metadata.labels = { ...(cur.metadata.labels ?? {}), [POD_NAME_LABEL]: cur.metadata.name!, [POD_INDEX_LABEL]: String(ord) };
+              cur.metadata.labels = {
+                ...(cur.metadata.labels ?? {}),
+                [POD_NAME_LABEL]: cur.metadata.name!,
+                [POD_INDEX_LABEL]: String(ord),
+              };
               return cur;
             });
           } catch (e) {
-            this.event(set, 'Warning', 'FailedUpdate', `update Pod ${p.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${msg(e)}`);
+            this.event(
+              set,
+              'Warning',
+              'FailedUpdate',
+              `update Pod ${p.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${msg(e)}`,
+            );
             throw e;
           }
         }
@@ -237,10 +322,20 @@ class StatefulSetController implements Controller {
       }
       try {
         await this.ctx.storage.create(this.claimDef, set.metadata.namespace, claim);
-        this.event(set, 'Normal', 'SuccessfulCreate', `create Claim ${claim.metadata.name} Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} success`);
+        this.event(
+          set,
+          'Normal',
+          'SuccessfulCreate',
+          `create Claim ${claim.metadata.name} Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} success`,
+        );
       } catch (e) {
         if (e instanceof ApiError && e.code === 409) continue;
-        this.event(set, 'Warning', 'FailedCreate', `create Claim ${claim.metadata.name} for Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${msg(e)}`);
+        this.event(
+          set,
+          'Warning',
+          'FailedCreate',
+          `create Claim ${claim.metadata.name} for Pod ${pod.metadata.name} in StatefulSet ${set.metadata.name} failed error: ${msg(e)}`,
+        );
         throw e;
       }
     }
@@ -253,7 +348,8 @@ class StatefulSetController implements Controller {
       if (!cur || claimOwnerUpToDate(cur, set, pod)) continue;
       await this.ctx.storage.guaranteedUpdate(this.claimDef, set.metadata.namespace, claim.metadata.name!, {}, (c) => {
         const refs = desiredClaimOwnerRefs(c, set, pod);
-        if (refs.length) c.metadata.ownerReferences = refs; else delete c.metadata.ownerReferences;
+        if (refs.length) c.metadata.ownerReferences = refs;
+        else delete c.metadata.ownerReferences;
         return c;
       });
     }
@@ -271,11 +367,14 @@ class StatefulSetController implements Controller {
       if (set.metadata.deletionTimestamp || p.metadata.deletionTimestamp) continue;
       if (!selectorMatches(set.spec?.selector, p.metadata.labels) || ordinalOf(p, set.metadata.name!) < 0) continue;
       try {
-        out.push(await this.ctx.storage.guaranteedUpdate(this.podDef, p.metadata.namespace, p.metadata.name!, {}, (cur) => {
-          if (cur.metadata.uid !== p.metadata.uid || controllerRefOf(cur) || cur.metadata.deletionTimestamp) throw new ApiError(409, 'Conflict', 'pod changed');
-          cur.metadata.ownerReferences = [...(cur.metadata.ownerReferences ?? []), setControllerRef(set)];
-          return cur;
-        }));
+        out.push(
+          await this.ctx.storage.guaranteedUpdate(this.podDef, p.metadata.namespace, p.metadata.name!, {}, (cur) => {
+            if (cur.metadata.uid !== p.metadata.uid || controllerRefOf(cur) || cur.metadata.deletionTimestamp)
+              throw new ApiError(409, 'Conflict', 'pod changed');
+            cur.metadata.ownerReferences = [...(cur.metadata.ownerReferences ?? []), setControllerRef(set)];
+            return cur;
+          }),
+        );
       } catch (e) {
         if (!(e instanceof ApiError && (e.code === 404 || e.code === 409))) throw e;
       }
@@ -285,11 +384,18 @@ class StatefulSetController implements Controller {
 
   private async writeStatus(set: KubeObject, status: StatefulSetStatus): Promise<void> {
     try {
-      await this.ctx.storage.guaranteedUpdate(this.setDef, set.metadata.namespace, set.metadata.name!, {}, (cur) => {
-        if (cur.metadata.uid !== set.metadata.uid) throw new ApiError(404, 'NotFound', 'statefulset replaced');
-        cur.status = { ...(cur.status ?? {}), ...status };
-        return cur;
-      }, 'status');
+      await this.ctx.storage.guaranteedUpdate(
+        this.setDef,
+        set.metadata.namespace,
+        set.metadata.name!,
+        {},
+        (cur) => {
+          if (cur.metadata.uid !== set.metadata.uid) throw new ApiError(404, 'NotFound', 'statefulset replaced');
+          cur.status = { ...(cur.status ?? {}), ...status };
+          return cur;
+        },
+        'status',
+      );
     } catch (e) {
       if (e instanceof ApiError && e.code === 404) return;
       throw e;
@@ -298,8 +404,17 @@ class StatefulSetController implements Controller {
 
   private event(set: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
     void this.ctx.event({
-      component: COMPONENT, type, reason, message,
-      involvedObject: { apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: set.metadata.namespace, name: set.metadata.name!, uid: set.metadata.uid! },
+      component: COMPONENT,
+      type,
+      reason,
+      message,
+      involvedObject: {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        namespace: set.metadata.namespace,
+        name: set.metadata.name!,
+        uid: set.metadata.uid!,
+      },
     });
   }
 }

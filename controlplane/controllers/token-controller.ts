@@ -25,22 +25,34 @@ class TokensController implements Controller {
   private saInf!: Informer<'ServiceAccount'>;
   private loop?: { stop(): void };
 
-  constructor(private readonly ctx: ControllerContext, private readonly tokens: ServiceAccountTokens, private readonly caPem: string) {}
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly tokens: ServiceAccountTokens,
+    private readonly caPem: string,
+  ) {}
 
   async start(): Promise<void> {
     this.secretInf = this.ctx.informers.get('', 'v1', 'secrets');
     this.saInf = this.ctx.informers.get('', 'v1', 'serviceaccounts');
-    const secret = (o: KubeObject) => { if (o.type === SA_TOKEN_TYPE) this.queue.add(`${o.metadata.namespace}/${o.metadata.name}`); };
+    const secret = (o: KubeObject) => {
+      if (o.type === SA_TOKEN_TYPE) this.queue.add(`${o.metadata.namespace}/${o.metadata.name}`);
+    };
     const sa = (o: KubeObject) => {
-      for (const s of this.secretInf.list(o.metadata.namespace)) if (s.metadata.annotations?.[SA_NAME_ANNOTATION] === o.metadata.name) secret(s);
+      for (const s of this.secretInf.list(o.metadata.namespace))
+        if (s.metadata.annotations?.[SA_NAME_ANNOTATION] === o.metadata.name) secret(s);
     };
     this.secretInf.on({ add: secret, update: (_o, n) => secret(n) });
     this.saInf.on({ add: sa, delete: sa });
     this.loop = runWhenSynced({
-      informers: [this.secretInf, this.saInf], queue: this.queue, workers: 1,
+      informers: [this.secretInf, this.saInf],
+      queue: this.queue,
+      workers: 1,
       sync: (key) => this.sync(key),
-      onError: (key, err) => this.ctx.log.warn({ err, secret: key }, 'service account token secret sync failed; will retry'),
-      resyncMs: RESYNC_MS, resync: () => this.secretInf.list().filter((s) => s.type === SA_TOKEN_TYPE), enqueue: secret,
+      onError: (key, err) =>
+        this.ctx.log.warn({ err, secret: key }, 'service account token secret sync failed; will retry'),
+      resyncMs: RESYNC_MS,
+      resync: () => this.secretInf.list().filter((s) => s.type === SA_TOKEN_TYPE),
+      enqueue: secret,
     });
   }
 
@@ -58,7 +70,9 @@ class TokensController implements Controller {
     const saDef = this.ctx.def('', 'v1', 'serviceaccounts');
     const secretDef = this.ctx.def('', 'v1', 'secrets');
     // the cache may be behind a ServiceAccount just created: ask the store before deleting
-    const sa = saName ? (this.saInf.get(namespace, saName) ?? await this.ctx.storage.tryGet(saDef, namespace, saName)) : undefined;
+    const sa = saName
+      ? (this.saInf.get(namespace, saName) ?? (await this.ctx.storage.tryGet(saDef, namespace, saName)))
+      : undefined;
     if (!sa || (wantUid && wantUid !== sa.metadata.uid)) {
       try {
         await this.ctx.storage.delete(secretDef, namespace, name, { preconditions: { uid: s.metadata.uid } });

@@ -12,11 +12,17 @@ export class WorkQueue {
   private waiters: (() => void)[] = [];
   private stopped = false;
 
-  constructor(private readonly baseDelayMs = 100, private readonly maxDelayMs = 60_000) {}
+  constructor(
+    private readonly baseDelayMs = 100,
+    private readonly maxDelayMs = 60_000,
+  ) {}
 
   add(key: string): void {
     if (this.stopped) return;
-    if (this.processing.has(key)) { this.dirty.add(key); return; }
+    if (this.processing.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
     if (this.queued.has(key)) return;
     this.queued.add(key);
     this.queue.push(key);
@@ -25,7 +31,10 @@ export class WorkQueue {
 
   addAfter(key: string, ms: number): void {
     if (this.stopped) return;
-    const t = setTimeout(() => { this.timers.delete(t); this.add(key); }, ms);
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      this.add(key);
+    }, ms);
     t.unref();
     this.timers.add(t);
   }
@@ -49,11 +58,16 @@ export class WorkQueue {
     for (let i = 0; i < workers; i++) void this.worker(sync, onError);
   }
 
-  private async worker(sync: (key: string) => Promise<void>, onError?: (key: string, err: unknown) => void): Promise<void> {
+  private async worker(
+    sync: (key: string) => Promise<void>,
+    onError?: (key: string, err: unknown) => void,
+  ): Promise<void> {
     while (!this.stopped) {
       const key = this.queue.shift();
       if (key === undefined) {
-        await new Promise<void>((r) => { this.waiters.push(r); });
+        await new Promise<void>((r) => {
+          this.waiters.push(r);
+        });
         continue;
       }
       this.queued.delete(key);

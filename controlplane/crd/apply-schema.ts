@@ -8,7 +8,12 @@ export function applySchemaOf(s: JSONSchemaProps): FieldSchema {
   if (s.type === 'array' && isRecord(s.items)) {
     const items = applySchemaOf(s.items);
     const keys = s['x-kubernetes-list-map-keys'];
-    if (s['x-kubernetes-list-type'] === 'map' && Array.isArray(keys) && keys.length === 1 && typeof keys[0] === 'string') {
+    if (
+      s['x-kubernetes-list-type'] === 'map' &&
+      Array.isArray(keys) &&
+      keys.length === 1 &&
+      typeof keys[0] === 'string'
+    ) {
       return { t: 'list', items, strategy: 'merge', mergeKey: keys[0] };
     }
     if (s['x-kubernetes-list-type'] === 'set') return { t: 'list', items, strategy: 'merge' };

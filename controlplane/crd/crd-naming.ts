@@ -7,8 +7,13 @@ import { findCondition } from '../../proto/api/conditions.js';
 import { str } from './schema-types.js';
 import { namesOf as names, type CrdNames } from './custom-resource-def.js';
 
-export interface Condition { type: string; status: 'True' | 'False' | 'Unknown'; reason: string; message: string; lastTransitionTime?: string }
-
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime?: string;
+}
 
 /** equalToAcceptedOrFresh */
 function check(requested: string, accepted: string, used: Set<string>): string | undefined {
@@ -16,7 +21,11 @@ function check(requested: string, accepted: string, used: Set<string>): string |
   return `"${requested}" is already in use`;
 }
 
-export interface NamingResult { acceptedNames: CrdNames; namesAccepted: Condition; established: Condition }
+export interface NamingResult {
+  acceptedNames: CrdNames;
+  namesAccepted: Condition;
+  established: Condition;
+}
 
 /** calculateNamesAndConditions, with the establishing controller's step folded in */
 export function calculateNames(crd: KubeObject, others: KubeObject[]): NamingResult {
@@ -33,30 +42,55 @@ export function calculateNames(crd: KubeObject, others: KubeObject[]): NamingRes
   const accepted = names(crd.status?.acceptedNames);
   const next: CrdNames = { ...accepted, shortNames: [...accepted.shortNames] };
   const cond: Condition = { type: 'NamesAccepted', status: 'Unknown', reason: '', message: '' };
-  const fail = (reason: string, message: string) => { cond.status = 'False'; cond.reason = reason; cond.message = message; };
+  const fail = (reason: string, message: string) => {
+    cond.status = 'False';
+    cond.reason = reason;
+    cond.message = message;
+  };
 
   let err = check(requested.plural, accepted.plural, resources);
-  if (err) fail('PluralConflict', err); else next.plural = requested.plural;
+  if (err) fail('PluralConflict', err);
+  else next.plural = requested.plural;
   err = check(requested.singular, accepted.singular, resources);
-  if (err) fail('SingularConflict', err); else next.singular = requested.singular;
+  if (err) fail('SingularConflict', err);
+  else next.singular = requested.singular;
   if (JSON.stringify(requested.shortNames) !== JSON.stringify(accepted.shortNames)) {
     const mine = new Set(accepted.shortNames);
-    const errs = requested.shortNames.filter((s) => !mine.has(s)).map((s) => check(s, '', resources)).filter((e): e is string => !!e);
+    const errs = requested.shortNames
+      .filter((s) => !mine.has(s))
+      .map((s) => check(s, '', resources))
+      .filter((e): e is string => !!e);
     if (errs.length) fail('ShortNamesConflict', errs.length === 1 ? errs[0]! : `[${errs.join(', ')}]`);
     else next.shortNames = requested.shortNames;
   }
   err = check(requested.kind, accepted.kind, kinds);
-  if (err) fail('KindConflict', err); else next.kind = requested.kind;
+  if (err) fail('KindConflict', err);
+  else next.kind = requested.kind;
   err = check(requested.listKind, accepted.listKind, kinds);
-  if (err) fail('ListKindConflict', err); else next.listKind = requested.listKind;
+  if (err) fail('ListKindConflict', err);
+  else next.listKind = requested.listKind;
   next.categories = requested.categories;
-  if (cond.status === 'Unknown') { cond.status = 'True'; cond.reason = 'NoConflicts'; cond.message = 'no conflicts found'; }
+  if (cond.status === 'Unknown') {
+    cond.status = 'True';
+    cond.reason = 'NoConflicts';
+    cond.message = 'no conflicts found';
+  }
 
   const old = findCondition<Condition>(crd.status?.conditions, 'Established');
-  let established: Condition = old ?? { type: 'Established', status: 'False', reason: 'NotAccepted', message: 'not all names are accepted' };
+  let established: Condition = old ?? {
+    type: 'Established',
+    status: 'False',
+    reason: 'NotAccepted',
+    message: 'not all names are accepted',
+  };
   if (established.status !== 'True' && cond.status === 'True') {
     // the establishing controller: once the names are accepted the endpoint is served
-    established = { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted' };
+    established = {
+      type: 'Established',
+      status: 'True',
+      reason: 'InitialNamesAccepted',
+      message: 'the initial names have been accepted',
+    };
   }
   return { acceptedNames: next, namesAccepted: cond, established };
 }
@@ -67,15 +101,29 @@ export function approvalCondition(crd: KubeObject): Condition | undefined {
   if (!['k8s.io', 'kubernetes.io'].some((g) => group === g || group.endsWith(`.${g}`))) return undefined;
   const type = 'KubernetesAPIApprovalPolicyConformant';
   const value = crd.metadata.annotations?.['api-approved.kubernetes.io'];
-  if (value === undefined) return { type, status: 'False', reason: 'MissingAnnotation', message: 'protected groups must have approval annotation "api-approved.kubernetes.io", see https://github.com/kubernetes/enhancements/pull/1111' };
-  if (value.startsWith('unapproved')) return { type, status: 'False', reason: 'UnapprovedAnnotation', message: `not approved: "${value}"` };
+  if (value === undefined)
+    return {
+      type,
+      status: 'False',
+      reason: 'MissingAnnotation',
+      message:
+        'protected groups must have approval annotation "api-approved.kubernetes.io", see https://github.com/kubernetes/enhancements/pull/1111',
+    };
+  if (value.startsWith('unapproved'))
+    return { type, status: 'False', reason: 'UnapprovedAnnotation', message: `not approved: "${value}"` };
   return { type, status: 'True', reason: 'ApprovedAnnotation', message: `approved in ${value}` };
 }
 
 /** SetCRDCondition: replaces the condition of its type, keeping lastTransitionTime when the status did not change */
 export function setCondition(conditions: Condition[], c: Condition, now: string): Condition[] {
   const old = conditions.find((x) => x.type === c.type);
-  const next: Condition = { type: c.type, status: c.status, lastTransitionTime: old && old.status === c.status ? old.lastTransitionTime ?? now : now, reason: c.reason, message: c.message };
+  const next: Condition = {
+    type: c.type,
+    status: c.status,
+    lastTransitionTime: old && old.status === c.status ? (old.lastTransitionTime ?? now) : now,
+    reason: c.reason,
+    message: c.message,
+  };
   if (old) return conditions.map((x) => (x.type === c.type ? next : x));
   return [...conditions, next];
 }

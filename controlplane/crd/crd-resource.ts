@@ -7,7 +7,8 @@ import type { ResourceDef } from '../resources/types.js';
 import { ALL_VERBS } from '../resources/verbs.js';
 import { CLEANUP_FINALIZER, defaultCrd, prepareCrdForCreate, validateCrd } from './crd-validation.js';
 
-const CREATED_AT_DESCRIPTION = 'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
+const CREATED_AT_DESCRIPTION =
+  'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata';
 
 export const customResourceDefinition: ResourceDef = {
   group: 'apiextensions.k8s.io',

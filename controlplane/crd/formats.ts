@@ -19,19 +19,29 @@ function validDate(v: string): boolean {
 }
 
 const CHECKS: Record<string, (v: string) => boolean> = {
-  'date': validDate,
+  date: validDate,
   'date-time': (v) => DATE_TIME.test(v) && !Number.isNaN(Date.parse(v.replace(' ', 'T'))),
-  'datetime': (v) => DATE_TIME.test(v) && !Number.isNaN(Date.parse(v.replace(' ', 'T'))),
-  'uuid': (v) => UUID.test(v),
-  'email': (v) => EMAIL.test(v),
-  'hostname': (v) => v.length <= 255 && HOSTNAME.test(v),
-  'ipv4': (v) => isIP(v) === 4,
-  'ipv6': (v) => isIP(v) === 6,
-  'cidr': (v) => { const [ip, bits, ...rest] = v.split('/'); const f = isIP(ip ?? ''); return rest.length === 0 && f !== 0 && /^\d+$/.test(bits ?? '') && Number(bits) <= (f === 4 ? 32 : 128); },
-  'mac': (v) => MAC.test(v),
-  'byte': (v) => BASE64.test(v),
-  'duration': (v) => v === '0' || DURATION.test(v),
-  'uri': (v) => { try { return Boolean(new URL(v).protocol); } catch { return false; } },
+  datetime: (v) => DATE_TIME.test(v) && !Number.isNaN(Date.parse(v.replace(' ', 'T'))),
+  uuid: (v) => UUID.test(v),
+  email: (v) => EMAIL.test(v),
+  hostname: (v) => v.length <= 255 && HOSTNAME.test(v),
+  ipv4: (v) => isIP(v) === 4,
+  ipv6: (v) => isIP(v) === 6,
+  cidr: (v) => {
+    const [ip, bits, ...rest] = v.split('/');
+    const f = isIP(ip ?? '');
+    return rest.length === 0 && f !== 0 && /^\d+$/.test(bits ?? '') && Number(bits) <= (f === 4 ? 32 : 128);
+  },
+  mac: (v) => MAC.test(v),
+  byte: (v) => BASE64.test(v),
+  duration: (v) => v === '0' || DURATION.test(v),
+  uri: (v) => {
+    try {
+      return Boolean(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  },
 };
 
 export function formatError(format: string, value: string): string | undefined {

@@ -3,7 +3,11 @@
 // `.status.conditions[?(@.type=="Ready")].status`, `.metadata.labels.app\.kubernetes\.io/name`.
 import { isRecord } from './schema-types.js';
 
-type Step = { kind: 'field'; name: string } | { kind: 'index'; index: number } | { kind: 'all' } | { kind: 'filter'; path: string[]; op: '==' | '!='; value: string };
+type Step =
+  | { kind: 'field'; name: string }
+  | { kind: 'index'; index: number }
+  | { kind: 'all' }
+  | { kind: 'filter'; path: string[]; op: '==' | '!='; value: string };
 
 export class JsonPathError extends Error {}
 
@@ -20,7 +24,11 @@ export function parseJsonPath(expr: string): Step[] {
       i++;
       let name = '';
       while (i < s.length && s[i] !== '.' && s[i] !== '[') {
-        if (s[i] === '\\' && i + 1 < s.length) { name += s[i + 1]; i += 2; continue; }
+        if (s[i] === '\\' && i + 1 < s.length) {
+          name += s[i + 1];
+          i += 2;
+          continue;
+        }
         name += s[i++];
       }
       if (name) steps.push({ kind: 'field', name });
@@ -34,7 +42,12 @@ export function parseJsonPath(expr: string): Step[] {
       else {
         const m = /^\?\(@((?:\.[A-Za-z0-9_-]+)+)\s*(==|!=)\s*(?:"([^"]*)"|'([^']*)'|(-?[\w.]+))\)$/.exec(inner);
         if (!m) throw new JsonPathError(`unrecognized array index ${inner}`);
-        steps.push({ kind: 'filter', path: m[1]!.slice(1).split('.'), op: m[2] as '==' | '!=', value: m[3] ?? m[4] ?? m[5] ?? '' });
+        steps.push({
+          kind: 'filter',
+          path: m[1]!.slice(1).split('.'),
+          op: m[2] as '==' | '!=',
+          value: m[3] ?? m[4] ?? m[5] ?? '',
+        });
       }
     } else {
       throw new JsonPathError(`unrecognized character in action: ${c}`);
@@ -55,11 +68,17 @@ export function findResults(obj: unknown, steps: Step[]): unknown[] {
   for (const st of steps) {
     const next: unknown[] = [];
     for (const v of cur) {
-      if (st.kind === 'field') { if (isRecord(v) && Object.hasOwn(v, st.name)) next.push(v[st.name]); }
-      else if (st.kind === 'index') {
-        if (Array.isArray(v)) { const i = st.index < 0 ? v.length + st.index : st.index; if (i >= 0 && i < v.length) next.push(v[i]); }
-      } else if (st.kind === 'all') { if (Array.isArray(v)) next.push(...v); else if (isRecord(v)) next.push(...Object.values(v)); }
-      else if (Array.isArray(v)) {
+      if (st.kind === 'field') {
+        if (isRecord(v) && Object.hasOwn(v, st.name)) next.push(v[st.name]);
+      } else if (st.kind === 'index') {
+        if (Array.isArray(v)) {
+          const i = st.index < 0 ? v.length + st.index : st.index;
+          if (i >= 0 && i < v.length) next.push(v[i]);
+        }
+      } else if (st.kind === 'all') {
+        if (Array.isArray(v)) next.push(...v);
+        else if (isRecord(v)) next.push(...Object.values(v));
+      } else if (Array.isArray(v)) {
         for (const x of v) {
           const got = dig(x, st.path);
           const text = got === undefined ? undefined : typeof got === 'string' ? got : JSON.stringify(got);

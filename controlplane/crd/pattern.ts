@@ -3,8 +3,20 @@
 // classes such as [[:alpha:]]); unicode mode first, then the looser legacy mode, which
 // takes escaped punctuation (`\_`, `\:`) as RE2 does.
 const POSIX: Record<string, string> = {
-  alnum: 'a-zA-Z0-9', alpha: 'a-zA-Z', ascii: '\\x00-\\x7F', blank: ' \\t', cntrl: '\\x00-\\x1F\\x7F', digit: '0-9',
-  graph: '!-~', lower: 'a-z', print: ' -~', punct: '!-\\/:-@\\[-`{-~', space: '\\s', upper: 'A-Z', word: '\\w', xdigit: '0-9A-Fa-f',
+  alnum: 'a-zA-Z0-9',
+  alpha: 'a-zA-Z',
+  ascii: '\\x00-\\x7F',
+  blank: ' \\t',
+  cntrl: '\\x00-\\x1F\\x7F',
+  digit: '0-9',
+  graph: '!-~',
+  lower: 'a-z',
+  print: ' -~',
+  punct: '!-\\/:-@\\[-`{-~',
+  space: '\\s',
+  upper: 'A-Z',
+  word: '\\w',
+  xdigit: '0-9A-Fa-f',
 };
 
 const cache = new Map<string, RegExp | Error>();
@@ -22,10 +34,20 @@ export function compilePattern(pattern: string): RegExp | Error {
     if (m[1]!.includes('s')) flags += 's';
     if (m[1]!.includes('m')) flags += 'm';
   }
-  src = src.replace(/\(\?P</g, '(?<').replace(/\\A/g, '^').replace(/\\z/g, '$').replace(/\[:(\w+):\]/g, (all, name: string) => POSIX[name] ?? all);
+  src = src
+    .replace(/\(\?P</g, '(?<')
+    .replace(/\\A/g, '^')
+    .replace(/\\z/g, '$')
+    .replace(/\[:(\w+):\]/g, (all, name: string) => POSIX[name] ?? all);
   let out: RegExp | Error;
-  try { out = new RegExp(src, `${flags}u`); } catch {
-    try { out = new RegExp(src, flags); } catch (e) { out = e as Error; }
+  try {
+    out = new RegExp(src, `${flags}u`);
+  } catch {
+    try {
+      out = new RegExp(src, flags);
+    } catch (e) {
+      out = e as Error;
+    }
   }
   if (cache.size > 1000) cache.clear();
   cache.set(pattern, out);

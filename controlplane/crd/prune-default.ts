@@ -8,7 +8,9 @@ import { additionalSchema, childPath, isRecord, type JSONSchemaProps } from './s
 
 const OBJECT_META = defs.ObjectMeta;
 /** the fields of an ObjectMeta: what an embedded resource's metadata keeps */
-export const META_FIELDS: ReadonlySet<string> = new Set(OBJECT_META && OBJECT_META.t === 'object' ? Object.keys(OBJECT_META.fields) : []);
+export const META_FIELDS: ReadonlySet<string> = new Set(
+  OBJECT_META && OBJECT_META.t === 'object' ? Object.keys(OBJECT_META.fields) : [],
+);
 
 /** Drops unknown fields in place; returns their paths (`spec.foo`, `spec.items[0].bar`). */
 export function prune(value: unknown, s: JSONSchemaProps, path = '', root = true): string[] {
@@ -33,13 +35,20 @@ function pruneInto(value: unknown, s: JSONSchemaProps, path: string, isRoot: boo
     if (keepMeta && k === 'metadata') {
       // an embedded resource's metadata is an ObjectMeta (the root's is pruned by the caller)
       if (!isRoot && isRecord(value.metadata)) {
-        for (const m of Object.keys(value.metadata)) if (!META_FIELDS.has(m)) { out.push(`${childPath(path, 'metadata')}.${m}`); delete value.metadata[m]; }
+        for (const m of Object.keys(value.metadata))
+          if (!META_FIELDS.has(m)) {
+            out.push(`${childPath(path, 'metadata')}.${m}`);
+            delete value.metadata[m];
+          }
       }
       continue;
     }
     const sub = Object.hasOwn(props, k) ? props[k] : add;
     if (sub) pruneInto(value[k], sub, childPath(path, k), false, out);
-    else if (!preserve) { out.push(childPath(path, k)); delete value[k]; }
+    else if (!preserve) {
+      out.push(childPath(path, k));
+      delete value[k];
+    }
   }
 }
 
@@ -48,7 +57,8 @@ export function applyDefaults(value: unknown, s: JSONSchemaProps): void {
   if (Array.isArray(value)) {
     if (isRecord(s.items)) {
       for (let i = 0; i < value.length; i++) {
-        if (value[i] === null && !s.items.nullable && s.items.default !== undefined) value[i] = structuredClone(s.items.default);
+        if (value[i] === null && !s.items.nullable && s.items.default !== undefined)
+          value[i] = structuredClone(s.items.default);
         applyDefaults(value[i], s.items);
       }
     }
@@ -73,7 +83,10 @@ export function applyDefaults(value: unknown, s: JSONSchemaProps): void {
       if (Object.hasOwn(props, k)) continue;
       if (value[k] === null && !add.nullable) {
         if (add.default !== undefined) value[k] = structuredClone(add.default);
-        else { delete value[k]; continue; }
+        else {
+          delete value[k];
+          continue;
+        }
       }
       applyDefaults(value[k], add);
     }

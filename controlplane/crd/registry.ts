@@ -8,7 +8,11 @@ import type { ResourceDef } from '../resources/types.js';
 import type { JSONSchemaProps } from './schema-types.js';
 import { customResourceDefs, versionPriority, type ServedVersion } from './custom-resource-def.js';
 
-interface Entry { crd: KubeObject; versions: ServedVersion[]; terminating: boolean }
+interface Entry {
+  crd: KubeObject;
+  versions: ServedVersion[];
+  terminating: boolean;
+}
 
 const entries = new Map<string, Entry>();
 let byResource = new Map<string, ResourceDef>();
@@ -19,7 +23,9 @@ const listeners = new Set<() => void>();
 /** called after every change of what is served (the garbage collector follows custom kinds) */
 export function onRegistryChange(fn: () => void): () => void {
   listeners.add(fn);
-  return () => { listeners.delete(fn); };
+  return () => {
+    listeners.delete(fn);
+  };
 }
 
 function rebuild(): void {

@@ -45,13 +45,14 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 
 /** narrowing readers of user JSON: a string or '', the strings of a list, a list or [], an object or {} */
 export const str = (v: unknown): string => (typeof v === 'string' ? v : '');
-export const strs = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+export const strs = (v: unknown): string[] =>
+  Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
 export const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 export const rec = (v: unknown): Record<string, unknown> => (isRecord(v) ? v : {});
 
 /** the schema below `additionalProperties`, when it is one (not a boolean) */
 export function additionalSchema(s: JSONSchemaProps): JSONSchemaProps | undefined {
-  return isRecord(s.additionalProperties) ? s.additionalProperties as JSONSchemaProps : undefined;
+  return isRecord(s.additionalProperties) ? (s.additionalProperties as JSONSchemaProps) : undefined;
 }
 
 /** apimachinery's field path child for a map key: `properties[spec]` */

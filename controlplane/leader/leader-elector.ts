@@ -9,7 +9,16 @@ import type { ApiStorage } from '../api/storage.js';
 import { ApiError } from '../api/errors.js';
 import { findResource } from '../resources/index.js';
 import type { KubeObject } from '../../proto/meta.js';
-import { DEFAULT_TIMINGS, JITTER_FACTOR, planLease, rawRecord, releasedSpec, type ElectionTimings, type LeaseSpec, type Observed } from './lease-plan.js';
+import {
+  DEFAULT_TIMINGS,
+  JITTER_FACTOR,
+  planLease,
+  rawRecord,
+  releasedSpec,
+  type ElectionTimings,
+  type LeaseSpec,
+  type Observed,
+} from './lease-plan.js';
 
 export { DEFAULT_TIMINGS, validateTimings, type ElectionTimings } from './lease-plan.js';
 
@@ -89,7 +98,10 @@ export class LeaderElector {
     if (this.running) return this.settled();
     this.running = true;
     this.opts.onStatus?.(false);
-    this.opts.log.info({ lease: `${this.ns}/${this.opts.name}`, identity: this.opts.identity }, 'attempting to acquire leader lease');
+    this.opts.log.info(
+      { lease: `${this.ns}/${this.opts.name}`, identity: this.opts.identity },
+      'attempting to acquire leader lease',
+    );
     this.schedule(0);
     return this.settled();
   }
@@ -109,7 +121,9 @@ export class LeaderElector {
   private schedule(ms: number): void {
     if (!this.running) return;
     const run = () => {
-      this.attempt = this.tryAcquireOrRenew().finally(() => { this.attempt = undefined; });
+      this.attempt = this.tryAcquireOrRenew().finally(() => {
+        this.attempt = undefined;
+      });
       void this.attempt.then(() => {
         if (!this.running) return;
         const r = this.timings.retryPeriodMs;
@@ -132,7 +146,14 @@ export class LeaderElector {
       return;
     }
     if (!this.running) return;
-    const plan = planLease({ current: current?.spec as LeaseSpec | undefined, observed: this.observed, identity, leaseDurationSeconds: Math.round(this.timings.leaseDurationMs / 1000), now: this.clock.now(), soleCandidate: this.opts.soleCandidate });
+    const plan = planLease({
+      current: current?.spec as LeaseSpec | undefined,
+      observed: this.observed,
+      identity,
+      leaseDurationSeconds: Math.round(this.timings.leaseDurationMs / 1000),
+      now: this.clock.now(),
+      soleCandidate: this.opts.soleCandidate,
+    });
     this.observed = plan.observed;
     if (plan.action === 'wait') {
       // another holder with a live lease: a leader that sees this has lost already
@@ -141,13 +162,25 @@ export class LeaderElector {
     }
     const now = this.clock.now();
     try {
-      const written = plan.action === 'create'
-        ? await storage.create(def, this.ns, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: this.ns }, spec: plan.spec }, { fieldManager: name })
-        : await storage.update(def, this.ns, name, { ...current!, spec: plan.spec }, { fieldManager: name });
+      const written =
+        plan.action === 'create'
+          ? await storage.create(
+              def,
+              this.ns,
+              {
+                apiVersion: 'coordination.k8s.io/v1',
+                kind: 'Lease',
+                metadata: { name, namespace: this.ns },
+                spec: plan.spec,
+              },
+              { fieldManager: name },
+            )
+          : await storage.update(def, this.ns, name, { ...current!, spec: plan.spec }, { fieldManager: name });
       const spec = written.spec as LeaseSpec;
       this.observed = { raw: rawRecord(spec), spec, at: now };
     } catch (err) {
-      if (!(err instanceof ApiError && (err.reason === 'Conflict' || err.reason === 'AlreadyExists'))) log.warn({ err, lease: name }, 'failed to update lock');
+      if (!(err instanceof ApiError && (err.reason === 'Conflict' || err.reason === 'AlreadyExists')))
+        log.warn({ err, lease: name }, 'failed to update lock');
       return;
     }
     // a write that took longer than renewDeadline renews nothing we may act on
@@ -161,7 +194,7 @@ export class LeaderElector {
       // not awaited (client-go runs OnStartedLeading in its own goroutine): renewals go on while the work starts
       const term = this.term;
       const failed = (err: unknown) => {
-        log.error({ err, lease: name }, 'starting the leader\'s work failed');
+        log.error({ err, lease: name }, "starting the leader's work failed");
         if (this.term === term) this.endTerm('start failed');
       };
       try {
@@ -195,7 +228,13 @@ export class LeaderElector {
     try {
       const cur = await this.opts.storage.tryGet(def, this.ns, this.opts.name);
       if (!cur || cur.spec?.holderIdentity !== this.opts.identity) return;
-      await this.opts.storage.update(def, this.ns, this.opts.name, { ...cur, spec: { ...cur.spec, ...releasedSpec(cur.spec as LeaseSpec, this.clock.now()) } }, { fieldManager: this.opts.name });
+      await this.opts.storage.update(
+        def,
+        this.ns,
+        this.opts.name,
+        { ...cur, spec: { ...cur.spec, ...releasedSpec(cur.spec as LeaseSpec, this.clock.now()) } },
+        { fieldManager: this.opts.name },
+      );
     } catch (err) {
       this.opts.log.warn({ err, lease: this.opts.name }, 'failed to release lock');
     }

@@ -22,7 +22,14 @@ export function fencedStorage(storage: ApiStorage, term: Term, lease: string): A
   for (const m of WRITES) {
     const original = storage[m] as (...a: unknown[]) => Promise<unknown>;
     fenced[m] = (...a: unknown[]) => {
-      if (!term.active) return Promise.reject(new ApiError(503, 'ServiceUnavailable', `leader election lost: this server no longer holds the ${lease} lease`));
+      if (!term.active)
+        return Promise.reject(
+          new ApiError(
+            503,
+            'ServiceUnavailable',
+            `leader election lost: this server no longer holds the ${lease} lease`,
+          ),
+        );
       return original.apply(storage, a);
     };
   }

@@ -17,13 +17,18 @@ export interface ElectionTimings {
 }
 
 /** kube-controller-manager's and kube-scheduler's defaults: 15 s, 10 s, 2 s */
-export const DEFAULT_TIMINGS: ElectionTimings = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 };
+export const DEFAULT_TIMINGS: ElectionTimings = {
+  leaseDurationMs: 15_000,
+  renewDeadlineMs: 10_000,
+  retryPeriodMs: 2_000,
+};
 
 /** NewLeaderElector's checks, with its messages */
 export function validateTimings(t: ElectionTimings): string | undefined {
   if (!(t.leaseDurationMs >= 1000)) return 'leaseDuration must be at least 1s';
   if (t.leaseDurationMs <= t.renewDeadlineMs) return 'leaseDuration must be greater than renewDeadline';
-  if (t.renewDeadlineMs <= JITTER_FACTOR * t.retryPeriodMs) return 'renewDeadline must be greater than retryPeriod*JitterFactor';
+  if (t.renewDeadlineMs <= JITTER_FACTOR * t.retryPeriodMs)
+    return 'renewDeadline must be greater than retryPeriod*JitterFactor';
   if (!(t.retryPeriodMs >= 1)) return 'retryPeriod must be greater than zero';
   return undefined;
 }
@@ -74,25 +79,52 @@ export function microTime(ms: number): string {
 
 /** the election record's fields in a fixed order: what "the record changed" compares */
 export function rawRecord(spec: LeaseSpec): string {
-  return JSON.stringify([spec.holderIdentity ?? '', spec.leaseDurationSeconds ?? 0, spec.acquireTime ?? '', spec.renewTime ?? '', spec.leaseTransitions ?? 0]);
+  return JSON.stringify([
+    spec.holderIdentity ?? '',
+    spec.leaseDurationSeconds ?? 0,
+    spec.acquireTime ?? '',
+    spec.renewTime ?? '',
+    spec.leaseTransitions ?? 0,
+  ]);
 }
 
 export function planLease(input: PlanInput): LeasePlan {
   const { current, identity, now } = input;
-  const fresh: LeaseSpec = { holderIdentity: identity, leaseDurationSeconds: input.leaseDurationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 };
+  const fresh: LeaseSpec = {
+    holderIdentity: identity,
+    leaseDurationSeconds: input.leaseDurationSeconds,
+    acquireTime: microTime(now),
+    renewTime: microTime(now),
+    leaseTransitions: 0,
+  };
   if (!current) return { action: 'create', spec: fresh, observed: input.observed };
   const raw = rawRecord(current);
   const observed = input.observed?.raw === raw ? input.observed : { raw, spec: current, at: now };
   const holder = current.holderIdentity ?? '';
   const validUntil = observed.at + (current.leaseDurationSeconds ?? 0) * 1000;
-  if (holder && holder !== identity && validUntil > now && !input.soleCandidate) return { action: 'wait', holder, until: validUntil, observed };
+  if (holder && holder !== identity && validUntil > now && !input.soleCandidate)
+    return { action: 'wait', holder, until: validUntil, observed };
   if (holder === identity) {
-    return { action: 'renew', spec: { ...fresh, acquireTime: current.acquireTime ?? fresh.acquireTime, leaseTransitions: current.leaseTransitions ?? 0 }, observed };
+    return {
+      action: 'renew',
+      spec: {
+        ...fresh,
+        acquireTime: current.acquireTime ?? fresh.acquireTime,
+        leaseTransitions: current.leaseTransitions ?? 0,
+      },
+      observed,
+    };
   }
   return { action: 'acquire', spec: { ...fresh, leaseTransitions: (current.leaseTransitions ?? 0) + 1 }, observed };
 }
 
 /** the record a holder leaves on a clean stop (client-go's release with ReleaseOnCancel): no holder, 1 s, so a candidate takes it at once */
 export function releasedSpec(current: LeaseSpec, now: number): LeaseSpec {
-  return { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: current.leaseTransitions ?? 0 };
+  return {
+    holderIdentity: '',
+    leaseDurationSeconds: 1,
+    acquireTime: microTime(now),
+    renewTime: microTime(now),
+    leaseTransitions: current.leaseTransitions ?? 0,
+  };
 }

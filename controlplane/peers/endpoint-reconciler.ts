@@ -16,8 +16,20 @@ import { findResource } from '../resources/index.js';
 import { realClock, type Clock } from '../leader/leader-elector.js';
 import { microTime } from '../leader/lease-plan.js';
 import {
-  ENDPOINT_TTL_MS, HOSTNAME_LABEL, IDENTITY_LABEL, IDENTITY_LEASE_DURATION_SECONDS, IDENTITY_RENEW_INTERVAL_MS, IDENTITY_VALUE, PEER_ADDRESS_ANNOTATION,
-  apiServerId, desiredEndpoints, expiredIdentityLeases, isExtraKubernetesSlice, liveServers, type SeenRenewals, type ServerEndpoint,
+  ENDPOINT_TTL_MS,
+  HOSTNAME_LABEL,
+  IDENTITY_LABEL,
+  IDENTITY_LEASE_DURATION_SECONDS,
+  IDENTITY_RENEW_INTERVAL_MS,
+  IDENTITY_VALUE,
+  PEER_ADDRESS_ANNOTATION,
+  apiServerId,
+  desiredEndpoints,
+  expiredIdentityLeases,
+  isExtraKubernetesSlice,
+  liveServers,
+  type SeenRenewals,
+  type ServerEndpoint,
 } from './kubernetes-endpoints.js';
 
 export interface EndpointReconcilerOptions {
@@ -68,7 +80,9 @@ export class EndpointReconciler {
     try {
       const own = await this.opts.storage.tryGet(leaseDef(), 'kube-system', this.leaseName);
       if (own?.spec?.holderIdentity === this.holderIdentity) {
-        await this.opts.storage.delete(leaseDef(), 'kube-system', this.leaseName, { preconditions: { resourceVersion: own.metadata.resourceVersion } });
+        await this.opts.storage.delete(leaseDef(), 'kube-system', this.leaseName, {
+          preconditions: { resourceVersion: own.metadata.resourceVersion },
+        });
       }
       await this.reconcile(false);
     } catch (err) {
@@ -96,7 +110,8 @@ export class EndpointReconciler {
     } catch (err) {
       this.opts.log.warn({ err }, 'reconciling the kubernetes endpoints failed');
     }
-    if (this.running) this.cancel = this.clock.after(this.opts.intervalMs ?? IDENTITY_RENEW_INTERVAL_MS, () => void this.tick());
+    if (this.running)
+      this.cancel = this.clock.after(this.opts.intervalMs ?? IDENTITY_RENEW_INTERVAL_MS, () => void this.tick());
   }
 
   /** create or take over (same name, new holder) this server's identity Lease and renew it */
@@ -109,13 +124,27 @@ export class EndpointReconciler {
       if (endpoint) annotations[PEER_ADDRESS_ANNOTATION] = `${endpoint.ip}:${endpoint.port}`;
       else delete annotations[PEER_ADDRESS_ANNOTATION];
       l.metadata.annotations = annotations;
-      l.spec = { ...l.spec, holderIdentity: this.holderIdentity, leaseDurationSeconds: IDENTITY_LEASE_DURATION_SECONDS, renewTime: now };
+      l.spec = {
+        ...l.spec,
+        holderIdentity: this.holderIdentity,
+        leaseDurationSeconds: IDENTITY_LEASE_DURATION_SECONDS,
+        renewTime: now,
+      };
       return l;
     };
     const cur = await storage.tryGet(leaseDef(), 'kube-system', this.leaseName);
     if (!cur) {
       try {
-        await storage.create(leaseDef(), 'kube-system', apply({ apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.leaseName, namespace: 'kube-system' } }), { fieldManager: FIELD_MANAGER });
+        await storage.create(
+          leaseDef(),
+          'kube-system',
+          apply({
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: { name: this.leaseName, namespace: 'kube-system' },
+          }),
+          { fieldManager: FIELD_MANAGER },
+        );
         return;
       } catch (e) {
         if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
@@ -127,47 +156,83 @@ export class EndpointReconciler {
   private async reconcile(includeSelf: boolean): Promise<void> {
     const { storage, log } = this.opts;
     const now = this.clock.now();
-    const leases = (await storage.list(leaseDef(), 'kube-system', { labelSelector: `${IDENTITY_LABEL}=${IDENTITY_VALUE}` })).items;
+    const leases = (
+      await storage.list(leaseDef(), 'kube-system', { labelSelector: `${IDENTITY_LABEL}=${IDENTITY_VALUE}` })
+    ).items;
     const expired = expiredIdentityLeases(leases, now).filter((l) => l.metadata.name !== this.leaseName);
     for (const l of expired) {
-      await storage.delete(leaseDef(), 'kube-system', l.metadata.name!, { preconditions: { resourceVersion: l.metadata.resourceVersion } }).catch(() => undefined);
+      await storage
+        .delete(leaseDef(), 'kube-system', l.metadata.name!, {
+          preconditions: { resourceVersion: l.metadata.resourceVersion },
+        })
+        .catch(() => undefined);
     }
     const gone = new Set(expired.map((l) => l.metadata.name));
-    const mine = leases.filter((l) => !gone.has(l.metadata.name) && (includeSelf || l.metadata.name !== this.leaseName));
-    const { live, seen } = liveServers(mine, this.seen, now, this.opts.ttlMs ?? ENDPOINT_TTL_MS, includeSelf ? this.leaseName : undefined);
+    const mine = leases.filter(
+      (l) => !gone.has(l.metadata.name) && (includeSelf || l.metadata.name !== this.leaseName),
+    );
+    const { live, seen } = liveServers(
+      mine,
+      this.seen,
+      now,
+      this.opts.ttlMs ?? ENDPOINT_TTL_MS,
+      includeSelf ? this.leaseName : undefined,
+    );
     this.seen = seen;
     // as kube-apiserver: no live server listed means something is wrong, not an empty cluster
     if (!live.length) return;
     const { subsets, slices } = desiredEndpoints(live);
     const ep = await ensure(storage, epDef(), {
-      apiVersion: 'v1', kind: 'Endpoints',
-      metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+      apiVersion: 'v1',
+      kind: 'Endpoints',
+      metadata: {
+        name: 'kubernetes',
+        namespace: 'default',
+        labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' },
+      },
       subsets,
     });
     if (!deepEqual(ep.subsets, subsets)) {
       log.info({ servers: live.map((s) => `${s.ip}:${s.port}`) }, 'resetting endpoints for the kubernetes service');
-      await storage.guaranteedUpdate(epDef(), 'default', 'kubernetes', { fieldManager: FIELD_MANAGER }, (cur) => ({ ...cur, subsets }));
+      await storage.guaranteedUpdate(epDef(), 'default', 'kubernetes', { fieldManager: FIELD_MANAGER }, (cur) => ({
+        ...cur,
+        subsets,
+      }));
     }
     for (const s of slices) {
       const slice = await ensure(storage, sliceDef(), {
-        apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
         metadata: { name: s.name, namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
-        addressType: 'IPv4', endpoints: s.endpoints, ports: s.ports,
+        addressType: 'IPv4',
+        endpoints: s.endpoints,
+        ports: s.ports,
       });
       if (!deepEqual(slice.endpoints, s.endpoints) || !deepEqual(slice.ports, s.ports)) {
-        await storage.guaranteedUpdate(sliceDef(), 'default', s.name, { fieldManager: FIELD_MANAGER }, (cur) => ({ ...cur, endpoints: s.endpoints, ports: s.ports }));
+        await storage.guaranteedUpdate(sliceDef(), 'default', s.name, { fieldManager: FIELD_MANAGER }, (cur) => ({
+          ...cur,
+          endpoints: s.endpoints,
+          ports: s.ports,
+        }));
       }
     }
     const wanted = new Set(slices.map((s) => s.name));
-    const existing = (await storage.list(sliceDef(), 'default', { labelSelector: 'kubernetes.io/service-name=kubernetes' })).items;
+    const existing = (
+      await storage.list(sliceDef(), 'default', { labelSelector: 'kubernetes.io/service-name=kubernetes' })
+    ).items;
     for (const s of existing) {
       const name = s.metadata.name!;
-      if (isExtraKubernetesSlice(name) && !wanted.has(name)) await storage.delete(sliceDef(), 'default', name).catch(() => undefined);
+      if (isExtraKubernetesSlice(name) && !wanted.has(name))
+        await storage.delete(sliceDef(), 'default', name).catch(() => undefined);
     }
   }
 }
 
-async function ensure(storage: ApiStorage, def: NonNullable<ReturnType<typeof findResource>>, obj: KubeObject): Promise<KubeObject> {
+async function ensure(
+  storage: ApiStorage,
+  def: NonNullable<ReturnType<typeof findResource>>,
+  obj: KubeObject,
+): Promise<KubeObject> {
   const existing = await storage.tryGet(def, 'default', obj.metadata.name!);
   if (existing) return existing;
   try {

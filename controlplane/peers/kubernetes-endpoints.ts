@@ -27,7 +27,9 @@ export function apiServerId(hostname: string): string {
     len.writeUInt16BE(b.length);
     return Buffer.concat([len, b]);
   };
-  const hash = createHash('sha256').update(Buffer.concat([part(hostname), part(IDENTITY_VALUE)])).digest();
+  const hash = createHash('sha256')
+    .update(Buffer.concat([part(hostname), part(IDENTITY_VALUE)]))
+    .digest();
   return `apiserver-${base32NoPad(hash.subarray(0, 16)).toLowerCase()}`;
 }
 
@@ -52,7 +54,13 @@ export type SeenRenewals = Map<string, { renewTime: string; at: number }>;
  * client-go judges leases: a Lease first seen counts from then), with the address each
  * advertises; `self` is always live. Returns the updated sightings.
  */
-export function liveServers(leases: KubeObject[], seen: SeenRenewals, now: number, ttlMs: number, self?: string): { live: ServerEndpoint[]; seen: SeenRenewals } {
+export function liveServers(
+  leases: KubeObject[],
+  seen: SeenRenewals,
+  now: number,
+  ttlMs: number,
+  self?: string,
+): { live: ServerEndpoint[]; seen: SeenRenewals } {
   const next: SeenRenewals = new Map();
   const live: ServerEndpoint[] = [];
   for (const l of leases) {
@@ -78,9 +86,20 @@ export function expiredIdentityLeases(leases: KubeObject[], now: number): KubeOb
   });
 }
 
-export interface EndpointPort { name: string; port: number; protocol: string }
-export interface EndpointSubset { addresses: { ip: string }[]; ports: EndpointPort[] }
-export interface KubernetesSlice { name: string; endpoints: { addresses: string[]; conditions: { ready: boolean } }[]; ports: EndpointPort[] }
+export interface EndpointPort {
+  name: string;
+  port: number;
+  protocol: string;
+}
+export interface EndpointSubset {
+  addresses: { ip: string }[];
+  ports: EndpointPort[];
+}
+export interface KubernetesSlice {
+  name: string;
+  endpoints: { addresses: string[]; conditions: { ready: boolean } }[];
+  ports: EndpointPort[];
+}
 
 /**
  * default/kubernetes' Endpoints subsets and EndpointSlices for these servers: one subset
@@ -105,7 +124,11 @@ export function desiredEndpoints(servers: ServerEndpoint[]): { subsets: Endpoint
     const ips = [...byPort.get(port)!].sort(ipOrder);
     const p = [{ name: 'https', port, protocol: 'TCP' }];
     subsets.push({ addresses: ips.map((ip) => ({ ip })), ports: p });
-    slices.push({ name: i === 0 ? 'kubernetes' : `kubernetes-${port}`, endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })), ports: p });
+    slices.push({
+      name: i === 0 ? 'kubernetes' : `kubernetes-${port}`,
+      endpoints: ips.map((ip) => ({ addresses: [ip], conditions: { ready: true } })),
+      ports: p,
+    });
   });
   return { subsets, slices };
 }

@@ -22,7 +22,11 @@ const RETRIES = 3;
 /** admission.NewForbidden: `<resource> "<name>" is forbidden: <why>` */
 export function admissionForbidden(def: ResourceDef, name: string, why: string): ApiError {
   const qualified = def.group ? `${def.resource}.${def.group}` : def.resource;
-  return new ApiError(403, 'Forbidden', `${qualified} "${name}" is forbidden: ${why}`, { name, ...(def.group ? { group: def.group } : {}), kind: def.resource });
+  return new ApiError(403, 'Forbidden', `${qualified} "${name}" is forbidden: ${why}`, {
+    name,
+    ...(def.group ? { group: def.group } : {}),
+    kind: def.resource,
+  });
 }
 
 function nameOf(obj: KubeObject): string {
@@ -39,7 +43,12 @@ export async function mutatingAdmission(storage: ApiStorage, def: ResourceDef, o
   for (const lr of await cached(storage, 'limitranges', obj.metadata.namespace)) mutatePod(lr, obj);
 }
 
-async function validateLimitRanges(storage: ApiStorage, def: ResourceDef, obj: KubeObject, old: KubeObject | undefined): Promise<void> {
+async function validateLimitRanges(
+  storage: ApiStorage,
+  def: ResourceDef,
+  obj: KubeObject,
+  old: KubeObject | undefined,
+): Promise<void> {
   if (def.group !== '' || (def.resource !== 'pods' && def.resource !== 'persistentvolumeclaims')) return;
   // pods are checked on create only (their resources are immutable); objects being deleted never
   if (def.resource === 'pods' && old) return;
@@ -57,13 +66,24 @@ function inNamespaceQueue<T>(store: Store, ns: string, fn: () => Promise<T>): Pr
   let m = queues.get(store);
   if (!m) queues.set(store, (m = new Map()));
   const run = (m.get(ns) ?? Promise.resolve()).then(fn);
-  const tail = run.then(() => undefined, () => undefined);
+  const tail = run.then(
+    () => undefined,
+    () => undefined,
+  );
   m.set(ns, tail);
-  void tail.then(() => { if (m!.get(ns) === tail) m!.delete(ns); });
+  void tail.then(() => {
+    if (m!.get(ns) === tail) m!.delete(ns);
+  });
   return run;
 }
 
-async function admitQuota(storage: ApiStorage, def: ResourceDef, obj: KubeObject, old: KubeObject | undefined, opts: WriteOptions): Promise<void> {
+async function admitQuota(
+  storage: ApiStorage,
+  def: ResourceDef,
+  obj: KubeObject,
+  old: KubeObject | undefined,
+  opts: WriteOptions,
+): Promise<void> {
   const ns = obj.metadata.namespace;
   if (!def.namespaced || !ns) return;
   const e = evaluatorFor(def.group, def.resource);
@@ -101,7 +121,13 @@ async function admitQuota(storage: ApiStorage, def: ResourceDef, obj: KubeObject
 }
 
 /** the validating admission plugins, in kube-apiserver's order: LimitRanger, ResourceQuota */
-export async function validatingAdmission(storage: ApiStorage, def: ResourceDef, obj: KubeObject, old: KubeObject | undefined, opts: WriteOptions): Promise<void> {
+export async function validatingAdmission(
+  storage: ApiStorage,
+  def: ResourceDef,
+  obj: KubeObject,
+  old: KubeObject | undefined,
+  opts: WriteOptions,
+): Promise<void> {
   if (!def.namespaced) return;
   await validateLimitRanges(storage, def, obj, old);
   await admitQuota(storage, def, obj, old, opts);

@@ -5,7 +5,15 @@
 import type { KubeObject } from '../../proto/meta.js';
 import type { Evaluator, Operation } from './evaluators.js';
 import {
-  add, isNegative, lessThanOrEqual, mask, prettyPrint, removeZeros, subtractNonNegative, toList, type ResourceList,
+  add,
+  isNegative,
+  lessThanOrEqual,
+  mask,
+  prettyPrint,
+  removeZeros,
+  subtractNonNegative,
+  toList,
+  type ResourceList,
 } from './resource-list.js';
 import { quotaScopeSelectors } from './scopes.js';
 
@@ -16,9 +24,7 @@ export interface QuotaRequest {
   now: number;
 }
 
-export type CheckResult =
-  | { ok: true; quotas: KubeObject[]; changed: number[] }
-  | { ok: false; reason: string };
+export type CheckResult = { ok: true; quotas: KubeObject[]; changed: number[] } | { ok: false; reason: string };
 
 const hardOf = (q: KubeObject): ResourceList => toList((q.status as { hard?: unknown } | undefined)?.hard);
 const usedOf = (q: KubeObject): ResourceList => toList((q.status as { used?: unknown } | undefined)?.used);
@@ -40,14 +46,19 @@ export function checkRequest(quotas: KubeObject[], e: Evaluator, req: QuotaReque
     if (err) return { ok: false, reason: `failed quota: ${q.metadata.name}: ${err}` };
     const used = usedOf(q);
     const missing = restricted.filter((r) => r in hard && !(r in used));
-    if (missing.length) return { ok: false, reason: `status unknown for quota: ${q.metadata.name}, resources: ${[...restricted].sort().join(',')}` };
+    if (missing.length)
+      return {
+        ok: false,
+        reason: `status unknown for quota: ${q.metadata.name}, resources: ${[...restricted].sort().join(',')}`,
+      };
     interesting.push(i);
   }
   if (interesting.length === 0) return { ok: true, quotas, changed: [] };
 
   const input = e.usage(req.obj, req.now);
   const negative = isNegative(input);
-  if (negative.length) return { ok: false, reason: `quota usage is negative for resource(s): ${negative.sort().join(',')}` };
+  if (negative.length)
+    return { ok: false, reason: `quota usage is negative for resource(s): ${negative.sort().join(',')}` };
   const delta = new Map<number, ResourceList>(interesting.map((i) => [i, input]));
   if (req.operation === 'UPDATE' && req.old?.metadata.resourceVersion) {
     const d = subtractNonNegative(input, e.usage(req.old, req.now));

@@ -48,8 +48,17 @@ export function objectCountEvaluator(group: string, resource: string, alias?: st
 // ---- pods ---------------------------------------------------------------------------
 
 const POD_RESOURCES = [
-  'count/pods', 'cpu', 'memory', 'ephemeral-storage', 'requests.cpu', 'requests.memory', 'requests.ephemeral-storage',
-  'limits.cpu', 'limits.memory', 'limits.ephemeral-storage', 'pods',
+  'count/pods',
+  'cpu',
+  'memory',
+  'ephemeral-storage',
+  'requests.cpu',
+  'requests.memory',
+  'requests.ephemeral-storage',
+  'limits.cpu',
+  'limits.memory',
+  'limits.ephemeral-storage',
+  'pods',
 ];
 const POD_PREFIXES = ['hugepages-', 'requests.hugepages-'];
 /** the backward-compatibility rule: quota on these makes every container state them */
@@ -107,11 +116,17 @@ export function podResourceSum(pod: KubeObject, which: 'requests' | 'limits'): R
 function computeUsage(requests: ResourceList, limits: ResourceList): ResourceList {
   const out: ResourceList = { pods: '1' };
   for (const r of ['cpu', 'memory', 'ephemeral-storage']) {
-    if (r in requests) { out[r] = requests[r]!; out[`requests.${r}`] = requests[r]!; }
+    if (r in requests) {
+      out[r] = requests[r]!;
+      out[`requests.${r}`] = requests[r]!;
+    }
     if (r in limits) out[`limits.${r}`] = limits[r]!;
   }
   for (const [k, v] of Object.entries(requests)) {
-    if (k.startsWith('hugepages-')) { out[k] = v; out[`requests.${k}`] = v; }
+    if (k.startsWith('hugepages-')) {
+      out[k] = v;
+      out[`requests.${k}`] = v;
+    }
     if (isExtendedResourceName(k)) out[`requests.${k}`] = v;
   }
   return out;
@@ -130,26 +145,35 @@ export function podIsCharged(pod: KubeObject, now: number): boolean {
 function podScope(req: ScopeRequirement, pod: KubeObject): boolean {
   const spec = rec(pod.spec);
   switch (req.scopeName) {
-    case 'Terminating': return typeof spec.activeDeadlineSeconds === 'number' && spec.activeDeadlineSeconds >= 0;
-    case 'NotTerminating': return !(typeof spec.activeDeadlineSeconds === 'number' && spec.activeDeadlineSeconds >= 0);
-    case 'BestEffort': return podQOSClass(pod.spec) === 'BestEffort';
-    case 'NotBestEffort': return podQOSClass(pod.spec) !== 'BestEffort';
+    case 'Terminating':
+      return typeof spec.activeDeadlineSeconds === 'number' && spec.activeDeadlineSeconds >= 0;
+    case 'NotTerminating':
+      return !(typeof spec.activeDeadlineSeconds === 'number' && spec.activeDeadlineSeconds >= 0);
+    case 'BestEffort':
+      return podQOSClass(pod.spec) === 'BestEffort';
+    case 'NotBestEffort':
+      return podQOSClass(pod.spec) !== 'BestEffort';
     case 'PriorityClass': {
       const pc = typeof spec.priorityClassName === 'string' ? spec.priorityClassName : '';
       if (req.operator === 'Exists') return pc !== '';
       return matchesScope(req, pc ? { PriorityClass: pc } : {});
     }
-    case 'CrossNamespacePodAffinity': return usesCrossNamespaceAffinity(spec);
-    default: return false;
+    case 'CrossNamespacePodAffinity':
+      return usesCrossNamespaceAffinity(spec);
+    default:
+      return false;
   }
 }
 
 function usesCrossNamespaceAffinity(spec: Rec): boolean {
   const aff = rec(spec.affinity);
-  const cross = (t: Rec): boolean => (Array.isArray(t.namespaces) && t.namespaces.length > 0) || (t.namespaceSelector !== undefined && t.namespaceSelector !== null);
+  const cross = (t: Rec): boolean =>
+    (Array.isArray(t.namespaces) && t.namespaces.length > 0) ||
+    (t.namespaceSelector !== undefined && t.namespaceSelector !== null);
   for (const kind of [rec(aff.podAffinity), rec(aff.podAntiAffinity)]) {
     if (arr(kind.requiredDuringSchedulingIgnoredDuringExecution).some(cross)) return true;
-    if (arr(kind.preferredDuringSchedulingIgnoredDuringExecution).some((w) => cross(rec(w.podAffinityTerm)))) return true;
+    if (arr(kind.preferredDuringSchedulingIgnoredDuringExecution).some((w) => cross(rec(w.podAffinityTerm))))
+      return true;
   }
   return false;
 }
@@ -160,7 +184,12 @@ export const podEvaluator: Evaluator = {
   resource: 'pods',
   handles: (op) => op === 'CREATE',
   matchingResources(input) {
-    return input.filter((n) => POD_RESOURCES.includes(n) || POD_PREFIXES.some((p) => n.startsWith(p)) || (n.startsWith('requests.') && !isNativeResource(n)));
+    return input.filter(
+      (n) =>
+        POD_RESOURCES.includes(n) ||
+        POD_PREFIXES.some((p) => n.startsWith(p)) ||
+        (n.startsWith('requests.') && !isNativeResource(n)),
+    );
   },
   matchesScope: podScope,
   usage(pod, now) {
@@ -201,10 +230,17 @@ export const serviceEvaluator: Evaluator = {
   usage(svc) {
     const spec = rec(svc.spec);
     const ports = arr(spec.ports);
-    const out: ResourceList = { 'count/services': '1', services: '1', 'services.loadbalancers': '0', 'services.nodeports': '0' };
+    const out: ResourceList = {
+      'count/services': '1',
+      services: '1',
+      'services.loadbalancers': '0',
+      'services.nodeports': '0',
+    };
     if (spec.type === 'NodePort') out['services.nodeports'] = String(ports.length);
     if (spec.type === 'LoadBalancer') {
-      out['services.nodeports'] = String(spec.allocateLoadBalancerNodePorts === false ? ports.filter((p) => p.nodePort).length : ports.length);
+      out['services.nodeports'] = String(
+        spec.allocateLoadBalancerNodePorts === false ? ports.filter((p) => p.nodePort).length : ports.length,
+      );
       out['services.loadbalancers'] = '1';
     }
     return out;
@@ -237,7 +273,12 @@ export const pvcEvaluator: Evaluator = {
   resource: 'persistentvolumeclaims',
   handles: (op) => op === 'CREATE' || op === 'UPDATE',
   matchingResources(input) {
-    return input.filter((n) => n === 'count/persistentvolumeclaims' || PVC_RESOURCES.includes(n) || PVC_RESOURCES.some((r) => n.endsWith(SC_SUFFIX + r)));
+    return input.filter(
+      (n) =>
+        n === 'count/persistentvolumeclaims' ||
+        PVC_RESOURCES.includes(n) ||
+        PVC_RESOURCES.some((r) => n.endsWith(SC_SUFFIX + r)),
+    );
   },
   matchesScope: noScope,
   usage(pvc) {
@@ -247,7 +288,8 @@ export const pvcEvaluator: Evaluator = {
     const requested = rl(rec(rec(pvc.spec).resources).requests).storage;
     let storage = requested !== undefined ? roundUpBytes(requested) : undefined;
     const allocated = rl(rec(pvc.status).allocatedResources).storage;
-    if (storage !== undefined && allocated !== undefined && nanosOf(allocated) > nanosOf(storage)) storage = roundUpBytes(allocated);
+    if (storage !== undefined && allocated !== undefined && nanosOf(allocated) > nanosOf(storage))
+      storage = roundUpBytes(allocated);
     if (storage !== undefined) {
       out['requests.storage'] = storage;
       if (cls) out[`${cls}${SC_SUFFIX}requests.storage`] = storage;

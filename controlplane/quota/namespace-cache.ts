@@ -13,7 +13,10 @@ export class NamespaceCache {
   private ready?: Promise<void>;
   private watch?: Watch;
 
-  constructor(private readonly store: Store, private readonly def: ResourceDef) {}
+  constructor(
+    private readonly store: Store,
+    private readonly def: ResourceDef,
+  ) {}
 
   /** the kind's objects in a namespace, as last seen (never mutate them) */
   async inNamespace(ns: string): Promise<KubeObject[]> {
@@ -23,7 +26,10 @@ export class NamespaceCache {
   }
 
   private start(): Promise<void> {
-    this.ready ??= this.load().catch((e: unknown) => { this.ready = undefined; throw e; });
+    this.ready ??= this.load().catch((e: unknown) => {
+      this.ready = undefined;
+      throw e;
+    });
     return this.ready;
   }
 
@@ -32,10 +38,15 @@ export class NamespaceCache {
     const page = await this.store.list(prefix);
     this.byNs.clear();
     for (const kv of page.items) this.put(kv.key, kv.value, kv.modRevision);
-    this.watch = await this.store.watch(prefix, page.revision, (events) => this.apply(events), () => {
-      this.watch = undefined;
-      this.ready = undefined;
-    });
+    this.watch = await this.store.watch(
+      prefix,
+      page.revision,
+      (events) => this.apply(events),
+      () => {
+        this.watch = undefined;
+        this.ready = undefined;
+      },
+    );
   }
 
   private apply(events: StoreEvent[]): void {

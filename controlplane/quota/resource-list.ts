@@ -8,7 +8,10 @@ import { formatBytes, formatDecimalSI } from '../../proto/quantity.js';
 export type ResourceList = Record<string, string>;
 type Format = 'DecimalSI' | 'BinarySI' | 'DecimalExponent';
 
-interface Q { nanos: bigint; format: Format }
+interface Q {
+  nanos: bigint;
+  format: Format;
+}
 
 const NANO = 1_000_000_000n;
 
@@ -103,7 +106,9 @@ export function removeZeros(list: ResourceList): ResourceList {
 }
 
 export function isNegative(list: ResourceList): string[] {
-  return Object.entries(list).filter(([, v]) => parse(v).nanos < 0n).map(([k]) => k);
+  return Object.entries(list)
+    .filter(([, v]) => parse(v).nanos < 0n)
+    .map(([k]) => k);
 }
 
 /** quota.Equals: same keys, equal values */
@@ -115,5 +120,8 @@ export function equals(a: ResourceList, b: ResourceList): boolean {
 
 /** prettyPrint of the admission errors: sorted `name=value` joined by "," */
 export function prettyPrint(list: ResourceList): string {
-  return Object.keys(list).sort().map((k) => `${k}=${canonical(list[k])}`).join(',');
+  return Object.keys(list)
+    .sort()
+    .map((k) => `${k}=${canonical(list[k])}`)
+    .join(',');
 }

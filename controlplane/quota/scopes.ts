@@ -12,7 +12,8 @@ export interface ScopeRequirement {
 export function quotaScopeSelectors(quota: KubeObject): ScopeRequirement[] {
   const spec = (quota.spec ?? {}) as { scopes?: unknown; scopeSelector?: { matchExpressions?: unknown } };
   const out: ScopeRequirement[] = [];
-  for (const s of Array.isArray(spec.scopes) ? spec.scopes : []) if (typeof s === 'string') out.push({ scopeName: s, operator: 'Exists' });
+  for (const s of Array.isArray(spec.scopes) ? spec.scopes : [])
+    if (typeof s === 'string') out.push({ scopeName: s, operator: 'Exists' });
   const exprs = spec.scopeSelector?.matchExpressions;
   for (const e of Array.isArray(exprs) ? exprs : []) {
     if (!e || typeof e !== 'object') continue;
@@ -31,10 +32,15 @@ export function matchesScope(req: ScopeRequirement, labels: Record<string, strin
   const has = Object.hasOwn(labels, req.scopeName);
   const v = labels[req.scopeName];
   switch (req.operator) {
-    case 'In': return has && (req.values ?? []).includes(v!);
-    case 'NotIn': return !has || !(req.values ?? []).includes(v!);
-    case 'Exists': return has;
-    case 'DoesNotExist': return !has;
-    default: return false;
+    case 'In':
+      return has && (req.values ?? []).includes(v!);
+    case 'NotIn':
+      return !has || !(req.values ?? []).includes(v!);
+    case 'Exists':
+      return has;
+    case 'DoesNotExist':
+      return !has;
+    default:
+      return false;
   }
 }

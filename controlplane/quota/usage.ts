@@ -14,7 +14,15 @@ import { quotaScopeSelectors } from './scopes.js';
 /** lists the objects of group/resource in a namespace */
 export type ListFn = (group: string, resource: string, namespace: string) => Promise<KubeObject[]>;
 
-const SPECIAL = ['pods', 'services', 'persistentvolumeclaims', 'configmaps', 'secrets', 'resourcequotas', 'replicationcontrollers'];
+const SPECIAL = [
+  'pods',
+  'services',
+  'persistentvolumeclaims',
+  'configmaps',
+  'secrets',
+  'resourcequotas',
+  'replicationcontrollers',
+];
 
 /** the served namespaced kind with this group and plural (built-in or custom) */
 export function namespacedDef(group: string, resource: string): ResourceDef | undefined {
@@ -60,12 +68,20 @@ export async function calculateUsage(quota: KubeObject, list: ListFn, now: numbe
 }
 
 /** the status the controller writes, or undefined when the stored one is right */
-export async function desiredQuotaStatus(quota: KubeObject, list: ListFn, now: number): Promise<{ hard: ResourceList; used: ResourceList } | undefined> {
+export async function desiredQuotaStatus(
+  quota: KubeObject,
+  list: ListFn,
+  now: number,
+): Promise<{ hard: ResourceList; used: ResourceList } | undefined> {
   const hard = toList(quota.spec?.hard);
   const status = (quota.status ?? {}) as { hard?: unknown; used?: unknown };
   const oldUsed = toList(status.used);
   const fresh = await calculateUsage(quota, list, now);
   const used = mask({ ...oldUsed, ...fresh }, Object.keys(hard));
-  const dirty = status.hard === undefined || status.used === undefined || !equals(hard, toList(status.hard)) || !equals(used, oldUsed);
+  const dirty =
+    status.hard === undefined ||
+    status.used === undefined ||
+    !equals(hard, toList(status.hard)) ||
+    !equals(used, oldUsed);
   return dirty ? { hard, used } : undefined;
 }

@@ -27,10 +27,12 @@ export function bindingTarget(name: string, body: unknown): string {
   const node = isRecord(body) && isRecord(body.target) ? body.target.name : undefined;
   if (!node) {
     throw new ApiError(422, 'Invalid', `Binding "${name}" is invalid: target.name: Required value`, {
-      name, kind: 'Binding', causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }],
+      name,
+      kind: 'Binding',
+      causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }],
     });
   }
-  if (typeof node !== 'string') checkTypes('Binding', 'v1', body);     // a 400 as the decoder gives
+  if (typeof node !== 'string') checkTypes('Binding', 'v1', body); // a 400 as the decoder gives
   return String(node);
 }
 
@@ -45,18 +47,37 @@ export async function createBinding(storage: ApiStorage, req: BindingRequest): P
 type ScheduledCondition = Omit<PodCondition, 'lastProbeTime'> & { lastProbeTime: null };
 
 /** The binding write: spec.nodeName and a PodScheduled=True condition, once. */
-export async function bindPod(storage: ApiStorage, namespace: string, name: string, node: string, dryRun = false): Promise<KubeObject> {
+export async function bindPod(
+  storage: ApiStorage,
+  namespace: string,
+  name: string,
+  node: string,
+  dryRun = false,
+): Promise<KubeObject> {
   const podDef = findResource('', 'v1', 'pods')!;
-  return storage.guaranteedUpdate(podDef, namespace, name, { dryRun }, (cur) => {
-    if (cur.metadata.deletionTimestamp) throw conflict('pods', name, 'pod is being deleted, cannot be assigned to a host');
-    const bound: unknown = cur.spec?.nodeName;
-    if (bound) throw conflict('pods', name, `pod ${name} is already assigned to node "${String(bound)}"`);
-    const next = clone(cur);
-    next.spec.nodeName = node;
-    const earlier: PodCondition[] = next.status?.conditions ?? [];
-    const conds: (PodCondition | ScheduledCondition)[] = earlier.filter((c) => c.type !== 'PodScheduled');
-    conds.push({ type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: rfc3339(new Date()) });
-    next.status = { ...(next.status ?? {}), conditions: conds };
-    return next;
-  }, 'binding');
+  return storage.guaranteedUpdate(
+    podDef,
+    namespace,
+    name,
+    { dryRun },
+    (cur) => {
+      if (cur.metadata.deletionTimestamp)
+        throw conflict('pods', name, 'pod is being deleted, cannot be assigned to a host');
+      const bound: unknown = cur.spec?.nodeName;
+      if (bound) throw conflict('pods', name, `pod ${name} is already assigned to node "${String(bound)}"`);
+      const next = clone(cur);
+      next.spec.nodeName = node;
+      const earlier: PodCondition[] = next.status?.conditions ?? [];
+      const conds: (PodCondition | ScheduledCondition)[] = earlier.filter((c) => c.type !== 'PodScheduled');
+      conds.push({
+        type: 'PodScheduled',
+        status: 'True',
+        lastProbeTime: null,
+        lastTransitionTime: rfc3339(new Date()),
+      });
+      next.status = { ...(next.status ?? {}), conditions: conds };
+      return next;
+    },
+    'binding',
+  );
 }

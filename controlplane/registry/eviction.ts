@@ -23,7 +23,12 @@ export interface EvictionRequest {
 }
 
 /** POST pods/x/eviction: 201 Success once the pod is deleted (or being deleted) */
-export async function createEviction(storage: ApiStorage, podDef: ResourceDef, req: EvictionRequest, admit?: EvictionAdmission): Promise<Status> {
+export async function createEviction(
+  storage: ApiStorage,
+  podDef: ResourceDef,
+  req: EvictionRequest,
+  admit?: EvictionAdmission,
+): Promise<Status> {
   const { body, name } = req;
   const meta = isRecord(body) ? body.metadata : undefined;
   const named = isRecord(meta) ? meta.name : undefined;

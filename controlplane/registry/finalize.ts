@@ -13,7 +13,11 @@ export interface FinalizeRequest {
 }
 
 /** PUT namespaces/x/finalize: the stored namespace with the body's spec.finalizers ([] when it has none) */
-export async function finalizeNamespace(storage: ApiStorage, def: ResourceDef, req: FinalizeRequest): Promise<KubeObject> {
+export async function finalizeNamespace(
+  storage: ApiStorage,
+  def: ResourceDef,
+  req: FinalizeRequest,
+): Promise<KubeObject> {
   const spec = isRecord(req.body) ? req.body.spec : undefined;
   const finalizers = isRecord(spec) ? spec.finalizers : undefined;
   return storage.guaranteedUpdate(def, undefined, req.name, {}, (cur) => {

@@ -27,11 +27,20 @@ type ScaledDef = Pick<ResourceDef, 'custom' | 'kind' | 'resource'>;
 
 function scaleMeta(obj: KubeObject): ScaleObject['metadata'] {
   const m = obj.metadata;
-  return { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp };
+  return {
+    name: m.name,
+    namespace: m.namespace,
+    uid: m.uid,
+    resourceVersion: m.resourceVersion,
+    creationTimestamp: m.creationTimestamp,
+  };
 }
 
 /** a custom resource's Scale from its CRD's paths (apiextensions-apiserver's scale subresource) */
-function customScaleOf(obj: KubeObject, paths: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string }): ScaleObject {
+function customScaleOf(
+  obj: KubeObject,
+  paths: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string },
+): ScaleObject {
   const at = (p: string | undefined): unknown => (p ? findResults(obj, parseJsonPath(p))[0] : undefined);
   const spec = at(paths.specReplicasPath);
   const status = at(paths.statusReplicasPath);
@@ -41,7 +50,10 @@ function customScaleOf(obj: KubeObject, paths: { specReplicasPath: string; statu
     apiVersion: 'autoscaling/v1',
     metadata: scaleMeta(obj),
     spec: { replicas: typeof spec === 'number' ? spec : 0 },
-    status: { replicas: typeof status === 'number' ? status : 0, ...(typeof selector === 'string' && selector ? { selector } : {}) },
+    status: {
+      replicas: typeof status === 'number' ? status : 0,
+      ...(typeof selector === 'string' && selector ? { selector } : {}),
+    },
   };
 }
 
@@ -66,7 +78,12 @@ export function scaleOf(info: { def: ResourceDef }, obj: KubeObject): ScaleObjec
     apiVersion: 'autoscaling/v1',
     metadata: scaleMeta(obj),
     spec: { replicas: obj.spec?.replicas ?? 0 },
-    status: { replicas: obj.status?.replicas ?? 0, selector: formatLabelSelector(isReplicationController(info.def) ? { matchLabels: obj.spec?.selector } : obj.spec?.selector) },
+    status: {
+      replicas: obj.status?.replicas ?? 0,
+      selector: formatLabelSelector(
+        isReplicationController(info.def) ? { matchLabels: obj.spec?.selector } : obj.spec?.selector,
+      ),
+    },
   };
 }
 
@@ -86,32 +103,49 @@ export interface ScaleUpdate {
 function invalidReplicas(name: string, replicas: unknown): ApiError {
   const why = `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`;
   return new ApiError(422, 'Invalid', `Scale.autoscaling "${name}" is invalid: spec.replicas: ${why}`, {
-    name, group: 'autoscaling', kind: 'Scale', causes: [{ reason: 'FieldValueInvalid', message: why, field: 'spec.replicas' }],
+    name,
+    group: 'autoscaling',
+    kind: 'Scale',
+    causes: [{ reason: 'FieldValueInvalid', message: why, field: 'spec.replicas' }],
   });
 }
 
 /** GET …/scale */
-export async function getScale(storage: ApiStorage, def: ResourceDef, namespace: string | undefined, name: string): Promise<ScaleObject> {
+export async function getScale(
+  storage: ApiStorage,
+  def: ResourceDef,
+  namespace: string | undefined,
+  name: string,
+): Promise<ScaleObject> {
   return scaleOf({ def }, await storage.get(def, namespace, name));
 }
 
 /** PUT or PATCH …/scale: the object's replicas set from the Scale; 409 on a stale resourceVersion, 422 on bad replicas */
 export async function updateScale(storage: ApiStorage, def: ResourceDef, req: ScaleUpdate): Promise<ScaleObject> {
   const { name, body, patchType: type, opts } = req;
-  const out = await storage.guaranteedUpdate(def, req.namespace, name, { dryRun: opts.dryRun, fieldManager: opts.fieldManager, userAgent: opts.userAgent, managedSubresource: 'scale' }, (cur) => {
-    const scale = scaleOf({ def }, cur);
-    const next: unknown = type ? applyPatch(type, scale, body, findResource('autoscaling', 'v1', 'scale') ?? scaleDef) : body;
-    if (!next || typeof next !== 'object') throw badRequest('Scale must be an object');
-    const s: { metadata?: unknown; spec?: unknown } = next;
-    const rv = isRecord(s.metadata) ? s.metadata.resourceVersion : undefined;
-    if (rv && rv !== cur.metadata.resourceVersion) throw conflict(def.resource, name, STALE_OBJECT, def.group);
-    checkTypes('Scale', 'v1', s);
-    const replicas = (isRecord(s.spec) ? s.spec.replicas : undefined) ?? 0;
-    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) throw invalidReplicas(name, replicas);
-    const custom = def.custom?.scale;
-    if (custom) setCustomReplicas(cur, custom.specReplicasPath, replicas);
-    else cur.spec = { ...(cur.spec ?? {}), replicas };
-    return cur;
-  });
+  const out = await storage.guaranteedUpdate(
+    def,
+    req.namespace,
+    name,
+    { dryRun: opts.dryRun, fieldManager: opts.fieldManager, userAgent: opts.userAgent, managedSubresource: 'scale' },
+    (cur) => {
+      const scale = scaleOf({ def }, cur);
+      const next: unknown = type
+        ? applyPatch(type, scale, body, findResource('autoscaling', 'v1', 'scale') ?? scaleDef)
+        : body;
+      if (!next || typeof next !== 'object') throw badRequest('Scale must be an object');
+      const s: { metadata?: unknown; spec?: unknown } = next;
+      const rv = isRecord(s.metadata) ? s.metadata.resourceVersion : undefined;
+      if (rv && rv !== cur.metadata.resourceVersion) throw conflict(def.resource, name, STALE_OBJECT, def.group);
+      checkTypes('Scale', 'v1', s);
+      const replicas = (isRecord(s.spec) ? s.spec.replicas : undefined) ?? 0;
+      if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)
+        throw invalidReplicas(name, replicas);
+      const custom = def.custom?.scale;
+      if (custom) setCustomReplicas(cur, custom.specReplicasPath, replicas);
+      else cur.spec = { ...(cur.spec ?? {}), replicas };
+      return cur;
+    },
+  );
   return scaleOf({ def }, out);
 }

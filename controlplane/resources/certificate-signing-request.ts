@@ -71,19 +71,43 @@ export const certificateSigningRequest: ResourceDef = {
   },
 
   // list/watch may filter on spec.signerName (SelectableFields)
-  fields: { 'spec.signerName': (o) => { const v = (o.spec as { signerName?: unknown } | undefined)?.signerName; return typeof v === 'string' ? v : ''; } },
+  fields: {
+    'spec.signerName': (o) => {
+      const v = (o.spec as { signerName?: unknown } | undefined)?.signerName;
+      return typeof v === 'string' ? v : '';
+    },
+  },
 
   columns: [
     nameColumn(),
     ageColumn(),
     col('SignerName', 'string', 'signerName indicates the requested signer, and is a qualified name.'),
-    col('Requestor', 'string', 'request contains an x509 certificate signing request encoded in a "CERTIFICATE REQUEST" PEM block. When serialized as JSON or YAML, the data is additionally base64-encoded.'),
-    col('RequestedDuration', 'string', 'expirationSeconds is the requested duration of validity of the issued certificate.'),
-    col('Condition', 'string', 'conditions applied to the request. Known conditions are "Approved", "Denied", and "Failed".'),
+    col(
+      'Requestor',
+      'string',
+      'request contains an x509 certificate signing request encoded in a "CERTIFICATE REQUEST" PEM block. When serialized as JSON or YAML, the data is additionally base64-encoded.',
+    ),
+    col(
+      'RequestedDuration',
+      'string',
+      'expirationSeconds is the requested duration of validity of the issued certificate.',
+    ),
+    col(
+      'Condition',
+      'string',
+      'conditions applied to the request. Known conditions are "Approved", "Denied", and "Failed".',
+    ),
   ],
   row(obj, now) {
     const s = (obj.spec ?? {}) as Record<string, unknown>;
     const exp = typeof s.expirationSeconds === 'number' ? humanDuration(s.expirationSeconds * 1000) : '<none>';
-    return [obj.metadata.name ?? '', ageOf(obj, now), typeof s.signerName === 'string' && s.signerName ? s.signerName : '<none>', typeof s.username === 'string' ? s.username : '', exp, csrCondition(obj)];
+    return [
+      obj.metadata.name ?? '',
+      ageOf(obj, now),
+      typeof s.signerName === 'string' && s.signerName ? s.signerName : '<none>',
+      typeof s.username === 'string' ? s.username : '',
+      exp,
+      csrCondition(obj),
+    ];
   },
 };

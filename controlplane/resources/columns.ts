@@ -14,16 +14,26 @@ export function col(name: string, type: TableColumn['type'], description: string
   return { name, type, format: '', description, priority };
 }
 
-export const nameColumn = (priority: 0 | 1 = 0): TableColumn => ({ name: 'Name', type: 'string', format: 'name', description: NAME_DESCRIPTION, priority });
+export const nameColumn = (priority: 0 | 1 = 0): TableColumn => ({
+  name: 'Name',
+  type: 'string',
+  format: 'name',
+  description: NAME_DESCRIPTION,
+  priority,
+});
 export const ageColumn = (): TableColumn => col('Age', 'string', AGE_DESCRIPTION);
 
-export const containersColumn = (): TableColumn => col('Containers', 'string', 'Names of each container in the template.', 1);
-export const imagesColumn = (): TableColumn => col('Images', 'string', 'Images referenced by each container in the template.', 1);
-export const selectorColumn = (description = 'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.'): TableColumn =>
-  col('Selector', 'string', description, 1);
+export const containersColumn = (): TableColumn =>
+  col('Containers', 'string', 'Names of each container in the template.', 1);
+export const imagesColumn = (): TableColumn =>
+  col('Images', 'string', 'Images referenced by each container in the template.', 1);
+export const selectorColumn = (
+  description = 'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.',
+): TableColumn => col('Selector', 'string', description, 1);
 
 /** layoutContainerCells: "a,b" names and "img1,img2" images of a template's containers. */
 export function containerCells(spec: unknown): [string, string] {
-  const containers: (Decoded<Container> | null | undefined)[] = isDecoded<PodSpec>(spec) && Array.isArray(spec.containers) ? spec.containers : [];
+  const containers: (Decoded<Container> | null | undefined)[] =
+    isDecoded<PodSpec>(spec) && Array.isArray(spec.containers) ? spec.containers : [];
   return [containers.map((c) => c?.name ?? '').join(','), containers.map((c) => c?.image ?? '').join(',')];
 }

@@ -19,7 +19,8 @@ function validateConfigMapData(obj: KubeObject): StatusCause[] {
   let total = 0;
   for (const key of Object.keys(data).sort()) {
     for (const m of isConfigMapKey(key)) out.push(field.invalid(`data[${key}]`, key, m));
-    if (Object.hasOwn(binary, key)) out.push(field.invalid(`data[${key}]`, key, 'duplicate of key present in binaryData'));
+    if (Object.hasOwn(binary, key))
+      out.push(field.invalid(`data[${key}]`, key, 'duplicate of key present in binaryData'));
     total += Buffer.byteLength(String(data[key] ?? ''), 'utf8');
   }
   for (const key of Object.keys(binary).sort()) {
@@ -66,7 +67,8 @@ export const configMap: ResourceDef = {
   columns: [nameColumn(), col('Data', 'string', 'Data contains the configuration data.'), ageColumn()],
   row: (obj, now) => [
     obj.metadata?.name ?? '',
-    Object.keys(isObject(obj.data) ? obj.data : {}).length + Object.keys(isObject(obj.binaryData) ? obj.binaryData : {}).length,
+    Object.keys(isObject(obj.data) ? obj.data : {}).length +
+      Object.keys(isObject(obj.binaryData) ? obj.binaryData : {}).length,
     ageOf(obj, now),
   ],
 };

@@ -16,7 +16,8 @@ function validateControllerRevision(obj: KubeObject, old?: KubeObject): StatusCa
   const out = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });
   if (obj.data === undefined || obj.data === null) out.push(field.required('data', 'data is mandatory'));
   out.push(...validateNonnegative(obj.revision, 'revision'));
-  if (old && canonicalJson(obj.data ?? null) !== canonicalJson(old.data ?? null)) out.push(immutable('data', canonicalJson(obj.data ?? null)));
+  if (old && canonicalJson(obj.data ?? null) !== canonicalJson(old.data ?? null))
+    out.push(immutable('data', canonicalJson(obj.data ?? null)));
   return out;
 }
 
@@ -51,6 +52,11 @@ export const controllerRevision: ResourceDef = {
 
   validate: (obj, old) => validateControllerRevision(obj, old),
 
-  columns: [nameColumn(), col('Controller', 'string', 'Controller of the object'), col('Revision', 'string', REVISION_DESCRIPTION), ageColumn()],
+  columns: [
+    nameColumn(),
+    col('Controller', 'string', 'Controller of the object'),
+    col('Revision', 'string', REVISION_DESCRIPTION),
+    ageColumn(),
+  ],
   row: (obj, now) => [obj.metadata?.name ?? '', controllerCell(obj), Number(obj.revision ?? 0), ageOf(obj, now)],
 };

@@ -3,10 +3,25 @@
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
 import { ageOf, since } from './age.js';
-import { ageColumn, col, containerCells, containersColumn, imagesColumn, nameColumn, selectorColumn } from './columns.js';
+import {
+  ageColumn,
+  col,
+  containerCells,
+  containersColumn,
+  imagesColumn,
+  nameColumn,
+  selectorColumn,
+} from './columns.js';
 import { cronScheduleError } from './cron-schedule.js';
 import { formatLabelSelector } from './label-selector.js';
-import { isObject, nameIsDNSSubdomain, validateAnnotations, validateLabels, validateNonnegative, validateObjectMeta } from './meta-validation.js';
+import {
+  isObject,
+  nameIsDNSSubdomain,
+  validateAnnotations,
+  validateLabels,
+  validateNonnegative,
+  validateObjectMeta,
+} from './meta-validation.js';
 import { validateJobSpec } from './job.js';
 import { defaultPodTemplate } from './pod-template.js';
 import type { ResourceDef } from './types.js';
@@ -23,7 +38,10 @@ function validateCronJobSpec(obj: KubeObject): StatusCause[] {
   else {
     const err = cronScheduleError(String(schedule));
     if (err) out.push(field.invalid('spec.schedule', schedule, err));
-    if (String(schedule).includes('TZ')) out.push(field.invalid('spec.schedule', schedule, 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead'));
+    if (String(schedule).includes('TZ'))
+      out.push(
+        field.invalid('spec.schedule', schedule, 'cannot use TZ or CRON_TZ in schedule, use timeZone field instead'),
+      );
   }
   const cp = spec.concurrencyPolicy;
   if (!cp) out.push(field.required('spec.concurrencyPolicy'));
@@ -72,8 +90,10 @@ export const cronJob: ResourceDef = {
     const spec = obj.spec;
     if (!spec.concurrencyPolicy) spec.concurrencyPolicy = 'Allow';
     if (spec.suspend === undefined || spec.suspend === null) spec.suspend = false;
-    if (spec.successfulJobsHistoryLimit === undefined || spec.successfulJobsHistoryLimit === null) spec.successfulJobsHistoryLimit = 3;
-    if (spec.failedJobsHistoryLimit === undefined || spec.failedJobsHistoryLimit === null) spec.failedJobsHistoryLimit = 1;
+    if (spec.successfulJobsHistoryLimit === undefined || spec.successfulJobsHistoryLimit === null)
+      spec.successfulJobsHistoryLimit = 3;
+    if (spec.failedJobsHistoryLimit === undefined || spec.failedJobsHistoryLimit === null)
+      spec.failedJobsHistoryLimit = 1;
     // Only PodSpec defaults reach the job template (SetDefaults_Job applies to Jobs).
     if (!isObject(spec.jobTemplate)) spec.jobTemplate = {};
     const jt = spec.jobTemplate;
@@ -100,8 +120,16 @@ export const cronJob: ResourceDef = {
   columns: [
     nameColumn(),
     col('Schedule', 'string', 'The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron.'),
-    col('Timezone', 'string', 'The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones.'),
-    col('Suspend', 'boolean', 'This flag tells the controller to suspend subsequent executions, it does not apply to already started executions.'),
+    col(
+      'Timezone',
+      'string',
+      'The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones.',
+    ),
+    col(
+      'Suspend',
+      'boolean',
+      'This flag tells the controller to suspend subsequent executions, it does not apply to already started executions.',
+    ),
     col('Active', 'integer', 'A list of pointers to currently running jobs.'),
     col('Last Schedule', 'string', 'Information when was the last time the job was successfully scheduled.'),
     ageColumn(),

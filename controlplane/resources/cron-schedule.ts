@@ -8,7 +8,20 @@ interface Bounds {
   names?: Record<string, number>;
 }
 
-const MONTHS: Record<string, number> = { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 };
+const MONTHS: Record<string, number> = {
+  jan: 1,
+  feb: 2,
+  mar: 3,
+  apr: 4,
+  may: 5,
+  jun: 6,
+  jul: 7,
+  aug: 8,
+  sep: 9,
+  oct: 10,
+  nov: 11,
+  dec: 12,
+};
 const DAYS: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
 
 const FIELDS: Bounds[] = [
@@ -25,7 +38,10 @@ class CronError extends Error {}
 
 /** strconv.Atoi plus robfig's non-negative check, with their messages. */
 function mustParseInt(expr: string): number {
-  if (!/^[+-]?\d+$/.test(expr)) throw new CronError(`failed to parse int from ${expr}: strconv.Atoi: parsing ${JSON.stringify(expr)}: invalid syntax`);
+  if (!/^[+-]?\d+$/.test(expr))
+    throw new CronError(
+      `failed to parse int from ${expr}: strconv.Atoi: parsing ${JSON.stringify(expr)}: invalid syntax`,
+    );
   const n = Number(expr);
   if (n < 0) throw new CronError(`negative number (${n}) not allowed: ${expr}`);
   return n;
@@ -72,7 +88,8 @@ function parseDescriptor(spec: string): void {
   const every = '@every ';
   if (spec.startsWith(every)) {
     const d = spec.slice(every.length);
-    if (!GO_DURATION_RE.test(d)) throw new CronError(`failed to parse duration ${spec}: time: invalid duration ${JSON.stringify(d)}`);
+    if (!GO_DURATION_RE.test(d))
+      throw new CronError(`failed to parse duration ${spec}: time: invalid duration ${JSON.stringify(d)}`);
     return;
   }
   throw new CronError(`unrecognized descriptor: ${spec}`);
@@ -93,7 +110,8 @@ export function cronScheduleError(schedule: string): string | undefined {
       return undefined;
     }
     const fields = spec.split(/\s+/).filter((f) => f.length > 0);
-    if (fields.length !== 5) throw new CronError(`expected exactly 5 fields, found ${fields.length}: [${fields.join(' ')}]`);
+    if (fields.length !== 5)
+      throw new CronError(`expected exactly 5 fields, found ${fields.length}: [${fields.join(' ')}]`);
     fields.forEach((f, i) => {
       for (const expr of f.split(',').filter((e) => e.length > 0)) checkRange(expr, FIELDS[i]);
     });

@@ -4,14 +4,42 @@ import type { StatusCause } from '../../proto/meta.js';
 import type { DaemonSetSpec, DaemonSetUpdateStrategy } from '../../proto/api/types.gen.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
-import { ageColumn, col, containerCells, containersColumn, imagesColumn, nameColumn, selectorColumn } from './columns.js';
+import {
+  ageColumn,
+  col,
+  containerCells,
+  containersColumn,
+  imagesColumn,
+  nameColumn,
+  selectorColumn,
+} from './columns.js';
 import { goLabelSelector } from './go-format.js';
-import { formatLabelSelector, formatLabels, isEmptySelector, selectorMatches, validateLabelSelector } from './label-selector.js';
-import { invalidRendered, isObject, nameIsDNSSubdomain, validateNonnegative, validateObjectMeta } from './meta-validation.js';
+import {
+  formatLabelSelector,
+  formatLabels,
+  isEmptySelector,
+  selectorMatches,
+  validateLabelSelector,
+} from './label-selector.js';
+import {
+  invalidRendered,
+  isObject,
+  nameIsDNSSubdomain,
+  validateNonnegative,
+  validateObjectMeta,
+} from './meta-validation.js';
 import { defaultPodTemplate } from './pod-template.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
-import { intOrPercentValue, notMoreThan100Percent, selectorMismatch, validateAlwaysRunningTemplate, validateIntOrPercent, validateSelectorImmutable, zeroStatus } from './workload.js';
+import {
+  intOrPercentValue,
+  notMoreThan100Percent,
+  selectorMismatch,
+  validateAlwaysRunningTemplate,
+  validateIntOrPercent,
+  validateSelectorImmutable,
+  zeroStatus,
+} from './workload.js';
 
 /** a DaemonSet spec as the schema decoder leaves it: an object, its fields of their JSON types (required ones may be missing) */
 const isDaemonSetSpec = (v: unknown): v is Partial<DaemonSetSpec> => isObject(v);
@@ -23,12 +51,19 @@ function validateUpdateStrategy(strategy: DaemonSetUpdateStrategy | undefined): 
     const ru = strategy.rollingUpdate;
     if (!isObject(ru)) return [field.required(`${path}.rollingUpdate`)];
     const p = `${path}.rollingUpdate`;
-    const out = [...validateIntOrPercent(ru.maxUnavailable, `${p}.maxUnavailable`), ...validateIntOrPercent(ru.maxSurge, `${p}.maxSurge`)];
-    out.push(...notMoreThan100Percent(ru.maxUnavailable, `${p}.maxUnavailable`), ...notMoreThan100Percent(ru.maxSurge, `${p}.maxSurge`));
+    const out = [
+      ...validateIntOrPercent(ru.maxUnavailable, `${p}.maxUnavailable`),
+      ...validateIntOrPercent(ru.maxSurge, `${p}.maxSurge`),
+    ];
+    out.push(
+      ...notMoreThan100Percent(ru.maxUnavailable, `${p}.maxUnavailable`),
+      ...notMoreThan100Percent(ru.maxSurge, `${p}.maxSurge`),
+    );
     // Exactly one of maxUnavailable / maxSurge must be non-zero.
     const hasUnavailable = intOrPercentValue(ru.maxUnavailable) !== 0;
     const hasSurge = intOrPercentValue(ru.maxSurge) !== 0;
-    if (hasUnavailable && hasSurge) out.push(invalidRendered(`${p}.maxSurge`, String(ru.maxSurge), 'may not be set when maxUnavailable is non-zero'));
+    if (hasUnavailable && hasSurge)
+      out.push(invalidRendered(`${p}.maxSurge`, String(ru.maxSurge), 'may not be set when maxUnavailable is non-zero'));
     if (!hasUnavailable && !hasSurge) out.push(field.required(`${p}.maxUnavailable`, 'cannot be 0 when maxSurge is 0'));
     return out;
   }
@@ -44,7 +79,8 @@ function validateDaemonSetSpec(spec: unknown): StatusCause[] {
   const labels = spec.template?.metadata?.labels;
   // A nil selector matches nothing, so its template labels never match either.
   if (!selectorMatches(sel, labels) && isObject(spec.template)) out.push(selectorMismatch('spec.template', labels));
-  if (isObject(sel) && isEmptySelector(sel)) out.push(invalidRendered('spec.selector', goLabelSelector(sel), 'empty selector is invalid for daemonset'));
+  if (isObject(sel) && isEmptySelector(sel))
+    out.push(invalidRendered('spec.selector', goLabelSelector(sel), 'empty selector is invalid for daemonset'));
   // Selector matching was reported above with DaemonSet's own ordering.
   out.push(...validateAlwaysRunningTemplate(spec, 'spec', 'DaemonSet', undefined));
   out.push(...validateNonnegative(spec.minReadySeconds, 'spec.minReadySeconds'));
@@ -97,12 +133,32 @@ export const daemonSet: ResourceDef = {
 
   columns: [
     nameColumn(),
-    col('Desired', 'integer', 'The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod).'),
-    col('Current', 'integer', 'The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod.'),
-    col('Ready', 'integer', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.'),
+    col(
+      'Desired',
+      'integer',
+      'The total number of nodes that should be running the daemon pod (including nodes correctly running the daemon pod).',
+    ),
+    col(
+      'Current',
+      'integer',
+      'The number of nodes that are running at least 1 daemon pod and are supposed to run the daemon pod.',
+    ),
+    col(
+      'Ready',
+      'integer',
+      'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and ready.',
+    ),
     col('Up-to-date', 'integer', 'The total number of nodes that are running updated daemon pod'),
-    col('Available', 'integer', 'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)'),
-    col('Node Selector', 'string', "NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node."),
+    col(
+      'Available',
+      'integer',
+      'The number of nodes that should be running the daemon pod and have one or more of the daemon pod running and available (ready for at least spec.minReadySeconds)',
+    ),
+    col(
+      'Node Selector',
+      'string',
+      "NodeSelector is a selector which must be true for the pod to fit on a node. Selector which must match a node's labels for the pod to be scheduled on that node.",
+    ),
     ageColumn(),
     containersColumn(),
     imagesColumn(),

@@ -4,13 +4,34 @@ import type { StatusCause } from '../../proto/meta.js';
 import type { DeploymentSpec, DeploymentStrategy } from '../../proto/api/types.gen.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
-import { ageColumn, col, containerCells, containersColumn, imagesColumn, nameColumn, selectorColumn } from './columns.js';
+import {
+  ageColumn,
+  col,
+  containerCells,
+  containersColumn,
+  imagesColumn,
+  nameColumn,
+  selectorColumn,
+} from './columns.js';
 import { selectorString } from './label-selector.js';
-import { invalidRendered, isObject, nameIsDNSSubdomain, validateNonnegative, validateObjectMeta } from './meta-validation.js';
+import {
+  invalidRendered,
+  isObject,
+  nameIsDNSSubdomain,
+  validateNonnegative,
+  validateObjectMeta,
+} from './meta-validation.js';
 import { defaultPodTemplate } from './pod-template.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
-import { intOrPercentValue, notMoreThan100Percent, validateAlwaysRunningTemplate, validateIntOrPercent, validateSelector, validateSelectorImmutable } from './workload.js';
+import {
+  intOrPercentValue,
+  notMoreThan100Percent,
+  validateAlwaysRunningTemplate,
+  validateIntOrPercent,
+  validateSelector,
+  validateSelectorImmutable,
+} from './workload.js';
 
 /** a Deployment spec as the schema decoder leaves it: an object, its fields of their JSON types (required ones may be missing) */
 const isDeploymentSpec = (v: unknown): v is Partial<DeploymentSpec> => isObject(v);
@@ -19,13 +40,18 @@ function validateStrategy(strategy: DeploymentStrategy | undefined): StatusCause
   const path = 'spec.strategy';
   const type = strategy?.type;
   if (type === 'Recreate') {
-    return strategy?.rollingUpdate ? [field.forbidden(`${path}.rollingUpdate`, "may not be specified when strategy `type` is 'Recreate'")] : [];
+    return strategy?.rollingUpdate
+      ? [field.forbidden(`${path}.rollingUpdate`, "may not be specified when strategy `type` is 'Recreate'")]
+      : [];
   }
   if (type === 'RollingUpdate') {
     const ru = strategy?.rollingUpdate;
     if (!isObject(ru)) return [field.required(`${path}.rollingUpdate`, 'this should be defaulted and never be nil')];
     const p = `${path}.rollingUpdate`;
-    const out = [...validateIntOrPercent(ru.maxUnavailable, `${p}.maxUnavailable`), ...validateIntOrPercent(ru.maxSurge, `${p}.maxSurge`)];
+    const out = [
+      ...validateIntOrPercent(ru.maxUnavailable, `${p}.maxUnavailable`),
+      ...validateIntOrPercent(ru.maxSurge, `${p}.maxSurge`),
+    ];
     if (intOrPercentValue(ru.maxUnavailable) === 0 && intOrPercentValue(ru.maxSurge) === 0) {
       out.push(invalidRendered(`${p}.maxUnavailable`, String(ru.maxUnavailable), 'may not be 0 when `maxSurge` is 0'));
     }
@@ -48,7 +74,8 @@ function validateDeploymentSpec(spec: unknown): StatusCause[] {
   const pds = spec.progressDeadlineSeconds;
   if (typeof pds === 'number') {
     out.push(...validateNonnegative(pds, 'spec.progressDeadlineSeconds'));
-    if (pds <= (spec.minReadySeconds ?? 0)) out.push(field.invalid('spec.progressDeadlineSeconds', pds, 'must be greater than minReadySeconds'));
+    if (pds <= (spec.minReadySeconds ?? 0))
+      out.push(field.invalid('spec.progressDeadlineSeconds', pds, 'must be greater than minReadySeconds'));
   }
   return out;
 }
@@ -81,7 +108,8 @@ export const deployment: ResourceDef = {
       if (ru.maxSurge === undefined || ru.maxSurge === null) ru.maxSurge = '25%';
     }
     if (spec.revisionHistoryLimit === undefined || spec.revisionHistoryLimit === null) spec.revisionHistoryLimit = 10;
-    if (spec.progressDeadlineSeconds === undefined || spec.progressDeadlineSeconds === null) spec.progressDeadlineSeconds = 600;
+    if (spec.progressDeadlineSeconds === undefined || spec.progressDeadlineSeconds === null)
+      spec.progressDeadlineSeconds = 600;
     if (!isObject(spec.template)) spec.template = {};
     defaultPodTemplate(spec.template);
   },
@@ -100,8 +128,16 @@ export const deployment: ResourceDef = {
   columns: [
     nameColumn(),
     col('Ready', 'string', 'Number of the pod with ready state'),
-    col('Up-to-date', 'string', 'Total number of non-terminated pods targeted by this deployment that have the desired template spec.'),
-    col('Available', 'string', 'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.'),
+    col(
+      'Up-to-date',
+      'string',
+      'Total number of non-terminated pods targeted by this deployment that have the desired template spec.',
+    ),
+    col(
+      'Available',
+      'string',
+      'Total number of available pods (ready for at least minReadySeconds) targeted by this deployment.',
+    ),
     ageColumn(),
     containersColumn(),
     imagesColumn(),

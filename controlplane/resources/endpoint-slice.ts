@@ -6,7 +6,13 @@ import type { DiscoveryEndpointPort, Endpoint } from '../../proto/api/types.gen.
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
-import { isDNS1123Subdomain, isObject, isValidPortNum, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import {
+  isDNS1123Subdomain,
+  isObject,
+  isValidPortNum,
+  nameIsDNSSubdomain,
+  validateObjectMeta,
+} from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
@@ -26,7 +32,12 @@ function validateSlice(obj: KubeObject): StatusCause[] {
     const p = `endpoints[${i}].addresses`;
     const addrs: unknown[] = Array.isArray(ep?.addresses) ? ep.addresses : [];
     if (addrs.length === 0) out.push(field.required(p, 'must contain at least 1 address'));
-    else if (addrs.length > 100) out.push({ reason: 'FieldValueTooMany', message: `Too many: ${addrs.length}: must have at most 100 items`, field: p });
+    else if (addrs.length > 100)
+      out.push({
+        reason: 'FieldValueTooMany',
+        message: `Too many: ${addrs.length}: must have at most 100 items`,
+        field: p,
+      });
     addrs.forEach((a, j) => {
       const s = String(a);
       if (at === 'IPv4' && isIP(s) !== 4) out.push(field.invalid(`${p}[${j}]`, s, 'must be a valid IPv4 address'));
@@ -36,8 +47,10 @@ function validateSlice(obj: KubeObject): StatusCause[] {
   });
   (Array.isArray(obj.ports) ? obj.ports : []).forEach((port: PortEntry, i: number) => {
     const p = `ports[${i}]`;
-    if (port?.port !== undefined && port?.port !== null) for (const m of isValidPortNum(port.port)) out.push(field.invalid(`${p}.port`, port.port, m));
-    if (port?.protocol && !PROTOCOLS.includes(port.protocol)) out.push(field.notSupported(`${p}.protocol`, port.protocol, PROTOCOLS));
+    if (port?.port !== undefined && port?.port !== null)
+      for (const m of isValidPortNum(port.port)) out.push(field.invalid(`${p}.port`, port.port, m));
+    if (port?.protocol && !PROTOCOLS.includes(port.protocol))
+      out.push(field.notSupported(`${p}.protocol`, port.protocol, PROTOCOLS));
   });
   return out;
 }
@@ -72,7 +85,10 @@ export const endpointSlice: ResourceDef = {
     }
   },
 
-  validate: (obj) => [...validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain }), ...validateSlice(obj)],
+  validate: (obj) => [
+    ...validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain }),
+    ...validateSlice(obj),
+  ],
 
   columns: [
     nameColumn(),
@@ -83,8 +99,12 @@ export const endpointSlice: ResourceDef = {
   ],
 
   row(obj, now) {
-    const ports = (Array.isArray(obj.ports) ? obj.ports : []).map((p: PortEntry) => (typeof p?.port === 'number' ? String(p.port) : p?.name || '*'));
-    const addrs = (Array.isArray(obj.endpoints) ? obj.endpoints : []).flatMap((e: EndpointEntry) => (Array.isArray(e?.addresses) ? e.addresses.map(String) : []));
+    const ports = (Array.isArray(obj.ports) ? obj.ports : []).map((p: PortEntry) =>
+      typeof p?.port === 'number' ? String(p.port) : p?.name || '*',
+    );
+    const addrs = (Array.isArray(obj.endpoints) ? obj.endpoints : []).flatMap((e: EndpointEntry) =>
+      Array.isArray(e?.addresses) ? e.addresses.map(String) : [],
+    );
     return [obj.metadata?.name ?? '', obj.addressType ?? '', listWithMore(ports), listWithMore(addrs), ageOf(obj, now)];
   },
 };

@@ -25,18 +25,21 @@ function validateSubsets(subsets: unknown): StatusCause[] {
     for (const key of ['addresses', 'notReadyAddresses'] as const) {
       const addresses: AddressEntry[] | undefined = ss?.[key];
       (Array.isArray(addresses) ? addresses : []).forEach((a, j) => {
-        if (!isIP(String(a?.ip ?? ''))) out.push(field.invalid(`${p}.${key}[${j}].ip`, a?.ip ?? '', 'must be a valid IP address'));
+        if (!isIP(String(a?.ip ?? '')))
+          out.push(field.invalid(`${p}.${key}[${j}].ip`, a?.ip ?? '', 'must be a valid IP address'));
       });
     }
     const ports: PortEntry[] = Array.isArray(ss?.ports) ? ss.ports : [];
     ports.forEach((port, j) => {
       const pp = `${p}.ports[${j}]`;
       if (ports.length > 1 && !port?.name) out.push(field.required(`${pp}.name`));
-      else if (port?.name) for (const m of isDNS1123Label(String(port.name))) out.push(field.invalid(`${pp}.name`, port.name, m));
+      else if (port?.name)
+        for (const m of isDNS1123Label(String(port.name))) out.push(field.invalid(`${pp}.name`, port.name, m));
       // a missing (or null) port is no port number: NaN fails the same check
       for (const m of isValidPortNum(port?.port ?? NaN)) out.push(field.invalid(`${pp}.port`, port?.port ?? 0, m));
       if (!port?.protocol) out.push(field.required(`${pp}.protocol`));
-      else if (!PROTOCOLS.includes(port.protocol)) out.push(field.notSupported(`${pp}.protocol`, port.protocol, PROTOCOLS));
+      else if (!PROTOCOLS.includes(port.protocol))
+        out.push(field.notSupported(`${pp}.protocol`, port.protocol, PROTOCOLS));
     });
   });
   return out;
@@ -50,7 +53,8 @@ export function formatEndpoints(obj: KubeObject): string {
   const max = 3;
   let more = false;
   let count = 0;
-  const hostPort = (ip: string, port: number | undefined): string => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
+  const hostPort = (ip: string, port: number | undefined): string =>
+    ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
   for (const ss of subsets) {
     const addresses: AddressEntry[] = Array.isArray(ss?.addresses) ? ss.addresses : [];
     const ports: PortEntry[] = Array.isArray(ss?.ports) ? ss.ports : [];
@@ -102,9 +106,16 @@ export const endpoints: ResourceDef = {
   },
 
   validate(obj) {
-    return [...validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain }), ...validateSubsets(obj.subsets)];
+    return [
+      ...validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain }),
+      ...validateSubsets(obj.subsets),
+    ];
   },
 
-  columns: [nameColumn(), col('Endpoints', 'string', 'The set of all endpoints is the union of all subsets.'), ageColumn()],
+  columns: [
+    nameColumn(),
+    col('Endpoints', 'string', 'The set of all endpoints is the union of all subsets.'),
+    ageColumn(),
+  ],
   row: (obj, now) => [obj.metadata?.name ?? '', formatEndpoints(obj), ageOf(obj, now)],
 };

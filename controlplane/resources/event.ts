@@ -16,7 +16,8 @@ function validateEvent(obj: KubeObject): StatusCause[] {
   // "New" events carry eventTime; legacy ones must agree with their object's namespace.
   if (parseTime(obj.eventTime) === undefined) {
     if (!involvedNs) {
-      if (ns && ns !== 'default') out.push(field.invalid('involvedObject.namespace', involvedNs, 'does not match event.namespace'));
+      if (ns && ns !== 'default')
+        out.push(field.invalid('involvedObject.namespace', involvedNs, 'does not match event.namespace'));
     } else if (ns !== involvedNs) {
       out.push(field.invalid('involvedObject.namespace', involvedNs, 'does not match event.namespace'));
     }
@@ -45,7 +46,18 @@ function eventRow(obj: KubeObject, now: number): unknown[] {
   const component = obj.source?.component || obj.reportingComponent || '';
   const host = obj.source?.host || obj.reportingInstance || '';
   const source = host ? `${component}, ${host}` : component;
-  return [last, obj.type ?? '', obj.reason ?? '', target, io.fieldPath ?? '', source, String(obj.message ?? '').trim(), first, count, obj.metadata?.name ?? ''];
+  return [
+    last,
+    obj.type ?? '',
+    obj.reason ?? '',
+    target,
+    io.fieldPath ?? '',
+    source,
+    String(obj.message ?? '').trim(),
+    first,
+    count,
+    obj.metadata?.name ?? '',
+  ];
 }
 
 const s = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
@@ -70,12 +82,26 @@ export const event: ResourceDef = {
   columns: [
     col('Last Seen', 'string', 'The time at which the most recent occurrence of this event was recorded.'),
     col('Type', 'string', 'Type of this event (Normal, Warning), new types could be added in the future'),
-    col('Reason', 'string', 'This should be a short, machine understandable string that gives the reason for the transition into the object\'s current status.'),
+    col(
+      'Reason',
+      'string',
+      "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+    ),
     col('Object', 'string', 'The object that this event is about.'),
-    col('Subobject', 'string', 'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2].', 1),
+    col(
+      'Subobject',
+      'string',
+      'If referring to a piece of an object instead of an entire object, this string should contain a valid JSON/Go field access statement, such as desiredState.manifest.containers[2].',
+      1,
+    ),
     col('Source', 'string', 'The component reporting this event. Should be a short machine understandable string.', 1),
     col('Message', 'string', 'A human-readable description of the status of this operation.'),
-    col('First Seen', 'string', 'The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)', 1),
+    col(
+      'First Seen',
+      'string',
+      'The time at which the event was first recorded. (Time of server receipt is in TypeMeta.)',
+      1,
+    ),
     col('Count', 'string', 'The number of times this event has occurred.', 1),
     nameColumn(1),
   ],

@@ -79,7 +79,9 @@ export const resources: ResourceDef[] = [
 /** other served versions of stored kinds, converted on the way in and out (not walked by controllers) */
 export const convertedVersions: ResourceDef[] = [horizontalPodAutoscalerV1];
 
-const byResource = new Map([...resources, ...convertedVersions].map((r) => [`${r.group}/${r.version}/${r.resource}`, r]));
+const byResource = new Map(
+  [...resources, ...convertedVersions].map((r) => [`${r.group}/${r.version}/${r.resource}`, r]),
+);
 const byKind = new Map(resources.map((r) => [`${r.group}/${r.kind}`, r]));
 
 export function findResource(group: string, version: string, plural: string): ResourceDef | undefined {

@@ -6,7 +6,15 @@ import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
-import { FIELD_IMMUTABLE_ERROR_MSG, isDNS1123Subdomain, isObject, nameIsDNSLabel, nameIsDNSSubdomain, regexError, validateObjectMeta } from './meta-validation.js';
+import {
+  FIELD_IMMUTABLE_ERROR_MSG,
+  isDNS1123Subdomain,
+  isObject,
+  nameIsDNSLabel,
+  nameIsDNSSubdomain,
+  regexError,
+  validateObjectMeta,
+} from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 import { validatePathSegmentName } from './rbac.js';
@@ -42,11 +50,14 @@ export function defaultIngressClass(classes: readonly KubeObject[]): KubeObject 
 /** validateIngressTypedLocalObjectReference */
 export function validateTypedLocalRef(ref: Record<string, unknown>, path: string): StatusCause[] {
   const out: StatusCause[] = [];
-  if (has(ref.apiGroup)) for (const m of isDNS1123Subdomain(str(ref.apiGroup))) out.push(field.invalid(`${path}.apiGroup`, ref.apiGroup, m));
+  if (has(ref.apiGroup))
+    for (const m of isDNS1123Subdomain(str(ref.apiGroup))) out.push(field.invalid(`${path}.apiGroup`, ref.apiGroup, m));
   if (!str(ref.kind)) out.push(field.required(`${path}.kind`, 'kind is required'));
-  else for (const m of validatePathSegmentName(str(ref.kind), false)) out.push(field.invalid(`${path}.kind`, ref.kind, m));
+  else
+    for (const m of validatePathSegmentName(str(ref.kind), false)) out.push(field.invalid(`${path}.kind`, ref.kind, m));
   if (!str(ref.name)) out.push(field.required(`${path}.name`, 'name is required'));
-  else for (const m of validatePathSegmentName(str(ref.name), false)) out.push(field.invalid(`${path}.name`, ref.name, m));
+  else
+    for (const m of validatePathSegmentName(str(ref.name), false)) out.push(field.invalid(`${path}.name`, ref.name, m));
   return out;
 }
 
@@ -56,9 +67,11 @@ function validateDomainPrefixedPath(path: string, value: string): StatusCause[] 
   const i = value.indexOf('/');
   const host = i < 0 ? '' : value.slice(0, i);
   const rest = i < 0 ? '' : value.slice(i + 1);
-  if (i < 0 || !host || !rest) return [field.invalid(path, value, 'must be a domain-prefixed path (such as "acme.io/foo")')];
+  if (i < 0 || !host || !rest)
+    return [field.invalid(path, value, 'must be a domain-prefixed path (such as "acme.io/foo")')];
   const out = isDNS1123Subdomain(host).map((m) => field.invalid(path, host, m));
-  if (!new RegExp(`^${HTTP_PATH_FMT}$`).test(rest)) out.push(field.invalid(path, rest, regexError('Invalid path', HTTP_PATH_FMT)));
+  if (!new RegExp(`^${HTTP_PATH_FMT}$`).test(rest))
+    out.push(field.invalid(path, rest, regexError('Invalid path', HTTP_PATH_FMT)));
   return out;
 }
 
@@ -77,19 +90,24 @@ function validateParameters(params: unknown, path: string): StatusCause[] {
   const hasNs = params.namespace !== undefined && params.namespace !== null;
   if (scope === 'Namespace') {
     if (!hasNs) out.push(field.required(`${path}.namespace`, "`parameters.scope` is set to 'Namespace'"));
-    else for (const m of nameIsDNSLabel(str(params.namespace), false)) out.push(field.invalid(`${path}.namespace`, params.namespace, m));
+    else
+      for (const m of nameIsDNSLabel(str(params.namespace), false))
+        out.push(field.invalid(`${path}.namespace`, params.namespace, m));
   }
-  if (scope === 'Cluster' && hasNs) out.push(field.forbidden(`${path}.namespace`, "`parameters.scope` is set to 'Cluster'"));
+  if (scope === 'Cluster' && hasNs)
+    out.push(field.forbidden(`${path}.namespace`, "`parameters.scope` is set to 'Cluster'"));
   return out;
 }
 
 export function validateIngressClass(obj: KubeObject, old?: KubeObject): StatusCause[] {
   const spec = isObject(obj.spec) ? obj.spec : {};
   const out: StatusCause[] = [];
-  if (old && str(spec.controller) !== str(old.spec?.controller)) out.push(field.invalid('spec.controller', str(spec.controller), FIELD_IMMUTABLE_ERROR_MSG));
+  if (old && str(spec.controller) !== str(old.spec?.controller))
+    out.push(field.invalid('spec.controller', str(spec.controller), FIELD_IMMUTABLE_ERROR_MSG));
   out.push(...validateObjectMeta(obj, { namespaced: false, nameFn: nameIsDNSSubdomain }));
   const controller = str(spec.controller);
-  if (controller.length > MAX_CONTROLLER_LEN) out.push(field.tooLong('spec.controller', controller, MAX_CONTROLLER_LEN));
+  if (controller.length > MAX_CONTROLLER_LEN)
+    out.push(field.tooLong('spec.controller', controller, MAX_CONTROLLER_LEN));
   out.push(...validateDomainPrefixedPath('spec.controller', controller));
   out.push(...validateParameters(spec.parameters, 'spec.parameters'));
   return out;
@@ -98,7 +116,8 @@ export function validateIngressClass(obj: KubeObject, old?: KubeObject): StatusC
 /** the `skiff` class: skiff.io/ingress, annotated default */
 export function skiffIngressClassObject(): KubeObject {
   return {
-    apiVersion: 'networking.k8s.io/v1', kind: 'IngressClass',
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'IngressClass',
     metadata: { name: SKIFF_INGRESS_CLASS, annotations: { [IS_DEFAULT_INGRESS_CLASS_ANNOTATION]: 'true' } },
     spec: { controller: SKIFF_INGRESS_CONTROLLER },
   };

@@ -11,8 +11,16 @@ import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import { defaultIngressClass, validateTypedLocalRef } from './ingress-class.js';
 import {
-  invalidRendered, isDNS1123Subdomain, isObject, isValidPortName, isValidPortNum, maxLenError,
-  nameIsDNS1035Label, nameIsDNSSubdomain, regexError, validateObjectMeta,
+  invalidRendered,
+  isDNS1123Subdomain,
+  isObject,
+  isValidPortName,
+  isValidPortNum,
+  maxLenError,
+  nameIsDNS1035Label,
+  nameIsDNSSubdomain,
+  regexError,
+  validateObjectMeta,
 } from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
@@ -28,7 +36,8 @@ const has = (v: unknown): boolean => v !== undefined && v !== null;
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 
 const WILDCARD_FMT = '\\*\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*';
-const WILDCARD_ERR = "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, which must consist of lower case alphanumeric characters, '-' or '.' and end with an alphanumeric character";
+const WILDCARD_ERR =
+  "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, which must consist of lower case alphanumeric characters, '-' or '.' and end with an alphanumeric character";
 
 /** validation.IsWildcardDNS1123Subdomain */
 export function isWildcardDNS1123Subdomain(value: string): string[] {
@@ -41,7 +50,10 @@ export function isWildcardDNS1123Subdomain(value: string): string[] {
 /** netutils.ParseIPSloppy accepts IPv4 with leading zeros too */
 const looksLikeIP = (h: string): boolean => isIP(h) !== 0 || /^\d{1,3}(\.\d{1,3}){3}$/.test(h);
 
-interface Options { allowInvalidSecretName: boolean; allowInvalidWildcardHostRule: boolean }
+interface Options {
+  allowInvalidSecretName: boolean;
+  allowInvalidWildcardHostRule: boolean;
+}
 
 function validateBackend(backend: unknown, path: string): StatusCause[] {
   const b = isObject(backend) ? backend : {};
@@ -59,8 +71,10 @@ function validateBackend(backend: unknown, path: string): StatusCause[] {
   const portName = str(port.name);
   const portNumber = typeof port.number === 'number' ? port.number : 0;
   if (portName && portNumber !== 0) out.push(field.invalid(path, '', 'cannot set both port name & port number'));
-  else if (portName) for (const m of isValidPortName(portName)) out.push(field.invalid(`${path}.service.port.name`, portName, m));
-  else if (portNumber !== 0) for (const m of isValidPortNum(portNumber)) out.push(field.invalid(`${path}.service.port.number`, portNumber, m));
+  else if (portName)
+    for (const m of isValidPortName(portName)) out.push(field.invalid(`${path}.service.port.name`, portName, m));
+  else if (portNumber !== 0)
+    for (const m of isValidPortNum(portNumber)) out.push(field.invalid(`${path}.service.port.number`, portNumber, m));
   else out.push(field.required(path, 'port name or number is required'));
   return out;
 }
@@ -75,12 +89,15 @@ function validatePath(p: unknown, path: string): StatusCause[] {
     case 'Prefix':
       if (!value.startsWith('/')) out.push(field.invalid(`${path}.path`, value, 'must be an absolute path'));
       if (value.length > 0) {
-        for (const seq of INVALID_PATH_SEQUENCES) if (value.includes(seq)) out.push(field.invalid(`${path}.path`, value, `must not contain '${seq}'`));
-        for (const suf of INVALID_PATH_SUFFIXES) if (value.endsWith(suf)) out.push(field.invalid(`${path}.path`, value, `cannot end with '${suf}'`));
+        for (const seq of INVALID_PATH_SEQUENCES)
+          if (value.includes(seq)) out.push(field.invalid(`${path}.path`, value, `must not contain '${seq}'`));
+        for (const suf of INVALID_PATH_SUFFIXES)
+          if (value.endsWith(suf)) out.push(field.invalid(`${path}.path`, value, `cannot end with '${suf}'`));
       }
       break;
     case 'ImplementationSpecific':
-      if (value.length > 0 && !value.startsWith('/')) out.push(field.invalid(`${path}.path`, value, 'must be an absolute path'));
+      if (value.length > 0 && !value.startsWith('/'))
+        out.push(field.invalid(`${path}.path`, value, 'must be an absolute path'));
       break;
     default:
       out.push(field.notSupported(`${path}.pathType`, hp.pathType, PATH_TYPES));
@@ -141,19 +158,30 @@ function validateTLS(tls: unknown[], path: string, opts: Options): StatusCause[]
 }
 
 /** ValidateIngressSpec */
-export function validateIngressSpec(spec: unknown, opts: Options = { allowInvalidSecretName: false, allowInvalidWildcardHostRule: false }, path = 'spec'): StatusCause[] {
+export function validateIngressSpec(
+  spec: unknown,
+  opts: Options = { allowInvalidSecretName: false, allowInvalidWildcardHostRule: false },
+  path = 'spec',
+): StatusCause[] {
   const s = isObject(spec) ? spec : {};
   const out: StatusCause[] = [];
   const rules = list(s.rules);
   if (rules.length === 0 && !isObject(s.defaultBackend)) {
-    out.push(invalidRendered(path, Array.isArray(s.rules) ? '[]networking.IngressRule{}' : '[]networking.IngressRule(nil)', 'either `defaultBackend` or `rules` must be specified'));
+    out.push(
+      invalidRendered(
+        path,
+        Array.isArray(s.rules) ? '[]networking.IngressRule{}' : '[]networking.IngressRule(nil)',
+        'either `defaultBackend` or `rules` must be specified',
+      ),
+    );
   }
   if (isObject(s.defaultBackend)) out.push(...validateBackend(s.defaultBackend, `${path}.defaultBackend`));
   if (rules.length > 0) out.push(...validateRules(rules, `${path}.rules`, opts));
   const tls = list(s.tls);
   if (tls.length > 0) out.push(...validateTLS(tls, `${path}.tls`, opts));
   if (has(s.ingressClassName)) {
-    for (const m of nameIsDNSSubdomain(str(s.ingressClassName), false)) out.push(field.invalid(`${path}.ingressClassName`, s.ingressClassName, m));
+    for (const m of nameIsDNSSubdomain(str(s.ingressClassName), false))
+      out.push(field.invalid(`${path}.ingressClassName`, s.ingressClassName, m));
   }
   return out;
 }
@@ -161,8 +189,15 @@ export function validateIngressSpec(spec: unknown, opts: Options = { allowInvali
 /** allowInvalidSecretName / allowInvalidWildcardHostRule: what an update may keep from the stored object */
 function updateOptions(old: KubeObject): Options {
   const strict = { allowInvalidSecretName: false, allowInvalidWildcardHostRule: false };
-  const tlsBad = list(old.spec?.tls).some((t) => isObject(t) && str(t.secretName) !== '' && nameIsDNSSubdomain(str(t.secretName), false).length > 0);
-  const wildcardBad = validateRules(list(old.spec?.rules).filter((r) => isObject(r) && str(r.host).includes('*')), 'spec.rules', strict).length > 0;
+  const tlsBad = list(old.spec?.tls).some(
+    (t) => isObject(t) && str(t.secretName) !== '' && nameIsDNSSubdomain(str(t.secretName), false).length > 0,
+  );
+  const wildcardBad =
+    validateRules(
+      list(old.spec?.rules).filter((r) => isObject(r) && str(r.host).includes('*')),
+      'spec.rules',
+      strict,
+    ).length > 0;
   return { allowInvalidSecretName: tlsBad, allowInvalidWildcardHostRule: wildcardBad };
 }
 
@@ -177,7 +212,8 @@ export function validateIngressStatus(obj: KubeObject): StatusCause[] {
     const hostname = str(e.hostname);
     if (hostname) {
       for (const m of isDNS1123Subdomain(hostname)) out.push(field.invalid(`${p}.hostname`, hostname, m));
-      if (looksLikeIP(hostname)) out.push(field.invalid(`${p}.hostname`, hostname, 'must be a DNS name, not an IP address'));
+      if (looksLikeIP(hostname))
+        out.push(field.invalid(`${p}.hostname`, hostname, 'must be a DNS name, not an IP address'));
     }
   });
   return out;
@@ -238,7 +274,13 @@ export const ingress: ResourceDef = {
       const ann = obj.metadata?.annotations?.[INGRESS_CLASS_ANNOTATION];
       const cls = obj.spec?.ingressClassName;
       if (ann !== undefined && has(cls) && ann !== cls) {
-        out.push(field.invalid(`annotations.${INGRESS_CLASS_ANNOTATION}`, ann, 'must match `ingressClassName` when both are specified'));
+        out.push(
+          field.invalid(
+            `annotations.${INGRESS_CLASS_ANNOTATION}`,
+            ann,
+            'must match `ingressClassName` when both are specified',
+          ),
+        );
       }
     }
     return out;

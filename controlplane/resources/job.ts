@@ -6,10 +6,26 @@ import type { JobCondition, JobSpec } from '../../proto/api/types.gen.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { field } from '../api/errors.js';
 import { ageOf, humanDuration, parseTime } from './age.js';
-import { ageColumn, col, containerCells, containersColumn, imagesColumn, nameColumn, selectorColumn } from './columns.js';
+import {
+  ageColumn,
+  col,
+  containerCells,
+  containersColumn,
+  imagesColumn,
+  nameColumn,
+  selectorColumn,
+} from './columns.js';
 import { goLabelSelector, goStringMap } from './go-format.js';
 import { formatLabelSelector, selectorMatches, validateLabelSelector } from './label-selector.js';
-import { immutable, invalidRendered, isDNS1123Label, isObject, nameIsDNSSubdomain, validateNonnegative, validateObjectMeta } from './meta-validation.js';
+import {
+  immutable,
+  invalidRendered,
+  isDNS1123Label,
+  isObject,
+  nameIsDNSSubdomain,
+  validateNonnegative,
+  validateObjectMeta,
+} from './meta-validation.js';
 import { defaultPodTemplate, validatePodTemplateSpec } from './pod-template.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
@@ -33,15 +49,18 @@ function defaultJob(obj: KubeObject): void {
   if (unset(spec.backoffLimit)) spec.backoffLimit = unset(spec.backoffLimitPerIndex) ? 6 : 2147483647;
   if (!spec.completionMode) spec.completionMode = 'NonIndexed';
   if (unset(spec.suspend)) spec.suspend = false;
-  if (!spec.podReplacementPolicy) spec.podReplacementPolicy = isObject(spec.podFailurePolicy) ? 'Failed' : 'TerminatingOrFailed';
+  if (!spec.podReplacementPolicy)
+    spec.podReplacementPolicy = isObject(spec.podFailurePolicy) ? 'Failed' : 'TerminatingOrFailed';
   for (const rule of Array.isArray(spec.podFailurePolicy?.rules) ? spec.podFailurePolicy.rules : []) {
-    for (const pattern of Array.isArray(rule?.onPodConditions) ? rule.onPodConditions : []) if (isObject(pattern) && !pattern.status) pattern.status = 'True';
+    for (const pattern of Array.isArray(rule?.onPodConditions) ? rule.onPodConditions : [])
+      if (isObject(pattern) && !pattern.status) pattern.status = 'True';
   }
   if (!isObject(spec.template)) spec.template = {};
   defaultPodTemplate(spec.template);
   // A job without labels takes its pod template's labels.
   const tplLabels = spec.template.metadata?.labels;
-  if (isObject(tplLabels) && Object.keys(obj.metadata?.labels ?? {}).length === 0) obj.metadata.labels = { ...tplLabels };
+  if (isObject(tplLabels) && Object.keys(obj.metadata?.labels ?? {}).length === 0)
+    obj.metadata.labels = { ...tplLabels };
 }
 
 /** generateSelector: label the template with the job's uid and name and select on the uid. */
@@ -65,8 +84,10 @@ function validateGeneratedSelector(obj: KubeObject): StatusCause[] {
   if (!uid) return [];
   const tplLabels = spec.template?.metadata?.labels;
   const out: StatusCause[] = [];
-  if (tplLabels?.[CONTROLLER_UID_LABEL] !== uid) out.push(invalidRendered('spec.template.metadata', goStringMap(tplLabels), '`selector` not auto-generated'));
-  if (spec.selector.matchLabels?.[CONTROLLER_UID_LABEL] !== uid) out.push(invalidRendered('spec.selector', goLabelSelector(spec.selector), '`selector` not auto-generated'));
+  if (tplLabels?.[CONTROLLER_UID_LABEL] !== uid)
+    out.push(invalidRendered('spec.template.metadata', goStringMap(tplLabels), '`selector` not auto-generated'));
+  if (spec.selector.matchLabels?.[CONTROLLER_UID_LABEL] !== uid)
+    out.push(invalidRendered('spec.selector', goLabelSelector(spec.selector), '`selector` not auto-generated'));
   return out;
 }
 
@@ -86,7 +107,13 @@ export function validateJobSpec(spec: unknown, path: string, requireSelector: bo
   } else if (spec.selector !== undefined && spec.selector !== null) {
     out.push(...validateLabelSelector(spec.selector, `${path}.selector`));
   }
-  for (const k of ['parallelism', 'completions', 'activeDeadlineSeconds', 'backoffLimit', 'ttlSecondsAfterFinished'] as const) {
+  for (const k of [
+    'parallelism',
+    'completions',
+    'activeDeadlineSeconds',
+    'backoffLimit',
+    'ttlSecondsAfterFinished',
+  ] as const) {
     out.push(...validateNonnegative(spec[k], `${path}.${k}`));
   }
   if (typeof spec.activeDeadlineSeconds === 'number' && spec.activeDeadlineSeconds <= 0) {
@@ -100,7 +127,8 @@ export function validateJobSpec(spec: unknown, path: string, requireSelector: bo
   }
   out.push(...validatePodTemplateSpec(spec.template, `${path}.template`));
   const rp = spec.template?.spec?.restartPolicy;
-  if (rp !== 'OnFailure' && rp !== 'Never') out.push(field.notSupported(`${path}.template.spec.restartPolicy`, rp ?? '', ['OnFailure', 'Never']));
+  if (rp !== 'OnFailure' && rp !== 'Never')
+    out.push(field.notSupported(`${path}.template.spec.restartPolicy`, rp ?? '', ['OnFailure', 'Never']));
   return out;
 }
 
@@ -108,13 +136,16 @@ function validateJobUpdate(obj: KubeObject, old: KubeObject): StatusCause[] {
   const n = obj.spec ?? {};
   const o = old.spec ?? {};
   const out: StatusCause[] = [];
-  if (canonicalJson(n.selector ?? null) !== canonicalJson(o.selector ?? null)) out.push(immutable('spec.selector', goLabelSelector(n.selector)));
+  if (canonicalJson(n.selector ?? null) !== canonicalJson(o.selector ?? null))
+    out.push(immutable('spec.selector', goLabelSelector(n.selector)));
   // The template may only change while the job is suspended (scheduling directives).
   if (!(o.suspend === true) && canonicalJson(n.template ?? null) !== canonicalJson(o.template ?? null)) {
     out.push(immutable('spec.template', `core.PodTemplateSpec${canonicalJson(n.template ?? {})}`));
   }
-  if ((n.completionMode ?? '') !== (o.completionMode ?? '')) out.push(immutable('spec.completionMode', JSON.stringify(n.completionMode ?? '')));
-  if (n.completionMode !== 'Indexed' && (n.completions ?? null) !== (o.completions ?? null)) out.push(immutable('spec.completions', String(n.completions ?? 'null')));
+  if ((n.completionMode ?? '') !== (o.completionMode ?? ''))
+    out.push(immutable('spec.completionMode', JSON.stringify(n.completionMode ?? '')));
+  if (n.completionMode !== 'Indexed' && (n.completions ?? null) !== (o.completions ?? null))
+    out.push(immutable('spec.completions', String(n.completions ?? 'null')));
   if (canonicalJson(n.podFailurePolicy ?? null) !== canonicalJson(o.podFailurePolicy ?? null)) {
     out.push(immutable('spec.podFailurePolicy', canonicalJson(n.podFailurePolicy ?? null)));
   }
@@ -122,7 +153,9 @@ function validateJobUpdate(obj: KubeObject, old: KubeObject): StatusCause[] {
 }
 
 function hasCondition(obj: KubeObject, type: string): boolean {
-  const c = (Array.isArray(obj.status?.conditions) ? obj.status.conditions : []).find((x: Partial<JobCondition> | null | undefined) => x?.type === type);
+  const c = (Array.isArray(obj.status?.conditions) ? obj.status.conditions : []).find(
+    (x: Partial<JobCondition> | null | undefined) => x?.type === type,
+  );
   return c?.status === 'True';
 }
 
@@ -145,7 +178,16 @@ function jobRow(obj: KubeObject, now: number): unknown[] {
   const end = parseTime(obj.status?.completionTime);
   const duration = start === undefined ? '' : humanDuration((end ?? now) - start);
   const [names, images] = containerCells(spec.template?.spec);
-  return [obj.metadata?.name ?? '', jobStatusCell(obj), completions, duration, ageOf(obj, now), names, images, formatLabelSelector(spec.selector)];
+  return [
+    obj.metadata?.name ?? '',
+    jobStatusCell(obj),
+    completions,
+    duration,
+    ageOf(obj, now),
+    names,
+    images,
+    formatLabelSelector(spec.selector),
+  ];
 }
 
 export const job: ResourceDef = {
@@ -178,7 +220,14 @@ export const job: ResourceDef = {
     const spec = obj.spec ?? {};
     if (spec.completionMode === 'Indexed' && typeof spec.completions === 'number' && spec.completions > 0) {
       const host = `${obj.metadata?.name ?? ''}-${spec.completions - 1}`;
-      if (isDNS1123Label(host).length) out.push(field.invalid('metadata.name', obj.metadata?.name ?? '', `will not able to create pod with invalid DNS label: ${host}`));
+      if (isDNS1123Label(host).length)
+        out.push(
+          field.invalid(
+            'metadata.name',
+            obj.metadata?.name ?? '',
+            `will not able to create pod with invalid DNS label: ${host}`,
+          ),
+        );
     }
     if (old) out.push(...validateJobUpdate(obj, old));
     return out;

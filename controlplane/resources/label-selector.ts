@@ -20,14 +20,17 @@ export function isEmptySelector(sel: LabelSelector | undefined | null): boolean 
 }
 
 /** A nil selector matches nothing, an empty one everything (as LabelSelectorAsSelector). */
-export function selectorMatches(sel: LabelSelector | undefined | null, labels: Record<string, string> | undefined | null): boolean {
+export function selectorMatches(
+  sel: LabelSelector | undefined | null,
+  labels: Record<string, string> | undefined | null,
+): boolean {
   if (!sel) return false;
   const l = labels ?? {};
   for (const [k, v] of Object.entries(sel.matchLabels ?? {})) {
     if (!Object.hasOwn(l, k) || l[k] !== v) return false;
   }
   for (const r of sel.matchExpressions ?? []) {
-    const has = Object.prototype.hasOwnProperty.call(l, r.key);
+    const has = Object.hasOwn(l, r.key);
     const vals = r.values ?? [];
     switch (r.operator) {
       case 'In':
@@ -103,11 +106,15 @@ export function validateLabelSelector(sel: unknown, path: string): StatusCause[]
         switch (r?.operator) {
           case 'In':
           case 'NotIn':
-            if (values.length === 0) out.push(field.required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
+            if (values.length === 0)
+              out.push(field.required(`${p}.values`, "must be specified when `operator` is 'In' or 'NotIn'"));
             break;
           case 'Exists':
           case 'DoesNotExist':
-            if (values.length > 0) out.push(field.forbidden(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"));
+            if (values.length > 0)
+              out.push(
+                field.forbidden(`${p}.values`, "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"),
+              );
             break;
           default:
             out.push(field.invalid(`${p}.operator`, r?.operator ?? '', 'not a valid selector operator'));

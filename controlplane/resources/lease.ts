@@ -12,10 +12,12 @@ function validateLeaseSpec(spec: LeaseSpec | null | undefined): StatusCause[] {
   const out: StatusCause[] = [];
   for (const k of ['leaseDurationSeconds'] as const) {
     const v = spec?.[k];
-    if (v !== undefined && v !== null && !(typeof v === 'number' && v > 0)) out.push(field.invalid(`spec.${k}`, v, 'must be greater than 0'));
+    if (v !== undefined && v !== null && !(typeof v === 'number' && v > 0))
+      out.push(field.invalid(`spec.${k}`, v, 'must be greater than 0'));
   }
   const t = spec?.leaseTransitions;
-  if (t !== undefined && t !== null && !(typeof t === 'number' && t >= 0)) out.push(field.invalid('spec.leaseTransitions', t, 'must be greater than or equal to 0'));
+  if (t !== undefined && t !== null && !(typeof t === 'number' && t >= 0))
+    out.push(field.invalid('spec.leaseTransitions', t, 'must be greater than or equal to 0'));
   return out;
 }
 
@@ -34,8 +36,15 @@ export const lease: ResourceDef = {
   hasGeneration: false,
   schema: 'Lease',
 
-  validate: (obj) => [...validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain }), ...validateLeaseSpec(obj.spec)],
+  validate: (obj) => [
+    ...validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain }),
+    ...validateLeaseSpec(obj.spec),
+  ],
 
-  columns: [nameColumn(), col('Holder', 'string', 'holderIdentity contains the identity of the holder of a current lease.'), ageColumn()],
+  columns: [
+    nameColumn(),
+    col('Holder', 'string', 'holderIdentity contains the identity of the holder of a current lease.'),
+    ageColumn(),
+  ],
   row: (obj, now) => [obj.metadata?.name ?? '', obj.spec?.holderIdentity ?? '', ageOf(obj, now)],
 };

@@ -8,17 +8,40 @@ import { isValidQuantity } from '../../proto/quantity.js';
 import { field } from '../api/errors.js';
 import { canonical, nanosOf } from '../quota/resource-list.js';
 import { AGE_DESCRIPTION, col, nameColumn } from './columns.js';
-import { isDecoded, isQualifiedName, isRecord, nameIsDNSSubdomain, validateObjectMeta, type Decoded } from './meta-validation.js';
+import {
+  isDecoded,
+  isQualifiedName,
+  isRecord,
+  nameIsDNSSubdomain,
+  validateObjectMeta,
+  type Decoded,
+} from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
 const LIMIT_TYPES = new Set(['Pod', 'Container', 'PersistentVolumeClaim']);
 const CONTAINER_RESOURCES = new Set(['cpu', 'memory', 'ephemeral-storage']);
 const STANDARD_RESOURCES = new Set([
-  'cpu', 'memory', 'ephemeral-storage', 'requests.cpu', 'requests.memory', 'requests.ephemeral-storage',
-  'limits.cpu', 'limits.memory', 'limits.ephemeral-storage', 'pods', 'resourcequotas', 'services',
-  'replicationcontrollers', 'secrets', 'configmaps', 'persistentvolumeclaims', 'storage', 'requests.storage',
-  'services.nodeports', 'services.loadbalancers',
+  'cpu',
+  'memory',
+  'ephemeral-storage',
+  'requests.cpu',
+  'requests.memory',
+  'requests.ephemeral-storage',
+  'limits.cpu',
+  'limits.memory',
+  'limits.ephemeral-storage',
+  'pods',
+  'resourcequotas',
+  'services',
+  'replicationcontrollers',
+  'secrets',
+  'configmaps',
+  'persistentvolumeclaims',
+  'storage',
+  'requests.storage',
+  'services.nodeports',
+  'services.loadbalancers',
 ]);
 const QUANTITY_RE_MSG = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";
 
@@ -47,14 +70,16 @@ function validateResourceName(type: string, name: string, path: string): StatusC
   if (errs.length || name.includes('/')) return errs;
   const hp = name.startsWith('hugepages-');
   if (type === 'Container' || type === 'Pod') {
-    if (!CONTAINER_RESOURCES.has(name) && !hp) return [field.invalid(path, name, 'must be a standard resource for containers')];
+    if (!CONTAINER_RESOURCES.has(name) && !hp)
+      return [field.invalid(path, name, 'must be a standard resource for containers')];
   } else if (!STANDARD_RESOURCES.has(name) && !hp) {
     return [field.invalid(path, name, 'must be a standard resource type or fully qualified')];
   }
   return [];
 }
 
-const isOvercommitAllowed = (name: string): boolean => (!name.includes('/') || name.includes('kubernetes.io/')) && !name.startsWith('hugepages-');
+const isOvercommitAllowed = (name: string): boolean =>
+  (!name.includes('/') || name.includes('kubernetes.io/')) && !name.startsWith('hugepages-');
 
 /** the resource lists of a LimitRangeItem */
 type ListField = 'max' | 'min' | 'default' | 'defaultRequest' | 'maxLimitRequestRatio';
@@ -64,15 +89,21 @@ function validateItem(item: Decoded<LimitRangeItem>, path: string, seen: Set<str
   const type = String(item.type ?? '');
   const typeErrs = isQualifiedName(type).map((m) => field.invalid(`${path}.type`, type, m));
   out.push(...typeErrs);
-  if (!typeErrs.length && !type.includes('/') && !LIMIT_TYPES.has(type)) out.push(field.invalid(`${path}.type`, type, 'must be a standard limit type or fully qualified'));
+  if (!typeErrs.length && !type.includes('/') && !LIMIT_TYPES.has(type))
+    out.push(field.invalid(`${path}.type`, type, 'must be a standard limit type or fully qualified'));
   if (seen.has(type)) out.push(field.duplicate(`${path}.type`, type));
   seen.add(type);
   const lists: Record<string, List> = {};
   const keys = new Set<string>();
-  const fieldsToRead: ListField[] = type === 'Pod' ? ['max', 'min', 'maxLimitRequestRatio'] : ['max', 'min', 'default', 'defaultRequest', 'maxLimitRequestRatio'];
+  const fieldsToRead: ListField[] =
+    type === 'Pod'
+      ? ['max', 'min', 'maxLimitRequestRatio']
+      : ['max', 'min', 'default', 'defaultRequest', 'maxLimitRequestRatio'];
   if (type === 'Pod') {
-    if (Object.keys(rlOf(item.default)).length) out.push(field.forbidden(`${path}.default`, "may not be specified when `type` is 'Pod'"));
-    if (Object.keys(rlOf(item.defaultRequest)).length) out.push(field.forbidden(`${path}.defaultRequest`, "may not be specified when `type` is 'Pod'"));
+    if (Object.keys(rlOf(item.default)).length)
+      out.push(field.forbidden(`${path}.default`, "may not be specified when `type` is 'Pod'"));
+    if (Object.keys(rlOf(item.defaultRequest)).length)
+      out.push(field.forbidden(`${path}.defaultRequest`, "may not be specified when `type` is 'Pod'"));
   }
   for (const f of fieldsToRead) {
     lists[f] = rlOf(item[f]);
@@ -83,26 +114,78 @@ function validateItem(item: Decoded<LimitRangeItem>, path: string, seen: Set<str
     }
   }
   if (type === 'PersistentVolumeClaim' && !('storage' in (lists.min ?? {})) && !('storage' in (lists.max ?? {}))) {
-    out.push(field.required(`${path}.limits`, 'either minimum or maximum storage value is required, but neither was provided'));
+    out.push(
+      field.required(`${path}.limits`, 'either minimum or maximum storage value is required, but neither was provided'),
+    );
   }
   if (out.length) return out;
-  const cmp = (a: string, b: string): number => { const x = nanosOf(a); const y = nanosOf(b); return x > y ? 1 : x < y ? -1 : 0; };
+  const cmp = (a: string, b: string): number => {
+    const x = nanosOf(a);
+    const y = nanosOf(b);
+    return x > y ? 1 : x < y ? -1 : 0;
+  };
   for (const k of [...keys].sort()) {
-    const min = lists.min?.[k], max = lists.max?.[k], dflt = lists.default?.[k], dreq = lists.defaultRequest?.[k], ratio = lists.maxLimitRequestRatio?.[k];
+    const min = lists.min?.[k],
+      max = lists.max?.[k],
+      dflt = lists.default?.[k],
+      dreq = lists.defaultRequest?.[k],
+      ratio = lists.maxLimitRequestRatio?.[k];
     const s = (q: string): string => canonical(q);
-    if (min !== undefined && max !== undefined && cmp(min, max) > 0) out.push(field.invalid(`${path}.min[${k}]`, s(min), `min value ${s(min)} is greater than max value ${s(max)}`));
-    if (dreq !== undefined && min !== undefined && cmp(min, dreq) > 0) out.push(field.invalid(`${path}.defaultRequest[${k}]`, s(dreq), `min value ${s(min)} is greater than default request value ${s(dreq)}`));
-    if (dreq !== undefined && max !== undefined && cmp(dreq, max) > 0) out.push(field.invalid(`${path}.defaultRequest[${k}]`, s(dreq), `default request value ${s(dreq)} is greater than max value ${s(max)}`));
-    if (dreq !== undefined && dflt !== undefined && cmp(dreq, dflt) > 0) out.push(field.invalid(`${path}.defaultRequest[${k}]`, s(dreq), `default request value ${s(dreq)} is greater than default limit value ${s(dflt)}`));
-    if (dflt !== undefined && min !== undefined && cmp(min, dflt) > 0) out.push(field.invalid(`${path}.default[${k}]`, s(min), `min value ${s(min)} is greater than default value ${s(dflt)}`));
-    if (dflt !== undefined && max !== undefined && cmp(dflt, max) > 0) out.push(field.invalid(`${path}.default[${k}]`, s(max), `default value ${s(dflt)} is greater than max value ${s(max)}`));
-    if (ratio !== undefined && cmp(ratio, '1') < 0) out.push(field.invalid(`${path}.maxLimitRequestRatio[${k}]`, s(ratio), `ratio ${s(ratio)} is less than 1`));
+    if (min !== undefined && max !== undefined && cmp(min, max) > 0)
+      out.push(field.invalid(`${path}.min[${k}]`, s(min), `min value ${s(min)} is greater than max value ${s(max)}`));
+    if (dreq !== undefined && min !== undefined && cmp(min, dreq) > 0)
+      out.push(
+        field.invalid(
+          `${path}.defaultRequest[${k}]`,
+          s(dreq),
+          `min value ${s(min)} is greater than default request value ${s(dreq)}`,
+        ),
+      );
+    if (dreq !== undefined && max !== undefined && cmp(dreq, max) > 0)
+      out.push(
+        field.invalid(
+          `${path}.defaultRequest[${k}]`,
+          s(dreq),
+          `default request value ${s(dreq)} is greater than max value ${s(max)}`,
+        ),
+      );
+    if (dreq !== undefined && dflt !== undefined && cmp(dreq, dflt) > 0)
+      out.push(
+        field.invalid(
+          `${path}.defaultRequest[${k}]`,
+          s(dreq),
+          `default request value ${s(dreq)} is greater than default limit value ${s(dflt)}`,
+        ),
+      );
+    if (dflt !== undefined && min !== undefined && cmp(min, dflt) > 0)
+      out.push(
+        field.invalid(`${path}.default[${k}]`, s(min), `min value ${s(min)} is greater than default value ${s(dflt)}`),
+      );
+    if (dflt !== undefined && max !== undefined && cmp(dflt, max) > 0)
+      out.push(
+        field.invalid(`${path}.default[${k}]`, s(max), `default value ${s(dflt)} is greater than max value ${s(max)}`),
+      );
+    if (ratio !== undefined && cmp(ratio, '1') < 0)
+      out.push(field.invalid(`${path}.maxLimitRequestRatio[${k}]`, s(ratio), `ratio ${s(ratio)} is less than 1`));
     if (ratio !== undefined && min !== undefined && max !== undefined) {
       const limit = Number(nanosOf(max) / 1_000_000n) / Number(nanosOf(min) / 1_000_000n);
-      if (Number(nanosOf(ratio) / 1_000_000n) / 1000 > limit) out.push(field.invalid(`${path}.maxLimitRequestRatio[${k}]`, s(ratio), `ratio ${s(ratio)} is greater than max/min = ${limit.toFixed(6)}`));
+      if (Number(nanosOf(ratio) / 1_000_000n) / 1000 > limit)
+        out.push(
+          field.invalid(
+            `${path}.maxLimitRequestRatio[${k}]`,
+            s(ratio),
+            `ratio ${s(ratio)} is greater than max/min = ${limit.toFixed(6)}`,
+          ),
+        );
     }
     if (!isOvercommitAllowed(k) && dflt !== undefined && dreq !== undefined && cmp(dflt, dreq) !== 0) {
-      out.push(field.invalid(`${path}.defaultRequest[${k}]`, s(dreq), `default value ${s(dflt)} must equal to defaultRequest value ${s(dreq)} in ${k}`));
+      out.push(
+        field.invalid(
+          `${path}.defaultRequest[${k}]`,
+          s(dreq),
+          `default value ${s(dflt)} must equal to defaultRequest value ${s(dreq)} in ${k}`,
+        ),
+      );
     }
   }
   return out;
@@ -132,7 +215,10 @@ export const limitRange: ResourceDef = {
     const out = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });
     const limits: unknown = obj.spec?.limits;
     const seen = new Set<string>();
-    if (Array.isArray(limits)) limits.forEach((item: unknown, i) => out.push(...validateItem(isDecoded<LimitRangeItem>(item) ? item : {}, `spec.limits[${i}]`, seen)));
+    if (Array.isArray(limits))
+      limits.forEach((item: unknown, i) =>
+        out.push(...validateItem(isDecoded<LimitRangeItem>(item) ? item : {}, `spec.limits[${i}]`, seen)),
+      );
     return out;
   },
 

@@ -33,11 +33,16 @@ const qnameRe = full(QNAME_FMT);
 const labelValueRe = full(LABEL_VALUE_FMT);
 const configMapKeyRe = full(CONFIG_MAP_KEY_FMT);
 
-const DNS1123_LABEL_ERR = "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
-const DNS1123_SUBDOMAIN_ERR = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
-const DNS1035_LABEL_ERR = "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character";
-const QNAME_ERR = "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
-const LABEL_VALUE_ERR = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const DNS1123_LABEL_ERR =
+  "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character";
+const DNS1123_SUBDOMAIN_ERR =
+  "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character";
+const DNS1035_LABEL_ERR =
+  "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character";
+const QNAME_ERR =
+  "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
+const LABEL_VALUE_ERR =
+  "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character";
 const CONFIG_MAP_KEY_ERR = "a valid config key must consist of alphanumeric characters, '-', '_' or '.'";
 
 const byteLen = (s: string): number => Buffer.byteLength(s, 'utf8');
@@ -56,7 +61,8 @@ export function isDNS1123Label(value: string): string[] {
 export function isDNS1123Subdomain(value: string): string[] {
   const errs: string[] = [];
   if (byteLen(value) > 253) errs.push(maxLenError(253));
-  if (!dns1123SubdomainRe.test(value)) errs.push(regexError(DNS1123_SUBDOMAIN_ERR, DNS1123_SUBDOMAIN_FMT, 'example.com'));
+  if (!dns1123SubdomainRe.test(value))
+    errs.push(regexError(DNS1123_SUBDOMAIN_ERR, DNS1123_SUBDOMAIN_FMT, 'example.com'));
   return errs;
 }
 
@@ -80,7 +86,8 @@ export function isQualifiedName(value: string): string[] {
     else for (const m of isDNS1123Subdomain(prefix)) errs.push('prefix part ' + m);
   } else {
     return [
-      'a qualified name ' + regexError(QNAME_ERR, QNAME_FMT, 'MyName', 'my.name', '123-abc') +
+      'a qualified name ' +
+        regexError(QNAME_ERR, QNAME_FMT, 'MyName', 'my.name', '123-abc') +
         " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')",
     ];
   }
@@ -93,14 +100,16 @@ export function isQualifiedName(value: string): string[] {
 export function isValidLabelValue(value: string): string[] {
   const errs: string[] = [];
   if (byteLen(value) > 63) errs.push(maxLenError(63));
-  if (!labelValueRe.test(value)) errs.push(regexError(LABEL_VALUE_ERR, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
+  if (!labelValueRe.test(value))
+    errs.push(regexError(LABEL_VALUE_ERR, LABEL_VALUE_FMT, 'MyValue', 'my_value', '12345'));
   return errs;
 }
 
 export function isConfigMapKey(value: string): string[] {
   const errs: string[] = [];
   if (byteLen(value) > 253) errs.push(maxLenError(253));
-  if (!configMapKeyRe.test(value)) errs.push(regexError(CONFIG_MAP_KEY_ERR, CONFIG_MAP_KEY_FMT, 'key.name', 'KEY_NAME', 'key-name'));
+  if (!configMapKeyRe.test(value))
+    errs.push(regexError(CONFIG_MAP_KEY_ERR, CONFIG_MAP_KEY_FMT, 'key.name', 'KEY_NAME', 'key-name'));
   if (value === '.') errs.push("must not be '.'");
   else if (value === '..') errs.push("must not be '..'");
   else if (value.startsWith('..')) errs.push("must not start with '..'");
@@ -108,7 +117,9 @@ export function isConfigMapKey(value: string): string[] {
 }
 
 export function isValidPortNum(port: unknown): string[] {
-  return typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535 ? [] : [inclusiveRangeError(1, 65535)];
+  return typeof port === 'number' && Number.isInteger(port) && port >= 1 && port <= 65535
+    ? []
+    : [inclusiveRangeError(1, 65535)];
 }
 
 export function isValidPortName(port: string): string[] {
@@ -126,7 +137,8 @@ export function isValidPortName(port: string): string[] {
 /** Validates a name; `prefix` is true for generateName, where a trailing '-' is allowed. */
 export type NameFn = (name: string, prefix: boolean) => string[];
 
-const maskTrailingDash = (name: string): string => (name.length > 1 && name.endsWith('-') ? name.slice(0, -2) + 'a' : name);
+const maskTrailingDash = (name: string): string =>
+  name.length > 1 && name.endsWith('-') ? name.slice(0, -2) + 'a' : name;
 
 export const nameIsDNSSubdomain: NameFn = (n, prefix) => isDNS1123Subdomain(prefix ? maskTrailingDash(n) : n);
 export const nameIsDNSLabel: NameFn = (n, prefix) => isDNS1123Label(prefix ? maskTrailingDash(n) : n);
@@ -208,7 +220,8 @@ export const TOTAL_ANNOTATION_SIZE_LIMIT_B = 256 * 1024;
 
 export function validateAnnotations(annotations: unknown, path: string): StatusCause[] {
   if (annotations === undefined || annotations === null) return [];
-  if (!isRecord(annotations)) return [field.invalid(path, annotations, 'must be a map of string keys to string values')];
+  if (!isRecord(annotations))
+    return [field.invalid(path, annotations, 'must be a map of string keys to string values')];
   const out: StatusCause[] = [];
   let total = 0;
   for (const k of Object.keys(annotations).sort()) {
@@ -260,7 +273,8 @@ export function validateObjectMeta(obj: KubeObject, rules: MetaRules, path = 'me
   const out: StatusCause[] = [];
   const name = typeof meta.name === 'string' ? meta.name : '';
   const generateName = typeof meta.generateName === 'string' ? meta.generateName : '';
-  if (generateName) for (const m of rules.nameFn(generateName, true)) out.push(field.invalid(`${path}.generateName`, generateName, m));
+  if (generateName)
+    for (const m of rules.nameFn(generateName, true)) out.push(field.invalid(`${path}.generateName`, generateName, m));
   if (!name) {
     // The API layer generates the name from generateName before storing.
     if (!generateName) out.push(field.required(`${path}.name`, 'name or generateName is required'));

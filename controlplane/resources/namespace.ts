@@ -48,7 +48,8 @@ export const namespace: ResourceDef = {
         const p = `spec.finalizers[${i}]`;
         const s = String(f);
         for (const m of isQualifiedName(s)) out.push(field.invalid(p, s, m));
-        if (!s.includes('/') && !STANDARD_FINALIZERS.includes(s)) out.push(field.invalid(p, s, 'name is neither a standard finalizer name nor is it fully qualified'));
+        if (!s.includes('/') && !STANDARD_FINALIZERS.includes(s))
+          out.push(field.invalid(p, s, 'name is neither a standard finalizer name nor is it fully qualified'));
       });
     }
     return out;

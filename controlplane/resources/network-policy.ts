@@ -8,7 +8,14 @@ import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import { formatLabelSelector, validateLabelSelector, type LabelSelector } from './label-selector.js';
-import { invalidRendered, isObject, isValidPortName, isValidPortNum, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import {
+  invalidRendered,
+  isObject,
+  isValidPortName,
+  isValidPortNum,
+  nameIsDNSSubdomain,
+  validateObjectMeta,
+} from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
@@ -40,7 +47,11 @@ export function parseCidrSloppy(s: string): { v6: boolean; bits: bigint; prefix:
   if (!m) return undefined;
   const prefix = Number(m[2]);
   let ip = m[1]!;
-  if (/^\d+(\.\d+){3}$/.test(ip)) ip = ip.split('.').map((o) => String(Number(o))).join('.');
+  if (/^\d+(\.\d+){3}$/.test(ip))
+    ip = ip
+      .split('.')
+      .map((o) => String(Number(o)))
+      .join('.');
   if (isIPv4(ip)) {
     if (prefix > 32) return undefined;
     const n = ip.split('.').reduce((a, o) => (a << 8n) | BigInt(o), 0n);
@@ -51,7 +62,15 @@ export function parseCidrSloppy(s: string): { v6: boolean; bits: bigint; prefix:
     if (prefix > 128) return undefined;
     const [head, tail] = ip.includes('::') ? ip.split('::') : [ip, undefined];
     const words = (x: string | undefined): string[] => (x ? x.split(':') : []);
-    const expand = (ws: string[]): number[] => ws.flatMap((w) => (w.includes('.') ? (() => { const o = w.split('.').map(Number); return [(o[0]! << 8) | o[1]!, (o[2]! << 8) | o[3]!]; })() : [parseInt(w, 16)]));
+    const expand = (ws: string[]): number[] =>
+      ws.flatMap((w) =>
+        w.includes('.')
+          ? (() => {
+              const o = w.split('.').map(Number);
+              return [(o[0]! << 8) | o[1]!, (o[2]! << 8) | o[3]!];
+            })()
+          : [parseInt(w, 16)],
+      );
     const h = expand(words(head));
     const t = expand(words(tail));
     const all = tail === undefined ? h : [...h, ...Array<number>(8 - h.length - t.length).fill(0), ...t];
@@ -65,14 +84,16 @@ export function parseCidrSloppy(s: string): { v6: boolean; bits: bigint; prefix:
 function validatePort(port: unknown, path: string): StatusCause[] {
   if (!isObject(port)) return [];
   const out: StatusCause[] = [];
-  if (has(port.protocol) && !PROTOCOLS.includes(port.protocol)) out.push(field.notSupported(`${path}.protocol`, port.protocol, PROTOCOLS));
+  if (has(port.protocol) && !PROTOCOLS.includes(port.protocol))
+    out.push(field.notSupported(`${path}.protocol`, port.protocol, PROTOCOLS));
   const p: unknown = port.port;
   const end: unknown = port.endPort;
   if (has(p)) {
     if (typeof p === 'number') {
       for (const m of isValidPortNum(p)) out.push(field.invalid(`${path}.port`, p, m));
       if (has(end)) {
-        if (typeof end === 'number' && end < p) out.push(field.invalid(`${path}.endPort`, end, 'must be greater than or equal to `port`'));
+        if (typeof end === 'number' && end < p)
+          out.push(field.invalid(`${path}.endPort`, end, 'must be greater than or equal to `port`'));
         for (const m of isValidPortNum(Number(end))) out.push(field.invalid(`${path}.endPort`, end, m));
       }
     } else {
@@ -97,9 +118,13 @@ function validateIPBlock(ipb: unknown, path: string): StatusCause[] {
     const e = String(excepts[i]);
     const p = `${path}.except[${i}]`;
     const ex = parseCidrSloppy(e);
-    if (!ex) { out.push(field.invalid(p, e, 'not a valid CIDR')); return out; }
+    if (!ex) {
+      out.push(field.invalid(p, e, 'not a valid CIDR'));
+      return out;
+    }
     const width = net.v6 ? 128 : 32;
-    const contained = ex.v6 === net.v6 && (ex.bits >> BigInt(width - net.prefix)) === (net.bits >> BigInt(width - net.prefix));
+    const contained =
+      ex.v6 === net.v6 && ex.bits >> BigInt(width - net.prefix) === net.bits >> BigInt(width - net.prefix);
     if (!contained || net.prefix >= ex.prefix) out.push(field.invalid(p, e, 'must be a strict subset of `cidr`'));
   }
   return out;
@@ -109,9 +134,18 @@ function validatePeer(peer: unknown, path: string): StatusCause[] {
   const p = isObject(peer) ? peer : {};
   const out: StatusCause[] = [];
   let n = 0;
-  if (has(p.podSelector)) { n++; out.push(...validateLabelSelector(p.podSelector, `${path}.podSelector`)); }
-  if (has(p.namespaceSelector)) { n++; out.push(...validateLabelSelector(p.namespaceSelector, `${path}.namespaceSelector`)); }
-  if (has(p.ipBlock)) { n++; out.push(...validateIPBlock(p.ipBlock, `${path}.ipBlock`)); }
+  if (has(p.podSelector)) {
+    n++;
+    out.push(...validateLabelSelector(p.podSelector, `${path}.podSelector`));
+  }
+  if (has(p.namespaceSelector)) {
+    n++;
+    out.push(...validateLabelSelector(p.namespaceSelector, `${path}.namespaceSelector`));
+  }
+  if (has(p.ipBlock)) {
+    n++;
+    out.push(...validateIPBlock(p.ipBlock, `${path}.ipBlock`));
+  }
   if (n === 0) out.push(field.required(path, 'must specify a peer'));
   else if (n > 1 && has(p.ipBlock)) out.push(field.forbidden(path, 'may not specify both ipBlock and another peer'));
   return out;
@@ -121,7 +155,10 @@ function validatePeer(peer: unknown, path: string): StatusCause[] {
 export function validateNetworkPolicySpec(spec: unknown, path = 'spec'): StatusCause[] {
   const s = isObject(spec) ? spec : {};
   const out: StatusCause[] = [...validateLabelSelector(s.podSelector ?? {}, `${path}.podSelector`)];
-  for (const [dir, peers] of [['ingress', 'from'], ['egress', 'to']] as const) {
+  for (const [dir, peers] of [
+    ['ingress', 'from'],
+    ['egress', 'to'],
+  ] as const) {
     list(s[dir]).forEach((rule, i) => {
       const r = isObject(rule) ? rule : {};
       const rp = `${path}.${dir}[${i}]`;
@@ -132,7 +169,13 @@ export function validateNetworkPolicySpec(spec: unknown, path = 'spec'): StatusC
   const types = list(s.policyTypes);
   if (types.length > POLICY_TYPES.length) {
     // field.Invalid dereferences the *[]PolicyType and prints it with %#v
-    out.push(invalidRendered(`${path}.policyTypes`, `[]networking.PolicyType{${types.map((t) => JSON.stringify(String(t))).join(', ')}}`, 'may not specify more than two policyTypes'));
+    out.push(
+      invalidRendered(
+        `${path}.policyTypes`,
+        `[]networking.PolicyType{${types.map((t) => JSON.stringify(String(t))).join(', ')}}`,
+        'may not specify more than two policyTypes',
+      ),
+    );
     return out;
   }
   types.forEach((t, i) => {
@@ -158,11 +201,18 @@ export const networkPolicy: ResourceDef = {
 
   defaults: defaultNetworkPolicy,
 
-  validate: (obj) => [...validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain }), ...validateNetworkPolicySpec(obj.spec)],
+  validate: (obj) => [
+    ...validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain }),
+    ...validateNetworkPolicySpec(obj.spec),
+  ],
 
   columns: [
     nameColumn(),
-    col('Pod-Selector', 'string', 'Selects the pods to which this NetworkPolicy object applies. The array of ingress rules is applied to any pods selected by this field. Multiple network policies can select the same set of pods. In this case, the ingress rules for each are combined additively. This field is NOT optional and follows standard label selector semantics. An empty podSelector matches all pods in this namespace.'),
+    col(
+      'Pod-Selector',
+      'string',
+      'Selects the pods to which this NetworkPolicy object applies. The array of ingress rules is applied to any pods selected by this field. Multiple network policies can select the same set of pods. In this case, the ingress rules for each are combined additively. This field is NOT optional and follows standard label selector semantics. An empty podSelector matches all pods in this namespace.',
+    ),
     ageColumn(),
   ],
   row: (obj, now) => [

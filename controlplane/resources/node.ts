@@ -6,14 +6,28 @@ import type { NodeAddress, NodeCondition, Taint } from '../../proto/api/types.ge
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
-import { isObject, isQualifiedName, isValidLabelValue, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import {
+  isObject,
+  isQualifiedName,
+  isValidLabelValue,
+  nameIsDNSSubdomain,
+  validateObjectMeta,
+} from './meta-validation.js';
 import { validateTaintEffect } from './pod-template.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
 const NODE_INFO_FIELDS = [
-  'machineID', 'systemUUID', 'bootID', 'kernelVersion', 'osImage', 'containerRuntimeVersion',
-  'kubeletVersion', 'kubeProxyVersion', 'operatingSystem', 'architecture',
+  'machineID',
+  'systemUUID',
+  'bootID',
+  'kernelVersion',
+  'osImage',
+  'containerRuntimeVersion',
+  'kubeletVersion',
+  'kubeProxyVersion',
+  'operatingSystem',
+  'architecture',
 ];
 
 function validateTaints(taints: unknown, path: string): StatusCause[] {
@@ -36,7 +50,9 @@ function validateTaints(taints: unknown, path: string): StatusCause[] {
 }
 
 export function nodeStatusCell(node: KubeObject): string {
-  const conds: (Partial<NodeCondition> | null | undefined)[] = Array.isArray(node.status?.conditions) ? node.status.conditions : [];
+  const conds: (Partial<NodeCondition> | null | undefined)[] = Array.isArray(node.status?.conditions)
+    ? node.status.conditions
+    : [];
   const ready = conds.find((c) => c?.type === 'Ready');
   const status: string[] = [];
   if (ready) status.push(ready.status === 'True' ? 'Ready' : 'NotReady');
@@ -59,7 +75,9 @@ export function nodeRoles(node: KubeObject): string {
 }
 
 function address(node: KubeObject, type: string): string {
-  const addresses: (Partial<NodeAddress> | null | undefined)[] = Array.isArray(node.status?.addresses) ? node.status.addresses : [];
+  const addresses: (Partial<NodeAddress> | null | undefined)[] = Array.isArray(node.status?.addresses)
+    ? node.status.addresses
+    : [];
   return addresses.find((a) => a?.type === type)?.address ?? '<none>';
 }
 
@@ -102,9 +120,24 @@ export const node: ResourceDef = {
     col('Version', 'string', 'Kubelet Version reported by the node.'),
     col('Internal-IP', 'string', 'List of addresses reachable to the node.', 1),
     col('External-IP', 'string', 'List of addresses reachable to the node.', 1),
-    col('OS-Image', 'string', 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).', 1),
-    col('Kernel-Version', 'string', "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).", 1),
-    col('Container-Runtime', 'string', 'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).', 1),
+    col(
+      'OS-Image',
+      'string',
+      'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).',
+      1,
+    ),
+    col(
+      'Kernel-Version',
+      'string',
+      "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
+      1,
+    ),
+    col(
+      'Container-Runtime',
+      'string',
+      'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).',
+      1,
+    ),
   ],
 
   row(obj, now) {

@@ -7,7 +7,13 @@ import { field, forbidden } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import { isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
-import { accessModesString, addFinalizer, PVC_PROTECTION_FINALIZER, storageClassOf, validateAccessModes } from './persistent-volume-common.js';
+import {
+  accessModesString,
+  addFinalizer,
+  PVC_PROTECTION_FINALIZER,
+  storageClassOf,
+  validateAccessModes,
+} from './persistent-volume-common.js';
 import { claimHasClass, defaultClass } from './storage-class.js';
 import type { AdmissionContext, ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
@@ -19,9 +25,18 @@ export function validateClaimSpec(spec: unknown, path: string): StatusCause[] {
   const storage = spec.resources?.requests?.storage;
   const sp = `${path}.resources[storage]`;
   if (storage === undefined || storage === null) out.push(field.required(sp));
-  else if (!isValidQuantity(storage)) out.push(field.invalid(sp, storage, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
-  else if (compareQuantities(storage, 0) <= 0) out.push(field.invalid(sp, String(storage), 'must be greater than zero'));
-  if (spec.volumeMode && !['Block', 'Filesystem'].includes(spec.volumeMode)) out.push(field.notSupported(`${path}.volumeMode`, spec.volumeMode, ['Block', 'Filesystem']));
+  else if (!isValidQuantity(storage))
+    out.push(
+      field.invalid(
+        sp,
+        storage,
+        "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+      ),
+    );
+  else if (compareQuantities(storage, 0) <= 0)
+    out.push(field.invalid(sp, String(storage), 'must be greater than zero'));
+  if (spec.volumeMode && !['Block', 'Filesystem'].includes(spec.volumeMode))
+    out.push(field.notSupported(`${path}.volumeMode`, spec.volumeMode, ['Block', 'Filesystem']));
   return out;
 }
 
@@ -48,13 +63,24 @@ function validateClaimUpdate(obj: KubeObject, old: KubeObject): StatusCause[] {
   if (!o.volumeName) delete n.volumeName;
   // RetroactiveDefaultStorageClass: a claim that named no class may be given one (once)
   const oldBeta = old.metadata?.annotations?.['volume.beta.kubernetes.io/storage-class'];
-  if ((o.storageClassName === undefined || o.storageClassName === null) && !oldBeta && typeof n.storageClassName === 'string' && n.storageClassName !== '') {
+  if (
+    (o.storageClassName === undefined || o.storageClassName === null) &&
+    !oldBeta &&
+    typeof n.storageClassName === 'string' &&
+    n.storageClassName !== ''
+  ) {
     delete n.storageClassName;
   }
   delete n.volumeAttributesClassName;
   delete o.volumeAttributesClassName;
   if (canonicalJson(n) === canonicalJson(o)) return out;
-  return [...out, field.forbidden('spec', 'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims')];
+  return [
+    ...out,
+    field.forbidden(
+      'spec',
+      'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
+    ),
+  ];
 }
 
 /** plugin/pkg/admission/storage/persistentvolume/resize: growing needs a bound claim of a class that allows expansion. */
@@ -63,12 +89,18 @@ async function admitResize(obj: KubeObject, old: KubeObject, ctx: AdmissionConte
   const now = obj.spec?.resources?.requests?.storage;
   if (!isValidQuantity(was) || !isValidQuantity(now) || compareQuantities(now, was) <= 0) return;
   const name = obj.metadata.name ?? '';
-  const refuse = (why: string) => forbidden(`persistentvolumeclaims "${name}" is forbidden: ${why}`, 'persistentvolumeclaims', name);
+  const refuse = (why: string) =>
+    forbidden(`persistentvolumeclaims "${name}" is forbidden: ${why}`, 'persistentvolumeclaims', name);
   if (old.status?.phase !== 'Bound') throw refuse('Only bound persistent volume claims can be resized');
   const cls = storageClassOf(obj);
-  const sc = cls && cls === storageClassOf(old) ? (await ctx.list('storage.k8s.io', 'v1', 'storageclasses')).find((c) => c.metadata.name === cls) : undefined;
+  const sc =
+    cls && cls === storageClassOf(old)
+      ? (await ctx.list('storage.k8s.io', 'v1', 'storageclasses')).find((c) => c.metadata.name === cls)
+      : undefined;
   if (!sc || sc.allowVolumeExpansion !== true) {
-    throw refuse('only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize');
+    throw refuse(
+      'only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
+    );
   }
 }
 

@@ -36,6 +36,7 @@ export function validateAccessModes(modes: unknown, path: string, requiredDetail
   if (!Array.isArray(modes) || modes.length === 0) return [field.required(path, requiredDetail)];
   const out: StatusCause[] = [];
   for (const mode of modes) if (!ACCESS_MODES.includes(mode)) out.push(field.notSupported(path, mode, ACCESS_MODES));
-  if (modes.includes('ReadWriteOncePod') && modes.length > 1) out.push(field.forbidden(path, 'may not use ReadWriteOncePod with other access modes'));
+  if (modes.includes('ReadWriteOncePod') && modes.length > 1)
+    out.push(field.forbidden(path, 'may not use ReadWriteOncePod with other access modes'));
   return out;
 }

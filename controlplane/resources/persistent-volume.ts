@@ -8,14 +8,27 @@ import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import { FIELD_IMMUTABLE_ERROR_MSG, isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
 import { canonicalJson } from '../../proto/canonical.js';
-import { accessModesString, addFinalizer, PV_PROTECTION_FINALIZER, storageClassOf, validateAccessModes } from './persistent-volume-common.js';
+import {
+  accessModesString,
+  addFinalizer,
+  PV_PROTECTION_FINALIZER,
+  storageClassOf,
+  validateAccessModes,
+} from './persistent-volume-common.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
 // PersistentVolumeSpec keys that are not volume sources.
 const NON_SOURCE = new Set([
-  'accessModes', 'capacity', 'claimRef', 'mountOptions', 'nodeAffinity', 'persistentVolumeReclaimPolicy',
-  'storageClassName', 'volumeAttributesClassName', 'volumeMode',
+  'accessModes',
+  'capacity',
+  'claimRef',
+  'mountOptions',
+  'nodeAffinity',
+  'persistentVolumeReclaimPolicy',
+  'storageClassName',
+  'volumeAttributesClassName',
+  'volumeMode',
 ]);
 
 /** a PersistentVolume spec as the schema decoder leaves it: an object, its fields of their JSON types (required ones may be missing) */
@@ -26,12 +39,23 @@ function validatePVSpec(spec: unknown): StatusCause[] {
   const out = validateAccessModes(spec.accessModes, 'spec.accessModes', '');
   const storage = spec.capacity?.storage;
   if (!isObject(spec.capacity) || storage === undefined) out.push(field.required('spec.capacity'));
-  else if (!isValidQuantity(storage)) out.push(field.invalid('spec.capacity[storage]', storage, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"));
+  else if (!isValidQuantity(storage))
+    out.push(
+      field.invalid(
+        'spec.capacity[storage]',
+        storage,
+        "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+      ),
+    );
   const policy = spec.persistentVolumeReclaimPolicy;
-  if (policy && !['Delete', 'Recycle', 'Retain'].includes(policy)) out.push(field.notSupported('spec.persistentVolumeReclaimPolicy', policy, ['Delete', 'Recycle', 'Retain']));
-  const sources = Object.entries(spec).filter(([k, v]: [string, unknown]) => !NON_SOURCE.has(k) && v !== null && v !== undefined).map(([k]) => k);
+  if (policy && !['Delete', 'Recycle', 'Retain'].includes(policy))
+    out.push(field.notSupported('spec.persistentVolumeReclaimPolicy', policy, ['Delete', 'Recycle', 'Retain']));
+  const sources = Object.entries(spec)
+    .filter(([k, v]: [string, unknown]) => !NON_SOURCE.has(k) && v !== null && v !== undefined)
+    .map(([k]) => k);
   if (sources.length === 0) out.push(field.required('spec', 'must specify a volume type'));
-  for (const extra of sources.slice(1)) out.push(field.forbidden(`spec.${extra}`, 'may not specify more than 1 volume type'));
+  for (const extra of sources.slice(1))
+    out.push(field.forbidden(`spec.${extra}`, 'may not specify more than 1 volume type'));
   if (sources[0] === 'hostPath') {
     if (!spec.hostPath?.path) out.push(field.required('spec.hostPath.path'));
     else out.push(...noBacksteps(spec.hostPath.path, 'spec.hostPath.path'));
@@ -39,7 +63,8 @@ function validatePVSpec(spec: unknown): StatusCause[] {
   if (sources[0] === 'local') {
     if (!spec.local?.path) out.push(field.required('spec.local.path'));
     else out.push(...noBacksteps(spec.local.path, 'spec.local.path'));
-    if (!spec.nodeAffinity?.required) out.push(field.required('spec.nodeAffinity', 'Local volume requires node affinity'));
+    if (!spec.nodeAffinity?.required)
+      out.push(field.required('spec.nodeAffinity', 'Local volume requires node affinity'));
   }
   return out;
 }
@@ -60,9 +85,12 @@ function validatePVUpdate(specIn: unknown, oldIn: unknown): StatusCause[] {
     for (const [k, v] of Object.entries(x)) if (!NON_SOURCE.has(k)) o[k] = v;
     return canonicalJson(o);
   };
-  if (source(spec) !== source(old)) out.push(field.forbidden('spec.persistentvolumesource', 'spec.persistentvolumesource is immutable after creation'));
-  if ((spec.volumeMode ?? '') !== (old.volumeMode ?? '')) out.push(field.invalid('volumeMode', spec.volumeMode, FIELD_IMMUTABLE_ERROR_MSG));
-  if (old.nodeAffinity && canonicalJson(spec.nodeAffinity ?? null) !== canonicalJson(old.nodeAffinity)) out.push(field.invalid('nodeAffinity', spec.nodeAffinity ?? null, FIELD_IMMUTABLE_ERROR_MSG));
+  if (source(spec) !== source(old))
+    out.push(field.forbidden('spec.persistentvolumesource', 'spec.persistentvolumesource is immutable after creation'));
+  if ((spec.volumeMode ?? '') !== (old.volumeMode ?? ''))
+    out.push(field.invalid('volumeMode', spec.volumeMode, FIELD_IMMUTABLE_ERROR_MSG));
+  if (old.nodeAffinity && canonicalJson(spec.nodeAffinity ?? null) !== canonicalJson(old.nodeAffinity))
+    out.push(field.invalid('nodeAffinity', spec.nodeAffinity ?? null, FIELD_IMMUTABLE_ERROR_MSG));
   return out;
 }
 
@@ -97,23 +125,43 @@ export const persistentVolume: ResourceDef = {
   },
 
   validate(obj, old) {
-    const out = [...validateObjectMeta(obj, { namespaced: false, nameFn: nameIsDNSSubdomain }), ...validatePVSpec(obj.spec)];
+    const out = [
+      ...validateObjectMeta(obj, { namespaced: false, nameFn: nameIsDNSSubdomain }),
+      ...validatePVSpec(obj.spec),
+    ];
     if (old) out.push(...validatePVUpdate(obj.spec, old.spec));
     return out;
   },
 
   columns: [
     nameColumn(),
-    col('Capacity', 'string', 'capacity is the description of the persistent volume\'s resources and capacity.'),
+    col('Capacity', 'string', "capacity is the description of the persistent volume's resources and capacity."),
     col('Access Modes', 'string', 'accessModes contains all ways the volume can be mounted.'),
-    col('Reclaim Policy', 'string', 'persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim.'),
+    col(
+      'Reclaim Policy',
+      'string',
+      'persistentVolumeReclaimPolicy defines what happens to a persistent volume when released from its claim.',
+    ),
     col('Status', 'string', 'phase indicates if a volume is available, bound to a claim, or released by a claim.'),
-    col('Claim', 'string', 'claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim.'),
+    col(
+      'Claim',
+      'string',
+      'claimRef is part of a bi-directional binding between PersistentVolume and PersistentVolumeClaim.',
+    ),
     col('StorageClass', 'string', 'StorageClass of the pv'),
     col('VolumeAttributesClass', 'string', 'VolumeAttributesClass of the pv'),
-    col('Reason', 'string', 'reason is a brief CamelCase string that describes any failure and is meant for machine parsing and tidy display in the CLI.'),
+    col(
+      'Reason',
+      'string',
+      'reason is a brief CamelCase string that describes any failure and is meant for machine parsing and tidy display in the CLI.',
+    ),
     ageColumn(),
-    col('VolumeMode', 'string', 'volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state.', 1),
+    col(
+      'VolumeMode',
+      'string',
+      'volumeMode defines if a volume is intended to be used with a formatted filesystem or to remain in raw block state.',
+      1,
+    ),
   ],
 
   row(obj, now) {

@@ -21,7 +21,8 @@ export function defaultPodSpec(spec: unknown): void {
   if (!spec.dnsPolicy) spec.dnsPolicy = 'ClusterFirst';
   if (!spec.restartPolicy) spec.restartPolicy = 'Always';
   if (spec.securityContext === undefined || spec.securityContext === null) spec.securityContext = {};
-  if (spec.terminationGracePeriodSeconds === undefined || spec.terminationGracePeriodSeconds === null) spec.terminationGracePeriodSeconds = 30;
+  if (spec.terminationGracePeriodSeconds === undefined || spec.terminationGracePeriodSeconds === null)
+    spec.terminationGracePeriodSeconds = 30;
   if (!spec.schedulerName) spec.schedulerName = 'default-scheduler';
   // v1 conversion keeps the deprecated serviceAccount alias in step with serviceAccountName.
   if (!spec.serviceAccountName && spec.serviceAccount) spec.serviceAccountName = spec.serviceAccount;
@@ -43,7 +44,8 @@ export function defaultPodOnly(spec: unknown): void {
       const res = c.resources;
       if (isJsonObject(res) && isJsonObject(res.limits)) {
         if (!isJsonObject(res.requests)) res.requests = {};
-        for (const [k, v] of Object.entries(res.limits)) if (!Object.hasOwn(res.requests, k)) setOwn(res.requests, k, v);
+        for (const [k, v] of Object.entries(res.limits))
+          if (!Object.hasOwn(res.requests, k)) setOwn(res.requests, k, v);
       }
       if (spec.hostNetwork === true && Array.isArray(c.ports)) {
         for (const p of c.ports) if (isJsonObject(p) && !p.hostPort) p.hostPort = p.containerPort;
@@ -86,7 +88,8 @@ export function defaultContainer(c: unknown): void {
       const vf = isJsonObject(e) ? e.valueFrom : undefined;
       if (!isJsonObject(vf)) continue;
       if (isJsonObject(vf.fieldRef) && !vf.fieldRef.apiVersion) vf.fieldRef.apiVersion = 'v1';
-      if (isJsonObject(vf.resourceFieldRef) && vf.resourceFieldRef.divisor === undefined) vf.resourceFieldRef.divisor = '0';
+      if (isJsonObject(vf.resourceFieldRef) && vf.resourceFieldRef.divisor === undefined)
+        vf.resourceFieldRef.divisor = '0';
     }
   }
 }
@@ -111,7 +114,8 @@ function defaultProbe(p: Decoded<Probe> | null | undefined): void {
 
 function defaultItems(items: DownwardAPIVolumeFile[] | null | undefined): void {
   if (!Array.isArray(items)) return;
-  for (const it of items) if (isJsonObject(it) && isJsonObject(it.fieldRef) && !it.fieldRef.apiVersion) it.fieldRef.apiVersion = 'v1';
+  for (const it of items)
+    if (isJsonObject(it) && isJsonObject(it.fieldRef) && !it.fieldRef.apiVersion) it.fieldRef.apiVersion = 'v1';
 }
 
 export function defaultVolume(v: unknown): void {
@@ -129,7 +133,8 @@ export function defaultVolume(v: unknown): void {
     if (v.projected.defaultMode === undefined) v.projected.defaultMode = DEFAULT_MODE;
     for (const s of Array.isArray(v.projected.sources) ? v.projected.sources : []) {
       if (!isJsonObject(s)) continue;
-      if (isJsonObject(s.serviceAccountToken) && !s.serviceAccountToken.expirationSeconds) s.serviceAccountToken.expirationSeconds = 3600;
+      if (isJsonObject(s.serviceAccountToken) && !s.serviceAccountToken.expirationSeconds)
+        s.serviceAccountToken.expirationSeconds = 3600;
       if (isJsonObject(s.downwardAPI)) defaultItems(s.downwardAPI.items);
     }
   }
@@ -155,7 +160,10 @@ export function addDefaultTolerations(spec: unknown): void {
   const tolerates = (key: string): boolean =>
     tolerations.some((t) => isJsonObject(t) && (t.key === key || !t.key) && (t.effect === 'NoExecute' || !t.effect));
   const add: Toleration[] = [];
-  const seconds: Record<string, number> = { [TAINT_NOT_READY]: defaultTolerationSeconds.notReady, [TAINT_UNREACHABLE]: defaultTolerationSeconds.unreachable };
+  const seconds: Record<string, number> = {
+    [TAINT_NOT_READY]: defaultTolerationSeconds.notReady,
+    [TAINT_UNREACHABLE]: defaultTolerationSeconds.unreachable,
+  };
   for (const key of Object.keys(seconds)) {
     if (!tolerates(key)) add.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: seconds[key] });
   }

@@ -19,7 +19,13 @@ function validatePDBSpec(spec: unknown): StatusCause[] {
   const out: StatusCause[] = [];
   const has = (v: unknown): boolean => v !== undefined && v !== null;
   if (has(spec.minAvailable) && has(spec.maxUnavailable)) {
-    out.push(invalidRendered('spec.minAvailable', String(spec.minAvailable), 'minAvailable and maxUnavailable cannot be both set'));
+    out.push(
+      invalidRendered(
+        'spec.minAvailable',
+        String(spec.minAvailable),
+        'minAvailable and maxUnavailable cannot be both set',
+      ),
+    );
   }
   for (const k of ['minAvailable', 'maxUnavailable'] as const) {
     out.push(...validateIntOrPercent(spec[k], `spec.${k}`), ...notMoreThan100Percent(spec[k], `spec.${k}`));
@@ -53,7 +59,10 @@ export const podDisruptionBudget: ResourceDef = {
     zeroStatus(obj, ['disruptionsAllowed', 'currentHealthy', 'desiredHealthy', 'expectedPods']);
   },
 
-  validate: (obj) => [...validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain }), ...validatePDBSpec(obj.spec)],
+  validate: (obj) => [
+    ...validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain }),
+    ...validatePDBSpec(obj.spec),
+  ],
 
   columns: [
     nameColumn(),

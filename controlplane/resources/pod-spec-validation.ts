@@ -37,7 +37,8 @@ import {
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
 const QUANTITY_MSG = new QuantityError('').message;
 
-const dnsLabel = (value: unknown, path: string): StatusCause[] => isDNS1123Label(String(value)).map((m) => field.invalid(path, value, m));
+const dnsLabel = (value: unknown, path: string): StatusCause[] =>
+  isDNS1123Label(String(value)).map((m) => field.invalid(path, value, m));
 
 /** ValidatePortNumOrName: an IntOrString port (probes, targetPort). */
 export function validatePortNumOrName(port: unknown, path: string): StatusCause[] {
@@ -64,10 +65,18 @@ export function validateTolerations(tolerations: unknown, path: string): StatusC
     const op = t?.operator ?? '';
     if (key) for (const m of isQualifiedName(key)) out.push(field.invalid(`${p}.key`, key, m));
     if (!key && op !== 'Exists') {
-      out.push(field.invalid(`${p}.operator`, op, 'operator must be Exists when `key` is empty, which means "match all values and all keys"'));
+      out.push(
+        field.invalid(
+          `${p}.operator`,
+          op,
+          'operator must be Exists when `key` is empty, which means "match all values and all keys"',
+        ),
+      );
     }
     if (t?.tolerationSeconds !== undefined && t?.tolerationSeconds !== null && t?.effect !== 'NoExecute') {
-      out.push(field.invalid(`${p}.effect`, t?.effect ?? '', "effect must be 'NoExecute' when `tolerationSeconds` is set"));
+      out.push(
+        field.invalid(`${p}.effect`, t?.effect ?? '', "effect must be 'NoExecute' when `tolerationSeconds` is set"),
+      );
     }
     if (op === 'Equal' || op === '') {
       const errs = isValidLabelValue(String(t?.value ?? ''));
@@ -94,19 +103,22 @@ function validateVolumes(volumes: unknown, path: string): { names: Set<string>; 
     const fields: Record<string, unknown> = isJsonObject(v) ? v : {};
     const sources = Object.keys(fields).filter((k) => k !== 'name' && fields[k] !== null && fields[k] !== undefined);
     if (sources.length === 0) el.push(field.required(p, 'must specify a volume type'));
-    for (const extra of sources.slice(1)) el.push(field.forbidden(`${p}.${extra}`, 'may not specify more than 1 volume type'));
+    for (const extra of sources.slice(1))
+      el.push(field.forbidden(`${p}.${extra}`, 'may not specify more than 1 volume type'));
     // the one volume source's field (none when several are given)
     const src = sources.length === 1 ? fields[sources[0]!] : undefined;
     const srcField = (k: string): unknown => (isRecord(src) ? src[k] : undefined);
     if (sources[0] === 'hostPath' && !srcField('path')) el.push(field.required(`${p}.hostPath.path`));
     if (sources[0] === 'secret' && !srcField('secretName')) el.push(field.required(`${p}.secret.secretName`));
     if (sources[0] === 'configMap' && !srcField('name')) el.push(field.required(`${p}.configMap.name`));
-    if (sources[0] === 'persistentVolumeClaim' && !srcField('claimName')) el.push(field.required(`${p}.persistentVolumeClaim.claimName`));
+    if (sources[0] === 'persistentVolumeClaim' && !srcField('claimName'))
+      el.push(field.required(`${p}.persistentVolumeClaim.claimName`));
     const name = v?.name;
     if (!name) el.push(field.required(`${p}.name`));
     else el.push(...dnsLabel(name, `${p}.name`));
     if (name && names.has(name)) el.push(field.duplicate(`${p}.name`, name));
-    if (el.length === 0 && name) names.add(name); // no errors: the name is set
+    if (el.length === 0 && name)
+      names.add(name); // no errors: the name is set
     else errs.push(...el);
   });
   return { names, errs };
@@ -131,13 +143,23 @@ function validateVolumeMounts(mounts: unknown, volumes: ReadonlySet<string>, pat
 // ---- env ----------------------------------------------------------------------------
 
 const ENV_FIELD_PATHS = [
-  'metadata.annotations', 'metadata.labels', 'metadata.name', 'metadata.namespace', 'metadata.uid',
-  'spec.nodeName', 'spec.serviceAccountName', 'status.hostIP', 'status.hostIPs', 'status.podIP', 'status.podIPs',
+  'metadata.annotations',
+  'metadata.labels',
+  'metadata.name',
+  'metadata.namespace',
+  'metadata.uid',
+  'spec.nodeName',
+  'spec.serviceAccountName',
+  'status.hostIP',
+  'status.hostIPs',
+  'status.podIP',
+  'status.podIPs',
 ];
 
 function validateKeySelector(sel: Decoded<ConfigMapKeySelector | SecretKeySelector>, path: string): StatusCause[] {
   const out: StatusCause[] = [];
-  for (const m of nameIsDNSSubdomain(String(sel?.name ?? ''), false)) out.push(field.invalid(`${path}.name`, sel?.name ?? '', m));
+  for (const m of nameIsDNSSubdomain(String(sel?.name ?? ''), false))
+    out.push(field.invalid(`${path}.name`, sel?.name ?? '', m));
   if (!sel?.key) out.push(field.required(`${path}.key`));
   else for (const m of isConfigMapKey(sel.key)) out.push(field.invalid(`${path}.key`, sel.key, m));
   return out;
@@ -152,7 +174,13 @@ function validateEnv(env: unknown, path: string): StatusCause[] {
     if (!name) out.push(field.required(`${p}.name`));
     // RelaxedEnvironmentVariableValidation (beta, on in 1.32): printable ASCII except '='.
     else if (/[^\x20-\x7e]|=/.test(name)) {
-      out.push(field.invalid(`${p}.name`, name, "a valid environment variable name must consist only of printable ASCII characters other than '='"));
+      out.push(
+        field.invalid(
+          `${p}.name`,
+          name,
+          "a valid environment variable name must consist only of printable ASCII characters other than '='",
+        ),
+      );
     }
     const vf = e?.valueFrom;
     if (!isJsonObject(vf)) return;
@@ -180,7 +208,14 @@ function validateEnv(env: unknown, path: string): StatusCause[] {
       sources++;
       out.push(...validateKeySelector(vf.secretKeyRef, `${vp}.secretKeyRef`));
     }
-    if (sources === 0) out.push(field.invalid(vp, '', 'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`'));
+    if (sources === 0)
+      out.push(
+        field.invalid(
+          vp,
+          '',
+          'must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`',
+        ),
+      );
     else if (e?.value) out.push(field.invalid(vp, '', 'may not be specified when `value` is not empty'));
     else if (sources > 1) out.push(field.invalid(vp, '', 'may not have more than one field specified at a time'));
   });
@@ -207,9 +242,11 @@ function validateResourceName(name: string, path: string): StatusCause[] {
 
 function validateQuantity(name: string, q: unknown, path: string): StatusCause[] {
   if (!isValidQuantity(q)) return [field.invalid(path, q, QUANTITY_MSG)];
-  if (compareQuantities(q as string, 0) < 0) return [field.invalid(path, String(q), 'must be greater than or equal to 0')];
+  if (compareQuantities(q as string, 0) < 0)
+    return [field.invalid(path, String(q), 'must be greater than or equal to 0')];
   // Extended resources are counted in whole units (IsIntegerResourceName).
-  if (name.includes('/') && cpuToMillicores(q as string) % 1000 !== 0) return [field.invalid(path, String(q), 'must be an integer')];
+  if (name.includes('/') && cpuToMillicores(q as string) % 1000 !== 0)
+    return [field.invalid(path, String(q), 'must be an integer')];
   return [];
 }
 
@@ -235,7 +272,9 @@ export function validateResources(res: unknown, path: string): StatusCause[] {
       if (cmp !== 0 && !overcommitAllowed(name)) {
         out.push(field.invalid(`${path}.requests`, String(q), `must be equal to ${name} limit of ${String(lim)}`));
       } else if (cmp > 0) {
-        out.push(field.invalid(`${path}.requests`, String(q), `must be less than or equal to ${name} limit of ${String(lim)}`));
+        out.push(
+          field.invalid(`${path}.requests`, String(q), `must be less than or equal to ${name} limit of ${String(lim)}`),
+        );
       }
     } else if (!overcommitAllowed(name)) {
       out.push(field.required(`${path}.limits`, 'Limit must be set for non overcommitable resources'));
@@ -271,7 +310,8 @@ function validateHandler(h: Handler, path: string): StatusCause[] {
       const get = h.httpGet;
       if (!get?.path) out.push(field.required(`${p}.path`));
       out.push(...validatePortNumOrName(get?.port, `${p}.port`));
-      if (!['HTTP', 'HTTPS'].includes(get?.scheme ?? '')) out.push(field.notSupported(`${p}.scheme`, get?.scheme ?? '', ['HTTP', 'HTTPS']));
+      if (!['HTTP', 'HTTPS'].includes(get?.scheme ?? ''))
+        out.push(field.notSupported(`${p}.scheme`, get?.scheme ?? '', ['HTTP', 'HTTPS']));
     }
     if (kind === 'tcpSocket') out.push(...validatePortNumOrName(h.tcpSocket?.port, `${p}.port`));
     if (kind === 'grpc') {
@@ -283,7 +323,13 @@ function validateHandler(h: Handler, path: string): StatusCause[] {
   return out;
 }
 
-const PROBE_COUNTS = ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold'] as const;
+const PROBE_COUNTS = [
+  'initialDelaySeconds',
+  'timeoutSeconds',
+  'periodSeconds',
+  'successThreshold',
+  'failureThreshold',
+] as const;
 
 function validateProbe(probe: Decoded<Probe> | null | undefined, path: string, liveness: boolean): StatusCause[] {
   if (!isJsonObject(probe)) return [];
@@ -291,7 +337,8 @@ function validateProbe(probe: Decoded<Probe> | null | undefined, path: string, l
   for (const k of PROBE_COUNTS) {
     out.push(...validateNonnegative(probe[k], `${path}.${k}`));
   }
-  if (liveness && probe.successThreshold !== 1) out.push(field.invalid(`${path}.successThreshold`, probe.successThreshold, 'must be 1'));
+  if (liveness && probe.successThreshold !== 1)
+    out.push(field.invalid(`${path}.successThreshold`, probe.successThreshold, 'must be 1'));
   return out;
 }
 
@@ -310,10 +357,14 @@ function validatePorts(ports: unknown, path: string): StatusCause[] {
       else names.add(port.name);
     }
     if (!port?.containerPort) out.push(field.required(`${p}.containerPort`));
-    else for (const m of isValidPortNum(port.containerPort)) out.push(field.invalid(`${p}.containerPort`, port.containerPort, m));
-    if (port?.hostPort) for (const m of isValidPortNum(port.hostPort)) out.push(field.invalid(`${p}.hostPort`, port.hostPort, m));
+    else
+      for (const m of isValidPortNum(port.containerPort))
+        out.push(field.invalid(`${p}.containerPort`, port.containerPort, m));
+    if (port?.hostPort)
+      for (const m of isValidPortNum(port.hostPort)) out.push(field.invalid(`${p}.hostPort`, port.hostPort, m));
     if (!port?.protocol) out.push(field.required(`${p}.protocol`));
-    else if (!PROTOCOLS.includes(port.protocol)) out.push(field.notSupported(`${p}.protocol`, port.protocol, PROTOCOLS));
+    else if (!PROTOCOLS.includes(port.protocol))
+      out.push(field.notSupported(`${p}.protocol`, port.protocol, PROTOCOLS));
   });
   return out;
 }
@@ -336,7 +387,8 @@ function validateContainerCommon(c: DecodedContainer, volumes: ReadonlySet<strin
   out.push(...validateVolumeMounts(c?.volumeMounts, volumes, `${path}.volumeMounts`));
   const pull = c?.imagePullPolicy;
   if (!pull) out.push(field.required(`${path}.imagePullPolicy`));
-  else if (!['Always', 'IfNotPresent', 'Never'].includes(pull)) out.push(field.notSupported(`${path}.imagePullPolicy`, pull, ['Always', 'IfNotPresent', 'Never']));
+  else if (!['Always', 'IfNotPresent', 'Never'].includes(pull))
+    out.push(field.notSupported(`${path}.imagePullPolicy`, pull, ['Always', 'IfNotPresent', 'Never']));
   out.push(...validateResources(c?.resources, `${path}.resources`));
   return out;
 }
@@ -353,17 +405,25 @@ function validateContainers(containers: unknown, volumes: ReadonlySet<string>, p
     out.push(...validateProbe(c?.livenessProbe, `${p}.livenessProbe`, true));
     out.push(...validateProbe(c?.readinessProbe, `${p}.readinessProbe`, false));
     out.push(...validateProbe(c?.startupProbe, `${p}.startupProbe`, true));
-    if (c?.restartPolicy !== undefined && c?.restartPolicy !== null) out.push(field.forbidden(`${p}.restartPolicy`, 'may not be set for non-init containers'));
+    if (c?.restartPolicy !== undefined && c?.restartPolicy !== null)
+      out.push(field.forbidden(`${p}.restartPolicy`, 'may not be set for non-init containers'));
   });
   return out;
 }
 
 const INIT_FORBIDDEN = ['lifecycle', 'livenessProbe', 'readinessProbe', 'startupProbe'] as const;
 
-function validateInitContainers(inits: unknown, containers: unknown, volumes: ReadonlySet<string>, path: string): StatusCause[] {
+function validateInitContainers(
+  inits: unknown,
+  containers: unknown,
+  volumes: ReadonlySet<string>,
+  path: string,
+): StatusCause[] {
   if (!Array.isArray(inits)) return [];
   const out: StatusCause[] = [];
-  const names = new Set<string | null | undefined>(Array.isArray(containers) ? containers.map((c: DecodedContainer) => c?.name) : []);
+  const names = new Set<string | null | undefined>(
+    Array.isArray(containers) ? containers.map((c: DecodedContainer) => c?.name) : [],
+  );
   inits.forEach((c: DecodedContainer, i) => {
     const p = `${path}[${i}]`;
     out.push(...validateContainerCommon(c, volumes, p));
@@ -379,7 +439,8 @@ function validateInitContainers(inits: unknown, containers: unknown, volumes: Re
       out.push(...validateProbe(c?.startupProbe, `${p}.startupProbe`, true));
     } else {
       for (const k of INIT_FORBIDDEN) {
-        if (c?.[k] !== undefined && c?.[k] !== null) out.push(field.forbidden(`${p}.${k}`, 'may not be set for init containers without restartPolicy=Always'));
+        if (c?.[k] !== undefined && c?.[k] !== null)
+          out.push(field.forbidden(`${p}.${k}`, 'may not be set for init containers without restartPolicy=Always'));
       }
     }
   });
@@ -393,7 +454,9 @@ function checkHostPorts(spec: Decoded<PodSpec>, path: string): StatusCause[] {
     (Array.isArray(c?.ports) ? c.ports : []).forEach((port: Decoded<ContainerPort> | null | undefined, pi: number) => {
       const p = `${path}.containers[${ci}].ports[${pi}]`;
       if (spec.hostNetwork === true && port?.hostPort !== port?.containerPort) {
-        out.push(field.invalid(`${p}.containerPort`, port?.containerPort, 'must match `hostPort` when `hostNetwork` is true'));
+        out.push(
+          field.invalid(`${p}.containerPort`, port?.containerPort, 'must match `hostPort` when `hostNetwork` is true'),
+        );
       }
       if (!port?.hostPort) return;
       const key = `${port.hostIP ?? ''}/${port.protocol ?? ''}/${port.hostPort}`;
@@ -413,17 +476,22 @@ export function validatePodSpec(spec: unknown, path: string): StatusCause[] {
   out.push(...checkHostPorts(spec, path));
   const rp = spec.restartPolicy;
   if (!rp) out.push(field.required(`${path}.restartPolicy`));
-  else if (!['Always', 'OnFailure', 'Never'].includes(rp)) out.push(field.notSupported(`${path}.restartPolicy`, rp, ['Always', 'OnFailure', 'Never']));
+  else if (!['Always', 'OnFailure', 'Never'].includes(rp))
+    out.push(field.notSupported(`${path}.restartPolicy`, rp, ['Always', 'OnFailure', 'Never']));
   const dns = spec.dnsPolicy;
   const dnsValues = ['ClusterFirstWithHostNet', 'ClusterFirst', 'Default', 'None'];
   if (!dns) out.push(field.required(`${path}.dnsPolicy`));
   else if (!dnsValues.includes(dns)) out.push(field.notSupported(`${path}.dnsPolicy`, dns, dnsValues));
   out.push(...validateLabels(spec.nodeSelector, `${path}.nodeSelector`));
-  if (dns === 'None' && !isJsonObject(spec.dnsConfig)) out.push(field.required(`${path}.dnsConfig`, 'must provide `dnsConfig` when `dnsPolicy` is None'));
+  if (dns === 'None' && !isJsonObject(spec.dnsConfig))
+    out.push(field.required(`${path}.dnsConfig`, 'must provide `dnsConfig` when `dnsPolicy` is None'));
   if (spec.serviceAccountName) {
-    for (const m of nameIsDNSSubdomain(String(spec.serviceAccountName), false)) out.push(field.invalid(`${path}.serviceAccountName`, spec.serviceAccountName, m));
+    for (const m of nameIsDNSSubdomain(String(spec.serviceAccountName), false))
+      out.push(field.invalid(`${path}.serviceAccountName`, spec.serviceAccountName, m));
   }
-  if (spec.nodeName) for (const m of nameIsDNSSubdomain(String(spec.nodeName), false)) out.push(field.invalid(`${path}.nodeName`, spec.nodeName, m));
+  if (spec.nodeName)
+    for (const m of nameIsDNSSubdomain(String(spec.nodeName), false))
+      out.push(field.invalid(`${path}.nodeName`, spec.nodeName, m));
   const ads = spec.activeDeadlineSeconds;
   if (ads !== undefined && ads !== null && !(Number.isInteger(ads) && ads >= 1 && ads <= 2147483647)) {
     out.push(field.invalid(`${path}.activeDeadlineSeconds`, ads, inclusiveRangeError(1, 2147483647)));

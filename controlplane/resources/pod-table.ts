@@ -22,11 +22,25 @@ export const podColumns: TableColumn[] = [
   nameColumn(),
   col('Ready', 'string', 'The aggregate readiness state of this pod for accepting traffic.'),
   col('Status', 'string', 'The aggregate status of the containers in this pod.'),
-  col('Restarts', 'string', 'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.'),
+  col(
+    'Restarts',
+    'string',
+    'The number of times the containers in this pod have been restarted and when the last container in this pod has restarted.',
+  ),
   ageColumn(),
-  col('IP', 'string', 'podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.', 1),
+  col(
+    'IP',
+    'string',
+    'podIP address allocated to the pod. Routable at least within the cluster. Empty if not yet allocated.',
+    1,
+  ),
   col('Node', 'string', 'NodeName indicates in which node this pod is scheduled.', 1),
-  col('Nominated Node', 'string', 'nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods.', 1),
+  col(
+    'Nominated Node',
+    'string',
+    'nominatedNodeName is set only when this pod preempts other pods on the node, but it cannot be scheduled right away as preemption victims receive their graceful termination periods.',
+    1,
+  ),
   col('Readiness Gates', 'string', 'If specified, all readiness gates will be evaluated for pod readiness.', 1),
 ];
 
@@ -54,7 +68,9 @@ export function podRow(pod: KubeObject, now: number): unknown[] {
   const status: Decoded<PodStatus> = pod.status ?? {};
   const containers: Entry<Container>[] = Array.isArray(spec.containers) ? spec.containers : [];
   const initContainers: Entry<Container>[] = Array.isArray(spec.initContainers) ? spec.initContainers : [];
-  const initStatuses: Entry<ContainerStatus>[] = Array.isArray(status.initContainerStatuses) ? status.initContainerStatuses : [];
+  const initStatuses: Entry<ContainerStatus>[] = Array.isArray(status.initContainerStatuses)
+    ? status.initContainerStatuses
+    : [];
   const statuses: Entry<ContainerStatus>[] = Array.isArray(status.containerStatuses) ? status.containerStatuses : [];
 
   let restarts = 0;
@@ -119,14 +135,18 @@ export function podRow(pod: KubeObject, now: number): unknown[] {
       }
     }
     // A pod whose last container completed but another still runs is Running (or NotReady).
-    if (reason === 'Completed' && hasRunning) reason = isConditionTrue(status?.conditions, 'Ready') ? 'Running' : 'NotReady';
+    if (reason === 'Completed' && hasRunning)
+      reason = isConditionTrue(status?.conditions, 'Ready') ? 'Running' : 'NotReady';
   }
 
   const deleting = !!pod.metadata?.deletionTimestamp;
   if (deleting && status.reason === 'NodeLost') reason = 'Unknown';
   else if (deleting && status.phase !== 'Succeeded' && status.phase !== 'Failed') reason = 'Terminating';
 
-  const restartsCell = restarts !== 0 && lastRestart !== undefined ? `${restarts} (${since(new Date(lastRestart).toISOString(), now)} ago)` : String(restarts);
+  const restartsCell =
+    restarts !== 0 && lastRestart !== undefined
+      ? `${restarts} (${since(new Date(lastRestart).toISOString(), now)} ago)`
+      : String(restarts);
 
   const podIPs: Entry<PodIP>[] = Array.isArray(status.podIPs) ? status.podIPs : [];
   const podIP = podIPs[0]?.ip || status.podIP || '<none>';

@@ -45,7 +45,10 @@ export const podTemplate: ResourceDef = {
   row: (obj) => {
     const tpl = isObject(obj.template) ? obj.template : {};
     const [names, images] = containerCells(tpl.spec);
-    const labels = isObject(tpl.metadata) && isObject(tpl.metadata.labels) ? (tpl.metadata.labels as Record<string, string>) : undefined;
+    const labels =
+      isObject(tpl.metadata) && isObject(tpl.metadata.labels)
+        ? (tpl.metadata.labels as Record<string, string>)
+        : undefined;
     return [obj.metadata?.name ?? '', names, images, formatLabels(labels)];
   },
 };

@@ -7,8 +7,21 @@ import { isDecoded, isJsonObject, validateAnnotations, validateLabels, type Deco
 import { defaultPodSpec } from './pod-defaults.js';
 import { validatePodSpec } from './pod-spec-validation.js';
 
-export { addDefaultTolerations, defaultContainer, defaultPodOnly, defaultPodSpec, defaultVolume, imageTag } from './pod-defaults.js';
-export { validatePodSpec, validateResources, validateTolerations, validateTaintEffect, validatePortNumOrName } from './pod-spec-validation.js';
+export {
+  addDefaultTolerations,
+  defaultContainer,
+  defaultPodOnly,
+  defaultPodSpec,
+  defaultVolume,
+  imageTag,
+} from './pod-defaults.js';
+export {
+  validatePodSpec,
+  validateResources,
+  validateTolerations,
+  validateTaintEffect,
+  validatePortNumOrName,
+} from './pod-spec-validation.js';
 
 /** a PodTemplateSpec as decoded: its metadata and spec decoded objects too (defaulting fills them) */
 interface DecodedTemplate {

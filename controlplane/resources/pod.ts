@@ -5,8 +5,22 @@ import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import type { Container, PodSpec, Toleration } from '../../proto/api/types.gen.js';
 import { canonicalJson, clone } from '../../proto/canonical.js';
 import { field } from '../api/errors.js';
-import { inclusiveRangeError, isDecoded, isJsonObject, isRecord, nameIsDNSSubdomain, validateObjectMeta, type Decoded } from './meta-validation.js';
-import { addDefaultTolerations, defaultPodOnly, defaultPodSpec, validatePodSpec, validateTolerations } from './pod-template.js';
+import {
+  inclusiveRangeError,
+  isDecoded,
+  isJsonObject,
+  isRecord,
+  nameIsDNSSubdomain,
+  validateObjectMeta,
+  type Decoded,
+} from './meta-validation.js';
+import {
+  addDefaultTolerations,
+  defaultPodOnly,
+  defaultPodSpec,
+  validatePodSpec,
+  validateTolerations,
+} from './pod-template.js';
 import { podColumns, podRow } from './pod-table.js';
 import { computePodQOS } from './qos.js';
 import type { ResourceDef } from './types.js';
@@ -25,7 +39,8 @@ function validateContainerUpdates(next: unknown, prev: unknown, path: string): [
   n.forEach((c, i) => {
     const image = typeof c?.image === 'string' ? c.image : '';
     if (!image) out.push(field.required(`${path}[${i}].image`));
-    if (image.trim() !== image) out.push(field.invalid(`${path}[${i}].image`, image, 'must not have leading or trailing whitespace'));
+    if (image.trim() !== image)
+      out.push(field.invalid(`${path}[${i}].image`, image, 'must not have leading or trailing whitespace'));
   });
   return [out, false];
 }
@@ -35,7 +50,9 @@ function validateOnlyAddedTolerations(next: unknown, prev: unknown, path: string
   const p: (Decoded<Toleration> | null | undefined)[] = Array.isArray(prev) ? prev : [];
   for (const old of p) {
     // tolerationSeconds of an existing toleration may change; nothing else may.
-    const found = n.some((t) => canonicalJson({ ...old, tolerationSeconds: t?.tolerationSeconds }) === canonicalJson(t));
+    const found = n.some(
+      (t) => canonicalJson({ ...old, tolerationSeconds: t?.tolerationSeconds }) === canonicalJson(t),
+    );
     if (!found) return [field.forbidden(path, 'existing toleration can not be modified except its tolerationSeconds')];
   }
   return validateTolerations(n, path);
@@ -57,7 +74,10 @@ export function validatePodUpdate(obj: KubeObject, old: KubeObject): StatusCause
   const spec: Decoded<PodSpec> = isDecoded<PodSpec>(obj.spec) ? obj.spec : {};
   const prev: Decoded<PodSpec> = isDecoded<PodSpec>(old.spec) ? old.spec : {};
   const out: StatusCause[] = [];
-  for (const [key, path] of [['containers', 'spec.containers'], ['initContainers', 'spec.initContainers']] as const) {
+  for (const [key, path] of [
+    ['containers', 'spec.containers'],
+    ['initContainers', 'spec.initContainers'],
+  ] as const) {
     const [errs, stop] = validateContainerUpdates(spec[key], prev[key], path);
     out.push(...errs);
     if (stop) return out;
@@ -71,7 +91,11 @@ export function validatePodUpdate(obj: KubeObject, old: KubeObject): StatusCause
       return [...out, field.invalid('spec.activeDeadlineSeconds', ads, 'must be less than or equal to previous value')];
     }
   } else if (prev.activeDeadlineSeconds !== undefined && prev.activeDeadlineSeconds !== null) {
-    out.push({ reason: 'FieldValueInvalid', message: 'Invalid value: "null": must not update from a positive integer to nil value', field: 'spec.activeDeadlineSeconds' });
+    out.push({
+      reason: 'FieldValueInvalid',
+      message: 'Invalid value: "null": must not update from a positive integer to nil value',
+      field: 'spec.activeDeadlineSeconds',
+    });
   }
   out.push(...validateOnlyAddedTolerations(spec.tolerations, prev.tolerations, 'spec.tolerations'));
 
@@ -91,8 +115,10 @@ export function validatePodUpdate(obj: KubeObject, old: KubeObject): StatusCause
   if (prev.tolerations === undefined) delete munged.tolerations;
   else munged.tolerations = prev.tolerations;
   const oldGrace = prev.terminationGracePeriodSeconds;
-  if (typeof oldGrace === 'number' && oldGrace < 0 && munged.terminationGracePeriodSeconds === 1) munged.terminationGracePeriodSeconds = oldGrace;
-  if (canonicalJson(munged) !== canonicalJson(prev)) out.push(field.forbidden('spec', `${UPDATABLE}\n${specDiff(prev, munged)}`));
+  if (typeof oldGrace === 'number' && oldGrace < 0 && munged.terminationGracePeriodSeconds === 1)
+    munged.terminationGracePeriodSeconds = oldGrace;
+  if (canonicalJson(munged) !== canonicalJson(prev))
+    out.push(field.forbidden('spec', `${UPDATABLE}\n${specDiff(prev, munged)}`));
   return out;
 }
 
@@ -120,7 +146,7 @@ export const pod: ResourceDef = {
   },
 
   prepareForCreate(obj) {
-    rememberRequestedPriority(obj);   // the Priority plugin judges what the client sent
+    rememberRequestedPriority(obj); // the Priority plugin judges what the client sent
     // Defaults first (idempotent): the QoS class depends on requests defaulted from limits.
     pod.defaults!(obj);
     addDefaultTolerations(obj.spec);

@@ -16,14 +16,27 @@ export const PREEMPTION_POLICIES = ['PreemptLowerPriority', 'Never'];
 
 /** scheduling.SystemPriorityClasses(): created by skiff-server on every start */
 export const SYSTEM_PRIORITY_CLASSES: ReadonlyArray<{ name: string; value: number; description: string }> = [
-  { name: 'system-node-critical', value: 2_000_001_000, description: 'Used for system critical pods that must not be moved from their current node.' },
-  { name: 'system-cluster-critical', value: 2_000_000_000, description: 'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.' },
+  {
+    name: 'system-node-critical',
+    value: 2_000_001_000,
+    description: 'Used for system critical pods that must not be moved from their current node.',
+  },
+  {
+    name: 'system-cluster-critical',
+    value: 2_000_000_000,
+    description:
+      'Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.',
+  },
 ];
 
 export function systemPriorityClassObject(c: { name: string; value: number; description: string }): KubeObject {
   return {
-    apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: c.name },
-    value: c.value, description: c.description, preemptionPolicy: 'PreemptLowerPriority',
+    apiVersion: 'scheduling.k8s.io/v1',
+    kind: 'PriorityClass',
+    metadata: { name: c.name },
+    value: c.value,
+    description: c.description,
+    preemptionPolicy: 'PreemptLowerPriority',
   };
 }
 
@@ -43,12 +56,24 @@ export function validatePriorityClass(obj: KubeObject, old?: KubeObject): Status
   if (typeof value !== 'number' || !Number.isInteger(value)) out.push(field.required('value'));
   if (name.startsWith(SYSTEM_PRIORITY_CLASS_PREFIX)) {
     const err = systemClassError(name, value, obj.globalDefault === true);
-    if (err) out.push(field.forbidden('metadata.name', `priority class names with '${SYSTEM_PRIORITY_CLASS_PREFIX}' prefix are reserved for system use only. error: ${err}`));
+    if (err)
+      out.push(
+        field.forbidden(
+          'metadata.name',
+          `priority class names with '${SYSTEM_PRIORITY_CLASS_PREFIX}' prefix are reserved for system use only. error: ${err}`,
+        ),
+      );
   } else if (typeof value === 'number' && value > HIGHEST_USER_DEFINABLE_PRIORITY) {
-    out.push(field.forbidden('value', `maximum allowed value of a user defined priority is ${HIGHEST_USER_DEFINABLE_PRIORITY}`));
+    out.push(
+      field.forbidden(
+        'value',
+        `maximum allowed value of a user defined priority is ${HIGHEST_USER_DEFINABLE_PRIORITY}`,
+      ),
+    );
   }
   const policy = obj.preemptionPolicy;
-  if (policy !== undefined && !PREEMPTION_POLICIES.includes(String(policy))) out.push(field.notSupported('preemptionPolicy', policy, PREEMPTION_POLICIES));
+  if (policy !== undefined && !PREEMPTION_POLICIES.includes(String(policy)))
+    out.push(field.notSupported('preemptionPolicy', policy, PREEMPTION_POLICIES));
   if (old) {
     if (obj.value !== old.value) out.push(field.forbidden('value', 'may not be changed in an update.'));
     if (obj.preemptionPolicy !== old.preemptionPolicy) {
@@ -75,8 +100,12 @@ async function admitGlobalDefault(obj: KubeObject, old: KubeObject | undefined, 
   if (!dpc) return;
   const name = obj.metadata?.name ?? '';
   if (!old || dpc.metadata?.name !== name) {
-    throw new ApiError(403, 'Forbidden', `priorityclasses.scheduling.k8s.io "${name}" is forbidden: PriorityClass ${dpc.metadata?.name ?? ''} is already marked as default. Only one default can exist`,
-      { name, group: 'scheduling.k8s.io', kind: 'priorityclasses' });
+    throw new ApiError(
+      403,
+      'Forbidden',
+      `priorityclasses.scheduling.k8s.io "${name}" is forbidden: PriorityClass ${dpc.metadata?.name ?? ''} is already marked as default. Only one default can exist`,
+      { name, group: 'scheduling.k8s.io', kind: 'priorityclasses' },
+    );
   }
 }
 
@@ -105,10 +134,28 @@ export const priorityClass: ResourceDef = {
 
   columns: [
     nameColumn(),
-    col('Value', 'integer', 'value represents the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec.'),
-    col('Global-Default', 'boolean', 'globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class. Only one PriorityClass can be marked as `globalDefault`. However, if more than one PriorityClasses exists with their `globalDefault` field set to true, the smallest value of such global default PriorityClasses will be used as the default priority.'),
+    col(
+      'Value',
+      'integer',
+      'value represents the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec.',
+    ),
+    col(
+      'Global-Default',
+      'boolean',
+      'globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class. Only one PriorityClass can be marked as `globalDefault`. However, if more than one PriorityClasses exists with their `globalDefault` field set to true, the smallest value of such global default PriorityClasses will be used as the default priority.',
+    ),
     ageColumn(),
-    col('PreemptionPolicy', 'string', 'preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.'),
+    col(
+      'PreemptionPolicy',
+      'string',
+      'preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.',
+    ),
   ],
-  row: (obj, now) => [obj.metadata?.name ?? '', Number(obj.value ?? 0), obj.globalDefault === true, ageOf(obj, now), typeof obj.preemptionPolicy === 'string' ? obj.preemptionPolicy : ''],
+  row: (obj, now) => [
+    obj.metadata?.name ?? '',
+    Number(obj.value ?? 0),
+    obj.globalDefault === true,
+    ageOf(obj, now),
+    typeof obj.preemptionPolicy === 'string' ? obj.preemptionPolicy : '',
+  ],
 };

@@ -35,20 +35,36 @@ export function validatePolicyRule(rule: unknown, namespaced: boolean, path: str
   const out: StatusCause[] = [];
   if (!isObject(rule)) return [field.invalid(path, rule, 'must be an object')];
   for (const k of ['verbs', 'apiGroups', 'resources', 'resourceNames', 'nonResourceURLs']) {
-    if (rule[k] !== undefined && rule[k] !== null && !strList(rule[k])) out.push(field.invalid(`${path}.${k}`, rule[k], 'must be a list of strings'));
+    if (rule[k] !== undefined && rule[k] !== null && !strList(rule[k]))
+      out.push(field.invalid(`${path}.${k}`, rule[k], 'must be a list of strings'));
   }
   if (out.length) return out;
   const len = (k: string) => (Array.isArray(rule[k]) ? rule[k].length : 0);
   if (len('verbs') === 0) out.push(field.required(`${path}.verbs`, 'verbs must contain at least one value'));
   if (len('nonResourceURLs') > 0) {
-    if (namespaced) out.push(field.invalid(`${path}.nonResourceURLs`, rule.nonResourceURLs, 'namespaced rules cannot apply to non-resource URLs'));
+    if (namespaced)
+      out.push(
+        field.invalid(
+          `${path}.nonResourceURLs`,
+          rule.nonResourceURLs,
+          'namespaced rules cannot apply to non-resource URLs',
+        ),
+      );
     if (len('apiGroups') > 0 || len('resources') > 0 || len('resourceNames') > 0) {
-      out.push(field.invalid(`${path}.nonResourceURLs`, rule.nonResourceURLs, 'rules cannot apply to both regular resources and non-resource URLs'));
+      out.push(
+        field.invalid(
+          `${path}.nonResourceURLs`,
+          rule.nonResourceURLs,
+          'rules cannot apply to both regular resources and non-resource URLs',
+        ),
+      );
     }
     return out;
   }
-  if (len('apiGroups') === 0) out.push(field.required(`${path}.apiGroups`, 'resource rules must supply at least one api group'));
-  if (len('resources') === 0) out.push(field.required(`${path}.resources`, 'resource rules must supply at least one resource'));
+  if (len('apiGroups') === 0)
+    out.push(field.required(`${path}.apiGroups`, 'resource rules must supply at least one api group'));
+  if (len('resources') === 0)
+    out.push(field.required(`${path}.resources`, 'resource rules must supply at least one resource'));
   return out;
 }
 
@@ -61,7 +77,8 @@ function validateRules(obj: KubeObject, namespaced: boolean): StatusCause[] {
 }
 
 function defaultBinding(obj: KubeObject): void {
-  if (isObject(obj.roleRef) && (obj.roleRef.apiGroup === undefined || obj.roleRef.apiGroup === '')) obj.roleRef.apiGroup = RBAC_GROUP;
+  if (isObject(obj.roleRef) && (obj.roleRef.apiGroup === undefined || obj.roleRef.apiGroup === ''))
+    obj.roleRef.apiGroup = RBAC_GROUP;
   if (Array.isArray(obj.subjects)) {
     for (const s of obj.subjects) {
       if (!isObject(s) || (s.apiGroup !== undefined && s.apiGroup !== '')) continue;
@@ -87,7 +104,8 @@ function validateBinding(obj: KubeObject, namespaced: boolean, old?: KubeObject)
     if (!Array.isArray(obj.subjects)) out.push(field.invalid('subjects', obj.subjects, 'must be a list'));
     else obj.subjects.forEach((s: unknown, i: number) => out.push(...validateSubject(s, namespaced, `subjects[${i}]`)));
   }
-  if (old && canonicalJson(old.roleRef ?? null) !== canonicalJson(obj.roleRef ?? null)) out.push(field.invalid('roleRef', obj.roleRef, 'cannot change roleRef'));
+  if (old && canonicalJson(old.roleRef ?? null) !== canonicalJson(obj.roleRef ?? null))
+    out.push(field.invalid('roleRef', obj.roleRef, 'cannot change roleRef'));
   return out;
 }
 
@@ -98,9 +116,12 @@ function validateSubject(s: unknown, namespaced: boolean, path: string): StatusC
   if (typeof s.name !== 'string' || s.name === '') out.push(field.required(`${path}.name`, ''));
   switch (s.kind) {
     case 'ServiceAccount':
-      if (typeof s.name === 'string' && s.name !== '') for (const m of isDNS1123Subdomain(s.name)) out.push(field.invalid(`${path}.name`, s.name, m));
-      if (s.apiGroup !== undefined && s.apiGroup !== '') out.push(field.notSupported(`${path}.apiGroup`, s.apiGroup, ['']));
-      if (!namespaced && (typeof s.namespace !== 'string' || s.namespace === '')) out.push(field.required(`${path}.namespace`, ''));
+      if (typeof s.name === 'string' && s.name !== '')
+        for (const m of isDNS1123Subdomain(s.name)) out.push(field.invalid(`${path}.name`, s.name, m));
+      if (s.apiGroup !== undefined && s.apiGroup !== '')
+        out.push(field.notSupported(`${path}.apiGroup`, s.apiGroup, ['']));
+      if (!namespaced && (typeof s.namespace !== 'string' || s.namespace === ''))
+        out.push(field.required(`${path}.namespace`, ''));
       break;
     case 'User':
     case 'Group':
@@ -139,14 +160,29 @@ function bindingRow(obj: KubeObject, now: number): unknown[] {
     else if (s?.kind === 'Group') groups.push(s.name);
     else if (s?.kind === 'ServiceAccount') sas.push(`${s.namespace ?? ''}/${s.name}`);
   }
-  return [obj.metadata?.name ?? '', `${obj.roleRef?.kind ?? ''}/${obj.roleRef?.name ?? ''}`, ageOf(obj, now), users.join(', '), groups.join(', '), sas.join(', ')];
+  return [
+    obj.metadata?.name ?? '',
+    `${obj.roleRef?.kind ?? ''}/${obj.roleRef?.name ?? ''}`,
+    ageOf(obj, now),
+    users.join(', '),
+    groups.join(', '),
+    sas.join(', '),
+  ];
 }
 
 const common = { group: RBAC_GROUP, version: 'v1', hasStatusSubresource: false, hasGeneration: false };
 
 export const role: ResourceDef = {
-  ...common, verbs: [...ALL_VERBS], subresources: [], categories: [], shortNames: [],
-  kind: 'Role', resource: 'roles', singular: 'role', namespaced: true, schema: 'Role',
+  ...common,
+  verbs: [...ALL_VERBS],
+  subresources: [],
+  categories: [],
+  shortNames: [],
+  kind: 'Role',
+  resource: 'roles',
+  singular: 'role',
+  namespaced: true,
+  schema: 'Role',
   admit: async (obj) => checkRoleWrite('Role', obj),
   admitUpdate: async (obj, old) => checkRoleWrite('Role', obj, old),
   validate: (obj) => [...validateObjectMeta(obj, { namespaced: true, nameFn }), ...validateRules(obj, true)],
@@ -155,8 +191,16 @@ export const role: ResourceDef = {
 };
 
 export const clusterRole: ResourceDef = {
-  ...common, verbs: [...ALL_VERBS], subresources: [], categories: [], shortNames: [],
-  kind: 'ClusterRole', resource: 'clusterroles', singular: 'clusterrole', namespaced: false, schema: 'ClusterRole',
+  ...common,
+  verbs: [...ALL_VERBS],
+  subresources: [],
+  categories: [],
+  shortNames: [],
+  kind: 'ClusterRole',
+  resource: 'clusterroles',
+  singular: 'clusterrole',
+  namespaced: false,
+  schema: 'ClusterRole',
   admit: async (obj) => checkRoleWrite('ClusterRole', obj),
   admitUpdate: async (obj, old) => checkRoleWrite('ClusterRole', obj, old),
   validate(obj) {
@@ -166,8 +210,17 @@ export const clusterRole: ResourceDef = {
       if (!isObject(agg)) out.push(field.invalid('aggregationRule', agg, 'must be an object'));
       else {
         const sels = agg.clusterRoleSelectors;
-        if (!Array.isArray(sels) || sels.length === 0) out.push(field.required('aggregationRule.clusterRoleSelectors', 'at least one clusterRoleSelector required if aggregationRule is non-nil'));
-        else sels.forEach((s: unknown, i: number) => out.push(...validateLabelSelector(s, `aggregationRule.clusterRoleSelectors[${i}]`)));
+        if (!Array.isArray(sels) || sels.length === 0)
+          out.push(
+            field.required(
+              'aggregationRule.clusterRoleSelectors',
+              'at least one clusterRoleSelector required if aggregationRule is non-nil',
+            ),
+          );
+        else
+          sels.forEach((s: unknown, i: number) =>
+            out.push(...validateLabelSelector(s, `aggregationRule.clusterRoleSelectors[${i}]`)),
+          );
       }
     }
     return out;
@@ -177,8 +230,16 @@ export const clusterRole: ResourceDef = {
 };
 
 export const roleBinding: ResourceDef = {
-  ...common, verbs: [...ALL_VERBS], subresources: [], categories: [], shortNames: [],
-  kind: 'RoleBinding', resource: 'rolebindings', singular: 'rolebinding', namespaced: true, schema: 'RoleBinding',
+  ...common,
+  verbs: [...ALL_VERBS],
+  subresources: [],
+  categories: [],
+  shortNames: [],
+  kind: 'RoleBinding',
+  resource: 'rolebindings',
+  singular: 'rolebinding',
+  namespaced: true,
+  schema: 'RoleBinding',
   defaults: defaultBinding,
   admit: async (obj) => checkBindingWrite('RoleBinding', obj),
   admitUpdate: async (obj, old) => checkBindingWrite('RoleBinding', obj, old),
@@ -188,8 +249,16 @@ export const roleBinding: ResourceDef = {
 };
 
 export const clusterRoleBinding: ResourceDef = {
-  ...common, verbs: [...ALL_VERBS], subresources: [], categories: [], shortNames: [],
-  kind: 'ClusterRoleBinding', resource: 'clusterrolebindings', singular: 'clusterrolebinding', namespaced: false, schema: 'ClusterRoleBinding',
+  ...common,
+  verbs: [...ALL_VERBS],
+  subresources: [],
+  categories: [],
+  shortNames: [],
+  kind: 'ClusterRoleBinding',
+  resource: 'clusterrolebindings',
+  singular: 'clusterrolebinding',
+  namespaced: false,
+  schema: 'ClusterRoleBinding',
   defaults: defaultBinding,
   admit: async (obj) => checkBindingWrite('ClusterRoleBinding', obj),
   admitUpdate: async (obj, old) => checkBindingWrite('ClusterRoleBinding', obj, old),

@@ -3,7 +3,15 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
-import { ageColumn, col, containerCells, containersColumn, imagesColumn, nameColumn, selectorColumn } from './columns.js';
+import {
+  ageColumn,
+  col,
+  containerCells,
+  containersColumn,
+  imagesColumn,
+  nameColumn,
+  selectorColumn,
+} from './columns.js';
 import { formatLabelSelector } from './label-selector.js';
 import { isObject, nameIsDNSSubdomain, validateNonnegative, validateObjectMeta } from './meta-validation.js';
 import { defaultPodTemplate } from './pod-template.js';
@@ -14,7 +22,16 @@ import { validateAlwaysRunningTemplate, validateSelector, validateSelectorImmuta
 /** NAME DESIRED CURRENT READY AGE CONTAINERS IMAGES SELECTOR (printReplicaSet, printReplicationController) */
 export function replicasRow(obj: KubeObject, now: number, selector: string): unknown[] {
   const [names, images] = containerCells(obj.spec?.template?.spec);
-  return [obj.metadata?.name ?? '', obj.spec?.replicas ?? 0, obj.status?.replicas ?? 0, obj.status?.readyReplicas ?? 0, ageOf(obj, now), names, images, selector];
+  return [
+    obj.metadata?.name ?? '',
+    obj.spec?.replicas ?? 0,
+    obj.status?.replicas ?? 0,
+    obj.status?.readyReplicas ?? 0,
+    ageOf(obj, now),
+    names,
+    images,
+    selector,
+  ];
 }
 
 export const replicaSet: ResourceDef = {

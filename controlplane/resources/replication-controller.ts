@@ -38,7 +38,8 @@ export function defaultReplicationController(obj: KubeObject): void {
   if (!isObject(obj.spec)) obj.spec = {};
   const spec = obj.spec;
   const tpl = isObject(spec.template) ? spec.template : undefined;
-  const labels = tpl && isObject(tpl.metadata) && isObject(tpl.metadata.labels) ? (tpl.metadata.labels as StringMap) : undefined;
+  const labels =
+    tpl && isObject(tpl.metadata) && isObject(tpl.metadata.labels) ? (tpl.metadata.labels as StringMap) : undefined;
   if (labels) {
     if (!nonEmptyMap(spec.selector)) spec.selector = { ...labels };
     if (!nonEmptyMap(obj.metadata.labels)) obj.metadata.labels = { ...labels };
@@ -54,7 +55,13 @@ function validateReadOnlyPersistentDisks(volumes: unknown, path: string): Status
   volumes.forEach((v, i) => {
     const pd = isObject(v) ? v.gcePersistentDisk : undefined;
     if (isObject(pd) && pd.readOnly !== true) {
-      out.push(field.invalid(`${path}[${i}].gcePersistentDisk.readOnly`, false, 'must be true for replicated pods > 1; GCE PD can only be mounted on multiple machines if it is read-only'));
+      out.push(
+        field.invalid(
+          `${path}[${i}].gcePersistentDisk.readOnly`,
+          false,
+          'must be true for replicated pods > 1; GCE PD can only be mounted on multiple machines if it is read-only',
+        ),
+      );
     }
   });
   return out;
@@ -64,14 +71,21 @@ function validateReadOnlyPersistentDisks(volumes: unknown, path: string): Status
 function validateTemplateForRC(tpl: unknown, selector: unknown, replicas: number, path: string): StatusCause[] {
   if (!isObject(tpl)) return [field.required(path)];
   const out: StatusCause[] = [];
-  const labels = isObject(tpl.metadata) && isObject(tpl.metadata.labels) ? (tpl.metadata.labels as StringMap) : undefined;
+  const labels =
+    isObject(tpl.metadata) && isObject(tpl.metadata.labels) ? (tpl.metadata.labels as StringMap) : undefined;
   if (nonEmptyMap(selector) && !mapSelectorMatches(selector, labels)) out.push(selectorMismatch(path, labels));
   out.push(...validatePodTemplateSpec(tpl, path));
   if (replicas > 1) out.push(...validateReadOnlyPersistentDisks(tpl.spec?.volumes, `${path}.spec.volumes`));
   const rp = tpl.spec?.restartPolicy;
   if (rp !== 'Always') out.push(field.notSupported(`${path}.spec.restartPolicy`, rp ?? '', ['Always']));
   const ads = tpl.spec?.activeDeadlineSeconds;
-  if (ads !== undefined && ads !== null) out.push(field.forbidden(`${path}.spec.activeDeadlineSeconds`, 'activeDeadlineSeconds in ReplicationController is not Supported'));
+  if (ads !== undefined && ads !== null)
+    out.push(
+      field.forbidden(
+        `${path}.spec.activeDeadlineSeconds`,
+        'activeDeadlineSeconds in ReplicationController is not Supported',
+      ),
+    );
   return out;
 }
 
@@ -95,10 +109,15 @@ export function validateReplicationControllerStatus(status: unknown, path = 'sta
   }
   const n = (f: string): number => (typeof st[f] === 'number' ? (st[f] as number) : 0);
   const msg = 'cannot be greater than status.replicas';
-  if (n('fullyLabeledReplicas') > n('replicas')) out.push(field.invalid(`${path}.fullyLabeledReplicas`, n('fullyLabeledReplicas'), msg));
+  if (n('fullyLabeledReplicas') > n('replicas'))
+    out.push(field.invalid(`${path}.fullyLabeledReplicas`, n('fullyLabeledReplicas'), msg));
   if (n('readyReplicas') > n('replicas')) out.push(field.invalid(`${path}.readyReplicas`, n('readyReplicas'), msg));
-  if (n('availableReplicas') > n('replicas')) out.push(field.invalid(`${path}.availableReplicas`, n('availableReplicas'), msg));
-  if (n('availableReplicas') > n('readyReplicas')) out.push(field.invalid(`${path}.availableReplicas`, n('availableReplicas'), 'cannot be greater than readyReplicas'));
+  if (n('availableReplicas') > n('replicas'))
+    out.push(field.invalid(`${path}.availableReplicas`, n('availableReplicas'), msg));
+  if (n('availableReplicas') > n('readyReplicas'))
+    out.push(
+      field.invalid(`${path}.availableReplicas`, n('availableReplicas'), 'cannot be greater than readyReplicas'),
+    );
   return out;
 }
 
@@ -137,16 +156,27 @@ export const replicationController: ResourceDef = {
 
   columns: [
     nameColumn(),
-    col('Desired', 'integer', 'Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller'),
-    col('Current', 'integer', 'Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller'),
+    col(
+      'Desired',
+      'integer',
+      'Replicas is the number of desired replicas. This is a pointer to distinguish between explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller',
+    ),
+    col(
+      'Current',
+      'integer',
+      'Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller',
+    ),
     col('Ready', 'integer', 'The number of ready replicas for this replication controller.'),
     ageColumn(),
     containersColumn(),
     imagesColumn(),
-    selectorColumn('Selector is a label query over pods that should match the Replicas count. If Selector is empty, it is defaulted to the labels present on the Pod template. Label keys and values that must match in order to be controlled by this replication controller, if empty defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors'),
+    selectorColumn(
+      'Selector is a label query over pods that should match the Replicas count. If Selector is empty, it is defaulted to the labels present on the Pod template. Label keys and values that must match in order to be controlled by this replication controller, if empty defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors',
+    ),
   ],
 
-  row: (obj, now) => replicasRow(obj, now, formatLabels(isObject(obj.spec?.selector) ? (obj.spec.selector as StringMap) : undefined)),
+  row: (obj, now) =>
+    replicasRow(obj, now, formatLabels(isObject(obj.spec?.selector) ? (obj.spec.selector as StringMap) : undefined)),
 
   fields: {
     'status.replicas': (o) => String(o.status?.replicas ?? 0),

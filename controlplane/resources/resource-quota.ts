@@ -3,46 +3,113 @@
 // the /status subresource (admission and the quota controller write it), and the
 // printers' table (NAME AGE REQUEST LIMIT with `used/hard` pairs).
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
-import type { ResourceQuotaSpec, ResourceQuotaStatus, ScopedResourceSelectorRequirement } from '../../proto/api/types.gen.js';
+import type {
+  ResourceQuotaSpec,
+  ResourceQuotaStatus,
+  ScopedResourceSelectorRequirement,
+} from '../../proto/api/types.gen.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { isValidQuantity } from '../../proto/quantity.js';
 import { field } from '../api/errors.js';
 import { canonical, nanosOf } from '../quota/resource-list.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
-import { isDecoded, isJsonObject, isQualifiedName, isRecord, nameIsDNSSubdomain, validateObjectMeta, type Decoded } from './meta-validation.js';
+import {
+  isDecoded,
+  isJsonObject,
+  isQualifiedName,
+  isRecord,
+  nameIsDNSSubdomain,
+  validateObjectMeta,
+  type Decoded,
+} from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
 const STANDARD_RESOURCES = new Set([
-  'cpu', 'memory', 'ephemeral-storage', 'requests.cpu', 'requests.memory', 'requests.ephemeral-storage',
-  'limits.cpu', 'limits.memory', 'limits.ephemeral-storage', 'pods', 'resourcequotas', 'services',
-  'replicationcontrollers', 'secrets', 'configmaps', 'persistentvolumeclaims', 'storage', 'requests.storage',
-  'services.nodeports', 'services.loadbalancers',
+  'cpu',
+  'memory',
+  'ephemeral-storage',
+  'requests.cpu',
+  'requests.memory',
+  'requests.ephemeral-storage',
+  'limits.cpu',
+  'limits.memory',
+  'limits.ephemeral-storage',
+  'pods',
+  'resourcequotas',
+  'services',
+  'replicationcontrollers',
+  'secrets',
+  'configmaps',
+  'persistentvolumeclaims',
+  'storage',
+  'requests.storage',
+  'services.nodeports',
+  'services.loadbalancers',
 ]);
 const STANDARD_QUOTA_RESOURCES = new Set([
-  'cpu', 'memory', 'ephemeral-storage', 'requests.cpu', 'requests.memory', 'requests.storage', 'requests.ephemeral-storage',
-  'limits.cpu', 'limits.memory', 'limits.ephemeral-storage', 'pods', 'resourcequotas', 'services', 'replicationcontrollers',
-  'secrets', 'persistentvolumeclaims', 'configmaps', 'services.nodeports', 'services.loadbalancers',
+  'cpu',
+  'memory',
+  'ephemeral-storage',
+  'requests.cpu',
+  'requests.memory',
+  'requests.storage',
+  'requests.ephemeral-storage',
+  'limits.cpu',
+  'limits.memory',
+  'limits.ephemeral-storage',
+  'pods',
+  'resourcequotas',
+  'services',
+  'replicationcontrollers',
+  'secrets',
+  'persistentvolumeclaims',
+  'configmaps',
+  'services.nodeports',
+  'services.loadbalancers',
 ]);
 const INTEGER_RESOURCES = new Set([
-  'pods', 'resourcequotas', 'services', 'replicationcontrollers', 'secrets', 'configmaps', 'persistentvolumeclaims',
-  'services.nodeports', 'services.loadbalancers',
+  'pods',
+  'resourcequotas',
+  'services',
+  'replicationcontrollers',
+  'secrets',
+  'configmaps',
+  'persistentvolumeclaims',
+  'services.nodeports',
+  'services.loadbalancers',
 ]);
-const STANDARD_SCOPES = new Set(['Terminating', 'NotTerminating', 'BestEffort', 'NotBestEffort', 'PriorityClass', 'CrossNamespacePodAffinity', 'VolumeAttributesClass']);
+const STANDARD_SCOPES = new Set([
+  'Terminating',
+  'NotTerminating',
+  'BestEffort',
+  'NotBestEffort',
+  'PriorityClass',
+  'CrossNamespacePodAffinity',
+  'VolumeAttributesClass',
+]);
 const POD_COMPUTE = new Set(['cpu', 'memory', 'limits.cpu', 'limits.memory', 'requests.cpu', 'requests.memory']);
 
-const isHugePages = (n: string): boolean => n.startsWith('hugepages-') || n.startsWith('requests.hugepages-') || n.startsWith('limits.hugepages-');
+const isHugePages = (n: string): boolean =>
+  n.startsWith('hugepages-') || n.startsWith('requests.hugepages-') || n.startsWith('limits.hugepages-');
 const isStandardQuotaName = (n: string): boolean => STANDARD_QUOTA_RESOURCES.has(n) || isHugePages(n);
 
 /** helper.IsResourceQuotaScopeValidForResource */
 function scopeValidFor(scope: string, resource: string): boolean {
   switch (scope) {
-    case 'Terminating': case 'NotTerminating': case 'NotBestEffort': case 'PriorityClass': case 'CrossNamespacePodAffinity':
+    case 'Terminating':
+    case 'NotTerminating':
+    case 'NotBestEffort':
+    case 'PriorityClass':
+    case 'CrossNamespacePodAffinity':
       return resource === 'pods' || POD_COMPUTE.has(resource);
-    case 'BestEffort': return resource === 'pods';
-    case 'VolumeAttributesClass': return resource === 'persistentvolumeclaims' || resource === 'requests.storage';
-    default: return true;
+    case 'BestEffort':
+      return resource === 'pods';
+    case 'VolumeAttributesClass':
+      return resource === 'persistentvolumeclaims' || resource === 'requests.storage';
+    default:
+      return true;
   }
 }
 
@@ -51,7 +118,8 @@ export function validateQuotaResourceName(name: string, path: string): StatusCau
   const out = isQualifiedName(name).map((m) => field.invalid(path, name, m));
   if (out.length) return out;
   if (!name.includes('/')) {
-    if (!STANDARD_RESOURCES.has(name) && !isHugePages(name)) out.push(field.invalid(path, name, 'must be a standard resource type or fully qualified'));
+    if (!STANDARD_RESOURCES.has(name) && !isHugePages(name))
+      out.push(field.invalid(path, name, 'must be a standard resource type or fully qualified'));
     if (!isStandardQuotaName(name)) out.push(field.invalid(path, name, 'must be a standard resource for quota'));
   }
   return out;
@@ -59,9 +127,17 @@ export function validateQuotaResourceName(name: string, path: string): StatusCau
 
 /** ValidateResourceQuantityValue */
 function validateQuantityValue(name: string, q: unknown, path: string): StatusCause[] {
-  if (!isValidQuantity(q)) return [field.invalid(path, q, "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'")];
+  if (!isValidQuantity(q))
+    return [
+      field.invalid(
+        path,
+        q,
+        "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
+      ),
+    ];
   if (nanosOf(q) < 0n) return [field.invalid(path, canonical(q), 'must be greater than or equal to 0')];
-  if (INTEGER_RESOURCES.has(name) && nanosOf(q) % 1_000_000_000n !== 0n) return [field.invalid(path, canonical(q), 'must be an integer')];
+  if (INTEGER_RESOURCES.has(name) && nanosOf(q) % 1_000_000_000n !== 0n)
+    return [field.invalid(path, canonical(q), 'must be an integer')];
   return [];
 }
 
@@ -80,16 +156,22 @@ function validateScopes(spec: Decoded<ResourceQuotaSpec>): StatusCause[] {
   const out: StatusCause[] = [];
   for (const s of scopes) {
     if (!STANDARD_SCOPES.has(String(s))) out.push(field.invalid('spec.scopes', scopes, 'unsupported scope'));
-    for (const k of hard) if (isStandardQuotaName(k) && !scopeValidFor(String(s), k)) out.push(field.invalid('spec.scopes', scopes, 'unsupported scope applied to resource'));
+    for (const k of hard)
+      if (isStandardQuotaName(k) && !scopeValidFor(String(s), k))
+        out.push(field.invalid('spec.scopes', scopes, 'unsupported scope applied to resource'));
   }
   const set = new Set(scopes.map(String));
-  for (const [a, b] of [['BestEffort', 'NotBestEffort'], ['Terminating', 'NotTerminating']]) {
+  for (const [a, b] of [
+    ['BestEffort', 'NotBestEffort'],
+    ['Terminating', 'NotTerminating'],
+  ]) {
     if (set.has(a!) && set.has(b!)) out.push(field.invalid('spec.scopes', scopes, 'conflicting scopes'));
   }
   return out;
 }
 
-const EXISTS_ONLY = 'must be \'Exist\' when scope is any of ResourceQuotaScopeTerminating, ResourceQuotaScopeNotTerminating, ResourceQuotaScopeBestEffort, ResourceQuotaScopeNotBestEffort or ResourceQuotaScopeCrossNamespacePodAffinity';
+const EXISTS_ONLY =
+  "must be 'Exist' when scope is any of ResourceQuotaScopeTerminating, ResourceQuotaScopeNotTerminating, ResourceQuotaScopeBestEffort, ResourceQuotaScopeNotBestEffort or ResourceQuotaScopeCrossNamespacePodAffinity";
 
 function validateScopeSelector(spec: Decoded<ResourceQuotaSpec>): StatusCause[] {
   if (!isJsonObject(spec.scopeSelector)) return [];
@@ -97,26 +179,49 @@ function validateScopeSelector(spec: Decoded<ResourceQuotaSpec>): StatusCause[] 
   const hard = Object.keys(isJsonObject(spec.hard) ? spec.hard : {}).sort();
   const out: StatusCause[] = [];
   const set = new Set<string>();
-  const exprs: unknown[] = Array.isArray(spec.scopeSelector.matchExpressions) ? spec.scopeSelector.matchExpressions : [];
+  const exprs: unknown[] = Array.isArray(spec.scopeSelector.matchExpressions)
+    ? spec.scopeSelector.matchExpressions
+    : [];
   for (const e of exprs) {
     const r: Decoded<ScopedResourceSelectorRequirement> = isDecoded<ScopedResourceSelectorRequirement>(e) ? e : {};
     const scope = String(r.scopeName ?? '');
     if (!STANDARD_SCOPES.has(scope)) out.push(field.invalid(`${path}.scopeName`, scope, 'unsupported scope'));
-    for (const k of hard) if (isStandardQuotaName(k) && !scopeValidFor(scope, k)) out.push(field.invalid(path, spec.scopeSelector, 'unsupported scope applied to resource'));
-    if (['BestEffort', 'NotBestEffort', 'Terminating', 'NotTerminating', 'CrossNamespacePodAffinity'].includes(scope) && r.operator !== 'Exists') {
+    for (const k of hard)
+      if (isStandardQuotaName(k) && !scopeValidFor(scope, k))
+        out.push(field.invalid(path, spec.scopeSelector, 'unsupported scope applied to resource'));
+    if (
+      ['BestEffort', 'NotBestEffort', 'Terminating', 'NotTerminating', 'CrossNamespacePodAffinity'].includes(scope) &&
+      r.operator !== 'Exists'
+    ) {
       out.push(field.invalid(`${path}.operator`, r.operator ?? '', EXISTS_ONLY));
     }
     const values: unknown[] = Array.isArray(r.values) ? r.values : [];
     if (r.operator === 'In' || r.operator === 'NotIn') {
-      if (values.length === 0) out.push(field.required(`${path}.values`, "must be at least one value when `operator` is 'In' or 'NotIn' for scope selector"));
+      if (values.length === 0)
+        out.push(
+          field.required(
+            `${path}.values`,
+            "must be at least one value when `operator` is 'In' or 'NotIn' for scope selector",
+          ),
+        );
     } else if (r.operator === 'Exists' || r.operator === 'DoesNotExist') {
-      if (values.length !== 0) out.push(field.invalid(`${path}.values`, values, "must be no value when `operator` is 'Exist' or 'DoesNotExist' for scope selector"));
+      if (values.length !== 0)
+        out.push(
+          field.invalid(
+            `${path}.values`,
+            values,
+            "must be no value when `operator` is 'Exist' or 'DoesNotExist' for scope selector",
+          ),
+        );
     } else {
       out.push(field.invalid(`${path}.operator`, r.operator ?? '', 'not a valid selector operator'));
     }
     set.add(scope);
   }
-  for (const [a, b] of [['BestEffort', 'NotBestEffort'], ['Terminating', 'NotTerminating']]) {
+  for (const [a, b] of [
+    ['BestEffort', 'NotBestEffort'],
+    ['Terminating', 'NotTerminating'],
+  ]) {
     if (set.has(a!) && set.has(b!)) out.push(field.invalid(path, spec.scopeSelector, 'conflicting scopes'));
   }
   return out;
@@ -160,7 +265,10 @@ export const resourceQuota: ResourceDef = {
 
   defaults(obj) {
     if (isRecord(obj.spec)) canonicalList(obj.spec.hard);
-    if (isRecord(obj.status)) { canonicalList(obj.status.hard); canonicalList(obj.status.used); }
+    if (isRecord(obj.status)) {
+      canonicalList(obj.status.hard);
+      canonicalList(obj.status.used);
+    }
   },
 
   prepareForCreate(obj) {
@@ -171,7 +279,8 @@ export const resourceQuota: ResourceDef = {
     const out = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });
     const spec: Decoded<ResourceQuotaSpec> = isDecoded<ResourceQuotaSpec>(obj.spec) ? obj.spec : {};
     out.push(...validateList(spec.hard, 'spec.hard'), ...validateScopes(spec), ...validateScopeSelector(spec));
-    if (isRecord(obj.status)) out.push(...validateList(obj.status.hard, 'status.hard'), ...validateList(obj.status.used, 'status.used'));
+    if (isRecord(obj.status))
+      out.push(...validateList(obj.status.hard, 'status.hard'), ...validateList(obj.status.used, 'status.used'));
     if (old && canonicalJson(spec.scopes ?? null) !== canonicalJson(old.spec?.scopes ?? null)) {
       out.push(field.invalid('spec.scopes', spec.scopes ?? null, 'field is immutable'));
     }
@@ -189,7 +298,11 @@ export const resourceQuota: ResourceDef = {
     nameColumn(),
     ageColumn(),
     col('Request', 'string', 'Request represents a minimum amount of cpu/memory that a container may consume.'),
-    col('Limit', 'string', 'Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.'),
+    col(
+      'Limit',
+      'string',
+      'Limits control the maximum amount of cpu/memory that a container may use independent of contention on the node.',
+    ),
   ],
   row: (obj, now) => [obj.metadata?.name ?? '', ageOf(obj, now), ...quotaColumns(obj)],
 };

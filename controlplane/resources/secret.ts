@@ -16,7 +16,8 @@ function defaultSecret(obj: KubeObject): void {
   if (!obj.type) obj.type = 'Opaque';
   if (isObject(obj.stringData)) {
     const data: Record<string, string> = isObject(obj.data) ? obj.data : {};
-    for (const [k, v] of Object.entries(obj.stringData)) setOwn(data, k, Buffer.from(String(v ?? ''), 'utf8').toString('base64'));
+    for (const [k, v] of Object.entries(obj.stringData))
+      setOwn(data, k, Buffer.from(String(v ?? ''), 'utf8').toString('base64'));
     obj.data = data;
   }
   delete obj.stringData;
@@ -53,7 +54,8 @@ function validateSecretData(obj: KubeObject): StatusCause[] {
   };
   switch (obj.type) {
     case 'kubernetes.io/service-account-token':
-      if (!obj.metadata?.annotations?.['kubernetes.io/service-account.name']) out.push(field.required('metadata.annotations[kubernetes.io/service-account.name]'));
+      if (!obj.metadata?.annotations?.['kubernetes.io/service-account.name'])
+        out.push(field.required('metadata.annotations[kubernetes.io/service-account.name]'));
       break;
     case 'kubernetes.io/dockercfg':
       need('.dockercfg');
@@ -113,7 +115,12 @@ export const secret: ResourceDef = {
     col('Data', 'string', 'Data contains the secret data.'),
     ageColumn(),
   ],
-  row: (obj, now) => [obj.metadata?.name ?? '', obj.type ?? '', Object.keys(isObject(obj.data) ? obj.data : {}).length, ageOf(obj, now)],
+  row: (obj, now) => [
+    obj.metadata?.name ?? '',
+    obj.type ?? '',
+    Object.keys(isObject(obj.data) ? obj.data : {}).length,
+    ageOf(obj, now),
+  ],
 
   fields: {
     type: (o) => String(o.type ?? ''),
@@ -130,5 +137,7 @@ function jsonObjectProblem(raw: string): string | undefined {
   }
   if (doc !== null && typeof doc === 'object' && !Array.isArray(doc)) return undefined;
   const kind = Array.isArray(doc) ? 'array' : doc === null ? undefined : typeof doc === 'boolean' ? 'bool' : typeof doc;
-  return kind === undefined ? undefined : `json: cannot unmarshal ${kind} into Go value of type map[string]interface {}`;
+  return kind === undefined
+    ? undefined
+    : `json: cannot unmarshal ${kind} into Go value of type map[string]interface {}`;
 }

@@ -23,6 +23,14 @@ export const serviceAccount: ResourceDef = {
 
   validate: (obj) => validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain }),
 
-  columns: [nameColumn(), col('Secrets', 'string', 'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.'), ageColumn()],
+  columns: [
+    nameColumn(),
+    col(
+      'Secrets',
+      'string',
+      'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use.',
+    ),
+    ageColumn(),
+  ],
   row: (obj, now) => [obj.metadata?.name ?? '', Array.isArray(obj.secrets) ? obj.secrets.length : 0, ageOf(obj, now)],
 };

@@ -9,11 +9,26 @@ import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import { formatLabels } from './label-selector.js';
-import { invalidRendered, isDNS1123Label, isObject, isQualifiedName, isValidPortNum, nameIsDNS1035Label, validateLabels, validateObjectMeta } from './meta-validation.js';
+import {
+  invalidRendered,
+  isDNS1123Label,
+  isObject,
+  isQualifiedName,
+  isValidPortNum,
+  nameIsDNS1035Label,
+  validateLabels,
+  validateObjectMeta,
+} from './meta-validation.js';
 import { validatePortNumOrName } from './pod-template.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
-import { allocateService, defaultIPFamilyFields, needsClusterIP, needsHealthCheck, needsNodePort } from '../services/registry.js';
+import {
+  allocateService,
+  defaultIPFamilyFields,
+  needsClusterIP,
+  needsHealthCheck,
+  needsNodePort,
+} from '../services/registry.js';
 
 const TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
@@ -25,7 +40,9 @@ type PortEntry = Partial<ServicePort> | null | undefined;
 
 const isHeadless = (spec: ServiceSpec): boolean => spec?.clusterIP === 'None';
 const externallyAccessible = (spec: ServiceSpec): boolean =>
-  spec?.type === 'LoadBalancer' || spec?.type === 'NodePort' || (spec?.type === 'ClusterIP' && Array.isArray(spec?.externalIPs) && spec.externalIPs.length > 0);
+  spec?.type === 'LoadBalancer' ||
+  spec?.type === 'NodePort' ||
+  (spec?.type === 'ClusterIP' && Array.isArray(spec?.externalIPs) && spec.externalIPs.length > 0);
 
 function defaultService(obj: KubeObject): void {
   if (!isObject(obj.spec)) obj.spec = {};
@@ -39,15 +56,24 @@ function defaultService(obj: KubeObject): void {
   for (const p of Array.isArray(spec.ports) ? spec.ports : []) {
     if (!isObject(p)) continue;
     if (!p.protocol) p.protocol = 'TCP';
-    if (p.targetPort === undefined || p.targetPort === null || p.targetPort === 0 || p.targetPort === '') p.targetPort = p.port;
+    if (p.targetPort === undefined || p.targetPort === null || p.targetPort === 0 || p.targetPort === '')
+      p.targetPort = p.port;
   }
   if (externallyAccessible(spec) && !spec.externalTrafficPolicy) spec.externalTrafficPolicy = 'Cluster';
-  if (!spec.internalTrafficPolicy && ['NodePort', 'LoadBalancer', 'ClusterIP'].includes(spec.type)) spec.internalTrafficPolicy = 'Cluster';
-  if (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts === undefined) spec.allocateLoadBalancerNodePorts = true;
+  if (!spec.internalTrafficPolicy && ['NodePort', 'LoadBalancer', 'ClusterIP'].includes(spec.type))
+    spec.internalTrafficPolicy = 'Cluster';
+  if (spec.type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts === undefined)
+    spec.allocateLoadBalancerNodePorts = true;
 }
 
-const portList = (spec: ServiceSpec): Partial<ServicePort>[] => (Array.isArray(spec?.ports) ? spec.ports.filter(isObject) : []);
-const nodePortSet = (spec: ServiceSpec): Set<number> => new Set(portList(spec).map((p) => p.nodePort).filter((n): n is number => !!n));
+const portList = (spec: ServiceSpec): Partial<ServicePort>[] =>
+  Array.isArray(spec?.ports) ? spec.ports.filter(isObject) : [];
+const nodePortSet = (spec: ServiceSpec): Set<number> =>
+  new Set(
+    portList(spec)
+      .map((p) => p.nodePort)
+      .filter((n): n is number => !!n),
+  );
 const sameStrings = (a: unknown, b: unknown): boolean => canonicalJson(a ?? []) === canonicalJson(b ?? []);
 
 /**
@@ -61,7 +87,12 @@ export function preserveAllocatedValues(next: KubeObject, old: KubeObject): void
   if (!isServiceSpec(n) || !isServiceSpec(o)) return;
   if (needsClusterIP(o) && needsClusterIP(n)) {
     if (!n.clusterIP && o.clusterIP) n.clusterIP = o.clusterIP;
-    if ((!Array.isArray(n.clusterIPs) || n.clusterIPs.length === 0) && Array.isArray(o.clusterIPs) && o.clusterIPs.length) n.clusterIPs = [...o.clusterIPs];
+    if (
+      (!Array.isArray(n.clusterIPs) || n.clusterIPs.length === 0) &&
+      Array.isArray(o.clusterIPs) &&
+      o.clusterIPs.length
+    )
+      n.clusterIPs = [...o.clusterIPs];
   }
   if (needsNodePort(o) && needsNodePort(n)) {
     const oldPorts = nodePortSet(o);
@@ -74,7 +105,8 @@ export function preserveAllocatedValues(next: KubeObject, old: KubeObject): void
       if (v && !used.has(v)) p.nodePort = v;
     }
   }
-  if (needsHealthCheck(o) && needsHealthCheck(n) && !n.healthCheckNodePort && o.healthCheckNodePort) n.healthCheckNodePort = o.healthCheckNodePort;
+  if (needsHealthCheck(o) && needsHealthCheck(n) && !n.healthCheckNodePort && o.healthCheckNodePort)
+    n.healthCheckNodePort = o.healthCheckNodePort;
 }
 
 /**
@@ -86,14 +118,26 @@ export function normalizeClusterIPs(next: KubeObject, old: KubeObject): void {
   const o = old.spec;
   if (!isServiceSpec(n) || !isServiceSpec(o)) return;
   const oldIPs: string[] = Array.isArray(o.clusterIPs) ? o.clusterIPs : [];
-  if (oldIPs.length && (!Array.isArray(n.clusterIPs) || n.clusterIPs.length === 0) && (o.clusterIP ?? '') === (n.clusterIP ?? '')) n.clusterIPs = [...oldIPs];
+  if (
+    oldIPs.length &&
+    (!Array.isArray(n.clusterIPs) || n.clusterIPs.length === 0) &&
+    (o.clusterIP ?? '') === (n.clusterIP ?? '')
+  )
+    n.clusterIPs = [...oldIPs];
   if ((o.clusterIP ?? '') === (n.clusterIP ?? '')) return;
   if (o.clusterIP && !n.clusterIP) {
     if (sameStrings(n.clusterIPs, o.clusterIPs)) delete n.clusterIPs;
     return;
   }
   // n.clusterIP is set here: both empty returned above
-  if (n.clusterIP && oldIPs.length && o.clusterIP === oldIPs[0] && Array.isArray(n.clusterIPs) && n.clusterIPs[0] === o.clusterIP) n.clusterIPs[0] = n.clusterIP;
+  if (
+    n.clusterIP &&
+    oldIPs.length &&
+    o.clusterIP === oldIPs[0] &&
+    Array.isArray(n.clusterIPs) &&
+    n.clusterIPs[0] === o.clusterIP
+  )
+    n.clusterIPs[0] = n.clusterIP;
 }
 
 /**
@@ -116,12 +160,18 @@ export function dropTypeDependentFields(next: KubeObject, old: KubeObject): void
     const oldPorts = nodePortSet(o);
     if ([...nodePortSet(n)].every((p) => oldPorts.has(p))) for (const p of portList(n)) delete p.nodePort;
   }
-  if (needsHealthCheck(o) && !needsHealthCheck(n) && (n.healthCheckNodePort ?? 0) === (o.healthCheckNodePort ?? 0)) delete n.healthCheckNodePort;
+  if (needsHealthCheck(o) && !needsHealthCheck(n) && (n.healthCheckNodePort ?? 0) === (o.healthCheckNodePort ?? 0))
+    delete n.healthCheckNodePort;
   if (o.type === 'LoadBalancer' && n.type !== 'LoadBalancer') {
-    if (n.allocateLoadBalancerNodePorts !== undefined && n.allocateLoadBalancerNodePorts === o.allocateLoadBalancerNodePorts) delete n.allocateLoadBalancerNodePorts;
+    if (
+      n.allocateLoadBalancerNodePorts !== undefined &&
+      n.allocateLoadBalancerNodePorts === o.allocateLoadBalancerNodePorts
+    )
+      delete n.allocateLoadBalancerNodePorts;
     if ((n.loadBalancerClass ?? null) === (o.loadBalancerClass ?? null)) delete n.loadBalancerClass;
   }
-  if (externallyAccessible(o) && !externallyAccessible(n) && n.externalTrafficPolicy === o.externalTrafficPolicy) delete n.externalTrafficPolicy;
+  if (externallyAccessible(o) && !externallyAccessible(n) && n.externalTrafficPolicy === o.externalTrafficPolicy)
+    delete n.externalTrafficPolicy;
   if (n.type !== 'LoadBalancer' && isObject(next.status)) next.status.loadBalancer = {};
 }
 
@@ -144,11 +194,14 @@ function validatePorts(spec: ServiceSpec): StatusCause[] {
     if (!sp?.protocol) out.push(field.required(`${p}.protocol`));
     else if (!PROTOCOLS.includes(sp.protocol)) out.push(field.notSupported(`${p}.protocol`, sp.protocol, PROTOCOLS));
     out.push(...validatePortNumOrName(sp?.targetPort, `${p}.targetPort`));
-    if (sp?.appProtocol) for (const m of isQualifiedName(String(sp.appProtocol))) out.push(field.invalid(`${p}.appProtocol`, sp.appProtocol, m));
+    if (sp?.appProtocol)
+      for (const m of isQualifiedName(String(sp.appProtocol)))
+        out.push(field.invalid(`${p}.appProtocol`, sp.appProtocol, m));
     const np = sp?.nodePort;
     if (np) {
       // the range is the allocator's to check (--service-node-port-range)
-      if (spec.type === 'ClusterIP') out.push(field.forbidden(`${p}.nodePort`, "may not be used when `type` is 'ClusterIP'"));
+      if (spec.type === 'ClusterIP')
+        out.push(field.forbidden(`${p}.nodePort`, "may not be used when `type` is 'ClusterIP'"));
       else for (const m of isValidPortNum(np)) out.push(field.invalid(`${p}.nodePort`, np, m));
       const key = `${np}/${sp?.protocol ?? ''}`;
       if (nodePorts.has(key)) out.push(field.duplicate(`${p}.nodePort`, np));
@@ -169,7 +222,8 @@ export function validateServiceSpec(spec: unknown): StatusCause[] {
     out.push(field.invalid('spec.clusterIPs[0]', 'None', `may not be set to 'None' for ${spec.type} services`));
   }
   out.push(...validatePorts(spec));
-  if (!['ClientIP', 'None'].includes(spec.sessionAffinity ?? '')) out.push(field.notSupported('spec.sessionAffinity', spec.sessionAffinity ?? '', ['ClientIP', 'None']));
+  if (!['ClientIP', 'None'].includes(spec.sessionAffinity ?? ''))
+    out.push(field.notSupported('spec.sessionAffinity', spec.sessionAffinity ?? '', ['ClientIP', 'None']));
   out.push(...validateLabels(spec.selector, 'spec.selector'));
   if (spec.externalTrafficPolicy && !['Cluster', 'Local'].includes(spec.externalTrafficPolicy)) {
     out.push(field.notSupported('spec.externalTrafficPolicy', spec.externalTrafficPolicy, ['Cluster', 'Local']));
@@ -184,9 +238,19 @@ function validateServiceUpdate(obj: KubeObject, old: KubeObject): StatusCause[] 
   const n: ServiceSpec = obj.spec ?? {};
   const o: ServiceSpec = old.spec ?? {};
   if (o.type === 'ExternalName' || n.type === 'ExternalName' || !o.clusterIP || !n.clusterIP) return [];
-  if (n.clusterIP === o.clusterIP && canonicalJson(n.clusterIPs ?? [n.clusterIP]) === canonicalJson(o.clusterIPs ?? [o.clusterIP])) return [];
+  if (
+    n.clusterIP === o.clusterIP &&
+    canonicalJson(n.clusterIPs ?? [n.clusterIP]) === canonicalJson(o.clusterIPs ?? [o.clusterIP])
+  )
+    return [];
   const ips: string[] = Array.isArray(n.clusterIPs) ? n.clusterIPs : [n.clusterIP];
-  return [invalidRendered('spec.clusterIPs[0]', `[]string{${ips.map((ip) => JSON.stringify(ip)).join(', ')}}`, 'may not change once set')];
+  return [
+    invalidRendered(
+      'spec.clusterIPs[0]',
+      `[]string{${ips.map((ip) => JSON.stringify(ip)).join(', ')}}`,
+      'may not change once set',
+    ),
+  ];
 }
 
 function externalIP(spec: ServiceSpec, status: ServiceStatus | undefined): string {
@@ -196,7 +260,9 @@ function externalIP(spec: ServiceSpec, status: ServiceStatus | undefined): strin
     case 'NodePort':
       return external.length ? external.join(',') : '<none>';
     case 'LoadBalancer': {
-      const ingress: (LoadBalancerIngress | null | undefined)[] = Array.isArray(status?.loadBalancer?.ingress) ? status.loadBalancer.ingress : [];
+      const ingress: (LoadBalancerIngress | null | undefined)[] = Array.isArray(status?.loadBalancer?.ingress)
+        ? status.loadBalancer.ingress
+        : [];
       const lb = [...new Set(ingress.map((i) => i?.ip || i?.hostname).filter((a): a is string => !!a))].sort();
       if (external.length) return [...lb, ...external].join(',');
       return lb.length ? lb.join(',') : '<pending>';
@@ -210,7 +276,11 @@ function externalIP(spec: ServiceSpec, status: ServiceStatus | undefined): strin
 /** makePortString: "80/TCP", "80:30080/TCP", joined by commas. */
 export function servicePorts(spec: ServiceSpec | undefined): string {
   const ports: PortEntry[] = Array.isArray(spec?.ports) ? spec.ports : [];
-  const s = ports.map((p) => (p?.nodePort && p.nodePort > 0 ? `${p.port}:${p.nodePort}/${p.protocol ?? ''}` : `${p?.port}/${p?.protocol ?? ''}`)).join(',');
+  const s = ports
+    .map((p) =>
+      p?.nodePort && p.nodePort > 0 ? `${p.port}:${p.nodePort}/${p.protocol ?? ''}` : `${p?.port}/${p?.protocol ?? ''}`,
+    )
+    .join(',');
   return s || '<none>';
 }
 
@@ -258,7 +328,11 @@ export const service: ResourceDef = {
     nameColumn(),
     col('Type', 'string', 'type determines how the Service is exposed. Defaults to ClusterIP.'),
     col('Cluster-IP', 'string', 'clusterIP is the IP address of the service and is usually assigned randomly.'),
-    col('External-IP', 'string', 'externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.'),
+    col(
+      'External-IP',
+      'string',
+      'externalIPs is a list of IP addresses for which nodes in the cluster will also accept traffic for this service.',
+    ),
     col('Port(s)', 'string', 'The list of ports that are exposed by this service.'),
     ageColumn(),
     col('Selector', 'string', 'Route service traffic to pods with label keys and values matching this selector.', 1),
@@ -267,7 +341,15 @@ export const service: ResourceDef = {
   row(obj, now) {
     const spec: ServiceSpec = obj.spec ?? {};
     const clusterIP = (Array.isArray(spec.clusterIPs) && spec.clusterIPs[0]) || spec.clusterIP || '<none>';
-    return [obj.metadata?.name ?? '', spec.type ?? '', clusterIP, externalIP(spec, obj.status), servicePorts(spec), ageOf(obj, now), formatLabels(spec.selector)];
+    return [
+      obj.metadata?.name ?? '',
+      spec.type ?? '',
+      clusterIP,
+      externalIP(spec, obj.status),
+      servicePorts(spec),
+      ageOf(obj, now),
+      formatLabels(spec.selector),
+    ];
   },
 
   fields: {

@@ -23,11 +23,19 @@ function validateStatefulSetSpec(spec: unknown): StatusCause[] {
   const out: StatusCause[] = [];
   const pmp = spec.podManagementPolicy;
   if (!pmp) out.push(field.required('spec.podManagementPolicy'));
-  else if (pmp !== 'OrderedReady' && pmp !== 'Parallel') out.push(field.invalid('spec.podManagementPolicy', pmp, "must be 'OrderedReady' or 'Parallel'"));
+  else if (pmp !== 'OrderedReady' && pmp !== 'Parallel')
+    out.push(field.invalid('spec.podManagementPolicy', pmp, "must be 'OrderedReady' or 'Parallel'"));
   const us = spec.updateStrategy;
   if (!us?.type) out.push(field.required('spec.updateStrategy'));
   else if (us.type === 'OnDelete') {
-    if (us.rollingUpdate) out.push(field.invalid('spec.updateStrategy.rollingUpdate', us.rollingUpdate, "only allowed for updateStrategy 'RollingUpdate'"));
+    if (us.rollingUpdate)
+      out.push(
+        field.invalid(
+          'spec.updateStrategy.rollingUpdate',
+          us.rollingUpdate,
+          "only allowed for updateStrategy 'RollingUpdate'",
+        ),
+      );
   } else if (us.type === 'RollingUpdate') {
     out.push(...validateNonnegative(us.rollingUpdate?.partition, 'spec.updateStrategy.rollingUpdate.partition'));
   } else {
@@ -36,27 +44,43 @@ function validateStatefulSetSpec(spec: unknown): StatusCause[] {
   const retention = spec.persistentVolumeClaimRetentionPolicy;
   for (const k of ['whenDeleted', 'whenScaled'] as const) {
     const v = retention?.[k];
-    if (v && v !== 'Retain' && v !== 'Delete') out.push(field.notSupported(`spec.persistentVolumeClaimRetentionPolicy.${k}`, v, ['Retain', 'Delete']));
+    if (v && v !== 'Retain' && v !== 'Delete')
+      out.push(field.notSupported(`spec.persistentVolumeClaimRetentionPolicy.${k}`, v, ['Retain', 'Delete']));
   }
   out.push(...validateNonnegative(spec.replicas, 'spec.replicas'));
   out.push(...validateNonnegative(spec.minReadySeconds, 'spec.minReadySeconds'));
   const [selErrs, usable] = validateSelector(spec, 'spec', 'statefulset');
   out.push(...selErrs);
-  out.push(...validateAlwaysRunningTemplate(spec, 'spec', 'StatefulSet', usable ? spec.selector : undefined).filter((c) => !isClaimMountNotFound(c, spec)));
-  (Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []).forEach((t: ClaimTemplateEntry, i: number) => {
-    out.push(...validateClaimSpec(t?.spec, `spec.volumeClaimTemplates[${i}].spec`));
-  });
+  out.push(
+    ...validateAlwaysRunningTemplate(spec, 'spec', 'StatefulSet', usable ? spec.selector : undefined).filter(
+      (c) => !isClaimMountNotFound(c, spec),
+    ),
+  );
+  (Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []).forEach(
+    (t: ClaimTemplateEntry, i: number) => {
+      out.push(...validateClaimSpec(t?.spec, `spec.volumeClaimTemplates[${i}].spec`));
+    },
+  );
   return out;
 }
 
 /** Volume mounts may name a volumeClaimTemplate instead of a pod volume. */
 function isClaimMountNotFound(c: StatusCause, spec: Partial<StatefulSetSpec>): boolean {
   if (c.reason !== 'FieldValueNotFound' || !/\.volumeMounts\[\d+\]\.name$/.test(c.field ?? '')) return false;
-  const names = (Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []).map((t: ClaimTemplateEntry) => t?.metadata?.name);
+  const names = (Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []).map(
+    (t: ClaimTemplateEntry) => t?.metadata?.name,
+  );
   return names.some((n) => c.message === `Not found: ${JSON.stringify(n)}`);
 }
 
-const UPDATABLE = ['replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy', 'minReadySeconds'];
+const UPDATABLE = [
+  'replicas',
+  'ordinals',
+  'template',
+  'updateStrategy',
+  'persistentVolumeClaimRetentionPolicy',
+  'minReadySeconds',
+];
 
 function validateStatefulSetUpdate(obj: KubeObject, old: KubeObject): StatusCause[] {
   const n = clone(obj.spec ?? {});
@@ -99,7 +123,12 @@ export const statefulSet: ResourceDef = {
       if (!isObject(spec.updateStrategy.rollingUpdate)) spec.updateStrategy.rollingUpdate = {};
     }
     const ru = spec.updateStrategy.rollingUpdate;
-    if (spec.updateStrategy.type === 'RollingUpdate' && isObject(ru) && (ru.partition === undefined || ru.partition === null)) ru.partition = 0;
+    if (
+      spec.updateStrategy.type === 'RollingUpdate' &&
+      isObject(ru) &&
+      (ru.partition === undefined || ru.partition === null)
+    )
+      ru.partition = 0;
     if (!isObject(spec.persistentVolumeClaimRetentionPolicy)) spec.persistentVolumeClaimRetentionPolicy = {};
     const ret = spec.persistentVolumeClaimRetentionPolicy;
     if (!ret.whenDeleted) ret.whenDeleted = 'Retain';
@@ -127,10 +156,22 @@ export const statefulSet: ResourceDef = {
     return out;
   },
 
-  columns: [nameColumn(), col('Ready', 'string', 'Number of the pod with ready state'), ageColumn(), containersColumn(), imagesColumn()],
+  columns: [
+    nameColumn(),
+    col('Ready', 'string', 'Number of the pod with ready state'),
+    ageColumn(),
+    containersColumn(),
+    imagesColumn(),
+  ],
 
   row(obj, now) {
     const [names, images] = containerCells(obj.spec?.template?.spec);
-    return [obj.metadata?.name ?? '', `${obj.status?.readyReplicas ?? 0}/${obj.spec?.replicas ?? 0}`, ageOf(obj, now), names, images];
+    return [
+      obj.metadata?.name ?? '',
+      `${obj.status?.readyReplicas ?? 0}/${obj.spec?.replicas ?? 0}`,
+      ageOf(obj, now),
+      names,
+      images,
+    ];
   },
 };

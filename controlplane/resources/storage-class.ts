@@ -7,7 +7,13 @@ import { canonicalJson } from '../../proto/canonical.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
-import { FIELD_IMMUTABLE_ERROR_MSG, isObject, isQualifiedName, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import {
+  FIELD_IMMUTABLE_ERROR_MSG,
+  isObject,
+  isQualifiedName,
+  nameIsDNSSubdomain,
+  validateObjectMeta,
+} from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { LOCAL_PATH_PROVISIONER } from '../storage/volume-host.js';
 import { ALL_VERBS } from './verbs.js';
@@ -54,7 +60,8 @@ function validateStorageClassFields(sc: KubeObject): StatusCause[] {
   else for (const m of isQualifiedName(prov.toLowerCase())) out.push(field.invalid('provisioner', prov, m));
   const params = sc.parameters;
   if (params !== undefined && params !== null) {
-    if (!isObject(params)) out.push(field.invalid('parameters', params, 'must be a map of string keys to string values'));
+    if (!isObject(params))
+      out.push(field.invalid('parameters', params, 'must be a map of string keys to string values'));
     else {
       const keys = Object.keys(params);
       let bytes = 0;
@@ -84,17 +91,25 @@ function validateStorageClassFields(sc: KubeObject): StatusCause[] {
     out.push(field.notSupported('volumeBindingMode', sc.volumeBindingMode, ['Immediate', 'WaitForFirstConsumer']));
   }
   if (sc.mountOptions !== undefined && sc.mountOptions !== null) {
-    if (!Array.isArray(sc.mountOptions)) out.push(field.invalid('mountOptions', sc.mountOptions, 'must be a list of strings'));
+    if (!Array.isArray(sc.mountOptions))
+      out.push(field.invalid('mountOptions', sc.mountOptions, 'must be a list of strings'));
   }
   const topo = sc.allowedTopologies;
   if (Array.isArray(topo)) {
     topo.forEach((term: unknown, i: number) => {
       const exprs = isObject(term) && Array.isArray(term.matchLabelExpressions) ? term.matchLabelExpressions : [];
-      if (exprs.length === 0) out.push(field.required(`allowedTopologies[${i}].matchLabelExpressions`, 'must have at least one label match expression'));
+      if (exprs.length === 0)
+        out.push(
+          field.required(
+            `allowedTopologies[${i}].matchLabelExpressions`,
+            'must have at least one label match expression',
+          ),
+        );
       exprs.forEach((e: unknown, j: number) => {
         const p = `allowedTopologies[${i}].matchLabelExpressions[${j}]`;
         if (!isObject(e) || typeof e.key !== 'string' || !e.key) out.push(field.required(`${p}.key`));
-        if (!isObject(e) || !Array.isArray(e.values) || e.values.length === 0) out.push(field.required(`${p}.values`, 'must specify as least one value to match'));
+        if (!isObject(e) || !Array.isArray(e.values) || e.values.length === 0)
+          out.push(field.required(`${p}.values`, 'must specify as least one value to match'));
       });
     });
   }
@@ -104,10 +119,14 @@ function validateStorageClassFields(sc: KubeObject): StatusCause[] {
 /** ValidateStorageClassUpdate: parameters, provisioner, reclaimPolicy and volumeBindingMode are fixed. */
 function validateStorageClassUpdate(sc: KubeObject, old: KubeObject): StatusCause[] {
   const out: StatusCause[] = [];
-  if (canonicalJson(sc.parameters ?? {}) !== canonicalJson(old.parameters ?? {})) out.push(field.forbidden('parameters', 'updates to parameters are forbidden.'));
-  if (sc.provisioner !== old.provisioner) out.push(field.forbidden('provisioner', 'updates to provisioner are forbidden.'));
-  if (sc.reclaimPolicy !== old.reclaimPolicy) out.push(field.forbidden('reclaimPolicy', 'updates to reclaimPolicy are forbidden.'));
-  if (sc.volumeBindingMode !== old.volumeBindingMode) out.push(field.invalid('volumeBindingMode', sc.volumeBindingMode, FIELD_IMMUTABLE_ERROR_MSG));
+  if (canonicalJson(sc.parameters ?? {}) !== canonicalJson(old.parameters ?? {}))
+    out.push(field.forbidden('parameters', 'updates to parameters are forbidden.'));
+  if (sc.provisioner !== old.provisioner)
+    out.push(field.forbidden('provisioner', 'updates to provisioner are forbidden.'));
+  if (sc.reclaimPolicy !== old.reclaimPolicy)
+    out.push(field.forbidden('reclaimPolicy', 'updates to reclaimPolicy are forbidden.'));
+  if (sc.volumeBindingMode !== old.volumeBindingMode)
+    out.push(field.invalid('volumeBindingMode', sc.volumeBindingMode, FIELD_IMMUTABLE_ERROR_MSG));
   return out;
 }
 
@@ -132,7 +151,10 @@ export const storageClass: ResourceDef = {
   },
 
   validate(obj, old) {
-    const out = [...validateObjectMeta(obj, { namespaced: false, nameFn: nameIsDNSSubdomain }), ...validateStorageClassFields(obj)];
+    const out = [
+      ...validateObjectMeta(obj, { namespaced: false, nameFn: nameIsDNSSubdomain }),
+      ...validateStorageClassFields(obj),
+    ];
     if (old) out.push(...validateStorageClassUpdate(obj, old));
     return out;
   },
@@ -140,8 +162,16 @@ export const storageClass: ResourceDef = {
   columns: [
     nameColumn(),
     col('Provisioner', 'string', 'provisioner indicates the type of the provisioner.'),
-    col('ReclaimPolicy', 'string', 'reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class. Defaults to Delete.'),
-    col('VolumeBindingMode', 'string', 'volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.  When unset, VolumeBindingImmediate is used. This field is only honored by servers that enable the VolumeScheduling feature.'),
+    col(
+      'ReclaimPolicy',
+      'string',
+      'reclaimPolicy controls the reclaimPolicy for dynamically provisioned PersistentVolumes of this storage class. Defaults to Delete.',
+    ),
+    col(
+      'VolumeBindingMode',
+      'string',
+      'volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and bound.  When unset, VolumeBindingImmediate is used. This field is only honored by servers that enable the VolumeScheduling feature.',
+    ),
     col('AllowVolumeExpansion', 'string', 'allowVolumeExpansion shows whether the storage class allow volume expand.'),
     ageColumn(),
   ],

@@ -7,9 +7,9 @@ import type { FieldSchema } from '../../proto/schema/types.js';
 export interface TableColumn {
   name: string;
   type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
-  format: string;          // 'name' for the Name column, '' otherwise
+  format: string; // 'name' for the Name column, '' otherwise
   description: string;
-  priority: 0 | 1;         // 1 = only with -o wide
+  priority: 0 | 1; // 1 = only with -o wide
 }
 
 /** Cluster-wide settings the allocation hooks read (skiff-server's --service-cidr, --service-node-port-range). */
@@ -32,18 +32,30 @@ export interface AdmissionContext {
   dryRun: boolean;
 }
 
-export type Subresource = 'status' | 'scale' | 'binding' | 'log' | 'exec' | 'attach' | 'eviction' | 'portforward' | 'finalize' | 'ephemeralcontainers' | 'token' | 'approval';
+export type Subresource =
+  | 'status'
+  | 'scale'
+  | 'binding'
+  | 'log'
+  | 'exec'
+  | 'attach'
+  | 'eviction'
+  | 'portforward'
+  | 'finalize'
+  | 'ephemeralcontainers'
+  | 'token'
+  | 'approval';
 
 export interface ResourceDef {
-  group: string;            // '' for core
-  version: string;          // 'v1'
-  kind: string;             // 'Pod'
-  resource: string;         // plural, 'pods'
-  singular: string;         // 'pod'
+  group: string; // '' for core
+  version: string; // 'v1'
+  kind: string; // 'Pod'
+  resource: string; // plural, 'pods'
+  singular: string; // 'pod'
   namespaced: boolean;
   shortNames: string[];
-  categories: string[];     // ['all'] for kubectl get all
-  verbs: string[];          // discovery verbs
+  categories: string[]; // ['all'] for kubectl get all
+  verbs: string[]; // discovery verbs
   subresources: Subresource[];
   /** true when a status subresource exists: then the main resource ignores status writes, /status ignores everything else */
   hasStatusSubresource: boolean;

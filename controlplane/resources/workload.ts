@@ -22,11 +22,16 @@ type WorkloadSpec = Partial<Pick<DeploymentSpec, 'selector' | 'template'>>;
  * Selector checks as ValidateDeploymentSpec/ReplicaSetSpec/StatefulSetSpec do them.
  * Returns [causes, selectorUsable]: a missing selector is Required.
  */
-export function validateSelector(spec: WorkloadSpec | undefined, path: string, kindWord: string): [StatusCause[], boolean] {
+export function validateSelector(
+  spec: WorkloadSpec | undefined,
+  path: string,
+  kindWord: string,
+): [StatusCause[], boolean] {
   const sel = spec?.selector;
   if (sel === undefined || sel === null) return [[field.required(`${path}.selector`)], false];
   const out = validateLabelSelector(sel, `${path}.selector`);
-  if (isEmptySelector(sel)) out.push(invalidRendered(`${path}.selector`, goLabelSelector(sel), `empty selector is invalid for ${kindWord}`));
+  if (isEmptySelector(sel))
+    out.push(invalidRendered(`${path}.selector`, goLabelSelector(sel), `empty selector is invalid for ${kindWord}`));
   return [out, isObject(sel)];
 }
 
@@ -35,19 +40,31 @@ export function validateSelector(spec: WorkloadSpec | undefined, path: string, k
  * StatefulSets): labels must match a non-empty selector, restartPolicy must be Always,
  * activeDeadlineSeconds is not supported.
  */
-export function validateAlwaysRunningTemplate(spec: WorkloadSpec | undefined, path: string, kindName: string, selector: LabelSelector | undefined): StatusCause[] {
+export function validateAlwaysRunningTemplate(
+  spec: WorkloadSpec | undefined,
+  path: string,
+  kindName: string,
+  selector: LabelSelector | undefined,
+): StatusCause[] {
   const tplPath = `${path}.template`;
   const tpl = spec?.template;
   if (!isObject(tpl)) return [field.required(tplPath)];
   const out: StatusCause[] = [];
   const labels = tpl.metadata?.labels;
-  if (selector && !isEmptySelector(selector) && !selectorMatches(selector, labels)) out.push(selectorMismatch(tplPath, labels));
+  if (selector && !isEmptySelector(selector) && !selectorMatches(selector, labels))
+    out.push(selectorMismatch(tplPath, labels));
   out.push(...validatePodTemplateSpec(tpl, tplPath));
   const rp = tpl.spec?.restartPolicy;
   if (rp !== 'Always') out.push(field.notSupported(`${tplPath}.spec.restartPolicy`, rp ?? '', ['Always']));
   const ads = tpl.spec?.activeDeadlineSeconds;
   if (ads !== undefined && ads !== null) {
-    out.push(field.invalid(`${tplPath}.spec.activeDeadlineSeconds`, ads, `activeDeadlineSeconds in ${kindName} is not Supported`));
+    out.push(
+      field.invalid(
+        `${tplPath}.spec.activeDeadlineSeconds`,
+        ads,
+        `activeDeadlineSeconds in ${kindName} is not Supported`,
+      ),
+    );
   }
   return out;
 }
@@ -67,7 +84,18 @@ export function validateIntOrPercent(v: unknown, path: string): StatusCause[] {
   if (typeof v === 'string') {
     return PERCENT_RE.test(v)
       ? []
-      : [invalidRendered(path, v, regexError("a valid percent string must be a numeric string followed by an ending '%'", '[0-9]+%', '1%', '93%'))];
+      : [
+          invalidRendered(
+            path,
+            v,
+            regexError(
+              "a valid percent string must be a numeric string followed by an ending '%'",
+              '[0-9]+%',
+              '1%',
+              '93%',
+            ),
+          ),
+        ];
   }
   if (typeof v === 'number') return validateNonnegative(v, path);
   return [invalidRendered(path, JSON.stringify(v), "must be an integer or percentage (e.g '5%')")];

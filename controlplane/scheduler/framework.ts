@@ -115,7 +115,11 @@ export type ScheduleResult = { node: string } | { error: FitError };
  * `0/3 nodes are available: 1 Insufficient cpu, 2 node(s) were unschedulable.` The
  * histogram entries are "<count> <reason>" sorted as strings, exactly as sort.Strings does.
  */
-export function fitErrorMessage(numAllNodes: number, nodeReasons: ReadonlyMap<string, readonly string[]>, preFilterMsg = ''): string {
+export function fitErrorMessage(
+  numAllNodes: number,
+  nodeReasons: ReadonlyMap<string, readonly string[]>,
+  preFilterMsg = '',
+): string {
   if (numAllNodes === 0) return NO_NODES_AVAILABLE;
   // a PreFilter rejection: its message alone, not once per node
   if (preFilterMsg) return `0/${numAllNodes} nodes are available: ${preFilterMsg}.`;
@@ -130,11 +134,18 @@ export function fitErrorMessage(numAllNodes: number, nodeReasons: ReadonlyMap<st
 }
 
 export function newCycleContext(
-  pod: KubeObject, nodeInfos: readonly NodeInfo[], volumes?: VolumeListers, nominated?: ReadonlyMap<string, readonly KubeObject[]>,
+  pod: KubeObject,
+  nodeInfos: readonly NodeInfo[],
+  volumes?: VolumeListers,
+  nominated?: ReadonlyMap<string, readonly KubeObject[]>,
 ): CycleContext {
   return {
-    podRequests: podRequests(pod), podNonZeroRequests: podRequests(pod, true), nodeInfos,
-    ...(volumes ? { volumes } : {}), ...(nominated ? { nominated } : {}), state: new Map(),
+    podRequests: podRequests(pod),
+    podNonZeroRequests: podRequests(pod, true),
+    nodeInfos,
+    ...(volumes ? { volumes } : {}),
+    ...(nominated ? { nominated } : {}),
+    state: new Map(),
   };
 }
 
@@ -145,12 +156,21 @@ export function podPriority(pod: KubeObject): number {
 }
 
 /** A copy of a NodeInfo with `add` pods added and `remove` pods (by uid) taken away. */
-export function withPods(info: NodeInfo, add: readonly KubeObject[], remove: ReadonlySet<string> = new Set()): NodeInfo {
+export function withPods(
+  info: NodeInfo,
+  add: readonly KubeObject[],
+  remove: ReadonlySet<string> = new Set(),
+): NodeInfo {
   return newNodeInfo(info.node, [...info.pods.filter((p) => !remove.has(p.metadata.uid!)), ...add]);
 }
 
 /** Runs filters in order; the first one that rejects decides the node's reasons (RunFilterPlugins). */
-export function filterNode(ctx: CycleContext, pod: KubeObject, nodeInfo: NodeInfo, filters: readonly FilterPlugin[]): FilterResult {
+export function filterNode(
+  ctx: CycleContext,
+  pod: KubeObject,
+  nodeInfo: NodeInfo,
+  filters: readonly FilterPlugin[],
+): FilterResult {
   for (const f of filters) {
     const r = f.filter(ctx, pod, nodeInfo);
     if (!r.fits) return r;
@@ -164,9 +184,16 @@ export function filterNode(ctx: CycleContext, pod: KubeObject, nodeInfo: NodeInf
  * the room a preemptor freed; when they were added and the pod fits, it must fit without them
  * too (inter-pod affinity to a nominated pod must not decide).
  */
-export function filterNodeWithNominated(ctx: CycleContext, pod: KubeObject, nodeInfo: NodeInfo, filters: readonly FilterPlugin[]): FilterResult {
+export function filterNodeWithNominated(
+  ctx: CycleContext,
+  pod: KubeObject,
+  nodeInfo: NodeInfo,
+  filters: readonly FilterPlugin[],
+): FilterResult {
   const prio = podPriority(pod);
-  const add = (ctx.nominated?.get(nodeInfo.name) ?? []).filter((np) => np.metadata.uid !== pod.metadata.uid && podPriority(np) >= prio);
+  const add = (ctx.nominated?.get(nodeInfo.name) ?? []).filter(
+    (np) => np.metadata.uid !== pod.metadata.uid && podPriority(np) >= prio,
+  );
   if (!add.length) return filterNode(ctx, pod, nodeInfo, filters);
   const r = filterNode(ctx, pod, withPods(nodeInfo, add), filters);
   if (!r.fits) return r;
@@ -184,7 +211,12 @@ export function defaultNormalizeScore(scores: number[], reverse: boolean): numbe
 }
 
 /** Weighted total per feasible node, in `nodes` order (RunScorePlugins). */
-export function scoreNodes(ctx: CycleContext, pod: KubeObject, nodes: readonly NodeInfo[], plugins: readonly ScorePlugin[]): number[] {
+export function scoreNodes(
+  ctx: CycleContext,
+  pod: KubeObject,
+  nodes: readonly NodeInfo[],
+  plugins: readonly ScorePlugin[],
+): number[] {
   const totals = nodes.map(() => 0);
   for (const p of plugins) {
     let scores = nodes.map((n) => p.score(ctx, pod, n));
@@ -235,20 +267,35 @@ export interface NodeSampling {
  * Ties are broken at random among the best, as selectHost's reservoir sampling does.
  */
 export function schedule(
-  pod: KubeObject, nodeInfos: readonly NodeInfo[], profile: Profile,
-  opts: { random?: () => number; volumes?: VolumeListers; nominated?: ReadonlyMap<string, readonly KubeObject[]>; sampling?: NodeSampling } = {},
+  pod: KubeObject,
+  nodeInfos: readonly NodeInfo[],
+  profile: Profile,
+  opts: {
+    random?: () => number;
+    volumes?: VolumeListers;
+    nominated?: ReadonlyMap<string, readonly KubeObject[]>;
+    sampling?: NodeSampling;
+  } = {},
 ): ScheduleResult {
   const ctx = newCycleContext(pod, nodeInfos, opts.volumes, opts.nominated);
   if (nodeInfos.length > 0) {
     for (const f of profile.filters) {
       const r = f.preFilter?.(ctx, pod);
-      if (r && !r.fits) return { error: new FitError(nodeInfos.length, new Map(nodeInfos.map((n) => [n.name, r.reasons])), r.reasons.join(', ')) };
+      if (r && !r.fits)
+        return {
+          error: new FitError(
+            nodeInfos.length,
+            new Map(nodeInfos.map((n) => [n.name, r.reasons])),
+            r.reasons.join(', '),
+          ),
+        };
     }
   }
   // evaluateNominatedNode: a pod nominated by an earlier preemption goes there if it fits now
   const nominatedNode = pod.status?.nominatedNodeName;
   const nominatedInfo = nominatedNode ? nodeInfos.find((n) => n.name === nominatedNode) : undefined;
-  if (nominatedInfo && filterNodeWithNominated(ctx, pod, nominatedInfo, profile.filters).fits) return { node: nominatedInfo.name };
+  if (nominatedInfo && filterNodeWithNominated(ctx, pod, nominatedInfo, profile.filters).fits)
+    return { node: nominatedInfo.name };
   const feasible: NodeInfo[] = [];
   const reasons = new Map<string, readonly string[]>();
   const resolvable = new Set<string>();

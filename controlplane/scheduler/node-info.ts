@@ -6,8 +6,16 @@ import { addInto, DEFAULT_MAX_PODS, isTerminal, podRequests, toResourceList } fr
 
 export function newNodeInfo(node: KubeObject, pods: readonly KubeObject[] = []): NodeInfo {
   const allocatable = toResourceList(node.status?.allocatable ?? node.status?.capacity);
-  if (node.status?.allocatable?.pods === undefined && node.status?.capacity?.pods === undefined) allocatable.pods = DEFAULT_MAX_PODS;
-  const info: NodeInfo = { name: node.metadata.name!, node, pods: [], requested: {}, nonZeroRequested: { cpu: 0, memory: 0 }, allocatable };
+  if (node.status?.allocatable?.pods === undefined && node.status?.capacity?.pods === undefined)
+    allocatable.pods = DEFAULT_MAX_PODS;
+  const info: NodeInfo = {
+    name: node.metadata.name!,
+    node,
+    pods: [],
+    requested: {},
+    nonZeroRequested: { cpu: 0, memory: 0 },
+    allocatable,
+  };
   for (const p of pods) addPod(info, p);
   return info;
 }

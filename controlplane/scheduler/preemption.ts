@@ -8,8 +8,16 @@
 import type { KubeObject } from '../../proto/meta.js';
 import { selectorMatches, type LabelSelector } from '../resources/label-selector.js';
 import {
-  fitErrorMessage, filterNodeWithNominated, newCycleContext, podPriority,
-  type CycleContext, type FilterResult, type FitError, type NodeInfo, type Profile, type VolumeListers,
+  fitErrorMessage,
+  filterNodeWithNominated,
+  newCycleContext,
+  podPriority,
+  type CycleContext,
+  type FilterResult,
+  type FitError,
+  type NodeInfo,
+  type Profile,
+  type VolumeListers,
 } from './framework.js';
 import { addInto, podRequests } from './resources.js';
 
@@ -67,7 +75,10 @@ function importanceOrder(now: number): (a: KubeObject, b: KubeObject) => number 
 export function podTerminatingByPreemption(pod: KubeObject): boolean {
   if (!pod.metadata.deletionTimestamp) return false;
   const conds: unknown[] = Array.isArray(pod.status?.conditions) ? pod.status.conditions : [];
-  const c = conds.find((x): x is { type: string; status?: string; reason?: string } => typeof x === 'object' && x !== null && (x as { type?: unknown }).type === 'DisruptionTarget');
+  const c = conds.find(
+    (x): x is { type: string; status?: string; reason?: string } =>
+      typeof x === 'object' && x !== null && (x as { type?: unknown }).type === 'DisruptionTarget',
+  );
   return !!c && c.status === 'True' && c.reason === REASON_PREEMPTION_BY_SCHEDULER;
 }
 
@@ -76,7 +87,10 @@ export function podTerminatingByPreemption(pod: KubeObject): boolean {
  * (same namespace, selector matches, pod not already in disruptedPods) below zero
  * disruptionsAllowed is violating. Stable.
  */
-export function filterPodsWithPDBViolation(pods: readonly KubeObject[], pdbs: readonly KubeObject[]): { violating: KubeObject[]; nonViolating: KubeObject[] } {
+export function filterPodsWithPDBViolation(
+  pods: readonly KubeObject[],
+  pdbs: readonly KubeObject[],
+): { violating: KubeObject[]; nonViolating: KubeObject[] } {
   const allowed = pdbs.map((p) => (typeof p.status?.disruptionsAllowed === 'number' ? p.status.disruptionsAllowed : 0));
   const violating: KubeObject[] = [];
   const nonViolating: KubeObject[] = [];
@@ -106,7 +120,12 @@ export function filterPodsWithPDBViolation(pods: readonly KubeObject[], pdbs: re
  * lets `pod` pass the filters on this node, or why none does.
  */
 export function selectVictimsOnNode(
-  ctx: CycleContext, pod: KubeObject, nodeInfo: NodeInfo, profile: Profile, pdbs: readonly KubeObject[], now: number,
+  ctx: CycleContext,
+  pod: KubeObject,
+  nodeInfo: NodeInfo,
+  profile: Profile,
+  pdbs: readonly KubeObject[],
+  now: number,
 ): Victims | { fits: false; reasons: string[]; unresolvable?: true } {
   const prio = podPriority(pod);
   const potential = nodeInfo.pods.filter((p) => podPriority(p) < prio);
@@ -120,7 +139,12 @@ export function selectVictimsOnNode(
     addInto(work.nonZeroRequested, r.nz, sign);
   };
   const gone = new Set(potential);
-  const work: NodeInfo = { ...nodeInfo, pods: nodeInfo.pods.filter((p) => !gone.has(p)), requested: { ...nodeInfo.requested }, nonZeroRequested: { ...nodeInfo.nonZeroRequested } };
+  const work: NodeInfo = {
+    ...nodeInfo,
+    pods: nodeInfo.pods.filter((p) => !gone.has(p)),
+    requested: { ...nodeInfo.requested },
+    nonZeroRequested: { ...nodeInfo.nonZeroRequested },
+  };
   for (const p of potential) move(p, -1);
   const check = (): FilterResult => filterNodeWithNominated(ctx, pod, work, profile.filters);
   const first = check();
@@ -197,7 +221,11 @@ export function pickOneNodeForPreemption(candidates: readonly Candidate[], now: 
  * PodEligibleToPreemptOthers: not with preemptionPolicy Never; not while a pod it already
  * preempted is still terminating on its nominated node (unless that node can no longer take it).
  */
-export function podEligibleToPreemptOthers(pod: KubeObject, nodeInfos: readonly NodeInfo[], fitError: FitError): { ok: true } | { ok: false; message: string } {
+export function podEligibleToPreemptOthers(
+  pod: KubeObject,
+  nodeInfos: readonly NodeInfo[],
+  fitError: FitError,
+): { ok: true } | { ok: false; message: string } {
   if (pod.spec?.preemptionPolicy === 'Never') return { ok: false, message: NOT_ELIGIBLE_NEVER };
   const nom: unknown = pod.status?.nominatedNodeName;
   if (typeof nom === 'string' && nom) {
@@ -205,7 +233,8 @@ export function podEligibleToPreemptOthers(pod: KubeObject, nodeInfos: readonly 
     if (!fitError.resolvable.has(nom)) return { ok: true };
     const info = nodeInfos.find((n) => n.name === nom);
     const prio = podPriority(pod);
-    if (info?.pods.some((p) => podPriority(p) < prio && podTerminatingByPreemption(p))) return { ok: false, message: NOT_ELIGIBLE_TERMINATING };
+    if (info?.pods.some((p) => podPriority(p) < prio && podTerminatingByPreemption(p)))
+      return { ok: false, message: NOT_ELIGIBLE_TERMINATING };
   }
   return { ok: true };
 }
@@ -251,13 +280,21 @@ export function planPreemption(input: PreemptionInput): PreemptionPlan {
 }
 
 /** getLowerPriorityNominatedPods: pods nominated to `node` with a lower priority than `pod`. */
-export function lowerPriorityNominatedPods(pod: KubeObject, node: string, nominated: ReadonlyMap<string, readonly KubeObject[]>): KubeObject[] {
+export function lowerPriorityNominatedPods(
+  pod: KubeObject,
+  node: string,
+  nominated: ReadonlyMap<string, readonly KubeObject[]>,
+): KubeObject[] {
   const prio = podPriority(pod);
   return (nominated.get(node) ?? []).filter((p) => p.metadata.uid !== pod.metadata.uid && podPriority(p) < prio);
 }
 
 /** The DisruptionTarget condition preemption puts on a victim before deleting it. */
-export function preemptionCondition(schedulerName: string, now: string, prev?: { status?: string; lastTransitionTime?: string }): Record<string, unknown> {
+export function preemptionCondition(
+  schedulerName: string,
+  now: string,
+  prev?: { status?: string; lastTransitionTime?: string },
+): Record<string, unknown> {
   return {
     type: 'DisruptionTarget',
     status: 'True',

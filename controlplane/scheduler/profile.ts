@@ -19,9 +19,20 @@ export type Strategy = 'spread' | 'binpack';
 
 export function defaultProfile(strategy: Strategy = 'spread'): Profile {
   return {
-    filters: [nodeUnschedulable, nodeName, taintToleration, nodeReady, nodeAffinity, nodePorts, nodeResourcesFit, volumeRestrictions, volumeBinding],
-    scores: strategy === 'binpack'
-      ? [taintToleration, nodeAffinity, mostAllocated]
-      : [taintToleration, nodeAffinity, leastAllocated, ownerSpread],
+    filters: [
+      nodeUnschedulable,
+      nodeName,
+      taintToleration,
+      nodeReady,
+      nodeAffinity,
+      nodePorts,
+      nodeResourcesFit,
+      volumeRestrictions,
+      volumeBinding,
+    ],
+    scores:
+      strategy === 'binpack'
+        ? [taintToleration, nodeAffinity, mostAllocated]
+        : [taintToleration, nodeAffinity, leastAllocated, ownerSpread],
   };
 }

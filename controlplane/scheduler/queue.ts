@@ -158,12 +158,15 @@ export class SchedulingQueue {
     this.timer = undefined;
     if (this.closed || this.backoff.size === 0) return;
     const next = Math.min(...this.backoff.values());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const now = this.now();
-      for (const [key, at] of this.backoff) if (at <= now) this.add(key);
-      this.arm();
-    }, Math.max(0, next - this.now()));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        const now = this.now();
+        for (const [key, at] of this.backoff) if (at <= now) this.add(key);
+        this.arm();
+      },
+      Math.max(0, next - this.now()),
+    );
     this.timer.unref?.();
   }
 }

@@ -63,10 +63,20 @@ export interface SchedulerCounters {
 export type SyncOutcome = 'scheduled' | 'unschedulable' | 'skipped';
 
 /** a cycle's outcome; 'scheduled' carries its binding cycle, still being written */
-type CycleOutcome = { outcome: 'unschedulable' | 'skipped' } | { outcome: 'scheduled'; binding: Promise<'scheduled' | 'skipped'> };
+type CycleOutcome =
+  | { outcome: 'unschedulable' | 'skipped' }
+  | { outcome: 'scheduled'; binding: Promise<'scheduled' | 'skipped'> };
 
 export class Scheduler {
-  readonly counters: SchedulerCounters = { attempts: 0, scheduled: 0, unschedulable: 0, errors: 0, lastLatencyMs: 0, preemptionAttempts: 0, preemptionVictims: 0 };
+  readonly counters: SchedulerCounters = {
+    attempts: 0,
+    scheduled: 0,
+    unschedulable: 0,
+    errors: 0,
+    lastLatencyMs: 0,
+    preemptionAttempts: 0,
+    preemptionVictims: 0,
+  };
   private readonly cache = new SchedulerCache();
   private readonly queue: SchedulingQueue;
   private readonly profile: Profile;
@@ -87,13 +97,21 @@ export class Scheduler {
   private readonly sampling: NodeSampling;
   private readonly bindings = new Set<Promise<unknown>>();
 
-  constructor(private readonly storage: ApiStorage, private readonly opts: SchedulerOptions) {
+  constructor(
+    private readonly storage: ApiStorage,
+    private readonly opts: SchedulerOptions,
+  ) {
     this.log = opts.log ?? pino({ enabled: false });
     this.now = opts.now ?? (() => new Date());
     this.profile = defaultProfile(opts.strategy);
     this.queue = new SchedulingQueue({
-      now: () => Date.now(), initialBackoffMs: opts.initialBackoffMs, maxBackoffMs: opts.maxBackoffMs,
-      priorityOf: (key) => { const p = this.cache.getPod(key); return p ? podPriority(p) : 0; },
+      now: () => Date.now(),
+      initialBackoffMs: opts.initialBackoffMs,
+      maxBackoffMs: opts.maxBackoffMs,
+      priorityOf: (key) => {
+        const p = this.cache.getPod(key);
+        return p ? podPriority(p) : 0;
+      },
     });
     this.events = new EventRecorder(storage, SCHEDULER_NAME, this.now);
     this.sampling = { percentageOfNodesToScore: opts.percentageOfNodesToScore ?? 0, nextStartNodeIndex: 0 };
@@ -103,22 +121,37 @@ export class Scheduler {
     if (this.running) return;
     this.running = true;
     // Nodes first, so the first pods are tried against a full node list.
-    this.watches.push(await this.storage.watch(this.nodeDef, undefined, { resourceVersion: '0' }, (ev) => this.guard(() => this.onNodeEvent(ev))));
+    this.watches.push(
+      await this.storage.watch(this.nodeDef, undefined, { resourceVersion: '0' }, (ev) =>
+        this.guard(() => this.onNodeEvent(ev)),
+      ),
+    );
     // claims, volumes and classes (VolumeBinding): a change may make parked pods fit
-    const volumeWatch = (kind: 'claim' | 'volume' | 'class', def: typeof this.nodeDef) => this.storage.watch(def, undefined, { resourceVersion: '0' }, (ev) => this.guard(() => {
-      if (this.volumes.apply(kind, ev) && ev.type !== 'DELETED') this.queue.moveAllToActive();
-    }));
+    const volumeWatch = (kind: 'claim' | 'volume' | 'class', def: typeof this.nodeDef) =>
+      this.storage.watch(def, undefined, { resourceVersion: '0' }, (ev) =>
+        this.guard(() => {
+          if (this.volumes.apply(kind, ev) && ev.type !== 'DELETED') this.queue.moveAllToActive();
+        }),
+      );
     this.watches.push(await volumeWatch('class', findResource('storage.k8s.io', 'v1', 'storageclasses')!));
     this.watches.push(await volumeWatch('volume', findResource('', 'v1', 'persistentvolumes')!));
     this.watches.push(await volumeWatch('claim', this.pvcDef));
-    this.watches.push(await this.storage.watch(this.pdbDef, undefined, { resourceVersion: '0' }, (ev) => this.guard(() => {
-      const o = ev.object as KubeObject;
-      if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED' && ev.type !== 'DELETED') return;
-      const key = podKey(o);
-      if (ev.type === 'DELETED') this.pdbs.delete(key);
-      else this.pdbs.set(key, o);
-    })));
-    this.watches.push(await this.storage.watch(this.podDef, undefined, { resourceVersion: '0' }, (ev) => this.guard(() => this.onPodEvent(ev))));
+    this.watches.push(
+      await this.storage.watch(this.pdbDef, undefined, { resourceVersion: '0' }, (ev) =>
+        this.guard(() => {
+          const o = ev.object as KubeObject;
+          if (ev.type !== 'ADDED' && ev.type !== 'MODIFIED' && ev.type !== 'DELETED') return;
+          const key = podKey(o);
+          if (ev.type === 'DELETED') this.pdbs.delete(key);
+          else this.pdbs.set(key, o);
+        }),
+      ),
+    );
+    this.watches.push(
+      await this.storage.watch(this.podDef, undefined, { resourceVersion: '0' }, (ev) =>
+        this.guard(() => this.onPodEvent(ev)),
+      ),
+    );
     this.flushTimer = setInterval(() => this.queue.moveAllToActive(), this.opts.flushIntervalMs ?? FLUSH_INTERVAL_MS);
     this.flushTimer.unref?.();
     void this.run();
@@ -153,7 +186,12 @@ export class Scheduler {
     const started = performance.now();
     const snapshot = this.cache.snapshot();
     const nominated = this.cache.nominated();
-    const result = schedule(pod, snapshot, this.profile, { random: this.opts.random, volumes: this.volumes, nominated, sampling: this.sampling });
+    const result = schedule(pod, snapshot, this.profile, {
+      random: this.opts.random,
+      volumes: this.volumes,
+      nominated,
+      sampling: this.sampling,
+    });
     if ('error' in result) {
       // PostFilter: preemption; undefined keeps the nomination as it is, '' clears it
       const nomination = snapshot.length ? await this.preempt(pod, snapshot, nominated, result.error) : undefined;
@@ -176,7 +214,12 @@ export class Scheduler {
   }
 
   /** The binding cycle: PreBind (claims), Bind, FinishBinding in the cache, the Scheduled Event. */
-  private async bind(pod: KubeObject, node: string, claims: readonly KubeObject[], started: number): Promise<'scheduled' | 'skipped'> {
+  private async bind(
+    pod: KubeObject,
+    node: string,
+    claims: readonly KubeObject[],
+    started: number,
+  ): Promise<'scheduled' | 'skipped'> {
     const key = podKey(pod);
     const { namespace: ns, name } = pod.metadata as { namespace: string; name: string };
     const result = { node };
@@ -196,7 +239,13 @@ export class Scheduler {
   }
 
   /** PreBind and Bind; undefined when the pod is gone, already bound or going away. */
-  private async writeBinding(pod: KubeObject, ns: string, name: string, node: string, claims: readonly KubeObject[]): Promise<KubeObject | undefined> {
+  private async writeBinding(
+    pod: KubeObject,
+    ns: string,
+    name: string,
+    node: string,
+    claims: readonly KubeObject[],
+  ): Promise<KubeObject | undefined> {
     const result = { node };
     // PreBind (VolumeBinding): record the node on the WaitForFirstConsumer claims it decided
     for (const claim of claims) {
@@ -237,10 +286,12 @@ export class Scheduler {
         if (r.outcome === 'scheduled') {
           // the binding goes on while the next pod is scheduled; the key stays in
           // processing until it ends, so the pod is not tried twice at once
-          const p = r.binding.then(() => this.queue.forget(key), failed).finally(() => {
-            this.bindings.delete(p);
-            this.queue.done(key);
-          });
+          const p = r.binding
+            .then(() => this.queue.forget(key), failed)
+            .finally(() => {
+              this.bindings.delete(p);
+              this.queue.done(key);
+            });
           this.bindings.add(p);
           if (this.bindings.size >= MAX_BINDINGS_IN_FLIGHT) await Promise.race(this.bindings);
           continue;
@@ -291,15 +342,32 @@ export class Scheduler {
    * lower priority nominated to the node lose their nomination. Returns the nomination to
    * write (undefined: leave it), and puts what preemption said into the FitError's message.
    */
-  private async preempt(pod: KubeObject, nodeInfos: readonly NodeInfo[], nominated: ReadonlyMap<string, readonly KubeObject[]>, fitError: FitError): Promise<string | undefined> {
+  private async preempt(
+    pod: KubeObject,
+    nodeInfos: readonly NodeInfo[],
+    nominated: ReadonlyMap<string, readonly KubeObject[]>,
+    fitError: FitError,
+  ): Promise<string | undefined> {
     this.counters.preemptionAttempts++;
-    const plan = planPreemption({ pod, nodeInfos, profile: this.profile, fitError, pdbs: [...this.pdbs.values()], volumes: this.volumes, nominated, now: this.now().getTime() });
+    const plan = planPreemption({
+      pod,
+      nodeInfos,
+      profile: this.profile,
+      fitError,
+      pdbs: [...this.pdbs.values()],
+      volumes: this.volumes,
+      nominated,
+      now: this.now().getTime(),
+    });
     if (plan.kind !== 'preempt') {
       fitError.setPostFilterMsg(`preemption: ${plan.message}`);
       return plan.kind === 'none' ? '' : undefined;
     }
     const c = plan.candidate;
-    this.log.info({ pod: podKey(pod), node: c.node, victims: c.victims.pods.map(podKey) }, 'preempting lower-priority pods');
+    this.log.info(
+      { pod: podKey(pod), node: c.node, victims: c.victims.pods.map(podKey) },
+      'preempting lower-priority pods',
+    );
     for (const victim of c.victims.pods) {
       if (victim.metadata.deletionTimestamp) continue; // graceful deletion already under way
       await this.preemptPod(pod, c, victim);
@@ -308,11 +376,18 @@ export class Scheduler {
     this.opts.onPreemption?.(c.victims.pods.length);
     for (const np of lowerPriorityNominatedPods(pod, c.node, nominated)) {
       try {
-        const updated = await this.storage.guaranteedUpdate(this.podDef, np.metadata.namespace, np.metadata.name!, {}, (obj) => {
-          if (obj.metadata.uid !== np.metadata.uid || !obj.status?.nominatedNodeName) return obj;
-          delete obj.status.nominatedNodeName;
-          return obj;
-        }, 'status');
+        const updated = await this.storage.guaranteedUpdate(
+          this.podDef,
+          np.metadata.namespace,
+          np.metadata.name!,
+          {},
+          (obj) => {
+            if (obj.metadata.uid !== np.metadata.uid || !obj.status?.nominatedNodeName) return obj;
+            delete obj.status.nominatedNodeName;
+            return obj;
+          },
+          'status',
+        );
         this.cache.upsertPod(updated);
         this.queue.add(podKey(np)); // let it find another place sooner
       } catch (e) {
@@ -327,22 +402,39 @@ export class Scheduler {
     const { namespace: ns, name, uid } = victim.metadata;
     const schedulerName = String(preemptor.spec?.schedulerName ?? SCHEDULER_NAME);
     try {
-      await this.storage.guaranteedUpdate(this.podDef, ns, name!, {}, (obj) => {
-        if (obj.metadata.uid !== uid) return obj;
-        obj.status ??= {};
-        const conds: Array<Record<string, unknown>> = Array.isArray(obj.status.conditions) ? obj.status.conditions : [];
-        const prev = conds.find((x) => x?.type === 'DisruptionTarget') as { status?: string; reason?: string; message?: string; lastTransitionTime?: string } | undefined;
-        const next = preemptionCondition(schedulerName, rfc3339(this.now()), prev);
-        if (prev && prev.status === next.status && prev.reason === next.reason && prev.message === next.message) return obj;
-        obj.status.conditions = [...conds.filter((x) => x?.type !== 'DisruptionTarget'), next];
-        return obj;
-      }, 'status');
+      await this.storage.guaranteedUpdate(
+        this.podDef,
+        ns,
+        name!,
+        {},
+        (obj) => {
+          if (obj.metadata.uid !== uid) return obj;
+          obj.status ??= {};
+          const conds: Array<Record<string, unknown>> = Array.isArray(obj.status.conditions)
+            ? obj.status.conditions
+            : [];
+          const prev = conds.find((x) => x?.type === 'DisruptionTarget') as
+            | { status?: string; reason?: string; message?: string; lastTransitionTime?: string }
+            | undefined;
+          const next = preemptionCondition(schedulerName, rfc3339(this.now()), prev);
+          if (prev && prev.status === next.status && prev.reason === next.reason && prev.message === next.message)
+            return obj;
+          obj.status.conditions = [...conds.filter((x) => x?.type !== 'DisruptionTarget'), next];
+          return obj;
+        },
+        'status',
+      );
       await this.storage.delete(this.podDef, ns, name!, { preconditions: { uid } });
     } catch (e) {
       if (e instanceof ApiError && (e.code === 404 || e.code === 409)) return; // already gone
       throw e;
     }
-    await this.recordEvent(victim, 'Normal', 'Preempted', `Preempted by pod ${preemptor.metadata.uid} on node ${c.node}`);
+    await this.recordEvent(
+      victim,
+      'Normal',
+      'Preempted',
+      `Preempted by pod ${preemptor.metadata.uid} on node ${c.node}`,
+    );
   }
 
   private async recordUnschedulable(pod: KubeObject, message: string, nomination?: string): Promise<void> {
@@ -351,13 +443,20 @@ export class Scheduler {
     const nominationChanges = nomination !== undefined && (pod.status?.nominatedNodeName ?? '') !== nomination;
     if (nominationChanges || !(cur?.status === 'False' && cur.reason === 'Unschedulable' && cur.message === message)) {
       try {
-        const updated = await this.storage.guaranteedUpdate(this.podDef, ns, name!, {}, (obj) => {
-          if (obj.spec?.nodeName || obj.metadata.uid !== uid) return obj;
-          setUnschedulableCondition(obj, message, rfc3339(this.now()));
-          if (nomination) obj.status.nominatedNodeName = nomination;
-          else if (nomination === '') delete obj.status.nominatedNodeName;
-          return obj;
-        }, 'status');
+        const updated = await this.storage.guaranteedUpdate(
+          this.podDef,
+          ns,
+          name!,
+          {},
+          (obj) => {
+            if (obj.spec?.nodeName || obj.metadata.uid !== uid) return obj;
+            setUnschedulableCondition(obj, message, rfc3339(this.now()));
+            if (nomination) obj.status.nominatedNodeName = nomination;
+            else if (nomination === '') delete obj.status.nominatedNodeName;
+            return obj;
+          },
+          'status',
+        );
         // the nomination counts for the next cycles (PodNominator) before the watch shows it
         if (nominationChanges) this.cache.upsertPod(updated);
       } catch (e) {
@@ -368,7 +467,12 @@ export class Scheduler {
     await this.recordEvent(pod, 'Warning', 'FailedScheduling', message);
   }
 
-  private async recordEvent(pod: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+  private async recordEvent(
+    pod: KubeObject,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+  ): Promise<void> {
     try {
       await this.events.record(pod, type, reason, message);
     } catch (e) {
@@ -415,7 +519,9 @@ export function setUnschedulableCondition(pod: KubeObject, message: string, now:
 
 /** What can change a node's fitness (not heartbeats): kube's nodeSchedulingPropertiesChange. */
 function nodeSchedulingProps(n: KubeObject): string {
-  const conds = (Array.isArray(n.status?.conditions) ? n.status.conditions : []).map((c: Partial<NodeCondition> | null | undefined) => [c?.type, c?.status]);
+  const conds = (Array.isArray(n.status?.conditions) ? n.status.conditions : []).map(
+    (c: Partial<NodeCondition> | null | undefined) => [c?.type, c?.status],
+  );
   return canonicalJson({
     unschedulable: n.spec?.unschedulable ?? false,
     taints: n.spec?.taints ?? [],
@@ -427,5 +533,11 @@ function nodeSchedulingProps(n: KubeObject): string {
 
 function podSchedulingProps(p: KubeObject): string {
   const m = p.metadata;
-  return canonicalJson({ spec: p.spec ?? {}, labels: m.labels ?? {}, annotations: m.annotations ?? {}, owners: m.ownerReferences ?? [], deleting: m.deletionTimestamp ?? '' });
+  return canonicalJson({
+    spec: p.spec ?? {},
+    labels: m.labels ?? {},
+    annotations: m.annotations ?? {},
+    owners: m.ownerReferences ?? [],
+    deleting: m.deletionTimestamp ?? '',
+  });
 }

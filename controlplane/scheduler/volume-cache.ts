@@ -33,7 +33,12 @@ export class VolumeCache implements VolumeListers {
     const key = kind === 'claim' ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name!;
     if (ev.type === 'DELETED') return map.delete(key);
     const prev = map.get(key);
-    if (prev && prev.metadata.uid === obj.metadata.uid && Number(prev.metadata.resourceVersion) > Number(obj.metadata.resourceVersion)) return false;
+    if (
+      prev &&
+      prev.metadata.uid === obj.metadata.uid &&
+      Number(prev.metadata.resourceVersion) > Number(obj.metadata.resourceVersion)
+    )
+      return false;
     map.set(key, obj);
     return true;
   }

@@ -35,7 +35,8 @@ export class BootstrapDecryptError extends Error {}
 export function openBootstrap(passphrase: string, sealed: string): string {
   const i = sealed.indexOf(':');
   const body = i > 0 ? Buffer.from(sealed.slice(i + 1), 'base64') : Buffer.alloc(0);
-  if (body.length < NONCE_LEN + TAG_LEN) throw new BootstrapDecryptError('bootstrap data in the datastore is not <salt>:<base64> sealed data');
+  if (body.length < NONCE_LEN + TAG_LEN)
+    throw new BootstrapDecryptError('bootstrap data in the datastore is not <salt>:<base64> sealed data');
   try {
     const d = createDecipheriv('aes-256-gcm', derive(passphrase, sealed.slice(0, i)), body.subarray(0, NONCE_LEN));
     d.setAuthTag(body.subarray(body.length - TAG_LEN));

@@ -9,8 +9,10 @@ import { KEY_FILE as SA_KEY_FILE, newSigningKeyPem } from '../serviceaccount/jwt
 import { KEYRING_FILE, newKeyringText } from '../store/encrypting-store.js';
 
 export const BOOTSTRAP_FILES = [
-  'tls/server-ca.crt', 'tls/server-ca.key',
-  'tls/client-ca.crt', 'tls/client-ca.key',
+  'tls/server-ca.crt',
+  'tls/server-ca.key',
+  'tls/client-ca.crt',
+  'tls/client-ca.key',
   SA_KEY_FILE,
   KEYRING_FILE,
   'admin-token',
@@ -32,9 +34,15 @@ export function readBootstrapFiles(dataDir: string): BootstrapFiles {
 }
 
 /** Every bootstrap file: the ones given, the missing ones made new (joinSecret: the token's passphrase, if one was chosen). */
-export async function completeBootstrapFiles(have: BootstrapFiles, joinSecret?: string): Promise<Required<BootstrapFiles>> {
+export async function completeBootstrapFiles(
+  have: BootstrapFiles,
+  joinSecret?: string,
+): Promise<Required<BootstrapFiles>> {
   const out = { ...have };
-  for (const [cn, cert, key] of [['skiff-server-ca', 'tls/server-ca.crt', 'tls/server-ca.key'], ['skiff-client-ca', 'tls/client-ca.crt', 'tls/client-ca.key']] as const) {
+  for (const [cn, cert, key] of [
+    ['skiff-server-ca', 'tls/server-ca.crt', 'tls/server-ca.key'],
+    ['skiff-client-ca', 'tls/client-ca.crt', 'tls/client-ca.key'],
+  ] as const) {
     // a CA is its certificate with its key: half of one is made anew, as pki.ts does
     if (out[cert] !== undefined && out[key] !== undefined) continue;
     const ca = await newCaPem(cn);

@@ -35,13 +35,18 @@ function writeSecret(path: string, content: string): void {
 
 async function exportKeyPem(key: CryptoKey): Promise<string> {
   const der = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', key as unknown as webcrypto.CryptoKey));
-  const b64 = der.toString('base64').match(/.{1,64}/g)!.join('\n');
+  const b64 = der
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n');
   return `-----BEGIN PRIVATE KEY-----\n${b64}\n-----END PRIVATE KEY-----\n`;
 }
 
 export async function importKeyPem(pem: string): Promise<CryptoKey> {
   const b64 = pem.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
-  return (await webcrypto.subtle.importKey('pkcs8', Buffer.from(b64, 'base64'), ALG, true, ['sign'])) as unknown as CryptoKey;
+  return (await webcrypto.subtle.importKey('pkcs8', Buffer.from(b64, 'base64'), ALG, true, [
+    'sign',
+  ])) as unknown as CryptoKey;
 }
 
 async function newKeys(): Promise<CryptoKeyPair> {
@@ -78,7 +83,17 @@ export function parseJoinToken(token: string): { caHash?: string; secret: string
 
 function sansOf(certPem: string): Set<string> {
   const alt = new NodeX509(certPem).subjectAltName ?? '';
-  return new Set(alt.split(',').map((s) => s.trim().replace(/^DNS:/, '').replace(/^IP Address:/, '')).filter(Boolean));
+  return new Set(
+    alt
+      .split(',')
+      .map((s) =>
+        s
+          .trim()
+          .replace(/^DNS:/, '')
+          .replace(/^IP Address:/, ''),
+      )
+      .filter(Boolean),
+  );
 }
 
 function issuedBy(certPem: string, caPem: string): boolean {
@@ -91,7 +106,16 @@ function issuedBy(certPem: string, caPem: string): boolean {
 }
 
 export function desiredSans(extra: string[]): string[] {
-  const set = new Set(['localhost', '127.0.0.1', hostname(), 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', ...extra.filter(Boolean)]);
+  const set = new Set([
+    'localhost',
+    '127.0.0.1',
+    hostname(),
+    'kubernetes',
+    'kubernetes.default',
+    'kubernetes.default.svc',
+    'kubernetes.default.svc.cluster.local',
+    ...extra.filter(Boolean),
+  ]);
   return [...set];
 }
 
@@ -106,7 +130,10 @@ async function selfSignedCa(cn: string): Promise<{ pem: string; key: CryptoKey }
     keys,
     extensions: [
       new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature,
+        true,
+      ),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
@@ -114,7 +141,9 @@ async function selfSignedCa(cn: string): Promise<{ pem: string; key: CryptoKey }
 }
 
 /** a new self-signed CA as PEM (certificate, PKCS#8 key): the cluster's shared bootstrap data (security/bootstrap-data.ts) */
-export async function newCaPem(cn: 'skiff-server-ca' | 'skiff-client-ca'): Promise<{ certPem: string; keyPem: string }> {
+export async function newCaPem(
+  cn: 'skiff-server-ca' | 'skiff-client-ca',
+): Promise<{ certPem: string; keyPem: string }> {
   const ca = await selfSignedCa(cn);
   return { certPem: ca.pem, keyPem: await exportKeyPem(ca.key) };
 }
@@ -133,7 +162,8 @@ export function clientCaPaths(dataDir: string): { cert: string; key: string } {
 export async function ensureClientCa(dataDir: string): Promise<ClientCa> {
   mkdirSync(join(dataDir, 'tls'), { recursive: true, mode: 0o700 });
   const p = clientCaPaths(dataDir);
-  if (existsSync(p.cert) && existsSync(p.key)) return { certPem: readFileSync(p.cert, 'utf8'), key: await importKeyPem(readFileSync(p.key, 'utf8')) };
+  if (existsSync(p.cert) && existsSync(p.key))
+    return { certPem: readFileSync(p.cert, 'utf8'), key: await importKeyPem(readFileSync(p.key, 'utf8')) };
   const ca = await selfSignedCa('skiff-client-ca');
   writeSecret(p.key, await exportKeyPem(ca.key));
   writeFileSync(p.cert, ca.pem);
@@ -234,7 +264,9 @@ export async function ensurePki(dataDir: string, sans: string[]): Promise<Server
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-        new x509.SubjectAlternativeNameExtension(sans.map((s) => (isIP(s) ? { type: 'ip' as const, value: s } : { type: 'dns' as const, value: s }))),
+        new x509.SubjectAlternativeNameExtension(
+          sans.map((s) => (isIP(s) ? { type: 'ip' as const, value: s } : { type: 'dns' as const, value: s })),
+        ),
         await x509.AuthorityKeyIdentifierExtension.create(caCert),
       ],
     });

@@ -27,7 +27,9 @@ let installed: { get: SaGetter } | undefined;
 export function installServiceAccountAdmission(get: SaGetter): () => void {
   const me = { get };
   installed = me;
-  return () => { if (installed === me) installed = undefined; };
+  return () => {
+    if (installed === me) installed = undefined;
+  };
 }
 
 const ALPHANUMS = 'bcdfghjklmnpqrstvwxz2456789';
@@ -48,7 +50,11 @@ export function apiAccessVolume(name: string): Record<string, unknown> {
       sources: [
         { serviceAccountToken: { expirationSeconds: PROJECTED_TOKEN_SECONDS, path: 'token' } },
         { configMap: { name: ROOT_CA_CONFIGMAP, items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-        { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
+        {
+          downwardAPI: {
+            items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+          },
+        },
       ],
       defaultMode: 0o644,
     },
@@ -69,7 +75,10 @@ export function mountServiceAccountToken(pod: KubeObject): void {
   const volumes = Array.isArray(spec.volumes) ? (spec.volumes as Record<string, unknown>[]) : [];
   let volumeName = '';
   for (const v of volumes) {
-    if (isRecord(v) && typeof v.name === 'string' && v.name.startsWith(VOLUME_PREFIX)) { volumeName = v.name; break; }
+    if (isRecord(v) && typeof v.name === 'string' && v.name.startsWith(VOLUME_PREFIX)) {
+      volumeName = v.name;
+      break;
+    }
   }
   const has = !!volumeName;
   if (!volumeName) volumeName = VOLUME_PREFIX + randomSuffix();
@@ -87,11 +96,18 @@ export function mountServiceAccountToken(pod: KubeObject): void {
   if (!has && needs) spec.volumes = [...volumes, apiAccessVolume(volumeName)];
 }
 
-async function findServiceAccount(get: SaGetter, ctx: AdmissionContext, ns: string, name: string): Promise<KubeObject | undefined> {
+async function findServiceAccount(
+  get: SaGetter,
+  ctx: AdmissionContext,
+  ns: string,
+  name: string,
+): Promise<KubeObject | undefined> {
   const cached = get(ns, name);
   if (cached) return cached;
   // the cache may lag a write that just happened (kubectl create sa; kubectl run): ask the store
-  const live = (await ctx.list('', 'v1', 'serviceaccounts')).find((s) => s.metadata.namespace === ns && s.metadata.name === name);
+  const live = (await ctx.list('', 'v1', 'serviceaccounts')).find(
+    (s) => s.metadata.namespace === ns && s.metadata.name === name,
+  );
   if (live || name !== 'default') return live;
   // a brand-new namespace: the ServiceAccount controller creates `default` within moments
   const until = Date.now() + DEFAULT_SA_WAIT_MS;
@@ -116,14 +132,24 @@ export async function admitPodServiceAccount(pod: KubeObject, ctx: AdmissionCont
   const name = String(spec.serviceAccountName);
   const sa = await findServiceAccount(plugin.get, ctx, ns, name);
   if (!sa) {
-    throw new ApiError(403, 'Forbidden', `pods "${pod.metadata.name}" is forbidden: error looking up service account ${ns}/${name}: serviceaccount "${name}" not found`,
-      { name: pod.metadata.name, kind: 'pods' });
+    throw new ApiError(
+      403,
+      'Forbidden',
+      `pods "${pod.metadata.name}" is forbidden: error looking up service account ${ns}/${name}: serviceaccount "${name}" not found`,
+      { name: pod.metadata.name, kind: 'pods' },
+    );
   }
   if (shouldAutomount(sa, pod)) mountServiceAccountToken(pod);
   // admission.go: a pod naming no imagePullSecrets gets the account's
   const saPullSecrets = (sa as { imagePullSecrets?: unknown }).imagePullSecrets;
   const podPullSecrets = spec.imagePullSecrets;
-  if ((!Array.isArray(podPullSecrets) || podPullSecrets.length === 0) && Array.isArray(saPullSecrets) && saPullSecrets.length > 0) {
-    spec.imagePullSecrets = saPullSecrets.filter(isRecord).map((r) => ({ name: typeof r.name === 'string' ? r.name : '' }));
+  if (
+    (!Array.isArray(podPullSecrets) || podPullSecrets.length === 0) &&
+    Array.isArray(saPullSecrets) &&
+    saPullSecrets.length > 0
+  ) {
+    spec.imagePullSecrets = saPullSecrets
+      .filter(isRecord)
+      .map((r) => ({ name: typeof r.name === 'string' ? r.name : '' }));
   }
 }

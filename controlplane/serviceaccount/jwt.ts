@@ -2,7 +2,15 @@
 // key made once in the data dir (0600). The key id is Kubernetes' keyIDFromPublicKey:
 // base64url(sha256(PKIX DER of the public key)). node:crypto only, synchronous (the
 // authenticator runs on every request).
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  sign,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -20,12 +28,17 @@ function b64url(b: Buffer | string): string {
 }
 
 export function keyIdOf(publicKey: KeyObject): string {
-  return b64url(createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest());
+  return b64url(
+    createHash('sha256')
+      .update(publicKey.export({ type: 'spki', format: 'der' }))
+      .digest(),
+  );
 }
 
 export function signingKeyFromPem(pem: string): SigningKey {
   const privateKey = createPrivateKey(pem);
-  if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('service account key must be an EC P-256 key');
+  if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1')
+    throw new Error('service account key must be an EC P-256 key');
   const publicKey = createPublicKey(privateKey);
   return { privateKey, publicKey, kid: keyIdOf(publicKey) };
 }
@@ -39,7 +52,10 @@ export function loadOrCreateSigningKey(dataDir: string): SigningKey {
 
 /** a new P-256 private key, PKCS#8 PEM */
 export function newSigningKeyPem(): string {
-  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+    type: 'pkcs8',
+    format: 'pem',
+  }) as string;
 }
 
 export function generateSigningKey(): SigningKey {
@@ -77,7 +93,8 @@ export function verifyJwt(keys: readonly SigningKey[], token: string): Record<st
   const sig = Buffer.from(s, 'base64url');
   for (const k of keys) {
     if (typeof kid === 'string' && kid !== k.kid) continue;
-    if (verify('sha256', Buffer.from(`${h}.${p}`), { key: k.publicKey, dsaEncoding: 'ieee-p1363' }, sig)) return payload as Record<string, unknown>;
+    if (verify('sha256', Buffer.from(`${h}.${p}`), { key: k.publicKey, dsaEncoding: 'ieee-p1363' }, sig))
+      return payload as Record<string, unknown>;
   }
   return undefined;
 }

@@ -7,7 +7,12 @@ import { Informer } from '../controllers/informer.js';
 import { findResource } from '../resources/index.js';
 import type { BoundKind, ObjectLookup } from './tokens.js';
 
-const PLURALS: Record<'ServiceAccount' | BoundKind, string> = { ServiceAccount: 'serviceaccounts', Pod: 'pods', Secret: 'secrets', Node: 'nodes' };
+const PLURALS: Record<'ServiceAccount' | BoundKind, string> = {
+  ServiceAccount: 'serviceaccounts',
+  Pod: 'pods',
+  Secret: 'secrets',
+  Node: 'nodes',
+};
 
 export class InformerLookup implements ObjectLookup {
   private readonly informers = new Map<string, Informer>();

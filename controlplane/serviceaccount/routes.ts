@@ -17,7 +17,11 @@ const MAX_EXPIRATION_SECONDS = 2 ** 32;
 
 export interface TokenRequestBody {
   metadata?: { name?: string };
-  spec?: { audiences?: unknown; expirationSeconds?: unknown; boundObjectRef?: { kind?: unknown; apiVersion?: unknown; name?: unknown; uid?: unknown } };
+  spec?: {
+    audiences?: unknown;
+    expirationSeconds?: unknown;
+    boundObjectRef?: { kind?: unknown; apiVersion?: unknown; name?: unknown; uid?: unknown };
+  };
 }
 
 function def(plural: string) {
@@ -27,15 +31,31 @@ function def(plural: string) {
 }
 
 /** token.go's Create: validate, look up the account and the bound object, sign */
-export async function createToken(storage: ApiStorage, tokens: ServiceAccountTokens, namespace: string, name: string, body: TokenRequestBody, dryRun = false): Promise<Record<string, unknown>> {
+export async function createToken(
+  storage: ApiStorage,
+  tokens: ServiceAccountTokens,
+  namespace: string,
+  name: string,
+  body: TokenRequestBody,
+  dryRun = false,
+): Promise<Record<string, unknown>> {
   const spec = body?.spec ?? {};
   const exp = spec.expirationSeconds ?? DEFAULT_EXPIRATION_SECONDS;
-  const bad = (f: string, v: unknown, m: string) => invalid('TokenRequest', name, [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${m}`, field: f }], 'authentication.k8s.io');
+  const bad = (f: string, v: unknown, m: string) =>
+    invalid(
+      'TokenRequest',
+      name,
+      [{ reason: 'FieldValueInvalid', message: `Invalid value: ${JSON.stringify(v)}: ${m}`, field: f }],
+      'authentication.k8s.io',
+    );
   if (typeof exp !== 'number' || !Number.isInteger(exp)) throw bad('spec.expirationSeconds', exp, 'must be an integer');
-  if (exp < MIN_EXPIRATION_SECONDS) throw bad('spec.expirationSeconds', exp, 'may not specify a duration less than 10 minutes');
-  if (exp > MAX_EXPIRATION_SECONDS) throw bad('spec.expirationSeconds', exp, 'may not specify a duration larger than 2^32 seconds');
+  if (exp < MIN_EXPIRATION_SECONDS)
+    throw bad('spec.expirationSeconds', exp, 'may not specify a duration less than 10 minutes');
+  if (exp > MAX_EXPIRATION_SECONDS)
+    throw bad('spec.expirationSeconds', exp, 'may not specify a duration larger than 2^32 seconds');
   const audiences = spec.audiences === undefined || spec.audiences === null ? [] : spec.audiences;
-  if (!Array.isArray(audiences) || audiences.some((a) => typeof a !== 'string')) throw bad('spec.audiences', audiences, 'must be a list of strings');
+  if (!Array.isArray(audiences) || audiences.some((a) => typeof a !== 'string'))
+    throw bad('spec.audiences', audiences, 'must be a list of strings');
   const sa = await storage.get(def('serviceaccounts'), namespace, name);
   let bound: BoundRef | undefined;
   let node: { name: string; uid: string } | undefined;
@@ -44,17 +64,38 @@ export async function createToken(storage: ApiStorage, tokens: ServiceAccountTok
     const kind = ref.kind;
     const apiVersion = ref.apiVersion ?? 'v1';
     if ((kind !== 'Pod' && kind !== 'Secret' && kind !== 'Node') || apiVersion !== 'v1') {
-      throw badRequest(`cannot bind token for serviceaccount "${name}" to object of type ${String(apiVersion)}, Kind=${String(kind)}`);
+      throw badRequest(
+        `cannot bind token for serviceaccount "${name}" to object of type ${String(apiVersion)}, Kind=${String(kind)}`,
+      );
     }
-    if (typeof ref.name !== 'string' || !ref.name) throw invalid('TokenRequest', name, [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.boundObjectRef.name' }], 'authentication.k8s.io');
+    if (typeof ref.name !== 'string' || !ref.name)
+      throw invalid(
+        'TokenRequest',
+        name,
+        [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.boundObjectRef.name' }],
+        'authentication.k8s.io',
+      );
     const plural = kind === 'Pod' ? 'pods' : kind === 'Secret' ? 'secrets' : 'nodes';
     const obj: KubeObject = await storage.get(def(plural), kind === 'Node' ? undefined : namespace, ref.name);
     if (typeof ref.uid === 'string' && ref.uid && ref.uid !== obj.metadata.uid) {
-      throw conflict(kind, ref.name, `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`);
+      throw conflict(
+        kind,
+        ref.name,
+        `the UID in the bound object reference (${ref.uid}) does not match the UID in record. The object might have been deleted and then recreated`,
+      );
     }
-    if (kind === 'Pod' && obj.spec?.serviceAccountName !== name) throw badRequest(`cannot bind token for serviceaccount "${name}" to pod running with different serviceaccount name.`);
-    if (kind === 'Secret' && obj.metadata.annotations?.['kubernetes.io/service-account.name'] !== undefined && obj.metadata.annotations['kubernetes.io/service-account.name'] !== name) {
-      throw badRequest(`cannot bind token for serviceaccount "${name}" to secret that references a different serviceaccount name.`);
+    if (kind === 'Pod' && obj.spec?.serviceAccountName !== name)
+      throw badRequest(
+        `cannot bind token for serviceaccount "${name}" to pod running with different serviceaccount name.`,
+      );
+    if (
+      kind === 'Secret' &&
+      obj.metadata.annotations?.['kubernetes.io/service-account.name'] !== undefined &&
+      obj.metadata.annotations['kubernetes.io/service-account.name'] !== name
+    ) {
+      throw badRequest(
+        `cannot bind token for serviceaccount "${name}" to secret that references a different serviceaccount name.`,
+      );
     }
     bound = { kind: kind as BoundKind, name: ref.name, uid: obj.metadata.uid! };
     if (kind === 'Pod' && typeof obj.spec?.nodeName === 'string' && obj.spec.nodeName) {
@@ -62,7 +103,9 @@ export async function createToken(storage: ApiStorage, tokens: ServiceAccountTok
       if (n) node = { name: n.metadata.name!, uid: n.metadata.uid! };
     }
   }
-  const issued = dryRun ? { token: '', expirationTimestamp: new Date(Date.now() + exp * 1000) } : tokens.issue(sa, { audiences: audiences as string[], expirationSeconds: exp, bound, node });
+  const issued = dryRun
+    ? { token: '', expirationTimestamp: new Date(Date.now() + exp * 1000) }
+    : tokens.issue(sa, { audiences: audiences as string[], expirationSeconds: exp, bound, node });
   return {
     kind: 'TokenRequest',
     apiVersion: 'authentication.k8s.io/v1',
@@ -77,12 +120,32 @@ export async function createToken(storage: ApiStorage, tokens: ServiceAccountTok
 }
 
 /** the agent's requestToken: a TokenRequest bound to the pod (metadata.uid empty: the wire's object shape wants one) */
-export async function issuePodToken(storage: ApiStorage, tokens: ServiceAccountTokens, r: { namespace: string; serviceAccountName: string; podName: string; podUid: string; audiences?: string[]; expirationSeconds: number }): Promise<KubeObject> {
-  const out = await createToken(storage, tokens, r.namespace, r.serviceAccountName, { spec: { audiences: r.audiences, expirationSeconds: r.expirationSeconds, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: r.podName, uid: r.podUid } } });
+export async function issuePodToken(
+  storage: ApiStorage,
+  tokens: ServiceAccountTokens,
+  r: {
+    namespace: string;
+    serviceAccountName: string;
+    podName: string;
+    podUid: string;
+    audiences?: string[];
+    expirationSeconds: number;
+  },
+): Promise<KubeObject> {
+  const out = await createToken(storage, tokens, r.namespace, r.serviceAccountName, {
+    spec: {
+      audiences: r.audiences,
+      expirationSeconds: r.expirationSeconds,
+      boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: r.podName, uid: r.podUid },
+    },
+  });
   return { ...out, metadata: { name: r.serviceAccountName, namespace: r.namespace, uid: '' } };
 }
 
-export function registerServiceAccountRoutes(app: FastifyInstance, o: { storage: ApiStorage; tokens: ServiceAccountTokens; apiUrl: () => string }): void {
+export function registerServiceAccountRoutes(
+  app: FastifyInstance,
+  o: { storage: ApiStorage; tokens: ServiceAccountTokens; apiUrl: () => string },
+): void {
   app.route({
     method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     url: '/api/v1/namespaces/:namespace/serviceaccounts/:name/token',
@@ -106,4 +169,3 @@ export function registerServiceAccountRoutes(app: FastifyInstance, o: { storage:
     return JSON.stringify(o.tokens.jwks());
   });
 }
-

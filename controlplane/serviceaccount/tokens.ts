@@ -19,7 +19,11 @@ const VERIFIED_CACHE_SIZE = 2048;
 const LEEWAY_S = 60;
 
 export type BoundKind = 'Pod' | 'Secret' | 'Node';
-export interface BoundRef { kind: BoundKind; name: string; uid: string }
+export interface BoundRef {
+  kind: BoundKind;
+  name: string;
+  uid: string;
+}
 
 /** the objects a token may name, read synchronously (informer caches) */
 export interface ObjectLookup {
@@ -42,8 +46,16 @@ export function serviceAccountUsername(namespace: string, name: string): string 
   return `${SA_PREFIX}${namespace}:${name}`;
 }
 
-export function serviceAccountUser(namespace: string, name: string, uid?: string, extra?: Record<string, string[]>): UserInfo {
-  const u: UserInfo = { name: serviceAccountUsername(namespace, name), groups: [ALL_SA_GROUP, `${ALL_SA_GROUP}:${namespace}`, AUTHENTICATED] };
+export function serviceAccountUser(
+  namespace: string,
+  name: string,
+  uid?: string,
+  extra?: Record<string, string[]>,
+): UserInfo {
+  const u: UserInfo = {
+    name: serviceAccountUsername(namespace, name),
+    groups: [ALL_SA_GROUP, `${ALL_SA_GROUP}:${namespace}`, AUTHENTICATED],
+  };
   if (uid) u.uid = uid;
   if (extra && Object.keys(extra).length) u.extra = extra;
   return u;
@@ -69,7 +81,10 @@ export class ServiceAccountTokens {
   }
 
   /** a bound token (claims.go's Claims) */
-  issue(sa: KubeObject, opts: { audiences?: string[]; expirationSeconds: number; bound?: BoundRef; node?: { name: string; uid: string } }): { token: string; expirationTimestamp: Date } {
+  issue(
+    sa: KubeObject,
+    opts: { audiences?: string[]; expirationSeconds: number; bound?: BoundRef; node?: { name: string; uid: string } },
+  ): { token: string; expirationTimestamp: Date } {
     const nowS = Math.floor(this.now().getTime() / 1000);
     const exp = nowS + opts.expirationSeconds;
     const ns = sa.metadata.namespace!;
@@ -84,7 +99,9 @@ export class ServiceAccountTokens {
     else if (opts.node) priv.node = { name: opts.node.name, uid: opts.node.uid };
     const claims = {
       aud: opts.audiences?.length ? opts.audiences : this.audiences,
-      exp, iat: nowS, nbf: nowS,
+      exp,
+      iat: nowS,
+      nbf: nowS,
       iss: this.issuer,
       jti: randomUUID(),
       'kubernetes.io': priv,
@@ -122,10 +139,18 @@ export class ServiceAccountTokens {
     const c = this.verified(token);
     if (!c) return undefined;
     if (c.iss !== this.issuer && c.iss !== LEGACY_ISSUER) return undefined;
-    let tokenAuds = typeof c.aud === 'string' ? [c.aud] : Array.isArray(c.aud) ? c.aud.filter((a): a is string => typeof a === 'string') : [];
+    let tokenAuds =
+      typeof c.aud === 'string'
+        ? [c.aud]
+        : Array.isArray(c.aud)
+          ? c.aud.filter((a): a is string => typeof a === 'string')
+          : [];
     if (!tokenAuds.length && c.iss === LEGACY_ISSUER) tokenAuds = this.audiences;
     const audiences = tokenAuds.filter((a) => requested.includes(a));
-    if (!audiences.length) return { error: `token audiences ${goQuoted(tokenAuds)} is invalid for the target audiences ${goQuoted(requested)}` };
+    if (!audiences.length)
+      return {
+        error: `token audiences ${goQuoted(tokenAuds)} is invalid for the target audiences ${goQuoted(requested)}`,
+      };
     const user = c.iss === this.issuer ? this.validateBound(c) : this.validateLegacy(c, token);
     if (user) return { user, audiences };
     const expired = typeof c.exp === 'number' && this.now().getTime() / 1000 > c.exp + LEEWAY_S;
@@ -142,7 +167,8 @@ export class ServiceAccountTokens {
     if (hit) return hit;
     const c = verifyJwt(this.o.keys, token);
     if (!c) return undefined;
-    if (this.verifiedCache.size >= VERIFIED_CACHE_SIZE) this.verifiedCache.delete(this.verifiedCache.keys().next().value!);
+    if (this.verifiedCache.size >= VERIFIED_CACHE_SIZE)
+      this.verifiedCache.delete(this.verifiedCache.keys().next().value!);
     this.verifiedCache.set(token, c);
     return c;
   }
@@ -157,7 +183,8 @@ export class ServiceAccountTokens {
     const p = k as PrivateClaims;
     const ns = p.namespace;
     const saName = p.serviceaccount?.name;
-    if (typeof ns !== 'string' || typeof saName !== 'string' || c.sub !== serviceAccountUsername(ns, saName)) return undefined;
+    if (typeof ns !== 'string' || typeof saName !== 'string' || c.sub !== serviceAccountUsername(ns, saName))
+      return undefined;
     const sa = this.live('ServiceAccount', ns, saName, p.serviceaccount?.uid);
     if (!sa) return undefined;
     const extra: Record<string, string[]> = {};
@@ -191,7 +218,13 @@ export class ServiceAccountTokens {
     const secretName = c['kubernetes.io/serviceaccount/secret.name'];
     const saName = c['kubernetes.io/serviceaccount/service-account.name'];
     const saUid = c['kubernetes.io/serviceaccount/service-account.uid'];
-    if (typeof ns !== 'string' || typeof secretName !== 'string' || typeof saName !== 'string' || typeof saUid !== 'string') return undefined;
+    if (
+      typeof ns !== 'string' ||
+      typeof secretName !== 'string' ||
+      typeof saName !== 'string' ||
+      typeof saUid !== 'string'
+    )
+      return undefined;
     if (c.sub !== serviceAccountUsername(ns, saName)) return undefined;
     const sa = this.live('ServiceAccount', ns, saName, saUid);
     if (!sa) return undefined;
@@ -201,10 +234,17 @@ export class ServiceAccountTokens {
     const data = secret.data as Record<string, string> | undefined;
     if (secret.metadata.annotations?.['kubernetes.io/service-account.uid'] !== saUid || !data?.token) return undefined;
     if (Buffer.from(data.token, 'base64').toString('utf8') !== token) return undefined;
-    return serviceAccountUser(ns, saName, saUid, { 'authentication.kubernetes.io/credential-id': [`LegacyServiceAccountToken=${secret.metadata.uid}`] });
+    return serviceAccountUser(ns, saName, saUid, {
+      'authentication.kubernetes.io/credential-id': [`LegacyServiceAccountToken=${secret.metadata.uid}`],
+    });
   }
 
-  private live(kind: 'ServiceAccount' | BoundKind, ns: string | undefined, name: string | undefined, uid: string | undefined): KubeObject | undefined {
+  private live(
+    kind: 'ServiceAccount' | BoundKind,
+    ns: string | undefined,
+    name: string | undefined,
+    uid: string | undefined,
+  ): KubeObject | undefined {
     if (!name) return undefined;
     const o = this.o.lookup.get(kind, ns, name);
     if (!o) return undefined;

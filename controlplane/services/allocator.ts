@@ -15,7 +15,10 @@ import { randomInt } from 'node:crypto';
 import { formatCidr, formatIPv4, parseCidr, parseIPv4, type Cidr } from '../../proto/cidr.js';
 
 export class AllocationError extends Error {
-  constructor(message: string, readonly kind: 'full' | 'allocated' | 'range') {
+  constructor(
+    message: string,
+    readonly kind: 'full' | 'allocated' | 'range',
+  ) {
     super(message);
   }
 }
@@ -83,7 +86,10 @@ export class IPAllocator {
   allocate(ip: string): void {
     const n = parseIPv4(ip);
     if (n === undefined || !this.inRange(n)) {
-      throw new AllocationError(`the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${this.range}`, 'range');
+      throw new AllocationError(
+        `the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${this.range}`,
+        'range',
+      );
     }
     if (this.used.has(n)) throw new AllocationError('provided IP is already allocated', 'allocated');
     this.used.add(n);
@@ -112,7 +118,10 @@ export class PortAllocator {
   private readonly offset: number;
   readonly size: number;
 
-  constructor(readonly range: { min: number; max: number }, allocated: Iterable<number> = []) {
+  constructor(
+    readonly range: { min: number; max: number },
+    allocated: Iterable<number> = [],
+  ) {
     this.size = range.max - range.min + 1;
     this.offset = rangeOffset(this.size, 16, 128, 32);
     for (const p of allocated) if (this.contains(p)) this.used.add(p);
@@ -131,7 +140,11 @@ export class PortAllocator {
   }
 
   allocate(port: number): void {
-    if (!this.contains(port)) throw new AllocationError(`provided port is not in the valid range. The range of valid ports is ${this.rangeString}`, 'range');
+    if (!this.contains(port))
+      throw new AllocationError(
+        `provided port is not in the valid range. The range of valid ports is ${this.rangeString}`,
+        'range',
+      );
     if (this.used.has(port)) throw new AllocationError('provided port is already allocated', 'allocated');
     this.used.add(port);
   }

@@ -46,7 +46,11 @@ export function shouldPodBeInEndpoints(pod: KubeObject, includeTerminating: bool
 
 /** ShouldSetHostname: pod.spec.hostname with the Service as its subdomain (StatefulSet DNS). */
 export function shouldSetHostname(pod: KubeObject, svc: KubeObject): boolean {
-  return !!pod.spec?.hostname && pod.spec?.subdomain === svc.metadata.name && pod.metadata.namespace === svc.metadata.namespace;
+  return (
+    !!pod.spec?.hostname &&
+    pod.spec?.subdomain === svc.metadata.name &&
+    pod.metadata.namespace === svc.metadata.namespace
+  );
 }
 
 /** podutil.FindPort: a number is taken as is, a name is looked up among the pod's container ports of the same protocol. */
@@ -57,7 +61,9 @@ export function findPort(pod: KubeObject, svcPort: Partial<ServicePort> | undefi
   const protocol = svcPort?.protocol ?? 'TCP';
   const containers: (Partial<Container> | null | undefined)[] = [
     ...(Array.isArray(pod.spec?.containers) ? pod.spec.containers : []),
-    ...(Array.isArray(pod.spec?.initContainers) ? pod.spec.initContainers.filter((c: Partial<Container> | null | undefined) => c?.restartPolicy === 'Always') : []),
+    ...(Array.isArray(pod.spec?.initContainers)
+      ? pod.spec.initContainers.filter((c: Partial<Container> | null | undefined) => c?.restartPolicy === 'Always')
+      : []),
   ];
   for (const c of containers) {
     for (const p of Array.isArray(c?.ports) ? c.ports : []) {
@@ -73,9 +79,23 @@ function targetRef(pod: KubeObject): Record<string, string> {
 
 // ---------- Endpoints ----------
 
-export interface EndpointAddress { ip: string; hostname?: string; nodeName?: string; targetRef?: Record<string, string> }
-export interface EndpointPort { name?: string; port: number; protocol: string; appProtocol?: string }
-export interface EndpointSubset { addresses?: EndpointAddress[]; notReadyAddresses?: EndpointAddress[]; ports?: EndpointPort[] }
+export interface EndpointAddress {
+  ip: string;
+  hostname?: string;
+  nodeName?: string;
+  targetRef?: Record<string, string>;
+}
+export interface EndpointPort {
+  name?: string;
+  port: number;
+  protocol: string;
+  appProtocol?: string;
+}
+export interface EndpointSubset {
+  addresses?: EndpointAddress[];
+  notReadyAddresses?: EndpointAddress[];
+  ports?: EndpointPort[];
+}
 
 function endpointPort(sp: Partial<ServicePort>, port: number): EndpointPort {
   const protocol = sp.protocol ?? 'TCP';
@@ -98,8 +118,14 @@ function ipCompare(a: string, b: string): number {
 }
 
 const addrCompare = (a: EndpointAddress, b: EndpointAddress): number =>
-  ipCompare(a.ip, b.ip) || ((a.targetRef?.uid ?? '') < (b.targetRef?.uid ?? '') ? -1 : (a.targetRef?.uid ?? '') > (b.targetRef?.uid ?? '') ? 1 : 0);
-const portCompare = (a: EndpointPort, b: EndpointPort): number => (portKey(a) < portKey(b) ? -1 : portKey(a) > portKey(b) ? 1 : 0);
+  ipCompare(a.ip, b.ip) ||
+  ((a.targetRef?.uid ?? '') < (b.targetRef?.uid ?? '')
+    ? -1
+    : (a.targetRef?.uid ?? '') > (b.targetRef?.uid ?? '')
+      ? 1
+      : 0);
+const portCompare = (a: EndpointPort, b: EndpointPort): number =>
+  portKey(a) < portKey(b) ? -1 : portKey(a) > portKey(b) ? 1 : 0;
 
 /**
  * The subsets of a Service's Endpoints (syncService): one entry per pod and port, then
@@ -179,7 +205,12 @@ export function isHeadless(svc: KubeObject): boolean {
 
 // ---------- EndpointSlices ----------
 
-export interface SlicePort { name: string; port: number; protocol: string; appProtocol?: string }
+export interface SlicePort {
+  name: string;
+  port: number;
+  protocol: string;
+  appProtocol?: string;
+}
 export interface SliceEndpoint {
   addresses: string[];
   conditions: { ready: boolean; serving: boolean; terminating: boolean };
@@ -208,7 +239,11 @@ export function sliceEndpoint(svc: KubeObject, pod: KubeObject, zone?: string): 
   const terminating = !!pod.metadata.deletionTimestamp;
   const serving = publish || isPodReady(pod);
   const ready = terminating && !publish ? false : serving;
-  const ep: SliceEndpoint = { addresses: [podIP(pod)!], conditions: { ready, serving, terminating }, targetRef: targetRef(pod) };
+  const ep: SliceEndpoint = {
+    addresses: [podIP(pod)!],
+    conditions: { ready, serving, terminating },
+    targetRef: targetRef(pod),
+  };
   if (shouldSetHostname(pod, svc)) ep.hostname = pod.spec.hostname;
   if (pod.spec?.nodeName) ep.nodeName = pod.spec.nodeName;
   if (zone) ep.zone = zone;
@@ -218,5 +253,8 @@ export function sliceEndpoint(svc: KubeObject, pod: KubeObject, zone?: string): 
 export const sliceEndpointKey = (e: SliceEndpoint): string => `${e.addresses[0]}/${e.targetRef?.uid ?? ''}`;
 
 export function compareSliceEndpoints(a: SliceEndpoint, b: SliceEndpoint): number {
-  return ipCompare(a.addresses[0] ?? '', b.addresses[0] ?? '') || (sliceEndpointKey(a) < sliceEndpointKey(b) ? -1 : sliceEndpointKey(a) > sliceEndpointKey(b) ? 1 : 0);
+  return (
+    ipCompare(a.addresses[0] ?? '', b.addresses[0] ?? '') ||
+    (sliceEndpointKey(a) < sliceEndpointKey(b) ? -1 : sliceEndpointKey(a) > sliceEndpointKey(b) ? 1 : 0)
+  );
 }

@@ -17,30 +17,38 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 const isServicePort = (v: unknown): v is Partial<ServicePort> => isObj(v);
 
 /** what the type predicates read of a Service spec (a body's, not yet validated, or a stored one's) */
-type SpecLike = { type?: unknown; externalTrafficPolicy?: unknown; allocateLoadBalancerNodePorts?: unknown; ports?: unknown } | null | undefined;
+type SpecLike =
+  | { type?: unknown; externalTrafficPolicy?: unknown; allocateLoadBalancerNodePorts?: unknown; ports?: unknown }
+  | null
+  | undefined;
 
 export const needsClusterIP = (spec: SpecLike): boolean => spec?.type !== 'ExternalName';
 export const needsNodePort = (spec: SpecLike): boolean => spec?.type === 'NodePort' || spec?.type === 'LoadBalancer';
 /** apiservice.NeedsHealthCheck */
-export const needsHealthCheck = (spec: SpecLike): boolean => spec?.type === 'LoadBalancer' && spec?.externalTrafficPolicy === 'Local';
+export const needsHealthCheck = (spec: SpecLike): boolean =>
+  spec?.type === 'LoadBalancer' && spec?.externalTrafficPolicy === 'Local';
 /** shouldAllocateNodePorts */
 const shouldAllocateNodePorts = (spec: SpecLike): boolean =>
   spec?.type === 'NodePort' || (spec?.type === 'LoadBalancer' && spec?.allocateLoadBalancerNodePorts !== false);
 
-const portsOf = (spec: SpecLike): Partial<ServicePort>[] => (Array.isArray(spec?.ports) ? spec.ports.filter(isServicePort) : []);
+const portsOf = (spec: SpecLike): Partial<ServicePort>[] =>
+  Array.isArray(spec?.ports) ? spec.ports.filter(isServicePort) : [];
 
 /** The ClusterIPs a stored Service holds ("None" and empty are not addresses). */
 export function clusterIPsOf(svc: KubeObject): string[] {
   const spec = svc.spec ?? {};
   if (!needsClusterIP(spec)) return [];
-  const ips: string[] = Array.isArray(spec.clusterIPs) && spec.clusterIPs.length ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : [];
+  const ips: string[] =
+    Array.isArray(spec.clusterIPs) && spec.clusterIPs.length ? spec.clusterIPs : spec.clusterIP ? [spec.clusterIP] : [];
   return ips.filter((ip) => typeof ip === 'string' && ip !== '' && ip !== 'None');
 }
 
 /** collectServiceNodePorts plus the health-check port: every node port a stored Service holds. */
 export function nodePortsOf(svc: KubeObject): number[] {
   const spec = svc.spec ?? {};
-  const out = portsOf(spec).map((p) => p.nodePort).filter((n): n is number => n !== undefined && Number.isInteger(n) && n > 0);
+  const out = portsOf(spec)
+    .map((p) => p.nodePort)
+    .filter((n): n is number => n !== undefined && Number.isInteger(n) && n > 0);
   if (Number.isInteger(spec.healthCheckNodePort) && spec.healthCheckNodePort > 0) out.push(spec.healthCheckNodePort);
   return out;
 }
@@ -58,14 +66,21 @@ function fail(svc: KubeObject, causes: StatusCause[]): never {
  */
 export function defaultIPFamilyFields(spec: unknown, old?: KubeObject): boolean {
   if (!isObj(spec) || !needsClusterIP(spec)) return false;
-  if (spec.clusterIP && (!Array.isArray(spec.clusterIPs) || spec.clusterIPs.length === 0)) spec.clusterIPs = [spec.clusterIP];
+  if (spec.clusterIP && (!Array.isArray(spec.clusterIPs) || spec.clusterIPs.length === 0))
+    spec.clusterIPs = [spec.clusterIP];
   if (!spec.clusterIP && Array.isArray(spec.clusterIPs) && spec.clusterIPs.length) spec.clusterIP = spec.clusterIPs[0];
-  const headlessNoSelector = spec.clusterIP === 'None' && (!isObj(spec.selector) || Object.keys(spec.selector).length === 0);
+  const headlessNoSelector =
+    spec.clusterIP === 'None' && (!isObj(spec.selector) || Object.keys(spec.selector).length === 0);
   if (!spec.ipFamilyPolicy) {
     if (old?.spec?.ipFamilyPolicy) spec.ipFamilyPolicy = old.spec.ipFamilyPolicy;
     else spec.ipFamilyPolicy = headlessNoSelector ? 'RequireDualStack' : 'SingleStack';
   }
-  if (!headlessNoSelector && spec.ipFamilyPolicy === 'SingleStack' && (!Array.isArray(spec.ipFamilies) || spec.ipFamilies.length === 0)) spec.ipFamilies = ['IPv4'];
+  if (
+    !headlessNoSelector &&
+    spec.ipFamilyPolicy === 'SingleStack' &&
+    (!Array.isArray(spec.ipFamilies) || spec.ipFamilies.length === 0)
+  )
+    spec.ipFamilies = ['IPv4'];
   return headlessNoSelector;
 }
 
@@ -81,27 +96,48 @@ function initIPFamilyFields(svc: KubeObject, old: KubeObject | undefined): void 
   const causes: StatusCause[] = [];
   const ips: unknown[] = Array.isArray(spec.clusterIPs) ? spec.clusterIPs : [];
   if (spec.clusterIP && ips.length && spec.clusterIP !== ips[0]) {
-    causes.push(invalidRendered('spec.clusterIPs', renderStrings(ips.map(String)), 'first value must match `clusterIP`'));
+    causes.push(
+      invalidRendered('spec.clusterIPs', renderStrings(ips.map(String)), 'first value must match `clusterIP`'),
+    );
   }
   ips.forEach((ip, i) => {
     if (ip === 'None') {
-      if (i > 0 || ips.length > 1) causes.push(invalidRendered('spec.clusterIPs', renderStrings(ips.map(String)), "'None' must be the first and only value"));
+      if (i > 0 || ips.length > 1)
+        causes.push(
+          invalidRendered('spec.clusterIPs', renderStrings(ips.map(String)), "'None' must be the first and only value"),
+        );
     } else if (typeof ip !== 'string' || !isIP(ip)) {
-      causes.push(field.invalid(`spec.clusterIPs[${i}]`, ip, 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'));
+      causes.push(
+        field.invalid(`spec.clusterIPs[${i}]`, ip, 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)'),
+      );
     } else if (isIP(ip) === 6) {
-      causes.push(invalidRendered(`spec.clusterIPs[${i}]`, renderStrings(ips.map(String)), 'IPv6 is not configured on this cluster'));
+      causes.push(
+        invalidRendered(
+          `spec.clusterIPs[${i}]`,
+          renderStrings(ips.map(String)),
+          'IPv6 is not configured on this cluster',
+        ),
+      );
     }
   });
   const policies = ['SingleStack', 'PreferDualStack', 'RequireDualStack'];
-  if (!policies.includes(spec.ipFamilyPolicy)) causes.push(field.notSupported('spec.ipFamilyPolicy', spec.ipFamilyPolicy, policies));
+  if (!policies.includes(spec.ipFamilyPolicy))
+    causes.push(field.notSupported('spec.ipFamilyPolicy', spec.ipFamilyPolicy, policies));
   if (causes.length) fail(svc, causes);
   if (headlessNoSelector) {
     if (!Array.isArray(spec.ipFamilies) || spec.ipFamilies.length === 0) spec.ipFamilies = ['IPv4'];
-    if (spec.ipFamilies.length < 2 && spec.ipFamilyPolicy !== 'SingleStack') spec.ipFamilies = [spec.ipFamilies[0], spec.ipFamilies[0] === 'IPv4' ? 'IPv6' : 'IPv4'];
+    if (spec.ipFamilies.length < 2 && spec.ipFamilyPolicy !== 'SingleStack')
+      spec.ipFamilies = [spec.ipFamilies[0], spec.ipFamilies[0] === 'IPv4' ? 'IPv6' : 'IPv4'];
     return;
   }
   if (spec.ipFamilyPolicy === 'RequireDualStack') {
-    causes.push(field.invalid('spec.ipFamilyPolicy', spec.ipFamilyPolicy, 'this cluster is not configured for dual-stack services'));
+    causes.push(
+      field.invalid(
+        'spec.ipFamilyPolicy',
+        spec.ipFamilyPolicy,
+        'this cluster is not configured for dual-stack services',
+      ),
+    );
   }
   (Array.isArray(spec.ipFamilies) ? spec.ipFamilies : []).forEach((f: unknown, i: number) => {
     if (f !== 'IPv4') causes.push(field.invalid(`spec.ipFamilies[${i}]`, f, 'not configured on this cluster'));
@@ -128,7 +164,14 @@ function allocClusterIPs(svc: KubeObject, ips: IPAllocator): void {
     try {
       ips.allocate(want);
     } catch (e) {
-      if (e instanceof AllocationError) fail(svc, [invalidRendered('spec.clusterIPs', renderStrings(spec.clusterIPs ?? [want]), `failed to allocate IP ${want}: ${e.message}`)]);
+      if (e instanceof AllocationError)
+        fail(svc, [
+          invalidRendered(
+            'spec.clusterIPs',
+            renderStrings(spec.clusterIPs ?? [want]),
+            `failed to allocate IP ${want}: ${e.message}`,
+          ),
+        ]);
       throw e;
     }
     ip = want;
@@ -185,7 +228,8 @@ function allocHealthCheckNodePort(svc: KubeObject, ports: PortAllocator): void {
     try {
       ports.allocate(hc);
     } catch (e) {
-      if (e instanceof AllocationError) throw internal(`failed to allocate requested HealthCheck NodePort ${hc}: ${e.message}`);
+      if (e instanceof AllocationError)
+        throw internal(`failed to allocate requested HealthCheck NodePort ${hc}: ${e.message}`);
       throw e;
     }
   } else {
@@ -195,7 +239,11 @@ function allocHealthCheckNodePort(svc: KubeObject, ports: PortAllocator): void {
 
 /** updateNodePorts: keep the ports the Service had, allocate new requests and missing values. */
 function updateNodePorts(svc: KubeObject, old: KubeObject, ports: PortAllocator): void {
-  const oldNumbers = new Set(portsOf(old.spec).map((p) => p.nodePort).filter(Boolean));
+  const oldNumbers = new Set(
+    portsOf(old.spec)
+      .map((p) => p.nodePort)
+      .filter(Boolean),
+  );
   const taken = new Set<number>();
   const seen = new Set<string>();
   portsOf(svc.spec).forEach((sp, i) => {
@@ -221,7 +269,14 @@ function updateHealthCheckNodePort(svc: KubeObject, old: KubeObject, ports: Port
   else if (needed && needs) {
     const oldHc = old.spec?.healthCheckNodePort ?? 0;
     const hc = svc.spec.healthCheckNodePort ?? 0;
-    if (hc !== oldHc) fail(svc, [field.invalid('spec.healthCheckNodePort', hc, 'cannot change healthCheckNodePort on loadBalancer service with externalTraffic=Local during update')]);
+    if (hc !== oldHc)
+      fail(svc, [
+        field.invalid(
+          'spec.healthCheckNodePort',
+          hc,
+          'cannot change healthCheckNodePort on loadBalancer service with externalTraffic=Local during update',
+        ),
+      ]);
   }
 }
 
@@ -229,7 +284,11 @@ function updateHealthCheckNodePort(svc: KubeObject, old: KubeObject, ports: Port
  * Fill and reserve a Service's allocated fields. `old` is the stored Service on update
  * (after dropTypeDependentFields and patchAllocatedValues have run on `svc`).
  */
-export async function allocateService(svc: KubeObject, old: KubeObject | undefined, ctx: AllocationContext): Promise<void> {
+export async function allocateService(
+  svc: KubeObject,
+  old: KubeObject | undefined,
+  ctx: AllocationContext,
+): Promise<void> {
   if (!isObj(svc.spec)) return;
   initIPFamilyFields(svc, old);
   const uid = svc.metadata?.uid;

@@ -15,7 +15,13 @@ export interface Cron {
   anyWeekday: boolean;
 }
 
-const FIELDS: [string, number, number][] = [['minute', 0, 59], ['hour', 0, 23], ['day of month', 1, 31], ['month', 1, 12], ['day of week', 0, 7]];
+const FIELDS: [string, number, number][] = [
+  ['minute', 0, 59],
+  ['hour', 0, 23],
+  ['day of month', 1, 31],
+  ['month', 1, 12],
+  ['day of week', 0, 7],
+];
 
 function field(text: string, [name, min, max]: [string, number, number], spec: string): Set<number> {
   const out = new Set<number>();
@@ -26,10 +32,11 @@ function field(text: string, [name, min, max]: [string, number, number], spec: s
     let hi = max;
     if (m[1] !== '*') {
       lo = Number(m[2]);
-      hi = m[3] !== undefined ? Number(m[3]) : (m[4] !== undefined ? max : lo);
+      hi = m[3] !== undefined ? Number(m[3]) : m[4] !== undefined ? max : lo;
     }
     const step = m[4] !== undefined ? Number(m[4]) : 1;
-    if (lo < min || hi > max || lo > hi || step < 1) throw new InvalidArgumentError(`--snapshot-schedule "${spec}": ${name} "${part}" out of range ${min}-${max}`);
+    if (lo < min || hi > max || lo > hi || step < 1)
+      throw new InvalidArgumentError(`--snapshot-schedule "${spec}": ${name} "${part}" out of range ${min}-${max}`);
     for (let v = lo; v <= hi; v += step) out.add(v);
   }
   return out;
@@ -37,8 +44,17 @@ function field(text: string, [name, min, max]: [string, number, number], spec: s
 
 export function parseCron(spec: string): Cron {
   const parts = spec.trim().split(/\s+/);
-  if (parts.length !== 5) throw new InvalidArgumentError(`--snapshot-schedule "${spec}": want 5 fields (minute hour day-of-month month day-of-week)`);
-  const [minutes, hours, days, months, weekdays] = parts.map((p, i) => field(p, FIELDS[i]!, spec)) as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
+  if (parts.length !== 5)
+    throw new InvalidArgumentError(
+      `--snapshot-schedule "${spec}": want 5 fields (minute hour day-of-month month day-of-week)`,
+    );
+  const [minutes, hours, days, months, weekdays] = parts.map((p, i) => field(p, FIELDS[i]!, spec)) as [
+    Set<number>,
+    Set<number>,
+    Set<number>,
+    Set<number>,
+    Set<number>,
+  ];
   if (weekdays.has(7)) weekdays.add(0);
   return { minutes, hours, days, months, weekdays, anyDay: parts[2] === '*', anyWeekday: parts[4] === '*' };
 }
@@ -65,8 +81,14 @@ export function nextCronTime(c: Cron, after: Date): Date | undefined {
   t.setTime(t.getTime() + 60_000);
   const end = after.getTime() + 5 * 366 * 86_400_000;
   while (t.getTime() <= end) {
-    if (!dayMatches(c, t)) { t.setUTCHours(24, 0, 0, 0); continue; }
-    if (!c.hours.has(t.getUTCHours())) { t.setUTCMinutes(60, 0, 0); continue; }
+    if (!dayMatches(c, t)) {
+      t.setUTCHours(24, 0, 0, 0);
+      continue;
+    }
+    if (!c.hours.has(t.getUTCHours())) {
+      t.setUTCMinutes(60, 0, 0);
+      continue;
+    }
     if (c.minutes.has(t.getUTCMinutes())) return new Date(t.getTime());
     t.setTime(t.getTime() + 60_000);
   }

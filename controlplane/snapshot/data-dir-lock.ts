@@ -15,7 +15,9 @@ export function markDataDirInUse(dataDir: string): { release(): void } {
     release: () => {
       try {
         if (readFileSync(path, 'utf8').trim() === String(process.pid)) rmSync(path, { force: true });
-      } catch { /* gone already */ }
+      } catch {
+        /* gone already */
+      }
     },
   };
 }
@@ -37,6 +39,8 @@ export function serverRunningOn(dataDir: string): number | undefined {
   try {
     const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     if (!/node|skiff/.test(cmd)) return undefined;
-  } catch { /* no /proc: trust the signal check */ }
+  } catch {
+    /* no /proc: trust the signal check */
+  }
   return pid;
 }

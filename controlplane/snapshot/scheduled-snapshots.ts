@@ -13,7 +13,10 @@ import type { SnapshotInfo } from '../store/sqlite-snapshot.js';
 const NAME = /^skiff-snapshot-\d{8}T\d{6}Z\.db$/;
 
 export function snapshotFileName(at: Date): string {
-  return `skiff-snapshot-${at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.db`;
+  return `skiff-snapshot-${at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z')}.db`;
 }
 
 /** which of the snapshot files in the directory to delete to keep `retention` (oldest first; others' files untouched) */
@@ -51,15 +54,32 @@ export function startScheduledSnapshots(o: {
   const arm = () => {
     if (stopped) return;
     const next = nextCronTime(cron, now());
-    if (!next) { o.log?.warn({ schedule: o.schedule }, 'snapshot schedule never matches'); return; }
+    if (!next) {
+      o.log?.warn({ schedule: o.schedule }, 'snapshot schedule never matches');
+      return;
+    }
     // long waits in steps: timers past ~24.8 days overflow
     const wait = Math.min(next.getTime() - now().getTime(), 6 * 3600_000);
-    timer = setTimeout(() => {
-      if (now().getTime() < next.getTime()) { arm(); return; }
-      runOnce(next).catch((err: unknown) => o.log?.error({ err }, 'scheduled snapshot failed')).finally(arm);
-    }, Math.max(0, wait));
+    timer = setTimeout(
+      () => {
+        if (now().getTime() < next.getTime()) {
+          arm();
+          return;
+        }
+        runOnce(next)
+          .catch((err: unknown) => o.log?.error({ err }, 'scheduled snapshot failed'))
+          .finally(arm);
+      },
+      Math.max(0, wait),
+    );
     timer.unref();
   };
   arm();
-  return { runOnce, stop: () => { stopped = true; clearTimeout(timer); } };
+  return {
+    runOnce,
+    stop: () => {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }

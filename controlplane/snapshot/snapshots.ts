@@ -2,13 +2,28 @@
 // the scheduled snapshots. SQLite: store/sqlite-snapshot.ts, carrying the data dir's key
 // material along; etcd: etcd's own snapshot (store/etcd-snapshot.ts), restored with
 // etcdutl into a fresh member data dir (the key material stays in each server's data dir).
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
 import type { ServerConfig } from '../config.js';
 import { EtcdStore } from '../store/etcd.js';
 import { saveEtcdSnapshot } from '../store/etcd-snapshot.js';
 import { SQLITE_FILE } from '../store/open.js';
-import { isSqliteFile, restoreSqliteSnapshot, saveSqliteSnapshot, type SnapshotFile, type SnapshotInfo } from '../store/sqlite-snapshot.js';
+import {
+  isSqliteFile,
+  restoreSqliteSnapshot,
+  saveSqliteSnapshot,
+  type SnapshotFile,
+  type SnapshotInfo,
+} from '../store/sqlite-snapshot.js';
 import { PID_FILE, serverRunningOn } from './data-dir-lock.js';
 
 export const SNAPSHOT_DIR = 'snapshots';
@@ -36,7 +51,10 @@ export function collectDataDirFiles(dataDir: string): SnapshotFile[] {
 }
 
 /** a consistent online snapshot of the server's state into `file` */
-export async function saveSnapshot(cfg: Pick<ServerConfig, 'dataDir' | 'datastore'>, file: string): Promise<SnapshotInfo & { kind: 'sqlite' | 'etcd' }> {
+export async function saveSnapshot(
+  cfg: Pick<ServerConfig, 'dataDir' | 'datastore'>,
+  file: string,
+): Promise<SnapshotInfo & { kind: 'sqlite' | 'etcd' }> {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
   if (cfg.datastore) {
     const store = await new EtcdStore(cfg.datastore).open();
@@ -46,7 +64,10 @@ export async function saveSnapshot(cfg: Pick<ServerConfig, 'dataDir' | 'datastor
       await store.close();
     }
   }
-  return { kind: 'sqlite', ...(await saveSqliteSnapshot(join(cfg.dataDir, SQLITE_FILE), file, collectDataDirFiles(cfg.dataDir))) };
+  return {
+    kind: 'sqlite',
+    ...(await saveSqliteSnapshot(join(cfg.dataDir, SQLITE_FILE), file, collectDataDirFiles(cfg.dataDir))),
+  };
 }
 
 export const ETCD_RESTORE_HELP = `An etcd datastore is restored with etcd's own tool into a fresh single-member cluster, then
@@ -61,15 +82,21 @@ restored etcd has not reached with 410 Gone, but restart long-running watchers (
 your own) after a restore.`;
 
 /** put a snapshot in place in a stopped server's data dir */
-export async function restoreSnapshot(file: string, dataDir: string): Promise<{ revision: number; restartsAt: number; files: number }> {
+export async function restoreSnapshot(
+  file: string,
+  dataDir: string,
+): Promise<{ revision: number; restartsAt: number; files: number }> {
   if (!existsSync(file)) throw new Error(`${file}: no such file`);
   const pid = serverRunningOn(dataDir);
-  if (pid !== undefined) throw new Error(`a skiff-server (pid ${pid}) is running on ${dataDir} (${join(dataDir, PID_FILE)}): stop it first`);
-  if (!isSqliteFile(file)) throw new Error(`${file} is not a skiff SQLite snapshot. If it is an etcd snapshot:\n${ETCD_RESTORE_HELP}`);
+  if (pid !== undefined)
+    throw new Error(`a skiff-server (pid ${pid}) is running on ${dataDir} (${join(dataDir, PID_FILE)}): stop it first`);
+  if (!isSqliteFile(file))
+    throw new Error(`${file} is not a skiff SQLite snapshot. If it is an etcd snapshot:\n${ETCD_RESTORE_HELP}`);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const r = await restoreSqliteSnapshot(file, join(dataDir, SQLITE_FILE));
   for (const f of r.files) {
-    if (f.name.startsWith('/') || f.name.split('/').includes('..')) throw new Error(`snapshot holds a file outside the data dir: ${f.name}`);
+    if (f.name.startsWith('/') || f.name.split('/').includes('..'))
+      throw new Error(`snapshot holds a file outside the data dir: ${f.name}`);
     const p = join(dataDir, ...f.name.split('/'));
     mkdirSync(dirname(p), { recursive: true, mode: 0o700 });
     writeFileSync(`${p}.part`, f.content, { mode: f.mode & 0o777 });

@@ -69,7 +69,8 @@ export function pinnedNodes(pv: KubeObject): string[] {
   const terms: unknown[] = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? [];
   const out: string[] = [];
   for (const t of Array.isArray(terms) ? terms : []) {
-    for (const e of (t as { matchExpressions?: Array<{ key?: string; operator?: string; values?: string[] }> })?.matchExpressions ?? []) {
+    for (const e of (t as { matchExpressions?: Array<{ key?: string; operator?: string; values?: string[] }> })
+      ?.matchExpressions ?? []) {
       if (e?.key === HOSTNAME_LABEL && e.operator === 'In' && Array.isArray(e.values)) out.push(...e.values);
     }
   }
@@ -81,7 +82,12 @@ export function pinnedNodes(pv: KubeObject): string[] {
  * scheduler's path, or a WaitForFirstConsumer claim whose node was chosen). `delayBinding`
  * without a node: only a volume pre-bound to the claim may match.
  */
-export function findBestMatch(claim: KubeObject, volumes: readonly KubeObject[], node?: KubeObject, delayBinding = false): KubeObject | undefined {
+export function findBestMatch(
+  claim: KubeObject,
+  volumes: readonly KubeObject[],
+  node?: KubeObject,
+  delayBinding = false,
+): KubeObject | undefined {
   const requested = requestedStorage(claim) ?? 0;
   const wantModes = modesOf(claim);
   const cls = storageClassOf(claim);

@@ -16,7 +16,13 @@ export function isVolumeObjectKind(kind: string): kind is VolumeObjectKind {
  * Whether `node` may read the claim `namespace/name`, or the volume `name` (`namespace` is
  * ignored for the cluster-scoped PersistentVolume; the agent sends its pod's namespace).
  */
-export async function nodeMayReadVolumeObject(storage: ApiStorage, node: string, kind: VolumeObjectKind, namespace: string, name: string): Promise<boolean> {
+export async function nodeMayReadVolumeObject(
+  storage: ApiStorage,
+  node: string,
+  kind: VolumeObjectKind,
+  namespace: string,
+  name: string,
+): Promise<boolean> {
   const podDef = findResource('', 'v1', 'pods')!;
   const onNode = (p: KubeObject) => p.spec?.nodeName === node;
   if (kind === 'PersistentVolumeClaim') {

@@ -20,7 +20,12 @@ export interface Trigger<T> {
   valuesOf(ev: T): readonly string[] | undefined;
 }
 
-interface Sub<T> { fn: (ev: T) => void; closed: boolean; set: Set<Sub<T>>; trigger?: Trigger<T> }
+interface Sub<T> {
+  fn: (ev: T) => void;
+  closed: boolean;
+  set: Set<Sub<T>>;
+  trigger?: Trigger<T>;
+}
 
 interface Group<T> {
   plain: Set<Sub<T>>;
@@ -34,11 +39,11 @@ export class Broadcaster<T> {
 
   subscribe(prefix: string, fn: (ev: T) => void, trigger?: Trigger<T>): Subscription {
     let g = this.byPrefix.get(prefix);
-    if (!g) this.byPrefix.set(prefix, g = { plain: new Set(), indexed: new Map(), size: 0 });
+    if (!g) this.byPrefix.set(prefix, (g = { plain: new Set(), indexed: new Map(), size: 0 }));
     let set = g.plain;
     if (trigger) {
       let byValue = g.indexed.get(trigger.valuesOf);
-      if (!byValue) g.indexed.set(trigger.valuesOf, byValue = new Map());
+      if (!byValue) g.indexed.set(trigger.valuesOf, (byValue = new Map()));
       set = byValue.get(trigger.value) ?? new Set();
       byValue.set(trigger.value, set);
     }
@@ -48,7 +53,9 @@ export class Broadcaster<T> {
     this.n++;
     const group = g;
     return {
-      get closed() { return s.closed; },
+      get closed() {
+        return s.closed;
+      },
       close: () => this.drop(prefix, group, s),
     };
   }
@@ -83,14 +90,18 @@ export class Broadcaster<T> {
       if (g.plain.size) this.deliver(g, g.plain, ev, prefix);
       for (const [valuesOf, byValue] of g.indexed) {
         let values: readonly string[] | undefined;
-        try { values = valuesOf(ev); } catch { values = undefined; }
+        try {
+          values = valuesOf(ev);
+        } catch {
+          values = undefined;
+        }
         if (values === undefined) {
           for (const set of byValue.values()) this.deliver(g, set, ev, prefix);
           continue;
         }
         for (let i = 0; i < values.length; i++) {
           const v = values[i]!;
-          if (values.indexOf(v) !== i) continue;    // the same value twice (unchanged field): once
+          if (values.indexOf(v) !== i) continue; // the same value twice (unchanged field): once
           const set = byValue.get(v);
           if (set?.size) this.deliver(g, set, ev, prefix);
         }
@@ -105,7 +116,8 @@ export class Broadcaster<T> {
   closeAll(): void {
     for (const g of this.byPrefix.values()) {
       for (const s of g.plain) s.closed = true;
-      for (const byValue of g.indexed.values()) for (const set of byValue.values()) for (const s of set) s.closed = true;
+      for (const byValue of g.indexed.values())
+        for (const set of byValue.values()) for (const s of set) s.closed = true;
     }
     this.byPrefix.clear();
     this.n = 0;

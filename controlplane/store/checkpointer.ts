@@ -23,16 +23,26 @@ const t = setInterval(() => tick(false), workerData.intervalMs);
 parentPort.on('message', (m) => { if (m === 'stop') { clearInterval(t); tick(true); db.close(); process.exit(0); } });
 `;
 
-export function startCheckpointer(path: string, modulePath: string, intervalMs = 1000, walLimitBytes = Infinity, onError?: (msg: string) => void): { stop(): Promise<void> } {
+export function startCheckpointer(
+  path: string,
+  modulePath: string,
+  intervalMs = 1000,
+  walLimitBytes = Infinity,
+  onError?: (msg: string) => void,
+): { stop(): Promise<void> } {
   const w = new Worker(WORKER_SRC, { eval: true, workerData: { path, module: modulePath, intervalMs, walLimitBytes } });
   w.on('message', (m: string) => onError?.(m));
   w.on('error', (e) => onError?.(e.message));
   w.unref();
   return {
-    stop: () => new Promise<void>((resolve) => {
-      w.once('exit', () => resolve());
-      w.postMessage('stop');
-      setTimeout(() => { void w.terminate(); resolve(); }, 2000).unref();
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        w.once('exit', () => resolve());
+        w.postMessage('stop');
+        setTimeout(() => {
+          void w.terminate();
+          resolve();
+        }, 2000).unref();
+      }),
   };
 }

@@ -30,8 +30,16 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { ApiError } from '../api/errors.js';
 import {
-  KeyNotFoundError, StaleRevisionError,
-  type KV, type ListOptions, type ListResult, type Store, type StoreEvent, type Watch, type WatchCallback, type WatchTrigger,
+  KeyNotFoundError,
+  StaleRevisionError,
+  type KV,
+  type ListOptions,
+  type ListResult,
+  type Store,
+  type StoreEvent,
+  type Watch,
+  type WatchCallback,
+  type WatchTrigger,
 } from './types.js';
 
 /** every provider's values start with this (kube-apiserver's k8s:enc:<provider>:v1:<keyname>:) */
@@ -55,7 +63,10 @@ const gcm = (k: EncryptionKey) => `aes-${k.secret.length * 8}-gcm` as CipherGCMT
 
 /** A value in the store that cannot be decrypted: 500 InternalError for that object. */
 export class DecryptionError extends ApiError {
-  constructor(public readonly key: string, detail: string) {
+  constructor(
+    public readonly key: string,
+    detail: string,
+  ) {
     super(500, 'InternalError', `Internal error occurred: unable to transform key "${key}": ${detail}`);
   }
 }
@@ -75,10 +86,15 @@ export class EncryptingStore implements Store {
   private readonly encrypt: boolean;
   private readonly shouldEncrypt: (key: string) => boolean;
 
-  constructor(public readonly inner: Store, opts: EncryptingStoreOptions) {
+  constructor(
+    public readonly inner: Store,
+    opts: EncryptingStoreOptions,
+  ) {
     for (const k of opts.keys) {
-      if (!KEY_NAME.test(k.name)) throw new Error(`encryption key name ${JSON.stringify(k.name)}: want 1-64 of [A-Za-z0-9._-]`);
-      if (![16, 24, 32].includes(k.secret.length)) throw new Error(`encryption key ${k.name}: secret is ${k.secret.length} bytes, want 16, 24 or 32`);
+      if (!KEY_NAME.test(k.name))
+        throw new Error(`encryption key name ${JSON.stringify(k.name)}: want 1-64 of [A-Za-z0-9._-]`);
+      if (![16, 24, 32].includes(k.secret.length))
+        throw new Error(`encryption key ${k.name}: secret is ${k.secret.length} bytes, want 16, 24 or 32`);
       if (this.keys.has(k.name)) throw new Error(`encryption key ${k.name} appears twice`);
       this.keys.set(k.name, k);
     }
@@ -105,7 +121,10 @@ export class EncryptingStore implements Store {
   fromStorage(key: string, stored: string): string {
     if (!stored.startsWith(ENC_MARK)) return stored;
     if (!stored.startsWith(AESGCM_PREFIX)) {
-      throw new DecryptionError(key, `no provider for prefix ${JSON.stringify(stored.slice(0, stored.indexOf(':', ENC_MARK.length) + 1 || ENC_MARK.length))}`);
+      throw new DecryptionError(
+        key,
+        `no provider for prefix ${JSON.stringify(stored.slice(0, stored.indexOf(':', ENC_MARK.length) + 1 || ENC_MARK.length))}`,
+      );
     }
     const colon = stored.indexOf(':', AESGCM_PREFIX.length);
     if (colon < 0) throw new DecryptionError(key, 'malformed encrypted value: no key name');
@@ -136,7 +155,12 @@ export class EncryptingStore implements Store {
 
   private event(ev: StoreEvent): StoreEvent {
     const value = this.fromStorage(ev.key, ev.value);
-    const prevValue = ev.prevValue === undefined ? undefined : ev.prevValue === ev.value ? value : this.fromStorage(ev.key, ev.prevValue);
+    const prevValue =
+      ev.prevValue === undefined
+        ? undefined
+        : ev.prevValue === ev.value
+          ? value
+          : this.fromStorage(ev.key, ev.prevValue);
     // nothing encrypted (all but Secrets): the backend's own event, the same object for
     // every watcher, so the API layer decodes it once for all of them (api/storage.ts)
     if (value === ev.value && prevValue === ev.prevValue) return ev;
@@ -176,7 +200,13 @@ export class EncryptingStore implements Store {
    * does: the events before it are delivered, then the watch is cancelled and onError
    * gets the DecryptionError. Nothing is thrown into the backend's delivery.
    */
-  async watch(prefix: string, fromRevision: number, cb: WatchCallback, onError?: (err: Error) => void, trigger?: WatchTrigger): Promise<Watch> {
+  async watch(
+    prefix: string,
+    fromRevision: number,
+    cb: WatchCallback,
+    onError?: (err: Error) => void,
+    trigger?: WatchTrigger,
+  ): Promise<Watch> {
     let stopped = false;
     let inner: Watch | undefined;
     const fail = (err: Error) => {
@@ -203,15 +233,32 @@ export class EncryptingStore implements Store {
     // the trigger sees the backend's events: one it cannot read (encrypted) is delivered to all
     inner = await this.inner.watch(prefix, fromRevision, wrapped, fail, trigger);
     if (stopped) inner.cancel();
-    return { cancel: () => { stopped = true; inner?.cancel(); } };
+    return {
+      cancel: () => {
+        stopped = true;
+        inner?.cancel();
+      },
+    };
   }
 
-  get syncWatch(): boolean | undefined { return this.inner.syncWatch; }
-  currentRevision(): Promise<number> { return this.inner.currentRevision(); }
-  compactedRevision(): Promise<number> { return this.inner.compactedRevision(); }
-  compact(revision: number): Promise<number> { return this.inner.compact(revision); }
-  size(): Promise<number> { return this.inner.size(); }
-  close(): Promise<void> { return this.inner.close(); }
+  get syncWatch(): boolean | undefined {
+    return this.inner.syncWatch;
+  }
+  currentRevision(): Promise<number> {
+    return this.inner.currentRevision();
+  }
+  compactedRevision(): Promise<number> {
+    return this.inner.compactedRevision();
+  }
+  compact(revision: number): Promise<number> {
+    return this.inner.compact(revision);
+  }
+  size(): Promise<number> {
+    return this.inner.size();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
 
   /**
    * Rewrite every value under prefix that is not in the form written now: plaintext or
@@ -219,7 +266,10 @@ export class EncryptingStore implements Store {
    * Compare-and-swap per object: one changed meanwhile was written by this store anyway.
    * Values that cannot be decrypted are left alone and counted.
    */
-  async rewriteAll(prefix = SECRETS_PREFIX, pageSize = 500): Promise<{ rewritten: number; failed: { key: string; error: string }[] }> {
+  async rewriteAll(
+    prefix = SECRETS_PREFIX,
+    pageSize = 500,
+  ): Promise<{ rewritten: number; failed: { key: string; error: string }[] }> {
     let rewritten = 0;
     const failed: { key: string; error: string }[] = [];
     let startAfter = '';
@@ -236,10 +286,16 @@ export class EncryptingStore implements Store {
           continue;
         }
         // issued together: the sqlite backend commits them as one transaction
-        writes.push(this.inner.update(kv.key, this.toStorage(kv.key, plain), kv.modRevision).then(
-          () => { rewritten++; },
-          (e) => { if (!(e instanceof StaleRevisionError) && !(e instanceof KeyNotFoundError)) throw e; },
-        ));
+        writes.push(
+          this.inner.update(kv.key, this.toStorage(kv.key, plain), kv.modRevision).then(
+            () => {
+              rewritten++;
+            },
+            (e) => {
+              if (!(e instanceof StaleRevisionError) && !(e instanceof KeyNotFoundError)) throw e;
+            },
+          ),
+        );
       }
       await Promise.all(writes);
       if (!page.more || !page.items.length) break;
@@ -268,10 +324,12 @@ function parseKeyring(path: string, text: string): EncryptionKey[] {
     throw new Error(`${path}: not JSON: ${(e as Error).message}`);
   }
   const keys = (doc as { keys?: unknown })?.keys;
-  if (!Array.isArray(keys) || keys.length === 0) throw new Error(`${path}: want {"keys": [{"name": ..., "secret": <base64>}, ...]} with at least one key`);
+  if (!Array.isArray(keys) || keys.length === 0)
+    throw new Error(`${path}: want {"keys": [{"name": ..., "secret": <base64>}, ...]} with at least one key`);
   return keys.map((k: unknown, i) => {
     const { name, secret } = (k ?? {}) as { name?: unknown; secret?: unknown };
-    if (typeof name !== 'string' || typeof secret !== 'string') throw new Error(`${path}: keys[${i}] wants string name and secret`);
+    if (typeof name !== 'string' || typeof secret !== 'string')
+      throw new Error(`${path}: keys[${i}] wants string name and secret`);
     return { name, secret: Buffer.from(secret, 'base64') };
   });
 }
@@ -294,7 +352,8 @@ export function loadKeyring(dataDir: string, create: boolean, log?: Logger): Enc
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
   }
-  if ((statSync(path).mode & 0o077) !== 0) log?.warn({ path }, 'secrets encryption key file is readable by group/others; chmod 600 it');
+  if ((statSync(path).mode & 0o077) !== 0)
+    log?.warn({ path }, 'secrets encryption key file is readable by group/others; chmod 600 it');
   return parseKeyring(path, readFileSync(path, 'utf8'));
 }
 
@@ -302,11 +361,19 @@ export function loadKeyring(dataDir: string, create: boolean, log?: Logger): Enc
  * Wrap a store for skiff-server: load (or make) the keyring in dataDir, then bring every
  * Secret to the current form (under the first key; plaintext when disabled).
  */
-export async function openEncryptedStore(inner: Store, dataDir: string, opts: { enabled?: boolean; log?: Logger } = {}): Promise<EncryptingStore> {
+export async function openEncryptedStore(
+  inner: Store,
+  dataDir: string,
+  opts: { enabled?: boolean; log?: Logger } = {},
+): Promise<EncryptingStore> {
   const enabled = opts.enabled ?? true;
   const store = new EncryptingStore(inner, { keys: loadKeyring(dataDir, enabled, opts.log), encrypt: enabled });
   const { rewritten, failed } = await store.rewriteAll();
-  if (rewritten) opts.log?.info({ rewritten, encrypted: enabled }, enabled ? 'secrets re-encrypted with the current key' : 'secrets decrypted (secrets encryption disabled)');
+  if (rewritten)
+    opts.log?.info(
+      { rewritten, encrypted: enabled },
+      enabled ? 'secrets re-encrypted with the current key' : 'secrets decrypted (secrets encryption disabled)',
+    );
   for (const f of failed) opts.log?.error({ key: f.key, error: f.error }, 'secret cannot be decrypted; left as is');
   return store;
 }

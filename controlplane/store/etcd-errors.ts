@@ -23,7 +23,11 @@ export class DatastoreTimeoutError extends ApiError {
 
 export class ValueTooLargeError extends ApiError {
   constructor(key: string, bytes: number, limit: number) {
-    super(413, 'RequestEntityTooLarge', `Request entity too large: the object at ${key} is ${bytes} bytes, more than etcd accepts in one request (${limit} bytes, etcd's --max-request-bytes)`);
+    super(
+      413,
+      'RequestEntityTooLarge',
+      `Request entity too large: the object at ${key} is ${bytes} bytes, more than etcd accepts in one request (${limit} bytes, etcd's --max-request-bytes)`,
+    );
   }
 }
 
@@ -40,9 +44,15 @@ export function interpretEtcdError(err: unknown, endpoints: string): unknown {
   if (err instanceof GRPCDeadlineExceededError || /deadline exceeded|request timed out|timed out/i.test(m)) {
     return new DatastoreTimeoutError(`${endpoints}: ${m}`);
   }
-  if (/request is too large|larger than max/i.test(m)) return new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: ${m}`);
-  if (err instanceof GRPCUnavailableError || name === 'BrokenCircuitError' || name === 'GRPCCancelledError' || name === 'ClientClosedError'
-    || /unavailable|no leader|leader changed|not capable|circuit breaker|ECONNREFUSED|No connection established/i.test(m)) {
+  if (/request is too large|larger than max/i.test(m))
+    return new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: ${m}`);
+  if (
+    err instanceof GRPCUnavailableError ||
+    name === 'BrokenCircuitError' ||
+    name === 'GRPCCancelledError' ||
+    name === 'ClientClosedError' ||
+    /unavailable|no leader|leader changed|not capable|circuit breaker|ECONNREFUSED|No connection established/i.test(m)
+  ) {
     // the etcd3 client's per-member circuit breaker: three failed calls in a row, then 5 s without trying
     const why = /circuit breaker/i.test(m) ? 'no member answered the last calls (retrying every 5 s)' : m;
     return new DatastoreUnavailableError(`${endpoints}: ${why}`);

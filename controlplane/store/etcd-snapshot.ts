@@ -16,23 +16,36 @@ export async function saveEtcdSnapshot(store: EtcdStore, file: string, timeoutMs
   const fd = openSync(part, 'w', 0o600);
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`etcd snapshot not complete after ${timeoutMs / 1000}s`)), timeoutMs);
-      store.etcd.maintenance.snapshot().then((stream) => {
-        let done = false;
-        stream.on('data', (r: ISnapshotResponse) => {
-          try {
-            writeSync(fd, r.blob);
-            if (Number(r.remaining_bytes) === 0) done = true;
-          } catch (e) {
+      const timer = setTimeout(
+        () => reject(new Error(`etcd snapshot not complete after ${timeoutMs / 1000}s`)),
+        timeoutMs,
+      );
+      store.etcd.maintenance.snapshot().then(
+        (stream) => {
+          let done = false;
+          stream.on('data', (r: ISnapshotResponse) => {
+            try {
+              writeSync(fd, r.blob);
+              if (Number(r.remaining_bytes) === 0) done = true;
+            } catch (e) {
+              reject(e);
+            }
+          });
+          stream.on('error', (e: Error) => {
+            clearTimeout(timer);
             reject(e);
-          }
-        });
-        stream.on('error', (e: Error) => { clearTimeout(timer); reject(e); });
-        stream.on('end', () => {
+          });
+          stream.on('end', () => {
+            clearTimeout(timer);
+            if (done) resolve();
+            else reject(new Error('etcd ended the snapshot stream early'));
+          });
+        },
+        (e: unknown) => {
           clearTimeout(timer);
-          if (done) resolve(); else reject(new Error('etcd ended the snapshot stream early'));
-        });
-      }, (e: unknown) => { clearTimeout(timer); reject(e); });
+          reject(e);
+        },
+      );
     });
   } catch (e) {
     closeSync(fd);
@@ -44,4 +57,3 @@ export async function saveEtcdSnapshot(store: EtcdStore, file: string, timeoutMs
   renameSync(part, file);
   return { revision, bytes: statSync(file).size, files: 0 };
 }
-

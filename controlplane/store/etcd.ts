@@ -15,13 +15,34 @@
 // Every call has a deadline; a datastore that is down or without quorum is a 503/504
 // (etcd-errors.ts), never a request that hangs.
 import { readFileSync } from 'node:fs';
-import { Etcd3, type IKeyValue, type IWatchResponse, type IDuplexStream, type IWatchRequest, type IOptions } from 'etcd3';
 import {
-  CompactedError, KeyExistsError, KeyNotFoundError, StaleRevisionError,
-  type KV, type ListOptions, type ListResult, type Store, type StoreEvent, type Watch, type WatchCallback,
+  Etcd3,
+  type IKeyValue,
+  type IWatchResponse,
+  type IDuplexStream,
+  type IWatchRequest,
+  type IOptions,
+} from 'etcd3';
+import {
+  CompactedError,
+  KeyExistsError,
+  KeyNotFoundError,
+  StaleRevisionError,
+  type KV,
+  type ListOptions,
+  type ListResult,
+  type Store,
+  type StoreEvent,
+  type Watch,
+  type WatchCallback,
 } from './types.js';
 import {
-  DatastoreTimeoutError, ETCD_MAX_REQUEST_BYTES, ValueTooLargeError, interpretEtcdError, isCompactedMessage, isFutureRevisionMessage,
+  DatastoreTimeoutError,
+  ETCD_MAX_REQUEST_BYTES,
+  ValueTooLargeError,
+  interpretEtcdError,
+  isCompactedMessage,
+  isFutureRevisionMessage,
 } from './etcd-errors.js';
 import { gone } from '../api/errors.js';
 
@@ -58,7 +79,12 @@ export function prefixEnd(prefix: string): Buffer {
 }
 
 function toKV(kv: IKeyValue): KV {
-  return { key: kv.key.toString('utf8'), value: kv.value.toString('utf8'), modRevision: num(kv.mod_revision), createRevision: num(kv.create_revision) };
+  return {
+    key: kv.key.toString('utf8'),
+    value: kv.value.toString('utf8'),
+    modRevision: num(kv.mod_revision),
+    createRevision: num(kv.create_revision),
+  };
 }
 
 export class EtcdStore implements Store {
@@ -79,12 +105,17 @@ export class EtcdStore implements Store {
       hosts: opts.endpoints,
       dialTimeout: this.timeoutMs,
       // a list of every pod, or a watch replay, may be far more than grpc's 4 MiB default
-      grpcOptions: { 'grpc.max_receive_message_length': -1, 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5_000 },
+      grpcOptions: {
+        'grpc.max_receive_message_length': -1,
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
+      },
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + this.timeoutMs }),
     };
     if (opts.caFile || opts.certFile || opts.keyFile) {
       if (!opts.caFile) throw new Error('etcd: --datastore-certfile/--datastore-keyfile need --datastore-cafile');
-      if ((opts.certFile === undefined) !== (opts.keyFile === undefined)) throw new Error('etcd: give both --datastore-certfile and --datastore-keyfile, or neither');
+      if ((opts.certFile === undefined) !== (opts.keyFile === undefined))
+        throw new Error('etcd: give both --datastore-certfile and --datastore-keyfile, or neither');
       options.credentials = {
         rootCertificate: readFileSync(opts.caFile),
         ...(opts.certFile ? { certChain: readFileSync(opts.certFile), privateKey: readFileSync(opts.keyFile!) } : {}),
@@ -106,7 +137,11 @@ export class EtcdStore implements Store {
     if (this.closed) throw interpretEtcdError(new Error('the etcd client is closed (unavailable)'), this.endpointsText);
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new DatastoreTimeoutError(`${this.endpointsText}: no answer within ${(2 * this.timeoutMs) / 1000}s`)), 2 * this.timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(new DatastoreTimeoutError(`${this.endpointsText}: no answer within ${(2 * this.timeoutMs) / 1000}s`)),
+        2 * this.timeoutMs,
+      );
     });
     try {
       return await Promise.race([fn(), limit]);
@@ -133,7 +168,9 @@ export class EtcdStore implements Store {
     // continue after startAfter: the smallest key greater than it is startAfter + "\0"
     const from = opts.startAfter ? Buffer.concat([buf(opts.startAfter), Buffer.from([0])]) : buf(prefix);
     try {
-      const r = await this.call(() => this.client.kv.range({ key: from, range_end: prefixEnd(prefix), limit, revision: opts.revision ?? 0 }));
+      const r = await this.call(() =>
+        this.client.kv.range({ key: from, range_end: prefixEnd(prefix), limit, revision: opts.revision ?? 0 }),
+      );
       return { items: r.kvs.map(toKV), revision: opts.revision ?? num(r.header.revision), more: r.more };
     } catch (e) {
       throw await this.revisionError(e, opts.revision ?? 0);
@@ -149,17 +186,24 @@ export class EtcdStore implements Store {
     }
     // a revision this datastore never reached: it was restored from an older snapshot.
     // The client's view is newer than ours; 410 makes it list again.
-    if (isFutureRevisionMessage(m)) return new CompactedError(requested, await this.currentRevision().catch(() => 0), await this.currentRevision().catch(() => 0));
+    if (isFutureRevisionMessage(m))
+      return new CompactedError(
+        requested,
+        await this.currentRevision().catch(() => 0),
+        await this.currentRevision().catch(() => 0),
+      );
     return e;
   }
 
   async create(key: string, value: string): Promise<KV> {
     this.checkSize(key, value);
-    const r = await this.call(() => this.client.kv.txn({
-      compare: [{ key: buf(key), target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key: buf(key), value: buf(value) } }],
-      failure: [],
-    }));
+    const r = await this.call(() =>
+      this.client.kv.txn({
+        compare: [{ key: buf(key), target: 'Create', result: 'Equal', create_revision: 0 }],
+        success: [{ request_put: { key: buf(key), value: buf(value) } }],
+        failure: [],
+      }),
+    );
     if (!r.succeeded) throw new KeyExistsError(key);
     const rev = num(r.header.revision);
     return { key, value, modRevision: rev, createRevision: rev };
@@ -167,11 +211,13 @@ export class EtcdStore implements Store {
 
   async update(key: string, value: string, expectedRevision: number): Promise<KV> {
     this.checkSize(key, value);
-    const r = await this.call(() => this.client.kv.txn({
-      compare: [{ key: buf(key), target: 'Mod', result: 'Equal', mod_revision: expectedRevision }],
-      success: [{ request_put: { key: buf(key), value: buf(value), prev_kv: true } }],
-      failure: [{ request_range: { key: buf(key) } }],
-    }));
+    const r = await this.call(() =>
+      this.client.kv.txn({
+        compare: [{ key: buf(key), target: 'Mod', result: 'Equal', mod_revision: expectedRevision }],
+        success: [{ request_put: { key: buf(key), value: buf(value), prev_kv: true } }],
+        failure: [{ request_range: { key: buf(key) } }],
+      }),
+    );
     if (!r.succeeded) {
       const cur = r.responses[0]?.response_range?.kvs[0];
       if (!cur) throw new KeyNotFoundError(key);
@@ -182,13 +228,16 @@ export class EtcdStore implements Store {
   }
 
   async delete(key: string, expectedRevision?: number): Promise<KV> {
-    const r = await this.call(() => this.client.kv.txn({
-      compare: expectedRevision !== undefined
-        ? [{ key: buf(key), target: 'Mod', result: 'Equal', mod_revision: expectedRevision }]
-        : [{ key: buf(key), target: 'Create', result: 'Greater', create_revision: 0 }],
-      success: [{ request_delete_range: { key: buf(key), prev_kv: true } }],
-      failure: [{ request_range: { key: buf(key) } }],
-    }));
+    const r = await this.call(() =>
+      this.client.kv.txn({
+        compare:
+          expectedRevision !== undefined
+            ? [{ key: buf(key), target: 'Mod', result: 'Equal', mod_revision: expectedRevision }]
+            : [{ key: buf(key), target: 'Create', result: 'Greater', create_revision: 0 }],
+        success: [{ request_delete_range: { key: buf(key), prev_kv: true } }],
+        failure: [{ request_range: { key: buf(key) } }],
+      }),
+    );
     if (!r.succeeded) {
       const cur = r.responses[0]?.response_range?.kvs[0];
       if (!cur) throw new KeyNotFoundError(key);
@@ -196,18 +245,43 @@ export class EtcdStore implements Store {
     }
     const prev = r.responses[0]?.response_delete_range?.prev_kvs[0];
     if (!prev) throw new KeyNotFoundError(key);
-    return { key, value: prev.value.toString('utf8'), modRevision: num(r.header.revision), createRevision: num(prev.create_revision) };
+    return {
+      key,
+      value: prev.value.toString('utf8'),
+      modRevision: num(r.header.revision),
+      createRevision: num(prev.create_revision),
+    };
   }
 
   async watch(prefix: string, fromRevision: number, cb: WatchCallback, onError?: (err: Error) => void): Promise<Watch> {
     // etcd says "compacted" only after the watch was created; a read at fromRevision says it
     // now, so a watch from too old a revision is refused here as the SQLite store does.
     try {
-      await this.call(() => this.client.kv.range({ key: buf(prefix), range_end: prefixEnd(prefix), revision: Math.max(1, fromRevision), limit: 1, count_only: true }));
+      await this.call(() =>
+        this.client.kv.range({
+          key: buf(prefix),
+          range_end: prefixEnd(prefix),
+          revision: Math.max(1, fromRevision),
+          limit: 1,
+          count_only: true,
+        }),
+      );
     } catch (e) {
       throw await this.revisionError(e, fromRevision);
     }
-    const w = new EtcdWatch(this.client, prefix, fromRevision, cb, (err) => { this.watches.delete(w); onError?.(err); }, (rev) => { this.compactRev = Math.max(this.compactRev, rev); });
+    const w = new EtcdWatch(
+      this.client,
+      prefix,
+      fromRevision,
+      cb,
+      (err) => {
+        this.watches.delete(w);
+        onError?.(err);
+      },
+      (rev) => {
+        this.compactRev = Math.max(this.compactRev, rev);
+      },
+    );
     this.watches.add(w);
     try {
       await this.call(() => w.start());
@@ -216,7 +290,12 @@ export class EtcdStore implements Store {
       this.watches.delete(w);
       throw await this.revisionError(e, fromRevision);
     }
-    return { cancel: () => { w.close(); this.watches.delete(w); } };
+    return {
+      cancel: () => {
+        w.close();
+        this.watches.delete(w);
+      },
+    };
   }
 
   async currentRevision(): Promise<number> {
@@ -291,7 +370,11 @@ class EtcdWatch {
     return new Promise<void>((resolve, reject) => {
       let created = false;
       this.client.watchClient.watch().then((stream) => {
-        if (this.closed) { stream.cancel(); resolve(); return; }
+        if (this.closed) {
+          stream.cancel();
+          resolve();
+          return;
+        }
         this.stream = stream;
         stream.on('data', (res: IWatchResponse) => {
           if (res.created && !created) {
@@ -309,7 +392,8 @@ class EtcdWatch {
               else this.fail(err);
             } else {
               const err = new Error(`etcd watch cancelled: ${res.cancel_reason || 'no reason given'}`);
-              if (!created) reject(err); else this.fail(err);
+              if (!created) reject(err);
+              else this.fail(err);
             }
             return;
           }
@@ -318,12 +402,22 @@ class EtcdWatch {
         const broken = (err?: Error) => {
           if (this.closed || this.stream !== stream) return;
           this.stream = undefined;
-          if (!created) { reject(err ?? new Error('etcd watch stream ended')); return; }
+          if (!created) {
+            reject(err ?? new Error('etcd watch stream ended'));
+            return;
+          }
           this.reconnect();
         };
         stream.on('error', broken);
         stream.on('end', () => broken());
-        stream.write({ create_request: { key: buf(this.prefix), range_end: prefixEnd(this.prefix), start_revision: this.lastRev + 1, prev_kv: true } });
+        stream.write({
+          create_request: {
+            key: buf(this.prefix),
+            range_end: prefixEnd(this.prefix),
+            start_revision: this.lastRev + 1,
+            prev_kv: true,
+          },
+        });
       }, reject);
     });
   }
@@ -338,9 +432,22 @@ class EtcdWatch {
       if (String(ev.type).toUpperCase() === 'DELETE') {
         // a deletion is described by the value it removed
         if (prev === undefined) continue;
-        batch.push({ type: 'DELETE', key, value: prev, prevValue: prev, modRevision: rev, createRevision: num(ev.prev_kv!.create_revision) });
+        batch.push({
+          type: 'DELETE',
+          key,
+          value: prev,
+          prevValue: prev,
+          modRevision: rev,
+          createRevision: num(ev.prev_kv!.create_revision),
+        });
       } else {
-        const e: StoreEvent = { type: 'PUT', key, value: ev.kv.value.toString('utf8'), modRevision: rev, createRevision: num(ev.kv.create_revision) };
+        const e: StoreEvent = {
+          type: 'PUT',
+          key,
+          value: ev.kv.value.toString('utf8'),
+          modRevision: rev,
+          createRevision: num(ev.kv.create_revision),
+        };
         if (prev !== undefined) e.prevValue = prev;
         batch.push(e);
       }
@@ -362,7 +469,11 @@ class EtcdWatch {
       this.start().catch((e: unknown) => {
         if (this.closed) return;
         const m = e instanceof Error ? e.message : String(e);
-        if (isCompactedMessage(m)) { this.stop(); this.fail(gone(`too old resource version: ${this.lastRev} (${m})`)); return; }
+        if (isCompactedMessage(m)) {
+          this.stop();
+          this.fail(gone(`too old resource version: ${this.lastRev} (${m})`));
+          return;
+        }
         this.reconnect();
       });
     }, delay);
@@ -374,7 +485,11 @@ class EtcdWatch {
     clearTimeout(this.timer);
     const s = this.stream;
     this.stream = undefined;
-    try { s?.cancel(); } catch { /* already gone */ }
+    try {
+      s?.cancel();
+    } catch {
+      /* already gone */
+    }
   }
 
   close(): void {

@@ -68,7 +68,9 @@ export async function saveSqliteSnapshot(dbPath: string, file: string, files: Sn
     revision = revisionOf(db);
     db.exec(`CREATE TABLE ${FILES_TABLE} (name TEXT PRIMARY KEY, mode INTEGER NOT NULL, content BLOB NOT NULL)`);
     const ins = db.prepare(`INSERT INTO ${FILES_TABLE} (name, mode, content) VALUES (?, ?, ?)`);
-    db.transaction(() => { for (const f of files) ins.run(f.name, f.mode, f.content); })();
+    db.transaction(() => {
+      for (const f of files) ins.run(f.name, f.mode, f.content);
+    })();
     const check = db.pragma('quick_check', { simple: true });
     if (check !== 'ok') throw new Error(`snapshot copy failed its check: ${String(check)}`);
   } finally {
@@ -86,7 +88,9 @@ export function readSqliteSnapshot(file: string): { revision: number; files: Sna
     const hasFiles = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?`).get(FILES_TABLE);
     const hasLog = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log'`).get();
     if (!hasLog) throw new Error(`${file} is an SQLite database but not a skiff store snapshot (no log table)`);
-    const files = hasFiles ? (db.prepare(`SELECT name, mode, content FROM ${FILES_TABLE} ORDER BY name`).all() as SnapshotFile[]) : [];
+    const files = hasFiles
+      ? (db.prepare(`SELECT name, mode, content FROM ${FILES_TABLE} ORDER BY name`).all() as SnapshotFile[])
+      : [];
     return { revision: revisionOf(db), files };
   } finally {
     db.close();
@@ -98,7 +102,11 @@ export function readSqliteSnapshot(file: string): { revision: number; files: Sna
  * database, if any, is kept as <dbPath>.before-restore. Returns the snapshot's revision
  * and the revision the restored store continues from.
  */
-export async function restoreSqliteSnapshot(file: string, dbPath: string, bump = REVISION_BUMP): Promise<{ revision: number; restartsAt: number; files: SnapshotFile[] }> {
+export async function restoreSqliteSnapshot(
+  file: string,
+  dbPath: string,
+  bump = REVISION_BUMP,
+): Promise<{ revision: number; restartsAt: number; files: SnapshotFile[] }> {
   const { revision, files } = readSqliteSnapshot(file);
   const tmp = join(dirname(dbPath), '.state.db.restoring');
   rmSync(tmp, { force: true });
@@ -117,7 +125,8 @@ export async function restoreSqliteSnapshot(file: string, dbPath: string, bump =
     if (check !== 'ok') throw new Error(`${file} is damaged: ${String(check)}`);
     restartsAt = revision + bump;
     // sqlite_sequence has no row for `log` until the first insert
-    if (db.prepare(`SELECT 1 FROM sqlite_sequence WHERE name = 'log'`).get()) db.prepare(`UPDATE sqlite_sequence SET seq = ? WHERE name = 'log'`).run(restartsAt);
+    if (db.prepare(`SELECT 1 FROM sqlite_sequence WHERE name = 'log'`).get())
+      db.prepare(`UPDATE sqlite_sequence SET seq = ? WHERE name = 'log'`).run(restartsAt);
     else db.prepare(`INSERT INTO sqlite_sequence (name, seq) VALUES ('log', ?)`).run(restartsAt);
     db.pragma('journal_mode = WAL');
   } finally {

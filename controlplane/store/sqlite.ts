@@ -17,15 +17,39 @@ import type { Database as DB, Statement } from 'better-sqlite3';
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  CompactedError, KeyExistsError, KeyNotFoundError, StaleRevisionError,
-  type KV, type ListOptions, type ListResult, type Store, type StoreEvent, type Watch, type WatchCallback, type WatchTrigger,
+  CompactedError,
+  KeyExistsError,
+  KeyNotFoundError,
+  StaleRevisionError,
+  type KV,
+  type ListOptions,
+  type ListResult,
+  type Store,
+  type StoreEvent,
+  type Watch,
+  type WatchCallback,
+  type WatchTrigger,
 } from './types.js';
 import { Broadcaster } from './broadcaster.js';
 import { startCheckpointer } from './checkpointer.js';
 import { createRequire } from 'node:module';
 
-interface LogRow { id: number; name: string; created: number; deleted: number; create_revision: number; prev_revision: number; value: string; prev_value: string | null }
-interface CurRow { name: string; revision: number; create_revision: number; value: string }
+interface LogRow {
+  id: number;
+  name: string;
+  created: number;
+  deleted: number;
+  create_revision: number;
+  prev_revision: number;
+  value: string;
+  prev_value: string | null;
+}
+interface CurRow {
+  name: string;
+  revision: number;
+  create_revision: number;
+  value: string;
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS log (
@@ -90,7 +114,10 @@ export class SqliteStore implements Store {
   private compactRev = 0;
   private checkpointer?: { stop(): Promise<void> };
 
-  constructor(public readonly path: string, opts: SqliteStoreOptions = {}) {
+  constructor(
+    public readonly path: string,
+    opts: SqliteStoreOptions = {},
+  ) {
     this.walLimit = opts.walLimitBytes ?? DEFAULT_WAL_LIMIT_BYTES;
     if (path !== ':memory:') {
       mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
@@ -109,7 +136,12 @@ export class SqliteStore implements Store {
     if (path !== ':memory:') {
       // checkpoints (with their fsync) run on a worker thread, not in request handling
       this.db.pragma('wal_autocheckpoint = 0');
-      this.checkpointer = startCheckpointer(path, createRequire(import.meta.url).resolve('better-sqlite3'), opts.checkpointIntervalMs, this.walLimit);
+      this.checkpointer = startCheckpointer(
+        path,
+        createRequire(import.meta.url).resolve('better-sqlite3'),
+        opts.checkpointIntervalMs,
+        this.walLimit,
+      );
     }
     this.prepare();
     const row = this.st.getMeta.get('compact_rev') as { v: number } | undefined;
@@ -121,13 +153,19 @@ export class SqliteStore implements Store {
     this.st = {
       getCur: db.prepare('SELECT name, revision, create_revision, value FROM current WHERE name = ?'),
       // the range bounds let SQLite seek the primary key (LIKE alone scans every row)
-      listCur: db.prepare(`SELECT name, revision, create_revision, value FROM current WHERE name LIKE ? ESCAPE '\\' AND name >= ? AND name < ? AND name > ? ORDER BY name LIMIT ?`),
+      listCur: db.prepare(
+        `SELECT name, revision, create_revision, value FROM current WHERE name LIKE ? ESCAPE '\\' AND name >= ? AND name < ? AND name > ? ORDER BY name LIMIT ?`,
+      ),
       listAt: db.prepare(`SELECT l.name, l.id AS revision, l.create_revision, l.value, l.deleted FROM log l
         WHERE l.id IN (SELECT MAX(id) FROM log WHERE name LIKE ? ESCAPE '\\' AND name > ? AND id <= ? GROUP BY name)
         AND l.deleted = 0 ORDER BY l.name LIMIT ?`),
-      insLog: db.prepare('INSERT INTO log (name, created, deleted, create_revision, prev_revision, value) VALUES (?, ?, ?, ?, ?, ?)'),
+      insLog: db.prepare(
+        'INSERT INTO log (name, created, deleted, create_revision, prev_revision, value) VALUES (?, ?, ?, ?, ?, ?)',
+      ),
       setCreateRev: db.prepare('UPDATE log SET create_revision = id WHERE id = ?'),
-      upsertCur: db.prepare('INSERT INTO current (name, revision, create_revision, value) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET revision = excluded.revision, create_revision = excluded.create_revision, value = excluded.value'),
+      upsertCur: db.prepare(
+        'INSERT INTO current (name, revision, create_revision, value) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO UPDATE SET revision = excluded.revision, create_revision = excluded.create_revision, value = excluded.value',
+      ),
       delCur: db.prepare('DELETE FROM current WHERE name = ?'),
       maxRev: db.prepare(`SELECT seq FROM sqlite_sequence WHERE name = 'log'`),
       after: db.prepare(`SELECT l.id, l.name, l.created, l.deleted, l.create_revision, l.prev_revision, l.value,
@@ -171,7 +209,12 @@ export class SqliteStore implements Store {
     const more = limit > 0 && rows!.length > limit;
     if (more) rows!.length = limit;
     return {
-      items: rows!.map((r) => ({ key: r.name, value: r.value, modRevision: r.revision, createRevision: r.create_revision })),
+      items: rows!.map((r) => ({
+        key: r.name,
+        value: r.value,
+        modRevision: r.revision,
+        createRevision: r.create_revision,
+      })),
       revision: revision!,
       more,
     };
@@ -185,7 +228,8 @@ export class SqliteStore implements Store {
   // transaction (one WAL commit). Each op checks its preconditions before writing, so a
   // failing op changes nothing and the others in the batch still commit. Events go
   // out after the commit, in revision order.
-  private pending: { op: () => { kv: KV; ev: StoreEvent }; resolve: (kv: KV) => void; reject: (e: unknown) => void }[] = [];
+  private pending: { op: () => { kv: KV; ev: StoreEvent }; resolve: (kv: KV) => void; reject: (e: unknown) => void }[] =
+    [];
 
   private write(op: () => { kv: KV; ev: StoreEvent }): Promise<KV> {
     return new Promise((resolve, reject) => {
@@ -216,7 +260,10 @@ export class SqliteStore implements Store {
     }
     batch.forEach((b, i) => {
       const r = results[i]!;
-      if (r.ok) { this.emit(r.ev); b.resolve(r.kv); } else b.reject(r.err);
+      if (r.ok) {
+        this.emit(r.ev);
+        b.resolve(r.kv);
+      } else b.reject(r.err);
     });
     this.boundWal();
   }
@@ -252,7 +299,10 @@ export class SqliteStore implements Store {
       const id = Number(this.st.insLog.run(key, 1, 0, 0, 0, value).lastInsertRowid);
       this.st.setCreateRev.run(id);
       this.st.upsertCur.run(key, id, id, value);
-      return { kv: { key, value, modRevision: id, createRevision: id }, ev: { type: 'PUT', key, value, modRevision: id, createRevision: id } };
+      return {
+        kv: { key, value, modRevision: id, createRevision: id },
+        ev: { type: 'PUT', key, value, modRevision: id, createRevision: id },
+      };
     });
   }
 
@@ -274,24 +324,45 @@ export class SqliteStore implements Store {
     return this.write(() => {
       const cur = this.st.getCur.get(key) as CurRow | undefined;
       if (!cur) throw new KeyNotFoundError(key);
-      if (expectedRevision !== undefined && cur.revision !== expectedRevision) throw new StaleRevisionError(key, cur.revision);
+      if (expectedRevision !== undefined && cur.revision !== expectedRevision)
+        throw new StaleRevisionError(key, cur.revision);
       const id = Number(this.st.insLog.run(key, 0, 1, cur.create_revision, cur.revision, cur.value).lastInsertRowid);
       this.st.delCur.run(key);
       return {
         kv: { key, value: cur.value, modRevision: id, createRevision: cur.create_revision },
-        ev: { type: 'DELETE', key, value: cur.value, prevValue: cur.value, modRevision: id, createRevision: cur.create_revision },
+        ev: {
+          type: 'DELETE',
+          key,
+          value: cur.value,
+          prevValue: cur.value,
+          modRevision: id,
+          createRevision: cur.create_revision,
+        },
       };
     });
   }
 
-  async watch(prefix: string, fromRevision: number, cb: WatchCallback, _onError?: (err: Error) => void, trigger?: WatchTrigger): Promise<Watch> {
+  async watch(
+    prefix: string,
+    fromRevision: number,
+    cb: WatchCallback,
+    _onError?: (err: Error) => void,
+    trigger?: WatchTrigger,
+  ): Promise<Watch> {
     // Synchronous from here to subscribe(): no write can slip between replay and live.
     if (fromRevision < this.compactRev) throw new CompactedError(fromRevision, this.compactRev, this.rev());
     const backlog = (this.st.after.all(fromRevision, likePrefix(prefix)) as LogRow[]).map(rowToEvent);
     // Live events wait behind the backlog so the watcher sees revisions in order.
     let pending: StoreEvent[] | null = backlog;
     // the replay is not narrowed by the trigger: the watcher filters it as it filters everything
-    const sub = this.bus.subscribe(prefix, (ev) => { if (pending) pending.push(ev); else cb([ev]); }, trigger);
+    const sub = this.bus.subscribe(
+      prefix,
+      (ev) => {
+        if (pending) pending.push(ev);
+        else cb([ev]);
+      },
+      trigger,
+    );
     queueMicrotask(() => {
       const first = pending!;
       pending = null;

@@ -5,8 +5,8 @@
 
 export interface KV {
   key: string;
-  value: string;          // the object as JSON, without metadata.resourceVersion
-  modRevision: number;    // revision of the last write: the object's resourceVersion
+  value: string; // the object as JSON, without metadata.resourceVersion
+  modRevision: number; // revision of the last write: the object's resourceVersion
   createRevision: number;
 }
 
@@ -39,14 +39,35 @@ export interface ListResult {
 }
 
 /** key already exists (create) */
-export class KeyExistsError extends Error { constructor(public key: string) { super(`key exists: ${key}`); } }
+export class KeyExistsError extends Error {
+  constructor(public key: string) {
+    super(`key exists: ${key}`);
+  }
+}
 /** key missing (update/delete) */
-export class KeyNotFoundError extends Error { constructor(public key: string) { super(`key not found: ${key}`); } }
+export class KeyNotFoundError extends Error {
+  constructor(public key: string) {
+    super(`key not found: ${key}`);
+  }
+}
 /** compare-and-swap failed: the key's revision is not the expected one */
-export class StaleRevisionError extends Error { constructor(public key: string, public current: number) { super(`stale revision for ${key}`); } }
+export class StaleRevisionError extends Error {
+  constructor(
+    public key: string,
+    public current: number,
+  ) {
+    super(`stale revision for ${key}`);
+  }
+}
 /** the revision asked for has been compacted away */
 export class CompactedError extends Error {
-  constructor(public requested: number, public compacted: number, public current: number) { super(`revision ${requested} compacted (compact revision ${compacted})`); }
+  constructor(
+    public requested: number,
+    public compacted: number,
+    public current: number,
+  ) {
+    super(`revision ${requested} compacted (compact revision ${compacted})`);
+  }
 }
 
 export type WatchCallback = (events: StoreEvent[]) => void;
@@ -85,7 +106,13 @@ export interface Store {
    * Throws CompactedError when fromRevision is below the compacted revision.
    * `onError` is called if the watch breaks (backend failure); the watch is then cancelled.
    */
-  watch(prefix: string, fromRevision: number, cb: WatchCallback, onError?: (err: Error) => void, trigger?: WatchTrigger): Promise<Watch>;
+  watch(
+    prefix: string,
+    fromRevision: number,
+    cb: WatchCallback,
+    onError?: (err: Error) => void,
+    trigger?: WatchTrigger,
+  ): Promise<Watch>;
   currentRevision(): Promise<number>;
   compactedRevision(): Promise<number>;
   /** drop history up to and including revision (latest values survive) */

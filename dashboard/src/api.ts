@@ -8,17 +8,31 @@ import type { KubeObject, List, Status, WatchEvent } from './types.js';
 const TOKEN_KEY = 'skiff.dashboard.token';
 
 export const session = {
-  token(): string | null { return sessionStorage.getItem(TOKEN_KEY); },
-  set(token: string): void { sessionStorage.setItem(TOKEN_KEY, token); },
-  clear(): void { sessionStorage.removeItem(TOKEN_KEY); },
+  token(): string | null {
+    return sessionStorage.getItem(TOKEN_KEY);
+  },
+  set(token: string): void {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  },
+  clear(): void {
+    sessionStorage.removeItem(TOKEN_KEY);
+  },
 };
 
 export class ApiFailure extends Error {
-  constructor(readonly code: number, readonly reason: string, message: string) { super(message); }
+  constructor(
+    readonly code: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 let onUnauthorized: (message: string) => void = () => undefined;
-export function setUnauthorizedHandler(fn: (message: string) => void): void { onUnauthorized = fn; }
+export function setUnauthorizedHandler(fn: (message: string) => void): void {
+  onUnauthorized = fn;
+}
 
 function headers(extra: Record<string, string> = {}): Record<string, string> {
   const t = session.token();
@@ -27,14 +41,28 @@ function headers(extra: Record<string, string> = {}): Record<string, string> {
 
 async function failure(r: Response): Promise<ApiFailure> {
   let s: Status | undefined;
-  try { s = (await r.json()) as Status; } catch { /* not a Status */ }
+  try {
+    s = (await r.json()) as Status;
+  } catch {
+    /* not a Status */
+  }
   const f = new ApiFailure(r.status, s?.reason ?? r.statusText, s?.message ?? `${r.status} ${r.statusText}`);
   if (r.status === 401) onUnauthorized(f.message);
   return f;
 }
 
-export async function request<T>(method: string, path: string, body?: unknown, contentType = 'application/json', signal?: AbortSignal): Promise<T> {
-  const init: RequestInit = { method, headers: headers(body === undefined ? {} : { 'Content-Type': contentType }), signal };
+export async function request<T>(
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+  signal?: AbortSignal,
+): Promise<T> {
+  const init: RequestInit = {
+    method,
+    headers: headers(body === undefined ? {} : { 'Content-Type': contentType }),
+    signal,
+  };
   if (body !== undefined) init.body = JSON.stringify(body);
   const r = await fetch(path, init);
   if (!r.ok) throw await failure(r);
@@ -46,17 +74,27 @@ export async function checkToken(token: string): Promise<void> {
   let r: Response | undefined;
   // a network change (Wi-Fi, a new interface) fails a request in flight: try again
   for (let i = 0; !r; i++) {
-    try { r = await fetch('/api/v1/namespaces?limit=1', { headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } }); } catch (e) {
+    try {
+      r = await fetch('/api/v1/namespaces?limit=1', {
+        headers: { Accept: 'application/json', Authorization: `Bearer ${token}` },
+      });
+    } catch (e) {
       if (i >= 2) throw e;
       await new Promise((ok) => setTimeout(ok, 300));
     }
   }
-  if (r.status === 401) throw new ApiFailure(401, 'Unauthorized', 'the server did not accept this token (401 Unauthorized)');
+  if (r.status === 401)
+    throw new ApiFailure(401, 'Unauthorized', 'the server did not accept this token (401 Unauthorized)');
   if (!r.ok && r.status !== 403) throw await failure(r);
 }
 
 export const patch = <T>(path: string, body: unknown, type: 'merge' | 'strategic' = 'merge') =>
-  request<T>('PATCH', path, body, type === 'merge' ? 'application/merge-patch+json' : 'application/strategic-merge-patch+json');
+  request<T>(
+    'PATCH',
+    path,
+    body,
+    type === 'merge' ? 'application/merge-patch+json' : 'application/strategic-merge-patch+json',
+  );
 export const del = (path: string) => request<Status>('DELETE', path);
 
 /** a streamed text response (log follow): calls `onText` per chunk until the end or abort */
@@ -71,7 +109,11 @@ export async function streamText(path: string, signal: AbortSignal, onText: (t: 
   }
 }
 
-export interface Snapshot<T extends KubeObject> { items: T[]; synced: boolean; error?: string }
+export interface Snapshot<T extends KubeObject> {
+  items: T[];
+  synced: boolean;
+  error?: string;
+}
 
 type Listener = () => void;
 
@@ -95,16 +137,25 @@ class Collection<T extends KubeObject> {
     };
   }
 
-  get(): Snapshot<T> { return this.snapshot; }
+  get(): Snapshot<T> {
+    return this.snapshot;
+  }
 
   private changed(): void {
     // many events in a burst render once
     if (this.notifyTimer) return;
-    this.notifyTimer = setTimeout(() => {
-      this.notifyTimer = undefined;
-      this.snapshot = { items: [...this.state.items.values()], synced: this.state.synced, ...(this.error ? { error: this.error } : {}) };
-      for (const l of this.listeners) l();
-    }, this.state.synced && this.snapshot.synced ? 50 : 0);
+    this.notifyTimer = setTimeout(
+      () => {
+        this.notifyTimer = undefined;
+        this.snapshot = {
+          items: [...this.state.items.values()],
+          synced: this.state.synced,
+          ...(this.error ? { error: this.error } : {}),
+        };
+        for (const l of this.listeners) l();
+      },
+      this.state.synced && this.snapshot.synced ? 50 : 0,
+    );
   }
 
   private stop(): void {
@@ -172,7 +223,10 @@ class Collection<T extends KubeObject> {
       for (const line of split.lines) {
         const applied = applyEvent(this.state, JSON.parse(line) as WatchEvent<T>);
         this.state = applied.state;
-        if (applied.relist) { await reader.cancel().catch(() => undefined); return true; }
+        if (applied.relist) {
+          await reader.cancel().catch(() => undefined);
+          return true;
+        }
       }
       this.changed();
     }
@@ -181,14 +235,25 @@ class Collection<T extends KubeObject> {
 
 const collections = new Map<string, Collection<KubeObject>>();
 
-export function collection<T extends KubeObject>(path: string): { subscribe(fn: Listener): () => void; get(): Snapshot<T> } {
+export function collection<T extends KubeObject>(
+  path: string,
+): { subscribe(fn: Listener): () => void; get(): Snapshot<T> } {
   let c = collections.get(path);
-  if (!c) { c = new Collection<KubeObject>(path); collections.set(path, c); }
+  if (!c) {
+    c = new Collection<KubeObject>(path);
+    collections.set(path, c);
+  }
   return c as unknown as Collection<T>;
 }
 
 /** the path of a resource's collection, all namespaces when `ns` is empty */
-export function collectionPath(group: string, version: string, resource: string, ns: string, namespaced = true): string {
+export function collectionPath(
+  group: string,
+  version: string,
+  resource: string,
+  ns: string,
+  namespaced = true,
+): string {
   const base = group ? `/apis/${group}/${version}` : `/api/${version}`;
   return namespaced && ns ? `${base}/namespaces/${encodeURIComponent(ns)}/${resource}` : `${base}/${resource}`;
 }

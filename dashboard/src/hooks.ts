@@ -8,7 +8,10 @@ import type { KubeObject, List, NodeMetrics } from './types.js';
 export function useCollection<T extends KubeObject>(path: string | null): Snapshot<T> {
   const [snap, setSnap] = useState<Snapshot<T>>({ items: [], synced: false });
   useEffect(() => {
-    if (!path) { setSnap({ items: [], synced: true }); return undefined; }
+    if (!path) {
+      setSnap({ items: [], synced: true });
+      return undefined;
+    }
     const c = collection<T>(path);
     setSnap(c.get());
     const off = c.subscribe(() => setSnap(c.get()));
@@ -38,7 +41,13 @@ export function useNodeMetrics(): { byNode: Map<string, NodeMetrics>; error?: st
     const ac = new AbortController();
     const load = async () => {
       try {
-        const l = await request<List<NodeMetrics>>('GET', '/apis/metrics.k8s.io/v1beta1/nodes', undefined, undefined, ac.signal);
+        const l = await request<List<NodeMetrics>>(
+          'GET',
+          '/apis/metrics.k8s.io/v1beta1/nodes',
+          undefined,
+          undefined,
+          ac.signal,
+        );
         if (!stopped) setState({ byNode: new Map((l.items ?? []).map((m) => [m.metadata.name ?? '', m])) });
       } catch (e) {
         if (!stopped) setState((s) => ({ byNode: s.byNode, error: e instanceof Error ? e.message : String(e) }));
@@ -46,7 +55,11 @@ export function useNodeMetrics(): { byNode: Map<string, NodeMetrics>; error?: st
     };
     void load();
     const t = setInterval(load, 15_000);
-    return () => { stopped = true; ac.abort(); clearInterval(t); };
+    return () => {
+      stopped = true;
+      ac.abort();
+      clearInterval(t);
+    };
   }, []);
   return state;
 }

@@ -7,7 +7,12 @@ import type { Condition, Node, Pod, ResourceList, Workload } from './types.js';
 export type View = 'overview' | 'workloads' | 'services' | 'events' | 'pod';
 export const VIEWS: View[] = ['overview', 'workloads', 'services', 'events'];
 
-export interface Route { view: View; ns: string; pod?: { namespace: string; name: string }; kind?: string }
+export interface Route {
+  view: View;
+  ns: string;
+  pod?: { namespace: string; name: string };
+  kind?: string;
+}
 
 /** `#/workloads?ns=default`, `#/pod/default/web-1` → Route; anything else is the overview */
 export function parseRoute(hash: string): Route {
@@ -16,7 +21,16 @@ export function parseRoute(hash: string): Route {
   const path = q >= 0 ? h.slice(0, q) : h;
   const params = new URLSearchParams(q >= 0 ? h.slice(q + 1) : '');
   const ns = params.get('ns') ?? '';
-  const seg = path.split('/').filter(Boolean).map((s) => { try { return decodeURIComponent(s); } catch { return s; } });
+  const seg = path
+    .split('/')
+    .filter(Boolean)
+    .map((s) => {
+      try {
+        return decodeURIComponent(s);
+      } catch {
+        return s;
+      }
+    });
   if (seg[0] === 'pod' && seg[1] && seg[2]) return { view: 'pod', ns, pod: { namespace: seg[1], name: seg[2] } };
   const view = VIEWS.find((v) => v === seg[0]) ?? 'overview';
   const kind = params.get('kind');
@@ -24,7 +38,10 @@ export function parseRoute(hash: string): Route {
 }
 
 export function formatRoute(r: Route): string {
-  const path = r.view === 'pod' && r.pod ? `/pod/${encodeURIComponent(r.pod.namespace)}/${encodeURIComponent(r.pod.name)}` : `/${r.view}`;
+  const path =
+    r.view === 'pod' && r.pod
+      ? `/pod/${encodeURIComponent(r.pod.namespace)}/${encodeURIComponent(r.pod.name)}`
+      : `/${r.view}`;
   const params = new URLSearchParams();
   if (r.ns) params.set('ns', r.ns);
   if (r.view === 'workloads' && r.kind) params.set('kind', r.kind);
@@ -36,12 +53,20 @@ export function formatRoute(r: Route): string {
 export function tokenFromHash(hash: string): string | undefined {
   const m = /^#?token=([^&]+)/.exec(hash);
   if (!m) return undefined;
-  try { return decodeURIComponent(m[1]!); } catch { return m[1]; }
+  try {
+    return decodeURIComponent(m[1]!);
+  } catch {
+    return m[1];
+  }
 }
 
 function q(fn: (s: string) => number, v: string | undefined): number {
   if (v === undefined) return 0;
-  try { return fn(v); } catch { return 0; }
+  try {
+    return fn(v);
+  } catch {
+    return 0;
+  }
 }
 export const millicores = (v: string | undefined) => q(cpuToMillicores, v);
 export const bytes = (v: string | undefined) => q(memoryToBytes, v);
@@ -57,7 +82,10 @@ export function holdsResources(p: Pod): boolean {
  * container) plus overhead, in millicores and bytes.
  */
 export function podRequests(p: Pod): { cpu: number; memory: number } {
-  const sum = (list: ResourceList[]) => ({ cpu: list.reduce((a, r) => a + millicores(r.cpu), 0), memory: list.reduce((a, r) => a + bytes(r.memory), 0) });
+  const sum = (list: ResourceList[]) => ({
+    cpu: list.reduce((a, r) => a + millicores(r.cpu), 0),
+    memory: list.reduce((a, r) => a + bytes(r.memory), 0),
+  });
   const main = sum((p.spec?.containers ?? []).map((c) => c.resources?.requests ?? {}));
   for (const c of p.spec?.initContainers ?? []) {
     const r = c.resources?.requests ?? {};
@@ -68,14 +96,28 @@ export function podRequests(p: Pod): { cpu: number; memory: number } {
   return { cpu: main.cpu + millicores(o.cpu), memory: main.memory + bytes(o.memory) };
 }
 
-export interface Allocation { pods: number; cpuRequested: number; memoryRequested: number; cpuAllocatable: number; memoryAllocatable: number; podsAllocatable: number }
+export interface Allocation {
+  pods: number;
+  cpuRequested: number;
+  memoryRequested: number;
+  cpuAllocatable: number;
+  memoryAllocatable: number;
+  podsAllocatable: number;
+}
 
 /** per node: what the pods bound to it request against what it has to give */
 export function allocationByNode(nodes: Node[], pods: Pod[]): Map<string, Allocation> {
   const out = new Map<string, Allocation>();
   for (const n of nodes) {
     const a = n.status?.allocatable ?? {};
-    out.set(n.metadata.name ?? '', { pods: 0, cpuRequested: 0, memoryRequested: 0, cpuAllocatable: millicores(a.cpu), memoryAllocatable: bytes(a.memory), podsAllocatable: Number(a.pods ?? 0) || 0 });
+    out.set(n.metadata.name ?? '', {
+      pods: 0,
+      cpuRequested: 0,
+      memoryRequested: 0,
+      cpuAllocatable: millicores(a.cpu),
+      memoryAllocatable: bytes(a.memory),
+      podsAllocatable: Number(a.pods ?? 0) || 0,
+    });
   }
   for (const p of pods) {
     if (!holdsResources(p)) continue;
@@ -114,7 +156,16 @@ export function nodeRoles(n: Node): string[] {
   return roles.sort();
 }
 
-export interface Rollout { kind: string; desired: number; ready: number; updated: number; available: number; done: boolean; progress: number; text: string }
+export interface Rollout {
+  kind: string;
+  desired: number;
+  ready: number;
+  updated: number;
+  available: number;
+  done: boolean;
+  progress: number;
+  text: string;
+}
 
 /**
  * Desired/ready counts and rollout progress of a Deployment, StatefulSet, DaemonSet
@@ -123,33 +174,60 @@ export interface Rollout { kind: string; desired: number; ready: number; updated
 export function rolloutOf(kind: string, w: Workload): Rollout {
   const s = w.status ?? {};
   const observed = (s.observedGeneration ?? 0) >= (w.metadata.generation ?? 0);
-  let desired: number; let ready: number; let updated: number; let available: number; let done: boolean;
+  let desired: number;
+  let ready: number;
+  let updated: number;
+  let available: number;
+  let done: boolean;
   switch (kind) {
     case 'DaemonSet':
-      desired = s.desiredNumberScheduled ?? 0; ready = s.numberReady ?? 0; updated = s.updatedNumberScheduled ?? 0; available = s.numberAvailable ?? 0;
+      desired = s.desiredNumberScheduled ?? 0;
+      ready = s.numberReady ?? 0;
+      updated = s.updatedNumberScheduled ?? 0;
+      available = s.numberAvailable ?? 0;
       done = observed && updated >= desired && available >= desired;
       break;
     case 'Job': {
-      desired = w.spec?.completions ?? 1; ready = s.succeeded ?? 0; updated = ready; available = s.active ?? 0;
-      done = ready >= desired || !!condition(s.conditions, 'Complete') && condition(s.conditions, 'Complete')!.status === 'True';
+      desired = w.spec?.completions ?? 1;
+      ready = s.succeeded ?? 0;
+      updated = ready;
+      available = s.active ?? 0;
+      done =
+        ready >= desired ||
+        (!!condition(s.conditions, 'Complete') && condition(s.conditions, 'Complete')!.status === 'True');
       break;
     }
     case 'StatefulSet':
-      desired = w.spec?.replicas ?? 1; ready = s.readyReplicas ?? 0; updated = s.updatedReplicas ?? 0; available = s.availableReplicas ?? ready;
+      desired = w.spec?.replicas ?? 1;
+      ready = s.readyReplicas ?? 0;
+      updated = s.updatedReplicas ?? 0;
+      available = s.availableReplicas ?? ready;
       done = observed && updated >= desired && ready >= desired;
       break;
     default: // Deployment, ReplicaSet
-      desired = w.spec?.replicas ?? 1; ready = s.readyReplicas ?? 0; updated = s.updatedReplicas ?? (kind === 'ReplicaSet' ? s.replicas ?? 0 : 0); available = s.availableReplicas ?? 0;
+      desired = w.spec?.replicas ?? 1;
+      ready = s.readyReplicas ?? 0;
+      updated = s.updatedReplicas ?? (kind === 'ReplicaSet' ? (s.replicas ?? 0) : 0);
+      available = s.availableReplicas ?? 0;
       done = observed && updated >= desired && available >= desired && (s.replicas ?? 0) <= desired;
   }
   const progress = desired > 0 ? percent(Math.min(updated, ready), desired) : 100;
-  const text = kind === 'Job'
-    ? `${ready}/${desired} complete`
-    : done ? 'complete' : !observed ? 'waiting for the controller' : `${updated} of ${desired} updated, ${ready} ready`;
+  const text =
+    kind === 'Job'
+      ? `${ready}/${desired} complete`
+      : done
+        ? 'complete'
+        : !observed
+          ? 'waiting for the controller'
+          : `${updated} of ${desired} updated, ${ready} ready`;
   return { kind, desired, ready, updated, available, done, progress, text };
 }
 
-export interface PodSummary { phase: string; ready: string; restarts: number }
+export interface PodSummary {
+  phase: string;
+  ready: string;
+  restarts: number;
+}
 
 /** STATUS, READY and RESTARTS as kubectl get pods shows them (the waiting/terminated reason wins over the phase) */
 export function podSummary(p: Pod): PodSummary {
@@ -158,14 +236,21 @@ export function podSummary(p: Pod): PodSummary {
   let phase = p.status?.reason ?? p.status?.phase ?? 'Unknown';
   for (const c of p.status?.initContainerStatuses ?? []) {
     if (c.state?.terminated && c.state.terminated.exitCode === 0) continue;
-    if (c.state?.waiting?.reason && c.state.waiting.reason !== 'PodInitializing') { phase = `Init:${c.state.waiting.reason}`; break; }
+    if (c.state?.waiting?.reason && c.state.waiting.reason !== 'PodInitializing') {
+      phase = `Init:${c.state.waiting.reason}`;
+      break;
+    }
   }
   for (const c of statuses) {
     const r = c.state?.waiting?.reason ?? c.state?.terminated?.reason;
     if (r) phase = r;
   }
   if (p.metadata.deletionTimestamp) phase = 'Terminating';
-  return { phase, ready: `${statuses.filter((c) => c.ready).length}/${total}`, restarts: statuses.reduce((a, c) => a + (c.restartCount ?? 0), 0) };
+  return {
+    phase,
+    ready: `${statuses.filter((c) => c.ready).length}/${total}`,
+    restarts: statuses.reduce((a, c) => a + (c.restartCount ?? 0), 0),
+  };
 }
 
 /** a pod worth a look: not Running/Completed, or restarting */
@@ -192,19 +277,32 @@ export function formatMillicores(m: number): string {
 
 export function formatBytesShort(b: number): string {
   const units = ['B', 'Ki', 'Mi', 'Gi', 'Ti'];
-  let v = b; let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  let v = b;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
   return `${v >= 10 || i === 0 ? Math.round(v) : v.toFixed(1)}${units[i]}`;
 }
 
 /** true when `o` is owned (controller reference) by the object with uid `uid` */
-export function ownedBy(o: { metadata: { ownerReferences?: { uid?: string; controller?: boolean }[] } }, uid: string | undefined): boolean {
+export function ownedBy(
+  o: { metadata: { ownerReferences?: { uid?: string; controller?: boolean }[] } },
+  uid: string | undefined,
+): boolean {
   return !!uid && (o.metadata.ownerReferences ?? []).some((r) => r.uid === uid);
 }
 
 /** the patch `kubectl rollout restart` sends: the template annotation restartedAt = now (RFC 3339) */
 export function restartPatch(now: Date): { spec: { template: { metadata: { annotations: Record<string, string> } } } } {
-  return { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': now.toISOString().replace(/\.\d{3}Z$/, 'Z') } } } } };
+  return {
+    spec: {
+      template: {
+        metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': now.toISOString().replace(/\.\d{3}Z$/, 'Z') } },
+      },
+    },
+  };
 }
 
 /**
@@ -213,11 +311,17 @@ export function restartPatch(now: Date): { spec: { template: { metadata: { annot
  */
 export function tokenFromKubeconfig(text: string): string | undefined {
   try {
-    const j = JSON.parse(text) as { 'current-context'?: string; contexts?: { name?: string; context?: { user?: string } }[]; users?: { name?: string; user?: { token?: string } }[] };
+    const j = JSON.parse(text) as {
+      'current-context'?: string;
+      contexts?: { name?: string; context?: { user?: string } }[];
+      users?: { name?: string; user?: { token?: string } }[];
+    };
     const user = j.contexts?.find((c) => c.name === j['current-context'])?.context?.user;
     const withToken = (j.users ?? []).filter((u) => u.user?.token);
     return (withToken.find((u) => u.name === user) ?? (withToken.length === 1 ? withToken[0] : undefined))?.user?.token;
-  } catch { /* YAML */ }
+  } catch {
+    /* YAML */
+  }
   const unquote = (v: string) => v.trim().replace(/^(['"])(.*)\1$/, '$2');
   const lines = text.split(/\r?\n/);
   const current = unquote(lines.find((l) => /^current-context:/.test(l))?.replace(/^current-context:/, '') ?? '');
@@ -233,10 +337,17 @@ export function tokenFromKubeconfig(text: string): string | undefined {
     entry = undefined;
   };
   for (const l of lines) {
-    if (/^\S/.test(l) && !l.startsWith('-')) { flush(); section = l.replace(/:.*$/, ''); continue; }
+    if (/^\S/.test(l) && !l.startsWith('-')) {
+      flush();
+      section = l.replace(/:.*$/, '');
+      continue;
+    }
     const m = /^(\s*)(- )?\s*([A-Za-z-]+):\s*(.*)$/.exec(l);
     if (!m) continue;
-    if (m[2] && m[1]!.length <= 2) { flush(); entry = {}; }
+    if (m[2] && m[1]!.length <= 2) {
+      flush();
+      entry = {};
+    }
     if (entry && m[4] !== '') entry[m[3]!] = unquote(m[4]!);
   }
   flush();

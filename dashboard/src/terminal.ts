@@ -8,14 +8,29 @@ import { FitAddon } from '@xterm/addon-fit';
 import { session } from './api.js';
 import { bearerProtocol } from './logic.js';
 
-export interface TerminalOptions { namespace: string; pod: string; container: string; onStatus: (s: string) => void }
+export interface TerminalOptions {
+  namespace: string;
+  pod: string;
+  container: string;
+  onStatus: (s: string) => void;
+}
 
 export function openTerminal(host: HTMLElement, o: TerminalOptions): () => void {
-  const term = new Terminal({ convertEol: false, cursorBlink: true, fontSize: 13, fontFamily: 'ui-monospace, Menlo, Consolas, monospace', theme: { background: '#10141a' } });
+  const term = new Terminal({
+    convertEol: false,
+    cursorBlink: true,
+    fontSize: 13,
+    fontFamily: 'ui-monospace, Menlo, Consolas, monospace',
+    theme: { background: '#10141a' },
+  });
   const fit = new FitAddon();
   term.loadAddon(fit);
   term.open(host);
-  try { fit.fit(); } catch { /* not laid out yet */ }
+  try {
+    fit.fit();
+  } catch {
+    /* not laid out yet */
+  }
   const q = new URLSearchParams({ container: o.container, stdin: 'true', stdout: 'true', tty: 'true' });
   q.append('command', 'sh');
   q.append('command', '-c');
@@ -33,7 +48,11 @@ export function openTerminal(host: HTMLElement, o: TerminalOptions): () => void 
     ws.send(b);
   };
   const resize = () => send(4, enc.encode(JSON.stringify({ Width: term.cols, Height: term.rows })));
-  ws.onopen = () => { o.onStatus(`connected to ${o.pod}/${o.container}`); resize(); term.focus(); };
+  ws.onopen = () => {
+    o.onStatus(`connected to ${o.pod}/${o.container}`);
+    resize();
+    term.focus();
+  };
   ws.onmessage = (m) => {
     const b = new Uint8Array(m.data as ArrayBuffer);
     if (b.length < 1) return;
@@ -42,14 +61,24 @@ export function openTerminal(host: HTMLElement, o: TerminalOptions): () => void 
       try {
         const s = JSON.parse(dec.decode(b.subarray(1))) as { status?: string; message?: string };
         o.onStatus(s.status === 'Success' ? 'session ended' : `session ended: ${s.message ?? 'failure'}`);
-      } catch { o.onStatus('session ended'); }
+      } catch {
+        o.onStatus('session ended');
+      }
     }
   };
   ws.onerror = () => o.onStatus('the exec connection failed (not permitted, or the pod is not running?)');
-  ws.onclose = (e) => { if (e.code !== 1000) o.onStatus(`disconnected (${e.code})`); };
+  ws.onclose = (e) => {
+    if (e.code !== 1000) o.onStatus(`disconnected (${e.code})`);
+  };
   const input = term.onData((d) => send(0, enc.encode(d)));
   const sized = term.onResize(() => resize());
-  const onWindow = () => { try { fit.fit(); } catch { /* hidden */ } };
+  const onWindow = () => {
+    try {
+      fit.fit();
+    } catch {
+      /* hidden */
+    }
+  };
   window.addEventListener('resize', onWindow);
   return () => {
     window.removeEventListener('resize', onWindow);

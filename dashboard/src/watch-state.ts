@@ -27,7 +27,9 @@ export function fromList<T extends KubeObject>(list: List<T>): ListState<T> {
   return { items, resourceVersion: list.metadata?.resourceVersion ?? '', synced: true };
 }
 
-export type Applied<T extends KubeObject> = { state: ListState<T>; relist: false } | { state: ListState<T>; relist: true; reason: string };
+export type Applied<T extends KubeObject> =
+  | { state: ListState<T>; relist: false }
+  | { state: ListState<T>; relist: true; reason: string };
 
 function isStatus(o: unknown): o is Status {
   return typeof o === 'object' && o !== null && (o as Status).kind === 'Status';
@@ -37,7 +39,7 @@ function isStatus(o: unknown): o is Status {
 export function applyEvent<T extends KubeObject>(state: ListState<T>, ev: WatchEvent<T>): Applied<T> {
   if (ev.type === 'ERROR') {
     const s = isStatus(ev.object) ? ev.object : undefined;
-    return { state, relist: true, reason: s?.code === 410 ? 'expired' : s?.message ?? 'watch error' };
+    return { state, relist: true, reason: s?.code === 410 ? 'expired' : (s?.message ?? 'watch error') };
   }
   if (isStatus(ev.object) || !ev.object?.metadata) return { state, relist: false };
   const obj = ev.object as T;

@@ -11,7 +11,10 @@ export interface ConditionLike {
 }
 
 /** meta.FindStatusCondition: the first condition of `type` (C: the kind's condition type) */
-export function findCondition<C extends ConditionLike = ConditionLike>(conditions: unknown, type: string): C | undefined {
+export function findCondition<C extends ConditionLike = ConditionLike>(
+  conditions: unknown,
+  type: string,
+): C | undefined {
   if (!Array.isArray(conditions)) return undefined;
   return conditions.find((c): c is C => typeof c === 'object' && c !== null && (c as { type?: unknown }).type === type);
 }
@@ -33,7 +36,11 @@ export interface StatusCondition extends ConditionLike {
  * meta.SetStatusCondition: set (or add) the condition of `c.type`; its lastTransitionTime
  * moves only when the status changes. Returns a new list; C is the kind's condition type.
  */
-export function setStatusCondition<C extends StatusCondition>(conds: readonly C[], c: Omit<C, 'lastTransitionTime'>, now: Date): C[] {
+export function setStatusCondition<C extends StatusCondition>(
+  conds: readonly C[],
+  c: Omit<C, 'lastTransitionTime'>,
+  now: Date,
+): C[] {
   const out = conds.map((x) => ({ ...x }));
   const i = out.findIndex((x) => x.type === c.type);
   if (i < 0) {
@@ -42,7 +49,9 @@ export function setStatusCondition<C extends StatusCondition>(conds: readonly C[
   }
   const old = out[i]!;
   out[i] = {
-    ...old, ...c, message: c.message ?? '',
+    ...old,
+    ...c,
+    message: c.message ?? '',
     lastTransitionTime: old.status !== c.status || !old.lastTransitionTime ? rfc3339(now) : old.lastTransitionTime,
   };
   return out;

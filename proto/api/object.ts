@@ -65,10 +65,17 @@ interface Defaulted extends Record<Kind, object> {
     status: api.PodStatus;
   };
   Deployment: {
-    spec: api.DeploymentSpec & { replicas: number; revisionHistoryLimit: number; progressDeadlineSeconds: number; strategy: api.DeploymentStrategy };
+    spec: api.DeploymentSpec & {
+      replicas: number;
+      revisionHistoryLimit: number;
+      progressDeadlineSeconds: number;
+      strategy: api.DeploymentStrategy;
+    };
   };
   ReplicaSet: { spec: api.ReplicaSetSpec & { replicas: number } };
-  StatefulSet: { spec: api.StatefulSetSpec & { podManagementPolicy: string; updateStrategy: api.StatefulSetUpdateStrategy } };
+  StatefulSet: {
+    spec: api.StatefulSetSpec & { podManagementPolicy: string; updateStrategy: api.StatefulSetUpdateStrategy };
+  };
   DaemonSet: { spec: api.DaemonSetSpec };
   Job: { spec: api.JobSpec };
   PersistentVolume: { spec: api.PersistentVolumeSpec };

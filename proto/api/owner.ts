@@ -10,6 +10,17 @@ export function controllerRefOf(o: { metadata: { ownerReferences?: OwnerReferenc
 }
 
 /** metav1.NewControllerRef: the reference a controller puts on what it creates (controller and blockOwnerDeletion true) */
-export function newControllerRef(owner: { metadata: { name?: string; uid?: string } }, apiVersion: string, kind: string): OwnerReference {
-  return { apiVersion, kind, name: owner.metadata.name!, uid: owner.metadata.uid!, controller: true, blockOwnerDeletion: true };
+export function newControllerRef(
+  owner: { metadata: { name?: string; uid?: string } },
+  apiVersion: string,
+  kind: string,
+): OwnerReference {
+  return {
+    apiVersion,
+    kind,
+    name: owner.metadata.name!,
+    uid: owner.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }

@@ -40,7 +40,9 @@ export function tolerationsTolerateTaint(tolerations: readonly Toleration[], tai
 
 /** The first taint passing `filter` that no toleration tolerates (v1helper.FindMatchingUntoleratedTaint). */
 export function findUntoleratedTaint(
-  taints: readonly Taint[], tolerations: readonly Toleration[], filter: (t: Taint) => boolean,
+  taints: readonly Taint[],
+  tolerations: readonly Toleration[],
+  filter: (t: Taint) => boolean,
 ): Taint | undefined {
   return taints.find((t) => filter(t) && !tolerationsTolerateTaint(tolerations, t));
 }

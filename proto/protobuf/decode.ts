@@ -5,17 +5,40 @@
 // with the field-number tables in ./tables.ts; unknown field numbers are skipped by wire
 // type. Anything malformed raises ProtobufError('malformed') (→ 400), a kind without a table
 // or an unsupported envelope raises ProtobufError('unsupported') (→ 415).
-import { KINDS, MESSAGES, supportedKinds, type FieldSpec, type MapField, type MessageField, type MessageTable, type ScalarField, type ScalarType } from './tables.js';
 import {
-  Reader, WireError, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT,
-  asDouble, asFloat, asInt32, asInt64, asUint32, asUint64,
+  KINDS,
+  MESSAGES,
+  supportedKinds,
+  type FieldSpec,
+  type MapField,
+  type MessageField,
+  type MessageTable,
+  type ScalarField,
+  type ScalarType,
+} from './tables.js';
+import {
+  Reader,
+  WireError,
+  WIRE_FIXED32,
+  WIRE_FIXED64,
+  WIRE_LEN,
+  WIRE_VARINT,
+  asDouble,
+  asFloat,
+  asInt32,
+  asInt64,
+  asUint32,
+  asUint64,
 } from './wire.js';
 
 export const K8S_PROTOBUF_MAGIC = Uint8Array.of(0x6b, 0x38, 0x73, 0x00);
 export const PROTOBUF_CONTENT_TYPE = 'application/vnd.kubernetes.protobuf';
 
 export class ProtobufError extends Error {
-  constructor(readonly reason: 'malformed' | 'unsupported', message: string) {
+  constructor(
+    readonly reason: 'malformed' | 'unsupported',
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -144,7 +167,10 @@ function decodeMapField(r: Reader, wire: number, spec: MapField, out: JsonObject
   }
   if (value === undefined) {
     // an absent value is the zero value of its type
-    value = spec.value === 'string' || spec.value === 'bytes' ? '' : decodeSpecialOrMessage(spec.value.message, new Reader(new Uint8Array(0)), depth + 1, undefined);
+    value =
+      spec.value === 'string' || spec.value === 'bytes'
+        ? ''
+        : decodeSpecialOrMessage(spec.value.message, new Reader(new Uint8Array(0)), depth + 1, undefined);
   }
   let m = out[spec.name] as JsonObject | undefined;
   if (!m || typeof m !== 'object') {
@@ -278,7 +304,9 @@ export function hasMagic(data: Uint8Array): boolean {
 /** the `k8s\0` + runtime.Unknown envelope */
 export function decodeEnvelope(data: Uint8Array): Envelope {
   if (!hasMagic(data)) {
-    throw malformed(`provided data does not appear to be a protobuf message, expected prefix [${[...K8S_PROTOBUF_MAGIC].join(' ')}]`);
+    throw malformed(
+      `provided data does not appear to be a protobuf message, expected prefix [${[...K8S_PROTOBUF_MAGIC].join(' ')}]`,
+    );
   }
   return wrap(() => {
     const env: Envelope = { apiVersion: '', kind: '', raw: new Uint8Array(0), contentEncoding: '', contentType: '' };

@@ -13,7 +13,10 @@ export const WIRE_END_GROUP = 4;
 export const WIRE_FIXED32 = 5;
 
 /** a 64-bit varint as two unsigned 32-bit halves (JS numbers are exact only to 2^53) */
-export interface U64 { lo: number; hi: number }
+export interface U64 {
+  lo: number;
+  hi: number;
+}
 
 /** nesting limit for groups skipped as unknown fields (guards the stack against crafted input) */
 const MAX_GROUP_DEPTH = 64;
@@ -21,7 +24,11 @@ const MAX_GROUP_DEPTH = 64;
 export class Reader {
   pos: number;
 
-  constructor(readonly buf: Uint8Array, start = 0, readonly end = buf.length) {
+  constructor(
+    readonly buf: Uint8Array,
+    start = 0,
+    readonly end = buf.length,
+  ) {
     if (start < 0 || end > buf.length || start > end) throw new WireError('invalid slice');
     this.pos = start;
   }
@@ -146,7 +153,7 @@ export function asUint32(v: U64): number {
 /** int64 as a JS number (exact within ±2^53, which every Kubernetes int64 field stays inside) */
 export function asInt64(v: U64): number {
   if (v.hi === 0) return v.lo;
-  if (v.hi === 0xffffffff && v.lo >= 0x80000000) return (v.lo | 0); // small negative
+  if (v.hi === 0xffffffff && v.lo >= 0x80000000) return v.lo | 0; // small negative
   return Number(BigInt.asIntN(64, (BigInt(v.hi) << 32n) | BigInt(v.lo)));
 }
 

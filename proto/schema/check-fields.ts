@@ -71,9 +71,7 @@ const listSchemas = new Map<string, FieldSchema>();
 
 function isKindSchema(s: FieldSchema | undefined): s is FieldSchema & { t: 'object' } {
   return (
-    s !== undefined &&
-    s.t === 'object' &&
-    ['apiVersion', 'kind', 'metadata'].every((f) => Object.hasOwn(s.fields, f))
+    s !== undefined && s.t === 'object' && ['apiVersion', 'kind', 'metadata'].every((f) => Object.hasOwn(s.fields, f))
   );
 }
 
@@ -131,10 +129,16 @@ export function checkDecode(obj: unknown, kind: string): { unknown: string[]; mi
   return out;
 }
 
-interface Walk { unknown: string[]; mismatches: TypeMismatch[] }
+interface Walk {
+  unknown: string[];
+  mismatches: TypeMismatch[];
+}
 
 /** where encoding/json is: the innermost struct and the field names below it */
-interface GoCtx { struct: string; field: string }
+interface GoCtx {
+  struct: string;
+  field: string;
+}
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -165,18 +169,30 @@ function goTypeOf(schema: FieldSchema): string {
   const name = schema.t === 'ref' ? schema.name : undefined;
   const s = resolve(schema);
   switch (s.t) {
-    case 'string': return 'string';
-    case 'int': return s.format ?? 'int64';
-    case 'number': return 'float64';
-    case 'bool': return 'bool';
-    case 'intOrString': return 'intstr.IntOrString';
-    case 'quantity': return 'resource.Quantity';
-    case 'time': return 'v1.Time';
-    case 'any': return 'interface {}';
-    case 'object': return name ? `v1.${goStructName(name)}` : 'struct';
-    case 'map': return `map[string]${goTypeOf(s.values)}`;
-    case 'list': return `[]${goTypeOf(s.items)}`;
-    default: return 'interface {}';
+    case 'string':
+      return 'string';
+    case 'int':
+      return s.format ?? 'int64';
+    case 'number':
+      return 'float64';
+    case 'bool':
+      return 'bool';
+    case 'intOrString':
+      return 'intstr.IntOrString';
+    case 'quantity':
+      return 'resource.Quantity';
+    case 'time':
+      return 'v1.Time';
+    case 'any':
+      return 'interface {}';
+    case 'object':
+      return name ? `v1.${goStructName(name)}` : 'struct';
+    case 'map':
+      return `map[string]${goTypeOf(s.values)}`;
+    case 'list':
+      return `[]${goTypeOf(s.items)}`;
+    default:
+      return 'interface {}';
   }
 }
 
@@ -191,7 +207,15 @@ function goChild(ctx: GoCtx, key: string): GoCtx {
   return { struct: ctx.struct, field: ctx.field === '' ? key : `${ctx.field}.${key}` };
 }
 
-function mismatch(out: Walk, path: string, ctx: GoCtx, schema: FieldSchema, expected: string, v: unknown, detail?: string): void {
+function mismatch(
+  out: Walk,
+  path: string,
+  ctx: GoCtx,
+  schema: FieldSchema,
+  expected: string,
+  v: unknown,
+  detail?: string,
+): void {
   const p = path === '' ? '<root>' : path;
   out.mismatches.push({
     path: p,
@@ -205,7 +229,14 @@ function mismatch(out: Walk, path: string, ctx: GoCtx, schema: FieldSchema, expe
 }
 
 /** an integer against its Go type: integral, finite and in range */
-function checkInt(v: number, format: 'int32' | 'int64', path: string, ctx: GoCtx, schema: FieldSchema, out: Walk): void {
+function checkInt(
+  v: number,
+  format: 'int32' | 'int64',
+  path: string,
+  ctx: GoCtx,
+  schema: FieldSchema,
+  out: Walk,
+): void {
   if (!Number.isInteger(v)) {
     mismatch(out, path, ctx, schema, 'integer', v);
     return;
@@ -213,7 +244,15 @@ function checkInt(v: number, format: 'int32' | 'int64', path: string, ctx: GoCtx
   const r = INT_RANGE[format];
   if (v >= r.min && v <= r.max) return;
   if (format === 'int64' && v >= -(2 ** 63) && v < 2 ** 63) {
-    mismatch(out, path, ctx, schema, format, v, `Invalid value: ${String(v)}: integers beyond ±9007199254740991 (2^53-1) cannot be stored exactly`);
+    mismatch(
+      out,
+      path,
+      ctx,
+      schema,
+      format,
+      v,
+      `Invalid value: ${String(v)}: integers beyond ±9007199254740991 (2^53-1) cannot be stored exactly`,
+    );
     return;
   }
   mismatch(out, path, ctx, schema, format, v);
@@ -254,7 +293,8 @@ function walk(v: unknown, schema: FieldSchema, path: string, ctx: GoCtx, out: Wa
       return;
     case 'intOrString':
       // IntOrString.IntVal is an int32
-      if (typeof v === 'number' && Number.isInteger(v)) checkInt(v, 'int32', path, ctx, { t: 'int', format: 'int32' }, out);
+      if (typeof v === 'number' && Number.isInteger(v))
+        checkInt(v, 'int32', path, ctx, { t: 'int', format: 'int32' }, out);
       else if (typeof v !== 'string') mismatch(out, path, ctx, s, 'integer or string', v);
       return;
     case 'quantity':

@@ -9,14 +9,14 @@ export type FieldSchema =
   // `format`): values outside its range are rejected as the apiserver's decoder does.
   // Absent: int64.
   | { t: 'int'; format?: 'int32' | 'int64' }
-  | { t: 'number' }          // float
+  | { t: 'number' } // float
   | { t: 'bool' }
-  | { t: 'intOrString' }     // IntOrString (targetPort, maxSurge, ...)
-  | { t: 'quantity' }        // resource.Quantity: string or number
-  | { t: 'time' }            // RFC3339 string (metav1.Time), null allowed
-  | { t: 'any' }             // free-form JSON (RawExtension, JSON): not inspected
+  | { t: 'intOrString' } // IntOrString (targetPort, maxSurge, ...)
+  | { t: 'quantity' } // resource.Quantity: string or number
+  | { t: 'time' } // RFC3339 string (metav1.Time), null allowed
+  | { t: 'any' } // free-form JSON (RawExtension, JSON): not inspected
   | { t: 'object'; fields: Record<string, FieldSchema>; retainKeys?: boolean }
-  | { t: 'map'; values: FieldSchema }   // map[string]X
+  | { t: 'map'; values: FieldSchema } // map[string]X
   | {
       t: 'list';
       items: FieldSchema;
@@ -26,6 +26,6 @@ export type FieldSchema =
       /** patchStrategy "merge,retainKeys" on the list elements (volumes) */
       retainKeys?: boolean;
     }
-  | { t: 'ref'; name: string };     // a named definition in SchemaDefs (allows recursion)
+  | { t: 'ref'; name: string }; // a named definition in SchemaDefs (allows recursion)
 
 export type SchemaDefs = Record<string, FieldSchema>;

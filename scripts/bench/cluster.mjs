@@ -28,31 +28,110 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
  * for one agent; 'bridge' where several agents share this host); agentArgs: extra flags;
  * serverArgs: extra skiff-server flags; serverNodeFlags: node's own (e.g. --cpu-prof).
  */
-export async function startCluster({ nodes, network = 'skiff', agentArgs = [], prefix = 'skiff-bench-', serverArgs = [], serverNodeFlags = [] }) {
+export async function startCluster({
+  nodes,
+  network = 'skiff',
+  agentArgs = [],
+  prefix = 'skiff-bench-',
+  serverArgs = [],
+  serverNodeFlags = [],
+}) {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const procs = [spawn(process.execPath, [...serverNodeFlags, join(root, 'dist/controlplane/main.js'), '--data-dir', join(dir, 'server'), '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', ...serverArgs], { stdio: 'inherit' })];
+  const procs = [
+    spawn(
+      process.execPath,
+      [
+        ...serverNodeFlags,
+        join(root, 'dist/controlplane/main.js'),
+        '--data-dir',
+        join(dir, 'server'),
+        '--listen',
+        `127.0.0.1:${port}`,
+        '--log-level',
+        'warn',
+        ...serverArgs,
+      ],
+      { stdio: 'inherit' },
+    ),
+  ];
   for (let i = 0; i < 300 && !existsSync(join(dir, 'server/admin.kubeconfig')); i++) await sleep(100);
   const ca = readFileSync(join(dir, 'server/tls/server-ca.crt'));
   const token = readFileSync(join(dir, 'server/admin-token'), 'utf8').trim();
-  const agents = nodes.map((n) => spawn(process.execPath, [...AGENT_FLAGS, join(root, 'dist/agent/main.js'), '--server', `https://127.0.0.1:${port}`, '--token-file', join(dir, 'server/token'), '--node-name', n, '--data-dir', join(dir, n), '--pause-image', 'skiff.local/pause:3.10', '--network', network, '--metrics-bind-address', '127.0.0.1:0', '--log-level', 'warn', ...agentArgs], { stdio: 'inherit' }));
+  const agents = nodes.map((n) =>
+    spawn(
+      process.execPath,
+      [
+        ...AGENT_FLAGS,
+        join(root, 'dist/agent/main.js'),
+        '--server',
+        `https://127.0.0.1:${port}`,
+        '--token-file',
+        join(dir, 'server/token'),
+        '--node-name',
+        n,
+        '--data-dir',
+        join(dir, n),
+        '--pause-image',
+        'skiff.local/pause:3.10',
+        '--network',
+        network,
+        '--metrics-bind-address',
+        '127.0.0.1:0',
+        '--log-level',
+        'warn',
+        ...agentArgs,
+      ],
+      { stdio: 'inherit' },
+    ),
+  );
   procs.push(...agents);
   const keepAlive = new Agent({ keepAlive: true, ca });
 
   /** one API call: { status, body, json } */
-  const api = (method, path, body) => new Promise((res, rej) => {
-    const req = request({ host: '127.0.0.1', port, method, path, agent: keepAlive, servername: 'localhost', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' } }, (r) => {
-      let b = '';
-      r.on('data', (d) => { b += d; });
-      r.on('end', () => { let json; try { json = b ? JSON.parse(b) : undefined; } catch { /* not JSON */ } res({ status: r.statusCode, body: b, json }); });
+  const api = (method, path, body) =>
+    new Promise((res, rej) => {
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method,
+          path,
+          agent: keepAlive,
+          servername: 'localhost',
+          headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        },
+        (r) => {
+          let b = '';
+          r.on('data', (d) => {
+            b += d;
+          });
+          r.on('end', () => {
+            let json;
+            try {
+              json = b ? JSON.parse(b) : undefined;
+            } catch {
+              /* not JSON */
+            }
+            res({ status: r.statusCode, body: b, json });
+          });
+        },
+      );
+      req.on('error', rej);
+      if (body) req.write(JSON.stringify(body));
+      req.end();
     });
-    req.on('error', rej);
-    if (body) req.write(JSON.stringify(body));
-    req.end();
-  });
   /** the real kubectl against this cluster (synchronous) */
-  const kubectl = (args, input) => spawnSync(KUBECTL, ['--kubeconfig', join(dir, 'server/admin.kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args], { encoding: 'utf8', input });
-  const ready = async (n) => (await api('GET', `/api/v1/nodes/${n}`).catch(() => ({}))).json?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+  const kubectl = (args, input) =>
+    spawnSync(
+      KUBECTL,
+      ['--kubeconfig', join(dir, 'server/admin.kubeconfig'), '--cache-dir', join(dir, 'cache'), ...args],
+      { encoding: 'utf8', input },
+    );
+  const ready = async (n) =>
+    (await api('GET', `/api/v1/nodes/${n}`).catch(() => ({}))).json?.status?.conditions?.some(
+      (c) => c.type === 'Ready' && c.status === 'True',
+    );
   for (let i = 0; i < 300; i++) {
     if ((await Promise.all(nodes.map(ready))).every(Boolean)) break;
     await sleep(100);
@@ -61,7 +140,9 @@ export async function startCluster({ nodes, network = 'skiff', agentArgs = [], p
   const cleanup = async () => {
     for (const p of procs) p.kill('SIGKILL');
     for (const n of nodes) {
-      const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=io.skiff.node=${n}`], { encoding: 'utf8' }).stdout.trim();
+      const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=io.skiff.node=${n}`], {
+        encoding: 'utf8',
+      }).stdout.trim();
       if (ids) spawnSync('docker', ['rm', '-f', ...ids.split('\n')]);
     }
     if (network === 'skiff') {
@@ -82,23 +163,34 @@ export async function watchPodsRunning({ port, ca, token }) {
   const waiters = new Map();
   const seenRunning = new Map();
   await new Promise((resolveWatch) => {
-    const req = request({ host: '127.0.0.1', port, path: '/api/v1/namespaces/default/pods?watch=true', agent: new Agent({ ca }), servername: 'localhost', headers: { Authorization: `Bearer ${token}` } }, (r) => {
-      let buf = '';
-      r.on('data', (d) => {
-        buf += d;
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i); buf = buf.slice(i + 1);
-          const ev = JSON.parse(line);
-          const name = ev.object?.metadata?.name;
-          if (ev.object?.status?.phase === 'Running' && !seenRunning.has(name)) {
-            seenRunning.set(name, performance.now());
-            waiters.get(name)?.();
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/api/v1/namespaces/default/pods?watch=true',
+        agent: new Agent({ ca }),
+        servername: 'localhost',
+        headers: { Authorization: `Bearer ${token}` },
+      },
+      (r) => {
+        let buf = '';
+        r.on('data', (d) => {
+          buf += d;
+          let i;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
+            const ev = JSON.parse(line);
+            const name = ev.object?.metadata?.name;
+            if (ev.object?.status?.phase === 'Running' && !seenRunning.has(name)) {
+              seenRunning.set(name, performance.now());
+              waiters.get(name)?.();
+            }
           }
-        }
-      });
-      resolveWatch();
-    });
+        });
+        resolveWatch();
+      },
+    );
     req.end();
   });
   return {

@@ -15,7 +15,14 @@ for (let run = 0; run < runs; run++) {
   const cluster = await startCluster({ nodes, network: 'bridge', prefix: 'skiff-failover-' });
   const { agents } = cluster;
   const k = (...a) => cluster.kubectl(a, a.includes('-') ? globalThis.input : undefined);
-  const waitFor = async (fn, ms) => { const end = Date.now() + ms; for (;;) { if (fn()) return true; if (Date.now() > end) return false; await sleep(250); } };
+  const waitFor = async (fn, ms) => {
+    const end = Date.now() + ms;
+    for (;;) {
+      if (fn()) return true;
+      if (Date.now() > end) return false;
+      await sleep(250);
+    }
+  };
   globalThis.input = `apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
@@ -31,15 +38,25 @@ spec:
 `;
   k('apply', '-f', '-');
   const pods = () => JSON.parse(k('get', 'pods', '-l', 'app=web', '-o', 'json').stdout || '{"items":[]}').items;
-  await waitFor(() => pods().filter((p) => p.status.phase === 'Running').length === 4 && new Set(pods().map((p) => p.spec.nodeName)).size === 2, 60_000);
+  await waitFor(
+    () =>
+      pods().filter((p) => p.status.phase === 'Running').length === 4 &&
+      new Set(pods().map((p) => p.spec.nodeName)).size === 2,
+    60_000,
+  );
   const t0 = Date.now();
   agents[0].kill('SIGKILL');
-  const ok = await waitFor(() => { const ps = pods().filter((p) => !p.metadata.deletionTimestamp); return ps.length === 4 && ps.every((p) => p.spec.nodeName === nodes[1] && p.status.phase === 'Running'); }, 120_000);
+  const ok = await waitFor(() => {
+    const ps = pods().filter((p) => !p.metadata.deletionTimestamp);
+    return ps.length === 4 && ps.every((p) => p.spec.nodeName === nodes[1] && p.status.phase === 'Running');
+  }, 120_000);
   results.push(ok ? (Date.now() - t0) / 1000 : NaN);
   await cluster.cleanup();
 }
 
-console.log(`\nskiff failover (defaults: --node-grace-period 15s, --default-unreachable-toleration-seconds 10), ${new Date().toISOString()}`);
+console.log(
+  `\nskiff failover (defaults: --node-grace-period 15s, --default-unreachable-toleration-seconds 10), ${new Date().toISOString()}`,
+);
 console.log('| run | agent killed → all 4 replicas Running on the other node (s) |');
 console.log('|---:|---:|');
 results.forEach((r, i) => console.log(`| ${i + 1} | ${r.toFixed(1)} |`));

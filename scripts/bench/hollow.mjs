@@ -15,9 +15,12 @@ import { join } from 'node:path';
 import { opt, root } from './cluster.mjs';
 
 const server = opt('server');
-const token = opt('token') ?? (opt('token-file') ? readFileSync(opt('token-file'), 'utf8').trim() : process.env.SKIFF_TOKEN);
+const token =
+  opt('token') ?? (opt('token-file') ? readFileSync(opt('token-file'), 'utf8').trim() : process.env.SKIFF_TOKEN);
 if (!server || !token) {
-  process.stderr.write('usage: hollow.mjs --server URL (--token T | --token-file F) [--nodes N] [--start-delay-ms MS] [--prefix P] [--procs P]\n');
+  process.stderr.write(
+    'usage: hollow.mjs --server URL (--token T | --token-file F) [--nodes N] [--start-delay-ms MS] [--prefix P] [--procs P]\n',
+  );
   process.exit(2);
 }
 const nodes = Number(opt('nodes', '1000'));
@@ -35,20 +38,56 @@ if (procs > 1) {
   const per = Math.ceil(nodes / procs);
   for (let p = 0; p < procs && p * per < nodes; p++) {
     const n = Math.min(per, nodes - p * per);
-    const args = ['--server', server, '--token', token, '--nodes', String(n), '--first', String(first + p * per), '--prefix', prefix,
-      '--start-delay-ms', String(startDelayMs), '--start-rate', String(startRate / procs), '--procs', '1',
-      '--heartbeat-interval', opt('heartbeat-interval', '5s'), '--max-pods', opt('max-pods', '110'), ...(opt('data-dir') ? ['--data-dir', opt('data-dir')] : [])];
+    const args = [
+      '--server',
+      server,
+      '--token',
+      token,
+      '--nodes',
+      String(n),
+      '--first',
+      String(first + p * per),
+      '--prefix',
+      prefix,
+      '--start-delay-ms',
+      String(startDelayMs),
+      '--start-rate',
+      String(startRate / procs),
+      '--procs',
+      '1',
+      '--heartbeat-interval',
+      opt('heartbeat-interval', '5s'),
+      '--max-pods',
+      opt('max-pods', '110'),
+      ...(opt('data-dir') ? ['--data-dir', opt('data-dir')] : []),
+    ];
     const child = fork(import.meta.filename, args, { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-    child.stdout.on('data', (d) => { if (/nodes started/.test(String(d)) && ++started === children.length) console.log(`hollow: ${nodes} nodes started (${children.length} processes)`); });
+    child.stdout.on('data', (d) => {
+      if (/nodes started/.test(String(d)) && ++started === children.length)
+        console.log(`hollow: ${nodes} nodes started (${children.length} processes)`);
+    });
     children.push(child);
   }
-  const stop = () => { for (const c of children) c.kill('SIGTERM'); setTimeout(() => process.exit(0), 500).unref(); };
+  const stop = () => {
+    for (const c of children) c.kill('SIGTERM');
+    setTimeout(() => process.exit(0), 500).unref();
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 } else {
   const { startHollowAgents } = await import(join(root, 'dist/agent/hollow-agents.js'));
   const dataDir = opt('data-dir') ?? mkdtempSync(join(tmpdir(), 'skiff-hollow-'));
-  const hollow = await startHollowAgents({ server, token, nodes, first, prefix, dataDir, startDelayMs, startRate, agentArgs });
+  const hollow = await startHollowAgents({
+    server,
+    token,
+    nodes,
+    first,
+    prefix,
+    dataDir,
+    startDelayMs,
+    startRate,
+    agentArgs,
+  });
   console.log(`hollow: ${hollow.names.length} nodes started`);
   const stop = () => {
     hollow.stop();

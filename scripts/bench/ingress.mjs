@@ -18,8 +18,18 @@ const SECONDS = Number(opt('seconds', '8'));
 const CONC = Number(opt('concurrency', '16'));
 const NETWORK = opt('network', 'skiff');
 const node = `bench-${Math.random().toString(36).slice(2, 7)}`;
-const ingressPort = await new Promise((res) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => res(p)); }); });
-const { api: call, cleanup } = await startCluster({ nodes: [node], network: NETWORK, agentArgs: ['--ingress-http-port', String(ingressPort), '--ingress-https-port', '0'], prefix: 'skiff-bench-ing-' });
+const ingressPort = await new Promise((res) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const p = s.address().port;
+    s.close(() => res(p));
+  });
+});
+const { api: call, cleanup } = await startCluster({
+  nodes: [node],
+  network: NETWORK,
+  agentArgs: ['--ingress-http-port', String(ingressPort), '--ingress-https-port', '0'],
+  prefix: 'skiff-bench-ing-',
+});
 const until = async (what, fn, ms = 90_000) => {
   const end = Date.now() + ms;
   for (;;) {
@@ -33,13 +43,52 @@ const until = async (what, fn, ms = 90_000) => {
 try {
   const labels = { app: 'bench-web' };
   await call('POST', '/apis/apps/v1/namespaces/default/deployments', {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bench-web' },
-    spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'web', image: 'skiff.local/busybox:1.36', command: ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'], ports: [{ containerPort: 8080 }], readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 } }] } } },
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'bench-web' },
+    spec: {
+      replicas: 2,
+      selector: { matchLabels: labels },
+      template: {
+        metadata: { labels },
+        spec: {
+          containers: [
+            {
+              name: 'web',
+              image: 'skiff.local/busybox:1.36',
+              command: ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'],
+              ports: [{ containerPort: 8080 }],
+              readinessProbe: { tcpSocket: { port: 8080 }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    },
   });
-  const svc = (await call('POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'bench-web' }, spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] } })).json;
+  const svc = (
+    await call('POST', '/api/v1/namespaces/default/services', {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'bench-web' },
+      spec: { selector: labels, ports: [{ port: 80, targetPort: 8080 }] },
+    })
+  ).json;
   const created = await call('POST', '/apis/networking.k8s.io/v1/namespaces/default/ingresses', {
-    apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', metadata: { name: 'bench' },
-    spec: { rules: [{ host: 'bench.test', http: { paths: [{ path: '/', pathType: 'Prefix', backend: { service: { name: 'bench-web', port: { number: 80 } } } }] } }] },
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    metadata: { name: 'bench' },
+    spec: {
+      rules: [
+        {
+          host: 'bench.test',
+          http: {
+            paths: [
+              { path: '/', pathType: 'Prefix', backend: { service: { name: 'bench-web', port: { number: 80 } } } },
+            ],
+          },
+        },
+      ],
+    },
   });
   if (created.status !== 201) throw new Error(`creating the Ingress: ${created.status} ${created.body}`);
   const clusterIP = svc.spec.clusterIP;
@@ -49,13 +98,20 @@ try {
     return ips.length === 2 ? ips : undefined;
   });
   let agent = false;
-  const get = (host, p, hostHeader) => new Promise((res) => {
-    const t0 = process.hrtime.bigint();
-    const req = httpRequest({ host, port: p, path: '/', agent, timeout: 5000, ...(hostHeader ? { headers: { Host: hostHeader } } : {}) }, (r) => { r.resume(); r.on('end', () => res(r.statusCode === 200 ? Number(process.hrtime.bigint() - t0) / 1e6 : -1)); });
-    req.on('error', () => res(-1));
-    req.on('timeout', () => req.destroy());
-    req.end();
-  });
+  const get = (host, p, hostHeader) =>
+    new Promise((res) => {
+      const t0 = process.hrtime.bigint();
+      const req = httpRequest(
+        { host, port: p, path: '/', agent, timeout: 5000, ...(hostHeader ? { headers: { Host: hostHeader } } : {}) },
+        (r) => {
+          r.resume();
+          r.on('end', () => res(r.statusCode === 200 ? Number(process.hrtime.bigint() - t0) / 1e6 : -1));
+        },
+      );
+      req.on('error', () => res(-1));
+      req.on('timeout', () => req.destroy());
+      req.end();
+    });
   const withClusterIP = NETWORK === 'skiff';
   if (withClusterIP) await until('the ClusterIP answers', async () => (await get(clusterIP, 80)) > 0);
   await until('the Ingress answers', async () => (await get('127.0.0.1', ingressPort, 'bench.test')) > 0);
@@ -63,7 +119,15 @@ try {
     const lat = [];
     let errors = 0;
     const end = Date.now() + seconds * 1000;
-    await Promise.all(Array.from({ length: CONC }, async () => { while (Date.now() < end) { const ms = await get(host, p, hostHeader); if (ms < 0) errors++; else lat.push(ms); } }));
+    await Promise.all(
+      Array.from({ length: CONC }, async () => {
+        while (Date.now() < end) {
+          const ms = await get(host, p, hostHeader);
+          if (ms < 0) errors++;
+          else lat.push(ms);
+        }
+      }),
+    );
     lat.sort((a, b) => a - b);
     const q = (x) => lat[Math.min(lat.length - 1, Math.floor(x * lat.length))] ?? NaN;
     return { label, rps: lat.length / seconds, p50: q(0.5), p99: q(0.99), errors };
@@ -79,15 +143,20 @@ try {
     agent = mode.startsWith('keep') ? new Agent({ keepAlive: true, maxSockets: CONC }) : false;
     const rows = [];
     for (const t of [...targets, ...[...targets].reverse()]) rows.push(await run(...t));
-    console.log(`\nIngress throughput: ${CONC} concurrent clients on this host, ${mode}, ${SECONDS} s per row (busybox httpd backends, 2 replicas)\n`);
+    console.log(
+      `\nIngress throughput: ${CONC} concurrent clients on this host, ${mode}, ${SECONDS} s per row (busybox httpd backends, 2 replicas)\n`,
+    );
     console.log('| target | req/s | p50 ms | p99 ms | errors |');
     console.log('|---|---:|---:|---:|---:|');
-    for (const r of rows) console.log(`| ${r.label} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |`);
+    for (const r of rows)
+      console.log(`| ${r.label} | ${r.rps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.errors} |`);
     const avg = (prefix) => rows.filter((r) => r.label.startsWith(prefix)).reduce((a, r) => a + r.rps, 0) / 2;
     const ing = avg('Ingress');
     console.log('');
     if (withClusterIP) console.log(`Ingress / ClusterIP throughput ratio: ${(ing / avg('ClusterIP')).toFixed(2)}`);
-    console.log(`Ingress / pod IP throughput ratio: ${(ing / avg('pod')).toFixed(2)} (the Ingress and the ClusterIP spread over 2 backends, pod IP hits one)`);
+    console.log(
+      `Ingress / pod IP throughput ratio: ${(ing / avg('pod')).toFixed(2)} (the Ingress and the ClusterIP spread over 2 backends, pod IP hits one)`,
+    );
     if (agent) agent.destroy();
   }
 } finally {

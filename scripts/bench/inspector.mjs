@@ -12,12 +12,23 @@ export async function inspect(port) {
   const url = await new Promise((res, rej) => {
     get({ host: '127.0.0.1', port, path: '/json/list' }, (r) => {
       let b = '';
-      r.on('data', (d) => { b += d; });
-      r.on('end', () => { try { res(JSON.parse(b)[0].webSocketDebuggerUrl); } catch (e) { rej(e); } });
+      r.on('data', (d) => {
+        b += d;
+      });
+      r.on('end', () => {
+        try {
+          res(JSON.parse(b)[0].webSocketDebuggerUrl);
+        } catch (e) {
+          rej(e);
+        }
+      });
     }).on('error', rej);
   });
   const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 2 ** 31 });
-  await new Promise((res, rej) => { ws.once('open', res); ws.once('error', rej); });
+  await new Promise((res, rej) => {
+    ws.once('open', res);
+    ws.once('error', rej);
+  });
   let id = 0;
   const waiting = new Map();
   const listeners = new Map();
@@ -26,19 +37,36 @@ export async function inspect(port) {
     if (m.id !== undefined) {
       const w = waiting.get(m.id);
       waiting.delete(m.id);
-      if (m.error) w?.rej(new Error(m.error.message)); else w?.res(m.result);
+      if (m.error) w?.rej(new Error(m.error.message));
+      else w?.res(m.result);
     } else listeners.get(m.method)?.(m.params);
   });
-  const call = (method, params = {}) => new Promise((res, rej) => { const i = ++id; waiting.set(i, { res, rej }); ws.send(JSON.stringify({ id: i, method, params })); });
+  const call = (method, params = {}) =>
+    new Promise((res, rej) => {
+      const i = ++id;
+      waiting.set(i, { res, rej });
+      ws.send(JSON.stringify({ id: i, method, params }));
+    });
   return {
     call,
     /** start a CPU profile (1 ms sampling) */
-    async startCpu() { await call('Profiler.enable'); await call('Profiler.setSamplingInterval', { interval: 1000 }); await call('Profiler.start'); },
+    async startCpu() {
+      await call('Profiler.enable');
+      await call('Profiler.setSamplingInterval', { interval: 1000 });
+      await call('Profiler.start');
+    },
     /** stop it and write it to path (open it in Chrome DevTools); returns the profile */
-    async stopCpu(path) { const { profile } = await call('Profiler.stop'); if (path) createWriteStream(path).end(JSON.stringify(profile)); return profile; },
+    async stopCpu(path) {
+      const { profile } = await call('Profiler.stop');
+      if (path) createWriteStream(path).end(JSON.stringify(profile));
+      return profile;
+    },
     /** process.memoryUsage() of the inspected process, in MB */
     async memory() {
-      const r = await call('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true });
+      const r = await call('Runtime.evaluate', {
+        expression: 'JSON.stringify(process.memoryUsage())',
+        returnByValue: true,
+      });
       const m = JSON.parse(r.result.value);
       return Object.fromEntries(Object.entries(m).map(([k, v]) => [k, v / 2 ** 20]));
     },
@@ -51,7 +79,9 @@ export async function inspect(port) {
       await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
       await new Promise((r) => out.end(r));
     },
-    close() { ws.close(); },
+    close() {
+      ws.close();
+    },
   };
 }
 
@@ -59,7 +89,8 @@ export async function inspect(port) {
 export function topSelf(profile, n = 15) {
   const self = new Map();
   const dt = new Map();
-  for (let i = 0; i < profile.samples.length; i++) dt.set(profile.samples[i], (dt.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  for (let i = 0; i < profile.samples.length; i++)
+    dt.set(profile.samples[i], (dt.get(profile.samples[i]) ?? 0) + (profile.timeDeltas[i] ?? 0));
   let total = 0;
   for (const node of profile.nodes) {
     const t = dt.get(node.id) ?? 0;
@@ -69,7 +100,10 @@ export function topSelf(profile, n = 15) {
     const key = `${f.functionName || '(anonymous)'} ${where}`.trim();
     self.set(key, (self.get(key) ?? 0) + t);
   }
-  return [...self].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, t]) => [k, (t / total) * 100]);
+  return [...self]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, t]) => [k, (t / total) * 100]);
 }
 
 /** self size by constructor (or node type) of a heap snapshot file: [[what, MB, count]], top n */
@@ -86,11 +120,17 @@ export function topHeap(path, n = 15) {
   const nodes = snap.nodes;
   for (let i = 0; i < nodes.length; i += width) {
     const type = types[nodes[i + iType]];
-    const name = type === 'object' || type === 'native' || type === 'closure' ? `${type} ${snap.strings[nodes[i + iName]]}` : `(${type})`;
+    const name =
+      type === 'object' || type === 'native' || type === 'closure'
+        ? `${type} ${snap.strings[nodes[i + iName]]}`
+        : `(${type})`;
     const e = by.get(name) ?? [0, 0];
     e[0] += nodes[i + iSize];
     e[1]++;
     by.set(name, e);
   }
-  return [...by].sort((a, b) => b[1][0] - a[1][0]).slice(0, n).map(([k, [s, c]]) => [k, s / 2 ** 20, c]);
+  return [...by]
+    .sort((a, b) => b[1][0] - a[1][0])
+    .slice(0, n)
+    .map(([k, [s, c]]) => [k, s / 2 ** 20, c]);
 }

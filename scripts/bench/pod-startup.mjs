@@ -19,10 +19,24 @@ const POD_NETWORK = 'skiff';
 const agentArgs = opt('agent-args', '').split(/\s+/).filter(Boolean);
 const node = `bench-${Math.random().toString(36).slice(2, 7)}`;
 const docker = new Docker();
-const { port, ca, token, agents: [agent], api: call, cleanup: cleanupCluster } = await startCluster({ nodes: [node], agentArgs });
+const {
+  port,
+  ca,
+  token,
+  agents: [agent],
+  api: call,
+  cleanup: cleanupCluster,
+} = await startCluster({ nodes: [node], agentArgs });
 const removeRaw = async () => {
   const raw = await docker.listContainers({ all: true, filters: { label: ['skiff.bench=raw'] } });
-  await Promise.all(raw.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+  await Promise.all(
+    raw.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => {}),
+    ),
+  );
 };
 const cleanup = async () => {
   await removeRaw();
@@ -31,7 +45,14 @@ const cleanup = async () => {
 
 const { timed } = await watchPodsRunning({ port, ca, token });
 
-const podBody = (name) => ({ metadata: { name }, spec: { nodeName: undefined, terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: IMAGE, command: ['sleep', '3600'] }] } });
+const podBody = (name) => ({
+  metadata: { name },
+  spec: {
+    nodeName: undefined,
+    terminationGracePeriodSeconds: 0,
+    containers: [{ name: 'c', image: IMAGE, command: ['sleep', '3600'] }],
+  },
+});
 async function createAndWait(name) {
   return timed(name, async () => {
     const r = await call('POST', '/api/v1/namespaces/default/pods', podBody(name));
@@ -41,14 +62,28 @@ async function createAndWait(name) {
 
 /** raw dockerode, as a pod is built: a pause sandbox on the pod network, then a container in its namespaces */
 async function rawPod() {
-  const p = await docker.createContainer({ Image: PAUSE, Labels: { 'skiff.bench': 'raw' }, HostConfig: { NetworkMode: POD_NETWORK, IpcMode: 'shareable' } });
+  const p = await docker.createContainer({
+    Image: PAUSE,
+    Labels: { 'skiff.bench': 'raw' },
+    HostConfig: { NetworkMode: POD_NETWORK, IpcMode: 'shareable' },
+  });
   await p.start();
-  const c = await docker.createContainer({ Image: IMAGE, Cmd: ['sleep', '3600'], Labels: { 'skiff.bench': 'raw' }, HostConfig: { NetworkMode: `container:${p.id}`, IpcMode: `container:${p.id}` } });
+  const c = await docker.createContainer({
+    Image: IMAGE,
+    Cmd: ['sleep', '3600'],
+    Labels: { 'skiff.bench': 'raw' },
+    HostConfig: { NetworkMode: `container:${p.id}`, IpcMode: `container:${p.id}` },
+  });
   await c.start();
 }
 /** raw dockerode: one container, create+start, on the given network */
 async function rawContainer(network) {
-  const c = await docker.createContainer({ Image: IMAGE, Cmd: ['sleep', '3600'], Labels: { 'skiff.bench': 'raw' }, ...(network ? { HostConfig: { NetworkMode: network } } : {}) });
+  const c = await docker.createContainer({
+    Image: IMAGE,
+    Cmd: ['sleep', '3600'],
+    Labels: { 'skiff.bench': 'raw' },
+    ...(network ? { HostConfig: { NetworkMode: network } } : {}),
+  });
   await c.start();
 }
 async function time(fn) {
@@ -88,21 +123,36 @@ const rawBurst = await Promise.all(Array.from({ length: N }, () => time(rawPod))
 const rawBurstTotal = performance.now() - rawBurstT0;
 await removeRaw();
 
-const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+const pct = (a, p) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
 const f = (x) => x.toFixed(0);
 const r2 = (x) => x.toFixed(2);
 const agentRss = Number(readFileSync(`/proc/${agent.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+) kB/)[1]) / 1024;
-console.log(`\nskiff pod start-up, ${N} pods of ${IMAGE} (image present), ${new Date().toISOString()}${agentArgs.length ? `, agent ${agentArgs.join(' ')}` : ''}`);
+console.log(
+  `\nskiff pod start-up, ${N} pods of ${IMAGE} (image present), ${new Date().toISOString()}${agentArgs.length ? `, agent ${agentArgs.join(' ')}` : ''}`,
+);
 console.log('| what | p50 ms | p99 ms |');
 console.log('|---|---:|---:|');
 console.log(`| skiff: create → Running seen by watch (one at a time) | ${f(pct(seq, 50))} | ${f(pct(seq, 99))} |`);
 console.log(`| raw dockerode create+start, one container (default bridge) | ${f(pct(raw, 50))} | ${f(pct(raw, 99))} |`);
-console.log(`| raw dockerode create+start, one container on the pod network | ${f(pct(rawNet, 50))} | ${f(pct(rawNet, 99))} |`);
-console.log(`| raw dockerode pause (on the pod network) + container (what a pod is) | ${f(pct(rawPods, 50))} | ${f(pct(rawPods, 99))} |`);
+console.log(
+  `| raw dockerode create+start, one container on the pod network | ${f(pct(rawNet, 50))} | ${f(pct(rawNet, 99))} |`,
+);
+console.log(
+  `| raw dockerode pause (on the pod network) + container (what a pod is) | ${f(pct(rawPods, 50))} | ${f(pct(rawPods, 99))} |`,
+);
 console.log(`| skiff burst: ${N} pods at once, each create → Running | ${f(pct(burst, 50))} | ${f(pct(burst, 99))} |`);
-console.log(`| raw burst: ${N} × (pause + container) at once through dockerode, each | ${f(pct(rawBurst, 50))} | ${f(pct(rawBurst, 99))} |`);
-console.log(`\nwarm start, ratio p50 skiff single pod / raw single container: ${r2(pct(seq, 50) / pct(raw, 50))} (default bridge; goal ≤ 1.25), ${r2(pct(seq, 50) / pct(rawNet, 50))} (on the pod network); skiff / raw pod: ${r2(pct(seq, 50) / pct(rawPods, 50))}`);
-console.log(`burst of ${N}: skiff all Running after ${f(burstTotal)} ms, raw parallel Docker work done after ${f(rawBurstTotal)} ms: ratio ${r2(burstTotal / rawBurstTotal)} (goal ≤ 1.5)`);
+console.log(
+  `| raw burst: ${N} × (pause + container) at once through dockerode, each | ${f(pct(rawBurst, 50))} | ${f(pct(rawBurst, 99))} |`,
+);
+console.log(
+  `\nwarm start, ratio p50 skiff single pod / raw single container: ${r2(pct(seq, 50) / pct(raw, 50))} (default bridge; goal ≤ 1.25), ${r2(pct(seq, 50) / pct(rawNet, 50))} (on the pod network); skiff / raw pod: ${r2(pct(seq, 50) / pct(rawPods, 50))}`,
+);
+console.log(
+  `burst of ${N}: skiff all Running after ${f(burstTotal)} ms, raw parallel Docker work done after ${f(rawBurstTotal)} ms: ratio ${r2(burstTotal / rawBurstTotal)} (goal ≤ 1.5)`,
+);
 console.log(`agent resident memory with ${2 * N + 1} pods: ${agentRss.toFixed(0)} MB`);
 await cleanup();
 process.exit(0);

@@ -23,7 +23,11 @@ spec:
       containers:
       - {name: c, image: ${image}, imagePullPolicy: IfNotPresent, command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]}
 `;
-const timed = (fn) => { const t0 = Date.now(); const r = fn(); return { ms: Date.now() - t0, ok: r.status === 0, err: r.stderr }; };
+const timed = (fn) => {
+  const t0 = Date.now();
+  const r = fn();
+  return { ms: Date.now() - t0, ok: r.status === 0, err: r.stderr };
+};
 let t0 = Date.now();
 k(manifest('skiff.local/busybox:1.36'), 'apply', '-f', '-');
 const first = timed(() => k(undefined, 'rollout', 'status', 'deployment/web', '--timeout=300s'));
@@ -33,7 +37,9 @@ k(undefined, 'set', 'image', 'deployment/web', 'c=skiff.local/busybox:latest');
 const update = timed(() => k(undefined, 'rollout', 'status', 'deployment/web', '--timeout=300s'));
 update.ms = Date.now() - t0;
 
-console.log(`\nskiff rollout, ${replicas} replicas on one node (default RollingUpdate 25%/25%), ${new Date().toISOString()}`);
+console.log(
+  `\nskiff rollout, ${replicas} replicas on one node (default RollingUpdate 25%/25%), ${new Date().toISOString()}`,
+);
 console.log('| step | seconds | ok |');
 console.log('|---|---:|---|');
 console.log(`| apply → rolled out (${replicas} new pods) | ${(first.ms / 1000).toFixed(1)} | ${first.ok} |`);

@@ -34,9 +34,16 @@ const PROF = opt('profile');
 const EXTRA = (opt('server-flags') ?? '').split(' ').filter(Boolean);
 const HZ = 100; // USER_HZ
 
-const cpuTicks = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
+const cpuTicks = (pid) => {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return Number(f[11]) + Number(f[12]);
+};
 const rssMb = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) / 1024;
-const pct = (a, p) => { if (!a.length) return NaN; const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+const pct = (a, p) => {
+  if (!a.length) return NaN;
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
 const log = (m) => process.stderr.write(`[scale ${new Date().toISOString().slice(11, 19)}] ${m}\n`);
 
 /** CPU of these pids over `seconds`, in % of one core */
@@ -60,11 +67,32 @@ for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130)
 
 /** one hollow.mjs process with nodes [first, first+n): resolves once all are started */
 function startHollow(c, n, first) {
-  const p = spawn(process.execPath, [join(root, 'scripts/bench/hollow.mjs'), '--server', `https://127.0.0.1:${c.port}`, '--token-file', join(c.dir, 'server/token'), '--data-dir', join(c.dir, 'hollow'),
-    '--nodes', String(n), '--first', String(first), '--start-delay-ms', opt('start-delay-ms', '500'), '--start-rate', opt('start-rate', '200')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawn(
+    process.execPath,
+    [
+      join(root, 'scripts/bench/hollow.mjs'),
+      '--server',
+      `https://127.0.0.1:${c.port}`,
+      '--token-file',
+      join(c.dir, 'server/token'),
+      '--data-dir',
+      join(c.dir, 'hollow'),
+      '--nodes',
+      String(n),
+      '--first',
+      String(first),
+      '--start-delay-ms',
+      opt('start-delay-ms', '500'),
+      '--start-rate',
+      opt('start-rate', '200'),
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   children.add(p);
   return new Promise((res, rej) => {
-    p.stdout.on('data', (d) => { if (/nodes started/.test(String(d))) res(p); });
+    p.stdout.on('data', (d) => {
+      if (/nodes started/.test(String(d))) res(p);
+    });
     p.on('exit', (code) => rej(new Error(`hollow.mjs exited ${code}`)));
   });
 }
@@ -85,12 +113,20 @@ function retryResets(cl) {
 
 /** SIGTERM (each removes its data dir), SIGKILL after 3 s */
 async function stopHollow(ps) {
-  await Promise.all(ps.map((p) => new Promise((r) => {
-    if (p.exitCode !== null) return r();
-    const t = setTimeout(() => p.kill('SIGKILL'), 3000);
-    p.once('exit', () => { clearTimeout(t); r(); });
-    p.kill('SIGTERM');
-  })));
+  await Promise.all(
+    ps.map(
+      (p) =>
+        new Promise((r) => {
+          if (p.exitCode !== null) return r();
+          const t = setTimeout(() => p.kill('SIGKILL'), 3000);
+          p.once('exit', () => {
+            clearTimeout(t);
+            r();
+          });
+          p.kill('SIGTERM');
+        }),
+    ),
+  );
 }
 
 async function startNodes(c, n, first, procs) {
@@ -104,7 +140,9 @@ async function waitReady(c, n) {
   const deadline = Date.now() + 180_000;
   for (;;) {
     const r = await c.api('GET', '/api/v1/nodes');
-    const ready = (r.json?.items ?? []).filter((nd) => nd.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).length;
+    const ready = (r.json?.items ?? []).filter((nd) =>
+      nd.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'),
+    ).length;
     if (ready >= n) return;
     if (Date.now() > deadline) throw new Error(`only ${ready}/${n} nodes Ready`);
     await sleep(1000);
@@ -114,23 +152,41 @@ async function waitReady(c, n) {
 /** a watch on pods (namespace or all) handing each decoded event line to onLine; resolves once open */
 function watch(c, path, onLine) {
   return new Promise((resolveOpen) => {
-    const req = request({ host: '127.0.0.1', port: c.port, path, agent: new Agent({ ca: c.ca }), servername: 'localhost', headers: { Authorization: `Bearer ${c.token}` } }, (r) => {
-      let buf = '';
-      r.setEncoding('utf8');
-      r.on('data', (d) => {
-        buf += d;
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) { onLine(buf.slice(0, i)); buf = buf.slice(i + 1); }
-      });
-      resolveOpen(req);
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: c.port,
+        path,
+        agent: new Agent({ ca: c.ca }),
+        servername: 'localhost',
+        headers: { Authorization: `Bearer ${c.token}` },
+      },
+      (r) => {
+        let buf = '';
+        r.setEncoding('utf8');
+        r.on('data', (d) => {
+          buf += d;
+          let i;
+          while ((i = buf.indexOf('\n')) >= 0) {
+            onLine(buf.slice(0, i));
+            buf = buf.slice(i + 1);
+          }
+        });
+        resolveOpen(req);
+      },
+    );
     req.end();
   });
 }
 
 const podBody = (name) => ({
   metadata: { name, labels: { app: 'scale' } },
-  spec: { terminationGracePeriodSeconds: 0, containers: [{ name: 'c', image: 'skiff.local/pause:3.10', resources: { requests: { cpu: '100m', memory: '64Mi' } } }] },
+  spec: {
+    terminationGracePeriodSeconds: 0,
+    containers: [
+      { name: 'c', image: 'skiff.local/pause:3.10', resources: { requests: { cpu: '100m', memory: '64Mi' } } },
+    ],
+  },
 });
 
 /** create pods name-from..to-1 in ns with CLIENTS concurrent clients; per-pod create-response times */
@@ -170,7 +226,14 @@ async function trackPods(c, ns) {
       if (p.status?.phase === 'Running' && !running.has(name)) running.set(name, at);
     }
   }, 3000);
-  return { bound, running, stop: () => { clearInterval(poll); req.destroy(); } };
+  return {
+    bound,
+    running,
+    stop: () => {
+      clearInterval(poll);
+      req.destroy();
+    },
+  };
 }
 
 async function until(cond, what, ms = 240_000) {
@@ -189,11 +252,27 @@ async function until(cond, what, ms = 240_000) {
 function timedGet(c, agent, path) {
   return new Promise((res, rej) => {
     const t0 = performance.now();
-    const req = request({ host: '127.0.0.1', port: c.port, path, agent, servername: 'localhost', headers: { Authorization: `Bearer ${c.token}`, Accept: 'application/json' } }, (r) => {
-      let bytes = 0;
-      r.on('data', (d) => { bytes += d.length; });
-      r.on('end', () => (r.statusCode === 200 ? res({ ms: performance.now() - t0, bytes }) : rej(new Error(`GET ${path}: ${r.statusCode}`))));
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: c.port,
+        path,
+        agent,
+        servername: 'localhost',
+        headers: { Authorization: `Bearer ${c.token}`, Accept: 'application/json' },
+      },
+      (r) => {
+        let bytes = 0;
+        r.on('data', (d) => {
+          bytes += d.length;
+        });
+        r.on('end', () =>
+          r.statusCode === 200
+            ? res({ ms: performance.now() - t0, bytes })
+            : rej(new Error(`GET ${path}: ${r.statusCode}`)),
+        );
+      },
+    );
     req.on('error', rej);
     req.end();
   });
@@ -213,7 +292,9 @@ async function burst(c, ns, prefix, n, probeApi) {
         const l = await timedGet(c, agent, '/api/v1/pods');
         lat.list.push(l.ms);
         lat.bytes = Math.max(lat.bytes, l.bytes);
-        lat.get.push((await timedGet(c, agent, `/api/v1/namespaces/${ns}/pods/${prefix}0`).catch(() => ({ ms: NaN }))).ms);
+        lat.get.push(
+          (await timedGet(c, agent, `/api/v1/namespaces/${ns}/pods/${prefix}0`).catch(() => ({ ms: NaN }))).ms,
+        );
       } catch (e) {
         lat.errors = (lat.errors ?? 0) + 1;
         log(`API probe failed: ${e.message}`);
@@ -236,7 +317,10 @@ async function burst(c, ns, prefix, n, probeApi) {
 }
 
 const rows = [];
-const row = (what, value, goal = '') => { rows.push([what, value, goal]); log(`${what}: ${value}`); };
+const row = (what, value, goal = '') => {
+  rows.push([what, value, goal]);
+  log(`${what}: ${value}`);
+};
 const f1 = (x) => x.toFixed(1);
 const f0 = (x) => x.toFixed(0);
 
@@ -244,36 +328,56 @@ const f0 = (x) => x.toFixed(0);
 log(`server + ${FEW} hollow nodes`);
 const SERVER_ARGS = ['--cluster-cidr', '10.0.0.0/14', ...EXTRA];
 const IPORT = 9300 + Math.floor(Math.random() * 600);
-let c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverArgs: SERVER_ARGS, serverNodeFlags: PROF ? [`--inspect=127.0.0.1:${IPORT}`] : [] });
+let c = await startCluster({
+  nodes: [],
+  prefix: 'skiff-scale-',
+  serverArgs: SERVER_ARGS,
+  serverNodeFlags: PROF ? [`--inspect=127.0.0.1:${IPORT}`] : [],
+});
 children.add(c.server);
 dirs.add(c.dir);
 retryResets(c);
 const prof = PROF ? await inspect(IPORT) : undefined;
 if (PROF) mkdirSync(PROF, { recursive: true });
-const note = (t) => { log(t); if (PROF) appendFileSync(join(PROF, 'summary.txt'), `${t}\n`); };
+const note = (t) => {
+  log(t);
+  if (PROF) appendFileSync(join(PROF, 'summary.txt'), `${t}\n`);
+};
 /** with --profile: run fn under a CPU profile named name, and note its top self-time items */
 async function profiled(name, fn) {
   if (!prof) return fn();
   await prof.startCpu();
   let r;
-  try { r = await fn(); } finally {
+  try {
+    r = await fn();
+  } finally {
     const p = await prof.stopCpu(join(PROF, `${name}.cpuprofile`));
-    note(`\n## CPU ${name}: ${((p.endTime - p.startTime) / 1e6).toFixed(1)} s, self time\n${topSelf(p, 25).map(([k, v]) => `${v.toFixed(1).padStart(5)} % ${k}`).join('\n')}`);
+    note(
+      `\n## CPU ${name}: ${((p.endTime - p.startTime) / 1e6).toFixed(1)} s, self time\n${topSelf(p, 25)
+        .map(([k, v]) => `${v.toFixed(1).padStart(5)} % ${k}`)
+        .join('\n')}`,
+    );
   }
   return r;
 }
 /** with --profile: process.memoryUsage(), and with snapshot a heap snapshot's largest constructors (it stops the server for many seconds: the agents reconnect after it) */
 async function heap(name, snapshot) {
   if (!prof) return;
-  note(`\n## memory ${name} (MB): ${JSON.stringify(await prof.memory(), (_k, v) => typeof v === 'number' ? Math.round(v) : v)}`);
+  note(
+    `\n## memory ${name} (MB): ${JSON.stringify(await prof.memory(), (_k, v) => (typeof v === 'number' ? Math.round(v) : v))}`,
+  );
   if (!snapshot) return;
   const path = join(PROF, `${name}.heapsnapshot`);
   await prof.heapSnapshot(path);
-  note(`self size by constructor (MB, count)\n${topHeap(path, 20).map(([k, mb, n]) => `${mb.toFixed(1).padStart(6)} ${String(n).padStart(8)} ${k}`).join('\n')}`);
+  note(
+    `self size by constructor (MB, count)\n${topHeap(path, 20)
+      .map(([k, mb, n]) => `${mb.toFixed(1).padStart(6)} ${String(n).padStart(8)} ${k}`)
+      .join('\n')}`,
+  );
 }
 const hollows = [];
 try {
-  hollows.push(...await startNodes(c, FEW, 0, 1));
+  hollows.push(...(await startNodes(c, FEW, 0, 1)));
   await waitReady(c, FEW);
   await sleep(5000);
   const [idleFew] = await cpuOver([c.server.pid], IDLE_S);
@@ -281,18 +385,23 @@ try {
   row(`server RSS idle, ${FEW} nodes (MB)`, f0(rssMb(c.server.pid)));
   if (NODES > FEW) {
     log(`${NODES - FEW} more hollow nodes`);
-    hollows.push(...await startNodes(c, NODES - FEW, FEW, HOLLOW_PROCS));
+    hollows.push(...(await startNodes(c, NODES - FEW, FEW, HOLLOW_PROCS)));
     await waitReady(c, NODES);
     await sleep(10_000);
   }
-  const [idleAll, ...hollowCpu] = await profiled(`idle-${NODES}-nodes`, () => cpuOver([c.server.pid, ...hollows.map((h) => h.pid)], IDLE_S));
+  const [idleAll, ...hollowCpu] = await profiled(`idle-${NODES}-nodes`, () =>
+    cpuOver([c.server.pid, ...hollows.map((h) => h.pid)], IDLE_S),
+  );
   row(`server CPU idle, ${NODES} nodes (% of one core)`, f1(idleAll), NODES >= 1000 ? '≤ 10' : '');
   row(`server RSS idle, ${NODES} nodes (MB)`, f0(rssMb(c.server.pid)));
   await heap(`idle-${NODES}-nodes`);
-  const perNodeUs = NODES > FEW ? ((idleAll - idleFew) / 100) * 1e6 / (NODES - FEW) : (idleAll / 100) * 1e6 / NODES;
+  const perNodeUs = NODES > FEW ? (((idleAll - idleFew) / 100) * 1e6) / (NODES - FEW) : ((idleAll / 100) * 1e6) / NODES;
   row('heartbeat handling, server CPU per node per second (µs, marginal)', f0(perNodeUs));
   const hollowRss = hollows.reduce((s, h) => s + rssMb(h.pid), 0);
-  row(`hollow agents: ${hollows.length} processes, RSS per node (MB) / CPU all (% core)`, `${(hollowRss / NODES).toFixed(2)} / ${f0(hollowCpu.reduce((s, x) => s + x, 0))}`);
+  row(
+    `hollow agents: ${hollows.length} processes, RSS per node (MB) / CPU all (% core)`,
+    `${(hollowRss / NODES).toFixed(2)} / ${f0(hollowCpu.reduce((s, x) => s + x, 0))}`,
+  );
 
   log(`${PODS} pods by ${CLIENTS} clients (spread)`);
   const cpuA = cpuTicks(c.server.pid);
@@ -302,7 +411,10 @@ try {
   row(`create → all ${PODS} Running (s)`, f1(b.runningAt / 1000));
   row(`server CPU during it (% of one core)`, f0(((cpuTicks(c.server.pid) - cpuA) / HZ / (b.runningAt / 1000)) * 100));
   const gets = b.lat.get.filter((x) => !Number.isNaN(x));
-  row(`API p99 during load, one probe at a time: list all pods (up to ${(b.lat.bytes / 1e6).toFixed(1)} MB) / get one (ms)`, `${f0(pct(b.lat.list, 99))} / ${f0(pct(gets, 99))} (${b.lat.list.length} lists)`);
+  row(
+    `API p99 during load, one probe at a time: list all pods (up to ${(b.lat.bytes / 1e6).toFixed(1)} MB) / get one (ms)`,
+    `${f0(pct(b.lat.list, 99))} / ${f0(pct(gets, 99))} (${b.lat.list.length} lists)`,
+  );
 
   if (WATCHERS > 0) {
     log(`${WATCHERS} watchers, ${FANOUT_PODS} pods`);
@@ -310,16 +422,23 @@ try {
     const seen = [];
     const acked = new Map();
     const pending = [];
-    const reqs = await Promise.all(Array.from({ length: WATCHERS }, () => watch(c, '/api/v1/namespaces/fanout/pods?watch=true', (line) => {
-      if (!line.startsWith('{"type":"ADDED"')) return;
-      const m = /"name":"([^"]+)"/.exec(line);
-      if (m) pending.push([m[1], performance.now()]);
-    })));
+    const reqs = await Promise.all(
+      Array.from({ length: WATCHERS }, () =>
+        watch(c, '/api/v1/namespaces/fanout/pods?watch=true', (line) => {
+          if (!line.startsWith('{"type":"ADDED"')) return;
+          const m = /"name":"([^"]+)"/.exec(line);
+          if (m) pending.push([m[1], performance.now()]);
+        }),
+      ),
+    );
     await createPods(c, 'fanout', 'w-', 0, FANOUT_PODS, acked);
     await until(() => pending.length >= WATCHERS * FANOUT_PODS, 'every watcher to see every pod', 60_000);
     for (const [name, at] of pending) seen.push(Math.max(0, at - acked.get(name)));
     for (const r of reqs) r.destroy();
-    row(`watch fan-out: ${WATCHERS} watchers, delay after the create's response p50 / p99 (ms)`, `${f0(pct(seen, 50))} / ${f0(pct(seen, 99))}`);
+    row(
+      `watch fan-out: ${WATCHERS} watchers, delay after the create's response p50 / p99 (ms)`,
+      `${f0(pct(seen, 50))} / ${f0(pct(seen, 99))}`,
+    );
   }
 
   if (TOTAL > PODS) {
@@ -333,7 +452,11 @@ try {
     await sleep(5000);
   }
   const total = TOTAL + (WATCHERS > 0 ? FANOUT_PODS : 0);
-  row(`server RSS, ${NODES} nodes + ${total} pods (MB)`, f0(rssMb(c.server.pid)), NODES >= 1000 && total >= 10000 ? '≤ 300' : '');
+  row(
+    `server RSS, ${NODES} nodes + ${total} pods (MB)`,
+    f0(rssMb(c.server.pid)),
+    NODES >= 1000 && total >= 10000 ? '≤ 300' : '',
+  );
   const listed = await c.api('GET', '/api/v1/pods');
   log(`list: ${listed.json?.items?.length} pods, ${(listed.body.length / 1e6).toFixed(1)} MB`);
   const lists = [];
@@ -353,13 +476,17 @@ try {
 // ---- binpack: a second server, the same nodes, the same burst ----
 if (BINPACK) {
   log(`binpack: server + ${NODES} hollow nodes`);
-  c = await startCluster({ nodes: [], prefix: 'skiff-scale-', serverArgs: [...SERVER_ARGS, '--scheduler-strategy', 'binpack'] });
+  c = await startCluster({
+    nodes: [],
+    prefix: 'skiff-scale-',
+    serverArgs: [...SERVER_ARGS, '--scheduler-strategy', 'binpack'],
+  });
   children.add(c.server);
   dirs.add(c.dir);
   retryResets(c);
   const hs = [];
   try {
-    hs.push(...await startNodes(c, NODES, 0, HOLLOW_PROCS));
+    hs.push(...(await startNodes(c, NODES, 0, HOLLOW_PROCS)));
     await waitReady(c, NODES);
     const b = await burst(c, 'default', 'p-', PODS, false);
     row(`pods bound/s, binpack (${NODES} nodes)`, f0(PODS / (b.boundAt / 1000)), '≥ 1000');

@@ -25,9 +25,14 @@ const pct = (a, p) => (a.length ? a[Math.min(a.length - 1, Math.floor((p / 100) 
 /** run `n` jobs with `c` workers; each job(i) is awaited */
 async function pool(n, c, job) {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(c, n) }, async () => {
-    while (next < n) { const i = next++; await job(i); }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(c, n) }, async () => {
+      while (next < n) {
+        const i = next++;
+        await job(i);
+      }
+    }),
+  );
 }
 
 async function must(p, what) {
@@ -37,19 +42,46 @@ async function must(p, what) {
 }
 
 function nodeBody(name) {
-  return { apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' } } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux' } },
+  };
 }
 
 function nodeStatus(node) {
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const res = { cpu: '32', memory: '64Gi', pods: '110' };
-  return { ...node, status: { capacity: res, allocatable: res, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'hollow node', lastHeartbeatTime: now, lastTransitionTime: now }] } };
+  return {
+    ...node,
+    status: {
+      capacity: res,
+      allocatable: res,
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'KubeletReady',
+          message: 'hollow node',
+          lastHeartbeatTime: now,
+          lastTransitionTime: now,
+        },
+      ],
+    },
+  };
 }
 
 function podBody(name, nodeName) {
   return {
-    apiVersion: 'v1', kind: 'Pod', metadata: { name, labels: { app: 'sched-bench' } },
-    spec: { ...(nodeName ? { nodeName } : {}), containers: [{ name: 'c', image: 'skiff.local/pause:3.10', resources: { requests: { cpu: '100m', memory: '128Mi' } } }] },
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { app: 'sched-bench' } },
+    spec: {
+      ...(nodeName ? { nodeName } : {}),
+      containers: [
+        { name: 'c', image: 'skiff.local/pause:3.10', resources: { requests: { cpu: '100m', memory: '128Mi' } } },
+      ],
+    },
   };
 }
 
@@ -63,39 +95,84 @@ function watchBound({ port, ca, token }, onBound) {
   let stopped = false;
   let req;
   let restarts = 0;
-  const open = () => new Promise((resolveWatch) => {
-    req = request({ host: '127.0.0.1', port, path: `/api/v1/namespaces/default/pods?watch=true&allowWatchBookmarks=true&resourceVersion=${rv}`, ca, servername: 'localhost', headers: { Authorization: `Bearer ${token}` } }, (r) => {
-      let buf = '';
-      r.setEncoding('utf8');
-      r.on('data', (d) => {
-        buf += d;
-        let i;
-        while ((i = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, i); buf = buf.slice(i + 1);
-          const ev = JSON.parse(line);
-          if (ev.type === 'ERROR') { rv = '0'; continue; }
-          rv = ev.object?.metadata?.resourceVersion ?? rv;
-          if (ev.object?.spec?.nodeName) onBound(ev.object.metadata.name, performance.now());
-        }
+  const open = () =>
+    new Promise((resolveWatch) => {
+      req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: `/api/v1/namespaces/default/pods?watch=true&allowWatchBookmarks=true&resourceVersion=${rv}`,
+          ca,
+          servername: 'localhost',
+          headers: { Authorization: `Bearer ${token}` },
+        },
+        (r) => {
+          let buf = '';
+          r.setEncoding('utf8');
+          r.on('data', (d) => {
+            buf += d;
+            let i;
+            while ((i = buf.indexOf('\n')) >= 0) {
+              const line = buf.slice(0, i);
+              buf = buf.slice(i + 1);
+              const ev = JSON.parse(line);
+              if (ev.type === 'ERROR') {
+                rv = '0';
+                continue;
+              }
+              rv = ev.object?.metadata?.resourceVersion ?? rv;
+              if (ev.object?.spec?.nodeName) onBound(ev.object.metadata.name, performance.now());
+            }
+          });
+          let reopened = false;
+          const reopen = () => {
+            if (!stopped && !reopened) {
+              reopened = true;
+              restarts++;
+              void open();
+            }
+          };
+          r.on('end', reopen);
+          r.on('close', reopen);
+          r.on('error', reopen);
+          resolveWatch();
+        },
+      );
+      req.on('error', () => {
+        if (!stopped && !req.res) setTimeout(() => void open(), 100);
       });
-      let reopened = false;
-      const reopen = () => { if (!stopped && !reopened) { reopened = true; restarts++; void open(); } };
-      r.on('end', reopen);
-      r.on('close', reopen);
-      r.on('error', reopen);
-      resolveWatch();
+      req.end();
     });
-    req.on('error', () => { if (!stopped && !req.res) setTimeout(() => void open(), 100); });
-    req.end();
-  });
-  return open().then(() => ({ destroy() { stopped = true; req.destroy(); }, restarts: () => restarts }));
+  return open().then(() => ({
+    destroy() {
+      stopped = true;
+      req.destroy();
+    },
+    restarts: () => restarts,
+  }));
 }
 
 async function run(nodes, strategy) {
-  const serverNodeFlags = profDir ? ['--cpu-prof', '--cpu-prof-dir', profDir, '--cpu-prof-name', `server-${strategy}-${nodes}-${Date.now()}.cpuprofile`] : [];
-  const c = await startCluster({ nodes: [], prefix: 'skiff-sched-bench-', serverArgs: ['--scheduler-strategy', strategy, ...extraServerArgs], serverNodeFlags });
+  const serverNodeFlags = profDir
+    ? [
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        profDir,
+        '--cpu-prof-name',
+        `server-${strategy}-${nodes}-${Date.now()}.cpuprofile`,
+      ]
+    : [];
+  const c = await startCluster({
+    nodes: [],
+    prefix: 'skiff-sched-bench-',
+    serverArgs: ['--scheduler-strategy', strategy, ...extraServerArgs],
+    serverNodeFlags,
+  });
   try {
-    for (let i = 0; i < 300; i++) { if ((await c.api('GET', '/readyz').catch(() => ({}))).status === 200) break; await sleep(100); }
+    for (let i = 0; i < 300; i++) {
+      if ((await c.api('GET', '/readyz').catch(() => ({}))).status === 200) break;
+      await sleep(100);
+    }
     const names = Array.from({ length: nodes }, (_, i) => `hollow-${String(i).padStart(5, '0')}`);
     // Nodes, their Ready status and their Leases
     const leases = new Map();
@@ -104,8 +181,21 @@ async function run(nodes, strategy) {
       const n = names[i];
       const created = (await must(c.api('POST', '/api/v1/nodes', nodeBody(n)), `create node ${n}`)).json;
       await must(c.api('PUT', `/api/v1/nodes/${n}/status`, nodeStatus(created)), `node status ${n}`);
-      const lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: n, namespace: 'kube-node-lease' }, spec: { holderIdentity: n, leaseDurationSeconds: 40, renewTime: new Date().toISOString().replace('Z', '000Z') } };
-      leases.set(n, (await must(c.api('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', lease), `lease ${n}`)).json);
+      const lease = {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata: { name: n, namespace: 'kube-node-lease' },
+        spec: { holderIdentity: n, leaseDurationSeconds: 40, renewTime: new Date().toISOString().replace('Z', '000Z') },
+      };
+      leases.set(
+        n,
+        (
+          await must(
+            c.api('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', lease),
+            `lease ${n}`,
+          )
+        ).json,
+      );
     });
     const nodeSecs = (performance.now() - tNodes) / 1000;
     // renew every Lease every 10 s, spread over the period (as 1000 kubelets would)
@@ -116,7 +206,9 @@ async function run(nodes, strategy) {
         const n = names[k++ % nodes];
         const l = leases.get(n);
         l.spec.renewTime = new Date().toISOString().replace('Z', '000Z');
-        const r = await c.api('PUT', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${n}`, l).catch(() => ({}));
+        const r = await c
+          .api('PUT', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${n}`, l)
+          .catch(() => ({}));
         if (r.status === 200) leases.set(n, r.json);
         await sleep(10_000 / nodes);
       }
@@ -126,7 +218,9 @@ async function run(nodes, strategy) {
     const created = new Map();
     const bound = new Map();
     let allBound;
-    const allBoundP = new Promise((r) => { allBound = r; });
+    const allBoundP = new Promise((r) => {
+      allBound = r;
+    });
     const watch = await watchBound(c, (name, t) => {
       if (!name.startsWith('sched-') || bound.has(name)) return;
       bound.set(name, t);
@@ -146,7 +240,9 @@ async function run(nodes, strategy) {
     const outcome = await Promise.race([allBoundP, timeout]);
     if (outcome === 'timeout') {
       const list = (await c.api('GET', '/api/v1/namespaces/default/pods')).json?.items ?? [];
-      console.error(`timed out (watch restarts ${watch.restarts()}): the watch saw ${bound.size} bound, the API lists ${list.filter((p) => p.spec?.nodeName).length}/${list.length} bound`);
+      console.error(
+        `timed out (watch restarts ${watch.restarts()}): the watch saw ${bound.size} bound, the API lists ${list.filter((p) => p.spec?.nodeName).length}/${list.length} bound`,
+      );
     }
     const tLast = Math.max(...bound.values());
     const lat = [...bound].map(([n, t]) => t - created.get(n)).sort((a, b) => a - b);
@@ -157,9 +253,13 @@ async function run(nodes, strategy) {
     const limit = async (kind) => {
       const t = performance.now();
       await pool(P, C, async (i) => {
-        const r = kind === 'cm'
-          ? await c.api('POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: `limit-${i}` }, data: { k: 'v' } })
-          : await c.api('POST', '/api/v1/namespaces/default/pods', podBody(`preset-${i}`, names[i % nodes]));
+        const r =
+          kind === 'cm'
+            ? await c.api('POST', '/api/v1/namespaces/default/configmaps', {
+                metadata: { name: `limit-${i}` },
+                data: { k: 'v' },
+              })
+            : await c.api('POST', '/api/v1/namespaces/default/pods', podBody(`preset-${i}`, names[i % nodes]));
         if (r.status !== 201) errors++;
       });
       return P / ((performance.now() - t) / 1000);
@@ -169,16 +269,28 @@ async function run(nodes, strategy) {
     renewing = false;
     await renewals;
     return {
-      nodes, strategy, nodeSecs,
+      nodes,
+      strategy,
+      nodeSecs,
       createRate: P / ((tCreated - t0) / 1000),
       bindRate: bound.size / ((tLast - t0) / 1000),
-      bound: bound.size, timedOut: outcome === 'timeout',
-      watchRestarts, p50: pct(lat, 50), p99: pct(lat, 99), cmRate, presetRate, errors,
+      bound: bound.size,
+      timedOut: outcome === 'timeout',
+      watchRestarts,
+      p50: pct(lat, 50),
+      p99: pct(lat, 99),
+      cmRate,
+      presetRate,
+      errors,
     };
   } finally {
     if (profDir) {
       c.server.kill('SIGTERM');
-      await new Promise((r) => { if (c.server.exitCode !== null) r(); else c.server.once('exit', r); setTimeout(r, 10_000); });
+      await new Promise((r) => {
+        if (c.server.exitCode !== null) r();
+        else c.server.once('exit', r);
+        setTimeout(r, 10_000);
+      });
     }
     await c.cleanup();
   }
@@ -186,17 +298,26 @@ async function run(nodes, strategy) {
 
 const rows = [];
 const started = Date.now();
-for (const n of nodeCounts) for (const s of strategies) {
-  const r = await run(n, s);
-  rows.push(r);
-  console.error(`${s} ${n} nodes: ${r.bindRate.toFixed(0)} pods/s bound (${r.bound}/${P}${r.timedOut ? ', TIMED OUT' : ''})`);
-}
+for (const n of nodeCounts)
+  for (const s of strategies) {
+    const r = await run(n, s);
+    rows.push(r);
+    console.error(
+      `${s} ${n} nodes: ${r.bindRate.toFixed(0)} pods/s bound (${r.bound}/${P}${r.timedOut ? ', TIMED OUT' : ''})`,
+    );
+  }
 const f = (x) => (Number.isFinite(x) ? x.toFixed(0) : '-');
-console.log(`\nskiff scheduling benchmark: ${P} pods (100m cpu, 128Mi) created by ${C} clients onto N Ready Node objects with renewed Leases, no agents; ${new Date().toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+console.log(
+  `\nskiff scheduling benchmark: ${P} pods (100m cpu, 128Mi) created by ${C} clients onto N Ready Node objects with renewed Leases, no agents; ${new Date().toISOString()}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+);
 console.log(`goal: >= ${GOAL} pods/s bound with 1000 nodes`);
-console.log('| strategy | nodes | pods created/s | pods bound/s | create->bound p50 ms | p99 ms | limit: ConfigMaps created/s | limit: pods with nodeName created/s | goal met | errors | watch restarts |');
+console.log(
+  '| strategy | nodes | pods created/s | pods bound/s | create->bound p50 ms | p99 ms | limit: ConfigMaps created/s | limit: pods with nodeName created/s | goal met | errors | watch restarts |',
+);
 console.log('|---|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|');
 for (const r of rows) {
-  console.log(`| ${r.strategy} | ${r.nodes} | ${f(r.createRate)} | ${f(r.bindRate)}${r.bound < P ? ` (${r.bound}/${P} bound)` : ''} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.cmRate)} | ${f(r.presetRate)} | ${r.nodes >= 1000 ? (r.bindRate >= GOAL && r.bound === P ? 'yes' : 'no') : '-'} | ${r.errors} | ${r.watchRestarts} |`);
+  console.log(
+    `| ${r.strategy} | ${r.nodes} | ${f(r.createRate)} | ${f(r.bindRate)}${r.bound < P ? ` (${r.bound}/${P} bound)` : ''} | ${f(r.p50)} | ${f(r.p99)} | ${f(r.cmRate)} | ${f(r.presetRate)} | ${r.nodes >= 1000 ? (r.bindRate >= GOAL && r.bound === P ? 'yes' : 'no') : '-'} | ${r.errors} | ${r.watchRestarts} |`,
+  );
 }
 process.exit(0);

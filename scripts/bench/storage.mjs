@@ -20,24 +20,60 @@ const { port, ca, token, api: call, cleanup: cleanupCluster } = await startClust
 const rawDir = mkdtempSync(join(tmpdir(), 'skiff-bench-raw-'));
 const cleanup = async () => {
   const raw = await docker.listContainers({ all: true, filters: { label: ['skiff.bench=raw'] } });
-  await Promise.all(raw.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+  await Promise.all(
+    raw.map((c) =>
+      docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => {}),
+    ),
+  );
   await cleanupCluster();
   rmSync(rawDir, { recursive: true, force: true });
 };
 
 const { timed } = await watchPodsRunning({ port, ca, token });
 
-const container = { name: 'c', image: IMAGE, command: ['sleep', '3600'], volumeMounts: [{ name: 'data', mountPath: '/data' }] };
+const container = {
+  name: 'c',
+  image: IMAGE,
+  command: ['sleep', '3600'],
+  volumeMounts: [{ name: 'data', mountPath: '/data' }],
+};
 async function must(r, what) {
   if (r.status !== 201) throw new Error(`${what}: ${r.status} ${r.body}`);
 }
-const withClaim = (name) => timed(name, async () => {
-  await must(await call('POST', '/api/v1/namespaces/default/persistentvolumeclaims', { metadata: { name }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '16Mi' } } } }), `claim ${name}`);
-  await must(await call('POST', '/api/v1/namespaces/default/pods', { metadata: { name }, spec: { terminationGracePeriodSeconds: 0, containers: [container], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: name } }] } }), `pod ${name}`);
-});
-const withEmptyDir = (name) => timed(name, async () => {
-  await must(await call('POST', '/api/v1/namespaces/default/pods', { metadata: { name }, spec: { terminationGracePeriodSeconds: 0, containers: [container], volumes: [{ name: 'data', emptyDir: {} }] } }), `pod ${name}`);
-});
+const withClaim = (name) =>
+  timed(name, async () => {
+    await must(
+      await call('POST', '/api/v1/namespaces/default/persistentvolumeclaims', {
+        metadata: { name },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '16Mi' } } },
+      }),
+      `claim ${name}`,
+    );
+    await must(
+      await call('POST', '/api/v1/namespaces/default/pods', {
+        metadata: { name },
+        spec: {
+          terminationGracePeriodSeconds: 0,
+          containers: [container],
+          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: name } }],
+        },
+      }),
+      `pod ${name}`,
+    );
+  });
+const withEmptyDir = (name) =>
+  timed(name, async () => {
+    await must(
+      await call('POST', '/api/v1/namespaces/default/pods', {
+        metadata: { name },
+        spec: { terminationGracePeriodSeconds: 0, containers: [container], volumes: [{ name: 'data', emptyDir: {} }] },
+      }),
+      `pod ${name}`,
+    );
+  });
 
 await withEmptyDir('warmup');
 const claims = [];
@@ -51,19 +87,33 @@ for (let i = 0; i < N; i++) {
   const t0 = performance.now();
   const dir = join(rawDir, `v${i}`);
   mkdirSync(dir);
-  const c = await docker.createContainer({ Image: IMAGE, Cmd: ['sleep', '3600'], Labels: { 'skiff.bench': 'raw' }, HostConfig: { Binds: [`${dir}:/data`] } });
+  const c = await docker.createContainer({
+    Image: IMAGE,
+    Cmd: ['sleep', '3600'],
+    Labels: { 'skiff.bench': 'raw' },
+    HostConfig: { Binds: [`${dir}:/data`] },
+  });
   await c.start();
   raw.push(performance.now() - t0);
 }
 
-const pct = (a, p) => { const s = [...a].sort((x, y) => x - y); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]; };
+const pct = (a, p) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
 const f = (x) => x.toFixed(0);
 console.log(`\nskiff storage, ${N} pods each, ${new Date().toISOString()}`);
 console.log('| what | p50 ms | p99 ms |');
 console.log('|---|---:|---:|');
-console.log(`| skiff: claim (local-path) + pod created → pod Running (provisioned, bound, mounted) | ${f(pct(claims, 50))} | ${f(pct(claims, 99))} |`);
+console.log(
+  `| skiff: claim (local-path) + pod created → pod Running (provisioned, bound, mounted) | ${f(pct(claims, 50))} | ${f(pct(claims, 99))} |`,
+);
 console.log(`| skiff: pod with an emptyDir → Running | ${f(pct(empties, 50))} | ${f(pct(empties, 99))} |`);
-console.log(`| raw Docker: mkdir + container with that bind mount, create+start | ${f(pct(raw, 50))} | ${f(pct(raw, 99))} |`);
-console.log(`\nratio p50 claim / emptyDir: ${(pct(claims, 50) / pct(empties, 50)).toFixed(2)}; claim / raw: ${(pct(claims, 50) / pct(raw, 50)).toFixed(2)}`);
+console.log(
+  `| raw Docker: mkdir + container with that bind mount, create+start | ${f(pct(raw, 50))} | ${f(pct(raw, 99))} |`,
+);
+console.log(
+  `\nratio p50 claim / emptyDir: ${(pct(claims, 50) / pct(empties, 50)).toFixed(2)}; claim / raw: ${(pct(claims, 50) / pct(raw, 50)).toFixed(2)}`,
+);
 await cleanup();
 process.exit(0);

@@ -22,7 +22,9 @@ async function main() {
   const api = kc.makeApiClient(k8s.CoreV1Api);
   try {
     const list = await api.listNamespacedPod({ namespace });
-    process.stdout.write(`HTTP 200\n${JSON.stringify({ items: list.items.map((p) => ({ metadata: { name: p.metadata?.name } })) })}\n`);
+    process.stdout.write(
+      `HTTP 200\n${JSON.stringify({ items: list.items.map((p) => ({ metadata: { name: p.metadata?.name } })) })}\n`,
+    );
   } catch (e) {
     if (!(e instanceof k8s.ApiException)) throw e;
     process.stdout.write(`HTTP ${e.code}\n${typeof e.body === 'string' ? e.body : JSON.stringify(e.body)}\n`);

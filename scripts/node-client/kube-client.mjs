@@ -16,7 +16,9 @@ import { request } from 'node:https';
 const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 function usage(msg) {
-  process.stderr.write(`kube-client: ${msg}\nusage: kube-client.mjs [--server URL] [--token-file F] [--ca-file F] [METHOD] PATH\n`);
+  process.stderr.write(
+    `kube-client: ${msg}\nusage: kube-client.mjs [--server URL] [--token-file F] [--ca-file F] [METHOD] PATH\n`,
+  );
   process.exit(1);
 }
 
@@ -38,31 +40,50 @@ if (!server) {
   // client-go's InClusterConfig: both variables or it is not in a cluster
   const host = process.env.KUBERNETES_SERVICE_HOST;
   const port = process.env.KUBERNETES_SERVICE_PORT;
-  if (!host || !port) usage('unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined');
+  if (!host || !port)
+    usage(
+      'unable to load in-cluster configuration, KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be defined',
+    );
   server = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
 const read = (f) => {
-  try { return readFileSync(f, 'utf8'); } catch (e) { process.stderr.write(`kube-client: ${e.message}\n`); process.exit(3); }
+  try {
+    return readFileSync(f, 'utf8');
+  } catch (e) {
+    process.stderr.write(`kube-client: ${e.message}\n`);
+    process.exit(3);
+  }
 };
 const token = read(tokenFile).trim();
 const ca = read(caFile);
 // the namespace file only when the path asks for it
-const path = rawPath.includes('{namespace}') ? rawPath.replaceAll('{namespace}', read(`${SA_DIR}/namespace`).trim()) : rawPath;
+const path = rawPath.includes('{namespace}')
+  ? rawPath.replaceAll('{namespace}', read(`${SA_DIR}/namespace`).trim())
+  : rawPath;
 const url = new URL(path, server);
 
-const req = request(url, {
-  method, ca, rejectUnauthorized: true, timeout: 10_000,
-  headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', 'User-Agent': 'skiff-kube-client' },
-}, (res) => {
-  let body = '';
-  res.setEncoding('utf8');
-  res.on('data', (d) => { body += d; });
-  res.on('end', () => {
-    process.stdout.write(`HTTP ${res.statusCode}\n${body}\n`);
-    process.exit(0);
-  });
-});
+const req = request(
+  url,
+  {
+    method,
+    ca,
+    rejectUnauthorized: true,
+    timeout: 10_000,
+    headers: { Authorization: `Bearer ${token}`, Accept: 'application/json', 'User-Agent': 'skiff-kube-client' },
+  },
+  (res) => {
+    let body = '';
+    res.setEncoding('utf8');
+    res.on('data', (d) => {
+      body += d;
+    });
+    res.on('end', () => {
+      process.stdout.write(`HTTP ${res.statusCode}\n${body}\n`);
+      process.exit(0);
+    });
+  },
+);
 req.on('timeout', () => req.destroy(new Error(`no answer from ${url.origin} in 10s`)));
 req.on('error', (e) => {
   process.stderr.write(`kube-client: ${method} ${url.href}: ${e.code ? `${e.code}: ` : ''}${e.message}\n`);

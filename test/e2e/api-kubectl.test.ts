@@ -3,15 +3,28 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, httpsRequest, k, kubectl, kubectlAvailable, kubectlBg, startServer, type ServerProc } from './harness.js';
+import {
+  eventually,
+  httpsRequest,
+  k,
+  kubectl,
+  kubectlAvailable,
+  kubectlBg,
+  startServer,
+  type ServerProc,
+} from './harness.js';
 
 const EXAMPLE = readFileSync(join(import.meta.dirname, '..', '..', 'examples', 'nginx-deployment.yaml'), 'utf8');
 const haveKubectl = kubectlAvailable();
 
 describe.skipIf(!haveKubectl)('kubectl against skiff-server', () => {
   let s: ServerProc;
-  beforeAll(async () => { s = await startServer(); });
-  afterAll(async () => { await s?.cleanup(); });
+  beforeAll(async () => {
+    s = await startServer();
+  });
+  afterAll(async () => {
+    await s?.cleanup();
+  });
 
   it('applies the example deployment: created, unchanged, configured; defaults filled', () => {
     expect(k(s, ['apply', '-f', '-'], EXAMPLE)).toContain('deployment.apps/nginx-deployment created');
@@ -21,7 +34,10 @@ describe.skipIf(!haveKubectl)('kubectl against skiff-server', () => {
     const d = JSON.parse(k(s, ['get', 'deployment', 'nginx-deployment', '-o', 'json']));
     expect(d.metadata.generation).toBe(2);
     expect(d.spec.replicas).toBe(4);
-    expect(d.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } });
+    expect(d.spec.strategy).toEqual({
+      type: 'RollingUpdate',
+      rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' },
+    });
     expect(d.spec.revisionHistoryLimit).toBe(10);
     expect(d.spec.progressDeadlineSeconds).toBe(600);
     const pod = d.spec.template.spec;
@@ -83,18 +99,35 @@ spec:
     expect(k(s, ['get', 'pods', '-L', 'app'])).toMatch(/smp\s+0\/1\s+Pending\s+0\s+\S+\s+smp/);
     expect(k(s, ['get', 'pods', '--sort-by=.metadata.name'])).toContain('smp');
     expect(k(s, ['get', 'all'])).toContain('deployment.apps/nginx-deployment');
-    expect(k(s, ['get', 'ns'])).toMatch(/default\s+Active[\s\S]*kube-node-lease\s+Active[\s\S]*kube-public\s+Active[\s\S]*kube-system\s+Active/);
+    expect(k(s, ['get', 'ns'])).toMatch(
+      /default\s+Active[\s\S]*kube-node-lease\s+Active[\s\S]*kube-public\s+Active[\s\S]*kube-system\s+Active/,
+    );
   });
 
   it('selects by label and field, -o jsonpath/name, and pages with --chunk-size', () => {
     for (let i = 0; i < 7; i++) k(s, ['create', 'configmap', `sel-${i}`, '--dry-run=client', '-o', 'yaml'], undefined);
     for (let i = 0; i < 7; i++) {
-      k(s, ['apply', '-f', '-'], `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: sel-${i}, labels: {tier: "${i % 2 ? 'odd' : 'even'}", idx: "${i}"}}\ndata: {i: "${i}"}\n`);
+      k(
+        s,
+        ['apply', '-f', '-'],
+        `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: sel-${i}, labels: {tier: "${i % 2 ? 'odd' : 'even'}", idx: "${i}"}}\ndata: {i: "${i}"}\n`,
+      );
     }
-    expect(k(s, ['get', 'cm', '-l', 'tier=odd', '-o', 'name']).trim().split('\n')).toEqual(['configmap/sel-1', 'configmap/sel-3', 'configmap/sel-5']);
-    expect(k(s, ['get', 'cm', '-l', 'tier!=odd,idx in (0,2,9)', '-o', 'name']).trim().split('\n')).toEqual(['configmap/sel-0', 'configmap/sel-2']);
-    expect(k(s, ['get', 'cm', '--field-selector', 'metadata.name=sel-4', '-o', 'jsonpath={.items[*].data.i}'])).toBe('4');
-    expect(k(s, ['get', 'pods', '--field-selector', 'status.phase=Pending', '-l', 'app=smp', '-o', 'name']).trim()).toBe('pod/smp');
+    expect(k(s, ['get', 'cm', '-l', 'tier=odd', '-o', 'name']).trim().split('\n')).toEqual([
+      'configmap/sel-1',
+      'configmap/sel-3',
+      'configmap/sel-5',
+    ]);
+    expect(k(s, ['get', 'cm', '-l', 'tier!=odd,idx in (0,2,9)', '-o', 'name']).trim().split('\n')).toEqual([
+      'configmap/sel-0',
+      'configmap/sel-2',
+    ]);
+    expect(k(s, ['get', 'cm', '--field-selector', 'metadata.name=sel-4', '-o', 'jsonpath={.items[*].data.i}'])).toBe(
+      '4',
+    );
+    expect(
+      k(s, ['get', 'pods', '--field-selector', 'status.phase=Pending', '-l', 'app=smp', '-o', 'name']).trim(),
+    ).toBe('pod/smp');
     expect(k(s, ['get', 'pods', '--field-selector', 'status.phase!=Pending', '-o', 'name']).trim()).toBe('');
     expect(k(s, ['get', 'cm', '--chunk-size=2', '-l', 'tier', '-o', 'name']).trim().split('\n')).toHaveLength(7);
     const bad = kubectl(s, ['get', 'cm', '--field-selector', 'spec.nope=1']);
@@ -107,10 +140,19 @@ spec:
     try {
       // kubectl prints nothing until the first event: give it time to list and start watching
       await new Promise((r) => setTimeout(r, 1500));
-      const r = await httpsRequest(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'watched-1', labels: { watched: 'yes' } }, data: { a: 'b' } });
+      const r = await httpsRequest(s, 'POST', '/api/v1/namespaces/default/configmaps', {
+        metadata: { name: 'watched-1', labels: { watched: 'yes' } },
+        data: { a: 'b' },
+      });
       expect(r.status).toBe(201);
       await eventually(() => expect(w.out()).toMatch(/watched-1\s+1\s+\d+s/), 10_000);
-      await httpsRequest(s, 'PATCH', '/api/v1/namespaces/default/configmaps/watched-1', { data: { c: 'd' } }, { 'Content-Type': 'application/merge-patch+json' });
+      await httpsRequest(
+        s,
+        'PATCH',
+        '/api/v1/namespaces/default/configmaps/watched-1',
+        { data: { c: 'd' } },
+        { 'Content-Type': 'application/merge-patch+json' },
+      );
       await eventually(() => expect(w.out()).toMatch(/watched-1\s+2\s+\d+s/), 10_000);
     } finally {
       w.proc.kill();
@@ -126,12 +168,16 @@ spec:
     obj.data.a = '3';
     const r = kubectl(s, ['replace', '-f', '-'], { input: JSON.stringify(obj) });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('Operation cannot be fulfilled on configmaps "cas": the object has been modified; please apply your changes to the latest version and try again');
+    expect(r.stderr).toContain(
+      'Operation cannot be fulfilled on configmaps "cas": the object has been modified; please apply your changes to the latest version and try again',
+    );
     expect(JSON.parse(k(s, ['get', 'cm', 'cas', '-o', 'json'])).data.a).toBe('2');
   });
 
   it('an invalid pod is a 422 naming spec.containers, and nothing is stored', () => {
-    const r = kubectl(s, ['apply', '-f', '-'], { input: 'apiVersion: v1\nkind: Pod\nmetadata: {name: empty}\nspec: {containers: []}\n' });
+    const r = kubectl(s, ['apply', '-f', '-'], {
+      input: 'apiVersion: v1\nkind: Pod\nmetadata: {name: empty}\nspec: {containers: []}\n',
+    });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('The Pod "empty" is invalid: spec.containers: Required value');
     expect(kubectl(s, ['get', 'pod', 'empty']).stderr).toContain('pods "empty" not found');
@@ -155,8 +201,17 @@ spec:
     // kubectl checks --resource-version itself; the server's own check on PUT .../scale:
     const scaleUrl = '/apis/apps/v1/namespaces/default/deployments/nginx-deployment/scale';
     const scale = (await httpsRequest(s, 'GET', scaleUrl)).json;
-    expect(scale).toMatchObject({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 2 }, status: { selector: 'app=nginx' } });
-    const stale = await httpsRequest(s, 'PUT', scaleUrl, { ...scale, metadata: { ...scale.metadata, resourceVersion: '1' }, spec: { replicas: 3 } });
+    expect(scale).toMatchObject({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      spec: { replicas: 2 },
+      status: { selector: 'app=nginx' },
+    });
+    const stale = await httpsRequest(s, 'PUT', scaleUrl, {
+      ...scale,
+      metadata: { ...scale.metadata, resourceVersion: '1' },
+      spec: { replicas: 3 },
+    });
     expect(stale.status).toBe(409);
     expect(stale.json.message).toContain('the object has been modified');
     k(s, ['label', 'deploy', 'nginx-deployment', 'team=web']);
@@ -170,22 +225,30 @@ spec:
     expect(k(s, ['apply', '--server-side', '-f', '-'], ssa.replace('"1"', '"2"'))).toContain('serverside-applied');
     expect(JSON.parse(k(s, ['get', 'cm', 'ssa', '-o', 'json'])).data.x).toBe('2');
 
-    expect(k(s, ['apply', '--dry-run=server', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry}\n')).toContain('(server dry run)');
+    expect(
+      k(s, ['apply', '--dry-run=server', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: dry}\n'),
+    ).toContain('(server dry run)');
     expect(kubectl(s, ['get', 'cm', 'dry']).code).not.toBe(0);
 
     expect(k(s, ['describe', 'deploy', 'nginx-deployment'])).toMatch(/StrategyType:\s+RollingUpdate/);
     expect(k(s, ['delete', 'cm', 'ssa'])).toContain('configmap "ssa" deleted');
-    expect(kubectl(s, ['get', 'cm', 'ssa']).stderr).toContain('Error from server (NotFound): configmaps "ssa" not found');
+    expect(kubectl(s, ['get', 'cm', 'ssa']).stderr).toContain(
+      'Error from server (NotFound): configmaps "ssa" not found',
+    );
   });
 
   it('namespaces: creating in a missing one is NotFound; objects are scoped', () => {
-    const r = kubectl(s, ['apply', '-n', 'nope', '-f', '-'], { input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n' });
+    const r = kubectl(s, ['apply', '-n', 'nope', '-f', '-'], {
+      input: 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n',
+    });
     expect(r.stderr).toContain('namespaces "nope" not found');
     k(s, ['apply', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata: {name: team-a}\n');
     k(s, ['apply', '-n', 'team-a', '-f', '-'], 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n');
     expect(k(s, ['get', 'cm', '-n', 'team-a', '-o', 'name'])).toContain('configmap/x');
     expect(k(s, ['get', 'cm', '-o', 'name'])).not.toContain('configmap/x\n');
-    expect(JSON.parse(k(s, ['get', 'ns', 'team-a', '-o', 'json'])).metadata.labels['kubernetes.io/metadata.name']).toBe('team-a');
+    expect(JSON.parse(k(s, ['get', 'ns', 'team-a', '-o', 'json'])).metadata.labels['kubernetes.io/metadata.name']).toBe(
+      'team-a',
+    );
   });
 
   it('401 without a token or with a wrong one; TLS verified with the generated CA', async () => {
@@ -209,7 +272,9 @@ spec:
     expect((await httpsRequest(s, 'GET', '/metrics', undefined, {}, null)).status).toBe(401);
     const r = await httpsRequest(s, 'GET', '/metrics');
     expect(r.status).toBe(200);
-    expect(r.body).toMatch(/apiserver_request_total\{verb="GET",resource="deployments",subresource="",code="200"\} \d+/);
+    expect(r.body).toMatch(
+      /apiserver_request_total\{verb="GET",resource="deployments",subresource="",code="200"\} \d+/,
+    );
     expect(r.body).toMatch(/apiserver_request_duration_seconds_bucket\{le="0.005",verb="LIST",resource="pods"\}/);
     expect(r.body).toMatch(/skiff_store_revision \d+/);
     expect(r.body).toContain('skiff_connected_agents 0');
@@ -220,11 +285,19 @@ spec:
     const garbage = await httpsRequest(s, 'POST', '/api/v1/namespaces/default/configmaps', '{"metadata":', {});
     expect(garbage.status).toBe(400);
     expect(garbage.json.kind).toBe('Status');
-    const wrongType = await httpsRequest(s, 'POST', '/apis/apps/v1/namespaces/default/deployments', { metadata: { name: 'x' }, spec: { replicas: 'three' } });
+    const wrongType = await httpsRequest(s, 'POST', '/apis/apps/v1/namespaces/default/deployments', {
+      metadata: { name: 'x' },
+      spec: { replicas: 'three' },
+    });
     expect(wrongType.status).toBe(400);
-    const big = await httpsRequest(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'big' }, data: { a: 'x'.repeat(4 * 1024 * 1024) } });
+    const big = await httpsRequest(s, 'POST', '/api/v1/namespaces/default/configmaps', {
+      metadata: { name: 'big' },
+      data: { a: 'x'.repeat(4 * 1024 * 1024) },
+    });
     expect(big.status).toBe(413);
-    const proto = await httpsRequest(s, 'POST', '/api/v1/namespaces', 'k8s\0garbage', { 'Content-Type': 'application/vnd.kubernetes.protobuf' });
+    const proto = await httpsRequest(s, 'POST', '/api/v1/namespaces', 'k8s\0garbage', {
+      'Content-Type': 'application/vnd.kubernetes.protobuf',
+    });
     // protobuf is decoded now (kubectl create sends it): bytes after the magic that are not
     // a runtime.Unknown are malformed, 400 as the real apiserver answers
     expect(proto.status).toBe(400);
@@ -252,24 +325,46 @@ spec:
 
 describe.skipIf(!haveKubectl)('watch history and compaction', () => {
   let s: ServerProc;
-  beforeAll(async () => { s = await startServer(['--compact-interval', '200ms', '--compact-retention', '2']); });
-  afterAll(async () => { await s?.cleanup(); });
+  beforeAll(async () => {
+    s = await startServer(['--compact-interval', '200ms', '--compact-retention', '2']);
+  });
+  afterAll(async () => {
+    await s?.cleanup();
+  });
 
   it('a watch from a compacted revision gets 410 Expired inside the 200 stream', async () => {
     const first = await httpsRequest(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: 'c0' } });
     const rv = first.json.metadata.resourceVersion;
-    for (let i = 1; i < 6; i++) await httpsRequest(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: `c${i}` } });
-    await eventually(async () => {
-      const r = await httpsRequest(s, 'GET', `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${rv}&timeoutSeconds=1`);
-      expect(r.status).toBe(200);
-      const ev = JSON.parse(r.body.trim().split('\n')[0]!);
-      expect(ev).toMatchObject({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } });
-      expect(ev.object.message).toMatch(/too old resource version/);
-    }, 10_000, 300);
+    for (let i = 1; i < 6; i++)
+      await httpsRequest(s, 'POST', '/api/v1/namespaces/default/configmaps', { metadata: { name: `c${i}` } });
+    await eventually(
+      async () => {
+        const r = await httpsRequest(
+          s,
+          'GET',
+          `/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=${rv}&timeoutSeconds=1`,
+        );
+        expect(r.status).toBe(200);
+        const ev = JSON.parse(r.body.trim().split('\n')[0]!);
+        expect(ev).toMatchObject({ type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired' } });
+        expect(ev.object.message).toMatch(/too old resource version/);
+      },
+      10_000,
+      300,
+    );
     // a fresh watch (resourceVersion=0) still works
-    const r = await httpsRequest(s, 'GET', '/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=0&timeoutSeconds=1');
+    const r = await httpsRequest(
+      s,
+      'GET',
+      '/api/v1/namespaces/default/configmaps?watch=true&resourceVersion=0&timeoutSeconds=1',
+    );
     // (kube-root-ca.crt, published in every namespace, is one of them)
-    const added = r.body.trim().split('\n').map((l) => JSON.parse(l)).filter((e: { type: string }) => e.type === 'ADDED').map((e: { object: { metadata: { name: string } } }) => e.object.metadata.name);
+    const added = r.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((e: { type: string }) => e.type === 'ADDED')
+      .map((e: { object: { metadata: { name: string } } }) => e.object.metadata.name);
     expect(added.filter((n: string) => /^c\d$/.test(n))).toHaveLength(6);
     expect(added).toContain('kube-root-ca.crt');
   });

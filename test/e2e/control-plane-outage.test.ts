@@ -8,28 +8,78 @@
 //   back, only the dead host's pods are evicted, after the normal grace + toleration.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUSYBOX, dockerAvailable, eventually, httpsRequest, k, kubectl, kubectlAvailable, removeNodeContainers, startAgent, startServer, type AgentProc, type ServerProc } from './harness.js';
-import { hostDocker, hostsAvailable, hostsDown, hostsUp, killHost, startHostAgent, startHostServer, waitFor, type Host, type HostServer, HOSTS_HOOK_TIMEOUT_MS } from './hosts.js';
+import {
+  BUSYBOX,
+  dockerAvailable,
+  eventually,
+  httpsRequest,
+  k,
+  kubectl,
+  kubectlAvailable,
+  removeNodeContainers,
+  startAgent,
+  startServer,
+  type AgentProc,
+  type ServerProc,
+} from './harness.js';
+import {
+  hostDocker,
+  hostsAvailable,
+  hostsDown,
+  hostsUp,
+  killHost,
+  startHostAgent,
+  startHostServer,
+  waitFor,
+  type Host,
+  type HostServer,
+  HOSTS_HOOK_TIMEOUT_MS,
+} from './hosts.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** skiff's defaults: --node-grace-period 15s, --default-unreachable-toleration-seconds 10 */
 const GRACE_PLUS_TOLERATION_MS = 25_000;
 const OUTAGE_MS = 60_000;
 
-interface PodFacts { name: string; uid: string; node: string; containerIDs: string[]; restarts: number }
+interface PodFacts {
+  name: string;
+  uid: string;
+  node: string;
+  containerIDs: string[];
+  restarts: number;
+}
 
 function podFacts(s: ServerProc): PodFacts[] {
-  const items = JSON.parse(k(s, ['get', 'pods', '-o', 'json'])).items as { metadata: { name: string; uid: string; deletionTimestamp?: string }; spec: { nodeName: string }; status: { containerStatuses?: { containerID?: string; restartCount: number }[] } }[];
-  return items.filter((p) => !p.metadata.deletionTimestamp).map((p) => ({
-    name: p.metadata.name, uid: p.metadata.uid, node: p.spec.nodeName,
-    containerIDs: (p.status.containerStatuses ?? []).map((c) => (c.containerID ?? '').replace(/^docker:\/\//, '')).sort(),
-    restarts: (p.status.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0),
-  })).sort((a, b) => a.name.localeCompare(b.name));
+  const items = JSON.parse(k(s, ['get', 'pods', '-o', 'json'])).items as {
+    metadata: { name: string; uid: string; deletionTimestamp?: string };
+    spec: { nodeName: string };
+    status: { containerStatuses?: { containerID?: string; restartCount: number }[] };
+  }[];
+  return items
+    .filter((p) => !p.metadata.deletionTimestamp)
+    .map((p) => ({
+      name: p.metadata.name,
+      uid: p.metadata.uid,
+      node: p.spec.nodeName,
+      containerIDs: (p.status.containerStatuses ?? [])
+        .map((c) => (c.containerID ?? '').replace(/^docker:\/\//, ''))
+        .sort(),
+      restarts: (p.status.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0),
+    }))
+    .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** running app containers (not sandboxes) per pod UID, from a Docker engine */
 function runningContainers(docker: (args: string[]) => string, node?: string): Map<string, string[]> {
-  const out = docker(['ps', '--no-trunc', '--filter', 'label=io.kubernetes.docker.type=container', ...(node ? ['--filter', `label=io.skiff.node=${node}`] : []), '--format', '{{.ID}} {{.Label "io.kubernetes.pod.uid"}}']).trim();
+  const out = docker([
+    'ps',
+    '--no-trunc',
+    '--filter',
+    'label=io.kubernetes.docker.type=container',
+    ...(node ? ['--filter', `label=io.skiff.node=${node}`] : []),
+    '--format',
+    '{{.ID}} {{.Label "io.kubernetes.pod.uid"}}',
+  ]).trim();
   const m = new Map<string, string[]>();
   for (const line of out ? out.split('\n') : []) {
     const [id, uid] = line.split(' ');
@@ -41,7 +91,9 @@ function runningContainers(docker: (args: string[]) => string, node?: string): M
 const localDocker = (args: string[]) => spawnSync('docker', args, { encoding: 'utf8' }).stdout;
 
 function allRunning(s: ServerProc, n: number): void {
-  const items = JSON.parse(k(s, ['get', 'pods', '-o', 'json'])).items as { status: { phase: string; containerStatuses?: { ready: boolean }[] } }[];
+  const items = JSON.parse(k(s, ['get', 'pods', '-o', 'json'])).items as {
+    status: { phase: string; containerStatuses?: { ready: boolean }[] };
+  }[];
   expect(items).toHaveLength(n);
   for (const p of items) {
     expect(p.status.phase).toBe('Running');
@@ -55,8 +107,18 @@ function leaseRenewedSince(s: ServerProc, node: string, sinceMs: number): void {
 }
 
 function evictionEvents(s: ServerProc): { name: string; at: number }[] {
-  const items = JSON.parse(k(s, ['get', 'events', '-A', '--field-selector', 'reason=TaintManagerEviction', '-o', 'json'])).items as { involvedObject: { name: string }; firstTimestamp?: string; eventTime?: string; metadata: { creationTimestamp: string } }[];
-  return items.map((e) => ({ name: e.involvedObject.name, at: Date.parse(e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp) }));
+  const items = JSON.parse(
+    k(s, ['get', 'events', '-A', '--field-selector', 'reason=TaintManagerEviction', '-o', 'json']),
+  ).items as {
+    involvedObject: { name: string };
+    firstTimestamp?: string;
+    eventTime?: string;
+    metadata: { creationTimestamp: string };
+  }[];
+  return items.map((e) => ({
+    name: e.involvedObject.name,
+    at: Date.parse(e.firstTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp),
+  }));
 }
 
 const sleeper = (name: string, replicas: number, spread = false) => `apiVersion: apps/v1
@@ -69,9 +131,13 @@ spec:
     metadata: {labels: {app: ${name}}}
     spec:
       terminationGracePeriodSeconds: 1
-${spread ? `      topologySpreadConstraints:
+${
+  spread
+    ? `      topologySpreadConstraints:
       - {maxSkew: 1, topologyKey: kubernetes.io/hostname, whenUnsatisfiable: DoNotSchedule, labelSelector: {matchLabels: {app: ${name}}}}
-` : ''}      containers:
+`
+    : ''
+}      containers:
       - name: c
         image: ${BUSYBOX}
         command: ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 1; done"]
@@ -137,7 +203,18 @@ describe.skipIf(!hostsAvailable('control-plane outage e2e test'))('control-plane
   let hosts: Host[] = [];
   let s: HostServer;
   const agents: AgentProc[] = [];
-  const diag = () => `${kubectl(s, ['get', 'nodes,pods', '-o', 'wide']).stdout}\n${kubectl(s, ['get', 'events', '-A', '--sort-by=.lastTimestamp']).stdout.split('\n').slice(-20).join('\n')}\n${agents.map((a) => `--- agent ${a.node}\n${a.output().split('\n').filter((l) => /"level":[45]0/.test(l)).slice(-10).join('\n')}`).join('\n')}\n--- server\n${s.output().split('\n').slice(-20).join('\n')}`;
+  const diag = () =>
+    `${kubectl(s, ['get', 'nodes,pods', '-o', 'wide']).stdout}\n${kubectl(s, ['get', 'events', '-A', '--sort-by=.lastTimestamp']).stdout.split('\n').slice(-20).join('\n')}\n${agents
+      .map(
+        (a) =>
+          `--- agent ${a.node}\n${a
+            .output()
+            .split('\n')
+            .filter((l) => /"level":[45]0/.test(l))
+            .slice(-10)
+            .join('\n')}`,
+      )
+      .join('\n')}\n--- server\n${s.output().split('\n').slice(-20).join('\n')}`;
   const docker = (h: Host) => (args: string[]) => hostDocker(h, args).stdout;
   /** app containers on both hosts, per pod UID */
   const containers = () => new Map([...runningContainers(docker(hosts[0]!)), ...runningContainers(docker(hosts[1]!))]);
@@ -155,14 +232,28 @@ describe.skipIf(!hostsAvailable('control-plane outage e2e test'))('control-plane
     hosts = await hostsUp(2);
     s = await startHostServer();
     for (const h of hosts) agents.push(startHostAgent(s, h));
-    await waitFor(() => { for (const h of hosts) expect(k(s, ['get', 'node', h.name])).toMatch(/\sReady\s/); }, 30_000, 'both hosts Ready');
+    await waitFor(
+      () => {
+        for (const h of hosts) expect(k(s, ['get', 'node', h.name])).toMatch(/\sReady\s/);
+      },
+      30_000,
+      'both hosts Ready',
+    );
     k(s, ['apply', '-f', '-'], sleeper('web', 4, true));
     k(s, ['apply', '-f', '-'], barePod('solo-h1', 'h1'));
     k(s, ['apply', '-f', '-'], barePod('solo-h2', 'h2'));
-    await waitFor(() => allRunning(s, 6), 90_000, 'six pods Running').catch((e) => { throw new Error(`${(e as Error).message}\n${diag()}`); });
+    await waitFor(() => allRunning(s, 6), 90_000, 'six pods Running').catch((e) => {
+      throw new Error(`${(e as Error).message}\n${diag()}`);
+    });
   }, HOSTS_HOOK_TIMEOUT_MS);
   afterAll(async () => {
-    for (const h of hosts) { try { link(h, 'up'); } catch { /* gone */ } }
+    for (const h of hosts) {
+      try {
+        link(h, 'up');
+      } catch {
+        /* gone */
+      }
+    }
     await hostsDown();
     await s?.cleanup();
   });
@@ -177,8 +268,16 @@ describe.skipIf(!hostsAvailable('control-plane outage e2e test'))('control-plane
     await sleep(OUTAGE_MS);
     await s.restart();
     const up = Date.now();
-    await waitFor(() => { for (const h of hosts) leaseRenewedSince(s, h.name, up); }, 20_000, 'both agents back');
-    console.log(`[outage] two hosts: agents back ${((Date.now() - up) / 1000).toFixed(1)} s after the server's restart`);
+    await waitFor(
+      () => {
+        for (const h of hosts) leaseRenewedSince(s, h.name, up);
+      },
+      20_000,
+      'both agents back',
+    );
+    console.log(
+      `[outage] two hosts: agents back ${((Date.now() - up) / 1000).toFixed(1)} s after the server's restart`,
+    );
     await sleep(Math.max(0, up + GRACE_PLUS_TOLERATION_MS + 8_000 - Date.now()));
     expect(podFacts(s), diag()).toEqual(before);
     expect(containers()).toEqual(containersBefore);
@@ -191,29 +290,60 @@ describe.skipIf(!hostsAvailable('control-plane outage e2e test'))('control-plane
     for (const h of hosts) link(h, 'down');
     const cut = Date.now();
     try {
-      await waitFor(() => { for (const h of hosts) expect(k(s, ['get', 'node', h.name])).toMatch(/\sNotReady\s/); }, 30_000, 'both hosts NotReady');
-      await waitFor(async () => expect(await metric('skiff_node_collector_full_disruption')).toBe(1), 10_000, 'full disruption metric');
+      await waitFor(
+        () => {
+          for (const h of hosts) expect(k(s, ['get', 'node', h.name])).toMatch(/\sNotReady\s/);
+        },
+        30_000,
+        'both hosts NotReady',
+      );
+      await waitFor(
+        async () => expect(await metric('skiff_node_collector_full_disruption')).toBe(1),
+        10_000,
+        'full disruption metric',
+      );
       expect(await metric('node_collector_zone_health')).toBe(0);
-      const reasons = JSON.parse(k(s, ['get', 'events', '--field-selector', 'reason=FullDisruption', '-o', 'json'])).items.map((e: { involvedObject: { name: string } }) => e.involvedObject.name).sort();
+      const reasons = JSON.parse(k(s, ['get', 'events', '--field-selector', 'reason=FullDisruption', '-o', 'json']))
+        .items.map((e: { involvedObject: { name: string } }) => e.involvedObject.name)
+        .sort();
       expect(reasons).toEqual(['h1', 'h2']);
       // no NoExecute taint, so nothing to evict, however long it lasts
-      for (const h of hosts) expect(JSON.parse(k(s, ['get', 'node', h.name, '-o', 'json'])).spec.taints.map((t: { key: string; effect: string }) => `${t.key}:${t.effect}`)).toEqual(['node.kubernetes.io/unreachable:NoSchedule']);
+      for (const h of hosts)
+        expect(
+          JSON.parse(k(s, ['get', 'node', h.name, '-o', 'json'])).spec.taints.map(
+            (t: { key: string; effect: string }) => `${t.key}:${t.effect}`,
+          ),
+        ).toEqual(['node.kubernetes.io/unreachable:NoSchedule']);
       await sleep(Math.max(0, cut + 40_000 - Date.now()));
     } finally {
       for (const h of hosts) link(h, 'up');
     }
     const back = Date.now();
-    await waitFor(() => { for (const h of hosts) expect(k(s, ['get', 'node', h.name])).toMatch(/\sReady\s/); }, 30_000, 'both hosts Ready again').catch((e) => { throw new Error(`${(e as Error).message}\n${diag()}`); });
+    await waitFor(
+      () => {
+        for (const h of hosts) expect(k(s, ['get', 'node', h.name])).toMatch(/\sReady\s/);
+      },
+      30_000,
+      'both hosts Ready again',
+    ).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${diag()}`);
+    });
     console.log(`[outage] links up: both nodes Ready ${((Date.now() - back) / 1000).toFixed(1)} s later`);
-    await waitFor(async () => expect(await metric('skiff_node_collector_full_disruption')).toBe(0), 10_000, 'disruption mode left');
+    await waitFor(
+      async () => expect(await metric('skiff_node_collector_full_disruption')).toBe(0),
+      10_000,
+      'disruption mode left',
+    );
     // a toleration's worth more: nothing is evicted after the hosts return either
     await sleep(12_000);
     expect(evictionEvents(s), diag()).toEqual([]);
-    expect(podFacts(s).map((p) => ({ name: p.name, uid: p.uid, containerIDs: p.containerIDs }))).toEqual(before.map((p) => ({ name: p.name, uid: p.uid, containerIDs: p.containerIDs })));
+    expect(podFacts(s).map((p) => ({ name: p.name, uid: p.uid, containerIDs: p.containerIDs }))).toEqual(
+      before.map((p) => ({ name: p.name, uid: p.uid, containerIDs: p.containerIDs })),
+    );
     expect(containers()).toEqual(containersBefore);
   }, 240_000);
 
-  it('after a server outage during which a host died, evicts only the dead host\'s pods, after grace + toleration', async () => {
+  it("after a server outage during which a host died, evicts only the dead host's pods, after grace + toleration", async () => {
     const before = podFacts(s);
     const onH1 = before.filter((p) => p.node === 'h1');
     const onH2 = before.filter((p) => p.node === 'h2');
@@ -227,18 +357,27 @@ describe.skipIf(!hostsAvailable('control-plane outage e2e test'))('control-plane
     const up = Date.now();
 
     // the Deployment's replicas all end up on h1; the bare pod of h2 is gone for good
-    await waitFor(() => {
-      const now = podFacts(s);
-      expect(now.filter((p) => p.node === 'h2')).toEqual([]);
-      const web = now.filter((p) => p.name.startsWith('web-'));
-      expect(web).toHaveLength(4);
-      allRunning(s, 5);
-    }, 90_000, 'h2 pods evicted and replaced on h1').catch((e) => { throw new Error(`${(e as Error).message}\n${diag()}`); });
-    console.log(`[outage] dead host: its pods replaced on the live host ${((Date.now() - up) / 1000).toFixed(1)} s after the server's restart`);
+    await waitFor(
+      () => {
+        const now = podFacts(s);
+        expect(now.filter((p) => p.node === 'h2')).toEqual([]);
+        const web = now.filter((p) => p.name.startsWith('web-'));
+        expect(web).toHaveLength(4);
+        allRunning(s, 5);
+      },
+      90_000,
+      'h2 pods evicted and replaced on h1',
+    ).catch((e) => {
+      throw new Error(`${(e as Error).message}\n${diag()}`);
+    });
+    console.log(
+      `[outage] dead host: its pods replaced on the live host ${((Date.now() - up) / 1000).toFixed(1)} s after the server's restart`,
+    );
     const evictions = evictionEvents(s);
     expect(evictions.map((e) => e.name).sort()).toEqual(onH2.map((p) => p.name).sort());
     // not before the dead host's fresh grace period and the pods' toleration ran out
-    for (const e of evictions) expect(e.at).toBeGreaterThanOrEqual(Math.floor(up / 1000) * 1000 - 1000 + GRACE_PLUS_TOLERATION_MS - 2000);
+    for (const e of evictions)
+      expect(e.at).toBeGreaterThanOrEqual(Math.floor(up / 1000) * 1000 - 1000 + GRACE_PLUS_TOLERATION_MS - 2000);
     // the live host's pods: untouched
     const after = podFacts(s);
     for (const p of onH1) expect(after.find((q) => q.uid === p.uid)).toEqual(p);

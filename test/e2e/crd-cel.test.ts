@@ -57,14 +57,22 @@ describe('CRD x-kubernetes-validations with kubectl', () => {
   beforeAll(async () => {
     expect(kubectlAvailable()).toBe(true);
     s = await startServer();
-    expect(k(s, ['apply', '-f', '-'], CRD)).toContain('customresourcedefinition.apiextensions.k8s.io/scalers.cel.example.com created');
+    expect(k(s, ['apply', '-f', '-'], CRD)).toContain(
+      'customresourcedefinition.apiextensions.k8s.io/scalers.cel.example.com created',
+    );
     k(s, ['wait', '--for', 'condition=established', '--timeout=30s', 'crd/scalers.cel.example.com']);
   }, 60_000);
-  afterAll(async () => { await s?.cleanup(); });
+  afterAll(async () => {
+    await s?.cleanup();
+  });
 
   it('accepts a valid object and refuses violations with the rule messages', () => {
-    expect(k(s, ['create', '-f', '-'], obj('good', '{replicas: 3, minReplicas: 1, tier: gold, tags: [a, b]}'))).toContain('scaler.cel.example.com/good created');
-    const bad = kubectl(s, ['create', '-f', '-'], { input: obj('bad', '{replicas: 1, minReplicas: 5, tier: gold, tags: [a, Big], owner: root}') });
+    expect(
+      k(s, ['create', '-f', '-'], obj('good', '{replicas: 3, minReplicas: 1, tier: gold, tags: [a, b]}')),
+    ).toContain('scaler.cel.example.com/good created');
+    const bad = kubectl(s, ['create', '-f', '-'], {
+      input: obj('bad', '{replicas: 1, minReplicas: 5, tier: gold, tags: [a, Big], owner: root}'),
+    });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('The Scaler "bad" is invalid: ');
     expect(bad.stderr).toContain('spec: Invalid value: "object": minReplicas cannot be larger than replicas');
@@ -74,9 +82,15 @@ describe('CRD x-kubernetes-validations with kubectl', () => {
   });
 
   it('a transition rule keeps a field immutable on apply and patch', () => {
-    expect(k(s, ['apply', '-f', '-'], obj('t', '{replicas: 2, minReplicas: 1, tier: gold, tags: []}'))).toContain('scaler.cel.example.com/t created');
-    expect(k(s, ['apply', '-f', '-'], obj('t', '{replicas: 4, minReplicas: 1, tier: gold, tags: []}'))).toContain('scaler.cel.example.com/t configured');
-    const changed = kubectl(s, ['apply', '-f', '-'], { input: obj('t', '{replicas: 4, minReplicas: 1, tier: silver, tags: []}') });
+    expect(k(s, ['apply', '-f', '-'], obj('t', '{replicas: 2, minReplicas: 1, tier: gold, tags: []}'))).toContain(
+      'scaler.cel.example.com/t created',
+    );
+    expect(k(s, ['apply', '-f', '-'], obj('t', '{replicas: 4, minReplicas: 1, tier: gold, tags: []}'))).toContain(
+      'scaler.cel.example.com/t configured',
+    );
+    const changed = kubectl(s, ['apply', '-f', '-'], {
+      input: obj('t', '{replicas: 4, minReplicas: 1, tier: silver, tags: []}'),
+    });
     expect(changed.code).not.toBe(0);
     expect(changed.stderr).toContain('The Scaler "t" is invalid: spec: Invalid value: "object": tier is immutable');
     const patched = kubectl(s, ['patch', 'scaler', 't', '--type=merge', '-p', '{"spec":{"tier":"bronze"}}']);
@@ -85,11 +99,14 @@ describe('CRD x-kubernetes-validations with kubectl', () => {
   });
 
   it('refuses a CRD whose rule does not compile', () => {
-    const broken = CRD.replace('scalers.cel.example.com', 'brokens.cel.example.com').replace('{plural: scalers, singular: scaler, kind: Scaler}', '{plural: brokens, singular: broken, kind: Broken}')
+    const broken = CRD.replace('scalers.cel.example.com', 'brokens.cel.example.com')
+      .replace('{plural: scalers, singular: scaler, kind: Scaler}', '{plural: brokens, singular: broken, kind: Broken}')
       .replace('rule: self.minReplicas <= self.replicas', 'rule: self.minReplica <= self.replicas');
     const r = kubectl(s, ['create', '-f', '-'], { input: broken });
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('The CustomResourceDefinition "brokens.cel.example.com" is invalid: spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:"self.minReplica <= self.replicas"');
+    expect(r.stderr).toContain(
+      'The CustomResourceDefinition "brokens.cel.example.com" is invalid: spec.validation.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule: Invalid value: apiextensions.ValidationRule{Rule:"self.minReplica <= self.replicas"',
+    );
     expect(r.stderr).toContain("compilation failed: ERROR: <input>:1:5: undefined field 'minReplica'");
     expect(kubectl(s, ['get', 'crd', 'brokens.cel.example.com']).code).not.toBe(0);
   });

@@ -5,7 +5,16 @@
 // name conflicts, and deleting the CRD deleting its objects and its API group.
 import * as k8s from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, httpsRequest, k, kubectl, kubectlAvailable, kubectlBg, startServer, type ServerProc } from './harness.js';
+import {
+  eventually,
+  httpsRequest,
+  k,
+  kubectl,
+  kubectlAvailable,
+  kubectlBg,
+  startServer,
+  type ServerProc,
+} from './harness.js';
 
 const CRD = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -89,17 +98,33 @@ describe.skipIf(!haveKubectl)('CustomResourceDefinitions with kubectl', () => {
   let s: ServerProc;
   beforeAll(async () => {
     s = await startServer();
-    expect(k(s, ['apply', '-f', '-'], CRD)).toContain('customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com created');
+    expect(k(s, ['apply', '-f', '-'], CRD)).toContain(
+      'customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com created',
+    );
     k(s, ['wait', '--for', 'condition=established', '--timeout=30s', 'crd/crontabs.stable.example.com']);
   }, 60_000);
-  afterAll(async () => { await s?.cleanup(); });
+  afterAll(async () => {
+    await s?.cleanup();
+  });
 
   it('the CRD is listed and its type discovered with its short name', () => {
-    expect(k(s, ['get', 'crd'])).toMatch(/NAME\s+CREATED AT\ncrontabs\.stable\.example\.com\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/);
-    expect(k(s, ['api-resources', '--api-group=stable.example.com'])).toMatch(/crontabs\s+ct\s+stable\.example\.com\/v1\s+true\s+CronTab/);
+    expect(k(s, ['get', 'crd'])).toMatch(
+      /NAME\s+CREATED AT\ncrontabs\.stable\.example\.com\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/,
+    );
+    expect(k(s, ['api-resources', '--api-group=stable.example.com'])).toMatch(
+      /crontabs\s+ct\s+stable\.example\.com\/v1\s+true\s+CronTab/,
+    );
     const crd = JSON.parse(k(s, ['get', 'crd', 'crontabs.stable.example.com', '-o', 'json']));
-    expect(crd.status.acceptedNames).toMatchObject({ plural: 'crontabs', kind: 'CronTab', shortNames: ['ct'], categories: ['all'] });
-    expect(crd.status.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`)).toEqual(['NamesAccepted=True', 'Established=True']);
+    expect(crd.status.acceptedNames).toMatchObject({
+      plural: 'crontabs',
+      kind: 'CronTab',
+      shortNames: ['ct'],
+      categories: ['all'],
+    });
+    expect(crd.status.conditions.map((c: { type: string; status: string }) => `${c.type}=${c.status}`)).toEqual([
+      'NamesAccepted=True',
+      'Established=True',
+    ]);
     expect(crd.status.storedVersions).toEqual(['v1']);
     // the cleanup finalizer is added by the first delete, as kube-apiserver's CRD REST does
     expect(crd.metadata.finalizers).toBeUndefined();
@@ -107,8 +132,12 @@ describe.skipIf(!haveKubectl)('CustomResourceDefinitions with kubectl', () => {
 
   it('creates, defaults and prints objects by name, short name and category', () => {
     expect(k(s, ['apply', '-f', '-'], CT)).toContain('crontab.stable.example.com/my-new-cron-object created');
-    expect(k(s, ['get', 'crontabs'])).toMatch(/NAME\s+SPEC\s+REPLICAS\s+AGE\nmy-new-cron-object\s+\* \* \* \* \*\/5\s+1\s+\d+s/);
-    expect(k(s, ['get', 'ct', '-o', 'wide'])).toMatch(/NAME\s+SPEC\s+REPLICAS\s+AGE\s+IMAGE\nmy-new-cron-object\s+\* \* \* \* \*\/5\s+1\s+\d+s\s+my-awesome-cron-image/);
+    expect(k(s, ['get', 'crontabs'])).toMatch(
+      /NAME\s+SPEC\s+REPLICAS\s+AGE\nmy-new-cron-object\s+\* \* \* \* \*\/5\s+1\s+\d+s/,
+    );
+    expect(k(s, ['get', 'ct', '-o', 'wide'])).toMatch(
+      /NAME\s+SPEC\s+REPLICAS\s+AGE\s+IMAGE\nmy-new-cron-object\s+\* \* \* \* \*\/5\s+1\s+\d+s\s+my-awesome-cron-image/,
+    );
     expect(k(s, ['get', 'all'])).toContain('crontab.stable.example.com/my-new-cron-object');
     const o = JSON.parse(k(s, ['get', 'ct', 'my-new-cron-object', '-o', 'json']));
     expect(o.spec).toEqual({ cronSpec: '* * * * */5', image: 'my-awesome-cron-image', replicas: 1 });
@@ -117,19 +146,43 @@ describe.skipIf(!haveKubectl)('CustomResourceDefinitions with kubectl', () => {
   });
 
   it('refuses invalid objects and unknown fields as Kubernetes words it', () => {
-    const bad = kubectl(s, ['apply', '-f', '-'], { input: CT.replace('my-new-cron-object', 'bad').replace('image: my-awesome-cron-image', 'replicas: three\n  mode: Medium') });
+    const bad = kubectl(s, ['apply', '-f', '-'], {
+      input: CT.replace('my-new-cron-object', 'bad').replace(
+        'image: my-awesome-cron-image',
+        'replicas: three\n  mode: Medium',
+      ),
+    });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('The CronTab "bad" is invalid: ');
-    expect(bad.stderr).toContain('spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"');
+    expect(bad.stderr).toContain(
+      'spec.replicas: Invalid value: "string": spec.replicas in body must be of type integer: "string"',
+    );
     expect(bad.stderr).toContain('spec.mode: Unsupported value: "Medium": supported values: "Fast", "Slow"');
-    const missing = kubectl(s, ['create', '-f', '-'], { input: '{"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"r"},"spec":{"replicas":0}}' });
+    const missing = kubectl(s, ['create', '-f', '-'], {
+      input: '{"apiVersion":"stable.example.com/v1","kind":"CronTab","metadata":{"name":"r"},"spec":{"replicas":0}}',
+    });
     expect(missing.stderr).toContain('spec.cronSpec: Required value');
-    expect(missing.stderr).toContain('spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1');
-    const extra = kubectl(s, ['apply', '-f', '-'], { input: CT.replace('my-new-cron-object', 'extra').replace('image: my-awesome-cron-image', 'colour: blue') });
-    expect(extra.stderr).toContain('Error from server (BadRequest): error when creating "STDIN": CronTab in version "v1" cannot be handled as a CronTab: strict decoding error: unknown field "spec.colour"');
+    expect(missing.stderr).toContain(
+      'spec.replicas: Invalid value: 0: spec.replicas in body should be greater than or equal to 1',
+    );
+    const extra = kubectl(s, ['apply', '-f', '-'], {
+      input: CT.replace('my-new-cron-object', 'extra').replace('image: my-awesome-cron-image', 'colour: blue'),
+    });
+    expect(extra.stderr).toContain(
+      'Error from server (BadRequest): error when creating "STDIN": CronTab in version "v1" cannot be handled as a CronTab: strict decoding error: unknown field "spec.colour"',
+    );
     // without validation the unknown field is pruned
-    expect(k(s, ['apply', '--validate=false', '-f', '-'], CT.replace('my-new-cron-object', 'pruned').replace('image: my-awesome-cron-image', 'colour: blue'))).toContain('created');
-    expect(JSON.parse(k(s, ['get', 'ct', 'pruned', '-o', 'json'])).spec).toEqual({ cronSpec: '* * * * */5', replicas: 1 });
+    expect(
+      k(
+        s,
+        ['apply', '--validate=false', '-f', '-'],
+        CT.replace('my-new-cron-object', 'pruned').replace('image: my-awesome-cron-image', 'colour: blue'),
+      ),
+    ).toContain('created');
+    expect(JSON.parse(k(s, ['get', 'ct', 'pruned', '-o', 'json'])).spec).toEqual({
+      cronSpec: '* * * * */5',
+      replicas: 1,
+    });
     expect(kubectl(s, ['get', 'ct', 'bad']).code).not.toBe(0);
   });
 
@@ -142,29 +195,67 @@ describe.skipIf(!haveKubectl)('CustomResourceDefinitions with kubectl', () => {
   });
 
   it('patches by merge and JSON patch; a strategic merge patch is refused with 415 as upstream', () => {
-    expect(k(s, ['patch', 'ct', 'my-new-cron-object', '--type', 'merge', '-p', '{"spec":{"replicas":2}}'])).toContain('patched');
-    expect(k(s, ['patch', 'ct', 'my-new-cron-object', '--type', 'json', '-p', '[{"op":"replace","path":"/spec/image","value":"v2"}]'])).toContain('patched');
+    expect(k(s, ['patch', 'ct', 'my-new-cron-object', '--type', 'merge', '-p', '{"spec":{"replicas":2}}'])).toContain(
+      'patched',
+    );
+    expect(
+      k(s, [
+        'patch',
+        'ct',
+        'my-new-cron-object',
+        '--type',
+        'json',
+        '-p',
+        '[{"op":"replace","path":"/spec/image","value":"v2"}]',
+      ]),
+    ).toContain('patched');
     const smp = kubectl(s, ['patch', 'ct', 'my-new-cron-object', '-p', '{"spec":{"replicas":3}}']);
-    expect(smp.stderr).toContain('application/strategic-merge-patch+json is not supported by stable.example.com/v1, Kind=CronTab: the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml');
+    expect(smp.stderr).toContain(
+      'application/strategic-merge-patch+json is not supported by stable.example.com/v1, Kind=CronTab: the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml',
+    );
     const o = JSON.parse(k(s, ['get', 'ct', 'my-new-cron-object', '-o', 'json']));
     expect(o.spec).toMatchObject({ replicas: 2, image: 'v2' });
     expect(o.metadata.generation).toBe(3);
     // server-side apply and dry-run
-    expect(k(s, ['apply', '--server-side', '-f', '-'], CT.replace('my-new-cron-object', 'ssa'))).toContain('serverside-applied');
-    expect(k(s, ['create', '--dry-run=server', '-f', '-'], CT.replace('my-new-cron-object', 'dry'))).toContain('created (server dry run)');
+    expect(k(s, ['apply', '--server-side', '-f', '-'], CT.replace('my-new-cron-object', 'ssa'))).toContain(
+      'serverside-applied',
+    );
+    expect(k(s, ['create', '--dry-run=server', '-f', '-'], CT.replace('my-new-cron-object', 'dry'))).toContain(
+      'created (server dry run)',
+    );
     expect(kubectl(s, ['get', 'ct', 'dry']).code).not.toBe(0);
   });
 
   it('status goes through the status subresource; kubectl scale through scale', () => {
-    k(s, ['patch', 'ct', 'my-new-cron-object', '--subresource=status', '--type=merge', '-p', '{"status":{"replicas":2,"labelSelector":"app=cron"}}']);
+    k(s, [
+      'patch',
+      'ct',
+      'my-new-cron-object',
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      '{"status":{"replicas":2,"labelSelector":"app=cron"}}',
+    ]);
     // the main resource ignores status
     k(s, ['patch', 'ct', 'my-new-cron-object', '--type=merge', '-p', '{"status":{"replicas":9}}']);
-    expect(JSON.parse(k(s, ['get', 'ct', 'my-new-cron-object', '-o', 'json'])).status).toEqual({ replicas: 2, labelSelector: 'app=cron' });
-    expect(k(s, ['scale', 'ct', 'my-new-cron-object', '--replicas=5'])).toContain('crontab.stable.example.com/my-new-cron-object scaled');
+    expect(JSON.parse(k(s, ['get', 'ct', 'my-new-cron-object', '-o', 'json'])).status).toEqual({
+      replicas: 2,
+      labelSelector: 'app=cron',
+    });
+    expect(k(s, ['scale', 'ct', 'my-new-cron-object', '--replicas=5'])).toContain(
+      'crontab.stable.example.com/my-new-cron-object scaled',
+    );
     const scale = JSON.parse(k(s, ['get', 'ct', 'my-new-cron-object', '--subresource=scale', '-o', 'json']));
-    expect(scale).toMatchObject({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 5 }, status: { replicas: 2, selector: 'app=cron' } });
+    expect(scale).toMatchObject({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      spec: { replicas: 5 },
+      status: { replicas: 2, selector: 'app=cron' },
+    });
     // the schema still applies through scale
-    expect(kubectl(s, ['scale', 'ct', 'my-new-cron-object', '--replicas=50']).stderr).toContain('spec.replicas: Invalid value: 50: spec.replicas in body should be less than or equal to 10');
+    expect(kubectl(s, ['scale', 'ct', 'my-new-cron-object', '--replicas=50']).stderr).toContain(
+      'spec.replicas: Invalid value: 50: spec.replicas in body should be less than or equal to 10',
+    );
   });
 
   it('watches see changes; selectors and the other version work', async () => {
@@ -175,13 +266,23 @@ describe.skipIf(!haveKubectl)('CustomResourceDefinitions with kubectl', () => {
       await eventually(() => expect(w.out()).toMatch(/ADDED\s+my-new-cron-object/), 15_000);
       k(s, ['annotate', 'ct', 'my-new-cron-object', 'a=b']);
       await eventually(() => expect(w.out()).toMatch(/MODIFIED\s+my-new-cron-object/), 15_000);
-    } finally { w.proc.kill(); }
-    expect(k(s, ['get', 'ct', '--field-selector', 'metadata.name=ssa', '-o', 'name'])).toBe('crontab.stable.example.com/ssa\n');
+    } finally {
+      w.proc.kill();
+    }
+    expect(k(s, ['get', 'ct', '--field-selector', 'metadata.name=ssa', '-o', 'name'])).toBe(
+      'crontab.stable.example.com/ssa\n',
+    );
     k(s, ['patch', 'ct', 'ssa', '--type=merge', '-p', '{"spec":{"mode":"Slow"}}']);
-    expect(k(s, ['get', 'ct', '--field-selector', 'spec.mode=Slow', '-o', 'name'])).toBe('crontab.stable.example.com/ssa\n');
-    expect(kubectl(s, ['get', 'ct', '--field-selector', 'spec.image=x']).stderr).toContain('field label not supported: spec.image');
+    expect(k(s, ['get', 'ct', '--field-selector', 'spec.mode=Slow', '-o', 'name'])).toBe(
+      'crontab.stable.example.com/ssa\n',
+    );
+    expect(kubectl(s, ['get', 'ct', '--field-selector', 'spec.image=x']).stderr).toContain(
+      'field label not supported: spec.image',
+    );
     const betaGet = kubectl(s, ['get', 'crontabs.v1beta1.stable.example.com', 'my-new-cron-object', '-o', 'json']);
-    expect(betaGet.stderr).toContain('Warning: stable.example.com/v1beta1 CronTab is deprecated; use stable.example.com/v1 CronTab');
+    expect(betaGet.stderr).toContain(
+      'Warning: stable.example.com/v1beta1 CronTab is deprecated; use stable.example.com/v1 CronTab',
+    );
     const beta = JSON.parse(betaGet.stdout);
     expect(beta.apiVersion).toBe('stable.example.com/v1beta1');
     expect(beta.spec.replicas).toBe(5);
@@ -192,17 +293,33 @@ describe.skipIf(!haveKubectl)('CustomResourceDefinitions with kubectl', () => {
     kc.loadFromFile(s.kubeconfig);
     const api = kc.makeApiClient(k8s.CustomObjectsApi);
     const g = { group: 'stable.example.com', version: 'v1', namespace: 'default', plural: 'crontabs' };
-    const informer = k8s.makeInformer(kc, '/apis/stable.example.com/v1/namespaces/default/crontabs', () => api.listNamespacedCustomObject(g) as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>);
+    const informer = k8s.makeInformer(
+      kc,
+      '/apis/stable.example.com/v1/namespaces/default/crontabs',
+      () => api.listNamespacedCustomObject(g) as Promise<k8s.KubernetesListObject<k8s.KubernetesObject>>,
+    );
     const seen: string[] = [];
     informer.on('add', (o) => seen.push(`add:${o.metadata?.name}`));
     informer.on('delete', (o) => seen.push(`delete:${o.metadata?.name}`));
-    informer.on('error', () => { /* restarts itself */ });
+    informer.on('error', () => {
+      /* restarts itself */
+    });
     await informer.start();
     try {
       await eventually(() => expect(seen).toContain('add:my-new-cron-object'));
-      await api.createNamespacedCustomObject({ ...g, body: { apiVersion: 'stable.example.com/v1', kind: 'CronTab', metadata: { name: 'from-node' }, spec: { cronSpec: '* * * * *' } } });
+      await api.createNamespacedCustomObject({
+        ...g,
+        body: {
+          apiVersion: 'stable.example.com/v1',
+          kind: 'CronTab',
+          metadata: { name: 'from-node' },
+          spec: { cronSpec: '* * * * *' },
+        },
+      });
       await api.deleteNamespacedCustomObject({ ...g, name: 'from-node' });
-      await eventually(() => expect(seen.filter((e) => e.includes('from-node'))).toEqual(['add:from-node', 'delete:from-node']));
+      await eventually(() =>
+        expect(seen.filter((e) => e.includes('from-node'))).toEqual(['add:from-node', 'delete:from-node']),
+      );
     } finally {
       await informer.stop();
     }
@@ -222,17 +339,34 @@ describe.skipIf(!haveKubectl)('CustomResourceDefinitions with kubectl', () => {
   });
 
   it('a cluster-scoped CRD, and a second CRD whose kind is taken is not accepted', async () => {
-    const cluster = CRD.replaceAll('crontabs', 'backups').replace('singular: crontab', 'singular: backup').replace('kind: CronTab', 'kind: Backup').replace('shortNames: [ct]', 'shortNames: [bk]').replace('scope: Namespaced', 'scope: Cluster');
+    const cluster = CRD.replaceAll('crontabs', 'backups')
+      .replace('singular: crontab', 'singular: backup')
+      .replace('kind: CronTab', 'kind: Backup')
+      .replace('shortNames: [ct]', 'shortNames: [bk]')
+      .replace('scope: Namespaced', 'scope: Cluster');
     k(s, ['apply', '-f', '-'], cluster);
     k(s, ['wait', '--for', 'condition=established', '--timeout=30s', 'crd/backups.stable.example.com']);
-    expect(k(s, ['apply', '-f', '-'], CT.replace('CronTab', 'Backup').replace('my-new-cron-object', 'nightly'))).toContain('backup.stable.example.com/nightly created');
+    expect(
+      k(s, ['apply', '-f', '-'], CT.replace('CronTab', 'Backup').replace('my-new-cron-object', 'nightly')),
+    ).toContain('backup.stable.example.com/nightly created');
     expect(JSON.parse(k(s, ['get', 'bk', 'nightly', '-o', 'json'])).metadata.namespace).toBeUndefined();
-    const clash = CRD.replaceAll('crontabs', 'crontables').replace('singular: crontab', 'singular: crontable').replace('shortNames: [ct]', 'shortNames: [ctb]');
+    const clash = CRD.replaceAll('crontabs', 'crontables')
+      .replace('singular: crontab', 'singular: crontable')
+      .replace('shortNames: [ct]', 'shortNames: [ctb]');
     k(s, ['apply', '-f', '-'], clash);
     await eventually(() => {
       const c = JSON.parse(k(s, ['get', 'crd', 'crontables.stable.example.com', '-o', 'json']));
       // as upstream, the last conflict found names the condition (kind, then listKind)
-      expect(c.status.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: 'NamesAccepted', status: 'False', reason: 'ListKindConflict', message: '"CronTabList" is already in use' })]));
+      expect(c.status.conditions).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({
+            type: 'NamesAccepted',
+            status: 'False',
+            reason: 'ListKindConflict',
+            message: '"CronTabList" is already in use',
+          }),
+        ]),
+      );
     });
     k(s, ['delete', 'crd', 'crontables.stable.example.com', 'backups.stable.example.com']);
   });
@@ -240,7 +374,9 @@ describe.skipIf(!haveKubectl)('CustomResourceDefinitions with kubectl', () => {
   it('deleting the CRD deletes its objects in every namespace, then the API group goes', async () => {
     k(s, ['create', 'namespace', 'other']);
     k(s, ['apply', '-n', 'other', '-f', '-'], CT);
-    expect(k(s, ['delete', 'crd', 'crontabs.stable.example.com'])).toContain('customresourcedefinition.apiextensions.k8s.io "crontabs.stable.example.com" deleted');
+    expect(k(s, ['delete', 'crd', 'crontabs.stable.example.com'])).toContain(
+      'customresourcedefinition.apiextensions.k8s.io "crontabs.stable.example.com" deleted',
+    );
     await eventually(async () => {
       const apis = await httpsRequest(s, 'GET', '/apis');
       expect(apis.body).not.toContain('stable.example.com');

@@ -10,8 +10,17 @@ import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BUSYBOX, ROOT, dockerAvailable, eventually, k, kubectlAvailable, removeNodeContainers, startAgent, startServer,
-  type AgentProc, type ServerProc,
+  BUSYBOX,
+  ROOT,
+  dockerAvailable,
+  eventually,
+  k,
+  kubectlAvailable,
+  removeNodeContainers,
+  startAgent,
+  startServer,
+  type AgentProc,
+  type ServerProc,
 } from './harness.js';
 
 const FIREFOX = process.env.FIREFOX ?? '/usr/bin/firefox-esr';
@@ -37,8 +46,16 @@ describe('web dashboard in Firefox', () => {
     a = startAgent(s);
     // puppeteer gives Firefox a fresh temporary profile; nothing reaches out (offline machine)
     browser = await puppeteer.launch({
-      browser: 'firefox', executablePath: FIREFOX, headless: true, acceptInsecureCerts: true, timeout: 60_000,
-      extraPrefsFirefox: { 'network.captive-portal-service.enabled': false, 'network.connectivity-service.enabled': false, 'app.update.enabled': false },
+      browser: 'firefox',
+      executablePath: FIREFOX,
+      headless: true,
+      acceptInsecureCerts: true,
+      timeout: 60_000,
+      extraPrefsFirefox: {
+        'network.captive-portal-service.enabled': false,
+        'network.connectivity-service.enabled': false,
+        'app.update.enabled': false,
+      },
     });
     page = await browser.newPage();
     await page.setViewport({ width: 1280, height: 860 });
@@ -74,7 +91,16 @@ describe('web dashboard in Firefox', () => {
 
     await page.click('[data-nav=workloads]');
     await page.waitForSelector('[data-testid=workloads]');
-    k(s, ['run', 'ffhello', `--image=${BUSYBOX}`, '--restart=Never', '--', 'sh', '-c', 'echo hello-from-firefox; sleep 3600']);
+    k(s, [
+      'run',
+      'ffhello',
+      `--image=${BUSYBOX}`,
+      '--restart=Never',
+      '--',
+      'sh',
+      '-c',
+      'echo hello-from-firefox; sleep 3600',
+    ]);
     await page.waitForSelector('tr[data-pod=ffhello]', { timeout: 20_000 });
     await expect.poll(() => text('tr[data-pod=ffhello]'), { timeout: 60_000 }).toContain('Running');
     await page.click('tr[data-pod=ffhello] a');
@@ -91,7 +117,11 @@ describe('web dashboard in Firefox', () => {
     await page.click('[data-testid=terminal]');
     await page.keyboard.type('echo $((40+2))');
     await page.keyboard.press('Enter');
-    await expect.poll(() => page.$$eval('.xterm-rows > div', (rows) => rows.some((r) => (r.textContent ?? '').trim() === '42')), { timeout: 20_000 }).toBe(true);
+    await expect
+      .poll(() => page.$$eval('.xterm-rows > div', (rows) => rows.some((r) => (r.textContent ?? '').trim() === '42')), {
+        timeout: 20_000,
+      })
+      .toBe(true);
     await shot('terminal');
   }, 90_000);
 
@@ -99,7 +129,10 @@ describe('web dashboard in Firefox', () => {
     await page.setViewport({ width: 390, height: 844 });
     await page.click('[data-nav=overview]');
     await page.waitForSelector(`[data-testid="node-${a.node}"]`, { timeout: 20_000 });
-    const { scroll, client } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+    const { scroll, client } = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      client: document.documentElement.clientWidth,
+    }));
     expect(scroll).toBeLessThanOrEqual(client + 1);
     await shot('phone');
   }, 60_000);

@@ -4,8 +4,17 @@
 // output users read.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BUSYBOX, dockerAvailable, eventually, k, kubectl, kubectlAvailable, removeNodeContainers, startAgent, startServer,
-  type AgentProc, type ServerProc,
+  BUSYBOX,
+  dockerAvailable,
+  eventually,
+  k,
+  kubectl,
+  kubectlAvailable,
+  removeNodeContainers,
+  startAgent,
+  startServer,
+  type AgentProc,
+  type ServerProc,
 } from './harness.js';
 
 const enabled = dockerAvailable() && kubectlAvailable();
@@ -39,10 +48,16 @@ describe.skipIf(!enabled)('Deployments on real Docker with the real kubectl', ()
   let a: AgentProc;
   const timings: Record<string, number> = {};
   const json = (args: string[]) => JSON.parse(k(s, [...args, '-o', 'json']));
-  const replicaSets = () => (json(['get', 'rs', '-l', 'app=web']).items as any[])
-    .sort((x, y) => Number(x.metadata.annotations['deployment.kubernetes.io/revision']) - Number(y.metadata.annotations['deployment.kubernetes.io/revision']));
-  const runningPods = () => (json(['get', 'pods', '-l', 'app=web']).items as any[])
-    .filter((p) => !p.metadata.deletionTimestamp && p.status.phase === 'Running');
+  const replicaSets = () =>
+    (json(['get', 'rs', '-l', 'app=web']).items as any[]).sort(
+      (x, y) =>
+        Number(x.metadata.annotations['deployment.kubernetes.io/revision']) -
+        Number(y.metadata.annotations['deployment.kubernetes.io/revision']),
+    );
+  const runningPods = () =>
+    (json(['get', 'pods', '-l', 'app=web']).items as any[]).filter(
+      (p) => !p.metadata.deletionTimestamp && p.status.phase === 'Running',
+    );
   const rolloutStatus = (what: string) => {
     const t0 = Date.now();
     const r = kubectl(s, ['rollout', 'status', 'deployment/web', '--timeout=60s'], { timeoutMs: 70_000 });
@@ -51,7 +66,12 @@ describe.skipIf(!enabled)('Deployments on real Docker with the real kubectl', ()
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('deployment "web" successfully rolled out');
   };
-  const revisions = () => k(s, ['rollout', 'history', 'deployment/web']).trim().split('\n').slice(2).map((l) => l.trim().split(/\s+/)[0]);
+  const revisions = () =>
+    k(s, ['rollout', 'history', 'deployment/web'])
+      .trim()
+      .split('\n')
+      .slice(2)
+      .map((l) => l.trim().split(/\s+/)[0]);
 
   beforeAll(async () => {
     s = await startServer();
@@ -87,17 +107,34 @@ describe.skipIf(!enabled)('Deployments on real Docker with the real kubectl', ()
       expect(p.metadata.labels['pod-template-hash']).toBe(hash);
       expect(p.spec.nodeName).toBe(a.node);
     }
-    expect(k(s, ['get', 'rs'])).toMatch(new RegExp(`^NAME\\s+DESIRED\\s+CURRENT\\s+READY\\s+AGE\\n(web-${hash})\\s+3\\s+3\\s+3\\s+\\d+s\\n$`));
-    expect(k(s, ['get', 'deploy', 'web'])).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nweb\s+3\/3\s+3\s+3\s+\d+s\n$/);
+    expect(k(s, ['get', 'rs'])).toMatch(
+      new RegExp(`^NAME\\s+DESIRED\\s+CURRENT\\s+READY\\s+AGE\\n(web-${hash})\\s+3\\s+3\\s+3\\s+\\d+s\\n$`),
+    );
+    expect(k(s, ['get', 'deploy', 'web'])).toMatch(
+      /^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\nweb\s+3\/3\s+3\s+3\s+\d+s\n$/,
+    );
     const d = json(['get', 'deploy', 'web']);
     expect(d.metadata.annotations['deployment.kubernetes.io/revision']).toBe('1');
-    expect(d.status).toMatchObject({ observedGeneration: 1, replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 });
+    expect(d.status).toMatchObject({
+      observedGeneration: 1,
+      replicas: 3,
+      updatedReplicas: 3,
+      readyReplicas: 3,
+      availableReplicas: 3,
+    });
     const conds = Object.fromEntries(d.status.conditions.map((c: any) => [c.type, c.reason]));
     expect(conds).toEqual({ Available: 'MinimumReplicasAvailable', Progressing: 'NewReplicaSetAvailable' });
     const describe = k(s, ['describe', 'deploy', 'web']);
     expect(describe).toMatch(new RegExp(`NewReplicaSet:\\s+web-${hash} \\(3/3 replicas created\\)`));
     expect(describe).toContain(`Scaled up replica set web-${hash} from 0 to 3`);
-    await eventually(() => expect(k(s, ['get', 'events', '--field-selector', `involvedObject.name=web-${hash}`])).toMatch(/SuccessfulCreate\s+replicaset\/web-\w+\s+Created pod: web-\w+-\w{5}/), 10_000, 250);
+    await eventually(
+      () =>
+        expect(k(s, ['get', 'events', '--field-selector', `involvedObject.name=web-${hash}`])).toMatch(
+          /SuccessfulCreate\s+replicaset\/web-\w+\s+Created pod: web-\w+-\w{5}/,
+        ),
+      10_000,
+      250,
+    );
   });
 
   it('kubectl scale --replicas=5 → 5 pods', () => {
@@ -138,7 +175,9 @@ describe.skipIf(!enabled)('Deployments on real Docker with the real kubectl', ()
     expect(json(['get', 'deploy', 'web']).metadata.annotations['deployment.kubernetes.io/revision']).toBe('3');
     expect(new Set(runningPods().map((p) => p.spec.containers[0].image))).toEqual(new Set([BUSYBOX]));
     // undoing to the template in use is a no-op
-    expect(k(s, ['rollout', 'undo', 'deployment/web', '--to-revision=3'])).toContain('skipped rollback (current template already matches revision 3)');
+    expect(k(s, ['rollout', 'undo', 'deployment/web', '--to-revision=3'])).toContain(
+      'skipped rollback (current template already matches revision 3)',
+    );
   });
 
   it('kubectl rollout restart creates a new ReplicaSet', () => {
@@ -151,20 +190,37 @@ describe.skipIf(!enabled)('Deployments on real Docker with the real kubectl', ()
     expect(before).not.toContain(newest.metadata.name);
     expect(newest.spec.template.metadata.annotations['kubectl.kubernetes.io/restartedAt']).toBeTruthy();
     expect(newest.metadata.annotations['deployment.kubernetes.io/revision']).toBe('4');
-    expect(runningPods().every((p) => p.metadata.labels['pod-template-hash'] === newest.metadata.labels['pod-template-hash'])).toBe(true);
+    expect(
+      runningPods().every(
+        (p) => p.metadata.labels['pod-template-hash'] === newest.metadata.labels['pod-template-hash'],
+      ),
+    ).toBe(true);
   });
 
   it('pause holds a change back (DeploymentPaused); resume rolls it out', async () => {
     expect(k(s, ['rollout', 'pause', 'deployment/web'])).toContain('deployment.apps/web paused');
-    await eventually(() => expect(json(['get', 'deploy', 'web']).status.conditions.find((c: any) => c.type === 'Progressing').reason).toBe('DeploymentPaused'), 10_000, 200);
+    await eventually(
+      () =>
+        expect(json(['get', 'deploy', 'web']).status.conditions.find((c: any) => c.type === 'Progressing').reason).toBe(
+          'DeploymentPaused',
+        ),
+      10_000,
+      200,
+    );
     k(s, ['set', 'image', 'deployment/web', `c=${V2}`]);
-    await eventually(() => {
-      const d = json(['get', 'deploy', 'web']);
-      expect(d.status.observedGeneration).toBe(d.metadata.generation);
-    }, 10_000, 200);
+    await eventually(
+      () => {
+        const d = json(['get', 'deploy', 'web']);
+        expect(d.status.observedGeneration).toBe(d.metadata.generation);
+      },
+      10_000,
+      200,
+    );
     await new Promise((r) => setTimeout(r, 500));
     expect(replicaSets()).toHaveLength(3);
-    expect(kubectl(s, ['rollout', 'undo', 'deployment/web']).stderr).toContain('you cannot rollback a paused deployment');
+    expect(kubectl(s, ['rollout', 'undo', 'deployment/web']).stderr).toContain(
+      'you cannot rollback a paused deployment',
+    );
     expect(k(s, ['rollout', 'resume', 'deployment/web'])).toContain('deployment.apps/web resumed');
     rolloutStatus('resume');
     const rss = replicaSets();

@@ -23,7 +23,10 @@ describe.skipIf(!enabled)('three etcd members from install.sh etcd, one skiff-se
   let etcd: EtcdMembers;
   let s: ServerProc | undefined;
   const acknowledged: string[] = [];
-  const write = (name: string) => { k(s!, ['create', 'configmap', name, `--from-literal=v=${name}`]); acknowledged.push(name); };
+  const write = (name: string) => {
+    k(s!, ['create', 'configmap', name, `--from-literal=v=${name}`]);
+    acknowledged.push(name);
+  };
 
   beforeAll(async () => {
     hosts = await hostsUp(3);
@@ -51,16 +54,49 @@ describe.skipIf(!enabled)('three etcd members from install.sh etcd, one skiff-se
     expect(again.code, again.out).toBe(0);
     expect(again.out).toContain('skiff-etcd already running');
     // every member sees three started voters; the CA key stays private
-    const list = spawnSync(ETCDCTL, ['--endpoints', `https://${hosts[2]!.ip}:2379`, '--cacert', etcd.pki('ca.crt'), '--cert', etcd.pki('client.crt'), '--key', etcd.pki('client.key'), 'member', 'list'],
-      { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+    const list = spawnSync(
+      ETCDCTL,
+      [
+        '--endpoints',
+        `https://${hosts[2]!.ip}:2379`,
+        '--cacert',
+        etcd.pki('ca.crt'),
+        '--cert',
+        etcd.pki('client.crt'),
+        '--key',
+        etcd.pki('client.key'),
+        'member',
+        'list',
+      ],
+      { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } },
+    );
     expect(list.status, list.stderr).toBe(0);
     const lines = list.stdout.trim().split('\n');
     expect(lines).toHaveLength(3);
-    for (const l of lines) expect(l).toMatch(/, started, m[123], https:\/\/10\.99\.0\.1[123]:2380, https:\/\/10\.99\.0\.1[123]:2379, false$/);
+    for (const l of lines)
+      expect(l).toMatch(
+        /, started, m[123], https:\/\/10\.99\.0\.1[123]:2380, https:\/\/10\.99\.0\.1[123]:2379, false$/,
+      );
     expect(spawnSync('stat', ['-c', '%a', etcd.pki('ca.key')], { encoding: 'utf8' }).stdout.trim()).toBe('600');
     // without a client certificate etcd refuses the client
-    const anon = spawnSync(ETCDCTL, ['--endpoints', `https://${hosts[0]!.ip}:2379`, '--cacert', etcd.pki('ca.crt'), '--dial-timeout', '3s', '--command-timeout', '5s', 'get', '/registry/', '--prefix', '--keys-only'],
-      { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+    const anon = spawnSync(
+      ETCDCTL,
+      [
+        '--endpoints',
+        `https://${hosts[0]!.ip}:2379`,
+        '--cacert',
+        etcd.pki('ca.crt'),
+        '--dial-timeout',
+        '3s',
+        '--command-timeout',
+        '5s',
+        'get',
+        '/registry/',
+        '--prefix',
+        '--keys-only',
+      ],
+      { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } },
+    );
     expect(anon.status).not.toBe(0);
   }, 240_000);
 
@@ -74,7 +110,11 @@ describe.skipIf(!enabled)('three etcd members from install.sh etcd, one skiff-se
 
     etcd.kill(2);
     // a write and a read each get an answer — the server's own deadline, not the client's
-    const w = await httpsRequest(s, 'POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'no-quorum' } });
+    const w = await httpsRequest(s, 'POST', '/api/v1/namespaces/default/configmaps', {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'no-quorum' },
+    });
     expect([503, 504], w.body).toContain(w.status);
     expect(w.body).toMatch(/"kind":"Status".*etcd/);
     const r = await httpsRequest(s, 'GET', '/api/v1/namespaces/default/configmaps/before-0');
@@ -82,10 +122,18 @@ describe.skipIf(!enabled)('three etcd members from install.sh etcd, one skiff-se
 
     const back = etcd.member(2);
     expect(back.code, back.out).toBe(0);
-    await waitFor(async () => {
-      const res = await httpsRequest(s!, 'POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'after' } });
-      if (res.status !== 201 && res.status !== 409) throw new Error(`${res.status} ${res.body}`);
-    }, 60_000, 'a write after member 2 returned');
+    await waitFor(
+      async () => {
+        const res = await httpsRequest(s!, 'POST', '/api/v1/namespaces/default/configmaps', {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: 'after' },
+        });
+        if (res.status !== 201 && res.status !== 409) throw new Error(`${res.status} ${res.body}`);
+      },
+      60_000,
+      'a write after member 2 returned',
+    );
     const names = k(s, ['get', 'configmaps', '-o', 'jsonpath={.items[*].metadata.name}']).split(' ');
     for (const n of acknowledged) expect(names).toContain(n);
     expect(names).toContain('after');

@@ -10,7 +10,10 @@ import type { Host } from './hosts.js';
 const INSTALL = join(ROOT, 'scripts', 'install.sh');
 
 export class EtcdMembers {
-  constructor(private readonly dir: string, private readonly hosts: Host[]) {}
+  constructor(
+    private readonly dir: string,
+    private readonly hosts: Host[],
+  ) {}
 
   private path(i: number, ...p: string[]): string {
     return join(this.dir, `m${i}`, ...p);
@@ -28,13 +31,27 @@ export class EtcdMembers {
 
   /** skiff-server's flags for this cluster (TLS with the client certificate install.sh issued) */
   serverFlags(): string[] {
-    return ['--datastore-endpoint', this.endpoints, '--datastore-cafile', this.pki('ca.crt'), '--datastore-certfile', this.pki('client.crt'), '--datastore-keyfile', this.pki('client.key')];
+    return [
+      '--datastore-endpoint',
+      this.endpoints,
+      '--datastore-cafile',
+      this.pki('ca.crt'),
+      '--datastore-certfile',
+      this.pki('client.crt'),
+      '--datastore-keyfile',
+      this.pki('client.key'),
+    ];
   }
 
   install(i: number, args: string[]): { code: number; out: string } {
     const env: NodeJS.ProcessEnv = {
-      ...process.env, SKIFF_NO_SYSTEMD: '1',
-      SKIFF_CONFIG_DIR: this.path(i, 'etc'), SKIFF_DATA_DIR: this.path(i, 'data'), SKIFF_RUN_DIR: this.path(i, 'run'), SKIFF_LOG_DIR: this.path(i, 'log'), SKIFF_UNIT_DIR: this.path(i, 'units'),
+      ...process.env,
+      SKIFF_NO_SYSTEMD: '1',
+      SKIFF_CONFIG_DIR: this.path(i, 'etc'),
+      SKIFF_DATA_DIR: this.path(i, 'data'),
+      SKIFF_RUN_DIR: this.path(i, 'run'),
+      SKIFF_LOG_DIR: this.path(i, 'log'),
+      SKIFF_UNIT_DIR: this.path(i, 'units'),
     };
     const r = spawnSync('bash', [INSTALL, ...args], { encoding: 'utf8', env, timeout: 180_000 });
     return { code: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
@@ -43,7 +60,8 @@ export class EtcdMembers {
   /** install (or start again) member i (1-based) on host i */
   member(i: number): { code: number; out: string } {
     const h = this.hosts[i - 1]!;
-    const join = i === 1 ? [] : ['--join', `https://${this.hosts[0]!.ip}:2379`, '--ca-dir', this.path(1, 'data', 'etcd', 'pki')];
+    const join =
+      i === 1 ? [] : ['--join', `https://${this.hosts[0]!.ip}:2379`, '--ca-dir', this.path(1, 'data', 'etcd', 'pki')];
     return this.install(i, ['etcd', '--name', `m${i}`, '--ip', h.ip, '--netns', h.netns, ...join]);
   }
 

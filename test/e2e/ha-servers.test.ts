@@ -22,16 +22,21 @@ spec:
       containers: [{name: c, image: skiff.local/busybox:1.36, command: [sleep, '3600']}]
 `;
 
-const holder = (s: ServerProc, lease: string) => k(s, ['get', 'lease', '-n', 'kube-system', lease, '-o', 'jsonpath={.spec.holderIdentity}']).trim();
-const transitions = (s: ServerProc, lease: string) => Number(k(s, ['get', 'lease', '-n', 'kube-system', lease, '-o', 'jsonpath={.spec.leaseTransitions}']));
+const holder = (s: ServerProc, lease: string) =>
+  k(s, ['get', 'lease', '-n', 'kube-system', lease, '-o', 'jsonpath={.spec.holderIdentity}']).trim();
+const transitions = (s: ServerProc, lease: string) =>
+  Number(k(s, ['get', 'lease', '-n', 'kube-system', lease, '-o', 'jsonpath={.spec.leaseTransitions}']));
 async function leading(s: ServerProc): Promise<Record<string, number>> {
   const r = await httpsRequest(s, 'GET', '/metrics', undefined, { Accept: 'text/plain' });
   const out: Record<string, number> = {};
-  for (const m of r.body.matchAll(/^leader_election_master_status\{name="([^"]+)"\} (\d+)$/gm)) out[m[1]!] = Number(m[2]);
+  for (const m of r.body.matchAll(/^leader_election_master_status\{name="([^"]+)"\} (\d+)$/gm))
+    out[m[1]!] = Number(m[2]);
   return out;
 }
 function endpointPorts(s: ServerProc): number[] {
-  const ep = JSON.parse(k(s, ['get', 'endpoints', 'kubernetes', '-o', 'json'])) as { subsets: { addresses: { ip: string }[]; ports: { port: number }[] }[] };
+  const ep = JSON.parse(k(s, ['get', 'endpoints', 'kubernetes', '-o', 'json'])) as {
+    subsets: { addresses: { ip: string }[]; ports: { port: number }[] }[];
+  };
   return ep.subsets.flatMap((x) => x.addresses.map(() => x.ports[0]!.port)).sort((a, b) => a - b);
 }
 
@@ -42,7 +47,14 @@ describe.runIf(kubectlAvailable())('several skiff-servers on one etcd: leader el
   beforeAll(async () => {
     etcd = await startEtcd();
     one = await startServer(['--datastore-endpoint', etcd.endpoint, '--server-name', 'ha-one']);
-    two = await startServer(['--datastore-endpoint', etcd.endpoint, '--server-name', 'ha-two', '--token-file', join(one.dataDir, 'token')]);
+    two = await startServer([
+      '--datastore-endpoint',
+      etcd.endpoint,
+      '--server-name',
+      'ha-two',
+      '--token-file',
+      join(one.dataDir, 'token'),
+    ]);
   }, 90_000);
   afterAll(async () => {
     await two?.cleanup();
@@ -57,41 +69,91 @@ describe.runIf(kubectlAvailable())('several skiff-servers on one etcd: leader el
       expect(transitions(two, lease)).toBe(0);
     }
     expect(await leading(one)).toEqual({ 'kube-controller-manager': 1, 'kube-scheduler': 1 });
-    await eventually(async () => expect(await leading(two)).toEqual({ 'kube-controller-manager': 0, 'kube-scheduler': 0 }), 10_000, 250);
+    await eventually(
+      async () => expect(await leading(two)).toEqual({ 'kube-controller-manager': 0, 'kube-scheduler': 0 }),
+      10_000,
+      250,
+    );
     // both serve the API and both are in default/kubernetes, each with its identity Lease
     await eventually(() => expect(endpointPorts(two)).toEqual([one.port, two.port].sort((a, b) => a - b)), 10_000, 250);
-    const identities = k(one, ['get', 'lease', '-n', 'kube-system', '-l', 'apiserver.kubernetes.io/identity=kube-apiserver', '-o', 'jsonpath={.items[*].metadata.labels.kubernetes\\.io/hostname}']).split(' ').sort();
+    const identities = k(one, [
+      'get',
+      'lease',
+      '-n',
+      'kube-system',
+      '-l',
+      'apiserver.kubernetes.io/identity=kube-apiserver',
+      '-o',
+      'jsonpath={.items[*].metadata.labels.kubernetes\\.io/hostname}',
+    ])
+      .split(' ')
+      .sort();
     expect(identities).toEqual(['ha-one', 'ha-two']);
     expect(holder(one, 'kube-controller-manager')).toMatch(/^ha-one_/);
 
     // the leader's controllers act on what is written through the other server
     k(two, ['apply', '-f', '-'], DEPLOY);
-    await eventually(() => expect(k(two, ['get', 'pods', '-l', 'app=ha-web', '-o', 'name']).trim().split('\n')).toHaveLength(1), 30_000, 250);
+    await eventually(
+      () => expect(k(two, ['get', 'pods', '-l', 'app=ha-web', '-o', 'name']).trim().split('\n')).toHaveLength(1),
+      30_000,
+      250,
+    );
 
     await one.kill('SIGKILL');
     const killedAt = Date.now();
-    await eventually(() => {
-      expect(holder(two, 'kube-controller-manager')).toMatch(/^ha-two_/);
-      expect(holder(two, 'kube-scheduler')).toMatch(/^ha-two_/);
-    }, 40_000, 250);
+    await eventually(
+      () => {
+        expect(holder(two, 'kube-controller-manager')).toMatch(/^ha-two_/);
+        expect(holder(two, 'kube-scheduler')).toMatch(/^ha-two_/);
+      },
+      40_000,
+      250,
+    );
     const takeoverMs = Date.now() - killedAt;
     console.log(`both Leases held by the survivor ${(takeoverMs / 1000).toFixed(1)} s after kill -9 of the leader`);
     const newHolder = holder(two, 'kube-controller-manager');
     for (const lease of ['kube-controller-manager', 'kube-scheduler']) expect(transitions(two, lease)).toBe(1);
-    await eventually(async () => expect(await leading(two)).toEqual({ 'kube-controller-manager': 1, 'kube-scheduler': 1 }), 5000, 100);
+    await eventually(
+      async () => expect(await leading(two)).toEqual({ 'kube-controller-manager': 1, 'kube-scheduler': 1 }),
+      5000,
+      100,
+    );
 
     // its controllers act: scaling through it creates the new ReplicaSet pod
     k(two, ['scale', 'deploy', 'ha-web', '--replicas=2']);
-    await eventually(() => expect(k(two, ['get', 'pods', '-l', 'app=ha-web', '-o', 'name']).trim().split('\n')).toHaveLength(2), 30_000, 250);
+    await eventually(
+      () => expect(k(two, ['get', 'pods', '-l', 'app=ha-web', '-o', 'name']).trim().split('\n')).toHaveLength(2),
+      30_000,
+      250,
+    );
     // the dead server leaves default/kubernetes once its identity Lease is not renewed for 15 s
     await eventually(() => expect(endpointPorts(two)).toEqual([two.port]), 40_000, 500);
 
     // restarted, the old leader is a candidate: its first try lost to the live Lease
     await one.restart();
-    await eventually(async () => expect(await leading(one)).toEqual({ 'kube-controller-manager': 0, 'kube-scheduler': 0 }), 20_000, 250);
-    const renewed = k(two, ['get', 'lease', '-n', 'kube-system', 'kube-controller-manager', '-o', 'jsonpath={.spec.renewTime}']);
+    await eventually(
+      async () => expect(await leading(one)).toEqual({ 'kube-controller-manager': 0, 'kube-scheduler': 0 }),
+      20_000,
+      250,
+    );
+    const renewed = k(two, [
+      'get',
+      'lease',
+      '-n',
+      'kube-system',
+      'kube-controller-manager',
+      '-o',
+      'jsonpath={.spec.renewTime}',
+    ]);
     // after the survivor renewed again (and the restarted server tried again), still one leader
-    await eventually(() => expect(k(two, ['get', 'lease', '-n', 'kube-system', 'kube-controller-manager', '-o', 'jsonpath={.spec.renewTime}'])).not.toBe(renewed), 10_000, 250);
+    await eventually(
+      () =>
+        expect(
+          k(two, ['get', 'lease', '-n', 'kube-system', 'kube-controller-manager', '-o', 'jsonpath={.spec.renewTime}']),
+        ).not.toBe(renewed),
+      10_000,
+      250,
+    );
     for (const lease of ['kube-controller-manager', 'kube-scheduler']) {
       expect(holder(one, lease)).toBe(newHolder);
       expect(transitions(one, lease)).toBe(1);

@@ -7,7 +7,18 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUSYBOX, KUBECTL, eventually, k, kubectl, removeNodeContainers, startAgent, startServer, type AgentProc, type ServerProc } from './harness.js';
+import {
+  BUSYBOX,
+  KUBECTL,
+  eventually,
+  k,
+  kubectl,
+  removeNodeContainers,
+  startAgent,
+  startServer,
+  type AgentProc,
+  type ServerProc,
+} from './harness.js';
 import { startEtcd, type EtcdProcess } from '../unit/etcd-process.js';
 
 const ANNOTATION = 'skiff.io/agent-server';
@@ -27,8 +38,21 @@ describe('pod streams through any server; the agent fails over between servers',
     b = await startServer(['--datastore-endpoint', etcd.endpoint, '--token-file', join(a.dataDir, 'token')]);
     agent = startAgent(a, { args: ['--server', `${a.url},${b.url}`] });
     await eventually(() => expect(k(a, ['get', 'node', agent.node])).toMatch(/\sReady\s/), 30_000, 200);
-    k(a, ['run', 'talker', `--image=${BUSYBOX}`, '--restart=Never', '--', 'sh', '-c', 'echo hello-from-the-pod; mkdir -p /www; echo served-through-b > /www/index.html; exec httpd -f -p 8080 -h /www']);
-    await eventually(() => expect(k(a, ['get', 'pod', 'talker', '-o', 'jsonpath={.status.phase}'])).toBe('Running'), 60_000, 250);
+    k(a, [
+      'run',
+      'talker',
+      `--image=${BUSYBOX}`,
+      '--restart=Never',
+      '--',
+      'sh',
+      '-c',
+      'echo hello-from-the-pod; mkdir -p /www; echo served-through-b > /www/index.html; exec httpd -f -p 8080 -h /www',
+    ]);
+    await eventually(
+      () => expect(k(a, ['get', 'pod', 'talker', '-o', 'jsonpath={.status.phase}'])).toBe('Running'),
+      60_000,
+      250,
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -41,34 +65,63 @@ describe('pod streams through any server; the agent fails over between servers',
   });
 
   it('the Node names the server holding its agent', () => {
-    expect(k(a, ['get', 'node', agent.node, '-o', `jsonpath={.metadata.annotations.skiff\\.io/agent-server}`])).toBe(a.url);
+    expect(k(a, ['get', 'node', agent.node, '-o', `jsonpath={.metadata.annotations.skiff\\.io/agent-server}`])).toBe(
+      a.url,
+    );
     expect(ANNOTATION).toBe('skiff.io/agent-server');
   });
 
-  it('logs, exec and port-forward through B reach the pod on A\'s agent', async () => {
+  it("logs, exec and port-forward through B reach the pod on A's agent", async () => {
     expect(onB(['logs', 'talker'])).toContain('hello-from-the-pod');
     expect(onB(['exec', 'talker', '--', 'sh', '-c', 'echo $((20+22))']).trim()).toBe('42');
     const r = kubectl(a, ['--server', b.url, 'exec', 'talker', '--', 'sh', '-c', 'exit 3']);
     expect(r.code).toBe(3);
 
     let out = '';
-    const pf = spawn(KUBECTL, ['--kubeconfig', a.kubeconfig, '--server', b.url, 'port-forward', '--address', '127.0.0.1', 'pod/talker', ':8080'], { env: { ...process.env, HOME: a.dataDir } });
+    const pf = spawn(
+      KUBECTL,
+      [
+        '--kubeconfig',
+        a.kubeconfig,
+        '--server',
+        b.url,
+        'port-forward',
+        '--address',
+        '127.0.0.1',
+        'pod/talker',
+        ':8080',
+      ],
+      { env: { ...process.env, HOME: a.dataDir } },
+    );
     forwards.push(pf);
-    pf.stdout!.on('data', (d) => { out += d; });
-    pf.stderr!.on('data', (d) => { out += d; });
-    const port = await eventually(() => {
-      if (pf.exitCode !== null) throw new Error(`kubectl port-forward exited ${pf.exitCode}: ${out}`);
-      const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
-      expect(m, out).toBeTruthy();
-      return Number(m![1]);
-    }, 15_000, 100);
+    pf.stdout!.on('data', (d) => {
+      out += d;
+    });
+    pf.stderr!.on('data', (d) => {
+      out += d;
+    });
+    const port = await eventually(
+      () => {
+        if (pf.exitCode !== null) throw new Error(`kubectl port-forward exited ${pf.exitCode}: ${out}`);
+        const m = /Forwarding from 127\.0\.0\.1:(\d+)/.exec(out);
+        expect(m, out).toBeTruthy();
+        return Number(m![1]);
+      },
+      15_000,
+      100,
+    );
     const body = await new Promise<string>((res, rej) => {
-      const req = httpRequest({ host: '127.0.0.1', port, path: '/', agent: false, headers: { Connection: 'close' } }, (resp) => {
-        let s = '';
-        resp.setEncoding('utf8');
-        resp.on('data', (d) => { s += d; });
-        resp.on('end', () => res(s));
-      });
+      const req = httpRequest(
+        { host: '127.0.0.1', port, path: '/', agent: false, headers: { Connection: 'close' } },
+        (resp) => {
+          let s = '';
+          resp.setEncoding('utf8');
+          resp.on('data', (d) => {
+            s += d;
+          });
+          resp.on('end', () => res(s));
+        },
+      );
       req.setTimeout(20_000, () => req.destroy(new Error('request timed out')));
       req.on('error', rej);
       req.end();
@@ -93,11 +146,20 @@ describe('pod streams through any server; the agent fails over between servers',
   it('when A dies the agent moves to B: the node stays Ready, the pod keeps running, logs come from B directly', async () => {
     const containerBefore = k(a, ['get', 'pod', 'talker', '-o', 'jsonpath={.status.containerStatuses[0].containerID}']);
     await a.kill('SIGKILL');
-    await eventually(() => expect(onB(['get', 'node', agent.node, '-o', `jsonpath={.metadata.annotations.skiff\\.io/agent-server}`])).toBe(b.url), 30_000, 250);
+    await eventually(
+      () =>
+        expect(onB(['get', 'node', agent.node, '-o', `jsonpath={.metadata.annotations.skiff\\.io/agent-server}`])).toBe(
+          b.url,
+        ),
+      30_000,
+      250,
+    );
     expect(onB(['get', 'node', agent.node])).toMatch(/\sReady\s/);
     expect(onB(['logs', 'talker'])).toContain('hello-from-the-pod');
     expect(onB(['exec', 'talker', '--', 'echo', 'still-here']).trim()).toBe('still-here');
-    expect(onB(['get', 'pod', 'talker', '-o', 'jsonpath={.status.containerStatuses[0].containerID}'])).toBe(containerBefore);
+    expect(onB(['get', 'pod', 'talker', '-o', 'jsonpath={.status.containerStatuses[0].containerID}'])).toBe(
+      containerBefore,
+    );
     expect(onB(['get', 'pod', 'talker', '-o', 'jsonpath={.status.containerStatuses[0].restartCount}'])).toBe('0');
   }, 90_000);
 });

@@ -25,7 +25,9 @@ export function dockerAvailable(): boolean {
   const r = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { encoding: 'utf8' });
   if (r.status === 0) return true;
   if (process.env.SKIFF_REQUIRE_DOCKER === '1' || process.env.CI) {
-    throw new Error(`Docker engine not reachable (${(r.stderr || r.error?.message || '').trim()}): CI must not skip Docker e2e tests`);
+    throw new Error(
+      `Docker engine not reachable (${(r.stderr || r.error?.message || '').trim()}): CI must not skip Docker e2e tests`,
+    );
   }
   console.warn('\n!!! SKIPPING Docker e2e tests: no Docker engine reachable (run scripts/test.sh as root) !!!\n');
   return false;
@@ -64,21 +66,46 @@ export interface ServerProc {
  * either way, unless `address` says where the test reaches it); prefix: a command in front
  * (nsenter into a simulated host's network namespace)
  */
-export async function startServer(extraArgs: string[] = [], dataDir?: string, opts: { listenHost?: string; address?: string; prefix?: string[] } = {}): Promise<ServerProc> {
+export async function startServer(
+  extraArgs: string[] = [],
+  dataDir?: string,
+  opts: { listenHost?: string; address?: string; prefix?: string[] } = {},
+): Promise<ServerProc> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'skiff-e2e-'));
   const port = await freePort();
   let out = '';
   const launch = () => {
-    const argv = [...(opts.prefix ?? []), process.execPath, SERVER_BIN, '--data-dir', dir, '--listen', `${opts.listenHost ?? '127.0.0.1'}:${port}`, '--log-level', 'warn', ...extraArgs];
+    const argv = [
+      ...(opts.prefix ?? []),
+      process.execPath,
+      SERVER_BIN,
+      '--data-dir',
+      dir,
+      '--listen',
+      `${opts.listenHost ?? '127.0.0.1'}:${port}`,
+      '--log-level',
+      'warn',
+      ...extraArgs,
+    ];
     const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    p.stdout!.on('data', (d) => { out += d; });
-    p.stderr!.on('data', (d) => { out += d; });
+    p.stdout!.on('data', (d) => {
+      out += d;
+    });
+    p.stderr!.on('data', (d) => {
+      out += d;
+    });
     return p;
   };
   const s: ServerProc = {
-    dataDir: dir, port, url: `https://${opts.address ?? '127.0.0.1'}:${port}`, kubeconfig: join(dir, 'admin.kubeconfig'), token: '', caPem: '',
+    dataDir: dir,
+    port,
+    url: `https://${opts.address ?? '127.0.0.1'}:${port}`,
+    kubeconfig: join(dir, 'admin.kubeconfig'),
+    token: '',
+    caPem: '',
     ...(opts.address ? { address: opts.address } : {}),
-    proc: launch(), output: () => out,
+    proc: launch(),
+    output: () => out,
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (s.proc.exitCode !== null || s.proc.signalCode !== null) return;
       const done = new Promise((r) => s.proc.once('exit', r));
@@ -109,43 +136,77 @@ async function waitReady(s: ServerProc): Promise<void> {
         s.token = readFileSync(join(s.dataDir, 'admin-token'), 'utf8').trim();
         const r = await httpsRequest(s, 'GET', '/readyz', undefined, {});
         if (r.status === 200) return;
-      } catch { /* not yet */ }
+      } catch {
+        /* not yet */
+      }
     }
     if (Date.now() > deadline) throw new Error(`skiff-server not ready in 30s:\n${s.output()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
 
-export interface HttpResult { status: number; headers: Record<string, string | string[] | undefined>; body: string; json: any }
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json: any;
+}
 
-export function httpsRequest(s: Pick<ServerProc, 'port' | 'caPem' | 'token' | 'address'>, method: string, path: string, body?: unknown, headers: Record<string, string> = {}, token: string | null = s.token): Promise<HttpResult> {
+export function httpsRequest(
+  s: Pick<ServerProc, 'port' | 'caPem' | 'token' | 'address'>,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+  token: string | null = s.token,
+): Promise<HttpResult> {
   return new Promise((res, rej) => {
     const data = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
     const h: Record<string, string> = { Accept: 'application/json', ...headers };
     if (token) h.Authorization = `Bearer ${token}`;
     if (data !== undefined && !h['Content-Type']) h['Content-Type'] = 'application/json';
-    const req = request({ host: s.address ?? '127.0.0.1', port: s.port, method, path, ca: s.caPem, servername: 'localhost', headers: h }, (r) => {
-      let b = '';
-      r.setEncoding('utf8');
-      r.on('data', (d) => { b += d; });
-      r.on('end', () => {
-        let json: unknown;
-        try { json = JSON.parse(b); } catch { json = undefined; }
-        res({ status: r.statusCode ?? 0, headers: r.headers, body: b, json });
-      });
-    });
+    const req = request(
+      { host: s.address ?? '127.0.0.1', port: s.port, method, path, ca: s.caPem, servername: 'localhost', headers: h },
+      (r) => {
+        let b = '';
+        r.setEncoding('utf8');
+        r.on('data', (d) => {
+          b += d;
+        });
+        r.on('end', () => {
+          let json: unknown;
+          try {
+            json = JSON.parse(b);
+          } catch {
+            json = undefined;
+          }
+          res({ status: r.statusCode ?? 0, headers: r.headers, body: b, json });
+        });
+      },
+    );
     req.on('error', rej);
     if (data !== undefined) req.write(data);
     req.end();
   });
 }
 
-export interface KubectlResult { code: number; stdout: string; stderr: string }
+export interface KubectlResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /** run the real kubectl against the server, with a private discovery cache */
-export function kubectl(s: ServerProc, args: string[], opts: { input?: string; timeoutMs?: number } = {}): KubectlResult {
+export function kubectl(
+  s: ServerProc,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+): KubectlResult {
   const r = spawnSync(KUBECTL, ['--kubeconfig', s.kubeconfig, '--cache-dir', join(s.dataDir, 'kube-cache'), ...args], {
-    input: opts.input, encoding: 'utf8', timeout: opts.timeoutMs ?? 30_000, env: { ...process.env, HOME: s.dataDir },
+    input: opts.input,
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 30_000,
+    env: { ...process.env, HOME: s.dataDir },
   });
   return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: (r.stderr ?? '') + (r.error ? String(r.error) : '') };
 }
@@ -160,9 +221,15 @@ export function k(s: ServerProc, args: string[], input?: string): string {
 /** start kubectl in the background (for -w) */
 export function kubectlBg(s: ServerProc, args: string[]): { proc: ChildProcess; out: () => string } {
   let out = '';
-  const proc = spawn(KUBECTL, ['--kubeconfig', s.kubeconfig, '--cache-dir', join(s.dataDir, 'kube-cache'), ...args], { env: { ...process.env, HOME: s.dataDir } });
-  proc.stdout!.on('data', (d) => { out += d; });
-  proc.stderr!.on('data', (d) => { out += d; });
+  const proc = spawn(KUBECTL, ['--kubeconfig', s.kubeconfig, '--cache-dir', join(s.dataDir, 'kube-cache'), ...args], {
+    env: { ...process.env, HOME: s.dataDir },
+  });
+  proc.stdout!.on('data', (d) => {
+    out += d;
+  });
+  proc.stderr!.on('data', (d) => {
+    out += d;
+  });
   return { proc, out: () => out };
 }
 
@@ -197,7 +264,22 @@ export interface AgentProc {
 export function startAgent(s: ServerProc, opts: { node?: string; args?: string[]; token?: string } = {}): AgentProc {
   const node = opts.node ?? `e2e-${Math.random().toString(36).slice(2, 8)}`;
   const dataDir = mkdtempSync(join(tmpdir(), 'skiff-agent-'));
-  return agentProcess(node, dataDir, [], ['--server', s.url, '--token', opts.token ?? readFileSync(join(s.dataDir, 'token'), 'utf8').trim(), '--node-name', node, '--data-dir', dataDir, ...(opts.args ?? [])]);
+  return agentProcess(
+    node,
+    dataDir,
+    [],
+    [
+      '--server',
+      s.url,
+      '--token',
+      opts.token ?? readFileSync(join(s.dataDir, 'token'), 'utf8').trim(),
+      '--node-name',
+      node,
+      '--data-dir',
+      dataDir,
+      ...(opts.args ?? []),
+    ],
+  );
 }
 
 /**
@@ -207,21 +289,46 @@ export function startAgent(s: ServerProc, opts: { node?: string; args?: string[]
  * each own the pod network (routes, iptables): they get Docker's bridge unless `args` ask
  * for another --network.
  */
-export function agentProcess(node: string, dataDir: string, prefix: string[], args: string[], env?: NodeJS.ProcessEnv): AgentProc {
-  const argv = [...prefix, process.execPath, '--max-semi-space-size=2', AGENT_BIN, '--pause-image', PAUSE, '--heartbeat-interval', '1s', '--log-level', 'info',
+export function agentProcess(
+  node: string,
+  dataDir: string,
+  prefix: string[],
+  args: string[],
+  env?: NodeJS.ProcessEnv,
+): AgentProc {
+  const argv = [
+    ...prefix,
+    process.execPath,
+    '--max-semi-space-size=2',
+    AGENT_BIN,
+    '--pause-image',
+    PAUSE,
+    '--heartbeat-interval',
+    '1s',
+    '--log-level',
+    'info',
     ...(args.includes('--network') ? [] : ['--network', 'bridge']),
     // the Ingress listeners (80/443 by default) only where a test asks for them: many agents share this machine
     ...(args.includes('--ingress-http-port') ? [] : ['--ingress-http-port', '0']),
-    ...(args.includes('--ingress-https-port') ? [] : ['--ingress-https-port', '0']), ...args];
+    ...(args.includes('--ingress-https-port') ? [] : ['--ingress-https-port', '0']),
+    ...args,
+  ];
   let out = '';
   const launch = () => {
     const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
-    p.stdout!.on('data', (d) => { out += d; });
-    p.stderr!.on('data', (d) => { out += d; });
+    p.stdout!.on('data', (d) => {
+      out += d;
+    });
+    p.stderr!.on('data', (d) => {
+      out += d;
+    });
     return p;
   };
   const a: AgentProc = {
-    node, dataDir, proc: launch(), output: () => out,
+    node,
+    dataDir,
+    proc: launch(),
+    output: () => out,
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (a.proc.exitCode !== null || a.proc.signalCode !== null) return;
       const done = new Promise((r) => a.proc.once('exit', r));
@@ -238,6 +345,8 @@ export function agentProcess(node: string, dataDir: string, prefix: string[], ar
 
 /** remove every container an agent made for this node (tests label-isolate by node) */
 export function removeNodeContainers(node: string): void {
-  const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=io.skiff.node=${node}`], { encoding: 'utf8' }).stdout.trim();
+  const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=io.skiff.node=${node}`], {
+    encoding: 'utf8',
+  }).stdout.trim();
   if (ids) spawnSync('docker', ['rm', '-f', ...ids.split('\n')], { encoding: 'utf8' });
 }

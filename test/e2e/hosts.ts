@@ -37,10 +37,13 @@ export function hostsUnsupported(): string | undefined {
   if (process.platform !== 'linux') return `simulated hosts need Linux (this is ${process.platform})`;
   if (process.getuid?.() !== 0) return 'simulated hosts need root (network namespaces, bridges, dockerd)';
   const missing = TOOLS.filter((t) => !which(t));
-  if (missing.length) return `simulated hosts need ${missing.join(', ')} on PATH (iproute2, util-linux, iptables, docker.io)`;
+  if (missing.length)
+    return `simulated hosts need ${missing.join(', ')} on PATH (iproute2, util-linux, iptables, docker.io)`;
   const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
   if (r.status !== 0) return `network namespaces are not usable: ${(r.stderr || r.error?.message || '').trim()}`;
-  const d = spawnSync('docker', ['image', 'inspect', 'skiff.local/busybox:1.36', 'skiff.local/pause:3.10'], { encoding: 'utf8' });
+  const d = spawnSync('docker', ['image', 'inspect', 'skiff.local/busybox:1.36', 'skiff.local/pause:3.10'], {
+    encoding: 'utf8',
+  });
   if (d.status !== 0) return 'the host engine lacks the test images (run scripts/build-test-images.sh)';
   return undefined;
 }
@@ -56,19 +59,36 @@ export function hostsAvailable(what = 'multi-host e2e tests'): boolean {
   return false;
 }
 
-function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
-  return spawnSync(cmd, args, { encoding: 'utf8', input: opts.input, timeout: opts.timeoutMs ?? 120_000, env: opts.env ?? process.env });
+function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): SpawnSyncReturns<string> {
+  return spawnSync(cmd, args, {
+    encoding: 'utf8',
+    input: opts.input,
+    timeout: opts.timeoutMs ?? 120_000,
+    env: opts.env ?? process.env,
+  });
 }
 
 function must(r: SpawnSyncReturns<string>, what: string): string {
-  if (r.status !== 0) throw new Error(`${what} failed (${r.status ?? r.signal}):\n${(r.stderr || r.error?.message || '').trim()}\n${(r.stdout ?? '').trim()}`);
+  if (r.status !== 0)
+    throw new Error(
+      `${what} failed (${r.status ?? r.signal}):\n${(r.stderr || r.error?.message || '').trim()}\n${(r.stdout ?? '').trim()}`,
+    );
   return r.stdout;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function hostByIndex(k: number): Host {
-  return { name: `h${k}`, ip: `10.99.0.${10 + k}`, dockerSocket: `unix:///run/skiff-hosts/h${k}/docker.sock`, netns: `skiff-h${k}` };
+  return {
+    name: `h${k}`,
+    ip: `10.99.0.${10 + k}`,
+    dockerSocket: `unix:///run/skiff-hosts/h${k}/docker.sock`,
+    netns: `skiff-h${k}`,
+  };
 }
 
 // ---- the machine-wide lock: a `flock` child holding it while our stdin stays open, so
@@ -77,12 +97,20 @@ let lockProc: ChildProcess | undefined;
 
 async function acquireLock(timeoutMs: number): Promise<void> {
   if (lockProc && lockProc.exitCode === null) return;
-  const p = spawn('flock', ['-x', '-w', String(Math.ceil(timeoutMs / 1000)), LOCK, 'sh', '-c', 'echo locked; exec cat >/dev/null'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const p = spawn(
+    'flock',
+    ['-x', '-w', String(Math.ceil(timeoutMs / 1000)), LOCK, 'sh', '-c', 'echo locked; exec cat >/dev/null'],
+    { stdio: ['pipe', 'pipe', 'pipe'] },
+  );
   let err = '';
-  p.stderr!.on('data', (d) => { err += d; });
+  p.stderr!.on('data', (d) => {
+    err += d;
+  });
   await new Promise<void>((res, rej) => {
     p.stdout!.once('data', () => res());
-    p.once('exit', (code) => rej(new Error(`could not lock ${LOCK} (exit ${code}): another test holds the simulated hosts ${err.trim()}`)));
+    p.once('exit', (code) =>
+      rej(new Error(`could not lock ${LOCK} (exit ${code}): another test holds the simulated hosts ${err.trim()}`)),
+    );
   });
   lockProc = p;
 }
@@ -110,12 +138,19 @@ export async function hostsUp(n: number, opts: { lockTimeoutMs?: number } = {}):
     // a crashed earlier run may have left hosts behind: start from nothing
     must(run('bash', [HOSTS_SCRIPT, 'down']), 'hosts.sh down (before up)');
     must(run('bash', [HOSTS_SCRIPT, 'up', String(n)]), `hosts.sh up ${n}`);
-    const listed = must(run('bash', [HOSTS_SCRIPT, 'list']), 'hosts.sh list').trim().split('\n').filter(Boolean)
-      .map((l) => { const [name, ip, dockerSocket, netns] = l.split(' '); return { name: name!, ip: ip!, dockerSocket: dockerSocket!, netns: netns! }; });
+    const listed = must(run('bash', [HOSTS_SCRIPT, 'list']), 'hosts.sh list')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => {
+        const [name, ip, dockerSocket, netns] = l.split(' ');
+        return { name: name!, ip: ip!, dockerSocket: dockerSocket!, netns: netns! };
+      });
     const hosts = Array.from({ length: n }, (_, i) => hostByIndex(i + 1));
     for (const h of hosts) {
       const l = listed.find((x) => x.name === h.name);
-      if (!l || l.ip !== h.ip || l.dockerSocket !== h.dockerSocket || l.netns !== h.netns) throw new Error(`hosts.sh list disagrees about ${h.name}: ${JSON.stringify(l)}`);
+      if (!l || l.ip !== h.ip || l.dockerSocket !== h.dockerSocket || l.netns !== h.netns)
+        throw new Error(`hosts.sh list disagrees about ${h.name}: ${JSON.stringify(l)}`);
     }
     return hosts;
   } catch (e) {
@@ -140,12 +175,20 @@ export async function hostsDown(): Promise<void> {
 }
 
 /** the docker CLI against a host's dockerd */
-export function hostDocker(h: Host, args: string[], opts: { input?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+export function hostDocker(
+  h: Host,
+  args: string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+): SpawnSyncReturns<string> {
   return run('docker', ['-H', h.dockerSocket, ...args], opts);
 }
 
 /** a command inside a host's network namespace (scripts/hosts.sh exec) */
-export function hostExec(h: Host, cmd: string[], opts: { input?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+export function hostExec(
+  h: Host,
+  cmd: string[],
+  opts: { input?: string; timeoutMs?: number } = {},
+): SpawnSyncReturns<string> {
   return run('bash', [HOSTS_SCRIPT, 'exec', h.name, '--', ...cmd], opts);
 }
 
@@ -175,7 +218,11 @@ export async function startHostServer(extraArgs: string[] = []): Promise<HostSer
  * other hosts reach it there too. kill -9 and restart act on it alone.
  */
 export async function startServerOnHost(host: Host, extraArgs: string[] = []): Promise<ServerProc> {
-  return startServer(['--advertise-address', host.ip, ...extraArgs], undefined, { listenHost: host.ip, address: host.ip, prefix: ['nsenter', `--net=/run/netns/${host.netns}`] });
+  return startServer(['--advertise-address', host.ip, ...extraArgs], undefined, {
+    listenHost: host.ip,
+    address: host.ip,
+    prefix: ['nsenter', `--net=/run/netns/${host.netns}`],
+  });
 }
 
 // ---- agents on hosts
@@ -187,16 +234,37 @@ const agents = new Map<string, AgentProc[]>();
  * that host's dockerd, address and name (node name = host name unless --node-name is in
  * extraArgs). `--network bridge` (the agent's default today) unless extraArgs say otherwise.
  */
-export function startHostAgent(server: Pick<ServerProc, 'dataDir'> & { hostsUrl?: string; url: string }, host: Host, extraArgs: string[] = []): AgentProc {
+export function startHostAgent(
+  server: Pick<ServerProc, 'dataDir'> & { hostsUrl?: string; url: string },
+  host: Host,
+  extraArgs: string[] = [],
+): AgentProc {
   const url = server.hostsUrl ?? server.url;
   const token = readFileSync(join(server.dataDir, 'token'), 'utf8').trim();
   const dataDir = mkdtempSync(join(tmpdir(), `skiff-${host.name}-agent-`));
   const nodeIdx = extraArgs.indexOf('--node-name');
   const node = nodeIdx >= 0 ? extraArgs[nodeIdx + 1]! : host.name;
-  const a = agentProcess(node, dataDir, ['nsenter', `--net=/run/netns/${host.netns}`], [
-    '--server', url, '--token', token, '--node-name', host.name, '--node-ip', host.ip,
-    '--docker-host', host.dockerSocket, '--data-dir', dataDir, ...extraArgs,
-  ], { ...process.env, DOCKER_HOST: host.dockerSocket });
+  const a = agentProcess(
+    node,
+    dataDir,
+    ['nsenter', `--net=/run/netns/${host.netns}`],
+    [
+      '--server',
+      url,
+      '--token',
+      token,
+      '--node-name',
+      host.name,
+      '--node-ip',
+      host.ip,
+      '--docker-host',
+      host.dockerSocket,
+      '--data-dir',
+      dataDir,
+      ...extraArgs,
+    ],
+    { ...process.env, DOCKER_HOST: host.dockerSocket },
+  );
   agents.set(host.name, [...(agents.get(host.name) ?? []), a]);
   return a;
 }
@@ -213,13 +281,21 @@ export async function killHost(host: Host): Promise<void> {
 /** leftovers of scripts/hosts.sh on this machine (empty when everything is down) */
 export function hostsLeftovers(): string[] {
   const out: string[] = [];
-  const ns = run('ip', ['netns', 'list']).stdout.split('\n').map((l) => l.split(' ')[0]!).filter((n) => /^skiff-h\d+$/.test(n));
+  const ns = run('ip', ['netns', 'list'])
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => /^skiff-h\d+$/.test(n));
   if (ns.length) out.push(`netns: ${ns.join(' ')}`);
-  const links = run('ip', ['-o', 'link', 'show']).stdout.split('\n').map((l) => /^\d+: ([^@:]+)/.exec(l)?.[1]).filter((n): n is string => !!n && (n === 'skiffbr0' || /^skh-h\d+$/.test(n)));
+  const links = run('ip', ['-o', 'link', 'show'])
+    .stdout.split('\n')
+    .map((l) => /^\d+: ([^@:]+)/.exec(l)?.[1])
+    .filter((n): n is string => !!n && (n === 'skiffbr0' || /^skh-h\d+$/.test(n)));
   if (links.length) out.push(`links: ${links.join(' ')}`);
   const chains = [...run('iptables-save', []).stdout.matchAll(/^:(SKIFF-HOSTS[A-Z0-9-]*)/gm)].map((m) => m[1]);
   if (chains.length) out.push(`iptables chains: ${chains.join(' ')}`);
-  const procs = run('ps', ['-eo', 'pid=,args=']).stdout.split('\n').filter((l) => /\/run\/skiff-hosts\/h\d+|\/var\/lib\/skiff-hosts\/h\d+/.test(l));
+  const procs = run('ps', ['-eo', 'pid=,args='])
+    .stdout.split('\n')
+    .filter((l) => /\/run\/skiff-hosts\/h\d+|\/var\/lib\/skiff-hosts\/h\d+/.test(l));
   if (procs.length) out.push(`processes: ${procs.map((p) => p.trim()).join(' | ')}`);
   for (const d of ['/run/skiff-hosts', '/var/lib/skiff-hosts']) {
     if (run('test', ['-e', d]).status === 0) out.push(`dir: ${d}`);
@@ -231,13 +307,22 @@ export async function waitFor<T>(fn: () => T | Promise<T>, timeoutMs: number, wh
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
-    try { return await fn(); } catch (e) { last = e; }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms: ${String((last as Error)?.message ?? last)}`);
+    try {
+      return await fn();
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not within ${timeoutMs} ms: ${String((last as Error)?.message ?? last)}`);
     await sleep(200);
   }
 }
 
 /** best-effort: remove a dir we made */
 export function rmrf(dir: string): void {
-  try { rmSync(dir, { recursive: true, force: true }); } catch { /* ignore */ }
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch {
+    /* ignore */
+  }
 }

@@ -6,8 +6,17 @@
 // spec.behavior) passes, it goes back to 1. Waits have deadlines; no timing is asserted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BUSYBOX, dockerAvailable, eventually, k, kubectl, kubectlAvailable, removeNodeContainers, startAgent, startServer,
-  type AgentProc, type ServerProc,
+  BUSYBOX,
+  dockerAvailable,
+  eventually,
+  k,
+  kubectl,
+  kubectlAvailable,
+  removeNodeContainers,
+  startAgent,
+  startServer,
+  type AgentProc,
+  type ServerProc,
 } from './harness.js';
 
 const enabled = dockerAvailable() && kubectlAvailable();
@@ -40,8 +49,10 @@ describe.skipIf(!enabled)('HorizontalPodAutoscaler on real Docker with the real 
   let a: AgentProc;
   const timings: Record<string, number> = {};
   const json = (args: string[]) => JSON.parse(k(s, [...args, '-o', 'json']));
-  const runningPods = () => (json(['get', 'pods', '-l', 'app=burn']).items as any[])
-    .filter((p) => !p.metadata.deletionTimestamp && p.status.phase === 'Running');
+  const runningPods = () =>
+    (json(['get', 'pods', '-l', 'app=burn']).items as any[]).filter(
+      (p) => !p.metadata.deletionTimestamp && p.status.phase === 'Running',
+    );
 
   beforeAll(async () => {
     s = await startServer();
@@ -58,17 +69,43 @@ describe.skipIf(!enabled)('HorizontalPodAutoscaler on real Docker with the real 
 
   it('kubectl autoscale: scales a CPU-burning Deployment to 3 and back to 1 after the load stops', async () => {
     expect(k(s, ['apply', '-f', '-'], DEPLOYMENT)).toContain('deployment.apps/burn created');
-    expect(k(s, ['autoscale', 'deployment', 'burn', '--cpu-percent=50', '--min=1', '--max=3'])).toContain('horizontalpodautoscaler.autoscaling/burn autoscaled');
+    expect(k(s, ['autoscale', 'deployment', 'burn', '--cpu-percent=50', '--min=1', '--max=3'])).toContain(
+      'horizontalpodautoscaler.autoscaling/burn autoscaled',
+    );
     // served as v2 (the storage version) and v1 (converted)
     const v2 = json(['get', 'hpa', 'burn']);
     expect(v2.apiVersion).toBe('autoscaling/v2');
-    expect(v2.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }]);
-    expect(k(s, ['get', 'horizontalpodautoscalers.v1.autoscaling', 'burn', '-o', 'jsonpath={.apiVersion} {.spec.targetCPUUtilizationPercentage}'])).toBe('autoscaling/v1 50');
+    expect(v2.spec.metrics).toEqual([
+      { type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } },
+    ]);
+    expect(
+      k(s, [
+        'get',
+        'horizontalpodautoscalers.v1.autoscaling',
+        'burn',
+        '-o',
+        'jsonpath={.apiVersion} {.spec.targetCPUUtilizationPercentage}',
+      ]),
+    ).toBe('autoscaling/v1 50');
     // the scale-down window shortened through behavior (defaults fill the rest)
-    k(s, ['patch', 'hpa', 'burn', '--type=merge', '-p', '{"spec":{"behavior":{"scaleDown":{"stabilizationWindowSeconds":15}}}}']);
+    k(s, [
+      'patch',
+      'hpa',
+      'burn',
+      '--type=merge',
+      '-p',
+      '{"spec":{"behavior":{"scaleDown":{"stabilizationWindowSeconds":15}}}}',
+    ]);
     const behavior = json(['get', 'hpa', 'burn']).spec.behavior;
-    expect(behavior.scaleDown).toEqual({ stabilizationWindowSeconds: 15, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] });
-    expect(behavior.scaleUp.policies).toEqual([{ type: 'Pods', value: 4, periodSeconds: 15 }, { type: 'Percent', value: 100, periodSeconds: 15 }]);
+    expect(behavior.scaleDown).toEqual({
+      stabilizationWindowSeconds: 15,
+      selectPolicy: 'Max',
+      policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }],
+    });
+    expect(behavior.scaleUp.policies).toEqual([
+      { type: 'Pods', value: 4, periodSeconds: 15 },
+      { type: 'Percent', value: 100, periodSeconds: 15 },
+    ]);
 
     const t0 = Date.now();
     await eventually(() => expect(json(['get', 'deployment', 'burn']).spec.replicas).toBe(3), 150_000, 1000);
@@ -91,7 +128,11 @@ describe.skipIf(!enabled)('HorizontalPodAutoscaler on real Docker with the real 
     const t1 = Date.now();
     await eventually(() => expect(json(['get', 'deployment', 'burn']).spec.replicas).toBe(1), 150_000, 1000);
     timings.scaleDownTo1 = Date.now() - t1;
-    await eventually(() => expect(k(s, ['get', 'hpa', 'burn'])).toMatch(/burn\s+Deployment\/burn\s+cpu: \d+%\/50%\s+1\s+3\s+1\s+/), 60_000, 1000);
+    await eventually(
+      () => expect(k(s, ['get', 'hpa', 'burn'])).toMatch(/burn\s+Deployment\/burn\s+cpu: \d+%\/50%\s+1\s+3\s+1\s+/),
+      60_000,
+      1000,
+    );
     expect(k(s, ['describe', 'hpa', 'burn'])).toContain('New size: 1; reason: All metrics below target');
   }, 330_000);
 });

@@ -9,15 +9,33 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BUSYBOX, dockerAvailable, eventually, httpsRequest, k, kubectlAvailable, kubectlBg, removeNodeContainers, startAgent, startServer,
-  type AgentProc, type ServerProc,
+  BUSYBOX,
+  dockerAvailable,
+  eventually,
+  httpsRequest,
+  k,
+  kubectlAvailable,
+  kubectlBg,
+  removeNodeContainers,
+  startAgent,
+  startServer,
+  type AgentProc,
+  type ServerProc,
 } from './harness.js';
 import { registryAvailable, slowProxy, startRegistry, type TestRegistry } from './registry.js';
 
 const enabled = dockerAvailable() && kubectlAvailable() && registryAvailable();
 
-interface Waiting { reason?: string; message?: string }
-interface KEvent { reason: string; message: string; type: string; involvedObject: { name: string } }
+interface Waiting {
+  reason?: string;
+  message?: string;
+}
+interface KEvent {
+  reason: string;
+  message: string;
+  type: string;
+  involvedObject: { name: string };
+}
 
 describe.skipIf(!enabled)('image pulls from a private registry', () => {
   let s: ServerProc;
@@ -35,12 +53,22 @@ describe.skipIf(!enabled)('image pulls from a private registry', () => {
     expect(r.status).toBe(200);
     return r.json;
   };
-  const waiting = async (name: string): Promise<Waiting> => (await getPod(name)).status?.containerStatuses?.[0]?.state?.waiting ?? {};
-  const waitRunning = (name: string) => eventually(async () => {
-    const p = await getPod(name);
-    expect(p.status?.containerStatuses?.[0]?.state?.running, JSON.stringify(p.status?.containerStatuses)).toBeTruthy();
-  }, 90_000, 250);
-  const events = (pod: string): KEvent[] => (JSON.parse(k(s, ['get', 'events', '-o', 'json'])).items as KEvent[]).filter((e) => e.involvedObject.name === pod);
+  const waiting = async (name: string): Promise<Waiting> =>
+    (await getPod(name)).status?.containerStatuses?.[0]?.state?.waiting ?? {};
+  const waitRunning = (name: string) =>
+    eventually(
+      async () => {
+        const p = await getPod(name);
+        expect(
+          p.status?.containerStatuses?.[0]?.state?.running,
+          JSON.stringify(p.status?.containerStatuses),
+        ).toBeTruthy();
+      },
+      90_000,
+      250,
+    );
+  const events = (pod: string): KEvent[] =>
+    (JSON.parse(k(s, ['get', 'events', '-o', 'json'])).items as KEvent[]).filter((e) => e.involvedObject.name === pod);
   const podYaml = (name: string, img: string, extra = '') => `apiVersion: v1
 kind: Pod
 metadata: {name: ${name}}
@@ -51,7 +79,10 @@ ${extra}  containers:
     image: ${img}
     command: [sleep, "3600"]
 `;
-  const pulledRe = (img: string) => new RegExp(`^Successfully pulled image "${img.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" in \\d+(\\.\\d+)?m?s \\(\\d+(\\.\\d+)?m?s including waiting\\)\\. Image size: (\\d+) bytes\\.$`);
+  const pulledRe = (img: string) =>
+    new RegExp(
+      `^Successfully pulled image "${img.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}" in \\d+(\\.\\d+)?m?s \\(\\d+(\\.\\d+)?m?s including waiting\\)\\. Image size: (\\d+) bytes\\.$`,
+    );
 
   beforeAll(async () => {
     reg = await startRegistry();
@@ -60,7 +91,8 @@ ${extra}  containers:
     image = `${reg.host}/${repo}:1`;
     proxy = await slowProxy(reg.host, 3000);
     sharedImage = `${proxy.host}/${sharedRepo}:1`;
-    rmi(image); rmi(sharedImage);
+    rmi(image);
+    rmi(sharedImage);
     s = await startServer();
     a = startAgent(s);
     await eventually(() => expect(k(s, ['get', 'node', a.node])).toMatch(/\sReady\s/), 30_000, 200);
@@ -75,9 +107,18 @@ ${extra}  containers:
     if (sharedImage) rmi(sharedImage);
   });
 
-  it('pulls with the pod\'s imagePullSecrets and with its ServiceAccount\'s; Pulled carries time and size', async () => {
-    expect(k(s, ['create', 'secret', 'docker-registry', 'regcred', `--docker-server=${reg.host}`, `--docker-username=${reg.user}`, `--docker-password=${reg.password}`]))
-      .toContain('secret/regcred created');
+  it("pulls with the pod's imagePullSecrets and with its ServiceAccount's; Pulled carries time and size", async () => {
+    expect(
+      k(s, [
+        'create',
+        'secret',
+        'docker-registry',
+        'regcred',
+        `--docker-server=${reg.host}`,
+        `--docker-username=${reg.user}`,
+        `--docker-password=${reg.password}`,
+      ]),
+    ).toContain('secret/regcred created');
     k(s, ['apply', '-f', '-'], podYaml('with-secret', image, '  imagePullSecrets: [{name: regcred}]\n'));
     await waitRunning('with-secret');
     const ev = events('with-secret');
@@ -89,8 +130,20 @@ ${extra}  containers:
 
     // the account's imagePullSecrets are copied into a pod that names none (ServiceAccount admission);
     // this one is a legacy kubernetes.io/dockercfg secret (a .dockercfg map, `auth` as base64 user:password)
-    const dockercfg = JSON.stringify({ [`http://${reg.host}/v1/`]: { auth: Buffer.from(`${reg.user}:${reg.password}`).toString('base64'), email: 'e2e@skiff.test' } });
-    k(s, ['create', 'secret', 'generic', 'legacycred', '--type=kubernetes.io/dockercfg', `--from-literal=.dockercfg=${dockercfg}`]);
+    const dockercfg = JSON.stringify({
+      [`http://${reg.host}/v1/`]: {
+        auth: Buffer.from(`${reg.user}:${reg.password}`).toString('base64'),
+        email: 'e2e@skiff.test',
+      },
+    });
+    k(s, [
+      'create',
+      'secret',
+      'generic',
+      'legacycred',
+      '--type=kubernetes.io/dockercfg',
+      `--from-literal=.dockercfg=${dockercfg}`,
+    ]);
     k(s, ['create', 'serviceaccount', 'puller']);
     k(s, ['patch', 'serviceaccount', 'puller', '-p', '{"imagePullSecrets":[{"name":"legacycred"}]}']);
     k(s, ['delete', 'pod', 'with-secret', '--wait=true']);
@@ -103,59 +156,117 @@ ${extra}  containers:
     k(s, ['delete', 'pod', 'with-sa', '--wait=true']);
   }, 180_000);
 
-  it('without credentials or with a wrong password: ErrImagePull with the registry\'s answer, then ImagePullBackOff', async () => {
+  it("without credentials or with a wrong password: ErrImagePull with the registry's answer, then ImagePullBackOff", async () => {
     rmi(image);
-    k(s, ['create', 'secret', 'docker-registry', 'wrongcred', `--docker-server=http://${reg.host}`, `--docker-username=${reg.user}`, '--docker-password=nope']);
+    k(s, [
+      'create',
+      'secret',
+      'docker-registry',
+      'wrongcred',
+      `--docker-server=http://${reg.host}`,
+      `--docker-username=${reg.user}`,
+      '--docker-password=nope',
+    ]);
     // kubectl's own watch sees the states go by (the first ErrImagePull may last only until the next sync)
     const watch = kubectlBg(s, ['get', 'pods', '-w']);
     try {
       k(s, ['apply', '-f', '-'], podYaml('anonymous', image));
       k(s, ['apply', '-f', '-'], podYaml('wrong-password', image, '  imagePullSecrets: [{name: wrongcred}]\n'));
-      await eventually(() => {
-        for (const p of ['anonymous', 'wrong-password']) {
-          expect(watch.out()).toMatch(new RegExp(`\\n${p}\\s+0/1\\s+ErrImagePull\\s+0\\s`));
-          expect(watch.out()).toMatch(new RegExp(`\\n${p}\\s+0/1\\s+ImagePullBackOff\\s+0\\s`));
-        }
-      }, 90_000, 200);
+      await eventually(
+        () => {
+          for (const p of ['anonymous', 'wrong-password']) {
+            expect(watch.out()).toMatch(new RegExp(`\\n${p}\\s+0/1\\s+ErrImagePull\\s+0\\s`));
+            expect(watch.out()).toMatch(new RegExp(`\\n${p}\\s+0/1\\s+ImagePullBackOff\\s+0\\s`));
+          }
+        },
+        90_000,
+        200,
+      );
     } finally {
       watch.proc.kill();
     }
     // the registry's answer: Docker's words for its 401 to an anonymous request, and its own to a wrong password
-    const failed = (pod: string) => events(pod).find((e) => e.reason === 'Failed' && e.message.startsWith('Failed to pull image'))?.message ?? '';
-    const anonMsg = await eventually(() => {
-      const m = failed('anonymous').slice(`Failed to pull image "${image}": `.length);
-      expect(m).toMatch(/^Head "http:\/\/127\.0\.0\.1:\d+\/v2\/skiff\/private-\d+\/manifests\/1": no basic auth credentials$/);
-      expect(failed('wrong-password')).toBe(`Failed to pull image "${image}": unauthorized: authentication required`);
-      return m;
-    }, 30_000, 500);
-    const backoff = await eventually(async () => {
-      const w = await waiting('anonymous');
-      expect(w.reason).toBe('ImagePullBackOff');
-      return w;
-    }, 60_000, 200);
+    const failed = (pod: string) =>
+      events(pod).find((e) => e.reason === 'Failed' && e.message.startsWith('Failed to pull image'))?.message ?? '';
+    const anonMsg = await eventually(
+      () => {
+        const m = failed('anonymous').slice(`Failed to pull image "${image}": `.length);
+        expect(m).toMatch(
+          /^Head "http:\/\/127\.0\.0\.1:\d+\/v2\/skiff\/private-\d+\/manifests\/1": no basic auth credentials$/,
+        );
+        expect(failed('wrong-password')).toBe(`Failed to pull image "${image}": unauthorized: authentication required`);
+        return m;
+      },
+      30_000,
+      500,
+    );
+    const backoff = await eventually(
+      async () => {
+        const w = await waiting('anonymous');
+        expect(w.reason).toBe('ImagePullBackOff');
+        return w;
+      },
+      60_000,
+      200,
+    );
     expect(backoff.message).toBe(`Back-off pulling image "${image}": ErrImagePull: ${anonMsg}`);
-    await eventually(() => {
-      const ev = events('anonymous');
-      expect(ev).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'Failed', message: `Failed to pull image "${image}": ${anonMsg}` }));
-      expect(ev).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'Failed', message: 'Error: ErrImagePull' }));
-      expect(ev).toContainEqual(expect.objectContaining({ type: 'Normal', reason: 'BackOff', message: `Back-off pulling image "${image}"` }));
-      expect(ev).toContainEqual(expect.objectContaining({ type: 'Warning', reason: 'Failed', message: 'Error: ImagePullBackOff' }));
-    }, 30_000, 500);
+    await eventually(
+      () => {
+        const ev = events('anonymous');
+        expect(ev).toContainEqual(
+          expect.objectContaining({
+            type: 'Warning',
+            reason: 'Failed',
+            message: `Failed to pull image "${image}": ${anonMsg}`,
+          }),
+        );
+        expect(ev).toContainEqual(
+          expect.objectContaining({ type: 'Warning', reason: 'Failed', message: 'Error: ErrImagePull' }),
+        );
+        expect(ev).toContainEqual(
+          expect.objectContaining({ type: 'Normal', reason: 'BackOff', message: `Back-off pulling image "${image}"` }),
+        );
+        expect(ev).toContainEqual(
+          expect.objectContaining({ type: 'Warning', reason: 'Failed', message: 'Error: ImagePullBackOff' }),
+        );
+      },
+      30_000,
+      500,
+    );
     expect(k(s, ['get', 'pod', 'anonymous'])).toMatch(/anonymous\s+0\/1\s+(ImagePullBackOff|ErrImagePull)\s+0/);
     k(s, ['delete', 'pod', 'anonymous', 'wrong-password', '--wait=true']);
   }, 180_000);
 
   it('two pods pulling the same image at once share one Docker pull; a long pull logs progress', async () => {
-    k(s, ['create', 'secret', 'docker-registry', 'proxycred', `--docker-server=${proxy.host}`, `--docker-username=${reg.user}`, `--docker-password=${reg.password}`]);
+    k(s, [
+      'create',
+      'secret',
+      'docker-registry',
+      'proxycred',
+      `--docker-server=${proxy.host}`,
+      `--docker-username=${reg.user}`,
+      `--docker-password=${reg.password}`,
+    ]);
     const before = reg.manifestPulls(sharedRepo, '1');
-    k(s, ['apply', '-f', '-'], podYaml('shared-a', sharedImage, '  imagePullSecrets: [{name: proxycred}]\n') + '---\n' + podYaml('shared-b', sharedImage, '  imagePullSecrets: [{name: proxycred}]\n'));
+    k(
+      s,
+      ['apply', '-f', '-'],
+      podYaml('shared-a', sharedImage, '  imagePullSecrets: [{name: proxycred}]\n') +
+        '---\n' +
+        podYaml('shared-b', sharedImage, '  imagePullSecrets: [{name: proxycred}]\n'),
+    );
     await waitRunning('shared-a');
     await waitRunning('shared-b');
     // one pull reached the registry, and both pods waited for it (each has a "Successfully pulled")
     expect(reg.manifestPulls(sharedRepo, '1') - before).toBe(1);
-    await eventually(() => {
-      for (const p of ['shared-a', 'shared-b']) expect(events(p).find((e) => e.reason === 'Pulled')?.message).toMatch(pulledRe(sharedImage));
-    }, 30_000, 500);
+    await eventually(
+      () => {
+        for (const p of ['shared-a', 'shared-b'])
+          expect(events(p).find((e) => e.reason === 'Pulled')?.message).toMatch(pulledRe(sharedImage));
+      },
+      30_000,
+      500,
+    );
     expect(a.output()).toContain('image pull already in progress: sharing it');
     // the proxy holds each of the pull's connections 3 s: past 5 s the agent logs where the pull is
     expect(a.output()).toMatch(/"msg":"pulling image"/);

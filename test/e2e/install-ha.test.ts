@@ -18,34 +18,63 @@ describe('install.sh server --datastore-endpoint: a second server joins with the
   const trees: string[] = [];
   const envOf = (tree: string): NodeJS.ProcessEnv => ({
     ...process.env,
-    SKIFF_INSTALL_DIR: ROOT, SKIFF_SKIP_BUILD: '1', SKIFF_NO_SYSTEMD: '1',
-    SKIFF_CONFIG_DIR: join(tree, 'etc'), SKIFF_DATA_DIR: join(tree, 'data'), SKIFF_RUN_DIR: join(tree, 'run'), SKIFF_LOG_DIR: join(tree, 'log'), SKIFF_UNIT_DIR: join(tree, 'units'),
+    SKIFF_INSTALL_DIR: ROOT,
+    SKIFF_SKIP_BUILD: '1',
+    SKIFF_NO_SYSTEMD: '1',
+    SKIFF_CONFIG_DIR: join(tree, 'etc'),
+    SKIFF_DATA_DIR: join(tree, 'data'),
+    SKIFF_RUN_DIR: join(tree, 'run'),
+    SKIFF_LOG_DIR: join(tree, 'log'),
+    SKIFF_UNIT_DIR: join(tree, 'units'),
   });
   const install = (tree: string, args: string[], extra: NodeJS.ProcessEnv = {}) => {
-    const r = spawnSync('bash', [INSTALL, ...args], { encoding: 'utf8', env: { ...envOf(tree), ...extra }, timeout: 120_000 });
+    const r = spawnSync('bash', [INSTALL, ...args], {
+      encoding: 'utf8',
+      env: { ...envOf(tree), ...extra },
+      timeout: 120_000,
+    });
     return { code: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
   };
-  beforeAll(async () => { etcd = await startEtcd(); }, 60_000);
+  beforeAll(async () => {
+    etcd = await startEtcd();
+  }, 60_000);
   afterAll(async () => {
     for (const t of trees) {
       install(t, ['uninstall', '--purge']);
-      try { process.kill(Number(readFileSync(join(t, 'run', 'skiff-server.pid'), 'utf8')), 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(Number(readFileSync(join(t, 'run', 'skiff-server.pid'), 'utf8')), 'SIGKILL');
+      } catch {
+        /* gone */
+      }
       rmSync(t, { recursive: true, force: true });
     }
     await etcd?.stop();
   }, 120_000);
 
-  it('passes --datastore-endpoint and the token through; the second server shares the first\'s CA and admin token', async () => {
+  it("passes --datastore-endpoint and the token through; the second server shares the first's CA and admin token", async () => {
     const [a, b] = [mkdtempSync(join(tmpdir(), 'skiff-install-ha-')), mkdtempSync(join(tmpdir(), 'skiff-install-ha-'))];
     trees.push(a, b);
     const [pa, pb] = [await freePort(), await freePort()];
-    const first = install(a, ['server', '--datastore-endpoint', etcd.endpoint, '--', '--listen', `127.0.0.1:${pa}`, '--log-level', 'warn']);
+    const first = install(a, [
+      'server',
+      '--datastore-endpoint',
+      etcd.endpoint,
+      '--',
+      '--listen',
+      `127.0.0.1:${pa}`,
+      '--log-level',
+      'warn',
+    ]);
     expect(first.code, first.out).toBe(0);
     expect(first.out).toContain(`install.sh server --datastore-endpoint ${etcd.endpoint}`);
     expect(existsSync(join(a, 'etc', 'server-token'))).toBe(false);
     const token = readFileSync(join(a, 'data', 'server', 'token'), 'utf8').trim();
 
-    const second = install(b, ['server', '--datastore-endpoint', etcd.endpoint, '--', '--listen', `127.0.0.1:${pb}`, '--log-level', 'warn'], { SKIFF_TOKEN: token });
+    const second = install(
+      b,
+      ['server', '--datastore-endpoint', etcd.endpoint, '--', '--listen', `127.0.0.1:${pb}`, '--log-level', 'warn'],
+      { SKIFF_TOKEN: token },
+    );
     expect(second.code, second.out).toBe(0);
     const tokenFile = join(b, 'etc', 'server-token');
     expect(readFileSync(tokenFile, 'utf8').trim()).toBe(token);
@@ -54,10 +83,20 @@ describe('install.sh server --datastore-endpoint: a second server joins with the
     expect(envFile).toContain(`--token-file ${tokenFile}`);
     expect(envFile).not.toContain(token);
     for (const f of ['tls/server-ca.crt', 'admin-token', 'token']) {
-      expect(readFileSync(join(b, 'data', 'server', f), 'utf8')).toBe(readFileSync(join(a, 'data', 'server', f), 'utf8'));
+      expect(readFileSync(join(b, 'data', 'server', f), 'utf8')).toBe(
+        readFileSync(join(a, 'data', 'server', f), 'utf8'),
+      );
     }
     // the first server's admin kubeconfig, sent to the second server
-    const r = kubectl({ kubeconfig: join(a, 'data', 'server', 'admin.kubeconfig'), dataDir: a } as ServerProc, ['--server', `https://127.0.0.1:${pb}`, 'get', 'ns', 'default', '-o', 'name']);
+    const r = kubectl({ kubeconfig: join(a, 'data', 'server', 'admin.kubeconfig'), dataDir: a } as ServerProc, [
+      '--server',
+      `https://127.0.0.1:${pb}`,
+      'get',
+      'ns',
+      'default',
+      '-o',
+      'name',
+    ]);
     expect(r.stdout.trim(), r.stderr).toBe('namespace/default');
 
     const gone = install(b, ['uninstall', '--purge']);

@@ -10,7 +10,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUSYBOX, PAUSE, ROOT, freePort, kubectl, kubectlAvailable, type ServerProc } from './harness.js';
-import { BRIDGE_IP, hostDocker, hostExec, hostsAvailable, hostsDown, hostsUp, rmrf, waitFor, type Host, HOSTS_HOOK_TIMEOUT_MS } from './hosts.js';
+import {
+  BRIDGE_IP,
+  hostDocker,
+  hostExec,
+  hostsAvailable,
+  hostsDown,
+  hostsUp,
+  rmrf,
+  waitFor,
+  type Host,
+  HOSTS_HOOK_TIMEOUT_MS,
+} from './hosts.js';
 
 const INSTALL = join(ROOT, 'scripts', 'install.sh');
 const enabled = hostsAvailable('install.sh e2e test') && kubectlAvailable();
@@ -26,9 +37,17 @@ describe.skipIf(!enabled)('scripts/install.sh on a simulated host', () => {
     return { code: r.status ?? -1, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
   };
   const pid = (name: string) => Number(readFileSync(p('run', `${name}.pid`), 'utf8').trim());
-  const alive = (n: number) => { try { process.kill(n, 0); return true; } catch { return false; } };
+  const alive = (n: number) => {
+    try {
+      process.kill(n, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   // harness.kubectl wants a ServerProc: only kubeconfig and dataDir (its cache) are used
-  const kc = (args: string[]) => kubectl({ kubeconfig: p('data', 'server', 'admin.kubeconfig'), dataDir: tmp } as ServerProc, args);
+  const kc = (args: string[]) =>
+    kubectl({ kubeconfig: p('data', 'server', 'admin.kubeconfig'), dataDir: tmp } as ServerProc, args);
   const netns = (cmd: string[]) => spawnSync('nsenter', [`--net=/run/netns/${h1.netns}`, ...cmd], { encoding: 'utf8' });
 
   beforeAll(async () => {
@@ -38,8 +57,14 @@ describe.skipIf(!enabled)('scripts/install.sh on a simulated host', () => {
     env = {
       ...process.env,
       // run this checkout in place, as built; never rebuild the shared tree from a test
-      SKIFF_INSTALL_DIR: ROOT, SKIFF_SKIP_BUILD: '1', SKIFF_NO_SYSTEMD: '1',
-      SKIFF_CONFIG_DIR: p('etc'), SKIFF_DATA_DIR: p('data'), SKIFF_RUN_DIR: p('run'), SKIFF_LOG_DIR: p('log'), SKIFF_UNIT_DIR: p('units'),
+      SKIFF_INSTALL_DIR: ROOT,
+      SKIFF_SKIP_BUILD: '1',
+      SKIFF_NO_SYSTEMD: '1',
+      SKIFF_CONFIG_DIR: p('etc'),
+      SKIFF_DATA_DIR: p('data'),
+      SKIFF_RUN_DIR: p('run'),
+      SKIFF_LOG_DIR: p('log'),
+      SKIFF_UNIT_DIR: p('units'),
     };
   }, HOSTS_HOOK_TIMEOUT_MS);
 
@@ -49,7 +74,11 @@ describe.skipIf(!enabled)('scripts/install.sh on a simulated host', () => {
       const r = install(['uninstall', '--purge']);
       if (r.code !== 0) console.warn(`install.sh uninstall --purge in afterAll: ${r.out}`);
       for (const n of ['skiff-agent', 'skiff-server']) {
-        try { process.kill(pid(n), 'SIGKILL'); } catch { /* gone */ }
+        try {
+          process.kill(pid(n), 'SIGKILL');
+        } catch {
+          /* gone */
+        }
       }
     }
     await hostsDown();
@@ -63,7 +92,9 @@ describe.skipIf(!enabled)('scripts/install.sh on a simulated host', () => {
     expect(r.out).toContain(`join token:  ${p('data', 'server', 'token')}`);
     expect(r.out).toContain(`kubeconfig:  ${p('data', 'server', 'admin.kubeconfig')}`);
     expect(r.out).toContain('starting skiff-server with nohup');
-    expect(readFileSync(p('data', 'server', 'admin.kubeconfig'), 'utf8')).toContain(`server: https://${BRIDGE_IP}:${port}`);
+    expect(readFileSync(p('data', 'server', 'admin.kubeconfig'), 'utf8')).toContain(
+      `server: https://${BRIDGE_IP}:${port}`,
+    );
     const first = pid('skiff-server');
     expect(alive(first)).toBe(true);
     const again = install(['server'], serverEnv);
@@ -77,37 +108,78 @@ describe.skipIf(!enabled)('scripts/install.sh on a simulated host', () => {
     const r = install(['agent', '--node-name', h1.name, '--', '--pause-image', PAUSE, '--heartbeat-interval', '1s'], {
       SKIFF_URL: `https://${BRIDGE_IP}:${port}`,
       SKIFF_TOKEN: readFileSync(p('data', 'server', 'token'), 'utf8').trim(),
-      SKIFF_NODE_IP: h1.ip, SKIFF_NETNS: h1.netns, SKIFF_DOCKER_HOST: h1.dockerSocket,
+      SKIFF_NODE_IP: h1.ip,
+      SKIFF_NETNS: h1.netns,
+      SKIFF_DOCKER_HOST: h1.dockerSocket,
     });
     expect(r.code, r.out).toBe(0);
     const agentPid = pid('skiff-agent');
     // the agent runs inside h1's network namespace
-    expect(spawnSync('stat', ['-L', '-c', '%i', `/proc/${agentPid}/ns/net`, `/run/netns/${h1.netns}`], { encoding: 'utf8' }).stdout.trim().split('\n').reduce((a, b) => (a === b ? a : 'differ'))).not.toBe('differ');
+    expect(
+      spawnSync('stat', ['-L', '-c', '%i', `/proc/${agentPid}/ns/net`, `/run/netns/${h1.netns}`], { encoding: 'utf8' })
+        .stdout.trim()
+        .split('\n')
+        .reduce((a, b) => (a === b ? a : 'differ')),
+    ).not.toBe('differ');
     const envFile = readFileSync(p('etc', 'skiff-agent.env'), 'utf8');
     expect(envFile).toContain(`--node-ip ${h1.ip}`);
     expect(envFile).not.toContain('K10'); // the token lives in its own 0600 file, not in the flags
-    await waitFor(() => {
-      const n = kc(['get', 'node', h1.name, '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.addresses[?(@.type=="InternalIP")].address}']);
-      if (n.stdout.trim() !== `True ${h1.ip}`) throw new Error(`${n.stdout}${n.stderr}`);
-    }, 40_000, `node ${h1.name} Ready\n${readLog('skiff-agent')}`);
+    await waitFor(
+      () => {
+        const n = kc([
+          'get',
+          'node',
+          h1.name,
+          '-o',
+          'jsonpath={.status.conditions[?(@.type=="Ready")].status} {.status.addresses[?(@.type=="InternalIP")].address}',
+        ]);
+        if (n.stdout.trim() !== `True ${h1.ip}`) throw new Error(`${n.stdout}${n.stderr}`);
+      },
+      40_000,
+      `node ${h1.name} Ready\n${readLog('skiff-agent')}`,
+    );
 
-    const run = kc(['run', 'web', `--image=${BUSYBOX}`, '--restart=Never', '--', 'httpd', '-f', '-p', '8080', '-h', '/var/www']);
+    const run = kc([
+      'run',
+      'web',
+      `--image=${BUSYBOX}`,
+      '--restart=Never',
+      '--',
+      'httpd',
+      '-f',
+      '-p',
+      '8080',
+      '-h',
+      '/var/www',
+    ]);
     expect(run.code, run.stderr).toBe(0);
-    const ip = await waitFor(() => {
-      const g = kc(['get', 'pod', 'web', '-o', 'jsonpath={.status.phase} {.status.podIP} {.spec.nodeName}']);
-      const [phase, podIP, node] = g.stdout.trim().split(' ');
-      if (phase !== 'Running' || !podIP) throw new Error(`${g.stdout}${g.stderr}`);
-      expect(node).toBe(h1.name);
-      return podIP;
-    }, 40_000, 'pod web Running');
+    const ip = await waitFor(
+      () => {
+        const g = kc(['get', 'pod', 'web', '-o', 'jsonpath={.status.phase} {.status.podIP} {.spec.nodeName}']);
+        const [phase, podIP, node] = g.stdout.trim().split(' ');
+        if (phase !== 'Running' || !podIP) throw new Error(`${g.stdout}${g.stderr}`);
+        expect(node).toBe(h1.name);
+        return podIP;
+      },
+      40_000,
+      'pod web Running',
+    );
     // served from h1's dockerd, reachable from inside h1
-    const got = await waitFor(() => {
-      const w = hostExec(h1, ['timeout', '5', 'busybox', 'wget', '-qO-', `http://${ip}:8080/`]);
-      if (w.status !== 0) throw new Error(w.stderr);
-      return w.stdout;
-    }, 15_000, 'wget the pod from h1');
+    const got = await waitFor(
+      () => {
+        const w = hostExec(h1, ['timeout', '5', 'busybox', 'wget', '-qO-', `http://${ip}:8080/`]);
+        if (w.status !== 0) throw new Error(w.stderr);
+        return w.stdout;
+      },
+      15_000,
+      'wget the pod from h1',
+    );
     expect(got).toBe('hello from skiff\n');
-    expect(hostDocker(h1, ['ps', '-q', '--filter', `label=io.skiff.node=${h1.name}`]).stdout.trim().split('\n').length).toBe(2);
+    expect(
+      hostDocker(h1, ['ps', '-q', '--filter', `label=io.skiff.node=${h1.name}`])
+        .stdout.trim()
+        .split('\n').length,
+    ).toBe(2);
   }, 120_000);
 
   it('uninstall removes daemons, configuration, pods, the skiff network, chains and routes; --purge the state', () => {
@@ -117,9 +189,14 @@ describe.skipIf(!enabled)('scripts/install.sh on a simulated host', () => {
     // with peers adds (h1 is alone here) and someone else's KUBE- chain, which must survive
     expect(hostDocker(h1, ['network', 'inspect', 'skiff']).status).toBe(0);
     const before = netns(['iptables-save']).stdout;
-    for (const c of [':SKIFF-SERVICES', ':SKIFF-POSTROUTING', ':SKIFF-FORWARD', '-j SKIFF-SERVICES']) expect(before).toContain(c);
-    for (const c of [['ip', 'route', 'add', '10.42.7.0/24', 'via', BRIDGE_IP, 'proto', '200'], ['iptables', '-w', '-t', 'nat', '-N', 'KUBE-OTHER']]) {
-      const r = netns(c); expect(r.status, `${c.join(' ')}: ${r.stderr}`).toBe(0);
+    for (const c of [':SKIFF-SERVICES', ':SKIFF-POSTROUTING', ':SKIFF-FORWARD', '-j SKIFF-SERVICES'])
+      expect(before).toContain(c);
+    for (const c of [
+      ['ip', 'route', 'add', '10.42.7.0/24', 'via', BRIDGE_IP, 'proto', '200'],
+      ['iptables', '-w', '-t', 'nat', '-N', 'KUBE-OTHER'],
+    ]) {
+      const r = netns(c);
+      expect(r.status, `${c.join(' ')}: ${r.stderr}`).toBe(0);
     }
 
     const r = install(['uninstall']);
@@ -150,6 +227,13 @@ describe.skipIf(!enabled)('scripts/install.sh on a simulated host', () => {
   }, 120_000);
 
   function readLog(name: string): string {
-    try { return readFileSync(p('log', `${name}.log`), 'utf8').split('\n').slice(-30).join('\n'); } catch { return ''; }
+    try {
+      return readFileSync(p('log', `${name}.log`), 'utf8')
+        .split('\n')
+        .slice(-30)
+        .join('\n');
+    } catch {
+      return '';
+    }
   }
 });

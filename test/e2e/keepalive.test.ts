@@ -13,18 +13,31 @@ const BIG = 60 * 1024;
 
 describe.skipIf(!kubectlAvailable())('kept-alive connections with 60 KB bodies', () => {
   let s: ServerProc;
-  beforeAll(async () => { s = await startServer(); });
-  afterAll(async () => { await s?.cleanup(); });
+  beforeAll(async () => {
+    s = await startServer();
+  });
+  afterAll(async () => {
+    await s?.cleanup();
+  });
 
   it('kubectl apply --server-side of 30 ConfigMaps of 60 KB: every one applied, three rounds', () => {
     for (let round = 0; round < 3; round++) {
-      const docs = Array.from({ length: 30 }, (_, i) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ka-${i}\ndata:\n  round: "${round}"\n  big: ${"abc"[round]!.repeat(BIG)}\n`);
+      const docs = Array.from(
+        { length: 30 },
+        (_, i) =>
+          `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ka-${i}\ndata:\n  round: "${round}"\n  big: ${'abc'[round]!.repeat(BIG)}\n`,
+      );
       const r = kubectl(s, ['apply', '--server-side', '-f', '-'], { input: docs.join('---\n'), timeoutMs: 60_000 });
       expect(r.stderr).not.toMatch(/EOF|connection reset|Unable to connect/);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout.match(/serverside-applied/g)).toHaveLength(30);
     }
-    const got = kubectl(s, ['get', 'configmaps', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.data.round}{"\\n"}{end}']);
+    const got = kubectl(s, [
+      'get',
+      'configmaps',
+      '-o',
+      'jsonpath={range .items[*]}{.metadata.name}={.data.round}{"\\n"}{end}',
+    ]);
     expect(got.stdout.split('\n').filter((l) => l.startsWith('ka-') && l.endsWith('=2'))).toHaveLength(30);
   });
 
@@ -36,15 +49,29 @@ describe.skipIf(!kubectlAvailable())('kept-alive connections with 60 KB bodies',
     agent.on('free', (sock: Socket) => sockets.add(sock));
     // client-node makes a new agent per request; this one keeps one connection for all
     const apply = kc.applySecurityAuthentication.bind(kc);
-    kc.applySecurityAuthentication = async (ctx) => { await apply(ctx); ctx.setAgent(agent); };
+    kc.applySecurityAuthentication = async (ctx) => {
+      await apply(ctx);
+      ctx.setAgent(agent);
+    };
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    for (let i = 0; i < 10; i++) await core.createNamespacedConfigMap({ namespace: 'default', body: { metadata: { name: `cn-ka-${i}` }, data: { n: '0' } } });
-    const results = await Promise.allSettled(Array.from({ length: 200 }, (_, i) => core.replaceNamespacedConfigMap({
-      namespace: 'default', name: `cn-ka-${i % 10}`,
-      body: { metadata: { name: `cn-ka-${i % 10}` }, data: { n: String(i), big: 'z'.repeat(BIG) } },
-    })));
+    for (let i = 0; i < 10; i++)
+      await core.createNamespacedConfigMap({
+        namespace: 'default',
+        body: { metadata: { name: `cn-ka-${i}` }, data: { n: '0' } },
+      });
+    const results = await Promise.allSettled(
+      Array.from({ length: 200 }, (_, i) =>
+        core.replaceNamespacedConfigMap({
+          namespace: 'default',
+          name: `cn-ka-${i % 10}`,
+          body: { metadata: { name: `cn-ka-${i % 10}` }, data: { n: String(i), big: 'z'.repeat(BIG) } },
+        }),
+      ),
+    );
     agent.destroy();
-    const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason).slice(0, 200));
+    const failed = results
+      .filter((r) => r.status === 'rejected')
+      .map((r) => String((r as PromiseRejectedResult).reason).slice(0, 200));
     expect(failed).toEqual([]);
     expect(sockets.size).toBe(1);
   });

@@ -12,21 +12,45 @@ const haveKubectl = kubectlAvailable();
 const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 
 /** POST raw bytes (the harness helper sends strings, which would mangle binary bodies) */
-function postBytes(s: ServerProc, path: string, body: Buffer, contentType = PROTOBUF): Promise<{ status: number; json: any }> {
+function postBytes(
+  s: ServerProc,
+  path: string,
+  body: Buffer,
+  contentType = PROTOBUF,
+): Promise<{ status: number; json: any }> {
   return new Promise((res, rej) => {
-    const req = request({
-      host: '127.0.0.1', port: s.port, method: 'POST', path, ca: s.caPem, servername: 'localhost',
-      headers: { 'Content-Type': contentType, Accept: 'application/json', Authorization: `Bearer ${s.token}`, 'Content-Length': String(body.length) },
-    }, (r) => {
-      let b = '';
-      r.setEncoding('utf8');
-      r.on('data', (d) => { b += d; });
-      r.on('end', () => {
-        let json: unknown;
-        try { json = JSON.parse(b); } catch { json = undefined; }
-        res({ status: r.statusCode ?? 0, json });
-      });
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: s.port,
+        method: 'POST',
+        path,
+        ca: s.caPem,
+        servername: 'localhost',
+        headers: {
+          'Content-Type': contentType,
+          Accept: 'application/json',
+          Authorization: `Bearer ${s.token}`,
+          'Content-Length': String(body.length),
+        },
+      },
+      (r) => {
+        let b = '';
+        r.setEncoding('utf8');
+        r.on('data', (d) => {
+          b += d;
+        });
+        r.on('end', () => {
+          let json: unknown;
+          try {
+            json = JSON.parse(b);
+          } catch {
+            json = undefined;
+          }
+          res({ status: r.statusCode ?? 0, json });
+        });
+      },
+    );
     req.on('error', rej);
     req.end(body);
   });
@@ -39,7 +63,11 @@ function lField(field: number, payload: Buffer | string): Buffer {
   return Buffer.concat([Buffer.from([(field << 3) | 2, b.length]), b]);
 }
 function envelope(apiVersion: string, kind: string, raw: Buffer): Buffer {
-  return Buffer.concat([Buffer.from('k8s\0', 'latin1'), lField(1, Buffer.concat([lField(1, apiVersion), lField(2, kind)])), lField(2, raw)]);
+  return Buffer.concat([
+    Buffer.from('k8s\0', 'latin1'),
+    lField(1, Buffer.concat([lField(1, apiVersion), lField(2, kind)])),
+    lField(2, raw),
+  ]);
 }
 
 const getJson = (s: ServerProc, args: string[]) => JSON.parse(k(s, ['get', ...args, '-o', 'json']));
@@ -48,8 +76,12 @@ const unb64 = (v: string) => Buffer.from(v, 'base64').toString('utf8');
 
 describe.skipIf(!haveKubectl)('kubectl create (protobuf request bodies)', () => {
   let s: ServerProc;
-  beforeAll(async () => { s = await startServer(); });
-  afterAll(async () => { await s?.cleanup(); });
+  beforeAll(async () => {
+    s = await startServer();
+  });
+  afterAll(async () => {
+    await s?.cleanup();
+  });
 
   it('create namespace', () => {
     expect(k(s, ['create', 'namespace', 'team'])).toContain('namespace/team created');
@@ -61,7 +93,9 @@ describe.skipIf(!haveKubectl)('kubectl create (protobuf request bodies)', () => 
   });
 
   it('create configmap --from-literal (in a namespace)', () => {
-    expect(k(s, ['create', 'configmap', 'c', '-n', 'team', '--from-literal=a=1', '--from-literal=b=two'])).toContain('configmap/c created');
+    expect(k(s, ['create', 'configmap', 'c', '-n', 'team', '--from-literal=a=1', '--from-literal=b=two'])).toContain(
+      'configmap/c created',
+    );
     const cm = getJson(s, ['configmap', 'c', '-n', 'team']);
     expect(cm.data).toEqual({ a: '1', b: 'two' });
     expect(cm.metadata.namespace).toBe('team');
@@ -77,7 +111,25 @@ describe.skipIf(!haveKubectl)('kubectl create (protobuf request bodies)', () => 
   it('create secret tls', () => {
     const cert = join(s.dataDir, 'tls-test.crt');
     const key = join(s.dataDir, 'tls-test.key');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=skiff.test'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=skiff.test',
+      ],
+      { stdio: 'ignore' },
+    );
     expect(k(s, ['create', 'secret', 'tls', 't', `--cert=${cert}`, `--key=${key}`])).toContain('secret/t created');
     const sec = getJson(s, ['secret', 't']);
     expect(sec.type).toBe('kubernetes.io/tls');
@@ -86,7 +138,17 @@ describe.skipIf(!haveKubectl)('kubectl create (protobuf request bodies)', () => 
   });
 
   it('create secret docker-registry', () => {
-    expect(k(s, ['create', 'secret', 'docker-registry', 'r', '--docker-server=x', '--docker-username=u', '--docker-password=p'])).toContain('secret/r created');
+    expect(
+      k(s, [
+        'create',
+        'secret',
+        'docker-registry',
+        'r',
+        '--docker-server=x',
+        '--docker-username=u',
+        '--docker-password=p',
+      ]),
+    ).toContain('secret/r created');
     const sec = getJson(s, ['secret', 'r']);
     expect(sec.type).toBe('kubernetes.io/dockerconfigjson');
     const cfg = JSON.parse(unb64(sec.data['.dockerconfigjson']));
@@ -94,7 +156,9 @@ describe.skipIf(!haveKubectl)('kubectl create (protobuf request bodies)', () => 
   });
 
   it('create deployment --replicas --port', () => {
-    expect(k(s, ['create', 'deployment', 'web', `--image=${BUSYBOX}`, '--replicas=2', '--port=8080'])).toContain('deployment.apps/web created');
+    expect(k(s, ['create', 'deployment', 'web', `--image=${BUSYBOX}`, '--replicas=2', '--port=8080'])).toContain(
+      'deployment.apps/web created',
+    );
     const d = getJson(s, ['deployment', 'web']);
     expect(d.spec.replicas).toBe(2);
     expect(d.spec.selector).toEqual({ matchLabels: { app: 'web' } });
@@ -119,7 +183,9 @@ describe.skipIf(!haveKubectl)('kubectl create (protobuf request bodies)', () => 
   });
 
   it('create cronjob --schedule -- command', () => {
-    expect(k(s, ['create', 'cronjob', 'cj', `--image=${BUSYBOX}`, '--schedule=*/5 * * * *', '--', 'echo', 'hi'])).toContain('cronjob.batch/cj created');
+    expect(
+      k(s, ['create', 'cronjob', 'cj', `--image=${BUSYBOX}`, '--schedule=*/5 * * * *', '--', 'echo', 'hi']),
+    ).toContain('cronjob.batch/cj created');
     const cj = getJson(s, ['cronjob', 'cj']);
     expect(cj.spec.schedule).toBe('*/5 * * * *');
     const pod = cj.spec.jobTemplate.spec.template.spec;
@@ -137,7 +203,9 @@ describe.skipIf(!haveKubectl)('kubectl create (protobuf request bodies)', () => 
   });
 
   it('create service nodeport --node-port', () => {
-    expect(k(s, ['create', 'service', 'nodeport', 'np', '--tcp=80:8080', '--node-port=30080'])).toContain('service/np created');
+    expect(k(s, ['create', 'service', 'nodeport', 'np', '--tcp=80:8080', '--node-port=30080'])).toContain(
+      'service/np created',
+    );
     const svc = getJson(s, ['service', 'np']);
     expect(svc.spec.type).toBe('NodePort');
     expect(svc.spec.ports).toEqual([{ name: '80-8080', port: 80, protocol: 'TCP', targetPort: 8080, nodePort: 30080 }]);
@@ -168,9 +236,17 @@ describe.skipIf(!haveKubectl)('kubectl create (protobuf request bodies)', () => 
       ['JSON sent as protobuf', Buffer.from('{"kind":"ConfigMap"}'), 400],
       ['truncated', good.subarray(0, good.length - 3), 400],
       ['only the magic prefix, half of it', Buffer.from('k8', 'latin1'), 400],
-      ['a length running past the end', Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x12, 0x7f, 0x0a])]), 400],
+      [
+        'a length running past the end',
+        Buffer.concat([Buffer.from('k8s\0', 'latin1'), Buffer.from([0x12, 0x7f, 0x0a])]),
+        400,
+      ],
       ['random bytes', Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 73 + 11) & 0xff)), 400],
-      ['a kind without a protobuf table', envelope('networking.k8s.io/v1', 'NetworkPolicy', lField(1, lField(1, 'r'))), 415],
+      [
+        'a kind without a protobuf table',
+        envelope('networking.k8s.io/v1', 'NetworkPolicy', lField(1, lField(1, 'r'))),
+        415,
+      ],
     ];
     for (const [what, body, code] of cases) {
       const r = await postBytes(s, '/api/v1/namespaces/default/configmaps', body);
@@ -180,7 +256,11 @@ describe.skipIf(!haveKubectl)('kubectl create (protobuf request bodies)', () => 
       if (code === 415) expect(r.json.message).toContain('protobuf bodies are supported only for');
     }
     // the kind in the envelope must match the endpoint, as for JSON
-    const mismatch = await postBytes(s, '/api/v1/namespaces/default/configmaps', envelope('v1', 'Secret', lField(1, lField(1, 'x'))));
+    const mismatch = await postBytes(
+      s,
+      '/api/v1/namespaces/default/configmaps',
+      envelope('v1', 'Secret', lField(1, lField(1, 'x'))),
+    );
     expect(mismatch.status).toBe(400);
 
     expect((await httpsRequest(s, 'GET', '/readyz', undefined, {}, null)).status).toBe(200);

@@ -10,7 +10,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { BUSYBOX, KUBECTL, k, kubectl, type AgentProc } from './harness.js';
-import { hostExec, hostsAvailable, hostsDown, hostsUp, startHostAgent, startHostServer, waitFor, type Host, type HostServer, HOSTS_HOOK_TIMEOUT_MS } from './hosts.js';
+import {
+  hostExec,
+  hostsAvailable,
+  hostsDown,
+  hostsUp,
+  startHostAgent,
+  startHostServer,
+  waitFor,
+  type Host,
+  type HostServer,
+  HOSTS_HOOK_TIMEOUT_MS,
+} from './hosts.js';
 
 const enabled = hostsAvailable('NetworkPolicy e2e test');
 
@@ -43,24 +54,54 @@ describe.skipIf(!enabled)('NetworkPolicy on two simulated hosts', () => {
   const ip: Record<string, string> = {};
   let clusterIP = '';
   let nodePort = 0;
-  const diag = () => `${process.env.NP_DEBUG ? hosts.map((h) => `=== ${h.name}\n${hostExec(h, ['sh', '-c', 'iptables-save -t filter; iptables-save -t nat | grep -v "^-A SKIFF-S[VE]"; ip route; cat /proc/sys/net/bridge/bridge-nf-call-iptables']).stdout}`).join('\n') : ''}${kubectl(s, ['get', 'pods,netpol', '-A', '-o', 'wide']).stdout}\n${agents.map((a) => `--- agent ${a.node}\n${a.output().split('\n').filter((l) => /"level":[45]0/.test(l)).slice(-10).join('\n')}`).join('\n')}`;
+  const diag = () =>
+    `${process.env.NP_DEBUG ? hosts.map((h) => `=== ${h.name}\n${hostExec(h, ['sh', '-c', 'iptables-save -t filter; iptables-save -t nat | grep -v "^-A SKIFF-S[VE]"; ip route; cat /proc/sys/net/bridge/bridge-nf-call-iptables']).stdout}`).join('\n') : ''}${kubectl(s, ['get', 'pods,netpol', '-A', '-o', 'wide']).stdout}\n${agents
+      .map(
+        (a) =>
+          `--- agent ${a.node}\n${a
+            .output()
+            .split('\n')
+            .filter((l) => /"level":[45]0/.test(l))
+            .slice(-10)
+            .join('\n')}`,
+      )
+      .join('\n')}`;
 
   beforeAll(async () => {
     hosts = await hostsUp(2);
     s = await startHostServer();
     agents = hosts.map((h) => startHostAgent(s, h, ['--network', 'skiff']));
-    await waitFor(() => {
-      const out = k(s, ['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status};{end}']);
-      if (out !== 'h1=True;h2=True;') throw new Error(out);
-    }, 60_000, 'both hosts Ready');
+    await waitFor(
+      () => {
+        const out = k(s, [
+          'get',
+          'nodes',
+          '-o',
+          'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status};{end}',
+        ]);
+        if (out !== 'h1=True;h2=True;') throw new Error(out);
+      },
+      60_000,
+      'both hosts Ready',
+    );
     k(s, ['create', 'namespace', 'team-a']);
     k(s, ['label', 'namespace', 'team-a', 'team=a']);
     k(s, ['create', 'namespace', 'team-b']);
-    k(s, ['apply', '-f', '-'], [
-      pod('web', 'h1', 'app: web'), pod('friend', 'h2', 'role: friend'), pod('stranger', 'h1', 'role: stranger'),
-      pod('a1', 'h2', 'role: member', 'team-a'), pod('b1', 'h1', 'role: member', 'team-b'),
-    ].join('\n---\n'));
-    k(s, ['apply', '-f', '-'], `
+    k(
+      s,
+      ['apply', '-f', '-'],
+      [
+        pod('web', 'h1', 'app: web'),
+        pod('friend', 'h2', 'role: friend'),
+        pod('stranger', 'h1', 'role: stranger'),
+        pod('a1', 'h2', 'role: member', 'team-a'),
+        pod('b1', 'h1', 'role: member', 'team-b'),
+      ].join('\n---\n'),
+    );
+    k(
+      s,
+      ['apply', '-f', '-'],
+      `
 apiVersion: v1
 kind: Service
 metadata: { name: web }
@@ -68,18 +109,37 @@ spec:
   type: NodePort
   selector: { app: web }
   ports: [{ name: http, port: 80, targetPort: http }]
-`);
-    await waitFor(() => {
-      const out = k(s, ['get', 'pods', '-A', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.podIP},{.status.conditions[?(@.type=="Ready")].status};{end}']);
-      const ready = out.split(';').filter((x) => /=\d+\.\d+\.\d+\.\d+,True$/.test(x));
-      if (ready.length !== 5) throw new Error(`${out}\n${diag()}`);
-      for (const r of ready) { const [name, rest] = r.split('='); ip[name!] = rest!.split(',')[0]!; }
-    }, 90_000, 'five pods Ready with IPs');
+`,
+    );
+    await waitFor(
+      () => {
+        const out = k(s, [
+          'get',
+          'pods',
+          '-A',
+          '-o',
+          'jsonpath={range .items[*]}{.metadata.name}={.status.podIP},{.status.conditions[?(@.type=="Ready")].status};{end}',
+        ]);
+        const ready = out.split(';').filter((x) => /=\d+\.\d+\.\d+\.\d+,True$/.test(x));
+        if (ready.length !== 5) throw new Error(`${out}\n${diag()}`);
+        for (const r of ready) {
+          const [name, rest] = r.split('=');
+          ip[name!] = rest!.split(',')[0]!;
+        }
+      },
+      90_000,
+      'five pods Ready with IPs',
+    );
     clusterIP = k(s, ['get', 'svc', 'web', '-o', 'jsonpath={.spec.clusterIP}']);
     nodePort = Number(k(s, ['get', 'svc', 'web', '-o', 'jsonpath={.spec.ports[0].nodePort}']));
-    await waitFor(() => {
-      if (!k(s, ['get', 'endpoints', 'web', '-o', 'jsonpath={.subsets[*].addresses[*].ip}'])) throw new Error('no endpoints');
-    }, 30_000, 'web has an endpoint');
+    await waitFor(
+      () => {
+        if (!k(s, ['get', 'endpoints', 'web', '-o', 'jsonpath={.subsets[*].addresses[*].ip}']))
+          throw new Error('no endpoints');
+      },
+      30_000,
+      'web has an endpoint',
+    );
   }, HOSTS_HOOK_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -88,15 +148,45 @@ spec:
   }, 240_000);
 
   /** sh -c in a pod, without blocking this process */
-  const exec = (p: string, cmd: string, ns = 'default', timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> => new Promise((resolve) => {
-    const c = spawn(KUBECTL, ['--kubeconfig', s.kubeconfig, '--cache-dir', join(s.dataDir, 'kube-cache'), '-n', ns, 'exec', p, '--', 'sh', '-c', cmd], { env: { ...process.env, HOME: s.dataDir } });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d) => { stdout += d; });
-    c.stderr.on('data', (d) => { stderr += d; });
-    const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
-    c.on('close', (code) => { clearTimeout(t); resolve({ code: code ?? -1, stdout, stderr }); });
-  });
+  const exec = (
+    p: string,
+    cmd: string,
+    ns = 'default',
+    timeoutMs = 30_000,
+  ): Promise<{ code: number; stdout: string; stderr: string }> =>
+    new Promise((resolve) => {
+      const c = spawn(
+        KUBECTL,
+        [
+          '--kubeconfig',
+          s.kubeconfig,
+          '--cache-dir',
+          join(s.dataDir, 'kube-cache'),
+          '-n',
+          ns,
+          'exec',
+          p,
+          '--',
+          'sh',
+          '-c',
+          cmd,
+        ],
+        { env: { ...process.env, HOME: s.dataDir } },
+      );
+      let stdout = '';
+      let stderr = '';
+      c.stdout.on('data', (d) => {
+        stdout += d;
+      });
+      c.stderr.on('data', (d) => {
+        stderr += d;
+      });
+      const t = setTimeout(() => c.kill('SIGKILL'), timeoutMs);
+      c.on('close', (code) => {
+        clearTimeout(t);
+        resolve({ code: code ?? -1, stdout, stderr });
+      });
+    });
   const nsOf = (p: string) => (p === 'a1' ? 'team-a' : p === 'b1' ? 'team-b' : 'default');
   /** one HTTP GET from pod `from`: the page, or undefined when it did not get through in 2 s (busybox wget -T crashes: timeout(1) instead) */
   let lastErr = '';
@@ -105,17 +195,31 @@ spec:
     lastErr = r.stderr;
     return r.code === 0 ? r.stdout.trim() : undefined;
   };
-  const reaches = (from: string, url: string, want: string) => waitFor(async () => {
-    const got = await get(from, url);
-    if (got !== want) throw new Error(`${from} -> ${url}: ${got ?? `no answer (${lastErr.trim()})`}\n${diag()}`);
-  }, 20_000, `${from} reaches ${url}`);
-  const blocked = (from: string, url: string) => waitFor(async () => {
-    const got = await get(from, url);
-    if (got !== undefined) throw new Error(`${from} -> ${url} still answers: ${got}`);
-  }, 20_000, `${from} blocked from ${url}`);
+  const reaches = (from: string, url: string, want: string) =>
+    waitFor(
+      async () => {
+        const got = await get(from, url);
+        if (got !== want) throw new Error(`${from} -> ${url}: ${got ?? `no answer (${lastErr.trim()})`}\n${diag()}`);
+      },
+      20_000,
+      `${from} reaches ${url}`,
+    );
+  const blocked = (from: string, url: string) =>
+    waitFor(
+      async () => {
+        const got = await get(from, url);
+        if (got !== undefined) throw new Error(`${from} -> ${url} still answers: ${got}`);
+      },
+      20_000,
+      `${from} blocked from ${url}`,
+    );
   const web = () => `http://${ip.web}:8080/`;
-  const dns = async (from: string) => (await exec(from, 'timeout 4 nslookup web.default.svc.cluster.local', nsOf(from))).stdout.includes(clusterIP);
-  const npChains = (h: Host) => hostExec(h, ['iptables-save', '-t', 'filter']).stdout.split('\n').filter((l) => /^:SKIFF-NP-[IEPX]-/.test(l));
+  const dns = async (from: string) =>
+    (await exec(from, 'timeout 4 nslookup web.default.svc.cluster.local', nsOf(from))).stdout.includes(clusterIP);
+  const npChains = (h: Host) =>
+    hostExec(h, ['iptables-save', '-t', 'filter'])
+      .stdout.split('\n')
+      .filter((l) => /^:SKIFF-NP-[IEPX]-/.test(l));
 
   it('lets every pod talk before any policy', async () => {
     for (const from of ['stranger', 'b1', 'friend', 'a1']) await reaches(from, web(), 'web');
@@ -126,12 +230,19 @@ spec:
   }, 120_000);
 
   it('admits only role=friend into web: by pod IP, ClusterIP and NodePort, from either host', async () => {
-    k(s, ['apply', '-f', '-'], policy('web-friends', `
+    k(
+      s,
+      ['apply', '-f', '-'],
+      policy(
+        'web-friends',
+        `
   podSelector: { matchLabels: { app: web } }
   ingress:
   - from: [{ podSelector: { matchLabels: { role: friend } } }]
     ports: [{ port: http }]
-`));
+`,
+      ),
+    );
     const table = k(s, ['get', 'netpol']);
     expect(table).toMatch(/^NAME\s+POD-SELECTOR\s+AGE\nweb-friends\s+app=web\s+\d+s\n?$/);
     expect(JSON.parse(k(s, ['get', 'netpol', 'web-friends', '-o', 'json'])).spec.policyTypes).toEqual(['Ingress']);
@@ -145,27 +256,53 @@ spec:
     await blocked('stranger', `http://${hosts[0]!.ip}:${nodePort}/`);
     await blocked('a1', web()); // other host, other namespace
     // validation as kube-apiserver
-    const bad = kubectl(s, ['apply', '-f', '-'], { input: policy('bad', '  podSelector: {}\n  ingress: [{ ports: [{ port: 100, endPort: 99 }] }]\n') });
-    expect(bad.stderr).toContain('spec.ingress[0].ports[0].endPort: Invalid value: 99: must be greater than or equal to `port`');
+    const bad = kubectl(s, ['apply', '-f', '-'], {
+      input: policy('bad', '  podSelector: {}\n  ingress: [{ ports: [{ port: 100, endPort: 99 }] }]\n'),
+    });
+    expect(bad.stderr).toContain(
+      'spec.ingress[0].ports[0].endPort: Invalid value: 99: must be greater than or equal to `port`',
+    );
   }, 180_000);
 
   it('admits a pod of a labelled namespace through a namespaceSelector, not one of another', async () => {
-    k(s, ['apply', '-f', '-'], policy('web-team-a', `
+    k(
+      s,
+      ['apply', '-f', '-'],
+      policy(
+        'web-team-a',
+        `
   podSelector: { matchLabels: { app: web } }
   ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: a } } }] }]
-`));
+`,
+      ),
+    );
     await reaches('a1', web(), 'web');
     await blocked('b1', web());
     await reaches('friend', web(), 'web'); // the policies add up
   }, 120_000);
 
-  it('follows a pod\'s label within 2 s, both ways', async () => {
+  it("follows a pod's label within 2 s, both ways", async () => {
     // a loop in the stranger starting a GET every 100 ms: "s N" when attempt N starts, then
     // "ok N" or "no N"; a refused attempt takes wget's 1 s time-out to report, so the cut is
     // timed from the start of the first attempt that failed
     const watch = async (want: 'ok' | 'no', relabel: string) => {
       const loop = `i=0; end=$(($(date +%s)+15)); while [ $(date +%s) -lt $end ]; do i=$((i+1)); echo "s $i"; (if timeout 1 wget -qO- ${web()} >/dev/null 2>&1; then echo "ok $i"; else echo "no $i"; fi) & usleep 100000; done`;
-      const c = spawn(KUBECTL, ['--kubeconfig', s.kubeconfig, '--cache-dir', join(s.dataDir, 'kube-cache'), 'exec', 'stranger', '--', 'sh', '-c', loop], { env: { ...process.env, HOME: s.dataDir } });
+      const c = spawn(
+        KUBECTL,
+        [
+          '--kubeconfig',
+          s.kubeconfig,
+          '--cache-dir',
+          join(s.dataDir, 'kube-cache'),
+          'exec',
+          'stranger',
+          '--',
+          'sh',
+          '-c',
+          loop,
+        ],
+        { env: { ...process.env, HOME: s.dataDir } },
+      );
       const started = new Map<number, number>();
       const result = new Map<number, string>();
       let buf = '';
@@ -175,18 +312,31 @@ spec:
         buf = lines.pop()!;
         for (const l of lines) {
           const [w, n] = l.split(' ');
-          if (w === 's') started.set(Number(n), Date.now()); else result.set(Number(n), `${w}@${Date.now()}`);
+          if (w === 's') started.set(Number(n), Date.now());
+          else result.set(Number(n), `${w}@${Date.now()}`);
         }
       });
       try {
-        await waitFor(() => { if (started.size < 3) throw new Error('not started'); }, 20_000, 'the probe loop started');
+        await waitFor(
+          () => {
+            if (started.size < 3) throw new Error('not started');
+          },
+          20_000,
+          'the probe loop started',
+        );
         const t0 = Date.now();
         k(s, ['label', 'pod', 'stranger', relabel, '--overwrite']);
-        const first = await waitFor(() => {
-          const hit = [...result].filter(([n, r]) => r.startsWith(`${want}@`) && started.get(n)! >= t0 - 1000).sort((a, b) => a[0] - b[0])[0];
-          if (!hit) throw new Error(`no ${want} yet`);
-          return hit;
-        }, 10_000, `traffic ${want === 'ok' ? 'admitted' : 'cut'} after the label change`);
+        const first = await waitFor(
+          () => {
+            const hit = [...result]
+              .filter(([n, r]) => r.startsWith(`${want}@`) && started.get(n)! >= t0 - 1000)
+              .sort((a, b) => a[0] - b[0])[0];
+            if (!hit) throw new Error(`no ${want} yet`);
+            return hit;
+          },
+          10_000,
+          `traffic ${want === 'ok' ? 'admitted' : 'cut'} after the label change`,
+        );
         return want === 'ok' ? Number(first[1].split('@')[1]) - t0 : Math.max(0, started.get(first[0])! - t0);
       } finally {
         c.kill('SIGKILL');
@@ -201,21 +351,47 @@ spec:
 
   it('cuts a pod off with an egress policy without rules, DNS included, then lets port 53 and one ipBlock through', async () => {
     await reaches('stranger', `http://${ip.friend}:8080/`, 'friend');
-    k(s, ['apply', '-f', '-'], policy('stranger-out', `
+    k(
+      s,
+      ['apply', '-f', '-'],
+      policy(
+        'stranger-out',
+        `
   podSelector: { matchLabels: { role: stranger } }
   policyTypes: [Egress]
-`));
+`,
+      ),
+    );
     await blocked('stranger', `http://${ip.friend}:8080/`);
     await blocked('stranger', `http://${ip.b1}:8080/`); // same host too
-    await waitFor(async () => { if (await dns('stranger')) throw new Error('DNS still answers'); }, 20_000, 'DNS cut off');
-    k(s, ['apply', '-f', '-'], policy('stranger-out', `
+    await waitFor(
+      async () => {
+        if (await dns('stranger')) throw new Error('DNS still answers');
+      },
+      20_000,
+      'DNS cut off',
+    );
+    k(
+      s,
+      ['apply', '-f', '-'],
+      policy(
+        'stranger-out',
+        `
   podSelector: { matchLabels: { role: stranger } }
   policyTypes: [Egress]
   egress:
   - ports: [{ port: 53, protocol: UDP }, { port: 53, protocol: TCP }]
   - to: [{ ipBlock: { cidr: ${ip.friend}/32 } }]
-`));
-    await waitFor(async () => { if (!(await dns('stranger'))) throw new Error('no DNS answer'); }, 20_000, 'DNS allowed by port 53');
+`,
+      ),
+    );
+    await waitFor(
+      async () => {
+        if (!(await dns('stranger'))) throw new Error('no DNS answer');
+      },
+      20_000,
+      'DNS allowed by port 53',
+    );
     await reaches('stranger', `http://${ip.friend}:8080/`, 'friend');
     await blocked('stranger', `http://${ip.a1}:8080/`);
     await blocked('stranger', `http://${ip.b1}:8080/`);
@@ -228,6 +404,13 @@ spec:
     await reaches('stranger', `http://${ip.a1}:8080/`, 'a1');
     await reaches('b1', web(), 'web');
     expect(await dns('stranger')).toBe(true);
-    await waitFor(() => { const c = [...npChains(hosts[0]!), ...npChains(hosts[1]!)]; if (c.length) throw new Error(c.join(' ')); }, 10_000, 'per-pod chains removed');
+    await waitFor(
+      () => {
+        const c = [...npChains(hosts[0]!), ...npChains(hosts[1]!)];
+        if (c.length) throw new Error(c.join(' '));
+      },
+      10_000,
+      'per-pod chains removed',
+    );
   }, 120_000);
 });

@@ -8,8 +8,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BUSYBOX, agentProcess, dockerAvailable, eventually, k, kubectlAvailable, removeNodeContainers, startAgent, startServer,
-  type AgentProc, type ServerProc,
+  BUSYBOX,
+  agentProcess,
+  dockerAvailable,
+  eventually,
+  k,
+  kubectlAvailable,
+  removeNodeContainers,
+  startAgent,
+  startServer,
+  type AgentProc,
+  type ServerProc,
 } from './harness.js';
 
 const enabled = dockerAvailable() && kubectlAvailable();
@@ -19,7 +28,8 @@ describe.skipIf(!enabled)('node identity', () => {
   let a: AgentProc;
   const extra: AgentProc[] = [];
   const node = () => JSON.parse(k(s, ['get', 'node', a.node, '-o', 'json']));
-  const ready = (n: { status?: { conditions?: { type: string; status: string }[] } }) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+  const ready = (n: { status?: { conditions?: { type: string; status: string }[] } }) =>
+    n.status?.conditions?.find((c) => c.type === 'Ready')?.status;
 
   beforeAll(async () => {
     s = await startServer();
@@ -36,14 +46,19 @@ describe.skipIf(!enabled)('node identity', () => {
     const file = join(a.dataDir, 'node-password');
     expect(existsSync(file)).toBe(true);
     expect(statSync(file).mode & 0o777).toBe(0o600);
-    const secret = JSON.parse(k(s, ['-n', 'kube-system', 'get', 'secret', `${a.node}.node-password.skiff`, '-o', 'json']));
+    const secret = JSON.parse(
+      k(s, ['-n', 'kube-system', 'get', 'secret', `${a.node}.node-password.skiff`, '-o', 'json']),
+    );
     expect(secret.type).toBe('skiff.io/node-password');
     expect(secret.metadata.ownerReferences[0]).toMatchObject({ kind: 'Node', name: a.node, uid: node().metadata.uid });
     expect(JSON.stringify(secret)).not.toContain(readFileSync(file, 'utf8').trim());
   });
 
   it('refuses a second agent with the same name and the join token, while the real one is connected and after it left', async () => {
-    k(s, ['apply', '-f', '-'], `apiVersion: v1
+    k(
+      s,
+      ['apply', '-f', '-'],
+      `apiVersion: v1
 kind: Pod
 metadata: {name: victim}
 spec:
@@ -53,8 +68,13 @@ spec:
   - name: c
     image: ${BUSYBOX}
     command: ["sleep", "3600"]
-`);
-    await eventually(() => expect(JSON.parse(k(s, ['get', 'pod', 'victim', '-o', 'json'])).status.phase).toBe('Running'), 60_000, 250);
+`,
+    );
+    await eventually(
+      () => expect(JSON.parse(k(s, ['get', 'pod', 'victim', '-o', 'json'])).status.phase).toBe('Running'),
+      60_000,
+      250,
+    );
     const uid = node().metadata.uid;
     const impostor = startAgent(s, { node: a.node });
     extra.push(impostor);
@@ -63,9 +83,27 @@ spec:
     // a clone of the node's data dir (its credential) is refused too: the name has a live connection
     const cloneDir = mkdtempSync(join(tmpdir(), 'skiff-agent-clone-'));
     copyFileSync(join(a.dataDir, 'node-password'), join(cloneDir, 'node-password'));
-    const clone = agentProcess(a.node, cloneDir, [], ['--server', s.url, '--token', readFileSync(join(s.dataDir, 'token'), 'utf8').trim(), '--node-name', a.node, '--data-dir', cloneDir]);
+    const clone = agentProcess(
+      a.node,
+      cloneDir,
+      [],
+      [
+        '--server',
+        s.url,
+        '--token',
+        readFileSync(join(s.dataDir, 'token'), 'utf8').trim(),
+        '--node-name',
+        a.node,
+        '--data-dir',
+        cloneDir,
+      ],
+    );
     extra.push(clone);
-    await eventually(() => expect(clone.output()).toContain('another agent is connected with the same node name'), 20_000, 200);
+    await eventually(
+      () => expect(clone.output()).toContain('another agent is connected with the same node name'),
+      20_000,
+      200,
+    );
     expect(clone.output()).not.toContain('registered with server');
     await clone.kill('SIGKILL');
     // the real agent's session and pod are untouched
@@ -89,10 +127,18 @@ spec:
     const uid = node().metadata.uid;
     const before = a.output().split('registered with server').length;
     await a.restart();
-    await eventually(() => expect(a.output().split('registered with server').length).toBeGreaterThan(before), 30_000, 200);
+    await eventually(
+      () => expect(a.output().split('registered with server').length).toBeGreaterThan(before),
+      30_000,
+      200,
+    );
     await eventually(() => expect(ready(node())).toBe('True'), 30_000, 200);
     expect(node().metadata.uid).toBe(uid);
-    await eventually(() => expect(JSON.parse(k(s, ['get', 'pod', 'victim', '-o', 'json'])).status.phase).toBe('Running'), 30_000, 250);
+    await eventually(
+      () => expect(JSON.parse(k(s, ['get', 'pod', 'victim', '-o', 'json'])).status.phase).toBe('Running'),
+      30_000,
+      250,
+    );
   }, 60_000);
 
   it('after kubectl delete node, a reinstalled agent (fresh data dir) joins under the old name', async () => {
@@ -107,7 +153,9 @@ spec:
     await eventually(() => expect(ready(node())).toBe('True'), 30_000, 200);
     expect(node().metadata.uid).not.toBe(oldUid);
     // its credential is the stored one now: the old machine's would be refused
-    const secret = JSON.parse(k(s, ['-n', 'kube-system', 'get', 'secret', `${a.node}.node-password.skiff`, '-o', 'json']));
+    const secret = JSON.parse(
+      k(s, ['-n', 'kube-system', 'get', 'secret', `${a.node}.node-password.skiff`, '-o', 'json']),
+    );
     expect(secret.metadata.ownerReferences[0].uid).toBe(node().metadata.uid);
     await reinstalled.kill('SIGTERM');
   }, 90_000);

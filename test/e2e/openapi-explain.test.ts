@@ -66,8 +66,12 @@ spec:
 
 describe.skipIf(!haveKubectl)('OpenAPI with kubectl explain, create -f List and apply --validate=strict', () => {
   let s: ServerProc;
-  beforeAll(async () => { s = await startServer(); }, 60_000);
-  afterAll(async () => { await s?.cleanup(); });
+  beforeAll(async () => {
+    s = await startServer();
+  }, 60_000);
+  afterAll(async () => {
+    await s?.cleanup();
+  });
 
   it('explains built-in kinds, fields and --recursive', () => {
     const pods = k(s, ['explain', 'pods']);
@@ -92,13 +96,19 @@ describe.skipIf(!haveKubectl)('OpenAPI with kubectl explain, create -f List and 
   }, 60_000);
 
   it("explains a CRD's kind from its schema", async () => {
-    expect(k(s, ['apply', '-f', '-'], CRD)).toContain('customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com created');
+    expect(k(s, ['apply', '-f', '-'], CRD)).toContain(
+      'customresourcedefinition.apiextensions.k8s.io/crontabs.stable.example.com created',
+    );
     k(s, ['wait', '--for', 'condition=established', '--timeout=60s', 'crd/crontabs.stable.example.com']);
-    const out = await eventually(() => {
-      const r = kubectl(s, ['explain', 'crontabs']);
-      if (r.code !== 0) throw new Error(r.stderr);
-      return r.stdout;
-    }, 30_000, 500);
+    const out = await eventually(
+      () => {
+        const r = kubectl(s, ['explain', 'crontabs']);
+        if (r.code !== 0) throw new Error(r.stderr);
+        return r.stdout;
+      },
+      30_000,
+      500,
+    );
     expect(out).toMatch(/GROUP:\s+stable\.example\.com\nKIND:\s+CronTab\nVERSION:\s+v1/);
     expect(out).toContain('A CronTab runs a command on a schedule.');
     expect(out).toMatch(/spec\t<Object>\n\s+The desired schedule\./);
@@ -114,7 +124,9 @@ describe.skipIf(!haveKubectl)('OpenAPI with kubectl explain, create -f List and 
     expect(k(s, ['get', 'configmap', 'listed-cm', '-o', 'jsonpath={.data.a}'])).toBe('1');
     expect(k(s, ['get', 'service', 'listed-svc', '-o', 'jsonpath={.spec.ports[0].targetPort}'])).toBe('8080');
     // an item with an unknown field is caught by kubectl's client-side validation (OpenAPI v2)
-    const bad = kubectl(s, ['create', '-f', '-'], { input: LIST.replace('data: {a: "1"}', 'data: {a: "1"}\n  bogus: 1').replace(/listed-/g, 'bad-') });
+    const bad = kubectl(s, ['create', '-f', '-'], {
+      input: LIST.replace('data: {a: "1"}', 'data: {a: "1"}\n  bogus: 1').replace(/listed-/g, 'bad-'),
+    });
     expect(bad.code).not.toBe(0);
     expect(bad.stderr).toContain('unknown field "bogus"');
   }, 60_000);
@@ -135,20 +147,29 @@ describe.skipIf(!haveKubectl)('OpenAPI with kubectl explain, create -f List and 
     expect(doc.status).toBe(200);
     expect(doc.headers['cache-control']).toBe('public, immutable');
     expect(doc.headers.etag).toBe(`"${url.split('hash=')[1]}"`);
-    expect(doc.json.components.schemas['io.k8s.api.apps.v1.Deployment']['x-kubernetes-group-version-kind']).toEqual([{ group: 'apps', kind: 'Deployment', version: 'v1' }]);
+    expect(doc.json.components.schemas['io.k8s.api.apps.v1.Deployment']['x-kubernetes-group-version-kind']).toEqual([
+      { group: 'apps', kind: 'Deployment', version: 'v1' },
+    ]);
     const again = await httpsRequest(s, 'GET', url, undefined, { 'If-None-Match': doc.headers.etag as string });
     expect(again.status).toBe(304);
     const stale = await httpsRequest(s, 'GET', '/openapi/v3/apis/apps/v1?hash=ABC');
     expect(stale.status).toBe(301);
     expect(stale.headers.location).toBe(url);
 
-    const pb = await httpsRequest(s, 'GET', '/openapi/v2', undefined, { Accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf' });
+    const pb = await httpsRequest(s, 'GET', '/openapi/v2', undefined, {
+      Accept: 'application/com.github.proto-openapi.spec.v2@v1.0+protobuf',
+    });
     expect(pb.status).toBe(200);
     expect(pb.headers['content-type']).toBe('application/com.github.proto-openapi.spec.v2.v1.0+protobuf');
     const json = await httpsRequest(s, 'GET', '/openapi/v2', undefined, { Accept: 'application/json' });
     expect(json.json.swagger).toBe('2.0');
-    expect(json.json.definitions['io.k8s.api.core.v1.Pod']['x-kubernetes-group-version-kind']).toEqual([{ group: '', kind: 'Pod', version: 'v1' }]);
-    const v2again = await httpsRequest(s, 'GET', '/openapi/v2', undefined, { Accept: 'application/json', 'If-None-Match': json.headers.etag as string });
+    expect(json.json.definitions['io.k8s.api.core.v1.Pod']['x-kubernetes-group-version-kind']).toEqual([
+      { group: '', kind: 'Pod', version: 'v1' },
+    ]);
+    const v2again = await httpsRequest(s, 'GET', '/openapi/v2', undefined, {
+      Accept: 'application/json',
+      'If-None-Match': json.headers.etag as string,
+    });
     expect(v2again.status).toBe(304);
     expect((await httpsRequest(s, 'GET', '/openapi/v2', undefined, { Accept: 'text/html' })).status).toBe(406);
   }, 60_000);

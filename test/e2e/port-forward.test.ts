@@ -10,8 +10,19 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BUSYBOX, KUBECTL, dockerAvailable, eventually, freePort, httpsRequest, k, kubectlAvailable, removeNodeContainers, startAgent, startServer,
-  type AgentProc, type ServerProc,
+  BUSYBOX,
+  KUBECTL,
+  dockerAvailable,
+  eventually,
+  freePort,
+  httpsRequest,
+  k,
+  kubectlAvailable,
+  removeNodeContainers,
+  startAgent,
+  startServer,
+  type AgentProc,
+  type ServerProc,
 } from './harness.js';
 
 const enabled = dockerAvailable() && kubectlAvailable();
@@ -24,7 +35,11 @@ const template = (node: string) => `    spec:
         image: ${BUSYBOX}
         command: ["sh", "-c", "dd if=/dev/urandom of=/var/www/big bs=1024 count=2048 2>/dev/null; exec httpd -f -p 8080 -h /var/www"]`;
 
-interface Forward { proc: ChildProcess; out: () => string; stop(): Promise<void> }
+interface Forward {
+  proc: ChildProcess;
+  out: () => string;
+  stop(): Promise<void>;
+}
 
 describe.skipIf(!enabled)('kubectl port-forward', () => {
   let s: ServerProc;
@@ -34,13 +49,31 @@ describe.skipIf(!enabled)('kubectl port-forward', () => {
   /** start kubectl port-forward and wait for "Forwarding from" */
   async function forward(args: string[], env: Record<string, string> = {}): Promise<Forward> {
     let out = '';
-    const proc = spawn(KUBECTL, ['--kubeconfig', s.kubeconfig, '--cache-dir', join(s.dataDir, 'kube-cache'), 'port-forward', '--address', '127.0.0.1', ...args], {
-      env: { ...process.env, HOME: s.dataDir, ...env },
+    const proc = spawn(
+      KUBECTL,
+      [
+        '--kubeconfig',
+        s.kubeconfig,
+        '--cache-dir',
+        join(s.dataDir, 'kube-cache'),
+        'port-forward',
+        '--address',
+        '127.0.0.1',
+        ...args,
+      ],
+      {
+        env: { ...process.env, HOME: s.dataDir, ...env },
+      },
+    );
+    proc.stdout!.on('data', (d) => {
+      out += d;
     });
-    proc.stdout!.on('data', (d) => { out += d; });
-    proc.stderr!.on('data', (d) => { out += d; });
+    proc.stderr!.on('data', (d) => {
+      out += d;
+    });
     const f: Forward = {
-      proc, out: () => out,
+      proc,
+      out: () => out,
       async stop() {
         if (proc.exitCode !== null || proc.signalCode !== null) return;
         const done = new Promise((r) => proc.once('exit', r));
@@ -49,22 +82,29 @@ describe.skipIf(!enabled)('kubectl port-forward', () => {
       },
     };
     forwards.push(f);
-    await eventually(() => {
-      if (proc.exitCode !== null) throw new Error(`kubectl port-forward exited ${proc.exitCode}: ${out}`);
-      const lines = out.split('\n').filter((l) => l.startsWith('Forwarding from'));
-      expect(lines.length).toBe(args.filter((x) => /^\d+:\d+$/.test(x)).length);
-    }, 15_000, 100);
+    await eventually(
+      () => {
+        if (proc.exitCode !== null) throw new Error(`kubectl port-forward exited ${proc.exitCode}: ${out}`);
+        const lines = out.split('\n').filter((l) => l.startsWith('Forwarding from'));
+        expect(lines.length).toBe(args.filter((x) => /^\d+:\d+$/.test(x)).length);
+      },
+      15_000,
+      100,
+    );
     return f;
   }
 
   function get(port: number, path = '/'): Promise<{ status: number; body: Buffer }> {
     return new Promise((res, rej) => {
-      const req = httpRequest({ host: '127.0.0.1', port, path, agent: false, headers: { Connection: 'close' } }, (r) => {
-        const chunks: Buffer[] = [];
-        r.on('data', (d: Buffer) => chunks.push(d));
-        r.on('end', () => res({ status: r.statusCode ?? 0, body: Buffer.concat(chunks) }));
-        r.on('error', rej);
-      });
+      const req = httpRequest(
+        { host: '127.0.0.1', port, path, agent: false, headers: { Connection: 'close' } },
+        (r) => {
+          const chunks: Buffer[] = [];
+          r.on('data', (d: Buffer) => chunks.push(d));
+          r.on('end', () => res({ status: r.statusCode ?? 0, body: Buffer.concat(chunks) }));
+          r.on('error', rej);
+        },
+      );
       req.setTimeout(20_000, () => req.destroy(new Error('request timed out')));
       req.on('error', rej);
       req.end();
@@ -77,7 +117,10 @@ describe.skipIf(!enabled)('kubectl port-forward', () => {
     s = await startServer();
     a = startAgent(s);
     await eventually(() => expect(k(s, ['get', 'node', a.node])).toMatch(/\sReady\s/), 20_000, 200);
-    k(s, ['apply', '-f', '-'], `apiVersion: v1
+    k(
+      s,
+      ['apply', '-f', '-'],
+      `apiVersion: v1
 kind: Pod
 metadata: {name: web, labels: {app: web}}
 ${template(a.node).replace(/^ {4}/gm, '')}
@@ -91,14 +134,26 @@ spec:
   template:
     metadata: {labels: {app: webd}}
 ${template(a.node)}
-`);
-    await eventually(() => {
-      const pods = JSON.parse(k(s, ['get', 'pods', '-o', 'json'])).items;
-      expect(pods.length).toBe(2);
-      for (const p of pods) expect(p.status.phase).toBe('Running');
-    }, 40_000, 250);
+`,
+    );
+    await eventually(
+      () => {
+        const pods = JSON.parse(k(s, ['get', 'pods', '-o', 'json'])).items;
+        expect(pods.length).toBe(2);
+        for (const p of pods) expect(p.status.phase).toBe('Running');
+      },
+      40_000,
+      250,
+    );
     // httpd is up and the big file written
-    await eventually(() => expect(k(s, ['exec', 'web', '--', 'sh', '-c', 'wc -c < /var/www/big; wget -qO- http://127.0.0.1:8080/']).trim()).toBe('2097152\nhello from skiff'), 20_000, 300);
+    await eventually(
+      () =>
+        expect(
+          k(s, ['exec', 'web', '--', 'sh', '-c', 'wc -c < /var/www/big; wget -qO- http://127.0.0.1:8080/']).trim(),
+        ).toBe('2097152\nhello from skiff'),
+      20_000,
+      300,
+    );
   }, 120_000);
 
   afterAll(async () => {
@@ -145,13 +200,17 @@ ${template(a.node)}
     await d.stop();
 
     // svc/: kubectl resolves the service's selector and targetPort to a pod itself
-    k(s, ['apply', '-f', '-'], `apiVersion: v1
+    k(
+      s,
+      ['apply', '-f', '-'],
+      `apiVersion: v1
 kind: Service
 metadata: {name: web}
 spec:
   selector: {app: web}
   ports: [{port: 80, targetPort: 8080}]
-`);
+`,
+    );
     const sport = await freePort();
     const sv = await forward(['svc/web', `${sport}:80`]);
     expect(sv.out()).toContain('-> 8080');
@@ -165,7 +224,9 @@ spec:
     const f = await forward(['pod/web', `${bad}:9999`, `${good}:8080`]);
     await expect(get(bad)).rejects.toThrow();
     await eventually(() => expect(f.out()).toContain('error forwarding port 9999 to pod default/web'), 10_000, 100);
-    expect(f.out()).toMatch(/an error occurred forwarding \d+ -> 9999: error forwarding port 9999 to pod default\/web, uid [0-9a-f-]+: failed to connect to [\d.]+:9999: connection refused/);
+    expect(f.out()).toMatch(
+      /an error occurred forwarding \d+ -> 9999: error forwarding port 9999 to pod default\/web, uid [0-9a-f-]+: failed to connect to [\d.]+:9999: connection refused/,
+    );
     // kubectl 1.32 itself closes the tunnel after an error on the error stream
     // ("lost connection to pod"); while it is still up, the other port serves
     await new Promise((r) => setTimeout(r, 500));
@@ -180,13 +241,22 @@ spec:
   });
 
   it('speaks the WebSocket channel protocol (client-node PortForward): port prefix, data on 0, errors on 1', async () => {
-    const ws = new WebSocket(`wss://127.0.0.1:${s.port}/api/v1/namespaces/default/pods/web/portforward?ports=8080`, ['v4.channel.k8s.io'], {
-      ca: s.caPem, servername: 'localhost', headers: { Authorization: `Bearer ${s.token}` },
-    } as WebSocket.ClientOptions);
+    const ws = new WebSocket(
+      `wss://127.0.0.1:${s.port}/api/v1/namespaces/default/pods/web/portforward?ports=8080`,
+      ['v4.channel.k8s.io'],
+      {
+        ca: s.caPem,
+        servername: 'localhost',
+        headers: { Authorization: `Bearer ${s.token}` },
+      } as WebSocket.ClientOptions,
+    );
     const got: Buffer[] = [];
     const closed = new Promise<void>((r) => ws.on('close', () => r()));
     ws.on('message', (m: Buffer) => got.push(m));
-    await new Promise((r, j) => { ws.on('open', r); ws.on('error', j); });
+    await new Promise((r, j) => {
+      ws.on('open', r);
+      ws.on('error', j);
+    });
     expect(ws.protocol).toBe('v4.channel.k8s.io');
     ws.send(Buffer.concat([Buffer.from([0]), Buffer.from('GET / HTTP/1.0\r\n\r\n')]));
     await closed;
@@ -204,8 +274,10 @@ spec:
     // SPDY/3.1+portforward.k8s.io token, so the handshake is done by hand here.)
     const wsFrames = await new Promise<{ opcode: number; payload: Buffer }[]>((res, rej) => {
       const sock = tlsConnect({ host: '127.0.0.1', port: s.port, ca: s.caPem, servername: 'localhost' }, () => {
-        sock.write(`GET /api/v1/namespaces/default/pods/web/portforward HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.token}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n`
-          + `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: SPDY/3.1+portforward.k8s.io\r\n\r\n`);
+        sock.write(
+          `GET /api/v1/namespaces/default/pods/web/portforward HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.token}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n` +
+            `Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Protocol: SPDY/3.1+portforward.k8s.io\r\n\r\n`,
+        );
       });
       let buf = Buffer.alloc(0);
       let sent = false;
@@ -213,7 +285,9 @@ spec:
         buf = Buffer.concat([buf, d]);
         const end = buf.indexOf('\r\n\r\n');
         if (!sent && end >= 0) {
-          expect(buf.subarray(0, end).toString()).toMatch(/^HTTP\/1\.1 101[\s\S]*Sec-WebSocket-Protocol: SPDY\/3\.1\+portforward\.k8s\.io/i);
+          expect(buf.subarray(0, end).toString()).toMatch(
+            /^HTTP\/1\.1 101[\s\S]*Sec-WebSocket-Protocol: SPDY\/3\.1\+portforward\.k8s\.io/i,
+          );
           sent = true;
           const payload = Buffer.from([0x80, 0x02, 0x00, 0x01, 0, 0, 0, 0]); // a SPDY/2 control frame
           sock.write(Buffer.concat([Buffer.from([0x82, 0x80 | payload.length, 0, 0, 0, 0]), payload])); // masked with a zero key
@@ -225,14 +299,20 @@ spec:
         while (b.length >= 2) {
           let len = b[1]! & 0x7f;
           let off = 2;
-          if (len === 126) { len = b.readUInt16BE(2); off = 4; }
+          if (len === 126) {
+            len = b.readUInt16BE(2);
+            off = 4;
+          }
           out.push({ opcode: b[0]! & 0x0f, payload: b.subarray(off, off + len) });
           b = b.subarray(off + len);
         }
         res(out);
       });
       sock.on('error', rej);
-      setTimeout(() => { sock.destroy(); rej(new Error('tunnel not closed')); }, 10_000);
+      setTimeout(() => {
+        sock.destroy();
+        rej(new Error('tunnel not closed'));
+      }, 10_000);
     });
     // a GOAWAY(PROTOCOL_ERROR) in a binary message, then a close frame 1002 with the reason
     const goaway = wsFrames.find((f) => f.opcode === 2)!.payload;
@@ -245,20 +325,34 @@ spec:
     // raw SPDY upgrade: an HTTP request where frames should be
     const raw = await new Promise<string>((res, rej) => {
       const sock = tlsConnect({ host: '127.0.0.1', port: s.port, ca: s.caPem, servername: 'localhost' }, () => {
-        sock.write(`POST /api/v1/namespaces/default/pods/web/portforward HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.token}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\nContent-Length: 0\r\n\r\n`);
+        sock.write(
+          `POST /api/v1/namespaces/default/pods/web/portforward HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${s.token}\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: portforward.k8s.io\r\nContent-Length: 0\r\n\r\n`,
+        );
         setTimeout(() => sock.write('GET / HTTP/1.1\r\nHost: garbage\r\n\r\n'), 200);
       });
       let out = '';
-      sock.on('data', (d) => { out += d.toString('latin1'); });
+      sock.on('data', (d) => {
+        out += d.toString('latin1');
+      });
       sock.on('close', () => res(out));
       sock.on('error', rej);
-      setTimeout(() => { sock.destroy(); rej(new Error(`socket not closed: ${out}`)); }, 10_000);
+      setTimeout(() => {
+        sock.destroy();
+        rej(new Error(`socket not closed: ${out}`));
+      }, 10_000);
     });
     expect(raw).toMatch(/^HTTP\/1\.1 101 Switching Protocols\r\n/);
     expect(raw).toContain('X-Stream-Protocol-Version: portforward.k8s.io');
 
     // unauthenticated: refused
-    const anon = await httpsRequest(s, 'POST', '/api/v1/namespaces/default/pods/web/portforward', undefined, { Connection: 'Upgrade', Upgrade: 'SPDY/3.1' }, null);
+    const anon = await httpsRequest(
+      s,
+      'POST',
+      '/api/v1/namespaces/default/pods/web/portforward',
+      undefined,
+      { Connection: 'Upgrade', Upgrade: 'SPDY/3.1' },
+      null,
+    );
     expect(anon.status).toBe(401);
     // still serving
     expect((await httpsRequest(s, 'GET', '/readyz')).status).toBe(200);

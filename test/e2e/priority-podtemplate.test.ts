@@ -7,18 +7,27 @@ import { k, kubectl, kubectlAvailable, startServer, type ServerProc } from './ha
 
 const haveKubectl = kubectlAvailable();
 
-const pod = (name: string, cls: string) => JSON.stringify({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' },
-  spec: { priorityClassName: cls, containers: [{ name: 'c', image: 'busybox' }] },
-});
+const pod = (name: string, cls: string) =>
+  JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default' },
+    spec: { priorityClassName: cls, containers: [{ name: 'c', image: 'busybox' }] },
+  });
 
 describe.skipIf(!haveKubectl)('PriorityClass and PodTemplate with kubectl', () => {
   let s: ServerProc;
-  beforeAll(async () => { s = await startServer(); }, 60_000);
-  afterAll(async () => { await s?.cleanup(); });
+  beforeAll(async () => {
+    s = await startServer();
+  }, 60_000);
+  afterAll(async () => {
+    await s?.cleanup();
+  });
 
   it('serves priority classes and resolves a pod priority', () => {
-    expect(k(s, ['create', 'priorityclass', 'high', '--value=1000', '--preemption-policy=Never', '--description=important'])).toContain('priorityclass.scheduling.k8s.io/high created');
+    expect(
+      k(s, ['create', 'priorityclass', 'high', '--value=1000', '--preemption-policy=Never', '--description=important']),
+    ).toContain('priorityclass.scheduling.k8s.io/high created');
     const table = k(s, ['get', 'pc']);
     expect(table).toMatch(/NAME\s+VALUE\s+GLOBAL-DEFAULT\s+AGE\s+PREEMPTIONPOLICY/);
     expect(table).toMatch(/high\s+1000\s+false\s+\S+\s+Never/);
@@ -26,7 +35,9 @@ describe.skipIf(!haveKubectl)('PriorityClass and PodTemplate with kubectl', () =
     expect(table).toMatch(/system-node-critical\s+2000001000\s+false/);
 
     const tooHigh = kubectl(s, ['create', 'priorityclass', 'huge', '--value=2000000000']);
-    expect(tooHigh.stderr).toContain('value: Forbidden: maximum allowed value of a user defined priority is 1000000000');
+    expect(tooHigh.stderr).toContain(
+      'value: Forbidden: maximum allowed value of a user defined priority is 1000000000',
+    );
 
     expect(k(s, ['create', '-f', '-'], pod('p', 'high'))).toContain('pod/p created');
     expect(k(s, ['get', 'pod', 'p', '-o', 'jsonpath={.spec.priority} {.spec.preemptionPolicy}'])).toBe('1000 Never');
@@ -37,8 +48,18 @@ describe.skipIf(!haveKubectl)('PriorityClass and PodTemplate with kubectl', () =
 
   it('creates and lists a PodTemplate', () => {
     const manifest = [
-      'apiVersion: v1', 'kind: PodTemplate', 'metadata:', '  name: tpl', 'template:', '  metadata:', '    labels:', '      app: web',
-      '  spec:', '    containers:', '    - name: web', '      image: nginx',
+      'apiVersion: v1',
+      'kind: PodTemplate',
+      'metadata:',
+      '  name: tpl',
+      'template:',
+      '  metadata:',
+      '    labels:',
+      '      app: web',
+      '  spec:',
+      '    containers:',
+      '    - name: web',
+      '      image: nginx',
     ].join('\n');
     expect(k(s, ['create', '-f', '-'], manifest)).toContain('podtemplate/tpl created');
     const table = k(s, ['get', 'podtemplates']);

@@ -61,7 +61,8 @@ function run(cmd: string, args: string[], opts: { input?: string; timeoutMs?: nu
 }
 
 function must(r: SpawnSyncReturns<string>, what: string): string {
-  if (r.status !== 0) throw new Error(`${what} failed (${r.status ?? r.signal}): ${(r.stderr || r.error?.message || '').trim()}`);
+  if (r.status !== 0)
+    throw new Error(`${what} failed (${r.status ?? r.signal}): ${(r.stderr || r.error?.message || '').trim()}`);
   return r.stdout;
 }
 
@@ -69,7 +70,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** mount points at or under dir, deepest first (from this process's mount table) */
 function mountsUnder(dir: string): string[] {
-  const points = readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+  const points = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
     .map((l) => l.split(' ')[4])
     .filter((p): p is string => !!p)
     .map((p) => p.replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))))
@@ -86,12 +88,16 @@ function leftoverPids(dir: string): number[] {
       const cmd = readFileSync(`/proc/${e}/cmdline`, 'utf8');
       // shims get the exec root (-address …/containerd.sock); dockerd/containerd the data or exec root
       if (cmd.includes(`${dir}/`)) pids.push(Number(e));
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return pids;
 }
 
-export async function startPrivateDockerd(opts: { images?: string[]; readyTimeoutMs?: number } = {}): Promise<PrivateDockerd> {
+export async function startPrivateDockerd(
+  opts: { images?: string[]; readyTimeoutMs?: number } = {},
+): Promise<PrivateDockerd> {
   const rand = Math.random().toString(36).slice(2, 8);
   const name = `skf-${rand}`;
   // short: containerd's socket lives under the exec root and unix socket paths max out at 107 bytes
@@ -106,7 +112,8 @@ export async function startPrivateDockerd(opts: { images?: string[]; readyTimeou
   let proc: ChildProcess | undefined;
   let netns = false;
 
-  const docker = (args: string[], o: { input?: string; timeoutMs?: number } = {}) => run('docker', ['-H', host, ...args], o);
+  const docker = (args: string[], o: { input?: string; timeoutMs?: number } = {}) =>
+    run('docker', ['-H', host, ...args], o);
   const alive = () => !!proc && proc.exitCode === null && proc.signalCode === null;
 
   async function start(): Promise<void> {
@@ -114,21 +121,40 @@ export async function startPrivateDockerd(opts: { images?: string[]; readyTimeou
     rmSync(socket, { force: true });
     const fd = openSync(logFile, 'a');
     try {
-      proc = spawn('nsenter', [`--net=/run/netns/${name}`, 'dockerd',
-        '--data-root', join(dir, 'data'), '--exec-root', join(dir, 'exec'), '--pidfile', pidFile,
-        '-H', host, '--bip', bip, '--log-level', process.env.SKIFF_DOCKERD_LOG_LEVEL ?? 'info',
-        // nothing here may make containers survive the daemon: the test is about recovery
-        '--live-restore=false',
-      ], { stdio: ['ignore', fd, fd], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } });
+      proc = spawn(
+        'nsenter',
+        [
+          `--net=/run/netns/${name}`,
+          'dockerd',
+          '--data-root',
+          join(dir, 'data'),
+          '--exec-root',
+          join(dir, 'exec'),
+          '--pidfile',
+          pidFile,
+          '-H',
+          host,
+          '--bip',
+          bip,
+          '--log-level',
+          process.env.SKIFF_DOCKERD_LOG_LEVEL ?? 'info',
+          // nothing here may make containers survive the daemon: the test is about recovery
+          '--live-restore=false',
+        ],
+        { stdio: ['ignore', fd, fd], env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } },
+      );
     } finally {
       closeSync(fd);
     }
     const p = proc;
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
     for (;;) {
-      if (p.exitCode !== null || p.signalCode !== null) throw new Error(`private dockerd ${name} exited (${p.exitCode ?? p.signalCode}):\n${tail()}`);
-      if (existsSync(socket) && docker(['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 5000 }).status === 0) return;
-      if (Date.now() > deadline) throw new Error(`private dockerd ${name} did not answer docker info in time:\n${tail()}`);
+      if (p.exitCode !== null || p.signalCode !== null)
+        throw new Error(`private dockerd ${name} exited (${p.exitCode ?? p.signalCode}):\n${tail()}`);
+      if (existsSync(socket) && docker(['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 5000 }).status === 0)
+        return;
+      if (Date.now() > deadline)
+        throw new Error(`private dockerd ${name} did not answer docker info in time:\n${tail()}`);
       await sleep(100);
     }
   }
@@ -139,13 +165,19 @@ export async function startPrivateDockerd(opts: { images?: string[]; readyTimeou
     const exited = new Promise<void>((r) => p.once('exit', () => r()));
     p.kill('SIGTERM');
     // dockerd stops its containers (10 s each at most) within its 15 s shutdown timeout
-    const t = setTimeout(() => { if (alive()) p.kill('SIGKILL'); }, 30_000);
+    const t = setTimeout(() => {
+      if (alive()) p.kill('SIGKILL');
+    }, 30_000);
     await exited;
     clearTimeout(t);
   }
 
   function tail(): string {
-    try { return readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n'); } catch { return ''; }
+    try {
+      return readFileSync(logFile, 'utf8').split('\n').slice(-30).join('\n');
+    } catch {
+      return '';
+    }
   }
 
   async function cleanup(): Promise<void> {
@@ -156,9 +188,15 @@ export async function startPrivateDockerd(opts: { images?: string[]; readyTimeou
         if (ids) docker(['rm', '-f', '-v', ...ids.split('\n')], { timeoutMs: 60_000 });
       }
       await stop();
-    } catch (e) { errors.push(String(e)); }
+    } catch (e) {
+      errors.push(String(e));
+    }
     for (const pid of leftoverPids(dir)) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     // dockerd leaves overlay, nsfs and its own bind mount of the data root behind when
     // killed: lazily unmount everything below the temp dir before removing it
@@ -167,20 +205,38 @@ export async function startPrivateDockerd(opts: { images?: string[]; readyTimeou
       if (!m.length) break;
       for (const point of m) run('umount', ['-l', point]);
     }
-    try { rmSync(dir, { recursive: true, force: true }); } catch (e) { errors.push(`rm ${dir}: ${String(e)}`); }
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch (e) {
+      errors.push(`rm ${dir}: ${String(e)}`);
+    }
     if (netns) {
       const r = run('ip', ['netns', 'delete', name]);
-      if (r.status !== 0 && existsSync(`/run/netns/${name}`)) errors.push(`ip netns delete ${name}: ${r.stderr.trim()}`);
+      if (r.status !== 0 && existsSync(`/run/netns/${name}`))
+        errors.push(`ip netns delete ${name}: ${r.stderr.trim()}`);
       netns = false;
     }
     if (errors.length) throw new Error(`private dockerd cleanup: ${errors.join('; ')}`);
   }
 
   const d: PrivateDockerd = {
-    name, dir, host,
-    get running() { return alive(); },
-    log: () => { try { return readFileSync(logFile, 'utf8'); } catch { return ''; } },
-    docker, stop, start, cleanup,
+    name,
+    dir,
+    host,
+    get running() {
+      return alive();
+    },
+    log: () => {
+      try {
+        return readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    },
+    docker,
+    stop,
+    start,
+    cleanup,
   };
 
   try {
@@ -191,7 +247,10 @@ export async function startPrivateDockerd(opts: { images?: string[]; readyTimeou
     if (opts.images?.length) {
       // the offline images from the host engine: there is no registry to pull from
       const tar = join(dir, 'images.tar');
-      must(run('docker', ['save', '-o', tar, ...opts.images], { timeoutMs: 120_000 }), `docker save ${opts.images.join(' ')}`);
+      must(
+        run('docker', ['save', '-o', tar, ...opts.images], { timeoutMs: 120_000 }),
+        `docker save ${opts.images.join(' ')}`,
+      );
       must(docker(['load', '-q', '-i', tar], { timeoutMs: 120_000 }), 'docker load into the private dockerd');
       rmSync(tar, { force: true });
     }
@@ -201,4 +260,3 @@ export async function startPrivateDockerd(opts: { images?: string[]; readyTimeou
   }
   return d;
 }
-

@@ -19,7 +19,9 @@ export const HTPASSWD_BIN = '/usr/bin/htpasswd';
 export function registryAvailable(): boolean {
   if (existsSync(REGISTRY_BIN) && existsSync(HTPASSWD_BIN)) return true;
   if (process.env.SKIFF_REQUIRE_DOCKER === '1' || process.env.CI) {
-    throw new Error(`${REGISTRY_BIN} or ${HTPASSWD_BIN} missing: apt-get install docker-registry apache2-utils (CI must not skip the registry tests)`);
+    throw new Error(
+      `${REGISTRY_BIN} or ${HTPASSWD_BIN} missing: apt-get install docker-registry apache2-utils (CI must not skip the registry tests)`,
+    );
   }
   console.warn('\n!!! SKIPPING private registry e2e tests: install docker-registry and apache2-utils !!!\n');
   return false;
@@ -50,32 +52,44 @@ export async function startRegistry(user = 'alice', password = 's3cret'): Promis
   const port = await freePort();
   const host = `127.0.0.1:${port}`;
   writeFileSync(join(dir, 'htpasswd'), run(HTPASSWD_BIN, ['-Bbn', user, password]));
-  writeFileSync(join(dir, 'config.yml'), [
-    'version: 0.1',
-    'log:',
-    '  level: info',
-    '  formatter: text',
-    'storage:',
-    '  filesystem:',
-    `    rootdirectory: ${join(dir, 'data')}`,
-    '  delete:',
-    '    enabled: true',
-    'http:',
-    `  addr: ${host}`,
-    'auth:',
-    '  htpasswd:',
-    '    realm: skiff-test',
-    `    path: ${join(dir, 'htpasswd')}`,
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(dir, 'config.yml'),
+    [
+      'version: 0.1',
+      'log:',
+      '  level: info',
+      '  formatter: text',
+      'storage:',
+      '  filesystem:',
+      `    rootdirectory: ${join(dir, 'data')}`,
+      '  delete:',
+      '    enabled: true',
+      'http:',
+      `  addr: ${host}`,
+      'auth:',
+      '  htpasswd:',
+      '    realm: skiff-test',
+      `    path: ${join(dir, 'htpasswd')}`,
+      '',
+    ].join('\n'),
+  );
   let out = '';
-  const proc: ChildProcess = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'pipe', 'pipe'] });
-  proc.stdout!.on('data', (d) => { out += d; });
-  proc.stderr!.on('data', (d) => { out += d; });
+  const proc: ChildProcess = spawn(REGISTRY_BIN, ['serve', join(dir, 'config.yml')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  proc.stdout!.on('data', (d) => {
+    out += d;
+  });
+  proc.stderr!.on('data', (d) => {
+    out += d;
+  });
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`docker-registry exited (${proc.exitCode}):\n${out}`);
-    const ok = await fetch(`http://${host}/v2/`).then((r) => r.status === 401, () => false);
+    const ok = await fetch(`http://${host}/v2/`).then(
+      (r) => r.status === 401,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline) throw new Error(`docker-registry not answering on ${host}:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
@@ -84,9 +98,13 @@ export async function startRegistry(user = 'alice', password = 's3cret'): Promis
   run('docker', ['--config', dockerConfig, 'login', '-u', user, '--password-stdin', host], password);
   const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return {
-    host, user, password,
+    host,
+    user,
+    password,
     log: () => out,
-    manifestPulls: (repo, tag) => (out.match(new RegExp(`"(?:HEAD|GET) /v2/${esc(repo)}/manifests/${esc(tag)} HTTP/1\\.1" 200 `, 'g')) ?? []).length,
+    manifestPulls: (repo, tag) =>
+      (out.match(new RegExp(`"(?:HEAD|GET) /v2/${esc(repo)}/manifests/${esc(tag)} HTTP/1\\.1" 200 `, 'g')) ?? [])
+        .length,
     push(localImage, repo, tag) {
       const name = `${host}/${repo}:${tag}`;
       run('docker', ['tag', localImage, name]);
@@ -115,19 +133,37 @@ export async function slowProxy(target: string, delayMs: number): Promise<{ host
     sockets.add(client);
     client.pause();
     const t = setTimeout(() => {
-      const up = connect(tport, thost, () => { client.pipe(up); up.pipe(client); client.resume(); });
+      const up = connect(tport, thost, () => {
+        client.pipe(up);
+        up.pipe(client);
+        client.resume();
+      });
       sockets.add(up);
-      const end = () => { client.destroy(); up.destroy(); sockets.delete(up); sockets.delete(client); };
-      up.on('error', end); up.on('close', end);
-      client.on('error', end); client.on('close', end);
+      const end = () => {
+        client.destroy();
+        up.destroy();
+        sockets.delete(up);
+        sockets.delete(client);
+      };
+      up.on('error', end);
+      up.on('close', end);
+      client.on('error', end);
+      client.on('close', end);
     }, delayMs);
-    client.on('close', () => { clearTimeout(t); sockets.delete(client); });
+    client.on('close', () => {
+      clearTimeout(t);
+      sockets.delete(client);
+    });
   });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', res));
   const addr = server.address();
   const port = typeof addr === 'object' && addr ? addr.port : 0;
   return {
     host: `127.0.0.1:${port}`,
-    close: () => new Promise<void>((res) => { for (const s of sockets) s.destroy(); server.close(() => res()); }),
+    close: () =>
+      new Promise<void>((res) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => res());
+      }),
   };
 }

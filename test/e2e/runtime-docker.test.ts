@@ -49,7 +49,10 @@ function docker(...args: string[]): string {
 function makePod(name: string, containers: ContainerSpec[], spec: Record<string, unknown> = {}): PodLike {
   const uid = randomUUID();
   podUids.push(uid);
-  return { metadata: { name, namespace: 'rt-e2e', uid }, spec: { containers, terminationGracePeriodSeconds: 5, ...spec } };
+  return {
+    metadata: { name, namespace: 'rt-e2e', uid },
+    spec: { containers, terminationGracePeriodSeconds: 5, ...spec },
+  };
 }
 
 async function runSandbox(pod: PodLike) {
@@ -58,7 +61,13 @@ async function runSandbox(pod: PodLike) {
   return sb;
 }
 
-async function runContainer(sandboxId: string, pod: PodLike, c: ContainerSpec, env: Record<string, string> = {}, mounts = [] as Array<{ hostPath: string; containerPath: string; readOnly?: boolean }>) {
+async function runContainer(
+  sandboxId: string,
+  pod: PodLike,
+  c: ContainerSpec,
+  env: Record<string, string> = {},
+  mounts = [] as Array<{ hostPath: string; containerPath: string; readOnly?: boolean }>,
+) {
   const t0 = performance.now();
   const id = await rt.createContainer(sandboxId, pod, c, 0, env, { node: NODE, mounts });
   createdIds.add(id);
@@ -67,7 +76,12 @@ async function runContainer(sandboxId: string, pod: PodLike, c: ContainerSpec, e
   return id;
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false>,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -83,10 +97,14 @@ async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>
 }
 
 async function waitExited(id: string, timeoutMs = 20_000): Promise<RuntimeContainer> {
-  return waitFor(`${id} to exit`, async () => {
-    const c = await rt.inspect(id);
-    return c.state === 'exited' ? c : undefined;
-  }, timeoutMs);
+  return waitFor(
+    `${id} to exit`,
+    async () => {
+      const c = await rt.inspect(id);
+      return c.state === 'exited' ? c : undefined;
+    },
+    timeoutMs,
+  );
 }
 
 async function readAll(s: Readable): Promise<string> {
@@ -128,14 +146,18 @@ describe.skipIf(!HAVE_DOCKER)('Docker runtime (real engine)', () => {
   afterAll(async () => {
     eventSub?.stop();
     // Everything this run labelled, whatever a failed test left behind.
-    const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=io.skiff.node=${NODE}`], { encoding: 'utf8' }).stdout.trim();
+    const ids = spawnSync('docker', ['ps', '-aq', '--filter', `label=io.skiff.node=${NODE}`], {
+      encoding: 'utf8',
+    }).stdout.trim();
     if (ids) spawnSync('docker', ['rm', '-f', ...ids.split(/\s+/)]);
     if (setup) for (const uid of podUids) await removePodCgroups(setup.layout, setup.driver, uid);
     for (const t of extraTags) spawnSync('docker', ['rmi', t]);
     for (const d of tmpDirs) rmSync(d, { recursive: true, force: true });
     if (startLatenciesMs.length) {
       const sorted = [...startLatenciesMs].sort((a, b) => a - b);
-      console.log(`[runtime-docker] busybox create+start: median ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} ms over ${sorted.length} containers`);
+      console.log(
+        `[runtime-docker] busybox create+start: median ${sorted[Math.floor(sorted.length / 2)].toFixed(0)} ms over ${sorted.length} containers`,
+      );
     }
   });
 
@@ -195,7 +217,9 @@ describe.skipIf(!HAVE_DOCKER)('Docker runtime (real engine)', () => {
     const webId = await runContainer(sb.id, pod, httpd);
     const clientId = await runContainer(sb.id, pod, client);
 
-    await waitFor('client to fetch from localhost', async () => (await readAll(await rt.logs(clientId))).includes('hello from skiff'));
+    await waitFor('client to fetch from localhost', async () =>
+      (await readAll(await rt.logs(clientId))).includes('hello from skiff'),
+    );
     // The pod IP and the sandbox's host port serve the same httpd.
     const viaIp = await waitFor('pod IP', async () => (await fetch(`http://${sb.ip}:8080/`)).text());
     expect(viaIp).toContain('hello from skiff');
@@ -241,7 +265,10 @@ describe.skipIf(!HAVE_DOCKER)('Docker runtime (real engine)', () => {
     const sb = await runSandbox(pod);
     const id = await runContainer(sb.id, pod, c);
     const info = await rt.inspect(id);
-    const parent = setup.driver === 'systemd' ? `kubepods-burstable-pod${uid.replace(/-/g, '_')}.slice` : `/kubepods/burstable/pod${uid}`;
+    const parent =
+      setup.driver === 'systemd'
+        ? `kubepods-burstable-pod${uid.replace(/-/g, '_')}.slice`
+        : `/kubepods/burstable/pod${uid}`;
     expect(info.cgroupParent).toBe(parent);
 
     const lim = await readContainerLimits(setup.layout, setup.driver, parent, id);
@@ -304,18 +331,25 @@ describe.skipIf(!HAVE_DOCKER)('Docker runtime (real engine)', () => {
       ['BestEffort', bPod, bId, bSb.id],
     ] as const) {
       const podPath = podCgroupPath(qos, pod.metadata.uid!, setup.driver);
-      const mem = setup.layout.hierarchies.find((h) => (setup.layout.version === 2 ? h.version === 2 : h.controllers.includes('memory')))!;
+      const mem = setup.layout.hierarchies.find((h) =>
+        setup.layout.version === 2 ? h.version === 2 : h.controllers.includes('memory'),
+      )!;
       expect(statSync(join(mem.mountPoint, podPath)).isDirectory()).toBe(true);
       // Sandbox and container both sit in the pod's cgroup.
       expect((await rt.inspect(id)).cgroupParent).toBe((await rt.inspect(sbId)).cgroupParent);
     }
     if (setup.layout.version === 1 && setup.driver === 'cgroupfs') {
-      expect(existsSync(`/sys/fs/cgroup/memory/kubepods/pod${gPod.metadata.uid}/${gId}/memory.limit_in_bytes`)).toBe(true);
-      expect(readFileSync(`/sys/fs/cgroup/cpu/kubepods/besteffort/pod${bPod.metadata.uid}/${bId}/cpu.shares`, 'utf8').trim()).toBe('2');
+      expect(existsSync(`/sys/fs/cgroup/memory/kubepods/pod${gPod.metadata.uid}/${gId}/memory.limit_in_bytes`)).toBe(
+        true,
+      );
+      expect(
+        readFileSync(`/sys/fs/cgroup/cpu/kubepods/besteffort/pod${bPod.metadata.uid}/${bId}/cpu.shares`, 'utf8').trim(),
+      ).toBe('2');
     }
     // kubelet's OOM policy: BestEffort dies first; Guaranteed is protected (-997, or 0 where the
     // daemon may not lower scores).
-    const oomAdj = async (id: string) => Number(readFileSync(`/proc/${(await rt.inspect(id)).pid}/oom_score_adj`, 'utf8'));
+    const oomAdj = async (id: string) =>
+      Number(readFileSync(`/proc/${(await rt.inspect(id)).pid}/oom_score_adj`, 'utf8'));
     expect(await oomAdj(bId)).toBe(1000);
     expect([-997, 0]).toContain(await oomAdj(gId));
     const gLim = await readContainerLimits(setup.layout, setup.driver, (await rt.inspect(gId)).cgroupParent!, gId);
@@ -340,8 +374,11 @@ describe.skipIf(!HAVE_DOCKER)('Docker runtime (real engine)', () => {
     expect(st.exitCode).toBe(137);
     expect(st.oomKilled).toBe(true);
     expect(st.finishedAt).toMatch(/^\d{4}-/);
-    await waitFor('oom and die events', async () =>
-      events.some((e) => e.id === id && e.type === 'oom') && events.some((e) => e.id === id && e.type === 'die' && e.exitCode === 137),
+    await waitFor(
+      'oom and die events',
+      async () =>
+        events.some((e) => e.id === id && e.type === 'oom') &&
+        events.some((e) => e.id === id && e.type === 'die' && e.exitCode === 137),
     );
     const die = events.find((e) => e.id === id && e.type === 'die')!;
     expect(die.podUid).toBe(pod.metadata.uid);
@@ -356,7 +393,9 @@ describe.skipIf(!HAVE_DOCKER)('Docker runtime (real engine)', () => {
       name: 'printer',
       image: BUSYBOX,
       command: ['sh', '-c'],
-      args: ['for i in 1 2 3 4 5; do echo line$i; done; echo oops >&2; echo "$(GREETING)" $$HOME \'$(MISSING)\'; pwd; cat /data/in.txt; echo out > /data/out.txt; touch /ro/x 2>/dev/null || echo read-only'],
+      args: [
+        'for i in 1 2 3 4 5; do echo line$i; done; echo oops >&2; echo "$(GREETING)" $$HOME \'$(MISSING)\'; pwd; cat /data/in.txt; echo out > /data/out.txt; touch /ro/x 2>/dev/null || echo read-only',
+      ],
       workingDir: '/tmp',
     };
     const pod = makePod('printer', [c], { restartPolicy: 'Never' });
@@ -394,7 +433,11 @@ describe.skipIf(!HAVE_DOCKER)('Docker runtime (real engine)', () => {
   });
 
   it('follows logs until the reader stops', async () => {
-    const c: ContainerSpec = { name: 'ticker', image: BUSYBOX, command: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo tick$i; sleep 0.2; done'] };
+    const c: ContainerSpec = {
+      name: 'ticker',
+      image: BUSYBOX,
+      command: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo tick$i; sleep 0.2; done'],
+    };
     const pod = makePod('ticker', [c]);
     const sb = await runSandbox(pod);
     const id = await runContainer(sb.id, pod, c);
@@ -437,8 +480,16 @@ describe.skipIf(!HAVE_DOCKER)('Docker runtime (real engine)', () => {
   });
 
   it('stop honours the grace period: TERM handled exits early, TERM ignored is killed after grace', async () => {
-    const polite: ContainerSpec = { name: 'polite', image: BUSYBOX, command: ['sh', '-c', 'trap "echo bye; exit 0" TERM; while :; do sleep 0.1; done'] };
-    const stubborn: ContainerSpec = { name: 'stubborn', image: BUSYBOX, command: ['sh', '-c', 'trap "" TERM; while :; do sleep 0.1; done'] };
+    const polite: ContainerSpec = {
+      name: 'polite',
+      image: BUSYBOX,
+      command: ['sh', '-c', 'trap "echo bye; exit 0" TERM; while :; do sleep 0.1; done'],
+    };
+    const stubborn: ContainerSpec = {
+      name: 'stubborn',
+      image: BUSYBOX,
+      command: ['sh', '-c', 'trap "" TERM; while :; do sleep 0.1; done'],
+    };
     const pod = makePod('stopper', [polite, stubborn]);
     const sb = await runSandbox(pod);
     const pId = await runContainer(sb.id, pod, polite);
@@ -466,7 +517,7 @@ describe.skipIf(!HAVE_DOCKER)('Docker runtime (real engine)', () => {
     await rt.stopContainer(sId, 1);
   });
 
-  it('hostNetwork pods use the node\'s network and hostname; a taken sandbox name is a Conflict', async () => {
+  it("hostNetwork pods use the node's network and hostname; a taken sandbox name is a Conflict", async () => {
     const c: ContainerSpec = { name: 'h', image: BUSYBOX, command: ['sh', '-c', 'hostname; sleep 3600'] };
     const pod = makePod('hostnet', [c], { hostNetwork: true });
     const sb = await runSandbox(pod);
@@ -525,7 +576,7 @@ describe.skipIf(!HAVE_DOCKER)('Docker runtime (real engine)', () => {
     }
   });
 
-  it('listPodContainers returns exactly this run\'s containers', async () => {
+  it("listPodContainers returns exactly this run's containers", async () => {
     const list = await rt.listPodContainers(NODE);
     expect(new Set(list.map((c) => c.id))).toEqual(createdIds);
     expect(list.filter((c) => c.type === 'sandbox').every((c) => c.containerName === 'POD')).toBe(true);
@@ -550,6 +601,10 @@ describe.skipIf(!HAVE_DOCKER)('Docker runtime (real engine)', () => {
       expect(res.failed).toEqual([]);
       expect(podDirsAnywhere(uid)).toEqual([]);
     }
-    await waitFor('destroy events', async () => list.every((c) => events.some((e) => e.id === c.id && e.type === 'destroy')), 5000);
+    await waitFor(
+      'destroy events',
+      async () => list.every((c) => events.some((e) => e.id === c.id && e.type === 'destroy')),
+      5000,
+    );
   });
 });

@@ -5,7 +5,18 @@
 import { spawnSync } from 'node:child_process';
 import { get } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUSYBOX, dockerAvailable, eventually, k, kubectlAvailable, removeNodeContainers, startAgent, startServer, type AgentProc, type ServerProc } from './harness.js';
+import {
+  BUSYBOX,
+  dockerAvailable,
+  eventually,
+  k,
+  kubectlAvailable,
+  removeNodeContainers,
+  startAgent,
+  startServer,
+  type AgentProc,
+  type ServerProc,
+} from './harness.js';
 
 const enabled = dockerAvailable() && kubectlAvailable();
 
@@ -17,40 +28,66 @@ function docker(args: string[]): string {
 /** the node's pooled sandboxes no pod adopted: ids */
 function idlePool(node: string): string[] {
   const out = docker(['ps', '--filter', `label=io.skiff.sandbox.pool=${node}`, '--format', '{{.ID}} {{.Names}}']);
-  return out ? out.split('\n').filter((l) => l.includes(' skiff-pool_')).map((l) => l.split(' ')[0]!) : [];
+  return out
+    ? out
+        .split('\n')
+        .filter((l) => l.includes(' skiff-pool_'))
+        .map((l) => l.split(' ')[0]!)
+    : [];
 }
 /** the sandbox (full id, name, labels) a pod's container joined */
 function sandboxOf(containerId: string): { id: string; name: string; pool?: string } {
   const mode = docker(['inspect', '-f', '{{.HostConfig.NetworkMode}}', containerId]);
   const id = mode.replace(/^container:/, '');
-  const [name, pool] = docker(['inspect', '-f', '{{.Name}} {{index .Config.Labels "io.skiff.sandbox.pool"}}', id]).split(' ');
+  const [name, pool] = docker([
+    'inspect',
+    '-f',
+    '{{.Name}} {{index .Config.Labels "io.skiff.sandbox.pool"}}',
+    id,
+  ]).split(' ');
   return { id, name: name!.replace(/^\//, ''), ...(pool && pool !== '<no' ? { pool } : {}) };
 }
-const fetchText = (url: string) => new Promise<string>((resolve, reject) => {
-  const req = get(url, (r) => { let b = ''; r.on('data', (d) => { b += d; }); r.on('end', () => resolve(b)); });
-  req.on('error', reject).setTimeout(3000, () => req.destroy(new Error('timeout')));
-});
+const fetchText = (url: string) =>
+  new Promise<string>((resolve, reject) => {
+    const req = get(url, (r) => {
+      let b = '';
+      r.on('data', (d) => {
+        b += d;
+      });
+      r.on('end', () => resolve(b));
+    });
+    req.on('error', reject).setTimeout(3000, () => req.destroy(new Error('timeout')));
+  });
 
 describe.skipIf(!enabled)('sandbox pool', () => {
   let s: ServerProc;
   let a: AgentProc;
   let b: AgentProc;
   const pod = (name: string) => JSON.parse(k(s, ['get', 'pod', name, '-o', 'json']));
-  const running = (name: string) => eventually(() => {
-    const p = pod(name);
-    expect(p.status.phase).toBe('Running');
-    return p;
-  }, 60_000, 200);
+  const running = (name: string) =>
+    eventually(
+      () => {
+        const p = pod(name);
+        expect(p.status.phase).toBe('Running');
+        return p;
+      },
+      60_000,
+      200,
+    );
   const exec = (name: string, cmd: string) => k(s, ['exec', name, '--', 'sh', '-c', cmd]).trim();
 
   beforeAll(async () => {
     s = await startServer();
     a = startAgent(s, { args: ['--sandbox-pool', '2'] });
     b = startAgent(s);
-    await eventually(() => {
-      expect(k(s, ['get', 'node', a.node])).toMatch(/\sReady\s/);
-      expect(k(s, ['get', 'node', b.node])).toMatch(/\sReady\s/);
-    }, 30_000, 200);
+    await eventually(
+      () => {
+        expect(k(s, ['get', 'node', a.node])).toMatch(/\sReady\s/);
+        expect(k(s, ['get', 'node', b.node])).toMatch(/\sReady\s/);
+      },
+      30_000,
+      200,
+    );
   }, 60_000);
   afterAll(async () => {
     await a?.kill('SIGKILL');
@@ -85,19 +122,28 @@ ${extra}  containers:
     await eventually(() => expect(idlePool(a.node)).toHaveLength(2), 30_000, 200);
 
     expect(exec('web', 'cat /etc/hostname; echo $HOSTNAME')).toBe('web\nweb');
-    const ipOf = (hosts: string, name: string) => hosts.split('\n').find((l) => l.split(/\s+/).slice(1).includes(name))?.split(/\s+/)[0];
+    const ipOf = (hosts: string, name: string) =>
+      hosts
+        .split('\n')
+        .find((l) => l.split(/\s+/).slice(1).includes(name))
+        ?.split(/\s+/)[0];
     const webHosts = exec('web', 'cat /etc/hosts');
     const freshHosts = exec('fresh', 'cat /etc/hosts');
     expect(ipOf(webHosts, 'web')).toBe(web.status.podIP);
     expect(ipOf(freshHosts, 'fresh')).toBe(fresh.status.podIP);
     // the same file as a fresh sandbox's, but for the pod's own name and address
-    expect(webHosts.replace(web.status.podIP, 'IP').replace(/\bweb\b/, 'NAME')).toBe(freshHosts.replace(fresh.status.podIP, 'IP').replace(/\bfresh\b/, 'NAME'));
+    expect(webHosts.replace(web.status.podIP, 'IP').replace(/\bweb\b/, 'NAME')).toBe(
+      freshHosts.replace(fresh.status.podIP, 'IP').replace(/\bfresh\b/, 'NAME'),
+    );
     expect(exec('web', 'cat /etc/resolv.conf')).toBe(exec('fresh', 'cat /etc/resolv.conf'));
     expect(await eventually(() => fetchText(`http://${web.status.podIP}:8080/`), 20_000, 300)).toBe('hello-web\n');
   }, 120_000);
 
   it('a hostNetwork pod does not adopt', async () => {
-    k(s, ['apply', '-f', '-'], `apiVersion: v1
+    k(
+      s,
+      ['apply', '-f', '-'],
+      `apiVersion: v1
 kind: Pod
 metadata: {name: hostnet}
 spec:
@@ -105,7 +151,8 @@ spec:
   hostNetwork: true
   terminationGracePeriodSeconds: 1
   containers: [{name: c, image: ${BUSYBOX}, command: [sleep, '3600']}]
-`);
+`,
+    );
     const p = await running('hostnet');
     const id = p.status.containerStatuses[0].containerID.replace('docker://', '');
     expect(sandboxOf(id).pool).toBeUndefined();
@@ -117,11 +164,15 @@ spec:
     const sb = sandboxOf(cid.replace('docker://', ''));
     const idle = idlePool(a.node);
     await a.restart();
-    await eventually(() => {
-      const now = idlePool(a.node);
-      expect(now).toHaveLength(2);
-      for (const id of idle) expect(now).not.toContain(id);
-    }, 40_000, 300);
+    await eventually(
+      () => {
+        const now = idlePool(a.node);
+        expect(now).toHaveLength(2);
+        for (const id of idle) expect(now).not.toContain(id);
+      },
+      40_000,
+      300,
+    );
     // a few syncs later the pod is still the same
     await eventually(() => expect(a.output()).toMatch(/removed pooled sandboxes an earlier agent left/), 20_000, 200);
     const after = pod('web');
@@ -133,7 +184,16 @@ spec:
   }, 90_000);
 
   it('without --sandbox-pool there is no pool', async () => {
-    k(s, ['run', 'plain', `--image=${BUSYBOX}`, '--restart=Never', `--overrides={"spec":{"nodeName":"${b.node}"}}`, '--', 'sleep', '3600']);
+    k(s, [
+      'run',
+      'plain',
+      `--image=${BUSYBOX}`,
+      '--restart=Never',
+      `--overrides={"spec":{"nodeName":"${b.node}"}}`,
+      '--',
+      'sleep',
+      '3600',
+    ]);
     const p = await running('plain');
     expect(sandboxOf(p.status.containerStatuses[0].containerID.replace('docker://', '')).pool).toBeUndefined();
     expect(docker(['ps', '-aq', '--filter', `label=io.skiff.sandbox.pool=${b.node}`])).toBe('');

@@ -27,12 +27,17 @@ function rawValue(s: ServerProc, key: string): string | undefined {
   }
 }
 
-const password = (s: ServerProc) => Buffer.from(k(s, ['get', 'secret', 's', '-o', 'jsonpath={.data.password}']), 'base64').toString('utf8');
+const password = (s: ServerProc) =>
+  Buffer.from(k(s, ['get', 'secret', 's', '-o', 'jsonpath={.data.password}']), 'base64').toString('utf8');
 
 describe.skipIf(!enabled)('secrets at rest', () => {
   let s: ServerProc;
-  beforeAll(async () => { s = await startServer(); });
-  afterAll(async () => { await s?.cleanup(); });
+  beforeAll(async () => {
+    s = await startServer();
+  });
+  afterAll(async () => {
+    await s?.cleanup();
+  });
 
   it('never writes a Secret in plaintext; reads it back, also after a restart and a key rotation', async () => {
     const keyFile = join(s.dataDir, 'encryption-config.json');
@@ -73,7 +78,11 @@ describe.skipIf(!enabled)('secrets at rest', () => {
 
     // rotation: a new first key, the old one kept for reading; restart re-encrypts
     await s.kill('SIGTERM');
-    writeFileSync(keyFile, JSON.stringify({ keys: [{ name: 'rotated', secret: randomBytes(32).toString('base64') }, ...firstKey] }), { mode: 0o600 });
+    writeFileSync(
+      keyFile,
+      JSON.stringify({ keys: [{ name: 'rotated', secret: randomBytes(32).toString('base64') }, ...firstKey] }),
+      { mode: 0o600 },
+    );
     await s.restart();
     expect(rawValue(s, SECRET_KEY)!.startsWith('k8s:enc:aesgcm:v1:rotated:')).toBe(true);
     expect(password(s)).toBe('hunter2');

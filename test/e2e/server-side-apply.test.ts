@@ -6,34 +6,57 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { k, kubectl, kubectlAvailable, startServer, type ServerProc } from './harness.js';
 
-interface Entry { manager: string; operation: string; apiVersion: string; subresource?: string; fieldsType: string; fieldsV1: Record<string, unknown> }
+interface Entry {
+  manager: string;
+  operation: string;
+  apiVersion: string;
+  subresource?: string;
+  fieldsType: string;
+  fieldsV1: Record<string, unknown>;
+}
 
-const deployment = (replicas: number, labels: Record<string, string> = {}) => JSON.stringify({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web', namespace: 'default', labels: { app: 'web', ...labels } },
-  spec: {
-    replicas, selector: { matchLabels: { app: 'web' } },
-    template: { metadata: { labels: { app: 'web' } }, spec: { containers: [{ name: 'nginx', image: 'nginx', ports: [{ containerPort: 80 }] }] } },
-  },
-});
+const deployment = (replicas: number, labels: Record<string, string> = {}) =>
+  JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'web', namespace: 'default', labels: { app: 'web', ...labels } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: 'web' } },
+      template: {
+        metadata: { labels: { app: 'web' } },
+        spec: { containers: [{ name: 'nginx', image: 'nginx', ports: [{ containerPort: 80 }] }] },
+      },
+    },
+  });
 
 describe('server-side apply with kubectl', () => {
   let s: ServerProc;
-  beforeAll(async () => { s = await startServer(); }, 60_000);
-  afterAll(async () => { await s?.cleanup(); });
+  beforeAll(async () => {
+    s = await startServer();
+  }, 60_000);
+  afterAll(async () => {
+    await s?.cleanup();
+  });
 
-  const entries = (what: string[]): Entry[] => JSON.parse(k(s, ['get', ...what, '-o', 'json', '--show-managed-fields'])).metadata.managedFields;
+  const entries = (what: string[]): Entry[] =>
+    JSON.parse(k(s, ['get', ...what, '-o', 'json', '--show-managed-fields'])).metadata.managedFields;
 
   it('needs kubectl', () => expect(kubectlAvailable()).toBe(true));
 
   it('conflicts between two appliers; --force-conflicts takes the field; both managers are shown', () => {
-    expect(k(s, ['apply', '--server-side', '--field-manager=a', '-f', '-'], deployment(2))).toContain('deployment.apps/web serverside-applied');
+    expect(k(s, ['apply', '--server-side', '--field-manager=a', '-f', '-'], deployment(2))).toContain(
+      'deployment.apps/web serverside-applied',
+    );
     const clash = kubectl(s, ['apply', '--server-side', '--field-manager=b', '-f', '-'], { input: deployment(3) });
     expect(clash.code).not.toBe(0);
     expect(clash.stderr).toContain('Apply failed with 1 conflict: conflict with "a": .spec.replicas');
     expect(clash.stderr).toContain('--force-conflicts');
     expect(k(s, ['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}'])).toBe('2');
 
-    expect(k(s, ['apply', '--server-side', '--field-manager=b', '--force-conflicts', '-f', '-'], deployment(3))).toContain('serverside-applied');
+    expect(
+      k(s, ['apply', '--server-side', '--field-manager=b', '--force-conflicts', '-f', '-'], deployment(3)),
+    ).toContain('serverside-applied');
     expect(k(s, ['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}'])).toBe('3');
 
     const yaml = k(s, ['get', 'deploy', 'web', '-o', 'yaml', '--show-managed-fields']);
@@ -64,10 +87,16 @@ describe('server-side apply with kubectl', () => {
   it('kubectl scale owns replicas through the scale subresource; re-applying conflicts until forced', () => {
     expect(k(s, ['scale', 'deploy', 'web', '--replicas=5'])).toContain('scaled');
     const scale = entries(['deploy', 'web']).find((e) => e.subresource === 'scale')!;
-    expect(scale).toMatchObject({ manager: 'kubectl', operation: 'Update', fieldsV1: { 'f:spec': { 'f:replicas': {} } } });
+    expect(scale).toMatchObject({
+      manager: 'kubectl',
+      operation: 'Update',
+      fieldsV1: { 'f:spec': { 'f:replicas': {} } },
+    });
     const again = kubectl(s, ['apply', '--server-side', '--field-manager=b', '-f', '-'], { input: deployment(3) });
     expect(again.code).not.toBe(0);
-    expect(again.stderr).toContain('Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps/v1: .spec.replicas');
+    expect(again.stderr).toContain(
+      'Apply failed with 1 conflict: conflict with "kubectl" with subresource "scale" using apps/v1: .spec.replicas',
+    );
     k(s, ['apply', '--server-side', '--field-manager=b', '--force-conflicts', '-f', '-'], deployment(3));
     expect(k(s, ['get', 'deploy', 'web', '-o', 'jsonpath={.spec.replicas}'])).toBe('3');
     expect(entries(['deploy', 'web']).some((e) => e.subresource === 'scale')).toBe(false);
@@ -75,10 +104,18 @@ describe('server-side apply with kubectl', () => {
 
   it('kubectl create records an Update by kubectl-create; managedFields: [] resets them', () => {
     k(s, ['create', 'configmap', 'c1', '--from-literal=a=b']);
-    expect(entries(['cm', 'c1'])).toEqual([expect.objectContaining({
-      manager: 'kubectl-create', operation: 'Update', apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { '.': {}, 'f:a': {} } },
-    })]);
+    expect(entries(['cm', 'c1'])).toEqual([
+      expect.objectContaining({
+        manager: 'kubectl-create',
+        operation: 'Update',
+        apiVersion: 'v1',
+        fieldsType: 'FieldsV1',
+        fieldsV1: { 'f:data': { '.': {}, 'f:a': {} } },
+      }),
+    ]);
     k(s, ['patch', 'cm', 'c1', '--type=merge', '-p', '{"metadata":{"managedFields":[]}}']);
-    expect(JSON.parse(k(s, ['get', 'cm', 'c1', '-o', 'json', '--show-managed-fields'])).metadata.managedFields).toBeUndefined();
+    expect(
+      JSON.parse(k(s, ['get', 'cm', 'c1', '-o', 'json', '--show-managed-fields'])).metadata.managedFields,
+    ).toBeUndefined();
   }, 60_000);
 });

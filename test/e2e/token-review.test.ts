@@ -8,19 +8,33 @@ import { k, kubectl, kubectlAvailable, startServer, type ServerProc } from './ha
 const haveKubectl = kubectlAvailable();
 
 const review = (token: string, audiences?: string[]) =>
-  JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, ...(audiences ? { audiences } : {}) } });
+  JSON.stringify({
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenReview',
+    spec: { token, ...(audiences ? { audiences } : {}) },
+  });
 
 describe.skipIf(!haveKubectl)('TokenReview and APIService (kubectl)', () => {
   let s: ServerProc;
-  beforeAll(async () => { s = await startServer(); }, 60_000);
-  afterAll(async () => { await s?.cleanup(); });
+  beforeAll(async () => {
+    s = await startServer();
+  }, 60_000);
+  afterAll(async () => {
+    await s?.cleanup();
+  });
 
   it('reviews a ServiceAccount token, one for another audience and a bad one', () => {
     k(s, ['create', 'serviceaccount', 'reviewer', '-n', 'default']);
     const token = k(s, ['create', 'token', 'reviewer', '-n', 'default']).trim();
     const ok = JSON.parse(k(s, ['create', '-f', '-', '-o', 'json'], review(token)));
     expect(ok.kind).toBe('TokenReview');
-    expect(ok.status).toMatchObject({ authenticated: true, user: { username: 'system:serviceaccount:default:reviewer', groups: ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated'] } });
+    expect(ok.status).toMatchObject({
+      authenticated: true,
+      user: {
+        username: 'system:serviceaccount:default:reviewer',
+        groups: ['system:serviceaccounts', 'system:serviceaccounts:default', 'system:authenticated'],
+      },
+    });
     expect(ok.status.audiences).toHaveLength(1);
 
     const vault = k(s, ['create', 'token', 'reviewer', '-n', 'default', '--audience', 'vault']).trim();
@@ -40,7 +54,8 @@ describe.skipIf(!haveKubectl)('TokenReview and APIService (kubectl)', () => {
   it('kubectl get apiservices lists the local group-versions', () => {
     const out = k(s, ['get', 'apiservices']);
     expect(out.split('\n')[0]).toMatch(/^NAME\s+SERVICE\s+AVAILABLE\s+AGE$/);
-    for (const n of ['v1', 'v1.apps', 'v1.rbac.authorization.k8s.io', 'v1.apiregistration.k8s.io']) expect(out).toMatch(new RegExp(`^${n.replace(/\./g, '\\.')}\\s+Local\\s+True\\s+`, 'm'));
+    for (const n of ['v1', 'v1.apps', 'v1.rbac.authorization.k8s.io', 'v1.apiregistration.k8s.io'])
+      expect(out).toMatch(new RegExp(`^${n.replace(/\./g, '\\.')}\\s+Local\\s+True\\s+`, 'm'));
     const one = JSON.parse(k(s, ['get', 'apiservice', 'v1.apps', '-o', 'json']));
     expect(one.spec).toEqual({ group: 'apps', version: 'v1', groupPriorityMinimum: 17800, versionPriority: 15 });
     const del = kubectl(s, ['delete', 'apiservice', 'v1.apps']);

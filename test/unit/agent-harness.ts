@@ -36,14 +36,28 @@ export interface GatewayHarness {
 }
 
 /** `wrap` may put a proxy (slow or counting) between the gateway and the storage */
-export async function startGateway(opts: { limits?: Partial<SessionLimits>; wrap?: (s: ApiStorage) => ApiStorage; issueToken?: IssueToken } = {}): Promise<GatewayHarness> {
+export async function startGateway(
+  opts: { limits?: Partial<SessionLimits>; wrap?: (s: ApiStorage) => ApiStorage; issueToken?: IssueToken } = {},
+): Promise<GatewayHarness> {
   const store = new SqliteStore(':memory:');
   const storage = new ApiStorage(store);
   await seedNamespaces(storage);
   const logLines: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, cb) { logLines.push(...String(chunk).split('\n').filter(Boolean)); cb(); } });
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logLines.push(...String(chunk).split('\n').filter(Boolean));
+      cb();
+    },
+  });
   const log = pino({ level: 'info' }, sink);
-  const gateway = new AgentGateway({ storage: opts.wrap ? opts.wrap(storage) : storage, joinSecret: JOIN_SECRET, log, heartbeatIntervalSeconds: 5, sessionLimits: opts.limits, issueToken: opts.issueToken });
+  const gateway = new AgentGateway({
+    storage: opts.wrap ? opts.wrap(storage) : storage,
+    joinSecret: JOIN_SECRET,
+    log,
+    heartbeatIntervalSeconds: 5,
+    sessionLimits: opts.limits,
+    issueToken: opts.issueToken,
+  });
   const server: Server = createServer((_req, res) => res.writeHead(404).end());
   server.on('upgrade', (req, socket, head) => {
     if (!gateway.handleUpgrade(req, socket, head)) socket.destroy();
@@ -51,7 +65,11 @@ export async function startGateway(opts: { limits?: Partial<SessionLimits>; wrap
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as AddressInfo).port;
   return {
-    store, storage, gateway, port, logLines,
+    store,
+    storage,
+    gateway,
+    port,
+    logLines,
     async stop() {
       gateway.close();
       server.closeAllConnections();
@@ -61,7 +79,11 @@ export async function startGateway(opts: { limits?: Partial<SessionLimits>; wrap
   };
 }
 
-export interface Msg { type: string; message?: string; [k: string]: unknown }
+export interface Msg {
+  type: string;
+  message?: string;
+  [k: string]: unknown;
+}
 
 export interface TestAgent {
   ws: WebSocket;
@@ -74,26 +96,40 @@ export interface TestAgent {
 }
 
 export async function connectAgent(port: number, opts: { autoPong?: boolean } = {}): Promise<TestAgent> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/agent/v1/connect`, { headers: { Authorization: `Bearer ${JOIN_SECRET}` }, autoPong: opts.autoPong ?? true });
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/agent/v1/connect`, {
+    headers: { Authorization: `Bearer ${JOIN_SECRET}` },
+    autoPong: opts.autoPong ?? true,
+  });
   const queue: Msg[] = [];
   const waiters: ((m: Msg) => void)[] = [];
   ws.on('message', (d) => {
     const m = JSON.parse(String(d)) as Msg;
     if (m.type === 'network') return;
     const w = waiters.shift();
-    if (w) w(m); else queue.push(m);
+    if (w) w(m);
+    else queue.push(m);
   });
-  const closed = new Promise<{ code: number; reason: string }>((r) => ws.on('close', (code, reason) => r({ code, reason: reason.toString() })));
+  const closed = new Promise<{ code: number; reason: string }>((r) =>
+    ws.on('close', (code, reason) => r({ code, reason: reason.toString() })),
+  );
   ws.on('error', () => undefined);
-  await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
   return {
-    ws, closed,
-    next: () => new Promise<Msg>((resolve, reject) => {
-      const m = queue.shift();
-      if (m) return resolve(m);
-      const t = setTimeout(() => reject(new Error('no message from the server within 5s')), 5000);
-      waiters.push((x) => { clearTimeout(t); resolve(x); });
-    }),
+    ws,
+    closed,
+    next: () =>
+      new Promise<Msg>((resolve, reject) => {
+        const m = queue.shift();
+        if (m) return resolve(m);
+        const t = setTimeout(() => reject(new Error('no message from the server within 5s')), 5000);
+        waiters.push((x) => {
+          clearTimeout(t);
+          resolve(x);
+        });
+      }),
     send: (m) => ws.send(typeof m === 'string' ? m : JSON.stringify(m)),
     async close() {
       if (ws.readyState === WebSocket.CLOSED) return;
@@ -105,14 +141,27 @@ export async function connectAgent(port: number, opts: { autoPong?: boolean } = 
 
 export function nodeReport(name: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
-    name, capacity: { cpu: '2', memory: '2Gi', pods: '110' }, allocatable: { cpu: '2', memory: '2Gi', pods: '110' },
-    nodeInfo: { architecture: 'amd64' }, addresses: [{ type: 'InternalIP', address: '10.0.0.9' }],
-    conditions: [{ type: 'Ready', status: 'True' }], ...extra,
+    name,
+    capacity: { cpu: '2', memory: '2Gi', pods: '110' },
+    allocatable: { cpu: '2', memory: '2Gi', pods: '110' },
+    nodeInfo: { architecture: 'amd64' },
+    addresses: [{ type: 'InternalIP', address: '10.0.0.9' }],
+    conditions: [{ type: 'Ready', status: 'True' }],
+    ...extra,
   };
 }
 
-export function registerMsg(name: string, credential: string | undefined, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { type: 'register', protocol: 1, node: nodeReport(name, extra), ...(credential !== undefined ? { credential } : {}) };
+export function registerMsg(
+  name: string,
+  credential: string | undefined,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    type: 'register',
+    protocol: 1,
+    node: nodeReport(name, extra),
+    ...(credential !== undefined ? { credential } : {}),
+  };
 }
 
 /** a fresh credential as the agent makes them */
@@ -121,13 +170,23 @@ export function newCredential(): string {
 }
 
 /** connect and register; the `registered` message (or the refusal: error then close) */
-export async function register(port: number, name: string, credential: string | undefined, extra: Record<string, unknown> = {}, opts: { autoPong?: boolean } = {}): Promise<{ agent: TestAgent; first: Msg }> {
+export async function register(
+  port: number,
+  name: string,
+  credential: string | undefined,
+  extra: Record<string, unknown> = {},
+  opts: { autoPong?: boolean } = {},
+): Promise<{ agent: TestAgent; first: Msg }> {
   const agent = await connectAgent(port, opts);
   agent.send(registerMsg(name, credential, extra));
   return { agent, first: await agent.next() };
 }
 
-export async function until<T>(what: string, fn: () => T | undefined | false | Promise<T | undefined | false>, ms = 5000): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  ms = 5000,
+): Promise<T> {
   const deadline = Date.now() + ms;
   for (;;) {
     const v = await fn();

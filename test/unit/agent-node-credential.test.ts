@@ -11,7 +11,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { ServerConnection } from '../../agent/connection/connection.js';
 import { ServerList } from '../../agent/connection/server-list.js';
-import { NodeCredentialError, loadOrCreateNodeCredential, nodeCredentialPath } from '../../agent/connection/node-credential.js';
+import {
+  NodeCredentialError,
+  loadOrCreateNodeCredential,
+  nodeCredentialPath,
+} from '../../agent/connection/node-credential.js';
 import { NodeCredentials, nodePasswordSecretName } from '../../controlplane/agents/node-credentials.js';
 import { create as createGc } from '../../controlplane/controllers/garbage-collector.js';
 import type { NodeReport } from '../../proto/agent-protocol.js';
@@ -20,8 +24,14 @@ import { newCredential, nodeDef, secretDef } from './agent-harness.js';
 
 describe('loadOrCreateNodeCredential', () => {
   const dirs: string[] = [];
-  const dir = () => { const d = mkdtempSync(join(tmpdir(), 'skiff-cred-')); dirs.push(d); return d; };
-  afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+  const dir = () => {
+    const d = mkdtempSync(join(tmpdir(), 'skiff-cred-'));
+    dirs.push(d);
+    return d;
+  };
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
 
   it('makes a 32-byte credential at mode 0600 once, and returns the same one after', () => {
     const d = dir();
@@ -57,23 +67,38 @@ describe('ServerConnection presents the credential', () => {
   let conn: ServerConnection | undefined;
   afterEach(async () => {
     conn?.stop();
-    if (server) { server.closeAllConnections(); await new Promise<void>((r) => server!.close(() => r())); }
+    if (server) {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server!.close(() => r()));
+    }
   });
 
   it('sends it in every register', async () => {
     server = createServer();
     const wss = new WebSocketServer({ server });
     const seen: unknown[] = [];
-    wss.on('connection', (ws) => ws.on('message', (d) => {
-      const m = JSON.parse(String(d)) as { type: string; credential?: string };
-      if (m.type === 'register') { seen.push(m.credential); ws.close(4009, 'again'); }
-    }));
+    wss.on('connection', (ws) =>
+      ws.on('message', (d) => {
+        const m = JSON.parse(String(d)) as { type: string; credential?: string };
+        if (m.type === 'register') {
+          seen.push(m.credential);
+          ws.close(4009, 'again');
+        }
+      }),
+    );
     await new Promise<void>((r) => server!.listen(0, '127.0.0.1', () => r()));
     const cred = newCredential();
     conn = new ServerConnection({
-      servers: new ServerList([`http://127.0.0.1:${(server.address() as AddressInfo).port}`]), token: 'x', log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
-      register: async () => ({ name: 'n1' }) as unknown as NodeReport, conditions: () => [], onMessage: () => undefined,
-      credential: cred, minBackoffMs: 10, maxBackoffMs: 20,
+      servers: new ServerList([`http://127.0.0.1:${(server.address() as AddressInfo).port}`]),
+      token: 'x',
+      log: pino({ level: 'silent' }),
+      heartbeatIntervalMs: 60_000,
+      register: async () => ({ name: 'n1' }) as unknown as NodeReport,
+      conditions: () => [],
+      onMessage: () => undefined,
+      credential: cred,
+      minBackoffMs: 10,
+      maxBackoffMs: 20,
     });
     conn.start();
     await until('two registers', async () => seen.length >= 2);
@@ -90,7 +115,11 @@ describe('the stored credential goes with its Node', () => {
       const node = await h.storage.create(nodeDef, undefined, { metadata: { name: 'n1' } });
       await creds.bind('n1', node.metadata.uid!);
       await h.storage.delete(nodeDef, undefined, 'n1');
-      await until('the credential to be collected', async () => !(await h.storage.tryGet(secretDef, 'kube-system', nodePasswordSecretName('n1'))), 10_000);
+      await until(
+        'the credential to be collected',
+        async () => !(await h.storage.tryGet(secretDef, 'kube-system', nodePasswordSecretName('n1'))),
+        10_000,
+      );
     } finally {
       await h.stop();
     }

@@ -6,13 +6,27 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashCredential, nodePasswordSecretName } from '../../controlplane/agents/node-credentials.js';
 import { CloseCode } from '../../proto/agent-protocol.js';
 import {
-  connectAgent, leaseDef, newCredential, nodeDef, podDef, register, registerMsg, secretDef, startGateway, until, type GatewayHarness,
+  connectAgent,
+  leaseDef,
+  newCredential,
+  nodeDef,
+  podDef,
+  register,
+  registerMsg,
+  secretDef,
+  startGateway,
+  until,
+  type GatewayHarness,
 } from './agent-harness.js';
 
 describe('node credentials at the agent gateway', () => {
   let h: GatewayHarness;
-  beforeEach(async () => { h = await startGateway({ limits: { probeTimeoutMs: 200 } }); });
-  afterEach(async () => { await h.stop(); });
+  beforeEach(async () => {
+    h = await startGateway({ limits: { probeTimeoutMs: 200 } });
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
 
   const secretOf = (node: string) => h.storage.tryGet(secretDef, 'kube-system', nodePasswordSecretName(node));
 
@@ -27,7 +41,9 @@ describe('node credentials at the agent gateway', () => {
     const stored = Buffer.from(secret!.data.hash, 'base64').toString('utf8');
     expect(stored).toBe(hashCredential(cred));
     expect(JSON.stringify(secret)).not.toContain(cred);
-    expect(secret!.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Node', name: 'n1', uid: node!.metadata.uid }]);
+    expect(secret!.metadata.ownerReferences).toEqual([
+      { apiVersion: 'v1', kind: 'Node', name: 'n1', uid: node!.metadata.uid },
+    ]);
     await agent.close();
   });
 
@@ -108,39 +124,50 @@ describe('node credentials at the agent gateway', () => {
     const cred = newCredential();
     // what README's upgrade note has the admin run (kubectl create secret generic ... --from-literal=hash=sha256:...)
     await h.storage.create(secretDef, 'kube-system', {
-      metadata: { name: nodePasswordSecretName('legacy') }, type: 'skiff.io/node-password',
+      metadata: { name: nodePasswordSecretName('legacy') },
+      type: 'skiff.io/node-password',
       data: { hash: Buffer.from(hashCredential(cred)).toString('base64') },
     });
     const r = await register(h.port, 'legacy', cred);
     expect(r.first.type).toBe('registered');
     const node = await h.storage.tryGet(nodeDef, undefined, 'legacy');
-    expect((await secretOf('legacy'))!.metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Node', name: 'legacy', uid: node!.metadata.uid }]);
+    expect((await secretOf('legacy'))!.metadata.ownerReferences).toEqual([
+      { apiVersion: 'v1', kind: 'Node', name: 'legacy', uid: node!.metadata.uid },
+    ]);
     await r.agent.close();
   });
 
-  it('refuses a node name too long for its credential\'s Secret name', async () => {
+  it("refuses a node name too long for its credential's Secret name", async () => {
     const name = `${'a'.repeat(62)}.${'b'.repeat(62)}.${'c'.repeat(62)}.${'d'.repeat(50)}`;
     const r = await register(h.port, name, newCredential());
     expect(r.first.message).toContain('must be no more than 233 characters');
     expect((await r.agent.closed).code).toBe(CloseCode.credentialRefused);
   });
 
-  it('heartbeats renew the node\'s Lease; a Lease deleted meanwhile is made again', async () => {
+  it("heartbeats renew the node's Lease; a Lease deleted meanwhile is made again", async () => {
     const r = await register(h.port, 'n1', newCredential());
     expect(r.first.type).toBe('registered');
     const lease = await until('the Lease', () => h.storage.tryGet(leaseDef, 'kube-node-lease', 'n1'), 30_000);
     expect(lease.spec).toMatchObject({ holderIdentity: 'n1', leaseDurationSeconds: 40 });
     await h.storage.delete(leaseDef, 'kube-node-lease', 'n1');
     r.agent.send({ type: 'heartbeat' });
-    const again = await until('the Lease made again', () => h.storage.tryGet(leaseDef, 'kube-node-lease', 'n1'), 30_000);
+    const again = await until(
+      'the Lease made again',
+      () => h.storage.tryGet(leaseDef, 'kube-node-lease', 'n1'),
+      30_000,
+    );
     expect(again.spec.holderIdentity).toBe('n1');
     expect(again.metadata.uid).not.toBe(lease.metadata.uid);
     const rv = again.metadata.resourceVersion;
-    await until('a renewal', async () => {
-      r.agent.send({ type: 'heartbeat' });
-      const l = await h.storage.tryGet(leaseDef, 'kube-node-lease', 'n1');
-      return l && l.metadata.resourceVersion !== rv ? l : undefined;
-    }, 30_000);
+    await until(
+      'a renewal',
+      async () => {
+        r.agent.send({ type: 'heartbeat' });
+        const l = await h.storage.tryGet(leaseDef, 'kube-node-lease', 'n1');
+        return l && l.metadata.resourceVersion !== rv ? l : undefined;
+      },
+      30_000,
+    );
   });
 
   it('with a lease renew interval, a heartbeat within it updates the Node but leaves the Lease', async () => {
@@ -150,9 +177,24 @@ describe('node credentials at the agent gateway', () => {
       expect(r.first.type).toBe('registered');
       const lease = await until('the Lease', () => g.storage.tryGet(leaseDef, 'kube-node-lease', 'n1'), 30_000);
       // a changed condition: the heartbeat writes the Node's status, so its end is visible
-      r.agent.send({ type: 'heartbeat', conditions: [{ type: 'Ready', status: 'True' }, { type: 'DiskPressure', status: 'True' }] });
-      await until('the heartbeat processed', async () => (await g.storage.tryGet(nodeDef, undefined, 'n1'))?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'DiskPressure' && c.status === 'True'), 30_000);
-      expect((await g.storage.tryGet(leaseDef, 'kube-node-lease', 'n1'))?.metadata.resourceVersion).toBe(lease.metadata.resourceVersion);
+      r.agent.send({
+        type: 'heartbeat',
+        conditions: [
+          { type: 'Ready', status: 'True' },
+          { type: 'DiskPressure', status: 'True' },
+        ],
+      });
+      await until(
+        'the heartbeat processed',
+        async () =>
+          (await g.storage.tryGet(nodeDef, undefined, 'n1'))?.status?.conditions?.some(
+            (c: { type: string; status: string }) => c.type === 'DiskPressure' && c.status === 'True',
+          ),
+        30_000,
+      );
+      expect((await g.storage.tryGet(leaseDef, 'kube-node-lease', 'n1'))?.metadata.resourceVersion).toBe(
+        lease.metadata.resourceVersion,
+      );
     } finally {
       await g.stop();
     }
@@ -162,17 +204,41 @@ describe('node credentials at the agent gateway', () => {
     const r = await register(h.port, 'n1', newCredential());
     expect(r.first.type).toBe('registered');
     expect((await r.agent.next()).type).toBe('pods');
-    await h.storage.create(podDef, 'default', { metadata: { name: 'p' }, spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox', envFrom: [{ configMapRef: { name: 'cm' } }] }] } } as never);
-    await h.storage.create(podDef, 'default', { metadata: { name: 'other' }, spec: { nodeName: 'n2', containers: [{ name: 'c', image: 'busybox', envFrom: [{ configMapRef: { name: 'cm2' } }] }] } } as never);
+    await h.storage.create(podDef, 'default', {
+      metadata: { name: 'p' },
+      spec: {
+        nodeName: 'n1',
+        containers: [{ name: 'c', image: 'busybox', envFrom: [{ configMapRef: { name: 'cm' } }] }],
+      },
+    } as never);
+    await h.storage.create(podDef, 'default', {
+      metadata: { name: 'other' },
+      spec: {
+        nodeName: 'n2',
+        containers: [{ name: 'c', image: 'busybox', envFrom: [{ configMapRef: { name: 'cm2' } }] }],
+      },
+    } as never);
     expect((await r.agent.next()).type).toBe('podUpsert');
     const ask = async (name: string) => {
-      r.agent.send({ type: 'getObject', id: `g-${name}-${Math.random()}`, kind: 'ConfigMap', namespace: 'default', name });
-      for (;;) { const m = await r.agent.next(); if (m.type === 'object') return m as { error?: { code: number } }; }
+      r.agent.send({
+        type: 'getObject',
+        id: `g-${name}-${Math.random()}`,
+        kind: 'ConfigMap',
+        namespace: 'default',
+        name,
+      });
+      for (;;) {
+        const m = await r.agent.next();
+        if (m.type === 'object') return m as { error?: { code: number } };
+      }
     };
     expect((await ask('cm')).error?.code).toBe(404); // allowed, not there
     expect((await ask('cm2')).error?.code).toBe(403); // another node's pod
     await h.storage.delete(podDef, 'default', 'p', { gracePeriodSeconds: 0 });
-    for (;;) { const m = await r.agent.next(); if (m.type === 'podDelete') break; }
+    for (;;) {
+      const m = await r.agent.next();
+      if (m.type === 'podDelete') break;
+    }
     expect((await ask('cm')).error?.code).toBe(403);
   });
 
@@ -185,7 +251,7 @@ describe('node credentials at the agent gateway', () => {
     expect(await h.storage.tryGet(nodeDef, undefined, 'n1')).toBeUndefined();
   });
 
-  it('a dead connection holding the name (no pong) is dropped when the node\'s agent comes back, which gets in', async () => {
+  it("a dead connection holding the name (no pong) is dropped when the node's agent comes back, which gets in", async () => {
     const cred = newCredential();
     const dead = await register(h.port, 'n1', cred, {}, { autoPong: false });
     expect(dead.first.type).toBe('registered');

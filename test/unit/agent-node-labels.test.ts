@@ -49,19 +49,25 @@ describe('forbiddenNodeLabels (NodeRestriction)', () => {
   });
 
   it('lists every forbidden key, sorted', () => {
-    expect(forbiddenNodeLabels({ 'z.k8s.io/a': '', ok: '1', 'kubernetes.io/hostname': 'x', 'node-role.kubernetes.io/master': '' }, 'n1'))
-      .toEqual(['kubernetes.io/hostname', 'node-role.kubernetes.io/master', 'z.k8s.io/a']);
+    expect(
+      forbiddenNodeLabels(
+        { 'z.k8s.io/a': '', ok: '1', 'kubernetes.io/hostname': 'x', 'node-role.kubernetes.io/master': '' },
+        'n1',
+      ),
+    ).toEqual(['kubernetes.io/hostname', 'node-role.kubernetes.io/master', 'z.k8s.io/a']);
   });
 
-  it('isKubeletLabel follows kubelet\'s list', () => {
+  it("isKubeletLabel follows kubelet's list", () => {
     expect(isKubeletLabel('kubernetes.io/hostname')).toBe(true);
     expect(isKubeletLabel('node-role.kubernetes.io/x')).toBe(false);
   });
 
-  it('explains in kubelet\'s words', () => {
+  it("explains in kubelet's words", () => {
     expect(nodeLabelsError({ disk: 'ssd' }, 'n1')).toBeUndefined();
     const e = nodeLabelsError({ 'node-role.kubernetes.io/worker': '' }, 'n1')!;
-    expect(e).toContain("unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: [node-role.kubernetes.io/worker]");
+    expect(e).toContain(
+      "unknown 'kubernetes.io' or 'k8s.io' labels specified with --node-labels: [node-role.kubernetes.io/worker]",
+    );
     expect(e).toContain('allowed prefix (kubelet.kubernetes.io, node.kubernetes.io)');
     expect(nodeLabelsError({ 'kubernetes.io/hostname': 'other' }, 'n1')).toContain('must be the node\'s own name "n1"');
   });
@@ -70,37 +76,51 @@ describe('forbiddenNodeLabels (NodeRestriction)', () => {
 describe('skiff-agent --node-labels', () => {
   const base = ['--server', 'https://127.0.0.1:6443', '--token', 't', '--node-name', 'n1'];
   it('refuses at start-up a label NodeRestriction forbids', () => {
-    expect(() => parseAgentArgs([...base, '--node-labels', 'node-role.kubernetes.io/worker=true'])).toThrow(/node-role.kubernetes.io\/worker/);
+    expect(() => parseAgentArgs([...base, '--node-labels', 'node-role.kubernetes.io/worker=true'])).toThrow(
+      /node-role.kubernetes.io\/worker/,
+    );
     expect(() => parseAgentArgs([...base, '--node-labels', 'kubernetes.io/hostname=other'])).toThrow(/own name/);
   });
   it('accepts the allowed ones', () => {
-    expect(parseAgentArgs([...base, '--node-labels', 'disk=ssd,topology.kubernetes.io/zone=z1,kubernetes.io/hostname=n1']).nodeLabels)
-      .toEqual({ disk: 'ssd', 'topology.kubernetes.io/zone': 'z1', 'kubernetes.io/hostname': 'n1' });
+    expect(
+      parseAgentArgs([...base, '--node-labels', 'disk=ssd,topology.kubernetes.io/zone=z1,kubernetes.io/hostname=n1'])
+        .nodeLabels,
+    ).toEqual({ disk: 'ssd', 'topology.kubernetes.io/zone': 'z1', 'kubernetes.io/hostname': 'n1' });
   });
 });
 
 describe('register with labels at the gateway', () => {
   let h: GatewayHarness;
-  beforeEach(async () => { h = await startGateway(); });
-  afterEach(async () => { await h.stop(); });
+  beforeEach(async () => {
+    h = await startGateway();
+  });
+  afterEach(async () => {
+    await h.stop();
+  });
 
   it('refuses a register that labels itself as another node, and writes nothing', async () => {
     const r = await register(h.port, 'thief', newCredential(), { labels: { 'kubernetes.io/hostname': 'victim' } });
     expect(r.first.type).toBe('error');
-    expect(r.first.message).toContain('node "thief" is not allowed to set the following labels: kubernetes.io/hostname');
+    expect(r.first.message).toContain(
+      'node "thief" is not allowed to set the following labels: kubernetes.io/hostname',
+    );
     expect((await r.agent.closed).code).toBe(CloseCode.forbidden);
     expect(await h.storage.tryGet(nodeDef, undefined, 'thief')).toBeUndefined();
   });
 
   it('refuses node-role and node-restriction labels', async () => {
-    const r = await register(h.port, 'n2', newCredential(), { labels: { 'node-role.kubernetes.io/control-plane': '', 'node-restriction.kubernetes.io/pci': 'yes' } });
+    const r = await register(h.port, 'n2', newCredential(), {
+      labels: { 'node-role.kubernetes.io/control-plane': '', 'node-restriction.kubernetes.io/pci': 'yes' },
+    });
     expect(r.first.message).toContain('node-restriction.kubernetes.io/pci');
     expect(r.first.message).toContain('node-role.kubernetes.io/control-plane');
     expect(await h.storage.tryGet(nodeDef, undefined, 'n2')).toBeUndefined();
   });
 
-  it('sets the allowed ones, and kubernetes.io/hostname is always the node\'s own name', async () => {
-    const r = await register(h.port, 'n3', newCredential(), { labels: { disk: 'ssd', 'topology.kubernetes.io/zone': 'z1' } });
+  it("sets the allowed ones, and kubernetes.io/hostname is always the node's own name", async () => {
+    const r = await register(h.port, 'n3', newCredential(), {
+      labels: { disk: 'ssd', 'topology.kubernetes.io/zone': 'z1' },
+    });
     expect(r.first.type).toBe('registered');
     const labels = (await h.storage.tryGet(nodeDef, undefined, 'n3'))!.metadata.labels;
     expect(labels).toMatchObject({ disk: 'ssd', 'topology.kubernetes.io/zone': 'z1', 'kubernetes.io/hostname': 'n3' });

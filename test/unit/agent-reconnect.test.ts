@@ -27,7 +27,9 @@ describe('backoffDelayMs', () => {
 });
 
 /** a minimal agent endpoint: answers every register with registered */
-function agentEndpoint(port = 0): Promise<{ server: Server; wss: WebSocketServer; port: number; registrations: number[] }> {
+function agentEndpoint(
+  port = 0,
+): Promise<{ server: Server; wss: WebSocketServer; port: number; registrations: number[] }> {
   const server = createServer();
   const wss = new WebSocketServer({ server });
   const registrations: number[] = [];
@@ -40,7 +42,11 @@ function agentEndpoint(port = 0): Promise<{ server: Server; wss: WebSocketServer
       }
     });
   });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({ server, wss, port: (server.address() as AddressInfo).port, registrations })));
+  return new Promise((resolve) =>
+    server.listen(port, '127.0.0.1', () =>
+      resolve({ server, wss, port: (server.address() as AddressInfo).port, registrations }),
+    ),
+  );
 }
 
 async function close(e: { server: Server; wss: WebSocketServer }): Promise<void> {
@@ -69,9 +75,19 @@ describe('ServerConnection reconnection', () => {
     let connected = 0;
     // a back-off that would keep it away for 30-60 s: only the probe can bring it back sooner
     conn = new ServerConnection({
-      servers: new ServerList([`http://127.0.0.1:${port}`]), token: 'secret', log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
-      register: async () => report(), conditions: () => [], onMessage: () => {}, onConnected: () => { connected++; },
-      minBackoffMs: 60_000, maxBackoffMs: 60_000, probeIntervalMs: 200,
+      servers: new ServerList([`http://127.0.0.1:${port}`]),
+      token: 'secret',
+      log: pino({ level: 'silent' }),
+      heartbeatIntervalMs: 60_000,
+      register: async () => report(),
+      conditions: () => [],
+      onMessage: () => {},
+      onConnected: () => {
+        connected++;
+      },
+      minBackoffMs: 60_000,
+      maxBackoffMs: 60_000,
+      probeIntervalMs: 200,
     });
     conn.start();
     await waitFor(() => connected === 1, 5000);
@@ -93,15 +109,23 @@ describe('ServerConnection reconnection', () => {
     wss.on('connection', (ws) => {
       connections++;
       ws.on('message', (d) => {
-        if ((JSON.parse(String(d)) as { type: string }).type === 'register') ws.send(JSON.stringify({ type: 'registered', node: 'n1', heartbeatIntervalSeconds: 5 }));
+        if ((JSON.parse(String(d)) as { type: string }).type === 'register')
+          ws.send(JSON.stringify({ type: 'registered', node: 'n1', heartbeatIntervalSeconds: 5 }));
       });
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as AddressInfo).port;
     conn = new ServerConnection({
-      servers: new ServerList([`http://127.0.0.1:${port}`]), token: 'secret', log: pino({ level: 'silent' }), heartbeatIntervalMs: 100,
-      register: async () => report(), conditions: () => [], onMessage: () => {},
-      minBackoffMs: 60_000, maxBackoffMs: 60_000, probeIntervalMs: 100,
+      servers: new ServerList([`http://127.0.0.1:${port}`]),
+      token: 'secret',
+      log: pino({ level: 'silent' }),
+      heartbeatIntervalMs: 100,
+      register: async () => report(),
+      conditions: () => [],
+      onMessage: () => {},
+      minBackoffMs: 60_000,
+      maxBackoffMs: 60_000,
+      probeIntervalMs: 100,
     });
     conn.start();
     await waitFor(() => connections >= 2, 10_000);
@@ -112,15 +136,27 @@ describe('ServerConnection reconnection', () => {
   });
 
   it('keeps its back-off against a server that refuses it (no probe-driven reconnect storm)', async () => {
-    const server = createServer((_req, res) => { res.writeHead(401).end(); });
+    const server = createServer((_req, res) => {
+      res.writeHead(401).end();
+    });
     let upgrades = 0;
-    server.on('upgrade', (_req, socket) => { upgrades++; socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n'); });
+    server.on('upgrade', (_req, socket) => {
+      upgrades++;
+      socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     const port = (server.address() as AddressInfo).port;
     conn = new ServerConnection({
-      servers: new ServerList([`http://127.0.0.1:${port}`]), token: 'bad', log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
-      register: async () => report(), conditions: () => [], onMessage: () => {},
-      minBackoffMs: 60_000, maxBackoffMs: 60_000, probeIntervalMs: 100,
+      servers: new ServerList([`http://127.0.0.1:${port}`]),
+      token: 'bad',
+      log: pino({ level: 'silent' }),
+      heartbeatIntervalMs: 60_000,
+      register: async () => report(),
+      conditions: () => [],
+      onMessage: () => {},
+      minBackoffMs: 60_000,
+      maxBackoffMs: 60_000,
+      probeIntervalMs: 100,
     });
     conn.start();
     await waitFor(() => upgrades === 1, 5000);
@@ -144,9 +180,19 @@ describe('ServerConnection with several servers', () => {
     const servers = new ServerList([`http://127.0.0.1:${a.port}`, `http://127.0.0.1:${b.port}`]);
     let connected = 0;
     conn = new ServerConnection({
-      servers, token: 'secret', log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
-      register: async () => report(), conditions: () => [], onMessage: () => {}, onConnected: () => { connected++; },
-      minBackoffMs: 50, maxBackoffMs: 100, probeIntervalMs: 0,
+      servers,
+      token: 'secret',
+      log: pino({ level: 'silent' }),
+      heartbeatIntervalMs: 60_000,
+      register: async () => report(),
+      conditions: () => [],
+      onMessage: () => {},
+      onConnected: () => {
+        connected++;
+      },
+      minBackoffMs: 50,
+      maxBackoffMs: 100,
+      probeIntervalMs: 0,
     });
     conn.start();
     await waitFor(() => connected === 1, 5000);

@@ -32,7 +32,11 @@ beforeAll(async () => {
   auth.add(ADMIN, { name: 'admin', groups: ['system:masters', 'system:authenticated'] });
   auth.add(ALICE, { name: 'alice', groups: ['dev'] });
   app = await buildApiServer({ storage, auth, logger: false, authorizer: new RbacAuthorizer(cache) });
-  stop = async () => { cache.stop(); await app.close(); await store.close(); };
+  stop = async () => {
+    cache.stop();
+    await app.close();
+    await store.close();
+  };
 });
 
 afterAll(async () => stop());
@@ -45,29 +49,61 @@ async function call(method: Method, url: string, body?: unknown, opts: { token?:
   const headers: Record<string, string> = { authorization: `Bearer ${opts.token ?? ADMIN}` };
   if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
   const r = await app.inject({ method, url, headers, payload });
-  return { code: r.statusCode, text: r.body, body: r.body ? (JSON.parse(r.body) as Record<string, unknown>) : undefined };
+  return {
+    code: r.statusCode,
+    text: r.body,
+    body: r.body ? (JSON.parse(r.body) as Record<string, unknown>) : undefined,
+  };
 }
 
 /** the Status fields in kube-apiserver's order: kind, apiVersion, metadata, status, message, reason, details?, code */
-function expectStatus(r: { code: number; text: string; body?: Record<string, unknown> }, code: number, reason: string, details?: Record<string, unknown>) {
+function expectStatus(
+  r: { code: number; text: string; body?: Record<string, unknown> },
+  code: number,
+  reason: string,
+  details?: Record<string, unknown>,
+) {
   expect(r.code).toBe(code);
   expect(r.body).toMatchObject({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason, code });
-  expect(Object.keys(r.body!)).toEqual(['kind', 'apiVersion', 'metadata', 'status', 'message', 'reason', ...(details ? ['details'] : []), 'code']);
+  expect(Object.keys(r.body!)).toEqual([
+    'kind',
+    'apiVersion',
+    'metadata',
+    'status',
+    'message',
+    'reason',
+    ...(details ? ['details'] : []),
+    'code',
+  ]);
   if (details) expect(r.body!.details).toEqual(details);
   return r.body!.message as string;
 }
 
 const configMap = (name: string, data: Record<string, string> = {}, rv?: string) => ({
-  apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, ...(rv ? { resourceVersion: rv } : {}) }, data,
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name, ...(rv ? { resourceVersion: rv } : {}) },
+  data,
 });
-const pod = (name: string) => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+const pod = (name: string) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name },
+  spec: { containers: [{ name: 'c', image: 'busybox' }] },
+});
 const deployment = (name: string) => ({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name },
-  spec: { replicas: 1, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name },
+  spec: {
+    replicas: 1,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+  },
 });
 
 describe('400 BadRequest', () => {
-  it('a body that does not parse: the decoder\'s error, nothing created', async () => {
+  it("a body that does not parse: the decoder's error, nothing created", async () => {
     const msg = expectStatus(await call('POST', `${NS}/configmaps`, '{not json'), 400, 'BadRequest');
     expect(msg.startsWith("couldn't get version/kind; json parse error: ")).toBe(true);
     expect((await call('GET', `${NS}/configmaps`)).body!.items).toEqual([]);
@@ -88,14 +124,30 @@ describe('404 NotFound', () => {
   });
 
   it('an unknown object: its name and the plural', async () => {
-    const msg = expectStatus(await call('GET', `${NS}/configmaps/nope`), 404, 'NotFound', { name: 'nope', kind: 'configmaps' });
+    const msg = expectStatus(await call('GET', `${NS}/configmaps/nope`), 404, 'NotFound', {
+      name: 'nope',
+      kind: 'configmaps',
+    });
     expect(msg).toBe('configmaps "nope" not found');
-    const grouped = expectStatus(await call('GET', `${APPS}/deployments/nope`), 404, 'NotFound', { name: 'nope', group: 'apps', kind: 'deployments' });
+    const grouped = expectStatus(await call('GET', `${APPS}/deployments/nope`), 404, 'NotFound', {
+      name: 'nope',
+      group: 'apps',
+      kind: 'deployments',
+    });
     expect(grouped).toBe('deployments.apps "nope" not found');
   });
 
   it('a subresource of an object that does not exist (eviction)', async () => {
-    const msg = expectStatus(await call('POST', `${NS}/pods/ghost/eviction`, { apiVersion: 'policy/v1', kind: 'Eviction', metadata: { name: 'ghost' } }), 404, 'NotFound', { name: 'ghost', kind: 'pods' });
+    const msg = expectStatus(
+      await call('POST', `${NS}/pods/ghost/eviction`, {
+        apiVersion: 'policy/v1',
+        kind: 'Eviction',
+        metadata: { name: 'ghost' },
+      }),
+      404,
+      'NotFound',
+      { name: 'ghost', kind: 'pods' },
+    );
     expect(msg).toBe('pods "ghost" not found');
   });
 });
@@ -103,7 +155,12 @@ describe('404 NotFound', () => {
 describe('409 AlreadyExists and Conflict', () => {
   it('creating a name that exists', async () => {
     expect((await call('POST', `${NS}/configmaps`, configMap('dup', { a: '1' }))).code).toBe(201);
-    const msg = expectStatus(await call('POST', `${NS}/configmaps`, configMap('dup', { a: '2' })), 409, 'AlreadyExists', { name: 'dup', kind: 'configmaps' });
+    const msg = expectStatus(
+      await call('POST', `${NS}/configmaps`, configMap('dup', { a: '2' })),
+      409,
+      'AlreadyExists',
+      { name: 'dup', kind: 'configmaps' },
+    );
     expect(msg).toBe('configmaps "dup" already exists');
     expect((await call('GET', `${NS}/configmaps/dup`)).body!.data).toEqual({ a: '1' });
   });
@@ -112,73 +169,165 @@ describe('409 AlreadyExists and Conflict', () => {
     const created = await call('POST', `${NS}/configmaps`, configMap('rv', { a: '1' }));
     const rv = (created.body!.metadata as { resourceVersion: string }).resourceVersion;
     expect((await call('PUT', `${NS}/configmaps/rv`, configMap('rv', { a: '2' }, rv))).code).toBe(200);
-    const msg = expectStatus(await call('PUT', `${NS}/configmaps/rv`, configMap('rv', { a: '3' }, rv)), 409, 'Conflict', { name: 'rv', kind: 'configmaps' });
-    expect(msg).toBe('Operation cannot be fulfilled on configmaps "rv": the object has been modified; please apply your changes to the latest version and try again');
+    const msg = expectStatus(
+      await call('PUT', `${NS}/configmaps/rv`, configMap('rv', { a: '3' }, rv)),
+      409,
+      'Conflict',
+      { name: 'rv', kind: 'configmaps' },
+    );
+    expect(msg).toBe(
+      'Operation cannot be fulfilled on configmaps "rv": the object has been modified; please apply your changes to the latest version and try again',
+    );
     expect((await call('GET', `${NS}/configmaps/rv`)).body!.data).toEqual({ a: '2' });
   });
 
   it('a Scale with a stale resourceVersion (the scale registry object)', async () => {
     expect((await call('POST', `${APPS}/deployments`, deployment('web'))).code).toBe(201);
-    const msg = expectStatus(await call('PUT', `${APPS}/deployments/web/scale`, { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'web', resourceVersion: '1' }, spec: { replicas: 3 } }),
-      409, 'Conflict', { name: 'web', group: 'apps', kind: 'deployments' });
+    const msg = expectStatus(
+      await call('PUT', `${APPS}/deployments/web/scale`, {
+        apiVersion: 'autoscaling/v1',
+        kind: 'Scale',
+        metadata: { name: 'web', resourceVersion: '1' },
+        spec: { replicas: 3 },
+      }),
+      409,
+      'Conflict',
+      { name: 'web', group: 'apps', kind: 'deployments' },
+    );
     expect(msg).toContain('Operation cannot be fulfilled on deployments.apps "web"');
     expect((await call('GET', `${APPS}/deployments/web/scale`)).body!.spec).toEqual({ replicas: 1 });
   });
 
   it('binding a pod that is bound already', async () => {
     expect((await call('POST', `${NS}/pods`, pod('bound'))).code).toBe(201);
-    const ok = await call('POST', `${NS}/pods/bound/binding`, { apiVersion: 'v1', kind: 'Binding', metadata: { name: 'bound' }, target: { kind: 'Node', name: 'n1' } });
+    const ok = await call('POST', `${NS}/pods/bound/binding`, {
+      apiVersion: 'v1',
+      kind: 'Binding',
+      metadata: { name: 'bound' },
+      target: { kind: 'Node', name: 'n1' },
+    });
     expect(ok.code).toBe(201);
     expect(ok.body).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', code: 201 });
-    const msg = expectStatus(await call('POST', `${NS}/pods/bound/binding`, { target: { kind: 'Node', name: 'n2' } }), 409, 'Conflict', { name: 'bound', kind: 'pods' });
+    const msg = expectStatus(
+      await call('POST', `${NS}/pods/bound/binding`, { target: { kind: 'Node', name: 'n2' } }),
+      409,
+      'Conflict',
+      { name: 'bound', kind: 'pods' },
+    );
     expect(msg).toBe('Operation cannot be fulfilled on pods "bound": pod bound is already assigned to node "n1"');
   });
 });
 
 describe('422 Invalid with field causes', () => {
   it('a Pod without containers', async () => {
-    const msg = expectStatus(await call('POST', `${NS}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [] } }), 422, 'Invalid',
-      { name: 'p', kind: 'Pod', causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.containers' }] });
+    const msg = expectStatus(
+      await call('POST', `${NS}/pods`, {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p' },
+        spec: { containers: [] },
+      }),
+      422,
+      'Invalid',
+      {
+        name: 'p',
+        kind: 'Pod',
+        causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'spec.containers' }],
+      },
+    );
     expect(msg).toBe('Pod "p" is invalid: spec.containers: Required value');
     expectStatus(await call('GET', `${NS}/pods/p`), 404, 'NotFound', { name: 'p', kind: 'pods' });
   });
 
   it('a Binding without a target, and a Scale below zero', async () => {
     expect((await call('POST', `${NS}/pods`, pod('unbound'))).code).toBe(201);
-    expectStatus(await call('POST', `${NS}/pods/unbound/binding`, { target: {} }), 422, 'Invalid',
-      { name: 'unbound', kind: 'Binding', causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }] });
+    expectStatus(await call('POST', `${NS}/pods/unbound/binding`, { target: {} }), 422, 'Invalid', {
+      name: 'unbound',
+      kind: 'Binding',
+      causes: [{ reason: 'FieldValueRequired', message: 'Required value', field: 'target.name' }],
+    });
     expect(((await call('GET', `${NS}/pods/unbound`)).body!.spec as { nodeName?: string }).nodeName).toBeUndefined();
     expect((await call('POST', `${APPS}/deployments`, deployment('neg'))).code).toBe(201);
-    const msg = expectStatus(await call('PATCH', `${APPS}/deployments/neg/scale`, { spec: { replicas: -1 } }, { contentType: 'application/merge-patch+json' }), 422, 'Invalid',
-      { name: 'neg', group: 'autoscaling', kind: 'Scale', causes: [{ reason: 'FieldValueInvalid', message: 'Invalid value: -1: must be greater than or equal to 0', field: 'spec.replicas' }] });
-    expect(msg).toBe('Scale.autoscaling "neg" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0');
+    const msg = expectStatus(
+      await call(
+        'PATCH',
+        `${APPS}/deployments/neg/scale`,
+        { spec: { replicas: -1 } },
+        { contentType: 'application/merge-patch+json' },
+      ),
+      422,
+      'Invalid',
+      {
+        name: 'neg',
+        group: 'autoscaling',
+        kind: 'Scale',
+        causes: [
+          {
+            reason: 'FieldValueInvalid',
+            message: 'Invalid value: -1: must be greater than or equal to 0',
+            field: 'spec.replicas',
+          },
+        ],
+      },
+    );
+    expect(msg).toBe(
+      'Scale.autoscaling "neg" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0',
+    );
   });
 });
 
 describe('403 Forbidden', () => {
   it('a user no binding allows: the RBAC message, details.kind the plural', async () => {
-    const msg = expectStatus(await call('GET', `${NS}/configmaps`, undefined, { token: ALICE }), 403, 'Forbidden', { kind: 'configmaps' });
-    expect(msg).toBe('configmaps is forbidden: User "alice" cannot list resource "configmaps" in API group "" in the namespace "default"');
-    const named = expectStatus(await call('DELETE', `${NS}/configmaps/dup`, undefined, { token: ALICE }), 403, 'Forbidden', { name: 'dup', kind: 'configmaps' });
-    expect(named).toBe('configmaps "dup" is forbidden: User "alice" cannot delete resource "configmaps" in API group "" in the namespace "default"');
+    const msg = expectStatus(await call('GET', `${NS}/configmaps`, undefined, { token: ALICE }), 403, 'Forbidden', {
+      kind: 'configmaps',
+    });
+    expect(msg).toBe(
+      'configmaps is forbidden: User "alice" cannot list resource "configmaps" in API group "" in the namespace "default"',
+    );
+    const named = expectStatus(
+      await call('DELETE', `${NS}/configmaps/dup`, undefined, { token: ALICE }),
+      403,
+      'Forbidden',
+      { name: 'dup', kind: 'configmaps' },
+    );
+    expect(named).toBe(
+      'configmaps "dup" is forbidden: User "alice" cannot delete resource "configmaps" in API group "" in the namespace "default"',
+    );
     expect((await call('GET', `${NS}/configmaps/dup`)).code).toBe(200);
   });
 });
 
 describe('405 MethodNotAllowed and 415 UnsupportedMediaType', () => {
   it('a verb the path does not serve: NewMethodNotSupported', async () => {
-    expect(expectStatus(await call('PUT', `${NS}/configmaps`, configMap('x')), 405, 'MethodNotAllowed', { kind: 'configmaps' }))
-      .toBe('update is not supported on resources of kind "configmaps"');
-    expect(expectStatus(await call('GET', `${NS}/pods/unbound/binding`), 405, 'MethodNotAllowed', { kind: 'pods/binding' }))
-      .toBe('get is not supported on resources of kind "pods/binding"');
-    expect(expectStatus(await call('GET', `${NS}/pods/unbound/eviction`), 405, 'MethodNotAllowed', { kind: 'pods/eviction' }))
-      .toBe('get is not supported on resources of kind "pods/eviction"');
+    expect(
+      expectStatus(await call('PUT', `${NS}/configmaps`, configMap('x')), 405, 'MethodNotAllowed', {
+        kind: 'configmaps',
+      }),
+    ).toBe('update is not supported on resources of kind "configmaps"');
+    expect(
+      expectStatus(await call('GET', `${NS}/pods/unbound/binding`), 405, 'MethodNotAllowed', { kind: 'pods/binding' }),
+    ).toBe('get is not supported on resources of kind "pods/binding"');
+    expect(
+      expectStatus(await call('GET', `${NS}/pods/unbound/eviction`), 405, 'MethodNotAllowed', {
+        kind: 'pods/eviction',
+      }),
+    ).toBe('get is not supported on resources of kind "pods/eviction"');
   });
 
   it('a body in a media type the API does not take: no details, nothing written', async () => {
-    const patch = expectStatus(await call('PATCH', `${NS}/configmaps/dup`, '{"data":{"a":"9"}}', { contentType: 'text/plain' }), 415, 'UnsupportedMediaType');
-    expect(patch.startsWith('the body of the request was in an unknown format - accepted media types include: ')).toBe(true);
-    expectStatus(await call('POST', `${NS}/configmaps`, 'x', { contentType: 'text/plain' }), 415, 'UnsupportedMediaType');
+    const patch = expectStatus(
+      await call('PATCH', `${NS}/configmaps/dup`, '{"data":{"a":"9"}}', { contentType: 'text/plain' }),
+      415,
+      'UnsupportedMediaType',
+    );
+    expect(patch.startsWith('the body of the request was in an unknown format - accepted media types include: ')).toBe(
+      true,
+    );
+    expectStatus(
+      await call('POST', `${NS}/configmaps`, 'x', { contentType: 'text/plain' }),
+      415,
+      'UnsupportedMediaType',
+    );
     expect((await call('GET', `${NS}/configmaps/dup`)).body!.data).toEqual({ a: '1' });
   });
 });
@@ -187,7 +336,11 @@ describe('dryRun=All changes nothing', () => {
   it('create answers the object and stores none', async () => {
     const r = await call('POST', `${NS}/configmaps?dryRun=All`, configMap('dry', { a: '1' }));
     expect(r.code).toBe(201);
-    expect(r.body).toMatchObject({ kind: 'ConfigMap', metadata: { name: 'dry', namespace: 'default' }, data: { a: '1' } });
+    expect(r.body).toMatchObject({
+      kind: 'ConfigMap',
+      metadata: { name: 'dry', namespace: 'default' },
+      data: { a: '1' },
+    });
     expect((r.body!.metadata as { resourceVersion?: string }).resourceVersion).toBeUndefined();
     expectStatus(await call('GET', `${NS}/configmaps/dry`), 404, 'NotFound', { name: 'dry', kind: 'configmaps' });
   });
@@ -199,7 +352,12 @@ describe('dryRun=All changes nothing', () => {
     const bind = await call('POST', `${NS}/pods/unbound/binding?dryRun=All`, { target: { kind: 'Node', name: 'n1' } });
     expect(bind.code).toBe(201);
     expect(((await call('GET', `${NS}/pods/unbound`)).body!.spec as { nodeName?: string }).nodeName).toBeUndefined();
-    const scale = await call('PUT', `${APPS}/deployments/web/scale?dryRun=All`, { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'web' }, spec: { replicas: 5 } });
+    const scale = await call('PUT', `${APPS}/deployments/web/scale?dryRun=All`, {
+      apiVersion: 'autoscaling/v1',
+      kind: 'Scale',
+      metadata: { name: 'web' },
+      spec: { replicas: 5 },
+    });
     expect(scale.code).toBe(200);
     expect(scale.body!.spec).toEqual({ replicas: 5 });
     expect(((await call('GET', `${APPS}/deployments/web`)).body!.spec as { replicas: number }).replicas).toBe(1);

@@ -42,13 +42,18 @@ function deployment(spec: { replicas?: string; grace?: string; port?: string; ge
   const ports = spec.port ? `,"ports":[{"containerPort":${spec.port}}]` : '';
   const grace = spec.grace ? `,"terminationGracePeriodSeconds":${spec.grace}` : '';
   const gen = spec.generation ? `,"generation":${spec.generation}` : '';
-  return `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"${name}"${gen}},"spec":{"replicas":${spec.replicas ?? '1'},` +
-    `"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i"${ports}}]${grace}}}}}`;
+  return (
+    `{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"${name}"${gen}},"spec":{"replicas":${spec.replicas ?? '1'},` +
+    `"selector":{"matchLabels":{"a":"b"}},"template":{"metadata":{"labels":{"a":"b"}},"spec":{"containers":[{"name":"c","image":"i"${ports}}]${grace}}}}}`
+  );
 }
 
 async function post(body: string, url = '/apis/apps/v1/namespaces/default/deployments') {
   const res = await app.inject({ method: 'POST', url, headers: H, payload: body });
-  return { code: res.statusCode, body: res.json() as { kind?: string; message?: string; reason?: string; spec?: Record<string, unknown> } };
+  return {
+    code: res.statusCode,
+    body: res.json() as { kind?: string; message?: string; reason?: string; spec?: Record<string, unknown> },
+  };
 }
 
 const DECODE = 'Deployment in version "v1" cannot be handled as a Deployment: ';
@@ -65,7 +70,10 @@ describe('integer fields have their Kubernetes Go type', () => {
       for (const p of ['V1', 'CoreV1', 'DiscoveryV1', 'EventsV1', 'V2']) {
         if (!files.has(`${p}${name}.js`)) continue;
         if (def === 'DiscoveryEndpointPort' && p !== 'DiscoveryV1') continue;
-        const mod = require(`${dir}${p}${name}.js`) as Record<string, { getAttributeTypeMap(): { baseName: string; format: string }[] }>;
+        const mod = require(`${dir}${p}${name}.js`) as Record<
+          string,
+          { getAttributeTypeMap(): { baseName: string; format: string }[] }
+        >;
         return mod[`${p}${name}`]!.getAttributeTypeMap();
       }
       return undefined;
@@ -79,7 +87,10 @@ describe('integer fields have their Kubernetes Go type', () => {
         if (inner.t !== 'int') continue;
         const attrs = models(def);
         const want = attrs?.find((a) => a.baseName === f)?.format;
-        if (!want) { wrong.push(`${def}.${f}: no model`); continue; }
+        if (!want) {
+          wrong.push(`${def}.${f}: no model`);
+          continue;
+        }
         if (inner.format !== want) wrong.push(`${def}.${f}: ${inner.format ?? '(none)'} != ${want}`);
         checked++;
       }
@@ -89,7 +100,9 @@ describe('integer fields have their Kubernetes Go type', () => {
   });
 
   it('checkFields reports integers outside int32 and unsafe int64 values', () => {
-    expect(checkFields({ spec: { replicas: 2 ** 31 } }, 'Deployment').typeErrors).toEqual(['spec.replicas: expected int32, got integer']);
+    expect(checkFields({ spec: { replicas: 2 ** 31 } }, 'Deployment').typeErrors).toEqual([
+      'spec.replicas: expected int32, got integer',
+    ]);
     expect(checkFields({ spec: { replicas: -(2 ** 31) } }, 'Deployment').typeErrors).toEqual([]);
     expect(checkFields({ spec: { replicas: Infinity } }, 'Deployment').typeErrors).toHaveLength(1);
     expect(checkFields({ metadata: { generation: 2 ** 53 } }, 'Deployment').typeErrors).toHaveLength(1);
@@ -100,7 +113,9 @@ describe('integer fields have their Kubernetes Go type', () => {
     const r = await post(deployment({ replicas: '2147483648' }));
     expect(r.code).toBe(400);
     expect(r.body.reason).toBe('BadRequest');
-    expect(r.body.message).toBe(`${DECODE}json: cannot unmarshal number 2147483648 into Go struct field DeploymentSpec.spec.replicas of type int32`);
+    expect(r.body.message).toBe(
+      `${DECODE}json: cannot unmarshal number 2147483648 into Go struct field DeploymentSpec.spec.replicas of type int32`,
+    );
   });
 
   it('replicas of 2^53+1, 1e400, 1.5 and -2^31-1 are rejected; 2^31-1 is accepted', async () => {
@@ -117,13 +132,17 @@ describe('integer fields have their Kubernetes Go type', () => {
   it('a number beyond float64 is never stored, wherever it is', async () => {
     const r = await post(deployment({ generation: '1e400' }));
     expect(r.code).toBe(400);
-    expect(r.body.message).toBe(`${DECODE}json: cannot unmarshal number beyond the range of float64 into Go struct field ObjectMeta.metadata.generation of type int64`);
+    expect(r.body.message).toBe(
+      `${DECODE}json: cannot unmarshal number beyond the range of float64 into Go struct field ObjectMeta.metadata.generation of type int64`,
+    );
   });
 
   it('nested int32 fields name their Go struct; int64 fields take values past int32', async () => {
     const p = await post(deployment({ port: '70000000000' }));
     expect(p.code).toBe(400);
-    expect(p.body.message).toBe(`${DECODE}json: cannot unmarshal number 70000000000 into Go struct field ContainerPort.spec.template.spec.containers.ports.containerPort of type int32`);
+    expect(p.body.message).toBe(
+      `${DECODE}json: cannot unmarshal number 70000000000 into Go struct field ContainerPort.spec.template.spec.containers.ports.containerPort of type int32`,
+    );
     const g = await post(deployment({ grace: '4294967296' }));
     expect(g.code).toBe(201);
     const big = await post(deployment({ grace: '9007199254740993' }));
@@ -151,7 +170,12 @@ describe('integer fields have their Kubernetes Go type', () => {
       const res = await app.inject({ method: 'PATCH', url, headers: { ...H, 'content-type': ct }, payload: body });
       expect(res.statusCode, ct).toBe(400);
     }
-    const scale = await app.inject({ method: 'PUT', url: `${url}/scale`, headers: H, payload: `{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"${name}"},"spec":{"replicas":2147483648}}` });
+    const scale = await app.inject({
+      method: 'PUT',
+      url: `${url}/scale`,
+      headers: H,
+      payload: `{"apiVersion":"autoscaling/v1","kind":"Scale","metadata":{"name":"${name}"},"spec":{"replicas":2147483648}}`,
+    });
     expect(scale.statusCode).toBe(400);
     expect(scale.json().message).toContain('Go struct field ScaleSpec.spec.replicas of type int32');
     const cur = await app.inject({ method: 'GET', url, headers: H });
@@ -173,18 +197,41 @@ describe('integer query parameters', () => {
 
   it('gracePeriodSeconds must be an int64, in the query and in DeleteOptions', async () => {
     await post('{"metadata":{"name":"g1"}}', '/api/v1/namespaces/default/configmaps');
-    const q = await app.inject({ method: 'DELETE', url: '/api/v1/namespaces/default/configmaps/g1?gracePeriodSeconds=1.5', headers: H });
+    const q = await app.inject({
+      method: 'DELETE',
+      url: '/api/v1/namespaces/default/configmaps/g1?gracePeriodSeconds=1.5',
+      headers: H,
+    });
     expect(q.statusCode).toBe(400);
-    const b = await app.inject({ method: 'DELETE', url: '/api/v1/namespaces/default/configmaps/g1', headers: H, payload: '{"gracePeriodSeconds":1e400}' });
+    const b = await app.inject({
+      method: 'DELETE',
+      url: '/api/v1/namespaces/default/configmaps/g1',
+      headers: H,
+      payload: '{"gracePeriodSeconds":1e400}',
+    });
     expect(b.statusCode).toBe(400);
     expect(b.json().message).toContain('Go struct field DeleteOptions.gracePeriodSeconds of type int64');
-    const ok = await app.inject({ method: 'DELETE', url: '/api/v1/namespaces/default/configmaps/g1?gracePeriodSeconds=9223372036854775807', headers: H });
+    const ok = await app.inject({
+      method: 'DELETE',
+      url: '/api/v1/namespaces/default/configmaps/g1?gracePeriodSeconds=9223372036854775807',
+      headers: H,
+    });
     expect(ok.statusCode).toBe(200);
   });
 
   it('bad watch parameters are a 400 Status before any stream starts', async () => {
-    for (const qs of ['resourceVersion=abc', 'resourceVersion=-1', 'timeoutSeconds=1e3', 'labelSelector=a%20b%20c', 'fieldSelector=spec.bogus%3Dx']) {
-      const res = await app.inject({ method: 'GET', url: `/api/v1/namespaces/default/configmaps?watch=1&${qs}`, headers: H });
+    for (const qs of [
+      'resourceVersion=abc',
+      'resourceVersion=-1',
+      'timeoutSeconds=1e3',
+      'labelSelector=a%20b%20c',
+      'fieldSelector=spec.bogus%3Dx',
+    ]) {
+      const res = await app.inject({
+        method: 'GET',
+        url: `/api/v1/namespaces/default/configmaps?watch=1&${qs}`,
+        headers: H,
+      });
       expect(res.statusCode, qs).toBe(400);
       expect(res.json().kind, qs).toBe('Status');
     }
@@ -194,17 +241,30 @@ describe('integer query parameters', () => {
     const list = await app.inject({ method: 'GET', url: '/api/v1/namespaces/default/configmaps', headers: H });
     const rv = list.json().metadata.resourceVersion as string;
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
-      const r = request({ host: '127.0.0.1', port, path: `/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}&timeoutSeconds=2147484`, headers: H }, resolve);
+      const r = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: `/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}&timeoutSeconds=2147484`,
+          headers: H,
+        },
+        resolve,
+      );
       r.on('error', reject);
       r.end();
     });
     expect(res.statusCode).toBe(200);
     let ended = false;
-    res.on('end', () => { ended = true; });
+    res.on('end', () => {
+      ended = true;
+    });
     res.setEncoding('utf8');
     const first = new Promise<string>((resolve) => {
       let buf = '';
-      res.on('data', (d: string) => { buf += d; if (buf.includes('\n')) resolve(buf); });
+      res.on('data', (d: string) => {
+        buf += d;
+        if (buf.includes('\n')) resolve(buf);
+      });
       res.on('end', () => resolve('END'));
     });
     // give a timer that overflowed (fires after 1 ms) its chance before the event is written

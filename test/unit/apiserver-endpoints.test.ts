@@ -12,7 +12,14 @@ import { findResource } from '../../controlplane/resources/index.js';
 import { SqliteStore } from '../../controlplane/store/sqlite.js';
 import { microTime } from '../../controlplane/leader/lease-plan.js';
 import { EndpointReconciler } from '../../controlplane/peers/endpoint-reconciler.js';
-import { apiServerId, desiredEndpoints, liveServers, IDENTITY_LABEL, PEER_ADDRESS_ANNOTATION, type SeenRenewals } from '../../controlplane/peers/kubernetes-endpoints.js';
+import {
+  apiServerId,
+  desiredEndpoints,
+  liveServers,
+  IDENTITY_LABEL,
+  PEER_ADDRESS_ANNOTATION,
+  type SeenRenewals,
+} from '../../controlplane/peers/kubernetes-endpoints.js';
 import type { KubeObject } from '../../proto/meta.js';
 import { FakeClock } from './fake-clock.js';
 
@@ -29,16 +36,31 @@ describe('kubernetes endpoints from identity Leases (pure)', () => {
   });
 
   const lease = (name: string, addr: string | undefined, renewTime: string): KubeObject => ({
-    apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
-    metadata: { name, namespace: 'kube-system', labels: { [IDENTITY_LABEL]: 'kube-apiserver' }, annotations: addr ? { [PEER_ADDRESS_ANNOTATION]: addr } : {} },
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: {
+      name,
+      namespace: 'kube-system',
+      labels: { [IDENTITY_LABEL]: 'kube-apiserver' },
+      annotations: addr ? { [PEER_ADDRESS_ANNOTATION]: addr } : {},
+    },
     spec: { holderIdentity: `${name}_x`, leaseDurationSeconds: 3600, renewTime },
   });
 
   it('live: renewed (changed) within the TTL on the local clock; first sight counts as now; self always; bad addresses skipped', () => {
     const t = 1_000_000;
-    const seen: SeenRenewals = new Map([['b', { renewTime: 'r1', at: t - 16_000 }], ['c', { renewTime: 'old', at: t - 16_000 }]]);
-    const leases = [lease('a', '10.0.0.1:6443', 'r0'), lease('b', '10.0.0.2:6443', 'r1'), lease('c', '10.0.0.3:6443', 'new'), lease('d', 'nonsense', 'r'), lease('self', '10.0.0.9:6443', 'r1'),
-      { ...lease('e', '10.0.0.5:6443', 'r'), metadata: { ...lease('e', '10.0.0.5:6443', 'r').metadata, labels: {} } }];
+    const seen: SeenRenewals = new Map([
+      ['b', { renewTime: 'r1', at: t - 16_000 }],
+      ['c', { renewTime: 'old', at: t - 16_000 }],
+    ]);
+    const leases = [
+      lease('a', '10.0.0.1:6443', 'r0'),
+      lease('b', '10.0.0.2:6443', 'r1'),
+      lease('c', '10.0.0.3:6443', 'new'),
+      lease('d', 'nonsense', 'r'),
+      lease('self', '10.0.0.9:6443', 'r1'),
+      { ...lease('e', '10.0.0.5:6443', 'r'), metadata: { ...lease('e', '10.0.0.5:6443', 'r').metadata, labels: {} } },
+    ];
     seen.set('self', { renewTime: 'r1', at: 0 });
     const r = liveServers(leases, seen, t, 15_000, 'self');
     expect(r.live.map((s) => s.ip)).toEqual(['10.0.0.1', '10.0.0.3', '10.0.0.9']);
@@ -49,9 +71,19 @@ describe('kubernetes endpoints from identity Leases (pure)', () => {
   it('one server gives exactly the single-server objects; several share one subset per port', () => {
     expect(desiredEndpoints([{ ip: '192.168.1.5', port: 6443 }])).toEqual({
       subsets: [{ addresses: [{ ip: '192.168.1.5' }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] }],
-      slices: [{ name: 'kubernetes', endpoints: [{ addresses: ['192.168.1.5'], conditions: { ready: true } }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] }],
+      slices: [
+        {
+          name: 'kubernetes',
+          endpoints: [{ addresses: ['192.168.1.5'], conditions: { ready: true } }],
+          ports: [{ name: 'https', port: 6443, protocol: 'TCP' }],
+        },
+      ],
     });
-    const d = desiredEndpoints([{ ip: '10.0.0.10', port: 6443 }, { ip: '10.0.0.9', port: 6443 }, { ip: '10.0.0.9', port: 7443 }]);
+    const d = desiredEndpoints([
+      { ip: '10.0.0.10', port: 6443 },
+      { ip: '10.0.0.9', port: 6443 },
+      { ip: '10.0.0.9', port: 7443 },
+    ]);
     expect(d.subsets).toEqual([
       { addresses: [{ ip: '10.0.0.9' }, { ip: '10.0.0.10' }], ports: [{ name: 'https', port: 6443, protocol: 'TCP' }] },
       { addresses: [{ ip: '10.0.0.9' }], ports: [{ name: 'https', port: 7443, protocol: 'TCP' }] },
@@ -87,17 +119,34 @@ describe('EndpointReconciler: two servers on one store', () => {
     running.push(r);
     return r;
   };
-  const endpointIPs = async () => ((await storage.get(epDef, 'default', 'kubernetes')).subsets ?? []).flatMap((s: { addresses: { ip: string }[]; ports: { port: number }[] }) => s.addresses.map((a) => `${a.ip}:${s.ports[0]!.port}`));
-  const sliceIPs = async () => (await storage.list(sliceDef, 'default', { labelSelector: 'kubernetes.io/service-name=kubernetes' })).items
-    .flatMap((s) => (s.endpoints as { addresses: string[] }[]).map((e) => `${e.addresses[0]}:${(s.ports as { port: number }[])[0]!.port}`)).sort();
+  const endpointIPs = async () =>
+    ((await storage.get(epDef, 'default', 'kubernetes')).subsets ?? []).flatMap(
+      (s: { addresses: { ip: string }[]; ports: { port: number }[] }) =>
+        s.addresses.map((a) => `${a.ip}:${s.ports[0]!.port}`),
+    );
+  const sliceIPs = async () =>
+    (await storage.list(sliceDef, 'default', { labelSelector: 'kubernetes.io/service-name=kubernetes' })).items
+      .flatMap((s) =>
+        (s.endpoints as { addresses: string[] }[]).map(
+          (e) => `${e.addresses[0]}:${(s.ports as { port: number }[])[0]!.port}`,
+        ),
+      )
+      .sort();
 
   it('lists both; a clean stop removes one at once; a dead one drops out after the TTL; the last one stays', async () => {
     const a = server('server-a', '10.0.0.1');
     await a.start();
     const lease = await storage.get(leaseDef, 'kube-system', apiServerId('server-a'));
-    expect(lease.metadata.labels).toEqual({ 'apiserver.kubernetes.io/identity': 'kube-apiserver', 'kubernetes.io/hostname': 'server-a' });
+    expect(lease.metadata.labels).toEqual({
+      'apiserver.kubernetes.io/identity': 'kube-apiserver',
+      'kubernetes.io/hostname': 'server-a',
+    });
     expect(lease.metadata.annotations).toEqual({ 'kubernetes.io/peer-advertise-address': '10.0.0.1:6443' });
-    expect(lease.spec).toMatchObject({ holderIdentity: a.holderIdentity, leaseDurationSeconds: 3600, renewTime: microTime(clock.now()) });
+    expect(lease.spec).toMatchObject({
+      holderIdentity: a.holderIdentity,
+      leaseDurationSeconds: 3600,
+      renewTime: microTime(clock.now()),
+    });
     expect(await endpointIPs()).toEqual(['10.0.0.1:6443']);
     const b = server('server-b', '10.0.0.2');
     await b.start();
@@ -112,7 +161,13 @@ describe('EndpointReconciler: two servers on one store', () => {
     expect(await endpointIPs()).toEqual(['10.0.0.1:6443']);
 
     // a server that dies (no more renewals, Lease left behind) drops out once a has not seen it renewed for 15 s
-    const c = new EndpointReconciler({ storage, serverName: 'server-c', endpoint: { ip: '10.0.0.3', port: 6443 }, log, clock });
+    const c = new EndpointReconciler({
+      storage,
+      serverName: 'server-c',
+      endpoint: { ip: '10.0.0.3', port: 6443 },
+      log,
+      clock,
+    });
     await c.runOnce();
     await advance(10_000);
     expect(await endpointIPs()).toEqual(['10.0.0.1:6443', '10.0.0.3:6443']);
@@ -141,9 +196,21 @@ describe('EndpointReconciler: two servers on one store', () => {
   });
 
   it('a restarted server of the same name takes its Lease over; Leases expired for an hour are deleted', async () => {
-    const a1 = new EndpointReconciler({ storage, serverName: 'server-a', endpoint: { ip: '10.0.0.1', port: 6443 }, log, clock });
+    const a1 = new EndpointReconciler({
+      storage,
+      serverName: 'server-a',
+      endpoint: { ip: '10.0.0.1', port: 6443 },
+      log,
+      clock,
+    });
     await a1.runOnce();
-    const stale = new EndpointReconciler({ storage, serverName: 'gone', endpoint: { ip: '10.0.0.7', port: 6443 }, log, clock });
+    const stale = new EndpointReconciler({
+      storage,
+      serverName: 'gone',
+      endpoint: { ip: '10.0.0.7', port: 6443 },
+      log,
+      clock,
+    });
     await stale.runOnce();
     await advance(3_601_000);
     const a2 = server('server-a', '10.0.0.1');

@@ -8,7 +8,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PayloadError, validatePath, writeAtomic } from '../../agent/pods/atomic-writer.js';
 
 let dir: string;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'skiff-aw-')); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'skiff-aw-'));
+});
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const generations = () => readdirSync(dir).filter((n) => /^\.\.\d{4}_\d\d_\d\d_\d\d_\d\d_\d\d\./.test(n));
@@ -18,7 +20,9 @@ describe('AtomicWriter', () => {
   it('writes a generation, ..data and user-visible symlinks with the given modes', () => {
     const old = process.umask(0o077);
     try {
-      expect(writeAtomic(dir, { 'a.txt': { data: 'A', mode: 0o644 }, 'sub/b.txt': { data: 'B', mode: 0o400 } })).toBe(true);
+      expect(writeAtomic(dir, { 'a.txt': { data: 'A', mode: 0o644 }, 'sub/b.txt': { data: 'B', mode: 0o400 } })).toBe(
+        true,
+      );
     } finally {
       process.umask(old);
     }
@@ -47,7 +51,11 @@ describe('AtomicWriter', () => {
   });
 
   it('swaps to a new generation on change, removes the old one and keys that went away', () => {
-    writeAtomic(dir, { keep: { data: '1', mode: 0o644 }, gone: { data: 'x', mode: 0o644 } }, new Date('2024-01-02T03:04:05Z'));
+    writeAtomic(
+      dir,
+      { keep: { data: '1', mode: 0o644 }, gone: { data: 'x', mode: 0o644 } },
+      new Date('2024-01-02T03:04:05Z'),
+    );
     const first = readlinkSync(join(dir, '..data'));
     expect(first.startsWith('..2024_01_02_03_04_05.')).toBe(true);
     expect(writeAtomic(dir, { keep: { data: '2', mode: 0o644 }, added: { data: 'n', mode: 0o644 } })).toBe(true);
@@ -81,7 +89,8 @@ describe('AtomicWriter', () => {
       expect(() => validatePath(bad), bad).toThrow(PayloadError);
       expect(() => writeAtomic(dir, { [bad]: { data: 'x', mode: 0o644 } }), bad).toThrow(PayloadError);
     }
-    for (const ok of ['.hidden', 'a/b/c', 'a..b', '.dockerconfigjson']) expect(() => validatePath(ok), ok).not.toThrow();
+    for (const ok of ['.hidden', 'a/b/c', 'a..b', '.dockerconfigjson'])
+      expect(() => validatePath(ok), ok).not.toThrow();
     expect(readdirSync(dir)).toEqual([]);
   });
 });

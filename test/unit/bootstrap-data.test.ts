@@ -5,9 +5,20 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BOOTSTRAP_PREFIX, BootstrapDecryptError, bootstrapKey, openBootstrap, sealBootstrap } from '../../controlplane/security/bootstrap-crypto.js';
+import {
+  BOOTSTRAP_PREFIX,
+  BootstrapDecryptError,
+  bootstrapKey,
+  openBootstrap,
+  sealBootstrap,
+} from '../../controlplane/security/bootstrap-crypto.js';
 import { BOOTSTRAP_FILES, planBootstrap, readBootstrapFiles } from '../../controlplane/security/bootstrap-data.js';
-import { BootstrapError, applyTokenToDataDir, resolveToken, syncBootstrapData } from '../../controlplane/security/bootstrap-sync.js';
+import {
+  BootstrapError,
+  applyTokenToDataDir,
+  resolveToken,
+  syncBootstrapData,
+} from '../../controlplane/security/bootstrap-sync.js';
 import { ensurePki } from '../../controlplane/security/pki.js';
 import { EtcdStore } from '../../controlplane/store/etcd.js';
 import { startEtcd, type EtcdProcess } from './etcd-process.js';
@@ -37,9 +48,21 @@ describe('planBootstrap', () => {
   const stored = { 'tls/server-ca.crt': 'CA\n', 'admin-token': 'tok\n', 'sa.key': 'SA\n' } as const;
   it.each([
     ['empty data dir: write everything', {}, { write: ['tls/server-ca.crt', 'sa.key', 'admin-token'], conflicts: [] }],
-    ['same files (line ends aside): nothing', { 'tls/server-ca.crt': 'CA', 'admin-token': 'tok\n', 'sa.key': 'SA\n' }, { write: [], conflicts: [] }],
-    ['one missing: write it', { 'tls/server-ca.crt': 'CA\n', 'sa.key': 'SA\n' }, { write: ['admin-token'], conflicts: [] }],
-    ['another CA: conflict', { 'tls/server-ca.crt': 'OTHER\n' }, { write: ['sa.key', 'admin-token'], conflicts: ['tls/server-ca.crt'] }],
+    [
+      'same files (line ends aside): nothing',
+      { 'tls/server-ca.crt': 'CA', 'admin-token': 'tok\n', 'sa.key': 'SA\n' },
+      { write: [], conflicts: [] },
+    ],
+    [
+      'one missing: write it',
+      { 'tls/server-ca.crt': 'CA\n', 'sa.key': 'SA\n' },
+      { write: ['admin-token'], conflicts: [] },
+    ],
+    [
+      'another CA: conflict',
+      { 'tls/server-ca.crt': 'OTHER\n' },
+      { write: ['sa.key', 'admin-token'], conflicts: ['tls/server-ca.crt'] },
+    ],
   ])('%s', (_name, local, want) => {
     expect(planBootstrap(local, stored)).toEqual(want);
   });
@@ -49,16 +72,28 @@ describe('servers sharing bootstrap data through etcd', () => {
   let etcd: EtcdProcess;
   const dirs: string[] = [];
   const stores: EtcdStore[] = [];
-  const dir = () => { const d = mkdtempSync(join(tmpdir(), 'skiff-boot-')); dirs.push(d); return d; };
-  const open = async () => { const s = await new EtcdStore({ endpoints: [etcd.endpoint] }).open(); stores.push(s); return s; };
-  beforeAll(async () => { etcd = await startEtcd(); });
+  const dir = () => {
+    const d = mkdtempSync(join(tmpdir(), 'skiff-boot-'));
+    dirs.push(d);
+    return d;
+  };
+  const open = async () => {
+    const s = await new EtcdStore({ endpoints: [etcd.endpoint] }).open();
+    stores.push(s);
+    return s;
+  };
+  beforeAll(async () => {
+    etcd = await startEtcd();
+  });
   afterEach(async () => {
     const s = await open();
     await s.etcd.delete().all();
     for (const x of stores.splice(0)) await x.close();
     for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
   });
-  afterAll(async () => { await etcd?.stop(); });
+  afterAll(async () => {
+    await etcd?.stop();
+  });
 
   it('the first server seals its files; a second with the token and an empty data dir gets the same files (keys 0600) and its own serving certificate', async () => {
     const a = dir();
@@ -99,16 +134,22 @@ describe('servers sharing bootstrap data through etcd', () => {
     expect(readFileSync(join(b, 'admin-token'), 'utf8')).toBe(readFileSync(join(a, 'admin-token'), 'utf8'));
 
     const c = dir();
-    await expect(syncBootstrapData(await open(), { dataDir: c, token: 'wrong-secret' })).rejects.toThrow(/encrypted with a different token/);
-    await expect(syncBootstrapData(await open(), { dataDir: c })).rejects.toThrow(/already holds a cluster's bootstrap data/);
+    await expect(syncBootstrapData(await open(), { dataDir: c, token: 'wrong-secret' })).rejects.toThrow(
+      /encrypted with a different token/,
+    );
+    await expect(syncBootstrapData(await open(), { dataDir: c })).rejects.toThrow(
+      /already holds a cluster's bootstrap data/,
+    );
     expect(readdirSync(c)).toEqual([]);
     // the right secret under a K10 token of another CA: refused too
     const otherCa = `K10${'ab'.repeat(32)}::node:my-cluster-secret`;
-    await expect(syncBootstrapData(await open(), { dataDir: c, token: otherCa })).rejects.toThrow(/CA hash .* another cluster/);
+    await expect(syncBootstrapData(await open(), { dataDir: c, token: otherCa })).rejects.toThrow(
+      /CA hash .* another cluster/,
+    );
     expect(readdirSync(c)).toEqual([]);
   }, 60_000);
 
-  it('a data dir whose keys differ from the datastore\'s refuses to start and keeps its files', async () => {
+  it("a data dir whose keys differ from the datastore's refuses to start and keeps its files", async () => {
     const a = dir();
     await syncBootstrapData(await open(), { dataDir: a, token: 'tok-1' });
     const b = dir();
@@ -121,7 +162,9 @@ describe('servers sharing bootstrap data through etcd', () => {
     expect(readFileSync(join(b, 'sa.key'), 'utf8')).toBe('another key\n');
     expect(existsSync(join(b, 'admin-token'))).toBe(false); // a refusal writes nothing
     // a token contradicting the data dir's own join secret is refused before the datastore is asked
-    await expect(syncBootstrapData(await open(), { dataDir: a, token: 'tok-2' })).rejects.toThrow(/not this data dir's/);
+    await expect(syncBootstrapData(await open(), { dataDir: a, token: 'tok-2' })).rejects.toThrow(
+      /not this data dir's/,
+    );
   }, 60_000);
 
   it('first servers racing with one token: one creates the data, every other takes the same', async () => {
@@ -137,7 +180,9 @@ describe('servers sharing bootstrap data through etcd', () => {
   it('first servers racing with different tokens: the key created first wins everywhere; the others refuse', async () => {
     const ds = [dir(), dir(), dir()];
     const ss = await Promise.all(ds.map(() => open()));
-    const rs = await Promise.allSettled(ds.map((d, i) => syncBootstrapData(ss[i]!, { dataDir: d, token: `token-${i}` })));
+    const rs = await Promise.allSettled(
+      ds.map((d, i) => syncBootstrapData(ss[i]!, { dataDir: d, token: `token-${i}` })),
+    );
     const ok = rs.filter((r) => r.status === 'fulfilled');
     expect(ok).toHaveLength(1);
     for (const r of rs) if (r.status === 'rejected') expect(String(r.reason)).toMatch(/different token/);
@@ -145,7 +190,9 @@ describe('servers sharing bootstrap data through etcd', () => {
     expect(left).toHaveLength(1);
     const winner = rs.findIndex((r) => r.status === 'fulfilled');
     expect(left[0]!.key).toBe(bootstrapKey(`token-${winner}`));
-    rs.forEach((r, i) => { if (r.status === 'rejected') expect(readdirSync(ds[i]!)).toEqual([]); });
+    rs.forEach((r, i) => {
+      if (r.status === 'rejected') expect(readdirSync(ds[i]!)).toEqual([]);
+    });
   }, 60_000);
 
   it('a server that already had keys (etcd before shared bootstrap data) seals its own files, keeping them', async () => {

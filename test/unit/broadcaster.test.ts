@@ -11,7 +11,9 @@ describe('Broadcaster', () => {
     const all = b.subscribe('/registry/pods/', (e) => got.push(`all:${e}`));
     b.subscribe('/registry/pods/ns1/', (e) => got.push(`ns1:${e}`));
     const second = b.subscribe('/registry/pods/', (e) => got.push(`all2:${e}`));
-    b.subscribe('/registry/pods/', () => { throw new Error('bad subscriber'); });
+    b.subscribe('/registry/pods/', () => {
+      throw new Error('bad subscriber');
+    });
     b.subscribe('/registry/nodes/', (e) => got.push(`nodes:${e}`));
     expect(b.count).toBe(5);
     b.publish('/registry/pods/ns1/p', 'e1');
@@ -45,7 +47,9 @@ describe('Broadcaster triggers', () => {
       return e.prev === undefined ? [e.node ?? ''] : [e.node ?? '', e.prev];
     };
     const got: string[] = [];
-    const subs = Array.from({ length: 50 }, (_, i) => b.subscribe('/p/', (e) => got.push(`n${i}:${e.node}`), { value: `n${i}`, valuesOf }));
+    const subs = Array.from({ length: 50 }, (_, i) =>
+      b.subscribe('/p/', (e) => got.push(`n${i}:${e.node}`), { value: `n${i}`, valuesOf }),
+    );
     b.subscribe('/p/', (e) => got.push(`all:${e.node}`));
     b.subscribe('/p/', (e) => got.push(`unbound:${e.node}`), { value: '', valuesOf });
     expect(b.count).toBe(52);
@@ -53,10 +57,10 @@ describe('Broadcaster triggers', () => {
     expect(got).toEqual(['all:n3', 'n3:n3']);
     expect(looked).toBe(1);
     got.length = 0;
-    b.publish('/p/x', { node: 'n4', prev: 'n3' });     // moved: both hear of it
+    b.publish('/p/x', { node: 'n4', prev: 'n3' }); // moved: both hear of it
     expect(got.sort()).toEqual(['all:n4', 'n3:n4', 'n4:n4']);
     got.length = 0;
-    b.publish('/p/x', { node: 'n5', prev: 'n5' });     // the same value twice: once
+    b.publish('/p/x', { node: 'n5', prev: 'n5' }); // the same value twice: once
     expect(got.sort()).toEqual(['all:n5', 'n5:n5']);
     got.length = 0;
     b.publish('/p/x', {});
@@ -81,7 +85,13 @@ describe('Broadcaster triggers', () => {
     const b = new Broadcaster<string>();
     const valuesOf = (e: string) => [e];
     const got: string[] = [];
-    const bad = b.subscribe('/p/', () => { throw new Error('bad'); }, { value: 'a', valuesOf });
+    const bad = b.subscribe(
+      '/p/',
+      () => {
+        throw new Error('bad');
+      },
+      { value: 'a', valuesOf },
+    );
     b.subscribe('/p/', (e) => got.push(e), { value: 'a', valuesOf });
     b.publish('/p/k', 'a');
     b.publish('/p/k', 'a');

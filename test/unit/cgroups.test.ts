@@ -39,13 +39,25 @@ describe('QoS class (kubelet ComputePodQOS)', () => {
   it.each<[string, QOSPod, string]>([
     ['no resources', pod({}), 'BestEffort'],
     ['zero quantities only', pod({ requests: { cpu: '0', memory: '0' } }), 'BestEffort'],
-    ['limits equal requests for cpu and memory', pod({ limits: { cpu: '500m', memory: '64Mi' }, requests: { cpu: '0.5', memory: '67108864' } }), 'Guaranteed'],
+    [
+      'limits equal requests for cpu and memory',
+      pod({ limits: { cpu: '500m', memory: '64Mi' }, requests: { cpu: '0.5', memory: '67108864' } }),
+      'Guaranteed',
+    ],
     ['limits only (requests default to limits)', pod({ limits: { cpu: '1', memory: '1Gi' } }), 'Guaranteed'],
-    ['cpu request below limit', pod({ limits: { memory: '64Mi', cpu: '500m' }, requests: { cpu: '250m' } }), 'Burstable'],
+    [
+      'cpu request below limit',
+      pod({ limits: { memory: '64Mi', cpu: '500m' }, requests: { cpu: '250m' } }),
+      'Burstable',
+    ],
     ['memory limit only', pod({ limits: { memory: '64Mi' } }), 'Burstable'],
     ['request only', pod({ requests: { cpu: '100m' } }), 'Burstable'],
     ['one guaranteed and one besteffort container', pod({ limits: { cpu: '1', memory: '1Gi' } }, {}), 'Burstable'],
-    ['two guaranteed containers', pod({ limits: { cpu: '1', memory: '1Gi' } }, { limits: { cpu: '100m', memory: '10Mi' } }), 'Guaranteed'],
+    [
+      'two guaranteed containers',
+      pod({ limits: { cpu: '1', memory: '1Gi' } }, { limits: { cpu: '100m', memory: '10Mi' } }),
+      'Guaranteed',
+    ],
     ['non-compute resources ignored', pod({ limits: { 'ephemeral-storage': '1Gi' } }), 'BestEffort'],
   ])('%s', (_name, p, want) => {
     expect(computePodQOS(p)).toBe(want);
@@ -135,7 +147,11 @@ describe('cpu arithmetic (kubelet helpers_linux.go)', () => {
       cpuPeriodUs: 100000,
     });
     // No request: shares from the limit (what defaulting would have set).
-    expect(linuxResources({ limits: { cpu: '2' } })).toEqual({ cpuShares: 2048, cpuQuotaUs: 200000, cpuPeriodUs: 100000 });
+    expect(linuxResources({ limits: { cpu: '2' } })).toEqual({
+      cpuShares: 2048,
+      cpuQuotaUs: 200000,
+      cpuPeriodUs: 100000,
+    });
     expect(linuxResources(undefined)).toEqual({ cpuShares: 2 });
     expect(linuxResources({ requests: { memory: '1Gi' } })).toEqual({ cpuShares: 2 });
   });
@@ -187,7 +203,9 @@ describe('mountinfo', () => {
   });
   it('unified v2', () => {
     const layout = layoutFromHierarchies(
-      parseMountInfo('29 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot'),
+      parseMountInfo(
+        '29 23 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot',
+      ),
     );
     expect(layout.version).toBe(2);
     expect(hierarchyFor(layout, 'memory')?.mountPoint).toBe('/sys/fs/cgroup');
@@ -234,14 +252,27 @@ describe('reading limits from fake cgroup trees', () => {
     };
     const rel = `kubepods/burstable/pod${uid}/${id}`;
     await files(join(root, 'memory', rel), { 'memory.limit_in_bytes': '67108864\n' });
-    await files(join(root, 'cpu', rel), { 'cpu.cfs_quota_us': '50000\n', 'cpu.cfs_period_us': '100000\n', 'cpu.shares': '256\n' });
+    await files(join(root, 'cpu', rel), {
+      'cpu.cfs_quota_us': '50000\n',
+      'cpu.cfs_period_us': '100000\n',
+      'cpu.shares': '256\n',
+    });
     await mkdir(join(root, 'unified', rel), { recursive: true });
     const lim = await readContainerLimits(layout, 'cgroupfs', `/kubepods/burstable/pod${uid}`, id);
-    expect(lim).toMatchObject({ version: 1, memoryLimitBytes: 67108864, cpuQuotaUs: 50000, cpuPeriodUs: 100000, cpuShares: 256 });
+    expect(lim).toMatchObject({
+      version: 1,
+      memoryLimitBytes: 67108864,
+      cpuQuotaUs: 50000,
+      cpuPeriodUs: 100000,
+      cpuShares: 256,
+    });
 
     // The same through a fake /proc/<pid>/cgroup.
     await files(join(dir, 'proc', '42'), { cgroup: `4:memory:/${rel}\n1:cpu:/${rel}\n0::/${rel}\n` });
-    expect(await readLimitsForPid(layout, 42, join(dir, 'proc'))).toMatchObject({ memoryLimitBytes: 67108864, cpuShares: 256 });
+    expect(await readLimitsForPid(layout, 42, join(dir, 'proc'))).toMatchObject({
+      memoryLimitBytes: 67108864,
+      cpuShares: 256,
+    });
 
     expect(await listPodCgroupUids(layout, 'cgroupfs')).toEqual([uid]);
     // Cleanup: the pod dir goes in every hierarchy, leftover container dirs with it.
@@ -255,12 +286,21 @@ describe('reading limits from fake cgroup trees', () => {
 
   it('v2 systemd', async () => {
     const root = join(dir, 'v2');
-    const layout: CgroupLayout = { version: 2, hierarchies: [{ version: 2, mountPoint: root, root: '/', controllers: [] }] };
+    const layout: CgroupLayout = {
+      version: 2,
+      hierarchies: [{ version: 2, mountPoint: root, root: '/', controllers: [] }],
+    };
     const u = uid.replace(/-/g, '_');
     const rel = `kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${u}.slice/docker-${id}.scope`;
     await files(join(root, rel), { 'memory.max': 'max\n', 'cpu.max': 'max 100000\n', 'cpu.weight': '1\n' });
     const lim = await readContainerLimits(layout, 'systemd', `kubepods-besteffort-pod${u}.slice`, id);
-    expect(lim).toMatchObject({ version: 2, memoryLimitBytes: null, cpuQuotaUs: null, cpuPeriodUs: 100000, cpuWeight: 1 });
+    expect(lim).toMatchObject({
+      version: 2,
+      memoryLimitBytes: null,
+      cpuQuotaUs: null,
+      cpuPeriodUs: 100000,
+      cpuWeight: 1,
+    });
     expect(await listPodCgroupUids(layout, 'systemd')).toEqual([uid]);
     // Without a QoS class every location is tried.
     await dropFiles(root);
@@ -271,8 +311,15 @@ describe('reading limits from fake cgroup trees', () => {
 
   it('v2 cgroupfs with limits', async () => {
     const root = join(dir, 'v2fs');
-    const layout: CgroupLayout = { version: 2, hierarchies: [{ version: 2, mountPoint: root, root: '/', controllers: [] }] };
-    await files(join(root, `kubepods/pod${uid}/${id}`), { 'memory.max': '16777216\n', 'cpu.max': '50000 100000\n', 'cpu.weight': '10\n' });
+    const layout: CgroupLayout = {
+      version: 2,
+      hierarchies: [{ version: 2, mountPoint: root, root: '/', controllers: [] }],
+    };
+    await files(join(root, `kubepods/pod${uid}/${id}`), {
+      'memory.max': '16777216\n',
+      'cpu.max': '50000 100000\n',
+      'cpu.weight': '10\n',
+    });
     const lim = await readContainerLimits(layout, 'cgroupfs', `/kubepods/pod${uid}`, id);
     expect(lim).toMatchObject({ memoryLimitBytes: 16777216, cpuQuotaUs: 50000, cpuWeight: 10 });
   });
@@ -305,7 +352,13 @@ describe('runtime helpers', () => {
   it('names round-trip', () => {
     expect(sandboxName('web', 'default', 'u1', 0)).toBe('k8s_POD_web_default_u1_0');
     expect(containerName('app', 'web', 'ns', 'u1', 3)).toBe('k8s_app_web_ns_u1_3');
-    expect(parseName('/k8s_app_web_ns_u1_3')).toEqual({ containerName: 'app', podName: 'web', namespace: 'ns', podUid: 'u1', attempt: 3 });
+    expect(parseName('/k8s_app_web_ns_u1_3')).toEqual({
+      containerName: 'app',
+      podName: 'web',
+      namespace: 'ns',
+      podUid: 'u1',
+      attempt: 3,
+    });
     expect(parseName('random_name')).toBeUndefined();
   });
   it('container hash ignores key order and sees changes', () => {

@@ -16,7 +16,10 @@ export interface ControllerHarness {
 }
 
 /** start `create(ctx)` on a fresh store; `now` is the controller's clock (default: real time) */
-export async function startController(create: (ctx: ControllerContext) => Controller, now?: () => number): Promise<ControllerHarness> {
+export async function startController(
+  create: (ctx: ControllerContext) => Controller,
+  now?: () => number,
+): Promise<ControllerHarness> {
   const store = new SqliteStore(':memory:');
   const storage = new ApiStorage(store);
   await seedNamespaces(storage);
@@ -25,7 +28,10 @@ export async function startController(create: (ctx: ControllerContext) => Contro
   await controller.start();
   await ctx.informers.startAll();
   return {
-    store, storage, ctx, controller,
+    store,
+    storage,
+    ctx,
+    controller,
     async stop() {
       controller.stop();
       ctx.informers.stopAll();

@@ -4,11 +4,23 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../proto/meta.js';
 import {
-  controllerRevisionName, fnv32, goJson, hashControllerRevision, newDaemonSetRevision, newStatefulSetRevision, nextRevision,
-  sortRevisions, templateOfRevision, templatePatch,
+  controllerRevisionName,
+  fnv32,
+  goJson,
+  hashControllerRevision,
+  newDaemonSetRevision,
+  newStatefulSetRevision,
+  nextRevision,
+  sortRevisions,
+  templateOfRevision,
+  templatePatch,
 } from '../../controlplane/controllers/history/controller-history.js';
 import {
-  claimRevisions, daemonSetHistoryToDelete, planDaemonSetHistory, planStatefulSetRevisions, statefulSetHistoryToDelete,
+  claimRevisions,
+  daemonSetHistoryToDelete,
+  planDaemonSetHistory,
+  planStatefulSetRevisions,
+  statefulSetHistoryToDelete,
 } from '../../controlplane/controllers/history/plan.js';
 import { safeEncodeString } from '../../controlplane/controllers/deployment/template-hash.js';
 
@@ -19,7 +31,8 @@ const tpl = (extra: Record<string, unknown> = {}) => ({
 
 function set(template: unknown = tpl(), status: Record<string, unknown> = {}): KubeObject {
   return {
-    apiVersion: 'apps/v1', kind: 'StatefulSet',
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
     metadata: { name: 'web', namespace: 'default', uid: 'set-uid' },
     spec: { selector: { matchLabels: { app: 'web' } }, template, revisionHistoryLimit: 10 },
     status,
@@ -27,7 +40,13 @@ function set(template: unknown = tpl(), status: Record<string, unknown> = {}): K
 }
 
 function rev(name: string, revision: number, data: unknown, extra: Partial<KubeObject['metadata']> = {}): KubeObject {
-  return { apiVersion: 'apps/v1', kind: 'ControllerRevision', metadata: { name, namespace: 'default', uid: `uid-${name}`, labels: { app: 'web' }, ...extra }, data, revision };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'ControllerRevision',
+    metadata: { name, namespace: 'default', uid: `uid-${name}`, labels: { app: 'web' }, ...extra },
+    data,
+    revision,
+  };
 }
 
 describe('ControllerRevision hashing', () => {
@@ -44,7 +63,9 @@ describe('ControllerRevision hashing', () => {
   });
 
   it('marshals data as Go does: sorted keys, $patch first, HTML characters escaped', () => {
-    expect(goJson(templatePatch(tpl()))).toBe('{"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,"labels":{"app":"web"}},"spec":{"containers":[{"image":"busybox:1.36","name":"c"}]}}}}');
+    expect(goJson(templatePatch(tpl()))).toBe(
+      '{"spec":{"template":{"$patch":"replace","metadata":{"creationTimestamp":null,"labels":{"app":"web"}},"spec":{"containers":[{"image":"busybox:1.36","name":"c"}]}}}}',
+    );
     expect(goJson({ c: 'a && <b>' })).toBe('{"c":"a \\u0026\\u0026 \\u003cb\\u003e"}');
   });
 
@@ -69,13 +90,25 @@ describe('ControllerRevision hashing', () => {
     expect(cr.metadata.name).toBe('web-64d865fc7f');
     expect(cr.metadata.labels).toEqual({ app: 'web', 'controller.kubernetes.io/hash': '64d865fc7f' });
     expect(cr.metadata.annotations).toEqual({ note: 'x' });
-    expect(cr.metadata.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: 'set-uid', controller: true, blockOwnerDeletion: true }]);
+    expect(cr.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: 'apps/v1',
+        kind: 'StatefulSet',
+        name: 'web',
+        uid: 'set-uid',
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
     expect(cr.revision).toBe(3);
     expect(templateOfRevision(cr)).toEqual(tpl());
   });
 
   it('a DaemonSet revision: named and labelled by the template hash its pods carry', () => {
-    const ds: KubeObject = { metadata: { name: 'agent', namespace: 'default', uid: 'ds-uid' }, spec: { template: tpl() } };
+    const ds: KubeObject = {
+      metadata: { name: 'agent', namespace: 'default', uid: 'ds-uid' },
+      spec: { template: tpl() },
+    };
     const cr = newDaemonSetRevision(ds, 1, 'h4sh');
     expect(cr.metadata.name).toBe('agent-h4sh');
     expect(cr.metadata.labels).toEqual({ app: 'web', 'controller-revision-hash': 'h4sh' });
@@ -99,10 +132,24 @@ describe('claiming revisions (ControllerRevisionControllerRefManager)', () => {
   const ours = { apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: 'set-uid', controller: true };
   const theirs = { ...ours, uid: 'other' };
   const matches = (cr: KubeObject) => cr.metadata.labels?.app === 'web';
-  const cases: Array<{ name: string; cr: KubeObject; ownerDeleting?: boolean; want: 'owned' | 'adopt' | 'release' | 'none' }> = [
+  const cases: Array<{
+    name: string;
+    cr: KubeObject;
+    ownerDeleting?: boolean;
+    want: 'owned' | 'adopt' | 'release' | 'none';
+  }> = [
     { name: 'controlled and matching', cr: rev('a', 1, {}, { ownerReferences: [ours] }), want: 'owned' },
-    { name: 'controlled, no longer matching', cr: rev('a', 1, {}, { ownerReferences: [ours], labels: { app: 'db' } }), want: 'release' },
-    { name: 'controlled, not matching, owner being deleted', cr: rev('a', 1, {}, { ownerReferences: [ours], labels: { app: 'db' } }), ownerDeleting: true, want: 'none' },
+    {
+      name: 'controlled, no longer matching',
+      cr: rev('a', 1, {}, { ownerReferences: [ours], labels: { app: 'db' } }),
+      want: 'release',
+    },
+    {
+      name: 'controlled, not matching, owner being deleted',
+      cr: rev('a', 1, {}, { ownerReferences: [ours], labels: { app: 'db' } }),
+      ownerDeleting: true,
+      want: 'none',
+    },
     { name: 'another controller', cr: rev('a', 1, {}, { ownerReferences: [theirs] }), want: 'none' },
     { name: 'matching orphan', cr: rev('a', 1, {}), want: 'adopt' },
     { name: 'matching orphan, owner being deleted', cr: rev('a', 1, {}), ownerDeleting: true, want: 'none' },
@@ -110,7 +157,9 @@ describe('claiming revisions (ControllerRevisionControllerRefManager)', () => {
     { name: 'orphan not matching', cr: rev('a', 1, {}, { labels: { app: 'db' } }), want: 'none' },
   ];
   it.each(cases)('$name', ({ cr, ownerDeleting, want }) => {
-    const o = ownerDeleting ? { ...owner, metadata: { ...owner.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } } : owner;
+    const o = ownerDeleting
+      ? { ...owner, metadata: { ...owner.metadata, deletionTimestamp: '2026-01-01T00:00:00Z' } }
+      : owner;
     const plan = claimRevisions(o, [cr], matches);
     const got = plan.owned.length ? 'owned' : plan.adopt.length ? 'adopt' : plan.release.length ? 'release' : 'none';
     expect(got).toBe(want);
@@ -118,7 +167,10 @@ describe('claiming revisions (ControllerRevisionControllerRefManager)', () => {
 });
 
 describe('DaemonSet history (constructHistory, dedup, cleanupHistory)', () => {
-  const ds = (template: unknown): KubeObject => ({ metadata: { name: 'agent', namespace: 'default', uid: 'ds-uid' }, spec: { template } });
+  const ds = (template: unknown): KubeObject => ({
+    metadata: { name: 'agent', namespace: 'default', uid: 'ds-uid' },
+    spec: { template },
+  });
   const v1 = templatePatch(tpl());
   const v2 = templatePatch(tpl({ args: ['2'] }));
   const v3 = templatePatch(tpl({ args: ['3'] }));
@@ -130,21 +182,31 @@ describe('DaemonSet history (constructHistory, dedup, cleanupHistory)', () => {
   });
 
   it('a template change: the old revisions stay, the new one gets max + 1', () => {
-    const p = planDaemonSetHistory(ds(tpl({ args: ['3'] })), [rev('agent-a', 1, v1, { labels: { 'controller-revision-hash': 'a' } }), rev('agent-b', 2, v2, { labels: { 'controller-revision-hash': 'b' } })]);
+    const p = planDaemonSetHistory(ds(tpl({ args: ['3'] })), [
+      rev('agent-a', 1, v1, { labels: { 'controller-revision-hash': 'a' } }),
+      rev('agent-b', 2, v2, { labels: { 'controller-revision-hash': 'b' } }),
+    ]);
     expect(p.current).toBeUndefined();
     expect(p.old.map((r) => r.metadata.name)).toEqual(['agent-a', 'agent-b']);
     expect(p.revision).toBe(3);
   });
 
   it('a rollback to an old template: that revision is current and must be raised above the others', () => {
-    const p = planDaemonSetHistory(ds(tpl()), [rev('agent-a', 1, v1, { labels: { 'controller-revision-hash': 'a' } }), rev('agent-b', 2, v2, { labels: { 'controller-revision-hash': 'b' } })]);
+    const p = planDaemonSetHistory(ds(tpl()), [
+      rev('agent-a', 1, v1, { labels: { 'controller-revision-hash': 'a' } }),
+      rev('agent-b', 2, v2, { labels: { 'controller-revision-hash': 'b' } }),
+    ]);
     expect(p.current?.metadata.name).toBe('agent-a');
     expect(p.old.map((r) => r.metadata.name)).toEqual(['agent-b']);
     expect(p.revision).toBe(3);
   });
 
   it('duplicates of the current data: the highest revision is kept, unlabelled ones are reported', () => {
-    const p = planDaemonSetHistory(ds(tpl()), [rev('agent-a', 4, v1), rev('agent-b', 2, v1, { labels: { 'controller-revision-hash': 'b' } }), rev('agent-c', 3, v3, { labels: { 'controller-revision-hash': 'c' } })]);
+    const p = planDaemonSetHistory(ds(tpl()), [
+      rev('agent-a', 4, v1),
+      rev('agent-b', 2, v1, { labels: { 'controller-revision-hash': 'b' } }),
+      rev('agent-c', 3, v3, { labels: { 'controller-revision-hash': 'c' } }),
+    ]);
     expect(p.current?.metadata.name).toBe('agent-a');
     expect(p.duplicates.map((r) => r.metadata.name)).toEqual(['agent-b']);
     expect(p.unlabelled.map((r) => r.metadata.name)).toEqual(['agent-a']);
@@ -175,8 +237,14 @@ describe('StatefulSet history (getStatefulSetRevisions, truncateHistory)', () =>
   });
 
   it('the newest revision holds the template: nothing to write', () => {
-    const p = planStatefulSetRevisions(set(tpl(), { currentRevision: 'web-1' }), [rev('web-1', 1, v2), rev('web-2', 2, v1)]);
-    expect(p.update).toEqual({ type: 'existing', revision: expect.objectContaining({ metadata: expect.objectContaining({ name: 'web-2' }) }) });
+    const p = planStatefulSetRevisions(set(tpl(), { currentRevision: 'web-1' }), [
+      rev('web-1', 1, v2),
+      rev('web-2', 2, v1),
+    ]);
+    expect(p.update).toEqual({
+      type: 'existing',
+      revision: expect.objectContaining({ metadata: expect.objectContaining({ name: 'web-2' }) }),
+    });
     expect(p.current?.metadata.name).toBe('web-1');
   });
 
@@ -198,9 +266,15 @@ describe('StatefulSet history (getStatefulSetRevisions, truncateHistory)', () =>
   });
 
   it('upgrade from revision names without ControllerRevisions: the first revision keeps the name pods carry', () => {
-    const p = planStatefulSetRevisions(set(tpl(), { updateRevision: 'web-legacy', currentRevision: 'web-legacy' }), [], 'web-legacy');
+    const p = planStatefulSetRevisions(
+      set(tpl(), { updateRevision: 'web-legacy', currentRevision: 'web-legacy' }),
+      [],
+      'web-legacy',
+    );
     expect(p.update).toMatchObject({ type: 'create', preferredName: 'web-legacy' });
-    expect(planStatefulSetRevisions(set(tpl(), { updateRevision: 'web-other' }), [], 'web-legacy').update).not.toHaveProperty('preferredName');
+    expect(
+      planStatefulSetRevisions(set(tpl(), { updateRevision: 'web-other' }), [], 'web-legacy').update,
+    ).not.toHaveProperty('preferredName');
   });
 
   it.each([

@@ -37,19 +37,45 @@ function fakeNodes(cl: TestCluster): void {
         const ns = p.metadata.namespace!;
         const name = p.metadata.name!;
         try {
-          if (p.metadata.deletionTimestamp) { await cl.storage.delete(defs.pods, ns, name, { gracePeriodSeconds: 0 }); continue; }
+          if (p.metadata.deletionTimestamp) {
+            await cl.storage.delete(defs.pods, ns, name, { gracePeriodSeconds: 0 });
+            continue;
+          }
           if (!p.spec.nodeName) {
             const node = targetNodeName(p) ?? 'n1';
-            await cl.storage.guaranteedUpdate(defs.pods, ns, name, {}, (cur) => { cur.spec.nodeName = node; return cur; }, 'binding');
+            await cl.storage.guaranteedUpdate(
+              defs.pods,
+              ns,
+              name,
+              {},
+              (cur) => {
+                cur.spec.nodeName = node;
+                return cur;
+              },
+              'binding',
+            );
             continue;
           }
           if (p.status?.phase !== 'Running') {
-            await cl.storage.guaranteedUpdate(defs.pods, ns, name, {}, (cur) => {
-              cur.status = { ...cur.status, phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: rfc3339(new Date()) }] };
-              return cur;
-            }, 'status');
+            await cl.storage.guaranteedUpdate(
+              defs.pods,
+              ns,
+              name,
+              {},
+              (cur) => {
+                cur.status = {
+                  ...cur.status,
+                  phase: 'Running',
+                  conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: rfc3339(new Date()) }],
+                };
+                return cur;
+              },
+              'status',
+            );
           }
-        } catch { /* raced: next round */ }
+        } catch {
+          /* raced: next round */
+        }
       }
     } finally {
       busy = false;
@@ -74,11 +100,16 @@ afterEach(async () => {
 
 const tpl = (app: string, env: string) => ({
   metadata: { labels: { app } },
-  spec: { containers: [{ name: 'c', image: 'skiff.local/busybox:1.36', env: [{ name: 'V', value: env }] }], terminationGracePeriodSeconds: 1 },
+  spec: {
+    containers: [{ name: 'c', image: 'skiff.local/busybox:1.36', env: [{ name: 'V', value: env }] }],
+    terminationGracePeriodSeconds: 1,
+  },
 });
 
-const revisions = async (cl: TestCluster) => (await cl.storage.list(crDef, 'default')).items.sort((a, b) => Number(a.revision) - Number(b.revision));
-const livePods = async (cl: TestCluster) => (await cl.storage.list(defs.pods, 'default')).items.filter((p) => !p.metadata.deletionTimestamp);
+const revisions = async (cl: TestCluster) =>
+  (await cl.storage.list(crDef, 'default')).items.sort((a, b) => Number(a.revision) - Number(b.revision));
+const livePods = async (cl: TestCluster) =>
+  (await cl.storage.list(defs.pods, 'default')).items.filter((p) => !p.metadata.deletionTimestamp);
 const envOf = (p: KubeObject) => p.spec.containers[0].env[0].value;
 
 describe('DaemonSet ControllerRevisions', () => {
@@ -110,11 +141,22 @@ describe('DaemonSet ControllerRevisions', () => {
     expect(r1.metadata.name).toBe(`agent-${hash1}`);
     expect(r1.revision).toBe(1);
     expect(r1.metadata.labels).toEqual({ app: 'agent', 'controller-revision-hash': hash1 });
-    expect(r1.metadata.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: ds.metadata.uid, controller: true, blockOwnerDeletion: true }]);
+    expect(r1.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        name: 'agent',
+        uid: ds.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
     expect(r1.data.spec.template.$patch).toBe('replace');
     await allPodsAt(cl, 'one', hash1);
 
-    await cl.storage.patch(defs.daemonsets, 'default', 'agent', 'strategic', { spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'V', value: 'two' }] }] } } } });
+    await cl.storage.patch(defs.daemonsets, 'default', 'agent', 'strategic', {
+      spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'V', value: 'two' }] }] } } },
+    });
     const r2 = await eventually(async () => {
       const rs = await revisions(cl);
       expect(rs.map((r) => r.revision)).toEqual([1, 2]);
@@ -128,7 +170,10 @@ describe('DaemonSet ControllerRevisions', () => {
     await cl.storage.patch(defs.daemonsets, 'default', 'agent', 'strategic', r1.data);
     await eventually(async () => {
       const rs = await revisions(cl);
-      expect(rs.map((r) => [r.metadata.name, r.revision])).toEqual([[r2.metadata.name, 2], [r1.metadata.name, 3]]);
+      expect(rs.map((r) => [r.metadata.name, r.revision])).toEqual([
+        [r2.metadata.name, 2],
+        [r1.metadata.name, 3],
+      ]);
     });
     await allPodsAt(cl, 'one', hash1);
   });
@@ -138,7 +183,9 @@ describe('DaemonSet ControllerRevisions', () => {
     await cl.storage.create(defs.daemonsets, 'default', dsBody('v0', { revisionHistoryLimit: 1 }));
     for (const v of ['v1', 'v2', 'v3']) {
       await eventually(async () => expect((await livePods(cl)).every((p) => envOf(p) !== v)).toBe(true));
-      await cl.storage.patch(defs.daemonsets, 'default', 'agent', 'strategic', { spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'V', value: v }] }] } } } });
+      await cl.storage.patch(defs.daemonsets, 'default', 'agent', 'strategic', {
+        spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'V', value: v }] }] } } },
+      });
       await eventually(async () => {
         const ps = await livePods(cl);
         expect(ps.length).toBe(2);
@@ -157,7 +204,11 @@ describe('DaemonSet ControllerRevisions', () => {
     // the name the DaemonSet's first snapshot would take (its defaulted template's hash), holding other data
     const dry = await cl.storage.create(defs.daemonsets, 'default', dsBody('one'), { dryRun: true });
     const hash0 = computeHash(dry.spec.template);
-    await cl.storage.create(crDef, 'default', { metadata: { name: `agent-${hash0}`, labels: { app: 'other' } }, data: { foreign: true }, revision: 7 });
+    await cl.storage.create(crDef, 'default', {
+      metadata: { name: `agent-${hash0}`, labels: { app: 'other' } },
+      data: { foreign: true },
+      revision: 7,
+    });
     await cl.storage.create(defs.daemonsets, 'default', dsBody('one'));
     const got = await eventually(async () => {
       const ds = await cl.storage.get(defs.daemonsets, 'default', 'agent');
@@ -173,11 +224,18 @@ describe('DaemonSet ControllerRevisions', () => {
 
   it('adopts a matching orphan revision, and the garbage collector deletes revisions with their DaemonSet', async () => {
     const cl = await start([dsc, gc], []);
-    await cl.storage.create(crDef, 'default', { metadata: { name: 'agent-old', labels: { app: 'agent' } }, data: { spec: { template: { $patch: 'replace' } } }, revision: 1 });
+    await cl.storage.create(crDef, 'default', {
+      metadata: { name: 'agent-old', labels: { app: 'agent' } },
+      data: { spec: { template: { $patch: 'replace' } } },
+      revision: 1,
+    });
     const ds = await cl.storage.create(defs.daemonsets, 'default', dsBody('one'));
     await eventually(async () => {
       const rs = await revisions(cl);
-      expect(rs.map((r) => [r.revision, r.metadata.ownerReferences?.[0]?.uid])).toEqual([[1, ds.metadata.uid], [2, ds.metadata.uid]]);
+      expect(rs.map((r) => [r.revision, r.metadata.ownerReferences?.[0]?.uid])).toEqual([
+        [1, ds.metadata.uid],
+        [2, ds.metadata.uid],
+      ]);
       // the adopted revision got the unique label, its name
       expect(rs[0]!.metadata.labels?.['controller-revision-hash']).toBe('agent-old');
     });
@@ -189,7 +247,13 @@ describe('DaemonSet ControllerRevisions', () => {
 describe('StatefulSet ControllerRevisions', () => {
   const setBody = (env: string, spec: Record<string, unknown> = {}) => ({
     metadata: { name: 'web' },
-    spec: { replicas: 2, serviceName: 'web', selector: { matchLabels: { app: 'web' } }, template: tpl('web', env), ...spec },
+    spec: {
+      replicas: 2,
+      serviceName: 'web',
+      selector: { matchLabels: { app: 'web' } },
+      template: tpl('web', env),
+      ...spec,
+    },
   });
   const getSet = (cl: TestCluster) => cl.storage.get(stsDef, 'default', 'web');
 
@@ -213,25 +277,42 @@ describe('StatefulSet ControllerRevisions', () => {
     expect(r1!.metadata.name).toBe(s1.status.updateRevision);
     expect(r1!.metadata.name).toMatch(/^web-[bcdfghjklmnpqrstvwxz2456789]+$/);
     expect(r1!.metadata.labels).toEqual({ app: 'web', 'controller.kubernetes.io/hash': r1!.metadata.name!.slice(4) });
-    expect(r1!.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'StatefulSet', name: 'web', uid: set.metadata.uid, controller: true });
+    expect(r1!.metadata.ownerReferences?.[0]).toMatchObject({
+      kind: 'StatefulSet',
+      name: 'web',
+      uid: set.metadata.uid,
+      controller: true,
+    });
     expect(s1.status.collisionCount).toBe(0);
 
-    await cl.storage.patch(stsDef, 'default', 'web', 'strategic', { spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'V', value: 'two' }] }] } } } });
+    await cl.storage.patch(stsDef, 'default', 'web', 'strategic', {
+      spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'V', value: 'two' }] }] } } },
+    });
     const s2 = await settled(cl, 'two');
     expect(s2.status.updateRevision).not.toBe(r1!.metadata.name);
-    expect((await revisions(cl)).map((r) => [r.metadata.name, r.revision])).toEqual([[r1!.metadata.name, 1], [s2.status.updateRevision, 2]]);
+    expect((await revisions(cl)).map((r) => [r.metadata.name, r.revision])).toEqual([
+      [r1!.metadata.name, 1],
+      [s2.status.updateRevision, 2],
+    ]);
 
     await cl.storage.patch(stsDef, 'default', 'web', 'strategic', r1!.data);
     const s3 = await settled(cl, 'one');
     expect(s3.status.updateRevision).toBe(r1!.metadata.name);
-    expect((await revisions(cl)).map((r) => [r.metadata.name, r.revision])).toEqual([[s2.status.updateRevision, 2], [r1!.metadata.name, 3]]);
+    expect((await revisions(cl)).map((r) => [r.metadata.name, r.revision])).toEqual([
+      [s2.status.updateRevision, 2],
+      [r1!.metadata.name, 3],
+    ]);
   });
 
   it('a name collision with other data counts in status.collisionCount and the revision takes the next name', async () => {
     const cl = await start([ssc]);
     const dry = await cl.storage.create(stsDef, 'default', setBody('one'), { dryRun: true });
     const taken = newStatefulSetRevision(dry, 1, 0).metadata.name!;
-    await cl.storage.create(crDef, 'default', { metadata: { name: taken, labels: { app: 'other' } }, data: { foreign: true }, revision: 1 });
+    await cl.storage.create(crDef, 'default', {
+      metadata: { name: taken, labels: { app: 'other' } },
+      data: { foreign: true },
+      revision: 1,
+    });
     await cl.storage.create(stsDef, 'default', setBody('one'));
     const s = await settled(cl, 'one');
     expect(s.status.collisionCount).toBe(1);
@@ -239,12 +320,22 @@ describe('StatefulSet ControllerRevisions', () => {
     expect(s.status.updateRevision).not.toBe(taken);
   });
 
-  it('with a partition, a deleted pod below it comes back from the current revision\'s template', async () => {
+  it("with a partition, a deleted pod below it comes back from the current revision's template", async () => {
     const cl = await start([ssc]);
-    await cl.storage.create(stsDef, 'default', setBody('one', { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 1 } } }));
+    await cl.storage.create(
+      stsDef,
+      'default',
+      setBody('one', { updateStrategy: { type: 'RollingUpdate', rollingUpdate: { partition: 1 } } }),
+    );
     const s1 = await settled(cl, 'one');
-    await cl.storage.patch(stsDef, 'default', 'web', 'strategic', { spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'V', value: 'two' }] }] } } } });
-    await eventually(async () => expect((await cl.storage.get(defs.pods, 'default', 'web-1')).spec.containers[0].env[0].value).toBe('two'), 10_000);
+    await cl.storage.patch(stsDef, 'default', 'web', 'strategic', {
+      spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'V', value: 'two' }] }] } } },
+    });
+    await eventually(
+      async () =>
+        expect((await cl.storage.get(defs.pods, 'default', 'web-1')).spec.containers[0].env[0].value).toBe('two'),
+      10_000,
+    );
     const old = await cl.storage.get(defs.pods, 'default', 'web-0');
     await cl.storage.delete(defs.pods, 'default', 'web-0');
     await eventually(async () => {
@@ -263,7 +354,9 @@ describe('StatefulSet ControllerRevisions', () => {
     await cl.storage.create(stsDef, 'default', setBody('v0', { revisionHistoryLimit: 1 }));
     await settled(cl, 'v0');
     for (const v of ['v1', 'v2', 'v3']) {
-      await cl.storage.patch(stsDef, 'default', 'web', 'strategic', { spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'V', value: v }] }] } } } });
+      await cl.storage.patch(stsDef, 'default', 'web', 'strategic', {
+        spec: { template: { spec: { containers: [{ name: 'c', env: [{ name: 'V', value: v }] }] } } },
+      });
       await settled(cl, v);
     }
     await eventually(async () => expect((await revisions(cl)).map((r) => r.revision)).toEqual([3, 4]));
@@ -276,13 +369,37 @@ describe('StatefulSet ControllerRevisions', () => {
     await seedNamespaces(storage);
     const set = await storage.create(stsDef, 'default', setBody('one'));
     const legacy = revisionName(set, set.spec.template);
-    await storage.guaranteedUpdate(stsDef, 'default', 'web', {}, (cur) => { cur.status = { ...cur.status, currentRevision: legacy, updateRevision: legacy }; return cur; }, 'status');
+    await storage.guaranteedUpdate(
+      stsDef,
+      'default',
+      'web',
+      {},
+      (cur) => {
+        cur.status = { ...cur.status, currentRevision: legacy, updateRevision: legacy };
+        return cur;
+      },
+      'status',
+    );
     for (const i of [0, 1]) {
       await storage.create(defs.pods, 'default', {
         metadata: {
           name: `web-${i}`,
-          labels: { app: 'web', 'controller-revision-hash': legacy, 'statefulset.kubernetes.io/pod-name': `web-${i}`, 'apps.kubernetes.io/pod-index': String(i) },
-          ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: set.metadata.uid!, controller: true, blockOwnerDeletion: true }],
+          labels: {
+            app: 'web',
+            'controller-revision-hash': legacy,
+            'statefulset.kubernetes.io/pod-name': `web-${i}`,
+            'apps.kubernetes.io/pod-index': String(i),
+          },
+          ownerReferences: [
+            {
+              apiVersion: 'apps/v1',
+              kind: 'StatefulSet',
+              name: 'web',
+              uid: set.metadata.uid!,
+              controller: true,
+              blockOwnerDeletion: true,
+            },
+          ],
         },
         spec: { ...set.spec.template.spec, hostname: `web-${i}`, subdomain: 'web', nodeName: 'n1' },
       });
@@ -300,7 +417,12 @@ describe('StatefulSet ControllerRevisions', () => {
         expect((await storage.get(stsDef, 'default', 'web')).status.updateRevision).toBe(legacy);
       });
       await new Promise((r) => setTimeout(r, 200));
-      expect((await storage.list(defs.pods, 'default')).items.filter((p) => !p.metadata.deletionTimestamp).map((p) => p.metadata.uid).sort()).toEqual(before);
+      expect(
+        (await storage.list(defs.pods, 'default')).items
+          .filter((p) => !p.metadata.deletionTimestamp)
+          .map((p) => p.metadata.uid)
+          .sort(),
+      ).toEqual(before);
     } finally {
       ctl.stop();
       ctx.informers.stopAll();

@@ -14,25 +14,44 @@ const listMap = (itemRules: unknown[] = []): JSONSchemaProps => ({
       properties: {
         other: { type: 'object', properties: { deep: { type: 'array', items: { type: 'string' } } } },
         ports: {
-          type: 'array', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['name'],
-          items: { type: 'object', ...(itemRules.length ? { 'x-kubernetes-validations': itemRules } : {}), properties: { name: { type: 'string' }, port: { type: 'integer' } } },
+          type: 'array',
+          'x-kubernetes-list-type': 'map',
+          'x-kubernetes-list-map-keys': ['name'],
+          items: {
+            type: 'object',
+            ...(itemRules.length ? { 'x-kubernetes-validations': itemRules } : {}),
+            properties: { name: { type: 'string' }, port: { type: 'integer' } },
+          },
         },
       },
     },
   },
 });
 const cr = (n: number, bump = 0, at = -1) => ({
-  apiVersion: 'x.io/v1', kind: 'X', metadata: { name: 'a' },
-  spec: { other: { deep: Array.from({ length: 100 }, (_, i) => `s${i}`) }, ports: Array.from({ length: n }, (_, i) => ({ name: `p${i}`, port: i === at ? i + bump : i })) },
+  apiVersion: 'x.io/v1',
+  kind: 'X',
+  metadata: { name: 'a' },
+  spec: {
+    other: { deep: Array.from({ length: 100 }, (_, i) => `s${i}`) },
+    ports: Array.from({ length: n }, (_, i) => ({ name: `p${i}`, port: i === at ? i + bump : i })),
+  },
 });
 
 describe('CEL validation work', () => {
-  beforeEach(() => { celWork.nodes = 0; celWork.keys = 0; });
+  beforeEach(() => {
+    celWork.nodes = 0;
+    celWork.keys = 0;
+  });
 
   it('hasRules sees rules on the node, items, properties and additionalProperties', () => {
     expect(hasRules(listMap())).toBe(false);
     expect(hasRules(listMap([{ rule: 'true' }]))).toBe(true);
-    expect(hasRules({ type: 'object', additionalProperties: { type: 'object', 'x-kubernetes-validations': [{ rule: 'true' }] } })).toBe(true);
+    expect(
+      hasRules({
+        type: 'object',
+        additionalProperties: { type: 'object', 'x-kubernetes-validations': [{ rule: 'true' }] },
+      }),
+    ).toBe(true);
     expect(hasRules({ type: 'object', 'x-kubernetes-validations': [] })).toBe(false);
   });
 
@@ -42,8 +61,24 @@ describe('CEL validation work', () => {
   });
 
   it('without rules a type error adds no "rules were not checked" cause (celValidator is nil)', () => {
-    expect(celCauses(listMap(), cr(1), undefined, [{ reason: 'FieldValueTypeInvalid', message: 'Invalid value: "x": spec.ports must be of type array', field: 'spec.ports' }])).toEqual([]);
-    expect(celCauses(listMap([{ rule: 'true' }]), cr(1), undefined, [{ reason: 'FieldValueTypeInvalid', message: 'Invalid value: "x": spec.ports must be of type array', field: 'spec.ports' }])).toHaveLength(1);
+    expect(
+      celCauses(listMap(), cr(1), undefined, [
+        {
+          reason: 'FieldValueTypeInvalid',
+          message: 'Invalid value: "x": spec.ports must be of type array',
+          field: 'spec.ports',
+        },
+      ]),
+    ).toEqual([]);
+    expect(
+      celCauses(listMap([{ rule: 'true' }]), cr(1), undefined, [
+        {
+          reason: 'FieldValueTypeInvalid',
+          message: 'Invalid value: "x": spec.ports must be of type array',
+          field: 'spec.ports',
+        },
+      ]),
+    ).toHaveLength(1);
   });
 
   it(`one item rule on a ${N}-item list-map update: at most 2 keys per item, subtrees without rules skipped`, () => {

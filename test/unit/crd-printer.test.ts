@@ -7,8 +7,23 @@ import { printerColumns, rowBuilder, tableColumns } from '../../controlplane/crd
 
 const obj: KubeObject = {
   metadata: { name: 'web', creationTimestamp: '2026-01-01T00:00:00Z', labels: { 'app.kubernetes.io/name': 'web' } },
-  spec: { replicas: 3, ratio: 0.5, paused: false, image: 'nginx', ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] },
-  status: { conditions: [{ type: 'Ready', status: 'True' }, { type: 'Synced', status: 'False' }], since: '2026-01-01T00:00:00Z' },
+  spec: {
+    replicas: 3,
+    ratio: 0.5,
+    paused: false,
+    image: 'nginx',
+    ports: [
+      { name: 'http', port: 80 },
+      { name: 'https', port: 443 },
+    ],
+  },
+  status: {
+    conditions: [
+      { type: 'Ready', status: 'True' },
+      { type: 'Synced', status: 'False' },
+    ],
+    since: '2026-01-01T00:00:00Z',
+  },
 };
 
 describe('printer columns', () => {
@@ -36,7 +51,14 @@ describe('printer columns', () => {
     const now = Date.parse('2026-01-01T00:05:00Z');
     expect(rowBuilder(cols)(obj, now)).toEqual(['web', 3, 0.5, false, '{"name":"http","port":80}', '5m', 'True', null]);
     expect(tableColumns(cols).map((c) => [c.name, c.type, c.priority])).toEqual([
-      ['Name', 'string', 0], ['Replicas', 'integer', 0], ['Ratio', 'number', 0], ['Paused', 'boolean', 0], ['Ports', 'string', 1], ['Since', 'date', 0], ['Ready', 'string', 0], ['Gone', 'string', 0],
+      ['Name', 'string', 0],
+      ['Replicas', 'integer', 0],
+      ['Ratio', 'number', 0],
+      ['Paused', 'boolean', 0],
+      ['Ports', 'string', 1],
+      ['Since', 'date', 0],
+      ['Ready', 'string', 0],
+      ['Gone', 'string', 0],
     ]);
   });
 

@@ -24,30 +24,47 @@ afterEach(async () => {
   await harness.stop();
 });
 
-
 function cronJobBody(name: string, spec: Record<string, unknown> = {}): unknown {
   return {
-    apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name },
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name },
     spec: {
-      schedule: '*/5 * * * *', timeZone: 'UTC',
-      jobTemplate: { metadata: { labels: { app: name } }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } },
+      schedule: '*/5 * * * *',
+      timeZone: 'UTC',
+      jobTemplate: {
+        metadata: { labels: { app: name } },
+        spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } },
+      },
       ...spec,
     },
   };
 }
 
 const jobs = async () => (await storage.list(jobDef, 'default')).items;
-const poke = (name: string) => storage.guaranteedUpdate(cjDef, 'default', name, {}, (cur) => {
-  cur.metadata.labels = { poke: String(Math.random()).slice(2, 8) };
-  return cur;
-});
+const poke = (name: string) =>
+  storage.guaranteedUpdate(cjDef, 'default', name, {}, (cur) => {
+    cur.metadata.labels = { poke: String(Math.random()).slice(2, 8) };
+    return cur;
+  });
 
 async function complete(name: string, type: 'Complete' | 'Failed', at: number): Promise<void> {
   const t = new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  await storage.guaranteedUpdate(jobDef, 'default', name, {}, (cur) => {
-    cur.status = { startTime: t, ...(type === 'Complete' ? { completionTime: t, succeeded: 1 } : { failed: 1 }), conditions: [{ type, status: 'True', lastTransitionTime: t }] };
-    return cur;
-  }, 'status');
+  await storage.guaranteedUpdate(
+    jobDef,
+    'default',
+    name,
+    {},
+    (cur) => {
+      cur.status = {
+        startTime: t,
+        ...(type === 'Complete' ? { completionTime: t, succeeded: 1 } : { failed: 1 }),
+        conditions: [{ type, status: 'True', lastTransitionTime: t }],
+      };
+      return cur;
+    },
+    'status',
+  );
 }
 
 describe('CronJob controller', () => {
@@ -60,34 +77,70 @@ describe('CronJob controller', () => {
     const due = Math.floor(created / 300_000) * 300_000 + 300_000;
     clock = due + 2000;
     await poke('tick');
-    const [job] = await until('job', async () => { const j = await jobs(); return j.length === 1 && j; });
+    const [job] = await until('job', async () => {
+      const j = await jobs();
+      return j.length === 1 && j;
+    });
     expect(job!.metadata.name).toBe(`tick-${due / 60_000}`);
-    expect(job!.metadata.annotations!['batch.kubernetes.io/cronjob-scheduled-timestamp']).toBe(new Date(due).toISOString().replace('.000Z', 'Z'));
+    expect(job!.metadata.annotations!['batch.kubernetes.io/cronjob-scheduled-timestamp']).toBe(
+      new Date(due).toISOString().replace('.000Z', 'Z'),
+    );
     expect(job!.metadata.labels).toMatchObject({ app: 'tick' });
-    expect(job!.metadata.ownerReferences).toEqual([{ apiVersion: 'batch/v1', kind: 'CronJob', name: 'tick', uid: cj.metadata.uid, controller: true, blockOwnerDeletion: true }]);
-    const s1 = await until('active', async () => { const c = await storage.get(cjDef, 'default', 'tick'); return c.status?.active?.length === 1 && c; });
+    expect(job!.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: 'batch/v1',
+        kind: 'CronJob',
+        name: 'tick',
+        uid: cj.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
+    const s1 = await until('active', async () => {
+      const c = await storage.get(cjDef, 'default', 'tick');
+      return c.status?.active?.length === 1 && c;
+    });
     expect(s1.status.lastScheduleTime).toBe(new Date(due).toISOString().replace('.000Z', 'Z'));
-    expect(s1.status.active[0]).toMatchObject({ kind: 'Job', name: job!.metadata.name, uid: job!.metadata.uid, apiVersion: 'batch/v1' });
+    expect(s1.status.active[0]).toMatchObject({
+      kind: 'Job',
+      name: job!.metadata.name,
+      uid: job!.metadata.uid,
+      apiVersion: 'batch/v1',
+    });
 
     await complete(job!.metadata.name!, 'Complete', due + 10_000);
-    const s2 = await until('inactive', async () => { const c = await storage.get(cjDef, 'default', 'tick'); return !c.status?.active && c; });
+    const s2 = await until('inactive', async () => {
+      const c = await storage.get(cjDef, 'default', 'tick');
+      return !c.status?.active && c;
+    });
     expect(s2.status.lastSuccessfulTime).toBe(new Date(due + 10_000).toISOString().replace('.000Z', 'Z'));
   });
 
   it('catches up on a missed schedule within startingDeadlineSeconds, not beyond', async () => {
-    await storage.create(cjDef, 'default', cronJobBody('late', { schedule: '0 * * * *', startingDeadlineSeconds: 120 }));
+    await storage.create(
+      cjDef,
+      'default',
+      cronJobBody('late', { schedule: '0 * * * *', startingDeadlineSeconds: 120 }),
+    );
     const hour = Math.floor(clock / 3600_000) * 3600_000 + 3600_000;
-    clock = hour + 300_000;   // 5 minutes after the hour: too late
+    clock = hour + 300_000; // 5 minutes after the hour: too late
     await poke('late');
     await new Promise((r) => setTimeout(r, 150));
     expect(await jobs()).toHaveLength(0);
-    clock = hour + 3600_000 + 60_000;   // a minute after the next hour: in time
+    clock = hour + 3600_000 + 60_000; // a minute after the next hour: in time
     await poke('late');
-    await until('job', async () => (await jobs()).map((j) => j.metadata.name).join() === `late-${(hour + 3600_000) / 60_000}`);
+    await until(
+      'job',
+      async () => (await jobs()).map((j) => j.metadata.name).join() === `late-${(hour + 3600_000) / 60_000}`,
+    );
   });
 
   it('Forbid skips while a Job runs; Replace deletes it; history limits trim finished Jobs', async () => {
-    await storage.create(cjDef, 'default', cronJobBody('f', { schedule: '* * * * *', concurrencyPolicy: 'Forbid', successfulJobsHistoryLimit: 1 }));
+    await storage.create(
+      cjDef,
+      'default',
+      cronJobBody('f', { schedule: '* * * * *', concurrencyPolicy: 'Forbid', successfulJobsHistoryLimit: 1 }),
+    );
     const t0 = Math.floor(clock / 60_000) * 60_000 + 60_000;
     clock = t0 + 1000;
     await poke('f');
@@ -96,9 +149,12 @@ describe('CronJob controller', () => {
     clock = t0 + 61_000;
     await poke('f');
     await new Promise((r) => setTimeout(r, 150));
-    expect(await jobs()).toHaveLength(1);   // Forbid: the next run is skipped
+    expect(await jobs()).toHaveLength(1); // Forbid: the next run is skipped
 
-    await storage.guaranteedUpdate(cjDef, 'default', 'f', {}, (cur) => { cur.spec.concurrencyPolicy = 'Replace'; return cur; });
+    await storage.guaranteedUpdate(cjDef, 'default', 'f', {}, (cur) => {
+      cur.spec.concurrencyPolicy = 'Replace';
+      return cur;
+    });
     await until('replaced', async () => (await jobs()).map((j) => j.metadata.name).join() === `f-${t0 / 60_000 + 1}`);
 
     await complete(`f-${t0 / 60_000 + 1}`, 'Complete', t0 + 70_000);

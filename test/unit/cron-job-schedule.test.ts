@@ -3,11 +3,23 @@
 // the CronJob sync decisions for each concurrencyPolicy, suspend and the history limits.
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../proto/meta.js';
-import { formatRfc3339, goDurationMs, parseSchedule, ScheduleError } from '../../controlplane/controllers/cron-job/schedule.js';
-import { jobFromTemplate, jobName, mostRecentScheduleTime, planCronJob, withStartedJob } from '../../controlplane/controllers/cron-job/plan.js';
+import {
+  formatRfc3339,
+  goDurationMs,
+  parseSchedule,
+  ScheduleError,
+} from '../../controlplane/controllers/cron-job/schedule.js';
+import {
+  jobFromTemplate,
+  jobName,
+  mostRecentScheduleTime,
+  planCronJob,
+  withStartedJob,
+} from '../../controlplane/controllers/cron-job/plan.js';
 
 const T = (s: string) => Date.parse(s);
-const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString().replace('.000Z', 'Z'));
+const iso = (ms: number | undefined) =>
+  ms === undefined ? undefined : new Date(ms).toISOString().replace('.000Z', 'Z');
 
 describe('cron schedule: next activation', () => {
   const cases: Array<{ spec: string; tz?: string; from: string; want: string | undefined }> = [
@@ -16,7 +28,7 @@ describe('cron schedule: next activation', () => {
     { spec: '*/15 * * * *', tz: 'UTC', from: '2024-05-01T10:16:00Z', want: '2024-05-01T10:30:00Z' },
     { spec: '5/20 * * * *', tz: 'UTC', from: '2024-05-01T10:26:00Z', want: '2024-05-01T10:45:00Z' },
     { spec: '0 0 * * *', tz: 'UTC', from: '2024-05-01T10:00:00Z', want: '2024-05-02T00:00:00Z' },
-    { spec: '30 6-16/4 * * 1-5', tz: 'UTC', from: '2024-05-03T15:00:00Z', want: '2024-05-06T06:30:00Z' },  // Friday -> Monday
+    { spec: '30 6-16/4 * * 1-5', tz: 'UTC', from: '2024-05-03T15:00:00Z', want: '2024-05-06T06:30:00Z' }, // Friday -> Monday
     { spec: '0 12 * JAN,jul *', tz: 'UTC', from: '2024-05-01T00:00:00Z', want: '2024-07-01T12:00:00Z' },
     { spec: '0 0 * * sun', tz: 'UTC', from: '2024-05-01T00:00:00Z', want: '2024-05-05T00:00:00Z' },
     // day-of-month and day-of-week both restricted: either matches (the 13th, or a Friday)
@@ -65,12 +77,24 @@ describe('cron schedule: next activation', () => {
   });
 });
 
-function cronJob(spec: Record<string, unknown> = {}, status: Record<string, unknown> = {}, created = '2024-05-01T09:00:00Z'): KubeObject {
+function cronJob(
+  spec: Record<string, unknown> = {},
+  status: Record<string, unknown> = {},
+  created = '2024-05-01T09:00:00Z',
+): KubeObject {
   return {
     metadata: { name: 'tick', namespace: 'default', uid: 'cj-uid', creationTimestamp: created },
     spec: {
-      schedule: '*/5 * * * *', timeZone: 'UTC', concurrencyPolicy: 'Allow', suspend: false, successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 1,
-      jobTemplate: { metadata: { labels: { app: 'tick' }, annotations: { note: 'x' } }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } },
+      schedule: '*/5 * * * *',
+      timeZone: 'UTC',
+      concurrencyPolicy: 'Allow',
+      suspend: false,
+      successfulJobsHistoryLimit: 3,
+      failedJobsHistoryLimit: 1,
+      jobTemplate: {
+        metadata: { labels: { app: 'tick' }, annotations: { note: 'x' } },
+        spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } },
+      },
       ...spec,
     },
     status,
@@ -78,19 +102,89 @@ function cronJob(spec: Record<string, unknown> = {}, status: Record<string, unkn
 }
 
 describe('cron: most recent schedule time', () => {
-  const cases: Array<{ name: string; schedule: string; created: string; last?: string; now: string; sds?: number; want?: string; missed: string }> = [
-    { name: 'nothing due yet', schedule: '*/5 * * * *', created: '2024-05-01T10:01:00Z', now: '2024-05-01T10:04:00Z', missed: 'none' },
-    { name: 'one due', schedule: '*/5 * * * *', created: '2024-05-01T10:01:00Z', now: '2024-05-01T10:06:00Z', want: '2024-05-01T10:05:00Z', missed: 'none' },
-    { name: 'several missed: the latest', schedule: '*/5 * * * *', created: '2024-05-01T10:01:00Z', now: '2024-05-01T10:27:00Z', want: '2024-05-01T10:25:00Z', missed: 'few' },
-    { name: 'from lastScheduleTime', schedule: '*/5 * * * *', created: '2024-05-01T08:00:00Z', last: '2024-05-01T10:25:00Z', now: '2024-05-01T10:27:00Z', missed: 'none' },
-    { name: 'irregular schedule, many hours missed', schedule: '30 6-16/4 * * 1-5', created: '2024-05-01T00:00:00Z', now: '2024-05-03T15:00:00Z', want: '2024-05-03T14:30:00Z', missed: 'few' },
-    { name: 'more than 100 missed', schedule: '* * * * *', created: '2024-05-01T00:00:00Z', now: '2024-05-01T10:00:30Z', want: '2024-05-01T10:00:00Z', missed: 'many' },
-    { name: 'startingDeadlineSeconds bounds the look-back', schedule: '* * * * *', created: '2024-05-01T00:00:00Z', now: '2024-05-01T10:00:30Z', sds: 200, want: '2024-05-01T10:00:00Z', missed: 'few' },
-    { name: 'startingDeadlineSeconds past every schedule', schedule: '0 * * * *', created: '2024-05-01T00:00:00Z', last: '2024-05-01T09:00:00Z', now: '2024-05-01T10:05:00Z', sds: 60, missed: 'none' },
+  const cases: Array<{
+    name: string;
+    schedule: string;
+    created: string;
+    last?: string;
+    now: string;
+    sds?: number;
+    want?: string;
+    missed: string;
+  }> = [
+    {
+      name: 'nothing due yet',
+      schedule: '*/5 * * * *',
+      created: '2024-05-01T10:01:00Z',
+      now: '2024-05-01T10:04:00Z',
+      missed: 'none',
+    },
+    {
+      name: 'one due',
+      schedule: '*/5 * * * *',
+      created: '2024-05-01T10:01:00Z',
+      now: '2024-05-01T10:06:00Z',
+      want: '2024-05-01T10:05:00Z',
+      missed: 'none',
+    },
+    {
+      name: 'several missed: the latest',
+      schedule: '*/5 * * * *',
+      created: '2024-05-01T10:01:00Z',
+      now: '2024-05-01T10:27:00Z',
+      want: '2024-05-01T10:25:00Z',
+      missed: 'few',
+    },
+    {
+      name: 'from lastScheduleTime',
+      schedule: '*/5 * * * *',
+      created: '2024-05-01T08:00:00Z',
+      last: '2024-05-01T10:25:00Z',
+      now: '2024-05-01T10:27:00Z',
+      missed: 'none',
+    },
+    {
+      name: 'irregular schedule, many hours missed',
+      schedule: '30 6-16/4 * * 1-5',
+      created: '2024-05-01T00:00:00Z',
+      now: '2024-05-03T15:00:00Z',
+      want: '2024-05-03T14:30:00Z',
+      missed: 'few',
+    },
+    {
+      name: 'more than 100 missed',
+      schedule: '* * * * *',
+      created: '2024-05-01T00:00:00Z',
+      now: '2024-05-01T10:00:30Z',
+      want: '2024-05-01T10:00:00Z',
+      missed: 'many',
+    },
+    {
+      name: 'startingDeadlineSeconds bounds the look-back',
+      schedule: '* * * * *',
+      created: '2024-05-01T00:00:00Z',
+      now: '2024-05-01T10:00:30Z',
+      sds: 200,
+      want: '2024-05-01T10:00:00Z',
+      missed: 'few',
+    },
+    {
+      name: 'startingDeadlineSeconds past every schedule',
+      schedule: '0 * * * *',
+      created: '2024-05-01T00:00:00Z',
+      last: '2024-05-01T09:00:00Z',
+      now: '2024-05-01T10:05:00Z',
+      sds: 60,
+      missed: 'none',
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const cj = cronJob({ schedule: c.schedule, startingDeadlineSeconds: c.sds }, c.last ? { lastScheduleTime: c.last } : {}, c.created);
+      const cj = cronJob(
+        { schedule: c.schedule, startingDeadlineSeconds: c.sds },
+        c.last ? { lastScheduleTime: c.last } : {},
+        c.created,
+      );
       const r = mostRecentScheduleTime(cj, T(c.now), parseSchedule(c.schedule, 'UTC'), true);
       expect(iso(r.mostRecent)).toBe(c.want);
       expect(r.missed).toBe(c.missed);
@@ -98,15 +192,29 @@ describe('cron: most recent schedule time', () => {
   }
 });
 
-function childJob(name: string, opts: { active?: boolean; finished?: 'Complete' | 'Failed'; start?: string; done?: string } = {}): KubeObject {
+function childJob(
+  name: string,
+  opts: { active?: boolean; finished?: 'Complete' | 'Failed'; start?: string; done?: string } = {},
+): KubeObject {
   const conditions = opts.finished ? [{ type: opts.finished, status: 'True' }] : [];
   return {
-    metadata: { name, namespace: 'default', uid: `uid-${name}`, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: 'tick', uid: 'cj-uid', controller: true }] },
+    metadata: {
+      name,
+      namespace: 'default',
+      uid: `uid-${name}`,
+      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: 'tick', uid: 'cj-uid', controller: true }],
+    },
     spec: {},
     status: { startTime: opts.start, completionTime: opts.done, conditions },
   };
 }
-const ref = (j: KubeObject) => ({ kind: 'Job', namespace: 'default', name: j.metadata.name, uid: j.metadata.uid, apiVersion: 'batch/v1' });
+const ref = (j: KubeObject) => ({
+  kind: 'Job',
+  namespace: 'default',
+  name: j.metadata.name,
+  uid: j.metadata.uid,
+  apiVersion: 'batch/v1',
+});
 
 describe('cron: sync decisions', () => {
   const NOW = T('2024-05-01T10:06:00Z');
@@ -120,15 +228,28 @@ describe('cron: sync decisions', () => {
       name: dueName,
       labels: { app: 'tick' },
       annotations: { note: 'x', 'batch.kubernetes.io/cronjob-scheduled-timestamp': '2024-05-01T10:05:00Z' },
-      ownerReferences: [{ apiVersion: 'batch/v1', kind: 'CronJob', name: 'tick', uid: 'cj-uid', controller: true, blockOwnerDeletion: true }],
+      ownerReferences: [
+        {
+          apiVersion: 'batch/v1',
+          kind: 'CronJob',
+          name: 'tick',
+          uid: 'cj-uid',
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ],
     });
     expect(p.create?.job.spec).toEqual(cronJob().spec.jobTemplate.spec);
     expect(p.requeueAfterMs).toBe(T('2024-05-01T10:10:00Z') + 100 - NOW);
-    expect(jobName(cronJob(), due)).toBe("tick-28575965");
+    expect(jobName(cronJob(), due)).toBe('tick-28575965');
   });
 
   it('annotates the scheduled time in the CronJob time zone', () => {
-    expect(jobFromTemplate(cronJob({ timeZone: 'Europe/Berlin' }), due).metadata.annotations!['batch.kubernetes.io/cronjob-scheduled-timestamp']).toBe('2024-05-01T12:05:00+02:00');
+    expect(
+      jobFromTemplate(cronJob({ timeZone: 'Europe/Berlin' }), due).metadata.annotations![
+        'batch.kubernetes.io/cronjob-scheduled-timestamp'
+      ],
+    ).toBe('2024-05-01T12:05:00+02:00');
   });
 
   const running = childJob('tick-old', { start: '2024-05-01T10:00:00Z' });
@@ -139,7 +260,15 @@ describe('cron: sync decisions', () => {
   ];
   for (const c of concurrency) {
     it(`concurrencyPolicy ${c.policy} with a Job still running`, () => {
-      const p = planCronJob({ cronJob: cronJob({ concurrencyPolicy: c.policy }, { active: [ref(running)], lastScheduleTime: '2024-05-01T10:00:00Z' }), jobs: [running], missing: new Set(), now: NOW });
+      const p = planCronJob({
+        cronJob: cronJob(
+          { concurrencyPolicy: c.policy },
+          { active: [ref(running)], lastScheduleTime: '2024-05-01T10:00:00Z' },
+        ),
+        jobs: [running],
+        missing: new Set(),
+        now: NOW,
+      });
       expect(!!p.create).toBe(c.create);
       expect(p.deleteJobs.map((d) => d.job.metadata.name)).toEqual(c.deletes);
       if (c.event) expect(p.events.map((e) => e.reason)).toContain(c.event);
@@ -148,8 +277,17 @@ describe('cron: sync decisions', () => {
   }
 
   it('suspend: no new Job, but status still reconciled', () => {
-    const done = childJob('tick-old', { finished: 'Complete', start: '2024-05-01T10:00:00Z', done: '2024-05-01T10:01:00Z' });
-    const p = planCronJob({ cronJob: cronJob({ suspend: true }, { active: [ref(done)] }), jobs: [done], missing: new Set(), now: NOW });
+    const done = childJob('tick-old', {
+      finished: 'Complete',
+      start: '2024-05-01T10:00:00Z',
+      done: '2024-05-01T10:01:00Z',
+    });
+    const p = planCronJob({
+      cronJob: cronJob({ suspend: true }, { active: [ref(done)] }),
+      jobs: [done],
+      missing: new Set(),
+      now: NOW,
+    });
     expect(p.create).toBeUndefined();
     expect(p.status.active).toBeUndefined();
     expect(p.status.lastSuccessfulTime).toBe('2024-05-01T10:01:00Z');
@@ -159,8 +297,13 @@ describe('cron: sync decisions', () => {
 
   it('startingDeadlineSeconds: too late for the missed schedule', () => {
     // hourly schedule, last ran 09:00, now 10:05, deadline 60 s: 10:00 is missed for good
-    const cj = cronJob({ schedule: '0 * * * *', startingDeadlineSeconds: 60 }, { lastScheduleTime: '2024-05-01T09:00:00Z' });
-    expect(planCronJob({ cronJob: cj, jobs: [], missing: new Set(), now: T('2024-05-01T10:05:00Z') }).create).toBeUndefined();
+    const cj = cronJob(
+      { schedule: '0 * * * *', startingDeadlineSeconds: 60 },
+      { lastScheduleTime: '2024-05-01T09:00:00Z' },
+    );
+    expect(
+      planCronJob({ cronJob: cj, jobs: [], missing: new Set(), now: T('2024-05-01T10:05:00Z') }).create,
+    ).toBeUndefined();
     // within the deadline it still starts
     const ok = planCronJob({ cronJob: cj, jobs: [], missing: new Set(), now: T('2024-05-01T10:00:40Z') });
     expect(ok.create?.scheduledTime).toBe(T('2024-05-01T10:00:00Z'));
@@ -177,24 +320,50 @@ describe('cron: sync decisions', () => {
   it('drops active Jobs that went missing and reports unexpected ones', () => {
     const gone = childJob('tick-gone');
     const stray = childJob('tick-stray');
-    const p = planCronJob({ cronJob: cronJob({ suspend: true }, { active: [ref(gone)] }), jobs: [stray], missing: new Set(['tick-gone']), now: NOW });
+    const p = planCronJob({
+      cronJob: cronJob({ suspend: true }, { active: [ref(gone)] }),
+      jobs: [stray],
+      missing: new Set(['tick-gone']),
+      now: NOW,
+    });
     expect(p.status.active).toBeUndefined();
     expect(p.events.map((e) => e.reason).sort()).toEqual(['MissingJob', 'UnexpectedJob']);
   });
 
   it('keeps successfulJobsHistoryLimit / failedJobsHistoryLimit, oldest start first', () => {
-    const ok = ['a', 'b', 'c', 'd'].map((n, i) => childJob(`tick-${n}`, { finished: 'Complete', start: `2024-05-01T0${i + 1}:00:00Z`, done: `2024-05-01T0${i + 1}:01:00Z` }));
-    const bad = ['e', 'f'].map((n, i) => childJob(`tick-${n}`, { finished: 'Failed', start: `2024-05-01T0${i + 5}:00:00Z` }));
-    const p = planCronJob({ cronJob: cronJob({ suspend: true, successfulJobsHistoryLimit: 2, failedJobsHistoryLimit: 0 }), jobs: [...ok, ...bad], missing: new Set(), now: NOW });
-    expect(p.deleteJobs.map((d) => `${d.job.metadata.name} ${d.why}`)).toEqual(['tick-a history', 'tick-b history', 'tick-e history', 'tick-f history']);
+    const ok = ['a', 'b', 'c', 'd'].map((n, i) =>
+      childJob(`tick-${n}`, {
+        finished: 'Complete',
+        start: `2024-05-01T0${i + 1}:00:00Z`,
+        done: `2024-05-01T0${i + 1}:01:00Z`,
+      }),
+    );
+    const bad = ['e', 'f'].map((n, i) =>
+      childJob(`tick-${n}`, { finished: 'Failed', start: `2024-05-01T0${i + 5}:00:00Z` }),
+    );
+    const p = planCronJob({
+      cronJob: cronJob({ suspend: true, successfulJobsHistoryLimit: 2, failedJobsHistoryLimit: 0 }),
+      jobs: [...ok, ...bad],
+      missing: new Set(),
+      now: NOW,
+    });
+    expect(p.deleteJobs.map((d) => `${d.job.metadata.name} ${d.why}`)).toEqual([
+      'tick-a history',
+      'tick-b history',
+      'tick-e history',
+      'tick-f history',
+    ]);
     expect(p.status.lastSuccessfulTime).toBe('2024-05-01T04:01:00Z');
   });
 
   it('records the started Job in status', () => {
     const j = { metadata: { name: dueName, namespace: 'default', uid: 'new', resourceVersion: '7' } };
     expect(withStartedJob({ lastSuccessfulTime: 'x' }, j, due)).toEqual({
-      lastSuccessfulTime: 'x', lastScheduleTime: '2024-05-01T10:05:00Z',
-      active: [{ kind: 'Job', namespace: 'default', name: dueName, uid: 'new', apiVersion: 'batch/v1', resourceVersion: '7' }],
+      lastSuccessfulTime: 'x',
+      lastScheduleTime: '2024-05-01T10:05:00Z',
+      active: [
+        { kind: 'Job', namespace: 'default', name: dueName, uid: 'new', apiVersion: 'batch/v1', resourceVersion: '7' },
+      ],
     });
   });
 

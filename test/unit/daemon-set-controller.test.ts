@@ -7,7 +7,6 @@ import * as dsc from '../../controlplane/controllers/daemon-set-controller.js';
 import * as gc from '../../controlplane/controllers/garbage-collector.js';
 import { targetNodeName } from '../../controlplane/controllers/daemon-set/eligibility.js';
 import { rfc3339 } from '../../controlplane/api/storage.js';
-import type { KubeObject } from '../../proto/meta.js';
 import { defs, eventually, nodeBody, sleep, startCluster, type TestCluster } from './gc-fixtures.js';
 
 let c: TestCluster;
@@ -27,20 +26,46 @@ function fakeNodes(): void {
         try {
           if (!p.spec.nodeName) {
             const node = targetNodeName(p);
-            if (node && await c.storage.tryGet(defs.nodes, undefined, node)) {
-              await c.storage.guaranteedUpdate(defs.pods, ns, name, {}, (cur) => { cur.spec.nodeName = node; return cur; }, 'binding');
+            if (node && (await c.storage.tryGet(defs.nodes, undefined, node))) {
+              await c.storage.guaranteedUpdate(
+                defs.pods,
+                ns,
+                name,
+                {},
+                (cur) => {
+                  cur.spec.nodeName = node;
+                  return cur;
+                },
+                'binding',
+              );
             }
             continue;
           }
           if (stopped.has(p.spec.nodeName)) continue;
-          if (p.metadata.deletionTimestamp) { await c.storage.delete(defs.pods, ns, name, { gracePeriodSeconds: 0 }); continue; }
-          if (p.status?.phase !== 'Running') {
-            await c.storage.guaranteedUpdate(defs.pods, ns, name, {}, (cur) => {
-              cur.status = { ...cur.status, phase: 'Running', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: rfc3339(new Date()) }] };
-              return cur;
-            }, 'status');
+          if (p.metadata.deletionTimestamp) {
+            await c.storage.delete(defs.pods, ns, name, { gracePeriodSeconds: 0 });
+            continue;
           }
-        } catch { /* raced: next round */ }
+          if (p.status?.phase !== 'Running') {
+            await c.storage.guaranteedUpdate(
+              defs.pods,
+              ns,
+              name,
+              {},
+              (cur) => {
+                cur.status = {
+                  ...cur.status,
+                  phase: 'Running',
+                  conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: rfc3339(new Date()) }],
+                };
+                return cur;
+              },
+              'status',
+            );
+          }
+        } catch {
+          /* raced: next round */
+        }
       }
     } finally {
       busy = false;
@@ -64,7 +89,10 @@ const dsBody = (extra: Record<string, unknown> = {}, image = 'skiff.local/busybo
   spec: {
     selector: { matchLabels: { app: 'agent' } },
     ...(strategy ? { updateStrategy: strategy } : {}),
-    template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'c', image }], terminationGracePeriodSeconds: 1, ...extra } },
+    template: {
+      metadata: { labels: { app: 'agent' } },
+      spec: { containers: [{ name: 'c', image }], terminationGracePeriodSeconds: 1, ...extra },
+    },
   },
 });
 
@@ -78,18 +106,37 @@ async function addNode(name: string, opts: Parameters<typeof nodeBody>[1] = {}):
 }
 
 describe('daemon set controller', () => {
-  it('runs one pod per node, follows nodes joining and leaving, and reports kubectl\'s numbers', async () => {
+  it("runs one pod per node, follows nodes joining and leaving, and reports kubectl's numbers", async () => {
     await addNode('n1');
     await addNode('n2');
     const ds = await c.storage.create(defs.daemonsets, 'default', dsBody());
     await eventually(async () => {
       expect(Object.keys(await byNode()).sort()).toEqual(['n1', 'n2']);
-      expect(await status()).toMatchObject({ desiredNumberScheduled: 2, currentNumberScheduled: 2, numberReady: 2, numberAvailable: 2, updatedNumberScheduled: 2, numberMisscheduled: 0, observedGeneration: 1 });
+      expect(await status()).toMatchObject({
+        desiredNumberScheduled: 2,
+        currentNumberScheduled: 2,
+        numberReady: 2,
+        numberAvailable: 2,
+        updatedNumberScheduled: 2,
+        numberMisscheduled: 0,
+        observedGeneration: 1,
+      });
     });
     const p = (await live())[0]!;
-    expect(p.metadata.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'DaemonSet', name: 'agent', uid: ds.metadata.uid, controller: true, blockOwnerDeletion: true }]);
+    expect(p.metadata.ownerReferences).toEqual([
+      {
+        apiVersion: 'apps/v1',
+        kind: 'DaemonSet',
+        name: 'agent',
+        uid: ds.metadata.uid,
+        controller: true,
+        blockOwnerDeletion: true,
+      },
+    ]);
     expect(p.metadata.labels?.['controller-revision-hash']).toMatch(/^[a-z0-9]+$/);
-    expect(p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0]).toMatchObject({ key: 'metadata.name', operator: 'In' });
+    expect(
+      p.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchFields[0],
+    ).toMatchObject({ key: 'metadata.name', operator: 'In' });
     expect(p.spec.tolerations.map((t: { key: string }) => t.key)).toContain('node.kubernetes.io/unschedulable');
     expect((await pods()).length).toBe(2); // no duplicates from a lagging cache
 
@@ -108,7 +155,9 @@ describe('daemon set controller', () => {
       expect(await status()).toMatchObject({ desiredNumberScheduled: 2, currentNumberScheduled: 2 });
     });
 
-    const events = (await c.storage.list(defs.events, 'default')).items.filter((e) => e.involvedObject.name === 'agent');
+    const events = (await c.storage.list(defs.events, 'default')).items.filter(
+      (e) => e.involvedObject.name === 'agent',
+    );
     expect(events.map((e) => e.reason)).toEqual(expect.arrayContaining(['SuccessfulCreate', 'SuccessfulDelete']));
     expect(events.find((e) => e.reason === 'SuccessfulCreate')!.message).toMatch(/^Created pod: agent-[a-z0-9]{5}$/);
   });
@@ -121,12 +170,20 @@ describe('daemon set controller', () => {
     await c.storage.create(defs.daemonsets, 'default', dsBody({ nodeSelector: { disk: 'ssd' } }));
     await eventually(async () => expect(Object.keys(await byNode()).sort()).toEqual(['cordoned', 'ssd1', 'ssd2']));
 
-    const taint = (name: string, effect: string) => c.storage.guaranteedUpdate(defs.nodes, undefined, name, {}, (cur) => { cur.spec.taints = [{ key: 'dedicated', value: 'db', effect }]; return cur; });
+    const taint = (name: string, effect: string) =>
+      c.storage.guaranteedUpdate(defs.nodes, undefined, name, {}, (cur) => {
+        cur.spec.taints = [{ key: 'dedicated', value: 'db', effect }];
+        return cur;
+      });
     await taint('ssd1', 'NoSchedule');
     await taint('ssd2', 'NoExecute');
     await eventually(async () => {
       expect(Object.keys(await byNode()).sort()).toEqual(['cordoned', 'ssd1']);
-      expect(await status()).toMatchObject({ desiredNumberScheduled: 1, currentNumberScheduled: 1, numberMisscheduled: 1 });
+      expect(await status()).toMatchObject({
+        desiredNumberScheduled: 1,
+        currentNumberScheduled: 1,
+        numberMisscheduled: 1,
+      });
     });
   });
 
@@ -142,14 +199,20 @@ describe('daemon set controller', () => {
     });
     // never more than one node without an available pod
     let maxDown = 0;
-    await eventually(async () => {
-      const all = await pods();
-      const availableNodes = new Set(all.filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running').map((p) => p.spec.nodeName));
-      maxDown = Math.max(maxDown, 3 - availableNodes.size);
-      const st = await status();
-      expect(st).toMatchObject({ updatedNumberScheduled: 3, numberAvailable: 3, observedGeneration: 2 });
-      expect(all.every((p) => p.spec.containers[0].image === 'skiff.local/busybox:1.37')).toBe(true);
-    }, 10_000, 5);
+    await eventually(
+      async () => {
+        const all = await pods();
+        const availableNodes = new Set(
+          all.filter((p) => !p.metadata.deletionTimestamp && p.status?.phase === 'Running').map((p) => p.spec.nodeName),
+        );
+        maxDown = Math.max(maxDown, 3 - availableNodes.size);
+        const st = await status();
+        expect(st).toMatchObject({ updatedNumberScheduled: 3, numberAvailable: 3, observedGeneration: 2 });
+        expect(all.every((p) => p.spec.containers[0].image === 'skiff.local/busybox:1.37')).toBe(true);
+      },
+      10_000,
+      5,
+    );
     expect(maxDown).toBeLessThanOrEqual(1);
     const newHash = (await live())[0]!.metadata.labels!['controller-revision-hash'];
     expect(newHash).not.toBe(oldHash);
@@ -160,14 +223,20 @@ describe('daemon set controller', () => {
     await addNode('n2');
     await c.storage.create(defs.daemonsets, 'default', dsBody({}, 'skiff.local/busybox:1.36', { type: 'OnDelete' }));
     await eventually(async () => expect((await status()).numberAvailable).toBe(2));
-    await c.storage.guaranteedUpdate(defs.daemonsets, 'default', 'agent', {}, (cur) => { cur.spec.template.spec.containers[0].image = 'skiff.local/busybox:1.37'; return cur; });
+    await c.storage.guaranteedUpdate(defs.daemonsets, 'default', 'agent', {}, (cur) => {
+      cur.spec.template.spec.containers[0].image = 'skiff.local/busybox:1.37';
+      return cur;
+    });
     await eventually(async () => {
       const st = await status();
       expect(st.observedGeneration).toBe(2);
       expect(st.updatedNumberScheduled).toBeUndefined(); // 0, omitted as the Go struct's omitempty does
     });
     await sleep(200);
-    expect((await live()).map((p) => p.spec.containers[0].image)).toEqual(['skiff.local/busybox:1.36', 'skiff.local/busybox:1.36']);
+    expect((await live()).map((p) => p.spec.containers[0].image)).toEqual([
+      'skiff.local/busybox:1.36',
+      'skiff.local/busybox:1.36',
+    ]);
     const victim = (await byNode()).n1!;
     await c.storage.delete(defs.pods, 'default', victim.metadata.name!);
     await eventually(async () => {
@@ -184,7 +253,11 @@ describe('daemon set controller', () => {
       metadata: { name: 'orphan', labels: { app: 'agent' } }, // OnDelete: an adopted pod without the hash label is not rolled
       spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'skiff.local/busybox:1.36' }] },
     });
-    const ds = await c.storage.create(defs.daemonsets, 'default', dsBody({}, 'skiff.local/busybox:1.36', { type: 'OnDelete' }));
+    const ds = await c.storage.create(
+      defs.daemonsets,
+      'default',
+      dsBody({}, 'skiff.local/busybox:1.36', { type: 'OnDelete' }),
+    );
     await eventually(async () => {
       const all = await pods();
       expect(all.map((p) => p.metadata.name)).toEqual(['orphan']);

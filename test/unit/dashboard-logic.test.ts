@@ -4,18 +4,47 @@
 import { describe, expect, it } from 'vitest';
 import { websocketProtocolToken } from '../../controlplane/api/auth.js';
 import {
-  age, allocationByNode, bearerProtocol, formatRoute, needsAttention, nodeReady, nodeRoles, parseRoute, percent, podRequests, podSummary, restartPatch,
-  rolloutOf, tokenFromHash, tokenFromKubeconfig,
+  age,
+  allocationByNode,
+  bearerProtocol,
+  formatRoute,
+  needsAttention,
+  nodeReady,
+  nodeRoles,
+  parseRoute,
+  percent,
+  podRequests,
+  podSummary,
+  restartPatch,
+  rolloutOf,
+  tokenFromHash,
+  tokenFromKubeconfig,
 } from '../../dashboard/src/logic.js';
 import type { Node, Pod, Workload } from '../../dashboard/src/types.js';
 import { applyEvent, emptyState, fromList, splitLines } from '../../dashboard/src/watch-state.js';
 
-const pod = (name: string, o: { node?: string; phase?: string; cpu?: string; mem?: string; init?: { cpu?: string; mem?: string } } = {}): Pod => ({
+const pod = (
+  name: string,
+  o: { node?: string; phase?: string; cpu?: string; mem?: string; init?: { cpu?: string; mem?: string } } = {},
+): Pod => ({
   metadata: { name, namespace: 'default', uid: name, resourceVersion: '1' },
   spec: {
     nodeName: o.node,
-    containers: [{ name: 'c', resources: { requests: { ...(o.cpu ? { cpu: o.cpu } : {}), ...(o.mem ? { memory: o.mem } : {}) } } }],
-    ...(o.init ? { initContainers: [{ name: 'i', resources: { requests: { ...(o.init.cpu ? { cpu: o.init.cpu } : {}), ...(o.init.mem ? { memory: o.init.mem } : {}) } } }] } : {}),
+    containers: [
+      { name: 'c', resources: { requests: { ...(o.cpu ? { cpu: o.cpu } : {}), ...(o.mem ? { memory: o.mem } : {}) } } },
+    ],
+    ...(o.init
+      ? {
+          initContainers: [
+            {
+              name: 'i',
+              resources: {
+                requests: { ...(o.init.cpu ? { cpu: o.init.cpu } : {}), ...(o.init.mem ? { memory: o.init.mem } : {}) },
+              },
+            },
+          ],
+        }
+      : {}),
   },
   status: { phase: o.phase ?? 'Running' },
 });
@@ -44,7 +73,10 @@ describe('list/watch reducer', () => {
 
   it('ERROR 410 Expired asks for a new list; the state is kept', () => {
     const s = fromList<Pod>({ metadata: { resourceVersion: '5' }, items: [pod('a')] });
-    const r = applyEvent(s, { type: 'ERROR', object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 1 (5)' } });
+    const r = applyEvent(s, {
+      type: 'ERROR',
+      object: { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version: 1 (5)' },
+    });
     expect(r).toMatchObject({ relist: true, reason: 'expired' });
     expect(r.state).toBe(s);
   });
@@ -62,17 +94,30 @@ describe('list/watch reducer', () => {
 });
 
 describe('allocation', () => {
-  const node = (name: string, cpu: string, memory: string): Node => ({ metadata: { name }, status: { allocatable: { cpu, memory, pods: '110' } } });
+  const node = (name: string, cpu: string, memory: string): Node => ({
+    metadata: { name },
+    status: { allocatable: { cpu, memory, pods: '110' } },
+  });
 
   it('sums the requests of bound, unfinished pods per node (init containers: the max; not the sum)', () => {
-    const a = allocationByNode([node('n1', '2', '4Gi'), node('n2', '4', '8Gi')], [
-      pod('a', { node: 'n1', cpu: '250m', mem: '128Mi' }),
-      pod('b', { node: 'n1', cpu: '0.5', mem: '1Gi', init: { cpu: '1', mem: '64Mi' } }),
-      pod('done', { node: 'n1', cpu: '1', phase: 'Succeeded' }),
-      pod('pending', { cpu: '1' }),
-      pod('elsewhere', { node: 'gone', cpu: '1' }),
-    ]);
-    expect(a.get('n1')).toEqual({ pods: 2, cpuRequested: 1250, memoryRequested: (128 + 1024) * 1024 * 1024, cpuAllocatable: 2000, memoryAllocatable: 4 * 1024 ** 3, podsAllocatable: 110 });
+    const a = allocationByNode(
+      [node('n1', '2', '4Gi'), node('n2', '4', '8Gi')],
+      [
+        pod('a', { node: 'n1', cpu: '250m', mem: '128Mi' }),
+        pod('b', { node: 'n1', cpu: '0.5', mem: '1Gi', init: { cpu: '1', mem: '64Mi' } }),
+        pod('done', { node: 'n1', cpu: '1', phase: 'Succeeded' }),
+        pod('pending', { cpu: '1' }),
+        pod('elsewhere', { node: 'gone', cpu: '1' }),
+      ],
+    );
+    expect(a.get('n1')).toEqual({
+      pods: 2,
+      cpuRequested: 1250,
+      memoryRequested: (128 + 1024) * 1024 * 1024,
+      cpuAllocatable: 2000,
+      memoryAllocatable: 4 * 1024 ** 3,
+      podsAllocatable: 110,
+    });
     expect(a.get('n2')!.pods).toBe(0);
     expect(percent(1250, 2000)).toBe(63);
     expect(percent(5, 0)).toBe(0);
@@ -85,29 +130,64 @@ describe('allocation', () => {
 });
 
 describe('rollout progress', () => {
-  const dep = (spec: number, status: Workload['status'], gen = 2): Workload => ({ metadata: { name: 'd', generation: gen }, spec: { replicas: spec }, status: { observedGeneration: 2, ...status } });
+  const dep = (spec: number, status: Workload['status'], gen = 2): Workload => ({
+    metadata: { name: 'd', generation: gen },
+    spec: { replicas: spec },
+    status: { observedGeneration: 2, ...status },
+  });
 
   it.each([
-    ['complete', dep(3, { replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 }), { done: true, progress: 100, text: 'complete' }],
-    ['half way', dep(4, { replicas: 5, updatedReplicas: 2, readyReplicas: 4, availableReplicas: 4 }), { done: false, progress: 50, text: '2 of 4 updated, 4 ready' }],
-    ['old replicas left', dep(2, { replicas: 3, updatedReplicas: 2, readyReplicas: 3, availableReplicas: 3 }), { done: false }],
-    ['not observed yet', dep(2, { replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 }, 3), { done: false, text: 'waiting for the controller' }],
+    [
+      'complete',
+      dep(3, { replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 }),
+      { done: true, progress: 100, text: 'complete' },
+    ],
+    [
+      'half way',
+      dep(4, { replicas: 5, updatedReplicas: 2, readyReplicas: 4, availableReplicas: 4 }),
+      { done: false, progress: 50, text: '2 of 4 updated, 4 ready' },
+    ],
+    [
+      'old replicas left',
+      dep(2, { replicas: 3, updatedReplicas: 2, readyReplicas: 3, availableReplicas: 3 }),
+      { done: false },
+    ],
+    [
+      'not observed yet',
+      dep(2, { replicas: 2, updatedReplicas: 2, readyReplicas: 2, availableReplicas: 2 }, 3),
+      { done: false, text: 'waiting for the controller' },
+    ],
     ['scaled to zero', dep(0, {}), { done: true, progress: 100 }],
   ])('Deployment %s', (_n, w, want) => {
     expect(rolloutOf('Deployment', w)).toMatchObject(want);
   });
 
   it('DaemonSet, StatefulSet and Job', () => {
-    expect(rolloutOf('DaemonSet', { metadata: {}, status: { desiredNumberScheduled: 2, numberReady: 1, updatedNumberScheduled: 2, numberAvailable: 1 } })).toMatchObject({ desired: 2, ready: 1, done: false, progress: 50 });
-    expect(rolloutOf('StatefulSet', { metadata: {}, spec: { replicas: 2 }, status: { readyReplicas: 2, updatedReplicas: 2 } })).toMatchObject({ done: true, text: 'complete' });
-    expect(rolloutOf('Job', { metadata: {}, spec: { completions: 3 }, status: { succeeded: 1, active: 1 } })).toMatchObject({ desired: 3, ready: 1, done: false, text: '1/3 complete' });
+    expect(
+      rolloutOf('DaemonSet', {
+        metadata: {},
+        status: { desiredNumberScheduled: 2, numberReady: 1, updatedNumberScheduled: 2, numberAvailable: 1 },
+      }),
+    ).toMatchObject({ desired: 2, ready: 1, done: false, progress: 50 });
+    expect(
+      rolloutOf('StatefulSet', {
+        metadata: {},
+        spec: { replicas: 2 },
+        status: { readyReplicas: 2, updatedReplicas: 2 },
+      }),
+    ).toMatchObject({ done: true, text: 'complete' });
+    expect(
+      rolloutOf('Job', { metadata: {}, spec: { completions: 3 }, status: { succeeded: 1, active: 1 } }),
+    ).toMatchObject({ desired: 3, ready: 1, done: false, text: '1/3 complete' });
   });
 });
 
 describe('pods and nodes', () => {
   it('status as kubectl shows it: a waiting reason wins over the phase; Terminating', () => {
     const p = pod('a', { phase: 'Pending' });
-    p.status!.containerStatuses = [{ name: 'c', ready: false, restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } } }];
+    p.status!.containerStatuses = [
+      { name: 'c', ready: false, restartCount: 4, state: { waiting: { reason: 'CrashLoopBackOff' } } },
+    ];
     expect(podSummary(p)).toEqual({ phase: 'CrashLoopBackOff', ready: '0/1', restarts: 4 });
     expect(needsAttention(podSummary(p))).toBe(true);
     const t = pod('b');
@@ -120,7 +200,17 @@ describe('pods and nodes', () => {
   });
 
   it('node Ready and roles', () => {
-    const n: Node = { metadata: { name: 'n', labels: { 'node-role.kubernetes.io/control-plane': '', 'node-role.kubernetes.io/worker': '', 'kubernetes.io/os': 'linux' } }, status: { conditions: [{ type: 'Ready', status: 'True' }] } };
+    const n: Node = {
+      metadata: {
+        name: 'n',
+        labels: {
+          'node-role.kubernetes.io/control-plane': '',
+          'node-role.kubernetes.io/worker': '',
+          'kubernetes.io/os': 'linux',
+        },
+      },
+      status: { conditions: [{ type: 'Ready', status: 'True' }] },
+    };
     expect(nodeReady(n)).toBe('True');
     expect(nodeRoles(n)).toEqual(['control-plane', 'worker']);
     expect(nodeReady({ metadata: {} })).toBe('Unknown');
@@ -136,7 +226,11 @@ describe('pods and nodes', () => {
   });
 
   it('restart patch: the annotation kubectl rollout restart sets, RFC 3339 in seconds', () => {
-    expect(restartPatch(new Date('2026-12-05T17:01:02.345Z'))).toEqual({ spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-12-05T17:01:02Z' } } } } });
+    expect(restartPatch(new Date('2026-12-05T17:01:02.345Z'))).toEqual({
+      spec: {
+        template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-12-05T17:01:02Z' } } },
+      },
+    });
   });
 });
 
@@ -185,13 +279,25 @@ users:
     token: admin-token
 `;
     expect(tokenFromKubeconfig(yaml)).toBe('admin-token');
-    expect(tokenFromKubeconfig(JSON.stringify({ 'current-context': 'c', contexts: [{ name: 'c', context: { user: 'u' } }], users: [{ name: 'u', user: { token: 't' } }] }))).toBe('t');
+    expect(
+      tokenFromKubeconfig(
+        JSON.stringify({
+          'current-context': 'c',
+          contexts: [{ name: 'c', context: { user: 'u' } }],
+          users: [{ name: 'u', user: { token: 't' } }],
+        }),
+      ),
+    ).toBe('t');
     expect(tokenFromKubeconfig('users:\n- name: cert\n  user:\n    client-certificate-data: QUJD\n')).toBeUndefined();
   });
 
   it('the bearer subprotocol the page sends is the one the server reads', () => {
     const token = 'K10ab.cd+/é';
-    const headers = { upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-protocol': `v5.channel.k8s.io, ${bearerProtocol(token)}` };
+    const headers = {
+      upgrade: 'websocket',
+      connection: 'Upgrade',
+      'sec-websocket-protocol': `v5.channel.k8s.io, ${bearerProtocol(token)}`,
+    };
     expect(websocketProtocolToken(headers)).toEqual({ token, protocols: ['v5.channel.k8s.io'] });
   });
 });

@@ -18,16 +18,36 @@ import { bodyOf, rawExchange, startEdgeServer, TOKEN, type EdgeServer } from './
 
 const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64url');
 const P = 'base64url.bearer.authorization.k8s.io.';
-const ws = (protocols: string) => ({ upgrade: 'websocket', connection: 'Upgrade', 'sec-websocket-protocol': protocols });
+const ws = (protocols: string) => ({
+  upgrade: 'websocket',
+  connection: 'Upgrade',
+  'sec-websocket-protocol': protocols,
+});
 
 describe('websocketProtocolToken', () => {
   it.each([
-    ['token and channel protocol', ws(`v5.channel.k8s.io, ${P}${b64('abc.def')}`), { token: 'abc.def', protocols: ['v5.channel.k8s.io'] }],
+    [
+      'token and channel protocol',
+      ws(`v5.channel.k8s.io, ${P}${b64('abc.def')}`),
+      { token: 'abc.def', protocols: ['v5.channel.k8s.io'] },
+    ],
     ['no token protocol', ws('v5.channel.k8s.io'), undefined],
     ['only the token', ws(`${P}${b64('abc')}`), { error: 'missing additional subprotocol' }],
-    ['two tokens', ws(`v4.channel.k8s.io,${P}${b64('a')},${P}${b64('b')}`), { error: 'multiple base64.bearer.authorization tokens specified' }],
-    ['padded (std base64)', ws(`v4.channel.k8s.io,${P}YWJj=`), { error: 'invalid base64.bearer.authorization token encoding' }],
-    ['not UTF-8', ws(`v4.channel.k8s.io,${P}${Buffer.from([0xff, 0xfe]).toString('base64url')}`), { error: 'invalid base64.bearer.authorization token' }],
+    [
+      'two tokens',
+      ws(`v4.channel.k8s.io,${P}${b64('a')},${P}${b64('b')}`),
+      { error: 'multiple base64.bearer.authorization tokens specified' },
+    ],
+    [
+      'padded (std base64)',
+      ws(`v4.channel.k8s.io,${P}YWJj=`),
+      { error: 'invalid base64.bearer.authorization token encoding' },
+    ],
+    [
+      'not UTF-8',
+      ws(`v4.channel.k8s.io,${P}${Buffer.from([0xff, 0xfe]).toString('base64url')}`),
+      { error: 'invalid base64.bearer.authorization token' },
+    ],
     ['not a websocket upgrade', { 'sec-websocket-protocol': `v4.channel.k8s.io,${P}${b64('abc')}` }, undefined],
   ])('%s', (_name, headers, want) => {
     expect(websocketProtocolToken(headers)).toEqual(want);
@@ -46,14 +66,25 @@ describe('TokenAuthenticator with the subprotocol', () => {
     expect(auth.authenticate({ headers: wrong })).toBeUndefined();
     expect(wrong['sec-websocket-protocol']).toContain(P);
     // a header wins: the subprotocol is not read then
-    expect(auth.authenticate({ headers: { ...ws(`v5.channel.k8s.io, ${P}${b64('secret')}`), authorization: 'Bearer nope' } })).toBeUndefined();
+    expect(
+      auth.authenticate({
+        headers: { ...ws(`v5.channel.k8s.io, ${P}${b64('secret')}`), authorization: 'Bearer nope' },
+      }),
+    ).toBeUndefined();
   });
 });
 
 describe('dashboard paths', () => {
   it.each([
-    ['/dashboard', true], ['/dashboard/', true], ['/dashboard/index-ABCD1234.js', true], ['/dashboard/?x=1', true],
-    ['/dashboard/../api/v1/pods', false], ['/dashboard/a/b', false], ['/dashboard/.env', false], ['/dashboardx', false], ['/api/v1/dashboard', false],
+    ['/dashboard', true],
+    ['/dashboard/', true],
+    ['/dashboard/index-ABCD1234.js', true],
+    ['/dashboard/?x=1', true],
+    ['/dashboard/../api/v1/pods', false],
+    ['/dashboard/a/b', false],
+    ['/dashboard/.env', false],
+    ['/dashboardx', false],
+    ['/api/v1/dashboard', false],
   ])('%s public: %s', (path, pub) => {
     expect(isPublicPath(path)).toBe(pub);
   });
@@ -77,7 +108,11 @@ describe('dashboard paths', () => {
     expect(js.headers['cache-control']).toContain('immutable');
     expect((await app.inject({ url: '/dashboard' })).headers.location).toBe('/dashboard/');
     expect((await app.inject({ url: '/dashboard/main-ABCDEF12.js.map' })).statusCode).toBe(404);
-    expect((await app.inject({ url: '/dashboard/nothing.js' })).json()).toMatchObject({ kind: 'Status', code: 404, reason: 'NotFound' });
+    expect((await app.inject({ url: '/dashboard/nothing.js' })).json()).toMatchObject({
+      kind: 'Status',
+      code: 404,
+      reason: 'NotFound',
+    });
     expect(isDashboardPath('/dashboard/main-ABCDEF12.js')).toBe(true);
     await app.close();
   });
@@ -89,11 +124,19 @@ describe('the API port: dashboard without a token, the API still not; exec with 
     s = await startEdgeServer();
     const log = pino({ level: 'silent' });
     const gateway = new AgentGateway({ storage: s.storage, joinSecret: 'join-secret', log });
-    installUpgradeGuard(s.app.server, { auth: s.auth, edge: httpEdgeOf(s.app), log, handlers: [new PodStreamRelay(gateway, s.storage, s.auth, log)] });
+    installUpgradeGuard(s.app.server, {
+      auth: s.auth,
+      edge: httpEdgeOf(s.app),
+      log,
+      handlers: [new PodStreamRelay(gateway, s.storage, s.auth, log)],
+    });
   });
-  afterAll(async () => { await s.close(); });
+  afterAll(async () => {
+    await s.close();
+  });
 
-  const get = async (path: string) => bodyOf((await rawExchange(s, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).text);
+  const get = async (path: string) =>
+    bodyOf((await rawExchange(s, `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)).text);
 
   it('GET /dashboard/ needs no token (200 when built, 404 Status when not); /api and a path escaping /dashboard/ are 401', async () => {
     const d = await get('/dashboard/');

@@ -2,27 +2,54 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../proto/meta.js';
 import {
-  getProportion, maxSurge, maxUnavailable, newRSNewReplicas, resolveFenceposts, scaledValueFromIntOrPercent,
+  getProportion,
+  maxSurge,
+  maxUnavailable,
+  newRSNewReplicas,
+  resolveFenceposts,
+  scaledValueFromIntOrPercent,
 } from '../../controlplane/controllers/deployment/rollout-math.js';
 import {
-  oldPodsRunning, planNewReplicaSetScale, planOldReplicaSetsScaleDown, planScale,
+  oldPodsRunning,
+  planNewReplicaSetScale,
+  planOldReplicaSetsScaleDown,
+  planScale,
 } from '../../controlplane/controllers/deployment/rolling.js';
 
-function dep(replicas: number, surge: number | string, unavailable: number | string, type = 'RollingUpdate'): KubeObject {
+function dep(
+  replicas: number,
+  surge: number | string,
+  unavailable: number | string,
+  type = 'RollingUpdate',
+): KubeObject {
   return {
     metadata: { name: 'd', generation: 1 },
-    spec: { replicas, strategy: type === 'RollingUpdate' ? { type, rollingUpdate: { maxSurge: surge, maxUnavailable: unavailable } } : { type } },
+    spec: {
+      replicas,
+      strategy:
+        type === 'RollingUpdate' ? { type, rollingUpdate: { maxSurge: surge, maxUnavailable: unavailable } } : { type },
+    },
     status: {},
   };
 }
 
 let seq = 0;
-function rs(name: string, spec: number, available = spec, extra: { created?: number; max?: number; desired?: number; statusReplicas?: number } = {}): KubeObject {
+function rs(
+  name: string,
+  spec: number,
+  available = spec,
+  extra: { created?: number; max?: number; desired?: number; statusReplicas?: number } = {},
+): KubeObject {
   const annotations: Record<string, string> = {};
   if (extra.max !== undefined) annotations['deployment.kubernetes.io/max-replicas'] = String(extra.max);
   if (extra.desired !== undefined) annotations['deployment.kubernetes.io/desired-replicas'] = String(extra.desired);
   return {
-    metadata: { name, uid: `uid-${name}`, creationTimestamp: new Date(Date.UTC(2025, 0, 1, 0, 0, extra.created ?? seq++)).toISOString(), annotations },
+    metadata: {
+      name,
+      uid: `uid-${name}`,
+      creationTimestamp: new Date(Date.UTC(2025, 0, 1, 0, 0, extra.created ?? seq++)).toISOString(),
+      annotations,
+    },
     spec: { replicas: spec },
     status: { replicas: extra.statusReplicas ?? spec, availableReplicas: available, readyReplicas: available },
   };
@@ -41,9 +68,12 @@ describe('int-or-percent resolution (ResolveFenceposts: surge rounds up, unavail
     ['100%', 0, 3, 3, 0],
     [2, 3, 10, 2, 3],
     [0, '1%', 50, 0, 1],
-  ] as Array<[number | string, number | string, number, number, number]>)('surge %s / unavailable %s of %i → %i / %i', (s, u, n, es, eu) => {
-    expect(resolveFenceposts(s, u, n)).toEqual([es, eu]);
-  });
+  ] as Array<[number | string, number | string, number, number, number]>)(
+    'surge %s / unavailable %s of %i → %i / %i',
+    (s, u, n, es, eu) => {
+      expect(resolveFenceposts(s, u, n)).toEqual([es, eu]);
+    },
+  );
 
   it('rejects a string that is not a percentage', () => {
     expect(() => scaledValueFromIntOrPercent('5', 10, true)).toThrow(/not a percentage/);
@@ -62,17 +92,20 @@ describe('new ReplicaSet size (NewRSNewReplicas)', () => {
   it.each([
     // replicas, surge, old spec, new spec, expected new size
     [3, 1, 3, 0, 1],
-    [3, 1, 3, 1, 1],     // at max total: no scale up
+    [3, 1, 3, 1, 1], // at max total: no scale up
     [3, 1, 2, 1, 2],
     [3, '100%', 3, 0, 3],
     [10, '25%', 10, 0, 3],
-    [10, '25%', 8, 5, 5],  // 13 pods = 10 + 3: stays
+    [10, '25%', 8, 5, 5], // 13 pods = 10 + 3: stays
     [3, 0, 3, 0, 0],
-  ] as Array<[number, number | string, number, number, number]>)('replicas %i, maxSurge %s, old %i, new %i → %i', (replicas, surge, oldN, newN, want) => {
-    const d = dep(replicas, surge, 1);
-    const n = rs('new', newN);
-    expect(newRSNewReplicas(d, [rs('old', oldN), n], n)).toBe(want);
-  });
+  ] as Array<[number, number | string, number, number, number]>)(
+    'replicas %i, maxSurge %s, old %i, new %i → %i',
+    (replicas, surge, oldN, newN, want) => {
+      const d = dep(replicas, surge, 1);
+      const n = rs('new', newN);
+      expect(newRSNewReplicas(d, [rs('old', oldN), n], n)).toBe(want);
+    },
+  );
 
   it('Recreate: the full count at once', () => {
     const n = rs('new', 0);
@@ -90,7 +123,12 @@ describe('new ReplicaSet size (NewRSNewReplicas)', () => {
 
 describe('old ReplicaSets scale-down (reconcileOldReplicaSets)', () => {
   const steps = (d: KubeObject, olds: KubeObject[], n: KubeObject) =>
-    planOldReplicaSetsScaleDown(d, [...olds, n], olds.filter((o) => o.spec.replicas > 0), n).map((s) => [s.rs.metadata.name, s.to]);
+    planOldReplicaSetsScaleDown(
+      d,
+      [...olds, n],
+      olds.filter((o) => o.spec.replicas > 0),
+      n,
+    ).map((s) => [s.rs.metadata.name, s.to]);
 
   it('waits while the new pods are not available (maxUnavailable 0)', () => {
     expect(steps(dep(3, 1, 0), [rs('old', 3)], rs('new', 1, 0))).toEqual([]);
@@ -117,7 +155,10 @@ describe('old ReplicaSets scale-down (reconcileOldReplicaSets)', () => {
     const a = rs('a', 2, 2, { created: 1 });
     const b = rs('b', 2, 2, { created: 2 });
     expect(steps(dep(4, 0, 2), [b, a], rs('new', 0, 0))).toEqual([['a', 0]]);
-    expect(steps(dep(4, 0, 3), [b, a], rs('new', 0, 0))).toEqual([['a', 0], ['b', 1]]);
+    expect(steps(dep(4, 0, 3), [b, a], rs('new', 0, 0))).toEqual([
+      ['a', 0],
+      ['b', 1],
+    ]);
   });
 
   it('does nothing once the old ones are at zero', () => {
@@ -126,7 +167,8 @@ describe('old ReplicaSets scale-down (reconcileOldReplicaSets)', () => {
 });
 
 describe('scaling events (sync.go scale, proportional scaling)', () => {
-  const plan = (d: KubeObject, n: KubeObject | undefined, olds: KubeObject[]) => planScale(d, n, olds).map((s) => [s.rs.metadata.name, s.to]);
+  const plan = (d: KubeObject, n: KubeObject | undefined, olds: KubeObject[]) =>
+    planScale(d, n, olds).map((s) => [s.rs.metadata.name, s.to]);
 
   it('one active ReplicaSet takes the whole count', () => {
     expect(plan(dep(5, 1, 1), rs('new', 3), [rs('old', 0)])).toEqual([['new', 5]]);
@@ -143,7 +185,10 @@ describe('scaling events (sync.go scale, proportional scaling)', () => {
     const d = dep(15, 3, 2);
     const old = rs('old', 8, 8, { max: 13, created: 1 });
     const n = rs('new', 5, 0, { max: 13, created: 2 });
-    expect(plan(d, n, [old])).toEqual([['old', 11], ['new', 7]]);
+    expect(plan(d, n, [old])).toEqual([
+      ['old', 11],
+      ['new', 7],
+    ]);
   });
 
   it('takes replicas away proportionally, the remainder from the biggest', () => {
@@ -151,13 +196,16 @@ describe('scaling events (sync.go scale, proportional scaling)', () => {
     const old = rs('old', 6, 6, { max: 11, created: 1 });
     const n = rs('new', 5, 0, { max: 11, created: 2 });
     // allowed 6, remove 5: old round(6*6/11)=3 → -3, new round(5*6/11)=3 → -2
-    expect(plan(d, n, [old])).toEqual([['old', 3], ['new', 3]]);
+    expect(plan(d, n, [old])).toEqual([
+      ['old', 3],
+      ['new', 3],
+    ]);
   });
 
   it('GetProportion falls back to status.replicas without the max-replicas annotation', () => {
     const d = { ...dep(20, 0, 1), status: { replicas: 10 } };
     expect(getProportion(rs('x', 5), d, 10, 0, undefined)).toBe(5);
-    expect(getProportion(rs('x', 5), d, 3, 0, undefined)).toBe(3);   // never more than allowed
+    expect(getProportion(rs('x', 5), d, 3, 0, undefined)).toBe(3); // never more than allowed
     expect(getProportion(rs('x', 0), d, 3, 0, undefined)).toBe(0);
   });
 });

@@ -2,9 +2,20 @@
 // (what `kubectl rollout undo` and `rollout history` depend on).
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../proto/meta.js';
-import { computeHash, equalIgnoreHash, fnv32a, safeEncodeString } from '../../controlplane/controllers/deployment/template-hash.js';
 import {
-  findActiveOrLatest, findNewReplicaSet, findOldReplicaSets, lastRevision, maxRevision, revisionOf, setNewReplicaSetAnnotations,
+  computeHash,
+  equalIgnoreHash,
+  fnv32a,
+  safeEncodeString,
+} from '../../controlplane/controllers/deployment/template-hash.js';
+import {
+  findActiveOrLatest,
+  findNewReplicaSet,
+  findOldReplicaSets,
+  lastRevision,
+  maxRevision,
+  revisionOf,
+  setNewReplicaSetAnnotations,
 } from '../../controlplane/controllers/deployment/replica-sets.js';
 import { defaultPodTemplate } from '../../controlplane/resources/pod-template.js';
 
@@ -13,7 +24,11 @@ const tpl = (image = 'busybox:1.36', extra: Record<string, unknown> = {}) => ({
   spec: { containers: [{ name: 'c', image, ...extra }] },
 });
 
-const defaulted = (t: any) => { const c = structuredClone(t); defaultPodTemplate(c); return c; };
+const defaulted = (t: any) => {
+  const c = structuredClone(t);
+  defaultPodTemplate(c);
+  return c;
+};
 
 describe('hash and naming', () => {
   it('FNV-32a matches the reference vectors', () => {
@@ -45,11 +60,19 @@ describe('hash and naming', () => {
 
 describe('semantic template equality (EqualIgnoreHash)', () => {
   it.each([
-    ['the pod-template-hash label', tpl(), { ...tpl(), metadata: { labels: { app: 'web', 'pod-template-hash': 'abc' } } }],
+    [
+      'the pod-template-hash label',
+      tpl(),
+      { ...tpl(), metadata: { labels: { app: 'web', 'pod-template-hash': 'abc' } } },
+    ],
     ['creationTimestamp: null', tpl(), { ...tpl(), metadata: { labels: { app: 'web' }, creationTimestamp: null } }],
     ['defaulted fields', tpl(), defaulted(tpl())],
     ['resources: {} and empty lists', tpl(), tpl('busybox:1.36', { resources: {}, env: [], ports: [] })],
-    ['quantity spellings', tpl('b', { resources: { limits: { cpu: '1', memory: '128Mi' } } }), tpl('b', { resources: { limits: { cpu: '1000m', memory: '134217728' } } })],
+    [
+      'quantity spellings',
+      tpl('b', { resources: { limits: { cpu: '1', memory: '128Mi' } } }),
+      tpl('b', { resources: { limits: { cpu: '1000m', memory: '134217728' } } }),
+    ],
   ])('ignores %s', (_what, a, b) => {
     expect(equalIgnoreHash(a, b)).toBe(true);
     expect(equalIgnoreHash(b, a)).toBe(true);
@@ -58,8 +81,22 @@ describe('semantic template equality (EqualIgnoreHash)', () => {
   it.each([
     ['the image', tpl('busybox:1'), tpl('busybox:2')],
     ['a label', tpl(), { ...tpl(), metadata: { labels: { app: 'web', tier: 'x' } } }],
-    ['a restartedAt annotation (rollout restart)', tpl(), { ...tpl(), metadata: { labels: { app: 'web' }, annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-01-01T00:00:00Z' } } }],
-    ['a quantity', tpl('b', { resources: { limits: { cpu: '1' } } }), tpl('b', { resources: { limits: { cpu: '2' } } })],
+    [
+      'a restartedAt annotation (rollout restart)',
+      tpl(),
+      {
+        ...tpl(),
+        metadata: {
+          labels: { app: 'web' },
+          annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-01-01T00:00:00Z' },
+        },
+      },
+    ],
+    [
+      'a quantity',
+      tpl('b', { resources: { limits: { cpu: '1' } } }),
+      tpl('b', { resources: { limits: { cpu: '2' } } }),
+    ],
     ['an explicit non-default', tpl(), tpl('busybox:1.36', { imagePullPolicy: 'Always' })],
   ])('sees a change in %s', (_what, a, b) => {
     expect(equalIgnoreHash(a, b)).toBe(false);
@@ -69,7 +106,9 @@ describe('semantic template equality (EqualIgnoreHash)', () => {
 function rs(name: string, revision: string | undefined, template: unknown, created: number, replicas = 0): KubeObject {
   return {
     metadata: {
-      name, uid: `uid-${name}`, creationTimestamp: new Date(Date.UTC(2025, 0, 1, 0, 0, created)).toISOString(),
+      name,
+      uid: `uid-${name}`,
+      creationTimestamp: new Date(Date.UTC(2025, 0, 1, 0, 0, created)).toISOString(),
       annotations: revision === undefined ? {} : { 'deployment.kubernetes.io/revision': revision },
     },
     spec: { replicas, template },
@@ -95,13 +134,19 @@ describe('revisions and rollback', () => {
   it('after `rollout undo` (the old template without its hash) the old RS is the new one again', () => {
     const undoTemplate = structuredClone(v1);
     delete undoTemplate.metadata.labels['pod-template-hash'];
-    const d: KubeObject = { metadata: { name: 'web', annotations: { 'deployment.kubernetes.io/revision': '2' } }, spec: { replicas: 3, template: undoTemplate } };
+    const d: KubeObject = {
+      metadata: { name: 'web', annotations: { 'deployment.kubernetes.io/revision': '2' } },
+      spec: { replicas: 3, template: undoTemplate },
+    };
     expect(findNewReplicaSet(d, [rs2, rs1])?.metadata.name).toBe('web-h1');
     expect(findOldReplicaSets(d, [rs2, rs1]).map((r) => r.metadata.name)).toEqual(['web-h2']);
     // its revision becomes max(old)+1, the previous one goes to revision-history
     const copy = structuredClone(rs1);
     expect(setNewReplicaSetAnnotations(d, copy, maxRevision([rs2]) + 1, true, 1)).toBe(true);
-    expect(copy.metadata.annotations).toEqual({ 'deployment.kubernetes.io/revision': '3', 'deployment.kubernetes.io/revision-history': '1' });
+    expect(copy.metadata.annotations).toEqual({
+      'deployment.kubernetes.io/revision': '3',
+      'deployment.kubernetes.io/revision-history': '1',
+    });
     expect(setNewReplicaSetAnnotations(d, copy, 3, true, 1)).toBe(false);
     // rolled back to again later: the history grows
     expect(setNewReplicaSetAnnotations(d, copy, 5, true, 1)).toBe(true);
@@ -119,7 +164,9 @@ describe('revisions and rollback', () => {
       metadata: {
         name: 'web',
         annotations: {
-          'deployment.kubernetes.io/revision': '9', 'kubernetes.io/change-cause': 'set image', 'kubectl.kubernetes.io/last-applied-configuration': '{}',
+          'deployment.kubernetes.io/revision': '9',
+          'kubernetes.io/change-cause': 'set image',
+          'kubectl.kubernetes.io/last-applied-configuration': '{}',
           'deployment.kubernetes.io/desired-replicas': '7',
         },
       },
@@ -128,8 +175,10 @@ describe('revisions and rollback', () => {
     const fresh = rs('web-h3', undefined, v1, 5);
     setNewReplicaSetAnnotations(d, fresh, 3, false, 1);
     expect(fresh.metadata.annotations).toEqual({
-      'kubernetes.io/change-cause': 'set image', 'deployment.kubernetes.io/revision': '3',
-      'deployment.kubernetes.io/desired-replicas': '3', 'deployment.kubernetes.io/max-replicas': '4',
+      'kubernetes.io/change-cause': 'set image',
+      'deployment.kubernetes.io/revision': '3',
+      'deployment.kubernetes.io/desired-replicas': '3',
+      'deployment.kubernetes.io/max-replicas': '4',
     });
   });
 

@@ -10,7 +10,13 @@ import { ApiError } from '../../controlplane/api/errors.js';
 import { ApiStorage } from '../../controlplane/api/storage.js';
 import { findResource } from '../../controlplane/resources/index.js';
 import {
-  AESGCM_PREFIX, DecryptionError, EncryptingStore, KEYRING_FILE, loadKeyring, openEncryptedStore, type EncryptionKey,
+  AESGCM_PREFIX,
+  DecryptionError,
+  EncryptingStore,
+  KEYRING_FILE,
+  loadKeyring,
+  openEncryptedStore,
+  type EncryptionKey,
 } from '../../controlplane/store/encrypting-store.js';
 import { SqliteStore } from '../../controlplane/store/sqlite.js';
 import type { StoreEvent } from '../../controlplane/store/types.js';
@@ -22,9 +28,21 @@ const k1: EncryptionKey = { name: 'k1', secret: randomBytes(32) };
 const k2: EncryptionKey = { name: 'k2', secret: randomBytes(32) };
 
 const SECRET_KEY = '/registry/core/secrets/default/s';
-const secretJson = (pw = 'aHVudGVyMg==') => JSON.stringify({ kind: 'Secret', apiVersion: 'v1', metadata: { name: 's', namespace: 'default' }, type: 'Opaque', data: { password: pw } });
+const secretJson = (pw = 'aHVudGVyMg==') =>
+  JSON.stringify({
+    kind: 'Secret',
+    apiVersion: 'v1',
+    metadata: { name: 's', namespace: 'default' },
+    type: 'Opaque',
+    data: { password: pw },
+  });
 const CM_KEY = '/registry/core/configmaps/default/c';
-const cmJson = JSON.stringify({ kind: 'ConfigMap', apiVersion: 'v1', metadata: { name: 'c', namespace: 'default' }, data: { motd: 'hello' } });
+const cmJson = JSON.stringify({
+  kind: 'ConfigMap',
+  apiVersion: 'v1',
+  metadata: { name: 'c', namespace: 'default' },
+  data: { motd: 'hello' },
+});
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'skiff-enc-'));
@@ -41,7 +59,9 @@ function rawRows(key: string): { current?: string; log: string[] } {
   const db = new Database(dbPath, { readonly: true });
   try {
     const cur = db.prepare('SELECT value FROM current WHERE name = ?').get(key) as { value: string } | undefined;
-    const log = (db.prepare('SELECT value FROM log WHERE name = ? ORDER BY id').all(key) as { value: string }[]).map((r) => r.value);
+    const log = (db.prepare('SELECT value FROM log WHERE name = ? ORDER BY id').all(key) as { value: string }[]).map(
+      (r) => r.value,
+    );
     return { current: cur?.value, log };
   } finally {
     db.close();
@@ -65,7 +85,8 @@ const tick = () => new Promise((r) => setTimeout(r, 10));
 async function received(seen: unknown[], n: number): Promise<void> {
   const deadline = Date.now() + 5_000;
   while (seen.length < n) {
-    if (Date.now() > deadline) throw new Error(`timed out after 5 s waiting for ${n} watch deliveries, got ${seen.length}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after 5 s waiting for ${n} watch deliveries, got ${seen.length}`);
     await new Promise((r) => setTimeout(r, 5));
   }
   await tick();
@@ -96,7 +117,10 @@ describe('EncryptingStore', () => {
     expect(await s.get(SECRET_KEY)).toBeUndefined();
 
     await s.close();
-    const bytes = Buffer.concat([readFileSync(dbPath), existsSync(dbPath + '-wal') ? readFileSync(dbPath + '-wal') : Buffer.alloc(0)]);
+    const bytes = Buffer.concat([
+      readFileSync(dbPath),
+      existsSync(dbPath + '-wal') ? readFileSync(dbPath + '-wal') : Buffer.alloc(0),
+    ]);
     expect(bytes.includes('aHVudGVyMg==')).toBe(false);
     expect(bytes.includes('czNjcjN0')).toBe(false);
   });
@@ -143,7 +167,11 @@ describe('EncryptingStore', () => {
     await expect(s.get('/registry/core/secrets/default/t')).rejects.toThrow(/authentication failed/);
 
     // a key the keyring does not have
-    rawExec('UPDATE current SET value = ? WHERE name = ?', good.replace(`${AESGCM_PREFIX}k1:`, `${AESGCM_PREFIX}gone:`), SECRET_KEY);
+    rawExec(
+      'UPDATE current SET value = ? WHERE name = ?',
+      good.replace(`${AESGCM_PREFIX}k1:`, `${AESGCM_PREFIX}gone:`),
+      SECRET_KEY,
+    );
     await expect(s.get(SECRET_KEY)).rejects.toThrow(/no encryption key named "gone"/);
     // truncated / unknown provider
     rawExec('UPDATE current SET value = ? WHERE name = ?', `${AESGCM_PREFIX}k1:AAAA`, SECRET_KEY);
@@ -159,17 +187,37 @@ describe('EncryptingStore', () => {
     const s = new EncryptingStore(inner, { keys: [k1] });
     const storage = new ApiStorage(s);
     const secrets = findResource('', 'v1', 'secrets')!;
-    await s.create('/registry/core/namespaces/default', JSON.stringify({ kind: 'Namespace', apiVersion: 'v1', metadata: { name: 'default', uid: 'u1', creationTimestamp: '2024-01-01T00:00:00Z' }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } }));
-    await storage.create(secrets, 'default', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, stringData: { password: 'hunter2' } });
+    await s.create(
+      '/registry/core/namespaces/default',
+      JSON.stringify({
+        kind: 'Namespace',
+        apiVersion: 'v1',
+        metadata: { name: 'default', uid: 'u1', creationTimestamp: '2024-01-01T00:00:00Z' },
+        spec: { finalizers: ['kubernetes'] },
+        status: { phase: 'Active' },
+      }),
+    );
+    await storage.create(secrets, 'default', {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's' },
+      stringData: { password: 'hunter2' },
+    });
     const got = await storage.get(secrets, 'default', 's');
     expect(Buffer.from(String((got.data as Record<string, string>).password), 'base64').toString()).toBe('hunter2');
     expect(rawRows(SECRET_KEY).current).not.toContain('aHVudGVyMg==');
 
-    rawExec('UPDATE current SET value = ? WHERE name = ?', rawRows(SECRET_KEY).current!.replace(`${AESGCM_PREFIX}k1:`, `${AESGCM_PREFIX}k9:`), SECRET_KEY);
+    rawExec(
+      'UPDATE current SET value = ? WHERE name = ?',
+      rawRows(SECRET_KEY).current!.replace(`${AESGCM_PREFIX}k1:`, `${AESGCM_PREFIX}k9:`),
+      SECRET_KEY,
+    );
     const err = await storage.get(secrets, 'default', 's').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).toStatus()).toMatchObject({ code: 500, reason: 'InternalError' });
-    expect((err as ApiError).message).toBe(`Internal error occurred: unable to transform key "${SECRET_KEY}": no encryption key named "k9" (aesgcm) in ${KEYRING_FILE}`);
+    expect((err as ApiError).message).toBe(
+      `Internal error occurred: unable to transform key "${SECRET_KEY}": no encryption key named "k9" (aesgcm) in ${KEYRING_FILE}`,
+    );
   });
 
   it('decrypts watch events: replay and live, ADDED/MODIFIED/DELETED with prevValue', async () => {
@@ -200,7 +248,12 @@ describe('EncryptingStore', () => {
     const w2 = await s.watch('/registry/', 0, (evs) => replay.push(...evs));
     await received(replay, 4);
     w2.cancel();
-    expect(replay.map((e) => e.value)).toEqual([secretJson('MQ=='), secretJson('Mg=='), secretJson('Mw=='), secretJson('Mw==')]);
+    expect(replay.map((e) => e.value)).toEqual([
+      secretJson('MQ=='),
+      secretJson('Mg=='),
+      secretJson('Mw=='),
+      secretJson('Mw=='),
+    ]);
     expect(replay.some((e) => e.value.startsWith('k8s:enc:') || e.prevValue?.startsWith('k8s:enc:'))).toBe(false);
   });
 
@@ -208,10 +261,19 @@ describe('EncryptingStore', () => {
     const s = new EncryptingStore(inner, { keys: [k1] });
     await s.create(CM_KEY, cmJson);
     await s.create(SECRET_KEY, secretJson());
-    rawExec('UPDATE log SET value = ? WHERE name = ?', `${AESGCM_PREFIX}nope:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`, SECRET_KEY);
+    rawExec(
+      'UPDATE log SET value = ? WHERE name = ?',
+      `${AESGCM_PREFIX}nope:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA`,
+      SECRET_KEY,
+    );
     const seen: StoreEvent[] = [];
     const errors: Error[] = [];
-    await s.watch('/registry/', 0, (evs) => seen.push(...evs), (e) => errors.push(e));
+    await s.watch(
+      '/registry/',
+      0,
+      (evs) => seen.push(...evs),
+      (e) => errors.push(e),
+    );
     await received(errors, 1);
     expect(seen.map((e) => e.key)).toEqual([CM_KEY]);
     expect(errors).toHaveLength(1);
@@ -230,11 +292,19 @@ describe('EncryptingStore', () => {
     expect(p1.more).toBe(true);
     const cur = (await s.get('/registry/core/secrets/ns/c'))!;
     await s.update('/registry/core/secrets/ns/c', '{"n":"c2"}', cur.modRevision);
-    const p2 = await s.list('/registry/core/secrets/ns/', { limit: 2, startAfter: p1.items[1]!.key, revision: p1.revision });
+    const p2 = await s.list('/registry/core/secrets/ns/', {
+      limit: 2,
+      startAfter: p1.items[1]!.key,
+      revision: p1.revision,
+    });
     expect(p2.items.map((i) => i.value)).toEqual(['{"n":"c"}']);
     // compaction passes through and keeps the latest values readable
     await s.compact(await s.currentRevision());
-    expect((await s.list('/registry/core/secrets/ns/')).items.map((i) => i.value)).toEqual(['{"n":"a"}', '{"n":"b"}', '{"n":"c2"}']);
+    expect((await s.list('/registry/core/secrets/ns/')).items.map((i) => i.value)).toEqual([
+      '{"n":"a"}',
+      '{"n":"b"}',
+      '{"n":"c2"}',
+    ]);
   });
 
   it('rotates: a new first key writes, the old key still decrypts, rewriteAll moves everything to the new key', async () => {
@@ -250,13 +320,18 @@ describe('EncryptingStore', () => {
 
     const r = await s2.rewriteAll();
     expect(r).toEqual({ rewritten: 2, failed: [] });
-    for (const key of [SECRET_KEY, '/registry/core/secrets/default/plain']) expect(rawRows(key).current!.startsWith(`${AESGCM_PREFIX}k2:`)).toBe(true);
+    for (const key of [SECRET_KEY, '/registry/core/secrets/default/plain'])
+      expect(rawRows(key).current!.startsWith(`${AESGCM_PREFIX}k2:`)).toBe(true);
     expect(rawRows(CM_KEY).current).toBe(cmJson);
     expect(await s2.rewriteAll()).toEqual({ rewritten: 0, failed: [] });
 
     // the old key can go: current values read with k2 alone
     const s3 = new EncryptingStore(inner, { keys: [k2] });
-    expect((await s3.list('/registry/core/secrets/')).items.map((i) => i.value)).toEqual([secretJson('bmV3'), secretJson('cGxhaW4='), secretJson()]);
+    expect((await s3.list('/registry/core/secrets/')).items.map((i) => i.value)).toEqual([
+      secretJson('bmV3'),
+      secretJson('cGxhaW4='),
+      secretJson(),
+    ]);
   });
 
   it('disabled: writes plaintext, decrypts stored Secrets with the keys it has', async () => {
@@ -283,7 +358,11 @@ describe('keyring file and openEncryptedStore', () => {
 
     // rotation: prepend a key, reopen
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(path, JSON.stringify({ keys: [{ name: 'next', secret: randomBytes(32).toString('base64') }, ...doc.keys] }), { mode: 0o600 });
+    writeFileSync(
+      path,
+      JSON.stringify({ keys: [{ name: 'next', secret: randomBytes(32).toString('base64') }, ...doc.keys] }),
+      { mode: 0o600 },
+    );
     const s2 = await openEncryptedStore(inner, dir);
     expect(rawRows(SECRET_KEY).current!.startsWith(`${AESGCM_PREFIX}next:`)).toBe(true);
     expect((await s2.get(SECRET_KEY))!.value).toBe(secretJson());

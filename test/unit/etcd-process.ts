@@ -35,27 +35,53 @@ export interface EtcdProcess {
 }
 
 /** start etcd; dataDir: an existing member's data (e.g. restored from a snapshot), else a fresh temp dir */
-export async function startEtcd(opts: { dataDir?: string; name?: string; clientPort?: number; peerPort?: number } = {}): Promise<EtcdProcess> {
-  if (!existsSync(ETCD_BIN)) throw new Error(`${ETCD_BIN} is missing: install Debian's etcd-server (scripts/test.sh does)`);
+export async function startEtcd(
+  opts: { dataDir?: string; name?: string; clientPort?: number; peerPort?: number } = {},
+): Promise<EtcdProcess> {
+  if (!existsSync(ETCD_BIN))
+    throw new Error(`${ETCD_BIN} is missing: install Debian's etcd-server (scripts/test.sh does)`);
   const dataDir = opts.dataDir ?? join(mkdtempSync(join(tmpdir(), 'skiff-etcd-')), 'member-data');
   const name = opts.name ?? 'skiff-test';
   for (let attempt = 0; ; attempt++) {
-    const [client, peer] = [opts.clientPort ?? await freePort(), opts.peerPort ?? await freePort()];
+    const [client, peer] = [opts.clientPort ?? (await freePort()), opts.peerPort ?? (await freePort())];
     const endpoint = `http://127.0.0.1:${client}`;
     const peerUrl = `http://127.0.0.1:${peer}`;
-    const proc = spawn(ETCD_BIN, [
-      '--name', name, '--data-dir', dataDir,
-      '--listen-client-urls', endpoint, '--advertise-client-urls', endpoint,
-      '--listen-peer-urls', peerUrl, '--initial-advertise-peer-urls', peerUrl,
-      '--initial-cluster', `${name}=${peerUrl}`, '--initial-cluster-state', 'new',
-      '--logger', 'zap', '--log-level', 'warn',
-    ], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(
+      ETCD_BIN,
+      [
+        '--name',
+        name,
+        '--data-dir',
+        dataDir,
+        '--listen-client-urls',
+        endpoint,
+        '--advertise-client-urls',
+        endpoint,
+        '--listen-peer-urls',
+        peerUrl,
+        '--initial-advertise-peer-urls',
+        peerUrl,
+        '--initial-cluster',
+        `${name}=${peerUrl}`,
+        '--initial-cluster-state',
+        'new',
+        '--logger',
+        'zap',
+        '--log-level',
+        'warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
-    const keep = (d: Buffer) => { out = (out + d.toString()).slice(-8000); };
+    const keep = (d: Buffer) => {
+      out = (out + d.toString()).slice(-8000);
+    };
     proc.stdout!.on('data', keep);
     proc.stderr!.on('data', keep);
     let exited = false;
-    proc.once('exit', () => { exited = true; });
+    proc.once('exit', () => {
+      exited = true;
+    });
     const stop = async (keepData = false) => {
       if (!exited) {
         const done = new Promise((r) => proc.once('exit', r));
@@ -69,8 +95,13 @@ export async function startEtcd(opts: { dataDir?: string; name?: string; clientP
     while (!exited && Date.now() < deadline) {
       try {
         const r = await fetch(`${endpoint}/health`, { signal: AbortSignal.timeout(1000) });
-        if (r.ok && ((await r.json()) as { health?: string }).health === 'true') { healthy = true; break; }
-      } catch { /* not up yet */ }
+        if (r.ok && ((await r.json()) as { health?: string }).health === 'true') {
+          healthy = true;
+          break;
+        }
+      } catch {
+        /* not up yet */
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     if (healthy) return { endpoint, clientPort: client, peerPort: peer, dataDir, proc, stop, output: () => out };

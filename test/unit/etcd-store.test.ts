@@ -5,13 +5,17 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdStore } from '../../controlplane/store/etcd.js';
 import { ApiError } from '../../controlplane/api/errors.js';
-import type { Store, StoreEvent } from '../../controlplane/store/types.js';
+import type { StoreEvent } from '../../controlplane/store/types.js';
 import { describeStoreConformance, received } from './store-conformance.js';
 import { ETCDCTL_BIN, startEtcd, type EtcdProcess } from './etcd-process.js';
 
 let etcd: EtcdProcess;
-beforeAll(async () => { etcd = await startEtcd(); });
-afterAll(async () => { await etcd?.stop(); });
+beforeAll(async () => {
+  etcd = await startEtcd();
+});
+afterAll(async () => {
+  await etcd?.stop();
+});
 
 /** each test gets an empty keyspace: its own etcd would be slow, so wipe the shared one */
 async function fresh(): Promise<EtcdStore> {
@@ -27,8 +31,13 @@ describeStoreConformance('etcd', {
     etcd = await startEtcd();
     return fresh();
   },
-  reopen: async (s) => { await s.close(); return new EtcdStore({ endpoints: [etcd.endpoint] }).open(); },
-  dispose: async (s) => { await s.close(); },
+  reopen: async (s) => {
+    await s.close();
+    return new EtcdStore({ endpoints: [etcd.endpoint] }).open();
+  },
+  dispose: async (s) => {
+    await s.close();
+  },
 });
 
 describe('EtcdStore only', () => {
@@ -36,12 +45,18 @@ describe('EtcdStore only', () => {
     const s = await fresh();
     try {
       await s.create('/registry/core/pods/default/p1', '{"kind":"Pod"}');
-      const out = execFileSync(ETCDCTL_BIN, ['--endpoints', etcd.endpoint, 'get', '--prefix', '/registry/', '--keys-only'], { env: { ...process.env, ETCDCTL_API: '3' } }).toString();
+      const out = execFileSync(
+        ETCDCTL_BIN,
+        ['--endpoints', etcd.endpoint, 'get', '--prefix', '/registry/', '--keys-only'],
+        { env: { ...process.env, ETCDCTL_API: '3' } },
+      ).toString();
       expect(out.split('\n').filter(Boolean)).toEqual(['/registry/core/pods/default/p1']);
-    } finally { await s.close(); }
+    } finally {
+      await s.close();
+    }
   });
 
-  it('refuses a value past etcd\'s request limit with a 413, and stays usable', async () => {
+  it("refuses a value past etcd's request limit with a 413, and stays usable", async () => {
     const s = await fresh();
     try {
       const err = await s.create('/r/huge', 'x'.repeat(2 * 1024 * 1024)).catch((e: unknown) => e);
@@ -50,11 +65,15 @@ describe('EtcdStore only', () => {
       expect((err as ApiError).message).toMatch(/more than etcd accepts/);
       expect(await s.get('/r/huge')).toBeUndefined();
       await s.create('/r/ok', '1');
-    } finally { await s.close(); }
+    } finally {
+      await s.close();
+    }
   });
 
   it('an unreachable datastore is a 503/504 within the deadline, not a hang', async () => {
-    const s = await new EtcdStore({ endpoints: ['http://127.0.0.1:1'], requestTimeoutMs: 1000 }).open().catch((e: unknown) => e);
+    const s = await new EtcdStore({ endpoints: ['http://127.0.0.1:1'], requestTimeoutMs: 1000 })
+      .open()
+      .catch((e: unknown) => e);
     expect(s).toBeInstanceOf(ApiError);
     expect([503, 504]).toContain((s as ApiError).code);
     expect((s as ApiError).message).toMatch(/datastore \(etcd\)/);
@@ -65,7 +84,12 @@ describe('EtcdStore only', () => {
     const seen: StoreEvent[] = [];
     const errors: Error[] = [];
     try {
-      const w = await s.watch('/r/', await s.currentRevision(), (evs) => seen.push(...evs), (e) => errors.push(e));
+      const w = await s.watch(
+        '/r/',
+        await s.currentRevision(),
+        (evs) => seen.push(...evs),
+        (e) => errors.push(e),
+      );
       await s.create('/r/before', '1');
       await received(seen, 1);
       const { dataDir, clientPort, peerPort } = etcd;
@@ -77,7 +101,10 @@ describe('EtcdStore only', () => {
       etcd = await startEtcd({ dataDir, clientPort, peerPort });
       const deadline = Date.now() + 30_000;
       for (;;) {
-        try { await s.create('/r/after', '2'); break; } catch (e) {
+        try {
+          await s.create('/r/after', '2');
+          break;
+        } catch (e) {
           if (Date.now() > deadline) throw e;
           await new Promise((r) => setTimeout(r, 200));
         }
@@ -86,6 +113,8 @@ describe('EtcdStore only', () => {
       w.cancel();
       expect(seen.map((e) => e.key)).toEqual(['/r/before', '/r/after']);
       expect(errors).toEqual([]);
-    } finally { await s.close(); }
+    } finally {
+      await s.close();
+    }
   });
 });

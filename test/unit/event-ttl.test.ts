@@ -8,7 +8,11 @@ import { ApiStorage, rfc3339 } from '../../controlplane/api/storage.js';
 import { seedNamespaces } from '../../controlplane/bootstrap.js';
 import { controllerContext } from '../../controlplane/controllers/context.js';
 import * as eventTtl from '../../controlplane/controllers/event-ttl-controller.js';
-import { isExpired, lastOccurrence, type EventTtlController } from '../../controlplane/controllers/event-ttl-controller.js';
+import {
+  isExpired,
+  lastOccurrence,
+  type EventTtlController,
+} from '../../controlplane/controllers/event-ttl-controller.js';
 import { keyOf, type Informer } from '../../controlplane/controllers/informer.js';
 import { recordEvent } from '../../controlplane/events.js';
 import { findResource } from '../../controlplane/resources/index.js';
@@ -48,11 +52,18 @@ afterEach(async () => {
 
 const at = (ms: number) => rfc3339(new Date(ms));
 
-async function event(name: string, times: { last?: number; eventTime?: number; first?: number } = {}): Promise<KubeObject> {
+async function event(
+  name: string,
+  times: { last?: number; eventTime?: number; first?: number } = {},
+): Promise<KubeObject> {
   const body: Record<string, unknown> = {
     metadata: { name },
     involvedObject: { kind: 'Pod', namespace: 'default', name: 'p', uid: 'u1' },
-    reason: 'Started', message: `m ${name}`, type: 'Normal', source: { component: 'kubelet' }, count: 1,
+    reason: 'Started',
+    message: `m ${name}`,
+    type: 'Normal',
+    source: { component: 'kubelet' },
+    count: 1,
   };
   if (times.first !== undefined) body.firstTimestamp = at(times.first);
   if (times.last !== undefined) body.lastTimestamp = at(times.last);
@@ -76,18 +87,28 @@ async function waitFor(what: string, check: () => Promise<boolean>): Promise<voi
 }
 
 /** let the informer catch up with the writes made so far: its cache mirrors the stored Events */
-const settle = () => waitFor('the events informer to catch up with the store', async () => {
-  const stored = (await storage.list(eventDef, undefined)).items;
-  const cached = new Map(eventsInformer.list().map((e) => [keyOf(e), e.metadata.resourceVersion]));
-  return stored.length === cached.size && stored.every((e) => cached.get(keyOf(e)) === e.metadata.resourceVersion);
-});
+const settle = () =>
+  waitFor('the events informer to catch up with the store', async () => {
+    const stored = (await storage.list(eventDef, undefined)).items;
+    const cached = new Map(eventsInformer.list().map((e) => [keyOf(e), e.metadata.resourceVersion]));
+    return stored.length === cached.size && stored.every((e) => cached.get(keyOf(e)) === e.metadata.resourceVersion);
+  });
 
 describe('event TTL', () => {
   it('reads the last occurrence from lastTimestamp, eventTime, then creationTimestamp', () => {
     const meta = { name: 'x', creationTimestamp: at(T0) };
     expect(lastOccurrence({ metadata: meta, lastTimestamp: at(T0 + 5000), eventTime: at(T0 + 9000) })).toBe(T0 + 5000);
-    expect(lastOccurrence({ metadata: meta, lastTimestamp: null, eventTime: '2026-03-01T12:00:07.000000Z' })).toBe(T0 + 7000);
-    expect(lastOccurrence({ metadata: meta, lastTimestamp: null, series: { count: 2, lastObservedTime: at(T0 + 8000) }, eventTime: at(T0) })).toBe(T0 + 8000);
+    expect(lastOccurrence({ metadata: meta, lastTimestamp: null, eventTime: '2026-03-01T12:00:07.000000Z' })).toBe(
+      T0 + 7000,
+    );
+    expect(
+      lastOccurrence({
+        metadata: meta,
+        lastTimestamp: null,
+        series: { count: 2, lastObservedTime: at(T0 + 8000) },
+        eventTime: at(T0),
+      }),
+    ).toBe(T0 + 8000);
     expect(lastOccurrence({ metadata: meta })).toBe(T0);
     expect(lastOccurrence({ metadata: { name: 'x' } })).toBeUndefined();
     expect(isExpired({ metadata: meta }, HOUR, T0 + HOUR)).toBe(false);
@@ -98,7 +119,7 @@ describe('event TTL', () => {
     await event('old', { first: T0, last: T0 });
     await event('recent', { first: T0, last: T0 + 30 * 60_000 });
     await event('new-style', { eventTime: T0 });
-    await event('bare');                                     // only creationTimestamp (T0, the storage clock)
+    await event('bare'); // only creationTimestamp (T0, the storage clock)
     await settle();
 
     clock = T0 + HOUR - 1000;
@@ -115,15 +136,30 @@ describe('event TTL', () => {
   });
 
   it('a repeat of an Event (count/lastTimestamp bump) keeps it another TTL', async () => {
-    await recordEvent(storage, { involvedObject: { kind: 'Node', name: 'n1', uid: 'n1' }, type: 'Normal', reason: 'NodeNotSchedulable', message: 'Node n1 status is now: NodeNotSchedulable', source: { component: 'node-controller' } });
+    await recordEvent(storage, {
+      involvedObject: { kind: 'Node', name: 'n1', uid: 'n1' },
+      type: 'Normal',
+      reason: 'NodeNotSchedulable',
+      message: 'Node n1 status is now: NodeNotSchedulable',
+      source: { component: 'node-controller' },
+    });
     const [ev] = (await storage.list(eventDef, 'default')).items;
     // recordEvent stamps with the wall clock; line the fake clock up with it
     clock = Date.parse(ev!.lastTimestamp);
-    await recordEvent(storage, { involvedObject: { kind: 'Node', name: 'n1', uid: 'n1' }, type: 'Normal', reason: 'NodeNotSchedulable', message: 'Node n1 status is now: NodeNotSchedulable', source: { component: 'node-controller' } });
+    await recordEvent(storage, {
+      involvedObject: { kind: 'Node', name: 'n1', uid: 'n1' },
+      type: 'Normal',
+      reason: 'NodeNotSchedulable',
+      message: 'Node n1 status is now: NodeNotSchedulable',
+      source: { component: 'node-controller' },
+    });
     const bumped = await storage.get(eventDef, 'default', ev!.metadata.name!);
     expect(bumped.count).toBe(2);
     // pretend the repeat came 50 minutes after the first occurrence
-    await storage.guaranteedUpdate(eventDef, 'default', ev!.metadata.name!, {}, (o) => { o.lastTimestamp = at(clock + 50 * 60_000); return o; });
+    await storage.guaranteedUpdate(eventDef, 'default', ev!.metadata.name!, {}, (o) => {
+      o.lastTimestamp = at(clock + 50 * 60_000);
+      return o;
+    });
     await settle();
     clock += HOUR + 1000;
     expect(await ttl.sweep()).toBe(0);
@@ -137,7 +173,11 @@ describe('event TTL', () => {
     await settle();
     // a repeat lands just before the sweep: whether or not the cache has seen it yet, the
     // Event stays (a stale cached resourceVersion makes the delete's precondition fail)
-    await storage.guaranteedUpdate(eventDef, 'default', 'racy', {}, (o) => { o.lastTimestamp = at(T0 + 2 * HOUR); o.count = 2; return o; });
+    await storage.guaranteedUpdate(eventDef, 'default', 'racy', {}, (o) => {
+      o.lastTimestamp = at(T0 + 2 * HOUR);
+      o.count = 2;
+      return o;
+    });
     clock = T0 + HOUR + 1000;
     await ttl.sweep();
     await settle();

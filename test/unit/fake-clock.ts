@@ -15,7 +15,9 @@ export class FakeClock implements Clock {
   after(ms: number, fn: () => void): () => void {
     const timer = { at: this.t + Math.max(0, ms), seq: this.seq++, fn };
     this.timers.push(timer);
-    return () => { this.timers = this.timers.filter((x) => x !== timer); };
+    return () => {
+      this.timers = this.timers.filter((x) => x !== timer);
+    };
   }
 
   /** move time forward by ms, firing every timer due on the way (each after the work before it settled) */

@@ -4,21 +4,51 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as gc from '../../controlplane/controllers/garbage-collector.js';
 import type { KubeObject } from '../../proto/meta.js';
-import { defs, deploymentBody, eventually, nodeBody, ownerRef, podBody, replicaSetBody, sleep, startCluster, type TestCluster } from './gc-fixtures.js';
+import {
+  defs,
+  deploymentBody,
+  eventually,
+  nodeBody,
+  ownerRef,
+  podBody,
+  replicaSetBody,
+  sleep,
+  startCluster,
+  type TestCluster,
+} from './gc-fixtures.js';
 
 let c: TestCluster;
-beforeEach(async () => { c = await startCluster([gc]); });
-afterEach(async () => { await c.stop(); });
+beforeEach(async () => {
+  c = await startCluster([gc]);
+});
+afterEach(async () => {
+  await c.stop();
+});
 
-const get = (def: typeof defs.pods, name: string, ns = 'default') => c.storage.tryGet(def, def.namespaced ? ns : undefined, name);
+const get = (def: typeof defs.pods, name: string, ns = 'default') =>
+  c.storage.tryGet(def, def.namespaced ? ns : undefined, name);
 const gone = async (def: typeof defs.pods, name: string) => expect(await get(def, name)).toBeUndefined();
 
 /** Deployment web -> ReplicaSet web-1 -> pods web-1-a, web-1-b (controller refs, blockOwnerDeletion) */
-async function tree(name = 'web', podExtra: { nodeName?: string } = {}): Promise<{ d: KubeObject; rs: KubeObject; pods: KubeObject[] }> {
+async function tree(
+  name = 'web',
+  podExtra: { nodeName?: string } = {},
+): Promise<{ d: KubeObject; rs: KubeObject; pods: KubeObject[] }> {
   const d = await c.storage.create(defs.deployments, 'default', deploymentBody(name));
-  const rs = await c.storage.create(defs.replicasets, 'default', replicaSetBody(`${name}-1`, [ownerRef(d, defs.deployments)]));
+  const rs = await c.storage.create(
+    defs.replicasets,
+    'default',
+    replicaSetBody(`${name}-1`, [ownerRef(d, defs.deployments)]),
+  );
   const pods = [];
-  for (const s of ['a', 'b']) pods.push(await c.storage.create(defs.pods, 'default', podBody(`${name}-1-${s}`, [ownerRef(rs, defs.replicasets)], podExtra)));
+  for (const s of ['a', 'b'])
+    pods.push(
+      await c.storage.create(
+        defs.pods,
+        'default',
+        podBody(`${name}-1-${s}`, [ownerRef(rs, defs.replicasets)], podExtra),
+      ),
+    );
   return { d, rs, pods };
 }
 
@@ -36,7 +66,13 @@ describe('garbage collector', () => {
   it('keeps a dependent with a live owner and drops only the dangling reference', async () => {
     const a = await c.storage.create(defs.replicasets, 'default', replicaSetBody('a'));
     const b = await c.storage.create(defs.replicasets, 'default', replicaSetBody('b'));
-    await c.storage.create(defs.configmaps, 'default', { metadata: { name: 'shared', ownerReferences: [ownerRef(a, defs.replicasets, {}), ownerRef(b, defs.replicasets, {})] }, data: { k: 'v' } });
+    await c.storage.create(defs.configmaps, 'default', {
+      metadata: {
+        name: 'shared',
+        ownerReferences: [ownerRef(a, defs.replicasets, {}), ownerRef(b, defs.replicasets, {})],
+      },
+      data: { k: 'v' },
+    });
     await c.storage.delete(defs.replicasets, 'default', 'a', { propagationPolicy: 'Background' });
     await eventually(async () => {
       const cm = await get(defs.configmaps, 'shared');
@@ -55,7 +91,12 @@ describe('garbage collector', () => {
   });
 
   it('never collects an object because of an owner kind it does not know', async () => {
-    await c.storage.create(defs.configmaps, 'default', { metadata: { name: 'crd-owned', ownerReferences: [{ apiVersion: 'example.com/v1', kind: 'Widget', name: 'w', uid: 'u-1' }] } });
+    await c.storage.create(defs.configmaps, 'default', {
+      metadata: {
+        name: 'crd-owned',
+        ownerReferences: [{ apiVersion: 'example.com/v1', kind: 'Widget', name: 'w', uid: 'u-1' }],
+      },
+    });
     await sleep(300);
     expect(await get(defs.configmaps, 'crd-owned')).toBeDefined();
   });
@@ -64,7 +105,11 @@ describe('garbage collector', () => {
     const rs = await c.storage.create(defs.replicasets, 'default', replicaSetBody('orph'));
     const other = await c.storage.create(defs.replicasets, 'default', replicaSetBody('other'));
     await c.storage.create(defs.pods, 'default', podBody('orph-a', [ownerRef(rs, defs.replicasets)]));
-    await c.storage.create(defs.pods, 'default', podBody('orph-b', [ownerRef(rs, defs.replicasets), ownerRef(other, defs.replicasets, {})]));
+    await c.storage.create(
+      defs.pods,
+      'default',
+      podBody('orph-b', [ownerRef(rs, defs.replicasets), ownerRef(other, defs.replicasets, {})]),
+    );
     const r = await c.storage.delete(defs.replicasets, 'default', 'orph', { propagationPolicy: 'Orphan' });
     expect(r.deleted).toBe(false);
     expect(r.object.metadata.finalizers).toEqual(['orphan']);
@@ -106,7 +151,11 @@ describe('garbage collector', () => {
   it('foreground does not wait for dependents that do not block owner deletion, but still deletes them', async () => {
     const rs = await c.storage.create(defs.replicasets, 'default', replicaSetBody('nb'));
     await c.storage.create(defs.nodes, undefined, nodeBody('n2'));
-    await c.storage.create(defs.pods, 'default', podBody('nb-a', [ownerRef(rs, defs.replicasets, { controller: true })], { nodeName: 'n2' }));
+    await c.storage.create(
+      defs.pods,
+      'default',
+      podBody('nb-a', [ownerRef(rs, defs.replicasets, { controller: true })], { nodeName: 'n2' }),
+    );
     await c.storage.delete(defs.replicasets, 'default', 'nb', { propagationPolicy: 'Foreground' });
     await eventually(() => gone(defs.replicasets, 'nb'));
     await eventually(async () => expect((await get(defs.pods, 'nb-a'))?.metadata.deletionTimestamp).toBeDefined());

@@ -29,7 +29,10 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(mods: Array<{ create(ctx: ControllerContext): Controller }>, now?: () => Date): Promise<TestCluster> {
+export async function startCluster(
+  mods: Array<{ create(ctx: ControllerContext): Controller }>,
+  now?: () => Date,
+): Promise<TestCluster> {
   const store = new SqliteStore(':memory:');
   const storage = new ApiStorage(store);
   await seedNamespaces(storage);
@@ -38,7 +41,10 @@ export async function startCluster(mods: Array<{ create(ctx: ControllerContext):
   for (const c of controllers) await c.start();
   await ctx.informers.startAll();
   return {
-    store, storage, ctx, controllers,
+    store,
+    storage,
+    ctx,
+    controllers,
     async stop() {
       for (const c of controllers) c.stop();
       ctx.informers.stopAll();
@@ -61,8 +67,18 @@ export async function eventually<T>(fn: () => T | Promise<T>, timeoutMs = 5_000,
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function ownerRef(o: KubeObject, def: ResourceDef, extra: Partial<OwnerReference> = { controller: true, blockOwnerDeletion: true }): OwnerReference {
-  return { apiVersion: def.group ? `${def.group}/${def.version}` : def.version, kind: def.kind, name: o.metadata.name!, uid: o.metadata.uid!, ...extra };
+export function ownerRef(
+  o: KubeObject,
+  def: ResourceDef,
+  extra: Partial<OwnerReference> = { controller: true, blockOwnerDeletion: true },
+): OwnerReference {
+  return {
+    apiVersion: def.group ? `${def.group}/${def.version}` : def.version,
+    kind: def.kind,
+    name: o.metadata.name!,
+    uid: o.metadata.uid!,
+    ...extra,
+  };
 }
 
 export const template = (labels: Record<string, string>) => ({
@@ -71,7 +87,10 @@ export const template = (labels: Record<string, string>) => ({
 });
 
 export function deploymentBody(name: string): unknown {
-  return { metadata: { name }, spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: template({ app: name }) } };
+  return {
+    metadata: { name },
+    spec: { replicas: 2, selector: { matchLabels: { app: name } }, template: template({ app: name }) },
+  };
 }
 
 export function replicaSetBody(name: string, owners: OwnerReference[] = []): unknown {
@@ -81,14 +100,25 @@ export function replicaSetBody(name: string, owners: OwnerReference[] = []): unk
   };
 }
 
-export function podBody(name: string, owners: OwnerReference[] = [], extra: { nodeName?: string; labels?: Record<string, string> } = {}): unknown {
+export function podBody(
+  name: string,
+  owners: OwnerReference[] = [],
+  extra: { nodeName?: string; labels?: Record<string, string> } = {},
+): unknown {
   return {
     metadata: { name, labels: extra.labels ?? { app: 'x' }, ...(owners.length ? { ownerReferences: owners } : {}) },
-    spec: { ...(extra.nodeName ? { nodeName: extra.nodeName } : {}), containers: [{ name: 'c', image: 'skiff.local/busybox:1.36' }], terminationGracePeriodSeconds: 1 },
+    spec: {
+      ...(extra.nodeName ? { nodeName: extra.nodeName } : {}),
+      containers: [{ name: 'c', image: 'skiff.local/busybox:1.36' }],
+      terminationGracePeriodSeconds: 1,
+    },
   };
 }
 
-export function nodeBody(name: string, opts: { labels?: Record<string, string>; taints?: unknown[]; unschedulable?: boolean } = {}): unknown {
+export function nodeBody(
+  name: string,
+  opts: { labels?: Record<string, string>; taints?: unknown[]; unschedulable?: boolean } = {},
+): unknown {
   const capacity = { cpu: '4', memory: '8Gi', pods: '110' };
   return {
     metadata: { name, labels: { 'kubernetes.io/hostname': name, ...(opts.labels ?? {}) } },

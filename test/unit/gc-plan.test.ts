@@ -3,10 +3,23 @@
 import { describe, expect, it } from 'vitest';
 import type { OwnerReference } from '../../proto/meta.js';
 import {
-  classifyReferences, groupOf, planDependent, planOwner, unblocked, withoutOwners, type DependentFacts, type OwnerState,
+  classifyReferences,
+  groupOf,
+  planDependent,
+  planOwner,
+  unblocked,
+  withoutOwners,
+  type DependentFacts,
+  type OwnerState,
 } from '../../controlplane/controllers/gc/plan.js';
 
-const ref = (uid: string, extra: Partial<OwnerReference> = {}): OwnerReference => ({ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `rs-${uid}`, uid, ...extra });
+const ref = (uid: string, extra: Partial<OwnerReference> = {}): OwnerReference => ({
+  apiVersion: 'apps/v1',
+  kind: 'ReplicaSet',
+  name: `rs-${uid}`,
+  uid,
+  ...extra,
+});
 
 describe('classifyReferences', () => {
   it('sorts references by what their owners are', () => {
@@ -19,20 +32,62 @@ describe('classifyReferences', () => {
 });
 
 describe('planDependent (attemptToDeleteItem)', () => {
-  const facts = (f: Partial<DependentFacts>): DependentFacts => ({ solid: [], dangling: [], waiting: [], hasDependents: false, ...f });
+  const facts = (f: Partial<DependentFacts>): DependentFacts => ({
+    solid: [],
+    dangling: [],
+    waiting: [],
+    hasDependents: false,
+    ...f,
+  });
   const cases: Array<[string, Partial<DependentFacts>, ReturnType<typeof planDependent>]> = [
     ['every owner alive: keep', { solid: [ref('a'), ref('b')] }, { type: 'none' }],
     ['no references at all: keep', {}, { type: 'none' }],
     ['only owner gone: delete in the background', { dangling: [ref('a')] }, { type: 'delete', policy: 'Background' }],
-    ['all of several owners gone: delete', { dangling: [ref('a'), ref('b')] }, { type: 'delete', policy: 'Background' }],
-    ['one owner gone, another alive: only drop the dangling reference', { solid: [ref('a')], dangling: [ref('b')] }, { type: 'removeOwnerRefs', uids: ['b'] }],
-    ['alive owner + foreground-deleting owner: drop the waiting reference', { solid: [ref('a')], waiting: [ref('c')] }, { type: 'removeOwnerRefs', uids: ['c'] }],
-    ['owner deleting in foreground, no own dependents: delete (background)', { waiting: [ref('c')] }, { type: 'delete', policy: 'Background' }],
-    ['owner deleting in foreground, has dependents: delete in the foreground', { waiting: [ref('c')], hasDependents: true }, { type: 'delete', policy: 'Foreground' }],
-    ['foreground cycle guard: unblock first', { waiting: [ref('c')], hasDependents: true, dependentDeletingDependents: true }, { type: 'delete', policy: 'Foreground', unblock: true }],
-    ['an orphan finalizer already on the dependent is honoured', { dangling: [ref('a')], finalizers: ['orphan'] }, { type: 'delete', policy: 'Orphan' }],
-    ['a foreground finalizer already on the dependent is honoured', { dangling: [ref('a')], finalizers: ['foregroundDeletion'] }, { type: 'delete', policy: 'Foreground' }],
-    ['dangling + waiting owners, no own dependents: delete', { dangling: [ref('a')], waiting: [ref('c')] }, { type: 'delete', policy: 'Background' }],
+    [
+      'all of several owners gone: delete',
+      { dangling: [ref('a'), ref('b')] },
+      { type: 'delete', policy: 'Background' },
+    ],
+    [
+      'one owner gone, another alive: only drop the dangling reference',
+      { solid: [ref('a')], dangling: [ref('b')] },
+      { type: 'removeOwnerRefs', uids: ['b'] },
+    ],
+    [
+      'alive owner + foreground-deleting owner: drop the waiting reference',
+      { solid: [ref('a')], waiting: [ref('c')] },
+      { type: 'removeOwnerRefs', uids: ['c'] },
+    ],
+    [
+      'owner deleting in foreground, no own dependents: delete (background)',
+      { waiting: [ref('c')] },
+      { type: 'delete', policy: 'Background' },
+    ],
+    [
+      'owner deleting in foreground, has dependents: delete in the foreground',
+      { waiting: [ref('c')], hasDependents: true },
+      { type: 'delete', policy: 'Foreground' },
+    ],
+    [
+      'foreground cycle guard: unblock first',
+      { waiting: [ref('c')], hasDependents: true, dependentDeletingDependents: true },
+      { type: 'delete', policy: 'Foreground', unblock: true },
+    ],
+    [
+      'an orphan finalizer already on the dependent is honoured',
+      { dangling: [ref('a')], finalizers: ['orphan'] },
+      { type: 'delete', policy: 'Orphan' },
+    ],
+    [
+      'a foreground finalizer already on the dependent is honoured',
+      { dangling: [ref('a')], finalizers: ['foregroundDeletion'] },
+      { type: 'delete', policy: 'Foreground' },
+    ],
+    [
+      'dangling + waiting owners, no own dependents: delete',
+      { dangling: [ref('a')], waiting: [ref('c')] },
+      { type: 'delete', policy: 'Background' },
+    ],
   ];
   for (const [name, f, want] of cases) it(name, () => expect(planDependent(facts(f))).toEqual(want));
 });
@@ -46,14 +101,29 @@ describe('planOwner (orphan and foreground finalizers)', () => {
     expect(planOwner(deleting(['example.com/keep']), [{ uid: 'x', blocking: true }])).toEqual({ type: 'none' });
   });
   it('orphan: removes itself from every dependent, then the finalizer', () => {
-    expect(planOwner(deleting(['orphan']), [{ uid: 'x', blocking: true }, { uid: 'y', blocking: false }])).toEqual({ type: 'orphan', dependents: ['x', 'y'] });
+    expect(
+      planOwner(deleting(['orphan']), [
+        { uid: 'x', blocking: true },
+        { uid: 'y', blocking: false },
+      ]),
+    ).toEqual({ type: 'orphan', dependents: ['x', 'y'] });
     expect(planOwner(deleting(['orphan']), [])).toEqual({ type: 'removeFinalizer', finalizer: 'orphan' });
   });
   it('foreground: deletes dependents and waits only for the blocking ones', () => {
-    expect(planOwner(deleting(['foregroundDeletion']), [{ uid: 'x', blocking: true }, { uid: 'y', blocking: false }]))
-      .toEqual({ type: 'deleteDependents', dependents: ['x', 'y'], blocking: ['x'] });
-    expect(planOwner(deleting(['foregroundDeletion']), [{ uid: 'y', blocking: false }])).toEqual({ type: 'removeFinalizer', finalizer: 'foregroundDeletion' });
-    expect(planOwner(deleting(['foregroundDeletion', 'example.com/keep']), [])).toEqual({ type: 'removeFinalizer', finalizer: 'foregroundDeletion' });
+    expect(
+      planOwner(deleting(['foregroundDeletion']), [
+        { uid: 'x', blocking: true },
+        { uid: 'y', blocking: false },
+      ]),
+    ).toEqual({ type: 'deleteDependents', dependents: ['x', 'y'], blocking: ['x'] });
+    expect(planOwner(deleting(['foregroundDeletion']), [{ uid: 'y', blocking: false }])).toEqual({
+      type: 'removeFinalizer',
+      finalizer: 'foregroundDeletion',
+    });
+    expect(planOwner(deleting(['foregroundDeletion', 'example.com/keep']), [])).toEqual({
+      type: 'removeFinalizer',
+      finalizer: 'foregroundDeletion',
+    });
   });
 });
 
@@ -64,7 +134,10 @@ describe('reference helpers', () => {
     expect(withoutOwners(undefined, ['a'])).toBeUndefined();
   });
   it('unblocked turns blockOwnerDeletion off', () => {
-    expect(unblocked([ref('a', { blockOwnerDeletion: true, controller: true }), ref('b')])).toEqual([ref('a', { blockOwnerDeletion: false, controller: true }), ref('b')]);
+    expect(unblocked([ref('a', { blockOwnerDeletion: true, controller: true }), ref('b')])).toEqual([
+      ref('a', { blockOwnerDeletion: false, controller: true }),
+      ref('b'),
+    ]);
   });
   it('groupOf reads the group from apiVersion', () => {
     expect(groupOf('apps/v1')).toBe('apps');

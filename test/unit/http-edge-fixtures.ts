@@ -25,7 +25,9 @@ export interface EdgeServer {
   close(): Promise<void>;
 }
 
-export async function startEdgeServer(opts: { tls?: boolean; limits?: Partial<HttpEdgeLimits>; bodyLimit?: number } = {}): Promise<EdgeServer> {
+export async function startEdgeServer(
+  opts: { tls?: boolean; limits?: Partial<HttpEdgeLimits>; bodyLimit?: number } = {},
+): Promise<EdgeServer> {
   const store = new SqliteStore(':memory:');
   const storage = new ApiStorage(store);
   await seedNamespaces(storage);
@@ -39,12 +41,24 @@ export async function startEdgeServer(opts: { tls?: boolean; limits?: Partial<Ht
     ca = pki.caPem;
     https = { key: pki.keyPem, cert: pki.certPem };
   }
-  const app = await buildApiServer({ storage, auth, logger: false, https, edgeLimits: opts.limits, bodyLimit: opts.bodyLimit });
+  const app = await buildApiServer({
+    storage,
+    auth,
+    logger: false,
+    https,
+    edgeLimits: opts.limits,
+    bodyLimit: opts.bodyLimit,
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const a = app.server.address();
   const port = typeof a === 'object' && a ? a.port : 0;
   return {
-    app, port, ca, storage, auth, tls: https,
+    app,
+    port,
+    ca,
+    storage,
+    auth,
+    tls: https,
     async close() {
       await app.close();
       await store.close();
@@ -54,16 +68,34 @@ export async function startEdgeServer(opts: { tls?: boolean; limits?: Partial<Ht
 }
 
 /** write raw bytes on a new TLS (or plain) connection; resolve with all bytes read until the server closes */
-export function rawExchange(s: Pick<EdgeServer, 'port' | 'ca'>, data: string | Buffer, opts: { tls?: boolean; timeoutMs?: number } = {}): Promise<{ text: string; closed: boolean }> {
+export function rawExchange(
+  s: Pick<EdgeServer, 'port' | 'ca'>,
+  data: string | Buffer,
+  opts: { tls?: boolean; timeoutMs?: number } = {},
+): Promise<{ text: string; closed: boolean }> {
   return new Promise((res, rej) => {
     let text = '';
     let settled = false;
     const onSocket = (sock: import('node:net').Socket) => {
-      const timer = setTimeout(() => { if (!settled) { settled = true; sock.destroy(); res({ text, closed: false }); } }, opts.timeoutMs ?? 5000);
+      const timer = setTimeout(() => {
+        if (!settled) {
+          settled = true;
+          sock.destroy();
+          res({ text, closed: false });
+        }
+      }, opts.timeoutMs ?? 5000);
       sock.setEncoding('utf8');
-      sock.on('data', (d: string) => { text += d; });
+      sock.on('data', (d: string) => {
+        text += d;
+      });
       sock.on('error', () => undefined);
-      sock.on('close', () => { clearTimeout(timer); if (!settled) { settled = true; res({ text, closed: true }); } });
+      sock.on('close', () => {
+        clearTimeout(timer);
+        if (!settled) {
+          settled = true;
+          res({ text, closed: true });
+        }
+      });
     };
     if (opts.tls === false) {
       import('node:net').then(({ connect }) => {
@@ -72,7 +104,9 @@ export function rawExchange(s: Pick<EdgeServer, 'port' | 'ca'>, data: string | B
       }, rej);
     } else {
       import('node:tls').then(({ connect }) => {
-        const sock = connect({ host: '127.0.0.1', port: s.port, ca: s.ca, servername: 'localhost' }, () => sock.write(data));
+        const sock = connect({ host: '127.0.0.1', port: s.port, ca: s.ca, servername: 'localhost' }, () =>
+          sock.write(data),
+        );
         onSocket(sock);
       }, rej);
     }
@@ -80,10 +114,17 @@ export function rawExchange(s: Pick<EdgeServer, 'port' | 'ca'>, data: string | B
 }
 
 /** the JSON body of a raw HTTP response */
-export function bodyOf(raw: string): { status: number; json: { kind?: string; code?: number; reason?: string; message?: string } | undefined } {
+export function bodyOf(raw: string): {
+  status: number;
+  json: { kind?: string; code?: number; reason?: string; message?: string } | undefined;
+} {
   const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1] ?? 0);
   const i = raw.indexOf('\r\n\r\n');
   let json;
-  try { json = JSON.parse(raw.slice(i + 4)); } catch { json = undefined; }
+  try {
+    json = JSON.parse(raw.slice(i + 4));
+  } catch {
+    json = undefined;
+  }
   return { status, json };
 }

@@ -39,18 +39,28 @@ agent.destroy();
 process.stdout.write(JSON.stringify(out));
 `;
 
-interface ClientResult { codes: Record<string, number>; errors: Record<string, number>; sockets: number }
+interface ClientResult {
+  codes: Record<string, number>;
+  errors: Record<string, number>;
+  sockets: number;
+}
 
 function runClient(s: EdgeServer, n: number, bodyBytes: number): Promise<ClientResult> {
   const dir = mkdtempSync(join(tmpdir(), 'skiff-ka-'));
   const file = join(dir, 'client.mjs');
   writeFileSync(file, CLIENT);
   return new Promise((res, rej) => {
-    const p = spawn(process.execPath, [file, JSON.stringify([s.port, s.ca, TOKEN, n, bodyBytes])], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(process.execPath, [file, JSON.stringify([s.port, s.ca, TOKEN, n, bodyBytes])], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     let err = '';
-    p.stdout.on('data', (d) => { out += d; });
-    p.stderr.on('data', (d) => { err += d; });
+    p.stdout.on('data', (d) => {
+      out += d;
+    });
+    p.stderr.on('data', (d) => {
+      err += d;
+    });
     p.on('exit', (code) => {
       rmSync(dir, { recursive: true, force: true });
       if (code !== 0) rej(new Error(`client exited ${code}: ${err}`));
@@ -61,8 +71,12 @@ function runClient(s: EdgeServer, n: number, bodyBytes: number): Promise<ClientR
 
 describe('keep-alive connections with large bodies', () => {
   let s: EdgeServer;
-  beforeAll(async () => { s = await startEdgeServer(); });
-  afterAll(async () => { await s.close(); });
+  beforeAll(async () => {
+    s = await startEdgeServer();
+  });
+  afterAll(async () => {
+    await s.close();
+  });
 
   it('200 requests of 60 KB over one kept-alive TLS connection: none reset, one socket', async () => {
     const r = await runClient(s, 200, 60 * 1024);

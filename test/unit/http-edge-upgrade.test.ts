@@ -24,32 +24,50 @@ describe('upgrade guard', () => {
     const log = pino({ level: 'silent' });
     const gateway = new AgentGateway({ storage: s.storage, joinSecret: 'join-secret', log });
     const relay = new PodStreamRelay(gateway, s.storage, s.auth, log);
-    const throwing = { handleUpgrade: (req: { url?: string }) => { if (req.url?.startsWith('/throw')) throw new Error('handler bug'); return false; } };
+    const throwing = {
+      handleUpgrade: (req: { url?: string }) => {
+        if (req.url?.startsWith('/throw')) throw new Error('handler bug');
+        return false;
+      },
+    };
     installUpgradeGuard(s.app.server, {
-      auth: s.auth, edge: httpEdgeOf(s.app),
-      log: { error: (o: { err?: Error }) => { errors.push(String(o.err?.message)); }, warn: () => undefined } as never,
+      auth: s.auth,
+      edge: httpEdgeOf(s.app),
+      log: {
+        error: (o: { err?: Error }) => {
+          errors.push(String(o.err?.message));
+        },
+        warn: () => undefined,
+      } as never,
       selfAuthenticating: [{ path: PROTOCOL_PATH, handler: gateway }],
       handlers: [throwing, relay],
     });
   });
-  afterAll(async () => { await s.close(); });
+  afterAll(async () => {
+    await s.close();
+  });
 
   const alive = async () => {
     const r = await rawExchange(s, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(r.text).toMatch(/^HTTP\/1\.1 200/);
   };
 
-  it.each(['//[', 'http://[::1', '/api/v1/namespaces/default/pods/p/exec?command=%ZZ', '*'])('unauthenticated %s: 401 Status, closed, server alive', async (target) => {
-    const r = await rawExchange(s, upgrade(target));
-    const b = bodyOf(r.text);
-    expect(b.status).toBe(401);
-    expect(b.json).toMatchObject({ kind: 'Status', code: 401, reason: 'Unauthorized' });
-    expect(r.closed).toBe(true);
-    await alive();
-  });
+  it.each(['//[', 'http://[::1', '/api/v1/namespaces/default/pods/p/exec?command=%ZZ', '*'])(
+    'unauthenticated %s: 401 Status, closed, server alive',
+    async (target) => {
+      const r = await rawExchange(s, upgrade(target));
+      const b = bodyOf(r.text);
+      expect(b.status).toBe(401);
+      expect(b.json).toMatchObject({ kind: 'Status', code: 401, reason: 'Unauthorized' });
+      expect(r.closed).toBe(true);
+      await alive();
+    },
+  );
 
   it.each([
-    '//[', 'http://[::1', '//x/y',
+    '//[',
+    'http://[::1',
+    '//x/y',
     '/api/v1/namespaces/%ZZ/pods/p/exec?command=sh',
     '/api/v1/namespaces/default/pods/%E0%A4%A/attach',
     '/api/v1/namespaces/default/pods/p/exec?command=%ZZ',
@@ -73,9 +91,17 @@ describe('upgrade guard', () => {
   });
 
   it('an unknown path: 404 Status; the agent path without a join token: 401', async () => {
-    expect(bodyOf((await rawExchange(s, upgrade('/nothing/here', TOKEN))).text)).toMatchObject({ status: 404, json: { kind: 'Status', reason: 'NotFound' } });
-    expect(bodyOf((await rawExchange(s, upgrade(PROTOCOL_PATH))).text)).toMatchObject({ status: 401, json: { kind: 'Status' } });
-    expect(bodyOf((await rawExchange(s, upgrade(`${PROTOCOL_PATH}?x=%ZZ`, 'K10abc::node:wrong'))).text)).toMatchObject({ status: 401 });
+    expect(bodyOf((await rawExchange(s, upgrade('/nothing/here', TOKEN))).text)).toMatchObject({
+      status: 404,
+      json: { kind: 'Status', reason: 'NotFound' },
+    });
+    expect(bodyOf((await rawExchange(s, upgrade(PROTOCOL_PATH))).text)).toMatchObject({
+      status: 401,
+      json: { kind: 'Status' },
+    });
+    expect(bodyOf((await rawExchange(s, upgrade(`${PROTOCOL_PATH}?x=%ZZ`, 'K10abc::node:wrong'))).text)).toMatchObject({
+      status: 401,
+    });
   });
 
   it('a well-formed exec upgrade still reaches the handler (pod not found: 404 Status)', async () => {
@@ -83,15 +109,26 @@ describe('upgrade guard', () => {
     expect(bodyOf(r.text)).toMatchObject({ status: 404, json: { kind: 'Status', reason: 'NotFound' } });
   });
 
-  it.each(['http://[::1', '/api/v1/namespaces/%ZZ/configmaps', '/api/v1/namespaces/default/configmaps/%E0%A4%A'])('a plain request to %s: 401 Status before anything, 400 Status when authenticated', async (target) => {
-    const plain = (token?: string) => rawExchange(s, `GET ${target} HTTP/1.1\r\nHost: x\r\n${token ? `Authorization: Bearer ${token}\r\n` : ''}Connection: close\r\n\r\n`);
-    expect(bodyOf((await plain()).text)).toMatchObject({ status: 401, json: { kind: 'Status', code: 401 } });
-    expect(bodyOf((await plain(TOKEN)).text)).toMatchObject({ status: 400, json: { kind: 'Status', code: 400, reason: 'BadRequest' } });
-  });
+  it.each(['http://[::1', '/api/v1/namespaces/%ZZ/configmaps', '/api/v1/namespaces/default/configmaps/%E0%A4%A'])(
+    'a plain request to %s: 401 Status before anything, 400 Status when authenticated',
+    async (target) => {
+      const plain = (token?: string) =>
+        rawExchange(
+          s,
+          `GET ${target} HTTP/1.1\r\nHost: x\r\n${token ? `Authorization: Bearer ${token}\r\n` : ''}Connection: close\r\n\r\n`,
+        );
+      expect(bodyOf((await plain()).text)).toMatchObject({ status: 401, json: { kind: 'Status', code: 401 } });
+      expect(bodyOf((await plain(TOKEN)).text)).toMatchObject({
+        status: 400,
+        json: { kind: 'Status', code: 400, reason: 'BadRequest' },
+      });
+    },
+  );
 
   it('checkUpgradeTarget', () => {
     expect(checkUpgradeTarget('/api/v1/namespaces/a/pods/b/exec?command=ls&command=-l')).toBeUndefined();
     expect(checkUpgradeTarget('/a%20b')).toBeUndefined();
-    for (const bad of ['//[', 'http://[::1', '', '*', '/%', '/a?b=%GG']) expect(checkUpgradeTarget(bad)).toBeTypeOf('string');
+    for (const bad of ['//[', 'http://[::1', '', '*', '/%', '/a?b=%GG'])
+      expect(checkUpgradeTarget(bad)).toBeTypeOf('string');
   });
 });

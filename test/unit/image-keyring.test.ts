@@ -2,14 +2,28 @@
 // config_test.go, secrets_test.go): URL globs, ports, paths, Docker Hub aliases, order.
 import { describe, expect, it } from 'vitest';
 import {
-  decodeAuthField, DockerKeyring, dockerConfigOfSecret, isDefaultRegistryMatch, keyringFromSecrets, keyringKey, urlsMatch, type DockerConfig,
+  decodeAuthField,
+  DockerKeyring,
+  dockerConfigOfSecret,
+  isDefaultRegistryMatch,
+  keyringFromSecrets,
+  keyringKey,
+  urlsMatch,
+  type DockerConfig,
 } from '../../agent/images/keyring.js';
 import type { KubeObject } from '../../proto/meta.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
-const cfg = (entries: Record<string, { username: string; password: string; email?: string }>): DockerConfig => new Map(Object.entries(entries));
+const cfg = (entries: Record<string, { username: string; password: string; email?: string }>): DockerConfig =>
+  new Map(Object.entries(entries));
 const secret = (name: string, type: string, data: Record<string, string>): KubeObject =>
-  ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: 'default' }, type, data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])) }) as unknown as KubeObject;
+  ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: 'default' },
+    type,
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])),
+  }) as unknown as KubeObject;
 
 describe('urlsMatch (keyring_test.go TestURLsMatch)', () => {
   it.each([
@@ -81,10 +95,15 @@ describe('keyring lookups', () => {
     expect(ring.lookup(`${target}/foo/bar`)).toEqual([]);
   });
 
-  it('Docker Hub: kubectl\'s default server (https://index.docker.io/v1/) serves unqualified, docker.io and index.docker.io names', () => {
+  it("Docker Hub: kubectl's default server (https://index.docker.io/v1/) serves unqualified, docker.io and index.docker.io names", () => {
     const ring = new DockerKeyring();
     ring.add(cfg({ 'https://index.docker.io/v1/': creds }));
-    for (const image of ['google/docker-registry', 'jenkins', 'docker.io/library/busybox', 'index.docker.io/google/docker-registry']) {
+    for (const image of [
+      'google/docker-registry',
+      'jenkins',
+      'docker.io/library/busybox',
+      'index.docker.io/google/docker-registry',
+    ]) {
       expect(ring.lookup(image)).toEqual([creds]);
     }
     expect(ring.lookup('quay.io/google/docker-registry')).toEqual([]);
@@ -95,8 +114,16 @@ describe('keyring lookups', () => {
   });
 
   it('isDefaultRegistryMatch', () => {
-    for (const [image, want] of [['foo/bar', true], ['docker.io/foo/bar', true], ['index.docker.io/foo/bar', true], ['foo', true], ['', false],
-      ['registry.tld/foo/bar', false], ['registry:5000/foo/bar', false], ['myhostdocker.io/foo/bar', false]] as const) {
+    for (const [image, want] of [
+      ['foo/bar', true],
+      ['docker.io/foo/bar', true],
+      ['index.docker.io/foo/bar', true],
+      ['foo', true],
+      ['', false],
+      ['registry.tld/foo/bar', false],
+      ['registry:5000/foo/bar', false],
+      ['myhostdocker.io/foo/bar', false],
+    ] as const) {
       expect(isDefaultRegistryMatch(image), image).toBe(want);
     }
   });
@@ -134,29 +161,51 @@ describe('pull secrets (config.go, secrets.go)', () => {
   it('the auth field: padded or not, user:password (the password may hold colons)', () => {
     expect(decodeAuthField(b64('foo:bar'))).toEqual({ username: 'foo', password: 'bar' });
     expect(decodeAuthField(b64('foo:ba:r').replace(/=+$/, ''))).toEqual({ username: 'foo', password: 'ba:r' });
-    expect(() => decodeAuthField(b64('nocolon'))).toThrow('unable to parse auth field, must be formatted as base64(username:password)');
+    expect(() => decodeAuthField(b64('nocolon'))).toThrow(
+      'unable to parse auth field, must be formatted as base64(username:password)',
+    );
     expect(() => decodeAuthField('!!!')).toThrow(/illegal base64/);
   });
 
   it('kubernetes.io/dockerconfigjson (auths) and legacy kubernetes.io/dockercfg; auth overrides username/password; other types ignored', () => {
     const json = secret('regcred', 'kubernetes.io/dockerconfigjson', {
-      '.dockerconfigjson': JSON.stringify({ auths: { '127.0.0.1:5000': { username: 'alice', password: 's3cret', email: 'a@x', auth: b64('alice:s3cret') } } }),
+      '.dockerconfigjson': JSON.stringify({
+        auths: { '127.0.0.1:5000': { username: 'alice', password: 's3cret', email: 'a@x', auth: b64('alice:s3cret') } },
+      }),
     });
-    const legacy = secret('old', 'kubernetes.io/dockercfg', { '.dockercfg': JSON.stringify({ 'https://quay.io/v1/': { auth: b64('bob:pw'), username: 'ignored', password: 'ignored' } }) });
-    const opaque = secret('o', 'Opaque', { '.dockerconfigjson': JSON.stringify({ auths: { 'quay.io': { auth: b64('x:y') } } }) });
-    expect([...dockerConfigOfSecret(json)!]).toEqual([['127.0.0.1:5000', { username: 'alice', password: 's3cret', email: 'a@x' }]]);
+    const legacy = secret('old', 'kubernetes.io/dockercfg', {
+      '.dockercfg': JSON.stringify({
+        'https://quay.io/v1/': { auth: b64('bob:pw'), username: 'ignored', password: 'ignored' },
+      }),
+    });
+    const opaque = secret('o', 'Opaque', {
+      '.dockerconfigjson': JSON.stringify({ auths: { 'quay.io': { auth: b64('x:y') } } }),
+    });
+    expect([...dockerConfigOfSecret(json)!]).toEqual([
+      ['127.0.0.1:5000', { username: 'alice', password: 's3cret', email: 'a@x' }],
+    ]);
     expect([...dockerConfigOfSecret(legacy)!]).toEqual([['https://quay.io/v1/', { username: 'bob', password: 'pw' }]]);
     expect(dockerConfigOfSecret(opaque)).toBeUndefined();
     const ring = keyringFromSecrets([opaque, json, legacy]);
-    expect(ring.lookup('127.0.0.1:5000/skiff/private')).toEqual([{ username: 'alice', password: 's3cret', email: 'a@x' }]);
+    expect(ring.lookup('127.0.0.1:5000/skiff/private')).toEqual([
+      { username: 'alice', password: 's3cret', email: 'a@x' },
+    ]);
     expect(ring.lookup('quay.io/team/app')).toEqual([{ username: 'bob', password: 'pw' }]);
     expect(ring.lookup('127.0.0.1:5001/skiff/private')).toEqual([]);
   });
 
-  it('the same registry in two secrets: both credentials, in the secrets\' order', () => {
-    const a = secret('a', 'kubernetes.io/dockerconfigjson', { '.dockerconfigjson': JSON.stringify({ auths: { 'reg.example.com': { username: 'one', password: '1' } } }) });
-    const b = secret('b', 'kubernetes.io/dockerconfigjson', { '.dockerconfigjson': JSON.stringify({ auths: { 'https://reg.example.com': { username: 'two', password: '2' } } }) });
-    expect(keyringFromSecrets([a, b]).lookup('reg.example.com/app').map((c) => c.username)).toEqual(['one', 'two']);
+  it("the same registry in two secrets: both credentials, in the secrets' order", () => {
+    const a = secret('a', 'kubernetes.io/dockerconfigjson', {
+      '.dockerconfigjson': JSON.stringify({ auths: { 'reg.example.com': { username: 'one', password: '1' } } }),
+    });
+    const b = secret('b', 'kubernetes.io/dockerconfigjson', {
+      '.dockerconfigjson': JSON.stringify({ auths: { 'https://reg.example.com': { username: 'two', password: '2' } } }),
+    });
+    expect(
+      keyringFromSecrets([a, b])
+        .lookup('reg.example.com/app')
+        .map((c) => c.username),
+    ).toEqual(['one', 'two']);
   });
 
   it('a malformed secret is an error (kubelet fails the pull with it)', () => {

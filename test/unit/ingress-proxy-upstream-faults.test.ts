@@ -42,7 +42,9 @@ function get(port: number, host: string, url: string): Promise<{ status: number;
   return new Promise((resolve, reject) => {
     const r = request({ host: '127.0.0.1', port, path: url, headers: { Host: host }, agent: false }, (res) => {
       let body = '';
-      res.on('data', (d) => { body += d; });
+      res.on('data', (d) => {
+        body += d;
+      });
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       res.on('error', reject);
     });
@@ -69,10 +71,18 @@ describe('the Ingress proxy against misbehaving upstreams', () => {
   let accepted = 0;
 
   const svc = (name: string, p: number): NetService => ({
-    namespace: 'default', name, clusterIP: '10.43.0.9', type: 'ClusterIP', ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
+    namespace: 'default',
+    name,
+    clusterIP: '10.43.0.9',
+    type: 'ClusterIP',
+    ports: [{ name: 'http', protocol: 'TCP', port: 80 }],
     endpoints: [{ ip: '127.0.0.1', ready: true, ports: [{ name: 'http', port: p, protocol: 'TCP' }] }],
   });
-  const route = (host: string, service: string): NetIngress => ({ namespace: 'default', name: host, rules: [{ host, paths: [{ path: '/', pathType: 'Prefix', backend: { service, port: 80 } }] }] });
+  const route = (host: string, service: string): NetIngress => ({
+    namespace: 'default',
+    name: host,
+    rules: [{ host, paths: [{ path: '/', pathType: 'Prefix', backend: { service, port: 80 } }] }],
+  });
 
   beforeAll(async () => {
     const heads: Array<[string, string]> = [
@@ -99,11 +109,34 @@ describe('the Ingress proxy against misbehaving upstreams', () => {
     services.push(svc('hold', await listen(hold)));
     ingresses.push(route('hold.test', 'hold'));
     port = await freePort();
-    proxy = new IngressController({ httpPort: port, httpsPort: 0, host: '127.0.0.1', dataDir, nodeName: 'n1', log: pino({ level: 'silent' }) });
+    proxy = new IngressController({
+      httpPort: port,
+      httpsPort: 0,
+      host: '127.0.0.1',
+      dataDir,
+      nodeName: 'n1',
+      log: pino({ level: 'silent' }),
+    });
     await proxy.start();
-    const state: NetworkState = { type: 'network', clusterCIDR: '10.42.0.0/16', serviceCIDR: '10.43.0.0/16', clusterDNS: '10.43.0.10', clusterDomain: 'cluster.local', nodes: [], services, ingresses };
+    const state: NetworkState = {
+      type: 'network',
+      clusterCIDR: '10.42.0.0/16',
+      serviceCIDR: '10.43.0.0/16',
+      clusterDNS: '10.43.0.10',
+      clusterDomain: 'cluster.local',
+      nodes: [],
+      services,
+      ingresses,
+    };
     proxy.apply(state);
-    for (let i = 0; i < 250; i++) { try { await get(port, 'x', '/'); break; } catch { await new Promise((r) => setTimeout(r, 20)); } }
+    for (let i = 0; i < 250; i++) {
+      try {
+        await get(port, 'x', '/');
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
   });
 
   afterAll(async () => {
@@ -113,7 +146,10 @@ describe('the Ingress proxy against misbehaving upstreams', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it.each([['status99.test', 'status 099'], ['del.test', 'a DEL in the reason phrase']])('%s (%s): 502 Bad Gateway, and the proxy serves on', async (host) => {
+  it.each([
+    ['status99.test', 'status 099'],
+    ['del.test', 'a DEL in the reason phrase'],
+  ])('%s (%s): 502 Bad Gateway, and the proxy serves on', async (host) => {
     expect(await get(port, host, '/')).toEqual({ status: 502, body: 'Bad Gateway\n' });
     expect(await get(port, 'fine.test', '/')).toEqual({ status: 200, body: 'hi' });
   });
@@ -121,13 +157,20 @@ describe('the Ingress proxy against misbehaving upstreams', () => {
   it('upgrade requests aborted right after sending leave no upstream connection open', async () => {
     const n = 40;
     const before = accepted;
-    await Promise.all(Array.from({ length: n }, async () => {
-      const c = connect(port, '127.0.0.1');
-      c.on('error', () => {});
-      await once(c, 'connect');
-      c.write('GET / HTTP/1.1\r\nHost: hold.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', () => c.resetAndDestroy());
-    }));
+    await Promise.all(
+      Array.from({ length: n }, async () => {
+        const c = connect(port, '127.0.0.1');
+        c.on('error', () => {});
+        await once(c, 'connect');
+        c.write('GET / HTTP/1.1\r\nHost: hold.test\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', () =>
+          c.resetAndDestroy(),
+        );
+      }),
+    );
     // every aborted upgrade reached the upstream (or never will), and none of those stays open
-    await until(`the upstream to see all ${n} connections closed (accepted ${accepted - before}, open ${held.size})`, () => accepted - before === n && held.size === 0);
+    await until(
+      `the upstream to see all ${n} connections closed (accepted ${accepted - before}, open ${held.size})`,
+      () => accepted - before === n && held.size === 0,
+    );
   });
 });

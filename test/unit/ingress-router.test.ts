@@ -19,8 +19,17 @@ import { certificateMap, lookupName } from '../../agent/ingress/certs.js';
 import { IngressController } from '../../agent/ingress/ingress-controller.js';
 
 const be = (service: string, port: number | string = 80) => ({ service, port });
-const ing = (name: string, rules: NetIngress['rules'], extra: Partial<NetIngress> = {}, namespace = 'default'): NetIngress => ({ namespace, name, rules, ...extra });
-const path = (p: string, pathType: 'Exact' | 'Prefix' | 'ImplementationSpecific', service: string) => ({ path: p, pathType, backend: be(service) });
+const ing = (
+  name: string,
+  rules: NetIngress['rules'],
+  extra: Partial<NetIngress> = {},
+  namespace = 'default',
+): NetIngress => ({ namespace, name, rules, ...extra });
+const path = (p: string, pathType: 'Exact' | 'Prefix' | 'ImplementationSpecific', service: string) => ({
+  path: p,
+  pathType,
+  backend: be(service),
+});
 
 describe('prefixMatches (element-wise, as the Ingress spec table)', () => {
   it.each([
@@ -38,19 +47,38 @@ describe('prefixMatches (element-wise, as the Ingress spec table)', () => {
 });
 
 describe('normalizeHost / requestPath', () => {
-  it.each([['Site.Test:8080', 'site.test'], ['site.test.', 'site.test'], ['[::1]:80', '::1'], [undefined, '']])('%s → %s', (h, want) => expect(normalizeHost(h)).toBe(want));
-  it.each([['/a?b=c', '/a'], ['/a#x', '/a'], ['http://x.test/p?q', '/p'], ['http://x.test', '/'], ['*', '/']])('%s → %s', (u, want) => expect(requestPath(u)).toBe(want));
+  it.each([
+    ['Site.Test:8080', 'site.test'],
+    ['site.test.', 'site.test'],
+    ['[::1]:80', '::1'],
+    [undefined, ''],
+  ])('%s → %s', (h, want) => expect(normalizeHost(h)).toBe(want));
+  it.each([
+    ['/a?b=c', '/a'],
+    ['/a#x', '/a'],
+    ['http://x.test/p?q', '/p'],
+    ['http://x.test', '/'],
+    ['*', '/'],
+  ])('%s → %s', (u, want) => expect(requestPath(u)).toBe(want));
 });
 
 describe('route', () => {
   const table = buildTable([
     ing('web', [
-      { host: 'site.test', paths: [path('/', 'Prefix', 'web'), path('/api', 'Prefix', 'api'), path('/api/v1/exact', 'Exact', 'exact')] },
+      {
+        host: 'site.test',
+        paths: [path('/', 'Prefix', 'web'), path('/api', 'Prefix', 'api'), path('/api/v1/exact', 'Exact', 'exact')],
+      },
       { host: '*.wild.test', paths: [path('/', 'Prefix', 'wild')] },
       { host: 'a.wild.test', paths: [path('/only', 'Exact', 'a-only')] },
       { paths: [path('/any', 'ImplementationSpecific', 'any')] },
     ]),
-    ing('other', [{ host: 'site.test', paths: [path('/api', 'Exact', 'api-exact')] }], { defaultBackend: be('fallback') }, 'zz'),
+    ing(
+      'other',
+      [{ host: 'site.test', paths: [path('/api', 'Exact', 'api-exact')] }],
+      { defaultBackend: be('fallback') },
+      'zz',
+    ),
   ]);
   it.each([
     ['site.test', '/', 'web'],
@@ -76,55 +104,127 @@ describe('route', () => {
   });
 
   it('the earlier Ingress (namespace/name) wins an identical rule', () => {
-    const t = buildTable([ing('b', [{ host: 'h.test', paths: [path('/', 'Prefix', 'b')] }]), ing('a', [{ host: 'h.test', paths: [path('/', 'Prefix', 'a')] }])]);
+    const t = buildTable([
+      ing('b', [{ host: 'h.test', paths: [path('/', 'Prefix', 'b')] }]),
+      ing('a', [{ host: 'h.test', paths: [path('/', 'Prefix', 'a')] }]),
+    ]);
     expect(route(t, 'h.test', '/')?.backend.service).toBe('a');
   });
 });
 
-const svc = (name: string, ports: NetService['ports'], endpoints: NetService['endpoints']): NetService => ({ namespace: 'default', name, type: 'ClusterIP', clusterIP: '10.43.0.10', ports, endpoints });
+const svc = (name: string, ports: NetService['ports'], endpoints: NetService['endpoints']): NetService => ({
+  namespace: 'default',
+  name,
+  type: 'ClusterIP',
+  clusterIP: '10.43.0.10',
+  ports,
+  endpoints,
+});
 
 describe('resolveBackend', () => {
   const services = indexServices([
-    svc('web', [{ name: 'http', protocol: 'TCP', port: 80 }, { name: 'admin', protocol: 'TCP', port: 9000 }], [
-      { ip: '10.42.0.5', ready: true, ports: [{ name: 'http', port: 8080, protocol: 'TCP' }, { name: 'admin', port: 9090, protocol: 'TCP' }] },
-      { ip: '10.42.0.6', ready: false, ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] },
-      { ip: '10.42.0.7', ready: true, terminating: true, ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] },
-    ]),
+    svc(
+      'web',
+      [
+        { name: 'http', protocol: 'TCP', port: 80 },
+        { name: 'admin', protocol: 'TCP', port: 9000 },
+      ],
+      [
+        {
+          ip: '10.42.0.5',
+          ready: true,
+          ports: [
+            { name: 'http', port: 8080, protocol: 'TCP' },
+            { name: 'admin', port: 9090, protocol: 'TCP' },
+          ],
+        },
+        { ip: '10.42.0.6', ready: false, ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] },
+        { ip: '10.42.0.7', ready: true, terminating: true, ports: [{ name: 'http', port: 8080, protocol: 'TCP' }] },
+      ],
+    ),
     svc('empty', [{ name: '', protocol: 'TCP', port: 80 }], []),
   ]);
   it.each([
-    [{ service: 'web', port: 80 }, { ok: true, targets: [{ ip: '10.42.0.5', port: 8080 }] }],
-    [{ service: 'web', port: 'admin' }, { ok: true, targets: [{ ip: '10.42.0.5', port: 9090 }] }],
-    [{ service: 'web', port: 81 }, { ok: false, reason: 'no-port' }],
-    [{ service: 'nope', port: 80 }, { ok: false, reason: 'no-service' }],
-    [{ service: 'empty', port: 80 }, { ok: false, reason: 'no-endpoints' }],
+    [
+      { service: 'web', port: 80 },
+      { ok: true, targets: [{ ip: '10.42.0.5', port: 8080 }] },
+    ],
+    [
+      { service: 'web', port: 'admin' },
+      { ok: true, targets: [{ ip: '10.42.0.5', port: 9090 }] },
+    ],
+    [
+      { service: 'web', port: 81 },
+      { ok: false, reason: 'no-port' },
+    ],
+    [
+      { service: 'nope', port: 80 },
+      { ok: false, reason: 'no-service' },
+    ],
+    [
+      { service: 'empty', port: 80 },
+      { ok: false, reason: 'no-endpoints' },
+    ],
   ])('%j', (b, want) => expect(resolveBackend(services, { namespace: 'default', ...b })).toEqual(want));
 });
 
 describe('certificateMap / lookupName', () => {
-  const certs = [{ namespace: 'default', name: 's1', cert: 'C1', key: 'K1' }, { namespace: 'default', name: 's2', cert: 'C2', key: 'K2' }, { namespace: 'other', name: 's1', cert: 'X', key: 'X' }];
-  const m = certificateMap([
-    ing('a', [{ host: 'site.test', paths: [] }], { tls: [{ hosts: ['site.test', '*.wild.test'], secretName: 's1' }, { hosts: [], secretName: 's2' }, { hosts: ['missing.test'], secretName: 'absent' }] }),
-  ], certs);
+  const certs = [
+    { namespace: 'default', name: 's1', cert: 'C1', key: 'K1' },
+    { namespace: 'default', name: 's2', cert: 'C2', key: 'K2' },
+    { namespace: 'other', name: 's1', cert: 'X', key: 'X' },
+  ];
+  const m = certificateMap(
+    [
+      ing('a', [{ host: 'site.test', paths: [] }], {
+        tls: [
+          { hosts: ['site.test', '*.wild.test'], secretName: 's1' },
+          { hosts: [], secretName: 's2' },
+          { hosts: ['missing.test'], secretName: 'absent' },
+        ],
+      }),
+    ],
+    certs,
+  );
   it('maps hosts to their secret; hosts-less entries cover the rules', () => {
     expect(m.get('site.test')).toEqual({ cert: 'C1', key: 'K1' });
     expect(m.get('*.wild.test')).toEqual({ cert: 'C1', key: 'K1' });
     expect(m.has('missing.test')).toBe(false);
   });
-  it.each([['site.test', 'site.test'], ['SITE.TEST', 'site.test'], ['a.wild.test', '*.wild.test'], ['a.b.wild.test', undefined], ['other.test', undefined]])('%s → %s', (n, want) => expect(lookupName(m, n)).toBe(want));
+  it.each([
+    ['site.test', 'site.test'],
+    ['SITE.TEST', 'site.test'],
+    ['a.wild.test', '*.wild.test'],
+    ['a.b.wild.test', undefined],
+    ['other.test', undefined],
+  ])('%s → %s', (n, want) => expect(lookupName(m, n)).toBe(want));
 });
 
 // ---- the proxy over real sockets ----
 
-interface Upstream { server: Server; port: number; hits: number }
+interface Upstream {
+  server: Server;
+  port: number;
+  hits: number;
+}
 
-async function upstream(name: string, handler?: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void): Promise<Upstream> {
-  const u: Upstream = { server: createServer((req, res) => {
-    u.hits++;
-    if (handler) { handler(req, res); return; }
-    res.setHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify({ name, url: req.url, headers: req.headers }));
-  }), port: 0, hits: 0 };
+async function upstream(
+  name: string,
+  handler?: (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => void,
+): Promise<Upstream> {
+  const u: Upstream = {
+    server: createServer((req, res) => {
+      u.hits++;
+      if (handler) {
+        handler(req, res);
+        return;
+      }
+      res.setHeader('Content-Type', 'application/json');
+      res.end(JSON.stringify({ name, url: req.url, headers: req.headers }));
+    }),
+    port: 0,
+    hits: 0,
+  };
   u.server.listen(0, '127.0.0.1');
   await once(u.server, 'listening');
   u.port = (u.server.address() as AddressInfo).port;
@@ -141,11 +241,16 @@ async function freePort(): Promise<number> {
 
 function get(port: number, host: string, url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const r = request({ host: '127.0.0.1', port, path: url, headers: { Host: host, 'X-Forwarded-For': '6.6.6.6' } }, (res) => {
-      let body = '';
-      res.on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+    const r = request(
+      { host: '127.0.0.1', port, path: url, headers: { Host: host, 'X-Forwarded-For': '6.6.6.6' } },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => {
+          body += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     r.on('error', reject);
     r.end();
   });
@@ -164,11 +269,34 @@ describe('IngressController over sockets', () => {
   let release: () => void = () => {};
 
   const state = (ingresses: NetIngress[], services: NetService[]): NetworkState => ({
-    type: 'network', clusterCIDR: '10.42.0.0/16', serviceCIDR: '10.43.0.0/16', clusterDNS: '10.43.0.10', clusterDomain: 'cluster.local', nodes: [], services, ingresses,
+    type: 'network',
+    clusterCIDR: '10.42.0.0/16',
+    serviceCIDR: '10.43.0.0/16',
+    clusterDNS: '10.43.0.10',
+    clusterDomain: 'cluster.local',
+    nodes: [],
+    services,
+    ingresses,
   });
-  const ep = (p: number, ready = true) => ({ ip: '127.0.0.1', ready, ports: [{ name: 'http', port: p, protocol: 'TCP' as const }] });
+  const ep = (p: number, ready = true) => ({
+    ip: '127.0.0.1',
+    ready,
+    ports: [{ name: 'http', port: p, protocol: 'TCP' as const }],
+  });
   let services: NetService[] = [];
-  const rules = (apiSvc: string): NetIngress[] => [ing('site', [{ host: 'site.test', paths: [path('/', 'Prefix', 'web'), path('/api', 'Prefix', apiSvc), path('/slow', 'Exact', 'slow'), path('/ws', 'Exact', 'ws')] }])];
+  const rules = (apiSvc: string): NetIngress[] => [
+    ing('site', [
+      {
+        host: 'site.test',
+        paths: [
+          path('/', 'Prefix', 'web'),
+          path('/api', 'Prefix', apiSvc),
+          path('/slow', 'Exact', 'slow'),
+          path('/ws', 'Exact', 'ws'),
+        ],
+      },
+    ]),
+  ];
 
   beforeAll(async () => {
     web = await upstream('web');
@@ -183,7 +311,10 @@ describe('IngressController over sockets', () => {
       s.on('data', (d) => {
         if (!head.includes('\r\n\r\n')) {
           head += d;
-          if (head.includes('\r\n\r\n')) s.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\nX-Seen-Host: ${/\r\nhost: ([^\r]*)/i.exec(head)?.[1] ?? ''}\r\n\r\n`);
+          if (head.includes('\r\n\r\n'))
+            s.write(
+              `HTTP/1.1 101 Switching Protocols\r\nUpgrade: test\r\nConnection: Upgrade\r\nX-Seen-Host: ${/\r\nhost: ([^\r]*)/i.exec(head)?.[1] ?? ''}\r\n\r\n`,
+            );
           return;
         }
         s.write(`echo:${d}`);
@@ -200,10 +331,24 @@ describe('IngressController over sockets', () => {
       svc('ws', [{ name: 'http', protocol: 'TCP', port: 80 }], [ep(wsPort)]),
       svc('down', [{ name: 'http', protocol: 'TCP', port: 80 }], [ep(web.port, false)]),
     ];
-    proxy = new IngressController({ httpPort: port, httpsPort: 0, host: '127.0.0.1', dataDir, nodeName: 'n1', log: pino({ level: 'silent' }) });
+    proxy = new IngressController({
+      httpPort: port,
+      httpsPort: 0,
+      host: '127.0.0.1',
+      dataDir,
+      nodeName: 'n1',
+      log: pino({ level: 'silent' }),
+    });
     await proxy.start();
     proxy.apply(state(rules('api'), services));
-    for (let i = 0; i < 100; i++) { try { await get(port, 'x', '/'); break; } catch { await new Promise((r) => setTimeout(r, 20)); } }
+    for (let i = 0; i < 100; i++) {
+      try {
+        await get(port, 'x', '/');
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
   });
 
   afterAll(async () => {
@@ -230,7 +375,18 @@ describe('IngressController over sockets', () => {
 
   it('404 for other hosts, 503 without ready endpoints', async () => {
     expect(await get(port, 'other.test', '/')).toEqual({ status: 404, body: '404 page not found\n' });
-    proxy.apply(state([ing('d', [{ host: 'down.test', paths: [path('/', 'Prefix', 'down')] }, { host: 'gone.test', paths: [path('/', 'Prefix', 'missing')] }]), ...rules('api')], services));
+    proxy.apply(
+      state(
+        [
+          ing('d', [
+            { host: 'down.test', paths: [path('/', 'Prefix', 'down')] },
+            { host: 'gone.test', paths: [path('/', 'Prefix', 'missing')] },
+          ]),
+          ...rules('api'),
+        ],
+        services,
+      ),
+    );
     expect((await get(port, 'down.test', '/')).status).toBe(503);
     expect((await get(port, 'gone.test', '/')).status).toBe(503);
   });
@@ -241,7 +397,10 @@ describe('IngressController over sockets', () => {
     const done = new Promise<{ status: number; body: string }>((resolve, reject) => {
       const r = request({ host: '127.0.0.1', port, path: '/slow', headers: { Host: 'site.test' } }, (res) => {
         let body = '';
-        res.on('data', (d) => { body += d; chunks.push(String(d)); });
+        res.on('data', (d) => {
+          body += d;
+          chunks.push(String(d));
+        });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
       });
       r.on('error', reject);
@@ -261,7 +420,9 @@ describe('IngressController over sockets', () => {
     await once(s, 'connect');
     s.write('GET /ws HTTP/1.1\r\nHost: site.test\r\nConnection: Upgrade\r\nUpgrade: test\r\n\r\n');
     let got = '';
-    s.on('data', (d) => { got += d; });
+    s.on('data', (d) => {
+      got += d;
+    });
     for (let i = 0; i < 200 && !got.includes('\r\n\r\n'); i++) await new Promise((r) => setTimeout(r, 10));
     expect(got).toMatch(/^HTTP\/1.1 101 /);
     expect(got).toContain('X-Seen-Host: site.test');

@@ -22,12 +22,18 @@ function partitionable(storage: ApiStorage): { storage: ApiStorage; down: boolea
   const ctl = { storage: Object.create(storage) as ApiStorage, down: false };
   for (const m of ['tryGet', 'get', 'create', 'update', 'guaranteedUpdate'] as const) {
     const orig = storage[m] as (...a: unknown[]) => Promise<unknown>;
-    (ctl.storage as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => (ctl.down ? Promise.reject(new Error('etcd unreachable')) : orig.apply(storage, a));
+    (ctl.storage as unknown as Record<string, unknown>)[m] = (...a: unknown[]) =>
+      ctl.down ? Promise.reject(new Error('etcd unreachable')) : orig.apply(storage, a);
   }
   return ctl;
 }
 
-interface Candidate { elected: LeaderOnly; events: string[]; writes: ApiStorage[]; net: { storage: ApiStorage; down: boolean } }
+interface Candidate {
+  elected: LeaderOnly;
+  events: string[];
+  writes: ApiStorage[];
+  net: { storage: ApiStorage; down: boolean };
+}
 
 describe('leader election (client-go semantics) on the real write path', () => {
   let store: SqliteStore;
@@ -50,7 +56,13 @@ describe('leader election (client-go semantics) on the real write path', () => {
     const net = partitionable(storage);
     const c: Candidate = { events: [], writes: [], net, elected: undefined as unknown as LeaderOnly };
     c.elected = new LeaderOnly({
-      storage: net.storage, name: 'kube-controller-manager', identity, clock, random: () => 0.5, soleCandidate: sole, log,
+      storage: net.storage,
+      name: 'kube-controller-manager',
+      identity,
+      clock,
+      random: () => 0.5,
+      soleCandidate: sole,
+      log,
       start: async (st): Promise<LeaderWork> => {
         c.events.push(`start@${clock.now()}`);
         c.writes.push(st);
@@ -114,7 +126,9 @@ describe('leader election (client-go semantics) on the real write path', () => {
     expect(Date.parse(l.spec.acquireTime)).toBe(startB);
     // a's term is over: its fenced writes are refused even though its store is back
     a.net.down = false;
-    await expect(a.writes[0]!.create(cmDef, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'late' } })).rejects.toMatchObject({ code: 503 });
+    await expect(
+      a.writes[0]!.create(cmDef, 'default', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'late' } }),
+    ).rejects.toMatchObject({ code: 503 });
     expect(await storage.tryGet(cmDef, 'default', 'late')).toBeUndefined();
     // back as a candidate, a never leads while b renews
     await advance(60_000);
@@ -126,7 +140,10 @@ describe('leader election (client-go semantics) on the real write path', () => {
   it('a leader that finds another holder stops at once', async () => {
     const a = candidate('a_1');
     await a.elected.start();
-    await storage.guaranteedUpdate(leaseDef, 'kube-system', 'kube-controller-manager', {}, (cur) => ({ ...cur, spec: { ...cur.spec, holderIdentity: 'intruder_9' } }));
+    await storage.guaranteedUpdate(leaseDef, 'kube-system', 'kube-controller-manager', {}, (cur) => ({
+      ...cur,
+      spec: { ...cur.spec, holderIdentity: 'intruder_9' },
+    }));
     const t = clock.now();
     await advance(2000);
     expect(a.events).toEqual([`start@${t}`, `stop@${t + 2000}`]);
@@ -145,7 +162,11 @@ describe('leader election (client-go semantics) on the real write path', () => {
     expect((await lease()).spec).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
     await advance(2000 * 2.2);
     expect(b.elected.elector.isLeader).toBe(true);
-    expect((await lease()).spec).toMatchObject({ holderIdentity: 'b_2', leaseDurationSeconds: 15, leaseTransitions: 1 });
+    expect((await lease()).spec).toMatchObject({
+      holderIdentity: 'b_2',
+      leaseDurationSeconds: 15,
+      leaseTransitions: 1,
+    });
   });
 
   it('a write that outlasts renewDeadline starts no term', async () => {
@@ -153,10 +174,13 @@ describe('leader election (client-go semantics) on the real write path', () => {
     const orig = storage.create.bind(storage);
     // the create lands only after 11 s (a datastore that is very slow to answer)
     let pending = false;
-    const slowCreate = (...args: Parameters<ApiStorage['create']>) => new Promise<Awaited<ReturnType<typeof orig>>>((resolve, reject) => {
-      pending = true;
-      clock.after(11_000, () => { orig(...args).then(resolve, reject); });
-    });
+    const slowCreate = (...args: Parameters<ApiStorage['create']>) =>
+      new Promise<Awaited<ReturnType<typeof orig>>>((resolve, reject) => {
+        pending = true;
+        clock.after(11_000, () => {
+          orig(...args).then(resolve, reject);
+        });
+      });
     a.net.storage.create = slowCreate as ApiStorage['create'];
     void a.elected.start();
     await until('the create is under way', async () => pending);

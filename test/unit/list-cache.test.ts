@@ -43,12 +43,21 @@ afterEach(async () => {
 });
 
 async function seed(): Promise<void> {
-  for (let i = 0; i < 6; i++) await storage.create(POD, 'default', pod(`p${i}`, { app: i % 2 ? 'odd' : 'even', tier: 'web' }, i < 3 ? 'n1' : undefined));
+  for (let i = 0; i < 6; i++)
+    await storage.create(
+      POD,
+      'default',
+      pod(`p${i}`, { app: i % 2 ? 'odd' : 'even', tier: 'web' }, i < 3 ? 'n1' : undefined),
+    );
   for (let i = 0; i < 3; i++) await storage.create(POD, 'other', pod(`q${i}`, { app: 'odd' }));
 }
 
 /** the cache's body, parsed, next to the store path's list for the same query */
-async function both(def: ResourceDef, ns: string | undefined, q: { labelSelector?: string; fieldSelector?: string; limit?: number; resourceVersion?: string } = {}): Promise<{ cached: string; expected: ListResult }> {
+async function both(
+  def: ResourceDef,
+  ns: string | undefined,
+  q: { labelSelector?: string; fieldSelector?: string; limit?: number; resourceVersion?: string } = {},
+): Promise<{ cached: string; expected: ListResult }> {
   const cached = await cache.listJson(def, ns, q);
   expect(cached).toBeDefined();
   const expected = await oracle.list(def, ns, q);
@@ -59,9 +68,15 @@ describe('list cache', () => {
   it('answers as the store path does: all namespaces, one namespace, label and field selectors', async () => {
     await seed();
     for (const [ns, q] of [
-      [undefined, {}], ['default', {}], ['other', {}], ['none', {}],
-      [undefined, { labelSelector: 'app=odd' }], ['default', { labelSelector: 'app in (even),tier' }], [undefined, { labelSelector: '!tier' }],
-      [undefined, { fieldSelector: 'spec.nodeName=n1' }], ['default', { fieldSelector: 'spec.nodeName!=n1,metadata.name!=p4' }],
+      [undefined, {}],
+      ['default', {}],
+      ['other', {}],
+      ['none', {}],
+      [undefined, { labelSelector: 'app=odd' }],
+      ['default', { labelSelector: 'app in (even),tier' }],
+      [undefined, { labelSelector: '!tier' }],
+      [undefined, { fieldSelector: 'spec.nodeName=n1' }],
+      ['default', { fieldSelector: 'spec.nodeName!=n1,metadata.name!=p4' }],
       [undefined, { fieldSelector: 'metadata.namespace=other', labelSelector: 'app=odd' }],
     ] as const) {
       const { cached, expected } = await both(POD, ns, q);
@@ -72,13 +87,13 @@ describe('list cache', () => {
 
   it('follows updates, deletes and re-creations at once (a consistent read)', async () => {
     await seed();
-    await cache.listJson(POD, undefined);    // the cache exists from here on
+    await cache.listJson(POD, undefined); // the cache exists from here on
     const p1 = await storage.get(POD, 'default', 'p1');
     await storage.update(POD, 'default', 'p1', { ...p1, metadata: { ...p1.metadata, labels: { app: 'changed' } } });
     await storage.delete(POD, 'default', 'p2', { gracePeriodSeconds: 0 });
     await storage.delete(POD, 'other', 'q0', { gracePeriodSeconds: 0 });
     await storage.create(POD, 'other', pod('q0', { app: 'again' }));
-    await storage.create(CM, 'default', { metadata: { name: 'elsewhere' } });   // the latest revision is not a pod's
+    await storage.create(CM, 'default', { metadata: { name: 'elsewhere' } }); // the latest revision is not a pod's
     const { cached, expected } = await both(POD, undefined);
     expect(cached).toBe(JSON.stringify(expected));
     const body = JSON.parse(cached) as ListResult;
@@ -104,8 +119,12 @@ describe('list cache', () => {
     expect(last.items.map((p) => p.metadata.name)).toEqual(['q2']);
     expect(last.metadata.continue).toBeUndefined();
     // with a selector the token points after the last key looked at, as the store path's
-    const sel = JSON.parse((await cache.listJson(POD, undefined, { limit: 2, labelSelector: 'app=odd' }))!) as ListResult;
-    expect(JSON.stringify(sel)).toBe(JSON.stringify(await oracle.list(POD, undefined, { limit: 2, labelSelector: 'app=odd' })));
+    const sel = JSON.parse(
+      (await cache.listJson(POD, undefined, { limit: 2, labelSelector: 'app=odd' }))!,
+    ) as ListResult;
+    expect(JSON.stringify(sel)).toBe(
+      JSON.stringify(await oracle.list(POD, undefined, { limit: 2, labelSelector: 'app=odd' })),
+    );
     // a limit reaching exactly the last item has no continue
     const all = JSON.parse((await cache.listJson(POD, 'other', { limit: 3 }))!) as ListResult;
     expect(all.items).toHaveLength(3);
@@ -118,7 +137,9 @@ describe('list cache', () => {
     const p0 = await storage.get(POD, 'default', 'p0');
     await storage.update(POD, 'default', 'p0', { ...p0, metadata: { ...p0.metadata, labels: { x: 'y' } } });
     await store.compact(await store.currentRevision());
-    const err = await oracle.list(POD, undefined, { limit: 2, continue: first.metadata.continue }).catch((e: unknown) => e);
+    const err = await oracle
+      .list(POD, undefined, { limit: 2, continue: first.metadata.continue })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect((err as ApiError).code).toBe(410);
     // the cache itself is current after the compaction
@@ -134,7 +155,9 @@ describe('list cache', () => {
     expect(cache.stats.cached).toBe(2);
     expect(await cache.listJson(POD, undefined, { resourceVersion: String(now + 5) })).toBeUndefined();
     expect(await cache.listJson(POD, undefined, { resourceVersion: String(now), limit: 2 })).toBeUndefined();
-    expect(await cache.listJson(POD, undefined, { resourceVersion: '0', resourceVersionMatch: 'NotOlderThan' })).toBeUndefined();
+    expect(
+      await cache.listJson(POD, undefined, { resourceVersion: '0', resourceVersionMatch: 'NotOlderThan' }),
+    ).toBeUndefined();
     expect(await cache.listJson(POD, undefined, { continue: 'x' })).toBeUndefined();
     expect(await cache.listJson(POD, undefined, {}, 'application/json;as=Table;v=v1;g=meta.k8s.io')).toBeUndefined();
     expect(await cache.listJson(EVENT, undefined, {})).toBeUndefined();
@@ -163,7 +186,10 @@ describe('list cache', () => {
     await cache.listJson(POD, undefined);
     for (let round = 0; round < 20; round++) {
       const p = await storage.get(POD, 'default', 'p0');
-      await storage.update(POD, 'default', 'p0', { ...p, metadata: { ...p.metadata, labels: { round: String(round) } } });
+      await storage.update(POD, 'default', 'p0', {
+        ...p,
+        metadata: { ...p.metadata, labels: { round: String(round) } },
+      });
       await storage.create(POD, 'default', pod(`tmp${round}`, {}));
       await storage.delete(POD, 'default', `tmp${round}`, { gracePeriodSeconds: 0 });
     }
@@ -174,15 +200,19 @@ describe('list cache', () => {
 });
 
 describe('list cache behind ApiStorage.list', () => {
-  it('in-process lists (an agent\'s pods, an informer\'s kind) come from it, each item a fresh copy; continue still reads the store', async () => {
+  it("in-process lists (an agent's pods, an informer's kind) come from it, each item a fresh copy; continue still reads the store", async () => {
     await seed();
     storage.listCache = cache;
     const mine = await storage.list(POD, undefined, { fieldSelector: 'spec.nodeName=n1' });
     expect(cache.stats.cached).toBe(1);
-    expect(JSON.stringify(mine)).toBe(JSON.stringify(await oracle.list(POD, undefined, { fieldSelector: 'spec.nodeName=n1' })));
+    expect(JSON.stringify(mine)).toBe(
+      JSON.stringify(await oracle.list(POD, undefined, { fieldSelector: 'spec.nodeName=n1' })),
+    );
     expect(mine.items.map((p) => p.metadata.name)).toEqual(['p0', 'p1', 'p2']);
     mine.items[0]!.metadata.labels = { mutated: 'yes' };
-    expect((await storage.list(POD, 'default', { fieldSelector: 'metadata.name=p0' })).items[0]!.metadata.labels).toEqual({ app: 'even', tier: 'web' });
+    expect(
+      (await storage.list(POD, 'default', { fieldSelector: 'metadata.name=p0' })).items[0]!.metadata.labels,
+    ).toEqual({ app: 'even', tier: 'web' });
     const page = await storage.list(POD, undefined, { limit: 5 });
     const rest = await storage.list(POD, undefined, { limit: 5, continue: page.metadata.continue });
     expect(rest.items.map((p) => p.metadata.name)).toEqual(['p5', 'q0', 'q1', 'q2']);
@@ -192,7 +222,7 @@ describe('list cache behind ApiStorage.list', () => {
 });
 
 describe('list cache behind the REST handlers', () => {
-  it('a JSON list over HTTP is the store path\'s list, byte for byte, with its content type', async () => {
+  it("a JSON list over HTTP is the store path's list, byte for byte, with its content type", async () => {
     await seed();
     const auth = new TokenAuthenticator();
     auth.add('tok', { name: 'admin', groups: ['system:masters'] });
@@ -200,8 +230,14 @@ describe('list cache behind the REST handlers', () => {
     await app.listen({ host: '127.0.0.1', port: 0 });
     try {
       const port = (app.server.address() as AddressInfo).port;
-      const get = (path: string) => fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: 'Bearer tok' } });
-      for (const path of ['/api/v1/pods', '/api/v1/namespaces/default/pods?labelSelector=app%3Dodd', '/api/v1/pods?limit=3', '/api/v1/pods?fieldSelector=spec.nodeName%3Dn1']) {
+      const get = (path: string) =>
+        fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: 'Bearer tok' } });
+      for (const path of [
+        '/api/v1/pods',
+        '/api/v1/namespaces/default/pods?labelSelector=app%3Dodd',
+        '/api/v1/pods?limit=3',
+        '/api/v1/pods?fieldSelector=spec.nodeName%3Dn1',
+      ]) {
         const r = await get(path);
         expect(r.status).toBe(200);
         expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8');

@@ -2,7 +2,18 @@
 // volume messages' schemas: a volume is <base>/<pvName> (0777, recorded), only a DNS-1123
 // name, only a sane absolute base; an existing directory is never adopted; a delete
 // removes only what this agent recorded for that name, never a symlink or a named path.
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,8 +23,14 @@ import { parseAgentMessage, parseServerMessage } from '../../proto/agent-protoco
 
 let dir: string;
 let v: LocalVolumes;
-beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'skiff-lv-')); v = new LocalVolumes(join(dir, 'agent')); });
-afterEach(() => { chmodSync(dir, 0o755); rmSync(dir, { recursive: true, force: true }); });
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'skiff-lv-'));
+  v = new LocalVolumes(join(dir, 'agent'));
+});
+afterEach(() => {
+  chmodSync(dir, 0o755);
+  rmSync(dir, { recursive: true, force: true });
+});
 
 describe('LocalVolumes.create', () => {
   it('makes <data-dir>/storage/<pv> 0777 under a 0700 base, idempotently', () => {
@@ -42,7 +59,17 @@ describe('LocalVolumes.create', () => {
   });
 
   it('refuses bases that are relative, not normalised, / or system trees', () => {
-    for (const basePath of ['relative/dir', `${dir}/a/../b`, `${dir}/./b`, `${dir}//b`, '/', '/proc', '/proc/1', '/sys/fs', '/dev/shm']) {
+    for (const basePath of [
+      'relative/dir',
+      `${dir}/a/../b`,
+      `${dir}/./b`,
+      `${dir}//b`,
+      '/',
+      '/proc',
+      '/proc/1',
+      '/sys/fs',
+      '/dev/shm',
+    ]) {
       expect(baseError(basePath), basePath).toBeTruthy();
       expect(() => v.create({ pvName: 'pv1', basePath, sizeBytes: 0 }), basePath).toThrow(/base path/);
     }
@@ -51,7 +78,9 @@ describe('LocalVolumes.create', () => {
   it('never adopts an existing directory, file or symlink it did not make', () => {
     mkdirSync(join(dir, 'etc'));
     writeFileSync(join(dir, 'etc', 'passwd'), 'root');
-    expect(() => v.create({ pvName: 'etc', basePath: dir, sizeBytes: 0 })).toThrow(/already exists and was not created by this agent/);
+    expect(() => v.create({ pvName: 'etc', basePath: dir, sizeBytes: 0 })).toThrow(
+      /already exists and was not created by this agent/,
+    );
     symlinkSync(join(dir, 'etc'), join(dir, 'link'));
     expect(() => v.create({ pvName: 'link', basePath: dir, sizeBytes: 0 })).toThrow(/already exists/);
     expect(v.record('etc')).toBeUndefined();
@@ -66,12 +95,18 @@ describe('LocalVolumes.create', () => {
     if (process.getuid?.() === 0) {
       // root ignores modes: a file where the base's parent should be gives ENOTDIR instead
       writeFileSync(join(dir, 'file'), '');
-      expect(() => v.create({ pvName: 'pv1', basePath: join(dir, 'file', 'base'), sizeBytes: 0 })).toThrow(`mkdir ${join(dir, 'file', 'base')}: not a directory`);
+      expect(() => v.create({ pvName: 'pv1', basePath: join(dir, 'file', 'base'), sizeBytes: 0 })).toThrow(
+        `mkdir ${join(dir, 'file', 'base')}: not a directory`,
+      );
     } else {
-      expect(() => v.create({ pvName: 'pv1', basePath: ro, sizeBytes: 0 })).toThrow(`mkdir ${join(ro, 'pv1')}: permission denied`);
+      expect(() => v.create({ pvName: 'pv1', basePath: ro, sizeBytes: 0 })).toThrow(
+        `mkdir ${join(ro, 'pv1')}: permission denied`,
+      );
     }
     expect(v.record('pv1')).toBeUndefined();
-    expect(fsErrorText('mkdir', '/x', Object.assign(new Error('boom'), { code: 'ENOSPC' }))).toBe('mkdir /x: no space left on device');
+    expect(fsErrorText('mkdir', '/x', Object.assign(new Error('boom'), { code: 'ENOSPC' }))).toBe(
+      'mkdir /x: no space left on device',
+    );
   });
 });
 
@@ -116,11 +151,21 @@ describe('LocalVolumes.remove', () => {
 
 describe('volume messages', () => {
   it('parse the valid ones and reject bad names and paths', () => {
-    expect(parseServerMessage(JSON.stringify({ type: 'volumeCreate', id: 'a', pvName: 'pvc-1', sizeBytes: 10 })).ok).toBe(true);
-    expect(parseServerMessage(JSON.stringify({ type: 'volumeCreate', id: 'a', pvName: 'pvc-1', basePath: '/data', sizeBytes: 10 })).ok).toBe(true);
-    expect(parseServerMessage(JSON.stringify({ type: 'volumeDelete', id: 'a', pvName: 'pvc-1', path: '/data/pvc-1' })).ok).toBe(true);
+    expect(
+      parseServerMessage(JSON.stringify({ type: 'volumeCreate', id: 'a', pvName: 'pvc-1', sizeBytes: 10 })).ok,
+    ).toBe(true);
+    expect(
+      parseServerMessage(
+        JSON.stringify({ type: 'volumeCreate', id: 'a', pvName: 'pvc-1', basePath: '/data', sizeBytes: 10 }),
+      ).ok,
+    ).toBe(true);
+    expect(
+      parseServerMessage(JSON.stringify({ type: 'volumeDelete', id: 'a', pvName: 'pvc-1', path: '/data/pvc-1' })).ok,
+    ).toBe(true);
     expect(parseAgentMessage(JSON.stringify({ type: 'volumeResult', id: 'a', path: '/data/pvc-1' })).ok).toBe(true);
-    expect(parseAgentMessage(JSON.stringify({ type: 'volumeResult', id: 'a', error: 'mkdir /x: permission denied' })).ok).toBe(true);
+    expect(
+      parseAgentMessage(JSON.stringify({ type: 'volumeResult', id: 'a', error: 'mkdir /x: permission denied' })).ok,
+    ).toBe(true);
     for (const bad of [
       { type: 'volumeCreate', id: 'a', pvName: '../x', sizeBytes: 1 },
       { type: 'volumeCreate', id: 'a', pvName: 'a/b', sizeBytes: 1 },
@@ -129,13 +174,27 @@ describe('volume messages', () => {
       { type: 'volumeCreate', id: '', pvName: 'pv', sizeBytes: 1 },
       { type: 'volumeDelete', id: 'a', pvName: 'pv', path: 'x' },
       { type: 'volumeDelete', id: 'a', pvName: 'pv' },
-    ]) expect(parseServerMessage(JSON.stringify(bad)).ok, JSON.stringify(bad)).toBe(false);
+    ])
+      expect(parseServerMessage(JSON.stringify(bad)).ok, JSON.stringify(bad)).toBe(false);
     expect(parseAgentMessage(JSON.stringify({ type: 'volumeResult', id: 'a'.repeat(65) })).ok).toBe(false);
   });
 
   it('are answered with the path or the reason', async () => {
-    expect(await handleVolumeRequest(v, { type: 'volumeCreate', id: 'r1', pvName: 'pvc-x', sizeBytes: 5 })).toEqual({ type: 'volumeResult', id: 'r1', path: join(dir, 'agent', 'storage', 'pvc-x') });
-    expect(await handleVolumeRequest(v, { type: 'volumeDelete', id: 'r2', pvName: 'pvc-x', path: '/etc' })).toMatchObject({ type: 'volumeResult', id: 'r2', error: expect.stringMatching(/not deleting it/) });
-    expect(await handleVolumeRequest(v, { type: 'volumeDelete', id: 'r3', pvName: 'pvc-x', path: join(dir, 'agent', 'storage', 'pvc-x') })).toEqual({ type: 'volumeResult', id: 'r3' });
+    expect(await handleVolumeRequest(v, { type: 'volumeCreate', id: 'r1', pvName: 'pvc-x', sizeBytes: 5 })).toEqual({
+      type: 'volumeResult',
+      id: 'r1',
+      path: join(dir, 'agent', 'storage', 'pvc-x'),
+    });
+    expect(
+      await handleVolumeRequest(v, { type: 'volumeDelete', id: 'r2', pvName: 'pvc-x', path: '/etc' }),
+    ).toMatchObject({ type: 'volumeResult', id: 'r2', error: expect.stringMatching(/not deleting it/) });
+    expect(
+      await handleVolumeRequest(v, {
+        type: 'volumeDelete',
+        id: 'r3',
+        pvName: 'pvc-x',
+        path: join(dir, 'agent', 'storage', 'pvc-x'),
+      }),
+    ).toEqual({ type: 'volumeResult', id: 'r3' });
   });
 });

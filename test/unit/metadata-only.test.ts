@@ -13,8 +13,10 @@ import { SqliteStore } from '../../controlplane/store/sqlite.js';
 import { wantsMetadataOnly } from '../../controlplane/api/table.js';
 
 // what client-go's metadata client sends (k8s.io/client-go/metadata)
-const LIST_ACCEPT = 'application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
-const GET_ACCEPT = 'application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
+const LIST_ACCEPT =
+  'application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json';
+const GET_ACCEPT =
+  'application/vnd.kubernetes.protobuf;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json';
 
 let app: FastifyInstance;
 let store: SqliteStore;
@@ -23,7 +25,10 @@ beforeAll(async () => {
   store = new SqliteStore(':memory:');
   const storage = new ApiStorage(store);
   await seedNamespaces(storage);
-  await storage.create(findByKind('', 'ConfigMap')!, 'default', { metadata: { name: 'cm', labels: { a: 'b' } }, data: { secret: 'value' } });
+  await storage.create(findByKind('', 'ConfigMap')!, 'default', {
+    metadata: { name: 'cm', labels: { a: 'b' } },
+    data: { secret: 'value' },
+  });
   const auth = new TokenAuthenticator();
   auth.add('tok', { name: 'admin', groups: ['system:masters'] });
   app = await buildApiServer({ storage, auth, logger: false });
@@ -46,7 +51,9 @@ describe('metadata-only responses', () => {
     expect(wantsMetadataOnly(LIST_ACCEPT)).toBe(true);
     expect(wantsMetadataOnly(GET_ACCEPT)).toBe(true);
     expect(wantsMetadataOnly('application/json')).toBe(false);
-    expect(wantsMetadataOnly('application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1')).toBe(false);
+    expect(
+      wantsMetadataOnly('application/vnd.kubernetes.protobuf;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1'),
+    ).toBe(false);
     expect(wantsMetadataOnly('application/json;as=Table;v=v1;g=meta.k8s.io')).toBe(false);
   });
 
@@ -55,7 +62,9 @@ describe('metadata-only responses', () => {
     expect(l.kind).toBe('PartialObjectMetadataList');
     expect(l.apiVersion).toBe('meta.k8s.io/v1');
     const items = l.items as Record<string, any>[];
-    expect(items.map((i) => [i.kind, i.apiVersion, i.metadata.name, i.metadata.labels])).toEqual([['PartialObjectMetadata', 'meta.k8s.io/v1', 'cm', { a: 'b' }]]);
+    expect(items.map((i) => [i.kind, i.apiVersion, i.metadata.name, i.metadata.labels])).toEqual([
+      ['PartialObjectMetadata', 'meta.k8s.io/v1', 'cm', { a: 'b' }],
+    ]);
     expect(JSON.stringify(l)).not.toContain('value');
     expect((l.metadata as Record<string, string>).resourceVersion).toMatch(/^\d+$/);
   });
@@ -69,17 +78,25 @@ describe('metadata-only responses', () => {
 
   it('a watch sends PartialObjectMetadata objects', async () => {
     const line = await new Promise<string>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/api/v1/namespaces/default/configmaps?watch=1', headers: { authorization: 'Bearer tok', accept: GET_ACCEPT } }, (res) => {
-        let buf = '';
-        res.on('data', (d: Buffer) => {
-          buf += d.toString();
-          const nl = buf.indexOf('\n');
-          if (nl >= 0) {
-            resolve(buf.slice(0, nl));
-            req.destroy();
-          }
-        });
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/api/v1/namespaces/default/configmaps?watch=1',
+          headers: { authorization: 'Bearer tok', accept: GET_ACCEPT },
+        },
+        (res) => {
+          let buf = '';
+          res.on('data', (d: Buffer) => {
+            buf += d.toString();
+            const nl = buf.indexOf('\n');
+            if (nl >= 0) {
+              resolve(buf.slice(0, nl));
+              req.destroy();
+            }
+          });
+        },
+      );
       req.on('error', reject);
       req.end();
     });

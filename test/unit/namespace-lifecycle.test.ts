@@ -33,17 +33,22 @@ async function refusal(p: Promise<unknown>): Promise<ApiError> {
 }
 
 describe('NamespaceLifecycle: immortal namespaces', () => {
-  it.each(['default', 'kube-system', 'kube-public', 'kube-node-lease'])('%s may not be deleted, dry run or not', async (name) => {
-    for (const opts of [{}, { dryRun: true }]) {
-      const e = await refusal(storage.delete(nsDef, undefined, name, opts));
-      expect(e.code).toBe(403);
-      expect(e.message).toBe(`namespaces "${name}" is forbidden: this namespace may not be deleted`);
-    }
-    expect((await storage.get(nsDef, undefined, name)).metadata.deletionTimestamp).toBeUndefined();
-  });
+  it.each(['default', 'kube-system', 'kube-public', 'kube-node-lease'])(
+    '%s may not be deleted, dry run or not',
+    async (name) => {
+      for (const opts of [{}, { dryRun: true }]) {
+        const e = await refusal(storage.delete(nsDef, undefined, name, opts));
+        expect(e.code).toBe(403);
+        expect(e.message).toBe(`namespaces "${name}" is forbidden: this namespace may not be deleted`);
+      }
+      expect((await storage.get(nsDef, undefined, name)).metadata.deletionTimestamp).toBeUndefined();
+    },
+  );
 
   it('deleteCollection stops at an immortal namespace and deletes nothing else before it is asked to', async () => {
-    const e = await refusal(storage.deleteCollection(nsDef, undefined, { labelSelector: 'kubernetes.io/metadata.name=kube-public' }));
+    const e = await refusal(
+      storage.deleteCollection(nsDef, undefined, { labelSelector: 'kubernetes.io/metadata.name=kube-public' }),
+    );
     expect(e.code).toBe(403);
   });
 
@@ -55,16 +60,23 @@ describe('NamespaceLifecycle: immortal namespaces', () => {
 });
 
 describe('DefaultTolerationSeconds on update', () => {
-  const manifest = (): KubeObject => ({
-    apiVersion: 'v1', kind: 'Pod', metadata: { name: 'web', namespace: 'default' },
-    spec: { containers: [{ name: 'c', image: 'skiff.local/busybox:1.36' }] },
-  } as KubeObject);
+  const manifest = (): KubeObject =>
+    ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: { containers: [{ name: 'c', image: 'skiff.local/busybox:1.36' }] },
+    }) as KubeObject;
 
   it('replacing a Pod with its original manifest keeps the defaulted tolerations', async () => {
     const created = await storage.create(podDef, 'default', manifest());
-    const keys = (o: KubeObject) => ((o.spec as { tolerations?: { key?: string }[] }).tolerations ?? []).map((t) => t.key).sort();
+    const keys = (o: KubeObject) =>
+      ((o.spec as { tolerations?: { key?: string }[] }).tolerations ?? []).map((t) => t.key).sort();
     expect(keys(created)).toEqual(['node.kubernetes.io/not-ready', 'node.kubernetes.io/unreachable']);
-    const body = { ...manifest(), metadata: { ...manifest().metadata, resourceVersion: created.metadata.resourceVersion } };
+    const body = {
+      ...manifest(),
+      metadata: { ...manifest().metadata, resourceVersion: created.metadata.resourceVersion },
+    };
     const replaced = await storage.update(podDef, 'default', 'web', body);
     expect(keys(replaced)).toEqual(keys(created));
   });

@@ -7,18 +7,34 @@ import { buildProxyRules, restoreInput, staleChains } from '../../agent/network/
 import { DnsRecords } from '../../agent/network/dns-records.js';
 import { podDns, resolvConf } from '../../agent/network/pod-dns.js';
 
-const ep = (ip: string, node: string, ready = true, extra: Partial<NetService['endpoints'][number]> = {}) => ({ ip, node, ready, ports: [{ name: 'http', port: 8080, protocol: 'TCP' as const }], ...extra });
+const ep = (ip: string, node: string, ready = true, extra: Partial<NetService['endpoints'][number]> = {}) => ({
+  ip,
+  node,
+  ready,
+  ports: [{ name: 'http', port: 8080, protocol: 'TCP' as const }],
+  ...extra,
+});
 
 function state(services: NetService[]): NetworkState {
   return {
-    type: 'network', clusterCIDR: '10.42.0.0/16', serviceCIDR: '10.43.0.0/16', clusterDNS: '10.43.0.10', clusterDomain: 'cluster.local',
-    nodes: [{ name: 'n1', podCIDR: '10.42.0.0/24', internalIP: '192.168.1.11' }, { name: 'n2', podCIDR: '10.42.1.0/24', internalIP: '192.168.1.12' }],
+    type: 'network',
+    clusterCIDR: '10.42.0.0/16',
+    serviceCIDR: '10.43.0.0/16',
+    clusterDNS: '10.43.0.10',
+    clusterDomain: 'cluster.local',
+    nodes: [
+      { name: 'n1', podCIDR: '10.42.0.0/24', internalIP: '192.168.1.11' },
+      { name: 'n2', podCIDR: '10.42.1.0/24', internalIP: '192.168.1.12' },
+    ],
     services,
   };
 }
 
 const web: NetService = {
-  namespace: 'default', name: 'web', type: 'NodePort', clusterIP: '10.43.7.7',
+  namespace: 'default',
+  name: 'web',
+  type: 'NodePort',
+  clusterIP: '10.43.7.7',
   ports: [{ name: 'http', protocol: 'TCP', port: 80, nodePort: 30080 }],
   endpoints: [ep('10.42.0.5', 'n1'), ep('10.42.1.6', 'n2'), ep('10.42.1.7', 'n2', false)],
 };
@@ -40,7 +56,9 @@ describe('buildProxyRules', () => {
 
   it('rejects a service without endpoints at once instead of blackholing it', () => {
     const r = buildProxyRules({ state: state([{ ...web, endpoints: [] }]), node: 'n1' });
-    expect(r.tables.filter.join('\n')).toMatch(/-A SKIFF-SERVICES -d 10\.43\.7\.7\/32 -p tcp -m tcp --dport 80 .* -j REJECT/);
+    expect(r.tables.filter.join('\n')).toMatch(
+      /-A SKIFF-SERVICES -d 10\.43\.7\.7\/32 -p tcp -m tcp --dport 80 .* -j REJECT/,
+    );
     expect(r.tables.nat.join('\n')).not.toContain('SKIFF-SVC-');
   });
 
@@ -65,7 +83,10 @@ describe('buildProxyRules', () => {
   });
 
   it('resolves target ports by name per endpoint and deletes stale chains of ours only', () => {
-    const named: NetService = { ...web, endpoints: [ep('10.42.0.5', 'n1', true, { ports: [{ name: 'http', port: 9090, protocol: 'TCP' }] })] };
+    const named: NetService = {
+      ...web,
+      endpoints: [ep('10.42.0.5', 'n1', true, { ports: [{ name: 'http', port: 9090, protocol: 'TCP' }] })],
+    };
     const r = buildProxyRules({ state: state([named]), node: 'n1' });
     expect(r.tables.nat.join('\n')).toContain('--to-destination 10.42.0.5:9090');
     const existing = { nat: ['SKIFF-SVC-OLDOLDOLDOLDOLD1', 'DOCKER', 'KUBE-X'], filter: [] };
@@ -90,21 +111,55 @@ describe('network state schema', () => {
     expect(NetworkStateSchema.safeParse(ok).success).toBe(true);
     expect(NetworkStateSchema.safeParse({ ...ok, clusterCIDR: '10.42.0.0/16 -j ACCEPT' }).success).toBe(false);
     expect(NetworkStateSchema.safeParse(state([{ ...web, clusterIP: '10.43.7.7; rm -rf /' }])).success).toBe(false);
-    expect(NetworkStateSchema.safeParse(state([{ ...web, endpoints: [{ ...ep('10.42.0.5', 'n1'), ip: '1.2.3.999' }] }])).success).toBe(false);
-    expect(NetworkStateSchema.safeParse(state([{ ...web, ports: [{ name: 'x', protocol: 'TCP', port: 70000 }] }])).success).toBe(false);
+    expect(
+      NetworkStateSchema.safeParse(state([{ ...web, endpoints: [{ ...ep('10.42.0.5', 'n1'), ip: '1.2.3.999' }] }]))
+        .success,
+    ).toBe(false);
+    expect(
+      NetworkStateSchema.safeParse(state([{ ...web, ports: [{ name: 'x', protocol: 'TCP', port: 70000 }] }])).success,
+    ).toBe(false);
   });
 });
 
 describe('DnsRecords', () => {
   const headless: NetService = {
-    namespace: 'db', name: 'pg', type: 'ClusterIP', headless: true, ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }],
+    namespace: 'db',
+    name: 'pg',
+    type: 'ClusterIP',
+    headless: true,
+    ports: [{ name: 'pg', protocol: 'TCP', port: 5432 }],
     endpoints: [
-      { ip: '10.42.0.8', node: 'n1', ready: true, hostname: 'pg-0', ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }] },
-      { ip: '10.42.1.9', node: 'n2', ready: true, hostname: 'pg-1', ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }] },
-      { ip: '10.42.1.10', node: 'n2', ready: false, hostname: 'pg-2', ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }] },
+      {
+        ip: '10.42.0.8',
+        node: 'n1',
+        ready: true,
+        hostname: 'pg-0',
+        ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }],
+      },
+      {
+        ip: '10.42.1.9',
+        node: 'n2',
+        ready: true,
+        hostname: 'pg-1',
+        ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }],
+      },
+      {
+        ip: '10.42.1.10',
+        node: 'n2',
+        ready: false,
+        hostname: 'pg-2',
+        ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }],
+      },
     ],
   };
-  const ext: NetService = { namespace: 'default', name: 'ext', type: 'ExternalName', externalName: 'example.org', ports: [], endpoints: [] };
+  const ext: NetService = {
+    namespace: 'default',
+    name: 'ext',
+    type: 'ExternalName',
+    externalName: 'example.org',
+    ports: [],
+    endpoints: [],
+  };
   const r = DnsRecords.from(state([web, headless, ext]));
 
   it('answers services, headless endpoints, StatefulSet hostnames, SRV and pod names', () => {
@@ -113,7 +168,10 @@ describe('DnsRecords', () => {
     expect(r.lookup('pg.db.svc.cluster.local', 'A')).toEqual({ kind: 'a', ips: ['10.42.0.8', '10.42.1.9'] });
     expect(r.lookup('pg-1.pg.db.svc.cluster.local', 'A')).toEqual({ kind: 'a', ips: ['10.42.1.9'] });
     expect(r.lookup('pg-2.pg.db.svc.cluster.local', 'A')).toEqual({ kind: 'nxdomain' }); // not ready
-    expect(r.lookup('_http._tcp.web.default.svc.cluster.local', 'SRV')).toEqual({ kind: 'srv', records: [{ port: 80, target: 'web.default.svc.cluster.local' }] });
+    expect(r.lookup('_http._tcp.web.default.svc.cluster.local', 'SRV')).toEqual({
+      kind: 'srv',
+      records: [{ port: 80, target: 'web.default.svc.cluster.local' }],
+    });
     expect(r.lookup('ext.default.svc.cluster.local', 'A')).toEqual({ kind: 'cname', target: 'example.org' });
     expect(r.lookup('10-42-0-5.default.pod.cluster.local', 'A')).toEqual({ kind: 'a', ips: ['10.42.0.5'] });
   });
@@ -129,17 +187,42 @@ describe('DnsRecords', () => {
 describe('podDns (kubelet resolv.conf)', () => {
   const host = { nameservers: ['127.0.0.53', '192.168.1.1'], searches: ['lan'], options: ['edns0'] };
   const cluster = { server: '10.43.0.10', domain: 'cluster.local' };
-  it('ClusterFirst: cluster DNS, the namespace search path then the host\'s, ndots:5', () => {
+  it("ClusterFirst: cluster DNS, the namespace search path then the host's, ndots:5", () => {
     const d = podDns({ metadata: { namespace: 'shop' }, spec: {} }, cluster, host)!;
-    expect(resolvConf(d)).toBe('nameserver 10.43.0.10\nsearch shop.svc.cluster.local svc.cluster.local cluster.local lan\noptions ndots:5\n');
+    expect(resolvConf(d)).toBe(
+      'nameserver 10.43.0.10\nsearch shop.svc.cluster.local svc.cluster.local cluster.local lan\noptions ndots:5\n',
+    );
   });
   it('Default copies the host without loopback resolvers; hostNetwork ClusterFirst means Default; None + dnsConfig', () => {
-    expect(podDns({ spec: { dnsPolicy: 'Default' } }, cluster, host)).toEqual({ servers: ['192.168.1.1'], searches: ['lan'], options: ['edns0'] });
+    expect(podDns({ spec: { dnsPolicy: 'Default' } }, cluster, host)).toEqual({
+      servers: ['192.168.1.1'],
+      searches: ['lan'],
+      options: ['edns0'],
+    });
     expect(podDns({ spec: { hostNetwork: true } }, cluster, host)?.servers).toEqual(['127.0.0.53', '192.168.1.1']); // the host's namespace: loopback works
-    expect(podDns({ spec: { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } }, cluster, host)?.servers).toEqual(['10.43.0.10']);
-    const none = podDns({ spec: { dnsPolicy: 'None', dnsConfig: { nameservers: ['1.1.1.1'], searches: ['a.example'], options: [{ name: 'ndots', value: '2' }, { name: 'rotate' }] } } }, cluster, host)!;
+    expect(
+      podDns({ spec: { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } }, cluster, host)?.servers,
+    ).toEqual(['10.43.0.10']);
+    const none = podDns(
+      {
+        spec: {
+          dnsPolicy: 'None',
+          dnsConfig: {
+            nameservers: ['1.1.1.1'],
+            searches: ['a.example'],
+            options: [{ name: 'ndots', value: '2' }, { name: 'rotate' }],
+          },
+        },
+      },
+      cluster,
+      host,
+    )!;
     expect(resolvConf(none)).toBe('nameserver 1.1.1.1\nsearch a.example\noptions ndots:2 rotate\n');
-    const merged = podDns({ metadata: { namespace: 'x' }, spec: { dnsConfig: { options: [{ name: 'ndots', value: '1' }] } } }, cluster, host)!;
+    const merged = podDns(
+      { metadata: { namespace: 'x' }, spec: { dnsConfig: { options: [{ name: 'ndots', value: '1' }] } } },
+      cluster,
+      host,
+    )!;
     expect(merged.options).toEqual(['ndots:1']);
   });
 });

@@ -1,11 +1,19 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { rfc3339 } from '../../controlplane/api/storage.js';
 import {
-  create, evictionTime, lifecycleTaintKey, withLifecycleTaint, type NodeLifecycleController,
+  create,
+  evictionTime,
+  lifecycleTaintKey,
+  withLifecycleTaint,
+  type NodeLifecycleController,
 } from '../../controlplane/controllers/node-lifecycle-controller.js';
 import { TAINT_NOT_READY, TAINT_UNREACHABLE } from '../../proto/api/taints.js';
 import {
-  DEFAULT_DISRUPTION, ZoneRateLimiter, computeZoneState, zoneEvictionRate, zoneKey,
+  DEFAULT_DISRUPTION,
+  ZoneRateLimiter,
+  computeZoneState,
+  zoneEvictionRate,
+  zoneKey,
 } from '../../controlplane/controllers/node-lifecycle/zones.js';
 import { ServerMetrics } from '../../controlplane/metrics.js';
 import { findResource } from '../../controlplane/resources/index.js';
@@ -15,7 +23,10 @@ import { startController, until, type ControllerHarness } from './controller-har
 const def = (group: string, version: string, plural: string) => findResource(group, version, plural)!;
 
 const T0 = Date.parse('2026-11-22T10:00:00Z');
-const unreachable = [{ key: TAINT_UNREACHABLE, effect: 'NoExecute', timeAdded: '2026-11-22T10:00:00Z' }, { key: TAINT_UNREACHABLE, effect: 'NoSchedule' }];
+const unreachable = [
+  { key: TAINT_UNREACHABLE, effect: 'NoExecute', timeAdded: '2026-11-22T10:00:00Z' },
+  { key: TAINT_UNREACHABLE, effect: 'NoSchedule' },
+];
 
 describe('node lifecycle decisions', () => {
   it.each([
@@ -29,12 +40,45 @@ describe('node lifecycle decisions', () => {
 
   const now = '2026-11-22T10:00:05Z';
   it.each([
-    ['adds a NoExecute taint stamped now', [], 'NoExecute', TAINT_UNREACHABLE, [{ key: TAINT_UNREACHABLE, effect: 'NoExecute', timeAdded: now }]],
-    ['adds a NoSchedule taint without a time', [], 'NoSchedule', TAINT_UNREACHABLE, [{ key: TAINT_UNREACHABLE, effect: 'NoSchedule' }]],
+    [
+      'adds a NoExecute taint stamped now',
+      [],
+      'NoExecute',
+      TAINT_UNREACHABLE,
+      [{ key: TAINT_UNREACHABLE, effect: 'NoExecute', timeAdded: now }],
+    ],
+    [
+      'adds a NoSchedule taint without a time',
+      [],
+      'NoSchedule',
+      TAINT_UNREACHABLE,
+      [{ key: TAINT_UNREACHABLE, effect: 'NoSchedule' }],
+    ],
     ['keeps a present taint and its time', unreachable, 'NoExecute', TAINT_UNREACHABLE, undefined],
-    ['swaps unreachable for not-ready', unreachable, 'NoExecute', TAINT_NOT_READY, [{ key: TAINT_UNREACHABLE, effect: 'NoSchedule' }, { key: TAINT_NOT_READY, effect: 'NoExecute', timeAdded: now }]],
-    ['removes only its own effect', unreachable, 'NoExecute', undefined, [{ key: TAINT_UNREACHABLE, effect: 'NoSchedule' }]],
-    ['leaves other taints alone', [{ key: 'dedicated', value: 'x', effect: 'NoExecute' }], 'NoExecute', undefined, undefined],
+    [
+      'swaps unreachable for not-ready',
+      unreachable,
+      'NoExecute',
+      TAINT_NOT_READY,
+      [
+        { key: TAINT_UNREACHABLE, effect: 'NoSchedule' },
+        { key: TAINT_NOT_READY, effect: 'NoExecute', timeAdded: now },
+      ],
+    ],
+    [
+      'removes only its own effect',
+      unreachable,
+      'NoExecute',
+      undefined,
+      [{ key: TAINT_UNREACHABLE, effect: 'NoSchedule' }],
+    ],
+    [
+      'leaves other taints alone',
+      [{ key: 'dedicated', value: 'x', effect: 'NoExecute' }],
+      'NoExecute',
+      undefined,
+      undefined,
+    ],
   ] as const)('%s', (_what, taints, effect, key, want) => {
     expect(withLifecycleTaint([...taints], effect, key, now)).toEqual(want);
   });
@@ -129,52 +173,122 @@ describe('node lifecycle controller', () => {
   let h: ControllerHarness | undefined;
   let now = T0;
   let metrics: ServerMetrics;
-  afterEach(async () => { await h?.stop(); h = undefined; });
+  afterEach(async () => {
+    await h?.stop();
+    h = undefined;
+  });
 
   async function start(): Promise<ControllerHarness> {
     metrics = new ServerMetrics();
-    h = await startController((ctx) => create(ctx, {
-      gracePeriodMs: 15_000, monitorPeriodMs: 10, ...DEFAULT_DISRUPTION,
-      metrics: { zoneHealth: metrics.zoneHealth, zoneSize: metrics.zoneSize, unhealthyNodes: metrics.unhealthyNodes, evictions: metrics.nodeEvictions, fullDisruption: metrics.fullDisruption },
-    }), () => now);
+    h = await startController(
+      (ctx) =>
+        create(ctx, {
+          gracePeriodMs: 15_000,
+          monitorPeriodMs: 10,
+          ...DEFAULT_DISRUPTION,
+          metrics: {
+            zoneHealth: metrics.zoneHealth,
+            zoneSize: metrics.zoneSize,
+            unhealthyNodes: metrics.unhealthyNodes,
+            evictions: metrics.nodeEvictions,
+            fullDisruption: metrics.fullDisruption,
+          },
+        }),
+      () => now,
+    );
     return h;
   }
 
-  async function addNode(s: ControllerHarness, name: string, lastSeen: number, labels: Record<string, string> = {}): Promise<void> {
+  async function addNode(
+    s: ControllerHarness,
+    name: string,
+    lastSeen: number,
+    labels: Record<string, string> = {},
+  ): Promise<void> {
     const t = rfc3339(new Date(lastSeen));
     await s.storage.create(nodeDef, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name, labels } });
-    await s.storage.guaranteedUpdate(nodeDef, undefined, name, {}, (cur) => {
-      cur.status = { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: t, lastTransitionTime: t }] };
-      return cur;
-    }, 'status');
-    await s.storage.create(leaseDef, 'kube-node-lease', { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name, namespace: 'kube-node-lease' }, spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: t } });
+    await s.storage.guaranteedUpdate(
+      nodeDef,
+      undefined,
+      name,
+      {},
+      (cur) => {
+        cur.status = {
+          conditions: [
+            { type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: t, lastTransitionTime: t },
+          ],
+        };
+        return cur;
+      },
+      'status',
+    );
+    await s.storage.create(leaseDef, 'kube-node-lease', {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name, namespace: 'kube-node-lease' },
+      spec: { holderIdentity: name, leaseDurationSeconds: 40, renewTime: t },
+    });
   }
 
   /** what an agent's heartbeat does: renew the Lease (and report Ready) */
   async function heartbeat(s: ControllerHarness, name: string): Promise<void> {
     const t = new Date(now).toISOString().replace('Z', '000Z');
-    await s.storage.guaranteedUpdate(leaseDef, 'kube-node-lease', name, {}, (cur) => { cur.spec = { ...cur.spec, renewTime: t }; return cur; });
-    await s.storage.guaranteedUpdate(nodeDef, undefined, name, {}, (cur) => {
-      cur.status = { ...cur.status, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: rfc3339(new Date(now)), lastTransitionTime: rfc3339(new Date(now)) }] };
+    await s.storage.guaranteedUpdate(leaseDef, 'kube-node-lease', name, {}, (cur) => {
+      cur.spec = { ...cur.spec, renewTime: t };
       return cur;
-    }, 'status');
+    });
+    await s.storage.guaranteedUpdate(
+      nodeDef,
+      undefined,
+      name,
+      {},
+      (cur) => {
+        cur.status = {
+          ...cur.status,
+          conditions: [
+            {
+              type: 'Ready',
+              status: 'True',
+              reason: 'KubeletReady',
+              lastHeartbeatTime: rfc3339(new Date(now)),
+              lastTransitionTime: rfc3339(new Date(now)),
+            },
+          ],
+        };
+        return cur;
+      },
+      'status',
+    );
   }
 
   async function addPod(s: ControllerHarness, name: string, node: string): Promise<string> {
     const p = await s.storage.create(podDef, 'default', {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default' },
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: 'default' },
       // tolerating 0 s: evicted as soon as the node carries a NoExecute taint
       spec: {
-        nodeName: node, containers: [{ name: 'c', image: 'busybox' }],
-        tolerations: [TAINT_UNREACHABLE, TAINT_NOT_READY].map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 0 })),
+        nodeName: node,
+        containers: [{ name: 'c', image: 'busybox' }],
+        tolerations: [TAINT_UNREACHABLE, TAINT_NOT_READY].map((key) => ({
+          key,
+          operator: 'Exists',
+          effect: 'NoExecute',
+          tolerationSeconds: 0,
+        })),
       },
     });
     return p.metadata.uid!;
   }
 
-  const node = async (s: ControllerHarness, name: string): Promise<KubeObject> => s.storage.get(nodeDef, undefined, name);
-  const ready = async (s: ControllerHarness, name: string) => (await node(s, name)).status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status as string;
-  const taints = async (s: ControllerHarness, name: string) => ((await node(s, name)).spec?.taints ?? []).map((t: { key: string; effect: string }) => `${t.key}:${t.effect}`).sort();
+  const node = async (s: ControllerHarness, name: string): Promise<KubeObject> =>
+    s.storage.get(nodeDef, undefined, name);
+  const ready = async (s: ControllerHarness, name: string) =>
+    (await node(s, name)).status?.conditions?.find((c: { type: string }) => c.type === 'Ready')?.status as string;
+  const taints = async (s: ControllerHarness, name: string) =>
+    ((await node(s, name)).spec?.taints ?? [])
+      .map((t: { key: string; effect: string }) => `${t.key}:${t.effect}`)
+      .sort();
   const podExists = async (s: ControllerHarness, name: string) => !!(await s.storage.tryGet(podDef, 'default', name));
   /**
    * let the controller see everything written so far at the current fake time: its
@@ -184,14 +298,20 @@ describe('node lifecycle controller', () => {
     const caughtUp = async (group: string, plural: string, ns?: string) => {
       const inf = s.ctx.informers.get(group, 'v1', plural);
       const items = (await s.storage.list(def(group, 'v1', plural), ns)).items;
-      return items.every((o) => inf.get(o.metadata.namespace, o.metadata.name!)?.metadata.resourceVersion === o.metadata.resourceVersion);
+      return items.every(
+        (o) => inf.get(o.metadata.namespace, o.metadata.name!)?.metadata.resourceVersion === o.metadata.resourceVersion,
+      );
     };
-    await until('informers caught up', async () => (await caughtUp('', 'nodes')) && (await caughtUp('coordination.k8s.io', 'leases', 'kube-node-lease')));
+    await until(
+      'informers caught up',
+      async () => (await caughtUp('', 'nodes')) && (await caughtUp('coordination.k8s.io', 'leases', 'kube-node-lease')),
+    );
     const from = controller().passes;
     await until(`${n} passes`, async () => controller().passes >= from + n + 1);
   };
   const controller = () => h!.controller as NodeLifecycleController;
-  const eventReasons = async (s: ControllerHarness) => (await s.storage.list(def('', 'v1', 'events'), 'default')).items.map((e) => e.reason as string);
+  const eventReasons = async (s: ControllerHarness) =>
+    (await s.storage.list(def('', 'v1', 'events'), 'default')).items.map((e) => e.reason as string);
 
   it('gives every node a fresh grace period at start-up: a Lease renewed before an outage evicts nothing', async () => {
     now = T0;
@@ -211,7 +331,7 @@ describe('node lifecycle controller', () => {
     expect(await podExists(s, 'bare')).toBe(true);
   });
 
-  it('a single-node cluster never evicts its only node\'s pods (master disruption mode)', async () => {
+  it("a single-node cluster never evicts its only node's pods (master disruption mode)", async () => {
     now = T0;
     const s = await start();
     await addNode(s, 'solo', T0);
@@ -228,7 +348,7 @@ describe('node lifecycle controller', () => {
     expect((await metrics.fullDisruption.get()).values[0]?.value).toBe(1);
   });
 
-  it('evicts a dead node\'s pods after the grace period while another node is alive', async () => {
+  it("evicts a dead node's pods after the grace period while another node is alive", async () => {
     now = T0;
     const s = await start();
     await addNode(s, 'live', T0 - 600_000);
@@ -293,9 +413,17 @@ describe('node lifecycle controller', () => {
     // n4 and n5 die: 2 of 5, the zone stays Normal
     now = T0 + 16_000;
     for (const n of ['n1', 'n2', 'n3']) await heartbeat(s, n);
-    await until('n4, n5 Unknown', async () => (await ready(s, 'n4')) === 'Unknown' && (await ready(s, 'n5')) === 'Unknown');
+    await until(
+      'n4, n5 Unknown',
+      async () => (await ready(s, 'n4')) === 'Unknown' && (await ready(s, 'n5')) === 'Unknown',
+    );
     await passes(s);
-    const tainted = async () => (await Promise.all(['n4', 'n5'].map(async (n) => (await taints(s, n)).includes(`${TAINT_UNREACHABLE}:NoExecute`)))).filter(Boolean).length;
+    const tainted = async () =>
+      (
+        await Promise.all(
+          ['n4', 'n5'].map(async (n) => (await taints(s, n)).includes(`${TAINT_UNREACHABLE}:NoExecute`)),
+        )
+      ).filter(Boolean).length;
     expect(await tainted()).toBe(1);
     now = T0 + 26_500;
     for (const n of ['n1', 'n2', 'n3']) await heartbeat(s, n);

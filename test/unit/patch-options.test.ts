@@ -22,16 +22,40 @@ describe('PatchOptions checks', () => {
     ['strategic', {}, 'kubectl-edit', undefined],
     ['apply', { force: 'true' }, 'kubectl', undefined],
     ['apply', {}, 'a', undefined],
-    ['merge', { force: 'true' }, undefined, 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch'],
-    ['json', { force: 'false' }, 'm', 'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch'],
-    ['apply', {}, undefined, 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'],
-    ['apply', {}, '', 'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'],
+    [
+      'merge',
+      { force: 'true' },
+      undefined,
+      'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch',
+    ],
+    [
+      'json',
+      { force: 'false' },
+      'm',
+      'PatchOptions.meta.k8s.io "" is invalid: force: Forbidden: may not be specified for non-apply patch',
+    ],
+    [
+      'apply',
+      {},
+      undefined,
+      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+    ],
+    [
+      'apply',
+      {},
+      '',
+      'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch',
+    ],
   ] as const)('%s %j manager %s', (type, q, manager, message) => {
     const err = check(type, q, manager);
     if (message === undefined) return expect(err).toBeUndefined();
     expect(err?.code).toBe(422);
     expect(err?.message).toBe(message);
-    expect(err?.details).toMatchObject({ group: 'meta.k8s.io', kind: 'PatchOptions', causes: [{ field: Object.keys(q).length && type !== 'apply' ? 'force' : 'fieldManager' }] });
+    expect(err?.details).toMatchObject({
+      group: 'meta.k8s.io',
+      kind: 'PatchOptions',
+      causes: [{ field: Object.keys(q).length && type !== 'apply' ? 'force' : 'fieldManager' }],
+    });
   });
 });
 

@@ -21,7 +21,8 @@ describe('PodCidrAllocator on a shared store', () => {
     await seedNamespaces(storage);
   });
   afterEach(() => store.close());
-  const node = (name: string) => storage.create(nodeDef, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name } });
+  const node = (name: string) =>
+    storage.create(nodeDef, undefined, { apiVersion: 'v1', kind: 'Node', metadata: { name } });
   const server = () => new PodCidrAllocator(storage, '10.42.0.0/16', 24, log);
 
   it('two servers, each with its cache read before the other allocated, never give out one subnet twice', async () => {
@@ -37,7 +38,7 @@ describe('PodCidrAllocator on a shared store', () => {
     expect(await b.ensure('n1')).toBe('10.42.1.0/24');
   });
 
-  it('a deleted node\'s subnet is given out again (its reservation is stale)', async () => {
+  it("a deleted node's subnet is given out again (its reservation is stale)", async () => {
     await node('old');
     expect(await server().ensure('old')).toBe('10.42.0.0/24');
     await storage.delete(nodeDef, undefined, 'old');

@@ -10,7 +10,11 @@ import { findCondition, isConditionTrue } from '../../proto/api/conditions.js';
 
 const T0 = Date.parse('2026-12-06T00:00:00Z');
 const pod = (conditions: unknown): KubeObject => ({ metadata: { name: 'p' }, status: { conditions } });
-const ready = (status: string, lastTransitionTime?: string) => ({ type: 'Ready', status, ...(lastTransitionTime ? { lastTransitionTime } : {}) });
+const ready = (status: string, lastTransitionTime?: string) => ({
+  type: 'Ready',
+  status,
+  ...(lastTransitionTime ? { lastTransitionTime } : {}),
+});
 
 describe('pod readiness', () => {
   const cases: [string, unknown, boolean][] = [
@@ -42,16 +46,28 @@ describe('pod readiness', () => {
 describe('controllerRefOf', () => {
   it('returns the owner reference with controller: true', () => {
     const ref = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'rs', uid: 'u2', controller: true };
-    const o: KubeObject = { metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'c', uid: 'u1' }, ref] } };
+    const o: KubeObject = {
+      metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'ConfigMap', name: 'c', uid: 'u1' }, ref] },
+    };
     expect(controllerRefOf(o)).toBe(ref);
     expect(controllerRefOf({ metadata: {} })).toBeUndefined();
-    expect(controllerRefOf({ metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: 'x', uid: 'u', controller: false }] } })).toBeUndefined();
+    expect(
+      controllerRefOf({
+        metadata: { ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: 'x', uid: 'u', controller: false }] },
+      }),
+    ).toBeUndefined();
   });
 });
 
 describe('findCondition / isConditionTrue', () => {
   it('finds the first condition of a type in a status list, skipping what is not an object', () => {
-    const conds = [null, 'x', { type: 'Complete', status: 'False' }, { type: 'Complete', status: 'True' }, { type: 'Failed', status: 'True', reason: 'R' }];
+    const conds = [
+      null,
+      'x',
+      { type: 'Complete', status: 'False' },
+      { type: 'Complete', status: 'True' },
+      { type: 'Failed', status: 'True', reason: 'R' },
+    ];
     expect(findCondition(conds, 'Failed')).toEqual({ type: 'Failed', status: 'True', reason: 'R' });
     expect(isConditionTrue(conds, 'Failed')).toBe(true);
     expect(isConditionTrue(conds, 'Complete')).toBe(false);

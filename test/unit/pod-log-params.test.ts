@@ -13,14 +13,31 @@ let dir = '';
 let token = '';
 let ca = '';
 
-function call(method: string, path: string, body?: string): Promise<{ status: number; json: { kind?: string; message?: string } }> {
+function call(
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; json: { kind?: string; message?: string } }> {
   const u = new URL(server.url);
   return new Promise((resolve, reject) => {
-    const req = request({ host: u.hostname, port: Number(u.port), method, path, ca, servername: 'localhost', headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) } }, (res) => {
-      let b = '';
-      res.on('data', (d) => { b += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(b || '{}') }));
-    });
+    const req = request(
+      {
+        host: u.hostname,
+        port: Number(u.port),
+        method,
+        path,
+        ca,
+        servername: 'localhost',
+        headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      },
+      (res) => {
+        let b = '';
+        res.on('data', (d) => {
+          b += d;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(b || '{}') }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -32,7 +49,16 @@ describe('pod log parameters', () => {
     server = await runServer(parseServerArgs(['--data-dir', dir, '--listen', '127.0.0.1:0', '--log-level', 'fatal']));
     token = readFileSync(join(dir, 'admin-token'), 'utf8').trim();
     ca = readFileSync(join(dir, 'tls', 'server-ca.crt'), 'utf8');
-    const r = await call('POST', '/api/v1/namespaces/default/pods', JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } }));
+    const r = await call(
+      'POST',
+      '/api/v1/namespaces/default/pods',
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p' },
+        spec: { containers: [{ name: 'c', image: 'busybox' }] },
+      }),
+    );
     expect(r.status).toBe(201);
   }, 60_000);
   afterAll(async () => {
@@ -40,9 +66,12 @@ describe('pod log parameters', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(['tailLines=1e20', 'tailLines=1.5', 'tailLines=-1', 'sinceSeconds=0x10', 'limitBytes=99999999999999999999'])('%s is a 400 Status', async (q) => {
-    const r = await call('GET', `/api/v1/namespaces/default/pods/p/log?${q}`);
-    expect(r.status).toBe(400);
-    expect(r.json.kind).toBe('Status');
-  });
+  it.each(['tailLines=1e20', 'tailLines=1.5', 'tailLines=-1', 'sinceSeconds=0x10', 'limitBytes=99999999999999999999'])(
+    '%s is a 400 Status',
+    async (q) => {
+      const r = await call('GET', `/api/v1/namespaces/default/pods/p/log?${q}`);
+      expect(r.status).toBe(400);
+      expect(r.json.kind).toBe('Status');
+    },
+  );
 });

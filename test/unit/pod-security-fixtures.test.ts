@@ -7,8 +7,13 @@ import { aggregate, evaluatePod } from '../../controlplane/admission/pod-securit
 import { parseVersion, type Level } from '../../controlplane/admission/pod-security/policy.js';
 import { findResource } from '../../controlplane/resources/index.js';
 
-interface Fixtures { pods: { metadata?: { annotations?: Record<string, string> }; spec: Record<string, unknown> }[]; cases: [Level, string, 0 | 1, string, number][] }
-const data = JSON.parse(readFileSync(new URL('./data/pod-security-fixtures.json', import.meta.url), 'utf8')) as Fixtures;
+interface Fixtures {
+  pods: { metadata?: { annotations?: Record<string, string> }; spec: Record<string, unknown> }[];
+  cases: [Level, string, 0 | 1, string, number][];
+}
+const data = JSON.parse(
+  readFileSync(new URL('./data/pod-security-fixtures.json', import.meta.url), 'utf8'),
+) as Fixtures;
 
 const podDef = findResource('', 'v1', 'pods')!;
 

@@ -29,12 +29,28 @@ class Runtime extends HollowRuntime {
 
 function pod(spec: Partial<KubeObject<'Pod'>['spec']> = {}): KubeObject<'Pod'> {
   return {
-    apiVersion: 'v1', kind: 'Pod',
-    metadata: { name: 'web', namespace: 'default', uid: UID, resourceVersion: '1', creationTimestamp: '2026-12-06T05:00:00Z' },
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: 'web',
+      namespace: 'default',
+      uid: UID,
+      resourceVersion: '1',
+      creationTimestamp: '2026-12-06T05:00:00Z',
+    },
     spec: {
-      nodeName: NODE, containers: [{ name: 'app', image: 'busybox:1.36' }], restartPolicy: 'Always', dnsPolicy: 'ClusterFirst',
-      schedulerName: 'default-scheduler', terminationGracePeriodSeconds: 30, enableServiceLinks: true, priority: 0,
-      preemptionPolicy: 'PreemptLowerPriority', serviceAccountName: 'default', securityContext: {}, ...spec,
+      nodeName: NODE,
+      containers: [{ name: 'app', image: 'busybox:1.36' }],
+      restartPolicy: 'Always',
+      dnsPolicy: 'ClusterFirst',
+      schedulerName: 'default-scheduler',
+      terminationGracePeriodSeconds: 30,
+      enableServiceLinks: true,
+      priority: 0,
+      preemptionPolicy: 'PreemptLowerPriority',
+      serviceAccountName: 'default',
+      securityContext: {},
+      ...spec,
     },
     status: { phase: 'Pending' },
   };
@@ -48,18 +64,33 @@ let terminated: number;
 
 function deps(over: Partial<WorkerDeps> = {}): WorkerDeps {
   return {
-    runtime, node: NODE, hostIP: () => '10.0.0.1', dataDir, pauseImage: 'skiff.local/pause:3.10', backoff: new BackOff(),
+    runtime,
+    node: NODE,
+    hostIP: () => '10.0.0.1',
+    dataDir,
+    pauseImage: 'skiff.local/pause:3.10',
+    backoff: new BackOff(),
     log: pino({ level: 'silent' }),
-    report: (_pod, status) => { reports.push(status); },
-    event: (_pod, type, reason) => { events.push(`${type} ${reason}`); },
-    terminated: () => { terminated++; },
+    report: (_pod, status) => {
+      reports.push(status);
+    },
+    event: (_pod, type, reason) => {
+      events.push(`${type} ${reason}`);
+    },
+    terminated: () => {
+      terminated++;
+    },
     cleanupCgroups: async () => undefined,
     ...over,
   };
 }
 
 const containers = async () => (await runtime.listPodContainers(NODE, UID)).filter((c) => c.type === 'container');
-const lastStatus = () => reports.at(-1) as { phase?: string; containerStatuses?: Array<{ restartCount: number; state: Record<string, { reason?: string }> }> };
+const lastStatus = () =>
+  reports.at(-1) as {
+    phase?: string;
+    containerStatuses?: Array<{ restartCount: number; state: Record<string, { reason?: string }> }>;
+  };
 
 beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'skiff-pod-worker-'));
@@ -78,7 +109,10 @@ describe('PodWorker.sync', () => {
     const w = new PodWorker(pod(), deps());
     expect(await w.sync()).toEqual({ reason: 'Synced' });
     const all = await runtime.listPodContainers(NODE, UID);
-    expect(all.map((c) => `${c.type}/${c.containerName}/${c.state}`).sort()).toEqual(['container/app/running', 'sandbox/POD/running']);
+    expect(all.map((c) => `${c.type}/${c.containerName}/${c.state}`).sort()).toEqual([
+      'container/app/running',
+      'sandbox/POD/running',
+    ]);
     expect(lastStatus().phase).toBe('Running');
     expect(events).toEqual(expect.arrayContaining(['Normal Created', 'Normal Started']));
   });
@@ -101,7 +135,10 @@ describe('PodWorker.sync', () => {
 
   it('a missing image with pull policy Never: the container waits (ErrImageNeverPull) and the sync comes back in 10 s', async () => {
     runtime.missing.add('busybox:1.36');
-    const w = new PodWorker(pod({ containers: [{ name: 'app', image: 'busybox:1.36', imagePullPolicy: 'Never' }] }), deps());
+    const w = new PodWorker(
+      pod({ containers: [{ name: 'app', image: 'busybox:1.36', imagePullPolicy: 'Never' }] }),
+      deps(),
+    );
     expect(await w.sync()).toEqual({ requeueAfter: 10_000, reason: 'ErrImageNeverPull' });
     expect(await containers()).toEqual([]);
     expect(lastStatus().containerStatuses?.[0]?.state.waiting?.reason).toBe('ErrImageNeverPull');
@@ -126,7 +163,10 @@ describe('PodWorker.sync', () => {
     const w = new PodWorker(pod(), deps());
     await w.sync();
     const p = pod();
-    w.pod = { ...p, metadata: { ...p.metadata, deletionTimestamp: '2026-12-06T05:01:00Z', deletionGracePeriodSeconds: 0 } };
+    w.pod = {
+      ...p,
+      metadata: { ...p.metadata, deletionTimestamp: '2026-12-06T05:01:00Z', deletionGracePeriodSeconds: 0 },
+    };
     expect(await w.sync()).toEqual({ reason: 'Terminated' });
     expect(await runtime.listPodContainers(NODE, UID)).toEqual([]);
     expect(terminated).toBe(1);
@@ -148,7 +188,9 @@ describe('PodWorker timer', () => {
   it('keeps one timer per pod, set from the latest sync, however often it is triggered', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
     const w = new PodWorker(pod({ volumes: [{ name: 'cfg', configMap: { name: 'settings' } }] }), deps());
-    const settle = async () => { for (let i = 0; i < 50 && w.lastResult.reason !== 'VolumesNotReady'; i++) await vi.advanceTimersByTimeAsync(0); };
+    const settle = async () => {
+      for (let i = 0; i < 50 && w.lastResult.reason !== 'VolumesNotReady'; i++) await vi.advanceTimersByTimeAsync(0);
+    };
     w.trigger();
     await settle();
     expect(w.lastResult).toEqual({ requeueAfter: 5000, reason: 'VolumesNotReady' });
@@ -163,37 +205,92 @@ describe('PodWorker timer', () => {
 
 describe('gates (plan.ts)', () => {
   const actions = (over: Partial<PodActions> = {}): PodActions => ({
-    killPod: false, createSandbox: true, sandboxAttempt: 0, start: [{ name: 'app', attempt: 0, init: false }], kill: [], backingOff: {}, remove: [], ...over,
+    killPod: false,
+    createSandbox: true,
+    sandboxAttempt: 0,
+    start: [{ name: 'app', attempt: 0, init: false }],
+    kill: [],
+    backingOff: {},
+    remove: [],
+    ...over,
   });
   it.each([
-    ['nothing pending', { volumesPending: false, claimsPending: false }, actions(), { start: 1, createSandbox: true, claimRetryMs: 200, requeue: undefined }],
-    ['a volume pending', { volumesPending: true, claimsPending: false }, actions(), { start: 0, createSandbox: false, claimRetryMs: 400, requeue: { requeueAfter: 5000, reason: 'VolumesNotReady' } }],
-    ['a claim pending', { volumesPending: false, claimsPending: true }, actions(), { start: 0, createSandbox: false, claimRetryMs: 800, requeue: { requeueAfter: 400, reason: 'ClaimsNotReady' } }],
-    ['a claim pending, nothing to start', { volumesPending: false, claimsPending: true }, actions({ start: [], createSandbox: false, sandboxId: 'sb' }), { start: 0, createSandbox: false, claimRetryMs: 200, requeue: undefined }],
-    ['a new sandbox with nothing to start or kill', { volumesPending: false, claimsPending: false }, actions({ start: [] }), { start: 0, createSandbox: false, claimRetryMs: 200, requeue: undefined }],
+    [
+      'nothing pending',
+      { volumesPending: false, claimsPending: false },
+      actions(),
+      { start: 1, createSandbox: true, claimRetryMs: 200, requeue: undefined },
+    ],
+    [
+      'a volume pending',
+      { volumesPending: true, claimsPending: false },
+      actions(),
+      { start: 0, createSandbox: false, claimRetryMs: 400, requeue: { requeueAfter: 5000, reason: 'VolumesNotReady' } },
+    ],
+    [
+      'a claim pending',
+      { volumesPending: false, claimsPending: true },
+      actions(),
+      { start: 0, createSandbox: false, claimRetryMs: 800, requeue: { requeueAfter: 400, reason: 'ClaimsNotReady' } },
+    ],
+    [
+      'a claim pending, nothing to start',
+      { volumesPending: false, claimsPending: true },
+      actions({ start: [], createSandbox: false, sandboxId: 'sb' }),
+      { start: 0, createSandbox: false, claimRetryMs: 200, requeue: undefined },
+    ],
+    [
+      'a new sandbox with nothing to start or kill',
+      { volumesPending: false, claimsPending: false },
+      actions({ start: [] }),
+      { start: 0, createSandbox: false, claimRetryMs: 200, requeue: undefined },
+    ],
   ])('volume gate: %s', (_name, g, a, want) => {
     const r = gateOnVolumes(a, { ...g, claimRetryMs: 400 });
-    expect({ start: r.start.length, createSandbox: r.createSandbox, claimRetryMs: r.claimRetryMs, requeue: r.requeue }).toEqual(want);
+    expect({
+      start: r.start.length,
+      createSandbox: r.createSandbox,
+      claimRetryMs: r.claimRetryMs,
+      requeue: r.requeue,
+    }).toEqual(want);
   });
 
   it('network gate: host-network pods and a ready network go ahead; others wait a second', () => {
     expect(gateOnNetwork(pod(), undefined)).toBeUndefined();
     expect(gateOnNetwork(pod({ hostNetwork: true }), 'no pod subnet')).toBeUndefined();
-    expect(gateOnNetwork(pod(), 'no pod subnet')).toEqual({ message: 'network is not ready: no pod subnet', requeue: { requeueAfter: 1000, reason: 'NetworkNotReady' } });
+    expect(gateOnNetwork(pod(), 'no pod subnet')).toEqual({
+      message: 'network is not ready: no pod subnet',
+      requeue: { requeueAfter: 1000, reason: 'NetworkNotReady' },
+    });
   });
 
   it('soonest: the earliest requeue wins, a sync without one asks for nothing', () => {
     expect(soonest({ reason: 'Synced' }, undefined)).toEqual({ reason: 'Synced' });
     expect(soonest({ reason: 'Synced' }, { requeueAfter: 5, reason: 'A' })).toEqual({ requeueAfter: 5, reason: 'A' });
-    expect(soonest({ requeueAfter: 5, reason: 'A' }, { requeueAfter: 10, reason: 'B' })).toEqual({ requeueAfter: 5, reason: 'A' });
-    expect(soonest({ requeueAfter: 10, reason: 'A' }, { requeueAfter: 5, reason: 'B' })).toEqual({ requeueAfter: 5, reason: 'B' });
+    expect(soonest({ requeueAfter: 5, reason: 'A' }, { requeueAfter: 10, reason: 'B' })).toEqual({
+      requeueAfter: 5,
+      reason: 'A',
+    });
+    expect(soonest({ requeueAfter: 10, reason: 'A' }, { requeueAfter: 5, reason: 'B' })).toEqual({
+      requeueAfter: 5,
+      reason: 'B',
+    });
   });
 });
 
-describe('the agent\'s edges', () => {
+describe("the agent's edges", () => {
   it('keeps from the workers what the server sent that is not a Pod (no spec, no container list)', () => {
     const ok = pod();
-    expect(storedPods([ok, { metadata: { name: 'x', uid: 'u' } }, { metadata: {}, spec: {} }, { spec: { containers: 'no' } }, null, 'pod'])).toEqual([ok]);
+    expect(
+      storedPods([
+        ok,
+        { metadata: { name: 'x', uid: 'u' } },
+        { metadata: {}, spec: {} },
+        { spec: { containers: 'no' } },
+        null,
+        'pod',
+      ]),
+    ).toEqual([ok]);
   });
 
   it('delivers each server message to the one step that registered its type', () => {

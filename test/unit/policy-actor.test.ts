@@ -22,14 +22,18 @@ function fakeHost() {
       for (const m of (input ?? '').matchAll(/^:(\S+) /gm)) chains.add(m[1]!);
       return { stdout: '', exitCode: 0 };
     }
-    if (cmd === 'iptables-save') return { stdout: `*filter\n${[...chains].map((c) => `:${c} - [0:0]`).join('\n')}\nCOMMIT\n`, exitCode: 0 };
+    if (cmd === 'iptables-save')
+      return { stdout: `*filter\n${[...chains].map((c) => `:${c} - [0:0]`).join('\n')}\nCOMMIT\n`, exitCode: 0 };
     if (cmd === 'iptables') {
       const i = args.findIndex((a) => ['-C', '-D', '-I', '-S', '-X'].includes(a));
       const op = args[i]!;
       const chain = args[i + 1]!;
       const rule = `-A ${chain} ${args.slice(i + (op === '-I' ? 3 : 2)).join(' ')}`;
       const list = builtin[chain];
-      if (op === '-X') { chains.delete(chain); return { stdout: '', exitCode: 0 }; }
+      if (op === '-X') {
+        chains.delete(chain);
+        return { stdout: '', exitCode: 0 };
+      }
       if (!list) return { stdout: '', exitCode: op === '-C' ? 1 : 0 };
       if (op === '-S') return { stdout: `-P ${chain} ACCEPT\n${list.join('\n')}\n`, exitCode: 0 };
       if (op === '-C') return { stdout: '', exitCode: list.includes(rule) ? 0 : 1 };
@@ -43,8 +47,13 @@ function fakeHost() {
 }
 
 const base: NetworkState = {
-  type: 'network', clusterCIDR: '10.42.0.0/16', serviceCIDR: '10.43.0.0/16', clusterDNS: '10.43.0.10', clusterDomain: 'cluster.local',
-  nodes: [{ name: 'a', podCIDR: '10.42.0.0/24', internalIP: '192.168.1.11' }], services: [],
+  type: 'network',
+  clusterCIDR: '10.42.0.0/16',
+  serviceCIDR: '10.43.0.0/16',
+  clusterDNS: '10.43.0.10',
+  clusterDomain: 'cluster.local',
+  nodes: [{ name: 'a', podCIDR: '10.42.0.0/24', internalIP: '192.168.1.11' }],
+  services: [],
 };
 const withPolicy: NetworkState = {
   ...base,
@@ -64,7 +73,15 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 describe('NetworkPolicy actor', () => {
   it('applies a policy in one restore with the proxy, keeps its hooks first and deletes a chain no longer needed', async () => {
     const h = fakeHost();
-    const nm = new NetworkManager({ runtime: h.runtime, node: 'a', log: pino({ level: 'silent' }), exec: h.exec, dnsHost: '127.0.0.1', dnsPort: 0, retryMs: 20 });
+    const nm = new NetworkManager({
+      runtime: h.runtime,
+      node: 'a',
+      log: pino({ level: 'silent' }),
+      exec: h.exec,
+      dnsHost: '127.0.0.1',
+      dnsPort: 0,
+      retryMs: 20,
+    });
     try {
       nm.apply(base);
       await until(() => nm.notReady() === undefined, 'network ready');

@@ -12,9 +12,17 @@ class FakeClock implements Clock {
   t = Date.parse('2026-11-22T10:00:00Z');
   private timers: { at: number; fn: () => void; id: number }[] = [];
   private seq = 0;
-  now(): number { return this.t; }
-  setTimeout(fn: () => void, ms: number): unknown { const id = ++this.seq; this.timers.push({ at: this.t + ms, fn, id }); return id; }
-  clearTimeout(h: unknown): void { this.timers = this.timers.filter((x) => x.id !== h); }
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    const id = ++this.seq;
+    this.timers.push({ at: this.t + ms, fn, id });
+    return id;
+  }
+  clearTimeout(h: unknown): void {
+    this.timers = this.timers.filter((x) => x.id !== h);
+  }
   /** run every timer due within ms, letting the async probes settle in between */
   async advance(ms: number): Promise<void> {
     const end = this.t + ms;
@@ -31,10 +39,16 @@ class FakeClock implements Clock {
     this.t = end;
   }
 }
-const flush = async () => { for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); };
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+};
 
 const UID = 'uid-1';
-const exec = (name: string, over: Partial<Probe> = {}): Probe => ({ exec: { command: [name] }, periodSeconds: 1, ...over });
+const exec = (name: string, over: Partial<Probe> = {}): Probe => ({
+  exec: { command: [name] },
+  periodSeconds: 1,
+  ...over,
+});
 
 function setup(containers: Record<string, unknown>[], script: Record<string, ('success' | 'failure' | 'error')[]>) {
   const clock = new FakeClock();
@@ -45,18 +59,43 @@ function setup(containers: Record<string, unknown>[], script: Record<string, ('s
     const name = probe.exec!.command![0]!;
     calls.push(`${(clock.t - Date.parse('2026-11-22T10:00:00Z')) / 1000}s ${name}@${t.containerId}`);
     const list = script[name] ?? [];
-    const r = list.length > 1 ? list.shift()! : list[0] ?? 'success';
+    const r = list.length > 1 ? list.shift()! : (list[0] ?? 'success');
     return r === 'error' ? { error: 'boom' } : { result: r, output: r === 'failure' ? `${name} said no` : '' };
   };
   const m = new ProbeManager({
-    runtime: {} as never, clock, prober,
+    runtime: {} as never,
+    clock,
+    prober,
     event: (_p, type, reason, message, fieldPath) => events.push(`${type} ${reason} ${fieldPath} ${message}`),
     onChange: (uid) => changes.push(uid),
   });
-  const pod = (meta: Record<string, unknown> = {}): KubeObject => ({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'default', uid: UID, ...meta }, spec: { containers } } as never);
-  const ctr = (id: string, name = 'app', state: RuntimeContainer['state'] = 'running', attempt = 0): RuntimeContainer => ({
-    id, name: '', type: 'container', podUid: UID, podName: 'p', namespace: 'default', containerName: name, attempt, state, oomKilled: false,
-    image: 'busybox', imageID: '', labels: {}, startedAt: new Date(clock.t).toISOString(),
+  const pod = (meta: Record<string, unknown> = {}): KubeObject =>
+    ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'p', namespace: 'default', uid: UID, ...meta },
+      spec: { containers },
+    }) as never;
+  const ctr = (
+    id: string,
+    name = 'app',
+    state: RuntimeContainer['state'] = 'running',
+    attempt = 0,
+  ): RuntimeContainer => ({
+    id,
+    name: '',
+    type: 'container',
+    podUid: UID,
+    podName: 'p',
+    namespace: 'default',
+    containerName: name,
+    attempt,
+    state,
+    oomKilled: false,
+    image: 'busybox',
+    imageID: '',
+    labels: {},
+    startedAt: new Date(clock.t).toISOString(),
   });
   return { clock, calls, changes, events, m, pod, ctr };
 }
@@ -95,7 +134,9 @@ describe('ProbeManager', () => {
   });
 
   it('a restarted container gets fresh workers and results; the old ones are forgotten', async () => {
-    const s = setup([{ name: 'app', livenessProbe: exec('live', { failureThreshold: 1 }) }], { live: ['failure', 'success'] });
+    const s = setup([{ name: 'app', livenessProbe: exec('live', { failureThreshold: 1 }) }], {
+      live: ['failure', 'success'],
+    });
     s.m.sync(s.pod(), [s.ctr('c1')]);
     await s.clock.advance(0);
     expect(s.m.snapshot(UID)).toEqual({ c1: { liveness: 'failure' } });
@@ -117,8 +158,17 @@ describe('ProbeManager', () => {
   });
 
   it('startup gates liveness and readiness; readiness runs as soon as startup passed', async () => {
-    const s = setup([{ name: 'app', startupProbe: exec('startup', { periodSeconds: 2 }), livenessProbe: exec('live', { periodSeconds: 5 }), readinessProbe: exec('ready', { periodSeconds: 5 }) }],
-      { startup: ['failure', 'failure', 'success'] });
+    const s = setup(
+      [
+        {
+          name: 'app',
+          startupProbe: exec('startup', { periodSeconds: 2 }),
+          livenessProbe: exec('live', { periodSeconds: 5 }),
+          readinessProbe: exec('ready', { periodSeconds: 5 }),
+        },
+      ],
+      { startup: ['failure', 'failure', 'success'] },
+    );
     s.m.sync(s.pod(), [s.ctr('c1')]);
     await s.clock.advance(0);
     await s.clock.advance(2000);
@@ -133,10 +183,15 @@ describe('ProbeManager', () => {
   });
 
   it('readiness with successThreshold 2 needs two successes in a row', async () => {
-    const s = setup([{ name: 'app', readinessProbe: exec('ready', { successThreshold: 2 }) }], { ready: ['success', 'failure', 'success', 'success'] });
+    const s = setup([{ name: 'app', readinessProbe: exec('ready', { successThreshold: 2 }) }], {
+      ready: ['success', 'failure', 'success', 'success'],
+    });
     s.m.sync(s.pod(), [s.ctr('c1')]);
     const seen: string[] = [];
-    for (let i = 0; i < 4; i++) { await s.clock.advance(i === 0 ? 0 : 1000); seen.push(s.m.snapshot(UID).c1!.readiness!); }
+    for (let i = 0; i < 4; i++) {
+      await s.clock.advance(i === 0 ? 0 : 1000);
+      seen.push(s.m.snapshot(UID).c1!.readiness!);
+    }
     expect(seen).toEqual(['failure', 'failure', 'failure', 'success']);
   });
 
@@ -149,7 +204,13 @@ describe('ProbeManager', () => {
   });
 
   it('no workers for containers that do not run, nor for a pod being deleted', async () => {
-    const s = setup([{ name: 'app', livenessProbe: exec('live') }, { name: 'side', readinessProbe: exec('ready') }], {});
+    const s = setup(
+      [
+        { name: 'app', livenessProbe: exec('live') },
+        { name: 'side', readinessProbe: exec('ready') },
+      ],
+      {},
+    );
     s.m.sync(s.pod(), [s.ctr('c1', 'app', 'exited'), s.ctr('c2', 'side', 'created')]);
     expect(s.m.size).toBe(0);
     s.m.sync(s.pod(), [s.ctr('c1', 'app'), s.ctr('c2', 'side')]);

@@ -42,7 +42,8 @@ function expectNoPollution(): void {
 }
 
 // raw text: JSON.stringify would drop or rename some of these keys
-const HOSTILE_FIELDS = '"__proto__":{"x":1},"constructor":{"prototype":{"polluted":"yes"}},"toString":"t","hasOwnProperty":1';
+const HOSTILE_FIELDS =
+  '"__proto__":{"x":1},"constructor":{"prototype":{"polluted":"yes"}},"toString":"t","hasOwnProperty":1';
 
 function warnings(h: string | string[] | undefined): string[] {
   return h === undefined ? [] : Array.isArray(h) ? h : [h];
@@ -50,25 +51,45 @@ function warnings(h: string | string[] | undefined): string[] {
 
 describe('prototype keys in bodies', () => {
   it('are unknown fields: dropped with a warning on create (JSON and YAML), never stored', async () => {
-    const res = await app.inject({ method: 'POST', url: CM, headers: H, payload: `{"metadata":{"name":"a",${HOSTILE_FIELDS}},${HOSTILE_FIELDS},"data":{"k":"v"}}` });
+    const res = await app.inject({
+      method: 'POST',
+      url: CM,
+      headers: H,
+      payload: `{"metadata":{"name":"a",${HOSTILE_FIELDS}},${HOSTILE_FIELDS},"data":{"k":"v"}}`,
+    });
     expect(res.statusCode).toBe(201);
     const w = warnings(res.headers.warning).join('\n');
-    for (const f of ['metadata.__proto__', 'metadata.constructor', '__proto__', 'constructor', 'toString']) expect(w).toContain(`unknown field \\"${f}\\"`);
+    for (const f of ['metadata.__proto__', 'metadata.constructor', '__proto__', 'constructor', 'toString'])
+      expect(w).toContain(`unknown field \\"${f}\\"`);
     const raw = await stored('a');
-    for (const k of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'polluted']) expect(raw).not.toContain(k);
+    for (const k of ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'polluted'])
+      expect(raw).not.toContain(k);
     expect(JSON.parse(raw).data).toEqual({ k: 'v' });
 
-    const yaml = 'metadata:\n  name: b\n  __proto__: {x: 1}\n  constructor: {prototype: {polluted: yes}}\n__proto__: {x: 1}\n';
-    const y = await app.inject({ method: 'POST', url: CM, headers: { ...H, 'content-type': 'application/yaml' }, payload: yaml });
+    const yaml =
+      'metadata:\n  name: b\n  __proto__: {x: 1}\n  constructor: {prototype: {polluted: yes}}\n__proto__: {x: 1}\n';
+    const y = await app.inject({
+      method: 'POST',
+      url: CM,
+      headers: { ...H, 'content-type': 'application/yaml' },
+      payload: yaml,
+    });
     expect(y.statusCode).toBe(201);
     expect(await stored('b')).not.toMatch(/__proto__|constructor|polluted/);
     expectNoPollution();
   });
 
   it('are a strict decoding error with fieldValidation=Strict', async () => {
-    const res = await app.inject({ method: 'POST', url: `${CM}?fieldValidation=Strict`, headers: H, payload: `{"metadata":{"name":"s"},${HOSTILE_FIELDS}}` });
+    const res = await app.inject({
+      method: 'POST',
+      url: `${CM}?fieldValidation=Strict`,
+      headers: H,
+      payload: `{"metadata":{"name":"s"},${HOSTILE_FIELDS}}`,
+    });
     expect(res.statusCode).toBe(400);
-    expect(res.json().message).toBe('strict decoding error: unknown field "__proto__", unknown field "constructor", unknown field "toString", unknown field "hasOwnProperty"');
+    expect(res.json().message).toBe(
+      'strict decoding error: unknown field "__proto__", unknown field "constructor", unknown field "toString", unknown field "hasOwnProperty"',
+    );
     expect(await store.get('/registry/core/configmaps/default/s')).toBeUndefined();
   });
 
@@ -77,19 +98,37 @@ describe('prototype keys in bodies', () => {
     const patches: [string, string][] = [
       ['application/merge-patch+json', `{"metadata":{${HOSTILE_FIELDS}},${HOSTILE_FIELDS}}`],
       ['application/strategic-merge-patch+json', `{"metadata":{${HOSTILE_FIELDS}},${HOSTILE_FIELDS}}`],
-      ['application/apply-patch+yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\n  __proto__: {x: 1}\n  constructor: {prototype: {polluted: yes}}\n__proto__: {x: 1}\nconstructor: {prototype: {polluted: yes}}\n'],
+      [
+        'application/apply-patch+yaml',
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: p\n  __proto__: {x: 1}\n  constructor: {prototype: {polluted: yes}}\n__proto__: {x: 1}\nconstructor: {prototype: {polluted: yes}}\n',
+      ],
     ];
     for (const [ct, body] of patches) {
-      const res = await app.inject({ method: 'PATCH', url: `${CM}/p?fieldManager=t`, headers: { ...H, 'content-type': ct }, payload: body });
+      const res = await app.inject({
+        method: 'PATCH',
+        url: `${CM}/p?fieldManager=t`,
+        headers: { ...H, 'content-type': ct },
+        payload: body,
+      });
       expect(res.statusCode, ct).toBe(200);
       expect(await stored('p'), ct).not.toMatch(/__proto__|constructor|polluted|toString/);
     }
     // JSON patch refuses paths through __proto__ / constructor
-    const jp = await app.inject({ method: 'PATCH', url: `${CM}/p`, headers: { ...H, 'content-type': 'application/json-patch+json' }, payload: '[{"op":"add","path":"/constructor/prototype/polluted","value":"yes"}]' });
+    const jp = await app.inject({
+      method: 'PATCH',
+      url: `${CM}/p`,
+      headers: { ...H, 'content-type': 'application/json-patch+json' },
+      payload: '[{"op":"add","path":"/constructor/prototype/polluted","value":"yes"}]',
+    });
     expect(jp.statusCode).toBeGreaterThanOrEqual(400);
     expect(jp.statusCode).toBeLessThan(500);
     // server-side apply creating the object
-    const created = await app.inject({ method: 'PATCH', url: `${CM}/q?fieldManager=t`, headers: { ...H, 'content-type': 'application/apply-patch+yaml' }, payload: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: q\n  __proto__: {x: 1}\n__proto__: {x: 1}\n' });
+    const created = await app.inject({
+      method: 'PATCH',
+      url: `${CM}/q?fieldManager=t`,
+      headers: { ...H, 'content-type': 'application/apply-patch+yaml' },
+      payload: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: q\n  __proto__: {x: 1}\n__proto__: {x: 1}\n',
+    });
     expect(created.statusCode).toBe(201);
     expect(await stored('q')).not.toContain('__proto__');
     expectNoPollution();
@@ -97,10 +136,20 @@ describe('prototype keys in bodies', () => {
 
   it('are plain entries where they are map keys: a ConfigMap or Secret key named __proto__', async () => {
     // a valid key in Kubernetes ([-._a-zA-Z0-9]+); it must be stored as an entry, not as a prototype
-    const cm = await app.inject({ method: 'POST', url: CM, headers: H, payload: '{"metadata":{"name":"m"},"data":{"__proto__":"v","constructor":"c"}}' });
+    const cm = await app.inject({
+      method: 'POST',
+      url: CM,
+      headers: H,
+      payload: '{"metadata":{"name":"m"},"data":{"__proto__":"v","constructor":"c"}}',
+    });
     expect(cm.statusCode).toBe(201);
     expect(JSON.parse(await stored('m')).data).toEqual(JSON.parse('{"__proto__":"v","constructor":"c"}'));
-    const sec = await app.inject({ method: 'POST', url: '/api/v1/namespaces/default/secrets', headers: H, payload: '{"metadata":{"name":"s"},"stringData":{"__proto__":"secret"}}' });
+    const sec = await app.inject({
+      method: 'POST',
+      url: '/api/v1/namespaces/default/secrets',
+      headers: H,
+      payload: '{"metadata":{"name":"s"},"stringData":{"__proto__":"secret"}}',
+    });
     expect(sec.statusCode).toBe(201);
     const kv = await store.get('/registry/core/secrets/default/s');
     const data = JSON.parse(kv!.value).data as Record<string, unknown>;

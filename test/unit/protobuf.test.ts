@@ -11,13 +11,17 @@ import { Reader, WireError, asInt32, asInt64 } from '../../proto/protobuf/wire.j
 // ---- captured from kubectl 1.32.4 -----------------------------------------------------
 
 /** kubectl create deployment web --image=skiff.local/busybox:1.36 --replicas=2 --port=8080 */
-const DEPLOYMENT = '6b3873000a150a07617070732f7631120a4465706c6f796d656e7412cf010a1f0a0377656212001a0022002a003200380042005a0a0a036170701203776562129d010802120c0a0a0a0361707012037765621a82010a1c0a0012001a0022002a003200380042005a0a0a036170701203776562126212440a0762757379626f781218736b6966662e6c6f63616c2f62757379626f783a312e33362a00320b0a00100018903f22002a0042006a007200800100880100900100a201001a00320042004a0052005800600068008201008a01009a0100c2010022020a00280038001a0c0800100018002000280038001a002200';
+const DEPLOYMENT =
+  '6b3873000a150a07617070732f7631120a4465706c6f796d656e7412cf010a1f0a0377656212001a0022002a003200380042005a0a0a036170701203776562129d010802120c0a0a0a0361707012037765621a82010a1c0a0012001a0022002a003200380042005a0a0a036170701203776562126212440a0762757379626f781218736b6966662e6c6f63616c2f62757379626f783a312e33362a00320b0a00100018903f22002a0042006a007200800100880100900100a201001a00320042004a0052005800600068008201008a01009a0100c2010022020a00280038001a0c0800100018002000280038001a002200';
 /** kubectl create secret generic s --from-literal=pw=secret */
-const SECRET = '6b3873000a0c0a027631120653656372657412230a110a017312001a0022002a00320038004200120c0a02707712067365637265741a001a002200';
+const SECRET =
+  '6b3873000a0c0a027631120653656372657412230a110a017312001a0022002a00320038004200120c0a02707712067365637265741a001a002200';
 /** kubectl create service nodeport np --tcp=80:8080 --node-port=30080 */
-const SERVICE = '6b3873000a0d0a02763112075365727669636512670a1d0a026e7012001a0022002a003200380042005a090a0361707012026e7012420a1d0a0738302d38303830120354435018502207080010903f1a002880eb0112090a0361707012026e701a0022084e6f6465506f72743a00420052005a00600068001a020a001a002200';
+const SERVICE =
+  '6b3873000a0d0a02763112075365727669636512670a1d0a026e7012001a0022002a003200380042005a090a0361707012026e7012420a1d0a0738302d38303830120354435018502207080010903f1a002880eb0112090a0361707012026e701a0022084e6f6465506f72743a00420052005a00600068001a020a001a002200';
 /** kubectl create cronjob cj --image=skiff.local/busybox:1.36 --schedule='*\/5 * * * *' -- echo hi */
-const CRONJOB = '6b3873000a130a0862617463682f7631120743726f6e4a6f6212ba010a120a02636a12001a0022002a0032003800420012a1010a0b2a2f35202a202a202a202a1a002a8f010a120a02636a12001a0022002a00320038004200127932770a100a0012001a0022002a003200380042001263123c0a02636a1218736b6966662e6c6f63616c2f62757379626f783a312e33361a046563686f1a0268692a0042006a007200800100880100900100a201001a094f6e4661696c757265320042004a0052005800600068008201008a01009a0100c201001a001a002200';
+const CRONJOB =
+  '6b3873000a130a0862617463682f7631120743726f6e4a6f6212ba010a120a02636a12001a0022002a0032003800420012a1010a0b2a2f35202a202a202a202a1a002a8f010a120a02636a12001a0022002a00320038004200127932770a100a0012001a0022002a003200380042001263123c0a02636a1218736b6966662e6c6f63616c2f62757379626f783a312e33361a046563686f1a0268692a0042006a007200800100880100900100a201001a094f6e4661696c757265320042004a0052005800600068008201008a01009a0100c201001a001a002200';
 
 const hex = (h: string) => Buffer.from(h, 'hex');
 
@@ -41,7 +45,15 @@ const lField = (field: number, payload: number[] | Uint8Array | string) => {
   return [...tag(field, 2), ...varint(bytes.length), ...bytes];
 };
 function envelope(apiVersion: string, kind: string, raw: number[], extra: number[] = []): Buffer {
-  return Buffer.from([0x6b, 0x38, 0x73, 0x00, ...lField(1, [...lField(1, apiVersion), ...lField(2, kind)]), ...lField(2, raw), ...extra]);
+  return Buffer.from([
+    0x6b,
+    0x38,
+    0x73,
+    0x00,
+    ...lField(1, [...lField(1, apiVersion), ...lField(2, kind)]),
+    ...lField(2, raw),
+    ...extra,
+  ]);
 }
 const entry = (k: string, v: number[] | string) => [...lField(1, k), ...lField(2, v)];
 
@@ -79,8 +91,27 @@ describe('wire reader', () => {
 
   it('skips every wire type, including nested groups', () => {
     const data = Uint8Array.from([
-      ...vField(1, 7), ...tag(2, 1), 1, 2, 3, 4, 5, 6, 7, 8, ...lField(3, 'abc'), ...tag(4, 5), 1, 2, 3, 4,
-      ...tag(5, 3), ...vField(1, 1), ...tag(6, 3), ...tag(6, 4), ...tag(5, 4),
+      ...vField(1, 7),
+      ...tag(2, 1),
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      ...lField(3, 'abc'),
+      ...tag(4, 5),
+      1,
+      2,
+      3,
+      4,
+      ...tag(5, 3),
+      ...vField(1, 1),
+      ...tag(6, 3),
+      ...tag(6, 4),
+      ...tag(5, 4),
     ]);
     const r = new Reader(data);
     let n = 0;
@@ -130,7 +161,11 @@ describe('kubectl create bodies (captured from kubectl 1.32.4)', () => {
         selector: { matchLabels: { app: 'web' } },
         template: {
           metadata: { labels: { app: 'web' } },
-          spec: { containers: [{ name: 'busybox', image: 'skiff.local/busybox:1.36', ports: [{ containerPort: 8080 }], resources: {} }] },
+          spec: {
+            containers: [
+              { name: 'busybox', image: 'skiff.local/busybox:1.36', ports: [{ containerPort: 8080 }], resources: {} },
+            ],
+          },
         },
         strategy: {},
       },
@@ -139,7 +174,12 @@ describe('kubectl create bodies (captured from kubectl 1.32.4)', () => {
   });
 
   it('secret: map<string,bytes> becomes base64 strings', () => {
-    expect(decodeKubernetesProtobuf(hex(SECRET))).toEqual({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { pw: Buffer.from('secret').toString('base64') } });
+    expect(decodeKubernetesProtobuf(hex(SECRET))).toEqual({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 's' },
+      data: { pw: Buffer.from('secret').toString('base64') },
+    });
   });
 
   it('service: IntOrString target port, node port, status.loadBalancer kept as {}', () => {
@@ -147,7 +187,11 @@ describe('kubectl create bodies (captured from kubectl 1.32.4)', () => {
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 'np', labels: { app: 'np' } },
-      spec: { ports: [{ name: '80-8080', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 30080 }], selector: { app: 'np' }, type: 'NodePort' },
+      spec: {
+        ports: [{ name: '80-8080', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 30080 }],
+        selector: { app: 'np' },
+        type: 'NodePort',
+      },
       status: { loadBalancer: {} },
     });
   });
@@ -161,7 +205,15 @@ describe('kubectl create bodies (captured from kubectl 1.32.4)', () => {
         schedule: '*/5 * * * *',
         jobTemplate: {
           metadata: { name: 'cj' },
-          spec: { template: { metadata: {}, spec: { containers: [{ name: 'cj', image: 'skiff.local/busybox:1.36', command: ['echo', 'hi'], resources: {} }], restartPolicy: 'OnFailure' } } },
+          spec: {
+            template: {
+              metadata: {},
+              spec: {
+                containers: [{ name: 'cj', image: 'skiff.local/busybox:1.36', command: ['echo', 'hi'], resources: {} }],
+                restartPolicy: 'OnFailure',
+              },
+            },
+          },
         },
       },
       status: {},
@@ -183,7 +235,7 @@ describe('kubectl create bodies (captured from kubectl 1.32.4)', () => {
 
   it('random corruption of real bodies yields a ProtobufError or an object, nothing else', () => {
     let seed = 42;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
     for (const h of [DEPLOYMENT, SERVICE]) {
       for (let i = 0; i < 2000; i++) {
         const b = Buffer.from(hex(h));
@@ -215,14 +267,23 @@ describe('decoder semantics', () => {
     const ts = [...vField(1, 1_700_000_000), ...vField(2, 123_456_789)];
     const meta = decodeMessage('ObjectMeta', Uint8Array.from([...lField(8, ts), ...lField(9, [])]));
     expect(meta).toEqual({ creationTimestamp: '2023-11-14T22:13:20Z' });
-    const mf = decodeMessage('ManagedFieldsEntry', Uint8Array.from([...lField(1, 'kubectl'), ...lField(4, ts), ...lField(7, lField(1, '{"f:data":{}}'))]));
+    const mf = decodeMessage(
+      'ManagedFieldsEntry',
+      Uint8Array.from([...lField(1, 'kubectl'), ...lField(4, ts), ...lField(7, lField(1, '{"f:data":{}}'))]),
+    );
     expect(mf).toEqual({ manager: 'kubectl', time: '2023-11-14T22:13:20Z', fieldsV1: { 'f:data': {} } });
   });
 
   it('IntOrString: type 1 is a string, otherwise the int; maxSurge pointers keep 0', () => {
-    const ru = decodeMessage('RollingUpdateDeployment', Uint8Array.from([...lField(1, [...vField(1, 1), ...lField(3, '25%')]), ...lField(2, [])]));
+    const ru = decodeMessage(
+      'RollingUpdateDeployment',
+      Uint8Array.from([...lField(1, [...vField(1, 1), ...lField(3, '25%')]), ...lField(2, [])]),
+    );
     expect(ru).toEqual({ maxUnavailable: '25%', maxSurge: 0 });
-    const port = decodeMessage('ServicePort', Uint8Array.from([...vField(3, 80), ...lField(4, [...vField(1, 0), ...vField(2, 0)])]));
+    const port = decodeMessage(
+      'ServicePort',
+      Uint8Array.from([...vField(3, 80), ...lField(4, [...vField(1, 0), ...vField(2, 0)])]),
+    );
     expect(port).toEqual({ port: 80 });
   });
 
@@ -232,7 +293,10 @@ describe('decoder semantics', () => {
       ...lField(8, [...lField(1, entry('cpu', lField(1, '500m'))), ...lField(2, entry('memory', lField(1, '64Mi')))]),
       ...lField(7, [...lField(1, 'A'), ...lField(3, lField(4, [...lField(1, lField(1, 'sec')), ...lField(2, 'key')]))]),
       ...lField(7, [...lField(1, 'B'), ...lField(3, lField(1, [...lField(2, 'metadata.name')]))]),
-      ...lField(10, [...lField(1, lField(2, [...lField(1, '/healthz'), ...lField(2, [...vField(1, 1), ...lField(3, 'http')])])), ...vField(4, 5)]),
+      ...lField(10, [
+        ...lField(1, lField(2, [...lField(1, '/healthz'), ...lField(2, [...vField(1, 1), ...lField(3, 'http')])])),
+        ...vField(4, 5),
+      ]),
       ...lField(15, [...vField(4, 1000), ...vField(2, 0)]),
     ];
     const pod = [
@@ -240,9 +304,17 @@ describe('decoder semantics', () => {
       ...lField(1, [...lField(1, 'scratch'), ...lField(2, lField(2, []))]),
       ...lField(1, [...lField(1, 'host'), ...lField(2, lField(1, [...lField(1, '/tmp'), ...lField(2, '')]))]),
       ...lField(1, [...lField(1, 'data'), ...lField(2, lField(10, [...lField(1, 'claim'), ...vField(2, 1)]))]),
-      ...lField(1, [...lField(1, 'sec'), ...lField(2, lField(6, [...lField(1, 'tls'), ...lField(2, [...lField(1, 'k'), ...lField(2, 'p')])]))]),
+      ...lField(1, [
+        ...lField(1, 'sec'),
+        ...lField(2, lField(6, [...lField(1, 'tls'), ...lField(2, [...lField(1, 'k'), ...lField(2, 'p')])])),
+      ]),
       ...lField(2, container),
-      ...lField(22, [...lField(1, 'node.kubernetes.io/not-ready'), ...lField(2, 'Exists'), ...lField(4, 'NoExecute'), ...vField(5, 300)]),
+      ...lField(22, [
+        ...lField(1, 'node.kubernetes.io/not-ready'),
+        ...lField(2, 'Exists'),
+        ...lField(4, 'NoExecute'),
+        ...vField(5, 300),
+      ]),
       ...vField(4, 30),
     ];
     expect(decodeMessage('PodSpec', Uint8Array.from(pod))).toEqual({
@@ -253,60 +325,121 @@ describe('decoder semantics', () => {
         { name: 'data', persistentVolumeClaim: { claimName: 'claim', readOnly: true } },
         { name: 'sec', secret: { secretName: 'tls', items: [{ key: 'k', path: 'p' }] } },
       ],
-      containers: [{
-        name: 'c',
-        resources: { limits: { cpu: '500m' }, requests: { memory: '64Mi' } },
-        env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 'sec', key: 'key' } } }, { name: 'B', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
-        livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },
-        securityContext: { runAsUser: 1000, privileged: false },
-      }],
-      tolerations: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }],
+      containers: [
+        {
+          name: 'c',
+          resources: { limits: { cpu: '500m' }, requests: { memory: '64Mi' } },
+          env: [
+            { name: 'A', valueFrom: { secretKeyRef: { name: 'sec', key: 'key' } } },
+            { name: 'B', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+          ],
+          livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5 },
+          securityContext: { runAsUser: 1000, privileged: false },
+        },
+      ],
+      tolerations: [
+        { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
+      ],
       terminationGracePeriodSeconds: 30,
     });
   });
 
   it('repeated scalars packed or not; unknown fields of every wire type are skipped', () => {
-    const psc = decodeMessage('PodSecurityContext', Uint8Array.from([...lField(4, [...varint(1), ...varint(2)]), ...vField(4, 3), ...vField(999, 1), ...lField(1000, 'x'), ...tag(1001, 5), 0, 0, 0, 0, ...tag(1002, 1), 0, 0, 0, 0, 0, 0, 0, 0]));
+    const psc = decodeMessage(
+      'PodSecurityContext',
+      Uint8Array.from([
+        ...lField(4, [...varint(1), ...varint(2)]),
+        ...vField(4, 3),
+        ...vField(999, 1),
+        ...lField(1000, 'x'),
+        ...tag(1001, 5),
+        0,
+        0,
+        0,
+        0,
+        ...tag(1002, 1),
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+      ]),
+    );
     expect(psc).toEqual({ supplementalGroups: [1, 2, 3] });
   });
 
   it('a singular message repeated on the wire merges; a scalar repeated takes the last value', () => {
-    const d = decodeMessage('Namespace', Uint8Array.from([...lField(1, lField(1, 'a')), ...lField(1, lField(11, entry('x', 'y'))), ...lField(1, lField(1, 'b'))]));
+    const d = decodeMessage(
+      'Namespace',
+      Uint8Array.from([
+        ...lField(1, lField(1, 'a')),
+        ...lField(1, lField(11, entry('x', 'y'))),
+        ...lField(1, lField(1, 'b')),
+      ]),
+    );
     expect(d).toEqual({ metadata: { name: 'b', labels: { x: 'y' } } });
   });
 
   it('map keys are user data: __proto__ is an own key, not a prototype', () => {
     const cm = decodeMessage('ConfigMap', Uint8Array.from(lField(2, entry('__proto__', 'v'))));
     const data = cm.data as Record<string, unknown>;
-    expect(Object.prototype.hasOwnProperty.call(data, '__proto__')).toBe(true);
+    expect(Object.hasOwn(data, '__proto__')).toBe(true);
     expect(JSON.parse(JSON.stringify(cm))).toEqual(JSON.parse('{"data":{"__proto__":"v"}}'));
     expect(({} as Record<string, unknown>).v).toBeUndefined();
   });
 
   it('a wrong wire type for a known field is malformed', () => {
-    expectProtoError(() => decodeMessage('ObjectMeta', Uint8Array.from(vField(1, 5))), 'malformed', /wrong wireType = 0 for field name/);
+    expectProtoError(
+      () => decodeMessage('ObjectMeta', Uint8Array.from(vField(1, 5))),
+      'malformed',
+      /wrong wireType = 0 for field name/,
+    );
   });
 });
 
 describe('envelope', () => {
   it('reads typeMeta, raw, content type', () => {
-    const env = decodeEnvelope(envelope('v1', 'Namespace', lField(1, lField(1, 'team')), lField(4, 'application/vnd.kubernetes.protobuf')));
+    const env = decodeEnvelope(
+      envelope('v1', 'Namespace', lField(1, lField(1, 'team')), lField(4, 'application/vnd.kubernetes.protobuf')),
+    );
     expect(env.apiVersion).toBe('v1');
     expect(env.kind).toBe('Namespace');
     expect(env.contentType).toBe('application/vnd.kubernetes.protobuf');
-    expect(decodeKubernetesProtobuf(envelope('v1', 'Namespace', lField(1, lField(1, 'team'))))).toEqual({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team' } });
+    expect(decodeKubernetesProtobuf(envelope('v1', 'Namespace', lField(1, lField(1, 'team'))))).toEqual({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'team' },
+    });
   });
 
   it('wrong magic, garbage, truncation → malformed; unknown kind, encodings → unsupported', () => {
-    expectProtoError(() => decodeKubernetesProtobuf(Buffer.from('{"kind":"Namespace"}')), 'malformed', /expected prefix \[107 56 115 0\]/);
+    expectProtoError(
+      () => decodeKubernetesProtobuf(Buffer.from('{"kind":"Namespace"}')),
+      'malformed',
+      /expected prefix \[107 56 115 0\]/,
+    );
     expectProtoError(() => decodeKubernetesProtobuf(Buffer.from('k8s')), 'malformed');
     expectProtoError(() => decodeKubernetesProtobuf(Buffer.from('k8s\0garbage')), 'malformed');
     expectProtoError(() => decodeKubernetesProtobuf(hex(SECRET).subarray(0, 20)), 'malformed');
-    expectProtoError(() => decodeKubernetesProtobuf(envelope('networking.k8s.io/v1', 'NetworkPolicy', [])), 'unsupported', /supported only for Namespace, ConfigMap/);
+    expectProtoError(
+      () => decodeKubernetesProtobuf(envelope('networking.k8s.io/v1', 'NetworkPolicy', [])),
+      'unsupported',
+      /supported only for Namespace, ConfigMap/,
+    );
     expectProtoError(() => decodeKubernetesProtobuf(envelope('v2', 'Namespace', [])), 'unsupported');
     expectProtoError(() => decodeKubernetesProtobuf(envelope('v1', '', [])), 'malformed', /Kind' is missing/);
-    expectProtoError(() => decodeKubernetesProtobuf(envelope('v1', 'Namespace', [], lField(3, 'gzip'))), 'unsupported', /encoding/);
-    expectProtoError(() => decodeKubernetesProtobuf(envelope('v1', 'Namespace', [], lField(4, 'application/json'))), 'unsupported');
+    expectProtoError(
+      () => decodeKubernetesProtobuf(envelope('v1', 'Namespace', [], lField(3, 'gzip'))),
+      'unsupported',
+      /encoding/,
+    );
+    expectProtoError(
+      () => decodeKubernetesProtobuf(envelope('v1', 'Namespace', [], lField(4, 'application/json'))),
+      'unsupported',
+    );
   });
 });
 
@@ -336,7 +469,9 @@ describe('decodeBody with application/vnd.kubernetes.protobuf', () => {
     } catch (e) {
       const s = (e as ApiError).toStatus();
       expect(s.reason).toBe('UnsupportedMediaType');
-      expect(s.message).toContain('the body of the request was in an unknown format - accepted media types include: application/json');
+      expect(s.message).toContain(
+        'the body of the request was in an unknown format - accepted media types include: application/json',
+      );
       expect(s.message).toContain('protobuf bodies are supported only for');
     }
   });

@@ -14,8 +14,19 @@ import { queryBool } from '../../proto/query-bool.js';
 
 describe('queryBool (Convert_Slice_string_To_bool)', () => {
   it.each([
-    [undefined, false], [null, false], ['0', false], ['false', false], ['False', false], ['FALSE', false],
-    ['true', true], ['True', true], ['TRUE', true], ['1', true], ['t', true], ['yes', true], ['', true],
+    [undefined, false],
+    [null, false],
+    ['0', false],
+    ['false', false],
+    ['False', false],
+    ['FALSE', false],
+    ['true', true],
+    ['True', true],
+    ['TRUE', true],
+    ['1', true],
+    ['t', true],
+    ['yes', true],
+    ['', true],
   ] as const)('%j -> %s', (v, want) => {
     expect(queryBool(v)).toBe(want);
   });
@@ -62,7 +73,9 @@ describe('the API reads watch=True as a watch', () => {
   });
 
   async function listBody(): Promise<string> {
-    const r = await fetch(`http://127.0.0.1:${port}/api/v1/namespaces?watch=False`, { headers: { authorization: 'Bearer tok' } });
+    const r = await fetch(`http://127.0.0.1:${port}/api/v1/namespaces?watch=False`, {
+      headers: { authorization: 'Bearer tok' },
+    });
     return r.text();
   }
 

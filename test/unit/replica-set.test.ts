@@ -5,7 +5,10 @@ import type { KubeObject } from '../../proto/meta.js';
 import { getPodsToDelete } from '../../controlplane/controllers/replica-set/pods-to-delete.js';
 import { isPodActive, podFromTemplate } from '../../controlplane/controllers/replica-set/pods.js';
 import { isPodAvailable } from '../../proto/api/pod.js';
-import { calculateReplicaSetStatus, replicaSetStatusUpdate } from '../../controlplane/controllers/replica-set/status.js';
+import {
+  calculateReplicaSetStatus,
+  replicaSetStatusUpdate,
+} from '../../controlplane/controllers/replica-set/status.js';
 import { ControllerExpectations } from '../../controlplane/controllers/replica-set/expectations.js';
 import { planClaim } from '../../controlplane/controllers/replica-set/claim.js';
 import { slowStartBatch } from '../../controlplane/controllers/replica-set-controller.js';
@@ -13,14 +16,29 @@ import { slowStartBatch } from '../../controlplane/controllers/replica-set-contr
 const NOW = Date.parse('2025-06-01T12:00:00Z');
 const ago = (s: number) => new Date(NOW - s * 1000).toISOString();
 
-interface PodOpts { node?: string; phase?: string; ready?: boolean; readySince?: number; created?: number; restarts?: number; cost?: number; labels?: Record<string, string>; deleting?: boolean }
+interface PodOpts {
+  node?: string;
+  phase?: string;
+  ready?: boolean;
+  readySince?: number;
+  created?: number;
+  restarts?: number;
+  cost?: number;
+  labels?: Record<string, string>;
+  deleting?: boolean;
+}
 function pod(name: string, o: PodOpts = {}): KubeObject {
   const ready = o.ready ?? true;
   return {
     metadata: {
-      name, namespace: 'default', uid: `uid-${name}`, creationTimestamp: ago(o.created ?? 10_000),
+      name,
+      namespace: 'default',
+      uid: `uid-${name}`,
+      creationTimestamp: ago(o.created ?? 10_000),
       labels: o.labels ?? { app: 'web' },
-      ...(o.cost !== undefined ? { annotations: { 'controller.kubernetes.io/pod-deletion-cost': String(o.cost) } } : {}),
+      ...(o.cost !== undefined
+        ? { annotations: { 'controller.kubernetes.io/pod-deletion-cost': String(o.cost) } }
+        : {}),
       ...(o.deleting ? { deletionTimestamp: ago(0) } : {}),
     },
     spec: { nodeName: o.node ?? 'n1' },
@@ -98,19 +116,35 @@ describe('ReplicaSet status', () => {
       pod('c', { labels: { app: 'web', tier: 'fe' }, ready: false }),
     ];
     const st = calculateReplicaSetStatus(rs, pods, undefined, new Date(NOW));
-    expect(st).toEqual({ replicas: 3, fullyLabeledReplicas: 2, readyReplicas: 2, availableReplicas: 1, observedGeneration: 2 });
+    expect(st).toEqual({
+      replicas: 3,
+      fullyLabeledReplicas: 2,
+      readyReplicas: 2,
+      availableReplicas: 1,
+      observedGeneration: 2,
+    });
     expect(replicaSetStatusUpdate(rs, st)).toEqual({ ...st, observedGeneration: 3 });
     expect(calculateReplicaSetStatus(rs, [], undefined, new Date(NOW))).toEqual({ replicas: 0, observedGeneration: 2 });
   });
 
   it('writes nothing in the steady state', () => {
     const steady = { ...rs, status: { replicas: 0, observedGeneration: 3 } };
-    expect(replicaSetStatusUpdate(steady, calculateReplicaSetStatus(steady, [], undefined, new Date(NOW)))).toBeUndefined();
+    expect(
+      replicaSetStatusUpdate(steady, calculateReplicaSetStatus(steady, [], undefined, new Date(NOW))),
+    ).toBeUndefined();
   });
 
   it('sets ReplicaFailure on a failed create and clears it after a clean sync', () => {
     const failed = calculateReplicaSetStatus(rs, [], new Error('pods "x" is forbidden: exceeded quota'), new Date(NOW));
-    expect(failed.conditions).toEqual([{ type: 'ReplicaFailure', status: 'True', lastTransitionTime: new Date(NOW).toISOString().replace('.000', ''), reason: 'FailedCreate', message: 'pods "x" is forbidden: exceeded quota' }]);
+    expect(failed.conditions).toEqual([
+      {
+        type: 'ReplicaFailure',
+        status: 'True',
+        lastTransitionTime: new Date(NOW).toISOString().replace('.000', ''),
+        reason: 'FailedCreate',
+        message: 'pods "x" is forbidden: exceeded quota',
+      },
+    ]);
     const cleared = calculateReplicaSetStatus({ ...rs, status: failed }, [], undefined, new Date(NOW));
     expect(cleared.conditions).toBeUndefined();
   });
@@ -158,7 +192,10 @@ describe('claims (ControllerRefManager)', () => {
 
   it('keeps, adopts, releases and ignores', () => {
     const mine = { ...pod('mine'), metadata: { ...pod('mine').metadata, ownerReferences: ref('rs-uid') } };
-    const strayed = { ...pod('strayed', { labels: { app: 'db' } }), metadata: { ...pod('strayed', { labels: { app: 'db' } }).metadata, ownerReferences: ref('rs-uid') } };
+    const strayed = {
+      ...pod('strayed', { labels: { app: 'db' } }),
+      metadata: { ...pod('strayed', { labels: { app: 'db' } }).metadata, ownerReferences: ref('rs-uid') },
+    };
     const theirs = { ...pod('theirs'), metadata: { ...pod('theirs').metadata, ownerReferences: ref('other') } };
     const orphan = pod('orphan');
     const unrelated = pod('unrelated', { labels: { app: 'db' } });
@@ -178,11 +215,35 @@ describe('claims (ControllerRefManager)', () => {
 
 describe('pods from the template', () => {
   it('generateName <rs>-, labels/annotations from the template, a controller ownerReference', () => {
-    const ref = { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-abc', uid: 'u1', controller: true, blockOwnerDeletion: true };
-    const p = podFromTemplate({ metadata: { labels: { app: 'web', 'pod-template-hash': 'abc' }, annotations: { a: 'b' }, creationTimestamp: null }, spec: { containers: [{ name: 'c', image: 'i' }] } }, 'web-abc', ref);
+    const ref = {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      name: 'web-abc',
+      uid: 'u1',
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+    const p = podFromTemplate(
+      {
+        metadata: {
+          labels: { app: 'web', 'pod-template-hash': 'abc' },
+          annotations: { a: 'b' },
+          creationTimestamp: null,
+        },
+        spec: { containers: [{ name: 'c', image: 'i' }] },
+      },
+      'web-abc',
+      ref,
+    );
     expect(p).toEqual({
-      apiVersion: 'v1', kind: 'Pod',
-      metadata: { generateName: 'web-abc-', labels: { app: 'web', 'pod-template-hash': 'abc' }, annotations: { a: 'b' }, ownerReferences: [ref] },
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        generateName: 'web-abc-',
+        labels: { app: 'web', 'pod-template-hash': 'abc' },
+        annotations: { a: 'b' },
+        ownerReferences: [ref],
+      },
       spec: { containers: [{ name: 'c', image: 'i' }] },
     });
     expect(podFromTemplate({ spec: {} }, 'x'.repeat(70), ref).metadata.generateName).toHaveLength(58);
@@ -192,11 +253,16 @@ describe('pods from the template', () => {
 describe('slowStartBatch', () => {
   it('creates in batches of 1, 2, 4, ... and stops after a failing batch', async () => {
     let calls = 0;
-    const ok = await slowStartBatch(10, 1, async () => { calls++; });
+    const ok = await slowStartBatch(10, 1, async () => {
+      calls++;
+    });
     expect(ok).toEqual({ ok: 10 });
     expect(calls).toBe(10);
     calls = 0;
-    const failing = await slowStartBatch(10, 1, async () => { calls++; if (calls === 2) throw new Error('quota'); });
+    const failing = await slowStartBatch(10, 1, async () => {
+      calls++;
+      if (calls === 2) throw new Error('quota');
+    });
     // batch 1 (ok), batch 2 (one fails): 3 attempts, 2 ok, nothing more
     expect(calls).toBe(3);
     expect(failing.ok).toBe(2);

@@ -16,9 +16,23 @@ function fake(now: () => number) {
   const fetch: TokenFetcher = async (r) => {
     calls.push(r);
     if (fail) throw new Error('not connected to the server');
-    return { object: { metadata: { name: 'app', uid: '' }, status: { token: `tok${calls.length}`, expirationTimestamp: new Date(now() + r.expirationSeconds * 1000).toISOString() } } as never };
+    return {
+      object: {
+        metadata: { name: 'app', uid: '' },
+        status: {
+          token: `tok${calls.length}`,
+          expirationTimestamp: new Date(now() + r.expirationSeconds * 1000).toISOString(),
+        },
+      } as never,
+    };
   };
-  return { fetch, calls, setFail: (f: boolean) => { fail = f; } };
+  return {
+    fetch,
+    calls,
+    setFail: (f: boolean) => {
+      fail = f;
+    },
+  };
 }
 
 describe('token manager', () => {
@@ -27,7 +41,13 @@ describe('token manager', () => {
     const f = fake(() => t);
     const tm = new TokenManager(f.fetch, () => t, noJitter);
     expect(await tm.get(spec)).toBe('tok1');
-    expect(f.calls[0]).toEqual({ namespace: 'demo', serviceAccountName: 'app', podName: 'p', podUid: 'u1', expirationSeconds: 3600 });
+    expect(f.calls[0]).toEqual({
+      namespace: 'demo',
+      serviceAccountName: 'app',
+      podName: 'p',
+      podUid: 'u1',
+      expirationSeconds: 3600,
+    });
     expect(tm.refreshAt(spec)).toBe(t + 2880_000);
     t += 2879_000;
     expect(await tm.get(spec)).toBe('tok1');
@@ -59,15 +79,19 @@ describe('token manager', () => {
     f.setFail(true);
     expect(await tm.get(spec)).toBe('tok1');
     t += 700_000; // expired now
-    await expect(tm.get(spec)).rejects.toThrow(/^token demo\/app\/p\/u1\/\/3600 expired and refresh failed: not connected to the server$/);
+    await expect(tm.get(spec)).rejects.toThrow(
+      /^token demo\/app\/p\/u1\/\/3600 expired and refresh failed: not connected to the server$/,
+    );
     f.setFail(false);
     await tm.get(spec);
     tm.forgetPod('u1');
     expect(tm.refreshAt(spec)).toBeUndefined();
   });
 
-  it('a refused request is an error (the node may not have that pod\'s token)', async () => {
-    const tm = new TokenManager(async () => ({ error: { code: 403, reason: 'Forbidden', message: 'no relationship found' } }));
+  it("a refused request is an error (the node may not have that pod's token)", async () => {
+    const tm = new TokenManager(async () => ({
+      error: { code: 403, reason: 'Forbidden', message: 'no relationship found' },
+    }));
     await expect(tm.get(spec)).rejects.toThrow('failed to fetch token: no relationship found');
   });
 });
@@ -75,10 +99,25 @@ describe('token manager', () => {
 describe('projected serviceAccountToken volume', () => {
   const pod = {
     metadata: { name: 'p', namespace: 'demo', uid: 'u1' },
-    spec: { serviceAccountName: 'app', volumes: [{ name: 'kube-api-access-abcde', projected: { defaultMode: 0o644, sources: [
-      { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
-      { downwardAPI: { items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }] } },
-    ] } }] },
+    spec: {
+      serviceAccountName: 'app',
+      volumes: [
+        {
+          name: 'kube-api-access-abcde',
+          projected: {
+            defaultMode: 0o644,
+            sources: [
+              { serviceAccountToken: { expirationSeconds: 3607, path: 'token' } },
+              {
+                downwardAPI: {
+                  items: [{ path: 'namespace', fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } }],
+                },
+              },
+            ],
+          },
+        },
+      ],
+    },
   } as unknown as KubeObject;
   const ctx = { podIP: '', hostIP: '', nodeName: 'n1' };
 
@@ -89,7 +128,11 @@ describe('projected serviceAccountToken volume', () => {
     const out = volumePayload(pod, v, { configMaps: new Map(), secrets: new Map(), tokens }, ctx);
     expect(out.token).toEqual({ data: 'jwt', mode: 0o644 });
     expect(out.namespace).toEqual({ data: 'demo', mode: 0o644 });
-    const bad = new Map([[serviceAccountTokenKey({ expirationSeconds: 3607 }), new Error('failed to fetch token: refused')]]);
-    expect(() => volumePayload(pod, v, { configMaps: new Map(), secrets: new Map(), tokens: bad }, ctx)).toThrow('failed to fetch token: refused');
+    const bad = new Map([
+      [serviceAccountTokenKey({ expirationSeconds: 3607 }), new Error('failed to fetch token: refused')],
+    ]);
+    expect(() => volumePayload(pod, v, { configMaps: new Map(), secrets: new Map(), tokens: bad }, ctx)).toThrow(
+      'failed to fetch token: refused',
+    );
   });
 });

@@ -62,7 +62,13 @@ export function pod(name: string, o: PodOpts = {}): KubeObject {
       name,
       namespace: o.namespace ?? 'default',
       uid: `uid-${name}`,
-      ...(o.owner ? { ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: o.owner, uid: `rs-${o.owner}`, controller: true }] } : {}),
+      ...(o.owner
+        ? {
+            ownerReferences: [
+              { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: o.owner, uid: `rs-${o.owner}`, controller: true },
+            ],
+          }
+        : {}),
     },
     spec: {
       containers,
@@ -80,5 +86,8 @@ export function pod(name: string, o: PodOpts = {}): KubeObject {
 
 /** A NodeInfo with the given pods bound to it. */
 export function info(n: KubeObject, pods: KubeObject[] = []): NodeInfo {
-  return newNodeInfo(n, pods.map((p) => ({ ...p, spec: { ...p.spec, nodeName: n.metadata.name } })));
+  return newNodeInfo(
+    n,
+    pods.map((p) => ({ ...p, spec: { ...p.spec, nodeName: n.metadata.name } })),
+  );
 }

@@ -32,13 +32,21 @@ describe('FitError message', () => {
     },
     {
       name: 'counts aggregate per reason',
-      nodes: [info(node('a', { memory: '1Gi' })), info(node('b', { memory: '1Gi' })), info(node('c', { unschedulable: true }))],
+      nodes: [
+        info(node('a', { memory: '1Gi' })),
+        info(node('b', { memory: '1Gi' })),
+        info(node('c', { unschedulable: true })),
+      ],
       p: pod('p', { requests: { memory: '2Gi' } }),
       want: '0/3 nodes are available: 1 node(s) were unschedulable, 2 Insufficient memory.',
     },
     {
       name: 'a node can give several reasons from one plugin',
-      nodes: [info(node('a', { cpu: '1', memory: '1Gi' })), info(node('b', { labels: { zone: 'x' } })), info(node('c', { labels: { zone: 'y' } }))],
+      nodes: [
+        info(node('a', { cpu: '1', memory: '1Gi' })),
+        info(node('b', { labels: { zone: 'x' } })),
+        info(node('c', { labels: { zone: 'y' } })),
+      ],
       p: pod('p', { requests: { cpu: '2', memory: '2Gi' }, nodeSelector: { zone: 'z' } }),
       want: "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector.",
     },
@@ -50,7 +58,11 @@ describe('FitError message', () => {
     },
     {
       name: 'not ready nodes read as their taint',
-      nodes: [info(node('a', { ready: 'False' })), info(node('b', { ready: 'Unknown' })), info(node('c', { cpu: '1' }))],
+      nodes: [
+        info(node('a', { ready: 'False' })),
+        info(node('b', { ready: 'Unknown' })),
+        info(node('c', { cpu: '1' })),
+      ],
       p: pod('p', { requests: { cpu: '2' } }),
       want: '0/3 nodes are available: 1 Insufficient cpu, 1 node(s) had untolerated taint {node.kubernetes.io/not-ready: }, 1 node(s) had untolerated taint {node.kubernetes.io/unreachable: }.',
     },
@@ -69,7 +81,8 @@ describe('FitError message', () => {
 });
 
 describe('schedule', () => {
-  const busy = (name: string, cpu: string) => info(node(name, { cpu: '4', memory: '8Gi' }), [pod(`${name}-load`, { requests: { cpu, memory: '1Gi' } })]);
+  const busy = (name: string, cpu: string) =>
+    info(node(name, { cpu: '4', memory: '8Gi' }), [pod(`${name}-load`, { requests: { cpu, memory: '1Gi' } })]);
 
   it('spread picks the emptiest node, binpack the fullest that fits', () => {
     const nodes = [busy('a', '3'), busy('b', '1'), busy('c', '2')];

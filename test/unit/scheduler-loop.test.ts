@@ -32,7 +32,11 @@ function nodeBody(name: string, cpu: string, memory: string): unknown {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name, labels: { 'kubernetes.io/hostname': name } },
-    status: { capacity, allocatable: capacity, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'ready' }] },
+    status: {
+      capacity,
+      allocatable: capacity,
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'ready' }],
+    },
   };
 }
 
@@ -79,17 +83,26 @@ describe('Scheduler loop', () => {
     const p2 = await until('web-2 bound', async () => (await getPod('web-2')).spec.nodeName && getPod('web-2'));
     expect(new Set([p1.spec.nodeName, p2.spec.nodeName])).toEqual(new Set(['small-a', 'small-b']));
     expect(scheduledCond(p1)).toMatchObject({ type: 'PodScheduled', status: 'True' });
-    const ok = await until('Scheduled event', async () => (await eventsFor('web-1')).find((e) => e.reason === 'Scheduled'));
-    expect(ok).toMatchObject({ type: 'Normal', message: `Successfully assigned default/web-1 to ${p1.spec.nodeName}`, source: { component: 'default-scheduler' } });
+    const ok = await until('Scheduled event', async () =>
+      (await eventsFor('web-1')).find((e) => e.reason === 'Scheduled'),
+    );
+    expect(ok).toMatchObject({
+      type: 'Normal',
+      message: `Successfully assigned default/web-1 to ${p1.spec.nodeName}`,
+      source: { component: 'default-scheduler' },
+    });
 
-    const message = '0/2 nodes are available: 2 Insufficient memory. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod..';
+    const message =
+      '0/2 nodes are available: 2 Insufficient memory. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod..';
     const big = await until('big unschedulable', async () => {
       const p = await getPod('big');
       return scheduledCond(p)?.status === 'False' && p;
     });
     expect(big.spec.nodeName).toBeUndefined();
     expect(scheduledCond(big)).toMatchObject({ status: 'False', reason: 'Unschedulable', message });
-    const failed = await until('FailedScheduling event', async () => (await eventsFor('big')).find((e) => e.reason === 'FailedScheduling'));
+    const failed = await until('FailedScheduling event', async () =>
+      (await eventsFor('big')).find((e) => e.reason === 'FailedScheduling'),
+    );
     expect(failed).toMatchObject({
       type: 'Warning',
       message,
@@ -102,7 +115,10 @@ describe('Scheduler loop', () => {
     expect(failed.firstTimestamp).toBeTruthy();
 
     await storage.create(nodeDef, undefined, nodeBody('large', '8', '16Gi'));
-    const placed = await until('big bound after node added', async () => (await getPod('big')).spec.nodeName && getPod('big'));
+    const placed = await until(
+      'big bound after node added',
+      async () => (await getPod('big')).spec.nodeName && getPod('big'),
+    );
     expect(placed.spec.nodeName).toBe('large');
     expect(scheduledCond(placed)).toMatchObject({ status: 'True' });
 
@@ -117,22 +133,34 @@ describe('Scheduler loop', () => {
     await storage.create(nodeDef, undefined, nodeBody('n2', '2', '4Gi'));
     scheduler = new Scheduler(storage, { strategy: 'spread', initialBackoffMs: 10, maxBackoffMs: 50 });
     await scheduler.start();
-    await Promise.all(Array.from({ length: 30 }, (_, i) => storage.create(podDef, 'default', podBody(`p${i}`, { cpu: '100m', memory: '128Mi' }))));
-    await until('settled', async () => scheduler!.counters.scheduled + scheduler!.counters.unschedulable >= 30 && scheduler!.counters.scheduled >= 30);
+    await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        storage.create(podDef, 'default', podBody(`p${i}`, { cpu: '100m', memory: '128Mi' })),
+      ),
+    );
+    await until(
+      'settled',
+      async () =>
+        scheduler!.counters.scheduled + scheduler!.counters.unschedulable >= 30 && scheduler!.counters.scheduled >= 30,
+    );
     const pods = (await storage.list(podDef, 'default')).items;
     const perNode = (n: string) => pods.filter((p) => p.spec.nodeName === n).length;
     // 20 fit per node by cpu (2 cores / 100m); everything is placed, spread evenly
     expect(perNode('n1') + perNode('n2')).toBe(30);
     expect(Math.abs(perNode('n1') - perNode('n2'))).toBeLessThanOrEqual(1);
 
-    await Promise.all(Array.from({ length: 12 }, (_, i) => storage.create(podDef, 'default', podBody(`q${i}`, { cpu: '100m' }))));
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) => storage.create(podDef, 'default', podBody(`q${i}`, { cpu: '100m' }))),
+    );
     const unsched = await until('capacity reached', async () => {
       const items = (await storage.list(podDef, 'default')).items.filter((p) => p.metadata.name!.startsWith('q'));
       const pending = items.filter((p) => !p.spec.nodeName);
       return items.every((p) => p.spec.nodeName || scheduledCond(p)?.status === 'False') && pending;
     });
     expect(unsched.length).toBe(2);
-    expect(scheduledCond(unsched[0]!).message).toBe('0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod..');
+    expect(scheduledCond(unsched[0]!).message).toBe(
+      '0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 No preemption victims found for incoming pod..',
+    );
 
     // deleting a bound pod frees room: one waiting pod gets it
     const victim = (await storage.list(podDef, 'default')).items.find((p) => p.spec.nodeName)!;
@@ -162,7 +190,9 @@ describe('Scheduler loop', () => {
       const evs = await eventsFor('huge');
       return evs.length === 1 && evs[0]!.count === 2 && evs[0];
     });
-    expect(ev.message).toBe('0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod..');
+    expect(ev.message).toBe(
+      '0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod..',
+    );
     expect((await getPod('huge')).metadata.resourceVersion).toBe(first.metadata.resourceVersion);
     expect(scheduler.counters.attempts).toBe(2);
   });

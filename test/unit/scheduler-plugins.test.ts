@@ -29,12 +29,47 @@ function reasons(r: FilterResult): string[] {
 describe('podRequests', () => {
   it.each([
     { name: 'no requests', p: pod('a'), want: {}, nonZero: { cpu: 100, memory: 200 * MI } },
-    { name: 'sum of containers', p: pod('a', { requests: [{ cpu: '250m', memory: '64Mi' }, { cpu: '1', memory: '1Gi' }] }), want: { cpu: 1250, memory: GI + 64 * MI }, nonZero: { cpu: 1250, memory: GI + 64 * MI } },
-    { name: 'init container larger than the sum', p: pod('a', { requests: { cpu: '100m' }, init: [{ cpu: '2', memory: '1Gi' }] }), want: { cpu: 2000, memory: GI }, nonZero: { cpu: 2000, memory: GI } },
-    { name: 'init containers are a max, not a sum', p: pod('a', { requests: { cpu: '500m' }, init: [{ cpu: '300m' }, { cpu: '400m' }] }), want: { cpu: 500 }, nonZero: { cpu: 500, memory: 200 * MI } },
-    { name: 'sidecar adds to the sum', p: pod('a', { requests: { cpu: '500m' }, init: [{ cpu: '200m', sidecar: 'y' }, { cpu: '600m' }] }), want: { cpu: 800 }, nonZero: { cpu: 800, memory: 400 * MI } },
-    { name: 'overhead added', p: pod('a', { requests: { cpu: '100m', memory: '10Mi' }, overhead: { cpu: '50m', memory: '5Mi' } }), want: { cpu: 150, memory: 15 * MI }, nonZero: { cpu: 150, memory: 15 * MI } },
-    { name: 'extended resource', p: pod('a', { requests: { 'example.com/gpu': '2' } }), want: { 'example.com/gpu': 2 }, nonZero: { cpu: 100, memory: 200 * MI } },
+    {
+      name: 'sum of containers',
+      p: pod('a', {
+        requests: [
+          { cpu: '250m', memory: '64Mi' },
+          { cpu: '1', memory: '1Gi' },
+        ],
+      }),
+      want: { cpu: 1250, memory: GI + 64 * MI },
+      nonZero: { cpu: 1250, memory: GI + 64 * MI },
+    },
+    {
+      name: 'init container larger than the sum',
+      p: pod('a', { requests: { cpu: '100m' }, init: [{ cpu: '2', memory: '1Gi' }] }),
+      want: { cpu: 2000, memory: GI },
+      nonZero: { cpu: 2000, memory: GI },
+    },
+    {
+      name: 'init containers are a max, not a sum',
+      p: pod('a', { requests: { cpu: '500m' }, init: [{ cpu: '300m' }, { cpu: '400m' }] }),
+      want: { cpu: 500 },
+      nonZero: { cpu: 500, memory: 200 * MI },
+    },
+    {
+      name: 'sidecar adds to the sum',
+      p: pod('a', { requests: { cpu: '500m' }, init: [{ cpu: '200m', sidecar: 'y' }, { cpu: '600m' }] }),
+      want: { cpu: 800 },
+      nonZero: { cpu: 800, memory: 400 * MI },
+    },
+    {
+      name: 'overhead added',
+      p: pod('a', { requests: { cpu: '100m', memory: '10Mi' }, overhead: { cpu: '50m', memory: '5Mi' } }),
+      want: { cpu: 150, memory: 15 * MI },
+      nonZero: { cpu: 150, memory: 15 * MI },
+    },
+    {
+      name: 'extended resource',
+      p: pod('a', { requests: { 'example.com/gpu': '2' } }),
+      want: { 'example.com/gpu': 2 },
+      nonZero: { cpu: 100, memory: 200 * MI },
+    },
   ])('$name', ({ p, want, nonZero }) => {
     expect(podRequests(p)).toEqual(want);
     expect(podRequests(p, true)).toEqual(nonZero);
@@ -46,14 +81,54 @@ describe('NodeResourcesFit', () => {
   it.each([
     { name: 'fits on an empty node', p: pod('p', { requests: { cpu: '2', memory: '4Gi' } }), on: [], want: [] },
     { name: 'too much cpu', p: pod('p', { requests: { cpu: '2100m' } }), on: [], want: ['Insufficient cpu'] },
-    { name: 'cpu and memory, in that order', p: pod('p', { requests: { cpu: '3', memory: '5Gi' } }), on: [], want: ['Insufficient cpu', 'Insufficient memory'] },
-    { name: 'bound pods count', p: pod('p', { requests: { memory: '2Gi' } }), on: [pod('x', { requests: { memory: '3Gi' } })], want: ['Insufficient memory'] },
-    { name: 'terminal pods do not count', p: pod('p', { requests: { memory: '2Gi' } }), on: [pod('x', { requests: { memory: '3Gi' }, phase: 'Succeeded' })], want: [] },
-    { name: 'init container counts', p: pod('p', { requests: { cpu: '100m' }, init: [{ cpu: '1500m' }] }), on: [pod('x', { requests: { cpu: '1' } })], want: ['Insufficient cpu'] },
-    { name: 'pods capacity, best-effort pods count 1', p: pod('p'), on: [pod('x'), pod('y'), pod('z')], want: ['Too many pods'] },
-    { name: 'too many pods and no cpu', p: pod('p', { requests: { cpu: '3' } }), on: [pod('x'), pod('y'), pod('z')], want: ['Too many pods', 'Insufficient cpu'] },
-    { name: 'best-effort pod fits a full node', p: pod('p'), on: [pod('x', { requests: { cpu: '2', memory: '4Gi' } })], want: [] },
-    { name: 'extended resource missing', p: pod('p', { requests: { 'example.com/gpu': '1' } }), on: [], want: ['Insufficient example.com/gpu'] },
+    {
+      name: 'cpu and memory, in that order',
+      p: pod('p', { requests: { cpu: '3', memory: '5Gi' } }),
+      on: [],
+      want: ['Insufficient cpu', 'Insufficient memory'],
+    },
+    {
+      name: 'bound pods count',
+      p: pod('p', { requests: { memory: '2Gi' } }),
+      on: [pod('x', { requests: { memory: '3Gi' } })],
+      want: ['Insufficient memory'],
+    },
+    {
+      name: 'terminal pods do not count',
+      p: pod('p', { requests: { memory: '2Gi' } }),
+      on: [pod('x', { requests: { memory: '3Gi' }, phase: 'Succeeded' })],
+      want: [],
+    },
+    {
+      name: 'init container counts',
+      p: pod('p', { requests: { cpu: '100m' }, init: [{ cpu: '1500m' }] }),
+      on: [pod('x', { requests: { cpu: '1' } })],
+      want: ['Insufficient cpu'],
+    },
+    {
+      name: 'pods capacity, best-effort pods count 1',
+      p: pod('p'),
+      on: [pod('x'), pod('y'), pod('z')],
+      want: ['Too many pods'],
+    },
+    {
+      name: 'too many pods and no cpu',
+      p: pod('p', { requests: { cpu: '3' } }),
+      on: [pod('x'), pod('y'), pod('z')],
+      want: ['Too many pods', 'Insufficient cpu'],
+    },
+    {
+      name: 'best-effort pod fits a full node',
+      p: pod('p'),
+      on: [pod('x', { requests: { cpu: '2', memory: '4Gi' } })],
+      want: [],
+    },
+    {
+      name: 'extended resource missing',
+      p: pod('p', { requests: { 'example.com/gpu': '1' } }),
+      on: [],
+      want: ['Insufficient example.com/gpu'],
+    },
   ])('$name', ({ p, on, want }) => {
     expect(reasons(run(nodeResourcesFit, p, info(n, on)))).toEqual(want);
   });
@@ -63,16 +138,46 @@ describe('TaintToleration', () => {
   const taint = (effect: string, key = 'k', value = 'v') => ({ key, value, effect });
   it.each([
     { name: 'no taints', taints: [], tol: [], want: [] },
-    { name: 'NoSchedule blocks', taints: [taint('NoSchedule')], tol: [], want: ['node(s) had untolerated taint {k: v}'] },
+    {
+      name: 'NoSchedule blocks',
+      taints: [taint('NoSchedule')],
+      tol: [],
+      want: ['node(s) had untolerated taint {k: v}'],
+    },
     { name: 'NoExecute blocks', taints: [taint('NoExecute')], tol: [], want: ['node(s) had untolerated taint {k: v}'] },
     { name: 'PreferNoSchedule does not block', taints: [taint('PreferNoSchedule')], tol: [], want: [] },
-    { name: 'Equal with value', taints: [taint('NoSchedule')], tol: [{ key: 'k', operator: 'Equal', value: 'v', effect: 'NoSchedule' }], want: [] },
-    { name: 'Equal with the wrong value', taints: [taint('NoSchedule')], tol: [{ key: 'k', operator: 'Equal', value: 'w' }], want: ['node(s) had untolerated taint {k: v}'] },
+    {
+      name: 'Equal with value',
+      taints: [taint('NoSchedule')],
+      tol: [{ key: 'k', operator: 'Equal', value: 'v', effect: 'NoSchedule' }],
+      want: [],
+    },
+    {
+      name: 'Equal with the wrong value',
+      taints: [taint('NoSchedule')],
+      tol: [{ key: 'k', operator: 'Equal', value: 'w' }],
+      want: ['node(s) had untolerated taint {k: v}'],
+    },
     { name: 'default operator is Equal', taints: [taint('NoSchedule')], tol: [{ key: 'k', value: 'v' }], want: [] },
     { name: 'Exists ignores value', taints: [taint('NoSchedule')], tol: [{ key: 'k', operator: 'Exists' }], want: [] },
-    { name: 'effect must match', taints: [taint('NoSchedule')], tol: [{ key: 'k', operator: 'Exists', effect: 'NoExecute' }], want: ['node(s) had untolerated taint {k: v}'] },
-    { name: 'empty key with Exists tolerates all', taints: [taint('NoSchedule'), taint('NoExecute', 'other', '')], tol: [{ operator: 'Exists' }], want: [] },
-    { name: 'first untolerated taint is reported', taints: [taint('NoSchedule', 'a', '1'), taint('NoExecute', 'node.kubernetes.io/unreachable', '')], tol: [{ key: 'a', operator: 'Exists' }], want: ['node(s) had untolerated taint {node.kubernetes.io/unreachable: }'] },
+    {
+      name: 'effect must match',
+      taints: [taint('NoSchedule')],
+      tol: [{ key: 'k', operator: 'Exists', effect: 'NoExecute' }],
+      want: ['node(s) had untolerated taint {k: v}'],
+    },
+    {
+      name: 'empty key with Exists tolerates all',
+      taints: [taint('NoSchedule'), taint('NoExecute', 'other', '')],
+      tol: [{ operator: 'Exists' }],
+      want: [],
+    },
+    {
+      name: 'first untolerated taint is reported',
+      taints: [taint('NoSchedule', 'a', '1'), taint('NoExecute', 'node.kubernetes.io/unreachable', '')],
+      tol: [{ key: 'a', operator: 'Exists' }],
+      want: ['node(s) had untolerated taint {node.kubernetes.io/unreachable: }'],
+    },
   ])('$name', ({ taints, tol, want }) => {
     expect(reasons(run(taintToleration, pod('p', { tolerations: tol }), info(node('n', { taints }))))).toEqual(want);
   });
@@ -81,13 +186,25 @@ describe('TaintToleration', () => {
     const nodes = [
       info(node('a')),
       info(node('b', { taints: [{ key: 'x', effect: 'PreferNoSchedule' }] })),
-      info(node('c', { taints: [{ key: 'x', effect: 'PreferNoSchedule' }, { key: 'y', effect: 'PreferNoSchedule' }] })),
+      info(
+        node('c', {
+          taints: [
+            { key: 'x', effect: 'PreferNoSchedule' },
+            { key: 'y', effect: 'PreferNoSchedule' },
+          ],
+        }),
+      ),
     ];
-    const score = (p: KubeObject) => taintToleration.normalize!(nodes.map((n) => taintToleration.score(newCycleContext(p, nodes), p, n)));
+    const score = (p: KubeObject) =>
+      taintToleration.normalize!(nodes.map((n) => taintToleration.score(newCycleContext(p, nodes), p, n)));
     expect(score(pod('p'))).toEqual([100, 50, 0]);
-    expect(score(pod('p', { tolerations: [{ key: 'x', operator: 'Exists', effect: 'PreferNoSchedule' }] }))).toEqual([100, 100, 0]);
+    expect(score(pod('p', { tolerations: [{ key: 'x', operator: 'Exists', effect: 'PreferNoSchedule' }] }))).toEqual([
+      100, 100, 0,
+    ]);
     // a NoSchedule toleration does not count for PreferNoSchedule
-    expect(score(pod('p', { tolerations: [{ key: 'x', operator: 'Exists', effect: 'NoSchedule' }] }))).toEqual([100, 50, 0]);
+    expect(score(pod('p', { tolerations: [{ key: 'x', operator: 'Exists', effect: 'NoSchedule' }] }))).toEqual([
+      100, 50, 0,
+    ]);
   });
 });
 
@@ -95,9 +212,16 @@ describe('NodeUnschedulable', () => {
   it.each([
     { name: 'schedulable node', unschedulable: false, tol: [], want: [] },
     { name: 'cordoned node', unschedulable: true, tol: [], want: ['node(s) were unschedulable'] },
-    { name: 'tolerates the unschedulable taint', unschedulable: true, tol: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }], want: [] },
+    {
+      name: 'tolerates the unschedulable taint',
+      unschedulable: true,
+      tol: [{ key: 'node.kubernetes.io/unschedulable', operator: 'Exists', effect: 'NoSchedule' }],
+      want: [],
+    },
   ])('$name', ({ unschedulable, tol, want }) => {
-    expect(reasons(run(nodeUnschedulable, pod('p', { tolerations: tol }), info(node('n', { unschedulable }))))).toEqual(want);
+    expect(reasons(run(nodeUnschedulable, pod('p', { tolerations: tol }), info(node('n', { unschedulable }))))).toEqual(
+      want,
+    );
   });
 });
 
@@ -114,11 +238,36 @@ describe('NodeName', () => {
 describe('NodeReady', () => {
   it.each([
     { name: 'ready', ready: 'True' as const, tol: [], want: [] },
-    { name: 'not ready', ready: 'False' as const, tol: [], want: ['node(s) had untolerated taint {node.kubernetes.io/not-ready: }'] },
-    { name: 'no Ready condition yet', ready: null, tol: [], want: ['node(s) had untolerated taint {node.kubernetes.io/not-ready: }'] },
-    { name: 'unknown is unreachable', ready: 'Unknown' as const, tol: [], want: ['node(s) had untolerated taint {node.kubernetes.io/unreachable: }'] },
-    { name: 'NoExecute toleration is not enough', ready: 'False' as const, tol: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }], want: ['node(s) had untolerated taint {node.kubernetes.io/not-ready: }'] },
-    { name: 'tolerated', ready: 'False' as const, tol: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists' }], want: [] },
+    {
+      name: 'not ready',
+      ready: 'False' as const,
+      tol: [],
+      want: ['node(s) had untolerated taint {node.kubernetes.io/not-ready: }'],
+    },
+    {
+      name: 'no Ready condition yet',
+      ready: null,
+      tol: [],
+      want: ['node(s) had untolerated taint {node.kubernetes.io/not-ready: }'],
+    },
+    {
+      name: 'unknown is unreachable',
+      ready: 'Unknown' as const,
+      tol: [],
+      want: ['node(s) had untolerated taint {node.kubernetes.io/unreachable: }'],
+    },
+    {
+      name: 'NoExecute toleration is not enough',
+      ready: 'False' as const,
+      tol: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 }],
+      want: ['node(s) had untolerated taint {node.kubernetes.io/not-ready: }'],
+    },
+    {
+      name: 'tolerated',
+      ready: 'False' as const,
+      tol: [{ key: 'node.kubernetes.io/not-ready', operator: 'Exists' }],
+      want: [],
+    },
   ])('$name', ({ ready, tol, want }) => {
     expect(reasons(run(nodeReady, pod('p', { tolerations: tol }), info(node('n', { ready }))))).toEqual(want);
   });
@@ -126,8 +275,12 @@ describe('NodeReady', () => {
 
 describe('NodeAffinity', () => {
   const labels = { zone: 'a', disk: 'ssd', cores: '8' };
-  const required = (...terms: unknown[]) => ({ nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } });
-  const expr = (key: string, operator: string, values?: string[]) => ({ matchExpressions: [{ key, operator, ...(values ? { values } : {}) }] });
+  const required = (...terms: unknown[]) => ({
+    nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } },
+  });
+  const expr = (key: string, operator: string, values?: string[]) => ({
+    matchExpressions: [{ key, operator, ...(values ? { values } : {}) }],
+  });
   const MISMATCH = ["node(s) didn't match Pod's node affinity/selector"];
   it.each([
     { name: 'nodeSelector matches', sel: { zone: 'a' }, aff: undefined, want: [] },
@@ -144,18 +297,57 @@ describe('NodeAffinity', () => {
     { name: 'Gt, equal is not greater', sel: undefined, aff: required(expr('cores', 'Gt', ['8'])), want: MISMATCH },
     { name: 'Lt', sel: undefined, aff: required(expr('cores', 'Lt', ['16'])), want: [] },
     { name: 'Lt on a non-integer label', sel: undefined, aff: required(expr('zone', 'Lt', ['16'])), want: MISMATCH },
-    { name: 'terms are ORed', sel: undefined, aff: required(expr('zone', 'In', ['b']), expr('disk', 'In', ['ssd'])), want: [] },
-    { name: 'expressions are ANDed', sel: undefined, aff: required({ matchExpressions: [{ key: 'zone', operator: 'In', values: ['a'] }, { key: 'disk', operator: 'In', values: ['hdd'] }] }), want: MISMATCH },
+    {
+      name: 'terms are ORed',
+      sel: undefined,
+      aff: required(expr('zone', 'In', ['b']), expr('disk', 'In', ['ssd'])),
+      want: [],
+    },
+    {
+      name: 'expressions are ANDed',
+      sel: undefined,
+      aff: required({
+        matchExpressions: [
+          { key: 'zone', operator: 'In', values: ['a'] },
+          { key: 'disk', operator: 'In', values: ['hdd'] },
+        ],
+      }),
+      want: MISMATCH,
+    },
     { name: 'empty term matches nothing', sel: undefined, aff: required({}), want: MISMATCH },
-    { name: 'matchFields metadata.name In', sel: undefined, aff: required({ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n'] }] }), want: [] },
-    { name: 'matchFields metadata.name NotIn', sel: undefined, aff: required({ matchFields: [{ key: 'metadata.name', operator: 'NotIn', values: ['n'] }] }), want: MISMATCH },
-    { name: 'selector and affinity both apply', sel: { zone: 'b' }, aff: required(expr('disk', 'Exists')), want: MISMATCH },
-  ] as Array<{ name: string; sel?: Record<string, string>; aff?: unknown; want: string[] }>)('$name', ({ sel, aff, want }) => {
-    expect(reasons(run(nodeAffinity, pod('p', { nodeSelector: sel, affinity: aff }), info(node('n', { labels }))))).toEqual(want);
-  });
+    {
+      name: 'matchFields metadata.name In',
+      sel: undefined,
+      aff: required({ matchFields: [{ key: 'metadata.name', operator: 'In', values: ['n'] }] }),
+      want: [],
+    },
+    {
+      name: 'matchFields metadata.name NotIn',
+      sel: undefined,
+      aff: required({ matchFields: [{ key: 'metadata.name', operator: 'NotIn', values: ['n'] }] }),
+      want: MISMATCH,
+    },
+    {
+      name: 'selector and affinity both apply',
+      sel: { zone: 'b' },
+      aff: required(expr('disk', 'Exists')),
+      want: MISMATCH,
+    },
+  ] as Array<{ name: string; sel?: Record<string, string>; aff?: unknown; want: string[] }>)(
+    '$name',
+    ({ sel, aff, want }) => {
+      expect(
+        reasons(run(nodeAffinity, pod('p', { nodeSelector: sel, affinity: aff }), info(node('n', { labels })))),
+      ).toEqual(want);
+    },
+  );
 
   it('scores preferred terms by weight', () => {
-    const nodes = [info(node('a', { labels: { zone: 'a' } })), info(node('b', { labels: { zone: 'b', disk: 'ssd' } })), info(node('c'))];
+    const nodes = [
+      info(node('a', { labels: { zone: 'a' } })),
+      info(node('b', { labels: { zone: 'b', disk: 'ssd' } })),
+      info(node('c')),
+    ];
     const p = pod('p', {
       affinity: {
         nodeAffinity: {
@@ -174,12 +366,34 @@ describe('NodeAffinity', () => {
 
 describe('NodePorts', () => {
   it.each([
-    { name: 'free', mine: [{ hostPort: 80, containerPort: 80 }], theirs: [{ hostPort: 81, containerPort: 80 }], want: [] },
-    { name: 'taken', mine: [{ hostPort: 80, containerPort: 80 }], theirs: [{ hostPort: 80, containerPort: 8080 }], want: ["node(s) didn't have free ports for the requested pod ports"] },
-    { name: 'other protocol', mine: [{ hostPort: 53, containerPort: 53, protocol: 'UDP' }], theirs: [{ hostPort: 53, containerPort: 53 }], want: [] },
-    { name: 'distinct host IPs', mine: [{ hostPort: 80, containerPort: 80, hostIP: '10.0.0.1' }], theirs: [{ hostPort: 80, containerPort: 80, hostIP: '10.0.0.2' }], want: [] },
+    {
+      name: 'free',
+      mine: [{ hostPort: 80, containerPort: 80 }],
+      theirs: [{ hostPort: 81, containerPort: 80 }],
+      want: [],
+    },
+    {
+      name: 'taken',
+      mine: [{ hostPort: 80, containerPort: 80 }],
+      theirs: [{ hostPort: 80, containerPort: 8080 }],
+      want: ["node(s) didn't have free ports for the requested pod ports"],
+    },
+    {
+      name: 'other protocol',
+      mine: [{ hostPort: 53, containerPort: 53, protocol: 'UDP' }],
+      theirs: [{ hostPort: 53, containerPort: 53 }],
+      want: [],
+    },
+    {
+      name: 'distinct host IPs',
+      mine: [{ hostPort: 80, containerPort: 80, hostIP: '10.0.0.1' }],
+      theirs: [{ hostPort: 80, containerPort: 80, hostIP: '10.0.0.2' }],
+      want: [],
+    },
   ])('$name', ({ mine, theirs, want }) => {
-    expect(reasons(run(nodePorts, pod('p', { ports: mine }), info(node('n'), [pod('x', { ports: theirs })])))).toEqual(want);
+    expect(reasons(run(nodePorts, pod('p', { ports: mine }), info(node('n'), [pod('x', { ports: theirs })])))).toEqual(
+      want,
+    );
   });
 });
 

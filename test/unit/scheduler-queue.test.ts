@@ -78,7 +78,11 @@ describe('pod helpers', () => {
     { name: 'pending pod', p: pod('a'), want: true },
     { name: 'bound pod', p: pod('a', { nodeName: 'n' }), want: false },
     { name: 'other scheduler', p: { ...pod('a'), spec: { ...pod('a').spec, schedulerName: 'mine' } }, want: false },
-    { name: 'being deleted', p: { ...pod('a'), metadata: { ...pod('a').metadata, deletionTimestamp: '2024-01-01T00:00:00Z' } }, want: false },
+    {
+      name: 'being deleted',
+      p: { ...pod('a'), metadata: { ...pod('a').metadata, deletionTimestamp: '2024-01-01T00:00:00Z' } },
+      want: false,
+    },
     { name: 'finished', p: pod('a', { phase: 'Failed' }), want: false },
     { name: 'gated', p: { ...pod('a'), spec: { ...pod('a').spec, schedulingGates: [{ name: 'g' }] } }, want: false },
   ])('needsScheduling: $name', ({ p, want }) => {
@@ -88,8 +92,26 @@ describe('pod helpers', () => {
   it('keeps lastTransitionTime while the condition stays False', () => {
     const p = pod('a');
     setUnschedulableCondition(p, 'm1', 't1');
-    expect(p.status.conditions).toEqual([{ type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: 't1', reason: 'Unschedulable', message: 'm1' }]);
+    expect(p.status.conditions).toEqual([
+      {
+        type: 'PodScheduled',
+        status: 'False',
+        lastProbeTime: null,
+        lastTransitionTime: 't1',
+        reason: 'Unschedulable',
+        message: 'm1',
+      },
+    ]);
     setUnschedulableCondition(p, 'm2', 't2');
-    expect(p.status.conditions).toEqual([{ type: 'PodScheduled', status: 'False', lastProbeTime: null, lastTransitionTime: 't1', reason: 'Unschedulable', message: 'm2' }]);
+    expect(p.status.conditions).toEqual([
+      {
+        type: 'PodScheduled',
+        status: 'False',
+        lastProbeTime: null,
+        lastTransitionTime: 't1',
+        reason: 'Unschedulable',
+        message: 'm2',
+      },
+    ]);
   });
 });

@@ -74,7 +74,10 @@ describe('schedule with sampling', () => {
 });
 
 describe('SchedulerCache snapshot', () => {
-  const withMeta = (p: ReturnType<typeof pod>, rv: string) => ({ ...p, metadata: { ...p.metadata, uid: `uid-${p.metadata.name}`, resourceVersion: rv } });
+  const withMeta = (p: ReturnType<typeof pod>, rv: string) => ({
+    ...p,
+    metadata: { ...p.metadata, uid: `uid-${p.metadata.name}`, resourceVersion: rv },
+  });
 
   it('matches a full rebuild as pods are assumed, bound, forgotten and deleted', () => {
     const c = new SchedulerCache();
@@ -85,22 +88,37 @@ describe('SchedulerCache snapshot', () => {
     c.upsertPod(p1);
     c.upsertPod(p2);
     const reqs = () => c.snapshot().map((i) => [i.name, i.requested.cpu ?? 0, i.pods.length]);
-    expect(reqs()).toEqual([['a', 0, 0], ['b', 0, 0]]);
+    expect(reqs()).toEqual([
+      ['a', 0, 0],
+      ['b', 0, 0],
+    ]);
     const before = c.snapshot();
     c.assume(p1, 'a');
     expect(c.isAssumed('default/p1')).toBe(true);
-    expect(reqs()).toEqual([['a', 1000, 1], ['b', 0, 0]]);
+    expect(reqs()).toEqual([
+      ['a', 1000, 1],
+      ['b', 0, 0],
+    ]);
     expect(before[0]!.pods.length).toBe(0); // an earlier snapshot is not changed
     c.assume(p2, 'b');
     c.finishBinding(p2); // the binding failed: forgotten
-    expect(reqs()).toEqual([['a', 1000, 1], ['b', 0, 0]]);
+    expect(reqs()).toEqual([
+      ['a', 1000, 1],
+      ['b', 0, 0],
+    ]);
     const bound = withMeta({ ...p1, spec: { ...p1.spec, nodeName: 'a' } }, '12');
     c.finishBinding(p1, bound);
     expect(c.isAssumed('default/p1')).toBe(false);
-    expect(reqs()).toEqual([['a', 1000, 1], ['b', 0, 0]]);
+    expect(reqs()).toEqual([
+      ['a', 1000, 1],
+      ['b', 0, 0],
+    ]);
     expect(c.snapshot()).toEqual(buildSnapshot(nodes, [bound, p2]));
     c.deletePod(bound);
-    expect(reqs()).toEqual([['a', 0, 0], ['b', 0, 0]]);
+    expect(reqs()).toEqual([
+      ['a', 0, 0],
+      ['b', 0, 0],
+    ]);
     c.deleteNode('a');
     expect(c.snapshot().map((i) => i.name)).toEqual(['b']);
   });
@@ -111,6 +129,7 @@ describe('--percentage-of-nodes-to-score', () => {
     expect(parseServerArgs([]).percentageOfNodesToScore).toBe(0);
     expect(parseServerArgs(['--percentage-of-nodes-to-score', '100']).percentageOfNodesToScore).toBe(100);
     expect(parseServerArgs(['--percentage-of-nodes-to-score', '30']).percentageOfNodesToScore).toBe(30);
-    for (const bad of ['101', '-1', '2.5', 'x', '']) expect(() => parseServerArgs(['--percentage-of-nodes-to-score', bad])).toThrow(/percentage-of-nodes-to-score/);
+    for (const bad of ['101', '-1', '2.5', 'x', ''])
+      expect(() => parseServerArgs(['--percentage-of-nodes-to-score', bad])).toThrow(/percentage-of-nodes-to-score/);
   });
 });

@@ -53,7 +53,14 @@ const fullMeta = {
   labels: { app: 'web' },
   annotations: { note: 'x' },
   ownerReferences: [
-    { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'web-7d4b9c', uid: 'abc', controller: true, blockOwnerDeletion: true },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'ReplicaSet',
+      name: 'web-7d4b9c',
+      uid: 'abc',
+      controller: true,
+      blockOwnerDeletion: true,
+    },
   ],
   finalizers: ['kubernetes.io/pv-protection'],
   managedFields: [
@@ -121,7 +128,12 @@ const podSpec = {
     { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 },
   ],
   topologySpreadConstraints: [
-    { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'web' } } },
+    {
+      maxSkew: 1,
+      topologyKey: 'topology.kubernetes.io/zone',
+      whenUnsatisfiable: 'ScheduleAnyway',
+      labelSelector: { matchLabels: { app: 'web' } },
+    },
   ],
   initContainers: [
     {
@@ -147,9 +159,15 @@ const podSpec = {
         { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name', apiVersion: 'v1' } } },
         { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password', optional: false } } },
         { name: 'COLOR', valueFrom: { configMapKeyRef: { name: 'web-config', key: 'color' } } },
-        { name: 'MEM_LIMIT', valueFrom: { resourceFieldRef: { containerName: 'web', resource: 'limits.memory', divisor: '1Mi' } } },
+        {
+          name: 'MEM_LIMIT',
+          valueFrom: { resourceFieldRef: { containerName: 'web', resource: 'limits.memory', divisor: '1Mi' } },
+        },
       ],
-      envFrom: [{ configMapRef: { name: 'web-config' } }, { prefix: 'S_', secretRef: { name: 'web-secret', optional: true } }],
+      envFrom: [
+        { configMapRef: { name: 'web-config' } },
+        { prefix: 'S_', secretRef: { name: 'web-secret', optional: true } },
+      ],
       resources: {
         requests: { cpu: '100m', memory: '128Mi' },
         limits: { cpu: 1, memory: '256Mi', 'ephemeral-storage': '1Gi' },
@@ -195,7 +213,10 @@ const podSpec = {
   ],
   volumes: [
     { name: 'data', persistentVolumeClaim: { claimName: 'web-data' } },
-    { name: 'config', configMap: { name: 'web-config', defaultMode: 0o644, items: [{ key: 'nginx.conf', path: 'default.conf' }] } },
+    {
+      name: 'config',
+      configMap: { name: 'web-config', defaultMode: 0o644, items: [{ key: 'nginx.conf', path: 'default.conf' }] },
+    },
     { name: 'cache', emptyDir: { medium: 'Memory', sizeLimit: '64Mi' } },
     { name: 'tls', secret: { secretName: 'web-tls', optional: true } },
     { name: 'host', hostPath: { path: '/var/log', type: 'Directory' } },
@@ -211,13 +232,20 @@ const podSpec = {
     },
     { name: 'podinfo', downwardAPI: { items: [{ path: 'labels', fieldRef: { fieldPath: 'metadata.labels' } }] } },
     { name: 'share', nfs: { server: 'nfs.local', path: '/exports', readOnly: true } },
-    { name: 'csi', csi: { driver: 'secrets-store.csi.k8s.io', readOnly: true, volumeAttributes: { secretProviderClass: 'x' } } },
+    {
+      name: 'csi',
+      csi: { driver: 'secrets-store.csi.k8s.io', readOnly: true, volumeAttributes: { secretProviderClass: 'x' } },
+    },
     {
       name: 'scratch',
       ephemeral: {
         volumeClaimTemplate: {
           metadata: { labels: { type: 'scratch' } },
-          spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'local-path', resources: { requests: { storage: '1Gi' } } },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            storageClassName: 'local-path',
+            resources: { requests: { storage: '1Gi' } },
+          },
         },
       },
     },
@@ -283,9 +311,25 @@ const pod = {
         started: true,
         restartCount: 0,
         state: { running: { startedAt: '2025-01-01T00:00:01Z' } },
-        lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', signal: 9, startedAt: null, finishedAt: '2025-01-01T00:00:00Z', containerID: 'containerd://122' } },
+        lastState: {
+          terminated: {
+            exitCode: 137,
+            reason: 'OOMKilled',
+            signal: 9,
+            startedAt: null,
+            finishedAt: '2025-01-01T00:00:00Z',
+            containerID: 'containerd://122',
+          },
+        },
       },
-      { name: 'sidecar', image: 'busybox:1.36', imageID: '', ready: false, restartCount: 2, state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off' } } },
+      {
+        name: 'sidecar',
+        image: 'busybox:1.36',
+        imageID: '',
+        ready: false,
+        restartCount: 2,
+        state: { waiting: { reason: 'CrashLoopBackOff', message: 'back-off' } },
+      },
     ],
   },
 };
@@ -371,7 +415,17 @@ const statefulSet = {
       },
     ],
   },
-  status: { replicas: 3, readyReplicas: 3, currentReplicas: 3, updatedReplicas: 3, availableReplicas: 3, currentRevision: 'db-1', updateRevision: 'db-1', collisionCount: 0, observedGeneration: 1 },
+  status: {
+    replicas: 3,
+    readyReplicas: 3,
+    currentReplicas: 3,
+    updatedReplicas: 3,
+    availableReplicas: 3,
+    currentRevision: 'db-1',
+    updateRevision: 'db-1',
+    collisionCount: 0,
+    observedGeneration: 1,
+  },
 };
 
 const job = {
@@ -407,7 +461,14 @@ const job = {
     startTime: '2025-01-01T00:00:00Z',
     completedIndexes: '0-1',
     uncountedTerminatedPods: { succeeded: [], failed: [] },
-    conditions: [{ type: 'Complete', status: 'True', lastProbeTime: '2025-01-01T00:00:00Z', lastTransitionTime: '2025-01-01T00:00:00Z' }],
+    conditions: [
+      {
+        type: 'Complete',
+        status: 'True',
+        lastProbeTime: '2025-01-01T00:00:00Z',
+        lastTransitionTime: '2025-01-01T00:00:00Z',
+      },
+    ],
   },
 };
 
@@ -427,12 +488,16 @@ const cronJob = {
       metadata: { labels: { job: 'backup' } },
       spec: {
         backoffLimit: 1,
-        template: { spec: { restartPolicy: 'OnFailure', containers: [{ name: 'backup', image: 'alpine:3', args: ['backup'] }] } },
+        template: {
+          spec: { restartPolicy: 'OnFailure', containers: [{ name: 'backup', image: 'alpine:3', args: ['backup'] }] },
+        },
       },
     },
   },
   status: {
-    active: [{ kind: 'Job', namespace: 'demo', name: 'backup-1', uid: 'u', apiVersion: 'batch/v1', resourceVersion: '1' }],
+    active: [
+      { kind: 'Job', namespace: 'demo', name: 'backup-1', uid: 'u', apiVersion: 'batch/v1', resourceVersion: '1' },
+    ],
     lastScheduleTime: '2025-01-01T00:05:00Z',
     lastSuccessfulTime: '2025-01-01T00:00:00Z',
   },
@@ -466,7 +531,15 @@ const daemonSet = {
       },
     },
   },
-  status: { currentNumberScheduled: 2, numberMisscheduled: 0, desiredNumberScheduled: 2, numberReady: 2, updatedNumberScheduled: 2, numberAvailable: 2, observedGeneration: 1 },
+  status: {
+    currentNumberScheduled: 2,
+    numberMisscheduled: 0,
+    desiredNumberScheduled: 2,
+    numberReady: 2,
+    updatedNumberScheduled: 2,
+    numberAvailable: 2,
+    observedGeneration: 1,
+  },
 };
 
 const node = {
@@ -522,7 +595,15 @@ const event = {
   apiVersion: 'v1',
   kind: 'Event',
   metadata: { name: 'web-7d4b9c.17a', namespace: 'demo' },
-  involvedObject: { kind: 'Pod', namespace: 'demo', name: 'web-7d4b9c', uid: 'u', apiVersion: 'v1', resourceVersion: '5', fieldPath: 'spec.containers{web}' },
+  involvedObject: {
+    kind: 'Pod',
+    namespace: 'demo',
+    name: 'web-7d4b9c',
+    uid: 'u',
+    apiVersion: 'v1',
+    resourceVersion: '5',
+    fieldPath: 'spec.containers{web}',
+  },
   reason: 'Pulled',
   message: 'Successfully pulled image "nginx:1.27"',
   source: { component: 'kubelet', host: 'node-1' },
@@ -541,7 +622,11 @@ const event = {
 const lease = {
   apiVersion: 'coordination.k8s.io/v1',
   kind: 'Lease',
-  metadata: { name: 'node-1', namespace: 'kube-node-lease', ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'node-1', uid: 'n1' }] },
+  metadata: {
+    name: 'node-1',
+    namespace: 'kube-node-lease',
+    ownerReferences: [{ apiVersion: 'v1', kind: 'Node', name: 'node-1', uid: 'n1' }],
+  },
   spec: {
     holderIdentity: 'node-1',
     leaseDurationSeconds: 40,
@@ -594,9 +679,29 @@ describe('schema defs', () => {
   });
 
   it.each([
-    'Namespace', 'Node', 'Pod', 'Service', 'Endpoints', 'ConfigMap', 'Secret', 'Event', 'ServiceAccount',
-    'PersistentVolumeClaim', 'PersistentVolume', 'Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job',
-    'CronJob', 'Lease', 'EndpointSlice', 'Eviction', 'PodDisruptionBudget', 'Binding', 'Scale',
+    'Namespace',
+    'Node',
+    'Pod',
+    'Service',
+    'Endpoints',
+    'ConfigMap',
+    'Secret',
+    'Event',
+    'ServiceAccount',
+    'PersistentVolumeClaim',
+    'PersistentVolume',
+    'Deployment',
+    'ReplicaSet',
+    'DaemonSet',
+    'StatefulSet',
+    'Job',
+    'CronJob',
+    'Lease',
+    'EndpointSlice',
+    'Eviction',
+    'PodDisruptionBudget',
+    'Binding',
+    'Scale',
   ])('%s is a top-level kind with apiVersion, kind and ObjectMeta metadata', (kind) => {
     expect(resolve(at(kind, 'apiVersion'))).toEqual({ t: 'string' });
     expect(resolve(at(kind, 'kind'))).toEqual({ t: 'string' });
@@ -611,7 +716,10 @@ describe('schema defs', () => {
     expect(schemaFor('ObjectReference')).toBeUndefined();
     expect(schemaFor('PodSpecList')).toBeUndefined();
     expect(checkFields({ spec: { anything: 1 } }, 'Widget')).toEqual({ unknown: [], typeErrors: [] });
-    expectClean({ apiVersion: 'v1', kind: 'ConfigMapList', metadata: { resourceVersion: '9' }, items: [configMap] }, 'ConfigMapList');
+    expectClean(
+      { apiVersion: 'v1', kind: 'ConfigMapList', metadata: { resourceVersion: '9' }, items: [configMap] },
+      'ConfigMapList',
+    );
   });
 });
 
@@ -709,98 +817,184 @@ describe('checkFields accepts real manifests', () => {
   });
 
   it('other kinds', () => {
-    expectClean({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'demo' }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } }, 'Namespace');
-    expectClean({
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: meta('web'),
-      secrets: [{ name: 'web-token' }],
-      imagePullSecrets: [{ name: 'regcred' }],
-      automountServiceAccountToken: false,
-    }, 'ServiceAccount');
-    expectClean({
-      apiVersion: 'v1',
-      kind: 'Endpoints',
-      metadata: meta('web'),
-      subsets: [{
-        addresses: [{ ip: '10.244.1.5', nodeName: 'node-1', targetRef: { kind: 'Pod', name: 'web-1', namespace: 'demo' } }],
-        notReadyAddresses: [{ ip: '10.244.1.6', hostname: 'web-2' }],
-        ports: [{ name: 'http', port: 80, protocol: 'TCP', appProtocol: 'http' }],
-      }],
-    }, 'Endpoints');
-    expectClean({
-      apiVersion: 'v1',
-      kind: 'PersistentVolumeClaim',
-      metadata: meta('web-data'),
-      spec: {
-        accessModes: ['ReadWriteOnce'],
-        resources: { requests: { storage: '5Gi' }, limits: { storage: '10Gi' } },
-        selector: { matchLabels: { tier: 'fast' } },
-        volumeName: 'pv-1',
-        dataSource: { kind: 'VolumeSnapshot', name: 'snap', apiGroup: 'snapshot.storage.k8s.io' },
+    expectClean(
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: 'demo' },
+        spec: { finalizers: ['kubernetes'] },
+        status: { phase: 'Active' },
       },
-      status: { phase: 'Bound', accessModes: ['ReadWriteOnce'], capacity: { storage: '5Gi' } },
-    }, 'PersistentVolumeClaim');
-    expectClean({
-      apiVersion: 'v1',
-      kind: 'PersistentVolume',
-      metadata: { name: 'pv-1' },
-      spec: {
-        capacity: { storage: '5Gi' },
-        accessModes: ['ReadWriteOnce'],
-        persistentVolumeReclaimPolicy: 'Retain',
-        storageClassName: 'local-path',
-        hostPath: { path: '/srv/pv-1', type: 'DirectoryOrCreate' },
-        claimRef: { namespace: 'demo', name: 'web-data' },
-        nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['node-1'] }] }] } },
+      'Namespace',
+    );
+    expectClean(
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: meta('web'),
+        secrets: [{ name: 'web-token' }],
+        imagePullSecrets: [{ name: 'regcred' }],
+        automountServiceAccountToken: false,
       },
-      status: { phase: 'Bound' },
-    }, 'PersistentVolume');
-    expectClean({
-      apiVersion: 'apps/v1',
-      kind: 'ReplicaSet',
-      metadata: fullMeta,
-      spec: { replicas: 2, selector: { matchLabels: { app: 'web' } }, template: { metadata: { labels: { app: 'web' } }, spec: podSpec } },
-      status: { replicas: 2, fullyLabeledReplicas: 2, readyReplicas: 2, availableReplicas: 2, observedGeneration: 1 },
-    }, 'ReplicaSet');
-    expectClean({
-      apiVersion: 'policy/v1',
-      kind: 'PodDisruptionBudget',
-      metadata: meta('web'),
-      spec: { minAvailable: '50%', selector: { matchLabels: { app: 'web' } }, unhealthyPodEvictionPolicy: 'AlwaysAllow' },
-      status: {
-        currentHealthy: 3, desiredHealthy: 2, disruptionsAllowed: 1, expectedPods: 3, observedGeneration: 1,
-        disruptedPods: { 'web-1': '2025-01-01T00:00:00Z' },
-        conditions: [{ type: 'DisruptionAllowed', status: 'True', reason: 'SufficientPods', message: '', lastTransitionTime: '2025-01-01T00:00:00Z', observedGeneration: 1 }],
+      'ServiceAccount',
+    );
+    expectClean(
+      {
+        apiVersion: 'v1',
+        kind: 'Endpoints',
+        metadata: meta('web'),
+        subsets: [
+          {
+            addresses: [
+              { ip: '10.244.1.5', nodeName: 'node-1', targetRef: { kind: 'Pod', name: 'web-1', namespace: 'demo' } },
+            ],
+            notReadyAddresses: [{ ip: '10.244.1.6', hostname: 'web-2' }],
+            ports: [{ name: 'http', port: 80, protocol: 'TCP', appProtocol: 'http' }],
+          },
+        ],
       },
-    }, 'PodDisruptionBudget');
-    expectClean({
-      apiVersion: 'policy/v1',
-      kind: 'Eviction',
-      metadata: { name: 'web-1', namespace: 'demo' },
-      deleteOptions: { gracePeriodSeconds: 30, preconditions: { uid: 'u', resourceVersion: '1' }, propagationPolicy: 'Background', dryRun: ['All'] },
-    }, 'Eviction');
-    expectClean({ apiVersion: 'v1', kind: 'Binding', metadata: { name: 'web-1', namespace: 'demo' }, target: { apiVersion: 'v1', kind: 'Node', name: 'node-1' } }, 'Binding');
-    expectClean({ apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name: 'web', namespace: 'demo' }, spec: { replicas: 5 }, status: { replicas: 3, selector: 'app=web' } }, 'Scale');
+      'Endpoints',
+    );
+    expectClean(
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: meta('web-data'),
+        spec: {
+          accessModes: ['ReadWriteOnce'],
+          resources: { requests: { storage: '5Gi' }, limits: { storage: '10Gi' } },
+          selector: { matchLabels: { tier: 'fast' } },
+          volumeName: 'pv-1',
+          dataSource: { kind: 'VolumeSnapshot', name: 'snap', apiGroup: 'snapshot.storage.k8s.io' },
+        },
+        status: { phase: 'Bound', accessModes: ['ReadWriteOnce'], capacity: { storage: '5Gi' } },
+      },
+      'PersistentVolumeClaim',
+    );
+    expectClean(
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name: 'pv-1' },
+        spec: {
+          capacity: { storage: '5Gi' },
+          accessModes: ['ReadWriteOnce'],
+          persistentVolumeReclaimPolicy: 'Retain',
+          storageClassName: 'local-path',
+          hostPath: { path: '/srv/pv-1', type: 'DirectoryOrCreate' },
+          claimRef: { namespace: 'demo', name: 'web-data' },
+          nodeAffinity: {
+            required: {
+              nodeSelectorTerms: [
+                { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['node-1'] }] },
+              ],
+            },
+          },
+        },
+        status: { phase: 'Bound' },
+      },
+      'PersistentVolume',
+    );
+    expectClean(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'ReplicaSet',
+        metadata: fullMeta,
+        spec: {
+          replicas: 2,
+          selector: { matchLabels: { app: 'web' } },
+          template: { metadata: { labels: { app: 'web' } }, spec: podSpec },
+        },
+        status: { replicas: 2, fullyLabeledReplicas: 2, readyReplicas: 2, availableReplicas: 2, observedGeneration: 1 },
+      },
+      'ReplicaSet',
+    );
+    expectClean(
+      {
+        apiVersion: 'policy/v1',
+        kind: 'PodDisruptionBudget',
+        metadata: meta('web'),
+        spec: {
+          minAvailable: '50%',
+          selector: { matchLabels: { app: 'web' } },
+          unhealthyPodEvictionPolicy: 'AlwaysAllow',
+        },
+        status: {
+          currentHealthy: 3,
+          desiredHealthy: 2,
+          disruptionsAllowed: 1,
+          expectedPods: 3,
+          observedGeneration: 1,
+          disruptedPods: { 'web-1': '2025-01-01T00:00:00Z' },
+          conditions: [
+            {
+              type: 'DisruptionAllowed',
+              status: 'True',
+              reason: 'SufficientPods',
+              message: '',
+              lastTransitionTime: '2025-01-01T00:00:00Z',
+              observedGeneration: 1,
+            },
+          ],
+        },
+      },
+      'PodDisruptionBudget',
+    );
+    expectClean(
+      {
+        apiVersion: 'policy/v1',
+        kind: 'Eviction',
+        metadata: { name: 'web-1', namespace: 'demo' },
+        deleteOptions: {
+          gracePeriodSeconds: 30,
+          preconditions: { uid: 'u', resourceVersion: '1' },
+          propagationPolicy: 'Background',
+          dryRun: ['All'],
+        },
+      },
+      'Eviction',
+    );
+    expectClean(
+      {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name: 'web-1', namespace: 'demo' },
+        target: { apiVersion: 'v1', kind: 'Node', name: 'node-1' },
+      },
+      'Binding',
+    );
+    expectClean(
+      {
+        apiVersion: 'autoscaling/v1',
+        kind: 'Scale',
+        metadata: { name: 'web', namespace: 'demo' },
+        spec: { replicas: 5 },
+        status: { replicas: 3, selector: 'app=web' },
+      },
+      'Scale',
+    );
   });
 
   it('accepts null anywhere, ints or strings for IntOrString and numbers for quantities', () => {
-    expectClean({
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web', labels: null, creationTimestamp: null },
-      spec: {
-        replicas: null,
-        strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: '10%' } },
-        template: {
-          metadata: { creationTimestamp: null },
-          spec: {
-            containers: [{ name: 'a', image: 'x', ports: null, resources: { limits: { cpu: 2, memory: '1Gi' } } }],
+    expectClean(
+      {
+        apiVersion: 'apps/v1',
+        kind: 'Deployment',
+        metadata: { name: 'web', labels: null, creationTimestamp: null },
+        spec: {
+          replicas: null,
+          strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: '10%' } },
+          template: {
+            metadata: { creationTimestamp: null },
+            spec: {
+              containers: [{ name: 'a', image: 'x', ports: null, resources: { limits: { cpu: 2, memory: '1Gi' } } }],
+            },
           },
         },
+        status: {},
       },
-      status: {},
-    }, 'Deployment');
+      'Deployment',
+    );
   });
 });
 
@@ -822,7 +1016,8 @@ describe('checkFields finds unknown fields', () => {
     d.spec.template.spec.containers[0].env[2].valueFrom.secretKeyRef.nmae = 'db';
     d.spec.template.spec.containers[0].livenessProbe.httpGet.paht = '/';
     d.spec.template.spec.volumes[1].configMap.itemz = [];
-    d.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologykey = 'x';
+    d.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm.topologykey =
+      'x';
     d.spec.template.spec.containers[0].resources.limit = { cpu: '1' };
     const { unknown, typeErrors } = checkFields(d, 'Deployment');
     expect(typeErrors).toEqual([]);
@@ -841,22 +1036,32 @@ describe('checkFields finds unknown fields', () => {
   it('catches misplaced fields (right name, wrong level)', () => {
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', data: { a: 'b' } }, spec: { data: {} } };
     expect(checkFields(cm, 'ConfigMap').unknown).toEqual(['metadata.data', 'spec']);
-    const svc = { apiVersion: 'v1', kind: 'Service', metadata: { name: 'x' }, spec: { ports: [{ port: 80, containerPort: 80 }] } };
+    const svc = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'x' },
+      spec: { ports: [{ port: 80, containerPort: 80 }] },
+    };
     expect(checkFields(svc, 'Service').unknown).toEqual(['spec.ports[0].containerPort']);
   });
 
   it('does not mistake Object.prototype names for fields', () => {
-    const p = JSON.parse('{"apiVersion":"v1","kind":"Pod","metadata":{"constructor":"x","__proto__":{"a":1}},"spec":{"toString":1}}');
+    const p = JSON.parse(
+      '{"apiVersion":"v1","kind":"Pod","metadata":{"constructor":"x","__proto__":{"a":1}},"spec":{"toString":1}}',
+    );
     expect(checkFields(p, 'Pod').unknown).toEqual(['metadata.constructor', 'metadata.__proto__', 'spec.toString']);
   });
 
   it('treats map keys and free-form values as data', () => {
-    expectClean({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'p', labels: { imagee: 'x' }, managedFields: [{ anything: { goes: [1, 2] } }] },
-      spec: { containers: [{ name: 'c', image: 'i' }], nodeSelector: { specc: 'y' } },
-    }, 'Pod');
+    expectClean(
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p', labels: { imagee: 'x' }, managedFields: [{ anything: { goes: [1, 2] } }] },
+        spec: { containers: [{ name: 'c', image: 'i' }], nodeSelector: { specc: 'y' } },
+      },
+      'Pod',
+    );
   });
 });
 
@@ -894,7 +1099,12 @@ describe('checkFields finds type errors', () => {
   });
 
   it('rejects a non-integer where an integer is expected', () => {
-    const j = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'j' }, spec: { backoffLimit: 1.5, template: { spec: { containers: [] } } } };
+    const j = {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: 'j' },
+      spec: { backoffLimit: 1.5, template: { spec: { containers: [] } } },
+    };
     expect(checkFields(j, 'Job').typeErrors).toEqual(['spec.backoffLimit: expected integer, got number 1.5']);
   });
 

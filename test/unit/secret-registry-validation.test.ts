@@ -7,7 +7,13 @@ import type { KubeObject } from '../../proto/meta.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const obj = (type: string, key: string, value: string) =>
-  ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'r', namespace: 'default' }, type, data: { [key]: b64(value) } }) as unknown as KubeObject;
+  ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'r', namespace: 'default' },
+    type,
+    data: { [key]: b64(value) },
+  }) as unknown as KubeObject;
 
 describe('registry credential secrets', () => {
   it.each([
@@ -16,12 +22,28 @@ describe('registry credential secrets', () => {
     ['kubernetes.io/dockerconfigjson', '.dockerconfigjson', 'password: hunter2', 'invalid JSON'],
     ['kubernetes.io/dockercfg', '.dockercfg', '{"truncated": ', 'invalid JSON'],
     ['kubernetes.io/dockercfg', '.dockercfg', '  ', 'unexpected end of JSON input'],
-    ['kubernetes.io/dockerconfigjson', '.dockerconfigjson', '["hunter2"]', 'json: cannot unmarshal array into Go value of type map[string]interface {}'],
-    ['kubernetes.io/dockerconfigjson', '.dockerconfigjson', '"hunter2"', 'json: cannot unmarshal string into Go value of type map[string]interface {}'],
+    [
+      'kubernetes.io/dockerconfigjson',
+      '.dockerconfigjson',
+      '["hunter2"]',
+      'json: cannot unmarshal array into Go value of type map[string]interface {}',
+    ],
+    [
+      'kubernetes.io/dockerconfigjson',
+      '.dockerconfigjson',
+      '"hunter2"',
+      'json: cannot unmarshal string into Go value of type map[string]interface {}',
+    ],
   ])('%s %s = %s', (type, key, value, problem) => {
     const causes = secret.validate!(obj(type, key, value));
     if (problem === undefined) return expect(causes).toEqual([]);
-    expect(causes).toEqual([{ reason: 'FieldValueInvalid', field: `data[${key}]`, message: `Invalid value: "<secret contents redacted>": ${problem}` }]);
+    expect(causes).toEqual([
+      {
+        reason: 'FieldValueInvalid',
+        field: `data[${key}]`,
+        message: `Invalid value: "<secret contents redacted>": ${problem}`,
+      },
+    ]);
     expect(JSON.stringify(causes)).not.toContain('hunter2');
   });
 });

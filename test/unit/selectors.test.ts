@@ -72,16 +72,22 @@ describe('label selectors: parsing', () => {
 
   it('rejects invalid keys and values with apimachinery messages', () => {
     expect(selectorError(() => parseLabelSelector('a$b=x'))).toBe(
-      'unable to parse requirement: <nil>: Invalid value: "a$b": name part must consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character (e.g. \'MyName\',  or \'my.name\',  or \'123-abc\', regex used for validation is \'([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]\')',
+      "unable to parse requirement: <nil>: Invalid value: \"a$b\": name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')",
     );
     expect(selectorError(() => parseLabelSelector('app=a$b'))).toBe(
-      'unable to parse requirement: values[0][app]: Invalid value: "a$b": a valid label must be an empty string or consist of alphanumeric characters, \'-\', \'_\' or \'.\', and must start and end with an alphanumeric character (e.g. \'MyValue\',  or \'my_value\',  or \'12345\', regex used for validation is \'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?\')',
+      "unable to parse requirement: values[0][app]: Invalid value: \"a$b\": a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')",
     );
-    expect(selectorError(() => parseLabelSelector(`app=${'x'.repeat(64)}`))).toMatch(/must be no more than 63 characters/);
-    expect(selectorError(() => parseLabelSelector('Bad_Prefix/app=x'))).toMatch(/prefix part a lowercase RFC 1123 subdomain/);
+    expect(selectorError(() => parseLabelSelector(`app=${'x'.repeat(64)}`))).toMatch(
+      /must be no more than 63 characters/,
+    );
+    expect(selectorError(() => parseLabelSelector('Bad_Prefix/app=x'))).toMatch(
+      /prefix part a lowercase RFC 1123 subdomain/,
+    );
     expect(selectorError(() => parseLabelSelector('/app'))).toMatch(/prefix part must be non-empty/);
     expect(selectorError(() => parseLabelSelector('a/b/c'))).toMatch(/a qualified name must consist of/);
-    expect(selectorError(() => parseLabelSelector('n>x'))).toMatch(/for 'Gt', 'Lt' operators, the value must be an integer/);
+    expect(selectorError(() => parseLabelSelector('n>x'))).toMatch(
+      /for 'Gt', 'Lt' operators, the value must be an integer/,
+    );
   });
 });
 
@@ -158,17 +164,23 @@ describe('label selectors: metav1.LabelSelector objects', () => {
   });
 
   it('rejects invalid selectors', () => {
-    expect(selectorError(() => labelSelectorFromObject({ matchExpressions: [{ key: 'a', operator: 'Gt', values: ['1'] }] }))).toBe(
-      '"Gt" is not a valid label selector operator',
+    expect(
+      selectorError(() => labelSelectorFromObject({ matchExpressions: [{ key: 'a', operator: 'Gt', values: ['1'] }] })),
+    ).toBe('"Gt" is not a valid label selector operator');
+    expect(
+      selectorError(() => labelSelectorFromObject({ matchExpressions: [{ key: 'a', operator: 'In', values: [] }] })),
+    ).toBe("values: Invalid value: []string{}: for 'in', 'notin' operators, values set can't be empty");
+    expect(
+      selectorError(() =>
+        labelSelectorFromObject({ matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] }),
+      ),
+    ).toBe('values: Invalid value: []string{"x"}: values set must be empty for exists and does not exist');
+    expect(selectorError(() => labelSelectorFromObject({ matchLabels: { 'a b': 'x' } }))).toMatch(
+      /^key: Invalid value: "a b": name part must consist/,
     );
-    expect(selectorError(() => labelSelectorFromObject({ matchExpressions: [{ key: 'a', operator: 'In', values: [] }] }))).toBe(
-      "values: Invalid value: []string{}: for 'in', 'notin' operators, values set can't be empty",
+    expect(selectorError(() => labelSelectorFromObject({ matchLabels: { 'a b': 'x y' } }))).toMatch(
+      /^\[key: Invalid value: "a b": .*, values\[0\]\[a b\]: Invalid value: "x y": .*\]$/,
     );
-    expect(selectorError(() => labelSelectorFromObject({ matchExpressions: [{ key: 'a', operator: 'Exists', values: ['x'] }] }))).toBe(
-      'values: Invalid value: []string{"x"}: values set must be empty for exists and does not exist',
-    );
-    expect(selectorError(() => labelSelectorFromObject({ matchLabels: { 'a b': 'x' } }))).toMatch(/^key: Invalid value: "a b": name part must consist/);
-    expect(selectorError(() => labelSelectorFromObject({ matchLabels: { 'a b': 'x y' } }))).toMatch(/^\[key: Invalid value: "a b": .*, values\[0\]\[a b\]: Invalid value: "x y": .*\]$/);
   });
 });
 
@@ -191,11 +203,14 @@ describe('label selectors: formatting', () => {
     expect(formatLabelSelector(null)).toBe('');
   });
 
-  it.each(['app=web', 'app=web,tier in (a,b)', 'app!=web,env notin (dev),x,!y', 'a==b', 'n>3,m<4', 'x in ()'])('round-trips %j', (s) => {
-    const reqs = parseLabelSelector(s);
-    const formatted = formatLabelSelector(reqs);
-    expect(parseLabelSelector(formatted)).toStrictEqual(reqs);
-  });
+  it.each(['app=web', 'app=web,tier in (a,b)', 'app!=web,env notin (dev),x,!y', 'a==b', 'n>3,m<4', 'x in ()'])(
+    'round-trips %j',
+    (s) => {
+      const reqs = parseLabelSelector(s);
+      const formatted = formatLabelSelector(reqs);
+      expect(parseLabelSelector(formatted)).toStrictEqual(reqs);
+    },
+  );
 
   it('normalizes order and spacing', () => {
     expect(formatLabelSelector(parseLabelSelector(' tier in ( b , a ) ,  app = web '))).toBe('app=web,tier in (a,b)');
@@ -203,13 +218,22 @@ describe('label selectors: formatting', () => {
 });
 
 describe('field selectors', () => {
-  const pod: Record<string, string> = { 'metadata.name': 'x', 'metadata.namespace': 'demo', 'spec.nodeName': 'node-1', 'status.phase': 'Running' };
+  const pod: Record<string, string> = {
+    'metadata.name': 'x',
+    'metadata.namespace': 'demo',
+    'spec.nodeName': 'node-1',
+    'status.phase': 'Running',
+  };
   const get = (f: string) => pod[f];
 
   it('parses =, ==, != and comma-separated terms (sorted, as upstream)', () => {
     expect(parseFieldSelector('')).toStrictEqual([]);
-    expect(parseFieldSelector('metadata.name=x')).toStrictEqual([{ field: 'metadata.name', operator: '=', value: 'x' }]);
-    expect(parseFieldSelector('metadata.name==x')).toStrictEqual([{ field: 'metadata.name', operator: '=', value: 'x' }]);
+    expect(parseFieldSelector('metadata.name=x')).toStrictEqual([
+      { field: 'metadata.name', operator: '=', value: 'x' },
+    ]);
+    expect(parseFieldSelector('metadata.name==x')).toStrictEqual([
+      { field: 'metadata.name', operator: '=', value: 'x' },
+    ]);
     expect(parseFieldSelector('status.phase!=Succeeded,status.phase!=Failed')).toStrictEqual([
       { field: 'status.phase', operator: '!=', value: 'Failed' },
       { field: 'status.phase', operator: '!=', value: 'Succeeded' },
@@ -218,7 +242,9 @@ describe('field selectors', () => {
   });
 
   it('handles backslash escapes', () => {
-    expect(parseFieldSelector('metadata.name=a\\,b\\=c\\\\d')).toStrictEqual([{ field: 'metadata.name', operator: '=', value: 'a,b=c\\d' }]);
+    expect(parseFieldSelector('metadata.name=a\\,b\\=c\\\\d')).toStrictEqual([
+      { field: 'metadata.name', operator: '=', value: 'a,b=c\\d' },
+    ]);
     expect(parseFieldSelector('a=x\\,y,b=z')).toStrictEqual([
       { field: 'a', operator: '=', value: 'x,y' },
       { field: 'b', operator: '=', value: 'z' },
@@ -228,11 +254,19 @@ describe('field selectors', () => {
   });
 
   it('rejects bad syntax', () => {
-    expect(selectorError(() => parseFieldSelector('metadata.name'))).toBe("invalid selector: 'metadata.name'; can't understand 'metadata.name'");
+    expect(selectorError(() => parseFieldSelector('metadata.name'))).toBe(
+      "invalid selector: 'metadata.name'; can't understand 'metadata.name'",
+    );
     expect(selectorError(() => parseFieldSelector('a=b,c'))).toBe("invalid selector: 'a=b,c'; can't understand 'c'");
-    expect(selectorError(() => parseFieldSelector('a=b\\x'))).toBe('invalid field selector: invalid escape sequence: \\x');
-    expect(selectorError(() => parseFieldSelector('a=b\\'))).toBe('invalid field selector: invalid escape sequence: \\');
-    expect(selectorError(() => parseFieldSelector('a=b=c'))).toBe('invalid field selector: unescaped character in value: 61');
+    expect(selectorError(() => parseFieldSelector('a=b\\x'))).toBe(
+      'invalid field selector: invalid escape sequence: \\x',
+    );
+    expect(selectorError(() => parseFieldSelector('a=b\\'))).toBe(
+      'invalid field selector: invalid escape sequence: \\',
+    );
+    expect(selectorError(() => parseFieldSelector('a=b=c'))).toBe(
+      'invalid field selector: unescaped character in value: 61',
+    );
   });
 
   it('matches', () => {
@@ -247,15 +281,29 @@ describe('field selectors', () => {
   });
 
   it('event involvedObject fields', () => {
-    const ev: Record<string, string> = { 'involvedObject.name': 'x', 'involvedObject.namespace': 'demo', 'involvedObject.kind': 'Pod', 'involvedObject.uid': 'u1' };
-    const reqs = parseFieldSelector('involvedObject.name=x,involvedObject.namespace=demo,involvedObject.kind=Pod,involvedObject.uid=u1');
+    const ev: Record<string, string> = {
+      'involvedObject.name': 'x',
+      'involvedObject.namespace': 'demo',
+      'involvedObject.kind': 'Pod',
+      'involvedObject.uid': 'u1',
+    };
+    const reqs = parseFieldSelector(
+      'involvedObject.name=x,involvedObject.namespace=demo,involvedObject.kind=Pod,involvedObject.uid=u1',
+    );
     expect(matchFields(reqs, (f) => ev[f])).toBe(true);
     expect(matchFields(parseFieldSelector('involvedObject.name=x'), (f) => ev[f])).toBe(true);
     expect(matchFields(parseFieldSelector('involvedObject.name=y'), (f) => ev[f])).toBe(false);
-    expect(fieldsUsed(reqs)).toStrictEqual(['involvedObject.kind', 'involvedObject.name', 'involvedObject.namespace', 'involvedObject.uid']);
+    expect(fieldsUsed(reqs)).toStrictEqual([
+      'involvedObject.kind',
+      'involvedObject.name',
+      'involvedObject.namespace',
+      'involvedObject.uid',
+    ]);
   });
 
   it('fieldsUsed lists each field once', () => {
-    expect(fieldsUsed(parseFieldSelector('status.phase!=Succeeded,status.phase!=Failed,spec.nodeName=n'))).toStrictEqual(['spec.nodeName', 'status.phase']);
+    expect(
+      fieldsUsed(parseFieldSelector('status.phase!=Succeeded,status.phase!=Failed,spec.nodeName=n')),
+    ).toStrictEqual(['spec.nodeName', 'status.phase']);
   });
 });

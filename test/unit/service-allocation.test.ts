@@ -12,7 +12,12 @@ import { SqliteStore } from '../../controlplane/store/sqlite.js';
 const svcDef = findResource('', 'v1', 'services')!;
 
 function svc(name: string, spec: Record<string, unknown> = {}): any {
-  return { apiVersion: 'v1', kind: 'Service', metadata: { name }, spec: { selector: { app: name }, ports: [{ port: 80 }], ...spec } };
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name },
+    spec: { selector: { app: name }, ports: [{ port: 80 }], ...spec },
+  };
 }
 
 async function rejection(p: Promise<unknown>): Promise<ApiError> {
@@ -48,7 +53,9 @@ describe('IPAllocator', () => {
   it('rejects taken and out-of-range addresses with Kubernetes messages', () => {
     const a = new IPAllocator('10.43.0.0/16', ['10.43.0.10']);
     expect(() => a.allocate('10.43.0.10')).toThrow('provided IP is already allocated');
-    expect(() => a.allocate('10.0.0.1')).toThrow('the provided IP (10.0.0.1) is not in the valid range. The range of valid IPs is 10.43.0.0/16');
+    expect(() => a.allocate('10.0.0.1')).toThrow(
+      'the provided IP (10.0.0.1) is not in the valid range. The range of valid IPs is 10.43.0.0/16',
+    );
     expect(() => a.allocate('10.43.0.0')).toThrow('not in the valid range');
     expect(() => a.allocate('10.43.255.255')).toThrow('not in the valid range');
     a.allocate('10.43.0.11');
@@ -68,7 +75,9 @@ describe('PortAllocator', () => {
   it('checks requested ports against the range and the ports in use', () => {
     const p = new PortAllocator({ min: 30000, max: 32767 }, [30080]);
     expect(() => p.allocate(30080)).toThrow('provided port is already allocated');
-    expect(() => p.allocate(80)).toThrow('provided port is not in the valid range. The range of valid ports is 30000-32767');
+    expect(() => p.allocate(80)).toThrow(
+      'provided port is not in the valid range. The range of valid ports is 30000-32767',
+    );
     p.allocate(30081);
     const n = p.allocateNext();
     expect(n).toBeGreaterThanOrEqual(30000 + 86);
@@ -82,7 +91,9 @@ describe('Service allocation through ApiStorage', () => {
 
   beforeEach(async () => {
     store = new SqliteStore(':memory:');
-    storage = new ApiStorage(store, undefined, { network: { serviceCidr: '10.43.0.0/16', nodePortRange: { min: 30000, max: 32767 } } });
+    storage = new ApiStorage(store, undefined, {
+      network: { serviceCidr: '10.43.0.0/16', nodePortRange: { min: 30000, max: 32767 } },
+    });
     await seedNamespaces(storage);
   });
   afterEach(async () => {
@@ -103,9 +114,13 @@ describe('Service allocation through ApiStorage', () => {
     expect(a.spec.clusterIPs).toEqual(['10.43.0.50']);
     const e = await rejection(create(svc('b', { clusterIP: '10.43.0.50' })));
     expect(e.code).toBe(422);
-    expect(e.message).toBe('Service "b" is invalid: spec.clusterIPs: Invalid value: []string{"10.43.0.50"}: failed to allocate IP 10.43.0.50: provided IP is already allocated');
+    expect(e.message).toBe(
+      'Service "b" is invalid: spec.clusterIPs: Invalid value: []string{"10.43.0.50"}: failed to allocate IP 10.43.0.50: provided IP is already allocated',
+    );
     const out = await rejection(create(svc('c', { clusterIP: '10.96.0.1' })));
-    expect(out.message).toContain('failed to allocate IP 10.96.0.1: the provided IP (10.96.0.1) is not in the valid range. The range of valid IPs is 10.43.0.0/16');
+    expect(out.message).toContain(
+      'failed to allocate IP 10.96.0.1: the provided IP (10.96.0.1) is not in the valid range. The range of valid IPs is 10.43.0.0/16',
+    );
     expect(out.toStatus().details?.causes?.[0]?.field).toBe('spec.clusterIPs');
     const bad = await rejection(create(svc('d', { clusterIP: 'x.y' })));
     expect(bad.message).toContain('spec.clusterIPs[0]: Invalid value: "x.y": must be a valid IP address');
@@ -115,31 +130,59 @@ describe('Service allocation through ApiStorage', () => {
     const h = await create(svc('h', { clusterIP: 'None' }));
     expect(h.spec.clusterIPs).toEqual(['None']);
     expect(h.spec.ipFamilyPolicy).toBe('SingleStack');
-    const hn = await create({ ...svc('hn', { clusterIP: 'None' }), spec: { clusterIP: 'None', ports: [{ port: 80 }] } });
+    const hn = await create({
+      ...svc('hn', { clusterIP: 'None' }),
+      spec: { clusterIP: 'None', ports: [{ port: 80 }] },
+    });
     expect(hn.spec.ipFamilyPolicy).toBe('RequireDualStack');
     expect(hn.spec.ipFamilies).toEqual(['IPv4', 'IPv6']);
-    const x = await create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'x' }, spec: { type: 'ExternalName', externalName: 'example.com' } });
+    const x = await create({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'x' },
+      spec: { type: 'ExternalName', externalName: 'example.com' },
+    });
     expect(x.spec.clusterIP).toBeUndefined();
     expect(x.spec.ipFamilies).toBeUndefined();
   });
 
   it('does not keep what a dry run allocated', async () => {
-    const d = await create(svc('a', { clusterIP: '10.43.0.60', type: 'NodePort', ports: [{ port: 80, nodePort: 30060 }] }), true);
+    const d = await create(
+      svc('a', { clusterIP: '10.43.0.60', type: 'NodePort', ports: [{ port: 80, nodePort: 30060 }] }),
+      true,
+    );
     expect(d.spec.clusterIP).toBe('10.43.0.60');
-    const real = await create(svc('b', { clusterIP: '10.43.0.60', type: 'NodePort', ports: [{ port: 80, nodePort: 30060 }] }));
+    const real = await create(
+      svc('b', { clusterIP: '10.43.0.60', type: 'NodePort', ports: [{ port: 80, nodePort: 30060 }] }),
+    );
     expect(real.spec.ports[0].nodePort).toBe(30060);
   });
 
   it('allocates node ports per service port number, requested ones checked for range and conflicts', async () => {
-    const a = await create(svc('a', { type: 'NodePort', ports: [{ name: 'tcp', port: 53, protocol: 'TCP' }, { name: 'udp', port: 53, protocol: 'UDP' }, { name: 'web', port: 80 }] }));
+    const a = await create(
+      svc('a', {
+        type: 'NodePort',
+        ports: [
+          { name: 'tcp', port: 53, protocol: 'TCP' },
+          { name: 'udp', port: 53, protocol: 'UDP' },
+          { name: 'web', port: 80 },
+        ],
+      }),
+    );
     const [t, u, w] = a.spec.ports;
     expect(t.nodePort).toBe(u.nodePort);
     expect(w.nodePort).not.toBe(t.nodePort);
     for (const p of a.spec.ports) expect(p.nodePort).toBeGreaterThanOrEqual(30000);
-    const taken = await rejection(create(svc('b', { type: 'NodePort', ports: [{ port: 80, nodePort: w.nodePort, protocol: 'UDP' }] })));
-    expect(taken.message).toBe(`Service "b" is invalid: spec.ports[0].nodePort: Invalid value: ${w.nodePort}: provided port is already allocated`);
+    const taken = await rejection(
+      create(svc('b', { type: 'NodePort', ports: [{ port: 80, nodePort: w.nodePort, protocol: 'UDP' }] })),
+    );
+    expect(taken.message).toBe(
+      `Service "b" is invalid: spec.ports[0].nodePort: Invalid value: ${w.nodePort}: provided port is already allocated`,
+    );
     const range = await rejection(create(svc('c', { type: 'NodePort', ports: [{ port: 80, nodePort: 8080 }] })));
-    expect(range.message).toBe('Service "c" is invalid: spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid range. The range of valid ports is 30000-32767');
+    expect(range.message).toBe(
+      'Service "c" is invalid: spec.ports[0].nodePort: Invalid value: 8080: provided port is not in the valid range. The range of valid ports is 30000-32767',
+    );
   });
 
   it('gives LoadBalancer services node ports and, with externalTrafficPolicy Local, a health-check port', async () => {
@@ -158,7 +201,9 @@ describe('Service allocation through ApiStorage', () => {
     expect(b.spec.clusterIP).toBe(a.spec.clusterIP);
     expect(b.spec.ports[0].nodePort).toBe(a.spec.ports[0].nodePort);
     expect(b.spec.ports[0].targetPort).toBe(8080);
-    const moved = await rejection(storage.update(svcDef, 'default', 'a', { ...put, spec: { ...put.spec, clusterIP: '10.43.0.77' } }));
+    const moved = await rejection(
+      storage.update(svcDef, 'default', 'a', { ...put, spec: { ...put.spec, clusterIP: '10.43.0.77' } }),
+    );
     expect(moved.code).toBe(422);
     expect(moved.message).toContain('may not change once set');
   });
@@ -178,14 +223,18 @@ describe('Service allocation through ApiStorage', () => {
   it('frees everything when a Service is deleted', async () => {
     await create(svc('a', { clusterIP: '10.43.0.80', type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] }));
     await storage.delete(svcDef, 'default', 'a');
-    const b = await create(svc('b', { clusterIP: '10.43.0.80', type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] }));
+    const b = await create(
+      svc('b', { clusterIP: '10.43.0.80', type: 'NodePort', ports: [{ port: 80, nodePort: 30080 }] }),
+    );
     expect(b.spec.clusterIP).toBe('10.43.0.80');
   });
 
   it('never gives two concurrent creates the same address, and reports a full range as Kubernetes does', async () => {
     await store.close();
     store = new SqliteStore(':memory:');
-    storage = new ApiStorage(store, undefined, { network: { serviceCidr: '10.43.0.0/28', nodePortRange: { min: 30000, max: 30003 } } });
+    storage = new ApiStorage(store, undefined, {
+      network: { serviceCidr: '10.43.0.0/28', nodePortRange: { min: 30000, max: 30003 } },
+    });
     await seedNamespaces(storage);
     const made = await Promise.all(Array.from({ length: 14 }, (_, i) => create(svc(`s${i}`))));
     expect(new Set(made.map((s) => s.spec.clusterIP)).size).toBe(14);
@@ -193,7 +242,11 @@ describe('Service allocation through ApiStorage', () => {
     expect(full.code).toBe(500);
     expect(full.message).toBe('Internal error occurred: failed to allocate a serviceIP: range is full');
     await storage.delete(svcDef, 'default', 's0');
-    const np = await Promise.all(Array.from({ length: 4 }, (_, i) => storage.patch(svcDef, 'default', `s${i + 1}`, 'merge', { spec: { type: 'NodePort' } })));
+    const np = await Promise.all(
+      Array.from({ length: 4 }, (_, i) =>
+        storage.patch(svcDef, 'default', `s${i + 1}`, 'merge', { spec: { type: 'NodePort' } }),
+      ),
+    );
     expect(new Set(np.map((r) => r.object.spec.ports[0].nodePort)).size).toBe(4);
     const noPort = await rejection(storage.patch(svcDef, 'default', 's5', 'merge', { spec: { type: 'NodePort' } }));
     expect(noPort.message).toBe('Internal error occurred: failed to allocate a nodePort: range is full');

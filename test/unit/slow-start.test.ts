@@ -5,7 +5,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ApiStorage } from '../../controlplane/api/storage.js';
 import { ApiError } from '../../controlplane/api/errors.js';
-import { BURST_REPLICAS, slowStartBatch, slowStartBatches, TokenBucket } from '../../controlplane/controllers/slow-start.js';
+import {
+  BURST_REPLICAS,
+  slowStartBatch,
+  slowStartBatches,
+  TokenBucket,
+} from '../../controlplane/controllers/slow-start.js';
 import * as replicaSet from '../../controlplane/controllers/replica-set-controller.js';
 import * as job from '../../controlplane/controllers/job-controller.js';
 import * as daemonSet from '../../controlplane/controllers/daemon-set-controller.js';
@@ -68,8 +73,23 @@ describe('TokenBucket (--controllers-qps / --controllers-burst)', () => {
   function fakeBucket(qps: number, burst: number) {
     let t = 0;
     const sleeps: number[] = [];
-    const b = new TokenBucket({ qps, burst, now: () => t, sleep: async (ms) => { sleeps.push(ms); t += ms; } });
-    return { b, sleeps, advance: (ms: number) => { t += ms; }, now: () => t };
+    const b = new TokenBucket({
+      qps,
+      burst,
+      now: () => t,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        t += ms;
+      },
+    });
+    return {
+      b,
+      sleeps,
+      advance: (ms: number) => {
+        t += ms;
+      },
+      now: () => t,
+    };
   }
 
   it('lets a burst through at once, then qps per second', async () => {
@@ -142,7 +162,9 @@ function gate(storage: ApiStorage, method: 'create' | 'delete'): Gate {
   const patched = async (...args: unknown[]): Promise<unknown> => {
     if (args[0] !== podDef || opened) return orig(...args);
     started++;
-    await new Promise<void>((go, fail) => { held.push({ go, fail }); });
+    await new Promise<void>((go, fail) => {
+      held.push({ go, fail });
+    });
     return orig(...args);
   };
   (storage as unknown as Record<string, unknown>)[method] = patched;
@@ -174,12 +196,19 @@ afterEach(async () => {
   h = undefined;
 });
 
-const countPods = async (storage: ApiStorage, selector: string) => (await storage.list(podDef, 'default', { labelSelector: selector })).items.length;
+const countPods = async (storage: ApiStorage, selector: string) =>
+  (await storage.list(podDef, 'default', { labelSelector: selector })).items.length;
 
 function rsBody(name: string, replicas: number): unknown {
   return {
-    apiVersion: 'apps/v1', kind: 'ReplicaSet', metadata: { name },
-    spec: { replicas, selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
+    apiVersion: 'apps/v1',
+    kind: 'ReplicaSet',
+    metadata: { name },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+    },
   };
 }
 
@@ -219,7 +248,15 @@ describe('ReplicaSet controller with replicas 2147483647', () => {
   it('takes a token per creation from the shared bucket', async () => {
     h = await startController(replicaSet.create);
     let t = 0;
-    h.ctx.createLimiter = new TokenBucket({ qps: 100, burst: 10, now: () => t, sleep: async (ms) => { t += ms; await new Promise((r) => setImmediate(r)); } });
+    h.ctx.createLimiter = new TokenBucket({
+      qps: 100,
+      burst: 10,
+      now: () => t,
+      sleep: async (ms) => {
+        t += ms;
+        await new Promise((r) => setImmediate(r));
+      },
+    });
     await h.storage.create(rsDef, 'default', rsBody('paced', 40));
     await until('40 pods', async () => (await countPods(h!.storage, 'app=paced')) === 40, 10_000);
     // 10 at once, 30 more at 100/s: 300 ms of (fake) waiting
@@ -234,7 +271,10 @@ describe('ReplicaSet controller with replicas 2147483647', () => {
     await storage.create(rsDef, 'default', rsBody('shrink', 600));
     await until('600 pods', async () => (await countPods(storage, 'app=shrink')) === 600, 20_000);
     const g = gate(storage, 'delete');
-    await storage.guaranteedUpdate(rsDef, 'default', 'shrink', {}, (cur) => { cur.spec.replicas = 0; return cur; });
+    await storage.guaranteedUpdate(rsDef, 'default', 'shrink', {}, (cur) => {
+      cur.spec.replicas = 0;
+      return cur;
+    });
     await g.batch(500);
     await g.batch(100);
     await until('no pods', async () => (await countPods(storage, 'app=shrink')) === 0, 10_000);
@@ -244,8 +284,16 @@ describe('ReplicaSet controller with replicas 2147483647', () => {
 
 describe('Job controller with parallelism 2147483647', () => {
   const jobBody = (name: string) => ({
-    apiVersion: 'batch/v1', kind: 'Job', metadata: { name },
-    spec: { parallelism: MAX_INT32, template: { metadata: { labels: { app: name } }, spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } },
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name },
+    spec: {
+      parallelism: MAX_INT32,
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] },
+      },
+    },
   });
 
   it('creates at most 500 pods per sync in slow-start batches and stops at a failing batch', async () => {
@@ -273,8 +321,13 @@ describe('DaemonSet controller on 10 nodes', () => {
     for (let i = 0; i < 10; i++) await h.storage.create(defs.nodes, undefined, nodeBody(`n${i}`));
     const g = gate(h.storage, 'create');
     const ds = (name: string) => ({
-      apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name },
-      spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } },
+      apiVersion: 'apps/v1',
+      kind: 'DaemonSet',
+      metadata: { name },
+      spec: {
+        selector: { matchLabels: { app: name } },
+        template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+      },
     });
     await h.storage.create(defs.daemonsets, 'default', ds('everywhere'));
     for (const n of [1, 2, 4, 3]) await g.batch(n);
@@ -293,24 +346,50 @@ describe('DaemonSet controller on 10 nodes', () => {
 
 describe('StatefulSet plan with replicas 2147483647', () => {
   const set = (policy: 'Parallel' | 'OrderedReady'): KubeObject => ({
-    apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'big', namespace: 'default', uid: 'u1' },
-    spec: { replicas: MAX_INT32, podManagementPolicy: policy, selector: { matchLabels: { app: 'big' } }, template: { metadata: { labels: { app: 'big' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } },
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: { name: 'big', namespace: 'default', uid: 'u1' },
+    spec: {
+      replicas: MAX_INT32,
+      podManagementPolicy: policy,
+      selector: { matchLabels: { app: 'big' } },
+      template: { metadata: { labels: { app: 'big' } }, spec: { containers: [{ name: 'c', image: 'i' }] } },
+    },
   });
-  it.each([['Parallel', BURST_REPLICAS], ['OrderedReady', 1]] as const)('%s: plans %i creations, quickly and without a 2^31 array', (policy, want) => {
+  it.each([
+    ['Parallel', BURST_REPLICAS],
+    ['OrderedReady', 1],
+  ] as const)('%s: plans %i creations, quickly and without a 2^31 array', (policy, want) => {
     const t0 = performance.now();
-    const plan = planStatefulSet({ set: set(policy), pods: [], claims: new Map(), currentRevision: 'r1', updateRevision: 'r1', now: Date.now() });
+    const plan = planStatefulSet({
+      set: set(policy),
+      pods: [],
+      claims: new Map(),
+      currentRevision: 'r1',
+      updateRevision: 'r1',
+      now: Date.now(),
+    });
     expect(plan.actions.filter((a) => a.type === 'create')).toHaveLength(want);
     expect(performance.now() - t0).toBeLessThan(1000);
   });
 
   it('Parallel scale-down of 600 pods to 0 deletes at most 500 per sync', () => {
     const pods: KubeObject[] = Array.from({ length: 600 }, (_, i) => ({
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: `big-${i}`, namespace: 'default', uid: `p${i}`, labels: { app: 'big' } },
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: `big-${i}`, namespace: 'default', uid: `p${i}`, labels: { app: 'big' } },
       status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] },
     }));
     const s = set('Parallel');
     s.spec.replicas = 0;
-    const plan = planStatefulSet({ set: s, pods, claims: new Map(), currentRevision: 'r1', updateRevision: 'r1', now: Date.now() });
+    const plan = planStatefulSet({
+      set: s,
+      pods,
+      claims: new Map(),
+      currentRevision: 'r1',
+      updateRevision: 'r1',
+      now: Date.now(),
+    });
     const deletes = plan.actions.filter((a) => a.type === 'delete');
     expect(deletes).toHaveLength(BURST_REPLICAS);
     // highest ordinals first

@@ -27,7 +27,18 @@ describe('snapshot schedule (5-field cron)', () => {
     expect(cronMatches(parseCron(spec), at(time))).toBe(want);
   });
 
-  it.each(['* * * *', '60 * * * *', '* 24 * * *', '* * 0 * *', '* * * 13 *', '* * * * 8', 'a * * * *', '*/0 * * * *', '5-1 * * * *', '* * * * mon'])('refuses %s', (spec) => {
+  it.each([
+    '* * * *',
+    '60 * * * *',
+    '* 24 * * *',
+    '* * 0 * *',
+    '* * * 13 *',
+    '* * * * 8',
+    'a * * * *',
+    '*/0 * * * *',
+    '5-1 * * * *',
+    '* * * * mon',
+  ])('refuses %s', (spec) => {
     expect(() => parseCron(spec)).toThrow(/--snapshot-schedule/);
   });
 

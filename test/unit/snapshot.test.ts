@@ -3,7 +3,17 @@
 // revisions bumped, old watches 410), the refusals, scheduled snapshots' retention, and an
 // etcd snapshot restored with etcdctl into a fresh member that serves every key.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,13 +22,23 @@ import { EtcdStore } from '../../controlplane/store/etcd.js';
 import { CompactedError } from '../../controlplane/store/types.js';
 import { REVISION_BUMP } from '../../controlplane/store/sqlite-snapshot.js';
 import { restoreSnapshot, saveSnapshot } from '../../controlplane/snapshot/snapshots.js';
-import { snapshotFileName, snapshotsToPrune, startScheduledSnapshots } from '../../controlplane/snapshot/scheduled-snapshots.js';
+import {
+  snapshotFileName,
+  snapshotsToPrune,
+  startScheduledSnapshots,
+} from '../../controlplane/snapshot/scheduled-snapshots.js';
 import { markDataDirInUse } from '../../controlplane/snapshot/data-dir-lock.js';
 import { ETCDCTL_BIN, freePort, startEtcd } from './etcd-process.js';
 
 const dirs: string[] = [];
-const tmp = () => { const d = mkdtempSync(join(tmpdir(), 'skiff-snap-')); dirs.push(d); return d; };
-afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'skiff-snap-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 describe('SQLite snapshots', () => {
   it('save while writes run; restore into an empty data dir has every write acknowledged before the snapshot, the key files, and bumped revisions', async () => {
@@ -60,7 +80,9 @@ describe('SQLite snapshots', () => {
       const after = acked.filter((a) => a.rev > info.revision);
       expect(before.length).toBe(info.revision);
       const all = await restored.list('/registry/core/configmaps/');
-      expect(all.items.map((i) => [i.key, i.value, i.modRevision]).sort()).toEqual(before.map((a) => [a.key, a.value, a.rev]).sort());
+      expect(all.items.map((i) => [i.key, i.value, i.modRevision]).sort()).toEqual(
+        before.map((a) => [a.key, a.value, a.rev]).sort(),
+      );
       expect(after.some((a) => all.items.some((i) => i.key === a.key))).toBe(false);
       expect(await restored.currentRevision()).toBe(r.restartsAt);
       expect(await restored.compactedRevision()).toBe(r.restartsAt);
@@ -90,7 +112,9 @@ describe('SQLite snapshots', () => {
     const sleeper = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
     try {
       writeFileSync(join(dst, 'skiff-server.pid'), `${sleeper.pid}\n`);
-      await expect(restoreSnapshot(file, dst)).rejects.toThrow(/a skiff-server \(pid \d+\) is running on .*stop it first/);
+      await expect(restoreSnapshot(file, dst)).rejects.toThrow(
+        /a skiff-server \(pid \d+\) is running on .*stop it first/,
+      );
     } finally {
       sleeper.kill('SIGKILL');
     }
@@ -111,7 +135,9 @@ describe('SQLite snapshots', () => {
   it('refuses a file that is not a skiff SQLite snapshot, pointing etcd snapshots at etcdutl', async () => {
     const f = join(tmp(), 'not.db');
     writeFileSync(f, 'hello');
-    await expect(restoreSnapshot(f, tmp())).rejects.toThrow(/not a skiff SQLite snapshot[\s\S]*etcdutl snapshot restore/);
+    await expect(restoreSnapshot(f, tmp())).rejects.toThrow(
+      /not a skiff SQLite snapshot[\s\S]*etcdutl snapshot restore/,
+    );
     await expect(restoreSnapshot(join(tmp(), 'missing.db'), tmp())).rejects.toThrow(/no such file/);
   });
 });
@@ -119,8 +145,20 @@ describe('SQLite snapshots', () => {
 describe('scheduled snapshots', () => {
   it.each([
     [[], 5, []],
-    [['skiff-snapshot-20261205T000000Z.db', 'skiff-snapshot-20261205T060000Z.db', 'skiff-snapshot-20261205T120000Z.db'], 2, ['skiff-snapshot-20261205T000000Z.db']],
-    [['skiff-snapshot-20261205T060000Z.db', 'mine.db', 'skiff-snapshot-20261204T060000Z.db'], 1, ['skiff-snapshot-20261204T060000Z.db']],
+    [
+      [
+        'skiff-snapshot-20261205T000000Z.db',
+        'skiff-snapshot-20261205T060000Z.db',
+        'skiff-snapshot-20261205T120000Z.db',
+      ],
+      2,
+      ['skiff-snapshot-20261205T000000Z.db'],
+    ],
+    [
+      ['skiff-snapshot-20261205T060000Z.db', 'mine.db', 'skiff-snapshot-20261204T060000Z.db'],
+      1,
+      ['skiff-snapshot-20261204T060000Z.db'],
+    ],
     [['skiff-snapshot-20261205T060000Z.db.part'], 0, []],
   ])('prune %j keeping %i -> %j', (names, keep, want) => {
     expect(snapshotsToPrune(names, keep)).toEqual(want);
@@ -130,14 +168,22 @@ describe('scheduled snapshots', () => {
     const dir = tmp();
     const s = new SqliteStore(join(dir, 'state.db'));
     await s.create('/registry/a', '1');
-    const sched = startScheduledSnapshots({ dataDir: dir, schedule: '0 */6 * * *', retention: 2, save: (f) => saveSnapshot({ dataDir: dir }, f) });
+    const sched = startScheduledSnapshots({
+      dataDir: dir,
+      schedule: '0 */6 * * *',
+      retention: 2,
+      save: (f) => saveSnapshot({ dataDir: dir }, f),
+    });
     try {
       for (const h of ['00', '06', '12']) await sched.runOnce(new Date(`2026-12-05T${h}:00:00Z`));
     } finally {
       sched.stop();
       await s.close();
     }
-    expect(readdirSync(join(dir, 'snapshots')).sort()).toEqual([snapshotFileName(new Date('2026-12-05T06:00:00Z')), snapshotFileName(new Date('2026-12-05T12:00:00Z'))]);
+    expect(readdirSync(join(dir, 'snapshots')).sort()).toEqual([
+      snapshotFileName(new Date('2026-12-05T06:00:00Z')),
+      snapshotFileName(new Date('2026-12-05T12:00:00Z')),
+    ]);
     expect(snapshotFileName(new Date('2026-12-05T06:00:00.123Z'))).toBe('skiff-snapshot-20261205T060000Z.db');
   });
 });
@@ -169,8 +215,23 @@ describe('etcd snapshots', () => {
 
       const peerPort = await freePort();
       const restored = join(work, 'member');
-      execFileSync(ETCDCTL_BIN, ['snapshot', 'restore', file, '--name', 'skiff-test', '--data-dir', restored,
-        '--initial-cluster', `skiff-test=http://127.0.0.1:${peerPort}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`], { env: { ...process.env, ETCDCTL_API: '3' }, stdio: 'pipe' });
+      execFileSync(
+        ETCDCTL_BIN,
+        [
+          'snapshot',
+          'restore',
+          file,
+          '--name',
+          'skiff-test',
+          '--data-dir',
+          restored,
+          '--initial-cluster',
+          `skiff-test=http://127.0.0.1:${peerPort}`,
+          '--initial-advertise-peer-urls',
+          `http://127.0.0.1:${peerPort}`,
+        ],
+        { env: { ...process.env, ETCDCTL_API: '3' }, stdio: 'pipe' },
+      );
       etcd = await startEtcd({ dataDir: restored, peerPort });
       const s2 = await new EtcdStore({ endpoints: [etcd.endpoint] }).open();
       try {

@@ -5,24 +5,50 @@ import { constants as zc, createDeflate, inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { SPDY3_DICTIONARY } from '../../controlplane/agents/spdy/dictionary.js';
 import {
-  FLAG_FIN, FrameParser, HeaderCompressor, HeaderDecompressor, SpdyProtocolError, decodeHeaderBlock, encodeFrame, encodeHeaderBlock, type Frame,
+  FLAG_FIN,
+  FrameParser,
+  HeaderCompressor,
+  HeaderDecompressor,
+  SpdyProtocolError,
+  decodeHeaderBlock,
+  encodeFrame,
+  encodeHeaderBlock,
+  type Frame,
 } from '../../controlplane/agents/spdy/frames.js';
 
 function adler32(b: Buffer): number {
   let a = 1;
   let c = 0;
-  for (const x of b) { a = (a + x) % 65521; c = (c + a) % 65521; }
+  for (const x of b) {
+    a = (a + x) % 65521;
+    c = (c + a) % 65521;
+  }
   return ((c << 16) | a) >>> 0;
 }
 
 const frames: Frame[] = [
   { type: 'data', streamId: 5, flags: FLAG_FIN, data: Buffer.from('hello') },
   { type: 'data', streamId: 0x7fffffff, flags: 0, data: Buffer.alloc(0) },
-  { type: 'syn_stream', streamId: 1, assocStreamId: 0, priority: 3, slot: 0, flags: 0, headerBlock: Buffer.from([1, 2, 3]) },
+  {
+    type: 'syn_stream',
+    streamId: 1,
+    assocStreamId: 0,
+    priority: 3,
+    slot: 0,
+    flags: 0,
+    headerBlock: Buffer.from([1, 2, 3]),
+  },
   { type: 'syn_reply', streamId: 3, flags: FLAG_FIN, headerBlock: Buffer.from([9]) },
   { type: 'headers', streamId: 3, flags: 0, headerBlock: Buffer.alloc(0) },
   { type: 'rst_stream', streamId: 7, status: 5 },
-  { type: 'settings', flags: 1, entries: [{ flags: 0, id: 7, value: 65536 }, { flags: 1, id: 4, value: 100 }] },
+  {
+    type: 'settings',
+    flags: 1,
+    entries: [
+      { flags: 0, id: 7, value: 65536 },
+      { flags: 1, id: 4, value: 100 },
+    ],
+  },
   { type: 'ping', id: 0xfffffffe },
   { type: 'goaway', lastGoodStreamId: 9, status: 1 },
   { type: 'window_update', streamId: 0, delta: 0x7fffffff },
@@ -75,7 +101,11 @@ describe('SPDY frames', () => {
     expect(() => new FrameParser().push(Buffer.from([0, 0, 0, 0, 0, 0, 0, 0]))).toThrow(/stream 0/);
     expect(() => new FrameParser().push(Buffer.from([0x80, 0x03, 0, 6, 0, 0, 0, 2, 0, 1]))).toThrow(/PING/);
     expect(() => new FrameParser().push(Buffer.from([0x80, 0x03, 0, 4, 0, 0, 0, 4, 0, 0, 0, 9]))).toThrow(/SETTINGS/);
-    expect(() => new FrameParser({ maxFrameBytes: 10 }).push(encodeFrame({ type: 'data', streamId: 1, flags: 0, data: Buffer.alloc(11) }))).toThrow(SpdyProtocolError);
+    expect(() =>
+      new FrameParser({ maxFrameBytes: 10 }).push(
+        encodeFrame({ type: 'data', streamId: 1, flags: 0, data: Buffer.alloc(11) }),
+      ),
+    ).toThrow(SpdyProtocolError);
   });
 });
 
@@ -114,12 +144,14 @@ describe('SPDY header blocks', () => {
     const z = createDeflate({ dictionary: SPDY3_DICTIONARY });
     const chunks: Buffer[] = [];
     z.on('data', (d: Buffer) => chunks.push(d));
-    const block = (hdrs: Record<string, string>) => new Promise<Buffer>((res) => {
-      z.write(encodeHeaderBlock(hdrs));
-      z.flush(zc.Z_SYNC_FLUSH, () => setImmediate(() => res(Buffer.concat(chunks.splice(0)))));
-    });
+    const block = (hdrs: Record<string, string>) =>
+      new Promise<Buffer>((res) => {
+        z.write(encodeHeaderBlock(hdrs));
+        z.flush(zc.Z_SYNC_FLUSH, () => setImmediate(() => res(Buffer.concat(chunks.splice(0)))));
+      });
     const blocks = [];
-    for (let i = 0; i < 5; i++) blocks.push(await block({ ...h, requestid: String(i), streamtype: i % 2 ? 'data' : 'error' }));
+    for (let i = 0; i < 5; i++)
+      blocks.push(await block({ ...h, requestid: String(i), streamtype: i % 2 ? 'data' : 'error' }));
     // FDICT set, and the dictionary id is adler32(dictionary)
     expect(blocks[0]![1]! & 0x20).toBe(0x20);
     expect(blocks[0]!.readUInt32BE(2)).toBe(adler32(SPDY3_DICTIONARY));
@@ -127,7 +159,11 @@ describe('SPDY header blocks', () => {
     expect(blocks[4]!.length).toBeLessThan(blocks[0]!.length);
     const d = new HeaderDecompressor();
     for (let i = 0; i < 5; i++) {
-      expect(await d.decompress(blocks[i]!)).toEqual({ ...h, requestid: String(i), streamtype: i % 2 ? 'data' : 'error' });
+      expect(await d.decompress(blocks[i]!)).toEqual({
+        ...h,
+        requestid: String(i),
+        streamtype: i % 2 ? 'data' : 'error',
+      });
     }
     d.close();
     z.destroy();
@@ -139,9 +175,16 @@ describe('SPDY header blocks', () => {
       const out: Buffer[] = [];
       z.on('data', (x: Buffer) => out.push(x));
       z.write(encodeHeaderBlock(h));
-      z.flush(zc.Z_SYNC_FLUSH, () => setImmediate(() => { res(Buffer.concat(out)); z.destroy(); }));
+      z.flush(zc.Z_SYNC_FLUSH, () =>
+        setImmediate(() => {
+          res(Buffer.concat(out));
+          z.destroy();
+        }),
+      );
     });
     await expect(new HeaderDecompressor().decompress(wrong)).rejects.toThrow(SpdyProtocolError);
-    await expect(new HeaderDecompressor().decompress(Buffer.from('garbage!garbage!'))).rejects.toThrow(SpdyProtocolError);
+    await expect(new HeaderDecompressor().decompress(Buffer.from('garbage!garbage!'))).rejects.toThrow(
+      SpdyProtocolError,
+    );
   });
 });

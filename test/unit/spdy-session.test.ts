@@ -2,7 +2,15 @@
 // both ways with FIN, flow control (windows honoured once the peer does flow control,
 // WINDOW_UPDATE for what we consume), PING, RST, and garbage ending the session.
 import { describe, expect, it } from 'vitest';
-import { FLAG_FIN, FrameParser, HeaderCompressor, HeaderDecompressor, encodeFrame, type Frame, type Headers } from '../../controlplane/agents/spdy/frames.js';
+import {
+  FLAG_FIN,
+  FrameParser,
+  HeaderCompressor,
+  HeaderDecompressor,
+  encodeFrame,
+  type Frame,
+  type Headers,
+} from '../../controlplane/agents/spdy/frames.js';
 import { SpdySession, type SpdyStream } from '../../controlplane/agents/spdy/session.js';
 
 function setup() {
@@ -12,20 +20,41 @@ function setup() {
   const session = new SpdySession({
     write: (b) => sent.push(...out.push(b)),
     buffered: () => 0,
-    close: (err) => { closedWith = err; },
+    close: (err) => {
+      closedWith = err;
+    },
   });
   const streams: SpdyStream[] = [];
-  session.onStream = (s) => { streams.push(s); s.reply(); };
+  session.onStream = (s) => {
+    streams.push(s);
+    s.reply();
+  };
   const comp = new HeaderCompressor();
   const client = {
     send: (f: Frame) => session.receive(encodeFrame(f)),
-    open: (id: number, h: Headers, flags = 0) => session.receive(encodeFrame({ type: 'syn_stream', streamId: id, assocStreamId: 0, priority: 0, slot: 0, flags, headerBlock: comp.compress(h) })),
+    open: (id: number, h: Headers, flags = 0) =>
+      session.receive(
+        encodeFrame({
+          type: 'syn_stream',
+          streamId: id,
+          assocStreamId: 0,
+          priority: 0,
+          slot: 0,
+          flags,
+          headerBlock: comp.compress(h),
+        }),
+      ),
   };
   const settle = () => session.idle();
   return { session, sent, streams, client, settle, closed: () => closedWith };
 }
 
-const dataOut = (sent: Frame[], id: number) => Buffer.concat(sent.filter((f): f is Extract<Frame, { type: 'data' }> => f.type === 'data' && f.streamId === id).map((f) => f.data));
+const dataOut = (sent: Frame[], id: number) =>
+  Buffer.concat(
+    sent
+      .filter((f): f is Extract<Frame, { type: 'data' }> => f.type === 'data' && f.streamId === id)
+      .map((f) => f.data),
+  );
 
 describe('SpdySession', () => {
   it('opens streams with their headers, replies, and moves data both ways with FIN half-close', async () => {
@@ -38,13 +67,19 @@ describe('SpdySession', () => {
     const reply = t.sent.find((f) => f.type === 'syn_reply')!;
     expect(reply).toMatchObject({ streamId: 1, flags: 0 });
     // the reply's header block inflates (with a fresh peer-side inflater) to no headers
-    expect(await new HeaderDecompressor().decompress((reply as Extract<Frame, { type: 'syn_reply' }>).headerBlock)).toEqual({});
+    expect(
+      await new HeaderDecompressor().decompress((reply as Extract<Frame, { type: 'syn_reply' }>).headerBlock),
+    ).toEqual({});
     const got: Buffer[] = [];
     let ended = false;
     let closed = '';
     s.ondata = (d) => got.push(d);
-    s.onend = () => { ended = true; };
-    s.onclose = (r) => { closed = r; };
+    s.onend = () => {
+      ended = true;
+    };
+    s.onclose = (r) => {
+      closed = r;
+    };
     t.client.send({ type: 'data', streamId: 1, flags: 0, data: Buffer.from('GET / ') });
     t.client.send({ type: 'data', streamId: 1, flags: FLAG_FIN, data: Buffer.from('HTTP/1.0') });
     await t.settle();
@@ -90,12 +125,14 @@ describe('SpdySession', () => {
     expect(a.queued).toBe(0);
   });
 
-  it('sends WINDOW_UPDATE (stream and session) as it consumes the peer\'s data', async () => {
+  it("sends WINDOW_UPDATE (stream and session) as it consumes the peer's data", async () => {
     const t = setup();
     t.client.open(1, { streamtype: 'data' });
     await t.settle();
     let n = 0;
-    t.streams[0]!.ondata = (d) => { n += d.length; };
+    t.streams[0]!.ondata = (d) => {
+      n += d.length;
+    };
     for (let i = 0; i < 8; i++) t.client.send({ type: 'data', streamId: 1, flags: 0, data: Buffer.alloc(16 * 1024) });
     await t.settle();
     expect(n).toBe(128 * 1024);
@@ -111,7 +148,9 @@ describe('SpdySession', () => {
     t.client.open(1, { streamtype: 'data' });
     await t.settle();
     let why = '';
-    t.streams[0]!.onclose = (r) => { why = r; };
+    t.streams[0]!.onclose = (r) => {
+      why = r;
+    };
     t.client.send({ type: 'rst_stream', streamId: 1, status: 5 });
     t.client.send({ type: 'data', streamId: 9, flags: 0, data: Buffer.from('x') });
     await t.settle();
@@ -126,9 +165,13 @@ describe('SpdySession', () => {
     t.client.open(1, { streamtype: 'data' });
     await t.settle();
     let why = '';
-    t.streams[0]!.onclose = (r) => { why = r; };
+    t.streams[0]!.onclose = (r) => {
+      why = r;
+    };
     let sessionErr: Error | undefined;
-    t.session.onClose = (e) => { sessionErr = e; };
+    t.session.onClose = (e) => {
+      sessionErr = e;
+    };
     t.session.receive(Buffer.from('\x80\x02\x00\x01garbage', 'latin1'));
     expect(t.sent[t.sent.length - 1]).toEqual({ type: 'goaway', lastGoodStreamId: 1, status: 1 });
     expect(sessionErr?.message).toMatch(/unsupported SPDY version 2/);
@@ -143,14 +186,28 @@ describe('SpdySession', () => {
   it('ends the session when a header block does not inflate, or stream ids go backwards', async () => {
     const t = setup();
     let err: Error | undefined;
-    t.session.onClose = (e) => { err = e; };
-    t.session.receive(encodeFrame({ type: 'syn_stream', streamId: 1, assocStreamId: 0, priority: 0, slot: 0, flags: 0, headerBlock: Buffer.from('not zlib at all') }));
+    t.session.onClose = (e) => {
+      err = e;
+    };
+    t.session.receive(
+      encodeFrame({
+        type: 'syn_stream',
+        streamId: 1,
+        assocStreamId: 0,
+        priority: 0,
+        slot: 0,
+        flags: 0,
+        headerBlock: Buffer.from('not zlib at all'),
+      }),
+    );
     await t.settle();
     expect(err?.message).toMatch(/header decompression failed/);
 
     const u = setup();
     let err2: Error | undefined;
-    u.session.onClose = (e) => { err2 = e; };
+    u.session.onClose = (e) => {
+      err2 = e;
+    };
     u.client.open(3, { a: '1' });
     u.client.open(1, { a: '2' });
     await u.settle();

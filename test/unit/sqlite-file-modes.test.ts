@@ -60,14 +60,28 @@ it('every secret skiff-server writes in its data dir is 0600, every directory 07
   const walk = (d: string) => {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const p = join(d, e.name);
-      if (e.isDirectory()) { dirs[relative(dataDir, p)] = mode(p); walk(p); } else files[relative(dataDir, p)] = mode(p);
+      if (e.isDirectory()) {
+        dirs[relative(dataDir, p)] = mode(p);
+        walk(p);
+      } else files[relative(dataDir, p)] = mode(p);
     }
   };
   walk(dataDir);
   await store.close();
   // the certificates are public (agents and kubeconfigs carry the CA); nothing else is
   const publicFiles = new Set(['tls/server-ca.crt', 'tls/serving.crt', 'tls/client-ca.crt']);
-  for (const name of ['state.db', 'state.db-wal', 'state.db-shm', 'encryption-config.json', 'admin-token', 'token', 'admin.kubeconfig', 'tls/server-ca.key', 'tls/serving.key', 'tls/client-ca.key']) {
+  for (const name of [
+    'state.db',
+    'state.db-wal',
+    'state.db-shm',
+    'encryption-config.json',
+    'admin-token',
+    'token',
+    'admin.kubeconfig',
+    'tls/server-ca.key',
+    'tls/serving.key',
+    'tls/client-ca.key',
+  ]) {
     expect(files, name).toHaveProperty([name]);
   }
   for (const [name, m] of Object.entries(files)) if (!publicFiles.has(name)) expect(`${name} ${m}`).toBe(`${name} 600`);

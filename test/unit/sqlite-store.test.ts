@@ -10,6 +10,12 @@ const path = (s: Store) => (s as SqliteStore).path;
 
 describeStoreConformance('SQLite', {
   open: async () => new SqliteStore(join(mkdtempSync(join(tmpdir(), 'skiff-store-')), 'state.db')),
-  reopen: async (s) => { await s.close(); return new SqliteStore(path(s)); },
-  dispose: async (s) => { await s.close(); rmSync(dirname(path(s)), { recursive: true, force: true }); },
+  reopen: async (s) => {
+    await s.close();
+    return new SqliteStore(path(s));
+  },
+  dispose: async (s) => {
+    await s.close();
+    rmSync(dirname(path(s)), { recursive: true, force: true });
+  },
 });

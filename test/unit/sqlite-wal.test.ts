@@ -23,11 +23,13 @@ const LIMIT = 4 * 1024 * 1024;
 it('keeps the -wal file near its limit while writing at full speed for 3 s', async () => {
   dir = mkdtempSync(join(tmpdir(), 'skiff-wal-'));
   const path = join(dir, 'state.db');
-  const s = store = new SqliteStore(path, { walLimitBytes: LIMIT, checkpointIntervalMs: 100 });
+  const s = (store = new SqliteStore(path, { walLimitBytes: LIMIT, checkpointIntervalMs: 100 }));
   const walSize = () => statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0;
   // readers that must not pin the WAL: a watch replaying everything and a paged list
   let watched = 0;
-  const w = await s.watch('/r/', 0, (evs) => { watched += evs.length; });
+  const w = await s.watch('/r/', 0, (evs) => {
+    watched += evs.length;
+  });
   const value = JSON.stringify({ data: 'x'.repeat(1024) });
   for (let i = 0; i < 200; i++) await s.create(`/r/seed-${i}`, value);
   const page = await s.list('/r/', { limit: 50 });
@@ -38,18 +40,23 @@ it('keeps the -wal file near its limit while writing at full speed for 3 s', asy
   let n = 0;
   const end = Date.now() + 3000;
   while (Date.now() < end) {
-    await Promise.all(Array.from({ length: 100 }, async () => {
-      const kv = await s.create(`/r/k-${n++}`, value);
-      await s.update(kv.key, value, kv.modRevision);
-      writes += 2;
-    }));
+    await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        const kv = await s.create(`/r/k-${n++}`, value);
+        await s.update(kv.key, value, kv.modRevision);
+        writes += 2;
+      }),
+    );
     maxWal = Math.max(maxWal, walSize());
     // page 2 of the list at its first page's revision, mid-load
-    if (writes % 10_000 === 0) await s.list('/r/', { limit: 50, startAfter: page.items.at(-1)!.key, revision: page.revision });
+    if (writes % 10_000 === 0)
+      await s.list('/r/', { limit: 50, startAfter: page.items.at(-1)!.key, revision: page.revision });
   }
   const db = statSync(path).size;
   // the test wrote many times the limit, and the WAL never got far past it
-  console.log(`sqlite-wal: ${writes} writes in 3 s (${Math.round(writes / 3)}/s), database ${(db / 1e6).toFixed(1)} MB, max -wal ${(maxWal / 1e6).toFixed(1)} MB (limit ${(LIMIT / 1e6).toFixed(1)} MB), ${s.walStats.truncations} TRUNCATE checkpoints (longest ${s.walStats.maxCheckpointMs.toFixed(0)} ms), ${s.walStats.busy} busy`);
+  console.log(
+    `sqlite-wal: ${writes} writes in 3 s (${Math.round(writes / 3)}/s), database ${(db / 1e6).toFixed(1)} MB, max -wal ${(maxWal / 1e6).toFixed(1)} MB (limit ${(LIMIT / 1e6).toFixed(1)} MB), ${s.walStats.truncations} TRUNCATE checkpoints (longest ${s.walStats.maxCheckpointMs.toFixed(0)} ms), ${s.walStats.busy} busy`,
+  );
   expect(db).toBeGreaterThan(5 * LIMIT);
   expect(s.walStats.truncations).toBeGreaterThan(0);
   // bounded: past the limit by what is written between two size checks and while a
@@ -63,7 +70,7 @@ it('keeps the -wal file near its limit while writing at full speed for 3 s', asy
 it('after a burst of 6,000 large writes the WAL is back under its limit', async () => {
   dir = mkdtempSync(join(tmpdir(), 'skiff-wal-'));
   const path = join(dir, 'state.db');
-  const s = store = new SqliteStore(path, { walLimitBytes: LIMIT });
+  const s = (store = new SqliteStore(path, { walLimitBytes: LIMIT }));
   const value = 'y'.repeat(4096);
   for (let round = 0; round < 3; round++) {
     await Promise.all(Array.from({ length: 2000 }, (_, i) => s.create(`/r/${round}-${i}`, value)));

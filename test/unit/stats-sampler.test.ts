@@ -11,6 +11,8 @@ describe('usage sampling for kubectl top', () => {
 
   it('reads machine CPU from /proc/stat (USER_HZ ticks) and memory from /proc/meminfo', () => {
     expect(nodeCpuNanoseconds('cpu  100 0 50 1000 5 0 0 0 0 0\ncpu0 1 2 3')).toBe(1.5e9);
-    expect(nodeMemoryWorkingSet('MemTotal:       2048 kB\nMemFree: 100 kB\nMemAvailable:   1024 kB\n')).toBe(1024 * 1024);
+    expect(nodeMemoryWorkingSet('MemTotal:       2048 kB\nMemFree: 100 kB\nMemAvailable:   1024 kB\n')).toBe(
+      1024 * 1024,
+    );
   });
 });

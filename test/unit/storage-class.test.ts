@@ -27,8 +27,12 @@ afterEach(async () => {
 
 function sc(name: string, extra: Record<string, unknown> = {}, isDefault = false): KubeObject {
   return {
-    apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass',
-    metadata: { name, ...(isDefault ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } : {}) },
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: {
+      name,
+      ...(isDefault ? { annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } : {}),
+    },
     provisioner: 'example.com/nfs',
     ...extra,
   };
@@ -36,7 +40,9 @@ function sc(name: string, extra: Record<string, unknown> = {}, isDefault = false
 
 function claim(name: string, spec: Record<string, unknown> = {}): KubeObject {
   return {
-    apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name },
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name },
     spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, ...spec },
   };
 }
@@ -53,39 +59,84 @@ async function invalidCauses(p: Promise<unknown>): Promise<Array<{ field?: strin
 }
 
 describe('StorageClass', () => {
-  it('defaults reclaimPolicy Delete and volumeBindingMode Immediate, and prints kubectl\'s row', async () => {
+  it("defaults reclaimPolicy Delete and volumeBindingMode Immediate, and prints kubectl's row", async () => {
     const made = await storage.create(scDef, undefined, sc('fast', {}, true));
     expect(made.reclaimPolicy).toBe('Delete');
     expect(made.volumeBindingMode).toBe('Immediate');
-    expect(scDef.columns.map((c) => c.name)).toEqual(['Name', 'Provisioner', 'ReclaimPolicy', 'VolumeBindingMode', 'AllowVolumeExpansion', 'Age']);
-    expect(scDef.row(made, clock + 65_000)).toEqual(['fast (default)', 'example.com/nfs', 'Delete', 'Immediate', false, '65s']);
-    const other = await storage.create(scDef, undefined, sc('slow', { allowVolumeExpansion: true, reclaimPolicy: 'Retain' }));
+    expect(scDef.columns.map((c) => c.name)).toEqual([
+      'Name',
+      'Provisioner',
+      'ReclaimPolicy',
+      'VolumeBindingMode',
+      'AllowVolumeExpansion',
+      'Age',
+    ]);
+    expect(scDef.row(made, clock + 65_000)).toEqual([
+      'fast (default)',
+      'example.com/nfs',
+      'Delete',
+      'Immediate',
+      false,
+      '65s',
+    ]);
+    const other = await storage.create(
+      scDef,
+      undefined,
+      sc('slow', { allowVolumeExpansion: true, reclaimPolicy: 'Retain' }),
+    );
     expect(scDef.row(other, clock)[0]).toBe('slow');
     expect(scDef.row(other, clock)[4]).toBe(true);
     expect(scDef.shortNames).toEqual(['sc']);
   });
 
   it('rejects a missing provisioner, unknown policies and modes with field causes, and changes nothing', async () => {
-    const causes = await invalidCauses(storage.create(scDef, undefined, { ...sc('bad', { reclaimPolicy: 'Recycle', volumeBindingMode: 'Later' }), provisioner: '' }));
+    const causes = await invalidCauses(
+      storage.create(scDef, undefined, {
+        ...sc('bad', { reclaimPolicy: 'Recycle', volumeBindingMode: 'Later' }),
+        provisioner: '',
+      }),
+    );
     expect(causes.map((c) => c.field).sort()).toEqual(['provisioner', 'reclaimPolicy', 'volumeBindingMode']);
-    expect(causes.find((c) => c.field === 'reclaimPolicy')!.message).toBe('Unsupported value: "Recycle": supported values: "Delete", "Retain"');
+    expect(causes.find((c) => c.field === 'reclaimPolicy')!.message).toBe(
+      'Unsupported value: "Recycle": supported values: "Delete", "Retain"',
+    );
     expect(await storage.tryGet(scDef, undefined, 'bad')).toBeUndefined();
     const bad = await invalidCauses(storage.create(scDef, undefined, sc('bad2', { provisioner: 'a/b/c' })));
     expect(bad[0]!.field).toBe('provisioner');
     // the local-path provisioner's one parameter: an absolute base directory
-    const lp = await invalidCauses(storage.create(scDef, undefined, sc('bad3', { provisioner: 'skiff.io/local-path', parameters: { path: 'rel/dir', nodePath: 'x' } })));
+    const lp = await invalidCauses(
+      storage.create(
+        scDef,
+        undefined,
+        sc('bad3', { provisioner: 'skiff.io/local-path', parameters: { path: 'rel/dir', nodePath: 'x' } }),
+      ),
+    );
     expect(lp.map((c) => `${c.field}: ${c.message}`)).toEqual([
       'parameters[path]: Invalid value: "rel/dir": must be an absolute path without \'..\'',
       'parameters[nodePath]: Unsupported value: "nodePath": supported values: "path"',
     ]);
-    expect((await storage.create(scDef, undefined, sc('ok', { provisioner: 'skiff.io/local-path', parameters: { path: '/srv/volumes' } }))).parameters).toEqual({ path: '/srv/volumes' });
+    expect(
+      (
+        await storage.create(
+          scDef,
+          undefined,
+          sc('ok', { provisioner: 'skiff.io/local-path', parameters: { path: '/srv/volumes' } }),
+        )
+      ).parameters,
+    ).toEqual({ path: '/srv/volumes' });
   });
 
   it('forbids changing provisioner, parameters, reclaimPolicy and volumeBindingMode', async () => {
     await storage.create(scDef, undefined, sc('fixed', { parameters: { a: '1' } }));
-    const causes = await invalidCauses(storage.guaranteedUpdate(scDef, undefined, 'fixed', {}, (cur) => ({
-      ...cur, provisioner: 'other.io/x', parameters: { a: '2' }, reclaimPolicy: 'Retain', volumeBindingMode: 'WaitForFirstConsumer',
-    })));
+    const causes = await invalidCauses(
+      storage.guaranteedUpdate(scDef, undefined, 'fixed', {}, (cur) => ({
+        ...cur,
+        provisioner: 'other.io/x',
+        parameters: { a: '2' },
+        reclaimPolicy: 'Retain',
+        volumeBindingMode: 'WaitForFirstConsumer',
+      })),
+    );
     expect(causes.map((c) => c.message)).toEqual([
       'Forbidden: updates to parameters are forbidden.',
       'Forbidden: updates to provisioner are forbidden.',
@@ -117,14 +168,20 @@ describe('DefaultStorageClass admission and protection finalizers', () => {
 
   it('keeps an explicit class, and "" (no class) as it is', async () => {
     await storage.create(scDef, undefined, sc('d', {}, true));
-    expect((await storage.create(pvcDef, 'default', claim('x', { storageClassName: 'mine' }))).spec.storageClassName).toBe('mine');
-    expect((await storage.create(pvcDef, 'default', claim('y', { storageClassName: '' }))).spec.storageClassName).toBe('');
+    expect(
+      (await storage.create(pvcDef, 'default', claim('x', { storageClassName: 'mine' }))).spec.storageClassName,
+    ).toBe('mine');
+    expect((await storage.create(pvcDef, 'default', claim('y', { storageClassName: '' }))).spec.storageClassName).toBe(
+      '',
+    );
     expect((await storage.create(pvcDef, 'default', claim('z'), { dryRun: true })).spec.storageClassName).toBe('d');
   });
 
   it('adds kubernetes.io/pv-protection to a new PV', async () => {
     const pv = await storage.create(pvDef, undefined, {
-      apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'pv1', finalizers: ['example.com/keep'] },
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'pv1', finalizers: ['example.com/keep'] },
       spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/data' } },
     });
     expect(pv.metadata.finalizers).toEqual(['example.com/keep', 'kubernetes.io/pv-protection']);
@@ -132,28 +189,57 @@ describe('DefaultStorageClass admission and protection finalizers', () => {
   });
 
   it('a local PV needs node affinity and a path without "..", and its source, mode and node affinity are fixed', async () => {
-    const base = { apiVersion: 'v1', kind: 'PersistentVolume', spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'] } };
-    const noAffinity = await invalidCauses(storage.create(pvDef, undefined, { ...base, metadata: { name: 'l1' }, spec: { ...base.spec, local: { path: '/srv/../etc' } } }));
+    const base = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'] },
+    };
+    const noAffinity = await invalidCauses(
+      storage.create(pvDef, undefined, {
+        ...base,
+        metadata: { name: 'l1' },
+        spec: { ...base.spec, local: { path: '/srv/../etc' } },
+      }),
+    );
     expect(noAffinity.map((c) => `${c.field}: ${c.message}`)).toEqual([
       'spec.local.path: Invalid value: "/srv/../etc": must not contain \'..\'',
       'spec.nodeAffinity: Required value: Local volume requires node affinity',
     ]);
-    const affinity = { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['n1'] }] }] } };
-    await storage.create(pvDef, undefined, { ...base, metadata: { name: 'l2' }, spec: { ...base.spec, local: { path: '/srv/l2' }, nodeAffinity: affinity } });
-    const moved = await invalidCauses(storage.guaranteedUpdate(pvDef, undefined, 'l2', {}, (cur) => {
-      cur.spec.local.path = '/etc';
-      cur.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values = ['n2'];
-      return cur;
-    }));
+    const affinity = {
+      required: {
+        nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['n1'] }] }],
+      },
+    };
+    await storage.create(pvDef, undefined, {
+      ...base,
+      metadata: { name: 'l2' },
+      spec: { ...base.spec, local: { path: '/srv/l2' }, nodeAffinity: affinity },
+    });
+    const moved = await invalidCauses(
+      storage.guaranteedUpdate(pvDef, undefined, 'l2', {}, (cur) => {
+        cur.spec.local.path = '/etc';
+        cur.spec.nodeAffinity.required.nodeSelectorTerms[0].matchExpressions[0].values = ['n2'];
+        return cur;
+      }),
+    );
     expect(moved.map((c) => c.field)).toEqual(['spec.persistentvolumesource', 'nodeAffinity']);
     expect((await storage.get(pvDef, undefined, 'l2')).spec.local.path).toBe('/srv/l2');
     // capacity and the claim reference may change
-    const grown = await storage.guaranteedUpdate(pvDef, undefined, 'l2', {}, (cur) => { cur.spec.capacity.storage = '2Gi'; return cur; });
+    const grown = await storage.guaranteedUpdate(pvDef, undefined, 'l2', {}, (cur) => {
+      cur.spec.capacity.storage = '2Gi';
+      return cur;
+    });
     expect(grown.spec.capacity.storage).toBe('2Gi');
   });
 
   it('rejects invalid sizes and access modes with 422 and field causes', async () => {
-    const causes = await invalidCauses(storage.create(pvcDef, 'default', claim('bad', { accessModes: ['ReadWriteSometimes'], resources: { requests: { storage: '-1Gi' } } })));
+    const causes = await invalidCauses(
+      storage.create(
+        pvcDef,
+        'default',
+        claim('bad', { accessModes: ['ReadWriteSometimes'], resources: { requests: { storage: '-1Gi' } } }),
+      ),
+    );
     expect(causes.map((c) => c.field).sort()).toEqual(['spec.accessModes', 'spec.resources[storage]']);
     expect(await storage.tryGet(pvcDef, 'default', 'bad')).toBeUndefined();
   });

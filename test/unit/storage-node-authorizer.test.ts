@@ -33,7 +33,9 @@ async function ask(agent: TestAgent, kind: string, namespace: string, name: stri
 describe('getObject for PersistentVolumeClaims and PersistentVolumes', () => {
   it('the protocol accepts the two kinds', () => {
     for (const kind of ['PersistentVolumeClaim', 'PersistentVolume']) {
-      expect(parseAgentMessage(JSON.stringify({ type: 'getObject', id: '1', kind, namespace: 'default', name: 'x' })).ok).toBe(true);
+      expect(
+        parseAgentMessage(JSON.stringify({ type: 'getObject', id: '1', kind, namespace: 'default', name: 'x' })).ok,
+      ).toBe(true);
     }
   });
 
@@ -41,27 +43,56 @@ describe('getObject for PersistentVolumeClaims and PersistentVolumes', () => {
     h = await startGateway();
     const storage = h.storage;
     await storage.create(pvDef, undefined, {
-      apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'vol' },
-      spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/srv/vol' }, claimRef: { namespace: 'default', name: 'data' } },
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'vol' },
+      spec: {
+        capacity: { storage: '1Gi' },
+        accessModes: ['ReadWriteOnce'],
+        hostPath: { path: '/srv/vol' },
+        claimRef: { namespace: 'default', name: 'data' },
+      },
     });
     await storage.create(pvDef, undefined, {
-      apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name: 'other-vol' },
+      apiVersion: 'v1',
+      kind: 'PersistentVolume',
+      metadata: { name: 'other-vol' },
       spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], hostPath: { path: '/srv/other' } },
     });
-    const claim = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, storageClassName: '' } };
-    await storage.create(pvcDef, 'default', { ...claim, metadata: { name: 'data' }, spec: { ...claim.spec, volumeName: 'vol' } });
+    const claim = {
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, storageClassName: '' },
+    };
+    await storage.create(pvcDef, 'default', {
+      ...claim,
+      metadata: { name: 'data' },
+      spec: { ...claim.spec, volumeName: 'vol' },
+    });
     await storage.create(pvcDef, 'default', { ...claim, metadata: { name: 'unused' } });
     await storage.create(podDef, 'default', {
       metadata: { name: 'p' },
-      spec: { nodeName: 'n1', containers: [{ name: 'c', image: 'busybox' }], volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }] },
+      spec: {
+        nodeName: 'n1',
+        containers: [{ name: 'c', image: 'busybox' }],
+        volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }],
+      },
     });
     const n1 = await registered('n1');
     const n2 = await registered('n2');
 
     const c = await ask(n1, 'PersistentVolumeClaim', 'default', 'data');
-    expect(c.object).toMatchObject({ kind: 'PersistentVolumeClaim', metadata: { name: 'data' }, spec: { volumeName: 'vol' } });
+    expect(c.object).toMatchObject({
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'data' },
+      spec: { volumeName: 'vol' },
+    });
     const v = await ask(n1, 'PersistentVolume', 'default', 'vol');
-    expect(v.object).toMatchObject({ kind: 'PersistentVolume', metadata: { name: 'vol' }, spec: { hostPath: { path: '/srv/vol' } } });
+    expect(v.object).toMatchObject({
+      kind: 'PersistentVolume',
+      metadata: { name: 'vol' },
+      spec: { hostPath: { path: '/srv/vol' } },
+    });
 
     expect((await ask(n1, 'PersistentVolumeClaim', 'default', 'unused')).error?.code).toBe(403);
     const pvDenied = await ask(n1, 'PersistentVolume', 'default', 'other-vol');

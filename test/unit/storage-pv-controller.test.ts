@@ -47,8 +47,20 @@ let host: FakeVolumeHost;
 async function start(withHost = true): Promise<void> {
   host = new FakeVolumeHost();
   harness = await startController((ctx: ControllerContext): Controller => {
-    const cs = [pvController.create(ctx, withHost ? { volumeHost: host, random: () => 0 } : {}), pvcProtection.create(ctx), pvProtection.create(ctx)];
-    return { name: 'storage', async start() { for (const c of cs) await c.start(); }, stop() { for (const c of cs) c.stop(); } };
+    const cs = [
+      pvController.create(ctx, withHost ? { volumeHost: host, random: () => 0 } : {}),
+      pvcProtection.create(ctx),
+      pvProtection.create(ctx),
+    ];
+    return {
+      name: 'storage',
+      async start() {
+        for (const c of cs) await c.start();
+      },
+      stop() {
+        for (const c of cs) c.stop();
+      },
+    };
   });
   storage = harness.storage;
 }
@@ -59,15 +71,35 @@ afterEach(async () => {
 });
 
 const claim = (name: string, spec: Record<string, unknown> = {}, annotations?: Record<string, string>): KubeObject => ({
-  apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, ...(annotations ? { annotations } : {}) },
+  apiVersion: 'v1',
+  kind: 'PersistentVolumeClaim',
+  metadata: { name, ...(annotations ? { annotations } : {}) },
   spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, ...spec },
 });
-const pv = (name: string, size: string, spec: Record<string, unknown> = {}, labels?: Record<string, string>): KubeObject => ({
-  apiVersion: 'v1', kind: 'PersistentVolume', metadata: { name, ...(labels ? { labels } : {}) },
-  spec: { capacity: { storage: size }, accessModes: ['ReadWriteOnce'], hostPath: { path: `/data/${name}` }, storageClassName: 'manual', ...spec },
+const pv = (
+  name: string,
+  size: string,
+  spec: Record<string, unknown> = {},
+  labels?: Record<string, string>,
+): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'PersistentVolume',
+  metadata: { name, ...(labels ? { labels } : {}) },
+  spec: {
+    capacity: { storage: size },
+    accessModes: ['ReadWriteOnce'],
+    hostPath: { path: `/data/${name}` },
+    storageClassName: 'manual',
+    ...spec,
+  },
 });
 const sc = (name: string, extra: Record<string, unknown> = {}): KubeObject => ({
-  apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name }, provisioner: 'skiff.io/local-path', volumeBindingMode: 'WaitForFirstConsumer', ...extra,
+  apiVersion: 'storage.k8s.io/v1',
+  kind: 'StorageClass',
+  metadata: { name },
+  provisioner: 'skiff.io/local-path',
+  volumeBindingMode: 'WaitForFirstConsumer',
+  ...extra,
 });
 
 const getClaim = (n: string) => storage.tryGet(pvcDef, 'default', n);
@@ -80,7 +112,9 @@ const eventually = <T>(what: string, fn: () => Promise<T | undefined | false>) =
 
 async function readyNode(name: string): Promise<void> {
   await storage.create(nodeDef, undefined, {
-    apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name, labels: { 'kubernetes.io/hostname': name } },
     status: { conditions: [{ type: 'Ready', status: 'True' }] },
   });
 }
@@ -93,17 +127,41 @@ describe('binding existing volumes', () => {
     await storage.create(pvDef, undefined, pv('tiny', '500Mi'));
     await storage.create(pvDef, undefined, pv('other-class', '1Gi', { storageClassName: 'fast' }));
     await storage.create(pvDef, undefined, pv('rwx', '1Gi', { accessModes: ['ReadWriteOnce', 'ReadWriteMany'] }));
-    await eventually('volumes Available', async () => (await storage.list(pvDef, undefined)).items.every((v) => v.status?.phase === 'Available'));
+    await eventually('volumes Available', async () =>
+      (await storage.list(pvDef, undefined)).items.every((v) => v.status?.phase === 'Available'),
+    );
     const c = await storage.create(pvcDef, 'default', claim('data', { storageClassName: 'manual' }));
-    const bound = await eventually('claim Bound', async () => { const x = await getClaim('data'); return x?.status?.phase === 'Bound' && x; });
+    const bound = await eventually('claim Bound', async () => {
+      const x = await getClaim('data');
+      return x?.status?.phase === 'Bound' && x;
+    });
     // RWO alone is the smaller access-mode set: 'rwx' (1Gi) loses to 'small' (2Gi)
     expect(bound.spec.volumeName).toBe('small');
     expect(bound.status.capacity).toEqual({ storage: '2Gi' });
     expect(bound.status.accessModes).toEqual(['ReadWriteOnce']);
-    expect(bound.metadata.annotations).toMatchObject({ 'pv.kubernetes.io/bind-completed': 'yes', 'pv.kubernetes.io/bound-by-controller': 'yes' });
-    const vol = await eventually('PV Bound', async () => { const v = await getPV('small'); return v?.status?.phase === 'Bound' && v; });
-    expect(vol.spec.claimRef).toMatchObject({ kind: 'PersistentVolumeClaim', namespace: 'default', name: 'data', uid: c.metadata.uid });
-    expect(pvDef.row(vol, Date.now()).slice(0, 7)).toEqual(['small', '2Gi', 'RWO', 'Retain', 'Bound', 'default/data', 'manual']);
+    expect(bound.metadata.annotations).toMatchObject({
+      'pv.kubernetes.io/bind-completed': 'yes',
+      'pv.kubernetes.io/bound-by-controller': 'yes',
+    });
+    const vol = await eventually('PV Bound', async () => {
+      const v = await getPV('small');
+      return v?.status?.phase === 'Bound' && v;
+    });
+    expect(vol.spec.claimRef).toMatchObject({
+      kind: 'PersistentVolumeClaim',
+      namespace: 'default',
+      name: 'data',
+      uid: c.metadata.uid,
+    });
+    expect(pvDef.row(vol, Date.now()).slice(0, 7)).toEqual([
+      'small',
+      '2Gi',
+      'RWO',
+      'Retain',
+      'Bound',
+      'default/data',
+      'manual',
+    ]);
     expect(pvcDef.row(bound, Date.now()).slice(0, 6)).toEqual(['data', 'Bound', 'small', '2Gi', 'RWO', 'manual']);
   });
 
@@ -112,10 +170,18 @@ describe('binding existing volumes', () => {
     await storage.create(pvDef, undefined, pv('a', '1Gi', {}, { tier: 'gold' }));
     await storage.create(pvDef, undefined, pv('b', '1Gi', {}, { tier: 'silver' }));
     await storage.create(pvDef, undefined, pv('c', '100Mi'));
-    await storage.create(pvcDef, 'default', claim('gold', { storageClassName: 'manual', selector: { matchLabels: { tier: 'gold' } } }));
+    await storage.create(
+      pvcDef,
+      'default',
+      claim('gold', { storageClassName: 'manual', selector: { matchLabels: { tier: 'gold' } } }),
+    );
     await storage.create(pvcDef, 'default', claim('named', { storageClassName: 'manual', volumeName: 'b' }));
     await storage.create(pvcDef, 'default', claim('small', { storageClassName: 'manual', volumeName: 'c' }));
-    await eventually('gold bound to a', async () => (await getClaim('gold'))?.spec.volumeName === 'a' && (await getClaim('gold'))?.status.phase === 'Bound');
+    await eventually(
+      'gold bound to a',
+      async () =>
+        (await getClaim('gold'))?.spec.volumeName === 'a' && (await getClaim('gold'))?.status.phase === 'Bound',
+    );
     await eventually('named bound to b', async () => (await getClaim('named'))?.status.phase === 'Bound');
     expect((await getPV('b'))!.spec.claimRef.name).toBe('named');
     const ev = await eventually('VolumeMismatch', async () => (await events('small', 'VolumeMismatch'))[0]);
@@ -138,11 +204,22 @@ describe('retroactive default class', () => {
     await start();
     await storage.create(pvcDef, 'default', claim('early', {}, { 'volume.kubernetes.io/selected-node': 'node-a' }));
     expect((await getClaim('early'))!.spec.storageClassName).toBeUndefined();
-    await storage.create(scDef, undefined, { ...sc('local-path'), metadata: { name: 'local-path', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } } });
-    const bound = await eventually('claim Bound', async () => { const x = await getClaim('early'); return x?.status?.phase === 'Bound' && x; });
+    await storage.create(scDef, undefined, {
+      ...sc('local-path'),
+      metadata: { name: 'local-path', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+    });
+    const bound = await eventually('claim Bound', async () => {
+      const x = await getClaim('early');
+      return x?.status?.phase === 'Bound' && x;
+    });
     expect(bound.spec.storageClassName).toBe('local-path');
     // and a class, once set, is fixed
-    await expect(storage.guaranteedUpdate(pvcDef, 'default', 'early', {}, (cur) => { cur.spec.storageClassName = 'other'; return cur; })).rejects.toThrow(/immutable/);
+    await expect(
+      storage.guaranteedUpdate(pvcDef, 'default', 'early', {}, (cur) => {
+        cur.spec.storageClassName = 'other';
+        return cur;
+      }),
+    ).rejects.toThrow(/immutable/);
   });
 });
 
@@ -153,11 +230,19 @@ describe('provisioning', () => {
     const ev = await eventually('ProvisioningFailed', async () => (await events('x', 'ProvisioningFailed'))[0]);
     expect(ev.message).toBe('storageclass.storage.k8s.io "nope" not found');
     expect(ev.type).toBe('Warning');
-    await storage.create(scDef, undefined, sc('nfs', { provisioner: 'nfs.csi.k8s.io', volumeBindingMode: 'Immediate' }));
+    await storage.create(
+      scDef,
+      undefined,
+      sc('nfs', { provisioner: 'nfs.csi.k8s.io', volumeBindingMode: 'Immediate' }),
+    );
     await storage.create(pvcDef, 'default', claim('y', { storageClassName: 'nfs' }));
     const ext = await eventually('ExternalProvisioning', async () => (await events('y', 'ExternalProvisioning'))[0]);
-    expect(ext.message).toBe("Waiting for a volume to be created either by the external provisioner 'nfs.csi.k8s.io' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.");
-    expect((await getClaim('y'))!.metadata.annotations?.['volume.kubernetes.io/storage-provisioner']).toBe('nfs.csi.k8s.io');
+    expect(ext.message).toBe(
+      "Waiting for a volume to be created either by the external provisioner 'nfs.csi.k8s.io' or manually by the system administrator. If volume creation is delayed, please verify that the provisioner is running and correctly registered.",
+    );
+    expect((await getClaim('y'))!.metadata.annotations?.['volume.kubernetes.io/storage-provisioner']).toBe(
+      'nfs.csi.k8s.io',
+    );
     expect((await getClaim('x'))!.status.phase).toBe('Pending');
     expect(host.provisions).toEqual([]);
   });
@@ -165,8 +250,15 @@ describe('provisioning', () => {
   it('WaitForFirstConsumer: waits for the selected node, provisions there, binds; Delete removes PV and directory', async () => {
     await start();
     await storage.create(scDef, undefined, sc('local-path', { parameters: { path: '/srv/vols' } }));
-    const c = await storage.create(pvcDef, 'default', claim('data', { storageClassName: 'local-path', accessModes: ['ReadWriteOncePod'] }));
-    const wait = await eventually('WaitForFirstConsumer', async () => (await events('data', 'WaitForFirstConsumer'))[0]);
+    const c = await storage.create(
+      pvcDef,
+      'default',
+      claim('data', { storageClassName: 'local-path', accessModes: ['ReadWriteOncePod'] }),
+    );
+    const wait = await eventually(
+      'WaitForFirstConsumer',
+      async () => (await events('data', 'WaitForFirstConsumer'))[0],
+    );
     expect(wait.message).toBe('waiting for first consumer to be created before binding');
     expect(host.provisions).toEqual([]);
     // what the scheduler's VolumeBinding PreBind does
@@ -174,17 +266,32 @@ describe('provisioning', () => {
       cur.metadata.annotations = { ...cur.metadata.annotations, 'volume.kubernetes.io/selected-node': 'node-b' };
       return cur;
     });
-    const bound = await eventually('claim Bound', async () => { const x = await getClaim('data'); return x?.status?.phase === 'Bound' && x; });
+    const bound = await eventually('claim Bound', async () => {
+      const x = await getClaim('data');
+      return x?.status?.phase === 'Bound' && x;
+    });
     const name = `pvc-${c.metadata.uid}`;
     expect(bound.spec.volumeName).toBe(name);
-    expect(host.provisions).toEqual([{ node: 'node-b', req: { pvName: name, basePath: '/srv/vols', sizeBytes: 1024 ** 3 } }]);
+    expect(host.provisions).toEqual([
+      { node: 'node-b', req: { pvName: name, basePath: '/srv/vols', sizeBytes: 1024 ** 3 } },
+    ]);
     const vol = (await getPV(name))!;
     expect(vol.metadata.annotations).toMatchObject({ 'pv.kubernetes.io/provisioned-by': 'skiff.io/local-path' });
     expect(vol.metadata.finalizers).toEqual(['kubernetes.io/pv-protection']);
     expect(vol.spec).toMatchObject({
-      capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOncePod'], persistentVolumeReclaimPolicy: 'Delete', storageClassName: 'local-path',
-      volumeMode: 'Filesystem', local: { path: `/srv/vols/${name}` },
-      nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['node-b'] }] }] } },
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOncePod'],
+      persistentVolumeReclaimPolicy: 'Delete',
+      storageClassName: 'local-path',
+      volumeMode: 'Filesystem',
+      local: { path: `/srv/vols/${name}` },
+      nodeAffinity: {
+        required: {
+          nodeSelectorTerms: [
+            { matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['node-b'] }] },
+          ],
+        },
+      },
       claimRef: { namespace: 'default', name: 'data', uid: c.metadata.uid },
     });
     expect((await events('data', 'ProvisioningSucceeded'))[0]?.message).toBe(`Successfully provisioned volume ${name}`);
@@ -206,7 +313,10 @@ describe('provisioning', () => {
     const name = `pvc-${c.metadata.uid}`;
     expect(host.provisions[0]!.node).toBe('node-a');
     await storage.delete(pvcDef, 'default', 'data');
-    const released = await eventually('PV Released', async () => { const v = await getPV(name); return v?.status?.phase === 'Released' && v; });
+    const released = await eventually('PV Released', async () => {
+      const v = await getPV(name);
+      return v?.status?.phase === 'Released' && v;
+    });
     expect(pvDef.row(released, Date.now())[4]).toBe('Released');
     expect(released.spec.persistentVolumeReclaimPolicy).toBe('Retain');
     expect(host.dirs.size).toBe(1);
@@ -216,9 +326,15 @@ describe('provisioning', () => {
     await start();
     await storage.create(scDef, undefined, sc('local-path'));
     host.failProvision = 'mkdir /var/lib/skiff/storage/x: no space left on device';
-    await storage.create(pvcDef, 'default', claim('data', { storageClassName: 'local-path' }, { 'volume.kubernetes.io/selected-node': 'node-a' }));
+    await storage.create(
+      pvcDef,
+      'default',
+      claim('data', { storageClassName: 'local-path' }, { 'volume.kubernetes.io/selected-node': 'node-a' }),
+    );
     const ev = await eventually('ProvisioningFailed', async () => (await events('data', 'ProvisioningFailed'))[0]);
-    expect(ev.message).toBe('failed to provision volume with StorageClass "local-path": mkdir /var/lib/skiff/storage/x: no space left on device');
+    expect(ev.message).toBe(
+      'failed to provision volume with StorageClass "local-path": mkdir /var/lib/skiff/storage/x: no space left on device',
+    );
     expect((await storage.list(pvDef, undefined)).items).toEqual([]);
     expect((await getClaim('data'))!.status.phase).toBe('Pending');
     host.failProvision = undefined;
@@ -228,16 +344,26 @@ describe('provisioning', () => {
   it('without a VolumeHost a local-path claim waits with an event', async () => {
     await start(false);
     await storage.create(scDef, undefined, sc('local-path'));
-    await storage.create(pvcDef, 'default', claim('data', { storageClassName: 'local-path' }, { 'volume.kubernetes.io/selected-node': 'node-a' }));
+    await storage.create(
+      pvcDef,
+      'default',
+      claim('data', { storageClassName: 'local-path' }, { 'volume.kubernetes.io/selected-node': 'node-a' }),
+    );
     const ev = await eventually('ProvisioningFailed', async () => (await events('data', 'ProvisioningFailed'))[0]);
-    expect(ev.message).toBe('failed to provision volume with StorageClass "local-path": the local-path provisioner cannot reach the node agents');
+    expect(ev.message).toBe(
+      'failed to provision volume with StorageClass "local-path": the local-path provisioner cannot reach the node agents',
+    );
     expect((await storage.list(pvDef, undefined)).items).toEqual([]);
   });
 
   it('a failed delete marks the PV Failed with VolumeFailedDelete and keeps it', async () => {
     await start();
     await storage.create(scDef, undefined, sc('local-path'));
-    const c = await storage.create(pvcDef, 'default', claim('data', { storageClassName: 'local-path' }, { 'volume.kubernetes.io/selected-node': 'node-a' }));
+    const c = await storage.create(
+      pvcDef,
+      'default',
+      claim('data', { storageClassName: 'local-path' }, { 'volume.kubernetes.io/selected-node': 'node-a' }),
+    );
     await eventually('claim Bound', async () => (await getClaim('data'))?.status?.phase === 'Bound');
     host.failRemove = 'agent of node "node-a" is not connected';
     await storage.delete(pvcDef, 'default', 'data');
@@ -255,22 +381,38 @@ describe('expansion', () => {
     await start();
     await storage.create(scDef, undefined, sc('grow', { allowVolumeExpansion: true }));
     await storage.create(scDef, undefined, sc('fixed'));
-    for (const [name, cls] of [['g', 'grow'], ['f', 'fixed']]) {
-      await storage.create(pvcDef, 'default', claim(name!, { storageClassName: cls }, { 'volume.kubernetes.io/selected-node': 'node-a' }));
+    for (const [name, cls] of [
+      ['g', 'grow'],
+      ['f', 'fixed'],
+    ]) {
+      await storage.create(
+        pvcDef,
+        'default',
+        claim(name!, { storageClassName: cls }, { 'volume.kubernetes.io/selected-node': 'node-a' }),
+      );
     }
     await storage.create(pvcDef, 'default', claim('pending', { storageClassName: 'grow' }));
-    await eventually('claims Bound', async () => (await getClaim('g'))?.status?.phase === 'Bound' && (await getClaim('f'))?.status?.phase === 'Bound');
-    const resize = (name: string, size: string) => storage.guaranteedUpdate(pvcDef, 'default', name, {}, (cur) => {
-      cur.spec.resources.requests.storage = size;
-      return cur;
-    });
+    await eventually(
+      'claims Bound',
+      async () => (await getClaim('g'))?.status?.phase === 'Bound' && (await getClaim('f'))?.status?.phase === 'Bound',
+    );
+    const resize = (name: string, size: string) =>
+      storage.guaranteedUpdate(pvcDef, 'default', name, {}, (cur) => {
+        cur.spec.resources.requests.storage = size;
+        return cur;
+      });
     await expect(resize('f', '2Gi')).rejects.toMatchObject({
-      code: 403, message: 'persistentvolumeclaims "f" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
+      code: 403,
+      message:
+        'persistentvolumeclaims "f" is forbidden: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize',
     });
     await expect(resize('g', '500Mi')).rejects.toMatchObject({ code: 422 });
     await expect(resize('pending', '2Gi')).rejects.toMatchObject({ code: 422 });
     await resize('g', '3Gi');
-    const grown = await eventually('capacity 3Gi', async () => { const x = await getClaim('g'); return x?.status?.capacity?.storage === '3Gi' && x; });
+    const grown = await eventually('capacity 3Gi', async () => {
+      const x = await getClaim('g');
+      return x?.status?.capacity?.storage === '3Gi' && x;
+    });
     expect((await getPV(grown.spec.volumeName))!.spec.capacity.storage).toBe('3Gi');
     expect((await events('g', 'VolumeResizeSuccessful'))[0]?.message).toBe('Resize volume succeeded');
   });
@@ -283,8 +425,14 @@ describe('protection', () => {
     await storage.create(pvcDef, 'default', claim('data', { storageClassName: 'manual' }));
     await eventually('claim Bound', async () => (await getClaim('data'))?.status?.phase === 'Bound');
     await storage.create(podDef, 'default', {
-      apiVersion: 'v1', kind: 'Pod', metadata: { name: 'user' },
-      spec: { nodeName: 'node-a', containers: [{ name: 'c', image: 'busybox' }], volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }] },
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'user' },
+      spec: {
+        nodeName: 'node-a',
+        containers: [{ name: 'c', image: 'busybox' }],
+        volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'data' } }],
+      },
     });
     await storage.delete(pvDef, undefined, 'vol');
     await storage.delete(pvcDef, 'default', 'data');
@@ -297,7 +445,14 @@ describe('protection', () => {
     expect((await getClaim('data'))?.metadata.finalizers).toEqual(['kubernetes.io/pvc-protection']);
     expect((await getPV('vol'))?.metadata.finalizers).toEqual(['kubernetes.io/pv-protection']);
 
-    await storage.guaranteedUpdate(podDef, 'default', 'user', {}, (cur) => ({ ...cur, status: { ...cur.status, phase: 'Succeeded' } }), 'status');
+    await storage.guaranteedUpdate(
+      podDef,
+      'default',
+      'user',
+      {},
+      (cur) => ({ ...cur, status: { ...cur.status, phase: 'Succeeded' } }),
+      'status',
+    );
     await eventually('claim gone', async () => !(await getClaim('data')));
     // Released (Retain) and no longer Bound: the PV's own deletion completes
     await eventually('PV gone', async () => !(await getPV('vol')));

@@ -17,7 +17,12 @@ const defs: SchemaDefs = {
       labels: { t: 'map', values: str },
       annotations: { t: 'map', values: str },
       finalizers: { t: 'list', items: str, strategy: 'merge' },
-      ownerReferences: { t: 'list', items: { t: 'object', fields: { uid: str, name: str } }, strategy: 'merge', mergeKey: 'uid' },
+      ownerReferences: {
+        t: 'list',
+        items: { t: 'object', fields: { uid: str, name: str } },
+        strategy: 'merge',
+        mergeKey: 'uid',
+      },
     },
   },
   Container: {
@@ -33,8 +38,18 @@ const defs: SchemaDefs = {
   },
   ContainerPort: { t: 'object', fields: { containerPort: int, protocol: str, name: str } },
   EnvVar: { t: 'object', fields: { name: str, value: str } },
-  Resources: { t: 'object', fields: { limits: { t: 'map', values: { t: 'quantity' } }, requests: { t: 'map', values: { t: 'quantity' } } } },
-  Volume: { t: 'object', fields: { name: str, emptyDir: { t: 'object', fields: { medium: str } }, configMap: { t: 'object', fields: { name: str } } } },
+  Resources: {
+    t: 'object',
+    fields: { limits: { t: 'map', values: { t: 'quantity' } }, requests: { t: 'map', values: { t: 'quantity' } } },
+  },
+  Volume: {
+    t: 'object',
+    fields: {
+      name: str,
+      emptyDir: { t: 'object', fields: { medium: str } },
+      configMap: { t: 'object', fields: { name: str } },
+    },
+  },
   PodSpec: {
     t: 'object',
     fields: {
@@ -58,14 +73,23 @@ const defs: SchemaDefs = {
           strategy: {
             t: 'object',
             retainKeys: true,
-            fields: { type: str, rollingUpdate: { t: 'object', fields: { maxSurge: { t: 'intOrString' }, maxUnavailable: { t: 'intOrString' } } } },
+            fields: {
+              type: str,
+              rollingUpdate: {
+                t: 'object',
+                fields: { maxSurge: { t: 'intOrString' }, maxUnavailable: { t: 'intOrString' } },
+              },
+            },
           },
           template: { t: 'object', fields: { metadata: ref('ObjectMeta'), spec: ref('PodSpec') } },
         },
       },
     },
   },
-  ConfigMap: { t: 'object', fields: { apiVersion: str, kind: str, metadata: ref('ObjectMeta'), data: { t: 'map', values: str } } },
+  ConfigMap: {
+    t: 'object',
+    fields: { apiVersion: str, kind: str, metadata: ref('ObjectMeta'), data: { t: 'map', values: str } },
+  },
 };
 
 function resolve(s: FieldSchema): FieldSchema {
@@ -75,7 +99,8 @@ function resolve(s: FieldSchema): FieldSchema {
 }
 
 const deploy = defs['Deployment'];
-const smp = (orig: unknown, patch: unknown, schema: FieldSchema | null = deploy!) => strategicMergePatch(orig, patch, schema ?? undefined, resolve);
+const smp = (orig: unknown, patch: unknown, schema: FieldSchema | null = deploy!) =>
+  strategicMergePatch(orig, patch, schema ?? undefined, resolve);
 
 /** a Deployment whose pod spec is `podSpec` */
 const dep = (podSpec: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
@@ -102,7 +127,10 @@ function expectPatchError(fn: () => unknown, match: RegExp | string, code?: numb
 
 describe('strategic merge patch: maps', () => {
   it('merges maps recursively and null deletes a key', () => {
-    const out = smp(dep({ nodeName: 'n1' }), { metadata: { labels: { a: '1' } }, spec: { replicas: 3, template: { spec: { nodeName: null } } } });
+    const out = smp(dep({ nodeName: 'n1' }), {
+      metadata: { labels: { a: '1' } },
+      spec: { replicas: 3, template: { spec: { nodeName: null } } },
+    });
     expect(out).toStrictEqual({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
@@ -113,7 +141,10 @@ describe('strategic merge patch: maps', () => {
 
   it('configmap data.extra: null deletes a key; unmatched nulls are dropped', () => {
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' }, data: { a: '1', extra: 'x' } };
-    expect(smp(cm, { data: { extra: null, gone: null, b: '2' } }, defs['ConfigMap'])).toStrictEqual({ ...cm, data: { a: '1', b: '2' } });
+    expect(smp(cm, { data: { extra: null, gone: null, b: '2' } }, defs['ConfigMap'])).toStrictEqual({
+      ...cm,
+      data: { a: '1', b: '2' },
+    });
   });
 
   it('pause / resume (paused: null)', () => {
@@ -124,26 +155,37 @@ describe('strategic merge patch: maps', () => {
   });
 
   it('$patch: replace on a map replaces it', () => {
-    const out = smp(dep({}), { spec: { template: { metadata: { labels: { $patch: 'replace', x: '1' } } } } }) as ReturnType<typeof dep>;
+    const out = smp(dep({}), {
+      spec: { template: { metadata: { labels: { $patch: 'replace', x: '1' } } } },
+    }) as ReturnType<typeof dep>;
     expect(out.spec.template.metadata.labels).toStrictEqual({ x: '1' });
   });
 
   it('$patch: replace at the top level', () => {
-    expect(smp({ a: 1, b: { c: 2 } }, { $patch: 'replace', b: { d: 3, e: null } }, null)).toStrictEqual({ b: { d: 3 } });
+    expect(smp({ a: 1, b: { c: 2 } }, { $patch: 'replace', b: { d: 3, e: null } }, null)).toStrictEqual({
+      b: { d: 3 },
+    });
   });
 
   it('$patch: delete on a map empties it (as upstream)', () => {
-    const out = smp(dep({}), { spec: { template: { metadata: { labels: { $patch: 'delete' } } } } }) as ReturnType<typeof dep>;
+    const out = smp(dep({}), { spec: { template: { metadata: { labels: { $patch: 'delete' } } } } }) as ReturnType<
+      typeof dep
+    >;
     expect(out.spec.template.metadata.labels).toStrictEqual({});
   });
 
   it('$patch: merge on a map is the default merge', () => {
-    const out = smp(dep({}), { spec: { template: { metadata: { labels: { $patch: 'merge', x: '1' } } } } }) as ReturnType<typeof dep>;
+    const out = smp(dep({}), {
+      spec: { template: { metadata: { labels: { $patch: 'merge', x: '1' } } } },
+    }) as ReturnType<typeof dep>;
     expect(out.spec.template.metadata.labels).toStrictEqual({ app: 'web', x: '1' });
   });
 
   it('rejects an unknown $patch value', () => {
-    expectPatchError(() => smp(dep({}), { spec: { $patch: 'explode' } }), 'unknown patch type: explode in map: map[$patch:explode]');
+    expectPatchError(
+      () => smp(dep({}), { spec: { $patch: 'explode' } }),
+      'unknown patch type: explode in map: map[$patch:explode]',
+    );
   });
 
   it('rejects a patch that is not an object', () => {
@@ -181,9 +223,13 @@ describe('strategic merge patch: maps', () => {
 
 describe('strategic merge patch: merge lists', () => {
   it('merges containers by name, keeping ports', () => {
-    const live = dep({ containers: [{ name: 'nginx', image: 'nginx:1.25', ports: [{ containerPort: 80, protocol: 'TCP' }] }] });
+    const live = dep({
+      containers: [{ name: 'nginx', image: 'nginx:1.25', ports: [{ containerPort: 80, protocol: 'TCP' }] }],
+    });
     const out = smp(live, podPatch({ containers: [{ name: 'nginx', image: 'nginx:1.26' }] }));
-    expect(podSpecOf(out)['containers']).toStrictEqual([{ name: 'nginx', image: 'nginx:1.26', ports: [{ containerPort: 80, protocol: 'TCP' }] }]);
+    expect(podSpecOf(out)['containers']).toStrictEqual([
+      { name: 'nginx', image: 'nginx:1.26', ports: [{ containerPort: 80, protocol: 'TCP' }] },
+    ]);
   });
 
   it('ports: null deletes the list', () => {
@@ -199,7 +245,10 @@ describe('strategic merge patch: merge lists', () => {
         { name: 'b', image: 'y' },
       ],
     });
-    const out = smp(live, podPatch({ containers: [{ name: 'a', resources: { limits: { cpu: '2' }, requests: { cpu: null } } }] }));
+    const out = smp(
+      live,
+      podPatch({ containers: [{ name: 'a', resources: { limits: { cpu: '2' }, requests: { cpu: null } } }] }),
+    );
     expect(podSpecOf(out)['containers']).toStrictEqual([
       { name: 'a', image: 'x', resources: { limits: { cpu: '2', memory: '1Gi' }, requests: {} } },
       { name: 'b', image: 'y' },
@@ -207,34 +256,99 @@ describe('strategic merge patch: merge lists', () => {
   });
 
   it('{"$patch":"delete","name":"B"} deletes an env var', () => {
-    const live = dep({ containers: [{ name: 'c', env: [{ name: 'A', value: '1' }, { name: 'B', value: '2' }, { name: 'C', value: '3' }] }] });
+    const live = dep({
+      containers: [
+        {
+          name: 'c',
+          env: [
+            { name: 'A', value: '1' },
+            { name: 'B', value: '2' },
+            { name: 'C', value: '3' },
+          ],
+        },
+      ],
+    });
     const out = smp(live, podPatch({ containers: [{ name: 'c', env: [{ $patch: 'delete', name: 'B' }] }] }));
-    expect(podSpecOf(out)['containers']).toStrictEqual([{ name: 'c', env: [{ name: 'A', value: '1' }, { name: 'C', value: '3' }] }]);
+    expect(podSpecOf(out)['containers']).toStrictEqual([
+      {
+        name: 'c',
+        env: [
+          { name: 'A', value: '1' },
+          { name: 'C', value: '3' },
+        ],
+      },
+    ]);
   });
 
   it('deletes every element with the key (duplicates), as upstream', () => {
-    const live = { spec: { template: { spec: { containers: [{ name: '1' }, { name: '1' }, { name: '2', image: 'a' }, { name: '3' }, { name: '3' }] } } } };
-    const out = smp(live, podPatch({ containers: [{ name: '1', $patch: 'delete' }, { name: '3', $patch: 'delete' }] }));
+    const live = {
+      spec: {
+        template: {
+          spec: { containers: [{ name: '1' }, { name: '1' }, { name: '2', image: 'a' }, { name: '3' }, { name: '3' }] },
+        },
+      },
+    };
+    const out = smp(
+      live,
+      podPatch({
+        containers: [
+          { name: '1', $patch: 'delete' },
+          { name: '3', $patch: 'delete' },
+        ],
+      }),
+    );
     expect(podSpecOf(out)['containers']).toStrictEqual([{ name: '2', image: 'a' }]);
   });
 
   it('a {"$patch":"replace"} element replaces the whole list', () => {
-    const live = dep({ containers: [{ name: 'a', image: 'x' }, { name: 'b', image: 'y' }] });
-    expect(podSpecOf(smp(live, podPatch({ containers: [{ $patch: 'replace' }, { name: 'c', image: 'z', args: null }] })))['containers']).toStrictEqual([
-      { name: 'c', image: 'z' },
-    ]);
+    const live = dep({
+      containers: [
+        { name: 'a', image: 'x' },
+        { name: 'b', image: 'y' },
+      ],
+    });
+    expect(
+      podSpecOf(smp(live, podPatch({ containers: [{ $patch: 'replace' }, { name: 'c', image: 'z', args: null }] })))[
+        'containers'
+      ],
+    ).toStrictEqual([{ name: 'c', image: 'z' }]);
     expect(podSpecOf(smp(live, podPatch({ containers: [{ $patch: 'replace' }] })))['containers']).toStrictEqual([]);
   });
 
   it('patch elements order the result; live-only elements keep their live position', () => {
     // apimachinery "preserve the order from the patch in a merging list" cases
     const live = dep({ containers: [{ name: '1' }, { name: '2', image: 'b' }, { name: '3' }] });
-    expect(podSpecOf(smp(live, podPatch({ containers: [{ name: '3', image: 'c' }, { name: '1', image: 'a' }, { name: '2', args: ['x'] }] })))['containers']).toStrictEqual([
+    expect(
+      podSpecOf(
+        smp(
+          live,
+          podPatch({
+            containers: [
+              { name: '3', image: 'c' },
+              { name: '1', image: 'a' },
+              { name: '2', args: ['x'] },
+            ],
+          }),
+        ),
+      )['containers'],
+    ).toStrictEqual([
       { name: '3', image: 'c' },
       { name: '1', image: 'a' },
       { name: '2', image: 'b', args: ['x'] },
     ]);
-    expect(podSpecOf(smp(live, podPatch({ containers: [{ name: '3', image: 'c' }, { name: '1', image: 'a' }] })))['containers']).toStrictEqual([
+    expect(
+      podSpecOf(
+        smp(
+          live,
+          podPatch({
+            containers: [
+              { name: '3', image: 'c' },
+              { name: '1', image: 'a' },
+            ],
+          }),
+        ),
+      )['containers'],
+    ).toStrictEqual([
       { name: '2', image: 'b' },
       { name: '3', image: 'c' },
       { name: '1', image: 'a' },
@@ -243,65 +357,133 @@ describe('strategic merge patch: merge lists', () => {
 
   it('a new element without $setElementOrder goes before the live-only ones (upstream ordering)', () => {
     const live = dep({ containers: [{ name: 'a' }, { name: 'b' }] });
-    expect(names(podSpecOf(smp(live, podPatch({ containers: [{ name: 'c' }] })))['containers'])).toStrictEqual(['c', 'a', 'b']);
-    expect(names(podSpecOf(smp(live, podPatch({ containers: [{ name: 'b', image: 'x' }, { name: 'c' }] })))['containers'])).toStrictEqual(['a', 'b', 'c']);
+    expect(names(podSpecOf(smp(live, podPatch({ containers: [{ name: 'c' }] })))['containers'])).toStrictEqual([
+      'c',
+      'a',
+      'b',
+    ]);
+    expect(
+      names(podSpecOf(smp(live, podPatch({ containers: [{ name: 'b', image: 'x' }, { name: 'c' }] })))['containers']),
+    ).toStrictEqual(['a', 'b', 'c']);
   });
 
   it('$setElementOrder/containers fixes the order', () => {
     const live = dep({ containers: [{ name: 'a' }, { name: 'b' }] });
-    const out = smp(live, podPatch({ '$setElementOrder/containers': [{ name: 'b' }, { name: 'c' }, { name: 'a' }], containers: [{ name: 'c', image: 'z' }] }));
+    const out = smp(
+      live,
+      podPatch({
+        '$setElementOrder/containers': [{ name: 'b' }, { name: 'c' }, { name: 'a' }],
+        containers: [{ name: 'c', image: 'z' }],
+      }),
+    );
     expect(podSpecOf(out)['containers']).toStrictEqual([{ name: 'b' }, { name: 'c', image: 'z' }, { name: 'a' }]);
   });
 
   it('$setElementOrder alone reorders; elements it does not list stay by live order', () => {
     const live = dep({ containers: [{ name: 'c', env: [{ name: 'A' }, { name: 'B' }, { name: 'C' }] }] });
-    const out = smp(live, podPatch({ containers: [{ name: 'c', '$setElementOrder/env': [{ name: 'C' }, { name: 'A' }, { name: 'B' }] }] }));
+    const out = smp(
+      live,
+      podPatch({ containers: [{ name: 'c', '$setElementOrder/env': [{ name: 'C' }, { name: 'A' }, { name: 'B' }] }] }),
+    );
     expect(names((podSpecOf(out)['containers'] as Array<{ env: unknown }>)[0]!.env)).toStrictEqual(['C', 'A', 'B']);
 
     const live2 = dep({ containers: [{ name: '1' }, { name: '3' }] });
-    const out2 = smp(live2, podPatch({ '$setElementOrder/containers': [{ name: '3' }, { name: '2' }, { name: '1' }], containers: [{ name: '3', image: '3' }, { name: '1', image: '1' }] }));
-    expect(podSpecOf(out2)['containers']).toStrictEqual([{ name: '3', image: '3' }, { name: '1', image: '1' }]);
+    const out2 = smp(
+      live2,
+      podPatch({
+        '$setElementOrder/containers': [{ name: '3' }, { name: '2' }, { name: '1' }],
+        containers: [
+          { name: '3', image: '3' },
+          { name: '1', image: '1' },
+        ],
+      }),
+    );
+    expect(podSpecOf(out2)['containers']).toStrictEqual([
+      { name: '3', image: '3' },
+      { name: '1', image: '1' },
+    ]);
   });
 
   it('$setElementOrder must agree with the order of the patch list', () => {
     const live = dep({ containers: [{ name: '1' }, { name: '3' }, { name: '2' }] });
     expectPatchError(
-      () => smp(live, podPatch({ '$setElementOrder/containers': [{ name: '1' }, { name: '2' }, { name: '3' }], containers: [{ name: '3', image: '3' }, { name: '1', image: '1' }] })),
+      () =>
+        smp(
+          live,
+          podPatch({
+            '$setElementOrder/containers': [{ name: '1' }, { name: '2' }, { name: '3' }],
+            containers: [
+              { name: '3', image: '3' },
+              { name: '1', image: '1' },
+            ],
+          }),
+        ),
       /doesn't match \$setElementOrder list/,
     );
   });
 
   it('$setElementOrder on a list the live object lacks', () => {
-    const out = smp(dep({}), podPatch({ '$setElementOrder/containers': [{ name: 'b' }, { name: 'a' }], containers: [{ name: 'b', ports: null }, { name: 'a' }] }));
+    const out = smp(
+      dep({}),
+      podPatch({
+        '$setElementOrder/containers': [{ name: 'b' }, { name: 'a' }],
+        containers: [{ name: 'b', ports: null }, { name: 'a' }],
+      }),
+    );
     expect(podSpecOf(out)['containers']).toStrictEqual([{ name: 'b' }, { name: 'a' }]);
   });
 
   it('merge list element without the merge key is an error', () => {
     const live = dep({ containers: [{ name: 'a' }] });
-    expectPatchError(() => smp(live, podPatch({ containers: [{ image: 'x' }] })), 'map: map[image:x] does not contain declared merge key: name');
-    expectPatchError(() => smp(live, podPatch({ containers: [{ $patch: 'delete', image: 'x' }] })), /does not contain declared merge key: name/);
+    expectPatchError(
+      () => smp(live, podPatch({ containers: [{ image: 'x' }] })),
+      'map: map[image:x] does not contain declared merge key: name',
+    );
+    expectPatchError(
+      () => smp(live, podPatch({ containers: [{ $patch: 'delete', image: 'x' }] })),
+      /does not contain declared merge key: name/,
+    );
   });
 
   it('rejects $patch: merge and unknown $patch values in a merge list', () => {
     const live = dep({ containers: [{ name: 'a' }] });
-    expectPatchError(() => smp(live, podPatch({ containers: [{ $patch: 'merge', name: 'a' }] })), 'merging lists cannot yet be specified in the patch');
-    expectPatchError(() => smp(live, podPatch({ containers: [{ $patch: 'nope', name: 'a' }] })), /unknown patch type: nope/);
+    expectPatchError(
+      () => smp(live, podPatch({ containers: [{ $patch: 'merge', name: 'a' }] })),
+      'merging lists cannot yet be specified in the patch',
+    );
+    expectPatchError(
+      () => smp(live, podPatch({ containers: [{ $patch: 'nope', name: 'a' }] })),
+      /unknown patch type: nope/,
+    );
   });
 
   it('rejects lists of lists and mixed element types', () => {
-    expectPatchError(() => smp(dep({ containers: [{ name: 'a' }] }), podPatch({ containers: [['x']] })), /list element types are not identical|lists of lists/);
-    expectPatchError(() => smp({ metadata: { finalizers: [['a']] } }, { metadata: { finalizers: [['b']] } }), 'lists of lists are not supported');
+    expectPatchError(
+      () => smp(dep({ containers: [{ name: 'a' }] }), podPatch({ containers: [['x']] })),
+      /list element types are not identical|lists of lists/,
+    );
+    expectPatchError(
+      () => smp({ metadata: { finalizers: [['a']] } }, { metadata: { finalizers: [['b']] } }),
+      'lists of lists are not supported',
+    );
   });
 
   it('tolerations (no strategy) are replaced whole', () => {
-    const live = dep({ tolerations: [{ key: 'a', operator: 'Exists' }, { key: 'b', operator: 'Exists' }] });
+    const live = dep({
+      tolerations: [
+        { key: 'a', operator: 'Exists' },
+        { key: 'b', operator: 'Exists' },
+      ],
+    });
     const out = smp(live, podPatch({ tolerations: [{ key: 'c', operator: 'Exists', effect: null }] }));
     expect(podSpecOf(out)['tolerations']).toStrictEqual([{ key: 'c', operator: 'Exists' }]);
   });
 
   it('args (list of primitives without strategy) are replaced whole', () => {
     const live = dep({ containers: [{ name: 'a', args: ['x', 'y'] }] });
-    expect(podSpecOf(smp(live, podPatch({ containers: [{ name: 'a', args: ['z'] }] })))['containers']).toStrictEqual([{ name: 'a', args: ['z'] }]);
+    expect(podSpecOf(smp(live, podPatch({ containers: [{ name: 'a', args: ['z'] }] })))['containers']).toStrictEqual([
+      { name: 'a', args: ['z'] },
+    ]);
   });
 
   it('cleans directives and nulls out of values the patch adds', () => {
@@ -310,16 +492,40 @@ describe('strategic merge patch: merge lists', () => {
       live,
       podPatch({
         '$setElementOrder/containers': [{ name: 'a' }, { name: 'b' }],
-        containers: [{ name: 'b', image: 'x', ports: null, '$setElementOrder/env': [{ name: 'E' }], env: [{ name: 'E', value: 'v' }, { name: 'F', $patch: 'delete' }] }],
+        containers: [
+          {
+            name: 'b',
+            image: 'x',
+            ports: null,
+            '$setElementOrder/env': [{ name: 'E' }],
+            env: [
+              { name: 'E', value: 'v' },
+              { name: 'F', $patch: 'delete' },
+            ],
+          },
+        ],
       }),
     );
-    expect(podSpecOf(out)['containers']).toStrictEqual([{ name: 'a' }, { name: 'b', image: 'x', env: [{ name: 'E', value: 'v' }] }]);
+    expect(podSpecOf(out)['containers']).toStrictEqual([
+      { name: 'a' },
+      { name: 'b', image: 'x', env: [{ name: 'E', value: 'v' }] },
+    ]);
   });
 
   it('ownerReferences merge by uid', () => {
     const live = { metadata: { name: 'x', ownerReferences: [{ uid: '1', name: 'a' }] } };
-    const out = smp(live, { metadata: { ownerReferences: [{ uid: '1', name: 'b' }, { uid: '2', name: 'c' }] } }) as { metadata: { ownerReferences: unknown } };
-    expect(out.metadata.ownerReferences).toStrictEqual([{ uid: '1', name: 'b' }, { uid: '2', name: 'c' }]);
+    const out = smp(live, {
+      metadata: {
+        ownerReferences: [
+          { uid: '1', name: 'b' },
+          { uid: '2', name: 'c' },
+        ],
+      },
+    }) as { metadata: { ownerReferences: unknown } };
+    expect(out.metadata.ownerReferences).toStrictEqual([
+      { uid: '1', name: 'b' },
+      { uid: '2', name: 'c' },
+    ]);
   });
 });
 
@@ -328,53 +534,109 @@ describe('strategic merge patch: primitive sets, $retainKeys, $deleteFromPrimiti
   const finalizersOf = (o: unknown) => (o as { metadata: { finalizers?: string[] } }).metadata.finalizers;
 
   it('finalizers are set-merged', () => {
-    expect(finalizersOf(smp(withFinalizers(['a', 'b']), { metadata: { finalizers: ['b', 'c'] } }))).toStrictEqual(['a', 'b', 'c']);
-    expect(finalizersOf(smp(withFinalizers(['a', 'b']), { metadata: { finalizers: ['a'] } }))).toStrictEqual(['a', 'b']);
-    // a value new to the list goes first without $setElementOrder (upstream mergeSortedSlice)
-    expect(finalizersOf(smp(withFinalizers(['a', 'b']), { metadata: { finalizers: ['c'] } }))).toStrictEqual(['c', 'a', 'b']);
-    expect(finalizersOf(smp(withFinalizers(['a', 'b']), { metadata: { '$setElementOrder/finalizers': ['a', 'b', 'c'], finalizers: ['c'] } }))).toStrictEqual([
+    expect(finalizersOf(smp(withFinalizers(['a', 'b']), { metadata: { finalizers: ['b', 'c'] } }))).toStrictEqual([
       'a',
       'b',
       'c',
     ]);
+    expect(finalizersOf(smp(withFinalizers(['a', 'b']), { metadata: { finalizers: ['a'] } }))).toStrictEqual([
+      'a',
+      'b',
+    ]);
+    // a value new to the list goes first without $setElementOrder (upstream mergeSortedSlice)
+    expect(finalizersOf(smp(withFinalizers(['a', 'b']), { metadata: { finalizers: ['c'] } }))).toStrictEqual([
+      'c',
+      'a',
+      'b',
+    ]);
+    expect(
+      finalizersOf(
+        smp(withFinalizers(['a', 'b']), {
+          metadata: { '$setElementOrder/finalizers': ['a', 'b', 'c'], finalizers: ['c'] },
+        }),
+      ),
+    ).toStrictEqual(['a', 'b', 'c']);
     // apimachinery "preserve the order from the patch in a merging int list"
-    expect(finalizersOf(smp(withFinalizers(['1', '2', '3']), { metadata: { finalizers: ['3', '1', '2'] } }))).toStrictEqual(['3', '1', '2']);
-    expect(finalizersOf(smp(withFinalizers(['1', '2', '3']), { metadata: { finalizers: ['3', '1'] } }))).toStrictEqual(['2', '3', '1']);
+    expect(
+      finalizersOf(smp(withFinalizers(['1', '2', '3']), { metadata: { finalizers: ['3', '1', '2'] } })),
+    ).toStrictEqual(['3', '1', '2']);
+    expect(finalizersOf(smp(withFinalizers(['1', '2', '3']), { metadata: { finalizers: ['3', '1'] } }))).toStrictEqual([
+      '2',
+      '3',
+      '1',
+    ]);
     // "$setElementOrder contains item that is not present in the int list to be merged"
-    expect(finalizersOf(smp(withFinalizers(['1', '3']), { metadata: { '$setElementOrder/finalizers': ['3', '2', '1'] } }))).toStrictEqual(['3', '1']);
+    expect(
+      finalizersOf(smp(withFinalizers(['1', '3']), { metadata: { '$setElementOrder/finalizers': ['3', '2', '1'] } })),
+    ).toStrictEqual(['3', '1']);
   });
 
   it('$deleteFromPrimitiveList/finalizers removes values', () => {
-    expect(finalizersOf(smp(withFinalizers(['a', 'b', 'c']), { metadata: { '$deleteFromPrimitiveList/finalizers': ['b', 'z'] } }))).toStrictEqual(['a', 'c']);
+    expect(
+      finalizersOf(
+        smp(withFinalizers(['a', 'b', 'c']), { metadata: { '$deleteFromPrimitiveList/finalizers': ['b', 'z'] } }),
+      ),
+    ).toStrictEqual(['a', 'c']);
     // nothing to delete from: no list appears
-    expect(smp({ metadata: { name: 'x' } }, { metadata: { '$deleteFromPrimitiveList/finalizers': ['b'] } })).toStrictEqual({ metadata: { name: 'x' } });
+    expect(
+      smp({ metadata: { name: 'x' } }, { metadata: { '$deleteFromPrimitiveList/finalizers': ['b'] } }),
+    ).toStrictEqual({ metadata: { name: 'x' } });
     // with an addition and an explicit order, as kubectl sends them
     expect(
       finalizersOf(
         smp(withFinalizers(['a', 'b', 'c']), {
-          metadata: { '$setElementOrder/finalizers': ['d', 'a', 'c'], '$deleteFromPrimitiveList/finalizers': ['b'], finalizers: ['d'] },
+          metadata: {
+            '$setElementOrder/finalizers': ['d', 'a', 'c'],
+            '$deleteFromPrimitiveList/finalizers': ['b'],
+            finalizers: ['d'],
+          },
         }),
       ),
     ).toStrictEqual(['d', 'a', 'c']);
   });
 
   it('malformed parallel-list keys are 400s', () => {
-    expectPatchError(() => smp(withFinalizers(['a']), { metadata: { $deleteFromPrimitiveList: ['a'] } }), 'invalid patch format of primitive list', 400);
-    expectPatchError(() => smp(withFinalizers(['a']), { metadata: { $setElementOrder: ['a'] } }), 'invalid patch format of setElementOrder list', 400);
+    expectPatchError(
+      () => smp(withFinalizers(['a']), { metadata: { $deleteFromPrimitiveList: ['a'] } }),
+      'invalid patch format of primitive list',
+      400,
+    );
+    expectPatchError(
+      () => smp(withFinalizers(['a']), { metadata: { $setElementOrder: ['a'] } }),
+      'invalid patch format of setElementOrder list',
+      400,
+    );
   });
 
   it('$retainKeys on a volume keeps only the listed keys', () => {
-    const live = dep({ volumes: [{ name: 'v', emptyDir: { medium: 'Memory' } }, { name: 'w', emptyDir: {} }] });
-    const out = smp(live, podPatch({ volumes: [{ name: 'v', $retainKeys: ['configMap', 'name'], configMap: { name: 'cm' } }] }));
-    expect(podSpecOf(out)['volumes']).toStrictEqual([{ name: 'v', configMap: { name: 'cm' } }, { name: 'w', emptyDir: {} }]);
+    const live = dep({
+      volumes: [
+        { name: 'v', emptyDir: { medium: 'Memory' } },
+        { name: 'w', emptyDir: {} },
+      ],
+    });
+    const out = smp(
+      live,
+      podPatch({ volumes: [{ name: 'v', $retainKeys: ['configMap', 'name'], configMap: { name: 'cm' } }] }),
+    );
+    expect(podSpecOf(out)['volumes']).toStrictEqual([
+      { name: 'v', configMap: { name: 'cm' } },
+      { name: 'w', emptyDir: {} },
+    ]);
   });
 
   it('$retainKeys on the deployment strategy', () => {
     const live = dep({}, { strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } } });
-    const out = smp(live, { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate' } } }) as { spec: { strategy: unknown } };
+    const out = smp(live, { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate' } } }) as {
+      spec: { strategy: unknown };
+    };
     expect(out.spec.strategy).toStrictEqual({ type: 'Recreate' });
     // and back: retainKeys listing both keys keeps what the patch sets
-    const back = smp(out, { spec: { strategy: { $retainKeys: ['rollingUpdate', 'type'], type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%' } } } }) as {
+    const back = smp(out, {
+      spec: {
+        strategy: { $retainKeys: ['rollingUpdate', 'type'], type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%' } },
+      },
+    }) as {
       spec: { strategy: unknown };
     };
     expect(back.spec.strategy).toStrictEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%' } });
@@ -382,10 +644,24 @@ describe('strategic merge patch: primitive sets, $retainKeys, $deleteFromPrimiti
 
   it('$retainKeys must list every key the patch sets, and be a list', () => {
     const live = dep({}, { strategy: { type: 'RollingUpdate' } });
-    expectPatchError(() => smp(live, { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate', rollingUpdate: {} } } }), 'invalid patch format of retainKeys', 400);
-    expectPatchError(() => smp(live, { spec: { strategy: { $retainKeys: 'type' } } }), 'invalid patch format of retainKeys', 400);
+    expectPatchError(
+      () => smp(live, { spec: { strategy: { $retainKeys: ['type'], type: 'Recreate', rollingUpdate: {} } } }),
+      'invalid patch format of retainKeys',
+      400,
+    );
+    expectPatchError(
+      () => smp(live, { spec: { strategy: { $retainKeys: 'type' } } }),
+      'invalid patch format of retainKeys',
+      400,
+    );
     // null values and parallel lists are exempt
-    expect((smp(live, { spec: { strategy: { $retainKeys: ['type'], rollingUpdate: null } } }) as { spec: { strategy: unknown } }).spec.strategy).toStrictEqual({
+    expect(
+      (
+        smp(live, { spec: { strategy: { $retainKeys: ['type'], rollingUpdate: null } } }) as {
+          spec: { strategy: unknown };
+        }
+      ).spec.strategy,
+    ).toStrictEqual({
       type: 'RollingUpdate',
     });
   });
@@ -400,7 +676,15 @@ describe('strategic merge patch: kubectl apply', () => {
       template: {
         spec: {
           '$setElementOrder/containers': [{ name: 'nginx' }],
-          containers: [{ '$setElementOrder/env': [{ name: 'A' }], env: [{ $patch: 'delete', name: 'B' }], image: 'nginx:1.26', name: 'nginx', ports: null }],
+          containers: [
+            {
+              '$setElementOrder/env': [{ name: 'A' }],
+              env: [{ $patch: 'delete', name: 'B' }],
+              image: 'nginx:1.26',
+              name: 'nginx',
+              ports: null,
+            },
+          ],
         },
       },
     },
@@ -408,7 +692,11 @@ describe('strategic merge patch: kubectl apply', () => {
   const live = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'web', namespace: 'demo', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"old":true}\n', other: 'x' } },
+    metadata: {
+      name: 'web',
+      namespace: 'demo',
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"old":true}\n', other: 'x' },
+    },
     spec: {
       replicas: 2,
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
@@ -435,7 +723,11 @@ describe('strategic merge patch: kubectl apply', () => {
   const expected = {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
-    metadata: { name: 'web', namespace: 'demo', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"new":true}\n', other: 'x' } },
+    metadata: {
+      name: 'web',
+      namespace: 'demo',
+      annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"new":true}\n', other: 'x' },
+    },
     spec: {
       replicas: 3,
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' } },
@@ -461,8 +753,20 @@ describe('strategic merge patch: kubectl apply', () => {
 
   it('real schema: rollout restart, volumes retainKeys, strategy retainKeys, finalizers, tolerations', () => {
     const schema = schemaFor('Deployment');
-    const restarted = strategicMergePatch(live, { spec: { template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-11-22T14:05:27Z' } } } } }, schema, realResolve) as typeof live;
-    expect(restarted.spec.template.metadata).toStrictEqual({ labels: { app: 'web' }, annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-11-22T14:05:27Z' } });
+    const restarted = strategicMergePatch(
+      live,
+      {
+        spec: {
+          template: { metadata: { annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-11-22T14:05:27Z' } } },
+        },
+      },
+      schema,
+      realResolve,
+    ) as typeof live;
+    expect(restarted.spec.template.metadata).toStrictEqual({
+      labels: { app: 'web' },
+      annotations: { 'kubectl.kubernetes.io/restartedAt': '2026-11-22T14:05:27Z' },
+    });
 
     const out = strategicMergePatch(
       live,
@@ -489,13 +793,30 @@ describe('strategic merge patch: kubectl apply', () => {
     expect(spec['tolerations']).toStrictEqual([{ key: 'k', operator: 'Exists' }]);
     const c = (spec['containers'] as Array<Record<string, unknown>>)[0]!;
     expect(c['ports']).toStrictEqual([{ containerPort: 443 }, { containerPort: 80, protocol: 'TCP' }]);
-    expect(c['env']).toStrictEqual([{ name: 'C', value: '3' }, { name: 'A', value: '1' }, { name: 'B', value: '2' }]);
+    expect(c['env']).toStrictEqual([
+      { name: 'C', value: '3' },
+      { name: 'A', value: '1' },
+      { name: 'B', value: '2' },
+    ]);
   });
 
   it('real schema: status conditions merge by type', () => {
     const schema = schemaFor('Deployment');
-    const withStatus = { ...live, status: { conditions: [{ type: 'Available', status: 'True' }, { type: 'Progressing', status: 'True' }] } };
-    const out = strategicMergePatch(withStatus, { status: { conditions: [{ type: 'Available', status: 'False' }] } }, schema, realResolve) as {
+    const withStatus = {
+      ...live,
+      status: {
+        conditions: [
+          { type: 'Available', status: 'True' },
+          { type: 'Progressing', status: 'True' },
+        ],
+      },
+    };
+    const out = strategicMergePatch(
+      withStatus,
+      { status: { conditions: [{ type: 'Available', status: 'False' }] } },
+      schema,
+      realResolve,
+    ) as {
       status: { conditions: unknown };
     };
     expect(out.status.conditions).toStrictEqual([

@@ -3,12 +3,22 @@
 // (integer seconds), older than 24 h, the clock before the issue time, jitter bringing the
 // moment forward — and the test-only scale; then the token manager acting on it.
 import { describe, expect, it } from 'vitest';
-import { MAX_JITTER_MS, expired, refreshAt, requiresRefresh, type IssuedToken } from '../../agent/pods/token-refresh.js';
+import {
+  MAX_JITTER_MS,
+  expired,
+  refreshAt,
+  requiresRefresh,
+  type IssuedToken,
+} from '../../agent/pods/token-refresh.js';
 import { TokenManager, type TokenFetcher } from '../../agent/pods/token-manager.js';
 
 const S = 1000;
 const IAT = Date.parse('2026-01-01T00:00:00Z');
-const tok = (expirationSeconds: number, jitterMs = 0): IssuedToken => ({ expiresAt: IAT + expirationSeconds * S, expirationSeconds, jitterMs });
+const tok = (expirationSeconds: number, jitterMs = 0): IssuedToken => ({
+  expiresAt: IAT + expirationSeconds * S,
+  expirationSeconds,
+  jitterMs,
+});
 
 describe('refresh planner (kubelet requiresRefresh)', () => {
   const cases: { name: string; t: IssuedToken; at: number; scale?: number; due: boolean }[] = [
@@ -24,7 +34,12 @@ describe('refresh planner (kubelet requiresRefresh)', () => {
     { name: 'jitter only up to its own size', t: tok(3600, 9_000), at: IAT + 2870 * S, due: false },
     { name: 'a week-long token at 23 h', t: tok(7 * 86400), at: IAT + 23 * 3600 * S, due: false },
     { name: 'a week-long token past 24 h', t: tok(7 * 86400), at: IAT + 24 * 3600 * S + 1, due: true },
-    { name: 'a year-long token past 24 h minus jitter', t: tok(365 * 86400, 5_000), at: IAT + 24 * 3600 * S - 4_000, due: true },
+    {
+      name: 'a year-long token past 24 h minus jitter',
+      t: tok(365 * 86400, 5_000),
+      at: IAT + 24 * 3600 * S - 4_000,
+      due: true,
+    },
     { name: 'expired', t: tok(600), at: IAT + 601 * S, due: true },
     { name: 'clock before the issue time', t: tok(3600), at: IAT - 1, due: true },
     { name: 'test scale 300: 3607 s token after 9.62 s', t: tok(3607), at: IAT + 9_621, scale: 300, due: true },
@@ -44,7 +59,7 @@ describe('refresh planner (kubelet requiresRefresh)', () => {
       }
     }
     expect(refreshAt(tok(3607))).toBe(IAT + 2886 * S);
-    expect(refreshAt(tok(3607), { scale: 300 })).toBeCloseTo(IAT + 2886 * S / 300, 6);
+    expect(refreshAt(tok(3607), { scale: 300 })).toBeCloseTo(IAT + (2886 * S) / 300, 6);
   });
 
   it('expiry is never scaled', () => {
@@ -63,9 +78,21 @@ describe('token manager over the planner', () => {
       n++;
       if (refuse) return { error: { code: 403, reason: 'Forbidden', message: refuse } };
       const life = opts.grant ?? r.expirationSeconds;
-      return { object: { metadata: { name: 'app', uid: '' }, spec: { expirationSeconds: life }, status: { token: `tok${n}`, expirationTimestamp: new Date(now() + life * 1000).toISOString() } } as never };
+      return {
+        object: {
+          metadata: { name: 'app', uid: '' },
+          spec: { expirationSeconds: life },
+          status: { token: `tok${n}`, expirationTimestamp: new Date(now() + life * 1000).toISOString() },
+        } as never,
+      };
     };
-    return { fetch, calls: () => n, refuse: (why?: string) => { refuse = why; } };
+    return {
+      fetch,
+      calls: () => n,
+      refuse: (why?: string) => {
+        refuse = why;
+      },
+    };
   }
 
   it('plans from the lifetime the server granted, not the one asked for', async () => {

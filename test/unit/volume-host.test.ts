@@ -14,21 +14,43 @@ import { LocalVolumes } from '../../agent/storage/local-volumes.js';
 import { handleVolumeRequest } from '../../agent/storage/volume-requests.js';
 import { AgentVolumeHost } from '../../controlplane/agents/volume-host.js';
 import type { NodeReport } from '../../proto/agent-protocol.js';
-import { JOIN_SECRET, newCredential, nodeReport, register, startGateway, until, type GatewayHarness } from './agent-harness.js';
+import {
+  JOIN_SECRET,
+  newCredential,
+  nodeReport,
+  register,
+  startGateway,
+  until,
+  type GatewayHarness,
+} from './agent-harness.js';
 
 let h: GatewayHarness;
 let dir: string;
 let conn: ServerConnection | undefined;
-beforeEach(async () => { h = await startGateway(); dir = mkdtempSync(join(tmpdir(), 'skiff-vh-')); });
-afterEach(async () => { conn?.stop(); conn = undefined; await h.stop(); rmSync(dir, { recursive: true, force: true }); });
+beforeEach(async () => {
+  h = await startGateway();
+  dir = mkdtempSync(join(tmpdir(), 'skiff-vh-'));
+});
+afterEach(async () => {
+  conn?.stop();
+  conn = undefined;
+  await h.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
 function startAgent(node: string): ServerConnection {
   const volumes = new LocalVolumes(dir);
   const c: ServerConnection = new ServerConnection({
-    servers: new ServerList([`http://127.0.0.1:${h.port}`]), token: JOIN_SECRET, log: pino({ level: 'silent' }), heartbeatIntervalMs: 60_000,
-    register: async () => nodeReport(node) as unknown as NodeReport, conditions: () => [], credential: newCredential(),
+    servers: new ServerList([`http://127.0.0.1:${h.port}`]),
+    token: JOIN_SECRET,
+    log: pino({ level: 'silent' }),
+    heartbeatIntervalMs: 60_000,
+    register: async () => nodeReport(node) as unknown as NodeReport,
+    conditions: () => [],
+    credential: newCredential(),
     onMessage: (m) => {
-      if (m.type === 'volumeCreate' || m.type === 'volumeDelete') void handleVolumeRequest(volumes, m).then((r) => c.send(r));
+      if (m.type === 'volumeCreate' || m.type === 'volumeDelete')
+        void handleVolumeRequest(volumes, m).then((r) => c.send(r));
     },
   });
   c.start();
@@ -36,7 +58,7 @@ function startAgent(node: string): ServerConnection {
 }
 
 describe('AgentVolumeHost', () => {
-  it('has the node\'s agent make and remove the volume directory', async () => {
+  it("has the node's agent make and remove the volume directory", async () => {
     conn = startAgent('n1');
     await until('agent registered', () => h.gateway.connected('n1'));
     const host = new AgentVolumeHost(h.gateway);
@@ -51,7 +73,9 @@ describe('AgentVolumeHost', () => {
     // the agent refuses to delete what the server merely names
     await expect(host.remove('n1', { pvName: 'pvc-0d9e', path: dir })).rejects.toThrow(/not deleting it/);
     await expect(host.remove('n1', { pvName: 'pvc-x', path: '/etc' })).rejects.toThrow(/was not created by this agent/);
-    await expect(host.provision('n1', { pvName: 'pvc-y', basePath: '/proc/self', sizeBytes: 1 })).rejects.toThrow(/base path "\/proc\/self" is inside \/proc/);
+    await expect(host.provision('n1', { pvName: 'pvc-y', basePath: '/proc/self', sizeBytes: 1 })).rejects.toThrow(
+      /base path "\/proc\/self" is inside \/proc/,
+    );
     expect(existsSync(dir)).toBe(true);
 
     await host.remove('n1', { pvName: 'pvc-0d9e', path });
@@ -62,13 +86,17 @@ describe('AgentVolumeHost', () => {
 
   it('rejects for a node that is not connected, one that leaves, and one that does not answer', async () => {
     const host = new AgentVolumeHost(h.gateway, { createTimeoutMs: 300 });
-    await expect(host.provision('nowhere', { pvName: 'pvc-1', sizeBytes: 1 })).rejects.toThrow('node nowhere is not connected');
+    await expect(host.provision('nowhere', { pvName: 'pvc-1', sizeBytes: 1 })).rejects.toThrow(
+      'node nowhere is not connected',
+    );
 
     // a registered agent that never answers volume requests
     const { agent, first } = await register(h.port, 'mute', newCredential());
     expect(first.type).toBe('registered');
     await until('mute registered', () => h.gateway.connected('mute'));
-    await expect(host.provision('mute', { pvName: 'pvc-1', sizeBytes: 1 })).rejects.toThrow('node mute did not answer within 0s');
+    await expect(host.provision('mute', { pvName: 'pvc-1', sizeBytes: 1 })).rejects.toThrow(
+      'node mute did not answer within 0s',
+    );
 
     // an answer from another node for this request's id is ignored; the agent leaving fails it
     const { agent: other } = await register(h.port, 'other', newCredential());

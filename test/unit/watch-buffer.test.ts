@@ -53,7 +53,10 @@ function rawWatch(path: string, reading: boolean): { socket: Socket; received: (
   let text = '';
   socket.setEncoding('utf8');
   socket.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer tok\r\nAccept: application/json\r\n\r\n`);
-  if (reading) socket.on('data', (d: string) => { text += d; });
+  if (reading)
+    socket.on('data', (d: string) => {
+      text += d;
+    });
   else socket.pause();
   const ended = new Promise<void>((resolve) => {
     socket.on('end', () => resolve());
@@ -65,7 +68,8 @@ function rawWatch(path: string, reading: boolean): { socket: Socket; received: (
 
 describe('watch buffer', () => {
   it('a watch that never reads is ended when its buffer fills; a reading watch is not', async () => {
-    const rv = (await app.inject({ method: 'GET', url: '/api/v1/namespaces/default/configmaps', headers: H })).json().metadata.resourceVersion as string;
+    const rv = (await app.inject({ method: 'GET', url: '/api/v1/namespaces/default/configmaps', headers: H })).json()
+      .metadata.resourceVersion as string;
     const path = `/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=${rv}`;
     const base = await openWatches();
     const stuck = rawWatch(path, false);
@@ -75,13 +79,23 @@ describe('watch buffer', () => {
     // ~200 KB per event: the kernel's socket buffers (a few MB on loopback) plus the
     // watch's own limit are passed after a few dozen writes
     const data = { v: 'x'.repeat(200 * 1024) };
-    const create = await app.inject({ method: 'POST', url: '/api/v1/namespaces/default/configmaps', headers: H, payload: { metadata: { name: 'big' }, data } });
+    const create = await app.inject({
+      method: 'POST',
+      url: '/api/v1/namespaces/default/configmaps',
+      headers: H,
+      payload: { metadata: { name: 'big' }, data },
+    });
     expect(create.statusCode).toBe(201);
     let writes = 0;
     const maxWrites = Math.ceil((3 * WATCH_BUFFER_BYTES + 16 * 1024 * 1024) / (200 * 1024));
     while ((await openWatches()) === base + 2 && writes < maxWrites) {
       data.v = String(writes % 10) + data.v.slice(1);
-      const r = await app.inject({ method: 'PUT', url: '/api/v1/namespaces/default/configmaps/big', headers: H, payload: { metadata: { name: 'big' }, data } });
+      const r = await app.inject({
+        method: 'PUT',
+        url: '/api/v1/namespaces/default/configmaps/big',
+        headers: H,
+        payload: { metadata: { name: 'big' }, data },
+      });
       expect(r.statusCode).toBe(200);
       writes++;
       // let the reader's socket drain
@@ -91,7 +105,12 @@ describe('watch buffer', () => {
     await until(async () => (await openWatches()) === base + 1, 'the stuck watch to close');
 
     // the reader sees a later event
-    await app.inject({ method: 'POST', url: '/api/v1/namespaces/default/configmaps', headers: H, payload: { metadata: { name: 'after' } } });
+    await app.inject({
+      method: 'POST',
+      url: '/api/v1/namespaces/default/configmaps',
+      headers: H,
+      payload: { metadata: { name: 'after' } },
+    });
     await until(() => reader.received().includes('"name":"after"'), 'the reading watch to get a later event');
 
     // the stuck client, once it reads, finds its stream ended (it re-lists and watches again)

@@ -17,9 +17,11 @@ const podDef = findResource('', 'v1', 'pods')!;
 const pod = (name: string) => ({ metadata: { name }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
 
 describe('filtered watches share one decoding per event', () => {
-  afterEach(() => { vi.restoreAllMocks(); });
+  afterEach(() => {
+    vi.restoreAllMocks();
+  });
 
-  it('200 node watches: a bind reaches the bound node\'s watch only, the pod parsed a few times, not per watch', async () => {
+  it("200 node watches: a bind reaches the bound node's watch only, the pod parsed a few times, not per watch", async () => {
     const inner = new SqliteStore(':memory:');
     const storage = new ApiStorage(new EncryptingStore(inner, { keys: [{ name: 'k1', secret: randomBytes(32) }] }));
     await seedNamespaces(storage);
@@ -28,7 +30,14 @@ describe('filtered watches share one decoding per event', () => {
     for (let i = 0; i < 200; i++) {
       const node = `n${i}`;
       got.set(node, []);
-      watches.push(await storage.watch(podDef, undefined, { resourceVersion: String(await inner.currentRevision()), fieldSelector: `spec.nodeName=${node}` }, (ev) => got.get(node)!.push(ev)));
+      watches.push(
+        await storage.watch(
+          podDef,
+          undefined,
+          { resourceVersion: String(await inner.currentRevision()), fieldSelector: `spec.nodeName=${node}` },
+          (ev) => got.get(node)!.push(ev),
+        ),
+      );
     }
     await storage.create(podDef, 'default', pod('p'));
     const parse = vi.spyOn(JSON, 'parse');
@@ -36,7 +45,9 @@ describe('filtered watches share one decoding per event', () => {
     await until('the bind seen', async () => got.get('n7')!.length > 0);
     const parses = parse.mock.calls.length;
     parse.mockRestore();
-    expect(got.get('n7')!.map((e) => [e.type, (e.object as KubeObject).metadata.resourceVersion])).toEqual([['ADDED', bound.metadata.resourceVersion]]);
+    expect(got.get('n7')!.map((e) => [e.type, (e.object as KubeObject).metadata.resourceVersion])).toEqual([
+      ['ADDED', bound.metadata.resourceVersion],
+    ]);
     expect([...got].filter(([n, evs]) => n !== 'n7' && evs.length).length).toBe(0);
     expect(parses).toBeLessThan(20); // the update's own reads and one decoding, not 400
     // the watch's object is its own: changing it changes nothing another consumer sees
@@ -54,20 +65,34 @@ describe('filtered watches share one decoding per event', () => {
     for (let i = 0; i < 300; i++) {
       const node = `n${i}`;
       got.set(node, []);
-      watches.push(await storage.watch(podDef, undefined, { resourceVersion: String(await inner.currentRevision()), fieldSelector: `spec.nodeName=${node}` }, (ev) => got.get(node)!.push(`${ev.type} ${(ev.object as KubeObject).metadata.name}`)));
+      watches.push(
+        await storage.watch(
+          podDef,
+          undefined,
+          { resourceVersion: String(await inner.currentRevision()), fieldSelector: `spec.nodeName=${node}` },
+          (ev) => got.get(node)!.push(`${ev.type} ${(ev.object as KubeObject).metadata.name}`),
+        ),
+      );
     }
     const unbound: string[] = [];
-    watches.push(await storage.watch(podDef, undefined, { resourceVersion: String(await inner.currentRevision()), fieldSelector: 'spec.nodeName=' }, (ev) => unbound.push(`${ev.type} ${(ev.object as KubeObject).metadata.name}`)));
+    watches.push(
+      await storage.watch(
+        podDef,
+        undefined,
+        { resourceVersion: String(await inner.currentRevision()), fieldSelector: 'spec.nodeName=' },
+        (ev) => unbound.push(`${ev.type} ${(ev.object as KubeObject).metadata.name}`),
+      ),
+    );
     const matches = vi.spyOn(storage, 'matches');
     await storage.create(podDef, 'default', pod('p') as never);
     await bindPod(storage, 'default', 'p', 'n7');
     await storage.create(podDef, 'default', { ...pod('q'), spec: { ...pod('q').spec, nodeName: 'n9' } } as never);
     await storage.delete(podDef, 'default', 'p', { gracePeriodSeconds: 0 });
     await until('the delete seen', async () => got.get('n7')!.length >= 2);
-    expect(matches.mock.calls.length).toBeLessThan(20);   // not one per watch and event (1200)
+    expect(matches.mock.calls.length).toBeLessThan(20); // not one per watch and event (1200)
     expect(got.get('n7')).toEqual(['ADDED p', 'DELETED p']);
     expect(got.get('n9')).toEqual(['ADDED q']);
-    expect(unbound).toEqual(['ADDED p', 'DELETED p']);  // bound away from "": gone from that watch
+    expect(unbound).toEqual(['ADDED p', 'DELETED p']); // bound away from "": gone from that watch
     expect([...got].filter(([n, evs]) => n !== 'n7' && n !== 'n9' && evs.length)).toEqual([]);
     for (const w of watches) w.cancel();
     await inner.close();

@@ -8,8 +8,16 @@ import * as r from './checks-restricted.js';
 import type { CheckPodFn, CheckResult, PodMeta, Rec } from './pod-view.js';
 import type { Level, LevelVersion } from './policy.js';
 
-interface VersionedCheck { minimum: number; check: CheckPodFn; overrides?: string[] }
-interface Check { id: string; level: Exclude<Level, 'privileged'>; versions: VersionedCheck[] }
+interface VersionedCheck {
+  minimum: number;
+  check: CheckPodFn;
+  overrides?: string[];
+}
+interface Check {
+  id: string;
+  level: Exclude<Level, 'privileged'>;
+  versions: VersionedCheck[];
+}
 
 /** every check of the Pod Security Standards as of v1.32 (minimum = minor version of v1.x) */
 export const CHECKS: Check[] = [
@@ -20,22 +28,60 @@ export const CHECKS: Check[] = [
   { id: 'hostPorts', level: 'baseline', versions: [{ minimum: 0, check: b.hostPorts_1_0 }] },
   { id: 'privileged', level: 'baseline', versions: [{ minimum: 0, check: b.privileged_1_0 }] },
   { id: 'procMount', level: 'baseline', versions: [{ minimum: 0, check: b.procMount_1_0 }] },
-  { id: 'seLinuxOptions', level: 'baseline', versions: [{ minimum: 0, check: b.seLinuxOptions_1_0 }, { minimum: 31, check: b.seLinuxOptions_1_31 }] },
-  { id: 'seccompProfile_baseline', level: 'baseline', versions: [{ minimum: 0, check: b.seccompProfileBaseline_1_0 }, { minimum: 19, check: b.seccompProfileBaseline_1_19 }] },
-  { id: 'sysctls', level: 'baseline', versions: [{ minimum: 0, check: b.sysctls_1_0 }, { minimum: 27, check: b.sysctls_1_27 }, { minimum: 29, check: b.sysctls_1_29 }, { minimum: 32, check: b.sysctls_1_32 }] },
-  { id: 'windowsHostProcess', level: 'baseline', versions: [{ minimum: 0, check: b.windowsHostProcess_1_0 }] },
-  { id: 'allowPrivilegeEscalation', level: 'restricted', versions: [{ minimum: 8, check: r.allowPrivilegeEscalation_1_8 }, { minimum: 25, check: r.allowPrivilegeEscalation_1_25 }] },
   {
-    id: 'capabilities_restricted', level: 'restricted', versions: [
+    id: 'seLinuxOptions',
+    level: 'baseline',
+    versions: [
+      { minimum: 0, check: b.seLinuxOptions_1_0 },
+      { minimum: 31, check: b.seLinuxOptions_1_31 },
+    ],
+  },
+  {
+    id: 'seccompProfile_baseline',
+    level: 'baseline',
+    versions: [
+      { minimum: 0, check: b.seccompProfileBaseline_1_0 },
+      { minimum: 19, check: b.seccompProfileBaseline_1_19 },
+    ],
+  },
+  {
+    id: 'sysctls',
+    level: 'baseline',
+    versions: [
+      { minimum: 0, check: b.sysctls_1_0 },
+      { minimum: 27, check: b.sysctls_1_27 },
+      { minimum: 29, check: b.sysctls_1_29 },
+      { minimum: 32, check: b.sysctls_1_32 },
+    ],
+  },
+  { id: 'windowsHostProcess', level: 'baseline', versions: [{ minimum: 0, check: b.windowsHostProcess_1_0 }] },
+  {
+    id: 'allowPrivilegeEscalation',
+    level: 'restricted',
+    versions: [
+      { minimum: 8, check: r.allowPrivilegeEscalation_1_8 },
+      { minimum: 25, check: r.allowPrivilegeEscalation_1_25 },
+    ],
+  },
+  {
+    id: 'capabilities_restricted',
+    level: 'restricted',
+    versions: [
       { minimum: 22, check: r.capabilitiesRestricted_1_22, overrides: ['capabilities_baseline'] },
       { minimum: 25, check: r.capabilitiesRestricted_1_25, overrides: ['capabilities_baseline'] },
     ],
   },
-  { id: 'restrictedVolumes', level: 'restricted', versions: [{ minimum: 0, check: r.restrictedVolumes_1_0, overrides: ['hostPathVolumes'] }] },
+  {
+    id: 'restrictedVolumes',
+    level: 'restricted',
+    versions: [{ minimum: 0, check: r.restrictedVolumes_1_0, overrides: ['hostPathVolumes'] }],
+  },
   { id: 'runAsNonRoot', level: 'restricted', versions: [{ minimum: 0, check: r.runAsNonRoot_1_0 }] },
   { id: 'runAsUser', level: 'restricted', versions: [{ minimum: 23, check: r.runAsUser_1_23 }] },
   {
-    id: 'seccompProfile_restricted', level: 'restricted', versions: [
+    id: 'seccompProfile_restricted',
+    level: 'restricted',
+    versions: [
       { minimum: 19, check: r.seccompProfileRestricted_1_19, overrides: ['seccompProfile_baseline'] },
       { minimum: 25, check: r.seccompProfileRestricted_1_25, overrides: ['seccompProfile_baseline'] },
     ],
@@ -56,13 +102,17 @@ function byId(a: Check, b2: Check): number {
   return a.id < b2.id ? -1 : a.id > b2.id ? 1 : 0;
 }
 
-const ORDERED = [...CHECKS.filter((c) => c.level === 'baseline').sort(byId), ...CHECKS.filter((c) => c.level === 'restricted').sort(byId)];
+const ORDERED = [
+  ...CHECKS.filter((c) => c.level === 'baseline').sort(byId),
+  ...CHECKS.filter((c) => c.level === 'restricted').sort(byId),
+];
 
 /** the checks of one level at one minor version, in message order (registry.go populate) */
 function checksFor(level: 'baseline' | 'restricted', minor: number): CheckPodFn[] {
   const overridden = new Set<string>();
   if (level === 'restricted') {
-    for (const c of ORDERED) if (c.level === 'restricted') for (const o of at(c, minor)?.overrides ?? []) overridden.add(o);
+    for (const c of ORDERED)
+      if (c.level === 'restricted') for (const o of at(c, minor)?.overrides ?? []) overridden.add(o);
   }
   const out: CheckPodFn[] = [];
   for (const c of ORDERED) {
@@ -86,7 +136,11 @@ export function evaluatePod(lv: LevelVersion, meta: PodMeta, spec: Rec): CheckRe
   return TABLE[lv.level][minor]!.map((check) => check(meta, spec));
 }
 
-export interface AggregateResult { allowed: boolean; reasons: string[]; details: string[] }
+export interface AggregateResult {
+  allowed: boolean;
+  reasons: string[];
+  details: string[];
+}
 
 export function aggregate(results: CheckResult[]): AggregateResult {
   const reasons: string[] = [];

@@ -5,8 +5,14 @@
 
 export type Rec = Record<string, unknown>;
 
-export interface PodMeta { annotations?: Record<string, string> }
-export interface CheckResult { allowed: boolean; forbiddenReason?: string; forbiddenDetail?: string }
+export interface PodMeta {
+  annotations?: Record<string, string>;
+}
+export interface CheckResult {
+  allowed: boolean;
+  forbiddenReason?: string;
+  forbiddenDetail?: string;
+}
 export type CheckPodFn = (meta: PodMeta, spec: Rec) => CheckResult;
 
 export const ALLOWED: CheckResult = Object.freeze({ allowed: true });

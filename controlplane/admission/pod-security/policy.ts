@@ -9,17 +9,27 @@ import type { StatusCause } from '../../../proto/meta.js';
 export type Level = 'privileged' | 'baseline' | 'restricted';
 /** a policy version: v1.minor, or latest (always newest, even than future versions) */
 export type Version = { latest: true } | { latest: false; minor: number };
-export interface LevelVersion { level: Level; version: Version }
-export interface Policy { enforce: LevelVersion; audit: LevelVersion; warn: LevelVersion }
+export interface LevelVersion {
+  level: Level;
+  version: Version;
+}
+export interface Policy {
+  enforce: LevelVersion;
+  audit: LevelVersion;
+  warn: LevelVersion;
+}
 
 export const LATEST: Version = { latest: true };
 export const v1 = (minor: number): Version => ({ latest: false, minor });
 
 const PREFIX = 'pod-security.kubernetes.io/';
 export const LABELS = {
-  enforce: `${PREFIX}enforce`, enforceVersion: `${PREFIX}enforce-version`,
-  audit: `${PREFIX}audit`, auditVersion: `${PREFIX}audit-version`,
-  warn: `${PREFIX}warn`, warnVersion: `${PREFIX}warn-version`,
+  enforce: `${PREFIX}enforce`,
+  enforceVersion: `${PREFIX}enforce-version`,
+  audit: `${PREFIX}audit`,
+  auditVersion: `${PREFIX}audit-version`,
+  warn: `${PREFIX}warn`,
+  warnVersion: `${PREFIX}warn-version`,
 } as const;
 /** audit annotation keys are this prefix + enforce-policy, audit-violations, exempt, error */
 export const AUDIT_ANNOTATION_PREFIX = PREFIX;
@@ -94,16 +104,19 @@ function labelCause(label: string, value: string, error: string): StatusCause {
 }
 
 /** PolicyToEvaluate: the namespace's labels over the defaults, with the label errors */
-export function policyToEvaluate(labels: Record<string, string> | undefined, defaults: Policy): { policy: Policy; errors: StatusCause[] } {
+export function policyToEvaluate(
+  labels: Record<string, string> | undefined,
+  defaults: Policy,
+): { policy: Policy; errors: StatusCause[] } {
   const p: Policy = { enforce: { ...defaults.enforce }, audit: { ...defaults.audit }, warn: { ...defaults.warn } };
   const errors: StatusCause[] = [];
   if (!labels || Object.keys(labels).length === 0) return { policy: p, errors };
-  const has = (k: string) => Object.prototype.hasOwnProperty.call(labels, k) && typeof labels[k] === 'string';
+  const has = (k: string) => Object.hasOwn(labels, k) && typeof labels[k] === 'string';
   let hasEnforceLevel = false;
   if (has(LABELS.enforce)) {
     const r = parseLevel(labels[LABELS.enforce]!);
     p.enforce.level = r.level;
-    hasEnforceLevel = !r.error;     // don't default warn from an invalid enforce
+    hasEnforceLevel = !r.error; // don't default warn from an invalid enforce
     if (r.error) errors.push(labelCause(LABELS.enforce, labels[LABELS.enforce]!, r.error));
   }
   if (has(LABELS.enforceVersion)) {
@@ -113,7 +126,7 @@ export function policyToEvaluate(labels: Record<string, string> | undefined, def
   }
   if (has(LABELS.audit)) {
     const r = parseLevel(labels[LABELS.audit]!);
-    p.audit.level = r.error ? 'privileged' : r.level;     // fail open for audit
+    p.audit.level = r.error ? 'privileged' : r.level; // fail open for audit
     if (r.error) errors.push(labelCause(LABELS.audit, labels[LABELS.audit]!, r.error));
   }
   if (has(LABELS.auditVersion)) {
@@ -124,7 +137,7 @@ export function policyToEvaluate(labels: Record<string, string> | undefined, def
   const hasWarnLevel = has(LABELS.warn);
   if (hasWarnLevel) {
     const r = parseLevel(labels[LABELS.warn]!);
-    p.warn.level = r.error ? 'privileged' : r.level;      // fail open for warn
+    p.warn.level = r.error ? 'privileged' : r.level; // fail open for warn
     if (r.error) errors.push(labelCause(LABELS.warn, labels[LABELS.warn]!, r.error));
   }
   const hasWarnVersion = has(LABELS.warnVersion);
@@ -147,11 +160,18 @@ export function policyToEvaluate(labels: Record<string, string> | undefined, def
  * privileged:latest (Kubernetes' default configuration). Throws an Error naming the bad part.
  */
 export function parseDefaultPolicy(raw: string | undefined): Policy {
-  const p: Policy = { enforce: { ...PRIVILEGED_POLICY.enforce }, audit: { ...PRIVILEGED_POLICY.audit }, warn: { ...PRIVILEGED_POLICY.warn } };
+  const p: Policy = {
+    enforce: { ...PRIVILEGED_POLICY.enforce },
+    audit: { ...PRIVILEGED_POLICY.audit },
+    warn: { ...PRIVILEGED_POLICY.warn },
+  };
   if (raw === undefined || raw.trim() === '') return p;
   const seen = new Set<string>();
   for (const part of raw.split(',').map((s) => s.trim())) {
-    const bad = (why: string) => new Error(`--pod-security-default: invalid entry ${JSON.stringify(part)}: ${why} (expected MODE=LEVEL[:VERSION],… with MODE enforce|audit|warn, LEVEL privileged|baseline|restricted, VERSION latest|v1.N)`);
+    const bad = (why: string) =>
+      new Error(
+        `--pod-security-default: invalid entry ${JSON.stringify(part)}: ${why} (expected MODE=LEVEL[:VERSION],… with MODE enforce|audit|warn, LEVEL privileged|baseline|restricted, VERSION latest|v1.N)`,
+      );
     if (part === '') throw bad('empty entry');
     const eq = part.indexOf('=');
     if (eq < 0) throw bad('missing "="');
@@ -159,7 +179,10 @@ export function parseDefaultPolicy(raw: string | undefined): Policy {
     if (mode !== 'enforce' && mode !== 'audit' && mode !== 'warn') throw bad(`unknown mode ${JSON.stringify(mode)}`);
     if (seen.has(mode)) throw bad(`mode ${mode} given twice`);
     seen.add(mode);
-    const [levelText, versionText, ...rest] = part.slice(eq + 1).trim().split(':');
+    const [levelText, versionText, ...rest] = part
+      .slice(eq + 1)
+      .trim()
+      .split(':');
     if (rest.length) throw bad('too many ":"');
     const level = parseLevel(levelText ?? '');
     if (level.error) throw bad(`level ${level.error}`);

@@ -8,7 +8,14 @@ import { SPDY3_DICTIONARY } from './dictionary.js';
 export const SPDY_VERSION = 3;
 
 export const FrameType = {
-  SYN_STREAM: 1, SYN_REPLY: 2, RST_STREAM: 3, SETTINGS: 4, PING: 6, GOAWAY: 7, HEADERS: 8, WINDOW_UPDATE: 9,
+  SYN_STREAM: 1,
+  SYN_REPLY: 2,
+  RST_STREAM: 3,
+  SETTINGS: 4,
+  PING: 6,
+  GOAWAY: 7,
+  HEADERS: 8,
+  WINDOW_UPDATE: 9,
 } as const;
 
 export const FLAG_FIN = 0x01;
@@ -16,8 +23,16 @@ export const FLAG_UNIDIRECTIONAL = 0x02;
 
 /** RST_STREAM status codes */
 export const RstStatus = {
-  PROTOCOL_ERROR: 1, INVALID_STREAM: 2, REFUSED_STREAM: 3, UNSUPPORTED_VERSION: 4, CANCEL: 5, INTERNAL_ERROR: 6,
-  FLOW_CONTROL_ERROR: 7, STREAM_IN_USE: 8, STREAM_ALREADY_CLOSED: 9, FRAME_TOO_LARGE: 11,
+  PROTOCOL_ERROR: 1,
+  INVALID_STREAM: 2,
+  REFUSED_STREAM: 3,
+  UNSUPPORTED_VERSION: 4,
+  CANCEL: 5,
+  INTERNAL_ERROR: 6,
+  FLOW_CONTROL_ERROR: 7,
+  STREAM_IN_USE: 8,
+  STREAM_ALREADY_CLOSED: 9,
+  FRAME_TOO_LARGE: 11,
 } as const;
 
 /** GOAWAY status codes */
@@ -28,7 +43,15 @@ export const DEFAULT_WINDOW = 64 * 1024;
 
 export type Frame =
   | { type: 'data'; streamId: number; flags: number; data: Buffer }
-  | { type: 'syn_stream'; streamId: number; assocStreamId: number; priority: number; slot: number; flags: number; headerBlock: Buffer }
+  | {
+      type: 'syn_stream';
+      streamId: number;
+      assocStreamId: number;
+      priority: number;
+      slot: number;
+      flags: number;
+      headerBlock: Buffer;
+    }
   | { type: 'syn_reply'; streamId: number; flags: number; headerBlock: Buffer }
   | { type: 'headers'; streamId: number; flags: number; headerBlock: Buffer }
   | { type: 'rst_stream'; streamId: number; status: number }
@@ -53,7 +76,7 @@ function control(type: number, flags: number, payload: Buffer): Buffer {
   const h = Buffer.alloc(8);
   h.writeUInt16BE(0x8000 | SPDY_VERSION, 0);
   h.writeUInt16BE(type, 2);
-  h.writeUInt32BE(((flags & 0xff) << 24 | payload.length) >>> 0, 4);
+  h.writeUInt32BE((((flags & 0xff) << 24) | payload.length) >>> 0, 4);
   return Buffer.concat([h, payload]);
 }
 
@@ -65,7 +88,7 @@ export function encodeFrame(f: Frame): Buffer {
       if (f.data.length > MAX_LENGTH) throw new RangeError('SPDY frame payload too large');
       const h = Buffer.alloc(8);
       h.writeUInt32BE(u31(f.streamId), 0);
-      h.writeUInt32BE(((f.flags & 0xff) << 24 | f.data.length) >>> 0, 4);
+      h.writeUInt32BE((((f.flags & 0xff) << 24) | f.data.length) >>> 0, 4);
       return Buffer.concat([h, f.data]);
     }
     case 'syn_stream': {
@@ -80,7 +103,11 @@ export function encodeFrame(f: Frame): Buffer {
     case 'headers': {
       const p = Buffer.alloc(4);
       p.writeUInt32BE(u31(f.streamId), 0);
-      return control(f.type === 'syn_reply' ? FrameType.SYN_REPLY : FrameType.HEADERS, f.flags, Buffer.concat([p, f.headerBlock]));
+      return control(
+        f.type === 'syn_reply' ? FrameType.SYN_REPLY : FrameType.HEADERS,
+        f.flags,
+        Buffer.concat([p, f.headerBlock]),
+      );
     }
     case 'rst_stream': {
       const p = Buffer.alloc(8);
@@ -92,7 +119,7 @@ export function encodeFrame(f: Frame): Buffer {
       const p = Buffer.alloc(4 + 8 * f.entries.length);
       p.writeUInt32BE(f.entries.length, 0);
       f.entries.forEach((e, i) => {
-        p.writeUInt32BE(((e.flags & 0xff) << 24 | (e.id & 0xffffff)) >>> 0, 4 + i * 8);
+        p.writeUInt32BE((((e.flags & 0xff) << 24) | (e.id & 0xffffff)) >>> 0, 4 + i * 8);
         p.writeUInt32BE(e.value >>> 0, 8 + i * 8);
       });
       return control(FrameType.SETTINGS, f.flags, p);
@@ -131,18 +158,32 @@ function decodeControl(type: number, flags: number, p: Buffer): Frame {
   switch (type) {
     case FrameType.SYN_STREAM:
       need(p, 10, 'SYN_STREAM');
-      return { type: 'syn_stream', streamId: u31(p.readUInt32BE(0)), assocStreamId: u31(p.readUInt32BE(4)), priority: p[8]! >> 5, slot: p[9]!, flags, headerBlock: p.subarray(10) };
+      return {
+        type: 'syn_stream',
+        streamId: u31(p.readUInt32BE(0)),
+        assocStreamId: u31(p.readUInt32BE(4)),
+        priority: p[8]! >> 5,
+        slot: p[9]!,
+        flags,
+        headerBlock: p.subarray(10),
+      };
     case FrameType.SYN_REPLY:
     case FrameType.HEADERS:
       need(p, 4, type === FrameType.SYN_REPLY ? 'SYN_REPLY' : 'HEADERS');
-      return { type: type === FrameType.SYN_REPLY ? 'syn_reply' : 'headers', streamId: u31(p.readUInt32BE(0)), flags, headerBlock: p.subarray(4) };
+      return {
+        type: type === FrameType.SYN_REPLY ? 'syn_reply' : 'headers',
+        streamId: u31(p.readUInt32BE(0)),
+        flags,
+        headerBlock: p.subarray(4),
+      };
     case FrameType.RST_STREAM:
       exact(p, 8, 'RST_STREAM');
       return { type: 'rst_stream', streamId: u31(p.readUInt32BE(0)), status: p.readUInt32BE(4) };
     case FrameType.SETTINGS: {
       need(p, 4, 'SETTINGS');
       const n = p.readUInt32BE(0);
-      if (p.length !== 4 + n * 8) throw new SpdyProtocolError(`SETTINGS frame with ${n} entries has length ${p.length}`);
+      if (p.length !== 4 + n * 8)
+        throw new SpdyProtocolError(`SETTINGS frame with ${n} entries has length ${p.length}`);
       const entries = [];
       for (let i = 0; i < n; i++) {
         const w = p.readUInt32BE(4 + i * 8);
@@ -190,7 +231,8 @@ export class FrameParser {
       const isControl = (w0 & 0x80000000) !== 0;
       if (isControl) {
         const version = (w0 >>> 16) & 0x7fff;
-        if (version !== SPDY_VERSION) throw new SpdyProtocolError(`unsupported SPDY version ${version} (control frame type ${w0 & 0xffff})`);
+        if (version !== SPDY_VERSION)
+          throw new SpdyProtocolError(`unsupported SPDY version ${version} (control frame type ${w0 & 0xffff})`);
       } else if ((w0 & 0x7fffffff) === 0) {
         throw new SpdyProtocolError('DATA frame on stream 0');
       }
@@ -198,7 +240,11 @@ export class FrameParser {
       if (this.buf.length < 8 + len) break;
       const payload = Buffer.from(this.buf.subarray(8, 8 + len)); // copy: the caller may keep it
       this.buf = this.buf.subarray(8 + len);
-      out.push(isControl ? decodeControl(w0 & 0xffff, flags, payload) : { type: 'data', streamId: w0 & 0x7fffffff, flags, data: payload });
+      out.push(
+        isControl
+          ? decodeControl(w0 & 0xffff, flags, payload)
+          : { type: 'data', streamId: w0 & 0x7fffffff, flags, data: payload },
+      );
     }
     return out;
   }
@@ -324,7 +370,9 @@ export class HeaderDecompressor {
         this.z.destroy();
       }
     });
-    this.z.on('error', (e: Error) => { this.failed ??= e; });
+    this.z.on('error', (e: Error) => {
+      this.failed ??= e;
+    });
     this.z.on('close', () => {
       this.failed ??= new Error('decompressor closed');
       const r = this.pendingReject;

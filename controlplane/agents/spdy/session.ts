@@ -7,8 +7,19 @@
 // SETTINGS, so a peer that has shown no sign of flow control (no SETTINGS, no
 // WINDOW_UPDATE yet) is sent to freely; once it sends either, its windows are honoured.
 import {
-  DEFAULT_WINDOW, FLAG_FIN, FLAG_UNIDIRECTIONAL, FrameParser, GoawayStatus, HeaderCompressor, HeaderDecompressor, RstStatus,
-  SETTINGS_INITIAL_WINDOW_SIZE, SpdyProtocolError, encodeFrame, type Frame, type Headers,
+  DEFAULT_WINDOW,
+  FLAG_FIN,
+  FLAG_UNIDIRECTIONAL,
+  FrameParser,
+  GoawayStatus,
+  HeaderCompressor,
+  HeaderDecompressor,
+  RstStatus,
+  SETTINGS_INITIAL_WINDOW_SIZE,
+  SpdyProtocolError,
+  encodeFrame,
+  type Frame,
+  type Headers,
 } from './frames.js';
 
 export interface SpdyTransport {
@@ -49,14 +60,23 @@ export class SpdyStream {
   /** the stream is gone: both sides done, reset by either side, or the session ended */
   onclose?: (reason: 'done' | 'reset' | 'session') => void;
 
-  constructor(readonly id: number, private readonly s: SpdySession, initialWindow: number) {
+  constructor(
+    readonly id: number,
+    private readonly s: SpdySession,
+    initialWindow: number,
+  ) {
     this.sendWindow = initialWindow;
   }
 
   reply(headers: Headers = {}, fin = false): void {
     if (this.replied || this.closed) return;
     this.replied = true;
-    this.s.sendFrame({ type: 'syn_reply', streamId: this.id, flags: fin ? FLAG_FIN : 0, headerBlock: this.s.compressor.compress(headers) });
+    this.s.sendFrame({
+      type: 'syn_reply',
+      streamId: this.id,
+      flags: fin ? FLAG_FIN : 0,
+      headerBlock: this.s.compressor.compress(headers),
+    });
     if (fin) this.markLocalEnd();
   }
 
@@ -169,7 +189,10 @@ export class SpdySession {
   /** the transport drained or a window opened: writers may resume */
   onDrain?: () => void;
 
-  constructor(private readonly transport: SpdyTransport, o: SessionOptions = {}) {
+  constructor(
+    private readonly transport: SpdyTransport,
+    o: SessionOptions = {},
+  ) {
     this.parser = new FrameParser({ maxFrameBytes: o.maxFrameBytes });
     this.maxSendFrame = o.maxSendFrame ?? 32 * 1024;
   }
@@ -224,7 +247,11 @@ export class SpdySession {
   /** end the session on a protocol error: GOAWAY(PROTOCOL_ERROR), close the transport */
   fail(err: Error): void {
     if (this.closedFlag) return;
-    this.sendFrame({ type: 'goaway', lastGoodStreamId: this.lastRemoteId, status: err instanceof SpdyProtocolError ? GoawayStatus.PROTOCOL_ERROR : GoawayStatus.INTERNAL_ERROR });
+    this.sendFrame({
+      type: 'goaway',
+      lastGoodStreamId: this.lastRemoteId,
+      status: err instanceof SpdyProtocolError ? GoawayStatus.PROTOCOL_ERROR : GoawayStatus.INTERNAL_ERROR,
+    });
     this.finish(err);
     this.transport.close(err);
   }
@@ -296,7 +323,10 @@ export class SpdySession {
           throw new SpdyProtocolError(`SYN_STREAM with invalid stream id ${f.streamId} (last ${this.lastRemoteId})`);
         }
         this.lastRemoteId = f.streamId;
-        if (this.goneAway) { this.sendFrame({ type: 'rst_stream', streamId: f.streamId, status: RstStatus.REFUSED_STREAM }); return; }
+        if (this.goneAway) {
+          this.sendFrame({ type: 'rst_stream', streamId: f.streamId, status: RstStatus.REFUSED_STREAM });
+          return;
+        }
         const s = new SpdyStream(f.streamId, this, this.initialWindow);
         s.headers = headers;
         this.streams.set(s.id, s);
@@ -327,10 +357,14 @@ export class SpdySession {
         const s = this.streams.get(f.streamId);
         if (!s) {
           // data for a stream that was never opened is an error; for one already closed it is a late frame
-          if (f.streamId > this.lastRemoteId || f.streamId % 2 === 0) this.sendFrame({ type: 'rst_stream', streamId: f.streamId, status: RstStatus.INVALID_STREAM });
+          if (f.streamId > this.lastRemoteId || f.streamId % 2 === 0)
+            this.sendFrame({ type: 'rst_stream', streamId: f.streamId, status: RstStatus.INVALID_STREAM });
           return;
         }
-        if (s.remoteEnded) { s.reset(RstStatus.STREAM_ALREADY_CLOSED); return; }
+        if (s.remoteEnded) {
+          s.reset(RstStatus.STREAM_ALREADY_CLOSED);
+          return;
+        }
         s.receiveData(f.data, (f.flags & FLAG_FIN) !== 0);
         return;
       }
@@ -370,7 +404,10 @@ export class SpdySession {
           const s = this.streams.get(f.streamId);
           if (!s) return;
           s.sendWindow += f.delta;
-          if (s.sendWindow > MAX_WINDOW) { s.reset(RstStatus.FLOW_CONTROL_ERROR); return; }
+          if (s.sendWindow > MAX_WINDOW) {
+            s.reset(RstStatus.FLOW_CONTROL_ERROR);
+            return;
+          }
           s.flush();
           this.onDrain?.();
         }

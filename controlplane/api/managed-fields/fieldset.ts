@@ -68,10 +68,11 @@ export function union(a: FieldSet, b: FieldSet): FieldSet {
   out.self = a.self || b.self;
   if (a.children || b.children) {
     out.children = new Map(a.children);
-    if (b.children) for (const [k, c] of b.children) {
-      const x = out.children.get(k);
-      out.children.set(k, x ? union(x, c) : c);
-    }
+    if (b.children)
+      for (const [k, c] of b.children) {
+        const x = out.children.get(k);
+        out.children.set(k, x ? union(x, c) : c);
+      }
   }
   return out;
 }
@@ -81,11 +82,12 @@ export function difference(a: FieldSet, b: FieldSet): FieldSet {
   if (a.empty() || b.empty()) return a;
   const out = new FieldSet();
   out.self = a.self && !b.self;
-  if (a.children) for (const [k, c] of a.children) {
-    const d = b.children?.get(k);
-    const r = d ? difference(c, d) : c;
-    if (!r.empty()) (out.children ??= new Map()).set(k, r);
-  }
+  if (a.children)
+    for (const [k, c] of a.children) {
+      const d = b.children?.get(k);
+      const r = d ? difference(c, d) : c;
+      if (!r.empty()) (out.children ??= new Map()).set(k, r);
+    }
   return out;
 }
 
@@ -114,7 +116,10 @@ export function fieldsV1Of(s: FieldSet): FieldsV1 {
   if (!s.children) return out;
   for (const k of sortedKeys(s.children)) {
     const c = s.children.get(k)!;
-    if (!c.children || c.children.size === 0) { out[k] = {}; continue; }
+    if (!c.children || c.children.size === 0) {
+      out[k] = {};
+      continue;
+    }
     const inner = fieldsV1Of(c);
     out[k] = c.self ? { '.': {}, ...inner } : inner;
   }
@@ -134,11 +139,19 @@ function readInto(s: FieldSet, v: unknown, depth: number): void {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new FieldsV1Error('expected an object');
   if (depth > 200) throw new FieldsV1Error('too deep');
   for (const [k, c] of Object.entries(v as Record<string, unknown>)) {
-    if (k === '.') { s.self = true; continue; }
+    if (k === '.') {
+      s.self = true;
+      continue;
+    }
     if (!/^[fkvi]:/.test(k)) throw new FieldsV1Error(`unknown path element ${JSON.stringify(k)}`);
     if (k[0] === 'k' || k[0] === 'v') {
-      try { JSON.parse(k.slice(2)); } catch { throw new FieldsV1Error(`bad path element ${JSON.stringify(k)}`); }
-    } else if (k[0] === 'i' && !/^i:-?[0-9]+$/.test(k)) throw new FieldsV1Error(`bad path element ${JSON.stringify(k)}`);
+      try {
+        JSON.parse(k.slice(2));
+      } catch {
+        throw new FieldsV1Error(`bad path element ${JSON.stringify(k)}`);
+      }
+    } else if (k[0] === 'i' && !/^i:-?[0-9]+$/.test(k))
+      throw new FieldsV1Error(`bad path element ${JSON.stringify(k)}`);
     const n = s.child(k);
     if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new FieldsV1Error('expected an object');
     if (Object.keys(c).length === 0) n.self = true;
@@ -173,14 +186,24 @@ export function pathString(path: readonly string[]): string {
   for (const pe of path) {
     const body = pe.slice(2);
     switch (pe[0]) {
-      case 'f': s += '.' + body; break;
+      case 'f':
+        s += '.' + body;
+        break;
       case 'k': {
         const o = JSON.parse(body) as Record<string, unknown>;
-        s += '[' + Object.entries(o).map(([k, v]) => `${k}=${valueString(v)}`).join(',') + ']';
+        s +=
+          '[' +
+          Object.entries(o)
+            .map(([k, v]) => `${k}=${valueString(v)}`)
+            .join(',') +
+          ']';
         break;
       }
-      case 'v': s += `[=${valueString(JSON.parse(body))}]`; break;
-      default: s += `[${body}]`;
+      case 'v':
+        s += `[=${valueString(JSON.parse(body))}]`;
+        break;
+      default:
+        s += `[${body}]`;
     }
   }
   return s;
@@ -209,7 +232,8 @@ function typeRank(v: unknown): number {
 
 /** value.Compare, for the scalars keys and sets hold */
 function cmpValue(a: unknown, b: unknown): number {
-  const ra = typeRank(a), rb = typeRank(b);
+  const ra = typeRank(a),
+    rb = typeRank(b);
   if (ra !== rb) return ra - rb;
   if (typeof a === 'number') return (a as number) - (b as number);
   if (typeof a === 'string') return cmpStr(a, b as string);
@@ -218,12 +242,16 @@ function cmpValue(a: unknown, b: unknown): number {
 }
 
 export function comparePE(a: string, b: string): number {
-  const ta = a[0]!, tb = b[0]!;
+  const ta = a[0]!,
+    tb = b[0]!;
   if (ta !== tb) return RANK[ta]! - RANK[tb]!;
   switch (ta) {
-    case 'f': return cmpStr(a, b);
-    case 'i': return Number(a.slice(2)) - Number(b.slice(2));
-    case 'v': return cmpValue(JSON.parse(a.slice(2)), JSON.parse(b.slice(2)));
+    case 'f':
+      return cmpStr(a, b);
+    case 'i':
+      return Number(a.slice(2)) - Number(b.slice(2));
+    case 'v':
+      return cmpValue(JSON.parse(a.slice(2)), JSON.parse(b.slice(2)));
     default: {
       const ea = Object.entries(JSON.parse(a.slice(2)) as Record<string, unknown>);
       const eb = Object.entries(JSON.parse(b.slice(2)) as Record<string, unknown>);
@@ -239,7 +267,11 @@ export function comparePE(a: string, b: string): number {
 function sortedKeys(m: Map<string, FieldSet>): string[] {
   const keys = [...m.keys()];
   let fieldsOnly = true;
-  for (const k of keys) if (k[0] !== 'f') { fieldsOnly = false; break; }
+  for (const k of keys)
+    if (k[0] !== 'f') {
+      fieldsOnly = false;
+      break;
+    }
   return fieldsOnly ? keys.sort() : keys.sort(comparePE);
 }
 
@@ -255,16 +287,27 @@ export function fieldsV1Minus(f: FieldsV1, s: FieldSet): FieldsV1 | undefined {
     const sub = f[pe]!;
     let next: FieldsV1 | undefined = sub;
     let leaf = true;
-    for (const k in sub) if (k !== '.') { leaf = false; break; }
+    for (const k in sub)
+      if (k !== '.') {
+        leaf = false;
+        break;
+      }
     if (leaf) {
       // a member without children (or only `.`): gone if s names it, else nothing below to remove
       if (c.self) next = undefined;
     } else {
       if (c.children) next = fieldsV1Minus(sub, c);
-      if (next && c.self && Object.hasOwn(next, '.')) { const { '.': _self, ...rest } = next; next = rest; }
+      if (next && c.self && Object.hasOwn(next, '.')) {
+        const { '.': _self, ...rest } = next;
+        next = rest;
+      }
       if (next) {
         let kids = false;
-        for (const k in next) if (k !== '.') { kids = true; break; }
+        for (const k in next)
+          if (k !== '.') {
+            kids = true;
+            break;
+          }
         // only `.` left: a plain member; nothing left: gone
         if (!kids) next = Object.hasOwn(next, '.') ? {} : undefined;
         else if (next !== sub && Object.keys(next).length === 0) next = undefined;
@@ -272,7 +315,8 @@ export function fieldsV1Minus(f: FieldsV1, s: FieldSet): FieldsV1 | undefined {
     }
     if (next === sub) continue;
     out ??= { ...f };
-    if (next === undefined) delete out[pe]; else out[pe] = next;
+    if (next === undefined) delete out[pe];
+    else out[pe] = next;
   }
   if (!out) return f;
   for (const _ in out) return out;

@@ -6,7 +6,7 @@
 // - keeping in step: while the object has the annotation, a server-side apply by kubectl
 //   rewrites it to the applied configuration (so a later client-side apply diffs correctly).
 import { canonicalJson } from '../../../proto/canonical.js';
-import { FieldSet, difference } from './fieldset.js';
+import { type FieldSet, difference } from './fieldset.js';
 import type { Typed } from './typed.js';
 
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -21,7 +21,7 @@ function annotationsOf(o: Obj | undefined): Record<string, unknown> | undefined 
   const m = o?.metadata;
   if (typeof m !== 'object' || m === null) return undefined;
   const a = (m as Obj).annotations;
-  return typeof a === 'object' && a !== null && !Array.isArray(a) ? a as Record<string, unknown> : undefined;
+  return typeof a === 'object' && a !== null && !Array.isArray(a) ? (a as Record<string, unknown>) : undefined;
 }
 
 /** allowedConflictsFromLastApplied: the annotation's fields whose values the live object still has */
@@ -29,8 +29,13 @@ export function allowedFromLastApplied(typed: Typed, live: Obj | undefined, apiV
   const raw = annotationsOf(live)?.[LAST_APPLIED];
   if (typeof raw !== 'string' || raw === '') return undefined;
   let last: unknown;
-  try { last = JSON.parse(raw); } catch { return undefined; }
-  if (typeof last !== 'object' || last === null || Array.isArray(last) || (last as Obj).apiVersion !== apiVersion) return undefined;
+  try {
+    last = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof last !== 'object' || last === null || Array.isArray(last) || (last as Obj).apiVersion !== apiVersion)
+    return undefined;
   const set = typed.toFieldSet(last);
   const c = typed.compare(last, live);
   return difference(difference(difference(set, c.modified), c.added), c.removed);
@@ -46,7 +51,8 @@ export function syncLastApplied(result: Obj, config: unknown): void {
   // unstructured JSON as encoding/json writes a map: keys sorted, a trailing newline
   const value = canonicalJson(copy) + '\n';
   let size = 0;
-  for (const [k, v] of Object.entries(ann)) if (k !== LAST_APPLIED) size += k.length + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
+  for (const [k, v] of Object.entries(ann))
+    if (k !== LAST_APPLIED) size += k.length + (typeof v === 'string' ? Buffer.byteLength(v) : 0);
   if (size + LAST_APPLIED.length + Buffer.byteLength(value) > TOTAL_ANNOTATION_SIZE) delete ann[LAST_APPLIED];
   else ann[LAST_APPLIED] = value;
 }

@@ -10,7 +10,16 @@
 // back to sorted entries. Pure: the caller supplies the time.
 import { ApiError } from '../errors.js';
 import {
-  FieldSet, FieldsV1Error, difference, fieldsV1Minus, fieldsV1Of, fromFieldsV1, intersection, pathString, union, type FieldsV1,
+  FieldSet,
+  FieldsV1Error,
+  difference,
+  fieldsV1Minus,
+  fieldsV1Of,
+  fromFieldsV1,
+  intersection,
+  pathString,
+  union,
+  type FieldsV1,
 } from './fieldset.js';
 import type { Typed } from './typed.js';
 import { KUBECTL_MANAGER, allowedFromLastApplied, syncLastApplied } from './last-applied.js';
@@ -69,8 +78,12 @@ export function decodeManagers(entries: unknown): Managers | undefined {
       throw err;
     }
     const m: Manager = {
-      manager: (x.manager as string | undefined) ?? '', operation: x.operation, apiVersion: x.apiVersion,
-      subresource: (x.subresource as string | undefined) ?? '', time: (x.time as string | null | undefined) ?? undefined, set,
+      manager: (x.manager as string | undefined) ?? '',
+      operation: x.operation,
+      apiVersion: x.apiVersion,
+      subresource: (x.subresource as string | undefined) ?? '',
+      time: (x.time as string | null | undefined) ?? undefined,
+      set,
       orig: e as ManagedFieldsEntry,
     };
     out.set(managerId(m), m);
@@ -82,7 +95,12 @@ export function decodeManagers(entries: unknown): Managers | undefined {
 export function isReset(entries: unknown): boolean {
   if (!Array.isArray(entries)) return false;
   if (entries.length === 0) return true;
-  return entries.length === 1 && typeof entries[0] === 'object' && entries[0] !== null && Object.keys(entries[0] as object).length === 0;
+  return (
+    entries.length === 1 &&
+    typeof entries[0] === 'object' &&
+    entries[0] !== null &&
+    Object.keys(entries[0] as object).length === 0
+  );
 }
 
 /** the entries, sorted as sortEncodedManagedFields; undefined when there are none */
@@ -90,7 +108,10 @@ export function encodeManagers(ms: Managers): ManagedFieldsEntry[] | undefined {
   if (ms.size === 0) return undefined;
   const out: ManagedFieldsEntry[] = [];
   for (const m of ms.values()) {
-    if (m.orig && m.orig.fieldsV1 !== undefined && m.orig.time === m.time) { out.push(m.orig); continue; }
+    if (m.orig && m.orig.fieldsV1 !== undefined && m.orig.time === m.time) {
+      out.push(m.orig);
+      continue;
+    }
     const e: ManagedFieldsEntry = { manager: m.manager, operation: m.operation, apiVersion: m.apiVersion };
     if (m.time !== undefined) e.time = m.time;
     e.fieldsType = 'FieldsV1';
@@ -106,11 +127,13 @@ function sortEntries(out: ManagedFieldsEntry[]): ManagedFieldsEntry[] | undefine
   const secs = (t: string | undefined) => (t ? Math.floor(Date.parse(t) / 1000) : 0);
   out.sort((p, q) => {
     if (p.operation !== q.operation) return p.operation! < q.operation! ? -1 : 1;
-    const ps = secs(p.time), qs = secs(q.time);
+    const ps = secs(p.time),
+      qs = secs(q.time);
     if (ps !== qs) return ps - qs;
     if (p.manager !== q.manager) return p.manager! < q.manager! ? -1 : 1;
     if (p.apiVersion !== q.apiVersion) return p.apiVersion! < q.apiVersion! ? -1 : 1;
-    const a = p.subresource ?? '', b = q.subresource ?? '';
+    const a = p.subresource ?? '',
+      b = q.subresource ?? '';
     return a < b ? -1 : a > b ? 1 : 0;
   });
   return out;
@@ -119,7 +142,10 @@ function sortEntries(out: ManagedFieldsEntry[]): ManagedFieldsEntry[] | undefine
 /** true when two entry lists differ at most in their times (IgnoreManagedFieldsTimestampsTransformer) */
 export function sameIgnoringTimes(a: unknown, b: unknown): boolean {
   if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-  const key = (e: unknown) => { const { time: _t, ...rest } = e as ManagedFieldsEntry; return JSON.stringify(rest); };
+  const key = (e: unknown) => {
+    const { time: _t, ...rest } = e as ManagedFieldsEntry;
+    return JSON.stringify(rest);
+  };
   const left = a.map(key).sort();
   const right = b.map(key).sort();
   return left.every((k, i) => k === right[i]);
@@ -143,7 +169,15 @@ export interface Who {
  * else, removed fields are dropped from every set, and when the write changed anything the
  * writer's entry gains those fields and the time `now`.
  */
-export function updateManagers(typed: Typed, lhs: unknown, rhs: unknown, ms: Managers, who: Who, now: string, fromZero = false): Managers {
+export function updateManagers(
+  typed: Typed,
+  lhs: unknown,
+  rhs: unknown,
+  ms: Managers,
+  who: Who,
+  now: string,
+  fromZero = false,
+): Managers {
   const c = typed.compare(lhs, rhs, fromZero);
   const changed = union(c.added, c.modified);
   for (const [id, m] of ms) {
@@ -154,7 +188,14 @@ export function updateManagers(typed: Typed, lhs: unknown, rhs: unknown, ms: Man
     if (s.empty()) ms.delete(id);
   }
   if (!changed.empty()) {
-    const me: Manager = { manager: who.manager, operation: 'Update', apiVersion: who.apiVersion, subresource: who.subresource, time: now, set: changed };
+    const me: Manager = {
+      manager: who.manager,
+      operation: 'Update',
+      apiVersion: who.apiVersion,
+      subresource: who.subresource,
+      time: now,
+      set: changed,
+    };
     const id = managerId(me);
     const prev = ms.get(id);
     if (prev) me.set = union(changed, prev.set);
@@ -169,8 +210,19 @@ export function updateManagers(typed: Typed, lhs: unknown, rhs: unknown, ms: Man
  * (fieldsV1Minus), and only the writer's own entry is decoded. `changed`/`removed` come
  * from Typed.compare; undefined when nothing is left.
  */
-export function updateEntries(entries: readonly ManagedFieldsEntry[], changed: FieldSet, removed: FieldSet, who: Who, now: string): ManagedFieldsEntry[] | undefined {
-  const me = { manager: who.manager, operation: 'Update' as const, apiVersion: who.apiVersion, subresource: who.subresource };
+export function updateEntries(
+  entries: readonly ManagedFieldsEntry[],
+  changed: FieldSet,
+  removed: FieldSet,
+  who: Who,
+  now: string,
+): ManagedFieldsEntry[] | undefined {
+  const me = {
+    manager: who.manager,
+    operation: 'Update' as const,
+    apiVersion: who.apiVersion,
+    subresource: who.subresource,
+  };
   const myId = managerId(me);
   let mine: FieldSet | undefined;
   const out: ManagedFieldsEntry[] = [];
@@ -178,15 +230,32 @@ export function updateEntries(entries: readonly ManagedFieldsEntry[], changed: F
     let f: FieldsV1 | undefined = e.fieldsV1 ?? {};
     if (!changed.empty()) f = fieldsV1Minus(f, changed);
     if (f && !removed.empty()) f = fieldsV1Minus(f, removed);
-    if (managerId({ manager: e.manager ?? '', operation: e.operation ?? 'Update', apiVersion: e.apiVersion ?? '', subresource: e.subresource ?? '' }) === myId) {
-      if (!changed.empty()) { mine = f ? fromFieldsV1(f) : undefined; continue; }
+    if (
+      managerId({
+        manager: e.manager ?? '',
+        operation: e.operation ?? 'Update',
+        apiVersion: e.apiVersion ?? '',
+        subresource: e.subresource ?? '',
+      }) === myId
+    ) {
+      if (!changed.empty()) {
+        mine = f ? fromFieldsV1(f) : undefined;
+        continue;
+      }
     }
     if (!f) continue;
     out.push(f === e.fieldsV1 ? e : { ...e, fieldsV1: f });
   }
   if (!changed.empty()) {
     const set = mine ? union(changed, mine) : changed;
-    const e: ManagedFieldsEntry = { manager: who.manager, operation: 'Update', apiVersion: who.apiVersion, time: now, fieldsType: 'FieldsV1', fieldsV1: fieldsV1Of(set) };
+    const e: ManagedFieldsEntry = {
+      manager: who.manager,
+      operation: 'Update',
+      apiVersion: who.apiVersion,
+      time: now,
+      fieldsType: 'FieldsV1',
+      fieldsV1: fieldsV1Of(set),
+    };
     if (who.subresource) e.subresource = who.subresource;
     out.push(e);
   }
@@ -200,14 +269,24 @@ export function updateEntries(entries: readonly ManagedFieldsEntry[], changed: F
 function capManagers(ms: Managers): Managers {
   const updates = [...ms.entries()].filter(([, m]) => m.operation === 'Update');
   if (updates.length <= MAX_UPDATE_MANAGERS) return ms;
-  updates.sort(([, a], [, b]) => (a.time ?? '') < (b.time ?? '') ? -1 : (a.time ?? '') > (b.time ?? '') ? 1 : 0);
+  updates.sort(([, a], [, b]) => ((a.time ?? '') < (b.time ?? '') ? -1 : (a.time ?? '') > (b.time ?? '') ? 1 : 0));
   for (const [id, m] of updates.slice(0, updates.length - MAX_UPDATE_MANAGERS + 1)) {
     if (m.manager === ANCIENT_CHANGES) continue;
     ms.delete(id);
-    const ancient: Manager = { manager: ANCIENT_CHANGES, operation: 'Update', apiVersion: m.apiVersion, subresource: '', time: m.time, set: m.set };
+    const ancient: Manager = {
+      manager: ANCIENT_CHANGES,
+      operation: 'Update',
+      apiVersion: m.apiVersion,
+      subresource: '',
+      time: m.time,
+      set: m.set,
+    };
     const aid = managerId(ancient);
     const prev = ms.get(aid);
-    if (prev) { ancient.set = union(prev.set, m.set); ancient.time = prev.time; }
+    if (prev) {
+      ancient.set = union(prev.set, m.set);
+      ancient.time = prev.time;
+    }
     ms.set(aid, ancient);
   }
   return ms;
@@ -226,14 +305,35 @@ export interface ApplyResult {
  * `force`, which takes it from them. Throws the 409 ApiError.
  */
 export function applyManagers(
-  typed: Typed, live: Record<string, unknown> | undefined, config: unknown, merged: Record<string, unknown>,
-  ms: Managers, who: Who, force: boolean, now: string,
+  typed: Typed,
+  live: Record<string, unknown> | undefined,
+  config: unknown,
+  merged: Record<string, unknown>,
+  ms: Managers,
+  who: Who,
+  force: boolean,
+  now: string,
 ): ApplyResult {
   if (ms.size === 0 && live) {
     // skipNonAppliedManager: the first apply onto an object without managed fields
-    ms = updateManagers(typed, undefined, live, ms, { manager: BEFORE_FIRST_APPLY, apiVersion: who.apiVersion, subresource: who.subresource }, now, true);
+    ms = updateManagers(
+      typed,
+      undefined,
+      live,
+      ms,
+      { manager: BEFORE_FIRST_APPLY, apiVersion: who.apiVersion, subresource: who.subresource },
+      now,
+      true,
+    );
   }
-  const me: Manager = { manager: who.manager, operation: 'Apply', apiVersion: who.apiVersion, subresource: who.subresource, time: now, set: typed.toFieldSet(config, merged) };
+  const me: Manager = {
+    manager: who.manager,
+    operation: 'Apply',
+    apiVersion: who.apiVersion,
+    subresource: who.subresource,
+    time: now,
+    set: typed.toFieldSet(config, merged),
+  };
   const id = managerId(me);
   const last = ms.get(id);
   ms.set(id, me);
@@ -242,7 +342,7 @@ export function applyManagers(
     let owned = new FieldSet();
     for (const m of ms.values()) owned = union(owned, m.set);
     const prune = difference(last.set, owned);
-    if (!prune.empty()) typed.removeItems(object = structuredClone(merged), prune);
+    if (!prune.empty()) typed.removeItems((object = structuredClone(merged)), prune);
   }
   const c = typed.compare(live, object);
   const changed = union(c.added, c.modified);
@@ -256,7 +356,9 @@ export function applyManagers(
     // lastAppliedManager: kubectl upgrading from client-side apply may take what its annotation holds
     const allowed = who.manager === KUBECTL_MANAGER ? allowedFromLastApplied(typed, live, who.apiVersion) : undefined;
     if (!allowed) throw conflictError(conflicts);
-    const rest = conflicts.map((x) => ({ manager: x.manager, set: difference(x.set, allowed) })).filter((x) => !x.set.empty());
+    const rest = conflicts
+      .map((x) => ({ manager: x.manager, set: difference(x.set, allowed) }))
+      .filter((x) => !x.set.empty());
     if (rest.length) throw conflictError(rest);
   }
   for (const x of conflicts) setSet(x.manager, difference(x.manager.set, x.set));
@@ -283,7 +385,11 @@ export function conflictError(conflicts: { manager: Manager; set: FieldSet }[]):
     message = `Apply failed with 1 conflict: conflict with ${list[0]!.who}: ${list[0]!.path}`;
   } else {
     const by = new Map<string, string[]>();
-    for (const c of list) { const a = by.get(c.who) ?? []; a.push(c.path); by.set(c.who, a); }
+    for (const c of list) {
+      const a = by.get(c.who) ?? [];
+      a.push(c.path);
+      by.set(c.who, a);
+    }
     const lines: string[] = [];
     for (const who of [...by.keys()].sort()) {
       lines.push(`conflicts with ${who}:`);
@@ -291,6 +397,10 @@ export function conflictError(conflicts: { manager: Manager; set: FieldSet }[]):
     }
     message = `Apply failed with ${list.length} conflicts: ${lines.join('\n')}`;
   }
-  const causes = list.map((c) => ({ reason: 'FieldManagerConflict', message: `conflict with ${c.who}`, field: c.path }));
+  const causes = list.map((c) => ({
+    reason: 'FieldManagerConflict',
+    message: `conflict with ${c.who}`,
+    field: c.path,
+  }));
   return new ApiError(409, 'Conflict', message, { causes });
 }

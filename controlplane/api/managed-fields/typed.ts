@@ -30,7 +30,16 @@ const MULTI_KEYS: Record<string, string[]> = {
 const KEY_DEFAULTS: Record<string, unknown> = { protocol: 'TCP' };
 
 /** metadata fields stripped before field sets are computed (fieldmanager's stripMeta) */
-const STRIPPED_META = new Set(['name', 'namespace', 'creationTimestamp', 'selfLink', 'uid', 'generation', 'managedFields', 'resourceVersion']);
+const STRIPPED_META = new Set([
+  'name',
+  'namespace',
+  'creationTimestamp',
+  'selfLink',
+  'uid',
+  'generation',
+  'managedFields',
+  'resourceVersion',
+]);
 
 export interface TypedOptions {
   resolve: Resolve;
@@ -62,14 +71,17 @@ export class Typed {
     if (s.t === 'ref' && ATOMIC_STRUCTS.has(s.name)) return LEAF;
     const r = this.o.resolve(s);
     switch (r.t) {
-      case 'object': return isObj(v) ? { kind: 'struct', schema: r } : LEAF;
-      case 'map': return isObj(v) ? { kind: 'map', schema: r.values } : LEAF;
+      case 'object':
+        return isObj(v) ? { kind: 'struct', schema: r } : LEAF;
+      case 'map':
+        return isObj(v) ? { kind: 'map', schema: r.values } : LEAF;
       case 'list': {
         if (!Array.isArray(v) || r.strategy !== 'merge') return LEAF;
         if (!r.mergeKey) return { kind: 'set', schema: r.items };
         return { kind: 'assoc', schema: r.items, keys: MULTI_KEYS[`${field}/${r.mergeKey}`] ?? [r.mergeKey] };
       }
-      default: return LEAF;
+      default:
+        return LEAF;
     }
   }
 
@@ -91,7 +103,10 @@ export class Typed {
     const vals: unknown[] = [];
     for (const k of keys) {
       const v = item[k] ?? KEY_DEFAULTS[k];
-      if (v !== undefined) { names.push(k); vals.push(v); }
+      if (v !== undefined) {
+        names.push(k);
+        vals.push(v);
+      }
     }
     return names.length ? keyPE(names, vals) : indexPE(i);
   }
@@ -110,7 +125,15 @@ export class Typed {
    */
   toFieldSet(obj: unknown, within?: unknown): FieldSet {
     const out = new FieldSet();
-    if (isObj(obj)) this.addFields(out, obj, { kind: 'struct', schema: this.rootSchema() }, 0, undefined, isObj(within) ? within : undefined);
+    if (isObj(obj))
+      this.addFields(
+        out,
+        obj,
+        { kind: 'struct', schema: this.rootSchema() },
+        0,
+        undefined,
+        isObj(within) ? within : undefined,
+      );
     return out;
   }
 
@@ -118,7 +141,14 @@ export class Typed {
     return this.o.schema && this.o.resolve(this.o.schema);
   }
 
-  private addFields(node: FieldSet, v: Obj, n: Node, depth: number, self: string | undefined, within: Obj | undefined): void {
+  private addFields(
+    node: FieldSet,
+    v: Obj,
+    n: Node,
+    depth: number,
+    self: string | undefined,
+    within: Obj | undefined,
+  ): void {
     for (const k of Object.keys(v)) {
       if (this.skip(depth, self, k)) continue;
       const cv = v[k];
@@ -132,8 +162,13 @@ export class Typed {
 
   private addValue(node: FieldSet, v: unknown, n: Node, depth: number, key: string, within: unknown): void {
     switch (n.kind) {
-      case 'leaf': node.self = true; return;
-      case 'struct': case 'map': this.addFields(node, v as Obj, n, depth, key, isObj(within) ? within : undefined); return;
+      case 'leaf':
+        node.self = true;
+        return;
+      case 'struct':
+      case 'map':
+        this.addFields(node, v as Obj, n, depth, key, isObj(within) ? within : undefined);
+        return;
       default: {
         const items = v as unknown[];
         let inside: Map<string, unknown> | undefined;
@@ -145,7 +180,8 @@ export class Typed {
           const pe = this.itemPE(n, items[i], i);
           const c = node.child(pe);
           c.self = true;
-          if (n.kind === 'assoc') this.addValue(c, items[i], this.node(n.schema, items[i], ''), depth + 1, '', inside?.get(pe));
+          if (n.kind === 'assoc')
+            this.addValue(c, items[i], this.node(n.schema, items[i], ''), depth + 1, '', inside?.get(pe));
         }
       }
     }
@@ -168,8 +204,17 @@ export class Typed {
     for (const k in v) {
       const cv = v[k];
       if (cv === undefined || this.skip(depth, self, k)) continue;
-      const f = this.createdValue(cv, this.node(this.childSchema(n, k), cv, k), depth + 1, k, zero && n.kind === 'struct');
-      if (f) { keys.push(fieldPE(k)); vals.push(f); }
+      const f = this.createdValue(
+        cv,
+        this.node(this.childSchema(n, k), cv, k),
+        depth + 1,
+        k,
+        zero && n.kind === 'struct',
+      );
+      if (f) {
+        keys.push(fieldPE(k));
+        vals.push(f);
+      }
     }
     return assemble(keys, vals);
   }
@@ -178,14 +223,19 @@ export class Typed {
     if (n.kind === 'leaf') return {};
     const own = !(zero && n.kind !== 'map' && !isEmpty(v));
     let inner: FieldsV1 | undefined;
-    if (n.kind === 'struct' || n.kind === 'map') inner = this.createdFields(v as Obj, n, depth, key, zero && n.kind === 'struct');
+    if (n.kind === 'struct' || n.kind === 'map')
+      inner = this.createdFields(v as Obj, n, depth, key, zero && n.kind === 'struct');
     else {
       const items = v as unknown[];
       const keys: string[] = [];
       const vals: FieldsV1[] = [];
       for (let i = 0; i < items.length; i++) {
         keys.push(this.itemPE(n, items[i], i));
-        vals.push(n.kind === 'set' ? {} : this.createdValue(items[i], this.node(n.schema, items[i], ''), depth + 1, '', false) ?? {});
+        vals.push(
+          n.kind === 'set'
+            ? {}
+            : (this.createdValue(items[i], this.node(n.schema, items[i], ''), depth + 1, '', false) ?? {}),
+        );
       }
       inner = assemble(keys, vals);
     }
@@ -207,23 +257,43 @@ export class Typed {
     return c;
   }
 
-  private cmpFields(l: Obj | undefined, r: Obj | undefined, n: Node, path: string[], c: Comparison, depth: number, self: string | undefined, zero: boolean): void {
-    if (l) for (const k in l) {
-      if (l[k] === undefined || this.skip(depth, self, k)) continue;
-      const rv = r?.[k];
-      path.push(fieldPE(k));
-      this.cmp(l[k], rv, this.childSchema(n, k), k, path, c, depth + 1, zero);
-      path.pop();
-    }
-    if (r) for (const k in r) {
-      if (r[k] === undefined || (l && l[k] !== undefined) || this.skip(depth, self, k)) continue;
-      path.push(fieldPE(k));
-      this.cmp(undefined, r[k], this.childSchema(n, k), k, path, c, depth + 1, zero);
-      path.pop();
-    }
+  private cmpFields(
+    l: Obj | undefined,
+    r: Obj | undefined,
+    n: Node,
+    path: string[],
+    c: Comparison,
+    depth: number,
+    self: string | undefined,
+    zero: boolean,
+  ): void {
+    if (l)
+      for (const k in l) {
+        if (l[k] === undefined || this.skip(depth, self, k)) continue;
+        const rv = r?.[k];
+        path.push(fieldPE(k));
+        this.cmp(l[k], rv, this.childSchema(n, k), k, path, c, depth + 1, zero);
+        path.pop();
+      }
+    if (r)
+      for (const k in r) {
+        if (r[k] === undefined || (l && l[k] !== undefined) || this.skip(depth, self, k)) continue;
+        path.push(fieldPE(k));
+        this.cmp(undefined, r[k], this.childSchema(n, k), k, path, c, depth + 1, zero);
+        path.pop();
+      }
   }
 
-  private cmp(l: unknown, r: unknown, s: FieldSchema | undefined, key: string, path: string[], c: Comparison, depth: number, zero: boolean): void {
+  private cmp(
+    l: unknown,
+    r: unknown,
+    s: FieldSchema | undefined,
+    key: string,
+    path: string[],
+    c: Comparison,
+    depth: number,
+    zero: boolean,
+  ): void {
     const nl = l === undefined ? undefined : this.node(s, l, key);
     const nr = r === undefined ? undefined : this.node(s, r, key);
     const n = (nr ?? nl)!;
@@ -244,17 +314,25 @@ export class Typed {
     } else if (r === undefined) c.removed.insert(path);
   }
 
-  private cmpItems(l: unknown[] | undefined, r: unknown[] | undefined, n: Node, path: string[], c: Comparison, depth: number): void {
+  private cmpItems(
+    l: unknown[] | undefined,
+    r: unknown[] | undefined,
+    n: Node,
+    path: string[],
+    c: Comparison,
+    depth: number,
+  ): void {
     const left = new Map<string, unknown>();
     if (l) for (let i = 0; i < l.length; i++) left.set(this.itemPE(n, l[i], i), l[i]);
     const seen = new Set<string>();
-    if (r) for (let i = 0; i < r.length; i++) {
-      const pe = this.itemPE(n, r[i], i);
-      seen.add(pe);
-      path.push(pe);
-      this.cmpItem(left.get(pe), r[i], n, path, c, depth);
-      path.pop();
-    }
+    if (r)
+      for (let i = 0; i < r.length; i++) {
+        const pe = this.itemPE(n, r[i], i);
+        seen.add(pe);
+        path.push(pe);
+        this.cmpItem(left.get(pe), r[i], n, path, c, depth);
+        path.pop();
+      }
     for (const [pe, v] of left) {
       if (seen.has(pe)) continue;
       path.push(pe);
@@ -285,7 +363,10 @@ export class Typed {
       if (pe[0] !== 'f') continue;
       const k = pe.slice(2);
       if (!(k in v)) continue;
-      if (c.self) { delete v[k]; continue; }
+      if (c.self) {
+        delete v[k];
+        continue;
+      }
       const cv = v[k];
       const cn = this.node(this.childSchema(n, k), cv, k);
       if (cn.kind === 'leaf' || isEmpty(cv)) continue;
@@ -299,9 +380,13 @@ export class Typed {
     const out: unknown[] = [];
     for (let i = 0; i < items.length; i++) {
       const c = set.children?.get(this.itemPE(n, items[i], i));
-      if (!c) { out.push(items[i]); continue; }
+      if (!c) {
+        out.push(items[i]);
+        continue;
+      }
       if (c.self) continue;
-      if (n.kind === 'assoc' && isObj(items[i])) this.removeFields(items[i] as Obj, c, this.node(n.schema, items[i], ''));
+      if (n.kind === 'assoc' && isObj(items[i]))
+        this.removeFields(items[i] as Obj, c, this.node(n.schema, items[i], ''));
       out.push(items[i]);
     }
     return out;
@@ -316,18 +401,28 @@ export interface Comparison {
 
 function isEmpty(v: unknown): boolean {
   if (Array.isArray(v)) return v.length === 0;
-  if (isObj(v)) { for (const _ in v) return false; return true; }
+  if (isObj(v)) {
+    for (const _ in v) return false;
+    return true;
+  }
   return false;
 }
-
 
 /** a FieldsV1 level from its element keys and values, in PathElement order */
 function assemble(keys: string[], vals: FieldsV1[]): FieldsV1 | undefined {
   if (keys.length === 0) return undefined;
   const order = keys.map((_, i) => i);
   let fieldsOnly = true;
-  for (const k of keys) if (k[0] !== 'f') { fieldsOnly = false; break; }
-  order.sort(fieldsOnly ? (a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0) : (a, b) => comparePE(keys[a]!, keys[b]!));
+  for (const k of keys)
+    if (k[0] !== 'f') {
+      fieldsOnly = false;
+      break;
+    }
+  order.sort(
+    fieldsOnly
+      ? (a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0)
+      : (a, b) => comparePE(keys[a]!, keys[b]!),
+  );
   const out: FieldsV1 = {};
   for (const i of order) out[keys[i]!] = vals[i]!;
   return out;

@@ -13,8 +13,18 @@ import type { JSONSchemaProps } from '../../crd/schema-types.js';
 import { META, definitionName, packageOf } from './names.js';
 import { kindPaths } from './paths.js';
 import {
-  API_VERSION_DESCRIPTION, KIND_DESCRIPTION, META_DESCRIPTION, apimachineryDefinitions, definitionSchema, descriptions, listSchema,
-  refProp, refsOf, type ConvertContext, type Flavor, type Schema,
+  API_VERSION_DESCRIPTION,
+  KIND_DESCRIPTION,
+  META_DESCRIPTION,
+  apimachineryDefinitions,
+  definitionSchema,
+  descriptions,
+  listSchema,
+  refProp,
+  refsOf,
+  type ConvertContext,
+  type Flavor,
+  type Schema,
 } from './schemas.js';
 
 /** 'api/v1' or 'apis/<group>/<version>' */
@@ -27,7 +37,13 @@ export function assignNames(kinds: ResourceDef[], defs: SchemaDefs = builtInDefs
   const names = new Map<string, string>();
   const taken = new Set<string>();
   // the apimachinery types every document references (custom resources' metadata too)
-  const seed = { group: '', version: 'v1', custom: undefined, schema: '', seeds: ['ObjectMeta', 'ListMeta', 'DeleteOptions', 'Scale'] };
+  const seed = {
+    group: '',
+    version: 'v1',
+    custom: undefined,
+    schema: '',
+    seeds: ['ObjectMeta', 'ListMeta', 'DeleteOptions', 'Scale'],
+  };
   const ordered = [seed, ...kinds.filter((k) => !k.group), ...kinds.filter((k) => k.group)];
   for (const k of ordered) {
     const start = 'seeds' in k ? k.seeds : k.custom || !defs[k.schema] ? [] : [...refsOf(defs[k.schema])];
@@ -61,7 +77,9 @@ export function kindNames(d: ResourceDef): { item: string; list: string } {
 
 /** the published schema of a custom resource: its CRD schema plus apiVersion, kind and metadata */
 export function customResourceSchema(flavor: Flavor, def: ResourceDef, schema: JSONSchemaProps | undefined): Schema {
-  const s = (schema ? structuredClone(schema) : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }) as Schema;
+  const s = (
+    schema ? structuredClone(schema) : { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }
+  ) as Schema;
   const props = { ...((s.properties as Record<string, unknown> | undefined) ?? {}) };
   props.apiVersion = { type: 'string', description: API_VERSION_DESCRIPTION };
   props.kind = { type: 'string', description: KIND_DESCRIPTION };
@@ -78,8 +96,12 @@ function toV2(s: unknown): Schema {
   if (typeof s !== 'object' || s === null) return s as Schema;
   const out: Schema = {};
   for (const [k, v] of Object.entries(s)) {
-    if (k === 'nullable' || k === 'oneOf' || k === 'anyOf' || k === 'not' || k.startsWith('x-kubernetes-validations')) continue;
-    out[k] = k === 'properties' || k === 'patternProperties' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([pk, pv]) => [pk, toV2(pv)])) : toV2(v);
+    if (k === 'nullable' || k === 'oneOf' || k === 'anyOf' || k === 'not' || k.startsWith('x-kubernetes-validations'))
+      continue;
+    out[k] =
+      k === 'properties' || k === 'patternProperties'
+        ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([pk, pv]) => [pk, toV2(pv)]))
+        : toV2(v);
   }
   return out;
 }
@@ -89,13 +111,19 @@ export function generate(flavor: Flavor, kinds: ResourceDef[], defs: SchemaDefs 
   const names = assignNames(kinds, defs);
   const ctx: ConvertContext = { flavor, defs, nameOf: (n) => names.get(n) ?? `io.k8s.skiff.${n}` };
   const gvs: { group: string; version: string }[] = [];
-  for (const k of kinds) if (!gvs.some((g) => g.group === k.group && g.version === k.version)) gvs.push({ group: k.group, version: k.version });
+  for (const k of kinds)
+    if (!gvs.some((g) => g.group === k.group && g.version === k.version))
+      gvs.push({ group: k.group, version: k.version });
   const schemas: Record<string, Schema> = apimachineryDefinitions(flavor, gvs);
   for (const [def, full] of names) schemas[full] = definitionSchema(ctx, def, full);
   if (defs.DeleteOptions) {
     schemas[`${META}.DeleteOptions`] = {
       ...definitionSchema(ctx, 'DeleteOptions', `${META}.DeleteOptions`),
-      'x-kubernetes-group-version-kind': gvs.map((g) => ({ group: g.group, kind: 'DeleteOptions', version: g.version })),
+      'x-kubernetes-group-version-kind': gvs.map((g) => ({
+        group: g.group,
+        kind: 'DeleteOptions',
+        version: g.version,
+      })),
     };
   }
   const scale = schemas['io.k8s.api.autoscaling.v1.Scale'];
@@ -115,10 +143,14 @@ export function generate(flavor: Flavor, kinds: ResourceDef[], defs: SchemaDefs 
     const listable = k.verbs.includes('list');
     if (listable) schemas[n.list] = listSchema(flavor, n.list, n.item, k.kind, k.resource, k);
     const key = gvKey(k);
-    const g = groups.get(key) ?? { paths: {}, roots: [`${META}.Status`, `${META}.DeleteOptions`, `${META}.Patch`, `${META}.WatchEvent`] };
+    const g = groups.get(key) ?? {
+      paths: {},
+      roots: [`${META}.Status`, `${META}.DeleteOptions`, `${META}.Patch`, `${META}.WatchEvent`],
+    };
     Object.assign(g.paths, kindPaths(flavor, k, n, { scale: !!schemas['io.k8s.api.autoscaling.v1.Scale'] }));
     g.roots.push(n.item, ...(listable ? [n.list] : []));
-    if (k.subresources.includes('scale') && schemas['io.k8s.api.autoscaling.v1.Scale']) g.roots.push('io.k8s.api.autoscaling.v1.Scale');
+    if (k.subresources.includes('scale') && schemas['io.k8s.api.autoscaling.v1.Scale'])
+      g.roots.push('io.k8s.api.autoscaling.v1.Scale');
     groups.set(key, g);
   }
   return { schemas, groups };
@@ -130,7 +162,10 @@ export function closure(schemas: Record<string, Schema>, roots: string[], flavor
   const seen = new Set<string>();
   const queue = [...roots];
   const visit = (v: unknown): void => {
-    if (Array.isArray(v)) { v.forEach(visit); return; }
+    if (Array.isArray(v)) {
+      v.forEach(visit);
+      return;
+    }
     if (typeof v !== 'object' || v === null) return;
     for (const [k, x] of Object.entries(v)) {
       if (k === '$ref' && typeof x === 'string' && x.startsWith(prefix)) queue.push(x.slice(prefix.length));
@@ -168,13 +203,19 @@ export function v2Document(kinds: ResourceDef[], defs: SchemaDefs = builtInDefs)
   const paths: Record<string, Schema> = {};
   for (const g of gen.groups.values()) Object.assign(paths, g.paths);
   const sortedPaths = Object.fromEntries(Object.entries(paths).sort(([a], [b]) => (a < b ? -1 : 1)));
-  const definitions = Object.fromEntries(Object.keys(gen.schemas).sort().map((n) => [n, gen.schemas[n]]));
+  const definitions = Object.fromEntries(
+    Object.keys(gen.schemas)
+      .sort()
+      .map((n) => [n, gen.schemas[n]]),
+  );
   return {
     swagger: '2.0',
     info: INFO,
     paths: sortedPaths,
     definitions,
-    securityDefinitions: { BearerToken: { description: 'Bearer Token authentication', in: 'header', name: 'authorization', type: 'apiKey' } },
+    securityDefinitions: {
+      BearerToken: { description: 'Bearer Token authentication', in: 'header', name: 'authorization', type: 'apiKey' },
+    },
     security: [{ BearerToken: [] }],
   };
 }

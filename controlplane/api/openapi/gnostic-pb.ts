@@ -25,11 +25,16 @@ class Writer {
   varint(n: number): void {
     this.ensure(10);
     let v = n;
-    while (v > 0x7f) { this.buf[this.pos++] = (v % 128) | 0x80; v = Math.floor(v / 128); }
+    while (v > 0x7f) {
+      this.buf[this.pos++] = (v % 128) | 0x80;
+      v = Math.floor(v / 128);
+    }
     this.buf[this.pos++] = v;
   }
 
-  tag(field: number, wire: number): void { this.varint(field * 8 + wire); }
+  tag(field: number, wire: number): void {
+    this.varint(field * 8 + wire);
+  }
 
   string(field: number, s: string | undefined): void {
     if (s === undefined || s === '') return;
@@ -70,7 +75,10 @@ class Writer {
     const len = this.pos - gap - 5;
     const head: number[] = [];
     let v = len;
-    while (v > 0x7f) { head.push((v % 128) | 0x80); v = Math.floor(v / 128); }
+    while (v > 0x7f) {
+      head.push((v % 128) | 0x80);
+      v = Math.floor(v / 128);
+    }
     head.push(v);
     for (let i = 0; i < head.length; i++) this.buf[gap + i] = head[i]!;
     if (head.length < 5) this.buf.copyWithin(gap + head.length, gap + 5, this.pos);
@@ -95,7 +103,10 @@ function any(w: Writer, field: number, v: unknown): void {
 function extensions(w: Writer, field: number, o: Json): void {
   for (const [k, v] of Object.entries(o)) {
     if (!k.startsWith('x-')) continue;
-    w.message(field, (n) => { n.string(1, k); any(n, 2, v); });
+    w.message(field, (n) => {
+      n.string(1, k);
+      any(n, 2, v);
+    });
   }
 }
 
@@ -128,17 +139,26 @@ function schema(w: Writer, s: Json): void {
   }
   if (s.type !== undefined) {
     const types = Array.isArray(s.type) ? s.type : [s.type];
-    w.message(22, (t) => { for (const x of types) t.string(1, str(x)); });
+    w.message(22, (t) => {
+      for (const x of types) t.string(1, str(x));
+    });
   }
   if (s.items !== undefined) {
     const items = Array.isArray(s.items) ? s.items : [s.items];
-    w.message(23, (it) => { for (const x of items) if (isObj(x)) it.message(1, (y) => schema(y, x)); });
+    w.message(23, (it) => {
+      for (const x of items) if (isObj(x)) it.message(1, (y) => schema(y, x));
+    });
   }
   if (Array.isArray(s.allOf)) for (const x of s.allOf) if (isObj(x)) w.message(24, (y) => schema(y, x));
   if (isObj(s.properties)) {
     const props = s.properties;
     w.message(25, (p) => {
-      for (const [name, v] of Object.entries(props)) if (isObj(v)) p.message(1, (n) => { n.string(1, name); n.message(2, (y) => schema(y, v)); });
+      for (const [name, v] of Object.entries(props))
+        if (isObj(v))
+          p.message(1, (n) => {
+            n.string(1, name);
+            n.message(2, (y) => schema(y, v));
+          });
     });
   }
   if (s.example !== undefined) any(w, 30, s.example);
@@ -154,7 +174,10 @@ function parameter(w: Writer, p: Json): void {
         b.string(2, str(p.name));
         b.string(3, 'body');
         b.bool(4, p.required);
-        if (isObj(p.schema)) { const sc = p.schema; b.message(5, (x) => schema(x, sc)); }
+        if (isObj(p.schema)) {
+          const sc = p.schema;
+          b.message(5, (x) => schema(x, sc));
+        }
       });
       return;
     }
@@ -162,13 +185,21 @@ function parameter(w: Writer, p: Json): void {
     param.message(2, (nb) => {
       if (p.in === 'path') {
         nb.message(4, (x) => {
-          x.bool(1, p.required); x.string(2, 'path'); x.string(3, str(p.description)); x.string(4, str(p.name));
-          x.string(5, str(p.type)); x.bool(19, p.uniqueItems);
+          x.bool(1, p.required);
+          x.string(2, 'path');
+          x.string(3, str(p.description));
+          x.string(4, str(p.name));
+          x.string(5, str(p.type));
+          x.bool(19, p.uniqueItems);
         });
       } else {
         nb.message(3, (x) => {
-          x.bool(1, p.required); x.string(2, 'query'); x.string(3, str(p.description)); x.string(4, str(p.name));
-          x.string(6, str(p.type)); x.bool(20, p.uniqueItems);
+          x.bool(1, p.required);
+          x.string(2, 'query');
+          x.string(3, str(p.description));
+          x.string(4, str(p.name));
+          x.string(6, str(p.type));
+          x.bool(20, p.uniqueItems);
         });
       }
     });
@@ -189,10 +220,15 @@ function operation(w: Writer, o: Json): void {
         if (!isObj(v)) continue;
         r.message(1, (n) => {
           n.string(1, code);
-          n.message(2, (rv) => rv.message(1, (resp) => {
-            resp.string(1, str(v.description));
-            if (isObj(v.schema)) { const sc = v.schema; resp.message(2, (si) => si.message(1, (x) => schema(x, sc))); }
-          }));
+          n.message(2, (rv) =>
+            rv.message(1, (resp) => {
+              resp.string(1, str(v.description));
+              if (isObj(v.schema)) {
+                const sc = v.schema;
+                resp.message(2, (si) => si.message(1, (x) => schema(x, sc)));
+              }
+            }),
+          );
         });
       }
     });
@@ -201,13 +237,27 @@ function operation(w: Writer, o: Json): void {
   extensions(w, 13, o);
 }
 
-const METHODS: [string, number][] = [['get', 2], ['put', 3], ['post', 4], ['delete', 5], ['options', 6], ['head', 7], ['patch', 8]];
+const METHODS: [string, number][] = [
+  ['get', 2],
+  ['put', 3],
+  ['post', 4],
+  ['delete', 5],
+  ['options', 6],
+  ['head', 7],
+  ['patch', 8],
+];
 
 /** encode a swagger 2.0 JSON document as openapi.v2.Document */
 export function encodeOpenApiV2(doc: Json): Uint8Array {
   const w = new Writer();
   w.string(1, str(doc.swagger));
-  if (isObj(doc.info)) { const info = doc.info; w.message(2, (i) => { i.string(1, str(info.title)); i.string(2, str(info.version)); }); }
+  if (isObj(doc.info)) {
+    const info = doc.info;
+    w.message(2, (i) => {
+      i.string(1, str(info.title));
+      i.string(2, str(info.version));
+    });
+  }
   if (isObj(doc.paths)) {
     const paths = doc.paths;
     w.message(8, (ps) => {
@@ -216,8 +266,12 @@ export function encodeOpenApiV2(doc: Json): Uint8Array {
         ps.message(2, (np) => {
           np.string(1, path);
           np.message(2, (pi) => {
-            for (const [m, f] of METHODS) { const o = item[m]; if (isObj(o)) pi.message(f, (x) => operation(x, o)); }
-            if (Array.isArray(item.parameters)) for (const p of item.parameters) if (isObj(p)) pi.message(9, (x) => parameter(x, p));
+            for (const [m, f] of METHODS) {
+              const o = item[m];
+              if (isObj(o)) pi.message(f, (x) => operation(x, o));
+            }
+            if (Array.isArray(item.parameters))
+              for (const p of item.parameters) if (isObj(p)) pi.message(9, (x) => parameter(x, p));
           });
         });
       }
@@ -226,7 +280,12 @@ export function encodeOpenApiV2(doc: Json): Uint8Array {
   if (isObj(doc.definitions)) {
     const defs = doc.definitions;
     w.message(9, (d) => {
-      for (const [name, s] of Object.entries(defs)) if (isObj(s)) d.message(1, (n) => { n.string(1, name); n.message(2, (x) => schema(x, s)); });
+      for (const [name, s] of Object.entries(defs))
+        if (isObj(s))
+          d.message(1, (n) => {
+            n.string(1, name);
+            n.message(2, (x) => schema(x, s));
+          });
     });
   }
   if (Array.isArray(doc.security)) {
@@ -234,7 +293,12 @@ export function encodeOpenApiV2(doc: Json): Uint8Array {
       if (!isObj(req)) continue;
       w.message(12, (sr) => {
         for (const [name, scopes] of Object.entries(req)) {
-          sr.message(1, (n) => { n.string(1, name); n.message(2, (sa) => { if (Array.isArray(scopes)) for (const s of scopes) sa.string(1, str(s)); }); });
+          sr.message(1, (n) => {
+            n.string(1, name);
+            n.message(2, (sa) => {
+              if (Array.isArray(scopes)) for (const s of scopes) sa.string(1, str(s));
+            });
+          });
         }
       });
     }
@@ -245,7 +309,17 @@ export function encodeOpenApiV2(doc: Json): Uint8Array {
       for (const [name, v] of Object.entries(sd)) {
         if (!isObj(v)) continue;
         // ApiKeySecurity = 2 { type, name, in, description }
-        s.message(1, (n) => { n.string(1, name); n.message(2, (item) => item.message(2, (k) => { k.string(1, str(v.type)); k.string(2, str(v.name)); k.string(3, str(v.in)); k.string(4, str(v.description)); })); });
+        s.message(1, (n) => {
+          n.string(1, name);
+          n.message(2, (item) =>
+            item.message(2, (k) => {
+              k.string(1, str(v.type));
+              k.string(2, str(v.name));
+              k.string(3, str(v.in));
+              k.string(4, str(v.description));
+            }),
+          );
+        });
       }
     });
   }

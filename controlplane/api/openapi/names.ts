@@ -9,12 +9,18 @@
 /** Go package path (dotted) of the types of a group version, as in k8s.io/api and friends */
 export function packageOf(group: string, version: string): string {
   switch (group) {
-    case '': return `io.k8s.api.core.${version}`;
-    case 'apiextensions.k8s.io': return `io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.${version}`;
-    case 'apiregistration.k8s.io': return `io.k8s.kube-aggregator.pkg.apis.apiregistration.${version}`;
-    case 'metrics.k8s.io': return `io.k8s.metrics.pkg.apis.metrics.${version}`;
-    case 'meta.k8s.io': return `io.k8s.apimachinery.pkg.apis.meta.${version}`;
-    default: break;
+    case '':
+      return `io.k8s.api.core.${version}`;
+    case 'apiextensions.k8s.io':
+      return `io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.${version}`;
+    case 'apiregistration.k8s.io':
+      return `io.k8s.kube-aggregator.pkg.apis.apiregistration.${version}`;
+    case 'metrics.k8s.io':
+      return `io.k8s.metrics.pkg.apis.metrics.${version}`;
+    case 'meta.k8s.io':
+      return `io.k8s.apimachinery.pkg.apis.meta.${version}`;
+    default:
+      break;
   }
   if (group.endsWith('.k8s.io') || !group.includes('.')) return `io.k8s.api.${group.split('.')[0]}.${version}`;
   // custom resources: the reversed group (`stable.example.com` → `com.example.stable`)
@@ -68,7 +74,12 @@ export function shortName(full: string): string {
 /** `rbac.authorization.k8s.io` → `RbacAuthorization`, '' → `Core` (operation ids) */
 export function groupCamel(group: string): string {
   if (!group) return 'Core';
-  return group.replace(/\.k8s\.io$/, '').split(/[.-]/).filter(Boolean).map((p) => p[0]!.toUpperCase() + p.slice(1)).join('');
+  return group
+    .replace(/\.k8s\.io$/, '')
+    .split(/[.-]/)
+    .filter(Boolean)
+    .map((p) => p[0]!.toUpperCase() + p.slice(1))
+    .join('');
 }
 
 /** `core_v1`, `rbacAuthorization_v1` (operation tags) */

@@ -15,11 +15,18 @@ const OPENAPI_V2_PROTOBUF_LEGACY = OPENAPI_V2_PROTOBUF_RETURNED;
 /** which representation an Accept header asks for first: 'json', 'protobuf' (v2 only) or undefined (406) */
 export function negotiate(accept: string | undefined, protobufOk: boolean): 'json' | 'protobuf' | undefined {
   if (!accept) return 'json';
-  const clauses = accept.split(',').map((c, i) => {
-    const [type, ...params] = c.trim().split(';').map((x) => x.trim());
-    const qp = params.find((p) => p.startsWith('q='));
-    return { type: (type ?? '').toLowerCase(), q: qp ? Number(qp.slice(2)) : 1, i };
-  }).filter((c) => c.q > 0).sort((a, b) => b.q - a.q || a.i - b.i);
+  const clauses = accept
+    .split(',')
+    .map((c, i) => {
+      const [type, ...params] = c
+        .trim()
+        .split(';')
+        .map((x) => x.trim());
+      const qp = params.find((p) => p.startsWith('q='));
+      return { type: (type ?? '').toLowerCase(), q: qp ? Number(qp.slice(2)) : 1, i };
+    })
+    .filter((c) => c.q > 0)
+    .sort((a, b) => b.q - a.q || a.i - b.i);
   for (const c of clauses) {
     if (protobufOk && (c.type === OPENAPI_V2_PROTOBUF || c.type === OPENAPI_V2_PROTOBUF_LEGACY)) return 'protobuf';
     if (c.type === 'application/json' || c.type === 'application/*' || c.type === '*/*') return 'json';
@@ -27,20 +34,37 @@ export function negotiate(accept: string | undefined, protobufOk: boolean): 'jso
   return undefined;
 }
 
-const notAcceptable = (): ApiError => new ApiError(406, 'NotAcceptable', 'only the following media types are accepted: application/json, application/com.github.proto-openapi.spec.v2@v1.0+protobuf', {});
+const notAcceptable = (): ApiError =>
+  new ApiError(
+    406,
+    'NotAcceptable',
+    'only the following media types are accepted: application/json, application/com.github.proto-openapi.spec.v2@v1.0+protobuf',
+    {},
+  );
 const notFound = (): ApiError => new ApiError(404, 'NotFound', 'the server could not find the requested resource', {});
 
 function matches(req: FastifyRequest, etag: string): boolean {
   const inm = req.headers['if-none-match'];
   if (!inm) return false;
-  return inm.split(',').some((t) => { const x = t.trim().replace(/^W\//, ''); return x === '*' || x === etag; });
+  return inm.split(',').some((t) => {
+    const x = t.trim().replace(/^W\//, '');
+    return x === '*' || x === etag;
+  });
 }
 
-function send(req: FastifyRequest, reply: FastifyReply, type: string, hash: string, body: string | Uint8Array): FastifyReply {
+function send(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  type: string,
+  hash: string,
+  body: string | Uint8Array,
+): FastifyReply {
   const etag = `"${hash}"`;
   reply.header('ETag', etag);
   if (matches(req, etag)) return reply.code(304).send();
-  return reply.type(type).send(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  return reply
+    .type(type)
+    .send(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength));
 }
 
 export function registerOpenApiRoutes(app: FastifyInstance, openapi: OpenApiDocs): void {

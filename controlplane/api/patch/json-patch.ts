@@ -59,7 +59,10 @@ export function jsonPatch(original: unknown, ops: unknown): unknown {
 /** Where a JSON pointer leads in `doc`. */
 function locate(doc: unknown, pointer: string): 'present' | 'missing-key' | 'missing-parent' {
   if (pointer === '') return 'present';
-  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   let cur: unknown = doc;
   for (let i = 0; i < parts.length; i++) {
     const last = i === parts.length - 1;
@@ -87,7 +90,9 @@ function translate(e: unknown, kind: string, path: string, raw: JMap): PatchErro
       case 'OPERATION_PATH_CANNOT_ADD':
         return new PatchError(`${kind} operation does not apply: doc is missing path: "${path}": missing value`);
       case 'OPERATION_FROM_UNRESOLVABLE':
-        return new PatchError(`${kind} operation does not apply: doc is missing from path: "${String(raw['from'])}": missing value`);
+        return new PatchError(
+          `${kind} operation does not apply: doc is missing from path: "${String(raw['from'])}": missing value`,
+        );
       case 'OPERATION_PATH_ILLEGAL_ARRAY_INDEX':
       case 'OPERATION_VALUE_OUT_OF_BOUNDS':
         return new PatchError(`${kind} operation does not apply: invalid index in path "${path}"`);

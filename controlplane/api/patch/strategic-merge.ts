@@ -75,7 +75,12 @@ const ERR_BAD_SET_ELEMENT_ORDER = 'invalid patch format of setElementOrder list'
  * `{}`), using `schema` (the kind's field schema, `undefined` when unknown) for list strategies
  * and merge keys. `resolve` follows schema `ref`s. Returns a new object; throws PatchError.
  */
-export function strategicMergePatch(original: unknown, patch: unknown, schema: FieldSchema | undefined, resolve: Resolve): unknown {
+export function strategicMergePatch(
+  original: unknown,
+  patch: unknown,
+  schema: FieldSchema | undefined,
+  resolve: Resolve,
+): unknown {
   if (!isMap(patch)) throw new PatchError(ERR_BAD_JSON_DOC, 400);
   const orig = original === null || original === undefined ? {} : original;
   if (!isMap(orig)) throw new PatchError(ERR_BAD_JSON_DOC, 400);
@@ -110,7 +115,8 @@ class Merger {
 
   private listMeta(s: FieldSchema | undefined, name: string): ListMeta {
     const l = this.res(s);
-    if (l && l.t === 'list') return { strategy: l.strategy, mergeKey: l.mergeKey ?? '', items: this.res(l.items), name };
+    if (l && l.t === 'list')
+      return { strategy: l.strategy, mergeKey: l.mergeKey ?? '', items: this.res(l.items), name };
     return { strategy: undefined, mergeKey: '', items: undefined, name };
   }
 
@@ -163,7 +169,11 @@ class Merger {
       if (ok === 'map') {
         setKey(original, k, this.mergeMap(origV as JMap, patchV as JMap, fieldSchema));
       } else if (ok === 'slice') {
-        setKey(original, k, this.mergeSliceHandler(origV as unknown[], patchV as unknown[], this.listMeta(fieldSchema, k), isDeleteList));
+        setKey(
+          original,
+          k,
+          this.mergeSliceHandler(origV as unknown[], patchV as unknown[], this.listMeta(fieldSchema, k), isDeleteList),
+        );
       } else {
         setKey(original, k, patchV);
       }
@@ -269,8 +279,13 @@ class Merger {
         delete patch[field];
         continue;
       }
-      const [patchItems, serverOnly] = meta.mergeKey === '' ? partitionPrimitives(merged, setOrder) : partitionMaps(merged, setOrder, meta.mergeKey);
-      setKey(original, field, normalizeElementOrder(patchItems, serverOnly, setOrder, originalList ?? [], meta.mergeKey, kind === 'map'));
+      const [patchItems, serverOnly] =
+        meta.mergeKey === '' ? partitionPrimitives(merged, setOrder) : partitionMaps(merged, setOrder, meta.mergeKey);
+      setKey(
+        original,
+        field,
+        normalizeElementOrder(patchItems, serverOnly, setOrder, originalList ?? [], meta.mergeKey, kind === 'map'),
+      );
       delete patch[field];
     }
   }
@@ -305,7 +320,8 @@ class Merger {
       merged = this.mergeSliceWithoutSpecialElements(original, patch, mergeKey, meta);
     }
 
-    const [patchItems, serverOnly] = mergeKey === '' ? partitionPrimitives(merged, patch) : partitionMaps(merged, patch, mergeKey);
+    const [patchItems, serverOnly] =
+      mergeKey === '' ? partitionPrimitives(merged, patch) : partitionMaps(merged, patch, mergeKey);
     return normalizeElementOrder(patchItems, serverOnly, patch, original, mergeKey, isMapKind);
   }
 
@@ -314,7 +330,12 @@ class Merger {
    * whole list with the other patch elements. Returns the updated live list and the patch
    * without its special elements.
    */
-  private mergeSliceWithSpecialElements(original: unknown[], patch: unknown[], mergeKey: string, meta: ListMeta): { original: unknown[]; patch: unknown[] } {
+  private mergeSliceWithSpecialElements(
+    original: unknown[],
+    patch: unknown[],
+    mergeKey: string,
+    meta: ListMeta,
+  ): { original: unknown[]; patch: unknown[] } {
     const plain: unknown[] = [];
     let replace = false;
     for (const v of patch) {
@@ -340,7 +361,12 @@ class Merger {
   }
 
   /** Merges each patch element into the live element with the same key, or adds it. */
-  private mergeSliceWithoutSpecialElements(original: unknown[], patch: unknown[], mergeKey: string, meta: ListMeta): unknown[] {
+  private mergeSliceWithoutSpecialElements(
+    original: unknown[],
+    patch: unknown[],
+    mergeKey: string,
+    meta: ListMeta,
+  ): unknown[] {
     const merged = [...original];
     for (const v of patch) {
       const m = v as JMap;
@@ -377,7 +403,13 @@ function normalizeElementOrder(
   return mergeSortedSlice(s, p, serverOrder, mergeKey, isMapKind);
 }
 
-function mergeSortedSlice(left: unknown[], right: unknown[], serverOrder: unknown[], mergeKey: string, isMapKind: boolean): unknown[] {
+function mergeSortedSlice(
+  left: unknown[],
+  right: unknown[],
+  serverOrder: unknown[],
+  mergeKey: string,
+  isMapKind: boolean,
+): unknown[] {
   const out: unknown[] = [];
   let i = 0;
   let j = 0;
@@ -474,7 +506,9 @@ function validatePatchWithSetOrderList(patchList: unknown[], setOrder: unknown[]
     s++;
   }
   if (p < nonDelete.length && s >= setOrder.length) {
-    throw new PatchError(`the order in patch list:\n${goFmt(patchList)}\n doesn't match ${SET_ELEMENT_ORDER} list:\n${goFmt(setOrder)}`);
+    throw new PatchError(
+      `the order in patch list:\n${goFmt(patchList)}\n doesn't match ${SET_ELEMENT_ORDER} list:\n${goFmt(setOrder)}`,
+    );
   }
 }
 
@@ -534,7 +568,10 @@ function sliceElementType(...lists: unknown[][]): Kind | undefined {
 function extractKey(s: string, prefix: string): string {
   const slash = s.indexOf('/');
   if (slash < 0 || s.slice(0, slash) !== prefix) {
-    throw new PatchError(prefix === DELETE_FROM_PRIMITIVE_LIST ? ERR_BAD_PRIMITIVE_LIST : ERR_BAD_SET_ELEMENT_ORDER, 400);
+    throw new PatchError(
+      prefix === DELETE_FROM_PRIMITIVE_LIST ? ERR_BAD_PRIMITIVE_LIST : ERR_BAD_SET_ELEMENT_ORDER,
+      400,
+    );
   }
   return s.slice(slash + 1);
 }
@@ -564,7 +601,8 @@ function kindOf(v: unknown): Kind {
 
 /** Sets an own property, even `__proto__`, without touching the prototype chain. */
 function setKey(obj: JMap, k: string, v: unknown): void {
-  if (k === '__proto__') Object.defineProperty(obj, k, { value: v, writable: true, enumerable: true, configurable: true });
+  if (k === '__proto__')
+    Object.defineProperty(obj, k, { value: v, writable: true, enumerable: true, configurable: true });
   else obj[k] = v;
 }
 

@@ -23,7 +23,11 @@ export interface CronJobPlanInput {
   now: number;
 }
 
-export interface CronJobEvent { type: 'Normal' | 'Warning'; reason: string; message: string }
+export interface CronJobEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
 
 export interface CronJobPlan {
   /** the status to write (without the Job created below, which the caller adds) */
@@ -58,7 +62,10 @@ function time(s: unknown): number | undefined {
  * activation at or before now; with startingDeadlineSeconds, nothing older than the deadline.
  */
 export function mostRecentScheduleTime(
-  cj: KubeObject, now: number, schedule: Schedule, includeStartingDeadline: boolean,
+  cj: KubeObject,
+  now: number,
+  schedule: Schedule,
+  includeStartingDeadline: boolean,
 ): { earliest: number; mostRecent?: number; missed: MissedSchedules } {
   let earliest = time(cj.status?.lastScheduleTime) ?? time(cj.metadata.creationTimestamp) ?? now;
   const sds = cj.spec?.startingDeadlineSeconds;
@@ -100,7 +107,14 @@ export function jobName(cj: KubeObject, scheduledTime: number): string {
 }
 
 export function cronJobControllerRef(cj: KubeObject): OwnerReference {
-  return { apiVersion: 'batch/v1', kind: 'CronJob', name: cj.metadata.name!, uid: cj.metadata.uid!, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    name: cj.metadata.name!,
+    uid: cj.metadata.uid!,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 /** getJobFromTemplate2: the template's labels/annotations/spec, a deterministic name, the scheduled-time annotation. */
@@ -123,7 +137,12 @@ function byStartTime(a: KubeObject, b: KubeObject): number {
   const tb = time(b.status?.startTime);
   if (ta === undefined && tb !== undefined) return 1;
   if (ta !== undefined && tb === undefined) return -1;
-  if (ta === tb) return (a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : (a.metadata.name ?? '') > (b.metadata.name ?? '') ? 1 : 0;
+  if (ta === tb)
+    return (a.metadata.name ?? '') < (b.metadata.name ?? '')
+      ? -1
+      : (a.metadata.name ?? '') > (b.metadata.name ?? '')
+        ? 1
+        : 0;
   return ta! - tb!;
 }
 
@@ -132,12 +151,14 @@ export function planCronJob(input: CronJobPlanInput): CronJobPlan {
   const spec = cj.spec ?? {};
   const status: CronJobStatus = clone(cj.status ?? {});
   const plan: CronJobPlan = { status, statusChanged: false, deleteJobs: [], events: [] };
-  const inActive = (uid: string | undefined) => (status.active ?? []).some((r: ObjectReference | null) => r?.uid === uid);
+  const inActive = (uid: string | undefined) =>
+    (status.active ?? []).some((r: ObjectReference | null) => r?.uid === uid);
   const dropActive = (uid: string | undefined) => {
     status.active = (status.active ?? []).filter((r: ObjectReference | null) => r?.uid !== uid);
     plan.statusChanged = true;
   };
-  const event = (type: 'Normal' | 'Warning', reason: string, message: string) => plan.events.push({ type, reason, message });
+  const event = (type: 'Normal' | 'Warning', reason: string, message: string) =>
+    plan.events.push({ type, reason, message });
 
   // cleanupFinishedJobs: runs first, on the Jobs as listed.
   const trim = (list: KubeObject[], limit: unknown) => {
@@ -149,8 +170,14 @@ export function planCronJob(input: CronJobPlanInput): CronJobPlan {
       if (inActive(j.metadata.uid!)) dropActive(j.metadata.uid!);
     }
   };
-  trim(jobs.filter((j) => jobFinishedType(j) === 'Complete'), spec.successfulJobsHistoryLimit);
-  trim(jobs.filter((j) => jobFinishedType(j) === 'Failed'), spec.failedJobsHistoryLimit);
+  trim(
+    jobs.filter((j) => jobFinishedType(j) === 'Complete'),
+    spec.successfulJobsHistoryLimit,
+  );
+  trim(
+    jobs.filter((j) => jobFinishedType(j) === 'Failed'),
+    spec.failedJobsHistoryLimit,
+  );
 
   // Reconcile status.active with the Jobs seen.
   const seen = new Set<string | undefined>();
@@ -190,7 +217,8 @@ export function planCronJob(input: CronJobPlanInput): CronJobPlan {
     schedule = parseSchedule(String(spec.schedule ?? ''), spec.timeZone ?? undefined);
   } catch (e) {
     const m = e instanceof Error ? e.message : String(e);
-    if (spec.timeZone && /location/.test(m)) event('Warning', 'UnknownTimeZone', `invalid timeZone: ${JSON.stringify(spec.timeZone)}: ${m}`);
+    if (spec.timeZone && /location/.test(m))
+      event('Warning', 'UnknownTimeZone', `invalid timeZone: ${JSON.stringify(spec.timeZone)}: ${m}`);
     else event('Warning', 'UnparseableSchedule', `unparseable schedule: ${JSON.stringify(spec.schedule)} : ${m}`);
     return plan;
   }
@@ -198,11 +226,19 @@ export function planCronJob(input: CronJobPlanInput): CronJobPlan {
   try {
     recent = mostRecentScheduleTime(cj, now, schedule, true);
   } catch (e) {
-    event('Warning', 'InvalidSchedule', `invalid schedule: ${spec.schedule} : ${e instanceof Error ? e.message : String(e)}`);
+    event(
+      'Warning',
+      'InvalidSchedule',
+      `invalid schedule: ${spec.schedule} : ${e instanceof Error ? e.message : String(e)}`,
+    );
     return plan;
   }
   if (recent.missed === 'many') {
-    event('Warning', 'TooManyMissedTimes', 'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew');
+    event(
+      'Warning',
+      'TooManyMissedTimes',
+      'too many missed start times. Set or decrease .spec.startingDeadlineSeconds or check clock skew',
+    );
   }
   plan.requeueAfterMs = nextScheduleDelayMs(cj, now, schedule);
   const scheduled = recent.mostRecent;
@@ -210,19 +246,34 @@ export function planCronJob(input: CronJobPlanInput): CronJobPlan {
 
   const sds = spec.startingDeadlineSeconds;
   if (sds !== undefined && sds !== null && scheduled + Number(sds) * 1000 < now) {
-    event('Warning', 'MissSchedule', `Missed scheduled time to start a job: ${new Date(scheduled).toUTCString().replace('GMT', '+0000')}`);
+    event(
+      'Warning',
+      'MissSchedule',
+      `Missed scheduled time to start a job: ${new Date(scheduled).toUTCString().replace('GMT', '+0000')}`,
+    );
     return plan;
   }
   const name = jobName(cj, scheduled);
-  if ((status.active ?? []).some((r: ObjectReference | null) => r?.name === name) || time(status.lastScheduleTime) === scheduled) return plan;
+  if (
+    (status.active ?? []).some((r: ObjectReference | null) => r?.name === name) ||
+    time(status.lastScheduleTime) === scheduled
+  )
+    return plan;
   if (spec.concurrencyPolicy === 'Forbid' && (status.active ?? []).length > 0) {
-    event('Normal', 'JobAlreadyActive', 'Not starting job because prior execution is running and concurrency policy is Forbid');
+    event(
+      'Normal',
+      'JobAlreadyActive',
+      'Not starting job because prior execution is running and concurrency policy is Forbid',
+    );
     return plan;
   }
   if (spec.concurrencyPolicy === 'Replace') {
     for (const ref of [...(status.active ?? [])]) {
       const j = jobs.find((x) => x.metadata.uid === ref.uid);
-      plan.deleteJobs.push({ job: j ?? { metadata: { name: ref.name, namespace: ref.namespace, uid: ref.uid } }, why: 'replace' });
+      plan.deleteJobs.push({
+        job: j ?? { metadata: { name: ref.name, namespace: ref.namespace, uid: ref.uid } },
+        why: 'replace',
+      });
       dropActive(ref.uid);
     }
     if (status.active && status.active.length === 0) delete status.active;
@@ -232,9 +283,20 @@ export function planCronJob(input: CronJobPlanInput): CronJobPlan {
 }
 
 /** The status after the Job for `scheduledTime` exists: in active, lastScheduleTime set. */
-export function withStartedJob(status: CronJobStatus | undefined, job: KubeObject, scheduledTime: number): CronJobStatus {
+export function withStartedJob(
+  status: CronJobStatus | undefined,
+  job: KubeObject,
+  scheduledTime: number,
+): CronJobStatus {
   const s: CronJobStatus = clone(status ?? {});
-  const ref = { kind: 'Job', namespace: job.metadata.namespace, name: job.metadata.name, uid: job.metadata.uid, apiVersion: 'batch/v1', resourceVersion: job.metadata.resourceVersion };
+  const ref = {
+    kind: 'Job',
+    namespace: job.metadata.namespace,
+    name: job.metadata.name,
+    uid: job.metadata.uid,
+    apiVersion: 'batch/v1',
+    resourceVersion: job.metadata.resourceVersion,
+  };
   s.active = [...(s.active ?? []).filter((r: ObjectReference | null) => r?.uid !== ref.uid), ref];
   s.lastScheduleTime = rfc3339(scheduledTime);
   return s;

@@ -13,20 +13,45 @@ export interface Schedule {
 
 export class ScheduleError extends Error {}
 
-const MONTHS: Record<string, number> = { jan: 1, feb: 2, mar: 3, apr: 4, may: 5, jun: 6, jul: 7, aug: 8, sep: 9, oct: 10, nov: 11, dec: 12 };
+const MONTHS: Record<string, number> = {
+  jan: 1,
+  feb: 2,
+  mar: 3,
+  apr: 4,
+  may: 5,
+  jun: 6,
+  jul: 7,
+  aug: 8,
+  sep: 9,
+  oct: 10,
+  nov: 11,
+  dec: 12,
+};
 const DAYS: Record<string, number> = { sun: 0, mon: 1, tue: 2, wed: 3, thu: 4, fri: 5, sat: 6 };
 const BOUNDS: Array<{ min: number; max: number; names?: Record<string, number> }> = [
-  { min: 0, max: 59 }, { min: 0, max: 23 }, { min: 1, max: 31 }, { min: 1, max: 12, names: MONTHS }, { min: 0, max: 6, names: DAYS },
+  { min: 0, max: 59 },
+  { min: 0, max: 23 },
+  { min: 1, max: 31 },
+  { min: 1, max: 12, names: MONTHS },
+  { min: 0, max: 6, names: DAYS },
 ];
 const DESCRIPTORS: Record<string, string> = {
-  '@yearly': '0 0 1 1 *', '@annually': '0 0 1 1 *', '@monthly': '0 0 1 * *', '@weekly': '0 0 * * 0',
-  '@daily': '0 0 * * *', '@midnight': '0 0 * * *', '@hourly': '0 * * * *',
+  '@yearly': '0 0 1 1 *',
+  '@annually': '0 0 1 1 *',
+  '@monthly': '0 0 1 * *',
+  '@weekly': '0 0 * * 0',
+  '@daily': '0 0 * * *',
+  '@midnight': '0 0 * * *',
+  '@hourly': '0 * * * *',
 };
 const FIVE_YEARS_MS = 5 * 366 * 24 * 3600_000;
 const MINUTE = 60_000;
 
 /** one field: the set of allowed values, and robfig's "star bit" (the field started with * or ?, step 1) */
-interface FieldSet { values: Set<number>; star: boolean }
+interface FieldSet {
+  values: Set<number>;
+  star: boolean;
+}
 
 function parseValue(s: string, names?: Record<string, number>): number {
   return names?.[s.toLowerCase()] ?? Number(s);
@@ -52,7 +77,7 @@ function parseField(field: string, b: { min: number; max: number; names?: Record
     let step = 1;
     if (stepStr !== undefined) {
       step = Number(stepStr);
-      if (lowHigh.length === 1 && !exprStar) end = b.max;   // "N/step" is "N-max/step"
+      if (lowHigh.length === 1 && !exprStar) end = b.max; // "N/step" is "N-max/step"
       if (step > 1) exprStar = false;
     }
     for (let v = start; v <= end; v += step) values.add(v);
@@ -61,7 +86,13 @@ function parseField(field: string, b: { min: number; max: number; names?: Record
   return { values, star };
 }
 
-interface WallClock { month: number; day: number; dow: number; hour: number; minute: number }
+interface WallClock {
+  month: number;
+  day: number;
+  dow: number;
+  hour: number;
+  minute: number;
+}
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 const WEEKDAYS: Record<string, number> = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
@@ -71,7 +102,15 @@ function formatter(tz: string | undefined): Intl.DateTimeFormat {
   let f = formatters.get(key);
   if (!f) {
     f = new Intl.DateTimeFormat('en-US', {
-      timeZone: tz, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', weekday: 'short', hour: 'numeric', minute: 'numeric', second: 'numeric',
+      timeZone: tz,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      weekday: 'short',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
     });
     formatters.set(key, f);
   }
@@ -83,8 +122,13 @@ export function wallClock(t: number, tz: string | undefined): WallClock & { year
   const parts: Record<string, string> = {};
   for (const p of formatter(tz).formatToParts(new Date(t))) parts[p.type] = p.value;
   return {
-    year: Number(parts.year), month: Number(parts.month), day: Number(parts.day), dow: WEEKDAYS[parts.weekday!] ?? 0,
-    hour: Number(parts.hour), minute: Number(parts.minute), second: Number(parts.second),
+    year: Number(parts.year),
+    month: Number(parts.month),
+    day: Number(parts.day),
+    dow: WEEKDAYS[parts.weekday!] ?? 0,
+    hour: Number(parts.hour),
+    minute: Number(parts.minute),
+    second: Number(parts.second),
   };
 }
 
@@ -106,8 +150,12 @@ export function formatRfc3339(t: number, tz: string | undefined): string {
 
 class SpecSchedule implements Schedule {
   constructor(
-    private readonly minute: FieldSet, private readonly hour: FieldSet, private readonly dom: FieldSet,
-    private readonly month: FieldSet, private readonly dow: FieldSet, private readonly tz: string | undefined,
+    private readonly minute: FieldSet,
+    private readonly hour: FieldSet,
+    private readonly dom: FieldSet,
+    private readonly month: FieldSet,
+    private readonly dow: FieldSet,
+    private readonly tz: string | undefined,
   ) {}
 
   /** robfig's dayMatches: if either day field is a star both must match, else either may. */
@@ -155,7 +203,16 @@ class ConstantDelaySchedule implements Schedule {
   }
 }
 
-const GO_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, 'μs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const GO_UNITS_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  μs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 
 /** Go's time.ParseDuration ("1h30m", "90s", "1.5h"), in milliseconds. */
 export function goDurationMs(d: string): number {
@@ -199,6 +256,12 @@ export function parseSchedule(spec: string, timeZone?: string): Schedule {
   }
   if (s.startsWith('@')) s = DESCRIPTORS[s]!;
   const fields = s.split(/\s+/).filter((f) => f.length > 0);
-  const [minute, hour, dom, month, dow] = fields.map((f, i) => parseField(f, BOUNDS[i]!)) as [FieldSet, FieldSet, FieldSet, FieldSet, FieldSet];
+  const [minute, hour, dom, month, dow] = fields.map((f, i) => parseField(f, BOUNDS[i]!)) as [
+    FieldSet,
+    FieldSet,
+    FieldSet,
+    FieldSet,
+    FieldSet,
+  ];
   return new SpecSchedule(minute, hour, dom, month, dow, tz);
 }

@@ -8,8 +8,18 @@ import type { Affinity } from '../../../proto/api/types.gen.js';
 import { canonicalJson, clone } from '../../../proto/canonical.js';
 import { matchesRequired } from '../../scheduler/plugins/node-affinity.js';
 import {
-  findUntoleratedTaint, taintsOf, tolerationsOf, TAINT_DISK_PRESSURE, TAINT_MEMORY_PRESSURE, TAINT_NETWORK_UNAVAILABLE, TAINT_NOT_READY,
-  TAINT_PID_PRESSURE, TAINT_UNREACHABLE, TAINT_UNSCHEDULABLE, type Taint, type Toleration,
+  findUntoleratedTaint,
+  taintsOf,
+  tolerationsOf,
+  TAINT_DISK_PRESSURE,
+  TAINT_MEMORY_PRESSURE,
+  TAINT_NETWORK_UNAVAILABLE,
+  TAINT_NOT_READY,
+  TAINT_PID_PRESSURE,
+  TAINT_UNREACHABLE,
+  TAINT_UNSCHEDULABLE,
+  type Taint,
+  type Toleration,
 } from '../../../proto/api/taints.js';
 
 /** The tolerations the DaemonSet controller puts on every daemon pod, in its order. */
@@ -28,9 +38,17 @@ export function daemonTolerations(hostNetwork: boolean): Toleration[] {
 
 /** v1helper.AddOrUpdateTolerationInPodSpec for each daemon toleration: same key/operator/value/effect is replaced */
 export function addDaemonTolerations(spec: { tolerations?: unknown; hostNetwork?: unknown }): void {
-  const list: Toleration[] = Array.isArray(spec.tolerations) ? spec.tolerations.filter((t: unknown) => t && typeof t === 'object') : [];
+  const list: Toleration[] = Array.isArray(spec.tolerations)
+    ? spec.tolerations.filter((t: unknown) => t && typeof t === 'object')
+    : [];
   for (const t of daemonTolerations(spec.hostNetwork === true)) {
-    const i = list.findIndex((x) => (x.key ?? '') === t.key && (x.operator || 'Equal') === t.operator && (x.value ?? '') === '' && (x.effect ?? '') === t.effect);
+    const i = list.findIndex(
+      (x) =>
+        (x.key ?? '') === t.key &&
+        (x.operator || 'Equal') === t.operator &&
+        (x.value ?? '') === '' &&
+        (x.effect ?? '') === t.effect,
+    );
     if (i < 0) list.push(t);
     else if (canonicalJson(list[i]) !== canonicalJson(t)) list[i] = t;
   }
@@ -49,7 +67,10 @@ export function simulatedPod(ds: KubeObject, nodeName: string): KubeObject {
 /** a cordoned node counts as tainted unschedulable:NoSchedule, as the node lifecycle controller would taint it */
 export function effectiveTaints(node: KubeObject): Taint[] {
   const taints = taintsOf(node);
-  if (node.spec?.unschedulable === true && !taints.some((t) => t.key === TAINT_UNSCHEDULABLE && t.effect === 'NoSchedule')) {
+  if (
+    node.spec?.unschedulable === true &&
+    !taints.some((t) => t.key === TAINT_UNSCHEDULABLE && t.effect === 'NoSchedule')
+  ) {
     return [...taints, { key: TAINT_UNSCHEDULABLE, effect: 'NoSchedule' }];
   }
   return taints;
@@ -70,7 +91,11 @@ export function nodeShouldRunDaemonPod(node: KubeObject, ds: KubeObject): NodeDe
   if (!matchesRequired(pod, node)) return { shouldRun: false, shouldContinueRunning: false };
   const taints = effectiveTaints(node);
   const tolerations = tolerationsOf(pod);
-  const untolerated = findUntoleratedTaint(taints, tolerations, (t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute');
+  const untolerated = findUntoleratedTaint(
+    taints,
+    tolerations,
+    (t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute',
+  );
   if (!untolerated) return { shouldRun: true, shouldContinueRunning: true };
   // Scheduled daemon pods keep running while they tolerate every NoExecute taint.
   const noExecute = findUntoleratedTaint(taints, tolerations, (t) => t.effect === 'NoExecute');
@@ -84,8 +109,13 @@ export function replaceNodeNameAffinity(affinity: unknown, nodeName: string): Af
   // the template's affinity as stored (an object, else none); its nodeAffinity likewise
   const a: Affinity = affinity && typeof affinity === 'object' ? clone(affinity) : {};
   if (!a.nodeAffinity || typeof a.nodeAffinity !== 'object') a.nodeAffinity = {};
-  if (!a.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution) a.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = selector;
-  else a.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = { ...a.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution, nodeSelectorTerms: [term] };
+  if (!a.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution)
+    a.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = selector;
+  else
+    a.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution = {
+      ...a.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution,
+      nodeSelectorTerms: [term],
+    };
   return a;
 }
 
@@ -96,7 +126,8 @@ export function targetNodeName(pod: KubeObject): string | undefined {
   if (!Array.isArray(terms)) return undefined;
   for (const term of terms) {
     for (const r of Array.isArray(term?.matchFields) ? term.matchFields : []) {
-      if (r?.key === 'metadata.name' && r.operator === 'In') return Array.isArray(r.values) && r.values.length === 1 ? r.values[0] : undefined;
+      if (r?.key === 'metadata.name' && r.operator === 'In')
+        return Array.isArray(r.values) && r.values.length === 1 ? r.values[0] : undefined;
     }
   }
   return undefined;

@@ -3,12 +3,19 @@
 // passed), so a lagging cache never makes it create a second pod for the same node.
 export const EXPECTATIONS_TIMEOUT_MS = 5 * 60_000;
 
-interface Entry { adds: number; deletes: Set<string>; at: number }
+interface Entry {
+  adds: number;
+  deletes: Set<string>;
+  at: number;
+}
 
 export class Expectations {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly now: () => number = Date.now, private readonly timeoutMs = EXPECTATIONS_TIMEOUT_MS) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly timeoutMs = EXPECTATIONS_TIMEOUT_MS,
+  ) {}
 
   /** creations of `adds` pods and the deletion of these pod uids are in flight */
   expect(key: string, adds: number, deleteUids: Iterable<string>): void {

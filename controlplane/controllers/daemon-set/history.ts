@@ -9,7 +9,12 @@ import type { ResourceDef } from '../../resources/types.js';
 import type { ControllerContext } from '../context.js';
 import { newDaemonSetRevision, REVISION_HASH_LABEL, sameData } from '../history/controller-history.js';
 import type { HistoryClient } from '../history/history-client.js';
-import { claimRevisions, daemonSetHistoryToDelete, daemonSetRevisionHash, planDaemonSetHistory } from '../history/plan.js';
+import {
+  claimRevisions,
+  daemonSetHistoryToDelete,
+  daemonSetRevisionHash,
+  planDaemonSetHistory,
+} from '../history/plan.js';
 import { computeHash } from './pods.js';
 
 export interface DaemonSetHistoryHooks {
@@ -29,7 +34,9 @@ export class DaemonSetHistory {
 
   /** controlledHistories: the revisions this DaemonSet controls, adopting and releasing as needed */
   async controlled(ds: KubeObject, canAdopt: () => Promise<boolean>): Promise<KubeObject[]> {
-    const claim = claimRevisions(ds, this.client.list(ds.metadata.namespace), (cr) => selectorMatches(ds.spec?.selector, cr.metadata.labels));
+    const claim = claimRevisions(ds, this.client.list(ds.metadata.namespace), (cr) =>
+      selectorMatches(ds.spec?.selector, cr.metadata.labels),
+    );
     const out = [...claim.owned];
     if (claim.adopt.length && (await canAdopt())) {
       for (const cr of claim.adopt) {
@@ -92,13 +99,22 @@ export class DaemonSetHistory {
       if (!existing) throw e;
       const fresh = await this.ctx.storage.get(this.dsDef, ds.metadata.namespace, ds.metadata.name!);
       if ((fresh.status?.collisionCount ?? null) !== (collisionCount ?? null)) {
-        throw new Error(`found a stale collision count (${collisionCount ?? 'nil'}, expected ${fresh.status?.collisionCount ?? 'nil'}) of DaemonSet "${ds.metadata.name}" while processing; will retry until it is updated`);
+        throw new Error(
+          `found a stale collision count (${collisionCount ?? 'nil'}, expected ${fresh.status?.collisionCount ?? 'nil'}) of DaemonSet "${ds.metadata.name}" while processing; will retry until it is updated`,
+        );
       }
-      await this.ctx.storage.guaranteedUpdate(this.dsDef, ds.metadata.namespace, ds.metadata.name!, {}, (cur) => {
-        if (cur.metadata.uid !== ds.metadata.uid) throw new ApiError(404, 'NotFound', 'daemonset was replaced');
-        cur.status = { ...(cur.status ?? {}), collisionCount: (Number(cur.status?.collisionCount ?? 0) || 0) + 1 };
-        return cur;
-      }, 'status');
+      await this.ctx.storage.guaranteedUpdate(
+        this.dsDef,
+        ds.metadata.namespace,
+        ds.metadata.name!,
+        {},
+        (cur) => {
+          if (cur.metadata.uid !== ds.metadata.uid) throw new ApiError(404, 'NotFound', 'daemonset was replaced');
+          cur.status = { ...(cur.status ?? {}), collisionCount: (Number(cur.status?.collisionCount ?? 0) || 0) + 1 };
+          return cur;
+        },
+        'status',
+      );
       throw e;
     }
   }

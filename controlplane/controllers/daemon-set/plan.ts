@@ -54,7 +54,10 @@ export function podsShouldBeOnNode(d: NodeDecision, daemonPods: readonly KubeObj
     let oldestOld: KubeObject | undefined;
     for (const pod of running) {
       if ((pod.metadata.labels ?? {})[REVISION_HASH_LABEL] === o.hash) {
-        if (!oldestNew) { oldestNew = pod; continue; }
+        if (!oldestNew) {
+          oldestNew = pod;
+          continue;
+        }
       } else if (!oldestOld) {
         oldestOld = pod;
         continue;
@@ -87,7 +90,11 @@ export interface RollingPlan {
 }
 
 /** findUpdatedPodsOnNode: the new and the old pod (ignoring terminating ones); ok=false when either is duplicated */
-export function findUpdatedPodsOnNode(pods: readonly KubeObject[], hash: string, templateGeneration?: string): { newPod?: KubeObject; oldPod?: KubeObject; ok: boolean } {
+export function findUpdatedPodsOnNode(
+  pods: readonly KubeObject[],
+  hash: string,
+  templateGeneration?: string,
+): { newPod?: KubeObject; oldPod?: KubeObject; ok: boolean } {
   let newPod: KubeObject | undefined;
   let oldPod: KubeObject | undefined;
   for (const pod of pods) {
@@ -126,9 +133,18 @@ export function planRollingUpdate(inp: RollingInput, o: PlanOptions): RollingPla
     const candidates: KubeObject[] = [];
     for (const node of nodes) {
       const { newPod, oldPod, ok } = findUpdatedPodsOnNode(inp.nodeToPods.get(node)!, o.hash, o.templateGeneration);
-      if (!ok) { numUnavailable++; continue; } // the manage loop cleans up first
-      if ((!oldPod && !newPod) || (oldPod && newPod)) { numUnavailable++; continue; }
-      if (newPod) { if (!available(newPod)) numUnavailable++; continue; }
+      if (!ok) {
+        numUnavailable++;
+        continue;
+      } // the manage loop cleans up first
+      if ((!oldPod && !newPod) || (oldPod && newPod)) {
+        numUnavailable++;
+        continue;
+      }
+      if (newPod) {
+        if (!available(newPod)) numUnavailable++;
+        continue;
+      }
       if (!available(oldPod!)) {
         // an old pod that is not available anyway is replaced at once
         replacements.push(oldPod!);
@@ -147,16 +163,25 @@ export function planRollingUpdate(inp: RollingInput, o: PlanOptions): RollingPla
   const candidateNew: string[] = [];
   for (const node of nodes) {
     const { newPod, oldPod, ok } = findUpdatedPodsOnNode(inp.nodeToPods.get(node)!, o.hash, o.templateGeneration);
-    if (!ok) { numSurge++; continue; }
+    if (!ok) {
+      numSurge++;
+      continue;
+    }
     if (!oldPod) continue; // nothing to replace; manage creates if missing
     if (!newPod) {
-      if (!inp.shouldRun(node)) { plan.podsToDelete.push(oldPod); continue; }
+      if (!inp.shouldRun(node)) {
+        plan.podsToDelete.push(oldPod);
+        continue;
+      }
       if (!available(oldPod)) allowedNew.push(node);
       else if (numSurge < maxSurge) candidateNew.push(node);
       continue;
     }
     // already surged here: wait for the new pod, then retire the old one
-    if (!available(newPod)) { numSurge++; continue; }
+    if (!available(newPod)) {
+      numSurge++;
+      continue;
+    }
     plan.podsToDelete.push(oldPod);
   }
   const room = Math.min(Math.max(0, maxSurge - numSurge), candidateNew.length);
@@ -176,9 +201,19 @@ export interface DaemonSetCounts {
 
 /** updateDaemonSetStatus over the node list: the numbers `kubectl get ds` prints */
 export function computeCounts(
-  nodes: readonly { name: string; shouldRun: boolean }[], nodeToPods: ReadonlyMap<string, readonly KubeObject[]>, o: PlanOptions,
+  nodes: readonly { name: string; shouldRun: boolean }[],
+  nodeToPods: ReadonlyMap<string, readonly KubeObject[]>,
+  o: PlanOptions,
 ): DaemonSetCounts {
-  const c: DaemonSetCounts = { desiredNumberScheduled: 0, currentNumberScheduled: 0, numberMisscheduled: 0, numberReady: 0, updatedNumberScheduled: 0, numberAvailable: 0, numberUnavailable: 0 };
+  const c: DaemonSetCounts = {
+    desiredNumberScheduled: 0,
+    currentNumberScheduled: 0,
+    numberMisscheduled: 0,
+    numberReady: 0,
+    updatedNumberScheduled: 0,
+    numberAvailable: 0,
+    numberUnavailable: 0,
+  };
   for (const n of nodes) {
     const pods = nodeToPods.get(n.name) ?? [];
     const scheduled = pods.length > 0;

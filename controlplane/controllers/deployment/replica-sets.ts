@@ -14,7 +14,15 @@ const OVERLAP_ANNOTATION = 'deployment.kubernetes.io/error-selector-overlapping-
 const SELECTOR_UPDATE_ANNOTATION = 'deployment.kubernetes.io/selector-updated-at';
 
 /** Annotations that stay on their object and are never copied between Deployment and RS. */
-const SKIP_COPY = new Set([LAST_APPLIED, REVISION_ANNOTATION, REVISION_HISTORY_ANNOTATION, DESIRED_REPLICAS_ANNOTATION, MAX_REPLICAS_ANNOTATION, OVERLAP_ANNOTATION, SELECTOR_UPDATE_ANNOTATION]);
+const SKIP_COPY = new Set([
+  LAST_APPLIED,
+  REVISION_ANNOTATION,
+  REVISION_HISTORY_ANNOTATION,
+  DESIRED_REPLICAS_ANNOTATION,
+  MAX_REPLICAS_ANNOTATION,
+  OVERLAP_ANNOTATION,
+  SELECTOR_UPDATE_ANNOTATION,
+]);
 
 export function skipCopyAnnotation(key: string): boolean {
   return SKIP_COPY.has(key);
@@ -38,11 +46,15 @@ export function maxRevision(rss: KubeObject[]): number {
 
 /** The second highest revision: what `kubectl rollout undo` goes back to (LastRevision). */
 export function lastRevision(rss: KubeObject[]): number {
-  let max = 0, second = 0;
+  let max = 0,
+    second = 0;
   for (const rs of rss) {
     const v = revisionOf(rs);
     if (v === undefined) continue;
-    if (v >= max) { second = max; max = v; } else if (v > second) second = v;
+    if (v >= max) {
+      second = max;
+      max = v;
+    } else if (v > second) second = v;
   }
   return second;
 }
@@ -56,7 +68,11 @@ function created(o: KubeObject): number {
 export function byCreation(a: KubeObject, b: KubeObject): number {
   const d = created(a) - created(b);
   if (d !== 0) return d;
-  return (a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : (a.metadata.name ?? '') > (b.metadata.name ?? '') ? 1 : 0;
+  return (a.metadata.name ?? '') < (b.metadata.name ?? '')
+    ? -1
+    : (a.metadata.name ?? '') > (b.metadata.name ?? '')
+      ? 1
+      : 0;
 }
 
 /** ReplicaSetsBySizeOlder: bigger first, then older first. */
@@ -71,7 +87,8 @@ export function bySizeNewer(a: KubeObject, b: KubeObject): number {
 
 /** ReplicaSetsByRevision: lowest revision first, then oldest. */
 export function byRevision(a: KubeObject, b: KubeObject): number {
-  const ra = revisionOf(a) ?? 0, rb = revisionOf(b) ?? 0;
+  const ra = revisionOf(a) ?? 0,
+    rb = revisionOf(b) ?? 0;
   return ra - rb || byCreation(a, b);
 }
 
@@ -81,7 +98,11 @@ export function findNewReplicaSet(d: KubeObject, rsList: KubeObject[]): KubeObje
 }
 
 /** Every ReplicaSet but the new one (FindOldReplicaSets' allOldRSs). */
-export function findOldReplicaSets(d: KubeObject, rsList: KubeObject[], newRS = findNewReplicaSet(d, rsList)): KubeObject[] {
+export function findOldReplicaSets(
+  d: KubeObject,
+  rsList: KubeObject[],
+  newRS = findNewReplicaSet(d, rsList),
+): KubeObject[] {
   return rsList.filter((rs) => !newRS || rs.metadata.uid !== newRS.metadata.uid);
 }
 
@@ -118,8 +139,14 @@ export function replicasAnnotationsNeedUpdate(rs: KubeObject, desired: number, m
 export function setReplicasAnnotations(rs: KubeObject, desired: number, max: number): boolean {
   const a = (rs.metadata.annotations ??= {});
   let changed = false;
-  if (a[DESIRED_REPLICAS_ANNOTATION] !== String(desired)) { a[DESIRED_REPLICAS_ANNOTATION] = String(desired); changed = true; }
-  if (a[MAX_REPLICAS_ANNOTATION] !== String(max)) { a[MAX_REPLICAS_ANNOTATION] = String(max); changed = true; }
+  if (a[DESIRED_REPLICAS_ANNOTATION] !== String(desired)) {
+    a[DESIRED_REPLICAS_ANNOTATION] = String(desired);
+    changed = true;
+  }
+  if (a[MAX_REPLICAS_ANNOTATION] !== String(max)) {
+    a[MAX_REPLICAS_ANNOTATION] = String(max);
+    changed = true;
+  }
   return changed;
 }
 
@@ -128,7 +155,13 @@ export function setReplicasAnnotations(rs: KubeObject, desired: number, max: num
  * `newRevision` if lower (a rollback reuses an old RS: its old revision moves to
  * revision-history), and on creation record desired/max replicas. Returns whether changed.
  */
-export function setNewReplicaSetAnnotations(d: KubeObject, rs: KubeObject, newRevision: number, exists: boolean, maxSurge: number): boolean {
+export function setNewReplicaSetAnnotations(
+  d: KubeObject,
+  rs: KubeObject,
+  newRevision: number,
+  exists: boolean,
+  maxSurge: number,
+): boolean {
   const a = (rs.metadata.annotations ??= {});
   let changed = false;
   for (const [k, v] of Object.entries(d.metadata.annotations ?? {})) {
@@ -139,7 +172,7 @@ export function setNewReplicaSetAnnotations(d: KubeObject, rs: KubeObject, newRe
   const had = a[REVISION_ANNOTATION];
   let old = 0;
   if (had !== undefined) {
-    if (!/^[0-9]+$/.test(had)) return changed;   // unparsable: leave it alone
+    if (!/^[0-9]+$/.test(had)) return changed; // unparsable: leave it alone
     old = Number(had);
   }
   if (old < newRevision) {

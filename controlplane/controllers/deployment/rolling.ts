@@ -3,9 +3,24 @@
 // sizes. Pure, so the step math is tested as tables.
 import type { KubeObject } from '../../../proto/meta.js';
 import {
-  getProportion, isRollingUpdate, maxSurge, maxUnavailable, newRSNewReplicas, replicasOf, sumAvailableReplicas, sumSpecReplicas,
+  getProportion,
+  isRollingUpdate,
+  maxSurge,
+  maxUnavailable,
+  newRSNewReplicas,
+  replicasOf,
+  sumAvailableReplicas,
+  sumSpecReplicas,
 } from './rollout-math.js';
-import { byCreation, bySizeNewer, bySizeOlder, filterActive, findActiveOrLatest, isSaturated, maxReplicasAnnotation } from './replica-sets.js';
+import {
+  byCreation,
+  bySizeNewer,
+  bySizeOlder,
+  filterActive,
+  findActiveOrLatest,
+  isSaturated,
+  maxReplicasAnnotation,
+} from './replica-sets.js';
 
 export interface ScaleStep {
   rs: KubeObject;
@@ -31,7 +46,12 @@ export function planNewReplicaSetScale(d: KubeObject, allRSs: KubeObject[], newR
  * minAvailable pods are available (scaleDownOldReplicaSetsForRollingUpdate). Both rounds
  * are folded into one size per ReplicaSet.
  */
-export function planOldReplicaSetsScaleDown(d: KubeObject, allRSs: KubeObject[], oldActive: KubeObject[], newRS: KubeObject): ScaleStep[] {
+export function planOldReplicaSetsScaleDown(
+  d: KubeObject,
+  allRSs: KubeObject[],
+  oldActive: KubeObject[],
+  newRS: KubeObject,
+): ScaleStep[] {
   if (sumSpecReplicas(oldActive) === 0) return [];
   const minAvailable = replicasOf(d) - maxUnavailable(d);
   const newUnavailable = replicasOf(newRS) - Number(newRS.status?.availableReplicas ?? 0);
@@ -113,7 +133,11 @@ export function planRecreateScaleDown(oldRSs: KubeObject[]): ScaleStep[] {
  * oldPodsRunning: Recreate waits until no pod of an old RS is left (terminating pods count,
  * finished ones do not) before it starts the new one.
  */
-export function oldPodsRunning(newRS: KubeObject | undefined, oldRSs: KubeObject[], podsByRS: Map<string, KubeObject[]>): boolean {
+export function oldPodsRunning(
+  newRS: KubeObject | undefined,
+  oldRSs: KubeObject[],
+  podsByRS: Map<string, KubeObject[]>,
+): boolean {
   if (oldRSs.some((rs) => Number(rs.status?.replicas ?? 0) > 0)) return true;
   for (const [uid, pods] of podsByRS) {
     if (newRS && newRS.metadata.uid === uid) continue;

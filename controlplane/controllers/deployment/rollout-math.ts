@@ -17,10 +17,14 @@ export function scaledValueFromIntOrPercent(v: IntOrString, total: number, round
 }
 
 /** [maxSurge, maxUnavailable] for `desired` replicas. */
-export function resolveFenceposts(maxSurge: IntOrString, maxUnavailable: IntOrString, desired: number): [number, number] {
+export function resolveFenceposts(
+  maxSurge: IntOrString,
+  maxUnavailable: IntOrString,
+  desired: number,
+): [number, number] {
   const surge = scaledValueFromIntOrPercent(maxSurge ?? 0, desired, true);
   let unavailable = scaledValueFromIntOrPercent(maxUnavailable ?? 0, desired, false);
-  if (surge === 0 && unavailable === 0) unavailable = 1;   // the rollout must be able to make progress
+  if (surge === 0 && unavailable === 0) unavailable = 1; // the rollout must be able to make progress
   return [surge, unavailable];
 }
 
@@ -69,11 +73,11 @@ export function newRSNewReplicas(d: KubeObject, allRSs: Array<KubeObject | undef
     const surge = scaledValueFromIntOrPercent(d.spec.strategy.rollingUpdate?.maxSurge, replicas, true);
     const current = sumSpecReplicas(allRSs);
     const maxTotal = replicas + surge;
-    if (current >= maxTotal) return replicasOf(newRS);   // cannot scale up
+    if (current >= maxTotal) return replicasOf(newRS); // cannot scale up
     const up = Math.min(maxTotal - current, replicas - replicasOf(newRS));
     return replicasOf(newRS) + up;
   }
-  return replicas;   // Recreate
+  return replicas; // Recreate
 }
 
 /** Go's math.Round: half away from zero. */
@@ -85,7 +89,13 @@ function roundHalfAway(x: number): number {
  * This ReplicaSet's share of a proportional scale (GetProportion / getReplicaSetFraction):
  * its size times the new max size over the max size it was sized for (max-replicas).
  */
-export function getProportion(rs: KubeObject, d: KubeObject, toAdd: number, added: number, maxReplicasAnnotation: number | undefined): number {
+export function getProportion(
+  rs: KubeObject,
+  d: KubeObject,
+  toAdd: number,
+  added: number,
+  maxReplicasAnnotation: number | undefined,
+): number {
   const size = replicasOf(rs);
   if (size === 0 || toAdd === 0 || toAdd === added) return 0;
   let fraction: number;
@@ -93,7 +103,8 @@ export function getProportion(rs: KubeObject, d: KubeObject, toAdd: number, adde
     fraction = -size;
   } else {
     const deploymentMax = replicasOf(d) + maxSurge(d);
-    const annotated = maxReplicasAnnotation && maxReplicasAnnotation > 0 ? maxReplicasAnnotation : Number(d.status?.replicas ?? 0);
+    const annotated =
+      maxReplicasAnnotation && maxReplicasAnnotation > 0 ? maxReplicasAnnotation : Number(d.status?.replicas ?? 0);
     fraction = annotated > 0 ? roundHalfAway((size * deploymentMax) / annotated) - size : 0;
   }
   const allowed = toAdd - added;

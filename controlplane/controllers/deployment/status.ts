@@ -7,7 +7,14 @@
 import type { KubeObject } from '../../../proto/meta.js';
 import { clone } from '../../../proto/canonical.js';
 import { rfc3339 } from '../../api/storage.js';
-import { maxUnavailable, replicasOf, sumActualReplicas, sumAvailableReplicas, sumReadyReplicas, sumSpecReplicas } from './rollout-math.js';
+import {
+  maxUnavailable,
+  replicasOf,
+  sumActualReplicas,
+  sumAvailableReplicas,
+  sumReadyReplicas,
+  sumSpecReplicas,
+} from './rollout-math.js';
 
 export const REASON = {
   ReplicaSetUpdated: 'ReplicaSetUpdated',
@@ -45,7 +52,13 @@ export interface DeploymentStatus {
 
 const MAX_INT32 = 2147483647;
 
-export function newCondition(type: string, status: DeploymentCondition['status'], reason: string, message: string, now: Date): DeploymentCondition {
+export function newCondition(
+  type: string,
+  status: DeploymentCondition['status'],
+  reason: string,
+  message: string,
+  now: Date,
+): DeploymentCondition {
   const t = rfc3339(now);
   return { type, status, lastUpdateTime: t, lastTransitionTime: t, reason, message };
 }
@@ -65,7 +78,8 @@ export function setCondition(status: DeploymentStatus, cond: DeploymentCondition
 
 export function removeCondition(status: DeploymentStatus, type: string): void {
   const rest = (status.conditions ?? []).filter((c) => c.type !== type);
-  if (rest.length) status.conditions = rest; else delete status.conditions;
+  if (rest.length) status.conditions = rest;
+  else delete status.conditions;
 }
 
 export function hasProgressDeadline(d: KubeObject): boolean {
@@ -79,7 +93,14 @@ function statusOf(d: KubeObject): DeploymentStatus {
 
 /** Counters are omitempty in k8s.io/api: drop zeros so the stored status reads as Kubernetes'. */
 function compact(st: DeploymentStatus): DeploymentStatus {
-  for (const k of ['observedGeneration', 'replicas', 'updatedReplicas', 'readyReplicas', 'availableReplicas', 'unavailableReplicas'] as const) {
+  for (const k of [
+    'observedGeneration',
+    'replicas',
+    'updatedReplicas',
+    'readyReplicas',
+    'availableReplicas',
+    'unavailableReplicas',
+  ] as const) {
     if (!st[k]) delete st[k];
   }
   if (st.conditions && st.conditions.length === 0) delete st.conditions;
@@ -88,7 +109,12 @@ function compact(st: DeploymentStatus): DeploymentStatus {
 }
 
 /** calculateStatus: counters from the ReplicaSets' statuses, plus the Available condition. */
-export function calculateStatus(allRSs: KubeObject[], newRS: KubeObject | undefined, d: KubeObject, now: Date): DeploymentStatus {
+export function calculateStatus(
+  allRSs: KubeObject[],
+  newRS: KubeObject | undefined,
+  d: KubeObject,
+  now: Date,
+): DeploymentStatus {
   const available = sumAvailableReplicas(allRSs);
   const total = sumSpecReplicas(allRSs);
   const prev = statusOf(d);
@@ -103,9 +129,21 @@ export function calculateStatus(allRSs: KubeObject[], newRS: KubeObject | undefi
   if (prev.conditions?.length) st.conditions = clone(prev.conditions);
   if (prev.collisionCount !== undefined && prev.collisionCount !== null) st.collisionCount = prev.collisionCount;
   if (available >= replicasOf(d) - maxUnavailable(d)) {
-    setCondition(st, newCondition('Available', 'True', REASON.MinimumReplicasAvailable, 'Deployment has minimum availability.', now));
+    setCondition(
+      st,
+      newCondition('Available', 'True', REASON.MinimumReplicasAvailable, 'Deployment has minimum availability.', now),
+    );
   } else {
-    setCondition(st, newCondition('Available', 'False', REASON.MinimumReplicasUnavailable, 'Deployment does not have minimum availability.', now));
+    setCondition(
+      st,
+      newCondition(
+        'Available',
+        'False',
+        REASON.MinimumReplicasUnavailable,
+        'Deployment does not have minimum availability.',
+        now,
+      ),
+    );
   }
   return compact(st);
 }
@@ -113,8 +151,12 @@ export function calculateStatus(allRSs: KubeObject[], newRS: KubeObject | undefi
 /** DeploymentComplete: everything updated, available, no old replicas, generation observed. */
 export function deploymentComplete(d: KubeObject, st: DeploymentStatus): boolean {
   const r = replicasOf(d);
-  return (st.updatedReplicas ?? 0) === r && (st.replicas ?? 0) === r && (st.availableReplicas ?? 0) === r
-    && (st.observedGeneration ?? 0) >= Number(d.metadata.generation ?? 0);
+  return (
+    (st.updatedReplicas ?? 0) === r &&
+    (st.replicas ?? 0) === r &&
+    (st.availableReplicas ?? 0) === r &&
+    (st.observedGeneration ?? 0) >= Number(d.metadata.generation ?? 0)
+  );
 }
 
 /** DeploymentProgressing: more updated, fewer old, more ready or more available than before. */
@@ -122,8 +164,12 @@ export function deploymentProgressing(d: KubeObject, st: DeploymentStatus): bool
   const old = statusOf(d);
   const oldOld = (old.replicas ?? 0) - (old.updatedReplicas ?? 0);
   const newOld = (st.replicas ?? 0) - (st.updatedReplicas ?? 0);
-  return (st.updatedReplicas ?? 0) > (old.updatedReplicas ?? 0) || newOld < oldOld
-    || (st.readyReplicas ?? 0) > (old.readyReplicas ?? 0) || (st.availableReplicas ?? 0) > (old.availableReplicas ?? 0);
+  return (
+    (st.updatedReplicas ?? 0) > (old.updatedReplicas ?? 0) ||
+    newOld < oldOld ||
+    (st.readyReplicas ?? 0) > (old.readyReplicas ?? 0) ||
+    (st.availableReplicas ?? 0) > (old.availableReplicas ?? 0)
+  );
 }
 
 /** DeploymentTimedOut: no progress for progressDeadlineSeconds since the Progressing condition's lastUpdateTime. */
@@ -139,17 +185,26 @@ export function deploymentTimedOut(d: KubeObject, st: DeploymentStatus, now: Dat
 }
 
 /** syncRolloutStatus without the write: the status a rollout step leaves behind. */
-export function rolloutStatus(allRSs: KubeObject[], newRS: KubeObject | undefined, d: KubeObject, now: Date): DeploymentStatus {
+export function rolloutStatus(
+  allRSs: KubeObject[],
+  newRS: KubeObject | undefined,
+  d: KubeObject,
+  now: Date,
+): DeploymentStatus {
   const st = calculateStatus(allRSs, newRS, d, now);
   if (!hasProgressDeadline(d)) removeCondition(st, 'Progressing');
   const cur = getCondition(statusOf(d), 'Progressing');
   const isComplete = (st.replicas ?? 0) === (st.updatedReplicas ?? 0) && cur?.reason === REASON.NewRSAvailable;
   if (hasProgressDeadline(d) && !isComplete) {
     if (deploymentComplete(d, st)) {
-      const msg = newRS ? `ReplicaSet "${newRS.metadata.name}" has successfully progressed.` : `Deployment "${d.metadata.name}" has successfully progressed.`;
+      const msg = newRS
+        ? `ReplicaSet "${newRS.metadata.name}" has successfully progressed.`
+        : `Deployment "${d.metadata.name}" has successfully progressed.`;
       setCondition(st, newCondition('Progressing', 'True', REASON.NewRSAvailable, msg, now));
     } else if (deploymentProgressing(d, st)) {
-      const msg = newRS ? `ReplicaSet "${newRS.metadata.name}" is progressing.` : `Deployment "${d.metadata.name}" is progressing.`;
+      const msg = newRS
+        ? `ReplicaSet "${newRS.metadata.name}" is progressing.`
+        : `Deployment "${d.metadata.name}" is progressing.`;
       const c = newCondition('Progressing', 'True', REASON.ReplicaSetUpdated, msg, now);
       // Progressing is special: any progress refreshes lastUpdateTime, even with the same reason.
       if (cur) {
@@ -158,7 +213,9 @@ export function rolloutStatus(allRSs: KubeObject[], newRS: KubeObject | undefine
       }
       setCondition(st, c);
     } else if (deploymentTimedOut(d, st, now)) {
-      const msg = newRS ? `ReplicaSet "${newRS.metadata.name}" has timed out progressing.` : `Deployment "${d.metadata.name}" has timed out progressing.`;
+      const msg = newRS
+        ? `ReplicaSet "${newRS.metadata.name}" has timed out progressing.`
+        : `Deployment "${d.metadata.name}" has timed out progressing.`;
       setCondition(st, newCondition('Progressing', 'False', REASON.TimedOut, msg, now));
     }
   }
@@ -174,7 +231,14 @@ function replicaFailure(allRSs: KubeObject[], newRS: KubeObject | undefined): De
   const fromRS = (rs: KubeObject): DeploymentCondition | undefined => {
     const c = (rs.status?.conditions ?? []).find((x: { type?: string }) => x.type === 'ReplicaFailure');
     if (!c) return undefined;
-    return { type: 'ReplicaFailure', status: c.status, lastUpdateTime: c.lastTransitionTime, lastTransitionTime: c.lastTransitionTime, reason: c.reason ?? '', message: c.message ?? '' };
+    return {
+      type: 'ReplicaFailure',
+      status: c.status,
+      lastUpdateTime: c.lastTransitionTime,
+      lastTransitionTime: c.lastTransitionTime,
+      reason: c.reason ?? '',
+      message: c.message ?? '',
+    };
   };
   if (newRS) {
     const c = fromRS(newRS);

@@ -36,7 +36,9 @@ function normalizeQuantities(map: unknown): void {
     if (typeof v !== 'string' && typeof v !== 'number') continue;
     try {
       m[k] = `${scaledValue(v, -9)}n`;
-    } catch { /* invalid quantities compare as written */ }
+    } catch {
+      /* invalid quantities compare as written */
+    }
   }
 }
 

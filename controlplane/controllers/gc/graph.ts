@@ -58,7 +58,10 @@ export class DependencyGraph {
     const m = obj.metadata;
     if (!m.uid || !m.name) return undefined;
     const node: GraphNode = {
-      uid: m.uid, def, namespace: m.namespace, name: m.name,
+      uid: m.uid,
+      def,
+      namespace: m.namespace,
+      name: m.name,
       owners: Array.isArray(m.ownerReferences) ? m.ownerReferences.filter((r) => r && typeof r.uid === 'string') : [],
       deletionTimestamp: m.deletionTimestamp,
       finalizers: Array.isArray(m.finalizers) ? [...m.finalizers] : [],
@@ -70,7 +73,10 @@ export class DependencyGraph {
       for (const r of old?.owners ?? []) this.unlink(r.uid, node.uid);
       for (const r of node.owners) this.link(r.uid, node.uid);
     }
-    const deletionChanged = !old || old.deletionTimestamp !== node.deletionTimestamp || canonicalJson(old.finalizers) !== canonicalJson(node.finalizers);
+    const deletionChanged =
+      !old ||
+      old.deletionTimestamp !== node.deletionTimestamp ||
+      canonicalJson(old.finalizers) !== canonicalJson(node.finalizers);
     return { node, old, ownersChanged, deletionChanged };
   }
 

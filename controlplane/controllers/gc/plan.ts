@@ -22,7 +22,10 @@ export interface Classified {
   waiting: OwnerReference[];
 }
 
-export function classifyReferences(refs: readonly OwnerReference[], stateOf: (ref: OwnerReference) => OwnerState): Classified {
+export function classifyReferences(
+  refs: readonly OwnerReference[],
+  stateOf: (ref: OwnerReference) => OwnerState,
+): Classified {
   const out: Classified = { solid: [], dangling: [], waiting: [] };
   for (const r of refs) out[stateOf(r)].push(r);
   return out;
@@ -76,7 +79,11 @@ export function planDependent(f: DependentFacts): DependentAction {
   }
   if (f.dangling.length === 0 && f.waiting.length === 0) return { type: 'none' };
   const fin = f.finalizers ?? [];
-  const policy: Policy = fin.includes(FINALIZER_ORPHAN) ? 'Orphan' : fin.includes(FINALIZER_FOREGROUND) ? 'Foreground' : 'Background';
+  const policy: Policy = fin.includes(FINALIZER_ORPHAN)
+    ? 'Orphan'
+    : fin.includes(FINALIZER_FOREGROUND)
+      ? 'Foreground'
+      : 'Background';
   return { type: 'delete', policy };
 }
 
@@ -111,7 +118,10 @@ export function planOwner(owner: Meta, dependents: readonly DependentInfo[]): Ow
 }
 
 /** ownerReferences without the given owners (undefined when none is left, as apiserver omits it) */
-export function withoutOwners(refs: readonly OwnerReference[] | undefined, uids: readonly string[]): OwnerReference[] | undefined {
+export function withoutOwners(
+  refs: readonly OwnerReference[] | undefined,
+  uids: readonly string[],
+): OwnerReference[] | undefined {
   const left = (refs ?? []).filter((r) => !uids.includes(r.uid));
   return left.length ? left : undefined;
 }

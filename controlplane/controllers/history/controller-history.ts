@@ -48,7 +48,10 @@ export function controllerRevisionName(prefix: string, hash: string): string {
  * a strategic merge patch `{"spec":{"template":{"$patch":"replace",…}}}`, keys sorted.
  */
 export function templatePatch(template: unknown): Record<string, unknown> {
-  const t = (template && typeof template === 'object' && !Array.isArray(template) ? clone(template) : {}) as Record<string, unknown>;
+  const t = (template && typeof template === 'object' && !Array.isArray(template) ? clone(template) : {}) as Record<
+    string,
+    unknown
+  >;
   t.$patch = 'replace';
   return JSON.parse(canonicalJson({ spec: { template: t } })) as Record<string, unknown>;
 }
@@ -80,7 +83,11 @@ export function sortRevisions(revs: readonly KubeObject[]): KubeObject[] {
     const ta = Date.parse(a.metadata.creationTimestamp ?? '') || 0;
     const tb = Date.parse(b.metadata.creationTimestamp ?? '') || 0;
     if (ta !== tb) return ta - tb;
-    return (a.metadata.name ?? '') < (b.metadata.name ?? '') ? -1 : (a.metadata.name ?? '') > (b.metadata.name ?? '') ? 1 : 0;
+    return (a.metadata.name ?? '') < (b.metadata.name ?? '')
+      ? -1
+      : (a.metadata.name ?? '') > (b.metadata.name ?? '')
+        ? 1
+        : 0;
   });
 }
 
@@ -114,7 +121,8 @@ export function newStatefulSetRevision(set: KubeObject, revision: number, collis
     labels: { ...(set.spec?.template?.metadata?.labels ?? {}), [CONTROLLER_REVISION_HASH_LABEL]: hash },
     ownerReferences: [controllerRef(set, 'StatefulSet')],
   };
-  if (set.metadata.annotations && Object.keys(set.metadata.annotations).length) metadata.annotations = { ...set.metadata.annotations };
+  if (set.metadata.annotations && Object.keys(set.metadata.annotations).length)
+    metadata.annotations = { ...set.metadata.annotations };
   return { apiVersion: 'apps/v1', kind: 'ControllerRevision', metadata, data, revision };
 }
 
@@ -130,6 +138,13 @@ export function newDaemonSetRevision(ds: KubeObject, revision: number, hash: str
     labels: { ...(ds.spec?.template?.metadata?.labels ?? {}), [REVISION_HASH_LABEL]: hash },
     ownerReferences: [controllerRef(ds, 'DaemonSet')],
   };
-  if (ds.metadata.annotations && Object.keys(ds.metadata.annotations).length) metadata.annotations = { ...ds.metadata.annotations };
-  return { apiVersion: 'apps/v1', kind: 'ControllerRevision', metadata, data: templatePatch(ds.spec?.template), revision };
+  if (ds.metadata.annotations && Object.keys(ds.metadata.annotations).length)
+    metadata.annotations = { ...ds.metadata.annotations };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'ControllerRevision',
+    metadata,
+    data: templatePatch(ds.spec?.template),
+    revision,
+  };
 }

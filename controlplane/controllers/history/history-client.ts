@@ -5,7 +5,13 @@ import type { KubeObject } from '../../../proto/meta.js';
 import { ApiError } from '../../api/errors.js';
 import type { ControllerContext, DefOf } from '../context.js';
 import type { Informer } from '../informer.js';
-import { controllerOf, controllerRef, controllerRevisionName, hashControllerRevision, sameData } from './controller-history.js';
+import {
+  controllerOf,
+  controllerRef,
+  controllerRevisionName,
+  hashControllerRevision,
+  sameData,
+} from './controller-history.js';
 
 function code(e: unknown): number | undefined {
   return e instanceof ApiError ? e.code : undefined;
@@ -39,14 +45,22 @@ export class HistoryClient {
    * `preferredName` is tried first (then the hashed names). Returns the revision and the
    * (possibly raised) collision count.
    */
-  async createWithCollisions(parent: KubeObject, cr: KubeObject, collisionCount: number, preferredName?: string): Promise<{ revision: KubeObject; collisionCount: number }> {
+  async createWithCollisions(
+    parent: KubeObject,
+    cr: KubeObject,
+    collisionCount: number,
+    preferredName?: string,
+  ): Promise<{ revision: KubeObject; collisionCount: number }> {
     let count = collisionCount;
     const hashed = () => controllerRevisionName(parent.metadata.name!, hashControllerRevision(cr.data, count));
     let preferred = preferredName;
     for (let attempt = 0; attempt < 100; attempt++) {
       const name = preferred ?? hashed();
       try {
-        return { revision: await this.create(parent.metadata.namespace, { ...cr, metadata: { ...cr.metadata, name } }), collisionCount: count };
+        return {
+          revision: await this.create(parent.metadata.namespace, { ...cr, metadata: { ...cr.metadata, name } }),
+          collisionCount: count,
+        };
       } catch (e) {
         if (!(e instanceof ApiError && e.reason === 'AlreadyExists')) throw e;
         const exists = await this.get(parent.metadata.namespace, name);
@@ -63,7 +77,8 @@ export class HistoryClient {
   async setRevision(cr: KubeObject, revision: number): Promise<KubeObject> {
     if (Number(cr.revision) === revision) return cr;
     return this.ctx.storage.guaranteedUpdate(this.def, cr.metadata.namespace, cr.metadata.name!, {}, (cur) => {
-      if (cur.metadata.uid !== cr.metadata.uid) throw new ApiError(409, 'Conflict', `controllerrevision ${cr.metadata.name} was replaced`);
+      if (cur.metadata.uid !== cr.metadata.uid)
+        throw new ApiError(409, 'Conflict', `controllerrevision ${cr.metadata.name} was replaced`);
       cur.revision = revision;
       return cur;
     });
@@ -80,7 +95,9 @@ export class HistoryClient {
   /** DeleteControllerRevision (a revision already gone is fine) */
   async delete(cr: KubeObject): Promise<void> {
     try {
-      await this.ctx.storage.delete(this.def, cr.metadata.namespace, cr.metadata.name!, { preconditions: { uid: cr.metadata.uid } });
+      await this.ctx.storage.delete(this.def, cr.metadata.namespace, cr.metadata.name!, {
+        preconditions: { uid: cr.metadata.uid },
+      });
     } catch (e) {
       if (code(e) !== 404 && code(e) !== 409) throw e;
     }
@@ -92,7 +109,8 @@ export class HistoryClient {
       return await this.ctx.storage.guaranteedUpdate(this.def, cr.metadata.namespace, cr.metadata.name!, {}, (cur) => {
         if (cur.metadata.uid !== cr.metadata.uid) throw new ApiError(404, 'NotFound', 'revision was replaced');
         const owner = controllerOf(cur);
-        if (owner) throw new ApiError(409, 'Conflict', `attempt to adopt revision owned by ${owner.kind}/${owner.name}`);
+        if (owner)
+          throw new ApiError(409, 'Conflict', `attempt to adopt revision owned by ${owner.kind}/${owner.name}`);
         cur.metadata.ownerReferences = [...(cur.metadata.ownerReferences ?? []), controllerRef(parent, kind)];
         return cur;
       });

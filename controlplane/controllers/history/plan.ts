@@ -4,7 +4,15 @@
 // controller's getStatefulSetRevisions and truncateHistory (stateful_set_control.go).
 import type { KubeObject } from '../../../proto/meta.js';
 import {
-  controllerOf, maxRevision, newStatefulSetRevision, nextRevision, REVISION_HASH_LABEL, revisionNumber, sameData, sortRevisions, templatePatch,
+  controllerOf,
+  maxRevision,
+  newStatefulSetRevision,
+  nextRevision,
+  REVISION_HASH_LABEL,
+  revisionNumber,
+  sameData,
+  sortRevisions,
+  templatePatch,
 } from './controller-history.js';
 
 export interface ClaimPlan {
@@ -21,7 +29,11 @@ export interface ClaimPlan {
  * stopped matching (unless the owner is being deleted), adopt matching orphans that are not
  * being deleted themselves (unless the owner is).
  */
-export function claimRevisions(owner: KubeObject, revisions: readonly KubeObject[], matches: (cr: KubeObject) => boolean): ClaimPlan {
+export function claimRevisions(
+  owner: KubeObject,
+  revisions: readonly KubeObject[],
+  matches: (cr: KubeObject) => boolean,
+): ClaimPlan {
   const out: ClaimPlan = { owned: [], adopt: [], release: [] };
   const deleting = !!owner.metadata.deletionTimestamp;
   for (const cr of revisions) {
@@ -81,7 +93,11 @@ export function daemonSetRevisionHash(cr: KubeObject): string {
  * cleanupHistory: with more old revisions than revisionHistoryLimit, delete the oldest ones
  * (lowest Revision first) whose hash no daemon pod carries, until the limit is met.
  */
-export function daemonSetHistoryToDelete(old: readonly KubeObject[], limit: number, liveHashes: ReadonlySet<string>): KubeObject[] {
+export function daemonSetHistoryToDelete(
+  old: readonly KubeObject[],
+  limit: number,
+  liveHashes: ReadonlySet<string>,
+): KubeObject[] {
   let toKill = old.length - limit;
   const out: KubeObject[] = [];
   for (const cr of [...old].sort((a, b) => revisionNumber(a) - revisionNumber(b))) {
@@ -113,7 +129,11 @@ export interface StatefulSetRevisionsPlan {
  * template's revision before ControllerRevisions existed; the set's first revision keeps it
  * when status.updateRevision still says it, so running pods are not replaced on upgrade.
  */
-export function planStatefulSetRevisions(set: KubeObject, revisions: readonly KubeObject[], legacyName?: string): StatefulSetRevisionsPlan {
+export function planStatefulSetRevisions(
+  set: KubeObject,
+  revisions: readonly KubeObject[],
+  legacyName?: string,
+): StatefulSetRevisionsPlan {
   const sorted = sortRevisions(revisions);
   const collisionCount = Number(set.status?.collisionCount ?? 0) || 0;
   const candidate = newStatefulSetRevision(set, nextRevision(sorted), collisionCount);
@@ -126,7 +146,8 @@ export function planStatefulSetRevisions(set: KubeObject, revisions: readonly Ku
     update = { type: 'bump', revision: equal[equal.length - 1]!, to: revisionNumber(candidate) };
   } else {
     update = { type: 'create', revision: candidate };
-    if (sorted.length === 0 && legacyName && set.status?.updateRevision === legacyName) update.preferredName = legacyName;
+    if (sorted.length === 0 && legacyName && set.status?.updateRevision === legacyName)
+      update.preferredName = legacyName;
   }
   const currentName = set.status?.currentRevision;
   const current = currentName ? sorted.find((r) => r.metadata.name === currentName) : undefined;
@@ -137,7 +158,11 @@ export function planStatefulSetRevisions(set: KubeObject, revisions: readonly Ku
  * truncateHistory: revisions that are neither live (current, update, or a pod's revision)
  * are deleted oldest first until at most revisionHistoryLimit of them remain.
  */
-export function statefulSetHistoryToDelete(revisions: readonly KubeObject[], live: ReadonlySet<string>, limit: number): KubeObject[] {
+export function statefulSetHistoryToDelete(
+  revisions: readonly KubeObject[],
+  live: ReadonlySet<string>,
+  limit: number,
+): KubeObject[] {
   const history = sortRevisions(revisions).filter((r) => !live.has(r.metadata.name!));
   if (limit < 0 || history.length <= limit) return [];
   return history.slice(0, history.length - limit);

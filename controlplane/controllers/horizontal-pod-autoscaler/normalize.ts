@@ -15,8 +15,15 @@ const SCALE_UP_LIMIT_MINIMUM = 4.0;
 const INT32_MAX = 2 ** 31 - 1;
 const INT32_MIN = -(2 ** 31);
 
-export interface Recommendation { replicas: number; at: number }
-export interface ScaleEvent { change: number; at: number; outdated: boolean }
+export interface Recommendation {
+  replicas: number;
+  at: number;
+}
+export interface ScaleEvent {
+  change: number;
+  at: number;
+  outdated: boolean;
+}
 
 /** what the controller remembers per HPA between syncs (in memory, as upstream) */
 export interface HpaHistory {
@@ -27,7 +34,10 @@ export interface HpaHistory {
 
 export const newHistory = (): HpaHistory => ({ recommendations: [], scaleUpEvents: [], scaleDownEvents: [] });
 
-export interface ConditionFact { reason: string; message: string }
+export interface ConditionFact {
+  reason: string;
+  message: string;
+}
 export interface Normalized {
   replicas: number;
   /** AbleToScale True with this reason/message */
@@ -47,24 +57,49 @@ function record(h: HpaHistory, replicas: number, now: number, oldIndex: number |
 }
 
 /** convertDesiredReplicasWithRules */
-export function convertDesiredReplicasWithRules(current: number, desired: number, min: number, max: number): { replicas: number } & ConditionFact {
+export function convertDesiredReplicasWithRules(
+  current: number,
+  desired: number,
+  min: number,
+  max: number,
+): { replicas: number } & ConditionFact {
   const scaleUpLimit = Math.trunc(Math.max(SCALE_UP_LIMIT_FACTOR * current, SCALE_UP_LIMIT_MINIMUM));
   let maximum: number;
   let fact: ConditionFact;
   if (max > scaleUpLimit) {
     maximum = scaleUpLimit;
-    fact = { reason: 'ScaleUpLimit', message: 'the desired replica count is increasing faster than the maximum scale rate' };
+    fact = {
+      reason: 'ScaleUpLimit',
+      message: 'the desired replica count is increasing faster than the maximum scale rate',
+    };
   } else {
     maximum = max;
     fact = { reason: 'TooManyReplicas', message: 'the desired replica count is more than the maximum replica count' };
   }
-  if (desired < min) return { replicas: min, reason: 'TooFewReplicas', message: 'the desired replica count is less than the minimum replica count' };
+  if (desired < min)
+    return {
+      replicas: min,
+      reason: 'TooFewReplicas',
+      message: 'the desired replica count is less than the minimum replica count',
+    };
   if (desired > maximum) return { replicas: maximum, ...fact };
-  return { replicas: desired, reason: 'DesiredWithinRange', message: 'the desired count is within the acceptable range' };
+  return {
+    replicas: desired,
+    reason: 'DesiredWithinRange',
+    message: 'the desired count is within the acceptable range',
+  };
 }
 
 /** normalizeDesiredReplicas: an HPA without spec.behavior */
-export function normalizeDesiredReplicas(h: HpaHistory, current: number, desired: number, min: number, max: number, now: number, windowMs = DOWNSCALE_STABILIZATION_MS): Normalized {
+export function normalizeDesiredReplicas(
+  h: HpaHistory,
+  current: number,
+  desired: number,
+  min: number,
+  max: number,
+  now: number,
+  windowMs = DOWNSCALE_STABILIZATION_MS,
+): Normalized {
   // stabilizeRecommendation
   let stabilized = desired;
   let oldIndex: number | undefined;
@@ -74,11 +109,19 @@ export function normalizeDesiredReplicas(h: HpaHistory, current: number, desired
     else if (r.replicas > stabilized) stabilized = r.replicas;
   });
   record(h, desired, now, oldIndex);
-  const ableToScale = stabilized !== desired
-    ? { reason: 'ScaleDownStabilized', message: 'recent recommendations were higher than current one, applying the highest recent recommendation' }
-    : { reason: 'ReadyForNewScale', message: 'recommended size matches current size' };
+  const ableToScale =
+    stabilized !== desired
+      ? {
+          reason: 'ScaleDownStabilized',
+          message: 'recent recommendations were higher than current one, applying the highest recent recommendation',
+        }
+      : { reason: 'ReadyForNewScale', message: 'recommended size matches current size' };
   const r = convertDesiredReplicasWithRules(current, stabilized, min, max);
-  return { replicas: r.replicas, ableToScale, scalingLimited: { status: r.replicas === stabilized ? 'False' : 'True', reason: r.reason, message: r.message } };
+  return {
+    replicas: r.replicas,
+    ableToScale,
+    scalingLimited: { status: r.replicas === stabilized ? 'False' : 'True', reason: r.reason, message: r.message },
+  };
 }
 
 function changeInPeriod(periodSeconds: number, events: ScaleEvent[], now: number): number {
@@ -89,12 +132,19 @@ function changeInPeriod(periodSeconds: number, events: ScaleEvent[], now: number
 }
 
 /** calculateScaleUpLimitWithScalingRules */
-export function scaleUpLimit(current: number, up: ScaleEvent[], down: ScaleEvent[], rules: HPAScalingRules, now: number): number {
+export function scaleUpLimit(
+  current: number,
+  up: ScaleEvent[],
+  down: ScaleEvent[],
+  rules: HPAScalingRules,
+  now: number,
+): number {
   if (rules.selectPolicy === 'Disabled') return current;
   const useMin = rules.selectPolicy === 'Min';
   let result = useMin ? INT32_MAX : INT32_MIN;
   for (const p of rules.policies ?? []) {
-    const start = current - changeInPeriod(p.periodSeconds ?? 0, up, now) + changeInPeriod(p.periodSeconds ?? 0, down, now);
+    const start =
+      current - changeInPeriod(p.periodSeconds ?? 0, up, now) + changeInPeriod(p.periodSeconds ?? 0, down, now);
     let proposed = 0;
     if (p.type === 'Pods') proposed = start + (p.value ?? 0);
     else if (p.type === 'Percent') proposed = Math.ceil(start * (1 + (p.value ?? 0) / 100));
@@ -104,12 +154,19 @@ export function scaleUpLimit(current: number, up: ScaleEvent[], down: ScaleEvent
 }
 
 /** calculateScaleDownLimitWithBehaviors */
-export function scaleDownLimit(current: number, up: ScaleEvent[], down: ScaleEvent[], rules: HPAScalingRules, now: number): number {
+export function scaleDownLimit(
+  current: number,
+  up: ScaleEvent[],
+  down: ScaleEvent[],
+  rules: HPAScalingRules,
+  now: number,
+): number {
   if (rules.selectPolicy === 'Disabled') return current;
   const useMin = rules.selectPolicy === 'Min';
   let result = useMin ? INT32_MIN : INT32_MAX;
   for (const p of rules.policies ?? []) {
-    const start = current - changeInPeriod(p.periodSeconds ?? 0, up, now) + changeInPeriod(p.periodSeconds ?? 0, down, now);
+    const start =
+      current - changeInPeriod(p.periodSeconds ?? 0, up, now) + changeInPeriod(p.periodSeconds ?? 0, down, now);
     let proposed = 0;
     if (p.type === 'Pods') proposed = start - (p.value ?? 0);
     else if (p.type === 'Percent') proposed = Math.trunc(start * (1 - (p.value ?? 0) / 100));
@@ -119,14 +176,29 @@ export function scaleDownLimit(current: number, up: ScaleEvent[], down: ScaleEve
 }
 
 /** the behavior as the controller reads it: defaults filled, an unset scale-down window from the controller flag */
-export function effectiveBehavior(b: HorizontalPodAutoscalerBehavior, windowMs = DOWNSCALE_STABILIZATION_MS): { scaleUp: HPAScalingRules; scaleDown: HPAScalingRules } {
+export function effectiveBehavior(
+  b: HorizontalPodAutoscalerBehavior,
+  windowMs = DOWNSCALE_STABILIZATION_MS,
+): { scaleUp: HPAScalingRules; scaleDown: HPAScalingRules } {
   const scaleUp = fillScalingRules(b.scaleUp, defaultScaleUpRules());
-  const scaleDown = fillScalingRules(b.scaleDown, { ...defaultScaleDownRules(), stabilizationWindowSeconds: Math.trunc(windowMs / 1000) });
+  const scaleDown = fillScalingRules(b.scaleDown, {
+    ...defaultScaleDownRules(),
+    stabilizationWindowSeconds: Math.trunc(windowMs / 1000),
+  });
   return { scaleUp, scaleDown };
 }
 
 /** normalizeDesiredReplicasWithBehaviors */
-export function normalizeWithBehaviors(h: HpaHistory, behavior: HorizontalPodAutoscalerBehavior, current: number, desired: number, min: number, max: number, now: number, windowMs = DOWNSCALE_STABILIZATION_MS): Normalized {
+export function normalizeWithBehaviors(
+  h: HpaHistory,
+  behavior: HorizontalPodAutoscalerBehavior,
+  current: number,
+  desired: number,
+  min: number,
+  max: number,
+  now: number,
+  windowMs = DOWNSCALE_STABILIZATION_MS,
+): Normalized {
   const { scaleUp, scaleDown } = effectiveBehavior(behavior, windowMs);
   // stabilizeRecommendationWithBehaviors
   const upCutoff = now - (scaleUp.stabilizationWindowSeconds ?? 0) * 1000;
@@ -143,29 +215,57 @@ export function normalizeWithBehaviors(h: HpaHistory, behavior: HorizontalPodAut
   if (stabilized < upRec) stabilized = upRec;
   if (stabilized > downRec) stabilized = downRec;
   record(h, desired, now, oldIndex);
-  const ableToScale = stabilized === desired
-    ? { reason: 'ReadyForNewScale', message: 'recommended size matches current size' }
-    : desired >= current
-      ? { reason: 'ScaleUpStabilized', message: 'recent recommendations were lower than current one, applying the lowest recent recommendation' }
-      : { reason: 'ScaleDownStabilized', message: 'recent recommendations were higher than current one, applying the highest recent recommendation' };
+  const ableToScale =
+    stabilized === desired
+      ? { reason: 'ReadyForNewScale', message: 'recommended size matches current size' }
+      : desired >= current
+        ? {
+            reason: 'ScaleUpStabilized',
+            message: 'recent recommendations were lower than current one, applying the lowest recent recommendation',
+          }
+        : {
+            reason: 'ScaleDownStabilized',
+            message: 'recent recommendations were higher than current one, applying the highest recent recommendation',
+          };
 
   // convertDesiredReplicasWithBehaviorRate
   let replicas = stabilized;
-  let fact: ConditionFact = { reason: 'DesiredWithinRange', message: 'the desired count is within the acceptable range' };
+  let fact: ConditionFact = {
+    reason: 'DesiredWithinRange',
+    message: 'the desired count is within the acceptable range',
+  };
   if (stabilized > current) {
     const limit = Math.max(scaleUpLimit(current, h.scaleUpEvents, h.scaleDownEvents, scaleUp, now), current);
     let maximum = max;
     let f: ConditionFact;
-    if (maximum > limit) { maximum = limit; f = { reason: 'ScaleUpLimit', message: 'the desired replica count is increasing faster than the maximum scale rate' }; }
-    else f = { reason: 'TooManyReplicas', message: 'the desired replica count is more than the maximum replica count' };
-    if (stabilized > maximum) { replicas = maximum; fact = f; }
+    if (maximum > limit) {
+      maximum = limit;
+      f = {
+        reason: 'ScaleUpLimit',
+        message: 'the desired replica count is increasing faster than the maximum scale rate',
+      };
+    } else
+      f = { reason: 'TooManyReplicas', message: 'the desired replica count is more than the maximum replica count' };
+    if (stabilized > maximum) {
+      replicas = maximum;
+      fact = f;
+    }
   } else if (stabilized < current) {
     const limit = Math.min(scaleDownLimit(current, h.scaleUpEvents, h.scaleDownEvents, scaleDown, now), current);
     let minimum = min;
     let f: ConditionFact;
-    if (minimum < limit) { minimum = limit; f = { reason: 'ScaleDownLimit', message: 'the desired replica count is decreasing faster than the maximum scale rate' }; }
-    else f = { reason: 'TooFewReplicas', message: 'the desired replica count is less than the minimum replica count' };
-    if (stabilized < minimum) { replicas = minimum; fact = f; }
+    if (minimum < limit) {
+      minimum = limit;
+      f = {
+        reason: 'ScaleDownLimit',
+        message: 'the desired replica count is decreasing faster than the maximum scale rate',
+      };
+    } else
+      f = { reason: 'TooFewReplicas', message: 'the desired replica count is less than the minimum replica count' };
+    if (stabilized < minimum) {
+      replicas = minimum;
+      fact = f;
+    }
   }
   return { replicas, ableToScale, scalingLimited: { status: replicas === stabilized ? 'False' : 'True', ...fact } };
 }
@@ -177,7 +277,14 @@ function longestPeriod(rules: HPAScalingRules): number {
 }
 
 /** storeScaleEvent: only HPAs with spec.behavior keep scale events */
-export function storeScaleEvent(h: HpaHistory, behavior: HorizontalPodAutoscalerBehavior | undefined, prev: number, next: number, now: number, windowMs = DOWNSCALE_STABILIZATION_MS): void {
+export function storeScaleEvent(
+  h: HpaHistory,
+  behavior: HorizontalPodAutoscalerBehavior | undefined,
+  prev: number,
+  next: number,
+  now: number,
+  windowMs = DOWNSCALE_STABILIZATION_MS,
+): void {
   if (!behavior) return;
   const { scaleUp, scaleDown } = effectiveBehavior(behavior, windowMs);
   const up = next > prev;

@@ -41,7 +41,8 @@ export function podForJob(job: KubeObject, index?: number): KubeObject {
     finalizers,
     ownerReferences: [jobControllerRef(job)],
   };
-  if (tpl.metadata?.annotations && Object.keys(tpl.metadata.annotations).length) metadata.annotations = { ...tpl.metadata.annotations };
+  if (tpl.metadata?.annotations && Object.keys(tpl.metadata.annotations).length)
+    metadata.annotations = { ...tpl.metadata.annotations };
   const spec = clone(tpl.spec ?? {});
   if (index !== undefined) {
     metadata.annotations = { ...(metadata.annotations ?? {}), [COMPLETION_INDEX_ANNOTATION]: String(index) };
@@ -50,7 +51,13 @@ export function podForJob(job: KubeObject, index?: number): KubeObject {
     spec.hostname = `${name}-${index}`;
     for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
       if ((c.env ?? []).some((e: { name: string }) => e.name === 'JOB_COMPLETION_INDEX')) continue;
-      c.env = [...(c.env ?? []), { name: 'JOB_COMPLETION_INDEX', valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${COMPLETION_INDEX_ANNOTATION}']` } } }];
+      c.env = [
+        ...(c.env ?? []),
+        {
+          name: 'JOB_COMPLETION_INDEX',
+          valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${COMPLETION_INDEX_ANNOTATION}']` } },
+        },
+      ];
     }
   }
   return { apiVersion: 'v1', kind: 'Pod', metadata, spec };

@@ -26,7 +26,6 @@ export const MSG_BACKOFF_LIMIT = 'Job has reached the specified backoff limit';
 export const MSG_DEADLINE = 'Job was active longer than specified deadline';
 export const MSG_COMPLETIONS = 'Reached expected number of succeeded pods';
 
-
 export function parseTime(s: unknown): number | undefined {
   if (typeof s !== 'string' || !s) return undefined;
   const t = Date.parse(s);
@@ -78,12 +77,17 @@ export function finishedTime(p: KubeObject): number {
     let all = true;
     for (const cs of statuses) {
       const t = parseTime(cs?.state?.terminated?.finishedAt);
-      if (t === undefined) { all = false; break; }
+      if (t === undefined) {
+        all = false;
+        break;
+      }
       if (max === undefined || t > max) max = t;
     }
     if (all && max !== undefined) return max;
   }
-  const ready = (p.status?.conditions ?? []).find((c: Partial<PodCondition> | null | undefined) => c?.type === 'Ready' && c?.status === 'False');
+  const ready = (p.status?.conditions ?? []).find(
+    (c: Partial<PodCondition> | null | undefined) => c?.type === 'Ready' && c?.status === 'False',
+  );
   const readyT = parseTime(ready?.lastTransitionTime);
   if (readyT !== undefined) return readyT;
   const del = parseTime(p.metadata.deletionTimestamp);
@@ -92,7 +96,12 @@ export function finishedTime(p: KubeObject): number {
 }
 
 function maxRestarts(p: KubeObject): number {
-  return Math.max(0, ...(p.status?.containerStatuses ?? []).map((c: Partial<ContainerStatus> | null | undefined) => Number(c?.restartCount ?? 0)));
+  return Math.max(
+    0,
+    ...(p.status?.containerStatuses ?? []).map((c: Partial<ContainerStatus> | null | undefined) =>
+      Number(c?.restartCount ?? 0),
+    ),
+  );
 }
 
 const PHASE_ORDINAL: Record<string, number> = { Pending: 0, Unknown: 1, Running: 2 };
@@ -168,8 +177,10 @@ export function isComplete(job: KubeObject, succeeded: number, active: number): 
  * the last failure's finish time. Returns the milliseconds still to wait (0 = create now).
  */
 export function backoffRemainingMs(
-  finished: Array<{ failed: boolean; at: number }>, now: number,
-  base = DEFAULT_POD_FAILURE_BACKOFF_MS, max = MAX_POD_FAILURE_BACKOFF_MS,
+  finished: Array<{ failed: boolean; at: number }>,
+  now: number,
+  base = DEFAULT_POD_FAILURE_BACKOFF_MS,
+  max = MAX_POD_FAILURE_BACKOFF_MS,
 ): number {
   const lastSuccess = Math.max(-Infinity, ...finished.filter((f) => !f.failed).map((f) => f.at));
   const failures = finished.filter((f) => f.failed && f.at > lastSuccess);
@@ -178,7 +189,10 @@ export function backoffRemainingMs(
   let backoff = base;
   for (let i = 1; i < failures.length; i++) {
     backoff *= 2;
-    if (backoff >= max) { backoff = max; break; }
+    if (backoff >= max) {
+      backoff = max;
+      break;
+    }
   }
   const elapsed = now - lastFailure;
   return backoff < elapsed ? 0 : backoff - elapsed;
@@ -204,7 +218,11 @@ export function isSuspended(job: KubeObject): boolean {
 }
 
 /** Milliseconds until activeDeadlineSeconds is reached (<= 0: past it); undefined when not applicable. */
-export function activeDeadlineRemainingMs(job: KubeObject, startTime: number | undefined, now: number): number | undefined {
+export function activeDeadlineRemainingMs(
+  job: KubeObject,
+  startTime: number | undefined,
+  now: number,
+): number | undefined {
   const ads = job.spec?.activeDeadlineSeconds;
   if (ads === undefined || ads === null || startTime === undefined || isSuspended(job)) return undefined;
   return startTime + Number(ads) * 1000 - now;
@@ -229,7 +247,12 @@ export function newCondition(type: string, reason: string, message: string, now:
  * changes; a missing condition is only added when it is True. Returns whether it changed.
  */
 export function ensureCondition(
-  conds: JobCondition[], type: string, status: 'True' | 'False', reason: string, message: string, now: number,
+  conds: JobCondition[],
+  type: string,
+  status: 'True' | 'False',
+  reason: string,
+  message: string,
+  now: number,
 ): boolean {
   const t = rfc3339(now);
   const c = conds.find((x) => x.type === type);
@@ -250,7 +273,8 @@ export function ensureCondition(
 /** When the job finished: the Complete/Failed condition's transition time. */
 export function jobFinishTime(job: KubeObject): number | undefined {
   for (const c of job.status?.conditions ?? []) {
-    if ((c?.type === 'Complete' || c?.type === 'Failed') && c?.status === 'True') return parseTime(c.lastTransitionTime);
+    if ((c?.type === 'Complete' || c?.type === 'Failed') && c?.status === 'True')
+      return parseTime(c.lastTransitionTime);
   }
   return undefined;
 }
@@ -302,7 +326,7 @@ export function parseIndexes(s: unknown, completions: number): number[] {
 export function formatIndexes(indexes: Iterable<number>): string {
   const sorted = [...new Set(indexes)].sort((a, b) => a - b);
   const parts: string[] = [];
-  for (let i = 0; i < sorted.length;) {
+  for (let i = 0; i < sorted.length; ) {
     let j = i;
     while (j + 1 < sorted.length && sorted[j + 1] === sorted[j]! + 1) j++;
     parts.push(i === j ? String(sorted[i]) : `${sorted[i]}-${sorted[j]}`);
@@ -312,7 +336,13 @@ export function formatIndexes(indexes: Iterable<number>): string {
 }
 
 /** firstPendingIndexes: the lowest indexes neither succeeded nor running (nor terminating, with podReplacementPolicy Failed). */
-export function firstPendingIndexes(job: KubeObject, succeeded: Iterable<number>, active: KubeObject[], terminating: KubeObject[], count: number): number[] {
+export function firstPendingIndexes(
+  job: KubeObject,
+  succeeded: Iterable<number>,
+  active: KubeObject[],
+  terminating: KubeObject[],
+  count: number,
+): number[] {
   const completions = Number(job.spec?.completions ?? 0);
   const taken = new Set<number>(succeeded);
   for (const p of active) taken.add(completionIndexOf(p));
@@ -333,9 +363,13 @@ export function indexedPodsForRemoval(job: KubeObject, active: KubeObject[], n: 
   const byIndex = new Map<number, KubeObject[]>();
   for (const p of active) {
     const ix = completionIndexOf(p);
-    if (ix < 0 || ix >= completions) { rm.push(p); continue; }
+    if (ix < 0 || ix >= completions) {
+      rm.push(p);
+      continue;
+    }
     const group = byIndex.get(ix);
-    if (group) group.push(p); else byIndex.set(ix, [p]);
+    if (group) group.push(p);
+    else byIndex.set(ix, [p]);
   }
   for (const group of byIndex.values()) {
     const sorted = [...group].sort(compareForRemoval);

@@ -45,11 +45,14 @@ export function zoneKey(labels: Record<string, string> | undefined): string {
 /** the zone as a metric label: "zone" or "region/zone" (Kubernetes prints the key itself) */
 export function zoneLabel(key: string): string {
   const [region, zone] = key.split(':\x00:');
-  return key === '' ? '' : region ? `${region}/${zone ?? ''}` : zone ?? '';
+  return key === '' ? '' : region ? `${region}/${zone ?? ''}` : (zone ?? '');
 }
 
 /** ComputeZoneState: the zone's state and how many of its nodes are not Ready */
-export function computeZoneState(readyStatuses: (string | undefined)[], unhealthyZoneThreshold: number): { unhealthy: number; state: ZoneState } {
+export function computeZoneState(
+  readyStatuses: (string | undefined)[],
+  unhealthyZoneThreshold: number,
+): { unhealthy: number; state: ZoneState } {
   let ready = 0;
   let notReady = 0;
   for (const s of readyStatuses) {
@@ -57,7 +60,8 @@ export function computeZoneState(readyStatuses: (string | undefined)[], unhealth
     else notReady++;
   }
   if (ready === 0 && notReady > 0) return { unhealthy: notReady, state: 'FullDisruption' };
-  if (notReady > 2 && notReady / (notReady + ready) >= unhealthyZoneThreshold) return { unhealthy: notReady, state: 'PartialDisruption' };
+  if (notReady > 2 && notReady / (notReady + ready) >= unhealthyZoneThreshold)
+    return { unhealthy: notReady, state: 'PartialDisruption' };
   return { unhealthy: notReady, state: 'Normal' };
 }
 
@@ -68,7 +72,8 @@ export function computeZoneState(readyStatuses: (string | undefined)[], unhealth
  */
 export function zoneEvictionRate(state: ZoneState, zoneSize: number, o: DisruptionOptions): number {
   switch (state) {
-    case 'PartialDisruption': return zoneSize > o.largeClusterSizeThreshold ? o.secondaryNodeEvictionRate : 0;
+    case 'PartialDisruption':
+      return zoneSize > o.largeClusterSizeThreshold ? o.secondaryNodeEvictionRate : 0;
     case 'Initial':
     case 'Normal':
     case 'FullDisruption':
@@ -85,7 +90,10 @@ export class ZoneRateLimiter {
   private tokens = 1;
   private last: number;
 
-  constructor(private qps: number, private readonly now: () => number) {
+  constructor(
+    private qps: number,
+    private readonly now: () => number,
+  ) {
     this.last = now();
   }
 

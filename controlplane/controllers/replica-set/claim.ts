@@ -19,7 +19,7 @@ export function planClaim(owner: KubeObject, objects: KubeObject[], matches: (o:
   for (const o of objects) {
     const ref = controllerRefOf(o);
     if (ref) {
-      if (ref.uid !== owner.metadata.uid) continue;           // someone else's
+      if (ref.uid !== owner.metadata.uid) continue; // someone else's
       if (matches(o)) plan.owned.push(o);
       else if (!ownerDeleting) plan.release.push(o);
       continue;

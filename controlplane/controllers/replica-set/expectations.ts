@@ -17,7 +17,10 @@ interface Expectation {
 export class ControllerExpectations {
   private items = new Map<string, Expectation>();
 
-  constructor(private readonly now: () => number = Date.now, private readonly timeoutMs = EXPECTATIONS_TIMEOUT_MS) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly timeoutMs = EXPECTATIONS_TIMEOUT_MS,
+  ) {}
 
   /** true when the controller may act: no expectations, all observed, or expired */
   satisfied(key: string): boolean {

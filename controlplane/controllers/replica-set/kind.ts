@@ -31,15 +31,27 @@ function parse(sel: unknown): LabelRequirement[] | null {
 }
 
 export const REPLICA_SET: ReplicaKind = {
-  group: 'apps', version: 'v1', resource: 'replicasets', kind: 'ReplicaSet', apiVersion: 'apps/v1',
-  controllerName: 'replica-set-controller', component: 'replicaset-controller', logKey: 'replicaset',
+  group: 'apps',
+  version: 'v1',
+  resource: 'replicasets',
+  kind: 'ReplicaSet',
+  apiVersion: 'apps/v1',
+  controllerName: 'replica-set-controller',
+  component: 'replicaset-controller',
+  logKey: 'replicaset',
   selector: (rs) => parse(rs.spec?.selector),
 };
 
 /** Convert_v1_ReplicationControllerSpec_To_apps_ReplicaSetSpec: the map becomes matchLabels. */
 export const REPLICATION_CONTROLLER: ReplicaKind = {
-  group: '', version: 'v1', resource: 'replicationcontrollers', kind: 'ReplicationController', apiVersion: 'v1',
-  controllerName: 'replication-controller', component: 'replication-controller', logKey: 'replicationcontroller',
+  group: '',
+  version: 'v1',
+  resource: 'replicationcontrollers',
+  kind: 'ReplicationController',
+  apiVersion: 'v1',
+  controllerName: 'replication-controller',
+  component: 'replication-controller',
+  logKey: 'replicationcontroller',
   selector: (rc) => {
     const sel = rc.spec?.selector;
     if (sel !== undefined && sel !== null && (typeof sel !== 'object' || Array.isArray(sel))) return null;

@@ -57,23 +57,28 @@ function afterOrZero(a: number | undefined, b: number | undefined): boolean {
 /** < 0 when `a` should be deleted before `b` (ActivePodsWithRanks.Less). */
 export function compareForDeletion(a: RankedPod, b: RankedPod, now: number): number {
   const less = (x: RankedPod, y: RankedPod): boolean => {
-    const px = x.pod, py = y.pod;
-    const nx = px.spec?.nodeName ?? '', ny = py.spec?.nodeName ?? '';
+    const px = x.pod,
+      py = y.pod;
+    const nx = px.spec?.nodeName ?? '',
+      ny = py.spec?.nodeName ?? '';
     // 1. unassigned < assigned
     if (nx !== ny && (nx === '' || ny === '')) return nx === '';
     // 2. Pending < Unknown < Running
     if (phaseOrdinal(px) !== phaseOrdinal(py)) return phaseOrdinal(px) < phaseOrdinal(py);
     // 3. not ready < ready
-    const rx = isPodReady(px), ry = isPodReady(py);
+    const rx = isPodReady(px),
+      ry = isPodReady(py);
     if (rx !== ry) return !rx;
     // 4. lower pod-deletion-cost < higher
-    const cx = deletionCost(px), cy = deletionCost(py);
+    const cx = deletionCost(px),
+      cy = deletionCost(py);
     if (cx !== cy) return cx < cy;
     // 5. doubled up < not doubled up
     if (x.rank !== y.rank) return x.rank > y.rank;
     // 6. ready for less time < more time (logarithmic buckets, then uid)
     if (rx && ry) {
-      const tx = podReadyTime(px), ty = podReadyTime(py);
+      const tx = podReadyTime(px),
+        ty = podReadyTime(py);
       if (tx !== ty) {
         if (tx === undefined || ty === undefined) return afterOrZero(tx, ty);
         const diff = logBucket(tx, now) - logBucket(ty, now);
@@ -82,10 +87,12 @@ export function compareForDeletion(a: RankedPod, b: RankedPod, now: number): num
       }
     }
     // 7. more restarts < fewer restarts
-    const mx = maxRestarts(px), my = maxRestarts(py);
+    const mx = maxRestarts(px),
+      my = maxRestarts(py);
     if (mx !== my) return mx > my;
     // 8. newer < older (logarithmic buckets, then uid)
-    const kx = time(px.metadata.creationTimestamp), ky = time(py.metadata.creationTimestamp);
+    const kx = time(px.metadata.creationTimestamp),
+      ky = time(py.metadata.creationTimestamp);
     if (kx !== ky) {
       if (kx === undefined || ky === undefined) return afterOrZero(kx, ky);
       const diff = logBucket(kx, now) - logBucket(ky, now);

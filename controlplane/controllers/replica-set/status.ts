@@ -17,12 +17,19 @@ export interface ReplicaSetStatus {
   [k: string]: unknown;
 }
 
-function labelsMatch(template: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+function labelsMatch(
+  template: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   for (const [k, v] of Object.entries(template ?? {})) if (labels?.[k] !== v) return false;
   return true;
 }
 
-function setCount(st: ReplicaSetStatus, field: 'fullyLabeledReplicas' | 'readyReplicas' | 'availableReplicas', n: number): void {
+function setCount(
+  st: ReplicaSetStatus,
+  field: 'fullyLabeledReplicas' | 'readyReplicas' | 'availableReplicas',
+  n: number,
+): void {
   if (n) st[field] = n;
   else delete st[field];
 }
@@ -32,11 +39,18 @@ function setCount(st: ReplicaSetStatus, field: 'fullyLabeledReplicas' | 'readyRe
  * error of this sync's create/delete round, if any (it sets ReplicaFailure). observedGeneration
  * is left as it was: replicaSetStatusWithGeneration sets it when a write is needed.
  */
-export function calculateReplicaSetStatus(rs: KubeObject, pods: KubeObject[], manageError: Error | undefined, now: Date): ReplicaSetStatus {
+export function calculateReplicaSetStatus(
+  rs: KubeObject,
+  pods: KubeObject[],
+  manageError: Error | undefined,
+  now: Date,
+): ReplicaSetStatus {
   const st: ReplicaSetStatus = { ...(clone(rs.status) ?? {}), replicas: 0 };
   const templateLabels = rs.spec?.template?.metadata?.labels as Record<string, string> | undefined;
   const minReady = Number(rs.spec?.minReadySeconds ?? 0);
-  let fully = 0, ready = 0, available = 0;
+  let fully = 0,
+    ready = 0,
+    available = 0;
   for (const p of pods) {
     if (labelsMatch(templateLabels, p.metadata.labels)) fully++;
     if (isPodReady(p)) {
@@ -49,10 +63,20 @@ export function calculateReplicaSetStatus(rs: KubeObject, pods: KubeObject[], ma
   if (manageError && !failure) {
     const diff = pods.length - Number(rs.spec?.replicas ?? 0);
     const reason = diff < 0 ? 'FailedCreate' : diff > 0 ? 'FailedDelete' : '';
-    st.conditions = [...conds, { type: 'ReplicaFailure', status: 'True', lastTransitionTime: rfc3339(now), reason, message: manageError.message }];
+    st.conditions = [
+      ...conds,
+      {
+        type: 'ReplicaFailure',
+        status: 'True',
+        lastTransitionTime: rfc3339(now),
+        reason,
+        message: manageError.message,
+      },
+    ];
   } else if (!manageError && failure) {
     const rest = conds.filter((c) => c.type !== 'ReplicaFailure');
-    if (rest.length) st.conditions = rest; else delete st.conditions;
+    if (rest.length) st.conditions = rest;
+    else delete st.conditions;
   }
   st.replicas = pods.length;
   setCount(st, 'fullyLabeledReplicas', fully);
@@ -68,14 +92,16 @@ export function calculateReplicaSetStatus(rs: KubeObject, pods: KubeObject[], ma
 export function replicaSetStatusUpdate(rs: KubeObject, next: ReplicaSetStatus): ReplicaSetStatus | undefined {
   const cur = (rs.status ?? {}) as ReplicaSetStatus;
   const gen = Number(rs.metadata.generation ?? 0);
-  const same = (cur.replicas ?? 0) === next.replicas
-    && (cur.fullyLabeledReplicas ?? 0) === (next.fullyLabeledReplicas ?? 0)
-    && (cur.readyReplicas ?? 0) === (next.readyReplicas ?? 0)
-    && (cur.availableReplicas ?? 0) === (next.availableReplicas ?? 0)
-    && (cur.observedGeneration ?? 0) === gen
-    && canonicalJson(cur.conditions ?? []) === canonicalJson(next.conditions ?? []);
+  const same =
+    (cur.replicas ?? 0) === next.replicas &&
+    (cur.fullyLabeledReplicas ?? 0) === (next.fullyLabeledReplicas ?? 0) &&
+    (cur.readyReplicas ?? 0) === (next.readyReplicas ?? 0) &&
+    (cur.availableReplicas ?? 0) === (next.availableReplicas ?? 0) &&
+    (cur.observedGeneration ?? 0) === gen &&
+    canonicalJson(cur.conditions ?? []) === canonicalJson(next.conditions ?? []);
   if (same) return undefined;
   const out = { ...next };
-  if (gen) out.observedGeneration = gen; else delete out.observedGeneration;
+  if (gen) out.observedGeneration = gen;
+  else delete out.observedGeneration;
   return out;
 }

@@ -127,9 +127,16 @@ export function newStatefulSetPod(set: KubeObject, template: unknown, ordinal: n
     [POD_INDEX_LABEL]: String(ordinal),
     [REVISION_LABEL]: revision,
   };
-  const metadata: KubeObject['metadata'] = { name, namespace: set.metadata.namespace, labels, ownerReferences: [setControllerRef(set)] };
-  if (tpl.metadata?.annotations && Object.keys(tpl.metadata.annotations).length) metadata.annotations = { ...tpl.metadata.annotations };
-  if (Array.isArray(tpl.metadata?.finalizers) && tpl.metadata.finalizers.length) metadata.finalizers = [...tpl.metadata.finalizers];
+  const metadata: KubeObject['metadata'] = {
+    name,
+    namespace: set.metadata.namespace,
+    labels,
+    ownerReferences: [setControllerRef(set)],
+  };
+  if (tpl.metadata?.annotations && Object.keys(tpl.metadata.annotations).length)
+    metadata.annotations = { ...tpl.metadata.annotations };
+  if (Array.isArray(tpl.metadata?.finalizers) && tpl.metadata.finalizers.length)
+    metadata.finalizers = [...tpl.metadata.finalizers];
   const spec: PodSpecWithClaims = clone(tpl.spec ?? {});
   spec.hostname = name;
   if (set.spec?.serviceName) spec.subdomain = set.spec.serviceName;
@@ -140,7 +147,10 @@ export function newStatefulSetPod(set: KubeObject, template: unknown, ordinal: n
   }));
   if (claimVolumes.length) {
     const names = new Set(claimVolumes.map((v) => v.name));
-    spec.volumes = [...claimVolumes, ...(Array.isArray(spec.volumes) ? spec.volumes.filter((v) => !names.has(v?.name)) : [])];
+    spec.volumes = [
+      ...claimVolumes,
+      ...(Array.isArray(spec.volumes) ? spec.volumes.filter((v) => !names.has(v?.name)) : []),
+    ];
   }
   return { apiVersion: 'v1', kind: 'Pod', metadata, spec };
 }
@@ -148,9 +158,12 @@ export function newStatefulSetPod(set: KubeObject, template: unknown, ordinal: n
 /** identityMatches: name, namespace and the identity labels. */
 export function identityMatches(set: KubeObject, pod: KubeObject): boolean {
   const ord = ordinalOf(pod, set.metadata.name!);
-  return ord >= 0 && pod.metadata.namespace === set.metadata.namespace
-    && pod.metadata.labels?.[POD_NAME_LABEL] === pod.metadata.name
-    && pod.metadata.labels?.[POD_INDEX_LABEL] === String(ord);
+  return (
+    ord >= 0 &&
+    pod.metadata.namespace === set.metadata.namespace &&
+    pod.metadata.labels?.[POD_NAME_LABEL] === pod.metadata.name &&
+    pod.metadata.labels?.[POD_INDEX_LABEL] === String(ord)
+  );
 }
 
 // ---- claims -------------------------------------------------------------------------------
@@ -199,8 +212,14 @@ function hasUnexpectedController(claim: KubeObject, set: KubeObject, pod: KubeOb
   const policy = retentionPolicy(set);
   if (policy.whenScaled === 'Retain' && policy.whenDeleted === 'Retain') return false;
   for (const r of claim.metadata.ownerReferences ?? []) {
-    if (matchesRef(r, set, SET_GV, 'StatefulSet')) { if (r.uid !== set.metadata.uid) return true; continue; }
-    if (matchesRef(r, pod, 'v1', 'Pod')) { if (r.uid !== pod.metadata.uid) return true; continue; }
+    if (matchesRef(r, set, SET_GV, 'StatefulSet')) {
+      if (r.uid !== set.metadata.uid) return true;
+      continue;
+    }
+    if (matchesRef(r, pod, 'v1', 'Pod')) {
+      if (r.uid !== pod.metadata.uid) return true;
+      continue;
+    }
     if (r.controller) return true;
   }
   return false;
@@ -212,7 +231,9 @@ function hasUnexpectedController(claim: KubeObject, set: KubeObject, pod: KubeOb
  */
 export function claimIsStale(set: KubeObject, newPodName: string, claim: KubeObject | undefined): boolean {
   if (!claim || retentionPolicy(set).whenScaled === 'Retain') return false;
-  return (claim.metadata.ownerReferences ?? []).some((r) => r.apiVersion === 'v1' && r.kind === 'Pod' && r.name === newPodName);
+  return (claim.metadata.ownerReferences ?? []).some(
+    (r) => r.apiVersion === 'v1' && r.kind === 'Pod' && r.name === newPodName,
+  );
 }
 
 /**
@@ -222,7 +243,9 @@ export function claimIsStale(set: KubeObject, newPodName: string, claim: KubeObj
 export function claimOwnerUpToDate(claim: KubeObject, set: KubeObject, pod: KubeObject): boolean {
   if (hasStaleOwnerRef(claim, set, SET_GV, 'StatefulSet') || hasStaleOwnerRef(claim, pod, 'v1', 'Pod')) return true;
   if (hasUnexpectedController(claim, set, pod)) return !(hasOwnerRef(claim, set) || hasOwnerRef(claim, pod));
-  const nonController = (claim.metadata.ownerReferences ?? []).some((r) => (r.uid === set.metadata.uid || r.uid === pod.metadata.uid) && !r.controller);
+  const nonController = (claim.metadata.ownerReferences ?? []).some(
+    (r) => (r.uid === set.metadata.uid || r.uid === pod.metadata.uid) && !r.controller,
+  );
   if (nonController) return false;
   const { whenScaled, whenDeleted } = retentionPolicy(set);
   const scaledDown = !podInOrdinalRange(set, pod);
@@ -234,12 +257,22 @@ export function claimOwnerUpToDate(claim: KubeObject, set: KubeObject, pod: Kube
 /** updateClaimOwnerRefForSetAndPod: the claim's owner references as the policy wants them. */
 export function desiredClaimOwnerRefs(claim: KubeObject, set: KubeObject, pod: KubeObject): OwnerReference[] {
   const unexpected = hasUnexpectedController(claim, set, pod);
-  const refs = (claim.metadata.ownerReferences ?? []).filter((r) => !(matchesRef(r, set, SET_GV, 'StatefulSet') || matchesRef(r, pod, 'v1', 'Pod')));
+  const refs = (claim.metadata.ownerReferences ?? []).filter(
+    (r) => !(matchesRef(r, set, SET_GV, 'StatefulSet') || matchesRef(r, pod, 'v1', 'Pod')),
+  );
   if (unexpected) return refs;
   const { whenScaled, whenDeleted } = retentionPolicy(set);
   const scaledDown = !podInOrdinalRange(set, pod);
   const add = (o: KubeObject, apiVersion: string, kind: string) => {
-    if (!refs.some((r) => r.uid === o.metadata.uid)) refs.push({ apiVersion, kind, name: o.metadata.name!, uid: o.metadata.uid!, controller: true, blockOwnerDeletion: true });
+    if (!refs.some((r) => r.uid === o.metadata.uid))
+      refs.push({
+        apiVersion,
+        kind,
+        name: o.metadata.name!,
+        uid: o.metadata.uid!,
+        controller: true,
+        blockOwnerDeletion: true,
+      });
   };
   if (whenScaled === 'Delete' && scaledDown) add(pod, 'v1', 'Pod');
   else if (whenDeleted === 'Delete') add(set, SET_GV, 'StatefulSet');

@@ -6,8 +6,20 @@
 // Parallel does every create/delete at once. Pure: the controller carries out the actions.
 import type { KubeObject } from '../../../proto/meta.js';
 import {
-  availableAt, claimIsStale, claimOwnerUpToDate, claimsForOrdinal, identityMatches, isHealthy, isRunningAndAvailable,
-  isRunningAndReady, isTerminating, ordinalOf, phaseOf, podName, revisionOf, startOrdinal,
+  availableAt,
+  claimIsStale,
+  claimOwnerUpToDate,
+  claimsForOrdinal,
+  identityMatches,
+  isHealthy,
+  isRunningAndAvailable,
+  isRunningAndReady,
+  isTerminating,
+  ordinalOf,
+  phaseOf,
+  podName,
+  revisionOf,
+  startOrdinal,
 } from './identity.js';
 import { BURST_REPLICAS } from '../slow-start.js';
 
@@ -76,7 +88,15 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetPlan {
   condemned.sort((a, b) => ordinalOf(b, setName) - ordinalOf(a, setName));
 
   const occupied = [...slots.keys()].sort((a, b) => a - b);
-  const status = computeStatus(set, [...occupied.map((i) => slots.get(i)!), ...condemned], currentRevision, updateRevision, minReady, now, input.collisionCount);
+  const status = computeStatus(
+    set,
+    [...occupied.map((i) => slots.get(i)!), ...condemned],
+    currentRevision,
+    updateRevision,
+    minReady,
+    now,
+    input.collisionCount,
+  );
   const plan: StatefulSetPlan = { actions: [], status };
   const availableIn = (p: KubeObject) => {
     const at = availableAt(p, minReady);
@@ -86,12 +106,26 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetPlan {
 
   // The first unhealthy pod: a missing or unhealthy replica, else the lowest unhealthy condemned one.
   let firstUnhealthy: KubeObject | 'missing' | undefined;
-  for (let i = 0; i < count; i++) { const p = slots.get(i); if (!p || !isHealthy(p)) { firstUnhealthy = p ?? 'missing'; break; } }
-  if (!firstUnhealthy) for (let i = condemned.length - 1; i >= 0; i--) if (!isHealthy(condemned[i]!)) { firstUnhealthy = condemned[i]; break; }
+  for (let i = 0; i < count; i++) {
+    const p = slots.get(i);
+    if (!p || !isHealthy(p)) {
+      firstUnhealthy = p ?? 'missing';
+      break;
+    }
+  }
+  if (!firstUnhealthy)
+    for (let i = condemned.length - 1; i >= 0; i--)
+      if (!isHealthy(condemned[i]!)) {
+        firstUnhealthy = condemned[i];
+        break;
+      }
 
   if (set.metadata.deletionTimestamp) return plan;
   const monotonic = spec.podManagementPolicy !== 'Parallel';
-  const stop = (why: string) => { plan.waitingFor = why; return plan; };
+  const stop = (why: string) => {
+    plan.waitingFor = why;
+    return plan;
+  };
 
   // newVersionedStatefulSetPod: ordinals below the partition stay at the current revision.
   const revisionFor = (ord: number): 'current' | 'update' => {
@@ -99,8 +133,11 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetPlan {
     const below = rolling ? ord < start + partition : ord < start + Number(set.status?.currentReplicas ?? 0);
     return below ? 'current' : 'update';
   };
-  const claimsUpToDate = (p: KubeObject) => claimsForOrdinal(set, ordinalOf(p, setName))
-    .every((c) => { const live = claims.get(c.metadata.name!); return !live || claimOwnerUpToDate(live, set, p); });
+  const claimsUpToDate = (p: KubeObject) =>
+    claimsForOrdinal(set, ordinalOf(p, setName)).every((c) => {
+      const live = claims.get(c.metadata.name!);
+      return !live || claimOwnerUpToDate(live, set, p);
+    });
 
   // Parallel creates at most BURST_REPLICAS pods per sync; past that only existing pods are visited
   let creates = 0;
@@ -148,8 +185,10 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetPlan {
       if (monotonic) return stop(`${name} to terminate`);
       continue;
     }
-    if (!isRunningAndReady(p) && monotonic && p !== firstUnhealthy) return stop(`${name} to be Running and Ready before scale down`);
-    if (!isRunningAndAvailable(p, minReady, now) && monotonic && p !== firstUnhealthy) return stop(`${name} to be available before scale down`);
+    if (!isRunningAndReady(p) && monotonic && p !== firstUnhealthy)
+      return stop(`${name} to be Running and Ready before scale down`);
+    if (!isRunningAndAvailable(p, minReady, now) && monotonic && p !== firstUnhealthy)
+      return stop(`${name} to be available before scale down`);
     plan.actions.push({ type: 'delete', pod: p, reason: 'ScaleDown' });
     if (monotonic) return stop(`${name} to terminate`);
     // Parallel: at most BURST_REPLICAS scale-down deletions per sync (their events bring the next)
@@ -173,13 +212,24 @@ export function planStatefulSet(input: StatefulSetPlanInput): StatefulSetPlan {
 
 /** updateStatus + completeRollingUpdate. */
 export function computeStatus(
-  set: KubeObject, pods: KubeObject[], currentRevision: string, updateRevision: string, minReady: number, now: number,
+  set: KubeObject,
+  pods: KubeObject[],
+  currentRevision: string,
+  updateRevision: string,
+  minReady: number,
+  now: number,
   collisionCount = Number(set.status?.collisionCount ?? 0),
 ): StatefulSetStatus {
   const s: StatefulSetStatus = {
     observedGeneration: set.metadata.generation,
-    replicas: 0, readyReplicas: 0, currentReplicas: 0, updatedReplicas: 0, availableReplicas: 0,
-    currentRevision, updateRevision, collisionCount,
+    replicas: 0,
+    readyReplicas: 0,
+    currentReplicas: 0,
+    updatedReplicas: 0,
+    availableReplicas: 0,
+    currentRevision,
+    updateRevision,
+    collisionCount,
   };
   for (const p of pods) {
     s.replicas++;
@@ -192,8 +242,11 @@ export function computeStatus(
       if (revisionOf(p) === updateRevision) s.updatedReplicas++;
     }
   }
-  if ((set.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate'
-      && s.updatedReplicas === s.replicas && s.readyReplicas === s.replicas) {
+  if (
+    (set.spec?.updateStrategy?.type ?? 'RollingUpdate') === 'RollingUpdate' &&
+    s.updatedReplicas === s.replicas &&
+    s.readyReplicas === s.replicas
+  ) {
     s.currentReplicas = s.updatedReplicas;
     s.currentRevision = s.updateRevision;
   }

@@ -63,14 +63,21 @@ function renderIssue(src: string, offset: number, message: string): string {
   return `ERROR: <input>:${line}:${col + 1}: ${message}\n | ${text}\n | ${'.'.repeat(col)}^`;
 }
 
-interface Parsed { expr?: ReturnType<typeof parse>['expr']; analysis?: Analysis; issues?: string }
+interface Parsed {
+  expr?: ReturnType<typeof parse>['expr'];
+  analysis?: Analysis;
+  issues?: string;
+}
 
 function parseAndCheck(src: string, vars: Record<string, Shape>): Parsed {
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(src);
   } catch (e) {
-    const loc = isRecord(e) && isRecord(e.location) && isRecord(e.location.start) && typeof e.location.start.offset === 'number' ? e.location.start.offset : 0;
+    const loc =
+      isRecord(e) && isRecord(e.location) && isRecord(e.location.start) && typeof e.location.start.offset === 'number'
+        ? e.location.start.offset
+        : 0;
     const raw = e instanceof Error ? e.message.replace(/^<input>:\d+:\d+: /, '') : String(e);
     return { issues: renderIssue(src, loc, `Syntax error: ${raw}`) };
   }
@@ -101,10 +108,18 @@ export function compileRules(s: JSONSchemaProps, root = false): Compiled[] {
       out.usesOldSelf = p.analysis.usesOldSelf;
       out.cost = p.analysis.cost;
       if (p.analysis.unsupported.length) out.unsupported = p.analysis.unsupported;
-      if (p.analysis.shape.kind !== 'bool' && p.analysis.shape.kind !== 'dyn') out.error = { type: 'Invalid', detail: 'cel expression must evaluate to a bool' };
+      if (p.analysis.shape.kind !== 'bool' && p.analysis.shape.kind !== 'dyn')
+        out.error = { type: 'Invalid', detail: 'cel expression must evaluate to a bool' };
       else {
         out.ruleExpr = p.expr;
-        try { out.program = plan(env, p.expr); } catch (e) { out.error = { type: 'Invalid', detail: `program instantiation failed: ${e instanceof Error ? e.message : String(e)}` }; }
+        try {
+          out.program = plan(env, p.expr);
+        } catch (e) {
+          out.error = {
+            type: 'Invalid',
+            detail: `program instantiation failed: ${e instanceof Error ? e.message : String(e)}`,
+          };
+        }
       }
     }
     if (rule.messageExpression?.trim()) {
@@ -112,10 +127,15 @@ export function compileRules(s: JSONSchemaProps, root = false): Compiled[] {
       if (m.issues !== undefined) out.messageError = `messageExpression compilation failed: ${m.issues}`;
       else if (m.analysis && m.expr) {
         out.messageCost = m.analysis.cost;
-        if (m.analysis.shape.kind !== 'string' && m.analysis.shape.kind !== 'dyn') out.messageError = 'messageExpression must evaluate to a string';
+        if (m.analysis.shape.kind !== 'string' && m.analysis.shape.kind !== 'dyn')
+          out.messageError = 'messageExpression must evaluate to a string';
         else {
           out.messageExpr = m.expr;
-          try { out.message = plan(env, m.expr); } catch (e) { out.messageError = `messageExpression instantiation failed: ${e instanceof Error ? e.message : String(e)}`; }
+          try {
+            out.message = plan(env, m.expr);
+          } catch (e) {
+            out.messageError = `messageExpression instantiation failed: ${e instanceof Error ? e.message : String(e)}`;
+          }
         }
       }
     }

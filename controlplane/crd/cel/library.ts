@@ -5,7 +5,18 @@
 // apiserver/pkg/cel/library. The regex library's find/findAll are left out: only `matches`
 // runs on an RE2 engine (@bufbuild/re2), and JavaScript's RegExp could backtrack without bound.
 import { isIP } from 'node:net';
-import { celEnv, celFunc, celMethod, CelScalar, listType, mapType, type CelEnv, type CelFunc, type CelMap, type CelValue } from '@bufbuild/cel';
+import {
+  celEnv,
+  celFunc,
+  celMethod,
+  CelScalar,
+  listType,
+  mapType,
+  type CelEnv,
+  type CelFunc,
+  type CelMap,
+  type CelValue,
+} from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
 import { K8S_TYPE_FUNCTIONS, k8sTypes } from './k8s-types.js';
 
@@ -17,17 +28,19 @@ function items(list: Iterable<Item>): Item[] {
 }
 
 function less(a: Item, b: Item): boolean {
-  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) return a < b;
+  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number'))
+    return a < b;
   if (typeof a === 'string' && typeof b === 'string') return a < b;
   if (typeof a === 'boolean' && typeof b === 'boolean') return !a && b;
   throw new Error('no such overload');
 }
 
-const extreme = (name: 'min' | 'max') => function (this: Iterable<Item>): Item {
-  const xs = items(this);
-  if (!xs.length) throw new Error(`${name} called on empty list`);
-  return xs.reduce((m, x) => (name === 'min' ? (less(x, m) ? x : m) : (less(m, x) ? x : m)));
-};
+const extreme = (name: 'min' | 'max') =>
+  function (this: Iterable<Item>): Item {
+    const xs = items(this);
+    if (!xs.length) throw new Error(`${name} called on empty list`);
+    return xs.reduce((m, x) => (name === 'min' ? (less(x, m) ? x : m) : less(m, x) ? x : m));
+  };
 
 function sum(this: Iterable<Item>): bigint | number {
   const xs = items(this);
@@ -41,9 +54,13 @@ function sum(this: Iterable<Item>): bigint | number {
 }
 
 function equal(a: Item, b: Item): boolean {
-  // biome-ignore lint/suspicious/noDoubleEquals: a bigint and a number compare by value only with == (1n == 1)
-  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) return a == b;
-  return JSON.stringify(a, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) === JSON.stringify(b, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+  if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number'))
+    // biome-ignore lint/suspicious/noDoubleEquals: a bigint and a number compare by value only with == (1n == 1)
+    return a == b;
+  return (
+    JSON.stringify(a, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)) ===
+    JSON.stringify(b, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))
+  );
 }
 
 const LIST = listType(CelScalar.DYN);
@@ -57,7 +74,9 @@ const lists: CelFunc[] = [
   celMethod('sum', LIST, [], CelScalar.DYN, sum),
   celMethod('min', LIST, [], CelScalar.DYN, extreme('min')),
   celMethod('max', LIST, [], CelScalar.DYN, extreme('max')),
-  celMethod('indexOf', LIST, [CelScalar.DYN], CelScalar.INT, function (x) { return BigInt(items(this).findIndex((y) => equal(x, y))); }),
+  celMethod('indexOf', LIST, [CelScalar.DYN], CelScalar.INT, function (x) {
+    return BigInt(items(this).findIndex((y) => equal(x, y)));
+  }),
   celMethod('lastIndexOf', LIST, [CelScalar.DYN], CelScalar.INT, function (x) {
     const xs = items(this);
     for (let i = xs.length - 1; i >= 0; i--) if (equal(x, xs[i])) return BigInt(i);
@@ -67,7 +86,12 @@ const lists: CelFunc[] = [
 
 /** IP and CIDR predicates of the ip/cidr libraries (the IP and CIDR types themselves are not built) */
 const addresses: CelFunc[] = [
-  celFunc('isIP', [CelScalar.STRING], CelScalar.BOOL, (s) => isIP(s) !== 0 && !/(^|[.:])0\d/.test(s) && !/^::ffff:\d+\./i.test(s) && !s.includes('%')),
+  celFunc(
+    'isIP',
+    [CelScalar.STRING],
+    CelScalar.BOOL,
+    (s) => isIP(s) !== 0 && !/(^|[.:])0\d/.test(s) && !/^::ffff:\d+\./i.test(s) && !s.includes('%'),
+  ),
   celFunc('isCIDR', [CelScalar.STRING], CelScalar.BOOL, (s) => {
     const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
     if (!m) return false;
@@ -76,11 +100,11 @@ const addresses: CelFunc[] = [
   }),
 ];
 
-
 /** optionalOldSelf: oldSelf is an optional, here a marked map with hasValue/value/orValue */
 export const OPTIONAL = '@optional';
 export const OPTIONAL_VALUE = '@value';
-export const optionalOf = (v: unknown): Record<string, unknown> => (v === undefined ? { [OPTIONAL]: false } : { [OPTIONAL]: true, [OPTIONAL_VALUE]: v });
+export const optionalOf = (v: unknown): Record<string, unknown> =>
+  v === undefined ? { [OPTIONAL]: false } : { [OPTIONAL]: true, [OPTIONAL_VALUE]: v };
 const MAP = mapType(CelScalar.STRING, CelScalar.DYN);
 const present = (m: CelMap): boolean => {
   const marker = m.get(OPTIONAL);
@@ -94,12 +118,16 @@ const optionalValue = (m: CelMap): CelValue => {
   return v;
 };
 const optionals: CelFunc[] = [
-  celMethod('hasValue', MAP, [], CelScalar.BOOL, function () { return present(this); }),
+  celMethod('hasValue', MAP, [], CelScalar.BOOL, function () {
+    return present(this);
+  }),
   celMethod('value', MAP, [], CelScalar.DYN, function () {
     if (!present(this)) throw new Error('optional.none() dereference');
     return optionalValue(this);
   }),
-  celMethod('orValue', MAP, [CelScalar.DYN], CelScalar.DYN, function (x) { return present(this) ? optionalValue(this) : x; }),
+  celMethod('orValue', MAP, [CelScalar.DYN], CelScalar.DYN, function (x) {
+    return present(this) ? optionalValue(this) : x;
+  }),
 ];
 
 let env: CelEnv | undefined;
@@ -111,33 +139,173 @@ export function celEnvironment(): CelEnv {
 /** every function and operator a rule may call: an unknown one is `undeclared reference` at compile time */
 export const KNOWN_FUNCTIONS = new Set([
   // operators and macros' internals
-  '_+_', '_-_', '_*_', '_/_', '_%_', '_==_', '_!=_', '_<_', '_<=_', '_>_', '_>=_', '_&&_', '_||_', '!_', '-_', '_?_:_', '_[_]', '@in', '@not_strictly_false', 'in',
+  '_+_',
+  '_-_',
+  '_*_',
+  '_/_',
+  '_%_',
+  '_==_',
+  '_!=_',
+  '_<_',
+  '_<=_',
+  '_>_',
+  '_>=_',
+  '_&&_',
+  '_||_',
+  '!_',
+  '-_',
+  '_?_:_',
+  '_[_]',
+  '@in',
+  '@not_strictly_false',
+  'in',
   // standard functions
-  'size', 'contains', 'startsWith', 'endsWith', 'matches', 'int', 'uint', 'double', 'string', 'bytes', 'bool', 'dyn', 'type', 'duration', 'timestamp',
-  'getFullYear', 'getMonth', 'getDate', 'getDayOfMonth', 'getDayOfWeek', 'getDayOfYear', 'getHours', 'getMinutes', 'getSeconds', 'getMilliseconds',
+  'size',
+  'contains',
+  'startsWith',
+  'endsWith',
+  'matches',
+  'int',
+  'uint',
+  'double',
+  'string',
+  'bytes',
+  'bool',
+  'dyn',
+  'type',
+  'duration',
+  'timestamp',
+  'getFullYear',
+  'getMonth',
+  'getDate',
+  'getDayOfMonth',
+  'getDayOfWeek',
+  'getDayOfYear',
+  'getHours',
+  'getMinutes',
+  'getSeconds',
+  'getMilliseconds',
   // strings extension
-  'charAt', 'format', 'indexOf', 'join', 'lastIndexOf', 'lowerAscii', 'replace', 'split', 'substring', 'trim', 'upperAscii',
+  'charAt',
+  'format',
+  'indexOf',
+  'join',
+  'lastIndexOf',
+  'lowerAscii',
+  'replace',
+  'split',
+  'substring',
+  'trim',
+  'upperAscii',
   // Kubernetes lists and regex libraries
-  'isSorted', 'sum', 'min', 'max',
+  'isSorted',
+  'sum',
+  'min',
+  'max',
   // optionalOldSelf's optional
-  'hasValue', 'value', 'orValue',
+  'hasValue',
+  'value',
+  'orValue',
   // quantity and URL libraries
   ...K8S_TYPE_FUNCTIONS,
-  'isIP', 'isCIDR',
+  'isIP',
+  'isCIDR',
 ]);
 
 /** Kubernetes' CEL functions skiff does not evaluate: a rule calling one is accepted with the
  *  CRD and skipped at run time (`ns.name` for namespaced ones) */
 export const UNSUPPORTED_FUNCTIONS = new Set([
-  'ip', 'cidr', 'family', 'isUnspecified', 'isLoopback', 'isLinkLocalMulticast', 'isLinkLocalUnicast', 'isGlobalUnicast', 'containsIP', 'containsCIDR', 'masked', 'prefixLength', 'ip.isCanonical',
-  'sets.contains', 'sets.equivalent', 'sets.intersects',
-  'math.greatest', 'math.least', 'math.ceil', 'math.floor', 'math.round', 'math.trunc', 'math.abs', 'math.sign', 'math.isInf', 'math.isNaN', 'math.isFinite',
-  'math.bitAnd', 'math.bitOr', 'math.bitXor', 'math.bitNot', 'math.bitShiftLeft', 'math.bitShiftRight', 'math.sqrt',
-  'find', 'findAll', 'base64.encode', 'base64.decode', 'strings.quote', 'reverse', 'cel.bind', 'cel.block', 'cel.index', 'cel.iterVar', 'cel.accuVar',
-  'semver', 'isSemver', 'major', 'minor', 'patch', 'optional.of', 'optional.none', 'optional.ofNonZeroValue', 'or',
-  'lists.range', 'slice', 'flatten', 'distinct', 'sort', 'sortBy', 'first', 'last', 'transformList', 'transformMap', 'transformMapEntry', 'format.named',
+  'ip',
+  'cidr',
+  'family',
+  'isUnspecified',
+  'isLoopback',
+  'isLinkLocalMulticast',
+  'isLinkLocalUnicast',
+  'isGlobalUnicast',
+  'containsIP',
+  'containsCIDR',
+  'masked',
+  'prefixLength',
+  'ip.isCanonical',
+  'sets.contains',
+  'sets.equivalent',
+  'sets.intersects',
+  'math.greatest',
+  'math.least',
+  'math.ceil',
+  'math.floor',
+  'math.round',
+  'math.trunc',
+  'math.abs',
+  'math.sign',
+  'math.isInf',
+  'math.isNaN',
+  'math.isFinite',
+  'math.bitAnd',
+  'math.bitOr',
+  'math.bitXor',
+  'math.bitNot',
+  'math.bitShiftLeft',
+  'math.bitShiftRight',
+  'math.sqrt',
+  'find',
+  'findAll',
+  'base64.encode',
+  'base64.decode',
+  'strings.quote',
+  'reverse',
+  'cel.bind',
+  'cel.block',
+  'cel.index',
+  'cel.iterVar',
+  'cel.accuVar',
+  'semver',
+  'isSemver',
+  'major',
+  'minor',
+  'patch',
+  'optional.of',
+  'optional.none',
+  'optional.ofNonZeroValue',
+  'or',
+  'lists.range',
+  'slice',
+  'flatten',
+  'distinct',
+  'sort',
+  'sortBy',
+  'first',
+  'last',
+  'transformList',
+  'transformMap',
+  'transformMapEntry',
+  'format.named',
 ]);
-export const FUNCTION_NAMESPACES = new Set(['sets', 'math', 'base64', 'strings', 'cel', 'optional', 'lists', 'format', 'ip']);
+export const FUNCTION_NAMESPACES = new Set([
+  'sets',
+  'math',
+  'base64',
+  'strings',
+  'cel',
+  'optional',
+  'lists',
+  'format',
+  'ip',
+]);
 
 /** identifiers that name types or constants rather than variables */
-export const TYPE_IDENTS = new Set(['int', 'uint', 'double', 'string', 'bytes', 'bool', 'list', 'map', 'null_type', 'type', 'google.protobuf.Duration', 'google.protobuf.Timestamp']);
+export const TYPE_IDENTS = new Set([
+  'int',
+  'uint',
+  'double',
+  'string',
+  'bytes',
+  'bool',
+  'list',
+  'map',
+  'null_type',
+  'type',
+  'google.protobuf.Duration',
+  'google.protobuf.Timestamp',
+]);

@@ -4,7 +4,19 @@
 // as apiextensions' estimated cost does) or from a concrete value (its real sizes).
 import { additionalSchema, isRecord, type JSONSchemaProps } from '../schema-types.js';
 
-export type CelKind = 'bool' | 'int' | 'double' | 'string' | 'bytes' | 'list' | 'map' | 'object' | 'dyn' | 'null' | 'timestamp' | 'duration';
+export type CelKind =
+  | 'bool'
+  | 'int'
+  | 'double'
+  | 'string'
+  | 'bytes'
+  | 'list'
+  | 'map'
+  | 'object'
+  | 'dyn'
+  | 'null'
+  | 'timestamp'
+  | 'duration';
 
 export interface Shape {
   kind: CelKind;
@@ -27,20 +39,52 @@ function minSize(s: JSONSchemaProps | undefined): number {
   if (!s) return 1;
   if (s['x-kubernetes-int-or-string']) return 1;
   switch (s.type) {
-    case 'string': return 2;
-    case 'boolean': return 4;
-    case 'array': case 'object': return 2;
-    default: return 1;
+    case 'string':
+      return 2;
+    case 'boolean':
+      return 4;
+    case 'array':
+    case 'object':
+      return 2;
+    default:
+      return 1;
   }
 }
 
-const bound = (max: number | undefined, elemMin: number): number => (typeof max === 'number' ? max : Math.floor((MAX_REQUEST_BYTES - 2) / (elemMin + 1)));
+const bound = (max: number | undefined, elemMin: number): number =>
+  typeof max === 'number' ? max : Math.floor((MAX_REQUEST_BYTES - 2) / (elemMin + 1));
 
 /** the CEL name of a property (upstream's escaping): `x-y` → `x__dash__y`, `in` → `__in__` */
-const RESERVED = new Set(['true', 'false', 'null', 'in', 'as', 'break', 'const', 'continue', 'else', 'for', 'function', 'if', 'import', 'let', 'loop', 'package', 'namespace', 'return', 'var', 'void', 'while']);
+const RESERVED = new Set([
+  'true',
+  'false',
+  'null',
+  'in',
+  'as',
+  'break',
+  'const',
+  'continue',
+  'else',
+  'for',
+  'function',
+  'if',
+  'import',
+  'let',
+  'loop',
+  'package',
+  'namespace',
+  'return',
+  'var',
+  'void',
+  'while',
+]);
 export function celName(prop: string): string | undefined {
   if (RESERVED.has(prop)) return `__${prop}__`;
-  const escaped = prop.replace(/__/g, '__underscores__').replace(/\./g, '__dot__').replace(/-/g, '__dash__').replace(/\//g, '__slash__');
+  const escaped = prop
+    .replace(/__/g, '__underscores__')
+    .replace(/\./g, '__dot__')
+    .replace(/-/g, '__dash__')
+    .replace(/\//g, '__slash__');
   return /^[a-zA-Z_][a-zA-Z0-9_]*$/.test(escaped) ? escaped : undefined;
 }
 
@@ -48,9 +92,12 @@ export function shapeOfSchema(s: JSONSchemaProps | undefined, root = false): Sha
   if (!s) return DYN;
   if (s['x-kubernetes-int-or-string']) return { kind: 'dyn', len: MAX_REQUEST_BYTES - 2 };
   switch (s.type) {
-    case 'boolean': return scalar('bool');
-    case 'integer': return scalar('int');
-    case 'number': return scalar('double');
+    case 'boolean':
+      return scalar('bool');
+    case 'integer':
+      return scalar('int');
+    case 'number':
+      return scalar('double');
     case 'string': {
       const len = typeof s.maxLength === 'number' ? s.maxLength : MAX_REQUEST_BYTES - 2;
       if (s.format === 'duration') return scalar('duration', len);
@@ -73,12 +120,17 @@ export function shapeOfSchema(s: JSONSchemaProps | undefined, root = false): Sha
       if (root) {
         fields.apiVersion = scalar('string', 256);
         fields.kind = scalar('string', 256);
-        fields.metadata = { kind: 'object', len: 2, fields: { name: scalar('string', 253), generateName: scalar('string', 253) } };
+        fields.metadata = {
+          kind: 'object',
+          len: 2,
+          fields: { name: scalar('string', 253), generateName: scalar('string', 253) },
+        };
       }
       const open = s['x-kubernetes-preserve-unknown-fields'] === true || s['x-kubernetes-embedded-resource'] === true;
       return { kind: 'object', len: Object.keys(fields).length, fields, open };
     }
-    default: return DYN;
+    default:
+      return DYN;
   }
 }
 

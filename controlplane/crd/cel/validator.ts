@@ -24,7 +24,10 @@ const MAX_MESSAGE_BYTES = 5 * 1024;
 const cache = new WeakMap<JSONSchemaProps, Compiled[]>();
 function compiledOf(s: JSONSchemaProps, root: boolean): Compiled[] {
   let c = cache.get(s);
-  if (!c) { c = compileRules(s, root); cache.set(s, c); }
+  if (!c) {
+    c = compileRules(s, root);
+    cache.set(s, c);
+  }
   return c;
 }
 
@@ -35,10 +38,11 @@ export function hasRules(s: JSONSchemaProps): boolean {
   if (h === undefined) {
     const own = s['x-kubernetes-validations'];
     const add = additionalSchema(s);
-    h = (Array.isArray(own) && own.length > 0)
-      || (isRecord(s.items) && hasRules(s.items))
-      || (add !== undefined && hasRules(add))
-      || (isRecord(s.properties) && Object.values(s.properties).some((p) => isRecord(p) && hasRules(p)));
+    h =
+      (Array.isArray(own) && own.length > 0) ||
+      (isRecord(s.items) && hasRules(s.items)) ||
+      (add !== undefined && hasRules(add)) ||
+      (isRecord(s.properties) && Object.values(s.properties).some((p) => isRecord(p) && hasRules(p)));
     withRules.set(s, h);
   }
   return h;
@@ -49,10 +53,19 @@ export const celWork = { nodes: 0, keys: 0 };
 
 const OUT_OF_BUDGET = 'validation failed due to running out of cost budget, no further validation rules will be run';
 
-interface State { budget: number; out: StatusCause[] }
+interface State {
+  budget: number;
+  out: StatusCause[];
+}
 
 /** the CEL errors of `obj` (and `old` on update) under `schema`; perCallLimit/budget for tests */
-export function validateCel(schema: JSONSchemaProps, obj: unknown, old?: unknown, budget = RUNTIME_COST_BUDGET, perCallLimit = PER_CALL_LIMIT): StatusCause[] {
+export function validateCel(
+  schema: JSONSchemaProps,
+  obj: unknown,
+  old?: unknown,
+  budget = RUNTIME_COST_BUDGET,
+  perCallLimit = PER_CALL_LIMIT,
+): StatusCause[] {
   const st: State = { budget, out: [] };
   if (!hasRules(schema)) return st.out;
   node(schema, obj, old, '', true, st, perCallLimit);
@@ -71,7 +84,15 @@ function shownValue(s: JSONSchemaProps): string {
   return s.type ?? '';
 }
 
-function node(s: JSONSchemaProps, v: unknown, old: unknown, path: string, root: boolean, st: State, limit: number): void {
+function node(
+  s: JSONSchemaProps,
+  v: unknown,
+  old: unknown,
+  path: string,
+  root: boolean,
+  st: State,
+  limit: number,
+): void {
   if (st.budget < 0 || v === null || v === undefined || !hasRules(s)) return;
   celWork.nodes++;
   rules(s, v, old, path, root, st, limit);
@@ -79,7 +100,10 @@ function node(s: JSONSchemaProps, v: unknown, old: unknown, path: string, root: 
   if (Array.isArray(v) && isRecord(s.items)) {
     const items = s.items;
     if (!hasRules(items)) return;
-    const keys = s['x-kubernetes-list-type'] === 'map' && Array.isArray(s['x-kubernetes-list-map-keys']) ? s['x-kubernetes-list-map-keys'] : undefined;
+    const keys =
+      s['x-kubernetes-list-type'] === 'map' && Array.isArray(s['x-kubernetes-list-map-keys'])
+        ? s['x-kubernetes-list-map-keys']
+        : undefined;
     const keyOf = (x: unknown): string | undefined => {
       if (!isRecord(x) || !keys) return undefined;
       celWork.keys++;
@@ -113,24 +137,40 @@ function node(s: JSONSchemaProps, v: unknown, old: unknown, path: string, root: 
 }
 
 function runtimeError(message: string): string {
-  if (message.startsWith('found no matching overload') || message.startsWith('unbound function')) return 'no such overload';
+  if (message.startsWith('found no matching overload') || message.startsWith('unbound function'))
+    return 'no such overload';
   if (message.startsWith('field not found: ')) return `no such key: ${message.slice('field not found: '.length)}`;
   return message;
 }
 
-function rules(s: JSONSchemaProps, v: unknown, old: unknown, path: string, root: boolean, st: State, limit: number): void {
+function rules(
+  s: JSONSchemaProps,
+  v: unknown,
+  old: unknown,
+  path: string,
+  root: boolean,
+  st: State,
+  limit: number,
+): void {
   const compiled = compiledOf(s, root);
   if (!compiled.length) return;
   const here = pathOf(path);
   const type = s.type ?? '';
-  if (st.budget <= 0) { st.out.push(field.invalid(here, type, OUT_OF_BUDGET)); st.budget = -1; return; }
+  if (st.budget <= 0) {
+    st.out.push(field.invalid(here, type, OUT_OF_BUDGET));
+    st.budget = -1;
+    return;
+  }
   const self = toCel(s, v, root);
   const oldSelf = old === undefined || old === null ? undefined : toCel(s, old, root);
   const selfShape = shapeOfValue(self);
   const oldShape = oldSelf === undefined ? selfShape : shapeOfValue(oldSelf);
   for (const c of compiled) {
     const rule = c.rule;
-    if (c.error) { st.out.push(field.invalid(here, type, `rule compile error: ${c.error.detail}`)); continue; }
+    if (c.error) {
+      st.out.push(field.invalid(here, type, `rule compile error: ${c.error.detail}`));
+      continue;
+    }
     if (!c.program || !c.ruleExpr || c.unsupported) continue;
     const optional = rule.optionalOldSelf === true;
     if (c.usesOldSelf && oldSelf === undefined && !optional) continue;
@@ -140,16 +180,33 @@ function rules(s: JSONSchemaProps, v: unknown, old: unknown, path: string, root:
 
     const cost = analyze(c.ruleExpr, { self: selfShape, oldSelf: oldShape }).cost;
     if (cost > limit) {
-      st.out.push(field.invalid(here, type, `'operation cancelled: actual cost limit exceeded': no further validation rules will be run due to call cost exceeds limit for rule: ${errorString(rule)}`));
+      st.out.push(
+        field.invalid(
+          here,
+          type,
+          `'operation cancelled: actual cost limit exceeded': no further validation rules will be run due to call cost exceeds limit for rule: ${errorString(rule)}`,
+        ),
+      );
       st.budget = -1;
       return;
     }
-    if (cost > st.budget) { st.out.push(field.invalid(here, type, OUT_OF_BUDGET)); st.budget = -1; return; }
+    if (cost > st.budget) {
+      st.out.push(field.invalid(here, type, OUT_OF_BUDGET));
+      st.budget = -1;
+      return;
+    }
     st.budget -= cost;
     const result = c.program(bindings(vars));
     if (isCelError(result)) {
       const msg = runtimeError(result.message);
-      if (msg === 'no such overload') st.out.push(field.invalid(here, type, `'no such overload': call arguments did not match a supported operator, function or macro signature for rule: ${errorString(rule)}`));
+      if (msg === 'no such overload')
+        st.out.push(
+          field.invalid(
+            here,
+            type,
+            `'no such overload': call arguments did not match a supported operator, function or macro signature for rule: ${errorString(rule)}`,
+          ),
+        );
       else st.out.push(field.invalid(here, type, `${msg} evaluating rule: ${errorString(rule)}`));
       continue;
     }
@@ -162,7 +219,13 @@ function rules(s: JSONSchemaProps, v: unknown, old: unknown, path: string, root:
     if (c.message && c.messageExpr) {
       const mcost = analyze(c.messageExpr, { self: selfShape, oldSelf: oldShape }).cost;
       if (mcost > st.budget) {
-        st.out.push(field.invalid(at, type, 'messageExpression evaluation failed due to running out of cost budget, no further validation rules will be run'));
+        st.out.push(
+          field.invalid(
+            at,
+            type,
+            'messageExpression evaluation failed due to running out of cost budget, no further validation rules will be run',
+          ),
+        );
         st.budget = -1;
         return;
       }
@@ -181,16 +244,22 @@ function rules(s: JSONSchemaProps, v: unknown, old: unknown, path: string, root:
 /** fieldErrorForReason */
 function causeFor(reason: string | undefined, path: string, value: unknown, detail: string): StatusCause {
   switch (reason) {
-    case 'FieldValueForbidden': return field.forbidden(path, detail);
-    case 'FieldValueRequired': return field.required(path, detail);
-    case 'FieldValueDuplicate': return field.duplicate(path, value);
-    default: return field.invalid(path, value, detail);
+    case 'FieldValueForbidden':
+      return field.forbidden(path, detail);
+    case 'FieldValueRequired':
+      return field.required(path, detail);
+    case 'FieldValueDuplicate':
+      return field.duplicate(path, value);
+    default:
+      return field.invalid(path, value, detail);
   }
 }
 
 /** `.spec.x['y.z']` → `spec.x[y.z]` (apimachinery field path text) */
 export function normalizeFieldPath(p: string): string {
-  return p.replace(/\[\s*'((?:[^'\\]|\\.)*)'\s*\]/g, (_m, k: string) => `[${k.replace(/\\(.)/g, '$1')}]`).replace(/^\./, '');
+  return p
+    .replace(/\[\s*'((?:[^'\\]|\\.)*)'\s*\]/g, (_m, k: string) => `[${k.replace(/\\(.)/g, '$1')}]`)
+    .replace(/^\./, '');
 }
 
 /** the strategy's step: x-kubernetes-validations unless a type error blocks them (hasBlockingErr);
@@ -198,7 +267,14 @@ export function normalizeFieldPath(p: string): string {
 export function celCauses(schema: JSONSchemaProps, obj: unknown, old: unknown, errors: StatusCause[]): StatusCause[] {
   if (!hasRules(schema)) return [];
   if (errors.some((e) => / must be of type /.test(e.message ?? ''))) {
-    return [{ reason: 'FieldValueInvalid', message: 'Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation', field: '<nil>' }];
+    return [
+      {
+        reason: 'FieldValueInvalid',
+        message:
+          'Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation',
+        field: '<nil>',
+      },
+    ];
   }
   return validateCel(schema, obj, old);
 }

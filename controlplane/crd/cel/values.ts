@@ -21,7 +21,12 @@ export function toCel(s: JSONSchemaProps | undefined, v: unknown, root = false):
     if (s?.type === 'number') return v;
     return Number.isInteger(v) ? BigInt(v) : v;
   }
-  if (typeof v === 'string' && s?.type === 'string' && (s.format === 'date-time' || s.format === 'date' || s.format === 'duration')) return temporal(s.format, v);
+  if (
+    typeof v === 'string' &&
+    s?.type === 'string' &&
+    (s.format === 'date-time' || s.format === 'date' || s.format === 'duration')
+  )
+    return temporal(s.format, v);
   if (typeof v !== 'object') return v;
   if (Array.isArray(v)) {
     const items = s && isRecord(s.items) ? s.items : undefined;

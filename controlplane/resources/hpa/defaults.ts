@@ -10,13 +10,20 @@ export function defaultScaleUpRules(): HPAScalingRules {
   return {
     stabilizationWindowSeconds: 0,
     selectPolicy: 'Max',
-    policies: [{ type: 'Pods', value: 4, periodSeconds: 15 }, { type: 'Percent', value: 100, periodSeconds: 15 }],
+    policies: [
+      { type: 'Pods', value: 4, periodSeconds: 15 },
+      { type: 'Percent', value: 100, periodSeconds: 15 },
+    ],
   };
 }
 
 /** scale down: 300 s stabilization, up to 100 % every 15 s */
 export function defaultScaleDownRules(): HPAScalingRules {
-  return { stabilizationWindowSeconds: 300, selectPolicy: 'Max', policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] };
+  return {
+    stabilizationWindowSeconds: 300,
+    selectPolicy: 'Max',
+    policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }],
+  };
 }
 
 /** GenerateHPAScaleUpRules / GenerateHPAScaleDownRules: unset parts of `rules` from `defaults` */
@@ -25,7 +32,8 @@ export function fillScalingRules(rules: HPAScalingRules | undefined, defaults: H
   const out: HPAScalingRules = { ...rules };
   if (!Array.isArray(out.policies) || out.policies.length === 0) out.policies = defaults.policies;
   if (out.selectPolicy === undefined || out.selectPolicy === null) out.selectPolicy = defaults.selectPolicy;
-  if (out.stabilizationWindowSeconds === undefined || out.stabilizationWindowSeconds === null) out.stabilizationWindowSeconds = defaults.stabilizationWindowSeconds;
+  if (out.stabilizationWindowSeconds === undefined || out.stabilizationWindowSeconds === null)
+    out.stabilizationWindowSeconds = defaults.stabilizationWindowSeconds;
   return out;
 }
 
@@ -33,7 +41,12 @@ export function fillScalingRules(rules: HPAScalingRules | undefined, defaults: H
 export function defaultHpaSpec(spec: HorizontalPodAutoscalerSpec): void {
   if (spec.minReplicas === undefined || spec.minReplicas === null) spec.minReplicas = 1;
   if (!Array.isArray(spec.metrics) || spec.metrics.length === 0) {
-    spec.metrics = [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: DEFAULT_CPU_UTILIZATION } } }];
+    spec.metrics = [
+      {
+        type: 'Resource',
+        resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: DEFAULT_CPU_UTILIZATION } },
+      },
+    ];
   }
   // SetDefaults_HorizontalPodAutoscalerBehavior: only a given behavior is filled in
   if (spec.behavior && typeof spec.behavior === 'object') {

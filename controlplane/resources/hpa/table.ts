@@ -25,7 +25,10 @@ function formatOne(spec: MetricSpec, status: MetricStatus | undefined): string {
     case 'External': {
       const t = spec.external?.target ?? {};
       if (t.averageValue != null) {
-        const cur = status?.external?.current?.averageValue != null ? canonicalQuantity(status.external.current.averageValue) : '<unknown>';
+        const cur =
+          status?.external?.current?.averageValue != null
+            ? canonicalQuantity(status.external.current.averageValue)
+            : '<unknown>';
         return `${cur}/${canonicalQuantity(t.averageValue)} (avg)`;
       }
       const cur = status?.external ? canonicalQuantity(status.external.current?.value) : '<unknown>';
@@ -38,7 +41,10 @@ function formatOne(spec: MetricSpec, status: MetricStatus | undefined): string {
     case 'Object': {
       const t = spec.object?.target ?? {};
       if (t.averageValue != null) {
-        const cur = status?.object?.current?.averageValue != null ? canonicalQuantity(status.object.current.averageValue) : '<unknown>';
+        const cur =
+          status?.object?.current?.averageValue != null
+            ? canonicalQuantity(status.object.current.averageValue)
+            : '<unknown>';
         return `${cur}/${canonicalQuantity(t.averageValue)} (avg)`;
       }
       const cur = status?.object ? canonicalQuantity(status.object.current?.value) : '<unknown>';
@@ -55,10 +61,16 @@ function formatOne(spec: MetricSpec, status: MetricStatus | undefined): string {
     case 'ContainerResource': {
       const r = spec.containerResource ?? {};
       if (r.target?.averageValue != null) {
-        const cur = status?.containerResource ? canonicalQuantity(status.containerResource.current?.averageValue) : '<unknown>';
+        const cur = status?.containerResource
+          ? canonicalQuantity(status.containerResource.current?.averageValue)
+          : '<unknown>';
         return `${r.name ?? ''}: ${cur}/${canonicalQuantity(r.target.averageValue)}`;
       }
-      return utilizationPair(r.name, status?.containerResource?.current?.averageUtilization, r.target?.averageUtilization);
+      return utilizationPair(
+        r.name,
+        status?.containerResource?.current?.averageUtilization,
+        r.target?.averageUtilization,
+      );
     }
     default:
       return '<unknown type>';
@@ -75,9 +87,18 @@ export function formatHpaMetrics(specs: MetricSpec[] | undefined, statuses: Metr
 }
 
 /** the cells after Name and before Age */
-export function hpaCells(spec: HorizontalPodAutoscalerSpec | undefined, status: HorizontalPodAutoscalerStatus | undefined): unknown[] {
+export function hpaCells(
+  spec: HorizontalPodAutoscalerSpec | undefined,
+  status: HorizontalPodAutoscalerStatus | undefined,
+): unknown[] {
   const s = spec ?? {};
   const ref = `${s.scaleTargetRef?.kind ?? ''}/${s.scaleTargetRef?.name ?? ''}`;
   const minPods = typeof s.minReplicas === 'number' ? String(s.minReplicas) : '<unset>';
-  return [ref, formatHpaMetrics(s.metrics, status?.currentMetrics), minPods, s.maxReplicas ?? 0, status?.currentReplicas ?? 0];
+  return [
+    ref,
+    formatHpaMetrics(s.metrics, status?.currentMetrics),
+    minPods,
+    s.maxReplicas ?? 0,
+    status?.currentReplicas ?? 0,
+  ];
 }

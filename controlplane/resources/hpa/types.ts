@@ -2,16 +2,49 @@
 // field names): the storage version, read by the table printer, the v1 conversion and
 // the controller. Request bodies are unchecked JSON, so every field is optional here.
 
-export interface CrossVersionObjectReference { apiVersion?: string; kind?: string; name?: string }
-export interface MetricTarget { type?: string; value?: string | number; averageValue?: string | number; averageUtilization?: number }
-export interface MetricValueStatus { value?: string; averageValue?: string; averageUtilization?: number }
-export interface MetricIdentifier { name?: string; selector?: unknown }
+export interface CrossVersionObjectReference {
+  apiVersion?: string;
+  kind?: string;
+  name?: string;
+}
+export interface MetricTarget {
+  type?: string;
+  value?: string | number;
+  averageValue?: string | number;
+  averageUtilization?: number;
+}
+export interface MetricValueStatus {
+  value?: string;
+  averageValue?: string;
+  averageUtilization?: number;
+}
+export interface MetricIdentifier {
+  name?: string;
+  selector?: unknown;
+}
 
-export interface ResourceMetricSource { name?: string; target?: MetricTarget }
-export interface ContainerResourceMetricSource { name?: string; container?: string; target?: MetricTarget }
-export interface PodsMetricSource { metric?: MetricIdentifier; target?: MetricTarget }
-export interface ObjectMetricSource { describedObject?: CrossVersionObjectReference; metric?: MetricIdentifier; target?: MetricTarget }
-export interface ExternalMetricSource { metric?: MetricIdentifier; target?: MetricTarget }
+export interface ResourceMetricSource {
+  name?: string;
+  target?: MetricTarget;
+}
+export interface ContainerResourceMetricSource {
+  name?: string;
+  container?: string;
+  target?: MetricTarget;
+}
+export interface PodsMetricSource {
+  metric?: MetricIdentifier;
+  target?: MetricTarget;
+}
+export interface ObjectMetricSource {
+  describedObject?: CrossVersionObjectReference;
+  metric?: MetricIdentifier;
+  target?: MetricTarget;
+}
+export interface ExternalMetricSource {
+  metric?: MetricIdentifier;
+  target?: MetricTarget;
+}
 
 export interface MetricSpec {
   type?: string;
@@ -31,9 +64,21 @@ export interface MetricStatus {
   external?: { metric?: MetricIdentifier; current?: MetricValueStatus };
 }
 
-export interface HPAScalingPolicy { type?: string; value?: number; periodSeconds?: number }
-export interface HPAScalingRules { stabilizationWindowSeconds?: number; selectPolicy?: string; policies?: HPAScalingPolicy[]; tolerance?: string | number }
-export interface HorizontalPodAutoscalerBehavior { scaleUp?: HPAScalingRules; scaleDown?: HPAScalingRules }
+export interface HPAScalingPolicy {
+  type?: string;
+  value?: number;
+  periodSeconds?: number;
+}
+export interface HPAScalingRules {
+  stabilizationWindowSeconds?: number;
+  selectPolicy?: string;
+  policies?: HPAScalingPolicy[];
+  tolerance?: string | number;
+}
+export interface HorizontalPodAutoscalerBehavior {
+  scaleUp?: HPAScalingRules;
+  scaleDown?: HPAScalingRules;
+}
 
 export interface HorizontalPodAutoscalerSpec {
   scaleTargetRef?: CrossVersionObjectReference;
@@ -43,7 +88,13 @@ export interface HorizontalPodAutoscalerSpec {
   behavior?: HorizontalPodAutoscalerBehavior;
 }
 
-export interface HorizontalPodAutoscalerCondition { type: string; status: string; lastTransitionTime?: string; reason?: string; message?: string }
+export interface HorizontalPodAutoscalerCondition {
+  type: string;
+  status: string;
+  lastTransitionTime?: string;
+  reason?: string;
+  message?: string;
+}
 
 export interface HorizontalPodAutoscalerStatus {
   observedGeneration?: number;

@@ -6,7 +6,15 @@ import type { StatusCause } from '../../../proto/meta.js';
 import { isValidQuantity, parseQuantity } from '../../../proto/quantity.js';
 import { field } from '../../api/errors.js';
 import { isObject, validateNonnegative } from '../meta-validation.js';
-import type { CrossVersionObjectReference, HorizontalPodAutoscalerBehavior, HorizontalPodAutoscalerSpec, HPAScalingRules, MetricIdentifier, MetricSpec, MetricTarget } from './types.js';
+import type {
+  CrossVersionObjectReference,
+  HorizontalPodAutoscalerBehavior,
+  HorizontalPodAutoscalerSpec,
+  HPAScalingRules,
+  MetricIdentifier,
+  MetricSpec,
+  MetricTarget,
+} from './types.js';
 
 export const MAX_PERIOD_SECONDS = 1800;
 export const MAX_STABILIZATION_WINDOW_SECONDS = 3600;
@@ -22,7 +30,10 @@ function pathSegmentErrors(name: string): string[] {
   return out;
 }
 
-function validateCrossVersionObjectReference(ref: CrossVersionObjectReference | undefined, path: string): StatusCause[] {
+function validateCrossVersionObjectReference(
+  ref: CrossVersionObjectReference | undefined,
+  path: string,
+): StatusCause[] {
   const out: StatusCause[] = [];
   const r = isObject(ref) ? ref : {};
   if (!r.kind) out.push(field.required(`${path}.kind`));
@@ -41,10 +52,14 @@ function validateMetricTarget(t: MetricTarget | undefined, path: string): Status
   const out: StatusCause[] = [];
   const mt = isObject(t) ? t : {};
   if (!mt.type) out.push(field.required(`${path}.type`, 'must specify a metric target type'));
-  else if (!['Utilization', 'Value', 'AverageValue'].includes(mt.type)) out.push(field.invalid(`${path}.type`, mt.type, 'must be either Utilization, Value, or AverageValue'));
-  if (mt.value !== undefined && mt.value !== null && quantitySign(mt.value) !== 1) out.push(field.invalid(`${path}.value`, String(mt.value), 'must be positive'));
-  if (mt.averageValue !== undefined && mt.averageValue !== null && quantitySign(mt.averageValue) !== 1) out.push(field.invalid(`${path}.averageValue`, String(mt.averageValue), 'must be positive'));
-  if (typeof mt.averageUtilization === 'number' && mt.averageUtilization < 1) out.push(field.invalid(`${path}.averageUtilization`, mt.averageUtilization, 'must be greater than 0'));
+  else if (!['Utilization', 'Value', 'AverageValue'].includes(mt.type))
+    out.push(field.invalid(`${path}.type`, mt.type, 'must be either Utilization, Value, or AverageValue'));
+  if (mt.value !== undefined && mt.value !== null && quantitySign(mt.value) !== 1)
+    out.push(field.invalid(`${path}.value`, String(mt.value), 'must be positive'));
+  if (mt.averageValue !== undefined && mt.averageValue !== null && quantitySign(mt.averageValue) !== 1)
+    out.push(field.invalid(`${path}.averageValue`, String(mt.averageValue), 'must be positive'));
+  if (typeof mt.averageUtilization === 'number' && mt.averageUtilization < 1)
+    out.push(field.invalid(`${path}.averageUtilization`, mt.averageUtilization, 'must be greater than 0'));
   return out;
 }
 
@@ -58,8 +73,14 @@ function validateResourceTarget(t: MetricTarget | undefined, path: string): Stat
   const mt = isObject(t) ? t : {};
   const hasUtil = mt.averageUtilization !== undefined && mt.averageUtilization !== null;
   const hasAvg = mt.averageValue !== undefined && mt.averageValue !== null;
-  if (!hasUtil && !hasAvg) out.push(field.required(`${path}.target.averageUtilization`, 'must set either a target raw value or a target utilization'));
-  if (hasUtil && hasAvg) out.push(field.forbidden(`${path}.target.averageValue`, 'may not set both a target raw value and a target utilization'));
+  if (!hasUtil && !hasAvg)
+    out.push(
+      field.required(`${path}.target.averageUtilization`, 'must set either a target raw value or a target utilization'),
+    );
+  if (hasUtil && hasAvg)
+    out.push(
+      field.forbidden(`${path}.target.averageValue`, 'may not set both a target raw value and a target utilization'),
+    );
   return out;
 }
 
@@ -67,7 +88,8 @@ function validateMetricSpec(spec: MetricSpec, path: string): StatusCause[] {
   const out: StatusCause[] = [];
   if (!isObject(spec)) return [field.required(`${path}.type`, 'must specify a metric source type')];
   if (!spec.type) out.push(field.required(`${path}.type`, 'must specify a metric source type'));
-  else if (!METRIC_SOURCE_TYPES.includes(spec.type)) out.push(field.notSupported(`${path}.type`, spec.type, METRIC_SOURCE_TYPES));
+  else if (!METRIC_SOURCE_TYPES.includes(spec.type))
+    out.push(field.notSupported(`${path}.type`, spec.type, METRIC_SOURCE_TYPES));
 
   const present: string[] = [];
   if (isObject(spec.object)) {
@@ -76,7 +98,8 @@ function validateMetricSpec(spec: MetricSpec, path: string): StatusCause[] {
     out.push(...validateCrossVersionObjectReference(s.describedObject, `${path}.object.describedObject`));
     out.push(...validateMetricIdentifier(s.metric, `${path}.object.metric`));
     out.push(...validateMetricTarget(s.target, `${path}.object.target`));
-    if (!isObject(s.target) || (s.target.value == null && s.target.averageValue == null)) out.push(field.required(`${path}.object.target.value`, 'must set either a target value or averageValue'));
+    if (!isObject(s.target) || (s.target.value == null && s.target.averageValue == null))
+      out.push(field.required(`${path}.object.target.value`, 'must set either a target value or averageValue'));
   }
   if (isObject(spec.external)) {
     present.push('external');
@@ -84,15 +107,28 @@ function validateMetricSpec(spec: MetricSpec, path: string): StatusCause[] {
     out.push(...validateMetricIdentifier(s.metric, `${path}.external.metric`));
     out.push(...validateMetricTarget(s.target, `${path}.external.target`));
     const t = isObject(s.target) ? s.target : {};
-    if (t.value == null && t.averageValue == null) out.push(field.required(`${path}.external.target.value`, 'must set either a target value for metric or a per-pod target'));
-    if (t.value != null && t.averageValue != null) out.push(field.forbidden(`${path}.external.target.value`, 'may not set both a target value for metric and a per-pod target'));
+    if (t.value == null && t.averageValue == null)
+      out.push(
+        field.required(
+          `${path}.external.target.value`,
+          'must set either a target value for metric or a per-pod target',
+        ),
+      );
+    if (t.value != null && t.averageValue != null)
+      out.push(
+        field.forbidden(
+          `${path}.external.target.value`,
+          'may not set both a target value for metric and a per-pod target',
+        ),
+      );
   }
   if (isObject(spec.pods)) {
     present.push('pods');
     const s = spec.pods;
     out.push(...validateMetricIdentifier(s.metric, `${path}.pods.metric`));
     out.push(...validateMetricTarget(s.target, `${path}.pods.target`));
-    if (!isObject(s.target) || s.target.averageValue == null) out.push(field.required(`${path}.pods.target.averageValue`, 'must specify a positive target averageValue'));
+    if (!isObject(s.target) || s.target.averageValue == null)
+      out.push(field.required(`${path}.pods.target.averageValue`, 'must specify a positive target averageValue'));
   }
   if (isObject(spec.resource)) {
     present.push('resource');
@@ -108,11 +144,19 @@ function validateMetricSpec(spec: MetricSpec, path: string): StatusCause[] {
     out.push(...validateResourceTarget(s.target, `${path}.containerResource`));
   }
 
-  const expected: Record<string, string> = { Object: 'object', Pods: 'pods', Resource: 'resource', External: 'external', ContainerResource: 'containerResource' };
+  const expected: Record<string, string> = {
+    Object: 'object',
+    Pods: 'pods',
+    Resource: 'resource',
+    External: 'external',
+    ContainerResource: 'containerResource',
+  };
   const want = spec.type ? expected[spec.type] : undefined;
-  if (want && !present.includes(want)) out.push(field.required(`${path}.${want}`, 'must populate information for the given metric source'));
+  if (want && !present.includes(want))
+    out.push(field.required(`${path}.${want}`, 'must populate information for the given metric source'));
   if (present.length > 1) {
-    for (const typ of [...present].sort()) if (typ !== want) out.push(field.forbidden(`${path}.${typ}`, 'must populate the given metric source only'));
+    for (const typ of [...present].sort())
+      if (typ !== want) out.push(field.forbidden(`${path}.${typ}`, 'must populate the given metric source only'));
   }
   return out;
 }
@@ -121,9 +165,21 @@ function validateScalingRules(rules: HPAScalingRules | undefined, path: string):
   if (!isObject(rules)) return [];
   const out: StatusCause[] = [];
   const w = rules.stabilizationWindowSeconds;
-  if (typeof w === 'number' && w < 0) out.push(field.invalid(`${path}.stabilizationWindowSeconds`, w, 'must be greater than or equal to zero'));
-  if (typeof w === 'number' && w > MAX_STABILIZATION_WINDOW_SECONDS) out.push(field.invalid(`${path}.stabilizationWindowSeconds`, w, `must be less than or equal to ${MAX_STABILIZATION_WINDOW_SECONDS}`));
-  if (rules.selectPolicy !== undefined && rules.selectPolicy !== null && !SELECT_POLICIES.includes(rules.selectPolicy)) {
+  if (typeof w === 'number' && w < 0)
+    out.push(field.invalid(`${path}.stabilizationWindowSeconds`, w, 'must be greater than or equal to zero'));
+  if (typeof w === 'number' && w > MAX_STABILIZATION_WINDOW_SECONDS)
+    out.push(
+      field.invalid(
+        `${path}.stabilizationWindowSeconds`,
+        w,
+        `must be less than or equal to ${MAX_STABILIZATION_WINDOW_SECONDS}`,
+      ),
+    );
+  if (
+    rules.selectPolicy !== undefined &&
+    rules.selectPolicy !== null &&
+    !SELECT_POLICIES.includes(rules.selectPolicy)
+  ) {
     out.push(field.notSupported(`${path}.selectPolicy`, rules.selectPolicy, SELECT_POLICIES));
   }
   const policies = Array.isArray(rules.policies) ? rules.policies : [];
@@ -131,18 +187,24 @@ function validateScalingRules(rules: HPAScalingRules | undefined, path: string):
   policies.forEach((p, i) => {
     const pp = `${path}.policies[${i}]`;
     const pol = isObject(p) ? p : {};
-    if (pol.type !== 'Pods' && pol.type !== 'Percent') out.push(field.notSupported(`${pp}.type`, pol.type ?? '', POLICY_TYPES));
-    if (!(typeof pol.value === 'number' && pol.value > 0)) out.push(field.invalid(`${pp}.value`, pol.value ?? 0, 'must be greater than zero'));
+    if (pol.type !== 'Pods' && pol.type !== 'Percent')
+      out.push(field.notSupported(`${pp}.type`, pol.type ?? '', POLICY_TYPES));
+    if (!(typeof pol.value === 'number' && pol.value > 0))
+      out.push(field.invalid(`${pp}.value`, pol.value ?? 0, 'must be greater than zero'));
     const period = pol.periodSeconds ?? 0;
     if (period <= 0) out.push(field.invalid(`${pp}.periodSeconds`, period, 'must be greater than zero'));
-    if (period > MAX_PERIOD_SECONDS) out.push(field.invalid(`${pp}.periodSeconds`, period, `must be less than or equal to ${MAX_PERIOD_SECONDS}`));
+    if (period > MAX_PERIOD_SECONDS)
+      out.push(field.invalid(`${pp}.periodSeconds`, period, `must be less than or equal to ${MAX_PERIOD_SECONDS}`));
   });
   return out;
 }
 
 function validateBehavior(b: HorizontalPodAutoscalerBehavior | undefined, path: string): StatusCause[] {
   if (!isObject(b)) return [];
-  return [...validateScalingRules(b.scaleUp, `${path}.scaleUp`), ...validateScalingRules(b.scaleDown, `${path}.scaleDown`)];
+  return [
+    ...validateScalingRules(b.scaleUp, `${path}.scaleUp`),
+    ...validateScalingRules(b.scaleDown, `${path}.scaleDown`),
+  ];
 }
 
 /** validateHorizontalPodAutoscalerSpec */
@@ -150,18 +212,27 @@ export function validateHpaSpec(spec: HorizontalPodAutoscalerSpec | undefined, p
   const out: StatusCause[] = [];
   const s = isObject(spec) ? spec : {};
   const min = s.minReplicas;
-  if (typeof min === 'number' && min < 1) out.push(field.invalid(`${path}.minReplicas`, min, 'must be greater than or equal to 1'));
+  if (typeof min === 'number' && min < 1)
+    out.push(field.invalid(`${path}.minReplicas`, min, 'must be greater than or equal to 1'));
   const max = typeof s.maxReplicas === 'number' ? s.maxReplicas : 0;
   if (max < 1) out.push(field.invalid(`${path}.maxReplicas`, max, 'must be greater than 0'));
-  if (typeof min === 'number' && max < min) out.push(field.invalid(`${path}.maxReplicas`, max, 'must be greater than or equal to `minReplicas`'));
+  if (typeof min === 'number' && max < min)
+    out.push(field.invalid(`${path}.maxReplicas`, max, 'must be greater than or equal to `minReplicas`'));
   out.push(...validateCrossVersionObjectReference(s.scaleTargetRef, `${path}.scaleTargetRef`));
-  (Array.isArray(s.metrics) ? s.metrics : []).forEach((m, i) => out.push(...validateMetricSpec(m, `${path}.metrics[${i}]`)));
+  (Array.isArray(s.metrics) ? s.metrics : []).forEach((m, i) =>
+    out.push(...validateMetricSpec(m, `${path}.metrics[${i}]`)),
+  );
   out.push(...validateBehavior(s.behavior, `${path}.behavior`));
   return out;
 }
 
 /** ValidateHorizontalPodAutoscalerStatusUpdate: replica counts are not negative */
-export function validateHpaStatus(status: { currentReplicas?: unknown; desiredReplicas?: unknown } | undefined): StatusCause[] {
+export function validateHpaStatus(
+  status: { currentReplicas?: unknown; desiredReplicas?: unknown } | undefined,
+): StatusCause[] {
   const s = isObject(status) ? status : {};
-  return [...validateNonnegative(s.currentReplicas ?? 0, 'status.currentReplicas'), ...validateNonnegative(s.desiredReplicas ?? 0, 'status.desiredReplicas')];
+  return [
+    ...validateNonnegative(s.currentReplicas ?? 0, 'status.currentReplicas'),
+    ...validateNonnegative(s.desiredReplicas ?? 0, 'status.desiredReplicas'),
+  ];
 }

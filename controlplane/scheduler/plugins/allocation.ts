@@ -5,7 +5,11 @@ import type { CycleContext, NodeInfo } from '../framework.js';
 
 const RESOURCES = ['cpu', 'memory'] as const;
 
-export function allocationScore(ctx: CycleContext, nodeInfo: NodeInfo, scorer: (requested: number, capacity: number) => number): number {
+export function allocationScore(
+  ctx: CycleContext,
+  nodeInfo: NodeInfo,
+  scorer: (requested: number, capacity: number) => number,
+): number {
   let sum = 0;
   let weights = 0;
   for (const r of RESOURCES) {

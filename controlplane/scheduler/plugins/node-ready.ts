@@ -4,7 +4,14 @@
 // taint's, which is what users of kube-scheduler see for a NotReady node.
 import { findCondition } from '../../../proto/api/conditions.js';
 import { FITS, unresolvable, type FilterPlugin } from '../framework.js';
-import { TAINT_NOT_READY, TAINT_UNREACHABLE, tolerationsOf, tolerationsTolerateTaint, untoleratedTaintReason, type Taint } from '../../../proto/api/taints.js';
+import {
+  TAINT_NOT_READY,
+  TAINT_UNREACHABLE,
+  tolerationsOf,
+  tolerationsTolerateTaint,
+  untoleratedTaintReason,
+  type Taint,
+} from '../../../proto/api/taints.js';
 
 export function readyStatus(node: { status?: { conditions?: unknown } }): string | undefined {
   return findCondition(node.status?.conditions, 'Ready')?.status;

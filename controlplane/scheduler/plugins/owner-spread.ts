@@ -16,7 +16,9 @@ export const ownerSpread: ScorePlugin = {
     const uid = controllerUid(pod);
     if (!uid) return 0;
     const ns = pod.metadata.namespace;
-    return nodeInfo.pods.filter((p) => p.metadata.namespace === ns && !p.metadata.deletionTimestamp && controllerUid(p) === uid).length;
+    return nodeInfo.pods.filter(
+      (p) => p.metadata.namespace === ns && !p.metadata.deletionTimestamp && controllerUid(p) === uid,
+    ).length;
   },
   /** MaxNodeScore * (max - count) / max: an empty node scores 100 */
   normalize(scores) {

@@ -29,8 +29,10 @@ interface PodClaims {
 function claimRefs(pod: KubeObject): Array<{ name: string; ephemeral: boolean }> {
   const out: Array<{ name: string; ephemeral: boolean }> = [];
   for (const v of Array.isArray(pod.spec?.volumes) ? pod.spec.volumes : []) {
-    if (typeof v?.persistentVolumeClaim?.claimName === 'string') out.push({ name: v.persistentVolumeClaim.claimName, ephemeral: false });
-    else if (v?.ephemeral && typeof v.name === 'string') out.push({ name: `${pod.metadata.name}-${v.name}`, ephemeral: true });
+    if (typeof v?.persistentVolumeClaim?.claimName === 'string')
+      out.push({ name: v.persistentVolumeClaim.claimName, ephemeral: false });
+    else if (v?.ephemeral && typeof v.name === 'string')
+      out.push({ name: `${pod.metadata.name}-${v.name}`, ephemeral: true });
   }
   return out;
 }
@@ -53,7 +55,11 @@ export function podClaims(pod: KubeObject, volumes: VolumeListers): PodClaims | 
   for (const ref of claimRefs(pod)) {
     const claim = volumes.claim(pod.metadata.namespace ?? 'default', ref.name);
     if (!claim) {
-      return { error: ref.ephemeral ? `waiting for ephemeral volume controller to create the persistentvolumeclaim "${ref.name}"` : `persistentvolumeclaim "${ref.name}" not found` };
+      return {
+        error: ref.ephemeral
+          ? `waiting for ephemeral volume controller to create the persistentvolumeclaim "${ref.name}"`
+          : `persistentvolumeclaim "${ref.name}" not found`,
+      };
     }
     if (claim.metadata.deletionTimestamp) return { error: `persistentvolumeclaim "${ref.name}" is being deleted` };
     if (claimFullyBound(claim)) out.bound.push(claim);
@@ -70,8 +76,14 @@ function topologyAdmits(sc: KubeObject, node: KubeObject): boolean {
   if (!terms.length) return true;
   const labels: Record<string, string> = node.metadata.labels ?? {};
   return terms.some((t) => {
-    const exprs = (t as { matchLabelExpressions?: Array<{ key?: string; values?: string[] }> })?.matchLabelExpressions ?? [];
-    return exprs.length > 0 && exprs.every((e) => typeof e?.key === 'string' && Object.hasOwn(labels, e.key) && (e.values ?? []).includes(labels[e.key]!));
+    const exprs =
+      (t as { matchLabelExpressions?: Array<{ key?: string; values?: string[] }> })?.matchLabelExpressions ?? [];
+    return (
+      exprs.length > 0 &&
+      exprs.every(
+        (e) => typeof e?.key === 'string' && Object.hasOwn(labels, e.key) && (e.values ?? []).includes(labels[e.key]!),
+      )
+    );
   });
 }
 
@@ -114,7 +126,12 @@ export const volumeBinding: FilterPlugin = {
         reasons.add(ERR_REASON_NODE_CONFLICT);
         continue;
       }
-      const match = findBestMatch(claim, all.filter((v) => !taken.has(v.metadata.name!)), node, false);
+      const match = findBestMatch(
+        claim,
+        all.filter((v) => !taken.has(v.metadata.name!)),
+        node,
+        false,
+      );
       if (match) {
         taken.add(match.metadata.name!);
         continue;

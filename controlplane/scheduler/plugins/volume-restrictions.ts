@@ -4,7 +4,8 @@
 import type { KubeObject } from '../../../proto/meta.js';
 import { FITS, unschedulable, type FilterPlugin } from '../framework.js';
 
-export const ERR_REASON_RWOP_CONFLICT = 'node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode';
+export const ERR_REASON_RWOP_CONFLICT =
+  'node has pod using PersistentVolumeClaim with the same name and ReadWriteOncePod access mode';
 
 function claimNames(pod: KubeObject): string[] {
   const out: string[] = [];

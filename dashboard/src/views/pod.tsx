@@ -44,18 +44,27 @@ function Logs(props: { ns: string; name: string; container: string }) {
         try {
           await streamText(`${podPath(props.ns, props.name)}/log?${q}`, ac.signal, (t) => {
             buf = (buf + t).slice(-MAX_LOG_CHARS);
-            timer ??= setTimeout(() => { timer = undefined; setText(buf); }, 50);
+            timer ??= setTimeout(() => {
+              timer = undefined;
+              setText(buf);
+            }, 50);
           });
           return;
         } catch (e) {
           if (ac.signal.aborted) return;
-          if (e instanceof ApiFailure || attempt >= 5) { setError(e instanceof Error ? e.message : String(e)); return; }
+          if (e instanceof ApiFailure || attempt >= 5) {
+            setError(e instanceof Error ? e.message : String(e));
+            return;
+          }
           await new Promise((ok) => setTimeout(ok, 1000));
         }
       }
     };
     void run();
-    return () => { ac.abort(); if (timer) clearTimeout(timer); };
+    return () => {
+      ac.abort();
+      if (timer) clearTimeout(timer);
+    };
   }, [props.ns, props.name, props.container, follow, previous]);
   useEffect(() => {
     const el = pre.current;
@@ -64,11 +73,28 @@ function Logs(props: { ns: string; name: string; container: string }) {
   return (
     <div class="logs">
       <div class="toolbar">
-        <label><input type="checkbox" checked={follow} disabled={previous} onChange={(e) => setFollow((e.target as HTMLInputElement).checked)} /> Follow</label>
-        <label><input type="checkbox" checked={previous} onChange={(e) => setPrevious((e.target as HTMLInputElement).checked)} /> Previous</label>
+        <label>
+          <input
+            type="checkbox"
+            checked={follow}
+            disabled={previous}
+            onChange={(e) => setFollow((e.target as HTMLInputElement).checked)}
+          />{' '}
+          Follow
+        </label>
+        <label>
+          <input
+            type="checkbox"
+            checked={previous}
+            onChange={(e) => setPrevious((e.target as HTMLInputElement).checked)}
+          />{' '}
+          Previous
+        </label>
       </div>
       <ErrorNote error={error} />
-      <pre ref={pre} data-testid="log">{text}</pre>
+      <pre ref={pre} data-testid="log">
+        {text}
+      </pre>
     </div>
   );
 }
@@ -81,16 +107,30 @@ function Terminal(props: { ns: string; name: string; container: string }) {
     let gone = false;
     // a failed load (the browser dropped the request when the network changed) is tried again
     const load = (left: number): Promise<typeof import('../terminal.js')> =>
-      import('../terminal.js').catch((e: unknown) => (left > 0 ? new Promise((r) => setTimeout(r, 500)).then(() => load(left - 1)) : Promise.reject(e)));
-    void load(2).then((m) => {
-      if (gone || !host.current) return;
-      close = m.openTerminal(host.current, { namespace: props.ns, pod: props.name, container: props.container, onStatus: setStatus });
-    }).catch((e: unknown) => setStatus(`cannot load the terminal: ${String(e)}`));
-    return () => { gone = true; close?.(); };
+      import('../terminal.js').catch((e: unknown) =>
+        left > 0 ? new Promise((r) => setTimeout(r, 500)).then(() => load(left - 1)) : Promise.reject(e),
+      );
+    void load(2)
+      .then((m) => {
+        if (gone || !host.current) return;
+        close = m.openTerminal(host.current, {
+          namespace: props.ns,
+          pod: props.name,
+          container: props.container,
+          onStatus: setStatus,
+        });
+      })
+      .catch((e: unknown) => setStatus(`cannot load the terminal: ${String(e)}`));
+    return () => {
+      gone = true;
+      close?.();
+    };
   }, [props.ns, props.name, props.container]);
   return (
     <div class="terminal">
-      <p class="muted small" data-testid="terminal-status">{status}</p>
+      <p class="muted small" data-testid="terminal-status">
+        {status}
+      </p>
       <div ref={host} class="xterm-host" data-testid="terminal" />
     </div>
   );
@@ -99,7 +139,9 @@ function Terminal(props: { ns: string; name: string; container: string }) {
 export function PodDetail(props: { namespace: string; name: string; back: string }) {
   const fs = `fieldSelector=${encodeURIComponent(`metadata.name=${props.name}`)}`;
   const pods = useCollection<Pod>(`/api/v1/namespaces/${encodeURIComponent(props.namespace)}/pods?${fs}`);
-  const events = useCollection<KubeEvent>(`/api/v1/namespaces/${encodeURIComponent(props.namespace)}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${props.name}`)}`);
+  const events = useCollection<KubeEvent>(
+    `/api/v1/namespaces/${encodeURIComponent(props.namespace)}/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${props.name}`)}`,
+  );
   const now = useNow();
   const [tab, setTab] = useState<'logs' | 'exec'>('logs');
   const [container, setContainer] = useState<string>();
@@ -108,7 +150,9 @@ export function PodDetail(props: { namespace: string; name: string; back: string
   if (!pod) {
     return (
       <section data-testid="pod-detail">
-        <p><a href={props.back}>← back</a></p>
+        <p>
+          <a href={props.back}>← back</a>
+        </p>
         <ErrorNote error={pods.error} />
         <p class="muted">{pods.synced ? `Pod ${props.namespace}/${props.name} not found (deleted?).` : 'Loading…'}</p>
       </section>
@@ -116,20 +160,35 @@ export function PodDetail(props: { namespace: string; name: string; back: string
   }
   const s = podSummary(pod);
   const names = [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])].map((c) => c.name);
-  const c = container && names.includes(container) ? container : names[0] ?? '';
-  const statuses = new Map([...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].map((x) => [x.name, x]));
+  const c = container && names.includes(container) ? container : (names[0] ?? '');
+  const statuses = new Map(
+    [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].map((x) => [x.name, x]),
+  );
   const remove = async () => {
     if (!confirm(`Delete pod ${props.namespace}/${props.name}?`)) return;
-    try { await del(podPath(props.namespace, props.name)); } catch (e) { setError(e instanceof Error ? e.message : String(e)); }
+    try {
+      await del(podPath(props.namespace, props.name));
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
   };
   return (
     <section data-testid="pod-detail">
-      <p><a href={props.back}>← back</a></p>
+      <p>
+        <a href={props.back}>← back</a>
+      </p>
       <header class="pod-head">
-        <h2>{props.namespace}/{props.name}</h2>
+        <h2>
+          {props.namespace}/{props.name}
+        </h2>
         <Badge tone={phaseTone(s.phase)}>{s.phase}</Badge>
-        <span class="muted small">ready {s.ready} · {s.restarts} restarts · {age(pod.metadata.creationTimestamp, now)} · node {pod.spec?.nodeName ?? '<none>'} · IP {pod.status?.podIP ?? '<none>'}</span>
-        <button type="button" class="danger" onClick={remove}>Delete</button>
+        <span class="muted small">
+          ready {s.ready} · {s.restarts} restarts · {age(pod.metadata.creationTimestamp, now)} · node{' '}
+          {pod.spec?.nodeName ?? '<none>'} · IP {pod.status?.podIP ?? '<none>'}
+        </span>
+        <button type="button" class="danger" onClick={remove}>
+          Delete
+        </button>
       </header>
       <ErrorNote error={error} />
       <h3>Containers</h3>
@@ -138,28 +197,62 @@ export function PodDetail(props: { namespace: string; name: string; back: string
           const st = statuses.get(ct.name);
           return (
             <tr key={ct.name}>
-              <td>{ct.name}</td><td><code>{ct.image}</code></td><td>{stateText(st?.state)}{st?.lastState?.terminated ? <div class="muted small">last: {stateText(st.lastState)}</div> : null}</td>
-              <td>{st?.ready ? 'yes' : 'no'}</td><td>{st?.restartCount ?? 0}</td>
-              <td class="small">{Object.entries(ct.resources?.requests ?? {}).map(([k, v]) => `${k}=${v}`).join(' ')}</td>
+              <td>{ct.name}</td>
+              <td>
+                <code>{ct.image}</code>
+              </td>
+              <td>
+                {stateText(st?.state)}
+                {st?.lastState?.terminated ? <div class="muted small">last: {stateText(st.lastState)}</div> : null}
+              </td>
+              <td>{st?.ready ? 'yes' : 'no'}</td>
+              <td>{st?.restartCount ?? 0}</td>
+              <td class="small">
+                {Object.entries(ct.resources?.requests ?? {})
+                  .map(([k, v]) => `${k}=${v}`)
+                  .join(' ')}
+              </td>
             </tr>
           );
         })}
       </Table>
       <h3>Conditions</h3>
-      <p class="conds">{(pod.status?.conditions ?? []).map((cd) => <Badge key={cd.type} tone={cd.status === 'True' ? 'ok' : 'warn'} title={cd.message}>{cd.type}</Badge>)}</p>
+      <p class="conds">
+        {(pod.status?.conditions ?? []).map((cd) => (
+          <Badge key={cd.type} tone={cd.status === 'True' ? 'ok' : 'warn'} title={cd.message}>
+            {cd.type}
+          </Badge>
+        ))}
+      </p>
       <h3>Events</h3>
       <ErrorNote error={events.error} />
       <EventRows events={events.items} limit={50} />
       <div class="tabs">
-        <button type="button" class={tab === 'logs' ? 'active' : ''} onClick={() => setTab('logs')}>Logs</button>
-        <button type="button" class={tab === 'exec' ? 'active' : ''} onClick={() => setTab('exec')}>Terminal</button>
+        <button type="button" class={tab === 'logs' ? 'active' : ''} onClick={() => setTab('logs')}>
+          Logs
+        </button>
+        <button type="button" class={tab === 'exec' ? 'active' : ''} onClick={() => setTab('exec')}>
+          Terminal
+        </button>
         {names.length > 1 && (
-          <select aria-label="container" value={c} onChange={(e) => setContainer((e.target as HTMLSelectElement).value)}>
-            {names.map((n) => <option key={n} value={n}>{n}</option>)}
+          <select
+            aria-label="container"
+            value={c}
+            onChange={(e) => setContainer((e.target as HTMLSelectElement).value)}
+          >
+            {names.map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
           </select>
         )}
       </div>
-      {tab === 'logs' ? <Logs ns={props.namespace} name={props.name} container={c} /> : <Terminal ns={props.namespace} name={props.name} container={c} />}
+      {tab === 'logs' ? (
+        <Logs ns={props.namespace} name={props.name} container={c} />
+      ) : (
+        <Terminal ns={props.namespace} name={props.name} container={c} />
+      )}
     </section>
   );
 }
