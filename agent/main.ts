@@ -3,6 +3,7 @@
 // step after another (runtime and cgroups, pause image, pod network, Ingress, connection,
 // pods, streams, volume requests, network state, runtime health), then starts the loops
 // and connects. SIGTERM stops the agent and leaves pods running.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import { mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pino, type Logger } from 'pino';

@@ -4,6 +4,7 @@
 // `skiff-server kubeconfig --user NAME …` prints a kubeconfig for a new person instead
 // (certificates/kubeconfig-command.ts); `skiff-server snapshot save|restore FILE` takes or
 // restores a snapshot of the cluster state (snapshot/snapshot-command.ts).
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import { CommanderError, InvalidArgumentError } from 'commander';
 import { parseServerArgs, type ServerConfig } from './config.js';
 import { installCrashReporters } from '../proto/crash-report.js';

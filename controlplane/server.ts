@@ -2,6 +2,7 @@
 // seed the system namespaces, serve the API and the agents' gateway, run the scheduler,
 // the controllers and compaction; stop() undoes it all. main.ts is the command line around
 // it; tests run it in process (the fuzz suite).
+// Map of the code base: ARCHITECTURE.md, "The flow of one pod".
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';

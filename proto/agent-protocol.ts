@@ -1,6 +1,7 @@
 // The agent <-> control plane WebSocket protocol (DESIGN.md "Agent <-> control plane"):
 // JSON messages `{type, ...}`, each checked against its schema on receipt by both
 // sides. Unknown or malformed messages are answered with an `error` message, never a crash.
+// Map of the code base: ARCHITECTURE.md, "The agent protocol".
 import { z } from 'zod';
 
 export const PROTOCOL_PATH = '/agent/v1/connect';

@@ -1,4 +1,5 @@
 // Kubernetes object metadata as stored and served. Field names are Kubernetes' own.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 
 import type { Kind, ObjectOf } from './api/object.js';
 import type { ResourceKindMap } from './api/types.gen.js';

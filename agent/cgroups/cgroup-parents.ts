@@ -1,5 +1,6 @@
 // Where a pod's containers live in the cgroup tree, by QoS class, named as kubelet names
 // them (pkg/kubelet/cm/cgroup_manager_linux.go) for both cgroup drivers. Pure, no I/O.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 
 import type { QOSClass } from './qos.js';
 

@@ -6,6 +6,7 @@
 // server back from a restart sees its agents within about a second, long before its
 // node lifecycle controller's grace period runs out. With several servers (server-list.ts)
 // every new attempt goes to the next one, and the probe tries them all.
+// Map of the code base: ARCHITECTURE.md, "The agent protocol".
 import { connect as tcpConnect } from 'node:net';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';

@@ -5,6 +5,7 @@
 // size), Failed, BackOff, ErrImageNeverPull, InspectFailed, "Error: <reason>"; a failed
 // pull backs off (10 s doubling to 5 min, per pod and image) and meanwhile the container
 // waits in ImagePullBackOff with the last pull error.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../proto/meta.js';
 import type { BackOff } from '../pods/backoff.js';

@@ -6,6 +6,7 @@
 // connections they have, new requests see the new table at once.
 // A port that cannot be bound (in use, or below 1024 without the privilege) is logged and
 // tried again every 30 s; the agent runs on without it.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureContext, type SecureContext } from 'node:tls';

@@ -6,6 +6,7 @@
 //    with one iptables-restore per sync;
 // 4. the node's DNS server on the bridge gateway, which the cluster DNS IP is DNATed to.
 // Syncs are serialised and coalesced (the newest state wins) and retried on failure.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import type { Logger } from 'pino';
 import type { NetworkState } from '../../proto/agent-protocol.js';
 import { nthAddress, parseCidr } from '../../proto/cidr.js';

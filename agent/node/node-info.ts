@@ -1,6 +1,7 @@
 // What the agent reports about its machine: capacity from the hardware, allocatable
 // after system-reserved and kubelet's default hard-eviction reserve, node info, the
 // address that routes to the server (not the Vagrant NAT one), and pressure conditions.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import { createSocket } from 'node:dgram';
 import { readFileSync, statfsSync } from 'node:fs';
 import { cpus, hostname, totalmem, freemem } from 'node:os';

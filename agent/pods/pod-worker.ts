@@ -6,6 +6,7 @@
 // manager and reports status if it changed. A deleted pod is stopped (syncTerminatingPod),
 // then cleaned up (syncTerminatedPod); an evicted one is stopped and reported Failed.
 // Syncs of one pod never overlap; a trigger during a sync runs one more afterwards.
+// Map of the code base: ARCHITECTURE.md, "The flow of one pod".
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { totalmem } from 'node:os';

@@ -2,6 +2,7 @@
 // container, probe type) while that container runs, and the results cache by container
 // id that the pod worker reads when it plans (liveness/startup failure -> restart) and
 // when it computes status (started, ready). A changed result wakes the pod worker.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import type { Logger } from 'pino';
 import type { KubeObject } from '../../proto/meta.js';
 import type { Runtime, RuntimeContainer } from '../runtime/types.js';

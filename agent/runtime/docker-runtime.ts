@@ -5,6 +5,7 @@
 // reading inspect/info in docker-inspect.ts, the oom_score_adj probe in docker-oom-probe.ts.
 // Only agent/runtime knows Docker. Every Docker failure is rethrown as a RuntimeError
 // (docker-errors.ts); no Docker stream can crash the agent.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 
 import Docker from 'dockerode';
 import { randomBytes } from 'node:crypto';

@@ -2,6 +2,7 @@
 // methods take and return. The pod worker plans against it, docker-runtime.ts (and
 // hollow-runtime.ts) carry it out. Kept small, like kubelet's CRI: no Docker types cross
 // it, pods are the generated API types, every failure is a RuntimeError (./errors.ts).
+// Map of the code base: ARCHITECTURE.md, "The parts".
 
 import type { Readable, Writable } from 'node:stream';
 import type { Container, Pod } from '../../proto/api/types.gen.js';

@@ -15,6 +15,7 @@
 // host only root reaches the data (containers get it through their bind mount).
 // Failures (EACCES, ENOSPC, EROFS…) come back as Go-style messages ("mkdir /x: permission
 // denied") and leave nothing behind.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import { chmodSync, existsSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';

@@ -6,6 +6,7 @@
 // Pod defaulting (pod-defaults.ts) fills priority 0 and PreemptLowerPriority before
 // admission runs, so pod.prepareForCreate records what the client itself sent
 // (rememberRequestedPriority) and the plugin judges that, as upstream sees the request.
+// Map of the code base: ARCHITECTURE.md, "Where each rule lives".
 import type { KubeObject } from '../../proto/meta.js';
 import { ApiError } from '../api/errors.js';
 import { isObject } from '../resources/meta-validation.js';

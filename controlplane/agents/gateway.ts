@@ -3,6 +3,7 @@
 // is refused, never a take-over: with the node's credential, that connection is pinged
 // and, if it is dead, dropped and the new one registered),
 // and the relay of pod streams (logs, exec) between API clients and the node's agent.
+// Map of the code base: ARCHITECTURE.md, "The agent protocol".
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';

@@ -1,6 +1,7 @@
 // The API server: fastify with Kubernetes' REST dialect. Authentication at the edge,
 // one error handler that answers with Status objects, discovery and OpenAPI for
 // kubectl, then the resource routes over ApiStorage.
+// Map of the code base: ARCHITECTURE.md, "The flow of one pod".
 import Fastify, {
   type FastifyInstance,
   type FastifyReply,

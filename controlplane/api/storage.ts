@@ -3,6 +3,7 @@
 // kube-apiserver's generic registry does: defaulting, validation, namespace
 // lifecycle, resourceVersion preconditions, generation, status/main separation,
 // graceful deletion with finalizers, filtered lists with paging, and watches.
+// Map of the code base: ARCHITECTURE.md, "Rules of the house" (the one write path).
 import { randomUUID, randomInt } from 'node:crypto';
 import type { KubeObject, ObjectOfDef, Status } from '../../proto/meta.js';
 import { clone } from '../../proto/canonical.js';

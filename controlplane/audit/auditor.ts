@@ -1,6 +1,7 @@
 // The audit backend of one server: the policy, the log writer and kube-apiserver's audit
 // metrics. Built from the --audit-* flags (a policy file that does not load stops the
 // start); the request hooks (hooks.ts) hand it events.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import type { AuditEvent } from './event.js';

@@ -2,6 +2,7 @@
 // Roles, ClusterRoles and their bindings: every decision reads memory only, never the
 // store. system:masters is allowed everything, as Kubernetes' privileged-group authorizer
 // does before RBAC.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import type { KubeObject } from '../../proto/meta.js';
 import type { ApiStorage } from '../api/storage.js';
 import { Informer } from '../controllers/informer.js';

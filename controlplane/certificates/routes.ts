@@ -7,6 +7,7 @@
 // (plugin/pkg/admission/certificates); a /status write that changes the certificate needs
 // `sign` on it (CertificateSigning). Everything else goes through the generic routes.
 // Registered by skiff-server on the API before it listens.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { KubeObject } from '../../proto/meta.js';
 import type { UserInfo } from '../api/auth.js';

@@ -1,5 +1,6 @@
 // The controller manager: builds every controller on one shared context, starts the
 // shared informers once all handlers are registered, and stops them together.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import type { Logger } from 'pino';
 import type { ApiStorage } from '../api/storage.js';
 import { controllerContext } from './context.js';

@@ -3,6 +3,7 @@
 // (resources/index.ts), discovery and OpenAPI read it, so REST routing, tables and watches
 // of custom resources are the generic ones. One registry per process, as the catalogue
 // of built-in kinds is.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import type { KubeObject } from '../../proto/meta.js';
 import type { ResourceDef } from '../resources/types.js';
 import type { JSONSchemaProps } from './schema-types.js';

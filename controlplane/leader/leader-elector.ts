@@ -4,6 +4,7 @@
 // up when no renewal succeeded for renewDeadline, or at once when it finds another holder.
 // Losing ends the term (onStoppedLeading) and the server becomes a candidate again; stop()
 // releases a held Lease so another server takes over without waiting for it to expire.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import type { Logger } from 'pino';
 import type { ApiStorage } from '../api/storage.js';
 import { ApiError } from '../api/errors.js';

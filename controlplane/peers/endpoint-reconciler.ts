@@ -6,6 +6,7 @@
 // last 15 s. A server deletes its Lease on a clean stop and takes itself out; a dead one
 // drops out when the others stop seeing its Lease renewed. Identity Leases expired for an
 // hour are deleted (kube-apiserver's apiserverleasegc).
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { ApiStorage } from '../api/storage.js';

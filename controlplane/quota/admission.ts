@@ -6,6 +6,7 @@
 //   quotas are re-read and charged with a compare-and-swap status write, one request per
 //   namespace at a time (the upstream evaluator's per-namespace work queue), retried on
 //   conflict from the quotas' current state, so two creates never both take the last slot.
+// Map of the code base: ARCHITECTURE.md, "Where each rule lives".
 import type { KubeObject } from '../../proto/meta.js';
 import { ApiError } from '../api/errors.js';
 import type { ApiStorage, WriteOptions } from '../api/storage.js';

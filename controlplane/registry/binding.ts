@@ -2,6 +2,7 @@
 // scheduler's one write, assigning a pod to a node, shared by the REST subresource
 // (controlplane/api/subresources.ts) and the in-process scheduler. No HTTP here: it takes
 // the storage and the request's parts and returns the Status, or throws ApiError.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import { rfc3339 } from '../../proto/api/time.js';
 import type { PodCondition } from '../../proto/api/types.gen.js';
 import { clone } from '../../proto/canonical.js';

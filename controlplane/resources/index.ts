@@ -1,5 +1,6 @@
 // The catalogue of kinds skiff serves, for discovery, REST routing and tables; the
 // custom resources of Established CRDs are looked up in controlplane/crd/registry.ts.
+// Map of the code base: ARCHITECTURE.md, "Where each rule lives".
 import { certificateSigningRequest } from './certificate-signing-request.js';
 import { configMap } from './config-map.js';
 import { controllerRevision } from './controller-revision.js';

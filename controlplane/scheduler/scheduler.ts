@@ -6,6 +6,7 @@
 // nowhere may preempt (PostFilter DefaultPreemption, preemption.ts): lower-priority victims
 // get DisruptionTarget and are deleted, the pod is nominated to the node and placed there
 // once they are gone.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import { pino, type Logger } from 'pino';
 import { canonicalJson } from '../../proto/canonical.js';
 import type { KubeObject } from '../../proto/meta.js';

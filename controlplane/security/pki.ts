@@ -3,6 +3,7 @@
 // client CA that users' certificates are signed by (tls/client-ca.{crt,key}, as k3s keeps
 // its own), the admin bearer token with its kubeconfig, and the agents' join token
 // `K10<sha256 of the CA PEM>::node:<secret>`, which lets an agent pin the CA.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import 'reflect-metadata'; // @peculiar/x509 uses tsyringe, which needs the Reflect polyfill loaded first
 import { webcrypto, createHash, randomBytes, X509Certificate as NodeX509, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';

@@ -2,6 +2,7 @@
 // (TokenRequest, the agent's projected volumes) and legacy Secret tokens, and the
 // authenticator that turns a token back into a user — rejected once the ServiceAccount,
 // or the Pod/Secret/Node it is bound to, is gone or has another uid.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import { randomUUID } from 'node:crypto';
 import type { KubeObject } from '../../proto/meta.js';
 import type { UserInfo } from '../api/auth.js';

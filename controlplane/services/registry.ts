@@ -4,6 +4,7 @@
 // --service-node-port-range. The allocators are rebuilt from the other stored Services on
 // every write; ApiStorage runs this and the store write under one lock per store, so two
 // writes never take the same value, and a dry run takes nothing because nothing is kept.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import { isIP } from 'node:net';
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { field, internal, invalid } from '../api/errors.js';

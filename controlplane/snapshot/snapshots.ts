@@ -2,6 +2,7 @@
 // the scheduled snapshots. SQLite: store/sqlite-snapshot.ts, carrying the data dir's key
 // material along; etcd: etcd's own snapshot (store/etcd-snapshot.ts), restored with
 // etcdutl into a fresh member data dir (the key material stays in each server's data dir).
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import {
   chmodSync,
   existsSync,

@@ -2,6 +2,7 @@
 // server never touches a node's disk, it asks the node's agent (over its connection) to
 // make or remove a volume directory. Implemented by controlplane/agents (gateway + agent
 // messages); the PV controller takes it as an optional dependency.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 
 /** StorageClass provisioner name of skiff's built-in local-path provisioner. */
 export const LOCAL_PATH_PROVISIONER = 'skiff.io/local-path';

@@ -12,6 +12,7 @@
 // holds the WAL: every read here is one synchronous statement or transaction), and
 // journal_size_limit truncates the file when SQLite restarts the WAL on its own.
 // state.db, -wal and -shm are 0600 (SQLite gives -wal and -shm the database file's mode).
+// Map of the code base: ARCHITECTURE.md, "The store".
 import Database from 'better-sqlite3';
 import type { Database as DB, Statement } from 'better-sqlite3';
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';

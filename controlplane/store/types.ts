@@ -2,6 +2,7 @@
 // manner of kine/etcd. Every write gets the next global revision; updates are
 // compare-and-swap on the key's last revision; watch replays from a revision, then
 // streams live. Backends: sqlite.ts (default, embedded) and, later, etcd.
+// Map of the code base: ARCHITECTURE.md, "The store".
 
 export interface KV {
   key: string;

@@ -1,6 +1,7 @@
 // The dashboard's shell: login (token, kubeconfig file, or #token= in the URL, then
 // removed from it), the token in sessionStorage only; navigation and the namespace filter
 // in the hash route, so a link shows the same view; one view at a time.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { checkToken, collectionPath, session, setUnauthorizedHandler } from './api.js';

@@ -3,6 +3,7 @@
 // object it has stored (metadata.name, uid, resourceVersion, namespace of namespaced kinds)
 // and the fields its defaulting always fills (the overlay below). Object metadata lives here
 // too (proto/meta.ts re-exports it) so proto/meta.ts and this file import in one direction.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import type * as api from './types.gen.js';
 import type { KindMap, NamespacedKind } from './types.gen.js';
 

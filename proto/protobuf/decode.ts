@@ -5,6 +5,7 @@
 // with the field-number tables in ./tables.ts; unknown field numbers are skipped by wire
 // type. Anything malformed raises ProtobufError('malformed') (→ 400), a kind without a table
 // or an unsupported envelope raises ProtobufError('unsupported') (→ 415).
+// Map of the code base: ARCHITECTURE.md, "The parts".
 import {
   KINDS,
   MESSAGES,

@@ -2,6 +2,7 @@
 // detection for fieldValidation=Strict/Warn), their JSON types, and for lists the
 // strategic-merge-patch strategy and merge key (the `patchStrategy`/`patchMergeKey`
 // struct tags of k8s.io/api). Pure data, no I/O.
+// Map of the code base: ARCHITECTURE.md, "The parts".
 
 export type FieldSchema =
   | { t: 'string' }
