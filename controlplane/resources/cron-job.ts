@@ -1,5 +1,6 @@
 // batch/v1 CronJob: SetDefaults_CronJob (Allow, not suspended, history 3/1), schedule
 // syntax, the job template's restartPolicy and the SCHEDULE/TIMEZONE/SUSPEND/ACTIVE row.
+import type { CronJobSpec } from '../../proto/api/types.gen.js';
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
 import { ageOf, since } from './age.js';
@@ -15,6 +16,8 @@ import {
 import { cronScheduleError } from './cron-schedule.js';
 import { formatLabelSelector } from './label-selector.js';
 import {
+  isDecoded,
+  isJsonObject,
   isObject,
   nameIsDNSSubdomain,
   validateAnnotations,
@@ -31,7 +34,7 @@ const CONCURRENCY = ['Allow', 'Forbid', 'Replace'];
 
 function validateCronJobSpec(obj: KubeObject): StatusCause[] {
   const spec = obj.spec;
-  if (!isObject(spec)) return [field.required('spec')];
+  if (!isDecoded<CronJobSpec>(spec)) return [field.required('spec')];
   const out: StatusCause[] = [];
   const schedule = spec.schedule;
   if (!schedule) out.push(field.required('spec.schedule'));
@@ -53,7 +56,7 @@ function validateCronJobSpec(obj: KubeObject): StatusCause[] {
     out.push(field.invalid('spec.timeZone', spec.timeZone, 'unknown time zone ' + String(spec.timeZone)));
   }
   const jt = spec.jobTemplate;
-  if (!isObject(jt)) return [...out, field.required('spec.jobTemplate')];
+  if (!isJsonObject(jt)) return [...out, field.required('spec.jobTemplate')];
   out.push(...validateLabels(jt.metadata?.labels, 'spec.jobTemplate.metadata.labels'));
   out.push(...validateAnnotations(jt.metadata?.annotations, 'spec.jobTemplate.metadata.annotations'));
   out.push(...validateJobSpec(jt.spec, 'spec.jobTemplate.spec', false));

@@ -58,12 +58,11 @@ interface Options {
 function validateBackend(backend: unknown, path: string): StatusCause[] {
   const b = isObject(backend) ? backend : {};
   const out: StatusCause[] = [];
-  const hasResource = isObject(b.resource);
-  const hasService = isObject(b.service);
-  if (hasResource && hasService) return [field.invalid(path, '', 'cannot set both resource and service backends')];
-  if (hasResource) return validateTypedLocalRef(b.resource, `${path}.resource`);
-  if (!hasService) return [field.invalid(path, '', 'resource or service backend is required')];
-  const svc = b.service as Record<string, unknown>;
+  const resource = isObject(b.resource) ? b.resource : undefined;
+  const svc = isObject(b.service) ? b.service : undefined;
+  if (resource && svc) return [field.invalid(path, '', 'cannot set both resource and service backends')];
+  if (resource) return validateTypedLocalRef(resource, `${path}.resource`);
+  if (!svc) return [field.invalid(path, '', 'resource or service backend is required')];
   const name = str(svc.name);
   if (!name) out.push(field.required(`${path}.service.name`, ''));
   else for (const m of nameIsDNS1035Label(name, false)) out.push(field.invalid(`${path}.service.name`, name, m));

@@ -58,7 +58,7 @@ function defaultJob(obj: KubeObject): void {
   if (!isObject(spec.template)) spec.template = {};
   defaultPodTemplate(spec.template);
   // A job without labels takes its pod template's labels.
-  const tplLabels = spec.template.metadata?.labels;
+  const tplLabels: Record<string, string> | undefined = spec.template.metadata?.labels;
   if (isObject(tplLabels) && Object.keys(obj.metadata?.labels ?? {}).length === 0)
     obj.metadata.labels = { ...tplLabels };
 }

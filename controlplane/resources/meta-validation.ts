@@ -162,11 +162,10 @@ export function validateNonnegative(value: unknown, path: string): StatusCause[]
 }
 
 /**
- * A JSON object whose fields callers read unchecked (`any`). Kept for the resources not yet
- * typed; new code uses isRecord (fields unknown), isJsonObject or isDecoded (generated types).
+ * A JSON object (not null, not a list), its fields unknown: isRecord under its older name,
+ * kept for its callers. New code uses isRecord, isJsonObject or isDecoded (generated types).
  */
-// biome-ignore lint/suspicious/noExplicitAny: the untyped resources' guard (175 callers); new code uses the typed guards
-export function isObject(v: unknown): v is Record<string, any> {
+export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 

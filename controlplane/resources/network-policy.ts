@@ -84,7 +84,7 @@ export function parseCidrSloppy(s: string): { v6: boolean; bits: bigint; prefix:
 function validatePort(port: unknown, path: string): StatusCause[] {
   if (!isObject(port)) return [];
   const out: StatusCause[] = [];
-  if (has(port.protocol) && !PROTOCOLS.includes(port.protocol))
+  if (has(port.protocol) && (typeof port.protocol !== 'string' || !PROTOCOLS.includes(port.protocol)))
     out.push(field.notSupported(`${path}.protocol`, port.protocol, PROTOCOLS));
   const p: unknown = port.port;
   const end: unknown = port.endPort;

@@ -1,12 +1,13 @@
 // core/v1 PersistentVolumeClaim: volumeMode Filesystem, phase Pending on create, the
 // access-mode/storage-request rules and the immutable spec of a claim.
+import type { PersistentVolumeClaimSpec } from '../../proto/api/types.gen.js';
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { canonicalJson, clone } from '../../proto/canonical.js';
 import { compareQuantities, isValidQuantity } from '../../proto/quantity.js';
 import { field, forbidden } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
-import { isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { isDecoded, isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
 import {
   accessModesString,
   addFinalizer,
@@ -20,7 +21,7 @@ import { ALL_VERBS } from './verbs.js';
 
 /** ValidatePersistentVolumeClaimSpec (also used for StatefulSet volumeClaimTemplates). */
 export function validateClaimSpec(spec: unknown, path: string): StatusCause[] {
-  if (!isObject(spec)) return [field.required(path)];
+  if (!isDecoded<PersistentVolumeClaimSpec>(spec)) return [field.required(path)];
   const out = validateAccessModes(spec.accessModes, `${path}.accessModes`, 'at least 1 access mode is required');
   const storage = spec.resources?.requests?.storage;
   const sp = `${path}.resources[storage]`;

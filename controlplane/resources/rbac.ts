@@ -3,13 +3,14 @@
 // ValidateRoleBinding…) and the kubectl tables (printers.go: roles NAME/CREATED AT,
 // bindings NAME/ROLE/AGE and -o wide USERS/GROUPS/SERVICEACCOUNTS).
 // Escalation prevention runs as admission (controlplane/authz/escalation.ts).
+import type { RoleRef } from '../../proto/api/types.gen.js';
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import { validateLabelSelector } from './label-selector.js';
-import { isDNS1123Subdomain, isObject, validateObjectMeta, type NameFn } from './meta-validation.js';
+import { isDecoded, isDNS1123Subdomain, isObject, validateObjectMeta, type NameFn } from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 import { checkBindingWrite, checkRoleWrite } from '../authz/escalation.js';
@@ -92,11 +93,12 @@ function defaultBinding(obj: KubeObject): void {
 function validateBinding(obj: KubeObject, namespaced: boolean, old?: KubeObject): StatusCause[] {
   const out = validateObjectMeta(obj, { namespaced, nameFn });
   const ref = obj.roleRef;
-  if (!isObject(ref)) out.push(field.required('roleRef', ''));
+  if (!isDecoded<RoleRef>(ref)) out.push(field.required('roleRef', ''));
   else {
     if (ref.apiGroup !== RBAC_GROUP) out.push(field.notSupported('roleRef.apiGroup', ref.apiGroup ?? '', [RBAC_GROUP]));
     const kinds = namespaced ? ['Role', 'ClusterRole'] : ['ClusterRole'];
-    if (!kinds.includes(ref.kind)) out.push(field.notSupported('roleRef.kind', ref.kind ?? '', kinds));
+    if (typeof ref.kind !== 'string' || !kinds.includes(ref.kind))
+      out.push(field.notSupported('roleRef.kind', ref.kind ?? '', kinds));
     if (typeof ref.name !== 'string' || ref.name === '') out.push(field.required('roleRef.name', ''));
     else for (const m of validatePathSegmentName(ref.name, false)) out.push(field.invalid('roleRef.name', ref.name, m));
   }

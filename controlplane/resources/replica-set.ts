@@ -1,5 +1,6 @@
 // apps/v1 ReplicaSet: replicas 1 by default, ValidateReplicaSetSpec, immutable selector,
 // `status.replicas` field selector and the DESIRED/CURRENT/READY row.
+import type { ReplicaSetSpec } from '../../proto/api/types.gen.js';
 import type { KubeObject } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
@@ -13,7 +14,7 @@ import {
   selectorColumn,
 } from './columns.js';
 import { formatLabelSelector } from './label-selector.js';
-import { isObject, nameIsDNSSubdomain, validateNonnegative, validateObjectMeta } from './meta-validation.js';
+import { isDecoded, isObject, nameIsDNSSubdomain, validateNonnegative, validateObjectMeta } from './meta-validation.js';
 import { defaultPodTemplate } from './pod-template.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
@@ -63,7 +64,7 @@ export const replicaSet: ResourceDef = {
   validate(obj, old) {
     const out = validateObjectMeta(obj, { namespaced: true, nameFn: nameIsDNSSubdomain });
     const spec = obj.spec;
-    if (!isObject(spec)) return [...out, field.required('spec')];
+    if (!isDecoded<ReplicaSetSpec>(spec)) return [...out, field.required('spec')];
     out.push(...validateNonnegative(spec.replicas, 'spec.replicas'));
     out.push(...validateNonnegative(spec.minReadySeconds, 'spec.minReadySeconds'));
     const [selErrs, usable] = validateSelector(spec, 'spec', 'deployment');

@@ -2,11 +2,19 @@
 // from the template's labels, replicas 1), ValidateReplicationController(Spec|Status) with
 // the map selector, the rcStrategy's status/generation handling, `status.replicas` field
 // selector and printReplicationController's NAME DESIRED CURRENT READY AGE row.
+import type { PodTemplateSpec } from '../../proto/api/types.gen.js';
 import type { KubeObject, StatusCause } from '../../proto/meta.js';
 import { field } from '../api/errors.js';
 import { ageColumn, col, containersColumn, imagesColumn, nameColumn, selectorColumn } from './columns.js';
 import { formatLabels } from './label-selector.js';
-import { isObject, nameIsDNSSubdomain, validateNonnegative, validateObjectMeta } from './meta-validation.js';
+import {
+  isDecoded,
+  isJsonObject,
+  isObject,
+  nameIsDNSSubdomain,
+  validateNonnegative,
+  validateObjectMeta,
+} from './meta-validation.js';
 import { defaultPodTemplate, validatePodTemplateSpec } from './pod-template.js';
 import { replicasRow } from './replica-set.js';
 import type { ResourceDef } from './types.js';
@@ -69,10 +77,9 @@ function validateReadOnlyPersistentDisks(volumes: unknown, path: string): Status
 
 /** ValidatePodTemplateSpecForRC. */
 function validateTemplateForRC(tpl: unknown, selector: unknown, replicas: number, path: string): StatusCause[] {
-  if (!isObject(tpl)) return [field.required(path)];
+  if (!isDecoded<PodTemplateSpec>(tpl)) return [field.required(path)];
   const out: StatusCause[] = [];
-  const labels =
-    isObject(tpl.metadata) && isObject(tpl.metadata.labels) ? (tpl.metadata.labels as StringMap) : undefined;
+  const labels = isJsonObject(tpl.metadata) && isJsonObject(tpl.metadata.labels) ? tpl.metadata.labels : undefined;
   if (nonEmptyMap(selector) && !mapSelectorMatches(selector, labels)) out.push(selectorMismatch(path, labels));
   out.push(...validatePodTemplateSpec(tpl, path));
   if (replicas > 1) out.push(...validateReadOnlyPersistentDisks(tpl.spec?.volumes, `${path}.spec.volumes`));

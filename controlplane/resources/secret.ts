@@ -15,7 +15,7 @@ const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=
 function defaultSecret(obj: KubeObject): void {
   if (!obj.type) obj.type = 'Opaque';
   if (isObject(obj.stringData)) {
-    const data: Record<string, string> = isObject(obj.data) ? obj.data : {};
+    const data: Record<string, unknown> = isObject(obj.data) ? obj.data : {};
     for (const [k, v] of Object.entries(obj.stringData))
       setOwn(data, k, Buffer.from(String(v ?? ''), 'utf8').toString('base64'));
     obj.data = data;

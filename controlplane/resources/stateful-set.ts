@@ -1,6 +1,6 @@
 // apps/v1 StatefulSet: SetDefaults_StatefulSet (OrderedReady, RollingUpdate partition 0,
 // PVC retention Retain/Retain), ValidateStatefulSetSpec/Update and the READY row.
-import type { KubeObject, StatusCause } from '../../proto/meta.js';
+import type { KubeObject, ObjectMeta, StatusCause } from '../../proto/meta.js';
 import type { PersistentVolumeClaim, StatefulSetSpec } from '../../proto/api/types.gen.js';
 import { canonicalJson, clone } from '../../proto/canonical.js';
 import { field } from '../api/errors.js';
@@ -139,8 +139,9 @@ export const statefulSet: ResourceDef = {
     defaultPodTemplate(spec.template);
     for (const t of Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []) {
       if (!isObject(t)) continue;
-      if (!isObject(t.metadata)) t.metadata = {};
-      if (t.metadata.creationTimestamp === undefined) t.metadata.creationTimestamp = null;
+      const meta: ObjectMeta = isObject(t.metadata) ? t.metadata : {};
+      t.metadata = meta;
+      if (meta.creationTimestamp === undefined) meta.creationTimestamp = null;
       defaultClaim(t as KubeObject);
     }
   },

@@ -6,7 +6,15 @@ import type { DeploymentSpec } from '../../proto/api/types.gen.js';
 import { field } from '../api/errors.js';
 import { goLabelSelector, goStringMap } from './go-format.js';
 import { isEmptySelector, selectorMatches, validateLabelSelector, type LabelSelector } from './label-selector.js';
-import { immutable, invalidRendered, isObject, regexError, validateNonnegative } from './meta-validation.js';
+import {
+  type Decoded,
+  immutable,
+  invalidRendered,
+  isJsonObject,
+  isObject,
+  regexError,
+  validateNonnegative,
+} from './meta-validation.js';
 import { validatePodTemplateSpec } from './pod-template.js';
 import { canonicalJson } from '../../proto/canonical.js';
 
@@ -15,8 +23,8 @@ export function selectorMismatch(path: string, labels: Record<string, string> | 
   return invalidRendered(`${path}.metadata.labels`, goStringMap(labels), '`selector` does not match template `labels`');
 }
 
-/** what these checks read of a Deployment, ReplicaSet, StatefulSet or DaemonSet spec as decoded (either may be missing) */
-type WorkloadSpec = Partial<Pick<DeploymentSpec, 'selector' | 'template'>>;
+/** what these checks read of a Deployment, ReplicaSet, StatefulSet or DaemonSet spec as decoded (either may be missing or null) */
+type WorkloadSpec = Decoded<Pick<DeploymentSpec, 'selector' | 'template'>>;
 
 /**
  * Selector checks as ValidateDeploymentSpec/ReplicaSetSpec/StatefulSetSpec do them.
@@ -44,11 +52,11 @@ export function validateAlwaysRunningTemplate(
   spec: WorkloadSpec | undefined,
   path: string,
   kindName: string,
-  selector: LabelSelector | undefined,
+  selector: LabelSelector | null | undefined,
 ): StatusCause[] {
   const tplPath = `${path}.template`;
   const tpl = spec?.template;
-  if (!isObject(tpl)) return [field.required(tplPath)];
+  if (!isJsonObject(tpl)) return [field.required(tplPath)];
   const out: StatusCause[] = [];
   const labels = tpl.metadata?.labels;
   if (selector && !isEmptySelector(selector) && !selectorMatches(selector, labels))

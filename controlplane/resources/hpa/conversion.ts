@@ -6,8 +6,9 @@
 // v1's MetricSpec/MetricStatus shape), and are taken out of the annotations again when a
 // v1 object is converted back, so stored (v2) objects never carry them.
 import type { KubeObject } from '../../../proto/meta.js';
-import { isObject } from '../meta-validation.js';
+import { type Decoded, isDecoded, isJsonObject, isObject } from '../meta-validation.js';
 import type {
+  CrossVersionObjectReference,
   HorizontalPodAutoscalerSpec,
   HorizontalPodAutoscalerStatus,
   MetricSpec,
@@ -23,6 +24,50 @@ export const BEHAVIOR_ANNOTATION = 'autoscaling.alpha.kubernetes.io/behavior';
 const ROUND_TRIP = [METRIC_SPECS_ANNOTATION, METRIC_STATUSES_ANNOTATION, CONDITIONS_ANNOTATION, BEHAVIOR_ANNOTATION];
 
 type Json = Record<string, unknown>;
+type Quantity = string | number;
+
+/** autoscaling/v1's MetricSpec (v2beta1's shape), as the metrics annotation carries it */
+interface V1MetricSpec {
+  type?: string;
+  resource?: { name?: string; targetAverageUtilization?: number; targetAverageValue?: Quantity };
+  containerResource?: {
+    name?: string;
+    container?: string;
+    targetAverageUtilization?: number;
+    targetAverageValue?: Quantity;
+  };
+  pods?: { metricName?: string; selector?: unknown; targetAverageValue?: Quantity };
+  object?: {
+    target?: CrossVersionObjectReference;
+    metricName?: string;
+    selector?: unknown;
+    targetValue?: Quantity;
+    averageValue?: Quantity;
+  };
+  external?: { metricName?: string; metricSelector?: unknown; targetValue?: Quantity; targetAverageValue?: Quantity };
+}
+
+/** autoscaling/v1's MetricStatus (v2beta1's shape), as the current-metrics annotation carries it */
+interface V1MetricStatus {
+  type?: string;
+  resource?: { name?: string; currentAverageUtilization?: number; currentAverageValue?: string };
+  containerResource?: {
+    name?: string;
+    container?: string;
+    currentAverageUtilization?: number;
+    currentAverageValue?: string;
+  };
+  pods?: { metricName?: string; selector?: unknown; currentAverageValue?: string };
+  object?: {
+    target?: CrossVersionObjectReference;
+    metricName?: string;
+    selector?: unknown;
+    currentValue?: string;
+    averageValue?: string;
+  };
+  external?: { metricName?: string; metricSelector?: unknown; currentValue?: string; currentAverageValue?: string };
+}
+
 const rec = (v: unknown): Json => (isObject(v) ? v : {});
 const has = (v: unknown): boolean => v !== undefined && v !== null;
 
@@ -88,13 +133,13 @@ function avgTarget(util: unknown, avg: unknown): MetricTarget {
   return {};
 }
 
-function v2MetricSpec(j: Json): MetricSpec {
+function v2MetricSpec(j: Decoded<V1MetricSpec>): MetricSpec {
   const out: MetricSpec = { type: j.type as string };
-  if (isObject(j.resource)) {
+  if (isJsonObject(j.resource)) {
     const r = j.resource;
     out.resource = { name: r.name, target: avgTarget(r.targetAverageUtilization, r.targetAverageValue) };
   }
-  if (isObject(j.containerResource)) {
+  if (isJsonObject(j.containerResource)) {
     const r = j.containerResource;
     out.containerResource = {
       name: r.name,
@@ -102,14 +147,14 @@ function v2MetricSpec(j: Json): MetricSpec {
       target: avgTarget(r.targetAverageUtilization, r.targetAverageValue),
     };
   }
-  if (isObject(j.pods)) {
+  if (isJsonObject(j.pods)) {
     const p = j.pods;
     out.pods = {
       metric: { name: p.metricName, ...(has(p.selector) ? { selector: p.selector } : {}) },
       target: { type: 'AverageValue', averageValue: p.targetAverageValue },
     };
   }
-  if (isObject(j.object)) {
+  if (isJsonObject(j.object)) {
     const o = j.object;
     out.object = {
       describedObject: o.target,
@@ -119,7 +164,7 @@ function v2MetricSpec(j: Json): MetricSpec {
         : { type: 'Value', value: o.targetValue },
     };
   }
-  if (isObject(j.external)) {
+  if (isJsonObject(j.external)) {
     const e = j.external;
     out.external = {
       metric: { name: e.metricName, ...(has(e.metricSelector) ? { selector: e.metricSelector } : {}) },
@@ -178,18 +223,18 @@ function v1MetricStatus(m: MetricStatus): Json {
   return out;
 }
 
-function v2MetricStatus(j: Json): MetricStatus {
+function v2MetricStatus(j: Decoded<V1MetricStatus>): MetricStatus {
   const out: MetricStatus = { type: j.type as string };
   const cur = (util: unknown, avg: unknown) => ({
     ...(has(util) ? { averageUtilization: util as number } : {}),
     ...(has(avg) ? { averageValue: avg as string } : {}),
   });
-  if (isObject(j.resource))
+  if (isJsonObject(j.resource))
     out.resource = {
       name: j.resource.name,
       current: cur(j.resource.currentAverageUtilization, j.resource.currentAverageValue),
     };
-  if (isObject(j.containerResource)) {
+  if (isJsonObject(j.containerResource)) {
     const c = j.containerResource;
     out.containerResource = {
       name: c.name,
@@ -197,12 +242,12 @@ function v2MetricStatus(j: Json): MetricStatus {
       current: cur(c.currentAverageUtilization, c.currentAverageValue),
     };
   }
-  if (isObject(j.pods))
+  if (isJsonObject(j.pods))
     out.pods = {
       metric: { name: j.pods.metricName, ...(has(j.pods.selector) ? { selector: j.pods.selector } : {}) },
       current: { averageValue: j.pods.currentAverageValue },
     };
-  if (isObject(j.object)) {
+  if (isJsonObject(j.object)) {
     const o = j.object;
     out.object = {
       describedObject: o.target,
@@ -210,7 +255,7 @@ function v2MetricStatus(j: Json): MetricStatus {
       current: { value: o.currentValue, ...(has(o.averageValue) ? { averageValue: o.averageValue } : {}) },
     };
   }
-  if (isObject(j.external)) {
+  if (isJsonObject(j.external)) {
     const e = j.external;
     out.external = {
       metric: { name: e.metricName, ...(has(e.metricSelector) ? { selector: e.metricSelector } : {}) },
@@ -305,7 +350,7 @@ export function hpaFromV1(v1: KubeObject): KubeObject {
     });
   }
   const other = parseAnnotation(ann[METRIC_SPECS_ANNOTATION]);
-  if (Array.isArray(other)) for (const m of other) metrics.push(v2MetricSpec(rec(m)));
+  if (Array.isArray(other)) for (const m of other) metrics.push(v2MetricSpec(isDecoded<V1MetricSpec>(m) ? m : {}));
   // autoscaling/v1's implicit default, made explicit (the full metric list is known only here)
   if (!metrics.length)
     metrics.push({
@@ -325,7 +370,8 @@ export function hpaFromV1(v1: KubeObject): KubeObject {
     v2status.currentReplicas = (st.currentReplicas as number | undefined) ?? 0;
     v2status.desiredReplicas = (st.desiredReplicas as number | undefined) ?? 0;
     const current = parseAnnotation(ann[METRIC_STATUSES_ANNOTATION]);
-    if (Array.isArray(current)) v2status.currentMetrics = current.map((m) => v2MetricStatus(rec(m)));
+    if (Array.isArray(current))
+      v2status.currentMetrics = current.map((m) => v2MetricStatus(isDecoded<V1MetricStatus>(m) ? m : {}));
     else if (has(st.currentCPUUtilizationPercentage)) {
       v2status.currentMetrics = [
         {

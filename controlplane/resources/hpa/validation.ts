@@ -5,7 +5,7 @@
 import type { StatusCause } from '../../../proto/meta.js';
 import { isValidQuantity, parseQuantity } from '../../../proto/quantity.js';
 import { field } from '../../api/errors.js';
-import { isObject, validateNonnegative } from '../meta-validation.js';
+import { isJsonObject, validateNonnegative } from '../meta-validation.js';
 import type {
   CrossVersionObjectReference,
   HorizontalPodAutoscalerBehavior,
@@ -35,7 +35,7 @@ function validateCrossVersionObjectReference(
   path: string,
 ): StatusCause[] {
   const out: StatusCause[] = [];
-  const r = isObject(ref) ? ref : {};
+  const r = isJsonObject(ref) ? ref : {};
   if (!r.kind) out.push(field.required(`${path}.kind`));
   else for (const m of pathSegmentErrors(r.kind)) out.push(field.invalid(`${path}.kind`, r.kind, m));
   if (!r.name) out.push(field.required(`${path}.name`));
@@ -50,7 +50,7 @@ function quantitySign(v: unknown): number {
 
 function validateMetricTarget(t: MetricTarget | undefined, path: string): StatusCause[] {
   const out: StatusCause[] = [];
-  const mt = isObject(t) ? t : {};
+  const mt = isJsonObject(t) ? t : {};
   if (!mt.type) out.push(field.required(`${path}.type`, 'must specify a metric target type'));
   else if (!['Utilization', 'Value', 'AverageValue'].includes(mt.type))
     out.push(field.invalid(`${path}.type`, mt.type, 'must be either Utilization, Value, or AverageValue'));
@@ -64,13 +64,13 @@ function validateMetricTarget(t: MetricTarget | undefined, path: string): Status
 }
 
 function validateMetricIdentifier(id: MetricIdentifier | undefined, path: string): StatusCause[] {
-  if (!isObject(id) || !id.name) return [field.required(`${path}.name`, 'must specify a metric name')];
+  if (!isJsonObject(id) || !id.name) return [field.required(`${path}.name`, 'must specify a metric name')];
   return [];
 }
 
 function validateResourceTarget(t: MetricTarget | undefined, path: string): StatusCause[] {
   const out = validateMetricTarget(t, `${path}.target`);
-  const mt = isObject(t) ? t : {};
+  const mt = isJsonObject(t) ? t : {};
   const hasUtil = mt.averageUtilization !== undefined && mt.averageUtilization !== null;
   const hasAvg = mt.averageValue !== undefined && mt.averageValue !== null;
   if (!hasUtil && !hasAvg)
@@ -86,27 +86,27 @@ function validateResourceTarget(t: MetricTarget | undefined, path: string): Stat
 
 function validateMetricSpec(spec: MetricSpec, path: string): StatusCause[] {
   const out: StatusCause[] = [];
-  if (!isObject(spec)) return [field.required(`${path}.type`, 'must specify a metric source type')];
+  if (!isJsonObject(spec)) return [field.required(`${path}.type`, 'must specify a metric source type')];
   if (!spec.type) out.push(field.required(`${path}.type`, 'must specify a metric source type'));
   else if (!METRIC_SOURCE_TYPES.includes(spec.type))
     out.push(field.notSupported(`${path}.type`, spec.type, METRIC_SOURCE_TYPES));
 
   const present: string[] = [];
-  if (isObject(spec.object)) {
+  if (isJsonObject(spec.object)) {
     present.push('object');
     const s = spec.object;
     out.push(...validateCrossVersionObjectReference(s.describedObject, `${path}.object.describedObject`));
     out.push(...validateMetricIdentifier(s.metric, `${path}.object.metric`));
     out.push(...validateMetricTarget(s.target, `${path}.object.target`));
-    if (!isObject(s.target) || (s.target.value == null && s.target.averageValue == null))
+    if (!isJsonObject(s.target) || (s.target.value == null && s.target.averageValue == null))
       out.push(field.required(`${path}.object.target.value`, 'must set either a target value or averageValue'));
   }
-  if (isObject(spec.external)) {
+  if (isJsonObject(spec.external)) {
     present.push('external');
     const s = spec.external;
     out.push(...validateMetricIdentifier(s.metric, `${path}.external.metric`));
     out.push(...validateMetricTarget(s.target, `${path}.external.target`));
-    const t = isObject(s.target) ? s.target : {};
+    const t = isJsonObject(s.target) ? s.target : {};
     if (t.value == null && t.averageValue == null)
       out.push(
         field.required(
@@ -122,21 +122,21 @@ function validateMetricSpec(spec: MetricSpec, path: string): StatusCause[] {
         ),
       );
   }
-  if (isObject(spec.pods)) {
+  if (isJsonObject(spec.pods)) {
     present.push('pods');
     const s = spec.pods;
     out.push(...validateMetricIdentifier(s.metric, `${path}.pods.metric`));
     out.push(...validateMetricTarget(s.target, `${path}.pods.target`));
-    if (!isObject(s.target) || s.target.averageValue == null)
+    if (!isJsonObject(s.target) || s.target.averageValue == null)
       out.push(field.required(`${path}.pods.target.averageValue`, 'must specify a positive target averageValue'));
   }
-  if (isObject(spec.resource)) {
+  if (isJsonObject(spec.resource)) {
     present.push('resource');
     const s = spec.resource;
     if (!s.name) out.push(field.required(`${path}.resource.name`, 'must specify a resource name'));
     out.push(...validateResourceTarget(s.target, `${path}.resource`));
   }
-  if (isObject(spec.containerResource)) {
+  if (isJsonObject(spec.containerResource)) {
     present.push('containerResource');
     const s = spec.containerResource;
     if (!s.name) out.push(field.required(`${path}.containerResource.name`, 'must specify a resource name'));
@@ -162,7 +162,7 @@ function validateMetricSpec(spec: MetricSpec, path: string): StatusCause[] {
 }
 
 function validateScalingRules(rules: HPAScalingRules | undefined, path: string): StatusCause[] {
-  if (!isObject(rules)) return [];
+  if (!isJsonObject(rules)) return [];
   const out: StatusCause[] = [];
   const w = rules.stabilizationWindowSeconds;
   if (typeof w === 'number' && w < 0)
@@ -186,7 +186,7 @@ function validateScalingRules(rules: HPAScalingRules | undefined, path: string):
   if (policies.length === 0) out.push(field.required(`${path}.policies`, 'must specify at least one Policy'));
   policies.forEach((p, i) => {
     const pp = `${path}.policies[${i}]`;
-    const pol = isObject(p) ? p : {};
+    const pol = isJsonObject(p) ? p : {};
     if (pol.type !== 'Pods' && pol.type !== 'Percent')
       out.push(field.notSupported(`${pp}.type`, pol.type ?? '', POLICY_TYPES));
     if (!(typeof pol.value === 'number' && pol.value > 0))
@@ -200,7 +200,7 @@ function validateScalingRules(rules: HPAScalingRules | undefined, path: string):
 }
 
 function validateBehavior(b: HorizontalPodAutoscalerBehavior | undefined, path: string): StatusCause[] {
-  if (!isObject(b)) return [];
+  if (!isJsonObject(b)) return [];
   return [
     ...validateScalingRules(b.scaleUp, `${path}.scaleUp`),
     ...validateScalingRules(b.scaleDown, `${path}.scaleDown`),
@@ -210,7 +210,7 @@ function validateBehavior(b: HorizontalPodAutoscalerBehavior | undefined, path: 
 /** validateHorizontalPodAutoscalerSpec */
 export function validateHpaSpec(spec: HorizontalPodAutoscalerSpec | undefined, path = 'spec'): StatusCause[] {
   const out: StatusCause[] = [];
-  const s = isObject(spec) ? spec : {};
+  const s = isJsonObject(spec) ? spec : {};
   const min = s.minReplicas;
   if (typeof min === 'number' && min < 1)
     out.push(field.invalid(`${path}.minReplicas`, min, 'must be greater than or equal to 1'));
@@ -230,7 +230,7 @@ export function validateHpaSpec(spec: HorizontalPodAutoscalerSpec | undefined, p
 export function validateHpaStatus(
   status: { currentReplicas?: unknown; desiredReplicas?: unknown } | undefined,
 ): StatusCause[] {
-  const s = isObject(status) ? status : {};
+  const s = isJsonObject(status) ? status : {};
   return [
     ...validateNonnegative(s.currentReplicas ?? 0, 'status.currentReplicas'),
     ...validateNonnegative(s.desiredReplicas ?? 0, 'status.desiredReplicas'),
