@@ -141,7 +141,8 @@ class ConvertedStorage extends ApiStorage {
   override watch<D extends ResourceDef>(def: D, namespace: string | undefined, q: WatchQuery, sink: (ev: WatchEvent<ObjectOfDef<D>>) => void): Promise<{ cancel(): void }>;
   override async watch(def: ResourceDef, namespace: string | undefined, q: WatchQuery, sink: (ev: WatchEvent) => void): Promise<{ cancel(): void }> {
     if (!def.conversion) return this.inner.watch(def, namespace, q, sink);
-    return this.inner.watch(def.conversion.storage(), namespace, q, (ev) => {
+    // conversion rewrites the object it is given: each event its own copy, never the shared one
+    return this.inner.watch(def.conversion.storage(), namespace, { ...q, shared: false }, (ev) => {
       if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') return sink(ev);
       sink({ type: ev.type, object: this.out(def, ev.object as KubeObject) });
     });

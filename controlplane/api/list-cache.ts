@@ -23,11 +23,17 @@ import type { Store, StoreEvent, Watch } from '../store/types.js';
 import { apiVersionOf, prefixFor } from './keys.js';
 import { encodeContinue, parseResourceVersion, type ApiStorage, type ListResult } from './storage.js';
 import { wantsMetadataOnly, wantsTable } from './table.js';
+import { decodeStored, share, sharedDecoding } from './shared-objects.js';
 
-/** one object: the stored value until a list needs it, then its encoded list item */
+/**
+ * one object: the stored value until something reads it, then the object decoded once and
+ * shared read-only with every in-process reader (api/shared-objects.ts), and once a list
+ * needs it its encoded list item
+ */
 interface Entry {
   rev: number;
   raw?: string;
+  obj?: KubeObject;
   json?: string;
   labels?: Record<string, string>;
   /** values of metadata.name, metadata.namespace, then def.fields in their order */
@@ -99,7 +105,8 @@ export class ResourceCache {
     for (const ev of evs) {
       if (ev.type === 'PUT') {
         if (!this.entries.has(ev.key)) this.keys.splice(lowerBound(this.keys, ev.key), 0, ev.key);
-        this.entries.set(ev.key, { rev: ev.modRevision, raw: ev.value });
+        // the event's one decoding, which the informers and the scheduler receive too
+        this.entries.set(ev.key, { rev: ev.modRevision, obj: sharedDecoding(this.def, ev).obj });
       } else if (this.entries.delete(ev.key)) {
         const i = lowerBound(this.keys, ev.key);
         if (this.keys[i] === ev.key) this.keys.splice(i, 1);
@@ -108,19 +115,25 @@ export class ResourceCache {
     }
   }
 
+  /** the entry's object, decoded once: read-only, shared */
+  object(e: Entry): KubeObject {
+    if (!e.obj) {
+      e.obj = share(decodeStored(this.def, e.raw!, e.rev));
+      e.raw = undefined;
+    }
+    return e.obj;
+  }
+
   /** the entry's list item JSON (as ApiStorage.list's items serialise), encoded once per change */
   encoded(e: Entry): Entry & { json: string } {
     if (e.json !== undefined) return e as Entry & { json: string };
-    const obj = JSON.parse(e.raw!) as KubeObject;
-    obj.metadata.resourceVersion = String(e.rev);
-    delete obj.apiVersion;
-    delete obj.kind;
-    e.json = JSON.stringify(obj);
+    const obj = this.object(e);
+    const { apiVersion: _a, kind: _k, ...item } = obj;
+    e.json = JSON.stringify(item);
     e.labels = obj.metadata.labels;
     const fields = [obj.metadata.name, obj.metadata.namespace ?? ''];
     for (const f of Object.values(this.def.fields ?? {})) fields.push(f(obj));
     e.fields = fields;
-    e.raw = undefined;
     return e as Entry & { json: string };
   }
 
@@ -137,6 +150,8 @@ export interface ListCacheOptions {
 
 export class ListCache {
   private readonly caches = new Map<string, Promise<ResourceCache | undefined>>();
+  /** the caches that have started, by the same id */
+  private readonly ready = new Map<string, ResourceCache>();
   private readonly syncWatch: boolean;
   /** lists answered here / by the store (metrics, tests) */
   readonly stats = { cached: 0, delegated: 0 };
@@ -162,9 +177,23 @@ export class ListCache {
       return this.cacheFor(def);
     });
     const c = new ResourceCache(this.store, def);
-    p = c.start().then(() => c, () => { this.caches.delete(id); return undefined; });
+    p = c.start().then(() => { this.ready.set(id, c); return c; }, () => { this.caches.delete(id); return undefined; });
     this.caches.set(id, p);
     return p;
+  }
+
+  /**
+   * The object at key as the store holds it now, read-only (ApiStorage's reads on the write
+   * path): only from a cache the kind already has, behind a store whose watches are
+   * delivered synchronously on commit (then the cache is the store's current state whenever
+   * other code runs). null: no such object; undefined: the store must answer.
+   */
+  peek(def: ResourceDef, key: string): { obj: KubeObject; rev: number } | null | undefined {
+    if (!this.syncWatch) return undefined;
+    const c = this.ready.get(`${def.group}/${def.resource}`);
+    if (!c || c.broken || c.def !== def) return undefined;
+    const e = c.entries.get(key);
+    return e ? { obj: c.object(e), rev: e.rev } : null;
   }
 
   /**
@@ -245,5 +274,6 @@ export class ListCache {
   close(): void {
     for (const p of this.caches.values()) void p.then((c) => c?.close());
     this.caches.clear();
+    this.ready.clear();
   }
 }

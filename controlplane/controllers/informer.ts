@@ -79,7 +79,8 @@ export class Informer<K extends Kind | '*' = '*'> {
     for (const [k, o] of this.cache) if (!seen.has(k)) { this.cache.delete(k); this.emit('delete', o); }
     this.synced = true;
     try {
-      this.watch = await this.storage.watch(this.def, undefined, { resourceVersion: list.metadata.resourceVersion }, (ev) => {
+      // the event's object is the one decoding shared by every in-process reader: read-only, as an informer's cache is
+      this.watch = await this.storage.watch(this.def, undefined, { resourceVersion: list.metadata.resourceVersion, shared: true }, (ev) => {
         if (ev.type === 'ERROR') { void this.restart(); return; }
         if (ev.type === 'BOOKMARK') return;
         const o = ev.object as KubeObject<K>;

@@ -102,8 +102,9 @@ export class Scheduler {
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    // Nodes first, so the first pods are tried against a full node list.
-    this.watches.push(await this.storage.watch(this.nodeDef, undefined, { resourceVersion: '0' }, (ev) => this.guard(() => this.onNodeEvent(ev))));
+    // Nodes first, so the first pods are tried against a full node list. Nodes and pods are
+    // the objects every in-process reader shares (read-only; assume copies the pod).
+    this.watches.push(await this.storage.watch(this.nodeDef, undefined, { resourceVersion: '0', shared: true }, (ev) => this.guard(() => this.onNodeEvent(ev))));
     // claims, volumes and classes (VolumeBinding): a change may make parked pods fit
     const volumeWatch = (kind: 'claim' | 'volume' | 'class', def: typeof this.nodeDef) => this.storage.watch(def, undefined, { resourceVersion: '0' }, (ev) => this.guard(() => {
       if (this.volumes.apply(kind, ev) && ev.type !== 'DELETED') this.queue.moveAllToActive();
@@ -118,7 +119,7 @@ export class Scheduler {
       if (ev.type === 'DELETED') this.pdbs.delete(key);
       else this.pdbs.set(key, o);
     })));
-    this.watches.push(await this.storage.watch(this.podDef, undefined, { resourceVersion: '0' }, (ev) => this.guard(() => this.onPodEvent(ev))));
+    this.watches.push(await this.storage.watch(this.podDef, undefined, { resourceVersion: '0', shared: true }, (ev) => this.guard(() => this.onPodEvent(ev))));
     this.flushTimer = setInterval(() => this.queue.moveAllToActive(), this.opts.flushIntervalMs ?? FLUSH_INTERVAL_MS);
     this.flushTimer.unref?.();
     void this.run();
