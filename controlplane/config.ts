@@ -24,6 +24,8 @@ export interface ServerConfig {
   compactRetain: number;
   logLevel: string;
   schedulerStrategy: 'spread' | 'binpack';
+  /** more scheduler profiles (kube-scheduler's profiles[]): pods naming schedulerName get that strategy */
+  schedulerProfiles?: { schedulerName: string; strategy: 'spread' | 'binpack' }[];
   /** kube-scheduler's percentageOfNodesToScore: 0 adaptive (50 % less 1 % per 125 nodes, at least 5 %), 100 every node */
   percentageOfNodesToScore?: number;
   nodeGracePeriodMs: number;
@@ -129,6 +131,7 @@ export function parseServerArgs(argv: string[]): ServerConfig {
     .option('--default-unreachable-toleration-seconds <n>', 'how long pods stay on a not-ready/unreachable node before eviction (Kubernetes: 300)', '10')
     .option('--event-ttl <duration>', 'how long Events are kept', '1h')
     .option('--scheduler-strategy <spread|binpack>', 'spread pods (LeastAllocated) or pack them (MostAllocated)', 'spread')
+    .option('--scheduler-profile <name=strategy>', 'one more scheduler profile, as kube-scheduler\'s profiles: pods with spec.schedulerName <name> are scheduled with that strategy, spread or binpack (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--percentage-of-nodes-to-score <n>', 'stop looking for feasible nodes once this percentage of the cluster fits a pod (at least 100 nodes), as kube-scheduler\'s percentageOfNodesToScore; 0: adaptive (50 % less 1 % per 125 nodes, at least 5 %), 100: every node', '0')
     .option('--cluster-cidr <cidr>', 'pod network; each node gets a subnet of it', '10.42.0.0/16')
     .option('--node-cidr-mask-size <n>', 'prefix length of each node\'s pod subnet', '24')
@@ -176,11 +179,16 @@ export function parseServerArgs(argv: string[]): ServerConfig {
 }
 
 function configFrom(cmd: Command): ServerConfig {
-  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; percentageOfNodesToScore: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string; anonymousAuth: boolean; auditLogPath?: string; auditPolicyFile?: string; auditLogMaxsize: string; auditLogMaxbackup: string; clusterSigningDuration: string; podSecurityDefault?: string; podSecurityExemptNamespaces?: string; datastoreEndpoint?: string; datastoreCafile?: string; datastoreCertfile?: string; datastoreKeyfile?: string; token?: string; tokenFile?: string; snapshotSchedule?: string; snapshotRetention: string; serverName?: string; leaderElect: boolean; leaderElectLeaseDuration: string; leaderElectRenewDeadline: string; leaderElectRetryPeriod: string }>();
+  const o = cmd.opts<{ dataDir: string; listen: string; advertiseAddress?: string; tlsSan: string[]; tokenAuthFile?: string; serviceAccountIssuer: string; apiAudiences?: string; authorizationMode: string; compactInterval: string; compactRetention: string; logLevel: string; schedulerStrategy: string; schedulerProfile: string[]; percentageOfNodesToScore: string; nodeGracePeriod: string; defaultUnreachableTolerationSeconds: string; eventTtl: string; clusterCidr: string; nodeCidrMaskSize: string; serviceCidr: string; serviceNodePortRange: string; clusterDns: string; clusterDomain: string; secretsEncryption: boolean; controllersQps: string; controllersBurst: string; nodeEvictionRate: string; secondaryNodeEvictionRate: string; unhealthyZoneThreshold: string; largeClusterSizeThreshold: string; anonymousAuth: boolean; auditLogPath?: string; auditPolicyFile?: string; auditLogMaxsize: string; auditLogMaxbackup: string; clusterSigningDuration: string; podSecurityDefault?: string; podSecurityExemptNamespaces?: string; datastoreEndpoint?: string; datastoreCafile?: string; datastoreCertfile?: string; datastoreKeyfile?: string; token?: string; tokenFile?: string; snapshotSchedule?: string; snapshotRetention: string; serverName?: string; leaderElect: boolean; leaderElectLeaseDuration: string; leaderElectRenewDeadline: string; leaderElectRetryPeriod: string }>();
   const { host, port } = parseListen(o.listen);
   const retain = Number(o.compactRetention);
   if (!Number.isInteger(retain) || retain < 0) throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
   if (o.schedulerStrategy !== 'spread' && o.schedulerStrategy !== 'binpack') throw new InvalidArgumentError('--scheduler-strategy must be spread or binpack');
+  const schedulerProfiles = o.schedulerProfile.map((v) => {
+    const m = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)=(spread|binpack)$/.exec(v);
+    if (!m || m[1] === 'default-scheduler') throw new InvalidArgumentError(`--scheduler-profile wants <name>=spread|binpack with a name other than default-scheduler, got ${v}`);
+    return { schedulerName: m[1]!, strategy: m[3] as 'spread' | 'binpack' };
+  });
   if (!/^\d+$/.test(o.percentageOfNodesToScore) || Number(o.percentageOfNodesToScore) > 100) throw new InvalidArgumentError(`--percentage-of-nodes-to-score must be an integer between 0 and 100, got ${o.percentageOfNodesToScore}`);
   const tol = Number(o.defaultUnreachableTolerationSeconds);
   if (!Number.isInteger(tol) || tol < 0) throw new InvalidArgumentError('--default-unreachable-toleration-seconds must be a non-negative integer');
@@ -276,6 +284,7 @@ function configFrom(cmd: Command): ServerConfig {
     eventTtlMs: parseDuration(o.eventTtl),
     defaultUnreachableTolerationSeconds: tol,
     schedulerStrategy: o.schedulerStrategy,
+    schedulerProfiles,
     percentageOfNodesToScore: Number(o.percentageOfNodesToScore),
     dataDir: o.dataDir,
     host,

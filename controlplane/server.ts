@@ -199,7 +199,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   // the scheduler and the controller manager run on the holder of their Lease only (every
   // server serves the API and agents); their writes are fenced by the term (leader/leader-only.ts)
   const startScheduler = async (st: typeof storage): Promise<LeaderWork> => {
-    const sch = new Scheduler(actAs(st.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, percentageOfNodesToScore: cfg.percentageOfNodesToScore, log: log.child({ component: 'scheduler' }), onPreemption: (n) => metrics.preemptionVictims.observe(n) });
+    const sch = new Scheduler(actAs(st.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), { strategy: cfg.schedulerStrategy, profiles: cfg.schedulerProfiles, percentageOfNodesToScore: cfg.percentageOfNodesToScore, log: log.child({ component: 'scheduler' }), onPreemption: (n) => metrics.preemptionVictims.observe(n) });
     await sch.start();
     scheduler = sch;
     return { stop() { sch.stop(); if (scheduler === sch) scheduler = undefined; } };
