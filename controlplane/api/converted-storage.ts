@@ -78,7 +78,7 @@ class ConvertedStorage extends ApiStorage {
   override list<D extends ResourceDef>(def: D, namespace: string | undefined, q?: ListQuery): Promise<ListResult<ObjectOfDef<D>>>;
   override async list(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
     if (!def.conversion) return this.inner.list(def, namespace, q);
-    const l = await this.inner.list(def.conversion.storage(), namespace, q);
+    const l = await this.inner.list(def.conversion.storage(), namespace, { ...q, shared: false });    // converted in place below: copies
     return { ...l, apiVersion: apiVersionOf(def), items: l.items.map((o) => { const c = this.out(def, o); delete c.apiVersion; delete c.kind; return c; }) };
   }
 

@@ -41,6 +41,8 @@ interface Entry {
 }
 
 export interface CachedListQuery {
+  /** listObjects: the cache's shared objects themselves (read-only), not copies */
+  shared?: boolean;
   labelSelector?: string;
   fieldSelector?: string;
   limit?: number;
@@ -204,7 +206,7 @@ export class ListCache {
   async listJson(def: ResourceDef, namespace: string | undefined, q: CachedListQuery = {}, accept?: string): Promise<string | undefined> {
     const p = await this.plan(def, namespace, q, accept);
     if (!p) return undefined;
-    const { items, metadata } = this.select(p.c, def, namespace, p.filter, p.limit, p.at);
+    const { items, metadata } = this.select(p.c, def, namespace, p.filter, p.limit, p.at, (e) => p.c.encoded(e).json);
     return `{"kind":${JSON.stringify(`${def.kind}List`)},"apiVersion":${JSON.stringify(apiVersionOf(def))},"metadata":${JSON.stringify(metadata)},"items":[${items.join(',')}]}`;
   }
 
@@ -216,8 +218,10 @@ export class ListCache {
   async listObjects(def: ResourceDef, namespace: string | undefined, q: CachedListQuery = {}): Promise<ListResult | undefined> {
     const p = await this.plan(def, namespace, q);
     if (!p) return undefined;
-    const { items, metadata } = this.select(p.c, def, namespace, p.filter, p.limit, p.at);
-    return { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata, items: items.map((j) => JSON.parse(j) as KubeObject) };
+    // shared: the objects every in-process reader holds (an informer's relist costs no decoding)
+    const item = q.shared ? (e: Entry) => p.c.object(e) : (e: Entry) => JSON.parse(p.c.encoded(e).json) as KubeObject;
+    const { items, metadata } = this.select(p.c, def, namespace, p.filter, p.limit, p.at, item);
+    return { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata, items };
   }
 
   private async plan(def: ResourceDef, namespace: string | undefined, q: CachedListQuery, accept?: string): Promise<{ c: ResourceCache; filter: ReturnType<ApiStorage['parseFilter']>; limit: number; at: number } | undefined> {
@@ -243,24 +247,25 @@ export class ListCache {
   }
 
   /** the list's items (encoded) and metadata at revision at: synchronous, so it is one state of the cache */
-  private select(c: ResourceCache, def: ResourceDef, namespace: string | undefined, filter: ReturnType<ApiStorage['parseFilter']>, limit: number, at: number): { items: string[]; metadata: ListResult['metadata'] } {
+  private select<T>(c: ResourceCache, def: ResourceDef, namespace: string | undefined, filter: ReturnType<ApiStorage['parseFilter']>, limit: number, at: number, item: (e: Entry) => T): { items: T[]; metadata: ListResult['metadata'] } {
     const prefix = prefixFor(def, namespace);
     const filtering = filter.labels.length > 0 || filter.fields.length > 0;
     const names = filter.fields.length ? ['metadata.name', 'metadata.namespace', ...Object.keys(def.fields ?? {})] : [];
     const keys = c.keys;
-    const items: string[] = [];
+    const items: T[] = [];
     let i = lowerBound(keys, prefix);
     let lastKey = '';
     let more = false;
     for (; i < keys.length && keys[i]!.startsWith(prefix); i++) {
       const key = keys[i]!;
-      const e = c.encoded(c.entries.get(key)!);
+      const e = c.entries.get(key)!;
       lastKey = key;
       if (filtering) {
+        c.encoded(e);     // its labels and field values
         if (filter.labels.length && !matchLabels(filter.labels, e.labels)) continue;
         if (filter.fields.length && !matchFields(filter.fields, (f) => e.fields![names.indexOf(f)])) continue;
       }
-      items.push(e.json);
+      items.push(item(e));
       if (limit && items.length >= limit) {
         more = i + 1 < keys.length && keys[i + 1]!.startsWith(prefix);
         break;

@@ -9,7 +9,11 @@ import type { KubeObject } from '../../proto/meta.js';
 import type { ResourceDef } from '../resources/types.js';
 import type { StoreEvent } from '../store/types.js';
 
-export interface SharedDecoding { obj: KubeObject; prev?: KubeObject }
+export interface SharedDecoding {
+  obj: KubeObject;
+  /** the previous object of an update (decoded when first asked for: most readers never do) */
+  readonly prev?: KubeObject;
+}
 
 /** a store event decoded once per kind for all the readers it reaches */
 const decodings = new WeakMap<StoreEvent, Map<ResourceDef, SharedDecoding>>();
@@ -47,13 +51,19 @@ export function sharedDecoding(def: ResourceDef, ev: StoreEvent): SharedDecoding
   let d = byDef.get(def);
   if (!d) {
     const obj = share(decodeStored(def, ev.value, ev.modRevision));
+    const prevValue = ev.type !== 'DELETE' ? ev.prevValue : undefined;
     let prev: KubeObject | undefined;
-    if (ev.type !== 'DELETE' && ev.prevValue !== undefined) {
-      prev = JSON.parse(ev.prevValue) as KubeObject;
-      def.custom?.fromStorage(prev);
-      share(prev);
-    }
-    byDef.set(def, d = { obj, prev });
+    byDef.set(def, d = {
+      obj,
+      get prev() {
+        if (prev === undefined && prevValue !== undefined) {
+          prev = JSON.parse(prevValue) as KubeObject;
+          def.custom?.fromStorage(prev);
+          share(prev);
+        }
+        return prev;
+      },
+    });
   }
   return d;
 }

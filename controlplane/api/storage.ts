@@ -63,6 +63,11 @@ export interface ListQuery {
   fieldSelector?: string;
   limit?: number;
   continue?: string;
+  /**
+   * in-process readers that only read the items (informers): from the list cache, the
+   * objects it shares with every in-process reader, never to be mutated (else copies)
+   */
+  shared?: boolean;
 }
 
 export interface WatchQuery {

@@ -64,7 +64,8 @@ export class Informer<K extends Kind | '*' = '*'> {
 
   async start(): Promise<void> {
     if (this.stopped) return;
-    const list = await this.storage.list(this.def, undefined, {});
+    // the list cache's shared objects when it has the kind: a relist decodes nothing (read-only, as the cache is)
+    const list = await this.storage.list(this.def, undefined, { shared: true });
     const seen = new Set<string>();
     for (const item of list.items) {
       // a stored object of this def's kind (the store keeps neither apiVersion nor kind)

@@ -112,7 +112,7 @@ async function waitReady(c, n) {
     const ready = (r.json?.items ?? []).filter((nd) => nd.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).length;
     if (ready >= n) return;
     if (Date.now() > deadline) throw new Error(`only ${ready}/${n} nodes Ready`);
-    await sleep(1000);
+    await sleep(2000);    // each look lists every Node (1000 of them: 3 MB to encrypt and parse)
   }
 }
 
