@@ -24,6 +24,8 @@ export interface ServerConfig {
   compactRetain: number;
   logLevel: string;
   schedulerStrategy: 'spread' | 'binpack';
+  /** more scheduler profiles (kube-scheduler's profiles[]): pods naming schedulerName get that strategy */
+  schedulerProfiles?: { schedulerName: string; strategy: 'spread' | 'binpack' }[];
   /** kube-scheduler's percentageOfNodesToScore: 0 adaptive (50 % less 1 % per 125 nodes, at least 5 %), 100 every node */
   percentageOfNodesToScore?: number;
   nodeGracePeriodMs: number;
@@ -160,6 +162,12 @@ export function parseServerArgs(argv: string[]): ServerConfig {
       '--scheduler-strategy <spread|binpack>',
       'spread pods (LeastAllocated) or pack them (MostAllocated)',
       'spread',
+    )
+    .option(
+      '--scheduler-profile <name=strategy>',
+      "one more scheduler profile, as kube-scheduler's profiles: pods with spec.schedulerName <name> are scheduled with that strategy, spread or binpack (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
     )
     .option(
       '--percentage-of-nodes-to-score <n>',
@@ -301,6 +309,7 @@ function configFrom(cmd: Command): ServerConfig {
     compactRetention: string;
     logLevel: string;
     schedulerStrategy: string;
+    schedulerProfile: string[];
     percentageOfNodesToScore: string;
     nodeGracePeriod: string;
     defaultUnreachableTolerationSeconds: string;
@@ -346,6 +355,14 @@ function configFrom(cmd: Command): ServerConfig {
     throw new InvalidArgumentError('--compact-retention must be a non-negative integer');
   if (o.schedulerStrategy !== 'spread' && o.schedulerStrategy !== 'binpack')
     throw new InvalidArgumentError('--scheduler-strategy must be spread or binpack');
+  const schedulerProfiles = o.schedulerProfile.map((v) => {
+    const m = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?)=(spread|binpack)$/.exec(v);
+    if (!m || m[1] === 'default-scheduler')
+      throw new InvalidArgumentError(
+        `--scheduler-profile wants <name>=spread|binpack with a name other than default-scheduler, got ${v}`,
+      );
+    return { schedulerName: m[1]!, strategy: m[3] as 'spread' | 'binpack' };
+  });
   if (!/^\d+$/.test(o.percentageOfNodesToScore) || Number(o.percentageOfNodesToScore) > 100)
     throw new InvalidArgumentError(
       `--percentage-of-nodes-to-score must be an integer between 0 and 100, got ${o.percentageOfNodesToScore}`,
@@ -477,6 +494,7 @@ function configFrom(cmd: Command): ServerConfig {
     eventTtlMs: parseDuration(o.eventTtl),
     defaultUnreachableTolerationSeconds: tol,
     schedulerStrategy: o.schedulerStrategy,
+    schedulerProfiles,
     percentageOfNodesToScore: Number(o.percentageOfNodesToScore),
     dataDir: o.dataDir,
     host,

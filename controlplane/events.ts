@@ -25,6 +25,8 @@ export interface EventInput {
 
 const DEDUPE_MS = 10 * 60_000;
 const recent = new Map<string, { name: string; namespace: string; at: number }>();
+/** when recent was last swept: at most once a minute (every call past 5000 young entries scanned them all) */
+let sweptAt = 0;
 
 export async function recordEvent(storage: ApiStorage, e: EventInput): Promise<void> {
   const def = findResource('', 'v1', 'events')!;
@@ -73,7 +75,8 @@ export async function recordEvent(storage: ApiStorage, e: EventInput): Promise<v
     { fieldValidation: 'Ignore' },
   );
   recent.set(key, { name, namespace, at: now.getTime() });
-  if (recent.size > 5000) {
+  if (recent.size > 5000 && now.getTime() - sweptAt > 60_000) {
+    sweptAt = now.getTime();
     for (const [k, v] of recent) if (now.getTime() - v.at > DEDUPE_MS) recent.delete(k);
   }
 }

@@ -265,6 +265,7 @@ export async function runServer(cfg: ServerConfig): Promise<{ stop(): Promise<vo
   const startScheduler = async (st: typeof storage): Promise<LeaderWork> => {
     const sch = new Scheduler(actAs(st.withFieldManager('kube-scheduler'), SCHEDULER_USER, 'kube-scheduler'), {
       strategy: cfg.schedulerStrategy,
+      profiles: cfg.schedulerProfiles,
       percentageOfNodesToScore: cfg.percentageOfNodesToScore,
       log: log.child({ component: 'scheduler' }),
       onPreemption: (n) => metrics.preemptionVictims.observe(n),

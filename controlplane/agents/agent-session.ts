@@ -536,7 +536,7 @@ export class AgentSession {
 
   /** create or update the node's Node; its uid */
   private async upsertNode(r: NodeReport): Promise<string> {
-    const existing = await this.storage.tryGet(this.nodeDef, undefined, r.name);
+    const existing = await this.storage.peek(this.nodeDef, undefined, r.name);
     const status = {
       capacity: r.capacity,
       allocatable: r.allocatable,
@@ -614,7 +614,8 @@ export class AgentSession {
     this.lastHeartbeatAt = Date.now();
     conditions ??= this.pendingConditions;
     this.pendingConditions = undefined;
-    const node = await this.storage.tryGet(this.nodeDef, undefined, this.node!);
+    // read-only: from the list cache's shared Node when it has one (no store read, no decoding)
+    const node = await this.storage.peek(this.nodeDef, undefined, this.node!);
     if (!node) {
       // deleted (kubectl delete node): this connection is over; the agent registers again
       this.send({ type: 'error', message: `node "${this.node}" was deleted: register again` });

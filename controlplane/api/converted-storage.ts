@@ -105,7 +105,7 @@ class ConvertedStorage extends ApiStorage {
   ): Promise<ListResult<ObjectOfDef<D>>>;
   override async list(def: ResourceDef, namespace: string | undefined, q: ListQuery = {}): Promise<ListResult> {
     if (!def.conversion) return this.inner.list(def, namespace, q);
-    const l = await this.inner.list(def.conversion.storage(), namespace, q);
+    const l = await this.inner.list(def.conversion.storage(), namespace, { ...q, shared: false }); // converted in place below: copies
     return {
       ...l,
       apiVersion: apiVersionOf(def),
@@ -250,7 +250,8 @@ class ConvertedStorage extends ApiStorage {
     sink: (ev: WatchEvent) => void,
   ): Promise<{ cancel(): void }> {
     if (!def.conversion) return this.inner.watch(def, namespace, q, sink);
-    return this.inner.watch(def.conversion.storage(), namespace, q, (ev) => {
+    // conversion rewrites the object it is given: each event its own copy, never the shared one
+    return this.inner.watch(def.conversion.storage(), namespace, { ...q, shared: false }, (ev) => {
       if (ev.type === 'ERROR' || ev.type === 'BOOKMARK') return sink(ev);
       sink({ type: ev.type, object: this.out(def, ev.object as KubeObject) });
     });

@@ -23,11 +23,17 @@ import type { Store, StoreEvent, Watch } from '../store/types.js';
 import { apiVersionOf, prefixFor } from './keys.js';
 import { encodeContinue, parseResourceVersion, type ApiStorage, type ListResult } from './storage.js';
 import { wantsMetadataOnly, wantsTable } from './table.js';
+import { decodeStored, share, sharedDecoding } from './shared-objects.js';
 
-/** one object: the stored value until a list needs it, then its encoded list item */
+/**
+ * one object: the stored value until something reads it, then the object decoded once and
+ * shared read-only with every in-process reader (api/shared-objects.ts), and once a list
+ * needs it its encoded list item
+ */
 interface Entry {
   rev: number;
   raw?: string;
+  obj?: KubeObject;
   json?: string;
   labels?: Record<string, string>;
   /** values of metadata.name, metadata.namespace, then def.fields in their order */
@@ -35,6 +41,8 @@ interface Entry {
 }
 
 export interface CachedListQuery {
+  /** listObjects: the cache's shared objects themselves (read-only), not copies */
+  shared?: boolean;
   labelSelector?: string;
   fieldSelector?: string;
   limit?: number;
@@ -120,7 +128,8 @@ export class ResourceCache {
     for (const ev of evs) {
       if (ev.type === 'PUT') {
         if (!this.entries.has(ev.key)) this.keys.splice(lowerBound(this.keys, ev.key), 0, ev.key);
-        this.entries.set(ev.key, { rev: ev.modRevision, raw: ev.value });
+        // the event's one decoding, which the informers and the scheduler receive too
+        this.entries.set(ev.key, { rev: ev.modRevision, obj: sharedDecoding(this.def, ev).obj });
       } else if (this.entries.delete(ev.key)) {
         const i = lowerBound(this.keys, ev.key);
         if (this.keys[i] === ev.key) this.keys.splice(i, 1);
@@ -129,19 +138,25 @@ export class ResourceCache {
     }
   }
 
+  /** the entry's object, decoded once: read-only, shared */
+  object(e: Entry): KubeObject {
+    if (!e.obj) {
+      e.obj = share(decodeStored(this.def, e.raw!, e.rev));
+      e.raw = undefined;
+    }
+    return e.obj;
+  }
+
   /** the entry's list item JSON (as ApiStorage.list's items serialise), encoded once per change */
   encoded(e: Entry): Entry & { json: string } {
     if (e.json !== undefined) return e as Entry & { json: string };
-    const obj = JSON.parse(e.raw!) as KubeObject;
-    obj.metadata.resourceVersion = String(e.rev);
-    delete obj.apiVersion;
-    delete obj.kind;
-    e.json = JSON.stringify(obj);
+    const obj = this.object(e);
+    const { apiVersion: _a, kind: _k, ...item } = obj;
+    e.json = JSON.stringify(item);
     e.labels = obj.metadata.labels;
     const fields = [obj.metadata.name, obj.metadata.namespace ?? ''];
     for (const f of Object.values(this.def.fields ?? {})) fields.push(f(obj));
     e.fields = fields;
-    e.raw = undefined;
     return e as Entry & { json: string };
   }
 
@@ -158,6 +173,8 @@ export interface ListCacheOptions {
 
 export class ListCache {
   private readonly caches = new Map<string, Promise<ResourceCache | undefined>>();
+  /** the caches that have started, by the same id */
+  private readonly ready = new Map<string, ResourceCache>();
   private readonly syncWatch: boolean;
   /** lists answered here / by the store (metrics, tests) */
   readonly stats = { cached: 0, delegated: 0 };
@@ -190,7 +207,10 @@ export class ListCache {
       });
     const c = new ResourceCache(this.store, def);
     p = c.start().then(
-      () => c,
+      () => {
+        this.ready.set(id, c);
+        return c;
+      },
       () => {
         this.caches.delete(id);
         return undefined;
@@ -198,6 +218,20 @@ export class ListCache {
     );
     this.caches.set(id, p);
     return p;
+  }
+
+  /**
+   * The object at key as the store holds it now, read-only (ApiStorage's reads on the write
+   * path): only from a cache the kind already has, behind a store whose watches are
+   * delivered synchronously on commit (then the cache is the store's current state whenever
+   * other code runs). null: no such object; undefined: the store must answer.
+   */
+  peek(def: ResourceDef, key: string): { obj: KubeObject; rev: number } | null | undefined {
+    if (!this.syncWatch) return undefined;
+    const c = this.ready.get(`${def.group}/${def.resource}`);
+    if (!c || c.broken || c.def !== def) return undefined;
+    const e = c.entries.get(key);
+    return e ? { obj: c.object(e), rev: e.rev } : null;
   }
 
   /**
@@ -213,7 +247,7 @@ export class ListCache {
   ): Promise<string | undefined> {
     const p = await this.plan(def, namespace, q, accept);
     if (!p) return undefined;
-    const { items, metadata } = this.select(p.c, def, namespace, p.filter, p.limit, p.at);
+    const { items, metadata } = this.select(p.c, def, namespace, p.filter, p.limit, p.at, (e) => p.c.encoded(e).json);
     return `{"kind":${JSON.stringify(`${def.kind}List`)},"apiVersion":${JSON.stringify(apiVersionOf(def))},"metadata":${JSON.stringify(metadata)},"items":[${items.join(',')}]}`;
   }
 
@@ -229,13 +263,10 @@ export class ListCache {
   ): Promise<ListResult | undefined> {
     const p = await this.plan(def, namespace, q);
     if (!p) return undefined;
-    const { items, metadata } = this.select(p.c, def, namespace, p.filter, p.limit, p.at);
-    return {
-      kind: `${def.kind}List`,
-      apiVersion: apiVersionOf(def),
-      metadata,
-      items: items.map((j) => JSON.parse(j) as KubeObject),
-    };
+    // shared: the objects every in-process reader holds (an informer's relist costs no decoding)
+    const item = q.shared ? (e: Entry) => p.c.object(e) : (e: Entry) => JSON.parse(p.c.encoded(e).json) as KubeObject;
+    const { items, metadata } = this.select(p.c, def, namespace, p.filter, p.limit, p.at, item);
+    return { kind: `${def.kind}List`, apiVersion: apiVersionOf(def), metadata, items };
   }
 
   private async plan(
@@ -287,31 +318,33 @@ export class ListCache {
   }
 
   /** the list's items (encoded) and metadata at revision at: synchronous, so it is one state of the cache */
-  private select(
+  private select<T>(
     c: ResourceCache,
     def: ResourceDef,
     namespace: string | undefined,
     filter: ReturnType<ApiStorage['parseFilter']>,
     limit: number,
     at: number,
-  ): { items: string[]; metadata: ListResult['metadata'] } {
+    item: (e: Entry) => T,
+  ): { items: T[]; metadata: ListResult['metadata'] } {
     const prefix = prefixFor(def, namespace);
     const filtering = filter.labels.length > 0 || filter.fields.length > 0;
     const names = filter.fields.length ? ['metadata.name', 'metadata.namespace', ...Object.keys(def.fields ?? {})] : [];
     const keys = c.keys;
-    const items: string[] = [];
+    const items: T[] = [];
     let i = lowerBound(keys, prefix);
     let lastKey = '';
     let more = false;
     for (; i < keys.length && keys[i]!.startsWith(prefix); i++) {
       const key = keys[i]!;
-      const e = c.encoded(c.entries.get(key)!);
+      const e = c.entries.get(key)!;
       lastKey = key;
       if (filtering) {
+        c.encoded(e); // its labels and field values
         if (filter.labels.length && !matchLabels(filter.labels, e.labels)) continue;
         if (filter.fields.length && !matchFields(filter.fields, (f) => e.fields![names.indexOf(f)])) continue;
       }
-      items.push(e.json);
+      items.push(item(e));
       if (limit && items.length >= limit) {
         more = i + 1 < keys.length && keys[i + 1]!.startsWith(prefix);
         break;
@@ -325,5 +358,6 @@ export class ListCache {
   close(): void {
     for (const p of this.caches.values()) void p.then((c) => c?.close());
     this.caches.clear();
+    this.ready.clear();
   }
 }

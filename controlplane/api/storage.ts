@@ -50,6 +50,7 @@ import { ManagedFieldsTracker } from './managed-fields/tracker.js';
 import { sameIgnoringTimes } from './managed-fields/managers.js';
 import { sameValue } from './same-value.js';
 import { rfc3339 } from '../../proto/api/time.js';
+import { copyJson, decodeStored, sharedDecoding } from './shared-objects.js';
 /** re-exported: most of the control plane imports it from here */
 export { rfc3339 };
 
@@ -89,6 +90,11 @@ export interface ListQuery {
   fieldSelector?: string;
   limit?: number;
   continue?: string;
+  /**
+   * in-process readers that only read the items (informers): from the list cache, the
+   * objects it shares with every in-process reader, never to be mutated (else copies)
+   */
+  shared?: boolean;
 }
 
 export interface WatchQuery {
@@ -96,6 +102,12 @@ export interface WatchQuery {
   labelSelector?: string;
   fieldSelector?: string;
   allowWatchBookmarks?: boolean;
+  /**
+   * In-process watchers that only read what they get (informers, the scheduler, the REST
+   * watch's encoder): each event's object is the one decoding shared by all of them
+   * (api/shared-objects.ts), never to be mutated. Otherwise every watcher gets its own copy.
+   */
+  shared?: boolean;
 }
 
 export interface WatchEvent<O = KubeObject> {
@@ -169,8 +181,6 @@ export const DEFAULT_CLUSTER_NETWORK: ClusterNetwork = {
 
 /** Tails of the per-store, per-kind chains that serialise writes of kinds with an allocate hook. */
 const allocationLocks = new WeakMap<Store, Map<string, Promise<void>>>();
-/** a store event decoded once for all the filtered watchers it reaches (read-only: only matched against) */
-const sharedDecodings = new WeakMap<StoreEvent, Map<ResourceDef, { obj: KubeObject; prev?: KubeObject }>>();
 
 export class ApiStorage {
   private namespaceDef: ResourceDef;
@@ -231,17 +241,27 @@ export class ApiStorage {
   // ---------- reads ----------
 
   decode(def: ResourceDef, kv: KV): KubeObject {
-    const obj = JSON.parse(kv.value) as KubeObject;
-    obj.metadata.resourceVersion = String(kv.modRevision);
-    def.custom?.fromStorage(obj); // a custom resource read through another version
-    return obj;
+    return decodeStored(def, kv.value, kv.modRevision); // a custom resource read through another version
+  }
+
+  /**
+   * The stored object at key and its revision, read-only: from the list cache's shared
+   * objects when it holds the kind and is current (a store whose watches are delivered
+   * synchronously on commit: the cache is the store's state whenever this code runs),
+   * else read and decoded from the store. null: there is no such object.
+   */
+  private async readShared(def: ResourceDef, key: string): Promise<{ obj: KubeObject; rev: number } | null> {
+    const c = this.listCache?.peek?.(def, key);
+    if (c !== undefined) return c;
+    const kv = await this.store.get(key);
+    return kv ? { obj: this.decode(def, kv), rev: kv.modRevision } : null;
   }
 
   get<D extends ResourceDef>(def: D, namespace: string | undefined, name: string): Promise<ObjectOfDef<D>>;
   async get(def: ResourceDef, namespace: string | undefined, name: string): Promise<KubeObject> {
-    const kv = await this.store.get(keyFor(def, namespace, name));
-    if (!kv) throw notFound(def.resource, name, def.group);
-    return this.decode(def, kv);
+    const o = await this.tryGet(def, namespace, name);
+    if (!o) throw notFound(def.resource, name, def.group);
+    return o;
   }
 
   tryGet<D extends ResourceDef>(
@@ -250,8 +270,24 @@ export class ApiStorage {
     name: string,
   ): Promise<ObjectOfDef<D> | undefined>;
   async tryGet(def: ResourceDef, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
-    const kv = await this.store.get(keyFor(def, namespace, name));
+    const key = keyFor(def, namespace, name);
+    const c = this.listCache?.peek?.(def, key);
+    if (c !== undefined) return c ? copyJson(c.obj) : undefined;
+    const kv = await this.store.get(key);
     return kv ? this.decode(def, kv) : undefined;
+  }
+
+  /**
+   * tryGet for a reader that only reads (the agent gateway's heartbeat, admission checks):
+   * the object may be the one shared by every in-process reader. Never mutate it.
+   */
+  peek<D extends ResourceDef>(
+    def: D,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<Readonly<ObjectOfDef<D>> | undefined>;
+  async peek(def: ResourceDef, namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    return (await this.readShared(def, keyFor(def, namespace, name)))?.obj;
   }
 
   parseFilter(def: ResourceDef, labelSelector?: string, fieldSelector?: string): Filter {
@@ -286,6 +322,8 @@ export class ApiStorage {
   /** lists answered from memory when set (api/list-cache.ts; the API server sets it) */
   listCache?: {
     listObjects(def: ResourceDef, namespace: string | undefined, q: ListQuery): Promise<ListResult | undefined>;
+    /** a current cached object (read-only) and its revision, null when the cache knows there is none, undefined when it cannot answer */
+    peek?(def: ResourceDef, key: string): { obj: KubeObject; rev: number } | null | undefined;
   };
 
   list<D extends ResourceDef>(
@@ -560,21 +598,22 @@ export class ApiStorage {
   ): Promise<KubeObject> {
     const key = keyFor(def, namespace, name);
     for (let attempt = 0; ; attempt++) {
-      const kv = await this.store.get(key);
-      if (!kv) throw notFound(def.resource, name, def.group);
-      const cur = this.decode(def, kv);
-      const desired = mutate(clone(cur));
+      // cur is read-only (possibly the object every in-process reader shares): mutate gets a copy
+      const read = await this.readShared(def, key);
+      if (!read) throw notFound(def.resource, name, def.group);
+      const { obj: cur, rev } = read;
+      const desired = mutate(copyJson(cur));
       const next = await this.prepareUpdate(def, cur, desired, opts, subresource);
-      if (unchanged(next, cur)) return cur; // no-op writes keep the resourceVersion, as apiserver does
+      if (unchanged(next, cur)) return copyJson(cur); // no-op writes keep the resourceVersion, as apiserver does
       if (opts.dryRun) return next;
       try {
         if (isFinalized(next)) {
-          const del = await this.store.delete(key, kv.modRevision);
+          const del = await this.store.delete(key, rev);
           const out = clone(next);
           out.metadata.resourceVersion = String(del.modRevision);
           return out;
         }
-        const written = await this.store.update(key, JSON.stringify(withoutRv(next)), kv.modRevision);
+        const written = await this.store.update(key, JSON.stringify(withoutRv(next)), rev);
         return this.decode(def, written);
       } catch (e) {
         if (e instanceof StaleRevisionError && !pinned && attempt < MAX_RETRIES) continue;
@@ -596,13 +635,13 @@ export class ApiStorage {
     if (subresource === 'binding') {
       next = desired; // the binding subresource sets spec.nodeName and the PodScheduled condition together
     } else if (subresource === 'status') {
-      next = clone(cur);
+      next = copyJson(cur);
       next.status = desired.status;
     } else {
       next = desired;
       if (def.hasStatusSubresource) {
         if (cur.status === undefined) delete next.status;
-        else next.status = clone(cur.status);
+        else next.status = copyJson(cur.status);
       }
     }
     next.apiVersion = apiVersionOf(def);
@@ -784,9 +823,10 @@ export class ApiStorage {
     }
     const key = keyFor(def, namespace, name);
     for (let attempt = 0; ; attempt++) {
-      const kv = await this.store.get(key);
-      if (!kv) throw notFound(def.resource, name, def.group);
-      const cur = this.decode(def, kv);
+      // cur is read-only (possibly the object every in-process reader shares)
+      const read = await this.readShared(def, key);
+      if (!read) throw notFound(def.resource, name, def.group);
+      const { obj: cur, rev } = read;
       const pre = opts.preconditions;
       if (pre?.uid && pre.uid !== cur.metadata.uid) {
         throw conflict(
@@ -804,7 +844,7 @@ export class ApiStorage {
           def.group,
         );
       }
-      const next = clone(cur);
+      const next = copyJson(cur);
       const m = next.metadata;
       const finalizers = new Set(m.finalizers ?? []);
       if (!m.deletionTimestamp) for (const f of def.deleteFinalizers ?? []) finalizers.add(f);
@@ -823,9 +863,9 @@ export class ApiStorage {
       const stays = finalizers.size > 0 || grace > 0;
       finalizers.delete('__spec');
       if (!stays) {
-        if (opts.dryRun) return { object: cur, deleted: true };
+        if (opts.dryRun) return { object: copyJson(cur), deleted: true };
         try {
-          const del = await this.store.delete(key, kv.modRevision);
+          const del = await this.store.delete(key, rev);
           const out = this.decode(def, del);
           return { object: out, deleted: true };
         } catch (e) {
@@ -849,13 +889,13 @@ export class ApiStorage {
       else delete m.finalizers;
       if (def.kind === 'Namespace') next.status = { ...(next.status ?? {}), phase: 'Terminating' };
       if (opts.dryRun) return { object: next, deleted: false };
-      if (sameStored(next, cur)) return { object: cur, deleted: false };
+      if (sameStored(next, cur)) return { object: copyJson(cur), deleted: false };
       try {
         if (isFinalized(next)) {
-          const del = await this.store.delete(key, kv.modRevision);
+          const del = await this.store.delete(key, rev);
           return { object: this.decode(def, del), deleted: true };
         }
-        const written = await this.store.update(key, JSON.stringify(withoutRv(next)), kv.modRevision);
+        const written = await this.store.update(key, JSON.stringify(withoutRv(next)), rev);
         return { object: this.decode(def, written), deleted: false };
       } catch (e) {
         if (e instanceof StaleRevisionError && attempt < MAX_RETRIES) continue;
@@ -925,9 +965,10 @@ export class ApiStorage {
     } else {
       from = parseResourceVersion(q.resourceVersion)!;
     }
+    const shared = !!q.shared;
     const handle = (events: StoreEvent[]) => {
       for (const ev of events) {
-        const out = this.toWatchEvent(def, ev, filter);
+        const out = this.toWatchEvent(def, ev, filter, shared);
         if (out) sink(out);
       }
     };
@@ -951,52 +992,33 @@ export class ApiStorage {
     }
   }
 
-  private toWatchEvent(def: ResourceDef, ev: StoreEvent, filter: Filter): WatchEvent | undefined {
+  private toWatchEvent(def: ResourceDef, ev: StoreEvent, filter: Filter, shared: boolean): WatchEvent | undefined {
     const filtering = filter.labels.length > 0 || filter.fields.length > 0;
+    const object = () => (shared ? sharedDecoding(def, ev).obj : this.decodeEvent(def, ev));
     if (!filtering)
       return {
         type: ev.type === 'DELETE' ? 'DELETED' : ev.prevValue === undefined ? 'ADDED' : 'MODIFIED',
-        object: this.decodeEvent(def, ev),
+        object: object(),
       };
     // a filtered watcher (each agent's pods, spec.nodeName=X) matches against the event
     // decoded once for every watcher of it; only one that matches decodes its own copy
     const { now, before } = this.matchedEvent(def, ev, filter);
-    if (ev.type === 'DELETE') return now ? { type: 'DELETED', object: this.decodeEvent(def, ev) } : undefined;
-    if (now && before) return { type: 'MODIFIED', object: this.decodeEvent(def, ev) };
-    if (now) return { type: 'ADDED', object: this.decodeEvent(def, ev) };
-    if (before) return { type: 'DELETED', object: this.decodeEvent(def, ev) };
+    if (ev.type === 'DELETE') return now ? { type: 'DELETED', object: object() } : undefined;
+    if (now && before) return { type: 'MODIFIED', object: object() };
+    if (now) return { type: 'ADDED', object: object() };
+    if (before) return { type: 'DELETED', object: object() };
     return undefined;
   }
 
   /** the event's object as a watcher receives it: its own copy */
   private decodeEvent(def: ResourceDef, ev: StoreEvent): KubeObject {
-    const obj = JSON.parse(ev.value) as KubeObject;
-    obj.metadata.resourceVersion = String(ev.modRevision);
-    def.custom?.fromStorage(obj);
-    return obj;
+    return decodeStored(def, ev.value, ev.modRevision);
   }
 
   /** whether the event's new and previous objects match a filter, read from one shared, read-only decoding per event */
   private matchedEvent(def: ResourceDef, ev: StoreEvent, filter: Filter): { now: boolean; before: boolean } {
-    const d = this.sharedDecoding(def, ev);
+    const d = sharedDecoding(def, ev);
     return { now: this.matches(def, d.obj, filter), before: d.prev !== undefined && this.matches(def, d.prev, filter) };
-  }
-
-  /** the event's new and previous objects, decoded once for every watcher of it (read-only) */
-  private sharedDecoding(def: ResourceDef, ev: StoreEvent): { obj: KubeObject; prev?: KubeObject } {
-    let byDef = sharedDecodings.get(ev);
-    if (!byDef) sharedDecodings.set(ev, (byDef = new Map()));
-    let d = byDef.get(def);
-    if (!d) {
-      const obj = this.decodeEvent(def, ev);
-      let prev: KubeObject | undefined;
-      if (ev.type !== 'DELETE' && ev.prevValue !== undefined) {
-        prev = JSON.parse(ev.prevValue) as KubeObject;
-        def.custom?.fromStorage(prev);
-      }
-      byDef.set(def, (d = { obj, prev }));
-    }
-    return d;
   }
 
   /**
@@ -1013,7 +1035,7 @@ export class ApiStorage {
     if (!valuesOf) {
       const f = def.fields![req.field]!;
       valuesOf = (ev: StoreEvent) => {
-        const d = this.sharedDecoding(def, ev);
+        const d = sharedDecoding(def, ev);
         const now = f(d.obj) ?? '';
         return d.prev ? [now, f(d.prev) ?? ''] : [now];
       };
@@ -1060,7 +1082,7 @@ export class ApiStorage {
 
   /** NamespaceLifecycle admission: the namespace must exist and not be terminating. */
   private async checkNamespaceWritable(namespace: string): Promise<void> {
-    const ns = await this.tryGet(this.namespaceDef, undefined, namespace);
+    const ns = await this.peek(this.namespaceDef, undefined, namespace);
     if (!ns) throw notFound('namespaces', namespace);
     if (ns.metadata.deletionTimestamp || ns.status?.phase === 'Terminating') {
       throw forbidden(`unable to create new content in namespace ${namespace} because it is being terminated`);

@@ -57,6 +57,19 @@ function longTimeout(fn: () => void, ms: number, timers: Set<NodeJS.Timeout>): v
   timers.add(t);
 }
 
+/**
+ * The JSON line of a plain watch event, encoded once for every watcher it reaches: the
+ * shared object of one store event (the same for all watchers of its kind) keys it.
+ */
+const lines = new WeakMap<object, { def: ResourceDef; type: string; line: string }>();
+function encodedLine(def: ResourceDef, type: string, src: object, object: unknown): string {
+  const hit = lines.get(src);
+  if (hit && hit.def === def && hit.type === type) return hit.line;
+  const line = JSON.stringify({ type, object }) + '\n';
+  lines.set(src, { def, type, line });
+  return line;
+}
+
 export async function serveWatch(
   storage: ApiStorage,
   req: FastifyRequest,
@@ -132,6 +145,7 @@ export async function serveWatch(
   const write = (ev: WatchEvent) => {
     if (closed) return;
     let object: unknown = ev.object;
+    const plain = ev.type !== 'ERROR' && ev.type !== 'BOOKMARK' && !o.table && !o.metadataOnly;
     if (ev.type !== 'ERROR' && ev.type !== 'BOOKMARK') {
       const obj = ev.object as KubeObject;
       lastRv = obj.metadata.resourceVersion ?? lastRv;
@@ -148,7 +162,9 @@ export async function serveWatch(
         object = { apiVersion: apiVersionOf(o.def), kind: o.def.kind, ...obj };
       }
     }
-    const line = JSON.stringify({ type: ev.type, object }) + '\n';
+    const line = plain
+      ? encodedLine(o.def, ev.type, ev.object, object)
+      : JSON.stringify({ type: ev.type, object }) + '\n';
     if (!blocked && !queue.length) {
       if (!res.write(line)) blocked = true;
     } else {
@@ -168,7 +184,8 @@ export async function serveWatch(
   res.on('error', finishNow);
   o.onOpen?.();
   try {
-    const w = await storage.watch(o.def, o.namespace, o.query, write);
+    // events arrive as the one decoding every in-process reader shares (read-only: only encoded here)
+    const w = await storage.watch(o.def, o.namespace, { ...o.query, shared: true }, write);
     cancel = () => w.cancel();
     if (closed) w.cancel();
   } catch (e) {

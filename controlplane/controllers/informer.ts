@@ -68,7 +68,8 @@ export class Informer<K extends Kind | '*' = '*'> {
 
   async start(): Promise<void> {
     if (this.stopped) return;
-    const list = await this.storage.list(this.def, undefined, {});
+    // the list cache's shared objects when it has the kind: a relist decodes nothing (read-only, as the cache is)
+    const list = await this.storage.list(this.def, undefined, { shared: true });
     const seen = new Set<string>();
     for (const item of list.items) {
       // a stored object of this def's kind (the store keeps neither apiVersion nor kind)
@@ -91,10 +92,11 @@ export class Informer<K extends Kind | '*' = '*'> {
       }
     this.synced = true;
     try {
+      // the event's object is the one decoding shared by every in-process reader: read-only, as an informer's cache is
       this.watch = await this.storage.watch(
         this.def,
         undefined,
-        { resourceVersion: list.metadata.resourceVersion },
+        { resourceVersion: list.metadata.resourceVersion, shared: true },
         (ev) => {
           if (ev.type === 'ERROR') {
             void this.restart();

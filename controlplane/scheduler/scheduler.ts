@@ -34,7 +34,13 @@ const FLUSH_INTERVAL_MS = 30_000;
 const MAX_BINDINGS_IN_FLIGHT = 256;
 
 export interface SchedulerOptions {
+  /** the default profile's (default-scheduler) */
   strategy: Strategy;
+  /**
+   * more profiles (KubeSchedulerConfiguration's profiles): pods whose spec.schedulerName is
+   * one of these names are scheduled by this scheduler with that profile's strategy
+   */
+  profiles?: readonly { schedulerName: string; strategy: Strategy }[];
   log?: Logger;
   now?: () => Date;
   /** tie-breaking among equally good nodes (tests pass a fixed one) */
@@ -80,8 +86,8 @@ export class Scheduler {
   };
   private readonly cache = new SchedulerCache();
   private readonly queue: SchedulingQueue;
-  private readonly profile: Profile;
-  private readonly events: EventRecorder;
+  /** the profiles by schedulerName, default-scheduler's first */
+  private readonly profiles = new Map<string, { profile: Profile; events: EventRecorder }>();
   private readonly log: Logger;
   private readonly now: () => Date;
   private readonly podDef = findResource('', 'v1', 'pods')!;
@@ -104,7 +110,17 @@ export class Scheduler {
   ) {
     this.log = opts.log ?? pino({ enabled: false });
     this.now = opts.now ?? (() => new Date());
-    this.profile = defaultProfile(opts.strategy);
+    this.profiles.set(SCHEDULER_NAME, {
+      profile: defaultProfile(opts.strategy),
+      events: new EventRecorder(storage, SCHEDULER_NAME, this.now),
+    });
+    for (const p of opts.profiles ?? []) {
+      if (!this.profiles.has(p.schedulerName))
+        this.profiles.set(p.schedulerName, {
+          profile: defaultProfile(p.strategy),
+          events: new EventRecorder(storage, p.schedulerName, this.now),
+        });
+    }
     this.queue = new SchedulingQueue({
       now: () => Date.now(),
       initialBackoffMs: opts.initialBackoffMs,
@@ -114,16 +130,16 @@ export class Scheduler {
         return p ? podPriority(p) : 0;
       },
     });
-    this.events = new EventRecorder(storage, SCHEDULER_NAME, this.now);
     this.sampling = { percentageOfNodesToScore: opts.percentageOfNodesToScore ?? 0, nextStartNodeIndex: 0 };
   }
 
   async start(): Promise<void> {
     if (this.running) return;
     this.running = true;
-    // Nodes first, so the first pods are tried against a full node list.
+    // Nodes first, so the first pods are tried against a full node list. Nodes and pods are
+    // the objects every in-process reader shares (read-only; assume copies the pod).
     this.watches.push(
-      await this.storage.watch(this.nodeDef, undefined, { resourceVersion: '0' }, (ev) =>
+      await this.storage.watch(this.nodeDef, undefined, { resourceVersion: '0', shared: true }, (ev) =>
         this.guard(() => this.onNodeEvent(ev)),
       ),
     );
@@ -149,7 +165,7 @@ export class Scheduler {
       ),
     );
     this.watches.push(
-      await this.storage.watch(this.podDef, undefined, { resourceVersion: '0' }, (ev) =>
+      await this.storage.watch(this.podDef, undefined, { resourceVersion: '0', shared: true }, (ev) =>
         this.guard(() => this.onPodEvent(ev)),
       ),
     );
@@ -181,13 +197,13 @@ export class Scheduler {
    */
   private async scheduleOne(key: string): Promise<CycleOutcome> {
     const pod = this.cache.getPod(key);
-    if (!pod || !needsScheduling(pod) || this.cache.isAssumed(key)) return { outcome: 'skipped' };
+    if (!pod || !this.responsibleFor(pod) || this.cache.isAssumed(key)) return { outcome: 'skipped' };
     const { namespace: ns, name } = pod.metadata as { namespace: string; name: string };
     this.counters.attempts++;
     const started = performance.now();
     const snapshot = this.cache.snapshot();
     const nominated = this.cache.nominated();
-    const result = schedule(pod, snapshot, this.profile, {
+    const result = schedule(pod, snapshot, this.profileOf(pod).profile, {
       random: this.opts.random,
       volumes: this.volumes,
       nominated,
@@ -334,7 +350,8 @@ export class Scheduler {
       return;
     }
     // Our own status writes come back as MODIFIED: only spec/metadata changes re-queue.
-    if (needsScheduling(pod) && (!prev || podSchedulingProps(prev) !== podSchedulingProps(pod))) this.queue.add(key);
+    if (this.responsibleFor(pod) && (!prev || podSchedulingProps(prev) !== podSchedulingProps(pod)))
+      this.queue.add(key);
   }
 
   /**
@@ -353,7 +370,7 @@ export class Scheduler {
     const plan = planPreemption({
       pod,
       nodeInfos,
-      profile: this.profile,
+      profile: this.profileOf(pod).profile,
       fitError,
       pdbs: [...this.pdbs.values()],
       volumes: this.volumes,
@@ -468,6 +485,16 @@ export class Scheduler {
     await this.recordEvent(pod, 'Warning', 'FailedScheduling', message);
   }
 
+  /** needsScheduling, for any of this scheduler's profiles */
+  private responsibleFor(pod: KubeObject): boolean {
+    return needsScheduling(pod, this.profiles);
+  }
+
+  /** the profile of the pod's spec.schedulerName (default-scheduler's when it names none of them) */
+  private profileOf(pod: KubeObject): { profile: Profile; events: EventRecorder } {
+    return this.profiles.get(String(pod.spec?.schedulerName ?? SCHEDULER_NAME)) ?? this.profiles.get(SCHEDULER_NAME)!;
+  }
+
   private async recordEvent(
     pod: KubeObject,
     type: 'Normal' | 'Warning',
@@ -475,7 +502,7 @@ export class Scheduler {
     message: string,
   ): Promise<void> {
     try {
-      await this.events.record(pod, type, reason, message);
+      await this.profileOf(pod).events.record(pod, type, reason, message);
     } catch (e) {
       this.log.warn({ err: e, pod: podKey(pod), reason }, 'failed to record event');
     }
@@ -491,11 +518,14 @@ export class Scheduler {
   }
 }
 
-/** Unbound, ours, not going away, not finished, not gated. */
-export function needsScheduling(pod: KubeObject): boolean {
+/** Unbound, ours (its schedulerName one of ours: default-scheduler unless told), not going away, not finished, not gated. */
+export function needsScheduling(
+  pod: KubeObject,
+  schedulerNames: { has(name: string): boolean } = new Set([SCHEDULER_NAME]),
+): boolean {
   const spec = pod.spec ?? {};
   if (spec.nodeName || pod.metadata.deletionTimestamp || isTerminal(pod)) return false;
-  if ((spec.schedulerName ?? SCHEDULER_NAME) !== SCHEDULER_NAME) return false;
+  if (!schedulerNames.has(String(spec.schedulerName ?? SCHEDULER_NAME))) return false;
   return !(Array.isArray(spec.schedulingGates) && spec.schedulingGates.length > 0);
 }
 

@@ -197,3 +197,40 @@ describe('Scheduler loop', () => {
     expect(scheduler.counters.attempts).toBe(2);
   });
 });
+
+describe('Scheduler profiles', () => {
+  it('schedules pods naming a second profile with its strategy, and its events under its name', async () => {
+    await storage.create(nodeDef, undefined, nodeBody('a', '4', '8Gi'));
+    await storage.create(nodeDef, undefined, nodeBody('b', '4', '8Gi'));
+    scheduler = new Scheduler(storage, {
+      strategy: 'spread',
+      profiles: [{ schedulerName: 'packer', strategy: 'binpack' }],
+      initialBackoffMs: 10,
+      maxBackoffMs: 50,
+    });
+    await scheduler.start();
+    // binpack: every pod on the node the first one went to
+    for (let i = 0; i < 4; i++) {
+      await storage.create(
+        podDef,
+        'default',
+        podBody(`packed-${i}`, { cpu: '500m', memory: '256Mi' }, { schedulerName: 'packer' }),
+      );
+      await until(`packed-${i} bound`, async () => (await getPod(`packed-${i}`)).spec.nodeName);
+    }
+    const nodes = await Promise.all([0, 1, 2, 3].map(async (i) => (await getPod(`packed-${i}`)).spec.nodeName));
+    expect(new Set(nodes).size).toBe(1);
+    const ev = await until('Scheduled event', async () =>
+      (await eventsFor('packed-0')).find((e) => e.reason === 'Scheduled'),
+    );
+    expect(ev).toMatchObject({ source: { component: 'packer' } });
+    // the default profile spreads: the next pod goes to the emptier node
+    await storage.create(podDef, 'default', podBody('spread-0', { cpu: '500m', memory: '256Mi' }));
+    const spread = await until('spread-0 bound', async () => (await getPod('spread-0')).spec.nodeName);
+    expect(spread).not.toBe(nodes[0]);
+    // a name no profile has stays unscheduled
+    await storage.create(podDef, 'default', podBody('nobody', { cpu: '100m' }, { schedulerName: 'nobody' }));
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await getPod('nobody')).spec.nodeName).toBeUndefined();
+  });
+});
