@@ -321,9 +321,11 @@ export class AgentSession {
       if (id !== undefined && this.registered) {
         this.badMessages++;
         this.logs.warn('rejected', { node: this.node, message: r.error }, 'rejected agent message');
-        return this.send({ type: 'object', id, error: { code: 400, reason: 'BadRequest', message: r.error } });
+        this.send({ type: 'object', id, error: { code: 400, reason: 'BadRequest', message: r.error } });
+        return;
       }
-      return this.reject(r.error);
+      this.reject(r.error);
+      return;
     }
     const m = r.msg;
     const bytes = rawLength(data);
@@ -331,15 +333,16 @@ export class AgentSession {
       // not written anywhere: handled at once, in arrival order
       case 'streamData':
       case 'streamEnd':
-        if (!this.registered) return this.reject('register first');
-        return this.hooks.onStreamMessage(this, m);
+        if (!this.registered) this.reject('register first');
+        else this.hooks.onStreamMessage(this, m);
+        return;
       case 'stats':
-        if (!this.registered) return this.reject('register first');
-        this.hooks.onStats?.(this, m);
+        if (!this.registered) this.reject('register first');
+        else this.hooks.onStats?.(this, m);
         return;
       case 'volumeResult':
-        if (!this.registered) return this.reject('register first');
-        this.hooks.onVolumeResult?.(this, m);
+        if (!this.registered) this.reject('register first');
+        else this.hooks.onVolumeResult?.(this, m);
         return;
       case 'error':
         this.logs.warn('agent-error', { node: this.node, message: m.message.slice(0, 1000) }, 'agent reported error');

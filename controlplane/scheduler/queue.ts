@@ -61,7 +61,10 @@ export class SchedulingQueue {
   addUnschedulable(key: string): void {
     if (this.closed || this.dirty.has(key)) return;
     // the cluster changed during the attempt (a victim went away): retry after the back-off
-    if (this.movedWhileProcessing.delete(key)) return this.addBackoff(key);
+    if (this.movedWhileProcessing.delete(key)) {
+      this.addBackoff(key);
+      return;
+    }
     this.unschedulable.set(key, this.now() + this.bumpBackoff(key));
   }
 
