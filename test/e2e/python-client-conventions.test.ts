@@ -142,13 +142,17 @@ describe.skipIf(!enabled)("the official Python client's conventions (booleans as
 
   it('follow=True keeps the log open and new lines arrive', async () => {
     const numbers = (t: string) => [...t.matchAll(/^line (\d+)$/gm)].map((m) => Number(m[1]));
-    const first = (
-      await httpsRequest(s, 'GET', '/api/v1/namespaces/default/pods/talker/log?follow=False', undefined, {
-        'User-Agent': UA,
-      })
-    ).body;
-    const last = Math.max(...numbers(first));
-    expect(last).toBeGreaterThan(0);
+    // the pod is Running, but its first line may not be in the log yet: wait for one
+    const last = await eventually(async () => {
+      const first = (
+        await httpsRequest(s, 'GET', '/api/v1/namespaces/default/pods/talker/log?follow=False', undefined, {
+          'User-Agent': UA,
+        })
+      ).body;
+      const n = Math.max(0, ...numbers(first));
+      expect(n).toBeGreaterThan(0);
+      return n;
+    });
     // a followed log keeps streaming past what existed when it was asked for
     const followed = await stream(
       s,
