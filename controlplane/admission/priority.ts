@@ -9,7 +9,7 @@
 // Map of the code base: ARCHITECTURE.md, "Where each rule lives".
 import type { KubeObject } from '../../proto/meta.js';
 import { ApiError } from '../api/errors.js';
-import { isObject } from '../resources/meta-validation.js';
+import { isRecord } from '../resources/meta-validation.js';
 import {
   defaultPriorityClass,
   systemPriorityClassObject,
@@ -25,7 +25,7 @@ const requested = new WeakMap<object, Requested>();
 
 /** before defaulting: what the client set in spec.priority / spec.preemptionPolicy */
 export function rememberRequestedPriority(pod: KubeObject): void {
-  const spec = isObject(pod.spec) ? pod.spec : {};
+  const spec = isRecord(pod.spec) ? pod.spec : {};
   const r: Requested = {};
   if (typeof spec.priority === 'number') r.priority = spec.priority;
   if (typeof spec.preemptionPolicy === 'string' && spec.preemptionPolicy) r.preemptionPolicy = spec.preemptionPolicy;
@@ -73,7 +73,7 @@ export function decidePodPriority(className: string, req: Requested, classes: Ku
 
 /** the plugin's Admit for a pod create (mirror pods and all: kube-apiserver runs it for every pod) */
 export async function admitPodPriority(pod: KubeObject, ctx: AdmissionContext): Promise<void> {
-  if (!isObject(pod.spec)) pod.spec = {};
+  if (!isRecord(pod.spec)) pod.spec = {};
   const spec = pod.spec;
   const className = typeof spec.priorityClassName === 'string' ? spec.priorityClassName : '';
   const req = requested.get(pod) ?? {};

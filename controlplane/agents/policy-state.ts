@@ -17,11 +17,11 @@ import {
   type NetworkState,
 } from '../../proto/agent-protocol.js';
 import type { KubeObject } from '../../proto/meta.js';
+import { isRecord } from '../resources/meta-validation.js';
 import { parseCidrSloppy } from '../resources/network-policy.js';
 
 type PolicyPart = Pick<NetworkState, 'policies' | 'pods' | 'namespaces'>;
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 function stringMap(v: unknown): Record<string, string> | undefined {

@@ -17,6 +17,7 @@ import {
 } from '../../proto/selectors.js';
 import type { AdmissionContext, AllocationContext, ClusterNetwork, ResourceDef } from '../resources/types.js';
 import { findResource } from '../resources/index.js';
+import { isRecord } from '../resources/meta-validation.js';
 import {
   CompactedError,
   KeyExistsError,
@@ -739,8 +740,8 @@ export class ApiStorage {
       const existing = await this.tryGet(def, namespace, name);
       if (!existing) {
         if (subresource) throw notFound(def.resource, name, def.group);
-        const body = isObject(patchBody) ? (structuredClone(patchBody) as KubeObject) : patchBody;
-        if (isObject(body)) {
+        const body = isRecord(patchBody) ? (structuredClone(patchBody) as KubeObject) : patchBody;
+        if (isRecord(body)) {
           (body as KubeObject).metadata ??= {};
           if ((body as KubeObject).metadata.name && (body as KubeObject).metadata.name !== name) {
             throw badRequest(
@@ -769,7 +770,7 @@ export class ApiStorage {
       wopts,
       (cur) => {
         const patched = applyPatch(type, cur, patchBody, def);
-        if (!isObject(patched) || !isObject((patched as KubeObject).metadata))
+        if (!isRecord(patched) || !isRecord((patched as KubeObject).metadata))
           throw badRequest('patch produced an object without metadata');
         const p = patched as KubeObject;
         // A resourceVersion set by the patch is a precondition (apiserver semantics).
@@ -1049,7 +1050,7 @@ export class ApiStorage {
 
   /** parse and check a request body: kind/apiVersion, metadata, unknown fields */
   private decodeBody(def: ResourceDef, body: unknown, opts: WriteOptions): KubeObject {
-    if (!isObject(body))
+    if (!isRecord(body))
       throw badRequest(`Object '${def.kind}' is missing in '${JSON.stringify(body)?.slice(0, 100)}'`);
     // structuredClone, not a JSON round trip: that would turn 1e400 (Infinity) into null
     // before checkBody could refuse it
@@ -1066,7 +1067,7 @@ export class ApiStorage {
       );
     }
     if (obj.metadata === undefined || obj.metadata === null) obj.metadata = {};
-    if (!isObject(obj.metadata)) throw badRequest('metadata must be an object');
+    if (!isRecord(obj.metadata)) throw badRequest('metadata must be an object');
     checkBody(def, obj, opts);
     obj.apiVersion = want;
     obj.kind = def.kind;
@@ -1088,10 +1089,6 @@ export class ApiStorage {
       throw forbidden(`unable to create new content in namespace ${namespace} because it is being terminated`);
     }
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function specOf(o: KubeObject): unknown {

@@ -4,7 +4,7 @@ import { canonicalJson } from '../../proto/canonical.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
-import { isConfigMapKey, isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { isConfigMapKey, isRecord, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
@@ -14,8 +14,8 @@ const IMMUTABLE_MSG = 'field is immutable when `immutable` is set';
 
 function validateConfigMapData(obj: KubeObject): StatusCause[] {
   const out: StatusCause[] = [];
-  const data: Record<string, unknown> = isObject(obj.data) ? obj.data : {};
-  const binary: Record<string, unknown> = isObject(obj.binaryData) ? obj.binaryData : {};
+  const data: Record<string, unknown> = isRecord(obj.data) ? obj.data : {};
+  const binary: Record<string, unknown> = isRecord(obj.binaryData) ? obj.binaryData : {};
   let total = 0;
   for (const key of Object.keys(data).sort()) {
     for (const m of isConfigMapKey(key)) out.push(field.invalid(`data[${key}]`, key, m));
@@ -67,8 +67,8 @@ export const configMap: ResourceDef = {
   columns: [nameColumn(), col('Data', 'string', 'Data contains the configuration data.'), ageColumn()],
   row: (obj, now) => [
     obj.metadata?.name ?? '',
-    Object.keys(isObject(obj.data) ? obj.data : {}).length +
-      Object.keys(isObject(obj.binaryData) ? obj.binaryData : {}).length,
+    Object.keys(isRecord(obj.data) ? obj.data : {}).length +
+      Object.keys(isRecord(obj.binaryData) ? obj.binaryData : {}).length,
     ageOf(obj, now),
   ],
 };

@@ -18,7 +18,7 @@ import { formatLabelSelector } from './label-selector.js';
 import {
   isDecoded,
   isJsonObject,
-  isObject,
+  isRecord,
   nameIsDNSSubdomain,
   validateAnnotations,
   validateLabels,
@@ -89,7 +89,7 @@ export const cronJob: ResourceDef = {
   schema: 'CronJob',
 
   defaults(obj) {
-    if (!isObject(obj.spec)) obj.spec = {};
+    if (!isRecord(obj.spec)) obj.spec = {};
     const spec = obj.spec;
     if (!spec.concurrencyPolicy) spec.concurrencyPolicy = 'Allow';
     if (spec.suspend === undefined || spec.suspend === null) spec.suspend = false;
@@ -98,12 +98,12 @@ export const cronJob: ResourceDef = {
     if (spec.failedJobsHistoryLimit === undefined || spec.failedJobsHistoryLimit === null)
       spec.failedJobsHistoryLimit = 1;
     // Only PodSpec defaults reach the job template (SetDefaults_Job applies to Jobs).
-    if (!isObject(spec.jobTemplate)) spec.jobTemplate = {};
+    if (!isRecord(spec.jobTemplate)) spec.jobTemplate = {};
     const jt = spec.jobTemplate;
-    if (!isObject(jt.metadata)) jt.metadata = {};
+    if (!isRecord(jt.metadata)) jt.metadata = {};
     if (jt.metadata.creationTimestamp === undefined) jt.metadata.creationTimestamp = null;
-    if (!isObject(jt.spec)) jt.spec = {};
-    if (!isObject(jt.spec.template)) jt.spec.template = {};
+    if (!isRecord(jt.spec)) jt.spec = {};
+    if (!isRecord(jt.spec.template)) jt.spec.template = {};
     defaultPodTemplate(jt.spec.template);
   },
 

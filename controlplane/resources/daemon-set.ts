@@ -23,7 +23,7 @@ import {
 } from './label-selector.js';
 import {
   invalidRendered,
-  isObject,
+  isRecord,
   nameIsDNSSubdomain,
   validateNonnegative,
   validateObjectMeta,
@@ -42,14 +42,14 @@ import {
 } from './workload.js';
 
 /** a DaemonSet spec as the schema decoder leaves it: an object, its fields of their JSON types (required ones may be missing) */
-const isDaemonSetSpec = (v: unknown): v is Partial<DaemonSetSpec> => isObject(v);
+const isDaemonSetSpec = (v: unknown): v is Partial<DaemonSetSpec> => isRecord(v);
 
 function validateUpdateStrategy(strategy: DaemonSetUpdateStrategy | undefined): StatusCause[] {
   const path = 'spec.updateStrategy';
   if (strategy?.type === 'OnDelete') return [];
   if (strategy?.type === 'RollingUpdate') {
     const ru = strategy.rollingUpdate;
-    if (!isObject(ru)) return [field.required(`${path}.rollingUpdate`)];
+    if (!isRecord(ru)) return [field.required(`${path}.rollingUpdate`)];
     const p = `${path}.rollingUpdate`;
     const out = [
       ...validateIntOrPercent(ru.maxUnavailable, `${p}.maxUnavailable`),
@@ -78,8 +78,8 @@ function validateDaemonSetSpec(spec: unknown): StatusCause[] {
   else out.push(...validateLabelSelector(sel, 'spec.selector'));
   const labels = spec.template?.metadata?.labels;
   // A nil selector matches nothing, so its template labels never match either.
-  if (!selectorMatches(sel, labels) && isObject(spec.template)) out.push(selectorMismatch('spec.template', labels));
-  if (isObject(sel) && isEmptySelector(sel))
+  if (!selectorMatches(sel, labels) && isRecord(spec.template)) out.push(selectorMismatch('spec.template', labels));
+  if (isRecord(sel) && isEmptySelector(sel))
     out.push(invalidRendered('spec.selector', goLabelSelector(sel), 'empty selector is invalid for daemonset'));
   // Selector matching was reported above with DaemonSet's own ordering.
   out.push(...validateAlwaysRunningTemplate(spec, 'spec', 'DaemonSet', undefined));
@@ -105,18 +105,18 @@ export const daemonSet: ResourceDef = {
   schema: 'DaemonSet',
 
   defaults(obj) {
-    if (!isObject(obj.spec)) obj.spec = {};
+    if (!isRecord(obj.spec)) obj.spec = {};
     const spec = obj.spec;
-    if (!isObject(spec.updateStrategy)) spec.updateStrategy = {};
+    if (!isRecord(spec.updateStrategy)) spec.updateStrategy = {};
     if (!spec.updateStrategy.type) spec.updateStrategy.type = 'RollingUpdate';
     if (spec.updateStrategy.type === 'RollingUpdate') {
-      if (!isObject(spec.updateStrategy.rollingUpdate)) spec.updateStrategy.rollingUpdate = {};
+      if (!isRecord(spec.updateStrategy.rollingUpdate)) spec.updateStrategy.rollingUpdate = {};
       const ru = spec.updateStrategy.rollingUpdate;
       if (ru.maxUnavailable === undefined || ru.maxUnavailable === null) ru.maxUnavailable = 1;
       if (ru.maxSurge === undefined || ru.maxSurge === null) ru.maxSurge = 0;
     }
     if (spec.revisionHistoryLimit === undefined || spec.revisionHistoryLimit === null) spec.revisionHistoryLimit = 10;
-    if (!isObject(spec.template)) spec.template = {};
+    if (!isRecord(spec.template)) spec.template = {};
     defaultPodTemplate(spec.template);
   },
 

@@ -16,7 +16,7 @@ import {
 import { selectorString } from './label-selector.js';
 import {
   invalidRendered,
-  isObject,
+  isRecord,
   nameIsDNSSubdomain,
   validateNonnegative,
   validateObjectMeta,
@@ -34,7 +34,7 @@ import {
 } from './workload.js';
 
 /** a Deployment spec as the schema decoder leaves it: an object, its fields of their JSON types (required ones may be missing) */
-const isDeploymentSpec = (v: unknown): v is Partial<DeploymentSpec> => isObject(v);
+const isDeploymentSpec = (v: unknown): v is Partial<DeploymentSpec> => isRecord(v);
 
 function validateStrategy(strategy: DeploymentStrategy | undefined): StatusCause[] {
   const path = 'spec.strategy';
@@ -46,7 +46,7 @@ function validateStrategy(strategy: DeploymentStrategy | undefined): StatusCause
   }
   if (type === 'RollingUpdate') {
     const ru = strategy?.rollingUpdate;
-    if (!isObject(ru)) return [field.required(`${path}.rollingUpdate`, 'this should be defaulted and never be nil')];
+    if (!isRecord(ru)) return [field.required(`${path}.rollingUpdate`, 'this should be defaulted and never be nil')];
     const p = `${path}.rollingUpdate`;
     const out = [
       ...validateIntOrPercent(ru.maxUnavailable, `${p}.maxUnavailable`),
@@ -96,13 +96,13 @@ export const deployment: ResourceDef = {
   schema: 'Deployment',
 
   defaults(obj) {
-    if (!isObject(obj.spec)) obj.spec = {};
+    if (!isRecord(obj.spec)) obj.spec = {};
     const spec = obj.spec;
     if (spec.replicas === undefined || spec.replicas === null) spec.replicas = 1;
-    if (!isObject(spec.strategy)) spec.strategy = {};
+    if (!isRecord(spec.strategy)) spec.strategy = {};
     if (!spec.strategy.type) spec.strategy.type = 'RollingUpdate';
     if (spec.strategy.type === 'RollingUpdate') {
-      if (!isObject(spec.strategy.rollingUpdate)) spec.strategy.rollingUpdate = {};
+      if (!isRecord(spec.strategy.rollingUpdate)) spec.strategy.rollingUpdate = {};
       const ru = spec.strategy.rollingUpdate;
       if (ru.maxUnavailable === undefined || ru.maxUnavailable === null) ru.maxUnavailable = '25%';
       if (ru.maxSurge === undefined || ru.maxSurge === null) ru.maxSurge = '25%';
@@ -110,7 +110,7 @@ export const deployment: ResourceDef = {
     if (spec.revisionHistoryLimit === undefined || spec.revisionHistoryLimit === null) spec.revisionHistoryLimit = 10;
     if (spec.progressDeadlineSeconds === undefined || spec.progressDeadlineSeconds === null)
       spec.progressDeadlineSeconds = 600;
-    if (!isObject(spec.template)) spec.template = {};
+    if (!isRecord(spec.template)) spec.template = {};
     defaultPodTemplate(spec.template);
   },
 

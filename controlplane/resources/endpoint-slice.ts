@@ -8,7 +8,7 @@ import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import {
   isDNS1123Subdomain,
-  isObject,
+  isRecord,
   isValidPortNum,
   nameIsDNSSubdomain,
   validateObjectMeta,
@@ -79,7 +79,7 @@ export const endpointSlice: ResourceDef = {
 
   defaults(obj) {
     for (const p of Array.isArray(obj.ports) ? obj.ports : []) {
-      if (!isObject(p)) continue;
+      if (!isRecord(p)) continue;
       if (p.name === undefined || p.name === null) p.name = '';
       if (!p.protocol) p.protocol = 'TCP';
     }

@@ -6,7 +6,7 @@ import type { EndpointAddress, EndpointPort, EndpointSubset } from '../../proto/
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
-import { isDNS1123Label, isObject, isValidPortNum, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { isDNS1123Label, isRecord, isValidPortNum, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
@@ -101,7 +101,7 @@ export const endpoints: ResourceDef = {
 
   defaults(obj) {
     for (const ss of Array.isArray(obj.subsets) ? obj.subsets : []) {
-      for (const p of Array.isArray(ss?.ports) ? ss.ports : []) if (isObject(p) && !p.protocol) p.protocol = 'TCP';
+      for (const p of Array.isArray(ss?.ports) ? ss.ports : []) if (isRecord(p) && !p.protocol) p.protocol = 'TCP';
     }
   },
 

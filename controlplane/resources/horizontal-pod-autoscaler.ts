@@ -9,7 +9,7 @@ import { hpaFromV1, hpaToV1 } from './hpa/conversion.js';
 import { defaultHpaSpec } from './hpa/defaults.js';
 import { hpaCells } from './hpa/table.js';
 import { validateHpaSpec, validateHpaStatus } from './hpa/validation.js';
-import { isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { isRecord, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
@@ -74,7 +74,7 @@ export const horizontalPodAutoscaler: ResourceDef = {
     obj.status = { desiredReplicas: 0 };
   },
   defaults(obj) {
-    if (!isObject(obj.spec)) obj.spec = {};
+    if (!isRecord(obj.spec)) obj.spec = {};
     defaultHpaSpec(obj.spec);
   },
   validate,

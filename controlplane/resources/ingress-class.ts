@@ -9,7 +9,7 @@ import { ageColumn, col, nameColumn } from './columns.js';
 import {
   FIELD_IMMUTABLE_ERROR_MSG,
   isDNS1123Subdomain,
-  isObject,
+  isRecord,
   nameIsDNSLabel,
   nameIsDNSSubdomain,
   regexError,
@@ -76,7 +76,7 @@ function validateDomainPrefixedPath(path: string, value: string): StatusCause[] 
 }
 
 function validateParameters(params: unknown, path: string): StatusCause[] {
-  if (!isObject(params)) return [];
+  if (!isRecord(params)) return [];
   const out = validateTypedLocalRef(params, path);
   if (params.scope === undefined || params.scope === null) {
     out.push(field.required(`${path}.scope`, ''));
@@ -100,7 +100,7 @@ function validateParameters(params: unknown, path: string): StatusCause[] {
 }
 
 export function validateIngressClass(obj: KubeObject, old?: KubeObject): StatusCause[] {
-  const spec = isObject(obj.spec) ? obj.spec : {};
+  const spec = isRecord(obj.spec) ? obj.spec : {};
   const out: StatusCause[] = [];
   if (old && str(spec.controller) !== str(old.spec?.controller))
     out.push(field.invalid('spec.controller', str(spec.controller), FIELD_IMMUTABLE_ERROR_MSG));
@@ -140,7 +140,7 @@ export const ingressClass: ResourceDef = {
 
   defaults(obj) {
     const p = obj.spec?.parameters;
-    if (isObject(p) && (p.scope === undefined || p.scope === null)) p.scope = 'Cluster';
+    if (isRecord(p) && (p.scope === undefined || p.scope === null)) p.scope = 'Cluster';
   },
 
   validate: (obj, old) => validateIngressClass(obj, old),
@@ -154,7 +154,7 @@ export const ingressClass: ResourceDef = {
   row(obj, now) {
     const p = obj.spec?.parameters;
     let parameters = '<none>';
-    if (isObject(p)) {
+    if (isRecord(p)) {
       parameters = str(p.kind);
       if (typeof p.apiGroup === 'string') parameters += `.${p.apiGroup}`;
       parameters += `/${str(p.name)}`;

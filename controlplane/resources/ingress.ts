@@ -13,7 +13,7 @@ import { defaultIngressClass, validateTypedLocalRef } from './ingress-class.js';
 import {
   invalidRendered,
   isDNS1123Subdomain,
-  isObject,
+  isRecord,
   isValidPortName,
   isValidPortNum,
   maxLenError,
@@ -56,17 +56,17 @@ interface Options {
 }
 
 function validateBackend(backend: unknown, path: string): StatusCause[] {
-  const b = isObject(backend) ? backend : {};
+  const b = isRecord(backend) ? backend : {};
   const out: StatusCause[] = [];
-  const resource = isObject(b.resource) ? b.resource : undefined;
-  const svc = isObject(b.service) ? b.service : undefined;
+  const resource = isRecord(b.resource) ? b.resource : undefined;
+  const svc = isRecord(b.service) ? b.service : undefined;
   if (resource && svc) return [field.invalid(path, '', 'cannot set both resource and service backends')];
   if (resource) return validateTypedLocalRef(resource, `${path}.resource`);
   if (!svc) return [field.invalid(path, '', 'resource or service backend is required')];
   const name = str(svc.name);
   if (!name) out.push(field.required(`${path}.service.name`, ''));
   else for (const m of nameIsDNS1035Label(name, false)) out.push(field.invalid(`${path}.service.name`, name, m));
-  const port = isObject(svc.port) ? svc.port : {};
+  const port = isRecord(svc.port) ? svc.port : {};
   const portName = str(port.name);
   const portNumber = typeof port.number === 'number' ? port.number : 0;
   if (portName && portNumber !== 0) out.push(field.invalid(path, '', 'cannot set both port name & port number'));
@@ -79,7 +79,7 @@ function validateBackend(backend: unknown, path: string): StatusCause[] {
 }
 
 function validatePath(p: unknown, path: string): StatusCause[] {
-  const hp = isObject(p) ? p : {};
+  const hp = isRecord(p) ? p : {};
   if (!has(hp.pathType)) return [field.required(`${path}.pathType`, 'pathType must be specified')];
   const out: StatusCause[] = [];
   const value = str(hp.path);
@@ -119,7 +119,7 @@ function validateHost(host: string, path: string): { causes: StatusCause[]; wild
 function validateRules(rules: unknown[], path: string, opts: Options): StatusCause[] {
   const out: StatusCause[] = [];
   rules.forEach((rule, i) => {
-    const r = isObject(rule) ? rule : {};
+    const r = isRecord(rule) ? rule : {};
     let wildcard = false;
     const host = str(r.host);
     if (host) {
@@ -128,7 +128,7 @@ function validateRules(rules: unknown[], path: string, opts: Options): StatusCau
       wildcard = v.wildcard;
     }
     if (!wildcard || !opts.allowInvalidWildcardHostRule) {
-      if (isObject(r.http)) {
+      if (isRecord(r.http)) {
         const paths = list(r.http.paths);
         if (paths.length === 0) out.push(field.required(`${path}[${i}].http.paths`, ''));
         paths.forEach((p, j) => out.push(...validatePath(p, `${path}[${i}].http.paths[${j}]`)));
@@ -141,7 +141,7 @@ function validateRules(rules: unknown[], path: string, opts: Options): StatusCau
 function validateTLS(tls: unknown[], path: string, opts: Options): StatusCause[] {
   const out: StatusCause[] = [];
   tls.forEach((t, i) => {
-    const entry = isObject(t) ? t : {};
+    const entry = isRecord(t) ? t : {};
     list(entry.hosts).forEach((h, j) => {
       const host = str(h);
       const p = `${path}[${i}].hosts[${j}]`;
@@ -162,10 +162,10 @@ export function validateIngressSpec(
   opts: Options = { allowInvalidSecretName: false, allowInvalidWildcardHostRule: false },
   path = 'spec',
 ): StatusCause[] {
-  const s = isObject(spec) ? spec : {};
+  const s = isRecord(spec) ? spec : {};
   const out: StatusCause[] = [];
   const rules = list(s.rules);
-  if (rules.length === 0 && !isObject(s.defaultBackend)) {
+  if (rules.length === 0 && !isRecord(s.defaultBackend)) {
     out.push(
       invalidRendered(
         path,
@@ -174,7 +174,7 @@ export function validateIngressSpec(
       ),
     );
   }
-  if (isObject(s.defaultBackend)) out.push(...validateBackend(s.defaultBackend, `${path}.defaultBackend`));
+  if (isRecord(s.defaultBackend)) out.push(...validateBackend(s.defaultBackend, `${path}.defaultBackend`));
   if (rules.length > 0) out.push(...validateRules(rules, `${path}.rules`, opts));
   const tls = list(s.tls);
   if (tls.length > 0) out.push(...validateTLS(tls, `${path}.tls`, opts));
@@ -189,11 +189,11 @@ export function validateIngressSpec(
 function updateOptions(old: KubeObject): Options {
   const strict = { allowInvalidSecretName: false, allowInvalidWildcardHostRule: false };
   const tlsBad = list(old.spec?.tls).some(
-    (t) => isObject(t) && str(t.secretName) !== '' && nameIsDNSSubdomain(str(t.secretName), false).length > 0,
+    (t) => isRecord(t) && str(t.secretName) !== '' && nameIsDNSSubdomain(str(t.secretName), false).length > 0,
   );
   const wildcardBad =
     validateRules(
-      list(old.spec?.rules).filter((r) => isObject(r) && str(r.host).includes('*')),
+      list(old.spec?.rules).filter((r) => isRecord(r) && str(r.host).includes('*')),
       'spec.rules',
       strict,
     ).length > 0;
@@ -204,7 +204,7 @@ function updateOptions(old: KubeObject): Options {
 export function validateIngressStatus(obj: KubeObject): StatusCause[] {
   const out: StatusCause[] = [];
   list(obj.status?.loadBalancer?.ingress).forEach((ing, i) => {
-    const e = isObject(ing) ? ing : {};
+    const e = isRecord(ing) ? ing : {};
     const p = `status.loadBalancer.ingress[${i}]`;
     const ip = str(e.ip);
     if (ip && isIP(ip) === 0) out.push(field.invalid(`${p}.ip`, ip, 'must be a valid IP address'));
@@ -224,7 +224,7 @@ export function formatHosts(rules: unknown[]): string {
   let more = false;
   for (const r of rules) {
     if (hosts.length === 3) more = true;
-    const h = isObject(r) ? str(r.host) : '';
+    const h = isRecord(r) ? str(r.host) : '';
     if (!more && h) hosts.push(h);
   }
   if (hosts.length === 0) return '*';
@@ -235,7 +235,7 @@ export function formatHosts(rules: unknown[]): string {
 export function formatAddress(obj: KubeObject): string {
   const set = new Set<string>();
   for (const i of list(obj.status?.loadBalancer?.ingress)) {
-    if (!isObject(i)) continue;
+    if (!isRecord(i)) continue;
     if (str(i.ip)) set.add(str(i.ip));
     else if (str(i.hostname)) set.add(str(i.hostname));
   }
@@ -259,7 +259,7 @@ export const ingress: ResourceDef = {
 
   /** DefaultIngressClass admission: no class named and no class annotation → the default class */
   async admit(obj, ctx) {
-    if (!isObject(obj.spec)) obj.spec = {};
+    if (!isRecord(obj.spec)) obj.spec = {};
     if (has(obj.spec.ingressClassName)) return;
     if (obj.metadata?.annotations?.[INGRESS_CLASS_ANNOTATION] !== undefined) return;
     const def = defaultIngressClass(await ctx.list('networking.k8s.io', 'v1', 'ingressclasses'));

@@ -21,7 +21,7 @@ import {
   immutable,
   invalidRendered,
   isDNS1123Label,
-  isObject,
+  isRecord,
   nameIsDNSSubdomain,
   validateNonnegative,
   validateObjectMeta,
@@ -38,7 +38,7 @@ const LEGACY_JOB_NAME_LABEL = 'job-name';
 
 /** SetDefaults_Job on the JobSpec level (not applied to a CronJob's jobTemplate). */
 function defaultJob(obj: KubeObject): void {
-  if (!isObject(obj.spec)) obj.spec = {};
+  if (!isRecord(obj.spec)) obj.spec = {};
   const spec = obj.spec;
   const unset = (v: unknown): boolean => v === undefined || v === null;
   if (unset(spec.completions) && unset(spec.parallelism)) {
@@ -50,16 +50,16 @@ function defaultJob(obj: KubeObject): void {
   if (!spec.completionMode) spec.completionMode = 'NonIndexed';
   if (unset(spec.suspend)) spec.suspend = false;
   if (!spec.podReplacementPolicy)
-    spec.podReplacementPolicy = isObject(spec.podFailurePolicy) ? 'Failed' : 'TerminatingOrFailed';
+    spec.podReplacementPolicy = isRecord(spec.podFailurePolicy) ? 'Failed' : 'TerminatingOrFailed';
   for (const rule of Array.isArray(spec.podFailurePolicy?.rules) ? spec.podFailurePolicy.rules : []) {
     for (const pattern of Array.isArray(rule?.onPodConditions) ? rule.onPodConditions : [])
-      if (isObject(pattern) && !pattern.status) pattern.status = 'True';
+      if (isRecord(pattern) && !pattern.status) pattern.status = 'True';
   }
-  if (!isObject(spec.template)) spec.template = {};
+  if (!isRecord(spec.template)) spec.template = {};
   defaultPodTemplate(spec.template);
   // A job without labels takes its pod template's labels.
   const tplLabels: Record<string, string> | undefined = spec.template.metadata?.labels;
-  if (isObject(tplLabels) && Object.keys(obj.metadata?.labels ?? {}).length === 0)
+  if (isRecord(tplLabels) && Object.keys(obj.metadata?.labels ?? {}).length === 0)
     obj.metadata.labels = { ...tplLabels };
 }
 
@@ -72,14 +72,14 @@ function generateSelector(obj: KubeObject): void {
   const uid = obj.metadata.uid ?? '';
   for (const k of [LEGACY_JOB_NAME_LABEL, JOB_NAME_LABEL]) if (!(k in labels)) labels[k] = name;
   for (const k of [LEGACY_CONTROLLER_UID_LABEL, CONTROLLER_UID_LABEL]) if (!(k in labels)) labels[k] = uid;
-  if (!isObject(spec.selector)) spec.selector = {};
-  if (!isObject(spec.selector.matchLabels)) spec.selector.matchLabels = {};
+  if (!isRecord(spec.selector)) spec.selector = {};
+  if (!isRecord(spec.selector.matchLabels)) spec.selector.matchLabels = {};
   if (!(CONTROLLER_UID_LABEL in spec.selector.matchLabels)) spec.selector.matchLabels[CONTROLLER_UID_LABEL] = uid;
 }
 
 function validateGeneratedSelector(obj: KubeObject): StatusCause[] {
   const spec = obj.spec;
-  if (spec?.manualSelector === true || !isObject(spec?.selector)) return [];
+  if (spec?.manualSelector === true || !isRecord(spec?.selector)) return [];
   const uid = obj.metadata?.uid;
   if (!uid) return [];
   const tplLabels = spec.template?.metadata?.labels;
@@ -93,15 +93,15 @@ function validateGeneratedSelector(obj: KubeObject): StatusCause[] {
 
 /** ValidateJobSpec's checks on the spec alone; `path` is "spec" or "spec.jobTemplate.spec". */
 /** a Job spec as the schema decoder leaves it: an object, its fields of their JSON types (required ones may be missing) */
-const isJobSpec = (v: unknown): v is Partial<JobSpec> => isObject(v);
+const isJobSpec = (v: unknown): v is Partial<JobSpec> => isRecord(v);
 
 export function validateJobSpec(spec: unknown, path: string, requireSelector: boolean): StatusCause[] {
   if (!isJobSpec(spec)) return [field.required(path)];
   const out: StatusCause[] = [];
   if (requireSelector) {
-    if (!isObject(spec.selector)) out.push(field.required(`${path}.selector`));
+    if (!isRecord(spec.selector)) out.push(field.required(`${path}.selector`));
     else out.push(...validateLabelSelector(spec.selector, `${path}.selector`));
-    if (isObject(spec.selector) && !selectorMatches(spec.selector, spec.template?.metadata?.labels)) {
+    if (isRecord(spec.selector) && !selectorMatches(spec.selector, spec.template?.metadata?.labels)) {
       out.push(selectorMismatch(`${path}.template`, spec.template?.metadata?.labels));
     }
   } else if (spec.selector !== undefined && spec.selector !== null) {

@@ -161,14 +161,6 @@ export function validateNonnegative(value: unknown, path: string): StatusCause[]
   return value < 0 ? [field.invalid(path, value, IS_NEGATIVE_ERROR_MSG)] : [];
 }
 
-/**
- * A JSON object (not null, not a list), its fields unknown: isRecord under its older name,
- * kept for its callers. New code uses isRecord, isJsonObject or isDecoded (generated types).
- */
-export function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /** A JSON object (not null, not a list), its fields not yet looked at. */
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -3,7 +3,7 @@
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
-import { isObject, isQualifiedName, nameIsDNSLabel, validateObjectMeta } from './meta-validation.js';
+import { isRecord, isQualifiedName, nameIsDNSLabel, validateObjectMeta } from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
@@ -28,13 +28,13 @@ export const namespace: ResourceDef = {
     // SetDefaults_Namespace: only when the name is known (not for generateName).
     const name = obj.metadata?.name;
     if (name) obj.metadata.labels = { ...(obj.metadata.labels ?? {}), 'kubernetes.io/metadata.name': name };
-    if (!isObject(obj.status)) obj.status = {};
+    if (!isRecord(obj.status)) obj.status = {};
     if (!obj.status.phase) obj.status.phase = 'Active';
   },
 
   prepareForCreate(obj) {
     obj.status = { phase: 'Active' };
-    if (!isObject(obj.spec)) obj.spec = {};
+    if (!isRecord(obj.spec)) obj.spec = {};
     const finalizers: string[] = Array.isArray(obj.spec.finalizers) ? obj.spec.finalizers : [];
     if (!finalizers.includes('kubernetes')) obj.spec.finalizers = [...finalizers, 'kubernetes'];
     namespace.defaults!(obj);

@@ -10,7 +10,7 @@ import { ageColumn, col, nameColumn } from './columns.js';
 import { formatLabelSelector, validateLabelSelector, type LabelSelector } from './label-selector.js';
 import {
   invalidRendered,
-  isObject,
+  isRecord,
   isValidPortName,
   isValidPortNum,
   nameIsDNSSubdomain,
@@ -27,16 +27,16 @@ const has = (v: unknown): boolean => v !== undefined && v !== null;
 
 /** SetDefaults_NetworkPolicy and SetDefaults_NetworkPolicyPort */
 export function defaultNetworkPolicy(obj: KubeObject): void {
-  if (!isObject(obj.spec)) obj.spec = {};
+  if (!isRecord(obj.spec)) obj.spec = {};
   const spec = obj.spec as Record<string, unknown>;
-  if (!isObject(spec.podSelector)) spec.podSelector = {};
+  if (!isRecord(spec.podSelector)) spec.podSelector = {};
   if (list(spec.policyTypes).length === 0) {
     spec.policyTypes = list(spec.egress).length ? ['Ingress', 'Egress'] : ['Ingress'];
   }
   for (const dir of ['ingress', 'egress']) {
     for (const rule of list(spec[dir])) {
-      if (!isObject(rule)) continue;
-      for (const p of list(rule.ports)) if (isObject(p) && !has(p.protocol)) p.protocol = 'TCP';
+      if (!isRecord(rule)) continue;
+      for (const p of list(rule.ports)) if (isRecord(p) && !has(p.protocol)) p.protocol = 'TCP';
     }
   }
 }
@@ -82,7 +82,7 @@ export function parseCidrSloppy(s: string): { v6: boolean; bits: bigint; prefix:
 }
 
 function validatePort(port: unknown, path: string): StatusCause[] {
-  if (!isObject(port)) return [];
+  if (!isRecord(port)) return [];
   const out: StatusCause[] = [];
   if (has(port.protocol) && (typeof port.protocol !== 'string' || !PROTOCOLS.includes(port.protocol)))
     out.push(field.notSupported(`${path}.protocol`, port.protocol, PROTOCOLS));
@@ -107,7 +107,7 @@ function validatePort(port: unknown, path: string): StatusCause[] {
 }
 
 function validateIPBlock(ipb: unknown, path: string): StatusCause[] {
-  const b = isObject(ipb) ? ipb : {};
+  const b = isRecord(ipb) ? ipb : {};
   const cidr = typeof b.cidr === 'string' ? b.cidr : '';
   if (!cidr) return [field.required(`${path}.cidr`, '')];
   const net = parseCidrSloppy(cidr);
@@ -131,7 +131,7 @@ function validateIPBlock(ipb: unknown, path: string): StatusCause[] {
 }
 
 function validatePeer(peer: unknown, path: string): StatusCause[] {
-  const p = isObject(peer) ? peer : {};
+  const p = isRecord(peer) ? peer : {};
   const out: StatusCause[] = [];
   let n = 0;
   if (has(p.podSelector)) {
@@ -153,14 +153,14 @@ function validatePeer(peer: unknown, path: string): StatusCause[] {
 
 /** ValidateNetworkPolicySpec */
 export function validateNetworkPolicySpec(spec: unknown, path = 'spec'): StatusCause[] {
-  const s = isObject(spec) ? spec : {};
+  const s = isRecord(spec) ? spec : {};
   const out: StatusCause[] = [...validateLabelSelector(s.podSelector ?? {}, `${path}.podSelector`)];
   for (const [dir, peers] of [
     ['ingress', 'from'],
     ['egress', 'to'],
   ] as const) {
     list(s[dir]).forEach((rule, i) => {
-      const r = isObject(rule) ? rule : {};
+      const r = isRecord(rule) ? rule : {};
       const rp = `${path}.${dir}[${i}]`;
       list(r.ports).forEach((port, j) => out.push(...validatePort(port, `${rp}.ports[${j}]`)));
       list(r[peers]).forEach((peer, j) => out.push(...validatePeer(peer, `${rp}.${peers}[${j}]`)));
@@ -217,7 +217,7 @@ export const networkPolicy: ResourceDef = {
   ],
   row: (obj, now) => [
     obj.metadata?.name ?? '',
-    formatLabelSelector((isObject(obj.spec?.podSelector) ? obj.spec.podSelector : {}) as LabelSelector),
+    formatLabelSelector((isRecord(obj.spec?.podSelector) ? obj.spec.podSelector : {}) as LabelSelector),
     ageOf(obj, now),
   ],
 };

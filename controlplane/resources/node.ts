@@ -7,7 +7,7 @@ import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import {
-  isObject,
+  isRecord,
   isQualifiedName,
   isValidLabelValue,
   nameIsDNSSubdomain,
@@ -97,12 +97,12 @@ export const node: ResourceDef = {
   schema: 'Node',
 
   defaults(obj) {
-    if (!isObject(obj.spec)) obj.spec = {};
-    if (!isObject(obj.status)) obj.status = {};
+    if (!isRecord(obj.spec)) obj.spec = {};
+    if (!isRecord(obj.status)) obj.status = {};
     const st = obj.status;
-    if (!isObject(st.allocatable) && isObject(st.capacity)) st.allocatable = { ...st.capacity };
-    if (!isObject(st.daemonEndpoints)) st.daemonEndpoints = { kubeletEndpoint: { Port: 0 } };
-    if (!isObject(st.nodeInfo)) st.nodeInfo = {};
+    if (!isRecord(st.allocatable) && isRecord(st.capacity)) st.allocatable = { ...st.capacity };
+    if (!isRecord(st.daemonEndpoints)) st.daemonEndpoints = { kubeletEndpoint: { Port: 0 } };
+    if (!isRecord(st.nodeInfo)) st.nodeInfo = {};
     for (const f of NODE_INFO_FIELDS) if (typeof st.nodeInfo[f] !== 'string') st.nodeInfo[f] = '';
   },
 

@@ -7,7 +7,7 @@ import { compareQuantities, isValidQuantity } from '../../proto/quantity.js';
 import { field, forbidden } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
-import { isDecoded, isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { isDecoded, isRecord, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
 import {
   accessModesString,
   addFinalizer,
@@ -42,9 +42,9 @@ export function validateClaimSpec(spec: unknown, path: string): StatusCause[] {
 }
 
 export function defaultClaim(obj: KubeObject): void {
-  if (!isObject(obj.spec)) obj.spec = {};
+  if (!isRecord(obj.spec)) obj.spec = {};
   if (!obj.spec.volumeMode) obj.spec.volumeMode = 'Filesystem';
-  if (!isObject(obj.status)) obj.status = {};
+  if (!isRecord(obj.status)) obj.status = {};
   if (!obj.status.phase) obj.status.phase = 'Pending';
 }
 
@@ -54,7 +54,7 @@ function validateClaimUpdate(obj: KubeObject, old: KubeObject): StatusCause[] {
   const o = clone(old.spec ?? {});
   const out: StatusCause[] = [];
   if (old.status?.phase === 'Bound') {
-    for (const s of [n, o]) if (isObject(s.resources)) delete s.resources.requests;
+    for (const s of [n, o]) if (isRecord(s.resources)) delete s.resources.requests;
     const was = old.spec?.resources?.requests?.storage;
     const now = obj.spec?.resources?.requests?.storage;
     if (isValidQuantity(was) && isValidQuantity(now) && compareQuantities(now, was) < 0) {

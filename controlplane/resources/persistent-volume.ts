@@ -6,7 +6,7 @@ import { isValidQuantity } from '../../proto/quantity.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
-import { FIELD_IMMUTABLE_ERROR_MSG, isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { FIELD_IMMUTABLE_ERROR_MSG, isRecord, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
 import { canonicalJson } from '../../proto/canonical.js';
 import {
   accessModesString,
@@ -32,13 +32,13 @@ const NON_SOURCE = new Set([
 ]);
 
 /** a PersistentVolume spec as the schema decoder leaves it: an object, its fields of their JSON types (required ones may be missing) */
-const isPVSpec = (v: unknown): v is Partial<PersistentVolumeSpec> => isObject(v);
+const isPVSpec = (v: unknown): v is Partial<PersistentVolumeSpec> => isRecord(v);
 
 function validatePVSpec(spec: unknown): StatusCause[] {
   if (!isPVSpec(spec)) return [field.required('spec')];
   const out = validateAccessModes(spec.accessModes, 'spec.accessModes', '');
   const storage = spec.capacity?.storage;
-  if (!isObject(spec.capacity) || storage === undefined) out.push(field.required('spec.capacity'));
+  if (!isRecord(spec.capacity) || storage === undefined) out.push(field.required('spec.capacity'));
   else if (!isValidQuantity(storage))
     out.push(
       field.invalid(
@@ -78,8 +78,8 @@ function noBacksteps(path: unknown, fieldPath: string): StatusCause[] {
 /** ValidatePersistentVolumeUpdate: the volume source, volume mode and a set node affinity are fixed. */
 function validatePVUpdate(specIn: unknown, oldIn: unknown): StatusCause[] {
   const out: StatusCause[] = [];
-  const spec: Record<string, unknown> = isObject(specIn) ? specIn : {};
-  const old: Record<string, unknown> = isObject(oldIn) ? oldIn : {};
+  const spec: Record<string, unknown> = isRecord(specIn) ? specIn : {};
+  const old: Record<string, unknown> = isRecord(oldIn) ? oldIn : {};
   const source = (x: Record<string, unknown>) => {
     const o: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(x)) if (!NON_SOURCE.has(k)) o[k] = v;
@@ -110,11 +110,11 @@ export const persistentVolume: ResourceDef = {
   schema: 'PersistentVolume',
 
   defaults(obj) {
-    if (!isObject(obj.spec)) obj.spec = {};
+    if (!isRecord(obj.spec)) obj.spec = {};
     if (!obj.spec.persistentVolumeReclaimPolicy) obj.spec.persistentVolumeReclaimPolicy = 'Retain';
     if (!obj.spec.volumeMode) obj.spec.volumeMode = 'Filesystem';
-    if (isObject(obj.spec.hostPath) && obj.spec.hostPath.type === undefined) obj.spec.hostPath.type = '';
-    if (!isObject(obj.status)) obj.status = {};
+    if (isRecord(obj.spec.hostPath) && obj.spec.hostPath.type === undefined) obj.spec.hostPath.type = '';
+    if (!isRecord(obj.status)) obj.status = {};
     if (!obj.status.phase) obj.status.phase = 'Pending';
   },
 
@@ -166,7 +166,7 @@ export const persistentVolume: ResourceDef = {
 
   row(obj, now) {
     const spec = obj.spec ?? {};
-    const claim = isObject(spec.claimRef) ? `${spec.claimRef.namespace ?? ''}/${spec.claimRef.name ?? ''}` : '';
+    const claim = isRecord(spec.claimRef) ? `${spec.claimRef.namespace ?? ''}/${spec.claimRef.name ?? ''}` : '';
     return [
       obj.metadata?.name ?? '',
       String(spec.capacity?.storage ?? '0'),

@@ -6,13 +6,13 @@ import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import { validateLabelSelector } from './label-selector.js';
-import { invalidRendered, isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { invalidRendered, isRecord, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 import { notMoreThan100Percent, validateIntOrPercent, zeroStatus } from './workload.js';
 
 /** a PodDisruptionBudget spec as the schema decoder leaves it: an object, its fields of their JSON types */
-const isPDBSpec = (v: unknown): v is PodDisruptionBudgetSpec => isObject(v);
+const isPDBSpec = (v: unknown): v is PodDisruptionBudgetSpec => isRecord(v);
 
 function validatePDBSpec(spec: unknown): StatusCause[] {
   if (!isPDBSpec(spec)) return [];

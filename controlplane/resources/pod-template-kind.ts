@@ -3,7 +3,7 @@
 // printers' table NAME CONTAINERS IMAGES POD LABELS.
 import { col, containerCells, nameColumn } from './columns.js';
 import { formatLabels } from './label-selector.js';
-import { isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { isRecord, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
 import { defaultPodTemplate, validatePodTemplateSpec } from './pod-template.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
@@ -25,7 +25,7 @@ export const podTemplate: ResourceDef = {
 
   defaults(obj) {
     // `template` is a struct, not a pointer, in Go: always present
-    if (!isObject(obj.template)) obj.template = {};
+    if (!isRecord(obj.template)) obj.template = {};
     defaultPodTemplate(obj.template);
   },
 
@@ -43,10 +43,10 @@ export const podTemplate: ResourceDef = {
     col('Pod Labels', 'string', 'The labels for the pod template.'),
   ],
   row: (obj) => {
-    const tpl = isObject(obj.template) ? obj.template : {};
+    const tpl = isRecord(obj.template) ? obj.template : {};
     const [names, images] = containerCells(tpl.spec);
     const labels =
-      isObject(tpl.metadata) && isObject(tpl.metadata.labels)
+      isRecord(tpl.metadata) && isRecord(tpl.metadata.labels)
         ? (tpl.metadata.labels as Record<string, string>)
         : undefined;
     return [obj.metadata?.name ?? '', names, images, formatLabels(labels)];

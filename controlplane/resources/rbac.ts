@@ -10,7 +10,7 @@ import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import { validateLabelSelector } from './label-selector.js';
-import { isDecoded, isDNS1123Subdomain, isObject, validateObjectMeta, type NameFn } from './meta-validation.js';
+import { isDecoded, isDNS1123Subdomain, isRecord, validateObjectMeta, type NameFn } from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 import { checkBindingWrite, checkRoleWrite } from '../authz/escalation.js';
@@ -34,7 +34,7 @@ function strList(v: unknown): v is string[] {
 /** ValidatePolicyRule */
 export function validatePolicyRule(rule: unknown, namespaced: boolean, path: string): StatusCause[] {
   const out: StatusCause[] = [];
-  if (!isObject(rule)) return [field.invalid(path, rule, 'must be an object')];
+  if (!isRecord(rule)) return [field.invalid(path, rule, 'must be an object')];
   for (const k of ['verbs', 'apiGroups', 'resources', 'resourceNames', 'nonResourceURLs']) {
     if (rule[k] !== undefined && rule[k] !== null && !strList(rule[k]))
       out.push(field.invalid(`${path}.${k}`, rule[k], 'must be a list of strings'));
@@ -78,11 +78,11 @@ function validateRules(obj: KubeObject, namespaced: boolean): StatusCause[] {
 }
 
 function defaultBinding(obj: KubeObject): void {
-  if (isObject(obj.roleRef) && (obj.roleRef.apiGroup === undefined || obj.roleRef.apiGroup === ''))
+  if (isRecord(obj.roleRef) && (obj.roleRef.apiGroup === undefined || obj.roleRef.apiGroup === ''))
     obj.roleRef.apiGroup = RBAC_GROUP;
   if (Array.isArray(obj.subjects)) {
     for (const s of obj.subjects) {
-      if (!isObject(s) || (s.apiGroup !== undefined && s.apiGroup !== '')) continue;
+      if (!isRecord(s) || (s.apiGroup !== undefined && s.apiGroup !== '')) continue;
       if (s.kind === 'User' || s.kind === 'Group') s.apiGroup = RBAC_GROUP;
       else if (s.kind === 'ServiceAccount') s.apiGroup = '';
     }
@@ -113,7 +113,7 @@ function validateBinding(obj: KubeObject, namespaced: boolean, old?: KubeObject)
 
 /** ValidateRoleBindingSubject */
 function validateSubject(s: unknown, namespaced: boolean, path: string): StatusCause[] {
-  if (!isObject(s)) return [field.invalid(path, s, 'must be an object')];
+  if (!isRecord(s)) return [field.invalid(path, s, 'must be an object')];
   const out: StatusCause[] = [];
   if (typeof s.name !== 'string' || s.name === '') out.push(field.required(`${path}.name`, ''));
   switch (s.kind) {
@@ -209,7 +209,7 @@ export const clusterRole: ResourceDef = {
     const out = [...validateObjectMeta(obj, { namespaced: false, nameFn }), ...validateRules(obj, false)];
     const agg = obj.aggregationRule;
     if (agg !== undefined && agg !== null) {
-      if (!isObject(agg)) out.push(field.invalid('aggregationRule', agg, 'must be an object'));
+      if (!isRecord(agg)) out.push(field.invalid('aggregationRule', agg, 'must be an object'));
       else {
         const sels = agg.clusterRoleSelectors;
         if (!Array.isArray(sels) || sels.length === 0)

@@ -14,7 +14,7 @@ import {
   selectorColumn,
 } from './columns.js';
 import { formatLabelSelector } from './label-selector.js';
-import { isDecoded, isObject, nameIsDNSSubdomain, validateNonnegative, validateObjectMeta } from './meta-validation.js';
+import { isDecoded, isRecord, nameIsDNSSubdomain, validateNonnegative, validateObjectMeta } from './meta-validation.js';
 import { defaultPodTemplate } from './pod-template.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
@@ -51,9 +51,9 @@ export const replicaSet: ResourceDef = {
   schema: 'ReplicaSet',
 
   defaults(obj) {
-    if (!isObject(obj.spec)) obj.spec = {};
+    if (!isRecord(obj.spec)) obj.spec = {};
     if (obj.spec.replicas === undefined || obj.spec.replicas === null) obj.spec.replicas = 1;
-    if (!isObject(obj.spec.template)) obj.spec.template = {};
+    if (!isRecord(obj.spec.template)) obj.spec.template = {};
     defaultPodTemplate(obj.spec.template);
   },
 

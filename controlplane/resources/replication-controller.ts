@@ -10,7 +10,7 @@ import { formatLabels } from './label-selector.js';
 import {
   isDecoded,
   isJsonObject,
-  isObject,
+  isRecord,
   nameIsDNSSubdomain,
   validateNonnegative,
   validateObjectMeta,
@@ -24,7 +24,7 @@ import { selectorMismatch, zeroStatus } from './workload.js';
 type StringMap = Record<string, string>;
 
 function nonEmptyMap(v: unknown): v is StringMap {
-  return isObject(v) && Object.keys(v).length > 0;
+  return isRecord(v) && Object.keys(v).length > 0;
 }
 
 /** labels.Set(selector).AsSelector().Matches(labels) */
@@ -43,11 +43,11 @@ export function isReplicationController(def: Pick<ResourceDef, 'group' | 'kind'>
 
 /** SetDefaults_ReplicationController, then the template's pod defaults. */
 export function defaultReplicationController(obj: KubeObject): void {
-  if (!isObject(obj.spec)) obj.spec = {};
+  if (!isRecord(obj.spec)) obj.spec = {};
   const spec = obj.spec;
-  const tpl = isObject(spec.template) ? spec.template : undefined;
+  const tpl = isRecord(spec.template) ? spec.template : undefined;
   const labels =
-    tpl && isObject(tpl.metadata) && isObject(tpl.metadata.labels) ? (tpl.metadata.labels as StringMap) : undefined;
+    tpl && isRecord(tpl.metadata) && isRecord(tpl.metadata.labels) ? (tpl.metadata.labels as StringMap) : undefined;
   if (labels) {
     if (!nonEmptyMap(spec.selector)) spec.selector = { ...labels };
     if (!nonEmptyMap(obj.metadata.labels)) obj.metadata.labels = { ...labels };
@@ -61,8 +61,8 @@ function validateReadOnlyPersistentDisks(volumes: unknown, path: string): Status
   if (!Array.isArray(volumes)) return [];
   const out: StatusCause[] = [];
   volumes.forEach((v, i) => {
-    const pd = isObject(v) ? v.gcePersistentDisk : undefined;
-    if (isObject(pd) && pd.readOnly !== true) {
+    const pd = isRecord(v) ? v.gcePersistentDisk : undefined;
+    if (isRecord(pd) && pd.readOnly !== true) {
       out.push(
         field.invalid(
           `${path}[${i}].gcePersistentDisk.readOnly`,
@@ -98,7 +98,7 @@ function validateTemplateForRC(tpl: unknown, selector: unknown, replicas: number
 
 /** ValidateReplicationControllerSpec (the selector may change: it is not immutable for RCs). */
 export function validateReplicationControllerSpec(spec: unknown, path = 'spec'): StatusCause[] {
-  if (!isObject(spec)) return [field.required(path)];
+  if (!isRecord(spec)) return [field.required(path)];
   const out: StatusCause[] = [];
   out.push(...validateNonnegative(spec.minReadySeconds, `${path}.minReadySeconds`));
   if (!nonEmptyMap(spec.selector)) out.push(field.required(`${path}.selector`));
@@ -109,7 +109,7 @@ export function validateReplicationControllerSpec(spec: unknown, path = 'spec'):
 
 /** ValidateReplicationControllerStatus. */
 export function validateReplicationControllerStatus(status: unknown, path = 'status'): StatusCause[] {
-  const st: Record<string, unknown> = isObject(status) ? status : {};
+  const st: Record<string, unknown> = isRecord(status) ? status : {};
   const out: StatusCause[] = [];
   for (const f of ['replicas', 'fullyLabeledReplicas', 'readyReplicas', 'availableReplicas', 'observedGeneration']) {
     out.push(...validateNonnegative(st[f], `${path}.${f}`));
@@ -183,7 +183,7 @@ export const replicationController: ResourceDef = {
   ],
 
   row: (obj, now) =>
-    replicasRow(obj, now, formatLabels(isObject(obj.spec?.selector) ? (obj.spec.selector as StringMap) : undefined)),
+    replicasRow(obj, now, formatLabels(isRecord(obj.spec?.selector) ? (obj.spec.selector as StringMap) : undefined)),
 
   fields: {
     'status.replicas': (o) => String(o.status?.replicas ?? 0),

@@ -6,7 +6,7 @@ import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import { MAX_SECRET_SIZE, validateImmutableData } from './config-map.js';
-import { immutable, isConfigMapKey, isObject, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
+import { immutable, isConfigMapKey, isRecord, nameIsDNSSubdomain, validateObjectMeta } from './meta-validation.js';
 import type { ResourceDef } from './types.js';
 import { ALL_VERBS } from './verbs.js';
 
@@ -14,8 +14,8 @@ const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=
 
 function defaultSecret(obj: KubeObject): void {
   if (!obj.type) obj.type = 'Opaque';
-  if (isObject(obj.stringData)) {
-    const data: Record<string, unknown> = isObject(obj.data) ? obj.data : {};
+  if (isRecord(obj.stringData)) {
+    const data: Record<string, unknown> = isRecord(obj.data) ? obj.data : {};
     for (const [k, v] of Object.entries(obj.stringData))
       setOwn(data, k, Buffer.from(String(v ?? ''), 'utf8').toString('base64'));
     obj.data = data;
@@ -29,7 +29,7 @@ function decodedLength(v: unknown): number {
 
 function validateSecretData(obj: KubeObject): StatusCause[] {
   const out: StatusCause[] = [];
-  const data: Record<string, unknown> = isObject(obj.data) ? obj.data : {};
+  const data: Record<string, unknown> = isRecord(obj.data) ? obj.data : {};
   let total = 0;
   for (const key of Object.keys(data).sort()) {
     for (const m of isConfigMapKey(key)) out.push(field.invalid(`data[${key}]`, key, m));
@@ -118,7 +118,7 @@ export const secret: ResourceDef = {
   row: (obj, now) => [
     obj.metadata?.name ?? '',
     obj.type ?? '',
-    Object.keys(isObject(obj.data) ? obj.data : {}).length,
+    Object.keys(isRecord(obj.data) ? obj.data : {}).length,
     ageOf(obj, now),
   ],
 

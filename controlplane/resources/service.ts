@@ -12,7 +12,7 @@ import { formatLabels } from './label-selector.js';
 import {
   invalidRendered,
   isDNS1123Label,
-  isObject,
+  isRecord,
   isQualifiedName,
   isValidPortNum,
   nameIsDNS1035Label,
@@ -34,7 +34,7 @@ const TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
 const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
 
 /** a Service spec as the schema decoder leaves it: an object, its fields of their JSON types (list entries may be null) */
-const isServiceSpec = (v: unknown): v is ServiceSpec => isObject(v);
+const isServiceSpec = (v: unknown): v is ServiceSpec => isRecord(v);
 /** a spec.ports entry as decoded: an object whose fields may be missing, or null */
 type PortEntry = Partial<ServicePort> | null | undefined;
 
@@ -45,7 +45,7 @@ const externallyAccessible = (spec: ServiceSpec): boolean =>
   (spec?.type === 'ClusterIP' && Array.isArray(spec?.externalIPs) && spec.externalIPs.length > 0);
 
 function defaultService(obj: KubeObject): void {
-  if (!isObject(obj.spec)) obj.spec = {};
+  if (!isRecord(obj.spec)) obj.spec = {};
   const spec: ServiceSpec = obj.spec;
   if (!spec.sessionAffinity) spec.sessionAffinity = 'None';
   if (spec.sessionAffinity === 'None') delete spec.sessionAffinityConfig;
@@ -54,7 +54,7 @@ function defaultService(obj: KubeObject): void {
   }
   if (!spec.type) spec.type = 'ClusterIP';
   for (const p of Array.isArray(spec.ports) ? spec.ports : []) {
-    if (!isObject(p)) continue;
+    if (!isRecord(p)) continue;
     if (!p.protocol) p.protocol = 'TCP';
     if (p.targetPort === undefined || p.targetPort === null || p.targetPort === 0 || p.targetPort === '')
       p.targetPort = p.port;
@@ -67,7 +67,7 @@ function defaultService(obj: KubeObject): void {
 }
 
 const portList = (spec: ServiceSpec): Partial<ServicePort>[] =>
-  Array.isArray(spec?.ports) ? spec.ports.filter(isObject) : [];
+  Array.isArray(spec?.ports) ? spec.ports.filter(isRecord) : [];
 const nodePortSet = (spec: ServiceSpec): Set<number> =>
   new Set(
     portList(spec)
@@ -172,7 +172,7 @@ export function dropTypeDependentFields(next: KubeObject, old: KubeObject): void
   }
   if (externallyAccessible(o) && !externallyAccessible(n) && n.externalTrafficPolicy === o.externalTrafficPolicy)
     delete n.externalTrafficPolicy;
-  if (n.type !== 'LoadBalancer' && isObject(next.status)) next.status.loadBalancer = {};
+  if (n.type !== 'LoadBalancer' && isRecord(next.status)) next.status.loadBalancer = {};
 }
 
 function validatePorts(spec: ServiceSpec): StatusCause[] {

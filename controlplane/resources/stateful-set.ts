@@ -6,7 +6,7 @@ import { canonicalJson, clone } from '../../proto/canonical.js';
 import { field } from '../api/errors.js';
 import { ageOf } from './age.js';
 import { ageColumn, col, containerCells, containersColumn, imagesColumn, nameColumn } from './columns.js';
-import { isObject, nameIsDNSSubdomain, validateNonnegative, validateObjectMeta } from './meta-validation.js';
+import { isRecord, nameIsDNSSubdomain, validateNonnegative, validateObjectMeta } from './meta-validation.js';
 import { defaultClaim, validateClaimSpec } from './persistent-volume-claim.js';
 import { defaultPodTemplate } from './pod-template.js';
 import type { ResourceDef } from './types.js';
@@ -14,7 +14,7 @@ import { ALL_VERBS } from './verbs.js';
 import { validateAlwaysRunningTemplate, validateSelector, zeroStatus } from './workload.js';
 
 /** a StatefulSet spec as the schema decoder leaves it: an object, its fields of their JSON types (required ones may be missing) */
-const isStatefulSetSpec = (v: unknown): v is Partial<StatefulSetSpec> => isObject(v);
+const isStatefulSetSpec = (v: unknown): v is Partial<StatefulSetSpec> => isRecord(v);
 /** a spec.volumeClaimTemplates entry as decoded: an object whose fields may be missing, or null */
 type ClaimTemplateEntry = Partial<PersistentVolumeClaim> | null | undefined;
 
@@ -114,32 +114,32 @@ export const statefulSet: ResourceDef = {
   schema: 'StatefulSet',
 
   defaults(obj) {
-    if (!isObject(obj.spec)) obj.spec = {};
+    if (!isRecord(obj.spec)) obj.spec = {};
     const spec = obj.spec;
     if (!spec.podManagementPolicy) spec.podManagementPolicy = 'OrderedReady';
-    if (!isObject(spec.updateStrategy)) spec.updateStrategy = {};
+    if (!isRecord(spec.updateStrategy)) spec.updateStrategy = {};
     if (!spec.updateStrategy.type) {
       spec.updateStrategy.type = 'RollingUpdate';
-      if (!isObject(spec.updateStrategy.rollingUpdate)) spec.updateStrategy.rollingUpdate = {};
+      if (!isRecord(spec.updateStrategy.rollingUpdate)) spec.updateStrategy.rollingUpdate = {};
     }
     const ru = spec.updateStrategy.rollingUpdate;
     if (
       spec.updateStrategy.type === 'RollingUpdate' &&
-      isObject(ru) &&
+      isRecord(ru) &&
       (ru.partition === undefined || ru.partition === null)
     )
       ru.partition = 0;
-    if (!isObject(spec.persistentVolumeClaimRetentionPolicy)) spec.persistentVolumeClaimRetentionPolicy = {};
+    if (!isRecord(spec.persistentVolumeClaimRetentionPolicy)) spec.persistentVolumeClaimRetentionPolicy = {};
     const ret = spec.persistentVolumeClaimRetentionPolicy;
     if (!ret.whenDeleted) ret.whenDeleted = 'Retain';
     if (!ret.whenScaled) ret.whenScaled = 'Retain';
     if (spec.replicas === undefined || spec.replicas === null) spec.replicas = 1;
     if (spec.revisionHistoryLimit === undefined || spec.revisionHistoryLimit === null) spec.revisionHistoryLimit = 10;
-    if (!isObject(spec.template)) spec.template = {};
+    if (!isRecord(spec.template)) spec.template = {};
     defaultPodTemplate(spec.template);
     for (const t of Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : []) {
-      if (!isObject(t)) continue;
-      const meta: ObjectMeta = isObject(t.metadata) ? t.metadata : {};
+      if (!isRecord(t)) continue;
+      const meta: ObjectMeta = isRecord(t.metadata) ? t.metadata : {};
       t.metadata = meta;
       if (meta.creationTimestamp === undefined) meta.creationTimestamp = null;
       defaultClaim(t as KubeObject);

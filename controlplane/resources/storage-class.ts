@@ -9,7 +9,7 @@ import { ageOf } from './age.js';
 import { ageColumn, col, nameColumn } from './columns.js';
 import {
   FIELD_IMMUTABLE_ERROR_MSG,
-  isObject,
+  isRecord,
   isQualifiedName,
   nameIsDNSSubdomain,
   validateObjectMeta,
@@ -60,7 +60,7 @@ function validateStorageClassFields(sc: KubeObject): StatusCause[] {
   else for (const m of isQualifiedName(prov.toLowerCase())) out.push(field.invalid('provisioner', prov, m));
   const params = sc.parameters;
   if (params !== undefined && params !== null) {
-    if (!isObject(params))
+    if (!isRecord(params))
       out.push(field.invalid('parameters', params, 'must be a map of string keys to string values'));
     else {
       const keys = Object.keys(params);
@@ -74,7 +74,7 @@ function validateStorageClassFields(sc: KubeObject): StatusCause[] {
     }
   }
   // skiff's own provisioner: its one parameter is checked here rather than failing on the node
-  if (prov === LOCAL_PATH_PROVISIONER && isObject(params)) {
+  if (prov === LOCAL_PATH_PROVISIONER && isRecord(params)) {
     for (const [k, v] of Object.entries(params)) {
       if (k !== 'path') out.push(field.notSupported(`parameters[${k}]`, k, ['path']));
       else if (typeof v !== 'string' || !/^\/[^\0]+$/.test(v) || v.split('/').includes('..')) {
@@ -97,7 +97,7 @@ function validateStorageClassFields(sc: KubeObject): StatusCause[] {
   const topo = sc.allowedTopologies;
   if (Array.isArray(topo)) {
     topo.forEach((term: unknown, i: number) => {
-      const exprs = isObject(term) && Array.isArray(term.matchLabelExpressions) ? term.matchLabelExpressions : [];
+      const exprs = isRecord(term) && Array.isArray(term.matchLabelExpressions) ? term.matchLabelExpressions : [];
       if (exprs.length === 0)
         out.push(
           field.required(
@@ -107,8 +107,8 @@ function validateStorageClassFields(sc: KubeObject): StatusCause[] {
         );
       exprs.forEach((e: unknown, j: number) => {
         const p = `allowedTopologies[${i}].matchLabelExpressions[${j}]`;
-        if (!isObject(e) || typeof e.key !== 'string' || !e.key) out.push(field.required(`${p}.key`));
-        if (!isObject(e) || !Array.isArray(e.values) || e.values.length === 0)
+        if (!isRecord(e) || typeof e.key !== 'string' || !e.key) out.push(field.required(`${p}.key`));
+        if (!isRecord(e) || !Array.isArray(e.values) || e.values.length === 0)
           out.push(field.required(`${p}.values`, 'must specify as least one value to match'));
       });
     });

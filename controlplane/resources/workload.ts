@@ -11,7 +11,7 @@ import {
   immutable,
   invalidRendered,
   isJsonObject,
-  isObject,
+  isRecord,
   regexError,
   validateNonnegative,
 } from './meta-validation.js';
@@ -40,7 +40,7 @@ export function validateSelector(
   const out = validateLabelSelector(sel, `${path}.selector`);
   if (isEmptySelector(sel))
     out.push(invalidRendered(`${path}.selector`, goLabelSelector(sel), `empty selector is invalid for ${kindWord}`));
-  return [out, isObject(sel)];
+  return [out, isRecord(sel)];
 }
 
 /**

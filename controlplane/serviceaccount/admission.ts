@@ -9,6 +9,7 @@
 import { randomInt } from 'node:crypto';
 import type { KubeObject } from '../../proto/meta.js';
 import { ApiError } from '../api/errors.js';
+import { isRecord } from '../resources/meta-validation.js';
 import type { AdmissionContext } from '../resources/types.js';
 
 export const VOLUME_PREFIX = 'kube-api-access-';
@@ -37,10 +38,6 @@ export function randomSuffix(n = 5): string {
   let s = '';
   for (let i = 0; i < n; i++) s += ALPHANUMS[randomInt(ALPHANUMS.length)];
   return s;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
 export function apiAccessVolume(name: string): Record<string, unknown> {

@@ -6,7 +6,7 @@
 // v1's MetricSpec/MetricStatus shape), and are taken out of the annotations again when a
 // v1 object is converted back, so stored (v2) objects never carry them.
 import type { KubeObject } from '../../../proto/meta.js';
-import { type Decoded, isDecoded, isJsonObject, isObject } from '../meta-validation.js';
+import { type Decoded, isDecoded, isJsonObject, isRecord } from '../meta-validation.js';
 import type {
   CrossVersionObjectReference,
   HorizontalPodAutoscalerSpec,
@@ -68,7 +68,7 @@ interface V1MetricStatus {
   external?: { metricName?: string; metricSelector?: unknown; currentValue?: string; currentAverageValue?: string };
 }
 
-const rec = (v: unknown): Json => (isObject(v) ? v : {});
+const rec = (v: unknown): Json => (isRecord(v) ? v : {});
 const has = (v: unknown): boolean => v !== undefined && v !== null;
 
 function dropRoundTrip(meta: KubeObject['metadata']): void {
@@ -359,7 +359,7 @@ export function hpaFromV1(v1: KubeObject): KubeObject {
     });
   v2spec.metrics = metrics;
   const behavior = parseAnnotation(ann[BEHAVIOR_ANNOTATION]);
-  if (isObject(behavior)) v2spec.behavior = behavior;
+  if (isRecord(behavior)) v2spec.behavior = behavior;
   out.spec = v2spec;
 
   if (v1.status !== undefined) {
