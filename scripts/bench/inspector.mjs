@@ -79,6 +79,18 @@ export async function inspect(port) {
       await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
       await new Promise((r) => out.end(r));
     },
+    /** start V8's sampling heap profiler: from now on it keeps one sample per ~interval bytes allocated, while it lives */
+    async startSampling(interval = 64 * 1024) {
+      await call('HeapProfiler.enable');
+      await call('HeapProfiler.startSampling', { samplingInterval: interval });
+    },
+    /** what of the sampled allocations is still alive (after a full GC), written to path (a .heapprofile for DevTools) */
+    async samplingProfile(path) {
+      await call('HeapProfiler.collectGarbage');
+      const { profile } = await call('HeapProfiler.getSamplingProfile');
+      if (path) createWriteStream(path).end(JSON.stringify(profile));
+      return profile;
+    },
     close() {
       ws.close();
     },
@@ -104,6 +116,34 @@ export function topSelf(profile, n = 15) {
     .sort((a, b) => b[1] - a[1])
     .slice(0, n)
     .map(([k, t]) => [k, (t / total) * 100]);
+}
+
+/**
+ * live bytes of a sampling heap profile by allocating function (self) and by the code
+ * path that led there (the innermost frames of our own code, `dist/…`): [[what, MB]], top n each
+ */
+export function topSampled(profile, n = 15) {
+  const self = new Map();
+  const ours = new Map();
+  const name = (f) =>
+    `${f.functionName || '(anonymous)'} ${f.url ? `${f.url.replace(/^file:\/\/.*?\/(dist|node_modules)\//, '$1/')}:${f.lineNumber + 1}` : ''}`.trim();
+  const walk = (node, stack) => {
+    const here = name(node.callFrame);
+    const path = node.callFrame.url.includes('/dist/') ? [...stack, here].slice(-3) : stack;
+    if (node.selfSize) {
+      self.set(here, (self.get(here) ?? 0) + node.selfSize);
+      const k = [...path].reverse().join(' < ') || '(no skiff frame)';
+      ours.set(k, (ours.get(k) ?? 0) + node.selfSize);
+    }
+    for (const c of node.children) walk(c, path);
+  };
+  walk(profile.head, []);
+  const top = (m) =>
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, n)
+      .map(([k, b]) => [k, b / 2 ** 20]);
+  return { self: top(self), ours: top(ours) };
 }
 
 /** self size by constructor (or node type) of a heap snapshot file: [[what, MB, count]], top n */

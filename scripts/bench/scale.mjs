@@ -9,7 +9,8 @@
 // through a second scheduler profile (--scheduler-profile binpack-scheduler=binpack, pods
 // naming it in spec.schedulerName), so the 1000 nodes join once. With --profile DIR the
 // server runs under its inspector and DIR gets a CPU profile of the join, of the idle 1000
-// nodes, of the spread burst and of the 10k pods, heap snapshots idle and with 10k pods,
+// nodes, of the spread burst and of the 10k pods, a sampling heap profile of what the pods
+// leave alive (from the idle phase to the 10k pods), memory figures,
 // and summary.txt with their top items.
 // Usage: node scripts/bench/scale.mjs [--nodes 1000] [--pods 3000] [--total-pods 10000]
 //          [--idle-seconds 20] [--watchers 100] [--hollow-procs 2] [--no-binpack] [--profile DIR]
@@ -20,7 +21,7 @@ import { appendFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import { opt, root, sleep, startCluster } from './cluster.mjs';
-import { inspect, topHeap, topSelf } from './inspector.mjs';
+import { inspect, topHeap, topSampled, topSelf } from './inspector.mjs';
 
 const NODES = Number(opt('nodes', '1000'));
 const FEW = Math.min(100, NODES);
@@ -411,6 +412,8 @@ try {
   row(`server CPU idle, ${NODES} nodes (% of one core)`, f1(idleAll), NODES >= 1000 ? '≤ 10' : '');
   row(`server RSS idle, ${NODES} nodes (MB)`, f0(rssMb(c.server.pid)));
   await heap(`idle-${NODES}-nodes`);
+  // what the pods' phases leave alive, by allocation site (a heap snapshot at 10k pods is over 1 GB)
+  await prof?.startSampling();
   const perNodeUs = NODES > FEW ? (((idleAll - idleFew) / 100) * 1e6) / (NODES - FEW) : ((idleAll / 100) * 1e6) / NODES;
   row('heartbeat handling, server CPU per node per second (µs, marginal)', f0(perNodeUs));
   const hollowRss = hollows.reduce((s, h) => s + rssMb(h.pid), 0);
@@ -501,7 +504,13 @@ try {
   row(`list of ${total} pods, GET /api/v1/pods JSON to its last byte, median of 5 (ms)`, f0(pct(lists, 50)), '≤ 1000');
   const [idleLoaded] = await cpuOver([c.server.pid], Math.min(IDLE_S, 10));
   row(`server CPU idle, ${NODES} nodes + ${total} pods (% of one core)`, f1(idleLoaded));
-  await heap(`${NODES}-nodes-${total}-pods`, true);
+  await heap(`${NODES}-nodes-${total}-pods`, false);
+  if (prof) {
+    const live = topSampled(await prof.samplingProfile(join(PROF, `${NODES}-nodes-${total}-pods.heapprofile`)), 25);
+    const lines = (l) => l.map(([k, mb]) => `${mb.toFixed(1).padStart(7)} ${k}`).join('\n');
+    note(`\n## live since the idle phase (sampled, MB) by allocating function\n${lines(live.self)}`);
+    note(`\n## the same by skiff's innermost frames\n${lines(live.ours)}`);
+  }
 } catch (e) {
   // the table of what was measured is printed all the same, with where the run stopped
   failed = e;
