@@ -636,7 +636,9 @@ export class ApiStorage {
     if (subresource === 'binding') {
       next = desired; // the binding subresource sets spec.nodeName and the PodScheduled condition together
     } else if (subresource === 'status') {
-      next = copyJson(cur);
+      // everything but the status from cur (copied without the status it replaces)
+      const { status: _replaced, ...rest } = cur;
+      next = copyJson(rest as KubeObject);
       next.status = desired.status;
     } else {
       next = desired;

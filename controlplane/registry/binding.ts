@@ -5,7 +5,6 @@
 // Map of the code base: ARCHITECTURE.md, "The parts".
 import { rfc3339 } from '../../proto/api/time.js';
 import type { PodCondition } from '../../proto/api/types.gen.js';
-import { clone } from '../../proto/canonical.js';
 import type { KubeObject, Status } from '../../proto/meta.js';
 import { isRecord } from '../crd/schema-types.js';
 import { ApiError, conflict } from '../api/errors.js';
@@ -66,7 +65,8 @@ export async function bindPod(
         throw conflict('pods', name, 'pod is being deleted, cannot be assigned to a host');
       const bound: unknown = cur.spec?.nodeName;
       if (bound) throw conflict('pods', name, `pod ${name} is already assigned to node "${String(bound)}"`);
-      const next = clone(cur);
+      // cur is guaranteedUpdate's own copy for this attempt: changed in place
+      const next = cur;
       next.spec.nodeName = node;
       const earlier: PodCondition[] = next.status?.conditions ?? [];
       const conds: (PodCondition | ScheduledCondition)[] = earlier.filter((c) => c.type !== 'PodScheduled');

@@ -21,6 +21,11 @@ export interface NodeInfo {
   nonZeroRequested: ResourceList;
   /** status.allocatable; `pods` always present */
   allocatable: ResourceList;
+  /**
+   * the status of the node's Ready condition, read once when the NodeInfo is built (the
+   * NodeReady filter runs for hundreds of nodes per pod); absent: read from `node`
+   */
+  ready?: string | undefined;
 }
 
 /** The scheduler's view of claims, volumes and classes (its informers' listers). */

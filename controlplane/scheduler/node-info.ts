@@ -2,7 +2,13 @@
 // (kube-scheduler's cache.UpdateSnapshot, without the incremental generations).
 import type { KubeObject } from '../../proto/meta.js';
 import type { NodeInfo } from './framework.js';
+import { findCondition } from '../../proto/api/conditions.js';
 import { addInto, DEFAULT_MAX_PODS, isTerminal, podRequests, toResourceList } from './resources.js';
+
+/** the status of a node's Ready condition: True, False, Unknown, or undefined when it has none */
+export function readyStatus(node: { status?: { conditions?: unknown } }): string | undefined {
+  return findCondition(node.status?.conditions, 'Ready')?.status;
+}
 
 export function newNodeInfo(node: KubeObject, pods: readonly KubeObject[] = []): NodeInfo {
   const allocatable = toResourceList(node.status?.allocatable ?? node.status?.capacity);
@@ -15,6 +21,7 @@ export function newNodeInfo(node: KubeObject, pods: readonly KubeObject[] = []):
     requested: {},
     nonZeroRequested: { cpu: 0, memory: 0 },
     allocatable,
+    ready: readyStatus(node),
   };
   for (const p of pods) addPod(info, p);
   return info;

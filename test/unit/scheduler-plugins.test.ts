@@ -271,6 +271,14 @@ describe('NodeReady', () => {
   ])('$name', ({ ready, tol, want }) => {
     expect(reasons(run(nodeReady, pod('p', { tolerations: tol }), info(node('n', { ready }))))).toEqual(want);
   });
+
+  it('reads the status kept in the NodeInfo, or the node when a NodeInfo has none', () => {
+    expect(info(node('n', { ready: 'Unknown' })).ready).toBe('Unknown');
+    const { ready: _kept, ...bare } = info(node('n', { ready: 'False' }));
+    expect(reasons(run(nodeReady, pod('p'), bare))).toEqual([
+      'node(s) had untolerated taint {node.kubernetes.io/not-ready: }',
+    ]);
+  });
 });
 
 describe('NodeAffinity', () => {

@@ -2,7 +2,7 @@
 // the taint the node lifecycle controller puts on it (TaintNodesByCondition):
 // not-ready for False or missing, unreachable for Unknown. The reason reads as that
 // taint's, which is what users of kube-scheduler see for a NotReady node.
-import { findCondition } from '../../../proto/api/conditions.js';
+import { readyStatus } from '../node-info.js';
 import { FITS, unresolvable, type FilterPlugin } from '../framework.js';
 import {
   TAINT_NOT_READY,
@@ -13,14 +13,10 @@ import {
   type Taint,
 } from '../../../proto/api/taints.js';
 
-export function readyStatus(node: { status?: { conditions?: unknown } }): string | undefined {
-  return findCondition(node.status?.conditions, 'Ready')?.status;
-}
-
 export const nodeReady: FilterPlugin = {
   name: 'NodeReady',
   filter(_ctx, pod, nodeInfo) {
-    const status = readyStatus(nodeInfo.node);
+    const status = 'ready' in nodeInfo ? nodeInfo.ready : readyStatus(nodeInfo.node);
     if (status === 'True') return FITS;
     const implied: Taint = { key: status === 'Unknown' ? TAINT_UNREACHABLE : TAINT_NOT_READY, effect: 'NoSchedule' };
     if (tolerationsTolerateTaint(tolerationsOf(pod), implied)) return FITS;
