@@ -156,6 +156,7 @@ async function waitReady(c, n) {
 }
 
 /** a watch on pods (namespace or all) handing each decoded event line to onLine; resolves once open */
+let watchesEnded = 0;
 function watch(c, path, onLine) {
   return new Promise((resolveOpen) => {
     const req = request(
@@ -170,6 +171,10 @@ function watch(c, path, onLine) {
       (r) => {
         let buf = '';
         r.setEncoding('utf8');
+        // a watch the server ended (its buffer behind this reader filled, or a timeout) sees no more events
+        r.on('end', () => {
+          watchesEnded++;
+        });
         r.on('data', (d) => {
           buf += d;
           let i;
@@ -247,7 +252,7 @@ async function trackPods(c, ns) {
 async function until(cond, what, ms = 240_000) {
   const deadline = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await sleep(100);
   }
 }
@@ -341,7 +346,7 @@ const SERVER_ARGS = [
   ...EXTRA,
 ];
 const IPORT = 9300 + Math.floor(Math.random() * 600);
-let c = await startCluster({
+const c = await startCluster({
   nodes: [],
   prefix: 'skiff-scale-',
   serverArgs: SERVER_ARGS,
@@ -441,6 +446,7 @@ try {
     const seen = [];
     const acked = new Map();
     const pending = [];
+    const ended = watchesEnded;
     const reqs = await Promise.all(
       Array.from({ length: WATCHERS }, () =>
         watch(c, '/api/v1/namespaces/fanout/pods?watch=true', (line) => {
@@ -451,7 +457,12 @@ try {
       ),
     );
     await createPods(c, 'fanout', 'w-', 0, FANOUT_PODS, acked);
-    await until(() => pending.length >= WATCHERS * FANOUT_PODS, 'every watcher to see every pod', 60_000);
+    await until(
+      () => pending.length >= WATCHERS * FANOUT_PODS,
+      () =>
+        `every watcher to see every pod (${pending.length} of ${WATCHERS * FANOUT_PODS} seen; ${watchesEnded - ended} watches ended by the server)`,
+      60_000,
+    );
     for (const [name, at] of pending) seen.push(Math.max(0, at - acked.get(name)));
     for (const r of reqs) r.destroy();
     row(
