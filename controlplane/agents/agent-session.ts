@@ -31,6 +31,7 @@ import { isVolumeObjectKind, nodeMayReadVolumeObject, volumeObjectResource } fro
 import { ApiError } from '../api/errors.js';
 import { rfc3339, type ApiStorage } from '../api/storage.js';
 import { recordEvent } from '../events.js';
+import { FragmentingSender } from './fragmenting-sender.js';
 import { NodeCredentials } from './node-credentials.js';
 import { checkReportedPodStatus } from './pod-status-check.js';
 import { LogLimiter, TokenBucket } from './rate-limits.js';
@@ -150,6 +151,8 @@ export class AgentSession {
   private readonly logs: LogLimiter;
   private readonly events: TokenBucket;
   private readonly requests: TokenBucket;
+  /** what goes to the agent: large messages in fragments (the TLS buffers stay small) */
+  private readonly out: FragmentingSender;
   private queue: Queued[] = [];
   private queuedBytes = 0;
   private draining = false;
@@ -179,6 +182,7 @@ export class AgentSession {
     readonly remoteAddress: string,
     opts: SessionOptions = {},
   ) {
+    this.out = new FragmentingSender(ws);
     this.limits = { ...DEFAULT_SESSION_LIMITS, ...opts.limits };
     this.credentials = opts.credentials ?? new NodeCredentials(storage);
     this.issueToken = opts.issueToken;
@@ -227,17 +231,17 @@ export class AgentSession {
   /** a message already encoded as JSON (one encoding shared by every agent) */
   sendEncoded(json: string | Buffer): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes) {
+    if (this.out.bufferedBytes > this.limits.maxBufferedBytes) {
       this.logs.warn(
         'unread',
-        { node: this.node, buffered: this.ws.bufferedAmount },
+        { node: this.node, buffered: this.out.bufferedBytes },
         'agent does not read its messages: closing the connection',
       );
       this.close(CloseCode.policyViolation, 'not reading messages');
       this.ws.terminate(); // it would not read the close frame either
       return;
     }
-    this.ws.send(json, { binary: false });
+    this.out.send(json);
   }
 
   close(code?: number, reason?: string): void {
@@ -250,6 +254,7 @@ export class AgentSession {
     // what it sent and was not processed yet is dropped with it
     this.queue = [];
     this.queuedBytes = 0;
+    this.out.clear();
     this.queuedHeartbeat = undefined;
     this.queuedStatus.clear();
     this.podWatch?.cancel();
