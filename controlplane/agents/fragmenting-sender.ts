@@ -19,7 +19,7 @@ const byteLength = (p: Payload): number => (typeof p === 'string' ? Buffer.byteL
 export class FragmentingSender {
   private readonly queue: Payload[] = [];
   private queuedBytes = 0;
-  /** a fragmented message is on its way (the queue's head) */
+  /** a fragmented message is on its way: what is sent meanwhile waits in the queue */
   private busy = false;
   /** the fragmented message's bytes not yet handed to the socket */
   private unsent = 0;
