@@ -8,6 +8,7 @@
 // kept, in order, so kubelet can try each; Docker Hub images (`busybox`, `docker.io/...`,
 // `index.docker.io/...`) fall back to the `index.docker.io` entry
 // (`https://index.docker.io/v1/`, kubectl's default server). Pure: no I/O.
+import { isRecord } from '../../proto/is-record.js';
 import type { KubeObject } from '../../proto/meta.js';
 import type { PullAuth as RegistryAuth } from '../runtime/types.js';
 
@@ -19,10 +20,6 @@ const DEFAULT_REGISTRY_HOST = 'index.docker.io';
 
 /** registry URL -> entry, as in a .dockercfg file or the `auths` of a .dockerconfigjson */
 export type DockerConfig = Map<string, RegistryAuth>;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return !!v && typeof v === 'object' && !Array.isArray(v);
-}
 
 /** config.go decodeDockerConfigFieldAuth: base64 (padded or not) of "user:password" */
 export function decodeAuthField(field: string): { username: string; password: string } {

@@ -1,5 +1,7 @@
 // The JSONSchemaProps of a CRD's openAPIV3Schema (apiextensions.k8s.io/v1), as the
 // structural-schema code reads it. Values come from users: every reader narrows first.
+import { isRecord } from '../../proto/is-record.js';
+
 export interface JSONSchemaProps {
   type?: string;
   format?: string;
@@ -39,9 +41,7 @@ export interface JSONSchemaProps {
   'x-kubernetes-validations'?: unknown[];
 }
 
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+export { isRecord };
 
 /** narrowing readers of user JSON: a string or '', the strings of a list, a list or [], an object or {} */
 export const str = (v: unknown): string => (typeof v === 'string' ? v : '');

@@ -3,6 +3,7 @@
 import type { KubeObject, ObjectMeta, StatusCause } from '../../proto/meta.js';
 import type { OwnerReference } from '../../proto/api/types.gen.js';
 import { field } from '../api/errors.js';
+import { isRecord } from '../../proto/is-record.js';
 
 // ---- message builders (util/validation) -------------------------------------------
 
@@ -161,10 +162,8 @@ export function validateNonnegative(value: unknown, path: string): StatusCause[]
   return value < 0 ? [field.invalid(path, value, IS_NEGATIVE_ERROR_MSG)] : [];
 }
 
-/** A JSON object (not null, not a list), its fields not yet looked at. */
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+/** A JSON object (not null, not a list), its fields not yet looked at: the guard lives in proto/ */
+export { isRecord };
 
 /**
  * `v`, a field read with its generated type, holds a JSON object (not null, not a list).

@@ -2,6 +2,7 @@
 // well_known_taints.go) and Toleration.ToleratesTaint (core/v1 toleration.go), for the
 // scheduler's TaintToleration / NodeUnschedulable / NodeReady plugins, the DaemonSet
 // controller's eligibility and the node lifecycle controller's taint manager.
+import { isRecord } from '../is-record.js';
 import type { Taint, Toleration } from './types.gen.js';
 
 export type { Taint, Toleration } from './types.gen.js';
@@ -47,18 +48,16 @@ export function findUntoleratedTaint(
   return taints.find((t) => filter(t) && !tolerationsTolerateTaint(tolerations, t));
 }
 
-const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null;
-
 /** a node's taints (entries that are not objects dropped) */
 export function taintsOf(node: { spec?: { taints?: unknown } }): Taint[] {
   const list = node.spec?.taints;
-  return Array.isArray(list) ? (list.filter(isObject) as Taint[]) : [];
+  return Array.isArray(list) ? list.filter((t): t is Taint => isRecord(t)) : [];
 }
 
 /** a pod's tolerations (entries that are not objects dropped) */
 export function tolerationsOf(pod: { spec?: { tolerations?: unknown } }): Toleration[] {
   const list = pod.spec?.tolerations;
-  return Array.isArray(list) ? (list.filter(isObject) as Toleration[]) : [];
+  return Array.isArray(list) ? list.filter((t): t is Toleration => isRecord(t)) : [];
 }
 
 /** The reason TaintToleration reports, `{key: value}` as kube-scheduler formats it. */

@@ -11,6 +11,7 @@
 // A value of the wrong JSON type is reported once and not descended into.
 // Pure functions, no I/O.
 
+import { isRecord } from '../is-record.js';
 import type { FieldSchema } from './types.js';
 import { defs } from './defs.js';
 
@@ -140,10 +141,6 @@ interface GoCtx {
   field: string;
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function jsonType(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
@@ -268,7 +265,7 @@ function checkFinite(v: unknown, path: string, ctx: GoCtx, out: Walk): void {
     v.forEach((x, i) => checkFinite(x, `${path}[${i}]`, ctx, out));
     return;
   }
-  if (isPlainObject(v)) for (const [k, x] of Object.entries(v)) checkFinite(x, child(path, k), ctx, out);
+  if (isRecord(v)) for (const [k, x] of Object.entries(v)) checkFinite(x, child(path, k), ctx, out);
 }
 
 function walk(v: unknown, schema: FieldSchema, path: string, ctx: GoCtx, out: Walk): void {
@@ -306,7 +303,7 @@ function walk(v: unknown, schema: FieldSchema, path: string, ctx: GoCtx, out: Wa
       if (typeof v !== 'string') mismatch(out, path, ctx, s, 'time (RFC 3339 string)', v);
       return;
     case 'object': {
-      if (!isPlainObject(v)) {
+      if (!isRecord(v)) {
         mismatch(out, path, ctx, schema, 'object', v);
         return;
       }
@@ -323,7 +320,7 @@ function walk(v: unknown, schema: FieldSchema, path: string, ctx: GoCtx, out: Wa
       return;
     }
     case 'map':
-      if (!isPlainObject(v)) {
+      if (!isRecord(v)) {
         mismatch(out, path, ctx, schema, 'object (map)', v);
         return;
       }
