@@ -104,15 +104,20 @@ describe('web dashboard in Chromium', () => {
   });
 
   const dash = () => `${s.url}/dashboard/`;
-  // Docker adding a container's interface makes Chromium abort a navigation in flight
-  // (net::ERR_NETWORK_CHANGED): navigate again
+  // Docker adding a container's interface (other tests' pods) makes Chromium abort a
+  // navigation in flight: net::ERR_NETWORK_CHANGED, or the goto is "interrupted by another
+  // navigation" to its error page (chrome-error://chromewebdata/) or to that page reloading
+  // itself. Let that navigation finish, then navigate again.
+  const networkChanged = (e: unknown) =>
+    /ERR_NETWORK_CHANGED|interrupted by another navigation|chrome-error:/.test(String(e));
   const goto = async (p: Page, url: string) => {
     for (let i = 0; ; i++) {
       try {
         await p.goto(url);
         return;
       } catch (e) {
-        if (i >= 4 || !String(e).includes('ERR_NETWORK_CHANGED')) throw e;
+        if (i >= 4 || !networkChanged(e)) throw e;
+        await p.waitForLoadState('load').catch(() => undefined);
       }
     }
   };
