@@ -22,10 +22,11 @@ export interface NodeInfo {
   /** status.allocatable; `pods` always present */
   allocatable: ResourceList;
   /**
-   * the status of the node's Ready condition, read once when the NodeInfo is built (the
-   * NodeReady filter runs for hundreds of nodes per pod); absent: read from `node`
+   * the status of the node's Ready condition (True, False, Unknown, or undefined without
+   * one), read once when the NodeInfo is built: the NodeReady filter runs for hundreds of
+   * nodes per pod
    */
-  ready?: string | undefined;
+  ready: string | undefined;
 }
 
 /** The scheduler's view of claims, volumes and classes (its informers' listers). */

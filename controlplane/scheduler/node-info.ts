@@ -6,7 +6,7 @@ import { findCondition } from '../../proto/api/conditions.js';
 import { addInto, DEFAULT_MAX_PODS, isTerminal, podRequests, toResourceList } from './resources.js';
 
 /** the status of a node's Ready condition: True, False, Unknown, or undefined when it has none */
-export function readyStatus(node: { status?: { conditions?: unknown } }): string | undefined {
+function readyStatus(node: { status?: { conditions?: unknown } }): string | undefined {
   return findCondition(node.status?.conditions, 'Ready')?.status;
 }
 

@@ -2,7 +2,6 @@
 // the taint the node lifecycle controller puts on it (TaintNodesByCondition):
 // not-ready for False or missing, unreachable for Unknown. The reason reads as that
 // taint's, which is what users of kube-scheduler see for a NotReady node.
-import { readyStatus } from '../node-info.js';
 import { FITS, unresolvable, type FilterPlugin } from '../framework.js';
 import {
   TAINT_NOT_READY,
@@ -16,7 +15,7 @@ import {
 export const nodeReady: FilterPlugin = {
   name: 'NodeReady',
   filter(_ctx, pod, nodeInfo) {
-    const status = 'ready' in nodeInfo ? nodeInfo.ready : readyStatus(nodeInfo.node);
+    const status = nodeInfo.ready;
     if (status === 'True') return FITS;
     const implied: Taint = { key: status === 'Unknown' ? TAINT_UNREACHABLE : TAINT_NOT_READY, effect: 'NoSchedule' };
     if (tolerationsTolerateTaint(tolerationsOf(pod), implied)) return FITS;
